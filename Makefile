@@ -1,0 +1,34 @@
+# The README's two commands: `make demo` and `make test`. Both work on a fresh machine.
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+export ZOO_DATA ?= $(abspath ../shared/data)
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+
+.PHONY: demo test test-slow bench install clean
+
+$(BIN)/.installed: requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements.lock
+	$(BIN)/pip install -q --no-deps -e .
+	touch $@
+
+install: $(BIN)/.installed
+
+demo: install
+	$(BIN)/zoo demo
+
+# `-m "not slow"` skips long training; exit code 5 (no tests collected) fails the run.
+test: install
+	$(BIN)/python -m pytest -m "not slow" -q tests
+
+test-slow: install
+	$(BIN)/python -m pytest -m slow -q tests
+
+bench: install
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/python -m benchmarks.ner_bilstm
+
+clean:
+	rm -rf $(VENV) build *.egg-info

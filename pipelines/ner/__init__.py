@@ -1,0 +1,28 @@
+"""Named entity recognition: the `ner-bilstm` entry (CoNLL-2003 English, 4 entity types).
+
+Importing this package registers the entry only; TensorFlow loads on first use.
+
+>>> import zoo
+>>> zoo.registry.get("ner-bilstm").default_data
+'conll2003'
+"""
+from zoo.registry import register
+
+register(
+    name="ner-bilstm",
+    task="ner",
+    package="pipelines.ner",
+    summary="BiLSTM-CRF tagger with GloVe word and character-CNN features (PER, LOC, ORG, MISC)",
+    default_data="conll2003",
+    train_file="train.txt",
+    valid_file="valid.txt",
+    recipe={"cell": "lstm", "units": 200, "layers": 1, "bidirectional": True, "dropout": 0.5,
+            "batch_size": 32, "epochs": 40, "patience": 6, "learning_rate": 2e-3,
+            "clipnorm": 5.0, "buckets": [16, 32, 64, 128]},
+    paper={"f1 (dev)": {"Ma & Hovy 2016 (100-d GloVe)": 0.947},
+           "f1 (test)": {"Ma & Hovy 2016": 0.912, "Lample et al. 2016": 0.909}},
+    bundle_dir="saved_models/ner-bilstm",
+    limits="Research and prototyping on English text. Entity types (PER, LOC, ORG, MISC) and "
+           "tokenization follow CoNLL-2003 Reuters news of 1996-97; expect lower accuracy on "
+           "other domains and eras until fine-tuned on your own data.",
+)

@@ -1,0 +1,198 @@
+"""NER data: CoNLL / JSONL readers, tag-scheme conversion, vocabularies, tf.data pipeline.
+
+Readers accept CoNLL files (any number of space- or tab-separated columns, the tag last;
+IOB1, IOB2 or BIOES, converted to IOB2; -DOCSTART- skipped) and JSON lines
+`{"tokens": [...], "tags": [...]}`.
+
+>>> import tempfile, os
+>>> path = os.path.join(tempfile.mkdtemp(), "tiny.conll")
+>>> _ = open(path, "w").write("EU NNP B-NP I-ORG\\nrejects VBZ B-VP O\\n\\n")
+>>> read(path)                       # IOB1 in, IOB2 out
+[{'tokens': ['EU', 'rejects'], 'tags': ['B-ORG', 'O']}]
+"""
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+import re
+from pathlib import Path
+
+import numpy as np
+
+from zoo.data import build_vocab, data_root, existing
+from zoo.errors import DataFormatError
+
+from .host import featurize
+
+log = logging.getLogger(__name__)
+TAG_RE = re.compile(r"O|[BIES]-\S+")
+
+
+def read(path: str | Path) -> list[dict]:
+    """Sentences as {"tokens": [...], "tags": [...]} with IOB2 tags."""
+    path = existing(path, "NER data file")
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rt", encoding="utf-8") as f:
+            lines = f.read().splitlines()
+    except UnicodeDecodeError as e:
+        raise DataFormatError(f"{path}: not UTF-8 text (byte {e.start}: {e.reason})") from None
+    first = next((ln for ln in lines if ln.strip()), "")
+    sentences = _read_jsonl(path, lines) if first.lstrip().startswith("{") else _read_conll(path, lines)
+    if not sentences:
+        raise DataFormatError(f"{path}: no sentences found; expected CoNLL lines "
+                              f"'TOKEN ... TAG' or JSON lines {{\"tokens\": [...], \"tags\": [...]}}")
+    return to_iob2(sentences)
+
+
+def _read_conll(path: Path, lines: list[str]) -> list[dict]:
+    sentences, tokens, tags = [], [], []
+    for n, line in enumerate(lines + [""], start=1):
+        cols = line.split()
+        if not cols or cols[0] == "-DOCSTART-":
+            if tokens:
+                sentences.append({"tokens": tokens, "tags": tags})
+                tokens, tags = [], []
+            continue
+        if len(cols) < 2 or not TAG_RE.fullmatch(cols[-1]):
+            raise DataFormatError(f"{path}:{n}: expected 'TOKEN [columns ...] TAG' with a tag "
+                                  f"like O, B-PER, I-LOC, E-ORG or S-MISC last; got {line!r:.80}")
+        tokens.append(cols[0])
+        tags.append(cols[-1])
+    return sentences
+
+
+def _read_jsonl(path: Path, lines: list[str]) -> list[dict]:
+    sentences = []
+    for n, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+            tokens, tags = obj["tokens"], obj["tags"]
+        except (json.JSONDecodeError, KeyError, TypeError) as e:
+            raise DataFormatError(f"{path}:{n}: expected a JSON object with \"tokens\" and "
+                                  f"\"tags\" lists ({type(e).__name__}: {e})") from None
+        bad = [t for t in tags if not isinstance(t, str) or not TAG_RE.fullmatch(t)]
+        if len(tokens) != len(tags) or not tokens or bad:
+            raise DataFormatError(f"{path}:{n}: expected equally long, non-empty token and tag "
+                                  f"lists with tags like O or B-PER; got {len(tokens)} tokens, "
+                                  f"{len(tags)} tags{', bad tag ' + repr(bad[0]) if bad else ''}")
+        sentences.append({"tokens": [str(t) for t in tokens], "tags": tags})
+    return sentences
+
+
+def detect_scheme(sentences: list[dict]) -> str:
+    """'BIOES' if E-/S- tags occur, 'IOB1' if an entity starts with I-, else 'IOB2'."""
+    tags = [t for s in sentences for t in s["tags"]]
+    if any(t[:2] in ("E-", "S-") for t in tags):
+        return "BIOES"
+    for s in sentences:
+        prev = "O"
+        for t in s["tags"]:
+            if t.startswith("I-") and prev[2:] != t[2:]:
+                return "IOB1"
+            prev = t
+    return "IOB2"
+
+
+def to_iob2(sentences: list[dict]) -> list[dict]:
+    scheme = detect_scheme(sentences)
+    if scheme == "IOB2":
+        return sentences
+    log.info("tag scheme %s detected; converting to IOB2", scheme)
+    out = []
+    for s in sentences:
+        tags, prev = [], "O"
+        for t in s["tags"]:
+            kind = t[2:]
+            if t.startswith(("S-", "B-")) or (t.startswith("I-") and scheme == "IOB1"
+                                              and prev[2:] != kind):
+                t = "B-" + kind
+            elif t.startswith("E-"):
+                t = "I-" + kind
+            tags.append(t)
+            prev = t
+        out.append({"tokens": s["tokens"], "tags": tags})
+    return out
+
+
+def load_vectors(path: Path) -> tuple[list[str], np.ndarray]:
+    """Words and vectors of a GloVe text file (optionally gzipped)."""
+    path = existing(path, "word-vector file")
+    words, rows = [], []
+    with (gzip.open if path.suffix == ".gz" else open)(path, "rt", encoding="utf-8") as f:
+        for line in f:
+            parts = line.rstrip().split(" ")
+            words.append(parts[0])
+            rows.append(np.asarray(parts[1:], np.float32))
+    return words, np.stack(rows)
+
+
+def fit_preprocessor(train: list[dict], embeddings: str = "glove/glove.6B.50d.filtered.txt.gz",
+                     min_word_count: int = 2, max_word_chars: int = 20,
+                     buckets=(16, 32, 64, 128), seed: int = 0, **_) -> tuple[dict, dict]:
+    """Vocabularies and label map from training sentences; GloVe rows as initial weights.
+
+    Every GloVe word is kept (so words unseen in training still get a meaning), plus the
+    training words GloVe lacks that occur `min_word_count` times (random init)."""
+    glove_words, vectors = load_vectors(data_root() / embeddings)
+    words = {w: i for i, w in enumerate(glove_words, start=2)}
+    lowered = [t.lower() for s in train for t in s["tokens"]]
+    for w in build_vocab(lowered, min_count=min_word_count):
+        words.setdefault(w, len(words) + 2)
+    rng = np.random.default_rng(seed)
+    scale = float(vectors.std())
+    matrix = rng.normal(0, scale, (len(words) + 2, vectors.shape[1])).astype(np.float32)
+    matrix[0] = 0.0
+    matrix[2:2 + len(glove_words)] = vectors
+    chars = build_vocab([c for s in train for t in s["tokens"] for c in t], min_count=2)
+    labels = labels_of(train)
+    prep = {"words": words, "chars": chars, "labels": labels,
+            "max_word_chars": max_word_chars, "buckets": list(buckets)}
+    return prep, {"word_vectors": matrix}
+
+
+def chunks(sentence: dict, size: int):
+    for s in range(0, len(sentence["tokens"]), size):
+        yield {k: v[s:s + size] for k, v in sentence.items()}
+
+
+def make_dataset(sentences: list[dict], prep: dict, batch_size: int = 32, shuffle: bool = False,
+                 seed: int = 0, drop_remainder: bool = False):
+    """(features, tag ids) batches bucketed by length; tags padded with -1."""
+    import tensorflow as tf
+
+    from zoo.data import bucketed_batches
+
+    label_ids = {t: i for i, t in enumerate(prep["labels"])}
+    pieces = [c for s in sentences for c in chunks(s, max(prep["buckets"]))]
+    feats = [featurize(p["tokens"], prep) for p in pieces]
+    try:
+        tags = [np.array([label_ids[t] for t in p["tags"]], np.int32) for p in pieces]
+    except KeyError as e:
+        raise DataFormatError(f"tag {e.args[0]!r} is not in the model's label set "
+                              f"{prep['labels']}; fine_tune() rebuilds the output layer for "
+                              f"new labels") from None
+
+    def ragged(key):
+        return tf.ragged.constant([f[key] for f in feats], dtype=tf.int32,
+                                  ragged_rank=1, inner_shape=(prep["max_word_chars"],)
+                                  ) if key == "char_ids" else tf.ragged.constant(
+                                      [f[key] for f in feats], dtype=tf.int32)
+
+    x = {k: ragged(k) for k in ("word_ids", "char_ids", "casing")}
+    ds = tf.data.Dataset.from_tensor_slices((x, tf.ragged.constant(tags, dtype=tf.int32)))
+    ds = ds.map(lambda f, y: (f, {"emissions": y}))
+    if shuffle:
+        ds = ds.shuffle(len(pieces), seed=seed, reshuffle_each_iteration=True)
+    ds = bucketed_batches(ds, lambda f, y: tf.shape(y["emissions"])[0], prep["buckets"], batch_size,
+                          pad_values=({"word_ids": 0, "char_ids": 0, "casing": 0}, {"emissions": -1}),
+                          drop_remainder=drop_remainder)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def labels_of(sentences: list[dict]) -> list[str]:
+    """The label list a model needs for these sentences ("O" first, then sorted)."""
+    return ["O"] + sorted({t for s in sentences for t in s["tags"]} - {"O"})

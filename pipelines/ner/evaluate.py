@@ -1,0 +1,31 @@
+"""NER metrics: span-level micro precision / recall / F1 (seqeval, IOB2 strict — the same
+counting as conlleval) and the same per entity type.
+
+>>> from pipelines.ner.evaluate import span_scores
+>>> span_scores([["B-PER", "I-PER", "O"]], [["B-PER", "I-PER", "O"]])["f1"]
+1.0
+"""
+from __future__ import annotations
+
+from seqeval.metrics import classification_report
+from seqeval.scheme import IOB2
+
+HEADLINE = "f1"          # the metric early stopping and the model table use
+
+
+def span_scores(gold: list[list[str]], pred: list[list[str]]) -> dict:
+    report = classification_report(gold, pred, mode="strict", scheme=IOB2,
+                                   output_dict=True, zero_division=0)
+    micro = report["micro avg"]
+    per_type = {k: {"precision": v["precision"], "recall": v["recall"], "f1": v["f1-score"],
+                    "support": int(v["support"])}
+                for k, v in report.items() if not k.endswith(" avg")}
+    return {"precision": micro["precision"], "recall": micro["recall"], "f1": micro["f1-score"],
+            "per_type": per_type, "sentences": len(gold),
+            "tokens": sum(len(s) for s in gold)}
+
+
+def evaluate(model, sentences: list[dict], batch_size: int = 256) -> dict:
+    """Tag the gold tokenization of `sentences` with `model` and score the spans."""
+    pred = model.predict([s["tokens"] for s in sentences], batch_size=batch_size)
+    return span_scores([s["tags"] for s in sentences], [p["tags"] for p in pred])

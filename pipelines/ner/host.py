@@ -1,0 +1,208 @@
+"""NER pre/post-processing in numpy: tokenize, featurize, chunk, CRF Viterbi, entities.
+
+Shared by the Keras predictor and zoo.runtime (no TensorFlow here). The tokenizer's
+regular expression avoids look-arounds so the SavedModel's in-graph RE2 tokenizer
+(pipelines/ner/model.py) splits text exactly the same way.
+
+>>> host = Host({"words": {"eu": 2}, "chars": {"E": 2}, "labels": ["O", "B-ORG", "I-ORG"],
+...              "max_word_chars": 4, "buckets": [8], "crf": None})
+>>> tokenize("EU's U.N. envoy don't.")[0]
+['EU', "'s", 'U.N.', 'envoy', 'do', "n't", '.']
+>>> enc = host.encode(["EU rejects it ."])
+>>> enc.units[0]["word_ids"].tolist()
+[2, 1, 1, 1]
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from zoo.errors import InputError
+
+PAD, UNK = 0, 1
+# ASCII punctuation plus common Unicode quotes and dashes; anything else non-space is "word".
+_PUNCT = r"!-/:-@\[-`{-~“”‘’«»–—…"
+_W = rf"[^\s{_PUNCT}]"
+_ABBREV = ("Mr|Mrs|Ms|Dr|St|Jr|Sr|Inc|Corp|Co|Ltd|Bros|vs|Gen|Sen|Rep|Gov|Lt|Col|Capt|Sgt|"
+           "Prof|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec|No|Mt|Ft|Ave|etc")
+# Alternatives are tried left to right (Python re and RE2 agree on this: leftmost-first).
+TOKEN_PATTERN = "|".join([
+    r"(?:[A-Za-z]\.){2,}",                        # U.S.  U.N.
+    rf"(?:{_ABBREV})\.",                          # Mr.  vs.  Corp.
+    r"[A-Z]\.",                                   # initials: M.
+    r"[0-9]+(?:[.,/:][0-9]+)+",                   # 1,000  3.5  1/2  10:30
+    r"['’](?:s|S|re|RE|m|M|ve|VE|ll|LL|d|D)\b",   # clitics: 's 're
+    r"n't|N'T",
+    rf"[A-Za-z]'[A-Z]{_W}*",                      # O'Brien
+    rf"{_W}+(?:-{_W}+)*",                         # words, numbers, German-born, 1996-08-22
+    r"\.\.\.|--+",
+    r"\S",                                        # any other single symbol
+])
+# CoNLL splits "don't" into "do n't"; RE2 has no look-ahead, so a space goes in first.
+NEGATION_PATTERN = r"([A-Za-z])(n't|N'T)\b"
+_TOKEN_RE = re.compile(TOKEN_PATTERN)
+_NEGATION_RE = re.compile(NEGATION_PATTERN)
+# Casing classes (Reimers & Gurevych 2017), tested in order; 0 is padding.
+CASING_PATTERNS = [
+    r"[0-9.,/:-]*[0-9][0-9.,/:-]*",   # 1 numeric
+    r"[a-z]+",                        # 2 lower
+    r"[A-Z]+",                        # 3 upper
+    r"[A-Z][a-z]+",                   # 4 title
+    r".*[0-9].*",                     # 5 contains a digit
+    r"[^A-Za-z0-9]+",                 # 6 punctuation / symbols
+]
+CASING_OTHER = len(CASING_PATTERNS) + 1
+_CASING_RE = [re.compile(p) for p in CASING_PATTERNS]
+_DIGIT_RE = re.compile("[0-9]")
+
+
+def tokenize(text: str) -> tuple[list[str], list[tuple[int, int]]]:
+    """CoNLL-style tokens of `text` and their (start, end) character offsets."""
+    spaced = _NEGATION_RE.sub(r"\1 \2", text)
+    tokens = _TOKEN_RE.findall(spaced)
+    offsets, pos = [], 0
+    for tok in tokens:                 # tokens are substrings of the original text, in order
+        start = text.find(tok, pos)
+        offsets.append((start, start + len(tok)))
+        pos = start + len(tok)
+    return tokens, offsets
+
+
+def casing(token: str) -> int:
+    for i, rx in enumerate(_CASING_RE, start=1):
+        if rx.fullmatch(token):
+            return i
+    return CASING_OTHER
+
+
+def word_id(token: str, words: dict) -> int:
+    low = token.lower()
+    return words.get(low) or words.get(_DIGIT_RE.sub("0", low)) or UNK
+
+
+def featurize(tokens: list[str], config: dict) -> dict:
+    """Model inputs for one token list: word_ids [n], char_ids [n, C], casing [n]."""
+    words, chars, width = config["words"], config["chars"], config["max_word_chars"]
+    char_ids = np.zeros((len(tokens), width), np.int32)
+    for i, tok in enumerate(tokens):
+        ids = [chars.get(c, UNK) for c in tok[:width]]
+        char_ids[i, :len(ids)] = ids
+    return {
+        "word_ids": np.array([word_id(t, words) for t in tokens], np.int32),
+        "char_ids": char_ids,
+        "casing": np.array([casing(t) for t in tokens], np.int32),
+    }
+
+
+def viterbi(emissions: np.ndarray, transitions: np.ndarray, start: np.ndarray,
+            end: np.ndarray) -> np.ndarray:
+    """Best tag path [n] under a linear-chain CRF; emissions [n, K], transitions [K, K]."""
+    score = start + emissions[0]
+    back = np.zeros(emissions.shape, np.int32)
+    for t in range(1, emissions.shape[0]):
+        total = score[:, None] + transitions          # [from, to]
+        back[t] = total.argmax(0)
+        score = total.max(0) + emissions[t]
+    best = [int((score + end).argmax())]
+    for t in range(emissions.shape[0] - 1, 0, -1):
+        best.append(int(back[t, best[-1]]))
+    return np.array(best[::-1], np.int32)
+
+
+def entities(text: str | None, tokens: list[str], offsets, tags: list[str]) -> list[dict]:
+    """Spans from IOB2 tags; an I- tag that starts a span is read as B- (lenient)."""
+    spans, current = [], None
+    for i, tag in enumerate(tags + ["O"]):
+        kind = tag[2:] if tag != "O" else None
+        if current and (tag == "O" or tag.startswith("B-") or kind != current["type"]):
+            spans.append(current)
+            current = None
+        if kind and current is None:
+            current = {"type": kind, "first": i}
+        if current:
+            current["last"] = i
+    out = []
+    for s in spans:
+        start, end = offsets[s["first"]][0], offsets[s["last"]][1]
+        surface = text[start:end] if text is not None else " ".join(tokens[s["first"]:s["last"] + 1])
+        out.append({"text": surface, "type": s["type"], "start": start, "end": end,
+                    "tokens": [s["first"], s["last"] + 1]})
+    return out
+
+
+@dataclass
+class Encoded:
+    units: list            # feature dicts, one per chunk of at most max(buckets) tokens
+    sentences: list        # (text or None, tokens, offsets, [unit indices])
+
+
+class Host:
+    """Raw sentences (str) or token lists (list[str]) in; entities and tags out."""
+
+    def __init__(self, config: dict):
+        self.config = config
+        self.labels = config["labels"]
+        self.max_len = max(config["buckets"])
+        crf = config.get("crf")
+        self.crf = {k: np.asarray(v, np.float32) for k, v in crf.items()} if crf else None
+
+    def encode(self, inputs) -> Encoded:
+        if isinstance(inputs, (str, bytes)):
+            inputs = [inputs]
+        if not isinstance(inputs, (list, tuple)) or len(inputs) == 0:
+            raise InputError("predict() needs a non-empty list of sentences (str) or token "
+                             f"lists (list[str]); got {type(inputs).__name__} of length 0"
+                             if isinstance(inputs, (list, tuple)) else
+                             f"predict() needs a list of sentences; got {type(inputs).__name__}")
+        units, sentences = [], []
+        for i, item in enumerate(inputs):
+            text, tokens, offsets = self._tokens(i, item)
+            idx = []
+            for s in range(0, len(tokens), self.max_len):   # long sentences: split, never fail
+                idx.append(len(units))
+                units.append(featurize(tokens[s:s + self.max_len], self.config))
+            sentences.append((text, tokens, offsets, idx))
+        return Encoded(units, sentences)
+
+    def _tokens(self, i: int, item):
+        if isinstance(item, bytes):
+            try:
+                item = item.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise InputError(f"input {i}: bytes are not valid UTF-8 ({e.reason} at byte "
+                                 f"{e.start}); pass text decoded from its real encoding") from None
+        if isinstance(item, str):
+            tokens, offsets = tokenize(item)
+            if not tokens:
+                raise InputError(f"input {i}: empty sentence; expected text with at least one token")
+            return item, tokens, offsets
+        if isinstance(item, (list, tuple)) and item and all(isinstance(t, str) and t for t in item):
+            pos, offsets = 0, []
+            for t in item:                     # offsets into " ".join(tokens)
+                offsets.append((pos, pos + len(t)))
+                pos += len(t) + 1
+            return None, list(item), offsets
+        raise InputError(f"input {i}: expected a sentence (str) or a non-empty list of "
+                         f"non-empty token strings; got {item!r:.60}")
+
+    def tag_ids(self, emissions: np.ndarray) -> np.ndarray:
+        if self.crf is None:
+            return emissions.argmax(-1)
+        return viterbi(emissions, self.crf["transitions"], self.crf["start"], self.crf["end"])
+
+    def decode(self, encoded: Encoded, outputs: list[dict]) -> list[dict]:
+        results = []
+        for text, tokens, offsets, idx in encoded.sentences:
+            ids = np.concatenate([self.tag_ids(outputs[j]["emissions"]) for j in idx])
+            tags = [self.labels[k] for k in ids]
+            results.append({"entities": entities(text, tokens, offsets, tags),
+                            "tokens": tokens, "tags": tags})
+        return results
+
+    @staticmethod
+    def agreement(a: list[dict], b: list[dict]) -> float:
+        """Fraction of tokens tagged the same by two predictions (export parity)."""
+        pairs = [(x, y) for ra, rb in zip(a, b) for x, y in zip(ra["tags"], rb["tags"])]
+        return sum(x == y for x, y in pairs) / max(len(pairs), 1)

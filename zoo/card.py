@@ -1,0 +1,55 @@
+"""Model cards, rendered from metrics.json (written by the evaluator, never by hand).
+
+>>> from zoo.card import format_metric
+>>> format_metric(0.91234)
+'0.9123'
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def format_metric(v) -> str:
+    return f"{v:.4f}" if isinstance(v, float) else str(v)
+
+
+def render_card(zm, directory: Path) -> str:
+    e, m = zm.entry, zm.metrics
+    valid = m.get("valid", {})
+    size_mb = sum(p.stat().st_size for p in Path(directory).iterdir() if p.is_file()) / 2**20
+    lines = [f"# {e.name}", "", e.summary, "",
+             f"- task: `{e.task}`", f"- parameters: {zm.keras_model.count_params():,}",
+             f"- bundle size: {size_mb:.1f} MB (before this card)", ""]
+    if valid:
+        lines += [f"## Measured on `{valid.get('data', m.get('split', '?'))}`", "",
+                  "| metric | value |", "|---|---|"]
+        lines += [f"| {k} | {format_metric(v)} |" for k, v in valid.items()
+                  if isinstance(v, (int, float))]
+        if "per_type" in valid:
+            lines += ["", "| type | precision | recall | f1 | support |", "|---|---|---|---|---|"]
+            lines += [f"| {t} | {v['precision']:.4f} | {v['recall']:.4f} | {v['f1']:.4f} | {v['support']} |"
+                      for t, v in valid["per_type"].items()]
+    else:
+        lines += ["## Metrics", "", "Not evaluated yet: run `zoo evaluate DIR --data FILE`."]
+    seeds = m.get("seeds")
+    if seeds and len(seeds.get("values", [])) > 1:
+        lines += ["", f"Over {len(seeds['values'])} seeds ({seeds['seeds']}): mean "
+                  f"{seeds['mean']:.4f}, standard deviation {seeds['stdev']:.4f} "
+                  f"(values {', '.join(f'{v:.4f}' for v in seeds['values'])}); the best is shipped."]
+    if e.paper:
+        lines += ["", "## The papers' numbers", "", "| metric | paper | value |", "|---|---|---|"]
+        lines += [f"| {k} | {p} | {v} |" for k, d in e.paper.items() for p, v in d.items()]
+    if m.get("parity"):
+        lines += ["", "## Export parity (against the Keras model)", "",
+                  "| format | agreement | max abs diff | examples |", "|---|---|---|---|"]
+        lines += [f"| {fmt} | {r['agreement']:.4f} | {r['max_abs_diff']:.2e} | {r['examples']} |"
+                  for fmt, r in m["parity"].items()]
+    if m.get("speed"):
+        lines += ["", "## Speed", "", "```", json.dumps(m["speed"], indent=1), "```"]
+    lines += ["", "## Recipe", "", "Reproduce with:", "", "```",
+              m.get("command", f"zoo train {e.name} --out DIR"), "```", "",
+              "Hyper-parameters:", "", "```", json.dumps(m.get("hparams", zm.hparams), indent=1),
+              "```", "", "## Intended use and limits", "",
+              e.limits or "See README.md.", ""]
+    return "\n".join(lines)

@@ -1,0 +1,162 @@
+"""The `zoo` command: list, info, predict, train, fine-tune, evaluate, export, bench, demo.
+
+    zoo list
+    zoo predict ner-bilstm "EU rejects German call to boycott British lamb ."
+    zoo evaluate ner-bilstm --data ../shared/data/conll2003/valid.txt --json
+    zoo export ner-bilstm --format tflite --out ner.tflite
+
+Errors of the zoo's own type print as one line on stderr (exit 2), never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+from . import registry
+from .errors import ZooError
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def _seeds(text: str) -> list[int]:
+    return [int(s) for s in text.split(",")]
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="zoo", description="Recurrent-network model zoo.")
+    sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("list", help="registered models")
+    s = sub.add_parser("info", help="a model card")
+    s.add_argument("name")
+    s = sub.add_parser("predict", help="run a model on raw inputs")
+    s.add_argument("name", help="registered name or bundle directory")
+    s.add_argument("inputs", nargs="+", help="sentences (or files, for file-based tasks)")
+    s.add_argument("--json", action="store_true", help="print JSON instead of a summary")
+    for cmd in ("train", "fine-tune"):
+        s = sub.add_parser(cmd, help=f"{cmd} a model")
+        s.add_argument("name")
+        s.add_argument("--data", required=cmd == "fine-tune",
+                       help="training data (train: a dataset folder; fine-tune: a file)")
+        s.add_argument("--validation", help="validation file (fine-tune)")
+        s.add_argument("--out", required=True, help="bundle directory to write")
+        s.add_argument("--epochs", type=int)
+        s.add_argument("--batch-size", type=int)
+        s.add_argument("--learning-rate", type=float)
+        s.add_argument("--cell", choices=["lstm", "gru", "rnn"])
+        s.add_argument("--units", type=int)
+        s.add_argument("--layers", type=int)
+        s.add_argument("--seeds", type=_seeds, help="e.g. 1,2,3: train each, ship the best")
+        s.add_argument("--steps-per-epoch", type=int)
+    s = sub.add_parser("evaluate", help="measure a model on a data file")
+    s.add_argument("name")
+    s.add_argument("--data", required=True)
+    s.add_argument("--json", action="store_true", help="last line: one JSON object of metrics")
+    s = sub.add_parser("export", help="TFLite, ONNX or SavedModel, parity-checked")
+    s.add_argument("name")
+    s.add_argument("--format", required=True, choices=["tflite", "onnx", "saved_model"])
+    s.add_argument("--out", required=True)
+    s.add_argument("--quantize", choices=["dynamic", "float16"])
+    s = sub.add_parser("bench", help="speed and size benchmark")
+    s.add_argument("name")
+    sub.add_parser("demo", help="the shipped models on a few examples")
+    return p
+
+
+def _overrides(args) -> dict:
+    keys = ("epochs", "batch_size", "learning_rate", "cell", "units", "layers", "steps_per_epoch")
+    return {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
+
+
+def _print_prediction(result) -> None:
+    if isinstance(result, dict) and "entities" in result:
+        ents = "; ".join(f"{e['text']} [{e['type']}]" for e in result["entities"]) or "(no entities)"
+        print(ents)
+    else:
+        print(json.dumps(result, default=str))
+
+
+def run(argv: list[str]) -> int:
+    args = _parser().parse_args(argv)
+    import zoo
+
+    if args.command == "list":
+        for name in zoo.list_models():
+            e = registry.get(name)
+            print(f"{name:20s} {e.task:10s} {e.summary}")
+    elif args.command == "info":
+        print(zoo.info(args.name))
+    elif args.command == "predict":
+        results = zoo.load(args.name).predict(args.inputs)
+        for text, r in zip(args.inputs, results):
+            if args.json:
+                print(json.dumps(r, ensure_ascii=False))
+            else:
+                print(f"> {text}")
+                _print_prediction(r)
+    elif args.command == "train":
+        m = zoo.train(args.name, data=args.data, out=args.out, seeds=args.seeds, **_overrides(args))
+        print(f"saved {m.entry.name} to {args.out}")
+    elif args.command == "fine-tune":
+        m = zoo.load(args.name).fine_tune(args.data, validation=args.validation, out=args.out,
+                                          **{"epochs": 3, **_overrides(args)})
+        print(f"saved fine-tuned {m.entry.name} to {args.out}")
+    elif args.command == "evaluate":
+        metrics = zoo.load(args.name).evaluate(args.data)
+        if not args.json:
+            for k, v in metrics.items():
+                if isinstance(v, (int, float)):
+                    print(f"{k:12s} {v:.4f}" if isinstance(v, float) else f"{k:12s} {v}")
+        print(json.dumps(metrics) if args.json else "")
+    elif args.command == "export":
+        suffix = {"tflite": ".tflite", "onnx": ".onnx", "saved_model": ""}[args.format]
+        out = args.out if args.out.endswith(suffix) or not suffix else args.out + suffix
+        report = zoo.load(args.name).export(out, quantize=args.quantize)
+        print(json.dumps(report))
+    elif args.command == "bench":
+        import importlib
+
+        importlib.import_module(f"benchmarks.{args.name.replace('-', '_')}").main()
+    elif args.command == "demo":
+        demo()
+    return 0
+
+
+DEMO_INPUTS = {
+    "ner-bilstm": ["EU rejects German call to boycott British lamb .",
+                   "U.N. official Ekeus heads for Baghdad to meet Iraqi Deputy Prime Minister Tariq Aziz.",
+                   "Angela Merkel met Emmanuel Macron in Paris on Tuesday to discuss Airbus and the European Central Bank."],
+}
+
+
+def demo() -> None:
+    """Every shipped model on a few raw inputs."""
+    import zoo
+
+    for name in zoo.list_models():
+        if name not in DEMO_INPUTS:
+            continue
+        print(f"== {name}")
+        m = zoo.load(name)
+        for text, r in zip(DEMO_INPUTS[name], m.predict(DEMO_INPUTS[name])):
+            print(f"> {text}")
+            _print_prediction(r)
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    try:
+        return run(sys.argv[1:] if argv is None else argv)
+    except ZooError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; re-run the same command to resume training", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

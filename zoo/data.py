@@ -1,0 +1,65 @@
+"""Shared tf.data pieces: length bucketing with padding, vocabularies, $ZOO_DATA.
+
+>>> import numpy as np
+>>> from zoo.data import bucket_boundaries, build_vocab
+>>> bucket_boundaries([16, 32, 64])
+[17, 33, 65]
+>>> build_vocab(["a", "b", "a"], min_count=2)
+{'a': 2}
+"""
+from __future__ import annotations
+
+import os
+from collections import Counter
+from pathlib import Path
+from typing import Iterable
+
+from .errors import DataFormatError
+
+
+def data_root() -> Path:
+    """$ZOO_DATA, or ../shared/data beside the checkout."""
+    env = os.environ.get("ZOO_DATA")
+    if env:
+        return Path(env)
+    from .registry import repo_root
+
+    return repo_root().parent / "shared" / "data"
+
+
+def existing(path: str | Path, what: str = "data file") -> Path:
+    """`path` as a Path, or a DataFormatError saying which file is missing."""
+    p = Path(path)
+    if not p.exists():
+        raise DataFormatError(f"{p}: no such {what}")
+    return p
+
+
+def build_vocab(items: Iterable[str], min_count: int = 1, reserved: int = 2) -> dict:
+    """Map items seen at least `min_count` times to ids from `reserved` on (0 pad, 1 unknown),
+    most frequent first."""
+    counts = Counter(items)
+    kept = [w for w, c in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])) if c >= min_count]
+    return {w: i for i, w in enumerate(kept, start=reserved)}
+
+
+def bucket_boundaries(buckets: list[int]) -> list[int]:
+    """tf.data's exclusive boundaries for inclusive bucket sizes (a batch pads to boundary - 1)."""
+    return [b + 1 for b in sorted(buckets)]
+
+
+def bucketed_batches(ds, length_fn, buckets: list[int], batch_size: int, pad_values,
+                     drop_remainder: bool = False):
+    """Batch `ds` by length: every batch is padded to one of `buckets`, so a jit-compiled
+    model sees only len(buckets) shapes (few recompilations, little wasted padding).
+    Examples longer than the largest bucket are dropped; callers split them first."""
+    boundaries = bucket_boundaries(buckets)
+    ds = ds.filter(lambda *ex: length_fn(*ex) <= max(buckets))
+    return ds.bucket_by_sequence_length(
+        element_length_func=length_fn,
+        bucket_boundaries=boundaries,
+        bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
+        padding_values=pad_values,
+        pad_to_bucket_boundary=True,
+        drop_remainder=drop_remainder,
+    )

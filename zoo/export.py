@@ -1,0 +1,217 @@
+"""Exports: TFLite (builtin ops only, one signature per length bucket), ONNX (dynamic
+shapes, via tf2onnx), SavedModel (a serving signature on raw input where the application
+provides one). Every export is followed by a parity check against the Keras model on
+real examples; the report is returned and kept in the model's metrics (and card).
+
+>>> import zoo
+>>> report = zoo.load("ner-bilstm").export("/tmp/ner.tflite")          # doctest: +SKIP
+>>> report["agreement"]                                                # doctest: +SKIP
+1.0
+"""
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
+
+from .errors import ExportError
+from .runtime import load as runtime_load, sidecar_path
+
+log = logging.getLogger("zoo")
+MIN_AGREEMENT = 0.9        # below this an export is broken, not merely quantized
+
+
+def _signature_fn(model, shapes: dict, name: str = "features"):
+    """A tf.function over named tensor inputs of the given shapes, returning the dict output.
+    `name` becomes the TFLite signature key."""
+    specs = {k: tf.TensorSpec(shape, dtype, name=k) for k, (shape, dtype) in shapes.items()}
+
+    def fn(inputs):
+        return model(inputs, training=False)
+
+    fn.__name__ = name
+    return tf.function(fn, input_signature=[specs])
+
+
+def _frozen(fn, key: str):
+    """`fn` with its weights frozen into constants, keeping its name and output names.
+
+    Left as resource variables, the recurrent WHILE loops fail at run time in LiteRT
+    (READ_VARIABLE: variable != nullptr); freezing alone renames every function "pruned"
+    and the outputs "output_0", so the frozen graph is wrapped again under `key`."""
+    concrete = fn.get_concrete_function()
+    frozen = convert_variables_to_constants_v2(concrete)
+    specs = concrete.structured_input_signature[0][0]
+    out_keys = sorted(concrete.structured_outputs)
+
+    def wrapped(inputs):
+        outs = frozen(*[inputs[k] for k in sorted(inputs)])
+        return dict(zip(out_keys, outs))
+
+    wrapped.__name__ = key
+    return tf.function(wrapped, input_signature=[specs]).get_concrete_function()
+
+
+def _input_shapes(model, length):
+    """Model inputs with batch 1 and axis 1 fixed to `length` (None keeps it dynamic)."""
+    shapes = {}
+    for t in model.inputs:
+        shape = list(t.shape)
+        shape[0] = 1 if length else None
+        if len(shape) > 1 and shape[1] is None and length:
+            shape[1] = length
+        shapes[t.name] = (shape, t.dtype)
+    return shapes
+
+
+def builtin_op_names(tflite_path: Path) -> list[str]:
+    """Operator names in a .tflite file; Flex (Select TF) ops show up as FlexXxx / CUSTOM."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    ops = Interpreter(model_path=str(tflite_path))._get_ops_details()
+    return sorted({op["op_name"] for op in ops})
+
+
+def to_tflite(zm, path: Path, quantize: str | None = None) -> None:
+    model, buckets = zm.keras_model, zm.preprocessor.get("buckets") or [None]
+    module = tf.Module()
+    module.model = model
+    sigs = {}
+    for b in buckets:
+        key = f"len_{b}" if b else "serving_default"
+        shapes = (_input_shapes(model, b) if b else
+                  {t.name: ([1, *t.shape[1:]], t.dtype) for t in model.inputs})
+        sigs[key] = _signature_fn(model, shapes, key)
+    funcs = [_frozen(fn, key) for key, fn in sigs.items()]
+    conv = tf.lite.TFLiteConverter.from_concrete_functions(funcs, module)
+    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]   # no Flex: phones
+    if quantize in ("dynamic", "float16"):
+        conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    if quantize == "float16":
+        conv.target_spec.supported_types = [tf.float16]
+    try:
+        path.write_bytes(conv.convert())
+    except Exception as e:
+        raise ExportError(f"TFLite conversion with builtin ops only failed: {str(e)[:400]}") from None
+    bad = [op for op in builtin_op_names(path) if op.startswith("Flex") or op == "CUSTOM"]
+    if bad:
+        raise ExportError(f"{path}: non-builtin ops {bad}; mobile runtimes would need TF ops")
+
+
+def to_onnx(zm, path: Path) -> list[str]:
+    import tf2onnx
+
+    model = zm.keras_model
+    names = [t.name for t in model.inputs]
+    specs = [tf.TensorSpec([None, *t.shape[1:]], t.dtype, name=t.name) for t in model.inputs]
+
+    @tf.function(input_signature=specs)
+    def fn(*args):
+        return model(dict(zip(names, args)), training=False)
+
+    try:
+        tf2onnx.convert.from_function(fn, input_signature=specs, opset=17, output_path=str(path))
+    except Exception as e:
+        raise ExportError(f"ONNX conversion failed: {str(e)[:400]}") from None
+    return sorted(model.output.keys()) if isinstance(model.output, dict) else ["output"]
+
+
+def to_saved_model(zm, path: Path) -> None:
+    model = zm.keras_model
+    module = tf.Module()
+    module.model = model
+    sigs = {"features": _signature_fn(model, _input_shapes(model, None))}
+    serving = zm.entry.module("model").serving_function(model, zm.preprocessor)
+    if serving is not None:             # a tf.Module with a `serve` tf.function on raw input
+        module.serving = serving
+        sigs["serving_default"] = serving.serve
+    if path.exists():
+        shutil.rmtree(path)
+    tf.saved_model.save(module, str(path), signatures=sigs)
+    (path / "assets").mkdir(exist_ok=True)
+    (path / "assets" / "zoo.json").write_text(json.dumps(
+        {"model": zm.entry.name, "host": zm.entry.host_module, "config": zm.host_config()}))
+
+
+def _write_sidecar(zm, path: Path, fmt: str, quantize, outputs=None) -> None:
+    meta = {"model": zm.entry.name, "format": fmt, "quantize": quantize,
+            "host": zm.entry.host_module, "config": zm.host_config(),
+            "buckets": zm.preprocessor.get("buckets"), "outputs": outputs}
+    sidecar_path(path).write_text(json.dumps(meta, ensure_ascii=False))
+
+
+def parity(zm, other_predict, other_units=None, examples=None) -> dict:
+    """Agreement of task outputs (and max abs diff of raw outputs) against the Keras model."""
+    examples = examples or zm.parity_examples()
+    if not examples:
+        raise ExportError("no parity examples: the bundle's preprocessor has no 'examples'")
+    host = zm.host()
+    ours = zm.predict(examples)
+    theirs = other_predict(examples)
+    report = {"agreement": float(host.agreement(ours, theirs)), "examples": len(examples),
+              "max_abs_diff": float("nan")}
+    if other_units is not None:
+        units = host.encode(examples).units
+        a, b = zm.predict_units(units), other_units(units)
+        report["max_abs_diff"] = float(max(np.max(np.abs(x[k] - y[k])) for x, y in zip(a, b) for k in x))
+    return report
+
+
+def export(zm, path: Path, quantize: str | None = None) -> dict:
+    """Write `path` (.tflite, .onnx, or a SavedModel folder) and check parity."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if quantize not in (None, "dynamic", "float16"):
+        raise ExportError(f"quantize must be 'dynamic' or 'float16'; got {quantize!r}")
+    if path.suffix == ".tflite":
+        fmt = "tflite"
+        to_tflite(zm, path, quantize)
+        _write_sidecar(zm, path, fmt, quantize)
+        rt = runtime_load(path)
+        report = parity(zm, rt.predict, rt.predict_units)
+    elif path.suffix == ".onnx":
+        fmt = "onnx"
+        if quantize:
+            raise ExportError("quantize applies to TFLite exports only")
+        outputs = to_onnx(zm, path)
+        _write_sidecar(zm, path, fmt, quantize, outputs)
+        rt = runtime_load(path)
+        report = parity(zm, rt.predict, rt.predict_units)
+    else:
+        fmt = "saved_model"
+        to_saved_model(zm, path)
+        report = parity(zm, _saved_model_predictor(zm, path))
+    report.update(format=fmt + (f"-{quantize}" if quantize else ""), path=str(path),
+                  size_mb=round(_size(path) / 2**20, 3))
+    log.info("exported %s: agreement %.4f on %d examples, max abs diff %.2e", path,
+             report["agreement"], report["examples"], report["max_abs_diff"])
+    if report["agreement"] < MIN_AGREEMENT:
+        raise ExportError(f"{path}: parity check failed, agreement {report['agreement']:.3f} "
+                          f"< {MIN_AGREEMENT} with the Keras model")
+    zm.metrics.setdefault("parity", {})[report["format"]] = report
+    return report
+
+
+def _saved_model_predictor(zm, path: Path):
+    import tensorflow_text  # noqa: F401  (registers the ops the serving graph uses)
+
+    loaded = tf.saved_model.load(str(path))
+    fn = loaded.signatures.get("serving_default")
+    to_results = zm.entry.module("model").serving_results
+
+    def predict(examples):
+        return to_results(fn(tf.constant(examples)))
+
+    return predict
+
+
+def _size(path: Path) -> int:
+    if path.is_dir():
+        return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+    return path.stat().st_size

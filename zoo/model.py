@@ -1,0 +1,147 @@
+"""ZooModel: a Keras model + its preprocessor + its card, with the task-level API.
+
+>>> import zoo
+>>> m = zoo.load("ner-bilstm")
+>>> m.predict(["EU rejects German call to boycott British lamb ."])[0]["entities"][0]["type"]
+'ORG'
+"""
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import tempfile
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+import zoo.layers  # noqa: F401  (registers the shared layers before any load)
+
+from . import bundle, registry
+from .errors import BundleError
+from .runtime import load_host, run_units
+
+log = logging.getLogger("zoo")
+
+
+class ZooModel:
+    """Use `zoo.load(name_or_dir)` rather than the constructor."""
+
+    def __init__(self, entry: registry.Entry, keras_model: keras.Model, preprocessor: dict,
+                 metrics: dict | None = None, hparams: dict | None = None):
+        self.entry, self.keras_model, self.preprocessor = entry, keras_model, preprocessor
+        self.metrics = metrics or {}
+        self.hparams = hparams or {}
+        self._call = tf.function(lambda x: keras_model(x, training=False), reduce_retracing=True)
+
+    # ---- loading and saving -------------------------------------------------------------
+    @classmethod
+    def load(cls, name_or_path: str | Path) -> "ZooModel":
+        directory = bundle.resolve(name_or_path)
+        manifest = bundle.check(directory)
+        prep = bundle.read_json(directory / "preprocessor.json")
+        entry = registry.get(manifest["model"])
+        entry.module("model")                       # registers the application's layers
+        try:
+            model = keras.saving.load_model(directory / "model.keras", safe_mode=True, compile=False)
+        except Exception as e:  # Keras raises many types for a damaged zip
+            raise BundleError(f"{directory / 'model.keras'}: cannot load ({type(e).__name__}: "
+                              f"{str(e)[:200]})") from None
+        metrics = bundle.read_json(directory / "metrics.json")
+        return cls(entry, model, prep["preprocessor"], metrics, prep.get("hparams"))
+
+    def save(self, directory: str | Path, command: str | None = None) -> Path:
+        """Write a bundle (DESIGN.md "Bundle"); `zoo.load(directory)` gives it back."""
+        from .card import render_card
+
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        # A bare copy without optimizer state keeps the bundle small.
+        bare = keras.Model.from_config(self.keras_model.get_config())
+        bare.set_weights(self.keras_model.get_weights())
+        bare.save(directory / "model.keras")
+        (directory / "preprocessor.json").write_text(json.dumps(
+            {"model": self.entry.name, "preprocessor": self.preprocessor,
+             "hparams": self.hparams}, ensure_ascii=False))
+        if command:
+            self.metrics["command"] = command
+        (directory / "metrics.json").write_text(json.dumps(self.metrics, indent=2) + "\n")
+        (directory / "card.md").write_text(render_card(self, directory), encoding="utf-8")
+        bundle.write_manifest(directory, self.entry.name)
+        return directory
+
+    # ---- inference ----------------------------------------------------------------------
+    def host_config(self) -> dict:
+        """Everything the numpy host needs: the preprocessor plus constants from weights."""
+        return {**self.preprocessor, **self.entry.module("model").host_constants(self.keras_model)}
+
+    def host(self):
+        return load_host(self.entry.host_module, self.host_config())
+
+    def predict_units(self, units, batch_size: int = 64) -> list[dict]:
+        def call(bucket, batch):
+            out = self._call({k: tf.constant(v) for k, v in batch.items()})
+            return {k: np.asarray(v) for k, v in out.items()}
+
+        return run_units(units, call, self.preprocessor.get("buckets"), batch_size)
+
+    def predict(self, inputs, batch_size: int = 64) -> list:
+        """Raw inputs in (sentences, token lists, ...), the task's python answers out."""
+        host = self.host()
+        encoded = host.encode(inputs)
+        return host.decode(encoded, self.predict_units(encoded.units, batch_size))
+
+    # ---- measuring, training, exporting -------------------------------------------------
+    def evaluate(self, data, **kwargs) -> dict:
+        """The application's metrics on a data file (or already-read examples)."""
+        examples = self.entry.module("data").read(data) if isinstance(data, (str, Path)) else data
+        metrics = self.entry.module("evaluate").evaluate(self, examples, **kwargs)
+        if isinstance(data, (str, Path)):
+            metrics["data"] = str(data)
+        return metrics
+
+    def fine_tune(self, data, validation=None, epochs: int = 3, out: str | Path | None = None,
+                  **overrides) -> "ZooModel":
+        """Continue training on the user's files; a new label set rebuilds the output layer."""
+        from .training import fine_tune
+
+        return fine_tune(self, data, validation=validation, epochs=epochs, out=out, **overrides)
+
+    def export(self, path: str | Path, quantize: str | None = None) -> dict:
+        """Write `.tflite`, `.onnx` or a SavedModel folder; returns the parity report."""
+        from .export import export
+
+        return export(self, Path(path), quantize=quantize)
+
+    def parity_examples(self) -> list:
+        return self.preprocessor.get("examples") or []
+
+    def __repr__(self):
+        return f"ZooModel({self.entry.name!r}, params={self.keras_model.count_params():,})"
+
+
+def copy_matching_weights(source: keras.Model, target: keras.Model) -> list[str]:
+    """Copy weights layer by layer (same name, same shapes); return the layers left new."""
+    fresh = []
+    for layer in target.layers:
+        try:
+            old = source.get_layer(layer.name)
+        except ValueError:
+            old = None
+        new_w = layer.get_weights()
+        if old is not None and [w.shape for w in old.get_weights()] == [w.shape for w in new_w]:
+            layer.set_weights(old.get_weights())
+        elif new_w:
+            fresh.append(layer.name)
+    return fresh
+
+
+def temporary_dir(prefix: str) -> Path:
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    return path
+
+
+def remove(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)

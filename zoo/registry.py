@@ -1,0 +1,98 @@
+"""The model index: `Entry` records, `register()`, and name lookups with "did you mean".
+
+Applications register entries from their package `__init__` (see pipelines/ner). The
+entries name their code by import path, resolved on first use, so listing models never
+imports TensorFlow. Pipelines are discovered through the `zoo.pipelines` entry-point
+group declared in pyproject.toml: zoo/ never imports an application by name.
+
+>>> import zoo
+>>> "ner-bilstm" in zoo.list_models()
+True
+>>> zoo.registry.get("ner-bilstm").task
+'ner'
+"""
+from __future__ import annotations
+
+import difflib
+import importlib
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from pathlib import Path
+
+from .errors import UnknownModelError
+
+# The modules every application provides (DESIGN.md, "the same files in each"):
+#   data      read(path) -> examples; fit_preprocessor(examples, data_dir, **hp) -> dict;
+#             make_dataset(examples, preprocessor, batch_size, shuffle, seed) -> tf.data
+#   model     build(preprocessor, **hp) -> keras.Model; loss(model); host_constants(model) -> dict;
+#             serving_function(model, preprocessor) -> tf.function on raw input, or None
+#   evaluate  evaluate(zoo_model, examples) -> {"metric": value, ...}; headline metric name
+#   host      Host(config): numpy-only encode(inputs) / decode(encoded, outputs)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One registered model: what it does and where its code, data and bundle live."""
+
+    name: str
+    task: str
+    package: str                    # e.g. "pipelines.ner"; holds data/model/evaluate/host
+    summary: str
+    default_data: str               # folder under $ZOO_DATA the recipe trains on
+    train_file: str                 # paths inside default_data
+    valid_file: str
+    recipe: dict = field(default_factory=dict)      # default hyper-parameters of `zoo train`
+    paper: dict = field(default_factory=dict)       # the papers' numbers, shown beside ours
+    bundle_dir: str = ""            # shipped bundle, relative to the repository root
+    limits: str = ""                # the card's "intended use and limits" paragraph
+
+    def module(self, part: str):
+        """Import one of the application's modules: 'data', 'model', 'evaluate' or 'host'."""
+        return importlib.import_module(f"{self.package}.{part}")
+
+    @property
+    def host_module(self) -> str:
+        return f"{self.package}.host"
+
+
+_ENTRIES: dict[str, Entry] = {}
+_discovered = False
+
+
+def register(entry: Entry | None = None, **fields) -> Entry:
+    """Add an entry to the index: `register(Entry(...))` or `register(name=..., ...)`."""
+    entry = entry or Entry(**fields)
+    _ENTRIES[entry.name] = entry
+    return entry
+
+
+def _discover() -> None:
+    global _discovered
+    if _discovered:
+        return
+    _discovered = True
+    for ep in entry_points(group="zoo.pipelines"):
+        importlib.import_module(ep.value)
+
+
+def names() -> list[str]:
+    _discover()
+    return sorted(_ENTRIES)
+
+
+def get(name: str) -> Entry:
+    """The entry called `name`, or an UnknownModelError that suggests the closest names."""
+    _discover()
+    if name in _ENTRIES:
+        return _ENTRIES[name]
+    close = difflib.get_close_matches(name, list(_ENTRIES), n=3, cutoff=0.5)
+    hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    raise UnknownModelError(
+        f"unknown model {name!r}: it is neither a registered model nor a bundle directory."
+        f"{hint} Registered models: {', '.join(sorted(_ENTRIES)) or 'none'}."
+    )
+
+
+def repo_root() -> Path:
+    """The checkout the zoo runs from (saved_models/ lives here)."""
+    return Path(__file__).resolve().parent.parent

@@ -1,0 +1,140 @@
+"""TF-free inference over an exported model: ai-edge-litert (or onnxruntime) + numpy only.
+
+An export writes `model.tflite` (or `.onnx`) and a sidecar `model.tflite.json` that names
+the application's host module (numpy pre/post-processing) and its config. The same
+`run_units` batching routine serves the Keras predictor in zoo.model, so both agree.
+
+>>> import zoo
+>>> m = zoo.runtime.load("ner.tflite")                       # doctest: +SKIP
+>>> m.predict(["EU rejects German call to boycott British lamb ."])[0]["entities"]  # doctest: +SKIP
+[{'text': 'EU', 'type': 'ORG', 'start': 0, 'end': 2}, ...]
+"""
+from __future__ import annotations
+
+import importlib
+import json
+from collections import defaultdict
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from .errors import BundleError, InputError
+
+Units = Sequence[dict]           # one dict of numpy arrays per model call; axis 0 = length
+
+
+def sidecar_path(model_path: str | Path) -> Path:
+    return Path(str(model_path) + ".json")
+
+
+def pick_bucket(length: int, buckets: Sequence[int] | None) -> int | None:
+    """Smallest bucket that holds `length` (None when the model takes any length)."""
+    if not buckets:
+        return None
+    for b in sorted(buckets):
+        if length <= b:
+            return b
+    raise InputError(f"a unit of length {length} is longer than the largest bucket "
+                     f"{max(buckets)}; the host must split it first")
+
+
+def pad_to(array: np.ndarray, length: int) -> np.ndarray:
+    """Zero-pad axis 0 up to `length`."""
+    pad = [(0, length - array.shape[0])] + [(0, 0)] * (array.ndim - 1)
+    return np.pad(array, pad)
+
+
+def run_units(units: Units, call: Callable[[int | None, dict], dict],
+              buckets: Sequence[int] | None, batch_size: int) -> list[dict]:
+    """Group units by length bucket, pad, batch, run `call(bucket, batch)`, un-pad.
+
+    `call` returns a dict of arrays [batch, length, ...]; each output row is cut back to
+    its unit's true length, so callers never see padding.
+    """
+    groups: dict[int | None, list[int]] = defaultdict(list)
+    lengths = [next(iter(u.values())).shape[0] for u in units]
+    for i, n in enumerate(lengths):
+        groups[pick_bucket(n, buckets)].append(i)
+    results: list[dict | None] = [None] * len(units)
+    for bucket, idx in groups.items():
+        for s in range(0, len(idx), batch_size):
+            chunk = idx[s:s + batch_size]
+            width = bucket or max(lengths[i] for i in chunk)
+            batch = {k: np.stack([pad_to(units[i][k], width) for i in chunk])
+                     for k in units[chunk[0]]}
+            out = call(bucket, batch)
+            for row, i in enumerate(chunk):
+                results[i] = {k: (v[row, :lengths[i]] if v.ndim > 1 and v.shape[1] == width
+                                  else v[row]) for k, v in out.items()}
+    return results  # type: ignore[return-value]
+
+
+def load_host(module: str, config: dict):
+    """The application's numpy-only Host object."""
+    return importlib.import_module(module).Host(config)
+
+
+class _TFLite:
+    """One signature per length bucket, batch 1 (static shapes convert to builtin ops)."""
+
+    def __init__(self, path: Path, threads: int | None):
+        from ai_edge_litert.interpreter import Interpreter
+
+        self.interpreter = Interpreter(model_path=str(path), num_threads=threads)
+        self.runners = {}
+
+    def __call__(self, bucket: int | None, batch: dict) -> dict:
+        key = f"len_{bucket}" if bucket else "serving_default"
+        if key not in self.runners:
+            self.runners[key] = self.interpreter.get_signature_runner(key)
+        return self.runners[key](**batch)
+
+
+class _Onnx:
+    """Dynamic batch and length: no buckets needed."""
+
+    def __init__(self, path: Path, threads: int | None):
+        import onnxruntime as ort
+
+        opts = ort.SessionOptions()
+        if threads:
+            opts.intra_op_num_threads = threads
+        self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        self.names = [o.name for o in self.session.get_outputs()]
+
+    def __call__(self, bucket: int | None, batch: dict) -> dict:
+        feeds = {i.name: batch[i.name.split(":")[0]] for i in self.session.get_inputs()}
+        return dict(zip(self.names, self.session.run(None, feeds)))
+
+
+class RuntimeModel:
+    """An exported model plus its host: `predict(raw_inputs)` gives the task's answers."""
+
+    def __init__(self, path: str | Path, threads: int | None = None):
+        path = Path(path)
+        meta_path = sidecar_path(path)
+        if not path.exists():
+            raise BundleError(f"{path}: no such exported model")
+        if not meta_path.exists():
+            raise BundleError(f"{path}: its sidecar {meta_path.name} is missing; export with "
+                              f"ZooModel.export() so the host config travels with it")
+        self.meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        self.host = load_host(self.meta["host"], self.meta["config"])
+        fmt = self.meta["format"]
+        self.buckets = self.meta.get("buckets") if fmt == "tflite" else None
+        self.backend = (_TFLite if fmt == "tflite" else _Onnx)(path, threads)
+        if fmt == "onnx":              # ONNX output names are generated; the sidecar has ours
+            self.backend.names = self.meta["outputs"]
+
+    def predict_units(self, units: Units) -> list[dict]:
+        return run_units(units, self.backend, self.buckets, batch_size=1)
+
+    def predict(self, inputs) -> list:
+        encoded = self.host.encode(inputs)
+        return self.host.decode(encoded, self.predict_units(encoded.units))
+
+
+def load(path: str | Path, threads: int | None = None) -> RuntimeModel:
+    """Open a `.tflite` or `.onnx` file written by `ZooModel.export`."""
+    return RuntimeModel(path, threads)

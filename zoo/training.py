@@ -1,0 +1,183 @@
+"""One fit recipe for every application: Adam with gradient clipping, jit-compiled steps,
+length-bucketed batches, early stopping on the application's validation metric,
+checkpoints that let an interrupted run resume, TensorBoard logs and a curve PNG.
+
+Re-running the same `zoo train ... --out DIR` after Ctrl-C or kill -9 resumes from the
+last finished epoch (Keras BackupAndRestore) with the best-so-far weights and patience
+counter intact (`train_state.json`).
+
+>>> import zoo
+>>> m = zoo.train("ner-bilstm", out="runs/ner", epochs=1)     # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import json
+import logging
+import shlex
+import shutil
+import statistics
+import sys
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from . import registry
+from .data import data_root, existing
+from .model import ZooModel, copy_matching_weights, temporary_dir
+
+log = logging.getLogger("zoo")
+FIT_KEYS = ("epochs", "batch_size", "learning_rate", "clipnorm", "patience", "seed",
+            "steps_per_epoch", "monitor_gradients")
+
+
+class BestOnValidation(keras.callbacks.Callback):
+    """Scores the validation set with the application's evaluator after every epoch, keeps
+    the best weights, stops after `patience` epochs without improvement. Its state survives
+    restarts, so a resumed run still knows its best epoch."""
+
+    def __init__(self, zm: ZooModel, valid, work: Path, patience: int):
+        super().__init__()
+        self.zm, self.valid, self.patience = zm, valid, patience
+        self.headline = zm.entry.module("evaluate").HEADLINE
+        self.state_path, self.best_path = work / "train_state.json", work / "best.weights.h5"
+        self.state = {"best": None, "best_epoch": None, "wait": 0, "history": []}
+
+    def on_train_begin(self, logs=None):
+        if self.state_path.exists():
+            self.state = json.loads(self.state_path.read_text())
+            log.info("resuming: best %s=%.4f at epoch %s", self.headline,
+                     self.state["best"] or 0, self.state["best_epoch"])
+
+    def on_epoch_end(self, epoch, logs=None):
+        metrics = self.zm.evaluate(self.valid)
+        score = metrics[self.headline]
+        logs[f"val_{self.headline}"] = score
+        self.state["history"].append({"epoch": epoch + 1, **{k: float(v) for k, v in logs.items()}})
+        if self.state["best"] is None or score > self.state["best"]:
+            self.state.update(best=score, best_epoch=epoch + 1, wait=0)
+            self.zm.keras_model.save_weights(self.best_path)
+        else:
+            self.state["wait"] += 1
+            if self.state["wait"] >= self.patience:
+                self.model.stop_training = True
+        self.state_path.write_text(json.dumps(self.state, indent=1))
+        print(f"  val_{self.headline}={score:.4f} (best {self.state['best']:.4f} at epoch "
+              f"{self.state['best_epoch']})", flush=True)
+
+    def restore_best(self):
+        if self.best_path.exists():
+            self.zm.keras_model.load_weights(self.best_path)
+
+
+def fit(zm: ZooModel, train, valid, work: Path, epochs: int = 10, batch_size: int = 32,
+        learning_rate: float = 1e-3, clipnorm: float = 5.0, patience: int = 5, seed: int = 0,
+        steps_per_epoch: int | None = None, monitor_gradients: bool = True) -> dict:
+    """Train `zm` in place; `work` holds checkpoints, logs and plots. Returns the state."""
+    from .monitor import GradientMonitor, plot_history
+
+    work.mkdir(parents=True, exist_ok=True)
+    keras.utils.set_random_seed(seed)
+    data = zm.entry.module("data")
+    ds = data.make_dataset(train, zm.preprocessor, batch_size=batch_size, shuffle=True,
+                           seed=seed, drop_remainder=True)
+    if steps_per_epoch:
+        ds = ds.repeat()
+    model = zm.keras_model
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate, global_clipnorm=clipnorm),
+                  loss=zm.entry.module("model").loss(model), jit_compile=True)
+    best = BestOnValidation(zm, valid, work, patience)
+    callbacks = [keras.callbacks.BackupAndRestore(str(work / "backup")), best,
+                 keras.callbacks.CSVLogger(str(work / "history.csv"), append=True),
+                 keras.callbacks.TensorBoard(str(work / "tensorboard"))]
+    if monitor_gradients:
+        callbacks.insert(2, GradientMonitor(zm, train, work, clipnorm=clipnorm))
+    model.fit(ds, epochs=epochs, steps_per_epoch=steps_per_epoch, callbacks=callbacks,
+              verbose="auto")
+    best.restore_best()
+    plot_history(best.state["history"], work / "training_curve.png", best.headline)
+    return best.state
+
+
+def _read_split(entry, path: Path):
+    return entry.module("data").read(existing(path))
+
+
+def train(name: str, data: str | Path | None = None, out: str | Path | None = None,
+          seeds: list[int] | None = None, **overrides) -> ZooModel:
+    """Train `name` from scratch with its recipe (overrides win) and save a bundle to `out`.
+
+    With several `seeds`, each run trains in `out/seed-N`; the card reports their mean and
+    spread on the validation split and the best run is shipped."""
+    entry = registry.get(name)
+    hp = {**entry.recipe, **overrides}
+    data_dir = Path(data) if data else data_root() / entry.default_data
+    out = Path(out or f"runs/{name}")
+    train_ex = _read_split(entry, data_dir / entry.train_file)
+    valid_path = data_dir / entry.valid_file
+    valid_ex = _read_split(entry, valid_path)
+    command = "zoo " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if Path(
+        sys.argv[0]).name == "zoo" else f"zoo.train({name!r}, data={str(data_dir)!r}, ...)"
+    runs = []
+    for seed in seeds or [hp.get("seed", 0)]:
+        work = out / f"seed-{seed}" if seeds and len(seeds) > 1 else out
+        zm = _train_one(entry, hp | {"seed": seed}, train_ex, valid_ex, work / "train")
+        metrics = zm.evaluate(valid_path)
+        runs.append((metrics, zm, work))
+        log.info("seed %s: %s", seed, {k: v for k, v in metrics.items() if isinstance(v, float)})
+    headline = entry.module("evaluate").HEADLINE
+    metrics, best, best_work = max(runs, key=lambda r: r[0][headline])
+    scores = [r[0][headline] for r in runs]
+    best.metrics = {"model": entry.name, "split": f"{entry.default_data}/{entry.valid_file}",
+                    "valid": metrics, "paper": entry.paper, "hparams": hp,
+                    "seeds": {"values": scores, "mean": statistics.fmean(scores),
+                              "stdev": statistics.stdev(scores) if len(scores) > 1 else 0.0,
+                              "seeds": list(seeds or [hp.get("seed", 0)])}}
+    out.mkdir(parents=True, exist_ok=True)
+    for plot in ("training_curve.png", "gradient_flow.png"):     # pictures beside the bundle
+        if (best_work / "train" / plot).exists():
+            shutil.copy(best_work / "train" / plot, out / plot)
+    best.save(out, command=command)
+    return best
+
+
+def _train_one(entry, hp: dict, train_ex, valid_ex, work: Path) -> ZooModel:
+    work.mkdir(parents=True, exist_ok=True)
+    data, builder = entry.module("data"), entry.module("model")
+    prep_path = work / "preprocessor.json"
+    prep, init = data.fit_preprocessor(train_ex, **hp)
+    if prep_path.exists():               # a resumed run keeps its original vocabularies
+        prep = json.loads(prep_path.read_text())
+    else:
+        prep_path.write_text(json.dumps(prep))
+    prep["examples"] = [" ".join(s["tokens"]) for s in valid_ex[:64]]
+    zm = ZooModel(entry, builder.build(prep, init=init, **hp), prep, hparams=hp)
+    fit(zm, train_ex, valid_ex, work, **{k: hp[k] for k in FIT_KEYS if k in hp})
+    return zm
+
+
+def fine_tune(zm: ZooModel, data, validation=None, epochs: int = 3, out=None,
+              **overrides) -> ZooModel:
+    """Continue training `zm` on new data; rebuilds the head if the label set changed."""
+    entry = zm.entry
+    reader = entry.module("data").read
+    train_ex = reader(data) if isinstance(data, (str, Path)) else data
+    valid_ex = (reader(validation) if isinstance(validation, (str, Path)) else validation) or train_ex
+    hp = {**entry.recipe, **zm.hparams, **overrides, "epochs": epochs}
+    prep = dict(zm.preprocessor)
+    labels = entry.module("data").labels_of(train_ex) if hasattr(entry.module("data"), "labels_of") else None
+    if labels is not None and not set(labels) <= set(prep["labels"]):
+        prep["labels"] = labels
+        new = entry.module("model").build(prep, **hp)
+        fresh = copy_matching_weights(zm.keras_model, new)
+        log.warning("label set changed (%d -> %d labels: %s); kept the encoder, rebuilt %s",
+                    len(zm.preprocessor["labels"]), len(labels), ", ".join(labels), ", ".join(fresh))
+        print(f"fine_tune: new label set {labels}; re-initialised output layers: {', '.join(fresh)}")
+        zm = ZooModel(entry, new, prep, hparams=hp)
+    work = Path(out) / "train" if out else temporary_dir("zoo-finetune-")
+    hp.setdefault("patience", epochs)
+    fit(zm, train_ex, valid_ex, work, **{k: hp[k] for k in FIT_KEYS if k in hp})
+    zm.metrics = {"model": entry.name, "fine_tuned_on": str(data), "valid": zm.evaluate(valid_ex)}
+    if out:
+        zm.save(out)
+    return zm
