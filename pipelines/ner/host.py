@@ -32,7 +32,10 @@ TOKEN_PATTERN = "|".join([
     r"(?:[A-Za-z]\.){2,}",                        # U.S.  U.N.
     rf"(?:{_ABBREV})\.",                          # Mr.  vs.  Corp.
     r"[A-Z]\.",                                   # initials: M.
+    r"^[0-9]{1,2}\.",                              # a ranking list's "3." (sentence start)
     r"[0-9]+(?:[.,/:][0-9]+)+",                   # 1,000  3.5  1/2  10:30
+    r"\.[0-9]+",                                  # batting averages: .496
+    r"[A-Z]+\$",                                  # currencies: C$  US$
     r"['’](?:s|S|re|RE|m|M|ve|VE|ll|LL|d|D)\b",   # clitics: 's 're
     r"n't|N'T",
     rf"[A-Za-z]'[A-Z]{_W}*",                      # O'Brien

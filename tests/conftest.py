@@ -1,0 +1,46 @@
+"""Shared fixtures: real data from $ZOO_DATA, the shipped models, temporary bundles."""
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+os.environ.setdefault("ZOO_DATA", str(REPO.parent / "shared" / "data"))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+DATA = Path(os.environ["ZOO_DATA"])
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    assert DATA.is_dir(), f"ZOO_DATA={DATA} is not a directory; the suite trains on real data"
+    return DATA
+
+
+@pytest.fixture(scope="session")
+def shipped():
+    """zoo.load(name), loaded once per session."""
+    import zoo
+
+    cache = {}
+
+    def get(name):
+        if name not in cache:
+            cache[name] = zoo.load(name)
+        return cache[name]
+
+    return get
+
+
+@pytest.fixture
+def bundle_copy(tmp_path):
+    """A writable copy of a shipped bundle."""
+    import zoo
+
+    def make(name):
+        src = zoo.bundle.resolve(name)
+        dst = tmp_path / name
+        shutil.copytree(src, dst)
+        return dst
+
+    return make

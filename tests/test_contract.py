@@ -1,0 +1,101 @@
+"""The contract every registered model passes (timm / keras-hub style): a new entry gets
+all of it for free by registering."""
+import json
+
+import numpy as np
+import pytest
+
+import zoo
+from zoo.errors import BundleError, InputError, UnknownModelError
+
+MODELS = zoo.list_models()
+
+
+def test_registry_is_not_empty():
+    assert "ner-bilstm" in MODELS
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_load_predict_roundtrip(name, shipped, tmp_path):
+    m = shipped(name)
+    examples = m.parity_examples()[:4]
+    assert examples, "a bundle ships real examples for parity checks"
+    first = m.predict(examples)
+    assert len(first) == len(examples)
+    again = zoo.load(m.save(tmp_path / "copy")).predict(examples)
+    assert again == first
+
+
+@pytest.mark.parametrize("name", MODELS)
+@pytest.mark.parametrize("fmt,quantize", [("tflite", None), ("tflite", "dynamic"), ("onnx", None)])
+def test_export_parity(name, fmt, quantize, shipped, tmp_path):
+    from zoo.export import builtin_op_names
+
+    m = shipped(name)
+    path = tmp_path / f"model.{fmt}"
+    report = m.export(path, quantize=quantize)
+    assert report["examples"] >= 16
+    if quantize is None:
+        assert report["agreement"] == 1.0 and report["max_abs_diff"] < 1e-4
+    else:
+        assert report["agreement"] >= 0.98
+    if fmt == "tflite":
+        ops = builtin_op_names(path)
+        assert ops and not [o for o in ops if o.startswith("Flex") or o == "CUSTOM"], ops
+    if quantize is None:
+        rt = zoo.runtime.load(path)
+        assert rt.predict(m.parity_examples()[:3]) == m.predict(m.parity_examples()[:3])
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_fine_tune_few_steps_on_real_data(name, shipped, data_dir, tmp_path):
+    m = shipped(name)
+    entry = m.entry
+    data = entry.module("data").read(data_dir / entry.default_data / entry.train_file)[:96]
+    tuned = m.fine_tune(data, epochs=1, steps_per_epoch=2, batch_size=16,
+                        monitor_gradients=False, out=tmp_path / "tuned")
+    assert (tmp_path / "tuned" / "manifest.json").exists()
+    assert 0.0 <= tuned.metrics["valid"][entry.module("evaluate").HEADLINE] <= 1.0
+    assert len(zoo.load(tmp_path / "tuned").predict(m.parity_examples()[:2])) == 2
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_bad_inputs_get_clear_errors(name, shipped):
+    m = shipped(name)
+    with pytest.raises(InputError, match="non-empty"):
+        m.predict([])
+    with pytest.raises(InputError, match="input 0"):
+        m.predict([""])
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_tampered_bundle_is_refused(name, bundle_copy):
+    path = bundle_copy(name)
+    meta = json.loads((path / "metrics.json").read_text())
+    meta["tampered"] = True
+    (path / "metrics.json").write_text(json.dumps(meta))
+    with pytest.raises(BundleError, match="sha256"):
+        zoo.load(path)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_newer_bundle_format_is_refused(name, bundle_copy):
+    path = bundle_copy(name)
+    manifest = json.loads((path / "manifest.json").read_text())
+    manifest["format_version"] = 99
+    (path / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(BundleError, match="newer"):
+        zoo.load(path)
+
+
+def test_unknown_name_suggests_the_closest():
+    with pytest.raises(UnknownModelError, match="Did you mean 'ner-bilstm'"):
+        zoo.load("ner-bilstmm")
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_card_and_metrics_come_from_a_run(name):
+    card = zoo.info(name)
+    metrics = json.loads((zoo.bundle.resolve(name) / "metrics.json").read_text())
+    assert name in card and "zoo train" in card
+    assert "valid" in metrics, "metrics.json is written by the evaluator after training"

@@ -1,0 +1,73 @@
+"""Readers, tag schemes and the tokenizer of pipelines/ner, on hand-made and real data."""
+import json
+
+import pytest
+
+from pipelines.ner import data
+from pipelines.ner.host import tokenize
+from zoo.errors import DataFormatError
+
+
+def write(tmp_path, name, text, mode="w"):
+    p = tmp_path / name
+    (p.write_bytes if "b" in mode else p.write_text)(text)
+    return p
+
+
+def test_conll_any_columns_docstart_and_iob1(tmp_path):
+    p = write(tmp_path, "a.conll", "-DOCSTART- -X- O\n\nEU\tNNP\tI-ORG\nsays O\n\nBig I-LOC\nCity I-LOC\nTown B-LOC\n")
+    assert data.read(p) == [
+        {"tokens": ["EU", "says"], "tags": ["B-ORG", "O"]},
+        {"tokens": ["Big", "City", "Town"], "tags": ["B-LOC", "I-LOC", "B-LOC"]}]
+
+
+def test_bioes_converted(tmp_path):
+    p = write(tmp_path, "b.txt", "New B-LOC\nYork E-LOC\nis O\nPeter S-PER\n")
+    assert data.read(p)[0]["tags"] == ["B-LOC", "I-LOC", "O", "B-PER"]
+
+
+def test_jsonl(tmp_path):
+    p = write(tmp_path, "c.jsonl", json.dumps({"tokens": ["Acme", "rocks"], "tags": ["B-ORG", "O"]}) + "\n")
+    assert data.read(p) == [{"tokens": ["Acme", "rocks"], "tags": ["B-ORG", "O"]}]
+
+
+@pytest.mark.parametrize("text,where", [
+    ("EU B-ORG\nrejects\n", "x.txt:2"),
+    ("EU B-ORG\nrejects NN Z-FOO\n", "x.txt:2"),
+])
+def test_malformed_conll_names_file_and_line(tmp_path, text, where):
+    p = write(tmp_path, "x.txt", text)
+    with pytest.raises(DataFormatError, match=where):
+        data.read(p)
+
+
+def test_malformed_jsonl_and_encoding_and_missing(tmp_path):
+    with pytest.raises(DataFormatError, match="y.jsonl:2"):
+        data.read(write(tmp_path, "y.jsonl", '{"tokens": ["a"], "tags": ["O"]}\n{"tokens": ["a"]}\n'))
+    with pytest.raises(DataFormatError, match="not UTF-8"):
+        data.read(write(tmp_path, "z.txt", b"caf\xe9 O\n", "wb"))
+    with pytest.raises(DataFormatError, match="no such"):
+        data.read(tmp_path / "missing.txt")
+    with pytest.raises(DataFormatError, match="no sentences"):
+        data.read(write(tmp_path, "empty.txt", "\n\n"))
+
+
+def test_real_conll_counts(data_dir):
+    sents = data.read(data_dir / "conll2003" / "valid.txt")
+    assert len(sents) == 3250
+    assert sum(len(s["tokens"]) for s in sents) == 51362
+    assert data.detect_scheme(sents) == "IOB2"
+
+
+def test_tokenizer_reproduces_conll_tokenization(data_dir):
+    """Raw text rebuilt from CoNLL tokens tokenizes back to the same tokens (mostly)."""
+    sents = data.read(data_dir / "conll2003" / "valid.txt")
+    same = sum(tokenize(" ".join(s["tokens"]))[0] == s["tokens"] for s in sents)
+    assert same / len(sents) > 0.95, same / len(sents)
+
+
+def test_tokenizer_offsets_point_into_text():
+    text = "U.N. official Ekeus heads for Baghdad, doesn't he?"
+    tokens, offsets = tokenize(text)
+    assert tokens == ["U.N.", "official", "Ekeus", "heads", "for", "Baghdad", ",", "does", "n't", "he", "?"]
+    assert [text[a:b] for a, b in offsets] == tokens

@@ -1,0 +1,128 @@
+"""ner-bilstm end to end: predict on raw text, CRF decoding, evaluation, CLI, fine-tuning
+with a new label set, the SavedModel's raw-string signature, TF-free runtime."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import zoo
+from pipelines.ner.host import viterbi
+from zoo.errors import InputError
+
+
+@pytest.fixture(scope="module")
+def ner(shipped):
+    return shipped("ner-bilstm")
+
+
+def test_predict_raw_text_returns_entities_with_offsets(ner):
+    text = "EU rejects German call to boycott British lamb ."
+    [r] = ner.predict([text])
+    assert r["tokens"] == text.split()
+    assert len(r["tags"]) == len(r["tokens"])
+    for e in r["entities"]:
+        assert text[e["start"]:e["end"]] == e["text"]
+        assert e["type"] in {"PER", "LOC", "ORG", "MISC"}
+
+
+def test_long_sentence_is_split_not_fatal(ner):
+    text = " ".join(["Paris"] * 300)
+    [r] = ner.predict([text])
+    assert len(r["tags"]) == 300
+
+
+def test_bytes_must_be_utf8(ner):
+    with pytest.raises(InputError, match="not valid UTF-8"):
+        ner.predict([b"caf\xe9 au lait"])
+    assert ner.predict([("Angela Merkel visits Paris").encode()])[0]["tokens"][0] == "Angela"
+
+
+def test_numpy_viterbi_matches_tensorflow_and_brute_force():
+    import itertools
+
+    import tensorflow as tf
+
+    from zoo.layers.crf import crf_log_likelihood, viterbi_decode
+
+    rng = np.random.default_rng(0)
+    em, tr = rng.normal(size=(4, 3)).astype("float32"), rng.normal(size=(3, 3)).astype("float32")
+    st, en = rng.normal(size=3).astype("float32"), rng.normal(size=3).astype("float32")
+
+    def score(path):
+        return st[path[0]] + en[path[-1]] + sum(em[t, k] for t, k in enumerate(path)) + sum(
+            tr[a, b] for a, b in zip(path, path[1:]))
+
+    paths = list(itertools.product(range(3), repeat=4))
+    best = max(paths, key=score)
+    assert tuple(viterbi(em, tr, st, en)) == best
+    tf_best = viterbi_decode(em[None], tf.ones((1, 4), bool), tr, st, en).numpy()[0]
+    assert tuple(tf_best) == best
+    log_z = np.log(sum(np.exp(score(p)) for p in paths))
+    ll = crf_log_likelihood(em[None], tf.constant([list(best)]), tf.ones((1, 4), bool), tr, st, en)
+    assert abs(float(ll[0]) - (score(best) - log_z)) < 1e-4
+
+
+def test_evaluate_span_f1_on_real_data(ner, data_dir, tmp_path):
+    from pipelines.ner import data
+
+    sents = data.read(data_dir / "conll2003" / "valid.txt")[:200]
+    path = tmp_path / "slice.jsonl"
+    path.write_text("".join(json.dumps(s) + "\n" for s in sents))
+    m = ner.evaluate(path)
+    assert 0 <= m["precision"] <= 1 and 0 <= m["recall"] <= 1 and 0 <= m["f1"] <= 1
+    assert set(m["per_type"]) <= {"PER", "LOC", "ORG", "MISC"}
+    out = subprocess.run([sys.executable, "-m", "zoo.cli", "evaluate", "ner-bilstm", "--data",
+                          str(path), "--json"], capture_output=True, text=True, check=True)
+    last = json.loads(out.stdout.strip().splitlines()[-1])
+    assert abs(last["f1"] - m["f1"]) < 1e-9
+
+
+def test_cli_errors_are_one_line(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "zoo.cli", "evaluate", "ner-bilstm", "--data",
+                          str(tmp_path / "nope.conll")], capture_output=True, text=True)
+    assert out.returncode == 2
+    # (TensorFlow's C++ start-up lines may precede it; ours is one line, no traceback.)
+    assert out.stderr.strip().splitlines()[-1].startswith("error: ") and "Traceback" not in out.stderr
+    assert "nope.conll: no such NER data file" in out.stderr
+
+
+def test_fine_tune_new_label_set_rebuilds_head(ner, tmp_path, capsys):
+    sents = [{"tokens": ["Acme", "sells", "Widgets", "in", "Paris"],
+              "tags": ["B-ORG", "O", "B-PRODUCT", "O", "B-LOC"]}] * 32
+    tuned = ner.fine_tune(sents, epochs=1, steps_per_epoch=2, batch_size=8, monitor_gradients=False)
+    assert "B-PRODUCT" in tuned.preprocessor["labels"]
+    assert "re-initialised output layers: head_emissions, head_crf" in capsys.readouterr().out
+    enc_old = ner.keras_model.get_layer("word_embedding").get_weights()[0]
+    assert enc_old.shape == tuned.keras_model.get_layer("word_embedding").get_weights()[0].shape
+    assert "B-PRODUCT" not in ner.preprocessor["labels"], "the original model is untouched"
+
+
+def test_saved_model_takes_raw_strings(ner, tmp_path):
+    report = ner.export(tmp_path / "ner_savedmodel")
+    assert report["agreement"] == 1.0
+    import tensorflow as tf
+    import tensorflow_text  # noqa: F401
+
+    fn = tf.saved_model.load(str(tmp_path / "ner_savedmodel")).signatures["serving_default"]
+    out = fn(tf.constant(["EU rejects German call to boycott British lamb ."]))
+    assert [t.decode() for t in out["tokens"].numpy()[0]][:2] == ["EU", "rejects"]
+
+
+def test_runtime_runs_without_tensorflow(ner, tmp_path):
+    path = tmp_path / "ner.tflite"
+    ner.export(path)
+    expected = ner.predict(["EU rejects German call to boycott British lamb ."])
+    code = f"""
+import sys, json
+import zoo
+r = zoo.runtime.load({str(path)!r}).predict(["EU rejects German call to boycott British lamb ."])
+assert "tensorflow" not in sys.modules, sorted(m for m in sys.modules if "tensorflow" in m)
+print(json.dumps(r))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={**os.environ})
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == expected
