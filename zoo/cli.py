@@ -13,6 +13,7 @@ import argparse
 import json
 import logging
 import os
+import shlex
 import sys
 from pathlib import Path
 
@@ -98,7 +99,9 @@ def run(argv: list[str]) -> int:
                 print(f"> {text}")
                 _print_prediction(r)
     elif args.command == "train":
-        m = zoo.train(args.name, data=args.data, out=args.out, seeds=args.seeds, **_overrides(args))
+        command = "zoo " + " ".join(shlex.quote(a) for a in argv)      # recorded in the card
+        m = zoo.train(args.name, data=args.data, out=args.out, seeds=args.seeds, command=command,
+                      **_overrides(args))
         print(f"saved {m.entry.name} to {args.out}")
     elif args.command == "fine-tune":
         m = zoo.load(args.name).fine_tune(args.data, validation=args.validation, out=args.out,

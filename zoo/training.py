@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import json
 import logging
-import shlex
 import shutil
 import statistics
-import sys
 from pathlib import Path
 
 import keras
@@ -24,7 +22,7 @@ import numpy as np
 
 from . import registry
 from .data import data_root, existing
-from .model import ZooModel, copy_matching_weights, temporary_dir
+from .model import ZooModel, copy_matching_weights, remove, temporary_dir
 
 log = logging.getLogger("zoo")
 FIT_KEYS = ("epochs", "batch_size", "learning_rate", "clipnorm", "patience", "seed",
@@ -104,7 +102,7 @@ def _read_split(entry, path: Path):
 
 
 def train(name: str, data: str | Path | None = None, out: str | Path | None = None,
-          seeds: list[int] | None = None, **overrides) -> ZooModel:
+          seeds: list[int] | None = None, command: str | None = None, **overrides) -> ZooModel:
     """Train `name` from scratch with its recipe (overrides win) and save a bundle to `out`.
 
     With several `seeds`, each run trains in `out/seed-N`; the card reports their mean and
@@ -116,8 +114,7 @@ def train(name: str, data: str | Path | None = None, out: str | Path | None = No
     train_ex = _read_split(entry, data_dir / entry.train_file)
     valid_path = data_dir / entry.valid_file
     valid_ex = _read_split(entry, valid_path)
-    command = "zoo " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if Path(
-        sys.argv[0]).name == "zoo" else f"zoo.train({name!r}, data={str(data_dir)!r}, ...)"
+    command = command or f"zoo.train({name!r}, data={str(data_dir)!r}, seeds={seeds}, **{overrides})"
     runs = []
     for seed in seeds or [hp.get("seed", 0)]:
         work = out / f"seed-{seed}" if seeds and len(seeds) > 1 else out
@@ -137,8 +134,22 @@ def train(name: str, data: str | Path | None = None, out: str | Path | None = No
     for plot in ("training_curve.png", "gradient_flow.png"):     # pictures beside the bundle
         if (best_work / "train" / plot).exists():
             shutil.copy(best_work / "train" / plot, out / plot)
+    check_exports(best)
     best.save(out, command=command)
     return best
+
+
+def check_exports(zm: ZooModel) -> dict:
+    """Export to every deployment format and keep the parity reports for the card."""
+    work = temporary_dir("zoo-exports-")
+    try:
+        for target, quantize in (("model.tflite", None), ("model-dynamic.tflite", "dynamic"),
+                                 ("model-float16.tflite", "float16"), ("model.onnx", None),
+                                 ("saved_model", None)):
+            zm.export(work / target, quantize=quantize)
+    finally:
+        remove(work)
+    return zm.metrics["parity"]
 
 
 def _train_one(entry, hp: dict, train_ex, valid_ex, work: Path) -> ZooModel:

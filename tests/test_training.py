@@ -1,0 +1,63 @@
+"""Training safety and visibility: kill -9 mid-run, re-run, resume; gradient monitor output;
+`import zoo` stays TensorFlow-free."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from pipelines.ner import data
+
+
+@pytest.fixture
+def tiny_conll(data_dir, tmp_path):
+    """A real slice of CoNLL-2003 (train and valid files) in the layout `zoo train` expects."""
+    root = tmp_path / "conll-slice"
+    root.mkdir()
+    for src, dst, n in (("train.txt", "train.txt", 300), ("valid.txt", "valid.txt", 60)):
+        sents = data.read(data_dir / "conll2003" / src)[:n]
+        (root / dst).write_text("\n\n".join("\n".join(f"{w} {t}" for w, t in zip(s["tokens"], s["tags"]))
+                                            for s in sents) + "\n")
+    return root
+
+
+def _train_cmd(data, out):
+    return [sys.executable, "-m", "zoo.cli", "train", "ner-bilstm", "--data", str(data), "--out",
+            str(out), "--epochs", "3", "--steps-per-epoch", "4", "--units", "8", "--batch-size", "8"]
+
+
+def test_killed_training_resumes_where_it_stopped(tiny_conll, tmp_path):
+    out = tmp_path / "run"
+    state = out / "train" / "train_state.json"
+    proc = subprocess.Popen(_train_cmd(tiny_conll, out), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 600
+    while time.time() < deadline and proc.poll() is None:
+        if state.exists() and len(json.loads(state.read_text() or "{}").get("history", [])) >= 2:
+            break                      # the initial probe (epoch 0) and epoch 1 are done
+        time.sleep(0.5)
+    assert proc.poll() is None, "training ended before it could be interrupted"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done = len(json.loads(state.read_text())["history"])
+    again = subprocess.run(_train_cmd(tiny_conll, out), capture_output=True, text=True, timeout=900)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "resuming" in again.stderr
+    epochs = [h["epoch"] for h in json.loads(state.read_text())["history"]]
+    assert epochs == sorted(set(epochs)) and epochs[-1] == 3, epochs   # no epoch trained twice
+    assert len(epochs) > done - 1
+    for f in ("model.keras", "manifest.json", "card.md", "training_curve.png", "gradient_flow.png"):
+        assert (out / f).exists(), f
+    grads = json.loads((out / "train" / "gradients.json").read_text())
+    curve = grads[-1]["dloss_dx_by_distance"]
+    assert curve and curve[0] > 0, "dL/dx_t measured at the last token"
+    assert "zoo train ner-bilstm" in (out / "card.md").read_text()
+
+
+def test_import_zoo_does_not_import_tensorflow():
+    code = ("import sys, zoo; zoo.list_models(); zoo.registry.get('ner-bilstm');"
+            "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True)
