@@ -102,7 +102,8 @@ def _read_split(entry, path: Path):
 
 
 def train(name: str, data: str | Path | None = None, out: str | Path | None = None,
-          seeds: list[int] | None = None, command: str | None = None, **overrides) -> ZooModel:
+          seeds: list[int] | None = None, command: str | None = None,
+          check_exports: bool = True, **overrides) -> ZooModel:
     """Train `name` from scratch with its recipe (overrides win) and save a bundle to `out`.
 
     With several `seeds`, each run trains in `out/seed-N`; the card reports their mean and
@@ -134,12 +135,13 @@ def train(name: str, data: str | Path | None = None, out: str | Path | None = No
     for plot in ("training_curve.png", "gradient_flow.png"):     # pictures beside the bundle
         if (best_work / "train" / plot).exists():
             shutil.copy(best_work / "train" / plot, out / plot)
-    check_exports(best)
+    if check_exports:
+        export_parity(best)
     best.save(out, command=command)
     return best
 
 
-def check_exports(zm: ZooModel) -> dict:
+def export_parity(zm: ZooModel) -> dict:
     """Export to every deployment format and keep the parity reports for the card."""
     work = temporary_dir("zoo-exports-")
     try:
