@@ -43,7 +43,9 @@ from pathlib import Path
 import numpy as np
 
 NAME = "ner-bilstm"
-RESULTS = Path(__file__).resolve().parent / "results"
+REPO = Path(__file__).resolve().parent.parent
+RESULTS = REPO / "benchmarks" / "results"
+TWIN_TOLERANCE = 1e-3      # max |emissions diff| above which the twin is not the same network
 SETTINGS = {"full": {"steps": 100, "sentences": 300, "train_sentences": None},
             "quick": {"steps": 3, "sentences": 12, "train_sentences": 1500}}
 PACKAGES = ("tensorflow", "keras", "torch", "ai-edge-litert", "onnxruntime", "tf2onnx", "numpy")
@@ -246,9 +248,10 @@ def size_of(path: Path) -> int:
 def bundle_sizes(name: str) -> dict:
     from zoo.bundle import resolve
 
-    directory = resolve(name)
+    directory = resolve(name).resolve()
     files = {p.name: p.stat().st_size for p in sorted(directory.iterdir()) if p.is_file()}
-    return {"path": str(directory), "bytes": size_of(directory), "files": files}
+    shown = directory.relative_to(REPO) if directory.is_relative_to(REPO) else directory
+    return {"path": str(shown), "bytes": size_of(directory), "files": files}
 
 
 # ---- latency ----------------------------------------------------------------------------
@@ -278,7 +281,7 @@ def single_batches(units: list[dict], buckets) -> list[tuple[int | None, dict]]:
 
 
 def runtimes(torch, m, exports: dict, threads: int | None) -> dict:
-    """label -> (call(bucket, batch) -> outputs, padded to bucket?)."""
+    """label -> (call(bucket, batch) -> outputs, padded to bucket?, export label or None)."""
     import tensorflow as tf
     import tensorflow_text  # noqa: F401  (the SavedModel's serving signature uses its ops)
 
@@ -297,14 +300,17 @@ def runtimes(torch, m, exports: dict, threads: int | None) -> dict:
             return twin(**{k: torch.from_numpy(v) for k, v in x.items()}).numpy()
 
     calls = {
-        "Keras eager `model(x)`": (lambda b, x: np.asarray(km(x, training=False)["emissions"]), True),
-        "tf.function (ZooModel.predict_units)": (lambda b, x: compiled(tensors(x))["emissions"].numpy(), True),
-        "SavedModel `features` signature": (lambda b, x: features(**tensors(x))["emissions"].numpy(), False),
+        "Keras eager `model(x)`":
+            (lambda b, x: np.asarray(km(x, training=False)["emissions"]), True, None),
+        "tf.function (ZooModel.predict_units)":
+            (lambda b, x: compiled(tensors(x))["emissions"].numpy(), True, None),
+        "SavedModel `features` signature":
+            (lambda b, x: features(**tensors(x))["emissions"].numpy(), False, "SavedModel"),
     }
-    for label in ("TFLite float32", "TFLite dynamic-range", "ONNX"):
+    for label in ("TFLite float32", "TFLite dynamic-range", "ONNX"):   # zoo.runtime's backends
         backend = runtime.load(exports[label]["path"], threads=threads).backend
-        calls[label] = (backend, label != "ONNX")
-    calls["PyTorch (twin, eval, inference_mode)"] = (torch_call, False)
+        calls[label] = (backend, label != "ONNX", label)
+    calls["PyTorch (twin, eval, inference_mode)"] = (torch_call, False, None)
     return calls
 
 
@@ -325,16 +331,44 @@ def latencies(torch, m, exports: dict, units: list, threads: int | None) -> dict
     buckets = m.preprocessor.get("buckets")
     padded, exact = single_batches(units, buckets), single_batches(units, None)
     out = {}
-    for label, (call, bucketed) in runtimes(torch, m, exports, threads).items():
+    for label, (call, bucketed, export) in runtimes(torch, m, exports, threads).items():
         print(f"timing {label} ...", flush=True)
         out[label] = {**time_latency(call, padded if bucketed else exact),
-                      "input": "bucket" if bucketed else "exact"}
+                      "input": "bucket" if bucketed else "exact", "export": export}
     return out
 
 
 # ---- report -----------------------------------------------------------------------------
 def mb(n: int) -> str:
-    return f"{n / 2**20:.2f}"
+    return f"{n / 2**20:.2f}" if n >= 2**20 / 100 else "<0.01"
+
+
+def parity_cell(r: dict, label: str, export: str | None) -> str:
+    if export is None:
+        return "weights copied, see above" if label.startswith("PyTorch") else "reference"
+    p = r["exports"][export]
+    diff = "tags only (raw-text signature)" if p["max_abs_diff"] != p["max_abs_diff"] else \
+        f"{p['max_abs_diff']:.1e}"                                            # NaN: not measured
+    return f"{p['agreement']:.4f}, {diff}"
+
+
+def twin_note(r: dict) -> list[str]:
+    diff = r["twin_check"]["emissions_max_abs_diff"]
+    if diff <= TWIN_TOLERANCE:
+        return []
+    return [f"- **warning**: the PyTorch twin differs from the Keras model (max |emissions diff| "
+            f"{diff:.2g} > {TWIN_TOLERANCE}): benchmarks/ner_bilstm_torch.py no longer matches "
+            "pipelines/ner/model.py, so the comparison is not like for like"]
+
+
+def busy_note(r: dict) -> list[str]:
+    """A warning when other work shared the CPU: threads then wait on each other."""
+    load = max(r["load_start"][0], r["load_end"][0])
+    if load < 0.5 * r["machine"]["nproc"]:
+        return []
+    return [f"- **warning**: load average {load:.1f} on {r['machine']['nproc']} cores: other "
+            "processes shared the CPU, so these numbers are not representative (multi-threaded "
+            "runtimes, PyTorch's OpenMP pool especially, suffer most)"]
 
 
 def render(r: dict) -> str:
@@ -356,6 +390,7 @@ def render(r: dict) -> str:
              f"- PyTorch twin: same architecture (benchmarks/ner_bilstm_torch.py), weights copied from "
              f"Keras: max |emissions diff| {r['twin_check']['emissions_max_abs_diff']:.1e} on real tokens, "
              f"CRF NLL {r['twin_check']['nll_keras']:.4f} (Keras) vs {r['twin_check']['nll_torch']:.4f} (torch)",
+             *twin_note(r), *busy_note(r),
              "",
              f"## Training throughput (batch {r['batch_size']}, CoNLL-2003 train, length-bucketed, "
              "compile/warm-up excluded)",
@@ -373,11 +408,8 @@ def render(r: dict) -> str:
               "| runtime | input length | p50 ms | p99 ms | mean ms | parity vs Keras (tag agreement, max abs diff) |",
               "|---|---|---:|---:|---:|---|"]
     for label, t in r["latency"].items():
-        parity = r["exports"].get(label)
-        check = (f"{parity['agreement']:.4f}, {parity['max_abs_diff']:.1e}" if parity else
-                 "weights copied, see above" if label.startswith("PyTorch") else "reference")
         lines.append(f"| {label} | {t['input']} | {t['p50_ms']:.2f} | {t['p99_ms']:.2f} | "
-                     f"{t['mean_ms']:.2f} | {check} |")
+                     f"{t['mean_ms']:.2f} | {parity_cell(r, label, t['export'])} |")
     lines += ["", "Input length: `bucket` = padded to the preprocessor's length bucket as the zoo's "
               "predictor and TFLite runtime do; `exact` = the sentence's own length (dynamic shapes).",
               "", "## Sizes", "", "| artifact | MB |", "|---|---:|",
@@ -411,8 +443,9 @@ def run(args, work: Path) -> dict:
     report["twin_check"] = check_twin(torch, m, make_twin(m.keras_model), *batches[0])
     keras_t = throughput(keras_training(m, hp, batches), batches)
     torch_t = throughput(torch_training(torch, m, hp, batches), batches)
+    rnn = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN"}[report["architecture"]["cell"]]
     report["training"] = {"Keras 3 / TensorFlow, jit_compile=True (zoo/training.py)": keras_t,
-                          "PyTorch twin (eager, packed nn.LSTM, CRF in torch)": torch_t}
+                          f"PyTorch twin (eager, packed nn.{rnn}, CRF in torch)": torch_t}
     report["training_ratio"] = keras_t["tokens_per_s"] / torch_t["tokens_per_s"]
 
     report["exports"] = make_exports(m, work)

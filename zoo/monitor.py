@@ -24,23 +24,25 @@ import tensorflow as tf
 from .layers import RecurrentStack
 
 
-def _plt():
-    import matplotlib
+def _figure(**kwargs):
+    """A matplotlib Figure that renders to files only (no pyplot: a notebook's inline
+    backend and a headless server are both left alone)."""
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+    return Figure(**kwargs)
 
 
 class GradientMonitor(keras.callbacks.Callback):
     def __init__(self, zm, train_examples, work: Path, clipnorm: float | None = None,
-                 probe_batches: int = 4, batch_size: int = 32):
+                 probe_batches: int = 4, batch_size: int = 32, span: int = 24):
         super().__init__()
-        self.zm, self.work, self.clipnorm = zm, Path(work), clipnorm
-        ds = zm.entry.module("data").make_dataset(train_examples[:probe_batches * batch_size * 2],
-                                                  zm.preprocessor, batch_size=batch_size)
-        self.probe = list(ds.take(probe_batches))
+        self.zm, self.work, self.clipnorm, self.span = zm, Path(work), clipnorm, span
+        ds = zm.entry.module("data").make_dataset(train_examples[:4000], zm.preprocessor,
+                                                  batch_size=batch_size)
+        # Probe long sequences only, so every point of the curve averages the same ones.
+        batches = list(ds.take(200))
+        longest = sorted(batches, key=lambda b: -next(iter(b[0].values())).shape[1])
+        self.probe = longest[:probe_batches]
         self.encoder = next((l for l in zm.keras_model.layers
                              if isinstance(l, (RecurrentStack, keras.layers.RNN,
                                                keras.layers.Bidirectional))), None)
@@ -83,10 +85,9 @@ class GradientMonitor(keras.callbacks.Callback):
                 g = tape.gradient(last_loss, captured["x"])               # [B, T, D]
                 norms = tf.norm(g, axis=-1).numpy()
                 # Align every sequence on its last token: column d = d steps before the end.
-                width = norms.shape[1]
-                flow = np.full((norms.shape[0], width), np.nan)
-                for b, n in enumerate(last.numpy() + 1):
-                    flow[b, :n] = norms[b, :n][::-1]
+                rows = [norms[b, :n][::-1][:self.span] for b, n in enumerate(last.numpy() + 1)
+                        if n >= self.span]
+                flow = np.stack(rows) if rows else None
         finally:
             if self.encoder is not None:
                 self.encoder.call = original
@@ -100,7 +101,7 @@ class GradientMonitor(keras.callbacks.Callback):
             globals_.append(float(tf.linalg.global_norm([g for g in grads if g is not None])))
             for v, g in zip(model.trainable_variables, grads):
                 if g is not None:
-                    layer = v.path.split("/")[1] if "/" in v.path else v.path
+                    layer = "/".join(v.path.split("/")[:-1][:2]) or v.path   # e.g. encoder/bilstm_0
                     per_layer.setdefault(layer, []).append(float(tf.norm(g)) ** 2)
             if flow is not None:
                 flows.append(flow)
@@ -109,12 +110,9 @@ class GradientMonitor(keras.callbacks.Callback):
                                        if self.clipnorm else None),
                   "layer_norms": {k: float(np.sqrt(np.mean(v))) for k, v in per_layer.items()}}
         if flows:
-            width = max(f.shape[1] for f in flows)
-            stacked = np.concatenate([np.pad(f, ((0, 0), (0, width - f.shape[1])),
-                                             constant_values=np.nan) for f in flows])
-            counts = np.sum(~np.isnan(stacked), 0)
-            curve = np.nanmean(np.where(counts >= 4, stacked, np.nan), 0)
-            record["dloss_dx_by_distance"] = [None if np.isnan(c) else float(c) for c in curve]
+            stacked = np.concatenate(flows)
+            record["dloss_dx_by_distance"] = [float(c) for c in stacked.mean(0)]
+            record["probe_sequences"] = int(stacked.shape[0])
         self.records.append(record)
         with self.writer.as_default(step=epoch + 1):
             tf.summary.scalar("gradients/global_norm", record["global_norm"])
@@ -125,13 +123,15 @@ class GradientMonitor(keras.callbacks.Callback):
 
 
 def plot_gradient_flow(records: list[dict], path: Path, label: str = "") -> None:
-    plt = _plt()
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
-    cmap = plt.get_cmap("viridis")
+    from matplotlib import colormaps
+
+    fig = _figure(figsize=(11, 4))
+    ax1, ax2 = fig.subplots(1, 2)
+    cmap = colormaps["viridis"]
     for i, r in enumerate(records):
         curve = r.get("dloss_dx_by_distance")
         if curve:
-            ys = np.array([np.nan if c is None else c for c in curve])
+            ys = np.array(curve)
             ax1.semilogy(np.arange(len(ys)), ys, color=cmap(i / max(len(records) - 1, 1)),
                          label=f"epoch {r['epoch']}")
     ax1.set(xlabel="steps before the last token", ylabel="||dL_last / dx_t||",
@@ -145,22 +145,21 @@ def plot_gradient_flow(records: list[dict], path: Path, label: str = "") -> None
     ax2.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
-    plt.close(fig)
 
 
 def plot_history(history: list[dict], path, headline: str) -> None:
     """Training loss and validation metric per epoch."""
     if not history:
         return
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(6, 3.5))
+    fig = _figure(figsize=(6, 3.5))
+    ax = fig.subplots()
     epochs = [h["epoch"] for h in history]
-    ax.plot(epochs, [h.get("loss") for h in history], "b-o", label="training loss")
+    lines = ax.plot(epochs, [h.get("loss") for h in history], "b-o", label="training loss")
     ax.set(xlabel="epoch", ylabel="training loss")
     ax2 = ax.twinx()
-    ax2.plot(epochs, [h.get(f"val_{headline}") for h in history], "r-s", label=f"validation {headline}")
+    lines += ax2.plot(epochs, [h.get(f"val_{headline}") for h in history], "r-s",
+                      label=f"validation {headline}")
     ax2.set_ylabel(f"validation {headline}")
-    fig.legend(loc="center right")
+    ax.legend(lines, [ln.get_label() for ln in lines], loc="center")
     fig.tight_layout()
     fig.savefig(path, dpi=90)
-    plt.close(fig)
