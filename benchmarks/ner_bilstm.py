@@ -65,10 +65,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--sentences", type=int, help="validation sentences timed per runtime")
     p.add_argument("--threads", type=int,
                    help="threads for every framework and runtime (default: each one's own default)")
-    if argv is None:
-        argv = sys.argv[1:]
-        if argv[:1] == ["bench"]:       # run by `zoo bench ner-bilstm`, which passes no options
-            argv = argv[2:]
     args = p.parse_args(argv)
     preset = SETTINGS["quick" if args.quick else "full"]
     args.steps = args.steps or preset["steps"]
@@ -195,11 +191,12 @@ def keras_training(m, hp: dict, batches: list) -> list[float]:
     import keras
     import tensorflow as tf
 
+    from zoo.model import ZooModel
+    from zoo.training import compile_for_training
+
     model = keras.Model.from_config(m.keras_model.get_config())   # the shipped weights stay as they are
     model.set_weights(m.keras_model.get_weights())
-    # Exactly as zoo/training.py fit() compiles it.
-    model.compile(optimizer=keras.optimizers.Adam(hp["learning_rate"], global_clipnorm=hp["clipnorm"]),
-                  loss=m.entry.module("model").loss(model), jit_compile=True)
+    compile_for_training(ZooModel(m.entry, model, m.preprocessor), hp["learning_rate"], hp["clipnorm"])
     tensors = [({k: tf.constant(v) for k, v in x.items()}, {"emissions": tf.constant(y)})
                for x, y in batches]
     return time_training(lambda x, y: model.train_on_batch(x, y), tensors)

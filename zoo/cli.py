@@ -61,8 +61,9 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--format", required=True, choices=["tflite", "onnx", "saved_model"])
     s.add_argument("--out", required=True)
     s.add_argument("--quantize", choices=["dynamic", "float16"])
-    s = sub.add_parser("bench", help="speed and size benchmark")
+    s = sub.add_parser("bench", help="speed and size benchmark (needs `make bench` extras)")
     s.add_argument("name")
+    s.add_argument("options", nargs=argparse.REMAINDER, help="passed to the benchmark, e.g. --quick")
     sub.add_parser("demo", help="the shipped models on a few examples")
     return p
 
@@ -122,7 +123,14 @@ def run(argv: list[str]) -> int:
     elif args.command == "bench":
         import importlib
 
-        importlib.import_module(f"benchmarks.{args.name.replace('-', '_')}").main()
+        from .errors import UnknownModelError
+
+        module = f"benchmarks.{registry.get(args.name).name.replace('-', '_')}"
+        try:
+            bench = importlib.import_module(module)
+        except ModuleNotFoundError:
+            raise UnknownModelError(f"no benchmark for {args.name} ({module})") from None
+        bench.main(args.options)
     elif args.command == "demo":
         demo()
     return 0

@@ -48,14 +48,25 @@ def bucket_boundaries(buckets: list[int]) -> list[int]:
     return [b + 1 for b in sorted(buckets)]
 
 
+def batches_per_epoch(lengths: list[int], buckets: list[int], batch_size: int,
+                      drop_remainder: bool) -> int:
+    """How many batches `bucketed_batches` yields for examples of these lengths."""
+    counts = Counter(next(b for b in sorted(buckets) if n <= b) for n in lengths if n <= max(buckets))
+    div = (lambda c: c // batch_size) if drop_remainder else (lambda c: -(-c // batch_size))
+    return sum(div(c) for c in counts.values())
+
+
 def bucketed_batches(ds, length_fn, buckets: list[int], batch_size: int, pad_values,
-                     drop_remainder: bool = False):
+                     drop_remainder: bool = False, lengths: list[int] | None = None):
     """Batch `ds` by length: every batch is padded to one of `buckets`, so a jit-compiled
     model sees only len(buckets) shapes (few recompilations, little wasted padding).
-    Examples longer than the largest bucket are dropped; callers split them first."""
+    Examples longer than the largest bucket are dropped; callers split them first.
+    Given the examples' `lengths`, the dataset knows its size (progress bars show ETAs)."""
+    import tensorflow as tf
+
     boundaries = bucket_boundaries(buckets)
     ds = ds.filter(lambda *ex: length_fn(*ex) <= max(buckets))
-    return ds.bucket_by_sequence_length(
+    ds = ds.bucket_by_sequence_length(
         element_length_func=length_fn,
         bucket_boundaries=boundaries,
         bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
@@ -63,3 +74,7 @@ def bucketed_batches(ds, length_fn, buckets: list[int], batch_size: int, pad_val
         pad_to_bucket_boundary=True,
         drop_remainder=drop_remainder,
     )
+    if lengths is not None:
+        n = batches_per_epoch(lengths, buckets, batch_size, drop_remainder)
+        ds = ds.apply(tf.data.experimental.assert_cardinality(n))
+    return ds

@@ -68,6 +68,13 @@ class BestOnValidation(keras.callbacks.Callback):
             self.zm.keras_model.load_weights(self.best_path)
 
 
+def compile_for_training(zm: ZooModel, learning_rate: float = 1e-3, clipnorm: float = 5.0):
+    """Adam with global-norm clipping, the application's loss, XLA-compiled steps (about
+    1.5x faster on CPU for recurrent models)."""
+    zm.keras_model.compile(optimizer=keras.optimizers.Adam(learning_rate, global_clipnorm=clipnorm),
+                           loss=zm.entry.module("model").loss(zm.keras_model), jit_compile=True)
+
+
 def fit(zm: ZooModel, train, valid, work: Path, epochs: int = 10, batch_size: int = 32,
         learning_rate: float = 1e-3, clipnorm: float = 5.0, patience: int = 5, seed: int = 0,
         steps_per_epoch: int | None = None, monitor_gradients: bool = True) -> dict:
@@ -82,8 +89,7 @@ def fit(zm: ZooModel, train, valid, work: Path, epochs: int = 10, batch_size: in
     if steps_per_epoch:
         ds = ds.repeat()
     model = zm.keras_model
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate, global_clipnorm=clipnorm),
-                  loss=zm.entry.module("model").loss(model), jit_compile=True)
+    compile_for_training(zm, learning_rate, clipnorm)
     best = BestOnValidation(zm, valid, work, patience)
     callbacks = [keras.callbacks.BackupAndRestore(str(work / "backup")), best,
                  keras.callbacks.CSVLogger(str(work / "history.csv"), append=True),
@@ -91,7 +97,7 @@ def fit(zm: ZooModel, train, valid, work: Path, epochs: int = 10, batch_size: in
     if monitor_gradients:
         callbacks.insert(2, GradientMonitor(zm, train, work, clipnorm=clipnorm))
     model.fit(ds, epochs=epochs, steps_per_epoch=steps_per_epoch, callbacks=callbacks,
-              verbose="auto")
+              verbose="auto", shuffle=False)       # the dataset shuffles itself
     best.restore_best()
     plot_history(best.state["history"], work / "training_curve.png", best.headline)
     return best.state

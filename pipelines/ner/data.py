@@ -189,7 +189,7 @@ def make_dataset(sentences: list[dict], prep: dict, batch_size: int = 32, shuffl
         ds = ds.shuffle(len(pieces), seed=seed, reshuffle_each_iteration=True)
     ds = bucketed_batches(ds, lambda f, y: tf.shape(y["emissions"])[0], prep["buckets"], batch_size,
                           pad_values=({"word_ids": 0, "char_ids": 0, "casing": 0}, {"emissions": -1}),
-                          drop_remainder=drop_remainder)
+                          drop_remainder=drop_remainder, lengths=[len(t) for t in tags])
     return ds.prefetch(tf.data.AUTOTUNE)
 
 

@@ -29,10 +29,9 @@ def build(prep: dict, init: dict | None = None, cell: str = "lstm", units: int =
     char_ids = keras.Input((None, prep["max_word_chars"]), dtype="int32", name="char_ids")
     casing = keras.Input((None,), dtype="int32", name="casing")
 
-    words = keras.layers.Embedding(
-        len(prep["words"]) + 2, word_dim, mask_zero=True, name="word_embedding",
-        embeddings_initializer=(keras.initializers.Constant(vectors) if vectors is not None
-                                else "uniform"))(word_ids)
+    word_embedding = keras.layers.Embedding(len(prep["words"]) + 2, word_dim, mask_zero=True,
+                                            name="word_embedding")
+    words = word_embedding(word_ids)
     chars = CharEncoder(len(prep["chars"]) + 2, char_dim, char_filters, name="char_encoder")(char_ids)
     case = keras.layers.Embedding(H.CASING_OTHER + 1, casing_dim, mask_zero=True,
                                   name="casing_embedding")(casing)
@@ -46,7 +45,12 @@ def build(prep: dict, init: dict | None = None, cell: str = "lstm", units: int =
         emissions = CRF(len(prep["labels"]), name="head_crf")(emissions)
     # Outputs are dicts keyed by name: hosts, exports and losses all refer to "emissions".
     inputs = {"word_ids": word_ids, "char_ids": char_ids, "casing": casing}
-    return keras.Model(inputs, {"emissions": emissions}, name="ner_bilstm")
+    model = keras.Model(inputs, {"emissions": emissions}, name="ner_bilstm")
+    if vectors is not None:
+        # Assigned, not passed as a Constant initializer: that would copy the whole GloVe
+        # matrix into the saved config (60 MB of JSON).
+        word_embedding.set_weights([vectors])
+    return model
 
 
 def _crf_layer(model):
