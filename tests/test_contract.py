@@ -52,11 +52,14 @@ def test_fine_tune_few_steps_on_real_data(name, shipped, data_dir, tmp_path):
     m = shipped(name)
     entry = m.entry
     data = entry.module("data").read(data_dir / entry.default_data / entry.train_file)[:96]
+    before = [w.copy() for w in m.keras_model.get_weights()]
     tuned = m.fine_tune(data, epochs=1, steps_per_epoch=2, batch_size=16,
                         monitor_gradients=False, out=tmp_path / "tuned")
     assert (tmp_path / "tuned" / "manifest.json").exists()
     assert 0.0 <= tuned.metrics["valid"][entry.module("evaluate").HEADLINE] <= 1.0
     assert len(zoo.load(tmp_path / "tuned").predict(m.parity_examples()[:2])) == 2
+    assert all(np.array_equal(a, b) for a, b in zip(before, m.keras_model.get_weights())), \
+        "fine_tune trains a copy; the loaded model is unchanged"
 
 
 @pytest.mark.parametrize("name", MODELS)

@@ -184,19 +184,28 @@ def fine_tune(zm: ZooModel, data, validation=None, epochs: int = 3, out=None,
     valid_ex = (reader(validation) if isinstance(validation, (str, Path)) else validation) or train_ex
     hp = {**entry.recipe, **zm.hparams, **overrides, "epochs": epochs}
     prep = dict(zm.preprocessor)
-    labels = entry.module("data").labels_of(train_ex) if hasattr(entry.module("data"), "labels_of") else None
+    data_mod = entry.module("data")
+    labels = data_mod.labels_of(train_ex) if hasattr(data_mod, "labels_of") else None
+    # Train a copy: the model the user loaded stays as it was.
     if labels is not None and not set(labels) <= set(prep["labels"]):
         prep["labels"] = labels
-        new = entry.module("model").build(prep, **hp)
-        fresh = copy_matching_weights(zm.keras_model, new)
+    new = entry.module("model").build(prep, **hp)
+    fresh = copy_matching_weights(zm.keras_model, new)
+    if fresh:
         log.warning("label set changed (%d -> %d labels: %s); kept the encoder, rebuilt %s",
-                    len(zm.preprocessor["labels"]), len(labels), ", ".join(labels), ", ".join(fresh))
-        print(f"fine_tune: new label set {labels}; re-initialised output layers: {', '.join(fresh)}")
-        zm = ZooModel(entry, new, prep, hparams=hp)
+                    len(zm.preprocessor["labels"]), len(prep["labels"]), ", ".join(prep["labels"]),
+                    ", ".join(fresh))
+        print(f"fine_tune: new label set {prep['labels']}; re-initialised output layers: "
+              f"{', '.join(fresh)}")
+    zm = ZooModel(entry, new, prep, hparams=hp)
     work = Path(out) / "train" if out else temporary_dir("zoo-finetune-")
     hp.setdefault("patience", epochs)
     fit(zm, train_ex, valid_ex, work, **{k: hp[k] for k in FIT_KEYS if k in hp})
-    zm.metrics = {"model": entry.name, "fine_tuned_on": str(data), "valid": zm.evaluate(valid_ex)}
+    zm.metrics = {"model": entry.name, "hparams": hp,
+                  "fine_tuned_on": str(data) if isinstance(data, (str, Path)) else f"{len(train_ex)} examples",
+                  "valid": zm.evaluate(validation if isinstance(validation, (str, Path)) else valid_ex)}
     if out:
         zm.save(out)
+    else:
+        remove(work)            # nowhere to resume to: no checkpoints left behind in /tmp
     return zm
