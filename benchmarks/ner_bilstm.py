@@ -4,7 +4,7 @@ in PyTorch, single-sentence latency in every runtime the zoo exports to, and fil
     ZOO_DATA=../shared/data .venv/bin/python -m benchmarks.ner_bilstm    # full run, minutes
     .venv/bin/python -m benchmarks.ner_bilstm --quick                   # smoke test
     .venv/bin/python -m benchmarks.ner_bilstm --threads 1               # everything single-threaded
-    zoo bench ner-bilstm                                                # the full run (no options)
+    zoo bench ner-bilstm [--quick ...]                                  # the same, through the CLI
 
 Needs the bench extra (`pip install torch==2.13.0`; torch is imported only here). Writes a
 Markdown report to --out (default benchmarks/results/ner_bilstm.md; ner_bilstm-quick.md with
