@@ -44,7 +44,7 @@ def render_card(zm, directory: Path) -> str:
         lines += ["", "## Export parity (against the Keras model)", "",
                   "| format | agreement | max abs diff | examples |", "|---|---|---|---|"]
         lines += [f"| {fmt} | {r['agreement']:.4f} | "
-                  f"{'(outputs compared)' if r['max_abs_diff'] != r['max_abs_diff'] else format(r['max_abs_diff'], '.2e')}"
+                  f"{'n/a (task outputs compared)' if r['max_abs_diff'] != r['max_abs_diff'] else format(r['max_abs_diff'], '.2e')}"
                   f" | {r['examples']} |" for fmt, r in m["parity"].items()]
         lines += ["", "Agreement: the fraction of task outputs (here: tags) identical to the Keras "
                   "model's on real held-out examples; max abs diff: the largest difference of "
