@@ -359,8 +359,9 @@ def twin_note(r: dict) -> list[str]:
 
 
 def busy_note(r: dict) -> list[str]:
-    """A warning when other work shared the CPU: threads then wait on each other."""
-    load = max(r["load_start"][0], r["load_end"][0])
+    """A warning when other work was running as the benchmark began (the load at the end
+    includes the benchmark's own threads, so it says nothing about other work)."""
+    load = r["load_start"][0]
     if load < 0.5 * r["machine"]["nproc"]:
         return []
     return [f"- **warning**: load average {load:.1f} on {r['machine']['nproc']} cores: other "
