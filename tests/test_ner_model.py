@@ -126,3 +126,13 @@ print(json.dumps(r))
                          env={**os.environ})
     assert out.returncode == 0, out.stderr[-2000:]
     assert json.loads(out.stdout.strip().splitlines()[-1]) == expected
+
+
+def test_fine_tune_on_less_than_one_batch_still_trains(ner, data_dir):
+    from pipelines.ner import data
+
+    few = data.read(data_dir / "conll2003" / "train.txt")[:5]
+    tuned = ner.fine_tune(few, epochs=1, batch_size=32, monitor_gradients=False)
+    before = ner.keras_model.get_layer("head_emissions").get_weights()[0]
+    after = tuned.keras_model.get_layer("head_emissions").get_weights()[0]
+    assert not np.array_equal(before, after), "five sentences make one (short) batch"

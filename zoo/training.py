@@ -84,8 +84,9 @@ def fit(zm: ZooModel, train, valid, work: Path, epochs: int = 10, batch_size: in
     work.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(seed)
     data = zm.entry.module("data")
-    ds = data.make_dataset(train, zm.preprocessor, batch_size=batch_size, shuffle=True,
-                           seed=seed, drop_remainder=True)
+    # Remainder batches are kept: a small fine-tuning set may not fill one batch, and
+    # they cost only one extra XLA compilation per length bucket.
+    ds = data.make_dataset(train, zm.preprocessor, batch_size=batch_size, shuffle=True, seed=seed)
     if steps_per_epoch:
         ds = ds.repeat()
     model = zm.keras_model
