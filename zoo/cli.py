@@ -15,7 +15,6 @@ import logging
 import os
 import shlex
 import sys
-from pathlib import Path
 
 from . import registry
 from .errors import ZooError

@@ -18,7 +18,6 @@ import statistics
 from pathlib import Path
 
 import keras
-import numpy as np
 
 from . import registry
 from .data import data_root, existing
