@@ -72,12 +72,10 @@ def _overrides(args) -> dict:
     return {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
 
 
-def _print_prediction(result) -> None:
-    if isinstance(result, dict) and "entities" in result:
-        ents = "; ".join(f"{e['text']} [{e['type']}]" for e in result["entities"]) or "(no entities)"
-        print(ents)
-    else:
-        print(json.dumps(result, default=str))
+def _print_prediction(host, result) -> None:
+    """One readable line per result: the host's `describe` if it has one, else JSON."""
+    describe = getattr(host, "describe", None)
+    print(describe(result) if describe else json.dumps(result, default=str))
 
 
 def run(argv: list[str]) -> int:
@@ -91,13 +89,14 @@ def run(argv: list[str]) -> int:
     elif args.command == "info":
         print(zoo.info(args.name))
     elif args.command == "predict":
-        results = zoo.load(args.name).predict(args.inputs)
+        m = zoo.load(args.name)
+        results, host = m.predict(args.inputs), m.host()
         for text, r in zip(args.inputs, results):
             if args.json:
                 print(json.dumps(r, ensure_ascii=False))
             else:
                 print(f"> {text}")
-                _print_prediction(r)
+                _print_prediction(host, r)
     elif args.command == "train":
         command = "zoo " + " ".join(shlex.quote(a) for a in argv)      # recorded in the card
         m = zoo.train(args.name, data=args.data, out=args.out, seeds=args.seeds, command=command,
@@ -135,25 +134,20 @@ def run(argv: list[str]) -> int:
     return 0
 
 
-DEMO_INPUTS = {
-    "ner-bilstm": ["EU rejects German call to boycott British lamb .",
-                   "U.N. official Ekeus heads for Baghdad to meet Iraqi Deputy Prime Minister Tariq Aziz.",
-                   "Angela Merkel met Emmanuel Macron in Paris on Tuesday to discuss Airbus and the European Central Bank."],
-}
-
-
 def demo() -> None:
-    """Every shipped model on a few raw inputs."""
+    """Every shipped model on its entry's demo inputs."""
     import zoo
 
     for name in zoo.list_models():
-        if name not in DEMO_INPUTS:
+        inputs = registry.get(name).demo_inputs
+        if not inputs:
             continue
         print(f"== {name}")
         m = zoo.load(name)
-        for text, r in zip(DEMO_INPUTS[name], m.predict(DEMO_INPUTS[name])):
+        host = m.host()
+        for text, r in zip(inputs, m.predict(list(inputs))):
             print(f"> {text}")
-            _print_prediction(r)
+            _print_prediction(host, r)
 
 
 def main(argv: list[str] | None = None) -> int:

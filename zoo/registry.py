@@ -45,6 +45,7 @@ class Entry:
     paper: dict = field(default_factory=dict)       # the papers' numbers, shown beside ours
     bundle_dir: str = ""            # shipped bundle, relative to the repository root
     limits: str = ""                # the card's "intended use and limits" paragraph
+    demo_inputs: tuple = ()         # raw inputs `zoo demo` runs the shipped model on
 
     def module(self, part: str):
         """Import one of the application's modules: 'data', 'model', 'evaluate' or 'host'."""

@@ -22,6 +22,12 @@ register(
     paper={"f1 (dev)": {"Ma & Hovy 2016 (100-d GloVe)": 0.947},
            "f1 (test)": {"Ma & Hovy 2016": 0.912, "Lample et al. 2016": 0.909}},
     bundle_dir="saved_models/ner-bilstm",
+    demo_inputs=(
+        "EU rejects German call to boycott British lamb .",
+        "U.N. official Ekeus heads for Baghdad to meet Iraqi Deputy Prime Minister Tariq Aziz.",
+        "Angela Merkel met Emmanuel Macron in Paris on Tuesday to discuss Airbus and the "
+        "European Central Bank.",
+    ),
     limits="Research and prototyping on English text. Entity types (PER, LOC, ORG, MISC) and "
            "tokenization follow CoNLL-2003 Reuters news of 1996-97; expect lower accuracy on "
            "other domains and eras until fine-tuned on your own data.",

@@ -154,11 +154,11 @@ class Host:
     def encode(self, inputs) -> Encoded:
         if isinstance(inputs, (str, bytes)):
             inputs = [inputs]
-        if not isinstance(inputs, (list, tuple)) or len(inputs) == 0:
+        if not isinstance(inputs, (list, tuple)):
+            raise InputError(f"predict() needs a list of sentences; got {type(inputs).__name__}")
+        if not inputs:
             raise InputError("predict() needs a non-empty list of sentences (str) or token "
-                             f"lists (list[str]); got {type(inputs).__name__} of length 0"
-                             if isinstance(inputs, (list, tuple)) else
-                             f"predict() needs a list of sentences; got {type(inputs).__name__}")
+                             "lists (list[str]); got an empty list")
         units, sentences = [], []
         for i, item in enumerate(inputs):
             text, tokens, offsets = self._tokens(i, item)
@@ -203,6 +203,11 @@ class Host:
             results.append({"entities": entities(text, tokens, offsets, tags),
                             "tokens": tokens, "tags": tags})
         return results
+
+    @staticmethod
+    def describe(result: dict) -> str:
+        """One line for people: `Angela Merkel [PER]; Paris [LOC]`."""
+        return "; ".join(f"{e['text']} [{e['type']}]" for e in result["entities"]) or "(no entities)"
 
     @staticmethod
     def agreement(a: list[dict], b: list[dict]) -> float:
