@@ -1,5 +1,6 @@
 """The contract every registered model passes (timm / keras-hub style): a new entry gets
 all of it for free by registering."""
+import importlib
 import json
 
 import numpy as np
@@ -23,7 +24,7 @@ def test_load_predict_roundtrip(name, shipped, tmp_path):
     first = m.predict(examples)
     assert len(first) == len(examples)
     again = zoo.load(m.save(tmp_path / "copy")).predict(examples)
-    assert again == first
+    assert m.host().agreement(again, first) == 1.0
 
 
 @pytest.mark.parametrize("name", MODELS)
@@ -44,7 +45,8 @@ def test_export_parity(name, fmt, quantize, shipped, tmp_path):
         assert ops and not [o for o in ops if o.startswith("Flex") or o == "CUSTOM"], ops
     if quantize is None:
         rt = zoo.runtime.load(path)
-        assert rt.predict(m.parity_examples()[:3]) == m.predict(m.parity_examples()[:3])
+        few = m.parity_examples()[:3]
+        assert m.host().agreement(rt.predict(few), m.predict(few)) == 1.0
 
 
 @pytest.mark.parametrize("name", MODELS)
@@ -56,7 +58,7 @@ def test_fine_tune_few_steps_on_real_data(name, shipped, data_dir, tmp_path):
     tuned = m.fine_tune(data, epochs=1, steps_per_epoch=2, batch_size=16,
                         monitor_gradients=False, out=tmp_path / "tuned")
     assert (tmp_path / "tuned" / "manifest.json").exists()
-    assert 0.0 <= tuned.metrics["valid"][entry.module("evaluate").HEADLINE] <= 1.0
+    assert np.isfinite(tuned.metrics["valid"][entry.module("evaluate").HEADLINE])
     assert len(zoo.load(tmp_path / "tuned").predict(m.parity_examples()[:2])) == 2
     assert all(np.array_equal(a, b) for a, b in zip(before, m.keras_model.get_weights())), \
         "fine_tune trains a copy; the loaded model is unchanged"
@@ -68,7 +70,7 @@ def test_bad_inputs_get_clear_errors(name, shipped):
     with pytest.raises(InputError, match="non-empty"):
         m.predict([])
     with pytest.raises(InputError, match="input 0"):
-        m.predict([""])
+        m.predict([importlib.import_module(m.entry.host_module).EMPTY_INPUT])
 
 
 @pytest.mark.parametrize("name", MODELS)

@@ -22,7 +22,10 @@ def render_card(zm, directory: Path) -> str:
              f"- task: `{e.task}`", f"- parameters: {zm.keras_model.count_params():,}",
              f"- bundle size: {size_mb:.1f} MB (before this card)", ""]
     if valid:
+        evaluate = e.module("evaluate")
+        direction = "higher" if getattr(evaluate, "GREATER_IS_BETTER", True) else "lower"
         lines += [f"## Measured on `{valid.get('data', m.get('split', '?'))}`", "",
+                  f"Headline metric: `{evaluate.HEADLINE}` ({direction} is better).", "",
                   "| metric | value |", "|---|---|"]
         lines += [f"| {k} | {format_metric(v)} |" for k, v in valid.items()
                   if isinstance(v, (int, float))]

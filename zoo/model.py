@@ -87,10 +87,11 @@ class ZooModel:
 
         return run_units(units, call, self.preprocessor.get("buckets"), batch_size)
 
-    def predict(self, inputs, batch_size: int = 64) -> list:
-        """Raw inputs in (sentences, token lists, ...), the task's python answers out."""
+    def predict(self, inputs, batch_size: int = 64, **options) -> list:
+        """Raw inputs in (sentences, token lists, ...), the task's python answers out.
+        `options` (e.g. `horizon=5`, `beam=4`) go to the application's host."""
         host = self.host()
-        encoded = host.encode(inputs)
+        encoded = host.encode(inputs, **options)
         return host.decode(encoded, self.predict_units(encoded.units, batch_size))
 
     # ---- measuring, training, exporting -------------------------------------------------

@@ -72,16 +72,21 @@ class GradientMonitor(keras.callbacks.Callback):
                 out = model(x, training=False)
                 if "x" in captured:
                     tape.watch(captured["x"])
-                loss = tf.add_n([tf.reduce_mean(fn(y[k], out[k])) for k, fn in loss_fn.items()])
                 key = next(iter(out))
-                logits, target = out[key], tf.cast(y[key], tf.int32)
-                last = tf.reduce_sum(tf.cast(target >= 0, tf.int32), 1) - 1
-                logp = tf.nn.log_softmax(tf.gather(logits, last, batch_dims=1))
-                last_loss = -tf.reduce_sum(tf.gather(logp, tf.gather(target, last, batch_dims=1),
-                                                     batch_dims=1))
+                # The distance curve needs per-step class targets (tags, characters, notes
+                # as ids); for other outputs only the norms are recorded.
+                per_step = (y[key].dtype.is_integer and len(out[key].shape) == 3
+                            and len(y[key].shape) == 2)
+                loss = tf.add_n([tf.reduce_mean(fn(y[k], out[k])) for k, fn in loss_fn.items()])
+                if per_step:
+                    logits, target = out[key], tf.cast(y[key], tf.int32)
+                    last = tf.reduce_sum(tf.cast(target >= 0, tf.int32), 1) - 1
+                    logp = tf.nn.log_softmax(tf.gather(logits, last, batch_dims=1))
+                    last_loss = -tf.reduce_sum(tf.gather(
+                        logp, tf.gather(target, last, batch_dims=1), batch_dims=1))
             grads = tape.gradient(loss, model.trainable_variables)
             flow = None
-            if "x" in captured:
+            if "x" in captured and per_step:
                 g = tape.gradient(last_loss, captured["x"])               # [B, T, D]
                 norms = tf.norm(g, axis=-1).numpy()
                 # Align every sequence on its last token: column d = d steps before the end.

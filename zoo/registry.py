@@ -22,12 +22,17 @@ from pathlib import Path
 from .errors import UnknownModelError
 
 # The modules every application provides (DESIGN.md, "the same files in each"):
-#   data      read(path) -> examples; fit_preprocessor(examples, data_dir, **hp) -> dict;
-#             make_dataset(examples, preprocessor, batch_size, shuffle, seed) -> tf.data
+#   data      read(path) -> examples; fit_preprocessor(examples, **hp) -> (prep, init);
+#             make_dataset(examples, preprocessor, batch_size, shuffle, seed) -> tf.data;
+#             parity_examples(valid_examples) -> raw, JSON-able predict() inputs kept in
+#             the bundle for export checks; optional labels_of(examples)
 #   model     build(preprocessor, **hp) -> keras.Model; loss(model); host_constants(model) -> dict;
 #             serving_function(model, preprocessor) -> tf.function on raw input, or None
-#   evaluate  evaluate(zoo_model, examples) -> {"metric": value, ...}; headline metric name
-#   host      Host(config): numpy-only encode(inputs) / decode(encoded, outputs)
+#   evaluate  evaluate(zoo_model, examples) -> {"metric": value, ...}; HEADLINE (metric name),
+#             optional GREATER_IS_BETTER = False for losses and errors (NLL, MASE, WER)
+#   host      Host(config): numpy-only encode(inputs, **options) / decode(encoded, outputs),
+#             agreement(a, b) in [0, 1]; module constant EMPTY_INPUT (a raw input that
+#             must be refused, e.g. "" or an empty waveform)
 
 
 @dataclass(frozen=True)

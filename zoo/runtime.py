@@ -130,8 +130,8 @@ class RuntimeModel:
     def predict_units(self, units: Units) -> list[dict]:
         return run_units(units, self.backend, self.buckets, batch_size=1)
 
-    def predict(self, inputs) -> list:
-        encoded = self.host.encode(inputs)
+    def predict(self, inputs, **options) -> list:
+        encoded = self.host.encode(inputs, **options)
         return self.host.decode(encoded, self.predict_units(encoded.units))
 
 

@@ -37,6 +37,7 @@ class BestOnValidation(keras.callbacks.Callback):
         super().__init__()
         self.zm, self.valid, self.patience = zm, valid, patience
         self.headline = zm.entry.module("evaluate").HEADLINE
+        self.better = better_fn(zm.entry)
         self.state_path, self.best_path = work / "train_state.json", work / "best.weights.h5"
         self.state = {"best": None, "best_epoch": None, "wait": 0, "history": []}
 
@@ -51,7 +52,7 @@ class BestOnValidation(keras.callbacks.Callback):
         score = metrics[self.headline]
         logs[f"val_{self.headline}"] = score
         self.state["history"].append({"epoch": epoch + 1, **{k: float(v) for k, v in logs.items()}})
-        if self.state["best"] is None or score > self.state["best"]:
+        if self.state["best"] is None or self.better(score, self.state["best"]):
             self.state.update(best=score, best_epoch=epoch + 1, wait=0)
             self.zm.keras_model.save_weights(self.best_path)
         else:
@@ -65,6 +66,15 @@ class BestOnValidation(keras.callbacks.Callback):
     def restore_best(self):
         if self.best_path.exists():
             self.zm.keras_model.load_weights(self.best_path)
+
+
+def greater_is_better(entry) -> bool:
+    """Whether the entry's headline metric improves upward (F1) or downward (NLL, MASE)."""
+    return getattr(entry.module("evaluate"), "GREATER_IS_BETTER", True)
+
+
+def better_fn(entry):
+    return (lambda a, b: a > b) if greater_is_better(entry) else (lambda a, b: a < b)
 
 
 def compile_for_training(zm: ZooModel, learning_rate: float = 1e-3, clipnorm: float = 5.0):
@@ -130,7 +140,8 @@ def train(name: str, data: str | Path | None = None, out: str | Path | None = No
         runs.append((metrics, zm, work))
         log.info("seed %s: %s", seed, {k: v for k, v in metrics.items() if isinstance(v, float)})
     headline = entry.module("evaluate").HEADLINE
-    metrics, best, best_work = max(runs, key=lambda r: r[0][headline])
+    sign = 1 if greater_is_better(entry) else -1
+    metrics, best, best_work = max(runs, key=lambda r: sign * r[0][headline])
     scores = [r[0][headline] for r in runs]
     best.metrics = {"model": entry.name, "split": f"{entry.default_data}/{entry.valid_file}",
                     "valid": metrics, "paper": entry.paper, "hparams": hp,
@@ -169,7 +180,7 @@ def _train_one(entry, hp: dict, train_ex, valid_ex, work: Path) -> ZooModel:
         prep = json.loads(prep_path.read_text())
     else:
         prep_path.write_text(json.dumps(prep))
-    prep["examples"] = [" ".join(s["tokens"]) for s in valid_ex[:64]]
+    prep["examples"] = data.parity_examples(valid_ex)     # raw inputs, JSON, for export checks
     zm = ZooModel(entry, builder.build(prep, init=init, **hp), prep, hparams=hp)
     fit(zm, train_ex, valid_ex, work, **{k: hp[k] for k in FIT_KEYS if k in hp})
     return zm

@@ -193,6 +193,11 @@ def make_dataset(sentences: list[dict], prep: dict, batch_size: int = 32, shuffl
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
+def parity_examples(sentences: list[dict], n: int = 64) -> list[str]:
+    """Raw sentences (tokens joined by spaces) the bundle keeps for export parity checks."""
+    return [" ".join(s["tokens"]) for s in sentences[:n]]
+
+
 def labels_of(sentences: list[dict]) -> list[str]:
     """The label list a model needs for these sentences ("O" first, then sorted)."""
     return ["O"] + sorted({t for s in sentences for t in s["tags"]} - {"O"})

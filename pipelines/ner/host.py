@@ -135,6 +135,9 @@ def entities(text: str | None, tokens: list[str], offsets, tags: list[str]) -> l
     return out
 
 
+EMPTY_INPUT = ""           # the contract test checks it is refused with a clear error
+
+
 @dataclass
 class Encoded:
     units: list            # feature dicts, one per chunk of at most max(buckets) tokens
