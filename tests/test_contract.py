@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import zoo
+import zoo.data
 from zoo.errors import BundleError, InputError, UnknownModelError
 
 MODELS = zoo.list_models()
@@ -53,7 +54,7 @@ def test_export_parity(name, fmt, quantize, shipped, tmp_path):
 def test_fine_tune_few_steps_on_real_data(name, shipped, data_dir, tmp_path):
     m = shipped(name)
     entry = m.entry
-    data = entry.module("data").read(data_dir / entry.default_data / entry.train_file)[:96]
+    data = zoo.data.read_split(entry, data_dir / entry.default_data, "train")[:96]
     before = [w.copy() for w in m.keras_model.get_weights()]
     tuned = m.fine_tune(data, epochs=1, steps_per_epoch=2, batch_size=16,
                         monitor_gradients=False, out=tmp_path / "tuned")

@@ -27,6 +27,17 @@ def data_root() -> Path:
     return repo_root().parent / "shared" / "data"
 
 
+def read_split(entry, data_dir: str | Path, split: str) -> list:
+    """The examples of `split` ("train" or "valid") of a dataset folder laid out like the
+    entry's default data: `data_dir / entry.train_file` (or valid_file) through the data
+    module's `read`, or its `read_split(data_dir, split)` where one file or folder holds
+    both splits (FSDD recordings, stock histories cut by date)."""
+    data = entry.module("data")
+    if hasattr(data, "read_split"):
+        return data.read_split(Path(data_dir), split)
+    return data.read(existing(Path(data_dir) / getattr(entry, f"{split}_file")))
+
+
 def existing(path: str | Path, what: str = "data file") -> Path:
     """`path` as a Path, or a DataFormatError saying which file is missing."""
     p = Path(path)

@@ -44,7 +44,7 @@ class Entry:
     package: str                    # e.g. "pipelines.ner"; holds data/model/evaluate/host
     summary: str
     default_data: str               # folder under $ZOO_DATA the recipe trains on
-    train_file: str                 # paths inside default_data
+    train_file: str                 # paths inside default_data (see zoo.data.read_split)
     valid_file: str
     recipe: dict = field(default_factory=dict)      # default hyper-parameters of `zoo train`
     paper: dict = field(default_factory=dict)       # the papers' numbers, shown beside ours

@@ -20,7 +20,7 @@ from pathlib import Path
 import keras
 
 from . import registry
-from .data import data_root, existing
+from .data import data_root, read_split
 from .model import ZooModel, copy_matching_weights, remove, temporary_dir
 
 log = logging.getLogger("zoo")
@@ -113,10 +113,6 @@ def fit(zm: ZooModel, train, valid, work: Path, epochs: int = 10, batch_size: in
     return best.state
 
 
-def _read_split(entry, path: Path):
-    return entry.module("data").read(existing(path))
-
-
 def train(name: str, data: str | Path | None = None, out: str | Path | None = None,
           seeds: list[int] | None = None, command: str | None = None,
           check_exports: bool = True, **overrides) -> ZooModel:
@@ -128,15 +124,15 @@ def train(name: str, data: str | Path | None = None, out: str | Path | None = No
     hp = {**entry.recipe, **overrides}
     data_dir = Path(data) if data else data_root() / entry.default_data
     out = Path(out or f"runs/{name}")
-    train_ex = _read_split(entry, data_dir / entry.train_file)
+    train_ex = read_split(entry, data_dir, "train")
+    valid_ex = read_split(entry, data_dir, "valid")
     valid_path = data_dir / entry.valid_file
-    valid_ex = _read_split(entry, valid_path)
     command = command or f"zoo.train({name!r}, data={str(data_dir)!r}, seeds={seeds}, **{overrides})"
     runs = []
     for seed in seeds or [hp.get("seed", 0)]:
         work = out / f"seed-{seed}" if seeds and len(seeds) > 1 else out
         zm = _train_one(entry, hp | {"seed": seed}, train_ex, valid_ex, work / "train")
-        metrics = zm.evaluate(valid_path)
+        metrics = {**zm.evaluate(valid_ex), "data": str(valid_path)}
         runs.append((metrics, zm, work))
         log.info("seed %s: %s", seed, {k: v for k, v in metrics.items() if isinstance(v, float)})
     headline = entry.module("evaluate").HEADLINE
