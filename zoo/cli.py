@@ -5,6 +5,10 @@
     zoo evaluate ner-bilstm --data ../shared/data/conll2003/valid.txt --json
     zoo export ner-bilstm --format tflite --out ner.tflite
 
+`zoo predict NAME [INPUT...] [--option value ...]` passes unknown options to predict()
+(e.g. `--beam 4`); with no inputs it runs the model's first task method, if its host
+declares TASK_METHODS (e.g. `zoo predict music-lstm --steps 128 --out song.mid`).
+
 Errors of the zoo's own type print as one line on stderr (exit 2), never a traceback.
 """
 from __future__ import annotations
@@ -34,7 +38,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("name")
     s = sub.add_parser("predict", help="run a model on raw inputs")
     s.add_argument("name", help="registered name or bundle directory")
-    s.add_argument("inputs", nargs="+", help="sentences (or files, for file-based tasks)")
+    s.add_argument("inputs", nargs="*", help="sentences (or files, for file-based tasks); "
+                   "further --option value pairs go to the model's predict / task method")
     s.add_argument("--json", action="store_true", help="print JSON instead of a summary")
     for cmd in ("train", "fine-tune"):
         s = sub.add_parser(cmd, help=f"{cmd} a model")
@@ -54,6 +59,8 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("evaluate", help="measure a model on a data file")
     s.add_argument("name")
     s.add_argument("--data", required=True)
+    s.add_argument("--split", help="one split of a file or folder that holds several "
+                   "(e.g. train|valid|test of a .npz)")
     s.add_argument("--json", action="store_true", help="last line: one JSON object of metrics")
     s = sub.add_parser("export", help="TFLite, ONNX or SavedModel, parity-checked")
     s.add_argument("name")
@@ -78,7 +85,38 @@ def _print_prediction(host, result) -> None:
     print(describe(result) if describe else json.dumps(result, default=str))
 
 
+def _value(text: str):
+    """A command-line option value as a number, boolean, None or JSON where it parses."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _split_options(argv: list[str], known: tuple = ("--json",)) -> tuple[list[str], dict]:
+    """`predict`'s own arguments, and the other `--key value` pairs as options."""
+    rest, options, i = [], {}, 0
+    while i < len(argv):
+        a = argv[i]
+        if a.startswith("--") and a not in known and a not in ("-h", "--help"):
+            key, eq, val = a[2:].partition("=")
+            if not eq:
+                nxt = argv[i + 1] if i + 1 < len(argv) else None
+                if nxt is not None and not nxt.startswith("--"):
+                    val, i = nxt, i + 1
+                else:
+                    val = "true"
+            options[key.replace("-", "_")] = _value(val)
+        else:
+            rest.append(a)
+        i += 1
+    return rest, options
+
+
 def run(argv: list[str]) -> int:
+    options = {}
+    if argv[:1] == ["predict"]:
+        argv, options = _split_options(argv)
     args = _parser().parse_args(argv)
     import zoo
 
@@ -90,7 +128,18 @@ def run(argv: list[str]) -> int:
         print(zoo.info(args.name))
     elif args.command == "predict":
         m = zoo.load(args.name)
-        results, host = m.predict(args.inputs), m.host()
+        host = m.host()
+        methods = getattr(__import__(m.entry.host_module, fromlist=["_"]), "TASK_METHODS", ())
+        if not args.inputs and methods:        # e.g. generation: no inputs, only options
+            result = getattr(m, methods[0])(**options)
+            print(json.dumps(result, ensure_ascii=False, default=str) if args.json
+                  else (host.describe(result) if hasattr(host, "describe") else result))
+            return 0
+        if not args.inputs:
+            from .errors import InputError
+
+            raise InputError(f"{m.entry.name} needs at least one input to predict on")
+        results = m.predict(args.inputs, **options)
         for text, r in zip(args.inputs, results):
             if args.json:
                 print(json.dumps(r, ensure_ascii=False))
@@ -107,7 +156,7 @@ def run(argv: list[str]) -> int:
                                           **{"epochs": 3, **_overrides(args)})
         print(f"saved fine-tuned {m.entry.name} to {args.out}")
     elif args.command == "evaluate":
-        metrics = zoo.load(args.name).evaluate(args.data)
+        metrics = zoo.load(args.name).evaluate(args.data, split=args.split)
         if not args.json:
             for k, v in metrics.items():
                 if isinstance(v, (int, float)):

@@ -35,6 +35,9 @@ def read_split(entry, data_dir: str | Path, split: str) -> list:
     data = entry.module("data")
     if hasattr(data, "read_split"):
         return data.read_split(Path(data_dir), split)
+    if split not in ("train", "valid"):
+        raise DataFormatError(f"{entry.name} reads one split per file ({entry.train_file}, "
+                              f"{entry.valid_file}); got split {split!r}: pass the file itself")
     return data.read(existing(Path(data_dir) / getattr(entry, f"{split}_file")))
 
 

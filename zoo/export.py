@@ -1,6 +1,9 @@
 """Exports: TFLite (builtin ops only, one signature per length bucket), ONNX (dynamic
 shapes, via tf2onnx), SavedModel (a serving signature on raw input where the application
-provides one). Every export is followed by a parity check against the Keras model on
+provides one). Models with exported functions (`model.export_functions`: an encoder, one
+recurrent step) get one TFLite signature, one SavedModel signature and one ONNX file
+(`<stem>.<function>.onnx`) per function, batch 1, and a parity check that drives the
+host's loop on both backends. Every export is followed by a parity check against the Keras model on
 real examples; the report is returned and kept in the model's metrics (and card).
 
 >>> import zoo
@@ -77,15 +80,23 @@ def builtin_op_names(tflite_path: Path) -> list[str]:
     return sorted({op["op_name"] for op in ops})
 
 
+def _static_shapes(model) -> dict:
+    """Inputs with batch 1 and the model's other dimensions."""
+    return {t.name: ([1, *t.shape[1:]], t.dtype) for t in model.inputs}
+
+
 def to_tflite(zm, path: Path, quantize: str | None = None) -> None:
     model, buckets = zm.keras_model, zm.preprocessor.get("buckets") or [None]
     module = tf.Module()
     module.model = model
     sigs = {}
-    for b in buckets:
+    functions = zm.functions()
+    if functions:            # one signature per function (encoder, step, ...), batch 1
+        for key, (fn_model, _) in functions.items():
+            sigs[key] = _signature_fn(fn_model, _static_shapes(fn_model), key)
+    for b in [] if functions else buckets:
         key = f"len_{b}" if b else "serving_default"
-        shapes = (_input_shapes(model, b) if b else
-                  {t.name: ([1, *t.shape[1:]], t.dtype) for t in model.inputs})
+        shapes = _input_shapes(model, b) if b else _static_shapes(model)
         sigs[key] = _signature_fn(model, shapes, key)
     funcs = [_frozen(fn, key) for key, fn in sigs.items()]
     conv = tf.lite.TFLiteConverter.from_concrete_functions(funcs, module)
@@ -103,12 +114,27 @@ def to_tflite(zm, path: Path, quantize: str | None = None) -> None:
         raise ExportError(f"{path}: non-builtin ops {bad}; mobile runtimes would need TF ops")
 
 
-def to_onnx(zm, path: Path) -> list[str]:
+def function_onnx_path(path: Path, name: str) -> Path:
+    """Where the ONNX export of function `name` goes: `music.onnx` -> `music.step.onnx`."""
+    return path.with_name(f"{path.stem}.{name}.onnx")
+
+
+def to_onnx(zm, path: Path) -> list[str] | dict:
+    """Write the model (or, for function models, one file per function); return the
+    output names in graph order (a dict per function for function models)."""
+    functions = zm.functions()
+    if functions:
+        return {key: _onnx_one(fn_model, function_onnx_path(path, key), static=True)
+                for key, (fn_model, _) in functions.items()}
+    return _onnx_one(zm.keras_model, path)
+
+
+def _onnx_one(model, path: Path, static: bool = False) -> list[str]:
     import tf2onnx
 
-    model = zm.keras_model
     names = [t.name for t in model.inputs]
-    specs = [tf.TensorSpec([None, *t.shape[1:]], t.dtype, name=t.name) for t in model.inputs]
+    specs = [tf.TensorSpec([1 if static else None, *t.shape[1:]], t.dtype, name=t.name)
+             for t in model.inputs]
 
     @tf.function(input_signature=specs)
     def fn(*args):
@@ -126,6 +152,9 @@ def to_saved_model(zm, path: Path) -> None:
     module = tf.Module()
     module.model = model
     sigs = {"features": _signature_fn(model, _input_shapes(model, None))}
+    module.function_models = [m for m, _ in zm.functions().values()]   # tracks their weights
+    for key, (fn_model, _) in zm.functions().items():
+        sigs[key] = _signature_fn(fn_model, _static_shapes(fn_model), key)
     serving = zm.entry.module("model").serving_function(model, zm.preprocessor)
     if serving is not None:             # a tf.Module with a `serve` tf.function on raw input
         module.serving = serving
@@ -142,7 +171,35 @@ def _write_sidecar(zm, path: Path, fmt: str, quantize, outputs=None) -> None:
     meta = {"model": zm.entry.name, "format": fmt, "quantize": quantize,
             "host": zm.entry.host_module, "config": zm.host_config(),
             "buckets": zm.preprocessor.get("buckets"), "outputs": outputs}
+    if zm.functions():      # TFLite: signature names; ONNX: the file of each function
+        names = list(zm.functions())
+        meta["functions"] = (names if fmt == "tflite" else
+                             {k: function_onnx_path(path, k).name for k in names})
     sidecar_path(path).write_text(json.dumps(meta, ensure_ascii=False))
+
+
+def function_parity(zm, other_call, examples=None) -> dict:
+    """Parity for models whose host drives a loop over exported functions: the host loop
+    runs once on each backend (agreement of task outputs), and every function call the
+    Keras loop made is replayed on the other backend with the same inputs (max abs diff)."""
+    examples = examples or zm.parity_examples()
+    if not examples:
+        raise ExportError("no parity examples: the bundle's preprocessor has no 'examples'")
+    host, calls = zm.host(), []
+
+    def recording(name, inputs):
+        out = zm.call_function(name, inputs)
+        calls.append((name, inputs, out))
+        return out
+
+    encoded = host.encode(examples)
+    ours = host.decode(encoded, host.run(encoded, recording))
+    encoded = host.encode(examples)
+    theirs = host.decode(encoded, host.run(encoded, other_call))
+    diff = max((float(np.max(np.abs(out[k] - other_call(name, inputs)[k])))
+                for name, inputs, out in calls for k in out), default=float("nan"))
+    return {"agreement": float(host.agreement(ours, theirs)), "examples": len(examples),
+            "max_abs_diff": diff, "function_calls": len(calls)}
 
 
 def parity(zm, other_predict, other_units=None, examples=None) -> dict:
@@ -168,12 +225,14 @@ def export(zm, path: Path, quantize: str | None = None) -> dict:
     path.parent.mkdir(parents=True, exist_ok=True)
     if quantize not in (None, "dynamic", "float16"):
         raise ExportError(f"quantize must be 'dynamic' or 'float16'; got {quantize!r}")
+    functions = bool(zm.functions())
     if path.suffix == ".tflite":
         fmt = "tflite"
         to_tflite(zm, path, quantize)
         _write_sidecar(zm, path, fmt, quantize)
         rt = runtime_load(path)
-        report = parity(zm, rt.predict, rt.predict_units)
+        report = (function_parity(zm, rt.call_function) if functions
+                  else parity(zm, rt.predict, rt.predict_units))
     elif path.suffix == ".onnx":
         fmt = "onnx"
         if quantize:
@@ -181,11 +240,13 @@ def export(zm, path: Path, quantize: str | None = None) -> dict:
         outputs = to_onnx(zm, path)
         _write_sidecar(zm, path, fmt, quantize, outputs)
         rt = runtime_load(path)
-        report = parity(zm, rt.predict, rt.predict_units)
+        report = (function_parity(zm, rt.call_function) if functions
+                  else parity(zm, rt.predict, rt.predict_units))
     else:
         fmt = "saved_model"
         to_saved_model(zm, path)
-        report = parity(zm, _saved_model_predictor(zm, path))
+        report = (function_parity(zm, _saved_model_caller(path)) if functions
+                  else parity(zm, _saved_model_predictor(zm, path)))
     report.update(format=fmt + (f"-{quantize}" if quantize else ""), path=str(path),
                   size_mb=round(_size(path) / 2**20, 3))
     log.info("exported %s: agreement %.4f on %d examples, max abs diff %.2e", path,
@@ -210,7 +271,20 @@ def _saved_model_predictor(zm, path: Path):
     return predict
 
 
+def _saved_model_caller(path: Path):
+    """`call(name, inputs)` over a SavedModel's per-function signatures."""
+    loaded = tf.saved_model.load(str(path))
+
+    def call(name, inputs):
+        out = loaded.signatures[name](**{k: tf.constant(v) for k, v in inputs.items()})
+        return {k: v.numpy() for k, v in out.items()}
+
+    return call
+
+
 def _size(path: Path) -> int:
+    if not path.exists():          # ONNX function models: one file per function
+        return sum(p.stat().st_size for p in path.parent.glob(f"{path.stem}.*.onnx"))
     if path.is_dir():
         return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
     return path.stat().st_size

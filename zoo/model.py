@@ -20,8 +20,8 @@ import tensorflow as tf
 import zoo.layers  # noqa: F401  (registers the shared layers before any load)
 
 from . import bundle, registry
-from .errors import BundleError
-from .runtime import load_host, run_units
+from .errors import BundleError, InputError
+from .runtime import load_host, run_units, task_method
 
 log = logging.getLogger("zoo")
 
@@ -35,6 +35,14 @@ class ZooModel:
         self.metrics = metrics or {}
         self.hparams = hparams or {}
         self._call = tf.function(lambda x: keras_model(x, training=False), reduce_retracing=True)
+        self._functions = None
+
+    def __getattr__(self, name):
+        """Task methods the application's host declares (TASK_METHODS, e.g. `generate`),
+        driven by this model's exported functions (see `call_function`)."""
+        if name.startswith("_") or "entry" not in self.__dict__:
+            raise AttributeError(name)
+        return task_method(self.entry.host_module, self.host, self.call_function, name)
 
     # ---- loading and saving -------------------------------------------------------------
     @classmethod
@@ -87,20 +95,51 @@ class ZooModel:
 
         return run_units(units, call, self.preprocessor.get("buckets"), batch_size)
 
+    def functions(self) -> dict:
+        """The application's named sub-models (an encoder, one recurrent step, ...) that
+        share this model's weights, from `model.export_functions`; {} when it has none."""
+        if self._functions is None:
+            build = getattr(self.entry.module("model"), "export_functions", None)
+            models = build(self.keras_model, self.preprocessor) if build else {}
+            self._functions = {name: (m, tf.function(lambda x, m=m: m(x, training=False)))
+                               for name, m in models.items()}
+        return self._functions
+
+    def call_function(self, name: str, inputs: dict) -> dict:
+        """Run one exported function on numpy inputs (batch 1): the host's loops call this,
+        and `zoo.runtime` gives them the same call over TFLite or ONNX."""
+        functions = self.functions()
+        if name not in functions:
+            raise InputError(f"{self.entry.name} has no function {name!r}; it has "
+                             f"{sorted(functions) or 'none'}")
+        out = functions[name][1]({k: tf.constant(v) for k, v in inputs.items()})
+        return {k: np.asarray(v) for k, v in out.items()}
+
     def predict(self, inputs, batch_size: int = 64, **options) -> list:
         """Raw inputs in (sentences, token lists, ...), the task's python answers out.
-        `options` (e.g. `horizon=5`, `beam=4`) go to the application's host."""
+        `options` (e.g. `horizon=5`, `beam=4`) go to the application's host. A host with
+        `run(encoded, call)` drives its own loop over `call_function` (autoregressive
+        models); otherwise the units run through the whole model in batches."""
         host = self.host()
         encoded = host.encode(inputs, **options)
+        if hasattr(host, "run"):
+            return host.decode(encoded, host.run(encoded, self.call_function))
         return host.decode(encoded, self.predict_units(encoded.units, batch_size))
 
     # ---- measuring, training, exporting -------------------------------------------------
-    def evaluate(self, data, **kwargs) -> dict:
-        """The application's metrics on a data file (or already-read examples)."""
-        examples = self.entry.module("data").read(data) if isinstance(data, (str, Path)) else data
+    def evaluate(self, data, split: str | None = None, **kwargs) -> dict:
+        """The application's metrics on a data file (or already-read examples); `split`
+        picks one split of a file or folder that holds several (zoo.data.read_split)."""
+        from .data import read_split
+
+        if isinstance(data, (str, Path)):
+            examples = (read_split(self.entry, data, split) if split
+                        else self.entry.module("data").read(data))
+        else:
+            examples = data
         metrics = self.entry.module("evaluate").evaluate(self, examples, **kwargs)
         if isinstance(data, (str, Path)):
-            metrics["data"] = str(data)
+            metrics["data"] = str(data) + (f" [{split}]" if split else "")
         return metrics
 
     def fine_tune(self, data, validation=None, epochs: int = 3, out: str | Path | None = None,

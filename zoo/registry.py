@@ -33,6 +33,19 @@ from .errors import UnknownModelError
 #   host      Host(config): numpy-only encode(inputs, **options) / decode(encoded, outputs),
 #             agreement(a, b) in [0, 1]; module constant EMPTY_INPUT (a raw input that
 #             must be refused, e.g. "" or an empty waveform)
+#
+# Autoregressive models (music, captioning, summarization, streaming speech) add:
+#   model     export_functions(model, preprocessor) -> {name: keras.Model}: sub-models that
+#             share the trained layers (an "encoder", one recurrent "step": frame + state in,
+#             distribution + state out), static shapes with batch 1 so TFLite converts them
+#             to builtins. Each becomes a TFLite signature, a SavedModel signature and an
+#             ONNX file `<stem>.<name>.onnx`; export parity drives the host loop on both.
+#   host      run(encoded, call) -> outputs for decode(): the numpy loop, where
+#             call(name, {input: array}) -> {output: array} runs one function on whichever
+#             backend (Keras, TFLite, ONNX Runtime); predict() uses it when present.
+#             TASK_METHODS = ("generate", ...): Host methods `generate(call, **kw)` that
+#             ZooModel and zoo.runtime models expose as `m.generate(**kw)`; `zoo predict
+#             NAME --opt value` with no inputs runs the first one.
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,9 @@
 An export writes `model.tflite` (or `.onnx`) and a sidecar `model.tflite.json` that names
 the application's host module (numpy pre/post-processing) and its config. The same
 `run_units` batching routine serves the Keras predictor in zoo.model, so both agree.
+Models that export several functions (an encoder, one recurrent step) keep them as
+signatures of one .tflite file, or as `<stem>.<function>.onnx` files listed in the
+sidecar; the host's own numpy loop calls them by name (`call_function`).
 
 >>> import zoo
 >>> m = zoo.runtime.load("ner.tflite")                       # doctest: +SKIP
@@ -11,6 +14,7 @@ the application's host module (numpy pre/post-processing) and its config. The sa
 """
 from __future__ import annotations
 
+import functools
 import importlib
 import json
 from collections import defaultdict
@@ -75,6 +79,15 @@ def load_host(module: str, config: dict):
     return importlib.import_module(module).Host(config)
 
 
+def task_method(module: str, make_host: Callable, call: Callable, name: str):
+    """`name` from the host module's TASK_METHODS (e.g. "generate"), bound to a fresh host
+    and to `call(fn_name, inputs) -> outputs`, the model's function caller: ZooModel and
+    RuntimeModel expose the same task methods this way, whatever the backend."""
+    if name not in getattr(importlib.import_module(module), "TASK_METHODS", ()):
+        raise AttributeError(f"model has no attribute {name!r}")
+    return functools.partial(getattr(make_host(), name), call)
+
+
 class _TFLite:
     """One signature per length bucket, batch 1 (static shapes convert to builtin ops)."""
 
@@ -85,10 +98,15 @@ class _TFLite:
         self.runners = {}
 
     def __call__(self, bucket: int | None, batch: dict) -> dict:
-        key = f"len_{bucket}" if bucket else "serving_default"
+        return self.function(f"len_{bucket}" if bucket else "serving_default", batch)
+
+    def function(self, key: str, inputs: dict) -> dict:
         if key not in self.runners:
-            self.runners[key] = self.interpreter.get_signature_runner(key)
-        return self.runners[key](**batch)
+            names = list(self.interpreter.get_signature_list())
+            # The converter names a lone function's signature "serving_default".
+            self.runners[key] = self.interpreter.get_signature_runner(
+                names[0] if len(names) == 1 else key)
+        return self.runners[key](**inputs)
 
 
 class _Onnx:
@@ -108,30 +126,66 @@ class _Onnx:
         return dict(zip(self.names, self.session.run(None, feeds)))
 
 
+class _OnnxFunctions:
+    """One ONNX file per exported function (ONNX has one entry graph per file)."""
+
+    def __init__(self, path: Path, meta: dict, threads: int | None):
+        self.sessions = {}
+        for name, file in meta["functions"].items():
+            session = _Onnx(path.parent / file, threads)
+            session.names = meta["outputs"][name]
+            self.sessions[name] = session
+
+    def function(self, name: str, inputs: dict) -> dict:
+        return self.sessions[name](None, inputs)
+
+
 class RuntimeModel:
     """An exported model plus its host: `predict(raw_inputs)` gives the task's answers."""
 
     def __init__(self, path: str | Path, threads: int | None = None):
         path = Path(path)
         meta_path = sidecar_path(path)
-        if not path.exists():
-            raise BundleError(f"{path}: no such exported model")
         if not meta_path.exists():
-            raise BundleError(f"{path}: its sidecar {meta_path.name} is missing; export with "
-                              f"ZooModel.export() so the host config travels with it")
+            raise BundleError(f"{path}: no such exported model, or its sidecar {meta_path.name} "
+                              f"is missing; export with ZooModel.export() so the host config "
+                              f"travels with it")
         self.meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        fmt, functions = self.meta["format"], self.meta.get("functions")
+        # ONNX function models live in one file per function, named in the sidecar.
+        files = [path.parent / f for f in functions.values()] if isinstance(functions, dict) else [path]
+        missing = [str(f) for f in files if not f.exists()]
+        if missing:
+            raise BundleError(f"{path}: exported model file(s) missing: {', '.join(missing)}")
         self.host = load_host(self.meta["host"], self.meta["config"])
-        fmt = self.meta["format"]
         self.buckets = self.meta.get("buckets") if fmt == "tflite" else None
-        self.backend = (_TFLite if fmt == "tflite" else _Onnx)(path, threads)
-        if fmt == "onnx":              # ONNX output names are generated; the sidecar has ours
+        if fmt == "onnx" and functions:
+            self.backend = _OnnxFunctions(path, self.meta, threads)
+        else:
+            self.backend = (_TFLite if fmt == "tflite" else _Onnx)(path, threads)
+        if fmt == "onnx" and not functions:   # ONNX output names are generated; ours are here
             self.backend.names = self.meta["outputs"]
+
+    def __getattr__(self, name):
+        """The host's task methods (TASK_METHODS, e.g. `generate`) over this backend."""
+        if name.startswith("_") or "meta" not in self.__dict__:
+            raise AttributeError(name)
+        return task_method(self.meta["host"], lambda: self.host, self.call_function, name)
+
+    def call_function(self, name: str, inputs: dict) -> dict:
+        """Run one exported function (e.g. a decoder step) on numpy inputs, batch 1."""
+        functions = self.meta.get("functions") or ()
+        if name not in functions:
+            raise InputError(f"this export has no function {name!r}; it has {sorted(functions)}")
+        return self.backend.function(name, inputs)
 
     def predict_units(self, units: Units) -> list[dict]:
         return run_units(units, self.backend, self.buckets, batch_size=1)
 
     def predict(self, inputs, **options) -> list:
         encoded = self.host.encode(inputs, **options)
+        if hasattr(self.host, "run"):          # the host drives its own loop (see ZooModel)
+            return self.host.decode(encoded, self.host.run(encoded, self.call_function))
         return self.host.decode(encoded, self.predict_units(encoded.units))
 
 

@@ -1,0 +1,130 @@
+"""The core hook for autoregressive models: `export_functions` in model.py, `run(encoded,
+call)` and TASK_METHODS in host.py. A toy recurrent step (not registered, so the contract
+suite does not see it) is exported to TFLite, ONNX and SavedModel; the host's numpy loop
+must give the same answers on every backend."""
+import sys
+import types
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+import zoo
+from zoo.errors import InputError
+from zoo.registry import Entry
+
+PKG = "zoo_toy_functions"
+
+
+@dataclass
+class Encoded:
+    units: list
+
+
+class Host:
+    """Runs the toy step `steps` times from each input vector, feeding its output back."""
+
+    def __init__(self, config):
+        self.config = config
+
+    def encode(self, inputs, steps=4):
+        if not inputs:
+            raise InputError("predict() needs a non-empty list")
+        return Encoded([{"x": np.asarray(x, np.float32), "steps": steps} for x in inputs])
+
+    def run(self, encoded, call):
+        outputs = []
+        for unit in encoded.units:
+            x, h, ys = unit["x"][None], np.zeros((1, 4), np.float32), []
+            for _ in range(unit["steps"]):
+                out = call("step", {"x": x, "h": h})
+                x, h = out["y"], out["h_out"]
+                ys.append(out["y"][0])
+            outputs.append(np.stack(ys))
+        return outputs
+
+    def decode(self, encoded, outputs):
+        return [{"y": o.round(4).tolist()} for o in outputs]
+
+    def agreement(self, a, b):
+        return float(np.mean([np.allclose(x["y"], y["y"], atol=1e-3) for x, y in zip(a, b)]))
+
+    def roll(self, call, steps=3, start=(0.1, 0.2, 0.3)):
+        """A task method: the caller comes first, the user's options after."""
+        return self.decode(None, self.run(self.encode([start], steps=steps), call))[0]
+
+
+def build():
+    import keras
+
+    x = keras.Input((3,), name="seq_x")
+    seq = keras.layers.Dense(3, name="out")(keras.layers.Dense(4, activation="tanh", name="mix")(x))
+    return keras.Model({"seq_x": x}, {"y": seq})
+
+
+def export_functions(model, prep):
+    """One step: input vector and state in, output vector and state out (shared layers)."""
+    import keras
+
+    x = keras.Input(batch_shape=(1, 3), name="x")
+    h = keras.Input(batch_shape=(1, 4), name="h")
+    state = model.get_layer("mix")(x) + keras.layers.Dense(4, name="recur")(h) * 0.0 + h * 0.5
+    return {"step": keras.Model({"x": x, "h": h}, {"y": model.get_layer("out")(state),
+                                                  "h_out": state})}
+
+
+@pytest.fixture(scope="module")
+def toy():
+    pkg = types.ModuleType(PKG)
+    host = types.ModuleType(f"{PKG}.host")
+    host.Host, host.Encoded, host.TASK_METHODS, host.EMPTY_INPUT = Host, Encoded, ("roll",), []
+    model = types.ModuleType(f"{PKG}.model")
+    model.export_functions = export_functions
+    model.host_constants = lambda m: {}
+    model.serving_function = lambda m, p: None
+    sys.modules.update({PKG: pkg, f"{PKG}.host": host, f"{PKG}.model": model})
+    entry = Entry(name="toy-step", task="toy", package=PKG, summary="toy", default_data="",
+                  train_file="", valid_file="")
+    from zoo.model import ZooModel
+
+    examples = [[0.1 * i, -0.2, 0.3] for i in range(16)]
+    yield ZooModel(entry, build(), {"examples": examples})
+    for name in (PKG, f"{PKG}.host", f"{PKG}.model"):
+        sys.modules.pop(name, None)
+
+
+def test_predict_runs_the_host_loop_over_functions(toy):
+    out = toy.predict([[0.1, 0.2, 0.3]], steps=5)
+    assert len(out[0]["y"]) == 5
+    assert toy.roll(steps=5)["y"] == out[0]["y"]          # task method == predict's loop
+    with pytest.raises(InputError, match="no function"):
+        toy.call_function("encoder", {})
+    with pytest.raises(AttributeError):
+        toy.no_such_method
+
+
+@pytest.mark.parametrize("target", ["toy.tflite", "toy.onnx", "toy_savedmodel"])
+def test_every_backend_agrees(toy, target, tmp_path):
+    from zoo.export import builtin_op_names
+
+    report = toy.export(tmp_path / target)
+    assert report["agreement"] == 1.0 and report["max_abs_diff"] < 1e-5
+    assert report["function_calls"] == 16 * 4
+    if target.endswith(".tflite"):
+        ops = builtin_op_names(tmp_path / target)
+        assert not [o for o in ops if o.startswith("Flex") or o == "CUSTOM"], ops
+    if target.endswith(".onnx"):
+        assert (tmp_path / "toy.step.onnx").exists()
+    if "." in target:
+        rt = zoo.runtime.load(tmp_path / target)
+        assert rt.roll(steps=6) == toy.roll(steps=6)
+        assert rt.predict([[1.0, 0.0, 0.0]]) == toy.predict([[1.0, 0.0, 0.0]])
+
+
+def test_cli_passes_unknown_options_to_predict():
+    from zoo.cli import _split_options
+
+    rest, options = _split_options(["predict", "m", "a.mid", "--steps", "128", "--json",
+                                    "--temperature=0.9", "--out", "song.mid", "--png"])
+    assert rest == ["predict", "m", "a.mid", "--json"]
+    assert options == {"steps": 128, "temperature": 0.9, "out": "song.mid", "png": True}
