@@ -138,7 +138,10 @@ def _onnx_one(model, path: Path, static: bool = False) -> list[str]:
 
     @tf.function(input_signature=specs)
     def fn(*args):
-        return model(dict(zip(names, args)), training=False)
+        out = model(dict(zip(names, args)), training=False)
+        # Graph outputs must not reuse input names (a recurrent step's state "h" in and
+        # out); the order (sorted keys) is what the sidecar maps back to our names.
+        return {f"out_{k}": v for k, v in out.items()} if static else out
 
     try:
         tf2onnx.convert.from_function(fn, input_signature=specs, opset=17, output_path=str(path))

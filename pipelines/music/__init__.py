@@ -1,0 +1,37 @@
+"""Polyphonic music: the `music-lstm` entry (LSTM + RNN-NADE output over 88 piano keys,
+trained on JSB Chorales); MIDI in, MIDI out.
+
+Importing this package registers the entry only; TensorFlow loads on first use.
+
+>>> import zoo
+>>> zoo.registry.get("music-lstm").default_data
+'polyphonic'
+"""
+from zoo.registry import register
+
+register(
+    name="music-lstm",
+    task="music",
+    package="pipelines.music",
+    summary="LSTM with an RNN-NADE output over the 88 piano keys: scores and generates "
+            "polyphonic music (MIDI in, MIDI out)",
+    default_data="polyphonic",
+    train_file="jsb_chorales.npz",
+    valid_file="jsb_chorales.npz",
+    recipe={"head": "nade", "cell": "lstm", "units": 256, "layers": 1, "dropout": 0.5,
+            "input_dropout": 0.0, "nade_hidden": 150, "seq_len": 64, "transpose": 6,
+            "batch_size": 8, "epochs": 200, "patience": 20, "learning_rate": 1e-3,
+            "clipnorm": 5.0, "monitor_gradients": False},
+    paper={"nll_per_step (JSB test)": {"Boulanger-Lewandowski 2012 RNN-NADE": 5.56,
+                                       "Boulanger-Lewandowski 2012 RNN-RBM": 6.27,
+                                       "Chung 2014 GRU": 8.54},
+           "nll_per_step (Nottingham test)": {"Boulanger-Lewandowski 2012 RNN-NADE": 2.31,
+                                              "Boulanger-Lewandowski 2012 RNN-RBM": 2.39,
+                                              "Chung 2014 LSTM": 3.20, "Chung 2014 tanh": 3.13}},
+    bundle_dir="saved_models/music-lstm",
+    limits="Research and toy composition. Trained on the 382 four-part J. S. Bach chorales "
+           "(JSB Chorales, quarter-note steps, no note velocities or re-articulations): it "
+           "writes chorale-like four-part harmony, not other styles, until fine-tuned on your "
+           "own MIDI files. Likelihoods are per quantised time step and only comparable "
+           "between models that use the same step.",
+)

@@ -1,0 +1,204 @@
+"""Polyphonic music data: the .npz piano rolls of ../shared/data/polyphonic and folders of
+MIDI files, as piano-roll sequences; tf.data batches with transposition augmentation.
+
+An example is a dict {"name": str, "roll": uint8 [T, 88], "steps_per_quarter": int}.
+
+>>> from zoo.data import data_root
+>>> train = read_split(data_root() / "polyphonic", "train")     # JSB Chorales by default
+>>> len(train), train[0]["roll"].shape[1], train[0]["steps_per_quarter"]
+(229, 88, 1)
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from zoo.errors import DataFormatError
+
+from .midi import KEYS, PITCH_MIN, MidiError, read_midi
+
+log = logging.getLogger("zoo")
+DEFAULT_DATASET = "jsb_chorales.npz"
+MIDI_SUFFIXES = (".mid", ".midi", ".kar")
+# The datasets' time steps: JSB Chorales in quarter notes, the others in eighth notes
+# (Boulanger-Lewandowski et al. 2012). MIDI files are read at the model's step.
+STEPS_PER_QUARTER = {"jsb_chorales": 1}
+
+
+def npz_splits(path: Path) -> list[str]:
+    with np.load(path) as z:
+        return sorted(k[:-len("_seq_offsets")] for k in z.files if k.endswith("_seq_offsets"))
+
+
+def read_npz(path: str | Path, split: str) -> list[dict]:
+    """Sequences of one split of a .npz file (keys `<split>_notes`, `<split>_step_offsets`,
+    `<split>_seq_offsets`)."""
+    path = Path(path)
+    try:
+        z = np.load(path)
+    except Exception as e:
+        raise DataFormatError(f"{path}: not a readable .npz file ({type(e).__name__})") from None
+    with z:
+        keys = [f"{split}_notes", f"{split}_step_offsets", f"{split}_seq_offsets"]
+        missing = [k for k in keys if k not in z.files]
+        if missing:
+            raise DataFormatError(f"{path}: no split {split!r} (missing {', '.join(missing)}); "
+                                  f"splits in this file: {', '.join(npz_splits(path)) or 'none'}")
+        notes, steps, seqs = (np.asarray(z[k]) for k in keys)
+        pmin = int(z["pitch_min"]) if "pitch_min" in z.files else PITCH_MIN
+    keys_of_notes = notes.astype(np.int64) - PITCH_MIN
+    if notes.size and (keys_of_notes.min() < 0 or keys_of_notes.max() >= KEYS):
+        raise DataFormatError(f"{path}: {split}_notes holds pitches outside "
+                              f"{PITCH_MIN}..{PITCH_MIN + KEYS - 1} (pitch_min={pmin})")
+    if steps[-1] != len(notes) or seqs[-1] != len(steps) - 1:
+        raise DataFormatError(f"{path}: {split} offsets do not match the note and step counts "
+                              f"(expected step_offsets[-1] == len(notes), seq_offsets[-1] == "
+                              f"n_steps)")
+    spq = STEPS_PER_QUARTER.get(path.stem, 2)
+    step_of_note = np.repeat(np.arange(len(steps) - 1), np.diff(steps))
+    out = []
+    for i in range(len(seqs) - 1):
+        a, b = int(seqs[i]), int(seqs[i + 1])
+        roll = np.zeros((b - a, KEYS), np.uint8)
+        sel = slice(steps[a], steps[b])
+        roll[step_of_note[sel] - a, keys_of_notes[sel]] = 1
+        out.append({"name": f"{path.stem}/{split}/{i}", "roll": roll, "steps_per_quarter": spq})
+    return out
+
+
+def read_midi_folder(folder: str | Path, steps_per_quarter: int = 2) -> list[dict]:
+    """Every MIDI file under `folder`; files that cannot be used are reported by name."""
+    folder = Path(folder)
+    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in MIDI_SUFFIXES)
+    if not files:
+        raise DataFormatError(f"{folder}: no MIDI files (*.mid, *.midi) in this folder")
+    out, bad = [], []
+    for p in files:
+        try:
+            out.append({"name": str(p.relative_to(folder)), "roll": read_midi(p, steps_per_quarter),
+                        "steps_per_quarter": steps_per_quarter})
+        except MidiError as e:
+            bad.append(f"{p.name} ({e})")
+    if bad:
+        log.warning("skipped %d of %d MIDI files: %s", len(bad), len(files), "; ".join(bad))
+        print(f"skipped {len(bad)} unreadable MIDI file(s): {'; '.join(bad)}")
+    if not out:
+        raise DataFormatError(f"{folder}: none of the {len(files)} MIDI files could be used: "
+                              f"{'; '.join(bad)}")
+    return out
+
+
+def read(path: str | Path, steps_per_quarter: int = 2) -> list[dict]:
+    """A MIDI file, a folder of MIDI files, or a one-split .npz (use read_split for more)."""
+    path = Path(path)
+    if not path.exists():
+        raise DataFormatError(f"{path}: no such file or folder")
+    if path.is_dir():
+        return read_midi_folder(path, steps_per_quarter)
+    if path.suffix == ".npz":
+        splits = npz_splits(path)
+        if len(splits) != 1:
+            raise DataFormatError(f"{path} holds the splits {splits}; pick one with "
+                                  f"read_split(path, split) or `zoo evaluate --split`")
+        return read_npz(path, splits[0])
+    if path.suffix.lower() in MIDI_SUFFIXES:
+        try:
+            return [{"name": path.name, "roll": read_midi(path, steps_per_quarter),
+                     "steps_per_quarter": steps_per_quarter}]
+        except MidiError as e:
+            raise DataFormatError(f"{path}: {e}") from None
+    raise DataFormatError(f"{path}: expected a .npz piano-roll file, a .mid file or a folder "
+                          f"of MIDI files")
+
+
+def read_split(data_dir: str | Path, split: str) -> list[dict]:
+    """`split` of a .npz file, of the default dataset (JSB Chorales) in a folder of .npz
+    files, or of a MIDI folder with one sub-folder per split (train/, valid/, ...)."""
+    data_dir = Path(data_dir)
+    if data_dir.suffix == ".npz":
+        return read_npz(data_dir, split)
+    if (data_dir / DEFAULT_DATASET).exists():
+        return read_npz(data_dir / DEFAULT_DATASET, split)
+    if (data_dir / split).is_dir():
+        return read_midi_folder(data_dir / split)
+    raise DataFormatError(f"{data_dir}: expected a .npz file, a folder holding "
+                          f"{DEFAULT_DATASET}, or a folder with a {split}/ sub-folder of MIDI files")
+
+
+def roll_at(example: dict, steps_per_quarter: int) -> np.ndarray:
+    """The example's roll at the model's time step (repeat or subsample frames)."""
+    roll, spq = example["roll"], example.get("steps_per_quarter") or steps_per_quarter
+    if spq == steps_per_quarter:
+        return roll
+    if spq > steps_per_quarter:
+        return roll[::spq // steps_per_quarter]
+    return np.repeat(roll, steps_per_quarter // spq, axis=0)
+
+
+def fit_preprocessor(train: list[dict], seq_len: int = 128, transpose: int = 6,
+                     head: str = "nade", **_) -> tuple[dict, None]:
+    """Nothing to learn from the data but its time step; the rest are settings the host and
+    the data pipeline share."""
+    spqs = [e.get("steps_per_quarter", 2) for e in train]
+    return {"keys": KEYS, "pitch_min": PITCH_MIN, "head": head, "seq_len": seq_len,
+            "transpose": transpose,
+            "steps_per_quarter": max(set(spqs), key=spqs.count)}, None
+
+
+def chunks(examples: list[dict], prep: dict):
+    """(previous frames, frames) cut into seq_len pieces, zero-padded; padded targets -1.
+    Each piece's first previous frame is the true one, so only the state starts fresh."""
+    n = prep["seq_len"]
+    prevs, frames, targets = [], [], []
+    for e in examples:
+        roll = roll_at(e, prep["steps_per_quarter"])
+        prev = np.vstack([np.zeros((1, KEYS), np.uint8), roll[:-1]])
+        for s in range(0, len(roll), n):
+            f, p = roll[s:s + n], prev[s:s + n]
+            pad = ((0, n - len(f)), (0, 0))
+            prevs.append(np.pad(p, pad))
+            frames.append(np.pad(f, pad))
+            targets.append(np.pad(f.astype(np.int8), pad, constant_values=-1))
+    return np.stack(prevs), np.stack(frames), np.stack(targets)
+
+
+def make_dataset(examples: list[dict], prep: dict, batch_size: int = 16, shuffle: bool = False,
+                 seed: int = 0, drop_remainder: bool = False):
+    """({"prev", "frame"}, {"logits": frame, -1 on padding}) batches of seq_len steps.
+    Training batches are transposed by a random shift within +-prep["transpose"]
+    semitones that keeps every note on the keyboard."""
+    import tensorflow as tf
+
+    if not examples:
+        raise DataFormatError("no sequences to make a dataset from")
+    prev, frame, target = chunks(examples, prep)
+    ds = tf.data.Dataset.from_tensor_slices((prev, frame, target))
+    if shuffle:
+        ds = ds.shuffle(len(prev), seed=seed, reshuffle_each_iteration=True)
+    limit = int(prep.get("transpose", 0)) if shuffle else 0
+    features = ["prev", "frame"] if prep.get("head", "nade") == "nade" else ["prev"]
+
+    def to_example(p, f, t):
+        p, f, t = tf.cast(p, tf.float32), tf.cast(f, tf.float32), tf.cast(t, tf.float32)
+        if limit:
+            on = tf.reduce_any(tf.concat([p, f], 0) > 0, axis=0)
+            idx = tf.where(on)[:, 0]
+            lo = tf.cast(tf.reduce_min(tf.concat([idx, [KEYS - 1]], 0)), tf.int32)
+            hi = tf.cast(tf.reduce_max(tf.concat([idx, [0]], 0)), tf.int32)
+            shift = tf.random.uniform([], tf.maximum(-limit, -lo),
+                                      tf.minimum(limit, KEYS - 1 - hi) + 1, tf.int32)
+            p, f = tf.roll(p, shift, axis=1), tf.roll(f, shift, axis=1)
+            t = tf.where(t[:, :1] < 0, t, tf.roll(t, shift, axis=1))
+        x = {"prev": p, "frame": f}
+        return {k: x[k] for k in features}, {"logits": t}
+
+    ds = ds.map(to_example, num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
+
+
+def parity_examples(valid: list[dict], n: int = 16, steps: int = 32) -> list[list[list[int]]]:
+    """The first `steps` time steps of `n` validation pieces as lists of MIDI pitches."""
+    return [[[int(k) + PITCH_MIN for k in np.nonzero(row)[0]] for row in e["roll"][:steps]]
+            for e in valid[:n]]

@@ -1,0 +1,246 @@
+"""Music pre/post-processing and the generation loop, in numpy (no TensorFlow here).
+
+The host drives the exported `step` function (previous frame + recurrent state in, the
+next frame's NADE biases + new state out) one time step at a time, on whichever backend
+calls it (Keras, TFLite, ONNX Runtime), and samples the NADE note by note, lowest key
+first. `predict(pieces)` scores each piece (NLL per step, and the model's most likely
+next frame at every step given the true history) and continues it by `steps` sampled
+frames; `generate()` writes the continuation to a MIDI file.
+
+>>> import numpy as np
+>>> b, c = np.zeros((1, 88), np.float32), np.zeros((1, 2), np.float32)
+>>> W, V = np.zeros((88, 2), np.float32), np.zeros((88, 2), np.float32)
+>>> float(nade_nll(np.zeros((1, 88)), b, c, W, V)[0]) == 88 * float(np.log(2))
+True
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from zoo.errors import InputError
+
+from .midi import KEYS, PITCH_MIN, MidiError, read_midi, roll_png, write_midi
+
+EMPTY_INPUT: list = []            # a piece with no time steps
+TASK_METHODS = ("generate",)      # m.generate(...) on zoo.load() and zoo.runtime.load() models
+MAX_STEPS = 100_000
+
+
+def sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def softplus(x):
+    return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
+
+
+def nade_logits(v, b, c, W, V, chunk: int = 256) -> np.ndarray:
+    """Teacher-forced NADE logits [N, 88] of frames v given biases b [N, 88], c [N, H]."""
+    out = np.empty(v.shape, np.float32)
+    for s in range(0, len(v), chunk):
+        contrib = v[s:s + chunk, :, None] * W                  # [n, 88, H]
+        a = np.cumsum(contrib, axis=1) - contrib
+        out[s:s + chunk] = b[s:s + chunk] + np.sum(sigmoid(c[s:s + chunk, None, :] + a) * V, -1)
+    return out
+
+
+def nade_nll(v, b, c, W, V) -> np.ndarray:
+    """-log p(frame) per frame (nats, summed over keys)."""
+    logits = nade_logits(np.asarray(v, np.float32), b, c, W, V)
+    return np.sum(softplus(logits) - v * logits, axis=-1)
+
+
+def nade_decode(b, c, W, V, uniforms=None, temperature: float = 1.0) -> np.ndarray:
+    """Frames [N, 88] drawn key by key (uniforms [N, 88] given) or the most likely note
+    at each key given the keys below (uniforms None)."""
+    a = np.array(c, np.float32)
+    v = np.zeros(b.shape, np.float32)
+    for i in range(KEYS):
+        logit = b[:, i] + sigmoid(a) @ V[i]
+        on = logit > 0 if uniforms is None else uniforms[:, i] < sigmoid(logit / temperature)
+        v[:, i] = on
+        a += np.outer(on, W[i])
+    return v
+
+
+def pitches(frame) -> list[int]:
+    return [int(k) + PITCH_MIN for k in np.nonzero(np.asarray(frame) > 0)[0]]
+
+
+@dataclass
+class Encoded:
+    units: list          # per piece: {"roll": [T, 88] float32, "steps", "temperature", "seed"}
+
+
+class Host:
+    def __init__(self, config: dict):
+        self.config = config
+        self.spq = int(config.get("steps_per_quarter", 2))
+        self.state = config["state"]                        # {"h_0": units, ...}
+        nade = config.get("nade")
+        self.W = np.asarray(nade["W"], np.float32) if nade else None
+        self.V = np.asarray(nade["V"], np.float32) if nade else None
+
+    # ---- raw input -> rolls --------------------------------------------------------------
+    def piece(self, i: int, item) -> np.ndarray:
+        """A MIDI path, a list of time steps (lists of MIDI pitches), a [T, 88] roll, or None
+        (silence: generation from scratch)."""
+        if item is None:
+            return np.zeros((0, KEYS), np.float32)
+        if isinstance(item, (str, Path)):
+            p = Path(item)
+            if not p.is_file():
+                raise InputError(f"input {i}: {p}: no such MIDI file")
+            try:
+                return read_midi(p, self.spq).astype(np.float32)
+            except MidiError as e:
+                raise InputError(f"input {i}: {p}: {e}") from None
+        if isinstance(item, np.ndarray) and item.ndim == 2:
+            if item.shape[1] != KEYS or not len(item):
+                raise InputError(f"input {i}: a piano roll must be [T >= 1, {KEYS}]; got {item.shape}")
+            return (item > 0).astype(np.float32)
+        if isinstance(item, (list, tuple)) and item:
+            roll = np.zeros((len(item), KEYS), np.float32)
+            for t, step in enumerate(item):
+                if not isinstance(step, (list, tuple, np.ndarray)):
+                    raise InputError(f"input {i}, step {t}: expected a list of MIDI pitches; "
+                                     f"got {step!r:.40}")
+                for p in step:
+                    if not isinstance(p, (int, np.integer)) or not PITCH_MIN <= p < PITCH_MIN + KEYS:
+                        raise InputError(f"input {i}, step {t}: pitch {p!r} is not a MIDI pitch "
+                                         f"on the piano ({PITCH_MIN}..{PITCH_MIN + KEYS - 1})")
+                    roll[t, p - PITCH_MIN] = 1
+            return roll
+        raise InputError(f"input {i}: expected a MIDI file path, a non-empty list of time steps "
+                         f"(lists of MIDI pitches {PITCH_MIN}..{PITCH_MIN + KEYS - 1}), a [T, "
+                         f"{KEYS}] piano roll, or None; got {item!r:.60}")
+
+    def encode(self, inputs, steps: int = 0, temperature: float = 1.0, seed: int = 0) -> Encoded:
+        if isinstance(inputs, (str, Path)) or (isinstance(inputs, np.ndarray) and inputs.ndim == 2):
+            inputs = [inputs]
+        if not isinstance(inputs, (list, tuple)) or not len(inputs):
+            raise InputError("predict() needs a non-empty list of pieces (MIDI paths, lists of "
+                             "time steps of MIDI pitches, or piano rolls)")
+        if not isinstance(steps, int) or not 0 <= steps <= MAX_STEPS:
+            raise InputError(f"steps must be an integer in 0..{MAX_STEPS}; got {steps!r}")
+        if not isinstance(temperature, (int, float)) or not temperature > 0:
+            raise InputError(f"temperature must be a number > 0; got {temperature!r}")
+        units = []
+        for i, item in enumerate(inputs):
+            roll = self.piece(i, item)
+            if not len(roll) and not steps:
+                raise InputError(f"input {i}: an empty piece with steps=0: nothing to score or "
+                                 f"generate")
+            units.append({"roll": roll, "steps": steps, "temperature": float(temperature),
+                          "seed": int(seed) + i})
+        return Encoded(units)
+
+    # ---- the loop over the step function ---------------------------------------------------
+    def run(self, encoded: Encoded, call) -> list[dict]:
+        """Teacher-forced pass over each piece, then `steps` sampled frames."""
+        results = []
+        for unit in encoded.units:
+            roll, state = unit["roll"], {k: np.zeros((1, n), np.float32) for k, n in self.state.items()}
+            rng = np.random.default_rng(unit["seed"])
+            biases, generated = [], []
+            prev = np.zeros((1, KEYS), np.float32)
+            for t in range(len(roll) + unit["steps"]):
+                out = call("step", {"frame": prev, **state})
+                state = {k: out[k] for k in self.state}
+                if t < len(roll):
+                    biases.append(out)
+                    prev = roll[t:t + 1]
+                else:
+                    prev = self.sample(out, rng.random((1, KEYS)), unit["temperature"])
+                    generated.append(prev[0])
+            results.append({
+                "visible_bias": np.concatenate([o["visible_bias"] for o in biases]) if biases else np.zeros((0, KEYS)),
+                "hidden_bias": (np.concatenate([o["hidden_bias"] for o in biases])
+                                if biases and self.W is not None else None),
+                "generated": np.array(generated, np.float32).reshape(-1, KEYS)})
+        return results
+
+    def sample(self, out: dict, uniforms, temperature: float) -> np.ndarray:
+        if self.W is None:
+            return (uniforms < sigmoid(out["visible_bias"] / temperature)).astype(np.float32)
+        return nade_decode(out["visible_bias"], out["hidden_bias"], self.W, self.V, uniforms,
+                           temperature)
+
+    def most_likely(self, b, c) -> np.ndarray:
+        if self.W is None:
+            return (b > 0).astype(np.float32)
+        return nade_decode(b, c, self.W, self.V)
+
+    def frame_nll(self, roll, b, c) -> np.ndarray:
+        if self.W is None:
+            return np.sum(softplus(b) - roll * b, axis=-1)
+        return nade_nll(roll, b, c, self.W, self.V)
+
+    def decode(self, encoded: Encoded, outputs: list[dict]) -> list[dict]:
+        results = []
+        for unit, out in zip(encoded.units, outputs):
+            roll, b, c = unit["roll"], out["visible_bias"], out["hidden_bias"]
+            nll = self.frame_nll(roll, b, c) if len(roll) else np.zeros(0)
+            results.append({
+                "steps": len(roll),
+                "nll_per_step": float(nll.mean()) if len(roll) else None,
+                "predicted": [pitches(f) for f in self.most_likely(b, c)] if len(roll) else [],
+                "generated": [pitches(f) for f in out["generated"]]})
+        return results
+
+    # ---- task method and helpers -----------------------------------------------------------
+    def generate(self, call, steps: int = 128, primer=None, seed: int = 0,
+                 temperature: float = 1.0, out: str | Path | None = None,
+                 png: str | Path | None = None) -> dict:
+        """Continue `primer` (MIDI path, list of time steps, roll; None = from silence) by
+        `steps` sampled time steps; write primer + continuation to `out` (.mid) and a
+        piano-roll picture to `png` if given."""
+        encoded = self.encode([primer], steps=steps, temperature=temperature, seed=seed)
+        result = self.decode(encoded, self.run(encoded, call))[0]
+        song = np.vstack([encoded.units[0]["roll"], self.roll(result["generated"])])
+        result["song_steps"] = len(song)
+        if out:
+            result["midi"] = str(write_midi(song, out, self.spq))
+        if png:
+            result["png"] = str(roll_png(song, png))
+        return result
+
+    @staticmethod
+    def roll(frames: list[list[int]]) -> np.ndarray:
+        roll = np.zeros((len(frames), KEYS), np.float32)
+        for t, ps in enumerate(frames):
+            roll[t, [p - PITCH_MIN for p in ps]] = 1
+        return roll
+
+    @staticmethod
+    def describe(result: dict) -> str:
+        parts = []
+        if result.get("steps"):
+            parts.append(f"{result['steps']} steps scored: NLL {result['nll_per_step']:.3f} "
+                         f"nats/step")
+        gen = result.get("generated") or []
+        if gen:
+            parts.append(f"{len(gen)} steps generated ({np.mean([len(f) for f in gen]):.1f} "
+                         f"notes/step)")
+        if result.get("midi"):
+            parts.append(f"written to {result['midi']}")
+        if result.get("png"):
+            parts.append(f"piano roll {result['png']}")
+        return "; ".join(parts) or "(nothing)"
+
+    @staticmethod
+    def agreement(a: list[dict], b: list[dict]) -> float:
+        """Fraction of (time step, key) note decisions two predictions share, over the
+        most-likely frames and the sampled continuation (export parity)."""
+        same = total = 0
+        for ra, rb in zip(a, b):
+            for key in ("predicted", "generated"):
+                fa, fb = Host.roll(ra[key]), Host.roll(rb[key])
+                n = max(len(fa), len(fb))
+                total += n * KEYS
+                m = min(len(fa), len(fb))
+                same += int(np.sum(fa[:m] == fb[:m]))
+        return same / max(total, 1)

@@ -1,0 +1,109 @@
+"""MIDI files <-> piano rolls (numpy + mido; no TensorFlow: the host uses this too).
+
+A piano roll is a [T, 88] array of 0/1: row t is time step t, column k is MIDI pitch
+21 + k (A0 .. C8). The time step is a fraction of a quarter note (`steps_per_quarter`:
+1 for JSB Chorales, 2 = eighth notes for the other datasets).
+
+>>> import numpy as np, tempfile, os
+>>> roll = np.zeros((4, 88), np.uint8); roll[:2, 60 - 21] = 1; roll[2:, [64 - 21, 67 - 21]] = 1
+>>> path = os.path.join(tempfile.mkdtemp(), "x.mid")
+>>> write_midi(roll, path, steps_per_quarter=2)
+>>> bool((read_midi(path, steps_per_quarter=2) == roll).all())
+True
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+PITCH_MIN, KEYS = 21, 88
+DRUM_CHANNEL = 9            # General MIDI channel 10: percussion, not pitches
+
+
+class MidiError(ValueError):
+    """A MIDI file that cannot be used: corrupt, no notes, drums only."""
+
+
+def note_events(path: str | Path) -> list[tuple[int, float, float]]:
+    """(pitch, start, end) of every pitched note, times in quarter notes."""
+    import mido
+
+    try:
+        mid = mido.MidiFile(str(path))
+    except Exception as e:      # mido raises OSError, EOFError, ValueError, KeyError ...
+        raise MidiError(f"not a readable MIDI file ({type(e).__name__}: {str(e)[:80]})") from None
+    tpq = mid.ticks_per_beat or 480
+    now, active, notes, drums = 0, {}, [], 0
+    for msg in mido.merge_tracks(mid.tracks):
+        now += msg.time
+        if msg.type not in ("note_on", "note_off"):
+            continue
+        if msg.channel == DRUM_CHANNEL:
+            drums += 1
+            continue
+        key = (msg.channel, msg.note)
+        if msg.type == "note_on" and msg.velocity > 0:
+            active.setdefault(key, []).append(now)
+        elif active.get(key):
+            notes.append((msg.note, active[key].pop(0) / tpq, now / tpq))
+    notes += [(n, s / tpq, now / tpq) for (_, n), starts in active.items() for s in starts]
+    if not notes:
+        raise MidiError("drums only, no pitched notes" if drums else "no notes")
+    return notes
+
+
+def events_to_roll(notes, steps_per_quarter: int) -> np.ndarray:
+    """Quantise (pitch, start, end) notes to a [T, 88] roll: a note holds the steps from
+    its rounded start to its rounded end (at least one). Pitches off the piano are dropped."""
+    spans = [(p - PITCH_MIN, round(s * steps_per_quarter), round(e * steps_per_quarter))
+             for p, s, e in notes if PITCH_MIN <= p < PITCH_MIN + KEYS]
+    if not spans:
+        raise MidiError(f"no notes on the piano's range {PITCH_MIN}..{PITCH_MIN + KEYS - 1}")
+    roll = np.zeros((max(max(e, s + 1) for _, s, e in spans), KEYS), np.uint8)
+    for k, s, e in spans:
+        roll[s:max(e, s + 1), k] = 1
+    start = min(s for _, s, _ in spans)       # leading silence carries no information
+    return roll[start:]
+
+
+def read_midi(path: str | Path, steps_per_quarter: int = 2) -> np.ndarray:
+    return events_to_roll(note_events(path), steps_per_quarter)
+
+
+def write_midi(roll, path: str | Path, steps_per_quarter: int = 2, bpm: float = 100.0,
+               velocity: int = 80, program: int = 0) -> Path:
+    """A type-0 MIDI file of the roll (a pitch held over consecutive steps is one note)."""
+    import mido
+
+    roll = np.asarray(roll, np.uint8)
+    tpq = 480
+    step = tpq // steps_per_quarter
+    events = []                                   # (tick, on?, pitch)
+    padded = np.vstack([np.zeros((1, KEYS), np.uint8), roll, np.zeros((1, KEYS), np.uint8)])
+    change = np.diff(padded.astype(np.int8), axis=0)
+    for t, k in zip(*np.nonzero(change)):
+        events.append((t * step, change[t, k] > 0, PITCH_MIN + k))
+    events.sort(key=lambda e: (e[0], e[1]))       # note-offs before note-ons at one tick
+    track = mido.MidiTrack([mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm), time=0),
+                            mido.Message("program_change", program=program, time=0)])
+    last = 0
+    for tick, on, pitch in events:
+        track.append(mido.Message("note_on" if on else "note_off", note=int(pitch),
+                                  velocity=velocity if on else 0, time=int(tick - last)))
+        last = tick
+    mid = mido.MidiFile(type=0, ticks_per_beat=tpq)
+    mid.tracks.append(track)
+    mid.save(str(path))
+    return Path(path)
+
+
+def roll_png(roll, path: str | Path, scale: int = 4) -> Path:
+    """A piano-roll picture: time left to right, low pitches at the bottom."""
+    from PIL import Image
+
+    roll = np.asarray(roll, np.uint8)
+    img = (255 - 255 * roll.T[::-1]).astype(np.uint8)
+    Image.fromarray(img).resize((img.shape[1] * scale, img.shape[0] * scale),
+                                Image.NEAREST).save(str(path))
+    return Path(path)
