@@ -56,6 +56,9 @@ def _parser() -> argparse.ArgumentParser:
         s.add_argument("--layers", type=int)
         s.add_argument("--seeds", type=_seeds, help="e.g. 1,2,3: train each, ship the best")
         s.add_argument("--steps-per-epoch", type=int)
+        s.add_argument("--hparam", action="append", default=[], metavar="KEY=VALUE",
+                       help="any other recipe hyper-parameter, e.g. --hparam head=sigmoid "
+                            "(repeatable; values parse as JSON where they can)")
     s = sub.add_parser("evaluate", help="measure a model on a data file")
     s.add_argument("name")
     s.add_argument("--data", required=True)
@@ -76,7 +79,13 @@ def _parser() -> argparse.ArgumentParser:
 
 def _overrides(args) -> dict:
     keys = ("epochs", "batch_size", "learning_rate", "cell", "units", "layers", "steps_per_epoch")
-    return {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
+    out = {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
+    for item in getattr(args, "hparam", None) or []:
+        key, eq, value = item.partition("=")
+        if not eq or not key:
+            raise ZooError(f"--hparam expects KEY=VALUE; got {item!r}")
+        out[key.replace("-", "_")] = _value(value)
+    return out
 
 
 def _print_prediction(host, result) -> None:

@@ -73,6 +73,8 @@ def pitches(frame) -> list[int]:
 @dataclass
 class Encoded:
     units: list          # per piece: {"roll": [T, 88] float32, "steps", "temperature", "seed"}
+    out: str | None = None       # write piece + continuation here (.mid), and a picture
+    png: str | None = None
 
 
 class Host:
@@ -118,7 +120,11 @@ class Host:
                          f"(lists of MIDI pitches {PITCH_MIN}..{PITCH_MIN + KEYS - 1}), a [T, "
                          f"{KEYS}] piano roll, or None; got {item!r:.60}")
 
-    def encode(self, inputs, steps: int = 0, temperature: float = 1.0, seed: int = 0) -> Encoded:
+    def encode(self, inputs, steps: int = 0, temperature: float = 1.0, seed: int = 0,
+               out: str | Path | None = None, png: str | Path | None = None) -> Encoded:
+        """Options: `steps` to generate after each piece, sampling `temperature`, `seed`;
+        `out` / `png`: write each piece + continuation as MIDI / piano-roll picture
+        (`song.mid`, or `song-0.mid`, `song-1.mid`, ... for several pieces)."""
         if isinstance(inputs, (str, Path)) or (isinstance(inputs, np.ndarray) and inputs.ndim == 2):
             inputs = [inputs]
         if not isinstance(inputs, (list, tuple)) or not len(inputs):
@@ -136,7 +142,7 @@ class Host:
                                  f"generate")
             units.append({"roll": roll, "steps": steps, "temperature": float(temperature),
                           "seed": int(seed) + i})
-        return Encoded(units)
+        return Encoded(units, out, png)
 
     # ---- the loop over the step function ---------------------------------------------------
     def run(self, encoded: Encoded, call) -> list[dict]:
@@ -189,6 +195,18 @@ class Host:
                 "nll_per_step": float(nll.mean()) if len(roll) else None,
                 "predicted": [pitches(f) for f in self.most_likely(b, c)] if len(roll) else [],
                 "generated": [pitches(f) for f in out["generated"]]})
+        for i, (unit, r) in enumerate(zip(encoded.units, results)):
+            if encoded.out or encoded.png:
+                song = np.vstack([unit["roll"], self.roll(r["generated"])])
+                r["song_steps"] = len(song)
+            for key, write in (("out", write_midi), ("png", roll_png)):
+                target = getattr(encoded, key)
+                if target:
+                    target = Path(target)
+                    if len(results) > 1:
+                        target = target.with_name(f"{target.stem}-{i}{target.suffix}")
+                    r["midi" if key == "out" else "png"] = str(
+                        write(song, target, self.spq) if key == "out" else write(song, target))
         return results
 
     # ---- task method and helpers -----------------------------------------------------------
@@ -198,14 +216,10 @@ class Host:
         """Continue `primer` (MIDI path, list of time steps, roll; None = from silence) by
         `steps` sampled time steps; write primer + continuation to `out` (.mid) and a
         piano-roll picture to `png` if given."""
-        encoded = self.encode([primer], steps=steps, temperature=temperature, seed=seed)
+        encoded = self.encode([primer], steps=steps, temperature=temperature, seed=seed,
+                              out=out, png=png)
         result = self.decode(encoded, self.run(encoded, call))[0]
-        song = np.vstack([encoded.units[0]["roll"], self.roll(result["generated"])])
-        result["song_steps"] = len(song)
-        if out:
-            result["midi"] = str(write_midi(song, out, self.spq))
-        if png:
-            result["png"] = str(roll_png(song, png))
+        result["song_steps"] = len(encoded.units[0]["roll"]) + len(result["generated"])
         return result
 
     @staticmethod
