@@ -29,26 +29,23 @@ What is timed:
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import shutil
 import sys
 import tempfile
 import time
 from datetime import datetime, timezone
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 
+from .common import (RESULTS, bundle_sizes, busy_note, import_torch, machine, mb, set_tf_threads,
+                     size_of, versions, write)
+
 NAME = "ner-bilstm"
-REPO = Path(__file__).resolve().parent.parent
-RESULTS = REPO / "benchmarks" / "results"
 TWIN_TOLERANCE = 1e-3      # max |emissions diff| above which the twin is not the same network
 SETTINGS = {"full": {"steps": 100, "sentences": 300, "train_sentences": None},
             "quick": {"steps": 3, "sentences": 12, "train_sentences": 1500}}
-PACKAGES = ("tensorflow", "keras", "torch", "ai-edge-litert", "onnxruntime", "tf2onnx", "numpy")
 EXPORTS = {"SavedModel": ("saved_model", None), "TFLite float32": ("model.tflite", None),
            "TFLite dynamic-range": ("model-dynamic.tflite", "dynamic"), "ONNX": ("model.onnx", None)}
 
@@ -72,46 +69,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     args.train_sentences = preset["train_sentences"]
     args.out = args.out or RESULTS / ("ner_bilstm-quick.md" if args.quick else "ner_bilstm.md")
     return args
-
-
-def import_torch(threads: int | None):
-    try:
-        import torch
-    except ImportError:
-        sys.exit("benchmarks.ner_bilstm needs PyTorch: .venv/bin/pip install torch==2.13.0")
-    if threads:
-        torch.set_num_threads(threads)
-    return torch
-
-
-def set_tf_threads(threads: int | None) -> None:
-    """Must run before TensorFlow executes anything."""
-    import tensorflow as tf
-
-    if threads:
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
-        tf.config.threading.set_inter_op_parallelism_threads(threads)
-
-
-def machine() -> dict:
-    cpu = platform.processor()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            cpu = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), cpu)
-    except OSError:
-        pass
-    return {"cpu": cpu, "nproc": len(os.sched_getaffinity(0)), "platform": platform.platform(),
-            "python": platform.python_version()}
-
-
-def versions() -> dict:
-    out = {}
-    for name in PACKAGES:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = "not installed"
-    return out
 
 
 def architecture(m) -> dict:
@@ -236,21 +193,6 @@ def make_exports(m, work: Path) -> dict:
     return reports
 
 
-def size_of(path: Path) -> int:
-    if path.is_dir():
-        return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
-    return path.stat().st_size
-
-
-def bundle_sizes(name: str) -> dict:
-    from zoo.bundle import resolve
-
-    directory = resolve(name).resolve()
-    files = {p.name: p.stat().st_size for p in sorted(directory.iterdir()) if p.is_file()}
-    shown = directory.relative_to(REPO) if directory.is_relative_to(REPO) else directory
-    return {"path": str(shown), "bytes": size_of(directory), "files": files}
-
-
 # ---- latency ----------------------------------------------------------------------------
 def validation_units(m, n: int) -> tuple[list[dict], list[int]]:
     """Host features of the first `n` validation sentences (the bundle's examples if the
@@ -336,10 +278,6 @@ def latencies(torch, m, exports: dict, units: list, threads: int | None) -> dict
 
 
 # ---- report -----------------------------------------------------------------------------
-def mb(n: int) -> str:
-    return f"{n / 2**20:.2f}" if n >= 2**20 / 100 else "<0.01"
-
-
 def parity_cell(r: dict, label: str, export: str | None) -> str:
     if export is None:
         return "weights copied, see above" if label.startswith("PyTorch") else "reference"
@@ -356,17 +294,6 @@ def twin_note(r: dict) -> list[str]:
     return [f"- **warning**: the PyTorch twin differs from the Keras model (max |emissions diff| "
             f"{diff:.2g} > {TWIN_TOLERANCE}): benchmarks/ner_bilstm_torch.py no longer matches "
             "pipelines/ner/model.py, so the comparison is not like for like"]
-
-
-def busy_note(r: dict) -> list[str]:
-    """A warning when other work was running as the benchmark began (the load at the end
-    includes the benchmark's own threads, so it says nothing about other work)."""
-    load = r["load_start"][0]
-    if load < 0.5 * r["machine"]["nproc"]:
-        return []
-    return [f"- **warning**: load average {load:.1f} on {r['machine']['nproc']} cores: other "
-            "processes shared the CPU, so these numbers are not representative (multi-threaded "
-            "runtimes, PyTorch's OpenMP pool especially, suffer most)"]
 
 
 def render(r: dict) -> str:
@@ -388,7 +315,7 @@ def render(r: dict) -> str:
              f"- PyTorch twin: same architecture (benchmarks/ner_bilstm_torch.py), weights copied from "
              f"Keras: max |emissions diff| {r['twin_check']['emissions_max_abs_diff']:.1e} on real tokens, "
              f"CRF NLL {r['twin_check']['nll_keras']:.4f} (Keras) vs {r['twin_check']['nll_torch']:.4f} (torch)",
-             *twin_note(r), *busy_note(r),
+             *twin_note(r), *busy_note(r["load_start"][0], mach["nproc"]),
              "",
              f"## Training throughput (batch {r['batch_size']}, CoNLL-2003 train, length-bucketed, "
              "compile/warm-up excluded)",
@@ -415,12 +342,6 @@ def render(r: dict) -> str:
     lines += [f"| &nbsp;&nbsp;{name} | {mb(n)} |" for name, n in r["bundle"]["files"].items()]
     lines += [f"| {label} export | {mb(e['bytes'])} |" for label, e in r["exports"].items()]
     return "\n".join(lines) + "\n"
-
-
-def write(report: dict, out: Path) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render(report), encoding="utf-8")
-    out.with_suffix(".json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
 
 
 # ---- main -------------------------------------------------------------------------------
@@ -464,7 +385,7 @@ def main(argv=None) -> int:
         shutil.rmtree(work, ignore_errors=True)
     for export in report["exports"].values():
         export["path"] = Path(export["path"]).name        # the temporary folder is gone
-    write(report, args.out)
+    write(report, render(report), args.out)
     print(render(report))
     print(f"wrote {args.out} and {args.out.with_suffix('.json').name}")
     return 0

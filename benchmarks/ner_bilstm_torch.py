@@ -19,6 +19,8 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from .torch_rnn import keras_rnn_weights
+
 RNNS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 
 
@@ -84,22 +86,6 @@ class TorchTagger(nn.Module):
         return (log_z - gold).mean()
 
 
-def _gru_gates(a: np.ndarray) -> np.ndarray:
-    """Keras GRU gate blocks z, r, h (last axis) in torch's order r, z, n."""
-    z, r, h = np.split(a, 3, axis=-1)
-    return np.concatenate([r, z, h], axis=-1)
-
-
-def _rnn_weights(keras_weights: list[np.ndarray], cell: str):
-    """(weight_ih, weight_hh, bias_ih, bias_hh) for torch from a Keras cell's weights."""
-    kernel, recurrent, bias = keras_weights
-    if cell == "gru":                 # Keras: gates z, r, h, two biases (reset_after=True)
-        kernel, recurrent, bias = _gru_gates(kernel), _gru_gates(recurrent), _gru_gates(bias)
-        return kernel.T, recurrent.T, bias[0], bias[1]
-    # LSTM gates i, f, c(g), o in both; SimpleRNN has one block. Keras has one bias.
-    return kernel.T, recurrent.T, bias, np.zeros_like(bias)
-
-
 def copy_keras_weights(twin: TorchTagger, keras_model) -> TorchTagger:
     """Load the Keras model's weights into `twin` (same function, checked by the benchmark)."""
     layer = keras_model.get_layer
@@ -115,7 +101,7 @@ def copy_keras_weights(twin: TorchTagger, keras_model) -> TorchTagger:
     directions = ["", "_reverse"] if enc.bidirectional else [""]
     for i in range(enc.depth):
         for suffix in directions:
-            w_ih, w_hh, b_ih, b_hh = _rnn_weights(weights[:3], enc.cell)
+            w_ih, w_hh, b_ih, b_hh = keras_rnn_weights(weights[:3], enc.cell)
             weights = weights[3:]
             params.update({f"rnn.weight_ih_l{i}{suffix}": w_ih, f"rnn.weight_hh_l{i}{suffix}": w_hh,
                            f"rnn.bias_ih_l{i}{suffix}": b_ih, f"rnn.bias_hh_l{i}{suffix}": b_hh})

@@ -14,6 +14,19 @@ def format_metric(v) -> str:
     return f"{v:.4f}" if isinstance(v, float) else str(v)
 
 
+def metric_tables(metrics: dict) -> list[str]:
+    """Markdown rows for the flat numbers, then one table per nested {row: {col: value}}."""
+    lines = [f"| {k} | {format_metric(v)} |" for k, v in metrics.items()
+             if isinstance(v, (int, float))]
+    for name, table in metrics.items():
+        if isinstance(table, dict) and table and all(isinstance(r, dict) for r in table.values()):
+            cols = list(dict.fromkeys(c for r in table.values() for c in r))
+            lines += ["", f"`{name}`:", "", f"| | {' | '.join(cols)} |", "|---" * (len(cols) + 1) + "|"]
+            lines += [f"| {row} | {' | '.join(format_metric(r.get(c, '')) for c in cols)} |"
+                      for row, r in table.items()]
+    return lines
+
+
 def render_card(zm, directory: Path) -> str:
     e, m = zm.entry, zm.metrics
     valid = m.get("valid", {})
@@ -27,12 +40,10 @@ def render_card(zm, directory: Path) -> str:
         lines += [f"## Measured on `{valid.get('data', m.get('split', '?'))}`", "",
                   f"Headline metric: `{evaluate.HEADLINE}` ({direction} is better).", "",
                   "| metric | value |", "|---|---|"]
-        lines += [f"| {k} | {format_metric(v)} |" for k, v in valid.items()
-                  if isinstance(v, (int, float))]
-        if "per_type" in valid:
-            lines += ["", "| type | precision | recall | f1 | support |", "|---|---|---|---|---|"]
-            lines += [f"| {t} | {v['precision']:.4f} | {v['recall']:.4f} | {v['f1']:.4f} | {v['support']} |"
-                      for t, v in valid["per_type"].items()]
+        lines += metric_tables(valid)
+        for split, report in m.get("reports", {}).items():
+            lines += ["", f"## Also measured on `{split}`", "", "| metric | value |", "|---|---|"]
+            lines += metric_tables(report)
     else:
         lines += ["## Metrics", "", "Not evaluated yet: run `zoo evaluate DIR --data FILE`."]
     seeds = m.get("seeds")
@@ -41,7 +52,7 @@ def render_card(zm, directory: Path) -> str:
                   f"{seeds['mean']:.4f}, standard deviation {seeds['stdev']:.4f} "
                   f"(values {', '.join(f'{v:.4f}' for v in seeds['values'])}); the best is shipped."]
     if e.paper:
-        lines += ["", "## The papers' numbers", "", "| metric | paper | value |", "|---|---|---|"]
+        lines += ["", "## The papers' numbers and the targets", "", "| metric | paper | value |", "|---|---|---|"]
         lines += [f"| {k} | {p} | {v} |" for k, d in e.paper.items() for p, v in d.items()]
     if m.get("parity"):
         lines += ["", "## Export parity (against the Keras model)", "",
@@ -49,9 +60,10 @@ def render_card(zm, directory: Path) -> str:
         lines += [f"| {fmt} | {r['agreement']:.4f} | "
                   f"{'n/a (task outputs compared)' if r['max_abs_diff'] != r['max_abs_diff'] else format(r['max_abs_diff'], '.2e')}"
                   f" | {r['examples']} |" for fmt, r in m["parity"].items()]
-        lines += ["", "Agreement: the fraction of task outputs (here: tags) identical to the Keras "
-                  "model's on real held-out examples; max abs diff: the largest difference of "
-                  "raw model outputs."]
+        measure = (zm.host().agreement.__doc__ or "").strip().split("\n")[0].rstrip(".")
+        lines += ["", f"Agreement, on real held-out examples: {measure[:1].lower() + measure[1:]} "
+                  "(the export's against the Keras model's); max abs diff: the largest difference "
+                  "of raw model outputs."]
     if m.get("speed"):
         lines += ["", "## Speed", "", "```", json.dumps(m["speed"], indent=1), "```"]
     lines += ["", "## Recipe", "", "Reproduce with:", "", "```",

@@ -126,7 +126,12 @@ def run(argv: list[str]) -> int:
     options = {}
     if argv[:1] == ["predict"]:
         argv, options = _split_options(argv)
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:      # train / fine-tune: other `--key value` pairs override the recipe
+        rest, options = _split_options(extra, known=())
+        if rest or args.command not in ("train", "fine-tune"):
+            parser.error(f"unrecognized arguments: {' '.join(rest or extra)}")
     import zoo
 
     if args.command == "list":
@@ -148,21 +153,29 @@ def run(argv: list[str]) -> int:
             from .errors import InputError
 
             raise InputError(f"{m.entry.name} needs at least one input to predict on")
+        plot = options.pop("plot", None)
         results = m.predict(args.inputs, **options)
-        for text, r in zip(args.inputs, results):
+        # One input may hold several results (a CSV of many series): label only 1:1 output.
+        labels = args.inputs if len(results) == len(args.inputs) else [None] * len(results)
+        for text, r in zip(labels, results):
             if args.json:
-                print(json.dumps(r, ensure_ascii=False))
+                print(json.dumps(r, ensure_ascii=False, default=str))
             else:
-                print(f"> {text}")
+                if text is not None:
+                    print(f"> {text}")
                 _print_prediction(host, r)
+        if plot:
+            if not hasattr(host, "plot"):
+                raise ZooError(f"{m.entry.name} has no plot for its predictions")
+            print(f"plot written to {host.plot(results, plot)}")
     elif args.command == "train":
         command = "zoo " + " ".join(shlex.quote(a) for a in argv)      # recorded in the card
         m = zoo.train(args.name, data=args.data, out=args.out, seeds=args.seeds, command=command,
-                      **_overrides(args))
+                      **_overrides(args), **options)
         print(f"saved {m.entry.name} to {args.out}")
     elif args.command == "fine-tune":
         m = zoo.load(args.name).fine_tune(args.data, validation=args.validation, out=args.out,
-                                          **{"epochs": 3, **_overrides(args)})
+                                          **{"epochs": 3, **_overrides(args), **options})
         print(f"saved fine-tuned {m.entry.name} to {args.out}")
     elif args.command == "evaluate":
         metrics = zoo.load(args.name).evaluate(args.data, split=args.split)

@@ -266,10 +266,12 @@ def _saved_model_predictor(zm, path: Path):
 
     loaded = tf.saved_model.load(str(path))
     fn = loaded.signatures.get("serving_default")
-    to_results = zm.entry.module("model").serving_results
+    module = zm.entry.module("model")
+    if hasattr(module, "serving_predict"):      # signatures on arrays (prices, waveforms)
+        return lambda examples: module.serving_predict(fn, examples, zm.preprocessor)
 
     def predict(examples):
-        return to_results(fn(tf.constant(examples)))
+        return module.serving_results(fn(tf.constant(examples)))
 
     return predict
 

@@ -27,7 +27,10 @@ from .errors import UnknownModelError
 #             parity_examples(valid_examples) -> raw, JSON-able predict() inputs kept in
 #             the bundle for export checks; optional labels_of(examples)
 #   model     build(preprocessor, **hp) -> keras.Model; loss(model); host_constants(model) -> dict;
-#             serving_function(model, preprocessor) -> tf.function on raw input, or None
+#             serving_function(model, preprocessor) -> tf.function on raw input, or None;
+#             serving_results(outputs) -> predict()-style results for string signatures,
+#             or serving_predict(signature, raw_examples, preprocessor) -> results where
+#             the signature takes arrays (SavedModel export parity uses whichever exists)
 #   evaluate  evaluate(zoo_model, examples) -> {"metric": value, ...}; HEADLINE (metric name),
 #             optional GREATER_IS_BETTER = False for losses and errors (NLL, MASE, WER)
 #   host      Host(config): numpy-only encode(inputs, **options) / decode(encoded, outputs),

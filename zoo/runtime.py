@@ -52,6 +52,7 @@ def pad_to(array: np.ndarray, length: int) -> np.ndarray:
 def run_units(units: Units, call: Callable[[int | None, dict], dict],
               buckets: Sequence[int] | None, batch_size: int) -> list[dict]:
     """Group units by length bucket, pad, batch, run `call(bucket, batch)`, un-pad.
+    A unit's length is the first axis of its first array.
 
     `call` returns a dict of arrays [batch, length, ...]; each output row is cut back to
     its unit's true length, so callers never see padding.
@@ -65,7 +66,11 @@ def run_units(units: Units, call: Callable[[int | None, dict], dict],
         for s in range(0, len(idx), batch_size):
             chunk = idx[s:s + batch_size]
             width = bucket or max(lengths[i] for i in chunk)
-            batch = {k: np.stack([pad_to(units[i][k], width) for i in chunk])
+            # Arrays along the unit's length are padded; the others (per-unit vectors such
+            # as a forecaster's context) are stacked as they are.
+            batch = {k: np.stack([pad_to(units[i][k], width)
+                                  if units[i][k].ndim and units[i][k].shape[0] == lengths[i]
+                                  else units[i][k] for i in chunk])
                      for k in units[chunk[0]]}
             out = call(bucket, batch)
             for row, i in enumerate(chunk):

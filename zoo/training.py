@@ -25,7 +25,7 @@ from .model import ZooModel, copy_matching_weights, remove, temporary_dir
 
 log = logging.getLogger("zoo")
 FIT_KEYS = ("epochs", "batch_size", "learning_rate", "clipnorm", "patience", "seed",
-            "steps_per_epoch", "monitor_gradients")
+            "steps_per_epoch", "monitor_gradients", "lr_decay")
 
 
 class BestOnValidation(keras.callbacks.Callback):
@@ -86,8 +86,11 @@ def compile_for_training(zm: ZooModel, learning_rate: float = 1e-3, clipnorm: fl
 
 def fit(zm: ZooModel, train, valid, work: Path, epochs: int = 10, batch_size: int = 32,
         learning_rate: float = 1e-3, clipnorm: float = 5.0, patience: int = 5, seed: int = 0,
-        steps_per_epoch: int | None = None, monitor_gradients: bool = True) -> dict:
-    """Train `zm` in place; `work` holds checkpoints, logs and plots. Returns the state."""
+        steps_per_epoch: int | None = None, monitor_gradients: bool = True,
+        lr_decay: float | None = None) -> dict:
+    """Train `zm` in place; `work` holds checkpoints, logs and plots. Returns the state.
+    `lr_decay` multiplies the learning rate by that factor every epoch (a function of the
+    epoch alone, so a resumed run continues the same schedule)."""
     from .monitor import GradientMonitor, plot_history
 
     work.mkdir(parents=True, exist_ok=True)
@@ -106,6 +109,9 @@ def fit(zm: ZooModel, train, valid, work: Path, epochs: int = 10, batch_size: in
                  keras.callbacks.TensorBoard(str(work / "tensorboard"))]
     if monitor_gradients:
         callbacks.insert(2, GradientMonitor(zm, train, work, clipnorm=clipnorm))
+    if lr_decay:
+        callbacks.append(keras.callbacks.LearningRateScheduler(
+            lambda epoch, _: learning_rate * lr_decay ** epoch))
     model.fit(ds, epochs=epochs, steps_per_epoch=steps_per_epoch, callbacks=callbacks,
               verbose="auto", shuffle=False)       # the dataset shuffles itself
     best.restore_best()
@@ -126,7 +132,8 @@ def train(name: str, data: str | Path | None = None, out: str | Path | None = No
     out = Path(out or f"runs/{name}")
     train_ex = read_split(entry, data_dir, "train")
     valid_ex = read_split(entry, data_dir, "valid")
-    valid_path = data_dir / entry.valid_file
+    # A dataset file holding every split (a .npz) is named with the split it was read for.
+    valid_path = data_dir / entry.valid_file if data_dir.is_dir() else f"{data_dir} [valid]"
     command = command or f"zoo.train({name!r}, data={str(data_dir)!r}, seeds={seeds}, **{overrides})"
     runs = []
     for seed in seeds or [hp.get("seed", 0)]:
@@ -139,11 +146,15 @@ def train(name: str, data: str | Path | None = None, out: str | Path | None = No
     sign = 1 if greater_is_better(entry) else -1
     metrics, best, best_work = max(runs, key=lambda r: sign * r[0][headline])
     scores = [r[0][headline] for r in runs]
-    best.metrics = {"model": entry.name, "split": f"{entry.default_data}/{entry.valid_file}",
+    best.metrics = {"model": entry.name, "split": (f"{entry.default_data}/{entry.valid_file}"
+                                                     if data_dir.is_dir() else str(valid_path)),
                     "valid": metrics, "paper": entry.paper, "hparams": hp,
                     "seeds": {"values": scores, "mean": statistics.fmean(scores),
                               "stdev": statistics.stdev(scores) if len(scores) > 1 else 0.0,
                               "seeds": list(seeds or [hp.get("seed", 0)])}}
+    for split in getattr(entry.module("data"), "REPORT_SPLITS", ()):   # e.g. held-out tickers
+        best.metrics.setdefault("reports", {})[split] = best.evaluate(
+            read_split(entry, data_dir, split))
     out.mkdir(parents=True, exist_ok=True)
     for plot in ("training_curve.png", "gradient_flow.png"):     # pictures beside the bundle
         if (best_work / "train" / plot).exists():

@@ -1,0 +1,33 @@
+"""Stock price forecasting: the `forecast-lstm` entry (S&P 500 daily closes, 2013-2018).
+
+Importing this package registers the entry only; TensorFlow loads on first use.
+
+>>> import zoo
+>>> zoo.registry.get("forecast-lstm").task
+'forecasting'
+"""
+from zoo.registry import register
+
+register(
+    name="forecast-lstm",
+    task="forecasting",
+    package="pipelines.forecasting",
+    summary="LSTM encoder -> multi-horizon quantiles (0.1/0.25/0.5/0.75/0.9) of daily prices, "
+            "one global scale-free model",
+    default_data="stocks",
+    train_file="sp500_5yr_train.csv.gz",
+    valid_file="sp500_5yr_train.csv.gz",
+    recipe={"cell": "lstm", "units": 64, "layers": 1, "dropout": 0.1, "window": 64,
+            "horizon": 10, "batch_size": 256, "epochs": 30, "steps_per_epoch": 300,
+            "patience": 5, "learning_rate": 1e-3, "clipnorm": 1.0,
+            "monitor_gradients": False},
+    paper={"pinball_ratio_vs_naive": {"target (issue)": "<= 0.97"},
+           "mase_h1..h5": {"naive persistence (by definition ~1 at h1)": "<= 1.00"},
+           "coverage_80": {"target (issue)": "0.77 - 0.83"}},
+    bundle_dir="saved_models/forecast-lstm",
+    demo_inputs=(),
+    limits="Research and education. Trained on daily closes of 363 S&P 500 stocks, Feb 2013 - "
+           "Aug 2017, a rising market; a random walk is hard to beat on prices and this model "
+           "barely does. Not investment advice. Inputs are scale-free (log returns), so other "
+           "daily or business-daily series work, but fine-tune on your own data first.",
+)

@@ -1,0 +1,130 @@
+"""Rolling-origin evaluation with the baselines computed in the same run.
+
+For every series, a forecast is made at the close of every day of its evaluation part
+(`eval_from` if the series has one, else its last `last` days) for 1..`horizon` steps
+ahead. Point forecasts (the median) are scored with MASE (Hyndman & Koehler 2006: errors
+divided by the in-sample mean absolute one-step change), sMAPE (percent) and directional
+accuracy; quantiles with the pinball loss (scaled the same way) and the 80 % interval's
+coverage and width (percent of the price). Baselines: naive persistence, drift, seasonal
+naive (5 days) and naive with empirical quantiles (the series' own in-sample h-step log
+returns around the last price).
+
+>>> from pipelines.forecasting.evaluate import pinball
+>>> float(pinball(0.9, actual=10.0, forecast=8.0))
+1.8
+"""
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+
+HEADLINE = "pinball_ratio_vs_naive"       # < 1: better quantiles than naive-with-quantiles
+GREATER_IS_BETTER = False
+SEASON = 5
+
+
+def pinball(q, actual, forecast):
+    diff = np.asarray(actual) - np.asarray(forecast)
+    return np.maximum(q * diff, (q - 1) * diff)
+
+
+def _origins(s: dict, window: int, last: int) -> int:
+    n = len(s["close"])
+    start = s.get("eval_from")
+    if start is None:
+        start = n - min(last, (n - window - 1) // 2)
+    return max(int(start), window + 1)
+
+
+def _forecasts(model, series: list[dict], horizon: int, last: int) -> list[tuple]:
+    """(series, first origin, [origins, H, Q] log-return quantiles) per series."""
+    host = model.host()
+    checked = [s for s in (_check(host, i, s) for i, s in enumerate(series)) if s is not None]
+    units, spans = [], []
+    for s in checked:
+        start = _origins(s, host.window, last)
+        ends = list(range(start, len(s["close"]) - 1))
+        spans.append((s, start, len(units), len(ends)))
+        units.extend(host.window_units(s, ends))
+    outs = model.predict_units(units, batch_size=1024) if units else []
+    return [(s, start, np.stack([o["quantiles"] for o in outs[k:k + n]]))
+            for s, start, k, n in spans if n]
+
+
+def _check(host, i, s):
+    """The checked series, or None (and a warning) when it is too short to evaluate."""
+    from .host import check_series
+
+    if len(s["close"]) < 2 * host.window + 4:
+        warnings.warn(f"{s.get('name', i)}: {len(s['close'])} prices, too short for rolling-origin "
+                      f"evaluation (needs {2 * host.window + 4}); skipped")
+        return None
+    return check_series(i, s, host.window + 1)
+
+
+def evaluate(model, series: list[dict], horizon: int = 5, last: int = 126) -> dict:
+    """Metrics per horizon 1..`horizon` for `model` and the baselines (see module doc)."""
+    quantiles = model.host().quantiles
+    lo, hi, mid = quantiles.index(0.1), quantiles.index(0.9), quantiles.index(0.5)
+    acc = {h: {k: [] for k in ("mase", "naive_mase", "drift_mase", "snaive_mase", "smape",
+                               "diracc", "drift_diracc", "pinball", "naiveq_pinball", "in80",
+                               "naiveq_in80", "width80", "naiveq_width80")}
+           for h in range(1, horizon + 1)}
+    per_q = {q: {"model": [], "naiveq": []} for q in quantiles}
+    for s, start, qs in _forecasts(model, series, horizon, last):
+        y = s["close"]
+        scale = np.mean(np.abs(np.diff(y[:start]))) or 1e-8
+        for h in range(1, min(horizon, qs.shape[1]) + 1):
+            t = np.arange(start, len(y) - h)
+            if not len(t):
+                continue
+            a, base = y[t + h], y[t]
+            prices = base[:, None] * np.exp(qs[: len(t), h - 1].astype(np.float64))
+            med = prices[:, mid]
+            drift = base + h * (base - y[0]) / t
+            snaive = y[t + h - SEASON * math.ceil(h / SEASON)]
+            hist = np.log(y[h:start] / y[:start - h])
+            emp = base[:, None] * np.exp(np.quantile(hist, quantiles))[None]
+            d = acc[h]
+            d["mase"].append(np.abs(med - a) / scale)
+            d["naive_mase"].append(np.abs(base - a) / scale)
+            d["drift_mase"].append(np.abs(drift - a) / scale)
+            d["snaive_mase"].append(np.abs(snaive - a) / scale)
+            d["smape"].append(200 * np.abs(med - a) / (np.abs(med) + np.abs(a)))
+            moved = a != base
+            d["diracc"].append((np.sign(med - base) == np.sign(a - base))[moved])
+            d["drift_diracc"].append((np.sign(drift - base) == np.sign(a - base))[moved])
+            model_pb = np.stack([pinball(q, a, prices[:, j]) for j, q in enumerate(quantiles)], 1) / scale
+            naive_pb = np.stack([pinball(q, a, emp[:, j]) for j, q in enumerate(quantiles)], 1) / scale
+            d["pinball"].append(model_pb.mean(1))
+            d["naiveq_pinball"].append(naive_pb.mean(1))
+            for j, q in enumerate(quantiles):
+                per_q[q]["model"].append(model_pb[:, j])
+                per_q[q]["naiveq"].append(naive_pb[:, j])
+            d["in80"].append((a >= prices[:, lo]) & (a <= prices[:, hi]))
+            d["naiveq_in80"].append((a >= emp[:, lo]) & (a <= emp[:, hi]))
+            d["width80"].append(100 * (prices[:, hi] - prices[:, lo]) / base)
+            d["naiveq_width80"].append(100 * (emp[:, hi] - emp[:, lo]) / base)
+    table = {f"h{h}": {k: float(np.mean(np.concatenate(v))) if v else float("nan")
+                       for k, v in d.items()} for h, d in acc.items()}
+    pooled = lambda k: float(np.mean(np.concatenate([np.concatenate(acc[h][k]) for h in acc])))  # noqa: E731
+    out = {f"mase_h{h}": table[f"h{h}"]["mase"] for h in acc}
+    out.update({f"naive_mase_h{h}": table[f"h{h}"]["naive_mase"] for h in acc})
+    # MASE scales by the in-sample one-step change, so even naive persistence scores
+    # above 1 at h > 1 (errors grow with h); "never worse than naive" is this ratio <= 1.
+    out.update({f"mase_ratio_vs_naive_h{h}": table[f"h{h}"]["mase"] / table[f"h{h}"]["naive_mase"]
+                for h in acc})
+    out.update(
+        pinball_ratio_vs_naive=pooled("pinball") / pooled("naiveq_pinball"),
+        coverage_80=pooled("in80"), width_80_pct=pooled("width80"),
+        naiveq_coverage_80=pooled("naiveq_in80"), naiveq_width_80_pct=pooled("naiveq_width80"),
+        directional_accuracy=pooled("diracc"),
+        series=len({id(x) for x in series}), forecasts=int(sum(len(np.concatenate(acc[h]["mase"]))
+                                                              for h in acc)),
+        per_horizon=table,
+        per_quantile={f"q{q:g}": {"model": float(np.mean(np.concatenate(v["model"]))),
+                                  "naive_quantiles": float(np.mean(np.concatenate(v["naiveq"])))}
+                      for q, v in per_q.items()})
+    return out

@@ -1,0 +1,120 @@
+"""forecast-lstm: input tables, errors, the evaluator's baselines, the model's shape rules,
+and the CLI's fan chart. Hand-made series here; the contract test covers real data."""
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipelines.forecasting import host as H
+from zoo.errors import InputError
+
+CONFIG = {"window": 64, "horizon": 10, "quantiles": [0.1, 0.25, 0.5, 0.75, 0.9]}
+
+
+def prices(n=100, start=50.0, seed=0):
+    rng = np.random.default_rng(seed)
+    return start * np.exp(np.cumsum(rng.normal(0, 0.01, n)))
+
+
+def long_table(names=("AAA", "BBB"), n=100):
+    dates = pd.bdate_range("2020-01-01", periods=n)
+    return pd.concat([pd.DataFrame({"date": dates, "close": prices(n, seed=i), "volume": 1e6,
+                                    "Name": name}) for i, name in enumerate(names)])
+
+
+def test_long_and_wide_tables_give_the_same_series(tmp_path):
+    df = long_table()
+    wide = df.pivot(index="date", columns="Name", values="close").reset_index()
+    path = tmp_path / "wide.csv"
+    wide.to_csv(path, index=False)
+    a, b = H.series_from_table(df), H.series_from_table(path)
+    assert [s["name"] for s in a] == [s["name"] for s in b] == ["AAA", "BBB"]
+    np.testing.assert_allclose(a[0]["close"], b[0]["close"])
+    assert a[0]["volume"] is not None and b[0]["volume"] is None
+
+
+@pytest.mark.parametrize("table,match", [
+    (pd.DataFrame({"when": ["2020-01-01"], "close": [1.0]}), "no date column"),
+    (pd.DataFrame({"date": ["2020-01-01", "yesterday"], "close": [1.0, 2.0]}),
+     "cannot parse date 'yesterday' in row 3"),
+    (pd.DataFrame({"date": pd.bdate_range("2020-01-01", periods=30), "close": 1.0}),
+     "30 prices of history; the model needs at least 65"),
+    (pd.DataFrame({"date": pd.bdate_range("2020-01-01", periods=80),
+                   "close": np.r_[np.ones(40), 0.0, np.ones(39)]}), "non-positive price 0.0"),
+])
+def test_bad_tables_get_clear_errors(table, match):
+    with pytest.raises(InputError, match=match):
+        H.Host(CONFIG).encode(table)
+
+
+def test_missing_closes_are_carried_forward_with_a_warning():
+    close = prices(80)
+    close[[0, 1, 40]] = np.nan                 # leading holes dropped, inner one filled
+    series = {"name": "X", "dates": pd.bdate_range("2020-01-01", periods=80).strftime("%Y-%m-%d"),
+              "close": close}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        s = H.check_series(0, series, 65)
+    assert "1 missing closes carried forward" in str(caught[0].message)
+    assert len(s["close"]) == 78 and s["close"][38] == close[39]
+
+
+def test_horizon_is_checked():
+    with pytest.raises(InputError, match="horizon must be between 1 and 10"):
+        H.Host(CONFIG).encode(long_table(), horizon=11)
+
+
+def test_forecast_dates_follow_the_calendar_of_the_history():
+    business = np.array(["2024-01-04", "2024-01-05"], "datetime64[D]")        # Thu, Fri
+    daily = np.array(["2024-01-06", "2024-01-07"], "datetime64[D]")           # Sat, Sun
+    assert str(H.next_dates(business, 1)[0]) == "2024-01-08"                  # Monday
+    assert str(H.next_dates(daily, 1)[0]) == "2024-01-08"
+    assert str(H.next_dates(np.array(["2024-01-05"], "datetime64[D]"), 2)[1]) == "2024-01-09"
+
+
+def test_features_are_scale_free():
+    dates = np.asarray(pd.bdate_range("2020-01-01", periods=100), "datetime64[D]")
+    f1 = H.features(prices(100), None, dates)
+    f2 = H.features(10 * prices(100), None, dates)
+    np.testing.assert_allclose(f1, f2, atol=1e-6)
+    assert f1.shape == (99, H.N_FEATURES)
+
+
+def test_shipped_model_forecasts_in_price_units(shipped):
+    m = shipped("forecast-lstm")
+    df = long_table(("AAA",), n=150)
+    small, big = m.predict(df, horizon=5)[0], m.predict(df.assign(close=df.close * 100), horizon=5)[0]
+    assert list(small.columns) == ["series", "date", "forecast", "q0.1", "q0.25", "q0.5", "q0.75", "q0.9"]
+    assert len(small) == 5 and (small["date"] > df["date"].max()).all()
+    q = small.filter(like="q").to_numpy()
+    assert (np.diff(q, axis=1) >= 0).all(), "quantiles are sorted"
+    np.testing.assert_allclose(big.filter(like="q").to_numpy(), 100 * q, rtol=1e-4)
+
+
+def test_evaluator_baselines_on_a_straight_line(shipped):
+    """On a straight line the drift baseline is exact, naive is off by h steps."""
+    from pipelines.forecasting.evaluate import evaluate
+
+    n = 300
+    series = [{"name": "trend", "dates": pd.bdate_range("2020-01-01", periods=n).strftime("%Y-%m-%d"),
+               "close": 50 + 0.1 * np.arange(n), "eval_from": 250}]
+    m = evaluate(shipped("forecast-lstm"), series, horizon=5)
+    drift = m["per_horizon"]["h1"]["drift_mase"]
+    assert m["naive_mase_h1"] == pytest.approx(1.0) and drift < 1e-6
+    assert m["naive_mase_h5"] == pytest.approx(5.0)
+    assert m["per_horizon"]["h1"]["naiveq_in80"] == 0.0, "every in-sample move was the same"
+
+
+def test_cli_predict_horizon_and_fan_chart(tmp_path):
+    path = tmp_path / "prices.csv"
+    long_table(("AAA", "BBB"), n=120).to_csv(path, index=False)
+    png = tmp_path / "fan.png"
+    out = subprocess.run([sys.executable, "-m", "zoo.cli", "predict", "forecast-lstm", str(path),
+                          "--horizon", "3", "--plot", str(png)],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "AAA: 3 steps" in out.stdout and "BBB: 3 steps" in out.stdout
+    assert png.stat().st_size > 10_000
