@@ -116,5 +116,16 @@ def test_cli_predict_horizon_and_fan_chart(tmp_path):
                           "--horizon", "3", "--plot", str(png)],
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
-    assert "AAA: 3 steps" in out.stdout and "BBB: 3 steps" in out.stdout
+    assert "3 steps ahead" in out.stdout and "AAA: last close" in out.stdout and "BBB:" in out.stdout
     assert png.stat().st_size > 10_000
+
+
+def test_shipped_card_numbers_reproduce_on_heldout_tickers(shipped, data_dir):
+    from zoo.data import read_split
+
+    m = shipped("forecast-lstm")
+    recorded = m.metrics["reports"]["heldout"]
+    measured = m.evaluate(read_split(m.entry, data_dir / "stocks", "heldout"))
+    for key in ("pinball_ratio_vs_naive", "coverage_80", "mase_h1", "mase_h5"):
+        assert measured[key] == pytest.approx(recorded[key], abs=1e-6), key
+    assert 0.77 <= measured["coverage_80"] <= 0.83, "the issue's calibration target"

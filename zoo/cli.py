@@ -206,18 +206,19 @@ def run(argv: list[str]) -> int:
 
 
 def demo() -> None:
-    """Every shipped model on its entry's demo inputs."""
+    """Every shipped model on its entry's demo inputs, or else on the first three real
+    examples its bundle keeps for parity checks (e.g. price histories)."""
     import zoo
 
     for name in zoo.list_models():
-        inputs = registry.get(name).demo_inputs
+        m = zoo.load(name)
+        inputs = list(m.entry.demo_inputs) or m.parity_examples()[:3]
         if not inputs:
             continue
         print(f"== {name}")
-        m = zoo.load(name)
         host = m.host()
-        for text, r in zip(inputs, m.predict(list(inputs))):
-            print(f"> {text}")
+        for i, (item, r) in enumerate(zip(inputs, m.predict(inputs))):
+            print(f"> {item}" if isinstance(item, str) else f"> bundle example {i}")
             _print_prediction(host, r)
 
 

@@ -245,9 +245,10 @@ class Host:
         return float(np.concatenate([c.ravel() for c in close]).mean()) if close else 0.0
 
     def describe(self, result) -> str:
-        last = result.iloc[-1]
-        return (f"{last['series']}: {len(result)} steps to {last['date']:%Y-%m-%d}: median "
-                f"{last['forecast']:.2f}, 80 % interval {last['q0.1']:.2f} - {last['q0.9']:.2f}")
+        last, hist = result.iloc[-1], result.attrs["history"]
+        return (f"{last['series']}: last close {hist['close'][-1]:.2f} on {hist['dates'][-1]}; "
+                f"{len(result)} steps ahead ({last['date']:%Y-%m-%d}): median {last['forecast']:.2f}, "
+                f"80 % interval {last['q0.1']:.2f} - {last['q0.9']:.2f}")
 
     def plot(self, results: list, path: str | Path, history: int = 120) -> Path:
         """Fan chart: the last `history` closes, the median and the 50 % / 80 % bands."""
