@@ -29,6 +29,8 @@ test-slow: install
 bench: install
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/python -m benchmarks.ner_bilstm
+	$(BIN)/python -m benchmarks.forecast_lstm
+	$(BIN)/python -m benchmarks.music_lstm
 
 clean:
 	rm -rf $(VENV) build *.egg-info
