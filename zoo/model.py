@@ -93,7 +93,8 @@ class ZooModel:
             out = self._call({k: tf.constant(v) for k, v in batch.items()})
             return {k: np.asarray(v) for k, v in out.items()}
 
-        return run_units(units, call, self.preprocessor.get("buckets"), batch_size)
+        return run_units(units, call, self.preprocessor.get("buckets"), batch_size,
+                         stride=self.preprocessor.get("output_stride", 1))
 
     def functions(self) -> dict:
         """The application's named sub-models (an encoder, one recurrent step, ...) that

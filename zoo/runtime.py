@@ -50,12 +50,14 @@ def pad_to(array: np.ndarray, length: int) -> np.ndarray:
 
 
 def run_units(units: Units, call: Callable[[int | None, dict], dict],
-              buckets: Sequence[int] | None, batch_size: int) -> list[dict]:
+              buckets: Sequence[int] | None, batch_size: int, stride: int = 1) -> list[dict]:
     """Group units by length bucket, pad, batch, run `call(bucket, batch)`, un-pad.
     A unit's length is the first axis of its first array.
 
     `call` returns a dict of arrays [batch, length, ...]; each output row is cut back to
-    its unit's true length, so callers never see padding.
+    its unit's true length, so callers never see padding. A model that downsamples time
+    by `stride` (the config's "output_stride", e.g. a speech front end: 4 frames in, 1
+    out) returns ceil(width / stride) steps, cut back to ceil(length / stride).
     """
     groups: dict[int | None, list[int]] = defaultdict(list)
     lengths = [next(iter(u.values())).shape[0] for u in units]
@@ -73,8 +75,9 @@ def run_units(units: Units, call: Callable[[int | None, dict], dict],
                                   else units[i][k] for i in chunk])
                      for k in units[chunk[0]]}
             out = call(bucket, batch)
+            steps = -(-width // stride)
             for row, i in enumerate(chunk):
-                results[i] = {k: (v[row, :lengths[i]] if v.ndim > 1 and v.shape[1] == width
+                results[i] = {k: (v[row, :-(-lengths[i] // stride)] if v.ndim > 1 and v.shape[1] == steps
                                   else v[row]) for k, v in out.items()}
     return results  # type: ignore[return-value]
 
@@ -185,7 +188,8 @@ class RuntimeModel:
         return self.backend.function(name, inputs)
 
     def predict_units(self, units: Units) -> list[dict]:
-        return run_units(units, self.backend, self.buckets, batch_size=1)
+        return run_units(units, self.backend, self.buckets, batch_size=1,
+                         stride=self.meta["config"].get("output_stride", 1))
 
     def predict(self, inputs, **options) -> list:
         encoded = self.host.encode(inputs, **options)

@@ -1,0 +1,32 @@
+"""Speech recognition with CTC: the `speech-ctc` entry (spoken digit strings, FSDD).
+
+Importing this package registers the entry only; TensorFlow loads on first use.
+
+>>> import zoo
+>>> zoo.registry.get("speech-ctc").default_data
+'fsdd'
+"""
+from zoo.registry import register
+
+register(
+    name="speech-ctc",
+    task="speech",
+    package="pipelines.speech",
+    summary="Log-mel + conv front end + BiGRU acoustic model with CTC; connected spoken digits "
+            "(\"4 1 5 9\"), or characters for sentences (--alphabet chars)",
+    default_data="fsdd",
+    train_file="recordings",
+    valid_file="recordings",
+    recipe={"alphabet": "digits", "sample_rate": 8000, "n_mels": 40, "cell": "gru",
+            "units": 128, "layers": 2, "bidirectional": True, "dropout": 0.2, "filters": 128,
+            "batch_size": 32, "epochs": 30, "patience": 10, "learning_rate": 2e-3, "lr_decay": 0.9,
+            "clipnorm": 5.0, "buckets": [100, 200, 400, 800], "augment": True,
+            "max_digits": 8, "monitor_gradients": False},
+    paper={},
+    bundle_dir="saved_models/speech-ctc",
+    limits="English spoken digits 0-9 (\"oh\" is not a zero), read in isolation or as strings "
+           "with short pauses, by adult speakers close to a microphone, 8 kHz telephone "
+           "bandwidth or better. Trained on 5 speakers (FSDD): expect errors on accents, "
+           "children's voices and noisy rooms until fine-tuned on your own recordings. "
+           "Not a general-vocabulary recogniser.",
+)

@@ -1,0 +1,404 @@
+"""Speech data: readers, splits, feature statistics and the augmenting tf.data pipeline.
+
+Two layouts are read:
+- a folder in the Free Spoken Digit Dataset convention, `{digit}_{speaker}_{index}.wav`
+  (or a folder holding such a `recordings/` folder);
+- audio files plus a transcripts CSV: a `.csv` file with a header `path,text` (paths
+  relative to the CSV), or a folder holding one (`transcripts.csv`, or LJ Speech's
+  `metadata.csv`, `id|raw text|normalized text`, audio in `wavs/`).
+
+Training on single-digit recordings builds connected-digit utterances on the fly: 1-8
+recordings joined with random pauses, each sped up or slowed down (speed perturbation
+changes tempo and pitch together, Ko et al. 2015), random gain, background noise
+(white/pink/brown at 5-40 dB SNR) and SpecAugment-style masks (Park et al. 2019).
+
+>>> ex = read(data_root() / "fsdd" / "recordings")          # doctest: +SKIP
+>>> ex[0]                                                   # doctest: +SKIP
+{'audio': '.../0_george_0.wav', 'text': '0', 'digit': 0, 'speaker': 'george', 'index': 0}
+"""
+from __future__ import annotations
+
+import csv
+import logging
+import re
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from zoo.data import data_root, existing  # noqa: F401  (data_root: doctest)
+from zoo.errors import DataFormatError, InputError
+
+from . import host as H
+
+log = logging.getLogger(__name__)
+FSDD_RE = re.compile(r"(\d)_([A-Za-z0-9-]+)_(\d+)\.(wav|flac)$", re.I)
+AUDIO_SUFFIXES = {".wav", ".flac", ".ogg"}
+FSDD_TEST_INDICES = 5          # FSDD's official test set: indices 0-4 of each speaker/digit
+
+
+# ---- readers -----------------------------------------------------------------------------
+def read(path: str | Path) -> list[dict]:
+    """Examples {"audio": path, "text": transcript, ...} from an FSDD-style folder, a folder
+    with a transcripts CSV, or the CSV itself."""
+    path = existing(path, "speech data folder or transcripts CSV")
+    if path.is_file():
+        return read_manifest(path)
+    if (path / "recordings").is_dir():
+        path = path / "recordings"
+    fsdd = read_fsdd(path)
+    if fsdd:
+        return fsdd
+    for name in ("transcripts.csv", "metadata.csv"):
+        if (path / name).is_file():
+            return read_manifest(path / name)
+    csvs = sorted(path.glob("*.csv"))
+    if len(csvs) == 1:
+        return read_manifest(csvs[0])
+    raise DataFormatError(f"{path}: found neither recordings named {{digit}}_{{speaker}}_{{n}}.wav "
+                          f"nor a transcripts CSV (path,text); expected one of the two layouts")
+
+
+def read_fsdd(folder: Path) -> list[dict]:
+    out = []
+    for p in sorted(folder.iterdir()):
+        m = FSDD_RE.fullmatch(p.name)
+        if m:
+            out.append({"audio": str(p), "text": m.group(1), "digit": int(m.group(1)),
+                        "speaker": m.group(2), "index": int(m.group(3))})
+    return out
+
+
+def read_manifest(path: Path) -> list[dict]:
+    """A `path,text` CSV with a header, or LJ Speech's pipe-separated metadata.csv."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    first = next((ln for ln in lines if ln.strip()), "")
+    base = path.parent
+    out = []
+    if "|" in first and "," not in first.split("|")[0]:         # LJ Speech: id|raw|normalized
+        audio_dir = base / "wavs" if (base / "wavs").is_dir() else base
+        for n, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            cols = line.split("|")
+            if len(cols) < 2:
+                raise DataFormatError(f"{path}:{n}: expected 'id|text[|normalized text]'; got {line!r:.80}")
+            out.append({"audio": str(audio_dir / f"{cols[0]}.wav"), "text": cols[-1]})
+    else:
+        rows = list(csv.reader(lines))
+        header = [h.strip().lower() for h in rows[0]] if rows else []
+        if "path" not in header or "text" not in header:
+            raise DataFormatError(f"{path}:1: expected a CSV header with columns 'path' and "
+                                  f"'text'; got {rows[0] if rows else 'an empty file'}")
+        ip, it = header.index("path"), header.index("text")
+        for n, row in enumerate(rows[1:], start=2):
+            if not row:
+                continue
+            if len(row) <= max(ip, it) or not row[ip].strip():
+                raise DataFormatError(f"{path}:{n}: expected a path and a text; got {row}")
+            audio = Path(row[ip].strip())
+            out.append({"audio": str(audio if audio.is_absolute() else base / audio),
+                        "text": row[it]})
+    missing = [e["audio"] for e in out if not Path(e["audio"]).is_file()]
+    if missing:
+        raise DataFormatError(f"{path}: {len(missing)} audio files listed but missing, e.g. "
+                              f"{missing[0]}")
+    if not out:
+        raise DataFormatError(f"{path}: no utterances listed")
+    return out
+
+
+def read_split(data_dir: Path, split: str, holdout_speaker: str | None = None, **_) -> list[dict]:
+    """The examples of `split` ("train" or "valid").
+
+    FSDD folders follow the dataset's official convention: recordings 0-4 of every
+    speaker and digit are its test set, which is our "valid" (the real held-out test is
+    a sixth speaker we do not have). `holdout_speaker` removes one speaker from both
+    splits, to estimate speaker-independent accuracy on that speaker afterwards.
+    Other data: every 10th utterance is valid; under 50 utterances (a smoke test such as
+    the LJ Speech sample) there is too little to hold out, so valid is the first 8
+    training utterances and measures fitting, not generalisation (a warning says so)."""
+    examples = read(data_dir)
+    if examples and "digit" in examples[0]:
+        if holdout_speaker and holdout_speaker not in {e["speaker"] for e in examples}:
+            raise DataFormatError(f"{data_dir}: no speaker {holdout_speaker!r} to hold out")
+        kept = [e for e in examples if e["speaker"] != holdout_speaker]
+        test = split == "valid"
+        return [e for e in kept if (e["index"] < FSDD_TEST_INDICES) == test]
+    if len(examples) < 50:
+        log.warning("%s: only %d utterances; the 'valid' split is a subset of train (a fitting "
+                    "check, not a held-out measurement)", data_dir, len(examples))
+        return examples if split == "train" else examples[:8]
+    return [e for i, e in enumerate(examples) if (i % 10 == 9) == (split == "valid")]
+
+
+# ---- preprocessor ------------------------------------------------------------------------
+@lru_cache(maxsize=8192)
+def _cached_wave(path: str, rate: int) -> np.ndarray:
+    return H.load_waveform(path, rate, what="audio file")
+
+
+def waveform(example: dict, rate: int) -> np.ndarray:
+    audio = example["audio"]
+    if isinstance(audio, (str, Path)):
+        try:
+            return _cached_wave(str(audio), rate)
+        except InputError as e:
+            raise DataFormatError(str(e)) from None
+    return H.load_waveform(audio, rate)
+
+
+def fit_preprocessor(train: list[dict], alphabet: str = "digits", sample_rate: int = 8000,
+                     n_mels: int = 40, buckets=(100, 200, 400, 800), augment: bool = True,
+                     max_digits: int = 8, subsample: int = H.SUBSAMPLE, bidirectional: bool = True,
+                     seed: int = 0, **_) -> tuple[dict, None]:
+    """Token list, feature parameters and per-mel-bin mean/std over (a sample of) the
+    training audio; these normalize features for training and prediction alike."""
+    if alphabet not in ("digits", "chars"):
+        raise DataFormatError(f"alphabet must be 'digits' or 'chars'; got {alphabet!r}")
+    tokens = [str(d) for d in range(10)] if alphabet == "digits" else list(H.CHARS)
+    check_texts(train, alphabet, tokens)
+    rng = np.random.default_rng(seed)
+    sample = [train[i] for i in rng.permutation(len(train))[:400]]
+    mel = H.mel_matrix(sample_rate, n_mels)
+    feats = np.concatenate([H.log_mel(waveform(e, sample_rate), sample_rate, mel) for e in sample])
+    buckets = sorted(buckets)
+    longest = max(H.num_frames(waveform(e, sample_rate).size, sample_rate) for e in train)
+    if longest > buckets[-1]:          # long sentences: one more bucket rather than cutting them
+        buckets.append(-(-longest // 200) * 200)
+    prep = {"alphabet": alphabet, "tokens": tokens, "sample_rate": sample_rate,
+            "n_mels": n_mels, "mean": feats.mean(0).tolist(),
+            "std": np.maximum(feats.std(0), 1e-3).tolist(), "buckets": buckets,
+            "augment": bool(augment), "max_digits": int(max_digits), "subsample": int(subsample),
+            "output_stride": int(subsample),      # zoo.runtime cuts padded logits with it
+            "streaming": not bidirectional}
+    return prep, None
+
+
+def check_texts(examples: list[dict], alphabet: str, tokens: list[str]) -> None:
+    for e in examples:
+        text = H.normalize_text(e["text"], alphabet)
+        bad = [t for t in H.tokens_of(text, alphabet) if t not in tokens]
+        if bad or not text:
+            raise DataFormatError(f"{e['audio']}: transcript {e['text']!r} does not fit the "
+                                  f"{alphabet!r} alphabet ({'token ' + repr(bad[0]) if bad else 'empty'}); "
+                                  f"use --alphabet chars for sentences")
+
+
+def label_ids(text: str, prep: dict) -> list[int]:
+    index = {t: i + 1 for i, t in enumerate(prep["tokens"])}     # 0 is the CTC blank
+    alphabet = prep["alphabet"]
+    return [index[t] for t in H.tokens_of(H.normalize_text(text, alphabet), alphabet)]
+
+
+# ---- augmentation ------------------------------------------------------------------------
+def speed(wave: np.ndarray, factor: float) -> np.ndarray:
+    """Play `factor` times faster (tempo and pitch together)."""
+    from scipy.signal import resample_poly
+
+    return resample_poly(wave, 50, int(round(50 * factor))).astype(np.float32)
+
+
+def colored_noise(n: int, rng) -> np.ndarray:
+    """White, pink or brown noise of unit RMS."""
+    from scipy.fft import irfft, next_fast_len, rfft
+
+    m = next_fast_len(n, real=True)         # FFTs of prime lengths are slow
+    white = rng.standard_normal(m, dtype=np.float32)
+    alpha = rng.choice([0.0, 1.0, 2.0])
+    if alpha:
+        spec = rfft(white)
+        f = np.arange(spec.size, dtype=np.float32)
+        f[0] = 1.0
+        white = irfft(spec / f ** (alpha / 2), m)
+    white = white[:n]
+    return (white / (np.sqrt(np.mean(white ** 2)) + 1e-9)).astype(np.float32)
+
+
+def perturb(wave: np.ndarray, rng) -> np.ndarray:
+    return speed(wave, rng.uniform(0.88, 1.12)) * np.float32(10 ** (rng.uniform(-4, 4) / 20))
+
+
+def add_noise(wave: np.ndarray, rate: int, rng) -> np.ndarray:
+    lead, tail = (np.zeros(int(rng.uniform(0, 0.25) * rate), np.float32) for _ in range(2))
+    wave = np.concatenate([lead, wave, tail])
+    rms = np.sqrt(np.mean(wave ** 2)) + 1e-9
+    if rng.random() < 0.85:
+        snr = rng.uniform(5, 40)
+        wave = wave + colored_noise(wave.size, rng) * np.float32(rms / 10 ** (snr / 20))
+    wave = wave * np.float32(10 ** (rng.uniform(-18, 6) / 20))
+    return np.clip(wave, -1, 1)
+
+
+def spec_augment(feats: np.ndarray, rng) -> np.ndarray:
+    """Two frequency masks (up to 6 mel bins) and short time masks. Masked cells get
+    small noise rather than zeros: an all-zero frame means padding to the model."""
+    feats = feats.copy()
+    t, f = feats.shape
+    for _ in range(2):
+        w = rng.integers(0, 7)
+        s = rng.integers(0, f - w + 1)
+        feats[:, s:s + w] = rng.normal(0, 0.1, (t, w))
+    for _ in range(1 + t // 150):
+        w = rng.integers(0, min(10, t // 10) + 1)
+        s = rng.integers(0, t - w + 1)
+        feats[s:s + w] = rng.normal(0, 0.1, (w, f))
+    return feats
+
+
+def connected(waves: list[np.ndarray], rate: int, rng, augment: bool) -> np.ndarray:
+    """Recordings joined with pauses of 20-350 ms."""
+    parts = []
+    for i, w in enumerate(waves):
+        if i:
+            parts.append(np.zeros(int(rng.uniform(0.02, 0.35) * rate), np.float32))
+        parts.append(perturb(w, rng) if augment else w)
+    return np.concatenate(parts)
+
+
+# ---- tf.data -----------------------------------------------------------------------------
+def _bucket(n: int, buckets: list[int]) -> int:
+    return next(b for b in buckets if n <= b)
+
+
+def _pad_batch(items, bucket: int, n_mels: int, width: int, subsample: int):
+    x = np.zeros((len(items), bucket, n_mels), np.float32)
+    y = np.zeros((len(items), 1 + width), np.int32)
+    for r, (feats, labels) in enumerate(items):
+        x[r, :feats.shape[0]] = feats
+        y[r, 0] = -(-feats.shape[0] // subsample)            # output frames, for the CTC loss
+        y[r, 1:1 + len(labels)] = labels
+    return x, y
+
+
+def is_single_digits(examples: list[dict], prep: dict) -> bool:
+    return prep["alphabet"] == "digits" and all(len(label_ids(e["text"], prep)) == 1 for e in examples)
+
+
+def make_dataset(examples: list[dict], prep: dict, batch_size: int = 32, shuffle: bool = False,
+                 seed: int = 0, drop_remainder: bool = False):
+    """Batches ({"features": [B, T, n_mels]}, {"logits": [B, 1 + L]}) padded to a length
+    bucket. The targets pack the CTC output length in column 0 and the label ids (0 =
+    padding/blank) after it (see model.CTCLoss).
+
+    With `shuffle` (training), single-digit recordings become connected-digit utterances
+    of 1-`max_digits` digits and all audio is augmented, freshly every epoch; without it,
+    the examples as they are."""
+    import tensorflow as tf
+
+    rate, buckets, n_mels = prep["sample_rate"], prep["buckets"], prep["n_mels"]
+    hosted = H.SpeechHost(prep)          # features only
+    check_texts(examples, prep["alphabet"], prep["tokens"])
+    waves = [waveform(e, rate) for e in examples]
+    labels = [label_ids(e["text"], prep) for e in examples]
+    synth = shuffle and is_single_digits(examples, prep)
+    augment = shuffle and prep.get("augment", True)
+    max_digits = prep.get("max_digits", 8)
+    width = max_digits if synth else max(len(lb) for lb in labels)
+    max_frames = max(buckets)
+    # Utterances per epoch: as many as there are examples (a recording is heard about
+    # 4.5 times an epoch when they are joined into strings).
+    n_utts = len(examples)
+    n_batches = (n_utts // batch_size if drop_remainder else -(-n_utts // batch_size)) or 1
+    epoch = [0]
+
+    def utterance(rng, i):
+        if synth:
+            k = 1 if rng.random() < 0.25 else int(rng.integers(2, max_digits + 1))
+            while True:                   # fewer digits until it fits the largest bucket
+                pick = rng.integers(0, len(examples), k)
+                wave = connected([waves[j] for j in pick], rate, rng, augment)
+                if augment:
+                    wave = add_noise(wave, rate, rng)
+                if H.num_frames(wave.size, rate) <= max_frames or k == 1:
+                    break
+                k -= 1
+            lab = [labels[j][0] for j in pick]
+        else:
+            wave = perturb(waves[i], rng) if augment else waves[i]
+            if augment:
+                wave = add_noise(wave, rate, rng)
+            lab = labels[i]
+        feats = hosted.features(wave)
+        if feats.shape[0] > max_frames:
+            log.warning("an utterance of %d frames was cut to the largest bucket, %d",
+                        feats.shape[0], max_frames)
+            feats = feats[:max_frames]
+        if augment:
+            feats = spec_augment(feats, rng)
+        return feats, lab
+
+    def batches():
+        rng = np.random.default_rng([seed, epoch[0]])
+        epoch[0] += 1
+        order = rng.permutation(n_utts) if shuffle else np.arange(n_utts)
+        pool_size = batch_size * (8 if shuffle else 1)
+        out = []
+        for s in range(0, n_utts, pool_size):
+            items = [utterance(rng, i) for i in order[s:s + pool_size]]
+            if shuffle:                      # similar lengths together: less padding
+                items.sort(key=lambda it: it[0].shape[0])
+            for b in range(0, len(items), batch_size):
+                chunk = items[b:b + batch_size]
+                if drop_remainder and len(chunk) < batch_size:
+                    continue
+                out.append(chunk)
+            if shuffle:
+                rng.shuffle(out)
+            for chunk in out:
+                bucket = _bucket(max(f.shape[0] for f, _ in chunk), buckets)
+                x, y = _pad_batch(chunk, bucket, n_mels, width, prep.get("subsample", H.SUBSAMPLE))
+                yield {"features": x}, {"logits": y}
+            out = []
+
+    ds = tf.data.Dataset.from_generator(batches, output_signature=(
+        {"features": tf.TensorSpec([None, None, n_mels], tf.float32)},
+        {"logits": tf.TensorSpec([None, 1 + width], tf.int32)}))
+    ds = ds.apply(tf.data.experimental.assert_cardinality(n_batches))
+    return ds.prefetch(2)
+
+
+def parity_examples(valid: list[dict], n: int = 16) -> list[dict]:
+    """Raw predict() inputs kept in the bundle for export checks: real held-out audio as
+    int16 samples at the model rate ({"array", "sampling_rate"}, JSON-able), at most 2 s
+    each; for digit recordings also 4 connected strings of 3 recordings."""
+    rate = 8000
+    step = max(1, len(valid) // n)
+    picked = [valid[(i * step) % len(valid)] for i in range(n)]
+
+    def pcm(wave):
+        return {"array": np.round(np.clip(wave[:2 * rate], -1, 1) * 32767).astype(int).tolist(),
+                "sampling_rate": rate}
+
+    out = [pcm(waveform(e, rate)) for e in picked]
+    if valid and "digit" in valid[0]:
+        rng = np.random.default_rng(0)
+        for k in range(4):
+            group = [waveform(picked[(3 * k + j) % n], rate) for j in range(3)]
+            out.append(pcm(connected(group, rate, rng, augment=False)[:2 * rate]))
+    return out
+
+
+def connected_strings(examples: list[dict], rate: int, seed: int = 0) -> list[dict]:
+    """Deterministic connected-digit strings built from FSDD-style recordings: each
+    recording used once, strings of 2-7 recordings with 100-300 ms pauses."""
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(examples))
+    out, s = [], 0
+    while s < len(order):
+        k = int(rng.integers(2, 8))
+        group = [examples[i] for i in order[s:s + k]]
+        s += k
+        parts = []
+        for j, e in enumerate(group):
+            if j:
+                parts.append(np.zeros(int(rng.uniform(0.1, 0.3) * rate), np.float32))
+            parts.append(waveform(e, rate))
+        out.append({"audio": {"array": np.concatenate(parts), "sampling_rate": rate},
+                    "text": " ".join(e["text"] for e in group)})
+    return out
+
+
+def seconds(examples: list[dict], rate: int) -> float:
+    return sum(waveform(e, rate).size for e in examples) / rate
+

@@ -1,0 +1,49 @@
+"""Speech metrics: character and word error rates (jiwer), and for recordings in the FSDD
+naming convention also single-digit accuracy and the WER of connected-digit strings.
+
+- `cer`, `wer`: over the utterances as given (corpus level, jiwer);
+- `digit_accuracy`: FSDD-style recordings transcribed exactly (one digit, nothing else);
+- `connected_wer`, `connected_cer`: strings of 2-7 of the same recordings joined with
+  100-300 ms pauses, built deterministically (seed 0) so every run scores the same audio.
+
+HEADLINE is `wer` (lower is better): it exists for every alphabet and dataset, and on FSDD
+folders it equals 1 - digit_accuracy up to insertions.
+
+>>> from pipelines.speech.evaluate import error_rates
+>>> error_rates(["4 1 5 9"], ["4 1 5 8"])["wer"]
+0.25
+"""
+from __future__ import annotations
+
+import jiwer
+
+from . import data as D
+from .host import normalize_text
+
+HEADLINE = "wer"
+GREATER_IS_BETTER = False
+
+
+def error_rates(refs: list[str], hyps: list[str]) -> dict:
+    return {"cer": float(jiwer.cer(refs, hyps)), "wer": float(jiwer.wer(refs, hyps))}
+
+
+def evaluate(model, examples: list[dict], batch_size: int = 64, beam: int = 0,
+             connected: bool = True) -> dict:
+    """Transcribe `examples` ({"audio", "text"}) with `model` and score them."""
+    prep = model.preprocessor
+    alphabet, rate = prep["alphabet"], prep["sample_rate"]
+    refs = [normalize_text(e["text"], alphabet) for e in examples]
+    hyps = [r["text"] for r in model.predict([e["audio"] for e in examples],
+                                              batch_size=batch_size, beam=beam)]
+    metrics = {**error_rates(refs, hyps), "utterances": len(examples)}
+    if examples and all("digit" in e for e in examples) and alphabet == "digits":
+        metrics["digit_accuracy"] = sum(r == h for r, h in zip(refs, hyps)) / len(refs)
+        if connected:
+            strings = D.connected_strings(examples, rate)
+            c_hyps = [r["text"] for r in model.predict([s["audio"] for s in strings],
+                                                        batch_size=batch_size, beam=beam)]
+            c = error_rates([s["text"] for s in strings], c_hyps)
+            metrics.update(connected_wer=c["wer"], connected_cer=c["cer"],
+                           connected_strings=len(strings))
+    return metrics

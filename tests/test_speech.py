@@ -1,0 +1,241 @@
+"""speech-ctc: audio reading, features, CTC decoding, readers and splits, the training
+pipeline, and the shipped model on real FSDD recordings."""
+import numpy as np
+import pytest
+import soundfile as sf
+
+from pipelines.speech import data as D
+from pipelines.speech import host as H
+from zoo.errors import DataFormatError, InputError
+
+RATE = 8000
+
+
+def tone(seconds=0.5, rate=RATE, freq=440.0):
+    t = np.arange(int(seconds * rate)) / rate
+    return (0.3 * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def fsdd(data_dir):
+    return data_dir / "fsdd" / "recordings"
+
+
+# ---- audio -------------------------------------------------------------------------------
+def test_stereo_int16_44k_wav_and_flac_read_as_mono_8k(tmp_path, fsdd):
+    wave, rate = H.read_audio(fsdd / "7_jackson_3.wav")
+    assert rate == RATE
+    from scipy.signal import resample_poly
+
+    up = resample_poly(wave, 441, 80)                       # 8 kHz -> 44.1 kHz
+    stereo = np.stack([up, up], axis=1)
+    sf.write(tmp_path / "s.wav", (stereo * 32767).astype(np.int16), 44100, subtype="PCM_16")
+    sf.write(tmp_path / "s.flac", stereo, 44100)
+    for name in ("s.wav", "s.flac"):
+        back = H.load_waveform(tmp_path / name, RATE)
+        assert abs(back.size - wave.size) <= 2
+        n = min(back.size, wave.size)
+        assert np.corrcoef(back[:n], wave[:n])[0, 1] > 0.99
+
+
+def test_array_inputs_int16_float_tuple_and_dict_agree():
+    w = tone()
+    pcm = (w * 32767).astype(np.int16)
+    ref = H.load_waveform(w, RATE)
+    for item in (pcm, pcm.tolist(), (w, RATE), {"array": w, "sampling_rate": RATE},
+                 np.stack([w, w], axis=1)):
+        assert np.allclose(H.load_waveform(item, RATE), ref, atol=1e-4)
+    w16 = tone(rate=16000)
+    assert abs(H.load_waveform((w16, 16000), RATE).size - ref.size) <= 1
+
+
+@pytest.mark.parametrize("item,match", [
+    (np.zeros(0, np.float32), "empty"),
+    (np.zeros(4000, np.float32), "silent"),
+    (np.array([0.1, np.nan] * 2000, np.float32), "NaN"),
+    (np.ones(50, np.float32) * 0.5, "too short"),
+    (42, "expected an audio file path"),
+    (np.array(["a", "b"]), "numeric"),
+])
+def test_bad_waveforms_are_refused_clearly(item, match):
+    with pytest.raises(InputError, match=match):
+        H.load_waveform(item, RATE, "input 0")
+
+
+def test_non_audio_and_missing_files(tmp_path):
+    (tmp_path / "notes.wav").write_text("this is not audio")
+    with pytest.raises(InputError, match="not a readable audio file"):
+        H.load_waveform(tmp_path / "notes.wav", RATE)
+    with pytest.raises(InputError, match="no such audio file"):
+        H.load_waveform(tmp_path / "missing.wav", RATE)
+
+
+# ---- features and decoding ---------------------------------------------------------------
+def test_numpy_log_mel_matches_tf_signal(fsdd):
+    import tensorflow as tf
+
+    win, hop, n_fft = H.frame_sizes(RATE)
+    mel = H.mel_matrix(RATE, 40)
+    tf_mel = tf.signal.linear_to_mel_weight_matrix(40, n_fft // 2 + 1, RATE, 20.0, RATE / 2)
+    assert np.abs(tf_mel.numpy() - mel).max() < 1e-4
+    wave = H.read_audio(fsdd / "3_george_7.wav")[0]
+    ours = H.log_mel(wave, RATE, mel)
+    stft = tf.signal.stft(wave[None], win, hop, n_fft, window_fn=tf.signal.hann_window)
+    theirs = tf.math.log(tf.matmul(tf.abs(stft) ** 2, mel) + H.LOG_FLOOR).numpy()[0]
+    assert ours.shape == theirs.shape == (H.num_frames(wave.size, RATE), 40)
+    assert np.abs(ours - theirs).max() < 1e-3
+
+
+def test_greedy_and_beam_search_decode():
+    assert H.collapse([0, 1, 1, 0, 1, 2, 2, 0]) == [1, 1, 2]
+    rng = np.random.default_rng(0)
+    path = [0, 3, 3, 0, 0, 5, 0, 5, 5, 0]
+    logits = rng.normal(0, 0.1, (len(path), 7)).astype(np.float32)
+    logits[np.arange(len(path)), path] += 5.0
+    lp = H.log_softmax(logits)
+    assert H.beam_search(lp, beam=4) == H.collapse(lp.argmax(-1)) == [3, 5, 5]
+    # Beam search sums paths: "blank" wins per frame, but label 1 wins over all paths.
+    probs = np.array([[0.4, 0.35, 0.25], [0.4, 0.35, 0.25]])
+    assert H.collapse(probs.argmax(-1)) == []
+    assert H.beam_search(np.log(probs), beam=3) == [1]
+
+
+def test_text_normalization():
+    assert H.normalize_text("Four one FIVE 9", "digits") == "4 1 5 9"
+    assert H.normalize_text("Printing, in the only sense--", "chars") == "printing in the only sense"
+
+
+def test_long_audio_is_chunked_at_pauses():
+    cfg = {"sample_rate": RATE, "n_mels": 40, "alphabet": "digits", "tokens": list("0123456789"),
+           "mean": [0.0] * 40, "std": [1.0] * 40, "buckets": [100, 200]}
+    host = H.Host(cfg)
+    wave = np.concatenate([tone(0.8), np.zeros(800, np.float32), tone(0.8), np.zeros(400, np.float32),
+                           tone(1.5)])
+    enc = host.encode([wave])
+    sizes = [u["features"].shape[0] for u in enc.units]
+    assert len(sizes) > 1 and max(sizes) <= 200 and sum(sizes) == H.num_frames(wave.size, RATE)
+
+
+# ---- readers, splits, pipeline -----------------------------------------------------------
+def test_fsdd_official_split_and_held_out_speaker(data_dir):
+    train = D.read_split(data_dir / "fsdd", "train")
+    valid = D.read_split(data_dir / "fsdd", "valid")
+    assert len(train) == 2250 and len(valid) == 250
+    assert all(e["index"] < 5 for e in valid) and all(e["index"] >= 5 for e in train)
+    four = D.read_split(data_dir / "fsdd", "train", holdout_speaker="george")
+    assert len(four) == 1800 and "george" not in {e["speaker"] for e in four}
+    with pytest.raises(DataFormatError, match="no speaker"):
+        D.read_split(data_dir / "fsdd", "train", holdout_speaker="nobody")
+
+
+def test_manifest_csv_and_ljspeech_metadata(tmp_path, data_dir):
+    sf.write(tmp_path / "a.wav", tone(), RATE)
+    (tmp_path / "sub").mkdir()
+    sf.write(tmp_path / "sub" / "b.flac", tone(0.7), 16000)
+    (tmp_path / "transcripts.csv").write_text('path,text\na.wav,four one\nsub/b.flac,"5, 9"\n')
+    ex = D.read(tmp_path)
+    assert [e["text"] for e in ex] == ["four one", "5, 9"]
+    assert [D.label_ids(e["text"], {"alphabet": "digits", "tokens": list("0123456789")})
+            for e in ex] == [[5, 2], [6, 10]]
+    lj = D.read(data_dir / "ljspeech_sample")
+    assert len(lj) == 29 and lj[0]["text"].startswith("Printing, in the only sense")
+    (tmp_path / "bad.csv").write_text("file,words\na.wav,1\n")
+    with pytest.raises(DataFormatError, match="'path' and 'text'"):
+        D.read(tmp_path / "bad.csv")
+    with pytest.raises(DataFormatError, match="alphabet"):
+        D.fit_preprocessor([{"audio": str(tmp_path / "a.wav"), "text": "hello"}])
+
+
+def test_training_pipeline_builds_connected_utterances(data_dir):
+    train = D.read_split(data_dir / "fsdd", "valid")[:64]
+    prep, _ = D.fit_preprocessor(train, buckets=[100, 200, 400, 800])
+    ds = D.make_dataset(train, prep, batch_size=16, shuffle=True, seed=3)
+    assert ds.cardinality().numpy() == 4
+    lengths = []
+    for x, y in ds:
+        x, y = x["features"].numpy(), y["logits"].numpy()
+        assert x.shape[1] in prep["buckets"] and y.shape[1] == 1 + prep["max_digits"]
+        labels = (y[:, 1:] > 0).sum(1)
+        frames = (np.abs(x).sum(-1) > 0).sum(1)
+        assert np.all(y[:, 0] == -(-frames // prep["subsample"]))     # packed CTC lengths
+        assert np.all(labels >= 1) and np.all(labels <= prep["max_digits"])
+        lengths += labels.tolist()
+    assert max(lengths) > 1, "single recordings are joined into digit strings"
+    plain = next(iter(D.make_dataset(train, prep, batch_size=8)))[1]["logits"].numpy()
+    assert np.all((plain[:, 1:] > 0).sum(1) == 1)
+
+
+# ---- the shipped model -------------------------------------------------------------------
+def test_shipped_model_transcribes_paths_and_arrays(shipped, fsdd):
+    m = shipped("speech-ctc")
+    paths = [fsdd / f"{d}_nicolas_{d % 5}.wav" for d in range(10)]
+    by_path = m.predict([str(p) for p in paths])
+    assert sum(r["text"] == str(d) for d, r in enumerate(by_path)) >= 9
+    wave, rate = sf.read(paths[4], dtype="int16")
+    from scipy.signal import resample_poly
+
+    as_16k = (resample_poly(wave.astype(np.float32) / 32768, 2, 1), 16000)
+    out = m.predict([wave, as_16k, {"array": wave, "sampling_rate": rate}])
+    assert [r["text"] for r in out] == [by_path[4]["text"]] * 3
+    assert m.predict([str(paths[4])], beam=4)[0]["text"] == by_path[4]["text"]
+    joined = np.concatenate([sf.read(p, dtype="float32")[0] for p in paths[1:4]] +
+                            [np.zeros(800, np.float32)])
+    assert m.predict([joined])[0]["text"].split() == ["1", "2", "3"]
+
+
+def test_shipped_model_refuses_bad_audio(shipped, tmp_path):
+    m = shipped("speech-ctc")
+    (tmp_path / "x.wav").write_bytes(b"RIFF0000WAVEjunk")
+    with pytest.raises(InputError, match="input 0: .*x.wav: not a readable audio file"):
+        m.predict([str(tmp_path / "x.wav")])
+    with pytest.raises(InputError, match="input 1: the audio is silent"):
+        m.predict([tone(), np.zeros(8000, np.float32)])
+    with pytest.raises(InputError, match="beam"):
+        m.predict([tone()], beem=3)
+
+
+# ---- streaming ---------------------------------------------------------------------------
+@pytest.mark.parametrize("cell", ["gru", "lstm"])
+def test_streaming_steps_equal_the_whole_causal_model(cell, fsdd):
+    """Chunks of 100 ms through the exported step give the causal model's logits exactly."""
+    from pipelines.speech import model as M
+
+    prep = {"n_mels": 40, "tokens": list("0123456789"), "subsample": 4, "sample_rate": RATE,
+            "alphabet": "digits", "mean": [0.0] * 40, "std": [1.0] * 40, "buckets": [100],
+            "streaming": True}
+    km = M.build(prep, cell=cell, units=12, filters=8, bidirectional=False)
+    host = H.Host({**prep, **M.host_constants(km)})
+    step = M.export_functions(km, prep)["step"]
+
+    def call(name, inputs):
+        return {k: np.asarray(v) for k, v in step(inputs).items()}
+
+    wave = D.waveform({"audio": str(fsdd / "8_lucas_2.wav")}, RATE)
+    flushed = host.prepare(wave)                 # finish() flushes with a short silence
+    assert flushed.size > wave.size
+    whole = np.asarray(km({"features": host.features(flushed)[None]})["logits"])[0]
+    stream = host.stream(call)
+    partials = [stream.feed(wave[s:s + 800]) for s in range(0, wave.size, 800)]
+    final = stream.finish()
+    assert final["final"] and not partials[-1]["final"]
+    got = np.concatenate(stream.logits)
+    assert got.shape == whole.shape and np.abs(got - whole).max() < 1e-4
+    assert M.export_functions(M.build(prep, units=4, filters=4), prep) == {}
+
+
+def test_offline_model_refuses_stream(shipped):
+    with pytest.raises(InputError, match="bidirectional"):
+        shipped("speech-ctc").stream()
+
+
+@pytest.mark.slow
+def test_chars_alphabet_trains_end_to_end_on_ljspeech(data_dir, tmp_path):
+    """`zoo train speech-ctc --alphabet chars` on the 29 LJ Speech utterances: the pipeline
+    and decoder run end to end and the loss falls (too little data to recognise much)."""
+    import zoo
+
+    m = zoo.train("speech-ctc", data=data_dir / "ljspeech_sample", out=tmp_path / "lj",
+                  alphabet="chars", epochs=3, batch_size=8, check_exports=False)
+    assert m.preprocessor["alphabet"] == "chars" and len(m.preprocessor["tokens"]) == 28
+    assert 0.0 <= m.metrics["valid"]["cer"] <= 1.5
+    assert isinstance(m.predict([str(data_dir / "ljspeech_sample/wavs/LJ001-0002.wav")])[0]["text"], str)
