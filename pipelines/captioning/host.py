@@ -1,0 +1,279 @@
+"""Captioning pre/post-processing and beam search, in numpy + Pillow (no TensorFlow here).
+
+Images come in as paths, bytes, PIL images or uint8 arrays (JPEG/PNG/GIF/WebP, any size,
+grayscale or RGBA), are converted to RGB (transparency composited onto white, as the emoji
+corpus was) and resized to the model's square input. The host calls the exported
+"encoder" once per image (image -> feature grid + initial decoder state) and the "step"
+function once per word and beam hypothesis (word + state + features -> log-probabilities,
+attention over the grid, new state), whichever backend runs them (Keras, TFLite, ONNX).
+
+>>> import numpy as np
+>>> def step(words, states):            # a toy model that always prefers word 4, then <end>
+...     lp = np.log(np.full((len(words), 6), 0.02))
+...     for i, w in enumerate(words):
+...         lp[i, 2 if w == 4 else 4] = np.log(0.9)
+...     return lp, [None] * len(words), [np.zeros(4)] * len(words)
+>>> beam_search(step, None, start=1, end=2, beam=3, max_len=5)[0]["words"]
+[4]
+>>> tokenize("Woman juggling: medium skin tone")
+['woman', 'juggling', ':', 'medium', 'skin', 'tone']
+>>> detokenize(['flag', ':', 'germany'])
+'flag: germany'
+"""
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from zoo.errors import InputError
+
+EMPTY_INPUT = np.zeros((0, 0, 3), np.uint8)      # an image with no pixels
+PAD, START, END, UNK = 0, 1, 2, 3
+SPECIALS = ["<pad>", "<start>", "<end>", "<unk>"]
+TOKEN_RE = re.compile(r"[\w'’]+|[^\w\s]")
+FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF")
+
+
+def tokenize(caption: str) -> list[str]:
+    """Lower-cased words; punctuation (':' in 'flag: germany', ',') as tokens of its own."""
+    return TOKEN_RE.findall(caption.lower())
+
+
+def detokenize(words: list[str]) -> str:
+    return re.sub(r" ([:,.;!?)])", r"\1", " ".join(words))
+
+
+# ---- images -------------------------------------------------------------------------------
+def _to_rgb(img):
+    """RGB with any transparency composited onto white (the emoji corpus' background)."""
+    from PIL import Image
+
+    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+        img = img.convert("RGBA")
+        white = Image.new("RGBA", img.size, (255, 255, 255, 255))
+        return Image.alpha_composite(white, img).convert("RGB")
+    return img.convert("RGB")
+
+
+def open_image(item, what: str = "input"):
+    """A PIL RGB image from a path, bytes, a PIL image or a uint8 array [H, W(, C)]."""
+    from PIL import Image, UnidentifiedImageError
+
+    if isinstance(item, Image.Image):
+        if not item.width or not item.height:
+            raise InputError(f"{what}: the image has no pixels ({item.size})")
+        return _to_rgb(item)
+    if isinstance(item, np.ndarray):
+        if item.ndim not in (2, 3) or (item.ndim == 3 and item.shape[2] not in (1, 3, 4)):
+            raise InputError(f"{what}: an image array must be [H, W], [H, W, 1], [H, W, 3] or "
+                             f"[H, W, 4]; got shape {item.shape}")
+        if not item.size:
+            raise InputError(f"{what}: the image array is empty (shape {item.shape})")
+        if item.dtype != np.uint8:
+            raise InputError(f"{what}: an image array must be uint8 (0..255); got {item.dtype}")
+        arr = item[..., 0] if item.ndim == 3 and item.shape[2] == 1 else item
+        return _to_rgb(Image.fromarray(arr))
+    if isinstance(item, (str, Path)):
+        path = Path(item)
+        if not path.is_file():
+            raise InputError(f"{what}: {path}: no such image file")
+        data, name = path.read_bytes(), str(path)
+    elif isinstance(item, (bytes, bytearray)):
+        data, name = bytes(item), "image bytes"
+    else:
+        raise InputError(f"{what}: expected an image path, encoded image bytes, a PIL image or a "
+                         f"uint8 array; got {type(item).__name__}")
+    if not data:
+        raise InputError(f"{what}: {name} is empty (0 bytes)")
+    try:
+        img = Image.open(io.BytesIO(data))
+        img.load()                       # decode now: a truncated file fails here, not later
+    except UnidentifiedImageError:
+        raise InputError(f"{what}: {name} is not an image Pillow can read (expected JPEG, PNG, "
+                         f"GIF or WebP)") from None
+    except (OSError, SyntaxError, ValueError) as e:
+        raise InputError(f"{what}: {name} is damaged or truncated ({e})") from None
+    return _to_rgb(img)
+
+
+def load_image(item, size: int, what: str = "input") -> np.ndarray:
+    """float32 [size, size, 3] in 0..255: the model input. Training (data.py) loads its
+    images through this same function, so predict() sees exactly what training saw."""
+    from PIL import Image
+
+    img = open_image(item, what)
+    if img.size != (size, size):
+        img = img.resize((size, size), Image.Resampling.BILINEAR)
+    return np.asarray(img, np.float32)
+
+
+# ---- beam search --------------------------------------------------------------------------
+def beam_search(step, state, start: int, end: int, beam: int = 3, max_len: int = 20,
+                alpha: float = 1.0) -> list[dict]:
+    """Hypotheses best first: {"words": ids without <start>/<end>, "score": log p / len^alpha,
+    "logp", "attention": [one array per word (and <end>)]}.
+
+    `step(words, states) -> (log_probs [k, V], new_states, attentions)` advances k
+    hypotheses by one word. Finished hypotheses are ranked by the summed log-probability
+    divided by (length + 1)^alpha (the +1 counts <end>; alpha=0: raw log p, which favours
+    short captions; alpha=1: mean per word). As in Xu et al.'s decoder, each finished
+    hypothesis narrows the beam by one; the search ends when all `beam` have finished.
+    `beam=1` is greedy decoding."""
+    if beam < 1:
+        raise InputError(f"beam must be >= 1; got {beam}")
+    live = [{"words": [], "logp": 0.0, "state": state, "attention": []}]
+    done = []
+    for t in range(max_len):
+        prev = live
+        last = [h["words"][-1] if h["words"] else start for h in prev]
+        log_probs, states, attns = step(last, [h["state"] for h in prev])
+        cands = []
+        for i, h in enumerate(prev):
+            lp = np.asarray(log_probs[i], np.float64)
+            for w in np.argsort(-lp)[:beam]:
+                cands.append((h["logp"] + lp[w], i, int(w)))
+        cands.sort(key=lambda c: -c[0])
+        width = beam - len(done)          # each finished hypothesis narrows the beam
+        live = []
+        for logp, i, w in cands:
+            h = prev[i]
+            new = {"words": h["words"] + [w], "logp": float(logp), "state": states[i],
+                   "attention": h["attention"] + [attns[i]]}
+            if w == end or t == max_len - 1:     # cut at max_len: kept, without <end>
+                if w == end:
+                    new["words"] = h["words"]
+                done.append(new)
+                width -= 1
+            else:
+                live.append(new)
+            if len(live) >= width:
+                break
+        live = live[:max(width, 0)]
+        if not live:
+            break
+    done = done or live
+    for h in done:
+        h["score"] = _score(h, alpha)
+        h.pop("state", None)
+    return sorted(done, key=lambda h: -h["score"])
+
+
+def _score(h, alpha):
+    return h["logp"] / (len(h["words"]) + 1) ** alpha
+
+
+@dataclass
+class Encoded:
+    units: list          # per image: {"image": float32 [S, S, 3]}
+    beam: int = 3
+    max_len: int = 20
+    alpha: float = 1.0
+    images: list | None = None     # the RGB PIL images (for plots)
+
+
+class Host:
+    def __init__(self, config: dict):
+        self.config = config
+        self.size = int(config["image_size"])
+        self.vocab = list(config["vocab"])           # id -> word; SPECIALS first
+        self.state = config["state"]                 # {"h": units, "c": units}
+        self.grid = int(config["grid"])
+
+    def encode(self, inputs, beam: int = 3, max_len: int | None = None, alpha: float = 1.0,
+               **_) -> Encoded:
+        """Options: `beam` width (1 = greedy), `max_len` words, length-normalisation `alpha`."""
+        if isinstance(inputs, (str, Path, bytes, bytearray, np.ndarray)) or hasattr(inputs, "getpixel"):
+            inputs = [inputs]
+        if not isinstance(inputs, (list, tuple)) or not len(inputs):
+            raise InputError("predict() needs a non-empty list of images (paths, bytes, PIL "
+                             "images or uint8 arrays)")
+        if not isinstance(beam, int) or beam < 1:
+            raise InputError(f"beam must be an integer >= 1; got {beam!r}")
+        max_len = int(max_len or self.config.get("max_len", 20))
+        images = [open_image(x, f"input {i}") for i, x in enumerate(inputs)]
+        units = [{"image": load_image(img, self.size)} for img in images]
+        return Encoded(units, beam, max_len, alpha, images)
+
+    def run(self, encoded: Encoded, call) -> list[dict]:
+        """"encoder" once per image, then beam search over "step"."""
+        results = []
+        names = list(self.state)
+        for unit in encoded.units:
+            enc = call("encoder", {"image": unit["image"][None]})
+            feats = {"features": enc["features"], "keys": enc["keys"]}
+
+            def step(words, states):
+                outs = [call("step", {"word": np.array([w], np.int32), **s, **feats})
+                        for w, s in zip(words, states)]
+                return (np.concatenate([o["log_probs"] for o in outs]),
+                        [{n: o[n] for n in names} for o in outs],
+                        [o["attention"][0] for o in outs])
+
+            hyps = beam_search(step, {n: enc[n] for n in names}, START, END, encoded.beam,
+                               encoded.max_len, encoded.alpha)
+            results.append(hyps[0])
+        return results
+
+    def decode(self, encoded: Encoded, outputs: list[dict]) -> list[dict]:
+        results = []
+        for hyp in outputs:
+            words = [self.vocab[w] if w < len(self.vocab) else "<unk>" for w in hyp["words"]]
+            att = np.array(hyp["attention"][:len(words)], np.float32).reshape(
+                len(words), self.grid, self.grid)
+            results.append({"caption": detokenize(words), "words": words,
+                            "score": float(hyp["score"]), "attention": att.tolist()})
+        return results
+
+    @staticmethod
+    def describe(result: dict) -> str:
+        return f"{result['caption']!r} (score {result['score']:.3f})"
+
+    @staticmethod
+    def agreement(a: list[dict], b: list[dict]) -> float:
+        """Fraction of word positions two captions share (export parity)."""
+        same = total = 0
+        for ra, rb in zip(a, b):
+            wa, wb = ra["words"], rb["words"]
+            total += max(len(wa), len(wb), 1)
+            same += sum(x == y for x, y in zip(wa, wb)) + (not wa and not wb)
+        return same / max(total, 1)
+
+
+def plot(image, result: dict, columns: int = 5):
+    """A matplotlib Figure: the image, then one panel per word with the attention over the
+    feature grid upsampled onto the image (brighter = attended). `image` is anything
+    predict() takes; `result` one of its results.
+
+    >>> fig = plot(np.zeros((8, 8, 3), np.uint8), {"caption": "a", "words": ["a"],
+    ...            "attention": np.ones((1, 2, 2)).tolist()})
+    >>> len(fig.axes)
+    2
+    """
+    from matplotlib.figure import Figure
+    from PIL import Image
+
+    img = open_image(image, "image")
+    words, att = result["words"], np.asarray(result["attention"], np.float32)
+    n = len(words) + 1
+    cols = min(columns, n)
+    rows = -(-n // cols)
+    fig = Figure(figsize=(2.2 * cols, 2.4 * rows))
+    ax = fig.add_subplot(rows, cols, 1)
+    ax.imshow(img)
+    ax.set_title(result.get("caption", ""), fontsize=8)
+    ax.axis("off")
+    for i, word in enumerate(words):
+        ax = fig.add_subplot(rows, cols, i + 2)
+        ax.imshow(img)
+        a = att[i] / max(float(att[i].max()), 1e-9)
+        up = np.asarray(Image.fromarray((a * 255).astype(np.uint8)).resize(
+            img.size, Image.Resampling.BILINEAR), np.float32) / 255
+        ax.imshow(up, cmap="gray", alpha=0.6, extent=(-0.5, img.size[0] - 0.5, img.size[1] - 0.5, -0.5))
+        ax.set_title(word, fontsize=9)
+        ax.axis("off")
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,272 @@
+"""The caption-cnn-lstm network: Show, Attend and Tell (Xu et al. 2015) with a compact
+CNN trained from scratch (MobileNet-style depthwise-separable blocks, `weights=None`: no
+pretrained ImageNet weights can be had here) and an LSTM (or GRU) decoder with soft
+(Bahdanau) attention over the CNN's feature grid, a gated context (Xu et al.'s beta) and a
+deep output layer (word embedding + state + context -> logits).
+
+Training runs the whole caption with teacher forcing (`keras.ops.scan` over the words);
+the loss is the cross-entropy of the next word plus the doubly stochastic attention
+regulariser `attention_reg * mean_i (1 - sum_t alpha_ti)^2` over the grid cells i (Xu et
+al. eq. 14; averaged over cells rather than summed, as in common reimplementations).
+Inference runs two exported functions (`export_functions`): "encoder" (image -> features,
+attention keys, initial state) once, "step" (word + state + features -> log-probabilities,
+attention, state) once per word and beam hypothesis, driven by the numpy host.
+
+>>> prep = {"vocab": ["<pad>", "<start>", "<end>", "<unk>", "a"], "image_size": 16}
+>>> m = build(prep, units=8, embed_dim=4, attention_dim=4, widths=(4, 8), grid=4)
+>>> sorted(m.output)
+['attention', 'logits']
+>>> fns = export_functions(m, prep)
+>>> sorted(fns["encoder"].output), sorted(fns["step"].output)
+(['c', 'features', 'h', 'keys'], ['attention', 'c', 'h', 'log_probs'])
+"""
+from __future__ import annotations
+
+import math
+
+import keras
+import tensorflow as tf
+from keras import layers, ops
+
+CELLS = {"lstm": layers.LSTMCell, "gru": layers.GRUCell}
+
+
+def state_names(cell: str) -> list[str]:
+    return ["h", "c"] if cell == "lstm" else ["h"]
+
+
+@keras.saving.register_keras_serializable(package="captioning")
+class AttentionDecoder(layers.Layer):
+    """[features [B, L, C], tokens [B, T]] -> (logits [B, T, V], attention [B, T, L])."""
+
+    def __init__(self, vocab_size: int, units: int = 256, embed_dim: int = 128,
+                 attention_dim: int = 128, cell: str = "lstm", dropout: float = 0.3,
+                 attention_reg: float = 1.0, **kwargs):
+        super().__init__(**kwargs)
+        if cell not in CELLS:
+            raise ValueError(f"cell must be one of {sorted(CELLS)}; got {cell!r}")
+        self.vocab_size, self.units, self.embed_dim = vocab_size, units, embed_dim
+        self.attention_dim, self.cell_type, self.dropout_rate = attention_dim, cell, dropout
+        self.attention_reg = attention_reg
+        self.embedding = layers.Embedding(vocab_size, embed_dim, name="embedding")
+        self.init_states = [layers.Dense(units, activation="tanh", name=f"init_{s}")
+                            for s in state_names(cell)]
+        self.key = layers.Dense(attention_dim, name="attention_key")           # W_a f_i
+        self.query = layers.Dense(attention_dim, use_bias=False, name="attention_query")
+        self.score = layers.Dense(1, use_bias=False, name="attention_score")    # v_a
+        self.gate = layers.Dense(1, activation="sigmoid", name="context_gate")  # beta
+        self.cell = CELLS[cell](units, recurrent_initializer="orthogonal", name="cell")
+        self.drop = layers.Dropout(dropout)
+        self.out = layers.Dense(vocab_size, name="logits")
+
+    def build(self, input_shape):
+        (_, L, C), _ = input_shape
+        self.embedding.build((None,))
+        for d in self.init_states:
+            d.build((None, C))
+        self.key.build((None, L, C))
+        self.query.build((None, self.units))
+        self.score.build((None, L, self.attention_dim))
+        self.gate.build((None, self.units))
+        self.cell.build((None, self.embed_dim + C))
+        self.out.build((None, self.units + C + self.embed_dim))
+        self.built = True
+
+    # ---- pieces shared by training and the exported functions ---------------------------
+    def initial(self, features):
+        """Attention keys [B, L, A] and the initial state from the mean feature."""
+        mean = ops.mean(features, axis=1)
+        return self.key(features), [d(mean) for d in self.init_states]
+
+    def advance(self, emb, states, features, keys):
+        """One word: attend with the previous h, then run the cell on [word, context]."""
+        # v . tanh(..) as a product-sum: a Dense on a 3-D tensor inside the loop becomes a
+        # Tensordot with dynamic shapes, which XLA cannot compile in the gradient.
+        v = self.score.kernel[:, 0]
+        e = ops.sum(ops.tanh(keys + self.query(states[0])[:, None, :]) * v, axis=-1)
+        alpha = ops.softmax(e, axis=-1)                                    # [B, L]
+        context = self.gate(states[0]) * ops.sum(alpha[..., None] * features, axis=1)
+        h, new = self.cell(ops.concatenate([emb, context], axis=-1), list(states))
+        new = list(new) if isinstance(new, (list, tuple)) else [new]
+        return h, context, alpha, new
+
+    def logits(self, h, context, emb, training=False):
+        return self.out(self.drop(ops.concatenate([h, context, emb], axis=-1), training=training))
+
+    def call(self, inputs, training=False):
+        features, tokens = inputs
+        emb = self.embedding(tokens)                                        # [B, T, E]
+        keys, states = self.initial(features)
+
+        # tf.scan, not keras.ops.scan: it bounds the while loop (maximum_iterations), which
+        # XLA needs for the gradient. The carry is one flat tensor [states..., context,
+        # alpha] and is also each word's output (h = states[0]).
+        U, C, L = self.units, features.shape[-1], features.shape[1]
+        n = len(states)
+        start = ops.concatenate(states + [ops.zeros_like(features[:, 0]),
+                                          ops.zeros_like(features[:, :, 0])], axis=-1)
+
+        def body(carry, x):
+            prev = [carry[:, i * U:(i + 1) * U] for i in range(n)]
+            h, context, alpha, new = self.advance(x, prev, features, keys)
+            out = ops.concatenate(new + [context, alpha], axis=-1)
+            return out
+
+        ys = tf.scan(body, ops.transpose(emb, (1, 0, 2)), initializer=start)
+        ys = ops.transpose(ys, (1, 0, 2))
+        hs, contexts, alphas = ys[..., :U], ys[..., n * U:n * U + C], ys[..., n * U + C:]
+        return self.logits(hs, contexts, emb, training), alphas
+
+    def compute_output_shape(self, input_shape):
+        (b, L, _), (_, T) = input_shape
+        return (b, T, self.vocab_size), (b, T, L)
+
+    def get_config(self):
+        return {**super().get_config(), "vocab_size": self.vocab_size, "units": self.units,
+                "embed_dim": self.embed_dim, "attention_dim": self.attention_dim,
+                "cell": self.cell_type, "dropout": self.dropout_rate,
+                "attention_reg": self.attention_reg}
+
+
+def _separable(x, filters: int, stride: int, name: str):
+    """MobileNet block: 3x3 depthwise + BN + ReLU6, 1x1 pointwise + BN + ReLU6."""
+    x = layers.DepthwiseConv2D(3, strides=stride, padding="same", use_bias=False, name=f"{name}_dw")(x)
+    x = layers.ReLU(6.0, name=f"{name}_dw_relu")(layers.BatchNormalization(name=f"{name}_dw_bn")(x))
+    x = layers.Conv2D(filters, 1, use_bias=False, name=f"{name}_pw")(x)
+    return layers.ReLU(6.0, name=f"{name}_pw_relu")(layers.BatchNormalization(name=f"{name}_pw_bn")(x))
+
+
+def build_encoder(image_size: int, widths=(64, 128, 256), grid: int = 8, stem: int = 32) -> keras.Model:
+    """image [S, S, 3] (0..255) -> features [grid * grid, widths[-1]]. The image is halved
+    log2(S / grid) times, the first halvings in the first stages."""
+    halvings = math.log2(image_size / grid)
+    if halvings < 0 or halvings != int(halvings):
+        raise ValueError(f"image_size / grid must be a power of two; got {image_size} / {grid}")
+    image = keras.Input((image_size, image_size, 3), name="image")
+    x = layers.Rescaling(1 / 127.5, offset=-1.0, name="scale")(image)
+    x = layers.Conv2D(stem, 3, padding="same", use_bias=False, name="stem")(x)
+    x = layers.ReLU(6.0, name="stem_relu")(layers.BatchNormalization(name="stem_bn")(x))
+    strides = [2 if i < int(halvings) else 1 for i in range(max(len(widths), int(halvings)))]
+    widths = list(widths) + [widths[-1]] * (len(strides) - len(widths))
+    for i, (w, s) in enumerate(zip(widths, strides)):
+        x = _separable(x, w, s, f"block{i}a")
+        x = _separable(x, w, 1, f"block{i}b")
+    x = layers.Reshape((grid * grid, widths[-1]), name="grid")(x)
+    return keras.Model(image, x, name="encoder")
+
+
+def build(prep: dict, init=None, cell: str = "lstm", units: int = 256, embed_dim: int = 128,
+          attention_dim: int = 128, widths=(64, 128, 256), grid: int = 8, dropout: float = 0.3,
+          attention_reg: float = 1.0, **_) -> keras.Model:
+    """{"image": [S, S, 3] float 0..255, "tokens": [T] int <start> w1 ..} ->
+    {"logits": [T, V] of the next words, "attention": [T, grid * grid]}."""
+    size = int(prep["image_size"])
+    encoder = build_encoder(size, tuple(widths), grid)
+    image = keras.Input((size, size, 3), name="image")
+    tokens = keras.Input((None,), dtype="int32", name="tokens")
+    decoder = AttentionDecoder(len(prep["vocab"]), units, embed_dim, attention_dim, cell,
+                               dropout, attention_reg, name="decoder")
+    logits, attention = decoder([encoder(image), tokens])
+    return keras.Model({"image": image, "tokens": tokens},
+                       {"logits": logits, "attention": attention}, name="caption_cnn_lstm")
+
+
+class NextWordLoss(keras.losses.Loss):
+    """Cross-entropy of the next word over the real (non-pad: target 0) positions."""
+
+    def __init__(self, name="next_word", **kwargs):
+        super().__init__(name=name, **kwargs)
+
+    def call(self, y_true, y_pred):
+        y_true = ops.cast(y_true, "int32")
+        mask = ops.cast(y_true > 0, y_pred.dtype)
+        ce = keras.losses.sparse_categorical_crossentropy(y_true, y_pred, from_logits=True)
+        return ops.sum(ce * mask) / ops.maximum(ops.sum(mask), 1.0)
+
+
+class DoublyStochastic(keras.losses.Loss):
+    """weight * mean over images and cells i of (1 - sum_t alpha_ti)^2, real words only."""
+
+    def __init__(self, weight: float = 1.0, name="attention_reg", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.weight = weight
+
+    def call(self, y_true, y_pred):
+        mask = ops.cast(ops.cast(y_true, "int32") > 0, y_pred.dtype)
+        total = ops.sum(y_pred * mask[..., None], axis=1)                   # [B, L]
+        return self.weight * ops.mean(ops.square(1.0 - total))
+
+
+def loss(model):
+    return {"logits": NextWordLoss(),
+            "attention": DoublyStochastic(model.get_layer("decoder").attention_reg)}
+
+
+class _Initial(layers.Layer):
+    def __init__(self, decoder, **kwargs):
+        super().__init__(**kwargs)
+        self.decoder = decoder
+
+    def call(self, features):
+        keys, states = self.decoder.initial(features)
+        return [keys, *states]
+
+
+class _Step(layers.Layer):
+    def __init__(self, decoder, **kwargs):
+        super().__init__(**kwargs)
+        self.decoder = decoder
+
+    def call(self, word, states, features, keys):
+        emb = self.decoder.embedding(word)
+        h, context, alpha, new = self.decoder.advance(emb, states, features, keys)
+        log_probs = ops.log_softmax(self.decoder.logits(h, context, emb), axis=-1)
+        return [log_probs, alpha, *new]
+
+
+def export_functions(model, prep: dict) -> dict:
+    """Batch-1 functions sharing the trained layers:
+    "encoder": {"image" [1, S, S, 3]} -> {"features" [1, L, C], "keys" [1, L, A], "h", "c"};
+    "step": {"word" [1] int32, "h", "c", "features", "keys"} -> {"log_probs" [1, V],
+    "attention" [1, L], "h", "c"} (no "c" for a GRU)."""
+    encoder, decoder = model.get_layer("encoder"), model.get_layer("decoder")
+    names = state_names(decoder.cell_type)
+    size = int(prep["image_size"])
+    L, C = encoder.output_shape[1:]
+    image = keras.Input(batch_shape=(1, size, size, 3), name="image")
+    feats = encoder(image)
+    keys, *states = _Initial(decoder, name="initial")(feats)
+    enc_out = {"features": layers.Identity(name="features_out")(feats),
+               "keys": layers.Identity(name="keys_out")(keys)}
+    enc_out.update({n: layers.Identity(name=f"{n}_out")(s) for n, s in zip(names, states)})
+
+    word = keras.Input(batch_shape=(1,), dtype="int32", name="word")
+    st = [keras.Input(batch_shape=(1, decoder.units), name=n) for n in names]
+    f_in = keras.Input(batch_shape=(1, L, C), name="features")
+    k_in = keras.Input(batch_shape=(1, L, decoder.attention_dim), name="keys")
+    log_probs, alpha, *new = _Step(decoder, name="step")(word, st, f_in, k_in)
+    step_out = {"log_probs": layers.Identity(name="log_probs_out")(log_probs),
+                "attention": layers.Identity(name="attention_out")(alpha)}
+    step_out.update({n: layers.Identity(name=f"{n}_out")(s) for n, s in zip(names, new)})
+    return {"encoder": keras.Model({"image": image}, enc_out, name="caption_encoder"),
+            "step": keras.Model({"word": word, **dict(zip(names, st)), "features": f_in,
+                                 "keys": k_in}, step_out, name="caption_step")}
+
+
+def feature_model(model) -> keras.Model:
+    """image [B, S, S, 3] -> mean encoder feature [B, C] (the nearest-neighbour baseline)."""
+    encoder = model.get_layer("encoder")
+    image = keras.Input(encoder.input_shape[1:], name="image")
+    return keras.Model(image, ops.mean(encoder(image), axis=1))
+
+
+def host_constants(model) -> dict:
+    decoder, encoder = model.get_layer("decoder"), model.get_layer("encoder")
+    grid = int(round(math.sqrt(encoder.output_shape[1])))
+    return {"state": {n: decoder.units for n in state_names(decoder.cell_type)}, "grid": grid}
+
+
+def serving_function(model, prep: dict):
+    """Not yet: the SavedModel signature on encoded image bytes (a TF greedy/beam loop over
+    the step) is the next piece of work; the host loop serves predict() meanwhile."""
+    return None

@@ -1,0 +1,288 @@
+"""caption-cnn-lstm (work in progress, not yet registered): the Flickr8k / COCO / CSV /
+emoji readers, image input and its errors, beam search on a hand-made step function,
+BLEU on hand-made references, and a tiny untrained model exported to TFLite (builtin ops
+only) and ONNX with parity on real emoji images."""
+import io
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from pipelines.captioning import ENTRY
+from pipelines.captioning import data as D
+from pipelines.captioning import evaluate as E
+from pipelines.captioning import host as H
+from zoo.errors import DataFormatError, InputError
+
+
+def _png(path, colour=(200, 30, 30), size=(10, 8), mode="RGB"):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new(mode, size, colour if mode == "RGB" else colour[0]).save(path)
+    return path
+
+
+# ---- readers ------------------------------------------------------------------------------
+def test_flickr8k_token_reader_groups_captions_and_reads_split_lists(tmp_path):
+    for name in ("a.jpg", "b.jpg"):
+        _png(tmp_path / "Flicker8k_Dataset" / name)
+    (tmp_path / "Flickr8k.token.txt").write_text(
+        "a.jpg#0\tA dog runs .\na.jpg#1\tA brown dog .\nb.jpg#0\tTwo kids play .\n")
+    (tmp_path / "Flickr_8k.trainImages.txt").write_text("a.jpg\n")
+    (tmp_path / "Flickr_8k.devImages.txt").write_text("b.jpg\n")
+    every = D.read(tmp_path)
+    assert [(e["image"].endswith("a.jpg"), e["captions"]) for e in every] == [
+        (True, ["A dog runs .", "A brown dog ."]), (False, ["Two kids play ."])]
+    assert [e["captions"] for e in D.read_split(tmp_path, "valid")] == [["Two kids play ."]]
+    assert len(D.read_split(tmp_path, "train")) == 1
+
+
+def test_flickr8k_reader_names_file_and_line(tmp_path):
+    _png(tmp_path / "images" / "a.jpg")
+    bad = tmp_path / "caps.token.txt"
+    bad.write_text("a.jpg#0\tA dog .\na.jpg A dog without tab\n")
+    with pytest.raises(DataFormatError, match=r"caps.token.txt:2: expected 'IMAGE.jpg#N<TAB>caption'"):
+        D.read(bad)
+    bad.write_text("missing.jpg#0\tA dog .\n")
+    with pytest.raises(DataFormatError, match=r"caps.token.txt:1: image 'missing.jpg' not found"):
+        D.read(bad)
+
+
+def test_coco_json_reader(tmp_path):
+    _png(tmp_path / "val2014" / "COCO_1.jpg")
+    doc = {"images": [{"id": 7, "file_name": "COCO_1.jpg"}],
+           "annotations": [{"image_id": 7, "caption": "A cat on a mat."},
+                           {"image_id": 7, "caption": "A sleeping cat."}]}
+    (tmp_path / "annotations").mkdir()
+    (tmp_path / "annotations" / "captions_val2014.json").write_text(json.dumps(doc))
+    [ex] = D.read_split(tmp_path, "valid")
+    assert ex["captions"] == ["A cat on a mat.", "A sleeping cat."]
+    assert ex["image"].endswith("val2014/COCO_1.jpg")
+    doc["annotations"].append({"image_id": 8, "caption": "x"})
+    (tmp_path / "annotations" / "captions_val2014.json").write_text(json.dumps(doc))
+    with pytest.raises(DataFormatError, match=r"annotations\[2\] refers to image_id 8"):
+        D.read(tmp_path / "annotations" / "captions_val2014.json")
+
+
+def test_csv_and_emoji_tsv_readers(tmp_path):
+    _png(tmp_path / "images" / "x.png")
+    _png(tmp_path / "images" / "y.png")
+    (tmp_path / "caps.csv").write_text("image,caption,split\nx.png,red box,train\n"
+                                       "y.png,blue box,val\ny.png,a blue box,val\n")
+    assert [e["captions"] for e in D.read_split(tmp_path / "caps.csv", "valid")] == [
+        ["blue box", "a blue box"]]
+    (tmp_path / "bad.csv").write_text("picture,text\nx.png,red\n")
+    with pytest.raises(DataFormatError, match=r"bad.csv:1: expected a header with columns 'image' and 'caption'"):
+        D.read(tmp_path / "bad.csv")
+    (tmp_path / "captions.tsv").write_text("image\tsplit\tcaption\tkeywords\n"
+                                           "images/x.png\ttrain\tred box\tred|box\n"
+                                           "images/y.png\tvalid\tblue box\tblue\n")
+    [train] = D.read_split(tmp_path, "train")       # the folder: captions.tsv comes first
+    assert train["captions"] == ["red box"] and train["keywords"] == ["red", "box"]
+
+
+def test_emoji_corpus_splits(data_dir):
+    root = data_dir / "captioning" / "emoji"
+    train, valid = D.read_split(root, "train"), D.read_split(root, "valid")
+    assert (len(train), len(valid)) == (6048, 580)
+    assert not {e["image"] for e in train} & {e["image"] for e in valid}
+
+
+def test_vocabulary_and_growth():
+    prep, _ = D.fit_preprocessor([{"image": "x", "captions": ["flag: germany", "flag: france"]}],
+                                 min_count=1)
+    assert prep["vocab"][:5] == ["<pad>", "<start>", "<end>", "<unk>", ":"]
+    assert D.encode_caption("flag: spain", prep) == [H.START, prep["vocab"].index("flag"),
+                                                     prep["vocab"].index(":"), H.UNK, H.END]
+    before = list(prep["vocab"])
+    assert D.grow_vocab(prep, [{"image": "x", "captions": ["flag: spain"]}], min_count=1) == ["spain"]
+    assert prep["vocab"][:len(before)] == before          # old ids keep their meaning
+
+
+def test_dataset_teacher_forcing_and_no_flip(data_dir):
+    train = D.read_split(data_dir / "captioning" / "emoji", "train")[:12]
+    prep, _ = D.fit_preprocessor(train, min_count=1)
+    x, y = next(iter(D.make_dataset(train, prep, batch_size=4)))
+    tokens, targets = x["tokens"].numpy(), y["logits"].numpy()
+    assert x["image"].shape == (4, 64, 64, 3) and tokens.shape == targets.shape
+    assert (tokens[:, 0] == H.START).all()
+    shifted = tokens[:, 1:] > 0                      # the next input word is this target
+    np.testing.assert_array_equal(tokens[:, 1:][shifted], targets[:, :-1][shifted])
+    assert ((targets == H.END).sum(axis=1) == 1).all()
+    # Without augmentation the image is exactly what predict() feeds the encoder.
+    first = H.load_image(train[0]["image"], 64)
+    np.testing.assert_array_equal(x["image"].numpy()[0], first)
+    assert "flip" not in D._augment.__code__.co_names
+
+
+# ---- host: images -------------------------------------------------------------------------
+def test_images_in_every_form_and_format(tmp_path):
+    rgba = Image.new("RGBA", (30, 20), (255, 0, 0, 0))       # fully transparent -> white
+    arrays = [H.load_image(rgba, 16), H.load_image(np.full((5, 7), 255, np.uint8), 16)]
+    for fmt in ("JPEG", "PNG", "GIF", "WEBP"):
+        buf = io.BytesIO()
+        Image.new("RGB", (40, 33), (255, 255, 255)).save(buf, fmt)
+        arrays.append(H.load_image(buf.getvalue(), 16))
+    path = _png(tmp_path / "g.png", size=(9, 9), mode="L", colour=(255,))
+    arrays.append(H.load_image(str(path), 16))
+    for a in arrays:
+        assert a.shape == (16, 16, 3) and a.dtype == np.float32
+        assert a.min() > 240                                   # white everywhere
+
+
+def test_bad_images_are_input_errors(tmp_path):
+    text = tmp_path / "notes.txt"
+    text.write_text("not an image")
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 64), (1, 2, 3)).save(buf, "PNG")
+    truncated = tmp_path / "cut.png"
+    truncated.write_bytes(buf.getvalue()[:60])
+    cases = [(str(text), "not an image Pillow can read"), (str(truncated), "damaged or truncated"),
+             (str(tmp_path / "nope.jpg"), "no such image file"), (b"", "empty"),
+             (H.EMPTY_INPUT, "empty"), (np.zeros((4, 4, 3), np.float32), "must be uint8"),
+             (42, "expected an image path")]
+    for item, msg in cases:
+        with pytest.raises(InputError, match=msg):
+            H.open_image(item, "input 0")
+
+
+# ---- host: beam search ----------------------------------------------------------------------
+def _table_step(table):
+    """A step function from {prefix tuple: {word: prob}}; the state is the prefix."""
+    def step(words, states):
+        out, new = [], []
+        for w, prefix in zip(words, states):
+            prefix = tuple(prefix or ()) + ((w,) if w != H.START else ())
+            p = np.full(6, 1e-6)
+            for k, v in table.get(prefix, {H.END: 1.0}).items():
+                p[k] = v
+            out.append(np.log(p / p.sum()))
+            new.append(prefix)
+        return np.array(out), new, [np.full(4, 0.25)] * len(words)
+    return step
+
+
+def test_beam_search_finds_what_greedy_misses():
+    # Greedy takes 4 (0.6) then a flat 0.5/0.5; beam sees that 5 (0.4) leads to a sure <end>.
+    table = {(): {4: 0.6, 5: 0.4}, (4,): {H.END: 0.5, 4: 0.5}, (5,): {H.END: 1.0}}
+    step = _table_step(table)
+    greedy = H.beam_search(step, None, H.START, H.END, beam=1, alpha=0.0)[0]
+    best = H.beam_search(step, None, H.START, H.END, beam=2, alpha=0.0)[0]
+    assert greedy["words"] == [4] and best["words"] == [5]
+    assert best["logp"] == pytest.approx(np.log(0.4), abs=1e-4)
+    assert len(best["attention"]) == 2          # one per word and one for <end>
+
+
+def test_length_normalisation_prefers_longer_confident_captions():
+    # [4]: p = 0.6 * 0.9 = 0.54, 2 steps; [5, 4, 4]: p = 0.4 * 0.95 * 0.95 = 0.361, 4 steps.
+    # Raw log p prefers the short caption; per-step log p (alpha=1) the long one.
+    table = {(): {4: 0.6, 5: 0.4}, (4,): {H.END: 0.9, 4: 0.1}, (5,): {4: 0.95, H.END: 0.05},
+             (5, 4): {4: 0.95, H.END: 0.05}, (5, 4, 4): {H.END: 1.0}}
+    step = _table_step(table)
+    raw = H.beam_search(step, None, H.START, H.END, beam=3, alpha=0.0)[0]["words"]
+    norm = H.beam_search(step, None, H.START, H.END, beam=3, alpha=1.0)[0]["words"]
+    assert raw == [4] and norm == [5, 4, 4]
+    with pytest.raises(InputError, match="beam"):
+        H.beam_search(step, None, H.START, H.END, beam=0)
+
+
+def test_beam_search_stops_at_max_len():
+    loop = lambda words, states: (np.log(np.tile([1e-6, 1e-6, 1e-6, 1e-6, 1.0, 1e-6], (len(words), 1))),
+                                  states, [np.zeros(1)] * len(words))
+    assert H.beam_search(loop, None, H.START, H.END, beam=2, max_len=3)[0]["words"] == [4, 4, 4]
+
+
+# ---- metrics --------------------------------------------------------------------------------
+def test_bleu_against_all_references():
+    refs = [["the cat sat on the mat", "a cat is on the mat"], ["flag: germany"]]
+    perfect = E.bleu(["a cat is on the mat", "flag: germany"], refs)
+    # NLTK counts a hypothesis with no n-grams of an order as 0 matches out of 1 (its
+    # modified precision divides by max(1, count)): 'flag: germany' has no 4-gram, so the
+    # corpus 4-gram precision is 3/4 even for perfect captions. Pinned and documented.
+    assert perfect == pytest.approx({"bleu1": 1.0, "bleu2": 1.0, "bleu3": 1.0,
+                                     "bleu4": 0.75 ** 0.25})
+    # 'the cat' only: brevity penalty exp(1 - 6/2) on 1-gram precision 1.0 (the two
+    # hypotheses together: 'the cat' (closest ref length 6) + 'flag: germany' (3)).
+    some = E.bleu(["the cat", "flag: germany"], refs)
+    assert some["bleu1"] == pytest.approx(np.exp(1 - 9 / 5), abs=1e-6)
+    assert some["bleu4"] < some["bleu1"]
+    assert E.exact_match(["A cat is on the mat", "flag: spain"], refs) == 0.5
+
+
+# ---- the model: tiny, untrained, exported -----------------------------------------------------
+@pytest.fixture(scope="module")
+def tiny(data_dir):
+    from pipelines.captioning import model as M
+    from zoo.model import ZooModel
+
+    root = data_dir / "captioning" / "emoji"
+    train, valid = D.read_split(root, "train")[:40], D.read_split(root, "valid")
+    prep, _ = D.fit_preprocessor(train, image_size=32, min_count=1)
+    prep["examples"] = D.parity_examples(valid, n=2)
+    keras_model = M.build(prep, units=16, embed_dim=8, attention_dim=8, widths=(8, 16), grid=4)
+    return ZooModel(ENTRY, keras_model, prep), train, valid
+
+
+def test_tiny_model_trains_and_predicts(tiny):
+    import keras
+
+    from pipelines.captioning import model as M
+
+    zm, train, valid = tiny
+    m = zm.keras_model
+    m.compile(optimizer=keras.optimizers.Adam(1e-2), loss=M.loss(m), jit_compile=True)
+    ds = D.make_dataset(train[:16], zm.preprocessor, batch_size=8, augment=False)
+    first = m.evaluate(ds, verbose=0, return_dict=True)["logits_loss"]
+    m.fit(ds, epochs=3, verbose=0)
+    assert m.evaluate(ds, verbose=0, return_dict=True)["logits_loss"] < first
+    [r] = zm.predict([valid[0]["image"]], beam=2, max_len=5)
+    assert isinstance(r["caption"], str) and len(r["words"]) <= 5
+    assert np.asarray(r["attention"]).shape == (len(r["words"]), 4, 4)
+    np.testing.assert_allclose(np.asarray(r["attention"]).sum(axis=(1, 2)), 1.0, atol=1e-4)
+    fig = H.plot(valid[0]["image"], r)
+    assert len(fig.axes) == len(r["words"]) + 1
+    with pytest.raises(InputError, match="input 0"):
+        zm.predict([H.EMPTY_INPUT])
+    with pytest.raises(InputError, match="non-empty"):
+        zm.predict([])
+
+
+def test_step_function_matches_teacher_forcing(tiny):
+    """The exported encoder + step reproduce the full model's next-word distribution."""
+    zm, train, _ = tiny
+    ids = D.encode_caption(train[0]["captions"][0], zm.preprocessor)
+    image = H.load_image(train[0]["image"], 32)[None]
+    full = zm.keras_model({"image": image, "tokens": np.array([ids[:-1]], np.int32)})
+    enc = zm.call_function("encoder", {"image": image})
+    state = {"h": enc["h"], "c": enc["c"]}
+    for t, w in enumerate(ids[:-1]):
+        out = zm.call_function("step", {"word": np.array([w], np.int32), **state,
+                                        "features": enc["features"], "keys": enc["keys"]})
+        logits = np.asarray(full["logits"])[0, t]
+        expect = logits - np.log(np.sum(np.exp(logits - logits.max()))) - logits.max()
+        np.testing.assert_allclose(out["log_probs"][0], expect, atol=1e-4)
+        np.testing.assert_allclose(out["attention"][0], np.asarray(full["attention"])[0, t], atol=1e-5)
+        state = {"h": out["h"], "c": out["c"]}
+
+
+@pytest.mark.parametrize("suffix", [".tflite", ".onnx"])
+def test_export_builtin_ops_and_parity(tiny, tmp_path, suffix):
+    from zoo.export import builtin_op_names
+    from zoo.runtime import load
+
+    zm, _, valid = tiny
+    report = zm.export(tmp_path / f"cap{suffix}")
+    assert report["agreement"] == 1.0 and report["max_abs_diff"] < 1e-4
+    if suffix == ".tflite":
+        ops = builtin_op_names(tmp_path / "cap.tflite")
+        assert not [op for op in ops if op.startswith("Flex") or op == "CUSTOM"], ops
+    rt = load(tmp_path / f"cap{suffix}")
+    assert rt.predict([valid[0]["image"]])[0]["words"] == zm.predict([valid[0]["image"]])[0]["words"]
+
+
+def test_evaluate_reports_bleu_and_nearest_neighbour(tiny):
+    zm, train, valid = tiny
+    m = E.evaluate(zm, valid[:4], beam=1, train=train[:10])
+    for k in ("bleu1", "bleu2", "bleu3", "bleu4", "nn_bleu4", "exact_match"):
+        assert 0.0 <= m[k] <= 1.0
+    assert m["images"] == 4
