@@ -31,6 +31,7 @@ bench: install
 	$(BIN)/python -m benchmarks.ner_bilstm
 	$(BIN)/python -m benchmarks.forecast_lstm
 	$(BIN)/python -m benchmarks.music_lstm
+	$(BIN)/python -m benchmarks.speech_ctc
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -30,3 +30,24 @@ register(
            "children's voices and noisy rooms until fine-tuned on your own recordings. "
            "Not a general-vocabulary recogniser.",
 )
+
+register(
+    name="speech-ctc-stream",
+    task="speech",
+    package="pipelines.speech",
+    summary="Streaming digit recogniser: causal conv front end + unidirectional GRU with CTC; "
+            "m.stream() takes ~100 ms audio chunks and returns the growing transcript",
+    default_data="fsdd",
+    train_file="recordings",
+    valid_file="recordings",
+    recipe={"alphabet": "digits", "sample_rate": 8000, "n_mels": 40, "cell": "gru",
+            "units": 160, "layers": 2, "bidirectional": False, "dropout": 0.2, "filters": 128,
+            "batch_size": 32, "epochs": 30, "patience": 10, "learning_rate": 2e-3, "lr_decay": 0.9,
+            "clipnorm": 5.0, "buckets": [100, 200, 400, 800], "augment": True,
+            "max_digits": 8, "monitor_gradients": False},
+    paper={},
+    bundle_dir="saved_models/speech-ctc-stream",
+    limits="As speech-ctc (English spoken digits, 5 FSDD speakers), but causal: each output "
+           "depends only on the audio heard so far (plus a 300 ms flush at the end), so it can "
+           "transcribe while you speak.",
+)
