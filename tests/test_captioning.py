@@ -280,6 +280,26 @@ def test_export_builtin_ops_and_parity(tiny, tmp_path, suffix):
     assert rt.predict([valid[0]["image"]])[0]["words"] == zm.predict([valid[0]["image"]])[0]["words"]
 
 
+def test_grown_vocabulary_keeps_the_trained_weights(tiny):
+    from pipelines.captioning import model as M
+
+    zm, train, _ = tiny
+    prep = dict(zm.preprocessor)
+    new_words = D.grow_vocab(prep, [{"image": "x", "captions": ["zorblat zorblat"]}], min_count=1)
+    assert new_words == ["zorblat"]
+    grown = M.build(prep, units=16, embed_dim=8, attention_dim=8, widths=(8, 16), grid=4)
+    partly = M.transfer_weights(zm.keras_model, grown)
+    assert sorted(p.split("/")[-2] for p in partly) == ["embedding", "logits", "logits"]
+    old_v = len(zm.preprocessor["vocab"])
+    emb_old = zm.keras_model.get_layer("decoder").embedding.embeddings.numpy()
+    np.testing.assert_array_equal(grown.get_layer("decoder").embedding.embeddings.numpy()[:old_v], emb_old)
+    image = H.load_image(train[0]["image"], 32)[None]
+    tokens = np.array([D.encode_caption(train[0]["captions"][0], zm.preprocessor)], np.int32)
+    a = np.asarray(zm.keras_model({"image": image, "tokens": tokens})["logits"])
+    b = np.asarray(grown({"image": image, "tokens": tokens})["logits"])
+    np.testing.assert_allclose(b[..., :old_v], a, atol=1e-5)     # old words: same scores
+
+
 def test_evaluate_reports_bleu_and_nearest_neighbour(tiny):
     zm, train, valid = tiny
     m = E.evaluate(zm, valid[:4], beam=1, train=train[:10])
