@@ -1,0 +1,41 @@
+"""Abstractive summarization: the `summarize-attn` entry (BiLSTM encoder, LSTM decoder with
+attention, pointer-generator copying and coverage; beam search on the numpy host),
+trained on Debian package descriptions (long description -> one-line synopsis).
+
+Importing this package registers the entry only; TensorFlow loads on first use.
+
+>>> import zoo
+>>> zoo.registry.get("summarize-attn").default_data
+'summarization/debian_descriptions'
+"""
+from zoo.registry import register
+
+register(
+    name="summarize-attn",
+    task="summarization",
+    package="pipelines.summarization",
+    summary="BiLSTM encoder + LSTM decoder with attention, pointer-generator copying and "
+            "coverage over WordPiece subwords; beam search: document -> short summary",
+    default_data="summarization/debian_descriptions",
+    train_file="train.jsonl.gz",
+    valid_file="valid.jsonl.gz",
+    recipe={"vocab_size": 8000, "max_source": 128, "max_target": 24, "embed": 128,
+            "enc_units": 128, "dec_units": 256, "attn_units": 256, "copy": True,
+            "coverage": True, "dropout": 0.1, "batch_size": 32, "epochs": 10, "patience": 3,
+            "learning_rate": 1e-3, "clipnorm": 2.0, "monitor_gradients": False,
+            "eval_beam": 1},
+    paper={"rougeL (CNN/DailyMail test)": {"See et al. 2017 pointer-generator + coverage": 36.38,
+                                           "See et al. 2017 lead-3 baseline": 36.57}},
+    bundle_dir="saved_models/summarize-attn",
+    limits="Research and demos. Trained on Debian package descriptions (English, software "
+           "vocabulary): it writes a one-line, lower-cased synopsis of a software "
+           "description; news or other domains need fine-tuning (m.fine_tune on your "
+           "document/summary pairs). Reads the first 128 subword tokens of a document "
+           "(the rest is ignored, with a warning) and writes at most 24 by default.",
+    demo_inputs=(
+        "GNU Emacs is the extensible self-documenting text editor. This package contains "
+        "the editor with support for a graphical user interface.",
+        "This library provides functions to read and write image files in the PNG format. "
+        "It supports all PNG color types and bit depths.",
+    ),
+)

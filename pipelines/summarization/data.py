@@ -1,0 +1,187 @@
+"""Summarization data: CSV / JSONL readers (plain or gzipped), the subword vocabulary,
+and the tf.data pipeline (length-bucketed source, fixed-length teacher-forced target).
+
+A pair is {"document": str, "summary": str}. Files: JSON lines or CSV with a header, plain
+or `.gz`; the column names default to `document` / `summary` and can be changed with
+`read(path, document="text", summary="headline")`.
+
+>>> import tempfile, os
+>>> path = os.path.join(tempfile.mkdtemp(), "pairs.csv")
+>>> _ = open(path, "w").write('text,headline\\n"A long text, with commas.",Short\\n')
+>>> read(path, document="text", summary="headline")
+[{'document': 'A long text, with commas.', 'summary': 'Short'}]
+"""
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import logging
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from zoo.data import bucketed_batches, existing
+from zoo.errors import DataFormatError
+
+from .host import BOS, EOS, RESERVED, WordPiece, pretokenize
+
+log = logging.getLogger(__name__)
+DATASETS = ("debian_descriptions", "inshorts_news", "bbc_news_summary")
+
+
+def _open_text(path: Path) -> str:
+    try:
+        if path.suffix == ".gz":
+            with gzip.open(path, "rt", encoding="utf-8") as f:
+                return f.read()
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise DataFormatError(f"{path}: not UTF-8 text (byte {e.start}: {e.reason})") from None
+    except (OSError, EOFError) as e:
+        raise DataFormatError(f"{path}: cannot read ({e})") from None
+
+
+def read(path: str | Path, document: str = "document", summary: str = "summary") -> list[dict]:
+    """Pairs {"document", "summary"} from a JSONL or CSV file (`.gz` or plain).
+    Rows with an empty document or summary are errors (file:line), not silently dropped."""
+    path = existing(path, "summarization data file")
+    text = _open_text(path)
+    stem = path.name[:-3] if path.name.endswith(".gz") else path.name
+    first = text.lstrip()[:1]
+    rows = _jsonl(path, text) if stem.endswith((".jsonl", ".json")) or first == "{" else _csv(path, text)
+    pairs = []
+    for line, row in rows:
+        missing = [c for c in (document, summary) if c not in row]
+        if missing:
+            raise DataFormatError(f"{path}:{line}: no column {missing[0]!r}; columns are "
+                                  f"{sorted(row)} (choose others with document=..., summary=...)")
+        doc, summ = row[document], row[summary]
+        if not isinstance(doc, str) or not isinstance(summ, str) or not doc.strip() or not summ.strip():
+            raise DataFormatError(f"{path}:{line}: {document!r} and {summary!r} must be "
+                                  f"non-empty strings; got {doc!r:.40} / {summ!r:.40}")
+        pairs.append({"document": doc, "summary": summ})
+    if not pairs:
+        raise DataFormatError(f"{path}: no pairs found; expected JSON lines "
+                              f"{{\"{document}\": ..., \"{summary}\": ...}} or a CSV with those columns")
+    return pairs
+
+
+def _jsonl(path: Path, text: str):
+    for n, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise DataFormatError(f"{path}:{n}: not valid JSON ({e.msg}); expected one object "
+                                  f"per line") from None
+        if not isinstance(row, dict):
+            raise DataFormatError(f"{path}:{n}: expected a JSON object per line; got {line!r:.60}")
+        yield n, row
+
+
+def _csv(path: Path, text: str):
+    reader = csv.DictReader(io.StringIO(text))
+    if not reader.fieldnames:
+        raise DataFormatError(f"{path}: empty CSV file (expected a header row)")
+    for row in reader:
+        if None in row:
+            raise DataFormatError(f"{path}:{reader.line_num}: more fields than the header "
+                                  f"{reader.fieldnames}")
+        yield reader.line_num, row
+
+
+def read_split(data_dir: str | Path, split: str) -> list[dict]:
+    """`split` ("train"/"valid") of a summarization folder: `data_dir/<split>.jsonl.gz`
+    (one dataset), or, given the summarization root, its debian_descriptions dataset."""
+    data_dir = Path(data_dir)
+    if data_dir.is_file():
+        return read(data_dir)
+    if split not in ("train", "valid"):
+        raise DataFormatError(f"split must be 'train' or 'valid'; got {split!r}")
+    if not any(data_dir.glob(f"{split}.*")) and (data_dir / DATASETS[0]).is_dir():
+        data_dir = data_dir / DATASETS[0]
+    for name in (f"{split}.jsonl.gz", f"{split}.jsonl", f"{split}.csv.gz", f"{split}.csv"):
+        if (data_dir / name).exists():
+            return read(data_dir / name)
+    raise DataFormatError(f"{data_dir}: no {split}.jsonl(.gz) or {split}.csv(.gz); datasets "
+                          f"under $ZOO_DATA/summarization: {', '.join(DATASETS)}")
+
+
+def learn_vocab(texts: list[str], vocab_size: int = 8000) -> list[str]:
+    """A WordPiece vocabulary learnt by tensorflow-text's bert_vocab_from_dataset on our
+    pre-tokenized words (so its words are exactly the ones the tokenizer splits)."""
+    from tensorflow_text.tools.wordpiece_vocab import wordpiece_tokenizer_learner_lib as learner
+
+    # bert_vocab_from_dataset counts words with tf.data (minutes on our CPU); a Counter
+    # gives the same counts to the same learner in seconds.
+    counts = Counter(w for t in texts for w in pretokenize(t))
+    return list(learner.learn(list(counts.items()), vocab_size, RESERVED,
+                              max_unique_chars=500))
+
+
+def fit_preprocessor(train: list[dict], vocab_size: int = 8000, max_source: int = 128,
+                     max_target: int = 24, vocab_from: str | None = None, **_) -> tuple[dict, None]:
+    """The vocabulary (learnt on documents and summaries; minutes on 56k pairs) and the
+    length limits. `vocab_from`: reuse the "vocab" of a preprocessor.json (or a text file,
+    one subword per line) instead of learning one."""
+    if vocab_from:
+        path = existing(vocab_from, "vocabulary file")
+        text = path.read_text(encoding="utf-8")
+        vocab = json.loads(text)["vocab"] if path.suffix == ".json" else text.splitlines()
+        if vocab[:len(RESERVED)] != RESERVED:
+            raise DataFormatError(f"{path}: a vocabulary must start with {RESERVED}")
+    else:
+        vocab = learn_vocab([p["document"] for p in train] + [p["summary"] for p in train],
+                            vocab_size)
+    log.info("vocabulary: %d subwords", len(vocab))
+    # Two source-length buckets: each is one XLA compilation of the whole model.
+    buckets = sorted({min(64, max_source), max_source})
+    return {"vocab": vocab, "max_source": max_source, "max_target": max_target,
+            "buckets": buckets}, None
+
+
+def encode_pairs(examples: list[dict], prep: dict):
+    """(source ids truncated to max_source, target ids: summary truncated + [EOS])."""
+    tok = WordPiece(prep["vocab"])
+    S, T = prep["max_source"], prep["max_target"]
+    src = [tok.encode(p["document"])[:S] or [EOS] for p in examples]
+    tgt = [tok.encode(p["summary"])[:T] + [EOS] for p in examples]
+    return src, tgt
+
+
+def make_dataset(examples: list[dict], prep: dict, batch_size: int = 32, shuffle: bool = False,
+                 seed: int = 0, drop_remainder: bool = False):
+    """({"source": [B, S_bucket], "target_in": [B, T+1]}, {"log_probs": [B, T+1],
+    "coverage": [B, T+1]}) batches; targets are padded with 0 (ignored by the loss)."""
+    import tensorflow as tf
+
+    src, tgt = encode_pairs(examples, prep)
+    T = prep["max_target"] + 1
+    tin = np.zeros((len(tgt), T), np.int32)
+    tout = np.zeros((len(tgt), T), np.int32)
+    for i, t in enumerate(tgt):
+        tin[i, 0], tin[i, 1:len(t)] = BOS, t[:-1]
+        tout[i, :len(t)] = t
+    dense = np.zeros((len(src), prep["max_source"]), np.int32)
+    for i, s in enumerate(src):
+        dense[i, :len(s)] = s
+    lengths = np.array([len(s) for s in src], np.int32)
+    ds = tf.data.Dataset.from_tensor_slices((dense, lengths, tin, tout))
+    if shuffle:
+        ds = ds.shuffle(len(src), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.map(lambda s, n, i, o: (s[:n], i, o))
+    ds = bucketed_batches(ds, lambda s, i, o: tf.shape(s)[0], prep["buckets"], batch_size,
+                          pad_values=(0, 0, 0), drop_remainder=drop_remainder,
+                          lengths=[len(s) for s in src])
+    return ds.map(lambda s, i, o: ({"source": s, "target_in": i},
+                                   {"log_probs": o, "coverage": o})).prefetch(2)
+
+
+def parity_examples(valid: list[dict], n: int = 16) -> list[str]:
+    """Documents from the validation split, spread over it (raw predict() inputs)."""
+    step = max(1, len(valid) // n)
+    return [p["document"] for p in valid[::step][:n]]

@@ -1,0 +1,302 @@
+"""Summarization pre/post-processing and the decode loop, in numpy (no TensorFlow here).
+
+Text is lower-cased (ASCII only), split into words and single punctuation marks, and each
+word into WordPiece subwords (greedy longest match, "##" continuations, a word that
+cannot be spelled becomes [UNK]). This is exactly what tensorflow-text's
+FastWordpieceTokenizer does in the SavedModel serving graph (tested for equality on real
+documents in tests/test_summarization.py), so python predict, training and serving share
+one tokenizer.
+
+The host drives the exported `encoder` (source ids -> memory, attention keys, initial
+state) and `step` (previous token + state -> log-probabilities over the vocabulary,
+attention, new state) functions on whichever backend calls them (Keras, TFLite, ONNX
+Runtime), with beam search: length normalisation (score / length**alpha) and n-gram
+blocking; `beam=1` is greedy decoding.
+
+>>> vocab = ["[PAD]", "[UNK]", "[BOS]", "[EOS]", "game", "##s", "of", "war", ","]
+>>> tok = WordPiece(vocab)
+>>> tok.tokenize("Games of WAR, wars")
+['game', '##s', 'of', 'war', ',', 'war', '##s']
+>>> detokenize(['game', '##s', 'of', 'war', ',', 'war', '##s'])
+'games of war, wars'
+"""
+from __future__ import annotations
+
+import re
+import warnings
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from zoo.errors import InputError
+
+EMPTY_INPUT = ""
+RESERVED = ["[PAD]", "[UNK]", "[BOS]", "[EOS]"]
+PAD, UNK, BOS, EOS = range(4)
+# Words are runs of ASCII letters/digits; every other non-space character stands alone.
+# The same expressions run in RE2 (tensorflow-text) and Python `re`: ASCII classes only.
+SPACE = r"[ \t\n\r\f\v]+"
+TOKEN = r"[A-Za-z0-9]+|[^A-Za-z0-9 \t\n\r\f\v]"
+TOKEN_RE = re.compile(TOKEN)
+MAX_WORD_BYTES = 100           # FastWordpieceTokenizer's max_bytes_per_token default
+_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+NO_SPACE_BEFORE = set(".,;:!?)]}%'\"-/")
+NO_SPACE_AFTER = set("([{-/'\"$")
+
+
+def pretokenize(text: str) -> list[str]:
+    """Lower-cased (ASCII) words and punctuation marks, as the serving graph splits them."""
+    return TOKEN_RE.findall(text.translate(_LOWER))
+
+
+class WordPiece:
+    """Greedy longest-match-first WordPiece over a vocabulary list (ids = positions)."""
+
+    def __init__(self, vocab: list[str]):
+        self.vocab = list(vocab)
+        self.ids = {p: i for i, p in enumerate(self.vocab)}
+        self.word = lru_cache(maxsize=200_000)(self._word)
+
+    def _word(self, word: str) -> tuple:
+        if len(word.encode("utf-8")) > MAX_WORD_BYTES:
+            return ("[UNK]",)
+        pieces, start = [], 0
+        while start < len(word):
+            end = len(word)
+            while end > start:
+                piece = word[start:end] if start == 0 else "##" + word[start:end]
+                if piece in self.ids:
+                    break
+                end -= 1
+            else:
+                return ("[UNK]",)
+            pieces.append(piece)
+            start = end
+        return tuple(pieces)
+
+    def tokenize(self, text: str) -> list[str]:
+        return [p for w in pretokenize(text) for p in self.word(w)]
+
+    def encode(self, text: str) -> list[int]:
+        return [self.ids[p] for p in self.tokenize(text)]
+
+
+def detokenize(pieces: list[str]) -> str:
+    """Subwords back to readable text: "##" pieces glued on, no space before punctuation."""
+    out = ""
+    for p in pieces:
+        if p.startswith("##"):
+            out += p[2:]
+        elif not out or p in NO_SPACE_BEFORE or out[-1] in NO_SPACE_AFTER:
+            out += p
+        else:
+            out += " " + p
+    return out
+
+
+def lcs(a: list, b: list) -> int:
+    """Length of the longest common subsequence."""
+    prev = [0] * (len(b) + 1)
+    for x in a:
+        cur = [0]
+        for j, y in enumerate(b):
+            cur.append(prev[j] + 1 if x == y else max(prev[j + 1], cur[j]))
+        prev = cur
+    return prev[-1]
+
+
+def blocked_tokens(seq: list[int], n: int) -> set[int]:
+    """Tokens that would repeat an n-gram already in `seq` (n-gram blocking)."""
+    if n <= 0 or len(seq) < n - 1:
+        return set()
+    prefix = tuple(seq[len(seq) - n + 1:]) if n > 1 else ()
+    return {seq[i + n - 1] for i in range(len(seq) - n + 1)
+            if tuple(seq[i:i + n - 1]) == prefix}
+
+
+def rowwise(call, name: str):
+    """A batch-1 function applied row by row to a batch (static-shape exports)."""
+    def run(inputs: dict) -> dict:
+        n = len(next(iter(inputs.values())))
+        outs = [call(name, {k: v[i:i + 1] for k, v in inputs.items()}) for i in range(n)]
+        return {k: np.concatenate([o[k] for o in outs]) for k in outs[0]}
+    return run
+
+
+@dataclass
+class Encoded:
+    units: list                    # per document: {"source": int32 ids [S]}
+    texts: list = field(default_factory=list)
+    beam: int = 4
+    max_len: int = 24
+    min_len: int = 1
+    alpha: float = 0.8
+    block_ngram: int = 3
+    attention: bool = False
+
+
+class Host:
+    def __init__(self, config: dict):
+        self.config = config
+        self.tokenizer = WordPiece(config["vocab"])
+        self.max_source = int(config["max_source"])
+        self.max_target = int(config["max_target"])
+        self.state = config["state"]           # {"h": units, "c": units, "context": dim}
+
+    # ---- raw input -> ids ------------------------------------------------------------------
+    def source_ids(self, i: int, text) -> np.ndarray:
+        if isinstance(text, Path):
+            if not text.is_file():
+                raise InputError(f"input {i}: {text}: no such text file")
+            text = text.read_text(encoding="utf-8", errors="replace")
+        if not isinstance(text, str):
+            raise InputError(f"input {i}: expected a document (a string); got {type(text).__name__}")
+        ids = self.tokenizer.encode(text)
+        if not ids:
+            raise InputError(f"input {i}: empty document: there is nothing to summarize "
+                             f"(expected text with at least one word)")
+        if len(ids) > self.max_source:
+            warnings.warn(f"input {i}: {len(ids)} subword tokens; the model reads the first "
+                          f"{self.max_source}, the rest is ignored", stacklevel=3)
+            ids = ids[:self.max_source]
+        return np.asarray(ids, np.int32)
+
+    def encode(self, inputs, beam: int = 4, max_len: int | None = None, min_len: int = 1,
+               alpha: float = 0.8, block_ngram: int = 3, attention: bool = False) -> Encoded:
+        """Options: `beam` width (1 = greedy), `max_len` subword tokens out (default: the
+        training limit), `min_len`, length-normalisation exponent `alpha`, `block_ngram`
+        (no repeated n-gram in a summary; 0 turns it off), `attention` (return the
+        attention map). A pathlib.Path input is read as a text file."""
+        if isinstance(inputs, (str, Path)):
+            inputs = [inputs]
+        if not isinstance(inputs, (list, tuple)) or not inputs:
+            raise InputError("predict() needs a non-empty list of documents (strings)")
+        max_len = self.max_target if max_len is None else max_len
+        for name, value, low in (("beam", beam, 1), ("max_len", max_len, 1), ("min_len", min_len, 0),
+                                 ("block_ngram", block_ngram, 0)):
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
+                raise InputError(f"{name} must be an integer >= {low}; got {value!r}")
+        if max_len > 4 * self.max_target:
+            raise InputError(f"max_len must be at most {4 * self.max_target}; got {max_len}")
+        if not isinstance(alpha, (int, float)) or alpha < 0:
+            raise InputError(f"alpha must be a number >= 0; got {alpha!r}")
+        units = [{"source": self.source_ids(i, t)} for i, t in enumerate(inputs)]
+        return Encoded(units, list(inputs), int(beam), int(max_len), int(min(min_len, max_len)),
+                       float(alpha), int(block_ngram), bool(attention))
+
+    # ---- the loop over the exported functions ------------------------------------------------
+    def run(self, encoded: Encoded, call) -> list[dict]:
+        """Beam search per document over batch-1 functions (`call(name, inputs)`)."""
+        out = []
+        for unit in encoded.units:
+            out += self.search(encoded, [unit], rowwise(call, "encoder"), rowwise(call, "step"))
+        return out
+
+    def search(self, enc: Encoded, units: list, encoder, step) -> list[dict]:
+        """Beam search for several documents at once: `encoder(inputs)` and `step(inputs)`
+        take batches (rows = documents, then documents x beams)."""
+        S, N, K = self.max_source, len(units), enc.beam
+        source = np.zeros((N, S), np.int32)
+        for n, u in enumerate(units):
+            source[n, :len(u["source"])] = u["source"]
+        e = encoder({"source": source})
+        rows = np.repeat(np.arange(N), K)
+        consts = {"memory": e["memory"][rows], "keys": e["keys"][rows], "source": source[rows]}
+        state = {"h": e["h"][rows], "c": e["c"][rows],
+                 "context": np.zeros((N * K, self.state["context"]), np.float32),
+                 "coverage": np.zeros((N * K, S), np.float32)}
+        scores = np.full((N, K), -np.inf)
+        scores[:, 0] = 0.0
+        seqs = [[] for _ in range(N * K)]
+        attn = np.zeros((N * K, 0, S), np.float32)
+        finished = [[] for _ in range(N)]
+        done = np.zeros(N, bool)
+        token = np.full((N * K,), BOS, np.int32)
+        for t in range(enc.max_len):
+            o = step({"token": token, **state, **consts})
+            logp = o["log_probs"].astype(np.float64)
+            logp[:, [PAD, BOS, UNK]] = -np.inf
+            if t < enc.min_len:
+                logp[:, EOS] = -np.inf
+            if enc.block_ngram:
+                for r, seq in enumerate(seqs):
+                    banned = blocked_tokens(seq, enc.block_ngram)
+                    if banned:
+                        logp[r, list(banned)] = -np.inf
+            V = logp.shape[1]
+            total = (scores.reshape(-1, 1) + logp).reshape(N, K * V)
+            attn_t = np.concatenate([attn, o["attention"][:, None, :]], axis=1)
+            parents, tokens, new_scores = np.zeros(N * K, int), np.full(N * K, EOS, np.int32), \
+                np.full((N, K), -np.inf)
+            last = t == enc.max_len - 1
+            for n in range(N):
+                if done[n]:
+                    parents[n * K:(n + 1) * K] = n * K
+                    continue
+                top = np.argpartition(-total[n], 2 * K)[:2 * K] if K * V > 2 * K else np.arange(K * V)
+                top = top[np.argsort(-total[n, top], kind="stable")]
+                kept = 0
+                for idx in top:
+                    score = total[n, idx]
+                    if not np.isfinite(score):
+                        break
+                    k, tok = divmod(int(idx), V)
+                    r = n * K + k
+                    if tok == EOS or last:
+                        toks = seqs[r] + ([] if tok == EOS else [tok])
+                        finished[n].append((score / (len(toks) + 1) ** enc.alpha, toks,
+                                            attn_t[r, :len(toks)], score))
+                        continue
+                    parents[n * K + kept], tokens[n * K + kept] = r, tok
+                    new_scores[n, kept] = score
+                    kept += 1
+                    if kept == K:
+                        break
+                if len(finished[n]) >= K or last or kept == 0:
+                    done[n] = True
+                for j in range(kept, K):        # unused slots stay dead
+                    parents[n * K + j] = n * K
+            if done.all():
+                break
+            seqs = [seqs[p] + [int(tok)] for p, tok in zip(parents, tokens)]
+            attn = attn_t[parents]
+            state = {k: o[k][parents] for k in self.state} | {"coverage": o["coverage"][parents]}
+            scores, token = new_scores, tokens
+        results = []
+        for n in range(N):
+            best = max(finished[n], key=lambda f: f[0]) if finished[n] else (0.0, [], attn[:0], 0.0)
+            results.append({"ids": list(best[1]), "score": float(best[0]),
+                            "log_prob": float(best[3]), "attention": np.asarray(best[2])})
+        return results
+
+    # ---- outputs -> text -----------------------------------------------------------------------
+    def decode(self, encoded: Encoded, outputs: list[dict]) -> list[dict]:
+        vocab = self.tokenizer.vocab
+        results = []
+        for unit, out in zip(encoded.units, outputs):
+            pieces = [vocab[i] for i in out["ids"]]
+            r = {"summary": detokenize(pieces), "tokens": pieces, "score": out["score"]}
+            if encoded.attention:
+                r["source_tokens"] = [vocab[i] for i in unit["source"]]
+                r["attention"] = out["attention"][:, :len(unit["source"])].tolist()
+            results.append(r)
+        return results
+
+    @staticmethod
+    def describe(result: dict) -> str:
+        return result["summary"]
+
+    @staticmethod
+    def agreement(a: list[dict], b: list[dict]) -> float:
+        """Mean LCS F1 between the two runs' summary tokens (1.0 when all are identical)."""
+        scores = []
+        for ra, rb in zip(a, b):
+            ta, tb = ra["tokens"], rb["tokens"]
+            if ta == tb:
+                scores.append(1.0)
+                continue
+            m = lcs(ta, tb)
+            scores.append(2 * m / (len(ta) + len(tb)) if ta or tb else 1.0)
+        return float(np.mean(scores)) if scores else 1.0

@@ -1,0 +1,281 @@
+"""The summarize-attn network (See et al. 2017, "Get To The Point"): a BiLSTM encoder over
+subword embeddings, an LSTM decoder with additive (Bahdanau) attention and input feeding,
+an optional pointer-generator copy distribution (`copy=True`: p_gen mixes the vocabulary
+softmax with the attention over the source tokens) and optional coverage (`coverage=True`:
+the sum of past attention enters the attention scores, and the coverage loss
+sum_i min(a_i, coverage_i) is added with weight `coverage_weight`).
+
+Training is teacher-forced over the whole target (a fixed max_target + 1 steps). Decoding
+runs one step at a time through `export_functions`: an `encoder` (source ids ->
+memory, attention keys, initial state) and a `step` (previous token + state -> log
+probabilities, attention, new state), batch 1 with a fixed source length, which the
+numpy host drives with beam search (pipelines/summarization/host.py).
+
+>>> prep = {"vocab": ["[PAD]", "[UNK]", "[BOS]", "[EOS]", "a", "b"], "max_source": 8,
+...         "max_target": 4}
+>>> m = build(prep, embed=4, enc_units=4, dec_units=8, attn_units=4)
+>>> sorted(m.output_shape)
+['coverage', 'log_probs']
+>>> sorted(export_functions(m, prep))
+['encoder', 'step']
+"""
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+EPS = 1e-9
+
+
+@keras.saving.register_keras_serializable(package="summarization")
+class AttentionStep(keras.layers.Layer):
+    """One decoder step: [x (embedded previous token), h, c, context, coverage, memory,
+    keys, mask] -> [h, c, context, coverage, attention, features, p_gen]."""
+
+    def __init__(self, units: int, attn_units: int, embed: int, coverage: bool = True, **kwargs):
+        super().__init__(**kwargs)
+        self.units, self.attn_units, self.embed, self.use_coverage = units, attn_units, embed, coverage
+        self.lstm = keras.layers.LSTMCell(units, name="lstm_cell")
+        self.query = keras.layers.Dense(attn_units, name="query")
+        self.features = keras.layers.Dense(embed, activation="tanh", name="features")
+        self.p_gen = keras.layers.Dense(1, name="p_gen")
+
+    def build(self, input_shape):
+        x, h, c, context = input_shape[:4]
+        self.lstm.build((None, x[-1] + context[-1]))
+        self.query.build((None, self.units))
+        self.features.build((None, self.units + context[-1]))
+        self.p_gen.build((None, self.units + context[-1] + x[-1]))
+        self.w_cov = self.add_weight(shape=(self.attn_units,), initializer="zeros", name="w_cov")
+        # The score vector v of v . tanh(...) (a weight, not a Dense: tensordot on the
+        # dynamic source length does not compile under XLA inside the decoder loop).
+        self.v = self.add_weight(shape=(self.attn_units,), initializer="glorot_uniform", name="v")
+
+    def call(self, inputs):
+        x, h, c, context, coverage, memory, keys, mask = inputs
+        out, (h, c) = self.lstm(ops.concatenate([x, context], -1), [h, c])
+        e = keys + self.query(h)[:, None, :]
+        if self.use_coverage:
+            e = e + coverage[:, :, None] * self.w_cov
+        e = ops.sum(ops.tanh(e) * self.v, axis=-1) + (1.0 - mask) * -1e9
+        attn = ops.softmax(e, axis=-1)
+        context = ops.sum(attn[:, :, None] * memory, axis=1)
+        feat = self.features(ops.concatenate([h, context], -1))
+        p_gen = ops.sigmoid(self.p_gen(ops.concatenate([context, h, x], -1)))
+        return [h, c, context, coverage + attn, attn, feat, p_gen]
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units, "attn_units": self.attn_units,
+                "embed": self.embed, "coverage": self.use_coverage}
+
+
+@keras.saving.register_keras_serializable(package="summarization")
+class AttentionDecoder(keras.layers.Layer):
+    """Teacher-forced decoder over the target steps. Returns features [B, T, E], attention [B, T, S], p_gen [B, T, 1],
+    coverage loss per step [B, T]."""
+
+    def __init__(self, units: int, attn_units: int, embed: int, coverage: bool = True, **kwargs):
+        super().__init__(**kwargs)
+        self.units, self.attn_units, self.embed, self.use_coverage = units, attn_units, embed, coverage
+        self.cell = AttentionStep(units, attn_units, embed, coverage, name="step")
+
+    def build(self, input_shape):
+        x, h, c, memory = input_shape[:4]
+        ctx = (None, memory[-1])
+        self.cell.build([(None, x[-1]), h, c, ctx, (None, memory[1]), memory,
+                         (None, memory[1], self.attn_units), (None, memory[1])])
+
+    def call(self, inputs):
+        x, h, c, memory, keys, mask = inputs
+        context = ops.zeros_like(memory[:, 0, :])
+        coverage = ops.zeros_like(mask)
+
+        # One while loop rather than an unrolled Python loop: XLA compiles the step once.
+        import tensorflow as tf
+
+        steps = x.shape[1]
+        arrays = [tf.TensorArray(tf.float32, size=steps) for _ in range(4)]
+
+        def body(t, h, c, context, coverage, *arrays):
+            h, c, context, new_cov, attn, feat, p_gen = self.cell(
+                [x[:, t], h, c, context, coverage, memory, keys, mask])
+            cov_loss = ops.sum(ops.minimum(attn, coverage), axis=-1)
+            arrays = [a.write(t, v) for a, v in zip(arrays, (feat, attn, p_gen, cov_loss))]
+            return (t + 1, h, c, context, new_cov, *arrays)
+
+        out = tf.while_loop(lambda t, *_: t < steps, body,
+                            (tf.constant(0), h, c, context, coverage, *arrays),
+                            shape_invariants=(tf.TensorShape([]), h.shape, c.shape, context.shape,
+                                              coverage.shape, *[tf.TensorShape(None)] * 4),
+                            maximum_iterations=steps)
+        feats, attns, gens, covs = (a.stack() for a in out[5:])
+        return (ops.transpose(feats, (1, 0, 2)), ops.transpose(attns, (1, 0, 2)),
+                ops.transpose(gens, (1, 0, 2)), ops.transpose(covs, (1, 0)))
+
+    def compute_output_shape(self, input_shape):
+        x, memory = input_shape[0], input_shape[3]
+        b, t = x[0], x[1]
+        return ((b, t, self.embed), (b, t, memory[1]), (b, t, 1), (b, t))
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units, "attn_units": self.attn_units,
+                "embed": self.embed, "coverage": self.use_coverage}
+
+
+@keras.saving.register_keras_serializable(package="summarization")
+class CopyMix(keras.layers.Layer):
+    """log p(w) = log(p_gen P_vocab(w) + (1 - p_gen) sum_{i: source_i = w} a_i) with
+    `copy`; log P_vocab(w) otherwise. Inputs logits [B, T, V], attention [B, T, S],
+    p_gen [B, T, 1], source ids [B, S]."""
+
+    def __init__(self, vocab_size: int, copy: bool = True, **kwargs):
+        super().__init__(**kwargs)
+        self.vocab_size, self.copy = vocab_size, copy
+
+    def call(self, inputs):
+        logits, attn, p_gen, source = inputs
+        if not self.copy:
+            return ops.log_softmax(logits, axis=-1)
+        copied = ops.matmul(attn, ops.one_hot(source, self.vocab_size))
+        mixed = p_gen * ops.softmax(logits, axis=-1) + (1.0 - p_gen) * copied
+        return ops.log(mixed + EPS)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[0]
+
+    def get_config(self):
+        return {**super().get_config(), "vocab_size": self.vocab_size, "copy": self.copy}
+
+
+def _encode(layers: dict, source):
+    """Source ids -> (memory, keys, h0, c0, mask) with the model's layers."""
+    mask = ops.cast(ops.not_equal(source, 0), "float32")
+    x = layers["embedding"](source)
+    seq, fh, fc, bh, bc = layers["encoder"](x, mask=ops.not_equal(source, 0))
+    h0 = layers["bridge_h"](ops.concatenate([fh, bh], -1))
+    c0 = layers["bridge_c"](ops.concatenate([fc, bc], -1))
+    return seq, layers["attn_keys"](seq), h0, c0, mask
+
+
+def build(prep: dict, init=None, embed: int = 128, enc_units: int = 128, dec_units: int = 256,
+          attn_units: int = 256, copy: bool = True, coverage: bool = True, dropout: float = 0.1,
+          **_) -> keras.Model:
+    """{"source": [B, S] ids (0 = pad), "target_in": [B, T+1] ([BOS] + summary)} ->
+    {"log_probs": [B, T+1, V] of the next token, "coverage": [B, T+1] coverage loss}."""
+    V, T = len(prep["vocab"]), prep["max_target"] + 1
+    layers = {"embedding": keras.layers.Embedding(V, embed, name="embedding"),
+              "encoder": keras.layers.Bidirectional(
+                  keras.layers.LSTM(enc_units, return_sequences=True, return_state=True),
+                  name="encoder"),
+              "bridge_h": keras.layers.Dense(dec_units, activation="tanh", name="bridge_h"),
+              "bridge_c": keras.layers.Dense(dec_units, name="bridge_c"),
+              "attn_keys": keras.layers.Dense(attn_units, use_bias=False, name="attn_keys")}
+    source = keras.Input((None,), dtype="int32", name="source")
+    target_in = keras.Input((T,), dtype="int32", name="target_in")
+    memory, keys, h0, c0, mask = _encode(layers, source)
+    memory = keras.layers.Dropout(dropout, name="memory_dropout")(memory)
+    x = keras.layers.Dropout(dropout, name="target_dropout")(layers["embedding"](target_in))
+    feats, attn, p_gen, cov = AttentionDecoder(dec_units, attn_units, embed, coverage,
+                                               name="decoder")([x, h0, c0, memory, keys, mask])
+    logits = keras.layers.Dense(V, name="vocab")(feats)
+    log_probs = CopyMix(V, copy, name="copy_mix")([logits, attn, p_gen, source])
+    cov = keras.layers.Identity(name="coverage")(cov)
+    return keras.Model({"source": source, "target_in": target_in},
+                       {"log_probs": log_probs, "coverage": cov}, name="summarize_attn")
+
+
+class TokenNLL(keras.losses.Loss):
+    """Mean negative log-likelihood of the target tokens (id 0 = padding, ignored)."""
+
+    def __init__(self, name="token_nll", **kwargs):
+        super().__init__(name=name, **kwargs)
+
+    def call(self, y_true, y_pred):
+        y = ops.cast(y_true, "int32")
+        mask = ops.cast(ops.not_equal(y, 0), y_pred.dtype)
+        nll = -ops.squeeze(ops.take_along_axis(y_pred, y[..., None], axis=-1), -1)
+        return ops.sum(nll * mask) / ops.maximum(ops.sum(mask), 1.0)
+
+
+class CoverageLoss(keras.losses.Loss):
+    """weight x mean coverage loss over the target steps (See et al. eq. 12)."""
+
+    def __init__(self, weight: float = 1.0, name="coverage_loss", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.weight = weight
+
+    def call(self, y_true, y_pred):
+        mask = ops.cast(ops.not_equal(ops.cast(y_true, "int32"), 0), y_pred.dtype)
+        return self.weight * ops.sum(y_pred * mask) / ops.maximum(ops.sum(mask), 1.0)
+
+
+def loss(model):
+    use = model.get_layer("decoder").use_coverage
+    weight = getattr(model, "coverage_weight", 1.0) if use else 0.0
+    return {"log_probs": TokenNLL(), "coverage": CoverageLoss(weight)}
+
+
+def _layers(model) -> dict:
+    return {n: model.get_layer(n) for n in ("embedding", "encoder", "bridge_h", "bridge_c",
+                                             "attn_keys")}
+
+
+def export_functions(model, prep: dict) -> dict:
+    """`encoder`: {"source": [1, S]} -> {"memory", "keys", "h", "c"}; `step`: {"token": [1],
+    "h", "c", "context", "coverage", "memory", "keys", "source"} -> {"log_probs": [1, V],
+    "attention": [1, S], "h", "c", "context", "coverage"}. S = max_source (pad with 0)."""
+    return _functions(model, prep, 1)
+
+
+def _functions(model, prep: dict, batch) -> dict:
+    S = prep["max_source"]
+    layers = _layers(model)
+    cell = model.get_layer("decoder").cell
+    src = keras.Input(batch_shape=(batch, S), dtype="int32", name="source")
+    memory, keys, h0, c0, _ = _encode(layers, src)
+    encoder = keras.Model({"source": src}, {
+        "memory": keras.layers.Identity(name="memory")(memory),
+        "keys": keras.layers.Identity(name="keys")(keys),
+        "h": keras.layers.Identity(name="h")(h0), "c": keras.layers.Identity(name="c")(c0)},
+        name="summarize_encoder")
+
+    U, D, A = cell.units, memory.shape[-1], keys.shape[-1]
+    ins = {"token": keras.Input(batch_shape=(batch,), dtype="int32", name="token"),
+           "h": keras.Input(batch_shape=(batch, U), name="h"),
+           "c": keras.Input(batch_shape=(batch, U), name="c"),
+           "context": keras.Input(batch_shape=(batch, D), name="context"),
+           "coverage": keras.Input(batch_shape=(batch, S), name="coverage"),
+           "memory": keras.Input(batch_shape=(batch, S, D), name="memory"),
+           "keys": keras.Input(batch_shape=(batch, S, A), name="keys"),
+           "source": keras.Input(batch_shape=(batch, S), dtype="int32", name="source")}
+    mask = ops.cast(ops.not_equal(ins["source"], 0), "float32")
+    x = layers["embedding"](ins["token"])
+    h, c, context, coverage, attn, feat, p_gen = cell(
+        [x, ins["h"], ins["c"], ins["context"], ins["coverage"], ins["memory"], ins["keys"], mask])
+    logits = model.get_layer("vocab")(feat[:, None, :])
+    log_probs = model.get_layer("copy_mix")([logits, attn[:, None, :], p_gen[:, None, :],
+                                             ins["source"]])
+    outs = {"log_probs": keras.layers.Reshape((-1,), name="log_probs")(log_probs),
+            "attention": keras.layers.Identity(name="attention")(attn)}
+    for name, t in (("h", h), ("c", c), ("context", context), ("coverage", coverage)):
+        outs[name] = keras.layers.Identity(name=f"{name}_out")(t)
+    step = keras.Model(ins, outs, name="summarize_step")
+    return {"encoder": encoder, "step": step}
+
+
+def decode_functions(model, prep: dict) -> dict:
+    """The same encoder and step with any batch size (the evaluator decodes many documents
+    at once on the Keras model): {name: keras.Model}."""
+    return _functions(model, prep, None)
+
+
+def host_constants(model) -> dict:
+    cell = model.get_layer("decoder").cell
+    D = 2 * model.get_layer("encoder").forward_layer.units
+    return {"state": {"h": cell.units, "c": cell.units, "context": D}}
+
+
+def serving_function(model, prep: dict):
+    """No raw-string signature yet: decoding is the host's beam search over the
+    `encoder` / `step` signatures."""
+    return None

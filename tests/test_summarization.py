@@ -1,0 +1,151 @@
+"""summarize-attn: readers, the host tokenizer against tensorflow-text, beam search,
+ROUGE, and a tiny model's export functions."""
+import gzip
+import json
+
+import numpy as np
+import pytest
+
+from zoo.errors import DataFormatError, InputError
+
+from pipelines.summarization import data, host as H
+from pipelines.summarization.evaluate import lead_sentence, rouge
+
+DEBIAN = "summarization/debian_descriptions"
+
+
+def test_read_jsonl_gz_and_csv_with_custom_columns(tmp_path):
+    p = tmp_path / "pairs.jsonl.gz"
+    with gzip.open(p, "wt", encoding="utf-8") as f:
+        f.write(json.dumps({"text": "Long text here.", "headline": "Short"}) + "\n")
+    assert data.read(p, document="text", summary="headline") == [
+        {"document": "Long text here.", "summary": "Short"}]
+    c = tmp_path / "pairs.csv"
+    c.write_text('document,summary\n"A, b",c\n')
+    assert data.read(c)[0]["document"] == "A, b"
+
+
+def test_read_errors_name_file_and_line(tmp_path):
+    p = tmp_path / "bad.jsonl"
+    p.write_text('{"document": "x", "summary": "y"}\n{"document": "x"}\n')
+    with pytest.raises(DataFormatError, match=r"bad.jsonl:2: no column 'summary'"):
+        data.read(p)
+    p.write_text('{"document": "x", "summary": ""}\n')
+    with pytest.raises(DataFormatError, match=r"bad.jsonl:1: .*non-empty"):
+        data.read(p)
+    p.write_text('{"document": \n')
+    with pytest.raises(DataFormatError, match=r"bad.jsonl:1: not valid JSON"):
+        data.read(p)
+
+
+def test_read_split_picks_datasets(data_dir):
+    root = data_dir / "summarization"
+    assert len(data.read_split(root, "valid")) == len(data.read_split(root / "debian_descriptions", "valid"))
+    news = data.read_split(root / "inshorts_news", "valid")
+    assert news and set(news[0]) == {"document", "summary"}
+    with pytest.raises(DataFormatError, match="split"):
+        data.read_split(root, "test")
+
+
+@pytest.fixture(scope="module")
+def vocab(data_dir):
+    train = data.read_split(data_dir / DEBIAN, "train")[:600]
+    texts = [p["document"] for p in train] + [p["summary"] for p in train]
+    return data.learn_vocab(texts, 600)
+
+
+def test_host_wordpiece_equals_tensorflow_text(vocab, data_dir):
+    """The numpy host and the serving graph's FastWordpiece give the same ids on real text."""
+    import tensorflow as tf
+    import tensorflow_text as tf_text
+
+    docs = [p["document"] for p in data.read_split(data_dir / DEBIAN, "valid")[:200]]
+    docs += ["Ünïcödé café — naïve 東京 x" * 3, "a" * 150 + " end", "tabs\tand\nnewlines"]
+    fast = tf_text.FastWordpieceTokenizer(vocab, suffix_indicator="##", unknown_token="[UNK]",
+                                          no_pretokenization=True, token_out_type=tf.int32)
+    words = tf_text.regex_split(tf.strings.lower(tf.constant(docs)), H.TOKEN + "|" + H.SPACE,
+                                H.TOKEN)
+    ids = fast.tokenize(words).merge_dims(-2, -1).to_list()
+    tok = H.WordPiece(vocab)
+    assert [tok.encode(d) for d in docs] == ids
+
+
+def test_detokenize_and_blocking():
+    assert H.detokenize(["real", "-", "time", "game", "(", "rts", ")", "."]) == "real-time game (rts)."
+    assert H.blocked_tokens([5, 6, 7, 5, 6], 3) == {7}
+    assert H.blocked_tokens([5, 6], 3) == set()
+
+
+def test_rouge_and_lead():
+    assert rouge(["a b c"], ["a b c"])["rougeL"] == 1.0
+    assert lead_sentence("GNU Emacs is an editor. It is big.") == "GNU Emacs is an editor."
+
+
+class _Toy:
+    """A 'model' whose step prefers token 4, then 5, then EOS."""
+    V, S = 7, 6
+
+    def encoder(self, inputs):
+        n = len(inputs["source"])
+        return {"memory": np.zeros((n, self.S, 2), np.float32), "keys": np.zeros((n, self.S, 2), np.float32),
+                "h": np.zeros((n, 3), np.float32), "c": np.zeros((n, 3), np.float32)}
+
+    def step(self, inputs):
+        n = len(inputs["token"])
+        logits = np.full((n, self.V), -5.0)
+        nxt = {H.BOS: 4, 4: 5, 5: H.EOS}
+        for r, t in enumerate(inputs["token"]):
+            logits[r, nxt.get(int(t), H.EOS)] = 5.0
+        logp = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+        return {"log_probs": logp.astype(np.float32), "attention": np.full((n, self.S), 1 / self.S, np.float32),
+                "h": inputs["h"], "c": inputs["c"], "context": inputs["context"],
+                "coverage": inputs["coverage"] + 1 / self.S}
+
+
+@pytest.mark.parametrize("beam", [1, 3])
+def test_beam_search_finds_the_best_sequence(beam):
+    vocab = H.RESERVED + ["fast", "editor", "x"]
+    host = H.Host({"vocab": vocab, "max_source": 6, "max_target": 5,
+                   "state": {"h": 3, "c": 3, "context": 2}})
+    enc = host.encode(["fast editor x", "editor"], beam=beam)
+    out = host.decode(enc, host.search(enc, enc.units, _Toy().encoder, _Toy().step))
+    assert [r["summary"] for r in out] == ["fast editor", "fast editor"]
+
+
+def test_host_input_errors_and_truncation():
+    host = H.Host({"vocab": H.RESERVED + ["a"], "max_source": 3, "max_target": 4,
+                   "state": {"h": 1, "c": 1, "context": 1}})
+    with pytest.raises(InputError, match="non-empty"):
+        host.encode([])
+    with pytest.raises(InputError, match="input 0: empty document"):
+        host.encode(["  ...  "[:2]])
+    with pytest.raises(InputError, match="input 1"):
+        host.encode(["a", 3])
+    with pytest.warns(UserWarning, match="first 3"):
+        assert len(host.encode(["a a a a a"]).units[0]["source"]) == 3
+    with pytest.raises(InputError, match="beam"):
+        host.encode(["a"], beam=0)
+
+
+def test_tiny_model_trains_and_exports_functions(vocab, data_dir, tmp_path):
+    import zoo
+    from pipelines.summarization import model as M
+    from zoo.model import ZooModel
+
+    entry = zoo.registry.get("summarize-attn")
+    train = data.read_split(data_dir / DEBIAN, "train")[:64]
+    prep = {"vocab": vocab, "max_source": 32, "max_target": 8, "buckets": [16, 32],
+            "examples": [p["document"] for p in train[:16]]}
+    hp = dict(entry.recipe, embed=8, enc_units=8, dec_units=16, attn_units=8)
+    zm = ZooModel(entry, M.build(prep, **hp), prep, hparams=hp)
+    from zoo.training import compile_for_training
+    compile_for_training(zm)
+    hist = zm.keras_model.fit(data.make_dataset(train, prep, 16), epochs=1, verbose=0)
+    assert np.isfinite(hist.history["loss"][0])
+    one = zm.predict(prep["examples"][:2], beam=2, attention=True)
+    assert len(one) == 2 and np.asarray(one[0]["attention"]).shape[1] == len(one[0]["source_tokens"])
+    from pipelines.summarization.evaluate import summarize
+    assert [r["tokens"] for r in summarize(zm, prep["examples"][:3], beam=2)] == \
+        [r["tokens"] for r in zm.predict(prep["examples"][:3], beam=2)]
+    report = zm.export(tmp_path / "tiny.tflite")
+    assert report["agreement"] == 1.0
