@@ -223,7 +223,7 @@ def tiny(data_dir):
     return ZooModel(ENTRY, keras_model, prep), train, valid
 
 
-def test_tiny_model_trains_and_predicts(tiny):
+def test_tiny_model_trains_and_predicts(tiny, tmp_path):
     import keras
 
     from pipelines.captioning import model as M
@@ -241,6 +241,9 @@ def test_tiny_model_trains_and_predicts(tiny):
     np.testing.assert_allclose(np.asarray(r["attention"]).sum(axis=(1, 2)), 1.0, atol=1e-4)
     fig = H.plot(valid[0]["image"], r)
     assert len(fig.axes) == len(r["words"]) + 1
+    assert r["source"] == valid[0]["image"]
+    png = zm.host().plot([r, r], tmp_path / "att.png")          # zoo predict --plot
+    assert Image.open(png).size[0] > 100
     with pytest.raises(InputError, match="input 0"):
         zm.predict([H.EMPTY_INPUT])
     with pytest.raises(InputError, match="non-empty"):

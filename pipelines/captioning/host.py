@@ -172,7 +172,8 @@ class Encoded:
     beam: int = 3
     max_len: int = 20
     alpha: float = 1.0
-    images: list | None = None     # the RGB PIL images (for plots)
+    images: list | None = None     # the RGB PIL images
+    sources: list | None = None    # the input paths (None for bytes, arrays, PIL images)
 
 
 class Host:
@@ -196,7 +197,8 @@ class Host:
         max_len = int(max_len or self.config.get("max_len", 20))
         images = [open_image(x, f"input {i}") for i, x in enumerate(inputs)]
         units = [{"image": load_image(img, self.size)} for img in images]
-        return Encoded(units, beam, max_len, alpha, images)
+        sources = [str(x) if isinstance(x, (str, Path)) else None for x in inputs]
+        return Encoded(units, beam, max_len, alpha, images, sources)
 
     def run(self, encoded: Encoded, call) -> list[dict]:
         """"encoder" once per image, then beam search over "step"."""
@@ -220,13 +222,32 @@ class Host:
 
     def decode(self, encoded: Encoded, outputs: list[dict]) -> list[dict]:
         results = []
-        for hyp in outputs:
+        sources = encoded.sources or [None] * len(outputs)
+        for hyp, source in zip(outputs, sources):
             words = [self.vocab[w] if w < len(self.vocab) else "<unk>" for w in hyp["words"]]
             att = np.array(hyp["attention"][:len(words)], np.float32).reshape(
                 len(words), self.grid, self.grid)
             results.append({"caption": detokenize(words), "words": words,
-                            "score": float(hyp["score"]), "attention": att.tolist()})
+                            "score": float(hyp["score"]), "attention": att.tolist(),
+                            "source": source})
         return results
+
+    def plot(self, results: list[dict], path: str | Path, images: list | None = None) -> Path:
+        """`zoo predict ... --plot out.png`: attention maps of up to 6 results, one row each
+        (see `plot`); the image comes from `images` or from each result's "source" path."""
+        from matplotlib.figure import Figure
+
+        results = results[:6]
+        images = images or [r.get("source") for r in results]
+        cols = min(6, 1 + max(len(r["words"]) for r in results))
+        rows = sum(-(-(len(r["words"]) + 1) // cols) for r in results)
+        fig = Figure(figsize=(2.0 * cols, 2.3 * rows))
+        row = 0
+        for r, image in zip(results, images):
+            row += draw_attention(fig, (rows, cols, row * cols), image, r, cols)
+        fig.tight_layout()
+        fig.savefig(path, dpi=100)
+        return Path(path)
 
     @staticmethod
     def describe(result: dict) -> str:
@@ -245,8 +266,8 @@ class Host:
 
 def plot(image, result: dict, columns: int = 5):
     """A matplotlib Figure: the image, then one panel per word with the attention over the
-    feature grid upsampled onto the image (brighter = attended). `image` is anything
-    predict() takes; `result` one of its results.
+    feature grid upsampled onto the image (bright = attended). `image` is anything
+    predict() takes (None: the attention alone); `result` one of predict()'s results.
 
     >>> fig = plot(np.zeros((8, 8, 3), np.uint8), {"caption": "a", "words": ["a"],
     ...            "attention": np.ones((1, 2, 2)).tolist()})
@@ -254,26 +275,40 @@ def plot(image, result: dict, columns: int = 5):
     2
     """
     from matplotlib.figure import Figure
-    from PIL import Image
 
-    img = open_image(image, "image")
-    words, att = result["words"], np.asarray(result["attention"], np.float32)
-    n = len(words) + 1
+    n = len(result["words"]) + 1
     cols = min(columns, n)
     rows = -(-n // cols)
     fig = Figure(figsize=(2.2 * cols, 2.4 * rows))
-    ax = fig.add_subplot(rows, cols, 1)
-    ax.imshow(img)
+    draw_attention(fig, (rows, cols, 0), image, result, cols)
+    fig.tight_layout()
+    return fig
+
+
+def draw_attention(fig, grid: tuple, image, result: dict, cols: int) -> int:
+    """Panels for one result on `fig` from panel grid[2] on (grid = rows, cols, start);
+    returns the number of rows used."""
+    from PIL import Image
+
+    rows, _, start = grid
+    img = open_image(image, "image") if image is not None else None
+    words, att = result["words"], np.asarray(result["attention"], np.float32)
+    ax = fig.add_subplot(rows, cols, start + 1)
+    if img is not None:
+        ax.imshow(img)
     ax.set_title(result.get("caption", ""), fontsize=8)
     ax.axis("off")
     for i, word in enumerate(words):
-        ax = fig.add_subplot(rows, cols, i + 2)
-        ax.imshow(img)
+        ax = fig.add_subplot(rows, cols, start + i + 2)
         a = att[i] / max(float(att[i].max()), 1e-9)
-        up = np.asarray(Image.fromarray((a * 255).astype(np.uint8)).resize(
-            img.size, Image.Resampling.BILINEAR), np.float32) / 255
-        ax.imshow(up, cmap="gray", alpha=0.6, extent=(-0.5, img.size[0] - 0.5, img.size[1] - 0.5, -0.5))
+        if img is None:
+            ax.imshow(a, cmap="gray", vmin=0, vmax=1)
+        else:
+            ax.imshow(img)
+            up = np.asarray(Image.fromarray((a * 255).astype(np.uint8)).resize(
+                img.size, Image.Resampling.BILINEAR), np.float32) / 255
+            ax.imshow(up, cmap="gray", alpha=0.6,
+                      extent=(-0.5, img.size[0] - 0.5, img.size[1] - 0.5, -0.5))
         ax.set_title(word, fontsize=9)
         ax.axis("off")
-    fig.tight_layout()
-    return fig
+    return -(-(len(words) + 1) // cols)
