@@ -311,3 +311,18 @@ def test_evaluate_reports_bleu_and_nearest_neighbour(tiny):
     for k in ("bleu1", "bleu2", "bleu3", "bleu4", "nn_bleu4", "exact_match"):
         assert 0.0 <= m[k] <= 1.0
     assert m["images"] == 4
+
+
+def test_keras_save_load_roundtrip(tmp_path):
+    import keras
+
+    from pipelines.captioning import model as M
+
+    prep = {"vocab": ["<pad>", "<start>", "<end>", "<unk>", "a", "b"], "image_size": 16}
+    m = M.build(prep, cell="gru", units=8, embed_dim=4, attention_dim=4, widths=(4, 8), grid=4)
+    x = {"image": np.random.default_rng(0).random((2, 16, 16, 3), np.float32) * 255,
+         "tokens": np.array([[1, 4, 5], [1, 5, 0]], np.int32)}
+    m.save(tmp_path / "m.keras")
+    back = keras.saving.load_model(tmp_path / "m.keras", safe_mode=True, compile=False)
+    np.testing.assert_array_equal(np.asarray(m(x)["logits"]), np.asarray(back(x)["logits"]))
+    assert sorted(M.export_functions(back, prep)["step"].input) == ["features", "h", "keys", "word"]
