@@ -127,7 +127,8 @@ def test_host_input_errors_and_truncation():
         host.encode(["a"], beam=0)
 
 
-def test_tiny_model_trains_and_exports_functions(vocab, data_dir, tmp_path):
+@pytest.fixture(scope="module")
+def tiny(vocab, data_dir):
     import zoo
     from pipelines.summarization import model as M
     from zoo.model import ZooModel
@@ -140,8 +141,13 @@ def test_tiny_model_trains_and_exports_functions(vocab, data_dir, tmp_path):
     zm = ZooModel(entry, M.build(prep, **hp), prep, hparams=hp)
     from zoo.training import compile_for_training
     compile_for_training(zm)
-    hist = zm.keras_model.fit(data.make_dataset(train, prep, 16), epochs=1, verbose=0)
-    assert np.isfinite(hist.history["loss"][0])
+    zm.history = zm.keras_model.fit(data.make_dataset(train, prep, 16), epochs=1, verbose=0)
+    return zm
+
+
+def test_tiny_model_trains_and_exports_functions(tiny, tmp_path):
+    zm, prep = tiny, tiny.preprocessor
+    assert np.isfinite(zm.history.history["loss"][0])
     one = zm.predict(prep["examples"][:2], beam=2, attention=True)
     assert len(one) == 2 and np.asarray(one[0]["attention"]).shape[1] == len(one[0]["source_tokens"])
     from pipelines.summarization.evaluate import summarize
@@ -149,3 +155,20 @@ def test_tiny_model_trains_and_exports_functions(vocab, data_dir, tmp_path):
         [r["tokens"] for r in zm.predict(prep["examples"][:3], beam=2)]
     report = zm.export(tmp_path / "tiny.tflite")
     assert report["agreement"] == 1.0
+
+
+def test_saved_model_serves_raw_strings(tiny, tmp_path):
+    """The SavedModel's serving_default: raw strings in, the greedy summary out (as
+    predict(beam=1, block_ngram=0) on the host)."""
+    import tensorflow as tf
+    import tensorflow_text  # noqa: F401
+
+    from pipelines.summarization import model as M
+
+    zm = tiny
+    zm.export(tmp_path / "sm")
+    fn = tf.saved_model.load(str(tmp_path / "sm")).signatures["serving_default"]
+    docs = zm.preprocessor["examples"][:4]
+    served = M.serving_results(fn(texts=tf.constant(docs)))
+    ours = zm.predict(docs, beam=1, block_ngram=0)
+    assert [r["tokens"] for r in served] == [r["tokens"] for r in ours]

@@ -288,6 +288,32 @@ class Host:
     def describe(result: dict) -> str:
         return result["summary"]
 
+    def plot(self, results: list[dict], path: str | Path, max_source: int = 60) -> Path:
+        """Attention map of the first result (summary subwords x the first `max_source`
+        source subwords) as a PNG; predict with `attention=True` (`--attention true`)."""
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        r = results[0]
+        if "attention" not in r:
+            raise InputError("the attention map needs predict(..., attention=True) "
+                             "(zoo predict ... --attention true --plot FILE)")
+        att = np.asarray(r["attention"])[:, :max_source]
+        src = r["source_tokens"][:max_source]
+        fig, ax = plt.subplots(figsize=(max(6, 0.22 * len(src)), max(2.5, 0.3 * len(r["tokens"]) + 1)))
+        ax.imshow(att, cmap="Greys", aspect="auto", vmin=0)
+        ax.set_xticks(range(len(src)), src, rotation=90, fontsize=7)
+        ax.set_yticks(range(len(r["tokens"])), r["tokens"], fontsize=8)
+        ax.set_xlabel("source subwords")
+        ax.set_ylabel("summary subwords")
+        ax.set_title(f"attention: {r['summary'][:80]}", fontsize=9)
+        fig.tight_layout()
+        path = Path(path)
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        return path
+
     @staticmethod
     def agreement(a: list[dict], b: list[dict]) -> float:
         """Mean LCS F1 between the two runs' summary tokens (1.0 when all are identical)."""

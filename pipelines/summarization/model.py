@@ -276,6 +276,66 @@ def host_constants(model) -> dict:
 
 
 def serving_function(model, prep: dict):
-    """No raw-string signature yet: decoding is the host's beam search over the
-    `encoder` / `step` signatures."""
-    return None
+    """A tf.Module whose `serve` takes raw strings [B] and returns greedy summaries: the
+    host's tokenizer in the graph (tensorflow-text regex split + FastWordpiece), the
+    encoder, and a while loop over the decoder step (no beam, no n-gram blocking: it
+    matches `predict(texts, beam=1, block_ngram=0)`). Outputs {"ids": [B, T] int32 (0
+    after [EOS]), "tokens": [B, T] subword strings ("" after [EOS])}."""
+    import tensorflow as tf
+    import tensorflow_text as tf_text
+
+    from .host import BOS, EOS, PAD, SPACE, TOKEN, UNK
+
+    fns = decode_functions(model, prep)
+    S, T, vocab = prep["max_source"], prep["max_target"], list(prep["vocab"])
+    state = host_constants(model)["state"]
+
+    class Serving(tf.Module):
+        def __init__(self):
+            super().__init__()
+            self.encoder, self.step = fns["encoder"], fns["step"]
+            self.vocab = tf.constant(vocab)
+            self.wordpiece = tf_text.FastWordpieceTokenizer(
+                vocab, suffix_indicator="##", unknown_token="[UNK]", no_pretokenization=True,
+                token_out_type=tf.int32)
+            banned = tf.one_hot([PAD, BOS, UNK], len(vocab))
+            self.banned = tf.reduce_sum(banned, 0) * -1e9
+
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="texts")])
+        def serve(self, texts):
+            words = tf_text.regex_split(tf.strings.lower(texts), TOKEN + "|" + SPACE, TOKEN)
+            ids = self.wordpiece.tokenize(words).merge_dims(-2, -1)[:, :S]
+            source = ids.to_tensor(default_value=0, shape=[None, S])
+            n = tf.shape(source)[0]
+            e = self.encoder({"source": source}, training=False)
+            carry = {"h": e["h"], "c": e["c"],
+                     "context": tf.zeros([n, state["context"]]), "coverage": tf.zeros([n, S])}
+            token = tf.fill([n], BOS)
+            done = tf.zeros([n], tf.bool)
+            out = tf.TensorArray(tf.int32, size=T)
+            for t in tf.range(T):
+                o = self.step({"token": token, **carry, "memory": e["memory"], "keys": e["keys"],
+                               "source": source}, training=False)
+                logp = o["log_probs"] + self.banned
+                if t == 0:
+                    logp = logp + tf.one_hot(EOS, len(vocab)) * -1e9   # min_len 1
+                token = tf.cast(tf.argmax(logp, -1), tf.int32)
+                token = tf.where(done, 0, token)
+                done = done | tf.equal(token, EOS)
+                out = out.write(t, tf.where(tf.equal(token, EOS), 0, token))
+                carry = {k: o[k] for k in carry}
+            result = tf.transpose(out.stack())
+            return {"ids": result, "tokens": tf.where(result > 0, tf.gather(self.vocab, result), "")}
+
+    return Serving()
+
+
+def serving_results(outputs: dict) -> list[dict]:
+    """The serving signature's tensors as predict()-style results."""
+    from .host import detokenize
+
+    results = []
+    for row in outputs["tokens"].numpy():
+        pieces = [p.decode("utf-8") for p in row if p]
+        results.append({"summary": detokenize(pieces), "tokens": pieces})
+    return results
