@@ -66,7 +66,7 @@ def make_twin(torch, km):
     from torch.nn import functional as F
 
     enc = km.get_layer("encoder")
-    convs = [l for l in km.layers if l.name.startswith("conv_")]
+    convs = [l for l in km.layers if isinstance(l, __import__("keras").layers.Conv1D)]
 
     class Twin(nn.Module):
         def __init__(self):
@@ -84,8 +84,10 @@ def make_twin(torch, km):
 
         def forward(self, x, frames):
             x = x.transpose(1, 2)
-            for conv in self.convs:                     # TF "same", stride 2, even length
-                x = F.relu(conv(F.pad(x, (1, 2))))
+            for i, conv in enumerate(self.convs):       # the Keras model's explicit padding
+                x = F.relu(conv(F.pad(x, (1, 3))))
+                valid = -(-frames // 2 ** (i + 1))      # zero what comes from padding
+                x = x * (torch.arange(x.shape[2])[None] < valid[:, None])[:, None].to(x.dtype)
             x = self.norm(x.transpose(1, 2))
             lengths = -(-frames // 2 ** len(self.convs))
             for rnn in self.rnns:

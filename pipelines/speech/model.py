@@ -153,7 +153,10 @@ def serving_function(model, prep: dict):
         prev = tf.pad(ids[:, :-1], [[0, 0], [1, 0]], constant_values=-1)
         keep = (ids != H.BLANK) & (ids != prev) & tf.sequence_mask(out_frames, tf.shape(ids)[1])
         words = tf.ragged.boolean_mask(tf.gather(tokens, ids), keep)
-        return {"text": tf.strings.reduce_join(words, axis=1, separator=sep),
+        text = tf.strings.reduce_join(words, axis=1, separator=sep)
+        if not sep:                     # characters: no leading/trailing space (host.join_tokens)
+            text = tf.strings.strip(text)
+        return {"text": text,
                 "logits": logits, "frames": out_frames}
 
     module = tf.Module()
