@@ -19,6 +19,8 @@ attention over the grid, new state), whichever backend runs them (Keras, TFLite,
 ['woman', 'juggling', ':', 'medium', 'skin', 'tone']
 >>> detokenize(['flag', ':', 'germany'])
 'flag: germany'
+>>> detokenize(tokenize("man: medium-light skin tone"))
+'man: medium-light skin tone'
 """
 from __future__ import annotations
 
@@ -44,7 +46,10 @@ def tokenize(caption: str) -> list[str]:
 
 
 def detokenize(words: list[str]) -> str:
-    return re.sub(r" ([:,.;!?)])", r"\1", " ".join(words))
+    """Words back to text: no space before ':' ',' '.' etc., none around '-' between words
+    ('medium-light skin tone')."""
+    text = re.sub(r" ([:,.;!?)])", r"\1", " ".join(words))
+    return re.sub(r"(\w) - (?=\w)", r"\1-", text)
 
 
 # ---- images -------------------------------------------------------------------------------
