@@ -128,3 +128,11 @@ def test_cli_passes_unknown_options_to_predict():
                                     "--temperature=0.9", "--out", "song.mid", "--png"])
     assert rest == ["predict", "m", "a.mid", "--json"]
     assert options == {"steps": 128, "temperature": 0.9, "out": "song.mid", "png": True}
+
+
+def test_cli_hparam_overrides_any_recipe_key():
+    from zoo.cli import _overrides, _parser
+
+    args = _parser().parse_args(["train", "m", "--out", "x", "--epochs", "2", "--hparam",
+                                 "head=sigmoid", "--hparam", "dropout=0.3"])
+    assert _overrides(args) == {"epochs": 2, "head": "sigmoid", "dropout": 0.3}
