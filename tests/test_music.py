@@ -53,7 +53,7 @@ def test_npz_with_only_a_test_split(tmp_path):
     assert piece["roll"].shape == (3, 88) and piece["roll"].sum() == 4 and not piece["roll"][1].any()
 
 
-def test_midi_folder_reports_unreadable_files_by_name(tmp_path, capsys):
+def test_midi_folder_reports_unreadable_files_by_name(tmp_path, caplog):
     roll = np.zeros((6, 88), np.uint8)
     roll[:3, 60 - 21] = roll[3:, [64 - 21, 67 - 21]] = 1
     write_midi(roll, tmp_path / "good.mid", steps_per_quarter=2)
@@ -65,7 +65,7 @@ def test_midi_folder_reports_unreadable_files_by_name(tmp_path, capsys):
     pieces = D.read(tmp_path)
     assert [p["name"] for p in pieces] == ["good.mid"]
     assert (pieces[0]["roll"] == roll).all()
-    out = capsys.readouterr().out
+    out = caplog.text
     assert "corrupt.mid" in out and "drums.mid (drums only" in out
     assert read_midi(tmp_path / "good.mid", steps_per_quarter=1).shape[0] == 3   # quarter notes
 

@@ -83,7 +83,6 @@ def read_midi_folder(folder: str | Path, steps_per_quarter: int = 2) -> list[dic
             bad.append(f"{p.name} ({e})")
     if bad:
         log.warning("skipped %d of %d MIDI files: %s", len(bad), len(files), "; ".join(bad))
-        print(f"skipped {len(bad)} unreadable MIDI file(s): {'; '.join(bad)}")
     if not out:
         raise DataFormatError(f"{folder}: none of the {len(files)} MIDI files could be used: "
                               f"{'; '.join(bad)}")
