@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 import zoo
+import zoo.bundle
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
 
