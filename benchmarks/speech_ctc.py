@@ -30,6 +30,7 @@ import json
 import os
 import platform
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -45,6 +46,7 @@ def parse_args(argv=None):
     p.add_argument("--quick", action="store_true", help="few iterations (numbers not for quoting)")
     p.add_argument("--steps", type=int, help="timed training steps per framework")
     p.add_argument("--utterances", type=int, help="utterances timed per runtime")
+    p.add_argument("--threads", type=int, help="threads for every framework (default: their own)")
     p.add_argument("--out", type=Path)
     args = p.parse_args(argv)
     args.steps = args.steps or (3 if args.quick else 20)
@@ -307,13 +309,21 @@ def render(r: dict) -> str:
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
         import torch
     except ImportError:
         raise SystemExit("this benchmark needs PyTorch: .venv/bin/pip install torch==2.13.0")
+    import tensorflow as tf
+
     import zoo
+
+    if args.threads:           # before TensorFlow runs anything
+        torch.set_num_threads(args.threads)
+        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
 
     from importlib import metadata
     m = zoo.load("speech-ctc")
@@ -322,7 +332,7 @@ def main(argv=None) -> int:
               "load": os.getloadavg()[0],
               "versions": {p: metadata.version(p) for p in ("tensorflow", "keras", "torch",
                                                              "ai-edge-litert", "onnxruntime")},
-              "command": "python -m benchmarks.speech_ctc" + (" --quick" if args.quick else "")}
+              "command": " ".join(["python -m benchmarks.speech_ctc", *argv])}
     report["training"] = training(m, args, torch)
     report["latency"] = latency(m, args)
     report["streaming"] = streaming(args)
