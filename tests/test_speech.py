@@ -239,3 +239,22 @@ def test_chars_alphabet_trains_end_to_end_on_ljspeech(data_dir, tmp_path):
     assert m.preprocessor["alphabet"] == "chars" and len(m.preprocessor["tokens"]) == 28
     assert 0.0 <= m.metrics["valid"]["cer"] <= 1.5
     assert isinstance(m.predict([str(data_dir / "ljspeech_sample/wavs/LJ001-0002.wav")])[0]["text"], str)
+
+
+@pytest.mark.slow
+def test_fine_tune_on_a_transcripts_csv(shipped, fsdd, tmp_path):
+    """User recordings listed in transcripts.csv (path,text), digit strings as words."""
+    import shutil
+
+    import zoo
+
+    rows = ["path,text"]
+    for d, spk in ((4, "george"), (1, "lucas"), (5, "jackson"), (9, "nicolas")):
+        shutil.copy(fsdd / f"{d}_{spk}_3.wav", tmp_path / f"r{d}.wav")
+        rows.append(f"r{d}.wav,{H.DIGIT_WORDS[d]}")
+    (tmp_path / "transcripts.csv").write_text("\n".join(rows) + "\n")
+    tuned = shipped("speech-ctc").fine_tune(str(tmp_path), epochs=1, steps_per_epoch=1,
+                                           batch_size=4, monitor_gradients=False,
+                                           out=tmp_path / "tuned")
+    assert tuned.metrics["valid"]["utterances"] == 4 and "digit_accuracy" not in tuned.metrics["valid"]
+    assert zoo.load(tmp_path / "tuned").predict([str(tmp_path / "r4.wav")])[0]["text"] == "4"
