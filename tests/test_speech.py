@@ -258,3 +258,12 @@ def test_fine_tune_on_a_transcripts_csv(shipped, fsdd, tmp_path):
                                            out=tmp_path / "tuned")
     assert tuned.metrics["valid"]["utterances"] == 4 and "digit_accuracy" not in tuned.metrics["valid"]
     assert zoo.load(tmp_path / "tuned").predict([str(tmp_path / "r4.wav")])[0]["text"] == "4"
+
+
+def test_shipped_metrics_reproduce_on_the_official_test_recordings(shipped, data_dir):
+    m = shipped("speech-ctc")
+    measured = m.evaluate(str(data_dir / "fsdd"), split="valid")
+    recorded = m.metrics["valid"]
+    for key in ("wer", "cer", "digit_accuracy", "connected_wer"):
+        assert abs(measured[key] - recorded[key]) < 1e-9, key
+    assert measured["digit_accuracy"] >= 0.99 and measured["connected_wer"] <= 0.05   # issue targets
