@@ -189,7 +189,12 @@ def test_length_normalisation_prefers_longer_confident_captions():
 def test_beam_search_stops_at_max_len():
     loop = lambda words, states: (np.log(np.tile([1e-6, 1e-6, 1e-6, 1e-6, 1.0, 1e-6], (len(words), 1))),
                                   states, [np.zeros(1)] * len(words))
-    assert H.beam_search(loop, None, H.START, H.END, beam=2, max_len=3)[0]["words"] == [4, 4, 4]
+    [best, *_] = H.beam_search(loop, None, H.START, H.END, beam=2, max_len=3)
+    assert best["words"] == [4, 4, 4] and not best["ended"]
+    # A finished caption beats a cut one even when length normalisation favours the latter.
+    table = {(): {4: 0.9, 5: 0.1}, (5,): {H.END: 1.0}, **{(4,) * k: {4: 0.99, H.END: 0.01} for k in range(1, 6)}}
+    best = H.beam_search(_table_step(table), None, H.START, H.END, beam=2, max_len=4, alpha=1.0)[0]
+    assert best["ended"] and best["words"] in ([5], [4], [4, 4], [4, 4, 4])
 
 
 # ---- metrics --------------------------------------------------------------------------------

@@ -120,7 +120,7 @@ def load_image(item, size: int, what: str = "input") -> np.ndarray:
 def beam_search(step, state, start: int, end: int, beam: int = 3, max_len: int = 20,
                 alpha: float = 1.0) -> list[dict]:
     """Hypotheses best first: {"words": ids without <start>/<end>, "score": log p / len^alpha,
-    "logp", "attention": [one array per word (and <end>)]}.
+    "logp", "ended" (False: cut at max_len), "attention": [one array per word (and <end>)]}.
 
     `step(words, states) -> (log_probs [k, V], new_states, attentions)` advances k
     hypotheses by one word. Finished hypotheses are ranked by the summed log-probability
@@ -147,7 +147,7 @@ def beam_search(step, state, start: int, end: int, beam: int = 3, max_len: int =
         for logp, i, w in cands:
             h = prev[i]
             new = {"words": h["words"] + [w], "logp": float(logp), "state": states[i],
-                   "attention": h["attention"] + [attns[i]]}
+                   "attention": h["attention"] + [attns[i]], "ended": w == end}
             if w == end or t == max_len - 1:     # cut at max_len: kept, without <end>
                 if w == end:
                     new["words"] = h["words"]
@@ -160,7 +160,9 @@ def beam_search(step, state, start: int, end: int, beam: int = 3, max_len: int =
         live = live[:max(width, 0)]
         if not live:
             break
-    done = done or live
+    # Captions cut at max_len compete only when none ended: with length normalisation a
+    # long, repetitive unfinished caption would otherwise outscore every finished one.
+    done = [h for h in done if h["ended"]] or done or live
     for h in done:
         h["score"] = _score(h, alpha)
         h.pop("state", None)
