@@ -172,3 +172,13 @@ def test_saved_model_serves_raw_strings(tiny, tmp_path):
     served = M.serving_results(fn(texts=tf.constant(docs)))
     ours = zm.predict(docs, beam=1, block_ngram=0)
     assert [r["tokens"] for r in served] == [r["tokens"] for r in ours]
+
+
+def test_text_file_input(tmp_path):
+    host = H.Host({"vocab": H.RESERVED + ["a", "b"], "max_source": 8, "max_target": 4,
+                   "state": {"h": 1, "c": 1, "context": 1}})
+    f = tmp_path / "doc.txt"
+    f.write_text("a b a\n")
+    assert host.encode([str(f)]).units[0]["source"].tolist() == [4, 5, 4]
+    with pytest.raises(InputError, match="input 0: .*no such text file"):
+        host.encode([tmp_path / "missing.txt"])

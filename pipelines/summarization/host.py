@@ -49,6 +49,13 @@ NO_SPACE_BEFORE = set(".,;:!?)]}%'\"-/")
 NO_SPACE_AFTER = set("([{-/'\"$")
 
 
+def _is_file(name: str) -> bool:
+    try:
+        return Path(name).is_file()
+    except (OSError, ValueError):        # not a possible path (too long, NUL bytes)
+        return False
+
+
 def pretokenize(text: str) -> list[str]:
     """Lower-cased (ASCII) words and punctuation marks, as the serving graph splits them."""
     return TOKEN_RE.findall(text.translate(_LOWER))
@@ -150,6 +157,9 @@ class Host:
 
     # ---- raw input -> ids ------------------------------------------------------------------
     def source_ids(self, i: int, text) -> np.ndarray:
+        # `zoo predict summarize-attn notes.txt`: a short string naming a file is that file.
+        if isinstance(text, str) and len(text) < 256 and "\n" not in text and _is_file(text):
+            text = Path(text)
         if isinstance(text, Path):
             if not text.is_file():
                 raise InputError(f"input {i}: {text}: no such text file")
@@ -171,7 +181,8 @@ class Host:
         """Options: `beam` width (1 = greedy), `max_len` subword tokens out (default: the
         training limit), `min_len`, length-normalisation exponent `alpha`, `block_ngram`
         (no repeated n-gram in a summary; 0 turns it off), `attention` (return the
-        attention map). A pathlib.Path input is read as a text file."""
+        attention map). A pathlib.Path input, or a string naming an existing file, is
+        read as a UTF-8 text file."""
         if isinstance(inputs, (str, Path)):
             inputs = [inputs]
         if not isinstance(inputs, (list, tuple)) or not inputs:

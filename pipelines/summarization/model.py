@@ -32,6 +32,13 @@ class AttentionStep(keras.layers.Layer):
     """One decoder step: [x (embedded previous token), h, c, context, coverage, memory,
     keys, mask] -> [h, c, context, coverage, attention, features, p_gen]."""
 
+    # The encoder's padding mask rides on `memory`; attention applies it explicitly, so the
+    # Keras mask is consumed here (no warning, and no mask reaches the loss).
+    supports_masking = True
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
     def __init__(self, units: int, attn_units: int, embed: int, coverage: bool = True, **kwargs):
         super().__init__(**kwargs)
         self.units, self.attn_units, self.embed, self.use_coverage = units, attn_units, embed, coverage
@@ -73,6 +80,13 @@ class AttentionStep(keras.layers.Layer):
 class AttentionDecoder(keras.layers.Layer):
     """Teacher-forced decoder over the target steps. Returns features [B, T, E], attention [B, T, S], p_gen [B, T, 1],
     coverage loss per step [B, T]."""
+
+    # The encoder's padding mask rides on `memory`; attention applies it explicitly, so the
+    # Keras mask is consumed here (no warning, and no mask reaches the loss).
+    supports_masking = True
+
+    def compute_mask(self, inputs, mask=None):
+        return None
 
     def __init__(self, units: int, attn_units: int, embed: int, coverage: bool = True, **kwargs):
         super().__init__(**kwargs)
