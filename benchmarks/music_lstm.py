@@ -26,15 +26,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import tempfile
 import time
 from datetime import datetime, timezone
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
+
+from .common import machine, versions
 
 NAME = "music-lstm"
 REPO = Path(__file__).resolve().parent.parent
@@ -229,10 +229,8 @@ def main(argv=None) -> dict:
         shutil.rmtree(work, ignore_errors=True)
 
     result = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-              "machine": {"cpu": platform.processor() or platform.machine(), "nproc": os.cpu_count(),
-                          "load_start": load_start, "load_end": os.getloadavg()[0]},
-              "versions": {p: metadata.version(p) for p in
-                           ("tensorflow", "keras", "torch", "ai-edge-litert", "onnxruntime", "tf2onnx")},
+              "machine": {**machine(), "load_start": load_start, "load_end": os.getloadavg()[0]},
+              "versions": versions(),
               "model": {"bundle": args.bundle, "params": zm.keras_model.count_params(), "hparams": hp},
               "training": training, "step_latency_ms": latency, "generate_ms_per_step": per_step,
               "parity": parity, "quick": args.quick}

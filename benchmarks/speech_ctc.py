@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import sys
 import tempfile
@@ -36,6 +35,9 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from .common import machine, versions
+from .torch_rnn import keras_rnn_weights
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "benchmarks" / "results"
@@ -101,10 +103,6 @@ def make_twin(torch, km):
 
     twin = Twin()
 
-    def gates(a):      # Keras GRU gates z, r, h -> torch r, z, n
-        z, r, h = np.split(a, 3, axis=-1)
-        return np.concatenate([r, z, h], axis=-1)
-
     with torch.no_grad():
         for conv, c in zip(twin.convs, convs):
             k, b = c.get_weights()
@@ -115,11 +113,10 @@ def make_twin(torch, km):
         twin.norm.bias.copy_(torch.from_numpy(b))
         for rnn, bi in zip(twin.rnns, enc.rnns):
             for suffix, layer in (("", bi.forward_layer), ("_reverse", bi.backward_layer)):
-                kernel, recurrent, bias = layer.get_weights()
-                getattr(rnn, f"weight_ih_l0{suffix}").copy_(torch.from_numpy(gates(kernel).T.copy()))
-                getattr(rnn, f"weight_hh_l0{suffix}").copy_(torch.from_numpy(gates(recurrent).T.copy()))
-                getattr(rnn, f"bias_ih_l0{suffix}").copy_(torch.from_numpy(gates(bias)[0].copy()))
-                getattr(rnn, f"bias_hh_l0{suffix}").copy_(torch.from_numpy(gates(bias)[1].copy()))
+                w_ih, w_hh, b_ih, b_hh = keras_rnn_weights(layer.get_weights(), "gru")
+                for name, w in (("weight_ih", w_ih), ("weight_hh", w_hh), ("bias_ih", b_ih),
+                                ("bias_hh", b_hh)):
+                    getattr(rnn, f"{name}_l0{suffix}").copy_(torch.from_numpy(w.copy()))
         k, b = km.get_layer("head_logits").get_weights()
         twin.head.weight.copy_(torch.from_numpy(k.T.copy()))
         twin.head.bias.copy_(torch.from_numpy(b))
@@ -325,13 +322,8 @@ def main(argv=None) -> int:
         tf.config.threading.set_intra_op_parallelism_threads(args.threads)
         tf.config.threading.set_inter_op_parallelism_threads(args.threads)
 
-    from importlib import metadata
     m = zoo.load("speech-ctc")
-    report = {"machine": {"cpu": platform.processor() or platform.machine(),
-                          "nproc": len(os.sched_getaffinity(0))},
-              "load": os.getloadavg()[0],
-              "versions": {p: metadata.version(p) for p in ("tensorflow", "keras", "torch",
-                                                             "ai-edge-litert", "onnxruntime")},
+    report = {"machine": machine(), "load": os.getloadavg()[0], "versions": versions(),
               "command": " ".join(["python -m benchmarks.speech_ctc", *argv])}
     report["training"] = training(m, args, torch)
     report["latency"] = latency(m, args)
