@@ -121,7 +121,7 @@ def evaluate(model, series: list[dict], horizon: int = 5, last: int = 126) -> di
         coverage_80=pooled("in80"), width_80_pct=pooled("width80"),
         naiveq_coverage_80=pooled("naiveq_in80"), naiveq_width_80_pct=pooled("naiveq_width80"),
         directional_accuracy=pooled("diracc"),
-        series=len({id(x) for x in series}), forecasts=int(sum(len(np.concatenate(acc[h]["mase"]))
+        series=len(series), forecasts=int(sum(len(np.concatenate(acc[h]["mase"]))
                                                               for h in acc)),
         per_horizon=table,
         per_quantile={f"q{q:g}": {"model": float(np.mean(np.concatenate(v["model"]))),
