@@ -242,7 +242,9 @@ def test_tiny_model_trains_and_predicts(tiny, tmp_path):
     assert m.evaluate(ds, verbose=0, return_dict=True)["logits_loss"] < first
     [r] = zm.predict([valid[0]["image"]], beam=2, max_len=5)
     assert isinstance(r["caption"], str) and len(r["words"]) <= 5
-    assert np.asarray(r["attention"]).shape == (len(r["words"]), 4, 4)
+    # one 4x4 map per word (a tiny model may emit no word at all: then no map)
+    assert len(r["attention"]) == len(r["words"])
+    assert all(np.asarray(a).shape == (4, 4) for a in r["attention"])
     np.testing.assert_allclose(np.asarray(r["attention"]).sum(axis=(1, 2)), 1.0, atol=1e-4)
     fig = H.plot(valid[0]["image"], r)
     assert len(fig.axes) == len(r["words"]) + 1
