@@ -129,3 +129,15 @@ def test_shipped_card_numbers_reproduce_on_heldout_tickers(shipped, data_dir):
     for key in ("pinball_ratio_vs_naive", "coverage_80", "mase_h1", "mase_h5"):
         assert measured[key] == pytest.approx(recorded[key], abs=1e-6), key
     assert 0.77 <= measured["coverage_80"] <= 0.83, "the issue's calibration target"
+
+
+def test_fine_tune_makes_full_passes_over_the_users_data(shipped, tmp_path):
+    """The recipe's steps_per_epoch (sized for 500 tickers) is not inherited by fine_tune:
+    an epoch is one pass over the user's own series."""
+    m = shipped("forecast-lstm")
+    csv = tmp_path / "mine.csv"
+    long_table(("AAA", "BBB"), n=400).to_csv(csv, index=False)
+    tuned = m.fine_tune(str(csv), epochs=1, batch_size=64, monitor_gradients=False)
+    assert m.hparams["steps_per_epoch"] == 300
+    assert tuned.hparams["steps_per_epoch"] is None
+    assert len(tuned.predict(long_table(("AAA",), n=150), horizon=3)[0]) == 3

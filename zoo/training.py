@@ -36,7 +36,11 @@ class BestOnValidation(keras.callbacks.Callback):
     def __init__(self, zm: ZooModel, valid, work: Path, patience: int):
         super().__init__()
         self.zm, self.valid, self.patience = zm, valid, patience
-        self.headline = zm.entry.module("evaluate").HEADLINE
+        evaluator = zm.entry.module("evaluate")
+        self.headline = evaluator.HEADLINE
+        # EPOCH_OPTIONS: evaluate() keywords for this per-epoch check only (e.g. greedy
+        # decoding, no baselines) where the full evaluation is too slow to run every epoch.
+        self.options = getattr(evaluator, "EPOCH_OPTIONS", {})
         self.better = better_fn(zm.entry)
         self.state_path, self.best_path = work / "train_state.json", work / "best.weights.h5"
         self.state = {"best": None, "best_epoch": None, "wait": 0, "history": []}
@@ -48,7 +52,7 @@ class BestOnValidation(keras.callbacks.Callback):
                      self.state["best"] or 0, self.state["best_epoch"])
 
     def on_epoch_end(self, epoch, logs=None):
-        metrics = self.zm.evaluate(self.valid)
+        metrics = self.zm.evaluate(self.valid, **self.options)
         score = metrics[self.headline]
         logs[f"val_{self.headline}"] = score
         self.state["history"].append({"epoch": epoch + 1, **{k: float(v) for k, v in logs.items()}})
@@ -182,10 +186,12 @@ def _train_one(entry, hp: dict, train_ex, valid_ex, work: Path) -> ZooModel:
     work.mkdir(parents=True, exist_ok=True)
     data, builder = entry.module("data"), entry.module("model")
     prep_path = work / "preprocessor.json"
-    prep, init = data.fit_preprocessor(train_ex, **hp)
-    if prep_path.exists():               # a resumed run keeps its original vocabularies
-        prep = json.loads(prep_path.read_text())
+    if prep_path.exists() and (work / "backup").exists():
+        # A resumed run keeps its original vocabularies (re-learning them can take minutes)
+        # and takes its weights from the backup, so no initialisation is needed.
+        prep, init = json.loads(prep_path.read_text()), None
     else:
+        prep, init = data.fit_preprocessor(train_ex, **hp)
         prep_path.write_text(json.dumps(prep))
     prep["examples"] = data.parity_examples(valid_ex)     # raw inputs, JSON, for export checks
     zm = ZooModel(entry, builder.build(prep, init=init, **hp), prep, hparams=hp)
@@ -201,14 +207,30 @@ def fine_tune(zm: ZooModel, data, validation=None, epochs: int = 3, out=None,
     train_ex = reader(data) if isinstance(data, (str, Path)) else data
     valid_ex = (reader(validation) if isinstance(validation, (str, Path)) else validation) or train_ex
     hp = {**entry.recipe, **zm.hparams, **overrides, "epochs": epochs}
+    # An epoch is one pass over the user's data unless they say otherwise: the recipe's
+    # steps_per_epoch was sized for the original training set.
+    hp["steps_per_epoch"] = overrides.get("steps_per_epoch")
     prep = dict(zm.preprocessor)
     data_mod = entry.module("data")
     labels = data_mod.labels_of(train_ex) if hasattr(data_mod, "labels_of") else None
     # Train a copy: the model the user loaded stays as it was.
     if labels is not None and not set(labels) <= set(prep["labels"]):
         prep["labels"] = labels
-    new = entry.module("model").build(prep, **hp)
-    fresh = copy_matching_weights(zm.keras_model, new)
+    # Optional hooks for vocabularies that grow (new words keep the old ids, so the old
+    # rows of embeddings and output layers carry over): data.grow_preprocessor(prep,
+    # examples) -> the added entries; model.transfer_weights(source, target).
+    grow = getattr(data_mod, "grow_preprocessor", None)
+    added = grow(prep, train_ex) if grow else []
+    if added:
+        print(f"fine_tune: {len(added)} new vocabulary entries: {', '.join(map(str, added[:20]))}"
+              + (" ..." if len(added) > 20 else ""))
+    model_mod = entry.module("model")
+    new = model_mod.build(prep, **hp)
+    if hasattr(model_mod, "transfer_weights"):
+        model_mod.transfer_weights(zm.keras_model, new)
+        fresh = []
+    else:
+        fresh = copy_matching_weights(zm.keras_model, new)
     if fresh:
         log.warning("label set changed (%d -> %d labels: %s); kept the encoder, rebuilt %s",
                     len(zm.preprocessor["labels"]), len(prep["labels"]), ", ".join(prep["labels"]),
