@@ -134,5 +134,7 @@ def test_cli_hparam_overrides_any_recipe_key():
     from zoo.cli import _overrides, _parser
 
     args = _parser().parse_args(["train", "m", "--out", "x", "--epochs", "2", "--hparam",
-                                 "head=sigmoid", "--hparam", "dropout=0.3"])
-    assert _overrides(args) == {"epochs": 2, "head": "sigmoid", "dropout": 0.3}
+                                 "head=sigmoid", "--hparam", "dropout=0.3", "--hparam",
+                                 "copy=False", "--hparam", "coverage=false"])
+    assert _overrides(args) == {"epochs": 2, "head": "sigmoid", "dropout": 0.3, "copy": False,
+                                "coverage": False}

@@ -96,6 +96,8 @@ def _print_prediction(host, result) -> None:
 
 def _value(text: str):
     """A command-line option value as a number, boolean, None or JSON where it parses."""
+    if text in ("True", "False", "None"):     # Python spellings, as a Keras user types them
+        return {"True": True, "False": False, "None": None}[text]
     try:
         return json.loads(text)
     except ValueError:
@@ -218,7 +220,9 @@ def demo() -> None:
         print(f"== {name}")
         host = m.host()
         for i, (item, r) in enumerate(zip(inputs, m.predict(inputs))):
-            print(f"> {item}" if isinstance(item, str) else f"> bundle example {i}")
+            # Long strings (a data URI, a document) are cut to one line.
+            print(f"> {item if len(item) <= 100 else item[:97] + '...'}" if isinstance(item, str)
+                  else f"> bundle example {i}")
             _print_prediction(host, r)
 
 
