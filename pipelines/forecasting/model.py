@@ -9,7 +9,7 @@ straight to quantiles.
 >>> from pipelines.forecasting.model import build
 >>> prep = {"window": 8, "horizon": 3, "quantiles": [0.1, 0.5, 0.9], "n_features": 10,
 ...         "n_context": 2}
->>> build(prep, units=4).output_shape
+>>> {k: tuple(v.shape) for k, v in build(prep, units=4).output.items()}
 {'quantiles': (None, 3, 3)}
 """
 from __future__ import annotations

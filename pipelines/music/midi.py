@@ -7,7 +7,8 @@ A piano roll is a [T, 88] array of 0/1: row t is time step t, column k is MIDI p
 >>> import numpy as np, tempfile, os
 >>> roll = np.zeros((4, 88), np.uint8); roll[:2, 60 - 21] = 1; roll[2:, [64 - 21, 67 - 21]] = 1
 >>> path = os.path.join(tempfile.mkdtemp(), "x.mid")
->>> write_midi(roll, path, steps_per_quarter=2)
+>>> write_midi(roll, path, steps_per_quarter=2).name
+'x.mid'
 >>> bool((read_midi(path, steps_per_quarter=2) == roll).all())
 True
 """

@@ -9,9 +9,9 @@ time (`export_functions`), and the host samples the NADE note by note in numpy.
 
 >>> prep = {"keys": 88, "head": "nade"}
 >>> m = build(prep, units=8, nade_hidden=4)
->>> sorted(m.output_shape)
+>>> sorted(m.output)
 ['logits']
->>> sorted(export_functions(m, prep)["step"].output_shape)
+>>> sorted(export_functions(m, prep)["step"].output)
 ['c_0', 'h_0', 'hidden_bias', 'visible_bias']
 """
 from __future__ import annotations

@@ -2,7 +2,7 @@
 counting as conlleval) and the same per entity type.
 
 >>> from pipelines.ner.evaluate import span_scores
->>> span_scores([["B-PER", "I-PER", "O"]], [["B-PER", "I-PER", "O"]])["f1"]
+>>> float(span_scores([["B-PER", "I-PER", "O"]], [["B-PER", "I-PER", "O"]])["f1"])
 1.0
 """
 from __future__ import annotations

@@ -4,7 +4,7 @@ encoder -> CRF (Ma & Hovy 2016; Lample et al. 2016).
 >>> from pipelines.ner.model import build
 >>> prep = {"words": {"a": 2}, "chars": {"a": 2}, "labels": ["O", "B-X", "I-X"],
 ...         "max_word_chars": 5, "buckets": [8]}
->>> build(prep, units=4).output_shape
+>>> {k: tuple(v.shape) for k, v in build(prep, units=4).output.items()}
 {'emissions': (None, None, 3)}
 """
 from __future__ import annotations

@@ -7,7 +7,7 @@ model is builtin-ops only; padding frames are all-zero feature vectors and are m
 
 >>> from pipelines.speech.model import build
 >>> prep = {"n_mels": 40, "tokens": list("0123456789")}
->>> build(prep, units=8, filters=8).output_shape
+>>> {k: tuple(v.shape) for k, v in build(prep, units=8, filters=8).output.items()}
 {'logits': (None, None, 11)}
 """
 from __future__ import annotations

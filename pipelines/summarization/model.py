@@ -14,7 +14,7 @@ numpy host drives with beam search (pipelines/summarization/host.py).
 >>> prep = {"vocab": ["[PAD]", "[UNK]", "[BOS]", "[EOS]", "a", "b"], "max_source": 8,
 ...         "max_target": 4}
 >>> m = build(prep, embed=4, enc_units=4, dec_units=8, attn_units=4)
->>> sorted(m.output_shape)
+>>> sorted(m.output)
 ['coverage', 'log_probs']
 >>> sorted(export_functions(m, prep))
 ['encoder', 'step']

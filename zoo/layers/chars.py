@@ -2,7 +2,7 @@
 
 >>> import numpy as np
 >>> enc = CharEncoder(vocab_size=10, dim=4, filters=6, width=3)
->>> enc(np.ones((2, 5, 7), "int32")).shape     # [batch, words, chars] -> [batch, words, filters]
+>>> tuple(enc(np.ones((2, 5, 7), "int32")).shape)    # [batch, words, chars] -> [batch, words, filters]
 (2, 5, 6)
 """
 from __future__ import annotations

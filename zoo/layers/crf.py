@@ -8,7 +8,7 @@ twin used inside SavedModel serving graphs.
 >>> import numpy as np
 >>> crf = CRF(num_tags=3)
 >>> em = np.zeros((1, 4, 3), "float32")
->>> crf(em).shape
+>>> tuple(crf(em).shape)
 (1, 4, 3)
 >>> float(CRFLoss(crf)(np.array([[0, 1, 2, -1]]), em)) > 0
 True

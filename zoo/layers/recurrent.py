@@ -6,7 +6,7 @@ gradients from vanishing or exploding.
 
 >>> import numpy as np
 >>> stack = RecurrentStack(cell="lstm", units=4, layers=2, bidirectional=True)
->>> stack(np.zeros((2, 5, 3), "float32")).shape
+>>> tuple(stack(np.zeros((2, 5, 3), "float32")).shape)
 (2, 5, 8)
 """
 from __future__ import annotations
