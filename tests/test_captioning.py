@@ -1,7 +1,8 @@
-"""caption-cnn-lstm (work in progress, not yet registered): the Flickr8k / COCO / CSV /
-emoji readers, image input and its errors, beam search on a hand-made step function,
-BLEU on hand-made references, and a tiny untrained model exported to TFLite (builtin ops
-only) and ONNX with parity on real emoji images."""
+"""caption-cnn-lstm: the Flickr8k / COCO / CSV / emoji readers, image input and its
+errors, beam search on a hand-made step function, BLEU on hand-made references, a tiny
+model exported to TFLite (builtin ops only), ONNX and a SavedModel serving image bytes,
+with parity on real emoji images, and fine-tuning on Flickr8k photos that grows the
+vocabulary. (The shipped model goes through tests/test_contract.py.)"""
 import io
 import json
 
@@ -224,8 +225,9 @@ def tiny(data_dir):
     train, valid = D.read_split(root, "train")[:40], D.read_split(root, "valid")
     prep, _ = D.fit_preprocessor(train, image_size=32, min_count=1)
     prep["examples"] = D.parity_examples(valid, n=2)
-    keras_model = M.build(prep, units=16, embed_dim=8, attention_dim=8, widths=(8, 16), grid=4)
-    return ZooModel(ENTRY, keras_model, prep), train, valid
+    hp = dict(units=16, embed_dim=8, attention_dim=8, widths=(8, 16), grid=4)
+    keras_model = M.build(prep, **hp)
+    return ZooModel(ENTRY, keras_model, prep, hparams=hp), train, valid
 
 
 def test_tiny_model_trains_and_predicts(tiny, tmp_path):
@@ -333,3 +335,97 @@ def test_keras_save_load_roundtrip(tmp_path):
     back = keras.saving.load_model(tmp_path / "m.keras", safe_mode=True, compile=False)
     np.testing.assert_array_equal(np.asarray(m(x)["logits"]), np.asarray(back(x)["logits"]))
     assert sorted(M.export_functions(back, prep)["step"].input) == ["features", "h", "keys", "word"]
+
+
+def test_data_uri_images(tmp_path):
+    path = _png(tmp_path / "a.png", size=(6, 5))
+    uri = H.data_uri(path)
+    assert uri.startswith("data:image/png;base64,")
+    np.testing.assert_array_equal(H.load_image(uri, 8), H.load_image(path, 8))
+    with pytest.raises(InputError, match="input 0: the data URI is not valid base64"):
+        H.Host({"image_size": 8, "vocab": H.SPECIALS, "state": {"h": 2}, "grid": 2}).encode(
+            ["data:image/png;base64,@@@"])
+    with pytest.raises(InputError, match="expected a base64 data URI"):
+        H.load_image("data:image/png,rawbytes", 8)
+
+
+def _image_bytes(valid):
+    """Real emoji PNGs, plus a grayscale JPEG and a half-transparent RGBA PNG of other sizes."""
+    out = [open(e["image"], "rb").read() for e in valid[:6]]
+    for mode, colour, fmt in (("L", 90, "JPEG"), ("RGBA", (20, 160, 40, 120), "PNG")):
+        buf = io.BytesIO()
+        Image.fromarray(np.asarray(Image.open(valid[7]["image"]).convert(mode).resize((50, 40)))).save(buf, fmt)
+        out.append(buf.getvalue())
+    return out
+
+
+def test_serving_signature_decodes_bytes_like_the_host(tiny):
+    import tensorflow as tf
+
+    from pipelines.captioning import model as M
+
+    zm, _, valid = tiny
+    for data in _image_bytes(valid):
+        ours = M.decode_image_bytes(tf.constant(data), 32).numpy()
+        # Pillow's bilinear reduction and TF's antialiased bilinear resize differ slightly
+        assert np.abs(ours - H.load_image(data, 32)).mean() < 2.0
+
+
+def test_saved_model_serves_captions_from_image_bytes(tiny, tmp_path):
+    """serving_default: encoded image bytes in, the greedy caption out, the same words as
+    predict(beam=1) (images at the model's size; others are resized a little differently)."""
+    import tensorflow as tf
+
+    from pipelines.captioning import model as M
+
+    zm, _, valid = tiny
+    zm.export(tmp_path / "sm")
+    fn = tf.saved_model.load(str(tmp_path / "sm")).signatures["serving_default"]
+    small = []
+    for e in valid[:6]:                # emoji resized to the tiny model's 32 px by Pillow
+        buf = io.BytesIO()
+        Image.open(e["image"]).resize((32, 32), Image.Resampling.BILINEAR).save(buf, "PNG")
+        small.append(buf.getvalue())
+    out = fn(images=tf.constant(small + _image_bytes(valid)[-2:]))
+    served = M.serving_results(out)
+    assert len(served) == 8 and all(isinstance(r["caption"], str) for r in served)
+    expected = zm.predict(small, beam=1)
+    assert [r["words"] for r in served[:6]] == [r["words"] for r in expected]
+    assert out["ids"].shape[1] == zm.preprocessor["max_len"]
+
+
+def test_fine_tune_on_flickr8k_grows_the_vocabulary(tiny, data_dir, tmp_path, monkeypatch):
+    """zoo.model.fine_tune on photos + captions (the Flickr8k mini CSV): new words join the
+    vocabulary after the old ones, whose embedding rows carry over."""
+    import zoo
+
+    monkeypatch.setitem(zoo.registry._ENTRIES, ENTRY.name, ENTRY)     # zoo.load the bundle
+
+    zm, _, _ = tiny
+    flickr = D.read(data_dir / "captioning" / "flickr8k_mini")
+    old_vocab = list(zm.preprocessor["vocab"])
+    old_emb = zm.keras_model.get_layer("decoder").embedding.embeddings.numpy()
+    tuned = zm.fine_tune(flickr[:24], validation=flickr[:3], epochs=1, steps_per_epoch=2,
+                         batch_size=8, out=tmp_path / "tuned")
+    vocab = tuned.preprocessor["vocab"]
+    assert vocab[:len(old_vocab)] == old_vocab and {"dog", "snow"} <= set(vocab)
+    assert tuned.preprocessor["max_len"] > zm.preprocessor["max_len"]    # longer captions
+    emb = tuned.keras_model.get_layer("decoder").embedding.embeddings.numpy()
+    assert emb.shape[0] == len(vocab)
+    assert np.abs(emb[:len(old_vocab)] - old_emb).max() < 0.1      # 2 steps moved them little
+    assert zm.preprocessor["vocab"] == old_vocab                   # the loaded model is untouched
+    back = zoo.load(tmp_path / "tuned")
+    assert back.preprocessor["vocab"] == vocab
+    assert isinstance(back.predict([flickr[0]["image"]], beam=1)[0]["caption"], str)
+
+
+@pytest.mark.slow
+def test_fine_tuned_model_overfits_flickr8k_mini(data_dir):
+    """The shipped model, fine-tuned on 16 photos for 25 epochs, learns their captions."""
+    import zoo
+
+    flickr = D.read(data_dir / "captioning" / "flickr8k_mini")[:16]
+    tuned = zoo.load("caption-cnn-lstm").fine_tune(flickr, epochs=25, batch_size=16,
+                                                   learning_rate=3e-3)
+    m = E.evaluate(tuned, flickr, beam=1, train=[])
+    assert m["bleu4"] > 0.3, m

@@ -37,7 +37,7 @@ import numpy as np
 from zoo.data import bucketed_batches, existing
 from zoo.errors import DataFormatError
 
-from .host import END, SPECIALS, START, UNK, load_image, tokenize
+from .host import END, SPECIALS, START, UNK, data_uri, load_image, tokenize
 
 log = logging.getLogger("zoo")
 EMOJI_FILE = "captions.tsv"
@@ -268,6 +268,18 @@ def grow_vocab(prep: dict, examples: list[dict], min_count: int | None = None) -
     return new
 
 
+def grow_preprocessor(prep: dict, examples: list[dict]) -> list[str]:
+    """fine_tune's hook (zoo.training.fine_tune): grow `prep`'s vocabulary in place with
+    the new data's words seen `min_count` times, and its longest caption and length
+    buckets where the new captions are longer (Flickr8k's vs emoji names); returns the
+    new words."""
+    fresh, _ = fit_preprocessor(examples, image_size=prep["image_size"],
+                                min_count=prep.get("min_count", 2))
+    if fresh["max_len"] > prep["max_len"]:
+        prep["max_len"], prep["caption_buckets"] = fresh["max_len"], fresh["caption_buckets"]
+    return grow_vocab(prep, examples)
+
+
 def encode_caption(caption: str, prep: dict) -> list[int]:
     """<start> word ids <end>, unknown words as <unk>, cut to max_len words."""
     index = {w: i for i, w in enumerate(prep["vocab"])}
@@ -345,5 +357,6 @@ def _augment(img, size: int):
 
 
 def parity_examples(valid: list[dict], n: int = 16) -> list[str]:
-    """Paths of `n` validation images (real images, for export parity)."""
-    return [e["image"] for e in valid[:n]]
+    """`n` validation images (real images, for export parity) as data URIs: the bundle
+    carries them (about 3 kB each for the emoji), so its checks need no dataset on disk."""
+    return [data_uri(e["image"]) for e in valid[:n]]

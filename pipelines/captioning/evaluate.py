@@ -12,6 +12,9 @@ captions lower BLEU-3/4 even when exact (a perfect corpus of 3- and 6-word capti
 BLEU-4 0.93). Emoji names are short (1-11 words), so compare BLEU here only with BLEU
 computed the same way, such as the nearest-neighbour baseline's beside it.
 
+With images in more than one folder (the emoji corpus' art styles, images/google and
+images/twitter), `by_folder` repeats BLEU-4 and exact match per folder.
+
 Emoji keywords are not used as references (single words: they would inflate BLEU-1).
 
 >>> refs = [["a red apple", "an apple"], ["flag: germany"]]
@@ -22,12 +25,18 @@ Emoji keywords are not used as references (single words: they would inflate BLEU
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from .host import tokenize
 
 HEADLINE = "bleu4"
 GREATER_IS_BETTER = True
+# `zoo train` checks every epoch with greedy captions and no baseline (beam search and the
+# nearest-neighbour features over the whole training set are too slow to run per epoch);
+# the final metrics use evaluate()'s defaults.
+EPOCH_OPTIONS = {"beam": 1, "train": []}
 BLEU_IMPLEMENTATION = "nltk 3.10.4 corpus_bleu, SmoothingFunction().method1, host.tokenize"
 
 
@@ -99,6 +108,16 @@ def evaluate(zoo_model, examples: list[dict], beam: int = 3, train: list[dict] |
         out["nn_exact_match"] = exact_match(nn, refs)
     else:
         out["nn_bleu4"] = None
+    folders = [Path(e["image"]).parent.name for e in examples]
+    if len(set(folders)) > 1:           # e.g. the emoji art styles: images/google, images/twitter
+        out["by_folder"] = {}
+        for f in sorted(set(folders)):
+            idx = [i for i, g in enumerate(folders) if g == f]
+            row = {"images": len(idx), "bleu4": bleu([preds[i] for i in idx], [refs[i] for i in idx])["bleu4"],
+                   "exact_match": exact_match([preds[i] for i in idx], [refs[i] for i in idx])}
+            if train:
+                row["nn_bleu4"] = bleu([nn[i] for i in idx], [refs[i] for i in idx])["bleu4"]
+            out["by_folder"][f] = row
     out["samples"] = [{"image": e["image"], "caption": p, "references": r[:3]}
                       for e, p, r in list(zip(examples, preds, refs))[:5]]
     return out

@@ -1,6 +1,6 @@
 """Captioning pre/post-processing and beam search, in numpy + Pillow (no TensorFlow here).
 
-Images come in as paths, bytes, PIL images or uint8 arrays (JPEG/PNG/GIF/WebP, any size,
+Images come in as paths, bytes, `data:image/...;base64,` URIs, PIL images or uint8 arrays (JPEG/PNG/GIF/WebP, any size,
 grayscale or RGBA), are converted to RGB (transparency composited onto white, as the emoji
 corpus was) and resized to the model's square input. The host calls the exported
 "encoder" once per image (image -> feature grid + initial decoder state) and the "step"
@@ -82,7 +82,9 @@ def open_image(item, what: str = "input"):
             raise InputError(f"{what}: an image array must be uint8 (0..255); got {item.dtype}")
         arr = item[..., 0] if item.ndim == 3 and item.shape[2] == 1 else item
         return _to_rgb(Image.fromarray(arr))
-    if isinstance(item, (str, Path)):
+    if isinstance(item, str) and item.startswith("data:"):
+        data, name = _data_uri(item, what), "data URI"
+    elif isinstance(item, (str, Path)):
         path = Path(item)
         if not path.is_file():
             raise InputError(f"{what}: {path}: no such image file")
@@ -90,8 +92,8 @@ def open_image(item, what: str = "input"):
     elif isinstance(item, (bytes, bytearray)):
         data, name = bytes(item), "image bytes"
     else:
-        raise InputError(f"{what}: expected an image path, encoded image bytes, a PIL image or a "
-                         f"uint8 array; got {type(item).__name__}")
+        raise InputError(f"{what}: expected an image path, encoded image bytes, a data URI, a "
+                         f"PIL image or a uint8 array; got {type(item).__name__}")
     if not data:
         raise InputError(f"{what}: {name} is empty (0 bytes)")
     try:
@@ -103,6 +105,37 @@ def open_image(item, what: str = "input"):
     except (OSError, SyntaxError, ValueError) as e:
         raise InputError(f"{what}: {name} is damaged or truncated ({e})") from None
     return _to_rgb(img)
+
+
+def _data_uri(uri: str, what: str) -> bytes:
+    """The bytes of a `data:image/png;base64,...` URI (how a bundle keeps its parity
+    images, so it needs no dataset on disk)."""
+    import base64
+    import binascii
+
+    head, comma, body = uri.partition(",")
+    if not comma or not head.endswith(";base64"):
+        raise InputError(f"{what}: expected a base64 data URI 'data:image/...;base64,...'; "
+                         f"got {uri[:40]!r}")
+    try:
+        return base64.b64decode(body, validate=True)
+    except binascii.Error as e:
+        raise InputError(f"{what}: the data URI is not valid base64 ({e})") from None
+
+
+def data_uri(path: str | Path) -> str:
+    """An image file as a `data:image/...;base64,...` URI (predict() reads it back).
+
+    >>> import tempfile, os; from PIL import Image
+    >>> p = os.path.join(tempfile.mkdtemp(), "x.png"); Image.new("RGB", (3, 2)).save(p)
+    >>> load_image(data_uri(p), 4).shape
+    (4, 4, 3)
+    """
+    import base64
+
+    path = Path(path)
+    kind = {".jpg": "jpeg", ".jpeg": "jpeg"}.get(path.suffix.lower(), path.suffix.lower()[1:])
+    return f"data:image/{kind};base64," + base64.b64encode(path.read_bytes()).decode("ascii")
 
 
 def load_image(item, size: int, what: str = "input") -> np.ndarray:

@@ -224,8 +224,9 @@ class _Step(layers.Layer):
         return [log_probs, alpha, *new]
 
 
-def export_functions(model, prep: dict) -> dict:
-    """Batch-1 functions sharing the trained layers:
+def export_functions(model, prep: dict, batch: int | None = 1) -> dict:
+    """Functions sharing the trained layers (batch 1 for TFLite; `batch=None` for the
+    SavedModel serving loop):
     "encoder": {"image" [1, S, S, 3]} -> {"features" [1, L, C], "keys" [1, L, A], "h", "c"};
     "step": {"word" [1] int32, "h", "c", "features", "keys"} -> {"log_probs" [1, V],
     "attention" [1, L], "h", "c"} (no "c" for a GRU)."""
@@ -233,17 +234,17 @@ def export_functions(model, prep: dict) -> dict:
     names = state_names(decoder.cell_type)
     size = int(prep["image_size"])
     L, C = encoder.output_shape[1:]
-    image = keras.Input(batch_shape=(1, size, size, 3), name="image")
+    image = keras.Input(batch_shape=(batch, size, size, 3), name="image")
     feats = encoder(image)
     keys, *states = _Initial(decoder, name="initial")(feats)
     enc_out = {"features": layers.Identity(name="features_out")(feats),
                "keys": layers.Identity(name="keys_out")(keys)}
     enc_out.update({n: layers.Identity(name=f"{n}_out")(s) for n, s in zip(names, states)})
 
-    word = keras.Input(batch_shape=(1,), dtype="int32", name="word")
-    st = [keras.Input(batch_shape=(1, decoder.units), name=n) for n in names]
-    f_in = keras.Input(batch_shape=(1, L, C), name="features")
-    k_in = keras.Input(batch_shape=(1, L, decoder.attention_dim), name="keys")
+    word = keras.Input(batch_shape=(batch,), dtype="int32", name="word")
+    st = [keras.Input(batch_shape=(batch, decoder.units), name=n) for n in names]
+    f_in = keras.Input(batch_shape=(batch, L, C), name="features")
+    k_in = keras.Input(batch_shape=(batch, L, decoder.attention_dim), name="keys")
     log_probs, alpha, *new = _Step(decoder, name="step")(word, st, f_in, k_in)
     step_out = {"log_probs": layers.Identity(name="log_probs_out")(log_probs),
                 "attention": layers.Identity(name="attention_out")(alpha)}
@@ -288,7 +289,76 @@ def host_constants(model) -> dict:
     return {"state": {n: decoder.units for n in state_names(decoder.cell_type)}, "grid": grid}
 
 
+def decode_image_bytes(data, size: int):
+    """Encoded image bytes (scalar tf.string: JPEG, PNG, GIF (first frame), BMP, WebP) ->
+    float32 [size, size, 3] 0..255, as host.load_image does it: grayscale to RGB,
+    transparency composited onto white, bilinear resize (antialiased when shrinking, close
+    to Pillow's; images already size x size, like the emoji corpus, are not resized)."""
+    img = tf.io.decode_image(data, expand_animations=False, dtype=tf.uint8)
+    img = tf.cast(img, tf.float32)
+    c = tf.shape(img)[-1]
+    rgb = tf.cond(c < 3, lambda: tf.tile(img[..., :1], [1, 1, 3]), lambda: img[..., :3])
+    alpha = tf.cond(tf.equal(c % 2, 0), lambda: img[..., -1:] / 255.0,
+                    lambda: tf.ones_like(img[..., :1]))
+    rgb = rgb * alpha + 255.0 * (1.0 - alpha)
+    shape = tf.shape(rgb)
+    same = tf.logical_and(tf.equal(shape[0], size), tf.equal(shape[1], size))
+    rgb = tf.cond(same, lambda: rgb,
+                  lambda: tf.image.resize(rgb, (size, size), "bilinear", antialias=True))
+    return tf.reshape(tf.clip_by_value(rgb, 0.0, 255.0), (size, size, 3))
+
+
 def serving_function(model, prep: dict):
-    """Not yet: the SavedModel signature on encoded image bytes (a TF greedy/beam loop over
-    the step) is the next piece of work; the host loop serves predict() meanwhile."""
-    return None
+    """A tf.Module whose `serve` takes encoded image bytes [B] (tf.string) and returns
+    greedy captions, all in the graph: decode_image_bytes, the encoder, and a while loop
+    over the decoder step (argmax, no beam: it matches `predict(images, beam=1)`).
+    Outputs {"ids": [B, T] int32 (0 from <end> on), "words": [B, T] strings ("" from
+    <end> on), "caption": [B] the words joined by spaces (host.detokenize, as
+    serving_results applies it, also removes the space before ':' and ',')}."""
+    from .host import END, START
+
+    fns = export_functions(model, prep, batch=None)
+    size, T, vocab = int(prep["image_size"]), int(prep.get("max_len", 20)), list(prep["vocab"])
+    names = state_names(model.get_layer("decoder").cell_type)
+
+    class Serving(tf.Module):
+        def __init__(self):
+            super().__init__()
+            self.encoder, self.step = fns["encoder"], fns["step"]
+            self.vocab = tf.constant(vocab)
+
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="images")])
+        def serve(self, images):
+            pixels = tf.map_fn(lambda b: decode_image_bytes(b, size), images,
+                               fn_output_signature=tf.TensorSpec((size, size, 3), tf.float32))
+            e = self.encoder({"image": pixels}, training=False)
+            n = tf.shape(images)[0]
+            states = {k: e[k] for k in names}
+            word = tf.fill([n], START)
+            done = tf.zeros([n], tf.bool)
+            out = tf.TensorArray(tf.int32, size=T)
+            for t in tf.range(T):
+                o = self.step({"word": word, **states, "features": e["features"],
+                               "keys": e["keys"]}, training=False)
+                word = tf.cast(tf.argmax(o["log_probs"], -1), tf.int32)
+                done = done | tf.equal(word, END)
+                out = out.write(t, tf.where(done, 0, word))
+                states = {k: o[k] for k in names}
+            ids = tf.transpose(out.stack())
+            words = tf.where(ids > 0, tf.gather(self.vocab, ids), "")
+            caption = tf.strings.strip(tf.strings.reduce_join(words, axis=1, separator=" "))
+            caption = tf.strings.regex_replace(caption, " +", " ")
+            return {"ids": ids, "words": words, "caption": caption}
+
+    return Serving()
+
+
+def serving_results(outputs: dict) -> list[dict]:
+    """The serving signature's tensors as predict()-style results ("caption", "words")."""
+    from .host import detokenize
+
+    results = []
+    for row in outputs["words"].numpy():
+        words = [w.decode("utf-8") for w in row if w]
+        results.append({"caption": detokenize(words), "words": words})
+    return results
