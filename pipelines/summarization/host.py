@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from zoo.beam import beam_search
 from zoo.errors import InputError
 
 EMPTY_INPUT = ""
@@ -209,81 +210,37 @@ class Host:
         return out
 
     def search(self, enc: Encoded, units: list, encoder, step) -> list[dict]:
-        """Beam search for several documents at once: `encoder(inputs)` and `step(inputs)`
-        take batches (rows = documents, then documents x beams)."""
-        S, N, K = self.max_source, len(units), enc.beam
-        source = np.zeros((N, S), np.int32)
+        """Beam search (zoo.beam) for several documents at once: `encoder(inputs)` and
+        `step(inputs)` take batches (rows = documents, then documents x beams)."""
+        S, K = self.max_source, enc.beam
+        source = np.zeros((len(units), S), np.int32)
         for n, u in enumerate(units):
             source[n, :len(u["source"])] = u["source"]
         e = encoder({"source": source})
-        rows = np.repeat(np.arange(N), K)
+        # Per-document constants, repeated once per hypothesis (zoo.beam keeps each
+        # document's hypotheses in its own rows, so they never need reordering).
+        rows = np.repeat(np.arange(len(units)), K)
         consts = {"memory": e["memory"][rows], "keys": e["keys"][rows], "source": source[rows]}
-        state = {"h": e["h"][rows], "c": e["c"][rows],
-                 "context": np.zeros((N * K, self.state["context"]), np.float32),
-                 "coverage": np.zeros((N * K, S), np.float32)}
-        scores = np.full((N, K), -np.inf)
-        scores[:, 0] = 0.0
-        seqs = [[] for _ in range(N * K)]
-        attn = np.zeros((N * K, 0, S), np.float32)
-        finished = [[] for _ in range(N)]
-        done = np.zeros(N, bool)
-        token = np.full((N * K,), BOS, np.int32)
-        for t in range(enc.max_len):
-            o = step({"token": token, **state, **consts})
-            logp = o["log_probs"].astype(np.float64)
+        state = {"h": e["h"], "c": e["c"],
+                 "context": np.zeros((len(units), self.state["context"]), np.float32),
+                 "coverage": np.zeros((len(units), S), np.float32)}
+
+        def advance(tokens, state):
+            o = step({"token": tokens, **state, **consts})
+            return o["log_probs"], {k: o[k] for k in state}, o
+
+        def forbid(logp, seqs):
             logp[:, [PAD, BOS, UNK]] = -np.inf
-            if t < enc.min_len:
-                logp[:, EOS] = -np.inf
             if enc.block_ngram:
                 for r, seq in enumerate(seqs):
                     banned = blocked_tokens(seq, enc.block_ngram)
                     if banned:
                         logp[r, list(banned)] = -np.inf
-            V = logp.shape[1]
-            total = (scores.reshape(-1, 1) + logp).reshape(N, K * V)
-            attn_t = np.concatenate([attn, o["attention"][:, None, :]], axis=1)
-            parents, tokens, new_scores = np.zeros(N * K, int), np.full(N * K, EOS, np.int32), \
-                np.full((N, K), -np.inf)
-            last = t == enc.max_len - 1
-            for n in range(N):
-                if done[n]:
-                    parents[n * K:(n + 1) * K] = n * K
-                    continue
-                top = np.argpartition(-total[n], 2 * K)[:2 * K] if K * V > 2 * K else np.arange(K * V)
-                top = top[np.argsort(-total[n, top], kind="stable")]
-                kept = 0
-                for idx in top:
-                    score = total[n, idx]
-                    if not np.isfinite(score):
-                        break
-                    k, tok = divmod(int(idx), V)
-                    r = n * K + k
-                    if tok == EOS or last:
-                        toks = seqs[r] + ([] if tok == EOS else [tok])
-                        finished[n].append((score / (len(toks) + 1) ** enc.alpha, toks,
-                                            attn_t[r, :len(toks)], score))
-                        continue
-                    parents[n * K + kept], tokens[n * K + kept] = r, tok
-                    new_scores[n, kept] = score
-                    kept += 1
-                    if kept == K:
-                        break
-                if len(finished[n]) >= K or last or kept == 0:
-                    done[n] = True
-                for j in range(kept, K):        # unused slots stay dead
-                    parents[n * K + j] = n * K
-            if done.all():
-                break
-            seqs = [seqs[p] + [int(tok)] for p, tok in zip(parents, tokens)]
-            attn = attn_t[parents]
-            state = {k: o[k][parents] for k in self.state} | {"coverage": o["coverage"][parents]}
-            scores, token = new_scores, tokens
-        results = []
-        for n in range(N):
-            best = max(finished[n], key=lambda f: f[0]) if finished[n] else (0.0, [], attn[:0], 0.0)
-            results.append({"ids": list(best[1]), "score": float(best[0]),
-                            "log_prob": float(best[3]), "attention": np.asarray(best[2])})
-        return results
+
+        hyps = beam_search(advance, state, BOS, EOS, K, enc.max_len, enc.alpha, enc.min_len,
+                           adjust=forbid, trace=("attention",))
+        return [{"ids": h["ids"], "score": h["score"], "log_prob": h["log_prob"],
+                 "attention": np.asarray(h["attention"], np.float32).reshape(-1, S)} for h in hyps]
 
     # ---- outputs -> text -----------------------------------------------------------------------
     def decode(self, encoded: Encoded, outputs: list[dict]) -> list[dict]:
