@@ -27,6 +27,42 @@ def metric_tables(metrics: dict) -> list[str]:
     return lines
 
 
+def variants_table(shipped: dict, runs: dict) -> dict:
+    """{label: {"command", flat valid metrics...}} for the shipped run and each other run;
+    a run is labelled by the hyper-parameters in which it differs from the shipped one.
+
+    >>> shipped = {"valid": {"nll": 5.3}, "hparams": {"head": "nade", "units": 256}}
+    >>> other = {"valid": {"nll": 8.1}, "hparams": {"head": "sigmoid", "units": 256},
+    ...          "command": "zoo train music-lstm --hparam head=sigmoid"}
+    >>> variants_table(shipped, {"runs/sig": other})["head=sigmoid"]["nll"]
+    8.1
+    """
+    def flat(metrics: dict) -> dict:
+        return {k: v for k, v in metrics.get("valid", {}).items() if isinstance(v, (int, float))}
+
+    table = {"shipped": {"command": shipped.get("command", ""), **flat(shipped)}}
+    base = shipped.get("hparams", {})
+    for where, m in runs.items():
+        hp = m.get("hparams", {})
+        label = ", ".join(f"{k}={hp.get(k)}" for k in sorted(set(hp) | set(base))
+                          if hp.get(k) != base.get(k)) or Path(where).name
+        table[label] = {"command": m.get("command", where), **flat(m)}
+    return table
+
+
+def render_variants(table: dict, headline: str, max_cols: int = 8) -> list[str]:
+    """The card's "Variants" section: headline first, then the first other metrics every
+    run has (all of them are in metrics.json)."""
+    cols = [c for c in table["shipped"] if c != "command" and all(c in r for r in table.values())]
+    cols = sorted(cols, key=lambda c: c != headline)[:max_cols]
+    lines = ["", "## Variants (other runs, same validation split)", "",
+             f"| run | {' | '.join(cols)} |", "|---" * (len(cols) + 1) + "|"]
+    lines += [f"| {label} | {' | '.join(format_metric(r[c]) for c in cols)} |"
+              for label, r in table.items()]
+    lines += ["", "Commands:", ""] + [f"- {label}: `{r['command']}`" for label, r in table.items()]
+    return lines
+
+
 def render_card(zm, directory: Path) -> str:
     e, m = zm.entry, zm.metrics
     valid = m.get("valid", {})
@@ -46,6 +82,8 @@ def render_card(zm, directory: Path) -> str:
             lines += metric_tables(report)
     else:
         lines += ["## Metrics", "", "Not evaluated yet: run `zoo evaluate DIR --data FILE`."]
+    if m.get("variants"):
+        lines += render_variants(m["variants"], e.module("evaluate").HEADLINE)
     seeds = m.get("seeds")
     if seeds and len(seeds.get("values", [])) > 1:
         lines += ["", f"Over {len(seeds['values'])} seeds ({seeds['seeds']}): mean "

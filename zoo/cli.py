@@ -65,6 +65,9 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--split", help="one split of a file or folder that holds several "
                    "(e.g. train|valid|test of a .npz)")
     s.add_argument("--json", action="store_true", help="last line: one JSON object of metrics")
+    s = sub.add_parser("compare", help="add other runs (an ablation, a baseline) to a bundle's card")
+    s.add_argument("bundle", help="the bundle directory whose card gets the table")
+    s.add_argument("runs", nargs="+", help="bundle directories of the other runs (zoo train --out)")
     s = sub.add_parser("export", help="TFLite, ONNX or SavedModel, parity-checked")
     s.add_argument("name")
     s.add_argument("--format", required=True, choices=["tflite", "onnx", "saved_model"])
@@ -186,6 +189,12 @@ def run(argv: list[str]) -> int:
                 if isinstance(v, (int, float)):
                     print(f"{k:12s} {v:.4f}" if isinstance(v, float) else f"{k:12s} {v}")
         print(json.dumps(metrics) if args.json else "")
+    elif args.command == "compare":
+        from .card import render_variants
+
+        m = zoo.load(args.bundle)
+        table = m.compare(args.bundle, args.runs)
+        print("\n".join(render_variants(table, m.entry.module("evaluate").HEADLINE)))
     elif args.command == "export":
         suffix = {"tflite": ".tflite", "onnx": ".onnx", "saved_model": ""}[args.format]
         out = args.out if args.out.endswith(suffix) or not suffix else args.out + suffix

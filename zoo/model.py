@@ -62,8 +62,6 @@ class ZooModel:
 
     def save(self, directory: str | Path, command: str | None = None) -> Path:
         """Write a bundle (DESIGN.md "Bundle"); `zoo.load(directory)` gives it back."""
-        from .card import render_card
-
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         # A bare copy without optimizer state keeps the bundle small.
@@ -75,10 +73,41 @@ class ZooModel:
              "hparams": self.hparams}, ensure_ascii=False))
         if command:
             self.metrics["command"] = command
+        return self._write_card(directory)
+
+    def _write_card(self, directory: Path) -> Path:
+        from .card import render_card
+
         (directory / "metrics.json").write_text(json.dumps(self.metrics, indent=2) + "\n")
         (directory / "card.md").write_text(render_card(self, directory), encoding="utf-8")
         bundle.write_manifest(directory, self.entry.name)
         return directory
+
+    def compare(self, directory: str | Path, variants: list) -> dict:
+        """Record other trained runs of this model (an ablation, a baseline head), measured
+        on the same validation split, in the bundle at `directory`: metrics.json gets a
+        `variants` table (the valid metrics of each run, labelled by the hyper-parameters
+        that differ) and the card shows it. Nothing is re-measured: every row is the
+        evaluator's own numbers from that run's metrics.json.
+        `zoo compare saved_models/summarize-attn runs/ablation-seq2seq runs/ablation-copy`"""
+        from .card import variants_table
+        from .errors import ZooError
+
+        runs = {}
+        for d in variants:
+            path = Path(d) / "metrics.json"
+            if not path.is_file():
+                raise ZooError(f"{d}: no metrics.json (expected a bundle written by zoo train)")
+            runs[str(d)] = bundle.read_json(path)
+        for d, m in runs.items():
+            if m.get("model") != self.entry.name:
+                raise ZooError(f"{d}: a {m.get('model')} run; expected {self.entry.name}")
+            if m.get("split") != self.metrics.get("split"):
+                raise ZooError(f"{d}: measured on {m.get('split')!r}, not on {self.metrics.get('split')!r}: "
+                               "variants must be measured on the same validation split")
+        self.metrics["variants"] = variants_table(self.metrics, runs)
+        self._write_card(Path(directory))
+        return self.metrics["variants"]
 
     # ---- inference ----------------------------------------------------------------------
     def host_config(self) -> dict:

@@ -1,0 +1,50 @@
+"""`zoo compare`: other runs of a model (an ablation, a baseline head) recorded in a
+bundle's metrics.json and card, only when they were measured on the same split."""
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+import zoo
+from zoo.errors import ZooError
+
+
+@pytest.fixture
+def bundles(tmp_path):
+    """The shipped forecast-lstm bundle (small) and a second run of it: a copy whose
+    metrics.json says it was trained with other hyper-parameters."""
+    shipped, other = tmp_path / "shipped", tmp_path / "other"
+    shutil.copytree("saved_models/forecast-lstm", shipped)
+    shutil.copytree("saved_models/forecast-lstm", other)
+    m = json.loads((other / "metrics.json").read_text())
+    m["hparams"]["units"] = 7
+    m["valid"]["pinball_ratio_vs_naive"] = 1.5
+    m["command"] = "zoo train forecast-lstm --units 7"
+    (other / "metrics.json").write_text(json.dumps(m))
+    return shipped, other
+
+
+def test_compare_adds_a_variants_table_to_the_card(bundles):
+    shipped, other = bundles
+    out = subprocess.run([sys.executable, "-m", "zoo.cli", "compare", str(shipped), str(other)],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "units=7" in out.stdout
+    m = zoo.load(shipped)                      # checksums rewritten: still loads
+    assert m.metrics["variants"]["units=7"]["pinball_ratio_vs_naive"] == 1.5
+    card = (shipped / "card.md").read_text()
+    assert "## Variants" in card and "| units=7 | 1.5000 |" in card
+    assert "zoo train forecast-lstm --units 7" in card
+
+
+def test_compare_refuses_runs_measured_elsewhere(bundles):
+    shipped, other = bundles
+    m = json.loads((other / "metrics.json").read_text())
+    m["split"] = "stocks/other.csv"
+    (other / "metrics.json").write_text(json.dumps(m))
+    with pytest.raises(ZooError, match="same validation split"):
+        zoo.load(shipped).compare(shipped, [other])
+    with pytest.raises(ZooError, match="no metrics.json"):
+        zoo.load(shipped).compare(shipped, [shipped / "nope"])
