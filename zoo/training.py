@@ -25,7 +25,7 @@ from .model import ZooModel, copy_matching_weights, remove, temporary_dir
 
 log = logging.getLogger("zoo")
 FIT_KEYS = ("epochs", "batch_size", "learning_rate", "clipnorm", "patience", "seed",
-            "steps_per_epoch", "monitor_gradients", "lr_decay")
+            "steps_per_epoch", "monitor_gradients", "lr_decay", "jit_compile")
 
 
 class BestOnValidation(keras.callbacks.Callback):
@@ -81,17 +81,19 @@ def better_fn(entry):
     return (lambda a, b: a > b) if greater_is_better(entry) else (lambda a, b: a < b)
 
 
-def compile_for_training(zm: ZooModel, learning_rate: float = 1e-3, clipnorm: float = 5.0):
+def compile_for_training(zm: ZooModel, learning_rate: float = 1e-3, clipnorm: float = 5.0,
+                         jit_compile: bool = True):
     """Adam with global-norm clipping, the application's loss, XLA-compiled steps (about
-    1.5x faster on CPU for recurrent models)."""
+    1.5x faster on CPU for recurrent models; a recipe sets `jit_compile: False` where XLA is
+    slower, e.g. depthwise convolutions on CPU)."""
     zm.keras_model.compile(optimizer=keras.optimizers.Adam(learning_rate, global_clipnorm=clipnorm),
-                           loss=zm.entry.module("model").loss(zm.keras_model), jit_compile=True)
+                           loss=zm.entry.module("model").loss(zm.keras_model), jit_compile=jit_compile)
 
 
 def fit(zm: ZooModel, train, valid, work: Path, epochs: int = 10, batch_size: int = 32,
         learning_rate: float = 1e-3, clipnorm: float = 5.0, patience: int = 5, seed: int = 0,
         steps_per_epoch: int | None = None, monitor_gradients: bool = True,
-        lr_decay: float | None = None) -> dict:
+        lr_decay: float | None = None, jit_compile: bool = True) -> dict:
     """Train `zm` in place; `work` holds checkpoints, logs and plots. Returns the state.
     `lr_decay` multiplies the learning rate by that factor every epoch (a function of the
     epoch alone, so a resumed run continues the same schedule)."""
@@ -106,7 +108,7 @@ def fit(zm: ZooModel, train, valid, work: Path, epochs: int = 10, batch_size: in
     if steps_per_epoch:
         ds = ds.repeat()
     model = zm.keras_model
-    compile_for_training(zm, learning_rate, clipnorm)
+    compile_for_training(zm, learning_rate, clipnorm, jit_compile)
     best = BestOnValidation(zm, valid, work, patience)
     callbacks = [keras.callbacks.BackupAndRestore(str(work / "backup")), best,
                  keras.callbacks.CSVLogger(str(work / "history.csv"), append=True),
