@@ -245,7 +245,7 @@ def test_chars_alphabet_trains_end_to_end_on_ljspeech(data_dir, tmp_path):
 def test_chars_path_overfits_a_few_utterances(data_dir, tmp_path):
     """The character path (features, CTC over 28 symbols, decoder) is right when a fresh
     model learns 4 LJ Speech sentences by heart: measured WER 0 after 4 x 10 steps
-    on this machine; this test asserts CER < 0.05 after 8 x 10)."""
+    on this machine; this test asserts CER < 0.05 after 8 x 10."""
     import keras
 
     import zoo
