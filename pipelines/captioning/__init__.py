@@ -3,13 +3,12 @@ trained from scratch + an LSTM decoder with soft attention), trained on the emoj
 corpus (../shared/data/captioning/emoji: designer-drawn emoji captioned with their CLDR
 names).
 
-Not registered yet (runs/captioning/zoo_train.py registers ENTRY for `zoo train`): the
-contract tests run over every registered entry and need the shipped bundle first.
+Importing this package registers the entry only; TensorFlow loads on first use.
 
 >>> ENTRY.default_data
 'captioning/emoji'
 """
-from zoo.registry import Entry
+from zoo.registry import Entry, register
 
 ENTRY = Entry(
     name="caption-cnn-lstm",
@@ -31,7 +30,16 @@ ENTRY = Entry(
     bundle_dir="saved_models/caption-cnn-lstm",
     limits="Trained only on emoji artwork (Noto and Twemoji styles) with their Unicode CLDR "
            "names as captions: it names pictograms, not photographs. Captioning photographs "
-           "needs `zoo train caption-cnn-lstm --data <Flickr8k or COCO folder>`. The encoder "
-           "is trained from scratch (no ImageNet weights).",
+           "needs `zoo train caption-cnn-lstm --data <Flickr8k or COCO folder>` (or "
+           "`m.fine_tune(...)` on your images, which grows the vocabulary). The encoder is "
+           "trained from scratch (no ImageNet weights) on 64x64 inputs. Validation emoji are "
+           "emoji never seen in training (the corpus is split by base emoji); the held-out "
+           "test emoji and the third, unseen art style are not in this checkout, so they are "
+           "not measured here. BLEU: NLTK 3.10.4 `corpus_bleu`, `SmoothingFunction().method1`, "
+           "tokens from host.tokenize (lower-cased, punctuation as tokens), against all "
+           "references of each image; `nn_*`: the nearest-neighbour baseline (caption of the "
+           "training image with the closest mean encoder feature), computed in the same run. "
+           "`by_folder`: the same per art style (images/google, images/twitter).",
     demo_inputs=(),
 )
+register(ENTRY)

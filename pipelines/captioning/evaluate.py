@@ -36,7 +36,7 @@ GREATER_IS_BETTER = True
 # `zoo train` checks every epoch with greedy captions and no baseline (beam search and the
 # nearest-neighbour features over the whole training set are too slow to run per epoch);
 # the final metrics use evaluate()'s defaults.
-EPOCH_OPTIONS = {"beam": 1, "train": []}
+EPOCH_OPTIONS = {"beam": 1, "compare_beam": None, "train": []}
 BLEU_IMPLEMENTATION = "nltk 3.10.4 corpus_bleu, SmoothingFunction().method1, host.tokenize"
 
 
@@ -91,15 +91,22 @@ def default_train(zoo_model) -> list[dict] | None:
         return None
 
 
-def evaluate(zoo_model, examples: list[dict], beam: int = 3, train: list[dict] | None = None,
-             max_examples: int | None = None) -> dict:
-    """Metrics of the model's beam-search captions on `examples`, and of the
-    nearest-neighbour baseline over `train` (default: the entry's training split)."""
+def evaluate(zoo_model, examples: list[dict], beam: int = 1, compare_beam: int | None = 3,
+             train: list[dict] | None = None, max_examples: int | None = None) -> dict:
+    """Metrics of the model's captions on `examples` (greedy by default: on the emoji valid
+    split greedy decoding scored best, see README), the same for beam search of width
+    `compare_beam` as `beam{k}_*` (None: skip), and the nearest-neighbour baseline over
+    `train` (default: the entry's training split; [] skips it)."""
     examples = examples[:max_examples] if max_examples else examples
     refs = [e["captions"] for e in examples]
-    preds = [r["caption"] for r in zoo_model.predict([e["image"] for e in examples], beam=beam)]
+    images = [e["image"] for e in examples]
+    preds = [r["caption"] for r in zoo_model.predict(images, beam=beam)]
     out = {**bleu(preds, refs), "exact_match": exact_match(preds, refs), "images": len(examples),
            "beam": beam, "bleu_implementation": BLEU_IMPLEMENTATION}
+    if compare_beam and compare_beam != beam:
+        other = [r["caption"] for r in zoo_model.predict(images, beam=compare_beam)]
+        out.update({f"beam{compare_beam}_{k}": v for k, v in bleu(other, refs).items()})
+        out[f"beam{compare_beam}_exact_match"] = exact_match(other, refs)
     train = default_train(zoo_model) if train is None else train
     if train:
         nn = nearest_neighbour_captions(zoo_model, examples, train)

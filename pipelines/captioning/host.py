@@ -34,6 +34,9 @@ import numpy as np
 from zoo.errors import InputError
 
 EMPTY_INPUT = np.zeros((0, 0, 3), np.uint8)      # an image with no pixels
+# Export parity floor for int8 (dynamic-range) TFLite: one word flipped by the quantized
+# weights changes the rest of that caption, and agreement counts word positions.
+QUANTIZED_AGREEMENT = 0.9
 PAD, START, END, UNK = 0, 1, 2, 3
 SPECIALS = ["<pad>", "<start>", "<end>", "<unk>"]
 TOKEN_RE = re.compile(r"[\w'’]+|[^\w\s]")
