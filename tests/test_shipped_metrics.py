@@ -7,7 +7,11 @@ import pytest
 import zoo
 import zoo.bundle
 
-README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text()
+# Bundles shipped beside the registered ones (the same model on other datasets), loaded
+# by path: zoo.load("saved_models/music-lstm-nottingham").
+EXTRA = sorted(p for p in (ROOT / "saved_models").iterdir() if p.name not in zoo.list_models())
 
 
 def test_shipped_ner_f1_reproduces_its_card(shipped, data_dir):
@@ -25,6 +29,13 @@ def test_readme_table_quotes_metrics_json(name):
     assert row, f"README model table has no row for {name}"
     headline = zoo.registry.get(name).module("evaluate").HEADLINE
     assert f"{metrics['valid'][headline]:.4f}" in row
+
+
+@pytest.mark.parametrize("bundle", EXTRA, ids=lambda p: p.name)
+def test_extra_bundles_load_and_the_readme_quotes_them(bundle):
+    m = zoo.load(bundle)                       # checksums verified
+    headline = m.entry.module("evaluate").HEADLINE
+    assert f"{m.metrics['valid'][headline]:.4f}" in README, f"README does not quote {bundle.name}"
 
 
 @pytest.mark.slow
