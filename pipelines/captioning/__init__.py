@@ -19,8 +19,8 @@ ENTRY = Entry(
     default_data="captioning/emoji",
     train_file="captions.tsv",          # one file, both splits (data.read_split)
     valid_file="captions.tsv",
-    recipe={"image_size": 64, "grid": 8, "widths": [32, 64, 128], "cell": "lstm",
-            "units": 192, "embed_dim": 64, "attention_dim": 64, "dropout": 0.3,
+    recipe={"image_size": 64, "grid": 8, "widths": [64, 128, 256], "cell": "lstm",
+            "units": 256, "embed_dim": 128, "attention_dim": 128, "dropout": 0.3,
             "attention_reg": 1.0, "min_count": 2, "batch_size": 32, "epochs": 30,
             "patience": 6, "learning_rate": 2e-3, "lr_decay": 0.92, "clipnorm": 5.0,
             # XLA makes this model's training step ~9x slower on CPU (depthwise convolutions)
