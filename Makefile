@@ -32,6 +32,7 @@ bench: install
 	$(BIN)/python -m benchmarks.forecast_lstm
 	$(BIN)/python -m benchmarks.music_lstm
 	$(BIN)/python -m benchmarks.speech_ctc
+	$(BIN)/python -m benchmarks.caption_cnn_lstm
 
 clean:
 	rm -rf $(VENV) build *.egg-info
