@@ -63,6 +63,28 @@ def render_variants(table: dict, headline: str, max_cols: int = 8) -> list[str]:
     return lines
 
 
+def other_data_note(entry, metrics: dict) -> list[str]:
+    """The entry's limits describe its registered data; a bundle trained or fine-tuned on
+    other data says so under them.
+
+    >>> from zoo.registry import Entry
+    >>> e = Entry(name="m", task="t", package="p", summary="", default_data="poly",
+    ...           train_file="jsb.npz", valid_file="jsb.npz")
+    >>> other_data_note(e, {"split": "poly/jsb.npz"})
+    []
+    >>> other_data_note(e, {"split": "poly/nott.npz [valid]"})[0][:44]
+    'This bundle was trained on other data than t'
+    """
+    if metrics.get("fine_tuned_on"):
+        how = f"fine-tuned on `{metrics['fine_tuned_on']}`"
+    elif metrics.get("split") not in (None, f"{entry.default_data}/{entry.valid_file}"):
+        how = f"trained on other data than the registered recipe's (validation: `{metrics['split']}`)"
+    else:
+        return []
+    return [f"This bundle was {how}: where the limits above name the training data, they "
+            f"describe the registered `{entry.name}` model, not this one.", ""]
+
+
 def render_card(zm, directory: Path) -> str:
     e, m = zm.entry, zm.metrics
     valid = m.get("valid", {})
@@ -109,4 +131,5 @@ def render_card(zm, directory: Path) -> str:
               "Hyper-parameters:", "", "```", json.dumps(m.get("hparams", zm.hparams), indent=1),
               "```", "", "## Intended use and limits", "",
               e.limits or "See README.md.", ""]
+    lines += other_data_note(e, m)
     return "\n".join(lines)

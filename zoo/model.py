@@ -73,10 +73,14 @@ class ZooModel:
              "hparams": self.hparams}, ensure_ascii=False))
         if command:
             self.metrics["command"] = command
-        return self._write_card(directory)
+        return self.write_card(directory)
 
-    def _write_card(self, directory: Path) -> Path:
+    def write_card(self, directory: str | Path) -> Path:
+        """Write metrics.json, card.md and the manifest of the bundle at `directory` (the
+        weights are untouched): after `compare`, or to re-render an old bundle's card."""
         from .card import render_card
+
+        directory = Path(directory)
 
         (directory / "metrics.json").write_text(json.dumps(self.metrics, indent=2) + "\n")
         (directory / "card.md").write_text(render_card(self, directory), encoding="utf-8")
@@ -106,7 +110,7 @@ class ZooModel:
                 raise ZooError(f"{d}: measured on {m.get('split')!r}, not on {self.metrics.get('split')!r}: "
                                "variants must be measured on the same validation split")
         self.metrics["variants"] = variants_table(self.metrics, runs)
-        self._write_card(Path(directory))
+        self.write_card(Path(directory))
         return self.metrics["variants"]
 
     # ---- inference ----------------------------------------------------------------------
