@@ -33,6 +33,7 @@ bench: install
 	$(BIN)/python -m benchmarks.music_lstm
 	$(BIN)/python -m benchmarks.speech_ctc
 	$(BIN)/python -m benchmarks.caption_cnn_lstm
+	$(BIN)/python -m benchmarks.summarize_attn
 
 clean:
 	rm -rf $(VENV) build *.egg-info
