@@ -37,7 +37,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .common import busy_note, import_torch, machine, set_tf_threads, versions, write
+from .common import (busy_note, import_torch, keras_training_copy, machine, numpy_batches,
+                     set_tf_threads, stats, timed, versions, write)
 
 NAME = "caption-cnn-lstm"
 REPO = Path(__file__).resolve().parent.parent
@@ -57,21 +58,6 @@ def parse_args(argv=None):
     args.images = args.images or (4 if args.quick else 40)
     args.out = args.out or RESULTS / ("caption_cnn_lstm-quick.md" if args.quick else "caption_cnn_lstm.md")
     return args
-
-
-def stats(ms) -> dict:
-    a = np.asarray(ms, np.float64)
-    return {"p50": float(np.median(a)), "p99": float(np.percentile(a, 99)),
-            "mean": float(a.mean()), "n": int(a.size)}
-
-
-def timed(fn, items) -> list[float]:
-    out = []
-    for x in items:
-        t = time.perf_counter()
-        fn(x)
-        out.append((time.perf_counter() - t) * 1000)
-    return out
 
 
 def torch_twin(zm, torch):
@@ -128,7 +114,6 @@ def torch_twin(zm, torch):
                    bn(enc.get_layer(conv.name.replace("_dw", "_dw_bn").replace("_pw", "_pw_bn")
                                     if conv.name != "stem" else "stem_bn")),
                    nn.ReLU6()]
-    names = ["h", "c"] if dec.cell_type == "lstm" else ["h"]
     if dec.cell_type != "lstm":
         raise SystemExit("the PyTorch twin covers the LSTM decoder only")
 
@@ -186,7 +171,6 @@ def main(argv=None) -> dict:
     load_start = os.getloadavg()[0]
     set_tf_threads(args.threads)
     torch = import_torch(args.threads, "benchmarks.caption_cnn_lstm")
-    import keras
     import tensorflow as tf
 
     import pipelines.captioning  # noqa: F401  (registers the entry)
@@ -194,17 +178,14 @@ def main(argv=None) -> dict:
     from pipelines.captioning import data as D
     from pipelines.captioning import model as M
     from zoo.data import data_root
-    from zoo.training import compile_for_training
 
     zm = zoo.load(args.bundle)
     hp, prep = zm.hparams, zm.preprocessor
     root = data_root() / "captioning" / "emoji"
     train, valid = D.read_split(root, "train"), D.read_split(root, "valid")
     batch = int(hp.get("batch_size", 32))
-    raw = [(x, y) for x, y in D.make_dataset(train, prep, batch_size=batch, shuffle=True,
-                                             seed=0, drop_remainder=True).take(args.steps)]
-    batches = [({k: v.numpy() for k, v in x.items()}, {k: v.numpy() for k, v in y.items()})
-               for x, y in raw]
+    batches = numpy_batches(D.make_dataset(train, prep, batch_size=batch, shuffle=True, seed=0,
+                                           drop_remainder=True), args.steps)
     words = sum(int((y["logits"] > 0).sum()) for _, y in batches)
 
     # ---- training ---------------------------------------------------------------------
@@ -222,10 +203,7 @@ def main(argv=None) -> dict:
         shapes.setdefault(x["tokens"].shape, (x, y))
     k_ms = {}
     for jit in (False, True):       # the recipe's setting (jit_compile False) and XLA
-        copy = keras.Model.from_config(zm.keras_model.get_config())
-        copy.set_weights(zm.keras_model.get_weights())
-        kzm = zoo.model.ZooModel(zm.entry, copy, prep, hparams=hp)
-        compile_for_training(kzm, hp.get("learning_rate", 1e-3), hp.get("clipnorm", 5.0), jit)
+        copy = keras_training_copy(zm, jit)
         for x, y in shapes.values():
             copy.train_on_batch(x, y)
         k_ms[f"keras_jit_{jit}".lower()] = timed(lambda b: copy.train_on_batch(*b), batches)

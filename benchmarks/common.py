@@ -111,3 +111,43 @@ def write(report: dict, markdown: str, out: Path) -> None:
     out.write_text(markdown, encoding="utf-8")
     out.with_suffix(".json").write_text(json.dumps(report, indent=1, default=str) + "\n",
                                         encoding="utf-8")
+
+
+def timed(fn, items) -> list[float]:
+    """Milliseconds of one `fn(x)` call for each x of `items`."""
+    out = []
+    for x in items:
+        t = time.perf_counter()
+        fn(x)
+        out.append((time.perf_counter() - t) * 1000)
+    return out
+
+
+def stats(ms) -> dict:
+    """p50 / p99 / mean of a list of milliseconds, and how many there were."""
+    a = np.asarray(ms, np.float64)
+    return {"p50": float(np.median(a)), "p99": float(np.percentile(a, 99)),
+            "mean": float(a.mean()), "n": int(a.size)}
+
+
+def numpy_batches(dataset, steps: int) -> list:
+    """The first `steps` (features, targets) batches of a tf.data dataset as numpy dicts,
+    so Keras and the PyTorch twin are fed the same arrays."""
+    return [({k: v.numpy() for k, v in x.items()}, {k: v.numpy() for k, v in y.items()})
+            for x, y in dataset.take(steps)]
+
+
+def keras_training_copy(zm, jit_compile: bool = True):
+    """A copy of the bundle's Keras model compiled as zoo/training.py compiles it (Adam,
+    global clipnorm, the application's loss); the loaded model stays untouched."""
+    import keras
+
+    from zoo.model import ZooModel
+    from zoo.training import compile_for_training
+
+    copy = keras.Model.from_config(zm.keras_model.get_config())
+    copy.set_weights(zm.keras_model.get_weights())
+    compile_for_training(ZooModel(zm.entry, copy, zm.preprocessor, hparams=zm.hparams),
+                         zm.hparams.get("learning_rate", 1e-3), zm.hparams.get("clipnorm", 5.0),
+                         jit_compile)
+    return copy

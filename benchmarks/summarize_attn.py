@@ -40,7 +40,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .common import busy_note, import_torch, machine, set_tf_threads, versions, write
+from .common import (busy_note, import_torch, keras_training_copy, machine, numpy_batches,
+                     set_tf_threads, stats, timed, versions, write)
 from .torch_rnn import keras_rnn_weights
 
 NAME = "summarize-attn"
@@ -62,21 +63,6 @@ def parse_args(argv=None):
     args.docs = args.docs or (3 if args.quick else 40)
     args.out = args.out or RESULTS / ("summarize_attn-quick.md" if args.quick else "summarize_attn.md")
     return args
-
-
-def stats(ms) -> dict:
-    a = np.asarray(ms, np.float64)
-    return {"p50": float(np.median(a)), "p99": float(np.percentile(a, 99)),
-            "mean": float(a.mean()), "n": int(a.size)}
-
-
-def timed(fn, items) -> list[float]:
-    out = []
-    for x in items:
-        t = time.perf_counter()
-        fn(x)
-        out.append((time.perf_counter() - t) * 1000)
-    return out
 
 
 def torch_twin(zm, torch):
@@ -194,24 +180,20 @@ def main(argv=None) -> dict:
     load_start = os.getloadavg()[0]
     set_tf_threads(args.threads)
     torch = import_torch(args.threads, "benchmarks.summarize_attn")
-    import keras
     import tensorflow as tf
 
     import zoo
     from pipelines.summarization import data as D     # registers the entry too
     from pipelines.summarization import model as M
     from zoo.data import data_root
-    from zoo.training import compile_for_training
 
     zm = zoo.load(args.bundle)
     hp, prep = zm.hparams, zm.preprocessor
     root = data_root() / "summarization" / "debian_descriptions"
     train, valid = D.read_split(root, "train"), D.read_split(root, "valid")
     batch = int(hp.get("batch_size", 32))
-    raw = [(x, y) for x, y in D.make_dataset(train, prep, batch_size=batch, shuffle=True,
-                                             seed=0, drop_remainder=True).take(args.steps)]
-    batches = [({k: v.numpy() for k, v in x.items()}, {k: v.numpy() for k, v in y.items()})
-               for x, y in raw]
+    batches = numpy_batches(D.make_dataset(train, prep, batch_size=batch, shuffle=True, seed=0,
+                                           drop_remainder=True), args.steps)
     tokens = sum(int((y["log_probs"] > 0).sum()) for _, y in batches)
     src_tokens = sum(int((x["source"] > 0).sum()) for x, _ in batches)
 
@@ -231,11 +213,8 @@ def main(argv=None) -> dict:
     shapes = {}
     for x, y in batches:                               # one compilation per shape
         shapes.setdefault(x["source"].shape, (x, y))
-    copy = keras.Model.from_config(zm.keras_model.get_config())
-    copy.set_weights(zm.keras_model.get_weights())
-    kzm = zoo.model.ZooModel(zm.entry, copy, prep, hparams=hp)
     jit = bool(hp.get("jit_compile", True))
-    compile_for_training(kzm, hp.get("learning_rate", 1e-3), hp.get("clipnorm", 5.0), jit)
+    copy = keras_training_copy(zm, jit)
     cov_weight = float(M.loss(copy)["coverage"].weight)
     t0 = time.perf_counter()
     for x, y in shapes.values():
