@@ -57,6 +57,25 @@ def test_killed_training_resumes_where_it_stopped(tiny_conll, tmp_path):
     assert "zoo train ner-bilstm" in (out / "card.md").read_text()
 
 
+def test_cli_fine_tune_card_says_how_to_reproduce_it(tiny_conll, tmp_path):
+    """`zoo fine-tune` writes a bundle whose recipe is the loaded model's command followed
+    by the fine-tune command, and which names its data and validation split."""
+    out = tmp_path / "tuned"
+    cmd = [sys.executable, "-m", "zoo.cli", "fine-tune", "ner-bilstm", "--data",
+           str(tiny_conll / "train.txt"), "--validation", str(tiny_conll / "valid.txt"),
+           "--out", str(out), "--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "8",
+           "--hparam", "monitor_gradients=False"]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    metrics = json.loads((out / "metrics.json").read_text())
+    first, then = metrics["command"].splitlines()
+    assert first.startswith("zoo train ner-bilstm") and then.startswith("zoo fine-tune ner-bilstm")
+    assert metrics["split"] == str(tiny_conll / "valid.txt")   # not under $ZOO_DATA: as given
+    assert metrics["fine_tuned_on"] == str(tiny_conll / "train.txt")
+    card = (out / "card.md").read_text()
+    assert then in card and f"fine-tuned on `{tiny_conll / 'train.txt'}`" in card
+
+
 def test_import_zoo_does_not_import_tensorflow():
     code = ("import sys, zoo; zoo.list_models(); zoo.registry.get('ner-bilstm');"
             "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules")

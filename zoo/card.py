@@ -74,8 +74,11 @@ def other_data_note(entry, metrics: dict) -> list[str]:
     []
     >>> other_data_note(e, {"split": "poly/nott.npz [valid]"})[0][:44]
     'This bundle was trained on other data than t'
+    >>> other_data_note(e, {"split": "poly/jsb.npz", "fine_tuned_on": "poly/jsb.npz"})
+    []
     """
-    if metrics.get("fine_tuned_on"):
+    registered = f"{entry.default_data}/{entry.train_file}"
+    if metrics.get("fine_tuned_on") not in (None, registered):
         how = f"fine-tuned on `{metrics['fine_tuned_on']}`"
     elif metrics.get("split") not in (None, f"{entry.default_data}/{entry.valid_file}"):
         how = f"trained on other data than the registered recipe's (validation: `{metrics['split']}`)"

@@ -139,6 +139,7 @@ def run(argv: list[str]) -> int:
             parser.error(f"unrecognized arguments: {' '.join(rest or extra)}")
     import zoo
 
+    command = "zoo " + " ".join(shlex.quote(a) for a in argv)      # recorded in the card
     if args.command == "list":
         for name in zoo.list_models():
             e = registry.get(name)
@@ -174,12 +175,12 @@ def run(argv: list[str]) -> int:
                 raise ZooError(f"{m.entry.name} has no plot for its predictions")
             print(f"plot written to {host.plot(results, plot)}")
     elif args.command == "train":
-        command = "zoo " + " ".join(shlex.quote(a) for a in argv)      # recorded in the card
         m = zoo.train(args.name, data=args.data, out=args.out, seeds=args.seeds, command=command,
                       **_overrides(args), **options)
         print(f"saved {m.entry.name} to {args.out}")
     elif args.command == "fine-tune":
         m = zoo.load(args.name).fine_tune(args.data, validation=args.validation, out=args.out,
+                                          command=command,
                                           **{"epochs": 3, **_overrides(args), **options})
         print(f"saved fine-tuned {m.entry.name} to {args.out}")
     elif args.command == "evaluate":

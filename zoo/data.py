@@ -27,6 +27,19 @@ def data_root() -> Path:
     return repo_root().parent / "shared" / "data"
 
 
+def dataset_name(path: str | Path) -> str:
+    """How a bundle names a data file: relative to $ZOO_DATA when it lies there (the
+    registry's `default_data/valid_file` form, the same on every machine), else as given.
+
+    >>> dataset_name(data_root() / "poly" / "jsb.npz"), dataset_name("mine.csv")
+    ('poly/jsb.npz', 'mine.csv')
+    """
+    try:
+        return str(Path(path).resolve().relative_to(data_root().resolve()))
+    except ValueError:
+        return str(path)
+
+
 def read_split(entry, data_dir: str | Path, split: str) -> list:
     """The examples of `split` ("train" or "valid") of a dataset folder laid out like the
     entry's default data: `data_dir / entry.train_file` (or valid_file) through the data

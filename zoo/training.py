@@ -20,7 +20,7 @@ from pathlib import Path
 import keras
 
 from . import registry
-from .data import data_root, read_split
+from .data import dataset_name, data_root, read_split
 from .model import ZooModel, copy_matching_weights, remove, temporary_dir
 
 log = logging.getLogger("zoo")
@@ -202,9 +202,12 @@ def _train_one(entry, hp: dict, train_ex, valid_ex, work: Path) -> ZooModel:
 
 
 def fine_tune(zm: ZooModel, data, validation=None, epochs: int = 3, out=None,
-              **overrides) -> ZooModel:
-    """Continue training `zm` on new data; rebuilds the head if the label set changed."""
-    entry = zm.entry
+              command: str | None = None, **overrides) -> ZooModel:
+    """Continue training `zm` on new data; rebuilds the head if the label set changed.
+
+    The new bundle's recipe is the loaded model's command followed by `command` (how this
+    fine-tune was run), so a card of a fine-tuned model still says how to reproduce it."""
+    entry, parent = zm.entry, zm.metrics
     reader = entry.module("data").read
     train_ex = reader(data) if isinstance(data, (str, Path)) else data
     valid_ex = (reader(validation) if isinstance(validation, (str, Path)) else validation) or train_ex
@@ -243,11 +246,14 @@ def fine_tune(zm: ZooModel, data, validation=None, epochs: int = 3, out=None,
     work = Path(out) / "train" if out else temporary_dir("zoo-finetune-")
     hp.setdefault("patience", epochs)
     fit(zm, train_ex, valid_ex, work, **{k: hp[k] for k in FIT_KEYS if k in hp})
-    zm.metrics = {"model": entry.name, "hparams": hp,
-                  "fine_tuned_on": str(data) if isinstance(data, (str, Path)) else f"{len(train_ex)} examples",
-                  "valid": zm.evaluate(validation if isinstance(validation, (str, Path)) else valid_ex)}
+    named = isinstance(validation, (str, Path))
+    zm.metrics = {"model": entry.name, "hparams": hp, "paper": entry.paper,
+                  "fine_tuned_on": (dataset_name(data) if isinstance(data, (str, Path))
+                                    else f"{len(train_ex)} examples"),
+                  "split": dataset_name(validation) if named else "the fine-tuning data",
+                  "valid": zm.evaluate(validation if named else valid_ex)}
     if out:
-        zm.save(out)
+        zm.save(out, command="\n".join(c for c in (parent.get("command"), command) if c))
     else:
         remove(work)            # nowhere to resume to: no checkpoints left behind in /tmp
     return zm
