@@ -37,12 +37,15 @@ def test_export_parity(name, fmt, quantize, shipped, tmp_path):
     path = tmp_path / f"model.{fmt}"
     report = m.export(path, quantize=quantize)
     assert report["examples"] >= 16
+    host_module = importlib.import_module(m.entry.host_module)
     if quantize is None:
-        assert report["agreement"] == 1.0 and report["max_abs_diff"] < 1e-4
+        # A host may allow a larger raw difference where its outputs are logs of tiny sums.
+        assert report["agreement"] == 1.0
+        assert report["max_abs_diff"] < getattr(host_module, "PARITY_MAX_ABS_DIFF", 1e-4)
     else:
         # Generators (beam search) may set a lower floor in their host module: one token
         # flipped by int8 weights changes the rest of that summary.
-        floor = getattr(importlib.import_module(m.entry.host_module), "QUANTIZED_AGREEMENT", 0.98)
+        floor = getattr(host_module, "QUANTIZED_AGREEMENT", 0.98)
         assert report["agreement"] >= floor
     if fmt == "tflite":
         ops = builtin_op_names(path)

@@ -59,7 +59,10 @@ def render_variants(table: dict, headline: str, max_cols: int = 8) -> list[str]:
              f"| run | {' | '.join(cols)} |", "|---" * (len(cols) + 1) + "|"]
     lines += [f"| {label} | {' | '.join(format_metric(r[c]) for c in cols)} |"
               for label, r in table.items()]
-    lines += ["", "Commands:", ""] + [f"- {label}: `{r['command']}`" for label, r in table.items()]
+    # A fine-tuned run's command has one line per stage: `stage 1`, then `stage 2`.
+    lines += ["", "Commands:", ""] + [
+        f"- {label}: " + ", then ".join(f"`{c}`" for c in r["command"].splitlines())
+        for label, r in table.items()]
     return lines
 
 
