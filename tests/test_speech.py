@@ -86,6 +86,61 @@ def test_numpy_log_mel_matches_tf_signal(fsdd):
     assert np.abs(ours - theirs).max() < 1e-3
 
 
+def test_level_norm_features_are_gain_invariant_in_numpy_and_serving_graph(fsdd):
+    """level_norm: a recording 12 dB quieter gives the same features (up to the log floor),
+    and the SavedModel's tf.signal features (batched, zero-padded) equal the host's."""
+    import tensorflow as tf
+
+    from pipelines.speech import model as M
+
+    prep = {"n_mels": 40, "tokens": list("0123456789"), "subsample": 4, "sample_rate": RATE,
+            "alphabet": "digits", "mean": [-5.0] * 40, "std": [2.0] * 40, "buckets": [400],
+            "level_norm": True}
+    host = H.Host(prep)
+    wave = H.read_audio(fsdd / "3_george_7.wav")[0]
+    # a little noise keeps every cell well above the log floor (1e-6), where gain is exact
+    noisy = wave + np.random.default_rng(0).normal(0, 3e-2, wave.size).astype(np.float32)
+    loud, quiet = host.features(noisy), host.features(noisy / 4)
+    assert np.abs(loud - quiet).max() < 0.02
+    plain = H.Host({**prep, "level_norm": False}).features(wave)
+    assert np.abs(plain - loud).max() > 1.0
+
+    seen = []
+
+    class Probe:                     # records the features the serving graph computes
+        def __call__(self, x, training=False):
+            seen.append(x["features"])
+            return {"logits": tf.zeros([tf.shape(x["features"])[0], 1, 11])}
+
+    other = H.read_audio(fsdd / "5_jackson_2.wav")[0]
+    batch = np.zeros((2, max(wave.size, other.size)), np.float32)
+    batch[0, :wave.size], batch[1, :other.size] = wave, other
+    serve = M.serving_function(Probe(), prep).serve.python_function     # eager: readable
+    serve(tf.constant(batch), tf.constant([wave.size, other.size]))
+    graph = seen[-1].numpy()
+    for row, w in enumerate([wave, other]):
+        ours = host.features(w)
+        assert np.abs(graph[row, :ours.shape[0]] - ours).max() < 2e-3
+        assert not graph[row, ours.shape[0]:].any()          # padding frames stay zero
+
+
+def test_vtlp_warp_and_random_eq():
+    """VTLP moves a tone's energy to the mel band of alpha * f; warp 1 is the plain
+    filterbank; the EQ is smooth, bounded and in log-power units."""
+    plain = H.mel_matrix(RATE, 40)
+    assert np.array_equal(H.mel_matrix(RATE, 40, warp=1.0), plain)
+    peak = {a: H.log_mel(tone(freq=1000.0), RATE, H.mel_matrix(RATE, 40, warp=a)).mean(0).argmax()
+            for a in (0.9, 1.0, 1.1)}
+    assert peak[0.9] < peak[1.0] < peak[1.1]
+    f = np.linspace(0, 4000, 129)
+    for a in (0.9, 1.1):
+        g = H.vtlp_frequencies(f, a, 4000)
+        assert g[0] == 0 and abs(g[-1] - 4000) < 1e-9 and np.all(np.diff(g) > 0)
+    eq = D.random_eq(40, 6.0, np.random.default_rng(0))
+    assert eq.shape == (40,) and np.abs(eq).max() <= 9 * np.log(10) / 10 + 1e-6
+    assert np.abs(np.diff(eq)).max() < 0.5
+
+
 def test_greedy_and_beam_search_decode():
     assert H.collapse([0, 1, 1, 0, 1, 2, 2, 0]) == [1, 1, 2]
     rng = np.random.default_rng(0)
@@ -163,6 +218,24 @@ def test_training_pipeline_builds_connected_utterances(data_dir):
     assert max(lengths) > 1, "single recordings are joined into digit strings"
     plain = next(iter(D.make_dataset(train, prep, batch_size=8)))[1]["logits"].numpy()
     assert np.all((plain[:, 1:] > 0).sum(1) == 1)
+
+
+def test_robustness_options_train_features_and_refuse_streaming(data_dir):
+    """level_norm / vtlp / eq_db: recorded in the preprocessor, used by the training
+    pipeline, off by default; level_norm is refused for a causal model."""
+    train = D.read_split(data_dir / "fsdd", "valid")[:32]
+    prep, _ = D.fit_preprocessor(train)
+    assert not prep["level_norm"] and prep["vtlp"] == 0 and prep["eq_db"] == 0
+    prep, _ = D.fit_preprocessor(train, level_norm=True, vtlp=0.1, eq_db=6.0)
+    assert prep["level_norm"] and prep["vtlp"] == 0.1 and prep["eq_db"] == 6.0
+    x = next(iter(D.make_dataset(train, prep, batch_size=8, shuffle=True)))[0]["features"]
+    assert np.isfinite(x.numpy()).all() and np.abs(x.numpy()).max() > 0
+    with pytest.raises(DataFormatError, match="level_norm"):
+        D.fit_preprocessor(train, level_norm=True, bidirectional=False)
+    with pytest.raises(DataFormatError, match="vtlp"):
+        D.fit_preprocessor(train, vtlp=0.7)
+    with pytest.raises(InputError, match="level_norm"):
+        H.Host({**prep, "streaming": True, "step_state": {}})
 
 
 # ---- the shipped model -------------------------------------------------------------------

@@ -151,17 +151,31 @@ def waveform(example: dict, rate: int) -> np.ndarray:
 def fit_preprocessor(train: list[dict], alphabet: str = "digits", sample_rate: int = 8000,
                      n_mels: int = 40, buckets=(100, 200, 400, 800), augment: bool = True,
                      max_digits: int = 8, subsample: int = H.SUBSAMPLE, bidirectional: bool = True,
+                     level_norm: bool = False, vtlp: float = 0.0, eq_db: float = 0.0,
                      seed: int = 0, **_) -> tuple[dict, None]:
     """Token list, feature parameters and per-mel-bin mean/std over (a sample of) the
-    training audio; these normalize features for training and prediction alike."""
+    training audio; these normalize features for training and prediction alike.
+
+    Speaker/channel robustness (recipe hparams, off by default): `level_norm` subtracts
+    each utterance's level from its log-mels (gain-invariant features; whole utterance, so
+    bidirectional models only); `vtlp` = a warps the mel filterbank by a factor drawn from
+    [1 - a, 1 + a] per training utterance; `eq_db` adds a random spectral tilt and bump of
+    up to that many dB to training log-mels. The last two change training only."""
     if alphabet not in ("digits", "chars"):
         raise DataFormatError(f"alphabet must be 'digits' or 'chars'; got {alphabet!r}")
+    if level_norm and not bidirectional:
+        raise DataFormatError("level_norm needs the whole utterance, so a streaming "
+                              "(unidirectional) model cannot use it; expected level_norm false")
+    if not (0 <= vtlp < 0.5 and 0 <= eq_db <= 30):
+        raise DataFormatError(f"expected 0 <= vtlp < 0.5 and 0 <= eq_db <= 30; got vtlp={vtlp}, "
+                              f"eq_db={eq_db}")
     tokens = [str(d) for d in range(10)] if alphabet == "digits" else list(H.CHARS)
     check_texts(train, alphabet, tokens)
     rng = np.random.default_rng(seed)
     sample = [train[i] for i in rng.permutation(len(train))[:400]]
     mel = H.mel_matrix(sample_rate, n_mels)
-    feats = np.concatenate([H.log_mel(waveform(e, sample_rate), sample_rate, mel) for e in sample])
+    lms = [H.log_mel(waveform(e, sample_rate), sample_rate, mel) for e in sample]
+    feats = np.concatenate([lm - H.utterance_level(lm) if level_norm else lm for lm in lms])
     buckets = sorted(buckets)
     longest = max(H.num_frames(waveform(e, sample_rate).size, sample_rate) for e in train)
     if longest > buckets[-1]:          # long sentences: one more bucket rather than cutting them
@@ -171,7 +185,8 @@ def fit_preprocessor(train: list[dict], alphabet: str = "digits", sample_rate: i
             "std": np.maximum(feats.std(0), 1e-3).tolist(), "buckets": buckets,
             "augment": bool(augment), "max_digits": int(max_digits), "subsample": int(subsample),
             "output_stride": int(subsample),      # zoo.runtime cuts padded logits with it
-            "streaming": not bidirectional}
+            "streaming": not bidirectional, "level_norm": bool(level_norm),
+            "vtlp": float(vtlp), "eq_db": float(eq_db)}
     return prep, None
 
 
@@ -228,6 +243,22 @@ def add_noise(wave: np.ndarray, rate: int, rng) -> np.ndarray:
         wave = wave + colored_noise(wave.size, rng) * np.float32(rms / 10 ** (snr / 20))
     wave = wave * np.float32(10 ** (rng.uniform(-18, 6) / 20))
     return np.clip(wave, -1, 1)
+
+
+@lru_cache(maxsize=64)
+def warped_mel(rate: int, n_mels: int, alpha: float) -> np.ndarray:
+    return H.mel_matrix(rate, n_mels, warp=alpha)
+
+
+def random_eq(n_mels: int, max_db: float, rng) -> np.ndarray:
+    """A random microphone/room response on the log-mel scale: a tilt of up to +-max_db/2
+    from the lowest to the highest band, plus a bump or dip of up to +-max_db (Gaussian,
+    2-8 bands wide) somewhere. In log-power units (nats): dB * ln(10) / 10."""
+    k = np.arange(n_mels, dtype=np.float32)
+    tilt = rng.uniform(-max_db, max_db) / 2 * (k / (n_mels - 1) - 0.5) * 2
+    bump = rng.uniform(-max_db, max_db) * np.exp(-0.5 * ((k - rng.uniform(0, n_mels))
+                                                         / rng.uniform(2, 8)) ** 2)
+    return ((tilt + bump) * np.log(10) / 10).astype(np.float32)
 
 
 def spec_augment(feats: np.ndarray, rng) -> np.ndarray:
@@ -319,7 +350,13 @@ def make_dataset(examples: list[dict], prep: dict, batch_size: int = 32, shuffle
             if augment:
                 wave = add_noise(wave, rate, rng)
             lab = labels[i]
-        feats = hosted.features(wave)
+        mel = eq = None         # speaker/channel augmentation (only drawn when asked for)
+        if augment and prep.get("vtlp"):
+            alpha = round(float(rng.uniform(1 - prep["vtlp"], 1 + prep["vtlp"])), 2)
+            mel = warped_mel(rate, n_mels, alpha)
+        if augment and prep.get("eq_db"):
+            eq = random_eq(n_mels, prep["eq_db"], rng)
+        feats = hosted.features(wave, mel=mel, eq=eq)
         if feats.shape[0] > max_frames:
             log.warning("an utterance of %d frames was cut to the largest bucket, %d",
                         feats.shape[0], max_frames)

@@ -148,20 +148,43 @@ def num_frames(n_samples: int, sample_rate: int) -> int:
     return 0 if n_samples < win else 1 + (n_samples - win) // hop
 
 
-def mel_matrix(sample_rate: int, n_mels: int, fmin: float = 20.0) -> np.ndarray:
+def mel_matrix(sample_rate: int, n_mels: int, fmin: float = 20.0, warp: float = 1.0) -> np.ndarray:
     """[fft_length // 2 + 1, n_mels] triangular HTK-mel filters, the same formula as
-    tf.signal.linear_to_mel_weight_matrix."""
+    tf.signal.linear_to_mel_weight_matrix. `warp` != 1 gives the filters of a vocal
+    tract `warp` times shorter (training-time VTLP, see vtlp_frequencies)."""
     _, _, n_fft = frame_sizes(sample_rate)
     n_bins, fmax = n_fft // 2 + 1, sample_rate / 2
 
     def mel(f):
         return 1127.0 * np.log1p(np.asarray(f, np.float64) / 700.0)
 
-    bins = mel(np.linspace(0.0, fmax, n_bins))[1:, None]
+    freqs = np.linspace(0.0, fmax, n_bins)
+    if warp != 1.0:
+        freqs = vtlp_frequencies(freqs, warp, fmax)
+    bins = mel(freqs)[1:, None]
     edges = np.linspace(mel(fmin), mel(fmax), n_mels + 2)
     lower, center, upper = edges[:-2], edges[1:-1], edges[2:]
     w = np.maximum(0.0, np.minimum((bins - lower) / (center - lower), (upper - bins) / (upper - center)))
     return np.pad(w, [[1, 0], [0, 0]]).astype(np.float32)       # DC bin gets no weight
+
+
+VTLP_BOUNDARY = 0.8            # fraction of Nyquist up to which VTLP scales linearly
+
+
+def vtlp_frequencies(freqs: np.ndarray, alpha: float, fmax: float) -> np.ndarray:
+    """Vocal tract length perturbation (Jaitly & Hinton 2013): frequency f is read as
+    alpha * f up to a boundary, then linearly so that Nyquist stays Nyquist. Energy at f
+    lands in the mel filter of alpha * f, as if a speaker's formants were alpha times higher."""
+    cut = VTLP_BOUNDARY * fmax * min(alpha, 1.0) / alpha
+    upper = fmax - (fmax - alpha * cut) / (fmax - cut) * (fmax - freqs)
+    return np.where(freqs <= cut, alpha * freqs, upper)
+
+
+def utterance_level(log_mels: np.ndarray) -> np.float32:
+    """The loudest frame's mean log-mel energy: a gain g shifts every log-mel value by
+    2 log g, and so this level; subtracting it makes features gain-invariant (level_norm).
+    It needs the whole utterance (not causal)."""
+    return np.float32(log_mels.mean(axis=1).max()) if log_mels.size else np.float32(0.0)
 
 
 def hann(win: int) -> np.ndarray:
@@ -292,10 +315,20 @@ class SpeechHost:
         self.mel = mel_matrix(self.rate, self.n_mels)
         self.max_frames = max(config["buckets"]) if config.get("buckets") else None
         self.subsample = int(config.get("subsample", SUBSAMPLE))
+        self.level_norm = bool(config.get("level_norm", False))
 
-    # features of one waveform, normalized with the training set's statistics
-    def features(self, wave: np.ndarray) -> np.ndarray:
-        return ((log_mel(wave, self.rate, self.mel) - self.mean) / self.std).astype(np.float32)
+    def features(self, wave: np.ndarray, mel: np.ndarray | None = None,
+                 eq: np.ndarray | None = None) -> np.ndarray:
+        """Log-mels of one waveform, normalized with the training set's statistics (after
+        removing the utterance's level if the model was trained with level_norm).
+        Training augmentation only: another filterbank `mel` (VTLP), `eq` [n_mels] added
+        to the log-mels (a random microphone response)."""
+        lm = log_mel(wave, self.rate, self.mel if mel is None else mel)
+        if eq is not None:
+            lm = lm + eq.astype(np.float32)
+        if self.level_norm:
+            lm = lm - utterance_level(lm)
+        return ((lm - self.mean) / self.std).astype(np.float32)
 
     def chunks(self, feats: np.ndarray) -> list[np.ndarray]:
         """Split [frames, n_mels] at low-energy frames so no piece exceeds max_frames."""
@@ -386,6 +419,9 @@ class StreamingHost(SpeechHost):
     def __init__(self, config: dict):
         super().__init__(config)
         self.max_frames = None              # no need to split: the state carries over
+        if self.level_norm:                 # fit_preprocessor refuses it; a hand-edited config
+            raise InputError("level_norm needs the whole utterance; a streaming model cannot "
+                             "use it (expected level_norm false for a unidirectional model)")
         self.state_shapes = {k: tuple(v) for k, v in config["step_state"].items()}
 
     def prepare(self, wave: np.ndarray) -> np.ndarray:

@@ -138,14 +138,19 @@ def serving_function(model, prep: dict):
     mean, std = tf.constant(prep["mean"], tf.float32), tf.constant(prep["std"], tf.float32)
     tokens = tf.constant([""] + list(prep["tokens"]))
     sep = " " if prep["alphabet"] == "digits" else ""
+    level_norm = bool(prep.get("level_norm", False))
 
     @tf.function(input_signature=[tf.TensorSpec([None, None], tf.float32, name="waveforms"),
                                   tf.TensorSpec([None], tf.int32, name="lengths")])
     def serve(waveforms, lengths):
         stft = tf.signal.stft(waveforms, win, hop, n_fft, window_fn=tf.signal.hann_window)
-        feats = (tf.math.log(tf.matmul(tf.abs(stft) ** 2, mel) + H.LOG_FLOOR) - mean) / std
+        log_mels = tf.math.log(tf.matmul(tf.abs(stft) ** 2, mel) + H.LOG_FLOOR)
         frames = tf.maximum(0, 1 + (lengths - win) // hop)
-        valid = tf.sequence_mask(frames, tf.shape(feats)[1])
+        valid = tf.sequence_mask(frames, tf.shape(log_mels)[1])
+        if level_norm:              # H.utterance_level over each utterance's real frames
+            energy = tf.where(valid, tf.reduce_mean(log_mels, -1), -float("inf"))
+            log_mels -= tf.reduce_max(energy, axis=1)[:, None, None]
+        feats = (log_mels - mean) / std
         feats = tf.where(valid[..., None], feats, 0.0)
         logits = model({"features": feats}, training=False)["logits"]
         out_frames = -(-frames // int(prep.get("subsample", H.SUBSAMPLE)))
