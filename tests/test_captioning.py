@@ -116,6 +116,56 @@ def test_dataset_teacher_forcing_and_no_flip(data_dir):
     assert "flip" not in D._augment.__code__.co_names
 
 
+def test_color_jitter_option_keeps_colours_when_zero():
+    import tensorflow as tf
+
+    # A solid skin-tone-like colour: with color_jitter 0 the shift/crop adds only white.
+    img = tf.constant(np.full((16, 16, 3), (198, 134, 66), np.float32))
+    tf.random.set_seed(0)
+    out = D._augment(img, 16, 0.0).numpy().reshape(-1, 3)
+    colours = {tuple(c) for c in out.astype(int)}
+    assert colours <= {(198, 134, 66), (255, 255, 255)} and (198, 134, 66) in colours
+    jittered = {tuple(c) for c in D._augment(img, 16, 1.0).numpy().reshape(-1, 3).astype(int)}
+    assert not jittered <= {(198, 134, 66), (255, 255, 255)}
+    prep, _ = D.fit_preprocessor([{"image": "x", "captions": ["a b"]}], color_jitter=0)
+    assert prep["color_jitter"] == 0.0 and "keywords" not in prep
+    assert ENTRY.recipe["color_jitter"] in (0.0, 1.0)         # a documented recipe hparam
+
+
+def test_keyword_target_dataset_and_loss(data_dir):
+    import keras
+
+    from pipelines.captioning import model as M
+
+    train = D.read_split(data_dir / "captioning" / "emoji", "train")[:12]
+    prep, _ = D.fit_preprocessor(train, min_count=1, keyword_weight=0.5, keyword_min_count=1)
+    assert "medium-light skin tone" in prep["keywords"] or "face" in prep["keywords"]
+    table = D.keyword_targets(train + [{"image": "x", "captions": ["a"]}], prep["keywords"])
+    assert table.shape == (13, len(prep["keywords"])) and (table[-1] == -1).all()
+    for row, e in zip(table, train):                       # multi-hot of the example's keywords
+        assert sorted(np.asarray(prep["keywords"])[row == 1]) == sorted(set(e["keywords"]))
+    x, y = next(iter(D.make_dataset(train, prep, batch_size=4)))
+    assert y["keywords"].shape == (4, len(prep["keywords"]))
+    m = M.build(prep, units=8, embed_dim=4, attention_dim=4, widths=(4, 8), grid=8,
+                keyword_weight=0.5)
+    assert m.get_layer("keywords").loss_weight == 0.5 and "keywords" in M.loss(m)
+    m.compile(optimizer=keras.optimizers.Adam(1e-2), loss=M.loss(m))
+    ds = D.make_dataset(train, prep, batch_size=4, augment=False)
+    before = m.evaluate(ds, verbose=0, return_dict=True)["keywords_loss"]
+    m.fit(ds, epochs=3, verbose=0)
+    assert m.evaluate(ds, verbose=0, return_dict=True)["keywords_loss"] < before
+    # rows of -1 (data without keywords: Flickr8k, COCO, CSV) contribute nothing
+    kl = M.KeywordLoss(2.0)
+    logits = np.zeros((2, 3), np.float32)
+    assert float(kl(np.array([[-1, -1, -1], [1, 0, 0]], np.float32), logits)) == pytest.approx(
+        2.0 * 3 * np.log(2.0), rel=1e-5)
+    # the exports (encoder + step) are the same with or without the head
+    fns = M.export_functions(m, prep)
+    assert sorted(fns["encoder"].output) == ["c", "features", "h", "keys"]
+    assert M.build(prep, units=8, embed_dim=4, attention_dim=4, widths=(4, 8), grid=8).output.keys() \
+        == {"logits", "attention"}
+
+
 # ---- host: images -------------------------------------------------------------------------
 def test_images_in_every_form_and_format(tmp_path):
     rgba = Image.new("RGBA", (30, 20), (255, 0, 0, 0))       # fully transparent -> white

@@ -22,6 +22,10 @@ ENTRY = Entry(
     recipe={"image_size": 64, "grid": 8, "widths": [64, 128, 256], "cell": "lstm",
             "units": 256, "embed_dim": 128, "attention_dim": 128, "dropout": 0.3,
             "attention_reg": 1.0, "min_count": 2, "batch_size": 32, "epochs": 30,
+            # colour jitter (data.make_dataset) blurs neighbouring skin tones: off (README)
+            "color_jitter": 0.0,
+            # > 0: the CLDR keywords as an auxiliary multi-label target (model.build)
+            "keyword_weight": 0.0, "keyword_min_count": 4,
             "patience": 6, "learning_rate": 2e-3, "lr_decay": 0.92, "clipnorm": 5.0,
             # XLA makes this model's training step ~9x slower on CPU (depthwise convolutions)
             "monitor_gradients": False, "jit_compile": False},
@@ -40,7 +44,13 @@ ENTRY = Entry(
            "tokens from host.tokenize (lower-cased, punctuation as tokens), against all "
            "references of each image; `nn_*`: the nearest-neighbour baseline (caption of the "
            "training image with the closest mean encoder feature), computed in the same run. "
-           "`by_folder`: the same per art style (images/google, images/twitter).",
+           "`by_folder`: the same per art style (images/google, images/twitter). Decoding: "
+           "the headline is greedy (no decoding setting tuned; the best epoch is picked on this "
+           "split, as in every zoo recipe); `predict()` defaults to beam 3 with "
+           "length normalisation alpha 0.3 (`beam3_*`), which measured best of alpha 0 / "
+           "0.3 / 0.6 / 1 on this same valid split, so its score here is optimistic. "
+           "Training uses no colour jitter (`color_jitter: 0`): with it, neighbouring skin "
+           "tones were confused and BLEU-4 was 0.5127 against 0.5790 without.",
     demo_inputs=(),
 )
 register(ENTRY)

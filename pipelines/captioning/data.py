@@ -242,9 +242,14 @@ def caption_counts(examples) -> Counter:
 
 
 def fit_preprocessor(train: list[dict], image_size: int = 64, min_count: int = 2,
-                     max_len: int | None = None, **_) -> tuple[dict, None]:
+                     max_len: int | None = None, color_jitter: float = 1.0,
+                     keyword_weight: float = 0.0, keyword_min_count: int = 4,
+                     **_) -> tuple[dict, None]:
     """Vocabulary (words seen `min_count` times, most frequent first, after the specials
-    <pad> <start> <end> <unk>), image size, caption length buckets."""
+    <pad> <start> <end> <unk>), image size, caption length buckets, the training
+    augmentation's `color_jitter` strength (make_dataset; 0 = shift/crop only), and, with
+    `keyword_weight` > 0 and data with keywords (the emoji corpus), the keyword labels of
+    the auxiliary multi-label target (keywords on `keyword_min_count` training images)."""
     counts = caption_counts(train)
     words = [w for w, c in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])) if c >= min_count]
     lengths = [len(tokenize(c)) for e in train for c in e["captions"]]
@@ -252,8 +257,26 @@ def fit_preprocessor(train: list[dict], image_size: int = 64, min_count: int = 2
     max_len = int(max_len or max(longest + 1, 4))      # words + <end>
     buckets = sorted({b for b in (8, 16, 24, 32, 48) if b < max_len + 1} | {max_len + 1})
     prep = {"vocab": SPECIALS + words, "image_size": int(image_size), "max_len": max_len,
-            "caption_buckets": buckets, "min_count": int(min_count)}
+            "caption_buckets": buckets, "min_count": int(min_count),
+            "color_jitter": float(color_jitter)}
+    if keyword_weight > 0:
+        kc = Counter(k for e in train for k in set(e.get("keywords") or ()))
+        prep["keywords"] = sorted(k for k, c in kc.items() if c >= keyword_min_count)
     return prep, None
+
+
+def keyword_targets(examples: list[dict], keywords: list[str]) -> np.ndarray:
+    """Multi-hot [N, K] float32 of each example's keywords; -1 rows for examples without
+    keywords (Flickr8k, COCO, CSV: the loss skips them)."""
+    index = {k: i for i, k in enumerate(keywords)}
+    out = np.zeros((len(examples), len(keywords)), np.float32)
+    for n, e in enumerate(examples):
+        if not e.get("keywords"):
+            out[n] = -1.0
+        for k in e.get("keywords") or ():
+            if k in index:
+                out[n, index[k]] = 1.0
+    return out
 
 
 def grow_vocab(prep: dict, examples: list[dict], min_count: int | None = None) -> list[str]:
@@ -288,38 +311,47 @@ def encode_caption(caption: str, prep: dict) -> list[int]:
 
 
 # ---- tf.data ------------------------------------------------------------------------------
-def pairs(examples: list[dict], prep: dict) -> tuple[list[str], list[list[int]]]:
-    """One (image, caption ids) pair per reference caption."""
-    images, ids = [], []
-    for e in examples:
+def pairs(examples: list[dict], prep: dict) -> tuple[list[str], list[list[int]], list[int]]:
+    """One (image, caption ids, example index) triple per reference caption."""
+    images, ids, which = [], [], []
+    for n, e in enumerate(examples):
         for c in e["captions"]:
             images.append(e["image"])
             ids.append(encode_caption(c, prep))
-    return images, ids
+            which.append(n)
+    return images, ids, which
 
 
 def make_dataset(examples: list[dict], prep: dict, batch_size: int, shuffle: bool = False,
                  seed: int = 0, drop_remainder: bool = False, augment: bool | None = None):
     """({"image": float32 [S, S, 3] 0..255, "tokens": int32 [T] <start> w1 .. wn},
     {"logits": [T] w1 .. wn <end>, "attention": the same ids (they mask the attention
-    regulariser)}), 0-padded, batched by caption length.
+    regulariser)} (+ "keywords": multi-hot [K] when prep has keyword labels)), 0-padded,
+    batched by caption length.
 
     Images are decoded by Pillow (host.load_image, the same code predict() uses) inside
     tf.data. Augmentation (default: when shuffling, i.e. training) is a random crop (pad by
-    1/8 of the side, crop back) and colour jitter (brightness, contrast, saturation). There
+    1/8 of the side, crop back) and colour jitter (brightness +-20, contrast and saturation
+    x0.8..1.2, all scaled by prep["color_jitter"]; 0 turns it off: where captions name a
+    colour, such as the emoji skin tones, jitter blurs neighbouring tones). There
     is NO horizontal flip: it changes the meaning of arrows, hands, flags and text, which
     captions name ("right arrow", "flag: ..."); add one only for data where it is harmless."""
     import tensorflow as tf
 
     size = int(prep["image_size"])
     augment = shuffle if augment is None else augment
-    images, ids = pairs(examples, prep)
+    jitter = float(prep.get("color_jitter", 1.0))     # bundles from before the option: 1
+    images, ids, which = pairs(examples, prep)
     if shuffle:
         order = np.random.default_rng(seed).permutation(len(images))
-        images, ids = [images[i] for i in order], [ids[i] for i in order]
+        images, ids, which = [images[i] for i in order], [ids[i] for i in order], \
+            [which[i] for i in order]
     tokens = tf.ragged.constant([c[:-1] for c in ids], dtype=tf.int32)
     targets = tf.ragged.constant([c[1:] for c in ids], dtype=tf.int32)
-    ds = tf.data.Dataset.from_tensor_slices((tf.constant(images), tokens, targets))
+    # Keyword targets by example index (a [pairs, K] table would repeat each row per caption).
+    kw = keyword_targets(examples, prep["keywords"]) if prep.get("keywords") else None
+    ds = tf.data.Dataset.from_tensor_slices((tf.constant(images), tokens, targets,
+                                             tf.constant(which, tf.int32)))
     if shuffle:
         ds = ds.shuffle(min(len(images), 4096), seed=seed, reshuffle_each_iteration=True)
 
@@ -327,32 +359,39 @@ def make_dataset(examples: list[dict], prep: dict, batch_size: int, shuffle: boo
         return load_image(path.decode() if isinstance(path, bytes) else str(path), size,
                           "training image")
 
-    def prepare(path, tok, tgt):
+    kw_table = tf.constant(kw) if kw is not None else None
+
+    def prepare(path, tok, tgt, n):
         img = tf.numpy_function(load, [path], tf.float32)
         img.set_shape((size, size, 3))
         if augment:
-            img = _augment(img, size)
-        return {"image": img, "tokens": tok}, {"logits": tgt, "attention": tgt}
+            img = _augment(img, size, jitter)
+        y = {"logits": tgt, "attention": tgt}
+        if kw_table is not None:
+            y["keywords"] = tf.gather(kw_table, n)
+        return {"image": img, "tokens": tok}, y
 
-    ds = ds.map(lambda p, a, b: (p, a.to_tensor() if hasattr(a, "to_tensor") else a,
-                                 b.to_tensor() if hasattr(b, "to_tensor") else b))
+    ds = ds.map(lambda p, a, b, n: (p, a.to_tensor() if hasattr(a, "to_tensor") else a,
+                                    b.to_tensor() if hasattr(b, "to_tensor") else b, n))
     ds = ds.map(prepare, num_parallel_calls=tf.data.AUTOTUNE)
+    pad_y = {"logits": 0, "attention": 0, **({"keywords": 0.0} if kw is not None else {})}
     ds = bucketed_batches(ds, lambda x, y: tf.shape(x["tokens"])[0], prep["caption_buckets"],
-                          batch_size, ({"image": 0.0, "tokens": 0}, {"logits": 0, "attention": 0}),
+                          batch_size, ({"image": 0.0, "tokens": 0}, pad_y),
                           drop_remainder, lengths=[len(c) - 1 for c in ids])
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
-def _augment(img, size: int):
+def _augment(img, size: int, jitter: float = 1.0):
     import tensorflow as tf
 
     pad = max(size // 8, 1)
     # Pad with white (the emoji background), then crop back: a random shift of <= 1/8 side.
     img = tf.pad(img - 255.0, [[pad, pad], [pad, pad], [0, 0]]) + 255.0
     img = tf.image.random_crop(img, (size, size, 3))
-    img = tf.image.random_brightness(img, 20.0)
-    img = tf.image.random_contrast(img, 0.8, 1.2)
-    img = tf.image.random_saturation(img, 0.8, 1.2)
+    if jitter > 0:
+        img = tf.image.random_brightness(img, 20.0 * jitter)
+        img = tf.image.random_contrast(img, 1.0 - 0.2 * jitter, 1.0 + 0.2 * jitter)
+        img = tf.image.random_saturation(img, 1.0 - 0.2 * jitter, 1.0 + 0.2 * jitter)
     return tf.clip_by_value(img, 0.0, 255.0)
 
 

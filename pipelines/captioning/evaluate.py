@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .host import tokenize
+from .host import ALPHA, tokenize
 
 HEADLINE = "bleu4"
 GREATER_IS_BETTER = True
@@ -93,10 +93,11 @@ def default_train(zoo_model) -> list[dict] | None:
 
 def evaluate(zoo_model, examples: list[dict], beam: int = 1, compare_beam: int | None = 3,
              train: list[dict] | None = None, max_examples: int | None = None) -> dict:
-    """Metrics of the model's captions on `examples` (greedy by default: on the emoji valid
-    split greedy decoding scored best, see README), the same for beam search of width
-    `compare_beam` as `beam{k}_*` (None: skip), and the nearest-neighbour baseline over
-    `train` (default: the entry's training split; [] skips it)."""
+    """Metrics of the model's captions on `examples` (greedy by default: no decoding setting
+    tuned on the split it is measured on), the same for beam search of width `compare_beam`
+    with predict()'s length normalisation (host.ALPHA, chosen on the emoji valid split) as
+    `beam{k}_*` (None: skip), and the nearest-neighbour baseline over `train` (default:
+    the entry's training split; [] skips it)."""
     examples = examples[:max_examples] if max_examples else examples
     refs = [e["captions"] for e in examples]
     images = [e["image"] for e in examples]
@@ -107,6 +108,7 @@ def evaluate(zoo_model, examples: list[dict], beam: int = 1, compare_beam: int |
         other = [r["caption"] for r in zoo_model.predict(images, beam=compare_beam)]
         out.update({f"beam{compare_beam}_{k}": v for k, v in bleu(other, refs).items()})
         out[f"beam{compare_beam}_exact_match"] = exact_match(other, refs)
+        out[f"beam{compare_beam}_alpha"] = ALPHA
     train = default_train(zoo_model) if train is None else train
     if train:
         nn = nearest_neighbour_captions(zoo_model, examples, train)

@@ -155,20 +155,44 @@ def build_encoder(image_size: int, widths=(64, 128, 256), grid: int = 8, stem: i
     return keras.Model(image, x, name="encoder")
 
 
+@keras.saving.register_keras_serializable(package="captioning")
+class KeywordHead(layers.Dense):
+    """Keyword logits from the mean encoder feature: the auxiliary multi-label target
+    (training only; it carries its loss weight, which `loss(model)` reads)."""
+
+    def __init__(self, units, loss_weight: float = 1.0, **kwargs):
+        super().__init__(units, **kwargs)
+        self.loss_weight = loss_weight
+
+    def get_config(self):
+        return {**super().get_config(), "loss_weight": self.loss_weight}
+
+
 def build(prep: dict, init=None, cell: str = "lstm", units: int = 256, embed_dim: int = 128,
           attention_dim: int = 128, widths=(64, 128, 256), grid: int = 8, dropout: float = 0.3,
-          attention_reg: float = 1.0, **_) -> keras.Model:
+          attention_reg: float = 1.0, keyword_weight: float = 0.0, **_) -> keras.Model:
     """{"image": [S, S, 3] float 0..255, "tokens": [T] int <start> w1 ..} ->
-    {"logits": [T, V] of the next words, "attention": [T, grid * grid]}."""
+    {"logits": [T, V] of the next words, "attention": [T, grid * grid]} (+ "keywords": [K]
+    logits when `keyword_weight` > 0 and prep has keyword labels: an auxiliary target that
+    teaches the encoder the CLDR keywords, skin tones among them; the exports and the
+    captions do not use it)."""
     size = int(prep["image_size"])
     encoder = build_encoder(size, tuple(widths), grid)
     image = keras.Input((size, size, 3), name="image")
     tokens = keras.Input((None,), dtype="int32", name="tokens")
     decoder = AttentionDecoder(len(prep["vocab"]), units, embed_dim, attention_dim, cell,
                                dropout, attention_reg, name="decoder")
-    logits, attention = decoder([encoder(image), tokens])
-    return keras.Model({"image": image, "tokens": tokens},
-                       {"logits": logits, "attention": attention}, name="caption_cnn_lstm")
+    features = encoder(image)
+    logits, attention = decoder([features, tokens])
+    outputs = {"logits": logits, "attention": attention}
+    if keyword_weight > 0 and prep.get("keywords"):
+        pooled = layers.GlobalAveragePooling1D(name="keyword_pool")(features)
+        pooled = layers.Dropout(dropout, name="keyword_dropout")(pooled)
+        # Bias -5 (p = 0.7 %): most keywords are absent, so the start is near the prior.
+        outputs["keywords"] = KeywordHead(len(prep["keywords"]), keyword_weight,
+                                          bias_initializer=keras.initializers.Constant(-5.0),
+                                          name="keywords")(pooled)
+    return keras.Model({"image": image, "tokens": tokens}, outputs, name="caption_cnn_lstm")
 
 
 class NextWordLoss(keras.losses.Loss):
@@ -197,9 +221,35 @@ class DoublyStochastic(keras.losses.Loss):
         return self.weight * ops.mean(ops.square(1.0 - total))
 
 
+class KeywordLoss(keras.losses.Loss):
+    """weight * sigmoid cross-entropy summed over the keywords, divided by the image's
+    number of keywords (a per-keyword scale, whatever K), averaged over the images that
+    have keywords (target rows of -1 are skipped)."""
+
+    def __init__(self, weight: float = 1.0, name="keyword_loss", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.weight = weight
+
+    def call(self, y_true, y_pred):
+        y_true = ops.cast(y_true, y_pred.dtype)
+        has = ops.cast(ops.min(y_true, axis=-1) >= 0, y_pred.dtype)                 # [B]
+        target = ops.maximum(y_true, 0.0)
+        bce = ops.sum(_sigmoid_ce(target, y_pred), axis=-1)
+        per = bce / ops.maximum(ops.sum(target, axis=-1), 1.0)
+        return self.weight * ops.sum(per * has) / ops.maximum(ops.sum(has), 1.0)
+
+
+def _sigmoid_ce(labels, logits):
+    # max(x, 0) - x z + log(1 + exp(-|x|)): the stable form of the logistic loss.
+    return ops.relu(logits) - logits * labels + ops.log1p(ops.exp(-ops.abs(logits)))
+
+
 def loss(model):
-    return {"logits": NextWordLoss(),
-            "attention": DoublyStochastic(model.get_layer("decoder").attention_reg)}
+    out = {"logits": NextWordLoss(),
+           "attention": DoublyStochastic(model.get_layer("decoder").attention_reg)}
+    if "keywords" in model.output:
+        out["keywords"] = KeywordLoss(model.get_layer("keywords").loss_weight)
+    return out
 
 
 class _Initial(layers.Layer):
