@@ -1,0 +1,102 @@
+"""Why does speech-ctc miss on an unseen speaker? Per-speaker audio statistics of FSDD, the
+confusions of a model trained without one speaker on all of that speaker's recordings, and
+the same model on that speaker's audio transformed (louder, sped up or slowed down,
+re-tilted), which tells a level, vocal-tract or microphone mismatch apart. Trains nothing.
+
+    ZOO_DATA=../shared/data .venv/bin/python -m benchmarks.speech_ctc_speakers \\
+        runs/speech/holdout-yweweler --speaker yweweler          # about 3 minutes
+
+The model is a bundle of `zoo train speech-ctc --data FOLDER` where FOLDER holds FSDD
+without the speaker (see README, speech-ctc). Writes benchmarks/results/speech_ctc_speakers.md.
+"""
+from __future__ import annotations
+
+import argparse
+import collections
+from pathlib import Path
+
+import numpy as np
+
+from pipelines.speech import data as D
+from pipelines.speech import host as H
+from zoo.data import data_root
+
+RATE = 8000
+
+
+def speaker_stats(examples: list[dict]) -> list[str]:
+    mel = H.mel_matrix(RATE, 40)
+    rows, spec = collections.defaultdict(list), collections.defaultdict(list)
+    for e in examples:
+        w = D.waveform(e, RATE)
+        lm = H.log_mel(w, RATE, mel)
+        en = lm.mean(1)
+        active = np.flatnonzero(en > en.max() - 4.0)        # within ~17 dB of the loudest frame
+        rows[e["speaker"]].append([w.size / RATE, (active[-1] - active[0] + 1) * 0.01,
+                                   20 * np.log10(np.sqrt(np.mean(w ** 2)) + 1e-9),
+                                   (en.max() - np.percentile(en, 10)) * 10 / np.log(10)])
+        spec[e["speaker"]].append(lm[active].mean(0))
+    out = ["| speaker | seconds | speech seconds | RMS dBFS | peak frame - 10th pct. frame (dB) |",
+           "|---|---|---|---|---|"]
+    for s, v in rows.items():
+        m = np.mean(v, 0)
+        out.append(f"| {s} | {m[0]:.2f} | {m[1]:.2f} | {m[2]:.1f} | {m[3]:.1f} |")
+    avg = {s: np.mean(v, 0) for s, v in spec.items()}
+    mean = np.mean(list(avg.values()), 0)
+    centres = H.mel_matrix(RATE, 40).argmax(0) * RATE / 256
+    out += ["", "Long-term speech spectrum (speech frames, log-mel) minus the five speakers' mean, "
+            "dB, every 4th mel band:", "",
+            "| speaker | " + " | ".join(f"{c:.0f} Hz" for c in centres[::4]) + " |",
+            "|---|" + "---|" * len(centres[::4])]
+    for s, v in avg.items():
+        out.append(f"| {s} | " + " | ".join(f"{x * 10 / np.log(10):+.1f}" for x in (v - mean)[::4]) + " |")
+    return out
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("model", help="bundle trained without --speaker")
+    ap.add_argument("--speaker", default="yweweler")
+    ap.add_argument("--out", default="benchmarks/results/speech_ctc_speakers.md")
+    args = ap.parse_args(argv)
+    from scipy.signal import lfilter
+
+    from zoo.model import ZooModel
+
+    examples = D.read(data_root() / "fsdd" / "recordings")
+    lines = [f"# speech-ctc on an unseen speaker ({args.speaker}): diagnosis", "",
+             f"`python -m benchmarks.speech_ctc_speakers {args.model} --speaker {args.speaker}`",
+             "", "## FSDD speakers", ""] + speaker_stats(examples)
+    m = ZooModel.load(args.model)
+    held = [e for e in examples if e["speaker"] == args.speaker]
+    waves = [D.waveform(e, RATE) for e in held]
+
+    def transcribe(ws):
+        return [r["text"] for r in m.predict([{"array": w, "sampling_rate": RATE} for w in ws],
+                                             batch_size=64)]
+
+    hyps = transcribe(waves)
+    errors = collections.Counter((e["text"], h) for e, h in zip(held, hyps) if h != e["text"])
+    lines += ["", f"## Errors of `{args.model}` on {len(held)} recordings of {args.speaker}", "",
+              f"digit accuracy {np.mean([h == e['text'] for e, h in zip(held, hyps)]):.3f}; "
+              f"deletions {sum(n for (r, h), n in errors.items() if not h)}, insertions "
+              f"{sum(n for (r, h), n in errors.items() if len(h.split()) > 1)}, substitutions "
+              f"{sum(n for (r, h), n in errors.items() if len(h.split()) == 1)}", "",
+              "| said | heard | times |", "|---|---|---|"]
+    lines += [f"| {r} | {h or '(nothing)'} | {n} |" for (r, h), n in errors.most_common(15)]
+    probes = {"as recorded": waves,
+              "+14 dB (his level to the others')": [w * 5 for w in waves],
+              "RMS normalised to -24 dBFS": [w / np.sqrt(np.mean(w ** 2)) * 0.06 for w in waves]}
+    for f in (0.9, 0.95, 1.05, 1.1):
+        probes[f"speed x{f} (pitch and formants x{f})"] = [D.speed(w, f) for w in waves]
+    probes["pre-emphasis 0.7 (brighter)"] = [lfilter([1, -0.7], [1], w).astype(np.float32) * 3 for w in waves]
+    probes["de-emphasis 0.7 (duller)"] = [lfilter([1], [1, -0.7], w).astype(np.float32) for w in waves]
+    lines += ["", "## The same model on his audio transformed", "", "| audio | digit accuracy |", "|---|---|"]
+    for name, ws in probes.items():
+        lines.append(f"| {name} | {np.mean([h == e['text'] for e, h in zip(held, transcribe(ws))]):.3f} |")
+    Path(args.out).write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
