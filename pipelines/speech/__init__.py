@@ -18,16 +18,26 @@ RECIPE = {"alphabet": "digits", "sample_rate": 8000, "n_mels": 40, "cell": "gru"
           "buckets": [100, 200, 400, 800], "augment": True, "max_digits": 8,
           "monitor_gradients": False}
 
+# speech-ctc adds gain-invariant log-mels (level_norm: a quiet microphone gives the same
+# features) and a random mel-filterbank warp (vtlp). With speaker yweweler (14 dB quieter
+# than the rest) held out of training they lift his digit accuracy from 0.900 (mean of 2
+# seeds) to 0.926 (3 seeds); with jackson held out they change nothing (0.556 -> 0.560);
+# the official split is unchanged (1.000 vs 0.996). level_norm needs the whole utterance,
+# so the streaming entry keeps the base recipe.
+SPEAKER_ROBUST = {"level_norm": True, "vtlp": 0.08, "patience": 15}
+
 register(
     name="speech-ctc",
     summary="Log-mel + conv front end + BiGRU acoustic model with CTC; connected spoken digits "
             "(\"4 1 5 9\"), or characters for sentences (--alphabet chars)",
-    recipe=RECIPE,
+    recipe={**RECIPE, **SPEAKER_ROBUST},
     bundle_dir="saved_models/speech-ctc",
     limits="English spoken digits 0-9 (\"oh\" is not a zero), read in isolation or as strings "
            "with short pauses, by adult speakers close to a microphone, 8 kHz telephone "
-           "bandwidth or better. Trained on 5 speakers (FSDD): expect errors on accents, "
-           "children's voices and noisy rooms until fine-tuned on your own recordings. "
+           "bandwidth or better. Trained on 5 speakers (FSDD), so not speaker-independent: "
+           "on a voice held out of training, digit accuracy was 0.90-0.96 for one speaker "
+           "and 0.56 for another. Expect errors on new voices, accents, children's voices "
+           "and noisy rooms until fine-tuned on a few recordings of your own. "
            "Not a general-vocabulary recogniser.",
     **FSDD,
 )
