@@ -19,18 +19,16 @@ RECIPE = {"alphabet": "digits", "sample_rate": 8000, "n_mels": 40, "cell": "gru"
           "monitor_gradients": False}
 
 # speech-ctc adds gain-invariant log-mels (level_norm: a quiet microphone gives the same
-# features) and a random mel-filterbank warp (vtlp). With speaker yweweler (14 dB quieter
-# than the rest) held out of training they lift his digit accuracy from 0.900 (mean of 2
-# seeds) to 0.926 (3 seeds); with jackson held out they change nothing (0.556 -> 0.560);
-# the official split is unchanged (1.000 vs 0.996). level_norm needs the whole utterance,
-# so the streaming entry keeps the base recipe.
-SPEAKER_ROBUST = {"level_norm": True, "vtlp": 0.08, "patience": 15}
+# features) and a random mel-filterbank warp (vtlp); the held-out-speaker runs behind this
+# choice are in its card and the README. level_norm needs the whole utterance, so the
+# streaming entry keeps the base recipe.
+SPEAKER_ROBUST = {"level_norm": True, "vtlp": 0.08}
 
 register(
     name="speech-ctc",
     summary="Log-mel + conv front end + BiGRU acoustic model with CTC; connected spoken digits "
             "(\"4 1 5 9\"), or characters for sentences (--alphabet chars)",
-    recipe={**RECIPE, **SPEAKER_ROBUST},
+    recipe={**RECIPE, **SPEAKER_ROBUST, "patience": 15},
     bundle_dir="saved_models/speech-ctc",
     limits="English spoken digits 0-9 (\"oh\" is not a zero), read in isolation or as strings "
            "with short pauses, by adult speakers close to a microphone, 8 kHz telephone "
