@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+import zoo
 from pipelines.ner import data
 
 
@@ -59,21 +60,42 @@ def test_killed_training_resumes_where_it_stopped(tiny_conll, tmp_path):
 
 def test_cli_fine_tune_card_says_how_to_reproduce_it(tiny_conll, tmp_path):
     """`zoo fine-tune` writes a bundle whose recipe is the loaded model's command followed
-    by the fine-tune command, and which names its data and validation split."""
+    by the fine-tune command, and which names its data, its validation split and the data
+    it rehearsed (--rehearse: the old train split mixed in so it is not forgotten)."""
     out = tmp_path / "tuned"
     cmd = [sys.executable, "-m", "zoo.cli", "fine-tune", "ner-bilstm", "--data",
-           str(tiny_conll / "train.txt"), "--validation", str(tiny_conll / "valid.txt"),
+           str(tiny_conll / "valid.txt"), "--validation", str(tiny_conll / "valid.txt"),
+           "--rehearse", str(tiny_conll), "--new-share", "0.5",
            "--out", str(out), "--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "8",
            "--hparam", "monitor_gradients=False"]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
+    # 300 old sentences; 60 new ones repeated 5x make them half of the mix
+    assert "rehearsing 300 examples" in done.stdout and "repeated 5x (50% of the mix)" in done.stdout
     metrics = json.loads((out / "metrics.json").read_text())
     first, then = metrics["command"].splitlines()
     assert first.startswith("zoo train ner-bilstm") and then.startswith("zoo fine-tune ner-bilstm")
     assert metrics["split"] == str(tiny_conll / "valid.txt")   # not under $ZOO_DATA: as given
-    assert metrics["fine_tuned_on"] == str(tiny_conll / "train.txt")
+    assert metrics["fine_tuned_on"] == str(tiny_conll / "valid.txt")
+    assert metrics["rehearsal"] == {"data": str(tiny_conll), "old_examples": 300,
+                                    "new_examples": 60, "repeats": 5}
     card = (out / "card.md").read_text()
-    assert then in card and f"fine-tuned on `{tiny_conll / 'train.txt'}`" in card
+    assert then in card and f"fine-tuned on `{tiny_conll / 'valid.txt'}` with the train split " \
+        f"of `{tiny_conll}` mixed in (300 examples beside the 60 new ones, repeated 5x)" in card
+
+
+def test_rehearsal_mix_rejects_a_share_outside_0_1_and_no_new_data(tiny_conll):
+    from zoo.errors import InputError
+    from zoo.training import rehearsal_mix
+
+    entry = zoo.registry.get("ner-bilstm")
+    new = data.read(tiny_conll / "valid.txt")[:10]
+    mix = rehearsal_mix(entry, new, tiny_conll, new_share=0.2)       # 300 old: 10 x 8 = 80 new
+    assert len(mix["examples"]) == 380 and mix["examples"][-80:] == new * 8
+    with pytest.raises(InputError, match="between 0 and 1, got 1.5"):
+        rehearsal_mix(entry, new, tiny_conll, new_share=1.5)
+    with pytest.raises(InputError, match="at least one new example"):
+        rehearsal_mix(entry, [], tiny_conll)
 
 
 def test_import_zoo_does_not_import_tensorflow():

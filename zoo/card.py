@@ -83,6 +83,10 @@ def other_data_note(entry, metrics: dict) -> list[str]:
     registered = f"{entry.default_data}/{entry.train_file}"
     if metrics.get("fine_tuned_on") not in (None, registered):
         how = f"fine-tuned on `{metrics['fine_tuned_on']}`"
+        if metrics.get("rehearsal"):        # what it replayed so as not to forget
+            r = metrics["rehearsal"]
+            how += (f" with the train split of `{r['data']}` mixed in ({r['old_examples']} "
+                    f"examples beside the {r['new_examples']} new ones, repeated {r['repeats']}x)")
     elif metrics.get("split") not in (None, f"{entry.default_data}/{entry.valid_file}"):
         how = f"trained on other data than the registered recipe's (validation: `{metrics['split']}`)"
     else:

@@ -47,6 +47,12 @@ def _parser() -> argparse.ArgumentParser:
         s.add_argument("--data", required=cmd == "fine-tune",
                        help="training data (train: a dataset folder; fine-tune: a file)")
         s.add_argument("--validation", help="validation file (fine-tune)")
+        if cmd == "fine-tune":
+            s.add_argument("--rehearse", nargs="?", const=True, metavar="FOLDER",
+                           help="mix the train split of FOLDER (default: the model's own "
+                                "training data) into fine-tuning so it is not forgotten")
+            s.add_argument("--new-share", type=float, default=0.2,
+                           help="with --rehearse: fraction of the mix that is your data")
         s.add_argument("--out", required=True, help="bundle directory to write")
         s.add_argument("--epochs", type=int)
         s.add_argument("--batch-size", type=int)
@@ -180,7 +186,8 @@ def run(argv: list[str]) -> int:
         print(f"saved {m.entry.name} to {args.out}")
     elif args.command == "fine-tune":
         m = zoo.load(args.name).fine_tune(args.data, validation=args.validation, out=args.out,
-                                          command=command,
+                                          command=command, rehearse=args.rehearse,
+                                          new_share=args.new_share,
                                           **{"epochs": 3, **_overrides(args), **options})
         print(f"saved fine-tuned {m.entry.name} to {args.out}")
     elif args.command == "evaluate":

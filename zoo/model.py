@@ -177,11 +177,14 @@ class ZooModel:
         return metrics
 
     def fine_tune(self, data, validation=None, epochs: int = 3, out: str | Path | None = None,
-                  **overrides) -> "ZooModel":
-        """Continue training on the user's files; a new label set rebuilds the output layer."""
+                  rehearse=None, new_share: float = 0.2, **overrides) -> "ZooModel":
+        """Continue training on the user's files; a new label set rebuilds the output layer.
+        `rehearse=True` (or a dataset folder) mixes the model's training data in, so it
+        learns the new data without forgetting the old (new data = `new_share` of the mix)."""
         from .training import fine_tune
 
-        return fine_tune(self, data, validation=validation, epochs=epochs, out=out, **overrides)
+        return fine_tune(self, data, validation=validation, epochs=epochs, out=out,
+                         rehearse=rehearse, new_share=new_share, **overrides)
 
     def export(self, path: str | Path, quantize: str | None = None) -> dict:
         """Write `.tflite`, `.onnx` or a SavedModel folder; returns the parity report."""

@@ -202,15 +202,23 @@ def _train_one(entry, hp: dict, train_ex, valid_ex, work: Path) -> ZooModel:
 
 
 def fine_tune(zm: ZooModel, data, validation=None, epochs: int = 3, out=None,
-              command: str | None = None, **overrides) -> ZooModel:
+              command: str | None = None, rehearse=None, new_share: float = 0.2,
+              **overrides) -> ZooModel:
     """Continue training `zm` on new data; rebuilds the head if the label set changed.
+
+    `rehearse` keeps what the model knows: the train split of a dataset folder (True: the
+    entry's default data under $ZOO_DATA) is mixed into training, and the new examples are
+    repeated to make up `new_share` of the mix (see `rehearsal_mix`). Validation is on
+    the new data (or `validation`) either way.
 
     The new bundle's recipe is the loaded model's command followed by `command` (how this
     fine-tune was run), so a card of a fine-tuned model still says how to reproduce it."""
     entry, parent = zm.entry, zm.metrics
     reader = entry.module("data").read
-    train_ex = reader(data) if isinstance(data, (str, Path)) else data
-    valid_ex = (reader(validation) if isinstance(validation, (str, Path)) else validation) or train_ex
+    new_ex = reader(data) if isinstance(data, (str, Path)) else data
+    valid_ex = (reader(validation) if isinstance(validation, (str, Path)) else validation) or new_ex
+    rehearsal = rehearsal_mix(entry, new_ex, rehearse, new_share) if rehearse else None
+    train_ex = rehearsal.pop("examples") if rehearsal else new_ex
     hp = {**entry.recipe, **zm.hparams, **overrides, "epochs": epochs}
     # An epoch is one pass over the user's data unless they say otherwise: the recipe's
     # steps_per_epoch was sized for the original training set.
@@ -249,7 +257,8 @@ def fine_tune(zm: ZooModel, data, validation=None, epochs: int = 3, out=None,
     named = isinstance(validation, (str, Path))
     zm.metrics = {"model": entry.name, "hparams": hp, "paper": entry.paper,
                   "fine_tuned_on": (dataset_name(data) if isinstance(data, (str, Path))
-                                    else f"{len(train_ex)} examples"),
+                                    else f"{len(new_ex)} examples"),
+                  **({"rehearsal": rehearsal} if rehearsal else {}),
                   "split": dataset_name(validation) if named else "the fine-tuning data",
                   "valid": zm.evaluate(validation if named else valid_ex)}
     if out:
@@ -257,3 +266,30 @@ def fine_tune(zm: ZooModel, data, validation=None, epochs: int = 3, out=None,
     else:
         remove(work)            # nowhere to resume to: no checkpoints left behind in /tmp
     return zm
+
+
+def rehearsal_mix(entry, new: list, rehearse, new_share: float = 0.2) -> dict:
+    """Training examples for a fine-tune that should not forget: the train split of the
+    folder `rehearse` (True: the entry's default data) plus the `new` examples repeated
+    until they are about `new_share` of the mix. Fine-tuning on new data alone overwrites
+    the old skills (catastrophic forgetting); replaying old data beside it is the simplest
+    remedy (Robins 1995). Returns the mix under "examples" and what was mixed, for the card.
+
+    >>> import zoo
+    >>> mix = rehearsal_mix(zoo.registry.get("ner-bilstm"), [{"tokens": ["Hi"], "tags": ["O"]}],
+    ...                     True, new_share=0.5)                       # doctest: +SKIP
+    """
+    from .errors import InputError
+
+    if not 0 < new_share < 1:
+        raise InputError(f"new_share is the fraction of new examples in the mix; expected a "
+                         f"number between 0 and 1, got {new_share!r}")
+    if not new:
+        raise InputError("fine_tune needs at least one new example to mix with the rehearsal data")
+    folder = data_root() / entry.default_data if rehearse is True else Path(rehearse)
+    old = read_split(entry, folder, "train")
+    repeats = max(1, round(new_share / (1 - new_share) * len(old) / len(new)))
+    print(f"fine_tune: rehearsing {len(old)} examples of {dataset_name(folder)} beside "
+          f"{len(new)} new ones, repeated {repeats}x ({len(new) * repeats / (len(old) + len(new) * repeats):.0%} of the mix)")
+    return {"examples": old + list(new) * repeats, "data": dataset_name(folder),
+            "old_examples": len(old), "new_examples": len(new), "repeats": repeats}
