@@ -141,6 +141,16 @@ def test_vtlp_warp_and_random_eq():
     assert np.abs(np.diff(eq)).max() < 0.5
 
 
+def test_tempo_stretch_keeps_the_spectrum_and_changes_the_length():
+    """A slower or faster talker at the same pitch: frames interpolated in time, each
+    frame still a mix of neighbouring frames (mel bins untouched)."""
+    ramp = np.repeat(np.arange(10, dtype=np.float32)[:, None], 4, axis=1)
+    fast, slow = D.stretch(ramp, 2.0), D.stretch(ramp, 0.5)
+    assert fast.shape == (5, 4) and slow.shape == (20, 4)
+    assert np.allclose(fast[:, 0], [0, 2.25, 4.5, 6.75, 9]) and np.allclose(slow[[0, -1], 0], [0, 9])
+    assert np.allclose(D.stretch(ramp, 1.0), ramp)
+
+
 def test_greedy_and_beam_search_decode():
     assert H.collapse([0, 1, 1, 0, 1, 2, 2, 0]) == [1, 1, 2]
     rng = np.random.default_rng(0)
@@ -221,19 +231,22 @@ def test_training_pipeline_builds_connected_utterances(data_dir):
 
 
 def test_robustness_options_train_features_and_refuse_streaming(data_dir):
-    """level_norm / vtlp / eq_db: recorded in the preprocessor, used by the training
-    pipeline, off by default; level_norm is refused for a causal model."""
+    """level_norm / vtlp / eq_db / tempo: recorded in the preprocessor, used by the
+    training pipeline, off by default; level_norm is refused for a causal model."""
     train = D.read_split(data_dir / "fsdd", "valid")[:32]
     prep, _ = D.fit_preprocessor(train)
-    assert not prep["level_norm"] and prep["vtlp"] == 0 and prep["eq_db"] == 0
-    prep, _ = D.fit_preprocessor(train, level_norm=True, vtlp=0.1, eq_db=6.0)
+    assert not prep["level_norm"] and prep["vtlp"] == prep["eq_db"] == prep["tempo"] == 0
+    prep, _ = D.fit_preprocessor(train, level_norm=True, vtlp=0.1, eq_db=6.0, tempo=0.3)
     assert prep["level_norm"] and prep["vtlp"] == 0.1 and prep["eq_db"] == 6.0
+    assert prep["tempo"] == 0.3
     x = next(iter(D.make_dataset(train, prep, batch_size=8, shuffle=True)))[0]["features"]
     assert np.isfinite(x.numpy()).all() and np.abs(x.numpy()).max() > 0
     with pytest.raises(DataFormatError, match="level_norm"):
         D.fit_preprocessor(train, level_norm=True, bidirectional=False)
     with pytest.raises(DataFormatError, match="vtlp"):
         D.fit_preprocessor(train, vtlp=0.7)
+    with pytest.raises(DataFormatError, match="tempo=0.7"):
+        D.fit_preprocessor(train, tempo=0.7)
     with pytest.raises(InputError, match="level_norm"):
         H.Host({**prep, "streaming": True, "step_state": {}})
 

@@ -152,7 +152,7 @@ def fit_preprocessor(train: list[dict], alphabet: str = "digits", sample_rate: i
                      n_mels: int = 40, buckets=(100, 200, 400, 800), augment: bool = True,
                      max_digits: int = 8, subsample: int = H.SUBSAMPLE, bidirectional: bool = True,
                      level_norm: bool = False, vtlp: float = 0.0, eq_db: float = 0.0,
-                     seed: int = 0, **_) -> tuple[dict, None]:
+                     tempo: float = 0.0, seed: int = 0, **_) -> tuple[dict, None]:
     """Token list, feature parameters and per-mel-bin mean/std over (a sample of) the
     training audio; these normalize features for training and prediction alike.
 
@@ -160,15 +160,17 @@ def fit_preprocessor(train: list[dict], alphabet: str = "digits", sample_rate: i
     each utterance's level from its log-mels (gain-invariant features; whole utterance, so
     bidirectional models only); `vtlp` = a warps the mel filterbank by a factor drawn from
     [1 - a, 1 + a] per training utterance; `eq_db` adds a random spectral tilt and bump of
-    up to that many dB to training log-mels. The last two change training only."""
+    up to that many dB to training log-mels; `tempo` = a stretches training log-mels in time
+    by a factor drawn from [1 - a, 1 + a] (a slower or faster talker at the same pitch).
+    The last three change training only."""
     if alphabet not in ("digits", "chars"):
         raise DataFormatError(f"alphabet must be 'digits' or 'chars'; got {alphabet!r}")
     if level_norm and not bidirectional:
         raise DataFormatError("level_norm needs the whole utterance, so a streaming "
                               "(unidirectional) model cannot use it; expected level_norm false")
-    if not (0 <= vtlp < 0.5 and 0 <= eq_db <= 30):
-        raise DataFormatError(f"expected 0 <= vtlp < 0.5 and 0 <= eq_db <= 30; got vtlp={vtlp}, "
-                              f"eq_db={eq_db}")
+    if not (0 <= vtlp < 0.5 and 0 <= eq_db <= 30 and 0 <= tempo < 0.5):
+        raise DataFormatError(f"expected 0 <= vtlp < 0.5, 0 <= eq_db <= 30 and 0 <= tempo < 0.5; "
+                              f"got vtlp={vtlp}, eq_db={eq_db}, tempo={tempo}")
     tokens = [str(d) for d in range(10)] if alphabet == "digits" else list(H.CHARS)
     check_texts(train, alphabet, tokens)
     rng = np.random.default_rng(seed)
@@ -186,7 +188,7 @@ def fit_preprocessor(train: list[dict], alphabet: str = "digits", sample_rate: i
             "augment": bool(augment), "max_digits": int(max_digits), "subsample": int(subsample),
             "output_stride": int(subsample),      # zoo.runtime cuts padded logits with it
             "streaming": not bidirectional, "level_norm": bool(level_norm),
-            "vtlp": float(vtlp), "eq_db": float(eq_db)}
+            "vtlp": float(vtlp), "eq_db": float(eq_db), "tempo": float(tempo)}
     return prep, None
 
 
@@ -259,6 +261,17 @@ def random_eq(n_mels: int, max_db: float, rng) -> np.ndarray:
     bump = rng.uniform(-max_db, max_db) * np.exp(-0.5 * ((k - rng.uniform(0, n_mels))
                                                          / rng.uniform(2, 8)) ** 2)
     return ((tilt + bump) * np.log(10) / 10).astype(np.float32)
+
+
+def stretch(feats: np.ndarray, factor: float) -> np.ndarray:
+    """[frames, n_mels] played `factor` times faster, pitch and formants unchanged: frames
+    linearly interpolated onto round(frames / factor) points."""
+    n = max(2, int(round(feats.shape[0] / factor)))
+    pos = np.linspace(0, feats.shape[0] - 1, n, dtype=np.float32)
+    lo = np.floor(pos).astype(int)
+    hi = np.minimum(lo + 1, feats.shape[0] - 1)
+    w = (pos - lo)[:, None]
+    return ((1 - w) * feats[lo] + w * feats[hi]).astype(np.float32)
 
 
 def spec_augment(feats: np.ndarray, rng) -> np.ndarray:
@@ -357,6 +370,9 @@ def make_dataset(examples: list[dict], prep: dict, batch_size: int = 32, shuffle
         if augment and prep.get("eq_db"):
             eq = random_eq(n_mels, prep["eq_db"], rng)
         feats = hosted.features(wave, mel=mel, eq=eq)
+        if augment and prep.get("tempo"):      # never stretched past the largest bucket
+            slowest = max(1 - prep["tempo"], feats.shape[0] / max_frames)
+            feats = stretch(feats, float(rng.uniform(slowest, max(slowest, 1 + prep["tempo"]))))
         if feats.shape[0] > max_frames:
             log.warning("an utterance of %d frames was cut to the largest bucket, %d",
                         feats.shape[0], max_frames)
