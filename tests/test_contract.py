@@ -69,6 +69,12 @@ def test_fine_tune_few_steps_on_real_data(name, shipped, data_dir, tmp_path):
     assert len(zoo.load(tmp_path / "tuned").predict(m.parity_examples()[:2])) == 2
     assert all(np.array_equal(a, b) for a, b in zip(before, m.keras_model.get_weights())), \
         "fine_tune trains a copy; the loaded model is unchanged"
+    # fine_tune(rehearse=True) can mix the entry's own training data back in
+    from zoo.training import rehearsal_mix
+
+    mix = rehearsal_mix(entry, data[:8], True, new_share=0.5)
+    assert mix["old_examples"] > 8 and mix["repeats"] > 1
+    assert all(a is b for a, b in zip(mix["examples"][-8:], data[:8]))
 
 
 @pytest.mark.parametrize("name", MODELS)

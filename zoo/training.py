@@ -233,7 +233,7 @@ def fine_tune(zm: ZooModel, data, validation=None, epochs: int = 3, out=None,
     # rows of embeddings and output layers carry over): data.grow_preprocessor(prep,
     # examples) -> the added entries; model.transfer_weights(source, target).
     grow = getattr(data_mod, "grow_preprocessor", None)
-    added = grow(prep, train_ex) if grow else []
+    added = grow(prep, new_ex) if grow else []      # new data only: repeats would pass min_count
     if added:
         print(f"fine_tune: {len(added)} new vocabulary entries: {', '.join(map(str, added[:20]))}"
               + (" ..." if len(added) > 20 else ""))
