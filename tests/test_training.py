@@ -84,6 +84,13 @@ def test_cli_fine_tune_card_says_how_to_reproduce_it(tiny_conll, tmp_path):
         f"of `{tiny_conll}` mixed in (300 examples beside the 60 new ones, repeated 5x)" in card
 
 
+def test_cli_new_share_needs_rehearse(tiny_conll, tmp_path):
+    out = subprocess.run([sys.executable, "-m", "zoo.cli", "fine-tune", "ner-bilstm", "--data",
+                          str(tiny_conll / "valid.txt"), "--out", str(tmp_path / "t"),
+                          "--new-share", "0.4"], capture_output=True, text=True)
+    assert out.returncode == 2 and "add --rehearse" in out.stderr
+
+
 def test_rehearsal_mix_rejects_a_share_outside_0_1_and_no_new_data(tiny_conll):
     from zoo.errors import InputError
     from zoo.training import rehearsal_mix

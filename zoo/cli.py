@@ -185,6 +185,8 @@ def run(argv: list[str]) -> int:
                       **_overrides(args), **options)
         print(f"saved {m.entry.name} to {args.out}")
     elif args.command == "fine-tune":
+        if args.new_share != 0.2 and not args.rehearse:
+            parser.error("--new-share is the share of your data in a --rehearse mix; add --rehearse")
         m = zoo.load(args.name).fine_tune(args.data, validation=args.validation, out=args.out,
                                           command=command, rehearse=args.rehearse,
                                           new_share=args.new_share,
