@@ -220,8 +220,8 @@ def fine_tune(zm: ZooModel, data, validation=None, epochs: int = 3, out=None,
     rehearsal = rehearsal_mix(entry, new_ex, rehearse, new_share) if rehearse else None
     train_ex = rehearsal.pop("examples") if rehearsal else new_ex
     hp = {**entry.recipe, **zm.hparams, **overrides, "epochs": epochs}
-    # An epoch is one pass over the user's data unless they say otherwise: the recipe's
-    # steps_per_epoch was sized for the original training set.
+    # An epoch is one pass over the user's data (or the rehearsal mix) unless they say
+    # otherwise: the recipe's steps_per_epoch was sized for the original training set.
     hp["steps_per_epoch"] = overrides.get("steps_per_epoch")
     prep = dict(zm.preprocessor)
     data_mod = entry.module("data")
@@ -289,7 +289,8 @@ def rehearsal_mix(entry, new: list, rehearse, new_share: float = 0.2) -> dict:
     folder = data_root() / entry.default_data if rehearse is True else Path(rehearse)
     old = read_split(entry, folder, "train")
     repeats = max(1, round(new_share / (1 - new_share) * len(old) / len(new)))
+    share = len(new) * repeats / (len(old) + len(new) * repeats)
     print(f"fine_tune: rehearsing {len(old)} examples of {dataset_name(folder)} beside "
-          f"{len(new)} new ones, repeated {repeats}x ({len(new) * repeats / (len(old) + len(new) * repeats):.0%} of the mix)")
+          f"{len(new)} new ones, repeated {repeats}x ({share:.0%} of the mix)")
     return {"examples": old + list(new) * repeats, "data": dataset_name(folder),
             "old_examples": len(old), "new_examples": len(new), "repeats": repeats}
