@@ -102,7 +102,7 @@ def test_rehearsal_mix_rejects_a_share_outside_0_1_and_no_new_data(tiny_conll):
     with pytest.raises(InputError, match="between 0 and 1, got 1.5"):
         rehearsal_mix(entry, new, tiny_conll, new_share=1.5)
     with pytest.raises(InputError, match="at least one new example"):
-        rehearsal_mix(entry, [], tiny_conll)
+        rehearsal_mix(entry, [], tiny_conll, new_share=0.2)
 
 
 def test_import_zoo_does_not_import_tensorflow():

@@ -51,8 +51,8 @@ def _parser() -> argparse.ArgumentParser:
             s.add_argument("--rehearse", nargs="?", const=True, metavar="FOLDER",
                            help="mix the train split of FOLDER (default: the model's own "
                                 "training data) into fine-tuning so it is not forgotten")
-            s.add_argument("--new-share", type=float, default=0.2,
-                           help="with --rehearse: fraction of the mix that is your data")
+            s.add_argument("--new-share", type=float,
+                           help="with --rehearse: fraction of the mix that is your data (0.2)")
         s.add_argument("--out", required=True, help="bundle directory to write")
         s.add_argument("--epochs", type=int)
         s.add_argument("--batch-size", type=int)
@@ -185,11 +185,14 @@ def run(argv: list[str]) -> int:
                       **_overrides(args), **options)
         print(f"saved {m.entry.name} to {args.out}")
     elif args.command == "fine-tune":
-        if args.new_share != 0.2 and not args.rehearse:
-            parser.error("--new-share is the share of your data in a --rehearse mix; add --rehearse")
+        rehearsal = {"rehearse": args.rehearse} if args.rehearse else {}
+        if args.new_share is not None:
+            if not rehearsal:
+                parser.error("--new-share is the share of your data in a --rehearse mix; "
+                             "add --rehearse")
+            rehearsal["new_share"] = args.new_share
         m = zoo.load(args.name).fine_tune(args.data, validation=args.validation, out=args.out,
-                                          command=command, rehearse=args.rehearse,
-                                          new_share=args.new_share,
+                                          command=command, **rehearsal,
                                           **{"epochs": 3, **_overrides(args), **options})
         print(f"saved fine-tuned {m.entry.name} to {args.out}")
     elif args.command == "evaluate":

@@ -177,14 +177,14 @@ class ZooModel:
         return metrics
 
     def fine_tune(self, data, validation=None, epochs: int = 3, out: str | Path | None = None,
-                  rehearse=None, new_share: float = 0.2, **overrides) -> "ZooModel":
+                  **overrides) -> "ZooModel":
         """Continue training on the user's files; a new label set rebuilds the output layer.
         `rehearse=True` (or a dataset folder) mixes the model's training data in, so it
-        learns the new data without forgetting the old (new data = `new_share` of the mix)."""
+        learns the new data without forgetting the old (`new_share`: the new data's part of
+        the mix, 0.2); see zoo.training.fine_tune."""
         from .training import fine_tune
 
-        return fine_tune(self, data, validation=validation, epochs=epochs, out=out,
-                         rehearse=rehearse, new_share=new_share, **overrides)
+        return fine_tune(self, data, validation=validation, epochs=epochs, out=out, **overrides)
 
     def export(self, path: str | Path, quantize: str | None = None) -> dict:
         """Write `.tflite`, `.onnx` or a SavedModel folder; returns the parity report."""

@@ -21,6 +21,7 @@ import keras
 
 from . import registry
 from .data import dataset_name, data_root, read_split
+from .errors import InputError
 from .model import ZooModel, copy_matching_weights, remove, temporary_dir
 
 log = logging.getLogger("zoo")
@@ -268,7 +269,7 @@ def fine_tune(zm: ZooModel, data, validation=None, epochs: int = 3, out=None,
     return zm
 
 
-def rehearsal_mix(entry, new: list, rehearse, new_share: float = 0.2) -> dict:
+def rehearsal_mix(entry, new: list, rehearse, new_share: float) -> dict:
     """Training examples for a fine-tune that should not forget: the train split of the
     folder `rehearse` (True: the entry's default data) plus the `new` examples repeated
     until they are about `new_share` of the mix. Fine-tuning on new data alone overwrites
@@ -279,8 +280,6 @@ def rehearsal_mix(entry, new: list, rehearse, new_share: float = 0.2) -> dict:
     >>> mix = rehearsal_mix(zoo.registry.get("ner-bilstm"), [{"tokens": ["Hi"], "tags": ["O"]}],
     ...                     True, new_share=0.5)                       # doctest: +SKIP
     """
-    from .errors import InputError
-
     if not 0 < new_share < 1:
         raise InputError(f"new_share is the fraction of new examples in the mix; expected a "
                          f"number between 0 and 1, got {new_share!r}")
