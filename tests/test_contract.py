@@ -8,7 +8,7 @@ import pytest
 
 import zoo
 import zoo.data
-from zoo.errors import BundleError, InputError, UnknownModelError
+from zoo.errors import BundleError, DataFormatError, InputError, UnknownModelError
 
 MODELS = zoo.list_models()
 
@@ -117,3 +117,41 @@ def test_card_and_metrics_come_from_a_run(name):
     metrics = json.loads((zoo.bundle.resolve(name) / "metrics.json").read_text())
     assert name in card and "zoo train" in card
     assert "valid" in metrics, "metrics.json is written by the evaluator after training"
+    # every number says whether anything was chosen on it
+    splits = metrics["splits"]
+    assert splits["valid"]["selection"] is True and splits["valid"]["chose"]
+    assert splits["report"]["selection"] is False
+    assert f"## Selection split `{metrics['valid']['data']}`: chose {splits['valid']['chose']}" in card
+    if "report" in metrics:
+        assert card.index("## Report split") < card.index("## Selection split"), "headline first"
+    else:
+        assert "## No untouched split" in card
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_readers_carve_disjoint_train_selection_and_report_splits(name, data_dir):
+    """Every entry declares its report split (a documented rule by group) and its reader
+    returns train, selection and report sets that share no group."""
+    entry = zoo.registry.get(name)
+    data = entry.module("data")
+    assert len(data.REPORT_RULE) > 20, "the rule is written down"
+    folder = data_dir / entry.default_data
+    train, valid, report = (zoo.data.read_split(entry, folder, s) for s in zoo.data.SPLITS)
+    assert train and valid and report
+    held = {data.report_group(x) for x in report}
+    assert not held & {data.report_group(x) for x in train}
+    assert not held & {data.report_group(x) for x in valid}
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_unknown_split_names_are_refused(name, shipped, data_dir):
+    m = shipped(name)
+    with pytest.raises(DataFormatError, match="unknown split 'NOPE'; expected train, valid"):
+        m.evaluate(data_dir / m.entry.default_data, split="NOPE")
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_unknown_predict_options_are_refused(name, shipped):
+    m = shipped(name)
+    with pytest.raises(InputError, match="unknown"):
+        m.predict(m.parity_examples()[:1], no_such_option=1)

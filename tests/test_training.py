@@ -70,18 +70,25 @@ def test_cli_fine_tune_card_says_how_to_reproduce_it(tiny_conll, tmp_path):
            "--hparam", "monitor_gradients=False"]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
-    # 300 old sentences; 60 new ones repeated 5x make them half of the mix
-    assert "rehearsing 300 examples" in done.stdout and "repeated 5x (50% of the mix)" in done.stdout
+    # the train split of the 300 training sentences (the report split carved out); the 60
+    # new ones repeated to make them half of the mix
+    old = len(zoo.data.read_split(zoo.registry.get("ner-bilstm"), tiny_conll, "train"))
+    repeats = round(old / 60)
+    assert 250 < old < 300 and f"rehearsing {old} examples" in done.stdout
+    assert f"repeated {repeats}x" in done.stdout
     metrics = json.loads((out / "metrics.json").read_text())
     first, then = metrics["command"].splitlines()
     assert first.startswith("zoo train ner-bilstm") and then.startswith("zoo fine-tune ner-bilstm")
-    assert metrics["split"] == str(tiny_conll / "valid.txt")   # not under $ZOO_DATA: as given
-    assert metrics["fine_tuned_on"] == str(tiny_conll / "valid.txt")
-    assert metrics["rehearsal"] == {"data": str(tiny_conll), "old_examples": 300,
-                                    "new_examples": 60, "repeats": 5}
+    # not under $ZOO_DATA: named by file name and content hash, not this machine's path
+    valid_name = f"valid.txt (sha256 {zoo.data.file_sha256(tiny_conll / 'valid.txt')[:12]})"
+    assert metrics["split"] == metrics["fine_tuned_on"] == valid_name
+    assert metrics["splits"]["valid"] == {"data": valid_name, "selection": True, "chose": "the epoch"}
+    assert metrics["rehearsal"]["old_examples"] == old and metrics["rehearsal"]["repeats"] == repeats
+    assert metrics["rehearsal"]["data"].startswith("conll-slice/ (sha256 ")
     card = (out / "card.md").read_text()
-    assert then in card and f"fine-tuned on `{tiny_conll / 'valid.txt'}` with the train split " \
-        f"of `{tiny_conll}` mixed in (300 examples beside the 60 new ones, repeated 5x)" in card
+    assert then in card and f"fine-tuned on `{valid_name}` with the train split of " \
+        f"`{metrics['rehearsal']['data']}` mixed in ({old} examples beside the 60 new ones" in card
+    assert str(tmp_path) not in card + json.dumps(metrics), "no path of this machine in the bundle"
 
 
 def test_cli_new_share_needs_rehearse(tiny_conll, tmp_path):
@@ -97,8 +104,10 @@ def test_rehearsal_mix_rejects_a_share_outside_0_1_and_no_new_data(tiny_conll):
 
     entry = zoo.registry.get("ner-bilstm")
     new = data.read(tiny_conll / "valid.txt")[:10]
-    mix = rehearsal_mix(entry, new, tiny_conll, new_share=0.2)       # 300 old: 10 x 8 = 80 new
-    assert len(mix["examples"]) == 380 and mix["examples"][-80:] == new * 8
+    mix = rehearsal_mix(entry, new, tiny_conll, new_share=0.2)       # ~270 old: 10 x 7 new
+    old = mix["old_examples"]
+    assert len(mix["examples"]) == old + 10 * mix["repeats"] and mix["examples"][-10:] == new
+    assert mix["repeats"] == round(0.25 * old / 10)
     with pytest.raises(InputError, match="between 0 and 1, got 1.5"):
         rehearsal_mix(entry, new, tiny_conll, new_share=1.5)
     with pytest.raises(InputError, match="at least one new example"):

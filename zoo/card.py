@@ -95,6 +95,36 @@ def other_data_note(entry, metrics: dict) -> list[str]:
             f"describe the registered `{entry.name}` model, not this one.", ""]
 
 
+NO_UNTOUCHED = ("This bundle was trained before the zoo carved report splits, on a train "
+                "split that still held what is now the report split, so no number here is "
+                "one that nothing was chosen on. Retrain it to get one.")
+
+
+def measured_sections(entry, m: dict) -> list[str]:
+    """The report split first (the headline: nothing was chosen on it), then the selection
+    split, labelled with what was chosen on it; or, with no report split, a sentence that
+    says so. The rule behind each split is metrics.json's `splits`."""
+    evaluate = entry.module("evaluate")
+    direction = "higher" if getattr(evaluate, "GREATER_IS_BETTER", True) else "lower"
+    splits = m.get("splits", {})
+    report_info, valid_info = splits.get("report", {}), splits.get("valid", {})
+    lines = [f"Headline metric: `{evaluate.HEADLINE}` ({direction} is better).", ""]
+    if m.get("report"):
+        lines += [f"## Report split `{m['report'].get('data', '?')}`: nothing was chosen on it",
+                  "", f"How it is carved: {report_info.get('rule', '?')}.", "",
+                  "| metric | value |", "|---|---|", *metric_tables(m["report"]), ""]
+    else:
+        lines += ["## No untouched split", "",
+                  f"{report_info.get('note') or NO_UNTOUCHED}", ""]
+    chose = valid_info.get("chose", "the epoch (and any seed, hyper-parameter or decoding "
+                                    "setting tuned on it)")
+    lines += [f"## Selection split `{m['valid'].get('data', m.get('split', '?'))}`: chose "
+              f"{chose}", "",
+              "Numbers on the split that chose are optimistic.", "",
+              "| metric | value |", "|---|---|", *metric_tables(m["valid"])]
+    return lines
+
+
 def render_card(zm, directory: Path) -> str:
     e, m = zm.entry, zm.metrics
     valid = m.get("valid", {})
@@ -103,12 +133,7 @@ def render_card(zm, directory: Path) -> str:
              f"- task: `{e.task}`", f"- parameters: {zm.keras_model.count_params():,}",
              f"- bundle size: {size_mb:.1f} MB (before this card)", ""]
     if valid:
-        evaluate = e.module("evaluate")
-        direction = "higher" if getattr(evaluate, "GREATER_IS_BETTER", True) else "lower"
-        lines += [f"## Measured on `{valid.get('data', m.get('split', '?'))}`", "",
-                  f"Headline metric: `{evaluate.HEADLINE}` ({direction} is better).", "",
-                  "| metric | value |", "|---|---|"]
-        lines += metric_tables(valid)
+        lines += measured_sections(e, m)
         for split, report in m.get("reports", {}).items():
             lines += ["", f"## Also measured on `{split}`", "", "| metric | value |", "|---|---|"]
             lines += metric_tables(report)

@@ -9,7 +9,9 @@
 """
 from __future__ import annotations
 
+import hashlib
 import os
+import zlib
 from collections import Counter
 from pathlib import Path
 from typing import Iterable
@@ -28,37 +30,143 @@ def data_root() -> Path:
 
 
 def dataset_name(path: str | Path) -> str:
-    """How a bundle names a data file: relative to $ZOO_DATA when it lies there (the
-    registry's `default_data/valid_file` form, the same on every machine), else as given.
+    """How a bundle names a data file or folder, the same on every machine: relative to
+    $ZOO_DATA when it lies there (the registry's `default_data/valid_file` form), else by
+    its name and content hash, never by the absolute path of the machine that trained.
 
     >>> dataset_name(data_root() / "poly" / "jsb.npz"), dataset_name("mine.csv")
     ('poly/jsb.npz', 'mine.csv')
     """
+    p = Path(path)
     try:
-        return str(Path(path).resolve().relative_to(data_root().resolve()))
+        return str(p.resolve().relative_to(data_root().resolve()))
     except ValueError:
-        return str(path)
+        pass
+    if p.is_file():
+        return f"{p.name} (sha256 {file_sha256(p)[:12]})"
+    if p.is_dir():                 # a folder: hash of its file names and sizes (cheap)
+        listing = "\n".join(f"{f.relative_to(p)} {f.stat().st_size}"
+                             for f in sorted(p.rglob("*")) if f.is_file())
+        return f"{p.name}/ (sha256 {hashlib.sha256(listing.encode()).hexdigest()[:12]})"
+    return p.name
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def portable(text: str) -> str:
+    """`text` (a recorded command, a data name) with this machine's data folder written as
+    $ZOO_DATA, so cards read the same wherever they are rendered.
+
+    >>> portable(f"zoo train x --data {data_root().resolve()}/fsdd")
+    'zoo train x --data $ZOO_DATA/fsdd'
+    """
+    for prefix in (str(data_root().resolve()), str(data_root()), "../shared/data"):
+        text = text.replace(prefix, "$ZOO_DATA")
+    return text
+
+
+def portable_record(obj, key: str = ""):
+    """`obj` (metrics.json's contents) with every string made `portable`; data names
+    ("data", "split") relative to $ZOO_DATA, as `dataset_name` writes them; an export's
+    "path" (a temporary folder, once the check is done) by its file name.
+
+    >>> portable_record({"data": f"{data_root().resolve()}/x/valid.txt", "n": 3})
+    {'data': 'x/valid.txt', 'n': 3}
+    """
+    if isinstance(obj, dict):
+        return {k: portable_record(v, k) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [portable_record(v, key) for v in obj]
+    if isinstance(obj, str):
+        if key == "path":
+            return Path(obj).name
+        text = portable(obj)
+        return text.removeprefix("$ZOO_DATA/") if key in ("data", "split") else text
+    return obj
+
+
+# Every dataset has three splits (DESIGN.md "Splits"): train; "valid", the selection split
+# (epochs, hyper-parameters, decoding settings and seeds are chosen on it); and "report",
+# an untouched split carved from train by a documented rule per dataset (by document,
+# piece, speaker, ticker, base emoji), on which nothing is chosen.
+SPLITS = ("train", "valid", "report")
+SPLIT_ALIASES = {"val": "valid", "dev": "valid", "validation": "valid", "selection": "valid",
+                 "heldout": "report"}
+REPORT_SHARE = 10              # one group in ten goes to the report split
+
+
+def split_name(split: str, where, test_hint: str = "") -> str:
+    """The canonical name of `split`, or a DataFormatError naming the splits there are.
+
+    >>> split_name("dev", "x"), split_name("heldout", "x")
+    ('valid', 'report')
+    """
+    name = SPLIT_ALIASES.get(split, split) if isinstance(split, str) else split
+    if name in SPLITS:
+        return name
+    hint = ""
+    if split == "test":
+        hint = (" The datasets' own test splits are kept aside and are not in $ZOO_DATA"
+                + (f"; {test_hint}" if test_hint else "") + ".")
+    raise DataFormatError(f"{where}: unknown split {split!r}; expected train, valid (the "
+                          f"selection split; aliases val, dev) or report (untouched: nothing "
+                          f"is chosen on it).{hint}")
+
+
+def in_report(group: str) -> bool:
+    """Whether a group (a document, a piece, a ticker, a base emoji) belongs to the report
+    split: one in REPORT_SHARE, by CRC-32 of its key, so every machine carves the same.
+
+    >>> [t for t in ["AAPL", "MSFT", "XOM", "GE", "A"] if in_report(t)]
+    ['GE']
+    """
+    return zlib.crc32(group.encode("utf-8")) % REPORT_SHARE == 0
+
+
+def carve(examples: list, group, split: str) -> list:
+    """The `split` ("train" or "report") part of examples read from a training file:
+    the examples whose group `in_report`, or the others."""
+    return [e for e in examples if in_report(group(e)) == (split == "report")]
 
 
 def read_split(entry, data_dir: str | Path, split: str) -> list:
-    """The examples of `split` ("train" or "valid") of a dataset folder laid out like the
-    entry's default data: `data_dir / entry.train_file` (or valid_file) through the data
-    module's `read`, or its `read_split(data_dir, split)` where one file or folder holds
-    both splits (FSDD recordings, stock histories cut by date)."""
-    data = entry.module("data")
-    if hasattr(data, "read_split"):
-        return data.read_split(Path(data_dir), split)
-    if split not in ("train", "valid"):
-        raise DataFormatError(f"{entry.name} reads one split per file ({entry.train_file}, "
-                              f"{entry.valid_file}); got split {split!r}: pass the file itself")
-    return data.read(existing(Path(data_dir) / getattr(entry, f"{split}_file")))
+    """The examples of `split` (train, valid or report; see SPLITS) of a dataset folder
+    laid out like the entry's default data, through the data module's
+    `read_split(data_dir, split)`. Unknown split names are refused, never read as train."""
+    return entry.module("data").read_split(Path(data_dir), split)
 
 
-def existing(path: str | Path, what: str = "data file") -> Path:
-    """`path` as a Path, or a DataFormatError saying which file is missing."""
+def holdout(examples: list, share: float = 0.1, minimum: int = 2) -> tuple[list, list]:
+    """(train, validation): `share` of `examples` (at least `minimum`), spread evenly over
+    them, held out to choose the epoch when a user fine-tunes without naming validation
+    data. Deterministic: the same data gives the same slice.
+
+    >>> train, valid = holdout(list(range(30)))
+    >>> len(train), valid
+    (27, [9, 19, 29])
+    """
+    k = max(minimum, round(share * len(examples)))
+    step = len(examples) / k
+    held = {int((j + 1) * step) - 1 for j in range(k)}
+    return ([e for i, e in enumerate(examples) if i not in held],
+            [e for i, e in enumerate(examples) if i in held])
+
+
+def existing(path: str | Path, what: str = "data file", folder_ok: bool = False) -> Path:
+    """`path` as a Path, or a DataFormatError saying which file is missing (or that it is a
+    folder where a file was expected)."""
     p = Path(path)
     if not p.exists():
         raise DataFormatError(f"{p}: no such {what}")
+    if p.is_dir() and not folder_ok:
+        raise DataFormatError(f"{p}: is a folder; expected a {what} (or `--split train|valid|"
+                              f"report` to read one split of a dataset folder)")
     return p
 
 

@@ -20,11 +20,15 @@ from pathlib import Path
 import keras
 
 from . import registry
-from .data import dataset_name, data_root, read_split
+from .data import data_root, dataset_name, holdout, portable, read_split
 from .errors import InputError
 from .model import ZooModel, copy_matching_weights, remove, temporary_dir
 
 log = logging.getLogger("zoo")
+HOLDOUT_MIN = 10        # fewer fine-tuning examples than this: nothing is held out
+FINE_TUNE_REPORT_NOTE = ("not measured by fine_tune: run `zoo evaluate DIR --data FILE` on "
+                         "data that chose nothing (neither the fine-tuning nor the "
+                         "validation data)")
 FIT_KEYS = ("epochs", "batch_size", "learning_rate", "clipnorm", "patience", "seed",
             "steps_per_epoch", "monitor_gradients", "lr_decay", "jit_compile")
 
@@ -132,7 +136,9 @@ def train(name: str, data: str | Path | None = None, out: str | Path | None = No
     """Train `name` from scratch with its recipe (overrides win) and save a bundle to `out`.
 
     With several `seeds`, each run trains in `out/seed-N`; the card reports their mean and
-    spread on the validation split and the best run is shipped."""
+    spread on the validation split and the best run is shipped. The epoch and the seed
+    are chosen on the selection split ("valid"); the card's headline is the report split,
+    measured once at the end, on which nothing is chosen (zoo.data.SPLITS)."""
     entry = registry.get(name)
     hp = {**entry.recipe, **overrides}
     data_dir = Path(data) if data else data_root() / entry.default_data
@@ -140,28 +146,28 @@ def train(name: str, data: str | Path | None = None, out: str | Path | None = No
     train_ex = read_split(entry, data_dir, "train")
     valid_ex = read_split(entry, data_dir, "valid")
     # A dataset file holding every split (a .npz) is named with the split it was read for.
-    valid_path = data_dir / entry.valid_file if data_dir.is_dir() else f"{data_dir} [valid]"
+    valid_name = (dataset_name(data_dir / entry.valid_file) if data_dir.is_dir()
+                  else f"{dataset_name(data_dir)} [valid]")
     command = command or f"zoo.train({name!r}, data={str(data_dir)!r}, seeds={seeds}, **{overrides})"
     runs = []
     for seed in seeds or [hp.get("seed", 0)]:
         work = out / f"seed-{seed}" if seeds and len(seeds) > 1 else out
         zm = _train_one(entry, hp | {"seed": seed}, train_ex, valid_ex, work / "train")
-        metrics = {**zm.evaluate(valid_ex), "data": str(valid_path)}
+        metrics = {**zm.evaluate(valid_ex), "data": valid_name}
         runs.append((metrics, zm, work))
         log.info("seed %s: %s", seed, {k: v for k, v in metrics.items() if isinstance(v, float)})
     headline = entry.module("evaluate").HEADLINE
     sign = 1 if greater_is_better(entry) else -1
     metrics, best, best_work = max(runs, key=lambda r: sign * r[0][headline])
     scores = [r[0][headline] for r in runs]
+    chose = "the epoch" + (f" and the seed (best of {len(runs)})" if len(runs) > 1 else "")
     best.metrics = {"model": entry.name, "split": (f"{entry.default_data}/{entry.valid_file}"
-                                                     if data_dir.is_dir() else str(valid_path)),
+                                                     if data_dir.is_dir() else valid_name),
                     "valid": metrics, "paper": entry.paper, "hparams": hp,
                     "seeds": {"values": scores, "mean": statistics.fmean(scores),
                               "stdev": statistics.stdev(scores) if len(scores) > 1 else 0.0,
-                              "seeds": list(seeds or [hp.get("seed", 0)])}}
-    for split in getattr(entry.module("data"), "REPORT_SPLITS", ()):   # e.g. held-out tickers
-        best.metrics.setdefault("reports", {})[split] = best.evaluate(
-            read_split(entry, data_dir, split))
+                              "seeds": list(seeds or [hp.get("seed", 0)])},
+                    **report_split(best, data_dir, valid_name, chose)}
     out.mkdir(parents=True, exist_ok=True)
     for plot in ("training_curve.png", "gradient_flow.png"):     # pictures beside the bundle
         if (best_work / "train" / plot).exists():
@@ -170,6 +176,21 @@ def train(name: str, data: str | Path | None = None, out: str | Path | None = No
         export_parity(best)
     best.save(out, command=command)
     return best
+
+
+def report_split(zm: ZooModel, data_dir: Path, valid_name: str, chose: str) -> dict:
+    """metrics.json's "splits" (what each split is and whether anything was chosen on it)
+    and "report": the evaluator on the report split, measured once, after every choice."""
+    splits = {"valid": {"data": valid_name, "selection": True, "chose": chose},
+              "report": {"data": f"{dataset_name(data_dir)} [report]", "selection": False,
+                         "rule": zm.entry.module("data").REPORT_RULE}}
+    examples = read_split(zm.entry, data_dir, "report")
+    if not examples:
+        splits["report"]["note"] = "empty: the data has too few groups to carve one"
+        return {"splits": splits}
+    print(f"measuring the report split ({len(examples)} examples; nothing is chosen on it)")
+    return {"splits": splits,
+            "report": {**zm.evaluate(examples), "data": splits["report"]["data"]}}
 
 
 def export_parity(zm: ZooModel) -> dict:
@@ -210,14 +231,30 @@ def fine_tune(zm: ZooModel, data, validation=None, epochs: int = 3, out=None,
     `rehearse` keeps what the model knows: the train split of a dataset folder (True: the
     entry's default data under $ZOO_DATA) is mixed into training, and the new examples are
     repeated to make up `new_share` of the mix (see `rehearsal_mix`). Validation is on
-    the new data (or `validation`) either way.
+    `validation` or else on a tenth of the new data held out from training (zoo.data.
+    holdout); under HOLDOUT_MIN examples there is too little to hold out, and the epoch
+    is chosen on the training data itself, with a warning and a note in the card.
 
     The new bundle's recipe is the loaded model's command followed by `command` (how this
     fine-tune was run), so a card of a fine-tuned model still says how to reproduce it."""
     entry, parent = zm.entry, zm.metrics
     reader = entry.module("data").read
     new_ex = reader(data) if isinstance(data, (str, Path)) else data
-    valid_ex = (reader(validation) if isinstance(validation, (str, Path)) else validation) or new_ex
+    named = isinstance(validation, (str, Path))
+    valid_ex = reader(validation) if named else validation
+    if valid_ex:
+        valid_what = dataset_name(validation) if named else f"{len(valid_ex)} examples given"
+    elif len(new_ex) >= HOLDOUT_MIN:
+        new_ex, valid_ex = holdout(new_ex)
+        valid_what = (f"{len(valid_ex)} of the {len(new_ex) + len(valid_ex)} fine-tuning "
+                      f"examples, held out (every tenth; not trained on)")
+        print(f"fine_tune: no validation data given; holding out {valid_what.split(',')[0]} "
+              f"to choose the epoch")
+    else:
+        valid_ex, valid_what = new_ex, "the fine-tuning data itself (too few to hold out)"
+        log.warning("fine_tune: only %d examples and no validation data: the epoch is chosen "
+                    "on the training data itself, so its score is not a measurement; pass "
+                    "validation= (--validation FILE)", len(new_ex))
     rehearsal = rehearsal_mix(entry, new_ex, rehearse, new_share) if rehearse else None
     train_ex = rehearsal.pop("examples") if rehearsal else new_ex
     hp = {**entry.recipe, **zm.hparams, **overrides, "epochs": epochs}
@@ -255,13 +292,15 @@ def fine_tune(zm: ZooModel, data, validation=None, epochs: int = 3, out=None,
     work = Path(out) / "train" if out else temporary_dir("zoo-finetune-")
     hp.setdefault("patience", epochs)
     fit(zm, train_ex, valid_ex, work, **{k: hp[k] for k in FIT_KEYS if k in hp})
-    named = isinstance(validation, (str, Path))
     zm.metrics = {"model": entry.name, "hparams": hp, "paper": entry.paper,
                   "fine_tuned_on": (dataset_name(data) if isinstance(data, (str, Path))
                                     else f"{len(new_ex)} examples"),
                   **({"rehearsal": rehearsal} if rehearsal else {}),
-                  "split": dataset_name(validation) if named else "the fine-tuning data",
-                  "valid": zm.evaluate(validation if named else valid_ex)}
+                  "split": valid_what,
+                  "valid": {**zm.evaluate(valid_ex), "data": valid_what},
+                  "splits": {"valid": {"data": valid_what, "selection": True,
+                                       "chose": "the epoch"},
+                             "report": {"selection": False, "note": FINE_TUNE_REPORT_NOTE}}}
     if out:
         zm.save(out, command="\n".join(c for c in (parent.get("command"), command) if c))
     else:

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from zoo.data import bucketed_batches, existing
+from zoo.data import bucketed_batches, carve, existing, split_name
 from zoo.errors import DataFormatError
 
 from .host import END, SPECIALS, START, UNK, data_uri, load_image, tokenize
@@ -48,17 +48,40 @@ SPLIT_NAMES = {"train": ("train",), "valid": ("valid", "val", "dev"), "test": ("
 # ---- readers ------------------------------------------------------------------------------
 def read(path: str | Path) -> list[dict]:
     """All examples of a captions file or folder (every split); see the module docstring."""
-    return _read(existing(path, "captions file or folder"), None)
+    return _read(existing(path, "captions file or folder", folder_ok=True), None)
+
+
+REPORT_RULE = ("one base emoji in ten of the train split, in both art styles (a CRC-32 of "
+               "its code points without skin-tone modifiers, so every skin tone of one emoji "
+               "is on one side; other data: of the image's file name)")
+SKIN_TONES = {"1f3fb", "1f3fc", "1f3fd", "1f3fe", "1f3ff"}
 
 
 def read_split(data_dir: str | Path, split: str) -> list[dict]:
-    """One split ("train", "valid"; "test" where the data has it) of a folder or file:
+    """One split (train, valid, report; "test" where the data has it) of a folder or file:
     the emoji `split` column, a CSV split column, the Flickr8k split lists
     (`Flickr_8k.trainImages.txt`, `Flickr_8k.devImages.txt`) or the COCO JSON per split
-    (`captions_train2014.json`, `captions_val2014.json`)."""
-    if split not in SPLIT_NAMES:
-        raise DataFormatError(f"split must be one of {sorted(SPLIT_NAMES)}; got {split!r}")
-    return _read(existing(data_dir, "captions file or folder"), split)
+    (`captions_train2014.json`, `captions_val2014.json`); report is carved from train
+    (REPORT_RULE)."""
+    if split != "test":            # a user's data may have its own test split
+        split = split_name(split, data_dir)
+    path = existing(data_dir, "captions file or folder", folder_ok=True)
+    if split == "report":
+        return carve(_read(path, "train"), report_group, "report")
+    examples = _read(path, split)
+    return carve(examples, report_group, "train") if split == "train" else examples
+
+
+def report_group(example: dict) -> str:
+    """What the report split holds out together: the base emoji (an image's code points
+    without skin-tone modifiers, whatever the art style), or the image's file name.
+
+    >>> report_group({"image": "images/google/1f44b-1f3fd.png"})
+    '1f44b'
+    """
+    parts = Path(example["image"]).stem.split("-")
+    # A skin-tone swatch alone (1f3fb.png) is its own emoji.
+    return "-".join(p for p in parts if p not in SKIN_TONES) or "-".join(parts)
 
 
 def _read(path: Path, split: str | None) -> list[dict]:

@@ -6,8 +6,9 @@ $ZOO_DATA/stocks with two kinds of held-out data:
 
 - time: the last 126 trading days (from CUTOFF, about six months) of every series are
   never trained on; the "valid" split evaluates forecasts made inside them;
-- tickers: one ticker in ten (by a hash of its name) is never trained on at all; the
-  "heldout" split evaluates them over the same months.
+- tickers: one ticker in ten (zoo.data.in_report: a CRC-32 of its name) is never trained
+  on at all; the "report" split (alias "heldout") evaluates them over the same months, and
+  nothing is chosen on it.
 
 >>> from pipelines.forecasting.data import is_heldout_ticker
 >>> sorted(t for t in ["AAPL", "MSFT", "XOM", "GE", "A"] if is_heldout_ticker(t))
@@ -15,24 +16,29 @@ $ZOO_DATA/stocks with two kinds of held-out data:
 """
 from __future__ import annotations
 
-import zlib
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-from zoo.data import existing
+from zoo.data import existing, in_report, split_name
 
 from . import host as H
 
 CUTOFF = "2017-08-09"          # first of the last 126 trading days in the stocks data
 DATA_FILE = "sp500_5yr_train.csv.gz"
 QUANTILES = [0.1, 0.25, 0.5, 0.75, 0.9]
-REPORT_SPLITS = ("heldout",)   # evaluated after training and shown in the card
+REPORT_RULE = ("one ticker in ten (a CRC-32 of its name), never trained on, forecast from "
+               f"{CUTOFF} on; valid: the other tickers over the same months")
 
 
 def is_heldout_ticker(name: str) -> bool:
-    return zlib.crc32(name.encode()) % 10 == 0
+    return in_report(name)
+
+
+def report_group(series: dict) -> str:
+    """What the report split holds out: a ticker."""
+    return series["name"]
 
 
 def read(path: str | Path) -> list[dict]:
@@ -47,11 +53,12 @@ def _stocks(path: str) -> tuple:
 
 def read_split(data_dir: Path, split: str) -> list[dict]:
     """'train' (training tickers, before CUTOFF), 'valid' (training tickers, forecasts from
-    CUTOFF on) or 'heldout' (the other tickers, forecasts from CUTOFF on)."""
-    series = _stocks(str(Path(data_dir) / DATA_FILE))
+    CUTOFF on) or 'report' (the other tickers, forecasts from CUTOFF on)."""
+    split = split_name(split, data_dir)
+    series = _stocks(str(existing(Path(data_dir) / DATA_FILE, "CSV of prices")))
     out = []
     for s in series:
-        if is_heldout_ticker(s["name"]) != (split == "heldout"):
+        if is_heldout_ticker(s["name"]) != (split == "report"):
             continue
         dates = np.asarray(s["dates"], "datetime64[D]")
         start = int(np.searchsorted(dates, np.datetime64(CUTOFF)))

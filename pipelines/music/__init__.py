@@ -18,7 +18,9 @@ register(
     default_data="polyphonic",
     train_file="jsb_chorales.npz",
     valid_file="jsb_chorales.npz",
-    recipe={"head": "nade", "cell": "lstm", "units": 256, "layers": 1, "dropout": 0.3,
+    # steps_per_quarter: JSB Chorales' time step (quarter notes); its .npz does not say it.
+    recipe={"head": "nade", "steps_per_quarter": 1,
+            "cell": "lstm", "units": 256, "layers": 1, "dropout": 0.3,
             "input_dropout": 0.0, "nade_hidden": 150, "seq_len": 64, "transpose": 6,
             "batch_size": 8, "epochs": 200, "patience": 20, "learning_rate": 3e-3,
             "clipnorm": 5.0, "monitor_gradients": False},

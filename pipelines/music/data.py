@@ -1,20 +1,30 @@
 """Polyphonic music data: the .npz piano rolls of ../shared/data/polyphonic and folders of
 MIDI files, as piano-roll sequences; tf.data batches with transposition augmentation.
 
-An example is a dict {"name": str, "roll": uint8 [T, 88], "steps_per_quarter": int}.
+An example is a dict {"name": str, "roll": uint8 [T, 88], "steps_per_quarter": int | None}.
+The time step comes from the data, never from a file's name: MIDI files are read at a
+step the caller chooses, and a .npz says its step in a `steps_per_quarter` key. The
+classic .npz files (../shared/data/polyphonic) have no such key (None): training then
+takes the recipe's `steps_per_quarter` (JSB Chorales: quarter notes, 1; the other three
+datasets: eighth notes, 2 — Boulanger-Lewandowski et al. 2012), and evaluation the
+bundle's own step, with a log line saying so.
+
+Splits: train, valid (selection) and report, carved from train by piece (REPORT_RULE).
 
 >>> from zoo.data import data_root
 >>> train = read_split(data_root() / "polyphonic", "train")     # JSB Chorales by default
->>> len(train), train[0]["roll"].shape[1], train[0]["steps_per_quarter"]
-(229, 88, 1)
+>>> len(train), len(read_split(data_root() / "polyphonic", "report")), train[0]["roll"].shape[1]
+(208, 21, 88)
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 from pathlib import Path
 
 import numpy as np
 
+from zoo.data import carve, split_name
 from zoo.errors import DataFormatError
 
 from .midi import KEYS, PITCH_MIN, MidiError, read_midi
@@ -22,9 +32,8 @@ from .midi import KEYS, PITCH_MIN, MidiError, read_midi
 log = logging.getLogger("zoo")
 DEFAULT_DATASET = "jsb_chorales.npz"
 MIDI_SUFFIXES = (".mid", ".midi", ".kar")
-# The datasets' time steps: JSB Chorales in quarter notes, the others in eighth notes
-# (Boulanger-Lewandowski et al. 2012). MIDI files are read at the model's step.
-STEPS_PER_QUARTER = {"jsb_chorales": 1}
+REPORT_RULE = ("one piece in ten of the train split (a CRC-32 of a hash of the piece's "
+               "notes; MIDI folders: of the pieces under train/)")
 
 
 def npz_splits(path: Path) -> list[str]:
@@ -42,6 +51,7 @@ def read_npz(path: str | Path, split: str) -> list[dict]:
         raise DataFormatError(f"{path}: not a readable .npz file ({type(e).__name__})") from None
     with z:
         keys = [f"{split}_notes", f"{split}_step_offsets", f"{split}_seq_offsets"]
+        spq = int(z["steps_per_quarter"]) if "steps_per_quarter" in z.files else None
         missing = [k for k in keys if k not in z.files]
         if missing:
             raise DataFormatError(f"{path}: no split {split!r} (missing {', '.join(missing)}); "
@@ -56,7 +66,6 @@ def read_npz(path: str | Path, split: str) -> list[dict]:
         raise DataFormatError(f"{path}: {split} offsets do not match the note and step counts "
                               f"(expected step_offsets[-1] == len(notes), seq_offsets[-1] == "
                               f"n_steps)")
-    spq = STEPS_PER_QUARTER.get(path.stem, 2)
     step_of_note = np.repeat(np.arange(len(steps) - 1), np.diff(steps))
     out = []
     for i in range(len(seqs) - 1):
@@ -113,17 +122,27 @@ def read(path: str | Path, steps_per_quarter: int = 2) -> list[dict]:
 
 
 def read_split(data_dir: str | Path, split: str) -> list[dict]:
-    """`split` of a .npz file, of the default dataset (JSB Chorales) in a folder of .npz
-    files, or of a MIDI folder with one sub-folder per split (train/, valid/, ...)."""
-    data_dir = Path(data_dir)
-    if data_dir.suffix == ".npz":
-        return read_npz(data_dir, split)
-    if (data_dir / DEFAULT_DATASET).exists():
-        return read_npz(data_dir / DEFAULT_DATASET, split)
-    if (data_dir / split).is_dir():
-        return read_midi_folder(data_dir / split)
+    """`split` (train, valid or report) of a .npz file, of the default dataset (JSB
+    Chorales) in a folder of .npz files, or of a MIDI folder with train/ and valid/
+    sub-folders; report is carved from train (REPORT_RULE)."""
+    data_dir, split = Path(data_dir), split_name(split, data_dir)
+    if data_dir.suffix == ".npz" or (data_dir / DEFAULT_DATASET).exists():
+        path = data_dir if data_dir.suffix == ".npz" else data_dir / DEFAULT_DATASET
+        if split == "valid":
+            return read_npz(path, "valid")
+        return carve(read_npz(path, "train"), report_group, split)
+    folder = data_dir / ("valid" if split == "valid" else "train")
+    if folder.is_dir():
+        pieces = read_midi_folder(folder)
+        return pieces if split == "valid" else carve(pieces, report_group, split)
     raise DataFormatError(f"{data_dir}: expected a .npz file, a folder holding "
-                          f"{DEFAULT_DATASET}, or a folder with a {split}/ sub-folder of MIDI files")
+                          f"{DEFAULT_DATASET}, or a folder with train/ and valid/ sub-folders "
+                          f"of MIDI files")
+
+
+def report_group(example: dict) -> str:
+    """What the report split holds out: a piece (a hash of its notes)."""
+    return hashlib.sha1(np.ascontiguousarray(example["roll"]).tobytes()).hexdigest()
 
 
 def roll_at(example: dict, steps_per_quarter: int) -> np.ndarray:
@@ -137,13 +156,21 @@ def roll_at(example: dict, steps_per_quarter: int) -> np.ndarray:
 
 
 def fit_preprocessor(train: list[dict], seq_len: int = 128, transpose: int = 6,
-                     head: str = "nade", **_) -> tuple[dict, None]:
-    """Nothing to learn from the data but its time step; the rest are settings the host and
-    the data pipeline share."""
-    spqs = [e.get("steps_per_quarter", 2) for e in train]
+                     head: str = "nade", steps_per_quarter: int | None = None,
+                     **_) -> tuple[dict, None]:
+    """Nothing to learn from the data but its time step (the recipe's where the data does
+    not say it); the rest are settings the host and the data pipeline share."""
+    said = [e["steps_per_quarter"] for e in train if e.get("steps_per_quarter")]
+    spq = max(set(said), key=said.count) if said else steps_per_quarter
+    if not spq:
+        raise DataFormatError("the training data does not say its time step (no "
+                              "steps_per_quarter key in the .npz); pass --hparam "
+                              "steps_per_quarter=N (1: quarter notes, 2: eighth notes)")
+    if not said:
+        log.info("the data does not say its time step; training at the recipe's "
+                 "steps_per_quarter=%d", spq)
     return {"keys": KEYS, "pitch_min": PITCH_MIN, "head": head, "seq_len": seq_len,
-            "transpose": transpose,
-            "steps_per_quarter": max(set(spqs), key=spqs.count)}, None
+            "transpose": transpose, "steps_per_quarter": int(spq)}, None
 
 
 def chunks(examples: list[dict], prep: dict):

@@ -10,11 +10,14 @@ frame-level accuracy of the most likely next frame given the true history (Bay e
 """
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 
 from .data import roll_at
 from .host import Host, softplus
 
+log = logging.getLogger("zoo")
 HEADLINE = "nll_per_step"
 GREATER_IS_BETTER = False
 
@@ -46,6 +49,9 @@ def _biases_model(zoo_model):
 def evaluate(zoo_model, examples: list[dict], batch_size: int = 16, pad_to: int = 64) -> dict:
     """Whole sequences, teacher-forced, in batches of similar length (padding ignored)."""
     prep = zoo_model.preprocessor
+    if any(not e.get("steps_per_quarter") for e in examples):
+        log.info("the data does not say its time step; scoring at the bundle's own "
+                 "(%d steps per quarter note)", prep["steps_per_quarter"])
     host = Host(zoo_model.host_config())
     fn = _biases_model(zoo_model)
     rolls = [roll_at(e, prep["steps_per_quarter"]).astype(np.float32) for e in examples]

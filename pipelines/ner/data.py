@@ -13,6 +13,7 @@ IOB1, IOB2 or BIOES, converted to IOB2; -DOCSTART- skipped) and JSON lines
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import logging
 import re
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from zoo.data import build_vocab, data_root, existing
+from zoo.data import build_vocab, carve, data_root, existing, split_name
 from zoo.errors import DataFormatError
 
 from .host import featurize
@@ -40,20 +41,39 @@ def read(path: str | Path) -> list[dict]:
         raise DataFormatError(f"{path}: not UTF-8 text (byte {e.start}: {e.reason})") from None
     first = next((ln for ln in lines if ln.strip()), "")
     sentences = _read_jsonl(path, lines) if first.lstrip().startswith("{") else _read_conll(path, lines)
+    _name_documents(sentences)
     if not sentences:
         raise DataFormatError(f"{path}: no sentences found; expected CoNLL lines "
                               f"'TOKEN ... TAG' or JSON lines {{\"tokens\": [...], \"tags\": [...]}}")
     return to_iob2(sentences)
 
 
+def _name_documents(sentences: list[dict]) -> None:
+    """Replace each sentence's document number ("doc", files with -DOCSTART- lines) by a
+    hash of its whole document's text: the group the report split is carved by, so a
+    repeated document falls on one side of it."""
+    docs: dict = {}
+    for s in sentences:
+        if "doc" in s:
+            docs.setdefault(s["doc"], []).append(" ".join(s["tokens"]))
+    names = {d: hashlib.sha1("\n".join(t).encode()).hexdigest()[:16] for d, t in docs.items()}
+    for s in sentences:
+        if "doc" in s:
+            s["doc"] = names[s["doc"]]
+
+
 def _read_conll(path: Path, lines: list[str]) -> list[dict]:
-    sentences, tokens, tags = [], [], []
+    """Sentences; in files with -DOCSTART- lines each also says its document ("doc")."""
+    sentences, tokens, tags, doc = [], [], [], None
     for n, line in enumerate(lines + [""], start=1):
         cols = line.split()
         if not cols or cols[0] == "-DOCSTART-":
             if tokens:
-                sentences.append({"tokens": tokens, "tags": tags})
+                sentences.append({"tokens": tokens, "tags": tags}
+                                 | ({"doc": doc} if doc is not None else {}))
                 tokens, tags = [], []
+            if cols:
+                doc = 0 if doc is None else doc + 1
             continue
         if len(cols) < 2 or not TAG_RE.fullmatch(cols[-1]):
             raise DataFormatError(f"{path}:{n}: expected 'TOKEN [columns ...] TAG' with a tag "
@@ -114,8 +134,29 @@ def to_iob2(sentences: list[dict]) -> list[dict]:
                 t = "I-" + kind
             tags.append(t)
             prev = t
-        out.append({"tokens": s["tokens"], "tags": tags})
+        out.append({**s, "tags": tags})
     return out
+
+
+# The report split (nothing is chosen on it): one CoNLL document in ten, by a hash of the
+# document's text, carved from train.txt; valid.txt (eng.testa) is the selection split.
+REPORT_RULE = ("one document in ten of train.txt (a CRC-32 of the document's text; files "
+               "without -DOCSTART- lines: one sentence in ten)")
+TRAIN_FILE, VALID_FILE = "train.txt", "valid.txt"
+
+
+def report_group(sentence: dict) -> str:
+    """The group the report split holds out together: the sentence's document (a hash of
+    its text), or the sentence itself in files without -DOCSTART- lines."""
+    return sentence.get("doc") or " ".join(sentence["tokens"])
+
+
+def read_split(data_dir: Path, split: str) -> list[dict]:
+    """`split` of a folder holding train.txt and valid.txt (CoNLL-2003's layout): train and
+    report are carved from train.txt (REPORT_RULE); valid is valid.txt."""
+    if split_name(split, data_dir) == "valid":
+        return read(Path(data_dir) / VALID_FILE)
+    return carve(read(Path(data_dir) / TRAIN_FILE), report_group, split)
 
 
 def load_vectors(path: Path) -> tuple[list[str], np.ndarray]:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from zoo.data import data_root, existing  # noqa: F401  (data_root: doctest)
+from zoo.data import data_root, existing, split_name  # noqa: F401  (data_root: doctest)
 from zoo.errors import DataFormatError, InputError
 
 from . import host as H
@@ -41,7 +41,7 @@ FSDD_TEST_INDICES = 5          # FSDD's official test set: indices 0-4 of each s
 def read(path: str | Path) -> list[dict]:
     """Examples {"audio": path, "text": transcript, ...} from an FSDD-style folder, a folder
     with a transcripts CSV, or the CSV itself."""
-    path = existing(path, "speech data folder or transcripts CSV")
+    path = existing(path, "speech data folder or transcripts CSV", folder_ok=True)
     if path.is_file():
         return read_manifest(path)
     if (path / "recordings").is_dir():
@@ -108,28 +108,52 @@ def read_manifest(path: Path) -> list[dict]:
     return out
 
 
+REPORT_RULE = ("FSDD: recordings 5-9 of every speaker and digit (250, never trained on); "
+               "valid is FSDD's official test set, recordings 0-4. Other data: one "
+               "utterance in ten (index mod 10 = 8)")
+TEST_HINT = ("FSDD's official test recordings (0-4 of each speaker and digit) are the "
+             "'valid' split here")
+FSDD_REPORT_INDICES = range(5, 10)
+
+
 def read_split(data_dir: Path, split: str, holdout_speaker: str | None = None, **_) -> list[dict]:
-    """The examples of `split` ("train" or "valid").
+    """The examples of `split` (train, valid or report; see REPORT_RULE).
 
     FSDD folders follow the dataset's official convention: recordings 0-4 of every
-    speaker and digit are its test set, which is our "valid" (the real held-out test is
-    a sixth speaker we do not have). `holdout_speaker` removes one speaker from both
-    splits, to estimate speaker-independent accuracy on that speaker afterwards.
-    Other data: every 10th utterance is valid; under 50 utterances (a smoke test such as
-    the LJ Speech sample) there is too little to hold out, so valid is the first 8
-    training utterances and measures fitting, not generalisation (a warning says so)."""
+    speaker and digit are its test set, which is our "valid" (selection; the real
+    held-out test is a sixth speaker we do not have); recordings 5-9 are the report
+    split. `holdout_speaker` removes one speaker from every split, to estimate
+    speaker-independent accuracy on that speaker afterwards.
+    Other data: every 10th utterance is valid, the one before it report; under 50
+    utterances (a smoke test such as the LJ Speech sample) there is too little to hold
+    out, so valid and report are the first 8 training utterances and measure fitting,
+    not generalisation (a warning says so)."""
+    split = split_name(split, data_dir, TEST_HINT)
     examples = read(data_dir)
     if examples and "digit" in examples[0]:
         if holdout_speaker and holdout_speaker not in {e["speaker"] for e in examples}:
             raise DataFormatError(f"{data_dir}: no speaker {holdout_speaker!r} to hold out")
         kept = [e for e in examples if e["speaker"] != holdout_speaker]
-        test = split == "valid"
-        return [e for e in kept if (e["index"] < FSDD_TEST_INDICES) == test]
+        return [e for e in kept if fsdd_split(e["index"]) == split]
     if len(examples) < 50:
-        log.warning("%s: only %d utterances; the 'valid' split is a subset of train (a fitting "
-                    "check, not a held-out measurement)", data_dir, len(examples))
+        log.warning("%s: only %d utterances; the %r split is a subset of train (a fitting "
+                    "check, not a held-out measurement)", data_dir, len(examples), split)
         return examples if split == "train" else examples[:8]
-    return [e for i, e in enumerate(examples) if (i % 10 == 9) == (split == "valid")]
+    which = {9: "valid", 8: "report"}
+    return [e for i, e in enumerate(examples) if which.get(i % 10, "train") == split]
+
+
+def report_group(example: dict) -> str:
+    """What the report split holds out: an FSDD take (speaker and recording number, all
+    ten digits), or an utterance's audio file."""
+    return f"{example['speaker']}/{example['index']}" if "index" in example else example["audio"]
+
+
+def fsdd_split(index: int) -> str:
+    """The split of FSDD recording number `index` (0-49) of a speaker and digit."""
+    if index < FSDD_TEST_INDICES:
+        return "valid"
+    return "report" if index in FSDD_REPORT_INDICES else "train"
 
 
 # ---- preprocessor ------------------------------------------------------------------------

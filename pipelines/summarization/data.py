@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from zoo.data import bucketed_batches, existing
+from zoo.data import bucketed_batches, carve, existing, split_name
 from zoo.errors import DataFormatError
 
 from .host import BOS, EOS, RESERVED, WordPiece, pretokenize
@@ -62,7 +62,10 @@ def read(path: str | Path, document: str = "document", summary: str = "summary")
         if not isinstance(doc, str) or not isinstance(summ, str) or not doc.strip() or not summ.strip():
             raise DataFormatError(f"{path}:{line}: {document!r} and {summary!r} must be "
                                   f"non-empty strings; got {doc!r:.40} / {summ!r:.40}")
-        pairs.append({"document": doc, "summary": summ})
+        # The group the report split is carved by: a Debian source package (all its binary
+        # packages share descriptions), else the item's id, else the document itself.
+        group = row.get("source_package") or row.get("id") or doc
+        pairs.append({"document": doc, "summary": summ, "group": str(group)})
     if not pairs:
         raise DataFormatError(f"{path}: no pairs found; expected JSON lines "
                               f"{{\"{document}\": ..., \"{summary}\": ...}} or a CSV with those columns")
@@ -94,20 +97,29 @@ def _csv(path: Path, text: str):
         yield reader.line_num, row
 
 
+REPORT_RULE = ("one source package in ten of the train file (a CRC-32 of `source_package`, "
+               "else of the item's `id`, else of the document), so a package's near-copies "
+               "stay on one side; valid is the valid file")
+
+
+def report_group(pair: dict) -> str:
+    """What the report split holds out together (see REPORT_RULE)."""
+    return pair["group"]
+
+
 def read_split(data_dir: str | Path, split: str) -> list[dict]:
-    """`split` ("train"/"valid") of a summarization folder: `data_dir/<split>.jsonl.gz`
-    (one dataset), or, given the summarization root, its debian_descriptions dataset."""
-    data_dir = Path(data_dir)
-    if data_dir.is_file():
-        return read(data_dir)
-    if split not in ("train", "valid"):
-        raise DataFormatError(f"split must be 'train' or 'valid'; got {split!r}")
-    if not any(data_dir.glob(f"{split}.*")) and (data_dir / DATASETS[0]).is_dir():
+    """`split` (train, valid or report) of a summarization folder: `data_dir/train.jsonl.gz`
+    and `valid.jsonl.gz` (one dataset), or, given the summarization root, its
+    debian_descriptions dataset; report is carved from the train file (REPORT_RULE)."""
+    data_dir, split = Path(data_dir), split_name(split, data_dir)
+    stem = "valid" if split == "valid" else "train"
+    if not any(data_dir.glob(f"{stem}.*")) and (data_dir / DATASETS[0]).is_dir():
         data_dir = data_dir / DATASETS[0]
-    for name in (f"{split}.jsonl.gz", f"{split}.jsonl", f"{split}.csv.gz", f"{split}.csv"):
+    for name in (f"{stem}.jsonl.gz", f"{stem}.jsonl", f"{stem}.csv.gz", f"{stem}.csv"):
         if (data_dir / name).exists():
-            return read(data_dir / name)
-    raise DataFormatError(f"{data_dir}: no {split}.jsonl(.gz) or {split}.csv(.gz); datasets "
+            pairs = read(data_dir / name)
+            return pairs if split == "valid" else carve(pairs, report_group, split)
+    raise DataFormatError(f"{data_dir}: no {stem}.jsonl(.gz) or {stem}.csv(.gz); datasets "
                           f"under $ZOO_DATA/summarization: {', '.join(DATASETS)}")
 
 
