@@ -85,8 +85,10 @@ def test_csv_and_emoji_tsv_readers(tmp_path):
 def test_emoji_corpus_splits(data_dir):
     root = data_dir / "captioning" / "emoji"
     train, valid = D.read_split(root, "train"), D.read_split(root, "valid")
-    assert (len(train), len(valid)) == (6048, 580)
+    report = D.read_split(root, "report")        # carved from train by base emoji
+    assert (len(train) + len(report), len(valid)) == (6048, 580)
     assert not {e["image"] for e in train} & {e["image"] for e in valid}
+    assert not {D.report_group(e) for e in train} & {D.report_group(e) for e in report}
 
 
 def test_vocabulary_and_growth():

@@ -26,19 +26,21 @@ def tiny(jsb):
     from zoo.registry import get
 
     train, valid = jsb
-    prep, _ = D.fit_preprocessor(train, seq_len=32)
+    prep, _ = D.fit_preprocessor(train, seq_len=32, steps_per_quarter=1)
     prep["examples"] = D.parity_examples(valid, n=4, steps=8)
     return ZooModel(get("music-lstm"), M.build(prep, units=16, nade_hidden=8), prep)
 
 
 def test_npz_reader_matches_the_dataset_counts(jsb, data_dir):
     train, valid = jsb
-    assert (len(train), sum(len(e["roll"]) for e in train)) == (229, 13807)
+    report = D.read_split(data_dir / "polyphonic", "report")      # carved from train by piece
+    assert (len(train) + len(report), sum(len(e["roll"]) for e in train + report)) == (229, 13807)
+    assert len(report) == 21
     assert (len(valid), sum(len(e["roll"]) for e in valid)) == (76, 4602)
     z = np.load(data_dir / "polyphonic" / "jsb_chorales.npz")
     first = z["valid_notes"][z["valid_step_offsets"][0]:z["valid_step_offsets"][1]]
     assert sorted(np.nonzero(valid[0]["roll"][0])[0] + 21) == sorted(first.tolist())
-    with pytest.raises(DataFormatError, match="no split 'test'.*train, valid"):
+    with pytest.raises(DataFormatError, match="unknown split 'test'.*kept aside"):
         D.read_split(data_dir / "polyphonic" / "jsb_chorales.npz", "test")
     with pytest.raises(DataFormatError, match="pick one"):
         D.read(data_dir / "polyphonic" / "jsb_chorales.npz")
@@ -72,7 +74,7 @@ def test_midi_folder_reports_unreadable_files_by_name(tmp_path, caplog):
 
 def test_transposition_keeps_notes_on_the_keyboard(jsb):
     train, _ = jsb
-    prep, _ = D.fit_preprocessor(train, seq_len=32, transpose=6)
+    prep, _ = D.fit_preprocessor(train, seq_len=32, transpose=6, steps_per_quarter=1)
     ds = D.make_dataset(train[:20], prep, batch_size=64, shuffle=True, seed=1)
     x, y = next(iter(ds))
     frame, target = x["frame"].numpy(), y["logits"].numpy()

@@ -16,9 +16,11 @@ def write(tmp_path, name, text, mode="w"):
 
 def test_conll_any_columns_docstart_and_iob1(tmp_path):
     p = write(tmp_path, "a.conll", "-DOCSTART- -X- O\n\nEU\tNNP\tI-ORG\nsays O\n\nBig I-LOC\nCity I-LOC\nTown B-LOC\n")
-    assert data.read(p) == [
+    sents = data.read(p)
+    assert [{k: s[k] for k in ("tokens", "tags")} for s in sents] == [
         {"tokens": ["EU", "says"], "tags": ["B-ORG", "O"]},
         {"tokens": ["Big", "City", "Town"], "tags": ["B-LOC", "I-LOC", "B-LOC"]}]
+    assert sents[0]["doc"] == sents[1]["doc"], "one document: one report-split group"
 
 
 def test_bioes_converted(tmp_path):

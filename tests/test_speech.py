@@ -185,10 +185,12 @@ def test_long_audio_is_chunked_at_pauses():
 def test_fsdd_official_split_and_held_out_speaker(data_dir):
     train = D.read_split(data_dir / "fsdd", "train")
     valid = D.read_split(data_dir / "fsdd", "valid")
-    assert len(train) == 2250 and len(valid) == 250
-    assert all(e["index"] < 5 for e in valid) and all(e["index"] >= 5 for e in train)
+    report = D.read_split(data_dir / "fsdd", "report")
+    assert len(train) == 2000 and len(valid) == len(report) == 250
+    assert all(e["index"] < 5 for e in valid) and all(e["index"] >= 10 for e in train)
+    assert {e["index"] for e in report} == set(range(5, 10))
     four = D.read_split(data_dir / "fsdd", "train", holdout_speaker="george")
-    assert len(four) == 1800 and "george" not in {e["speaker"] for e in four}
+    assert len(four) == 1600 and "george" not in {e["speaker"] for e in four}
     with pytest.raises(DataFormatError, match="no speaker"):
         D.read_split(data_dir / "fsdd", "train", holdout_speaker="nobody")
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from zoo.data import carve, split_name
+from zoo.data import SPLITS, carve, split_name
 from zoo.errors import DataFormatError
 
 from .midi import KEYS, PITCH_MIN, MidiError, read_midi
@@ -125,7 +125,10 @@ def read_split(data_dir: str | Path, split: str) -> list[dict]:
     """`split` (train, valid or report) of a .npz file, of the default dataset (JSB
     Chorales) in a folder of .npz files, or of a MIDI folder with train/ and valid/
     sub-folders; report is carved from train (REPORT_RULE)."""
-    data_dir, split = Path(data_dir), split_name(split, data_dir)
+    data_dir = Path(data_dir)
+    if data_dir.suffix == ".npz" and split not in SPLITS and split in npz_splits(data_dir):
+        return read_npz(data_dir, split)        # a split the file itself has, e.g. test
+    split = split_name(split, data_dir)
     if data_dir.suffix == ".npz" or (data_dir / DEFAULT_DATASET).exists():
         path = data_dir if data_dir.suffix == ".npz" else data_dir / DEFAULT_DATASET
         if split == "valid":

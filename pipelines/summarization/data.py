@@ -1,15 +1,16 @@
 """Summarization data: CSV / JSONL readers (plain or gzipped), the subword vocabulary,
 and the tf.data pipeline (length-bucketed source, fixed-length teacher-forced target).
 
-A pair is {"document": str, "summary": str}. Files: JSON lines or CSV with a header, plain
-or `.gz`; the column names default to `document` / `summary` and can be changed with
+A pair is {"document": str, "summary": str, "group": str}: the group is what the report
+split holds out together (REPORT_RULE). Files: JSON lines or CSV with a header, plain or
+`.gz`; the column names default to `document` / `summary` and can be changed with
 `read(path, document="text", summary="headline")`.
 
 >>> import tempfile, os
 >>> path = os.path.join(tempfile.mkdtemp(), "pairs.csv")
->>> _ = open(path, "w").write('text,headline\\n"A long text, with commas.",Short\\n')
+>>> _ = open(path, "w").write('text,headline,id\\n"A long text, with commas.",Short,7\\n')
 >>> read(path, document="text", summary="headline")
-[{'document': 'A long text, with commas.', 'summary': 'Short'}]
+[{'document': 'A long text, with commas.', 'summary': 'Short', 'group': '7'}]
 """
 from __future__ import annotations
 
