@@ -4,7 +4,10 @@ checkpoints that let an interrupted run resume, TensorBoard logs and a curve PNG
 
 Re-running the same `zoo train ... --out DIR` after Ctrl-C or kill -9 resumes from the
 last finished epoch (Keras BackupAndRestore) with the best-so-far weights and patience
-counter intact (`train_state.json`).
+counter intact (`train_state.json`). An epoch is validated before its checkpoint is
+written, so no epoch is ever resumed past without its validation; a run whose training
+finished skips straight to the final measurements and exports; checkpoints are deleted
+only once the bundle is written and verified.
 
 >>> import zoo
 >>> m = zoo.train("ner-bilstm", out="runs/ner", epochs=1)     # doctest: +SKIP
@@ -13,13 +16,15 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
+import signal
 import statistics
 from pathlib import Path
 
 import keras
 
-from . import registry
+from . import bundle, registry
 from .data import data_root, dataset_name, holdout, portable, read_split
 from .errors import InputError
 from .model import ZooModel, copy_matching_weights, remove, temporary_dir
@@ -52,14 +57,23 @@ class BestOnValidation(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         if self.state_path.exists():
-            self.state = json.loads(self.state_path.read_text())
+            self.state = read_state(self.state_path.parent)
             log.info("resuming: best %s=%.4f at epoch %s", self.headline,
                      self.state["best"] or 0, self.state["best_epoch"])
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch + 1
+
+    def on_train_batch_end(self, batch, logs=None):
+        crash_point(f"batch:{self.epoch}:{batch + 1}")
 
     def on_epoch_end(self, epoch, logs=None):
         metrics = self.zm.evaluate(self.valid, **self.options)
         score = metrics[self.headline]
         logs[f"val_{self.headline}"] = score
+        # An epoch validated but killed before its checkpoint is trained and validated
+        # again on resume: its new row replaces the old one.
+        self.state["history"] = [h for h in self.state["history"] if h["epoch"] != epoch + 1]
         self.state["history"].append({"epoch": epoch + 1, **{k: float(v) for k, v in logs.items()}})
         if self.state["best"] is None or self.better(score, self.state["best"]):
             self.state.update(best=score, best_epoch=epoch + 1, wait=0)
@@ -68,13 +82,39 @@ class BestOnValidation(keras.callbacks.Callback):
             self.state["wait"] += 1
             if self.state["wait"] >= self.patience:
                 self.model.stop_training = True
-        self.state_path.write_text(json.dumps(self.state, indent=1))
+        self.save_state()
         print(f"  val_{self.headline}={score:.4f} (best {self.state['best']:.4f} at epoch "
               f"{self.state['best_epoch']})", flush=True)
+        crash_point(f"validated:{epoch + 1}")
+
+    def on_train_end(self, logs=None):
+        self.state["finished"] = True
+        self.save_state()
+
+    def save_state(self):
+        """Atomically: a kill mid-write leaves the previous state, never half a file."""
+        tmp = self.state_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.state, indent=1))
+        os.replace(tmp, self.state_path)
 
     def restore_best(self):
         if self.best_path.exists():
             self.zm.keras_model.load_weights(self.best_path)
+
+
+def read_state(work: Path) -> dict:
+    """The training state a run in `work` left (best score and epoch, history, finished)."""
+    path = work / "train_state.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def crash_point(name: str) -> None:
+    """Fault injection for the resume tests: with ZOO_CRASH_AT=name the process kills
+    itself here, as kill -9 would (phases: "batch:N:B" after batch B of epoch N,
+    "validated:N" after epoch N's validation and before its checkpoint, "exports" during
+    the export checks)."""
+    if os.environ.get("ZOO_CRASH_AT") == name:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def greater_is_better(entry) -> bool:
@@ -105,6 +145,11 @@ def fit(zm: ZooModel, train, valid, work: Path, epochs: int = 10, batch_size: in
     from .monitor import GradientMonitor, plot_history
 
     work.mkdir(parents=True, exist_ok=True)
+    if read_state(work).get("finished") and (work / "best.weights.h5").exists():
+        print(f"{work}: training already finished; using its best weights (delete the "
+              f"folder to train again)")
+        zm.keras_model.load_weights(work / "best.weights.h5")
+        return read_state(work)
     keras.utils.set_random_seed(seed)
     data = zm.entry.module("data")
     # Remainder batches are kept: a small fine-tuning set may not fill one batch, and
@@ -115,7 +160,10 @@ def fit(zm: ZooModel, train, valid, work: Path, epochs: int = 10, batch_size: in
     model = zm.keras_model
     compile_for_training(zm, learning_rate, clipnorm, jit_compile)
     best = BestOnValidation(zm, valid, work, patience)
-    callbacks = [keras.callbacks.BackupAndRestore(str(work / "backup")), best,
+    # Validation runs before the checkpoint of its epoch (callbacks run in list order);
+    # the checkpoint is kept after training until the bundle is safe (`train`).
+    callbacks = [best, keras.callbacks.BackupAndRestore(str(work / "backup"), double_checkpoint=True,
+                                                        delete_checkpoint=False),
                  keras.callbacks.CSVLogger(str(work / "history.csv"), append=True),
                  keras.callbacks.TensorBoard(str(work / "tensorboard"))]
     if monitor_gradients:
@@ -173,8 +221,11 @@ def train(name: str, data: str | Path | None = None, out: str | Path | None = No
         if (best_work / "train" / plot).exists():
             shutil.copy(best_work / "train" / plot, out / plot)
     if check_exports:
-        export_parity(best)
+        export_parity(best, out / "export-check")
     best.save(out, command=command)
+    bundle.check(out)                       # written and verified: checkpoints can go
+    for _, _, work in runs:
+        remove(work / "train" / "backup")
     return best
 
 
@@ -193,14 +244,17 @@ def report_split(zm: ZooModel, data_dir: Path, valid_name: str, chose: str) -> d
             "report": {**zm.evaluate(examples), "data": splits["report"]["data"]}}
 
 
-def export_parity(zm: ZooModel) -> dict:
-    """Export to every deployment format and keep the parity reports for the card."""
-    work = temporary_dir("zoo-exports-")
+def export_parity(zm: ZooModel, work: Path) -> dict:
+    """Export to every deployment format in `work` (emptied first: a killed run's leftovers
+    go) and keep the parity reports for the card."""
+    remove(work)
+    work.mkdir(parents=True)
     try:
         for target, quantize in (("model.tflite", None), ("model-dynamic.tflite", "dynamic"),
                                  ("model-float16.tflite", "float16"), ("model.onnx", None),
                                  ("saved_model", None)):
             zm.export(work / target, quantize=quantize)
+            crash_point("exports")
     finally:
         remove(work)
     return zm.metrics["parity"]
@@ -210,7 +264,7 @@ def _train_one(entry, hp: dict, train_ex, valid_ex, work: Path) -> ZooModel:
     work.mkdir(parents=True, exist_ok=True)
     data, builder = entry.module("data"), entry.module("model")
     prep_path = work / "preprocessor.json"
-    if prep_path.exists() and (work / "backup").exists():
+    if prep_path.exists() and ((work / "backup").exists() or read_state(work).get("finished")):
         # A resumed run keeps its original vocabularies (re-learning them can take minutes)
         # and takes its weights from the backup, so no initialisation is needed.
         prep, init = json.loads(prep_path.read_text()), None
@@ -303,6 +357,8 @@ def fine_tune(zm: ZooModel, data, validation=None, epochs: int = 3, out=None,
                              "report": {"selection": False, "note": FINE_TUNE_REPORT_NOTE}}}
     if out:
         zm.save(out, command="\n".join(c for c in (parent.get("command"), command) if c))
+        bundle.check(out)                   # written and verified: the checkpoint can go
+        remove(work / "backup")
     else:
         remove(work)            # nowhere to resume to: no checkpoints left behind in /tmp
     return zm
