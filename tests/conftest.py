@@ -35,7 +35,7 @@ def shipped():
 @pytest.fixture
 def bundle_copy(tmp_path):
     """A writable copy of a shipped bundle."""
-    import zoo
+    import zoo.bundle
 
     def make(name):
         src = zoo.bundle.resolve(name)

@@ -179,6 +179,6 @@ def test_text_file_input(tmp_path):
                    "state": {"h": 1, "c": 1, "context": 1}})
     f = tmp_path / "doc.txt"
     f.write_text("a b a\n")
-    assert host.encode([str(f)]).units[0]["source"].tolist() == [4, 5, 4]
+    assert host.encode([f]).units[0]["source"].tolist() == [4, 5, 4]
     with pytest.raises(InputError, match="input 0: .*no such text file"):
         host.encode([tmp_path / "missing.txt"])

@@ -11,26 +11,58 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import stat
 from importlib.metadata import version as _version
 from pathlib import Path
 
 from . import registry
-from .errors import BundleError
+from .errors import BundleError, UnknownModelError
 
 FORMAT_VERSION = 1
 REQUIRED = ("model.keras", "preprocessor.json", "metrics.json", "card.md")
+MAX_MANIFEST_BYTES = 1 << 20
+
+
+def open_regular(path: Path):
+    """`path` opened for reading, if it is a regular file. A manifest is data from the
+    bundle's author: a name that is a symlink (O_NOFOLLOW), a device such as /dev/zero or
+    a FIFO (O_NONBLOCK: opening it cannot block; fstat refuses it) would read outside the
+    bundle or never end. FileNotFoundError passes through."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        raise
+    except OSError as e:            # ELOOP: a symlink; EISDIR ...
+        raise BundleError(f"{path}: not a regular file ({e.strerror}); a bundle holds plain "
+                          f"files, not symlinks, folders or devices") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode) or Path(path).is_symlink():
+        os.close(fd)
+        raise BundleError(f"{path}: not a regular file; a bundle holds plain files, not "
+                          f"symlinks, folders or devices")
+    return os.fdopen(fd, "rb")
 
 
 def sha256(path: Path) -> str:
     h = hashlib.sha256()
-    with open(path, "rb") as f:
+    with open_regular(path) as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
 
 
+def plain_name(name) -> bool:
+    """A file name inside the bundle folder: no folders, '..', drive or absolute path."""
+    return (isinstance(name, str) and name not in ("", ".", "..")
+            and not any(c in name for c in "/\\:\x00"))
+
+
 def resolve(name_or_path: str | Path) -> Path:
     """A bundle directory for a registered name or a path; errors name what is missing."""
+    if not isinstance(name_or_path, (str, os.PathLike)) or not str(name_or_path).strip():
+        raise UnknownModelError(f"expected a registered model name or a bundle directory; got "
+                                f"{name_or_path!r} ({type(name_or_path).__name__})")
     path = Path(name_or_path)
     if path.is_dir():
         return path
@@ -49,7 +81,7 @@ def write_manifest(directory: Path, name: str) -> dict:
     """Record the sha256 of every file and the versions that wrote the bundle."""
     directory = Path(directory)
     files = {p.name: sha256(p) for p in sorted(directory.iterdir())
-             if p.is_file() and p.name != "manifest.json"}
+             if p.is_file() and not p.is_symlink() and p.name != "manifest.json"}
     manifest = {
         "format_version": FORMAT_VERSION,
         "model": name,
@@ -61,40 +93,81 @@ def write_manifest(directory: Path, name: str) -> dict:
 
 
 def check(directory: Path) -> dict:
-    """Verify a bundle before loading it: files present, checksums, format version."""
+    """Verify a bundle before loading it. Every file the loader reads is listed in the
+    manifest as a plain name inside the bundle, is a regular file and matches its sha256;
+    the format version is one this rnn-zoo reads; the model is registered and is the one
+    preprocessor.json was written for. Anything else is a BundleError."""
     directory = Path(directory)
     mpath = directory / "manifest.json"
-    if not mpath.exists():
+    if not (mpath.exists() or mpath.is_symlink()):
         raise BundleError(f"{directory}: no manifest.json; expected a bundle written by "
                           f"ZooModel.save()")
-    try:
-        manifest = json.loads(mpath.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise BundleError(f"{mpath}: not valid JSON ({e})") from None
+    manifest = read_json(mpath, MAX_MANIFEST_BYTES)
+    if not isinstance(manifest, dict):
+        raise BundleError(f"{mpath}: expected a JSON object with format_version, model and "
+                          f"files; got a {type(manifest).__name__}")
     fmt = manifest.get("format_version")
-    if not isinstance(fmt, int) or fmt > FORMAT_VERSION:
+    valid = isinstance(fmt, int) and not isinstance(fmt, bool)
+    if valid and fmt > FORMAT_VERSION:
         raise BundleError(f"{directory}: bundle format version {fmt!r} is newer than this "
                           f"rnn-zoo understands ({FORMAT_VERSION}); upgrade rnn-zoo")
-    for fname in REQUIRED:
-        if not (directory / fname).exists():
-            raise BundleError(f"{directory}: {fname} is missing")
-    for fname, expected in manifest.get("files", {}).items():
+    if not valid or fmt < 1:
+        raise BundleError(f"{mpath}: format_version {fmt!r} is not valid; expected an integer "
+                          f"from 1 to {FORMAT_VERSION}")
+    name = manifest.get("model")
+    if not isinstance(name, str) or name not in registry.names():
+        raise BundleError(f"{mpath}: model {name!r} is not a registered model; expected one "
+                          f"of {', '.join(registry.names())}")
+    files = manifest.get("files")
+    if not isinstance(files, dict) or not all(isinstance(v, str) for v in files.values()):
+        raise BundleError(f"{mpath}: 'files' must map each file name to its sha256")
+    unlisted = [f for f in REQUIRED if f not in files]
+    if unlisted:
+        raise BundleError(f"{mpath}: {', '.join(unlisted)} not listed; every file the loader "
+                          f"reads must have its sha256 in the manifest")
+    for fname, expected in files.items():
+        if not plain_name(fname):
+            raise BundleError(f"{mpath}: {fname!r} is not a plain file name inside the bundle "
+                              f"(no folders, '..' or absolute paths)")
         path = directory / fname
-        if not path.exists():
-            raise BundleError(f"{path}: listed in manifest.json but missing")
-        actual = sha256(path)
+        try:
+            actual = sha256(path)
+        except FileNotFoundError:
+            raise BundleError(f"{path}: listed in manifest.json but missing") from None
         if actual != expected:
             raise BundleError(f"{path}: sha256 {actual[:12]}… does not match manifest.json "
                               f"({expected[:12]}…); the file was changed or corrupted")
+    prep = read_json(directory / "preprocessor.json")
+    if not isinstance(prep, dict) or not isinstance(prep.get("preprocessor"), dict):
+        raise BundleError(f"{directory / 'preprocessor.json'}: expected a JSON object with "
+                          f"'model' and 'preprocessor'")
+    if prep.get("model") != name:
+        raise BundleError(f"{directory}: manifest.json is for {name!r} but preprocessor.json "
+                          f"for {prep.get('model')!r}; expected the same model")
+    if not isinstance(read_json(directory / "metrics.json"), dict):
+        raise BundleError(f"{directory / 'metrics.json'}: expected a JSON object of metrics")
     return manifest
 
 
-def read_json(path: Path) -> dict:
+def read_json(path: Path, limit: int | None = None):
+    """JSON from a regular file (at most `limit` bytes), or a BundleError naming it."""
     try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as e:
+        with open_regular(path) as f:
+            data = f.read(limit + 1) if limit else f.read()
+    except OSError as e:
         raise BundleError(f"{path}: cannot read JSON ({e})") from None
+    if limit and len(data) > limit:
+        raise BundleError(f"{path}: larger than {limit} bytes; expected a small JSON file")
+    try:
+        return json.loads(data.decode("utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise BundleError(f"{path}: not valid JSON ({e})") from None
 
 
 def read_card(name_or_path: str) -> str:
-    return (resolve(name_or_path) / "card.md").read_text(encoding="utf-8")
+    path = resolve(name_or_path) / "card.md"
+    try:
+        with open_regular(path) as f:
+            return f.read().decode("utf-8", errors="replace")
+    except OSError as e:
+        raise BundleError(f"{path}: cannot read the model card ({e})") from None

@@ -79,6 +79,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--format", required=True, choices=["tflite", "onnx", "saved_model"])
     s.add_argument("--out", required=True)
     s.add_argument("--quantize", choices=["dynamic", "float16"])
+    s.add_argument("--overwrite", action="store_true",
+                   help="replace --out even if it is a folder that is not an earlier export")
     s = sub.add_parser("bench", help="speed and size benchmark (needs `make bench` extras)")
     s.add_argument("name")
     s.add_argument("options", nargs=argparse.REMAINDER, help="passed to the benchmark, e.g. --quick")
@@ -211,7 +213,7 @@ def run(argv: list[str]) -> int:
     elif args.command == "export":
         suffix = {"tflite": ".tflite", "onnx": ".onnx", "saved_model": ""}[args.format]
         out = args.out if args.out.endswith(suffix) or not suffix else args.out + suffix
-        report = zoo.load(args.name).export(out, quantize=args.quantize)
+        report = zoo.load(args.name).export(out, quantize=args.quantize, overwrite=args.overwrite)
         print(json.dumps(report))
     elif args.command == "bench":
         import importlib

@@ -15,13 +15,16 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
+import uuid
 from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
 from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
+from .bundle import sha256
 from .errors import ExportError
 from .runtime import load as runtime_load, sidecar_path
 
@@ -162,22 +165,68 @@ def to_saved_model(zm, path: Path) -> None:
     if serving is not None:             # a tf.Module with a `serve` tf.function on raw input
         module.serving = serving
         sigs["serving_default"] = serving.serve
-    if path.exists():
-        shutil.rmtree(path)
     tf.saved_model.save(module, str(path), signatures=sigs)
     (path / "assets").mkdir(exist_ok=True)
     (path / "assets" / "zoo.json").write_text(json.dumps(
         {"model": zm.entry.name, "host": zm.entry.host_module, "config": zm.host_config()}))
 
 
+def _is_saved_model_export(path: Path) -> bool:
+    return (path / "saved_model.pb").is_file() and (path / "assets" / "zoo.json").is_file()
+
+
+def _staging_folder(path: Path, overwrite: bool) -> Path:
+    """An empty folder beside `path` to write a SavedModel into. `path` itself must be
+    absent, an empty folder or an earlier SavedModel export: anything else (a folder of
+    the user's files) is only replaced with `overwrite=True`."""
+    if not overwrite and (path.exists() or path.is_symlink()):
+        ours = path.is_dir() and not path.is_symlink() and (
+            not any(path.iterdir()) or _is_saved_model_export(path))
+        if not ours:
+            raise ExportError(f"{path}: exists and is not an empty folder or an earlier "
+                              f"SavedModel export; pass overwrite=True (zoo export "
+                              f"--overwrite) to replace it")
+    staging = _beside(path, "tmp")
+    staging.mkdir()                   # not mkdtemp: its 0700 would stay on the export
+    return staging
+
+
+def _beside(path: Path, tag: str) -> Path:
+    return path.with_name(f".{path.name}.{tag}-{uuid.uuid4().hex[:8]}")
+
+
+def _replace(staging: Path, path: Path) -> None:
+    """Move the finished export into place; the old `path` goes only once it has."""
+    old = None
+    if path.exists() or path.is_symlink():
+        old = _beside(path, "old")
+        os.rename(path, old)
+    try:
+        os.rename(staging, path)
+    except OSError:
+        if old is not None:
+            os.rename(old, path)
+        raise
+    if old is not None:
+        if old.is_dir() and not old.is_symlink():
+            shutil.rmtree(old)
+        else:
+            old.unlink()
+
+
 def _write_sidecar(zm, path: Path, fmt: str, quantize, outputs=None) -> None:
+    """`zoo.runtime` reads the host module and config from here, and refuses model files
+    whose sha256 differs from the one recorded (a string, or one per ONNX function file)."""
     meta = {"model": zm.entry.name, "format": fmt, "quantize": quantize,
             "host": zm.entry.host_module, "config": zm.host_config(),
             "buckets": zm.preprocessor.get("buckets"), "outputs": outputs}
+    meta["sha256"] = sha256(path) if path.exists() else None
     if zm.functions():      # TFLite: signature names; ONNX: the file of each function
         names = list(zm.functions())
         meta["functions"] = (names if fmt == "tflite" else
                              {k: function_onnx_path(path, k).name for k in names})
+        if fmt == "onnx":
+            meta["sha256"] = {f: sha256(path.parent / f) for f in meta["functions"].values()}
     sidecar_path(path).write_text(json.dumps(meta, ensure_ascii=False))
 
 
@@ -222,8 +271,11 @@ def parity(zm, other_predict, other_units=None, examples=None) -> dict:
     return report
 
 
-def export(zm, path: Path, quantize: str | None = None) -> dict:
-    """Write `path` (.tflite, .onnx, or a SavedModel folder) and check parity."""
+def export(zm, path: Path, quantize: str | None = None, overwrite: bool = False) -> dict:
+    """Write `path` (.tflite, .onnx, or a SavedModel folder) and check parity. A SavedModel
+    is written beside `path` and moved into place after its parity check, so a failed
+    export leaves the old folder as it was; a folder that is not an earlier export is
+    refused unless `overwrite=True`."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if quantize not in (None, "dynamic", "float16"):
@@ -247,18 +299,29 @@ def export(zm, path: Path, quantize: str | None = None) -> dict:
                   else parity(zm, rt.predict, rt.predict_units))
     else:
         fmt = "saved_model"
-        to_saved_model(zm, path)
-        report = (function_parity(zm, _saved_model_caller(path)) if functions
-                  else parity(zm, _saved_model_predictor(zm, path)))
+        staging = _staging_folder(path.resolve(), overwrite)
+        try:
+            to_saved_model(zm, staging)
+            report = (function_parity(zm, _saved_model_caller(staging)) if functions
+                      else parity(zm, _saved_model_predictor(zm, staging)))
+            _check_agreement(report, path)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        _replace(staging, path.resolve())
     report.update(format=fmt + (f"-{quantize}" if quantize else ""), path=str(path),
                   size_mb=round(_size(path) / 2**20, 3))
     log.info("exported %s: agreement %.4f on %d examples, max abs diff %.2e", path,
              report["agreement"], report["examples"], report["max_abs_diff"])
+    _check_agreement(report, path)
+    zm.metrics.setdefault("parity", {})[report["format"]] = report
+    return report
+
+
+def _check_agreement(report: dict, path: Path) -> None:
     if report["agreement"] < MIN_AGREEMENT:
         raise ExportError(f"{path}: parity check failed, agreement {report['agreement']:.3f} "
                           f"< {MIN_AGREEMENT} with the Keras model")
-    zm.metrics.setdefault("parity", {})[report["format"]] = report
-    return report
 
 
 def _saved_model_predictor(zm, path: Path):

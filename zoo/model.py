@@ -186,11 +186,11 @@ class ZooModel:
 
         return fine_tune(self, data, validation=validation, epochs=epochs, out=out, **overrides)
 
-    def export(self, path: str | Path, quantize: str | None = None) -> dict:
+    def export(self, path: str | Path, quantize: str | None = None, overwrite: bool = False) -> dict:
         """Write `.tflite`, `.onnx` or a SavedModel folder; returns the parity report."""
         from .export import export
 
-        return export(self, Path(path), quantize=quantize)
+        return export(self, Path(path), quantize=quantize, overwrite=overwrite)
 
     def parity_examples(self) -> list:
         return self.preprocessor.get("examples") or []

@@ -1,6 +1,6 @@
 """Captioning pre/post-processing and beam search, in numpy + Pillow (no TensorFlow here).
 
-Images come in as paths, bytes, `data:image/...;base64,` URIs, PIL images or uint8 arrays (JPEG/PNG/GIF/WebP, any size,
+Images come in as paths, bytes, `data:image/...;base64,` URIs, PIL images or uint8 arrays (JPEG/PNG/GIF/WebP, up to MAX_PIXELS,
 grayscale or RGBA), are converted to RGB (transparency composited onto white, as the emoji
 corpus was) and resized to the model's square input. The host calls the exported
 "encoder" once per image (image -> feature grid + initial decoder state) and the "step"
@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import io
 import re
+import threading
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,6 +49,11 @@ PAD, START, END, UNK = 0, 1, 2, 3
 SPECIALS = ["<pad>", "<start>", "<end>", "<unk>"]
 TOKEN_RE = re.compile(r"[\w'’]+|[^\w\s]")
 FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF")
+# The largest image decoded: a few-KB PNG can declare 20000 x 20000 pixels (1.2 GB as RGB).
+# 50 MP still takes any phone or DSLR photo (a 48 MP 8000 x 6000 one included).
+MAX_PIXELS = 50_000_000
+_OPEN_LOCK = threading.Lock()     # warnings.catch_warnings() is process-wide state
+
 
 
 def tokenize(caption: str) -> list[str]:
@@ -80,6 +87,7 @@ def open_image(item, what: str = "input"):
     if isinstance(item, Image.Image):
         if not item.width or not item.height:
             raise InputError(f"{what}: the image has no pixels ({item.size})")
+        _check_size(item.size, what, "the PIL image")    # it may not be decoded yet
         return _to_rgb(item)
     if isinstance(item, np.ndarray):
         if item.ndim not in (2, 3) or (item.ndim == 3 and item.shape[2] not in (1, 3, 4)):
@@ -106,14 +114,32 @@ def open_image(item, what: str = "input"):
     if not data:
         raise InputError(f"{what}: {name} is empty (0 bytes)")
     try:
-        img = Image.open(io.BytesIO(data))
+        with _OPEN_LOCK, warnings.catch_warnings():
+            # Pillow's own bomb check warns above ~89 MP (our stricter check follows) and
+            # raises DecompressionBombError above twice that.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))      # reads the header only
+        _check_size(img.size, what, name)            # before a single pixel is decoded
         img.load()                       # decode now: a truncated file fails here, not later
+    except InputError:
+        raise
     except UnidentifiedImageError:
         raise InputError(f"{what}: {name} is not an image Pillow can read (expected JPEG, PNG, "
                          f"GIF or WebP)") from None
+    except Image.DecompressionBombError as e:
+        raise InputError(f"{what}: {name} is too large to decode ({e}); expected at most "
+                         f"{MAX_PIXELS:,} pixels") from None
     except (OSError, SyntaxError, ValueError) as e:
         raise InputError(f"{what}: {name} is damaged or truncated ({e})") from None
     return _to_rgb(img)
+
+
+def _check_size(size: tuple, what: str, name: str) -> None:
+    """Refuse images larger than MAX_PIXELS from their declared size, before decoding."""
+    if size[0] * size[1] > MAX_PIXELS:
+        raise InputError(f"{what}: {name} is {size[0]} x {size[1]} pixels; expected at most "
+                         f"{MAX_PIXELS:,} pixels (a decompression bomb, or a photo to "
+                         f"downscale first)")
 
 
 def _data_uri(uri: str, what: str) -> bytes:

@@ -33,6 +33,8 @@ BLANK = 0                       # CTC blank is class 0; tokens are 1..K
 WIN_MS, HOP_MS = 25, 10
 LOG_FLOOR = 1e-6
 SILENCE_PEAK = 1e-4             # a waveform whose peak is below this is "silent"
+MAX_PEAK = 1.5                  # float samples belong in [-1, 1]; far beyond is not audio
+MAX_SECONDS = 20 * 60           # longest audio taken: features and model time grow with it
 SUBSAMPLE = 4                   # default frame-rate reduction of the conv front end (40 ms)
 STREAM_FRAMES = 8               # feature frames per streaming step (80 ms of audio)
 CONV_CONTEXT = 4                # left context of each causal stride-2 convolution (kernel 5)
@@ -53,11 +55,29 @@ def read_audio(path: str | Path) -> tuple[np.ndarray, int]:
     if not path.is_file():
         raise InputError(f"{path}: no such audio file")
     try:
+        check_duration(sf.info(str(path)), str(path))
         data, rate = sf.read(str(path), dtype="float32", always_2d=True)
+    except InputError:
+        raise
     except Exception as e:          # soundfile raises RuntimeError / LibsndfileError
         raise InputError(f"{path}: not a readable audio file ({str(e)[:120]}); expected WAV, "
                          f"FLAC or OGG") from None
     return data.mean(axis=1), int(rate)
+
+
+def check_duration(info, what: str) -> None:
+    """Refuse audio longer than MAX_SECONDS from the file header, before decoding it."""
+    seconds = info.frames / info.samplerate if info.samplerate > 0 else float("inf")
+    if seconds > MAX_SECONDS:
+        raise InputError(f"{what}: {seconds / 60:.1f} minutes of audio; expected at most "
+                         f"{MAX_SECONDS // 60} minutes (split longer recordings)")
+
+
+def check_peak(wave: np.ndarray, what: str) -> None:
+    peak = float(np.abs(wave).max()) if wave.size else 0.0
+    if peak > MAX_PEAK:
+        raise InputError(f"{what}: waveform samples reach {peak:.3g}; expected floats in "
+                         f"[-1, 1] (or integer PCM)")
 
 
 def to_mono_float(array, what: str) -> np.ndarray:
@@ -77,6 +97,7 @@ def to_mono_float(array, what: str) -> np.ndarray:
                          f"channels]; got shape {a.shape}")
     if not np.all(np.isfinite(a)):
         raise InputError(f"{what}: waveform contains NaN or infinite samples")
+    check_peak(a, what)
     return a
 
 
@@ -104,7 +125,10 @@ def load_waveform(item, sample_rate: int, what: str = "input") -> np.ndarray:
         import soundfile as sf
 
         try:
+            check_duration(sf.info(io.BytesIO(item)), what)
             data, rate = sf.read(io.BytesIO(item), dtype="float32", always_2d=True)
+        except InputError:
+            raise
         except Exception as e:
             raise InputError(f"{what}: bytes are not a readable audio file ({str(e)[:100]})") from None
         wave = data.mean(axis=1)
@@ -126,6 +150,10 @@ def load_waveform(item, sample_rate: int, what: str = "input") -> np.ndarray:
         raise InputError(f"{what}: empty audio (0 samples)")
     if not np.all(np.isfinite(wave)):
         raise InputError(f"{what}: audio contains NaN or infinite samples")
+    if wave.size / rate > MAX_SECONDS:
+        raise InputError(f"{what}: {wave.size / rate / 60:.1f} minutes of audio; expected at "
+                         f"most {MAX_SECONDS // 60} minutes (split longer recordings)")
+    check_peak(wave, what)
     if np.abs(wave).max() < SILENCE_PEAK:
         raise InputError(f"{what}: the audio is silent (peak amplitude "
                          f"{np.abs(wave).max():.1e}); expected speech")

@@ -53,13 +53,7 @@ MAX_WORD_BYTES = 100           # FastWordpieceTokenizer's max_bytes_per_token de
 _LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 NO_SPACE_BEFORE = set(".,;:!?)]}%'\"-/")
 NO_SPACE_AFTER = set("([{-/'\"$")
-
-
-def _is_file(name: str) -> bool:
-    try:
-        return Path(name).is_file()
-    except (OSError, ValueError):        # not a possible path (too long, NUL bytes)
-        return False
+MAX_FILE_BYTES = 10 << 20       # a document file for predict() (the model reads its start)
 
 
 def pretokenize(text: str) -> list[str]:
@@ -153,6 +147,23 @@ class Encoded:
     attention: bool = False
 
 
+def read_text_file(path: Path, what: str) -> str:
+    """A UTF-8 text file's contents; binary or non-UTF-8 files are refused."""
+    if not path.is_file():
+        raise InputError(f"{what}: {path}: no such text file")
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise InputError(f"{what}: {path}: {path.stat().st_size:,} bytes; expected a text file "
+                         f"of at most {MAX_FILE_BYTES:,} bytes")
+    data = path.read_bytes()
+    if b"\x00" in data:
+        raise InputError(f"{what}: {path}: a binary file (it holds NUL bytes); expected UTF-8 text")
+    try:
+        return data.decode("utf-8-sig")     # a byte-order mark is not text
+    except UnicodeDecodeError as e:
+        raise InputError(f"{what}: {path}: not UTF-8 text (byte {e.start}: "
+                         f"{data[e.start:e.start + 1]!r}); expected a UTF-8 text file") from None
+
+
 class Host:
     def __init__(self, config: dict):
         self.config = config
@@ -163,15 +174,19 @@ class Host:
 
     # ---- raw input -> ids ------------------------------------------------------------------
     def source_ids(self, i: int, text) -> np.ndarray:
-        # `zoo predict summarize-attn notes.txt`: a short string naming a file is that file.
-        if isinstance(text, str) and len(text) < 256 and "\n" not in text and _is_file(text):
-            text = Path(text)
+        # A string is always the text itself, even one that names a file: a service that
+        # summarizes user text must not read "/etc/passwd". Files come as pathlib.Path
+        # (the CLI turns its file arguments into paths).
         if isinstance(text, Path):
-            if not text.is_file():
-                raise InputError(f"input {i}: {text}: no such text file")
-            text = text.read_text(encoding="utf-8", errors="replace")
+            text = read_text_file(text, f"input {i}")
         if not isinstance(text, str):
             raise InputError(f"input {i}: expected a document (a string); got {type(text).__name__}")
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as e:       # lone surrogates, e.g. "abc\ud800"
+            raise InputError(f"input {i}: character {e.start} ({text[e.start]!r}) is not valid "
+                             f"Unicode (a lone surrogate); expected text that encodes to "
+                             f"UTF-8") from None
         ids = self.tokenizer.encode(text)
         if not ids:
             raise InputError(f"input {i}: empty document: there is nothing to summarize "
@@ -187,8 +202,8 @@ class Host:
         """Options: `beam` width (1 = greedy), `max_len` subword tokens out (default: the
         training limit), `min_len`, length-normalisation exponent `alpha`, `block_ngram`
         (no repeated n-gram in a summary; 0 turns it off), `attention` (return the
-        attention map). A pathlib.Path input, or a string naming an existing file, is
-        read as a UTF-8 text file."""
+        attention map). A string is the document; a pathlib.Path is read as a UTF-8 text
+        file."""
         if isinstance(inputs, (str, Path)):
             inputs = [inputs]
         if not isinstance(inputs, (list, tuple)) or not inputs:

@@ -1,0 +1,339 @@
+"""Reliability and security (issue 15): threads over one TFLite runtime model, exports that
+do not delete the user's folder, sidecars and manifests that cannot choose code or read
+outside their folder, decompression bombs, huge audio, strings that are not paths."""
+import hashlib
+import io
+import json
+import os
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import zoo
+import zoo.bundle
+from zoo.errors import BundleError, ExportError, InputError, ZooError
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+# ---- 1. one runtime model, many threads ------------------------------------------------------
+THREADS_SCRIPT = r'''
+import json, sys, threading
+import numpy as np
+import zoo.runtime
+
+def canon(x):                                   # DataFrames and arrays to plain lists
+    if hasattr(x, "to_dict"):
+        return canon(x.to_dict("split"))
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    if isinstance(x, dict):
+        return {k: canon(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [canon(v) for v in x]
+    return x
+
+path, examples = sys.argv[1], json.load(open(sys.argv[2]))
+m = zoo.runtime.load(path)
+ref = [canon(m.predict([e])) for e in examples]
+bad, errors = [], []
+
+def work(t):
+    try:
+        for c in range(25):
+            i = (t * 7 + c) % len(examples)      # threads run different inputs at once
+            if canon(m.predict([examples[i]])) != ref[i]:
+                bad.append(i)
+    except Exception as e:
+        errors.append(repr(e)[:300])
+
+threads = [threading.Thread(target=work, args=(t,)) for t in range(8)]
+[t.start() for t in threads]
+[t.join() for t in threads]
+print(json.dumps({"mismatches": len(bad), "errors": errors}))
+sys.exit(1 if bad or errors else 0)
+'''
+
+
+@pytest.fixture(scope="module")
+def tflite_exports(tmp_path_factory):
+    """ner-bilstm and forecast-lstm as .tflite, with their parity examples beside them."""
+    out = tmp_path_factory.mktemp("exports")
+    paths = {}
+    for name in ("ner-bilstm", "forecast-lstm"):
+        m = zoo.load(name)
+        path = out / f"{name}.tflite"
+        m.export(path)
+        (out / f"{name}.examples.json").write_text(json.dumps(m.parity_examples()))
+        paths[name] = path
+    return paths
+
+
+@pytest.mark.parametrize("name", ["ner-bilstm", "forecast-lstm"])
+def test_tflite_runtime_is_thread_safe(name, tflite_exports):
+    # In a subprocess: a shared interpreter segfaults, which must fail this test, not pytest.
+    path = tflite_exports[name]
+    proc = subprocess.run([sys.executable, "-c", THREADS_SCRIPT, str(path),
+                           str(path.with_name(f"{name}.examples.json"))],
+                          capture_output=True, text=True, timeout=600, cwd=REPO)
+    assert proc.returncode == 0, (proc.returncode, proc.stdout[-2000:], proc.stderr[-2000:])
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == {"mismatches": 0, "errors": []}
+
+
+# ---- 2. SavedModel exports do not delete the user's folder ----------------------------------
+@pytest.fixture(scope="module")
+def forecaster():
+    return zoo.load("forecast-lstm")
+
+
+def test_saved_model_export_refuses_a_folder_of_other_files(forecaster, tmp_path):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("keep me")
+    with pytest.raises(ExportError, match=r"mine.*overwrite=True"):
+        forecaster.export(out)
+    assert (out / "notes.txt").read_text() == "keep me"
+    from zoo.cli import main
+
+    assert main(["export", "forecast-lstm", "--format", "saved_model", "--out", str(out)]) == 2
+    assert (out / "notes.txt").read_text() == "keep me"
+    assert main(["export", "forecast-lstm", "--format", "saved_model", "--out", str(out),
+                 "--overwrite"]) == 0
+    assert (out / "saved_model.pb").is_file() and not (out / "notes.txt").exists()
+    forecaster.export(out)          # an earlier export is replaced without --overwrite
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"], "no temporary folders left"
+
+
+def test_failed_saved_model_export_leaves_the_old_folder(forecaster, tmp_path, monkeypatch):
+    import tensorflow as tf
+
+    out = tmp_path / "sm"
+    (out / "assets").mkdir(parents=True)
+    (out / "saved_model.pb").write_bytes(b"an earlier export")
+    (out / "assets" / "zoo.json").write_text("{}")
+
+    def broken_save(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(tf.saved_model, "save", broken_save)
+    with pytest.raises(RuntimeError, match="disk full"):
+        forecaster.export(out)
+    assert (out / "saved_model.pb").read_bytes() == b"an earlier export"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sm"], "no temporary folders left"
+
+
+# ---- 3. the sidecar cannot choose code, and pins the model file ------------------------------
+def _fake_export(folder: Path, host: str, sha: str | None = "auto") -> Path:
+    path = folder / "model.tflite"
+    path.write_bytes(b"not really a model")
+    meta = {"model": "x", "format": "tflite", "host": host, "config": {}, "buckets": None,
+            "outputs": None}
+    if sha:
+        meta["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest() if sha == "auto" else sha
+    (folder / "model.tflite.json").write_text(json.dumps(meta))
+    return path
+
+
+def test_sidecar_cannot_import_an_unregistered_module(tmp_path, monkeypatch):
+    (tmp_path / "evilhost.py").write_text(
+        "from pathlib import Path\nPath('ran.txt').write_text('ran')\n"
+        "class Host:\n    def __init__(self, config): pass\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for sha in ("auto", None, "0" * 64):        # hash right, missing, wrong
+        path = _fake_export(tmp_path, "evilhost", sha)
+        with pytest.raises(BundleError):
+            zoo.runtime.load(path)
+        assert not (tmp_path / "ran.txt").exists() and "evilhost" not in sys.modules
+    path = _fake_export(tmp_path, "evilhost")
+    with pytest.raises(BundleError, match="'evilhost' is not the host of a registered model"):
+        zoo.runtime.load(path)
+
+
+def test_changed_model_file_or_missing_hash_is_refused(tflite_exports, tmp_path):
+    src = tflite_exports["ner-bilstm"]
+    path = tmp_path / "ner.tflite"
+    data = bytearray(src.read_bytes())
+    data[len(data) // 2] ^= 1                    # one bit of the weights
+    path.write_bytes(bytes(data))
+    meta = json.loads(Path(str(src) + ".json").read_text())
+    Path(str(path) + ".json").write_text(json.dumps(meta))
+    with pytest.raises(BundleError, match="sha256 .* does not match"):
+        zoo.runtime.load(path)
+    del meta["sha256"]
+    Path(str(path) + ".json").write_text(json.dumps(meta))
+    with pytest.raises(BundleError, match="no sha256"):
+        zoo.runtime.load(path)
+
+
+@pytest.mark.parametrize("text", ["not json {", "[1, 2]", "{}", '{"format": "tflite"}',
+                                  '{"format": "tflite", "host": 3, "config": {}}'])
+def test_malformed_sidecar_is_a_bundle_error(text, tmp_path):
+    path = tmp_path / "model.tflite"
+    path.write_bytes(b"x")
+    Path(str(path) + ".json").write_text(text)
+    with pytest.raises(BundleError, match="model.tflite.json"):
+        zoo.runtime.load(path)
+
+
+# ---- 4. bundle manifests ---------------------------------------------------------------------
+def _edit_manifest(path: Path, edit) -> None:
+    """`edit(manifest)` changes it in place, or returns a replacement (a list)."""
+    manifest = json.loads((path / "manifest.json").read_text())
+    replaced = edit(manifest)
+    (path / "manifest.json").write_text(json.dumps(replaced if isinstance(replaced, list)
+                                                   else manifest))
+
+
+def _add_file(name: str, target: Path):
+    def edit(m):
+        m["files"][name] = zoo.bundle.sha256(target) if target.is_file() else "0" * 64
+    return edit
+
+
+@pytest.mark.parametrize("case", ["dotdot", "absolute", "symlink", "unlisted", "list",
+                                  "other-model", "unknown-model", "model-not-str"])
+def test_manifest_is_not_trusted(case, bundle_copy, tmp_path):
+    path = bundle_copy("forecast-lstm")
+    secret = tmp_path / "secret.txt"
+    secret.write_text("outside the bundle")
+    edits = {
+        "dotdot": _add_file("../secret.txt", secret),
+        "absolute": _add_file(str(secret), secret),
+        "unlisted": lambda m: m["files"].pop("model.keras"),
+        "list": lambda m: [m],
+        "other-model": lambda m: m.update(model="ner-bilstm"),
+        "unknown-model": lambda m: m.update(model="no-such-model"),
+        "model-not-str": lambda m: m.update(model=123),
+    }
+    if case == "symlink":              # same bytes, but a link: the loader would follow it
+        outside = tmp_path / "model.keras"
+        outside.write_bytes((path / "model.keras").read_bytes())
+        (path / "model.keras").unlink()
+        (path / "model.keras").symlink_to(outside)
+    else:
+        _edit_manifest(path, edits[case])
+    with pytest.raises(BundleError):
+        zoo.load(path)
+
+
+@pytest.mark.parametrize("version", [0, True, -7, "1", None, 1.0])
+def test_invalid_format_version_is_refused(version, bundle_copy):
+    path = bundle_copy("forecast-lstm")
+    _edit_manifest(path, lambda m: m.update(format_version=version))
+    with pytest.raises(BundleError, match="format_version .* is not valid; expected an integer"):
+        zoo.load(path)
+
+
+@pytest.mark.parametrize("target", ["/dev/zero", "fifo"])
+def test_manifest_entry_that_never_ends_is_refused(target, bundle_copy, tmp_path):
+    path = bundle_copy("forecast-lstm")
+    if target == "fifo":
+        os.mkfifo(path / "extra.bin")
+        target = "extra.bin"
+    _edit_manifest(path, lambda m: m["files"].update({target: "0" * 64}))
+    # In a subprocess: reading /dev/zero or a FIFO never ends, which must fail this test.
+    code = ("import sys, zoo.bundle\n"
+            "try:\n    zoo.bundle.check(sys.argv[1])\n"
+            "except zoo.errors.BundleError as e:\n    print('BundleError:', e)\n")
+    proc = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True,
+                          text=True, timeout=60, cwd=REPO)
+    assert proc.stdout.startswith("BundleError:"), (proc.stdout, proc.stderr[-1000:])
+
+
+@pytest.mark.parametrize("name", [None, 123, "", ["ner-bilstm"]])
+def test_load_of_a_non_name_is_a_zoo_error(name):
+    with pytest.raises(ZooError, match="expected a registered model name or a bundle directory"):
+        zoo.load(name)
+
+
+# ---- 5. decompression bombs and huge audio ---------------------------------------------------
+@pytest.mark.parametrize("side", [20000, 10000])
+def test_image_bomb_is_refused_before_decoding(side, tmp_path):
+    from PIL import Image
+
+    from pipelines.captioning import host as H
+
+    buf = io.BytesIO()
+    Image.new("1", (side, side)).save(buf, "PNG")     # ~50 KB / 12 KB on disk
+    assert len(buf.getvalue()) < 100_000
+    (tmp_path / "bomb.png").write_bytes(buf.getvalue())
+    for item in (buf.getvalue(), tmp_path / "bomb.png"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")              # no DecompressionBombWarning either
+            with pytest.raises(InputError, match=rf"{side * side}|{side} x {side}"):
+                H.load_image(item, 64, "input 0")
+
+
+def _tone(seconds: float, rate: int) -> np.ndarray:
+    t = np.arange(int(seconds * rate)) / rate
+    return (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+
+
+def test_audio_longer_than_the_limit_is_refused_from_its_header(tmp_path):
+    import soundfile as sf
+
+    from pipelines.speech import host as H
+
+    path = tmp_path / "long.wav"
+    sf.write(path, _tone(21 * 60, 1000), 1000, subtype="PCM_16")  # 21 minutes, 2.5 MB
+    for item in (path, path.read_bytes(), (_tone(21 * 60, 1000), 1000)):
+        with pytest.raises(InputError, match="21.0 minutes of audio; expected at most 20"):
+            H.load_waveform(item, 8000, "input 0")
+
+
+def test_ten_minute_recording_still_transcribes(shipped, tmp_path, data_dir):
+    import soundfile as sf
+
+    word, rate = sf.read(data_dir / "fsdd" / "recordings" / "7_jackson_3.wav", dtype="int16")
+    unit = np.concatenate([word, np.zeros(int(0.3 * rate), np.int16)])
+    wave = np.tile(unit, 600 * rate // unit.size + 1)[:600 * rate]
+    sf.write(tmp_path / "ten.wav", wave, rate, subtype="PCM_16")
+    out = shipped("speech-ctc").predict([tmp_path / "ten.wav"])[0]
+    assert out["seconds"] > 599 and out["text"].count("7") > 500
+
+
+@pytest.mark.parametrize("name", ["speech-ctc", "speech-ctc-stream"])
+def test_float_waveform_far_outside_unit_range_is_refused(name, shipped):
+    m = shipped(name)
+    loud = _tone(1.0, 8000) * 10                # peak 3.0
+    with pytest.raises(InputError, match=r"expected floats in \[-1, 1\]"):
+        m.predict([loud])
+    if name == "speech-ctc-stream":
+        with pytest.raises(InputError, match=r"expected floats in \[-1, 1\]"):
+            m.stream().feed(loud)
+    assert m.predict([(loud / 10 * 32767).astype(np.int16)])[0]["seconds"] > 0  # PCM still fine
+
+
+# ---- 6. summarize-attn: a string is text, never a path ---------------------------------------
+@pytest.fixture
+def summarizer_host():
+    from pipelines.summarization import host as H
+
+    return H.Host({"vocab": H.RESERVED + ["a", "b"], "max_source": 64, "max_target": 4,
+                   "state": {"h": 1, "c": 1, "context": 1}})
+
+
+def test_string_naming_a_file_is_text_not_the_file(summarizer_host, tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("a b a\n")
+    ids = summarizer_host.encode([str(secret)]).units[0]["source"].tolist()
+    assert ids == summarizer_host.tokenizer.encode(str(secret)) and ids != [4, 5, 4]
+    assert summarizer_host.encode([secret]).units[0]["source"].tolist() == [4, 5, 4]
+
+
+@pytest.mark.parametrize("data,match", [(b"a b \x00\x01\xff", "binary"),
+                                        ("a caf\xe9 b".encode("latin-1"), "not UTF-8")])
+def test_binary_or_non_utf8_file_is_refused(data, match, summarizer_host, tmp_path):
+    (tmp_path / "doc.txt").write_bytes(data)
+    with pytest.raises(InputError, match=match):
+        summarizer_host.encode([tmp_path / "doc.txt"])
+
+
+def test_lone_surrogate_is_an_input_error(summarizer_host):
+    with pytest.raises(InputError, match="input 0: character 3 .*lone surrogate"):
+        summarizer_host.encode(["abc\ud800"])
