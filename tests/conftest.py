@@ -32,6 +32,22 @@ def shipped():
     return get
 
 
+@pytest.fixture(scope="session")
+def exported(shipped, tmp_path_factory):
+    """A shipped model exported once per session: get(name, "tflite"|"onnx", quantize)
+    -> (path, parity report)."""
+    cache = {}
+
+    def get(name, fmt, quantize=None):
+        key = (name, fmt, quantize)
+        if key not in cache:
+            path = tmp_path_factory.mktemp(f"{name}-{fmt}-{quantize}") / f"model.{fmt}"
+            cache[key] = path, shipped(name).export(path, quantize=quantize)
+        return cache[key]
+
+    return get
+
+
 @pytest.fixture
 def bundle_copy(tmp_path):
     """A writable copy of a shipped bundle."""

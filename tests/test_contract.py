@@ -30,12 +30,11 @@ def test_load_predict_roundtrip(name, shipped, tmp_path):
 
 @pytest.mark.parametrize("name", MODELS)
 @pytest.mark.parametrize("fmt,quantize", [("tflite", None), ("tflite", "dynamic"), ("onnx", None)])
-def test_export_parity(name, fmt, quantize, shipped, tmp_path):
+def test_export_parity(name, fmt, quantize, shipped, exported):
     from zoo.export import builtin_op_names
 
     m = shipped(name)
-    path = tmp_path / f"model.{fmt}"
-    report = m.export(path, quantize=quantize)
+    path, report = exported(name, fmt, quantize)
     assert report["examples"] >= 16
     host_module = importlib.import_module(m.entry.host_module)
     if quantize is None:
@@ -54,6 +53,24 @@ def test_export_parity(name, fmt, quantize, shipped, tmp_path):
         rt = zoo.runtime.load(path)
         few = m.parity_examples()[:3]
         assert m.host().agreement(rt.predict(few), m.predict(few)) == 1.0
+
+
+@pytest.mark.parametrize("name", MODELS)
+@pytest.mark.parametrize("backend", ["keras", "tflite", "onnx"])
+def test_threads_get_the_answers_of_one_thread(name, backend, shipped, exported):
+    """One model shared by 8 threads (a server's case): every answer equals the one a
+    single thread gets, and nothing crashes (one LiteRT interpreter is not thread-safe)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    m = shipped(name)
+    model = m if backend == "keras" else zoo.runtime.load(exported(name, backend)[0])
+    examples = m.parity_examples()[:8]
+    single = [model.predict([x]) for x in examples]
+    with ThreadPoolExecutor(8) as pool:
+        futures = [pool.submit(model.predict, [examples[i % len(examples)]]) for i in range(32)]
+        answers = [f.result(timeout=300) for f in futures]
+    host = m.host()
+    assert all(host.agreement(a, single[i % len(examples)]) == 1.0 for i, a in enumerate(answers))
 
 
 @pytest.mark.parametrize("name", MODELS)

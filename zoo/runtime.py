@@ -27,6 +27,7 @@ import numpy as np
 
 from . import registry
 from .errors import BundleError, InputError
+from .options import check_options
 
 Units = Sequence[dict]           # one dict of numpy arrays per model call; axis 0 = length
 
@@ -105,7 +106,14 @@ def task_method(module: str, make_host: Callable, call: Callable, name: str):
     RuntimeModel expose the same task methods this way, whatever the backend."""
     if name not in getattr(importlib.import_module(module), "TASK_METHODS", ()):
         raise AttributeError(f"model has no attribute {name!r}")
-    return functools.partial(getattr(make_host(), name), call)
+    method = functools.partial(getattr(make_host(), name), call)
+
+    @functools.wraps(method.func)
+    def checked(*args, **options):
+        check_options(method, options, name)
+        return method(*args, **options)
+
+    return checked
 
 
 class _TFLite:
@@ -274,6 +282,7 @@ class RuntimeModel:
                          stride=self.meta["config"].get("output_stride", 1))
 
     def predict(self, inputs, **options) -> list:
+        check_options(self.host.encode, options, f"{self.meta['model']} predict")
         encoded = self.host.encode(inputs, **options)
         if hasattr(self.host, "run"):          # the host drives its own loop (see ZooModel)
             return self.host.decode(encoded, self.host.run(encoded, self.call_function))

@@ -42,6 +42,9 @@ def read(path: str | Path) -> list[dict]:
     """Examples {"audio": path, "text": transcript, ...} from an FSDD-style folder, a folder
     with a transcripts CSV, or the CSV itself."""
     path = existing(path, "speech data folder or transcripts CSV", folder_ok=True)
+    if path.is_file() and path.suffix.lower() in AUDIO_SUFFIXES:
+        raise DataFormatError(f"{path}: an audio file alone has no transcript; expected a "
+                              f"folder of FSDD-named recordings or a transcripts CSV (path,text)")
     if path.is_file():
         return read_manifest(path)
     if (path / "recordings").is_dir():
@@ -71,7 +74,11 @@ def read_fsdd(folder: Path) -> list[dict]:
 
 def read_manifest(path: Path) -> list[dict]:
     """A `path,text` CSV with a header, or LJ Speech's pipe-separated metadata.csv."""
-    lines = path.read_text(encoding="utf-8").splitlines()
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as e:
+        raise DataFormatError(f"{path}: not UTF-8 text (byte {e.start}: {e.reason}); expected "
+                              f"a transcripts CSV") from None
     first = next((ln for ln in lines if ln.strip()), "")
     base = path.parent
     out = []
@@ -96,6 +103,8 @@ def read_manifest(path: Path) -> list[dict]:
                 continue
             if len(row) <= max(ip, it) or not row[ip].strip():
                 raise DataFormatError(f"{path}:{n}: expected a path and a text; got {row}")
+            if "\0" in row[ip]:
+                raise DataFormatError(f"{path}:{n}: a NUL byte in the audio path")
             audio = Path(row[ip].strip())
             out.append({"audio": str(audio if audio.is_absolute() else base / audio),
                         "text": row[it]})
