@@ -50,8 +50,8 @@ def evaluate(zoo_model, examples: list[dict], batch_size: int = 16, pad_to: int 
     """Whole sequences, teacher-forced, in batches of similar length (padding ignored)."""
     prep = zoo_model.preprocessor
     if any(not e.get("steps_per_quarter") for e in examples):
-        log.info("the data does not say its time step; scoring at the bundle's own "
-                 "(%d steps per quarter note)", prep["steps_per_quarter"])
+        log.info("the data does not say its time step; scoring at the bundle's own: "
+                 "steps_per_quarter=%d", prep["steps_per_quarter"])
     host = Host(zoo_model.host_config())
     fn = _biases_model(zoo_model)
     rolls = [roll_at(e, prep["steps_per_quarter"]).astype(np.float32) for e in examples]
