@@ -10,6 +10,7 @@
 declares TASK_METHODS (e.g. `zoo predict music-lstm --steps 128 --out song.mid`).
 
 Errors of the zoo's own type print as one line on stderr (exit 2), never a traceback.
+TensorFlow's start-up messages are hidden; `--verbose` anywhere on the line shows them.
 """
 from __future__ import annotations
 
@@ -19,27 +20,37 @@ import logging
 import os
 import shlex
 import sys
+from pathlib import Path
 
 from . import registry
 from .errors import ZooError
+from .options import check_output_file
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 def _seeds(text: str) -> list[int]:
     return [int(s) for s in text.split(",")]
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(predict_help: bool = False) -> argparse.ArgumentParser:
+    """The argument parser; `predict_help` adds the per-model options and their bounds to
+    `zoo predict --help` (it imports every application's numpy host, so only on --help)."""
     p = argparse.ArgumentParser(prog="zoo", description="Recurrent-network model zoo.")
     sub = p.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="registered models")
     s = sub.add_parser("info", help="a model card")
     s.add_argument("name")
-    s = sub.add_parser("predict", help="run a model on raw inputs")
+    s = sub.add_parser("predict", help="run a model on raw inputs",
+                       description="Run a model on raw inputs. Options (--name value) go "
+                                   "to the model's predict(),\nor to its task method when no "
+                                   "inputs are given; values outside the bounds below\nare "
+                                   "refused.",
+                       epilog=predict_epilog() if predict_help else None,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     s.add_argument("name", help="registered name or bundle directory")
-    s.add_argument("inputs", nargs="*", help="sentences (or files, for file-based tasks); "
-                   "further --option value pairs go to the model's predict / task method")
+    s.add_argument("inputs", nargs="*", help="sentences (or files, for file-based tasks; "
+                   "@FILE passes a text file, e.g. a document to summarize); further "
+                   "--option value pairs go to the model's predict / task method")
     s.add_argument("--json", action="store_true", help="print JSON instead of a summary")
     for cmd in ("train", "fine-tune"):
         s = sub.add_parser(cmd, help=f"{cmd} a model")
@@ -88,6 +99,57 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def predict_epilog(width: int = 88) -> str:
+    """Every registered model's predict options (and task methods'), with their defaults
+    from the host's signatures and their bounds from its OPTION_BOUNDS (numpy-only host
+    modules: no TensorFlow is imported)."""
+    import importlib
+    import inspect
+    import textwrap
+
+    from .options import MAX_BATCH_SIZE, NOT_OPTIONS, host_class
+
+    models: dict[str, list[str]] = {}
+    for name in registry.names():
+        models.setdefault(registry.get(name).host_module, []).append(name)
+    out = ["options by model (default, then [allowed values]):"]
+    for module_name, names in models.items():
+        try:
+            module = importlib.import_module(module_name)
+        except Exception as e:          # a host that cannot load says so; help still prints
+            out.append(f"  {', '.join(names)}: (options unavailable: {type(e).__name__})")
+            continue
+        cls, bounds = host_class(module), getattr(module, "OPTION_BOUNDS", {})
+        calls = [("predict", getattr(cls, "encode", None))]
+        calls += [(m, getattr(cls, m, None)) for m in getattr(module, "TASK_METHODS", ())]
+        for label, fn in calls:
+            if fn is None:
+                continue
+            parts = []
+            for p in inspect.signature(fn).parameters.values():
+                if p.name in NOT_OPTIONS or p.kind in (p.VAR_KEYWORD, p.VAR_POSITIONAL):
+                    continue
+                text = "--" + p.name.replace("_", "-")
+                if p.default not in (None, inspect.Parameter.empty):
+                    text += " " + json.dumps(p.default)
+                if p.name in bounds:
+                    text += f" [{bounds[p.name]}]"
+                parts.append(text)
+            if label == "predict" and hasattr(cls, "plot"):
+                parts.append("--plot FILE [a picture of the results, in an existing folder]")
+            if not parts:
+                if label == "predict":
+                    out.append(f"  {', '.join(names)}: no options")
+                continue
+            head = f"  {', '.join(names)}" + (f" (no inputs: {label})" if label != "predict"
+                                               else "") + ": "
+            out.append(textwrap.fill(", ".join(parts), width, initial_indent=head,
+                                     subsequent_indent=" " * 6, break_on_hyphens=False))
+    out.append(textwrap.fill(f"every model: --batch-size 64 [1..{MAX_BATCH_SIZE}], --json",
+                             width, initial_indent="  ", subsequent_indent=" " * 6))
+    return "\n".join(out)
+
+
 def _overrides(args) -> dict:
     keys = ("epochs", "batch_size", "learning_rate", "cell", "units", "layers", "steps_per_epoch")
     out = {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
@@ -103,6 +165,17 @@ def _print_prediction(host, result) -> None:
     """One readable line per result: the host's `describe` if it has one, else JSON."""
     describe = getattr(host, "describe", None)
     print(describe(result) if describe else json.dumps(result, default=str))
+
+
+def file_input(arg: str):
+    """The CLI's file syntax: `@notes.txt` is that file (a pathlib.Path, which the task
+    reads), anything else the text itself; in the Python API a string is always text."""
+    if not arg.startswith("@") or len(arg) == 1:
+        return arg
+    path = Path(arg[1:])
+    if not path.is_file():
+        raise ZooError(f"{arg}: no such file (the @ prefix reads an input from a file)")
+    return path
 
 
 def _value(text: str):
@@ -139,7 +212,7 @@ def run(argv: list[str]) -> int:
     options = {}
     if argv[:1] == ["predict"]:
         argv, options = _split_options(argv)
-    parser = _parser()
+    parser = _parser(predict_help=argv[:1] == ["predict"] and ("-h" in argv or "--help" in argv))
     args, extra = parser.parse_known_args(argv)
     if extra:      # train / fine-tune: other `--key value` pairs override the recipe
         rest, options = _split_options(extra, known=())
@@ -168,7 +241,11 @@ def run(argv: list[str]) -> int:
 
             raise InputError(f"{m.entry.name} needs at least one input to predict on")
         plot = options.pop("plot", None)
-        results = m.predict(args.inputs, **options)
+        if plot is not None:              # checked before the work, not after it
+            if not hasattr(host, "plot"):
+                raise ZooError(f"{m.entry.name} has no plot for its predictions")
+            check_output_file(plot, "--plot")
+        results = m.predict([file_input(x) for x in args.inputs], **options)
         # One input may hold several results (a CSV of many series): label only 1:1 output.
         labels = args.inputs if len(results) == len(args.inputs) else [None] * len(results)
         for text, r in zip(labels, results):
@@ -178,9 +255,7 @@ def run(argv: list[str]) -> int:
                 if text is not None:
                     print(f"> {text}")
                 _print_prediction(host, r)
-        if plot:
-            if not hasattr(host, "plot"):
-                raise ZooError(f"{m.entry.name} has no plot for its predictions")
+        if plot is not None:
             print(f"plot written to {host.plot(results, plot)}")
     elif args.command == "train":
         m = zoo.train(args.name, data=args.data, out=args.out, seeds=args.seeds, command=command,
@@ -250,12 +325,36 @@ def demo() -> None:
             _print_prediction(host, r)
 
 
+def import_tensorflow_quietly() -> None:
+    """TensorFlow writes its C++ start-up lines (CUDA probes, oneDNN notes) to file
+    descriptor 2 before its logging can be configured, so no setting hides them: import it
+    with that descriptor pointed at /dev/null. Later C++ messages below ERROR are hidden
+    by TF_CPP_MIN_LOG_LEVEL; `--verbose` (anywhere on the line) shows both."""
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+            import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if "--verbose" in argv:
+        argv.remove("--verbose")
+    elif argv[:1] not in (["list"], ["info"]) and "-h" not in argv and "--help" not in argv:
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+        import_tensorflow_quietly()
     try:
-        return run(sys.argv[1:] if argv is None else argv)
+        return run(argv)
     except ZooError as e:
         print(f"error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:         # a file the readers did not check (permissions, a full disk)
+        print(f"error: {e.filename or ''}: {e.strerror or e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted; re-run the same command to resume training", file=sys.stderr)

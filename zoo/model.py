@@ -20,7 +20,9 @@ import tensorflow as tf
 import zoo.layers  # noqa: F401  (registers the shared layers before any load)
 
 from . import bundle, registry
+from .data import portable, portable_record
 from .errors import BundleError, InputError
+from .options import MAX_BATCH_SIZE, check_int, check_options
 from .runtime import load_host, run_units, task_method
 
 log = logging.getLogger("zoo")
@@ -72,7 +74,7 @@ class ZooModel:
             {"model": self.entry.name, "preprocessor": self.preprocessor,
              "hparams": self.hparams}, ensure_ascii=False))
         if command:
-            self.metrics["command"] = command
+            self.metrics["command"] = portable(command)
         return self.write_card(directory)
 
     def write_card(self, directory: str | Path) -> Path:
@@ -81,7 +83,7 @@ class ZooModel:
         from .card import render_card
 
         directory = Path(directory)
-
+        self.metrics = portable_record(self.metrics)     # no machine's own paths in cards
         (directory / "metrics.json").write_text(json.dumps(self.metrics, indent=2) + "\n")
         (directory / "card.md").write_text(render_card(self, directory), encoding="utf-8")
         bundle.write_manifest(directory, self.entry.name)
@@ -154,7 +156,9 @@ class ZooModel:
         `options` (e.g. `horizon=5`, `beam=4`) go to the application's host. A host with
         `run(encoded, call)` drives its own loop over `call_function` (autoregressive
         models); otherwise the units run through the whole model in batches."""
+        check_int(batch_size, "batch_size", 1, MAX_BATCH_SIZE)
         host = self.host()
+        check_options(host.encode, options, f"{self.entry.name} predict")
         encoded = host.encode(inputs, **options)
         if hasattr(host, "run"):
             return host.decode(encoded, host.run(encoded, self.call_function))
@@ -164,7 +168,7 @@ class ZooModel:
     def evaluate(self, data, split: str | None = None, **kwargs) -> dict:
         """The application's metrics on a data file (or already-read examples); `split`
         picks one split of a file or folder that holds several (zoo.data.read_split)."""
-        from .data import read_split
+        from .data import dataset_name, read_split
 
         if isinstance(data, (str, Path)):
             examples = (read_split(self.entry, data, split) if split
@@ -173,7 +177,7 @@ class ZooModel:
             examples = data
         metrics = self.entry.module("evaluate").evaluate(self, examples, **kwargs)
         if isinstance(data, (str, Path)):
-            metrics["data"] = str(data) + (f" [{split}]" if split else "")
+            metrics["data"] = dataset_name(data) + (f" [{split}]" if split else "")
         return metrics
 
     def fine_tune(self, data, validation=None, epochs: int = 3, out: str | Path | None = None,

@@ -11,17 +11,32 @@ zoo.errors.InputError: summarize-attn predict: unknown option 'bean'; it takes b
 >>> check_options(encode, {"beam": 2.7}, "summarize-attn predict")
 Traceback (most recent call last):
 zoo.errors.InputError: summarize-attn predict: option beam must be an integer; got 2.7
+
+The ranges each task allows (a beam width, a number of steps) are checked by its host with
+`check_int` / `check_number`, against bounds it keeps as module constants, so one
+argument can never ask for unbounded work:
+
+>>> check_int(100000, "beam", 1, 64)
+Traceback (most recent call last):
+zoo.errors.InputError: beam must be an integer in 1..64; got 100000
+>>> check_number(float("nan"), "alpha", 0, 5)
+Traceback (most recent call last):
+zoo.errors.InputError: alpha must be a finite number in 0..5; got nan
 """
 from __future__ import annotations
 
 import inspect
 import math
 from numbers import Integral, Real
+from pathlib import Path
 
 from .errors import InputError
 
 # The leading arguments a task function takes that are not options.
 NOT_OPTIONS = ("self", "inputs", "call", "text")
+# The most units ZooModel.predict() runs through the model at once (`batch_size`): memory
+# grows with it; 1024 is the largest batch any evaluator uses (forecast windows).
+MAX_BATCH_SIZE = 1024
 
 
 def accepted(fn) -> dict[str, inspect.Parameter]:
@@ -67,4 +82,63 @@ def _kind(param: inspect.Parameter):
     for name, kind in (("bool", bool), ("float", float), ("int", int)):
         if note.split(" |")[0] == name:
             return kind
+    return None
+
+
+def check_int(value, name: str, low: int, high: int | None = None) -> int:
+    """`value` as an int if it is an integer in low..high (high None: no upper bound), else
+    an InputError that states the range."""
+    span = f"in {low}..{high}" if high is not None else f">= {low}"
+    if (isinstance(value, bool) or not isinstance(value, Integral) or value < low
+            or (high is not None and value > high)):
+        raise InputError(f"{name} must be an integer {span}; got {value!r}")
+    return int(value)
+
+
+def check_number(value, name: str, low: float | None = None, high: float | None = None,
+                 above: float | None = None) -> float:
+    """`value` as a float if it is a finite number within [low, high] (and > `above`), else
+    an InputError that states the range. NaN and infinities are always refused."""
+    if above is not None:
+        span = f"> {above:g}" + (f" and <= {high:g}" if high is not None else "")
+    elif low is not None and high is not None:
+        span = f"in {low:g}..{high:g}"
+    else:
+        span = f">= {low:g}" if low is not None else (f"<= {high:g}" if high is not None else "")
+    ok = (not isinstance(value, bool) and isinstance(value, Real) and math.isfinite(value)
+          and (low is None or value >= low) and (high is None or value <= high)
+          and (above is None or value > above))
+    if not ok:
+        raise InputError(f"{name} must be a finite number {span}".rstrip() + f"; got {value!r}")
+    return float(value)
+
+
+def check_output_file(path, name: str) -> Path:
+    """`path` as a Path if a file can be written there: its folder exists (a typo must not
+    create a deep tree of folders, nor fail only after the work is done) and it is not a
+    folder itself; else an InputError naming the folder."""
+    if isinstance(path, bool) or not isinstance(path, (str, Path)) or not str(path).strip():
+        raise InputError(f"{name} needs a file name (e.g. {name} out.png); got {path!r}")
+    p = Path(path)
+    folder = p.parent
+    if not folder.is_dir():
+        what = "is not a folder" if folder.exists() else "does not exist"
+        raise InputError(f"{name}: the folder {str(folder)!r} {what}; expected a file in an "
+                         f"existing folder (create it first)")
+    if p.is_dir():
+        raise InputError(f"{name}: {str(p)!r} is a folder; expected a file name")
+    return p
+
+
+def host_class(module):
+    """The class whose `encode` and task methods a host module's models use: `Host`, or,
+    where `Host` is a factory (speech: streaming or not), the module's first class with an
+    `encode` method."""
+    host = getattr(module, "Host", None)
+    if inspect.isclass(host):
+        return host
+    for value in vars(module).values():
+        if (inspect.isclass(value) and value.__module__ == module.__name__
+                and hasattr(value, "encode")):
+            return value
     return None

@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from zoo.errors import InputError
+from zoo.options import check_int, check_number, check_output_file
 
 EMPTY_INPUT = np.zeros((0, 0, 3), np.uint8)      # an image with no pixels
 # Export parity floor for int8 (dynamic-range) TFLite: one word flipped by the quantized
@@ -45,6 +46,17 @@ QUANTIZED_AGREEMENT = 0.9
 # (BLEU-4 0.5913 vs greedy 0.5790 and alpha=1 0.5733 for the shipped one); alpha 1
 # (mean log p per word) lengthens captions with wrong "skin tone" / "facing right" tails.
 BEAM, ALPHA = 3, 0.3
+# Bounds of predict()'s options: the step runs once per word and hypothesis, so time grows
+# with beam x max_len (beam=10**4 ran 146 s). 64 is far wider than any beam that helps (3 is
+# the measured best) and runs in seconds; the shipped model's training limit is 16 words,
+# 100 is ample for any caption. Length normalisation divides by (length + 1)**alpha: above 1 it
+# already favours the longest hypothesis; 5 keeps the power finite.
+MAX_BEAM = 64
+MAX_LEN = 100
+MAX_ALPHA = 5.0
+OPTION_BOUNDS = {"beam": f"1..{MAX_BEAM} (1: greedy)",
+                 "max_len": f"1..{MAX_LEN} words (default: the training limit)",
+                 "alpha": f"0..{MAX_ALPHA:g}"}
 PAD, START, END, UNK = 0, 1, 2, 3
 SPECIALS = ["<pad>", "<start>", "<end>", "<unk>"]
 TOKEN_RE = re.compile(r"[\w'’]+|[^\w\s]")
@@ -53,7 +65,6 @@ FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF")
 # 50 MP still takes any phone or DSLR photo (a 48 MP 8000 x 6000 one included).
 MAX_PIXELS = 50_000_000
 _OPEN_LOCK = threading.Lock()     # warnings.catch_warnings() is process-wide state
-
 
 
 def tokenize(caption: str) -> list[str]:
@@ -259,8 +270,8 @@ class Host:
         self.state = config["state"]                 # {"h": units, "c": units}
         self.grid = int(config["grid"])
 
-    def encode(self, inputs, beam: int = BEAM, max_len: int | None = None, alpha: float = ALPHA,
-               **_) -> Encoded:
+    def encode(self, inputs, beam: int = BEAM, max_len: int | None = None,
+               alpha: float = ALPHA) -> Encoded:
         """Options: `beam` width (1 = greedy), `max_len` words, length-normalisation `alpha`
         (defaults BEAM = 3, ALPHA = 0.3: what measured best on the emoji valid split)."""
         if isinstance(inputs, (str, Path, bytes, bytearray, np.ndarray)) or hasattr(inputs, "getpixel"):
@@ -268,9 +279,10 @@ class Host:
         if not isinstance(inputs, (list, tuple)) or not len(inputs):
             raise InputError("predict() needs a non-empty list of images (paths, bytes, PIL "
                              "images or uint8 arrays)")
-        if not isinstance(beam, int) or beam < 1:
-            raise InputError(f"beam must be an integer >= 1; got {beam!r}")
-        max_len = int(max_len or self.config.get("max_len", 20))
+        beam = check_int(beam, "beam", 1, MAX_BEAM)
+        max_len = check_int(self.config.get("max_len", 20) if max_len is None else max_len,
+                            "max_len", 1, MAX_LEN)
+        alpha = check_number(alpha, "alpha", 0, MAX_ALPHA)
         images = [open_image(x, f"input {i}") for i, x in enumerate(inputs)]
         units = [{"image": load_image(img, self.size)} for img in images]
         sources = [str(x) if isinstance(x, (str, Path)) else None for x in inputs]
@@ -313,6 +325,7 @@ class Host:
         (see `plot`); the image comes from `images` or from each result's "source" path."""
         from matplotlib.figure import Figure
 
+        path = check_output_file(path, "plot")
         results = results[:6]
         images = images or [r.get("source") for r in results]
         cols = min(6, 1 + max(len(r["words"]) for r in results))

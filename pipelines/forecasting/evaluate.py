@@ -57,11 +57,12 @@ def _check(host, i, s):
     """The checked series, or None (and a warning) when it is too short to evaluate."""
     from .host import check_series
 
-    if len(s["close"]) < 2 * host.window + 4:
-        warnings.warn(f"{s.get('name', i)}: {len(s['close'])} prices, too short for rolling-origin "
-                      f"evaluation (needs {2 * host.window + 4}); skipped")
+    checked = check_series(i, s, 0)       # bad values are errors, short series are skipped
+    if len(checked["close"]) < 2 * host.window + 4:
+        warnings.warn(f"{checked['name']}: {len(checked['close'])} prices, too short for "
+                      f"rolling-origin evaluation (needs {2 * host.window + 4}); skipped")
         return None
-    return check_series(i, s, host.window + 1)
+    return checked
 
 
 def evaluate(model, series: list[dict], horizon: int = 5, last: int = 126) -> dict:

@@ -37,35 +37,75 @@ REPORT_RULE = ("one piece in ten of the train split (a CRC-32 of a hash of the p
 
 
 def npz_splits(path: Path) -> list[str]:
-    with np.load(path) as z:
+    with _open_npz(path) as z:
         return sorted(k[:-len("_seq_offsets")] for k in z.files if k.endswith("_seq_offsets"))
+
+
+def _open_npz(path: Path):
+    try:
+        return np.load(path)          # allow_pickle=False: object arrays are refused
+    except Exception as e:
+        raise DataFormatError(f"{path}: not a readable .npz file ({type(e).__name__}); "
+                              f"expected a NumPy .npz archive of piano rolls") from None
+
+
+def _member(z, path: Path, key: str, kind: str) -> np.ndarray:
+    """One array of an open .npz, checked to be a 1-D array of integers (kind "ints") or
+    an integer scalar (kind "int"); a damaged member (bad CRC, truncated, pickled objects)
+    is a DataFormatError naming it."""
+    try:
+        a = np.asarray(z[key])
+    except Exception as e:     # zipfile.BadZipFile (CRC), zlib.error, EOFError, ValueError (pickle)
+        raise DataFormatError(f"{path}: member {key} cannot be read ({type(e).__name__}: "
+                              f"{str(e)[:120]}); the file is damaged or holds Python objects"
+                              ) from None
+    want = "an integer" if kind == "int" else "a 1-D array of integers"
+    if a.ndim != (0 if kind == "int" else 1) or a.dtype.kind not in "iuf":
+        raise DataFormatError(f"{path}: {key} is a {a.dtype} array of shape {a.shape}; "
+                              f"expected {want}")
+    if a.dtype.kind == "f":
+        if not np.isfinite(a).all() or (a != np.round(a)).any():
+            raise DataFormatError(f"{path}: {key} holds values that are not whole numbers "
+                                  f"(NaN, infinite or fractional); expected {want}")
+        a = a.astype(np.int64)
+    return a
 
 
 def read_npz(path: str | Path, split: str) -> list[dict]:
     """Sequences of one split of a .npz file (keys `<split>_notes`, `<split>_step_offsets`,
     `<split>_seq_offsets`)."""
     path = Path(path)
-    try:
-        z = np.load(path)
-    except Exception as e:
-        raise DataFormatError(f"{path}: not a readable .npz file ({type(e).__name__})") from None
-    with z:
+    with _open_npz(path) as z:
         keys = [f"{split}_notes", f"{split}_step_offsets", f"{split}_seq_offsets"]
-        spq = int(z["steps_per_quarter"]) if "steps_per_quarter" in z.files else None
         missing = [k for k in keys if k not in z.files]
         if missing:
+            splits = sorted(k[:-len("_seq_offsets")] for k in z.files if k.endswith("_seq_offsets"))
             raise DataFormatError(f"{path}: no split {split!r} (missing {', '.join(missing)}); "
-                                  f"splits in this file: {', '.join(npz_splits(path)) or 'none'}")
-        notes, steps, seqs = (np.asarray(z[k]) for k in keys)
-        pmin = int(z["pitch_min"]) if "pitch_min" in z.files else PITCH_MIN
+                                  f"splits in this file: {', '.join(splits) or 'none'}")
+        spq = (int(_member(z, path, "steps_per_quarter", "int"))
+               if "steps_per_quarter" in z.files else None)
+        notes, steps, seqs = (_member(z, path, k, "ints") for k in keys)
+        pmin = int(_member(z, path, "pitch_min", "int")) if "pitch_min" in z.files else PITCH_MIN
+    if spq is not None and spq < 1:
+        raise DataFormatError(f"{path}: steps_per_quarter is {spq}; expected an integer >= 1")
     keys_of_notes = notes.astype(np.int64) - PITCH_MIN
     if notes.size and (keys_of_notes.min() < 0 or keys_of_notes.max() >= KEYS):
         raise DataFormatError(f"{path}: {split}_notes holds pitches outside "
                               f"{PITCH_MIN}..{PITCH_MIN + KEYS - 1} (pitch_min={pmin})")
+    if (not len(steps) or not len(seqs) or steps[0] != 0 or seqs[0] != 0
+            or (np.diff(steps) < 0).any() or (np.diff(seqs) < 0).any()):
+        raise DataFormatError(f"{path}: {split}_step_offsets and {split}_seq_offsets must be "
+                              f"non-empty, start at 0 and never decrease")
     if steps[-1] != len(notes) or seqs[-1] != len(steps) - 1:
         raise DataFormatError(f"{path}: {split} offsets do not match the note and step counts "
                               f"(expected step_offsets[-1] == len(notes), seq_offsets[-1] == "
                               f"n_steps)")
+    if len(seqs) < 2:
+        raise DataFormatError(f"{path}: split {split!r} holds no sequences; expected at least one")
+    if (np.diff(seqs) == 0).any():
+        i = int(np.argmax(np.diff(seqs) == 0))
+        raise DataFormatError(f"{path}: {split} sequence {i} has no time steps; expected at "
+                              f"least one")
     step_of_note = np.repeat(np.arange(len(steps) - 1), np.diff(steps))
     out = []
     for i in range(len(seqs) - 1):

@@ -21,12 +21,27 @@ from pathlib import Path
 import numpy as np
 
 from zoo.errors import InputError
+from zoo.options import check_int, check_number, check_output_file
 
 from .midi import KEYS, PITCH_MIN, MidiError, read_midi, roll_png, write_midi
 
 EMPTY_INPUT: list = []            # a piece with no time steps
 TASK_METHODS = ("generate",)      # m.generate(...) on zoo.load() and zoo.runtime.load() models
-MAX_STEPS = 100_000
+# Bounds of predict()/generate() options and inputs: every time step is one call of the
+# step function plus a key-by-key NADE draw (about 5 ms on a laptop CPU), so `steps` (per
+# piece) and the length of a piece to score bound the work. 10,000 steps is 5,000 quarter
+# notes at eighth-note steps, most of an hour of music (about a minute of work); the longest
+# piece in the four datasets has under 4,000 steps. Above MAX_TEMPERATURE every note is a
+# coin flip; 0 and below mean nothing.
+MAX_STEPS = 10_000
+MAX_PIECE_STEPS = 20_000
+MAX_TEMPERATURE = 100.0
+PICTURE_SUFFIXES = (".png", ".gif", ".bmp", ".jpg", ".jpeg", ".webp", ".tif", ".tiff")
+OPTION_BOUNDS = {"steps": f"0..{MAX_STEPS} per piece",
+                 "temperature": f"> 0 and <= {MAX_TEMPERATURE:g}", "seed": ">= 0",
+                 "out": "a .mid file in an existing folder",
+                 "png": "a .png file in an existing folder",
+                 "primer": f"a piece of at most {MAX_PIECE_STEPS} steps (inputs too)"}
 
 
 def sigmoid(x):
@@ -103,7 +118,21 @@ class Host:
         if isinstance(item, np.ndarray) and item.ndim == 2:
             if item.shape[1] != KEYS or not len(item):
                 raise InputError(f"input {i}: a piano roll must be [T >= 1, {KEYS}]; got {item.shape}")
+            if item.dtype.kind not in "biuf":
+                raise InputError(f"input {i}: a piano roll must hold numbers (0/1, or velocities "
+                                 f">= 0); got dtype {item.dtype}")
+            if item.dtype.kind == "f" and not np.isfinite(item).all():
+                t, k = np.argwhere(~np.isfinite(item))[0]
+                raise InputError(f"input {i}: the piano roll holds {item[t, k]} at step {t}, key "
+                                 f"{k}; expected 0/1 (or velocities >= 0), never NaN or infinite")
+            if item.dtype.kind in "if" and (item < 0).any():
+                t, k = np.argwhere(item < 0)[0]
+                raise InputError(f"input {i}: the piano roll holds {item[t, k]} at step {t}, key "
+                                 f"{k}; expected 0/1 (or velocities >= 0)")
             return (item > 0).astype(np.float32)
+        if isinstance(item, np.ndarray):
+            raise InputError(f"input {i}: a piano roll must be a 2-D array [T >= 1, {KEYS}]; got "
+                             f"shape {item.shape}")
         if isinstance(item, (list, tuple)) and item:
             roll = np.zeros((len(item), KEYS), np.float32)
             for t, step in enumerate(item):
@@ -130,13 +159,25 @@ class Host:
         if not isinstance(inputs, (list, tuple)) or not len(inputs):
             raise InputError("predict() needs a non-empty list of pieces (MIDI paths, lists of "
                              "time steps of MIDI pitches, or piano rolls)")
-        if not isinstance(steps, int) or not 0 <= steps <= MAX_STEPS:
-            raise InputError(f"steps must be an integer in 0..{MAX_STEPS}; got {steps!r}")
-        if not isinstance(temperature, (int, float)) or not temperature > 0:
-            raise InputError(f"temperature must be a number > 0; got {temperature!r}")
+        steps = check_int(steps, "steps", 0, MAX_STEPS)
+        temperature = check_number(temperature, "temperature", high=MAX_TEMPERATURE, above=0)
+        seed = check_int(seed, "seed", 0)
+        if out is not None:
+            out = check_output_file(out, "out")
+        if png is not None:
+            png = check_output_file(png, "png")
+            if png.suffix.lower() not in PICTURE_SUFFIXES:
+                raise InputError(f"png: {str(png)!r} has no picture suffix; expected a name "
+                                 f"ending in .png")
         units = []
         for i, item in enumerate(inputs):
+            if isinstance(item, (list, tuple, np.ndarray)) and len(item) > MAX_PIECE_STEPS:
+                raise InputError(f"input {i}: {len(item)} time steps; expected at most "
+                                 f"{MAX_PIECE_STEPS} (cut the piece)")
             roll = self.piece(i, item)
+            if len(roll) > MAX_PIECE_STEPS:
+                raise InputError(f"input {i}: {len(roll)} time steps at {self.spq} per quarter "
+                                 f"note; expected at most {MAX_PIECE_STEPS} (cut the piece)")
             if not len(roll) and not steps:
                 raise InputError(f"input {i}: an empty piece with steps=0: nothing to score or "
                                  f"generate")

@@ -19,6 +19,9 @@ from pathlib import Path
 import numpy as np
 
 PITCH_MIN, KEYS = 21, 88
+# The longest roll a MIDI file may make: a file of a few bytes can hold a note that lasts
+# 2**28 ticks (a roll of tens of GB). 200,000 steps is over 16 hours at eighth notes, 100 bpm.
+MAX_ROLL_STEPS = 200_000
 DRUM_CHANNEL = 9            # General MIDI channel 10: percussion, not pitches
 
 
@@ -61,11 +64,15 @@ def events_to_roll(notes, steps_per_quarter: int) -> np.ndarray:
              for p, s, e in notes if PITCH_MIN <= p < PITCH_MIN + KEYS]
     if not spans:
         raise MidiError(f"no notes on the piano's range {PITCH_MIN}..{PITCH_MIN + KEYS - 1}")
-    roll = np.zeros((max(max(e, s + 1) for _, s, e in spans), KEYS), np.uint8)
-    for k, s, e in spans:
-        roll[s:max(e, s + 1), k] = 1
     start = min(s for _, s, _ in spans)       # leading silence carries no information
-    return roll[start:]
+    length = max(max(e, s + 1) for _, s, e in spans)
+    if length - start > MAX_ROLL_STEPS:
+        raise MidiError(f"the notes span {length - start:,} time steps at {steps_per_quarter} "
+                        f"per quarter note; expected at most {MAX_ROLL_STEPS:,}")
+    roll = np.zeros((length - start, KEYS), np.uint8)
+    for k, s, e in spans:
+        roll[s - start:max(e, s + 1) - start, k] = 1
+    return roll
 
 
 def read_midi(path: str | Path, steps_per_quarter: int = 2) -> np.ndarray:

@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from zoo.errors import InputError
+from zoo.options import check_int
 
 BLANK = 0                       # CTC blank is class 0; tokens are 1..K
 WIN_MS, HOP_MS = 25, 10
@@ -35,6 +36,11 @@ LOG_FLOOR = 1e-6
 SILENCE_PEAK = 1e-4             # a waveform whose peak is below this is "silent"
 MAX_PEAK = 1.5                  # float samples belong in [-1, 1]; far beyond is not audio
 MAX_SECONDS = 20 * 60           # longest audio taken: features and model time grow with it
+# Widest CTC beam predict() takes (0 and 1: greedy, the default): the prefix search keeps
+# `beam` prefixes per frame, so time grows with it; with a handful of tokens a beam of 64 is
+# far past any gain and still fast.
+MAX_BEAM = 64
+OPTION_BOUNDS = {"beam": f"0..{MAX_BEAM} (0, 1: greedy)"}
 SUBSAMPLE = 4                   # default frame-rate reduction of the conv front end (40 ms)
 STREAM_FRAMES = 8               # feature frames per streaming step (80 ms of audio)
 CONV_CONTEXT = 4                # left context of each causal stride-2 convolution (kernel 5)
@@ -385,6 +391,7 @@ class SpeechHost:
         if options:
             raise InputError(f"unknown predict() options {sorted(options)}; speech takes beam=N "
                              f"(CTC beam search width) and logits=True")
+        beam = check_int(beam, "beam", 0, MAX_BEAM)
         units, utterances = [], []
         for i, item in enumerate(inputs):
             wave = self.prepare(load_waveform(item, self.rate, what=f"input {i}"))

@@ -32,6 +32,7 @@ import numpy as np
 
 from zoo.beam import beam_search
 from zoo.errors import InputError
+from zoo.options import check_int, check_number, check_output_file
 
 EMPTY_INPUT = ""
 # Export parity floor for quantized (int8 dynamic-range) exports: a token flipped by the
@@ -54,6 +55,19 @@ _LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz
 NO_SPACE_BEFORE = set(".,;:!?)]}%'\"-/")
 NO_SPACE_AFTER = set("([{-/'\"$")
 MAX_FILE_BYTES = 10 << 20       # a document file for predict() (the model reads its start)
+# Bounds of predict()'s options: time and memory grow with beam x max_len (a beam of 100000
+# grew to 23.6 GB and was killed). The default beam is 4; 64 is far wider than any width
+# that helps a summary and still runs in seconds. max_len (subword tokens) is at most 4 x
+# the training limit: the model never learnt to write longer. Length normalisation divides
+# by (length + 1)**alpha: above 1 it already favours the longest hypothesis; 5 keeps the
+# power finite.
+MAX_BEAM = 64
+MAX_LEN_FACTOR = 4
+MAX_ALPHA = 5.0
+OPTION_BOUNDS = {"beam": f"1..{MAX_BEAM}",
+                 "max_len": f"1..{MAX_LEN_FACTOR} x the training limit (default: the limit)",
+                 "min_len": "0..max_len", "alpha": f"0..{MAX_ALPHA:g}",
+                 "block_ngram": ">= 0 (0: off)"}
 
 
 def pretokenize(text: str) -> list[str]:
@@ -208,18 +222,15 @@ class Host:
             inputs = [inputs]
         if not isinstance(inputs, (list, tuple)) or not inputs:
             raise InputError("predict() needs a non-empty list of documents (strings)")
-        max_len = self.max_target if max_len is None else max_len
-        for name, value, low in (("beam", beam, 1), ("max_len", max_len, 1), ("min_len", min_len, 0),
-                                 ("block_ngram", block_ngram, 0)):
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
-                raise InputError(f"{name} must be an integer >= {low}; got {value!r}")
-        if max_len > 4 * self.max_target:
-            raise InputError(f"max_len must be at most {4 * self.max_target}; got {max_len}")
-        if not isinstance(alpha, (int, float)) or alpha < 0:
-            raise InputError(f"alpha must be a number >= 0; got {alpha!r}")
+        beam = check_int(beam, "beam", 1, MAX_BEAM)
+        max_len = check_int(self.max_target if max_len is None else max_len, "max_len", 1,
+                            MAX_LEN_FACTOR * self.max_target)
+        min_len = check_int(min_len, "min_len", 0, max_len)
+        block_ngram = check_int(block_ngram, "block_ngram", 0)
+        alpha = check_number(alpha, "alpha", 0, MAX_ALPHA)
         units = [{"source": self.source_ids(i, t)} for i, t in enumerate(inputs)]
-        return Encoded(units, list(inputs), int(beam), int(max_len), int(min(min_len, max_len)),
-                       float(alpha), int(block_ngram), bool(attention))
+        return Encoded(units, list(inputs), beam, max_len, min_len, alpha, block_ngram,
+                       bool(attention))
 
     # ---- the loop over the exported functions ------------------------------------------------
     def run(self, encoded: Encoded, call) -> list[dict]:
@@ -286,6 +297,7 @@ class Host:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
+        path = check_output_file(path, "plot")
         r = results[0]
         if "attention" not in r:
             raise InputError("the attention map needs predict(..., attention=True) "
@@ -300,7 +312,6 @@ class Host:
         ax.set_ylabel("summary subwords")
         ax.set_title(f"attention: {r['summary'][:80]}", fontsize=9)
         fig.tight_layout()
-        path = Path(path)
         fig.savefig(path, dpi=110)
         plt.close(fig)
         return path

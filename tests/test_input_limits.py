@@ -1,0 +1,413 @@
+"""Input limits (issue 15): no single argument asks for unbounded work, no bad value is
+read as a silently wrong answer, and every refusal is the project's own one-line error
+naming what is wrong and what was expected.
+
+1. option bounds (beam, max_len, min_len, alpha, temperature, steps, horizon, seed,
+   batch_size) and `zoo predict --help` listing them;
+2. forecast-lstm tables and series (no close column, inf / non-positive / text prices,
+   header-only files, bad dates);
+3. music piano rolls and .npz files (NaN rolls, object arrays, damaged members, empty
+   arrays, endless MIDI notes);
+4. output files in folders that do not exist, refused before the work.
+"""
+import io
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import mido
+import numpy as np
+import pandas as pd
+import pytest
+
+from zoo.errors import DataFormatError, InputError
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+# ---- 1. option bounds ------------------------------------------------------------------------
+def summarization_host():
+    from pipelines.summarization import host as H
+
+    return H, H.Host({"vocab": H.RESERVED + ["a"], "max_source": 3, "max_target": 4,
+                      "state": {"h": 1, "c": 1, "context": 1}})
+
+
+@pytest.mark.parametrize("options,match", [
+    ({"beam": 100_000}, r"beam must be an integer in 1\.\.64; got 100000"),
+    ({"beam": 0}, r"beam must be an integer in 1\.\.64; got 0"),
+    ({"max_len": -1}, r"max_len must be an integer in 1\.\.16; got -1"),
+    ({"max_len": 17}, r"max_len must be an integer in 1\.\.16"),
+    ({"min_len": 5, "max_len": 3}, r"min_len must be an integer in 0\.\.3; got 5"),
+    ({"block_ngram": -1}, r"block_ngram must be an integer >= 0"),
+    ({"alpha": float("nan")}, r"alpha must be a finite number in 0\.\.5; got nan"),
+    ({"alpha": float("inf")}, r"alpha must be a finite number in 0\.\.5; got inf"),
+    ({"alpha": 1e6}, r"alpha must be a finite number in 0\.\.5"),
+])
+def test_summarization_options_are_bounded(options, match):
+    H, host = summarization_host()
+    assert H.MAX_BEAM == 64 and H.MAX_LEN_FACTOR == 4
+    with pytest.raises(InputError, match=match):
+        host.encode(["a a"], **options)
+    assert host.encode(["a a"], beam=64, max_len=16, alpha=5.0).beam == 64     # the bounds themselves
+
+
+def test_shipped_summarizer_refuses_a_huge_beam_at_once(shipped):
+    """`--beam 100000` grew to 23.6 GB; now it is refused before any decoding."""
+    with pytest.raises(InputError, match=r"beam must be an integer in 1\.\.64"):
+        shipped("summarize-attn").predict(["A small text editor for the console."], beam=100_000)
+
+
+def caption_host():
+    from pipelines.captioning import host as H
+
+    return H, H.Host({"image_size": 8, "vocab": H.SPECIALS + ["a"], "state": {"h": 1, "c": 1},
+                      "grid": 2, "max_len": 16})
+
+
+@pytest.mark.parametrize("options,match", [
+    ({"beam": 10 ** 4}, r"beam must be an integer in 1\.\.64; got 10000"),     # ran 146 s
+    ({"max_len": -1}, r"max_len must be an integer in 1\.\.100; got -1"),
+    ({"max_len": 0}, r"max_len must be an integer in 1\.\.100; got 0"),        # was the default
+    ({"max_len": 10 ** 6}, r"max_len must be an integer in 1\.\.100"),
+    ({"alpha": float("nan")}, r"alpha must be a finite number in 0\.\.5; got nan"),
+    ({"alpha": -1.0}, r"alpha must be a finite number in 0\.\.5"),
+])
+def test_captioning_options_are_bounded(options, match):
+    H, host = caption_host()
+    image = np.zeros((8, 8, 3), np.uint8)
+    with pytest.raises(InputError, match=match):
+        host.encode([image], **options)
+    enc = host.encode([image], beam=H.MAX_BEAM, max_len=H.MAX_LEN)
+    assert (enc.beam, enc.max_len) == (64, 100)
+
+
+def test_speech_beam_is_bounded(shipped):
+    from pipelines.speech import host as H
+
+    t = np.arange(4000) / 8000
+    wave = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+    m = shipped("speech-ctc")
+    for beam, match in ((10 ** 5, r"beam must be an integer in 0\.\.64; got 100000"),
+                        (-1, r"beam must be an integer in 0\.\.64; got -1")):   # was greedy
+        with pytest.raises(InputError, match=match):
+            m.predict([wave], beam=beam)
+    assert H.MAX_BEAM == 64 and isinstance(m.predict([wave], beam=0)[0]["text"], str)
+
+
+@pytest.mark.parametrize("options,match", [
+    ({"steps": 10_001}, r"steps must be an integer in 0\.\.10000; got 10001"),
+    ({"steps": -1}, r"steps must be an integer in 0\.\.10000"),
+    ({"temperature": float("inf")}, r"temperature must be a finite number.*; got inf"),
+    ({"temperature": float("nan")}, r"temperature must be a finite number.*; got nan"),
+    ({"temperature": 1e3}, r"temperature must be a finite number > 0 and <= 100; got 1000"),
+    ({"temperature": 0.0}, r"temperature must be a finite number > 0"),
+    ({"temperature": -0.5}, r"temperature must be a finite number > 0"),
+    ({"seed": -1}, r"seed must be an integer >= 0; got -1"),        # was numpy's ValueError
+])
+def test_music_options_are_bounded(options, match, shipped):
+    m = shipped("music-lstm")
+    with pytest.raises(InputError, match=match):
+        m.generate(**{"steps": 2, **options})
+    with pytest.raises(InputError, match=match):      # the host checks too (zoo.runtime, direct use)
+        m.host().encode([[[60]]], **{"steps": 2, **options})
+
+
+def test_forecast_horizon_that_is_not_a_number_is_an_input_error():
+    from pipelines.forecasting import host as H
+
+    host = H.Host({"window": 4, "horizon": 10, "quantiles": [0.1, 0.5, 0.9]})
+    series = {"dates": pd.bdate_range("2020-01-01", periods=8).strftime("%Y-%m-%d").tolist(),
+              "close": [1.0, 1.1, 1.2, 1.1, 1.0, 1.1, 1.2, 1.3]}
+    for horizon in (float("nan"), 0, 11, True):
+        with pytest.raises(InputError, match=r"horizon must be between 1 and 10"):
+            host.encode([series], horizon=horizon)
+
+
+@pytest.mark.parametrize("batch_size", [0, -3, 10 ** 9, 2.5, True])
+def test_predict_batch_size_is_bounded(batch_size, shipped):
+    m = shipped("forecast-lstm")
+    with pytest.raises(InputError, match=r"batch_size must be an integer in 1\.\.1024"):
+        m.predict(m.parity_examples()[:1], batch_size=batch_size)
+    assert len(m.predict(m.parity_examples()[:1], batch_size=1024)) == 1
+
+
+def test_predict_help_lists_every_models_options_and_bounds_without_tensorflow():
+    script = ("import sys\nfrom zoo.cli import main\ntry:\n    main(['predict', '--help'])\n"
+              "except SystemExit:\n    pass\nprint('tensorflow loaded:', 'tensorflow' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=120, cwd=REPO).stdout
+    assert "tensorflow loaded: False" in out
+    text = " ".join(out.split())                                  # undo the line wrapping
+    assert "summarize-attn: --beam 4 [1..64]" in text
+    assert "--alpha 0.8 [0..5]" in text and "--min-len 1 [0..max_len]" in text
+    assert "caption-cnn-lstm: --beam 3 [1..64 (1: greedy)]" in text
+    assert "speech-ctc, speech-ctc-stream: --beam 0 [0..64 (0, 1: greedy)]" in text
+    assert "music-lstm (no inputs: generate): --steps 128 [0..10000 per piece]" in text
+    assert "--temperature 1.0 [> 0 and <= 100]" in text
+    assert "forecast-lstm: --horizon [1..the model's horizon" in text
+    assert "--batch-size 64 [1..1024]" in text and "ner-bilstm: no options" in text
+
+
+# ---- 2. forecast-lstm tables and series ------------------------------------------------------
+def write_csv(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def long_csv(tmp_path, rows=80, bad_line=None, bad_value=None, name="prices.csv"):
+    """date,Name,close,volume for one ticker; line `bad_line` (1 = header) gets `bad_value`."""
+    dates = pd.bdate_range("2020-01-01", periods=rows).strftime("%Y-%m-%d")
+    lines = ["date,Name,close,volume"]
+    for k, d in enumerate(dates):
+        close = 50 + 0.1 * k if k + 2 != bad_line else bad_value
+        lines.append(f"{d},AAA,{close},1000")
+    return write_csv(tmp_path / name, "\n".join(lines) + "\n")
+
+
+def test_ohlcv_table_without_close_is_refused_not_forecast_column_by_column(tmp_path):
+    from pipelines.forecasting import data
+
+    path = write_csv(tmp_path / "ohlcv.csv", "date,Name,open,high,low,volume\n"
+                     "2020-01-01,AAA,1,2,0.5,100\n2020-01-02,AAA,1,2,0.5,100\n")
+    with pytest.raises(DataFormatError, match=r"ohlcv\.csv: no close column \(columns: date, "
+                       r"Name, open, high, low, volume\); expected 'close'"):
+        data.read(path)
+    no_name = pd.DataFrame({"date": pd.bdate_range("2020-01-01", periods=3),
+                            "open": [1.0, 2, 3], "high": [1.0, 2, 3], "low": [1.0, 2, 3]})
+    with pytest.raises(InputError, match="no close column"):
+        from pipelines.forecasting import host as H
+        H.series_from_table(no_name)
+
+
+def test_wide_tables_still_work_even_with_a_ticker_named_like_a_column():
+    from pipelines.forecasting import host as H
+
+    wide = pd.DataFrame({"date": pd.bdate_range("2020-01-01", periods=3),
+                         "AAPL": [1.0, 2, 3], "LOW": [4.0, 5, 6]})      # LOW: Lowe's
+    assert [s["name"] for s in H.series_from_table(wide)] == ["AAPL", "LOW"]
+
+
+@pytest.mark.parametrize("bad_value,match", [
+    ("inf", r"prices\.csv: infinite price inf in line 7 \(column 'close', series prices\)"),
+    ("-3", r"prices\.csv: non-positive price -3\.0 in line 7"),
+    ("0", r"prices\.csv: non-positive price 0\.0 in line 7"),
+    ("abc", r"prices\.csv: price 'abc' in line 7 \(column 'close'\) is not a number"),
+])
+def test_bad_prices_in_a_csv_name_the_file_and_line(tmp_path, bad_value, match):
+    from pipelines.forecasting import data
+
+    path = long_csv(tmp_path, bad_line=7, bad_value=bad_value)
+    path.write_text(path.read_text().replace("date,Name,close,volume\n", "date,close,volume\n")
+                    .replace(",AAA,", ","))
+    with pytest.raises(DataFormatError, match=match):
+        data.read(path)
+
+
+def test_evaluate_refuses_an_infinite_price_instead_of_crashing(shipped, tmp_path):
+    path = long_csv(tmp_path, rows=300, bad_line=250, bad_value="inf")
+    with pytest.raises(DataFormatError, match=r"prices\.csv: infinite price inf in line 250"):
+        shipped("forecast-lstm").evaluate(str(path))
+
+
+@pytest.mark.parametrize("text,match", [
+    ("date,close\n", r"empty\.csv: no rows of prices, only a header \(date, close\)"),
+    ("", r"empty\.csv: empty file"),
+    ("date,close\n2020-01-01,1\n2020-13-45,2\n",
+     r"empty\.csv: cannot parse date '2020-13-45' in line 3 \(column 'date'\)"),
+    ("date,close\n2020-01-01,1\n,2\n", r"empty\.csv: no date in line 3"),
+    ("date,Name,close\n2020-01-01,A,1\n2020-01-02,,2\n", r"empty\.csv: no series name in line 3"),
+])
+def test_unreadable_tables_are_data_format_errors_with_file_and_line(tmp_path, text, match):
+    from pipelines.forecasting import data
+
+    with pytest.raises(DataFormatError, match=match):
+        data.read(write_csv(tmp_path / "empty.csv", text))
+
+
+def test_blank_lines_do_not_shift_line_numbers(tmp_path):
+    from pipelines.forecasting import data
+
+    path = write_csv(tmp_path / "p.csv", "date,close\n2020-01-01,1\n\n2020-01-03,oops\n")
+    with pytest.raises(DataFormatError, match="p.csv: price 'oops' in line 4"):
+        data.read(path)
+
+
+def test_yyyymmdd_integer_dates_are_dates_not_nanoseconds():
+    from pipelines.forecasting import host as H
+
+    table = pd.DataFrame({"date": [20200102, 20200103, 20200106], "close": [1.0, 2, 3]})
+    assert H.series_from_table(table)[0]["dates"] == ["2020-01-02", "2020-01-03", "2020-01-06"]
+
+
+def series(n=80, **over):
+    s = {"name": "X", "dates": pd.bdate_range("2020-01-01", periods=n).strftime("%Y-%m-%d").tolist(),
+         "close": list(50 + 0.1 * np.arange(n))}
+    s.update(over)
+    return s
+
+
+def with_value(values, k, v):
+    values = list(values)
+    values[k] = v
+    return values
+
+
+@pytest.mark.parametrize("item,match", [
+    (series(close=with_value(series()["close"], 40, float("inf"))),
+     r"input 0 \(X\): infinite price inf on 2020-02-26 \(position 40\)"),
+    (series(close=with_value(series()["close"], 40, -1.0)), r"input 0 \(X\): non-positive price -1\.0"),
+    (series(close=with_value(series()["close"], 40, "abc")),
+     r"input 0 \(X\): close: value 'abc' at position 40 is not a number"),
+    (series(close=None), r"close must be a list of numbers; got NoneType"),
+    (series(close=[True] * 80), "true/false values; expected numbers"),
+    (series(dates=with_value(series()["dates"], 3, "yesterday")),
+     r"'yesterday' at position 3 is not a date"),
+    (series(dates=with_value(series()["dates"], 3, None)), r"date at position 3 is missing"),
+    (series(volume=[1.0] * 79 + [float("inf")]), r"volume inf on .*volumes must be finite and >= 0"),
+    (series(volume=[1.0, 2.0]), r"2 volumes but 80 prices"),
+])
+def test_bad_series_dicts_are_input_errors(item, match, shipped):
+    with pytest.raises(InputError, match=match):
+        shipped("forecast-lstm").predict([item])
+
+
+def test_text_price_in_a_dataframe_names_the_row(shipped):
+    df = pd.DataFrame({"date": pd.bdate_range("2020-01-01", periods=80),
+                       "close": [50.0] * 10 + ["n/a?"] + [50.0] * 69})
+    with pytest.raises(InputError, match=r"price 'n/a\?' in row 12 \(column 'close'\) is not a number"):
+        shipped("forecast-lstm").predict(df)
+
+
+# ---- 3. music rolls and .npz files -----------------------------------------------------------
+def test_nan_piano_roll_is_refused_not_read_as_silence(shipped):
+    roll = np.zeros((8, 88), np.float32)
+    roll[2, 39] = np.nan
+    m = shipped("music-lstm")
+    with pytest.raises(InputError, match=r"input 0: the piano roll holds nan at step 2, key 39"):
+        m.predict([roll])
+    with pytest.raises(InputError, match="piano roll holds nan"):
+        m.generate(steps=2, primer=roll)
+
+
+@pytest.mark.parametrize("roll,match", [
+    (np.full((4, 88), None, dtype=object), "must hold numbers .* got dtype object"),
+    (np.full((4, 88), "x"), "must hold numbers"),
+    (np.full((4, 88), -1.0, np.float32), r"holds -1\.0 at step 0, key 0"),
+    (np.zeros((0, 88)), r"must be \[T >= 1, 88\]"),
+    (np.zeros((3, 4, 88)), "must be a 2-D array"),
+])
+def test_bad_piano_rolls_are_input_errors(roll, match, shipped):
+    with pytest.raises(InputError, match=match):
+        shipped("music-lstm").predict([roll])
+
+
+def test_pieces_longer_than_the_limit_are_refused_before_the_work(shipped):
+    from pipelines.music import host as H
+
+    with pytest.raises(InputError, match=r"input 0: 20001 time steps; expected at most 20000"):
+        shipped("music-lstm").predict([np.zeros((H.MAX_PIECE_STEPS + 1, 88), np.float32)])
+
+
+def npz_bytes(**arrays) -> bytes:
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
+
+
+GOOD = {"train_notes": np.array([60, 64, 62]), "train_step_offsets": np.array([0, 2, 3]),
+        "train_seq_offsets": np.array([0, 2])}
+
+
+def damaged_crc(raw: bytes, member: str) -> bytes:
+    """`raw` with one byte of `member`'s data flipped (its CRC-32 no longer matches)."""
+    info = zipfile.ZipFile(io.BytesIO(raw)).getinfo(member)
+    offset = info.header_offset + 30 + len(info.filename) + len(info.extra) + 130
+    out = bytearray(raw)
+    out[offset] ^= 0xFF
+    return bytes(out)
+
+
+@pytest.mark.parametrize("content,match", [
+    (damaged_crc(npz_bytes(**GOOD), "train_notes.npy"),
+     r"member train_notes cannot be read \(BadZipFile: Bad CRC-32"),
+    (npz_bytes(**{**GOOD, "train_notes": np.array([60, "x", None], dtype=object)}),
+     "member train_notes cannot be read .*Object arrays"),
+    (npz_bytes(train_notes=np.zeros(0, np.int64), train_step_offsets=np.zeros(0, np.int64),
+               train_seq_offsets=np.zeros(0, np.int64)), "must be non-empty, start at 0"),
+    (npz_bytes(train_notes=np.zeros(0, np.int64), train_step_offsets=np.array([0]),
+               train_seq_offsets=np.array([0])), "split 'train' holds no sequences"),
+    (npz_bytes(**{**GOOD, "train_notes": np.array([60.0, np.nan, 62.0])}),
+     "train_notes holds values that are not whole numbers"),
+    (npz_bytes(**{**GOOD, "train_step_offsets": np.array([0, 5, 3])}), "never decrease"),
+    (npz_bytes(**{**GOOD, "steps_per_quarter": np.array([1, 2])}),
+     r"steps_per_quarter is a int64 array of shape \(2,\); expected an integer"),
+    (npz_bytes(**{**GOOD, "steps_per_quarter": np.array(0)}), "steps_per_quarter is 0"),
+    (b"", r"not a readable \.npz file \(EOFError\)"),
+    (b"hello", r"not a readable \.npz file"),
+])
+def test_damaged_or_odd_npz_files_are_data_format_errors(tmp_path, content, match):
+    from pipelines.music import data
+
+    path = tmp_path / "rolls.npz"
+    path.write_bytes(content)
+    for read in (data.read, lambda p: data.read_npz(p, "train")):
+        with pytest.raises(DataFormatError, match=match):
+            read(path)
+
+
+def test_a_midi_note_that_never_ends_is_refused_not_allocated(tmp_path, shipped):
+    """A few bytes of MIDI can hold a note 2**28 ticks long: tens of GB as a piano roll."""
+    from pipelines.music import data
+    from pipelines.music.midi import MAX_ROLL_STEPS
+
+    mid = mido.MidiFile(ticks_per_beat=1)
+    mid.tracks.append(mido.MidiTrack([mido.Message("note_on", note=60, velocity=80, time=0),
+                                      mido.Message("note_off", note=60, time=MAX_ROLL_STEPS)]))
+    path = tmp_path / "long.mid"
+    mid.save(path)
+    with pytest.raises(DataFormatError, match=r"long\.mid: the notes span 400,000 time steps"):
+        data.read(path, steps_per_quarter=2)
+    with pytest.raises(InputError, match=r"input 0: .*time steps.*expected at most"):
+        shipped("music-lstm").predict([str(path)])
+
+
+# ---- 4. output files in folders that do not exist --------------------------------------------
+def test_music_output_folders_are_checked_before_generating(shipped, tmp_path):
+    m = shipped("music-lstm")
+    missing = tmp_path / "no" / "such"
+    with pytest.raises(InputError, match=r"out: the folder '.*no/such' does not exist"):
+        m.generate(steps=4, out=missing / "song.mid")
+    with pytest.raises(InputError, match=r"png: the folder '.*no/such' does not exist"):
+        m.generate(steps=4, png=str(missing / "roll.png"))
+    with pytest.raises(InputError, match="png needs a file name"):
+        m.generate(steps=4, png=True)                  # `--png` with no value
+    with pytest.raises(InputError, match="expected a name ending in .png"):
+        m.generate(steps=4, png=tmp_path / "roll")
+    with pytest.raises(InputError, match="is a folder; expected a file name"):
+        m.generate(steps=4, out=tmp_path)
+    assert not missing.parent.exists()                 # nothing created on a typo
+
+
+def test_cli_plot_into_a_missing_folder_fails_before_predicting(tmp_path, capsys, monkeypatch):
+    from zoo.cli import main
+    from zoo.model import ZooModel
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("predict ran before the output folder was checked")
+
+    monkeypatch.setattr(ZooModel, "predict", no_work)
+    path = long_csv(tmp_path, rows=80)
+    assert main(["predict", "forecast-lstm", str(path), "--plot",
+                 str(tmp_path / "nope" / "fan.png")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: --plot: the folder") and "nope' does not exist" in err
+    assert len(err.splitlines()) == 1
+
+
+def test_host_plot_refuses_a_missing_folder(tmp_path):
+    _, host = summarization_host()
+    result = {"summary": "a", "tokens": ["a"], "source_tokens": ["a"], "attention": [[1.0]]}
+    with pytest.raises(InputError, match="plot: the folder .* does not exist"):
+        host.plot([result], tmp_path / "missing" / "att.png")
