@@ -337,3 +337,18 @@ def test_binary_or_non_utf8_file_is_refused(data, match, summarizer_host, tmp_pa
 def test_lone_surrogate_is_an_input_error(summarizer_host):
     with pytest.raises(InputError, match="input 0: character 3 .*lone surrogate"):
         summarizer_host.encode(["abc\ud800"])
+
+
+def test_preprocessor_missing_keys_is_a_bundle_error(bundle_copy):
+    """A bundle whose preprocessor.json lost a key (its manifest re-written to match)
+    is refused at load, not with a raw KeyError at the first predict()."""
+    import zoo.bundle
+    from zoo.errors import BundleError
+
+    path = bundle_copy("ner-bilstm")
+    prep = json.loads((path / "preprocessor.json").read_text())
+    del prep["preprocessor"]["labels"]
+    (path / "preprocessor.json").write_text(json.dumps(prep))
+    zoo.bundle.write_manifest(path, "ner-bilstm")
+    with pytest.raises(BundleError, match="preprocessor.json: not usable .*KeyError"):
+        zoo.load(path)

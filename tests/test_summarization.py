@@ -18,8 +18,8 @@ def test_read_jsonl_gz_and_csv_with_custom_columns(tmp_path):
     p = tmp_path / "pairs.jsonl.gz"
     with gzip.open(p, "wt", encoding="utf-8") as f:
         f.write(json.dumps({"text": "Long text here.", "headline": "Short"}) + "\n")
-    assert data.read(p, document="text", summary="headline") == [
-        {"document": "Long text here.", "summary": "Short"}]
+    assert data.read(p, document="text", summary="headline") == [   # grouped by itself
+        {"document": "Long text here.", "summary": "Short", "group": "Long text here."}]
     c = tmp_path / "pairs.csv"
     c.write_text('document,summary\n"A, b",c\n')
     assert data.read(c)[0]["document"] == "A, b"
@@ -42,8 +42,8 @@ def test_read_split_picks_datasets(data_dir):
     root = data_dir / "summarization"
     assert len(data.read_split(root, "valid")) == len(data.read_split(root / "debian_descriptions", "valid"))
     news = data.read_split(root / "inshorts_news", "valid")
-    assert news and set(news[0]) == {"document", "summary"}
-    with pytest.raises(DataFormatError, match="split"):
+    assert news and set(news[0]) == {"document", "summary", "group"}
+    with pytest.raises(DataFormatError, match="unknown split 'test'"):
         data.read_split(root, "test")
 
 

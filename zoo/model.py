@@ -60,7 +60,15 @@ class ZooModel:
             raise BundleError(f"{directory / 'model.keras'}: cannot load ({type(e).__name__}: "
                               f"{str(e)[:200]})") from None
         metrics = bundle.read_json(directory / "metrics.json")
-        return cls(entry, model, prep["preprocessor"], metrics, prep.get("hparams"))
+        if not isinstance(prep.get("preprocessor"), dict):
+            raise BundleError(f"{directory / 'preprocessor.json'}: no 'preprocessor' object")
+        zm = cls(entry, model, prep["preprocessor"], metrics, prep.get("hparams"))
+        try:                # a preprocessor the host cannot use fails here, not at predict()
+            zm.host()
+        except (KeyError, TypeError, ValueError, IndexError) as e:
+            raise BundleError(f"{directory / 'preprocessor.json'}: not usable by "
+                              f"{entry.name}'s host ({type(e).__name__}: {e})") from None
+        return zm
 
     def save(self, directory: str | Path, command: str | None = None) -> Path:
         """Write a bundle (DESIGN.md "Bundle"); `zoo.load(directory)` gives it back."""
