@@ -79,7 +79,7 @@ def test_fine_tune_few_steps_on_real_data(name, shipped, data_dir, tmp_path):
     entry = m.entry
     data = zoo.data.read_split(entry, data_dir / entry.default_data, "train")[:96]
     before = [w.copy() for w in m.keras_model.get_weights()]
-    tuned = m.fine_tune(data, epochs=1, steps_per_epoch=2, batch_size=16,
+    tuned = m.fine_tune(data, epochs=1, steps_per_epoch=2, batch_size=16, jit_compile=False,
                         monitor_gradients=False, out=tmp_path / "tuned")
     assert (tmp_path / "tuned" / "manifest.json").exists()
     assert np.isfinite(tuned.metrics["valid"][entry.module("evaluate").HEADLINE])

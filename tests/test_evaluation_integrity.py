@@ -56,7 +56,8 @@ def test_fine_tune_without_validation_holds_out_a_slice(shipped, data_dir, capsy
     """It validated on its own training data (val_wer=0.0000) and picked the epoch there."""
     m = shipped("ner-bilstm")
     sents = zoo.data.read_split(m.entry, data_dir / "conll2003", "valid")[:40]
-    tuned = m.fine_tune(sents, epochs=1, steps_per_epoch=1, batch_size=8, monitor_gradients=False)
+    tuned = m.fine_tune(sents, epochs=1, steps_per_epoch=1, batch_size=8, monitor_gradients=False,
+                        jit_compile=False)
     out = capsys.readouterr().out
     assert "holding out 4 of the 40 fine-tuning examples" in out
     assert tuned.metrics["valid"]["data"].startswith("4 of the 40 fine-tuning examples, held out")
@@ -69,7 +70,7 @@ def test_fine_tune_without_validation_holds_out_a_slice(shipped, data_dir, capsy
 def test_fine_tune_on_too_little_data_warns_loudly(shipped, data_dir, caplog):
     m = shipped("ner-bilstm")
     few = zoo.data.read_split(m.entry, data_dir / "conll2003", "valid")[:6]
-    tuned = m.fine_tune(few, epochs=1, batch_size=8, monitor_gradients=False)
+    tuned = m.fine_tune(few, epochs=1, batch_size=8, monitor_gradients=False, jit_compile=False)
     assert "the epoch is chosen on the training data itself" in caplog.text
     assert tuned.metrics["split"] == "the fine-tuning data itself (too few to hold out)"
 

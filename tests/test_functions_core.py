@@ -75,6 +75,9 @@ def export_functions(model, prep):
 
 @pytest.fixture(scope="module")
 def toy():
+    # Unregistered, so zoo.runtime would refuse its host: allow it for these tests only.
+    allowed = zoo.runtime.allowed_hosts
+    zoo.runtime.allowed_hosts = lambda: allowed() | {f"{PKG}.host"}
     pkg = types.ModuleType(PKG)
     host = types.ModuleType(f"{PKG}.host")
     host.Host, host.Encoded, host.TASK_METHODS, host.EMPTY_INPUT = Host, Encoded, ("roll",), []
@@ -91,6 +94,7 @@ def toy():
     yield ZooModel(entry, build(), {"examples": examples})
     for name in (PKG, f"{PKG}.host", f"{PKG}.model"):
         sys.modules.pop(name, None)
+    zoo.runtime.allowed_hosts = allowed
 
 
 def test_predict_runs_the_host_loop_over_functions(toy):
