@@ -127,9 +127,35 @@ def test_shipped_card_numbers_reproduce_on_the_report_split(shipped, data_dir):
     m = shipped("forecast-lstm")
     recorded = m.metrics["report"]
     measured = m.evaluate(read_split(m.entry, data_dir / "stocks", "report"))
-    for key in ("pinball_ratio_vs_naive", "coverage_80", "mase_h1", "mase_h5"):
+    for key in ("pinball_ratio_vs_naive", "coverage_80", "mase_h1", "mase_h5",
+                "pinball_ratio_vs_garch", "garch_pinball_ratio_vs_naive", "garch_coverage_80"):
         assert measured[key] == pytest.approx(recorded[key], abs=1e-6), key
     assert 0.77 <= measured["coverage_80"] <= 0.83, "the issue's calibration target"
+    # the GARCH(1,1)-t baseline of the same run: fitted on every ticker, calibrated
+    assert measured["garch_failed"] == 0 and 0.77 <= measured["garch_coverage_80"] <= 0.83
+    assert measured["per_quantile"]["q0.1"]["garch_t"] > 0
+
+
+def test_garch_baseline_uses_only_the_past(data_dir):
+    """A GARCH forecast made at day t does not change when later prices change."""
+    import numpy as np
+
+    from pipelines.forecasting import garch
+
+    y = np.asarray(read_stock(data_dir)["close"], float)
+    start = len(y) - 60
+    before = garch.quantiles(y, start, [0.1, 0.5, 0.9], 5)
+    later = y.copy()
+    later[start + 30:] *= 1.5                                 # a shock after origin 29
+    after = garch.quantiles(later, start, [0.1, 0.5, 0.9], 5)
+    assert np.allclose(before[:30], after[:30]) and not np.allclose(before[31:], after[31:])
+
+
+def read_stock(data_dir):
+    from zoo.data import read_split
+    from zoo.registry import get
+
+    return read_split(get("forecast-lstm"), data_dir / "stocks", "report")[0]
 
 
 def test_fine_tune_makes_full_passes_over_the_users_data(shipped, tmp_path):

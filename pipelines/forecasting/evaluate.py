@@ -6,8 +6,9 @@ ahead. Point forecasts (the median) are scored with MASE (Hyndman & Koehler 2006
 divided by the in-sample mean absolute one-step change), sMAPE (percent) and directional
 accuracy; quantiles with the pinball loss (scaled the same way) and the 80 % interval's
 coverage and width (percent of the price). Baselines: naive persistence, drift, seasonal
-naive (5 days) and naive with empirical quantiles (the series' own in-sample h-step log
-returns around the last price).
+naive (5 days), naive with empirical quantiles (the series' own in-sample h-step log
+returns around the last price) and GARCH(1,1) with Student-t innovations (garch.py: one
+fit per series on the history before the window, filtered forward with fixed parameters).
 
 >>> from pipelines.forecasting.evaluate import pinball
 >>> float(pinball(0.9, actual=10.0, forecast=8.0))
@@ -23,6 +24,9 @@ import numpy as np
 HEADLINE = "pinball_ratio_vs_naive"       # < 1: better quantiles than naive-with-quantiles
 GREATER_IS_BETTER = False
 SEASON = 5
+# The per-epoch validation in training skips the GARCH fits (they do not change with the
+# model); the final evaluation of every split computes them.
+EPOCH_OPTIONS = {"garch": False}
 
 
 def pinball(q, actual, forecast):
@@ -65,18 +69,27 @@ def _check(host, i, s):
     return checked
 
 
-def evaluate(model, series: list[dict], horizon: int = 5, last: int = 126) -> dict:
-    """Metrics per horizon 1..`horizon` for `model` and the baselines (see module doc)."""
+def evaluate(model, series: list[dict], horizon: int = 5, last: int = 126,
+             garch: bool = True) -> dict:
+    """Metrics per horizon 1..`horizon` for `model` and the baselines (see module doc);
+    `garch=False` leaves out the GARCH-t baseline (faster)."""
+    from . import garch as G
+
     quantiles = model.host().quantiles
     lo, hi, mid = quantiles.index(0.1), quantiles.index(0.9), quantiles.index(0.5)
     acc = {h: {k: [] for k in ("mase", "naive_mase", "drift_mase", "snaive_mase", "smape",
                                "diracc", "drift_diracc", "pinball", "naiveq_pinball", "in80",
-                               "naiveq_in80", "width80", "naiveq_width80")}
+                               "naiveq_in80", "width80", "naiveq_width80", "garch_pinball",
+                               "garch_in80", "garch_width80")}
            for h in range(1, horizon + 1)}
-    per_q = {q: {"model": [], "naiveq": []} for q in quantiles}
+    per_q = {q: {"model": [], "naiveq": [], "garch": []} for q in quantiles}
+    garch_failed = 0
     for s, start, qs in _forecasts(model, series, horizon, last):
         y = s["close"]
         scale = np.mean(np.abs(np.diff(y[:start]))) or 1e-8
+        if garch:
+            gqs = G.quantiles(y, start, quantiles, horizon)
+            garch_failed += int(np.isnan(gqs).any())
         for h in range(1, min(horizon, qs.shape[1]) + 1):
             t = np.arange(start, len(y) - h)
             if not len(t):
@@ -108,9 +121,18 @@ def evaluate(model, series: list[dict], horizon: int = 5, last: int = 126) -> di
             d["naiveq_in80"].append((a >= emp[:, lo]) & (a <= emp[:, hi]))
             d["width80"].append(100 * (prices[:, hi] - prices[:, lo]) / base)
             d["naiveq_width80"].append(100 * (emp[:, hi] - emp[:, lo]) / base)
-    table = {f"h{h}": {k: float(np.mean(np.concatenate(v))) if v else float("nan")
+            if garch:
+                gp = base[:, None] * np.exp(gqs[: len(t), h - 1])
+                garch_pb = np.stack([pinball(q, a, gp[:, j]) for j, q in enumerate(quantiles)], 1) / scale
+                d["garch_pinball"].append(garch_pb.mean(1))
+                for j, q in enumerate(quantiles):
+                    per_q[q]["garch"].append(garch_pb[:, j])
+                d["garch_in80"].append((a >= gp[:, lo]) & (a <= gp[:, hi]))
+                d["garch_width80"].append(100 * (gp[:, hi] - gp[:, lo]) / base)
+    # nanmean: a series whose GARCH fit failed (counted in garch_failed) has no GARCH rows
+    table = {f"h{h}": {k: float(np.nanmean(np.concatenate(v))) if v else float("nan")
                        for k, v in d.items()} for h, d in acc.items()}
-    pooled = lambda k: float(np.mean(np.concatenate([np.concatenate(acc[h][k]) for h in acc])))  # noqa: E731
+    pooled = lambda k: float(np.nanmean(np.concatenate([np.concatenate(acc[h][k]) for h in acc])))  # noqa: E731
     out = {f"mase_h{h}": table[f"h{h}"]["mase"] for h in acc}
     out.update({f"naive_mase_h{h}": table[f"h{h}"]["naive_mase"] for h in acc})
     # MASE scales by the in-sample one-step change, so even naive persistence scores
@@ -126,6 +148,17 @@ def evaluate(model, series: list[dict], horizon: int = 5, last: int = 126) -> di
                                                               for h in acc)),
         per_horizon=table,
         per_quantile={f"q{q:g}": {"model": float(np.mean(np.concatenate(v["model"]))),
-                                  "naive_quantiles": float(np.mean(np.concatenate(v["naiveq"])))}
+                                  "naive_quantiles": float(np.mean(np.concatenate(v["naiveq"]))),
+                                  **({"garch_t": float(np.nanmean(np.concatenate(v["garch"])))}
+                                     if garch else {})}
                       for q, v in per_q.items()})
+    if garch:
+        out.update(pinball_ratio_vs_garch=pooled("pinball") / pooled("garch_pinball"),
+                   garch_pinball_ratio_vs_naive=pooled("garch_pinball") / pooled("naiveq_pinball"),
+                   garch_coverage_80=pooled("garch_in80"), garch_width_80_pct=pooled("garch_width80"),
+                   garch_failed=garch_failed)
+    else:                   # no empty GARCH columns in the per-horizon table
+        for row in table.values():
+            for k in ("garch_pinball", "garch_in80", "garch_width80"):
+                row.pop(k)
     return out
