@@ -164,7 +164,7 @@ def _overrides(args) -> dict:
 def _print_prediction(host, result) -> None:
     """One readable line per result: the host's `describe` if it has one, else JSON."""
     describe = getattr(host, "describe", None)
-    print(describe(result) if describe else json.dumps(result, default=str))
+    print(describe(result) if describe else json.dumps(result, default=jsonable))
 
 
 def file_input(arg: str):
@@ -178,6 +178,18 @@ def file_input(arg: str):
     return path
 
 
+def jsonable(obj):
+    """JSON for what results hold besides plain types: a DataFrame as records (a forecast),
+    numpy arrays and scalars as lists and numbers, dates as ISO strings."""
+    if hasattr(obj, "to_dict") and hasattr(obj, "columns"):
+        return obj.to_dict(orient="records")
+    if hasattr(obj, "tolist"):
+        return obj.tolist()
+    if hasattr(obj, "isoformat"):
+        return obj.isoformat()
+    return str(obj)
+
+
 def _value(text: str):
     """A command-line option value as a number, boolean, None or JSON where it parses."""
     if text in ("True", "False", "None"):     # Python spellings, as a Keras user types them
@@ -189,11 +201,15 @@ def _value(text: str):
 
 
 def _split_options(argv: list[str], known: tuple = ("--json",)) -> tuple[list[str], dict]:
-    """`predict`'s own arguments, and the other `--key value` pairs as options."""
-    rest, options, i = [], {}, 0
+    """`predict`'s own arguments, and the other `--key value` pairs as options. Its own
+    flags (`--json`) may stand anywhere: they are moved after the inputs, where argparse
+    takes them (`zoo predict NAME --json "text"`)."""
+    rest, options, flags, i = [], {}, [], 0
     while i < len(argv):
         a = argv[i]
-        if a.startswith("--") and a not in known and a not in ("-h", "--help"):
+        if a in known:
+            flags.append(a)
+        elif a.startswith("--") and a not in ("-h", "--help"):
             key, eq, val = a[2:].partition("=")
             if not eq:
                 nxt = argv[i + 1] if i + 1 < len(argv) else None
@@ -205,7 +221,7 @@ def _split_options(argv: list[str], known: tuple = ("--json",)) -> tuple[list[st
         else:
             rest.append(a)
         i += 1
-    return rest, options
+    return rest + flags, options
 
 
 def run(argv: list[str]) -> int:
@@ -233,7 +249,7 @@ def run(argv: list[str]) -> int:
         methods = getattr(__import__(m.entry.host_module, fromlist=["_"]), "TASK_METHODS", ())
         if not args.inputs and methods:        # e.g. generation: no inputs, only options
             result = getattr(m, methods[0])(**options)
-            print(json.dumps(result, ensure_ascii=False, default=str) if args.json
+            print(json.dumps(result, ensure_ascii=False, default=jsonable) if args.json
                   else (host.describe(result) if hasattr(host, "describe") else result))
             return 0
         if not args.inputs:
@@ -250,7 +266,7 @@ def run(argv: list[str]) -> int:
         labels = args.inputs if len(results) == len(args.inputs) else [None] * len(results)
         for text, r in zip(labels, results):
             if args.json:
-                print(json.dumps(r, ensure_ascii=False, default=str))
+                print(json.dumps(r, ensure_ascii=False, default=jsonable))
             else:
                 if text is not None:
                     print(f"> {text}")

@@ -1,0 +1,21 @@
+"""CLI habits a newcomer expects (issue 19): options anywhere, real JSON out."""
+import json
+
+from zoo.cli import main
+
+
+def test_json_flag_may_stand_before_the_inputs(capsys):
+    assert main(["predict", "ner-bilstm", "--json", "Angela Merkel visited Paris ."]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert [e["type"] for e in result["entities"]] == ["PER", "LOC"]
+
+
+def test_forecast_json_is_records_not_a_dataframe_repr(tmp_path, capsys):
+    csv = tmp_path / "prices.csv"
+    csv.write_text("date,close\n" + "\n".join(
+        f"2020-{1 + d // 28:02d}-{1 + d % 28:02d},{100 + 0.5 * d + d % 7}" for d in range(120)))
+    assert main(["predict", "forecast-lstm", str(csv), "--json", "--horizon", "2"]) == 0
+    records = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert [sorted(r) for r in records] == [["date", "forecast", "q0.1", "q0.25", "q0.5",
+                                             "q0.75", "q0.9", "series"]] * 2
+    assert records[0]["q0.1"] < records[0]["q0.5"] < records[0]["q0.9"]
