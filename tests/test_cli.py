@@ -19,3 +19,12 @@ def test_forecast_json_is_records_not_a_dataframe_repr(tmp_path, capsys):
     assert [sorted(r) for r in records] == [["date", "forecast", "q0.1", "q0.25", "q0.5",
                                              "q0.75", "q0.9", "series"]] * 2
     assert records[0]["q0.1"] < records[0]["q0.5"] < records[0]["q0.9"]
+
+
+def test_predict_help_for_one_model_shows_its_options(capsys):
+    import pytest
+
+    with pytest.raises(SystemExit):
+        main(["predict", "summarize-attn", "--help"])
+    out = capsys.readouterr().out
+    assert "summarize-attn: --beam 4 [1..64]" in out and "ner-bilstm" not in out

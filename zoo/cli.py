@@ -32,9 +32,10 @@ def _seeds(text: str) -> list[int]:
     return [int(s) for s in text.split(",")]
 
 
-def _parser(predict_help: bool = False) -> argparse.ArgumentParser:
+def _parser(predict_help: bool | str = False) -> argparse.ArgumentParser:
     """The argument parser; `predict_help` adds the per-model options and their bounds to
-    `zoo predict --help` (it imports every application's numpy host, so only on --help)."""
+    `zoo predict --help` (it imports every application's numpy host, so only on --help);
+    a model's name there (`zoo predict NAME --help`) shows that model's alone."""
     p = argparse.ArgumentParser(prog="zoo", description="Recurrent-network model zoo.")
     sub = p.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="registered models")
@@ -45,7 +46,8 @@ def _parser(predict_help: bool = False) -> argparse.ArgumentParser:
                                    "to the model's predict(),\nor to its task method when no "
                                    "inputs are given; values outside the bounds below\nare "
                                    "refused.",
-                       epilog=predict_epilog() if predict_help else None,
+                       epilog=(predict_epilog(only=predict_help if isinstance(predict_help, str)
+                                              else None) if predict_help else None),
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     s.add_argument("name", help="registered name or bundle directory")
     s.add_argument("inputs", nargs="*", help="sentences (or files, for file-based tasks; "
@@ -99,7 +101,7 @@ def _parser(predict_help: bool = False) -> argparse.ArgumentParser:
     return p
 
 
-def predict_epilog(width: int = 88) -> str:
+def predict_epilog(width: int = 88, only: str | None = None) -> str:
     """Every registered model's predict options (and task methods'), with their defaults
     from the host's signatures and their bounds from its OPTION_BOUNDS (numpy-only host
     modules: no TensorFlow is imported)."""
@@ -111,7 +113,8 @@ def predict_epilog(width: int = 88) -> str:
 
     models: dict[str, list[str]] = {}
     for name in registry.names():
-        models.setdefault(registry.get(name).host_module, []).append(name)
+        if only in (None, name):
+            models.setdefault(registry.get(name).host_module, []).append(name)
     out = ["options by model (default, then [allowed values]):"]
     for module_name, names in models.items():
         try:
@@ -228,7 +231,9 @@ def run(argv: list[str]) -> int:
     options = {}
     if argv[:1] == ["predict"]:
         argv, options = _split_options(argv)
-    parser = _parser(predict_help=argv[:1] == ["predict"] and ("-h" in argv or "--help" in argv))
+    helping = argv[:1] == ["predict"] and ("-h" in argv or "--help" in argv)
+    named = argv[1] if helping and len(argv) > 1 and argv[1] in registry.names() else None
+    parser = _parser(predict_help=named or helping)
     args, extra = parser.parse_known_args(argv)
     if extra:      # train / fine-tune: other `--key value` pairs override the recipe
         rest, options = _split_options(extra, known=())
