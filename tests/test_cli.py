@@ -28,3 +28,17 @@ def test_predict_help_for_one_model_shows_its_options(capsys):
         main(["predict", "summarize-attn", "--help"])
     out = capsys.readouterr().out
     assert "summarize-attn: --beam 4 [1..64]" in out and "ner-bilstm" not in out
+
+
+def test_input_file_and_stdin_give_one_result_a_line(tmp_path, capsys, monkeypatch):
+    import io
+
+    lines = tmp_path / "sents.txt"
+    lines.write_text("Angela Merkel visited Paris .\n\nEU rejects German call .\n")
+    assert main(["predict", "ner-bilstm", "--input", str(lines), "--json"]) == 0
+    out = [json.loads(x) for x in capsys.readouterr().out.strip().splitlines()]
+    assert [[e["text"] for e in r["entities"]] for r in out] == [["Angela Merkel", "Paris"],
+                                                                 ["EU", "German"]]
+    monkeypatch.setattr("sys.stdin", io.StringIO(lines.read_text()))
+    assert main(["predict", "ner-bilstm", "-", "--json"]) == 0
+    assert [json.loads(x) for x in capsys.readouterr().out.strip().splitlines()] == out

@@ -51,8 +51,9 @@ def _parser(predict_help: bool | str = False) -> argparse.ArgumentParser:
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     s.add_argument("name", help="registered name or bundle directory")
     s.add_argument("inputs", nargs="*", help="sentences (or files, for file-based tasks; "
-                   "@FILE passes a text file, e.g. a document to summarize); further "
-                   "--option value pairs go to the model's predict / task method")
+                   "@FILE passes a text file, e.g. a document to summarize; `--input FILE` "
+                   "or `-` reads one example a line, JSON lines for structured inputs); "
+                   "further --option value pairs go to the model's predict / task method")
     s.add_argument("--json", action="store_true", help="print JSON instead of a summary")
     for cmd in ("train", "fine-tune"):
         s = sub.add_parser(cmd, help=f"{cmd} a model")
@@ -181,6 +182,49 @@ def file_input(arg: str):
     return path
 
 
+def example_lines(source: str):
+    """The examples of `--input FILE` (or `-`, standard input): one a line, blank lines
+    skipped; a line that is a JSON object or list is that object (structured inputs)."""
+    stream = sys.stdin if source == "-" else None
+    if stream is None:
+        path = Path(str(source))
+        if not path.is_file():
+            raise ZooError(f"--input {source}: no such file (expected one example a line)")
+        stream = path.open(encoding="utf-8", errors="strict")
+    try:
+        for n, line in enumerate(stream, start=1):
+            text = line.rstrip("\n")
+            if not text.strip():
+                continue
+            if text.lstrip()[:1] in "{[":
+                try:
+                    yield json.loads(text)
+                    continue
+                except ValueError:
+                    raise ZooError(f"{source}:{n}: not valid JSON") from None
+            yield text
+    except UnicodeDecodeError as e:
+        raise ZooError(f"{source}: not UTF-8 text ({e.reason})") from None
+    finally:
+        if stream is not sys.stdin:
+            stream.close()
+
+
+def predict_lines(m, host, source: str, as_json: bool, options: dict, chunk: int = 64) -> int:
+    """`zoo predict NAME --input FILE` (or `-`): results stream out as examples are read,
+    `chunk` at a time; with --json one JSON line each, in input order."""
+    batch = []
+    for example in [*example_lines(source), None]:
+        if example is not None:
+            batch.append(example)
+        if batch and (example is None or len(batch) == chunk):
+            for r in m.predict(batch, **options):
+                print(json.dumps(r, ensure_ascii=False, default=jsonable) if as_json
+                      else (host.describe(r) if hasattr(host, "describe") else r), flush=True)
+            batch = []
+    return 0
+
+
 def jsonable(obj):
     """JSON for what results hold besides plain types: a DataFrame as records (a forecast),
     numpy arrays and scalars as lists and numbers, dates as ISO strings."""
@@ -251,6 +295,10 @@ def run(argv: list[str]) -> int:
     elif args.command == "predict":
         m = zoo.load(args.name)
         host = m.host()
+        listed = options.pop("input", None)            # --input FILE: one example a line
+        if listed is not None or args.inputs == ["-"]:
+            return predict_lines(m, host, listed if listed is not None else "-", args.json,
+                                 options)
         methods = getattr(__import__(m.entry.host_module, fromlist=["_"]), "TASK_METHODS", ())
         if not args.inputs and methods:        # e.g. generation: no inputs, only options
             result = getattr(m, methods[0])(**options)
