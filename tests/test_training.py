@@ -99,7 +99,8 @@ def test_killed_training_resumes_and_loses_nothing(tiny_conll, tmp_path):
     epoch, after an epoch's validation but before its checkpoint, and during the export
     checks after training. Each re-run of the same command picks up where the last one
     stopped, trains no finished epoch twice, keeps the checkpoint until the bundle is
-    verified, and leaves no folder behind."""
+    verified, leaves no folder behind, and ends with the very weights of a run that was
+    never interrupted."""
     out = tmp_path / "run"
     state_path = out / "train" / "train_state.json"
 
@@ -137,3 +138,12 @@ def test_killed_training_resumes_and_loses_nothing(tiny_conll, tmp_path):
     curve = grads[-1]["dloss_dx_by_distance"]
     assert curve and curve[0] > 0, "dL/dx_t measured at the last token"
     assert "zoo train ner-bilstm" in (out / "card.md").read_text()
+    # The same recipe, never interrupted (in this process, no exports): the same result.
+    whole = zoo.train("ner-bilstm", data=tiny_conll, out=tmp_path / "whole", epochs=3,
+                      steps_per_epoch=4, units=8, batch_size=8, jit_compile=False,
+                      check_exports=False)
+    again = zoo.load(out)
+    assert json.loads((tmp_path / "whole" / "train" / "train_state.json").read_text())[
+        "history"] == state["history"]
+    assert all((a == b).all() for a, b in zip(whole.keras_model.get_weights(),
+                                              again.keras_model.get_weights()))

@@ -54,12 +54,15 @@ class BestOnValidation(keras.callbacks.Callback):
         self.better = better_fn(zm.entry)
         self.state_path, self.best_path = work / "train_state.json", work / "best.weights.h5"
         self.state = {"best": None, "best_epoch": None, "wait": 0, "history": []}
+        self.loaded = False
 
     def on_train_begin(self, logs=None):
-        if self.state_path.exists():
+        # fit() runs once per epoch: say "resuming" once, when a run picks up old state.
+        if self.state_path.exists() and not self.loaded:
             self.state = read_state(self.state_path.parent)
             log.info("resuming: best %s=%.4f at epoch %s", self.headline,
                      self.state["best"] or 0, self.state["best_epoch"])
+        self.loaded = True
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch + 1
@@ -87,7 +90,8 @@ class BestOnValidation(keras.callbacks.Callback):
               f"{self.state['best_epoch']})", flush=True)
         crash_point(f"validated:{epoch + 1}")
 
-    def on_train_end(self, logs=None):
+    def finish(self):
+        """Training is over (all epochs, or stopped early): a re-run skips it."""
         self.state["finished"] = True
         self.save_state()
 
@@ -106,6 +110,24 @@ def read_state(work: Path) -> dict:
     """The training state a run in `work` left (best score and epoch, history, finished)."""
     path = work / "train_state.json"
     return json.loads(path.read_text()) if path.exists() else {}
+
+
+def last_checkpoint(work: Path) -> int:
+    """How many epochs the checkpoint in `work/backup` holds (0: none)."""
+    meta = work / "backup" / "training_metadata.json"
+    return int(json.loads(meta.read_text()).get("epoch", 0)) if meta.exists() else 0
+
+
+def reseed(model, seed: int, epoch: int) -> None:
+    """Python's, NumPy's and TensorFlow's generators, and every layer's Keras seed
+    generator (dropout), drawn from (seed, epoch) alone: an epoch's randomness does not
+    depend on how many epochs this process ran before it (a resumed run ran none)."""
+    import numpy as np
+
+    keras.utils.set_random_seed(seed * 1000 + epoch)
+    states = [v for v in model.variables if "seed_generator_state" in v.path]
+    for i, v in enumerate(states):
+        v.assign(np.array([seed * 1000 + epoch, i + 1], dtype=v.dtype))
 
 
 def crash_point(name: str) -> None:
@@ -141,7 +163,12 @@ def fit(zm: ZooModel, train, valid, work: Path, epochs: int = 10, batch_size: in
         lr_decay: float | None = None, jit_compile: bool = True) -> dict:
     """Train `zm` in place; `work` holds checkpoints, logs and plots. Returns the state.
     `lr_decay` multiplies the learning rate by that factor every epoch (a function of the
-    epoch alone, so a resumed run continues the same schedule)."""
+    epoch alone, so a resumed run continues the same schedule).
+
+    Each epoch is one `model.fit` call on a dataset made for it, after `reseed`: its
+    shuffling, augmentation and dropout draw from (seed, epoch) alone. A run killed and
+    resumed from a checkpoint (weights and optimizer state) therefore trains the epochs it
+    has left exactly as an uninterrupted run would."""
     from .monitor import GradientMonitor, plot_history
 
     work.mkdir(parents=True, exist_ok=True)
@@ -152,11 +179,6 @@ def fit(zm: ZooModel, train, valid, work: Path, epochs: int = 10, batch_size: in
         return read_state(work)
     keras.utils.set_random_seed(seed)
     data = zm.entry.module("data")
-    # Remainder batches are kept: a small fine-tuning set may not fill one batch, and
-    # they cost only one extra XLA compilation per length bucket.
-    ds = data.make_dataset(train, zm.preprocessor, batch_size=batch_size, shuffle=True, seed=seed)
-    if steps_per_epoch:
-        ds = ds.repeat()
     model = zm.keras_model
     compile_for_training(zm, learning_rate, clipnorm, jit_compile)
     best = BestOnValidation(zm, valid, work, patience)
@@ -171,8 +193,22 @@ def fit(zm: ZooModel, train, valid, work: Path, epochs: int = 10, batch_size: in
     if lr_decay:
         callbacks.append(keras.callbacks.LearningRateScheduler(
             lambda epoch, _: learning_rate * lr_decay ** epoch))
-    model.fit(ds, epochs=epochs, steps_per_epoch=steps_per_epoch, callbacks=callbacks,
-              verbose="auto", shuffle=False)       # the dataset shuffles itself
+    # A run stopped early but killed before it could say so does not train on.
+    first = epochs if read_state(work).get("wait", 0) >= patience else last_checkpoint(work)
+    for epoch in range(first, epochs):
+        reseed(model, seed, epoch)
+        # Remainder batches are kept: a small fine-tuning set may not fill one batch, and
+        # they cost only one extra XLA compilation per length bucket.
+        ds = data.make_dataset(train, zm.preprocessor, batch_size=batch_size, shuffle=True,
+                               seed=seed * 1000 + epoch)
+        if steps_per_epoch:
+            ds = ds.repeat()
+        print(f"epoch {epoch + 1} of {epochs}", flush=True)
+        model.fit(ds, initial_epoch=epoch, epochs=epoch + 1, steps_per_epoch=steps_per_epoch,
+                  callbacks=callbacks, verbose="auto", shuffle=False)   # the dataset shuffles
+        if model.stop_training:
+            break
+    best.finish()
     best.restore_best()
     plot_history(best.state["history"], work / "training_curve.png", best.headline)
     return best.state
@@ -272,6 +308,7 @@ def _train_one(entry, hp: dict, train_ex, valid_ex, work: Path) -> ZooModel:
         prep, init = data.fit_preprocessor(train_ex, **hp)
         prep_path.write_text(json.dumps(prep))
     prep["examples"] = data.parity_examples(valid_ex)     # raw inputs, JSON, for export checks
+    keras.utils.set_random_seed(hp.get("seed", 0))      # the same initial weights every run
     zm = ZooModel(entry, builder.build(prep, init=init, **hp), prep, hparams=hp)
     fit(zm, train_ex, valid_ex, work, **{k: hp[k] for k in FIT_KEYS if k in hp})
     return zm
@@ -330,6 +367,7 @@ def fine_tune(zm: ZooModel, data, validation=None, epochs: int = 3, out=None,
         print(f"fine_tune: {len(added)} new vocabulary entries: {', '.join(map(str, added[:20]))}"
               + (" ..." if len(added) > 20 else ""))
     model_mod = entry.module("model")
+    keras.utils.set_random_seed(hp.get("seed", 0))      # new layers start the same every run
     new = model_mod.build(prep, **hp)
     if hasattr(model_mod, "transfer_weights"):
         model_mod.transfer_weights(zm.keras_model, new)
