@@ -54,15 +54,10 @@ class BestOnValidation(keras.callbacks.Callback):
         self.better = better_fn(zm.entry)
         self.state_path, self.best_path = work / "train_state.json", work / "best.weights.h5"
         self.state = {"best": None, "best_epoch": None, "wait": 0, "history": []}
-        self.loaded = False
-
-    def on_train_begin(self, logs=None):
-        # fit() runs once per epoch: say "resuming" once, when a run picks up old state.
-        if self.state_path.exists() and not self.loaded:
-            self.state = read_state(self.state_path.parent)
+        if self.state_path.exists():            # a run picking up where one stopped
+            self.state = read_state(work)
             log.info("resuming: best %s=%.4f at epoch %s", self.headline,
                      self.state["best"] or 0, self.state["best_epoch"])
-        self.loaded = True
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch + 1
@@ -194,7 +189,7 @@ def fit(zm: ZooModel, train, valid, work: Path, epochs: int = 10, batch_size: in
         callbacks.append(keras.callbacks.LearningRateScheduler(
             lambda epoch, _: learning_rate * lr_decay ** epoch))
     # A run stopped early but killed before it could say so does not train on.
-    first = epochs if read_state(work).get("wait", 0) >= patience else last_checkpoint(work)
+    first = epochs if best.state["wait"] >= patience else last_checkpoint(work)
     for epoch in range(first, epochs):
         reseed(model, seed, epoch)
         # Remainder batches are kept: a small fine-tuning set may not fill one batch, and
