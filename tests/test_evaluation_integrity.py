@@ -1,7 +1,6 @@
 """No silently wrong number (issue 14): unknown split names, time steps taken from file
 names, fine-tuning validated on its own training data, machine paths in cards, raw
 tracebacks from the CLI. Each test here failed before the fix."""
-import json
 import subprocess
 import sys
 

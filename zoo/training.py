@@ -25,7 +25,7 @@ from pathlib import Path
 import keras
 
 from . import bundle, registry
-from .data import data_root, dataset_name, holdout, portable, read_split
+from .data import data_root, dataset_name, holdout, read_split
 from .errors import InputError
 from .model import ZooModel, copy_matching_weights, remove, temporary_dir
 
