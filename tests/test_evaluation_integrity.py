@@ -79,7 +79,7 @@ def test_data_names_are_the_same_on_every_machine(data_dir, tmp_path):
     assert zoo.data.dataset_name(data_dir / "conll2003" / "valid.txt") == "conll2003/valid.txt"
     mine = tmp_path / "mine.conll"
     mine.write_text("EU B-ORG\n")
-    assert zoo.data.dataset_name(mine) == f"mine.conll (sha256 {zoo.data.file_sha256(mine)[:12]})"
+    assert zoo.data.dataset_name(mine) == f"mine.conll (sha256 {zoo.bundle.sha256(mine)[:12]})"
     record = zoo.data.portable_record({"command": f"zoo train x --data {data_dir}/fsdd",
                                        "valid": {"data": f"{data_dir.resolve()}/fsdd/recordings"}})
     assert record == {"command": "zoo train x --data $ZOO_DATA/fsdd",

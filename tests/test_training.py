@@ -52,7 +52,7 @@ def test_cli_fine_tune_card_says_how_to_reproduce_it(tiny_conll, tmp_path):
     first, then = metrics["command"].splitlines()
     assert first.startswith("zoo train ner-bilstm") and then.startswith("zoo fine-tune ner-bilstm")
     # not under $ZOO_DATA: named by file name and content hash, not this machine's path
-    valid_name = f"valid.txt (sha256 {zoo.data.file_sha256(tiny_conll / 'valid.txt')[:12]})"
+    valid_name = f"valid.txt (sha256 {zoo.bundle.sha256(tiny_conll / 'valid.txt')[:12]})"
     assert metrics["split"] == metrics["fine_tuned_on"] == valid_name
     assert metrics["splits"]["valid"] == {"data": valid_name, "selection": True, "chose": "the epoch"}
     assert metrics["rehearsal"]["old_examples"] == old and metrics["rehearsal"]["repeats"] == repeats

@@ -45,11 +45,8 @@ def open_regular(path: Path):
 
 
 def sha256(path: Path) -> str:
-    h = hashlib.sha256()
     with open_regular(path) as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def plain_name(name) -> bool:

@@ -165,10 +165,12 @@ def _overrides(args) -> dict:
     return out
 
 
-def _print_prediction(host, result) -> None:
-    """One readable line per result: the host's `describe` if it has one, else JSON."""
-    describe = getattr(host, "describe", None)
-    print(describe(result) if describe else json.dumps(result, default=jsonable))
+def _print_prediction(host, result, as_json: bool = False) -> None:
+    """One line per result: JSON with --json, else the host's `describe` if it has one,
+    else JSON."""
+    describe = None if as_json else getattr(host, "describe", None)
+    print(describe(result) if describe else json.dumps(result, ensure_ascii=False,
+                                                         default=jsonable), flush=True)
 
 
 def file_input(arg: str):
@@ -219,8 +221,7 @@ def predict_lines(m, host, source: str, as_json: bool, options: dict, chunk: int
             batch.append(example)
         if batch and (example is None or len(batch) == chunk):
             for r in m.predict(batch, **options):
-                print(json.dumps(r, ensure_ascii=False, default=jsonable) if as_json
-                      else (host.describe(r) if hasattr(host, "describe") else r), flush=True)
+                _print_prediction(host, r, as_json)
             batch = []
     return 0
 
@@ -302,8 +303,7 @@ def run(argv: list[str]) -> int:
         methods = getattr(__import__(m.entry.host_module, fromlist=["_"]), "TASK_METHODS", ())
         if not args.inputs and methods:        # e.g. generation: no inputs, only options
             result = getattr(m, methods[0])(**options)
-            print(json.dumps(result, ensure_ascii=False, default=jsonable) if args.json
-                  else (host.describe(result) if hasattr(host, "describe") else result))
+            _print_prediction(host, result, args.json)
             return 0
         if not args.inputs:
             from .errors import InputError
@@ -318,12 +318,9 @@ def run(argv: list[str]) -> int:
         # One input may hold several results (a CSV of many series): label only 1:1 output.
         labels = args.inputs if len(results) == len(args.inputs) else [None] * len(results)
         for text, r in zip(labels, results):
-            if args.json:
-                print(json.dumps(r, ensure_ascii=False, default=jsonable))
-            else:
-                if text is not None:
-                    print(f"> {text}")
-                _print_prediction(host, r)
+            if text is not None and not args.json:
+                print(f"> {text}")
+            _print_prediction(host, r, args.json)
         if plot is not None:
             print(f"plot written to {host.plot(results, plot)}")
     elif args.command == "train":

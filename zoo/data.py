@@ -43,20 +43,13 @@ def dataset_name(path: str | Path) -> str:
     except ValueError:
         pass
     if p.is_file():
-        return f"{p.name} (sha256 {file_sha256(p)[:12]})"
+        with open(p, "rb") as f:
+            return f"{p.name} (sha256 {hashlib.file_digest(f, 'sha256').hexdigest()[:12]})"
     if p.is_dir():                 # a folder: hash of its file names and sizes (cheap)
         listing = "\n".join(f"{f.relative_to(p)} {f.stat().st_size}"
                              for f in sorted(p.rglob("*")) if f.is_file())
         return f"{p.name}/ (sha256 {hashlib.sha256(listing.encode()).hexdigest()[:12]})"
     return p.name
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def portable(text: str) -> str:

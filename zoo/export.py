@@ -314,8 +314,7 @@ def export(zm, path: Path, quantize: str | None = None, overwrite: bool = False)
     log.info("exported %s: agreement %.4f on %d examples, max abs diff %.2e", path,
              report["agreement"], report["examples"], report["max_abs_diff"])
     _check_agreement(report, path)
-    # The card keeps the file's name: a temporary folder's path means nothing elsewhere.
-    zm.metrics.setdefault("parity", {})[report["format"]] = {**report, "path": path.name}
+    zm.metrics.setdefault("parity", {})[report["format"]] = report
     return report
 
 

@@ -20,7 +20,7 @@ import tensorflow as tf
 import zoo.layers  # noqa: F401  (registers the shared layers before any load)
 
 from . import bundle, registry
-from .data import portable, portable_record
+from .data import portable_record
 from .errors import BundleError, InputError
 from .options import MAX_BATCH_SIZE, check_int, check_options
 from .runtime import load_host, run_units, task_method
@@ -82,7 +82,7 @@ class ZooModel:
             {"model": self.entry.name, "preprocessor": self.preprocessor,
              "hparams": self.hparams}, ensure_ascii=False))
         if command:
-            self.metrics["command"] = portable(command)
+            self.metrics["command"] = command
         return self.write_card(directory)
 
     def write_card(self, directory: str | Path) -> Path:

@@ -167,12 +167,12 @@ def fit(zm: ZooModel, train, valid, work: Path, epochs: int = 10, batch_size: in
     from .monitor import GradientMonitor, plot_history
 
     work.mkdir(parents=True, exist_ok=True)
-    if read_state(work).get("finished") and (work / "best.weights.h5").exists():
+    state = read_state(work)
+    if state.get("finished") and (work / "best.weights.h5").exists():
         print(f"{work}: training already finished; using its best weights (delete the "
               f"folder to train again)")
         zm.keras_model.load_weights(work / "best.weights.h5")
-        return read_state(work)
-    keras.utils.set_random_seed(seed)
+        return state
     data = zm.entry.module("data")
     model = zm.keras_model
     compile_for_training(zm, learning_rate, clipnorm, jit_compile)
@@ -331,11 +331,11 @@ def fine_tune(zm: ZooModel, data, validation=None, epochs: int = 3, out=None,
     if valid_ex:
         valid_what = dataset_name(validation) if named else f"{len(valid_ex)} examples given"
     elif len(new_ex) >= HOLDOUT_MIN:
+        n = len(new_ex)
         new_ex, valid_ex = holdout(new_ex)
-        valid_what = (f"{len(valid_ex)} of the {len(new_ex) + len(valid_ex)} fine-tuning "
-                      f"examples, held out (every tenth; not trained on)")
-        print(f"fine_tune: no validation data given; holding out {valid_what.split(',')[0]} "
-              f"to choose the epoch")
+        held = f"{len(valid_ex)} of the {n} fine-tuning examples"
+        valid_what = f"{held}, held out (every tenth; not trained on)"
+        print(f"fine_tune: no validation data given; holding out {held} to choose the epoch")
     else:
         valid_ex, valid_what = new_ex, "the fine-tuning data itself (too few to hold out)"
         log.warning("fine_tune: only %d examples and no validation data: the epoch is chosen "

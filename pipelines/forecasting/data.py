@@ -10,8 +10,8 @@ $ZOO_DATA/stocks with two kinds of held-out data:
   on at all; the "report" split (alias "heldout") evaluates them over the same months, and
   nothing is chosen on it.
 
->>> from pipelines.forecasting.data import is_heldout_ticker
->>> sorted(t for t in ["AAPL", "MSFT", "XOM", "GE", "A"] if is_heldout_ticker(t))
+>>> from zoo.data import in_report
+>>> sorted(t for t in ["AAPL", "MSFT", "XOM", "GE", "A"] if in_report(t))
 ['GE']
 """
 from __future__ import annotations
@@ -30,10 +30,6 @@ DATA_FILE = "sp500_5yr_train.csv.gz"
 QUANTILES = [0.1, 0.25, 0.5, 0.75, 0.9]
 REPORT_RULE = ("one ticker in ten (a CRC-32 of its name), never trained on, forecast from "
                f"{CUTOFF} on; valid: the other tickers over the same months")
-
-
-def is_heldout_ticker(name: str) -> bool:
-    return in_report(name)
 
 
 def report_group(series: dict) -> str:
@@ -58,7 +54,7 @@ def read_split(data_dir: Path, split: str) -> list[dict]:
     series = _stocks(str(existing(Path(data_dir) / DATA_FILE, "CSV of prices")))
     out = []
     for s in series:
-        if is_heldout_ticker(s["name"]) != (split == "report"):
+        if in_report(report_group(s)) != (split == "report"):
             continue
         dates = np.asarray(s["dates"], "datetime64[D]")
         start = int(np.searchsorted(dates, np.datetime64(CUTOFF)))
