@@ -142,3 +142,29 @@ def host_class(module):
                 and hasattr(value, "encode")):
             return value
     return None
+
+
+def as_batch(inputs, single, what: str) -> list:
+    """The inputs of a predict() call as a non-empty list: one example (recognised by
+    `single`, a type or tuple of types, or a predicate) becomes a list of one; anything
+    else must already be a non-empty list or tuple. `what` names the examples for the
+    error ("sentences (str) or token lists").
+
+    >>> as_batch("EU rejects German call", str, "sentences")
+    ['EU rejects German call']
+    >>> as_batch([], str, "sentences")
+    Traceback (most recent call last):
+    zoo.errors.InputError: predict() needs a non-empty list of sentences; got an empty list
+    >>> as_batch(3, str, "sentences")
+    Traceback (most recent call last):
+    zoo.errors.InputError: predict() needs a non-empty list of sentences; got int
+    """
+    is_single = single(inputs) if callable(single) and not isinstance(single, type) \
+        else isinstance(inputs, single)
+    if is_single:
+        return [inputs]
+    if not isinstance(inputs, (list, tuple)):
+        raise InputError(f"predict() needs a non-empty list of {what}; got {type(inputs).__name__}")
+    if not inputs:
+        raise InputError(f"predict() needs a non-empty list of {what}; got an empty {type(inputs).__name__}")
+    return list(inputs)
