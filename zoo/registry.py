@@ -67,6 +67,7 @@ class Entry:
     bundle_dir: str = ""            # shipped bundle, relative to the repository root
     limits: str = ""                # the card's "intended use and limits" paragraph
     demo_inputs: tuple = ()         # raw inputs `zoo demo` runs the shipped model on
+    tiny: dict = field(default_factory=dict)        # recipe overrides for a tiny test model
 
     def module(self, part: str):
         """Import one of the application's modules: 'data', 'model', 'evaluate' or 'host'."""

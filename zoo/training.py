@@ -231,7 +231,7 @@ def train(name: str, data: str | Path | None = None, out: str | Path | None = No
     runs = []
     for seed in seeds or [hp.get("seed", 0)]:
         work = out / f"seed-{seed}" if seeds and len(seeds) > 1 else out
-        zm = _train_one(entry, hp | {"seed": seed}, train_ex, valid_ex, work / "train")
+        zm = train_on(entry, hp | {"seed": seed}, train_ex, valid_ex, work / "train")
         metrics = {**zm.evaluate(valid_ex), "data": valid_name}
         runs.append((metrics, zm, work))
         log.info("seed %s: %s", seed, {k: v for k, v in metrics.items() if isinstance(v, float)})
@@ -291,7 +291,11 @@ def export_parity(zm: ZooModel, work: Path) -> dict:
     return zm.metrics["parity"]
 
 
-def _train_one(entry, hp: dict, train_ex, valid_ex, work: Path) -> ZooModel:
+def train_on(entry, hp: dict, train_ex, valid_ex, work: Path) -> ZooModel:
+    """Train one model of `entry` from scratch on already-read examples: fit the
+    preprocessor on `train_ex`, build with `hp` (seeded), fit with early stopping on
+    `valid_ex`; `work` holds the checkpoints (a re-run resumes). The harness in
+    zoo.testing trains tiny models with it."""
     work.mkdir(parents=True, exist_ok=True)
     data, builder = entry.module("data"), entry.module("model")
     prep_path = work / "preprocessor.json"
