@@ -35,6 +35,6 @@ def load(name_or_path: str):
 
 def train(name: str, data: str | None = None, out: str | None = None, **overrides):
     """Train `name` from scratch with its recipe; returns the trained `ZooModel`."""
-    from .training import train as _train
+    from .recipes import train as _train
 
     return _train(name, data=data, out=out, **overrides)

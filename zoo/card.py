@@ -105,7 +105,7 @@ def measured_sections(entry, m: dict) -> list[str]:
     split, labelled with what was chosen on it; or, with no report split, a sentence that
     says so. The rule behind each split is metrics.json's `splits`."""
     evaluate = entry.module("evaluate")
-    direction = "higher" if getattr(evaluate, "GREATER_IS_BETTER", True) else "lower"
+    direction = "higher" if evaluate.GREATER_IS_BETTER else "lower"
     splits = m.get("splits", {})
     report_info, valid_info = splits.get("report", {}), splits.get("valid", {})
     lines = [f"Headline metric: `{evaluate.HEADLINE}` ({direction} is better).", ""]

@@ -110,7 +110,7 @@ def predict_epilog(width: int = 88, only: str | None = None) -> str:
     import inspect
     import textwrap
 
-    from .options import MAX_BATCH_SIZE, NOT_OPTIONS, host_class
+    from .options import MAX_BATCH_SIZE, NOT_OPTIONS
 
     models: dict[str, list[str]] = {}
     for name in registry.names():
@@ -119,16 +119,12 @@ def predict_epilog(width: int = 88, only: str | None = None) -> str:
     out = ["options by model (default, then [allowed values]):"]
     for module_name, names in models.items():
         try:
-            module = importlib.import_module(module_name)
+            cls = importlib.import_module(module_name).Host
         except Exception as e:          # a host that cannot load says so; help still prints
             out.append(f"  {', '.join(names)}: (options unavailable: {type(e).__name__})")
             continue
-        cls, bounds = host_class(module), getattr(module, "OPTION_BOUNDS", {})
-        calls = [("predict", getattr(cls, "encode", None))]
-        calls += [(m, getattr(cls, m, None)) for m in getattr(module, "TASK_METHODS", ())]
+        calls = [("predict", cls.encode)] + [(m, getattr(cls, m)) for m in cls.TASK_METHODS]
         for label, fn in calls:
-            if fn is None:
-                continue
             parts = []
             for p in inspect.signature(fn).parameters.values():
                 if p.name in NOT_OPTIONS or p.kind in (p.VAR_KEYWORD, p.VAR_POSITIONAL):
@@ -136,10 +132,10 @@ def predict_epilog(width: int = 88, only: str | None = None) -> str:
                 text = "--" + p.name.replace("_", "-")
                 if p.default not in (None, inspect.Parameter.empty):
                     text += " " + json.dumps(p.default)
-                if p.name in bounds:
-                    text += f" [{bounds[p.name]}]"
+                if p.name in cls.OPTION_BOUNDS:
+                    text += f" [{cls.OPTION_BOUNDS[p.name]}]"
                 parts.append(text)
-            if label == "predict" and hasattr(cls, "plot"):
+            if label == "predict" and cls.draws():
                 parts.append("--plot FILE [a picture of the results, in an existing folder]")
             if not parts:
                 if label == "predict":
@@ -166,11 +162,10 @@ def _overrides(args) -> dict:
 
 
 def _print_prediction(host, result, as_json: bool = False) -> None:
-    """One line per result: JSON with --json, else the host's `describe` if it has one,
-    else JSON."""
-    describe = None if as_json else getattr(host, "describe", None)
-    print(describe(result) if describe else json.dumps(result, ensure_ascii=False,
-                                                         default=jsonable), flush=True)
+    """One line per result: JSON with --json, else the host's `describe`, else JSON."""
+    text = None if as_json else host.describe(result)
+    print(text if text is not None else json.dumps(result, ensure_ascii=False, default=jsonable),
+          flush=True)
 
 
 def file_input(arg: str):
@@ -300,7 +295,7 @@ def run(argv: list[str]) -> int:
         if listed is not None or args.inputs == ["-"]:
             return predict_lines(m, host, listed if listed is not None else "-", args.json,
                                  options)
-        methods = getattr(__import__(m.entry.host_module, fromlist=["_"]), "TASK_METHODS", ())
+        methods = host.TASK_METHODS
         if not args.inputs and methods:        # e.g. generation: no inputs, only options
             result = getattr(m, methods[0])(**options)
             _print_prediction(host, result, args.json)
@@ -311,7 +306,7 @@ def run(argv: list[str]) -> int:
             raise InputError(f"{m.entry.name} needs at least one input to predict on")
         plot = options.pop("plot", None)
         if plot is not None:              # checked before the work, not after it
-            if not hasattr(host, "plot"):
+            if not host.draws():
                 raise ZooError(f"{m.entry.name} has no plot for its predictions")
             check_output_file(plot, "--plot")
         results = m.predict([file_input(x) for x in args.inputs], **options)
@@ -359,14 +354,11 @@ def run(argv: list[str]) -> int:
     elif args.command == "bench":
         import importlib
 
-        from .errors import UnknownModelError
-
-        module = f"benchmarks.{registry.get(args.name).name.replace('-', '_')}"
-        try:
-            bench = importlib.import_module(module)
-        except ModuleNotFoundError:
-            raise UnknownModelError(f"no benchmark for {args.name} ({module})") from None
-        bench.main(args.options)
+        entry = registry.get(args.name)
+        if not entry.benchmark:
+            raise ZooError(f"{args.name} has no benchmark; these do: "
+                           f"{', '.join(n for n in registry.names() if registry.get(n).benchmark)}")
+        importlib.import_module(entry.benchmark).main(args.options)
     elif args.command == "demo":
         demo()
     return 0

@@ -29,7 +29,6 @@ from .errors import ExportError
 from .runtime import load as runtime_load, sidecar_path
 
 log = logging.getLogger("zoo")
-MIN_AGREEMENT = 0.9        # below this an export is broken, not merely quantized
 
 
 def _signature_fn(model, shapes: dict, name: str = "features"):
@@ -304,7 +303,7 @@ def export(zm, path: Path, quantize: str | None = None, overwrite: bool = False)
             to_saved_model(zm, staging)
             report = (function_parity(zm, _saved_model_caller(staging)) if functions
                       else parity(zm, _saved_model_predictor(zm, staging)))
-            _check_agreement(report, path)
+            check_parity(zm.entry, report, path, quantize)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
@@ -313,15 +312,24 @@ def export(zm, path: Path, quantize: str | None = None, overwrite: bool = False)
                   size_mb=round(_size(path) / 2**20, 3))
     log.info("exported %s: agreement %.4f on %d examples, max abs diff %.2e", path,
              report["agreement"], report["examples"], report["max_abs_diff"])
-    _check_agreement(report, path)
+    check_parity(zm.entry, report, path, quantize)
     zm.metrics.setdefault("parity", {})[report["format"]] = report
     return report
 
 
-def _check_agreement(report: dict, path: Path) -> None:
-    if report["agreement"] < MIN_AGREEMENT:
+def check_parity(entry, report: dict, path: Path, quantize: str | None) -> None:
+    """The entry's tolerances (zoo.registry.Entry): a float export gives the very answers
+    of the Keras model, its raw outputs within `parity_max_abs_diff`; a quantized one
+    agrees on at least `quantized_agreement` of the parity examples."""
+    floor = entry.quantized_agreement if quantize else 1.0
+    if report["agreement"] < floor:
         raise ExportError(f"{path}: parity check failed, agreement {report['agreement']:.3f} "
-                          f"< {MIN_AGREEMENT} with the Keras model")
+                          f"< {floor} with the Keras model ({entry.name}'s floor for "
+                          f"{quantize or 'float'} exports)")
+    diff = report["max_abs_diff"]
+    if not quantize and diff > entry.parity_max_abs_diff:      # nan: no raw outputs compared
+        raise ExportError(f"{path}: parity check failed, raw outputs differ by {diff:.2e} > "
+                          f"{entry.parity_max_abs_diff:.0e} from the Keras model's")
 
 
 def _saved_model_predictor(zm, path: Path):
@@ -330,13 +338,7 @@ def _saved_model_predictor(zm, path: Path):
     loaded = tf.saved_model.load(str(path))
     fn = loaded.signatures.get("serving_default")
     module = zm.entry.module("model")
-    if hasattr(module, "serving_predict"):      # signatures on arrays (prices, waveforms)
-        return lambda examples: module.serving_predict(fn, examples, zm.preprocessor)
-
-    def predict(examples):
-        return module.serving_results(fn(tf.constant(examples)))
-
-    return predict
+    return lambda examples: module.serving_predict(fn, examples, zm.preprocessor)
 
 
 def _saved_model_caller(path: Path):

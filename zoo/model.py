@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
-import tempfile
 from pathlib import Path
 
 import keras
@@ -24,6 +22,7 @@ from .data import portable_record
 from .errors import BundleError, InputError
 from .options import MAX_BATCH_SIZE, check_int, check_options
 from .runtime import load_host, run_units, task_method
+from .training import fine_tune
 
 log = logging.getLogger("zoo")
 
@@ -37,14 +36,14 @@ class ZooModel:
         self.metrics = metrics or {}
         self.hparams = hparams or {}
         self._call = tf.function(lambda x: keras_model(x, training=False), reduce_retracing=True)
-        self._functions = None
+        self._functions = self._host = None
 
     def __getattr__(self, name):
         """Task methods the application's host declares (TASK_METHODS, e.g. `generate`),
         driven by this model's exported functions (see `call_function`)."""
         if name.startswith("_") or "entry" not in self.__dict__:
             raise AttributeError(name)
-        return task_method(self.entry.host_module, self.host, self.call_function, name)
+        return task_method(self.host(), self.call_function, name)
 
     # ---- loading and saving -------------------------------------------------------------
     @classmethod
@@ -129,7 +128,10 @@ class ZooModel:
         return {**self.preprocessor, **self.entry.module("model").host_constants(self.keras_model)}
 
     def host(self):
-        return load_host(self.entry.host_module, self.host_config())
+        """The numpy host, built once per model (it keeps caches, e.g. of tokenizations)."""
+        if self._host is None:
+            self._host = load_host(self.entry.host_module, self.host_config())
+        return self._host
 
     def predict_units(self, units, batch_size: int = 64) -> list[dict]:
         def call(bucket, batch):
@@ -143,8 +145,7 @@ class ZooModel:
         """The application's named sub-models (an encoder, one recurrent step, ...) that
         share this model's weights, from `model.export_functions`; {} when it has none."""
         if self._functions is None:
-            build = getattr(self.entry.module("model"), "export_functions", None)
-            models = build(self.keras_model, self.preprocessor) if build else {}
+            models = self.entry.module("model").export_functions(self.keras_model, self.preprocessor)
             self._functions = {name: (m, tf.function(lambda x, m=m: m(x, training=False)))
                                for name, m in models.items()}
         return self._functions
@@ -168,9 +169,10 @@ class ZooModel:
         host = self.host()
         check_options(host.encode, options, f"{self.entry.name} predict")
         encoded = host.encode(inputs, **options)
-        if hasattr(host, "run"):
-            return host.decode(encoded, host.run(encoded, self.call_function))
-        return host.decode(encoded, self.predict_units(encoded.units, batch_size))
+        outputs = host.run(encoded, self.call_function)
+        if outputs is None:
+            outputs = self.predict_units(encoded.units, batch_size)
+        return host.decode(encoded, outputs)
 
     # ---- measuring, training, exporting -------------------------------------------------
     def evaluate(self, data, split: str | None = None, **kwargs) -> dict:
@@ -183,7 +185,10 @@ class ZooModel:
                         else self.entry.module("data").read(data))
         else:
             examples = data
-        metrics = self.entry.module("evaluate").evaluate(self, examples, **kwargs)
+        # The recipe's evaluate part (e.g. a beam width) unless the caller says otherwise.
+        declared = self.entry.accepted()["evaluate"]
+        options = {**{k: v for k, v in self.hparams.items() if k in declared}, **kwargs}
+        metrics = self.entry.module("evaluate").evaluate(self, examples, **options)
         if isinstance(data, (str, Path)):
             metrics["data"] = dataset_name(data) + (f" [{split}]" if split else "")
         return metrics
@@ -194,8 +199,6 @@ class ZooModel:
         `rehearse=True` (or a dataset folder) mixes the model's training data in, so it
         learns the new data without forgetting the old (`new_share`: the new data's part of
         the mix, 0.2); see zoo.training.fine_tune."""
-        from .training import fine_tune
-
         return fine_tune(self, data, validation=validation, epochs=epochs, out=out, **overrides)
 
     def export(self, path: str | Path, quantize: str | None = None, overwrite: bool = False) -> dict:
@@ -209,28 +212,3 @@ class ZooModel:
 
     def __repr__(self):
         return f"ZooModel({self.entry.name!r}, params={self.keras_model.count_params():,})"
-
-
-def copy_matching_weights(source: keras.Model, target: keras.Model) -> list[str]:
-    """Copy weights layer by layer (same name, same shapes); return the layers left new."""
-    fresh = []
-    for layer in target.layers:
-        try:
-            old = source.get_layer(layer.name)
-        except ValueError:
-            old = None
-        new_w = layer.get_weights()
-        if old is not None and [w.shape for w in old.get_weights()] == [w.shape for w in new_w]:
-            layer.set_weights(old.get_weights())
-        elif new_w:
-            fresh.append(layer.name)
-    return fresh
-
-
-def temporary_dir(prefix: str) -> Path:
-    path = Path(tempfile.mkdtemp(prefix=prefix))
-    return path
-
-
-def remove(path: Path) -> None:
-    shutil.rmtree(path, ignore_errors=True)

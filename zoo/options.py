@@ -130,20 +130,6 @@ def check_output_file(path, name: str) -> Path:
     return p
 
 
-def host_class(module):
-    """The class whose `encode` and task methods a host module's models use: `Host`, or,
-    where `Host` is a factory (speech: streaming or not), the module's first class with an
-    `encode` method."""
-    host = getattr(module, "Host", None)
-    if inspect.isclass(host):
-        return host
-    for value in vars(module).values():
-        if (inspect.isclass(value) and value.__module__ == module.__name__
-                and hasattr(value, "encode")):
-            return value
-    return None
-
-
 def as_batch(inputs, single, what: str) -> list:
     """The inputs of a predict() call as a non-empty list: one example (recognised by
     `single`, a type or tuple of types, or a predicate) becomes a list of one; anything

@@ -2,7 +2,8 @@
 
 Applications register entries from their package `__init__` (see pipelines/ner). The
 entries name their code by import path, resolved on first use, so listing models never
-imports TensorFlow. Pipelines are discovered through the `zoo.pipelines` entry-point
+imports TensorFlow; what the code must provide is zoo/contract.py, checked at
+registration. Pipelines are discovered through the `zoo.pipelines` entry-point
 group declared in pyproject.toml: zoo/ never imports an application by name.
 
 >>> import zoo
@@ -19,37 +20,8 @@ from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
 
+from .contract import ContractError, Role, check_sources, parameters, route
 from .errors import UnknownModelError
-
-# The modules every application provides (DESIGN.md, "the same files in each"):
-#   data      read(path) -> examples; fit_preprocessor(examples, **hp) -> (prep, init);
-#             make_dataset(examples, preprocessor, batch_size, shuffle, seed) -> tf.data;
-#             parity_examples(valid_examples) -> raw, JSON-able predict() inputs kept in
-#             the bundle for export checks; optional labels_of(examples)
-#   model     build(preprocessor, **hp) -> keras.Model; loss(model); host_constants(model) -> dict;
-#             serving_function(model, preprocessor) -> tf.function on raw input, or None;
-#             serving_results(outputs) -> predict()-style results for string signatures,
-#             or serving_predict(signature, raw_examples, preprocessor) -> results where
-#             the signature takes arrays (SavedModel export parity uses whichever exists)
-#   evaluate  evaluate(zoo_model, examples) -> {"metric": value, ...}; HEADLINE (metric name),
-#             optional GREATER_IS_BETTER = False for losses and errors (NLL, MASE, WER)
-#   host      Host(config): numpy-only encode(inputs, **options) / decode(encoded, outputs),
-#             agreement(a, b) in [0, 1]; module constant EMPTY_INPUT (a raw input that
-#             must be refused, e.g. "" or an empty waveform)
-#
-# Autoregressive models (music, captioning, summarization, streaming speech) add:
-#   model     export_functions(model, preprocessor) -> {name: keras.Model}: sub-models that
-#             share the trained layers (an "encoder", one recurrent "step": frame + state in,
-#             distribution + state out), static shapes with batch 1 so TFLite converts them
-#             to builtins. Each becomes a TFLite signature, a SavedModel signature and an
-#             ONNX file `<stem>.<name>.onnx`; export parity drives the host loop on both.
-#   host      run(encoded, call) -> outputs for decode(): the numpy loop, where
-#             call(name, {input: array}) -> {output: array} runs one function on whichever
-#             backend (Keras, TFLite, ONNX Runtime); predict() uses it when present.
-#             TASK_METHODS = ("generate", ...): Host methods `generate(call, **kw)` that
-#             ZooModel and zoo.runtime models expose as `m.generate(**kw)`; `zoo predict
-#             NAME --opt value` with no inputs runs the first one.
-
 
 @dataclass(frozen=True)
 class Entry:
@@ -62,29 +34,85 @@ class Entry:
     default_data: str               # folder under $ZOO_DATA the recipe trains on
     train_file: str                 # paths inside default_data (see zoo.data.read_split)
     valid_file: str
-    recipe: dict = field(default_factory=dict)      # default hyper-parameters of `zoo train`
+    # Default hyper-parameters of `zoo train`, in parts: "data" (fit_preprocessor),
+    # "model" (build), "fit" (zoo.training.fit) and "evaluate" (evaluate(), e.g. a beam).
+    recipe: dict = field(default_factory=dict)
     paper: dict = field(default_factory=dict)       # the papers' numbers, shown beside ours
     bundle_dir: str = ""            # shipped bundle, relative to the repository root
     limits: str = ""                # the card's "intended use and limits" paragraph
     demo_inputs: tuple = ()         # raw inputs `zoo demo` runs the shipped model on
     tiny: dict = field(default_factory=dict)        # recipe overrides for a tiny test model
+    # Export parity: a quantized export must agree with Keras on at least this share of
+    # the parity examples (generators set less: one token flipped by int8 weights changes
+    # the rest of a summary); float exports within `parity_max_abs_diff` (raw outputs).
+    quantized_agreement: float = 0.98
+    parity_max_abs_diff: float = 1e-4
+    benchmark: str = ""             # module whose main(argv) benchmarks it (`zoo benchmark`)
 
-    def module(self, part: str):
-        """Import one of the application's modules: 'data', 'model', 'evaluate' or 'host'."""
-        return importlib.import_module(f"{self.package}.{part}")
+    def __post_init__(self):
+        unknown = set(self.recipe) - set(RECIPE_PARTS)
+        if unknown:
+            raise ContractError(f"{self.name}: recipe parts {sorted(unknown)}; expected "
+                                f"{', '.join(RECIPE_PARTS)}")
+
+    def module(self, role: str) -> Role:
+        """The application's module for `role` ('data', 'model', 'evaluate' or 'host'),
+        with the defaults of the optional hooks it leaves out (zoo/contract.py)."""
+        key = (self.package, role)
+        if key not in _ROLES:
+            _ROLES[key] = Role(self.package, role, self.name)
+        return _ROLES[key]
+
+    def accepted(self) -> dict[str, set]:
+        """The hyper-parameters each recipe part takes: the keyword parameters of
+        fit_preprocessor, build and zoo.training.fit, and the evaluate keys the recipe
+        declares (an evaluator's own batch size is not a training choice)."""
+        from .training import fit
+
+        return {"data": parameters(self.module("data").fit_preprocessor, 1),
+                "model": parameters(self.module("model").build, 2),
+                "fit": parameters(fit, 4),
+                "evaluate": set(self.recipe.get("evaluate", {}))}
+
+    def hparams(self, *layers: dict, **overrides) -> dict:
+        """The recipe as one flat dict, with `layers` (e.g. a bundle's own hyper-parameters)
+        and `overrides` on top. An override no part takes is an InputError naming the ones
+        they take; a layer's keys that no part takes any more (an older bundle) are dropped.
+
+        >>> import zoo
+        >>> zoo.registry.get("ner-bilstm").hparams(units=64)["units"]       # doctest: +SKIP
+        64
+        """
+        accepted = self.accepted()
+        every = set().union(*accepted.values())
+        flat = {k: v for part in self.recipe.values() for k, v in part.items()}
+        for layer in layers:
+            flat.update({k: v for k, v in layer.items() if k in every})
+        flat.update(overrides)
+        route(flat, accepted, self.name)
+        return flat
+
+    def parts(self, hparams: dict) -> dict[str, dict]:
+        """`hparams` split by the function each key goes to (see zoo.contract.route)."""
+        return route(hparams, self.accepted(), self.name)
 
     @property
     def host_module(self) -> str:
+        """The host module's import path (zoo.runtime imports only registered ones)."""
         return f"{self.package}.host"
 
 
+RECIPE_PARTS = ("data", "model", "fit", "evaluate")
 _ENTRIES: dict[str, Entry] = {}
+_ROLES: dict[tuple, Role] = {}
 _discovered = False
 
 
 def register(entry: Entry | None = None, **fields) -> Entry:
-    """Add an entry to the index: `register(Entry(...))` or `register(name=..., ...)`."""
+    """Add an entry to the index: `register(Entry(...))` or `register(name=..., ...)`. An
+    application that lacks a required hook (zoo/contract.py) fails here, naming it."""
     entry = entry or Entry(**fields)
+    check_sources(entry.package, entry.name)
     _ENTRIES[entry.name] = entry
     return entry
 

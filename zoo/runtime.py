@@ -100,13 +100,13 @@ def load_host(module: str, config: dict):
     return importlib.import_module(module).Host(config)
 
 
-def task_method(module: str, make_host: Callable, call: Callable, name: str):
-    """`name` from the host module's TASK_METHODS (e.g. "generate"), bound to a fresh host
-    and to `call(fn_name, inputs) -> outputs`, the model's function caller: ZooModel and
-    RuntimeModel expose the same task methods this way, whatever the backend."""
-    if name not in getattr(importlib.import_module(module), "TASK_METHODS", ()):
+def task_method(host, call: Callable, name: str):
+    """`name` from the host's TASK_METHODS (e.g. "generate"), bound to `call(fn_name,
+    inputs) -> outputs`, the model's function caller: ZooModel and RuntimeModel expose the
+    same task methods this way, whatever the backend."""
+    if name not in host.TASK_METHODS:
         raise AttributeError(f"model has no attribute {name!r}")
-    method = functools.partial(getattr(make_host(), name), call)
+    method = functools.partial(getattr(host, name), call)
 
     @functools.wraps(method.func)
     def checked(*args, **options):
@@ -268,7 +268,7 @@ class RuntimeModel:
         """The host's task methods (TASK_METHODS, e.g. `generate`) over this backend."""
         if name.startswith("_") or "meta" not in self.__dict__:
             raise AttributeError(name)
-        return task_method(self.meta["host"], lambda: self.host, self.call_function, name)
+        return task_method(self.host, self.call_function, name)
 
     def call_function(self, name: str, inputs: dict) -> dict:
         """Run one exported function (e.g. a decoder step) on numpy inputs, batch 1."""
@@ -284,9 +284,10 @@ class RuntimeModel:
     def predict(self, inputs, **options) -> list:
         check_options(self.host.encode, options, f"{self.meta['model']} predict")
         encoded = self.host.encode(inputs, **options)
-        if hasattr(self.host, "run"):          # the host drives its own loop (see ZooModel)
-            return self.host.decode(encoded, self.host.run(encoded, self.call_function))
-        return self.host.decode(encoded, self.predict_units(encoded.units))
+        outputs = self.host.run(encoded, self.call_function)     # None: no loop of its own
+        if outputs is None:
+            outputs = self.predict_units(encoded.units)
+        return self.host.decode(encoded, outputs)
 
 
 def load(path: str | Path, threads: int | None = None) -> RuntimeModel:

@@ -1,4 +1,4 @@
-"""One fit recipe for every application: Adam with gradient clipping, jit-compiled steps,
+"""One fit loop for every application: Adam with gradient clipping, jit-compiled steps,
 length-bucketed batches, early stopping on the application's validation metric,
 checkpoints that let an interrupted run resume, TensorBoard logs and a curve PNG.
 
@@ -9,8 +9,12 @@ written, so no epoch is ever resumed past without its validation; a run whose tr
 finished skips straight to the final measurements and exports; checkpoints are deleted
 only once the bundle is written and verified.
 
+Training from scratch (`zoo.train`) is zoo.recipes; fine-tuning a loaded model is
+`fine_tune` here. This module sits below zoo.model: it takes a ZooModel and never imports
+one (a fine-tuned copy is made with `type(zm)`).
+
 >>> import zoo
->>> m = zoo.train("ner-bilstm", out="runs/ner", epochs=1)     # doctest: +SKIP
+>>> tuned = zoo.load("ner-bilstm").fine_tune("my.conll", epochs=2)     # doctest: +SKIP
 """
 from __future__ import annotations
 
@@ -19,23 +23,20 @@ import logging
 import os
 import shutil
 import signal
-import statistics
+import tempfile
 from pathlib import Path
 
 import keras
 
-from . import bundle, registry
+from . import bundle
 from .data import data_root, dataset_name, holdout, read_split
 from .errors import InputError
-from .model import ZooModel, copy_matching_weights, remove, temporary_dir
 
 log = logging.getLogger("zoo")
 HOLDOUT_MIN = 10        # fewer fine-tuning examples than this: nothing is held out
 FINE_TUNE_REPORT_NOTE = ("not measured by fine_tune: run `zoo evaluate DIR --data FILE` on "
                          "data that chose nothing (neither the fine-tuning nor the "
                          "validation data)")
-FIT_KEYS = ("epochs", "batch_size", "learning_rate", "clipnorm", "patience", "seed",
-            "steps_per_epoch", "monitor_gradients", "lr_decay", "jit_compile")
 
 
 class BestOnValidation(keras.callbacks.Callback):
@@ -43,15 +44,16 @@ class BestOnValidation(keras.callbacks.Callback):
     the best weights, stops after `patience` epochs without improvement. Its state survives
     restarts, so a resumed run still knows its best epoch."""
 
-    def __init__(self, zm: ZooModel, valid, work: Path, patience: int):
+    def __init__(self, zm, valid, work: Path, patience: int):
         super().__init__()
         self.zm, self.valid, self.patience = zm, valid, patience
         evaluator = zm.entry.module("evaluate")
         self.headline = evaluator.HEADLINE
         # EPOCH_OPTIONS: evaluate() keywords for this per-epoch check only (e.g. greedy
         # decoding, no baselines) where the full evaluation is too slow to run every epoch.
-        self.options = getattr(evaluator, "EPOCH_OPTIONS", {})
-        self.better = better_fn(zm.entry)
+        self.options = evaluator.EPOCH_OPTIONS
+        up = evaluator.GREATER_IS_BETTER
+        self.better = (lambda a, b: a > b) if up else (lambda a, b: a < b)
         self.state_path, self.best_path = work / "train_state.json", work / "best.weights.h5"
         self.state = {"best": None, "best_epoch": None, "wait": 0, "history": []}
         if self.state_path.exists():            # a run picking up where one stopped
@@ -134,16 +136,7 @@ def crash_point(name: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def greater_is_better(entry) -> bool:
-    """Whether the entry's headline metric improves upward (F1) or downward (NLL, MASE)."""
-    return getattr(entry.module("evaluate"), "GREATER_IS_BETTER", True)
-
-
-def better_fn(entry):
-    return (lambda a, b: a > b) if greater_is_better(entry) else (lambda a, b: a < b)
-
-
-def compile_for_training(zm: ZooModel, learning_rate: float = 1e-3, clipnorm: float = 5.0,
+def compile_for_training(zm, learning_rate: float = 1e-3, clipnorm: float = 5.0,
                          jit_compile: bool = True):
     """Adam with global-norm clipping, the application's loss, XLA-compiled steps (about
     1.5x faster on CPU for recurrent models; a recipe sets `jit_compile: False` where XLA is
@@ -152,7 +145,7 @@ def compile_for_training(zm: ZooModel, learning_rate: float = 1e-3, clipnorm: fl
                            loss=zm.entry.module("model").loss(zm.keras_model), jit_compile=jit_compile)
 
 
-def fit(zm: ZooModel, train, valid, work: Path, epochs: int = 10, batch_size: int = 32,
+def fit(zm, train, valid, work: Path, epochs: int = 10, batch_size: int = 32,
         learning_rate: float = 1e-3, clipnorm: float = 5.0, patience: int = 5, seed: int = 0,
         steps_per_epoch: int | None = None, monitor_gradients: bool = True,
         lr_decay: float | None = None, jit_compile: bool = True) -> dict:
@@ -209,113 +202,9 @@ def fit(zm: ZooModel, train, valid, work: Path, epochs: int = 10, batch_size: in
     return best.state
 
 
-def train(name: str, data: str | Path | None = None, out: str | Path | None = None,
-          seeds: list[int] | None = None, command: str | None = None,
-          check_exports: bool = True, **overrides) -> ZooModel:
-    """Train `name` from scratch with its recipe (overrides win) and save a bundle to `out`.
-
-    With several `seeds`, each run trains in `out/seed-N`; the card reports their mean and
-    spread on the validation split and the best run is shipped. The epoch and the seed
-    are chosen on the selection split ("valid"); the card's headline is the report split,
-    measured once at the end, on which nothing is chosen (zoo.data.SPLITS)."""
-    entry = registry.get(name)
-    hp = {**entry.recipe, **overrides}
-    data_dir = Path(data) if data else data_root() / entry.default_data
-    out = Path(out or f"runs/{name}")
-    train_ex = read_split(entry, data_dir, "train")
-    valid_ex = read_split(entry, data_dir, "valid")
-    # A dataset file holding every split (a .npz) is named with the split it was read for.
-    valid_name = (dataset_name(data_dir / entry.valid_file) if data_dir.is_dir()
-                  else f"{dataset_name(data_dir)} [valid]")
-    command = command or f"zoo.train({name!r}, data={str(data_dir)!r}, seeds={seeds}, **{overrides})"
-    runs = []
-    for seed in seeds or [hp.get("seed", 0)]:
-        work = out / f"seed-{seed}" if seeds and len(seeds) > 1 else out
-        zm = train_on(entry, hp | {"seed": seed}, train_ex, valid_ex, work / "train")
-        metrics = {**zm.evaluate(valid_ex), "data": valid_name}
-        runs.append((metrics, zm, work))
-        log.info("seed %s: %s", seed, {k: v for k, v in metrics.items() if isinstance(v, float)})
-    headline = entry.module("evaluate").HEADLINE
-    sign = 1 if greater_is_better(entry) else -1
-    metrics, best, best_work = max(runs, key=lambda r: sign * r[0][headline])
-    scores = [r[0][headline] for r in runs]
-    chose = "the epoch" + (f" and the seed (best of {len(runs)})" if len(runs) > 1 else "")
-    best.metrics = {"model": entry.name, "split": (f"{entry.default_data}/{entry.valid_file}"
-                                                     if data_dir.is_dir() else valid_name),
-                    "valid": metrics, "paper": entry.paper, "hparams": hp,
-                    "seeds": {"values": scores, "mean": statistics.fmean(scores),
-                              "stdev": statistics.stdev(scores) if len(scores) > 1 else 0.0,
-                              "seeds": list(seeds or [hp.get("seed", 0)])},
-                    **report_split(best, data_dir, valid_name, chose)}
-    out.mkdir(parents=True, exist_ok=True)
-    for plot in ("training_curve.png", "gradient_flow.png"):     # pictures beside the bundle
-        if (best_work / "train" / plot).exists():
-            shutil.copy(best_work / "train" / plot, out / plot)
-    if check_exports:
-        export_parity(best, out / "export-check")
-    best.save(out, command=command)
-    bundle.check(out)                       # written and verified: checkpoints can go
-    for _, _, work in runs:
-        remove(work / "train" / "backup")
-    return best
-
-
-def report_split(zm: ZooModel, data_dir: Path, valid_name: str, chose: str) -> dict:
-    """metrics.json's "splits" (what each split is and whether anything was chosen on it)
-    and "report": the evaluator on the report split, measured once, after every choice."""
-    splits = {"valid": {"data": valid_name, "selection": True, "chose": chose},
-              "report": {"data": f"{dataset_name(data_dir)} [report]", "selection": False,
-                         "rule": zm.entry.module("data").REPORT_RULE}}
-    examples = read_split(zm.entry, data_dir, "report")
-    if not examples:
-        splits["report"]["note"] = "empty: the data has too few groups to carve one"
-        return {"splits": splits}
-    print(f"measuring the report split ({len(examples)} examples; nothing is chosen on it)")
-    return {"splits": splits,
-            "report": {**zm.evaluate(examples), "data": splits["report"]["data"]}}
-
-
-def export_parity(zm: ZooModel, work: Path) -> dict:
-    """Export to every deployment format in `work` (emptied first: a killed run's leftovers
-    go) and keep the parity reports for the card."""
-    remove(work)
-    work.mkdir(parents=True)
-    try:
-        for target, quantize in (("model.tflite", None), ("model-dynamic.tflite", "dynamic"),
-                                 ("model-float16.tflite", "float16"), ("model.onnx", None),
-                                 ("saved_model", None)):
-            zm.export(work / target, quantize=quantize)
-            crash_point("exports")
-    finally:
-        remove(work)
-    return zm.metrics["parity"]
-
-
-def train_on(entry, hp: dict, train_ex, valid_ex, work: Path) -> ZooModel:
-    """Train one model of `entry` from scratch on already-read examples: fit the
-    preprocessor on `train_ex`, build with `hp` (seeded), fit with early stopping on
-    `valid_ex`; `work` holds the checkpoints (a re-run resumes). The harness in
-    zoo.testing trains tiny models with it."""
-    work.mkdir(parents=True, exist_ok=True)
-    data, builder = entry.module("data"), entry.module("model")
-    prep_path = work / "preprocessor.json"
-    if prep_path.exists() and ((work / "backup").exists() or read_state(work).get("finished")):
-        # A resumed run keeps its original vocabularies (re-learning them can take minutes)
-        # and takes its weights from the backup, so no initialisation is needed.
-        prep, init = json.loads(prep_path.read_text()), None
-    else:
-        prep, init = data.fit_preprocessor(train_ex, **hp)
-        prep_path.write_text(json.dumps(prep))
-    prep["examples"] = data.parity_examples(valid_ex)     # raw inputs, JSON, for export checks
-    keras.utils.set_random_seed(hp.get("seed", 0))      # the same initial weights every run
-    zm = ZooModel(entry, builder.build(prep, init=init, **hp), prep, hparams=hp)
-    fit(zm, train_ex, valid_ex, work, **{k: hp[k] for k in FIT_KEYS if k in hp})
-    return zm
-
-
-def fine_tune(zm: ZooModel, data, validation=None, epochs: int = 3, out=None,
+def fine_tune(zm, data, validation=None, epochs: int = 3, out=None,
               command: str | None = None, rehearse=None, new_share: float = 0.2,
-              **overrides) -> ZooModel:
+              **overrides):
     """Continue training `zm` on new data; rebuilds the head if the label set changed.
 
     `rehearse` keeps what the model knows: the train split of a dataset folder (True: the
@@ -347,42 +236,35 @@ def fine_tune(zm: ZooModel, data, validation=None, epochs: int = 3, out=None,
                     "validation= (--validation FILE)", len(new_ex))
     rehearsal = rehearsal_mix(entry, new_ex, rehearse, new_share) if rehearse else None
     train_ex = rehearsal.pop("examples") if rehearsal else new_ex
-    hp = {**entry.recipe, **zm.hparams, **overrides, "epochs": epochs}
+    hp = entry.hparams(zm.hparams, **overrides, epochs=epochs)
     # An epoch is one pass over the user's data (or the rehearsal mix) unless they say
     # otherwise: the recipe's steps_per_epoch was sized for the original training set.
     hp["steps_per_epoch"] = overrides.get("steps_per_epoch")
-    prep = dict(zm.preprocessor)
-    data_mod = entry.module("data")
-    labels = data_mod.labels_of(train_ex) if hasattr(data_mod, "labels_of") else None
     # Train a copy: the model the user loaded stays as it was.
-    if labels is not None and not set(labels) <= set(prep["labels"]):
+    prep, data_mod, model_mod = dict(zm.preprocessor), entry.module("data"), entry.module("model")
+    labels = data_mod.labels_of(train_ex)               # None: the task has no label set
+    relabelled = labels is not None and not set(labels) <= set(prep["labels"])
+    if relabelled:
         prep["labels"] = labels
-    # Optional hooks for vocabularies that grow (new words keep the old ids, so the old
-    # rows of embeddings and output layers carry over): data.grow_preprocessor(prep,
-    # examples) -> the added entries; model.transfer_weights(source, target).
-    grow = getattr(data_mod, "grow_preprocessor", None)
-    added = grow(prep, new_ex) if grow else []      # new data only: repeats would pass min_count
+    # Vocabularies that grow keep the old ids, so the old rows of embeddings and output
+    # layers carry over (model.transfer_weights). New data only: repeats would pass min_count.
+    added = data_mod.grow_preprocessor(prep, new_ex)
     if added:
         print(f"fine_tune: {len(added)} new vocabulary entries: {', '.join(map(str, added[:20]))}"
               + (" ..." if len(added) > 20 else ""))
-    model_mod = entry.module("model")
-    keras.utils.set_random_seed(hp.get("seed", 0))      # new layers start the same every run
-    new = model_mod.build(prep, **hp)
-    if hasattr(model_mod, "transfer_weights"):
-        model_mod.transfer_weights(zm.keras_model, new)
-        fresh = []
-    else:
-        fresh = copy_matching_weights(zm.keras_model, new)
-    if fresh:
+    keras.utils.set_random_seed(hp.get("seed", 0))           # new layers start the same every run
+    parts = entry.parts(hp)
+    new = model_mod.build(prep, **parts["model"])
+    fresh = model_mod.transfer_weights(zm.keras_model, new)
+    if relabelled:
         log.warning("label set changed (%d -> %d labels: %s); kept the encoder, rebuilt %s",
                     len(zm.preprocessor["labels"]), len(prep["labels"]), ", ".join(prep["labels"]),
                     ", ".join(fresh))
         print(f"fine_tune: new label set {prep['labels']}; re-initialised output layers: "
               f"{', '.join(fresh)}")
-    zm = ZooModel(entry, new, prep, hparams=hp)
-    work = Path(out) / "train" if out else temporary_dir("zoo-finetune-")
-    hp.setdefault("patience", epochs)
-    fit(zm, train_ex, valid_ex, work, **{k: hp[k] for k in FIT_KEYS if k in hp})
+    zm = type(zm)(entry, new, prep, hparams=hp)
+    work = Path(out) / "train" if out else Path(tempfile.mkdtemp(prefix="zoo-finetune-"))
+    fit(zm, train_ex, valid_ex, work, **parts["fit"])
     zm.metrics = {"model": entry.name, "hparams": hp, "paper": entry.paper,
                   "fine_tuned_on": (dataset_name(data) if isinstance(data, (str, Path))
                                     else f"{len(new_ex)} examples"),
@@ -425,3 +307,7 @@ def rehearsal_mix(entry, new: list, rehearse, new_share: float) -> dict:
           f"{len(new)} new ones, repeated {repeats}x ({share:.0%} of the mix)")
     return {"examples": old + list(new) * repeats, "data": dataset_name(folder),
             "old_examples": len(old), "new_examples": len(new), "repeats": repeats}
+
+
+def remove(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)

@@ -19,20 +19,27 @@ ENTRY = Entry(
     default_data="captioning/emoji",
     train_file="captions.tsv",          # one file, both splits (data.read_split)
     valid_file="captions.tsv",
-    recipe={"image_size": 64, "grid": 8, "widths": [64, 128, 256], "cell": "lstm",
-            "units": 256, "embed_dim": 128, "attention_dim": 128, "dropout": 0.3,
-            "attention_reg": 1.0, "min_count": 2, "batch_size": 32, "epochs": 30,
-            # colour jitter (data.make_dataset) blurs neighbouring skin tones: off (README)
-            "color_jitter": 0.0,
-            # > 0: the CLDR keywords as an auxiliary multi-label target (model.build)
-            "keyword_weight": 0.0, "keyword_min_count": 4,
-            "patience": 6, "learning_rate": 2e-3, "lr_decay": 0.92, "clipnorm": 5.0,
-            # XLA makes this model's training step ~9x slower on CPU (depthwise convolutions)
-            "monitor_gradients": False, "jit_compile": False},
+    recipe={"data": {"image_size": 64, "min_count": 2, "keyword_min_count": 4,
+                     # colour jitter (make_dataset) blurs neighbouring skin tones: off (README)
+                     "color_jitter": 0.0},
+            "model": {"grid": 8, "widths": [64, 128, 256], "cell": "lstm", "units": 256,
+                      "embed_dim": 128, "attention_dim": 128, "dropout": 0.3,
+                      "attention_reg": 1.0,
+                      # > 0: the CLDR keywords as an auxiliary multi-label target
+                      "keyword_weight": 0.0},
+            "fit": {"batch_size": 32, "epochs": 30, "patience": 6, "learning_rate": 2e-3,
+                    "lr_decay": 0.92, "clipnorm": 5.0, "monitor_gradients": False,
+                    # XLA makes this model's training step ~9x slower on CPU (depthwise
+                    # convolutions)
+                    "jit_compile": False}},
     paper={"bleu4 (Flickr8k test; photographs, other data)": {"Xu et al. 2015 soft attention": 0.195},
            "bleu4 (COCO test; photographs, other data)": {"Xu et al. 2015 soft attention": 0.2430},
            "bleu4 (emoji valid)": {"target (issue)": "nn_bleu4 + 0.05 or more"}},
     bundle_dir="saved_models/caption-cnn-lstm",
+    benchmark="benchmarks.caption_cnn_lstm",
+    # Export parity floor for int8 (dynamic-range) TFLite: one word flipped by the quantized
+    # weights changes the rest of that caption, and agreement counts word positions.
+    quantized_agreement=0.9,
     limits="Trained only on emoji artwork (Noto and Twemoji styles) with their Unicode CLDR "
            "names as captions: it names pictograms, not photographs. Captioning photographs "
            "needs `zoo train caption-cnn-lstm --data <Flickr8k or COCO folder>` (or "

@@ -33,13 +33,11 @@ from pathlib import Path
 
 import numpy as np
 
+from zoo import contract
 from zoo.errors import InputError
 from zoo.options import check_int, check_number, check_output_file
 
 EMPTY_INPUT = np.zeros((0, 0, 3), np.uint8)      # an image with no pixels
-# Export parity floor for int8 (dynamic-range) TFLite: one word flipped by the quantized
-# weights changes the rest of that caption, and agreement counts word positions.
-QUANTIZED_AGREEMENT = 0.9
 # predict()'s defaults: beam 3 with length normalisation (log p / (len + 1)^ALPHA).
 # Chosen on the emoji valid split (benchmarks/caption_cnn_lstm_beam.py), so its score there
 # is optimistic: alpha 0.3 beat greedy, alpha 0, 0.6 and 1.0 for both trained models
@@ -54,9 +52,6 @@ BEAM, ALPHA = 3, 0.3
 MAX_BEAM = 64
 MAX_LEN = 100
 MAX_ALPHA = 5.0
-OPTION_BOUNDS = {"beam": f"1..{MAX_BEAM} (1: greedy)",
-                 "max_len": f"1..{MAX_LEN} words (default: the training limit)",
-                 "alpha": f"0..{MAX_ALPHA:g}"}
 PAD, START, END, UNK = 0, 1, 2, 3
 SPECIALS = ["<pad>", "<start>", "<end>", "<unk>"]
 TOKEN_RE = re.compile(r"[\w'’]+|[^\w\s]")
@@ -262,7 +257,11 @@ class Encoded:
     sources: list | None = None    # the input paths (None for bytes, arrays, PIL images)
 
 
-class Host:
+class Host(contract.Host):
+    OPTION_BOUNDS = {"beam": f"1..{MAX_BEAM} (1: greedy)",
+                     "max_len": f"1..{MAX_LEN} words (default: the training limit)",
+                     "alpha": f"0..{MAX_ALPHA:g}"}
+
     def __init__(self, config: dict):
         self.config = config
         self.size = int(config["image_size"])

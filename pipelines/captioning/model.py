@@ -412,3 +412,8 @@ def serving_results(outputs: dict) -> list[dict]:
         words = [w.decode("utf-8") for w in row if w]
         results.append({"caption": detokenize(words), "words": words})
     return results
+
+
+def serving_predict(signature, examples: list, prep: dict) -> list[dict]:
+    """predict()-style results of the SavedModel's string signature on raw `examples`."""
+    return serving_results(signature(tf.constant(examples)))

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from zoo import contract
 from zoo.errors import DataFormatError, InputError
 from zoo.options import check_output_file
 
@@ -47,7 +48,6 @@ CLOSE_COLUMNS = ("close", "adj close", "price")
 # series. All-caps names alone (LOW, OPEN) may be tickers, so it takes two of those.
 FIELD_COLUMNS = ("open", "high", "low", "volume", "vwap")
 MISSING_TEXT = {"", "nan", "na", "n/a", "null", "none"}     # cells read as a missing value
-OPTION_BOUNDS = {"horizon": "1..the model's horizon (forecast-lstm: 10; default: all of it)"}
 
 
 def features(close: np.ndarray, volume: np.ndarray | None, dates: np.ndarray) -> np.ndarray:
@@ -346,8 +346,10 @@ class Encoded:
     horizon: int
 
 
-class Host:
+class Host(contract.Host):
     """Series in; per-series forecast tables (pandas DataFrames) out."""
+    OPTION_BOUNDS = {"horizon": "1..the model's horizon (forecast-lstm: 10; default: all of it)"}
+
 
     def __init__(self, config: dict):
         self.config = config

@@ -19,11 +19,11 @@ register(
     train_file="jsb_chorales.npz",
     valid_file="jsb_chorales.npz",
     # steps_per_quarter: JSB Chorales' time step (quarter notes); its .npz does not say it.
-    recipe={"head": "nade", "steps_per_quarter": 1,
-            "cell": "lstm", "units": 256, "layers": 1, "dropout": 0.3,
-            "input_dropout": 0.0, "nade_hidden": 150, "seq_len": 64, "transpose": 6,
-            "batch_size": 8, "epochs": 200, "patience": 20, "learning_rate": 3e-3,
-            "clipnorm": 5.0, "monitor_gradients": False},
+    recipe={"data": {"head": "nade", "steps_per_quarter": 1, "seq_len": 64, "transpose": 6},
+            "model": {"cell": "lstm", "units": 256, "layers": 1, "dropout": 0.3,
+                      "input_dropout": 0.0, "nade_hidden": 150},
+            "fit": {"batch_size": 8, "epochs": 200, "patience": 20, "learning_rate": 3e-3,
+                    "clipnorm": 5.0, "monitor_gradients": False}},
     paper={"nll_per_step (JSB test)": {"Boulanger-Lewandowski 2012 RNN-NADE": 5.56,
                                        "Boulanger-Lewandowski 2012 RNN-RBM": 6.27,
                                        "Chung 2014 GRU": 8.54},
@@ -31,6 +31,7 @@ register(
                                               "Boulanger-Lewandowski 2012 RNN-RBM": 2.39,
                                               "Chung 2014 LSTM": 3.20, "Chung 2014 tanh": 3.13}},
     bundle_dir="saved_models/music-lstm",
+    benchmark="benchmarks.music_lstm",
     limits="Research and toy composition. Trained on the 382 four-part J. S. Bach chorales "
            "(JSB Chorales, quarter-note steps, no note velocities or re-articulations): it "
            "writes chorale-like four-part harmony, not other styles, until fine-tuned on your "

@@ -20,13 +20,13 @@ from pathlib import Path
 
 import numpy as np
 
+from zoo import contract
 from zoo.errors import InputError
 from zoo.options import check_int, check_number, check_output_file
 
 from .midi import KEYS, PITCH_MIN, MidiError, read_midi, roll_png, write_midi
 
 EMPTY_INPUT: list = []            # a piece with no time steps
-TASK_METHODS = ("generate",)      # m.generate(...) on zoo.load() and zoo.runtime.load() models
 # Bounds of predict()/generate() options and inputs: every time step is one call of the
 # step function plus a key-by-key NADE draw (about 5 ms on a laptop CPU), so `steps` (per
 # piece) and the length of a piece to score bound the work. 10,000 steps is 5,000 quarter
@@ -37,11 +37,6 @@ MAX_STEPS = 10_000
 MAX_PIECE_STEPS = 20_000
 MAX_TEMPERATURE = 100.0
 PICTURE_SUFFIXES = (".png", ".gif", ".bmp", ".jpg", ".jpeg", ".webp", ".tif", ".tiff")
-OPTION_BOUNDS = {"steps": f"0..{MAX_STEPS} per piece",
-                 "temperature": f"> 0 and <= {MAX_TEMPERATURE:g}", "seed": ">= 0",
-                 "out": "a .mid file in an existing folder",
-                 "png": "a .png file in an existing folder",
-                 "primer": f"a piece of at most {MAX_PIECE_STEPS} steps (inputs too)"}
 
 
 def sigmoid(x):
@@ -92,7 +87,14 @@ class Encoded:
     png: str | None = None
 
 
-class Host:
+class Host(contract.Host):
+    TASK_METHODS = ("generate",)      # m.generate(...) on zoo.load() and zoo.runtime.load() models
+    OPTION_BOUNDS = {"steps": f"0..{MAX_STEPS} per piece",
+                     "temperature": f"> 0 and <= {MAX_TEMPERATURE:g}", "seed": ">= 0",
+                     "out": "a .mid file in an existing folder",
+                     "png": "a .png file in an existing folder",
+                     "primer": f"a piece of at most {MAX_PIECE_STEPS} steps (inputs too)"}
+
     def __init__(self, config: dict):
         self.config = config
         self.spq = int(config.get("steps_per_quarter", 2))

@@ -11,6 +11,7 @@ from seqeval.metrics import classification_report
 from seqeval.scheme import IOB2
 
 HEADLINE = "f1"          # the metric early stopping and the model table use
+GREATER_IS_BETTER = True
 
 
 def span_scores(gold: list[list[str]], pred: list[list[str]]) -> dict:

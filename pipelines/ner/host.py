@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from zoo import contract
 from zoo.errors import InputError
 
 PAD, UNK = 0, 1
@@ -144,7 +145,7 @@ class Encoded:
     sentences: list        # (text or None, tokens, offsets, [unit indices])
 
 
-class Host:
+class Host(contract.Host):
     """Raw sentences (str) or token lists (list[str]) in; entities and tags out."""
 
     def __init__(self, config: dict):

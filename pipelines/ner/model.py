@@ -128,3 +128,10 @@ def serving_results(outputs: dict) -> list[dict]:
     tokens, tags = outputs["tokens"].numpy(), outputs["tags"].numpy()
     return [{"tokens": [t.decode() for t in tok if t], "tags": [g.decode() for g in tag if g]}
             for tok, tag in zip(tokens, tags)]
+
+
+def serving_predict(signature, examples: list, prep: dict) -> list[dict]:
+    """predict()-style results of the SavedModel's string signature on raw `examples`."""
+    import tensorflow as tf
+
+    return serving_results(signature(tf.constant(examples)))

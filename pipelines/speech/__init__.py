@@ -12,11 +12,12 @@ from zoo.registry import register
 # differs only in being unidirectional, a little wider to make up for it).
 FSDD = dict(task="speech", package="pipelines.speech", default_data="fsdd",
             train_file="recordings", valid_file="recordings", paper={})
-RECIPE = {"alphabet": "digits", "sample_rate": 8000, "n_mels": 40, "cell": "gru", "units": 128,
-          "layers": 2, "bidirectional": True, "dropout": 0.2, "filters": 128, "batch_size": 32,
-          "epochs": 30, "patience": 10, "learning_rate": 2e-3, "lr_decay": 0.9, "clipnorm": 5.0,
-          "buckets": [100, 200, 400, 800], "augment": True, "max_digits": 8,
-          "monitor_gradients": False}
+DATA = {"alphabet": "digits", "sample_rate": 8000, "n_mels": 40, "buckets": [100, 200, 400, 800],
+        "augment": True, "max_digits": 8}
+MODEL = {"cell": "gru", "units": 128, "layers": 2, "bidirectional": True, "dropout": 0.2,
+         "filters": 128}
+FIT = {"batch_size": 32, "epochs": 30, "patience": 10, "learning_rate": 2e-3, "lr_decay": 0.9,
+       "clipnorm": 5.0, "monitor_gradients": False}
 
 # speech-ctc adds gain-invariant log-mels (level_norm: a quiet microphone gives the same
 # features) and a random mel-filterbank warp (vtlp); the held-out-speaker runs behind this
@@ -28,8 +29,9 @@ register(
     name="speech-ctc",
     summary="Log-mel + conv front end + BiGRU acoustic model with CTC; connected spoken digits "
             "(\"4 1 5 9\"), or characters for sentences (--alphabet chars)",
-    recipe={**RECIPE, **SPEAKER_ROBUST, "patience": 15},
+    recipe={"data": {**DATA, **SPEAKER_ROBUST}, "model": MODEL, "fit": {**FIT, "patience": 15}},
     bundle_dir="saved_models/speech-ctc",
+    benchmark="benchmarks.speech_ctc",
     limits="English spoken digits 0-9 (\"oh\" is not a zero), read in isolation or as strings "
            "with short pauses, by adult speakers close to a microphone, 8 kHz telephone "
            "bandwidth or better. Trained on 5 speakers (FSDD), so not speaker-independent: "
@@ -45,7 +47,7 @@ register(
     name="speech-ctc-stream",
     summary="Streaming digit recogniser: causal conv front end + unidirectional GRU with CTC; "
             "m.stream() takes ~100 ms audio chunks and returns the growing transcript",
-    recipe={**RECIPE, "units": 160, "bidirectional": False},
+    recipe={"data": DATA, "model": {**MODEL, "units": 160, "bidirectional": False}, "fit": FIT},
     bundle_dir="saved_models/speech-ctc-stream",
     limits="As speech-ctc (English spoken digits, 5 FSDD speakers), but causal: each output "
            "depends only on the audio heard so far (plus a 300 ms flush at the end), so it can "

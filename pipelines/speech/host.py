@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from zoo import contract
 from zoo.errors import InputError
 from zoo.options import check_int
 
@@ -40,7 +41,6 @@ MAX_SECONDS = 20 * 60           # longest audio taken: features and model time g
 # `beam` prefixes per frame, so time grows with it; with a handful of tokens a beam of 64 is
 # far past any gain and still fast.
 MAX_BEAM = 64
-OPTION_BOUNDS = {"beam": f"0..{MAX_BEAM} (0, 1: greedy)"}
 SUBSAMPLE = 4                   # default frame-rate reduction of the conv front end (40 ms)
 STREAM_FRAMES = 8               # feature frames per streaming step (80 ms of audio)
 CONV_CONTEXT = 4                # left context of each causal stride-2 convolution (kernel 5)
@@ -48,7 +48,6 @@ FLUSH_SECONDS = 0.3             # silence a causal model hears after the end (CT
 DIGIT_WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 CHARS = list(" 'abcdefghijklmnopqrstuvwxyz")
 EMPTY_INPUT = np.zeros(0, np.float32)       # an empty waveform: refused with a clear error
-TASK_METHODS = ("stream",)      # m.stream() on zoo.load() and zoo.runtime.load() models
 
 
 # ---- audio -------------------------------------------------------------------------------
@@ -327,18 +326,20 @@ class Encoded:
     options: dict
 
 
-def Host(config: dict):
-    """The host for a bundle's config: streaming (unidirectional models, driven step by
-    step through the exported "step" function) or whole-utterance."""
-    return StreamingHost(config) if config.get("streaming") else SpeechHost(config)
-
-
-class SpeechHost:
-    """Audio in (paths, waveforms), transcripts out.
+class Host(contract.Host):
+    """Audio in (paths, waveforms), transcripts out. A streaming bundle's config (a
+    unidirectional model) gives a StreamingHost.
 
     Audio longer than the largest length bucket is split into chunks at the quietest
     frame near each boundary (a pause between words), transcribed chunk by chunk and
     joined."""
+    OPTION_BOUNDS = {"beam": f"0..{MAX_BEAM} (0, 1: greedy)"}
+
+
+    def __new__(cls, config: dict):
+        if cls is Host and config.get("streaming"):
+            cls = StreamingHost
+        return super().__new__(cls)
 
     def __init__(self, config: dict):
         self.config = config
@@ -446,10 +447,12 @@ class SpeechHost:
         return sum(x["text"] == y["text"] for x, y in zip(a, b)) / max(len(a), 1)
 
 
-class StreamingHost(SpeechHost):
+class StreamingHost(Host):
     """A unidirectional model run step by step (H.STREAM_FRAMES feature frames a step),
     carrying the convolutions' left context and the recurrent state between steps.
     predict() runs whole utterances through the same steps; stream() takes audio chunks."""
+
+    TASK_METHODS = ("stream",)      # m.stream() on zoo.load() and zoo.runtime.load() models
 
     def __init__(self, config: dict):
         super().__init__(config)

@@ -3,8 +3,8 @@ references, and of two lead baselines in the same run: the document's first sent
 (`lead_*`) and its first `lead_words` words (`lead{k}_*`).
 
 The model decodes with the host's beam search, many documents at once on the Keras
-model (the same search `predict` runs one document at a time); `beam` defaults to the
-recipe's `eval_beam`.
+model (the same search `predict` runs one document at a time); ZooModel.evaluate passes
+the recipe's `evaluate` part (beam 1 for the shipped model) unless told otherwise.
 
 >>> scores = rouge(["the cat sat"], ["a cat sat down"])
 >>> round(scores["rouge1"], 4)
@@ -67,12 +67,11 @@ def summarize(zoo_model, documents: list[str], beam: int = 1, batch: int = 32,
     return host.decode(encoded, results)
 
 
-def evaluate(zoo_model, examples: list[dict], beam: int | None = None, lead_words: int = 10,
+def evaluate(zoo_model, examples: list[dict], beam: int = 4, lead_words: int = 10,
              max_examples: int | None = None, **options) -> dict:
     """ROUGE F1 of the model and of the lead baselines on `examples` ({"document",
     "summary"} pairs); `max_examples` scores only the first ones."""
     examples = examples[:max_examples] if max_examples else examples
-    beam = beam or int(zoo_model.hparams.get("eval_beam", 4))
     docs = [e["document"] for e in examples]
     refs = [e["summary"] for e in examples]
     preds = [r["summary"] for r in summarize(zoo_model, docs, beam=beam, **options)]

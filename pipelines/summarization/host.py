@@ -30,19 +30,12 @@ from pathlib import Path
 
 import numpy as np
 
+from zoo import contract
 from zoo.beam import beam_search
 from zoo.errors import InputError
 from zoo.options import check_int, check_number, check_output_file
 
 EMPTY_INPUT = ""
-# Export parity floor for quantized (int8 dynamic-range) exports: a token flipped by the
-# quantized weights changes the rest of that summary (measured: 0.958 LCS F1 on 16 docs).
-QUANTIZED_AGREEMENT = 0.9
-# Largest raw-output difference a float export may show: the step's log-probabilities are
-# logs of the copy mixture (sums of tiny probabilities), so far-off tokens carry float32
-# rounding into log space (ONNX: 1.75e-3 at log p = -12.7, i.e. p = 3e-6; every other
-# output within 6e-6). Summaries must still be identical (agreement 1.0).
-PARITY_MAX_ABS_DIFF = 5e-3
 RESERVED = ["[PAD]", "[UNK]", "[BOS]", "[EOS]"]
 PAD, UNK, BOS, EOS = range(4)
 # Words are runs of ASCII letters/digits; every other non-space character stands alone.
@@ -64,10 +57,6 @@ MAX_FILE_BYTES = 10 << 20       # a document file for predict() (the model reads
 MAX_BEAM = 64
 MAX_LEN_FACTOR = 4
 MAX_ALPHA = 5.0
-OPTION_BOUNDS = {"beam": f"1..{MAX_BEAM}",
-                 "max_len": f"1..{MAX_LEN_FACTOR} x the training limit (default: the limit)",
-                 "min_len": "0..max_len", "alpha": f"0..{MAX_ALPHA:g}",
-                 "block_ngram": ">= 0 (0: off)"}
 
 
 def pretokenize(text: str) -> list[str]:
@@ -178,7 +167,12 @@ def read_text_file(path: Path, what: str) -> str:
                          f"{data[e.start:e.start + 1]!r}); expected a UTF-8 text file") from None
 
 
-class Host:
+class Host(contract.Host):
+    OPTION_BOUNDS = {"beam": f"1..{MAX_BEAM}",
+                     "max_len": f"1..{MAX_LEN_FACTOR} x the training limit (default: the limit)",
+                     "min_len": "0..max_len", "alpha": f"0..{MAX_ALPHA:g}",
+                     "block_ngram": ">= 0 (0: off)"}
+
     def __init__(self, config: dict):
         self.config = config
         self.tokenizer = WordPiece(config["vocab"])

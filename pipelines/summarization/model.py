@@ -353,3 +353,10 @@ def serving_results(outputs: dict) -> list[dict]:
         pieces = [p.decode("utf-8") for p in row if p]
         results.append({"summary": detokenize(pieces), "tokens": pieces})
     return results
+
+
+def serving_predict(signature, examples: list, prep: dict) -> list[dict]:
+    """predict()-style results of the SavedModel's string signature on raw `examples`."""
+    import tensorflow as tf
+
+    return serving_results(signature(tf.constant(examples)))

@@ -1,0 +1,267 @@
+"""The contract between zoo/ and an application: what each of its four modules provides.
+
+An application is one package, `pipelines/<app>/`, whose `__init__` registers an
+`Entry` (zoo.registry) and whose four modules play these roles:
+
+    data.py      read files into examples, carve splits, fit the preprocessor, make tf.data
+    model.py     build the Keras model, its loss, its serving graph and exported functions
+    evaluate.py  the metrics, and which one chooses the epoch
+    host.py      numpy-only: raw input -> model units -> answers (runs without TensorFlow)
+
+`ROLES` below lists every hook of every role: the required ones, and the optional ones
+with the default zoo/ uses when an application leaves them out. `register()` checks the
+required ones by reading the modules' source (nothing is imported, so `zoo list` stays
+instant); `Entry.module(role)` gives the imported module wrapped in a `Role`, which
+answers an optional hook the module lacks with its default. zoo/ never probes with
+hasattr: it calls `entry.module("data").labels_of(examples)`, and an application without
+labels gets None.
+
+>>> ROLES["evaluate"].required
+('evaluate', 'HEADLINE', 'GREATER_IS_BETTER')
+>>> sorted(ROLES["data"].optional)
+['grow_preprocessor', 'labels_of']
+
+The recipe: an entry's default hyper-parameters come in parts, each fed to one function
+(`data` to data.fit_preprocessor, `model` to model.build, `fit` to zoo.training.fit,
+`evaluate` to evaluate.evaluate). A key no part takes is refused, naming those it takes:
+
+>>> route({"units": 64, "epochs": 2}, {"data": {"buckets"}, "model": {"units"},
+...        "fit": {"epochs"}, "evaluate": set()}, "ner-bilstm")
+{'data': {}, 'model': {'units': 64}, 'fit': {'epochs': 2}, 'evaluate': {}}
+>>> route({"unit": 64}, {"data": {"buckets"}, "model": {"units"}, "fit": {"epochs"},
+...        "evaluate": set()}, "ner-bilstm")
+Traceback (most recent call last):
+zoo.errors.InputError: ner-bilstm: unknown hyper-parameter 'unit' (did you mean 'units'?); it takes data: buckets; model: units; fit: epochs
+"""
+from __future__ import annotations
+
+import ast
+import difflib
+import importlib
+import importlib.util
+import inspect
+from dataclasses import dataclass, field
+
+from .errors import InputError, ZooError
+
+
+class ContractError(ZooError):
+    """An application that does not provide what zoo/ needs (a required hook missing)."""
+
+
+def _none(*_):
+    return None
+
+
+def _nothing(*_):
+    return []
+
+
+def _no_functions(model, preprocessor):
+    return {}
+
+
+def _no_serving_predict(signature, examples, preprocessor):
+    raise ContractError("this model has neither export_functions nor serving_predict, so its "
+                        "SavedModel cannot be checked against Keras (zoo/contract.py)")
+
+
+def copy_matching_weights(source, target) -> list[str]:
+    """Copy Keras weights layer by layer where name and shapes match; return the names of
+    the layers left new (e.g. an output layer for a new label set)."""
+    fresh = []
+    for layer in target.layers:
+        try:
+            old = source.get_layer(layer.name)
+        except ValueError:
+            old = None
+        new_w = layer.get_weights()
+        if old is not None and [w.shape for w in old.get_weights()] == [w.shape for w in new_w]:
+            layer.set_weights(old.get_weights())
+        elif new_w:
+            fresh.append(layer.name)
+    return fresh
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One role: the names its module must define, and the optional ones with defaults."""
+
+    required: tuple
+    optional: dict = field(default_factory=dict)
+    doc: str = ""
+
+
+ROLES = {
+    "data": Spec(
+        required=("read", "read_split", "report_group", "REPORT_RULE", "fit_preprocessor",
+                  "make_dataset", "parity_examples"),
+        optional={"labels_of": _none, "grow_preprocessor": _nothing},
+        doc="read(path) -> examples; read_split(data_dir, split) -> examples of 'train', "
+            "'valid' or 'report' (zoo.data.split_name refuses others); report_group(example) "
+            "-> the group the report split is carved by, REPORT_RULE says how in words; "
+            "fit_preprocessor(train, **data_recipe) -> (preprocessor dict, init or None); "
+            "make_dataset(examples, prep, batch_size, shuffle, seed) -> tf.data; "
+            "parity_examples(valid) -> raw JSON-able predict() inputs for export checks. "
+            "Optional: labels_of(examples) -> the label set (None: the task has none), "
+            "grow_preprocessor(prep, examples) -> entries added to its vocabularies in place "
+            "(fine-tuning on new words; [] by default)"),
+    "model": Spec(
+        required=("build", "loss", "host_constants", "serving_function"),
+        optional={"export_functions": _no_functions, "serving_predict": _no_serving_predict,
+                  "transfer_weights": copy_matching_weights},
+        doc="build(prep, init, **model_recipe) -> keras.Model; loss(model); "
+            "host_constants(model) -> dict the host needs from the weights; "
+            "serving_function(model, prep) -> tf.function on raw input for the SavedModel. "
+            "Optional: export_functions(model, prep) -> {name: keras.Model} with batch-1 "
+            "static shapes (an encoder, one recurrent step; {} by default), whose parity "
+            "the host's loop checks; else serving_predict(signature, raw_examples, prep) -> "
+            "predict()-style results of the SavedModel's signature, for its parity; "
+            "transfer_weights(source, target) -> the layers "
+            "or weights left (partly) new, where a grown vocabulary needs more than "
+            "copy_matching_weights (the default)"),
+    "evaluate": Spec(
+        required=("evaluate", "HEADLINE", "GREATER_IS_BETTER"),
+        optional={"EPOCH_OPTIONS": {}},
+        doc="evaluate(zoo_model, examples, **options) -> {metric: value}; HEADLINE, the metric "
+            "that chooses the epoch; GREATER_IS_BETTER (False for losses and error rates). "
+            "Optional: EPOCH_OPTIONS, evaluate() keywords for the per-epoch check only"),
+    "host": Spec(
+        required=("Host", "EMPTY_INPUT"),
+        doc="Host(config): a subclass of zoo.contract.Host (its methods and defaults are "
+            "documented there); EMPTY_INPUT, a raw input predict() must refuse"),
+}
+
+HOST_METHODS = ("encode", "decode", "agreement")
+
+
+class Host:
+    """Base of every application's numpy-only host: `class Host(zoo.contract.Host)` in
+    pipelines/<app>/host.py. It must define `encode(inputs, **options) -> encoded` (with
+    `encoded.units`), `decode(encoded, outputs) -> results` and `agreement(a, b) -> [0, 1]`;
+    the rest has defaults.
+
+    `TASK_METHODS` names methods `name(call, **options)` that loaded models expose as
+    `m.name(**options)` (e.g. music's "generate"; `zoo predict NAME --opt v` with no
+    inputs runs the first); `OPTION_BOUNDS` says in words which values each option of
+    encode and the task methods allows, for `zoo predict --help`."""
+
+    TASK_METHODS: tuple = ()
+    OPTION_BOUNDS: dict = {}
+
+    def __init__(self, config: dict):
+        self.config = config
+
+    def run(self, encoded, call):
+        """The outputs for `decode`, where the host drives its own loop over the model's
+        exported functions, `call(name, {input: array}) -> {output: array}` (autoregressive
+        models). None (the default): the units run through the whole model in batches."""
+        return None
+
+    def plot(self, results: list, path):
+        """Draw `results` into the picture file `path` and return its path (`zoo predict
+        --plot`). The default draws nothing, and `draws()` says so."""
+        raise InputError(f"{type(self).__module__} draws no picture of its predictions")
+
+    @classmethod
+    def draws(cls) -> bool:
+        return cls.plot is not Host.plot
+
+    def describe(self, result) -> str | None:
+        """A human-readable form of one result for the CLI (None: print it as JSON)."""
+        return None
+
+
+def module_names(module: str) -> set[str] | None:
+    """The top-level names a module's source defines, read without importing it (None
+    when it cannot tell: no source, or `from x import *`)."""
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.origin or not spec.origin.endswith(".py"):
+        return None
+    with open(spec.origin, encoding="utf-8") as f:
+        tree = ast.parse(f.read(), spec.origin)
+    names = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            if any(a.name == "*" for a in node.names):
+                return None
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, ast.Assign):
+            names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            names.add(node.target.id)
+    return names
+
+
+def check_sources(package: str, name: str) -> None:
+    """At registration: every role module of `package` exists and defines its required
+    hooks, else a ContractError naming what is missing."""
+    for role, spec in ROLES.items():
+        module = f"{package}.{role}"
+        try:
+            names = module_names(module)
+        except ModuleNotFoundError:
+            names = None
+        if names is None and importlib.util.find_spec(module) is None:
+            raise ContractError(f"{name}: {module} does not exist; an application has "
+                                f"{', '.join(f'{r}.py' for r in ROLES)} (zoo/contract.py)")
+        missing = [h for h in spec.required if names is not None and h not in names]
+        if missing:
+            raise ContractError(_missing(name, module, role, missing))
+
+
+def _missing(name: str, module: str, role: str, missing: list) -> str:
+    return (f"{name}: {module} has no {', '.join(missing)}; the {role} role requires "
+            f"{', '.join(ROLES[role].required)} (see ROLES in zoo/contract.py)")
+
+
+class Role:
+    """An application's module as zoo/ sees it: its own names, and the defaults of the
+    optional hooks it leaves out. Imported and checked on first use."""
+
+    def __init__(self, package: str, role: str, name: str):
+        self._spec, self._path = ROLES[role], f"{package}.{role}"
+        self._module = importlib.import_module(self._path)
+        missing = [h for h in self._spec.required if not hasattr(self._module, h)]
+        if role == "host" and not missing:
+            cls = self._module.Host
+            missing = [f"Host.{m}" for m in HOST_METHODS if not callable(getattr(cls, m, None))]
+            if not (inspect.isclass(cls) and issubclass(cls, Host)):
+                missing.append("Host as a subclass of zoo.contract.Host")
+        if missing:
+            raise ContractError(_missing(name, self._path, role, missing))
+
+    def __getattr__(self, hook: str):
+        try:
+            return getattr(self._module, hook)
+        except AttributeError:
+            if hook in self._spec.optional:
+                return self._spec.optional[hook]
+            raise AttributeError(f"{self._path} has no {hook!r}") from None
+
+    def __repr__(self):
+        return f"Role({self._path!r})"
+
+
+def parameters(fn, skip: int) -> set[str]:
+    """The named keyword parameters of `fn` after its first `skip` (data) arguments;
+    `**kwargs` takes nothing here, so a catch-all never hides a typo."""
+    params = list(inspect.signature(fn).parameters.values())[skip:]
+    return {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+
+
+def route(hparams: dict, accepted: dict[str, set], name: str) -> dict[str, dict]:
+    """Split flat hyper-parameters into the recipe's parts by which function takes each
+    key (a key several take, e.g. `seed`, goes to each); an unknown key is an InputError
+    naming the accepted ones, with the closest as a hint."""
+    parts = {part: {k: v for k, v in hparams.items() if k in keys} for part, keys in accepted.items()}
+    every = set().union(*accepted.values())
+    for key in hparams:
+        if key not in every:
+            close = difflib.get_close_matches(key, sorted(every), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            takes = "; ".join(f"{p}: {', '.join(sorted(k)) or '-'}" for p, k in accepted.items())
+            raise InputError(f"{name}: unknown hyper-parameter {key!r}{hint}; it takes {takes}")
+    return parts

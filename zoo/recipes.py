@@ -1,0 +1,129 @@
+"""Training from scratch with an entry's recipe: `zoo.train(name)`.
+
+Reads the entry's train and selection ("valid") splits, fits the preprocessor, builds the
+model and fits it (zoo.training: early stopping, checkpoints, resume), over one or more
+seeds; then measures the report split once, checks every export, and writes the bundle.
+
+>>> import zoo
+>>> m = zoo.train("ner-bilstm", out="runs/ner", epochs=1)     # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import statistics
+from pathlib import Path
+
+import keras
+
+from . import bundle, registry
+from .data import data_root, dataset_name, read_split
+from .model import ZooModel
+from .training import crash_point, fit, read_state, remove
+
+log = logging.getLogger("zoo")
+
+
+def train(name: str, data: str | Path | None = None, out: str | Path | None = None,
+          seeds: list[int] | None = None, command: str | None = None,
+          check_exports: bool = True, **overrides) -> ZooModel:
+    """Train `name` from scratch with its recipe (overrides win) and save a bundle to `out`.
+
+    With several `seeds`, each run trains in `out/seed-N`; the card reports their mean and
+    spread on the validation split and the best run is shipped. The epoch and the seed
+    are chosen on the selection split ("valid"); the card's headline is the report split,
+    measured once at the end, on which nothing is chosen (zoo.data.SPLITS)."""
+    entry = registry.get(name)
+    hp = entry.hparams(**overrides)
+    data_dir = Path(data) if data else data_root() / entry.default_data
+    out = Path(out or f"runs/{name}")
+    train_ex = read_split(entry, data_dir, "train")
+    valid_ex = read_split(entry, data_dir, "valid")
+    # A dataset file holding every split (a .npz) is named with the split it was read for.
+    valid_name = (dataset_name(data_dir / entry.valid_file) if data_dir.is_dir()
+                  else f"{dataset_name(data_dir)} [valid]")
+    command = command or f"zoo.train({name!r}, data={str(data_dir)!r}, seeds={seeds}, **{overrides})"
+    runs = []
+    for seed in seeds or [hp.get("seed", 0)]:
+        work = out / f"seed-{seed}" if seeds and len(seeds) > 1 else out
+        zm = train_on(entry, hp | {"seed": seed}, train_ex, valid_ex, work / "train")
+        metrics = {**zm.evaluate(valid_ex), "data": valid_name}
+        runs.append((metrics, zm, work))
+        log.info("seed %s: %s", seed, {k: v for k, v in metrics.items() if isinstance(v, float)})
+    evaluator = entry.module("evaluate")
+    headline, sign = evaluator.HEADLINE, 1 if evaluator.GREATER_IS_BETTER else -1
+    metrics, best, best_work = max(runs, key=lambda r: sign * r[0][headline])
+    scores = [r[0][headline] for r in runs]
+    chose = "the epoch" + (f" and the seed (best of {len(runs)})" if len(runs) > 1 else "")
+    best.metrics = {"model": entry.name, "split": (f"{entry.default_data}/{entry.valid_file}"
+                                                     if data_dir.is_dir() else valid_name),
+                    "valid": metrics, "paper": entry.paper, "hparams": hp,
+                    "seeds": {"values": scores, "mean": statistics.fmean(scores),
+                              "stdev": statistics.stdev(scores) if len(scores) > 1 else 0.0,
+                              "seeds": list(seeds or [hp.get("seed", 0)])},
+                    **report_split(best, data_dir, valid_name, chose)}
+    out.mkdir(parents=True, exist_ok=True)
+    for plot in ("training_curve.png", "gradient_flow.png"):     # pictures beside the bundle
+        if (best_work / "train" / plot).exists():
+            shutil.copy(best_work / "train" / plot, out / plot)
+    if check_exports:
+        export_parity(best, out / "export-check")
+    best.save(out, command=command)
+    bundle.check(out)                       # written and verified: checkpoints can go
+    for _, _, work in runs:
+        remove(work / "train" / "backup")
+    return best
+
+
+def report_split(zm: ZooModel, data_dir: Path, valid_name: str, chose: str) -> dict:
+    """metrics.json's "splits" (what each split is and whether anything was chosen on it)
+    and "report": the evaluator on the report split, measured once, after every choice."""
+    splits = {"valid": {"data": valid_name, "selection": True, "chose": chose},
+              "report": {"data": f"{dataset_name(data_dir)} [report]", "selection": False,
+                         "rule": zm.entry.module("data").REPORT_RULE}}
+    examples = read_split(zm.entry, data_dir, "report")
+    if not examples:
+        splits["report"]["note"] = "empty: the data has too few groups to carve one"
+        return {"splits": splits}
+    print(f"measuring the report split ({len(examples)} examples; nothing is chosen on it)")
+    return {"splits": splits,
+            "report": {**zm.evaluate(examples), "data": splits["report"]["data"]}}
+
+
+def export_parity(zm: ZooModel, work: Path) -> dict:
+    """Export to every deployment format in `work` (emptied first: a killed run's leftovers
+    go) and keep the parity reports for the card."""
+    remove(work)
+    work.mkdir(parents=True)
+    try:
+        for target, quantize in (("model.tflite", None), ("model-dynamic.tflite", "dynamic"),
+                                 ("model-float16.tflite", "float16"), ("model.onnx", None),
+                                 ("saved_model", None)):
+            zm.export(work / target, quantize=quantize)
+            crash_point("exports")
+    finally:
+        remove(work)
+    return zm.metrics["parity"]
+
+
+def train_on(entry, hp: dict, train_ex, valid_ex, work: Path) -> ZooModel:
+    """Train one model of `entry` from scratch on already-read examples: fit the
+    preprocessor on `train_ex`, build with `hp` (seeded), fit with early stopping on
+    `valid_ex`; `work` holds the checkpoints (a re-run resumes). The harness in
+    zoo.testing trains tiny models with it."""
+    work.mkdir(parents=True, exist_ok=True)
+    data, builder, parts = entry.module("data"), entry.module("model"), entry.parts(hp)
+    prep_path = work / "preprocessor.json"
+    if prep_path.exists() and ((work / "backup").exists() or read_state(work).get("finished")):
+        # A resumed run keeps its original vocabularies (re-learning them can take minutes)
+        # and takes its weights from the backup, so no initialisation is needed.
+        prep, init = json.loads(prep_path.read_text()), None
+    else:
+        prep, init = data.fit_preprocessor(train_ex, **parts["data"])
+        prep_path.write_text(json.dumps(prep))
+    prep["examples"] = data.parity_examples(valid_ex)     # raw inputs, JSON, for export checks
+    keras.utils.set_random_seed(hp.get("seed", 0))      # the same initial weights every run
+    zm = ZooModel(entry, builder.build(prep, init=init, **parts["model"]), prep, hparams=hp)
+    fit(zm, train_ex, valid_ex, work, **parts["fit"])
+    return zm
