@@ -262,6 +262,6 @@ def route(hparams: dict, accepted: dict[str, set], name: str) -> dict[str, dict]
         if key not in every:
             close = difflib.get_close_matches(key, sorted(every), n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
-            takes = "; ".join(f"{p}: {', '.join(sorted(k)) or '-'}" for p, k in accepted.items())
+            takes = "; ".join(f"{p}: {', '.join(sorted(k))}" for p, k in accepted.items() if k)
             raise InputError(f"{name}: unknown hyper-parameter {key!r}{hint}; it takes {takes}")
     return parts

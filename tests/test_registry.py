@@ -1,0 +1,146 @@
+"""The application contract (zoo/contract.py) and the recipe's parts, over every entry:
+what registration refuses, what the optional hooks default to, which hyper-parameters a
+recipe takes."""
+import inspect
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+import zoo
+from zoo import contract
+from zoo.errors import ExportError, InputError
+from zoo.export import check_parity
+from zoo.registry import RECIPE_PARTS, Entry, register
+
+MODELS = zoo.list_models()
+MINIMAL = {
+    "data": "REPORT_RULE = ''\n" + "".join(
+        f"def {f}(*a, **k): ...\n" for f in ("read", "read_split", "report_group",
+                                            "fit_preprocessor", "make_dataset", "parity_examples")),
+    "model": "".join(f"def {f}(*a, **k): ...\n"
+                     for f in ("build", "loss", "host_constants", "serving_function")),
+    "evaluate": "HEADLINE = 'f1'\nGREATER_IS_BETTER = True\ndef evaluate(m, ex): ...\n",
+    "host": "from zoo import contract\nEMPTY_INPUT = ''\nclass Host(contract.Host):\n"
+            "    def encode(self, inputs): ...\n    def decode(self, e, o): ...\n"
+            "    def agreement(self, a, b): ...\n",
+}
+
+
+def application(tmp_path, name: str, **replace) -> str:
+    """A package `name` under tmp_path (on sys.path) with the four role modules."""
+    package = tmp_path / name
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    for role, source in {**MINIMAL, **replace}.items():
+        (package / f"{role}.py").write_text(source)
+    sys.path.insert(0, str(tmp_path))
+    return name
+
+
+def entry(package: str, **fields) -> Entry:
+    return Entry(name=f"toy-{package}", task="toy", package=package, summary="", default_data="",
+                 train_file="", valid_file="", **fields)
+
+
+@pytest.mark.parametrize("role,hook", [(r, h) for r, s in contract.ROLES.items() for h in s.required])
+def test_a_missing_required_hook_fails_at_registration_naming_it(role, hook, tmp_path):
+    lines = MINIMAL[role].splitlines(keepends=True)
+    source = ("EMPTY_INPUT = ''\n" if hook == "Host" else
+              "".join(line for line in lines if not line.startswith((f"def {hook}(", f"{hook} ="))))
+    package = application(tmp_path, f"toy_missing_{role}_{hook.lower()}", **{role: source})
+    with pytest.raises(contract.ContractError, match=rf"{package}\.{role} has no {hook}\b"):
+        register(entry(package))
+    assert f"toy-{package}" not in zoo.list_models()
+
+
+def test_a_complete_application_registers_and_gets_the_optional_defaults(tmp_path):
+    package = application(tmp_path, "toy_complete")
+    e = entry(package)
+    contract.check_sources(package, e.name)            # what register() runs; nothing raised
+    data, model, host = e.module("data"), e.module("model"), e.module("host")
+    assert data.labels_of([{"x": 1}]) is None and data.grow_preprocessor({}, []) == []
+    assert model.export_functions(None, {}) == {}
+    h = host.Host({})
+    assert h.run(None, None) is None and h.describe({}) is None and not h.draws()
+    assert h.TASK_METHODS == () and h.OPTION_BOUNDS == {}
+    with pytest.raises(InputError, match="draws no picture"):
+        h.plot([], "x.png")
+
+
+def test_a_host_that_is_not_a_contract_host_is_refused_on_first_use(tmp_path):
+    package = application(tmp_path, "toy_plain_host", host="EMPTY_INPUT = ''\nclass Host:\n"
+                                                             "    def encode(self, i): ...\n")
+    with pytest.raises(contract.ContractError, match="Host.decode, Host.agreement, Host as a "
+                                                     "subclass of zoo.contract.Host"):
+        entry(package).module("host")
+
+
+def test_a_recipe_part_that_does_not_exist_is_refused():
+    with pytest.raises(contract.ContractError, match=r"recipe parts \['trainer'\]"):
+        entry("pipelines.ner", recipe={"trainer": {"epochs": 3}})
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_every_recipe_key_is_taken_by_the_function_of_its_part(name):
+    e = zoo.registry.get(name)
+    accepted = e.accepted()
+    assert set(e.recipe) <= set(RECIPE_PARTS)
+    for part, keys in e.recipe.items():
+        assert set(keys) <= accepted[part], (part, set(keys) - accepted[part])
+    evaluate_params = inspect.signature(e.module("evaluate").evaluate).parameters
+    assert set(e.recipe.get("evaluate", {})) <= set(evaluate_params)
+    # every tiny override is a hyper-parameter the entry takes
+    e.hparams(**e.tiny)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_a_typo_in_a_hyper_parameter_is_refused_naming_the_accepted_ones(name):
+    e = zoo.registry.get(name)
+    with pytest.raises(InputError, match=r"unknown hyper-parameter 'unitz'.*; it takes data: "):
+        e.hparams(unitz=64)
+    with pytest.raises(InputError, match="unknown hyper-parameter 'unitz'"):
+        zoo.train(name, out="/nonexistent/never-written", unitz=64)
+
+
+def test_the_cli_refuses_an_unknown_hparam_in_one_line(tmp_path, capsys):
+    from zoo.cli import main
+
+    assert main(["train", "ner-bilstm", "--out", str(tmp_path / "x"), "--hparam", "unit=64"]) == 2
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1 and error[0].startswith(
+        "error: ner-bilstm: unknown hyper-parameter 'unit' (did you mean 'units'?); it takes "
+        "data: buckets, "), error
+    assert not (tmp_path / "x").exists()
+
+
+def test_old_bundle_keys_are_dropped_but_new_overrides_are_checked():
+    e = zoo.registry.get("summarize-attn")
+    hp = e.hparams({"eval_beam": 1, "units_old": 3, "embed": 16}, dropout=0.0)
+    assert hp["embed"] == 16 and hp["dropout"] == 0.0 and "eval_beam" not in hp
+    assert e.parts(hp)["evaluate"] == {"beam": 1}
+
+
+def test_the_exporter_applies_the_entrys_own_tolerances(tmp_path):
+    summarizer, tagger = zoo.registry.get("summarize-attn"), zoo.registry.get("ner-bilstm")
+    report = {"agreement": 0.95, "max_abs_diff": 2e-3}
+    check_parity(summarizer, report, tmp_path / "m.tflite", "dynamic")     # floor 0.9: fine
+    with pytest.raises(ExportError, match="0.950 < 0.98"):
+        check_parity(tagger, report, tmp_path / "m.tflite", "dynamic")
+    with pytest.raises(ExportError, match="agreement 0.950 < 1.0"):
+        check_parity(summarizer, report, tmp_path / "m.onnx", None)
+    check_parity(summarizer, {"agreement": 1.0, "max_abs_diff": 2e-3}, tmp_path / "m.onnx", None)
+    with pytest.raises(ExportError, match="2.00e-03 > 1e-04"):
+        check_parity(tagger, {"agreement": 1.0, "max_abs_diff": 2e-3}, tmp_path / "m.onnx", None)
+
+
+def test_training_sits_below_the_model():
+    """zoo.training (the fit loop, fine_tune) never imports zoo.model; zoo.recipes (training
+    from scratch) sits above both."""
+    code = textwrap.dedent("""
+        import sys, zoo.training
+        assert "zoo.model" not in sys.modules, "zoo.training imported zoo.model"
+        import zoo.recipes
+    """)
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=300, capture_output=True)
