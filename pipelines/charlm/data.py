@@ -1,0 +1,111 @@
+"""Character-level text: UTF-8 files (or folders of .txt files) as passages, one character
+vocabulary, and tf.data windows of next-character targets.
+
+An example is a passage {"text": str, "source": file name}: the text between blank lines
+(a speech, in Shakespeare's plays). The model reads the passages as one stream, each
+followed by a blank line (`stream`), so nothing is lost between them.
+
+Splits: train and report are carved from train.txt by passage (REPORT_RULE); valid is
+valid.txt (the selection split).
+
+>>> from zoo.data import data_root
+>>> folder = data_root() / "text" / "tinyshakespeare"
+>>> train, report = read_split(folder, "train"), read_split(folder, "report")
+>>> train[0]["text"].splitlines()[0], len(report) * 12 > len(train) > len(report) * 8
+('First Citizen:', True)
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from zoo.data import carve, existing, split_name
+from zoo.errors import DataFormatError
+
+REPORT_RULE = "one passage in ten of train.txt (a CRC-32 of its text), never trained on"
+TRAIN_FILE, VALID_FILE = "train.txt", "valid.txt"
+UNKNOWN = "\ufffd"             # vocabulary entry 0: every character never seen in training
+SEPARATOR = "\n\n"             # what follows each passage in the stream
+MAX_FILE_BYTES = 200 << 20
+
+
+def read(path: str | Path) -> list[dict]:
+    """Passages of a UTF-8 text file, or of every .txt file under a folder (sorted)."""
+    path = existing(path, "text file", folder_ok=True)
+    files = sorted(p for p in path.rglob("*.txt") if p.is_file()) if path.is_dir() else [path]
+    if not files:
+        raise DataFormatError(f"{path}: no .txt files; expected UTF-8 text files")
+    passages = []
+    for f in files:
+        if f.stat().st_size > MAX_FILE_BYTES:
+            raise DataFormatError(f"{f}: {f.stat().st_size >> 20} MB; expected at most "
+                                  f"{MAX_FILE_BYTES >> 20} MB a file")
+        raw = f.read_bytes()
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            line = raw[:e.start].count(b"\n") + 1
+            raise DataFormatError(f"{f}, line {line}: not UTF-8 ({e.reason}); expected a UTF-8 "
+                                  f"text file") from None
+        passages += [{"text": p, "source": f.name}
+                     for p in re.split(r"\n[ \t]*\n", text.replace("\r\n", "\n")) if p.strip()]
+    if not passages:
+        raise DataFormatError(f"{path}: no text; expected UTF-8 text")
+    return passages
+
+
+def report_group(passage: dict) -> str:
+    return passage["text"]
+
+
+def read_split(data_dir: str | Path, split: str) -> list[dict]:
+    """`split` of a folder holding train.txt and valid.txt."""
+    if split_name(split, data_dir) == "valid":
+        return read(Path(data_dir) / VALID_FILE)
+    return carve(read(Path(data_dir) / TRAIN_FILE), report_group, split)
+
+
+def stream(passages: list[dict]) -> str:
+    """The passages as the one text the model reads."""
+    return "".join(p["text"] + SEPARATOR for p in passages)
+
+
+def fit_preprocessor(train: list[dict], seq_len: int = 128, min_count: int = 1) -> tuple[dict, None]:
+    """The character vocabulary (most frequent first; characters seen fewer than
+    `min_count` times map to UNKNOWN, id 0) and the training window length."""
+    counts = Counter(stream(train))
+    chars = [c for c, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])) if n >= min_count]
+    return {"chars": [UNKNOWN] + chars, "seq_len": int(seq_len)}, None
+
+
+def encode_text(text: str, chars: list[str]) -> np.ndarray:
+    index = {c: i for i, c in enumerate(chars)}
+    return np.fromiter((index.get(c, 0) for c in text), np.int32, len(text))
+
+
+def make_dataset(passages: list[dict], prep: dict, batch_size: int = 64, shuffle: bool = False,
+                 seed: int = 0, drop_remainder: bool = False):
+    """({"ids": [B, T]}, {"logits": [B, T]}) batches: windows of T = seq_len characters and
+    the character after each. Shuffled, the windows start at a random offset each epoch,
+    so a character does not always sit at the same place in its window."""
+    import tensorflow as tf
+
+    ids, t = encode_text(stream(passages), prep["chars"]), prep["seq_len"]
+    offset = int(np.random.default_rng(seed).integers(t)) if shuffle else 0
+    n = (len(ids) - 1 - offset) // t
+    if n < 1:
+        raise DataFormatError(f"{len(ids)} characters: too few for one window of {t}")
+    x = ids[offset:offset + n * t].reshape(n, t)
+    y = ids[offset + 1:offset + 1 + n * t].reshape(n, t)
+    ds = tf.data.Dataset.from_tensor_slices(({"ids": x}, {"logits": y}))
+    if shuffle:
+        ds = ds.shuffle(n, seed=seed)
+    return ds.batch(batch_size, drop_remainder=drop_remainder).prefetch(2)
+
+
+def parity_examples(valid: list[dict], n: int = 16) -> list[str]:
+    """Prompts for export checks: the first line of the first `n` passages."""
+    return [p["text"].splitlines()[0][:40] for p in valid[:n]]
