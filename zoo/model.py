@@ -34,6 +34,7 @@ class ZooModel:
                  metrics: dict | None = None, hparams: dict | None = None):
         self.entry, self.keras_model, self.preprocessor = entry, keras_model, preprocessor
         self.metrics = metrics or {}
+        self.history: list[dict] = []       # per-epoch records of the fine_tune that made it
         self.hparams = hparams or {}
         self._call = tf.function(lambda x: keras_model(x, training=False), reduce_retracing=True)
         self._functions = self._host = None
@@ -198,7 +199,8 @@ class ZooModel:
         """Continue training on the user's files; a new label set rebuilds the output layer.
         `rehearse=True` (or a dataset folder) mixes the model's training data in, so it
         learns the new data without forgetting the old (`new_share`: the new data's part of
-        the mix, 0.2); see zoo.training.fine_tune."""
+        the mix, 0.2); `callbacks=[...]` run beside the zoo's own, and the returned
+        model's `history` has one record an epoch; see zoo.training.fine_tune."""
         return fine_tune(self, data, validation=validation, epochs=epochs, out=out, **overrides)
 
     def export(self, path: str | Path, quantize: str | None = None, overwrite: bool = False) -> dict:

@@ -128,35 +128,40 @@ class GradientMonitor(keras.callbacks.Callback):
 
 
 def plot_gradient_flow(records: list[dict], path: Path, label: str = "") -> None:
+    """Left: ||dL_last / dx_t|| by distance from the last step, one curve an epoch (only
+    when the task has per-step targets); right: the gradient norms per layer."""
     from matplotlib import colormaps
 
-    fig = _figure(figsize=(11, 4))
-    ax1, ax2 = fig.subplots(1, 2)
-    cmap = colormaps["viridis"]
-    for i, r in enumerate(records):
-        curve = r.get("dloss_dx_by_distance")
-        if curve:
-            ys = np.array(curve)
-            ax1.semilogy(np.arange(len(ys)), ys, color=cmap(i / max(len(records) - 1, 1)),
-                         label=f"epoch {r['epoch']}")
-    ax1.set(xlabel="steps before the last token", ylabel="||dL_last / dx_t||",
-            title=f"Gradient flow through the recurrent encoder {label}".strip())
-    ax1.legend(fontsize=7)
+    curves = [r for r in records if r.get("dloss_dx_by_distance")]
+    fig = _figure(figsize=(11, 4.2) if curves else (6, 4.2), layout="constrained")
+    axes = fig.subplots(1, 2 if curves else 1, squeeze=False)[0]
+    if curves:
+        cmap = colormaps["viridis"]
+        for i, r in enumerate(curves):
+            ys = np.array(r["dloss_dx_by_distance"])
+            axes[0].semilogy(np.arange(len(ys)), ys, color=cmap(i / max(len(curves) - 1, 1)),
+                             label=f"epoch {r['epoch']}")
+        axes[0].set(xlabel="steps before the last token", ylabel="||dL_last / dx_t||",
+                    title=f"Gradient flow through the recurrent encoder {label}".strip())
+        axes[0].legend(fontsize=7, ncols=2 if len(curves) > 8 else 1, loc="best")
+    ax = axes[-1]
     epochs = [r["epoch"] for r in records]
     for layer in records[-1]["layer_norms"]:
-        ax2.semilogy(epochs, [r["layer_norms"].get(layer, np.nan) for r in records], label=layer)
-    ax2.semilogy(epochs, [r["global_norm"] for r in records], "k--", label="global")
-    ax2.set(xlabel="epoch", ylabel="gradient norm (probe batches)", title="Gradient norms")
-    ax2.legend(fontsize=7)
-    fig.tight_layout()
+        ax.semilogy(epochs, [r["layer_norms"].get(layer, np.nan) for r in records], "-o",
+                    markersize=3, label=layer)
+    ax.semilogy(epochs, [r["global_norm"] for r in records], "k--", label="global")
+    ax.set(xlabel="epoch (0: at initialisation)", ylabel="gradient norm (probe batches)",
+           title="Gradient norms")
+    ax.legend(fontsize=7, loc="best")
     fig.savefig(path, dpi=90)
 
 
-def plot_history(history: list[dict], path, headline: str) -> None:
-    """Training loss and validation metric per epoch."""
+def plot_history(history: list[dict], path, headline: str, best_epoch: int | None = None) -> None:
+    """Training loss (left axis) and the validation metric (right axis) per epoch, the
+    epoch that was kept marked; the legend sits below the axes, off the data."""
     if not history:
         return
-    fig = _figure(figsize=(6, 3.5))
+    fig = _figure(figsize=(6.5, 4), layout="constrained")
     ax = fig.subplots()
     epochs = [h["epoch"] for h in history]
     lines = ax.plot(epochs, [h.get("loss") for h in history], "b-o", label="training loss")
@@ -164,7 +169,10 @@ def plot_history(history: list[dict], path, headline: str) -> None:
     ax2 = ax.twinx()
     lines += ax2.plot(epochs, [h.get(f"val_{headline}") for h in history], "r-s",
                       label=f"validation {headline}")
-    ax2.set_ylabel(f"validation {headline}")
-    ax.legend(lines, [ln.get_label() for ln in lines], loc="center")
-    fig.tight_layout()
+    ax2.set_ylabel(f"validation {headline}", color="r")
+    if best_epoch is not None:
+        lines.append(ax.axvline(best_epoch, color="0.4", linestyle=":",
+                                label=f"kept: epoch {best_epoch}"))
+    fig.legend(lines, [ln.get_label() for ln in lines], loc="outside lower center",
+               ncols=len(lines), fontsize=8)
     fig.savefig(path, dpi=90)

@@ -71,7 +71,7 @@ class Entry:
 
         return {"data": parameters(self.module("data").fit_preprocessor, 1),
                 "model": parameters(self.module("model").build, 2),
-                "fit": parameters(fit, 4),
+                "fit": parameters(fit, 5),
                 "evaluate": set(self.recipe.get("evaluate", {}))}
 
     def hparams(self, *layers: dict, **overrides) -> dict:

@@ -145,11 +145,13 @@ def compile_for_training(zm, learning_rate: float = 1e-3, clipnorm: float = 5.0,
                            loss=zm.entry.module("model").loss(zm.keras_model), jit_compile=jit_compile)
 
 
-def fit(zm, train, valid, work: Path, epochs: int = 10, batch_size: int = 32,
-        learning_rate: float = 1e-3, clipnorm: float = 5.0, patience: int = 5, seed: int = 0,
+def fit(zm, train, valid, work: Path, callbacks: list | None = None, epochs: int = 10,
+        batch_size: int = 32, learning_rate: float = 1e-3, clipnorm: float = 5.0, patience: int = 5, seed: int = 0,
         steps_per_epoch: int | None = None, monitor_gradients: bool = True,
         lr_decay: float | None = None, jit_compile: bool = True) -> dict:
-    """Train `zm` in place; `work` holds checkpoints, logs and plots. Returns the state.
+    """Train `zm` in place; `work` holds checkpoints, logs and plots; `callbacks` (Keras
+    callbacks) run beside the zoo's own. Returns the state (its "history": one record an
+    epoch, with the validation metric).
     `lr_decay` multiplies the learning rate by that factor every epoch (a function of the
     epoch alone, so a resumed run continues the same schedule).
 
@@ -172,12 +174,13 @@ def fit(zm, train, valid, work: Path, epochs: int = 10, batch_size: int = 32,
     best = BestOnValidation(zm, valid, work, patience)
     # Validation runs before the checkpoint of its epoch (callbacks run in list order);
     # the checkpoint is kept after training until the bundle is safe (`train`).
-    callbacks = [best, keras.callbacks.BackupAndRestore(str(work / "backup"), double_checkpoint=True,
+    zoo_callbacks = [best, keras.callbacks.BackupAndRestore(str(work / "backup"), double_checkpoint=True,
                                                         delete_checkpoint=False),
                  keras.callbacks.CSVLogger(str(work / "history.csv"), append=True),
                  keras.callbacks.TensorBoard(str(work / "tensorboard"))]
     if monitor_gradients:
-        callbacks.insert(2, GradientMonitor(zm, train, work, clipnorm=clipnorm))
+        zoo_callbacks.insert(2, GradientMonitor(zm, train, work, clipnorm=clipnorm))
+    callbacks = [*zoo_callbacks, *(callbacks or [])]
     if lr_decay:
         callbacks.append(keras.callbacks.LearningRateScheduler(
             lambda epoch, _: learning_rate * lr_decay ** epoch))
@@ -198,13 +201,14 @@ def fit(zm, train, valid, work: Path, epochs: int = 10, batch_size: int = 32,
             break
     best.finish()
     best.restore_best()
-    plot_history(best.state["history"], work / "training_curve.png", best.headline)
+    plot_history(best.state["history"], work / "training_curve.png", best.headline,
+                 best.state.get("best_epoch"))
     return best.state
 
 
 def fine_tune(zm, data, validation=None, epochs: int = 3, out=None,
               command: str | None = None, rehearse=None, new_share: float = 0.2,
-              **overrides):
+              callbacks: list | None = None, **overrides):
     """Continue training `zm` on new data; rebuilds the head if the label set changed.
 
     `rehearse` keeps what the model knows: the train split of a dataset folder (True: the
@@ -215,7 +219,9 @@ def fine_tune(zm, data, validation=None, epochs: int = 3, out=None,
     is chosen on the training data itself, with a warning and a note in the card.
 
     The new bundle's recipe is the loaded model's command followed by `command` (how this
-    fine-tune was run), so a card of a fine-tuned model still says how to reproduce it."""
+    fine-tune was run), so a card of a fine-tuned model still says how to reproduce it.
+    `callbacks` (Keras callbacks) run beside the zoo's own; the returned model's `history`
+    has one record an epoch (training loss, validation metric), as Keras `fit` returns."""
     entry, parent = zm.entry, zm.metrics
     reader = entry.module("data").read
     new_ex = reader(data) if isinstance(data, (str, Path)) else data
@@ -264,7 +270,7 @@ def fine_tune(zm, data, validation=None, epochs: int = 3, out=None,
               f"{', '.join(fresh)}")
     zm = type(zm)(entry, new, prep, hparams=hp)
     work = Path(out) / "train" if out else Path(tempfile.mkdtemp(prefix="zoo-finetune-"))
-    fit(zm, train_ex, valid_ex, work, **parts["fit"])
+    zm.history = fit(zm, train_ex, valid_ex, work, callbacks, **parts["fit"])["history"]
     zm.metrics = {"model": entry.name, "hparams": hp, "paper": entry.paper,
                   "fine_tuned_on": (dataset_name(data) if isinstance(data, (str, Path))
                                     else f"{len(new_ex)} examples"),
