@@ -147,8 +147,9 @@ def compile_for_training(zm, learning_rate: float = 1e-3, clipnorm: float = 5.0,
 
 def fit(zm, train, valid, work: Path, callbacks: list | None = None, epochs: int = 10,
         batch_size: int = 32, learning_rate: float = 1e-3, clipnorm: float = 5.0,
-        patience: int = 5, seed: int = 0, steps_per_epoch: int | None = None, monitor_gradients: bool = True,
-        lr_decay: float | None = None, jit_compile: bool = True) -> dict:
+        patience: int = 5, seed: int = 0, steps_per_epoch: int | None = None,
+        monitor_gradients: bool = True, lr_decay: float | None = None,
+        jit_compile: bool = True) -> dict:
     """Train `zm` in place; `work` holds checkpoints, logs and plots; `callbacks` (Keras
     callbacks) run beside the zoo's own. Returns the state (its "history": one record an
     epoch, with the validation metric).
