@@ -11,6 +11,7 @@ import pytest
 
 import zoo
 from zoo.errors import InputError
+from zoo.options import as_batch
 from zoo.registry import Entry
 
 PKG = "zoo_toy_functions"
@@ -28,8 +29,7 @@ class Host:
         self.config = config
 
     def encode(self, inputs, steps=4):
-        if not inputs:
-            raise InputError("predict() needs a non-empty list")
+        inputs = as_batch(inputs, np.ndarray, "input vectors")
         return Encoded([{"x": np.asarray(x, np.float32), "steps": steps} for x in inputs])
 
     def run(self, encoded, call):
