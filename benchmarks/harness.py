@@ -323,7 +323,7 @@ def run(spec: Spec, argv=None, prog: str | None = None) -> int:
               "model": {"describe": spec.describe(zm.keras_model, hp),
                         "params": zm.keras_model.count_params(), "hparams": zm.hparams},
               "twin_check": twin_module.check(twin, zm.keras_model, *batches[0]),
-              "batch": list(np.shape(next(iter(batches[0][0].values())))), "data": spec.data}
+              "batch": len(next(iter(batches[0][0].values()))), "data": spec.data}
     report["training"] = training(spec, zm, hp, torch, twin, twin_module, batches)
     work = Path(tempfile.mkdtemp(prefix=f"{spec.name}-bench-"))
     try:
@@ -437,7 +437,7 @@ def render(r: dict) -> str:
              "- PyTorch twin (benchmarks/twins/), weights copied from Keras, on a training batch: "
              + ", ".join(f"{k.replace('_', ' ')} {num(v)}" for k, v in r["twin_check"].items()),
              *warnings(r), "",
-             (f"## Training throughput (batch {' x '.join(map(str, r['batch']))}, {r['data']}; "
+             (f"## Training throughput (batch {r['batch']}, {r['data']}; "
               "compilation and warm-up excluded)"), ""]
     rows = {label: {"steps": t["steps"], "ms/step p50": t["ms_per_step"]["p50"],
                     **{k.replace("_per_s", "/s"): v for k, v in t.items() if k.endswith("_per_s")}}
