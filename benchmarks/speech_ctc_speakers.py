@@ -44,8 +44,8 @@ def speaker_stats(examples: list[dict]) -> list[str]:
     avg = {s: np.mean(v, 0) for s, v in spec.items()}
     mean = np.mean(list(avg.values()), 0)
     centres = H.mel_matrix(RATE, 40).argmax(0) * RATE / 256
-    out += ["", "Long-term speech spectrum (speech frames, log-mel) minus the five speakers' mean, "
-            "dB, every 4th mel band:", "",
+    out += ["", ("Long-term speech spectrum (speech frames, log-mel) minus the five speakers' "
+                 "mean, dB, every 4th mel band:"), "",
             "| speaker | " + " | ".join(f"{c:.0f} Hz" for c in centres[::4]) + " |",
             "|---|" + "---|" * len(centres[::4])]
     for s, v in avg.items():
@@ -78,10 +78,10 @@ def main(argv=None):
     hyps = transcribe(waves)
     errors = collections.Counter((e["text"], h) for e, h in zip(held, hyps) if h != e["text"])
     lines += ["", f"## Errors of `{args.model}` on {len(held)} recordings of {args.speaker}", "",
-              f"digit accuracy {np.mean([h == e['text'] for e, h in zip(held, hyps)]):.3f}; "
-              f"deletions {sum(n for (r, h), n in errors.items() if not h)}, insertions "
-              f"{sum(n for (r, h), n in errors.items() if len(h.split()) > 1)}, substitutions "
-              f"{sum(n for (r, h), n in errors.items() if len(h.split()) == 1)}", "",
+              (f"digit accuracy {np.mean([h == e['text'] for e, h in zip(held, hyps)]):.3f}; "
+               f"deletions {sum(n for (r, h), n in errors.items() if not h)}, insertions "
+               f"{sum(n for (r, h), n in errors.items() if len(h.split()) > 1)}, substitutions "
+               f"{sum(n for (r, h), n in errors.items() if len(h.split()) == 1)}"), "",
               "| said | heard | times |", "|---|---|---|"]
     lines += [f"| {r} | {h or '(nothing)'} | {n} |" for (r, h), n in errors.most_common(15)]
     probes = {"as recorded": waves,

@@ -131,7 +131,7 @@ def test_color_jitter_option_keeps_colours_when_zero():
     assert not jittered <= {(198, 134, 66), (255, 255, 255)}
     prep, _ = D.fit_preprocessor([{"image": "x", "captions": ["a b"]}], color_jitter=0)
     assert prep["color_jitter"] == 0.0 and "keywords" not in prep
-    assert ENTRY.recipe["color_jitter"] in (0.0, 1.0)         # a documented recipe hparam
+    assert ENTRY.recipe["data"]["color_jitter"] in (0.0, 1.0)         # a documented recipe hparam
 
 
 def test_keyword_target_dataset_and_loss(data_dir):

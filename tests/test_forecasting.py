@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from pipelines.forecasting import host as H
+from pipelines.forecasting.series import check_series, series_from_table
 from zoo.errors import InputError
 
 CONFIG = {"window": 64, "horizon": 10, "quantiles": [0.1, 0.25, 0.5, 0.75, 0.9]}
@@ -30,7 +31,7 @@ def test_long_and_wide_tables_give_the_same_series(tmp_path):
     wide = df.pivot(index="date", columns="Name", values="close").reset_index()
     path = tmp_path / "wide.csv"
     wide.to_csv(path, index=False)
-    a, b = H.series_from_table(df), H.series_from_table(path)
+    a, b = series_from_table(df), series_from_table(path)
     assert [s["name"] for s in a] == [s["name"] for s in b] == ["AAA", "BBB"]
     np.testing.assert_allclose(a[0]["close"], b[0]["close"])
     assert a[0]["volume"] is not None and b[0]["volume"] is None
@@ -57,9 +58,19 @@ def test_missing_closes_are_carried_forward_with_a_warning():
               "close": close}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        s = H.check_series(0, series, 65)
+        s = check_series(0, series, 65)
     assert "1 missing closes carried forward" in str(caught[0].message)
     assert len(s["close"]) == 78 and s["close"][38] == close[39]
+
+
+def test_a_table_or_a_series_alone_is_one_input_and_an_empty_list_is_refused():
+    host = H.Host(CONFIG)
+    series = series_from_table(long_table(("AAA",)))[0]
+    assert len(host.encode(series).units) == len(host.encode(long_table(("AAA",))).units) == 1
+    assert len(host.encode([long_table(), series]).units) == 3     # a table may hold several
+    for bad, got in (([], "an empty list"), (3, "int")):
+        with pytest.raises(InputError, match=f"non-empty list of series.*; got {got}"):
+            host.encode(bad)
 
 
 def test_horizon_is_checked():

@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 
 import zoo
+from zoo import contract
 from zoo.errors import InputError
+from zoo.options import as_batch
 from zoo.registry import Entry
 
 PKG = "zoo_toy_functions"
@@ -21,15 +23,16 @@ class Encoded:
     units: list
 
 
-class Host:
+class Host(contract.Host):
     """Runs the toy step `steps` times from each input vector, feeding its output back."""
+
+    TASK_METHODS = ("roll",)
 
     def __init__(self, config):
         self.config = config
 
     def encode(self, inputs, steps=4):
-        if not inputs:
-            raise InputError("predict() needs a non-empty list")
+        inputs = as_batch(inputs, np.ndarray, "input vectors")
         return Encoded([{"x": np.asarray(x, np.float32), "steps": steps} for x in inputs])
 
     def run(self, encoded, call):
@@ -80,11 +83,12 @@ def toy():
     zoo.runtime.allowed_hosts = lambda: allowed() | {f"{PKG}.host"}
     pkg = types.ModuleType(PKG)
     host = types.ModuleType(f"{PKG}.host")
-    host.Host, host.Encoded, host.TASK_METHODS, host.EMPTY_INPUT = Host, Encoded, ("roll",), []
+    host.Host, host.Encoded, host.EMPTY_INPUT = Host, Encoded, []
     model = types.ModuleType(f"{PKG}.model")
     model.export_functions = export_functions
     model.host_constants = lambda m: {}
     model.serving_function = lambda m, p: None
+    model.build = model.loss = lambda *a, **k: None
     sys.modules.update({PKG: pkg, f"{PKG}.host": host, f"{PKG}.model": model})
     entry = Entry(name="toy-step", task="toy", package=PKG, summary="toy", default_data="",
                   train_file="", valid_file="")

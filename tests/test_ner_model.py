@@ -8,8 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-import zoo
-from pipelines.ner.host import viterbi
+from zoo.decoding import viterbi
 from zoo.errors import InputError
 
 

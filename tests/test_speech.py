@@ -4,8 +4,13 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from pipelines.speech import audio as A
+from pipelines.speech import augment
 from pipelines.speech import data as D
+from pipelines.speech import features as F
 from pipelines.speech import host as H
+from pipelines.speech import text as T
+from zoo.decoding import ctc_beam_search, ctc_collapse, log_softmax
 from zoo.errors import DataFormatError, InputError
 
 RATE = 8000
@@ -23,7 +28,7 @@ def fsdd(data_dir):
 
 # ---- audio -------------------------------------------------------------------------------
 def test_stereo_int16_44k_wav_and_flac_read_as_mono_8k(tmp_path, fsdd):
-    wave, rate = H.read_audio(fsdd / "7_jackson_3.wav")
+    wave, rate = A.read_audio(fsdd / "7_jackson_3.wav")
     assert rate == RATE
     from scipy.signal import resample_poly
 
@@ -32,7 +37,7 @@ def test_stereo_int16_44k_wav_and_flac_read_as_mono_8k(tmp_path, fsdd):
     sf.write(tmp_path / "s.wav", (stereo * 32767).astype(np.int16), 44100, subtype="PCM_16")
     sf.write(tmp_path / "s.flac", stereo, 44100)
     for name in ("s.wav", "s.flac"):
-        back = H.load_waveform(tmp_path / name, RATE)
+        back = A.load_waveform(tmp_path / name, RATE)
         assert abs(back.size - wave.size) <= 2
         n = min(back.size, wave.size)
         assert np.corrcoef(back[:n], wave[:n])[0, 1] > 0.99
@@ -41,12 +46,12 @@ def test_stereo_int16_44k_wav_and_flac_read_as_mono_8k(tmp_path, fsdd):
 def test_array_inputs_int16_float_tuple_and_dict_agree():
     w = tone()
     pcm = (w * 32767).astype(np.int16)
-    ref = H.load_waveform(w, RATE)
+    ref = A.load_waveform(w, RATE)
     for item in (pcm, pcm.tolist(), (w, RATE), {"array": w, "sampling_rate": RATE},
                  np.stack([w, w], axis=1)):
-        assert np.allclose(H.load_waveform(item, RATE), ref, atol=1e-4)
+        assert np.allclose(A.load_waveform(item, RATE), ref, atol=1e-4)
     w16 = tone(rate=16000)
-    assert abs(H.load_waveform((w16, 16000), RATE).size - ref.size) <= 1
+    assert abs(A.load_waveform((w16, 16000), RATE).size - ref.size) <= 1
 
 
 @pytest.mark.parametrize("item,match", [
@@ -59,30 +64,30 @@ def test_array_inputs_int16_float_tuple_and_dict_agree():
 ])
 def test_bad_waveforms_are_refused_clearly(item, match):
     with pytest.raises(InputError, match=match):
-        H.load_waveform(item, RATE, "input 0")
+        A.load_waveform(item, RATE, "input 0")
 
 
 def test_non_audio_and_missing_files(tmp_path):
     (tmp_path / "notes.wav").write_text("this is not audio")
     with pytest.raises(InputError, match="not a readable audio file"):
-        H.load_waveform(tmp_path / "notes.wav", RATE)
+        A.load_waveform(tmp_path / "notes.wav", RATE)
     with pytest.raises(InputError, match="no such audio file"):
-        H.load_waveform(tmp_path / "missing.wav", RATE)
+        A.load_waveform(tmp_path / "missing.wav", RATE)
 
 
 # ---- features and decoding ---------------------------------------------------------------
 def test_numpy_log_mel_matches_tf_signal(fsdd):
     import tensorflow as tf
 
-    win, hop, n_fft = H.frame_sizes(RATE)
-    mel = H.mel_matrix(RATE, 40)
+    win, hop, n_fft = F.frame_sizes(RATE)
+    mel = F.mel_matrix(RATE, 40)
     tf_mel = tf.signal.linear_to_mel_weight_matrix(40, n_fft // 2 + 1, RATE, 20.0, RATE / 2)
     assert np.abs(tf_mel.numpy() - mel).max() < 1e-4
-    wave = H.read_audio(fsdd / "3_george_7.wav")[0]
-    ours = H.log_mel(wave, RATE, mel)
+    wave = A.read_audio(fsdd / "3_george_7.wav")[0]
+    ours = F.log_mel(wave, RATE, mel)
     stft = tf.signal.stft(wave[None], win, hop, n_fft, window_fn=tf.signal.hann_window)
-    theirs = tf.math.log(tf.matmul(tf.abs(stft) ** 2, mel) + H.LOG_FLOOR).numpy()[0]
-    assert ours.shape == theirs.shape == (H.num_frames(wave.size, RATE), 40)
+    theirs = tf.math.log(tf.matmul(tf.abs(stft) ** 2, mel) + F.LOG_FLOOR).numpy()[0]
+    assert ours.shape == theirs.shape == (F.num_frames(wave.size, RATE), 40)
     assert np.abs(ours - theirs).max() < 1e-3
 
 
@@ -97,7 +102,7 @@ def test_level_norm_features_are_gain_invariant_in_numpy_and_serving_graph(fsdd)
             "alphabet": "digits", "mean": [-5.0] * 40, "std": [2.0] * 40, "buckets": [400],
             "level_norm": True}
     host = H.Host(prep)
-    wave = H.read_audio(fsdd / "3_george_7.wav")[0]
+    wave = A.read_audio(fsdd / "3_george_7.wav")[0]
     # a little noise keeps every cell well above the log floor (1e-6), where gain is exact
     noisy = wave + np.random.default_rng(0).normal(0, 3e-2, wave.size).astype(np.float32)
     loud, quiet = host.features(noisy), host.features(noisy / 4)
@@ -112,7 +117,7 @@ def test_level_norm_features_are_gain_invariant_in_numpy_and_serving_graph(fsdd)
             seen.append(x["features"])
             return {"logits": tf.zeros([tf.shape(x["features"])[0], 1, 11])}
 
-    other = H.read_audio(fsdd / "5_jackson_2.wav")[0]
+    other = A.read_audio(fsdd / "5_jackson_2.wav")[0]
     batch = np.zeros((2, max(wave.size, other.size)), np.float32)
     batch[0, :wave.size], batch[1, :other.size] = wave, other
     serve = M.serving_function(Probe(), prep).serve.python_function     # eager: readable
@@ -127,16 +132,16 @@ def test_level_norm_features_are_gain_invariant_in_numpy_and_serving_graph(fsdd)
 def test_vtlp_warp_and_random_eq():
     """VTLP moves a tone's energy to the mel band of alpha * f; warp 1 is the plain
     filterbank; the EQ is smooth, bounded and in log-power units."""
-    plain = H.mel_matrix(RATE, 40)
-    assert np.array_equal(H.mel_matrix(RATE, 40, warp=1.0), plain)
-    peak = {a: H.log_mel(tone(freq=1000.0), RATE, H.mel_matrix(RATE, 40, warp=a)).mean(0).argmax()
+    plain = F.mel_matrix(RATE, 40)
+    assert np.array_equal(F.mel_matrix(RATE, 40, warp=1.0), plain)
+    peak = {a: F.log_mel(tone(freq=1000.0), RATE, F.mel_matrix(RATE, 40, warp=a)).mean(0).argmax()
             for a in (0.9, 1.0, 1.1)}
     assert peak[0.9] < peak[1.0] < peak[1.1]
     f = np.linspace(0, 4000, 129)
     for a in (0.9, 1.1):
-        g = H.vtlp_frequencies(f, a, 4000)
+        g = F.vtlp_frequencies(f, a, 4000)
         assert g[0] == 0 and abs(g[-1] - 4000) < 1e-9 and np.all(np.diff(g) > 0)
-    eq = D.random_eq(40, 6.0, np.random.default_rng(0))
+    eq = augment.random_eq(40, 6.0, np.random.default_rng(0))
     assert eq.shape == (40,) and np.abs(eq).max() <= 9 * np.log(10) / 10 + 1e-6
     assert np.abs(np.diff(eq)).max() < 0.5
 
@@ -145,29 +150,29 @@ def test_tempo_stretch_keeps_the_spectrum_and_changes_the_length():
     """A slower or faster talker at the same pitch: frames interpolated in time, each
     frame still a mix of neighbouring frames (mel bins untouched)."""
     ramp = np.repeat(np.arange(10, dtype=np.float32)[:, None], 4, axis=1)
-    fast, slow = D.stretch(ramp, 2.0), D.stretch(ramp, 0.5)
+    fast, slow = augment.stretch(ramp, 2.0), augment.stretch(ramp, 0.5)
     assert fast.shape == (5, 4) and slow.shape == (20, 4)
     assert np.allclose(fast[:, 0], [0, 2.25, 4.5, 6.75, 9]) and np.allclose(slow[[0, -1], 0], [0, 9])
-    assert np.allclose(D.stretch(ramp, 1.0), ramp)
+    assert np.allclose(augment.stretch(ramp, 1.0), ramp)
 
 
 def test_greedy_and_beam_search_decode():
-    assert H.collapse([0, 1, 1, 0, 1, 2, 2, 0]) == [1, 1, 2]
+    assert ctc_collapse([0, 1, 1, 0, 1, 2, 2, 0]) == [1, 1, 2]
     rng = np.random.default_rng(0)
     path = [0, 3, 3, 0, 0, 5, 0, 5, 5, 0]
     logits = rng.normal(0, 0.1, (len(path), 7)).astype(np.float32)
     logits[np.arange(len(path)), path] += 5.0
-    lp = H.log_softmax(logits)
-    assert H.beam_search(lp, beam=4) == H.collapse(lp.argmax(-1)) == [3, 5, 5]
+    lp = log_softmax(logits)
+    assert ctc_beam_search(lp, beam=4) == ctc_collapse(lp.argmax(-1)) == [3, 5, 5]
     # Beam search sums paths: "blank" wins per frame, but label 1 wins over all paths.
     probs = np.array([[0.4, 0.35, 0.25], [0.4, 0.35, 0.25]])
-    assert H.collapse(probs.argmax(-1)) == []
-    assert H.beam_search(np.log(probs), beam=3) == [1]
+    assert ctc_collapse(probs.argmax(-1)) == []
+    assert ctc_beam_search(np.log(probs), beam=3) == [1]
 
 
 def test_text_normalization():
-    assert H.normalize_text("Four one FIVE 9", "digits") == "4 1 5 9"
-    assert H.normalize_text("Printing, in the only sense--", "chars") == "printing in the only sense"
+    assert T.normalize_text("Four one FIVE 9", "digits") == "4 1 5 9"
+    assert T.normalize_text("Printing, in the only sense--", "chars") == "printing in the only sense"
 
 
 def test_long_audio_is_chunked_at_pauses():
@@ -178,8 +183,24 @@ def test_long_audio_is_chunked_at_pauses():
                            tone(1.5)])
     enc = host.encode([wave])
     sizes = [u["features"].shape[0] for u in enc.units]
-    assert len(sizes) > 1 and max(sizes) <= 200 and sum(sizes) == H.num_frames(wave.size, RATE)
+    assert len(sizes) > 1 and max(sizes) <= 200 and sum(sizes) == F.num_frames(wave.size, RATE)
 
+
+
+def test_host_is_a_class_and_a_streaming_config_makes_a_streaming_host():
+    """`Host(config)` is the application's host class like every other app's; a streaming
+    (unidirectional) model's config gives the subclass that drives the exported step."""
+    import copy
+
+    cfg = {"sample_rate": RATE, "n_mels": 40, "alphabet": "digits", "tokens": list("0123456789"),
+           "mean": [0.0] * 40, "std": [1.0] * 40, "buckets": [100, 200]}
+    plain, streaming = H.Host(cfg), H.Host({**cfg, "streaming": True, "step_state": {"h_0": [4]}})
+    assert type(plain) is H.Host and type(streaming) is H.StreamingHost
+    assert isinstance(streaming, H.Host)
+    assert not hasattr(plain, "run") and hasattr(streaming, "run")    # zoo.model's dispatch
+    assert copy.deepcopy(streaming).initial_state()["h_0"].shape == (1, 4)
+    with pytest.raises(InputError, match="non-empty list of audio file paths"):
+        plain.encode([])
 
 # ---- readers, splits, pipeline -----------------------------------------------------------
 def test_fsdd_official_split_and_held_out_speaker(data_dir):
@@ -343,10 +364,12 @@ def test_chars_path_overfits_a_few_utterances(data_dir, tmp_path):
     entry = zoo.registry.get("speech-ctc")
     lj = D.read_split(data_dir / "ljspeech_sample", "train")
     few = sorted(lj, key=lambda e: len(e["text"]))[:4]
-    hp = {**entry.recipe, "alphabet": "chars", "dropout": 0.0, "augment": False}
-    prep, init = D.fit_preprocessor(lj, **hp)
+    hp = entry.hparams(alphabet="chars", dropout=0.0, augment=False)
+    parts = entry.parts(hp)
+    prep, init = D.fit_preprocessor(lj, **parts["data"])
     keras.utils.set_random_seed(0)
-    zm = ZooModel(entry, entry.module("model").build(prep, init=init, **hp), prep, hparams=hp)
+    zm = ZooModel(entry, entry.module("model").build(prep, init=init, **parts["model"]), prep,
+                  hparams=hp)
     fit(zm, few, few, tmp_path, epochs=8, batch_size=4, learning_rate=3e-3, steps_per_epoch=10,
         patience=100, monitor_gradients=False)
     texts = [r["text"] for r in zm.predict([e["audio"] for e in few])]
@@ -363,7 +386,7 @@ def test_fine_tune_on_a_transcripts_csv(shipped, fsdd, tmp_path):
     rows = ["path,text"]
     for d, spk in ((4, "george"), (1, "lucas"), (5, "jackson"), (9, "nicolas")):
         shutil.copy(fsdd / f"{d}_{spk}_3.wav", tmp_path / f"r{d}.wav")
-        rows.append(f"r{d}.wav,{H.DIGIT_WORDS[d]}")
+        rows.append(f"r{d}.wav,{T.DIGIT_WORDS[d]}")
     (tmp_path / "transcripts.csv").write_text("\n".join(rows) + "\n")
     tuned = shipped("speech-ctc").fine_tune(str(tmp_path), epochs=1, steps_per_epoch=1,
                                            batch_size=4, monitor_gradients=False,

@@ -1,7 +1,7 @@
 """Price histories -> training windows.
 
 `read(path)` takes a CSV (long form like all_stocks_5yr.csv, or wide form; plain or
-gzipped) and returns series dicts (see host.py). The shipped recipe trains on
+gzipped) and returns series dicts (see series.py). The shipped recipe trains on
 $ZOO_DATA/stocks with two kinds of held-out data:
 
 - time: the last 126 trading days (from CUTOFF, about six months) of every series are
@@ -24,6 +24,7 @@ import numpy as np
 from zoo.data import existing, in_report, split_name
 
 from . import host as H
+from .series import check_series, series_from_table
 
 CUTOFF = "2017-08-09"          # first of the last 126 trading days in the stocks data
 DATA_FILE = "sp500_5yr_train.csv.gz"
@@ -38,8 +39,8 @@ def report_group(series: dict) -> str:
 
 
 def read(path: str | Path) -> list[dict]:
-    """Series dicts from a CSV file (see host.series_from_table)."""
-    return H.series_from_table(existing(path, "CSV of prices"))
+    """Series dicts from a CSV file (see series.series_from_table)."""
+    return series_from_table(existing(path, "CSV of prices"))
 
 
 @lru_cache(maxsize=2)
@@ -89,7 +90,7 @@ def windows(series: list[dict], prep: dict):
     w, h = prep["window"], prep["horizon"]
     feats, returns, starts, ctx, weights, offset = [], [], [], [], [], 0
     for i, raw in enumerate(series):
-        s = H.check_series(i, raw, w + h + 1)
+        s = check_series(i, raw, w + h + 1)
         f = H.features(s["close"], s["volume"], s["dates"])
         end = len(f) if s.get("eval_from") is None else s["eval_from"] - 1
         local = np.arange(0, end - w - h + 1)

@@ -59,7 +59,7 @@ def _forecasts(model, series: list[dict], horizon: int, last: int) -> list[tuple
 
 def _check(host, i, s):
     """The checked series, or None (and a warning) when it is too short to evaluate."""
-    from .host import check_series
+    from .series import check_series
 
     checked = check_series(i, s, 0)       # bad values are errors, short series are skipped
     if len(checked["close"]) < 2 * host.window + 4:

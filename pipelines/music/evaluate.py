@@ -15,7 +15,8 @@ import logging
 import numpy as np
 
 from .data import roll_at
-from .host import Host, softplus
+from .host import Host
+from .nade import softplus
 
 log = logging.getLogger("zoo")
 HEADLINE = "nll_per_step"

@@ -5,13 +5,13 @@ next frame's NADE biases + new state out) one time step at a time, on whichever 
 calls it (Keras, TFLite, ONNX Runtime), and samples the NADE note by note, lowest key
 first. `predict(pieces)` scores each piece (NLL per step, and the model's most likely
 next frame at every step given the true history) and continues it by `steps` sampled
-frames; `generate()` writes the continuation to a MIDI file.
+frames; `generate()` writes the continuation to a MIDI file. The NADE's numpy math is in
+pipelines/music/nade.py.
 
->>> import numpy as np
->>> b, c = np.zeros((1, 88), np.float32), np.zeros((1, 2), np.float32)
->>> W, V = np.zeros((88, 2), np.float32), np.zeros((88, 2), np.float32)
->>> bool(np.isclose(nade_nll(np.zeros((1, 88)), b, c, W, V)[0], 88 * np.log(2)))
-True
+>>> host = Host({"state": {"h_0": 8}})          # a sigmoid head: no NADE weights
+>>> enc = host.encode([[[60, 64, 67], [], [62]]], steps=4)
+>>> enc.units[0]["roll"].shape, enc.units[0]["steps"]
+((3, 88), 4)
 """
 from __future__ import annotations
 
@@ -22,9 +22,10 @@ import numpy as np
 
 from zoo import contract
 from zoo.errors import InputError
-from zoo.options import check_int, check_number, check_output_file
+from zoo.options import as_batch, check_int, check_number, check_output_file
 
 from .midi import KEYS, PITCH_MIN, MidiError, read_midi, roll_png, write_midi
+from .nade import nade_decode, nade_nll, sigmoid, softplus
 
 EMPTY_INPUT: list = []            # a piece with no time steps
 # Bounds of predict()/generate() options and inputs: every time step is one call of the
@@ -39,41 +40,9 @@ MAX_TEMPERATURE = 100.0
 PICTURE_SUFFIXES = (".png", ".gif", ".bmp", ".jpg", ".jpeg", ".webp", ".tif", ".tiff")
 
 
-def sigmoid(x):
-    return 1.0 / (1.0 + np.exp(-x))
-
-
-def softplus(x):
-    return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
-
-
-def nade_logits(v, b, c, W, V, chunk: int = 256) -> np.ndarray:
-    """Teacher-forced NADE logits [N, 88] of frames v given biases b [N, 88], c [N, H]."""
-    out = np.empty(v.shape, np.float32)
-    for s in range(0, len(v), chunk):
-        contrib = v[s:s + chunk, :, None] * W                  # [n, 88, H]
-        a = np.cumsum(contrib, axis=1) - contrib
-        out[s:s + chunk] = b[s:s + chunk] + np.sum(sigmoid(c[s:s + chunk, None, :] + a) * V, -1)
-    return out
-
-
-def nade_nll(v, b, c, W, V) -> np.ndarray:
-    """-log p(frame) per frame (nats, summed over keys)."""
-    logits = nade_logits(np.asarray(v, np.float32), b, c, W, V)
-    return np.sum(softplus(logits) - v * logits, axis=-1)
-
-
-def nade_decode(b, c, W, V, uniforms=None, temperature: float = 1.0) -> np.ndarray:
-    """Frames [N, 88] drawn key by key (uniforms [N, 88] given) or the most likely note
-    at each key given the keys below (uniforms None)."""
-    a = np.array(c, np.float32)
-    v = np.zeros(b.shape, np.float32)
-    for i in range(KEYS):
-        logit = b[:, i] + sigmoid(a) @ V[i]
-        on = logit > 0 if uniforms is None else uniforms[:, i] < sigmoid(logit / temperature)
-        v[:, i] = on
-        a += np.outer(on, W[i])
-    return v
+def is_one_piece(inputs) -> bool:
+    """A MIDI path or a piano roll passed alone (not in a list)."""
+    return isinstance(inputs, (str, Path)) or (isinstance(inputs, np.ndarray) and inputs.ndim == 2)
 
 
 def pitches(frame) -> list[int]:
@@ -156,11 +125,8 @@ class Host(contract.Host):
         """Options: `steps` to generate after each piece, sampling `temperature`, `seed`;
         `out` / `png`: write each piece + continuation as MIDI / piano-roll picture
         (`song.mid`, or `song-0.mid`, `song-1.mid`, ... for several pieces)."""
-        if isinstance(inputs, (str, Path)) or (isinstance(inputs, np.ndarray) and inputs.ndim == 2):
-            inputs = [inputs]
-        if not isinstance(inputs, (list, tuple)) or not len(inputs):
-            raise InputError("predict() needs a non-empty list of pieces (MIDI paths, lists of "
-                             "time steps of MIDI pitches, or piano rolls)")
+        inputs = as_batch(inputs, is_one_piece, "pieces (MIDI paths, lists of time steps of "
+                          "MIDI pitches, or piano rolls)")
         steps = check_int(steps, "steps", 0, MAX_STEPS)
         temperature = check_number(temperature, "temperature", high=MAX_TEMPERATURE, above=0)
         seed = check_int(seed, "seed", 0)

@@ -1,4 +1,5 @@
-"""NER pre/post-processing in numpy: tokenize, featurize, chunk, CRF Viterbi, entities.
+"""NER pre/post-processing in numpy: tokenize, featurize, chunk, CRF Viterbi (zoo.decoding),
+entities.
 
 Shared by the Keras predictor and zoo.runtime (no TensorFlow here). The tokenizer's
 regular expression avoids look-arounds so the SavedModel's in-graph RE2 tokenizer
@@ -20,7 +21,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from zoo import contract
+from zoo.decoding import viterbi
 from zoo.errors import InputError
+from zoo.options import as_batch
 
 PAD, UNK = 0, 1
 # ASCII punctuation plus common Unicode quotes and dashes; anything else non-space is "word".
@@ -100,21 +103,6 @@ def featurize(tokens: list[str], config: dict) -> dict:
     }
 
 
-def viterbi(emissions: np.ndarray, transitions: np.ndarray, start: np.ndarray,
-            end: np.ndarray) -> np.ndarray:
-    """Best tag path [n] under a linear-chain CRF; emissions [n, K], transitions [K, K]."""
-    score = start + emissions[0]
-    back = np.zeros(emissions.shape, np.int32)
-    for t in range(1, emissions.shape[0]):
-        total = score[:, None] + transitions          # [from, to]
-        back[t] = total.argmax(0)
-        score = total.max(0) + emissions[t]
-    best = [int((score + end).argmax())]
-    for t in range(emissions.shape[0] - 1, 0, -1):
-        best.append(int(back[t, best[-1]]))
-    return np.array(best[::-1], np.int32)
-
-
 def entities(text: str | None, tokens: list[str], offsets, tags: list[str]) -> list[dict]:
     """Spans from IOB2 tags; an I- tag that starts a span is read as B- (lenient)."""
     spans, current = [], None
@@ -156,13 +144,7 @@ class Host(contract.Host):
         self.crf = {k: np.asarray(v, np.float32) for k, v in crf.items()} if crf else None
 
     def encode(self, inputs) -> Encoded:
-        if isinstance(inputs, (str, bytes)):
-            inputs = [inputs]
-        if not isinstance(inputs, (list, tuple)):
-            raise InputError(f"predict() needs a list of sentences; got {type(inputs).__name__}")
-        if not inputs:
-            raise InputError("predict() needs a non-empty list of sentences (str) or token "
-                             "lists (list[str]); got an empty list")
+        inputs = as_batch(inputs, (str, bytes), "sentences (str) or token lists (list[str])")
         units, sentences = [], []
         for i, item in enumerate(inputs):
             text, tokens, offsets = self._tokens(i, item)

@@ -8,9 +8,8 @@ Two layouts are read:
   `metadata.csv`, `id|raw text|normalized text`, audio in `wavs/`).
 
 Training on single-digit recordings builds connected-digit utterances on the fly: 1-8
-recordings joined with random pauses, each sped up or slowed down (speed perturbation
-changes tempo and pitch together, Ko et al. 2015), random gain, background noise
-(white/pink/brown at 5-40 dB SNR) and SpecAugment-style masks (Park et al. 2019).
+recordings joined with random pauses, all of it augmented freshly every epoch
+(pipelines/speech/augment.py).
 
 >>> ex = read(data_root() / "fsdd" / "recordings")          # doctest: +SKIP
 >>> ex[0]                                                   # doctest: +SKIP
@@ -28,8 +27,13 @@ import numpy as np
 
 from zoo.data import data_root, existing, split_name  # noqa: F401  (data_root: doctest)
 from zoo.errors import DataFormatError, InputError
+from zoo.runtime import pick_bucket
 
-from . import host as H
+from .audio import load_waveform
+from .augment import add_noise, connected, perturb, random_eq, spec_augment, stretch, warped_mel
+from .features import LogMelFeatures, log_mel, mel_matrix, num_frames, utterance_level
+from .host import SUBSAMPLE
+from .text import CHARS, normalize_text, tokens_of
 
 log = logging.getLogger(__name__)
 FSDD_RE = re.compile(r"(\d)_([A-Za-z0-9-]+)_(\d+)\.(wav|flac)$", re.I)
@@ -168,7 +172,7 @@ def fsdd_split(index: int) -> str:
 # ---- preprocessor ------------------------------------------------------------------------
 @lru_cache(maxsize=8192)
 def _cached_wave(path: str, rate: int) -> np.ndarray:
-    return H.load_waveform(path, rate, what="audio file")
+    return load_waveform(path, rate, what="audio file")
 
 
 def waveform(example: dict, rate: int) -> np.ndarray:
@@ -178,12 +182,12 @@ def waveform(example: dict, rate: int) -> np.ndarray:
             return _cached_wave(str(audio), rate)
         except InputError as e:
             raise DataFormatError(str(e)) from None
-    return H.load_waveform(audio, rate)
+    return load_waveform(audio, rate)
 
 
 def fit_preprocessor(train: list[dict], alphabet: str = "digits", sample_rate: int = 8000,
                      n_mels: int = 40, buckets=(100, 200, 400, 800), augment: bool = True,
-                     max_digits: int = 8, subsample: int = H.SUBSAMPLE, bidirectional: bool = True,
+                     max_digits: int = 8, subsample: int = SUBSAMPLE, bidirectional: bool = True,
                      level_norm: bool = False, vtlp: float = 0.0, eq_db: float = 0.0,
                      tempo: float = 0.0, seed: int = 0, **_) -> tuple[dict, None]:
     """Token list, feature parameters and per-mel-bin mean/std over (a sample of) the
@@ -204,15 +208,15 @@ def fit_preprocessor(train: list[dict], alphabet: str = "digits", sample_rate: i
     if not (0 <= vtlp < 0.5 and 0 <= eq_db <= 30 and 0 <= tempo < 0.5):
         raise DataFormatError(f"expected 0 <= vtlp < 0.5, 0 <= eq_db <= 30 and 0 <= tempo < 0.5; "
                               f"got vtlp={vtlp}, eq_db={eq_db}, tempo={tempo}")
-    tokens = [str(d) for d in range(10)] if alphabet == "digits" else list(H.CHARS)
+    tokens = [str(d) for d in range(10)] if alphabet == "digits" else list(CHARS)
     check_texts(train, alphabet, tokens)
     rng = np.random.default_rng(seed)
     sample = [train[i] for i in rng.permutation(len(train))[:400]]
-    mel = H.mel_matrix(sample_rate, n_mels)
-    lms = [H.log_mel(waveform(e, sample_rate), sample_rate, mel) for e in sample]
-    feats = np.concatenate([lm - H.utterance_level(lm) if level_norm else lm for lm in lms])
+    mel = mel_matrix(sample_rate, n_mels)
+    lms = [log_mel(waveform(e, sample_rate), sample_rate, mel) for e in sample]
+    feats = np.concatenate([lm - utterance_level(lm) if level_norm else lm for lm in lms])
     buckets = sorted(buckets)
-    longest = max(H.num_frames(waveform(e, sample_rate).size, sample_rate) for e in train)
+    longest = max(num_frames(waveform(e, sample_rate).size, sample_rate) for e in train)
     if longest > buckets[-1]:          # long sentences: one more bucket rather than cutting them
         buckets.append(-(-longest // 200) * 200)
     prep = {"alphabet": alphabet, "tokens": tokens, "sample_rate": sample_rate,
@@ -227,8 +231,8 @@ def fit_preprocessor(train: list[dict], alphabet: str = "digits", sample_rate: i
 
 def check_texts(examples: list[dict], alphabet: str, tokens: list[str]) -> None:
     for e in examples:
-        text = H.normalize_text(e["text"], alphabet)
-        bad = [t for t in H.tokens_of(text, alphabet) if t not in tokens]
+        text = normalize_text(e["text"], alphabet)
+        bad = [t for t in tokens_of(text, alphabet) if t not in tokens]
         if bad or not text:
             raise DataFormatError(f"{e['audio']}: transcript {e['text']!r} does not fit the "
                                   f"{alphabet!r} alphabet ({'token ' + repr(bad[0]) if bad else 'empty'}); "
@@ -238,106 +242,10 @@ def check_texts(examples: list[dict], alphabet: str, tokens: list[str]) -> None:
 def label_ids(text: str, prep: dict) -> list[int]:
     index = {t: i + 1 for i, t in enumerate(prep["tokens"])}     # 0 is the CTC blank
     alphabet = prep["alphabet"]
-    return [index[t] for t in H.tokens_of(H.normalize_text(text, alphabet), alphabet)]
-
-
-# ---- augmentation ------------------------------------------------------------------------
-def speed(wave: np.ndarray, factor: float) -> np.ndarray:
-    """Play `factor` times faster (tempo and pitch together)."""
-    from scipy.signal import resample_poly
-
-    return resample_poly(wave, 50, int(round(50 * factor))).astype(np.float32)
-
-
-def colored_noise(n: int, rng) -> np.ndarray:
-    """White, pink or brown noise of unit RMS."""
-    from scipy.fft import irfft, next_fast_len, rfft
-
-    m = next_fast_len(n, real=True)         # FFTs of prime lengths are slow
-    white = rng.standard_normal(m, dtype=np.float32)
-    alpha = rng.choice([0.0, 1.0, 2.0])
-    if alpha:
-        spec = rfft(white)
-        f = np.arange(spec.size, dtype=np.float32)
-        f[0] = 1.0
-        white = irfft(spec / f ** (alpha / 2), m)
-    white = white[:n]
-    return (white / (np.sqrt(np.mean(white ** 2)) + 1e-9)).astype(np.float32)
-
-
-def perturb(wave: np.ndarray, rng) -> np.ndarray:
-    return speed(wave, rng.uniform(0.88, 1.12)) * np.float32(10 ** (rng.uniform(-4, 4) / 20))
-
-
-def add_noise(wave: np.ndarray, rate: int, rng) -> np.ndarray:
-    lead, tail = (np.zeros(int(rng.uniform(0, 0.25) * rate), np.float32) for _ in range(2))
-    wave = np.concatenate([lead, wave, tail])
-    rms = np.sqrt(np.mean(wave ** 2)) + 1e-9
-    if rng.random() < 0.85:
-        snr = rng.uniform(5, 40)
-        wave = wave + colored_noise(wave.size, rng) * np.float32(rms / 10 ** (snr / 20))
-    wave = wave * np.float32(10 ** (rng.uniform(-18, 6) / 20))
-    return np.clip(wave, -1, 1)
-
-
-@lru_cache(maxsize=64)
-def warped_mel(rate: int, n_mels: int, alpha: float) -> np.ndarray:
-    return H.mel_matrix(rate, n_mels, warp=alpha)
-
-
-def random_eq(n_mels: int, max_db: float, rng) -> np.ndarray:
-    """A random microphone/room response on the log-mel scale: a tilt of up to +-max_db/2
-    from the lowest to the highest band, plus a bump or dip of up to +-max_db (Gaussian,
-    2-8 bands wide) somewhere. In log-power units (nats): dB * ln(10) / 10."""
-    k = np.arange(n_mels, dtype=np.float32)
-    tilt = rng.uniform(-max_db, max_db) / 2 * (k / (n_mels - 1) - 0.5) * 2
-    bump = rng.uniform(-max_db, max_db) * np.exp(-0.5 * ((k - rng.uniform(0, n_mels))
-                                                         / rng.uniform(2, 8)) ** 2)
-    return ((tilt + bump) * np.log(10) / 10).astype(np.float32)
-
-
-def stretch(feats: np.ndarray, factor: float) -> np.ndarray:
-    """[frames, n_mels] played `factor` times faster, pitch and formants unchanged: frames
-    linearly interpolated onto round(frames / factor) points."""
-    n = max(2, int(round(feats.shape[0] / factor)))
-    pos = np.linspace(0, feats.shape[0] - 1, n, dtype=np.float32)
-    lo = np.floor(pos).astype(int)
-    hi = np.minimum(lo + 1, feats.shape[0] - 1)
-    w = (pos - lo)[:, None]
-    return ((1 - w) * feats[lo] + w * feats[hi]).astype(np.float32)
-
-
-def spec_augment(feats: np.ndarray, rng) -> np.ndarray:
-    """Two frequency masks (up to 6 mel bins) and short time masks. Masked cells get
-    small noise rather than zeros: an all-zero frame means padding to the model."""
-    feats = feats.copy()
-    t, f = feats.shape
-    for _ in range(2):
-        w = rng.integers(0, 7)
-        s = rng.integers(0, f - w + 1)
-        feats[:, s:s + w] = rng.normal(0, 0.1, (t, w))
-    for _ in range(1 + t // 150):
-        w = rng.integers(0, min(10, t // 10) + 1)
-        s = rng.integers(0, t - w + 1)
-        feats[s:s + w] = rng.normal(0, 0.1, (w, f))
-    return feats
-
-
-def connected(waves: list[np.ndarray], rate: int, rng, augment: bool) -> np.ndarray:
-    """Recordings joined with pauses of 20-350 ms."""
-    parts = []
-    for i, w in enumerate(waves):
-        if i:
-            parts.append(np.zeros(int(rng.uniform(0.02, 0.35) * rate), np.float32))
-        parts.append(perturb(w, rng) if augment else w)
-    return np.concatenate(parts)
+    return [index[t] for t in tokens_of(normalize_text(text, alphabet), alphabet)]
 
 
 # ---- tf.data -----------------------------------------------------------------------------
-def _bucket(n: int, buckets: list[int]) -> int:
-    return next(b for b in buckets if n <= b)
-
-
 def _pad_batch(items, bucket: int, n_mels: int, width: int, subsample: int):
     x = np.zeros((len(items), bucket, n_mels), np.float32)
     y = np.zeros((len(items), 1 + width), np.int32)
@@ -364,7 +272,7 @@ def make_dataset(examples: list[dict], prep: dict, batch_size: int = 32, shuffle
     import tensorflow as tf
 
     rate, buckets, n_mels = prep["sample_rate"], prep["buckets"], prep["n_mels"]
-    hosted = H.SpeechHost(prep)          # features only
+    features = LogMelFeatures(prep)
     check_texts(examples, prep["alphabet"], prep["tokens"])
     waves = [waveform(e, rate) for e in examples]
     labels = [label_ids(e["text"], prep) for e in examples]
@@ -387,7 +295,7 @@ def make_dataset(examples: list[dict], prep: dict, batch_size: int = 32, shuffle
                 wave = connected([waves[j] for j in pick], rate, rng, augment)
                 if augment:
                     wave = add_noise(wave, rate, rng)
-                if H.num_frames(wave.size, rate) <= max_frames or k == 1:
+                if num_frames(wave.size, rate) <= max_frames or k == 1:
                     break
                 k -= 1
             lab = [labels[j][0] for j in pick]
@@ -402,7 +310,7 @@ def make_dataset(examples: list[dict], prep: dict, batch_size: int = 32, shuffle
             mel = warped_mel(rate, n_mels, alpha)
         if augment and prep.get("eq_db"):
             eq = random_eq(n_mels, prep["eq_db"], rng)
-        feats = hosted.features(wave, mel=mel, eq=eq)
+        feats = features(wave, mel=mel, eq=eq)
         if augment and prep.get("tempo"):      # never stretched past the largest bucket
             slowest = max(1 - prep["tempo"], feats.shape[0] / max_frames)
             feats = stretch(feats, float(rng.uniform(slowest, max(slowest, 1 + prep["tempo"]))))
@@ -432,8 +340,8 @@ def make_dataset(examples: list[dict], prep: dict, batch_size: int = 32, shuffle
             if shuffle:
                 rng.shuffle(out)
             for chunk in out:
-                bucket = _bucket(max(f.shape[0] for f, _ in chunk), buckets)
-                x, y = _pad_batch(chunk, bucket, n_mels, width, prep.get("subsample", H.SUBSAMPLE))
+                bucket = pick_bucket(max(f.shape[0] for f, _ in chunk), buckets)
+                x, y = _pad_batch(chunk, bucket, n_mels, width, prep.get("subsample", SUBSAMPLE))
                 yield {"features": x}, {"logits": y}
             out = []
 

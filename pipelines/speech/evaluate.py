@@ -18,7 +18,7 @@ from __future__ import annotations
 import jiwer
 
 from . import data as D
-from .host import normalize_text
+from .text import normalize_text
 
 HEADLINE = "wer"
 GREATER_IS_BETTER = False

@@ -2,7 +2,7 @@
 recurrent stack (bidirectional GRU by default) -> per-frame token logits, trained with CTC
 (Graves et al. 2006).
 
-Features are computed on the host (pipelines/speech/host.py) so the exported acoustic
+Features are computed on the host (pipelines/speech/features.py) so the exported acoustic
 model is builtin-ops only; padding frames are all-zero feature vectors and are masked.
 
 >>> from pipelines.speech.model import build
@@ -15,9 +15,12 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from zoo.decoding import BLANK
 from zoo.layers import RecurrentStack
 
-from . import host as H
+from .audio import load_waveform
+from .features import LOG_FLOOR, frame_sizes, mel_matrix
+from .host import CONV_CONTEXT, STREAM_FRAMES, SUBSAMPLE
 
 
 @keras.saving.register_keras_serializable(package="speech")
@@ -25,7 +28,7 @@ class PaddingMask(keras.layers.Layer):
     """Zeroes the sub-sampled frames that come from padding and masks them for the RNNs.
     Inputs [x (frames / stride), features (frames)]: a padding frame is all zeros."""
 
-    def __init__(self, stride: int = H.SUBSAMPLE, masking: bool = True, **kwargs):
+    def __init__(self, stride: int = SUBSAMPLE, masking: bool = True, **kwargs):
         super().__init__(**kwargs)
         self.stride, self.masking = stride, masking
 
@@ -69,7 +72,7 @@ class CTCLoss(keras.losses.Loss):
         y_true = ops.cast(y_true, "int32")
         out_len, labels = y_true[:, 0], y_true[:, 1:]
         lab_len = ops.sum(ops.cast(labels > 0, "int32"), axis=1)
-        return ops.ctc_loss(labels, y_pred, lab_len, out_len, mask_index=H.BLANK)
+        return ops.ctc_loss(labels, y_pred, lab_len, out_len, mask_index=BLANK)
 
 
 def build(prep: dict, init=None, cell: str = "gru", units: int = 128, layers: int = 2,
@@ -79,7 +82,7 @@ def build(prep: dict, init=None, cell: str = "gru", units: int = 128, layers: in
     stride-2 convolutions, then the recurrent stack. `bidirectional=False` gives a causal
     model (left-padded convolutions) that can run on a stream."""
     features = keras.Input((None, prep["n_mels"]), name="features")
-    subsample = int(prep.get("subsample", H.SUBSAMPLE))
+    subsample = int(prep.get("subsample", SUBSAMPLE))
     x = features
     for i in range(subsample.bit_length() - 1):     # stride-2 convolutions, log2(subsample)
         # Explicit padding: TF's "same" pads 1 frame on the left for even lengths but 2 for
@@ -118,7 +121,7 @@ def host_constants(model) -> dict:
             conv = model.get_layer(f"conv_{i}")
         except ValueError:
             break
-        shapes[f"context_{i}"] = [H.CONV_CONTEXT, int(conv.input.shape[-1])]
+        shapes[f"context_{i}"] = [CONV_CONTEXT, int(conv.input.shape[-1])]
         i += 1
     for j, rnn in enumerate(rnns):
         for s in (("h", "c") if stack.cell == "lstm" else ("h",)):
@@ -133,8 +136,8 @@ def serving_function(model, prep: dict):
     import tensorflow as tf
 
     rate = prep["sample_rate"]
-    win, hop, n_fft = H.frame_sizes(rate)
-    mel = tf.constant(H.mel_matrix(rate, prep["n_mels"]))
+    win, hop, n_fft = frame_sizes(rate)
+    mel = tf.constant(mel_matrix(rate, prep["n_mels"]))
     mean, std = tf.constant(prep["mean"], tf.float32), tf.constant(prep["std"], tf.float32)
     tokens = tf.constant([""] + list(prep["tokens"]))
     sep = " " if prep["alphabet"] == "digits" else ""
@@ -144,22 +147,22 @@ def serving_function(model, prep: dict):
                                   tf.TensorSpec([None], tf.int32, name="lengths")])
     def serve(waveforms, lengths):
         stft = tf.signal.stft(waveforms, win, hop, n_fft, window_fn=tf.signal.hann_window)
-        log_mels = tf.math.log(tf.matmul(tf.abs(stft) ** 2, mel) + H.LOG_FLOOR)
+        log_mels = tf.math.log(tf.matmul(tf.abs(stft) ** 2, mel) + LOG_FLOOR)
         frames = tf.maximum(0, 1 + (lengths - win) // hop)
         valid = tf.sequence_mask(frames, tf.shape(log_mels)[1])
-        if level_norm:              # H.utterance_level over each utterance's real frames
+        if level_norm:              # features.utterance_level over each utterance's real frames
             energy = tf.where(valid, tf.reduce_mean(log_mels, -1), -float("inf"))
             log_mels -= tf.reduce_max(energy, axis=1)[:, None, None]
         feats = (log_mels - mean) / std
         feats = tf.where(valid[..., None], feats, 0.0)
         logits = model({"features": feats}, training=False)["logits"]
-        out_frames = -(-frames // int(prep.get("subsample", H.SUBSAMPLE)))
+        out_frames = -(-frames // int(prep.get("subsample", SUBSAMPLE)))
         ids = tf.argmax(logits, -1, output_type=tf.int32)
         prev = tf.pad(ids[:, :-1], [[0, 0], [1, 0]], constant_values=-1)
-        keep = (ids != H.BLANK) & (ids != prev) & tf.sequence_mask(out_frames, tf.shape(ids)[1])
+        keep = (ids != BLANK) & (ids != prev) & tf.sequence_mask(out_frames, tf.shape(ids)[1])
         words = tf.ragged.boolean_mask(tf.gather(tokens, ids), keep)
         text = tf.strings.reduce_join(words, axis=1, separator=sep)
-        if not sep:                     # characters: no leading/trailing space (host.join_tokens)
+        if not sep:                     # characters: no leading/trailing space (text.join_tokens)
             text = tf.strings.strip(text)
         return {"text": text,
                 "logits": logits, "frames": out_frames}
@@ -175,7 +178,7 @@ def serving_predict(signature, examples: list, prep: dict) -> list[dict]:
     import numpy as np
     import tensorflow as tf
 
-    waves = [H.load_waveform(x, prep["sample_rate"], f"input {i}") for i, x in enumerate(examples)]
+    waves = [load_waveform(x, prep["sample_rate"], f"input {i}") for i, x in enumerate(examples)]
     batch = np.zeros((len(waves), max(w.size for w in waves)), np.float32)
     for i, w in enumerate(waves):
         batch[i, :w.size] = w
@@ -208,7 +211,7 @@ class _Unrolled(keras.layers.Layer):
 
 
 def export_functions(model, prep: dict) -> dict:
-    """For a unidirectional (streaming) model, one "step" over H.STREAM_FRAMES feature
+    """For a unidirectional (streaming) model, one "step" over STREAM_FRAMES feature
     frames, batch 1: {"features" [1, S, n_mels], "context_i" (the last 4 input frames of
     conv i), "h_j" / "c_j" (recurrent state of layer j)} -> {"logits" [1, S / subsample,
     K], the new context and state under the same names}. It shares the trained layers;
@@ -217,13 +220,13 @@ def export_functions(model, prep: dict) -> dict:
     stack, rnns = _recurrent_layers(model)
     if stack.bidirectional:
         return {}
-    steps = H.STREAM_FRAMES
+    steps = STREAM_FRAMES
     feats = keras.Input(batch_shape=(1, steps, prep["n_mels"]), name="features")
     inputs, outputs, x = {"features": feats}, {}, feats
-    n_conv = int(prep.get("subsample", H.SUBSAMPLE)).bit_length() - 1
+    n_conv = int(prep.get("subsample", SUBSAMPLE)).bit_length() - 1
     for i in range(n_conv):
         conv = model.get_layer(f"conv_{i}")
-        ctx = keras.Input(batch_shape=(1, H.CONV_CONTEXT, x.shape[-1]), name=f"context_{i}")
+        ctx = keras.Input(batch_shape=(1, CONV_CONTEXT, x.shape[-1]), name=f"context_{i}")
         inputs[ctx.name] = ctx
         full = keras.layers.Concatenate(axis=1, name=f"join_{i}")([ctx, x])
         outputs[ctx.name] = keras.layers.Cropping1D((x.shape[1], 0), name=f"context_{i}_out")(full)

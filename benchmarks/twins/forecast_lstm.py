@@ -1,13 +1,12 @@
-"""The forecast-lstm network written again in PyTorch, for benchmarks/forecast_lstm.py only.
+"""The forecast-lstm network written again in PyTorch, for benchmarks/forecast_lstm.py.
 
 Same computation as pipelines/forecasting/model.py, sizes read from the Keras model:
 window standardisation (returns / their std, log volume / its own mean and std, log std
 as a feature), nn.LSTM / GRU / RNN (any depth), last state + context -> Linear + ReLU ->
 Linear -> sorted quantiles scaled by sigma * sqrt(h); pinball loss with per-window weights.
 
->>> import zoo                                                                   # doctest: +SKIP
->>> km = zoo.load("forecast-lstm").keras_model                                  # doctest: +SKIP
->>> twin = copy_keras_weights(TorchForecaster.like(km), km)                     # doctest: +SKIP
+>>> import zoo                                                  # doctest: +SKIP
+>>> twin = make(zoo.load("forecast-lstm").keras_model)         # doctest: +SKIP
 """
 from __future__ import annotations
 
@@ -15,7 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .torch_rnn import RNN_CLASSES, keras_rnn_weights
+from .rnn_weights import RNN_CLASSES, keras_rnn_weights
 
 
 class TorchForecaster(nn.Module):
@@ -29,7 +28,7 @@ class TorchForecaster(nn.Module):
         self.register_buffer("steps", torch.sqrt(torch.arange(1, horizon + 1, dtype=torch.float32)))
 
     @classmethod
-    def like(cls, km) -> "TorchForecaster":
+    def like(cls, km) -> TorchForecaster:
         enc, head = km.get_layer("encoder"), km.get_layer("head_quantiles")
         return cls(km.input["window"].shape[-1], km.input["context"].shape[-1], enc.cell,
                    enc.units, enc.depth, head.horizon, head.quantiles)
@@ -76,3 +75,21 @@ def copy_keras_weights(twin: TorchForecaster, km) -> TorchForecaster:
         state[k] = torch.from_numpy(np.ascontiguousarray(v, dtype=np.float32))
     twin.load_state_dict(state)
     return twin
+
+
+def make(keras_model) -> TorchForecaster:
+    return copy_keras_weights(TorchForecaster.like(keras_model), keras_model)
+
+
+def predict(twin: TorchForecaster, x: dict) -> dict:
+    return {"quantiles": twin(**x).numpy()}
+
+
+def loss(twin: TorchForecaster, x: dict, y: dict):
+    return twin.loss(twin(**x), y["quantiles"])
+
+
+def check(twin: TorchForecaster, keras_model, x: dict, y: dict) -> dict:
+    with torch.inference_mode():
+        ours = predict(twin, {k: torch.tensor(v) for k, v in x.items()})["quantiles"]
+    return {"quantiles_max_abs_diff": float(np.abs(ours - keras_model(x)["quantiles"].numpy()).max())}

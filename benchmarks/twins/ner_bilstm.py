@@ -1,4 +1,4 @@
-"""The ner-bilstm network written again in PyTorch, for benchmarks/ner_bilstm.py only.
+"""The ner-bilstm network written again in PyTorch, for benchmarks/ner_bilstm.py.
 
 Same architecture as pipelines/ner/model.py, with every size read from the loaded Keras
 model: word Embedding; char Embedding -> Conv1d (tanh, "same") -> max over the word's
@@ -8,9 +8,8 @@ any depth); dropout; Linear; a linear-chain CRF whose NLL uses the forward algor
 `copy_keras_weights` makes it compute the same function as the Keras model, which the
 benchmark checks before timing anything.
 
->>> import zoo                                                              # doctest: +SKIP
->>> keras_model = zoo.load("ner-bilstm").keras_model                       # doctest: +SKIP
->>> twin = copy_keras_weights(TorchTagger.like(keras_model), keras_model)  # doctest: +SKIP
+>>> import zoo                                                  # doctest: +SKIP
+>>> twin = make(zoo.load("ner-bilstm").keras_model)            # doctest: +SKIP
 """
 from __future__ import annotations
 
@@ -19,9 +18,10 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from .torch_rnn import keras_rnn_weights
+from .rnn_weights import keras_rnn_weights
 
 RNNS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
+STYLE = "packed sequences, CRF in torch"
 
 
 class TorchTagger(nn.Module):
@@ -44,7 +44,7 @@ class TorchTagger(nn.Module):
         self.end = nn.Parameter(torch.zeros(tags))
 
     @classmethod
-    def like(cls, keras_model) -> "TorchTagger":
+    def like(cls, keras_model) -> TorchTagger:
         """A twin with the sizes of the Keras ner-bilstm model (layer names as in its builder)."""
         layer = keras_model.get_layer
         word, chars, case = layer("word_embedding"), layer("char_encoder"), layer("casing_embedding")
@@ -112,3 +112,30 @@ def copy_keras_weights(twin: TorchTagger, keras_model) -> TorchTagger:
     state = {k: torch.from_numpy(np.ascontiguousarray(v, np.float32)) for k, v in params.items()}
     twin.load_state_dict(state, strict=True)
     return twin
+
+
+def make(keras_model) -> TorchTagger:
+    return copy_keras_weights(TorchTagger.like(keras_model), keras_model)
+
+
+def predict(twin: TorchTagger, x: dict) -> dict:
+    return {"emissions": twin(**{k: v.long() for k, v in x.items()}).numpy()}
+
+
+def loss(twin: TorchTagger, x: dict, y: dict):
+    return twin.nll(twin(**{k: v.long() for k, v in x.items()}), y["emissions"].long())
+
+
+def check(twin: TorchTagger, keras_model, x: dict, y: dict) -> dict:
+    """Emissions on real tokens and the CRF NLL, Keras vs twin."""
+    from zoo.layers.crf import CRFLoss
+
+    keras_em = np.asarray(keras_model(x, training=False)["emissions"])
+    keras_nll = float(CRFLoss(keras_model.get_layer("head_crf"))(y["emissions"], keras_em))
+    with torch.inference_mode():
+        tensors = {k: torch.tensor(v) for k, v in x.items()}
+        torch_em = predict(twin, tensors)["emissions"]
+        torch_nll = float(twin.nll(torch.from_numpy(torch_em), torch.tensor(y["emissions"]).long()))
+    real = y["emissions"] >= 0
+    return {"emissions_max_abs_diff": float(np.abs(keras_em - torch_em)[real].max()),
+            "nll_keras": keras_nll, "nll_torch": torch_nll}

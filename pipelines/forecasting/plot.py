@@ -1,0 +1,30 @@
+"""Fan charts of forecasts (matplotlib, imported here only: `zoo predict forecast-lstm
+prices.csv --plot fan.png` calls Host.plot, which calls this)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from zoo.options import check_output_file
+
+
+def fan_chart(results: list, path: str | Path, history: int = 120) -> Path:
+    """The last `history` closes, the median and the 50 % / 80 % bands of each forecast
+    table (at most 6), one panel each, written to `path`."""
+    from matplotlib.figure import Figure
+
+    path = check_output_file(path, "plot")
+    n = min(len(results), 6)
+    fig = Figure(figsize=(8, 2.6 * n))
+    for k, df in enumerate(results[:n]):
+        ax = fig.add_subplot(n, 1, k + 1)
+        hist = df.attrs["history"]
+        ax.plot(hist["dates"][-history:], hist["close"][-history:], color="k", lw=1, label="history")
+        ax.fill_between(df["date"], df["q0.1"], df["q0.9"], alpha=0.25, color="C0", label="80 %")
+        if "q0.25" in df:
+            ax.fill_between(df["date"], df["q0.25"], df["q0.75"], alpha=0.4, color="C0", label="50 %")
+        ax.plot(df["date"], df["forecast"], color="C0", lw=1.5, label="median")
+        ax.set_title(str(df["series"].iloc[0]))
+        ax.legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    return Path(path)

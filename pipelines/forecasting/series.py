@@ -1,0 +1,275 @@
+"""Series of prices for the forecaster, in numpy: checked series dicts, and series read
+from a CSV file or a pandas DataFrame (pandas is imported on first use).
+
+A series is a dict `{"name": str, "dates": [ISO dates], "close": [floats],
+"volume": [floats] or None}`; `series_from_table` builds them from a CSV or DataFrame in
+long form (date, Name/ticker, close[, volume, ...]) or wide form (date + one column per
+series). Policy for holes: a missing close is carried forward from the day before
+(leading missing closes are dropped) and a warning says how many; dates are kept as
+given (the model counts observations, not calendar days). Everything else is refused,
+never guessed: a price that is text, infinite or <= 0, a date that does not parse, a
+table with open/high/low/volume but no close column (it is not a wide table of series);
+a CSV file's faults are DataFormatErrors naming the file and line, a DataFrame's or a
+series dict's InputErrors naming the row or position.
+
+>>> s = {"name": "X", "dates": ["2024-01-02", "2024-01-03"], "close": [10, 10.5]}
+>>> check_series(0, s, min_len=2)["close"].tolist()
+[10.0, 10.5]
+>>> check_series(0, {**s, "close": [10, -1]}, min_len=2)
+Traceback (most recent call last):
+zoo.errors.InputError: input 0 (X): non-positive price -1.0 on 2024-01-03 (position 1); prices must be finite and > 0 (the model works on log returns)
+"""
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from zoo.errors import DataFormatError, InputError
+
+DATE_COLUMNS = ("date", "datetime", "timestamp", "time", "day")
+NAME_COLUMNS = ("name", "ticker", "symbol", "series", "id")
+CLOSE_COLUMNS = ("close", "adj close", "price")
+# Columns of a price table that are never series of their own: a table that has them but
+# no close column is a long-form (OHLCV) table missing its close, not a wide table of
+# series. All-caps names alone (LOW, OPEN) may be tickers, so it takes two of those.
+FIELD_COLUMNS = ("open", "high", "low", "volume", "vwap")
+MISSING_TEXT = {"", "nan", "na", "n/a", "null", "none"}     # cells read as a missing value
+
+
+def check_series(i, s: dict, min_len: int) -> dict:
+    """Validated copy of one series dict (numpy arrays), or an InputError naming it:
+    numbers for prices (None / NaN: missing, carried forward), finite and > 0; real dates,
+    strictly increasing; volumes (optional) finite and >= 0, one per price."""
+    if not isinstance(s, dict) or "close" not in s or "dates" not in s:
+        raise InputError(f"input {i}: expected a CSV path, a DataFrame or a series dict with "
+                         f"'dates' and 'close'; got {type(s).__name__}")
+    name = str(s.get("name") or f"series {i}")
+    what = f"input {i} ({name})"
+    close = _numbers(s["close"], f"{what}: close")
+    if close.size == 0:
+        raise InputError(f"{what}: empty series; expected at least {min_len} prices")
+    dates = _dates(s["dates"], what)
+    if len(dates) != len(close):
+        raise InputError(f"{what}: {len(dates)} dates but {len(close)} prices")
+    volume = s.get("volume")
+    if volume is not None:
+        volume = _numbers(volume, f"{what}: volume")
+        if len(volume) != len(close):
+            raise InputError(f"{what}: {len(volume)} volumes but {len(close)} prices")
+        bad = np.isinf(volume) | (volume < 0)
+        if bad.any():
+            k = int(np.argmax(bad))
+            raise InputError(f"{what}: volume {volume[k]} on {dates[k]} (position {k}); "
+                             f"volumes must be finite and >= 0")
+    bad = np.isinf(close) | (close <= 0)
+    if bad.any():
+        k = int(np.argmax(bad))
+        raise InputError(f"{what}: {'non-positive' if close[k] <= 0 else 'infinite'} price "
+                         f"{close[k]} on {dates[k]} (position {k}); prices must be finite and "
+                         f"> 0 (the model works on log returns)")
+    close = _fill_forward(name, close)
+    keep = ~np.isnan(close)
+    close, dates = close[keep], dates[keep]
+    if volume is not None:
+        volume = np.nan_to_num(volume[keep], nan=0.0)
+    if len(close) < min_len:
+        raise InputError(f"{what}: {len(close)} prices of history; the model needs "
+                         f"at least {min_len} (a window of {min_len - 1} daily returns)")
+    if (np.diff(dates.astype(np.int64)) <= 0).any():
+        k = int(np.argmax(np.diff(dates.astype(np.int64)) <= 0))
+        raise InputError(f"{what}: dates must be strictly increasing; {dates[k + 1]} follows "
+                         f"{dates[k]}")
+    eval_from = s.get("eval_from")
+    if eval_from is not None:                      # counted in the rows kept
+        eval_from = int(keep[:int(eval_from)].sum())
+    return {"name": name, "dates": dates, "close": close, "volume": volume,
+            "eval_from": eval_from}
+
+
+def _numbers(values, what: str) -> np.ndarray:
+    """A 1-D float64 array of `values` (None: NaN), or an InputError naming the first
+    value that is not a number."""
+    if isinstance(values, (str, bytes, dict)) or not hasattr(values, "__len__"):
+        raise InputError(f"{what} must be a list of numbers; got {type(values).__name__}")
+    raw = np.asarray(values) if isinstance(values, np.ndarray) else np.asarray(
+        list(values), dtype=object)
+    if raw.ndim != 1:
+        raise InputError(f"{what} must be a flat list of numbers; got shape {raw.shape}")
+    if raw.dtype == bool or (raw.dtype == object and any(isinstance(v, (bool, np.bool_))
+                                                          for v in raw)):
+        raise InputError(f"{what} holds true/false values; expected numbers")
+    try:
+        return raw.astype(np.float64)
+    except (TypeError, ValueError):
+        for k, v in enumerate(raw):
+            try:
+                float(v if v is not None else "nan")
+            except (TypeError, ValueError):
+                raise InputError(f"{what}: value {v!r:.40} at position {k} is not a "
+                                 f"number") from None
+        raise InputError(f"{what} must be a list of numbers") from None
+
+
+def _dates(values, what: str) -> np.ndarray:
+    """A 1-D datetime64[D] array, or an InputError naming the first value that is not a date."""
+    if isinstance(values, (str, bytes, dict)) or not hasattr(values, "__len__"):
+        raise InputError(f"{what}: dates must be a list of dates; got {type(values).__name__}")
+    try:
+        dates = np.asarray(values, "datetime64[D]")
+    except (TypeError, ValueError):
+        for k, v in enumerate(values):
+            try:
+                np.datetime64(v, "D")
+            except (TypeError, ValueError):
+                raise InputError(f"{what}: {v!r:.40} at position {k} is not a date; expected "
+                                 f"dates like 2018-02-07") from None
+        raise InputError(f"{what}: dates must be a list of dates like 2018-02-07") from None
+    if dates.ndim != 1:
+        raise InputError(f"{what}: dates must be a flat list; got shape {dates.shape}")
+    if np.isnat(dates).any():
+        k = int(np.argmax(np.isnat(dates)))
+        raise InputError(f"{what}: date at position {k} is missing; expected a date for every "
+                         f"price")
+    return dates
+
+
+def _fill_forward(name, close: np.ndarray) -> np.ndarray:
+    holes = np.isnan(close)
+    if not holes.any():
+        return close
+    first = np.argmax(~holes) if (~holes).any() else len(close)
+    inner = int(holes[first:].sum())
+    if inner:
+        warnings.warn(f"{name}: {inner} missing closes carried forward from the previous day")
+    idx = np.where(holes, 0, np.arange(len(close)))
+    np.maximum.accumulate(idx, out=idx)
+    out = close[idx]
+    out[:first] = np.nan
+    return out
+
+
+def series_from_table(table, source: str = "input") -> list[dict]:
+    """Series dicts from a CSV path or a pandas DataFrame (long or wide form). Every price
+    is checked here, by line: a CSV file's problems are DataFormatErrors naming the file
+    and line, a DataFrame's InputErrors naming the row (numbered as in a CSV: the header
+    is row 1). Empty cells are missing values (see the module doc)."""
+    import pandas as pd
+
+    error = InputError
+    if isinstance(table, (str, Path)):
+        path = Path(table)
+        if not path.is_file():
+            raise InputError(f"{path}: no such file; expected a CSV of prices")
+        try:
+            # Blank lines kept (as empty rows, dropped below) so row k is line k + 2.
+            table = pd.read_csv(path, skip_blank_lines=False)
+        except pd.errors.EmptyDataError:
+            raise DataFormatError(f"{path}: empty file; expected a CSV of prices with a header "
+                                  f"line (date, close[, volume, Name])") from None
+        except Exception as e:  # pandas raises several types for a bad file
+            raise DataFormatError(f"{path}: not a readable CSV ({type(e).__name__}: "
+                                  f"{str(e)[:200]})") from None
+        source, error, line = str(path), DataFormatError, "line"
+    elif type(table).__name__ == "DataFrame":
+        line = "row"
+    else:
+        raise InputError(f"{source}: expected a CSV path or a pandas DataFrame; got "
+                         f"{type(table).__name__}")
+    df = table.copy()
+    df.index = np.arange(len(df)) + 2               # the line (row) of each row
+    df = df.dropna(how="all")                       # blank lines, trailing ",,," rows
+    columns = [str(c) for c in df.columns]
+    if not len(df):
+        raise error(f"{source}: no rows of prices, only a header ({', '.join(columns)}); "
+                    f"expected a date and a price on each line after it")
+    cols = {str(c).lower().strip(): c for c in df.columns}
+    date_col = next((cols[c] for c in DATE_COLUMNS if c in cols), None)
+    if date_col is None:
+        raise error(f"{source}: no date column; expected one named one of {DATE_COLUMNS}, "
+                    f"got columns {columns}")
+    try:
+        raw_dates = df[date_col]
+        if pd.api.types.is_numeric_dtype(raw_dates):    # 20180207: never nanoseconds of 1970
+            whole = raw_dates.where(raw_dates == np.floor(raw_dates))
+            raw_dates = whole.map(lambda v: f"{v:.0f}" if v == v else None)
+            parsed = pd.to_datetime(raw_dates, format="%Y%m%d", errors="coerce")
+        else:
+            parsed = pd.to_datetime(raw_dates, errors="coerce")
+        if parsed.dt.tz is not None:
+            parsed = parsed.dt.tz_localize(None)
+    except (TypeError, ValueError, AttributeError):     # mixed time zones: not datetimes
+        raise error(f"{source}: the dates in column {str(date_col)!r} mix time zones; "
+                    f"expected dates like 2018-02-07") from None
+    bad = parsed.isna()
+    if bad.any():
+        row = df.index[int(np.argmax(bad.to_numpy()))]
+        value = df[date_col].loc[row]
+        what = f"cannot parse date {str(value)!r}" if _present(value) else "no date"
+        raise error(f"{source}: {what} in {line} {row} (column {str(date_col)!r}); expected "
+                    f"dates like 2018-02-07")
+    df[date_col] = parsed
+    name_col = next((cols[c] for c in NAME_COLUMNS if c in cols), None)
+    close_col = next((cols[c] for c in CLOSE_COLUMNS if c in cols), None)
+    fields = [c for c in columns if c.lower().strip() in FIELD_COLUMNS]
+    if close_col is None and (name_col is not None or len(fields) > 1
+                              or any(not c.strip().isupper() for c in fields)):
+        raise error(f"{source}: no close column (columns: {', '.join(columns)}); expected "
+                    f"'close' (or 'adj close', 'price'): long form is date, Name, close[, "
+                    f"volume, ...]; wide form is date and one price column per series, "
+                    f"without {'/'.join(FIELD_COLUMNS)}")
+
+    def numbers(part, col, name, kind):
+        raw = part[col]
+        values = pd.to_numeric(raw, errors="coerce")
+        text = [row for row, v in raw[values.isna()].items() if _present(v)]
+        if text:
+            raise error(f"{source}: {kind} {str(raw.loc[text[0]])!r:.40} in {line} {text[0]} "
+                        f"(column {str(col)!r}) is not a number")
+        values = values.to_numpy(np.float64)
+        low = (values <= 0) if kind == "price" else (values < 0)
+        bad = np.isinf(values) | low
+        if bad.any():
+            k = int(np.argmax(bad))
+            sign = "infinite" if np.isinf(values[k]) else ("non-positive" if kind == "price"
+                                                           else "negative")
+            raise error(f"{source}: {sign} {kind} {values[k]} in {line} {part.index[k]} (column "
+                        f"{str(col)!r}, series {name}); {kind}s must be finite and "
+                        f"{'> 0 (the model works on log returns)' if kind == 'price' else '>= 0'}")
+        return values
+
+    def one(name, part, price_col, volume_col=None):
+        part = part.sort_values(date_col, kind="stable").drop_duplicates(date_col, keep="last")
+        prices = numbers(part, price_col, name, "price")
+        vol = numbers(part, volume_col, name, "volume") if volume_col is not None else None
+        return {"name": str(name), "dates": part[date_col].dt.strftime("%Y-%m-%d").tolist(),
+                "close": prices.tolist(), "volume": None if vol is None else vol.tolist()}
+
+    volume_col = cols.get("volume")
+    if close_col is not None and name_col is not None:           # long form
+        if df[name_col].isna().any():
+            row = df.index[int(np.argmax(df[name_col].isna().to_numpy()))]
+            raise error(f"{source}: no series name in {line} {row} (column {str(name_col)!r})")
+        return [one(n, g, close_col, volume_col) for n, g in df.groupby(name_col, sort=True)]
+    if close_col is not None:
+        return [one(Path(source).stem, df, close_col, volume_col)]
+    value_cols = [c for c in df.columns if c != date_col]
+    if not value_cols:
+        raise error(f"{source}: no 'close' column and no series columns; expected "
+                    f"long form (date, Name, close, ...) or wide form (date, one column "
+                    f"per series)")
+    return [one(c, df[[date_col, c]], c) for c in value_cols]
+
+
+def _present(value) -> bool:
+    """Whether a table cell holds something (not empty, not a spelling of missing)."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return False
+    try:
+        import pandas as pd
+        if pd.isna(value):
+            return False
+    except (TypeError, ValueError):
+        pass
+    return str(value).strip().lower() not in MISSING_TEXT

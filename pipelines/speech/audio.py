@@ -1,0 +1,146 @@
+"""Audio in numpy: read files (soundfile), take arrays, mix to mono, resample, and refuse
+what is not speech audio (empty, silent, clipped far past full scale, too long or short)
+with one clear InputError.
+
+>>> import numpy as np
+>>> t = np.arange(1600) / 16000
+>>> wave = load_waveform((np.sin(2 * np.pi * 440 * t), 16000), 8000)   # 16 kHz -> 8 kHz
+>>> wave.dtype, wave.size
+(dtype('float32'), 800)
+>>> load_waveform(np.zeros(800), 8000, "input 0")
+Traceback (most recent call last):
+zoo.errors.InputError: input 0: the audio is silent (peak amplitude 0.0e+00); expected speech
+"""
+from __future__ import annotations
+
+import io
+import math
+from pathlib import Path
+
+import numpy as np
+
+from zoo.errors import InputError
+
+from .features import WIN_MS, frame_sizes
+
+SILENCE_PEAK = 1e-4             # a waveform whose peak is below this is "silent"
+MAX_PEAK = 1.5                  # float samples belong in [-1, 1]; far beyond is not audio
+MAX_SECONDS = 20 * 60           # longest audio taken: features and model time grow with it
+
+
+def read_audio(path: str | Path) -> tuple[np.ndarray, int]:
+    """Samples (float32 in [-1, 1], channels mixed down) and sample rate of a WAV/FLAC/OGG
+    file, read with soundfile (libsndfile)."""
+    import soundfile as sf
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such audio file")
+    try:
+        check_duration(sf.info(str(path)), str(path))
+        data, rate = sf.read(str(path), dtype="float32", always_2d=True)
+    except InputError:
+        raise
+    except Exception as e:          # soundfile raises RuntimeError / LibsndfileError
+        raise InputError(f"{path}: not a readable audio file ({str(e)[:120]}); expected WAV, "
+                         f"FLAC or OGG") from None
+    return data.mean(axis=1), int(rate)
+
+
+def check_duration(info, what: str) -> None:
+    """Refuse audio longer than MAX_SECONDS from the file header, before decoding it."""
+    seconds = info.frames / info.samplerate if info.samplerate > 0 else float("inf")
+    if seconds > MAX_SECONDS:
+        raise InputError(f"{what}: {seconds / 60:.1f} minutes of audio; expected at most "
+                         f"{MAX_SECONDS // 60} minutes (split longer recordings)")
+
+
+def check_peak(wave: np.ndarray, what: str) -> None:
+    peak = float(np.abs(wave).max()) if wave.size else 0.0
+    if peak > MAX_PEAK:
+        raise InputError(f"{what}: waveform samples reach {peak:.3g}; expected floats in "
+                         f"[-1, 1] (or integer PCM)")
+
+
+def to_mono_float(array, what: str) -> np.ndarray:
+    """A 1-D float32 waveform from int16/int32/float arrays, mono or [n, channels]."""
+    a = np.asarray(array)
+    if a.dtype == object or not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
+        raise InputError(f"{what}: expected a numeric waveform; got dtype {a.dtype}")
+    if np.issubdtype(a.dtype, np.integer):
+        # PCM integers: int16 full scale unless the values need more bits.
+        scale = 32768.0 if a.size == 0 or np.abs(a).max() <= 32768 else 2.0 ** 31
+        a = a.astype(np.float32) / scale
+    a = a.astype(np.float32)
+    if a.ndim == 2:                     # [samples, channels] (soundfile) or [channels, samples]
+        a = a.mean(axis=1 if a.shape[0] >= a.shape[1] else 0)
+    if a.ndim != 1:
+        raise InputError(f"{what}: expected a waveform of shape [samples] or [samples, "
+                         f"channels]; got shape {a.shape}")
+    if not np.all(np.isfinite(a)):
+        raise InputError(f"{what}: waveform contains NaN or infinite samples")
+    check_peak(a, what)
+    return a
+
+
+def resample(wave: np.ndarray, rate: int, target: int) -> np.ndarray:
+    """Polyphase resampling (scipy.signal.resample_poly) from `rate` to `target` Hz."""
+    if rate == target:
+        return wave
+    from scipy.signal import resample_poly
+
+    g = math.gcd(int(rate), int(target))
+    return resample_poly(wave, target // g, rate // g).astype(np.float32)
+
+
+def load_waveform(item, sample_rate: int, what: str = "input") -> np.ndarray:
+    """A mono float32 waveform at `sample_rate` from a path, bytes of a file, an array (taken
+    to be at `sample_rate`), a (array, rate) pair or {"array": ..., "sampling_rate": ...}."""
+    rate = sample_rate
+    if isinstance(item, (str, Path)):
+        try:
+            wave, rate = read_audio(item)
+        except InputError as e:
+            raise InputError(f"{what}: {e}") from None
+        what = f"{what} ({item})"
+    elif isinstance(item, (bytes, bytearray)):
+        import soundfile as sf
+
+        try:
+            check_duration(sf.info(io.BytesIO(item)), what)
+            data, rate = sf.read(io.BytesIO(item), dtype="float32", always_2d=True)
+        except InputError:
+            raise
+        except Exception as e:
+            raise InputError(f"{what}: bytes are not a readable audio file ({str(e)[:100]})") from None
+        wave = data.mean(axis=1)
+    elif isinstance(item, dict):
+        if "array" not in item:
+            raise InputError(f"{what}: a dict input needs 'array' (and 'sampling_rate'); got "
+                             f"keys {sorted(item)}")
+        wave, rate = to_mono_float(item["array"], what), int(item.get("sampling_rate", sample_rate))
+    elif isinstance(item, tuple) and len(item) == 2 and np.isscalar(item[1]):
+        wave, rate = to_mono_float(item[0], what), int(item[1])
+    elif isinstance(item, (np.ndarray, list)):
+        wave = to_mono_float(item, what)
+    else:
+        raise InputError(f"{what}: expected an audio file path, a waveform array, (array, "
+                         f"sample_rate) or {{'array', 'sampling_rate'}}; got {type(item).__name__}")
+    if rate <= 0:
+        raise InputError(f"{what}: sample rate must be positive; got {rate}")
+    if wave.size == 0:
+        raise InputError(f"{what}: empty audio (0 samples)")
+    if not np.all(np.isfinite(wave)):
+        raise InputError(f"{what}: audio contains NaN or infinite samples")
+    if wave.size / rate > MAX_SECONDS:
+        raise InputError(f"{what}: {wave.size / rate / 60:.1f} minutes of audio; expected at "
+                         f"most {MAX_SECONDS // 60} minutes (split longer recordings)")
+    check_peak(wave, what)
+    if np.abs(wave).max() < SILENCE_PEAK:
+        raise InputError(f"{what}: the audio is silent (peak amplitude "
+                         f"{np.abs(wave).max():.1e}); expected speech")
+    wave = resample(wave, rate, sample_rate)
+    if wave.size < frame_sizes(sample_rate)[0]:
+        raise InputError(f"{what}: audio too short ({wave.size / sample_rate * 1000:.0f} ms); "
+                         f"expected at least {WIN_MS} ms")
+    return wave
