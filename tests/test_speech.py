@@ -197,7 +197,8 @@ def test_host_is_a_class_and_a_streaming_config_makes_a_streaming_host():
     plain, streaming = H.Host(cfg), H.Host({**cfg, "streaming": True, "step_state": {"h_0": [4]}})
     assert type(plain) is H.Host and type(streaming) is H.StreamingHost
     assert isinstance(streaming, H.Host)
-    assert not hasattr(plain, "run") and hasattr(streaming, "run")    # zoo.model's dispatch
+    assert plain.run(None, None) is None            # no loop of its own: batches through the model
+    assert type(streaming).run is not H.Host.run    # drives the exported step
     assert copy.deepcopy(streaming).initial_state()["h_0"].shape == (1, 4)
     with pytest.raises(InputError, match="non-empty list of audio file paths"):
         plain.encode([])
