@@ -7,7 +7,7 @@ Only the public API lives here; TensorFlow is imported on first use, so `import 
 >>> "ner-bilstm" in zoo.list_models()
 True
 """
-from . import registry, runtime
+from . import bundle, registry, runtime
 from .errors import ZooError
 from .registry import Entry, register
 
