@@ -29,6 +29,7 @@ register(
     summary="Log-mel + conv front end + BiGRU acoustic model with CTC; connected spoken digits "
             "(\"4 1 5 9\"), or characters for sentences (--alphabet chars)",
     recipe={**RECIPE, **SPEAKER_ROBUST, "patience": 15},
+    tiny={"n_mels": 16, "filters": 8, "units": 20, "layers": 1, "buckets": [400, 800]},
     bundle_dir="saved_models/speech-ctc",
     limits="English spoken digits 0-9 (\"oh\" is not a zero), read in isolation or as strings "
            "with short pauses, by adult speakers close to a microphone, 8 kHz telephone "
@@ -46,6 +47,7 @@ register(
     summary="Streaming digit recogniser: causal conv front end + unidirectional GRU with CTC; "
             "m.stream() takes ~100 ms audio chunks and returns the growing transcript",
     recipe={**RECIPE, "units": 160, "bidirectional": False},
+    tiny={"n_mels": 16, "filters": 8, "units": 20, "layers": 1, "buckets": [400, 800]},
     bundle_dir="saved_models/speech-ctc-stream",
     limits="As speech-ctc (English spoken digits, 5 FSDD speakers), but causal: each output "
            "depends only on the audio heard so far (plus a 300 ms flush at the end), so it can "
