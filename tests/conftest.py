@@ -60,3 +60,50 @@ def bundle_copy(tmp_path):
         return dst
 
     return make
+
+
+@pytest.fixture(scope="session")
+def tiny(data_dir, tmp_path_factory):
+    """zoo.testing's tiny model of an entry (random weights trained two steps on a slice of
+    real data), built once per session: checks that need *a* model use it, not a shipped one."""
+    from zoo import testing
+
+    cache = {}
+
+    def get(name):
+        if name not in cache:
+            cache[name] = testing.tiny_model(name, tmp_path_factory.mktemp(f"tiny-{name}"), data_dir)
+        return cache[name]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def tiny_exported(tiny, tmp_path_factory):
+    """A tiny model exported once per session, its parity checked by zoo.testing:
+    get(name, target) -> (path, parity report), target one of zoo.testing.EXPORTS."""
+    from zoo import testing
+
+    cache = {}
+
+    def get(name, target):
+        if (name, target) not in cache:
+            path = tmp_path_factory.mktemp(f"tiny-{name}-export") / target
+            quantize = dict(testing.EXPORTS)[target]
+            cache[name, target] = path, testing.check_export(tiny(name), path, quantize)
+        return cache[name, target]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def tiny_bundle(tiny, tmp_path_factory):
+    """The directory of a tiny model's bundle (saved once per session; copy it to change it)."""
+    cache = {}
+
+    def get(name):
+        if name not in cache:
+            cache[name] = tiny(name).save(tmp_path_factory.mktemp(f"tiny-{name}-bundle"))
+        return cache[name]
+
+    return get

@@ -1,8 +1,9 @@
-"""zoo.beam: the numpy beam search every autoregressive host uses (summaries, captions)."""
+"""zoo.beam: the numpy beam search every autoregressive host uses (summaries, captions),
+its caption rules (narrowing beam, finished before cut), and the batch-1 row runner."""
 import numpy as np
 import pytest
 
-from zoo.beam import beam_search
+from zoo.beam import beam_search, rowwise
 from zoo.errors import InputError
 
 START, END = 0, 1
@@ -42,3 +43,47 @@ def test_min_len_max_len_and_adjust():
 def test_bad_beam_is_refused():
     with pytest.raises(InputError, match="beam must be >= 1"):
         search(beam=0)
+
+
+def _table_search(rows, **kw):
+    """Search over a step whose next-token probabilities depend on the last token only."""
+    table = np.log(np.array(rows))
+    return beam_search(lambda tokens, state: (table[tokens], state, {}), {"n": np.zeros(1)},
+                       START, END, **kw)[0]
+
+
+E = 1e-6
+# <start>: "a" .5, "b" .35, "c" .15; "a": <end> .6 or "d"; "b": "c" .55 or "d";
+# "c": <end>; "d": "d" .9 (rarely <end>).
+FORK = [[E, E, .5, .35, .15, E], [E] * 6, [E, .6, E, E, E, .4], [E, E, E, E, .55, .45],
+        [E, 1., E, E, E, E], [E, .1, E, E, E, .9]]
+
+
+def test_narrow_beam_gives_up_a_slot_per_finished_hypothesis():
+    # After "a" <end> finishes, a beam of two keeps both "a d" and "b c", and "b c" <end>
+    # wins on the mean log p; narrowed to one slot, only "a d" goes on and "a" wins.
+    assert _table_search(FORK, beam=2, alpha=1.0, max_len=6)["ids"] == [3, 4]
+    assert _table_search(FORK, beam=2, alpha=1.0, max_len=6, narrow=True,
+                         prefer_ended=True)["ids"] == [2]
+
+
+def test_prefer_ended_keeps_a_finished_hypothesis_over_one_cut_at_max_len():
+    # <start>: "a" .9, "b" .1; "a" repeats (.99) and rarely ends; "b" ends.
+    rows = [[E, E, .9, .1], [E] * 4, [E, .01, .99, E], [E, 1., E, E]]
+    kw = {"beam": 2, "max_len": 4, "alpha": 1.0, "narrow": True}
+    cut = _table_search(rows, **kw)
+    assert cut["ids"] == [2, 2, 2, 2] and not cut["ended"]     # log p per token wins
+    best = _table_search(rows, **kw, prefer_ended=True)
+    assert best["ids"] == [3] and best["ended"]
+
+
+def test_rowwise_calls_a_batch_1_function_once_per_row():
+    calls = []
+
+    def call(name, inputs):
+        calls.append((name, inputs["x"].shape))
+        return {"y": inputs["x"] * 2, "n": inputs["x"].sum(1)}
+
+    out = rowwise(call, "double")({"x": np.arange(6.0).reshape(3, 2)})
+    assert out["y"].tolist() == [[0, 2], [4, 6], [8, 10]] and out["n"].tolist() == [1, 5, 9]
+    assert calls == [("double", (1, 2))] * 3

@@ -1,10 +1,11 @@
 """caption-cnn-lstm: the Flickr8k / COCO / CSV / emoji readers, image input and its
-errors, beam search on a hand-made step function, BLEU on hand-made references, a tiny
+errors, the host's beam search (zoo.beam with the caption rules) on a hand-made step function, BLEU on hand-made references, a tiny
 model exported to TFLite (builtin ops only), ONNX and a SavedModel serving image bytes,
 with parity on real emoji images, and fine-tuning on Flickr8k photos that grows the
 vocabulary. (The shipped model goes through tests/test_contract.py.)"""
 import io
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,6 +15,7 @@ from pipelines.captioning import ENTRY
 from pipelines.captioning import data as D
 from pipelines.captioning import evaluate as E
 from pipelines.captioning import host as H
+from pipelines.captioning import plot as P
 from zoo.errors import DataFormatError, InputError
 
 
@@ -146,7 +148,7 @@ def test_keyword_target_dataset_and_loss(data_dir):
     assert table.shape == (13, len(prep["keywords"])) and (table[-1] == -1).all()
     for row, e in zip(table, train):                       # multi-hot of the example's keywords
         assert sorted(np.asarray(prep["keywords"])[row == 1]) == sorted(set(e["keywords"]))
-    x, y = next(iter(D.make_dataset(train, prep, batch_size=4)))
+    _, y = next(iter(D.make_dataset(train, prep, batch_size=4)))
     assert y["keywords"].shape == (4, len(prep["keywords"]))
     m = M.build(prep, units=8, embed_dim=4, attention_dim=4, widths=(4, 8), grid=8,
                 keyword_weight=0.5)
@@ -201,29 +203,36 @@ def test_bad_images_are_input_errors(tmp_path):
 
 # ---- host: beam search ----------------------------------------------------------------------
 def _table_step(table):
-    """A step function from {prefix tuple: {word: prob}}; the state is the prefix."""
-    def step(words, states):
-        out, new = [], []
-        for w, prefix in zip(words, states):
-            prefix = tuple(prefix or ()) + ((w,) if w != H.START else ())
+    """A batch step function ("step" of the exports) from {prefix tuple: {word: prob}}
+    (other prefixes end); the state "h" holds each row's prefix (-1: none)."""
+    def step(inputs):
+        prefixes, log_probs = inputs["h"].copy(), []
+        for r, w in enumerate(inputs["word"]):
+            prefix = tuple(int(x) for x in prefixes[r] if x >= 0) + ((int(w),) if w != H.START else ())
             p = np.full(6, 1e-6)
             for k, v in table.get(prefix, {H.END: 1.0}).items():
                 p[k] = v
-            out.append(np.log(p / p.sum()))
-            new.append(prefix)
-        return np.array(out), new, [np.full(4, 0.25)] * len(words)
+            log_probs.append(np.log(p / p.sum()))
+            prefixes[r, :len(prefix)] = prefix
+        return {"log_probs": np.array(log_probs), "h": prefixes,
+                "attention": np.full((len(log_probs), 4), 0.25)}
     return step
+
+
+def _caption(table, beam, alpha=0.0, max_len=8):
+    """The host's search (zoo.beam with the captioning rules) of one image."""
+    host = H.Host({"image_size": 8, "vocab": H.SPECIALS + ["a", "b"], "state": {"h": 8}, "grid": 2})
+    image = {"h": np.full((1, 8), -1), "features": np.zeros((1, 4, 1)), "keys": np.zeros((1, 4, 1))}
+    return host.search(H.Encoded([], beam, max_len, alpha), image, _table_step(table))
 
 
 def test_beam_search_finds_what_greedy_misses():
     # Greedy takes 4 (0.6) then a flat 0.5/0.5; beam sees that 5 (0.4) leads to a sure <end>.
     table = {(): {4: 0.6, 5: 0.4}, (4,): {H.END: 0.5, 4: 0.5}, (5,): {H.END: 1.0}}
-    step = _table_step(table)
-    greedy = H.beam_search(step, None, H.START, H.END, beam=1, alpha=0.0)[0]
-    best = H.beam_search(step, None, H.START, H.END, beam=2, alpha=0.0)[0]
-    assert greedy["words"] == [4] and best["words"] == [5]
-    assert best["logp"] == pytest.approx(np.log(0.4), abs=1e-4)
-    assert len(best["attention"]) == 2          # one per word and one for <end>
+    greedy, best = _caption(table, beam=1), _caption(table, beam=2)
+    assert greedy["ids"] == [4] and best["ids"] == [5]
+    assert best["log_prob"] == pytest.approx(np.log(0.4), abs=1e-4)
+    assert best["attention"].shape == (1, 4)          # one map per word
 
 
 def test_length_normalisation_prefers_longer_confident_captions():
@@ -231,23 +240,18 @@ def test_length_normalisation_prefers_longer_confident_captions():
     # Raw log p prefers the short caption; per-step log p (alpha=1) the long one.
     table = {(): {4: 0.6, 5: 0.4}, (4,): {H.END: 0.9, 4: 0.1}, (5,): {4: 0.95, H.END: 0.05},
              (5, 4): {4: 0.95, H.END: 0.05}, (5, 4, 4): {H.END: 1.0}}
-    step = _table_step(table)
-    raw = H.beam_search(step, None, H.START, H.END, beam=3, alpha=0.0)[0]["words"]
-    norm = H.beam_search(step, None, H.START, H.END, beam=3, alpha=1.0)[0]["words"]
-    assert raw == [4] and norm == [5, 4, 4]
-    with pytest.raises(InputError, match="beam"):
-        H.beam_search(step, None, H.START, H.END, beam=0)
+    assert _caption(table, beam=3, alpha=0.0)["ids"] == [4]
+    assert _caption(table, beam=3, alpha=1.0)["ids"] == [5, 4, 4]
 
 
 def test_beam_search_stops_at_max_len():
-    loop = lambda words, states: (np.log(np.tile([1e-6, 1e-6, 1e-6, 1e-6, 1.0, 1e-6], (len(words), 1))),
-                                  states, [np.zeros(1)] * len(words))
-    [best, *_] = H.beam_search(loop, None, H.START, H.END, beam=2, max_len=3)
-    assert best["words"] == [4, 4, 4] and not best["ended"]
+    table = {(4,) * k: {4: 1.0} for k in range(4)}
+    best = _caption(table, beam=2, max_len=3)
+    assert best["ids"] == [4, 4, 4] and not best["ended"]
     # A finished caption beats a cut one even when length normalisation favours the latter.
     table = {(): {4: 0.9, 5: 0.1}, (5,): {H.END: 1.0}, **{(4,) * k: {4: 0.99, H.END: 0.01} for k in range(1, 6)}}
-    best = H.beam_search(_table_step(table), None, H.START, H.END, beam=2, max_len=4, alpha=1.0)[0]
-    assert best["ended"] and best["words"] in ([5], [4], [4, 4], [4, 4, 4])
+    best = _caption(table, beam=2, max_len=4, alpha=1.0)
+    assert best["ended"] and best["ids"] in ([5], [4], [4, 4], [4, 4, 4])
 
 
 # ---- metrics --------------------------------------------------------------------------------
@@ -277,7 +281,7 @@ def tiny(data_dir):
     train, valid = D.read_split(root, "train")[:40], D.read_split(root, "valid")
     prep, _ = D.fit_preprocessor(train, image_size=32, min_count=1)
     prep["examples"] = D.parity_examples(valid, n=2)
-    hp = dict(units=16, embed_dim=8, attention_dim=8, widths=(8, 16), grid=4)
+    hp = {"units": 16, "embed_dim": 8, "attention_dim": 8, "widths": (8, 16), "grid": 4}
     keras_model = M.build(prep, **hp)
     return ZooModel(ENTRY, keras_model, prep, hparams=hp), train, valid
 
@@ -301,7 +305,7 @@ def test_tiny_model_trains_and_predicts(tiny, tmp_path):
     assert all(np.asarray(a).shape == (4, 4) for a in r["attention"])
     maps = np.asarray(r["attention"], dtype=np.float32).reshape(-1, 4, 4)   # (0, 4, 4) if no word
     np.testing.assert_allclose(maps.sum(axis=(1, 2)), 1.0, atol=1e-4)
-    fig = H.plot(valid[0]["image"], r)
+    fig = P.plot(valid[0]["image"], r)
     assert len(fig.axes) == len(r["words"]) + 1
     assert r["source"] == valid[0]["image"]
     png = zm.host().plot([r, r], tmp_path / "att.png")          # zoo predict --plot
@@ -404,7 +408,7 @@ def test_data_uri_images(tmp_path):
 
 def _image_bytes(valid):
     """Real emoji PNGs, plus a grayscale JPEG and a half-transparent RGBA PNG of other sizes."""
-    out = [open(e["image"], "rb").read() for e in valid[:6]]
+    out = [Path(e["image"]).read_bytes() for e in valid[:6]]
     for mode, colour, fmt in (("L", 90, "JPEG"), ("RGBA", (20, 160, 40, 120), "PNG")):
         buf = io.BytesIO()
         Image.fromarray(np.asarray(Image.open(valid[7]["image"]).convert(mode).resize((50, 40)))).save(buf, fmt)
@@ -415,11 +419,11 @@ def _image_bytes(valid):
 def test_serving_signature_decodes_bytes_like_the_host(tiny):
     import tensorflow as tf
 
-    from pipelines.captioning import model as M
+    from pipelines.captioning import serving as S
 
-    zm, _, valid = tiny
+    _, _, valid = tiny
     for data in _image_bytes(valid):
-        ours = M.decode_image_bytes(tf.constant(data), 32).numpy()
+        ours = S.decode_image_bytes(tf.constant(data), 32).numpy()
         # Pillow's bilinear reduction and TF's antialiased bilinear resize differ slightly
         assert np.abs(ours - H.load_image(data, 32)).mean() < 2.0
 
@@ -429,7 +433,7 @@ def test_saved_model_serves_captions_from_image_bytes(tiny, tmp_path):
     predict(beam=1) (images at the model's size; others are resized a little differently)."""
     import tensorflow as tf
 
-    from pipelines.captioning import model as M
+    from pipelines.captioning import serving as S
 
     zm, _, valid = tiny
     zm.export(tmp_path / "sm")
@@ -440,7 +444,7 @@ def test_saved_model_serves_captions_from_image_bytes(tiny, tmp_path):
         Image.open(e["image"]).resize((32, 32), Image.Resampling.BILINEAR).save(buf, "PNG")
         small.append(buf.getvalue())
     out = fn(images=tf.constant(small + _image_bytes(valid)[-2:]))
-    served = M.serving_results(out)
+    served = S.serving_results(out)
     assert len(served) == 8 and all(isinstance(r["caption"], str) for r in served)
     expected = zm.predict(small, beam=1)
     assert [r["words"] for r in served[:6]] == [r["words"] for r in expected]

@@ -6,10 +6,10 @@ import json
 import numpy as np
 import pytest
 
-from zoo.errors import DataFormatError, InputError
-
-from pipelines.summarization import data, host as H
+from pipelines.summarization import data
+from pipelines.summarization import host as H
 from pipelines.summarization.evaluate import lead_sentence, rouge
+from zoo.errors import DataFormatError, InputError
 
 DEBIAN = "summarization/debian_descriptions"
 
@@ -163,13 +163,13 @@ def test_saved_model_serves_raw_strings(tiny, tmp_path):
     import tensorflow as tf
     import tensorflow_text  # noqa: F401
 
-    from pipelines.summarization import model as M
+    from pipelines.summarization import serving as S
 
     zm = tiny
     zm.export(tmp_path / "sm")
     fn = tf.saved_model.load(str(tmp_path / "sm")).signatures["serving_default"]
     docs = zm.preprocessor["examples"][:4]
-    served = M.serving_results(fn(texts=tf.constant(docs)))
+    served = S.serving_results(fn(texts=tf.constant(docs)))
     ours = zm.predict(docs, beam=1, block_ngram=0)
     assert [r["tokens"] for r in served] == [r["tokens"] for r in ours]
 

@@ -2,7 +2,8 @@
 
 Every autoregressive application's host (summaries, captions) drives its `step` function
 with this search, on whichever backend runs the step (Keras, TFLite, ONNX Runtime), so a
-phone decodes exactly as the server does.
+phone decodes exactly as the server does. Exports take one row at a time (static batch
+1): `rowwise` turns such a function into one over a batch of rows.
 
 A toy step whose next-token table depends only on the last token (0 = <start>, 1 = <end>):
 
@@ -28,8 +29,24 @@ import numpy as np
 from .errors import InputError
 
 
+def rowwise(call, name: str):
+    """`call(name, inputs)` of a batch-1 function, applied row by row to a batch:
+    {input: [R, ...]} -> {output: [R, ...]}.
+
+    >>> double = rowwise(lambda name, x: {"y": 2 * x["x"]}, "double")
+    >>> double({"x": np.array([[1], [2]])})["y"].tolist()
+    [[2], [4]]
+    """
+    def run(inputs: dict) -> dict:
+        n = len(next(iter(inputs.values())))
+        outs = [call(name, {k: v[i:i + 1] for k, v in inputs.items()}) for i in range(n)]
+        return {k: np.concatenate([o[k] for o in outs]) for k in outs[0]}
+    return run
+
+
 def beam_search(step, state: dict, start: int, end: int, beam: int = 4, max_len: int = 24,
-                alpha: float = 1.0, min_len: int = 0, adjust=None, trace: tuple = ()) -> list[dict]:
+                alpha: float = 1.0, min_len: int = 0, adjust=None, trace: tuple = (),
+                narrow: bool = False, prefer_ended: bool = False) -> list[dict]:
     """Decode every row of `state` (axis 0: one row per sequence, e.g. per document) with
     a beam of `beam` hypotheses; `beam=1` is greedy decoding.
 
@@ -44,9 +61,12 @@ def beam_search(step, state: dict, start: int, end: int, beam: int = 4, max_len:
     Finished hypotheses are ranked by log p / (length + 1)^alpha (the +1 counts <end>;
     alpha=0 favours short outputs, alpha=1 is the mean per token). A row stops when
     `beam` hypotheses have finished or `max_len` tokens were produced (those cut there
-    are kept, with "ended": False). Returns, per row, the best: {"ids" (without
-    <start>/<end>), "score", "log_prob", "ended", and one array [len(ids), ...] per
-    `trace` name}."""
+    are kept, with "ended": False). `narrow=True`: each finished hypothesis narrows the
+    beam by one, as in Xu et al.'s caption decoder (the default keeps `beam` hypotheses
+    live). `prefer_ended=True`: hypotheses cut at max_len compete only when none ended
+    (with length normalisation a long unfinished one could otherwise win). Returns, per
+    row, the best: {"ids" (without <start>/<end>), "score", "log_prob", "ended", and one
+    array [len(ids), ...] per `trace` name}."""
     if beam < 1:
         raise InputError(f"beam must be >= 1; got {beam}")
     if max_len < 1:
@@ -94,11 +114,11 @@ def beam_search(step, state: dict, start: int, end: int, beam: int = 4, max_len:
                     finished[n].append({"ids": ids, "score": float(score / (len(ids) + 1) ** alpha),
                                         "log_prob": float(score), "ended": tok == end,
                                         **{name: history[name][r, :len(ids)] for name in trace}})
-                    continue
-                parents[n * K + live], tokens[n * K + live] = r, tok
-                new_scores[n, live] = score
-                live += 1
-                if live == K:
+                else:
+                    parents[n * K + live], tokens[n * K + live] = r, tok
+                    new_scores[n, live] = score
+                    live += 1
+                if live >= K - (len(finished[n]) if narrow else 0):
                     break
             if len(finished[n]) >= K or last or live == 0:
                 done[n] = True
@@ -110,6 +130,8 @@ def beam_search(step, state: dict, start: int, end: int, beam: int = 4, max_len:
         state = {k: np.asarray(v)[parents] for k, v in new_state.items()}
         scores = new_scores
     empty = {"ids": [], "score": 0.0, "log_prob": 0.0, "ended": False}
+    if prefer_ended:
+        finished = [[h for h in f if h["ended"]] or f for f in finished]
     return [max(f, key=lambda h: h["score"]) if f else
             {**empty, **{name: np.zeros((0,) + np.shape(kept[name])[2:]) for name in trace}}
             for f in finished]

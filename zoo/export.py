@@ -270,7 +270,8 @@ def parity(zm, other_predict, other_units=None, examples=None) -> dict:
     return report
 
 
-def export(zm, path: Path, quantize: str | None = None, overwrite: bool = False) -> dict:
+def export(zm, path: Path, quantize: str | None = None, overwrite: bool = False,
+           min_agreement: float | None = None) -> dict:
     """Write `path` (.tflite, .onnx, or a SavedModel folder) and check parity. A SavedModel
     is written beside `path` and moved into place after its parity check, so a failed
     export leaves the old folder as it was; a folder that is not an earlier export is
@@ -303,7 +304,7 @@ def export(zm, path: Path, quantize: str | None = None, overwrite: bool = False)
             to_saved_model(zm, staging)
             report = (function_parity(zm, _saved_model_caller(staging)) if functions
                       else parity(zm, _saved_model_predictor(zm, staging)))
-            check_parity(zm.entry, report, path, quantize)
+            check_parity(zm.entry, report, path, quantize, min_agreement)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
@@ -312,17 +313,18 @@ def export(zm, path: Path, quantize: str | None = None, overwrite: bool = False)
                   size_mb=round(_size(path) / 2**20, 3))
     log.info("exported %s: agreement %.4f on %d examples, max abs diff %.2e", path,
              report["agreement"], report["examples"], report["max_abs_diff"])
-    check_parity(zm.entry, report, path, quantize)
+    check_parity(zm.entry, report, path, quantize, min_agreement)
     zm.metrics.setdefault("parity", {})[report["format"]] = report
     return report
 
 
-def check_parity(entry, report: dict, path: Path, quantize: str | None) -> None:
+def check_parity(entry, report: dict, path: Path, quantize: str | None,
+                 min_agreement: float | None = None) -> None:
     """The entry's tolerances (zoo.registry.Entry): every export agrees with the Keras
     model's answers on at least `quantized_agreement` of the parity examples, and a float
     export's raw outputs are within `parity_max_abs_diff` of Keras's (its answers can then
     differ only where two were tied that closely: a barely trained model's tags, say)."""
-    floor = entry.quantized_agreement
+    floor = entry.quantized_agreement if min_agreement is None else min_agreement
     if report["agreement"] < floor:
         raise ExportError(f"{path}: parity check failed, agreement {report['agreement']:.3f} "
                           f"< {floor} with the Keras model ({entry.name}'s floor)")

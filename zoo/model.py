@@ -203,11 +203,15 @@ class ZooModel:
         model's `history` has one record an epoch; see zoo.training.fine_tune."""
         return fine_tune(self, data, validation=validation, epochs=epochs, out=out, **overrides)
 
-    def export(self, path: str | Path, quantize: str | None = None, overwrite: bool = False) -> dict:
-        """Write `.tflite`, `.onnx` or a SavedModel folder; returns the parity report."""
+    def export(self, path: str | Path, quantize: str | None = None, overwrite: bool = False,
+               min_agreement: float | None = None) -> dict:
+        """Write `.tflite`, `.onnx` or a SavedModel folder; returns the parity report. An
+        export that agrees with this model on less than `min_agreement` of the parity
+        examples (default: the entry's `quantized_agreement`) is refused."""
         from .export import export
 
-        return export(self, Path(path), quantize=quantize, overwrite=overwrite)
+        return export(self, Path(path), quantize=quantize, overwrite=overwrite,
+                      min_agreement=min_agreement)
 
     def parity_examples(self) -> list:
         return self.preprocessor.get("examples") or []

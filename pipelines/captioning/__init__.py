@@ -35,6 +35,8 @@ ENTRY = Entry(
     paper={"bleu4 (Flickr8k test; photographs, other data)": {"Xu et al. 2015 soft attention": 0.195},
            "bleu4 (COCO test; photographs, other data)": {"Xu et al. 2015 soft attention": 0.2430},
            "bleu4 (emoji valid)": {"target (issue)": "nn_bleu4 + 0.05 or more"}},
+    tiny={"image_size": 16, "grid": 4, "widths": [8, 16], "units": 16, "embed_dim": 8,
+          "attention_dim": 8},
     bundle_dir="saved_models/caption-cnn-lstm",
     benchmark="benchmarks.caption_cnn_lstm",
     # Export parity floor for int8 (dynamic-range) TFLite: one word flipped by the quantized

@@ -1,20 +1,14 @@
-"""Captioning pre/post-processing and beam search, in numpy + Pillow (no TensorFlow here).
+"""Captioning pre/post-processing, in numpy + Pillow (no TensorFlow here).
 
 Images come in as paths, bytes, `data:image/...;base64,` URIs, PIL images or uint8 arrays (JPEG/PNG/GIF/WebP, up to MAX_PIXELS,
 grayscale or RGBA), are converted to RGB (transparency composited onto white, as the emoji
 corpus was) and resized to the model's square input. The host calls the exported
 "encoder" once per image (image -> feature grid + initial decoder state) and the "step"
 function once per word and beam hypothesis (word + state + features -> log-probabilities,
-attention over the grid, new state), whichever backend runs them (Keras, TFLite, ONNX).
+attention over the grid, new state), whichever backend runs them (Keras, TFLite, ONNX),
+with zoo.beam's search as Xu et al. decode: each finished caption narrows the beam by one,
+and captions cut at max_len compete only when none ended.
 
->>> import numpy as np
->>> def step(words, states):            # a toy model that always prefers word 4, then <end>
-...     lp = np.log(np.full((len(words), 6), 0.02))
-...     for i, w in enumerate(words):
-...         lp[i, 2 if w == 4 else 4] = np.log(0.9)
-...     return lp, [None] * len(words), [np.zeros(4)] * len(words)
->>> beam_search(step, None, start=1, end=2, beam=3, max_len=5)[0]["words"]
-[4]
 >>> tokenize("Woman juggling: medium skin tone")
 ['woman', 'juggling', ':', 'medium', 'skin', 'tone']
 >>> detokenize(['flag', ':', 'germany'])
@@ -34,8 +28,9 @@ from pathlib import Path
 import numpy as np
 
 from zoo import contract
+from zoo.beam import beam_search, rowwise
 from zoo.errors import InputError
-from zoo.options import check_int, check_number, check_output_file
+from zoo.options import as_batch, check_int, check_number
 
 EMPTY_INPUT = np.zeros((0, 0, 3), np.uint8)      # an image with no pixels
 # predict()'s defaults: beam 3 with length normalisation (log p / (len + 1)^ALPHA).
@@ -190,61 +185,9 @@ def load_image(item, size: int, what: str = "input") -> np.ndarray:
     return np.asarray(img, np.float32)
 
 
-# ---- beam search --------------------------------------------------------------------------
-def beam_search(step, state, start: int, end: int, beam: int = BEAM, max_len: int = 20,
-                alpha: float = ALPHA) -> list[dict]:
-    """Hypotheses best first: {"words": ids without <start>/<end>, "score": log p / len^alpha,
-    "logp", "ended" (False: cut at max_len), "attention": [one array per word (and <end>)]}.
-
-    `step(words, states) -> (log_probs [k, V], new_states, attentions)` advances k
-    hypotheses by one word. Finished hypotheses are ranked by the summed log-probability
-    divided by (length + 1)^alpha (the +1 counts <end>; alpha=0: raw log p, which favours
-    short captions; alpha=1: mean per word). As in Xu et al.'s decoder, each finished
-    hypothesis narrows the beam by one; the search ends when all `beam` have finished.
-    `beam=1` is greedy decoding."""
-    if beam < 1:
-        raise InputError(f"beam must be >= 1; got {beam}")
-    live = [{"words": [], "logp": 0.0, "state": state, "attention": []}]
-    done = []
-    for t in range(max_len):
-        prev = live
-        last = [h["words"][-1] if h["words"] else start for h in prev]
-        log_probs, states, attns = step(last, [h["state"] for h in prev])
-        cands = []
-        for i, h in enumerate(prev):
-            lp = np.asarray(log_probs[i], np.float64)
-            for w in np.argsort(-lp)[:beam]:
-                cands.append((h["logp"] + lp[w], i, int(w)))
-        cands.sort(key=lambda c: -c[0])
-        width = beam - len(done)          # each finished hypothesis narrows the beam
-        live = []
-        for logp, i, w in cands:
-            h = prev[i]
-            new = {"words": h["words"] + [w], "logp": float(logp), "state": states[i],
-                   "attention": h["attention"] + [attns[i]], "ended": w == end}
-            if w == end or t == max_len - 1:     # cut at max_len: kept, without <end>
-                if w == end:
-                    new["words"] = h["words"]
-                done.append(new)
-                width -= 1
-            else:
-                live.append(new)
-            if len(live) >= width:
-                break
-        live = live[:max(width, 0)]
-        if not live:
-            break
-    # Captions cut at max_len compete only when none ended: with length normalisation a
-    # long, repetitive unfinished caption would otherwise outscore every finished one.
-    done = [h for h in done if h["ended"]] or done or live
-    for h in done:
-        h["score"] = _score(h, alpha)
-        h.pop("state", None)
-    return sorted(done, key=lambda h: -h["score"])
-
-
-def _score(h, alpha):
-    return h["logp"] / (len(h["words"]) + 1) ** alpha
+def _is_image(item) -> bool:
+    """One image rather than a list of them (a PIL image has `getpixel`)."""
+    return isinstance(item, (str, Path, bytes, bytearray, np.ndarray)) or hasattr(item, "getpixel")
 
 
 @dataclass
@@ -273,11 +216,8 @@ class Host(contract.Host):
                alpha: float = ALPHA) -> Encoded:
         """Options: `beam` width (1 = greedy), `max_len` words, length-normalisation `alpha`
         (defaults BEAM = 3, ALPHA = 0.3: what measured best on the emoji valid split)."""
-        if isinstance(inputs, (str, Path, bytes, bytearray, np.ndarray)) or hasattr(inputs, "getpixel"):
-            inputs = [inputs]
-        if not isinstance(inputs, (list, tuple)) or not len(inputs):
-            raise InputError("predict() needs a non-empty list of images (paths, bytes, PIL "
-                             "images or uint8 arrays)")
+        inputs = as_batch(inputs, _is_image, "images (paths, bytes, data URIs, PIL images or "
+                                              "uint8 arrays)")
         beam = check_int(beam, "beam", 1, MAX_BEAM)
         max_len = check_int(self.config.get("max_len", 20) if max_len is None else max_len,
                             "max_len", 1, MAX_LEN)
@@ -288,54 +228,44 @@ class Host(contract.Host):
         return Encoded(units, beam, max_len, alpha, images, sources)
 
     def run(self, encoded: Encoded, call) -> list[dict]:
-        """"encoder" once per image, then beam search over "step"."""
-        results = []
-        names = list(self.state)
-        for unit in encoded.units:
-            enc = call("encoder", {"image": unit["image"][None]})
-            feats = {"features": enc["features"], "keys": enc["keys"]}
+        """"encoder" once per image, then beam search over "step", one image at a time
+        (batch-1 functions: `call(name, inputs)`)."""
+        encoder, step = rowwise(call, "encoder"), rowwise(call, "step")
+        return [self.search(encoded, encoder({"image": unit["image"][None]}), step)
+                for unit in encoded.units]
 
-            def step(words, states):
-                outs = [call("step", {"word": np.array([w], np.int32), **s, **feats})
-                        for w, s in zip(words, states)]
-                return (np.concatenate([o["log_probs"] for o in outs]),
-                        [{n: o[n] for n in names} for o in outs],
-                        [o["attention"][0] for o in outs])
+    def search(self, encoded: Encoded, image: dict, step) -> dict:
+        """The best caption (zoo.beam) of one image's encoder outputs `image`; `step`
+        takes a batch (one row per hypothesis)."""
+        names, K = list(self.state), encoded.beam
+        # The image's grid, once per hypothesis (its rows never need reordering).
+        grid = {k: np.repeat(image[k], K, 0) for k in ("features", "keys")}
 
-            hyps = beam_search(step, {n: enc[n] for n in names}, START, END, encoded.beam,
-                               encoded.max_len, encoded.alpha)
-            results.append(hyps[0])
-        return results
+        def advance(words, state):
+            o = step({"word": words, **state, **grid})
+            return o["log_probs"], {n: o[n] for n in names}, o
+
+        [best] = beam_search(advance, {n: image[n] for n in names}, START, END, K,
+                             encoded.max_len, encoded.alpha, trace=("attention",),
+                             narrow=True, prefer_ended=True)
+        return best
 
     def decode(self, encoded: Encoded, outputs: list[dict]) -> list[dict]:
         results = []
         sources = encoded.sources or [None] * len(outputs)
         for hyp, source in zip(outputs, sources):
-            words = [self.vocab[w] if w < len(self.vocab) else "<unk>" for w in hyp["words"]]
-            att = np.array(hyp["attention"][:len(words)], np.float32).reshape(
-                len(words), self.grid, self.grid)
+            words = [self.vocab[w] if w < len(self.vocab) else "<unk>" for w in hyp["ids"]]
+            att = np.asarray(hyp["attention"], np.float32).reshape(len(words), self.grid, self.grid)
             results.append({"caption": detokenize(words), "words": words,
                             "score": float(hyp["score"]), "attention": att.tolist(),
                             "source": source})
         return results
 
     def plot(self, results: list[dict], path: str | Path, images: list | None = None) -> Path:
-        """`zoo predict ... --plot out.png`: attention maps of up to 6 results, one row each
-        (see `plot`); the image comes from `images` or from each result's "source" path."""
-        from matplotlib.figure import Figure
+        """`zoo predict ... --plot out.png`: attention maps of up to 6 results (plot.py)."""
+        from .plot import plot_results
 
-        path = check_output_file(path, "plot")
-        results = results[:6]
-        images = images or [r.get("source") for r in results]
-        cols = min(6, 1 + max(len(r["words"]) for r in results))
-        rows = sum(-(-(len(r["words"]) + 1) // cols) for r in results)
-        fig = Figure(figsize=(2.0 * cols, 2.3 * rows))
-        row = 0
-        for r, image in zip(results, images):
-            row += draw_attention(fig, (rows, cols, row * cols), image, r, cols)
-        fig.tight_layout()
-        fig.savefig(path, dpi=100)
-        return Path(path)
+        return plot_results(results, path, images)
 
     @staticmethod
     def describe(result: dict) -> str:
@@ -351,52 +281,3 @@ class Host(contract.Host):
             same += sum(x == y for x, y in zip(wa, wb)) + (not wa and not wb)
         return same / max(total, 1)
 
-
-def plot(image, result: dict, columns: int = 5):
-    """A matplotlib Figure: the image, then one panel per word with the attention over the
-    feature grid upsampled onto the image (bright = attended). `image` is anything
-    predict() takes (None: the attention alone); `result` one of predict()'s results.
-
-    >>> fig = plot(np.zeros((8, 8, 3), np.uint8), {"caption": "a", "words": ["a"],
-    ...            "attention": np.ones((1, 2, 2)).tolist()})
-    >>> len(fig.axes)
-    2
-    """
-    from matplotlib.figure import Figure
-
-    n = len(result["words"]) + 1
-    cols = min(columns, n)
-    rows = -(-n // cols)
-    fig = Figure(figsize=(2.2 * cols, 2.4 * rows))
-    draw_attention(fig, (rows, cols, 0), image, result, cols)
-    fig.tight_layout()
-    return fig
-
-
-def draw_attention(fig, grid: tuple, image, result: dict, cols: int) -> int:
-    """Panels for one result on `fig` from panel grid[2] on (grid = rows, cols, start);
-    returns the number of rows used."""
-    from PIL import Image
-
-    rows, _, start = grid
-    img = open_image(image, "image") if image is not None else None
-    words, att = result["words"], np.asarray(result["attention"], np.float32)
-    ax = fig.add_subplot(rows, cols, start + 1)
-    if img is not None:
-        ax.imshow(img)
-    ax.set_title(result.get("caption", ""), fontsize=8)
-    ax.axis("off")
-    for i, word in enumerate(words):
-        ax = fig.add_subplot(rows, cols, start + i + 2)
-        a = att[i] / max(float(att[i].max()), 1e-9)
-        if img is None:
-            ax.imshow(a, cmap="gray", vmin=0, vmax=1)
-        else:
-            ax.imshow(img)
-            up = np.asarray(Image.fromarray((a * 255).astype(np.uint8)).resize(
-                img.size, Image.Resampling.BILINEAR), np.float32) / 255
-            ax.imshow(up, cmap="gray", alpha=0.6,
-                      extent=(-0.5, img.size[0] - 0.5, img.size[1] - 0.5, -0.5))
-        ax.set_title(word, fontsize=9)
-        ax.axis("off")
-    return -(-(len(words) + 1) // cols)

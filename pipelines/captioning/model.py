@@ -10,7 +10,8 @@ regulariser `attention_reg * mean_i (1 - sum_t alpha_ti)^2` over the grid cells 
 al. eq. 14; averaged over cells rather than summed, as in common reimplementations).
 Inference runs two exported functions (`export_functions`): "encoder" (image -> features,
 attention keys, initial state) once, "step" (word + state + features -> log-probabilities,
-attention, state) once per word and beam hypothesis, driven by the numpy host.
+attention, state) once per word and beam hypothesis, driven by the numpy host; the
+SavedModel's serving graph (serving.py) loops over the same step in TensorFlow.
 
 >>> prep = {"vocab": ["<pad>", "<start>", "<end>", "<unk>", "a"], "image_size": 16}
 >>> m = build(prep, units=8, embed_dim=4, attention_dim=4, widths=(4, 8), grid=4)
@@ -27,6 +28,11 @@ import math
 import keras
 import tensorflow as tf
 from keras import layers, ops
+
+from zoo.layers import AdditiveAttention
+
+# The model role's serving hooks (zoo.contract) live in serving.py.
+from .serving import serving_function, serving_predict, serving_results  # noqa: F401
 
 CELLS = {"lstm": layers.LSTMCell, "gru": layers.GRUCell}
 
@@ -54,6 +60,7 @@ class AttentionDecoder(layers.Layer):
         self.key = layers.Dense(attention_dim, name="attention_key")           # W_a f_i
         self.query = layers.Dense(attention_dim, use_bias=False, name="attention_query")
         self.score = layers.Dense(1, use_bias=False, name="attention_score")    # v_a
+        self.attention = AdditiveAttention(name="attention")
         self.gate = layers.Dense(1, activation="sigmoid", name="context_gate")  # beta
         self.cell = CELLS[cell](units, recurrent_initializer="orthogonal", name="cell")
         self.drop = layers.Dropout(dropout)
@@ -80,12 +87,9 @@ class AttentionDecoder(layers.Layer):
 
     def advance(self, emb, states, features, keys):
         """One word: attend with the previous h, then run the cell on [word, context]."""
-        # v . tanh(..) as a product-sum: a Dense on a 3-D tensor inside the loop becomes a
-        # Tensordot with dynamic shapes, which XLA cannot compile in the gradient.
-        v = self.score.kernel[:, 0]
-        e = ops.sum(ops.tanh(keys + self.query(states[0])[:, None, :]) * v, axis=-1)
-        alpha = ops.softmax(e, axis=-1)                                    # [B, L]
-        context = self.gate(states[0]) * ops.sum(alpha[..., None] * features, axis=1)
+        context, alpha = self.attention(self.query(states[0]), keys, features,
+                                        self.score.kernel[:, 0])           # alpha [B, L]
+        context = self.gate(states[0]) * context
         h, new = self.cell(ops.concatenate([emb, context], axis=-1), list(states))
         new = list(new) if isinstance(new, (list, tuple)) else [new]
         return h, context, alpha, new
@@ -101,16 +105,15 @@ class AttentionDecoder(layers.Layer):
         # tf.scan, not keras.ops.scan: it bounds the while loop (maximum_iterations), which
         # XLA needs for the gradient. The carry is one flat tensor [states..., context,
         # alpha] and is also each word's output (h = states[0]).
-        U, C, L = self.units, features.shape[-1], features.shape[1]
+        U, C = self.units, features.shape[-1]
         n = len(states)
         start = ops.concatenate(states + [ops.zeros_like(features[:, 0]),
                                           ops.zeros_like(features[:, :, 0])], axis=-1)
 
         def body(carry, x):
             prev = [carry[:, i * U:(i + 1) * U] for i in range(n)]
-            h, context, alpha, new = self.advance(x, prev, features, keys)
-            out = ops.concatenate(new + [context, alpha], axis=-1)
-            return out
+            _, context, alpha, new = self.advance(x, prev, features, keys)
+            return ops.concatenate(new + [context, alpha], axis=-1)
 
         ys = tf.scan(body, ops.transpose(emb, (1, 0, 2)), initializer=start)
         ys = ops.transpose(ys, (1, 0, 2))
@@ -335,85 +338,5 @@ def transfer_weights(source, target) -> list[str]:
 
 def host_constants(model) -> dict:
     decoder, encoder = model.get_layer("decoder"), model.get_layer("encoder")
-    grid = int(round(math.sqrt(encoder.output_shape[1])))
+    grid = round(math.sqrt(encoder.output_shape[1]))
     return {"state": {n: decoder.units for n in state_names(decoder.cell_type)}, "grid": grid}
-
-
-def decode_image_bytes(data, size: int):
-    """Encoded image bytes (scalar tf.string: JPEG, PNG, GIF (first frame), BMP, WebP) ->
-    float32 [size, size, 3] 0..255, as host.load_image does it: grayscale to RGB,
-    transparency composited onto white, bilinear resize (antialiased when shrinking, close
-    to Pillow's; images already size x size, like the emoji corpus, are not resized)."""
-    img = tf.io.decode_image(data, expand_animations=False, dtype=tf.uint8)
-    img = tf.cast(img, tf.float32)
-    c = tf.shape(img)[-1]
-    rgb = tf.cond(c < 3, lambda: tf.tile(img[..., :1], [1, 1, 3]), lambda: img[..., :3])
-    alpha = tf.cond(tf.equal(c % 2, 0), lambda: img[..., -1:] / 255.0,
-                    lambda: tf.ones_like(img[..., :1]))
-    rgb = rgb * alpha + 255.0 * (1.0 - alpha)
-    shape = tf.shape(rgb)
-    same = tf.logical_and(tf.equal(shape[0], size), tf.equal(shape[1], size))
-    rgb = tf.cond(same, lambda: rgb,
-                  lambda: tf.image.resize(rgb, (size, size), "bilinear", antialias=True))
-    return tf.reshape(tf.clip_by_value(rgb, 0.0, 255.0), (size, size, 3))
-
-
-def serving_function(model, prep: dict):
-    """A tf.Module whose `serve` takes encoded image bytes [B] (tf.string) and returns
-    greedy captions, all in the graph: decode_image_bytes, the encoder, and a while loop
-    over the decoder step (argmax, no beam: it matches `predict(images, beam=1)`).
-    Outputs {"ids": [B, T] int32 (0 from <end> on), "words": [B, T] strings ("" from
-    <end> on), "caption": [B] the words joined by spaces (host.detokenize, as
-    serving_results applies it, also removes the space before ':' and ',')}."""
-    from .host import END, START
-
-    fns = export_functions(model, prep, batch=None)
-    size, T, vocab = int(prep["image_size"]), int(prep.get("max_len", 20)), list(prep["vocab"])
-    names = state_names(model.get_layer("decoder").cell_type)
-
-    class Serving(tf.Module):
-        def __init__(self):
-            super().__init__()
-            self.encoder, self.step = fns["encoder"], fns["step"]
-            self.vocab = tf.constant(vocab)
-
-        @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="images")])
-        def serve(self, images):
-            pixels = tf.map_fn(lambda b: decode_image_bytes(b, size), images,
-                               fn_output_signature=tf.TensorSpec((size, size, 3), tf.float32))
-            e = self.encoder({"image": pixels}, training=False)
-            n = tf.shape(images)[0]
-            states = {k: e[k] for k in names}
-            word = tf.fill([n], START)
-            done = tf.zeros([n], tf.bool)
-            out = tf.TensorArray(tf.int32, size=T)
-            for t in tf.range(T):
-                o = self.step({"word": word, **states, "features": e["features"],
-                               "keys": e["keys"]}, training=False)
-                word = tf.cast(tf.argmax(o["log_probs"], -1), tf.int32)
-                done = done | tf.equal(word, END)
-                out = out.write(t, tf.where(done, 0, word))
-                states = {k: o[k] for k in names}
-            ids = tf.transpose(out.stack())
-            words = tf.where(ids > 0, tf.gather(self.vocab, ids), "")
-            caption = tf.strings.strip(tf.strings.reduce_join(words, axis=1, separator=" "))
-            caption = tf.strings.regex_replace(caption, " +", " ")
-            return {"ids": ids, "words": words, "caption": caption}
-
-    return Serving()
-
-
-def serving_results(outputs: dict) -> list[dict]:
-    """The serving signature's tensors as predict()-style results ("caption", "words")."""
-    from .host import detokenize
-
-    results = []
-    for row in outputs["words"].numpy():
-        words = [w.decode("utf-8") for w in row if w]
-        results.append({"caption": detokenize(words), "words": words})
-    return results
-
-
-def serving_predict(signature, examples: list, prep: dict) -> list[dict]:
-    """predict()-style results of the SavedModel's string signature on raw `examples`."""
-    return serving_results(signature(tf.constant(examples)))

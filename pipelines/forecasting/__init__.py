@@ -24,6 +24,7 @@ register(
     paper={"pinball_ratio_vs_naive": {"target (issue)": "<= 0.97"},
            "mase_h1..h5": {"naive persistence (by definition ~1 at h1)": "<= 1.00"},
            "coverage_80": {"target (issue)": "0.77 - 0.83"}},
+    tiny={"units": 16, "window": 16, "horizon": 5},
     bundle_dir="saved_models/forecast-lstm",
     benchmark="benchmarks.forecast_lstm",
     demo_inputs=(),

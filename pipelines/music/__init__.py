@@ -30,6 +30,7 @@ register(
            "nll_per_step (Nottingham test)": {"Boulanger-Lewandowski 2012 RNN-NADE": 2.31,
                                               "Boulanger-Lewandowski 2012 RNN-RBM": 2.39,
                                               "Chung 2014 LSTM": 3.20, "Chung 2014 tanh": 3.13}},
+    tiny={"units": 16, "nade_hidden": 8, "seq_len": 16},
     bundle_dir="saved_models/music-lstm",
     benchmark="benchmarks.music_lstm",
     limits="Research and toy composition. Trained on the 382 four-part J. S. Bach chorales "

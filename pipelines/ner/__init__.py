@@ -23,6 +23,7 @@ register(
                     "clipnorm": 5.0}},
     paper={"f1 (dev)": {"Ma & Hovy 2016 (100-d GloVe)": 0.947},
            "f1 (test)": {"Ma & Hovy 2016": 0.912, "Lample et al. 2016": 0.909}},
+    tiny={"units": 8, "char_dim": 4, "char_filters": 4, "casing_dim": 2, "buckets": [16, 64]},
     bundle_dir="saved_models/ner-bilstm",
     benchmark="benchmarks.ner_bilstm",
     demo_inputs=(

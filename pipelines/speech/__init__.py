@@ -16,6 +16,7 @@ DATA = {"alphabet": "digits", "sample_rate": 8000, "n_mels": 40, "buckets": [100
         "augment": True, "max_digits": 8}
 MODEL = {"cell": "gru", "units": 128, "layers": 2, "bidirectional": True, "dropout": 0.2,
          "filters": 128}
+TINY = {"n_mels": 16, "filters": 8, "units": 20, "layers": 1, "buckets": [400, 800]}
 FIT = {"batch_size": 32, "epochs": 30, "patience": 10, "learning_rate": 2e-3, "lr_decay": 0.9,
        "clipnorm": 5.0, "monitor_gradients": False}
 
@@ -30,6 +31,7 @@ register(
     summary="Log-mel + conv front end + BiGRU acoustic model with CTC; connected spoken digits "
             "(\"4 1 5 9\"), or characters for sentences (--alphabet chars)",
     recipe={"data": {**DATA, **SPEAKER_ROBUST}, "model": MODEL, "fit": {**FIT, "patience": 15}},
+    tiny=TINY,
     bundle_dir="saved_models/speech-ctc",
     benchmark="benchmarks.speech_ctc",
     limits="English spoken digits 0-9 (\"oh\" is not a zero), read in isolation or as strings "
@@ -48,6 +50,7 @@ register(
     summary="Streaming digit recogniser: causal conv front end + unidirectional GRU with CTC; "
             "m.stream() takes ~100 ms audio chunks and returns the growing transcript",
     recipe={"data": DATA, "model": {**MODEL, "units": 160, "bidirectional": False}, "fit": FIT},
+    tiny=TINY,
     bundle_dir="saved_models/speech-ctc-stream",
     limits="As speech-ctc (English spoken digits, 5 FSDD speakers), but causal: each output "
            "depends only on the audio heard so far (plus a 300 ms flush at the end), so it can "

@@ -29,6 +29,8 @@ register(
     # As fractions, like our scores (the paper prints points: 36.38).
     paper={"rougeL (CNN/DailyMail test)": {"See et al. 2017 pointer-generator + coverage": 0.3638,
                                            "See et al. 2017 lead-3 baseline": 0.3657}},
+    tiny={"vocab_size": 300, "max_source": 32, "max_target": 8, "embed": 8, "enc_units": 8,
+          "dec_units": 16, "attn_units": 8},
     bundle_dir="saved_models/summarize-attn",
     benchmark="benchmarks.summarize_attn",
     # Export parity floor for quantized (int8 dynamic-range) exports: a token flipped by the

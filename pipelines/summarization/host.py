@@ -31,9 +31,9 @@ from pathlib import Path
 import numpy as np
 
 from zoo import contract
-from zoo.beam import beam_search
+from zoo.beam import beam_search, rowwise
 from zoo.errors import InputError
-from zoo.options import check_int, check_number, check_output_file
+from zoo.options import as_batch, check_int, check_number
 
 EMPTY_INPUT = ""
 RESERVED = ["[PAD]", "[UNK]", "[BOS]", "[EOS]"]
@@ -129,15 +129,6 @@ def blocked_tokens(seq: list[int], n: int) -> set[int]:
             if tuple(seq[i:i + n - 1]) == prefix}
 
 
-def rowwise(call, name: str):
-    """A batch-1 function applied row by row to a batch (static-shape exports)."""
-    def run(inputs: dict) -> dict:
-        n = len(next(iter(inputs.values())))
-        outs = [call(name, {k: v[i:i + 1] for k, v in inputs.items()}) for i in range(n)]
-        return {k: np.concatenate([o[k] for o in outs]) for k in outs[0]}
-    return run
-
-
 @dataclass
 class Encoded:
     units: list                    # per document: {"source": int32 ids [S]}
@@ -212,10 +203,7 @@ class Host(contract.Host):
         (no repeated n-gram in a summary; 0 turns it off), `attention` (return the
         attention map). A string is the document; a pathlib.Path is read as a UTF-8 text
         file."""
-        if isinstance(inputs, (str, Path)):
-            inputs = [inputs]
-        if not isinstance(inputs, (list, tuple)) or not inputs:
-            raise InputError("predict() needs a non-empty list of documents (strings)")
+        inputs = as_batch(inputs, (str, Path), "documents (strings)")
         beam = check_int(beam, "beam", 1, MAX_BEAM)
         max_len = check_int(self.max_target if max_len is None else max_len, "max_len", 1,
                             MAX_LEN_FACTOR * self.max_target)
@@ -285,30 +273,11 @@ class Host(contract.Host):
         return result["summary"]
 
     def plot(self, results: list[dict], path: str | Path, max_source: int = 60) -> Path:
-        """Attention map of the first result (summary subwords x the first `max_source`
-        source subwords) as a PNG; predict with `attention=True` (`--attention true`)."""
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        """Attention map of the first result as a PNG (plot.py); predict with
+        `attention=True` (`--attention true`)."""
+        from .plot import plot_results
 
-        path = check_output_file(path, "plot")
-        r = results[0]
-        if "attention" not in r:
-            raise InputError("the attention map needs predict(..., attention=True) "
-                             "(zoo predict ... --attention true --plot FILE)")
-        att = np.asarray(r["attention"])[:, :max_source]
-        src = r["source_tokens"][:max_source]
-        fig, ax = plt.subplots(figsize=(max(6, 0.22 * len(src)), max(2.5, 0.3 * len(r["tokens"]) + 1)))
-        ax.imshow(att, cmap="Greys", aspect="auto", vmin=0)
-        ax.set_xticks(range(len(src)), src, rotation=90, fontsize=7)
-        ax.set_yticks(range(len(r["tokens"])), r["tokens"], fontsize=8)
-        ax.set_xlabel("source subwords")
-        ax.set_ylabel("summary subwords")
-        ax.set_title(f"attention: {r['summary'][:80]}", fontsize=9)
-        fig.tight_layout()
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
-        return path
+        return plot_results(results, path, max_source)
 
     @staticmethod
     def agreement(a: list[dict], b: list[dict]) -> float:

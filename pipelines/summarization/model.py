@@ -9,7 +9,8 @@ Training is teacher-forced over the whole target (a fixed max_target + 1 steps).
 runs one step at a time through `export_functions`: an `encoder` (source ids ->
 memory, attention keys, initial state) and a `step` (previous token + state -> log
 probabilities, attention, new state), batch 1 with a fixed source length, which the
-numpy host drives with beam search (pipelines/summarization/host.py).
+numpy host drives with beam search (pipelines/summarization/host.py); the SavedModel's
+serving graph (serving.py) loops over the same step in TensorFlow.
 
 >>> prep = {"vocab": ["[PAD]", "[UNK]", "[BOS]", "[EOS]", "a", "b"], "max_source": 8,
 ...         "max_target": 4}
@@ -23,6 +24,11 @@ from __future__ import annotations
 
 import keras
 from keras import ops
+
+from zoo.layers import AdditiveAttention
+
+# The model role's serving hooks (zoo.contract) live in serving.py.
+from .serving import serving_function, serving_predict, serving_results  # noqa: F401
 
 EPS = 1e-9
 
@@ -46,9 +52,10 @@ class AttentionStep(keras.layers.Layer):
         self.query = keras.layers.Dense(attn_units, name="query")
         self.features = keras.layers.Dense(embed, activation="tanh", name="features")
         self.p_gen = keras.layers.Dense(1, name="p_gen")
+        self.attention = AdditiveAttention(name="attention")
 
     def build(self, input_shape):
-        x, h, c, context = input_shape[:4]
+        x, _, _, context = input_shape[:4]
         self.lstm.build((None, x[-1] + context[-1]))
         self.query.build((None, self.units))
         self.features.build((None, self.units + context[-1]))
@@ -60,13 +67,10 @@ class AttentionStep(keras.layers.Layer):
 
     def call(self, inputs):
         x, h, c, context, coverage, memory, keys, mask = inputs
-        out, (h, c) = self.lstm(ops.concatenate([x, context], -1), [h, c])
-        e = keys + self.query(h)[:, None, :]
-        if self.use_coverage:
-            e = e + coverage[:, :, None] * self.w_cov
-        e = ops.sum(ops.tanh(e) * self.v, axis=-1) + (1.0 - mask) * -1e9
-        attn = ops.softmax(e, axis=-1)
-        context = ops.sum(attn[:, :, None] * memory, axis=1)
+        _, (h, c) = self.lstm(ops.concatenate([x, context], -1), [h, c])
+        cov = coverage[:, :, None] * self.w_cov if self.use_coverage else None
+        context, attn = self.attention(self.query(h), keys, memory, self.v, valid=mask,
+                                       coverage=cov)
         feat = self.features(ops.concatenate([h, context], -1))
         p_gen = ops.sigmoid(self.p_gen(ops.concatenate([context, h, x], -1)))
         return [h, c, context, coverage + attn, attn, feat, p_gen]
@@ -287,76 +291,3 @@ def host_constants(model) -> dict:
     cell = model.get_layer("decoder").cell
     D = 2 * model.get_layer("encoder").forward_layer.units
     return {"state": {"h": cell.units, "c": cell.units, "context": D}}
-
-
-def serving_function(model, prep: dict):
-    """A tf.Module whose `serve` takes raw strings [B] and returns greedy summaries: the
-    host's tokenizer in the graph (tensorflow-text regex split + FastWordpiece), the
-    encoder, and a while loop over the decoder step (no beam, no n-gram blocking: it
-    matches `predict(texts, beam=1, block_ngram=0)`). Outputs {"ids": [B, T] int32 (0
-    after [EOS]), "tokens": [B, T] subword strings ("" after [EOS])}."""
-    import tensorflow as tf
-    import tensorflow_text as tf_text
-
-    from .host import BOS, EOS, PAD, SPACE, TOKEN, UNK
-
-    fns = decode_functions(model, prep)
-    S, T, vocab = prep["max_source"], prep["max_target"], list(prep["vocab"])
-    state = host_constants(model)["state"]
-
-    class Serving(tf.Module):
-        def __init__(self):
-            super().__init__()
-            self.encoder, self.step = fns["encoder"], fns["step"]
-            self.vocab = tf.constant(vocab)
-            self.wordpiece = tf_text.FastWordpieceTokenizer(
-                vocab, suffix_indicator="##", unknown_token="[UNK]", no_pretokenization=True,
-                token_out_type=tf.int32)
-            banned = tf.one_hot([PAD, BOS, UNK], len(vocab))
-            self.banned = tf.reduce_sum(banned, 0) * -1e9
-
-        @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="texts")])
-        def serve(self, texts):
-            words = tf_text.regex_split(tf.strings.lower(texts), TOKEN + "|" + SPACE, TOKEN)
-            ids = self.wordpiece.tokenize(words).merge_dims(-2, -1)[:, :S]
-            source = ids.to_tensor(default_value=0, shape=[None, S])
-            n = tf.shape(source)[0]
-            e = self.encoder({"source": source}, training=False)
-            carry = {"h": e["h"], "c": e["c"],
-                     "context": tf.zeros([n, state["context"]]), "coverage": tf.zeros([n, S])}
-            token = tf.fill([n], BOS)
-            done = tf.zeros([n], tf.bool)
-            out = tf.TensorArray(tf.int32, size=T)
-            for t in tf.range(T):
-                o = self.step({"token": token, **carry, "memory": e["memory"], "keys": e["keys"],
-                               "source": source}, training=False)
-                logp = o["log_probs"] + self.banned
-                if t == 0:
-                    logp = logp + tf.one_hot(EOS, len(vocab)) * -1e9   # min_len 1
-                token = tf.cast(tf.argmax(logp, -1), tf.int32)
-                token = tf.where(done, 0, token)
-                done = done | tf.equal(token, EOS)
-                out = out.write(t, tf.where(tf.equal(token, EOS), 0, token))
-                carry = {k: o[k] for k in carry}
-            result = tf.transpose(out.stack())
-            return {"ids": result, "tokens": tf.where(result > 0, tf.gather(self.vocab, result), "")}
-
-    return Serving()
-
-
-def serving_results(outputs: dict) -> list[dict]:
-    """The serving signature's tensors as predict()-style results."""
-    from .host import detokenize
-
-    results = []
-    for row in outputs["tokens"].numpy():
-        pieces = [p.decode("utf-8") for p in row if p]
-        results.append({"summary": detokenize(pieces), "tokens": pieces})
-    return results
-
-
-def serving_predict(signature, examples: list, prep: dict) -> list[dict]:
-    """predict()-style results of the SavedModel's string signature on raw `examples`."""
-    import tensorflow as tf
-
-    return serving_results(signature(tf.constant(examples)))

@@ -1,11 +1,13 @@
 """Shared, serializable building blocks (registered under the Keras package "zoo").
+`zoo.layers.decoding` (the in-graph greedy loop of serving graphs) is imported on its own.
 
 >>> from zoo.layers import RecurrentStack
 >>> RecurrentStack(cell="gru", units=8, layers=2).get_config()["cell"]
 'gru'
 """
+from .attention import AdditiveAttention
 from .chars import CharEncoder
 from .crf import CRF, crf_log_likelihood
 from .recurrent import RecurrentStack
 
-__all__ = ["CharEncoder", "CRF", "RecurrentStack", "crf_log_likelihood"]
+__all__ = ["CRF", "AdditiveAttention", "CharEncoder", "RecurrentStack", "crf_log_likelihood"]

@@ -1,0 +1,81 @@
+"""Attention maps of predicted captions, drawn with matplotlib (imported here only, on
+first use: the host stays numpy + Pillow).
+
+>>> import numpy as np
+>>> fig = plot(np.zeros((8, 8, 3), np.uint8), {"caption": "a", "words": ["a"],
+...            "attention": np.ones((1, 2, 2)).tolist()})
+>>> len(fig.axes)
+2
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from zoo.options import check_output_file
+
+from .host import open_image
+
+
+def plot(image, result: dict, columns: int = 5):
+    """A matplotlib Figure: the image, then one panel per word with the attention over the
+    feature grid upsampled onto the image (bright = attended). `image` is anything
+    predict() takes (None: the attention alone); `result` one of predict()'s results."""
+    from matplotlib.figure import Figure
+
+    n = len(result["words"]) + 1
+    cols = min(columns, n)
+    rows = -(-n // cols)
+    fig = Figure(figsize=(2.2 * cols, 2.4 * rows))
+    draw_attention(fig, (rows, cols, 0), image, result, cols)
+    fig.tight_layout()
+    return fig
+
+
+def plot_results(results: list[dict], path: str | Path, images: list | None = None) -> Path:
+    """`zoo predict ... --plot out.png`: attention maps of up to 6 results, one row each;
+    the image comes from `images` or from each result's "source" path."""
+    from matplotlib.figure import Figure
+
+    path = check_output_file(path, "plot")
+    results = results[:6]
+    images = images or [r.get("source") for r in results]
+    cols = min(6, 1 + max(len(r["words"]) for r in results))
+    rows = sum(-(-(len(r["words"]) + 1) // cols) for r in results)
+    fig = Figure(figsize=(2.0 * cols, 2.3 * rows))
+    row = 0
+    for r, image in zip(results, images):
+        row += draw_attention(fig, (rows, cols, row * cols), image, r, cols)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    return Path(path)
+
+
+def draw_attention(fig, grid: tuple, image, result: dict, cols: int) -> int:
+    """Panels for one result on `fig` from panel grid[2] on (grid = rows, cols, start);
+    returns the number of rows used."""
+    from PIL import Image
+
+    rows, _, start = grid
+    img = open_image(image, "image") if image is not None else None
+    words, att = result["words"], np.asarray(result["attention"], np.float32)
+    ax = fig.add_subplot(rows, cols, start + 1)
+    if img is not None:
+        ax.imshow(img)
+    ax.set_title(result.get("caption", ""), fontsize=8)
+    ax.axis("off")
+    for i, word in enumerate(words):
+        ax = fig.add_subplot(rows, cols, start + i + 2)
+        a = att[i] / max(float(att[i].max()), 1e-9)
+        if img is None:
+            ax.imshow(a, cmap="gray", vmin=0, vmax=1)
+        else:
+            ax.imshow(img)
+            up = np.asarray(Image.fromarray((a * 255).astype(np.uint8)).resize(
+                img.size, Image.Resampling.BILINEAR), np.float32) / 255
+            ax.imshow(up, cmap="gray", alpha=0.6,
+                      extent=(-0.5, img.size[0] - 0.5, img.size[1] - 0.5, -0.5))
+        ax.set_title(word, fontsize=9)
+        ax.axis("off")
+    return -(-(len(words) + 1) // cols)
