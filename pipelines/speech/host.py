@@ -63,6 +63,8 @@ class Host(contract.Host):
     joined. The config of a streaming model (unidirectional) makes a StreamingHost."""
 
     OPTION_BOUNDS = {"beam": f"0..{MAX_BEAM} (0, 1: greedy)"}
+    # m.stream() on zoo.load() and zoo.runtime.load() models (a bidirectional one says why not)
+    TASK_METHODS = ("stream",)
 
     def __new__(cls, config: dict | None = None):
         # None: copy and pickle make instances without arguments, then restore __dict__
@@ -156,8 +158,6 @@ class StreamingHost(Host):
     """A unidirectional model run step by step (STREAM_FRAMES feature frames a step),
     carrying the convolutions' left context and the recurrent state between steps.
     predict() runs whole utterances through the same steps; stream() takes audio chunks."""
-
-    TASK_METHODS = ("stream",)      # m.stream() on zoo.load() and zoo.runtime.load() models
 
     def __init__(self, config: dict):
         super().__init__(config)
