@@ -22,8 +22,7 @@ register(
             "model": {"cell": "lstm", "units": 512, "layers": 1, "embed": 64, "dropout": 0.1},
             "fit": {"batch_size": 64, "epochs": 20, "patience": 3, "learning_rate": 2e-3,
                     "clipnorm": 5.0}},
-    tiny={"seq_len": 32, "units": 16, "embed": 8, "batch_size": 8, "epochs": 1,
-          "steps_per_epoch": 2, "monitor_gradients": False, "jit_compile": False},
+    tiny={"seq_len": 32, "units": 16, "embed": 8},
     paper={"nats_per_char": {"nanoGPT char-level Shakespeare (GPU, 6-layer transformer, "
                              "its own split)": 1.47},
            "target (issue)": {"report split nats_per_char": "<= 1.55",
