@@ -18,18 +18,19 @@ from pathlib import Path
 import numpy as np
 
 from pipelines.speech import data as D
-from pipelines.speech import host as H
+from pipelines.speech import augment as A
+from pipelines.speech import features as F
 from zoo.data import data_root
 
 RATE = 8000
 
 
 def speaker_stats(examples: list[dict]) -> list[str]:
-    mel = H.mel_matrix(RATE, 40)
+    mel = F.mel_matrix(RATE, 40)
     rows, spec = collections.defaultdict(list), collections.defaultdict(list)
     for e in examples:
         w = D.waveform(e, RATE)
-        lm = H.log_mel(w, RATE, mel)
+        lm = F.log_mel(w, RATE, mel)
         en = lm.mean(1)
         active = np.flatnonzero(en > en.max() - 4.0)        # within ~17 dB of the loudest frame
         rows[e["speaker"]].append([w.size / RATE, (active[-1] - active[0] + 1) * 0.01,
@@ -43,7 +44,7 @@ def speaker_stats(examples: list[dict]) -> list[str]:
         out.append(f"| {s} | {m[0]:.2f} | {m[1]:.2f} | {m[2]:.1f} | {m[3]:.1f} |")
     avg = {s: np.mean(v, 0) for s, v in spec.items()}
     mean = np.mean(list(avg.values()), 0)
-    centres = H.mel_matrix(RATE, 40).argmax(0) * RATE / 256
+    centres = F.mel_matrix(RATE, 40).argmax(0) * RATE / 256
     out += ["", ("Long-term speech spectrum (speech frames, log-mel) minus the five speakers' "
                  "mean, dB, every 4th mel band:"), "",
             "| speaker | " + " | ".join(f"{c:.0f} Hz" for c in centres[::4]) + " |",
@@ -88,7 +89,7 @@ def main(argv=None):
               "+14 dB (his level to the others')": [w * 5 for w in waves],
               "RMS normalised to -24 dBFS": [w / np.sqrt(np.mean(w ** 2)) * 0.06 for w in waves]}
     for f in (0.9, 0.95, 1.05, 1.1):
-        probes[f"speed x{f} (pitch and formants x{f})"] = [D.speed(w, f) for w in waves]
+        probes[f"speed x{f} (pitch and formants x{f})"] = [A.speed(w, f) for w in waves]
     probes["pre-emphasis 0.7 (brighter)"] = [lfilter([1, -0.7], [1], w).astype(np.float32) * 3 for w in waves]
     probes["de-emphasis 0.7 (duller)"] = [lfilter([1], [1, -0.7], w).astype(np.float32) for w in waves]
     lines += ["", "## The same model on his audio transformed", "", "| audio | digit accuracy |", "|---|---|"]

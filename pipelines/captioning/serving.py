@@ -1,12 +1,12 @@
 """The SavedModel's serving graph: encoded image bytes in, greedy captions out, all in
 TensorFlow (no numpy host): decode_image_bytes, the exported encoder, and the in-graph
-greedy loop (zoo.layers.decoding) over the exported step.
+greedy loop (zoo.layers.greedy) over the exported step.
 """
 from __future__ import annotations
 
 import tensorflow as tf
 
-from zoo.layers.decoding import greedy_decode
+from zoo.layers.greedy import greedy_decode
 
 from .host import END, START, detokenize
 

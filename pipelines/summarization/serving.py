@@ -1,6 +1,6 @@
 """The SavedModel's serving graph: raw strings in, greedy summaries out, all in
 TensorFlow (no numpy host): the host's tokenizer (tensorflow-text regex split +
-FastWordpiece), the encoder, and the in-graph greedy loop (zoo.layers.decoding) over the
+FastWordpiece), the encoder, and the in-graph greedy loop (zoo.layers.greedy) over the
 decoder step.
 """
 from __future__ import annotations
@@ -16,7 +16,7 @@ def serving_function(model, prep: dict):
     import tensorflow as tf
     import tensorflow_text as tf_text
 
-    from zoo.layers.decoding import greedy_decode
+    from zoo.layers.greedy import greedy_decode
 
     from .model import decode_functions, host_constants
 

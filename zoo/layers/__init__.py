@@ -1,5 +1,5 @@
 """Shared, serializable building blocks (registered under the Keras package "zoo").
-`zoo.layers.decoding` (the in-graph greedy loop of serving graphs) is imported on its own.
+`zoo.layers.greedy` (the in-graph greedy loop of serving graphs) is imported on its own.
 
 >>> from zoo.layers import RecurrentStack
 >>> RecurrentStack(cell="gru", units=8, layers=2).get_config()["cell"]

@@ -2,7 +2,7 @@
 
 The layer passes emissions through unchanged and owns the transition weights; the loss
 (`CRFLoss`) scores whole tag paths with them. Decoding runs on the host in numpy
-(pipelines' host.py) for Keras and TFLite alike; `viterbi_decode` here is the TensorFlow
+(zoo.decoding.viterbi) for Keras, TFLite and ONNX alike; `viterbi_decode` here is the TensorFlow
 twin used inside SavedModel serving graphs.
 
 >>> import numpy as np
