@@ -137,8 +137,8 @@ def tiny(vocab, data_dir):
     train = data.read_split(data_dir / DEBIAN, "train")[:64]
     prep = {"vocab": vocab, "max_source": 32, "max_target": 8, "buckets": [16, 32],
             "examples": [p["document"] for p in train[:16]]}
-    hp = dict(entry.recipe, embed=8, enc_units=8, dec_units=16, attn_units=8)
-    zm = ZooModel(entry, M.build(prep, **hp), prep, hparams=hp)
+    hp = entry.hparams(embed=8, enc_units=8, dec_units=16, attn_units=8)
+    zm = ZooModel(entry, M.build(prep, **entry.parts(hp)["model"]), prep, hparams=hp)
     from zoo.training import compile_for_training
     compile_for_training(zm)
     zm.history = zm.keras_model.fit(data.make_dataset(train, prep, 16), epochs=1, verbose=0)
