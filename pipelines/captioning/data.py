@@ -67,8 +67,7 @@ def caption_counts(examples) -> Counter:
 
 def fit_preprocessor(train: list[dict], image_size: int = 64, min_count: int = 2,
                      max_len: int | None = None, color_jitter: float = 1.0,
-                     keyword_weight: float = 0.0, keyword_min_count: int = 4,
-                     **_) -> tuple[dict, None]:
+                     keyword_weight: float = 0.0, keyword_min_count: int = 4) -> tuple[dict, None]:
     """Vocabulary (words seen `min_count` times, most frequent first, after the specials
     <pad> <start> <end> <unk>), image size, caption length buckets, the training
     augmentation's `color_jitter` strength (make_dataset; 0 = shift/crop only), and, with

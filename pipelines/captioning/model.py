@@ -173,7 +173,7 @@ class KeywordHead(layers.Dense):
 
 def build(prep: dict, init=None, cell: str = "lstm", units: int = 256, embed_dim: int = 128,
           attention_dim: int = 128, widths=(64, 128, 256), grid: int = 8, dropout: float = 0.3,
-          attention_reg: float = 1.0, keyword_weight: float = 0.0, **_) -> keras.Model:
+          attention_reg: float = 1.0, keyword_weight: float = 0.0) -> keras.Model:
     """{"image": [S, S, 3] float 0..255, "tokens": [T] int <start> w1 ..} ->
     {"logits": [T, V] of the next words, "attention": [T, grid * grid]} (+ "keywords": [K]
     logits when `keyword_weight` > 0 and prep has keyword labels: an auxiliary target that

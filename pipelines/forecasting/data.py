@@ -68,7 +68,7 @@ def read_split(data_dir: Path, split: str) -> list[dict]:
     return out
 
 
-def fit_preprocessor(train: list[dict], window: int = 64, horizon: int = 10, **_):
+def fit_preprocessor(train: list[dict], window: int = 64, horizon: int = 10):
     """Nothing is fitted (inputs are scale-free): the shapes and quantiles."""
     return {"window": window, "horizon": horizon, "quantiles": QUANTILES,
             "n_features": H.N_FEATURES, "n_context": H.N_CONTEXT, "buckets": None}, None

@@ -78,7 +78,7 @@ class QuantileHead(keras.layers.Layer):
 
 
 def build(prep: dict, init=None, cell: str = "lstm", units: int = 64, layers: int = 1,
-          dropout: float = 0.1, **_) -> keras.Model:
+          dropout: float = 0.1) -> keras.Model:
     """A forecaster for `prep`'s window length, horizon and quantiles."""
     window = keras.Input((prep["window"], prep["n_features"]), name="window")
     context = keras.Input((prep["n_context"],), name="context")

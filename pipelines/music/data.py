@@ -199,8 +199,7 @@ def roll_at(example: dict, steps_per_quarter: int) -> np.ndarray:
 
 
 def fit_preprocessor(train: list[dict], seq_len: int = 128, transpose: int = 6,
-                     head: str = "nade", steps_per_quarter: int | None = None,
-                     **_) -> tuple[dict, None]:
+                     head: str = "nade", steps_per_quarter: int | None = None) -> tuple[dict, None]:
     """Nothing to learn from the data but its time step (the recipe's where the data does
     not say it); the rest are settings the host and the data pipeline share."""
     said = [e["steps_per_quarter"] for e in train if e.get("steps_per_quarter")]

@@ -58,8 +58,7 @@ def state_names(cell: str, layers: int) -> list[str]:
 
 
 def build(prep: dict, init=None, cell: str = "lstm", units: int = 256, layers: int = 1,
-          dropout: float = 0.3, input_dropout: float = 0.0, nade_hidden: int = 150,
-          **_) -> keras.Model:
+          dropout: float = 0.3, input_dropout: float = 0.0, nade_hidden: int = 150) -> keras.Model:
     """Previous frames [B, T, 88] (and, for the NADE, the frames themselves, which it
     conditions on key by key) -> {"logits": [B, T, 88]} of each frame's notes."""
     if cell not in CELLS:

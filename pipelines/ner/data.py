@@ -173,7 +173,7 @@ def load_vectors(path: Path) -> tuple[list[str], np.ndarray]:
 
 def fit_preprocessor(train: list[dict], embeddings: str = "glove/glove.6B.50d.filtered.txt.gz",
                      min_word_count: int = 2, max_word_chars: int = 20,
-                     buckets=(16, 32, 64, 128), seed: int = 0, **_) -> tuple[dict, dict]:
+                     buckets=(16, 32, 64, 128), seed: int = 0) -> tuple[dict, dict]:
     """Vocabularies and label map from training sentences; GloVe rows as initial weights.
 
     Every GloVe word is kept (so words unseen in training still get a meaning), plus the

@@ -19,7 +19,7 @@ from . import host as H
 def build(prep: dict, init: dict | None = None, cell: str = "lstm", units: int = 200,
           layers: int = 1, bidirectional: bool = True, dropout: float = 0.5,
           word_dim: int = 50, char_dim: int = 30, char_filters: int = 30,
-          casing_dim: int = 8, crf: bool = True, **_) -> keras.Model:
+          casing_dim: int = 8, crf: bool = True) -> keras.Model:
     """A tagger for `prep`'s vocabularies and labels; `init["word_vectors"]` seeds the
     word embedding (GloVe)."""
     vectors = (init or {}).get("word_vectors")

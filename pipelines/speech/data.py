@@ -129,7 +129,7 @@ TEST_HINT = ("FSDD's official test recordings (0-4 of each speaker and digit) ar
 FSDD_REPORT_INDICES = range(5, 10)
 
 
-def read_split(data_dir: Path, split: str, holdout_speaker: str | None = None, **_) -> list[dict]:
+def read_split(data_dir: Path, split: str, holdout_speaker: str | None = None) -> list[dict]:
     """The examples of `split` (train, valid or report; see REPORT_RULE).
 
     FSDD folders follow the dataset's official convention: recordings 0-4 of every
@@ -189,7 +189,7 @@ def fit_preprocessor(train: list[dict], alphabet: str = "digits", sample_rate: i
                      n_mels: int = 40, buckets=(100, 200, 400, 800), augment: bool = True,
                      max_digits: int = 8, subsample: int = SUBSAMPLE, bidirectional: bool = True,
                      level_norm: bool = False, vtlp: float = 0.0, eq_db: float = 0.0,
-                     tempo: float = 0.0, seed: int = 0, **_) -> tuple[dict, None]:
+                     tempo: float = 0.0, seed: int = 0) -> tuple[dict, None]:
     """Token list, feature parameters and per-mel-bin mean/std over (a sample of) the
     training audio; these normalize features for training and prediction alike.
 

@@ -76,8 +76,7 @@ class CTCLoss(keras.losses.Loss):
 
 
 def build(prep: dict, init=None, cell: str = "gru", units: int = 128, layers: int = 2,
-          bidirectional: bool = True, dropout: float = 0.2, filters: int = 128,
-          **_) -> keras.Model:
+          bidirectional: bool = True, dropout: float = 0.2, filters: int = 128) -> keras.Model:
     """Acoustic model for `prep`'s features and tokens: `prep["subsample"]` (a power of 2)
     stride-2 convolutions, then the recurrent stack. `bidirectional=False` gives a causal
     model (left-padded convolutions) that can run on a stream."""

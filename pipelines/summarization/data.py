@@ -137,7 +137,7 @@ def learn_vocab(texts: list[str], vocab_size: int = 8000) -> list[str]:
 
 
 def fit_preprocessor(train: list[dict], vocab_size: int = 8000, max_source: int = 128,
-                     max_target: int = 24, vocab_from: str | None = None, **_) -> tuple[dict, None]:
+                     max_target: int = 24, vocab_from: str | None = None) -> tuple[dict, None]:
     """The vocabulary (learnt on documents and summaries; minutes on 56k pairs) and the
     length limits. `vocab_from`: reuse the "vocab" of a preprocessor.json (or a text file,
     one subword per line) instead of learning one."""
