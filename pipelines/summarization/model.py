@@ -176,7 +176,8 @@ def _encode(layers: dict, source):
 
 
 def build(prep: dict, init=None, embed: int = 128, enc_units: int = 128, dec_units: int = 256,
-          attn_units: int = 256, copy: bool = True, coverage: bool = True, dropout: float = 0.1) -> keras.Model:
+          attn_units: int = 256, copy: bool = True, coverage: bool = True,
+          dropout: float = 0.1) -> keras.Model:
     """{"source": [B, S] ids (0 = pad), "target_in": [B, T+1] ([BOS] + summary)} ->
     {"log_probs": [B, T+1, V] of the next token, "coverage": [B, T+1] coverage loss}."""
     V, T = len(prep["vocab"]), prep["max_target"] + 1
