@@ -285,7 +285,8 @@ def run(argv: list[str]) -> int:
     if args.command == "list":
         for name in zoo.list_models():
             e = registry.get(name)
-            print(f"{name:20s} {e.task:10s} {e.summary}")
+            print(f"{name:20s} {e.task:10s} {e.summary}" + ("" if e.shipped else " (not shipped "
+                  f"yet: zoo train {name})"))
     elif args.command == "info":
         print(zoo.info(args.name))
     elif args.command == "predict":
@@ -370,6 +371,9 @@ def demo() -> None:
     import zoo
 
     for name in zoo.list_models():
+        if not registry.get(name).shipped:
+            print(f"== {name}: no shipped weights yet (zoo train {name})")
+            continue
         m = zoo.load(name)
         inputs = list(m.entry.demo_inputs) or m.parity_examples()[:3]
         if not inputs:

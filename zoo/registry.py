@@ -97,6 +97,11 @@ class Entry:
         return route(hparams, self.accepted(), self.name)
 
     @property
+    def shipped(self) -> bool:
+        """Whether trained weights come with the checkout (`bundle_dir`)."""
+        return bool(self.bundle_dir) and (repo_root() / self.bundle_dir / "model.keras").exists()
+
+    @property
     def host_module(self) -> str:
         """The host module's import path (zoo.runtime imports only registered ones)."""
         return f"{self.package}.host"
