@@ -50,8 +50,8 @@ def read(path: str | Path) -> list[dict]:
             line = raw[:e.start].count(b"\n") + 1
             raise DataFormatError(f"{f}, line {line}: not UTF-8 ({e.reason}); expected a UTF-8 "
                                   f"text file") from None
-        passages += [{"text": p, "source": f.name}
-                     for p in re.split(r"\n[ \t]*\n", text.replace("\r\n", "\n")) if p.strip()]
+        passages += [{"text": p.strip("\n"), "source": f.name}
+                     for p in re.split(r"\n(?:[ \t]*\n)+", text.replace("\r\n", "\n")) if p.strip()]
     if not passages:
         raise DataFormatError(f"{path}: no text; expected UTF-8 text")
     return passages

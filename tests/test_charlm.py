@@ -1,0 +1,84 @@
+"""charlm-lstm's own pieces (the harness, tests/test_harness.py, covers the contract):
+the passage reader, the state carried across evaluation windows, the n-gram baseline,
+seeded sampling."""
+import math
+
+import numpy as np
+import pytest
+
+import zoo
+from pipelines.charlm import baselines, data
+from pipelines.charlm import host as H
+from zoo.errors import DataFormatError, InputError
+
+ENTRY = zoo.registry.get("charlm-lstm")
+
+
+def test_passages_split_on_blank_lines_and_bad_files_are_named(tmp_path):
+    f = tmp_path / "a.txt"
+    f.write_text("ROMEO:\nBut soft!\n\n\nJULIET:\nAy me.\n")
+    assert [p["text"] for p in data.read(f)] == ["ROMEO:\nBut soft!", "JULIET:\nAy me."]
+    (tmp_path / "b.txt").write_bytes(b"ok\n\xff\xfe bad\n")
+    with pytest.raises(DataFormatError, match=r"b.txt, line 2: not UTF-8"):
+        data.read(tmp_path)
+    with pytest.raises(DataFormatError, match="unknown split 'test'"):
+        data.read_split(tmp_path, "test")
+
+
+def test_report_split_is_carved_by_passage_and_disjoint(data_dir):
+    folder = data_dir / ENTRY.default_data
+    train, report = data.read_split(folder, "train"), data.read_split(folder, "report")
+    assert not {p["text"] for p in train} & {p["text"] for p in report}
+    assert 0.07 < len(report) / (len(train) + len(report)) < 0.13
+
+
+@pytest.fixture(scope="module")
+def tiny_lm():
+    import keras
+
+    from pipelines.charlm import model as M
+    from zoo.model import ZooModel
+
+    prep, _ = data.fit_preprocessor([{"text": "to be or not to be, that is the question"}])
+    keras.utils.set_random_seed(0)
+    return ZooModel(ENTRY, M.build(prep, units=8, embed=4, layers=2), prep)
+
+
+def test_evaluation_carries_the_state_across_windows(tiny_lm):
+    """Reading the text in windows of 7 with the state carried gives the log-likelihood of
+    reading it in one piece (one slice), and the host's step-by-step scoring of the text
+    after its "\n\n" context (the same sum less the context's own second character)."""
+    from pipelines.charlm.evaluate import model_nats
+
+    text = "\n\nto be or not to be, that is"
+    ids = data.encode_text(text, tiny_lm.preprocessor["chars"])
+    whole = model_nats(tiny_lm, ids, slices=1, window=len(ids))
+    assert model_nats(tiny_lm, ids, slices=1, window=7) == pytest.approx(whole, rel=1e-5)
+    stepwise = -tiny_lm.score([text[2:]])[0]["log_likelihood"]
+    assert stepwise == pytest.approx(whole - model_nats(tiny_lm, ids[:2], slices=1), rel=1e-4)
+
+
+def test_sampling_is_seeded_and_bounded(tiny_lm):
+    a = tiny_lm.generate("to", steps=30, seed=3)
+    assert len(a) == 30 and a == tiny_lm.generate("to", steps=30, seed=3)
+    assert a != tiny_lm.generate("to", steps=30, seed=4)
+    with pytest.raises(InputError, match="temperature must be > 0"):
+        tiny_lm.generate("to", temperature=0)
+    with pytest.raises(InputError, match="at most"):
+        tiny_lm.predict(["x" * H.MAX_CHARS])
+
+
+def test_kneser_ney_is_a_distribution_and_prefers_what_it_saw():
+    lm = baselines.KneserNey("abracadabra abracadabra", order=4, vocab=8)
+    for context in ("", "a", "abr", "zzz"):
+        assert sum(math.exp(lm.logprob(c, context)) for c in "abrcd zq") == pytest.approx(1.0)
+    assert lm.logprob("a", "abr") > math.log(0.5) > lm.logprob("z", "abr")
+    # a longer context knows more: "abr" is always followed by "a"
+    assert lm.logprob("a", "abr", order=4) > lm.logprob("a", "abr", order=1)
+
+
+def test_top_k_and_top_p_keep_the_most_likely():
+    logits = np.log(np.array([0.5, 0.3, 0.15, 0.05]))
+    draws = {H.sample(logits, u, top_k=2) for u in np.linspace(0, 0.999, 50)}
+    assert draws == {0, 1}
+    assert {H.sample(logits, u, top_p=0.5) for u in np.linspace(0, 0.999, 50)} == {0}
