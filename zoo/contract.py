@@ -172,14 +172,13 @@ class Host:
         return None
 
 
-def module_names(module: str) -> set[str] | None:
+def defined_names(source_file: str | None) -> set[str] | None:
     """The top-level names a module's source defines, read without importing it (None
-    when it cannot tell: no source, or `from x import *`)."""
-    spec = importlib.util.find_spec(module)
-    if spec is None or not spec.origin or not spec.origin.endswith(".py"):
+    when it cannot tell: no Python source, or `from x import *`)."""
+    if not source_file or not source_file.endswith(".py"):
         return None
-    with open(spec.origin, encoding="utf-8") as f:
-        tree = ast.parse(f.read(), spec.origin)
+    with open(source_file, encoding="utf-8") as f:
+        tree = ast.parse(f.read(), source_file)
     names = set()
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
@@ -200,13 +199,11 @@ def check_sources(package: str, name: str) -> None:
     hooks, else a ContractError naming what is missing."""
     for role, spec in ROLES.items():
         module = f"{package}.{role}"
-        try:
-            names = module_names(module)
-        except ModuleNotFoundError:
-            names = None
-        if names is None and importlib.util.find_spec(module) is None:
+        found = importlib.util.find_spec(module)
+        if found is None:
             raise ContractError(f"{name}: {module} does not exist; an application has "
                                 f"{', '.join(f'{r}.py' for r in ROLES)} (zoo/contract.py)")
+        names = defined_names(found.origin)
         missing = [h for h in spec.required if names is not None and h not in names]
         if missing:
             raise ContractError(_missing(name, module, role, missing))
