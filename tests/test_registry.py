@@ -144,3 +144,10 @@ def test_training_sits_below_the_model():
         import zoo.recipes
     """)
     subprocess.run([sys.executable, "-c", code], check=True, timeout=300, capture_output=True)
+
+
+def test_an_application_without_one_of_the_four_modules_fails_at_registration(tmp_path):
+    package = application(tmp_path, "toy_no_evaluate")
+    (tmp_path / package / "evaluate.py").unlink()
+    with pytest.raises(contract.ContractError, match=r"toy_no_evaluate\.evaluate does not exist"):
+        register(entry(package))
