@@ -107,3 +107,13 @@ def tiny_bundle(tiny, tmp_path_factory):
         return cache[name]
 
     return get
+
+
+def pytest_collection_modifyitems(items):
+    """With pytest-xdist (`make test` runs `-n 2 --dist loadgroup`), the tests of one model
+    go to one worker, so each worker loads a shipped bundle, and trains a tiny model, only
+    for the models it tests."""
+    for item in items:
+        name = getattr(item, "callspec", None) and item.callspec.params.get("name")
+        if isinstance(name, str):
+            item.add_marker(pytest.mark.xdist_group(name))

@@ -1,5 +1,7 @@
 """The contract every registered model passes (timm / keras-hub style): a new entry gets
-all of it for free by registering."""
+all of it for free by registering. Checks that need *a* model run on the harness's tiny
+model (tests/test_harness.py, zoo.testing); checks about what is shipped (the bundles,
+their exports' parity, their cards) run on the shipped bundles."""
 import importlib
 import json
 
@@ -8,7 +10,7 @@ import pytest
 
 import zoo
 import zoo.data
-from zoo.errors import BundleError, DataFormatError, InputError, UnknownModelError
+from zoo.errors import BundleError, DataFormatError, UnknownModelError
 
 MODELS = zoo.list_models()
 
@@ -18,14 +20,13 @@ def test_registry_is_not_empty():
 
 
 @pytest.mark.parametrize("name", MODELS)
-def test_load_predict_roundtrip(name, shipped, tmp_path):
+def test_shipped_bundle_loads_and_predicts(name, shipped):
+    """The shipped bundle loads and answers its own examples (save/load round trips are
+    the harness's: test_harness.py)."""
     m = shipped(name)
     examples = m.parity_examples()[:4]
     assert examples, "a bundle ships real examples for parity checks"
-    first = m.predict(examples)
-    assert len(first) == len(examples)
-    again = zoo.load(m.save(tmp_path / "copy")).predict(examples)
-    assert m.host().agreement(again, first) == 1.0
+    assert len(m.predict(examples)) == len(examples)
 
 
 @pytest.mark.parametrize("name", MODELS)
@@ -53,13 +54,13 @@ def test_export_parity(name, fmt, quantize, shipped, exported):
 
 @pytest.mark.parametrize("name", MODELS)
 @pytest.mark.parametrize("backend", ["keras", "tflite", "onnx"])
-def test_threads_get_the_answers_of_one_thread(name, backend, shipped, exported):
+def test_threads_get_the_answers_of_one_thread(name, backend, tiny, tiny_exported):
     """One model shared by 8 threads (a server's case): every answer equals the one a
     single thread gets, and nothing crashes (one LiteRT interpreter is not thread-safe)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    m = shipped(name)
-    model = m if backend == "keras" else zoo.runtime.load(exported(name, backend)[0])
+    m = tiny(name)
+    model = m if backend == "keras" else zoo.runtime.load(tiny_exported(name, f"model.{backend}")[0])
     examples = m.parity_examples()[:8]
     single = [model.predict([x]) for x in examples]
     with ThreadPoolExecutor(8) as pool:
@@ -70,8 +71,8 @@ def test_threads_get_the_answers_of_one_thread(name, backend, shipped, exported)
 
 
 @pytest.mark.parametrize("name", MODELS)
-def test_fine_tune_few_steps_on_real_data(name, shipped, data_dir, tmp_path):
-    m = shipped(name)
+def test_fine_tune_few_steps_on_real_data(name, tiny, data_dir, tmp_path):
+    m = tiny(name)
     entry = m.entry
     data = zoo.data.read_split(entry, data_dir / entry.default_data, "train")[:96]
     before = [w.copy() for w in m.keras_model.get_weights()]
@@ -88,15 +89,6 @@ def test_fine_tune_few_steps_on_real_data(name, shipped, data_dir, tmp_path):
     mix = rehearsal_mix(entry, data[:8], True, new_share=0.5)
     assert mix["old_examples"] > 8 and mix["repeats"] > 1
     assert all(a is b for a, b in zip(mix["examples"][-8:], data[:8]))
-
-
-@pytest.mark.parametrize("name", MODELS)
-def test_bad_inputs_get_clear_errors(name, shipped):
-    m = shipped(name)
-    with pytest.raises(InputError, match="non-empty"):
-        m.predict([])
-    with pytest.raises(InputError, match="input 0"):
-        m.predict([importlib.import_module(m.entry.host_module).EMPTY_INPUT])
 
 
 @pytest.mark.parametrize("name", MODELS)
@@ -157,14 +149,7 @@ def test_readers_carve_disjoint_train_selection_and_report_splits(name, data_dir
 
 
 @pytest.mark.parametrize("name", MODELS)
-def test_unknown_split_names_are_refused(name, shipped, data_dir):
-    m = shipped(name)
+def test_unknown_split_names_are_refused(name, tiny, data_dir):
+    m = tiny(name)
     with pytest.raises(DataFormatError, match="unknown split 'NOPE'; expected train, valid"):
         m.evaluate(data_dir / m.entry.default_data, split="NOPE")
-
-
-@pytest.mark.parametrize("name", MODELS)
-def test_unknown_predict_options_are_refused(name, shipped):
-    m = shipped(name)
-    with pytest.raises(InputError, match="unknown"):
-        m.predict(m.parity_examples()[:1], no_such_option=1)

@@ -33,10 +33,10 @@ def test_forecast_unknown_split_is_refused(data_dir):
         zoo.data.read_split(zoo.registry.get("forecast-lstm"), data_dir / "stocks", "bogus")
 
 
-def test_music_time_step_does_not_come_from_the_file_name(shipped, data_dir, tmp_path):
+def test_music_time_step_does_not_come_from_the_file_name(tiny, data_dir, tmp_path):
     """JSB's test split saved as jsb_test.npz was scored at eighth notes (NLL 6.88, not
     5.40) because the step was looked up by file stem."""
-    m = shipped("music-lstm")
+    m = tiny("music-lstm")
     with np.load(data_dir / "polyphonic" / "jsb_chorales.npz") as z:
         arrays = {k.replace("valid_", "test_"): z[k] for k in z.files
                   if k.startswith("valid_") or k.startswith("pitch")}
@@ -51,9 +51,9 @@ def test_music_time_step_does_not_come_from_the_file_name(shipped, data_dir, tmp
     assert said[0]["steps_per_quarter"] == 1
 
 
-def test_fine_tune_without_validation_holds_out_a_slice(shipped, data_dir, capsys):
+def test_fine_tune_without_validation_holds_out_a_slice(tiny, data_dir, capsys):
     """It validated on its own training data (val_wer=0.0000) and picked the epoch there."""
-    m = shipped("ner-bilstm")
+    m = tiny("ner-bilstm")
     sents = zoo.data.read_split(m.entry, data_dir / "conll2003", "valid")[:40]
     tuned = m.fine_tune(sents, epochs=1, steps_per_epoch=1, batch_size=8, monitor_gradients=False,
                         jit_compile=False)
@@ -66,8 +66,8 @@ def test_fine_tune_without_validation_holds_out_a_slice(shipped, data_dir, capsy
     assert len(train) == 36 and not {id(s) for s in train} & {id(s) for s in valid}
 
 
-def test_fine_tune_on_too_little_data_warns_loudly(shipped, data_dir, caplog):
-    m = shipped("ner-bilstm")
+def test_fine_tune_on_too_little_data_warns_loudly(tiny, data_dir, caplog):
+    m = tiny("ner-bilstm")
     few = zoo.data.read_split(m.entry, data_dir / "conll2003", "valid")[:6]
     tuned = m.fine_tune(few, epochs=1, batch_size=8, monitor_gradients=False, jit_compile=False)
     assert "the epoch is chosen on the training data itself" in caplog.text
@@ -112,8 +112,8 @@ def test_cli_unknown_option_names_the_ones_it_takes(data_dir, tmp_path):
     assert "unknown option 'horizn'; it takes horizon" in done.stderr
 
 
-def test_predict_option_of_the_wrong_type_is_refused(shipped):
-    m = shipped("forecast-lstm")
+def test_predict_option_of_the_wrong_type_is_refused(tiny):
+    m = tiny("forecast-lstm")
     with pytest.raises(InputError, match="option horizon must be an integer; got 2.7"):
         m.predict(m.parity_examples()[:1], horizon=2.7)
 

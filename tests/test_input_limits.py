@@ -53,10 +53,11 @@ def test_summarization_options_are_bounded(options, match):
     assert host.encode(["a a"], beam=64, max_len=16, alpha=5.0).beam == 64     # the bounds themselves
 
 
-def test_shipped_summarizer_refuses_a_huge_beam_at_once(shipped):
-    """`--beam 100000` grew to 23.6 GB; now it is refused before any decoding."""
+def test_summarizer_refuses_a_huge_beam_at_once(tiny):
+    """`--beam 100000` grew to 23.6 GB; now it is refused before any decoding (any model:
+    the harness's tiny one)."""
     with pytest.raises(InputError, match=r"beam must be an integer in 1\.\.64"):
-        shipped("summarize-attn").predict(["A small text editor for the console."], beam=100_000)
+        tiny("summarize-attn").predict(["A small text editor for the console."], beam=100_000)
 
 
 def caption_host():
@@ -83,12 +84,12 @@ def test_captioning_options_are_bounded(options, match):
     assert (enc.beam, enc.max_len) == (64, 100)
 
 
-def test_speech_beam_is_bounded(shipped):
+def test_speech_beam_is_bounded(tiny):
     from pipelines.speech import host as H
 
     t = np.arange(4000) / 8000
     wave = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
-    m = shipped("speech-ctc")
+    m = tiny("speech-ctc")
     for beam, match in ((10 ** 5, r"beam must be an integer in 0\.\.64; got 100000"),
                         (-1, r"beam must be an integer in 0\.\.64; got -1")):   # was greedy
         with pytest.raises(InputError, match=match):
@@ -106,8 +107,8 @@ def test_speech_beam_is_bounded(shipped):
     ({"temperature": -0.5}, r"temperature must be a finite number > 0"),
     ({"seed": -1}, r"seed must be an integer >= 0; got -1"),        # was numpy's ValueError
 ])
-def test_music_options_are_bounded(options, match, shipped):
-    m = shipped("music-lstm")
+def test_music_options_are_bounded(options, match, tiny):
+    m = tiny("music-lstm")
     with pytest.raises(InputError, match=match):
         m.generate(**{"steps": 2, **options})
     with pytest.raises(InputError, match=match):      # the host checks too (zoo.runtime, direct use)
@@ -126,8 +127,8 @@ def test_forecast_horizon_that_is_not_a_number_is_an_input_error():
 
 
 @pytest.mark.parametrize("batch_size", [0, -3, 10 ** 9, 2.5, True])
-def test_predict_batch_size_is_bounded(batch_size, shipped):
-    m = shipped("forecast-lstm")
+def test_predict_batch_size_is_bounded(batch_size, tiny):
+    m = tiny("forecast-lstm")
     with pytest.raises(InputError, match=r"batch_size must be an integer in 1\.\.1024"):
         m.predict(m.parity_examples()[:1], batch_size=batch_size)
     assert len(m.predict(m.parity_examples()[:1], batch_size=1024)) == 1
@@ -205,10 +206,10 @@ def test_bad_prices_in_a_csv_name_the_file_and_line(tmp_path, bad_value, match):
         data.read(path)
 
 
-def test_evaluate_refuses_an_infinite_price_instead_of_crashing(shipped, tmp_path):
+def test_evaluate_refuses_an_infinite_price_instead_of_crashing(tiny, tmp_path):
     path = long_csv(tmp_path, rows=300, bad_line=250, bad_value="inf")
     with pytest.raises(DataFormatError, match=r"prices\.csv: infinite price inf in line 250"):
-        shipped("forecast-lstm").evaluate(str(path))
+        tiny("forecast-lstm").evaluate(str(path))
 
 
 @pytest.mark.parametrize("text,match", [
@@ -268,23 +269,23 @@ def with_value(values, k, v):
     (series(volume=[1.0] * 79 + [float("inf")]), r"volume inf on .*volumes must be finite and >= 0"),
     (series(volume=[1.0, 2.0]), r"2 volumes but 80 prices"),
 ])
-def test_bad_series_dicts_are_input_errors(item, match, shipped):
+def test_bad_series_dicts_are_input_errors(item, match, tiny):
     with pytest.raises(InputError, match=match):
-        shipped("forecast-lstm").predict([item])
+        tiny("forecast-lstm").predict([item])
 
 
-def test_text_price_in_a_dataframe_names_the_row(shipped):
+def test_text_price_in_a_dataframe_names_the_row(tiny):
     df = pd.DataFrame({"date": pd.bdate_range("2020-01-01", periods=80),
                        "close": [50.0] * 10 + ["n/a?"] + [50.0] * 69})
     with pytest.raises(InputError, match=r"price 'n/a\?' in row 12 \(column 'close'\) is not a number"):
-        shipped("forecast-lstm").predict(df)
+        tiny("forecast-lstm").predict(df)
 
 
 # ---- 3. music rolls and .npz files -----------------------------------------------------------
-def test_nan_piano_roll_is_refused_not_read_as_silence(shipped):
+def test_nan_piano_roll_is_refused_not_read_as_silence(tiny):
     roll = np.zeros((8, 88), np.float32)
     roll[2, 39] = np.nan
-    m = shipped("music-lstm")
+    m = tiny("music-lstm")
     with pytest.raises(InputError, match=r"input 0: the piano roll holds nan at step 2, key 39"):
         m.predict([roll])
     with pytest.raises(InputError, match="piano roll holds nan"):
@@ -298,16 +299,16 @@ def test_nan_piano_roll_is_refused_not_read_as_silence(shipped):
     (np.zeros((0, 88)), r"must be \[T >= 1, 88\]"),
     (np.zeros((3, 4, 88)), "must be a 2-D array"),
 ])
-def test_bad_piano_rolls_are_input_errors(roll, match, shipped):
+def test_bad_piano_rolls_are_input_errors(roll, match, tiny):
     with pytest.raises(InputError, match=match):
-        shipped("music-lstm").predict([roll])
+        tiny("music-lstm").predict([roll])
 
 
-def test_pieces_longer_than_the_limit_are_refused_before_the_work(shipped):
+def test_pieces_longer_than_the_limit_are_refused_before_the_work(tiny):
     from pipelines.music import host as H
 
     with pytest.raises(InputError, match=r"input 0: 20001 time steps; expected at most 20000"):
-        shipped("music-lstm").predict([np.zeros((H.MAX_PIECE_STEPS + 1, 88), np.float32)])
+        tiny("music-lstm").predict([np.zeros((H.MAX_PIECE_STEPS + 1, 88), np.float32)])
 
 
 def npz_bytes(**arrays) -> bytes:
@@ -357,7 +358,7 @@ def test_damaged_or_odd_npz_files_are_data_format_errors(tmp_path, content, matc
             read(path)
 
 
-def test_a_midi_note_that_never_ends_is_refused_not_allocated(tmp_path, shipped):
+def test_a_midi_note_that_never_ends_is_refused_not_allocated(tmp_path, tiny):
     """A few bytes of MIDI can hold a note 2**28 ticks long: tens of GB as a piano roll."""
     from pipelines.music import data
     from pipelines.music.midi import MAX_ROLL_STEPS
@@ -370,12 +371,12 @@ def test_a_midi_note_that_never_ends_is_refused_not_allocated(tmp_path, shipped)
     with pytest.raises(DataFormatError, match=r"long\.mid: the notes span 400,000 time steps"):
         data.read(path, steps_per_quarter=2)
     with pytest.raises(InputError, match=r"input 0: .*time steps.*expected at most"):
-        shipped("music-lstm").predict([str(path)])
+        tiny("music-lstm").predict([str(path)])
 
 
 # ---- 4. output files in folders that do not exist --------------------------------------------
-def test_music_output_folders_are_checked_before_generating(shipped, tmp_path):
-    m = shipped("music-lstm")
+def test_music_output_folders_are_checked_before_generating(tiny, tmp_path):
+    m = tiny("music-lstm")
     missing = tmp_path / "no" / "such"
     with pytest.raises(InputError, match=r"out: the folder '.*no/such' does not exist"):
         m.generate(steps=4, out=missing / "song.mid")

@@ -33,8 +33,8 @@ def options_of(m) -> list[str]:
 
 
 @pytest.mark.parametrize("name", MODELS)
-def test_any_predict_options_give_a_result_or_a_zoo_error(name, shipped):
-    m = shipped(name)
+def test_any_predict_options_give_a_result_or_a_zoo_error(name, tiny):
+    m = tiny(name)
     example = m.parity_examples()[:1]
     names = options_of(m) + ["no_such_option"]
 
@@ -87,11 +87,11 @@ def test_any_file_gives_examples_or_a_zoo_error(name, tmp_path_factory):
     check()
 
 
-def test_numpy_inputs_of_every_kind_are_refused_cleanly(shipped):
+def test_numpy_inputs_of_every_kind_are_refused_cleanly(tiny):
     """NaN, object and empty arrays where a waveform or a roll is expected."""
     for name, bad in (("speech-ctc", np.full(8000, np.nan, np.float32)),
                       ("speech-ctc", np.array([object()] * 10)),
                       ("speech-ctc", np.zeros(0, np.float32)),
                       ("forecast-lstm", {"close": [1.0, float("nan")] * 40})):
         with pytest.raises(ZooError):
-            shipped(name).predict([bad])
+            tiny(name).predict([bad])

@@ -60,15 +60,13 @@ sys.exit(1 if bad or errors else 0)
 
 
 @pytest.fixture(scope="module")
-def tflite_exports(tmp_path_factory):
-    """ner-bilstm and forecast-lstm as .tflite, with their parity examples beside them."""
-    out = tmp_path_factory.mktemp("exports")
+def tflite_exports(tiny, tiny_exported):
+    """Tiny ner-bilstm and forecast-lstm models as .tflite (zoo.testing), with their parity
+    examples beside them."""
     paths = {}
     for name in ("ner-bilstm", "forecast-lstm"):
-        m = zoo.load(name)
-        path = out / f"{name}.tflite"
-        m.export(path)
-        (out / f"{name}.examples.json").write_text(json.dumps(m.parity_examples()))
+        path, _ = tiny_exported(name, "model.tflite")
+        path.with_name(f"{name}.examples.json").write_text(json.dumps(tiny(name).parity_examples()))
         paths[name] = path
     return paths
 
@@ -86,11 +84,11 @@ def test_tflite_runtime_is_thread_safe(name, tflite_exports):
 
 # ---- 2. SavedModel exports do not delete the user's folder ----------------------------------
 @pytest.fixture(scope="module")
-def forecaster():
-    return zoo.load("forecast-lstm")
+def forecaster(tiny):
+    return tiny("forecast-lstm")
 
 
-def test_saved_model_export_refuses_a_folder_of_other_files(forecaster, tmp_path):
+def test_saved_model_export_refuses_a_folder_of_other_files(forecaster, tiny_bundle, tmp_path):
     out = tmp_path / "mine"
     out.mkdir()
     (out / "notes.txt").write_text("keep me")
@@ -99,9 +97,10 @@ def test_saved_model_export_refuses_a_folder_of_other_files(forecaster, tmp_path
     assert (out / "notes.txt").read_text() == "keep me"
     from zoo.cli import main
 
-    assert main(["export", "forecast-lstm", "--format", "saved_model", "--out", str(out)]) == 2
+    bundle = str(tiny_bundle("forecast-lstm"))
+    assert main(["export", bundle, "--format", "saved_model", "--out", str(out)]) == 2
     assert (out / "notes.txt").read_text() == "keep me"
-    assert main(["export", "forecast-lstm", "--format", "saved_model", "--out", str(out),
+    assert main(["export", bundle, "--format", "saved_model", "--out", str(out),
                  "--overwrite"]) == 0
     assert (out / "saved_model.pb").is_file() and not (out / "notes.txt").exists()
     forecaster.export(out)          # an earlier export is replaced without --overwrite
@@ -298,8 +297,8 @@ def test_ten_minute_recording_still_transcribes(shipped, tmp_path, data_dir):
 
 
 @pytest.mark.parametrize("name", ["speech-ctc", "speech-ctc-stream"])
-def test_float_waveform_far_outside_unit_range_is_refused(name, shipped):
-    m = shipped(name)
+def test_float_waveform_far_outside_unit_range_is_refused(name, tiny):
+    m = tiny(name)
     loud = _tone(1.0, 8000) * 10                # peak 3.0
     with pytest.raises(InputError, match=r"expected floats in \[-1, 1\]"):
         m.predict([loud])
@@ -339,13 +338,12 @@ def test_lone_surrogate_is_an_input_error(summarizer_host):
         summarizer_host.encode(["abc\ud800"])
 
 
-def test_preprocessor_missing_keys_is_a_bundle_error(bundle_copy):
+def test_preprocessor_missing_keys_is_a_bundle_error(tiny_bundle, tmp_path):
     """A bundle whose preprocessor.json lost a key (its manifest re-written to match)
     is refused at load, not with a raw KeyError at the first predict()."""
-    import zoo.bundle
-    from zoo.errors import BundleError
+    import shutil
 
-    path = bundle_copy("ner-bilstm")
+    path = shutil.copytree(tiny_bundle("ner-bilstm"), tmp_path / "ner")
     prep = json.loads((path / "preprocessor.json").read_text())
     del prep["preprocessor"]["labels"]
     (path / "preprocessor.json").write_text(json.dumps(prep))

@@ -1,5 +1,6 @@
 """Training safety and visibility: kill -9 mid-run, re-run, resume; gradient monitor output;
 `import zoo` stays TensorFlow-free."""
+import inspect
 import json
 import os
 import signal
@@ -24,10 +25,30 @@ def tiny_conll(data_dir, tmp_path):
     return root
 
 
-def _train_cmd(data, out):
+@pytest.fixture
+def slice_glove(tiny_conll, data_dir):
+    """The real GloVe rows of the slice's words only: the word embedding shrinks from 56k
+    rows to a few hundred, so each `zoo train` below takes seconds, not a minute."""
+    default = inspect.signature(data.fit_preprocessor).parameters["embeddings"].default
+    words, vectors = data.load_vectors(data_dir / default)
+    seen = {t.lower() for f in ("train.txt", "valid.txt") for s in data.read(tiny_conll / f)
+            for t in s["tokens"]}
+    path = tiny_conll.parent / "glove-slice.txt"
+    path.write_text("".join(f"{w} {' '.join(map(str, v))}\n" for w, v in zip(words, vectors) if w in seen))
+    return path
+
+
+def _tiny_recipe(glove) -> dict:
+    """ner-bilstm's tiny recipe (zoo.testing), on the slice's GloVe rows."""
+    return {**zoo.registry.get("ner-bilstm").tiny, "embeddings": str(glove)}
+
+
+def _train_cmd(data, out, glove):
     return [sys.executable, "-m", "zoo.cli", "train", "ner-bilstm", "--data", str(data), "--out",
-            str(out), "--epochs", "3", "--steps-per-epoch", "4", "--units", "8", "--batch-size", "8",
-            "--hparam", "jit_compile=false"]     # XLA compiling would take longer than the run
+            str(out), "--epochs", "3", "--steps-per-epoch", "4", "--batch-size", "8",
+            "--hparam", "jit_compile=false",     # XLA compiling would take longer than the run
+            *[a for k, v in _tiny_recipe(glove).items()
+              for a in ("--hparam", f"{k}={v if isinstance(v, str) else json.dumps(v)}")]]
 
 
 def test_cli_fine_tune_card_says_how_to_reproduce_it(tiny_conll, tmp_path):
@@ -94,7 +115,7 @@ def test_import_zoo_does_not_import_tensorflow():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-def test_killed_training_resumes_and_loses_nothing(tiny_conll, tmp_path):
+def test_killed_training_resumes_and_loses_nothing(tiny_conll, slice_glove, tmp_path):
     """kill -9 at each phase of `zoo train` (zoo.training.crash_point, ZOO_CRASH_AT): mid-
     epoch, after an epoch's validation but before its checkpoint, and during the export
     checks after training. Each re-run of the same command picks up where the last one
@@ -106,7 +127,7 @@ def test_killed_training_resumes_and_loses_nothing(tiny_conll, tmp_path):
 
     def run(crash=None):
         env = {**os.environ, **({"ZOO_CRASH_AT": crash} if crash else {})}
-        return subprocess.run(_train_cmd(tiny_conll, out), env=env, capture_output=True,
+        return subprocess.run(_train_cmd(tiny_conll, out, slice_glove), env=env, capture_output=True,
                               text=True, timeout=900)
 
     def epochs():
@@ -140,8 +161,8 @@ def test_killed_training_resumes_and_loses_nothing(tiny_conll, tmp_path):
     assert "zoo train ner-bilstm" in (out / "card.md").read_text()
     # The same recipe, never interrupted (in this process, no exports): the same result.
     whole = zoo.train("ner-bilstm", data=tiny_conll, out=tmp_path / "whole", epochs=3,
-                      steps_per_epoch=4, units=8, batch_size=8, jit_compile=False,
-                      check_exports=False)
+                      steps_per_epoch=4, batch_size=8, jit_compile=False, check_exports=False,
+                      **_tiny_recipe(slice_glove))
     again = zoo.load(out)
     assert json.loads((tmp_path / "whole" / "train" / "train_state.json").read_text())[
         "history"] == state["history"]
