@@ -1,7 +1,8 @@
 """ner-bilstm end to end: predict on raw text, CRF decoding, evaluation, CLI, fine-tuning
-with a new label set, the SavedModel's raw-string signature, TF-free runtime."""
+with a new label set, the SavedModel's raw-string signature (the TF-free runtime is the
+harness's, tests/test_harness.py). Checks that need trained tags use the shipped model;
+the others the harness's tiny one."""
 import json
-import os
 import subprocess
 import sys
 
@@ -15,6 +16,11 @@ from zoo.errors import InputError
 @pytest.fixture(scope="module")
 def ner(shipped):
     return shipped("ner-bilstm")
+
+
+@pytest.fixture(scope="module")
+def tiny_ner(tiny):
+    return tiny("ner-bilstm")
 
 
 def test_predict_raw_text_returns_entities_with_offsets(ner):
@@ -88,7 +94,8 @@ def test_cli_errors_are_one_line(tmp_path):
     assert "nope.conll: no such NER data file" in out.stderr
 
 
-def test_fine_tune_new_label_set_rebuilds_head(ner, tmp_path, capsys):
+def test_fine_tune_new_label_set_rebuilds_head(tiny_ner, tmp_path, capsys):
+    ner = tiny_ner
     sents = [{"tokens": ["Acme", "sells", "Widgets", "in", "Paris"],
               "tags": ["B-ORG", "O", "B-PRODUCT", "O", "B-LOC"]}] * 32
     tuned = ner.fine_tune(sents, epochs=1, steps_per_epoch=2, batch_size=8, monitor_gradients=False)
@@ -99,8 +106,8 @@ def test_fine_tune_new_label_set_rebuilds_head(ner, tmp_path, capsys):
     assert "B-PRODUCT" not in ner.preprocessor["labels"], "the original model is untouched"
 
 
-def test_saved_model_takes_raw_strings(ner, tmp_path):
-    report = ner.export(tmp_path / "ner_savedmodel")
+def test_saved_model_takes_raw_strings(tiny_ner, tmp_path):
+    report = tiny_ner.export(tmp_path / "ner_savedmodel")
     assert report["agreement"] == 1.0
     import tensorflow as tf
     import tensorflow_text  # noqa: F401
@@ -110,24 +117,8 @@ def test_saved_model_takes_raw_strings(ner, tmp_path):
     assert [t.decode() for t in out["tokens"].numpy()[0]][:2] == ["EU", "rejects"]
 
 
-def test_runtime_runs_without_tensorflow(ner, tmp_path):
-    path = tmp_path / "ner.tflite"
-    ner.export(path)
-    expected = ner.predict(["EU rejects German call to boycott British lamb ."])
-    code = f"""
-import sys, json
-import zoo
-r = zoo.runtime.load({str(path)!r}).predict(["EU rejects German call to boycott British lamb ."])
-assert "tensorflow" not in sys.modules, sorted(m for m in sys.modules if "tensorflow" in m)
-print(json.dumps(r))
-"""
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         env={**os.environ})
-    assert out.returncode == 0, out.stderr[-2000:]
-    assert json.loads(out.stdout.strip().splitlines()[-1]) == expected
-
-
-def test_fine_tune_on_less_than_one_batch_still_trains(ner, data_dir):
+def test_fine_tune_on_less_than_one_batch_still_trains(tiny_ner, data_dir):
+    ner = tiny_ner
     from pipelines.ner import data
 
     few = data.read(data_dir / "conll2003" / "train.txt")[:5]
