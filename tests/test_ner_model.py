@@ -126,3 +126,19 @@ def test_fine_tune_on_less_than_one_batch_still_trains(tiny_ner, data_dir):
     before = ner.keras_model.get_layer("head_emissions").get_weights()[0]
     after = tuned.keras_model.get_layer("head_emissions").get_weights()[0]
     assert not np.array_equal(before, after), "five sentences make one (short) batch"
+
+
+def test_the_host_is_built_once_and_follows_the_weights(tiny_ner):
+    """ZooModel.host() keeps one host (its caches survive between predicts) until the
+    constants it takes from the weights change, as training changes a CRF's transitions."""
+    host = tiny_ner.host()
+    assert tiny_ner.host() is host
+    transitions = tiny_ner.keras_model.get_layer("head_crf").transitions
+    before = transitions.numpy()
+    try:
+        transitions.assign(before + 1.0)
+        moved = tiny_ner.host()
+        assert moved is not host and np.allclose(moved.crf["transitions"], before + 1.0)
+    finally:
+        transitions.assign(before)
+    assert tiny_ner.host() is not moved

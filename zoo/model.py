@@ -37,7 +37,7 @@ class ZooModel:
         self.history: list[dict] = []       # per-epoch records of the fine_tune that made it
         self.hparams = hparams or {}
         self._call = tf.function(lambda x: keras_model(x, training=False), reduce_retracing=True)
-        self._functions = self._host = None
+        self._functions = self._host = self._constants = None
 
     def __getattr__(self, name):
         """Task methods the application's host declares (TASK_METHODS, e.g. `generate`),
@@ -129,9 +129,13 @@ class ZooModel:
         return {**self.preprocessor, **self.entry.module("model").host_constants(self.keras_model)}
 
     def host(self):
-        """The numpy host, built once per model (it keeps caches, e.g. of tokenizations)."""
-        if self._host is None:
-            self._host = load_host(self.entry.host_module, self.host_config())
+        """The numpy host, built once per model (it keeps caches, e.g. of tokenizations),
+        and again only when the constants it takes from the weights change (training moves
+        a CRF's transitions, a NADE's weights)."""
+        constants = self.entry.module("model").host_constants(self.keras_model)
+        if self._host is None or constants != self._constants:
+            self._host = load_host(self.entry.host_module, {**self.preprocessor, **constants})
+            self._constants = constants
         return self._host
 
     def predict_units(self, units, batch_size: int = 64) -> list[dict]:
