@@ -24,18 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .harness import Spec, numpy_batches, run, timed
+from .harness import Spec, run, timed, train_batches
 
 DATA = ("captioning", "emoji")
-
-
-def batches(zm, hp: dict, steps: int, quick: bool) -> list:
-    from pipelines.captioning import data as D
-    from zoo.data import data_root
-
-    train = D.read_split(data_root().joinpath(*DATA), "train")
-    return numpy_batches(D.make_dataset(train, zm.preprocessor, batch_size=int(hp.get("batch_size", 32)),
-                                        shuffle=True, seed=0, drop_remainder=True), steps)
 
 
 def latency(bench) -> dict:
@@ -74,7 +65,7 @@ def describe(km, hp: dict) -> str:
             f"{km.get_layer('decoder').vocab_size}")
 
 
-SPEC = Spec(name="caption-cnn-lstm", doc=__doc__, twin="caption_cnn_lstm", batches=batches,
+SPEC = Spec(name="caption-cnn-lstm", doc=__doc__, twin="caption_cnn_lstm", batches=train_batches,
             counts=lambda prep, x, y: {"images": len(y["logits"]), "words": int((y["logits"] > 0).sum())},
             latency=latency, describe=describe, data="emoji train, augmented", inputs="images",
             exports=("SavedModel", "TFLite float32", "ONNX"), both_jit=True)

@@ -15,18 +15,10 @@ What is timed (see benchmarks/harness.py for what every benchmark shares):
 from __future__ import annotations
 
 import contextlib
+import functools
 import sys
 
-from .harness import Spec, numpy_batches, run
-
-
-def batches(zm, hp: dict, steps: int, quick: bool) -> list:
-    from pipelines.forecasting import data
-    from zoo.data import data_root, read_split
-
-    series = read_split(zm.entry, data_root() / zm.entry.default_data, "train")[:60]
-    return numpy_batches(data.make_dataset(series, zm.preprocessor, batch_size=hp["batch_size"],
-                                           shuffle=True, seed=0, drop_remainder=True), steps)
+from .harness import Spec, run, train_batches
 
 
 def latency(bench) -> dict:
@@ -49,7 +41,7 @@ def describe(km, hp: dict) -> str:
             f"horizon {km.get_layer('head_quantiles').horizon}")
 
 
-SPEC = Spec(name="forecast-lstm", doc=__doc__, twin="forecast_lstm", batches=batches,
+SPEC = Spec(name="forecast-lstm", doc=__doc__, twin="forecast_lstm", batches=functools.partial(train_batches, first=60),
             counts=lambda prep, x, y: {"windows": len(y["quantiles"])},
             latency=latency, describe=describe, data="the first 60 training tickers, shuffled",
             inputs="windows", steps=(60, 3), calls=(300, 10),

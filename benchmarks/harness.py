@@ -89,6 +89,17 @@ def numpy_batches(dataset, steps: int) -> list:
     return list(dataset.take(steps).as_numpy_iterator())
 
 
+def train_batches(zm, hp: dict, steps: int, quick: bool, first: int | None = None) -> list:
+    """`steps` shuffled batches of the recipe's batch size from the train split of the
+    entry's default data (its first `first` examples when given), as the zoo trains."""
+    from zoo.data import data_root, read_split
+
+    train = read_split(zm.entry, data_root() / zm.entry.default_data, "train")[:first]
+    return numpy_batches(zm.entry.module("data").make_dataset(
+        train, zm.preprocessor, batch_size=int(hp["batch_size"]), shuffle=True, seed=0,
+        drop_remainder=True), steps)
+
+
 def one_per_shape(items: list, key: Callable) -> list:
     seen: dict = {}
     for item in items:

@@ -21,16 +21,7 @@ import time
 
 import numpy as np
 
-from .harness import Spec, numpy_batches, run, timed
-
-
-def batches(zm, hp: dict, steps: int, quick: bool) -> list:
-    from pipelines.music import data as D
-    from zoo.data import data_root
-
-    train = D.read_split(data_root() / "polyphonic", "train")
-    return numpy_batches(D.make_dataset(train, zm.preprocessor, batch_size=hp.get("batch_size", 8),
-                                        shuffle=True, seed=0), steps)
+from .harness import Spec, run, timed, train_batches
 
 
 def latency(bench) -> dict:
@@ -68,7 +59,7 @@ def describe(km, hp: dict) -> str:
             f"{hp.get('nade_hidden')} hidden")
 
 
-SPEC = Spec(name="music-lstm", doc=__doc__, twin="music_lstm", batches=batches,
+SPEC = Spec(name="music-lstm", doc=__doc__, twin="music_lstm", batches=train_batches,
             counts=lambda prep, x, y: {"frames": int((y["logits"][..., 0] >= 0).sum())},
             latency=latency, describe=describe, data="JSB Chorales train chunks",
             steps=(30, 3), exports=("TFLite float32", "TFLite dynamic-range", "ONNX"))

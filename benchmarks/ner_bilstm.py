@@ -19,17 +19,7 @@ import sys
 
 import numpy as np
 
-from .harness import Spec, numpy_batches, run
-
-
-def batches(zm, hp: dict, steps: int, quick: bool) -> list:
-    from pipelines.ner import data
-    from zoo.data import data_root
-
-    sentences = data.read(data_root() / zm.entry.default_data / zm.entry.train_file)
-    ds = data.make_dataset(sentences[:1500] if quick else sentences, zm.preprocessor,
-                           batch_size=hp["batch_size"], shuffle=True, seed=0, drop_remainder=True)
-    return numpy_batches(ds, steps)
+from .harness import Spec, run, train_batches
 
 
 def latency(bench) -> dict:
@@ -54,7 +44,7 @@ def describe(km, hp: dict) -> str:
             f"{km.get_layer('head_emissions').units} tags")
 
 
-SPEC = Spec(name="ner-bilstm", doc=__doc__, twin="ner_bilstm", batches=batches,
+SPEC = Spec(name="ner-bilstm", doc=__doc__, twin="ner_bilstm", batches=lambda zm, hp, steps, quick: train_batches(zm, hp, steps, quick, 1500 if quick else None),
             counts=lambda prep, x, y: {"tokens": int((y["emissions"] >= 0).sum())},
             latency=latency, describe=describe, data="CoNLL-2003 train, length-bucketed",
             inputs="sentences", steps=(100, 3), calls=(300, 12),

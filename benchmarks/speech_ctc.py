@@ -19,16 +19,7 @@ from __future__ import annotations
 
 import sys
 
-from .harness import Spec, numpy_batches, run, timed
-
-
-def batches(zm, hp: dict, steps: int, quick: bool) -> list:
-    from pipelines.speech import data as D
-    from zoo.data import data_root
-
-    train = D.read_split(data_root() / "fsdd", "train")
-    return numpy_batches(D.make_dataset(train, zm.preprocessor, batch_size=hp.get("batch_size", 32),
-                                        shuffle=True, seed=0), steps)
+from .harness import Spec, run, timed, train_batches
 
 
 def audio_seconds(prep: dict, x: dict, y: dict) -> dict:
@@ -92,7 +83,7 @@ def describe(km, hp: dict) -> str:
     return f"Conv1d front end, {enc.depth}x bidirectional GRU {enc.units}, CTC"
 
 
-SPEC = Spec(name="speech-ctc", doc=__doc__, twin="speech_ctc", batches=batches, counts=audio_seconds,
+SPEC = Spec(name="speech-ctc", doc=__doc__, twin="speech_ctc", batches=train_batches, counts=audio_seconds,
             latency=latency, describe=describe, data="FSDD train, augmented connected digits",
             inputs="utterances", steps=(20, 3), calls=(40, 6),
             exports=("TFLite float32", "TFLite dynamic-range", "ONNX"))

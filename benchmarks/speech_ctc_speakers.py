@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from pipelines.speech import data as D
 from pipelines.speech import augment as A
+from pipelines.speech import data as D
 from pipelines.speech import features as F
 from zoo.data import data_root
 

@@ -23,18 +23,9 @@ import sys
 
 import numpy as np
 
-from .harness import Spec, numpy_batches, run, timed
+from .harness import Spec, run, timed, train_batches
 
 DATA = ("summarization", "debian_descriptions")
-
-
-def batches(zm, hp: dict, steps: int, quick: bool) -> list:
-    from pipelines.summarization import data as D
-    from zoo.data import data_root
-
-    train = D.read_split(data_root().joinpath(*DATA), "train")
-    return numpy_batches(D.make_dataset(train, zm.preprocessor, batch_size=int(hp.get("batch_size", 32)),
-                                        shuffle=True, seed=0, drop_remainder=True), steps)
 
 
 def latency(bench) -> dict:
@@ -82,7 +73,7 @@ def describe(km, hp: dict) -> str:
             f"{hp.get('copy')}, coverage {hp.get('coverage')}")
 
 
-SPEC = Spec(name="summarize-attn", doc=__doc__, twin="summarize_attn", batches=batches,
+SPEC = Spec(name="summarize-attn", doc=__doc__, twin="summarize_attn", batches=train_batches,
             counts=lambda prep, x, y: {"pairs": len(y["log_probs"]),
                                        "target_tokens": int((y["log_probs"] > 0).sum())},
             latency=latency, describe=describe, data="Debian train, length-bucketed sources",
