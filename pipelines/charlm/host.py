@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from zoo import contract
+from zoo.decoding import log_softmax
 from zoo.errors import InputError
 from zoo.options import as_batch, check_int, check_number
 
@@ -25,11 +26,6 @@ EMPTY_INPUT = ""
 CONTEXT = "\n\n"                # what precedes every text: the start of a passage
 MAX_CHARS = 100_000             # prompt + generated characters in one call (one step each)
 MAX_TEMPERATURE = 100.0
-
-
-def log_softmax(x: np.ndarray) -> np.ndarray:
-    x = x - x.max(axis=-1, keepdims=True)
-    return x - np.log(np.exp(x).sum(axis=-1, keepdims=True))
 
 
 def sample(logits: np.ndarray, uniform: float, temperature: float = 1.0, top_k: int = 0,
