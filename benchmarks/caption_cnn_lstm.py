@@ -8,7 +8,7 @@ Runtime and the SavedModel's in-graph greedy serving signature.
 
 What is timed (see benchmarks/harness.py for what every benchmark shares):
 - Training: batches of augmented emoji train images with their captions from
-  `pipelines.captioning.data.make_dataset` (seed 0). Keras with the recipe's
+  `zoo_pipelines.captioning.data.make_dataset` (seed 0). Keras with the recipe's
   jit_compile=False and with XLA; the twin is benchmarks/twins/caption_cnn_lstm.py (the
   attention LSTM decoder stepped in a Python loop over the words).
 - Latency: one emoji valid image per call, `predict([image], beam=B)` end to end (image
@@ -32,8 +32,8 @@ DATA = ("captioning", "emoji")
 def latency(bench) -> dict:
     import tensorflow as tf
 
-    from pipelines.captioning import data as D
-    from pipelines.captioning import model as M
+    from zoo_pipelines.captioning import data as D
+    from zoo_pipelines.captioning import model as M
     from zoo.data import data_root
 
     zm = bench.zm

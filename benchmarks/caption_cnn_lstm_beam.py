@@ -18,8 +18,8 @@ GRID = ((1, 1.0), (3, 0.0), (3, 0.3), (3, 0.6), (3, 1.0), (5, 0.0), (5, 0.6), (5
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     import zoo
-    from pipelines.captioning import data as D
-    from pipelines.captioning import evaluate as E
+    from zoo_pipelines.captioning import data as D
+    from zoo_pipelines.captioning import evaluate as E
     from zoo.data import data_root
 
     bundle = argv[0] if argv else "caption-cnn-lstm"

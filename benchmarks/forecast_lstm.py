@@ -6,7 +6,7 @@ network in PyTorch, single-forecast latency in every runtime the zoo exports to,
     zoo bench forecast-lstm [--quick --threads 1]                         # the same, via the CLI
 
 What is timed (see benchmarks/harness.py for what every benchmark shares):
-- Training: batches of windows from `pipelines.forecasting.data.make_dataset` (the first
+- Training: batches of windows from `zoo_pipelines.forecasting.data.make_dataset` (the first
   60 training tickers, shuffled, seed 0); the twin is benchmarks/twins/forecast_lstm.py
   with the same pinball loss and per-window weights.
 - Latency: one forecast (batch 1: a 64-day window + context) per call over validation

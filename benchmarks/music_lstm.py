@@ -6,7 +6,7 @@ PyTorch, and the per-step generation latency of each runtime the zoo exports to.
     zoo bench music-lstm [--quick]
 
 What is timed (see benchmarks/harness.py for what every benchmark shares):
-- Training: batches of JSB Chorales train chunks from `pipelines.music.data.make_dataset`
+- Training: batches of JSB Chorales train chunks from `zoo_pipelines.music.data.make_dataset`
   (the recipe's batch size and chunk length, with transposition); the twin is
   benchmarks/twins/music_lstm.py (nn.LSTM + the same NADE). Frames/s counts real frames.
 - Generation: one call of the exported `step` function (previous frame + LSTM state ->

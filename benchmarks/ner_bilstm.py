@@ -6,7 +6,7 @@ in PyTorch, single-sentence latency in every runtime the zoo exports to, and fil
     zoo bench ner-bilstm [--quick --threads 1 ...]                      # the same, through the CLI
 
 What is timed (see benchmarks/harness.py for what every benchmark shares):
-- Training: batches of CoNLL-2003 train sentences from `pipelines.ner.data.make_dataset`
+- Training: batches of CoNLL-2003 train sentences from `zoo_pipelines.ner.data.make_dataset`
   (bucketed, shuffled, seed 0); the twin (benchmarks/twins/ner_bilstm.py) runs packed
   sequences and its own CRF NLL. Tokens/s counts real (non-pad) tokens.
 - Latency: one validation sentence per call (batch 1), host features computed beforehand,
@@ -24,7 +24,7 @@ from .harness import Spec, run, train_batches
 
 def latency(bench) -> dict:
     """The first validation sentences (the bundle's examples if the file is missing)."""
-    from pipelines.ner import data
+    from zoo_pipelines.ner import data
     from zoo.data import data_root
 
     zm = bench.zm

@@ -8,7 +8,7 @@ Runtime; with `speech-ctc-stream` shipped, also its latency per 100 ms streaming
 
 What is timed (see benchmarks/harness.py for what every benchmark shares):
 - Training: batches of augmented connected-digit utterances from
-  `pipelines.speech.data.make_dataset` (seed 0); the twin is benchmarks/twins/speech_ctc.py.
+  `zoo_pipelines.speech.data.make_dataset` (seed 0); the twin is benchmarks/twins/speech_ctc.py.
   Throughput is seconds of audio trained per second.
 - Latency: one utterance per call (batch 1): FSDD valid recordings joined into 1-8 digit
   strings (the evaluator's connected strings). Host features are computed beforehand;
@@ -28,7 +28,7 @@ def audio_seconds(prep: dict, x: dict, y: dict) -> dict:
 
 
 def connected_strings(zm, n: int) -> list:
-    from pipelines.speech import data as D
+    from zoo_pipelines.speech import data as D
     from zoo.data import data_root
 
     valid = D.read_split(data_root() / "fsdd", "valid")

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from pipelines.speech import augment as A
-from pipelines.speech import data as D
-from pipelines.speech import features as F
+from zoo_pipelines.speech import augment as A
+from zoo_pipelines.speech import data as D
+from zoo_pipelines.speech import features as F
 from zoo.data import data_root
 
 RATE = 8000

@@ -8,7 +8,7 @@ serving signature, TFLite + host beam search and ONNX Runtime + host beam search
 
 One thread per framework unless --threads says otherwise. What is timed (see
 benchmarks/harness.py for what every benchmark shares):
-- Training: batches of Debian train pairs from `pipelines.summarization.data.make_dataset`
+- Training: batches of Debian train pairs from `zoo_pipelines.summarization.data.make_dataset`
   (length-bucketed sources, seed 0; XLA compiles once per source-length bucket); the twin
   is benchmarks/twins/summarize_attn.py (an LSTMCell decoder stepped in a Python loop).
 - Latency: one Debian valid document per call, `predict([doc], beam=B)` end to end
@@ -31,8 +31,8 @@ DATA = ("summarization", "debian_descriptions")
 def latency(bench) -> dict:
     import tensorflow as tf
 
-    from pipelines.summarization import data as D
-    from pipelines.summarization import model as M
+    from zoo_pipelines.summarization import data as D
+    from zoo_pipelines.summarization import model as M
     from zoo.data import data_root
 
     zm = bench.zm

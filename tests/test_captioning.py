@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pipelines.captioning import ENTRY
-from pipelines.captioning import data as D
-from pipelines.captioning import evaluate as E
-from pipelines.captioning import host as H
-from pipelines.captioning import plot as P
+from zoo_pipelines.captioning import ENTRY
+from zoo_pipelines.captioning import data as D
+from zoo_pipelines.captioning import evaluate as E
+from zoo_pipelines.captioning import host as H
+from zoo_pipelines.captioning import plot as P
 from zoo.errors import DataFormatError, InputError
 
 
@@ -139,7 +139,7 @@ def test_color_jitter_option_keeps_colours_when_zero():
 def test_keyword_target_dataset_and_loss(data_dir):
     import keras
 
-    from pipelines.captioning import model as M
+    from zoo_pipelines.captioning import model as M
 
     train = D.read_split(data_dir / "captioning" / "emoji", "train")[:12]
     prep, _ = D.fit_preprocessor(train, min_count=1, keyword_weight=0.5, keyword_min_count=1)
@@ -274,7 +274,7 @@ def test_bleu_against_all_references():
 # ---- the model: tiny, untrained, exported -----------------------------------------------------
 @pytest.fixture(scope="module")
 def tiny(data_dir):
-    from pipelines.captioning import model as M
+    from zoo_pipelines.captioning import model as M
     from zoo.model import ZooModel
 
     root = data_dir / "captioning" / "emoji"
@@ -289,7 +289,7 @@ def tiny(data_dir):
 def test_tiny_model_trains_and_predicts(tiny, tmp_path):
     import keras
 
-    from pipelines.captioning import model as M
+    from zoo_pipelines.captioning import model as M
 
     zm, train, valid = tiny
     m = zm.keras_model
@@ -352,7 +352,7 @@ def test_export_builtin_ops_and_parity(tiny, tmp_path, suffix):
 
 
 def test_grown_vocabulary_keeps_the_trained_weights(tiny):
-    from pipelines.captioning import model as M
+    from zoo_pipelines.captioning import model as M
 
     zm, train, _ = tiny
     prep = dict(zm.preprocessor)
@@ -382,7 +382,7 @@ def test_evaluate_reports_bleu_and_nearest_neighbour(tiny):
 def test_keras_save_load_roundtrip(tmp_path):
     import keras
 
-    from pipelines.captioning import model as M
+    from zoo_pipelines.captioning import model as M
 
     prep = {"vocab": ["<pad>", "<start>", "<end>", "<unk>", "a", "b"], "image_size": 16}
     m = M.build(prep, cell="gru", units=8, embed_dim=4, attention_dim=4, widths=(4, 8), grid=4)
@@ -419,7 +419,7 @@ def _image_bytes(valid):
 def test_serving_signature_decodes_bytes_like_the_host(tiny):
     import tensorflow as tf
 
-    from pipelines.captioning import serving as S
+    from zoo_pipelines.captioning import serving as S
 
     _, _, valid = tiny
     for data in _image_bytes(valid):
@@ -433,7 +433,7 @@ def test_saved_model_serves_captions_from_image_bytes(tiny, tmp_path):
     predict(beam=1) (images at the model's size; others are resized a little differently)."""
     import tensorflow as tf
 
-    from pipelines.captioning import serving as S
+    from zoo_pipelines.captioning import serving as S
 
     zm, _, valid = tiny
     zm.export(tmp_path / "sm")

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import zoo
-from pipelines.charlm import baselines, data
-from pipelines.charlm import host as H
+from zoo_pipelines.charlm import baselines, data
+from zoo_pipelines.charlm import host as H
 from zoo.errors import DataFormatError, InputError
 
 ENTRY = zoo.registry.get("charlm-lstm")
@@ -36,7 +36,7 @@ def test_report_split_is_carved_by_passage_and_disjoint(data_dir):
 def tiny_lm():
     import keras
 
-    from pipelines.charlm import model as M
+    from zoo_pipelines.charlm import model as M
     from zoo.model import ZooModel
 
     prep, _ = data.fit_preprocessor([{"text": "to be or not to be, that is the question"}])
@@ -48,7 +48,7 @@ def test_evaluation_carries_the_state_across_windows(tiny_lm):
     """Reading the text in windows of 7 with the state carried gives the log-likelihood of
     reading it in one piece (one slice), and the host's step-by-step scoring of the text
     after its "\n\n" context (the same sum less the context's own second character)."""
-    from pipelines.charlm.evaluate import model_nats
+    from zoo_pipelines.charlm.evaluate import model_nats
 
     text = "\n\nto be or not to be, that is"
     ids = data.encode_text(text, tiny_lm.preprocessor["chars"])

@@ -16,8 +16,8 @@ def bundles(tmp_path):
     """The shipped forecast-lstm bundle (small) and a second run of it: a copy whose
     metrics.json says it was trained with other hyper-parameters."""
     shipped, other = tmp_path / "shipped", tmp_path / "other"
-    shutil.copytree("saved_models/forecast-lstm", shipped)
-    shutil.copytree("saved_models/forecast-lstm", other)
+    shutil.copytree("zoo_pipelines/saved_models/forecast-lstm", shipped)
+    shutil.copytree("zoo_pipelines/saved_models/forecast-lstm", other)
     m = json.loads((other / "metrics.json").read_text())
     m["hparams"]["units"] = 7
     m["valid"]["pinball_ratio_vs_naive"] = 1.5

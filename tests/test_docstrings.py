@@ -1,4 +1,4 @@
-"""Every docstring example in zoo/ and pipelines/ runs and prints what it shows (the
+"""Every docstring example in zoo/ and zoo_pipelines/ runs and prints what it shows (the
 examples are the first documentation a user reads; a stale one is a bug)."""
 import doctest
 import importlib
@@ -6,10 +6,10 @@ import pkgutil
 
 import pytest
 
-import pipelines
+import zoo_pipelines
 import zoo
 
-MODULES = sorted(m.name for pkg in (zoo, pipelines)
+MODULES = sorted(m.name for pkg in (zoo, zoo_pipelines)
                  for m in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + "."))
 
 

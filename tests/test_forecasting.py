@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipelines.forecasting import host as H
-from pipelines.forecasting.series import check_series, series_from_table
+from zoo_pipelines.forecasting import host as H
+from zoo_pipelines.forecasting.series import check_series, series_from_table
 from zoo.errors import InputError
 
 CONFIG = {"window": 64, "horizon": 10, "quantiles": [0.1, 0.25, 0.5, 0.75, 0.9]}
@@ -107,7 +107,7 @@ def test_shipped_model_forecasts_in_price_units(shipped):
 
 def test_evaluator_baselines_on_a_straight_line(shipped):
     """On a straight line the drift baseline is exact, naive is off by h steps."""
-    from pipelines.forecasting.evaluate import evaluate
+    from zoo_pipelines.forecasting.evaluate import evaluate
 
     n = 300
     series = [{"name": "trend", "dates": pd.bdate_range("2020-01-01", periods=n).strftime("%Y-%m-%d"),
@@ -151,7 +151,7 @@ def test_garch_baseline_uses_only_the_past(data_dir):
     """A GARCH forecast made at day t does not change when later prices change."""
     import numpy as np
 
-    from pipelines.forecasting import garch
+    from zoo_pipelines.forecasting import garch
 
     y = np.asarray(read_stock(data_dir)["close"], float)
     start = len(y) - 60

@@ -28,7 +28,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 # ---- 1. option bounds ------------------------------------------------------------------------
 def summarization_host():
-    from pipelines.summarization import host as H
+    from zoo_pipelines.summarization import host as H
 
     return H, H.Host({"vocab": H.RESERVED + ["a"], "max_source": 3, "max_target": 4,
                       "state": {"h": 1, "c": 1, "context": 1}})
@@ -61,7 +61,7 @@ def test_summarizer_refuses_a_huge_beam_at_once(tiny):
 
 
 def caption_host():
-    from pipelines.captioning import host as H
+    from zoo_pipelines.captioning import host as H
 
     return H, H.Host({"image_size": 8, "vocab": H.SPECIALS + ["a"], "state": {"h": 1, "c": 1},
                       "grid": 2, "max_len": 16})
@@ -85,7 +85,7 @@ def test_captioning_options_are_bounded(options, match):
 
 
 def test_speech_beam_is_bounded(tiny):
-    from pipelines.speech import host as H
+    from zoo_pipelines.speech import host as H
 
     t = np.arange(4000) / 8000
     wave = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
@@ -116,7 +116,7 @@ def test_music_options_are_bounded(options, match, tiny):
 
 
 def test_forecast_horizon_that_is_not_a_number_is_an_input_error():
-    from pipelines.forecasting import host as H
+    from zoo_pipelines.forecasting import host as H
 
     host = H.Host({"window": 4, "horizon": 10, "quantiles": [0.1, 0.5, 0.9]})
     series = {"dates": pd.bdate_range("2020-01-01", periods=8).strftime("%Y-%m-%d").tolist(),
@@ -168,7 +168,7 @@ def long_csv(tmp_path, rows=80, bad_line=None, bad_value=None, name="prices.csv"
 
 
 def test_ohlcv_table_without_close_is_refused_not_forecast_column_by_column(tmp_path):
-    from pipelines.forecasting import data
+    from zoo_pipelines.forecasting import data
 
     path = write_csv(tmp_path / "ohlcv.csv", "date,Name,open,high,low,volume\n"
                      "2020-01-01,AAA,1,2,0.5,100\n2020-01-02,AAA,1,2,0.5,100\n")
@@ -178,12 +178,12 @@ def test_ohlcv_table_without_close_is_refused_not_forecast_column_by_column(tmp_
     no_name = pd.DataFrame({"date": pd.bdate_range("2020-01-01", periods=3),
                             "open": [1.0, 2, 3], "high": [1.0, 2, 3], "low": [1.0, 2, 3]})
     with pytest.raises(InputError, match="no close column"):
-        from pipelines.forecasting import host as H
+        from zoo_pipelines.forecasting import host as H
         H.series_from_table(no_name)
 
 
 def test_wide_tables_still_work_even_with_a_ticker_named_like_a_column():
-    from pipelines.forecasting import host as H
+    from zoo_pipelines.forecasting import host as H
 
     wide = pd.DataFrame({"date": pd.bdate_range("2020-01-01", periods=3),
                          "AAPL": [1.0, 2, 3], "LOW": [4.0, 5, 6]})      # LOW: Lowe's
@@ -197,7 +197,7 @@ def test_wide_tables_still_work_even_with_a_ticker_named_like_a_column():
     ("abc", r"prices\.csv: price 'abc' in line 7 \(column 'close'\) is not a number"),
 ])
 def test_bad_prices_in_a_csv_name_the_file_and_line(tmp_path, bad_value, match):
-    from pipelines.forecasting import data
+    from zoo_pipelines.forecasting import data
 
     path = long_csv(tmp_path, bad_line=7, bad_value=bad_value)
     path.write_text(path.read_text().replace("date,Name,close,volume\n", "date,close,volume\n")
@@ -221,14 +221,14 @@ def test_evaluate_refuses_an_infinite_price_instead_of_crashing(tiny, tmp_path):
     ("date,Name,close\n2020-01-01,A,1\n2020-01-02,,2\n", r"empty\.csv: no series name in line 3"),
 ])
 def test_unreadable_tables_are_data_format_errors_with_file_and_line(tmp_path, text, match):
-    from pipelines.forecasting import data
+    from zoo_pipelines.forecasting import data
 
     with pytest.raises(DataFormatError, match=match):
         data.read(write_csv(tmp_path / "empty.csv", text))
 
 
 def test_blank_lines_do_not_shift_line_numbers(tmp_path):
-    from pipelines.forecasting import data
+    from zoo_pipelines.forecasting import data
 
     path = write_csv(tmp_path / "p.csv", "date,close\n2020-01-01,1\n\n2020-01-03,oops\n")
     with pytest.raises(DataFormatError, match="p.csv: price 'oops' in line 4"):
@@ -236,7 +236,7 @@ def test_blank_lines_do_not_shift_line_numbers(tmp_path):
 
 
 def test_yyyymmdd_integer_dates_are_dates_not_nanoseconds():
-    from pipelines.forecasting import host as H
+    from zoo_pipelines.forecasting import host as H
 
     table = pd.DataFrame({"date": [20200102, 20200103, 20200106], "close": [1.0, 2, 3]})
     assert H.series_from_table(table)[0]["dates"] == ["2020-01-02", "2020-01-03", "2020-01-06"]
@@ -305,7 +305,7 @@ def test_bad_piano_rolls_are_input_errors(roll, match, tiny):
 
 
 def test_pieces_longer_than_the_limit_are_refused_before_the_work(tiny):
-    from pipelines.music import host as H
+    from zoo_pipelines.music import host as H
 
     with pytest.raises(InputError, match=r"input 0: 20001 time steps; expected at most 20000"):
         tiny("music-lstm").predict([np.zeros((H.MAX_PIECE_STEPS + 1, 88), np.float32)])
@@ -349,7 +349,7 @@ def damaged_crc(raw: bytes, member: str) -> bytes:
     (b"hello", r"not a readable \.npz file"),
 ])
 def test_damaged_or_odd_npz_files_are_data_format_errors(tmp_path, content, match):
-    from pipelines.music import data
+    from zoo_pipelines.music import data
 
     path = tmp_path / "rolls.npz"
     path.write_bytes(content)
@@ -360,8 +360,8 @@ def test_damaged_or_odd_npz_files_are_data_format_errors(tmp_path, content, matc
 
 def test_a_midi_note_that_never_ends_is_refused_not_allocated(tmp_path, tiny):
     """A few bytes of MIDI can hold a note 2**28 ticks long: tens of GB as a piano roll."""
-    from pipelines.music import data
-    from pipelines.music.midi import MAX_ROLL_STEPS
+    from zoo_pipelines.music import data
+    from zoo_pipelines.music.midi import MAX_ROLL_STEPS
 
     mid = mido.MidiFile(ticks_per_beat=1)
     mid.tracks.append(mido.MidiTrack([mido.Message("note_on", note=60, velocity=80, time=0),

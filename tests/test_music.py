@@ -6,11 +6,11 @@ import mido
 import numpy as np
 import pytest
 
-import pipelines.music  # noqa: F401  (registers music-lstm)
-from pipelines.music import data as D
-from pipelines.music import model as M
-from pipelines.music.midi import read_midi, write_midi
-from pipelines.music.nade import nade_decode, sigmoid
+import zoo_pipelines.music  # noqa: F401  (registers music-lstm)
+from zoo_pipelines.music import data as D
+from zoo_pipelines.music import model as M
+from zoo_pipelines.music.midi import read_midi, write_midi
+from zoo_pipelines.music.nade import nade_decode, sigmoid
 from zoo.errors import DataFormatError, InputError
 
 

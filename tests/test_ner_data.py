@@ -1,10 +1,10 @@
-"""Readers, tag schemes and the tokenizer of pipelines/ner, on hand-made and real data."""
+"""Readers, tag schemes and the tokenizer of zoo_pipelines/ner, on hand-made and real data."""
 import json
 
 import pytest
 
-from pipelines.ner import data
-from pipelines.ner.host import tokenize
+from zoo_pipelines.ner import data
+from zoo_pipelines.ner.host import tokenize
 from zoo.errors import DataFormatError
 
 

@@ -71,7 +71,7 @@ def test_numpy_viterbi_matches_tensorflow_and_brute_force():
 
 
 def test_evaluate_span_f1_on_real_data(ner, data_dir, tmp_path):
-    from pipelines.ner import data
+    from zoo_pipelines.ner import data
 
     sents = data.read(data_dir / "conll2003" / "valid.txt")[:200]
     path = tmp_path / "slice.jsonl"
@@ -119,7 +119,7 @@ def test_saved_model_takes_raw_strings(tiny_ner, tmp_path):
 
 def test_fine_tune_on_less_than_one_batch_still_trains(tiny_ner, data_dir):
     ner = tiny_ner
-    from pipelines.ner import data
+    from zoo_pipelines.ner import data
 
     few = data.read(data_dir / "conll2003" / "train.txt")[:5]
     tuned = ner.fine_tune(few, epochs=1, batch_size=32, monitor_gradients=False)

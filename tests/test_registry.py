@@ -79,7 +79,7 @@ def test_a_host_that_is_not_a_contract_host_is_refused_on_first_use(tmp_path):
 
 def test_a_recipe_part_that_does_not_exist_is_refused():
     with pytest.raises(contract.ContractError, match=r"recipe parts \['trainer'\]"):
-        entry("pipelines.ner", recipe={"trainer": {"epochs": 3}})
+        entry("zoo_pipelines.ner", recipe={"trainer": {"epochs": 3}})
 
 
 @pytest.mark.parametrize("name", MODELS)

@@ -255,7 +255,7 @@ def test_load_of_a_non_name_is_a_zoo_error(name):
 def test_image_bomb_is_refused_before_decoding(side, tmp_path):
     from PIL import Image
 
-    from pipelines.captioning import host as H
+    from zoo_pipelines.captioning import host as H
 
     buf = io.BytesIO()
     Image.new("1", (side, side)).save(buf, "PNG")     # ~50 KB / 12 KB on disk
@@ -276,7 +276,7 @@ def _tone(seconds: float, rate: int) -> np.ndarray:
 def test_audio_longer_than_the_limit_is_refused_from_its_header(tmp_path):
     import soundfile as sf
 
-    from pipelines.speech import host as H
+    from zoo_pipelines.speech import host as H
 
     path = tmp_path / "long.wav"
     sf.write(path, _tone(21 * 60, 1000), 1000, subtype="PCM_16")  # 21 minutes, 2.5 MB
@@ -311,7 +311,7 @@ def test_float_waveform_far_outside_unit_range_is_refused(name, tiny):
 # ---- 6. summarize-attn: a string is text, never a path ---------------------------------------
 @pytest.fixture
 def summarizer_host():
-    from pipelines.summarization import host as H
+    from zoo_pipelines.summarization import host as H
 
     return H.Host({"vocab": H.RESERVED + ["a", "b"], "max_source": 64, "max_target": 4,
                    "state": {"h": 1, "c": 1, "context": 1}})

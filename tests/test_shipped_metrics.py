@@ -10,8 +10,8 @@ import zoo.bundle
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
 # Bundles shipped beside the registered ones (the same model on other datasets), loaded
-# by path: zoo.load("saved_models/music-lstm-nottingham").
-EXTRA = sorted(p for p in (ROOT / "saved_models").iterdir() if p.name not in zoo.list_models())
+# by path: zoo.load("zoo_pipelines/saved_models/music-lstm-nottingham").
+EXTRA = sorted(p for p in (ROOT / "zoo_pipelines" / "saved_models").iterdir() if p.name not in zoo.list_models())
 
 
 def test_shipped_ner_f1_reproduces_its_card(shipped, data_dir):

@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from pipelines.speech import audio as A
-from pipelines.speech import augment
-from pipelines.speech import data as D
-from pipelines.speech import features as F
-from pipelines.speech import host as H
-from pipelines.speech import text as T
+from zoo_pipelines.speech import audio as A
+from zoo_pipelines.speech import augment
+from zoo_pipelines.speech import data as D
+from zoo_pipelines.speech import features as F
+from zoo_pipelines.speech import host as H
+from zoo_pipelines.speech import text as T
 from zoo.decoding import ctc_beam_search, ctc_collapse, log_softmax
 from zoo.errors import DataFormatError, InputError
 
@@ -96,7 +96,7 @@ def test_level_norm_features_are_gain_invariant_in_numpy_and_serving_graph(fsdd)
     and the SavedModel's tf.signal features (batched, zero-padded) equal the host's."""
     import tensorflow as tf
 
-    from pipelines.speech import model as M
+    from zoo_pipelines.speech import model as M
 
     prep = {"n_mels": 40, "tokens": list("0123456789"), "subsample": 4, "sample_rate": RATE,
             "alphabet": "digits", "mean": [-5.0] * 40, "std": [2.0] * 40, "buckets": [400],
@@ -308,7 +308,7 @@ def test_shipped_model_refuses_bad_audio(shipped, tmp_path):
 @pytest.mark.parametrize("cell", ["gru", "lstm"])
 def test_streaming_steps_equal_the_whole_causal_model(cell, fsdd):
     """Chunks of 100 ms through the exported step give the causal model's logits exactly."""
-    from pipelines.speech import model as M
+    from zoo_pipelines.speech import model as M
 
     prep = {"n_mels": 40, "tokens": list("0123456789"), "subsample": 4, "sample_rate": RATE,
             "alphabet": "digits", "mean": [0.0] * 40, "std": [1.0] * 40, "buckets": [100],

@@ -6,9 +6,9 @@ import json
 import numpy as np
 import pytest
 
-from pipelines.summarization import data
-from pipelines.summarization import host as H
-from pipelines.summarization.evaluate import lead_sentence, rouge
+from zoo_pipelines.summarization import data
+from zoo_pipelines.summarization import host as H
+from zoo_pipelines.summarization.evaluate import lead_sentence, rouge
 from zoo.errors import DataFormatError, InputError
 
 DEBIAN = "summarization/debian_descriptions"
@@ -130,7 +130,7 @@ def test_host_input_errors_and_truncation():
 @pytest.fixture(scope="module")
 def tiny(vocab, data_dir):
     import zoo
-    from pipelines.summarization import model as M
+    from zoo_pipelines.summarization import model as M
     from zoo.model import ZooModel
 
     entry = zoo.registry.get("summarize-attn")
@@ -150,7 +150,7 @@ def test_tiny_model_trains_and_exports_functions(tiny, tmp_path):
     assert np.isfinite(zm.history.history["loss"][0])
     one = zm.predict(prep["examples"][:2], beam=2, attention=True)
     assert len(one) == 2 and np.asarray(one[0]["attention"]).shape[1] == len(one[0]["source_tokens"])
-    from pipelines.summarization.evaluate import summarize
+    from zoo_pipelines.summarization.evaluate import summarize
     assert [r["tokens"] for r in summarize(zm, prep["examples"][:3], beam=2)] == \
         [r["tokens"] for r in zm.predict(prep["examples"][:3], beam=2)]
     report = zm.export(tmp_path / "tiny.tflite")
@@ -163,7 +163,7 @@ def test_saved_model_serves_raw_strings(tiny, tmp_path):
     import tensorflow as tf
     import tensorflow_text  # noqa: F401
 
-    from pipelines.summarization import serving as S
+    from zoo_pipelines.summarization import serving as S
 
     zm = tiny
     zm.export(tmp_path / "sm")

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 import zoo
-from pipelines.ner import data
+from zoo_pipelines.ner import data
 
 
 @pytest.fixture

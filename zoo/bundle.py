@@ -56,10 +56,16 @@ def plain_name(name) -> bool:
 
 
 def resolve(name_or_path: str | Path) -> Path:
-    """A bundle directory for a registered name or a path; errors name what is missing."""
+    """A bundle directory for a registered name (a bundle `zoo pull` stored for it, else the
+    shipped weights), a path, or an http(s) URL of a bundle .tar.gz (downloaded once into
+    the cache, zoo.hub); errors name what is missing."""
+    from . import hub
+
     if not isinstance(name_or_path, (str, os.PathLike)) or not str(name_or_path).strip():
         raise UnknownModelError(f"expected a registered model name or a bundle directory; got "
                                 f"{name_or_path!r} ({type(name_or_path).__name__})")
+    if hub.is_url(name_or_path):
+        return hub.fetch(name_or_path)
     path = Path(name_or_path)
     if path.is_dir():
         return path
@@ -67,11 +73,14 @@ def resolve(name_or_path: str | Path) -> Path:
         raise BundleError(f"{name_or_path}: not a bundle directory (expected a folder with "
                           f"{', '.join(REQUIRED)} and manifest.json)")
     entry = registry.get(str(name_or_path))
-    shipped = registry.repo_root() / entry.bundle_dir
-    if not (shipped / "model.keras").exists():
-        raise BundleError(f"{entry.name} has no shipped weights at {shipped}; train them with "
-                          f"`zoo train {entry.name} --out {entry.bundle_dir}`")
-    return shipped
+    pulled = hub.pulled(entry.name)
+    if pulled:
+        return pulled
+    if not entry.shipped:
+        raise BundleError(f"{entry.name} has no shipped weights at {entry.bundle_path}; train "
+                          f"them with `zoo train {entry.name} --out DIR` or fetch a bundle "
+                          f"with `zoo pull {entry.name} --from URL|DIR`")
+    return entry.bundle_path
 
 
 def write_manifest(directory: Path, name: str) -> dict:

@@ -1,9 +1,12 @@
-"""The `zoo` command: list, info, predict, train, fine-tune, evaluate, export, bench, demo.
+"""The `zoo` command: list, info, predict, train, fine-tune, evaluate, export, bench, demo,
+pull, serve.
 
     zoo list
     zoo predict ner-bilstm "EU rejects German call to boycott British lamb ."
     zoo evaluate ner-bilstm --data ../shared/data/conll2003/valid.txt --json
     zoo export ner-bilstm --format tflite --out ner.tflite
+    zoo pull ner-bilstm --from https://example.org/ner-bilstm.tar.gz
+    zoo serve ner-bilstm speech-ctc --port 8501
 
 `zoo predict NAME [INPUT...] [--option value ...]` passes unknown options to predict()
 (e.g. `--beam 4`); with no inputs it runs the model's first task method, if its host
@@ -99,6 +102,20 @@ def _parser(predict_help: bool | str = False) -> argparse.ArgumentParser:
     s.add_argument("name")
     s.add_argument("options", nargs=argparse.REMAINDER, help="passed to the benchmark, e.g. --quick")
     sub.add_parser("demo", help="the shipped models on a few examples")
+    s = sub.add_parser("pull", help="store a bundle in the cache ($ZOO_HOME) as a model's weights")
+    s.add_argument("name", help="registered model name")
+    s.add_argument("--from", dest="source", required=True, metavar="URL|DIR|FILE.tar.gz",
+                   help="a bundle folder, a .tar.gz of one, or its http(s) URL")
+    s = sub.add_parser("serve", help="serve models over HTTP (TF Serving REST API, web page at /)")
+    s.add_argument("models", nargs="*", metavar="NAME|DIR|FILE",
+                   help="registered names, bundle folders or .tflite/.onnx exports "
+                        "(default: every shipped model)")
+    s.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    s.add_argument("--port", type=int, default=8501, help="port (8501, as TF Serving's REST)")
+    s.add_argument("--max-batch", type=int, default=32,
+                   help="micro-batching: most instances run together (1 turns it off)")
+    s.add_argument("--max-wait-ms", type=float, default=5.0,
+                   help="micro-batching: longest a request waits for others to join")
     return p
 
 
@@ -362,6 +379,15 @@ def run(argv: list[str]) -> int:
         importlib.import_module(entry.benchmark).main(args.options)
     elif args.command == "demo":
         demo()
+    elif args.command == "pull":
+        from .hub import pull
+
+        print(f"stored {args.name} from {args.source} in {pull(args.name, args.source)}")
+    elif args.command == "serve":
+        from .serve import serve
+
+        serve(args.models, host=args.host, port=args.port, max_batch=args.max_batch,
+              max_wait_ms=args.max_wait_ms)
     return 0
 
 
@@ -407,7 +433,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if "--verbose" in argv:
         argv.remove("--verbose")
-    elif argv[:1] not in (["list"], ["info"]) and "-h" not in argv and "--help" not in argv:
+    elif argv[:1] not in (["list"], ["info"], ["pull"]) and "-h" not in argv and "--help" not in argv:
         os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
         import_tensorflow_quietly()
     try:

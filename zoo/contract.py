@@ -1,6 +1,6 @@
 """The contract between zoo/ and an application: what each of its four modules provides.
 
-An application is one package, `pipelines/<app>/`, whose `__init__` registers an
+An application is one package, `zoo_pipelines/<app>/`, whose `__init__` registers an
 `Entry` (zoo.registry) and whose four modules play these roles:
 
     data.py      read files into examples, carve splits, fit the preprocessor, make tf.data
@@ -137,7 +137,7 @@ HOST_METHODS = ("encode", "decode", "agreement")
 
 class Host:
     """Base of every application's numpy-only host: `class Host(zoo.contract.Host)` in
-    pipelines/<app>/host.py. It must define `encode(inputs, **options) -> encoded` (with
+    zoo_pipelines/<app>/host.py. It must define `encode(inputs, **options) -> encoded` (with
     `encoded.units`), `decode(encoded, outputs) -> results` and `agreement(a, b) -> [0, 1]`;
     the rest has defaults.
 

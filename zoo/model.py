@@ -103,7 +103,7 @@ class ZooModel:
         `variants` table (the valid metrics of each run, labelled by the hyper-parameters
         that differ) and the card shows it. Nothing is re-measured: every row is the
         evaluator's own numbers from that run's metrics.json.
-        `zoo compare saved_models/summarize-attn runs/ablation-seq2seq runs/ablation-copy`"""
+        `zoo compare zoo_pipelines/saved_models/summarize-attn runs/ablation-seq2seq runs/ablation-copy`"""
         from .card import variants_table
         from .errors import ZooError
 

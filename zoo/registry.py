@@ -1,6 +1,6 @@
 """The model index: `Entry` records, `register()`, and name lookups with "did you mean".
 
-Applications register entries from their package `__init__` (see pipelines/ner). The
+Applications register entries from their package `__init__` (see zoo_pipelines/ner). The
 entries name their code by import path, resolved on first use, so listing models never
 imports TensorFlow; what the code must provide is zoo/contract.py, checked at
 registration. Pipelines are discovered through the `zoo.pipelines` entry-point
@@ -29,7 +29,7 @@ class Entry:
 
     name: str
     task: str
-    package: str                    # e.g. "pipelines.ner"; holds data/model/evaluate/host
+    package: str                    # e.g. "zoo_pipelines.ner"; holds data/model/evaluate/host
     summary: str
     default_data: str               # folder under $ZOO_DATA the recipe trains on
     train_file: str                 # paths inside default_data (see zoo.data.read_split)
@@ -38,7 +38,7 @@ class Entry:
     # "model" (build), "fit" (zoo.training.fit) and "evaluate" (evaluate(), e.g. a beam).
     recipe: dict = field(default_factory=dict)
     paper: dict = field(default_factory=dict)       # the papers' numbers, shown beside ours
-    bundle_dir: str = ""            # shipped bundle, relative to the repository root
+    bundle_dir: str = ""            # shipped bundle, inside the application's top-level package
     limits: str = ""                # the card's "intended use and limits" paragraph
     demo_inputs: tuple = ()         # raw inputs `zoo demo` runs the shipped model on
     tiny: dict = field(default_factory=dict)        # recipe overrides for a tiny test model
@@ -47,7 +47,7 @@ class Entry:
     # the rest of a summary); float exports within `parity_max_abs_diff` (raw outputs).
     quantized_agreement: float = 0.98
     parity_max_abs_diff: float = 1e-4
-    benchmark: str = ""             # module whose main(argv) benchmarks it (`zoo benchmark`)
+    benchmark: str = ""             # module whose main(argv) benchmarks it (`zoo bench`)
 
     def __post_init__(self):
         unknown = set(self.recipe) - set(RECIPE_PARTS)
@@ -97,9 +97,18 @@ class Entry:
         return route(hparams, self.accepted(), self.name)
 
     @property
+    def bundle_path(self) -> Path | None:
+        """The shipped bundle: `bundle_dir` inside the application's top-level package, so
+        the weights travel with the code (a checkout, a wheel, an sdist)."""
+        if not self.bundle_dir:
+            return None
+        top = importlib.import_module(self.package.split(".")[0])
+        return Path(top.__file__).resolve().parent / self.bundle_dir
+
+    @property
     def shipped(self) -> bool:
-        """Whether trained weights come with the checkout (`bundle_dir`)."""
-        return bool(self.bundle_dir) and (repo_root() / self.bundle_dir / "model.keras").exists()
+        """Whether trained weights come with the package (`bundle_dir`)."""
+        return self.bundle_path is not None and (self.bundle_path / "model.keras").exists()
 
     @property
     def host_module(self) -> str:
@@ -150,5 +159,5 @@ def get(name: str) -> Entry:
 
 
 def repo_root() -> Path:
-    """The checkout the zoo runs from (saved_models/ lives here)."""
+    """The folder above the `zoo` package: the checkout, or site-packages once installed."""
     return Path(__file__).resolve().parent.parent

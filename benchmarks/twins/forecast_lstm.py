@@ -1,6 +1,6 @@
 """The forecast-lstm network written again in PyTorch, for benchmarks/forecast_lstm.py.
 
-Same computation as pipelines/forecasting/model.py, sizes read from the Keras model:
+Same computation as zoo_pipelines/forecasting/model.py, sizes read from the Keras model:
 window standardisation (returns / their std, log volume / its own mean and std, log std
 as a feature), nn.LSTM / GRU / RNN (any depth), last state + context -> Linear + ReLU ->
 Linear -> sorted quantiles scaled by sigma * sqrt(h); pinball loss with per-window weights.

@@ -1,6 +1,6 @@
 """The ner-bilstm network written again in PyTorch, for benchmarks/ner_bilstm.py.
 
-Same architecture as pipelines/ner/model.py, with every size read from the loaded Keras
+Same architecture as zoo_pipelines/ner/model.py, with every size read from the loaded Keras
 model: word Embedding; char Embedding -> Conv1d (tanh, "same") -> max over the word's
 characters (padding characters pushed to -2 first, as zoo/layers/chars.py does); casing
 Embedding; dropout; nn.LSTM / GRU / RNN over packed sequences (bidirectional or not,

@@ -1,5 +1,5 @@
 """The summarize-attn network written again in PyTorch, for benchmarks/summarize_attn.py:
-pipelines/summarization/model.py mirrored layer by layer (shared embedding, packed BiLSTM
+zoo_pipelines/summarization/model.py mirrored layer by layer (shared embedding, packed BiLSTM
 encoder, tanh/linear bridges, an LSTMCell decoder stepped in a Python loop with additive
 attention, coverage and input feeding, pointer-generator copy mix, dropout on memory and
 target embeddings), token NLL + coverage loss."""
@@ -10,7 +10,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from pipelines.summarization.model import loss as loss_weights
+from zoo_pipelines.summarization.model import loss as loss_weights
 
 from .rnn_weights import keras_rnn_weights
 
@@ -18,7 +18,7 @@ STYLE = "Python loop over target steps"
 
 
 def make(km):
-    """The same network in PyTorch with the Keras weights (pipelines/summarization/model.py
+    """The same network in PyTorch with the Keras weights (zoo_pipelines/summarization/model.py
     mirrored layer by layer; LSTM gate order i, f, c, o is the same in both)."""
     T = lambda a: torch.tensor(np.asarray(a, np.float32))
     enc = km.get_layer("encoder")
@@ -118,7 +118,7 @@ def make(km):
 
 
 def loss(twin, x: dict, y: dict):
-    """TokenNLL + weight x CoverageLoss (pipelines/summarization/model.py)."""
+    """TokenNLL + weight x CoverageLoss (zoo_pipelines/summarization/model.py)."""
     log_probs, cov = twin(x["source"].long(), x["target_in"].long())
     target = y["log_probs"].long()
     mask = (target != 0).float()

@@ -9,7 +9,7 @@ naming convention also single-digit accuracy and the WER of connected-digit stri
 HEADLINE is `wer` (lower is better): it exists for every alphabet and dataset, and on FSDD
 folders it equals 1 - digit_accuracy up to insertions.
 
->>> from pipelines.speech.evaluate import error_rates
+>>> from zoo_pipelines.speech.evaluate import error_rates
 >>> error_rates(["4 1 5 9"], ["4 1 5 8"])["wer"]
 0.25
 """

@@ -3,7 +3,7 @@ entities.
 
 Shared by the Keras predictor and zoo.runtime (no TensorFlow here). The tokenizer's
 regular expression avoids look-arounds so the SavedModel's in-graph RE2 tokenizer
-(pipelines/ner/model.py) splits text exactly the same way.
+(zoo_pipelines/ner/model.py) splits text exactly the same way.
 
 >>> host = Host({"words": {"eu": 2}, "chars": {"E": 2}, "labels": ["O", "B-ORG", "I-ORG"],
 ...              "max_word_chars": 4, "buckets": [8], "crf": None})

@@ -13,7 +13,7 @@ from zoo.registry import register
 register(
     name="summarize-attn",
     task="summarization",
-    package="pipelines.summarization",
+    package="zoo_pipelines.summarization",
     summary="BiLSTM encoder + LSTM decoder with attention, pointer-generator copying and "
             "coverage over WordPiece subwords; beam search: document -> short summary",
     default_data="summarization/debian_descriptions",

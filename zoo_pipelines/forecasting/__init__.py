@@ -11,7 +11,7 @@ from zoo.registry import register
 register(
     name="forecast-lstm",
     task="forecasting",
-    package="pipelines.forecasting",
+    package="zoo_pipelines.forecasting",
     summary="LSTM encoder -> multi-horizon quantiles (0.1/0.25/0.5/0.75/0.9) of daily prices, "
             "one global scale-free model",
     default_data="stocks",

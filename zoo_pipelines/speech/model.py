@@ -2,10 +2,10 @@
 recurrent stack (bidirectional GRU by default) -> per-frame token logits, trained with CTC
 (Graves et al. 2006).
 
-Features are computed on the host (pipelines/speech/features.py) so the exported acoustic
+Features are computed on the host (zoo_pipelines/speech/features.py) so the exported acoustic
 model is builtin-ops only; padding frames are all-zero feature vectors and are masked.
 
->>> from pipelines.speech.model import build
+>>> from zoo_pipelines.speech.model import build
 >>> prep = {"n_mels": 40, "tokens": list("0123456789")}
 >>> {k: tuple(v.shape) for k, v in build(prep, units=8, filters=8).output.items()}
 {'logits': (None, None, 11)}

@@ -12,7 +12,7 @@ from zoo.registry import register
 register(
     name="music-lstm",
     task="music",
-    package="pipelines.music",
+    package="zoo_pipelines.music",
     summary="LSTM with an RNN-NADE output over the 88 piano keys: scores and generates "
             "polyphonic music (MIDI in, MIDI out)",
     default_data="polyphonic",

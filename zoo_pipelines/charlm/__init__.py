@@ -12,7 +12,7 @@ from zoo.registry import register
 register(
     name="charlm-lstm",
     task="text generation",
-    package="pipelines.charlm",
+    package="zoo_pipelines.charlm",
     summary="Character-level LSTM language model: writes in the style of its corpus "
             "(temperature, top-k, top-p, seeded), scores texts in bits per character",
     default_data="text/tinyshakespeare",

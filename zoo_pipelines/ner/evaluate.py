@@ -1,7 +1,7 @@
 """NER metrics: span-level micro precision / recall / F1 (seqeval, IOB2 strict — the same
 counting as conlleval) and the same per entity type.
 
->>> from pipelines.ner.evaluate import span_scores
+>>> from zoo_pipelines.ner.evaluate import span_scores
 >>> float(span_scores([["B-PER", "I-PER", "O"]], [["B-PER", "I-PER", "O"]])["f1"])
 1.0
 """

@@ -13,7 +13,7 @@ from zoo.registry import Entry, register
 ENTRY = Entry(
     name="caption-cnn-lstm",
     task="captioning",
-    package="pipelines.captioning",
+    package="zoo_pipelines.captioning",
     summary="Show, Attend and Tell: a compact CNN (trained from scratch) and an LSTM decoder "
             "with soft attention; beam search on the host; attention maps per word",
     default_data="captioning/emoji",

@@ -11,7 +11,7 @@ from zoo.registry import register
 register(
     name="ner-bilstm",
     task="ner",
-    package="pipelines.ner",
+    package="zoo_pipelines.ner",
     summary="BiLSTM-CRF tagger with GloVe word and character-CNN features (PER, LOC, ORG, MISC)",
     default_data="conll2003",
     train_file="train.txt",

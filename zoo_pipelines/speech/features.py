@@ -2,7 +2,7 @@
 normalized with the training set's per-bin statistics.
 
 The host, the training pipeline and the SavedModel's serving signature (tf.signal over
-the same mel matrix, pipelines/speech/model.py) compute the same features.
+the same mel matrix, zoo_pipelines/speech/model.py) compute the same features.
 
 >>> import numpy as np
 >>> frame_sizes(8000)                       # window, hop, FFT length in samples

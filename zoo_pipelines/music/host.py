@@ -6,7 +6,7 @@ calls it (Keras, TFLite, ONNX Runtime), and samples the NADE note by note, lowes
 first. `predict(pieces)` scores each piece (NLL per step, and the model's most likely
 next frame at every step given the true history) and continues it by `steps` sampled
 frames; `generate()` writes the continuation to a MIDI file. The NADE's numpy math is in
-pipelines/music/nade.py.
+zoo_pipelines/music/nade.py.
 
 >>> host = Host({"state": {"h_0": 8}})          # a sigmoid head: no NADE weights
 >>> enc = host.encode([[[60, 64, 67], [], [62]]], steps=4)

@@ -10,7 +10,7 @@ naive (5 days), naive with empirical quantiles (the series' own in-sample h-step
 returns around the last price) and GARCH(1,1) with Student-t innovations (garch.py: one
 fit per series on the history before the window, filtered forward with fixed parameters).
 
->>> from pipelines.forecasting.evaluate import pinball
+>>> from zoo_pipelines.forecasting.evaluate import pinball
 >>> float(pinball(0.9, actual=10.0, forecast=8.0))
 1.8
 """

@@ -6,7 +6,7 @@ deviation and multiplies its quantiles back by it (times sqrt(h)), so one global
 serves calm utilities and volatile biotechs alike, and the exported file maps a raw window
 straight to quantiles.
 
->>> from pipelines.forecasting.model import build
+>>> from zoo_pipelines.forecasting.model import build
 >>> prep = {"window": 8, "horizon": 3, "quantiles": [0.1, 0.5, 0.9], "n_features": 10,
 ...         "n_context": 2}
 >>> {k: tuple(v.shape) for k, v in build(prep, units=4).output.items()}

@@ -9,7 +9,7 @@ Two layouts are read:
 
 Training on single-digit recordings builds connected-digit utterances on the fly: 1-8
 recordings joined with random pauses, all of it augmented freshly every epoch
-(pipelines/speech/augment.py).
+(zoo_pipelines/speech/augment.py).
 
 >>> ex = read(data_root() / "fsdd" / "recordings")          # doctest: +SKIP
 >>> ex[0]                                                   # doctest: +SKIP

@@ -2,7 +2,7 @@
 Murray 2011; the RNN-NADE of Boulanger-Lewandowski et al. 2012): p(v_i = 1 | v_<i) =
 sigmoid(b_i + V_i . sigmoid(c + sum_{j<i} v_j W_j)), keys lowest first. The recurrent
 model gives the biases b [N, 88] and c [N, H] at every step; W, V [88, H] are the NADE's
-weights (pipelines/music/model.py has the same in Keras, for training).
+weights (zoo_pipelines/music/model.py has the same in Keras, for training).
 
 With no hidden influence every key is a coin flip, so a frame costs 88 log 2 nats:
 

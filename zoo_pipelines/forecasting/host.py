@@ -2,9 +2,9 @@
 
 Shared by the Keras predictor (zoo.model) and the TF-free runtime (zoo.runtime). It never
 imports TensorFlow; pandas (for CSV / DataFrame input and DataFrame output) and
-matplotlib (fan charts, pipelines/forecasting/plot.py) are imported on first use.
+matplotlib (fan charts, zoo_pipelines/forecasting/plot.py) are imported on first use.
 Series dicts, and how CSV files and DataFrames become series (the policy for holes and
-bad values), are pipelines/forecasting/series.py.
+bad values), are zoo_pipelines/forecasting/series.py.
 
 >>> import numpy as np
 >>> h = Host({"window": 4, "horizon": 2, "quantiles": [0.1, 0.5, 0.9]})

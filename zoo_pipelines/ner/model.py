@@ -1,7 +1,7 @@
 """The ner-bilstm network: word (GloVe) + character-CNN + casing features -> recurrent
 encoder -> CRF (Ma & Hovy 2016; Lample et al. 2016).
 
->>> from pipelines.ner.model import build
+>>> from zoo_pipelines.ner.model import build
 >>> prep = {"words": {"a": 2}, "chars": {"a": 2}, "labels": ["O", "B-X", "I-X"],
 ...         "max_word_chars": 5, "buckets": [8]}
 >>> {k: tuple(v.shape) for k, v in build(prep, units=4).output.items()}

@@ -1,10 +1,10 @@
 """Speech host in numpy: audio in (paths, waveforms), transcripts out, by CTC decoding.
 
 Shared by the Keras predictor and zoo.runtime (no TensorFlow here), so both compute the
-same features (pipelines/speech/features.py) and decode the same way (zoo.decoding).
+same features (zoo_pipelines/speech/features.py) and decode the same way (zoo.decoding).
 Features live on the host rather than in the graph so the TFLite model holds only builtin
 ops whatever the converter does with FFTs; the SavedModel's serving signature recomputes
-the same features with tf.signal from the same mel matrix (pipelines/speech/model.py).
+the same features with tf.signal from the same mel matrix (zoo_pipelines/speech/model.py).
 
 `Host(config)` of a unidirectional model is a StreamingHost: it drives the exported
 "step" function, and `m.stream()` transcribes audio as it arrives.

@@ -9,7 +9,7 @@ Training is teacher-forced over the whole target (a fixed max_target + 1 steps).
 runs one step at a time through `export_functions`: an `encoder` (source ids ->
 memory, attention keys, initial state) and a `step` (previous token + state -> log
 probabilities, attention, new state), batch 1 with a fixed source length, which the
-numpy host drives with beam search (pipelines/summarization/host.py); the SavedModel's
+numpy host drives with beam search (zoo_pipelines/summarization/host.py); the SavedModel's
 serving graph (serving.py) loops over the same step in TensorFlow.
 
 >>> prep = {"vocab": ["[PAD]", "[UNK]", "[BOS]", "[EOS]", "a", "b"], "max_source": 8,

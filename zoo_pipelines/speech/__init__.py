@@ -10,7 +10,7 @@ from zoo.registry import register
 
 # What both entries share: the data, the package, and the recipe (the streaming model
 # differs only in being unidirectional, a little wider to make up for it).
-FSDD = dict(task="speech", package="pipelines.speech", default_data="fsdd",
+FSDD = dict(task="speech", package="zoo_pipelines.speech", default_data="fsdd",
             train_file="recordings", valid_file="recordings", paper={})
 DATA = {"alphabet": "digits", "sample_rate": 8000, "n_mels": 40, "buckets": [100, 200, 400, 800],
         "augment": True, "max_digits": 8}

@@ -1,0 +1,137 @@
+"""Bundles from elsewhere: the cache (`$ZOO_HOME`, default ~/.cache/rnn-zoo), `zoo pull`,
+and `zoo.load("https://…/bundle.tar.gz")`.
+
+The shipped weights travel inside the package (see Entry.bundle_path), so a plain install
+works offline. The cache holds what a user brings in on purpose: a bundle pulled under a
+registered name replaces the shipped one for that name (`zoo pull ner-bilstm --from DIR`),
+and a URL is downloaded once per address. Whatever arrives is checked against its
+manifest's sha256 (zoo.bundle.check) before it is kept.
+
+>>> is_url("https://example.org/ner-bilstm.tar.gz"), is_url("saved/ner-bilstm")
+(True, False)
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tarfile
+import tempfile
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+from . import bundle, registry
+from .errors import BundleError
+
+MAX_DOWNLOAD_BYTES = 100 << 20          # a bundle is at most 25 MB; leave room, refuse more
+URL_SCHEMES = ("http", "https")
+
+
+def home() -> Path:
+    """The cache folder: $ZOO_HOME, else $XDG_CACHE_HOME/rnn-zoo, else ~/.cache/rnn-zoo."""
+    env = os.environ.get("ZOO_HOME")
+    if env:
+        return Path(env)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rnn-zoo"
+
+
+def is_url(text) -> bool:
+    return isinstance(text, str) and urllib.parse.urlsplit(text).scheme in URL_SCHEMES
+
+
+def pulled(name: str) -> Path | None:
+    """The bundle `zoo pull` stored for a registered name, if there is one."""
+    path = home() / "bundles" / name
+    return path if (path / "manifest.json").exists() else None
+
+
+def pull(name: str, source: str | Path) -> Path:
+    """Store the bundle at `source` (a folder, a .tar.gz, or an http(s) URL of one) as the
+    weights of registered model `name`; it must be a bundle of that model."""
+    registry.get(name)                  # an unknown name fails before anything is fetched
+    with tempfile.TemporaryDirectory(dir=_ensure(home())) as tmp:
+        staged = _stage(source, Path(tmp))
+        manifest = bundle.check(staged)
+        if manifest["model"] != name:
+            raise BundleError(f"{source}: a bundle of {manifest['model']!r}, not of {name!r}; "
+                              f"expected `zoo pull {manifest['model']} --from {source}`")
+        return _replace(staged, _ensure(home() / "bundles") / name)
+
+
+def fetch(url: str) -> Path:
+    """The bundle at `url` (a .tar.gz), downloaded once into the cache and verified."""
+    target = home() / "downloads" / hashlib.sha256(url.encode()).hexdigest()[:16]
+    if (target / "manifest.json").exists():
+        bundle.check(target)            # a cached copy changed on disk is refused too
+        return target
+    with tempfile.TemporaryDirectory(dir=_ensure(home())) as tmp:
+        staged = _stage(url, Path(tmp))
+        bundle.check(staged)
+        return _replace(staged, _ensure(target.parent) / target.name)
+
+
+def _stage(source, tmp: Path) -> Path:
+    """`source` as a bundle folder under `tmp` (copied, downloaded or unpacked)."""
+    if is_url(source):
+        archive = tmp / "bundle.tar.gz"
+        _download(source, archive)
+        return _unpack(archive, tmp / "bundle", source)
+    path = Path(source)
+    if path.is_dir():
+        shutil.copytree(path, tmp / "bundle", symlinks=True)
+        return tmp / "bundle"
+    if path.is_file():
+        return _unpack(path, tmp / "bundle", source)
+    raise BundleError(f"{source}: no such folder, archive or http(s) URL; expected a bundle "
+                      f"folder, a .tar.gz of one, or its URL")
+
+
+def _download(url: str, out: Path) -> None:
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response, open(out, "wb") as f:
+            size = 0
+            while chunk := response.read(1 << 20):
+                size += len(chunk)
+                if size > MAX_DOWNLOAD_BYTES:
+                    raise BundleError(f"{url}: larger than {MAX_DOWNLOAD_BYTES >> 20} MB; a "
+                                      f"bundle is at most 25 MB")
+                f.write(chunk)
+    except OSError as e:                # URLError, HTTPError and timeouts are OSErrors
+        raise BundleError(f"{url}: cannot download ({e}); expected an http(s) URL of a "
+                          f"bundle .tar.gz") from None
+
+
+def _unpack(archive: Path, out: Path, source) -> Path:
+    """Extract a bundle archive. The 'data' filter refuses absolute names, '..', links out
+    of the folder and device files; a bundle is one folder of plain files, at the archive's
+    top or in one folder."""
+    try:
+        with tarfile.open(archive) as tar:
+            tar.extractall(out, filter="data")
+    except (tarfile.TarError, OSError) as e:
+        raise BundleError(f"{source}: not a readable bundle archive ({e}); expected a "
+                          f".tar.gz of a bundle folder") from None
+    if (out / "manifest.json").exists():
+        return out
+    inner = [p for p in out.iterdir() if p.is_dir()]
+    if len(inner) == 1 and (inner[0] / "manifest.json").exists():
+        return inner[0]
+    raise BundleError(f"{source}: no manifest.json in the archive; expected a .tar.gz of a "
+                      f"bundle folder written by ZooModel.save()")
+
+
+def _replace(staged: Path, target: Path) -> Path:
+    """Move a verified bundle into place; the old one goes only once the new one is there."""
+    old = target.with_name(target.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if target.exists():
+        target.rename(old)
+    shutil.move(str(staged), target)
+    shutil.rmtree(old, ignore_errors=True)
+    return target
+
+
+def _ensure(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path
