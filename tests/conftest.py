@@ -1,6 +1,7 @@
 """Shared fixtures: real data from $ZOO_DATA, the shipped models, temporary bundles."""
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -8,6 +9,8 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 os.environ.setdefault("ZOO_DATA", str(REPO.parent / "shared" / "data"))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# A cache of its own: a bundle the user pulled (zoo.hub) must not change what the tests load.
+os.environ["ZOO_HOME"] = tempfile.mkdtemp(prefix="zoo-home-")
 DATA = Path(os.environ["ZOO_DATA"])
 
 

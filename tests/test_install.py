@@ -1,0 +1,93 @@
+"""Outside the checkout: an sdist, the wheel built from it, installed into a new virtualenv
+in a temporary folder with no $ZOO_DATA, and every shipped model loaded by name and run
+there; an export and the TF-free runtime too.
+
+The new virtualenv takes the pinned dependencies from this one (a .pth line) so the test
+needs no download; rnn-zoo itself comes only from the wheel (checked below)."""
+import json
+import os
+import subprocess
+import sys
+import sysconfig
+import tarfile
+import zipfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+SCRIPT = r"""
+import json, sys
+import zoo, zoo.runtime
+from zoo import registry
+
+out = {"zoo": zoo.__file__, "models": {}}
+for name in zoo.list_models():
+    entry = registry.get(name)
+    if not entry.shipped:
+        out["models"][name] = "not shipped"
+        continue
+    m = zoo.load(name)
+    inputs = list(entry.demo_inputs)[:1] or m.parity_examples()[:1]
+    out["models"][name] = {"bundle": str(entry.bundle_path), "n": len(m.predict(inputs))}
+m = zoo.load("forecast-lstm")
+m.export("f.tflite")
+examples = m.parity_examples()[:2]
+runtime = zoo.runtime.load("f.tflite").predict(examples)
+out["runtime_agreement"] = m.host().agreement(m.predict(examples), runtime)
+print(json.dumps(out))
+"""
+
+
+def run(cmd, cwd, env, timeout=600):
+    done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    assert done.returncode == 0, f"{cmd}: {done.stderr[-3000:]}"
+    return done.stdout
+
+
+def test_the_wheel_installs_and_runs_every_model_outside_the_checkout(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("ZOO_DATA", "PYTHONPATH")}
+    env["ZOO_HOME"] = str(tmp_path / "home")
+    dist = tmp_path / "dist"
+    # sdist first, then the wheel from the sdist: both ways a user may install must work.
+    run([sys.executable, "-m", "build", "--no-isolation", "--sdist", "--outdir", dist, REPO],
+        cwd=tmp_path, env=env)
+    sdist, = dist.glob("rnn_zoo-*.tar.gz")
+    with tarfile.open(sdist) as tar:
+        names = tar.getnames()
+    assert any(n.endswith("zoo_pipelines/saved_models/ner-bilstm/model.keras") for n in names)
+    run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
+         "-w", dist, sdist], cwd=tmp_path, env=env)
+    wheel, = dist.glob("rnn_zoo-*.whl")
+    with zipfile.ZipFile(wheel) as z:
+        top = {n.split("/")[0] for n in z.namelist()}
+        meta = z.read(next(n for n in z.namelist() if n.endswith("dist-info/METADATA"))).decode()
+    # Import names that will not collide: no `pipelines`, `benchmarks` or `tests`.
+    assert {t for t in top if not t.endswith(".dist-info")} == {"zoo", "zoo_pipelines"}
+    assert "License-Expression: Apache-2.0" in meta and "Requires-Dist: tensorflow<" in meta
+
+    venv = tmp_path / "venv"
+    run([sys.executable, "-m", "venv", venv], cwd=tmp_path, env=env)
+    site = Path(run([venv / "bin" / "python", "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                    cwd=tmp_path, env=env).strip())
+    (site / "deps.pth").write_text(sysconfig.get_path("purelib") + "\n")
+    run([venv / "bin" / "pip", "install", "-q", "--no-deps", wheel], cwd=tmp_path, env=env)
+
+    work = tmp_path / "elsewhere"
+    work.mkdir()
+    assert "ner-bilstm" in run([venv / "bin" / "zoo", "list"], cwd=work, env=env)
+    assert "Headline metric: `f1`" in run([venv / "bin" / "zoo", "info", "ner-bilstm"], cwd=work, env=env)
+    out = json.loads(run([venv / "bin" / "python", "-c", SCRIPT], cwd=work, env=env).splitlines()[-1])
+    assert out["zoo"].startswith(str(site)), out["zoo"]          # not the checkout
+    for name, result in out["models"].items():
+        if result != "not shipped":
+            assert result["bundle"].startswith(str(site)) and result["n"] == 1, (name, result)
+    assert sum(r != "not shipped" for r in out["models"].values()) >= 7
+    assert out["runtime_agreement"] == 1.0
+
+
+@pytest.mark.parametrize("pattern", ["pipelines", "benchmarks"])
+def test_no_generic_top_level_package_is_declared(pattern):
+    text = (REPO / "pyproject.toml").read_text()
+    assert f'"{pattern}*"' not in text and f'"{pattern}"' not in text
