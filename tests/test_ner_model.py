@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from zoo.decoding import viterbi
+from zoo.decoding import crf_marginals, viterbi
 from zoo.errors import InputError
 
 
@@ -68,6 +68,20 @@ def test_numpy_viterbi_matches_tensorflow_and_brute_force():
     log_z = np.log(sum(np.exp(score(p)) for p in paths))
     ll = crf_log_likelihood(em[None], tf.constant([list(best)]), tf.ones((1, 4), bool), tr, st, en)
     assert abs(float(ll[0]) - (score(best) - log_z)) < 1e-4
+    # Marginals: P(tag_t = k) summed over every path, by brute force.
+    brute = np.zeros((4, 3))
+    for p in paths:
+        brute[np.arange(4), p] += np.exp(score(p) - log_z)
+    np.testing.assert_allclose(crf_marginals(em, tr, st, en), brute, atol=1e-5)
+
+
+def test_entities_carry_a_confidence_that_is_lower_on_made_up_names(shipped):
+    clear, made_up = shipped("ner-bilstm").predict([
+        "Angela Merkel visited Paris .", "Wiggle Wobble Zorp met Brax in Qwertyland ."])
+    assert [e["type"] for e in clear["entities"]] == ["PER", "LOC"]
+    assert all(0.9 < e["confidence"] <= 1.0 for e in clear["entities"])
+    assert made_up["entities"] and all(0 < e["confidence"] <= 1 for e in made_up["entities"])
+    assert min(e["confidence"] for e in made_up["entities"]) < 0.8
 
 
 def test_evaluate_span_f1_on_real_data(ner, data_dir, tmp_path):

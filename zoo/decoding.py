@@ -108,3 +108,30 @@ def viterbi(emissions: np.ndarray, transitions: np.ndarray, start: np.ndarray,
     for t in range(emissions.shape[0] - 1, 0, -1):
         best.append(int(back[t, best[-1]]))
     return np.array(best[::-1], np.int32)
+
+
+def crf_marginals(emissions: np.ndarray, transitions: np.ndarray, start: np.ndarray,
+                  end: np.ndarray) -> np.ndarray:
+    """P(tag of token t = k | sentence) [n, K] under the same CRF as `viterbi`: the
+    forward-backward algorithm in log space; each row sums to 1.
+
+    >>> m = crf_marginals(np.array([[2., 0.], [0., 2.]]), np.zeros((2, 2)), np.zeros(2), np.zeros(2))
+    >>> m.round(3).tolist()
+    [[0.881, 0.119], [0.119, 0.881]]
+    """
+    n = emissions.shape[0]
+    alpha = np.empty(emissions.shape)
+    beta = np.empty(emissions.shape)
+    alpha[0] = start + emissions[0]
+    for t in range(1, n):
+        alpha[t] = _logsumexp(alpha[t - 1][:, None] + transitions, axis=0) + emissions[t]
+    beta[-1] = end
+    for t in range(n - 2, -1, -1):
+        beta[t] = _logsumexp(transitions + (emissions[t + 1] + beta[t + 1])[None, :], axis=1)
+    joint = alpha + beta
+    return np.exp(joint - _logsumexp(joint, axis=1)[:, None])
+
+
+def _logsumexp(x: np.ndarray, axis: int) -> np.ndarray:
+    top = x.max(axis=axis, keepdims=True)
+    return (top + np.log(np.exp(x - top).sum(axis=axis, keepdims=True))).squeeze(axis)

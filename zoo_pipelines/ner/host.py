@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from zoo import contract
-from zoo.decoding import viterbi
+from zoo.decoding import crf_marginals, log_softmax, viterbi
 from zoo.errors import InputError
 from zoo.options import as_batch
 
@@ -103,8 +103,11 @@ def featurize(tokens: list[str], config: dict) -> dict:
     }
 
 
-def entities(text: str | None, tokens: list[str], offsets, tags: list[str]) -> list[dict]:
-    """Spans from IOB2 tags; an I- tag that starts a span is read as B- (lenient)."""
+def entities(text: str | None, tokens: list[str], offsets, tags: list[str],
+             confidence=None) -> list[dict]:
+    """Spans from IOB2 tags; an I- tag that starts a span is read as B- (lenient). With
+    `confidence` (each token's probability of its tag), a span's confidence is the mean
+    over its tokens (what Flair reports), rounded to 3 places."""
     spans, current = [], None
     for i, tag in enumerate(tags + ["O"]):
         kind = tag[2:] if tag != "O" else None
@@ -119,8 +122,11 @@ def entities(text: str | None, tokens: list[str], offsets, tags: list[str]) -> l
     for s in spans:
         start, end = offsets[s["first"]][0], offsets[s["last"]][1]
         surface = text[start:end] if text is not None else " ".join(tokens[s["first"]:s["last"] + 1])
-        out.append({"text": surface, "type": s["type"], "start": start, "end": end,
-                    "tokens": [s["first"], s["last"] + 1]})
+        span = {"text": surface, "type": s["type"], "start": start, "end": end,
+                "tokens": [s["first"], s["last"] + 1]}
+        if confidence is not None:
+            span["confidence"] = round(float(np.mean(confidence[s["first"]:s["last"] + 1])), 3)
+        out.append(span)
     return out
 
 
@@ -176,17 +182,23 @@ class Host(contract.Host):
         raise InputError(f"input {i}: expected a sentence (str) or a non-empty list of "
                          f"non-empty token strings; got {item!r:.60}")
 
-    def tag_ids(self, emissions: np.ndarray) -> np.ndarray:
+    def tag_ids(self, emissions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The best tags and each one's marginal probability (CRF forward-backward, or the
+        softmax of a head without a CRF)."""
         if self.crf is None:
-            return emissions.argmax(-1)
-        return viterbi(emissions, self.crf["transitions"], self.crf["start"], self.crf["end"])
+            probs = np.exp(log_softmax(emissions))
+            ids = emissions.argmax(-1)
+        else:
+            crf = (self.crf["transitions"], self.crf["start"], self.crf["end"])
+            ids, probs = viterbi(emissions, *crf), crf_marginals(emissions, *crf)
+        return ids, probs[np.arange(len(ids)), ids]
 
     def decode(self, encoded: Encoded, outputs: list[dict]) -> list[dict]:
         results = []
         for text, tokens, offsets, idx in encoded.sentences:
-            ids = np.concatenate([self.tag_ids(outputs[j]["emissions"]) for j in idx])
+            ids, conf = map(np.concatenate, zip(*(self.tag_ids(outputs[j]["emissions"]) for j in idx)))
             tags = [self.labels[k] for k in ids]
-            results.append({"entities": entities(text, tokens, offsets, tags),
+            results.append({"entities": entities(text, tokens, offsets, tags, conf),
                             "tokens": tokens, "tags": tags})
         return results
 
