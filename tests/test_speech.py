@@ -293,6 +293,19 @@ def test_shipped_model_transcribes_paths_and_arrays(shipped, fsdd):
     assert m.predict([joined])[0]["text"].split() == ["1", "2", "3"]
 
 
+def test_speech_far_from_training_is_flagged_and_digits_are_not(shipped, data_dir):
+    """The confidence floor was chosen on FSDD valid (1st percentile); here it is checked
+    on what chose nothing: the FSDD report split and LJ Speech sentences."""
+    m = shipped("speech-ctc")
+    report = m.predict([e["audio"] for e in D.read_split(data_dir / "fsdd", "report")])
+    flagged = [r for r in report if "warning" in r]
+    assert all(0 < r["confidence"] <= 1 for r in report)
+    assert len(flagged) / len(report) < 0.03, [r["warning"] for r in flagged]
+    lj = sorted((data_dir / "ljspeech_sample" / "wavs").glob("*.wav"))[:6]
+    for r in m.predict([str(p) for p in lj]):
+        assert "warning" in r and "\n" not in r["warning"], r
+
+
 def test_shipped_model_refuses_bad_audio(shipped, tmp_path):
     m = shipped("speech-ctc")
     (tmp_path / "x.wav").write_bytes(b"RIFF0000WAVEjunk")

@@ -47,3 +47,32 @@ def evaluate(model, examples: list[dict], batch_size: int = 64, beam: int = 0,
             metrics.update(connected_wer=c["wer"], connected_cer=c["cer"],
                            connected_strings=len(strings))
     return metrics
+
+
+def calibrate_ood(bundle_dir, data_dir, split: str = "valid", percentile: float = 1.0) -> dict:
+    """Set the bundle's out-of-distribution floor: the `percentile`-th percentile of
+    `token_confidence` on `split` of `data_dir` (the selection split: the floor is a choice),
+    written into preprocessor.json (`ood`) and the manifest re-hashed. Predictions under
+    the floor carry a `warning` (Host.warning).
+
+        python -c 'from zoo_pipelines.speech.evaluate import calibrate_ood as c; c("zoo_pipelines/saved_models/speech-ctc", "../shared/data/fsdd")'
+    """
+    import json
+    from pathlib import Path
+
+    import numpy as np
+
+    import zoo
+    from zoo.bundle import write_manifest
+
+    m = zoo.load(str(bundle_dir))
+    examples = D.read_split(Path(data_dir), split)
+    conf = [r["confidence"] for r in m.predict([e["audio"] for e in examples])]
+    ood = {"min_confidence": round(float(np.percentile(conf, percentile)), 3),
+           "chosen_on": f"{Path(data_dir).name} {split}", "percentile": percentile}
+    path = Path(bundle_dir) / "preprocessor.json"
+    prep = json.loads(path.read_text())
+    prep["preprocessor"]["ood"] = ood
+    path.write_text(json.dumps(prep))
+    write_manifest(Path(bundle_dir), m.entry.name)
+    return ood
