@@ -101,7 +101,10 @@ def _parser(predict_help: bool | str = False) -> argparse.ArgumentParser:
     s = sub.add_parser("bench", help="speed and size benchmark (needs `make bench` extras)")
     s.add_argument("name")
     s.add_argument("options", nargs=argparse.REMAINDER, help="passed to the benchmark, e.g. --quick")
-    sub.add_parser("demo", help="the shipped models on a few examples")
+    s = sub.add_parser("demo", help="the shipped models on a few examples, with pictures")
+    s.add_argument("names", nargs="*", metavar="NAME", help="models to run (default: all)")
+    s.add_argument("--out", default="demo", metavar="DIR",
+                   help="folder for the inputs, pictures and MIDI files it writes (./demo)")
     s = sub.add_parser("pull", help="store a bundle in the cache ($ZOO_HOME) as a model's weights")
     s.add_argument("name", help="registered model name")
     s.add_argument("--from", dest="source", required=True, metavar="URL|DIR|FILE.tar.gz",
@@ -378,7 +381,7 @@ def run(argv: list[str]) -> int:
                            f"{', '.join(n for n in registry.names() if registry.get(n).benchmark)}")
         importlib.import_module(entry.benchmark).main(args.options)
     elif args.command == "demo":
-        demo()
+        demo(args.names, args.out)
     elif args.command == "pull":
         from .hub import pull
 
@@ -391,26 +394,30 @@ def run(argv: list[str]) -> int:
     return 0
 
 
-def demo() -> None:
-    """Every shipped model on its entry's demo inputs, or else on the first three real
-    examples its bundle keeps for parity checks (e.g. price histories)."""
+def demo(names: list[str] | None = None, out: str | Path = "demo") -> None:
+    """Shipped models (all, or `names`) on a few examples: per example what went in, the
+    reference where there is one, and what came out, from the application's `demo` hook
+    (zoo/contract.py), which also writes the files worth opening into the folder `out`."""
     import zoo
+    from .data import data_root
 
-    for name in zoo.list_models():
-        if not registry.get(name).shipped:
-            print(f"== {name}: no shipped weights yet (zoo train {name})")
+    names = [registry.get(n).name for n in names] if names else zoo.list_models()
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    print(f"demo folder (inputs, pictures, MIDI): {folder.resolve()}")
+    for name in names:
+        entry = registry.get(name)
+        if not entry.shipped:
+            print(f"\n== {name}: no shipped weights yet (zoo train {name})")
             continue
+        print(f"\n== {name}: {entry.summary}")
+        data = data_root() / entry.default_data
         m = zoo.load(name)
-        inputs = list(m.entry.demo_inputs) or m.parity_examples()[:3]
-        if not inputs:
-            continue
-        print(f"== {name}")
-        host = m.host()
-        for i, (item, r) in enumerate(zip(inputs, m.predict(inputs))):
-            # Long strings (a data URI, a document) are cut to one line.
-            print(f"> {item if len(item) <= 100 else item[:97] + '...'}" if isinstance(item, str)
-                  else f"> bundle example {i}")
-            _print_prediction(host, r)
+        examples = entry.module("host").demo(m, folder, data if data.exists() else None)
+        for i, example in enumerate(examples):
+            print("\n".join([""] * (i > 0) + [f"  {k + ':':8s} {v}" for k, v in example.items()]),
+                  flush=True)
+    print(f"demo folder: {folder.resolve()}")
 
 
 def import_tensorflow_quietly() -> None:

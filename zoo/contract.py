@@ -83,6 +83,26 @@ def copy_matching_weights(source, target) -> list[str]:
     return fresh
 
 
+def shorten(text: str, width: int = 100) -> str:
+    """One line of at most `width` characters (a document, a data URI)."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= width else text[:width - 3] + "..."
+
+
+def show_inputs(model, folder, data=None):
+    """The default `demo` hook: the entry's demo_inputs, else the first three examples the
+    bundle keeps for parity checks; each input (text, or which kept example) and what the
+    host's `describe` makes of its result."""
+    import json
+
+    inputs = list(model.entry.demo_inputs) or model.parity_examples()[:3]
+    host = model.host()
+    for i, (item, r) in enumerate(zip(inputs, model.predict(inputs) if inputs else [])):
+        yield {"in": shorten(item) if isinstance(item, str)
+               else f"example {i} kept in the bundle (for export checks)",
+               "out": host.describe(r) or shorten(json.dumps(r, default=str), 300)}
+
+
 @dataclass(frozen=True)
 class Spec:
     """One role: the names its module must define, and the optional ones with defaults."""
@@ -128,8 +148,14 @@ ROLES = {
             "Optional: EPOCH_OPTIONS, evaluate() keywords for the per-epoch check only"),
     "host": Spec(
         required=("Host", "EMPTY_INPUT"),
+        optional={"demo": show_inputs},
         doc="Host(config): a subclass of zoo.contract.Host (its methods and defaults are "
-            "documented there); EMPTY_INPUT, a raw input predict() must refuse"),
+            "documented there); EMPTY_INPUT, a raw input predict() must refuse. "
+            "Optional: demo(model, folder, data) -> one dict per example of what `zoo demo` "
+            "prints ({'in': ..., 'ref': ..., 'out': ..., 'wrote': ...}), writing inputs and "
+            "pictures a person opens into the existing `folder`; `data` is the entry's "
+            "dataset folder under $ZOO_DATA, or None where absent (show_inputs by default: "
+            "the entry's demo_inputs, else the bundle's first parity examples)"),
 }
 
 HOST_METHODS = ("encode", "decode", "agreement")

@@ -25,6 +25,7 @@ import tensorflow as tf
 from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
 from .bundle import sha256
+from .monitor import progress
 from .errors import ExportError
 from .runtime import load as runtime_load, sidecar_path
 
@@ -281,19 +282,25 @@ def export(zm, path: Path, quantize: str | None = None, overwrite: bool = False,
     if quantize not in (None, "dynamic", "float16"):
         raise ExportError(f"quantize must be 'dynamic' or 'float16'; got {quantize!r}")
     functions = bool(zm.functions())
+    kind = {".tflite": "TFLite", ".onnx": "ONNX"}.get(path.suffix, "SavedModel")
+    bar = progress(total=2, desc=f"export: writing {kind}", unit="stage")
+    checking = f"export: parity of {kind} with Keras on {len(zm.parity_examples())} examples"
     if path.suffix == ".tflite":
         fmt = "tflite"
         to_tflite(zm, path, quantize)
         _write_sidecar(zm, path, fmt, quantize)
+        bar.update(), bar.set_description(checking)
         rt = runtime_load(path)
         report = (function_parity(zm, rt.call_function) if functions
                   else parity(zm, rt.predict, rt.predict_units))
     elif path.suffix == ".onnx":
         fmt = "onnx"
         if quantize:
+            bar.close()
             raise ExportError("quantize applies to TFLite exports only")
         outputs = to_onnx(zm, path)
         _write_sidecar(zm, path, fmt, quantize, outputs)
+        bar.update(), bar.set_description(checking)
         rt = runtime_load(path)
         report = (function_parity(zm, rt.call_function) if functions
                   else parity(zm, rt.predict, rt.predict_units))
@@ -302,6 +309,7 @@ def export(zm, path: Path, quantize: str | None = None, overwrite: bool = False,
         staging = _staging_folder(path.resolve(), overwrite)
         try:
             to_saved_model(zm, staging)
+            bar.update(), bar.set_description(checking)
             report = (function_parity(zm, _saved_model_caller(staging)) if functions
                       else parity(zm, _saved_model_predictor(zm, staging)))
             check_parity(zm.entry, report, path, quantize, min_agreement)
@@ -309,6 +317,7 @@ def export(zm, path: Path, quantize: str | None = None, overwrite: bool = False,
             shutil.rmtree(staging, ignore_errors=True)
             raise
         _replace(staging, path.resolve())
+    bar.update(), bar.close()
     report.update(format=fmt + (f"-{quantize}" if quantize else ""), path=str(path),
                   size_mb=round(_size(path) / 2**20, 3))
     log.info("exported %s: agreement %.4f on %d examples, max abs diff %.2e", path,

@@ -15,6 +15,8 @@ It writes TensorBoard scalars, `gradients.json` and `gradient_flow.png`.
 from __future__ import annotations
 
 import json
+import os
+import sys
 from pathlib import Path
 
 import keras
@@ -22,6 +24,29 @@ import numpy as np
 import tensorflow as tf
 
 from .layers import RecurrentStack
+
+
+def progress(iterable=None, total: int | None = None, desc: str = "", unit: str = "it"):
+    """A tqdm progress bar on stderr where a person waits (evaluating a split, exporting):
+    off when stderr is not a terminal (test logs, pipes; `--json` output is on stdout
+    anyway) or when ZOO_PROGRESS=0."""
+    from tqdm import tqdm
+
+    off = os.environ.get("ZOO_PROGRESS", "1") == "0" or not sys.stderr.isatty()
+    return tqdm(iterable, total=total, desc=desc, unit=unit, leave=False, disable=off,
+                file=sys.stderr, dynamic_ncols=True)
+
+
+def predict_with_progress(zoo_model, inputs: list, desc: str, chunk: int = 32,
+                          **options) -> list:
+    """`zoo_model.predict(inputs, **options)`, `chunk` inputs at a time under a progress
+    bar (the same results: each input is predicted on its own)."""
+    out = []
+    with progress(total=len(inputs), desc=desc, unit="ex") as bar:
+        for s in range(0, len(inputs), chunk):
+            out += zoo_model.predict(inputs[s:s + chunk], **options)
+            bar.update(min(chunk, len(inputs) - s))
+    return out
 
 
 def _figure(**kwargs):
@@ -128,31 +153,46 @@ class GradientMonitor(keras.callbacks.Callback):
 
 
 def plot_gradient_flow(records: list[dict], path: Path, label: str = "") -> None:
-    """Left: ||dL_last / dx_t|| by distance from the last step, one curve an epoch (only
-    when the task has per-step targets); right: the gradient norms per layer."""
+    """Left: ||dL_last / dx_t|| by distance from the last step, one curve an epoch coloured
+    by epoch (only when the task has per-step targets and a curve has something to draw);
+    right: the gradient norms per layer, their legend beside the axes, off the data."""
     from matplotlib import colormaps
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
+    from matplotlib.ticker import MaxNLocator
 
-    curves = [r for r in records if r.get("dloss_dx_by_distance")]
-    fig = _figure(figsize=(11, 4.2) if curves else (6, 4.2), layout="constrained")
+    curves = [r for r in records if np.any(np.asarray(r.get("dloss_dx_by_distance") or [0.0]) > 0)]
+    fig = _figure(figsize=(12, 4.2) if curves else (7.5, 4.2), layout="constrained")
+    fig.get_layout_engine().set(wspace=0.06)
     axes = fig.subplots(1, 2 if curves else 1, squeeze=False)[0]
     if curves:
         cmap = colormaps["viridis"]
-        for i, r in enumerate(curves):
-            ys = np.array(r["dloss_dx_by_distance"])
-            axes[0].semilogy(np.arange(len(ys)), ys, color=cmap(i / max(len(curves) - 1, 1)),
-                             label=f"epoch {r['epoch']}")
+        first, last = curves[0]["epoch"], curves[-1]["epoch"]
+        norm = Normalize(first, max(last, first + 1))
+        for r in curves:
+            ys = np.array(r["dloss_dx_by_distance"], dtype=float)
+            ys[ys <= 0] = np.nan                   # a log axis cannot show zeros
+            axes[0].semilogy(np.arange(len(ys)), ys, color=cmap(norm(r["epoch"])), lw=1.2)
         axes[0].set(xlabel="steps before the last token", ylabel="||dL_last / dx_t||",
                     title=f"Gradient flow through the recurrent encoder {label}".strip())
-        axes[0].legend(fontsize=7, ncols=2 if len(curves) > 8 else 1, loc="best")
+        bar = fig.colorbar(ScalarMappable(norm, cmap), ax=axes[0], pad=0.01)
+        bar.set_label("epoch (0: at initialisation)")
+        bar.locator = MaxNLocator(integer=True)
+        bar.update_ticks()
     ax = axes[-1]
     epochs = [r["epoch"] for r in records]
-    for layer in records[-1]["layer_norms"]:
+    layers = list(dict.fromkeys(k for r in records for k in r["layer_norms"]))
+    for layer in layers:
         ax.semilogy(epochs, [r["layer_norms"].get(layer, np.nan) for r in records], "-o",
                     markersize=3, label=layer)
     ax.semilogy(epochs, [r["global_norm"] for r in records], "k--", label="global")
     ax.set(xlabel="epoch (0: at initialisation)", ylabel="gradient norm (probe batches)",
            title="Gradient norms")
-    ax.legend(fontsize=7, loc="best")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if len(epochs) == 1:
+        ax.set_xlim(epochs[0] - 1, epochs[0] + 1)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False,
+              ncols=2 if len(layers) > 14 else 1)
     fig.savefig(path, dpi=90)
 
 

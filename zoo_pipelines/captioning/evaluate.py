@@ -98,14 +98,18 @@ def evaluate(zoo_model, examples: list[dict], beam: int = 1, compare_beam: int |
     with predict()'s length normalisation (host.ALPHA, chosen on the emoji valid split) as
     `beam{k}_*` (None: skip), and the nearest-neighbour baseline over `train` (default:
     the entry's training split; [] skips it)."""
+    from zoo.monitor import predict_with_progress
+
     examples = examples[:max_examples] if max_examples else examples
     refs = [e["captions"] for e in examples]
     images = [e["image"] for e in examples]
-    preds = [r["caption"] for r in zoo_model.predict(images, beam=beam)]
+    preds = [r["caption"] for r in predict_with_progress(zoo_model, images, "captioning",
+                                                         beam=beam)]
     out = {**bleu(preds, refs), "exact_match": exact_match(preds, refs), "images": len(examples),
            "beam": beam, "bleu_implementation": BLEU_IMPLEMENTATION}
     if compare_beam and compare_beam != beam:
-        other = [r["caption"] for r in zoo_model.predict(images, beam=compare_beam)]
+        other = [r["caption"] for r in predict_with_progress(
+            zoo_model, images, f"captioning, beam {compare_beam}", beam=compare_beam)]
         out.update({f"beam{compare_beam}_{k}": v for k, v in bleu(other, refs).items()})
         out[f"beam{compare_beam}_exact_match"] = exact_match(other, refs)
         out[f"beam{compare_beam}_alpha"] = ALPHA

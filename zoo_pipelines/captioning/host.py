@@ -269,7 +269,8 @@ class Host(contract.Host):
 
     @staticmethod
     def describe(result: dict) -> str:
-        return f"{result['caption']!r} (score {result['score']:.3f})"
+        return (f"{result['caption']!r} (score {result['score']:.3f}: its log-probability, "
+                f"length-normalised; nearer 0 = surer)")
 
     @staticmethod
     def agreement(a: list[dict], b: list[dict]) -> float:
@@ -281,3 +282,33 @@ class Host(contract.Host):
             same += sum(x == y for x, y in zip(wa, wb)) + (not wa and not wb)
         return same / max(total, 1)
 
+
+def demo(model, folder: Path, data: Path | None = None):
+    """`zoo demo` (the contract's optional hook): three validation images of the dataset
+    under $ZOO_DATA with their reference captions, else the images the bundle keeps for
+    export checks; each image is written to `folder`, and the attention maps of the
+    captions word by word to one PNG."""
+    from zoo.data import dataset_name
+
+    name = model.entry.name
+    if data is not None:
+        valid = model.entry.module("data").read_split(data, "valid")
+        picked = valid[::max(1, len(valid) // 3)][:3]
+        items = [(e["image"], dataset_name(e["image"]), e.get("captions")) for e in picked]
+    else:
+        items = [(uri, f"example {i} kept in the bundle (an image of its validation split; no "
+                       f"reference without $ZOO_DATA)", None)
+                 for i, uri in enumerate(model.parity_examples()[:3])]
+    images = [open_image(x, "demo image") for x, _, _ in items]
+    results = model.predict(images)
+    for i, ((_, shown, refs), img, r) in enumerate(zip(items, images, results)):
+        path = folder / f"{name}-input-{i}.png"
+        img.save(path)
+        example = {"in": f"{shown} ({img.size[0]}x{img.size[1]}; as seen: {path})"}
+        if refs:
+            example["ref"] = " | ".join(refs[:3])
+        example["out"] = Host.describe(r)
+        yield example
+    if results:
+        png = model.host().plot(results, folder / f"{name}-attention.png", images=images)
+        yield {"picture": f"{png}  (where the model looks for each word; bright = attended)"}

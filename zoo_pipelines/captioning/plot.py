@@ -9,6 +9,7 @@ first use: the host stays numpy + Pillow).
 """
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -63,7 +64,7 @@ def draw_attention(fig, grid: tuple, image, result: dict, cols: int) -> int:
     ax = fig.add_subplot(rows, cols, start + 1)
     if img is not None:
         ax.imshow(img)
-    ax.set_title(result.get("caption", ""), fontsize=8)
+    ax.set_title(textwrap.fill(result.get("caption", ""), 26), fontsize=8)   # no clipping
     ax.axis("off")
     for i, word in enumerate(words):
         ax = fig.add_subplot(rows, cols, start + i + 2)

@@ -153,3 +153,27 @@ class Host(contract.Host):
         from .plot import fan_chart
 
         return fan_chart(results, path, history)
+
+
+def demo(model, folder: Path, data: Path | None = None, held_back: int = 5):
+    """`zoo demo` (the contract's optional hook): real price histories the bundle keeps
+    (the last 300 days of three series), each with its last `held_back` days hidden from
+    the model and printed as the reference; the fan charts, with what really happened,
+    go to one PNG in `folder`."""
+    kept = model.parity_examples()[:3]
+    cut = [{**s, "dates": s["dates"][:-held_back], "close": s["close"][:-held_back],
+            "volume": None if s.get("volume") is None else s["volume"][:-held_back]}
+           for s in kept]
+    results = model.predict(cut, horizon=held_back)
+    host = model.host()
+    for s, c, df in zip(kept, cut, results):
+        df.attrs["actual"] = {"dates": s["dates"][-held_back:], "close": s["close"][-held_back:]}
+        yield {"in": f"{s['name']}: {len(c['close'])} daily closes, {c['dates'][0]} .. "
+                     f"{c['dates'][-1]} (kept in the bundle; the last {held_back} days held back)",
+               "ref": f"what happened next: " + ", ".join(
+                   f"{d} {p:.2f}" for d, p in zip(s["dates"][-held_back:], s["close"][-held_back:])),
+               "out": host.describe(df)}
+    if results:
+        png = host.plot(results, folder / f"{model.entry.name}-fan-chart.png", history=60)
+        yield {"picture": f"{png}  (last 60 closes, the forecast's median and 50 % / 80 % "
+                          f"bands, and the held-back closes)"}

@@ -10,11 +10,12 @@ from zoo.options import check_output_file
 def fan_chart(results: list, path: str | Path, history: int = 120) -> Path:
     """The last `history` closes, the median and the 50 % / 80 % bands of each forecast
     table (at most 6), one panel each, written to `path`."""
+    import pandas as pd
     from matplotlib.figure import Figure
 
     path = check_output_file(path, "plot")
     n = min(len(results), 6)
-    fig = Figure(figsize=(8, 2.6 * n))
+    fig = Figure(figsize=(9, 2.6 * n))
     for k, df in enumerate(results[:n]):
         ax = fig.add_subplot(n, 1, k + 1)
         hist = df.attrs["history"]
@@ -23,8 +24,13 @@ def fan_chart(results: list, path: str | Path, history: int = 120) -> Path:
         if "q0.25" in df:
             ax.fill_between(df["date"], df["q0.25"], df["q0.75"], alpha=0.4, color="C0", label="50 %")
         ax.plot(df["date"], df["forecast"], color="C0", lw=1.5, label="median")
+        actual = df.attrs.get("actual")           # held-back closes (zoo demo), if known
+        if actual:
+            ax.plot(pd.to_datetime(actual["dates"]), actual["close"], "o", color="C3", ms=4,
+                    label="what happened")
         ax.set_title(str(df["series"].iloc[0]))
-        ax.legend(loc="upper left", fontsize=8)
+        ax.set_ylabel("close")
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     return Path(path)

@@ -58,7 +58,9 @@ def evaluate(zoo_model, examples: list[dict], batch_size: int = 16, pad_to: int 
     rolls = [roll_at(e, prep["steps_per_quarter"]).astype(np.float32) for e in examples]
     order = sorted(range(len(rolls)), key=lambda i: len(rolls[i]))
     nll_sum, steps, truth, preds = 0.0, 0, [], []
-    for s in range(0, len(order), batch_size):
+    from zoo.monitor import progress
+
+    for s in progress(range(0, len(order), batch_size), desc="scoring pieces", unit="batch"):
         batch = [rolls[i] for i in order[s:s + batch_size]]
         width = -(-max(len(r) for r in batch) // pad_to) * pad_to
         frame = np.zeros((len(batch), width, rolls[0].shape[1]), np.float32)

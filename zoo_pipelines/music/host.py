@@ -215,7 +215,9 @@ class Host(contract.Host):
                     if len(results) > 1:
                         target = target.with_name(f"{target.stem}-{i}{target.suffix}")
                     r["midi" if key == "out" else "png"] = str(
-                        write(song, target, self.spq) if key == "out" else write(song, target))
+                        write(song, target, self.spq) if key == "out" else
+                        write(song, target, steps_per_quarter=self.spq,
+                              primer_steps=len(unit["roll"]) if r["generated"] else None))
         return results
 
     # ---- task method and helpers -----------------------------------------------------------
@@ -242,8 +244,9 @@ class Host(contract.Host):
     def describe(result: dict) -> str:
         parts = []
         if result.get("steps"):
-            parts.append(f"{result['steps']} steps scored: NLL {result['nll_per_step']:.3f} "
-                         f"nats/step")
+            parts.append(f"{result['steps']} steps scored: negative log-likelihood "
+                         f"{result['nll_per_step']:.3f} nats a step (lower: the model expected "
+                         f"these notes more)")
         gen = result.get("generated") or []
         if gen:
             parts.append(f"{len(gen)} steps generated ({np.mean([len(f) for f in gen]):.1f} "
@@ -267,3 +270,28 @@ class Host(contract.Host):
                 m = min(len(fa), len(fb))
                 same += int(np.sum(fa[:m] == fb[:m]))
         return same / max(total, 1)
+
+
+def demo(model, folder: Path, data: Path | None = None):
+    """`zoo demo` (the contract's optional hook): a real piece the bundle keeps (from its
+    validation split) as the primer, scored, then continued by 64 sampled time steps;
+    primer + continuation go to `folder` as a MIDI file and a piano-roll PNG."""
+    host, name = model.host(), model.entry.name
+    kept = model.parity_examples()
+    primer = kept[0] if kept else None
+    song = model.generate(steps=64, primer=primer, seed=0, out=folder / f"{name}.mid",
+                          png=folder / f"{name}-piano-roll.png")
+    step = {1: "quarter", 2: "eighth", 4: "sixteenth"}.get(host.spq, f"1/{host.spq} quarter")
+    example = {"in": (f"example 0 kept in the bundle (a piece from its validation split): "
+                      f"{len(primer)} time steps of {step} notes as the primer"
+                      if primer else "silence (the bundle keeps no example)")}
+    if song.get("nll_per_step") is not None:
+        example["score"] = (f"negative log-likelihood of the primer's real notes: "
+                            f"{song['nll_per_step']:.2f} nats a step (lower: the model "
+                            f"expected them more)")
+    gen = song["generated"]
+    example["out"] = (f"{len(gen)} time steps generated, {np.mean([len(f) for f in gen]):.1f} "
+                      f"notes sounding a step (temperature 1, seed 0)")
+    example["midi"] = f"{song['midi']}  (primer + continuation, 100 quarter notes a minute)"
+    example["picture"] = f"{song['png']}  (piano roll; the dashed line: where the primer ends)"
+    yield example

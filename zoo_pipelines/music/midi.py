@@ -106,12 +106,10 @@ def write_midi(roll, path: str | Path, steps_per_quarter: int = 2, bpm: float = 
     return Path(path)
 
 
-def roll_png(roll, path: str | Path, scale: int = 4) -> Path:
-    """A piano-roll picture: time left to right, low pitches at the bottom."""
-    from PIL import Image
+def roll_png(roll, path: str | Path, scale: int = 4, steps_per_quarter: int = 2,
+             primer_steps: int | None = None) -> Path:
+    """A piano-roll picture: pitch names up the side, beats along the bottom, the end of
+    the primer marked (zoo_pipelines/music/plot.py; `scale` is kept for old callers)."""
+    from .plot import piano_roll
 
-    roll = np.asarray(roll, np.uint8)
-    img = (255 - 255 * roll.T[::-1]).astype(np.uint8)
-    Image.fromarray(img).resize((img.shape[1] * scale, img.shape[0] * scale),
-                                Image.NEAREST).save(str(path))
-    return Path(path)
+    return piano_roll(roll, path, steps_per_quarter, primer_steps)

@@ -368,7 +368,7 @@ def demo(model, folder: Path, data: Path | None = None):
             f.setsampwidth(2)
             f.setframerate(host.rate)
             f.writeframes((np.clip(w, -1, 1) * 32767).astype("<i2").tobytes())
-        example = {"in": f"{shown} ({len(w) / host.rate:.2f} s), copied to {wav}"}
+        example = {"in": f"{shown} ({len(w) / host.rate:.2f} s; as heard: {wav})"}
         if ref is not None:
             example["ref"] = ref
         example["out"] = (f"{host.describe(r)}  (confidence {r['confidence']:.2f}: the least "
@@ -376,6 +376,7 @@ def demo(model, folder: Path, data: Path | None = None):
         yield example
     if clips:
         png = host.plot(results, folder / f"{name}-alignment.png",
-                        titles=[f"input {i}" for i in range(len(clips))])
-        yield {"wrote": f"{png}  (spectrogram of each input, where CTC puts each token)"}
+                        titles=[Path(f"{name}-input-{i}.wav").name for i in range(len(clips))])
+        yield {"picture": f"{png}  (each input's spectrogram; shaded: where CTC puts each "
+                          f"token)"}
 

@@ -61,7 +61,9 @@ def summarize(zoo_model, documents: list[str], beam: int = 1, batch: int = 32,
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")          # long documents: truncated, by design
         encoded = host.encode(documents, beam=beam, **options)
-    for s in range(0, len(documents), per_call):
+    from zoo.monitor import progress
+
+    for s in progress(range(0, len(documents), per_call), desc="summarizing", unit="batch"):
         units = encoded.units[s:s + per_call]
         results += host.search(encoded, units, caller("encoder"), caller("step"))
     return host.decode(encoded, results)

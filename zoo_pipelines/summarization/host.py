@@ -291,3 +291,25 @@ class Host(contract.Host):
             m = lcs(ta, tb)
             scores.append(2 * m / (len(ta) + len(tb)) if ta or tb else 1.0)
         return float(np.mean(scores)) if scores else 1.0
+
+
+def demo(model, folder: Path, data: Path | None = None):
+    """`zoo demo` (the contract's optional hook): the entry's demo texts, and a document
+    of the validation split under $ZOO_DATA with its reference summary; the attention map
+    of each summary (which source subwords each summary subword looked at) goes to
+    `folder`."""
+    from zoo.contract import shorten
+
+    items = [(text, None) for text in model.entry.demo_inputs]
+    if data is not None:
+        valid = model.entry.module("data").read_split(data, "valid")
+        items += [(e["document"], e["summary"]) for e in valid[:1]]
+    results = model.predict([doc for doc, _ in items], attention=True)
+    host = model.host()
+    for i, ((doc, ref), r) in enumerate(zip(items, results)):
+        example = {"in": shorten(doc, 160) + ("  (validation split)" if ref else "")}
+        if ref:
+            example["ref"] = ref
+        example["out"] = host.describe(r)
+        example["picture"] = f"{host.plot([r], folder / f'{model.entry.name}-attention-{i}.png')}"
+        yield example

@@ -1,0 +1,93 @@
+"""The newcomer's first hour: `zoo demo NAME` writes what a person opens and says what went
+in, the reference and what came out; `--plot` for speech; the piano roll's axes; no
+progress bar in `--json` output."""
+import json
+
+import numpy as np
+import pytest
+
+import zoo
+from zoo.cli import main
+
+
+@pytest.fixture
+def one_load(shipped, monkeypatch):
+    """The CLI's zoo.load through the session's cache: each shipped model loads once."""
+    real = zoo.load
+
+    def load(name):
+        zoo.load = real                 # the fixture's own cache loads through zoo.load
+        try:
+            return shipped(name)
+        finally:
+            zoo.load = load
+
+    monkeypatch.setattr(zoo, "load", load)
+
+
+def test_demo_one_model_writes_its_files_and_prints_in_ref_out(one_load, tmp_path, capsys,
+                                                                 data_dir):
+    out = tmp_path / "demo"
+    assert main(["demo", "speech-ctc", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert str(out.resolve()) in text and "== speech-ctc" in text
+    assert "== ner-bilstm" not in text                 # one model only
+    assert "fsdd/recordings/" in text and "ref:" in text and "out:" in text
+    wavs = sorted(out.glob("speech-ctc-input-*.wav"))
+    picture = out / "speech-ctc-alignment.png"
+    assert len(wavs) == 3 and picture.stat().st_size > 20_000
+    assert str(picture) in text
+
+
+def test_demo_without_data_uses_the_bundle(one_load, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("ZOO_DATA", str(tmp_path / "nowhere"))
+    assert main(["demo", "music-lstm", "--out", str(tmp_path)]) == 0
+    text = capsys.readouterr().out
+    assert "kept in the bundle" in text and "nats a step" in text
+    assert (tmp_path / "music-lstm.mid").stat().st_size > 100
+    assert (tmp_path / "music-lstm-piano-roll.png").stat().st_size > 10_000
+
+
+def test_speech_plot_writes_a_png(one_load, tmp_path, capsys, data_dir):
+    wav = data_dir / "fsdd" / "recordings" / "4_nicolas_0.wav"
+    png = tmp_path / "s.png"
+    assert main(["predict", "speech-ctc", str(wav), "--plot", str(png)]) == 0
+    assert "plot written to" in capsys.readouterr().out
+    assert png.read_bytes()[:4] == b"\x89PNG" and png.stat().st_size > 20_000
+
+
+def test_piano_roll_has_labelled_axes(tmp_path):
+    from zoo_pipelines.music.plot import piano_roll, piano_roll_figure
+
+    roll = np.zeros((24, 88))
+    roll[:8, 60 - 21] = 1
+    roll[8:, [64 - 21, 67 - 21]] = 1
+    ax = piano_roll_figure(roll, steps_per_quarter=2, primer_steps=8).axes[0]
+    assert "beats" in ax.get_xlabel() and ax.get_ylabel() == "pitch"
+    assert "C4" in [t.get_text() for t in ax.get_yticklabels()]
+    assert piano_roll(roll, tmp_path / "r.png", primer_steps=8).stat().st_size > 5_000
+
+
+def test_no_progress_bar_in_json_output(one_load, capsys, monkeypatch):
+    """The bars write to stderr and only on a terminal: stdout of --json stays JSON."""
+    monkeypatch.setattr("sys.stderr.isatty", lambda: True, raising=False)
+    assert main(["predict", "ner-bilstm", "EU rejects German call .", "--json"]) == 0
+    out = capsys.readouterr().out
+    assert [json.loads(line) for line in out.splitlines()]
+    from zoo.monitor import progress
+
+    with progress(total=3, desc="x") as bar:
+        bar.update(3)
+    captured = capsys.readouterr()
+    assert captured.out == ""
+
+
+def test_gradient_flow_short_fine_tune_has_no_empty_panel(tmp_path):
+    from zoo.monitor import plot_gradient_flow
+
+    records = [{"epoch": e, "global_norm": 1.0 / (e + 1), "clipped_fraction": 0.0,
+                "layer_norms": {"encoder": 0.5 / (e + 1)}} for e in range(2)]
+    plot_gradient_flow(records, tmp_path / "g.png")          # no per-step curve: one panel
+    records[0]["dloss_dx_by_distance"] = [0.0] * 5            # nothing a log axis can draw
+    plot_gradient_flow(records, tmp_path / "h.png")
+    assert (tmp_path / "g.png").stat().st_size > 5_000 and (tmp_path / "h.png").exists()
