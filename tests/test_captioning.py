@@ -487,3 +487,17 @@ def test_fine_tuned_model_overfits_flickr8k_mini(data_dir):
                                                    learning_rate=3e-3, lr_decay=None, patience=60)
     m = E.evaluate(tuned, flickr, beam=1, train=[])
     assert m["bleu4"] > 0.3, m
+
+
+def test_photos_are_flagged_and_emoji_are_not(shipped, data_dir):
+    """The limits were chosen on emoji valid (calibrate_ood); checked here on what chose
+    nothing: emoji of the report split and Flickr8k photos past the first 40 (those 40
+    were looked at while choosing the background check)."""
+    m = shipped("caption-cnn-lstm")
+    photos = sorted((data_dir / "captioning" / "flickr8k_mini" / "images").glob("*.jpg"))[40:52]
+    flagged = [r for r in m.predict([str(p) for p in photos], beam=1) if "warning" in r]
+    assert len(flagged) >= 10 and "\n" not in flagged[0]["warning"]
+    emoji = D.read_split(data_dir / "captioning" / "emoji", "report")[:60]
+    results = m.predict([e["image"] for e in emoji], beam=1)
+    assert sum("warning" in r for r in results) <= 3
+    assert all(0 < r["confidence"] <= 1 for r in results)

@@ -134,3 +134,47 @@ def evaluate(zoo_model, examples: list[dict], beam: int = 1, compare_beam: int |
     out["samples"] = [{"image": e["image"], "caption": p, "references": r[:3]}
                       for e, p, r in list(zip(examples, preds, refs))[:5]]
     return out
+
+
+def calibrate_ood(bundle_dir, data_dir, percentile: float = 99.0) -> dict:
+    """Set the bundle's out-of-distribution limits (Host.warning): the mean and spread of
+    the mean encoder feature over the train split; on valid (the selection split: limits
+    are choices) the `percentile`-th percentile of the RMS z-score and the
+    (100 - `percentile`)-th of the plain-background share; written into
+    preprocessor.json (`ood`) and the manifest re-hashed.
+
+        python -c 'from zoo_pipelines.captioning.evaluate import calibrate_ood as c; c("zoo_pipelines/saved_models/caption-cnn-lstm", "../shared/data/captioning/emoji")'
+    """
+    import json
+
+    import zoo
+    from zoo.bundle import write_manifest
+    from zoo.data import read_split
+
+    from .host import load_image, plain_background
+    from .model import feature_model
+
+    m = zoo.load(str(bundle_dir))
+    fm, size = feature_model(m.keras_model), int(m.preprocessor["image_size"])
+
+    def features(split):
+        paths = [e["image"] for e in read_split(m.entry, Path(data_dir), split)]
+        images = [load_image(p, size, "image") for p in paths]
+        pooled = np.concatenate([np.asarray(fm(np.stack(images[s:s + 256])))
+                                 for s in range(0, len(images), 256)])
+        return pooled, np.array([plain_background(x) for x in images])
+
+    train, _ = features("train")
+    mean, std = train.mean(0), train.std(0) + 1e-6
+    valid, background = features("valid")
+    distance = np.sqrt((((valid - mean) / std) ** 2).mean(1))
+    ood = {"mean": np.round(mean, 5).tolist(), "std": np.round(std, 5).tolist(),
+           "max_distance": round(float(np.percentile(distance, percentile)), 3),
+           "min_background": round(float(np.percentile(background, 100 - percentile)), 3),
+           "chosen_on": f"{Path(data_dir).name} valid", "percentile": percentile}
+    path = Path(bundle_dir) / "preprocessor.json"
+    prep = json.loads(path.read_text())
+    prep["preprocessor"]["ood"] = ood
+    path.write_text(json.dumps(prep))
+    write_manifest(Path(bundle_dir), m.entry.name)
+    return {k: v for k, v in ood.items() if k not in ("mean", "std")}

@@ -200,6 +200,16 @@ class Encoded:
     sources: list | None = None    # the input paths (None for bytes, arrays, PIL images)
 
 
+def plain_background(image: np.ndarray) -> float:
+    """Share of pixels that are near-white (after transparency is composited onto white):
+    an icon's background. Photos have almost none.
+
+    >>> plain_background(np.full((4, 4, 3), 255.0)), plain_background(np.zeros((4, 4, 3)))
+    (1.0, 0.0)
+    """
+    return float((image.min(-1) > 0.94 * 255).mean())
+
+
 class Host(contract.Host):
     OPTION_BOUNDS = {"beam": f"1..{MAX_BEAM} (1: greedy)",
                      "max_len": f"1..{MAX_LEN} words (default: the training limit)",
@@ -231,8 +241,15 @@ class Host(contract.Host):
         """"encoder" once per image, then beam search over "step", one image at a time
         (batch-1 functions: `call(name, inputs)`)."""
         encoder, step = rowwise(call, "encoder"), rowwise(call, "step")
-        return [self.search(encoded, encoder({"image": unit["image"][None]}), step)
-                for unit in encoded.units]
+        out = []
+        for unit in encoded.units:
+            image = encoder({"image": unit["image"][None]})
+            best = self.search(encoded, image, step)
+            # what `warning` compares with the training images
+            best["pooled"] = image["features"].mean(axis=(0, 1))
+            best["background"] = plain_background(unit["image"])
+            out.append(best)
+        return out
 
     def search(self, encoded: Encoded, image: dict, step) -> dict:
         """The best caption (zoo.beam) of one image's encoder outputs `image`; `step`
@@ -256,10 +273,37 @@ class Host(contract.Host):
         for hyp, source in zip(outputs, sources):
             words = [self.vocab[w] if w < len(self.vocab) else "<unk>" for w in hyp["ids"]]
             att = np.asarray(hyp["attention"], np.float32).reshape(len(words), self.grid, self.grid)
-            results.append({"caption": detokenize(words), "words": words,
-                            "score": float(hyp["score"]), "attention": att.tolist(),
-                            "source": source})
+            result = {"caption": detokenize(words), "words": words,
+                      "score": float(hyp["score"]), "attention": att.tolist(),
+                      "source": source,
+                      # the geometric-mean probability of its words (and <end>)
+                      "confidence": round(float(np.exp(hyp["log_prob"] / (len(words) + 1))), 3)}
+            warning = self.warning(hyp["pooled"], hyp["background"]) if "pooled" in hyp else None
+            if warning:
+                result["warning"] = warning
+            results.append(result)
         return results
+
+    def warning(self, pooled: np.ndarray, background: float) -> str | None:
+        """Why this image looks unlike the training images, or None. Two checks against the
+        bundle's `ood` (evaluate.calibrate_ood: statistics of the train split, limits chosen
+        on the selection split): the share of plain background (icons have much, photos
+        almost none), and the RMS z-score of the mean encoder feature."""
+        ood = self.config.get("ood")
+        if not ood:
+            return None
+        if background < ood["min_background"]:
+            return (f"this image has {background:.0%} plain background; {ood['percentile']:g} % "
+                    f"of {ood['chosen_on']} images have at least {ood['min_background']:.0%}: "
+                    f"it is probably not like the training images (a photo?), and the caption "
+                    f"is probably wrong")
+        z = (pooled - np.asarray(ood["mean"])) / np.asarray(ood["std"])
+        distance = float(np.sqrt(np.mean(z ** 2)))
+        if distance > ood["max_distance"]:
+            return (f"this image is unlike the training images (feature distance {distance:.2f}"
+                    f" > {ood['max_distance']:.2f}, which {ood['percentile']:g} % of "
+                    f"{ood['chosen_on']} images stay under): the caption is probably wrong")
+        return None
 
     def plot(self, results: list[dict], path: str | Path, images: list | None = None) -> Path:
         """`zoo predict ... --plot out.png`: attention maps of up to 6 results (plot.py)."""
