@@ -11,7 +11,8 @@ from . import bundle, registry, runtime
 from .errors import ZooError
 from .registry import Entry, register
 
-__all__ = ["load", "list_models", "info", "train", "register", "runtime", "Entry", "ZooError"]
+__all__ = ["load", "list_models", "info", "dataset", "train", "register", "runtime", "Entry",
+           "ZooError"]
 
 
 def list_models() -> list[str]:
@@ -31,6 +32,21 @@ def load(name_or_path: str):
     from .model import ZooModel
 
     return ZooModel.load(name_or_path)
+
+
+def dataset(name: str, split: str = "valid", data: str | None = None) -> list:
+    """The examples of one split of a model's dataset, as its evaluator reads them: its
+    default data under $ZOO_DATA, or `data`, a folder laid out the same way. Splits:
+    "train", "valid" (the selection split: epochs, seeds and settings were chosen on it)
+    and "report" (untouched: nothing was chosen on it).
+
+    >>> len(dataset("ner-bilstm", "valid"))
+    3250
+    """
+    from . import data as _data
+
+    entry = registry.get(name)
+    return _data.read_split(entry, data or _data.data_root() / entry.default_data, split)
 
 
 def train(name: str, data: str | None = None, out: str | None = None, **overrides):

@@ -98,6 +98,16 @@ def write_manifest(directory: Path, name: str) -> dict:
     return manifest
 
 
+def set_preprocessor_fields(directory: Path, **fields) -> None:
+    """Add or replace `fields` of a bundle's preprocessor (e.g. limits an application
+    calibrated after training) and re-hash the manifest, so the bundle still loads."""
+    directory = Path(directory)
+    prep = read_json(directory / "preprocessor.json")
+    prep["preprocessor"].update(fields)
+    (directory / "preprocessor.json").write_text(json.dumps(prep))
+    write_manifest(directory, prep["model"])
+
+
 def check(directory: Path) -> dict:
     """Verify a bundle before loading it. Every file the loader reads is listed in the
     manifest as a plain name inside the bundle, is a regular file and matches its sha256;

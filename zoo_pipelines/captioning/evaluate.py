@@ -145,10 +145,8 @@ def calibrate_ood(bundle_dir, data_dir, percentile: float = 99.0) -> dict:
 
         python -c 'from zoo_pipelines.captioning.evaluate import calibrate_ood as c; c("zoo_pipelines/saved_models/caption-cnn-lstm", "../shared/data/captioning/emoji")'
     """
-    import json
-
     import zoo
-    from zoo.bundle import write_manifest
+    from zoo.bundle import set_preprocessor_fields
     from zoo.data import read_split
 
     from .host import load_image, plain_background
@@ -172,9 +170,5 @@ def calibrate_ood(bundle_dir, data_dir, percentile: float = 99.0) -> dict:
            "max_distance": round(float(np.percentile(distance, percentile)), 3),
            "min_background": round(float(np.percentile(background, 100 - percentile)), 3),
            "chosen_on": f"{Path(data_dir).name} valid", "percentile": percentile}
-    path = Path(bundle_dir) / "preprocessor.json"
-    prep = json.loads(path.read_text())
-    prep["preprocessor"]["ood"] = ood
-    path.write_text(json.dumps(prep))
-    write_manifest(Path(bundle_dir), m.entry.name)
+    set_preprocessor_fields(bundle_dir, ood=ood)
     return {k: v for k, v in ood.items() if k not in ("mean", "std")}

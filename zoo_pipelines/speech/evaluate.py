@@ -57,22 +57,17 @@ def calibrate_ood(bundle_dir, data_dir, split: str = "valid", percentile: float 
 
         python -c 'from zoo_pipelines.speech.evaluate import calibrate_ood as c; c("zoo_pipelines/saved_models/speech-ctc", "../shared/data/fsdd")'
     """
-    import json
     from pathlib import Path
 
     import numpy as np
 
     import zoo
-    from zoo.bundle import write_manifest
+    from zoo.bundle import set_preprocessor_fields
 
     m = zoo.load(str(bundle_dir))
     examples = D.read_split(Path(data_dir), split)
     conf = [r["confidence"] for r in m.predict([e["audio"] for e in examples])]
     ood = {"min_confidence": round(float(np.percentile(conf, percentile)), 3),
            "chosen_on": f"{Path(data_dir).name} {split}", "percentile": percentile}
-    path = Path(bundle_dir) / "preprocessor.json"
-    prep = json.loads(path.read_text())
-    prep["preprocessor"]["ood"] = ood
-    path.write_text(json.dumps(prep))
-    write_manifest(Path(bundle_dir), m.entry.name)
+    set_preprocessor_fields(bundle_dir, ood=ood)
     return ood
