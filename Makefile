@@ -25,7 +25,10 @@ demo: install
 test: install
 	$(BIN)/python -m pytest -m "not slow" -n 2 --dist loadgroup -q tests
 
+# The browser test (tests/test_web.py) drives Debian's chromium through Playwright (in the
+# lock); `playwright install` is never run: it would download a browser of its own.
 test-slow: install
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 	$(BIN)/python -m pytest -m slow -q tests
 
 bench: install

@@ -117,8 +117,13 @@ def _parser(predict_help: bool | str = False) -> argparse.ArgumentParser:
     s.add_argument("--port", type=int, default=8501, help="port (8501, as TF Serving's REST)")
     s.add_argument("--max-batch", type=int, default=32,
                    help="micro-batching: most instances run together (1 turns it off)")
-    s.add_argument("--max-wait-ms", type=float, default=5.0,
-                   help="micro-batching: longest a request waits for others to join")
+    s.add_argument("--max-wait-ms", type=float, default=0.0,
+                   help="micro-batching: longest a request waits for others to join (0: a "
+                        "batch is what queued while the previous one ran)")
+    s.add_argument("--max-instances", type=int, default=64,
+                   help="most instances one request may send (413 beyond)")
+    s.add_argument("--max-body-mb", type=float, default=16.0,
+                   help="largest request body in MiB (413 beyond)")
     return p
 
 
@@ -390,7 +395,8 @@ def run(argv: list[str]) -> int:
         from .serve import serve
 
         serve(args.models, host=args.host, port=args.port, max_batch=args.max_batch,
-              max_wait_ms=args.max_wait_ms)
+              max_wait_ms=args.max_wait_ms, max_instances=args.max_instances,
+              max_body_mb=args.max_body_mb)
     return 0
 
 

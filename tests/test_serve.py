@@ -1,0 +1,305 @@
+"""`zoo serve` (zoo/serve.py): the REST API against real servers on 127.0.0.1, each in its
+own process: ner-bilstm through Keras, and forecast-lstm exported to .tflite through
+zoo.runtime, in a process that must never import TensorFlow. Answers are compared with
+in-process predict(); bad input must be a 4xx with a one-line message, never a 5xx."""
+import asyncio
+import base64
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from zoo import webio
+from zoo.batching import Batcher
+from zoo.errors import InputError, UnknownModelError, ZooError
+
+REPO = Path(__file__).resolve().parent.parent
+# One worker of `make test -n 2` runs them all, so each server starts once.
+pytestmark = pytest.mark.xdist_group("serve")
+
+SENTENCES = [
+    "EU rejects German call to boycott British lamb .",
+    "Angela Merkel met Emmanuel Macron in Paris on Tuesday .",
+    "U.N. official Ekeus heads for Baghdad .",
+    "Peter Blackburn",
+    "Japan began the defence of their Asian Cup title with a lucky 2-1 win against Syria .",
+    "Nadim Ladki",
+    "AL-AIN , United Arab Emirates 1996-12-06",
+    "But China saw their luck desert them in the second match of the group .",
+]
+
+
+class Server:
+    """`python -m zoo.serve ARGS --port 0` in a subprocess; the port is read from its
+    first line. Stopped (and its log shown on failure) when the module's tests end."""
+
+    def __init__(self, args: list[str], log: Path, timeout: float = 240):
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+        self.log = log
+        self.proc = subprocess.Popen([sys.executable, "-m", "zoo.serve", *args, "--port", "0"],
+                                     cwd=REPO, env=env, stdout=log.open("w"),
+                                     stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        self.url = None
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited {self.proc.returncode}:\n{log.read_text()}")
+            text = log.read_text()
+            if self.url is None and "http://127.0.0.1:" in text:
+                port = text.split("http://127.0.0.1:")[1].split("/")[0]
+                self.url = f"http://127.0.0.1:{port}"
+            if self.url:
+                try:
+                    if httpx.get(self.url + "/readyz", timeout=5).status_code == 200:
+                        return
+                except httpx.HTTPError:
+                    pass
+            time.sleep(0.25)
+        self.stop()
+        raise RuntimeError(f"server not ready after {timeout} s:\n{log.read_text()}")
+
+    def post(self, path: str, body=None, content=None, **kw) -> httpx.Response:
+        return httpx.post(self.url + path, json=body, content=content, timeout=60, **kw)
+
+    def get(self, path: str) -> httpx.Response:
+        return httpx.get(self.url + path, timeout=30)
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+@pytest.fixture(scope="module")
+def ner(tmp_path_factory):
+    log = tmp_path_factory.mktemp("serve-ner") / "server.log"
+    server = Server(["ner-bilstm", "--max-wait-ms", "20", "--max-batch", "16",
+                     "--max-instances", "8", "--max-body-mb", "1"], log)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def lite(exported, tmp_path_factory):
+    path, _ = exported("forecast-lstm", "tflite")
+    log = tmp_path_factory.mktemp("serve-lite") / "server.log"
+    server = Server([f"forecast-lstm={path}"], log)
+    server.path = path
+    yield server
+    server.stop()
+
+
+def metric(server: Server, name: str, **labels) -> float:
+    """The value of one Prometheus sample on /metrics (0 when absent)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    for family in text_string_to_metric_families(server.get("/metrics").text):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                return sample.value
+    return 0.0
+
+
+def test_predict_answers_are_in_process_predict(ner, shipped):
+    expected = webio.to_json(shipped("ner-bilstm").predict(SENTENCES))
+    r = ner.post("/v1/models/ner-bilstm:predict", {"instances": SENTENCES})
+    assert r.status_code == 200, r.text
+    assert r.json() == {"predictions": expected}
+    r = ner.post("/v1/models/ner-bilstm:predict", {"instances": [["EU", "rejects", "it"]]})
+    assert r.json()["predictions"][0]["tags"][0] == "B-ORG"
+
+
+def test_concurrent_requests_are_batched_and_each_gets_its_own_answer(ner, shipped):
+    """48 requests at once, one sentence each: merged into batches (max wait 20 ms), and
+    every answer is exactly what one-at-a-time predict() gives for that sentence."""
+    sentences = [f"{s} ({i})" for i, s in enumerate(SENTENCES * 6)]
+    m = shipped("ner-bilstm")
+    expected = [webio.to_json(m.predict([s]))[0] for s in sentences]
+    merged_before = metric(ner, "zoo_batch_requests_sum", model="ner-bilstm")
+    calls_before = metric(ner, "zoo_batch_requests_count", model="ner-bilstm")
+
+    async def clients():
+        async with httpx.AsyncClient(base_url=ner.url, timeout=60) as client:
+            return await asyncio.gather(*[
+                client.post("/v1/models/ner-bilstm:predict", json={"instances": [s]})
+                for s in sentences])
+
+    answers = asyncio.run(clients())
+    assert [a.status_code for a in answers] == [200] * len(sentences)
+    assert [a.json()["predictions"][0] for a in answers] == expected
+    merged = metric(ner, "zoo_batch_requests_sum", model="ner-bilstm") - merged_before
+    calls = metric(ner, "zoo_batch_requests_count", model="ner-bilstm") - calls_before
+    assert merged == len(sentences) and calls < len(sentences) / 2, (merged, calls)
+
+
+BAD = [  # (body or raw bytes, status, words the message must hold)
+    (b"[1", 400, "not valid JSON"),
+    (b"\xff\xfe", 400, "not valid JSON"),
+    ([], 400, "JSON object"),
+    ({}, 400, "no \"instances\""),
+    ({"inputs": ["x"]}, 400, "columnar"),
+    ({"instances": "EU"}, 400, "non-empty list"),
+    ({"instances": []}, 400, "non-empty list"),
+    ({"instances": ["x"] * 9}, 413, "at most 8"),
+    ({"instances": ["x"], "extra": 1}, 400, "unknown field"),
+    ({"instances": [3]}, 400, "input 0"),
+    ({"instances": ["ok", None]}, 400, "input 1"),
+    ({"instances": [{"text": "x"}]}, 400, "input 0"),
+    ({"instances": [[["nested"]]]}, 400, "input 0"),
+    ({"instances": [""]}, 400, "empty sentence"),
+    ({"instances": ["   "]}, 400, "empty sentence"),
+    ({"instances": [[]]}, 400, "input 0"),
+    ({"instances": [{"b64": "%%%"}]}, 400, "base64"),
+    ({"instances": [{"b64": base64.b64encode(b"\xff\xfe").decode()}]}, 400, "UTF-8"),
+    ({"instances": ["x"], "parameters": {"beam": 4}}, 400, "unknown option 'beam'"),
+    ({"instances": ["x"], "parameters": {"out": "/tmp/x"}}, 400, "writes a file"),
+    ({"instances": ["x"], "parameters": [1]}, 400, "parameters"),
+    ({"instances": ["x"], "parameters": {"batch_size": 0}}, 400, "batch_size"),
+    ({"instances": ["x" * 150_000]}, 413, "characters"),
+    ({"instances": ["x" * (1 << 20)]}, 413, "body"),
+]
+
+
+@pytest.mark.parametrize("body,status,words", BAD, ids=[f"{i}-{b[1]}" for i, b in enumerate(BAD)])
+def test_bad_input_is_a_4xx_with_a_one_line_message(ner, body, status, words):
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    r = ner.post("/v1/models/ner-bilstm:predict", content=raw)
+    assert r.status_code == status, r.text
+    message = r.json()["error"]
+    assert words in message and "\n" not in message and "Traceback" not in message
+
+
+def test_unknown_model_route_and_method_are_404(ner):
+    r = ner.post("/v1/models/nosuch:predict", {"instances": ["x"]})
+    assert r.status_code == 404 and "loaded: ner-bilstm" in r.json()["error"]
+    r = ner.post("/v1/models/ner-bilstm:classify", {"instances": ["x"]})
+    assert r.status_code == 404 and ":predict" in r.json()["error"]
+    assert ner.get("/v1/models/nosuch").status_code == 404
+    assert "error" in ner.get("/nowhere").json()
+    assert ner.get("/v1/models/ner-bilstm:predict").status_code in (404, 405)
+
+
+def test_status_metadata_health_and_metrics(ner):
+    assert ner.get("/v1/models/ner-bilstm").json() == {"model_version_status": [
+        {"version": "1", "state": "AVAILABLE", "status": {"error_code": "OK", "error_message": ""}}]}
+    meta = ner.get("/v1/models/ner-bilstm/metadata").json()
+    assert meta["model_spec"]["name"] == "ner-bilstm"
+    assert meta["metadata"]["task"] == "ner" and meta["metadata"]["backend"] == "keras"
+    assert ner.get("/healthz").json() == {"status": "ok"}
+    assert ner.get("/readyz").json()["models"] == ["ner-bilstm"]
+    assert [m["name"] for m in ner.get("/v1/models").json()["models"]] == ["ner-bilstm"]
+    ner.post("/v1/models/ner-bilstm:predict", {"instances": ["x"], "parameters": {"beam": 1}})
+    text = ner.get("/metrics").text
+    for sample in ('zoo_requests_total{code="400",method="predict",model="ner-bilstm"}',
+                   'zoo_request_seconds_bucket{le="0.05",method="predict",model="ner-bilstm"}',
+                   'zoo_batch_instances_bucket{le="1.0",model="ner-bilstm"}',
+                   "zoo_tensorflow_loaded 1.0"):
+        assert sample in text, sample
+
+
+def test_plot_and_the_web_page(ner):
+    r = ner.post("/v1/models/ner-bilstm:plot", {"instances": [SENTENCES[1]]})
+    assert r.status_code == 200, r.text
+    entities = r.json()["predictions"][0]["entities"]
+    assert [e["type"] for e in entities][:2] == ["PER", "PER"]
+    assert all(0 < e["confidence"] <= 1 for e in entities)     # the page shows them
+    assert ner.get("/").status_code == 200 and "/web/app.js" in ner.get("/").text
+
+
+def test_an_export_is_served_without_tensorflow(lite):
+    """The small-container story: a .tflite through zoo.runtime, TensorFlow never imported
+    in the server process; answers equal zoo.runtime's in-process predict."""
+    from zoo import runtime
+
+    meta = lite.get("/v1/models/forecast-lstm/metadata").json()["metadata"]
+    assert meta["backend"] == "tflite" and meta["tensorflow_loaded"] is False
+    example = meta["example"]
+    series = webio.raw_input("forecasting", 0, example, None)
+    expected = webio.to_json(runtime.load(lite.path).predict([series], horizon=5))
+    r = lite.post("/v1/models/forecast-lstm:predict",
+                  {"instances": [example], "parameters": {"horizon": 5}})
+    assert r.status_code == 200, r.text
+    assert r.json()["predictions"] == expected
+    r = lite.post("/v1/models/forecast-lstm:predict", {"instances": [series]})
+    assert len(r.json()["predictions"][0]) == 10
+    r = lite.post("/v1/models/forecast-lstm:plot", {"instances": [example]})
+    assert r.json()["picture"].startswith("data:image/png;base64,")
+    for body, words in (({"instances": [{"csv": "date,close\n2024-01-02,10\n"}]}, "at least"),
+                        ({"instances": ["/etc/passwd"]}, "reads no files"),
+                        ({"instances": [{"b64": "AAEC/w=="}]}, "UTF-8"),
+                        ({"instances": [example], "parameters": {"horizon": 99}}, "horizon")):
+        r = lite.post("/v1/models/forecast-lstm:predict", body)
+        assert r.status_code == 400 and words in r.json()["error"], r.text
+    assert metric(lite, "zoo_tensorflow_loaded") == 0.0
+
+
+ODD = [None, True, 0, -1, 1.5, 10 ** 30, float("nan"), "", "x", [], [None], [[1]], {}, {"b64": 5},
+       {"b64": ""}, {"csv": 5}, {"csv": ""}, {"csv": "date,close\n"}, {"rows": 5}, {"rows": [1]},
+       {"rows": [{"date": "x", "close": "y"}]}, {"name": 1, "dates": 5, "close": "x"},
+       {"dates": [], "close": []}, {"dates": ["2024-01-02"] * 80, "close": [float("nan")] * 80},
+       {"array": [1, 2]}, "data:image/png;base64,AA=="]
+
+
+def test_odd_json_never_makes_a_5xx(ner, lite):
+    """Every odd instance and option value is the client's fault: a 4xx, never a 5xx."""
+    example = lite.get("/v1/models/forecast-lstm/metadata").json()["metadata"]["example"]
+    for server, name, good, option in ((ner, "ner-bilstm", "x", "batch_size"),
+                                       (lite, "forecast-lstm", example, "horizon")):
+        for value in ODD:
+            for body in ({"instances": [value]}, {"instances": [good], "parameters": {option: value}}):
+                raw = json.dumps(body).encode()          # NaN as JSON's NaN token
+                r = server.post(f"/v1/models/{name}:predict", content=raw)
+                assert 200 <= r.status_code < 500, (name, body, r.text)
+                assert r.status_code == 200 or "\n" not in r.json()["error"]
+
+
+# ---- in process: the batcher and the JSON conversions -----------------------------------------
+def test_batcher_keeps_options_apart_and_isolates_a_bad_request():
+    def predict(xs, scale=1):
+        if "bad" in xs:
+            raise InputError(f"input {xs.index('bad')}: bad")
+        return [x * scale for x in xs]
+
+    b = Batcher(predict, max_batch=8, max_wait_ms=50)
+
+    async def clients():
+        return await asyncio.gather(b.submit(["a"]), b.submit(["b"], {"scale": 2}),
+                                    b.submit(["c", "d"]), b.submit(["x", "bad"]),
+                                    return_exceptions=True)
+
+    a, two, cd, bad = asyncio.run(clients())
+    assert (a, two, cd) == (["a"], ["bb"], ["c", "d"])
+    assert isinstance(bad, InputError) and str(bad) == "input 1: bad"   # its own numbering
+    b.close()
+
+
+def test_json_instances_never_name_server_files():
+    for task in ("speech", "captioning", "music", "forecasting"):
+        with pytest.raises(InputError, match="reads no files"):
+            webio.raw_input(task, 0, "/etc/passwd", None)
+    assert webio.raw_input("speech", 0, "data:audio/wav;base64,UklGRg==", None) == b"RIFF"
+    assert webio.raw_input("captioning", 0, "data:image/png;base64,AA==", None).startswith("data:")
+    series = webio.raw_input("forecasting", 3, {"rows": [{"date": "2024-01-02", "close": 10},
+                                                         {"date": "2024-01-03", "close": 11}]}, None)
+    assert series["close"] == [10.0, 11.0] and series["name"] == "series"
+    with pytest.raises(InputError, match="2 series"):
+        webio.raw_input("forecasting", 0, {"csv": "date,A,B\n2024-01-02,1,2\n"}, None)
+
+
+def test_model_specs_are_checked_before_anything_loads(tmp_path):
+    from zoo.serve import resolve
+
+    with pytest.raises(UnknownModelError, match="ner-bilstm"):
+        resolve(["ner-bilstn"])
+    with pytest.raises(ZooError, match="two models named"):
+        resolve(["ner-bilstm", "ner-bilstm"])
+    with pytest.raises(ZooError, match="sidecar"):
+        resolve([str(tmp_path / "x.tflite")])
+    assert [s.name for s in resolve(["ner=ner-bilstm", "ner-bilstm"])] == ["ner", "ner-bilstm"]

@@ -1,0 +1,445 @@
+"""`zoo serve`: models over HTTP with TF Serving's REST API, and a web page at `/`.
+
+    zoo serve ner-bilstm speech-ctc --port 8501
+    curl -s localhost:8501/v1/models/ner-bilstm:predict \\
+         -d '{"instances": ["EU rejects German call to boycott British lamb ."]}'
+    {"predictions": [{"entities": [{"text": "EU", "type": "ORG", ...}, ...], ...}]}
+
+Models are registered names, bundle folders or `.tflite` / `.onnx` exports; each is
+served under its name (the file or folder name without suffix; `NAME=SPEC` chooses one).
+Exports run through zoo.runtime: a server of exports alone never imports TensorFlow
+(`zoo_tensorflow_loaded 0` on /metrics; start it as `python -m zoo.serve FILE.tflite`).
+
+    GET  /v1/models                         the loaded models (not in TF Serving)
+    GET  /v1/models/NAME                    status, as TF Serving
+    GET  /v1/models/NAME/metadata           task, backend, options and their bounds
+    POST /v1/models/NAME:predict            {"instances": [...], "parameters": {...}}
+                                            -> {"predictions": [...]}
+    POST /v1/models/NAME:plot               the same, plus the web page's picture
+    GET  /healthz, /readyz, /metrics        alive; models loaded; Prometheus metrics
+    GET  /                                  the web page (zoo/web/)
+
+An instance is the task's raw input as JSON (zoo/webio.py); `parameters` are predict()'s
+options (`{"beam": 4}`), checked as predict() checks them. Bad input is a 4xx with the
+zoo's one-line message, `{"error": "..."}`: 400 bad JSON, instance or option, 404 an
+unknown model, 413 too many instances or too large a body or text, 503 still loading.
+Concurrent requests are micro-batched (zoo/batching.py): their answers are those of
+one-at-a-time predict(). With `--max-wait-ms 0` (the default) a batch is whatever queued
+while the previous one ran: under load batches fill anyway, and a lone request never
+waits (benchmarks/results/serve_load.md: waiting 5 ms cost a third of one client's
+requests/s and was within noise at 4 and 16 clients).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import sys
+import threading
+import time
+import traceback
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
+
+from . import registry, webio
+from .batching import Batcher
+from .contract import Host
+from .errors import UnknownModelError, ZooError
+
+log = logging.getLogger("zoo.serve")
+WEB = Path(__file__).resolve().parent / "web"
+EXPORTS = (".tflite", ".onnx")
+MAX_TEXT_CHARS = 100_000        # one text instance: NER splits it, summaries read its start
+BODY_KEYS = ("instances", "parameters", "signature_name")
+
+
+class HTTPError(Exception):
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass
+class Served:
+    """One model being served: `model.predict` is ZooModel's or zoo.runtime's."""
+
+    name: str
+    spec: str
+    backend: str                # "keras", "tflite" or "onnx"
+    entry: registry.Entry
+    model: object = None
+    batcher: Batcher | None = None
+    error: str | None = None    # why it failed to load
+
+    @property
+    def host(self):
+        return self.model.host() if self.backend == "keras" else self.model.host
+
+
+# ---- which models ---------------------------------------------------------------------------
+def resolve(specs: list[str]) -> list[Served]:
+    """Name, backend and entry of each model spec, checked before anything loads (a typo
+    fails at once, naming what is wrong); no specs: every shipped model."""
+    from .bundle import check, resolve as bundle_dir
+    from .runtime import read_sidecar
+
+    specs = list(specs) or [n for n in registry.names() if registry.get(n).shipped]
+    out: dict[str, Served] = {}
+    for spec in specs:
+        name, eq, path = spec.partition("=")
+        if not eq:
+            name, path = Path(spec.rstrip("/")).stem if spec.endswith(EXPORTS) or "/" in spec \
+                else spec, spec
+        if path.endswith(EXPORTS):
+            meta = read_sidecar(Path(path))
+            if not Path(path).is_file():
+                raise ZooError(f"{path}: no such exported model file")
+            backend, entry = meta["format"], _entry_of(meta["model"], meta["host"])
+        else:
+            backend, entry = "keras", registry.get(check(bundle_dir(path))["model"])
+        if not name or ":" in name or "/" in name:
+            raise ZooError(f"{spec}: {name!r} cannot name a model in a URL; use NAME=SPEC")
+        if name in out:
+            raise ZooError(f"two models named {name!r} ({out[name].spec}, {spec}); name one "
+                           f"with NAME=SPEC")
+        out[name] = Served(name, spec, backend, entry)
+    return list(out.values())
+
+
+def _entry_of(model: str, host: str) -> registry.Entry:
+    if model in registry.names():
+        return registry.get(model)
+    return next(registry.get(n) for n in registry.names() if registry.get(n).host_module == host)
+
+
+def load(served: Served, max_batch: int, max_wait_ms: float, metrics) -> None:
+    """Open the model, warm it up on its example inputs (the first calls trace graphs),
+    and give it a Batcher."""
+    path = served.spec.partition("=")[2] or served.spec
+    if served.backend == "keras":
+        import zoo
+
+        served.model = zoo.load(path)
+    else:
+        from . import runtime
+
+        served.model = runtime.load(path)
+    examples = list(served.entry.demo_inputs) or list(served.host.config.get("examples") or [])
+    # Models run in batches of units (no loop of their own) meet new batch shapes under
+    # load, and the first call of each shape is slow (a graph traced, kernels prepared:
+    # 0.4 s stalls measured): run the batch sizes micro-batching makes most. Hosts with
+    # their own loop call batch-1 functions, so one example warms them.
+    unit_batched = type(served.host).run is Host.run
+    sizes = sorted({1, 2, 4, 8, 16, max_batch} if unit_batched else {1}) if examples else []
+    for n in sizes:
+        if n <= max_batch:
+            try:
+                served.model.predict((examples * n)[:n])
+            except ZooError as e:     # an example this model refuses is not a failure to load
+                log.info("%s: warm-up skipped (%s)", served.name, e)
+                break
+    served.batcher = Batcher(served.model.predict, max_batch, max_wait_ms, name=served.name,
+                             on_batch=lambda n, r, s: metrics.batch(served.name, n, r, s))
+
+
+# ---- metrics --------------------------------------------------------------------------------
+class Metrics:
+    """Prometheus metrics in the app's own registry (several apps in one process, e.g. in
+    tests, do not collide)."""
+
+    def __init__(self):
+        from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+        self.registry = r = CollectorRegistry()
+        self.requests = Counter("zoo_requests", "HTTP requests", ["model", "method", "code"],
+                                registry=r)
+        self.latency = Histogram("zoo_request_seconds", "request latency", ["model", "method"],
+                                 buckets=(.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5,
+                                          5, 10, 30), registry=r)
+        self.batch_size = Histogram("zoo_batch_instances", "instances per predict call",
+                                    ["model"], buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+                                    registry=r)
+        self.batch_requests = Histogram("zoo_batch_requests", "requests merged per predict "
+                                        "call", ["model"], buckets=(1, 2, 4, 8, 16, 32, 64),
+                                        registry=r)
+        self.predict_seconds = Histogram("zoo_predict_seconds", "seconds per predict call",
+                                         ["model"], registry=r)
+        Gauge("zoo_tensorflow_loaded", "1 if this process has imported TensorFlow",
+              registry=r).set_function(lambda: float("tensorflow" in sys.modules))
+
+    def batch(self, model: str, instances: int, requests: int, seconds: float) -> None:
+        self.batch_size.labels(model).observe(instances)
+        self.batch_requests.labels(model).observe(requests)
+        self.predict_seconds.labels(model).observe(seconds)
+
+    def request(self, model: str, method: str, code: int, seconds: float) -> None:
+        self.requests.labels(model, method, str(code)).inc()
+        self.latency.labels(model, method).observe(seconds)
+
+
+# ---- the app --------------------------------------------------------------------------------
+def create_app(models: list[str], max_batch: int = 32, max_wait_ms: float = 0.0,
+               max_instances: int = 64, max_body_mb: float = 16.0):
+    """The ASGI app; models load in a thread once it starts (/readyz says when)."""
+    served = {s.name: s for s in resolve(models)}
+    metrics = Metrics()
+    max_body = int(max_body_mb * (1 << 20))
+
+    def load_all():
+        for s in served.values():
+            try:
+                load(s, max_batch, max_wait_ms, metrics)
+                print(f"zoo serve: {s.name} ready ({s.backend})", flush=True)
+            except Exception as e:                # kept for /readyz and the model's routes
+                s.error = f"{type(e).__name__}: {e}" if not isinstance(e, ZooError) else str(e)
+                log.error("%s failed to load: %s", s.name, s.error)
+
+    @asynccontextmanager
+    async def lifespan(app):
+        threading.Thread(target=load_all, name="zoo-load", daemon=True).start()
+        yield
+        for s in served.values():
+            if s.batcher:
+                s.batcher.close()
+
+    app = FastAPI(title="rnn-zoo", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.mount("/web", StaticFiles(directory=WEB), name="web")
+
+    def error(status: int, message: str) -> JSONResponse:
+        # One line, whatever a library put in the message (pandas ends its with a newline).
+        return JSONResponse({"error": " ".join(message.split())}, status_code=status)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request, exc):          # unknown routes, wrong methods: TF's format
+        return error(exc.status_code, f"{request.method} {request.url.path}: {exc.detail}")
+
+    def model(name: str) -> Served:
+        if name not in served:
+            raise HTTPError(404, f"no model {name!r} is served here; loaded: "
+                                 f"{', '.join(served)}")
+        s = served[name]
+        if s.error:
+            raise HTTPError(503, f"{name} failed to load: {s.error}")
+        if s.batcher is None:
+            raise HTTPError(503, f"{name} is still loading; try again (GET /readyz)")
+        return s
+
+    def describe(s: Served) -> dict:
+        out = {"name": s.name, "task": s.entry.task, "backend": s.backend, "spec": s.spec,
+               "summary": s.entry.summary, "state": "AVAILABLE" if s.batcher else
+               ("FAILED" if s.error else "LOADING")}
+        if s.batcher:
+            from .options import accepted
+
+            host = s.host
+            params = accepted(host.encode) or {}
+            out.update(options={k: (None if p.default is p.empty else p.default)
+                                for k, p in params.items() if k not in webio.FILE_OPTIONS},
+                       option_bounds={k: v for k, v in host.OPTION_BOUNDS.items()
+                                      if k not in webio.FILE_OPTIONS},
+                       draws=host.draws() or s.entry.task == "music",
+                       example=webio.example(s.entry.task, host, s.entry.demo_inputs))
+        return out
+
+    @app.get("/healthz")
+    async def healthz():
+        return {"status": "ok"}
+
+    @app.get("/readyz")
+    async def readyz():
+        waiting = [n for n, s in served.items() if s.batcher is None]
+        if waiting:
+            failed = [f"{n}: {s.error}" for n, s in served.items() if s.error]
+            return error(503, "; ".join(failed) if failed else f"loading {', '.join(waiting)}")
+        return {"status": "ready", "models": list(served)}
+
+    @app.get("/metrics")
+    async def prometheus():
+        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/")
+    async def index():
+        return FileResponse(WEB / "index.html")
+
+    @app.get("/v1/models")
+    async def list_models():
+        return {"models": [describe(s) for s in served.values()]}
+
+    @app.get("/v1/models/{name}")
+    async def status(name: str):
+        try:
+            s = model(name)
+        except HTTPError as e:
+            if name not in served:
+                return error(e.status, str(e))
+            state, code, message = ("LOADING", "UNAVAILABLE", str(e)) if e.status == 503 \
+                else ("END", "UNKNOWN", str(e))
+            return JSONResponse({"model_version_status": [{"version": "1", "state": state,
+                                 "status": {"error_code": code, "error_message": message}}]},
+                                status_code=503)
+        return {"model_version_status": [{"version": "1", "state": "AVAILABLE",
+                                          "status": {"error_code": "OK", "error_message": ""}}]}
+
+    @app.get("/v1/models/{name}/metadata")
+    async def metadata(name: str):
+        try:
+            s = model(name)
+        except HTTPError as e:
+            return error(e.status, str(e))
+        return {"model_spec": {"name": name, "signature_name": "serving_default",
+                               "version": "1"},
+                "metadata": {**describe(s), "tensorflow_loaded": "tensorflow" in sys.modules}}
+
+    @app.post("/v1/models/{target}")
+    async def post(target: str, request: Request):
+        start = time.perf_counter()
+        name, _, method = target.partition(":")
+        code = 200
+        try:
+            if method not in ("predict", "plot"):
+                raise HTTPError(404, f"POST /v1/models/{target}: unknown method {method!r}; "
+                                     f"expected NAME:predict (or NAME:plot)")
+            s = model(name)
+            body = await read_json(request, max_body)
+            instances, options = parse(s, body, max_instances)
+            raw = [webio.raw_input(s.entry.task, i, x, s.host) for i, x in enumerate(instances)]
+            if method == "predict":
+                results = await s.batcher.submit(raw, options)
+                text = json.dumps({"predictions": results}, default=webio.jsonable,
+                                  ensure_ascii=False)
+            else:
+                out = await s.batcher.call(webio.picture, s.entry.task, s.model, s.host, raw,
+                                           options)
+                text = json.dumps(out, default=webio.jsonable, ensure_ascii=False)
+            return Response(text, media_type="application/json")
+        except HTTPError as e:
+            code = e.status
+            return error(code, str(e))
+        except UnknownModelError as e:
+            code = 404
+            return error(code, str(e))
+        except ZooError as e:          # InputError, DataFormatError, ...: the client's input
+            code = 400
+            return error(code, str(e))
+        except Exception as e:         # a bug of ours, never the client's fault: say so
+            code = 500
+            log.error("%s:%s failed:\n%s", name, method, traceback.format_exc())
+            return error(code, f"internal error in {name}:{method} ({type(e).__name__}: "
+                               f"{str(e)[:200]}); the server log has the traceback")
+        finally:
+            metrics.request(name if name in served else "-", method or "-", code,
+                            time.perf_counter() - start)
+
+    app.state.served = served
+    return app
+
+
+async def read_json(request, limit: int):
+    """The request body as JSON, refused past `limit` bytes (413) before it is all read."""
+    length = request.headers.get("content-length")
+    if length and length.isdigit() and int(length) > limit:
+        raise HTTPError(413, f"request body of {int(length):,} bytes; this server takes at "
+                             f"most {limit:,} (--max-body-mb)")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise HTTPError(413, f"request body over {limit:,} bytes; this server takes at "
+                                 f"most {limit:,} (--max-body-mb)")
+        chunks.append(chunk)
+    try:
+        return json.loads(b"".join(chunks))
+    except (ValueError, UnicodeDecodeError) as e:
+        raise HTTPError(400, f"the body is not valid JSON ({str(e)[:100]}); expected "
+                             f"{{\"instances\": [...]}}") from None
+
+
+def parse(s: Served, body, max_instances: int) -> tuple[list, dict]:
+    """The instances and options of a predict body, checked (400 / 413)."""
+    if not isinstance(body, dict):
+        raise HTTPError(400, f"expected a JSON object {{\"instances\": [...]}}; got "
+                             f"{type(body).__name__}")
+    if "instances" not in body:
+        hint = " (the columnar \"inputs\" format is not served)" if "inputs" in body else ""
+        raise HTTPError(400, f"the body has no \"instances\"{hint}; expected "
+                             f"{{\"instances\": [...], \"parameters\": {{...}}}}")
+    unknown = sorted(set(body) - set(BODY_KEYS))
+    if unknown:
+        raise HTTPError(400, f"unknown field(s) {', '.join(unknown)}; a predict body has "
+                             f"{', '.join(BODY_KEYS)}")
+    instances, options = body["instances"], body.get("parameters") or {}
+    if not isinstance(instances, list) or not instances:
+        raise HTTPError(400, f"\"instances\" must be a non-empty list of inputs; got "
+                             f"{json.dumps(instances)[:60]}")
+    if len(instances) > max_instances:
+        raise HTTPError(413, f"{len(instances)} instances; this server takes at most "
+                             f"{max_instances} a request (--max-instances)")
+    if not isinstance(options, dict):
+        raise HTTPError(400, f"\"parameters\" must be an object of options, e.g. "
+                             f"{{\"beam\": 4}}; got {type(options).__name__}")
+    for key in webio.FILE_OPTIONS:
+        if key in options:
+            raise HTTPError(400, f"option {key!r} writes a file on the server and is not "
+                                 f"served; {s.name}:plot returns pictures and MIDI instead")
+    if s.entry.task not in webio.FILES:
+        for i, x in enumerate(instances):
+            n = len(x) if isinstance(x, str) else sum(map(len, x)) if (
+                isinstance(x, list) and all(isinstance(t, str) for t in x)) else 0
+            if n > MAX_TEXT_CHARS:
+                raise HTTPError(413, f"input {i}: {n:,} characters; this server takes at "
+                                     f"most {MAX_TEXT_CHARS:,} a text")
+    return instances, options
+
+
+def serve(models: list[str], host: str = "127.0.0.1", port: int = 8501, max_batch: int = 32,
+          max_wait_ms: float = 0.0, max_instances: int = 64, max_body_mb: float = 16.0) -> None:
+    """Run the server until interrupted (`zoo serve`). Port 0 picks a free one; the first
+    line printed says which."""
+    import uvicorn
+
+    app = create_app(models, max_batch, max_wait_ms, max_instances, max_body_mb)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # IPPROTO_TCP named, so asyncio sets TCP_NODELAY on each connection (it checks the
+    # protocol): with Nagle's algorithm a response's second write waits for the client's
+    # delayed ACK, 40 ms a request.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as e:
+        raise ZooError(f"cannot listen on {host}:{port} ({e.strerror}); choose another "
+                       f"--port") from None
+    port = sock.getsockname()[1]
+    print(f"zoo serve: http://{host}:{port}/ loading {', '.join(app.state.served)} "
+          f"(max batch {max_batch}, max wait {max_wait_ms:g} ms)", flush=True)
+    config = uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=5)
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m zoo.serve ...`: `zoo serve` without the CLI's TensorFlow import, for a
+    server of exports alone (the small-container story)."""
+    from .cli import _parser
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    args = _parser().parse_args(["serve", *(sys.argv[1:] if argv is None else argv)])
+    try:
+        serve(args.models, host=args.host, port=args.port, max_batch=args.max_batch,
+              max_wait_ms=args.max_wait_ms, max_instances=args.max_instances,
+              max_body_mb=args.max_body_mb)
+    except ZooError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,243 @@
+// rnn-zoo's web page: one panel per loaded model (GET /v1/models). Each panel sends the
+// task's raw input as JSON to its model's :plot route, which answers with the same
+// predictions as :predict plus a picture (zoo/webio.py). Plain JS, no build step.
+// A panel's data-state is "busy", "done" or "error" (the browser test waits on it).
+"use strict";
+
+const $ = (root, selector) => root.querySelector(selector);
+
+async function call(name, method, body) {
+  const r = await fetch(`/v1/models/${encodeURIComponent(name)}:${method}`, {
+    method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)});
+  const out = await r.json().catch(() => ({error: `HTTP ${r.status}`}));
+  if (!r.ok) throw new Error(out.error || `HTTP ${r.status}`);
+  return out;
+}
+
+function el(tag, attrs = {}, text = "") {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+  if (text) node.textContent = text;
+  return node;
+}
+
+function toBase64(bytes) {          // Uint8Array -> base64, in chunks (no call-stack limit)
+  let s = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(s);
+}
+
+function readFile(file) {           // -> {b64, url}: the bytes for JSON, a data URL to show
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve({url: reader.result, b64: reader.result.split(",")[1]});
+    reader.onerror = () => reject(new Error(`cannot read ${file.name}`));
+    reader.readAsDataURL(file);
+  });
+}
+
+function number(panel, name) { return Number($(panel, `[name=${name}]`).value); }
+
+function table(node, head, rows) {
+  node.replaceChildren(el("tr"));
+  head.forEach(h => node.firstChild.append(el("th", {}, h)));
+  for (const row of rows) {
+    const tr = el("tr");
+    row.forEach(c => tr.append(el("td", {}, String(c))));
+    node.append(tr);
+  }
+}
+
+// ---- microphone: PCM from Web Audio, written as a 16-bit WAV the speech host reads ----------
+function wav(samples, rate) {
+  const v = new DataView(new ArrayBuffer(44 + samples.length * 2));
+  const put = (at, s) => [...s].forEach((c, i) => v.setUint8(at + i, c.charCodeAt(0)));
+  put(0, "RIFF"); v.setUint32(4, 36 + samples.length * 2, true); put(8, "WAVEfmt ");
+  v.setUint32(16, 16, true); v.setUint16(20, 1, true); v.setUint16(22, 1, true);
+  v.setUint32(24, rate, true); v.setUint32(28, rate * 2, true); v.setUint16(32, 2, true);
+  v.setUint16(34, 16, true); put(36, "data"); v.setUint32(40, samples.length * 2, true);
+  samples.forEach((s, i) => v.setInt16(44 + 2 * i, Math.max(-1, Math.min(1, s)) * 0x7fff, true));
+  return new Uint8Array(v.buffer);
+}
+
+async function record() {           // starts recording; returns stop() -> WAV bytes
+  if (!navigator.mediaDevices) throw new Error("the microphone needs https or localhost");
+  const stream = await navigator.mediaDevices.getUserMedia({audio: true});
+  const ctx = new AudioContext();
+  const source = ctx.createMediaStreamSource(stream);
+  const node = ctx.createScriptProcessor(4096, 1, 1);
+  const chunks = [];
+  node.onaudioprocess = e => chunks.push(new Float32Array(e.inputBuffer.getChannelData(0)));
+  source.connect(node);
+  node.connect(ctx.destination);
+  return async () => {
+    source.disconnect(); node.disconnect();
+    stream.getTracks().forEach(t => t.stop());
+    const all = new Float32Array(chunks.reduce((n, c) => n + c.length, 0));
+    let at = 0;
+    for (const c of chunks) { all.set(c, at); at += c.length; }
+    await ctx.close();
+    return wav(all, ctx.sampleRate);
+  };
+}
+
+// ---- one kind of panel per task: setup(panel, model, go), run(panel, model, input) ---------
+const PANELS = {
+  ner: {
+    setup(p, m) { $(p, "[name=text]").value = m.example || ""; },
+    async run(p, m) {
+      const text = $(p, "[name=text]").value;
+      const out = await call(m.name, "plot", {instances: [text]});
+      const entities = out.predictions[0].entities;   // each with its confidence
+      const line = $(p, ".entities");
+      line.replaceChildren();
+      let at = 0;
+      entities.forEach(e => {
+        line.append(text.slice(at, e.start));
+        const mark = el("mark", {class: `ent ent-${e.type}`, title: `${e.type}, confidence ${e.confidence}`},
+                        text.slice(e.start, e.end));
+        mark.append(el("sup", {}, `${e.type} ${Math.round(100 * e.confidence)}%`));
+        line.append(mark);
+        at = e.end;
+      });
+      line.append(text.slice(at));
+      table($(p, ".table"), ["entity", "type", "confidence"],
+            entities.map(e => [e.text, e.type, e.confidence.toFixed(3)]));
+    },
+  },
+  summarization: {
+    setup(p, m) { $(p, "[name=text]").value = m.example || ""; },
+    async run(p, m) {
+      const out = await call(m.name, "plot", {instances: [$(p, "[name=text]").value],
+                                              parameters: {beam: number(p, "beam")}});
+      $(p, ".summary").textContent = out.predictions[0].summary;
+      $(p, ".picture").src = out.picture;
+    },
+  },
+  forecasting: {
+    setup(p, m) {
+      if (m.example) $(p, "[name=csv]").value = m.example.csv;
+    },
+    async run(p, m) {
+      const out = await call(m.name, "plot", {instances: [{csv: $(p, "[name=csv]").value}],
+                                              parameters: {horizon: number(p, "horizon")}});
+      table($(p, ".table"), ["date", "median", "80 % interval"], out.predictions[0].map(
+        r => [r.date.slice(0, 10), r.forecast.toFixed(2), `${r["q0.1"].toFixed(2)} – ${r["q0.9"].toFixed(2)}`]));
+      $(p, ".picture").src = out.picture;
+    },
+  },
+  music: {
+    setup(p, m) { if (!m.example) $(p, "[name=example]").parentNode.hidden = true; },
+    async run(p, m) {
+      const file = $(p, "[name=file]").files[0];
+      const primer = file ? {b64: (await readFile(file)).b64}
+        : $(p, "[name=example]").checked ? m.example : null;
+      const out = await call(m.name, "plot", {instances: [primer], parameters: {
+        steps: number(p, "steps"), temperature: number(p, "temperature"), seed: number(p, "seed")}});
+      const r = out.predictions[0];
+      $(p, ".summary").textContent = (r.steps ? `${r.steps} primer steps (NLL ${r.nll_per_step.toFixed(2)} nats/step), ` : "")
+        + `${r.generated.length} steps generated`;
+      $(p, ".picture").src = out.picture;
+      const link = $(p, ".midi");
+      link.href = out.midi;
+      link.hidden = false;
+    },
+  },
+  speech: {
+    setup(p, m, go) {
+      $(p, "[name=file]").onchange = e => e.target.files[0] && go({file: e.target.files[0]});
+      const example = $(p, "[name=example]");
+      if (m.example) example.onclick = () => go({instance: m.example}); else example.hidden = true;
+      let stop = null;
+      const button = $(p, "[name=record]");
+      button.onclick = async () => {
+        if (!stop) {
+          try { stop = await record(); } catch (e) { $(p, ".error").textContent = e.message; return; }
+          button.textContent = "■ Stop"; button.classList.add("recording");
+        } else {
+          const bytes = await stop();
+          stop = null;
+          button.textContent = "● Record"; button.classList.remove("recording");
+          go({instance: {b64: toBase64(bytes)}});
+        }
+      };
+    },
+    async run(p, m, input) {
+      const instance = input.instance || {b64: (await readFile(input.file)).b64};
+      const out = await call(m.name, "plot", {instances: [instance], parameters: {beam: number(p, "beam")}});
+      const r = out.predictions[0];
+      $(p, ".transcript").textContent = r.text || "(nothing heard)";
+      $(p, ".picture").src = out.picture;
+    },
+  },
+  captioning: {
+    setup(p, m, go) {
+      $(p, "[name=file]").onchange = e => e.target.files[0] && go({file: e.target.files[0]});
+      const example = $(p, "[name=example]");
+      if (m.example) example.onclick = () => go({url: m.example}); else example.hidden = true;
+    },
+    async run(p, m, input) {
+      const url = input.url || (await readFile(input.file)).url;
+      $(p, ".preview").src = url;
+      const out = await call(m.name, "plot", {instances: [url], parameters: {beam: number(p, "beam")}});
+      const r = out.predictions[0];
+      $(p, ".caption").textContent = r.caption + (r.confidence != null ? ` (confidence ${r.confidence})` : "");
+      $(p, ".warning").textContent = r.warning || "";
+      $(p, ".picture").src = out.picture;
+    },
+  },
+  any: {               // any other task (e.g. text generation): JSON in, JSON out
+    setup(p, m) { $(p, "[name=json]").value = JSON.stringify(m.example != null ? [m.example] : []); },
+    async run(p, m) {
+      const out = await call(m.name, "predict", {instances: JSON.parse($(p, "[name=json]").value)});
+      $(p, ".json").textContent = JSON.stringify(out.predictions, null, 1);
+    },
+  },
+};
+
+function panel(m) {
+  const kind = PANELS[m.task] ? m.task : "any";
+  const p = el("section", {class: "panel", "data-model": m.name, "data-task": m.task});
+  p.append(el("h2", {}, m.name), el("p", {class: "about"}, `${m.task} · ${m.backend} · ${m.summary}`));
+  p.append(document.getElementById(`tpl-${kind}`).content.cloneNode(true), el("p", {class: "error"}));
+  const go = async input => {
+    p.dataset.state = "busy";
+    $(p, ".error").textContent = "";
+    p.querySelectorAll("button").forEach(b => { if (b.name !== "record") b.disabled = true; });
+    try {
+      await PANELS[kind].run(p, m, input);
+      p.dataset.state = "done";
+    } catch (e) {
+      $(p, ".error").textContent = e.message;
+      p.dataset.state = "error";
+    } finally {
+      p.querySelectorAll("button").forEach(b => { b.disabled = false; });
+    }
+  };
+  PANELS[kind].setup(p, m, go);
+  const run = $(p, "[name=run]");
+  if (run) run.onclick = () => go({});
+  return p;
+}
+
+async function main() {
+  const panels = document.getElementById("panels");
+  let models;
+  try {
+    models = (await (await fetch("/v1/models")).json()).models;
+  } catch (e) {
+    panels.replaceChildren(el("p", {class: "error"}, `cannot list the models: ${e.message}`));
+    return;
+  }
+  const loading = models.filter(m => m.state === "LOADING");
+  if (loading.length) {               // the server loads models after it starts listening
+    panels.replaceChildren(el("p", {}, `Loading ${loading.map(m => m.name).join(", ")}…`));
+    setTimeout(main, 2000);
+    return;
+  }
+  panels.replaceChildren(...models.map(m => m.state === "AVAILABLE" ? panel(m)
+    : el("section", {class: "panel error"}, `${m.name} failed to load`)));
+  document.body.dataset.ready = "true";
+}
+
+main();
