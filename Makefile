@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 export ZOO_DATA ?= $(abspath ../shared/data)
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: demo test test-slow bench install clean
+.PHONY: demo test test-slow bench notebooks install clean
 
 $(BIN)/.installed: requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ bench: install
 	$(BIN)/python -m benchmarks.speech_ctc
 	$(BIN)/python -m benchmarks.caption_cnn_lstm
 	$(BIN)/python -m benchmarks.summarize_attn
+
+# Stores every notebook with its outputs (pictures included) for readers of the repository.
+notebooks: install
+	$(BIN)/python notebooks/execute.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

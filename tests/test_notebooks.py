@@ -1,12 +1,15 @@
 """Every notebook in notebooks/ runs top to bottom (nbclient), on the shipped models and
-real data."""
+real data, and is stored with its outputs (`make notebooks` writes them)."""
+import sys
 from pathlib import Path
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
 
-NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "notebooks"))
+from execute import HERE, execute  # noqa: E402
+
+NOTEBOOKS = sorted(HERE.glob("*.ipynb"))
 
 
 def test_there_are_notebooks():
@@ -14,10 +17,17 @@ def test_there_are_notebooks():
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_is_stored_executed_with_its_pictures(path):
+    cells = [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+    assert all(c.get("execution_count") for c in cells), f"{path.name}: run `make notebooks`"
+    outputs = [o for c in cells for o in c.get("outputs", [])]
+    assert any("image/png" in o.get("data", {}) for o in outputs), path.name
+    assert not [o for o in outputs if o.get("output_type") == "error"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_runs(path, data_dir):
-    nb = nbformat.read(path, as_version=4)
-    NotebookClient(nb, timeout=900, kernel_name="python3",
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    nb = execute(path)
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
               if o.get("output_type") == "error"]
     assert not errors
