@@ -1,6 +1,7 @@
 """charlm-lstm's own pieces (the harness, tests/test_harness.py, covers the contract):
 the passage reader, the state carried across evaluation windows, the n-gram baseline,
 seeded sampling."""
+import json
 import math
 
 import numpy as np
@@ -66,6 +67,18 @@ def test_sampling_is_seeded_and_bounded(tiny_lm):
         tiny_lm.generate("to", temperature=0)
     with pytest.raises(InputError, match="at most"):
         tiny_lm.predict(["x" * H.MAX_CHARS])
+
+
+def test_the_cli_streams_generated_characters(tiny_lm, tmp_path, capsys):
+    """`zoo predict NAME "to"` writes the prompt, then each character as it is sampled:
+    the same text as generate() with the same seed; --json prints one JSON result."""
+    from zoo.cli import main
+
+    tiny_lm.save(tmp_path / "lm")
+    assert main(["predict", str(tmp_path / "lm"), "to", "--steps", "25", "--seed", "2"]) == 0
+    assert capsys.readouterr().out == "to" + tiny_lm.generate("to", steps=25, seed=2) + "\n"
+    assert main(["predict", str(tmp_path / "lm"), "to", "--steps", "5", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out.splitlines()[-1])["text"]
 
 
 def test_kneser_ney_is_a_distribution_and_prefers_what_it_saw():

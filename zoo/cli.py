@@ -322,9 +322,12 @@ def run(argv: list[str]) -> int:
             return predict_lines(m, host, listed if listed is not None else "-", args.json,
                                  options)
         methods = host.TASK_METHODS
+        echo = host.ECHO and not args.json and len(args.inputs) <= 1
+        if echo:                               # the output streams as it is produced
+            options.setdefault("echo", True)
         if not args.inputs and methods:        # e.g. generation: no inputs, only options
             result = getattr(m, methods[0])(**options)
-            _print_prediction(host, result, args.json)
+            print() if options.get("echo") else _print_prediction(host, result, args.json)
             return 0
         if not args.inputs:
             from .errors import InputError
@@ -336,6 +339,9 @@ def run(argv: list[str]) -> int:
                 raise ZooError(f"{m.entry.name} has no plot for its predictions")
             check_output_file(plot, "--plot")
         results = m.predict([file_input(x) for x in args.inputs], **options)
+        if options.get("echo"):
+            print()
+            return 0
         # One input may hold several results (a CSV of many series): label only 1:1 output.
         labels = args.inputs if len(results) == len(args.inputs) else [None] * len(results)
         for text, r in zip(labels, results):
@@ -444,9 +450,14 @@ def import_tensorflow_quietly() -> None:
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     argv = list(sys.argv[1:] if argv is None else argv)
+    # `zoo serve` of .tflite / .onnx exports alone runs through zoo.runtime, without TF
+    served = _parser().parse_args([a for a in argv if a != "--verbose"]).models \
+        if argv[:1] == ["serve"] else []
+    exports_only = bool(served) and all(m.endswith((".tflite", ".onnx")) for m in served)
     if "--verbose" in argv:
         argv.remove("--verbose")
-    elif argv[:1] not in (["list"], ["info"], ["pull"]) and "-h" not in argv and "--help" not in argv:
+    elif argv[:1] not in (["list"], ["info"], ["pull"]) and "-h" not in argv and "--help" not in argv \
+            and not exports_only:
         os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
         import_tensorflow_quietly()
     try:

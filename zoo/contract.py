@@ -41,6 +41,7 @@ import importlib
 import importlib.util
 import inspect
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from .errors import InputError, ZooError
 
@@ -170,10 +171,13 @@ class Host:
     `TASK_METHODS` names methods `name(call, **options)` that loaded models expose as
     `m.name(**options)` (e.g. music's "generate"; `zoo predict NAME --opt v` with no
     inputs runs the first); `OPTION_BOUNDS` says in words which values each option of
-    encode and the task methods allows, for `zoo predict --help`."""
+    encode and the task methods allows, for `zoo predict --help`. `ECHO`: encode and the
+    task methods take `echo=True` and then write the output to stdout as it is produced
+    (a generator's characters); `zoo predict` turns it on for one input without --json."""
 
     TASK_METHODS: tuple = ()
     OPTION_BOUNDS: dict = {}
+    ECHO: bool = False
 
     def __init__(self, config: dict):
         self.config = config
@@ -196,6 +200,34 @@ class Host:
     def describe(self, result) -> str | None:
         """A human-readable form of one result for the CLI (None: print it as JSON)."""
         return None
+
+    # ---- `zoo serve` (zoo/serve.py, zoo/webio.py): JSON in, the web page's view out --------
+    def from_json(self, i: int, item):
+        """The raw input `encode` takes for JSON instance number `i` (a file sent as TF
+        Serving's `{"b64": ...}` arrives here decoded, as bytes). A host that reads a
+        string as a file name must refuse it (InputError, one line saying which JSON forms
+        it takes): a server reads no files for a client. The default, for text: `item` as
+        it is (the server then caps strings at its text size limit)."""
+        return item
+
+    def web_example(self, examples: list):
+        """A JSON instance the web page offers to start from, made from `examples` (the
+        entry's demo_inputs, else the bundle's parity examples); None: the page asks for
+        an upload. The default: the first, where its JSON is under 200 kB."""
+        import json
+
+        ex = examples[0]
+        return ex if len(json.dumps(ex, default=str)) < 200_000 else None
+
+    def web_view(self, predict, inputs: list, options: dict, folder: Path) -> dict:
+        """What the web page shows for raw `inputs` (NAME:plot): `{"predictions":
+        predict(inputs, **options)}` plus files written into the existing `folder` (a
+        picture, a MIDI file), which the server sends as data URIs under their keys. The
+        default: the predictions and, where the host `draws()`, its plot as "picture"."""
+        results = predict(inputs, **options)
+        if not self.draws():
+            return {"predictions": results}
+        return {"predictions": results, "picture": self.plot(results, Path(folder) / "picture.png")}
 
 
 def defined_names(source_file: str | None) -> set[str] | None:

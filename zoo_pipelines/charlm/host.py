@@ -13,6 +13,8 @@ same text on every backend.
 """
 from __future__ import annotations
 
+import sys
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,7 +52,8 @@ class Host(contract.Host):
     TASK_METHODS = ("generate", "score")
     OPTION_BOUNDS = {"steps": f"0..{MAX_CHARS} characters", "temperature":
                      f"> 0 and <= {MAX_TEMPERATURE:g}", "top_k": ">= 0 (0: all)",
-                     "top_p": "> 0 and <= 1", "seed": ">= 0"}
+                     "top_p": "> 0 and <= 1", "seed": ">= 0", "echo": "true or false"}
+    ECHO = True         # `zoo predict charlm-lstm "ROMEO:"` streams the characters
 
     def __init__(self, config: dict):
         self.config = config
@@ -62,9 +65,10 @@ class Host(contract.Host):
         return [self.index.get(c, 0) for c in text]       # 0: the unknown symbol
 
     def encode(self, inputs, steps: int = 100, temperature: float = 0.8, top_k: int = 0,
-               top_p: float = 1.0, seed: int = 0) -> Encoded:
+               top_p: float = 1.0, seed: int = 0, echo: bool = False) -> Encoded:
         """Options: `steps` characters to generate after each prompt, sampling
-        `temperature`, `top_k` (0: all characters), `top_p` (nucleus), `seed`."""
+        `temperature`, `top_k` (0: all characters), `top_p` (nucleus), `seed`; `echo`
+        writes each prompt and its characters to stdout as they are sampled."""
         inputs = as_batch(inputs, str, "prompts (str)")
         steps = check_int(steps, "steps", 0, MAX_CHARS)
         check_number(temperature, "temperature", 0, MAX_TEMPERATURE)
@@ -83,7 +87,7 @@ class Host(contract.Host):
                                  f"at most {MAX_CHARS} in all (one model step each)")
             units.append({"context": self.ids(CONTEXT), "text": self.ids(text), "steps": steps,
                           "temperature": float(temperature), "top_k": top_k,
-                          "top_p": float(top_p), "seed": seed + i})
+                          "top_p": float(top_p), "seed": seed + i, "echo": bool(echo)})
         return Encoded(units)
 
     def run(self, encoded: Encoded, call) -> list[dict]:
@@ -94,6 +98,8 @@ class Host(contract.Host):
             state = {k: np.zeros((1, n), np.float32) for k, n in self.state.items()}
             rng = np.random.default_rng(unit["seed"])
             known, logp, generated = unit["context"] + unit["text"], [], []
+            if unit["echo"]:
+                sys.stdout.write("".join(self.chars[i] for i in unit["text"]))
             char = known[0]
             for t in range(1, len(known) + unit["steps"]):
                 out = call("step", {"char": np.array([char], np.int32), **state})
@@ -107,6 +113,9 @@ class Host(contract.Host):
                     char = sample(logits, rng.random(), unit["temperature"], unit["top_k"],
                                   unit["top_p"])
                     generated.append(char)
+                    if unit["echo"]:
+                        sys.stdout.write(self.chars[char])
+                        sys.stdout.flush()
             results.append({"logp": logp, "generated": generated})
         return results
 
@@ -121,9 +130,9 @@ class Host(contract.Host):
         return results
 
     def generate(self, call, prompt: str = "\n", steps: int = 400, temperature: float = 0.8,
-                 top_k: int = 0, top_p: float = 1.0, seed: int = 0) -> str:
+                 top_k: int = 0, top_p: float = 1.0, seed: int = 0, echo: bool = False) -> str:
         """Text in the style of the corpus after `prompt` (m.generate("ROMEO:", steps=400))."""
-        encoded = self.encode([prompt], steps, temperature, top_k, top_p, seed)
+        encoded = self.encode([prompt], steps, temperature, top_k, top_p, seed, echo)
         return self.decode(encoded, self.run(encoded, call))[0]["text"]
 
     def score(self, call, texts) -> list[dict]:
