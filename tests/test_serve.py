@@ -35,13 +35,14 @@ SENTENCES = [
 
 
 class Server:
-    """`python -m zoo.serve ARGS --port 0` in a subprocess; the port is read from its
-    first line. Stopped (and its log shown on failure) when the module's tests end."""
+    """`python -m zoo.serve ARGS --port 0` (or another `module`) in a subprocess; the port
+    is read from its first line. Stopped (and its log shown on failure) when the module's
+    tests end."""
 
-    def __init__(self, args: list[str], log: Path, timeout: float = 240):
+    def __init__(self, args: list[str], log: Path, timeout: float = 240, module="zoo.serve"):
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
         self.log = log
-        self.proc = subprocess.Popen([sys.executable, "-m", "zoo.serve", *args, "--port", "0"],
+        self.proc = subprocess.Popen([sys.executable, "-m", module, *args, "--port", "0"],
                                      cwd=REPO, env=env, stdout=log.open("w"),
                                      stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
@@ -221,7 +222,7 @@ def test_an_export_is_served_without_tensorflow(lite):
     meta = lite.get("/v1/models/forecast-lstm/metadata").json()["metadata"]
     assert meta["backend"] == "tflite" and meta["tensorflow_loaded"] is False
     example = meta["example"]
-    series = webio.raw_input("forecasting", 0, example, None)
+    series = webio.raw_input(0, example, bare_host("forecast-lstm"))
     expected = webio.to_json(runtime.load(lite.path).predict([series], horizon=5))
     r = lite.post("/v1/models/forecast-lstm:predict",
                   {"instances": [example], "parameters": {"horizon": 5}})
@@ -238,6 +239,17 @@ def test_an_export_is_served_without_tensorflow(lite):
         r = lite.post("/v1/models/forecast-lstm:predict", body)
         assert r.status_code == 400 and words in r.json()["error"], r.text
     assert metric(lite, "zoo_tensorflow_loaded") == 0.0
+
+
+def test_zoo_serve_of_exports_alone_never_imports_tensorflow(lite, tmp_path):
+    """`zoo serve FILE.tflite` (the CLI, not only `python -m zoo.serve`) skips TensorFlow."""
+    server = Server(["serve", str(lite.path)], tmp_path / "server.log", module="zoo.cli")
+    try:
+        name = server.get("/v1/models").json()["models"][0]["name"]
+        meta = server.get(f"/v1/models/{name}/metadata").json()["metadata"]
+        assert meta["backend"] == "tflite" and meta["tensorflow_loaded"] is False
+    finally:
+        server.stop()
 
 
 ODD = [None, True, 0, -1, 1.5, 10 ** 30, float("nan"), "", "x", [], [None], [[1]], {}, {"b64": 5},
@@ -280,17 +292,54 @@ def test_batcher_keeps_options_apart_and_isolates_a_bad_request():
     b.close()
 
 
+def bare_host(name: str):
+    """The host of registered model `name`, without its config (enough for from_json)."""
+    from zoo import registry
+
+    cls = registry.get(name).module("host").Host
+    return cls.__new__(cls)
+
+
 def test_json_instances_never_name_server_files():
-    for task in ("speech", "captioning", "music", "forecasting"):
+    for name in ("speech-ctc", "caption-cnn-lstm", "music-lstm", "forecast-lstm"):
         with pytest.raises(InputError, match="reads no files"):
-            webio.raw_input(task, 0, "/etc/passwd", None)
-    assert webio.raw_input("speech", 0, "data:audio/wav;base64,UklGRg==", None) == b"RIFF"
-    assert webio.raw_input("captioning", 0, "data:image/png;base64,AA==", None).startswith("data:")
-    series = webio.raw_input("forecasting", 3, {"rows": [{"date": "2024-01-02", "close": 10},
-                                                         {"date": "2024-01-03", "close": 11}]}, None)
+            webio.raw_input(0, "/etc/passwd", bare_host(name))
+    speech, caption = bare_host("speech-ctc"), bare_host("caption-cnn-lstm")
+    assert webio.raw_input(0, "data:audio/wav;base64,UklGRg==", speech) == b"RIFF"
+    assert webio.raw_input(0, {"b64": "UklGRg=="}, speech) == b"RIFF"
+    assert webio.raw_input(0, "data:image/png;base64,AA==", caption).startswith("data:")
+    forecast = bare_host("forecast-lstm")
+    series = webio.raw_input(3, {"rows": [{"date": "2024-01-02", "close": 10},
+                                          {"date": "2024-01-03", "close": 11}]}, forecast)
     assert series["close"] == [10.0, 11.0] and series["name"] == "series"
     with pytest.raises(InputError, match="2 series"):
-        webio.raw_input("forecasting", 0, {"csv": "date,A,B\n2024-01-02,1,2\n"}, None)
+        webio.raw_input(0, {"csv": "date,A,B\n2024-01-02,1,2\n"}, forecast)
+    text = bare_host("ner-bilstm")             # text: as it comes (the server caps its size)
+    assert webio.takes_text(text) and not webio.takes_text(forecast)
+    assert webio.raw_input(0, "/etc/passwd", text) == "/etc/passwd"
+
+
+def test_a_music_file_in_and_the_page_view_out(tmp_path):
+    """music's from_json reads a MIDI file sent as {"b64": ...}; its web_view gives the
+    page a piano roll and the song as MIDI, sent as data URIs (webio.picture)."""
+    from zoo_pipelines.music.midi import write_midi
+
+    music = bare_host("music-lstm")
+    music.spq = 2
+    roll = music.roll([[60, 64], [62], [], [67]])
+    midi = write_midi(roll, tmp_path / "in.mid", 2).read_bytes()
+    got = webio.raw_input(0, {"b64": base64.b64encode(midi).decode()}, music)
+    assert (got == roll).all()
+
+    class Model:
+        @staticmethod
+        def predict(inputs, **options):
+            return [{"steps": len(inputs[0]), "generated": [[72], [74]]}]
+
+    view = webio.picture(Model, music, [[[60], [62]]], {})
+    assert view["predictions"][0]["generated"] == [[72], [74]]
+    assert view["picture"].startswith("data:image/png;base64,")
+    assert view["midi"].startswith("data:audio/midi;base64,")
 
 
 def test_model_specs_are_checked_before_anything_loads(tmp_path):

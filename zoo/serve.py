@@ -8,7 +8,8 @@
 Models are registered names, bundle folders or `.tflite` / `.onnx` exports; each is
 served under its name (the file or folder name without suffix; `NAME=SPEC` chooses one).
 Exports run through zoo.runtime: a server of exports alone never imports TensorFlow
-(`zoo_tensorflow_loaded 0` on /metrics; start it as `python -m zoo.serve FILE.tflite`).
+(`zoo_tensorflow_loaded 0` on /metrics), started as `zoo serve FILE.tflite` or
+`python -m zoo.serve FILE.tflite`.
 
     GET  /v1/models                         the loaded models (not in TF Serving)
     GET  /v1/models/NAME                    status, as TF Serving
@@ -19,10 +20,11 @@ Exports run through zoo.runtime: a server of exports alone never imports TensorF
     GET  /healthz, /readyz, /metrics        alive; models loaded; Prometheus metrics
     GET  /                                  the web page (zoo/web/)
 
-An instance is the task's raw input as JSON (zoo/webio.py); `parameters` are predict()'s
-options (`{"beam": 4}`), checked as predict() checks them. Bad input is a 4xx with the
-zoo's one-line message, `{"error": "..."}`: 400 bad JSON, instance or option, 404 an
-unknown model, 413 too many instances or too large a body or text, 503 still loading.
+An instance is the task's raw input as JSON (its host's from_json: zoo/contract.py,
+zoo/webio.py); `parameters` are predict()'s options (`{"beam": 4}`), checked as predict()
+checks them. Bad input is a 4xx with the zoo's one-line message, `{"error": "..."}`: 400
+bad JSON, instance or option, 404 an unknown model, 413 too many instances or too large a
+body or text, 503 still loading.
 Concurrent requests are micro-batched (zoo/batching.py): their answers are those of
 one-at-a-time predict(). With `--max-wait-ms 0` (the default) a batch is whatever queued
 while the previous one ran: under load batches fill anyway, and a lone request never
@@ -243,8 +245,8 @@ def create_app(models: list[str], max_batch: int = 32, max_wait_ms: float = 0.0,
                                 for k, p in params.items() if k not in webio.FILE_OPTIONS},
                        option_bounds={k: v for k, v in host.OPTION_BOUNDS.items()
                                       if k not in webio.FILE_OPTIONS},
-                       draws=host.draws() or s.entry.task == "music",
-                       example=webio.example(s.entry.task, host, s.entry.demo_inputs))
+                       draws=host.draws() or type(host).web_view is not Host.web_view,
+                       example=webio.example(host, s.entry.demo_inputs))
         return out
 
     @app.get("/healthz")
@@ -310,14 +312,13 @@ def create_app(models: list[str], max_batch: int = 32, max_wait_ms: float = 0.0,
             s = model(name)
             body = await read_json(request, max_body)
             instances, options = parse(s, body, max_instances)
-            raw = [webio.raw_input(s.entry.task, i, x, s.host) for i, x in enumerate(instances)]
+            raw = [webio.raw_input(i, x, s.host) for i, x in enumerate(instances)]
             if method == "predict":
                 results = await s.batcher.submit(raw, options)
                 text = json.dumps({"predictions": results}, default=webio.jsonable,
                                   ensure_ascii=False)
             else:
-                out = await s.batcher.call(webio.picture, s.entry.task, s.model, s.host, raw,
-                                           options)
+                out = await s.batcher.call(webio.picture, s.model, s.host, raw, options)
                 text = json.dumps(out, default=webio.jsonable, ensure_ascii=False)
             return Response(text, media_type="application/json")
         except HTTPError as e:
@@ -389,7 +390,7 @@ def parse(s: Served, body, max_instances: int) -> tuple[list, dict]:
         if key in options:
             raise HTTPError(400, f"option {key!r} writes a file on the server and is not "
                                  f"served; {s.name}:plot returns pictures and MIDI instead")
-    if s.entry.task not in webio.FILES:
+    if webio.takes_text(s.host):
         for i, x in enumerate(instances):
             n = len(x) if isinstance(x, str) else sum(map(len, x)) if (
                 isinstance(x, list) and all(isinstance(t, str) for t in x)) else 0

@@ -316,6 +316,22 @@ class Host(contract.Host):
         return (f"{result['caption']!r} (score {result['score']:.3f}: its log-probability, "
                 f"length-normalised; nearer 0 = surer)")
 
+    def from_json(self, i: int, item):
+        """`zoo serve`'s JSON (the contract's hook): an image file as bytes (sent as {"b64":
+        ...}) or a data:image/...;base64, URI (read as predict() reads it); never a file name."""
+        if isinstance(item, str) and not item.startswith("data:"):
+            from zoo.webio import no_file_names
+
+            raise no_file_names(i, "an image", " or a data:image/...;base64, URI")
+        return item
+
+    def web_view(self, predict, inputs: list, options: dict, folder: Path) -> dict:
+        """The web page's view (the contract's hook): the captions and their attention
+        maps over the input images."""
+        results = predict(inputs, **options)
+        return {"predictions": results,
+                "picture": Path(self.plot(results, Path(folder) / "picture.png", images=inputs))}
+
     @staticmethod
     def agreement(a: list[dict], b: list[dict]) -> float:
         """Fraction of word positions two captions share (export parity)."""

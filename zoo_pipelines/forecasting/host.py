@@ -135,6 +135,58 @@ class Host(contract.Host):
             frames.append(df)
         return frames
 
+    def from_json(self, i: int, item):
+        """`zoo serve`'s JSON (the contract's hook): a series dict, or one series as
+        {"csv": "date,close\\n..."} or {"rows": [{"date": ..., "close": ...}]} (with an
+        optional "name"), or a CSV file as bytes (sent as {"b64": ...}); never a file name.
+        The table reader checks every price."""
+        if isinstance(item, (bytes, bytearray)):
+            try:
+                item = {"csv": item.decode("utf-8-sig")}
+            except UnicodeDecodeError as e:
+                raise InputError(f"input {i}: the CSV file is not UTF-8 text ({e.reason} at "
+                                 f"byte {e.start})") from None
+        if isinstance(item, str):
+            from zoo.webio import no_file_names
+
+            raise no_file_names(i, "a CSV file", ', {"csv": "date,close\\n..."} or a series dict')
+        if not (isinstance(item, dict) and ("csv" in item or "rows" in item)):
+            return item
+        import io
+
+        import pandas as pd
+
+        if "csv" in item:
+            if not isinstance(item["csv"], str):
+                raise InputError(f"input {i}: \"csv\" must be the CSV text; got "
+                                 f"{type(item['csv']).__name__}")
+            try:
+                table = pd.read_csv(io.StringIO(item["csv"]), skip_blank_lines=False)
+            except Exception as e:      # pandas raises several types for a bad table
+                raise InputError(f"input {i}: not a readable CSV ({type(e).__name__}: "
+                                 f"{str(e)[:120]}); expected a header line (date, close[, volume])")
+        else:
+            rows = item["rows"]
+            if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+                raise InputError(f"input {i}: \"rows\" must be a list of objects like "
+                                 f"{{\"date\": \"2024-01-02\", \"close\": 10.5}}")
+            table = pd.DataFrame(rows)
+        series = series_from_table(table, f"input {i}")
+        if len(series) != 1:
+            raise InputError(f"input {i}: the table holds {len(series)} series "
+                             f"({', '.join(s['name'] for s in series[:5])}); send one series "
+                             f"per instance")
+        name = series[0]["name"] if series[0]["name"] != f"input {i}" else "series"
+        return {**series[0], "name": str(item.get("name") or name)}
+
+    def web_example(self, examples: list):
+        """The web page's example (the contract's hook): the first series as CSV text."""
+        ex = examples[0]
+        volume = ex.get("volume") or [None] * len(ex["close"])
+        lines = ["date,close,volume"] + [f"{d},{c},{'' if v is None else v}"
+                                         for d, c, v in zip(ex["dates"], ex["close"], volume)]
+        return {"csv": "\n".join(lines), "name": ex.get("name")}
+
     @staticmethod
     def agreement(a: list, b: list, rtol: float = 1e-3) -> float:
         """Fraction of forecast values (every date and quantile) within 0.1 % of each other."""

@@ -257,6 +257,37 @@ class Host(contract.Host):
             parts.append(f"piano roll {result['png']}")
         return "; ".join(parts) or "(nothing)"
 
+    def from_json(self, i: int, item):
+        """`zoo serve`'s JSON (the contract's hook): a list of time steps of MIDI pitches,
+        null (silence) or a MIDI file as bytes (sent as {"b64": ...}); never a file name."""
+        if isinstance(item, (bytes, bytearray)):
+            import tempfile
+
+            with tempfile.TemporaryDirectory() as tmp:
+                path = Path(tmp) / "input.mid"
+                path.write_bytes(item)
+                return self.piece(i, path)
+        if isinstance(item, str):
+            from zoo.webio import no_file_names
+
+            raise no_file_names(i, "a MIDI file", " or a list of time steps of MIDI pitches")
+        return item
+
+    def web_example(self, examples: list):
+        """The web page's example primer (the contract's hook): 16 steps of the first piece."""
+        return examples[0][:16]
+
+    def web_view(self, predict, inputs: list, options: dict, folder: Path) -> dict:
+        """The web page's view (the contract's hook): the first piece's primer and what
+        followed it as a piano roll ("picture") and as MIDI ("midi")."""
+        results = predict(inputs, **options)
+        primer = self.piece(0, inputs[0])
+        song = np.vstack([primer, self.roll(results[0]["generated"])])
+        return {"predictions": results,
+                "picture": Path(roll_png(song, Path(folder) / "picture.png", steps_per_quarter=
+                                         self.spq, primer_steps=len(primer))),
+                "midi": Path(write_midi(song, Path(folder) / "song.mid", self.spq))}
+
     @staticmethod
     def agreement(a: list[dict], b: list[dict]) -> float:
         """Fraction of (time step, key) note decisions two predictions share, over the

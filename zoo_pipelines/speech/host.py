@@ -217,6 +217,20 @@ class Host(contract.Host):
 
         return plot_results(results, path, ["blank"] + self.tokens, self.frame_seconds(), titles)
 
+    def from_json(self, i: int, item):
+        """`zoo serve`'s JSON (the contract's hook): a WAV/FLAC file as bytes (sent as
+        {"b64": ...}) or a data:audio/...;base64, URI, or {"array": [...], "sampling_rate":
+        n}; never a file name."""
+        if not isinstance(item, str):
+            return item
+        from zoo.webio import b64, no_file_names
+
+        head, comma, body = item.partition(",")
+        if item.startswith("data:") and comma and head.endswith(";base64"):
+            return b64(i, body)
+        raise no_file_names(i, "audio", ', a data:audio/...;base64, URI or {"array": [...], '
+                                        '"sampling_rate": n}')
+
     @staticmethod
     def agreement(a: list[dict], b: list[dict]) -> float:
         """Fraction of utterances transcribed identically (export parity)."""

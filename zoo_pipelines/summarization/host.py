@@ -279,6 +279,11 @@ class Host(contract.Host):
 
         return plot_results(results, path, max_source)
 
+    def web_view(self, predict, inputs: list, options: dict, folder: Path) -> dict:
+        """The web page's view (the contract's hook): the default's, with the attention
+        returned for plot's attention map."""
+        return super().web_view(predict, inputs, {**options, "attention": True}, folder)
+
     @staticmethod
     def agreement(a: list[dict], b: list[dict]) -> float:
         """Mean LCS F1 between the two runs' summary tokens (1.0 when all are identical)."""
