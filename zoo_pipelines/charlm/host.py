@@ -143,8 +143,9 @@ class Host(contract.Host):
                 for r in self.decode(encoded, self.run(encoded, call))]
 
     def agreement(self, a: list[dict], b: list[dict]) -> float:
-        """The share of generated characters the same on both sides, up to the first that
-        differs (sampling goes its own way after one flipped character)."""
+        """The share of generated characters the same on both sides until they first differ.
+
+        Sampling goes its own way after one flipped character, so the rest is not compared."""
         def prefix(x, y):
             n = next((i for i, (p, q) in enumerate(zip(x, y)) if p != q), min(len(x), len(y)))
             return n / max(len(x), len(y), 1)
