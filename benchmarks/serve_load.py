@@ -215,7 +215,7 @@ def render(r: dict) -> str:
               "instances per predict() call in the server, from its /metrics.", "",
               "Micro-batching at 16 clients against none: " + "; ".join(
                   f"{name} {gain(m):.1f}x the requests/s" for name, m in r["models"].items())
-              + ". The server's own work (HTTP in pure-Python h11, JSON, one event loop) runs "
+              + ". The server's own work (HTTP parsing, JSON, one event loop) runs "
               "on the same cores as the model and the clients.", ""]
     return "\n".join(lines)
 
