@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import jiwer
 
+from zoo.monitor import predict_with_progress
+
 from . import data as D
 from .text import normalize_text
 
@@ -34,15 +36,18 @@ def evaluate(model, examples: list[dict], batch_size: int = 64, beam: int = 0,
     prep = model.preprocessor
     alphabet, rate = prep["alphabet"], prep["sample_rate"]
     refs = [normalize_text(e["text"], alphabet) for e in examples]
-    hyps = [r["text"] for r in model.predict([e["audio"] for e in examples],
-                                              batch_size=batch_size, beam=beam)]
+    # chunks of batch_size: the batches predict() would make, under a progress bar
+    hyps = [r["text"] for r in predict_with_progress(model, [e["audio"] for e in examples],
+                                                     "transcribing", chunk=batch_size,
+                                                     batch_size=batch_size, beam=beam)]
     metrics = {**error_rates(refs, hyps), "utterances": len(examples)}
     if examples and all("digit" in e for e in examples) and alphabet == "digits":
         metrics["digit_accuracy"] = sum(r == h for r, h in zip(refs, hyps)) / len(refs)
         if connected:
             strings = D.connected_strings(examples, rate)
-            c_hyps = [r["text"] for r in model.predict([s["audio"] for s in strings],
-                                                        batch_size=batch_size, beam=beam)]
+            c_hyps = [r["text"] for r in predict_with_progress(
+                model, [s["audio"] for s in strings], "connected strings", chunk=batch_size,
+                batch_size=batch_size, beam=beam)]
             c = error_rates([s["text"] for s in strings], c_hyps)
             metrics.update(connected_wer=c["wer"], connected_cer=c["cer"],
                            connected_strings=len(strings))
