@@ -441,10 +441,13 @@ def import_tensorflow_quietly() -> None:
     try:
         with open(os.devnull, "w") as null:
             os.dup2(null.fileno(), 2)
-            import tensorflow  # noqa: F401
+            import tensorflow
     finally:
         os.dup2(saved, 2)
         os.close(saved)
+    # Its Python-side notes too (e.g. "N calls triggered tf.function retracing" when
+    # audio of many lengths goes through one model): not the user's concern.
+    tensorflow.get_logger().setLevel(logging.ERROR)
 
 
 def main(argv: list[str] | None = None) -> int:
