@@ -93,6 +93,13 @@ def test_emoji_corpus_splits(data_dir):
     assert not {D.report_group(e) for e in train} & {D.report_group(e) for e in report}
 
 
+def test_fine_tuning_drops_the_old_domains_ood_limits(data_dir):
+    prep, _ = D.fit_preprocessor(D.read_split(data_dir / "captioning" / "emoji", "train")[:20])
+    prep["ood"] = {"min_background": 0.1}
+    D.grow_preprocessor(prep, D.read_split(data_dir / "captioning" / "emoji", "valid")[:5])
+    assert "ood" not in prep
+
+
 def test_vocabulary_and_growth():
     prep, _ = D.fit_preprocessor([{"image": "x", "captions": ["flag: germany", "flag: france"]}],
                                  min_count=1)

@@ -10,6 +10,7 @@ corpus).
 """
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from pathlib import Path
 
@@ -19,6 +20,8 @@ from zoo.data import bucketed_batches, carve, existing, split_name
 
 from .host import END, SPECIALS, START, UNK, data_uri, load_image, tokenize
 from .readers import read_captions
+
+log = logging.getLogger(__name__)
 
 
 # ---- splits -------------------------------------------------------------------------------
@@ -118,7 +121,13 @@ def grow_preprocessor(prep: dict, examples: list[dict]) -> list[str]:
     """fine_tune's hook (zoo.training.fine_tune): grow `prep`'s vocabulary in place with
     the new data's words seen `min_count` times, and its longest caption and length
     buckets where the new captions are longer (Flickr8k's vs emoji names); returns the
-    new words."""
+    new words. The out-of-distribution limits (`ood`, evaluate.calibrate_ood) describe the
+    old training images and would flag the new domain's: they are dropped (re-run
+    calibrate_ood on the fine-tuned bundle to get warnings back)."""
+    if prep.pop("ood", None):
+        log.warning("fine_tune: the out-of-distribution limits describe the old training "
+                    "images and are dropped; re-run captioning.evaluate.calibrate_ood on the "
+                    "fine-tuned bundle to get warnings back")
     fresh, _ = fit_preprocessor(examples, image_size=prep["image_size"],
                                 min_count=prep.get("min_count", 2))
     if fresh["max_len"] > prep["max_len"]:
