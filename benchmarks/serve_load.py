@@ -189,11 +189,11 @@ def cell(port: int, name: str, bodies: list[bytes], expected: list, n: int, seco
 
 # ---- the report --------------------------------------------------------------------------------
 def render(r: dict) -> str:
-    lines = [f"# `zoo serve` load test", "",
+    lines = ["# `zoo serve` load test", "",
              f"- date: {r['date']}",
              f"- machine: {r['machine']['cpu']}, nproc {r['machine']['nproc']}; load average "
              f"{r['load'][0]:.2f} at start, {r['load'][1]:.2f} at end. {r['note']}",
-             f"- versions: " + ", ".join(f"{k} {v}" for k, v in r["versions"].items()
+             "- versions: " + ", ".join(f"{k} {v}" for k, v in r["versions"].items()
                                           if v != "not installed"),
              f"- method: {r['method']}", "",
              f"Goal: {GOAL}. {r['verdict']}", ""]

@@ -2,7 +2,6 @@
 all of it for free by registering. Checks that need *a* model run on the harness's tiny
 model (tests/test_harness.py, zoo.testing); checks about what is shipped (the bundles,
 their exports' parity, their cards) run on the shipped bundles."""
-import importlib
 import json
 
 import numpy as np

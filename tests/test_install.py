@@ -69,15 +69,16 @@ def test_the_wheel_installs_and_runs_every_model_outside_the_checkout(tmp_path):
 
     venv = tmp_path / "venv"
     run([sys.executable, "-m", "venv", venv], cwd=tmp_path, env=env)
-    site = Path(run([venv / "bin" / "python", "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-                    cwd=tmp_path, env=env).strip())
+    purelib = "import sysconfig; print(sysconfig.get_path('purelib'))"
+    site = Path(run([venv / "bin" / "python", "-c", purelib], cwd=tmp_path, env=env).strip())
     (site / "deps.pth").write_text(sysconfig.get_path("purelib") + "\n")
     run([venv / "bin" / "pip", "install", "-q", "--no-deps", wheel], cwd=tmp_path, env=env)
 
     work = tmp_path / "elsewhere"
     work.mkdir()
-    assert "ner-bilstm" in run([venv / "bin" / "zoo", "list"], cwd=work, env=env)
-    assert "Headline metric: `f1`" in run([venv / "bin" / "zoo", "info", "ner-bilstm"], cwd=work, env=env)
+    zoo_cli = venv / "bin" / "zoo"
+    assert "ner-bilstm" in run([zoo_cli, "list"], cwd=work, env=env)
+    assert "Headline metric: `f1`" in run([zoo_cli, "info", "ner-bilstm"], cwd=work, env=env)
     out = json.loads(run([venv / "bin" / "python", "-c", SCRIPT], cwd=work, env=env).splitlines()[-1])
     assert out["zoo"].startswith(str(site)), out["zoo"]          # not the checkout
     for name, result in out["models"].items():

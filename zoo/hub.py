@@ -110,7 +110,8 @@ def _unpack(archive: Path, out: Path, source) -> Path:
         with tarfile.open(archive) as tar:
             tar.extractall(out, filter="data")
     except (tarfile.TarError, OSError) as e:
-        raise BundleError(f"{source}: not a readable bundle archive ({str(e).splitlines()[0]}); expected a "
+        first = str(e).splitlines()[0]          # tarfile lists every method it tried
+        raise BundleError(f"{source}: not a readable bundle archive ({first}); expected a "
                           f".tar.gz of a bundle folder") from None
     if (out / "manifest.json").exists():
         return out

@@ -278,7 +278,7 @@ def create_app(models: list[str], max_batch: int = 32, max_wait_ms: float = 0.0,
     @app.get("/v1/models/{name}")
     async def status(name: str):
         try:
-            s = model(name)
+            model(name)
         except HTTPError as e:
             if name not in served:
                 return error(e.status, str(e))

@@ -222,7 +222,7 @@ def demo(model, folder: Path, data: Path | None = None, held_back: int = 5):
         df.attrs["actual"] = {"dates": s["dates"][-held_back:], "close": s["close"][-held_back:]}
         yield {"in": f"{s['name']}: {len(c['close'])} daily closes, {c['dates'][0]} .. "
                      f"{c['dates'][-1]} (kept in the bundle; the last {held_back} days held back)",
-               "ref": f"what happened next: " + ", ".join(
+               "ref": "what happened next: " + ", ".join(
                    f"{d} {p:.2f}" for d, p in zip(s["dates"][-held_back:], s["close"][-held_back:])),
                "out": host.describe(df)}
     if results:
