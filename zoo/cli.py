@@ -1,5 +1,5 @@
 """The `zoo` command: list, info, predict, train, fine-tune, evaluate, export, bench, demo,
-pull, serve.
+pull, serve, batch-predict.
 
     zoo list
     zoo predict ner-bilstm "EU rejects German call to boycott British lamb ."
@@ -7,6 +7,7 @@ pull, serve.
     zoo export ner-bilstm --format tflite --out ner.tflite
     zoo pull ner-bilstm --from https://example.org/ner-bilstm.tar.gz
     zoo serve ner-bilstm speech-ctc --port 8501
+    zoo batch-predict ner-bilstm --input 'sentences/*.txt' --output out/ --workers 2
 
 `zoo predict NAME [INPUT...] [--option value ...]` passes unknown options to predict()
 (e.g. `--beam 4`); with no inputs it runs the model's first task method, if its host
@@ -124,6 +125,28 @@ def _parser(predict_help: bool | str = False) -> argparse.ArgumentParser:
                    help="most instances one request may send (413 beyond)")
     s.add_argument("--max-body-mb", type=float, default=16.0,
                    help="largest request body in MiB (413 beyond)")
+    s = sub.add_parser("batch-predict", help="a model over many files with Apache Beam "
+                       "(RunInference over a TFLite/ONNX export)",
+                       description="Predict on every file the --input globs match (.txt/.jsonl: "
+                       "one example a line; other files: one input each) with Apache Beam; "
+                       "other --options are Beam pipeline options (e.g. --flink_master=HOST:PORT"
+                       "). See zoo/batch_predict.py for the output folder.")
+    s.add_argument("name", metavar="NAME|DIR|FILE",
+                   help="registered name or bundle folder (exported once), or a .tflite/.onnx")
+    s.add_argument("--input", action="append", required=True, metavar="GLOB",
+                   help="files to predict on (repeatable; quote it: 'data/**/*.wav')")
+    s.add_argument("--output", required=True, metavar="DIR",
+                   help="new or empty folder (or an earlier batch-predict's) for the results")
+    s.add_argument("--runner", default="DirectRunner",
+                   help="Beam runner: DirectRunner (here), FlinkRunner, SparkRunner, "
+                        "DataflowRunner")
+    s.add_argument("--workers", type=int, default=1,
+                   help="DirectRunner: worker processes (1: in this process)")
+    s.add_argument("--format", choices=["tflite", "onnx"], default="tflite",
+                   help="the export NAME|DIR is turned into (tflite)")
+    s.add_argument("--batch-size", type=int, default=64, help="most inputs a model call (64)")
+    s.add_argument("--whole-files", action="store_true",
+                   help=".txt/.jsonl files too are one input each (documents to summarize)")
     return p
 
 
@@ -216,20 +239,24 @@ def example_lines(source: str):
     try:
         for n, line in enumerate(stream, start=1):
             text = line.rstrip("\n")
-            if not text.strip():
-                continue
-            if text.lstrip()[:1] in "{[":
-                try:
-                    yield json.loads(text)
-                    continue
-                except ValueError:
-                    raise ZooError(f"{source}:{n}: not valid JSON") from None
-            yield text
+            if text.strip():
+                yield parse_example(text, f"{source}:{n}")
     except UnicodeDecodeError as e:
         raise ZooError(f"{source}: not UTF-8 text ({e.reason})") from None
     finally:
         if stream is not sys.stdin:
             stream.close()
+
+
+def parse_example(text: str, where: str):
+    """One line of an examples file: a JSON object or list is that object (structured
+    inputs), anything else the text itself; `where` (FILE:LINE) names it in the error."""
+    if text.lstrip().startswith(("{", "[")):
+        try:
+            return json.loads(text)
+        except ValueError:
+            raise ZooError(f"{where}: not valid JSON") from None
+    return text
 
 
 def predict_lines(m, host, source: str, as_json: bool, options: dict, chunk: int = 64) -> int:
@@ -300,6 +327,8 @@ def run(argv: list[str]) -> int:
     named = argv[1] if helping and len(argv) > 1 and argv[1] in registry.names() else None
     parser = _parser(predict_help=named or helping)
     args, extra = parser.parse_known_args(argv)
+    if extra and args.command == "batch-predict":       # Beam's own pipeline options
+        options, extra = {"beam_args": extra}, []
     if extra:      # train / fine-tune: other `--key value` pairs override the recipe
         rest, options = _split_options(extra, known=())
         if rest or args.command not in ("train", "fine-tune"):
@@ -403,6 +432,19 @@ def run(argv: list[str]) -> int:
         serve(args.models, host=args.host, port=args.port, max_batch=args.max_batch,
               max_wait_ms=args.max_wait_ms, max_instances=args.max_instances,
               max_body_mb=args.max_body_mb)
+    elif args.command == "batch-predict":
+        for handler in logging.getLogger().handlers:    # Beam's notes (INFO, "no apitools"),
+            handler.addFilter(lambda r: r.levelno >= logging.ERROR    # not an unknown option
+                              or r.name == "apache_beam.options.pipeline_options"
+                              or "apache_beam" not in f"{r.name} {r.pathname}")
+        from .batch_predict import batch_predict
+
+        m = batch_predict(args.name, args.input, args.output, runner=args.runner,
+                          workers=args.workers, fmt=args.format, whole_files=args.whole_files,
+                          batch_size=args.batch_size, beam_args=options.get("beam_args", ()))
+        print(f"{m['predictions']:,} predictions in {len(m['shards'])} shard(s), "
+              f"{m['dead_letters']:,} dead letter(s) ({m['files']:,} files, {m['model']} "
+              f"{m['format']}, {m['runner']}); written to {args.output} (manifest.json)")
     return 0
 
 

@@ -1,0 +1,330 @@
+"""`zoo batch-predict`: a model over many files with Apache Beam's RunInference.
+
+The model runs through zoo.runtime (a TFLite or ONNX export, numpy pre/post-processing by
+its host), so Beam workers never import TensorFlow: a registered name or a bundle folder
+is exported once, before the pipeline is built, into `OUTPUT/model/`; a `.tflite` /
+`.onnx` file is used as it is. The same pipeline runs on the DirectRunner (in memory, or
+`workers` processes) and, unchanged, on Flink, Spark or Dataflow (Beam pipeline options).
+
+Inputs: every file the globs match. A `.txt` or `.jsonl` file holds one example a line
+(a JSON object or list is that object, as `zoo predict --input FILE` reads it), keyed
+`PATH:LINE`; any other file (a WAV, an image, a CSV) is one input, keyed by its path.
+
+Output folder (deterministic: the same inputs give byte-identical files on any runner):
+
+    predictions-GGGGG-CCCCC.jsonl  {"key": ..., "prediction": ...} a line, in input order
+                                   (files sorted by path, lines in order); shards in name
+                                   order are the whole output in order
+    dead_letter.jsonl              {"key": ..., "error": "<the zoo's one-line message>"}
+    manifest.json                  shards and their counts, predictions, dead letters,
+                                   model, format, runner
+    model/                         the export the workers ran (NAME or DIR given)
+
+A record the model refuses (an empty line, a malformed WAV) goes to the dead letters and
+the run goes on; a batch that fails is retried one record at a time, so one bad record
+never takes its batch-mates with it.
+
+>>> from zoo.batch_predict import batch_predict
+>>> m = batch_predict("ner-bilstm", ["sentences/*.txt"], "out")     # doctest: +SKIP
+>>> m["predictions"], m["dead_letters"], m["shards"][0]["file"]       # doctest: +SKIP
+(1000, 2, 'predictions-00000-00000.jsonl')
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+from apache_beam.ml.inference.base import ModelHandler, PredictionResult
+
+from .errors import InputError, ZooError
+
+LINE_SUFFIXES = (".txt", ".jsonl")      # one example a line; other files: one input each
+MAX_RECORD_CHARS = 100_000              # one line (the server's limit for one text, too)
+SHARD_RECORDS = 50_000                  # most predictions in one output shard
+OURS = re.compile(r"(predictions-\d{5}-\d{5}\.jsonl|dead_letter\.jsonl|manifest\.json|model)$")
+EXPORTS = (".tflite", ".onnx")
+
+
+def _fs():
+    from apache_beam.io.filesystems import FileSystems
+
+    return FileSystems
+
+
+def _local(path: str) -> bool:
+    return "://" not in path
+
+
+# ---- on the driver: inputs, output folder, model ----------------------------------------------
+def match_inputs(globs: list[str], whole_files: bool = False) -> list[tuple]:
+    """(group, file index, path, one example a line?) of every matched file, sorted by path.
+    Each text file is a group of its own; runs of other files share one, SHARD_RECORDS at
+    most, so an output shard never outgrows a worker."""
+    paths = set()
+    for g in globs:
+        g = os.path.abspath(os.path.expanduser(g)) if _local(g) else g
+        try:
+            found = [m.path for r in _fs().match([g]) for m in r.metadata_list]
+        except Exception as e:  # noqa: BLE001 -- BeamIOError: a bad pattern, an unreachable store
+            raise InputError(f"--input {g}: cannot list it ({str(e)[:200]})") from None
+        found = [p for p in found if not (_local(p) and os.path.isdir(p))]
+        if not found:
+            raise InputError(f"--input {g}: no file matches it")
+        paths.update(found)
+    files, group, run = [], -1, SHARD_RECORDS
+    for i, path in enumerate(sorted(paths)):
+        lines = not whole_files and path.lower().endswith(LINE_SUFFIXES)
+        if lines or run >= SHARD_RECORDS:
+            group, run = group + 1, 0
+        run = SHARD_RECORDS if lines else run + 1
+        files.append((group, i, path, lines))
+    return files
+
+
+def prepare_output(output: str) -> None:
+    """`output` new, empty, or an earlier batch-predict's (whose files are replaced);
+    a folder that holds anything else is refused before any work."""
+    if not _local(output):
+        return
+    out = Path(output)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--output {output}: is a file; expected a folder (new or empty)")
+    if out.is_dir():
+        names = sorted(p.name for p in out.iterdir())
+        other = [n for n in names if not OURS.match(n)]
+        if other or (names and "manifest.json" not in names):
+            shown = ", ".join((other or names)[:3]) + (", ..." if len(other or names) > 3 else "")
+            raise InputError(f"--output {output}: holds other files ({shown}); give a new or "
+                             f"empty folder, or the folder of an earlier zoo batch-predict")
+        for n in names:
+            if n != "model":
+                (out / n).unlink()
+    out.mkdir(parents=True, exist_ok=True)
+
+
+def model_export(model: str, output: str, fmt: str = "tflite") -> tuple[str, str]:
+    """(path of the export the workers load, model name). A .tflite/.onnx file is used as
+    it is; a name or bundle folder is exported into OUTPUT/model/ (through a local temporary
+    folder when OUTPUT is remote)."""
+    if model.endswith(EXPORTS):
+        if _local(model):
+            from .runtime import read_sidecar
+
+            return os.path.abspath(model), read_sidecar(Path(model))["model"]
+        return model, Path(model).stem
+    import zoo
+
+    m = zoo.load(model)
+    name = m.entry.name
+    if _local(output):
+        path = Path(output) / "model" / f"{name}.{fmt}"
+        path.parent.mkdir(exist_ok=True)
+        m.export(path, overwrite=True)
+        return str(path.resolve()), name
+    local = Path(tempfile.mkdtemp(prefix="zoo-export-")) / f"{name}.{fmt}"
+    m.export(local)
+    remote = _fs().join(output, "model", local.name)
+    for f in export_files(str(local)):
+        with open(f, "rb") as src, _fs().create(_fs().join(output, "model", Path(f).name)) as dst:
+            dst.write(src.read())
+    shutil.rmtree(local.parent, ignore_errors=True)
+    return remote, name
+
+
+def export_files(path: str) -> list[str]:
+    """The files of an export: the model (or its per-function ONNX files) and the sidecar."""
+    fs = _fs()
+    with fs.open(path + ".json") as f:
+        meta = json.loads(f.read().decode("utf-8"))
+    base = path.rsplit("/", 1)[0]
+    functions = meta.get("functions") if isinstance(meta, dict) else None
+    models = [fs.join(base, f) for f in functions.values()] if isinstance(functions, dict) \
+        else [path]
+    return models + [path + ".json"]
+
+
+# ---- on the workers ---------------------------------------------------------------------------
+def read_records(item, max_chars: int = MAX_RECORD_CHARS):
+    """The records of one matched file: (shard, order, key, raw input), or, tagged
+    "dead", (shard, order, key, error message) for a line that is no input."""
+    from apache_beam import pvalue
+
+    from .cli import parse_example
+
+    group, index, path, lines = item
+    if not lines:        # one input: a local path as `zoo predict NAME FILE` takes it
+        raw = path
+        if not _local(path):
+            with _fs().open(path) as f:
+                raw = f.read()
+        yield (group, 0), (index, 0), path, raw
+        return
+    with _fs().open(path) as f:           # .gz and friends are decompressed by Beam
+        for n, line in enumerate(f, start=1):
+            key, shard, order = f"{path}:{n}", (group, (n - 1) // SHARD_RECORDS), (index, n)
+            error = None
+            try:
+                text = line.decode("utf-8").rstrip("\r\n")
+                if len(text) > max_chars:
+                    error = (f"{key}: a line of {len(text):,} characters; batch-predict takes "
+                             f"at most {max_chars:,} a line")
+                else:
+                    yield shard, order, key, parse_example(text, key)
+                    continue
+            except UnicodeDecodeError as e:
+                error = f"{key}: not UTF-8 text ({e.reason} at byte {e.start})"
+            except ZooError as e:
+                error = str(e)
+            yield pvalue.TaggedOutput("dead", (shard, order, key, error))
+
+
+def message(e: Exception) -> str:
+    """The zoo's one-line message for one record (its "input 0: " dropped: the key says
+    which); anything else the host did not expect, with its type."""
+    if isinstance(e, ZooError):
+        return re.sub(r"^input 0: ", "", str(e))
+    return f"unexpected {type(e).__name__}: {str(e)[:300]}"
+
+
+def predict_each(model, batch: list, options: dict) -> list[tuple[str, object]]:
+    """("ok", JSON prediction) or ("error", message) per input: the batch at once, and one
+    by one only when it fails. An input with several results (a CSV of many series) gets
+    their list."""
+    from .webio import to_json
+
+    try:
+        results = to_json(model.predict(list(batch), **options))
+        if len(results) == len(batch):
+            return [("ok", r) for r in results]
+    except Exception:   # noqa: BLE001, S110 -- which record failed is found below, one by one
+        pass
+    out = []
+    for raw in batch:
+        try:
+            r = to_json(model.predict([raw], **options))
+            out.append(("ok", r[0] if len(r) == 1 else r))
+        except Exception as e:      # noqa: BLE001 -- a record must never stop the run
+            out.append(("error", message(e)))
+    return out
+
+
+def local_copy(path: str) -> str:
+    """A local path of the export (copied from a remote store for a worker)."""
+    if _local(path):
+        return path
+    folder = Path(tempfile.mkdtemp(prefix="zoo-model-"))
+    for f in export_files(path):
+        with _fs().open(f) as src:
+            (folder / f.rsplit("/", 1)[-1]).write_bytes(src.read())
+    return str(folder / path.rsplit("/", 1)[-1])
+
+
+class RuntimeModelHandler(ModelHandler):
+    """A Beam ModelHandler over zoo.runtime: elements are raw inputs; each
+    PredictionResult's inference is ("ok", JSON prediction) or ("error", message)."""
+
+    def __init__(self, export: str, options: dict | None = None, max_batch_size: int = 64):
+        super().__init__(max_batch_size=max_batch_size)
+        self.export, self.options = export, dict(options or {})
+
+    def load_model(self):
+        from . import runtime
+
+        return runtime.load(local_copy(self.export))
+
+    def run_inference(self, batch, model, inference_args=None):
+        for raw, outcome in zip(batch, predict_each(model, batch, self.options)):
+            yield PredictionResult(raw, outcome)
+
+    def get_metrics_namespace(self) -> str:
+        return "zoo"
+
+
+def write_shard(item, output: str) -> dict:
+    (group, chunk), rows = item
+    name = f"predictions-{group:05d}-{chunk:05d}.jsonl"
+    with _fs().create(_fs().join(output, name)) as f:
+        f.write("".join(line for _, line in sorted(rows)).encode("utf-8"))
+    return {"file": name, "predictions": len(rows)}
+
+
+def write_dead_letters(rows: list, output: str) -> dict:
+    with _fs().create(_fs().join(output, "dead_letter.jsonl")) as f:
+        f.write("".join(line for _, line in sorted(rows)).encode("utf-8"))
+    return {"dead_letters": len(rows)}
+
+
+def write_manifest(parts: list, output: str, meta: dict) -> None:
+    shards = sorted((p for p in parts if "file" in p), key=lambda p: p["file"])
+    dead = sum(p.get("dead_letters", 0) for p in parts)
+    manifest = {**meta, "predictions": sum(s["predictions"] for s in shards),
+                "dead_letters": dead, "shards": shards, "dead_letter_file": "dead_letter.jsonl"}
+    with _fs().create(_fs().join(output, "manifest.json")) as f:
+        f.write(json.dumps(manifest, indent=1).encode("utf-8"))
+
+
+def _line(key: str, field: str, value) -> str:
+    return json.dumps({"key": key, field: value}, ensure_ascii=False) + "\n"
+
+
+# ---- the pipeline -----------------------------------------------------------------------------
+def batch_predict(model: str, inputs: list[str] | str, output: str, runner: str = "DirectRunner",
+                  workers: int = 1, fmt: str = "tflite", whole_files: bool = False,
+                  batch_size: int = 64, beam_args: list[str] | tuple = (),
+                  options: dict | None = None) -> dict:
+    """Run `model` (name, bundle folder or .tflite/.onnx) over every file `inputs` match;
+    write OUTPUT as the module docstring says and return its manifest."""
+    import apache_beam as beam
+    from apache_beam.ml.inference.base import KeyedModelHandler, RunInference
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    if fmt not in ("tflite", "onnx"):
+        raise InputError(f"--format {fmt!r}; batch-predict runs 'tflite' or 'onnx' exports")
+    if not 1 <= int(workers) <= 256 or not 1 <= int(batch_size) <= 1024:
+        raise InputError("--workers must be 1..256 and --batch-size 1..1024")
+    output = os.path.abspath(output) if _local(output) else output.rstrip("/")
+    if not model.endswith(EXPORTS):       # an unknown name fails before any work
+        from .bundle import resolve
+
+        resolve(model)
+    elif _local(model) and not Path(model).is_file():
+        raise InputError(f"{model}: no such exported model file")
+    files = match_inputs([inputs] if isinstance(inputs, str) else list(inputs), whole_files)
+    prepare_output(output)
+    export, name = model_export(model, output, fmt)
+    flags = [f"--runner={runner}", *beam_args]
+    if runner == "DirectRunner" and workers > 1:
+        flags = [*flags[:1], "--direct_running_mode=multi_processing",
+                 f"--direct_num_workers={workers}", "--default_sdk_harness_log_level=WARNING",
+                 *flags[1:]]
+    meta = {"command": "zoo batch-predict", "model": name, "export": export,
+            "format": export.rsplit(".", 1)[-1], "runner": runner, "workers": workers,
+            "inputs": [inputs] if isinstance(inputs, str) else list(inputs),
+            "files": len(files)}
+    handler = KeyedModelHandler(RuntimeModelHandler(export, options, batch_size))
+    with beam.Pipeline(options=PipelineOptions(flags)) as p:
+        read = (p | "files" >> beam.Create(files) | beam.Reshuffle()
+                | "read" >> beam.FlatMap(read_records).with_outputs("dead", main="records"))
+        results = (read.records
+                   | "keyed" >> beam.Map(lambda r: ((r[0], r[1], r[2]), r[3]))
+                   | "predict" >> RunInference(handler))
+        ok = (results | "ok" >> beam.Filter(lambda kr: kr[1].inference[0] == "ok")
+              | "as line" >> beam.Map(lambda kr: (kr[0][0], (
+                  kr[0][1], _line(kr[0][2], "prediction", kr[1].inference[1])))))
+        refused = (results | "refused" >> beam.Filter(lambda kr: kr[1].inference[0] != "ok")
+                   | beam.Map(lambda kr: (*kr[0], kr[1].inference[1])))
+        dead = ((read.dead, refused) | "all dead" >> beam.Flatten()
+                | "dead line" >> beam.Map(lambda d: (d[1], _line(d[2], "error", d[3]))))
+        shards = (ok | "by shard" >> beam.GroupByKey()
+                  | "write shards" >> beam.Map(write_shard, output))
+        dead_info = (dead | "dead list" >> beam.combiners.ToList()
+                     | "write dead" >> beam.Map(write_dead_letters, output))
+        _ = ((shards, dead_info) | "parts" >> beam.Flatten()
+             | "parts list" >> beam.combiners.ToList()
+             | "write manifest" >> beam.Map(write_manifest, output, meta))
+    with _fs().open(_fs().join(output, "manifest.json")) as f:
+        return json.loads(f.read().decode("utf-8"))
