@@ -39,6 +39,7 @@ bench: install
 	$(BIN)/python -m benchmarks.speech_ctc
 	$(BIN)/python -m benchmarks.caption_cnn_lstm
 	$(BIN)/python -m benchmarks.summarize_attn
+	$(BIN)/python -m benchmarks.charlm_lstm
 
 # Stores every notebook with its outputs (pictures included) for readers of the repository.
 notebooks: install

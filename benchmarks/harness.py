@@ -319,6 +319,7 @@ def run(spec: Spec, argv=None, prog: str | None = None) -> int:
     torch = import_torch(args.threads)
     twin_module = importlib.import_module(f"benchmarks.twins.{spec.twin}")
     import zoo
+    from zoo.export import artifact_size
 
     zm = zoo.load(args.bundle)
     hp = zm.entry.hparams(zm.hparams)
@@ -346,7 +347,7 @@ def run(spec: Spec, argv=None, prog: str | None = None) -> int:
             paths[label] = work / file
             report["exports"][label] = {"agreement": parity.get("agreement"),
                                         "max_abs_diff": parity.get("max_abs_diff"),
-                                        "bytes": size_of(work / file)}
+                                        "bytes": artifact_size(work / file)}
         report["latency"] = spec.latency(Bench(zm, torch, twin, twin_module, args.calls, args.quick,
                                                args.threads, paths))
     finally:
@@ -384,18 +385,13 @@ def versions() -> dict:
     return out
 
 
-def size_of(path: Path) -> int:
-    if path.is_dir():
-        return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
-    return path.stat().st_size
-
-
 def bundle_sizes(zm, bundle: str) -> dict:
     from zoo.bundle import resolve
+    from zoo.export import artifact_size
 
     directory = resolve(bundle).resolve()
     shown = directory.relative_to(REPO) if directory.is_relative_to(REPO) else directory
-    return {"path": str(shown), "bytes": size_of(directory),
+    return {"path": str(shown), "bytes": artifact_size(directory),
             "files": {p.name: p.stat().st_size for p in sorted(directory.iterdir()) if p.is_file()}}
 
 

@@ -319,7 +319,7 @@ def export(zm, path: Path, quantize: str | None = None, overwrite: bool = False,
         _replace(staging, path.resolve())
     bar.update(), bar.close()
     report.update(format=fmt + (f"-{quantize}" if quantize else ""), path=str(path),
-                  size_mb=round(_size(path) / 2**20, 3))
+                  size_mb=round(artifact_size(path) / 2**20, 3))
     log.info("exported %s: agreement %.4f on %d examples, max abs diff %.2e", path,
              report["agreement"], report["examples"], report["max_abs_diff"])
     check_parity(zm.entry, report, path, quantize, min_agreement)
@@ -363,7 +363,8 @@ def _saved_model_caller(path: Path):
     return call
 
 
-def _size(path: Path) -> int:
+def artifact_size(path: Path) -> int:
+    """Bytes of an export: a file, a SavedModel folder, or the ONNX files of its functions."""
     if not path.exists():          # ONNX function models: one file per function
         return sum(p.stat().st_size for p in path.parent.glob(f"{path.stem}.*.onnx"))
     if path.is_dir():
