@@ -1,0 +1,169 @@
+"""`zoo batch-predict` (zoo/batch_predict.py): Apache Beam's RunInference over a zoo.runtime
+export gives, for every input, exactly what in-process predict() of the same export gives,
+in input order; refused records go to the dead letters with the zoo's message and nothing
+is lost. Real data: CoNLL-2003 valid sentences and FSDD recordings, the shipped models."""
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from zoo.errors import InputError
+
+LONG = "x " * 60_000              # 120,000 characters: over batch-predict's line limit
+
+
+def sentences(data_dir, n: int) -> list[str]:
+    out, words = [], []
+    for line in (data_dir / "conll2003" / "valid.txt").read_text().splitlines():
+        if line.strip() and not line.startswith("-DOCSTART-"):
+            words.append(line.split()[0])
+        elif words:
+            out.append(" ".join(words))
+            words = []
+    return out[:n]
+
+
+def read_output(folder) -> tuple[dict, list, list]:
+    manifest = json.loads((folder / "manifest.json").read_text())
+    rows = [json.loads(line) for s in manifest["shards"]
+            for line in (folder / s["file"]).read_text().splitlines()]
+    dead = [json.loads(line) for line in (folder / "dead_letter.jsonl").read_text().splitlines()]
+    return manifest, rows, dead
+
+
+def same_but_rounding(a, b, tol: float = 0.01) -> bool:
+    """Equal, floats within `tol` (Keras and TFLite round a confidence differently)."""
+    if isinstance(a, float) or isinstance(b, float):
+        return abs(a - b) <= tol
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(same_but_rounding(a[k], b[k], tol) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(same_but_rounding(x, y, tol) for x, y in zip(a, b))
+    return a == b
+
+
+@pytest.fixture(scope="module")
+def ner_run(data_dir, exported, tmp_path_factory):
+    """200 CoNLL valid sentences, an empty line and an over-long one, through the TFLite
+    export on the DirectRunner (in memory)."""
+    from zoo.batch_predict import batch_predict
+
+    folder = tmp_path_factory.mktemp("batch-ner")
+    lines = sentences(data_dir, 200)
+    lines = lines[:100] + [""] + lines[100:150] + [LONG] + lines[150:]
+    (folder / "in").mkdir()
+    (folder / "in" / "valid.txt").write_text("\n".join(lines) + "\n")
+    export, _ = exported("ner-bilstm", "tflite")
+    manifest = batch_predict(str(export), str(folder / "in" / "*.txt"), str(folder / "out"))
+    return folder, lines, export, manifest
+
+
+@pytest.mark.xdist_group("ner-bilstm")
+def test_ner_lines_match_in_process_predict(ner_run, shipped):
+    import zoo
+    from zoo.webio import to_json
+
+    folder, lines, export, manifest = ner_run
+    m, rows, dead = read_output(folder / "out")
+    assert m == manifest and m["model"] == "ner-bilstm" and m["format"] == "tflite"
+    path = str(folder / "in" / "valid.txt")
+    good = [(n, t) for n, t in enumerate(lines, start=1) if t and t != LONG]
+    # Nothing lost: every line is a prediction or a dead letter, in input order.
+    assert m["predictions"] == len(rows) == 200 and m["dead_letters"] == len(dead) == 2
+    assert [r["key"] for r in rows] == [f"{path}:{n}" for n, _ in good]
+    runtime = zoo.runtime.load(export)
+    keras = to_json(shipped("ner-bilstm").predict([t for _, t in good]))
+    for row, (_, text), k in zip(rows, good, keras):
+        assert row["prediction"] == to_json(runtime.predict([text]))[0]     # the same export
+        assert same_but_rounding(row["prediction"], k), text                # the Keras model
+    with pytest.raises(InputError) as refused:
+        shipped("ner-bilstm").predict([""])
+    assert dead == [
+        {"key": f"{path}:101", "error": str(refused.value).removeprefix("input 0: ")},
+        {"key": f"{path}:152", "error": f"{path}:152: a line of 120,000 characters; "
+                                        f"batch-predict takes at most 100,000 a line"}]
+
+
+@pytest.mark.xdist_group("speech-ctc")
+def test_speech_files_through_the_cli(data_dir, shipped, tmp_path, capsys):
+    """`zoo batch-predict speech-ctc`: the name is exported once into OUTPUT/model/; 20 FSDD
+    recordings and a malformed .wav, each file one input."""
+    import zoo
+    from zoo.cli import main
+    from zoo.webio import to_json
+
+    wavs = sorted((data_dir / "fsdd" / "recordings").glob("*.wav"))[::125][:20]
+    (tmp_path / "in" / "deep").mkdir(parents=True)
+    for w in wavs:
+        shutil.copy(w, tmp_path / "in" / "deep" / w.name)
+    (tmp_path / "in" / "broken.wav").write_bytes(b"RIFF\x00\x00\x00\x00WAVEnot audio")
+    out = tmp_path / "out"
+    assert main(["batch-predict", "speech-ctc", "--input", str(tmp_path / "in" / "**.wav"),
+                 "--output", str(out)]) == 0
+    assert "20 predictions in 1 shard(s), 1 dead letter(s) (21 files" in capsys.readouterr().out
+    m, rows, dead = read_output(out)
+    files = sorted([str(tmp_path / "in" / "deep" / w.name) for w in wavs]
+                   + [str(tmp_path / "in" / "broken.wav")])
+    assert sorted([r["key"] for r in rows] + [d["key"] for d in dead]) == files
+    assert [r["key"] for r in rows] == [f for f in files if not f.endswith("broken.wav")]
+    runtime = zoo.runtime.load(out / "model" / "speech-ctc.tflite")
+    keras = to_json(shipped("speech-ctc").predict([r["key"] for r in rows]))
+    for row, k in zip(rows, keras):
+        assert row["prediction"] == to_json(runtime.predict([row["key"]]))[0]
+        assert same_but_rounding(row["prediction"], k)
+    with pytest.raises(InputError) as refused:
+        runtime.predict([str(tmp_path / "in" / "broken.wav")])
+    assert dead == [{"key": str(tmp_path / "in" / "broken.wav"),
+                     "error": str(refused.value).removeprefix("input 0: ")}]
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["nre-bilstm", "--input", "IN/*.txt"], "unknown model 'nre-bilstm'"),
+    (["ner-bilstm", "--input", "IN/*.csv"], "IN/*.csv: no file matches it"),
+    (["IN/nothing.tflite", "--input", "IN/*.txt"], "IN/nothing.tflite: no such exported model"),
+    (["ner-bilstm", "--input", "IN/*.txt", "--output", "IN"], "holds other files (a.txt)"),
+    (["ner-bilstm", "--input", "IN/*.txt", "--workers", "0"], "--workers must be 1..256"),
+])
+def test_cli_errors_are_one_line(args, expected, tmp_path, capsys):
+    from zoo.cli import main
+
+    (tmp_path / "a.txt").write_text("EU rejects German call .\n")
+    args = [a.replace("IN", str(tmp_path)) for a in args]
+    output = [] if "--output" in args else ["--output", str(tmp_path / "out")]
+    assert main(["batch-predict", *args, *output]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") \
+        and expected.replace("IN", str(tmp_path)) in err[0], err
+    assert not (tmp_path / "out").exists()          # refused before any work
+
+
+@pytest.mark.xdist_group("ner-bilstm")
+def test_two_worker_processes_write_the_same_files(ner_run):
+    """The DirectRunner with 2 worker processes (multi_processing) writes byte-identical
+    shards, dead letters and counts (about 6 s: the processes start slowly)."""
+    from zoo.batch_predict import batch_predict
+
+    folder, _, export, manifest = ner_run
+    again = batch_predict(str(export), str(folder / "in" / "*.txt"), str(folder / "two"),
+                          workers=2)
+    assert {k: v for k, v in again.items() if k != "workers"} == \
+        {k: v for k, v in manifest.items() if k != "workers"}
+    for name in [s["file"] for s in manifest["shards"]] + ["dead_letter.jsonl"]:
+        assert (folder / "two" / name).read_bytes() == (folder / "out" / name).read_bytes()
+
+
+@pytest.mark.xdist_group("ner-bilstm")
+def test_an_export_runs_without_tensorflow(ner_run, tmp_path):
+    """Given a .tflite, the whole pipeline (driver and DirectRunner workers) runs on
+    zoo.runtime: TensorFlow is never imported, so Beam workers need none."""
+    folder, _, export, _ = ner_run
+    code = ("import sys; from zoo.batch_predict import batch_predict; "
+            f"m = batch_predict({str(export)!r}, {str(folder / 'in' / '*.txt')!r}, "
+            f"{str(tmp_path / 'out')!r}); "
+            "print(m['predictions'], m['dead_letters'], 'tensorflow' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split()[-3:] == ["200", "2", "False"]
