@@ -125,6 +125,22 @@ def measured_sections(entry, m: dict) -> list[str]:
     return lines
 
 
+def distribution_line(d: dict | None) -> list[str]:
+    """How the run was spread over workers (metrics.json's `distribution`), for the recipe.
+
+    >>> distribution_line({"strategy": "multi_worker", "workers": 2, "replicas": 2,
+    ...                    "global_batch": 32, "per_replica_batch": 16})[0][:60]
+    'Trained under tf.distribute `multi_worker`: 2 workers, 2 rep'
+    """
+    if not d:
+        return []
+    return [f"Trained under tf.distribute `{d['strategy']}`: {d['workers']} worker"
+            f"{'s' * (d['workers'] != 1)}, {d['replicas']} replica{'s' * (d['replicas'] != 1)} "
+            f"in sync; global batch {d['global_batch']} (the recipe's batch_size), "
+            f"{d['per_replica_batch']} per replica; learning rate and steps as the recipe "
+            f"says.", ""]
+
+
 def render_card(zm, directory: Path) -> str:
     e, m = zm.entry, zm.metrics
     valid = m.get("valid", {})
@@ -163,6 +179,7 @@ def render_card(zm, directory: Path) -> str:
         lines += ["", "## Speed", "", "```", json.dumps(m["speed"], indent=1), "```"]
     lines += ["", "## Recipe", "", "Reproduce with:", "", "```",
               m.get("command", f"zoo train {e.name} --out DIR"), "```", "",
+              *distribution_line(m.get("distribution")),
               "Hyper-parameters:", "", "```", json.dumps(m.get("hparams", zm.hparams), indent=1),
               "```", "", "## Intended use and limits", "",
               e.limits or "See README.md.", ""]

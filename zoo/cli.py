@@ -80,6 +80,11 @@ def _parser(predict_help: bool | str = False) -> argparse.ArgumentParser:
         s.add_argument("--layers", type=int)
         s.add_argument("--seeds", type=_seeds, help="e.g. 1,2,3: train each, ship the best")
         s.add_argument("--steps-per-epoch", type=int)
+        s.add_argument("--strategy", default="auto",
+                       choices=["auto", "default", "mirrored", "multi_worker"],
+                       help="tf.distribute strategy: multi_worker across the processes "
+                            "TF_CONFIG names, mirrored across local GPUs; auto (default): "
+                            "multi_worker when TF_CONFIG names several workers")
         s.add_argument("--hparam", action="append", default=[], metavar="KEY=VALUE",
                        help="any other recipe hyper-parameter, e.g. --hparam head=sigmoid "
                             "(repeatable; values parse as JSON where they can)")
@@ -248,14 +253,16 @@ def example_lines(source: str):
             stream.close()
 
 
-def parse_example(text: str, where: str):
+def parse_example(text: str, where: str, strict: bool = True):
     """One line of an examples file: a JSON object or list is that object (structured
-    inputs), anything else the text itself; `where` (FILE:LINE) names it in the error."""
+    inputs), anything else the text itself; `where` (FILE:LINE) names it in the error.
+    Not `strict`: a line that only looks like JSON is text ("[ CORRECTED 05:30 GMT ]")."""
     if text.lstrip().startswith(("{", "[")):
         try:
             return json.loads(text)
         except ValueError:
-            raise ZooError(f"{where}: not valid JSON") from None
+            if strict:
+                raise ZooError(f"{where}: not valid JSON") from None
     return text
 
 
@@ -335,6 +342,8 @@ def run(argv: list[str]) -> int:
             parser.error(f"unrecognized arguments: {' '.join(rest or extra)}")
     import zoo
 
+    from . import distribute
+
     command = "zoo " + " ".join(shlex.quote(a) for a in argv)      # recorded in the card
     if args.command == "list":
         for name in zoo.list_models():
@@ -381,8 +390,9 @@ def run(argv: list[str]) -> int:
             print(f"plot written to {host.plot(results, plot)}")
     elif args.command == "train":
         m = zoo.train(args.name, data=args.data, out=args.out, seeds=args.seeds, command=command,
-                      **_overrides(args), **options)
-        print(f"saved {m.entry.name} to {args.out}")
+                      strategy=args.strategy, **_overrides(args), **options)
+        if distribute.is_chief():
+            print(f"saved {m.entry.name} to {args.out}")
     elif args.command == "fine-tune":
         rehearsal = {"rehearse": args.rehearse} if args.rehearse else {}
         if args.new_share is not None:
@@ -390,10 +400,12 @@ def run(argv: list[str]) -> int:
                 parser.error("--new-share is the share of your data in a --rehearse mix; "
                              "add --rehearse")
             rehearsal["new_share"] = args.new_share
+        distribute.use(args.strategy)     # before the model is loaded (zoo.distribute)
         m = zoo.load(args.name).fine_tune(args.data, validation=args.validation, out=args.out,
-                                          command=command, **rehearsal,
+                                          command=command, strategy=args.strategy, **rehearsal,
                                           **{"epochs": 3, **_overrides(args), **options})
-        print(f"saved fine-tuned {m.entry.name} to {args.out}")
+        if distribute.is_chief():
+            print(f"saved fine-tuned {m.entry.name} to {args.out}")
     elif args.command == "evaluate":
         metrics = zoo.load(args.name).evaluate(args.data, split=args.split)
         if not args.json:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import keras
 
-from . import bundle, registry
+from . import bundle, distribute, registry
 from .data import data_root, dataset_name, read_split
 from .model import ZooModel
 from .training import crash_point, fit, read_state, remove
@@ -27,13 +27,19 @@ log = logging.getLogger("zoo")
 
 def train(name: str, data: str | Path | None = None, out: str | Path | None = None,
           seeds: list[int] | None = None, command: str | None = None,
-          check_exports: bool = True, **overrides) -> ZooModel:
+          check_exports: bool = True, strategy: str = "auto", **overrides) -> ZooModel:
     """Train `name` from scratch with its recipe (overrides win) and save a bundle to `out`.
 
     With several `seeds`, each run trains in `out/seed-N`; the card reports their mean and
     spread on the validation split and the best run is shipped. The epoch and the seed
     are chosen on the selection split ("valid"); the card's headline is the report split,
-    measured once at the end, on which nothing is chosen (zoo.data.SPLITS)."""
+    measured once at the end, on which nothing is chosen (zoo.data.SPLITS).
+
+    `strategy` (zoo.distribute: auto, default, mirrored, multi_worker; auto follows
+    TF_CONFIG) is made first, before TensorFlow runs anything; the recipe's batch_size is the
+    global batch whatever the worker count. Every worker trains; only the chief measures,
+    checks the exports and writes the bundle, whose card records the strategy."""
+    distribute.use(strategy)
     entry = registry.get(name)
     hp = entry.hparams(**overrides)
     data_dir = Path(data) if data else data_root() / entry.default_data
@@ -48,9 +54,16 @@ def train(name: str, data: str | Path | None = None, out: str | Path | None = No
     for seed in seeds or [hp.get("seed", 0)]:
         work = out / f"seed-{seed}" if seeds and len(seeds) > 1 else out
         zm = train_on(entry, hp | {"seed": seed}, train_ex, valid_ex, work / "train")
+        if not distribute.is_chief():       # trained its part; the chief does the rest
+            runs.append(({}, zm, work))
+            continue
         metrics = {**zm.evaluate(valid_ex), "data": valid_name}
         runs.append((metrics, zm, work))
         log.info("seed %s: %s", seed, {k: v for k, v in metrics.items() if isinstance(v, float)})
+    if not distribute.is_chief():
+        print(f"{' '.join(map(str, distribute.task()))}: training done; the chief writes "
+              f"the bundle")
+        return runs[-1][1]
     evaluator = entry.module("evaluate")
     headline, sign = evaluator.HEADLINE, 1 if evaluator.GREATER_IS_BETTER else -1
     metrics, best, best_work = max(runs, key=lambda r: sign * r[0][headline])
@@ -59,6 +72,8 @@ def train(name: str, data: str | Path | None = None, out: str | Path | None = No
     best.metrics = {"model": entry.name, "split": (f"{entry.default_data}/{entry.valid_file}"
                                                      if data_dir.is_dir() else valid_name),
                     "valid": metrics, "paper": entry.paper, "hparams": hp,
+                    "distribution": distribute.describe(
+                        entry.parts(hp)["fit"].get("batch_size", 32)),
                     "seeds": {"values": scores, "mean": statistics.fmean(scores),
                               "stdev": statistics.stdev(scores) if len(scores) > 1 else 0.0,
                               "seeds": list(seeds or [hp.get("seed", 0)])},
@@ -121,9 +136,14 @@ def train_on(entry, hp: dict, train_ex, valid_ex, work: Path) -> ZooModel:
         prep, init = json.loads(prep_path.read_text()), None
     else:
         prep, init = data.fit_preprocessor(train_ex, **parts["data"])
-        prep_path.write_text(json.dumps(prep))
+        # Other workers fit the same vocabularies (deterministic) and keep them to themselves.
+        (distribute.worker_dir(work) / prep_path.name).write_text(json.dumps(prep))
     prep["examples"] = data.parity_examples(valid_ex)     # raw inputs, JSON, for export checks
     keras.utils.set_random_seed(hp.get("seed", 0))      # the same initial weights every run
-    zm = ZooModel(entry, builder.build(prep, init=init, **parts["model"]), prep, hparams=hp)
+    with distribute.current().scope():              # variables of the strategy in use
+        model = builder.build(prep, init=init, **parts["model"])
+    zm = ZooModel(entry, model, prep, hparams=hp)
     fit(zm, train_ex, valid_ex, work, **parts["fit"])
+    if distribute.distributed():      # ordinary variables from here on (zoo.distribute)
+        zm = ZooModel(entry, distribute.plain_copy(zm.keras_model), prep, hparams=hp)
     return zm

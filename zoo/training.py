@@ -28,7 +28,7 @@ from pathlib import Path
 
 import keras
 
-from . import bundle
+from . import bundle, distribute
 from .data import data_root, dataset_name, holdout, read_split
 from .errors import InputError
 
@@ -42,9 +42,15 @@ FINE_TUNE_REPORT_NOTE = ("not measured by fine_tune: run `zoo evaluate DIR --dat
 class BestOnValidation(keras.callbacks.Callback):
     """Scores the validation set with the application's evaluator after every epoch, keeps
     the best weights, stops after `patience` epochs without improvement. Its state survives
-    restarts, so a resumed run still knows its best epoch."""
+    restarts, so a resumed run still knows its best epoch.
 
-    def __init__(self, zm, valid, work: Path, patience: int):
+    Under a multi-worker strategy every worker evaluates (the same weights, the same
+    examples); the score is averaged over the workers (`zoo.distribute.agree`, one
+    collective an epoch) so all take the same decisions, and each writes its files to
+    `write` (the chief: `work`; the others: a private folder). The state is read from `work`,
+    the chief's, which a restarted worker resumes from."""
+
+    def __init__(self, zm, valid, work: Path, patience: int, write: Path | None = None):
         super().__init__()
         self.zm, self.valid, self.patience = zm, valid, patience
         evaluator = zm.entry.module("evaluate")
@@ -54,9 +60,11 @@ class BestOnValidation(keras.callbacks.Callback):
         self.options = evaluator.EPOCH_OPTIONS
         up = evaluator.GREATER_IS_BETTER
         self.better = (lambda a, b: a > b) if up else (lambda a, b: a < b)
-        self.state_path, self.best_path = work / "train_state.json", work / "best.weights.h5"
+        write = write or work
+        self.state_path, self.best_path = write / "train_state.json", write / "best.weights.h5"
+        self.shared_best = work / "best.weights.h5"
         self.state = {"best": None, "best_epoch": None, "wait": 0, "history": []}
-        if self.state_path.exists():            # a run picking up where one stopped
+        if (work / "train_state.json").exists():        # a run picking up where one stopped
             self.state = read_state(work)
             log.info("resuming: best %s=%.4f at epoch %s", self.headline,
                      self.state["best"] or 0, self.state["best_epoch"])
@@ -69,7 +77,7 @@ class BestOnValidation(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         metrics = self.zm.evaluate(self.valid, **self.options)
-        score = metrics[self.headline]
+        score = distribute.agree(metrics[self.headline])
         logs[f"val_{self.headline}"] = score
         # An epoch validated but killed before its checkpoint is trained and validated
         # again on resume: its new row replaces the old one.
@@ -99,8 +107,32 @@ class BestOnValidation(keras.callbacks.Callback):
         os.replace(tmp, self.state_path)
 
     def restore_best(self):
-        if self.best_path.exists():
-            self.zm.keras_model.load_weights(self.best_path)
+        # A restarted non-chief worker's own folder is new: the chief's file is the best.
+        for path in (self.best_path, self.shared_best):
+            if path.exists():
+                self.zm.keras_model.load_weights(path)
+                return
+
+
+class WorkerBackup(keras.callbacks.BackupAndRestore):
+    """Keras's BackupAndRestore (weights, optimizer state and epoch, at every epoch's end)
+    for one worker of a run: the first `fit` of this process restores from `shared` (the
+    chief's `work/backup`, which a restarted cluster resumes from), and from then on it
+    writes and reads `own` (the same folder on the chief; a private one on the others, as
+    Keras 3's callback knows nothing of workers and all would write one file). Later
+    epochs never read the chief's folder, which the chief may be writing at that moment."""
+
+    def __init__(self, shared: Path, own: Path, **kwargs):
+        super().__init__(str(shared), **kwargs)
+        self.own = own
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        if self.backup_dir != str(self.own):
+            fresh = keras.callbacks.BackupAndRestore(str(self.own))
+            for name in ("backup_dir", "_weights_path", "_training_metadata_path",
+                         "_prev_weights_path", "_prev_training_metadata_path"):
+                setattr(self, name, getattr(fresh, name))
 
 
 def read_state(work: Path) -> dict:
@@ -140,7 +172,20 @@ def compile_for_training(zm, learning_rate: float = 1e-3, clipnorm: float = 5.0,
                          jit_compile: bool = True):
     """Adam with global-norm clipping, the application's loss, XLA-compiled steps (about
     1.5x faster on CPU for recurrent models; a recipe sets `jit_compile: False` where XLA is
-    slower, e.g. depthwise convolutions on CPU)."""
+    slower, e.g. depthwise convolutions on CPU). Compiled under the strategy in use
+    (zoo.distribute), in whose scope the model was built.
+
+    Under multi_worker, XLA is off: TensorFlow 2.21 cannot compile the all-reduce into an
+    XLA step on CPU (UnimplementedError at the first step). With several replicas the
+    clipping norm is each replica's gradient's (Keras clips before the all-reduce), so a
+    clipped step differs from the one-worker step; unclipped steps are the same."""
+    if distribute.name() == "multi_worker":
+        jit_compile = False
+    with distribute.current().scope():
+        compile_for_training_in_scope(zm, learning_rate, clipnorm, jit_compile)
+
+
+def compile_for_training_in_scope(zm, learning_rate, clipnorm, jit_compile):
     zm.keras_model.compile(optimizer=keras.optimizers.Adam(learning_rate, global_clipnorm=clipnorm),
                            loss=zm.entry.module("model").loss(zm.keras_model), jit_compile=jit_compile)
 
@@ -163,6 +208,7 @@ def fit(zm, train, valid, work: Path, callbacks: list | None = None, epochs: int
     from .monitor import GradientMonitor, plot_history
 
     work.mkdir(parents=True, exist_ok=True)
+    own = distribute.worker_dir(work)       # where this worker writes (work on the chief)
     state = read_state(work)
     if state.get("finished") and (work / "best.weights.h5").exists():
         print(f"{work}: training already finished; using its best weights (delete the "
@@ -172,15 +218,17 @@ def fit(zm, train, valid, work: Path, callbacks: list | None = None, epochs: int
     data = zm.entry.module("data")
     model = zm.keras_model
     compile_for_training(zm, learning_rate, clipnorm, jit_compile)
-    best = BestOnValidation(zm, valid, work, patience)
+    if distribute.distributed():
+        distribute.check_batch(batch_size)
+    best = BestOnValidation(zm, valid, work, patience, write=own)
     # Validation runs before the checkpoint of its epoch (callbacks run in list order);
     # the checkpoint is kept after training until the bundle is safe (`train`).
-    zoo_callbacks = [best, keras.callbacks.BackupAndRestore(str(work / "backup"), double_checkpoint=True,
-                                                        delete_checkpoint=False),
-                 keras.callbacks.CSVLogger(str(work / "history.csv"), append=True),
-                 keras.callbacks.TensorBoard(str(work / "tensorboard"))]
+    zoo_callbacks = [best, WorkerBackup(work / "backup", own / "backup", double_checkpoint=True,
+                                        delete_checkpoint=False),
+                     keras.callbacks.CSVLogger(str(own / "history.csv"), append=True),
+                     keras.callbacks.TensorBoard(str(own / "tensorboard"))]
     if monitor_gradients:
-        zoo_callbacks.insert(2, GradientMonitor(zm, train, work, clipnorm=clipnorm))
+        zoo_callbacks.insert(2, GradientMonitor(zm, train, own, clipnorm=clipnorm))
     callbacks = [*zoo_callbacks, *(callbacks or [])]
     if lr_decay:
         callbacks.append(keras.callbacks.LearningRateScheduler(
@@ -191,25 +239,33 @@ def fit(zm, train, valid, work: Path, callbacks: list | None = None, epochs: int
         reseed(model, seed, epoch)
         # Remainder batches are kept: a small fine-tuning set may not fill one batch, and
         # they cost only one extra XLA compilation per length bucket.
-        ds = data.make_dataset(train, zm.preprocessor, batch_size=batch_size, shuffle=True,
-                               seed=seed * 1000 + epoch)
-        if steps_per_epoch:
-            ds = ds.repeat()
+        def make(epoch=epoch):
+            ds = data.make_dataset(train, zm.preprocessor, batch_size=batch_size, shuffle=True,
+                                   seed=seed * 1000 + epoch)
+            return ds.repeat() if steps_per_epoch else ds
+
+        # Under a strategy each replica takes its slice of every global batch (zoo.distribute)
+        ds, steps = distribute.fit_dataset(model, make, steps_per_epoch)
         print(f"epoch {epoch + 1} of {epochs}", flush=True)
-        model.fit(ds, initial_epoch=epoch, epochs=epoch + 1, steps_per_epoch=steps_per_epoch,
-                  callbacks=callbacks, verbose="auto", shuffle=False)   # the dataset shuffles
+        try:
+            model.fit(ds, initial_epoch=epoch, epochs=epoch + 1, steps_per_epoch=steps,
+                      callbacks=callbacks, verbose="auto", shuffle=False)  # the dataset shuffles
+        except distribute.peer_errors() as e:
+            if distribute.name() != "multi_worker":
+                raise
+            raise distribute.lost(e, last_checkpoint(work)) from None
         if model.stop_training:
             break
     best.finish()
     best.restore_best()
-    plot_history(best.state["history"], work / "training_curve.png", best.headline,
+    plot_history(best.state["history"], own / "training_curve.png", best.headline,
                  best.state.get("best_epoch"))
     return best.state
 
 
 def fine_tune(zm, data, validation=None, epochs: int = 3, out=None,
               command: str | None = None, rehearse=None, new_share: float = 0.2,
-              callbacks: list | None = None, **overrides):
+              callbacks: list | None = None, strategy: str = "auto", **overrides):
     """Continue training `zm` on new data; rebuilds the head if the label set changed.
 
     `rehearse` keeps what the model knows: the train split of a dataset folder (True: the
@@ -222,7 +278,12 @@ def fine_tune(zm, data, validation=None, epochs: int = 3, out=None,
     The new bundle's recipe is the loaded model's command followed by `command` (how this
     fine-tune was run), so a card of a fine-tuned model still says how to reproduce it.
     `callbacks` (Keras callbacks) run beside the zoo's own; the returned model's `history`
-    has one record an epoch (training loss, validation metric), as Keras `fit` returns."""
+    has one record an epoch (training loss, validation metric), as Keras `fit` returns.
+
+    `strategy` (zoo.distribute: auto, default, mirrored, multi_worker) is what it trains
+    under; multi_worker must be started before the model is loaded (the CLI does), and
+    only the chief writes `out`."""
+    distribute.use(strategy)
     entry, parent = zm.entry, zm.metrics
     reader = entry.module("data").read
     new_ex = reader(data) if isinstance(data, (str, Path)) else data
@@ -261,8 +322,9 @@ def fine_tune(zm, data, validation=None, epochs: int = 3, out=None,
               + (" ..." if len(added) > 20 else ""))
     keras.utils.set_random_seed(hp.get("seed", 0))           # new layers start the same every run
     parts = entry.parts(hp)
-    new = model_mod.build(prep, **parts["model"])
-    fresh = model_mod.transfer_weights(zm.keras_model, new)
+    with distribute.current().scope():
+        new = model_mod.build(prep, **parts["model"])
+        fresh = model_mod.transfer_weights(zm.keras_model, new)
     if relabelled:
         log.warning("label set changed (%d -> %d labels: %s); kept the encoder, rebuilt %s",
                     len(zm.preprocessor["labels"]), len(prep["labels"]), ", ".join(prep["labels"]),
@@ -271,11 +333,19 @@ def fine_tune(zm, data, validation=None, epochs: int = 3, out=None,
               f"{', '.join(fresh)}")
     zm = type(zm)(entry, new, prep, hparams=hp)
     work = Path(out) / "train" if out else Path(tempfile.mkdtemp(prefix="zoo-finetune-"))
-    zm.history = fit(zm, train_ex, valid_ex, work, callbacks, **parts["fit"])["history"]
+    history = fit(zm, train_ex, valid_ex, work, callbacks, **parts["fit"])["history"]
+    if distribute.distributed():      # ordinary variables from here on (zoo.distribute)
+        zm = type(zm)(entry, distribute.plain_copy(zm.keras_model), prep, hparams=hp)
+    zm.history = history
+    if not distribute.is_chief():
+        print(f"{' '.join(map(str, distribute.task()))}: fine-tuning done; the chief writes "
+              f"the bundle")
+        return zm
     zm.metrics = {"model": entry.name, "hparams": hp, "paper": entry.paper,
                   "fine_tuned_on": (dataset_name(data) if isinstance(data, (str, Path))
                                     else f"{len(new_ex)} examples"),
                   **({"rehearsal": rehearsal} if rehearsal else {}),
+                  "distribution": distribute.describe(parts["fit"].get("batch_size", 32)),
                   "split": valid_what,
                   "valid": {**zm.evaluate(valid_ex), "data": valid_what},
                   "splits": {"valid": {"data": valid_what, "selection": True,

@@ -1,0 +1,355 @@
+"""Which tf.distribute strategy `zoo train` / `zoo fine-tune` train under (`--strategy`),
+and which worker writes what.
+
+- `default`: one process, one device (tf.distribute's default strategy);
+- `mirrored`: `MirroredStrategy` over this machine's devices (GPUs; on a CPU-only machine
+  it has one replica and is the default strategy with extra bookkeeping);
+- `multi_worker`: `MultiWorkerMirroredStrategy` over the processes that `TF_CONFIG` names
+  (one replica per worker here: CPUs, or one GPU each), synchronous all-reduce;
+- `auto` (the CLI's default): `multi_worker` when `TF_CONFIG` names more than one worker,
+  else `default`.
+
+The recipe's `batch_size` stays the *global* batch: Keras hands each global batch to
+`strategy.experimental_distribute_dataset`, which splits it into `batch_size / replicas`
+examples per replica (every worker builds the same seeded dataset and keeps its slice of
+each global batch: auto-sharding by DATA), and the loss is scaled by `1 / replicas` before
+the gradients are summed, so a step is the same step as on one worker. Learning rate,
+epochs and steps are the card's whatever the worker count.
+
+Only the chief (task type `chief`, or `worker` 0 when there is none) writes the bundle,
+the card, plots and the checkpoints that a restart resumes from; every other worker
+writes its copies of the same files into a private temporary folder (`worker_dir`), as the
+TF multi-worker Keras tutorial does: saving may read synchronised-on-read variables
+(Keras metrics), which is a collective that every worker must join.
+
+>>> import json
+>>> conf = {"cluster": {"worker": ["127.0.0.1:2222", "127.0.0.1:2223"]},
+...         "task": {"type": "worker", "index": 1}}
+>>> env = {"TF_CONFIG": json.dumps(conf)}
+>>> choose("auto", env), workers(env), is_chief(env)
+('multi_worker', 2, False)
+>>> choose("auto", {}), workers({}), is_chief({})
+('default', 1, True)
+"""
+from __future__ import annotations
+
+import atexit
+import json
+import logging
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from .errors import InputError, ZooError
+
+log = logging.getLogger("zoo")
+STRATEGIES = ("auto", "default", "mirrored", "multi_worker")
+TASK_TYPES = ("chief", "worker", "evaluator", "ps")
+_in_use: dict = {}          # {"name": ..., "strategy": ...} once `use` made one
+_private: dict = {}         # work folder -> this non-chief worker's own folder
+
+
+def tf_config(env=None) -> dict:
+    """The parsed `TF_CONFIG` ({} when unset), checked: a cluster of host:port lists and a
+    task that is in it. Malformed: one-line InputError.
+
+    >>> tf_config({"TF_CONFIG": '{"cluster": {"worker": ["a:1"]}, "task": {"type": "worker"}}'})
+    Traceback (most recent call last):
+    ...
+    zoo.errors.InputError: TF_CONFIG: task needs an integer "index" (0 .. 0 for worker)
+    """
+    text = (os.environ if env is None else env).get("TF_CONFIG", "").strip()
+    if not text:
+        return {}
+    try:
+        conf = json.loads(text)
+    except ValueError as e:
+        raise InputError(f"TF_CONFIG is not JSON ({e.msg} at character {e.pos}); expected "
+                         '{"cluster": {"worker": ["host:port", ...]}, "task": {"type": '
+                         '"worker", "index": N}}') from None
+    cluster = conf.get("cluster") if isinstance(conf, dict) else None
+    if not isinstance(cluster, dict) or not cluster:
+        raise InputError('TF_CONFIG needs a "cluster" object, e.g. {"worker": ["host:port", ...]}')
+    for kind, hosts in cluster.items():
+        if kind not in TASK_TYPES:
+            raise InputError(f"TF_CONFIG: unknown task type {kind!r} in cluster; expected "
+                             f"one of {', '.join(TASK_TYPES)}")
+        if (not isinstance(hosts, list) or not hosts
+                or not all(isinstance(h, str) and h.rpartition(":")[2].isdigit() for h in hosts)):
+            raise InputError(f'TF_CONFIG: cluster["{kind}"] must be a list of "host:port" '
+                             f"strings; got {hosts!r}")
+    if len(cluster.get("chief", [])) > 1:
+        raise InputError("TF_CONFIG: a cluster has at most one chief")
+    task = conf.get("task")
+    if not isinstance(task, dict) or task.get("type") not in cluster:
+        raise InputError(f'TF_CONFIG needs a "task" whose "type" is one of the cluster\'s '
+                         f"({', '.join(cluster)}); got {task!r}")
+    n = len(cluster[task["type"]])
+    index = task.get("index")
+    if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < n:
+        raise InputError(f'TF_CONFIG: task needs an integer "index" (0 .. {n - 1} for '
+                         f"{task['type']})")
+    return conf
+
+
+def workers(env=None) -> int:
+    """How many processes train together: the cluster's chief and workers (1 without
+    TF_CONFIG); evaluators and parameter servers do not train synchronously."""
+    cluster = tf_config(env).get("cluster", {})
+    return max(1, len(cluster.get("chief", [])) + len(cluster.get("worker", [])))
+
+
+def task(env=None) -> tuple[str, int]:
+    """(type, index) of this process: ("worker", 0) without TF_CONFIG."""
+    t = tf_config(env).get("task", {"type": "worker", "index": 0})
+    return t["type"], t["index"]
+
+
+def is_chief(env=None) -> bool:
+    """The chief writes the bundle: task type "chief", or worker 0 in a cluster without one."""
+    conf = tf_config(env)
+    kind, index = task(env)
+    if "chief" in conf.get("cluster", {}):
+        return kind == "chief"
+    return kind == "worker" and index == 0
+
+
+def choose(name: str = "auto", env=None) -> str:
+    """The strategy `name` resolves to ("auto": multi_worker when TF_CONFIG names more than
+    one worker, else default); an unknown name is a one-line InputError."""
+    if name not in STRATEGIES:
+        raise InputError(f"unknown strategy {name!r}; expected one of {', '.join(STRATEGIES)}")
+    tf_config(env)                  # checked whatever the strategy: a typo must not go silent
+    if name == "auto":
+        return "multi_worker" if workers(env) > 1 else "default"
+    if name != "multi_worker" and workers(env) > 1:
+        raise InputError(f"TF_CONFIG names {workers(env)} workers but --strategy is {name}: "
+                         f"each would train alone and write the same bundle; use multi_worker "
+                         f"(or auto), or unset TF_CONFIG")
+    return name
+
+
+def use(name: str = "auto"):
+    """Create the strategy `name` for this process (once: a second call with the same name
+    returns it) and make it the one `current` gives. MultiWorkerMirroredStrategy must be
+    made before TensorFlow runs its first operation, so the CLI calls this first."""
+    import tensorflow as tf
+
+    chosen = choose(name)
+    if _in_use:
+        if _in_use["name"] != chosen:
+            raise InputError(f"this process already trains with the {_in_use['name']} "
+                             f"strategy; one process uses one strategy (asked for {chosen})")
+        return _in_use["strategy"]
+    if chosen == "multi_worker":
+        patch_keras()
+        try:
+            strategy = tf.distribute.MultiWorkerMirroredStrategy()
+        except RuntimeError as e:
+            raise InputError(f"cannot start MultiWorkerMirroredStrategy ({str(e)[:160]}); it "
+                             f"must be created before TensorFlow runs anything: call "
+                             f"zoo.distribute.use('multi_worker') first") from None
+    elif chosen == "mirrored":
+        strategy = tf.distribute.MirroredStrategy()
+    else:
+        strategy = tf.distribute.get_strategy()
+    _in_use.update(name=chosen, strategy=strategy)
+    if chosen != "default":
+        log.info("training with %s: %d worker(s), %d replica(s) in sync; this is %s %d%s",
+                 chosen, workers(), strategy.num_replicas_in_sync, *task(),
+                 " (chief)" if is_chief() else "")
+    return strategy
+
+
+def current():
+    """The strategy `use` made, else TensorFlow's default (one device)."""
+    import tensorflow as tf
+
+    return _in_use.get("strategy") or tf.distribute.get_strategy()
+
+
+def name() -> str:
+    return _in_use.get("name", "default")
+
+
+def distributed() -> bool:
+    """True under a strategy other than the default (jit and the plain copy depend on it)."""
+    return name() != "default"
+
+
+def describe(batch_size: int) -> dict:
+    """What the card records: strategy, workers, replicas, the global batch and each
+    replica's share of it.
+
+    >>> d = describe(32)
+    >>> d["strategy"], d["workers"], d["replicas"], d["global_batch"], d["per_replica_batch"]
+    ('default', 1, 1, 32, 32)
+    """
+    replicas = current().num_replicas_in_sync
+    return {"strategy": name(), "workers": workers() if name() == "multi_worker" else 1,
+            "replicas": replicas, "global_batch": batch_size,
+            "per_replica_batch": batch_size / replicas if batch_size % replicas
+            else batch_size // replicas}
+
+
+def check_batch(batch_size: int) -> None:
+    """A global batch that does not divide among the replicas trains unevenly split
+    batches (the loss then weighs the replicas' examples unequally): say so."""
+    replicas = current().num_replicas_in_sync
+    if batch_size % replicas:
+        log.warning("batch_size %d does not divide among %d replicas: each global batch is "
+                    "split unevenly, and its loss is then not exactly the one-worker loss",
+                    batch_size, replicas)
+
+
+def worker_dir(work: Path) -> Path:
+    """Where this process writes a run's files: `work` itself on the chief; on any other
+    worker a private temporary folder (one per `work`, removed at exit), so that workers
+    sharing a file system never write the same file."""
+    if is_chief():
+        return Path(work)
+    key = str(Path(work).resolve())
+    if key not in _private:
+        kind, index = task()
+        _private[key] = Path(tempfile.mkdtemp(prefix=f"zoo-{kind}{index}-"))
+        atexit.register(shutil.rmtree, _private[key], True)
+    return _private[key]
+
+
+class WorkerLost(ZooError):
+    """A collective failed because another worker of a multi-worker run stopped."""
+
+
+def lost(error, checkpoint_epoch: int) -> WorkerLost:
+    """The one-line error for a worker whose peer died mid-run (the collective it waited in
+    failed: TensorFlow's coordination service reports a peer whose heartbeats stopped, after
+    about 20 s). TensorFlow cannot re-admit a restarted worker into a running cluster, so
+    every worker has to be restarted; each then resumes from the chief's last checkpoint."""
+    first = (getattr(error, "message", None) or str(error)).strip().splitlines()[0][:160]
+    kind, index = task()
+    return WorkerLost(f"{kind} {index}: lost the other workers ({type(error).__name__}: "
+                      f"{first}); restart every worker with the same command and TF_CONFIG: "
+                      f"training resumes from the last checkpoint (epoch {checkpoint_epoch})")
+
+
+def peer_errors() -> tuple:
+    """TensorFlow's error types for a collective whose peer went away."""
+    import tensorflow as tf
+
+    return (tf.errors.UnavailableError, tf.errors.CancelledError, tf.errors.AbortedError,
+            tf.errors.DeadlineExceededError)
+
+
+def agree(value: float, op: str = "MEAN") -> float:
+    """`value` reduced over every worker (a collective: all workers call it in the same
+    order). Per-epoch decisions (best epoch, early stop) are taken on the agreed value, so
+    no worker stops or saves alone on a bitwise-different validation score."""
+    import tensorflow as tf
+
+    strategy = current()
+    if strategy.num_replicas_in_sync == 1:
+        return value
+    out = strategy.reduce(op, tf.constant(float(value), tf.float64), axis=None)
+    return float(out.numpy())
+
+
+def patch_keras() -> None:
+    """Two workarounds for Keras 3.15's TensorFlow trainer under MultiWorkerMirroredStrategy
+    (with the stock code `fit` fails at its first batch; keras-team/keras#20585):
+
+    - `reduce_per_replica` reduces the per-replica logs (scalar losses and metrics) with
+      `strategy.reduce("MEAN", v, axis=0)`, which fails on a scalar ("Invalid reduction
+      dimension 0"): scalars are averaged over replicas with axis=None here;
+    - `_maybe_symbolic_build` all-reduces a whole input batch (a nest, which the collective
+      strategy refuses) only to learn its shapes, and consumes it from a fresh iterator,
+      which reshuffles the epoch; `prebuild` builds from the dataset's element_spec
+      instead (see `fit_dataset`)."""
+    from keras.src.backend.tensorflow import trainer
+
+    if getattr(trainer.reduce_per_replica, "zoo_patched", False):
+        return
+    original = trainer.reduce_per_replica
+
+    def reduce_per_replica(values, strategy, reduction="auto"):
+        if reduction in ("auto", "mean") and trainer._collective_all_reduce_multi_worker(strategy):
+            import tensorflow as tf
+
+            return tf.nest.map_structure(lambda v: strategy.reduce("MEAN", v, axis=None),
+                                         values)
+        return original(values, strategy, reduction)
+
+    reduce_per_replica.zoo_patched = True
+    trainer.reduce_per_replica = reduce_per_replica
+
+
+def prebuild(model, ds) -> None:
+    """Build the compiled loss and metrics from `ds`'s element_spec under the strategy (no
+    batch is read), and make Keras's own first-batch build a no-op for this model."""
+    import types
+
+    with current().scope():
+        model._symbolic_build(data_batch=ds.element_spec)
+    model._maybe_symbolic_build = types.MethodType(lambda self, *a, **k: None, model)
+
+
+def count_batches(ds) -> int:
+    """How many batches one pass of `ds` gives (its cardinality, else by running it)."""
+    import tensorflow as tf
+
+    n = int(ds.cardinality())
+    if n >= 0:
+        return n
+    return int(ds.reduce(tf.constant(0, tf.int64), lambda c, _: c + 1))
+
+
+def fit_dataset(model, make, steps: int | None):
+    """(dataset, steps) for one `model.fit` epoch under the current strategy; `make()`
+    builds the epoch's seeded, globally batched dataset.
+
+    Default strategy: `make()` and `steps` as they are. Otherwise every replica takes its
+    slice of each global batch (replica r of R: examples r*n//R .. (r+1)*n//R of a batch
+    of n), from a dataset each worker builds from the same seed, so the replicas together
+    train exactly the batches one worker would, in the same order. (tf.distribute's own
+    DATA auto-sharding rebuilds the pipeline, and its shuffle then draws another order.)
+    The epoch runs a fixed number of steps: at the end of a finite dataset Keras's
+    multi-worker iterator runs one more, empty step, which moves Adam's weights."""
+    ds = make()
+    if not distributed():
+        return ds, steps
+    import tensorflow as tf
+
+    if steps is None:
+        steps = count_batches(make())    # a copy: iterating `ds` would reshuffle it
+        ds = ds.repeat()
+    prebuild(model, ds)
+
+    def per_worker(ctx):
+        total = ctx.num_replicas_in_sync
+        local = total // ctx.num_input_pipelines
+        first = ctx.input_pipeline_id * local
+
+        def part(batch, r):
+            n = tf.shape(tf.nest.flatten(batch)[0])[0]
+            lo, hi = r * n // total, (r + 1) * n // total
+            return tf.nest.map_structure(lambda t: t[lo:hi], batch)
+
+        def split(*batch):
+            batch = batch if len(batch) > 1 else batch[0]
+            return tf.data.Dataset.range(first, first + local).map(
+                lambda r: part(batch, tf.cast(r, tf.int32)))
+
+        return ds.flat_map(split)
+
+    return current().distribute_datasets_from_function(per_worker), steps
+
+
+def plain_copy(model):
+    """The trained weights in a model built outside any strategy: evaluation, exports and
+    the bundle then read ordinary variables and never start a collective (the other
+    workers may have exited)."""
+    import keras
+
+    bare = keras.Model.from_config(model.get_config())
+    bare.set_weights(model.get_weights())
+    return bare
