@@ -169,6 +169,31 @@ def test_killed_worker_restarts_and_the_run_loses_nothing(stocks, tmp_path):
     assert diff < ATOL, f"max |weight difference| {diff}"
 
 
+@pytest.mark.slow
+def test_two_workers_fine_tune_what_one_worker_fine_tunes(stocks, tiny_bundle, tmp_path):
+    """`zoo fine-tune --strategy multi_worker` (the strategy starts before the model is
+    loaded): both workers finish, the chief's bundle equals a one-process fine-tune and
+    records the strategy. (About 90 s.)"""
+    def cmd(out, strategy):
+        return [sys.executable, "-m", "zoo.cli", "fine-tune", str(tiny_bundle("forecast-lstm")),
+                "--data", str(stocks / "sp500_5yr_train.csv.gz"), "--out", str(out),
+                "--epochs", "2", "--steps-per-epoch", "2", "--batch-size", "8",
+                "--hparam", "dropout=0", "--hparam", "jit_compile=false",
+                "--strategy", strategy]
+
+    one = start(cmd(tmp_path / "one", "default"), tmp_path / "one-tmp")
+    (rc0, out0, err0), (rc1, out1, err1) = finish(cluster(cmd(tmp_path / "two", "multi_worker"),
+                                                          tmp_path))
+    [(rc, _, err)] = finish([one])
+    assert rc0 == 0 and rc1 == 0 and rc == 0, (err0[-2000:], err1[-2000:], err[-2000:])
+    assert "saved fine-tuned" in out0 and "worker 1: fine-tuning done" in out1
+    metrics = json.loads((tmp_path / "two" / "metrics.json").read_text())
+    assert metrics["distribution"]["workers"] == 2
+    diff = max(float(np.abs(a - b).max()) for a, b in zip(
+        weights(tmp_path / "one"), weights(tmp_path / "two"), strict=True))
+    assert diff < ATOL, f"max |weight difference| {diff}"
+
+
 # ---- strategy choice and one-line errors -------------------------------------------------------
 def tf_config(n_workers: int = 2, index: int = 0, chief: bool = False) -> dict:
     conf = {"cluster": {"worker": [f"127.0.0.1:{2222 + i}" for i in range(n_workers)]},

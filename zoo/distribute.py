@@ -256,7 +256,8 @@ def agree(value: float, op: str = "MEAN") -> float:
 
 def patch_keras() -> None:
     """Two workarounds for Keras 3.15's TensorFlow trainer under MultiWorkerMirroredStrategy
-    (with the stock code `fit` fails at its first batch; keras-team/keras#20585):
+    (with the stock code `fit` fails at its first batch here; keras-team/keras#20585, open,
+    reports TensorFlow's multi-worker tutorial failing with Keras 3):
 
     - `reduce_per_replica` reduces the per-replica logs (scalar losses and metrics) with
       `strategy.reduce("MEAN", v, axis=0)`, which fails on a scalar ("Invalid reduction
