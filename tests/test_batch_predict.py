@@ -12,6 +12,7 @@ import pytest
 from zoo.errors import InputError
 
 LONG = "x " * 60_000              # 120,000 characters: over batch-predict's line limit
+LOOKS_LIKE_JSON = "[ CORRECTED 05:30 GMT ]"    # a CoNLL train sentence: text in a .txt file
 
 
 def sentences(data_dir, n: int) -> list[str]:
@@ -46,13 +47,13 @@ def same_but_rounding(a, b, tol: float = 0.01) -> bool:
 
 @pytest.fixture(scope="module")
 def ner_run(data_dir, exported, tmp_path_factory):
-    """200 CoNLL valid sentences, an empty line and an over-long one, through the TFLite
-    export on the DirectRunner (in memory)."""
+    """200 CoNLL valid sentences (and one from train that starts like JSON), an empty line
+    and an over-long one, through the TFLite export on the DirectRunner (in memory)."""
     from zoo.batch_predict import batch_predict
 
     folder = tmp_path_factory.mktemp("batch-ner")
     lines = sentences(data_dir, 200)
-    lines = lines[:100] + [""] + lines[100:150] + [LONG] + lines[150:]
+    lines = lines[:100] + [""] + lines[100:150] + [LONG] + lines[150:] + [LOOKS_LIKE_JSON]
     (folder / "in").mkdir()
     (folder / "in" / "valid.txt").write_text("\n".join(lines) + "\n")
     export, _ = exported("ner-bilstm", "tflite")
@@ -71,7 +72,7 @@ def test_ner_lines_match_in_process_predict(ner_run, shipped):
     path = str(folder / "in" / "valid.txt")
     good = [(n, t) for n, t in enumerate(lines, start=1) if t and t != LONG]
     # Nothing lost: every line is a prediction or a dead letter, in input order.
-    assert m["predictions"] == len(rows) == 200 and m["dead_letters"] == len(dead) == 2
+    assert m["predictions"] == len(rows) == 201 and m["dead_letters"] == len(dead) == 2
     assert [r["key"] for r in rows] == [f"{path}:{n}" for n, _ in good]
     runtime = zoo.runtime.load(export)
     keras = to_json(shipped("ner-bilstm").predict([t for _, t in good]))
@@ -158,13 +159,18 @@ def test_two_worker_processes_write_the_same_files(ner_run):
 @pytest.mark.xdist_group("ner-bilstm")
 def test_an_export_runs_without_tensorflow(ner_run, tmp_path):
     """Given a .tflite, the whole pipeline (driver and DirectRunner workers) runs on
-    zoo.runtime: TensorFlow is never imported, so Beam workers need none."""
+    zoo.runtime: TensorFlow is never imported, so Beam workers need none. (The input is
+    gzipped here: a .txt.gz is read one example a line too.)"""
+    import gzip
+
     folder, _, export, _ = ner_run
+    gz = tmp_path / "valid.txt.gz"
+    gz.write_bytes(gzip.compress((folder / "in" / "valid.txt").read_bytes()))
     code = ("import sys; from zoo.batch_predict import batch_predict; "
-            f"m = batch_predict({str(export)!r}, {str(folder / 'in' / '*.txt')!r}, "
+            f"m = batch_predict({str(export)!r}, {str(gz)!r}, "
             f"{str(tmp_path / 'out')!r}); "
             "print(m['predictions'], m['dead_letters'], 'tensorflow' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=300, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.split()[-3:] == ["200", "2", "False"]
+    assert done.stdout.split()[-3:] == ["201", "2", "False"]

@@ -7,8 +7,9 @@ is exported once, before the pipeline is built, into `OUTPUT/model/`; a `.tflite
 `workers` processes) and, unchanged, on Flink, Spark or Dataflow (Beam pipeline options).
 
 Inputs: every file the globs match. A `.txt` or `.jsonl` file holds one example a line
-(a JSON object or list is that object, as `zoo predict --input FILE` reads it), keyed
-`PATH:LINE`; any other file (a WAV, an image, a CSV) is one input, keyed by its path.
+(a JSON object or list is that object, as `zoo predict --input FILE` reads it; in a .txt
+file a line that only looks like JSON is text), keyed `PATH:LINE`; any other file (a WAV,
+an image, a CSV) is one input, keyed by its path.
 
 Output folder (deterministic: the same inputs give byte-identical files on any runner):
 
@@ -43,6 +44,7 @@ from apache_beam.ml.inference.base import ModelHandler, PredictionResult
 from .errors import InputError, ZooError
 
 LINE_SUFFIXES = (".txt", ".jsonl")      # one example a line; other files: one input each
+COMPRESSED = re.compile(r"\.(gz|bz2|zst|deflate|lzma|xz)$")     # Beam decompresses these
 MAX_RECORD_CHARS = 100_000              # one line (the server's limit for one text, too)
 SHARD_RECORDS = 50_000                  # most predictions in one output shard
 OURS = re.compile(r"(predictions-\d{5}-\d{5}\.jsonl|dead_letter\.jsonl|manifest\.json|model)$")
@@ -77,7 +79,7 @@ def match_inputs(globs: list[str], whole_files: bool = False) -> list[tuple]:
         paths.update(found)
     files, group, run = [], -1, SHARD_RECORDS
     for i, path in enumerate(sorted(paths)):
-        lines = not whole_files and path.lower().endswith(LINE_SUFFIXES)
+        lines = not whole_files and COMPRESSED.sub("", path.lower()).endswith(LINE_SUFFIXES)
         if lines or run >= SHARD_RECORDS:
             group, run = group + 1, 0
         run = SHARD_RECORDS if lines else run + 1
@@ -164,7 +166,7 @@ def read_records(item, max_chars: int = MAX_RECORD_CHARS):
         yield (group, 0), (index, 0), path, raw
         return
     with _fs().open(path) as f:           # .gz and friends are decompressed by Beam
-        for n, line in enumerate(f, start=1):
+        for n, line in enumerate(iter(f.readline, b""), start=1):    # (.gz: no __iter__)
             key, shard, order = f"{path}:{n}", (group, (n - 1) // SHARD_RECORDS), (index, n)
             error = None
             try:
@@ -173,7 +175,8 @@ def read_records(item, max_chars: int = MAX_RECORD_CHARS):
                     error = (f"{key}: a line of {len(text):,} characters; batch-predict takes "
                              f"at most {max_chars:,} a line")
                 else:
-                    yield shard, order, key, parse_example(text, key)
+                    strict = ".jsonl" in path.lower()[-12:]    # .txt: text unless JSON
+                    yield shard, order, key, parse_example(text, key, strict)
                     continue
             except UnicodeDecodeError as e:
                 error = f"{key}: not UTF-8 text ({e.reason} at byte {e.start})"
@@ -309,8 +312,10 @@ def batch_predict(model: str, inputs: list[str] | str, output: str, runner: str 
     with beam.Pipeline(options=PipelineOptions(flags)) as p:
         read = (p | "files" >> beam.Create(files) | beam.Reshuffle()
                 | "read" >> beam.FlatMap(read_records).with_outputs("dead", main="records"))
+        # Reshuffled: the records of one large file spread over every worker.
         results = (read.records
                    | "keyed" >> beam.Map(lambda r: ((r[0], r[1], r[2]), r[3]))
+                   | "spread" >> beam.Reshuffle()
                    | "predict" >> RunInference(handler))
         ok = (results | "ok" >> beam.Filter(lambda kr: kr[1].inference[0] == "ok")
               | "as line" >> beam.Map(lambda kr: (kr[0][0], (
