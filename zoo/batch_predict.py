@@ -302,7 +302,7 @@ def batch_predict(model: str, inputs: list[str] | str, output: str, runner: str 
     flags = [f"--runner={runner}", *beam_args]
     if runner == "DirectRunner" and workers > 1:
         flags = [*flags[:1], "--direct_running_mode=multi_processing",
-                 f"--direct_num_workers={workers}", "--default_sdk_harness_log_level=WARNING",
+                 f"--direct_num_workers={workers}", "--default_sdk_harness_log_level=ERROR",
                  *flags[1:]]
     meta = {"command": "zoo batch-predict", "model": name, "export": export,
             "format": export.rsplit(".", 1)[-1], "runner": runner, "workers": workers,
