@@ -139,7 +139,8 @@ def _parser(predict_help: bool | str = False) -> argparse.ArgumentParser:
     s.add_argument("name", metavar="NAME|DIR|FILE",
                    help="registered name or bundle folder (exported once), or a .tflite/.onnx")
     s.add_argument("--input", action="append", required=True, metavar="GLOB",
-                   help="files to predict on (repeatable; quote it: 'data/**/*.wav')")
+                   help="files to predict on (repeatable; quote it; ** crosses folders: "
+                        "'data/**.wav')")
     s.add_argument("--output", required=True, metavar="DIR",
                    help="new or empty folder (or an earlier batch-predict's) for the results")
     s.add_argument("--runner", default="DirectRunner",
