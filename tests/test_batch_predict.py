@@ -87,30 +87,35 @@ def test_ner_lines_match_in_process_predict(ner_run, shipped):
                                         f"batch-predict takes at most 100,000 a line"}]
 
 
+def speech_inputs(data_dir, folder, n: int) -> list[str]:
+    """`n` FSDD recordings (one in a subfolder) and a malformed .wav, sorted paths."""
+    wavs = sorted((data_dir / "fsdd" / "recordings").glob("*.wav"))[::125][:n]
+    (folder / "deep").mkdir(parents=True)
+    for w in wavs:
+        shutil.copy(w, folder / "deep" / w.name)
+    (folder / "broken.wav").write_bytes(b"RIFF\x00\x00\x00\x00WAVEnot audio")
+    return sorted([str(folder / "deep" / w.name) for w in wavs] + [str(folder / "broken.wav")])
+
+
 @pytest.mark.xdist_group("speech-ctc")
-def test_speech_files_through_the_cli(data_dir, shipped, tmp_path, capsys):
-    """`zoo batch-predict speech-ctc`: the name is exported once into OUTPUT/model/; 20 FSDD
-    recordings and a malformed .wav, each file one input."""
+def test_speech_files_through_the_cli(data_dir, shipped, exported, tmp_path, capsys):
+    """`zoo batch-predict speech.tflite`: 20 FSDD recordings and a malformed .wav, each
+    file one input."""
     import zoo
     from zoo.cli import main
     from zoo.webio import to_json
 
-    wavs = sorted((data_dir / "fsdd" / "recordings").glob("*.wav"))[::125][:20]
-    (tmp_path / "in" / "deep").mkdir(parents=True)
-    for w in wavs:
-        shutil.copy(w, tmp_path / "in" / "deep" / w.name)
-    (tmp_path / "in" / "broken.wav").write_bytes(b"RIFF\x00\x00\x00\x00WAVEnot audio")
+    files = speech_inputs(data_dir, tmp_path / "in", 20)
+    export, _ = exported("speech-ctc", "tflite")
     out = tmp_path / "out"
-    assert main(["batch-predict", "speech-ctc", "--input", str(tmp_path / "in" / "**.wav"),
+    assert main(["batch-predict", str(export), "--input", str(tmp_path / "in" / "**.wav"),
                  "--output", str(out)]) == 0
     assert "20 predictions in 1 shard(s), 1 dead letter(s) (21 files" in capsys.readouterr().out
     manifest, rows, dead = read_output(out)
-    assert manifest["export"] == str(out / "model" / "speech-ctc.tflite")
-    files = sorted([str(tmp_path / "in" / "deep" / w.name) for w in wavs]
-                   + [str(tmp_path / "in" / "broken.wav")])
+    assert manifest["export"] == str(export) and manifest["model"] == "speech-ctc"
     assert sorted([r["key"] for r in rows] + [d["key"] for d in dead]) == files
     assert [r["key"] for r in rows] == [f for f in files if not f.endswith("broken.wav")]
-    runtime = zoo.runtime.load(out / "model" / "speech-ctc.tflite")
+    runtime = zoo.runtime.load(export)
     keras = to_json(shipped("speech-ctc").predict([r["key"] for r in rows]))
     for row, k in zip(rows, keras):
         assert row["prediction"] == to_json(runtime.predict([row["key"]]))[0]
@@ -119,6 +124,26 @@ def test_speech_files_through_the_cli(data_dir, shipped, tmp_path, capsys):
         runtime.predict([str(tmp_path / "in" / "broken.wav")])
     assert dead == [{"key": str(tmp_path / "in" / "broken.wav"),
                      "error": str(refused.value).removeprefix("input 0: ")}]
+
+
+@pytest.mark.slow   # an export of its own: 15-30 s on 2 cores (the default suite shares one)
+@pytest.mark.xdist_group("speech-ctc")
+def test_a_name_is_exported_once_into_the_output(data_dir, tmp_path, capsys):
+    """`zoo batch-predict speech-ctc`: the name is exported into OUTPUT/model/ before the
+    pipeline starts, and the workers run that file."""
+    import zoo
+    from zoo.cli import main
+    from zoo.webio import to_json
+
+    files = speech_inputs(data_dir, tmp_path / "in", 3)
+    out = tmp_path / "out"
+    assert main(["batch-predict", "speech-ctc", "--input", str(tmp_path / "in" / "**.wav"),
+                 "--output", str(out)]) == 0
+    assert "3 predictions in 1 shard(s), 1 dead letter(s)" in capsys.readouterr().out
+    manifest, rows, _ = read_output(out)
+    assert manifest["export"] == str(out / "model" / "speech-ctc.tflite")
+    runtime = zoo.runtime.load(out / "model" / "speech-ctc.tflite")
+    assert [r["prediction"] for r in rows] == to_json(runtime.predict(files[1:]))
 
 
 @pytest.mark.parametrize("args, expected", [
