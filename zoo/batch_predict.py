@@ -98,7 +98,7 @@ def prepare_output(output: str) -> None:
     if out.is_dir():
         names = sorted(p.name for p in out.iterdir())
         other = [n for n in names if not OURS.match(n)]
-        if other or (names and "manifest.json" not in names):
+        if other or (set(names) - {"model"} and "manifest.json" not in names):
             shown = ", ".join((other or names)[:3]) + (", ..." if len(other or names) > 3 else "")
             raise InputError(f"--output {output}: holds other files ({shown}); give a new or "
                              f"empty folder, or the folder of an earlier zoo batch-predict")
