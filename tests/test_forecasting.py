@@ -179,3 +179,23 @@ def test_fine_tune_makes_full_passes_over_the_users_data(shipped, tmp_path):
     assert m.hparams["steps_per_epoch"] == 300
     assert tuned.hparams["steps_per_epoch"] is None
     assert len(tuned.predict(long_table(("AAA",), n=150), horizon=3)[0]) == 3
+
+
+def test_garch_blend_filter_uses_only_the_past_and_weight_one_is_the_lstm_alone(data_dir):
+    """The host's pooled-GARCH filter (numpy, no `arch`) forecasts from the past only, and
+    the blend moves between the LSTM's quantiles (weight 1) and GARCH's (weight 0)."""
+    from zoo_pipelines.forecasting import garch
+
+    y = np.asarray(read_stock(data_dir)["close"], float)
+    p = {"alpha": 0.1, "beta": 0.8, "unit_t": [-1.2, -0.6, 0.0, 0.6, 1.2]}
+    ends = list(range(len(y) - 60, len(y) - 1))
+    later = y.copy()
+    later[ends[30] + 1:] *= 1.5                          # a shock after origin 30
+    before, after = (garch.filter_quantiles(c, ends, p, 5) for c in (y, later))
+    assert np.allclose(before[:31], after[:31]) and not np.allclose(before[31:], after[31:])
+    lstm = np.zeros((len(ends), 5, 5), np.float32)
+    s = {"close": y}
+    for w, expected in ((1.0, lstm), (0.0, before)):
+        host = H.Host({**CONFIG, "garch_blend": {**p, "weights": [w] * 5}})
+        np.testing.assert_allclose(host.blend(s, ends, lstm), expected, atol=1e-6)
+    assert H.Host(CONFIG).blend(s, ends, lstm) is lstm, "no blend in the config: the LSTM's"

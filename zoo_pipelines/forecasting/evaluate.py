@@ -17,6 +17,8 @@ fit per series on the history before the window, filtered forward with fixed par
 from __future__ import annotations
 
 import math
+import re
+from pathlib import Path
 import warnings
 
 import numpy as np
@@ -24,9 +26,30 @@ import numpy as np
 HEADLINE = "pinball_ratio_vs_naive"       # < 1: better quantiles than naive-with-quantiles
 GREATER_IS_BETTER = False
 SEASON = 5
+BLOCK = 10          # origins (trading days) per block of the bootstrap (about two weeks)
 # The per-epoch validation in training skips the GARCH fits (they do not change with the
 # model); the final evaluation of every split computes them.
 EPOCH_OPTIONS = {"garch": False}
+
+
+def bootstrap_se(num: np.ndarray, den: np.ndarray, block: np.ndarray, reps: int = 500,
+                 seed: int = 0) -> float:
+    """Standard error of sum(num) / sum(den) by a block bootstrap: the evaluation window is
+    cut into blocks of BLOCK consecutive origins (the same blocks for every series, so the
+    days all stocks share stay together) and whole blocks are drawn with replacement.
+    Rows where either side is NaN (a failed GARCH fit) are left out.
+
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> num, den, block = rng.random(1000) + 0.5, rng.random(1000) + 0.5, np.arange(1000) // 10
+    >>> 0.005 < bootstrap_se(num, den, block) < 0.05
+    True
+    """
+    ok = ~(np.isnan(num) | np.isnan(den))
+    n = int(block.max()) + 1
+    num_sums, den_sums = (np.bincount(block[ok], v[ok], minlength=n) for v in (num, den))
+    draws = np.random.default_rng(seed).integers(n, size=(reps, n))
+    return float(np.std(num_sums[draws].sum(1) / den_sums[draws].sum(1)))
 
 
 def pinball(q, actual, forecast):
@@ -53,7 +76,8 @@ def _forecasts(model, series: list[dict], horizon: int, last: int) -> list[tuple
         spans.append((s, start, len(units), len(ends)))
         units.extend(host.window_units(s, ends))
     outs = model.predict_units(units, batch_size=1024) if units else []
-    return [(s, start, np.stack([o["quantiles"] for o in outs[k:k + n]]))
+    return [(s, start, host.blend(s, range(start, start + n),
+                                  np.stack([o["quantiles"] for o in outs[k:k + n]])))
             for s, start, k, n in spans if n]
 
 
@@ -85,6 +109,7 @@ def evaluate(model, series: list[dict], horizon: int = 5, last: int = 126,
                                "garch_in80", "garch_width80")}
            for h in range(1, horizon + 1)}
     per_q = {q: {"model": [], "naiveq": [], "garch": []} for q in quantiles}
+    blocks = {h: [] for h in acc}     # each row's block of BLOCK origins, for the bootstrap
     garch_failed = 0
     for s, start, qs in _forecasts(model, series, horizon, last):
         y = s["close"]
@@ -104,6 +129,7 @@ def evaluate(model, series: list[dict], horizon: int = 5, last: int = 126,
             hist = np.log(y[h:start] / y[:start - h])
             emp = base[:, None] * np.exp(np.quantile(hist, quantiles))[None]
             d = acc[h]
+            blocks[h].append((t - start) // BLOCK)
             d["mase"].append(np.abs(med - a) / scale)
             d["naive_mase"].append(np.abs(base - a) / scale)
             d["drift_mase"].append(np.abs(drift - a) / scale)
@@ -154,7 +180,11 @@ def evaluate(model, series: list[dict], horizon: int = 5, last: int = 126,
                                   **({"garch_t": float(np.nanmean(np.concatenate(v["garch"])))}
                                      if garch else {})}
                       for q, v in per_q.items()})
+    rows = lambda k: np.concatenate([np.concatenate(acc[h][k]) for h in acc])  # noqa: E731
+    block = np.concatenate([np.concatenate(blocks[h]) for h in acc])
+    out["pinball_ratio_vs_naive_se"] = bootstrap_se(rows("pinball"), rows("naiveq_pinball"), block)
     if garch:
+        out["pinball_ratio_vs_garch_se"] = bootstrap_se(rows("pinball"), rows("garch_pinball"), block)
         out.update(pinball_ratio_vs_garch=pooled("pinball") / pooled("garch_pinball"),
                    garch_pinball_ratio_vs_naive=pooled("garch_pinball") / pooled("naiveq_pinball"),
                    garch_coverage_80=pooled("garch_in80"), garch_width_80_pct=pooled("garch_width80"),
@@ -164,3 +194,54 @@ def evaluate(model, series: list[dict], horizon: int = 5, last: int = 126,
             for k in ("garch_pinball", "garch_in80", "garch_width80"):
                 row.pop(k)
     return out
+
+
+def calibrate_garch_blend(bundle_dir, data_dir=None,
+                          grid=(0.0, 0.2, 0.4, 0.5, 0.6, 0.8, 1.0)) -> dict:
+    """Blend a trained bundle's quantiles with a pooled GARCH(1,1)-t filter (issue 24): the
+    dynamics are fitted on the train split (garch.pooled_params), the weight of each
+    quantile level (1: the LSTM alone, 0: GARCH alone) is the one of `grid` with the lowest
+    pinball loss on the selection split (valid); the split's card says so. Then valid and
+    the report split are measured again and metrics.json and the card re-written.
+    Returns the blend. A recipe step after `zoo train` (README "forecast-lstm"):
+
+        python -c 'from zoo_pipelines.forecasting.evaluate import calibrate_garch_blend as c; c("runs/forecast/lstm64")'
+    """
+    import zoo
+    from zoo.bundle import set_preprocessor_fields
+    from zoo.data import data_root, read_split
+
+    from . import garch as G
+
+    zm = zoo.load(str(bundle_dir))
+    data_dir = Path(data_dir) if data_dir else data_root() / zm.entry.default_data
+    valid = read_split(zm.entry, data_dir, "valid")
+    levels = zm.host().quantiles
+    params = G.pooled_params(read_split(zm.entry, data_dir, "train"), levels)
+    before = {"valid": zm.metrics["valid"].get(HEADLINE),
+              "report": zm.metrics.get("report", {}).get(HEADLINE)}
+    scores = {}
+    for w in grid:
+        zm.preprocessor["garch_blend"] = {**params, "weights": [w] * len(levels)}
+        zm._host = None                      # the host reads the blend when it is built
+        scores[w] = evaluate(zm, valid, garch=False)["per_quantile"]
+        print(f"weight {w}: pinball per quantile on valid "
+              f"{ {q: round(v['model'], 5) for q, v in scores[w].items()} }", flush=True)
+    weights = [min(grid, key=lambda w: scores[w][f"q{q:g}"]["model"]) for q in levels]
+    blend = {**params, "weights": weights}
+    set_preprocessor_fields(bundle_dir, garch_blend=blend)
+    zm = zoo.load(str(bundle_dir))
+    m = zm.metrics
+    m["valid"] = {**zm.evaluate(valid), "data": m["valid"].get("data")}
+    m["splits"]["valid"]["chose"] += "; the GARCH blend's weight per quantile"
+    report = read_split(zm.entry, data_dir, "report")
+    m["report"] = {**zm.evaluate(report), "data": m["report"]["data"]}
+    m["garch_blend"] = {"weights": dict(zip((f"q{q:g}" for q in levels), weights)),
+                        "grid": list(grid), "dynamics": params,
+                        f"{HEADLINE}_before": before}
+    # The recipe: the training command, then this step on the folder it wrote.
+    out = re.search(r"--out (\S+)", m.get("command", ""))
+    m["command"] = (f"{m.get('command', '')}\npython -c 'from zoo_pipelines.forecasting.evaluate "
+                    f"import calibrate_garch_blend as c; c(\"{out[1] if out else 'DIR'}\")'")
+    zm.write_card(bundle_dir)
+    return blend

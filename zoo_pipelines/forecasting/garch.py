@@ -46,3 +46,58 @@ def quantiles(close, start: int, levels: list[float], horizon: int) -> np.ndarra
     mean = np.cumsum(np.asarray(forecast.mean), axis=1)
     spread = np.sqrt(np.cumsum(np.asarray(forecast.variance), axis=1))
     return (mean[..., None] + spread[..., None] * unit_t) / SCALE
+
+
+def pooled_params(series: list[dict], levels: list[float], max_series: int = 80) -> dict:
+    """GARCH(1,1)-t dynamics shared by every series, for the host's numpy filter
+    (`filter_quantiles`): the medians of alpha, beta and nu over `arch` fits of up to
+    `max_series` training series (medians: a few explosive fits do not move them), and the
+    t's quantiles at `levels` scaled to unit variance, so the host needs no scipy."""
+    from arch import arch_model
+    from scipy.stats import t as student_t
+
+    fits = []
+    for s in series[:max_series]:
+        returns = SCALE * np.diff(np.log(np.asarray(s["close"], np.float64)))
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                p = arch_model(returns, mean="Constant", vol="GARCH", p=1, q=1,
+                               dist="t").fit(disp="off", show_warning=False).params
+        except (ValueError, np.linalg.LinAlgError, RuntimeError):
+            continue
+        fits.append([p["alpha[1]"], p["beta[1]"], p["nu"]])
+    alpha, beta, nu = (float(v) for v in np.median(np.array(fits), axis=0))
+    unit_t = student_t.ppf(levels, nu) * np.sqrt((nu - 2) / nu)
+    return {"alpha": alpha, "beta": beta, "nu": nu, "unit_t": [float(u) for u in unit_t],
+            "fitted_series": len(fits)}
+
+
+def filter_quantiles(close, ends, params: dict, horizon: int) -> np.ndarray:
+    """[len(ends), horizon, levels] log-return quantiles for forecasts made at the close
+    of day index `ends` (ascending), from the pooled dynamics `params`; numpy only. Each
+    series keeps its own level: the mean and the long-run variance are those of its returns
+    up to the first origin (variance targeting: omega = (1 - alpha - beta) * variance).
+
+    >>> import numpy as np
+    >>> prices = 100 * np.exp(np.cumsum(np.random.default_rng(0).normal(0, 0.01, 300)))
+    >>> p = {"alpha": 0.1, "beta": 0.8, "unit_t": [-1.28, 0.0, 1.28]}
+    >>> q = filter_quantiles(prices, [200, 250], p, horizon=5)
+    >>> q.shape, bool(np.all(np.diff(q, axis=2) > 0))
+    ((2, 5, 3), True)
+    """
+    alpha, beta = params["alpha"], params["beta"]
+    returns = np.diff(np.log(np.asarray(close, np.float64)))
+    ends = np.asarray(ends)
+    seen = returns[:ends[0]]                      # the returns known at the first origin
+    mean, var = float(seen.mean()), float(seen.var())
+    omega, shock = (1 - alpha - beta) * var, (returns[:ends[-1]] - mean) ** 2
+    # variance[i]: of return i (day i -> i + 1), known at the close of day i.
+    variance = np.empty(len(shock) + 1)
+    variance[0] = var
+    for i, e2 in enumerate(shock):
+        variance[i + 1] = omega + alpha * e2 + beta * variance[i]
+    k = np.arange(horizon)
+    ahead = var + (alpha + beta) ** k[None] * (variance[ends][:, None] - var)
+    spread = np.sqrt(np.cumsum(ahead, axis=1))
+    return mean * (k + 1)[None, :, None] + spread[..., None] * np.asarray(params["unit_t"])

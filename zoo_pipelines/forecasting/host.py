@@ -95,6 +95,20 @@ class Host(contract.Host):
         self.config = config
         self.window, self.max_horizon = config["window"], config["horizon"]
         self.quantiles = list(config["quantiles"])
+        # GARCH(1,1)-t dynamics and per-quantile weights (evaluate.calibrate_garch_blend):
+        # the quantiles are w * the LSTM's + (1 - w) * GARCH's. Absent: the LSTM's alone.
+        self.garch_blend = config.get("garch_blend")
+
+    def blend(self, s: dict, ends, quantiles: np.ndarray) -> np.ndarray:
+        """[len(ends), H, Q] model quantiles for forecasts made at day index `ends`, blended
+        with the pooled GARCH filter's (garch.filter_quantiles: numpy, no `arch`)."""
+        if not self.garch_blend:
+            return quantiles
+        from .garch import filter_quantiles
+
+        g = filter_quantiles(s["close"], ends, self.garch_blend, quantiles.shape[1])
+        w = np.asarray(self.garch_blend["weights"])
+        return (w * quantiles + (1 - w) * g).astype(quantiles.dtype)
 
     def window_units(self, s: dict, ends) -> list[dict]:
         """Model inputs for forecasts made at the close of day index `ends` (each >= window)."""
@@ -126,7 +140,8 @@ class Host(contract.Host):
         frames = []
         for s, out in zip(encoded.series, outputs):
             h = encoded.horizon
-            prices = self.to_prices(s["close"][-1], out["quantiles"][:h])
+            q = self.blend(s, [len(s["close"]) - 1], out["quantiles"][None])[0]
+            prices = self.to_prices(s["close"][-1], q[:h])
             df = pd.DataFrame({"series": s["name"], "date": pd.to_datetime(next_dates(s["dates"], h)),
                                "forecast": prices[:, self.quantiles.index(0.5)]})
             for j, q in enumerate(self.quantiles):
