@@ -7,10 +7,12 @@ and `zoo.training.compile_for_training`, as `zoo train` does: `--warmup` steps f
 (tracing, XLA compilation, the collectives' first rendezvous), then `--steps` timed steps,
 from the chief's clock (a callback's time stamps after the warm-up step and after the
 last). A step is one global batch of 256 windows, whatever the worker count, so steps/s
-compare directly.
+compare directly. The configurations run in turn, `--repeats` rounds of all of them, and
+the report gives each one's median and range: on a machine shared with other work one
+round can differ from the next by half.
 
     python -m benchmarks.distribute            # results/distribute.md and .json
-    python -m benchmarks.distribute --quick    # a few steps: results/distribute-quick.*
+    python -m benchmarks.distribute --quick    # a few steps, one round: results/distribute-quick.*
 
 The two workers share this machine's cores: they show what the strategy costs (the
 all-reduce, XLA off) and what two processes on the same CPUs gain, not what two machines
@@ -27,6 +29,8 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+
+import numpy as np
 
 from benchmarks.harness import RESULTS, machine, num, versions
 
@@ -118,20 +122,27 @@ def run_config(strategy: str, workers: int, jit: bool, env: dict, warmup: int,
     return json.loads(outs[0][0].strip().splitlines()[-1])
 
 
+def median(values: list) -> float:
+    return float(np.median(values))
+
+
 def report(results: dict, meta: dict) -> str:
-    base = next(iter(results.values()))["steps_per_s"]
+    base = median(next(iter(results.values()))["steps_per_s_rounds"])
     lines = ["# Multi-worker training throughput: forecast-lstm", "",
              __doc__.split("\n\n")[0].replace("\n", " "), "",
              f"Machine: {meta['machine']['cpu']}, {meta['machine']['nproc']} cores; "
              f"TensorFlow {meta['versions']['tensorflow']}, Keras {meta['versions']['keras']}; "
              f"{meta['steps']} timed steps after {meta['warmup']} warm-up steps; {meta['date']}; "
-             f"1-minute load average {', '.join(f'{x:.1f}' for x in meta['load_average_1min'])} "
-             f"(before, and after each configuration: other work shared the cores).",
-             "", "| configuration | steps/s | windows/s | per-replica batch | vs the recipe |",
+             f"1-minute load average {min(meta['load_average_1min']):.1f} to "
+             f"{max(meta['load_average_1min']):.1f} (other work shared the cores).",
+             "", f"Median of {meta['repeats']} rounds (range in brackets).", "",
+             "| configuration | steps/s | windows/s | per-replica batch | vs the recipe |",
              "|---|---:|---:|---:|---:|"]
     for label, r in results.items():
-        lines.append(f"| {label} | {num(r['steps_per_s'])} | {num(r['windows_per_s'])} | "
-                     f"{r['per_replica_batch']} | {r['steps_per_s'] / base:.2f}x |")
+        rounds = r["steps_per_s_rounds"]
+        lines.append(f"| {label} | {num(median(rounds))} ({num(min(rounds))}-{num(max(rounds))})"
+                     f" | {num(median(rounds) * r['global_batch'])} | {r['per_replica_batch']} | "
+                     f"{median(rounds) / base:.2f}x |")
     lines += ["", "Reproduce: `python -m benchmarks.distribute`."]
     return "\n".join(lines) + "\n"
 
@@ -141,6 +152,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--quick", action="store_true", help="a few steps; -quick files")
     p.add_argument("--steps", type=int, help="timed steps (40; --quick 5)")
     p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--repeats", type=int, help="rounds of all configurations (3; --quick 1)")
     p.add_argument("--worker", help=argparse.SUPPRESS)        # one process of a configuration
     p.add_argument("--jit", default="true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -148,12 +160,17 @@ def main(argv: list[str] | None = None) -> None:
     if args.worker:
         print(json.dumps(worker(args.worker, args.jit == "true", args.warmup, steps)), flush=True)
         return
+    repeats = args.repeats or (1 if args.quick else 3)
     results, load = {}, [os.getloadavg()[0]]
-    for label, (strategy, workers, jit, env) in CONFIGS.items():
-        results[label] = run_config(strategy, workers, jit, env, args.warmup, steps)
-        load.append(os.getloadavg()[0])
-        print(f"{label}: {results[label]['steps_per_s']:.2f} steps/s", flush=True)
+    for _ in range(repeats):
+        for label, (strategy, workers, jit, env) in CONFIGS.items():
+            r = run_config(strategy, workers, jit, env, args.warmup, steps)
+            rounds = results.get(label, {}).get("steps_per_s_rounds", []) + [r["steps_per_s"]]
+            results[label] = {**r, "steps_per_s_rounds": rounds}
+            load.append(os.getloadavg()[0])
+            print(f"{label}: {r['steps_per_s']:.2f} steps/s", flush=True)
     meta = {"model": NAME, "machine": machine(), "versions": versions(), "steps": steps,
+            "repeats": repeats,
             "warmup": args.warmup, "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "load_average_1min": load}
     stem = "distribute" + ("-quick" if args.quick else "")
