@@ -60,7 +60,8 @@ def describe(km, hp: dict) -> str:
 SPEC = Spec(name="charlm-lstm", doc=__doc__, twin="charlm_lstm", batches=train_batches,
             counts=lambda prep, x, y: {"chars": int(np.size(y["logits"]))},
             latency=latency, describe=describe, data="tinyshakespeare train windows, shuffled",
-            steps=(20, 3), exports=("TFLite float32", "TFLite dynamic-range", "ONNX"))
+            steps=(20, 3), exports=("TFLite float32", "TFLite dynamic-range", "ONNX"),
+            both_jit=True)
 
 
 def main(argv=None) -> int:

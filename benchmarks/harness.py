@@ -280,7 +280,7 @@ def training(spec: Spec, zm, hp: dict, torch, twin, twin_module, batches: list) 
                 **{f"{unit}_per_s": n / seconds for unit, n in units.items()}}
 
     out = {}
-    jit = bool(hp.get("jit_compile", True))
+    jit = bool(hp.get("jit_compile", False))
     for flag in (jit, not jit) if spec.both_jit else (jit,):
         print(f"training Keras, jit_compile={flag}: {len(batches)} steps ...", flush=True)
         copy = keras_training_copy(zm, flag)

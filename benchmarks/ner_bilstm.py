@@ -48,7 +48,8 @@ SPEC = Spec(name="ner-bilstm", doc=__doc__, twin="ner_bilstm", batches=lambda zm
             counts=lambda prep, x, y: {"tokens": int((y["emissions"] >= 0).sum())},
             latency=latency, describe=describe, data="CoNLL-2003 train, length-bucketed",
             inputs="sentences", steps=(100, 3), calls=(300, 12),
-            exports=("SavedModel", "TFLite float32", "TFLite dynamic-range", "ONNX"))
+            exports=("SavedModel", "TFLite float32", "TFLite dynamic-range", "ONNX"),
+            both_jit=True)
 
 
 def main(argv=None) -> int:

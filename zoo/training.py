@@ -169,10 +169,14 @@ def crash_point(name: str) -> None:
 
 
 def compile_for_training(zm, learning_rate: float = 1e-3, clipnorm: float = 5.0,
-                         jit_compile: bool = True):
-    """Adam with global-norm clipping, the application's loss, XLA-compiled steps (about
-    1.5x faster on CPU for recurrent models; a recipe sets `jit_compile: False` where XLA is
-    slower, e.g. depthwise convolutions on CPU). Compiled under the strategy in use
+                         jit_compile: bool = False):
+    """Adam with global-norm clipping, the application's loss; steps are tf.functions
+    without XLA unless the recipe sets `jit_compile: True`. With TensorFlow 2.21 on CPU,
+    XLA made training steps slower for every application that runs without it (measured
+    on an idle 2-core machine, ms a step: ner-bilstm 143 vs 47, charlm-lstm 2,388 vs 623,
+    speech-ctc 410 vs 302, music-lstm 191 vs 171, forecast-lstm 46 vs 38; README "Speed");
+    summarize-attn keeps XLA (without it, its decoder loop's gradient fails in TensorFlow:
+    AlreadyExistsError on a temporary variable). Compiled under the strategy in use
     (zoo.distribute), in whose scope the model was built.
 
     Under multi_worker, XLA is off: TensorFlow 2.21 cannot compile the all-reduce into an
@@ -194,7 +198,7 @@ def fit(zm, train, valid, work: Path, callbacks: list | None = None, epochs: int
         batch_size: int = 32, learning_rate: float = 1e-3, clipnorm: float = 5.0,
         patience: int = 5, seed: int = 0, steps_per_epoch: int | None = None,
         monitor_gradients: bool = True, lr_decay: float | None = None,
-        jit_compile: bool = True) -> dict:
+        jit_compile: bool = False) -> dict:
     """Train `zm` in place; `work` holds checkpoints, logs and plots; `callbacks` (Keras
     callbacks) run beside the zoo's own. Returns the state (its "history": one record an
     epoch, with the validation metric).

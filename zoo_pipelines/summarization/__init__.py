@@ -23,7 +23,10 @@ register(
             "model": {"embed": 128, "enc_units": 128, "dec_units": 256, "attn_units": 256,
                       "copy": True, "coverage": True, "dropout": 0.1},
             "fit": {"batch_size": 32, "epochs": 10, "patience": 3, "learning_rate": 1e-3,
-                    "clipnorm": 2.0, "monitor_gradients": False},
+                    "clipnorm": 2.0, "monitor_gradients": False,
+                    # XLA (off by default, zoo.training.compile_for_training): without it
+                    # TensorFlow 2.21 fails in the decoder loop's gradient on CPU.
+                    "jit_compile": True},
             # greedy summaries choose the epoch and are measured (beam 4 is 4x slower)
             "evaluate": {"beam": 1}},
     # As fractions, like our scores (the paper prints points: 36.38).
