@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import zlib
 from collections import Counter
 from pathlib import Path
@@ -67,10 +68,14 @@ def portable(text: str) -> str:
 def portable_record(obj, key: str = ""):
     """`obj` (metrics.json's contents) with every string made `portable`; data names
     ("data", "split") relative to $ZOO_DATA, as `dataset_name` writes them; an export's
-    "path" (a temporary folder, once the check is done) by its file name.
+    "path" (a temporary folder, once the check is done) by its file name; an absolute
+    `--out` folder in a "command" by `runs/` and its name (where it was written on the
+    machine that ran it says nothing to a reader).
 
     >>> portable_record({"data": f"{data_root().resolve()}/x/valid.txt", "n": 3})
     {'data': 'x/valid.txt', 'n': 3}
+    >>> portable_record({"command": "zoo train charlm-lstm --out /scratch/me/gru4 --cell gru"})
+    {'command': 'zoo train charlm-lstm --out runs/gru4 --cell gru'}
     """
     if isinstance(obj, dict):
         return {k: portable_record(v, k) for k, v in obj.items()}
@@ -80,6 +85,8 @@ def portable_record(obj, key: str = ""):
         if key == "path":
             return Path(obj).name
         text = portable(obj)
+        if key == "command":
+            text = re.sub(r"(--out[ =])(/\S+)", lambda m: f"{m[1]}runs/{Path(m[2]).name}", text)
         return text.removeprefix("$ZOO_DATA/") if key in ("data", "split") else text
     return obj
 
