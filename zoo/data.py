@@ -193,8 +193,8 @@ def batches_per_epoch(lengths: list[int], buckets: list[int], batch_size: int,
 
 def bucketed_batches(ds, length_fn, buckets: list[int], batch_size: int, pad_values,
                      drop_remainder: bool = False, lengths: list[int] | None = None):
-    """Batch `ds` by length: every batch is padded to one of `buckets`, so a jit-compiled
-    model sees only len(buckets) shapes (few recompilations, little wasted padding).
+    """Batch `ds` by length: every batch is padded to one of `buckets`, so a compiled
+    model sees only len(buckets) shapes (few retracings, little wasted padding).
     Examples longer than the largest bucket are dropped; callers split them first.
     Given the examples' `lengths`, the dataset knows its size (progress bars show ETAs)."""
     import tensorflow as tf

@@ -1,4 +1,4 @@
-"""One fit loop for every application: Adam with gradient clipping, jit-compiled steps,
+"""One fit loop for every application: Adam with gradient clipping, compiled steps,
 length-bucketed batches, early stopping on the application's validation metric,
 checkpoints that let an interrupted run resume, TensorBoard logs and a curve PNG.
 
