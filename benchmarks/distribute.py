@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -90,27 +89,18 @@ def worker(strategy: str, jit: bool, warmup: int, steps: int) -> dict:
             "jit_compile": jit and strategy != "multi_worker", "params": model.count_params()}
 
 
-def free_ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
-
-
 def run_config(strategy: str, workers: int, jit: bool, env: dict, warmup: int,
                steps: int) -> dict:
     """Start the configuration's processes and return the chief's timing."""
-    hosts = [f"127.0.0.1:{p}" for p in free_ports(workers)]
+    from zoo.distribute import local_cluster
+
+    configs = local_cluster(workers)
     procs = []
     for i in range(workers):
         environ = {**os.environ, **env, "TF_CPP_MIN_LOG_LEVEL": "3"}
         environ.pop("TF_CONFIG", None)
         if workers > 1:
-            environ["TF_CONFIG"] = json.dumps({"cluster": {"worker": hosts},
-                                               "task": {"type": "worker", "index": i}})
+            environ["TF_CONFIG"] = configs[i]
         procs.append(subprocess.Popen(
             [sys.executable, "-m", "benchmarks.distribute", "--worker", strategy,
              "--jit", str(jit).lower(), "--warmup", str(warmup), "--steps", str(steps)],

@@ -10,7 +10,6 @@ two workers train a run equal in distribution to one worker's but not in value."
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -48,17 +47,6 @@ def stocks(data_dir, tmp_path_factory):
     return root
 
 
-def free_ports(n: int) -> list[int]:
-    """n ports nothing listens on (bound to port 0, then released)."""
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
-
-
 def train_cmd(data: Path, out: Path, strategy: str, epochs: int = 2, steps: int = 2) -> list:
     return [sys.executable, "-m", "zoo.cli", "train", "forecast-lstm", "--data", str(data),
             "--out", str(out), "--epochs", str(epochs), "--steps-per-epoch", str(steps),
@@ -68,24 +56,21 @@ def train_cmd(data: Path, out: Path, strategy: str, epochs: int = 2, steps: int 
             "--strategy", strategy]
 
 
-def start(cmd: list, tmp: Path, tf_config: dict | None = None, **env) -> subprocess.Popen:
+def start(cmd: list, tmp: Path, tf_config: str | None = None, **env) -> subprocess.Popen:
     """A worker process with its own TF_CONFIG (and its own TMPDIR, to see what it leaves)."""
     tmp.mkdir(parents=True, exist_ok=True)
     environ = {**os.environ, "TMPDIR": str(tmp), **env}
     environ.pop("TF_CONFIG", None)
     if tf_config:
-        environ["TF_CONFIG"] = json.dumps(tf_config)
+        environ["TF_CONFIG"] = tf_config
     return subprocess.Popen(cmd, env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, cwd=REPO)
 
 
 def cluster(cmd: list, tmp: Path, env: dict | None = None) -> list[subprocess.Popen]:
     """Two workers on 127.0.0.1 (worker 0 is the chief); `env`: {index: extra variables}."""
-    hosts = [f"127.0.0.1:{p}" for p in free_ports(2)]
-    return [start(cmd, tmp / f"w{i}", {"cluster": {"worker": hosts},
-                                       "task": {"type": "worker", "index": i}},
-                  **(env or {}).get(i, {}))
-            for i in range(2)]
+    return [start(cmd, tmp / f"w{i}", config, **(env or {}).get(i, {}))
+            for i, config in enumerate(distribute.local_cluster(2))]
 
 
 def finish(procs: list, timeout: float = 600) -> list[tuple[int, str, str]]:

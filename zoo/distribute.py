@@ -94,6 +94,27 @@ def tf_config(env=None) -> dict:
     return conf
 
 
+def local_cluster(n: int) -> list[str]:
+    """TF_CONFIG values for `n` workers on this machine (127.0.0.1, ports free now; worker 0
+    is the chief): start one process per value, e.g. to try multi-worker training on a
+    laptop.
+
+    >>> configs = local_cluster(2)
+    >>> [json.loads(c)["task"] for c in configs]
+    [{'type': 'worker', 'index': 0}, {'type': 'worker', 'index': 1}]
+    """
+    import socket
+
+    socks = [socket.socket() for _ in range(n)]
+    for s in socks:                  # all bound at once, so no two get the same port
+        s.bind(("127.0.0.1", 0))
+    hosts = [f"127.0.0.1:{s.getsockname()[1]}" for s in socks]
+    for s in socks:
+        s.close()
+    return [json.dumps({"cluster": {"worker": hosts}, "task": {"type": "worker", "index": i}})
+            for i in range(n)]
+
+
 def workers(env=None) -> int:
     """How many processes train together: the cluster's chief and workers (1 without
     TF_CONFIG); evaluators and parameter servers do not train synchronously."""
