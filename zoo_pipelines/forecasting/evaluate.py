@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import math
 import re
-from pathlib import Path
 import warnings
+from pathlib import Path
 
 import numpy as np
 
