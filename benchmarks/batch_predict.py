@@ -36,15 +36,9 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def ner_inputs(data: Path, n: int, folder: Path) -> tuple[list, str]:
-    out, words = [], []
-    for line in (data / "conll2003" / "train.txt").read_text().splitlines():
-        if line.strip() and not line.startswith("-DOCSTART-"):
-            words.append(line.split()[0])
-        elif words:
-            out.append(" ".join(words))
-            words = []
-        if len(out) == n:
-            break
+    from zoo_pipelines.ner.data import read
+
+    out = [" ".join(e["tokens"]) for e in read(data / "conll2003" / "train.txt")][:n]
     (folder / "sentences.txt").write_text("\n".join(out) + "\n")
     return out, str(folder / "sentences.txt")
 

@@ -18,7 +18,6 @@ What is timed (see benchmarks/harness.py for what every benchmark shares):
 from __future__ import annotations
 
 import sys
-import time
 
 import numpy as np
 
@@ -42,12 +41,9 @@ def latency(bench) -> dict:
     calls = range(20 if bench.quick else 400)
     step["PyTorch twin (eager, inference_mode)"] = timed(twin_step, calls, range(5))
     steps = 40 if bench.quick else 400
-    generate = {}
-    for label, m in bench.models().items():
-        m.generate("ROMEO:", steps=4)
-        start = time.perf_counter()
-        m.generate("ROMEO:", steps=steps, seed=1)
-        generate[label] = {"ms_per_char": 1e3 * (time.perf_counter() - start) / (steps + 6)}
+    prompt = "ROMEO:"           # read one character a step, like the generated ones
+    generate = {label: {"ms_per_char": ms} for label, ms in
+                bench.generate_latency(steps, steps + len(prompt), prompt=prompt).items()}
     return {"Generation: one recurrent step (batch 1), as the host loop calls it": step,
             "Whole `generate()` (step call + sampling + bookkeeping), per character": generate}
 

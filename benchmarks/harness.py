@@ -203,6 +203,18 @@ class Bench:
                 answers[label, beam] = out[len(inputs[:2]):]
         return table, answers
 
+    def generate_latency(self, steps: int, per: int, skip=(), **options) -> dict:
+        """Milliseconds of a whole `generate(steps=..., seed=1, **options)` divided by `per`
+        (the steps the host loop runs), in every runtime but `skip`, after a short call."""
+        out = {}
+        for label, m in self.models().items():
+            if label not in skip:
+                m.generate(steps=4, **options)
+                start = time.perf_counter()
+                m.generate(steps=steps, seed=1, **options)
+                out[label] = 1e3 * (time.perf_counter() - start) / per
+        return out
+
     def step_latency(self, inputs: dict, function: str = "step") -> dict:
         """One exported function (a decoder or recurrent step) per call, batch 1, as the
         host's loop calls it, in every runtime."""

@@ -17,7 +17,6 @@ What is timed (see benchmarks/harness.py for what every benchmark shares):
 from __future__ import annotations
 
 import sys
-import time
 
 import numpy as np
 
@@ -43,13 +42,8 @@ def latency(bench) -> dict:
     out, u = zm.call_function("step", inputs), rng.random((1, 88))
     step["host NADE sampling of one frame (numpy)"] = timed(lambda _: host.sample(out, u, 1.0), calls)
     steps = 16 if bench.quick else 128
-    generate = {}
-    for label, m in bench.models().items():
-        if label != "TFLite dynamic-range":
-            m.generate(steps=4)
-            start = time.perf_counter()
-            m.generate(steps=steps, seed=1)
-            generate[label] = {"ms_per_generated_step": 1e3 * (time.perf_counter() - start) / steps}
+    generate = {label: {"ms_per_generated_step": ms} for label, ms in
+                bench.generate_latency(steps, steps, skip=("TFLite dynamic-range",)).items()}
     return {"Generation: one recurrent step (batch 1), as the host loop calls it": step,
             "Whole `generate()` (step call + NADE sampling + bookkeeping)": generate}
 

@@ -53,13 +53,9 @@ GOAL = "≥ 500 NER sentences/s at p99 ≤ 50 ms with 16 clients"
 def inputs(name: str, data: Path, n: int = 48) -> list:
     """(JSON instance, raw predict() input) pairs of real examples."""
     if name == "ner-bilstm":
-        sentences, words = [], []
-        for line in (data / "conll2003" / "valid.txt").read_text().splitlines():
-            if line.strip() and not line.startswith("-DOCSTART-"):
-                words.append(line.split()[0])
-            elif words:
-                sentences.append(" ".join(words))
-                words = []
+        from zoo_pipelines.ner.data import read
+
+        sentences = [" ".join(e["tokens"]) for e in read(data / "conll2003" / "valid.txt")]
         return [(s, s) for s in sentences[:n]]
     files = sorted((data / "fsdd" / "recordings").glob("*.wav"))[::50][:n]
     return [({"b64": base64.b64encode(f.read_bytes()).decode()}, f.read_bytes()) for f in files]

@@ -16,14 +16,9 @@ LOOKS_LIKE_JSON = "[ CORRECTED 05:30 GMT ]"    # a CoNLL train sentence: text in
 
 
 def sentences(data_dir, n: int) -> list[str]:
-    out, words = [], []
-    for line in (data_dir / "conll2003" / "valid.txt").read_text().splitlines():
-        if line.strip() and not line.startswith("-DOCSTART-"):
-            words.append(line.split()[0])
-        elif words:
-            out.append(" ".join(words))
-            words = []
-    return out[:n]
+    from zoo_pipelines.ner.data import read
+
+    return [" ".join(e["tokens"]) for e in read(data_dir / "conll2003" / "valid.txt")][:n]
 
 
 def read_output(folder) -> tuple[dict, list, list]:
