@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 export ZOO_DATA ?= $(abspath ../shared/data)
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: demo test test-slow bench notebooks install clean
+.PHONY: demo test test-slow bench notebooks install clean speech-synth
 
 $(BIN)/.installed: requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,14 +22,25 @@ demo: install
 # `-m "not slow"` skips long training; exit code 5 (no tests collected) fails the run.
 # Two workers (pytest-xdist), each model's tests in one of them (tests/conftest.py): about
 # a sixth faster than one process on 2 cores, where much of the work is single-threaded.
+# tests/test_speech_synth.py speaks digits with Debian's flite (a few seconds).
 test: install
+	command -v flite >/dev/null || (apt-get update -qq && apt-get install -y -qq flite)
 	$(BIN)/python -m pytest -m "not slow" -n 2 --dist loadgroup -q tests
 
 # The browser test (tests/test_web.py) drives Debian's chromium through Playwright (in the
 # lock); `playwright install` is never run: it would download a browser of its own.
 test-slow: install
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+	command -v festival >/dev/null || (apt-get update -qq && apt-get install -y -qq $(FESTIVAL))
 	$(BIN)/python -m pytest -m slow -q tests
+
+# Synthetic digit voices for speech-ctc (zoo_pipelines/speech/synth.py): flite and festival
+# with three English voices; the audio goes under runs/, never into the repository.
+FESTIVAL := festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts
+speech-synth: install
+	command -v flite >/dev/null || (apt-get update -qq && apt-get install -y -qq flite)
+	command -v festival >/dev/null || (apt-get update -qq && apt-get install -y -qq $(FESTIVAL))
+	$(BIN)/python -m zoo_pipelines.speech.synth --out runs/speech/synth
 
 bench: install
 	$(BIN)/pip install -q torch==2.13.0

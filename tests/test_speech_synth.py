@@ -1,0 +1,100 @@
+"""Synthetic digit voices (zoo_pipelines/speech/synth.py): flite writes recordings the speech
+readers read, reproducibly; the training mix keeps FSDD's splits and the held-out voices out.
+flite is installed by `make test`; festival by `make test-slow` (its test skips without it)."""
+import shutil
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from zoo_pipelines.speech import data as D
+from zoo_pipelines.speech import synth as S
+from zoo.errors import InputError
+
+needs_flite = pytest.mark.skipif(shutil.which("flite") is None,
+                                 reason="flite is not installed (make test installs it: apt-get install flite)")
+
+
+@pytest.fixture(scope="module")
+def voices(tmp_path_factory):
+    if shutil.which("flite") is None:
+        pytest.skip("flite is not installed (make test installs it: apt-get install flite)")
+    out = tmp_path_factory.mktemp("synth")
+    S.synthesize(out, ["flite-kal", "flite-awb"], n_variants=2, strings_per_variant=2, seed=3)
+    return out
+
+
+def test_variants_are_seeded_and_start_with_the_voice_itself():
+    assert S.variants(5, seed=1) == S.variants(5, seed=1) != S.variants(5, seed=2)
+    assert S.variants(5, seed=1)[0] == S.Variant(1.0, 1.0, 1.0)
+    assert all(0.8 <= v.duration <= 1.35 and 0.88 <= v.tract <= 1.12 for v in S.variants(50))
+    # rms ignores pitch: its pitch is what the vocal-tract resampling gives
+    v = S.Variant(1.2, 0.9, 1.1)
+    assert S.applied("flite-rms", v) == S.Variant(1.2, 1.1, 1.1)
+    assert S.applied("flite-kal", v) == v
+
+
+@needs_flite
+def test_flite_digits_and_strings_read_back_as_fsdd_and_manifest(voices):
+    singles = D.read(voices / "recordings")
+    assert len(singles) == 2 * 2 * 10
+    assert {e["speaker"] for e in singles} == {"flite-kal", "flite-awb"}
+    assert {e["index"] for e in singles} == {S.FIRST_TAKE, S.FIRST_TAKE + 1}
+    assert sorted({e["text"] for e in singles}) == [str(d) for d in range(10)]
+    # take numbers past FSDD's 0-49: every synthetic recording is training data
+    assert len(D.read_split(voices, "train")) == len(singles)
+    assert D.read_split(voices, "valid") == D.read_split(voices, "report") == []
+    strings = D.read_manifest(voices / "strings" / "transcripts.csv")
+    assert len(strings) == 2 * 2 * 2
+    assert all(1 <= len(e["text"].split()) <= 7 and e["text"].replace(" ", "").isdigit() for e in strings)
+    wave, rate = sf.read(singles[0]["audio"])
+    assert rate == S.RATE and 0.2 < len(wave) / rate < 2.0 and np.abs(wave).max() > 0.4
+    recipe = (voices / "recipe.json").read_text()
+    assert "flite-2" in recipe and '"holdout_people"' in recipe
+
+
+@needs_flite
+def test_the_same_seed_writes_the_same_audio_and_duration_follows_the_variant(voices, tmp_path):
+    S.synthesize(tmp_path, ["flite-kal"], n_variants=2, strings_per_variant=2, seed=3)
+    for name in ("3_flite-kal_51.wav", "strings/flite-kal_51_1.wav"):
+        path = name if "/" in name else f"recordings/{name}"
+        assert np.array_equal(sf.read(tmp_path / path)[0], sf.read(voices / path)[0])
+    v = S.variants(2, seed=3 * 1000)[1]
+    seconds = [sum(sf.info(tmp_path / f"recordings/{d}_flite-kal_{t}.wav").duration for d in range(10))
+               for t in (S.FIRST_TAKE, S.FIRST_TAKE + 1)]
+    assert seconds[1] / seconds[0] == pytest.approx(v.duration, rel=0.1)
+
+
+@needs_flite
+def test_mix_keeps_fsdd_splits_and_leaves_held_out_voices_out(voices, data_dir, tmp_path):
+    fsdd = data_dir / "fsdd"
+    n = S.mix(voices, fsdd, tmp_path / "mix", drop_speaker="jackson")
+    assert n == 20 and "awb" in S.HOLDOUT
+    names = lambda ex: sorted(e["audio"].rsplit("/", 1)[1] for e in ex)  # noqa: E731
+    for split in ("valid", "report"):
+        want = [e for e in D.read_split(fsdd, split) if e["speaker"] != "jackson"]
+        assert names(D.read_split(tmp_path / "mix", split)) == names(want)
+    train = D.read_split(tmp_path / "mix", "train")
+    speakers = {e["speaker"] for e in train}
+    assert "flite-kal" in speakers and "flite-awb" not in speakers and "jackson" not in speakers
+    with pytest.raises(InputError, match="no speaker 'nobody'"):
+        S.mix(voices, fsdd, tmp_path / "mix2", drop_speaker="nobody")
+
+
+def test_a_missing_engine_says_what_to_install(monkeypatch, tmp_path):
+    monkeypatch.setattr(S.shutil, "which", lambda name: None)
+    with pytest.raises(InputError, match="apt-get install flite"):
+        S.synthesize(tmp_path, ["flite-kal"], n_variants=1)
+    with pytest.raises(InputError, match="unknown voice 'espeak-ng'"):
+        S.synthesize(tmp_path, ["espeak-ng"], n_variants=1)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("festival") is None,
+                    reason="festival is not installed (make test-slow installs it with its voices)")
+def test_festival_voices_speak_digits(tmp_path):
+    S.synthesize(tmp_path, ["festival-kal", "festival-ked", "festival-slt"], n_variants=2,
+                 strings_per_variant=1)
+    singles = D.read(tmp_path / "recordings")
+    assert len(singles) == 3 * 2 * 10
+    assert '"festival"' in (tmp_path / "recipe.json").read_text()

@@ -1,0 +1,280 @@
+"""Synthetic digit voices, a reproducible recipe step: flite (and festival where installed)
+speak single digits and connected digit strings (1-7 digits) in several voices, each voice
+under seeded duration, pitch and vocal-tract variations, resampled to 8 kHz like FSDD.
+
+    python -m zoo_pipelines.speech.synth --out runs/speech/synth        # about 2 minutes
+    python -m zoo_pipelines.speech.synth --out runs/speech/synth --mix $ZOO_DATA/fsdd \\
+        --mix-out runs/speech/fsdd+synth                                # a training folder
+    python -m zoo_pipelines.speech.synth --out runs/speech/synth --score speech-ctc
+
+It writes (nothing of it belongs in the repository):
+- `recordings/{digit}_{speaker}_{50 + variant}.wav`: single digits in FSDD's naming, so
+  `data.read` reads them; speakers are `engine-voice` (`flite-kal`, `festival-ked`). Take
+  numbers start at 50, past FSDD's 0-49, so under FSDD's split rule they are all "train"
+  and a folder mixing them with FSDD keeps FSDD's own valid and report splits;
+- `strings/transcripts.csv` (`path,text,speaker`): connected strings, read by
+  `data.read_manifest`;
+- `recipe.json`: engines and their versions, voices, variations, seed and what each
+  engine actually applied (flite's rms ignores pitch; festival's HTS slt ignores duration
+  and pitch; every voice gets the vocal-tract change, done here by resampling).
+
+HOLDOUT speakers (awb, ked) are never mixed into training: they are the unseen-voice check,
+and nothing is chosen on them. espeak-ng is deliberately not an engine here: its output is
+reserved for independent evaluation.
+
+>>> variants(3, seed=0)[0]
+Variant(duration=1.0, pitch=1.0, tract=1.0)
+>>> spoken("4 1 0")
+'four one zero'
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from zoo.errors import InputError
+
+from .audio import read_audio, resample
+from .text import DIGIT_WORDS
+
+RATE = 8000
+FIRST_TAKE = 50                 # past FSDD's take numbers 0-49: always "train" (data.fsdd_split)
+# speaker -> (engine, engine's voice name, person, controls the engine applies)
+VOICES = {
+    "flite-kal": ("flite", "kal", "kal", ("duration", "pitch")),
+    "flite-kal16": ("flite", "kal16", "kal", ("duration", "pitch")),
+    "flite-awb": ("flite", "awb", "awb", ("duration", "pitch")),
+    "flite-rms": ("flite", "rms", "rms", ("duration",)),         # ignores f0_shift (measured)
+    "flite-slt": ("flite", "slt", "slt", ("duration", "pitch")),
+    "festival-kal": ("festival", "kal_diphone", "kal", ("duration", "pitch")),
+    "festival-ked": ("festival", "ked_diphone", "ked", ("duration", "pitch")),
+    "festival-slt": ("festival", "cmu_us_slt_arctic_hts", "slt", ()),
+}
+HOLDOUT = ("awb", "ked")        # people (all their engines) never trained on
+INSTALL = {"flite": "apt-get install flite",
+           "festival": "apt-get install festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts"}
+
+
+class Variant(NamedTuple):
+    duration: float             # x speaking time
+    pitch: float                # x F0
+    tract: float                # x formant frequencies (vocal-tract length 1 / tract)
+
+
+def variants(n: int, seed: int = 0) -> list[Variant]:
+    """The voice's own settings first, then n - 1 seeded draws."""
+    rng = np.random.default_rng(seed)
+    out = [Variant(1.0, 1.0, 1.0)]
+    for _ in range(n - 1):
+        out.append(Variant(*(round(float(rng.uniform(lo, hi)), 3)
+                             for lo, hi in ((0.8, 1.35), (0.8, 1.25), (0.88, 1.12)))))
+    return out
+
+
+def spoken(digits: str, sep: str = " ") -> str:
+    return sep.join(DIGIT_WORDS[int(d)] for d in digits.split())
+
+
+def applied(speaker: str, v: Variant) -> Variant:
+    """What the audio gets from `v`: where the engine ignores a control, the vocal-tract
+    resampling alone moves it (duration 1 / tract, pitch x tract)."""
+    controls = VOICES[speaker][3]
+    return Variant(v.duration if "duration" in controls else round(1 / v.tract, 3),
+                   v.pitch if "pitch" in controls else v.tract, v.tract)
+
+
+def require(engine: str) -> str:
+    exe = shutil.which(engine)
+    if not exe:
+        raise InputError(f"{engine} is not installed; synthetic voices need it: {INSTALL[engine]}")
+    return exe
+
+
+def version(engine: str) -> str:
+    flag = "--version"
+    out = subprocess.run([require(engine), flag], capture_output=True, text=True, timeout=30)
+    lines = [ln.strip() for ln in (out.stdout + out.stderr).splitlines() if ln.strip()]
+    line = next((ln for ln in lines if "version" in ln.lower() or "2." in ln), lines[-1] if lines else "?")
+    return line.replace(require(engine) + ":", engine + ":")
+
+
+def _engine_waves(speaker: str, v: Variant, texts: list[str], tmp: Path) -> list[Path]:
+    """Engine output files (engine rate) for `texts`, synthesized at duration x tract and
+    pitch / tract, so that playing them tract times faster gives v."""
+    engine, voice, _, _ = VOICES[speaker]
+    d, p = v.duration * v.tract, v.pitch / v.tract
+    paths = [tmp / f"{speaker}-{i}.wav" for i in range(len(texts))]
+    if engine == "flite":
+        for text, path in zip(texts, paths):
+            subprocess.run([require("flite"), "-voice", voice, "--setf", f"duration_stretch={d:.4f}",
+                            "--setf", f"f0_shift={p:.4f}", "-t", text, "-o", str(path)],
+                           check=True, capture_output=True, timeout=60)
+        return paths
+    lines = [f"(voice_{voice})", f"(Parameter.set 'Duration_Stretch {d:.4f})",
+             "(if (and (boundp 'int_lr_params) (assoc 'target_f0_mean int_lr_params)) "
+             "(set! int_lr_params (cons (list 'target_f0_mean (* %.4f (car (cdr (assoc "
+             "'target_f0_mean int_lr_params))))) int_lr_params)))" % p]
+    lines += [f"(utt.save.wave (utt.synth (Utterance Text {json.dumps(t)})) {json.dumps(str(path))} 'riff)"
+              for t, path in zip(texts, paths)]
+    script = tmp / f"{speaker}.scm"
+    script.write_text("\n".join(lines) + "\n")
+    subprocess.run([require("festival"), "-b", str(script)], check=True, capture_output=True, timeout=600)
+    missing = [p for p in paths if not p.is_file()]
+    if missing:
+        raise InputError(f"festival wrote no {missing[0].name} for voice {voice}; is its voice "
+                         f"package installed? ({INSTALL['festival']})")
+    return paths
+
+
+def to_8k(path: Path, tract: float) -> np.ndarray:
+    """The engine's wave played `tract` times faster (formants, pitch and tempo x tract),
+    at 8 kHz, peak 0.5."""
+    wave, rate = read_audio(path)
+    wave = resample(wave, int(round(rate * tract / 100)) * 100, RATE)
+    return (0.5 * wave / max(float(np.abs(wave).max()), 1e-6)).astype(np.float32)
+
+
+def synthesize(out: str | Path, speakers=tuple(VOICES), n_variants: int = 10,
+               strings_per_variant: int = 4, seed: int = 0) -> dict:
+    """Write recordings/, strings/transcripts.csv and recipe.json under `out`; returns the
+    recipe. Speakers whose engine is missing are an error (see INSTALL)."""
+    import soundfile as sf
+
+    out = Path(out)
+    unknown = [s for s in speakers if s not in VOICES]
+    if unknown:
+        raise InputError(f"unknown voice {unknown[0]!r}; expected one of {', '.join(VOICES)}")
+    engines = sorted({VOICES[s][0] for s in speakers})
+    for e in engines:
+        require(e)
+    (out / "recordings").mkdir(parents=True, exist_ok=True)
+    (out / "strings").mkdir(parents=True, exist_ok=True)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for si, speaker in enumerate(speakers):
+            rng = np.random.default_rng([seed, si])
+            for k, v in enumerate(variants(n_variants, seed=seed * 1000 + si)):
+                strings = [" ".join(str(d) for d in rng.integers(0, 10, int(rng.integers(1, 8))))
+                           for _ in range(strings_per_variant)]
+                seps = [", " if rng.random() < 0.3 else " " for _ in strings]
+                texts = DIGIT_WORDS + [spoken(s, sep) for s, sep in zip(strings, seps)]
+                waves = _engine_waves(speaker, v, texts, Path(tmp))
+                take = FIRST_TAKE + k
+                for d, path in enumerate(waves[:10]):
+                    sf.write(out / "recordings" / f"{d}_{speaker}_{take}.wav", to_8k(path, v.tract),
+                             RATE, subtype="PCM_16")
+                for j, (text, path) in enumerate(zip(strings, waves[10:])):
+                    name = f"strings/{speaker}_{take}_{j}.wav"
+                    sf.write(out / name, to_8k(path, v.tract), RATE, subtype="PCM_16")
+                    rows.append((name.split("/")[1], text, speaker))
+    with open(out / "strings" / "transcripts.csv", "w", newline="") as f:
+        csv.writer(f).writerows([("path", "text", "speaker"), *rows])
+    recipe = {"engines": {e: version(e) for e in engines}, "sample_rate": RATE, "seed": seed,
+              "voices": {s: dict(zip(("engine", "voice", "person", "controls"), VOICES[s]))
+                         for s in speakers},
+              "holdout_people": list(HOLDOUT), "first_take": FIRST_TAKE,
+              "variants": {s: [applied(s, v)._asdict() for v in variants(n_variants, seed * 1000 + i)]
+                           for i, s in enumerate(speakers)},
+              "strings_per_variant": strings_per_variant,
+              "command": command(out, speakers, n_variants, strings_per_variant, seed)}
+    (out / "recipe.json").write_text(json.dumps(recipe, indent=1) + "\n")
+    return recipe
+
+
+def command(out, speakers, n_variants, strings_per_variant, seed) -> str:
+    return (f"python -m zoo_pipelines.speech.synth --out {out} --voices {','.join(speakers)} "
+            f"--variants {n_variants} --strings {strings_per_variant} --seed {seed}")
+
+
+def mix(synth_dir: str | Path, fsdd: str | Path, out: str | Path, drop_speaker: str | None = None) -> int:
+    """A training folder `out/recordings`: symbolic links to every FSDD recording (all
+    splits: FSDD's valid and report stay as they are; without `drop_speaker`) and to the
+    synthetic single digits of every person not in HOLDOUT. Returns the synthetic count."""
+    from .data import read
+
+    fsdd_ex = read(fsdd)
+    if drop_speaker and drop_speaker not in {e["speaker"] for e in fsdd_ex}:
+        raise InputError(f"{fsdd}: no speaker {drop_speaker!r} to drop")
+    synth = [e for e in read(Path(synth_dir) / "recordings")
+             if VOICES.get(e["speaker"], (None, None, None))[2] not in HOLDOUT]
+    if not synth:
+        raise InputError(f"{synth_dir}/recordings: no synthetic recordings of a training voice")
+    rec = Path(out) / "recordings"
+    rec.mkdir(parents=True, exist_ok=True)
+    for e in [e for e in fsdd_ex if e["speaker"] != drop_speaker] + synth:
+        link = rec / Path(e["audio"]).name
+        if not link.exists():
+            link.symlink_to(Path(e["audio"]).resolve())
+    return len(synth)
+
+
+def score(model, synth_dir: str | Path, beam: int = 0) -> dict:
+    """Per synthetic speaker: single-digit accuracy and connected-string WER (jiwer)."""
+    from .data import read, read_manifest
+    from .evaluate import error_rates
+
+    synth_dir = Path(synth_dir)
+    singles = read(synth_dir / "recordings")
+    strings = read_manifest(synth_dir / "strings" / "transcripts.csv")
+    who = {r["path"]: r["speaker"] for r in csv.DictReader(open(synth_dir / "strings" / "transcripts.csv"))}
+    for e in strings:
+        e["speaker"] = who[Path(e["audio"]).name]
+    hyp1 = [r["text"] for r in model.predict([e["audio"] for e in singles], batch_size=64, beam=beam)]
+    hyp2 = [r["text"] for r in model.predict([e["audio"] for e in strings], batch_size=32, beam=beam)]
+    out = {}
+    for s in sorted({e["speaker"] for e in singles}):
+        one = [(e["text"], h) for e, h in zip(singles, hyp1) if e["speaker"] == s]
+        many = [(e["text"], h) for e, h in zip(strings, hyp2) if e["speaker"] == s]
+        out[s] = {"digit_accuracy": float(np.mean([r == h for r, h in one])),
+                  "connected_wer": error_rates(*map(list, zip(*many)))["wer"] if many else None,
+                  "strings_exact": float(np.mean([r == h for r, h in many])) if many else None,
+                  "singles": len(one), "strings": len(many),
+                  "held_out": VOICES.get(s, (0, 0, None))[2] in HOLDOUT}
+    return out
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--out", required=True, help="folder of the synthetic voices (runs/...)")
+    ap.add_argument("--voices", default=",".join(VOICES), help="speakers, comma-separated")
+    ap.add_argument("--variants", type=int, default=10)
+    ap.add_argument("--strings", type=int, default=4, help="connected strings per variant")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--mix", help="FSDD folder: also write a training folder (--mix-out)")
+    ap.add_argument("--mix-out")
+    ap.add_argument("--drop-speaker", help="an FSDD speaker left out of the mix (leave-one-out)")
+    ap.add_argument("--score", nargs="*", help="models (names or bundles) to score on --out")
+    args = ap.parse_args(argv)
+    if args.score:
+        import zoo
+
+        for name in args.score:
+            res = score(zoo.load(name), args.out)
+            print(f"## {name} on {args.out}\n\n| voice | held out | digit acc. | connected WER | strings exact |\n|---|---|---:|---:|---:|")
+            for s, r in res.items():
+                print(f"| {s} | {'yes' if r['held_out'] else ''} | {r['digit_accuracy']:.3f} | "
+                      f"{r['connected_wer']:.3f} | {r['strings_exact']:.3f} |")
+            print(json.dumps({"model": name, "voices": res}))
+        return
+    recipe = Path(args.out) / "recipe.json"
+    voices = args.voices.split(",")
+    if not recipe.is_file() or json.loads(recipe.read_text())["command"] != command(
+            args.out, voices, args.variants, args.strings, args.seed):
+        synthesize(args.out, voices, args.variants, args.strings, args.seed)
+    if args.mix:
+        if not args.mix_out:
+            ap.error("--mix needs --mix-out")
+        n = mix(args.out, args.mix, args.mix_out, args.drop_speaker)
+        print(f"{args.mix_out}/recordings: FSDD + {n} synthetic recordings (held out: {', '.join(HOLDOUT)})")
+
+
+if __name__ == "__main__":
+    main()
