@@ -69,16 +69,33 @@ def test_the_same_seed_writes_the_same_audio_and_duration_follows_the_variant(vo
 def test_mix_keeps_fsdd_splits_and_leaves_held_out_voices_out(voices, data_dir, tmp_path):
     fsdd = data_dir / "fsdd"
     n = S.mix(voices, fsdd, tmp_path / "mix", drop_speaker="jackson")
-    assert n == 20 and "awb" in S.HOLDOUT
+    assert "awb" in S.HOLDOUT
     names = lambda ex: sorted(e["audio"].rsplit("/", 1)[1] for e in ex)  # noqa: E731
     for split in ("valid", "report"):
         want = [e for e in D.read_split(fsdd, split) if e["speaker"] != "jackson"]
         assert names(D.read_split(tmp_path / "mix", split)) == names(want)
     train = D.read_split(tmp_path / "mix", "train")
-    speakers = {e["speaker"] for e in train}
+    speakers = {e.get("speaker") for e in train}
     assert "flite-kal" in speakers and "flite-awb" not in speakers and "jackson" not in speakers
+    strings = [e["audio"].rsplit("/", 1)[1] for e in train if "speaker" not in e]
+    assert len(strings) == 4 and all(s.startswith("flite-kal_") for s in strings)
+    assert n == 20 + 4
     with pytest.raises(InputError, match="no speaker 'nobody'"):
         S.mix(voices, fsdd, tmp_path / "mix2", drop_speaker="nobody")
+
+
+@needs_flite
+def test_training_joins_single_digits_and_keeps_connected_strings_whole(voices):
+    singles = D.read(voices / "recordings")[:16]
+    strings = D.read_manifest(voices / "strings" / "transcripts.csv")
+    prep, _ = D.fit_preprocessor(singles + strings, buckets=[200, 400, 800])
+    ds = D.make_dataset(singles + strings, prep, batch_size=8, shuffle=True, seed=1)
+    seen = set()
+    for _, y in ds:
+        for row in y["logits"].numpy():
+            seen.add(tuple(int(t) - 1 for t in row[1:] if t > 0))
+    assert {tuple(int(d) for d in e["text"].split()) for e in strings} <= seen
+    assert any(len(s) > 1 for s in seen - {tuple(int(d) for d in e["text"].split()) for e in strings})
 
 
 def test_a_missing_engine_says_what_to_install(monkeypatch, tmp_path):

@@ -9,7 +9,10 @@ Two layouts are read:
 
 Training on single-digit recordings builds connected-digit utterances on the fly: 1-8
 recordings joined with random pauses, all of it augmented freshly every epoch
-(zoo_pipelines/speech/augment.py).
+(zoo_pipelines/speech/augment.py). An FSDD-style folder may also hold `train_extra.csv`
+(`path,text`): more training utterances, such as synthetic connected strings
+(zoo_pipelines/speech/synth.py), never in valid or report; longer utterances are trained
+on as they are, beside the joined single digits.
 
 >>> ex = read(data_root() / "fsdd" / "recordings")          # doctest: +SKIP
 >>> ex[0]                                                   # doctest: +SKIP
@@ -39,6 +42,7 @@ log = logging.getLogger(__name__)
 FSDD_RE = re.compile(r"(\d)_([A-Za-z0-9-]+)_(\d+)\.(wav|flac)$", re.I)
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg"}
 FSDD_TEST_INDICES = 5          # FSDD's official test set: indices 0-4 of each speaker/digit
+TRAIN_EXTRA = "train_extra.csv"
 
 
 # ---- readers -----------------------------------------------------------------------------
@@ -136,7 +140,8 @@ def read_split(data_dir: Path, split: str, holdout_speaker: str | None = None) -
     speaker and digit are its test set, which is our "valid" (selection; the real
     held-out test is a sixth speaker we do not have); recordings 5-9 are the report
     split. `holdout_speaker` removes one speaker from every split, to estimate
-    speaker-independent accuracy on that speaker afterwards.
+    speaker-independent accuracy on that speaker afterwards. A `train_extra.csv` manifest
+    beside the recordings adds training utterances (train only).
     Other data: every 10th utterance is valid, the one before it report; under 50
     utterances (a smoke test such as the LJ Speech sample) there is too little to hold
     out, so valid and report are the first 8 training utterances and measure fitting,
@@ -147,7 +152,9 @@ def read_split(data_dir: Path, split: str, holdout_speaker: str | None = None) -
         if holdout_speaker and holdout_speaker not in {e["speaker"] for e in examples}:
             raise DataFormatError(f"{data_dir}: no speaker {holdout_speaker!r} to hold out")
         kept = [e for e in examples if e["speaker"] != holdout_speaker]
-        return [e for e in kept if fsdd_split(e["index"]) == split]
+        extra = Path(data_dir) / TRAIN_EXTRA
+        more = read_manifest(extra) if split == "train" and extra.is_file() else []
+        return [e for e in kept if fsdd_split(e["index"]) == split] + more
     if len(examples) < 50:
         log.warning("%s: only %d utterances; the %r split is a subset of train (a fitting "
                     "check, not a held-out measurement)", data_dir, len(examples), split)
@@ -267,8 +274,8 @@ def make_dataset(examples: list[dict], prep: dict, batch_size: int = 32, shuffle
     padding/blank) after it (see model.CTCLoss).
 
     With `shuffle` (training), single-digit recordings become connected-digit utterances
-    of 1-`max_digits` digits and all audio is augmented, freshly every epoch; without it,
-    the examples as they are."""
+    of 1-`max_digits` digits (longer utterances stay as they are) and all audio is
+    augmented, freshly every epoch; without it, the examples as they are."""
     import tensorflow as tf
 
     rate, buckets, n_mels = prep["sample_rate"], prep["buckets"], prep["n_mels"]
@@ -276,10 +283,11 @@ def make_dataset(examples: list[dict], prep: dict, batch_size: int = 32, shuffle
     check_texts(examples, prep["alphabet"], prep["tokens"])
     waves = [waveform(e, rate) for e in examples]
     labels = [label_ids(e["text"], prep) for e in examples]
-    synth = shuffle and is_single_digits(examples, prep)
+    singles = np.flatnonzero([len(lb) == 1 for lb in labels]) if prep["alphabet"] == "digits" else []
+    synth = shuffle and len(singles) > 0
     augment = shuffle and prep.get("augment", True)
     max_digits = prep.get("max_digits", 8)
-    width = max_digits if synth else max(len(lb) for lb in labels)
+    width = max(max(len(lb) for lb in labels), max_digits if synth else 0)
     max_frames = max(buckets)
     # Utterances per epoch: as many as there are examples (a recording is heard about
     # 4.5 times an epoch when they are joined into strings).
@@ -288,10 +296,10 @@ def make_dataset(examples: list[dict], prep: dict, batch_size: int = 32, shuffle
     epoch = [0]
 
     def utterance(rng, i):
-        if synth:
+        if synth and len(labels[i]) == 1:
             k = 1 if rng.random() < 0.25 else int(rng.integers(2, max_digits + 1))
             while True:                   # fewer digits until it fits the largest bucket
-                pick = rng.integers(0, len(examples), k)
+                pick = singles[rng.integers(0, len(singles), k)]
                 wave = connected([waves[j] for j in pick], rate, rng, augment)
                 if augment:
                     wave = add_noise(wave, rate, rng)

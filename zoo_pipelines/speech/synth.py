@@ -195,10 +195,12 @@ def command(out, speakers, n_variants, strings_per_variant, seed) -> str:
 
 
 def mix(synth_dir: str | Path, fsdd: str | Path, out: str | Path, drop_speaker: str | None = None) -> int:
-    """A training folder `out/recordings`: symbolic links to every FSDD recording (all
-    splits: FSDD's valid and report stay as they are; without `drop_speaker`) and to the
-    synthetic single digits of every person not in HOLDOUT. Returns the synthetic count."""
-    from .data import read
+    """A training folder: `out/recordings` holds symbolic links to every FSDD recording
+    (all splits: FSDD's valid and report stay as they are; without `drop_speaker`) and to
+    the synthetic single digits of every person not in HOLDOUT; `out/train_extra.csv` lists
+    their connected strings (training only, see data.read_split). Returns the number of
+    synthetic utterances."""
+    from .data import TRAIN_EXTRA, read
 
     fsdd_ex = read(fsdd)
     if drop_speaker and drop_speaker not in {e["speaker"] for e in fsdd_ex}:
@@ -213,7 +215,12 @@ def mix(synth_dir: str | Path, fsdd: str | Path, out: str | Path, drop_speaker: 
         link = rec / Path(e["audio"]).name
         if not link.exists():
             link.symlink_to(Path(e["audio"]).resolve())
-    return len(synth)
+    rows = [r for r in csv.DictReader(open(Path(synth_dir) / "strings" / "transcripts.csv"))
+            if VOICES[r["speaker"]][2] not in HOLDOUT]
+    with open(Path(out) / TRAIN_EXTRA, "w", newline="") as f:
+        csv.writer(f).writerows([("path", "text"), *[
+            (str((Path(synth_dir) / "strings" / r["path"]).resolve()), r["text"]) for r in rows]])
+    return len(synth) + len(rows)
 
 
 def score(model, synth_dir: str | Path, beam: int = 0) -> dict:
@@ -273,7 +280,7 @@ def main(argv=None):
         if not args.mix_out:
             ap.error("--mix needs --mix-out")
         n = mix(args.out, args.mix, args.mix_out, args.drop_speaker)
-        print(f"{args.mix_out}/recordings: FSDD + {n} synthetic recordings (held out: {', '.join(HOLDOUT)})")
+        print(f"{args.mix_out}/recordings: FSDD + {n} synthetic utterances (held out: {', '.join(HOLDOUT)})")
 
 
 if __name__ == "__main__":
