@@ -1,5 +1,5 @@
 """ner-bilstm end to end: predict on raw text, CRF decoding, evaluation, CLI, fine-tuning
-with a new label set, the SavedModel's raw-string signature (the TF-free runtime is the
+with new and replaced label sets, the SavedModel's raw-string signature (the TF-free runtime is the
 harness's, tests/test_harness.py). Checks that need trained tags use the shipped model;
 the others the harness's tiny one."""
 import json
@@ -108,16 +108,35 @@ def test_cli_errors_are_one_line(tmp_path):
     assert "nope.conll: no such NER data file" in out.stderr
 
 
-def test_fine_tune_new_label_set_rebuilds_head(tiny_ner, tmp_path, capsys):
+PRODUCT_SENTENCES = [{"tokens": ["Acme", "sells", "Widgets", "in", "Paris"],
+                      "tags": ["B-ORG", "O", "B-PRODUCT", "O", "B-LOC"]}] * 32
+QUICK = {"epochs": 1, "steps_per_epoch": 2, "batch_size": 8, "monitor_gradients": False}
+
+
+def test_fine_tune_adds_new_types_and_rehearses_the_old(tiny_ner, capsys):
+    """A PRODUCT fine-tune keeps PER/LOC/ORG/MISC: the label set grows (old ids, old output
+    weights) and, as the new data leaves PER and MISC untagged, CoNLL is rehearsed."""
     ner = tiny_ner
-    sents = [{"tokens": ["Acme", "sells", "Widgets", "in", "Paris"],
-              "tags": ["B-ORG", "O", "B-PRODUCT", "O", "B-LOC"]}] * 32
-    tuned = ner.fine_tune(sents, epochs=1, steps_per_epoch=2, batch_size=8, monitor_gradients=False)
-    assert "B-PRODUCT" in tuned.preprocessor["labels"]
-    assert "re-initialised output layers: head_emissions, head_crf" in capsys.readouterr().out
-    enc_old = ner.keras_model.get_layer("word_embedding").get_weights()[0]
-    assert enc_old.shape == tuned.keras_model.get_layer("word_embedding").get_weights()[0].shape
+    tuned = ner.fine_tune(PRODUCT_SENTENCES, **QUICK)
+    old = ner.preprocessor["labels"]
+    assert tuned.preprocessor["labels"] == old + ["B-PRODUCT"]
+    out = capsys.readouterr().out
+    assert "grown output layers: head_crf, head_emissions" in out
+    assert tuned.metrics["rehearsal"]["data"] == "conll2003"
+    assert tuned.metrics["labels"]["how"] == "merged" and "B-PER" in tuned.metrics["labels"]["untagged"]
     assert "B-PRODUCT" not in ner.preprocessor["labels"], "the original model is untouched"
+
+
+def test_fine_tune_replaces_labels_only_when_asked(tiny_ner, capsys):
+    ner = tiny_ner
+    tuned = ner.fine_tune(PRODUCT_SENTENCES, replace_labels=True, **QUICK)
+    assert tuned.preprocessor["labels"] == ["O", "B-LOC", "B-ORG", "B-PRODUCT"]
+    assert "re-initialised output layers: head_crf, head_emissions" in capsys.readouterr().out
+    assert "rehearsal" not in tuned.metrics
+    kept = ner.fine_tune(PRODUCT_SENTENCES, rehearse=False, **QUICK)
+    assert "rehearsal" not in kept.metrics and "B-PER" in kept.preprocessor["labels"]
+    with pytest.raises(InputError, match=r"labels= must name every tag of the data; missing \['B-PRODUCT'\]"):
+        ner.fine_tune(PRODUCT_SENTENCES, labels=["O", "B-LOC", "B-ORG"], **QUICK)
 
 
 def test_saved_model_takes_raw_strings(tiny_ner, tmp_path):

@@ -91,8 +91,9 @@ def test_every_recipe_key_is_taken_by_the_function_of_its_part(name):
         assert set(keys) <= accepted[part], (part, set(keys) - accepted[part])
     evaluate_params = inspect.signature(e.module("evaluate").evaluate).parameters
     assert set(e.recipe.get("evaluate", {})) <= set(evaluate_params)
-    # every tiny override is a hyper-parameter the entry takes
+    # every tiny override and fine-tuning default is a hyper-parameter the entry takes
     e.hparams(**e.tiny)
+    e.hparams(**e.fine_tune)
 
 
 @pytest.mark.parametrize("name", MODELS)

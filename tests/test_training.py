@@ -109,6 +109,25 @@ def test_rehearsal_mix_rejects_a_share_outside_0_1_and_no_new_data(tiny_conll):
         rehearsal_mix(entry, [], tiny_conll, new_share=0.2)
 
 
+def test_linear_schedule_warms_up_then_decays_over_every_epoch():
+    import keras
+    import numpy as np
+
+    from zoo.training import LinearSchedule
+
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+    model.compile(keras.optimizers.SGD(1.0), "mse")
+    seen = []
+    record = keras.callbacks.LambdaCallback(
+        on_train_batch_end=lambda b, logs: seen.append(float(model.optimizer.learning_rate.numpy())))
+    x = np.zeros((20, 1), np.float32)
+    for epoch in range(2):         # one fit an epoch, as zoo.training.fit runs them
+        model.fit(x, x, batch_size=2, initial_epoch=epoch, epochs=epoch + 1, verbose=0,
+                  callbacks=[LinearSchedule(1.0, epochs=2), record])
+    # 20 steps: 2 warm up (0.5, 1.0), then (20 - step) / 18 down to 1/18 at the last
+    np.testing.assert_allclose(seen, [0.5, 1.0] + [(20 - s) / 18 for s in range(2, 20)], rtol=1e-6)
+
+
 def test_import_zoo_does_not_import_tensorflow():
     code = ("import sys, zoo; zoo.list_models(); zoo.registry.get('ner-bilstm');"
             "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules")

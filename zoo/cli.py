@@ -69,8 +69,17 @@ def _parser(predict_help: bool | str = False) -> argparse.ArgumentParser:
             s.add_argument("--rehearse", nargs="?", const=True, metavar="FOLDER",
                            help="mix the train split of FOLDER (default: the model's own "
                                 "training data) into fine-tuning so it is not forgotten")
+            s.add_argument("--no-rehearse", action="store_true",
+                           help="never rehearse (the default rehearses the model's training "
+                                "data when your data adds label types and leaves old ones "
+                                "untagged)")
             s.add_argument("--new-share", type=float,
                            help="with --rehearse: fraction of the mix that is your data (0.2)")
+            s.add_argument("--replace-labels", action="store_true",
+                           help="use your data's label set instead of adding its new labels "
+                                "to the model's (the old types are dropped)")
+            s.add_argument("--labels", help="the label set, comma-separated (replaces the "
+                                            "model's; must cover every tag of your data)")
         s.add_argument("--out", required=True, help="bundle directory to write")
         s.add_argument("--epochs", type=int)
         s.add_argument("--batch-size", type=int)
@@ -395,15 +404,22 @@ def run(argv: list[str]) -> int:
         if distribute.is_chief():
             print(f"saved {m.entry.name} to {args.out}")
     elif args.command == "fine-tune":
-        rehearsal = {"rehearse": args.rehearse} if args.rehearse else {}
+        if args.rehearse and args.no_rehearse:
+            parser.error("--rehearse and --no-rehearse contradict each other; give one")
+        how = ({"rehearse": args.rehearse} if args.rehearse
+               else {"rehearse": False} if args.no_rehearse else {})
         if args.new_share is not None:
-            if not rehearsal:
+            if not args.rehearse:
                 parser.error("--new-share is the share of your data in a --rehearse mix; "
                              "add --rehearse")
-            rehearsal["new_share"] = args.new_share
+            how["new_share"] = args.new_share
+        if args.labels is not None:
+            how["labels"] = [t.strip() for t in args.labels.split(",") if t.strip()]
+        if args.replace_labels:
+            how["replace_labels"] = True
         distribute.use(args.strategy)     # before the model is loaded (zoo.distribute)
         m = zoo.load(args.name).fine_tune(args.data, validation=args.validation, out=args.out,
-                                          command=command, strategy=args.strategy, **rehearsal,
+                                          command=command, strategy=args.strategy, **how,
                                           **{"epochs": 3, **_overrides(args), **options})
         if distribute.is_chief():
             print(f"saved fine-tuned {m.entry.name} to {args.out}")

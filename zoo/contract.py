@@ -68,18 +68,42 @@ def _no_serving_predict(signature, examples, preprocessor):
 
 
 def copy_matching_weights(source, target) -> list[str]:
-    """Copy Keras weights layer by layer where name and shapes match; return the names of
-    the layers left new (e.g. an output layer for a new label set)."""
+    """Copy Keras weights layer by layer (by name), weight by weight: equal shapes are
+    copied; a weight that grew (a vocabulary or label set with entries appended, so the old
+    ids keep their rows) gets the old values in its leading block and keeps its fresh
+    initialisation in the new rows; anything else stays new. Returns the names of the layers
+    left new or partly new (e.g. an output layer for a new label set).
+
+    >>> import keras, numpy as np
+    >>> a = keras.Sequential([keras.Input((2,)), keras.layers.Dense(3, name="head")])
+    >>> b = keras.Sequential([keras.Input((2,)), keras.layers.Dense(4, name="head")])
+    >>> copy_matching_weights(a, b), bool(np.all(b.layers[0].kernel[:, :3] == a.layers[0].kernel))
+    (['head'], True)
+    """
     fresh = []
     for layer in target.layers:
         try:
-            old = source.get_layer(layer.name)
+            old = source.get_layer(layer.name).weights
         except ValueError:
-            old = None
-        new_w = layer.get_weights()
-        if old is not None and [w.shape for w in old.get_weights()] == [w.shape for w in new_w]:
-            layer.set_weights(old.get_weights())
-        elif new_w:
+            old = []
+        new = layer.weights
+        if not new:
+            continue
+        if len(old) != len(new):
+            fresh.append(layer.name)
+            continue
+        partly = False
+        for s, t in zip(old, new):
+            if tuple(s.shape) == tuple(t.shape):
+                t.assign(s)
+            elif len(s.shape) == len(t.shape) and all(a <= b for a, b in zip(s.shape, t.shape)):
+                grown = t.numpy()
+                grown[tuple(slice(0, a) for a in s.shape)] = s.numpy()
+                t.assign(grown)
+                partly = True
+            else:
+                partly = True
+        if partly:
             fresh.append(layer.name)
     return fresh
 
@@ -138,9 +162,9 @@ ROLES = {
             "static shapes (an encoder, one recurrent step; {} by default), whose parity "
             "the host's loop checks; else serving_predict(signature, raw_examples, prep) -> "
             "predict()-style results of the SavedModel's signature, for its parity; "
-            "transfer_weights(source, target) -> the layers "
-            "or weights left (partly) new, where a grown vocabulary needs more than "
-            "copy_matching_weights (the default)"),
+            "transfer_weights(source, target) -> the layers or weights left (partly) new, "
+            "where copy_matching_weights (the default: by layer name, grown weights keep "
+            "their old leading block) is not enough"),
     "evaluate": Spec(
         required=("evaluate", "HEADLINE", "GREATER_IS_BETTER"),
         optional={"EPOCH_OPTIONS": {}},

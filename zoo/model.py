@@ -200,8 +200,8 @@ class ZooModel:
 
     def fine_tune(self, data, validation=None, epochs: int = 3, out: str | Path | None = None,
                   **overrides) -> "ZooModel":
-        """Continue training on the user's files; a new label set rebuilds the output layer.
-        `rehearse=True` (or a dataset folder) mixes the model's training data in, so it
+        """Continue training on the user's files. New label types are added to the model's
+        (`replace_labels=True` or `labels=[...]` replace them); `rehearse=True` (or a dataset folder) mixes the model's training data in, so it
         learns the new data without forgetting the old (`new_share`: the new data's part of
         the mix, 0.2); `callbacks=[...]` run beside the zoo's own, and the returned
         model's `history` has one record an epoch; see zoo.training.fine_tune."""

@@ -42,6 +42,9 @@ class Entry:
     limits: str = ""                # the card's "intended use and limits" paragraph
     demo_inputs: tuple = ()         # raw inputs `zoo demo` runs the shipped model on
     tiny: dict = field(default_factory=dict)        # recipe overrides for a tiny test model
+    # fine_tune's defaults, over the bundle's own hyper-parameters (a learning rate or a
+    # patience for a few epochs on a user's data); the user's overrides go over both.
+    fine_tune: dict = field(default_factory=dict)
     # Export parity: a quantized export must agree with Keras on at least this share of
     # the parity examples (generators set less: one token flipped by int8 weights changes
     # the rest of a summary); float exports within `parity_max_abs_diff` (raw outputs).

@@ -135,6 +135,31 @@ class WorkerBackup(keras.callbacks.BackupAndRestore):
                 setattr(self, name, getattr(fresh, name))
 
 
+class LinearSchedule(keras.callbacks.Callback):
+    """Learning rate per step: a linear warm-up over the first WARMUP share of the run's
+    steps, then a linear decay to zero at its last step (the schedule BERT fine-tunes
+    with). It reads the optimizer's step counter, which checkpoints keep, so a resumed run
+    continues the same schedule; the steps an epoch takes are the dataset's (Keras's
+    `params["steps"]`), else `steps_per_epoch`."""
+
+    WARMUP = 0.1
+
+    def __init__(self, learning_rate: float, epochs: int, steps_per_epoch: int | None = None):
+        super().__init__()
+        self.peak, self.epochs, self.steps = learning_rate, epochs, steps_per_epoch
+
+    def on_train_batch_begin(self, batch, logs=None):
+        steps = self.params.get("steps") or self.steps
+        if not steps:           # a dataset of unknown size: the rate stays as it is
+            return
+        opt = self.model.optimizer
+        total = steps * self.epochs
+        step = int(opt.iterations.numpy())
+        warm = max(1, int(self.WARMUP * total))
+        scale = (step + 1) / warm if step < warm else max(0.0, (total - step) / (total - warm))
+        opt.learning_rate.assign(self.peak * scale)
+
+
 def read_state(work: Path) -> dict:
     """The training state a run in `work` left (best score and epoch, history, finished)."""
     path = work / "train_state.json"
@@ -198,12 +223,13 @@ def fit(zm, train, valid, work: Path, callbacks: list | None = None, epochs: int
         batch_size: int = 32, learning_rate: float = 1e-3, clipnorm: float = 5.0,
         patience: int = 5, seed: int = 0, steps_per_epoch: int | None = None,
         monitor_gradients: bool = True, lr_decay: float | None = None,
-        jit_compile: bool = False) -> dict:
+        schedule: str = "constant", jit_compile: bool = False) -> dict:
     """Train `zm` in place; `work` holds checkpoints, logs and plots; `callbacks` (Keras
     callbacks) run beside the zoo's own. Returns the state (its "history": one record an
     epoch, with the validation metric).
     `lr_decay` multiplies the learning rate by that factor every epoch (a function of the
-    epoch alone, so a resumed run continues the same schedule).
+    epoch alone, so a resumed run continues the same schedule); `schedule="linear"` warms
+    the rate up and decays it to zero over the run's steps instead (LinearSchedule).
 
     Each epoch is one `model.fit` call on a dataset made for it, after `reseed`: its
     shuffling, augmentation and dropout draw from (seed, epoch) alone. A run killed and
@@ -234,7 +260,11 @@ def fit(zm, train, valid, work: Path, callbacks: list | None = None, epochs: int
     if monitor_gradients:
         zoo_callbacks.insert(2, GradientMonitor(zm, train, own, clipnorm=clipnorm))
     callbacks = [*zoo_callbacks, *(callbacks or [])]
-    if lr_decay:
+    if schedule not in ("constant", "linear"):
+        raise InputError(f"schedule {schedule!r}: expected 'constant' or 'linear'")
+    if schedule == "linear":
+        callbacks.append(LinearSchedule(learning_rate, epochs, steps_per_epoch))
+    elif lr_decay:
         callbacks.append(keras.callbacks.LearningRateScheduler(
             lambda epoch, _: learning_rate * lr_decay ** epoch))
     # A run stopped early but killed before it could say so does not train on.
@@ -269,8 +299,17 @@ def fit(zm, train, valid, work: Path, callbacks: list | None = None, epochs: int
 
 def fine_tune(zm, data, validation=None, epochs: int = 3, out=None,
               command: str | None = None, rehearse=None, new_share: float = 0.2,
+              labels: list | None = None, replace_labels: bool = False,
               callbacks: list | None = None, strategy: str = "auto", **overrides):
-    """Continue training `zm` on new data; rebuilds the head if the label set changed.
+    """Continue training `zm` on new data, with the entry's fine-tuning defaults
+    (`Entry.fine_tune`) over the model's own hyper-parameters and `overrides` over both.
+
+    Labels (tasks with a label set): new types in the data are appended to the model's
+    (the old ones keep their ids and output weights, the new ones start fresh), and the
+    model's training data is rehearsed unless `rehearse=False`, so the old types keep
+    working where the new data does not tag them. `replace_labels=True` takes the new
+    data's label set instead, and `labels=[...]` names it; both re-initialise the
+    label-dependent layers (named "head_*").
 
     `rehearse` keeps what the model knows: the train split of a dataset folder (True: the
     entry's default data under $ZOO_DATA) is mixed into training, and the new examples are
@@ -306,18 +345,20 @@ def fine_tune(zm, data, validation=None, epochs: int = 3, out=None,
         log.warning("fine_tune: only %d examples and no validation data: the epoch is chosen "
                     "on the training data itself, so its score is not a measurement; pass "
                     "validation= (--validation FILE)", len(new_ex))
+    prep, data_mod, model_mod = dict(zm.preprocessor), entry.module("data"), entry.module("model")
+    label_change = new_labels(prep.get("labels"), data_mod.labels_of(new_ex), labels, replace_labels)
+    if label_change and label_change["how"] == "merged" and rehearse is None:
+        rehearse = default_rehearsal(entry, label_change)
     rehearsal = rehearsal_mix(entry, new_ex, rehearse, new_share) if rehearse else None
     train_ex = rehearsal.pop("examples") if rehearsal else new_ex
-    hp = entry.hparams(zm.hparams, **overrides, epochs=epochs)
+    hp = entry.hparams(zm.hparams, entry.fine_tune, **overrides, epochs=epochs)
     # An epoch is one pass over the user's data (or the rehearsal mix) unless they say
     # otherwise: the recipe's steps_per_epoch was sized for the original training set.
     hp["steps_per_epoch"] = overrides.get("steps_per_epoch")
     # Train a copy: the model the user loaded stays as it was.
-    prep, data_mod, model_mod = dict(zm.preprocessor), entry.module("data"), entry.module("model")
-    labels = data_mod.labels_of(train_ex)               # None: the task has no label set
-    relabelled = labels is not None and not set(labels) <= set(prep["labels"])
-    if relabelled:
-        prep["labels"] = labels
+    if label_change:
+        prep["labels"] = label_change["labels"]
+        print(f"fine_tune: label set {label_change['how']}: {', '.join(prep['labels'])}")
     # Vocabularies that grow keep the old ids, so the old rows of embeddings and output
     # layers carry over (model.transfer_weights). New data only: repeats would pass min_count.
     added = data_mod.grow_preprocessor(prep, new_ex)
@@ -328,12 +369,15 @@ def fine_tune(zm, data, validation=None, epochs: int = 3, out=None,
     parts = entry.parts(hp)
     with distribute.current().scope():
         new = model_mod.build(prep, **parts["model"])
+        # A replaced label set means other ids: its layers start fresh, not grown.
+        heads = ({l.name: l.get_weights() for l in new.layers if l.name.startswith("head_")}
+                 if label_change and label_change["how"] != "merged" else {})
         fresh = model_mod.transfer_weights(zm.keras_model, new)
-    if relabelled:
-        log.warning("label set changed (%d -> %d labels: %s); kept the encoder, rebuilt %s",
-                    len(zm.preprocessor["labels"]), len(prep["labels"]), ", ".join(prep["labels"]),
-                    ", ".join(fresh))
-        print(f"fine_tune: new label set {prep['labels']}; re-initialised output layers: "
+        for name, weights in heads.items():
+            new.get_layer(name).set_weights(weights)
+    if label_change:
+        fresh = sorted({*fresh, *heads})
+        print(f"fine_tune: {'re-initialised' if heads else 'grown'} output layers: "
               f"{', '.join(fresh)}")
     zm = type(zm)(entry, new, prep, hparams=hp)
     work = Path(out) / "train" if out else Path(tempfile.mkdtemp(prefix="zoo-finetune-"))
@@ -349,6 +393,8 @@ def fine_tune(zm, data, validation=None, epochs: int = 3, out=None,
                   "fine_tuned_on": (dataset_name(data) if isinstance(data, (str, Path))
                                     else f"{len(new_ex)} examples"),
                   **({"rehearsal": rehearsal} if rehearsal else {}),
+                  **({"labels": {k: v for k, v in label_change.items() if k != "labels"}}
+                     if label_change else {}),
                   "distribution": distribute.describe(parts["fit"].get("batch_size", 32)),
                   "split": valid_what,
                   "valid": {**zm.evaluate(valid_ex), "data": valid_what},
@@ -362,6 +408,53 @@ def fine_tune(zm, data, validation=None, epochs: int = 3, out=None,
     else:
         remove(work)            # nowhere to resume to: no checkpoints left behind in /tmp
     return zm
+
+
+def new_labels(old: list | None, data: list | None, labels: list | None = None,
+               replace: bool = False) -> dict | None:
+    """How a fine-tune changes the label set, or None where it keeps it (a task without
+    labels, or data whose tags the model knows). "merged": the old labels, then the new
+    data's others (old ids stay); "replaced": the data's own set (`replace`) or `labels`.
+
+    >>> new_labels(["O", "B-PER"], ["O", "B-GENE"])["labels"]
+    ['O', 'B-PER', 'B-GENE']
+    >>> new_labels(["O", "B-PER"], ["O", "B-GENE"], replace=True)["labels"]
+    ['O', 'B-GENE']
+    >>> new_labels(["O", "B-PER", "B-LOC"], ["O", "B-PER"]) is None
+    True
+    """
+    if labels is not None:
+        labels = list(labels)
+        missing = sorted(set(data or []) - set(labels))
+        if missing:
+            raise InputError(f"labels= must name every tag of the data; missing {missing}")
+        return None if labels == old else {"how": "replaced", "labels": labels,
+                                           "added": sorted(set(labels) - set(old or []))}
+    if data is None or set(data) <= set(old):
+        return None
+    added = [t for t in data if t not in old]
+    if replace:
+        return {"how": "replaced", "labels": list(data), "added": added}
+    return {"how": "merged", "labels": list(old) + added, "added": added,
+            "untagged": [t for t in old if t not in data]}
+
+
+def default_rehearsal(entry, change: dict):
+    """rehearse's default where new label types were merged in: the model's training data
+    (its default dataset under $ZOO_DATA), so the old types the new data does not tag are
+    not unlearnt as "O"; nothing (with a warning) where that data is not here."""
+    folder = data_root() / entry.default_data
+    if not change["untagged"]:
+        return None
+    if not folder.exists():
+        log.warning("fine_tune: the new data does not tag %s and %s is not here to rehearse: "
+                    "the model may unlearn them; pass rehearse= (--rehearse FOLDER)",
+                    ", ".join(change["untagged"]), folder)
+        return None
+    print(f"fine_tune: new types {', '.join(change['added'])}; the new data does not tag "
+          f"{', '.join(change['untagged'])}, so {dataset_name(folder)} is rehearsed beside it "
+          f"(rehearse=False / --no-rehearse: don't; replace_labels / --replace-labels: drop them)")
+    return True
 
 
 def rehearsal_mix(entry, new: list, rehearse, new_share: float) -> dict:

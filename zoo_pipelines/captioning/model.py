@@ -314,28 +314,6 @@ def feature_model(model) -> keras.Model:
     return keras.Model(image, ops.mean(encoder(image), axis=1))
 
 
-def transfer_weights(source, target) -> list[str]:
-    """Copy `source`'s weights into `target`, built with a grown vocabulary (data.grow_vocab
-    appends words, so old ids keep their rows): the embedding's and the output layer's
-    first rows are copied, the new words' rows keep their fresh initialisation. Returns the
-    names of the weights that were only partly copied. (zoo.model.copy_matching_weights
-    works per top-level layer and would re-initialise the whole decoder.)"""
-    partly = []
-    for s, t in zip(source.weights, target.weights):
-        if s.path != t.path:
-            raise ValueError(f"different architectures: {s.path} vs {t.path}")
-        if s.shape == t.shape:
-            t.assign(s)
-            continue
-        old, new = s.numpy(), t.numpy()
-        if old.ndim != new.ndim or any(o > n for o, n in zip(old.shape, new.shape)):
-            raise ValueError(f"{s.path}: cannot grow {old.shape} into {new.shape}")
-        new[tuple(slice(0, o) for o in old.shape)] = old
-        t.assign(new)
-        partly.append(t.path)
-    return partly
-
-
 def host_constants(model) -> dict:
     decoder, encoder = model.get_layer("decoder"), model.get_layer("encoder")
     grid = round(math.sqrt(encoder.output_shape[1]))

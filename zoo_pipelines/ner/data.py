@@ -24,7 +24,7 @@ import numpy as np
 from zoo.data import build_vocab, carve, data_root, existing, split_name
 from zoo.errors import DataFormatError
 
-from .host import featurize
+from .host import UNK, featurize, word_id
 
 log = logging.getLogger(__name__)
 TAG_RE = re.compile(r"O|[BIES]-\S+")
@@ -193,6 +193,34 @@ def fit_preprocessor(train: list[dict], embeddings: str = "glove/glove.6B.50d.fi
     prep = {"words": words, "chars": chars, "labels": labels,
             "max_word_chars": max_word_chars, "buckets": list(buckets)}
     return prep, {"word_vectors": matrix}
+
+
+def grow_preprocessor(prep: dict, sentences: list[dict], min_count: int = 2) -> list[str]:
+    """fine_tune's hook (zoo.training.fine_tune): append the new data's words and
+    characters seen `min_count` times that the vocabularies lack (a word is known if it or
+    its digits-as-0 form is), so a new domain's frequent names get rows of their own
+    instead of sharing the unknown word's. Old ids stay, so the old rows carry over
+    (zoo.contract.copy_matching_weights); returns the new words.
+
+    Every word of the GloVe file is already in the vocabulary (fit_preprocessor), so a new
+    word has no pretrained vector: its row starts random and is learnt from the new data.
+
+    >>> prep = {"words": {"paris": 2}, "chars": {"P": 2}}
+    >>> grow_preprocessor(prep, [{"tokens": ["Oslo", "Paris", "Oslo"]}])
+    ['oslo']
+    >>> prep["words"]["oslo"], sorted(prep["chars"])
+    (3, ['O', 'P', 'l', 'o', 's'])
+    """
+    words, chars = dict(prep["words"]), dict(prep["chars"])
+    known = lambda w: word_id(w, words) != UNK        # noqa: E731
+    counts = build_vocab([t.lower() for s in sentences for t in s["tokens"]], min_count)
+    added = [w for w in counts if not known(w)]
+    for w in added:
+        words[w] = len(words) + 2
+    for c in build_vocab([c for s in sentences for t in s["tokens"] for c in t], min_count):
+        chars.setdefault(c, len(chars) + 2)
+    prep["words"], prep["chars"] = words, chars
+    return added
 
 
 def chunks(sentence: dict, size: int):
