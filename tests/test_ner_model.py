@@ -135,6 +135,11 @@ def test_fine_tune_replaces_labels_only_when_asked(tiny_ner, capsys):
     assert "rehearsal" not in tuned.metrics
     kept = ner.fine_tune(PRODUCT_SENTENCES, rehearse=False, **QUICK)
     assert "rehearsal" not in kept.metrics and "B-PER" in kept.preprocessor["labels"]
+    # A label set of its own (no PER/LOC/ORG/MISC tags): merged, not rehearsed
+    own = ner.fine_tune([{"tokens": ["Ana", "at", "Acme"], "tags": ["B-person", "O", "B-corporation"]}] * 32,
+                        **QUICK)
+    assert own.preprocessor["labels"] == ner.preprocessor["labels"] + ["B-corporation", "B-person"]
+    assert "rehearsal" not in own.metrics and "tags none of the model's types" in capsys.readouterr().out
     with pytest.raises(InputError, match=r"labels= must name every tag of the data; missing \['B-PRODUCT'\]"):
         ner.fine_tune(PRODUCT_SENTENCES, labels=["O", "B-LOC", "B-ORG"], **QUICK)
 

@@ -436,15 +436,24 @@ def new_labels(old: list | None, data: list | None, labels: list | None = None,
     if replace:
         return {"how": "replaced", "labels": list(data), "added": added}
     return {"how": "merged", "labels": list(old) + added, "added": added,
+            "shared": [t for t in old if t in data and t != "O"],
             "untagged": [t for t in old if t not in data]}
 
 
 def default_rehearsal(entry, change: dict):
-    """rehearse's default where new label types were merged in: the model's training data
-    (its default dataset under $ZOO_DATA), so the old types the new data does not tag are
-    not unlearnt as "O"; nothing (with a warning) where that data is not here."""
+    """rehearse's default where new label types were merged in. Data that tags some of the
+    model's types beside new ones (ORG, LOC and a new PRODUCT) extends the model: its
+    training data (the default dataset under $ZOO_DATA) is rehearsed, so the old types the
+    new data leaves untagged are not unlearnt as "O". Data that tags none of them is a
+    label set of its own (social-media "person", "corporation", ...), where rehearsing
+    PER and ORG would compete with it: not rehearsed. Nothing (with a warning) where the
+    training data is not here."""
     folder = data_root() / entry.default_data
     if not change["untagged"]:
+        return None
+    if not change["shared"]:
+        print(f"fine_tune: the new data tags none of the model's types, so they are not "
+              f"rehearsed and will fade (--rehearse keeps them; --replace-labels drops them)")
         return None
     if not folder.exists():
         log.warning("fine_tune: the new data does not tag %s and %s is not here to rehearse: "
