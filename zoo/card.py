@@ -66,6 +66,26 @@ def render_variants(table: dict, headline: str, max_cols: int = 8) -> list[str]:
     return lines
 
 
+def render_studies(studies: dict) -> list[str]:
+    """metrics.json's `studies`: measurements of the model beyond its own splits (e.g.
+    fine-tuning it on a new domain), each written by the script that ran them, with its
+    title, a note on which split chose what, a table (rows of equal keys) and the command.
+
+    >>> render_studies({"wiki": {"title": "T", "note": "N", "command": "C",
+    ...                          "rows": [{"lever": "a", "f1": 0.5}]}})[5:8]
+    ['| lever | f1 |', '|---|---|', '| a | 0.5000 |']
+    """
+    lines = []
+    for study in studies.values():
+        cols = list(study["rows"][0])
+        lines += ["", f"## {study['title']}", "", study["note"], "",
+                  f"| {' | '.join(cols)} |", f"|{'---|' * len(cols)}"]
+        lines += [f"| {' | '.join(format_metric(r[c]) for c in cols)} |"
+                  for r in study["rows"]]
+        lines += ["", f"Re-run: `{study['command']}`"]
+    return lines
+
+
 def other_data_note(entry, metrics: dict) -> list[str]:
     """The entry's limits describe its registered data; a bundle trained or fine-tuned on
     other data says so under them.
@@ -157,6 +177,7 @@ def render_card(zm, directory: Path) -> str:
         lines += ["## Metrics", "", "Not evaluated yet: run `zoo evaluate DIR --data FILE`."]
     if m.get("variants"):
         lines += render_variants(m["variants"], e.module("evaluate").HEADLINE)
+    lines += render_studies(m.get("studies", {}))
     seeds = m.get("seeds")
     if seeds and len(seeds.get("values", [])) > 1:
         lines += ["", f"Over {len(seeds['values'])} seeds ({seeds['seeds']}): mean "

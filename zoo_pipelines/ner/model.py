@@ -19,9 +19,11 @@ from . import host as H
 def build(prep: dict, init: dict | None = None, cell: str = "lstm", units: int = 200,
           layers: int = 1, bidirectional: bool = True, dropout: float = 0.5,
           word_dim: int = 50, char_dim: int = 30, char_filters: int = 30,
-          casing_dim: int = 8, crf: bool = True) -> keras.Model:
+          casing_dim: int = 8, crf: bool = True, freeze_words: bool = False) -> keras.Model:
     """A tagger for `prep`'s vocabularies and labels; `init["word_vectors"]` seeds the
-    word embedding (GloVe)."""
+    word embedding (GloVe). `freeze_words` keeps the word embedding as it is (a fine-tune
+    on a small new domain then cannot pull the words it sees away from the GloVe
+    neighbours it does not)."""
     vectors = (init or {}).get("word_vectors")
     if vectors is not None:
         word_dim = vectors.shape[1]
@@ -30,7 +32,7 @@ def build(prep: dict, init: dict | None = None, cell: str = "lstm", units: int =
     casing = keras.Input((None,), dtype="int32", name="casing")
 
     word_embedding = keras.layers.Embedding(len(prep["words"]) + 2, word_dim, mask_zero=True,
-                                            name="word_embedding")
+                                            trainable=not freeze_words, name="word_embedding")
     words = word_embedding(word_ids)
     chars = CharEncoder(len(prep["chars"]) + 2, char_dim, char_filters, name="char_encoder")(char_ids)
     case = keras.layers.Embedding(H.CASING_OTHER + 1, casing_dim, mask_zero=True,
