@@ -158,11 +158,15 @@ def fit_preprocessor(train: list[dict], vocab_size: int = 8000, max_source: int 
 
 
 def encode_pairs(examples: list[dict], prep: dict):
-    """(source ids truncated to max_source, target ids: summary truncated + [EOS])."""
+    """(source ids truncated to max_source, target ids: the summary + [EOS], or, for a
+    summary longer than max_target, its first max_target + 1 subwords and no [EOS]: a cut
+    must not teach the model to stop there, so a long-summary corpus (BBC) learns to go on
+    and `max_len` above the training limit writes the rest)."""
     tok = WordPiece(prep["vocab"])
     S, T = prep["max_source"], prep["max_target"]
     src = [tok.encode(p["document"])[:S] or [EOS] for p in examples]
-    tgt = [tok.encode(p["summary"])[:T] + [EOS] for p in examples]
+    tgt = [ids + [EOS] if len(ids) <= T else ids[:T + 1]
+           for ids in (tok.encode(p["summary"]) for p in examples)]
     return src, tgt
 
 

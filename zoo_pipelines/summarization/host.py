@@ -129,6 +129,13 @@ def blocked_tokens(seq: list[int], n: int) -> set[int]:
             if tuple(seq[i:i + n - 1]) == prefix}
 
 
+def default_max_len(config: dict) -> int:
+    """How many subwords a summary may have unless the caller says: the preprocessor's
+    `max_len` (a decoding default chosen on the selection split and kept in the bundle; a
+    model trained on cut long summaries goes on past the cut), else the training limit."""
+    return int(config.get("max_len") or config["max_target"])
+
+
 @dataclass
 class Encoded:
     units: list                    # per document: {"source": int32 ids [S]}
@@ -160,7 +167,8 @@ def read_text_file(path: Path, what: str) -> str:
 
 class Host(contract.Host):
     OPTION_BOUNDS = {"beam": f"1..{MAX_BEAM}",
-                     "max_len": f"1..{MAX_LEN_FACTOR} x the training limit (default: the limit)",
+                     "max_len": f"1..{MAX_LEN_FACTOR} x the training limit (default: the "
+                                f"bundle's max_len, else the limit)",
                      "min_len": "0..max_len", "alpha": f"0..{MAX_ALPHA:g}",
                      "block_ngram": ">= 0 (0: off)"}
 
@@ -169,6 +177,7 @@ class Host(contract.Host):
         self.tokenizer = WordPiece(config["vocab"])
         self.max_source = int(config["max_source"])
         self.max_target = int(config["max_target"])
+        self.max_len = default_max_len(config)
         self.state = config["state"]           # {"h": units, "c": units, "context": dim}
 
     # ---- raw input -> ids ------------------------------------------------------------------
@@ -199,13 +208,13 @@ class Host(contract.Host):
     def encode(self, inputs, beam: int = 4, max_len: int | None = None, min_len: int = 1,
                alpha: float = 0.8, block_ngram: int = 3, attention: bool = False) -> Encoded:
         """Options: `beam` width (1 = greedy), `max_len` subword tokens out (default: the
-        training limit), `min_len`, length-normalisation exponent `alpha`, `block_ngram`
+        bundle's `max_len`, chosen on its selection split, else the training limit), `min_len`, length-normalisation exponent `alpha`, `block_ngram`
         (no repeated n-gram in a summary; 0 turns it off), `attention` (return the
         attention map). A string is the document; a pathlib.Path is read as a UTF-8 text
         file."""
         inputs = as_batch(inputs, (str, Path), "documents (strings)")
         beam = check_int(beam, "beam", 1, MAX_BEAM)
-        max_len = check_int(self.max_target if max_len is None else max_len, "max_len", 1,
+        max_len = check_int(self.max_len if max_len is None else max_len, "max_len", 1,
                             MAX_LEN_FACTOR * self.max_target)
         min_len = check_int(min_len, "min_len", 0, max_len)
         block_ngram = check_int(block_ngram, "block_ngram", 0)

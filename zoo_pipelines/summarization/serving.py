@@ -5,7 +5,7 @@ decoder step.
 """
 from __future__ import annotations
 
-from .host import BOS, EOS, PAD, SPACE, TOKEN, UNK, detokenize
+from .host import BOS, EOS, PAD, SPACE, TOKEN, UNK, default_max_len, detokenize
 
 
 def serving_function(model, prep: dict):
@@ -21,7 +21,7 @@ def serving_function(model, prep: dict):
     from .model import decode_functions, host_constants
 
     fns = decode_functions(model, prep)
-    S, T, vocab = prep["max_source"], prep["max_target"], list(prep["vocab"])
+    S, T, vocab = prep["max_source"], default_max_len(prep), list(prep["vocab"])
     state = host_constants(model)["state"]
 
     class Serving(tf.Module):

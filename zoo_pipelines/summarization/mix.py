@@ -1,0 +1,89 @@
+"""The files the general `summarize-attn` is fine-tuned and selected on: news (Inshorts and
+BBC) beside the Debian package descriptions it already knows.
+
+`write_mix(out)` writes, from $ZOO_DATA/summarization, with every report split left out
+(each corpus's train file is read through `read_split(..., "train")`, REPORT_RULE):
+
+- `out/news-train.jsonl.gz`: the Inshorts train split, then the BBC train split twice (BBC
+  has half as many pairs). A BBC summary is a set of sentences copied from the article in
+  no particular order; here they are put back in the article's order, so the first
+  max_target subwords a model is trained on are the earliest summary sentence (usually the
+  lead), and going on means copying on down the article. References for scoring are never
+  reordered.
+- `out/valid.jsonl.gz`: the selection split for all three corpora: every 8th pair of the
+  Debian valid file (about 400), and the whole Inshorts (454) and BBC (209) valid files,
+  each row tagged with its `corpus`.
+
+Debian comes in as rehearsal (`zoo fine-tune --rehearse $ZOO_DATA/summarization/
+debian_descriptions`, which reads its train split, report split removed).
+
+    python -m zoo_pipelines.summarization.mix runs/summarization/mix
+
+>>> order_summary("B said it. A came first.", "A came first.B said it.")
+'B said it. A came first.'
+"""
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import sys
+from pathlib import Path
+
+from zoo.data import data_root
+
+from .data import DATASETS, read_split
+
+# BBC summaries join their sentences with no space ("...49%.Communications Minister ...").
+SUMMARY_SENTENCE = re.compile(r"(?<=[.!?\"'])(?=[A-Z\"])|(?<=[.!?])\s+")
+DEBIAN_VALID_EVERY = 8
+BBC_REPEATS = 2
+
+
+def order_summary(document: str, summary: str) -> str:
+    """An extractive summary's sentences in the order they appear in the document (a
+    sentence not found in it goes last, in its own order)."""
+    sentences = [s.strip() for s in SUMMARY_SENTENCE.split(summary) if s.strip()]
+    where = [(document.find(s) if s in document else len(document), i, s)
+             for i, s in enumerate(sentences)]
+    return " ".join(s for _, _, s in sorted(where))
+
+
+def corpus(name: str, split: str, root: Path | None = None) -> list[dict]:
+    return read_split((root or data_root()) / "summarization" / name, split)
+
+
+def news_train(root: Path | None = None) -> list[dict]:
+    inshorts = corpus("inshorts_news", "train", root)
+    bbc = [{**p, "summary": order_summary(p["document"], p["summary"])}
+           for p in corpus("bbc_news_summary", "train", root)]
+    return inshorts + bbc * BBC_REPEATS
+
+
+def mixed_valid(root: Path | None = None) -> list[dict]:
+    debian = corpus(DATASETS[0], "valid", root)[::DEBIAN_VALID_EVERY]
+    return [{**p, "corpus": name} for name, pairs in
+            ((DATASETS[0], debian), (DATASETS[1], corpus(DATASETS[1], "valid", root)),
+             (DATASETS[2], corpus(DATASETS[2], "valid", root))) for p in pairs]
+
+
+def write_jsonl(pairs: list[dict], path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with gzip.open(path, "wt", encoding="utf-8") as f:
+        for p in pairs:
+            f.write(json.dumps({"document": p["document"], "summary": p["summary"],
+                                "id": p["group"], **({"corpus": p["corpus"]} if "corpus" in p else {})})
+                    + "\n")
+    return path
+
+
+def write_mix(out: str | Path, root: Path | None = None) -> dict:
+    out = Path(out)
+    train, valid = news_train(root), mixed_valid(root)
+    write_jsonl(train, out / "news-train.jsonl.gz")
+    write_jsonl(valid, out / "valid.jsonl.gz")
+    return {"news-train": len(train), "valid": len(valid)}
+
+
+if __name__ == "__main__":
+    print(write_mix(sys.argv[1] if len(sys.argv) > 1 else "runs/summarization/mix"))
