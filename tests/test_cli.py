@@ -27,7 +27,7 @@ def test_predict_help_for_one_model_shows_its_options(capsys):
     with pytest.raises(SystemExit):
         main(["predict", "summarize-attn", "--help"])
     out = capsys.readouterr().out
-    assert "summarize-attn: --beam 4 [1..64]" in out and "ner-bilstm" not in out
+    assert "summarize-attn: --beam 1 [1..64]" in out and "ner-bilstm" not in out
 
 
 def test_input_file_and_stdin_give_one_result_a_line(tmp_path, capsys, monkeypatch):

@@ -141,7 +141,7 @@ def test_predict_help_lists_every_models_options_and_bounds_without_tensorflow()
                          timeout=120, cwd=REPO).stdout
     assert "tensorflow loaded: False" in out
     text = " ".join(out.split())                                  # undo the line wrapping
-    assert "summarize-attn: --beam 4 [1..64]" in text
+    assert "summarize-attn: --beam 1 [1..64]" in text
     assert "--alpha 0.8 [0..5]" in text and "--min-len 1 [0..max_len]" in text
     assert "caption-cnn-lstm: --beam 3 [1..64 (1: greedy)]" in text
     assert "speech-ctc, speech-ctc-stream: --beam 0 [0..64 (0, 1: greedy)]" in text
