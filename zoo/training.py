@@ -305,9 +305,9 @@ def fine_tune(zm, data, validation=None, epochs: int = 3, out=None,
     (`Entry.fine_tune`) over the model's own hyper-parameters and `overrides` over both.
 
     Labels (tasks with a label set): new types in the data are appended to the model's
-    (the old ones keep their ids and output weights, the new ones start fresh), and the
-    model's training data is rehearsed unless `rehearse=False`, so the old types keep
-    working where the new data does not tag them. `replace_labels=True` takes the new
+    (the old ones keep their ids and output weights, the new ones start fresh); where the
+    data tags some old types and leaves others untagged, the model's training data is
+    rehearsed unless `rehearse=False`, so those keep working (default_rehearsal). `replace_labels=True` takes the new
     data's label set instead, and `labels=[...]` names it; both re-initialise the
     label-dependent layers (named "head_*").
 
@@ -452,8 +452,8 @@ def default_rehearsal(entry, change: dict):
     if not change["untagged"]:
         return None
     if not change["shared"]:
-        print(f"fine_tune: the new data tags none of the model's types, so they are not "
-              f"rehearsed and will fade (--rehearse keeps them; --replace-labels drops them)")
+        print("fine_tune: the new data tags none of the model's types, so they are not "
+              "rehearsed and will fade (--rehearse keeps them; --replace-labels drops them)")
         return None
     if not folder.exists():
         log.warning("fine_tune: the new data does not tag %s and %s is not here to rehearse: "
