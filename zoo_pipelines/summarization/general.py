@@ -23,18 +23,12 @@ import sys
 import time
 from pathlib import Path
 
-from zoo.data import data_root
-
-from .data import DATASETS, REPORT_RULE, read_split
+from .data import DATASETS, REPORT_RULE
 from .evaluate import evaluate
-from .mix import mixed_valid
+from .mix import corpus, mixed_valid
 
 SHORT = {"debian_descriptions": "Debian", "inshorts_news": "Inshorts", "bbc_news_summary": "BBC"}
 ROUGE = ("rouge1", "rouge2", "rougeL")
-
-
-def corpus_split(name: str, split: str) -> list[dict]:
-    return read_split(data_root() / "summarization" / name, split)
 
 
 def sweep(zm, candidates: dict) -> dict:
@@ -72,7 +66,7 @@ DEBIAN_REPORT_EVERY = 5        # 1,101 of the 5,501 Debian report pairs (CPU tim
 
 
 def report_examples(name: str) -> list[dict]:
-    pairs = corpus_split(name, "report")
+    pairs = corpus(name, "report")
     return pairs[::DEBIAN_REPORT_EVERY] if name == DATASETS[0] else pairs
 
 
@@ -153,15 +147,6 @@ def splits(chosen: str, valid_data: str) -> dict:
                        "note": REPORT_NOTE}}
 
 
-def recard(bundle: str, chosen: str) -> None:
-    """Re-write `splits` and the card of a bundle `finish` wrote (no number changes)."""
-    import zoo
-
-    zm = zoo.load(bundle)
-    zm.metrics["splits"] = splits(chosen, zm.metrics["valid"]["data"])
-    zm.write_card(bundle)
-
-
 REPORT_NOTE = ("Inshorts and BBC: untouched (the fine-tune read their train splits only). "
                "Debian: the base bundle this one was fine-tuned from was trained before report "
                "splits were carved, on the whole Debian train file, so its Debian report numbers "
@@ -180,7 +165,5 @@ if __name__ == "__main__":
         for (lab, row), o in zip(res.items(), grid):
             row["options"] = o
         Path(sys.argv[4]).write_text(json.dumps(res, indent=1))
-    elif sys.argv[1] == "recard":    # recard BUNDLE ROW
-        recard(*sys.argv[2:4])
     else:                           # finish BUNDLE OUT SWEEP_JSON ROW
         finish(*sys.argv[2:6])
