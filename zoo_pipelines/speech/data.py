@@ -263,10 +263,6 @@ def _pad_batch(items, bucket: int, n_mels: int, width: int, subsample: int):
     return x, y
 
 
-def is_single_digits(examples: list[dict], prep: dict) -> bool:
-    return prep["alphabet"] == "digits" and all(len(label_ids(e["text"], prep)) == 1 for e in examples)
-
-
 def make_dataset(examples: list[dict], prep: dict, batch_size: int = 32, shuffle: bool = False,
                  seed: int = 0, drop_remainder: bool = False):
     """Batches ({"features": [B, T, n_mels]}, {"logits": [B, 1 + L]}) padded to a length

@@ -210,8 +210,9 @@ class Host(contract.Host):
     def encode(self, inputs, beam: int = 1, max_len: int | None = None, min_len: int = 1,
                alpha: float = 0.8, block_ngram: int = 0, attention: bool = False) -> Encoded:
         """Options: `beam` width (1 = greedy), `max_len` subword tokens out (default: the
-        bundle's `max_len`, chosen on its selection split, else the training limit), `min_len`, length-normalisation exponent `alpha`, `block_ngram`
-        (no repeated n-gram in a summary; 0 turns it off), `attention` (return the
+        bundle's `max_len`, chosen on its selection split, else the training limit),
+        `min_len`, length-normalisation exponent `alpha`, `block_ngram` (no repeated
+        n-gram in a summary; 0 turns it off), `attention` (return the
         attention map). A string is the document; a pathlib.Path is read as a UTF-8 text
         file."""
         inputs = as_batch(inputs, (str, Path), "documents (strings)")
