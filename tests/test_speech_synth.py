@@ -115,3 +115,31 @@ def test_festival_voices_speak_digits(tmp_path):
     singles = D.read(tmp_path / "recordings")
     assert len(singles) == 3 * 2 * 10
     assert '"festival"' in (tmp_path / "recipe.json").read_text()
+
+
+@needs_flite
+def test_study_writes_its_tables_into_the_card(voices, data_dir, tmp_path):
+    """study.py measures both bundles and writes metrics.json `studies` and the card; the
+    leave-one-out table names every FSDD speaker, measured or not."""
+    import shutil as sh
+
+    import zoo
+    from zoo_pipelines.speech import study
+
+    bundle = tmp_path / "b"
+    sh.copytree(zoo.registry.get("speech-ctc-stream").bundle_path, bundle)
+    with pytest.raises(InputError, match="no such speaker in .*expected one of george"):
+        study.main([str(bundle), "--before", str(bundle), "--synth", str(voices),
+                    "--loso", f"nobody={bundle}", "--fsdd", str(data_dir / "fsdd")])
+    study.main([str(bundle), "--before", str(bundle), "--synth", str(voices),
+                "--loso", f"nicolas={bundle}", "--fsdd", str(data_dir / "fsdd")])
+    m = zoo.load(bundle)                    # the manifest was re-hashed: it still loads
+    voices_rows = m.metrics["studies"]["synthetic_voices"]["rows"]
+    assert {r["voice"] for r in voices_rows} == {"flite-kal", "flite-awb"}
+    assert [r["held out"] for r in voices_rows if r["voice"] == "flite-awb"] == ["yes"]
+    loso = m.metrics["studies"]["leave_one_speaker_out"]["rows"]
+    mine = {r["held-out speaker"]: r for r in loso if r["recipe"] == "this bundle's"}
+    assert len(mine) == 5 and mine["george"]["run"] == "not measured yet"
+    assert 0.9 < mine["nicolas"]["digit acc."] <= 1.0      # trained on him: mechanics only
+    card = (bundle / "card.md").read_text()
+    assert "## Leave one FSDD speaker out" in card and "## Against the bundle it replaced" in card

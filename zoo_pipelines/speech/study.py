@@ -1,0 +1,151 @@
+"""The synthetic-voice study of issue 17, measured on the bundles themselves and written
+into a bundle's card (metrics.json `studies`, zoo.card.render_studies):
+
+    python -m zoo_pipelines.speech.study zoo_pipelines/saved_models/speech-ctc \\
+        --before runs/speech/before/speech-ctc --synth runs/speech/synth \\
+        --loso jackson=runs/speech/synth-nojackson
+
+- `before`: the bundle beside the one it replaced (`--before`: a copy kept before
+  shipping) on FSDD's selection split (official recordings 0-4; chose the epoch), its
+  report split (5-9; chose nothing) and the synthetic voices never trained on nor
+  chosen with (awb, ked: synth.HOLDOUT). FSDD numbers come from each bundle's
+  metrics.json (the evaluator's, at training time); voices are scored here (synth.score);
+- `voices`: both bundles on every synthetic voice;
+- `loso`: FSDD speakers left out in turn. `--loso SPEAKER=BUNDLE` is a run of the same
+  recipe without SPEAKER (synth `--drop-speaker`), scored here on all his recordings;
+  the replaced bundle's recipe rows are its own recorded runs (metrics.json `reports`).
+  A speaker with no run says so.
+"""
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+
+from zoo.errors import InputError
+
+from . import data as D
+from . import synth as S
+
+NONE = "—"
+
+
+def fsdd_row(label: str, new: dict, old: dict) -> dict:
+    pick = lambda m, k: m[k] if m and k in m else NONE  # noqa: E731
+    return {"split": label, "digit acc.": pick(new, "digit_accuracy"),
+            "connected WER": pick(new, "connected_wer"),
+            "replaced: digit acc.": pick(old, "digit_accuracy"),
+            "replaced: connected WER": pick(old, "connected_wer")}
+
+
+def loso_rows(m, before, loso: dict, fsdd: Path) -> list[dict]:
+    import zoo
+    from zoo.training import read_state
+
+    examples = D.read(fsdd)
+    speakers = sorted({e["speaker"] for e in examples})
+    unknown = set(loso) - set(speakers)
+    if unknown:
+        raise InputError(f"--loso {', '.join(sorted(unknown))}: no such speaker in {fsdd} "
+                         f"(expected one of {', '.join(speakers)})")
+    rows = []
+    for speaker in speakers:
+        old = [(k.split(": ")[-1], r) for k, r in before.metrics.get("reports", {}).items()
+               if re.match(rf"held-out speaker {speaker}\b", k)]
+        rows += [{"held-out speaker": speaker, "recipe": f"replaced ({before.entry.name})",
+                  "run": run, "digit acc.": r["digit_accuracy"],
+                  "connected WER": r["connected_wer"]} for run, r in old]
+        if speaker not in loso:
+            rows.append({"held-out speaker": speaker, "recipe": "this bundle's",
+                         "run": "not measured yet", "digit acc.": NONE, "connected WER": NONE})
+            continue
+        run = zoo.load(loso[speaker])
+        if run.entry.name != m.entry.name:
+            raise InputError(f"{loso[speaker]}: a {run.entry.name} run; expected {m.entry.name}")
+        state = read_state(Path(loso[speaker]) / "train")
+        r = run.evaluate([e for e in examples if e["speaker"] == speaker])
+        rows.append({"held-out speaker": speaker, "recipe": "this bundle's",
+                     "run": f"{loso[speaker]} ({run.hparams['epochs']} epochs, best "
+                            f"{state.get('best_epoch', NONE)})",
+                     "digit acc.": r["digit_accuracy"], "connected WER": r["connected_wer"]})
+    return rows
+
+
+def study(m, before: str, synth_dir: str, loso: dict, fsdd: Path, command: str) -> dict:
+    """The three tables (metrics.json `studies`) for the loaded bundle `m`."""
+    import zoo
+
+    old = zoo.load(before)
+    if old.entry.name != m.entry.name:
+        raise InputError(f"--before {before}: a {old.entry.name} bundle; expected {m.entry.name}")
+    new_v, old_v = S.score(m, synth_dir), S.score(old, synth_dir)
+    held = [v for v in new_v if new_v[v]["held_out"]]
+    voices = [{"voice": v, "held out": "yes" if new_v[v]["held_out"] else "no (trained on)",
+               "digit acc.": new_v[v]["digit_accuracy"],
+               "connected WER": new_v[v]["connected_wer"],
+               "strings exact": new_v[v]["strings_exact"],
+               "replaced: digit acc.": old_v[v]["digit_accuracy"],
+               "replaced: connected WER": old_v[v]["connected_wer"]} for v in new_v]
+    old_report = old.metrics.get("report") if old.metrics.get("report") else {}
+    before_rows = [fsdd_row("FSDD official 0-4 (selection: chose the epoch)", m.metrics["valid"],
+                            old.metrics["valid"]),
+                   fsdd_row("FSDD 5-9 (report: chose nothing)" + (
+                       "" if old_report else "; the replaced bundle trained on it"),
+                            m.metrics.get("report"), old_report)]
+    before_rows += [fsdd_row(f"{v} (synthetic, held out)", new_v[v], old_v[v]) for v in held]
+    where = f"`{synth_dir}` (synth.py: 100 single digits and 40 connected strings a voice)"
+    return {
+        "synthetic_voices_before": {
+            "title": "Against the bundle it replaced",
+            "note": (f"Replaced: `{old.metrics.get('command', before)}`. FSDD numbers are each "
+                     f"bundle's own metrics.json; the synthetic voices are scored on {where}. "
+                     f"Held-out voices ({', '.join(S.HOLDOUT)}) chose nothing."),
+            "command": command, "rows": before_rows},
+        "synthetic_voices": {
+            "title": "Synthetic voices (flite, festival)",
+            "note": (f"Scored on {where}. Voices marked 'trained on' had other takes "
+                     "(seed 1) in this bundle's training data, so they measure fit, not "
+                     "generalisation; the held-out ones were never trained on or chosen with."),
+            "command": command, "rows": voices},
+        "leave_one_speaker_out": {
+            "title": "Leave one FSDD speaker out",
+            "note": ("Each run trains the recipe on the other FSDD speakers (and, for this "
+                     "bundle's recipe, the six training synthetic voices) and is scored on all "
+                     "500 recordings of the speaker left out; the epoch is chosen on the other "
+                     "speakers' official recordings 0-4."),
+            "command": command, "rows": loso_rows(m, old, loso, fsdd)},
+    }
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("bundle", help="the bundle whose card gets the study")
+    ap.add_argument("--before", required=True, help="a copy of the bundle it replaced")
+    ap.add_argument("--synth", required=True, help="synthetic voices (synth.py --out)")
+    ap.add_argument("--loso", nargs="*", default=[], metavar="SPEAKER=BUNDLE",
+                    help="runs with one FSDD speaker left out")
+    ap.add_argument("--fsdd", default=None, help="FSDD folder (default $ZOO_DATA/fsdd)")
+    args = ap.parse_args(argv)
+    from zoo.data import data_root
+
+    loso = {}
+    for item in args.loso:
+        if "=" not in item:
+            ap.error(f"--loso {item!r}: expected SPEAKER=BUNDLE")
+        speaker, path = item.split("=", 1)
+        loso[speaker] = path
+    fsdd = Path(args.fsdd) if args.fsdd else data_root() / "fsdd"
+    command = "python -m zoo_pipelines.speech.study " + " ".join(
+        [args.bundle, "--before", args.before, "--synth", args.synth]
+        + (["--loso", *args.loso] if args.loso else []))
+    import zoo
+
+    m = zoo.load(args.bundle)
+    m.metrics.setdefault("studies", {}).update(
+        study(m, args.before, args.synth, loso, fsdd, command))
+    m.write_card(args.bundle)
+    print(f"{args.bundle}: studies {', '.join(m.metrics['studies'])} written into card.md")
+
+
+if __name__ == "__main__":
+    main()
