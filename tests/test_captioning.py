@@ -143,6 +143,23 @@ def test_color_jitter_option_keeps_colours_when_zero():
     assert ENTRY.recipe["data"]["color_jitter"] in (0.0, 1.0)         # a documented recipe hparam
 
 
+def test_stroke_blur_option_redraws_strokes():
+    import tensorflow as tf
+
+    # A black 4x4 square: thicker strokes make it 6x6, thinner 2x2, the blur keeps 4x4 dark
+    # pixels and adds greys; off (0) it stays 4x4 (only shifted).
+    img = np.full((16, 16, 3), 255.0, np.float32)
+    img[6:10, 6:10] = 0.0
+    tf.random.set_seed(0)
+    dark = {int((D._augment(tf.constant(img), 16, 0.0, 1.0).numpy()[..., 0] < 128).sum())
+            for _ in range(30)}
+    assert dark == {4, 16, 36}
+    assert {int((D._augment(tf.constant(img), 16, 0.0, 0.0).numpy()[..., 0] < 128).sum())
+            for _ in range(5)} == {16}
+    prep, _ = D.fit_preprocessor([{"image": "x", "captions": ["a b"]}], stroke_blur=0.5)
+    assert prep["stroke_blur"] == 0.5 and ENTRY.recipe["data"]["stroke_blur"] == 0.0
+
+
 def test_keyword_target_dataset_and_loss(data_dir):
     import keras
 
@@ -175,6 +192,35 @@ def test_keyword_target_dataset_and_loss(data_dir):
     assert sorted(fns["encoder"].output) == ["c", "features", "h", "keys"]
     assert M.build(prep, units=8, embed_dim=4, attention_dim=4, widths=(4, 8), grid=8).output.keys() \
         == {"logits", "attention"}
+
+
+def test_styles_option_trains_on_one_art_style(data_dir, tiny):
+    """The cross-style check: `--hparam styles=google` trains (and fits the vocabulary) on
+    one art style; the per-epoch check and the nearest-neighbour baseline keep to it, and
+    the final metrics measure every style (by_folder)."""
+    from zoo.model import ZooModel
+
+    root = data_dir / "captioning" / "emoji"
+    train = D.read_split(root, "train")
+    mixed = train[:6] + [e for e in train if D.style_of(e) == "twitter"][:6]
+    prep, _ = D.fit_preprocessor(mixed, min_count=1, styles="google")
+    assert prep["styles"] == ["google"]
+    assert ENTRY.hparams(styles="google")["styles"] == "google"        # a recipe key
+    x, _ = next(iter(D.make_dataset(mixed, prep, batch_size=12, augment=False)))
+    assert len(x["image"]) == sum(D.style_of(e) == "google" for e in mixed)
+    with pytest.raises(DataFormatError, match=r"no image in such a folder.*'google', 'twitter'"):
+        D.fit_preprocessor(mixed, styles="googel")
+    zm0, _, valid = tiny
+    zm = ZooModel(ENTRY, zm0.keras_model, {**zm0.preprocessor, "styles": ["twitter"]})
+    pick = [e for e in valid if D.style_of(e) == "google"][:2] + \
+        [e for e in valid if D.style_of(e) == "twitter"][:2]
+    m = E.evaluate(zm, pick, compare_beam=None, train=mixed, own_styles=True)
+    assert m["images"] == 2 and "by_folder" not in m
+    assert {D.style_of(e) for e in E.default_train(zm)} == {"twitter"}
+    m = E.evaluate(zm, pick, compare_beam=None, train=mixed)
+    assert sorted(m["by_folder"]) == ["google", "twitter"]
+    D.grow_preprocessor(zm.preprocessor, valid[:3])     # new data: new folders
+    assert "styles" not in zm.preprocessor
 
 
 # ---- host: images -------------------------------------------------------------------------

@@ -21,7 +21,11 @@ ENTRY = Entry(
     valid_file="captions.tsv",
     recipe={"data": {"image_size": 64, "min_count": 2, "keyword_min_count": 4,
                      # colour jitter (make_dataset) blurs neighbouring skin tones: off (README)
-                     "color_jitter": 0.0},
+                     "color_jitter": 0.0,
+                     # image folders (art styles) to train on, e.g. "google"; None: all
+                     "styles": None,
+                     # share of training images with thicker/thinner strokes or blurred
+                     "stroke_blur": 0.0},
             "model": {"grid": 8, "widths": [64, 128, 256], "cell": "lstm", "units": 256,
                       "embed_dim": 128, "attention_dim": 128, "dropout": 0.3,
                       "attention_reg": 1.0,

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from zoo.data import bucketed_batches, carve, existing, split_name
+from zoo.errors import DataFormatError
 
 from .host import END, SPECIALS, START, UNK, data_uri, load_image, tokenize
 from .readers import read_captions
@@ -63,6 +64,28 @@ def report_group(example: dict) -> str:
     return "-".join(p for p in parts if p not in SKIN_TONES) or "-".join(parts)
 
 
+def style_of(example: dict) -> str:
+    """The image's folder: the emoji art style (images/google, images/twitter)."""
+    return Path(example["image"]).parent.name
+
+
+def in_styles(examples: list[dict], styles) -> list[dict]:
+    """The examples whose image folder is one of `styles` (a list, or names joined by
+    ","; None or empty: all), or a DataFormatError naming the folders there are.
+
+    >>> [e["image"] for e in in_styles([{"image": "g/1.png"}, {"image": "t/1.png"}], "t")]
+    ['t/1.png']
+    """
+    if not styles:
+        return examples
+    names = styles.split(",") if isinstance(styles, str) else list(styles)
+    kept = [e for e in examples if style_of(e) in names]
+    if not kept:
+        raise DataFormatError(f"styles {names}: no image in such a folder; the images here are "
+                              f"in {sorted({style_of(e) for e in examples})}")
+    return kept
+
+
 # ---- vocabulary ---------------------------------------------------------------------------
 def caption_counts(examples) -> Counter:
     return Counter(w for e in examples for c in e["captions"] for w in tokenize(c))
@@ -70,12 +93,19 @@ def caption_counts(examples) -> Counter:
 
 def fit_preprocessor(train: list[dict], image_size: int = 64, min_count: int = 2,
                      max_len: int | None = None, color_jitter: float = 1.0,
-                     keyword_weight: float = 0.0, keyword_min_count: int = 4) -> tuple[dict, None]:
+                     keyword_weight: float = 0.0, keyword_min_count: int = 4,
+                     styles=None, stroke_blur: float = 0.0) -> tuple[dict, None]:
     """Vocabulary (words seen `min_count` times, most frequent first, after the specials
     <pad> <start> <end> <unk>), image size, caption length buckets, the training
     augmentation's `color_jitter` strength (make_dataset; 0 = shift/crop only), and, with
     `keyword_weight` > 0 and data with keywords (the emoji corpus), the keyword labels of
-    the auxiliary multi-label target (keywords on `keyword_min_count` training images)."""
+    the auxiliary multi-label target (keywords on `keyword_min_count` training images).
+    `styles` (image folders, e.g. "google"; None: all) trains on those art styles only
+    (in_styles; make_dataset and the nearest-neighbour baseline keep to them): the
+    cross-style check trains on one style and measures the other. `stroke_blur` is the
+    share of training images drawn differently (make_dataset: thicker or thinner strokes,
+    or blurred; 0: off)."""
+    train = in_styles(train, styles)
     counts = caption_counts(train)
     words = [w for w, c in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])) if c >= min_count]
     lengths = [len(tokenize(c)) for e in train for c in e["captions"]]
@@ -85,6 +115,10 @@ def fit_preprocessor(train: list[dict], image_size: int = 64, min_count: int = 2
     prep = {"vocab": SPECIALS + words, "image_size": int(image_size), "max_len": max_len,
             "caption_buckets": buckets, "min_count": int(min_count),
             "color_jitter": float(color_jitter)}
+    if stroke_blur:
+        prep["stroke_blur"] = float(stroke_blur)
+    if styles:
+        prep["styles"] = sorted({style_of(e) for e in train})
     if keyword_weight > 0:
         kc = Counter(k for e in train for k in set(e.get("keywords") or ()))
         prep["keywords"] = sorted(k for k, c in kc.items() if c >= keyword_min_count)
@@ -124,6 +158,7 @@ def grow_preprocessor(prep: dict, examples: list[dict]) -> list[str]:
     new words. The out-of-distribution limits (`ood`, evaluate.calibrate_ood) describe the
     old training images and would flag the new domain's: they are dropped (re-run
     calibrate_ood on the fine-tuned bundle to get warnings back)."""
+    prep.pop("styles", None)            # the new data's images are in folders of their own
     if prep.pop("ood", None):
         log.warning("fine_tune: the out-of-distribution limits describe the old training "
                     "images and are dropped; re-run captioning.evaluate.calibrate_ood on the "
@@ -165,14 +200,20 @@ def make_dataset(examples: list[dict], prep: dict, batch_size: int, shuffle: boo
     tf.data. Augmentation (default: when shuffling, i.e. training) is a random crop (pad by
     1/8 of the side, crop back) and colour jitter (brightness +-20, contrast and saturation
     x0.8..1.2, all scaled by prep["color_jitter"]; 0 turns it off: where captions name a
-    colour, such as the emoji skin tones, jitter blurs neighbouring tones). There
+    colour, such as the emoji skin tones, jitter blurs neighbouring tones), and on a share
+    prep["stroke_blur"] of the images (default 0) a change of drawing style that keeps the
+    colours: strokes one pixel thicker or thinner (a 3x3 min or max filter) or a 3x3
+    binomial blur, one of the three at random. There
     is NO horizontal flip: it changes the meaning of arrows, hands, flags and text, which
-    captions name ("right arrow", "flag: ..."); add one only for data where it is harmless."""
+    captions name ("right arrow", "flag: ..."); add one only for data where it is harmless.
+    With prep["styles"] only the images of those folders are used (fit_preprocessor)."""
     import tensorflow as tf
 
+    examples = in_styles(examples, prep.get("styles"))
     size = int(prep["image_size"])
     augment = shuffle if augment is None else augment
     jitter = float(prep.get("color_jitter", 1.0))     # bundles from before the option: 1
+    stroke = float(prep.get("stroke_blur", 0.0))
     images, ids, which = pairs(examples, prep)
     if shuffle:
         order = np.random.default_rng(seed).permutation(len(images))
@@ -197,7 +238,7 @@ def make_dataset(examples: list[dict], prep: dict, batch_size: int, shuffle: boo
         img = tf.numpy_function(load, [path], tf.float32)
         img.set_shape((size, size, 3))
         if augment:
-            img = _augment(img, size, jitter)
+            img = _augment(img, size, jitter, stroke)
         y = {"logits": tgt, "attention": tgt}
         if kw_table is not None:
             y["keywords"] = tf.gather(kw_table, n)
@@ -213,8 +254,19 @@ def make_dataset(examples: list[dict], prep: dict, batch_size: int, shuffle: boo
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
-def _augment(img, size: int, jitter: float = 1.0):
+def _augment(img, size: int, jitter: float = 1.0, stroke: float = 0.0):
     import tensorflow as tf
+
+    if stroke > 0:
+        x = img[None] - 255.0                           # white 0: padding stays white
+        kernel = tf.constant([1.0, 2.0, 1.0]) / 4.0
+        kernel = tf.tile((kernel[:, None] * kernel[None, :])[:, :, None, None], [1, 1, 3, 1])
+        styles = [lambda: x, lambda: -tf.nn.max_pool2d(-x, 3, 1, "SAME"),      # thicker
+                  lambda: tf.nn.max_pool2d(x, 3, 1, "SAME"),                    # thinner
+                  lambda: tf.nn.depthwise_conv2d(x, kernel, [1, 1, 1, 1], "SAME")]
+        pick = tf.where(tf.random.uniform([]) < stroke,
+                        tf.random.uniform([], 1, 4, dtype=tf.int32), 0)
+        img = tf.switch_case(pick, styles)[0] + 255.0
 
     pad = max(size // 8, 1)
     # Pad with white (the emoji background), then crop back: a random shift of <= 1/8 side.

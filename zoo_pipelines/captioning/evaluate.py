@@ -36,7 +36,8 @@ GREATER_IS_BETTER = True
 # `zoo train` checks every epoch with greedy captions and no baseline (beam search and the
 # nearest-neighbour features over the whole training set are too slow to run per epoch);
 # the final metrics use evaluate()'s defaults.
-EPOCH_OPTIONS = {"beam": 1, "compare_beam": None, "train": []}
+# A model trained on some art styles only (prep "styles") chooses its epoch on those.
+EPOCH_OPTIONS = {"beam": 1, "compare_beam": None, "train": [], "own_styles": True}
 BLEU_IMPLEMENTATION = "nltk 3.10.4 corpus_bleu, SmoothingFunction().method1, host.tokenize"
 
 
@@ -82,24 +83,34 @@ def nearest_neighbour_captions(zoo_model, examples: list[dict], train: list[dict
 
 
 def default_train(zoo_model) -> list[dict] | None:
-    """The entry's training split under $ZOO_DATA (for the baseline), or None if absent."""
+    """The entry's training split under $ZOO_DATA (for the baseline), in the art styles the
+    model was trained on (prep "styles"), or None if absent."""
     from zoo.data import data_root, read_split
 
+    from .data import in_styles
+
     try:
-        return read_split(zoo_model.entry, data_root() / zoo_model.entry.default_data, "train")
+        train = read_split(zoo_model.entry, data_root() / zoo_model.entry.default_data, "train")
+        return in_styles(train, zoo_model.preprocessor.get("styles"))
     except Exception:           # no default data here: the baseline is skipped, not faked
         return None
 
 
 def evaluate(zoo_model, examples: list[dict], beam: int = 1, compare_beam: int | None = 3,
-             train: list[dict] | None = None, max_examples: int | None = None) -> dict:
+             train: list[dict] | None = None, max_examples: int | None = None,
+             own_styles: bool = False) -> dict:
     """Metrics of the model's captions on `examples` (greedy by default: no decoding setting
     tuned on the split it is measured on), the same for beam search of width `compare_beam`
     with predict()'s length normalisation (host.ALPHA, chosen on the emoji valid split) as
     `beam{k}_*` (None: skip), and the nearest-neighbour baseline over `train` (default:
-    the entry's training split; [] skips it)."""
+    the entry's training split; [] skips it). `own_styles`: only the images in the art
+    styles the model was trained on (prep "styles"; all if it has none)."""
     from zoo.monitor import predict_with_progress
 
+    from .data import in_styles
+
+    if own_styles:
+        examples = in_styles(examples, zoo_model.preprocessor.get("styles"))
     examples = examples[:max_examples] if max_examples else examples
     refs = [e["captions"] for e in examples]
     images = [e["image"] for e in examples]
