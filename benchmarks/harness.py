@@ -24,6 +24,7 @@ runs, so every module here imports without it.
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import json
 import os
@@ -303,19 +304,28 @@ def training(spec: Spec, zm, hp: dict, torch, twin, twin_module, batches: list) 
     params = list(twin.parameters())
     opt = torch.optim.Adam(params, lr=hp.get("learning_rate", 1e-3), eps=1e-7)   # Keras's epsilon
 
-    def step(batch):
-        opt.zero_grad(set_to_none=True)
-        twin_module.loss(twin, *batch).backward()
-        torch.nn.utils.clip_grad_norm_(params, hp.get("clipnorm", 5.0))    # = global_clipnorm
-        opt.step()
-
     def tensors(d: dict) -> dict:
         return {k: torch.from_numpy(np.array(v)) for k, v in d.items()}    # writable copies
 
-    print(f"training the PyTorch twin: {len(batches)} steps ...", flush=True)
     torch_batches = [(tensors(x), tensors(y)) for x, y in batches]
-    out[f"PyTorch twin (eager{', ' + twin_module.STYLE if hasattr(twin_module, 'STYLE') else ''})"] = \
-        throughput(timed(step, torch_batches, one_per_shape(torch_batches, shapes) * 2))
+    style = f", {twin_module.STYLE}" if hasattr(twin_module, "STYLE") else ""
+    eager = functools.partial(twin_module.loss, twin)
+    # A good PyTorch user tries torch.compile (forward, loss and backward through
+    # AOTAutograd; graph breaks where it cannot trace) and keeps it where it is faster:
+    # both are timed, and the ratio is taken against the faster.
+    for label, loss in ((f"PyTorch twin (eager{style})", eager),
+                        (f"PyTorch twin (torch.compile{style})", torch.compile(eager))):
+        def step(batch, loss=loss):
+            opt.zero_grad(set_to_none=True)
+            loss(*batch).backward()
+            torch.nn.utils.clip_grad_norm_(params, hp.get("clipnorm", 5.0))    # = global_clipnorm
+            opt.step()
+
+        print(f"training {label}: {len(batches)} steps ...", flush=True)
+        try:
+            out[label] = throughput(timed(step, torch_batches, one_per_shape(torch_batches, shapes) * 2))
+        except Exception as e:     # inductor needs a C++ compiler; say why a row is missing
+            print(f"{label} failed: {type(e).__name__}: {str(e).splitlines()[0][:200]}", flush=True)
     twin.eval()
     return out
 
@@ -462,10 +472,12 @@ def render(r: dict) -> str:
                     **{k.replace("_per_s", "/s"): v for k, v in t.items() if k.endswith("_per_s")}}
             for label, t in train.items()}
     lines += table(rows, "framework")
-    keras, torch_ = next(iter(train.values())), train[list(train)[-1]]
+    keras = next(iter(train.values()))
     unit = next(k for k in keras if k.endswith("_per_s") and k != "steps_per_s")
-    lines += ["", (f"Ratio Keras (recipe) / PyTorch ({unit.replace('_per_s', '/s')}): "
-                   f"**{keras[unit] / torch_[unit]:.2f}** (above 1: Keras is faster).")]
+    fastest = max((label for label in train if label.startswith("PyTorch")), key=lambda l: train[l][unit])
+    lines += ["", (f"Ratio Keras (recipe) / PyTorch, its faster row ({fastest}; "
+                   f"{unit.replace('_per_s', '/s')}): **{keras[unit] / train[fastest][unit]:.2f}** "
+                   "(above 1: Keras is faster).")]
     for title, section in r["latency"].items():
         lines += ["", f"## {title}", ""] + (table(section) if isinstance(section, dict) else [section])
     lines += ["", "## Exports and sizes (parity: zoo's export check against Keras)", "",
