@@ -26,6 +26,7 @@ def make(km):
             self.hb = torch.nn.Linear(units, W.shape[1])
             self.W = torch.nn.Parameter(torch.tensor(W))
             self.V = torch.nn.Parameter(torch.tensor(V))
+            self.register_buffer("below", torch.tril(torch.ones(88, 88), -1))
             with torch.no_grad():
                 self.lstm.weight_ih_l0.copy_(torch.tensor(kernel.T))
                 self.lstm.weight_hh_l0.copy_(torch.tensor(recurrent.T))
@@ -37,8 +38,8 @@ def make(km):
         def forward(self, prev, frame):
             x, _ = self.lstm(prev)
             b, c = self.vb(x), self.hb(x)
-            contrib = frame[..., :, None] * self.W
-            a = torch.cumsum(contrib, dim=-2) - contrib
+            # keys below each key as one matmul, as the Keras NADE does (faster than cumsum)
+            a = (frame[..., None, :] * self.below) @ self.W
             return b + (torch.sigmoid(c[..., None, :] + a) * self.V).sum(-1)
 
         def step(self, frame, h, c):

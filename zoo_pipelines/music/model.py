@@ -40,9 +40,12 @@ class NADE(keras.layers.Layer):
 
     def call(self, inputs):
         b, c, v = inputs
-        contrib = v[..., :, None] * self.W                      # [B, T, keys, H]
-        a = ops.cumsum(contrib, axis=-2) - contrib               # exclusive: keys below i
-        h = ops.sigmoid(c[..., None, :] + a)
+        # a_i = sum_{j<i} v_j W_j for every key i at once, as one matmul: the frame masked
+        # by a strictly lower-triangular matrix [B, T, keys, keys] times W. A cumulative
+        # sum over v_j W_j computes the same; on CPU it ran 3x slower, forward and backward.
+        below = ops.tril(ops.ones((self.keys, self.keys), dtype=v.dtype), k=-1)  # [i, j]: j < i
+        a = ops.matmul(v[..., None, :] * below, self.W)
+        h = ops.sigmoid(c[..., None, :] + a)                    # [B, T, keys, H]
         return b + ops.sum(h * self.V, axis=-1)
 
     def compute_output_shape(self, input_shape):
