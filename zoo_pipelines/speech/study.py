@@ -28,6 +28,11 @@ from . import data as D
 from . import synth as S
 
 NONE = "—"
+# The training folder of the synthetic-voice recipe (`zoo train ... --data runs/speech/fsdd+synth`):
+# FSDD plus other takes (seed 1) of the six voices that are not held out.
+TRAIN_DATA = ("python -m zoo_pipelines.speech.synth --out runs/speech/synth-train --seed 1 "
+              "--strings 10 --voices flite-kal,flite-kal16,flite-rms,flite-slt,festival-kal,"
+              "festival-slt --mix $ZOO_DATA/fsdd --mix-out runs/speech/fsdd+synth")
 
 
 def fsdd_row(label: str, new: dict, old: dict) -> dict:
@@ -64,9 +69,11 @@ def loso_rows(m, before, loso: dict, fsdd: Path) -> list[dict]:
             raise InputError(f"{loso[speaker]}: a {run.entry.name} run; expected {m.entry.name}")
         state = read_state(Path(loso[speaker]) / "train")
         r = run.evaluate([e for e in examples if e["speaker"] == speaker])
+        differs = ", ".join(f"{k} {v}" for k, v in run.hparams.items()
+                            if k != "seed" and m.hparams.get(k) != v)
         rows.append({"held-out speaker": speaker, "recipe": "this bundle's",
-                     "run": f"{loso[speaker]} ({run.hparams['epochs']} epochs, best "
-                            f"{state.get('best_epoch', NONE)})",
+                     "run": f"{loso[speaker]} ({differs or 'the same hyper-parameters'}; "
+                            f"best epoch {state.get('best_epoch', NONE)})",
                      "digit acc.": r["digit_accuracy"], "connected WER": r["connected_wer"]})
     return rows
 
@@ -97,7 +104,8 @@ def study(m, before: str, synth_dir: str, loso: dict, fsdd: Path, command: str) 
     return {
         "synthetic_voices_before": {
             "title": "Against the bundle it replaced",
-            "note": (f"Replaced: `{old.metrics.get('command', before)}`. FSDD numbers are each "
+            "note": (f"This bundle's training data: `{TRAIN_DATA}`, then the recipe below. "
+                     f"Replaced: `{old.metrics.get('command', before)}`. FSDD numbers are each "
                      f"bundle's own metrics.json; the synthetic voices are scored on {where}. "
                      f"Held-out voices ({', '.join(S.HOLDOUT)}) chose nothing."),
             "command": command, "rows": before_rows},
@@ -112,7 +120,8 @@ def study(m, before: str, synth_dir: str, loso: dict, fsdd: Path, command: str) 
             "note": ("Each run trains the recipe on the other FSDD speakers (and, for this "
                      "bundle's recipe, the six training synthetic voices) and is scored on all "
                      "500 recordings of the speaker left out; the epoch is chosen on the other "
-                     "speakers' official recordings 0-4."),
+                     "speakers' official recordings 0-4. Where a run's hyper-parameters differ "
+                     "from this bundle's, the run column says how."),
             "command": command, "rows": loso_rows(m, old, loso, fsdd)},
     }
 
