@@ -42,15 +42,17 @@ speech-synth: install
 	command -v festival >/dev/null || (apt-get update -qq && apt-get install -y -qq $(FESTIVAL))
 	$(BIN)/python -m zoo_pipelines.speech.synth --out runs/speech/synth
 
+# Every application against its PyTorch twin with each runtime's default threads, then
+# with one thread (results/<name>-1thread.md), then peak memory of zoo predict and train.
+# Run it on an idle machine: the reports warn when the load says otherwise.
+BENCHMARKS := ner_bilstm forecast_lstm music_lstm speech_ctc caption_cnn_lstm summarize_attn charlm_lstm
 bench: install
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/python -m benchmarks.ner_bilstm
-	$(BIN)/python -m benchmarks.forecast_lstm
-	$(BIN)/python -m benchmarks.music_lstm
-	$(BIN)/python -m benchmarks.speech_ctc
-	$(BIN)/python -m benchmarks.caption_cnn_lstm
-	$(BIN)/python -m benchmarks.summarize_attn
-	$(BIN)/python -m benchmarks.charlm_lstm
+	for b in $(BENCHMARKS); do \
+	  $(BIN)/python -m benchmarks.$$b || exit 1; \
+	  $(BIN)/python -m benchmarks.$$b --threads 1 --out benchmarks/results/$$b-1thread.md || exit 1; \
+	done
+	$(BIN)/python -m benchmarks.memory
 
 # Stores every notebook with its outputs (pictures included) for readers of the repository.
 notebooks: install
