@@ -9,7 +9,8 @@ the same way for all of them:
 - training throughput: one optimizer step per batch, the same numpy arrays for both.
   Keras: a copy of the shipped model compiled as zoo/training.py compiles it (Adam with
   global_clipnorm, the application's loss, the recipe's jit_compile), `train_on_batch`.
-  PyTorch: Adam with Keras's epsilon, `clip_grad_norm_`, the twin's copy of the loss.
+  PyTorch: Adam with Keras's epsilon, `clip_grad_norm_`, the twin's copy of the loss,
+  eager and under `torch.compile`; the ratio is taken against the faster of the two.
   Every batch shape runs twice before timing, so compilation and first calls are excluded;
 - exports (zoo's own parity check against Keras on real examples) and file sizes;
 - the latency tables, then `results/<module>.md` and the `.json` beside it (`--quick`: a
