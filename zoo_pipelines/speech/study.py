@@ -5,21 +5,22 @@ into a bundle's card (metrics.json `studies`, zoo.card.render_studies):
         --before runs/speech/before/speech-ctc --synth runs/speech/synth \\
         --loso jackson=runs/speech/synth-nojackson
 
-- `before`: the bundle beside the one it replaced (`--before`: a copy kept before
-  shipping) on FSDD's selection split (official recordings 0-4; chose the epoch), its
+- `before`: the bundle beside another (`--before`: a copy of the one it replaced, or with
+  `--label` a run that was not shipped) on FSDD's selection split (official recordings 0-4; chose the epoch), its
   report split (5-9; chose nothing) and the synthetic voices never trained on nor
   chosen with (awb, ked: synth.HOLDOUT). FSDD numbers come from each bundle's
   metrics.json (the evaluator's, at training time); voices are scored here (synth.score);
 - `voices`: both bundles on every synthetic voice;
 - `loso`: FSDD speakers left out in turn. `--loso SPEAKER=BUNDLE` is a run of the same
   recipe without SPEAKER (synth `--drop-speaker`), scored here on all his recordings;
-  the replaced bundle's recipe rows are its own recorded runs (metrics.json `reports`).
+  rows recorded in either bundle's metrics.json `reports` are shown as they are.
   A speaker with no run says so.
 """
 from __future__ import annotations
 
 import argparse
 import re
+import shlex
 from pathlib import Path
 
 from zoo.errors import InputError
@@ -35,15 +36,21 @@ TRAIN_DATA = ("python -m zoo_pipelines.speech.synth --out runs/speech/synth-trai
               "festival-slt --mix $ZOO_DATA/fsdd --mix-out runs/speech/fsdd+synth")
 
 
-def fsdd_row(label: str, new: dict, old: dict) -> dict:
+def fsdd_row(split: str, new: dict, old: dict, label: str) -> dict:
     pick = lambda m, k: m[k] if m and k in m else NONE  # noqa: E731
-    return {"split": label, "digit acc.": pick(new, "digit_accuracy"),
+    return {"split": split, "digit acc.": pick(new, "digit_accuracy"),
             "connected WER": pick(new, "connected_wer"),
-            "replaced: digit acc.": pick(old, "digit_accuracy"),
-            "replaced: connected WER": pick(old, "connected_wer")}
+            f"{label}: digit acc.": pick(old, "digit_accuracy"),
+            f"{label}: connected WER": pick(old, "connected_wer")}
 
 
-def loso_rows(m, before, loso: dict, fsdd: Path) -> list[dict]:
+def recorded(zm, speaker: str) -> list:
+    """(run, metrics) of the held-out-speaker runs recorded in a bundle's `reports`."""
+    return [(k.split(": ")[-1], r) for k, r in zm.metrics.get("reports", {}).items()
+            if re.match(rf"held-out speaker {speaker}\b", k)]
+
+
+def loso_rows(m, before, loso: dict, fsdd: Path, label: str) -> list[dict]:
     import zoo
     from zoo.training import read_state
 
@@ -55,12 +62,11 @@ def loso_rows(m, before, loso: dict, fsdd: Path) -> list[dict]:
                          f"(expected one of {', '.join(speakers)})")
     rows = []
     for speaker in speakers:
-        old = [(k.split(": ")[-1], r) for k, r in before.metrics.get("reports", {}).items()
-               if re.match(rf"held-out speaker {speaker}\b", k)]
-        rows += [{"held-out speaker": speaker, "recipe": f"replaced ({before.entry.name})",
-                  "run": run, "digit acc.": r["digit_accuracy"],
-                  "connected WER": r["connected_wer"]} for run, r in old]
-        if speaker not in loso:
+        rows += [{"held-out speaker": speaker, "recipe": recipe, "run": run,
+                  "digit acc.": r["digit_accuracy"], "connected WER": r["connected_wer"]}
+                 for recipe, zm in ((label, before), ("this bundle's", m))
+                 for run, r in recorded(zm, speaker)]
+        if speaker not in loso and not recorded(m, speaker):
             rows.append({"held-out speaker": speaker, "recipe": "this bundle's",
                          "run": "not measured yet", "digit acc.": NONE, "connected WER": NONE})
             continue
@@ -78,7 +84,8 @@ def loso_rows(m, before, loso: dict, fsdd: Path) -> list[dict]:
     return rows
 
 
-def study(m, before: str, synth_dir: str, loso: dict, fsdd: Path, command: str) -> dict:
+def study(m, before: str, synth_dir: str, loso: dict, fsdd: Path, command: str,
+          label: str = "replaced") -> dict:
     """The three tables (metrics.json `studies`) for the loaded bundle `m`."""
     import zoo
 
@@ -87,33 +94,37 @@ def study(m, before: str, synth_dir: str, loso: dict, fsdd: Path, command: str) 
         raise InputError(f"--before {before}: a {old.entry.name} bundle; expected {m.entry.name}")
     new_v, old_v = S.score(m, synth_dir), S.score(old, synth_dir)
     held = [v for v in new_v if new_v[v]["held_out"]]
-    voices = [{"voice": v, "held out": "yes" if new_v[v]["held_out"] else "no (trained on)",
+    voices = [{"voice": v, "held out": "yes" if new_v[v]["held_out"] else "no",
                "digit acc.": new_v[v]["digit_accuracy"],
                "connected WER": new_v[v]["connected_wer"],
                "strings exact": new_v[v]["strings_exact"],
-               "replaced: digit acc.": old_v[v]["digit_accuracy"],
-               "replaced: connected WER": old_v[v]["connected_wer"]} for v in new_v]
-    old_report = old.metrics.get("report") if old.metrics.get("report") else {}
+               f"{label}: digit acc.": old_v[v]["digit_accuracy"],
+               f"{label}: connected WER": old_v[v]["connected_wer"]} for v in new_v]
+    trained_on = "".join(f"; {who} trained on it" for who, zm in (("this bundle", m), (label, old))
+                         if not zm.metrics.get("report"))
     before_rows = [fsdd_row("FSDD official 0-4 (selection: chose the epoch)", m.metrics["valid"],
-                            old.metrics["valid"]),
-                   fsdd_row("FSDD 5-9 (report: chose nothing)" + (
-                       "" if old_report else "; the replaced bundle trained on it"),
-                            m.metrics.get("report"), old_report)]
-    before_rows += [fsdd_row(f"{v} (synthetic, held out)", new_v[v], old_v[v]) for v in held]
+                            old.metrics["valid"], label),
+                   fsdd_row(f"FSDD 5-9 (report: chose nothing{trained_on})",
+                            m.metrics.get("report"), old.metrics.get("report"), label)]
+    before_rows += [fsdd_row(f"{v} (synthetic, held out)", new_v[v], old_v[v], label)
+                    for v in held]
     where = f"`{synth_dir}` (synth.py: 100 single digits and 40 connected strings a voice)"
     return {
         "synthetic_voices_before": {
-            "title": "Against the bundle it replaced",
-            "note": (f"This bundle's training data: `{TRAIN_DATA}`, then the recipe below. "
-                     f"Replaced: `{old.metrics.get('command', before)}`. FSDD numbers are each "
+            "title": ("Against the bundle it replaced" if label == "replaced"
+                      else f"Against another bundle ({label})"),
+            "note": (f"The synthetic-voice recipe's training data: `{TRAIN_DATA}`. This "
+                     f"bundle: `{m.metrics.get('command')}`; {label}: "
+                     f"`{old.metrics.get('command', before)}`. FSDD numbers are each "
                      f"bundle's own metrics.json; the synthetic voices are scored on {where}. "
                      f"Held-out voices ({', '.join(S.HOLDOUT)}) chose nothing."),
             "command": command, "rows": before_rows},
         "synthetic_voices": {
             "title": "Synthetic voices (flite, festival)",
-            "note": (f"Scored on {where}. Voices marked 'trained on' had other takes "
-                     "(seed 1) in this bundle's training data, so they measure fit, not "
-                     "generalisation; the held-out ones were never trained on or chosen with."),
+            "note": (f"Scored on {where}. Voices not held out had other takes (seed 1) in "
+                     "the synthetic-voice recipe's training data, so for a model trained on "
+                     "it they measure fit, not generalisation; the held-out ones were never "
+                     "trained on or chosen with."),
             "command": command, "rows": voices},
         "leave_one_speaker_out": {
             "title": "Leave one FSDD speaker out",
@@ -122,14 +133,15 @@ def study(m, before: str, synth_dir: str, loso: dict, fsdd: Path, command: str) 
                      "500 recordings of the speaker left out; the epoch is chosen on the other "
                      "speakers' official recordings 0-4. Where a run's hyper-parameters differ "
                      "from this bundle's, the run column says how."),
-            "command": command, "rows": loso_rows(m, old, loso, fsdd)},
+            "command": command, "rows": loso_rows(m, old, loso, fsdd, label)},
     }
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("bundle", help="the bundle whose card gets the study")
-    ap.add_argument("--before", required=True, help="a copy of the bundle it replaced")
+    ap.add_argument("--before", required=True, help="the other bundle: a copy of the one it replaced")
+    ap.add_argument("--label", default="replaced", help="what --before is, in the tables")
     ap.add_argument("--synth", required=True, help="synthetic voices (synth.py --out)")
     ap.add_argument("--loso", nargs="*", default=[], metavar="SPEAKER=BUNDLE",
                     help="runs with one FSDD speaker left out")
@@ -146,12 +158,13 @@ def main(argv=None):
     fsdd = Path(args.fsdd) if args.fsdd else data_root() / "fsdd"
     command = "python -m zoo_pipelines.speech.study " + " ".join(
         [args.bundle, "--before", args.before, "--synth", args.synth]
+        + (["--label", shlex.quote(args.label)] if args.label != "replaced" else [])
         + (["--loso", *args.loso] if args.loso else []))
     import zoo
 
     m = zoo.load(args.bundle)
     m.metrics.setdefault("studies", {}).update(
-        study(m, args.before, args.synth, loso, fsdd, command))
+        study(m, args.before, args.synth, loso, fsdd, command, args.label))
     m.write_card(args.bundle)
     print(f"{args.bundle}: studies {', '.join(m.metrics['studies'])} written into card.md")
 
