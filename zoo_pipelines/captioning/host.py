@@ -36,8 +36,9 @@ EMPTY_INPUT = np.zeros((0, 0, 3), np.uint8)      # an image with no pixels
 # predict()'s defaults: beam 3 with length normalisation (log p / (len + 1)^ALPHA).
 # Chosen on the emoji valid split (benchmarks/caption_cnn_lstm_beam.py), so its score there
 # is optimistic: alpha 0.3 beat greedy, alpha 0, 0.6 and 1.0 for both trained models
-# (BLEU-4 0.5913 vs greedy 0.5790 and alpha=1 0.5733 for the shipped one); alpha 1
-# (mean log p per word) lengthens captions with wrong "skin tone" / "facing right" tails.
+# (BLEU-4 0.5913 vs greedy 0.5790 and alpha=1 0.5733 for the bundle before report
+# splits; the retrained one: beam 3 0.5044 vs greedy 0.4976); alpha 1 (mean log p per
+# word) lengthens captions with wrong "skin tone" / "facing right" tails.
 BEAM, ALPHA = 3, 0.3
 # Bounds of predict()'s options: the step runs once per word and hypothesis, so time grows
 # with beam x max_len (beam=10**4 ran 146 s). 64 is far wider than any beam that helps (3 is
