@@ -66,9 +66,10 @@ def loso_rows(m, before, loso: dict, fsdd: Path, label: str) -> list[dict]:
                   "digit acc.": r["digit_accuracy"], "connected WER": r["connected_wer"]}
                  for recipe, zm in ((label, before), ("this bundle's", m))
                  for run, r in recorded(zm, speaker)]
-        if speaker not in loso and not recorded(m, speaker):
-            rows.append({"held-out speaker": speaker, "recipe": "this bundle's",
-                         "run": "not measured yet", "digit acc.": NONE, "connected WER": NONE})
+        if speaker not in loso:
+            if not recorded(m, speaker):
+                rows.append({"held-out speaker": speaker, "recipe": "this bundle's",
+                             "run": "not measured yet", "digit acc.": NONE, "connected WER": NONE})
             continue
         run = zoo.load(loso[speaker])
         if run.entry.name != m.entry.name:
@@ -128,8 +129,8 @@ def study(m, before: str, synth_dir: str, loso: dict, fsdd: Path, command: str,
             "command": command, "rows": voices},
         "leave_one_speaker_out": {
             "title": "Leave one FSDD speaker out",
-            "note": ("Each run trains the recipe on the other FSDD speakers (and, for this "
-                     "bundle's recipe, the six training synthetic voices) and is scored on all "
+            "note": ("Each run trains a recipe on the other FSDD speakers (the synthetic-voice "
+                     "recipe: and its six training voices) and is scored on all "
                      "500 recordings of the speaker left out; the epoch is chosen on the other "
                      "speakers' official recordings 0-4. Where a run's hyper-parameters differ "
                      "from this bundle's, the run column says how."),
