@@ -55,7 +55,9 @@ def measure(name: str, steps: int, work: Path) -> dict:
     entry = registry.get(name)
     examples = zoo.load(name).parity_examples()
     inputs = work / f"{name}.jsonl"
-    inputs.write_text("".join(json.dumps(e) + "\n" for e in examples), encoding="utf-8")
+    # One example a line: text as it is, structured inputs as JSON (zoo.cli.example_lines).
+    inputs.write_text("".join((e if isinstance(e, str) else json.dumps(e)) + "\n" for e in examples),
+                      encoding="utf-8")
     zoo_cli = [sys.executable, "-m", "zoo.cli"]
     print(f"{name}: zoo predict on {len(examples)} examples ...", flush=True)
     predict = peak([*zoo_cli, "predict", name, "--input", str(inputs), "--json"])
@@ -63,14 +65,19 @@ def measure(name: str, steps: int, work: Path) -> dict:
     train = peak([*zoo_cli, "train", name, "--data", str(data_root() / entry.default_data),
                   "--out", str(work / name), "--epochs", "1", "--steps-per-epoch", str(steps),
                   "--seeds", "0"])
-    return {"examples": len(examples), "predict": predict, "train": train}
+    return {"date": now(), "load_start": os.getloadavg()[0], "examples": len(examples),
+            "predict": predict, "train": train}
+
+
+def now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def render(report: dict) -> str:
     lines = ["# Peak memory (RSS) of `zoo predict` and `zoo train`", "",
-             f"- date: {report['date']}; command: `{report['command']}`",
-             f"- machine: {report['machine']['cpu']}, nproc {report['machine']['nproc']}; "
-             f"load average {report['load_start'][0]:.1f} at start",
+             f"- date: {report['date']}; command: `{report['command']}` (each row's own date "
+             "and load average are in the .json)",
+             f"- machine: {report['machine']['cpu']}, nproc {report['machine']['nproc']}",
              "- versions: " + ", ".join(f"{k} {v}" for k, v in report["versions"].items()),
              f"- `zoo predict NAME --input FILE --json` on the bundle's parity examples; "
              f"`zoo train NAME --epochs 1 --steps-per-epoch {report['steps']} --seeds 0` on "
@@ -98,14 +105,16 @@ def main(argv=None) -> int:
     import zoo
 
     names = args.names or zoo.list_models()
-    report = {"date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-              "command": " ".join(["python -m benchmarks.memory", *argv]),
-              "machine": machine(), "versions": versions(), "load_start": os.getloadavg(),
-              "steps": args.steps, "models": {}}
+    saved = args.out.with_suffix(".json")
+    # Naming models re-measures those rows of an existing report and keeps the others.
+    kept = json.loads(saved.read_text())["models"] if args.names and saved.exists() else {}
+    report = {"date": now(), "command": " ".join(["python -m benchmarks.memory", *argv]),
+              "machine": machine(), "versions": versions(), "steps": args.steps,
+              "models": {k: v for k, v in kept.items() if k not in names}}
     with tempfile.TemporaryDirectory(prefix="zoo-memory-") as work:
         for name in names:
             report["models"][name] = measure(name, args.steps, Path(work))
-    report["load_end"] = os.getloadavg()
+    report["models"] = dict(sorted(report["models"].items()))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(render(report), encoding="utf-8")
     args.out.with_suffix(".json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")

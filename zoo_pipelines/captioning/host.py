@@ -49,6 +49,7 @@ MAX_BEAM = 64
 MAX_LEN = 100
 MAX_ALPHA = 5.0
 PAD, START, END, UNK = 0, 1, 2, 3
+NEVER = (PAD, START)      # tokens no caption holds: an untrained model may still pick them
 SPECIALS = ["<pad>", "<start>", "<end>", "<unk>"]
 TOKEN_RE = re.compile(r"[\w'’]+|[^\w\s]")
 FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF")
@@ -263,9 +264,12 @@ class Host(contract.Host):
             o = step({"word": words, **state, **grid})
             return o["log_probs"], {n: o[n] for n in names}, o
 
+        def forbid(logp, seqs):      # never words; the serving graph forbids them too
+            logp[:, list(NEVER)] = -np.inf
+
         [best] = beam_search(advance, {n: image[n] for n in names}, START, END, K,
-                             encoded.max_len, encoded.alpha, trace=("attention",),
-                             narrow=True, prefer_ended=True)
+                             encoded.max_len, encoded.alpha, adjust=forbid,
+                             trace=("attention",), narrow=True, prefer_ended=True)
         return best
 
     def decode(self, encoded: Encoded, outputs: list[dict]) -> list[dict]:

@@ -8,7 +8,7 @@ import tensorflow as tf
 
 from zoo.layers.greedy import greedy_decode
 
-from .host import END, START, detokenize
+from .host import END, NEVER, START, detokenize
 
 
 def decode_image_bytes(data, size: int):
@@ -59,7 +59,7 @@ def serving_function(model, prep: dict):
                 o = self.step({"word": word, **states, **grid}, training=False)
                 return o["log_probs"], {k: o[k] for k in names}
 
-            ids = greedy_decode(step, {k: e[k] for k in names}, START, END, T)
+            ids = greedy_decode(step, {k: e[k] for k in names}, START, END, T, forbid=NEVER)
             words = tf.where(ids > 0, tf.gather(self.vocab, ids), "")
             caption = tf.strings.strip(tf.strings.reduce_join(words, axis=1, separator=" "))
             caption = tf.strings.regex_replace(caption, " +", " ")
