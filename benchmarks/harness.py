@@ -325,8 +325,9 @@ def training(spec: Spec, zm, hp: dict, torch, twin, twin_module, batches: list) 
         print(f"training {label}: {len(batches)} steps ...", flush=True)
         try:
             out[label] = throughput(timed(step, torch_batches, one_per_shape(torch_batches, shapes) * 2))
-        except Exception as e:     # inductor needs a C++ compiler; say why a row is missing
-            print(f"{label} failed: {type(e).__name__}: {str(e).splitlines()[0][:200]}", flush=True)
+        except Exception as e:     # e.g. inductor on shapes it cannot handle: the report says so
+            out[label] = {"failed": f"{type(e).__name__}: {str(e).splitlines()[0][:200]}"}
+            print(f"{label} failed: {out[label]['failed']}", flush=True)
     twin.eval()
     return out
 
@@ -469,10 +470,12 @@ def render(r: dict) -> str:
              *warnings(r), "",
              (f"## Training throughput (batch {r['batch']}, {r['data']}; "
               "compilation and warm-up excluded)"), ""]
+    failed = {label: t["failed"] for label, t in train.items() if "failed" in t}
+    train = {label: t for label, t in train.items() if label not in failed}
     rows = {label: {"steps": t["steps"], "ms/step p50": t["ms_per_step"]["p50"],
                     **{k.replace("_per_s", "/s"): v for k, v in t.items() if k.endswith("_per_s")}}
             for label, t in train.items()}
-    lines += table(rows, "framework")
+    lines += table(rows, "framework") + [f"\n{label}: failed ({why})." for label, why in failed.items()]
     keras = next(iter(train.values()))
     unit = next(k for k in keras if k.endswith("_per_s") and k != "steps_per_s")
     fastest = max((label for label in train if label.startswith("PyTorch")), key=lambda l: train[l][unit])
