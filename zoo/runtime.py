@@ -117,7 +117,8 @@ def task_method(host, call: Callable, name: str):
 
 
 class _TFLite:
-    """One signature per length bucket, batch 1 (static shapes convert to builtin ops).
+    """One signature per length (the sidecar's "buckets"), batch 1 (static shapes convert
+    to builtin ops).
 
     A LiteRT Interpreter is not thread-safe (two threads in one interpreter crash or swap
     answers), so each thread that calls gets its own interpreter over the same model bytes,
