@@ -282,6 +282,8 @@ def keras_training_copy(zm, jit_compile: bool):
 
 
 def training(spec: Spec, zm, hp: dict, torch, twin, twin_module, batches: list) -> dict:
+    from zoo.training import graph_optimizer
+
     units = {}
     for x, y in batches:
         for unit, n in spec.counts(zm.preprocessor, x, y).items():
@@ -294,13 +296,16 @@ def training(spec: Spec, zm, hp: dict, torch, twin, twin_module, batches: list) 
                 **{f"{unit}_per_s": n / seconds for unit, n in units.items()}}
 
     out = {}
-    jit = bool(hp.get("jit_compile", False))
+    # How the recipe trains today (a bundle trained before may record otherwise)
+    fit = zm.entry.recipe["fit"]
+    jit = bool(fit.get("jit_compile", False))
     for flag in (jit, not jit) if spec.both_jit else (jit,):
         print(f"training Keras, jit_compile={flag}: {len(batches)} steps ...", flush=True)
         copy = keras_training_copy(zm, flag)
-        out[f"Keras 3 / TensorFlow, jit_compile={flag} (zoo/training.py"
-            f"{'' if flag == jit else ': not the recipe'})"] = throughput(
-            timed(lambda b, copy=copy: copy.train_on_batch(*b), batches, warmup))
+        with graph_optimizer(fit.get("grappler", True)):     # as zoo.training.fit runs it
+            out[f"Keras 3 / TensorFlow, jit_compile={flag} (zoo/training.py"
+                f"{'' if flag == jit else ': not the recipe'})"] = throughput(
+                timed(lambda b, copy=copy: copy.train_on_batch(*b), batches, warmup))
     twin.train()
     params = list(twin.parameters())
     opt = torch.optim.Adam(params, lr=hp.get("learning_rate", 1e-3), eps=1e-7)   # Keras's epsilon

@@ -77,7 +77,8 @@ SPEC = Spec(name="summarize-attn", doc=__doc__, twin="summarize_attn", batches=t
             counts=lambda prep, x, y: {"pairs": len(y["log_probs"]),
                                        "target_tokens": int((y["log_probs"] > 0).sum())},
             latency=latency, describe=describe, data="Debian train, length-bucketed sources",
-            inputs="docs", calls=(40, 3), threads=1, exports=("SavedModel", "TFLite float32", "ONNX"))
+            inputs="docs", calls=(40, 3), threads=1, exports=("SavedModel", "TFLite float32", "ONNX"),
+            both_jit=True)
 
 
 def main(argv=None) -> int:

@@ -18,6 +18,7 @@ one (a fine-tuned copy is made with `type(zm)`).
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -200,8 +201,8 @@ def compile_for_training(zm, learning_rate: float = 1e-3, clipnorm: float = 5.0,
     XLA made training steps slower for every application that runs without it (measured
     on an idle 2-core machine, ms a step: ner-bilstm 143 vs 47, charlm-lstm 2,388 vs 623,
     speech-ctc 410 vs 302, music-lstm 191 vs 171, forecast-lstm 46 vs 38; README "Speed");
-    summarize-attn keeps XLA (without it, its decoder loop's gradient fails in TensorFlow:
-    AlreadyExistsError on a temporary variable). Compiled under the strategy in use
+    summarize-attn trains without XLA and without Grappler (`grappler: False`, see
+    graph_optimizer), 1.8x faster than with XLA. Compiled under the strategy in use
     (zoo.distribute), in whose scope the model was built.
 
     Under multi_worker, XLA is off: TensorFlow 2.21 cannot compile the all-reduce into an
@@ -214,6 +215,32 @@ def compile_for_training(zm, learning_rate: float = 1e-3, clipnorm: float = 5.0,
         compile_for_training_in_scope(zm, learning_rate, clipnorm, jit_compile)
 
 
+@contextlib.contextmanager
+def graph_optimizer(enabled: bool = True):
+    """TensorFlow's graph optimizer (Grappler) on, or off for the functions first run
+    inside this block (Keras instantiates its train step at the first batch of each shape).
+
+    Off is for a training step it breaks. In TensorFlow 2.21 its memory optimizer rewrites
+    a sum of three or more gradients inside a while loop's gradient (a value the loop body
+    uses three times) into a temporary variable, which then clashes with itself:
+    AlreadyExistsError on ".../while/gradients/AddN_9/tmp_var" (tensorflow/tensorflow
+    #37740, #23780). summarize-attn's decoder loop hits it; XLA avoided it, at 1.8x the
+    step time (README "Speed"). The toggle cannot name the memory optimizer alone.
+
+    >>> with graph_optimizer(False):
+    ...     pass
+    """
+    import tensorflow as tf
+
+    if not enabled:
+        tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": True})
+    try:
+        yield
+    finally:
+        if not enabled:
+            tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": False})
+
+
 def compile_for_training_in_scope(zm, learning_rate, clipnorm, jit_compile):
     zm.keras_model.compile(optimizer=keras.optimizers.Adam(learning_rate, global_clipnorm=clipnorm),
                            loss=zm.entry.module("model").loss(zm.keras_model), jit_compile=jit_compile)
@@ -223,13 +250,14 @@ def fit(zm, train, valid, work: Path, callbacks: list | None = None, epochs: int
         batch_size: int = 32, learning_rate: float = 1e-3, clipnorm: float = 5.0,
         patience: int = 5, seed: int = 0, steps_per_epoch: int | None = None,
         monitor_gradients: bool = True, lr_decay: float | None = None,
-        schedule: str = "constant", jit_compile: bool = False) -> dict:
+        schedule: str = "constant", jit_compile: bool = False, grappler: bool = True) -> dict:
     """Train `zm` in place; `work` holds checkpoints, logs and plots; `callbacks` (Keras
     callbacks) run beside the zoo's own. Returns the state (its "history": one record an
     epoch, with the validation metric).
     `lr_decay` multiplies the learning rate by that factor every epoch (a function of the
     epoch alone, so a resumed run continues the same schedule); `schedule="linear"` warms
     the rate up and decays it to zero over the run's steps instead (LinearSchedule).
+    `grappler=False` trains with TensorFlow's graph optimizer off (graph_optimizer).
 
     Each epoch is one `model.fit` call on a dataset made for it, after `reseed`: its
     shuffling, augmentation and dropout draw from (seed, epoch) alone. A run killed and
@@ -282,8 +310,9 @@ def fit(zm, train, valid, work: Path, callbacks: list | None = None, epochs: int
         ds, steps = distribute.fit_dataset(model, make, steps_per_epoch)
         print(f"epoch {epoch + 1} of {epochs}", flush=True)
         try:
-            model.fit(ds, initial_epoch=epoch, epochs=epoch + 1, steps_per_epoch=steps,
-                      callbacks=callbacks, verbose="auto", shuffle=False)  # the dataset shuffles
+            with graph_optimizer(grappler):
+                model.fit(ds, initial_epoch=epoch, epochs=epoch + 1, steps_per_epoch=steps,
+                          callbacks=callbacks, verbose="auto", shuffle=False)  # the dataset shuffles
         except distribute.peer_errors() as e:
             if distribute.name() != "multi_worker":
                 raise
