@@ -157,8 +157,13 @@ def grow_preprocessor(prep: dict, examples: list[dict]) -> list[str]:
     buckets where the new captions are longer (Flickr8k's vs emoji names); returns the
     new words. The out-of-distribution limits (`ood`, evaluate.calibrate_ood) describe the
     old training images and would flag the new domain's: they are dropped (re-run
-    calibrate_ood on the fine-tuned bundle to get warnings back)."""
+    calibrate_ood on the fine-tuned bundle to get warnings back); so is the retrieval
+    memory (evaluate.build_retrieval)."""
     prep.pop("styles", None)            # the new data's images are in folders of their own
+    if prep.pop("retrieval", None):     # features of the old encoder, captions of old data
+        log.warning("fine_tune: the retrieval memory (the old training images' features and "
+                    "captions) is dropped; rebuild it with captioning.evaluate.build_retrieval "
+                    "on the fine-tuned bundle and its training data")
     if prep.pop("ood", None):
         log.warning("fine_tune: the out-of-distribution limits describe the old training "
                     "images and are dropped; re-run captioning.evaluate.calibrate_ood on the "

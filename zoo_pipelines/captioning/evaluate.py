@@ -37,7 +37,8 @@ GREATER_IS_BETTER = True
 # nearest-neighbour features over the whole training set are too slow to run per epoch);
 # the final metrics use evaluate()'s defaults.
 # A model trained on some art styles only (prep "styles") chooses its epoch on those.
-EPOCH_OPTIONS = {"beam": 1, "compare_beam": None, "train": [], "own_styles": True}
+EPOCH_OPTIONS = {"beam": 1, "compare_beam": None, "train": [], "own_styles": True,
+                 "compare_retrieval": False}
 BLEU_IMPLEMENTATION = "nltk 3.10.4 corpus_bleu, SmoothingFunction().method1, host.tokenize"
 
 
@@ -98,13 +99,15 @@ def default_train(zoo_model) -> list[dict] | None:
 
 def evaluate(zoo_model, examples: list[dict], beam: int = 1, compare_beam: int | None = 3,
              train: list[dict] | None = None, max_examples: int | None = None,
-             own_styles: bool = False) -> dict:
+             own_styles: bool = False, compare_retrieval: bool = True) -> dict:
     """Metrics of the model's captions on `examples` (greedy by default: no decoding setting
     tuned on the split it is measured on), the same for beam search of width `compare_beam`
     with predict()'s length normalisation (host.ALPHA, chosen on the emoji valid split) as
     `beam{k}_*` (None: skip), and the nearest-neighbour baseline over `train` (default:
     the entry's training split; [] skips it). `own_styles`: only the images in the art
-    styles the model was trained on (prep "styles"; all if it has none)."""
+    styles the model was trained on (prep "styles"; all if it has none).
+    `compare_retrieval`: with a retrieval memory in the bundle, also predict()'s default
+    decoding (beam + retrieval rerank, retrieval_metrics) as `retrieval_*`."""
     from zoo.monitor import predict_with_progress
 
     from .data import in_styles
@@ -114,16 +117,20 @@ def evaluate(zoo_model, examples: list[dict], beam: int = 1, compare_beam: int |
     examples = examples[:max_examples] if max_examples else examples
     refs = [e["captions"] for e in examples]
     images = [e["image"] for e in examples]
+    # the model's own captions: retrieval off (retrieval_metrics measures it)
     preds = [r["caption"] for r in predict_with_progress(zoo_model, images, "captioning",
-                                                         beam=beam)]
+                                                         beam=beam, retrieve=0)]
     out = {**bleu(preds, refs), "exact_match": exact_match(preds, refs), "images": len(examples),
            "beam": beam, "bleu_implementation": BLEU_IMPLEMENTATION}
     if compare_beam and compare_beam != beam:
         other = [r["caption"] for r in predict_with_progress(
-            zoo_model, images, f"captioning, beam {compare_beam}", beam=compare_beam)]
+            zoo_model, images, f"captioning, beam {compare_beam}", beam=compare_beam,
+            retrieve=0)]
         out.update({f"beam{compare_beam}_{k}": v for k, v in bleu(other, refs).items()})
         out[f"beam{compare_beam}_exact_match"] = exact_match(other, refs)
         out[f"beam{compare_beam}_alpha"] = ALPHA
+    if compare_retrieval and zoo_model.preprocessor.get("retrieval"):
+        out.update(retrieval_metrics(zoo_model, examples))
     train = default_train(zoo_model) if train is None else train
     if train:
         nn = nearest_neighbour_captions(zoo_model, examples, train)
@@ -145,6 +152,51 @@ def evaluate(zoo_model, examples: list[dict], beam: int = 1, compare_beam: int |
     out["samples"] = [{"image": e["image"], "caption": p, "references": r[:3]}
                       for e, p, r in list(zip(examples, preds, refs))[:5]]
     return out
+
+
+def retrieval_metrics(zoo_model, examples: list[dict]) -> dict:
+    """BLEU-1..4 and exact match of predict()'s default decoding with the bundle's
+    retrieval memory (the search's caption reranked against the nearest training images'
+    captions, retrieval.py), as `retrieval_*`; BLEU-4 per image folder (art style) too."""
+    from zoo.monitor import predict_with_progress
+
+    refs = [e["captions"] for e in examples]
+    preds = [r["caption"] for r in predict_with_progress(
+        zoo_model, [e["image"] for e in examples], "captioning, retrieval rerank")]
+    out = {f"retrieval_{k}": v for k, v in bleu(preds, refs).items()}
+    out["retrieval_exact_match"] = exact_match(preds, refs)
+    out["retrieval_setting"] = {k: v for k, v in zoo_model.preprocessor["retrieval"].items()
+                                if k not in ("features", "shape", "captions", "caption_of")}
+    folders = [Path(e["image"]).parent.name for e in examples]
+    for f in sorted(set(folders)) if len(set(folders)) > 1 else []:
+        idx = [i for i, g in enumerate(folders) if g == f]
+        out[f"retrieval_bleu4_{f}"] = bleu([preds[i] for i in idx], [refs[i] for i in idx])["bleu4"]
+    return out
+
+
+def build_retrieval(bundle_dir, data_dir, **settings) -> dict:
+    """Write the retrieval memory into the bundle's preprocessor (`retrieval`, the manifest
+    re-hashed): the L2-normalised mean encoder feature of every image of the train split
+    (in the art styles the model was trained on) as float16, with its first caption, and
+    the scoring `settings` (k, alpha, consensus, model_bonus, chosen_on: chosen on the
+    selection split by benchmarks/caption_retrieval.py). Returns the memory's size.
+
+        python -m benchmarks.caption_retrieval --ship
+    """
+    import zoo
+    from zoo.bundle import set_preprocessor_fields
+    from zoo.data import read_split
+
+    from .data import in_styles
+    from .retrieval import pack_memory
+
+    m = zoo.load(str(bundle_dir))
+    train = in_styles(read_split(m.entry, Path(data_dir), "train"), m.preprocessor.get("styles"))
+    memory = pack_memory(_features(m, [e["image"] for e in train]),
+                         [e["captions"][0] for e in train], **settings)
+    set_preprocessor_fields(bundle_dir, retrieval=memory)
+    return {"images": len(train), "captions": len(memory["captions"]),
+            "bytes": len(memory["features"])}
 
 
 def calibrate_ood(bundle_dir, data_dir, percentile: float = 99.0) -> dict:

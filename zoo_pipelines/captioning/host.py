@@ -7,7 +7,9 @@ corpus was) and resized to the model's square input. The host calls the exported
 function once per word and beam hypothesis (word + state + features -> log-probabilities,
 attention over the grid, new state), whichever backend runs them (Keras, TFLite, ONNX),
 with zoo.beam's search as Xu et al. decode: each finished caption narrows the beam by one,
-and captions cut at max_len compete only when none ended.
+and captions cut at max_len compete only when none ended. With a retrieval memory in the
+bundle (retrieval.py), the search's caption then competes with the captions of the
+image's nearest training images, each scored by the same step function (teacher-forced).
 
 >>> tokenize("Woman juggling: medium skin tone")
 ['woman', 'juggling', ':', 'medium', 'skin', 'tone']
@@ -32,6 +34,8 @@ from zoo.beam import beam_search, rowwise
 from zoo.errors import InputError
 from zoo.options import as_batch, check_int, check_number
 
+from .retrieval import choose, memory_matrix, neighbours, recombine
+
 EMPTY_INPUT = np.zeros((0, 0, 3), np.uint8)      # an image with no pixels
 # predict()'s defaults: beam 3 with length normalisation (log p / (len + 1)^ALPHA).
 # Chosen on the emoji valid split (benchmarks/caption_cnn_lstm_beam.py), so its score there
@@ -48,6 +52,9 @@ BEAM, ALPHA = 3, 0.3
 MAX_BEAM = 64
 MAX_LEN = 100
 MAX_ALPHA = 5.0
+# predict()'s `retrieve` (k neighbours; 0: off): each neighbour's caption is one more row
+# of teacher-forced step calls, so time grows with k; the chosen k is far below this.
+MAX_K = 64
 PAD, START, END, UNK = 0, 1, 2, 3
 NEVER = (PAD, START)      # tokens no caption holds: an untrained model may still pick them
 SPECIALS = ["<pad>", "<start>", "<end>", "<unk>"]
@@ -198,6 +205,7 @@ class Encoded:
     beam: int = BEAM
     max_len: int = 20
     alpha: float = ALPHA
+    retrieve: int = 0              # neighbours whose captions compete (retrieval.py); 0: off
     images: list | None = None     # the RGB PIL images
     sources: list | None = None    # the input paths (None for bytes, arrays, PIL images)
 
@@ -215,7 +223,9 @@ def plain_background(image: np.ndarray) -> float:
 class Host(contract.Host):
     OPTION_BOUNDS = {"beam": f"1..{MAX_BEAM} (1: greedy)",
                      "max_len": f"1..{MAX_LEN} words (default: the training limit)",
-                     "alpha": f"0..{MAX_ALPHA:g}"}
+                     "alpha": f"0..{MAX_ALPHA:g}",
+                     "retrieve": f"0..{MAX_K} neighbours (0: the model's caption alone; "
+                                 f"default: the bundle's retrieval setting)"}
 
     def __init__(self, config: dict):
         self.config = config
@@ -223,21 +233,37 @@ class Host(contract.Host):
         self.vocab = list(config["vocab"])           # id -> word; SPECIALS first
         self.state = config["state"]                 # {"h": units, "c": units}
         self.grid = int(config["grid"])
+        self.memory = config.get("retrieval")        # retrieval.py; None: none kept
+        self._matrix = None                          # its features, decoded on first use
+        self._index = {w: i for i, w in enumerate(self.vocab)}
 
     def encode(self, inputs, beam: int = BEAM, max_len: int | None = None,
-               alpha: float = ALPHA) -> Encoded:
+               alpha: float = ALPHA, retrieve: int | None = None) -> Encoded:
         """Options: `beam` width (1 = greedy), `max_len` words, length-normalisation `alpha`
-        (defaults BEAM = 3, ALPHA = 0.3: what measured best on the emoji valid split)."""
+        (defaults BEAM = 3, ALPHA = 0.3: what measured best on the emoji valid split),
+        `retrieve`: how many nearest training images' captions compete with the search's
+        (default: the bundle's retrieval memory's `k`, chosen on the emoji valid split;
+        0: off; a bundle without a memory has only 0)."""
         inputs = as_batch(inputs, _is_image, "images (paths, bytes, data URIs, PIL images or "
                                               "uint8 arrays)")
         beam = check_int(beam, "beam", 1, MAX_BEAM)
         max_len = check_int(self.config.get("max_len", 20) if max_len is None else max_len,
                             "max_len", 1, MAX_LEN)
         alpha = check_number(alpha, "alpha", 0, MAX_ALPHA)
+        retrieve = self._check_retrieve(retrieve)
         images = [open_image(x, f"input {i}") for i, x in enumerate(inputs)]
         units = [{"image": load_image(img, self.size)} for img in images]
         sources = [str(x) if isinstance(x, (str, Path)) else None for x in inputs]
-        return Encoded(units, beam, max_len, alpha, images, sources)
+        return Encoded(units, beam, max_len, alpha, retrieve, images, sources)
+
+    def _check_retrieve(self, retrieve) -> int:
+        if retrieve is None:
+            return int(self.memory["k"]) if self.memory else 0
+        retrieve = check_int(retrieve, "retrieve", 0, MAX_K)
+        if retrieve and not self.memory:
+            raise InputError("retrieve: this bundle keeps no retrieval memory (build one with "
+                             "captioning.evaluate.build_retrieval); use retrieve=0")
+        return retrieve
 
     def run(self, encoded: Encoded, call) -> list[dict]:
         """"encoder" once per image, then beam search over "step", one image at a time
@@ -247,6 +273,8 @@ class Host(contract.Host):
         for unit in encoded.units:
             image = encoder({"image": unit["image"][None]})
             best = self.search(encoded, image, step)
+            if encoded.retrieve:
+                best = self.rerank(encoded, image, step, best)
             # what `warning` compares with the training images
             best["pooled"] = image["features"].mean(axis=(0, 1))
             best["background"] = plain_background(unit["image"])
@@ -272,17 +300,77 @@ class Host(contract.Host):
                              trace=("attention",), narrow=True, prefer_ended=True)
         return best
 
+    def rerank(self, encoded: Encoded, image: dict, step, best: dict) -> dict:
+        """The best of the search's caption `best` and the captions of the image's
+        `encoded.retrieve` nearest training images (with the memory's `recombine`: also
+        every base of these captions with every modifier part; retrieval.choose, with the
+        memory's settings); a neighbour's caption keeps its own words, unknown ones
+        included."""
+        if self._matrix is None:
+            self._matrix = memory_matrix(self.memory)
+        pooled = image["features"].mean(axis=(0, 1))
+        near = neighbours(self.memory, pooled, encoded.retrieve, self._matrix)
+        found = [(self.memory["captions"][i], s) for i, s in near]
+        own = [self.vocab[w] if w < len(self.vocab) else "<unk>" for w in best["ids"]]
+        texts = [c for c, _ in found]
+        if self.memory.get("recombine"):        # bases x modifiers of all of them
+            texts = recombine([detokenize(own)] + texts)
+        # a neighbour's caption the search found too competes once, as the model's
+        texts = [c for c in dict.fromkeys(texts) if tokenize(c) != own]
+        forced = self.teacher_force(image, step, [tokenize(c) for c in texts])
+        candidates = [{"words": own, "log_prob": best["log_prob"], "model": True}] + [
+            {"words": tokenize(c), "log_prob": f["log_prob"], "model": False}
+            for c, f in zip(texts, forced)]
+        m = self.memory
+        pick = choose(candidates, found, m["alpha"], m["consensus"], m["model_bonus"])
+        shown = [{"caption": c, "similarity": round(s, 4)} for c, s in found[:3]]
+        if pick == 0:
+            return {**best, "retrieval": {"from": "model", "neighbours": shown}}
+        f, words = forced[pick - 1], candidates[pick]["words"]
+        whole = texts[pick - 1] in {c for c, _ in found}
+        return {**f, "words": words, "ended": True,
+                "score": f["log_prob"] / (len(words) + 1) ** encoded.alpha,
+                "retrieval": {"from": "neighbour" if whole else "recombined",
+                              "neighbours": shown}}
+
+    def teacher_force(self, image: dict, step, captions: list[list[str]]) -> list[dict]:
+        """log p(words, <end> | image) of each caption (unknown words as <unk>) and its
+        attention [len, L], all captions in one batch through `step`."""
+        if not captions:
+            return []
+        targets = [[self._index.get(w, UNK) for w in c] + [END] for c in captions]
+        R, T = len(targets), max(len(t) for t in targets)
+        grid = {k: np.repeat(image[k], R, 0) for k in ("features", "keys")}
+        state = {n: np.repeat(image[n], R, 0) for n in self.state}
+        words = np.full(R, START, np.int32)
+        total, attention = np.zeros(R), []
+        for t in range(T):
+            o = step({"word": words, **state, **grid})
+            live = np.array([t < len(x) for x in targets])
+            target = np.array([x[t] if t < len(x) else END for x in targets])
+            total += np.where(live, np.asarray(o["log_probs"], np.float64)[np.arange(R), target], 0)
+            attention.append(np.asarray(o["attention"]))
+            state = {n: o[n] for n in self.state}
+            words = target.astype(np.int32)
+        return [{"ids": x[:-1], "log_prob": float(total[r]),
+                 "attention": np.stack([a[r] for a in attention[:len(x) - 1]])
+                 if len(x) > 1 else np.zeros((0, attention[0].shape[1]), np.float32)}
+                for r, x in enumerate(targets)]
+
     def decode(self, encoded: Encoded, outputs: list[dict]) -> list[dict]:
         results = []
         sources = encoded.sources or [None] * len(outputs)
         for hyp, source in zip(outputs, sources):
-            words = [self.vocab[w] if w < len(self.vocab) else "<unk>" for w in hyp["ids"]]
+            words = hyp.get("words") or [self.vocab[w] if w < len(self.vocab) else "<unk>"
+                                         for w in hyp["ids"]]
             att = np.asarray(hyp["attention"], np.float32).reshape(len(words), self.grid, self.grid)
             result = {"caption": detokenize(words), "words": words,
                       "score": float(hyp["score"]), "attention": att.tolist(),
                       "source": source,
                       # the geometric-mean probability of its words (and <end>)
                       "confidence": round(float(np.exp(hyp["log_prob"] / (len(words) + 1))), 3)}
+            if "retrieval" in hyp:      # where the caption came from, and the neighbours
+                result["retrieval"] = hyp["retrieval"]
             warning = self.warning(hyp["pooled"], hyp["background"]) if "pooled" in hyp else None
             if warning:
                 result["warning"] = warning
@@ -318,8 +406,11 @@ class Host(contract.Host):
 
     @staticmethod
     def describe(result: dict) -> str:
+        origin = {"neighbour": "; the name of a similar training image",
+                  "recombined": "; parts of similar training images' names"}.get(
+            result.get("retrieval", {}).get("from"), "")
         return (f"{result['caption']!r} (score {result['score']:.3f}: its log-probability, "
-                f"length-normalised; nearer 0 = surer)")
+                f"length-normalised; nearer 0 = surer{origin})")
 
     def from_json(self, i: int, item):
         """`zoo serve`'s JSON (the contract's hook): an image file as bytes (sent as {"b64":
