@@ -391,6 +391,29 @@ def ship(m, best: dict, splits: dict, table: dict, where: str) -> None:
                  for split, rows in table.items() for r, v in rows.items()]}
     shipped.write_card(bundle)
     shipped_section(bundle)
+    provenance_section(best)
+
+
+def provenance_section(setting: dict) -> None:
+    """Append where the chosen captions come from (the cached candidates, the table's
+    scoring): the 1-NN's caption, the model's beam-3 caption (both when they are equal),
+    or neither (a recombination)."""
+    lines = ["", "## Where the chosen captions come from", "",
+             f"Setting `{json.dumps(setting)}`; images whose chosen caption is:", "",
+             "| split | images | the 1-NN's caption | the model's beam-3 caption | both (equal) "
+             "| neither (recombined) |", "|---|---|---|---|---|---|"]
+    for split in ("valid", "report"):
+        items = json.loads((CACHE / f"{split}.json").read_text())
+        chosen = Table(items).pick(**setting)
+        nn = [c == it["found"][0][0] for c, it in zip(chosen, items)]
+        own = [any(c == x["text"] and "beam3" in x["model"] for x in it["cands"])
+               for c, it in zip(chosen, items)]
+        both = sum(a and b for a, b in zip(nn, own))
+        lines.append(f"| {split} | {len(items)} | {sum(nn)} | {sum(own)} | {both} | "
+                     f"{sum(not (a or b) for a, b in zip(nn, own))} |")
+    with RESULTS.with_suffix(".md").open("a") as f:
+        f.write("\n".join(lines) + "\n")
+    print("\n".join(lines))
 
 
 def shipped_section(bundle) -> None:
