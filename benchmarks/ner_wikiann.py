@@ -2,7 +2,7 @@
 
 Each variant is `zoo.load("ner-bilstm").fine_tune(train, validation=dev, epochs=3, **kw)`,
 the command a user runs (`zoo fine-tune ner-bilstm --data train.conll --validation
-dev.conll --epochs 3`) with one lever changed. Splits:
+dev.conll --epochs 3`) with its settings over the bundle's recipe (one lever, or a few). Splits:
 
 - train: WikiANN train.conll without the report split (17,974 sentences);
 - dev: WikiANN dev.conll, the selection split: it chooses each run's epoch and, across
@@ -14,12 +14,18 @@ dev.conll --epochs 3`) with one lever changed. Splits:
     ZOO_DATA=../shared/data .venv/bin/python -m benchmarks.ner_wikiann defaults lr1e-3
 
 writes runs/wikiann/study.json (one record a variant; re-runs skip finished ones) and
-benchmarks/results/ner_wikiann.md. About 5 minutes a variant on 2 cores.
+benchmarks/results/ner_wikiann.md. 5 to 8 minutes a variant on 2 cores (batch 8: the
+most), up to 15 when other work shares them.
+
+The table keeps every row it had: rows of an earlier run whose runs/ folder is gone are
+read back from the results file and marked "earlier" in its `run` column (their seconds
+were measured under other load); a variant run again replaces its old row.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import time
 from pathlib import Path
 
@@ -47,8 +53,31 @@ VARIANTS = {
     "dropout0.3-batch16": {"dropout": 0.3, "batch_size": 16},
     "dropout0.2-batch16": {"dropout": 0.2, "batch_size": 16},
     "rehearse": {"rehearse": True},
+    # round 2 (every round-1 run's best epoch was its last): levers that learn more an epoch
+    "dropout0.1-batch16": {"dropout": 0.1, "batch_size": 16},
+    "dropout0.2-batch8": {"dropout": 0.2, "batch_size": 8},
+    "dropout0.3-batch8": {"dropout": 0.3, "batch_size": 8},
+    "dropout0.1-batch8": {"dropout": 0.1, "batch_size": 8},
+    "dropout0.2-batch16-lr3e-3": {"dropout": 0.2, "batch_size": 16, "learning_rate": 3e-3},
+    "dropout0.2-batch8-lr3e-3": {"dropout": 0.2, "batch_size": 8, "learning_rate": 3e-3},
+    "dropout0.2-batch16-decay0.5": {"dropout": 0.2, "batch_size": 16, "lr_decay": 0.5},
+    "dropout0.2-batch16-decay0.7-lr3e-3": {"dropout": 0.2, "batch_size": 16, "lr_decay": 0.7,
+                                           "learning_rate": 3e-3},
+    "dropout0.2-batch16-linear-lr4e-3": {"dropout": 0.2, "batch_size": 16, "schedule": "linear",
+                                         "learning_rate": 4e-3},
+    "dropout0.2-batch8-linear-lr4e-3": {"dropout": 0.2, "batch_size": 8, "schedule": "linear",
+                                        "learning_rate": 4e-3},
+    "dropout0.2-batch8-decay0.7-lr3e-3": {"dropout": 0.2, "batch_size": 8, "lr_decay": 0.7,
+                                          "learning_rate": 3e-3},
+    "dropout0.2-batch16-linear-lr4e-3-seed1": {"dropout": 0.2, "batch_size": 16,
+                                               "schedule": "linear", "learning_rate": 4e-3,
+                                               "seed": 1},
+    # another seed (shuffling, dropout, new rows): how far apart two runs of one setting are
+    "dropout0.2-batch16-seed1": {"dropout": 0.2, "batch_size": 16, "seed": 1},
+    "dropout0.2-batch8-seed1": {"dropout": 0.2, "batch_size": 8, "seed": 1},
     "defaults": None,
 }
+EARLIER = "earlier"     # the `run` of a row read back from the results file without one
 
 
 def write_conll(sentences: list[dict], path: Path) -> Path:
@@ -83,7 +112,9 @@ def run(name: str, files: dict) -> dict:
                                              for k in m.entry.fine_tune}, **settings}
     tuned = m.fine_tune(str(files["train"]), validation=str(files["dev"]), epochs=3, **kwargs)
     best = max(tuned.history, key=lambda h: h["val_f1"])
-    return {"variant": name, "settings": kwargs if settings is None else settings,
+    # the defaults row names what it ran: the entry's defaults at the time of the run
+    return {"variant": name, "settings": dict(m.entry.fine_tune) if settings is None else settings,
+            "run": time.strftime("%Y-%m-%d", time.gmtime(start)),
             "hparams": tuned.hparams,
             "dev_f1": best["val_f1"], "epoch": best["epoch"],
             "dev_by_epoch": [round(h["val_f1"], 4) for h in tuned.history],
@@ -92,14 +123,55 @@ def run(name: str, files: dict) -> dict:
             "seconds": round(time.time() - start)}
 
 
+HEADER = ["variant", "settings", "WikiANN dev F1 (selection)", "epoch", "by epoch",
+          "WikiANN report F1", "CoNLL valid F1", "seconds", "run"]
+
+
 def table(records: list[dict]) -> str:
-    rows = ["| variant | settings | WikiANN dev F1 (selection) | epoch | by epoch | "
-            "WikiANN report F1 | CoNLL valid F1 | seconds |", "|---|---|---:|---:|---|---:|---:|---:|"]
+    rows = ["| " + " | ".join(HEADER) + " |", "|---|---|---:|---:|---|---:|---:|---:|---|"]
     for r in records:
         rows.append(f"| {r['variant']} | {json.dumps(r['settings'])} | {r['dev_f1']:.4f} | "
                     f"{r['epoch']} | {', '.join(map(str, r['dev_by_epoch']))} | "
-                    f"{r['report_f1']:.4f} | {r['conll_valid_f1']:.4f} | {r['seconds']} |")
+                    f"{r['report_f1']:.4f} | {r['conll_valid_f1']:.4f} | {r['seconds']} | "
+                    f"{r.get('run', EARLIER)} |")
     return "\n".join(rows)
+
+
+def earlier_rows(text: str) -> list[dict]:
+    """The records of a results file's table (as `table` writes it; a table from before
+    the `run` column gives rows marked EARLIER): how rows survive a lost runs/ folder.
+
+    >>> old = "| variant | settings | WikiANN dev F1 (selection) | epoch | by epoch | " \\
+    ...       "WikiANN report F1 | CoNLL valid F1 | seconds |\\n|---|\\n" \\
+    ...       "| batch16 | {\\"batch_size\\": 16} | 0.7765 | 3 | 0.73, 0.77 | 0.7813 | 0.6421 | 870 |"
+    >>> earlier_rows(old)[0]["settings"], earlier_rows(old)[0]["run"]
+    ({'batch_size': 16}, 'earlier')
+    """
+    rows = [[c.strip() for c in line.strip().strip("|").split(" | ")]
+            for line in text.splitlines() if line.startswith("| ")]
+    if not rows or rows[0][0] != "variant":
+        return []
+    head, records = rows[0], []
+    for cells in rows[1:]:
+        r = dict(zip(head, cells))
+        records.append({"variant": r["variant"], "settings": json.loads(r["settings"]),
+                        "dev_f1": float(r["WikiANN dev F1 (selection)"]),
+                        "epoch": int(r["epoch"]),
+                        "dev_by_epoch": [float(x) for x in re.split(r",\s*", r["by epoch"])],
+                        "report_f1": float(r["WikiANN report F1"]),
+                        "conll_valid_f1": float(r["CoNLL valid F1"]),
+                        "seconds": int(r["seconds"]), "run": r.get("run", EARLIER)})
+    return records
+
+
+def merged(records: list[dict]) -> list[dict]:
+    """This study's records, then the results file's rows of variants it has not run,
+    in VARIANTS order (unknown names last)."""
+    old = earlier_rows(RESULTS.read_text()) if RESULTS.exists() else []
+    done = {r["variant"] for r in records}
+    order = {name: i for i, name in enumerate(VARIANTS)}
+    rows = records + [r for r in old if r["variant"] not in done]
+    return sorted(rows, key=lambda r: order.get(r["variant"], len(order)))
 
 
 def main(argv=None):
@@ -117,10 +189,16 @@ def main(argv=None):
         records.append(run(name, files))
         store.write_text(json.dumps(records, indent=1))
         print(table(records), flush=True)
-    RESULTS.write_text(f"# ner-bilstm fine-tuned on WikiANN English\n\n{__doc__}\n\n"
-                       f"{table(records)}\n")
+        write_results(merged(records))       # after every row: a kill loses no finished one
+    rows = merged(records)
+    write_results(rows)
     if args.record:
-        record(records)
+        record(rows)
+
+
+def write_results(rows: list[dict]) -> None:
+    RESULTS.write_text(f"# ner-bilstm fine-tuned on WikiANN English\n\n{__doc__}\n\n"
+                       f"{table(rows)}\n")
 
 
 def record(records: list[dict]) -> None:
@@ -132,17 +210,20 @@ def record(records: list[dict]) -> None:
              "defaults": json.dumps(m.entry.fine_tune)}
     rows = [{"variant": r["variant"], "settings": label.get(r["variant"], json.dumps(r["settings"])),
              "WikiANN dev F1 (selection)": r["dev_f1"], "epoch": r["epoch"],
-             "WikiANN report F1": r["report_f1"], "CoNLL valid F1": r["conll_valid_f1"]}
+             "WikiANN report F1": r["report_f1"], "CoNLL valid F1": r["conll_valid_f1"],
+             "run": r.get("run", EARLIER)}
             for r in records]
     m.metrics.setdefault("studies", {})["wikiann_en"] = {
         "title": "Fine-tuning on a new domain: WikiANN English (PER, LOC, ORG)",
         "note": ("`zoo fine-tune ner-bilstm --data train.conll --validation dev.conll "
-                 "--epochs 3` with one setting changed a row. WikiANN dev is the selection "
-                 "split: it chose each run's epoch and the fine-tuning defaults "
+                 "--epochs 3` with each row's settings over the bundle's recipe. WikiANN dev is "
+                 "the selection split: it chose each run's epoch and the fine-tuning defaults "
                  f"({json.dumps(m.entry.fine_tune)}; the row `defaults` is what they give). "
                  "The report split (one sentence in ten of WikiANN train, never trained on) "
                  "chose nothing; CoNLL-2003 valid shows what the fine-tuned model still "
-                 "knows of the old domain."),
+                 "knows of the old domain. `run`: the date of the run, or 'earlier' for a "
+                 "row of an earlier run (same code and data) read back from "
+                 "benchmarks/results/ner_wikiann.md."),
         "command": "python -m benchmarks.ner_wikiann --record",
         "rows": rows}
     m.write_card(m.entry.bundle_path)
