@@ -139,11 +139,10 @@ def evaluate(zoo_model, examples: list[dict], beam: int = 1, compare_beam: int |
         out["nn_exact_match"] = exact_match(nn, refs)
     else:
         out["nn_bleu4"] = None
-    folders = [Path(e["image"]).parent.name for e in examples]
-    if len(set(folders)) > 1:           # e.g. the emoji art styles: images/google, images/twitter
+    groups = folder_groups(examples)
+    if groups:                          # e.g. the emoji art styles: images/google, images/twitter
         out["by_folder"] = {}
-        for f in sorted(set(folders)):
-            idx = [i for i, g in enumerate(folders) if g == f]
+        for f, idx in groups.items():
             row = {"images": len(idx), "bleu4": bleu([preds[i] for i in idx], [refs[i] for i in idx])["bleu4"],
                    "exact_match": exact_match([preds[i] for i in idx], [refs[i] for i in idx])}
             if train:
@@ -152,6 +151,18 @@ def evaluate(zoo_model, examples: list[dict], beam: int = 1, compare_beam: int |
     out["samples"] = [{"image": e["image"], "caption": p, "references": r[:3]}
                       for e, p, r in list(zip(examples, preds, refs))[:5]]
     return out
+
+
+def folder_groups(examples: list[dict]) -> dict[str, list[int]]:
+    """The examples' indices per image folder (art style), when they span more than one.
+
+    >>> folder_groups([{"image": "i/google/a.png"}, {"image": "i/twitter/a.png"}])
+    {'google': [0], 'twitter': [1]}
+    """
+    folders = [Path(e["image"]).parent.name for e in examples]
+    if len(set(folders)) < 2:
+        return {}
+    return {f: [i for i, g in enumerate(folders) if g == f] for f in sorted(set(folders))}
 
 
 def retrieval_metrics(zoo_model, examples: list[dict]) -> dict:
@@ -167,9 +178,7 @@ def retrieval_metrics(zoo_model, examples: list[dict]) -> dict:
     out["retrieval_exact_match"] = exact_match(preds, refs)
     out["retrieval_setting"] = {k: v for k, v in zoo_model.preprocessor["retrieval"].items()
                                 if k not in ("features", "shape", "captions", "caption_of")}
-    folders = [Path(e["image"]).parent.name for e in examples]
-    for f in sorted(set(folders)) if len(set(folders)) > 1 else []:
-        idx = [i for i, g in enumerate(folders) if g == f]
+    for f, idx in folder_groups(examples).items():
         out[f"retrieval_bleu4_{f}"] = bleu([preds[i] for i in idx], [refs[i] for i in idx])["bleu4"]
     return out
 

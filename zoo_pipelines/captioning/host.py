@@ -273,10 +273,11 @@ class Host(contract.Host):
         for unit in encoded.units:
             image = encoder({"image": unit["image"][None]})
             best = self.search(encoded, image, step)
+            # the mean feature: what retrieval and `warning` compare with the training images
+            pooled = image["features"].mean(axis=(0, 1))
             if encoded.retrieve:
-                best = self.rerank(encoded, image, step, best)
-            # what `warning` compares with the training images
-            best["pooled"] = image["features"].mean(axis=(0, 1))
+                best = self.rerank(encoded, image, step, best, pooled)
+            best["pooled"] = pooled
             best["background"] = plain_background(unit["image"])
             out.append(best)
         return out
@@ -300,7 +301,7 @@ class Host(contract.Host):
                              trace=("attention",), narrow=True, prefer_ended=True)
         return best
 
-    def rerank(self, encoded: Encoded, image: dict, step, best: dict) -> dict:
+    def rerank(self, encoded: Encoded, image: dict, step, best: dict, pooled) -> dict:
         """The best of the search's caption `best` and the captions of the image's
         `encoded.retrieve` nearest training images (with the memory's `recombine`: also
         every base of these captions with every modifier part; retrieval.choose, with the
@@ -308,7 +309,6 @@ class Host(contract.Host):
         included."""
         if self._matrix is None:
             self._matrix = memory_matrix(self.memory)
-        pooled = image["features"].mean(axis=(0, 1))
         near = neighbours(self.memory, pooled, encoded.retrieve, self._matrix)
         found = [(self.memory["captions"][i], s) for i, s in near]
         own = [self.vocab[w] if w < len(self.vocab) else "<unk>" for w in best["ids"]]
