@@ -126,7 +126,14 @@ def test_tflite_export_reranks_like_keras(small, tmp_path):
     images = [e["image"] for e in train[:3] + valid[:3]]
     ours, theirs = zm.predict(images), load(tmp_path / "cap.tflite").predict(images)
     assert [r["words"] for r in ours] == [r["words"] for r in theirs]
-    assert [r["retrieval"] for r in ours] == [r["retrieval"] for r in theirs]
+    # the same source and neighbours; similarities are rounded to 4 places, and float32
+    # features from two runtimes can land either side of a rounding edge
+    for a, b in zip(ours, theirs):
+        ra, rb = a["retrieval"], b["retrieval"]
+        assert ra["from"] == rb["from"]
+        assert [n["caption"] for n in ra["neighbours"]] == [n["caption"] for n in rb["neighbours"]]
+        assert [n["similarity"] for n in ra["neighbours"]] == pytest.approx(
+            [n["similarity"] for n in rb["neighbours"]], abs=2e-4)
     _with(zm, model_bonus=0.0)
 
 
