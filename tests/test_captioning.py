@@ -248,7 +248,8 @@ def test_bad_images_are_input_errors(tmp_path):
     cases = [(str(text), "not an image Pillow can read"), (str(truncated), "damaged or truncated"),
              (str(tmp_path / "nope.jpg"), "no such image file"), (b"", "empty"),
              (H.EMPTY_INPUT, "empty"), (np.zeros((4, 4, 3), np.float32), "must be uint8"),
-             (42, "expected an image path")]
+             (42, "expected an image path"),
+             ('"data:image/png;base64,' + "A" * 5000 + '"', "without quotes")]   # a quoted URI line
     for item, msg in cases:
         with pytest.raises(InputError, match=msg):
             H.open_image(item, "input 0")

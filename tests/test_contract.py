@@ -114,6 +114,16 @@ def test_newer_bundle_format_is_refused(name, bundle_copy):
 def test_unknown_name_suggests_the_closest():
     with pytest.raises(UnknownModelError, match="Did you mean 'ner-bilstm'"):
         zoo.load("ner-bilstmm")
+    with pytest.raises(UnknownModelError, match="Did you mean 'music-lstm-nottingham'"):
+        zoo.load("music-lstm-notingham")                  # presets are suggested too
+
+
+def test_zoo_list_shows_presets_under_their_model(capsys):
+    from zoo.cli import main
+
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert "music-lstm-nottingham: a preset of music-lstm" in out
 
 
 @pytest.mark.parametrize("name", SHIPPED)

@@ -9,9 +9,9 @@ import zoo.bundle
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
-# Bundles shipped beside the registered ones (the same model on other datasets), loaded
-# by path: zoo.load("zoo_pipelines/saved_models/music-lstm-nottingham").
-EXTRA = sorted(p for p in (ROOT / "zoo_pipelines" / "saved_models").iterdir() if p.name not in zoo.list_models())
+# Bundles shipped beside the registered ones (the same model on other data), loaded by
+# name: zoo.load("music-lstm-nottingham") (Entry.presets).
+PRESETS = sorted(p for n in zoo.list_models() for p in zoo.registry.get(n).presets)
 
 
 def test_shipped_ner_f1_reproduces_its_card(shipped, data_dir):
@@ -31,11 +31,18 @@ def test_readme_table_quotes_metrics_json(name):
     assert f"{metrics['valid'][headline]:.4f}" in row
 
 
-@pytest.mark.parametrize("bundle", EXTRA, ids=lambda p: p.name)
-def test_extra_bundles_load_and_the_readme_quotes_them(bundle):
-    m = zoo.load(bundle)                       # checksums verified
+def test_every_shipped_folder_is_a_registered_bundle_or_a_preset():
+    shipped = {zoo.registry.get(n).bundle_path.name for n in zoo.list_models()} | set(PRESETS)
+    folders = {p.name for p in (ROOT / "zoo_pipelines" / "saved_models").iterdir()}
+    assert folders <= shipped, f"saved_models folders nobody can load by name: {folders - shipped}"
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_presets_load_by_name_and_the_readme_quotes_them(name):
+    m = zoo.load(name)                         # checksums verified
+    assert m.entry.name == zoo.registry.preset(name).name
     headline = m.entry.module("evaluate").HEADLINE
-    assert f"{m.metrics['valid'][headline]:.4f}" in README, f"README does not quote {bundle.name}"
+    assert f"{m.metrics['valid'][headline]:.4f}" in README, f"README does not quote {name}"
 
 
 @pytest.mark.slow

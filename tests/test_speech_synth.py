@@ -143,3 +143,9 @@ def test_study_writes_its_tables_into_the_card(voices, data_dir, tmp_path):
     assert 0.9 < mine["nicolas"]["digit acc."] <= 1.0      # trained on him: mechanics only
     card = (bundle / "card.md").read_text()
     assert "## Leave one FSDD speaker out" in card and "## Against the bundle it replaced" in card
+    # A later study without that run keeps its row (the run's folder may be gone by then).
+    study.main([str(bundle), "--before", str(bundle), "--synth", str(voices),
+                "--fsdd", str(data_dir / "fsdd")])
+    again = {r["held-out speaker"]: r for r in zoo.load(bundle).metrics["studies"][
+        "leave_one_speaker_out"]["rows"] if r["recipe"] == "this bundle's"}
+    assert again["nicolas"] == mine["nicolas"] and again["george"]["run"] == "not measured yet"

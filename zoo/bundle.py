@@ -57,7 +57,7 @@ def plain_name(name) -> bool:
 
 def resolve(name_or_path: str | Path) -> Path:
     """A bundle directory for a registered name (a bundle `zoo pull` stored for it, else the
-    shipped weights), a path, or an http(s) URL of a bundle .tar.gz (downloaded once into
+    shipped weights), a preset's name (registry.preset), a path, or an http(s) URL of a bundle .tar.gz (downloaded once into
     the cache, zoo.hub); errors name what is missing."""
     from . import hub
 
@@ -72,6 +72,9 @@ def resolve(name_or_path: str | Path) -> Path:
     if path.suffix or "/" in str(name_or_path) or path.exists():
         raise BundleError(f"{name_or_path}: not a bundle directory (expected a folder with "
                           f"{', '.join(REQUIRED)} and manifest.json)")
+    owner = registry.preset(str(name_or_path))
+    if owner:
+        return owner.preset_path(str(name_or_path))
     entry = registry.get(str(name_or_path))
     pulled = hub.pulled(entry.name)
     if pulled:

@@ -360,6 +360,8 @@ def run(argv: list[str]) -> int:
             e = registry.get(name)
             print(f"{name:20s} {e.task:10s} {e.summary}" + ("" if e.shipped else " (not shipped "
                   f"yet: zoo train {name})"))
+            for preset in e.presets:
+                print(f"  {preset}: a preset of {name}, the same model trained on other data")
     elif args.command == "info":
         print(zoo.info(args.name))
     elif args.command == "predict":

@@ -39,6 +39,10 @@ class Entry:
     recipe: dict = field(default_factory=dict)
     paper: dict = field(default_factory=dict)       # the papers' numbers, shown beside ours
     bundle_dir: str = ""            # shipped bundle, inside the application's top-level package
+    # More shipped bundles of the same model, by name (KerasHub's presets): the same code
+    # trained on other data, e.g. {"music-lstm-nottingham": "saved_models/music-lstm-nottingham"}.
+    # zoo.load(name) finds them like registered names; they are listed under their entry.
+    presets: dict = field(default_factory=dict)
     limits: str = ""                # the card's "intended use and limits" paragraph
     demo_inputs: tuple = ()         # raw inputs `zoo demo` runs the shipped model on
     tiny: dict = field(default_factory=dict)        # recipe overrides for a tiny test model
@@ -103,10 +107,15 @@ class Entry:
     def bundle_path(self) -> Path | None:
         """The shipped bundle: `bundle_dir` inside the application's top-level package, so
         the weights travel with the code (a checkout, a wheel, an sdist)."""
-        if not self.bundle_dir:
-            return None
+        return self._in_package(self.bundle_dir) if self.bundle_dir else None
+
+    def preset_path(self, name: str) -> Path:
+        """The bundle directory of one of this entry's presets."""
+        return self._in_package(self.presets[name])
+
+    def _in_package(self, relative: str) -> Path:
         top = importlib.import_module(self.package.split(".")[0])
-        return Path(top.__file__).resolve().parent / self.bundle_dir
+        return Path(top.__file__).resolve().parent / relative
 
     @property
     def shipped(self) -> bool:
@@ -153,12 +162,24 @@ def get(name: str) -> Entry:
     _discover()
     if name in _ENTRIES:
         return _ENTRIES[name]
-    close = difflib.get_close_matches(name, list(_ENTRIES), n=3, cutoff=0.5)
+    known = list(_ENTRIES) + [p for e in _ENTRIES.values() for p in e.presets]
+    close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
     hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
     raise UnknownModelError(
         f"unknown model {name!r}: it is neither a registered model nor a bundle directory."
         f"{hint} Registered models: {', '.join(sorted(_ENTRIES)) or 'none'}."
     )
+
+
+def preset(name: str) -> Entry | None:
+    """The entry that ships a preset bundle called `name` (Entry.presets), else None.
+
+    >>> import zoo
+    >>> zoo.registry.preset("music-lstm-nottingham").name
+    'music-lstm'
+    """
+    _discover()
+    return next((e for e in _ENTRIES.values() if name in e.presets), None)
 
 
 def repo_root() -> Path:

@@ -113,8 +113,14 @@ def open_image(item, what: str = "input"):
         data, name = _data_uri(item, what), "data URI"
     elif isinstance(item, (str, Path)):
         path = Path(item)
-        if not path.is_file():
-            raise InputError(f"{what}: {path}: no such image file")
+        try:
+            found = path.is_file()
+        except OSError:                  # e.g. a data URI in quotes: "File name too long"
+            found = False
+        if not found:
+            shown = str(item) if len(str(item)) <= 80 else f"{str(item)[:60]}... ({len(str(item))} characters)"
+            raise InputError(f"{what}: {shown}: no such image file (expected an image path or a "
+                             f"data URI starting 'data:image/', without quotes)")
         data, name = path.read_bytes(), str(path)
     elif isinstance(item, (bytes, bytearray)):
         data, name = bytes(item), "image bytes"

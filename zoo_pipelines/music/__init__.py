@@ -32,6 +32,8 @@ register(
                                               "Chung 2014 LSTM": 3.20, "Chung 2014 tanh": 3.13}},
     tiny={"units": 16, "nade_hidden": 8, "seq_len": 16},
     bundle_dir="saved_models/music-lstm",
+    presets={f"music-lstm-{corpus}": f"saved_models/music-lstm-{corpus}"
+             for corpus in ("nottingham", "musedata", "piano-midi")},
     benchmark="benchmarks.music_lstm",
     limits="Research and toy composition. Trained on the 382 four-part J. S. Bach chorales "
            "(JSB Chorales, quarter-note steps, no note velocities or re-articulations): it "

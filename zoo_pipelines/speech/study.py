@@ -13,8 +13,9 @@ into a bundle's card (metrics.json `studies`, zoo.card.render_studies):
 - `voices`: both bundles on every synthetic voice;
 - `loso`: FSDD speakers left out in turn. `--loso SPEAKER=BUNDLE` is a run of the same
   recipe without SPEAKER (synth `--drop-speaker`), scored here on all his recordings;
-  rows recorded in either bundle's metrics.json `reports` are shown as they are.
-  A speaker with no run says so.
+  rows recorded in either bundle's metrics.json `reports`, and this recipe's rows already
+  in its card for a speaker not given here, are shown as they are. A speaker with no run
+  says so.
 """
 from __future__ import annotations
 
@@ -50,6 +51,14 @@ def recorded(zm, speaker: str) -> list:
             if re.match(rf"held-out speaker {speaker}\b", k)]
 
 
+def earlier(zm, speaker: str) -> list[dict]:
+    """This recipe's rows for `speaker` that the bundle's card already holds (a run measured
+    in an earlier study, whose folder may be gone): kept as they are, not re-measured."""
+    rows = zm.metrics.get("studies", {}).get("leave_one_speaker_out", {}).get("rows", [])
+    return [r for r in rows if r["held-out speaker"] == speaker and r["recipe"] == "this bundle's"
+            and r["digit acc."] != NONE]
+
+
 def loso_rows(m, before, loso: dict, fsdd: Path, label: str) -> list[dict]:
     import zoo
     from zoo.training import read_state
@@ -67,7 +76,8 @@ def loso_rows(m, before, loso: dict, fsdd: Path, label: str) -> list[dict]:
                  for recipe, zm in ((label, before), ("this bundle's", m))
                  for run, r in recorded(zm, speaker)]
         if speaker not in loso:
-            if not recorded(m, speaker):
+            rows += earlier(m, speaker)
+            if not recorded(m, speaker) and not earlier(m, speaker):
                 rows.append({"held-out speaker": speaker, "recipe": "this bundle's",
                              "run": "not measured yet", "digit acc.": NONE, "connected WER": NONE})
             continue

@@ -1,5 +1,6 @@
-"""The general `summarize-attn` (package descriptions and news): measure a fine-tuned bundle
-per corpus, choose its decoding on the selection split, and write the shipped bundle.
+"""The general `summarize-attn` (package descriptions and news) and its news preset
+(`summarize-attn-news`): measure a fine-tuned bundle per corpus, choose its decoding on the
+selection split, and write the shipped bundle.
 
 Every number comes from the evaluator (`evaluate.evaluate`) in this run; metrics.json gets
 
@@ -13,8 +14,11 @@ Every number comes from the evaluator (`evaluate.evaluate`) in this run; metrics
   table; flat: the means over the corpora of the greedy row);
 - `reports`: the registry's demo inputs with their summaries.
 
-    python -m zoo_pipelines.summarization.general sweep BUNDLE GRID_JSON SWEEP_JSON
+    python -m zoo_pipelines.summarization.general sweep BUNDLE GRID_JSON SWEEP_JSON [CORPORA]
     python -m zoo_pipelines.summarization.general finish BUNDLE OUT SWEEP_JSON ROW
+
+CORPORA (comma-separated, default all three) limits the sweep, and so the choice and the
+report, to some corpora: `inshorts_news,bbc_news_summary` for the news preset.
 """
 from __future__ import annotations
 
@@ -31,20 +35,21 @@ SHORT = {"debian_descriptions": "Debian", "inshorts_news": "Inshorts", "bbc_news
 ROUGE = ("rouge1", "rouge2", "rougeL")
 
 
-def sweep(zm, candidates: dict) -> dict:
+def sweep(zm, candidates: dict, corpora: tuple = DATASETS) -> dict:
     """ROUGE-L per corpus of each candidate decoding on the mixed selection file
-    (mix.mixed_valid: every 8th Debian valid pair, all Inshorts and BBC valid pairs)."""
+    (mix.mixed_valid: every 8th Debian valid pair, all Inshorts and BBC valid pairs), for
+    the `corpora` it is chosen for."""
     valid = mixed_valid()
     rows = {}
     for label, options in candidates.items():
         row = {}
-        for name in DATASETS:
+        for name in corpora:
             examples = [p for p in valid if p["corpus"] == name]
             m = evaluate(zm, examples, batch=128, **options)
             row[f"{SHORT[name]} rougeL"] = m["rougeL"]
             row[f"{SHORT[name]} lead_rougeL"] = m["lead_rougeL"]
             row[f"{SHORT[name]} words"] = m["mean_summary_words"]
-        row["mean rougeL"] = sum(row[f"{SHORT[n]} rougeL"] for n in DATASETS) / len(DATASETS)
+        row["mean rougeL"] = sum(row[f"{SHORT[n]} rougeL"] for n in corpora) / len(corpora)
         print(label, json.dumps({k: round(v, 4) for k, v in row.items()}), flush=True)
         rows[label] = row
     return rows
@@ -81,6 +86,7 @@ def finish(src: str, out: str, sweep_file: str, chosen: str) -> None:
     zm = zoo.load(src)
     rows = json.loads(Path(sweep_file).read_text())
     options = rows[chosen]["options"]
+    corpora = swept(rows)
     zm.preprocessor["max_len"] = options["max_len"]
     zm._host = None
     # Greedy and the best beam row of the sweep, both at the chosen max_len.
@@ -93,7 +99,7 @@ def finish(src: str, out: str, sweep_file: str, chosen: str) -> None:
     decodings = {lab + (" (default)" if o == options else ""): o for lab, o in decodings.items()}
     mean = {}
     table = {}
-    for name in DATASETS:
+    for name in corpora:
         examples = report_examples(name)
         for lab, opts in decodings.items():
             t = time.time()
@@ -107,41 +113,50 @@ def finish(src: str, out: str, sweep_file: str, chosen: str) -> None:
         m = mean[name]
         table[f"{SHORT[name]}, lead sentence"] = {
             **{k: m[f"lead_{k}"] for k in ROUGE}, "vs lead (rougeL)": 0.0, "examples": m["examples"]}
-    macro = {k: sum(mean[n][k] for n in DATASETS) / 3 for k in ROUGE}
-    macro |= {f"lead_{k}": sum(mean[n][f"lead_{k}"] for n in DATASETS) / 3 for k in ROUGE}
+    macro = {k: sum(mean[n][k] for n in corpora) / len(corpora) for k in ROUGE}
+    macro |= {f"lead_{k}": sum(mean[n][f"lead_{k}"] for n in corpora) / len(corpora) for k in ROUGE}
     valid_table = {r: {k: v for k, v in row.items() if k != "options"} for r, row in rows.items()}
     sel = rows[chosen]
     valid = {"rougeL": sel["mean rougeL"],
-             **{f"{SHORT[n]} rougeL": sel[f"{SHORT[n]} rougeL"] for n in DATASETS},
-             **{f"{SHORT[n]} lead_rougeL": sel[f"{SHORT[n]} lead_rougeL"] for n in DATASETS},
-             "decoding sweep": valid_table, "data": "summarization/mix valid (mix.mixed_valid)"}
+             **{f"{SHORT[n]} rougeL": sel[f"{SHORT[n]} rougeL"] for n in corpora},
+             **{f"{SHORT[n]} lead_rougeL": sel[f"{SHORT[n]} lead_rougeL"] for n in corpora},
+             "decoding sweep": valid_table,
+             "data": "summarization/mix valid (mix.mixed_valid"
+                     + ("" if corpora == DATASETS else ": " + ", ".join(corpora)) + ")"}
     zm.metrics.update(
         split=valid["data"], valid=valid,
         report={**macro, "per corpus": table,
-                "data": "each corpus's report split (Debian: every 5th pair)"},
+                "data": "the report split of " + ", ".join(corpora)
+                        + (" (Debian: every 5th pair)" if DATASETS[0] in corpora else "")},
         reports={"the registry's demo inputs": {"summaries": demo_table(zm, decodings)}},
-        splits=splits(chosen, valid["data"]))
+        splits=splits(chosen, valid["data"], corpora))
     # The recipe: the base bundle's stages, the mix files before this fine-tune, then the
     # sweep and this step (the sweep's grid is in metrics.json's valid "decoding sweep").
     stages = zm.metrics["command"].splitlines()
     grid = json.dumps([row["options"] for row in rows.values()], separators=(",", ":"))
     stages[-1:] = ["python -m zoo_pipelines.summarization.mix runs/summarization/mix", stages[-1],
-                   f"python -m zoo_pipelines.summarization.general sweep {src} '{grid}' {sweep_file}",
+                   f"python -m zoo_pipelines.summarization.general sweep {src} '{grid}' {sweep_file}"
+                   + ("" if corpora == DATASETS else f" {','.join(corpora)}"),
                    f"python -m zoo_pipelines.summarization.general finish {src} {out} {sweep_file} "
                    f"'{chosen}'"]
     export_parity(zm, Path(out) / "export-check")
     zm.save(out, command="\n".join(stages))
 
 
-def splits(chosen: str, valid_data: str) -> dict:
+def swept(rows: dict) -> tuple:
+    """The corpora a sweep file measured (its rows' `NAME rougeL` columns)."""
+    first = next(iter(rows.values()))
+    return tuple(n for n in DATASETS if f"{SHORT[n]} rougeL" in first)
+
+
+def splits(chosen: str, valid_data: str, corpora: tuple = DATASETS) -> dict:
     """metrics.json's `splits`: what chose what, and how the report splits were carved
     (with the caveat on Debian, shown in the card beside the rule)."""
     return {"valid": {"data": valid_data, "selection": True,
-                      "chose": "the epoch (greedy, max_len 24, on the whole mixed file) and "
-                               f"the decoding defaults (row `{chosen}` of the sweep: the "
-                               "best mean ROUGE-L over the three corpora)"},
-            "report": {"data": "report splits of debian_descriptions, inshorts_news, "
-                               "bbc_news_summary", "selection": False,
+                      "chose": "the epoch (greedy, max_len 24, on the fine-tune's validation "
+                               f"file) and the decoding defaults (row `{chosen}` of the sweep: "
+                               f"the best mean ROUGE-L over {', '.join(corpora)})"},
+            "report": {"data": "report splits of " + ", ".join(corpora), "selection": False,
                        "rule": f"one group in ten of each train file: {REPORT_RULE}. "
                                f"{REPORT_NOTE}",
                        "note": REPORT_NOTE}}
@@ -158,10 +173,15 @@ REPORT_NOTE = ("Inshorts and BBC: untouched (the fine-tune read their train spli
 if __name__ == "__main__":
     import zoo
 
-    if sys.argv[1] == "sweep":      # sweep BUNDLE GRID_JSON OUT_JSON
+    if sys.argv[1] == "sweep":      # sweep BUNDLE GRID_JSON OUT_JSON [CORPORA]
         model = zoo.load(sys.argv[2])
         grid = json.loads(sys.argv[3])
-        res = sweep(model, {label(o): o for o in grid})
+        corpora = tuple(sys.argv[5].split(",")) if len(sys.argv) > 5 else DATASETS
+        unknown = set(corpora) - set(DATASETS)
+        if unknown:
+            sys.exit(f"CORPORA: unknown {', '.join(sorted(unknown))} (expected some of "
+                     f"{', '.join(DATASETS)})")
+        res = sweep(model, {label(o): o for o in grid}, corpora)
         for (lab, row), o in zip(res.items(), grid):
             row["options"] = o
         Path(sys.argv[4]).write_text(json.dumps(res, indent=1))

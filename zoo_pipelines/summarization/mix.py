@@ -12,7 +12,8 @@ BBC) beside the Debian package descriptions it already knows.
   reordered.
 - `out/valid.jsonl.gz`: the selection split for all three corpora: every 8th pair of the
   Debian valid file (about 400), and the whole Inshorts (454) and BBC (209) valid files,
-  each row tagged with its `corpus`.
+  each row tagged with its `corpus`; `out/news-valid.jsonl.gz`: its news rows (the news
+  preset's validation file).
 
 Debian comes in as rehearsal (`zoo fine-tune --rehearse $ZOO_DATA/summarization/
 debian_descriptions`, which reads its train split, report split removed).
@@ -82,7 +83,9 @@ def write_mix(out: str | Path, root: Path | None = None) -> dict:
     train, valid = news_train(root), mixed_valid(root)
     write_jsonl(train, out / "news-train.jsonl.gz")
     write_jsonl(valid, out / "valid.jsonl.gz")
-    return {"news-train": len(train), "valid": len(valid)}
+    news = [p for p in valid if p["corpus"] != DATASETS[0]]
+    write_jsonl(news, out / "news-valid.jsonl.gz")
+    return {"news-train": len(train), "valid": len(valid), "news-valid": len(news)}
 
 
 if __name__ == "__main__":
