@@ -149,3 +149,12 @@ def test_study_writes_its_tables_into_the_card(voices, data_dir, tmp_path):
     again = {r["held-out speaker"]: r for r in zoo.load(bundle).metrics["studies"][
         "leave_one_speaker_out"]["rows"] if r["recipe"] == "this bundle's"}
     assert again["nicolas"] == mine["nicolas"] and again["george"]["run"] == "not measured yet"
+
+
+def test_the_leave_one_out_mean_waits_for_every_speaker():
+    from zoo_pipelines.speech.study import NONE, mean_row
+
+    rows = [{"held-out speaker": s, "recipe": "this bundle's", "digit acc.": a, "connected WER": w}
+            for s, a, w in (("a", 0.9, 0.1), ("b", 0.7, 0.3), ("b", 0.1, 0.9), ("c", NONE, NONE))]
+    assert mean_row(rows, ["a", "b"])[0]["digit acc."] == pytest.approx(0.8)   # b's first run
+    assert mean_row(rows, ["a", "b", "c"]) == []                                # c not measured

@@ -92,7 +92,21 @@ def loso_rows(m, before, loso: dict, fsdd: Path, label: str) -> list[dict]:
                      "run": f"{loso[speaker]} ({differs or 'the same hyper-parameters'}; "
                             f"best epoch {state.get('best_epoch', NONE)})",
                      "digit acc.": r["digit_accuracy"], "connected WER": r["connected_wer"]})
-    return rows
+    return rows + mean_row(rows, speakers)
+
+
+def mean_row(rows: list[dict], speakers: list) -> list[dict]:
+    """The issue's measure, once every speaker has a run of this recipe: the mean over the
+    speakers (of each speaker's first run)."""
+    first = {}
+    for r in rows:
+        if r["recipe"] == "this bundle's" and r["digit acc."] != NONE:
+            first.setdefault(r["held-out speaker"], r)
+    if set(first) != set(speakers):
+        return []
+    mean = lambda k: sum(first[s][k] for s in speakers) / len(speakers)  # noqa: E731
+    return [{"held-out speaker": f"mean of the {len(speakers)}", "recipe": "this bundle's",
+             "run": "", "digit acc.": mean("digit acc."), "connected WER": mean("connected WER")}]
 
 
 def study(m, before: str, synth_dir: str, loso: dict, fsdd: Path, command: str,
