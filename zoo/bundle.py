@@ -57,8 +57,8 @@ def plain_name(name) -> bool:
 
 def resolve(name_or_path: str | Path) -> Path:
     """A bundle directory for a registered name (a bundle `zoo pull` stored for it, else the
-    shipped weights), a preset's name (registry.preset), a path, or an http(s) URL of a bundle .tar.gz (downloaded once into
-    the cache, zoo.hub); errors name what is missing."""
+    shipped weights), a preset's name (registry.preset), a path, or an http(s) URL of a
+    bundle .tar.gz (downloaded once into the cache, zoo.hub); errors name what is missing."""
     from . import hub
 
     if not isinstance(name_or_path, (str, os.PathLike)) or not str(name_or_path).strip():

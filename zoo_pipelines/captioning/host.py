@@ -118,7 +118,8 @@ def open_image(item, what: str = "input"):
         except OSError:                  # e.g. a data URI in quotes: "File name too long"
             found = False
         if not found:
-            shown = str(item) if len(str(item)) <= 80 else f"{str(item)[:60]}... ({len(str(item))} characters)"
+            text = str(item)
+            shown = text if len(text) <= 80 else f"{text[:60]}... ({len(text)} characters)"
             raise InputError(f"{what}: {shown}: no such image file (expected an image path or a "
                              f"data URI starting 'data:image/', without quotes)")
         data, name = path.read_bytes(), str(path)

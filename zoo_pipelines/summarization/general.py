@@ -1,6 +1,5 @@
-"""The general `summarize-attn` (package descriptions and news) and its news preset
-(`summarize-attn-news`): measure a fine-tuned bundle per corpus, choose its decoding on the
-selection split, and write the shipped bundle.
+"""The general `summarize-attn` (package descriptions and news): measure a fine-tuned bundle
+per corpus, choose its decoding on the selection split, and write the shipped bundle.
 
 Every number comes from the evaluator (`evaluate.evaluate`) in this run; metrics.json gets
 
@@ -18,7 +17,8 @@ Every number comes from the evaluator (`evaluate.evaluate`) in this run; metrics
     python -m zoo_pipelines.summarization.general finish BUNDLE OUT SWEEP_JSON ROW
 
 CORPORA (comma-separated, default all three) limits the sweep, and so the choice and the
-report, to some corpora: `inshorts_news,bbc_news_summary` for the news preset.
+report, to some corpora: `inshorts_news,bbc_news_summary` for a news-only bundle (measured
+and not shipped: README "summarize-attn").
 """
 from __future__ import annotations
 

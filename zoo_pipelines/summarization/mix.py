@@ -12,8 +12,8 @@ BBC) beside the Debian package descriptions it already knows.
   reordered.
 - `out/valid.jsonl.gz`: the selection split for all three corpora: every 8th pair of the
   Debian valid file (about 400), and the whole Inshorts (454) and BBC (209) valid files,
-  each row tagged with its `corpus`; `out/news-valid.jsonl.gz`: its news rows (the news
-  preset's validation file).
+  each row tagged with its `corpus`; `out/news-valid.jsonl.gz`: its news rows (the
+  validation file of a news-only fine-tune).
 
 Debian comes in as rehearsal (`zoo fine-tune --rehearse $ZOO_DATA/summarization/
 debian_descriptions`, which reads its train split, report split removed).
