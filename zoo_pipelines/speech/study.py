@@ -76,8 +76,9 @@ def loso_rows(m, before, loso: dict, fsdd: Path, label: str) -> list[dict]:
                  for recipe, zm in ((label, before), ("this bundle's", m))
                  for run, r in recorded(zm, speaker)]
         if speaker not in loso:
-            rows += earlier(m, speaker)
-            if not recorded(m, speaker) and not earlier(m, speaker):
+            kept = earlier(m, speaker)
+            rows += kept
+            if not recorded(m, speaker) and not kept:
                 rows.append({"held-out speaker": speaker, "recipe": "this bundle's",
                              "run": "not measured yet", "digit acc.": NONE, "connected WER": NONE})
             continue
