@@ -42,21 +42,8 @@ def test_memory_roundtrip_and_neighbours():
 
 
 @pytest.fixture(scope="module")
-def small(data_dir):
-    import keras
-
-    from zoo_pipelines.captioning import model as M
-    from zoo.model import ZooModel
-
-    root = data_dir / "captioning" / "emoji"
-    train, valid = D.read_split(root, "train")[:40], D.read_split(root, "valid")
-    prep, _ = D.fit_preprocessor(train, image_size=32, min_count=1)
-    prep["examples"] = D.parity_examples(valid, n=2)
-    hp = {"units": 16, "embed_dim": 8, "attention_dim": 8, "widths": (8, 16), "grid": 4}
-    # Seeded: an unseeded random encoder sometimes maps two of the 40 images to the same
-    # features, and then train[0]'s nearest neighbour is not always itself (CI, stop 32).
-    keras.utils.set_random_seed(0)
-    zm = ZooModel(ENTRY, M.build(prep, **hp), prep, hparams=hp)
+def small(new_tiny_captioner):
+    zm, train, valid = new_tiny_captioner()
     # a memory of the 40 training images; one caption has a word the vocabulary lacks
     captions = [e["captions"][0] for e in train]
     captions[0] = "zorblat " + captions[0]

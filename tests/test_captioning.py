@@ -327,17 +327,8 @@ def test_bleu_against_all_references():
 
 # ---- the model: tiny, untrained, exported -----------------------------------------------------
 @pytest.fixture(scope="module")
-def tiny(data_dir):
-    from zoo_pipelines.captioning import model as M
-    from zoo.model import ZooModel
-
-    root = data_dir / "captioning" / "emoji"
-    train, valid = D.read_split(root, "train")[:40], D.read_split(root, "valid")
-    prep, _ = D.fit_preprocessor(train, image_size=32, min_count=1)
-    prep["examples"] = D.parity_examples(valid, n=2)
-    hp = {"units": 16, "embed_dim": 8, "attention_dim": 8, "widths": (8, 16), "grid": 4}
-    keras_model = M.build(prep, **hp)
-    return ZooModel(ENTRY, keras_model, prep, hparams=hp), train, valid
+def tiny(new_tiny_captioner):
+    return new_tiny_captioner()
 
 
 def test_tiny_model_trains_and_predicts(tiny, tmp_path):
