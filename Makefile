@@ -23,9 +23,10 @@ demo: install
 # Two workers (pytest-xdist), each model's tests in one of them (tests/conftest.py): about
 # a sixth faster than one process on 2 cores, where much of the work is single-threaded.
 # tests/test_speech_synth.py speaks digits with Debian's flite (a few seconds).
+# --durations lists the slowest tests at the end, so a CI log shows where the time went.
 test: install
 	command -v flite >/dev/null || (apt-get update -qq && apt-get install -y -qq flite)
-	$(BIN)/python -m pytest -m "not slow" -n 2 --dist loadgroup -q tests
+	$(BIN)/python -m pytest -m "not slow" -n 2 --dist loadgroup -q --durations=25 tests
 
 # The browser test (tests/test_web.py) drives Debian's chromium through Playwright (in the
 # lock); `playwright install` is never run: it would download a browser of its own.
