@@ -121,13 +121,20 @@ def test_festival_voices_speak_digits(tmp_path):
 def test_study_writes_its_tables_into_the_card(voices, data_dir, tmp_path):
     """study.py measures both bundles and writes metrics.json `studies` and the card; the
     leave-one-out table names every FSDD speaker, measured or not."""
+    import json
     import shutil as sh
 
     import zoo
+    from zoo.bundle import write_manifest
     from zoo_pipelines.speech import study
 
     bundle = tmp_path / "b"
     sh.copytree(zoo.registry.get("speech-ctc-stream").bundle_path, bundle)
+    # from a bundle without studies: the shipped one's leave-one-out rows would be kept
+    metrics = json.loads((bundle / "metrics.json").read_text())
+    metrics.pop("studies", None)
+    (bundle / "metrics.json").write_text(json.dumps(metrics))
+    write_manifest(bundle, "speech-ctc-stream")
     with pytest.raises(InputError, match="no such speaker in .*expected one of george"):
         study.main([str(bundle), "--before", str(bundle), "--synth", str(voices),
                     "--loso", f"nobody={bundle}", "--fsdd", str(data_dir / "fsdd")])
