@@ -154,8 +154,8 @@ def study(m, before: str, synth_dir: str, loso: dict, fsdd: Path, command: str,
             "command": command, "rows": voices},
         "leave_one_speaker_out": {
             "title": "Leave one FSDD speaker out",
-            "note": ("Each run trains a recipe on the other FSDD speakers (the synthetic-voice "
-                     "recipe: and its six training voices) and is scored on all "
+            "note": ("Each run trains a recipe on the other FSDD speakers (and, in the "
+                     "synthetic-voice recipe, its six training voices) and is scored on all "
                      "500 recordings of the speaker left out; the epoch is chosen on the other "
                      "speakers' official recordings 0-4. Where a run's hyper-parameters differ "
                      "from this bundle's, the run column says how."),
