@@ -8,6 +8,8 @@
 from .attention import AdditiveAttention
 from .chars import CharEncoder
 from .crf import CRF, crf_log_likelihood
+from .fused import LSTM, lstm_sequence
 from .recurrent import RecurrentStack
 
-__all__ = ["CRF", "AdditiveAttention", "CharEncoder", "RecurrentStack", "crf_log_likelihood"]
+__all__ = ["CRF", "LSTM", "AdditiveAttention", "CharEncoder", "RecurrentStack", "crf_log_likelihood",
+           "lstm_sequence"]

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import keras
 
-CELLS = {"rnn": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
+from zoo.layers import LSTM
+
+CELLS = {"rnn": keras.layers.SimpleRNN, "lstm": LSTM, "gru": keras.layers.GRU}
 
 
 def build(prep: dict, init=None, cell: str = "lstm", units: int = 512, layers: int = 1,

@@ -19,8 +19,10 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from zoo.layers import LSTM
+
 KEYS = 88
-CELLS = {"rnn": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
+CELLS = {"rnn": keras.layers.SimpleRNN, "lstm": LSTM, "gru": keras.layers.GRU}
 
 
 @keras.saving.register_keras_serializable(package="music")
@@ -111,7 +113,9 @@ def _rnn_layers(model):
 
 
 def _cell_name(layer) -> str:
-    return next(k for k, v in CELLS.items() if type(layer) is v)
+    # Keras's classes: a bundle saved before zoo.layers.LSTM holds keras.layers.LSTM
+    return ("lstm" if isinstance(layer, keras.layers.LSTM)
+            else "gru" if isinstance(layer, keras.layers.GRU) else "rnn")
 
 
 def export_functions(model, prep: dict) -> dict:

@@ -1,0 +1,80 @@
+"""zoo.layers.LSTM: Keras's LSTM with a fused training pass. Its outputs, final states and
+gradients (inputs, initial states, weights) must be Keras's, and every case it does not
+fuse must run Keras's own loop."""
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from zoo.layers import LSTM
+
+
+def pair(**kwargs):
+    keras_lstm, fused = keras.layers.LSTM(6, **kwargs), LSTM(6, **kwargs)
+    x = np.random.default_rng(0).normal(size=(3, 7, 5)).astype("float32")
+    keras_lstm(x), fused(x)
+    fused.set_weights(keras_lstm.get_weights())
+    return keras_lstm, fused, x
+
+
+def outputs_and_gradients(layer, x, states, mask=None):
+    x, states = tf.constant(x), [tf.constant(s) for s in states]
+    with tf.GradientTape() as tape:
+        tape.watch([x, *states])
+        out, h, c = layer(x, initial_state=states, mask=mask, training=True)
+        # every output reaches the loss, so each path of the backward pass is checked
+        loss = tf.reduce_sum(out ** 2) + tf.reduce_sum(3.0 * h) + tf.reduce_sum(c ** 3)
+    return [out, h, c, *tape.gradient(loss, [x, *states, *layer.trainable_variables])]
+
+
+@pytest.mark.parametrize("return_sequences", [True, False])
+def test_fused_training_pass_equals_keras(return_sequences):
+    keras_lstm, fused, x = pair(return_sequences=return_sequences, return_state=True)
+    rng = np.random.default_rng(1)
+    states = [rng.normal(size=(3, 6)).astype("float32") for _ in range(2)]
+    want, got = (outputs_and_gradients(layer, x, states) for layer in (keras_lstm, fused))
+    for name, a, b in zip(["outputs", "h", "c", "d_x", "d_h0", "d_c0", "d_kernel",
+                           "d_recurrent", "d_bias"], want, got):
+        np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-5, err_msg=name)
+
+
+def test_training_steps_in_a_model_match_keras():
+    """Three Adam steps of a tiny model with each layer end at the same weights."""
+    x = np.random.default_rng(0).normal(size=(4, 9, 5)).astype("float32")
+    y = np.random.default_rng(1).normal(size=(4, 9, 6)).astype("float32")
+    models = []
+    for cls in (keras.layers.LSTM, LSTM):
+        keras.utils.set_random_seed(0)
+        m = keras.Sequential([keras.Input((None, 5)), cls(6, return_sequences=True)])
+        m.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse")
+        for _ in range(3):
+            m.train_on_batch(x, y)
+        models.append(m)
+    for a, b in zip(*(m.get_weights() for m in models)):
+        np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-5)
+
+
+def test_what_it_does_not_fuse_runs_keras_loop(monkeypatch):
+    def fused_pass(*args):
+        raise RuntimeError("the fused pass ran")
+
+    monkeypatch.setattr("zoo.layers.fused.lstm_sequence", fused_pass)
+    mask = np.ones((3, 7), bool)
+    mask[0, 5:] = False
+    for kwargs, call_mask in (({}, mask), ({"go_backwards": True}, None),
+                              ({"recurrent_dropout": 0.1}, None)):
+        _, fused, x = pair(return_sequences=True, **kwargs)
+        fused(x, mask=call_mask, training=True)
+    _, fused, x = pair(return_sequences=True)
+    fused(x, training=False)                 # inference (and so every export) too
+    with pytest.raises(RuntimeError, match="the fused pass ran"):
+        fused(x, training=True)
+
+
+def test_saved_and_loaded_as_itself(tmp_path):
+    _, fused, x = pair(return_sequences=True)
+    model = keras.Sequential([keras.Input((None, 5)), fused])
+    model.save(tmp_path / "m.keras")
+    back = keras.saving.load_model(tmp_path / "m.keras")
+    assert type(back.layers[0]) is LSTM
+    np.testing.assert_allclose(back(x), model(x), atol=1e-6)

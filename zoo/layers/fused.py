@@ -1,0 +1,125 @@
+"""An LSTM layer that trains faster on CPU: Keras's LSTM, with its training pass run as
+one fused sequence function with a hand-written backward pass (what cuDNN and oneDNN do,
+and what PyTorch's nn.LSTM runs on CPU).
+
+Keras 3 on TensorFlow runs an LSTM without a GPU as a generic while loop over its cell, and
+autodiff differentiates that loop: every step multiplies the input by the kernel and, on
+the way back, adds each step's weight gradients one matmul at a time. `lstm_sequence`
+instead projects all inputs in one matmul before the loop, keeps only `h @ recurrent` in
+it, runs back-propagation through time as a second loop that keeps only
+`dz @ recurrent.T`, and takes the weight gradients as three matmuls over the whole
+sequence. XLA compiles both loops (they hold no all-reduce and no host op). The weights,
+their layout (gates i, f, c, o) and the numbers are Keras's: outputs agree to 1e-6.
+
+Only training uses it: inference keeps Keras's loop, so exports (TFLite, ONNX, SavedModel)
+and their parity checks are what they were. A layer with a mask, recurrent dropout,
+go_backwards, unroll, other activations or no bias, or another backend, runs Keras's loop.
+
+>>> import numpy as np
+>>> layer = LSTM(4, return_sequences=True)
+>>> x = np.random.default_rng(0).normal(size=(2, 5, 3)).astype("float32")
+>>> inference, training = layer(x), layer(x, training=True)   # Keras's loop, then fused
+>>> bool(np.allclose(inference, training, atol=1e-5))
+True
+"""
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+from keras import activations
+
+
+def _split4(z):
+    return tf.split(z, 4, axis=-1)
+
+
+@tf.function(jit_compile=True)
+def _forward(xw, h0, c0, recurrent):
+    """xw [T, B, 4U] (inputs @ kernel + bias) -> h, c [T, B, U] and gates [T, B, 4U]."""
+    n = tf.shape(xw)[0]
+
+    def step(t, h, c, hs, cs, gates):
+        i, f, g, o = _split4(xw[t] + tf.matmul(h, recurrent))
+        i, f, g, o = tf.sigmoid(i), tf.sigmoid(f), tf.tanh(g), tf.sigmoid(o)
+        c = f * c + i * g
+        h = o * tf.tanh(c)
+        return (t + 1, h, c, hs.write(t, h), cs.write(t, c),
+                gates.write(t, tf.concat([i, f, g, o], -1)))
+
+    arrays = [tf.TensorArray(xw.dtype, size=n) for _ in range(3)]
+    _, _, _, hs, cs, gates = tf.while_loop(lambda t, *_: t < n, step, (0, h0, c0, *arrays),
+                                                  maximum_iterations=n)
+    return hs.stack(), cs.stack(), gates.stack()
+
+
+@tf.function(jit_compile=True)
+def _backward(dh_seq, dh_last, dc_last, c0, cs, gates, recurrent):
+    """Back-propagation through time: d(outputs) [T, B, U] and d(last h, last c) ->
+    d(pre-activations) [T, B, 4U] and d(h0), d(c0)."""
+    n = tf.shape(dh_seq)[0]
+    c_prev = tf.concat([c0[None], cs[:-1]], 0)
+    tanh_c = tf.tanh(cs)
+    recurrent_t = tf.transpose(recurrent)
+
+    def step(s, dh_next, dc_next, dzs):
+        t = n - 1 - s
+        i, f, g, o = _split4(gates[t])
+        dh = dh_seq[t] + dh_next
+        dc = dc_next + dh * o * (1.0 - tanh_c[t] * tanh_c[t])
+        dz = tf.concat([dc * g * i * (1.0 - i), dc * c_prev[t] * f * (1.0 - f),
+                        dc * i * (1.0 - g * g), dh * tanh_c[t] * o * (1.0 - o)], -1)
+        return s + 1, tf.matmul(dz, recurrent_t), dc * f, dzs.write(t, dz)
+
+    _, dh0, dc0, dzs = tf.while_loop(lambda s, *_: s < n, step,
+                                     (0, dh_last, dc_last, tf.TensorArray(dh_seq.dtype, size=n)),
+                                     maximum_iterations=n)
+    return dzs.stack(), dh0, dc0
+
+
+@tf.custom_gradient
+def _lstm(x, h0, c0, kernel, recurrent, bias):
+    xs = tf.transpose(x, [1, 0, 2])                                   # time-major
+    # The loops are differentiated by hand (grad): stop_gradient keeps a recording tape
+    # from building autodiff's own loop accumulators, which XLA cannot pass out.
+    hs, cs, gates = _forward(*map(tf.stop_gradient, (
+        tf.einsum("tbk,kg->tbg", xs, kernel) + bias, h0, c0, recurrent)))
+
+    def grad(d_outputs, d_h, d_c):
+        dz, dh0, dc0 = _backward(*map(tf.stop_gradient, (
+            tf.transpose(d_outputs, [1, 0, 2]), d_h, d_c, c0, cs, gates, recurrent)))
+        h_prev = tf.concat([h0[None], hs[:-1]], 0)
+        return (tf.transpose(tf.einsum("tbg,kg->tbk", dz, kernel), [1, 0, 2]), dh0, dc0,
+                tf.einsum("tbk,tbg->kg", xs, dz), tf.einsum("tbu,tbg->ug", h_prev, dz),
+                tf.reduce_sum(dz, [0, 1]))
+
+    return (tf.transpose(hs, [1, 0, 2]), hs[-1], cs[-1]), grad
+
+
+def lstm_sequence(x, h0, c0, kernel, recurrent, bias):
+    """x [B, T, K], initial state h0, c0 [B, U]; Keras LSTM weights (gates i, f, c, o) ->
+    (outputs [B, T, U], last h, last c), differentiable in every argument."""
+    return _lstm(x, h0, c0, *(tf.convert_to_tensor(w) for w in (kernel, recurrent, bias)))
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class LSTM(keras.layers.LSTM):
+    """keras.layers.LSTM (same arguments, weights and results) whose training pass runs
+    `lstm_sequence`; see the module's docstring for when it falls back to Keras's loop."""
+
+    def _fused(self, mask, training) -> bool:
+        return (training and mask is None and keras.backend.backend() == "tensorflow"
+                and self.compute_dtype == "float32"
+                and not (self.recurrent_dropout or self.go_backwards or self.unroll)
+                and self.use_bias and self.cell.activation is activations.tanh
+                and self.cell.recurrent_activation is activations.sigmoid
+                and not tf.config.list_logical_devices("GPU"))    # there Keras runs cuDNN
+
+    def inner_loop(self, sequences, initial_state, mask, training=False):
+        if not self._fused(mask, training):
+            return super().inner_loop(sequences, initial_state, mask, training=training)
+        if self.dropout:     # one mask for every step, as Keras's cell applies it
+            sequences = sequences * self.cell.get_dropout_mask(sequences[:, 0, :])[:, None, :]
+        outputs, h, c = lstm_sequence(sequences, initial_state[0], initial_state[1],
+                                      self.cell.kernel, self.cell.recurrent_kernel,
+                                      self.cell.bias)
+        return h, outputs, [h, c]
