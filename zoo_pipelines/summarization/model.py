@@ -150,13 +150,28 @@ class CopyMix(keras.layers.Layer):
         super().__init__(**kwargs)
         self.vocab_size, self.copy = vocab_size, copy
 
-    def call(self, inputs):
+    def call(self, inputs, training=None):
         logits, attn, p_gen, source = inputs
         if not self.copy:
             return ops.log_softmax(logits, axis=-1)
-        copied = ops.matmul(attn, ops.one_hot(source, self.vocab_size))
+        if training:
+            copied = self.scatter(attn, source)
+        else:    # the form every export converts (TFLite and ONNX scatters differ on repeats)
+            copied = ops.matmul(attn, ops.one_hot(source, self.vocab_size))
         mixed = p_gen * ops.softmax(logits, axis=-1) + (1.0 - p_gen) * copied
         return ops.log(mixed + EPS)
+
+    def scatter(self, attn, source):
+        """sum_{i: source_i = w} attn_i for every word w, [B, T, V], by adding each source
+        position's attention into its word's slot (repeats add up). The same numbers as
+        attn @ one_hot(source), without the [B, S, V] one-hot and its B*T*S*V matmul
+        forward and backward: a train step 8-15 % faster (README, "Speed")."""
+        import tensorflow as tf
+
+        b, t, s = ops.shape(attn)[0], ops.shape(attn)[1], ops.shape(attn)[2]
+        grid = [ops.broadcast_to(i, (b, t, s)) for i in (
+            ops.arange(b)[:, None, None], ops.arange(t)[None, :, None], source[:, None, :])]
+        return tf.scatter_nd(ops.stack(grid, -1), attn, (b, t, self.vocab_size))
 
     def compute_output_shape(self, input_shape):
         return input_shape[0]
