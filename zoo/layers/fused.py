@@ -55,7 +55,7 @@ def _forward(xw, h0, c0, recurrent):
 
     arrays = [tf.TensorArray(xw.dtype, size=n) for _ in range(3)]
     _, _, _, hs, cs, gates = tf.while_loop(lambda t, *_: t < n, step, (0, h0, c0, *arrays),
-                                                  maximum_iterations=n)
+                                           maximum_iterations=n)
     return hs.stack(), cs.stack(), gates.stack()
 
 
