@@ -128,6 +128,37 @@ def test_linear_schedule_warms_up_then_decays_over_every_epoch():
     np.testing.assert_allclose(seen, [0.5, 1.0] + [(20 - s) / 18 for s in range(2, 20)], rtol=1e-6)
 
 
+def test_average_weights_are_what_each_epoch_ends_with_and_trains_on():
+    """ema > 0: when the epoch's callbacks run, the weights already are the optimizer's
+    moving average (so validation and checkpoints see them), and the next epoch starts
+    from them."""
+    import keras
+    import numpy as np
+
+    from zoo.training import AverageWeights
+
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1, use_bias=False)])
+    model.compile(keras.optimizers.SGD(0.1, use_ema=True, ema_momentum=0.5), "mse")
+    kernel, average = model.trainable_variables[0], []
+    record = keras.callbacks.LambdaCallback(on_epoch_end=lambda e, logs: average.append(
+        (kernel.numpy().item(), model.optimizer._model_variables_moving_average[0].numpy().item())))
+    starts = []
+    x, y = np.ones((4, 1), np.float32), np.full((4, 1), 2.0, np.float32)
+    for epoch in range(2):
+        starts.append(kernel.numpy().item())
+        model.fit(x, y, batch_size=1, initial_epoch=epoch, epochs=epoch + 1, verbose=0,
+                  shuffle=False, callbacks=[AverageWeights(), record])
+    for weights, moving in average:
+        assert weights == moving
+    assert starts[1] == average[0][0]
+    # SGD on (w - 2)^2 from w0 moves w toward 2; the average (momentum 0.5) lags behind it
+    w, ema = starts[0], starts[0]
+    for step in range(4):
+        w -= 0.1 * 2 * (w - 2)
+        ema = w if step == 0 else 0.5 * ema + 0.5 * w
+    np.testing.assert_allclose(average[0][0], ema, rtol=1e-5)
+
+
 def test_import_zoo_does_not_import_tensorflow():
     code = ("import sys, zoo; zoo.list_models(); zoo.registry.get('ner-bilstm');"
             "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules")

@@ -115,6 +115,19 @@ class BestOnValidation(keras.callbacks.Callback):
                 return
 
 
+class AverageWeights(keras.callbacks.Callback):
+    """At each epoch's end, the model's weights become the optimizer's moving average of
+    them (Polyak averaging; `Adam(use_ema=True)`), before anything validates or saves
+    them, and the next epoch trains on from the average. Keras's own `fit` does the same
+    overwrite after its last epoch (`finalize_variable_values`), and the zoo runs one `fit`
+    an epoch; doing it first keeps validation, the best weights and the checkpoint on the
+    same weights, so a resumed run continues exactly. Must come first among the callbacks
+    (`fit(..., ema=0.95)` puts it there)."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.model.optimizer.finalize_variable_values(self.model.trainable_variables)
+
+
 class WorkerBackup(keras.callbacks.BackupAndRestore):
     """Keras's BackupAndRestore (weights, optimizer state and epoch, at every epoch's end)
     for one worker of a run: the first `fit` of this process restores from `shared` (the
@@ -195,8 +208,9 @@ def crash_point(name: str) -> None:
 
 
 def compile_for_training(zm, learning_rate: float = 1e-3, clipnorm: float = 5.0,
-                         jit_compile: bool = False):
-    """Adam with global-norm clipping, the application's loss; steps are tf.functions
+                         jit_compile: bool = False, ema: float = 0.0):
+    """Adam with global-norm clipping (and, if `ema` > 0, Keras's moving average of the
+    weights with that momentum: see AverageWeights), the application's loss; steps are tf.functions
     without XLA unless the recipe sets `jit_compile: True`. With TensorFlow 2.21 on CPU,
     XLA made training steps slower for every application that runs without it (measured
     on an idle 2-core machine, ms a step: ner-bilstm 143 vs 47, charlm-lstm 2,388 vs 623,
@@ -212,7 +226,7 @@ def compile_for_training(zm, learning_rate: float = 1e-3, clipnorm: float = 5.0,
     if distribute.name() == "multi_worker":
         jit_compile = False
     with distribute.current().scope():
-        compile_for_training_in_scope(zm, learning_rate, clipnorm, jit_compile)
+        compile_for_training_in_scope(zm, learning_rate, clipnorm, jit_compile, ema)
 
 
 @contextlib.contextmanager
@@ -241,8 +255,10 @@ def graph_optimizer(enabled: bool = True):
             tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": False})
 
 
-def compile_for_training_in_scope(zm, learning_rate, clipnorm, jit_compile):
-    zm.keras_model.compile(optimizer=keras.optimizers.Adam(learning_rate, global_clipnorm=clipnorm),
+def compile_for_training_in_scope(zm, learning_rate, clipnorm, jit_compile, ema=0.0):
+    average = {"use_ema": True, "ema_momentum": ema} if ema else {}
+    zm.keras_model.compile(optimizer=keras.optimizers.Adam(learning_rate, global_clipnorm=clipnorm,
+                                                           **average),
                            loss=zm.entry.module("model").loss(zm.keras_model), jit_compile=jit_compile)
 
 
@@ -250,7 +266,8 @@ def fit(zm, train, valid, work: Path, callbacks: list | None = None, epochs: int
         batch_size: int = 32, learning_rate: float = 1e-3, clipnorm: float = 5.0,
         patience: int = 5, seed: int = 0, steps_per_epoch: int | None = None,
         monitor_gradients: bool = True, lr_decay: float | None = None,
-        schedule: str = "constant", jit_compile: bool = False, grappler: bool = True) -> dict:
+        schedule: str = "constant", jit_compile: bool = False, grappler: bool = True,
+        ema: float = 0.0) -> dict:
     """Train `zm` in place; `work` holds checkpoints, logs and plots; `callbacks` (Keras
     callbacks) run beside the zoo's own. Returns the state (its "history": one record an
     epoch, with the validation metric).
@@ -258,6 +275,8 @@ def fit(zm, train, valid, work: Path, callbacks: list | None = None, epochs: int
     epoch alone, so a resumed run continues the same schedule); `schedule="linear"` warms
     the rate up and decays it to zero over the run's steps instead (LinearSchedule).
     `grappler=False` trains with TensorFlow's graph optimizer off (graph_optimizer).
+    `ema` > 0 validates, keeps and trains on from a moving average of the weights with that
+    momentum, taken over each epoch (AverageWeights); 0 (the default) is off.
 
     Each epoch is one `model.fit` call on a dataset made for it, after `reseed`: its
     shuffling, augmentation and dropout draw from (seed, epoch) alone. A run killed and
@@ -275,7 +294,9 @@ def fit(zm, train, valid, work: Path, callbacks: list | None = None, epochs: int
         return state
     data = zm.entry.module("data")
     model = zm.keras_model
-    compile_for_training(zm, learning_rate, clipnorm, jit_compile)
+    if not 0 <= ema < 1:
+        raise InputError(f"ema {ema}: expected a momentum in [0, 1) (0: off; 0.99 is Keras's default)")
+    compile_for_training(zm, learning_rate, clipnorm, jit_compile, ema)
     if distribute.distributed():
         distribute.check_batch(batch_size)
     best = BestOnValidation(zm, valid, work, patience, write=own)
@@ -287,7 +308,7 @@ def fit(zm, train, valid, work: Path, callbacks: list | None = None, epochs: int
                      keras.callbacks.TensorBoard(str(own / "tensorboard"))]
     if monitor_gradients:
         zoo_callbacks.insert(2, GradientMonitor(zm, train, own, clipnorm=clipnorm))
-    callbacks = [*zoo_callbacks, *(callbacks or [])]
+    callbacks = [*([AverageWeights()] if ema else []), *zoo_callbacks, *(callbacks or [])]
     if schedule not in ("constant", "linear"):
         raise InputError(f"schedule {schedule!r}: expected 'constant' or 'linear'")
     if schedule == "linear":
