@@ -91,23 +91,25 @@ def test_numpy_log_mel_matches_tf_signal(fsdd):
     assert np.abs(ours - theirs).max() < 1e-3
 
 
-def test_level_norm_features_are_gain_invariant_in_numpy_and_serving_graph(fsdd):
-    """level_norm: a recording 12 dB quieter gives the same features (up to the log floor),
-    and the SavedModel's tf.signal features (batched, zero-padded) equal the host's."""
+@pytest.mark.parametrize("norm", ["level_norm", "cmn"])
+def test_utterance_norm_features_are_gain_invariant_in_numpy_and_serving_graph(fsdd, norm):
+    """level_norm (the utterance's level) and cmn (each band's mean) removed: a recording
+    12 dB quieter gives the same features (up to the log floor), and the SavedModel's
+    tf.signal features (batched, zero-padded) equal the host's."""
     import tensorflow as tf
 
     from zoo_pipelines.speech import model as M
 
     prep = {"n_mels": 40, "tokens": list("0123456789"), "subsample": 4, "sample_rate": RATE,
             "alphabet": "digits", "mean": [-5.0] * 40, "std": [2.0] * 40, "buckets": [400],
-            "level_norm": True}
+            norm: True}
     host = H.Host(prep)
     wave = A.read_audio(fsdd / "3_george_7.wav")[0]
     # a little noise keeps every cell well above the log floor (1e-6), where gain is exact
     noisy = wave + np.random.default_rng(0).normal(0, 3e-2, wave.size).astype(np.float32)
     loud, quiet = host.features(noisy), host.features(noisy / 4)
     assert np.abs(loud - quiet).max() < 0.02
-    plain = H.Host({**prep, "level_norm": False}).features(wave)
+    plain = H.Host({**prep, norm: False}).features(wave)
     assert np.abs(plain - loud).max() > 1.0
 
     seen = []
@@ -255,8 +257,8 @@ def test_training_pipeline_builds_connected_utterances(data_dir):
 
 
 def test_robustness_options_train_features_and_refuse_streaming(data_dir):
-    """level_norm / vtlp / eq_db / tempo: recorded in the preprocessor, used by the
-    training pipeline, off by default; level_norm is refused for a causal model."""
+    """level_norm / cmn / vtlp / eq_db / tempo: recorded in the preprocessor, used by the
+    training pipeline, off by default; level_norm and cmn are refused for a causal model."""
     train = D.read_split(data_dir / "fsdd", "valid")[:32]
     prep, _ = D.fit_preprocessor(train)
     assert not prep["level_norm"] and prep["vtlp"] == prep["eq_db"] == prep["tempo"] == 0
@@ -265,14 +267,16 @@ def test_robustness_options_train_features_and_refuse_streaming(data_dir):
     assert prep["tempo"] == 0.3
     x = next(iter(D.make_dataset(train, prep, batch_size=8, shuffle=True)))[0]["features"]
     assert np.isfinite(x.numpy()).all() and np.abs(x.numpy()).max() > 0
-    with pytest.raises(DataFormatError, match="level_norm"):
-        D.fit_preprocessor(train, level_norm=True, bidirectional=False)
+    assert not prep["cmn"] and D.fit_preprocessor(train, cmn=True)[0]["cmn"]
+    for norm in ("level_norm", "cmn"):
+        with pytest.raises(DataFormatError, match=norm):
+            D.fit_preprocessor(train, bidirectional=False, **{norm: True})
+        with pytest.raises(InputError, match=norm):
+            H.Host({**prep, "level_norm": False, norm: True, "streaming": True, "step_state": {}})
     with pytest.raises(DataFormatError, match="vtlp"):
         D.fit_preprocessor(train, vtlp=0.7)
     with pytest.raises(DataFormatError, match="tempo=0.7"):
         D.fit_preprocessor(train, tempo=0.7)
-    with pytest.raises(InputError, match="level_norm"):
-        H.Host({**prep, "streaming": True, "step_state": {}})
 
 
 # ---- the shipped model -------------------------------------------------------------------

@@ -34,7 +34,7 @@ from zoo.runtime import pick_bucket
 
 from .audio import load_waveform
 from .augment import add_noise, connected, perturb, random_eq, spec_augment, stretch, warped_mel
-from .features import LogMelFeatures, log_mel, mel_matrix, num_frames, utterance_level
+from .features import LogMelFeatures, log_mel, mel_matrix, num_frames, utterance_norm
 from .host import SUBSAMPLE
 from .text import CHARS, normalize_text, tokens_of
 
@@ -196,22 +196,24 @@ def fit_preprocessor(train: list[dict], alphabet: str = "digits", sample_rate: i
                      n_mels: int = 40, buckets=(100, 200, 400, 800), augment: bool = True,
                      max_digits: int = 8, subsample: int = SUBSAMPLE, bidirectional: bool = True,
                      level_norm: bool = False, vtlp: float = 0.0, eq_db: float = 0.0,
-                     tempo: float = 0.0, seed: int = 0) -> tuple[dict, None]:
+                     tempo: float = 0.0, cmn: bool = False, seed: int = 0) -> tuple[dict, None]:
     """Token list, feature parameters and per-mel-bin mean/std over (a sample of) the
     training audio; these normalize features for training and prediction alike.
 
     Speaker/channel robustness (recipe hparams, off by default): `level_norm` subtracts
     each utterance's level from its log-mels (gain-invariant features; whole utterance, so
-    bidirectional models only); `vtlp` = a warps the mel filterbank by a factor drawn from
-    [1 - a, 1 + a] per training utterance; `eq_db` adds a random spectral tilt and bump of
-    up to that many dB to training log-mels; `tempo` = a stretches training log-mels in time
-    by a factor drawn from [1 - a, 1 + a] (a slower or faster talker at the same pitch).
-    The last three change training only."""
+    bidirectional models only); `cmn` subtracts each mel band's mean over the utterance
+    instead (features.utterance_norm; bidirectional only too); `vtlp` = a warps the mel
+    filterbank by a factor drawn from [1 - a, 1 + a] per training utterance; `eq_db` adds
+    a random spectral tilt and bump of up to that many dB to training log-mels; `tempo` = a
+    stretches training log-mels in time by a factor drawn from [1 - a, 1 + a] (a slower or
+    faster talker at the same pitch). The last three change training only."""
     if alphabet not in ("digits", "chars"):
         raise DataFormatError(f"alphabet must be 'digits' or 'chars'; got {alphabet!r}")
-    if level_norm and not bidirectional:
-        raise DataFormatError("level_norm needs the whole utterance, so a streaming "
-                              "(unidirectional) model cannot use it; expected level_norm false")
+    for name, on in (("level_norm", level_norm), ("cmn", cmn)):
+        if on and not bidirectional:
+            raise DataFormatError(f"{name} needs the whole utterance, so a streaming "
+                                  f"(unidirectional) model cannot use it; expected {name} false")
     if not (0 <= vtlp < 0.5 and 0 <= eq_db <= 30 and 0 <= tempo < 0.5):
         raise DataFormatError(f"expected 0 <= vtlp < 0.5, 0 <= eq_db <= 30 and 0 <= tempo < 0.5; "
                               f"got vtlp={vtlp}, eq_db={eq_db}, tempo={tempo}")
@@ -221,7 +223,7 @@ def fit_preprocessor(train: list[dict], alphabet: str = "digits", sample_rate: i
     sample = [train[i] for i in rng.permutation(len(train))[:400]]
     mel = mel_matrix(sample_rate, n_mels)
     lms = [log_mel(waveform(e, sample_rate), sample_rate, mel) for e in sample]
-    feats = np.concatenate([lm - utterance_level(lm) if level_norm else lm for lm in lms])
+    feats = np.concatenate([utterance_norm(lm, level_norm, cmn) for lm in lms])
     buckets = sorted(buckets)
     longest = max(num_frames(waveform(e, sample_rate).size, sample_rate) for e in train)
     if longest > buckets[-1]:          # long sentences: one more bucket rather than cutting them
@@ -231,7 +233,7 @@ def fit_preprocessor(train: list[dict], alphabet: str = "digits", sample_rate: i
             "std": np.maximum(feats.std(0), 1e-3).tolist(), "buckets": buckets,
             "augment": bool(augment), "max_digits": int(max_digits), "subsample": int(subsample),
             "output_stride": int(subsample),      # zoo.runtime cuts padded logits with it
-            "streaming": not bidirectional, "level_norm": bool(level_norm),
+            "streaming": not bidirectional, "level_norm": bool(level_norm), "cmn": bool(cmn),
             "vtlp": float(vtlp), "eq_db": float(eq_db), "tempo": float(tempo)}
     return prep, None
 

@@ -69,6 +69,17 @@ def utterance_level(log_mels: np.ndarray) -> np.float32:
     return np.float32(log_mels.mean(axis=1).max()) if log_mels.size else np.float32(0.0)
 
 
+def utterance_norm(log_mels: np.ndarray, level_norm: bool = False, cmn: bool = False) -> np.ndarray:
+    """The utterance's own statistics removed from its [frames, n_mels] log-mels: `cmn`
+    subtracts each band's mean over the utterance (cepstral mean normalisation on the
+    log-mel scale: a fixed microphone or room response, a gain, a speaker's average
+    spectral tilt all vanish); else `level_norm` subtracts the utterance level. Both need
+    the whole utterance (not causal)."""
+    if cmn and log_mels.size:
+        return log_mels - log_mels.mean(axis=0)
+    return log_mels - utterance_level(log_mels) if level_norm else log_mels
+
+
 def hann(win: int) -> np.ndarray:
     """Periodic Hann window (tf.signal.hann_window's default)."""
     return (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(win) / win)).astype(np.float32)
@@ -89,7 +100,7 @@ def log_mel(wave: np.ndarray, sample_rate: int, mel: np.ndarray) -> np.ndarray:
 
 class LogMelFeatures:
     """The model's input features of a waveform, from a preprocessor config (sample_rate,
-    n_mels, mean, std, level_norm)."""
+    n_mels, mean, std, level_norm, cmn)."""
 
     def __init__(self, config: dict):
         self.rate, self.n_mels = int(config["sample_rate"]), int(config["n_mels"])
@@ -97,16 +108,16 @@ class LogMelFeatures:
         self.std = np.asarray(config["std"], np.float32)
         self.mel = mel_matrix(self.rate, self.n_mels)
         self.level_norm = bool(config.get("level_norm", False))
+        self.cmn = bool(config.get("cmn", False))
 
     def __call__(self, wave: np.ndarray, mel: np.ndarray | None = None,
                  eq: np.ndarray | None = None) -> np.ndarray:
         """[frames, n_mels] log-mels of one waveform, normalized with the training set's
-        statistics (after removing the utterance's level if the model was trained with
-        level_norm). Training augmentation only: another filterbank `mel` (VTLP), `eq`
-        [n_mels] added to the log-mels (a random microphone response)."""
+        statistics (after removing the utterance's level or band means if the model was
+        trained with level_norm or cmn). Training augmentation only: another filterbank
+        `mel` (VTLP), `eq` [n_mels] added to the log-mels (a random microphone response)."""
         lm = log_mel(wave, self.rate, self.mel if mel is None else mel)
         if eq is not None:
             lm = lm + eq.astype(np.float32)
-        if self.level_norm:
-            lm = lm - utterance_level(lm)
+        lm = utterance_norm(lm, self.level_norm, self.cmn)
         return ((lm - self.mean) / self.std).astype(np.float32)

@@ -245,9 +245,10 @@ class StreamingHost(Host):
     def __init__(self, config: dict):
         super().__init__(config)
         self.max_frames = None              # no need to split: the state carries over
-        if self.features.level_norm:        # fit_preprocessor refuses it; a hand-edited config
-            raise InputError("level_norm needs the whole utterance; a streaming model cannot "
-                             "use it (expected level_norm false for a unidirectional model)")
+        for name in ("level_norm", "cmn"):  # fit_preprocessor refuses them; a hand-edited config
+            if getattr(self.features, name):
+                raise InputError(f"{name} needs the whole utterance; a streaming model cannot "
+                                 f"use it (expected {name} false for a unidirectional model)")
         self.state_shapes = {k: tuple(v) for k, v in config["step_state"].items()}
 
     def prepare(self, wave: np.ndarray) -> np.ndarray:

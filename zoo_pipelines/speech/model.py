@@ -140,7 +140,7 @@ def serving_function(model, prep: dict):
     mean, std = tf.constant(prep["mean"], tf.float32), tf.constant(prep["std"], tf.float32)
     tokens = tf.constant([""] + list(prep["tokens"]))
     sep = " " if prep["alphabet"] == "digits" else ""
-    level_norm = bool(prep.get("level_norm", False))
+    level_norm, cmn = bool(prep.get("level_norm", False)), bool(prep.get("cmn", False))
 
     @tf.function(input_signature=[tf.TensorSpec([None, None], tf.float32, name="waveforms"),
                                   tf.TensorSpec([None], tf.int32, name="lengths")])
@@ -149,7 +149,11 @@ def serving_function(model, prep: dict):
         log_mels = tf.math.log(tf.matmul(tf.abs(stft) ** 2, mel) + LOG_FLOOR)
         frames = tf.maximum(0, 1 + (lengths - win) // hop)
         valid = tf.sequence_mask(frames, tf.shape(log_mels)[1])
-        if level_norm:              # features.utterance_level over each utterance's real frames
+        if cmn:                     # features.utterance_norm: band means over the real frames
+            real = tf.cast(valid, tf.float32)[..., None]
+            count = tf.maximum(tf.reduce_sum(real, axis=1, keepdims=True), 1.0)
+            log_mels -= tf.reduce_sum(log_mels * real, axis=1, keepdims=True) / count
+        elif level_norm:            # features.utterance_level over each utterance's real frames
             energy = tf.where(valid, tf.reduce_mean(log_mels, -1), -float("inf"))
             log_mels -= tf.reduce_max(energy, axis=1)[:, None, None]
         feats = (log_mels - mean) / std
