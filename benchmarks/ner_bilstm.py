@@ -33,14 +33,13 @@ def latency(bench) -> dict:
     path = data_root() / zm.entry.default_data / zm.entry.valid_file
     valid = [s["tokens"] for s in data.read(path)] if path.exists() else zm.parity_examples()
     out = {}
-    for sentences, what in ((valid[:bench.calls], "validation sentences, {tokens:.1f} tokens on average"),
-                            ([s for s in valid if len(s) == 30][:bench.calls], "validation sentences of 30 tokens")):
-        if not sentences:
-            continue
-        units = zm.host().encode(sentences).units
-        tokens = np.mean([len(u["word_ids"]) for u in units])
-        title = f"Single-sentence latency (batch 1, {len(units)} {what.format(tokens=tokens)}; model call only)"
-        out[title] = bench.unit_latency(units)
+    for sentences, what in ((valid, "validation sentences, {:.1f} tokens on average"),
+                            ([s for s in valid if len(s) == 30], "validation sentences of 30 tokens")):
+        if sentences:
+            units = zm.host().encode(sentences[:bench.calls]).units
+            what = what.format(np.mean([len(u["word_ids"]) for u in units]))
+            out[f"Single-sentence latency (batch 1, {len(units)} {what}; model call only)"] = \
+                bench.unit_latency(units)
     return out
 
 

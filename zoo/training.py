@@ -210,8 +210,8 @@ def crash_point(name: str) -> None:
 def compile_for_training(zm, learning_rate: float = 1e-3, clipnorm: float = 5.0,
                          jit_compile: bool = False, ema: float = 0.0):
     """Adam with global-norm clipping (and, if `ema` > 0, Keras's moving average of the
-    weights with that momentum: see AverageWeights), the application's loss; steps are tf.functions
-    without XLA unless the recipe sets `jit_compile: True`. With TensorFlow 2.21 on CPU,
+    weights with that momentum: see AverageWeights), the application's loss; steps are
+    tf.functions without XLA unless the recipe sets `jit_compile: True`. With TensorFlow 2.21 on CPU,
     XLA made training steps slower for every application that runs without it (measured
     on an idle 2-core machine, ms a step: ner-bilstm 143 vs 47, charlm-lstm 2,388 vs 623,
     speech-ctc 410 vs 302, music-lstm 191 vs 171, forecast-lstm 46 vs 38; README "Speed");
@@ -255,7 +255,7 @@ def graph_optimizer(enabled: bool = True):
             tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": False})
 
 
-def compile_for_training_in_scope(zm, learning_rate, clipnorm, jit_compile, ema=0.0):
+def compile_for_training_in_scope(zm, learning_rate, clipnorm, jit_compile, ema):
     average = {"use_ema": True, "ema_momentum": ema} if ema else {}
     zm.keras_model.compile(optimizer=keras.optimizers.Adam(learning_rate, global_clipnorm=clipnorm,
                                                            **average),

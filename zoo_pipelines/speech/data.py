@@ -34,7 +34,8 @@ from zoo.runtime import pick_bucket
 
 from .audio import load_waveform
 from .augment import add_noise, connected, perturb, random_eq, spec_augment, stretch, warped_mel
-from .features import LogMelFeatures, log_mel, mel_matrix, num_frames, utterance_norm
+from .features import (WHOLE_UTTERANCE, LogMelFeatures, log_mel, mel_matrix, num_frames,
+                       utterance_norm)
 from .host import SUBSAMPLE
 from .text import CHARS, normalize_text, tokens_of
 
@@ -210,7 +211,7 @@ def fit_preprocessor(train: list[dict], alphabet: str = "digits", sample_rate: i
     faster talker at the same pitch). The last three change training only."""
     if alphabet not in ("digits", "chars"):
         raise DataFormatError(f"alphabet must be 'digits' or 'chars'; got {alphabet!r}")
-    for name, on in (("level_norm", level_norm), ("cmn", cmn)):
+    for name, on in zip(WHOLE_UTTERANCE, (level_norm, cmn)):
         if on and not bidirectional:
             raise DataFormatError(f"{name} needs the whole utterance, so a streaming "
                                   f"(unidirectional) model cannot use it; expected {name} false")

@@ -69,6 +69,10 @@ def utterance_level(log_mels: np.ndarray) -> np.float32:
     return np.float32(log_mels.mean(axis=1).max()) if log_mels.size else np.float32(0.0)
 
 
+# Preprocessor options that need the whole utterance: a streaming model cannot take them.
+WHOLE_UTTERANCE = ("level_norm", "cmn")
+
+
 def utterance_norm(log_mels: np.ndarray, level_norm: bool = False, cmn: bool = False) -> np.ndarray:
     """The utterance's own statistics removed from its [frames, n_mels] log-mels: `cmn`
     subtracts each band's mean over the utterance (cepstral mean normalisation on the

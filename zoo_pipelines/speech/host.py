@@ -33,7 +33,7 @@ from zoo.errors import InputError
 from zoo.options import as_batch, check_int
 
 from .audio import load_waveform, resample, to_mono_float
-from .features import HOP_MS, LogMelFeatures, frame_sizes, num_frames
+from .features import HOP_MS, WHOLE_UTTERANCE, LogMelFeatures, frame_sizes, num_frames
 from .text import join_tokens
 
 # Widest CTC beam predict() takes (0 and 1: greedy, the default): the prefix search keeps
@@ -245,7 +245,7 @@ class StreamingHost(Host):
     def __init__(self, config: dict):
         super().__init__(config)
         self.max_frames = None              # no need to split: the state carries over
-        for name in ("level_norm", "cmn"):  # fit_preprocessor refuses them; a hand-edited config
+        for name in WHOLE_UTTERANCE:        # fit_preprocessor refuses them; a hand-edited config
             if getattr(self.features, name):
                 raise InputError(f"{name} needs the whole utterance; a streaming model cannot "
                                  f"use it (expected {name} false for a unidirectional model)")
