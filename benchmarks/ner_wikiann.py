@@ -75,6 +75,11 @@ VARIANTS = {
     # another seed (shuffling, dropout, new rows): how far apart two runs of one setting are
     "dropout0.2-batch16-seed1": {"dropout": 0.2, "batch_size": 16, "seed": 1},
     "dropout0.2-batch8-seed1": {"dropout": 0.2, "batch_size": 8, "seed": 1},
+    # round 3: the defaults plus unknown-word replacement (zoo.layers.TokenDropout), for the
+    # 17 % of dev's entity tokens that no vocabulary row covers
+    **{f"defaults-word-dropout{r}": {"dropout": 0.2, "batch_size": 16, "schedule": "linear",
+                                     "learning_rate": 4e-3, "word_dropout": r}
+       for r in (0.05, 0.15)},
     "defaults": None,
 }
 EARLIER = "earlier"     # the `run` of a row read back from the results file without one

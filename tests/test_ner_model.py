@@ -144,6 +144,19 @@ def test_fine_tune_replaces_labels_only_when_asked(tiny_ner, capsys):
         ner.fine_tune(PRODUCT_SENTENCES, labels=["O", "B-LOC", "B-ORG"], **QUICK)
 
 
+def test_word_dropout_trains_saves_and_exports_as_identity(tiny_ner, tmp_path):
+    """--hparam word_dropout=R: a training-only layer (unknown-word replacement) that the
+    bundle keeps, that loads back, and that every export runs as the identity."""
+    import zoo
+
+    tuned = tiny_ner.fine_tune(PRODUCT_SENTENCES[:8], rehearse=False, word_dropout=0.3,
+                               out=tmp_path / "tuned", **QUICK)
+    assert tuned.keras_model.get_layer("word_dropout").rate == 0.3
+    loaded = zoo.load(tmp_path / "tuned")
+    assert loaded.predict(["Acme sells Widgets"]) == tuned.predict(["Acme sells Widgets"])
+    assert loaded.export(tmp_path / "ner.tflite")["agreement"] == 1.0
+
+
 def test_saved_model_takes_raw_strings(tiny_ner, tmp_path):
     report = tiny_ner.export(tmp_path / "ner_savedmodel")
     assert report["agreement"] == 1.0

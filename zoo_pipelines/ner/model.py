@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import keras
 
-from zoo.layers import CRF, CharEncoder, RecurrentStack
+from zoo.layers import CRF, CharEncoder, RecurrentStack, TokenDropout
 
 from . import host as H
 
@@ -19,11 +19,14 @@ from . import host as H
 def build(prep: dict, init: dict | None = None, cell: str = "lstm", units: int = 200,
           layers: int = 1, bidirectional: bool = True, dropout: float = 0.5,
           word_dim: int = 50, char_dim: int = 30, char_filters: int = 30,
-          casing_dim: int = 8, crf: bool = True, freeze_words: bool = False) -> keras.Model:
+          casing_dim: int = 8, crf: bool = True, freeze_words: bool = False,
+          word_dropout: float = 0.0) -> keras.Model:
     """A tagger for `prep`'s vocabularies and labels; `init["word_vectors"]` seeds the
     word embedding (GloVe). `freeze_words` keeps the word embedding as it is (a fine-tune
     on a small new domain then cannot pull the words it sees away from the GloVe
-    neighbours it does not)."""
+    neighbours it does not). `word_dropout` turns that share of the words into the unknown
+    word while training (zoo.layers.TokenDropout), so the character and casing features
+    learn to carry the words a vocabulary lacks."""
     vectors = (init or {}).get("word_vectors")
     if vectors is not None:
         word_dim = vectors.shape[1]
@@ -33,7 +36,9 @@ def build(prep: dict, init: dict | None = None, cell: str = "lstm", units: int =
 
     word_embedding = keras.layers.Embedding(len(prep["words"]) + 2, word_dim, mask_zero=True,
                                             trainable=not freeze_words, name="word_embedding")
-    words = word_embedding(word_ids)
+    # The layer exists only when used, so bundles trained without it keep their graph.
+    dropped = TokenDropout(word_dropout, H.UNK, name="word_dropout")(word_ids) if word_dropout else word_ids
+    words = word_embedding(dropped)
     chars = CharEncoder(len(prep["chars"]) + 2, char_dim, char_filters, name="char_encoder")(char_ids)
     case = keras.layers.Embedding(H.CASING_OTHER + 1, casing_dim, mask_zero=True,
                                   name="casing_embedding")(casing)
