@@ -33,7 +33,7 @@ from zoo.data import carve, data_root
 
 OUT = Path("runs/wikiann")
 # fit's and build's own defaults, for fine-tuning defaults the recipe does not name
-FIT_DEFAULTS = {"schedule": "constant", "lr_decay": None, "freeze_words": False}
+FIT_DEFAULTS = {"schedule": "constant", "lr_decay": None, "freeze_words": False, "word_dropout": 0.0}
 RESULTS = Path(__file__).parent / "results" / "ner_wikiann.md"
 
 # name -> hyper-parameters over the bundle's recipe (the entry's fine-tuning defaults,
@@ -79,7 +79,9 @@ VARIANTS = {
     # 17 % of dev's entity tokens that no vocabulary row covers
     **{f"defaults-word-dropout{r}": {"dropout": 0.2, "batch_size": 16, "schedule": "linear",
                                      "learning_rate": 4e-3, "word_dropout": r}
-       for r in (0.05, 0.15)},
+       for r in (0.05, 0.1, 0.15)},
+    "defaults-word-dropout0.05-seed1": {"dropout": 0.2, "batch_size": 16, "schedule": "linear",
+                                        "learning_rate": 4e-3, "word_dropout": 0.05, "seed": 1},
     "defaults": None,
 }
 EARLIER = "earlier"     # the `run` of a row read back from the results file without one
