@@ -80,6 +80,8 @@ VARIANTS = {
     **{f"defaults-word-dropout{r}": {"dropout": 0.2, "batch_size": 16, "schedule": "linear",
                                      "learning_rate": 4e-3, "word_dropout": r}
        for r in (0.05, 0.1, 0.15)},
+    "defaults-lr6e-3": {"dropout": 0.2, "batch_size": 16, "schedule": "linear",
+                        "learning_rate": 6e-3, "word_dropout": 0.05},
     "defaults-word-dropout0.05-seed1": {"dropout": 0.2, "batch_size": 16, "schedule": "linear",
                                         "learning_rate": 4e-3, "word_dropout": 0.05, "seed": 1},
     "defaults": None,

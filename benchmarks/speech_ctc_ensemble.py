@@ -62,8 +62,8 @@ def main(argv=None):
                             "connected_wer": float(jiwer.wer([s["text"] for s in strings], joined[k]))}
                         for k, hs in single.items()}
         print(name, json.dumps(scores[name]), flush=True)
-    print("mean digit accuracy", {k: round(float(np.mean([s[k]["digit_accuracy"] for s in scores.values()])), 4)
-                                  for k in ("a", "b", "log", "prob")})
+    means = {k: np.mean([s[k]["digit_accuracy"] for s in scores.values()]) for k in ("a", "b", "log", "prob")}
+    print("mean digit accuracy", {k: round(float(v), 4) for k, v in means.items()})
 
 
 if __name__ == "__main__":
