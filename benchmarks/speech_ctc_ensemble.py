@@ -17,6 +17,7 @@ import jiwer
 import numpy as np
 
 SPEAKERS = ("george", "jackson", "lucas", "nicolas", "yweweler")
+RATE = 8000            # FSDD's sample rate
 
 
 def combine(a: np.ndarray, b: np.ndarray, how: str) -> np.ndarray:
@@ -30,14 +31,16 @@ def combine(a: np.ndarray, b: np.ndarray, how: str) -> np.ndarray:
 
 
 def transcripts(models, audio: list) -> dict[str, list[str]]:
-    from zoo.decoding import ctc_collapse
+    """Each model's own greedy transcripts ("a", "b") and the pair's, decoded as the host
+    decodes one model's logits."""
+    from zoo_pipelines.speech.text import join_tokens
 
     outs = [m.predict(audio, logits=True, batch_size=64) for m in models]
-    tokens = models[0].host().tokens
+    host = models[0].host()
     hyps = {"a": [r["text"] for r in outs[0]], "b": [r["text"] for r in outs[1]]}
     for how in ("log", "prob"):
-        hyps[how] = [" ".join(tokens[k - 1] for k in ctc_collapse(combine(
-            ra["logits"], rb["logits"], how).argmax(-1))) for ra, rb in zip(*outs)]
+        hyps[how] = [join_tokens([host.tokens[k - 1] for k in host.decode_logits(
+            combine(ra["logits"], rb["logits"], how))], host.alphabet) for ra, rb in zip(*outs)]
     return hyps
 
 
@@ -54,7 +57,7 @@ def main(argv=None):
     scores = {}
     for name in SPEAKERS:
         mine = [e for e in everyone if e["speaker"] == name]
-        strings = D.connected_strings(mine, 8000)
+        strings = D.connected_strings(mine, RATE)
         models = [zoo.load(f"{args.runs}/{k}-no{name}") for k in (args.a, args.b)]
         single = transcripts(models, [e["audio"] for e in mine])
         joined = transcripts(models, [s["audio"] for s in strings])
