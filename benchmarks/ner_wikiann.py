@@ -185,14 +185,22 @@ def merged(records: list[dict]) -> list[dict]:
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("variants", nargs="*", default=list(VARIANTS), choices=list(VARIANTS))
+    # no `choices`: argparse checks a nargs="*" default against them and refuses it
+    ap.add_argument("variants", nargs="*", help="of VARIANTS (default: every one)")
     ap.add_argument("--record", action="store_true",
                     help="write the table into the shipped bundle's metrics.json and card")
+    ap.add_argument("--errors", metavar="BUNDLE",
+                    help="instead: where a fine-tuned bundle loses F1 on WikiANN dev")
     args = ap.parse_args(argv)
+    if args.errors:
+        return print(json.dumps(errors(args.errors), indent=1))
+    unknown = sorted(set(args.variants) - set(VARIANTS))
+    if unknown:
+        ap.error(f"unknown variants {unknown}; expected some of {list(VARIANTS)}")
     files = splits()
     store = OUT / "study.json"
     records = json.loads(store.read_text()) if store.exists() else []
-    for name in args.variants:
+    for name in args.variants or VARIANTS:
         if any(r["variant"] == name for r in records):
             continue
         records.append(run(name, files))
@@ -203,6 +211,35 @@ def main(argv=None):
     write_results(rows)
     if args.record:
         record(rows)
+
+
+def errors(bundle: str) -> dict:
+    """Span F1 lost on WikiANN dev by kind (ner.evaluate.error_kinds), and the accuracy
+    of gold spans with and without a word the bundle's vocabulary lacks."""
+    from seqeval.metrics.sequence_labeling import get_entities
+
+    import zoo
+    from zoo_pipelines.ner.data import read
+    from zoo_pipelines.ner.evaluate import error_kinds, span_scores
+    from zoo_pipelines.ner.host import UNK, word_id
+
+    m = zoo.load(bundle)
+    dev = read(data_root() / "wikiann_en" / "dev.conll")
+    gold = [s["tags"] for s in dev]
+    pred = [p["tags"] for p in m.predict([s["tokens"] for s in dev], batch_size=256)]
+    words = m.preprocessor["words"]
+    unknown = {True: [0, 0], False: [0, 0]}         # has an unknown word -> [right, all]
+    for s, g, p in zip(dev, gold, pred):
+        found = set(get_entities(p))
+        for t, b, e in get_entities(g):
+            tally = unknown[any(word_id(w, words) == UNK for w in s["tokens"][b:e + 1])]
+            tally[0] += (t, b, e) in found
+            tally[1] += 1
+    scores = span_scores(gold, pred)
+    return {"f1": scores["f1"], "per_type_f1": {t: v["f1"] for t, v in scores["per_type"].items()},
+            "kinds": dict(error_kinds(gold, pred).most_common()),
+            "spans with an unknown word: right, all": unknown[True],
+            "spans without: right, all": unknown[False]}
 
 
 def write_results(rows: list[dict]) -> None:
