@@ -199,6 +199,26 @@ def load_data() -> dict:
     return data
 
 
+def split_files(folder: str) -> None:
+    """The emoji train split less report, and valid, as CSV files (absolute image paths)
+    that `zoo fine-tune --data / --validation` take: the product path of the control run.
+
+        python -c "from benchmarks.caption_neighbour_prefix import split_files as f; f('runs/captioning/continue')"
+    """
+    import csv
+
+    from zoo.data import data_root
+    from zoo_pipelines.captioning.data import read_split
+
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    for split in ("train", "valid"):
+        with open(Path(folder) / f"{split}.csv", "w", newline="", encoding="utf-8") as f:
+            rows = csv.writer(f)
+            rows.writerow(["image", "caption"])
+            for e in read_split(data_root() / "captioning" / "emoji", split):
+                rows.writerows([str(Path(e["image"]).resolve()), c] for c in e["captions"])
+
+
 def table(results: list[dict], data: dict) -> str:
     rows = ["| run | epoch (valid chose) | valid BLEU-4 (selection) | report BLEU-4 | report Noto | "
             "report Twemoji | report exact | report = neighbour's name |",
