@@ -40,15 +40,12 @@ RESULTS = Path(__file__).parent / "results" / "caption_neighbour_prefix.md"
 RUNS = ("prefix", "control")
 
 
-def nearest(zm, examples: list[dict], train: list[dict]) -> np.ndarray:
-    """Index into `train` of each example's most similar training image of another emoji."""
-    from zoo_pipelines.captioning.data import report_group
-    from zoo_pipelines.captioning.evaluate import _features
-
-    sims = _features(zm, [e["image"] for e in examples]) @ _features(zm, [e["image"] for e in train]).T
-    groups = np.array([report_group(e) for e in train])
-    same = np.array([report_group(e) for e in examples])[:, None] == groups[None, :]
-    sims[same] = -np.inf
+def nearest(features: np.ndarray, groups: list[str], train_features: np.ndarray,
+            train_groups: list[str]) -> np.ndarray:
+    """Index into the training images of each image's most similar one (cosine of
+    L2-normalised features) of another emoji (report_group)."""
+    sims = features @ train_features.T
+    sims[np.array(groups)[:, None] == np.array(train_groups)[None, :]] = -np.inf
     return sims.argmax(axis=1)
 
 
@@ -182,16 +179,21 @@ def run(name: str, data: dict, epochs: int, learning_rate: float) -> dict:
 def load_data() -> dict:
     import zoo
     from zoo.data import data_root
-    from zoo_pipelines.captioning.data import read_split
+    from zoo_pipelines.captioning.data import read_split, report_group
+    from zoo_pipelines.captioning.evaluate import _features
     from zoo_pipelines.captioning.host import load_image
 
     zm = zoo.load("caption-cnn-lstm")
     folder = data_root() / "captioning" / "emoji"
     data = {split: read_split(folder, split) for split in ("train", "valid", "report")}
     size = int(zm.preprocessor["image_size"])
+    features = {split: _features(zm, [e["image"] for e in examples])
+                for split, examples in data.items()}
+    groups = {split: [report_group(e) for e in examples] for split, examples in data.items()}
+    train = data["train"]
     for split, examples in list(data.items()):
-        near = nearest(zm, examples, data["train"])
-        data[f"prefix_{split}"] = [data["train"][j]["captions"][0] for j in near]
+        near = nearest(features[split], groups[split], features["train"], groups["train"])
+        data[f"prefix_{split}"] = [train[j]["captions"][0] for j in near]
         data[f"images_{split}"] = np.stack([load_image(e["image"], size, "image")
                                             for e in examples]).astype(np.uint8)
         if split != "train":        # the nearest-neighbour baseline: the prefix itself
