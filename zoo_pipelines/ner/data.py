@@ -195,10 +195,10 @@ def fit_preprocessor(train: list[dict], embeddings: str = "glove/glove.6B.50d.fi
     return prep, {"word_vectors": matrix}
 
 
-def grow_preprocessor(prep: dict, sentences: list[dict], min_count: int = 2) -> list[str]:
-    """fine_tune's hook (zoo.training.fine_tune): append the new data's words and
-    characters seen `min_count` times that the vocabularies lack (a word is known if it or
-    its digits-as-0 form is), so a new domain's frequent names get rows of their own
+def grow_preprocessor(prep: dict, sentences: list[dict], min_word_count: int = 2) -> list[str]:
+    """fine_tune's hook (zoo.training.fine_tune): append the new data's words seen
+    `min_word_count` times (the fine-tuning hyper-parameter; characters: twice) that the
+    vocabularies lack (a word is known if it or its digits-as-0 form is), so a new domain's frequent names get rows of their own
     instead of sharing the unknown word's. Old ids stay, so the old rows carry over
     (zoo.contract.copy_matching_weights); returns the new words.
 
@@ -213,11 +213,11 @@ def grow_preprocessor(prep: dict, sentences: list[dict], min_count: int = 2) -> 
     """
     words, chars = dict(prep["words"]), dict(prep["chars"])
     known = lambda w: word_id(w, words) != UNK        # noqa: E731
-    counts = build_vocab([t.lower() for s in sentences for t in s["tokens"]], min_count)
+    counts = build_vocab([t.lower() for s in sentences for t in s["tokens"]], min_word_count)
     added = [w for w in counts if not known(w)]
     for w in added:
         words[w] = len(words) + 2
-    for c in build_vocab([c for s in sentences for t in s["tokens"] for c in t], min_count):
+    for c in build_vocab([c for s in sentences for t in s["tokens"] for c in t], min_count=2):
         chars.setdefault(c, len(chars) + 2)
     prep["words"], prep["chars"] = words, chars
     return added
