@@ -73,3 +73,20 @@ def test_tokenizer_offsets_point_into_text():
     tokens, offsets = tokenize(text)
     assert tokens == ["U.N.", "official", "Ekeus", "heads", "for", "Baghdad", ",", "does", "n't", "he", "?"]
     assert [text[a:b] for a, b in offsets] == tokens
+
+
+def test_lowercase_share_lower_cases_training_sentences_only():
+    """`lowercase` (case augmentation): training batches show the sentence lower-cased
+    (characters and casing; the word id is the same), evaluation batches as written."""
+    from zoo.errors import InputError
+    from zoo_pipelines.ner.host import casing
+
+    prep = {"words": {"paris": 2}, "chars": {c: i for i, c in enumerate("Paris", 2)},
+            "labels": ["O", "B-LOC"], "max_word_chars": 8, "buckets": [8], "lowercase": 1.0}
+    sentence = [{"tokens": ["Paris"], "tags": ["B-LOC"]}]
+    trained, _ = next(iter(data.make_dataset(sentence, prep, shuffle=True)))
+    evaluated, _ = next(iter(data.make_dataset(sentence, prep)))
+    assert int(trained["casing"][0, 0]) == casing("paris") != int(evaluated["casing"][0, 0])
+    assert int(trained["word_ids"][0, 0]) == int(evaluated["word_ids"][0, 0]) == 2
+    with pytest.raises(InputError, match=r"lowercase 1.5: expected a share .* in \[0, 1\]"):
+        data.grow_preprocessor(prep, sentence, lowercase=1.5)

@@ -157,15 +157,19 @@ def test_word_dropout_trains_saves_and_exports_as_identity(tiny_ner, tmp_path):
     assert loaded.export(tmp_path / "ner.tflite")["agreement"] == 1.0
 
 
-def test_fine_tune_min_word_count_gives_a_rare_new_word_its_row(tiny_ner):
+def test_fine_tune_takes_the_data_recipe_keys(tiny_ner):
     """--hparam min_word_count=1: a word the new data holds once gets a vocabulary row of
-    its own (by default, twice); the bundle's hyper-parameters say so."""
+    its own (by default, twice); --hparam lowercase=0.5 lower-cases half the training
+    sentences (make_dataset; the fine-tuning default is a quarter). The bundle's
+    hyper-parameters say so."""
     once = [{"tokens": ["Qwzxv", "sells", "Widgets"], "tags": ["B-ORG", "O", "O"]}]
     data = once + PRODUCT_SENTENCES[:7]
     default = tiny_ner.fine_tune(data, rehearse=False, **QUICK)
-    rare = tiny_ner.fine_tune(data, rehearse=False, min_word_count=1, **QUICK)
+    rare = tiny_ner.fine_tune(data, rehearse=False, min_word_count=1, lowercase=0.5, **QUICK)
     assert "qwzxv" not in default.preprocessor["words"]
     assert "qwzxv" in rare.preprocessor["words"] and rare.hparams["min_word_count"] == 1
+    assert rare.preprocessor["lowercase"] == 0.5
+    assert default.preprocessor["lowercase"] == tiny_ner.entry.fine_tune["lowercase"]
     assert rare.predict(["Qwzxv sells Widgets"])[0]["tokens"] == ["Qwzxv", "sells", "Widgets"]
 
 

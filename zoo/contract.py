@@ -149,8 +149,8 @@ ROLES = {
             "make_dataset(examples, prep, batch_size, shuffle, seed) -> tf.data; "
             "parity_examples(valid) -> raw JSON-able predict() inputs for export checks. "
             "Optional: labels_of(examples) -> the label set (None: the task has none), "
-            "grow_preprocessor(prep, examples) -> entries added to its vocabularies in place "
-            "(fine-tuning on new words; [] by default)"),
+            "grow_preprocessor(prep, examples, **data_recipe keys it names) -> entries "
+            "added to its vocabularies in place (fine-tuning on new words; [] by default)"),
     "model": Spec(
         required=("build", "loss", "host_constants", "serving_function"),
         optional={"export_functions": _no_functions, "serving_predict": _no_serving_predict,

@@ -412,7 +412,8 @@ def fine_tune(zm, data, validation=None, epochs: int = 3, out=None,
         print(f"fine_tune: label set {label_change['how']}: {', '.join(prep['labels'])}")
     # Vocabularies that grow keep the old ids, so the old rows of embeddings and output
     # layers carry over (model.transfer_weights). New data only: repeats would pass min_count.
-    # It takes the data recipe's keys it names (ner: min_word_count), as fit_preprocessor does.
+    # It takes the data recipe's keys it names (ner: min_word_count, lowercase), as
+    # fit_preprocessor does.
     grow = data_mod.grow_preprocessor
     data_hp = {k: v for k, v in entry.parts(hp)["data"].items() if k in parameters(grow, 2)}
     added = grow(prep, new_ex, **data_hp)

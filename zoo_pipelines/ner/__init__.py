@@ -32,9 +32,11 @@ register(
     # user set stops sooner; the best epoch is kept either way. Word dropout 0.05 (a word
     # becomes the unknown word while training, so the character features learn the words
     # no vocabulary row covers): 0.799 -> 0.800 and 0.797 -> 0.800 over two seeds (0.1 and
-    # 0.15 did not beat it).
+    # 0.15 did not beat it). Lower-casing a quarter of the training sentences each epoch
+    # (case augmentation): dev 0.8007 against 0.7994, and 0.778 against 0.509 on dev typed
+    # without capitals; 0.5 ties on dev (0.8011), so the smaller change was taken.
     fine_tune={"dropout": 0.2, "batch_size": 16, "learning_rate": 4e-3, "schedule": "linear",
-               "patience": 3, "word_dropout": 0.05},
+               "patience": 3, "word_dropout": 0.05, "lowercase": 0.25},
     bundle_dir="saved_models/ner-bilstm",
     benchmark="benchmarks.ner_bilstm",
     demo_inputs=(

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from zoo.data import build_vocab, carve, data_root, existing, split_name
-from zoo.errors import DataFormatError
+from zoo.errors import DataFormatError, InputError
 
 from .host import UNK, featurize, word_id
 
@@ -173,11 +173,14 @@ def load_vectors(path: Path) -> tuple[list[str], np.ndarray]:
 
 def fit_preprocessor(train: list[dict], embeddings: str = "glove/glove.6B.50d.filtered.txt.gz",
                      min_word_count: int = 2, max_word_chars: int = 20,
-                     buckets=(16, 32, 64, 128), seed: int = 0) -> tuple[dict, dict]:
+                     buckets=(16, 32, 64, 128), seed: int = 0,
+                     lowercase: float = 0.0) -> tuple[dict, dict]:
     """Vocabularies and label map from training sentences; GloVe rows as initial weights.
 
     Every GloVe word is kept (so words unseen in training still get a meaning), plus the
-    training words GloVe lacks that occur `min_word_count` times (random init)."""
+    training words GloVe lacks that occur `min_word_count` times (random init).
+    `lowercase`: the share of training sentences shown lower-cased each epoch
+    (make_dataset), so text without capitals is not a new language to the model."""
     glove_words, vectors = load_vectors(data_root() / embeddings)
     words = {w: i for i, w in enumerate(glove_words, start=2)}
     lowered = [t.lower() for s in train for t in s["tokens"]]
@@ -192,15 +195,25 @@ def fit_preprocessor(train: list[dict], embeddings: str = "glove/glove.6B.50d.fi
     labels = labels_of(train)
     prep = {"words": words, "chars": chars, "labels": labels,
             "max_word_chars": max_word_chars, "buckets": list(buckets)}
+    if lowercase:        # only when asked: bundles trained without it keep their preprocessor
+        prep["lowercase"] = share(lowercase, "lowercase")
     return prep, {"word_vectors": matrix}
 
 
-def grow_preprocessor(prep: dict, sentences: list[dict], min_word_count: int = 2) -> list[str]:
-    """fine_tune's hook (zoo.training.fine_tune): append the new data's words seen
-    `min_word_count` times (the fine-tuning hyper-parameter; characters: twice) that the
-    vocabularies lack (a word is known if it or its digits-as-0 form is), so a new domain's frequent names get rows of their own
-    instead of sharing the unknown word's. Old ids stay, so the old rows carry over
-    (zoo.contract.copy_matching_weights); returns the new words.
+def share(value, name: str) -> float:
+    if not 0 <= float(value) <= 1:
+        raise InputError(f"{name} {value}: expected a share of the training sentences in [0, 1]")
+    return float(value)
+
+
+def grow_preprocessor(prep: dict, sentences: list[dict], min_word_count: int = 2,
+                      lowercase: float | None = None) -> list[str]:
+    """fine_tune's hook (zoo.training.fine_tune), with the fine-tune's data
+    hyper-parameters: append the new data's words seen `min_word_count` times (characters:
+    twice) that the vocabularies lack (a word is known if it or its digits-as-0 form is),
+    so a new domain's frequent names get rows of their own instead of sharing the unknown
+    word's; a `lowercase` share replaces the bundle's (fit_preprocessor). Old ids stay, so
+    the old rows carry over (zoo.contract.copy_matching_weights); returns the new words.
 
     Every word of the GloVe file is already in the vocabulary (fit_preprocessor), so a new
     word has no pretrained vector: its row starts random and is learnt from the new data.
@@ -220,6 +233,8 @@ def grow_preprocessor(prep: dict, sentences: list[dict], min_word_count: int = 2
     for c in build_vocab([c for s in sentences for t in s["tokens"] for c in t], min_count=2):
         chars.setdefault(c, len(chars) + 2)
     prep["words"], prep["chars"] = words, chars
+    if lowercase is not None:
+        prep["lowercase"] = share(lowercase, "lowercase")
     return added
 
 
@@ -230,13 +245,20 @@ def chunks(sentence: dict, size: int):
 
 def make_dataset(sentences: list[dict], prep: dict, batch_size: int = 32, shuffle: bool = False,
                  seed: int = 0, drop_remainder: bool = False):
-    """(features, tag ids) batches bucketed by length; tags padded with -1."""
+    """(features, tag ids) batches bucketed by length; tags padded with -1. While training
+    (`shuffle`), the preprocessor's `lowercase` share of the sentences is lower-cased,
+    drawn afresh each epoch (its seed): the characters and casing features then look like
+    text typed without capitals, the words (looked up lower-cased) stay the same."""
     import tensorflow as tf
 
     from zoo.data import bucketed_batches
 
     label_ids = {t: i for i, t in enumerate(prep["labels"])}
     pieces = [c for s in sentences for c in chunks(s, max(prep["buckets"]))]
+    if shuffle and prep.get("lowercase"):
+        rng = np.random.default_rng(seed)
+        pieces = [{**p, "tokens": [t.lower() for t in p["tokens"]]}
+                  if rng.random() < prep["lowercase"] else p for p in pieces]
     feats = [featurize(p["tokens"], prep) for p in pieces]
     try:
         tags = [np.array([label_ids[t] for t in p["tags"]], np.int32) for p in pieces]
