@@ -17,6 +17,11 @@ writes runs/wikiann/study.json (one record a variant; re-runs skip finished ones
 benchmarks/results/ner_wikiann.md. 5 to 8 minutes a variant on 2 cores (batch 8: the
 most), up to 15 when other work shares them.
 
+The base each row fine-tunes is the shipped ner-bilstm of its day: every row but
+`defaults` fine-tuned the bundle shipped until 2026-12-03, trained without case
+augmentation; `defaults` (run again 2026-12-03) fine-tunes its successor, retrained with
+half its sentences lower-cased (`lowercase` 0.5; README "Text typed without capitals").
+
 The table keeps every row it had: rows of an earlier run whose runs/ folder is gone are
 read back from the results file and marked "earlier" in its `run` column (their seconds
 were measured under other load); a variant run again replaces its old row.
@@ -294,7 +299,9 @@ def record(records: list[dict]) -> None:
                  f"({json.dumps(m.entry.fine_tune)}; the row `defaults` is what they give). "
                  "The report split (one sentence in ten of WikiANN train, never trained on) "
                  "chose nothing; CoNLL-2003 valid shows what the fine-tuned model still "
-                 "knows of the old domain. `run`: the date of the run, or 'earlier' for a "
+                 "knows of the old domain. Every row but `defaults` fine-tuned the bundle "
+                 "shipped until 2026-12-03 (no case augmentation); `defaults` fine-tunes "
+                 "this one. `run`: the date of the run, or 'earlier' for a "
                  "row of an earlier run (same code and data) read back from "
                  "benchmarks/results/ner_wikiann.md."),
         "command": "python -m benchmarks.ner_wikiann --record",

@@ -16,7 +16,9 @@ register(
     default_data="conll2003",
     train_file="train.txt",
     valid_file="valid.txt",
-    recipe={"data": {"buckets": [16, 32, 64, 128]},
+    # lowercase 0.5: half the sentences lower-cased each epoch, so text typed without capitals
+    # is read (valid F1 lower-cased 0.07 -> 0.91; as written 0.9435 -> 0.9400, README)
+    recipe={"data": {"buckets": [16, 32, 64, 128], "lowercase": 0.5},
             "model": {"cell": "lstm", "units": 200, "layers": 1, "bidirectional": True,
                       "dropout": 0.5},
             "fit": {"batch_size": 32, "epochs": 40, "patience": 6, "learning_rate": 2e-3,
