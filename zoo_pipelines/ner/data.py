@@ -238,6 +238,16 @@ def grow_preprocessor(prep: dict, sentences: list[dict], min_word_count: int = 2
     return added
 
 
+def lower_cased(sentence: dict) -> dict:
+    """The sentence as if typed without capitals (case augmentation; how the README
+    measures a tagger on such text).
+
+    >>> lower_cased({"tokens": ["Angela", "Merkel"], "tags": ["B-PER", "I-PER"]})
+    {'tokens': ['angela', 'merkel'], 'tags': ['B-PER', 'I-PER']}
+    """
+    return {**sentence, "tokens": [t.lower() for t in sentence["tokens"]]}
+
+
 def chunks(sentence: dict, size: int):
     for s in range(0, len(sentence["tokens"]), size):
         yield {k: v[s:s + size] for k, v in sentence.items()}
@@ -257,8 +267,7 @@ def make_dataset(sentences: list[dict], prep: dict, batch_size: int = 32, shuffl
     pieces = [c for s in sentences for c in chunks(s, max(prep["buckets"]))]
     if shuffle and prep.get("lowercase"):
         rng = np.random.default_rng(seed)
-        pieces = [{**p, "tokens": [t.lower() for t in p["tokens"]]}
-                  if rng.random() < prep["lowercase"] else p for p in pieces]
+        pieces = [lower_cased(p) if rng.random() < prep["lowercase"] else p for p in pieces]
     feats = [featurize(p["tokens"], prep) for p in pieces]
     try:
         tags = [np.array([label_ids[t] for t in p["tags"]], np.int32) for p in pieces]
