@@ -37,7 +37,8 @@ from pathlib import Path
 from zoo.data import carve, data_root
 
 OUT = Path("runs/wikiann")
-# fit's and build's own defaults, for fine-tuning defaults the recipe does not name
+# fit's, build's and fit_preprocessor's own defaults, for fine-tuning defaults the recipe
+# does not name
 FIT_DEFAULTS = {"schedule": "constant", "lr_decay": None, "freeze_words": False, "word_dropout": 0.0,
                 "lowercase": 0.0}
 RESULTS = Path(__file__).parent / "results" / "ner_wikiann.md"

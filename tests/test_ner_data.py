@@ -88,5 +88,5 @@ def test_lowercase_share_lower_cases_training_sentences_only():
     evaluated, _ = next(iter(data.make_dataset(sentence, prep)))
     assert int(trained["casing"][0, 0]) == casing("paris") != int(evaluated["casing"][0, 0])
     assert int(trained["word_ids"][0, 0]) == int(evaluated["word_ids"][0, 0]) == 2
-    with pytest.raises(InputError, match=r"lowercase 1.5: expected a share .* in \[0, 1\]"):
+    with pytest.raises(InputError, match=r"lowercase must be a finite number in 0..1; got 1.5"):
         data.grow_preprocessor(prep, sentence, lowercase=1.5)

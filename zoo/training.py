@@ -414,14 +414,13 @@ def fine_tune(zm, data, validation=None, epochs: int = 3, out=None,
     # layers carry over (model.transfer_weights). New data only: repeats would pass min_count.
     # It takes the data recipe's keys it names (ner: min_word_count, lowercase), as
     # fit_preprocessor does.
-    grow = data_mod.grow_preprocessor
-    data_hp = {k: v for k, v in entry.parts(hp)["data"].items() if k in parameters(grow, 2)}
-    added = grow(prep, new_ex, **data_hp)
+    parts, grow = entry.parts(hp), data_mod.grow_preprocessor
+    added = grow(prep, new_ex, **{k: v for k, v in parts["data"].items()
+                                  if k in parameters(grow, 2)})
     if added:
         print(f"fine_tune: {len(added)} new vocabulary entries: {', '.join(map(str, added[:20]))}"
               + (" ..." if len(added) > 20 else ""))
     keras.utils.set_random_seed(hp.get("seed", 0))           # new layers start the same every run
-    parts = entry.parts(hp)
     with distribute.current().scope():
         new = model_mod.build(prep, **parts["model"])
         # A replaced label set means other ids: its layers start fresh, not grown.

@@ -22,7 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from zoo.data import build_vocab, carve, data_root, existing, split_name
-from zoo.errors import DataFormatError, InputError
+from zoo.errors import DataFormatError
+from zoo.options import check_number
 
 from .host import UNK, featurize, word_id
 
@@ -196,14 +197,8 @@ def fit_preprocessor(train: list[dict], embeddings: str = "glove/glove.6B.50d.fi
     prep = {"words": words, "chars": chars, "labels": labels,
             "max_word_chars": max_word_chars, "buckets": list(buckets)}
     if lowercase:        # only when asked: bundles trained without it keep their preprocessor
-        prep["lowercase"] = share(lowercase, "lowercase")
+        prep["lowercase"] = check_number(lowercase, "lowercase", 0, 1)
     return prep, {"word_vectors": matrix}
-
-
-def share(value, name: str) -> float:
-    if not 0 <= float(value) <= 1:
-        raise InputError(f"{name} {value}: expected a share of the training sentences in [0, 1]")
-    return float(value)
 
 
 def grow_preprocessor(prep: dict, sentences: list[dict], min_word_count: int = 2,
@@ -234,7 +229,7 @@ def grow_preprocessor(prep: dict, sentences: list[dict], min_word_count: int = 2
         chars.setdefault(c, len(chars) + 2)
     prep["words"], prep["chars"] = words, chars
     if lowercase is not None:
-        prep["lowercase"] = share(lowercase, "lowercase")
+        prep["lowercase"] = check_number(lowercase, "lowercase", 0, 1)
     return added
 
 
