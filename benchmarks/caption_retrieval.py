@@ -25,6 +25,8 @@ encoder features and step function only (zoo_pipelines/captioning/retrieval.py).
 
 Writes benchmarks/results/caption_retrieval.md (and .json: the best 50 grid rows on valid).
 Caches (runs/captioning/retrieval/) hold the candidates and their log-probabilities.
+`--bundle runs/X` (a bundle not shipped) writes caption_retrieval-X.md/.json and caches
+under runs/captioning/retrieval/X/, so the shipped bundle's files stay.
 """
 from __future__ import annotations
 
@@ -118,7 +120,7 @@ def candidates(m, examples: list[dict], train: list[dict], name: str) -> list[di
     lp = teacher_forced(m, pixels, rows)
     for c, v in zip((c for item in out for c in item["cands"]), lp):
         c["log_prob"] = float(v)
-    CACHE.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(out))
     print(f"{name}: {len(rows)} candidates of {len(out)} images in {time.time() - t0:.0f} s",
           flush=True)
@@ -209,6 +211,10 @@ def main(argv=None):
                     help="write the chosen setting and memory into the shipped bundle and "
                          "re-measure it through predict()")
     args = ap.parse_args(argv)
+    if args.bundle != "caption-cnn-lstm":      # another bundle: its own cache and results
+        global RESULTS, CACHE
+        RESULTS = RESULTS.with_name(f"{RESULTS.name}-{Path(args.bundle).name}")
+        CACHE = CACHE / Path(args.bundle).name
     m, splits = load(args.bundle)
     items = {s: candidates(m, splits[s], splits["train"], s) for s in ("valid", "report")}
 

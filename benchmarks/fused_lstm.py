@@ -1,6 +1,8 @@
 """One LSTM layer's training pass (forward and backward, with the gradient of the inputs)
 at each application's shapes: Keras's `keras.layers.LSTM` against `zoo.layers.LSTM` (the
-fused training pass) and PyTorch's `nn.LSTM`, in one process. It decides which
+fused training pass), TensorFlow's own fused CPU kernel (`BlockLSTMV2` and its gradient
+`BlockLSTMGradV2`, the op under TF 1's LSTMBlockFusedCell, still in TensorFlow: one kernel
+for the whole sequence) and PyTorch's `nn.LSTM`, in one process. It decides which
 applications build with `zoo.layers.LSTM`: those where it is faster.
 
     .venv/bin/python -m benchmarks.fused_lstm          # about two minutes; writes results/fused_lstm.md
@@ -42,6 +44,32 @@ def best_median(call, steps: int) -> float:
     return min(medians)
 
 
+def block_lstm(x, kernel, recurrent, bias):
+    """Keras LSTM weights (gates i, f, c, o, the V2 op's order) through TensorFlow's fused
+    BlockLSTMV2 kernel, zero initial state; the gradient is its BlockLSTMGradV2 (called
+    here: TensorFlow registers the V1 gradient op for V2, whose gate order differs)."""
+    import tensorflow as tf
+    from tensorflow.python.ops import gen_rnn_ops
+
+    @tf.custom_gradient
+    def run(x, w, b):
+        xs = tf.transpose(x, [1, 0, 2])
+        n = tf.cast(tf.shape(xs)[0], tf.int64)
+        units = tf.shape(w)[1] // 4
+        state = tf.zeros([tf.shape(xs)[1], units])
+        peep = tf.zeros([units])                          # no peepholes
+        args = (n, xs, state, state, w, peep, peep, peep, b)
+        i, cs, f, o, ci, co, h = gen_rnn_ops.block_lstmv2(*args, cell_clip=0.0, use_peephole=False)
+
+        def grad(dh):
+            g = gen_rnn_ops.block_lstm_grad_v2(*args, i, cs, f, o, ci, co, h, tf.zeros_like(cs),
+                                              tf.transpose(dh, [1, 0, 2]), use_peephole=False)
+            return tf.transpose(g[0], [1, 0, 2]), g[3], g[7]
+        return tf.transpose(h, [1, 0, 2]), grad
+
+    return run(x, tf.concat([kernel, recurrent], 0), bias)
+
+
 def measure(shape, steps: int) -> dict:
     import keras
     import tensorflow as tf
@@ -68,8 +96,23 @@ def measure(shape, steps: int) -> dict:
         return run
 
     runs = {name: train_pass(layer) for name, layer in layers.items()}
-    want, got = runs["Keras LSTM"](), runs["zoo.layers.LSTM"]()
-    error = max(float(np.max(np.abs(a - b)) / np.max(np.abs(a))) for a, b in zip(want, got))
+    weights = layers["Keras LSTM"].trainable_variables
+
+    @tf.function
+    def block_pass():
+        with tf.GradientTape() as tape:
+            tape.watch(xt)
+            loss = tf.reduce_sum(block_lstm(xt, *weights) ** 2)
+        return tape.gradient(loss, [xt, *weights])
+
+    runs["TF BlockLSTMV2"] = block_pass
+    want = runs["Keras LSTM"]()
+
+    def error(name):
+        return max(float(np.max(np.abs(a - b)) / np.max(np.abs(a)))
+                   for a, b in zip(want, runs[name]()))
+
+    errors = {name: error(name) for name in ("zoo.layers.LSTM", "TF BlockLSTMV2")}
     out = {name: best_median(run, steps) for name, run in runs.items()}
     twin = torch.nn.LSTM(width, units, batch_first=True)
     xp = torch.tensor(x, requires_grad=True)
@@ -79,7 +122,7 @@ def measure(shape, steps: int) -> dict:
         (twin(xp)[0] ** 2).sum().backward()
 
     out["PyTorch nn.LSTM"] = best_median(torch_pass, steps)
-    return {**out, "max relative gradient difference": error}
+    return {**out, "errors": errors}
 
 
 def main(argv=None) -> int:
@@ -90,21 +133,24 @@ def main(argv=None) -> int:
     load = os.getloadavg()[0]
     rows = {app: measure(shape, 3 if args.quick else 12) for app, shape in SHAPES.items()}
     m = machine()
-    lines = ["# One LSTM layer's training pass: Keras, zoo.layers.LSTM, PyTorch", "",
+    lines = ["# One LSTM layer's training pass: Keras, zoo.layers.LSTM, TF BlockLSTMV2, PyTorch", "",
              f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; command: `python -m benchmarks.fused_lstm"
              f"{' --quick' if args.quick else ''}`",
              f"- machine: {m['cpu']}, nproc {m['nproc']}; load average {load:.2f} at start, "
              f"{os.getloadavg()[0]:.2f} at end; each framework's default threads",
              f"- versions: " + ", ".join(f"{k} {v}" for k, v in versions().items()),
              "- forward and backward (gradients of the inputs and weights), ms, best of two medians", "",
+             "- max rel. gradient diff: against Keras's gradients, zoo.layers.LSTM / BlockLSTMV2", "",
              "| application: batch, steps, inputs, units | Keras LSTM | zoo.layers.LSTM | "
-             "PyTorch nn.LSTM | Keras / zoo | max rel. gradient diff |",
-             "|---|---:|---:|---:|---:|---:|"]
+             "TF BlockLSTMV2 | PyTorch nn.LSTM | Keras / zoo | max rel. gradient diff |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
     for app, r in rows.items():
+        e = r["errors"]
         lines.append(f"| {app}: {', '.join(map(str, SHAPES[app]))} | {r['Keras LSTM']:.1f} | "
-                     f"{r['zoo.layers.LSTM']:.1f} | {r['PyTorch nn.LSTM']:.1f} | "
+                     f"{r['zoo.layers.LSTM']:.1f} | {r['TF BlockLSTMV2']:.1f} | "
+                     f"{r['PyTorch nn.LSTM']:.1f} | "
                      f"{r['Keras LSTM'] / r['zoo.layers.LSTM']:.2f}× | "
-                     f"{r['max relative gradient difference']:.1e} |")
+                     f"{e['zoo.layers.LSTM']:.1e} / {e['TF BlockLSTMV2']:.1e} |")
     path = RESULTS / f"fused_lstm{'-quick' if args.quick else ''}.md"
     path.write_text("\n".join(lines) + "\n")
     print("\n".join(lines), f"\nwrote {path}", sep="\n")
