@@ -45,6 +45,11 @@ GRID = {"k": [1, 2, 3, 5, 8, 12, 16], "alpha": [0.0, 0.3, 0.6, 1.0],
         "consensus": [0.0, 0.5, 1.0, 2.0, 4.0], "model_bonus": [-0.5, 0.0, 0.5, 1.0],
         "model": ["beam3", "greedy", "both"], "recombine": [False, True]}
 STYLES = ("google", "twitter")
+# what the shipped bundle's selection split chose (its card; caption_generalize too)
+VALID_CHOSE = ("the epoch; across the study's rows, the recipe (30 epochs over 16; stroke_blur "
+               "not shipped); predict()'s retrieval setting (k, alpha, consensus, model_bonus: "
+               "benchmarks/caption_retrieval.py); predict()'s beam 3, alpha 0.3 (for an "
+               "earlier bundle)")
 
 
 def load(bundle: str):
@@ -377,11 +382,7 @@ def ship(m, best: dict, splits: dict, table: dict, where: str) -> None:
     shipped = zoo.load(str(bundle))
     for split in ("valid", "report"):
         shipped.metrics[split].update(E.retrieval_metrics(shipped, splits[split]))
-    shipped.metrics["splits"]["valid"]["chose"] = (
-        "the epoch; across the study's rows, the recipe (stroke_blur not shipped); "
-        "predict()'s retrieval setting (k, alpha, consensus, model_bonus: "
-        "benchmarks/caption_retrieval.py); predict()'s beam 3, alpha 0.3 (for an earlier "
-        "bundle)")
+    shipped.metrics["splits"]["valid"]["chose"] = VALID_CHOSE
     shipped.metrics.setdefault("studies", {})["retrieval"] = {
         "title": "Retrieval-augmented caption choice (issue 17)",
         "note": ("Corpus BLEU-4 of each decoding on valid (selection: it chose k, alpha, the "
