@@ -547,3 +547,17 @@ def test_photos_are_flagged_and_emoji_are_not(shipped, data_dir):
     results = m.predict([e["image"] for e in emoji], beam=1)
     assert sum("warning" in r for r in results) <= 3
     assert all(0 < r["confidence"] <= 1 for r in results)
+
+
+def test_label_smoothing_is_cross_entropy_against_a_smoothed_target():
+    """NextWordLoss(s): (1 - s) of each real word's mass on the word, s spread over the
+    vocabulary; pads (target 0) count for nothing; s = 0 is plain cross-entropy."""
+    from zoo_pipelines.captioning.model import NextWordLoss
+
+    targets = np.array([[3, 1, 0]])
+    logits = np.random.default_rng(0).normal(size=(1, 3, 5)).astype("float32")
+    log_p = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    for s in (0.0, 0.1):
+        want = np.eye(5)[targets] * (1 - s) + s / 5
+        expected = -(want * log_p).sum(-1)[0, :2].mean()
+        assert float(NextWordLoss(s)(targets, logits)) == pytest.approx(expected, rel=1e-5)

@@ -29,6 +29,8 @@ ENTRY = Entry(
             "model": {"grid": 8, "widths": [64, 128, 256], "cell": "lstm", "units": 256,
                       "embed_dim": 128, "attention_dim": 128, "dropout": 0.3,
                       "attention_reg": 1.0,
+                      # > 0: that share of each target word spread over the vocabulary
+                      "label_smoothing": 0.0,
                       # > 0: the CLDR keywords as an auxiliary multi-label target
                       "keyword_weight": 0.0},
             "fit": {"batch_size": 32, "epochs": 30, "patience": 6, "learning_rate": 2e-3,

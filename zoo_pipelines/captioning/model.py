@@ -47,13 +47,14 @@ class AttentionDecoder(layers.Layer):
 
     def __init__(self, vocab_size: int, units: int = 256, embed_dim: int = 128,
                  attention_dim: int = 128, cell: str = "lstm", dropout: float = 0.3,
-                 attention_reg: float = 1.0, **kwargs):
+                 attention_reg: float = 1.0, label_smoothing: float = 0.0, **kwargs):
         super().__init__(**kwargs)
         if cell not in CELLS:
             raise ValueError(f"cell must be one of {sorted(CELLS)}; got {cell!r}")
         self.vocab_size, self.units, self.embed_dim = vocab_size, units, embed_dim
         self.attention_dim, self.cell_type, self.dropout_rate = attention_dim, cell, dropout
-        self.attention_reg = attention_reg
+        # training-only settings kept here so that loss(model) finds them in a saved model
+        self.attention_reg, self.label_smoothing = attention_reg, label_smoothing
         self.embedding = layers.Embedding(vocab_size, embed_dim, name="embedding")
         self.init_states = [layers.Dense(units, activation="tanh", name=f"init_{s}")
                             for s in state_names(cell)]
@@ -128,7 +129,7 @@ class AttentionDecoder(layers.Layer):
         return {**super().get_config(), "vocab_size": self.vocab_size, "units": self.units,
                 "embed_dim": self.embed_dim, "attention_dim": self.attention_dim,
                 "cell": self.cell_type, "dropout": self.dropout_rate,
-                "attention_reg": self.attention_reg}
+                "attention_reg": self.attention_reg, "label_smoothing": self.label_smoothing}
 
 
 def _separable(x, filters: int, stride: int, name: str):
@@ -173,18 +174,20 @@ class KeywordHead(layers.Dense):
 
 def build(prep: dict, init=None, cell: str = "lstm", units: int = 256, embed_dim: int = 128,
           attention_dim: int = 128, widths=(64, 128, 256), grid: int = 8, dropout: float = 0.3,
-          attention_reg: float = 1.0, keyword_weight: float = 0.0) -> keras.Model:
+          attention_reg: float = 1.0, keyword_weight: float = 0.0,
+          label_smoothing: float = 0.0) -> keras.Model:
     """{"image": [S, S, 3] float 0..255, "tokens": [T] int <start> w1 ..} ->
     {"logits": [T, V] of the next words, "attention": [T, grid * grid]} (+ "keywords": [K]
     logits when `keyword_weight` > 0 and prep has keyword labels: an auxiliary target that
     teaches the encoder the CLDR keywords, skin tones among them; the exports and the
-    captions do not use it)."""
+    captions do not use it). `label_smoothing` moves that share of each next word's target
+    mass evenly onto the vocabulary (Szegedy et al. 2016)."""
     size = int(prep["image_size"])
     encoder = build_encoder(size, tuple(widths), grid)
     image = keras.Input((size, size, 3), name="image")
     tokens = keras.Input((None,), dtype="int32", name="tokens")
     decoder = AttentionDecoder(len(prep["vocab"]), units, embed_dim, attention_dim, cell,
-                               dropout, attention_reg, name="decoder")
+                               dropout, attention_reg, label_smoothing, name="decoder")
     features = encoder(image)
     logits, attention = decoder([features, tokens])
     outputs = {"logits": logits, "attention": attention}
@@ -199,15 +202,20 @@ def build(prep: dict, init=None, cell: str = "lstm", units: int = 256, embed_dim
 
 
 class NextWordLoss(keras.losses.Loss):
-    """Cross-entropy of the next word over the real (non-pad: target 0) positions."""
+    """Cross-entropy of the next word over the real (non-pad: target 0) positions, with
+    `smoothing` of the target spread evenly over the vocabulary."""
 
-    def __init__(self, name="next_word", **kwargs):
+    def __init__(self, smoothing: float = 0.0, name="next_word", **kwargs):
         super().__init__(name=name, **kwargs)
+        self.smoothing = smoothing
 
     def call(self, y_true, y_pred):
         y_true = ops.cast(y_true, "int32")
         mask = ops.cast(y_true > 0, y_pred.dtype)
         ce = keras.losses.sparse_categorical_crossentropy(y_true, y_pred, from_logits=True)
+        if self.smoothing:
+            uniform = -ops.mean(ops.log_softmax(y_pred, axis=-1), axis=-1)
+            ce = (1.0 - self.smoothing) * ce + self.smoothing * uniform
         return ops.sum(ce * mask) / ops.maximum(ops.sum(mask), 1.0)
 
 
@@ -248,8 +256,9 @@ def _sigmoid_ce(labels, logits):
 
 
 def loss(model):
-    out = {"logits": NextWordLoss(),
-           "attention": DoublyStochastic(model.get_layer("decoder").attention_reg)}
+    decoder = model.get_layer("decoder")
+    out = {"logits": NextWordLoss(decoder.label_smoothing),
+           "attention": DoublyStochastic(decoder.attention_reg)}
     if "keywords" in model.output:
         out["keywords"] = KeywordLoss(model.get_layer("keywords").loss_weight)
     return out
