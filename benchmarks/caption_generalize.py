@@ -107,9 +107,9 @@ def main(argv=None):
     if args.record:
         import zoo
 
-        m = zoo.load("caption-cnn-lstm")
         from .caption_retrieval import VALID_CHOSE
 
+        m = zoo.load("caption-cnn-lstm")
         m.metrics["splits"]["valid"]["chose"] = VALID_CHOSE
         m.metrics.setdefault("studies", {})["generalize"] = {
             "title": "Unseen emoji and an unseen art style (issue 17)", "note": NOTE,

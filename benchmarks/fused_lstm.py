@@ -47,7 +47,7 @@ def best_median(call, steps: int) -> float:
 def block_lstm(x, kernel, recurrent, bias):
     """Keras LSTM weights (gates i, f, c, o, the V2 op's order) through TensorFlow's fused
     BlockLSTMV2 kernel, zero initial state; the gradient is its BlockLSTMGradV2 (called
-    here: TensorFlow registers the V1 gradient op for V2, whose gate order differs)."""
+    here, since TensorFlow registers the V1 gradient op, BlockLSTMGrad, for V2 too)."""
     import tensorflow as tf
     from tensorflow.python.ops import gen_rnn_ops
 
@@ -139,7 +139,7 @@ def main(argv=None) -> int:
              f"- machine: {m['cpu']}, nproc {m['nproc']}; load average {load:.2f} at start, "
              f"{os.getloadavg()[0]:.2f} at end; each framework's default threads",
              f"- versions: " + ", ".join(f"{k} {v}" for k, v in versions().items()),
-             "- forward and backward (gradients of the inputs and weights), ms, best of two medians", "",
+             "- forward and backward (gradients of the inputs and weights), ms, best of two medians",
              "- max rel. gradient diff: against Keras's gradients, zoo.layers.LSTM / BlockLSTMV2", "",
              "| application: batch, steps, inputs, units | Keras LSTM | zoo.layers.LSTM | "
              "TF BlockLSTMV2 | PyTorch nn.LSTM | Keras / zoo | max rel. gradient diff |",
