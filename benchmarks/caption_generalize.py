@@ -29,8 +29,10 @@ from pathlib import Path
 
 RESULTS = Path(__file__).parent / "results" / "caption_generalize.md"
 # run folder -> what it changes over the shipped command's recipe (30 epochs a run)
-RUNS = {"runs/captioning/e30": "the recipe (both styles)",
-        "runs/captioning/cross-google-30": "styles=google (cross-style: Noto only)"}
+RUNS = {"runs/captioning/ls01": "the recipe (both styles; label_smoothing 0.1: shipped)",
+        "runs/captioning/e30": "label_smoothing 0 (the 30-epoch bundle before)",
+        "runs/captioning/cross-google-30": "styles=google (cross-style: Noto only; "
+                                           "label_smoothing 0)"}
 STYLES = ("google", "twitter")
 
 
