@@ -1,5 +1,5 @@
 """caption-cnn-lstm on emoji it has never seen, and on an art style it was never trained on
-(issue 17): one table from finished `zoo train` runs, each row one run.
+(issue 17): one table from finished `zoo train` and `zoo fine-tune` runs, each row one run.
 
 Splits (zoo_pipelines/captioning/data.py): train is the emoji corpus' train split without
 the report split; valid (580 images of 170 base emoji never trained on) is the selection
@@ -29,7 +29,10 @@ from pathlib import Path
 
 RESULTS = Path(__file__).parent / "results" / "caption_generalize.md"
 # run folder -> what it changes over the shipped command's recipe (30 epochs a run)
-RUNS = {"runs/captioning/ls01": "the recipe (both styles; label_smoothing 0.1: shipped)",
+RUNS = {"runs/captioning/ft-s1": "the recipe, then 10 epochs more through `zoo fine-tune` "
+                                  "(seed 1: shipped)",
+        "runs/captioning/ft-s0": "the same continuation, seed 0",
+        "runs/captioning/ls01": "the recipe (both styles; label_smoothing 0.1; the bundle before)",
         "runs/captioning/e30": "label_smoothing 0 (the 30-epoch bundle before)",
         "runs/captioning/cross-google-30": "styles=google (cross-style: Noto only; "
                                            "label_smoothing 0)"}

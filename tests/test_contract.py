@@ -79,6 +79,7 @@ def test_fine_tune_few_steps_on_real_data(name, tiny, data_dir, tmp_path):
     tuned = m.fine_tune(data, epochs=1, steps_per_epoch=2, batch_size=16, jit_compile=False,
                         monitor_gradients=False, out=tmp_path / "tuned")
     assert (tmp_path / "tuned" / "manifest.json").exists()
+    assert (tmp_path / "tuned" / "training_curve.png").exists(), "the card's picture"
     assert np.isfinite(tuned.metrics["valid"][entry.module("evaluate").HEADLINE])
     assert len(zoo.load(tmp_path / "tuned").predict(m.parity_examples()[:2])) == 2
     assert all(np.array_equal(a, b) for a, b in zip(before, m.keras_model.get_weights())), \
@@ -163,3 +164,18 @@ def test_unknown_split_names_are_refused(name, tiny, data_dir):
     m = tiny(name)
     with pytest.raises(DataFormatError, match="unknown split 'NOPE'; expected train, valid"):
         m.evaluate(data_dir / m.entry.default_data, split="NOPE")
+
+
+def test_measure_as_trained_writes_valid_report_and_parity(tiny, data_dir, tmp_path):
+    from zoo.recipes import measure_as_trained
+
+    m = tiny("music-lstm")
+    m.save(tmp_path / "b")
+    measure_as_trained(tmp_path / "b", data_dir / m.entry.default_data, "the epoch")
+    again = zoo.load(str(tmp_path / "b"))                  # the manifest still verifies
+    headline = m.entry.module("evaluate").HEADLINE
+    assert np.isfinite(again.metrics["valid"][headline])
+    assert again.metrics["splits"]["valid"] == {**again.metrics["splits"]["valid"],
+                                                "selection": True, "chose": "the epoch"}
+    assert again.metrics["splits"]["report"]["selection"] is False
+    assert {"tflite", "tflite-dynamic", "onnx"} <= set(again.metrics["parity"])

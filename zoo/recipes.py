@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
 import statistics
 from pathlib import Path
 
@@ -20,7 +19,7 @@ import keras
 from . import bundle, distribute, registry
 from .data import data_root, dataset_name, read_split
 from .model import ZooModel
-from .training import crash_point, fit, read_state, remove
+from .training import copy_pictures, crash_point, fit, read_state, remove
 
 log = logging.getLogger("zoo")
 
@@ -78,10 +77,7 @@ def train(name: str, data: str | Path | None = None, out: str | Path | None = No
                               "stdev": statistics.stdev(scores) if len(scores) > 1 else 0.0,
                               "seeds": list(seeds or [hp.get("seed", 0)])},
                     **report_split(best, data_dir, valid_name, chose)}
-    out.mkdir(parents=True, exist_ok=True)
-    for plot in ("training_curve.png", "gradient_flow.png"):     # pictures beside the bundle
-        if (best_work / "train" / plot).exists():
-            shutil.copy(best_work / "train" / plot, out / plot)
+    copy_pictures(best_work / "train", out)
     if check_exports:
         export_parity(best, out / "export-check")
     best.save(out, command=command)
@@ -89,6 +85,25 @@ def train(name: str, data: str | Path | None = None, out: str | Path | None = No
     for _, _, work in runs:
         remove(work / "train" / "backup")
     return best
+
+
+def measure_as_trained(bundle_dir, data_dir, chose: str = "the epoch") -> ZooModel:
+    """Measure a bundle (a fine-tune of a shipped model on its own dataset's splits, say)
+    the way `train` measures the bundles it writes: the dataset folder's valid split
+    (selection; `chose` says what it chose) and report split (nothing chosen) into
+    metrics.json, and every export's parity check (an ExportError if one fails).
+
+        python -c "from zoo.recipes import measure_as_trained as m; m('runs/captioning/ft-s1', '../shared/data/captioning/emoji', 'the epoch, the seed (of two)')"
+    """
+    zm = ZooModel.load(str(bundle_dir))
+    data_dir = Path(data_dir)
+    name = dataset_name(data_dir)
+    zm.metrics["split"] = name
+    zm.metrics["valid"] = {**zm.evaluate(read_split(zm.entry, data_dir, "valid")), "data": name}
+    zm.metrics.update(report_split(zm, data_dir, name, chose))
+    export_parity(zm, Path(bundle_dir) / "export-check")
+    zm.write_card(bundle_dir)
+    return zm
 
 
 def report_split(zm: ZooModel, data_dir: Path, valid_name: str, chose: str) -> dict:

@@ -456,6 +456,7 @@ def fine_tune(zm, data, validation=None, epochs: int = 3, out=None,
                                        "chose": "the epoch"},
                              "report": {"selection": False, "note": FINE_TUNE_REPORT_NOTE}}}
     if out:
+        copy_pictures(work, Path(out))
         zm.save(out, command="\n".join(c for c in (parent.get("command"), command) if c))
         bundle.check(out)                   # written and verified: the checkpoint can go
         remove(work / "backup")
@@ -544,6 +545,15 @@ def rehearsal_mix(entry, new: list, rehearse, new_share: float) -> dict:
           f"{len(new)} new ones, repeated {repeats}x ({share:.0%} of the mix)")
     return {"examples": old + list(new) * repeats, "data": dataset_name(folder),
             "old_examples": len(old), "new_examples": len(new), "repeats": repeats}
+
+
+def copy_pictures(train_dir: Path, out: Path) -> None:
+    """The training run's pictures (fit's training curve, GradientMonitor's gradient flow)
+    beside the bundle, where its card shows them."""
+    out.mkdir(parents=True, exist_ok=True)
+    for plot in ("training_curve.png", "gradient_flow.png"):
+        if (train_dir / plot).exists():
+            shutil.copy(train_dir / plot, out / plot)
 
 
 def remove(path: Path) -> None:
