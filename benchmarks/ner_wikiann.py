@@ -12,6 +12,7 @@ dev.conll --epochs 3`) with its settings over the bundle's recipe (one lever, or
 - CoNLL-2003 valid: what the fine-tuned model still knows of the old domain.
 
     ZOO_DATA=../shared/data .venv/bin/python -m benchmarks.ner_wikiann defaults lr1e-3
+    ZOO_DATA=../shared/data .venv/bin/python -m benchmarks.ner_wikiann defaults --base runs/ner-lower25
 
 writes runs/wikiann/study.json (one record a variant; re-runs skip finished ones) and
 benchmarks/results/ner_wikiann.md. 5 to 8 minutes a variant on 2 cores (batch 8: the
@@ -156,12 +157,12 @@ def renamed(files: dict) -> dict:
     return out
 
 
-def run(name: str, files: dict) -> dict:
+def run(name: str, files: dict, base: str | None = None) -> dict:
     import zoo
     from zoo_pipelines.ner.data import lower_cased, read
 
     start = time.time()
-    m = zoo.load("ner-bilstm")
+    m = zoo.load(base or "ner-bilstm")
     settings = VARIANTS[name]
     if settings and settings.get("rename"):       # the defaults, on renamed types
         files = renamed(files)
@@ -172,7 +173,7 @@ def run(name: str, files: dict) -> dict:
     tuned = m.fine_tune(str(files["train"]), validation=str(files["dev"]), epochs=3, **kwargs)
     best = max(tuned.history, key=lambda h: h["val_f1"])
     # the defaults row names what it ran: the entry's defaults at the time of the run
-    return {"variant": name, "settings": dict(m.entry.fine_tune) if settings is None else settings,
+    return {"variant": row_name(name, base), "settings": dict(m.entry.fine_tune) if settings is None else settings,
             "run": time.strftime("%Y-%m-%d", time.gmtime(start)),
             "hparams": tuned.hparams,
             "dev_f1": best["val_f1"], "epoch": best["epoch"],
@@ -237,6 +238,15 @@ def merged(records: list[dict]) -> list[dict]:
     return sorted(rows, key=lambda r: order.get(r["variant"], len(order)))
 
 
+def row_name(variant: str, base: str | None) -> str:
+    """A variant's row; `variant@folder` when it fine-tunes a bundle other than the shipped.
+
+    >>> row_name("defaults", None), row_name("defaults", "runs/ner-lower25")
+    ('defaults', 'defaults@ner-lower25')
+    """
+    return f"{variant}@{Path(base).name}" if base else variant
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     # no `choices`: argparse checks a nargs="*" default against them and refuses it
@@ -245,6 +255,9 @@ def main(argv=None):
                     help="write the table into the shipped bundle's metrics.json and card")
     ap.add_argument("--errors", metavar="BUNDLE",
                     help="instead: where a fine-tuned bundle loses F1 on WikiANN dev")
+    ap.add_argument("--base", metavar="BUNDLE",
+                    help="fine-tune this bundle instead of the shipped ner-bilstm (rows "
+                         "named variant@folder)")
     args = ap.parse_args(argv)
     if args.errors:
         return print(json.dumps(errors(args.errors), indent=1))
@@ -255,9 +268,9 @@ def main(argv=None):
     store = OUT / "study.json"
     records = json.loads(store.read_text()) if store.exists() else []
     for name in args.variants or VARIANTS:
-        if any(r["variant"] == name for r in records):
+        if any(r["variant"] == row_name(name, args.base) for r in records):
             continue
-        records.append(run(name, files))
+        records.append(run(name, files, args.base))
         store.write_text(json.dumps(records, indent=1))
         print(table(records), flush=True)
         write_results(merged(records))       # after every row: a kill loses no finished one
