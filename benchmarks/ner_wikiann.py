@@ -18,7 +18,8 @@ writes runs/wikiann/study.json (one record a variant; re-runs skip finished ones
 benchmarks/results/ner_wikiann.md. 5 to 8 minutes a variant on 2 cores (batch 8: the
 most), up to 15 when other work shares them.
 
-The base each row fine-tunes is the shipped ner-bilstm of its day: every row but
+The base each row fine-tunes is the shipped ner-bilstm of its day (rows `variant@folder`:
+the bundle `--base` named): every row but
 `defaults` and `defaults-seed1` fine-tuned the bundle shipped until 2026-12-03, trained
 without case augmentation; those two fine-tune its successor, retrained with half its
 sentences lower-cased (`lowercase` 0.5; README "Text typed without capitals").
