@@ -174,7 +174,8 @@ def run(name: str, files: dict, base: str | None = None) -> dict:
     tuned = m.fine_tune(str(files["train"]), validation=str(files["dev"]), epochs=3, **kwargs)
     best = max(tuned.history, key=lambda h: h["val_f1"])
     # the defaults row names what it ran: the entry's defaults at the time of the run
-    return {"variant": row_name(name, base), "settings": dict(m.entry.fine_tune) if settings is None else settings,
+    return {"variant": row_name(name, base),
+            "settings": dict(m.entry.fine_tune) if settings is None else settings,
             "run": time.strftime("%Y-%m-%d", time.gmtime(start)),
             "hparams": tuned.hparams,
             "dev_f1": best["val_f1"], "epoch": best["epoch"],
