@@ -279,6 +279,48 @@ def test_robustness_options_train_features_and_refuse_streaming(data_dir):
         D.fit_preprocessor(train, tempo=0.7)
 
 
+def test_speaker_norm_uses_each_speakers_band_means_in_training_and_measuring(data_dir, monkeypatch):
+    """speaker_norm: the training speakers' long-term band means come off their features;
+    a model is adapted to a new speaker from his audio alone (evaluate.adapted), and
+    evaluate() adapts to each speaker of what it measures."""
+    import keras
+
+    import zoo
+    from zoo.model import ZooModel
+    from zoo_pipelines.speech import evaluate as E
+
+    train = [e for e in D.read_split(data_dir / "fsdd", "valid") if e["digit"] < 3]
+    prep, _ = D.fit_preprocessor(train, level_norm=True, speaker_norm=True, n_mels=16)
+    offsets = D.speaker_offsets(train, prep)
+    assert set(offsets) == {e["speaker"] for e in train} and prep["speaker_norm"]
+    np.testing.assert_allclose(prep["mean"], np.add(prep["speaker_mean"],
+                                                    np.mean(list(offsets.values()), 0)), atol=1e-5)
+    george = [e for e in train if e["speaker"] == "george"]
+    feats = D.speaker_features(train, prep)["george"]
+    centred = np.concatenate([feats(D.waveform(e, RATE)) for e in george]).mean(0)
+    assert np.abs(centred).mean() < np.abs(H.Host(prep).features(D.waveform(george[0], RATE))).mean()
+    x = next(iter(D.make_dataset(train, prep, batch_size=8, shuffle=True)))[0]["features"]
+    assert np.isfinite(x.numpy()).all()
+
+    entry = zoo.registry.get("speech-ctc")
+    hp = entry.hparams(**entry.tiny, speaker_norm=True)
+    keras.utils.set_random_seed(0)
+    zm = ZooModel(entry, entry.module("model").build(prep, **entry.parts(hp)["model"]), prep, hparams=hp)
+    one = E.adapted(zm, [e["audio"] for e in george])
+    np.testing.assert_allclose(one.preprocessor["mean"], np.add(prep["speaker_mean"], offsets["george"]),
+                               atol=1e-5)
+    assert one.keras_model is zm.keras_model and isinstance(one.predict([george[0]["audio"]])[0]["text"], str)
+    assert one.preprocessor["adapted_from"] == len(george)
+    assert E.evaluate(zm, train[:40], connected=False)["utterances"] == 40
+    with pytest.raises(InputError, match="speaker_norm"):
+        E.adapted(ZooModel(entry, zm.keras_model, {**prep, "speaker_norm": False}), george)
+    with pytest.raises(InputError, match="no recordings"):
+        E.adapted(zm, [])
+    # an adapted model is measured as it is, not adapted again to what it measures
+    monkeypatch.setattr(E, "adapted", lambda *a: pytest.fail("adapted twice"))
+    assert E.evaluate(one, george[:8], connected=False)["utterances"] == 8
+
+
 # ---- the shipped model -------------------------------------------------------------------
 def test_shipped_model_transcribes_paths_and_arrays(shipped, fsdd):
     m = shipped("speech-ctc")

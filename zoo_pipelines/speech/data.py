@@ -35,7 +35,7 @@ from zoo.runtime import pick_bucket
 from .audio import load_waveform
 from .augment import add_noise, connected, perturb, random_eq, spec_augment, stretch, warped_mel
 from .features import (WHOLE_UTTERANCE, LogMelFeatures, log_mel, mel_matrix, num_frames,
-                       utterance_norm)
+                       speaker_offset, utterance_norm)
 from .host import SUBSAMPLE
 from .text import CHARS, normalize_text, tokens_of
 
@@ -82,7 +82,8 @@ def read_fsdd(folder: Path) -> list[dict]:
 
 
 def read_manifest(path: Path) -> list[dict]:
-    """A `path,text` CSV with a header, or LJ Speech's pipe-separated metadata.csv."""
+    """A `path,text` CSV with a header (an optional `speaker` column is kept), or LJ
+    Speech's pipe-separated metadata.csv."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except UnicodeDecodeError as e:
@@ -107,6 +108,7 @@ def read_manifest(path: Path) -> list[dict]:
             raise DataFormatError(f"{path}:1: expected a CSV header with columns 'path' and "
                                   f"'text'; got {rows[0] if rows else 'an empty file'}")
         ip, it = header.index("path"), header.index("text")
+        ispk = header.index("speaker") if "speaker" in header else None
         for n, row in enumerate(rows[1:], start=2):
             if not row:
                 continue
@@ -117,6 +119,8 @@ def read_manifest(path: Path) -> list[dict]:
             audio = Path(row[ip].strip())
             out.append({"audio": str(audio if audio.is_absolute() else base / audio),
                         "text": row[it]})
+            if ispk is not None and len(row) > ispk and row[ispk].strip():
+                out[-1]["speaker"] = row[ispk].strip()
     missing = [e["audio"] for e in out if not Path(e["audio"]).is_file()]
     if missing:
         raise DataFormatError(f"{path}: {len(missing)} audio files listed but missing, e.g. "
@@ -197,7 +201,8 @@ def fit_preprocessor(train: list[dict], alphabet: str = "digits", sample_rate: i
                      n_mels: int = 40, buckets=(100, 200, 400, 800), augment: bool = True,
                      max_digits: int = 8, subsample: int = SUBSAMPLE, bidirectional: bool = True,
                      level_norm: bool = False, vtlp: float = 0.0, eq_db: float = 0.0,
-                     tempo: float = 0.0, cmn: bool = False, seed: int = 0) -> tuple[dict, None]:
+                     tempo: float = 0.0, cmn: bool = False, speaker_norm: bool = False,
+                     seed: int = 0) -> tuple[dict, None]:
     """Token list, feature parameters and per-mel-bin mean/std over (a sample of) the
     training audio; these normalize features for training and prediction alike.
 
@@ -208,7 +213,11 @@ def fit_preprocessor(train: list[dict], alphabet: str = "digits", sample_rate: i
     filterbank by a factor drawn from [1 - a, 1 + a] per training utterance; `eq_db` adds
     a random spectral tilt and bump of up to that many dB to training log-mels; `tempo` = a
     stretches training log-mels in time by a factor drawn from [1 - a, 1 + a] (a slower or
-    faster talker at the same pitch). The last three change training only."""
+    faster talker at the same pitch). The last three change training only.
+    `speaker_norm` subtracts each speaker's long-term band means (speaker_offsets) from his
+    features, in training and when measuring (evaluate.adapted: a new speaker's from his
+    own recordings, no transcripts needed); `mean` is then the training speakers' average,
+    for audio of a speaker not adapted to, and `speaker_mean` the statistics' centre."""
     if alphabet not in ("digits", "chars"):
         raise DataFormatError(f"alphabet must be 'digits' or 'chars'; got {alphabet!r}")
     for name, on in zip(WHOLE_UTTERANCE, (level_norm, cmn)):
@@ -224,7 +233,13 @@ def fit_preprocessor(train: list[dict], alphabet: str = "digits", sample_rate: i
     sample = [train[i] for i in rng.permutation(len(train))[:400]]
     mel = mel_matrix(sample_rate, n_mels)
     lms = [log_mel(waveform(e, sample_rate), sample_rate, mel) for e in sample]
-    feats = np.concatenate([utterance_norm(lm, level_norm, cmn) for lm in lms])
+    feats = [utterance_norm(lm, level_norm, cmn) for lm in lms]
+    offsets = {}
+    if speaker_norm:
+        offsets = speaker_offsets(train, {"sample_rate": sample_rate, "n_mels": n_mels,
+                                          "level_norm": level_norm, "cmn": cmn})
+        feats = [f - offsets[speaker_of(e)] for f, e in zip(feats, sample)]
+    feats = np.concatenate(feats)
     buckets = sorted(buckets)
     longest = max(num_frames(waveform(e, sample_rate).size, sample_rate) for e in train)
     if longest > buckets[-1]:          # long sentences: one more bucket rather than cutting them
@@ -235,8 +250,40 @@ def fit_preprocessor(train: list[dict], alphabet: str = "digits", sample_rate: i
             "augment": bool(augment), "max_digits": int(max_digits), "subsample": int(subsample),
             "output_stride": int(subsample),      # zoo.runtime cuts padded logits with it
             "streaming": not bidirectional, "level_norm": bool(level_norm), "cmn": bool(cmn),
-            "vtlp": float(vtlp), "eq_db": float(eq_db), "tempo": float(tempo)}
+            "vtlp": float(vtlp), "eq_db": float(eq_db), "tempo": float(tempo),
+            "speaker_norm": bool(speaker_norm)}
+    if speaker_norm:
+        prep["speaker_mean"] = prep["mean"]
+        average = np.mean(list(offsets.values()), axis=0)
+        prep["mean"] = (np.asarray(prep["mean"]) + average).tolist()
     return prep, None
+
+
+def speaker_of(example: dict) -> str:
+    return example.get("speaker", "")
+
+
+def speaker_offsets(examples: list[dict], prep: dict, per_speaker: int = 60,
+                    seed: int = 0) -> dict[str, np.ndarray]:
+    """Each speaker's long-term band means (features.speaker_offset) over up to
+    `per_speaker` of his utterances, drawn with `seed`; examples without a speaker are one
+    group, ""."""
+    rate, mel = prep["sample_rate"], mel_matrix(prep["sample_rate"], prep["n_mels"])
+    groups: dict[str, list] = {}
+    for e in examples:
+        groups.setdefault(speaker_of(e), []).append(e)
+    rng = np.random.default_rng(seed)
+    return {s: speaker_offset([
+        utterance_norm(log_mel(waveform(group[i], rate), rate, mel), prep.get("level_norm", False),
+                       prep.get("cmn", False))
+        for i in rng.permutation(len(group))[:per_speaker]]) for s, group in groups.items()}
+
+
+def speaker_features(examples: list[dict], prep: dict) -> dict[str, LogMelFeatures]:
+    """speaker -> the features of his audio, normalised with his own band means."""
+    centre = np.asarray(prep["speaker_mean"], np.float32)
+    return {s: LogMelFeatures({**prep, "mean": (centre + o).tolist()})
+            for s, o in speaker_offsets(examples, prep).items()}
 
 
 def check_texts(examples: list[dict], alphabet: str, tokens: list[str]) -> None:
@@ -274,7 +321,9 @@ def make_dataset(examples: list[dict], prep: dict, batch_size: int = 32, shuffle
 
     With `shuffle` (training), single-digit recordings become connected-digit utterances
     of 1-`max_digits` digits (longer utterances stay as they are) and all audio is
-    augmented, freshly every epoch; without it, the examples as they are."""
+    augmented, freshly every epoch; without it, the examples as they are. With the
+    recipe's `speaker_norm`, a string joins recordings of one speaker, and each speaker's
+    features are normalised with his own band means."""
     import tensorflow as tf
 
     rate, buckets, n_mels = prep["sample_rate"], prep["buckets"], prep["n_mels"]
@@ -283,6 +332,11 @@ def make_dataset(examples: list[dict], prep: dict, batch_size: int = 32, shuffle
     waves = [waveform(e, rate) for e in examples]
     labels = [label_ids(e["text"], prep) for e in examples]
     singles = np.flatnonzero([len(lb) == 1 for lb in labels]) if prep["alphabet"] == "digits" else []
+    by_speaker = prep.get("speaker_norm", False)
+    if by_speaker:
+        speakers = [speaker_of(e) for e in examples]
+        of_speaker = speaker_features(examples, prep)
+        singles_of = {s: np.asarray([j for j in singles if speakers[j] == s]) for s in of_speaker}
     synth = shuffle and len(singles) > 0
     augment = shuffle and prep.get("augment", True)
     max_digits = prep.get("max_digits", 8)
@@ -297,8 +351,9 @@ def make_dataset(examples: list[dict], prep: dict, batch_size: int = 32, shuffle
     def utterance(rng, i):
         if synth and len(labels[i]) == 1:
             k = 1 if rng.random() < 0.25 else int(rng.integers(2, max_digits + 1))
+            pool = singles_of[speakers[i]] if by_speaker else singles
             while True:                   # fewer digits until it fits the largest bucket
-                pick = singles[rng.integers(0, len(singles), k)]
+                pick = pool[rng.integers(0, len(pool), k)]
                 wave = connected([waves[j] for j in pick], rate, rng, augment)
                 if augment:
                     wave = add_noise(wave, rate, rng)
@@ -317,7 +372,7 @@ def make_dataset(examples: list[dict], prep: dict, batch_size: int = 32, shuffle
             mel = warped_mel(rate, n_mels, alpha)
         if augment and prep.get("eq_db"):
             eq = random_eq(n_mels, prep["eq_db"], rng)
-        feats = features(wave, mel=mel, eq=eq)
+        feats = (of_speaker[speakers[i]] if by_speaker else features)(wave, mel=mel, eq=eq)
         if augment and prep.get("tempo"):      # never stretched past the largest bucket
             slowest = max(1 - prep["tempo"], feats.shape[0] / max_frames)
             feats = stretch(feats, float(rng.uniform(slowest, max(slowest, 1 + prep["tempo"]))))

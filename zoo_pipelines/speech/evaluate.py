@@ -16,7 +16,9 @@ folders it equals 1 - digit_accuracy up to insertions.
 from __future__ import annotations
 
 import jiwer
+import numpy as np
 
+from zoo.errors import InputError
 from zoo.monitor import predict_with_progress
 
 from . import data as D
@@ -32,26 +34,64 @@ def error_rates(refs: list[str], hyps: list[str]) -> dict:
 
 def evaluate(model, examples: list[dict], batch_size: int = 64, beam: int = 0,
              connected: bool = True) -> dict:
-    """Transcribe `examples` ({"audio", "text"}) with `model` and score them."""
+    """Transcribe `examples` ({"audio", "text"}) with `model` and score them. A model
+    trained with `speaker_norm` and not adapted yet is adapted to each speaker's examples
+    first (`adapted`: his recordings' audio, never their transcripts), and connected
+    strings join one speaker's recordings."""
     prep = model.preprocessor
     alphabet, rate = prep["alphabet"], prep["sample_rate"]
-    refs = [normalize_text(e["text"], alphabet) for e in examples]
-    # chunks of batch_size: the batches predict() would make, under a progress bar
-    hyps = [r["text"] for r in predict_with_progress(model, [e["audio"] for e in examples],
-                                                     "transcribing", chunk=batch_size,
-                                                     batch_size=batch_size, beam=beam)]
+    adapt = prep.get("speaker_norm") and "adapted_from" not in prep   # not adapted yet
+    groups = {}
+    for e in examples:
+        groups.setdefault(D.speaker_of(e) if adapt else "", []).append(e)
+    fsdd = bool(examples) and all("digit" in e for e in examples) and alphabet == "digits"
+    refs, hyps, c_refs, c_hyps = [], [], [], []
+    for group in groups.values():
+        m = adapted(model, group) if adapt else model
+        refs += [normalize_text(e["text"], alphabet) for e in group]
+        hyps += transcribe(m, [e["audio"] for e in group], "transcribing", batch_size, beam)
+        if fsdd and connected:
+            strings = D.connected_strings(group, rate)
+            c_refs += [s["text"] for s in strings]
+            c_hyps += transcribe(m, [s["audio"] for s in strings], "connected strings",
+                                 batch_size, beam)
     metrics = {**error_rates(refs, hyps), "utterances": len(examples)}
-    if examples and all("digit" in e for e in examples) and alphabet == "digits":
+    if fsdd:
         metrics["digit_accuracy"] = sum(r == h for r, h in zip(refs, hyps)) / len(refs)
         if connected:
-            strings = D.connected_strings(examples, rate)
-            c_hyps = [r["text"] for r in predict_with_progress(
-                model, [s["audio"] for s in strings], "connected strings", chunk=batch_size,
-                batch_size=batch_size, beam=beam)]
-            c = error_rates([s["text"] for s in strings], c_hyps)
-            metrics.update(connected_wer=c["wer"], connected_cer=c["cer"],
-                           connected_strings=len(strings))
+            metrics.update({f"connected_{k}": v for k, v in error_rates(c_refs, c_hyps).items()},
+                           connected_strings=len(c_refs))
     return metrics
+
+
+def transcribe(model, audio: list, what: str, batch_size: int, beam: int) -> list[str]:
+    # chunks of batch_size: the batches predict() would make, under a progress bar
+    return [r["text"] for r in predict_with_progress(model, audio, what, chunk=batch_size,
+                                                     batch_size=batch_size, beam=beam)]
+
+
+def adapted(model, recordings: list):
+    """A model trained with `speaker_norm`, adapted to one speaker: its features normalised
+    with his band means over (up to 60 of) `recordings` (paths, waveforms or examples;
+    no transcripts needed), the same model weights.
+
+    >>> m = adapted(zoo.load("runs/speech/spknorm"), my_20_recordings)   # doctest: +SKIP
+    >>> m.predict(["my_digits.wav"])                                      # doctest: +SKIP
+    """
+    from zoo.model import ZooModel
+
+    prep = model.preprocessor
+    if not prep.get("speaker_norm"):
+        raise InputError(f"{model.entry.name} was trained without speaker_norm; there is "
+                         f"nothing to adapt (expected a model trained with --hparam speaker_norm=true)")
+    if not recordings:
+        raise InputError("no recordings to adapt to; expected a few of the speaker's recordings")
+    # one group (""), whatever speaker names the examples carry
+    audio = [{"audio": r["audio"] if isinstance(r, dict) and "audio" in r else r} for r in recordings]
+    offset = D.speaker_offsets(audio, prep)[""]
+    mean = (np.asarray(prep["speaker_mean"], np.float32) + offset).tolist()
+    return ZooModel(model.entry, model.keras_model,
+                    {**prep, "mean": mean, "adapted_from": len(audio)}, model.metrics, model.hparams)
 
 
 def calibrate_ood(bundle_dir, data_dir, split: str = "valid", percentile: float = 1.0) -> dict:

@@ -84,6 +84,19 @@ def utterance_norm(log_mels: np.ndarray, level_norm: bool = False, cmn: bool = F
     return log_mels - utterance_level(log_mels) if level_norm else log_mels
 
 
+def speaker_offset(log_mels: list[np.ndarray]) -> np.ndarray:
+    """A speaker's mean log-mel in each band over his utterances ([frames, n_mels] each,
+    after utterance_norm): his voice's and microphone's long-term spectrum. Per-speaker
+    mean normalisation (the speech `speaker_norm` recipe option) subtracts it. Over many
+    utterances of different words it keeps what one word's vowel would put into a single
+    utterance's band means (cmn), so the words stay apart.
+
+    >>> speaker_offset([np.ones((3, 2)), np.zeros((1, 2))]).tolist()
+    [0.75, 0.75]
+    """
+    return np.concatenate(log_mels).mean(axis=0).astype(np.float32)
+
+
 def hann(win: int) -> np.ndarray:
     """Periodic Hann window (tf.signal.hann_window's default)."""
     return (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(win) / win)).astype(np.float32)

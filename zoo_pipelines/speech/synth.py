@@ -198,7 +198,7 @@ def mix(synth_dir: str | Path, fsdd: str | Path, out: str | Path, drop_speaker: 
     """A training folder: `out/recordings` holds symbolic links to every FSDD recording
     (all splits: FSDD's valid and report stay as they are; without `drop_speaker`) and to
     the synthetic single digits of every person not in HOLDOUT; `out/train_extra.csv` lists
-    their connected strings (training only, see data.read_split). Returns the number of
+    their connected strings and voices (training only, see data.read_split). Returns the number of
     synthetic utterances."""
     from .data import TRAIN_EXTRA, read
 
@@ -218,8 +218,9 @@ def mix(synth_dir: str | Path, fsdd: str | Path, out: str | Path, drop_speaker: 
     rows = [r for r in csv.DictReader(open(Path(synth_dir) / "strings" / "transcripts.csv"))
             if VOICES[r["speaker"]][2] not in HOLDOUT]
     with open(Path(out) / TRAIN_EXTRA, "w", newline="") as f:
-        csv.writer(f).writerows([("path", "text"), *[
-            (str((Path(synth_dir) / "strings" / r["path"]).resolve()), r["text"]) for r in rows]])
+        csv.writer(f).writerows([("path", "text", "speaker"), *[
+            (str((Path(synth_dir) / "strings" / r["path"]).resolve()), r["text"], r["speaker"])
+            for r in rows]])
     return len(synth) + len(rows)
 
 

@@ -1,0 +1,89 @@
+"""speech-ctc adapted to a new speaker from his audio alone (`speaker_norm`): each
+leave-one-speaker-out run scored on the FSDD speaker it never heard, three ways:
+
+- not adapted: his features normalised with the training speakers' average band means;
+- adapted from 20 of his recordings (drawn with seed 0; audio only, no transcripts), scored
+  on his other 480: what a user with a few recordings of a new voice gets;
+- adapted from his own test audio (`evaluate()`: up to 60 of the 500 it scores).
+
+Trains nothing. The runs are bundles of `zoo train speech-ctc --data
+runs/speech/fsdd+synth-noNAME --hparam speaker_norm=true ...` (README, speech-ctc).
+
+    ZOO_DATA=../shared/data .venv/bin/python -m benchmarks.speech_ctc_adapt \\
+        george=runs/speech/spknorm-nogeorge jackson=runs/speech/spknorm-nojackson
+
+Writes benchmarks/results/speech_ctc_adapt.md (and .json).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from zoo.data import data_root
+from zoo.errors import InputError
+from zoo_pipelines.speech import data as D
+from zoo_pipelines.speech import evaluate as E
+
+FEW = 20
+
+
+def scores(run, held: list[dict]) -> dict:
+    """Digit accuracy / connected WER of `run` on one speaker's recordings, three ways."""
+    from zoo.model import ZooModel
+
+    rng = np.random.default_rng(0)
+    order = rng.permutation(len(held))
+    few, rest = [held[i] for i in order[:FEW]], [held[i] for i in order[FEW:]]
+    # evaluate() adapts a speaker_norm model itself; a copy that says it is not one does not
+    plain = ZooModel(run.entry, run.keras_model, {**run.preprocessor, "speaker_norm": False})
+    out = {"not adapted": E.evaluate(plain, held),
+           f"adapted from {FEW} (scored on the other {len(rest)})": E.evaluate(
+               E.adapted(run, few), rest),
+           "adapted from his test audio": E.evaluate(run, held)}
+    return {k: {"digit_accuracy": v["digit_accuracy"], "connected_wer": v["connected_wer"]}
+            for k, v in out.items()}
+
+
+def main(argv=None):
+    import zoo
+    from zoo.training import read_state
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("runs", nargs="+", metavar="SPEAKER=BUNDLE")
+    ap.add_argument("--out", default="benchmarks/results/speech_ctc_adapt.md")
+    args = ap.parse_args(argv)
+    fsdd = D.read(data_root() / "fsdd")
+    table, lines = {}, []
+    for item in args.runs:
+        speaker, _, path = item.partition("=")
+        held = [e for e in fsdd if e["speaker"] == speaker]
+        if not held or not path:
+            raise InputError(f"{item!r}: expected SPEAKER=BUNDLE with an FSDD speaker")
+        run = zoo.load(path)
+        state = read_state(Path(path) / "train")
+        sel = next(h for h in state["history"] if h["epoch"] == state["best_epoch"])["val_wer"]
+        table[speaker] = {"run": path, "best_epoch": state["best_epoch"], "selection_wer": sel,
+                          **scores(run, held)}
+        print(json.dumps({speaker: table[speaker]}), flush=True)
+    ways = [k for k in next(iter(table.values())) if isinstance(table[next(iter(table))][k], dict)]
+    lines += ["# speech-ctc adapted to a speaker it never heard (speaker_norm)", "",
+              __doc__.split("\n\n")[1].strip(), "",
+              "| held-out speaker | run (best epoch; selection WER) | "
+              + " | ".join(f"{w}: digit acc. / connected WER" for w in ways) + " |",
+              "|---|---|" + "---:|" * len(ways)]
+    for s, r in table.items():
+        lines.append(f"| {s} | {r['run']} ({r['best_epoch']}; {r['selection_wer']:.3f}) | " + " | ".join(
+            f"{r[w]['digit_accuracy']:.3f} / {r[w]['connected_wer']:.3f}" for w in ways) + " |")
+    lines.append(f"| mean of {len(table)} | | " + " | ".join(
+        f"{np.mean([r[w]['digit_accuracy'] for r in table.values()]):.3f} / "
+        f"{np.mean([r[w]['connected_wer'] for r in table.values()]):.3f}" for w in ways) + " |")
+    Path(args.out).write_text("\n".join(lines) + "\n")
+    Path(args.out).with_suffix(".json").write_text(json.dumps(table, indent=1))
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
