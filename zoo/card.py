@@ -15,13 +15,21 @@ def format_metric(v) -> str:
 
 
 def metric_tables(metrics: dict) -> list[str]:
-    """Markdown rows for the flat numbers, then one table per nested {row: {col: value}}."""
-    lines = [f"| {k} | {format_metric(v)} |" for k, v in metrics.items()
-             if isinstance(v, (int, float))]
+    """A markdown table of the flat numbers (none when there are none), then one table
+    per nested {row: {col: value}}.
+
+    >>> metric_tables({"f1": 0.5})
+    ['| metric | value |', '|---|---|', '| f1 | 0.5000 |']
+    >>> metric_tables({"summaries": {"1.": {"greedy": "gnu emacs editor"}}})[:2]
+    ['`summaries`:', '']
+    """
+    flat = [f"| {k} | {format_metric(v)} |" for k, v in metrics.items()
+            if isinstance(v, (int, float))]
+    lines = ["| metric | value |", "|---|---|", *flat] if flat else []
     for name, table in metrics.items():
         if isinstance(table, dict) and table and all(isinstance(r, dict) for r in table.values()):
             cols = list(dict.fromkeys(c for r in table.values() for c in r))
-            lines += ["", f"`{name}`:", "", f"| | {' | '.join(cols)} |", "|---" * (len(cols) + 1) + "|"]
+            lines += ["", f"`{name}`:", "", f"| | {' | '.join(cols)} |", "|---" * (len(cols) + 1) + "|"][not lines:]
             lines += [f"| {row} | {' | '.join(format_metric(r.get(c, '')) for c in cols)} |"
                       for row, r in table.items()]
     return lines
@@ -132,7 +140,7 @@ def measured_sections(entry, m: dict) -> list[str]:
     if m.get("report"):
         lines += [f"## Report split `{m['report'].get('data', '?')}`: nothing was chosen on it",
                   "", f"How it is carved: {report_info.get('rule', '?')}.", "",
-                  "| metric | value |", "|---|---|", *metric_tables(m["report"]), ""]
+                  *metric_tables(m["report"]), ""]
     else:
         lines += ["## No untouched split", "",
                   f"{report_info.get('note') or NO_UNTOUCHED}", ""]
@@ -141,7 +149,7 @@ def measured_sections(entry, m: dict) -> list[str]:
     lines += [f"## Selection split `{m['valid'].get('data', m.get('split', '?'))}`: chose "
               f"{chose}", "",
               "Numbers on the split that chose are optimistic.", "",
-              "| metric | value |", "|---|---|", *metric_tables(m["valid"])]
+              *metric_tables(m["valid"])]
     return lines
 
 
@@ -171,7 +179,7 @@ def render_card(zm, directory: Path) -> str:
     if valid:
         lines += measured_sections(e, m)
         for split, report in m.get("reports", {}).items():
-            lines += ["", f"## Also measured on `{split}`", "", "| metric | value |", "|---|---|"]
+            lines += ["", f"## Also measured on `{split}`", ""]
             lines += metric_tables(report)
     else:
         lines += ["## Metrics", "", "Not evaluated yet: run `zoo evaluate DIR --data FILE`."]
