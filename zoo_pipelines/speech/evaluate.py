@@ -90,8 +90,10 @@ def adapted(model, recordings: list):
     audio = [{"audio": r["audio"] if isinstance(r, dict) and "audio" in r else r} for r in recordings]
     offset = D.speaker_offsets(audio, prep)[""]
     mean = (np.asarray(prep["speaker_mean"], np.float32) + offset).tolist()
-    return ZooModel(model.entry, model.keras_model,
-                    {**prep, "mean": mean, "adapted_from": len(audio)}, model.metrics, model.hparams)
+    one = ZooModel(model.entry, model.keras_model,
+                   {**prep, "mean": mean, "adapted_from": len(audio)}, model.metrics, model.hparams)
+    one._call = model._call     # the same weights: no new trace of the model per speaker
+    return one
 
 
 def calibrate_ood(bundle_dir, data_dir, split: str = "valid", percentile: float = 1.0) -> dict:
