@@ -4,7 +4,9 @@ leave-one-speaker-out run scored on the FSDD speaker it never heard, three ways:
 - not adapted: his features normalised with the training speakers' average band means;
 - adapted from 20 of his recordings (drawn with seed 0; audio only, no transcripts), scored
   on his other 480: what a user with a few recordings of a new voice gets;
-- adapted from his own test audio (`evaluate()`: up to 60 of the 500 it scores).
+- adapted from his own test audio (`evaluate()`: up to 60 of the 500 it scores);
+- the last two again with vocal tract length normalisation (`adapted(..., warps=VTLN_WARPS)`:
+  the mel filters' warp, 0.88-1.12, whose transcripts of the adaptation audio are surest).
 
 Trains nothing. The runs are bundles of `zoo train speech-ctc --data
 runs/speech/fsdd+synth-noNAME --hparam speaker_norm=true ...` (README, speech-ctc).
@@ -39,10 +41,12 @@ def scores(run, held: list[dict]) -> dict:
     few, rest = [held[i] for i in order[:FEW]], [held[i] for i in order[FEW:]]
     # evaluate() adapts a speaker_norm model itself; a copy that says it is not one does not
     plain = ZooModel(run.entry, run.keras_model, {**run.preprocessor, "speaker_norm": False})
+    few_name = f"adapted from {FEW} (scored on the other {len(rest)})"
     out = {"not adapted": E.evaluate(plain, held),
-           f"adapted from {FEW} (scored on the other {len(rest)})": E.evaluate(
-               E.adapted(run, few), rest),
-           "adapted from his test audio": E.evaluate(run, held)}
+           few_name: E.evaluate(E.adapted(run, few), rest),
+           "adapted from his test audio": E.evaluate(E.adapted(run, held), held),
+           few_name + ", VTLN": E.evaluate(E.adapted(run, few, E.VTLN_WARPS), rest),
+           "adapted from his test audio, VTLN": E.evaluate(E.adapted(run, held, E.VTLN_WARPS), held)}
     return {k: {"digit_accuracy": v["digit_accuracy"], "connected_wer": v["connected_wer"]}
             for k, v in out.items()}
 

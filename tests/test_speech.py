@@ -316,6 +316,18 @@ def test_speaker_norm_uses_each_speakers_band_means_in_training_and_measuring(da
         E.adapted(ZooModel(entry, zm.keras_model, {**prep, "speaker_norm": False}), george)
     with pytest.raises(InputError, match="no recordings"):
         E.adapted(zm, [])
+    # VTLN: each warp of the filters gets its own band means; the surest transcripts win
+    paths = [e["audio"] for e in george]
+
+    def sureness(m):
+        return np.mean([r["confidence"] for r in m.predict(paths)])
+
+    each = {w: E.adapted(zm, paths, (w,)) for w in (0.9, 1.0, 1.1)}
+    vtln = E.adapted(zm, paths, (0.9, 1.0, 1.1))
+    assert each[0.9].preprocessor["mean"] != each[1.1].preprocessor["mean"]
+    assert vtln.preprocessor["warp"] == max(each, key=lambda w: sureness(each[w]))
+    assert not np.allclose(H.Host(vtln.host_config()).features.mel, H.Host(prep).features.mel) \
+        or vtln.preprocessor["warp"] == 1.0
     # an adapted model is measured as it is, not adapted again to what it measures
     monkeypatch.setattr(E, "adapted", lambda *a: pytest.fail("adapted twice"))
     assert E.evaluate(one, george[:8], connected=False)["utterances"] == 8

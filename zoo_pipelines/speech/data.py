@@ -34,8 +34,8 @@ from zoo.runtime import pick_bucket
 
 from .audio import load_waveform
 from .augment import add_noise, connected, perturb, random_eq, spec_augment, stretch, warped_mel
-from .features import (WHOLE_UTTERANCE, LogMelFeatures, log_mel, mel_matrix, num_frames,
-                       speaker_offset, utterance_norm)
+from .features import (WHOLE_UTTERANCE, LogMelFeatures, config_mel, log_mel, mel_matrix,
+                       num_frames, speaker_offset, utterance_norm)
 from .host import SUBSAMPLE
 from .text import CHARS, normalize_text, tokens_of
 
@@ -263,12 +263,15 @@ def speaker_of(example: dict) -> str:
     return example.get("speaker", "")
 
 
-def speaker_offsets(examples: list[dict], prep: dict, per_speaker: int = 60,
+PER_SPEAKER = 60       # recordings a speaker's band means are taken over
+
+
+def speaker_offsets(examples: list[dict], prep: dict, per_speaker: int = PER_SPEAKER,
                     seed: int = 0) -> dict[str, np.ndarray]:
     """Each speaker's long-term band means (features.speaker_offset) over up to
     `per_speaker` of his utterances, drawn with `seed`; examples without a speaker are one
     group, ""."""
-    rate, mel = prep["sample_rate"], mel_matrix(prep["sample_rate"], prep["n_mels"])
+    rate, mel = prep["sample_rate"], config_mel(prep)
     groups: dict[str, list] = {}
     for e in examples:
         groups.setdefault(speaker_of(e), []).append(e)

@@ -19,7 +19,7 @@ from zoo.decoding import BLANK
 from zoo.layers import RecurrentStack
 
 from .audio import load_waveform
-from .features import LOG_FLOOR, frame_sizes, mel_matrix
+from .features import LOG_FLOOR, config_mel, frame_sizes
 from .host import CONV_CONTEXT, STREAM_FRAMES, SUBSAMPLE
 
 
@@ -136,7 +136,7 @@ def serving_function(model, prep: dict):
 
     rate = prep["sample_rate"]
     win, hop, n_fft = frame_sizes(rate)
-    mel = tf.constant(mel_matrix(rate, prep["n_mels"]))
+    mel = tf.constant(config_mel(prep))
     mean, std = tf.constant(prep["mean"], tf.float32), tf.constant(prep["std"], tf.float32)
     tokens = tf.constant([""] + list(prep["tokens"]))
     sep = " " if prep["alphabet"] == "digits" else ""
