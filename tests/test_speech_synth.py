@@ -165,3 +165,21 @@ def test_the_leave_one_out_mean_waits_for_every_speaker():
             for s, a, w in (("a", 0.9, 0.1), ("b", 0.7, 0.3), ("b", 0.1, 0.9), ("c", NONE, NONE))]
     assert mean_row(rows, ["a", "b"])[0]["digit acc."] == pytest.approx(0.8)   # b's first run
     assert mean_row(rows, ["a", "b", "c"]) == []                                # c not measured
+
+
+@needs_flite
+def test_score_adapts_a_speaker_norm_model_to_each_voice(voices, monkeypatch):
+    """A speaker_norm model is scored on each voice adapted from that voice's own audio."""
+    from zoo_pipelines.speech import evaluate as E
+
+    class Model:                # what score() uses of a model: preprocessor and predict
+        preprocessor = {"speaker_norm": True}
+
+        def predict(self, audio, **options):
+            return [{"text": "0"} for _ in audio]
+
+    adapted_to = []
+    monkeypatch.setattr(E, "adapted", lambda m, audio: adapted_to.append(len(audio)) or m)
+    out = S.score(Model(), voices)
+    assert sorted(out) == ["flite-awb", "flite-kal"] and adapted_to == [2 * 10 + 2 * 2] * 2
+    assert out["flite-kal"]["digit_accuracy"] == 0.1          # "0" is right for one digit in ten

@@ -225,9 +225,11 @@ def mix(synth_dir: str | Path, fsdd: str | Path, out: str | Path, drop_speaker: 
 
 
 def score(model, synth_dir: str | Path, beam: int = 0) -> dict:
-    """Per synthetic speaker: single-digit accuracy and connected-string WER (jiwer)."""
+    """Per synthetic speaker: single-digit accuracy and connected-string WER (jiwer). A
+    model trained with `speaker_norm` and not adapted yet is adapted to each voice from
+    that voice's audio (evaluate.adapted, as evaluate() does for each FSDD speaker)."""
     from .data import read, read_manifest
-    from .evaluate import error_rates
+    from .evaluate import adapted, error_rates
 
     synth_dir = Path(synth_dir)
     singles = read(synth_dir / "recordings")
@@ -235,15 +237,17 @@ def score(model, synth_dir: str | Path, beam: int = 0) -> dict:
     who = {r["path"]: r["speaker"] for r in csv.DictReader(open(synth_dir / "strings" / "transcripts.csv"))}
     for e in strings:
         e["speaker"] = who[Path(e["audio"]).name]
-    hyp1 = [r["text"] for r in model.predict([e["audio"] for e in singles], batch_size=64, beam=beam)]
-    hyp2 = [r["text"] for r in model.predict([e["audio"] for e in strings], batch_size=32, beam=beam)]
+    adapt = model.preprocessor.get("speaker_norm") and "adapted_from" not in model.preprocessor
     out = {}
     for s in sorted({e["speaker"] for e in singles}):
-        one = [(e["text"], h) for e, h in zip(singles, hyp1) if e["speaker"] == s]
-        many = [(e["text"], h) for e, h in zip(strings, hyp2) if e["speaker"] == s]
-        out[s] = {"digit_accuracy": float(np.mean([r == h for r, h in one])),
-                  "connected_wer": error_rates(*map(list, zip(*many)))["wer"] if many else None,
-                  "strings_exact": float(np.mean([r == h for r, h in many])) if many else None,
+        one = [e for e in singles if e["speaker"] == s]
+        many = [e for e in strings if e["speaker"] == s]
+        m = adapted(model, [e["audio"] for e in one + many]) if adapt else model
+        hyp1 = [r["text"] for r in m.predict([e["audio"] for e in one], batch_size=64, beam=beam)]
+        hyp2 = [r["text"] for r in m.predict([e["audio"] for e in many], batch_size=32, beam=beam)]
+        out[s] = {"digit_accuracy": float(np.mean([e["text"] == h for e, h in zip(one, hyp1)])),
+                  "connected_wer": error_rates([e["text"] for e in many], hyp2)["wer"] if many else None,
+                  "strings_exact": float(np.mean([e["text"] == h for e, h in zip(many, hyp2)])) if many else None,
                   "singles": len(one), "strings": len(many),
                   "held_out": VOICES.get(s, (0, 0, None))[2] in HOLDOUT}
     return out
