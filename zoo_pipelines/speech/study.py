@@ -128,7 +128,8 @@ def study(m, before: str, synth_dir: str, loso: dict, fsdd: Path, command: str,
                f"{label}: connected WER": old_v[v]["connected_wer"]} for v in new_v]
     trained_on = "".join(f"; {who} trained on it" for who, zm in (("this bundle", m), (label, old))
                          if not zm.metrics.get("report"))
-    before_rows = [fsdd_row("FSDD official 0-4 (selection: chose the epoch)", m.metrics["valid"],
+    chose = m.metrics.get("splits", {}).get("valid", {}).get("chose", "the epoch")
+    before_rows = [fsdd_row(f"FSDD official 0-4 (selection: chose {chose})", m.metrics["valid"],
                             old.metrics["valid"], label),
                    fsdd_row(f"FSDD 5-9 (report: chose nothing{trained_on})",
                             m.metrics.get("report"), old.metrics.get("report"), label)]
