@@ -301,6 +301,19 @@ def test_speaker_norm_uses_each_speakers_band_means_in_training_and_measuring(da
     assert np.abs(centred).mean() < np.abs(H.Host(prep).features(D.waveform(george[0], RATE))).mean()
     x = next(iter(D.make_dataset(train, prep, batch_size=8, shuffle=True)))[0]["features"]
     assert np.isfinite(x.numpy()).all()
+    # speaker_norm_share 0: every training utterance gets the training average, as predict()
+    # on a model not adapted does; 1 (default): each gets his own speaker's
+    def off_centre(share):      # how far george's training features sit from his centre
+        p = {**prep, "augment": False, "speaker_norm_share": share}
+        x = next(iter(D.make_dataset(george, p, batch_size=16, shuffle=True)))[0]["features"]
+        frames = x.numpy()[np.abs(x.numpy()).sum(-1) > 0]          # padding frames are 0
+        return np.abs(frames.mean(0)).mean()
+
+    assert off_centre(1.0) < off_centre(0.0)
+    assert D.fit_preprocessor(train, speaker_norm=True, speaker_norm_share=0.5, n_mels=16)[0][
+        "speaker_norm_share"] == 0.5
+    with pytest.raises(DataFormatError, match="speaker_norm_share"):
+        D.fit_preprocessor(train, speaker_norm=True, speaker_norm_share=2.0)
 
     entry = zoo.registry.get("speech-ctc")
     hp = entry.hparams(**entry.tiny, speaker_norm=True)

@@ -202,7 +202,7 @@ def fit_preprocessor(train: list[dict], alphabet: str = "digits", sample_rate: i
                      max_digits: int = 8, subsample: int = SUBSAMPLE, bidirectional: bool = True,
                      level_norm: bool = False, vtlp: float = 0.0, eq_db: float = 0.0,
                      tempo: float = 0.0, cmn: bool = False, speaker_norm: bool = False,
-                     seed: int = 0) -> tuple[dict, None]:
+                     speaker_norm_share: float = 1.0, seed: int = 0) -> tuple[dict, None]:
     """Token list, feature parameters and per-mel-bin mean/std over (a sample of) the
     training audio; these normalize features for training and prediction alike.
 
@@ -217,16 +217,20 @@ def fit_preprocessor(train: list[dict], alphabet: str = "digits", sample_rate: i
     `speaker_norm` subtracts each speaker's long-term band means (speaker_offsets) from his
     features, in training and when measuring (evaluate.adapted: a new speaker's from his
     own recordings, no transcripts needed); `mean` is then the training speakers' average,
-    for audio of a speaker not adapted to, and `speaker_mean` the statistics' centre."""
+    for audio of a speaker not adapted to, and `speaker_mean` the statistics' centre.
+    `speaker_norm_share` is the share of training utterances normalised with their own
+    speaker's band means; the others get that average, as predict() on a model not adapted
+    to its speaker does, so the model learns to read both."""
     if alphabet not in ("digits", "chars"):
         raise DataFormatError(f"alphabet must be 'digits' or 'chars'; got {alphabet!r}")
     for name, on in zip(WHOLE_UTTERANCE, (level_norm, cmn)):
         if on and not bidirectional:
             raise DataFormatError(f"{name} needs the whole utterance, so a streaming "
                                   f"(unidirectional) model cannot use it; expected {name} false")
-    if not (0 <= vtlp < 0.5 and 0 <= eq_db <= 30 and 0 <= tempo < 0.5):
-        raise DataFormatError(f"expected 0 <= vtlp < 0.5, 0 <= eq_db <= 30 and 0 <= tempo < 0.5; "
-                              f"got vtlp={vtlp}, eq_db={eq_db}, tempo={tempo}")
+    if not (0 <= vtlp < 0.5 and 0 <= eq_db <= 30 and 0 <= tempo < 0.5 and 0 <= speaker_norm_share <= 1):
+        raise DataFormatError(f"expected 0 <= vtlp < 0.5, 0 <= eq_db <= 30, 0 <= tempo < 0.5 and "
+                              f"0 <= speaker_norm_share <= 1; got vtlp={vtlp}, eq_db={eq_db}, "
+                              f"tempo={tempo}, speaker_norm_share={speaker_norm_share}")
     tokens = [str(d) for d in range(10)] if alphabet == "digits" else list(CHARS)
     check_texts(train, alphabet, tokens)
     rng = np.random.default_rng(seed)
@@ -253,6 +257,7 @@ def fit_preprocessor(train: list[dict], alphabet: str = "digits", sample_rate: i
             "vtlp": float(vtlp), "eq_db": float(eq_db), "tempo": float(tempo),
             "speaker_norm": bool(speaker_norm)}
     if speaker_norm:
+        prep["speaker_norm_share"] = float(speaker_norm_share)
         prep["speaker_mean"] = prep["mean"]
         average = np.mean(list(offsets.values()), axis=0)
         prep["mean"] = (np.asarray(prep["mean"]) + average).tolist()
@@ -336,6 +341,7 @@ def make_dataset(examples: list[dict], prep: dict, batch_size: int = 32, shuffle
     labels = [label_ids(e["text"], prep) for e in examples]
     singles = np.flatnonzero([len(lb) == 1 for lb in labels]) if prep["alphabet"] == "digits" else []
     by_speaker = prep.get("speaker_norm", False)
+    share = prep.get("speaker_norm_share", 1.0) if shuffle else 1.0
     if by_speaker:
         speakers = [speaker_of(e) for e in examples]
         of_speaker = speaker_features(examples, prep)
@@ -375,7 +381,9 @@ def make_dataset(examples: list[dict], prep: dict, batch_size: int = 32, shuffle
             mel = warped_mel(rate, n_mels, alpha)
         if augment and prep.get("eq_db"):
             eq = random_eq(n_mels, prep["eq_db"], rng)
-        feats = (of_speaker[speakers[i]] if by_speaker else features)(wave, mel=mel, eq=eq)
+        # (no draw at share 1: the same random stream as before the option)
+        own = by_speaker and (share >= 1 or rng.random() < share)
+        feats = (of_speaker[speakers[i]] if own else features)(wave, mel=mel, eq=eq)
         if augment and prep.get("tempo"):      # never stretched past the largest bucket
             slowest = max(1 - prep["tempo"], feats.shape[0] / max_frames)
             feats = stretch(feats, float(rng.uniform(slowest, max(slowest, 1 + prep["tempo"]))))
