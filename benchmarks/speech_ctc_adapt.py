@@ -14,7 +14,8 @@ runs/speech/fsdd+synth-noNAME --hparam speaker_norm=true ...` (README, speech-ct
     ZOO_DATA=../shared/data .venv/bin/python -m benchmarks.speech_ctc_adapt \\
         george=runs/speech/spknorm-nogeorge jackson=runs/speech/spknorm-nojackson
 
-Writes benchmarks/results/speech_ctc_adapt.md (and .json).
+Writes benchmarks/results/speech_ctc_adapt.md (and .json). `--official BUNDLE` instead
+prints a full run's FSDD 0-4 and 5-9 numbers, adapted per speaker and not.
 """
 from __future__ import annotations
 
@@ -51,14 +52,38 @@ def scores(run, held: list[dict]) -> dict:
             for k, v in out.items()}
 
 
+def official(bundle: str, data: str = "runs/speech/fsdd+synth") -> dict:
+    """FSDD's official recordings 0-4 (selection) and 5-9 (report) of the training folder
+    `data`, adapted to each speaker (evaluate(), as training measured them) and as
+    predict() gives them with no adaptation."""
+    import zoo
+    from zoo.model import ZooModel
+
+    run = zoo.load(bundle)
+    plain = ZooModel(run.entry, run.keras_model, {**run.preprocessor, "speaker_norm": False})
+    out = {}
+    for split in ("valid", "report"):
+        examples = [e for e in D.read_split(Path(data), split) if "digit" in e]
+        for way, m in (("adapted", run), ("not adapted", plain)):
+            r = E.evaluate(m, examples)
+            out[f"{split} {way}"] = {"digit_accuracy": r["digit_accuracy"],
+                                     "connected_wer": r["connected_wer"]}
+    return out
+
+
 def main(argv=None):
     import zoo
     from zoo.training import read_state
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("runs", nargs="+", metavar="SPEAKER=BUNDLE")
+    ap.add_argument("runs", nargs="*", metavar="SPEAKER=BUNDLE")
     ap.add_argument("--out", default="benchmarks/results/speech_ctc_adapt.md")
+    ap.add_argument("--official", metavar="BUNDLE",
+                    help="instead: FSDD 0-4 and 5-9 of a full run, adapted and not (prints JSON)")
     args = ap.parse_args(argv)
+    if args.official:
+        print(json.dumps(official(args.official), indent=1))
+        return
     fsdd = D.read(data_root() / "fsdd")
     table, lines = {}, []
     for item in args.runs:
