@@ -95,16 +95,12 @@ def adapted(model, recordings: list, warps=(1.0,)):
     # PER_SPEAKER recordings as speaker_offsets makes
     audio = [{"audio": r["audio"] if isinstance(r, dict) and "audio" in r else r} for r in recordings]
     audio = [audio[i] for i in np.random.default_rng(0).permutation(len(audio))[:D.PER_SPEAKER]]
-    best = None
-    for warp in warps:
-        one = _normalised(model, audio, float(warp))
-        if len(warps) == 1:
-            return one
-        sure = np.mean([r["confidence"] for r in one.predict([a["audio"] for a in audio],
-                                                             batch_size=64)])
-        if best is None or sure > best[0]:
-            best = (sure, one)
-    return best[1]
+    candidates = [_normalised(model, audio, float(w)) for w in warps]
+    if len(candidates) == 1:
+        return candidates[0]
+    waves = [a["audio"] for a in audio]
+    sureness = [np.mean([r["confidence"] for r in m.predict(waves, batch_size=64)]) for m in candidates]
+    return candidates[int(np.argmax(sureness))]
 
 
 def _normalised(model, audio: list[dict], warp: float):
