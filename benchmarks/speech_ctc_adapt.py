@@ -35,15 +35,11 @@ FEW = 20
 
 def scores(run, held: list[dict]) -> dict:
     """Digit accuracy / connected WER of `run` on one speaker's recordings, three ways."""
-    from zoo.model import ZooModel
-
     rng = np.random.default_rng(0)
     order = rng.permutation(len(held))
     few, rest = [held[i] for i in order[:FEW]], [held[i] for i in order[FEW:]]
-    # evaluate() adapts a speaker_norm model itself; a copy that says it is not one does not
-    plain = ZooModel(run.entry, run.keras_model, {**run.preprocessor, "speaker_norm": False})
     few_name = f"adapted from {FEW} (scored on the other {len(rest)})"
-    out = {"not adapted": E.evaluate(plain, held),
+    out = {"not adapted": E.evaluate(E.unadapted(run), held),
            few_name: E.evaluate(E.adapted(run, few), rest),
            "adapted from his test audio": E.evaluate(E.adapted(run, held), held),
            few_name + ", VTLN": E.evaluate(E.adapted(run, few, E.VTLN_WARPS), rest),
@@ -57,10 +53,9 @@ def official(bundle: str, data: str = "runs/speech/fsdd+synth") -> dict:
     `data`, adapted to each speaker (evaluate(), as training measured them) and as
     predict() gives them with no adaptation."""
     import zoo
-    from zoo.model import ZooModel
 
     run = zoo.load(bundle)
-    plain = ZooModel(run.entry, run.keras_model, {**run.preprocessor, "speaker_norm": False})
+    plain = E.unadapted(run)
     out = {}
     for split in ("valid", "report"):
         examples = [e for e in D.read_split(Path(data), split) if "digit" in e]

@@ -103,6 +103,20 @@ def adapted(model, recordings: list, warps=(1.0,)):
     return candidates[int(np.argmax(sureness))]
 
 
+def unadapted(model):
+    """A `speaker_norm` model as predict() uses it when nobody adapted it: every voice
+    normalised with the training speakers' average band means (evaluate() would adapt it).
+
+    >>> unadapted(zoo.load("speech-ctc")).evaluate(examples)     # doctest: +SKIP
+    """
+    from zoo.model import ZooModel
+
+    one = ZooModel(model.entry, model.keras_model, {**model.preprocessor, "speaker_norm": False},
+                   model.metrics, model.hparams)
+    one._call = model._call
+    return one
+
+
 def _normalised(model, audio: list[dict], warp: float):
     from zoo.model import ZooModel
 

@@ -28,6 +28,7 @@ from zoo.errors import InputError
 
 from . import data as D
 from . import synth as S
+from .evaluate import unadapted
 
 NONE = "—"
 # The training folder of the synthetic-voice recipe (`zoo train ... --data runs/speech/fsdd+synth`):
@@ -135,6 +136,14 @@ def study(m, before: str, synth_dir: str, loso: dict, fsdd: Path, command: str,
                             m.metrics.get("report"), old.metrics.get("report"), label)]
     before_rows += [fsdd_row(f"{v} (synthetic, held out)", new_v[v], old_v[v], label)
                     for v in held]
+    if m.preprocessor.get("speaker_norm"):      # the rows above adapt to each speaker
+        plain = unadapted(m)
+        plain_v = S.score(plain, synth_dir)
+        before_rows += [fsdd_row(f"{what}, predict() not adapted", new, None, label)
+                        for what, new in (
+                            ("FSDD official 0-4", plain.evaluate(D.read_split(fsdd, "valid"))),
+                            ("FSDD 5-9", plain.evaluate(D.read_split(fsdd, "report"))),
+                            *((f"{v} (synthetic, held out)", plain_v[v]) for v in held))]
     where = f"`{synth_dir}` (synth.py: 100 single digits and 40 connected strings a voice)"
     return {
         "synthetic_voices_before": {
