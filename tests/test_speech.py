@@ -359,8 +359,9 @@ def test_shipped_model_transcribes_paths_and_arrays(shipped, fsdd):
     out = m.predict([wave, as_16k, {"array": wave, "sampling_rate": rate}])
     assert [r["text"] for r in out] == [by_path[4]["text"]] * 3
     assert m.predict([str(paths[4])], beam=4)[0]["text"] == by_path[4]["text"]
-    joined = np.concatenate([sf.read(p, dtype="float32")[0] for p in paths[1:4]] +
-                            [np.zeros(800, np.float32)])
+    # a string as the card's limits describe it: digits with short pauses (150 ms)
+    gap = np.zeros(1200, np.float32)
+    joined = np.concatenate([x for p in paths[1:4] for x in (sf.read(p, dtype="float32")[0], gap)])
     assert m.predict([joined])[0]["text"].split() == ["1", "2", "3"]
 
 
