@@ -40,7 +40,7 @@ def evaluate(model, examples: list[dict], batch_size: int = 64, beam: int = 0,
     strings join one speaker's recordings."""
     prep = model.preprocessor
     alphabet, rate = prep["alphabet"], prep["sample_rate"]
-    adapt = prep.get("speaker_norm") and "adapted_from" not in prep   # not adapted yet
+    adapt = not_adapted_yet(model)
     groups = {}
     for e in examples:
         groups.setdefault(D.speaker_of(e) if adapt else "", []).append(e)
@@ -103,29 +103,34 @@ def adapted(model, recordings: list, warps=(1.0,)):
     return candidates[int(np.argmax(sureness))]
 
 
+def not_adapted_yet(model) -> bool:
+    """A `speaker_norm` model that evaluate() (and synth.score) adapt to each speaker."""
+    prep = model.preprocessor
+    return bool(prep.get("speaker_norm")) and "adapted_from" not in prep
+
+
 def unadapted(model):
     """A `speaker_norm` model as predict() uses it when nobody adapted it: every voice
     normalised with the training speakers' average band means (evaluate() would adapt it).
 
     >>> unadapted(zoo.load("speech-ctc")).evaluate(examples)     # doctest: +SKIP
     """
-    from zoo.model import ZooModel
-
-    one = ZooModel(model.entry, model.keras_model, {**model.preprocessor, "speaker_norm": False},
-                   model.metrics, model.hparams)
-    one._call = model._call
-    return one
+    return _with_preprocessor(model, {**model.preprocessor, "speaker_norm": False})
 
 
 def _normalised(model, audio: list[dict], warp: float):
-    from zoo.model import ZooModel
-
     prep = {**model.preprocessor, "warp": warp}
     offset = D.speaker_offsets(audio, prep)[""]
     mean = (np.asarray(prep["speaker_mean"], np.float32) + offset).tolist()
-    one = ZooModel(model.entry, model.keras_model,
-                   {**prep, "mean": mean, "adapted_from": len(audio)}, model.metrics, model.hparams)
-    one._call = model._call     # the same weights: no new trace of the model per speaker
+    return _with_preprocessor(model, {**prep, "mean": mean, "adapted_from": len(audio)})
+
+
+def _with_preprocessor(model, prep: dict):
+    """The same weights under another preprocessor (the host's normalisation)."""
+    from zoo.model import ZooModel
+
+    one = ZooModel(model.entry, model.keras_model, prep, model.metrics, model.hparams)
+    one._call = model._call     # no new trace of the model per speaker
     return one
 
 

@@ -229,7 +229,7 @@ def score(model, synth_dir: str | Path, beam: int = 0) -> dict:
     model trained with `speaker_norm` and not adapted yet is adapted to each voice from
     that voice's audio (evaluate.adapted, as evaluate() does for each FSDD speaker)."""
     from .data import read, read_manifest
-    from .evaluate import adapted, error_rates
+    from .evaluate import adapted, error_rates, not_adapted_yet
 
     synth_dir = Path(synth_dir)
     singles = read(synth_dir / "recordings")
@@ -237,7 +237,7 @@ def score(model, synth_dir: str | Path, beam: int = 0) -> dict:
     who = {r["path"]: r["speaker"] for r in csv.DictReader(open(synth_dir / "strings" / "transcripts.csv"))}
     for e in strings:
         e["speaker"] = who[Path(e["audio"]).name]
-    adapt = model.preprocessor.get("speaker_norm") and "adapted_from" not in model.preprocessor
+    adapt = not_adapted_yet(model)
     out = {}
     for s in sorted({e["speaker"] for e in singles}):
         one = [e for e in singles if e["speaker"] == s]
