@@ -324,13 +324,23 @@ def test_speaker_norm_uses_each_speakers_band_means_in_training_and_measuring(da
                                atol=1e-5)
     assert one.keras_model is zm.keras_model and isinstance(one.predict([george[0]["audio"]])[0]["text"], str)
     assert one.preprocessor["adapted_from"] == len(george)
+    # predict(..., same_speaker=True) adapts to its own inputs, as adapted(m, inputs) does
+    paths = [e["audio"] for e in george]
+    np.testing.assert_allclose(zm.predict(paths, logits=True, same_speaker=True)[0]["logits"],
+                               one.predict(paths, logits=True)[0]["logits"], atol=1e-5)
+    assert not np.allclose(zm.predict(paths, logits=True)[0]["logits"],
+                           one.predict(paths, logits=True)[0]["logits"], atol=1e-5)
+    with pytest.raises(InputError, match="true or false"):
+        zm.predict(paths, same_speaker="yes")
     assert E.evaluate(zm, train[:40], connected=False)["utterances"] == 40
+    plain_prep = {k: v for k, v in prep.items() if k not in ("speaker_norm", "speaker_mean")}
     with pytest.raises(InputError, match="speaker_norm"):
-        E.adapted(ZooModel(entry, zm.keras_model, {**prep, "speaker_norm": False}), george)
+        E.adapted(ZooModel(entry, zm.keras_model, plain_prep), george)
+    with pytest.raises(InputError, match="same_speaker=True adapts a model trained with speaker_norm"):
+        ZooModel(entry, zm.keras_model, plain_prep).predict(paths, same_speaker=True)
     with pytest.raises(InputError, match="no recordings"):
         E.adapted(zm, [])
     # VTLN: each warp of the filters gets its own band means; the surest transcripts win
-    paths = [e["audio"] for e in george]
 
     def sureness(m):
         return np.mean([r["confidence"] for r in m.predict(paths)])

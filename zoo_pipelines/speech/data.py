@@ -34,8 +34,8 @@ from zoo.runtime import pick_bucket
 
 from .audio import load_waveform
 from .augment import add_noise, connected, perturb, random_eq, spec_augment, stretch, warped_mel
-from .features import (WHOLE_UTTERANCE, LogMelFeatures, config_mel, log_mel, mel_matrix,
-                       num_frames, speaker_offset, utterance_norm)
+from .features import (WHOLE_UTTERANCE, LogMelFeatures, log_mel, mel_matrix, num_frames,
+                       utterance_norm, voice_offset)
 from .host import SUBSAMPLE
 from .text import CHARS, normalize_text, tokens_of
 
@@ -268,23 +268,15 @@ def speaker_of(example: dict) -> str:
     return example.get("speaker", "")
 
 
-PER_SPEAKER = 60       # recordings a speaker's band means are taken over
-
-
-def speaker_offsets(examples: list[dict], prep: dict, per_speaker: int = PER_SPEAKER,
-                    seed: int = 0) -> dict[str, np.ndarray]:
-    """Each speaker's long-term band means (features.speaker_offset) over up to
-    `per_speaker` of his utterances, drawn with `seed`; examples without a speaker are one
-    group, ""."""
-    rate, mel = prep["sample_rate"], config_mel(prep)
+def speaker_offsets(examples: list[dict], prep: dict, seed: int = 0) -> dict[str, np.ndarray]:
+    """Each speaker's long-term band means (features.voice_offset: over up to PER_SPEAKER
+    of his utterances, drawn with `seed`); examples without a speaker are one group, ""."""
     groups: dict[str, list] = {}
     for e in examples:
         groups.setdefault(speaker_of(e), []).append(e)
-    rng = np.random.default_rng(seed)
-    return {s: speaker_offset([
-        utterance_norm(log_mel(waveform(group[i], rate), rate, mel), prep.get("level_norm", False),
-                       prep.get("cmn", False))
-        for i in rng.permutation(len(group))[:per_speaker]]) for s, group in groups.items()}
+    rate, rng = prep["sample_rate"], np.random.default_rng(seed)
+    return {s: voice_offset(group, prep, lambda e: waveform(e, rate), rng)
+            for s, group in groups.items()}
 
 
 def speaker_features(examples: list[dict], prep: dict) -> dict[str, LogMelFeatures]:

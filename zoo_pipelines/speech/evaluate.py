@@ -22,6 +22,7 @@ from zoo.errors import InputError
 from zoo.monitor import predict_with_progress
 
 from . import data as D
+from .features import PER_SPEAKER, voice_offset
 from .text import normalize_text
 
 HEADLINE = "wer"
@@ -91,14 +92,15 @@ def adapted(model, recordings: list, warps=(1.0,)):
                          f"nothing to adapt (expected a model trained with --hparam speaker_norm=true)")
     if not recordings:
         raise InputError("no recordings to adapt to; expected a few of the speaker's recordings")
-    # one group (""), whatever speaker names the examples carry; the same draw of up to
-    # PER_SPEAKER recordings as speaker_offsets makes
-    audio = [{"audio": r["audio"] if isinstance(r, dict) and "audio" in r else r} for r in recordings]
-    audio = [audio[i] for i in np.random.default_rng(0).permutation(len(audio))[:D.PER_SPEAKER]]
-    candidates = [_normalised(model, audio, float(w)) for w in warps]
+    # one speaker, whatever speaker names the examples carry; the same draw of up to
+    # PER_SPEAKER recordings as predict(..., same_speaker=True) makes
+    rate = prep["sample_rate"]
+    audio = [r["audio"] if isinstance(r, dict) and "audio" in r else r for r in recordings]
+    waves = [audio[i] for i in np.random.default_rng(0).permutation(len(audio))[:PER_SPEAKER]]
+    waves = [D.waveform({"audio": a}, rate) for a in waves]
+    candidates = [_normalised(model, waves, float(w)) for w in warps]
     if len(candidates) == 1:
         return candidates[0]
-    waves = [a["audio"] for a in audio]
     sureness = [np.mean([r["confidence"] for r in m.predict(waves, batch_size=64)]) for m in candidates]
     return candidates[int(np.argmax(sureness))]
 
@@ -118,11 +120,10 @@ def unadapted(model):
     return _with_preprocessor(model, {**model.preprocessor, "speaker_norm": False})
 
 
-def _normalised(model, audio: list[dict], warp: float):
+def _normalised(model, waves: list[np.ndarray], warp: float):
     prep = {**model.preprocessor, "warp": warp}
-    offset = D.speaker_offsets(audio, prep)[""]
-    mean = (np.asarray(prep["speaker_mean"], np.float32) + offset).tolist()
-    return _with_preprocessor(model, {**prep, "mean": mean, "adapted_from": len(audio)})
+    mean = (np.asarray(prep["speaker_mean"], np.float32) + voice_offset(waves, prep)).tolist()
+    return _with_preprocessor(model, {**prep, "mean": mean, "adapted_from": len(waves)})
 
 
 def _with_preprocessor(model, prep: dict):

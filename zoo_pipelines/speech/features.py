@@ -97,6 +97,25 @@ def speaker_offset(log_mels: list[np.ndarray]) -> np.ndarray:
     return np.concatenate(log_mels).mean(axis=0).astype(np.float32)
 
 
+PER_SPEAKER = 60       # recordings a speaker's band means are taken over
+
+
+def voice_offset(recordings: list, config: dict, load=None, rng=None) -> np.ndarray:
+    """A speaker's band means (speaker_offset) under a preprocessor `config` (its rate,
+    filters, level_norm, cmn), over up to PER_SPEAKER of his `recordings` drawn with `rng`
+    (default: seed 0); `load` turns one into a waveform (default: they are waveforms).
+
+    >>> cfg = {"sample_rate": 8000, "n_mels": 40}
+    >>> voice_offset([np.zeros(800, np.float32)] * 2, cfg).shape
+    (40,)
+    """
+    rate, mel = int(config["sample_rate"]), config_mel(config)
+    level_norm, cmn = bool(config.get("level_norm", False)), bool(config.get("cmn", False))
+    pick = (rng or np.random.default_rng(0)).permutation(len(recordings))[:PER_SPEAKER]
+    return speaker_offset([utterance_norm(log_mel(load(recordings[i]) if load else recordings[i],
+                                                  rate, mel), level_norm, cmn) for i in pick])
+
+
 def hann(win: int) -> np.ndarray:
     """Periodic Hann window (tf.signal.hann_window's default)."""
     return (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(win) / win)).astype(np.float32)

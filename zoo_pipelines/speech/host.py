@@ -33,7 +33,8 @@ from zoo.errors import InputError
 from zoo.options import as_batch, check_int
 
 from .audio import load_waveform, resample, to_mono_float
-from .features import HOP_MS, WHOLE_UTTERANCE, LogMelFeatures, frame_sizes, num_frames
+from .features import (HOP_MS, WHOLE_UTTERANCE, LogMelFeatures, frame_sizes, num_frames,
+                       voice_offset)
 from .text import join_tokens
 
 # Widest CTC beam predict() takes (0 and 1: greedy, the default): the prefix search keeps
@@ -125,22 +126,37 @@ class Host(contract.Host):
         pieces.append(feats[start:])
         return pieces
 
-    def encode(self, inputs, beam: int = 0, logits: bool = False, **options) -> Encoded:
+    def encode(self, inputs, beam: int = 0, logits: bool = False,
+               same_speaker: bool = False) -> Encoded:
+        """`beam`: CTC prefix beam width (0, 1: greedy); `logits`: return each input's
+        CTC logits too; `same_speaker`: the inputs are one speaker's recordings, adapt to
+        them first (adapted_features)."""
         inputs = as_batch(inputs, SINGLE_INPUT, "audio file paths or waveform arrays")
-        if options:
-            raise InputError(f"unknown predict() options {sorted(options)}; speech takes beam=N "
-                             f"(CTC beam search width) and logits=True")
         beam = check_int(beam, "beam", 0, MAX_BEAM)
+        waves = [load_waveform(item, self.rate, what=f"input {i}") for i, item in enumerate(inputs)]
+        features = self.adapted_features(waves) if same_speaker else self.features
         units, utterances = [], []
-        for i, item in enumerate(inputs):
-            wave = self.prepare(load_waveform(item, self.rate, what=f"input {i}"))
+        for wave in waves:
+            wave = self.prepare(wave)
             idx, frames = [], []
-            for piece in self.chunks(self.features(wave)):
+            for piece in self.chunks(features(wave)):
                 idx.append(len(units))
                 frames.append(piece.shape[0])
                 units.append({"features": piece})
             utterances.append((idx, frames))
         return Encoded(units, utterances, {"beam": int(beam), "logits": bool(logits)})
+
+    def adapted_features(self, waves: list[np.ndarray]) -> LogMelFeatures:
+        """`predict(inputs, same_speaker=True)`: the inputs are one speaker's recordings,
+        so a model trained with speaker_norm takes his band means from them (up to
+        PER_SPEAKER, audio only) before transcribing them, as evaluate.adapted(m, inputs)
+        would. On a new speaker this is the card's "adapted from his test audio" column."""
+        if "speaker_mean" not in self.config:
+            raise InputError("same_speaker=True adapts a model trained with speaker_norm to the "
+                             "speaker of its inputs; this model was trained without it (expected "
+                             "same_speaker false)")
+        mean = np.asarray(self.config["speaker_mean"], np.float32) + voice_offset(waves, self.config)
+        return LogMelFeatures({**self.config, "mean": mean.tolist()})
 
     def prepare(self, wave: np.ndarray) -> np.ndarray:
         return wave
