@@ -158,6 +158,29 @@ def test_tempo_stretch_keeps_the_spectrum_and_changes_the_length():
     assert np.allclose(augment.stretch(ramp, 1.0), ramp)
 
 
+def test_channel_puts_speech_in_a_room_and_through_telephone_codecs(data_dir):
+    """The `channel` option: each codec round-trips a tone close to itself but not exactly
+    (GSM lossier than mu-law) at its length; reverb keeps the RMS and smears a click in time;
+    fit_preprocessor refuses a probability outside 0..1."""
+    wave = tone(freq=440.0) * 0.5
+    err = {c: np.abs(augment.codec(wave, RATE, c) - wave).mean() for c in augment.CODECS}
+    assert all(augment.codec(wave, RATE, c).shape == wave.shape for c in augment.CODECS)
+    assert all(0 < e < 0.02 for e in err.values()) and err["ULAW"] < err["GSM610"]
+    rng = np.random.default_rng(0)
+    click = np.zeros(4000, np.float32)
+    click[100] = 1.0
+    room = augment.reverb(click, RATE, rng)
+    assert np.isclose(np.sqrt((room ** 2).mean()), np.sqrt((click ** 2).mean()), rtol=1e-3)
+    assert np.abs(room[1000:]).max() > 1e-4 > np.abs(room[:100]).max()      # causal: FFT noise only
+    assert augment.channel(wave, RATE, rng, 0.0) is wave
+    train = [e for e in D.read_split(data_dir / "fsdd", "valid") if e["digit"] < 2]
+    prep, _ = D.fit_preprocessor(train, channel=1.0, n_mels=16)
+    x = next(iter(D.make_dataset(train, prep, batch_size=8, shuffle=True)))[0]["features"]
+    assert prep["channel"] == 1.0 and np.isfinite(x.numpy()).all()
+    with pytest.raises(DataFormatError, match="channel"):
+        D.fit_preprocessor(train, channel=1.5)
+
+
 def test_greedy_and_beam_search_decode():
     assert ctc_collapse([0, 1, 1, 0, 1, 2, 2, 0]) == [1, 1, 2]
     rng = np.random.default_rng(0)

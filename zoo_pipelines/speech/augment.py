@@ -1,6 +1,7 @@
 """Training-time augmentation of speech, in numpy: speed perturbation (tempo and pitch
 together, Ko et al. 2015), random gain, background noise (white/pink/brown at 5-40 dB SNR),
-digit recordings joined into connected strings, and on the features VTLP filterbanks, a
+digit recordings joined into connected strings, a room and a telephone codec (`channel`),
+and on the features VTLP filterbanks, a
 random microphone response, tempo stretching and SpecAugment-style masks (Park et al.
 2019). Every draw comes from the caller's `rng`, so an epoch is reproducible.
 
@@ -10,6 +11,7 @@ random microphone response, tempo stretching and SpecAugment-style masks (Park e
 """
 from __future__ import annotations
 
+import io
 from functools import lru_cache
 
 import numpy as np
@@ -53,6 +55,53 @@ def add_noise(wave: np.ndarray, rate: int, rng) -> np.ndarray:
         wave = wave + colored_noise(wave.size, rng) * np.float32(rms / 10 ** (snr / 20))
     wave = wave * np.float32(10 ** (rng.uniform(-18, 6) / 20))
     return np.clip(wave, -1, 1)
+
+
+# Telephone codecs libsndfile encodes in a WAV (through soundfile, already the project's
+# audio reader, so no sox): mu-law and A-law (G.711), GSM 06.10, 32 kbit/s ADPCM (G.721).
+CODECS = ("ULAW", "ALAW", "GSM610", "G721_32")
+
+
+def codec(wave: np.ndarray, rate: int, subtype: str) -> np.ndarray:
+    """`wave` after an encode and decode with a codec of CODECS.
+
+    >>> w = np.sin(np.arange(800, dtype=np.float32) / 5) / 2
+    >>> bool(np.abs(codec(w, 8000, "ULAW") - w).max() < 0.02)
+    True
+    """
+    import soundfile as sf
+
+    buf = io.BytesIO()
+    sf.write(buf, np.clip(wave, -1, 1), rate, subtype=subtype, format="WAV")
+    buf.seek(0)
+    out = sf.read(buf, dtype="float32")[0]
+    return np.pad(out, (0, max(0, wave.size - out.size)))[:wave.size]
+
+
+def reverb(wave: np.ndarray, rate: int, rng) -> np.ndarray:
+    """`wave` heard in a small room: convolved with a synthetic impulse response, the
+    direct path plus exponentially decaying noise (reverberation time RT60 0.15-0.6 s,
+    direct-to-reverberant ratio 0-12 dB), at the input's RMS. Statistical RIRs of this
+    kind stand in for measured ones, which the project has none of."""
+    from scipy.signal import fftconvolve
+
+    rt60 = rng.uniform(0.15, 0.6)
+    t = np.arange(1, int(rt60 * rate), dtype=np.float32) / rate
+    tail = rng.standard_normal(t.size).astype(np.float32) * np.exp(-6.908 * t / rt60)
+    tail *= np.float32(np.sqrt(10 ** (-rng.uniform(0, 12) / 10) / (np.sum(tail ** 2) + 1e-9)))
+    out = fftconvolve(wave, np.concatenate([[1.0], tail]).astype(np.float32))[:wave.size]
+    gain = np.sqrt(np.mean(wave ** 2) / (np.mean(out ** 2) + 1e-12))
+    return np.clip(out * gain, -1, 1).astype(np.float32)
+
+
+def channel(wave: np.ndarray, rate: int, rng, p: float) -> np.ndarray:
+    """With probability `p` a room (reverb), and independently with `p` a codec of CODECS:
+    the speech recipe's `channel` option."""
+    if rng.random() < p:
+        wave = reverb(wave, rate, rng)
+    if rng.random() < p:
+        wave = codec(wave, rate, CODECS[rng.integers(len(CODECS))])
+    return wave
 
 
 @lru_cache(maxsize=64)

@@ -33,7 +33,8 @@ from zoo.errors import DataFormatError, InputError
 from zoo.runtime import pick_bucket
 
 from .audio import load_waveform
-from .augment import add_noise, connected, perturb, random_eq, spec_augment, stretch, warped_mel
+from .augment import (add_noise, channel, connected, perturb, random_eq, spec_augment, stretch,
+                      warped_mel)
 from .features import (WHOLE_UTTERANCE, LogMelFeatures, log_mel, mel_matrix, num_frames,
                        utterance_norm, voice_offset)
 from .host import SUBSAMPLE
@@ -202,7 +203,8 @@ def fit_preprocessor(train: list[dict], alphabet: str = "digits", sample_rate: i
                      max_digits: int = 8, subsample: int = SUBSAMPLE, bidirectional: bool = True,
                      level_norm: bool = False, vtlp: float = 0.0, eq_db: float = 0.0,
                      tempo: float = 0.0, cmn: bool = False, speaker_norm: bool = False,
-                     speaker_norm_share: float = 1.0, seed: int = 0) -> tuple[dict, None]:
+                     speaker_norm_share: float = 1.0, channel: float = 0.0,
+                     seed: int = 0) -> tuple[dict, None]:
     """Token list, feature parameters and per-mel-bin mean/std over (a sample of) the
     training audio; these normalize features for training and prediction alike.
 
@@ -213,7 +215,9 @@ def fit_preprocessor(train: list[dict], alphabet: str = "digits", sample_rate: i
     filterbank by a factor drawn from [1 - a, 1 + a] per training utterance; `eq_db` adds
     a random spectral tilt and bump of up to that many dB to training log-mels; `tempo` = a
     stretches training log-mels in time by a factor drawn from [1 - a, 1 + a] (a slower or
-    faster talker at the same pitch). The last three change training only.
+    faster talker at the same pitch); `channel` = p puts a training utterance in a
+    synthetic room with probability p and through a telephone codec (mu-law, A-law, GSM,
+    ADPCM) with p (augment.channel). The last four change training only.
     `speaker_norm` subtracts each speaker's long-term band means (speaker_offsets) from his
     features, in training and when measuring (evaluate.adapted: a new speaker's from his
     own recordings, no transcripts needed); `mean` is then the training speakers' average,
@@ -227,10 +231,12 @@ def fit_preprocessor(train: list[dict], alphabet: str = "digits", sample_rate: i
         if on and not bidirectional:
             raise DataFormatError(f"{name} needs the whole utterance, so a streaming "
                                   f"(unidirectional) model cannot use it; expected {name} false")
-    if not (0 <= vtlp < 0.5 and 0 <= eq_db <= 30 and 0 <= tempo < 0.5 and 0 <= speaker_norm_share <= 1):
-        raise DataFormatError(f"expected 0 <= vtlp < 0.5, 0 <= eq_db <= 30, 0 <= tempo < 0.5 and "
-                              f"0 <= speaker_norm_share <= 1; got vtlp={vtlp}, eq_db={eq_db}, "
-                              f"tempo={tempo}, speaker_norm_share={speaker_norm_share}")
+    if not (0 <= vtlp < 0.5 and 0 <= eq_db <= 30 and 0 <= tempo < 0.5
+            and 0 <= speaker_norm_share <= 1 and 0 <= channel <= 1):
+        raise DataFormatError(f"expected 0 <= vtlp < 0.5, 0 <= eq_db <= 30, 0 <= tempo < 0.5, "
+                              f"0 <= speaker_norm_share <= 1 and 0 <= channel <= 1; got vtlp={vtlp}, "
+                              f"eq_db={eq_db}, tempo={tempo}, speaker_norm_share={speaker_norm_share}, "
+                              f"channel={channel}")
     tokens = [str(d) for d in range(10)] if alphabet == "digits" else list(CHARS)
     check_texts(train, alphabet, tokens)
     rng = np.random.default_rng(seed)
@@ -255,7 +261,7 @@ def fit_preprocessor(train: list[dict], alphabet: str = "digits", sample_rate: i
             "output_stride": int(subsample),      # zoo.runtime cuts padded logits with it
             "streaming": not bidirectional, "level_norm": bool(level_norm), "cmn": bool(cmn),
             "vtlp": float(vtlp), "eq_db": float(eq_db), "tempo": float(tempo),
-            "speaker_norm": bool(speaker_norm)}
+            "speaker_norm": bool(speaker_norm), "channel": float(channel)}
     if speaker_norm:
         prep["speaker_norm_share"] = float(speaker_norm_share)
         prep["speaker_mean"] = prep["mean"]
@@ -367,6 +373,8 @@ def make_dataset(examples: list[dict], prep: dict, batch_size: int = 32, shuffle
             if augment:
                 wave = add_noise(wave, rate, rng)
             lab = labels[i]
+        if augment and prep.get("channel"):     # (only drawn when asked for, as below)
+            wave = channel(wave, rate, rng, prep["channel"])
         mel = eq = None         # speaker/channel augmentation (only drawn when asked for)
         if augment and prep.get("vtlp"):
             alpha = round(float(rng.uniform(1 - prep["vtlp"], 1 + prep["vtlp"])), 2)
