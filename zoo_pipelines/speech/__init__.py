@@ -23,7 +23,8 @@ FIT = {"batch_size": 32, "epochs": 30, "patience": 10, "learning_rate": 2e-3, "l
 # speech-ctc adds gain-invariant log-mels (level_norm: a quiet microphone gives the same
 # features) and a random mel-filterbank warp (vtlp); the held-out-speaker runs behind this
 # choice are in its card and the README. level_norm needs the whole utterance, so the
-# streaming entry keeps the base recipe. speaker_norm (each speaker's long-term band means
+# streaming entry keeps the base recipe (speaker_norm at share 0.5 failed its gate there:
+# README, speech-ctc-stream). speaker_norm (each speaker's long-term band means
 # off his features; a new speaker adapted from his own audio, evaluate.adapted) on half the
 # training utterances, the training average on the other half, so that predict() without
 # adaptation stays where it was: README, "Per-speaker adaptation".
@@ -42,7 +43,8 @@ register(
            "bandwidth or better. Trained on 5 real speakers (FSDD) and six synthetic voices "
            "(flite, festival). Its card's numbers are measured with each speaker adapted "
            "from his own recordings (audio only: zoo_pipelines.speech.evaluate.adapted(m, "
-           "recordings), as evaluate() does per speaker); predict() on a model not adapted "
+           "recordings), as evaluate() does per speaker, or predict(recordings, "
+           "same_speaker=True) for recordings all of one speaker); predict() on a model not adapted "
            "uses the training speakers' average and does as well on FSDD. Two synthetic "
            "voices never trained on get connected WER 0.00-0.03 adapted to the voice "
            "(0.03-0.05 not), but real new people are harder: each FSDD speaker left out of "
