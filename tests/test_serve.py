@@ -289,7 +289,26 @@ def test_batcher_keeps_options_apart_and_isolates_a_bad_request():
     a, two, cd, bad = asyncio.run(clients())
     assert (a, two, cd) == (["a"], ["bb"], ["c", "d"])
     assert isinstance(bad, InputError) and str(bad) == "input 1: bad"   # its own numbering
+    before = len(b.batches)
+
+    async def one_speaker_each():       # speech's same_speaker: adapted to all the inputs
+        return await asyncio.gather(b.submit(["e"], alone=True), b.submit(["f"], alone=True))
+
+    assert asyncio.run(one_speaker_each()) == [["e"], ["f"]]
+    assert list(b.batches)[before:] == [(1, 1), (1, 1)]
     b.close()
+
+
+def test_whole_request_options_are_options_of_their_host():
+    """What `zoo serve` never merges across requests (contract.Host.WHOLE_REQUEST_OPTIONS)
+    names options each host's predict really takes."""
+    from zoo import registry
+    from zoo.options import accepted
+
+    for name in registry.names():
+        host = bare_host(name)
+        assert set(host.WHOLE_REQUEST_OPTIONS) <= set(accepted(host.encode) or {}), name
+    assert bare_host("speech-ctc").WHOLE_REQUEST_OPTIONS == ("same_speaker",)
 
 
 def bare_host(name: str):

@@ -7,7 +7,8 @@ worker thread (one call at a time per model: a Keras model or a LiteRT interpret
 not made for concurrent calls) and hands each request its own slice of the results.
 While a batch runs, new requests queue up, so under load batches fill without waiting.
 
-Requests with different options never share a batch. If a merged batch fails (one
+Requests with different options never share a batch, nor does one submitted `alone` (its
+results depend on all its inputs together). If a merged batch fails (one
 request's bad input), each of its requests is run alone, so the others still get their
 answers and the error numbers the inputs of the request that caused it.
 
@@ -19,6 +20,10 @@ answers and the error numbers the inputs of the request that caused it.
 [[2, 4], [30], [8]]
 >>> list(b.batches)      # (instances, requests) of each predict call: [1, 2] and [4] merged
 [(3, 2), (1, 1)]
+>>> async def alone():
+...     return await asyncio.gather(b.submit([1, 2], alone=True), b.submit([4], alone=True))
+>>> asyncio.run(alone()), list(b.batches)[2:]
+([[2, 4], [8]], [(2, 1), (1, 1)])
 """
 from __future__ import annotations
 
@@ -60,11 +65,14 @@ class Batcher:
         self._arrived: asyncio.Event | None = None
         self._task: asyncio.Task | None = None
 
-    async def submit(self, instances: list, options: dict | None = None) -> list:
+    async def submit(self, instances: list, options: dict | None = None,
+                     alone: bool = False) -> list:
         options = options or {}
         loop = asyncio.get_running_loop()
-        key = json.dumps(options, sort_keys=True, default=str)
-        job = _Job(list(instances), options, key, loop.create_future())
+        job = _Job(list(instances), options, json.dumps(options, sort_keys=True, default=str),
+                   loop.create_future())
+        if alone:                   # a key no other job has
+            job.key = f"alone {id(job)}"
         if self._task is None or self._task.done():     # started in the serving event loop
             self._arrived = asyncio.Event()
             self._task = loop.create_task(self._collect())

@@ -197,10 +197,14 @@ class Host:
     inputs runs the first); `OPTION_BOUNDS` says in words which values each option of
     encode and the task methods allows, for `zoo predict --help`. `ECHO`: encode and the
     task methods take `echo=True` and then write the output to stdout as it is produced
-    (a generator's characters); `zoo predict` turns it on for one input without --json."""
+    (a generator's characters); `zoo predict` turns it on for one input without --json.
+    `WHOLE_REQUEST_OPTIONS`: options under which each result depends on all the inputs of
+    the call (speech's `same_speaker`), so `zoo serve` never merges a request that sets one
+    with another request."""
 
     TASK_METHODS: tuple = ()
     OPTION_BOUNDS: dict = {}
+    WHOLE_REQUEST_OPTIONS: tuple = ()
     ECHO: bool = False
 
     def __init__(self, config: dict):

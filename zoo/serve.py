@@ -314,7 +314,8 @@ def create_app(models: list[str], max_batch: int = 32, max_wait_ms: float = 0.0,
             instances, options = parse(s, body, max_instances)
             raw = [webio.raw_input(i, x, s.host) for i, x in enumerate(instances)]
             if method == "predict":
-                results = await s.batcher.submit(raw, options)
+                alone = any(options.get(k) for k in s.host.WHOLE_REQUEST_OPTIONS)
+                results = await s.batcher.submit(raw, options, alone)
                 text = json.dumps({"predictions": results}, default=webio.jsonable,
                                   ensure_ascii=False)
             else:

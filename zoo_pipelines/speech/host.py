@@ -95,6 +95,7 @@ class Host(contract.Host):
     joined. The config of a streaming model (unidirectional) makes a StreamingHost."""
 
     OPTION_BOUNDS = {"beam": f"0..{MAX_BEAM} (0, 1: greedy)"}
+    WHOLE_REQUEST_OPTIONS = ("same_speaker",)   # adapted to all the request's inputs
     # m.stream() on zoo.load() and zoo.runtime.load() models (a bidirectional one says why not)
     TASK_METHODS = ("stream",)
 
