@@ -22,7 +22,7 @@ from zoo.errors import InputError
 from zoo.monitor import predict_with_progress
 
 from . import data as D
-from .features import PER_SPEAKER, voice_offset
+from .features import PER_SPEAKER, speaker_adapted
 from .text import normalize_text
 
 HEADLINE = "wer"
@@ -121,9 +121,8 @@ def unadapted(model):
 
 
 def _normalised(model, waves: list[np.ndarray], warp: float):
-    prep = {**model.preprocessor, "warp": warp}
-    mean = (np.asarray(prep["speaker_mean"], np.float32) + voice_offset(waves, prep)).tolist()
-    return _with_preprocessor(model, {**prep, "mean": mean, "adapted_from": len(waves)})
+    prep = speaker_adapted({**model.preprocessor, "warp": warp}, waves)
+    return _with_preprocessor(model, {**prep, "adapted_from": len(waves)})
 
 
 def _with_preprocessor(model, prep: dict):

@@ -116,6 +116,13 @@ def voice_offset(recordings: list, config: dict, load=None, rng=None) -> np.ndar
                                                   rate, mel), level_norm, cmn) for i in pick])
 
 
+def speaker_adapted(config: dict, waves: list[np.ndarray]) -> dict:
+    """A speaker_norm model's preprocessor `config` normalised for the speaker of `waves`:
+    his band means (voice_offset) on the training centre (`speaker_mean`)."""
+    mean = np.asarray(config["speaker_mean"], np.float32) + voice_offset(waves, config)
+    return {**config, "mean": mean.tolist()}
+
+
 def hann(win: int) -> np.ndarray:
     """Periodic Hann window (tf.signal.hann_window's default)."""
     return (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(win) / win)).astype(np.float32)

@@ -34,7 +34,7 @@ from zoo.options import as_batch, check_int
 
 from .audio import load_waveform, resample, to_mono_float
 from .features import (HOP_MS, WHOLE_UTTERANCE, LogMelFeatures, frame_sizes, num_frames,
-                       voice_offset)
+                       speaker_adapted)
 from .text import join_tokens
 
 # Widest CTC beam predict() takes (0 and 1: greedy, the default): the prefix search keeps
@@ -156,8 +156,7 @@ class Host(contract.Host):
             raise InputError("same_speaker=True adapts a model trained with speaker_norm to the "
                              "speaker of its inputs; this model was trained without it (expected "
                              "same_speaker false)")
-        mean = np.asarray(self.config["speaker_mean"], np.float32) + voice_offset(waves, self.config)
-        return LogMelFeatures({**self.config, "mean": mean.tolist()})
+        return LogMelFeatures(speaker_adapted(self.config, waves))
 
     def prepare(self, wave: np.ndarray) -> np.ndarray:
         return wave
