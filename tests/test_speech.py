@@ -158,6 +158,32 @@ def test_tempo_stretch_keeps_the_spectrum_and_changes_the_length():
     assert np.allclose(augment.stretch(ramp, 1.0), ramp)
 
 
+def test_speaker_norm_var_brings_each_speakers_spread_to_the_average(data_dir):
+    """speaker_norm_var: after his band means, each speaker's band spreads are scaled to
+    the training speakers' average, so their normalised features spread alike (nicolas's
+    log-mels spread about 0.6 times the average before); a new speaker is adapted the same
+    way from his audio; refused without speaker_norm."""
+    train = [e for e in D.read_split(data_dir / "fsdd", "valid") if e["digit"] < 3]
+    var, _ = D.fit_preprocessor(train, level_norm=True, speaker_norm=True,
+                                speaker_norm_var=True, n_mels=16)
+    plain, _ = D.fit_preprocessor(train, level_norm=True, speaker_norm=True, n_mels=16)
+    assert len(var["speaker_spread"]) == 16 and "speaker_spread" not in plain
+
+    def spreads(prep):          # each speaker's normalised features' spread, band-averaged
+        feats = D.speaker_features(train, prep)
+        return np.array([np.concatenate([feats[s](D.waveform(e, RATE)) for e in train
+                                         if e["speaker"] == s]).std(0).mean() for s in feats])
+
+    assert spreads(var).std() < spreads(plain).std() / 2
+    george = [D.waveform(e, RATE) for e in train if e["speaker"] == "george"]
+    own = F.speaker_config(var, D.speaker_stats(train, var)["george"])
+    adapted = F.speaker_adapted(var, george)
+    np.testing.assert_allclose(adapted["std"], own["std"], rtol=1e-4)
+    np.testing.assert_allclose(adapted["mean"], own["mean"], atol=1e-4)
+    with pytest.raises(DataFormatError, match="speaker_norm_var"):
+        D.fit_preprocessor(train, speaker_norm_var=True)
+
+
 def test_channel_puts_speech_in_a_room_and_through_telephone_codecs(data_dir):
     """The `channel` option: each codec round-trips a tone close to itself but not exactly
     (GSM lossier than mu-law) at its length; reverb keeps the RMS and smears a click in time;
@@ -314,7 +340,7 @@ def test_speaker_norm_uses_each_speakers_band_means_in_training_and_measuring(da
 
     train = [e for e in D.read_split(data_dir / "fsdd", "valid") if e["digit"] < 3]
     prep, _ = D.fit_preprocessor(train, level_norm=True, speaker_norm=True, n_mels=16)
-    offsets = D.speaker_offsets(train, prep)
+    offsets = {s: offset for s, (offset, _) in D.speaker_stats(train, prep).items()}
     assert set(offsets) == {e["speaker"] for e in train} and prep["speaker_norm"]
     np.testing.assert_allclose(prep["mean"], np.add(prep["speaker_mean"],
                                                     np.mean(list(offsets.values()), 0)), atol=1e-5)

@@ -36,7 +36,7 @@ from .audio import load_waveform
 from .augment import (add_noise, channel, connected, perturb, random_eq, spec_augment, stretch,
                       warped_mel)
 from .features import (WHOLE_UTTERANCE, LogMelFeatures, log_mel, mel_matrix, num_frames,
-                       utterance_norm, voice_offset)
+                       speaker_config, spread_scale, utterance_norm, voice_stats)
 from .host import SUBSAMPLE
 from .text import CHARS, normalize_text, tokens_of
 
@@ -203,8 +203,8 @@ def fit_preprocessor(train: list[dict], alphabet: str = "digits", sample_rate: i
                      max_digits: int = 8, subsample: int = SUBSAMPLE, bidirectional: bool = True,
                      level_norm: bool = False, vtlp: float = 0.0, eq_db: float = 0.0,
                      tempo: float = 0.0, cmn: bool = False, speaker_norm: bool = False,
-                     speaker_norm_share: float = 1.0, channel: float = 0.0,
-                     seed: int = 0) -> tuple[dict, None]:
+                     speaker_norm_share: float = 1.0, speaker_norm_var: bool = False,
+                     channel: float = 0.0, seed: int = 0) -> tuple[dict, None]:
     """Token list, feature parameters and per-mel-bin mean/std over (a sample of) the
     training audio; these normalize features for training and prediction alike.
 
@@ -218,13 +218,14 @@ def fit_preprocessor(train: list[dict], alphabet: str = "digits", sample_rate: i
     faster talker at the same pitch); `channel` = p puts a training utterance in a
     synthetic room with probability p and through a telephone codec (mu-law, A-law, GSM,
     ADPCM) with p (augment.channel). The last four change training only.
-    `speaker_norm` subtracts each speaker's long-term band means (speaker_offsets) from his
+    `speaker_norm` subtracts each speaker's long-term band means (speaker_stats) from his
     features, in training and when measuring (evaluate.adapted: a new speaker's from his
     own recordings, no transcripts needed); `mean` is then the training speakers' average,
     for audio of a speaker not adapted to, and `speaker_mean` the statistics' centre.
     `speaker_norm_share` is the share of training utterances normalised with their own
     speaker's band means; the others get that average, as predict() on a model not adapted
-    to its speaker does, so the model learns to read both."""
+    to its speaker does, so the model learns to read both. `speaker_norm_var` also scales
+    each speaker's band spreads to the training speakers' average (features.speaker_config)."""
     if alphabet not in ("digits", "chars"):
         raise DataFormatError(f"alphabet must be 'digits' or 'chars'; got {alphabet!r}")
     for name, on in zip(WHOLE_UTTERANCE, (level_norm, cmn)):
@@ -244,11 +245,17 @@ def fit_preprocessor(train: list[dict], alphabet: str = "digits", sample_rate: i
     mel = mel_matrix(sample_rate, n_mels)
     lms = [log_mel(waveform(e, sample_rate), sample_rate, mel) for e in sample]
     feats = [utterance_norm(lm, level_norm, cmn) for lm in lms]
-    offsets = {}
+    if speaker_norm_var and not speaker_norm:
+        raise DataFormatError("speaker_norm_var scales each speaker's spreads after his means "
+                              "are off; expected speaker_norm true with it")
+    stats = {}
     if speaker_norm:
-        offsets = speaker_offsets(train, {"sample_rate": sample_rate, "n_mels": n_mels,
-                                          "level_norm": level_norm, "cmn": cmn})
-        feats = [f - offsets[speaker_of(e)] for f, e in zip(feats, sample)]
+        stats = speaker_stats(train, {"sample_rate": sample_rate, "n_mels": n_mels,
+                                      "level_norm": level_norm, "cmn": cmn})
+        var = {"speaker_norm_var": speaker_norm_var,
+               "speaker_spread": np.mean([sd for _, sd in stats.values()], axis=0)}
+        feats = [(f - stats[s][0]) / spread_scale(var, stats[s][1])
+                 for f, s in zip(feats, map(speaker_of, sample))]
     feats = np.concatenate(feats)
     buckets = sorted(buckets)
     longest = max(num_frames(waveform(e, sample_rate).size, sample_rate) for e in train)
@@ -265,8 +272,10 @@ def fit_preprocessor(train: list[dict], alphabet: str = "digits", sample_rate: i
     if speaker_norm:
         prep["speaker_norm_share"] = float(speaker_norm_share)
         prep["speaker_mean"] = prep["mean"]
-        average = np.mean(list(offsets.values()), axis=0)
+        average = np.mean([offset for offset, _ in stats.values()], axis=0)
         prep["mean"] = (np.asarray(prep["mean"]) + average).tolist()
+        if speaker_norm_var:
+            prep.update(speaker_norm_var=True, speaker_spread=var["speaker_spread"].tolist())
     return prep, None
 
 
@@ -274,22 +283,22 @@ def speaker_of(example: dict) -> str:
     return example.get("speaker", "")
 
 
-def speaker_offsets(examples: list[dict], prep: dict, seed: int = 0) -> dict[str, np.ndarray]:
-    """Each speaker's long-term band means (features.voice_offset: over up to PER_SPEAKER
-    of his utterances, drawn with `seed`); examples without a speaker are one group, ""."""
+def speaker_stats(examples: list[dict], prep: dict, seed: int = 0) -> dict[str, tuple]:
+    """Each speaker's long-term band means and spreads (features.voice_stats: over up to
+    PER_SPEAKER of his utterances, drawn with `seed`); examples without a speaker are one
+    group, ""."""
     groups: dict[str, list] = {}
     for e in examples:
         groups.setdefault(speaker_of(e), []).append(e)
     rate, rng = prep["sample_rate"], np.random.default_rng(seed)
-    return {s: voice_offset(group, prep, lambda e: waveform(e, rate), rng)
+    return {s: voice_stats(group, prep, lambda e: waveform(e, rate), rng)
             for s, group in groups.items()}
 
 
 def speaker_features(examples: list[dict], prep: dict) -> dict[str, LogMelFeatures]:
-    """speaker -> the features of his audio, normalised with his own band means."""
-    centre = np.asarray(prep["speaker_mean"], np.float32)
-    return {s: LogMelFeatures({**prep, "mean": (centre + o).tolist()})
-            for s, o in speaker_offsets(examples, prep).items()}
+    """speaker -> the features of his audio, normalised with his own statistics."""
+    return {s: LogMelFeatures(speaker_config(prep, st))
+            for s, st in speaker_stats(examples, prep).items()}
 
 
 def check_texts(examples: list[dict], alphabet: str, tokens: list[str]) -> None:

@@ -100,27 +100,48 @@ def speaker_offset(log_mels: list[np.ndarray]) -> np.ndarray:
 PER_SPEAKER = 60       # recordings a speaker's band means are taken over
 
 
-def voice_offset(recordings: list, config: dict, load=None, rng=None) -> np.ndarray:
-    """A speaker's band means (speaker_offset) under a preprocessor `config` (its rate,
-    filters, level_norm, cmn), over up to PER_SPEAKER of his `recordings` drawn with `rng`
-    (default: seed 0); `load` turns one into a waveform (default: they are waveforms).
+def voice_stats(recordings: list, config: dict, load=None, rng=None) -> tuple[np.ndarray, np.ndarray]:
+    """A speaker's band means (speaker_offset) and band standard deviations under a
+    preprocessor `config` (its rate, filters, level_norm, cmn), over up to PER_SPEAKER of
+    his `recordings` drawn with `rng` (default: seed 0); `load` turns one into a waveform
+    (default: they are waveforms).
 
     >>> cfg = {"sample_rate": 8000, "n_mels": 40}
-    >>> voice_offset([np.zeros(800, np.float32)] * 2, cfg).shape
-    (40,)
+    >>> [a.shape for a in voice_stats([np.zeros(800, np.float32)] * 2, cfg)]
+    [(40,), (40,)]
     """
     rate, mel = int(config["sample_rate"]), config_mel(config)
     level_norm, cmn = bool(config.get("level_norm", False)), bool(config.get("cmn", False))
     pick = (rng or np.random.default_rng(0)).permutation(len(recordings))[:PER_SPEAKER]
-    return speaker_offset([utterance_norm(log_mel(load(recordings[i]) if load else recordings[i],
-                                                  rate, mel), level_norm, cmn) for i in pick])
+    lms = [utterance_norm(log_mel(load(recordings[i]) if load else recordings[i], rate, mel),
+                          level_norm, cmn) for i in pick]
+    return speaker_offset(lms), np.concatenate(lms).std(axis=0).astype(np.float32)
+
+
+def spread_scale(config: dict, spread: np.ndarray):
+    """How much wider than the training speakers' average (`speaker_spread`) a speaker's
+    band spreads are, when the model was trained with `speaker_norm_var`; else 1."""
+    if not config.get("speaker_norm_var"):
+        return np.float32(1)
+    return np.maximum(spread, 1e-3) / np.asarray(config["speaker_spread"], np.float32)
+
+
+def speaker_config(config: dict, stats: tuple[np.ndarray, np.ndarray]) -> dict:
+    """A speaker_norm model's preprocessor `config` normalised for one speaker whose
+    voice_stats are `stats`: his band means off (on the training centre, `speaker_mean`)
+    and, with `speaker_norm_var`, his band spreads scaled to the training average."""
+    offset, spread = stats
+    centre = np.asarray(config["speaker_mean"], np.float32)
+    if not config.get("speaker_norm_var"):
+        return {**config, "mean": (centre + offset).tolist()}
+    scale = spread_scale(config, spread)
+    return {**config, "mean": (offset + centre * scale).tolist(),
+            "std": (np.asarray(config["std"], np.float32) * scale).tolist()}
 
 
 def speaker_adapted(config: dict, waves: list[np.ndarray]) -> dict:
-    """A speaker_norm model's preprocessor `config` normalised for the speaker of `waves`:
-    his band means (voice_offset) on the training centre (`speaker_mean`)."""
-    mean = np.asarray(config["speaker_mean"], np.float32) + voice_offset(waves, config)
-    return {**config, "mean": mean.tolist()}
+    """`config` normalised for the speaker of `waves` (speaker_config of his voice_stats)."""
+    return speaker_config(config, voice_stats(waves, config))
 
 
 def hann(win: int) -> np.ndarray:
