@@ -1,9 +1,9 @@
 """Training-time augmentation of speech, in numpy: speed perturbation (tempo and pitch
 together, Ko et al. 2015), random gain, background noise (white/pink/brown at 5-40 dB SNR),
 digit recordings joined into connected strings, a room and a telephone codec (`channel`),
-and on the features VTLP filterbanks, a
-random microphone response, tempo stretching and SpecAugment-style masks (Park et al.
-2019). Every draw comes from the caller's `rng`, so an epoch is reproducible.
+and on the features VTLP filterbanks, a random microphone response, tempo stretching and
+SpecAugment-style masks (Park et al. 2019). Every draw comes from the caller's `rng`, so
+an epoch is reproducible.
 
 >>> import numpy as np
 >>> stretch(np.arange(10, dtype=np.float32)[:, None], 2.0)[:, 0].tolist()   # twice as fast
