@@ -33,7 +33,7 @@ COLUMNS = {"warp 1.0 (as shipped)": (1.0,), "average of 5 warps (the lever)": WA
 
 def posteriors(run, paths: list[str], warp: float, adapt: bool) -> list[np.ndarray]:
     m = (E.adapted(run, paths, (warp,)) if adapt else
-         E._with_preprocessor(run, {**run.preprocessor, "speaker_norm": False, "warp": warp}))
+         run.with_preprocessor({**run.preprocessor, "speaker_norm": False, "warp": warp}))
     return [np.exp(log_softmax(r["logits"])) for r in m.predict(paths, logits=True, batch_size=64)]
 
 

@@ -39,6 +39,13 @@ class ZooModel:
         self._call = tf.function(lambda x: keras_model(x, training=False), reduce_retracing=True)
         self._functions = self._host = self._constants = None
 
+    def with_preprocessor(self, preprocessor: dict) -> "ZooModel":
+        """The same weights (and the same traced call: no retrace) under another
+        preprocessor config, e.g. a speech model normalised for one speaker."""
+        other = ZooModel(self.entry, self.keras_model, preprocessor, self.metrics, self.hparams)
+        other._call = self._call
+        return other
+
     def __getattr__(self, name):
         """Task methods the application's host declares (TASK_METHODS, e.g. `generate`),
         driven by this model's exported functions (see `call_function`)."""

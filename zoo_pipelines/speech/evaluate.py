@@ -117,21 +117,12 @@ def unadapted(model):
 
     >>> unadapted(zoo.load("speech-ctc")).evaluate(examples)     # doctest: +SKIP
     """
-    return _with_preprocessor(model, {**model.preprocessor, "speaker_norm": False})
+    return model.with_preprocessor({**model.preprocessor, "speaker_norm": False})
 
 
 def _normalised(model, waves: list[np.ndarray], warp: float):
     prep = speaker_adapted({**model.preprocessor, "warp": warp}, waves)
-    return _with_preprocessor(model, {**prep, "adapted_from": len(waves)})
-
-
-def _with_preprocessor(model, prep: dict):
-    """The same weights under another preprocessor (the host's normalisation)."""
-    from zoo.model import ZooModel
-
-    one = ZooModel(model.entry, model.keras_model, prep, model.metrics, model.hparams)
-    one._call = model._call     # no new trace of the model per speaker
-    return one
+    return model.with_preprocessor({**prep, "adapted_from": len(waves)})
 
 
 def calibrate_ood(bundle_dir, data_dir, split: str = "valid", percentile: float = 1.0) -> dict:
