@@ -10,7 +10,8 @@ from .chars import CharEncoder
 from .crf import CRF, crf_log_likelihood
 from .dropout import TokenDropout
 from .fused import LSTM, lstm_sequence
+from .norm import BatchNormalization
 from .recurrent import RecurrentStack
 
-__all__ = ["CRF", "LSTM", "AdditiveAttention", "CharEncoder", "RecurrentStack", "TokenDropout",
-           "crf_log_likelihood", "lstm_sequence"]
+__all__ = ["CRF", "LSTM", "AdditiveAttention", "BatchNormalization", "CharEncoder",
+           "RecurrentStack", "TokenDropout", "crf_log_likelihood", "lstm_sequence"]

@@ -29,7 +29,7 @@ import keras
 import tensorflow as tf
 from keras import layers, ops
 
-from zoo.layers import AdditiveAttention
+from zoo.layers import AdditiveAttention, BatchNormalization
 
 # The model role's serving hooks (zoo.contract) live in serving.py.
 from .serving import serving_function, serving_predict, serving_results  # noqa: F401
@@ -135,9 +135,9 @@ class AttentionDecoder(layers.Layer):
 def _separable(x, filters: int, stride: int, name: str):
     """MobileNet block: 3x3 depthwise + BN + ReLU6, 1x1 pointwise + BN + ReLU6."""
     x = layers.DepthwiseConv2D(3, strides=stride, padding="same", use_bias=False, name=f"{name}_dw")(x)
-    x = layers.ReLU(6.0, name=f"{name}_dw_relu")(layers.BatchNormalization(name=f"{name}_dw_bn")(x))
+    x = layers.ReLU(6.0, name=f"{name}_dw_relu")(BatchNormalization(name=f"{name}_dw_bn")(x))
     x = layers.Conv2D(filters, 1, use_bias=False, name=f"{name}_pw")(x)
-    return layers.ReLU(6.0, name=f"{name}_pw_relu")(layers.BatchNormalization(name=f"{name}_pw_bn")(x))
+    return layers.ReLU(6.0, name=f"{name}_pw_relu")(BatchNormalization(name=f"{name}_pw_bn")(x))
 
 
 def build_encoder(image_size: int, widths=(64, 128, 256), grid: int = 8, stem: int = 32) -> keras.Model:
@@ -149,7 +149,7 @@ def build_encoder(image_size: int, widths=(64, 128, 256), grid: int = 8, stem: i
     image = keras.Input((image_size, image_size, 3), name="image")
     x = layers.Rescaling(1 / 127.5, offset=-1.0, name="scale")(image)
     x = layers.Conv2D(stem, 3, padding="same", use_bias=False, name="stem")(x)
-    x = layers.ReLU(6.0, name="stem_relu")(layers.BatchNormalization(name="stem_bn")(x))
+    x = layers.ReLU(6.0, name="stem_relu")(BatchNormalization(name="stem_bn")(x))
     strides = [2 if i < int(halvings) else 1 for i in range(max(len(widths), int(halvings)))]
     widths = list(widths) + [widths[-1]] * (len(strides) - len(widths))
     for i, (w, s) in enumerate(zip(widths, strides)):
