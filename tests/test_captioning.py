@@ -379,6 +379,33 @@ def test_step_function_matches_teacher_forcing(tiny):
         state = {"h": out["h"], "c": out["c"]}
 
 
+def test_training_pass_equals_the_inference_loop():
+    """teacher_forcing.py (the training pass: the cell's weight gradients outside the loop)
+    gives the inference loop's outputs and every gradient, dropout off."""
+    import tensorflow as tf
+
+    from zoo_pipelines.captioning.model import build
+
+    prep = {"vocab": ["<pad>", "<start>", "<end>", "<unk>", "a", "b"], "image_size": 16}
+    decoder = build(prep, units=8, embed_dim=4, attention_dim=4, widths=(4, 6), grid=4,
+                    dropout=0).get_layer("decoder")
+    rng = np.random.default_rng(0)
+    features = tf.constant(rng.normal(size=(3, 16, 6)).astype("float32"))
+    words = tf.constant(rng.integers(1, 6, size=(3, 5)).astype("int32"))
+
+    def outputs_and_gradients(training):
+        with tf.GradientTape() as tape:
+            tape.watch(features)
+            logits, attention = decoder([features, words], training=training)
+            loss = tf.reduce_sum(tf.sin(logits)) + tf.reduce_sum(attention ** 2)
+        grads = tape.gradient(loss, [features, *decoder.trainable_variables])
+        return [logits, attention, *map(tf.convert_to_tensor, grads)]
+
+    names = ["logits", "attention", "d_features", *(v.path for v in decoder.trainable_variables)]
+    for name, want, got in zip(names, outputs_and_gradients(False), outputs_and_gradients(True)):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5, err_msg=name)
+
+
 @pytest.mark.parametrize("suffix", [".tflite", ".onnx", "_savedmodel"])
 def test_export_builtin_ops_and_parity(tiny, tmp_path, suffix):
     from zoo.export import builtin_op_names

@@ -33,6 +33,7 @@ from zoo.layers import AdditiveAttention, BatchNormalization
 
 # The model role's serving hooks (zoo.contract) live in serving.py.
 from .serving import serving_function, serving_predict, serving_results  # noqa: F401
+from .teacher_forcing import teacher_forced
 
 CELLS = {"lstm": layers.LSTMCell, "gru": layers.GRUCell}
 
@@ -102,6 +103,9 @@ class AttentionDecoder(layers.Layer):
         features, tokens = inputs
         emb = self.embedding(tokens)                                        # [B, T, E]
         keys, states = self.initial(features)
+        if training and self.cell_type == "lstm":        # the same loop, a faster backward
+            hs, contexts, alphas = teacher_forced(self, emb, states, features, keys)
+            return self.logits(hs, contexts, emb, training), alphas
 
         # tf.scan, not keras.ops.scan: it bounds the while loop (maximum_iterations), which
         # XLA needs for the gradient. The carry is one flat tensor [states..., context,
