@@ -380,7 +380,7 @@ def test_step_function_matches_teacher_forcing(tiny):
 
 
 def test_training_pass_equals_the_inference_loop():
-    """teacher_forcing.py (the training pass: the cell's weight gradients outside the loop)
+    """AttentionDecoder.teacher_forced (the training pass: zoo.layers.LoopLSTM)
     gives the inference loop's outputs and every gradient, dropout off."""
     import tensorflow as tf
 

@@ -1,4 +1,5 @@
-"""zoo.layers.LSTM: Keras's LSTM with a fused training pass. Its outputs, final states and
+"""zoo.layers.LSTM: Keras's LSTM with a fused training pass (and LoopLSTM: a cell in a
+training loop with its weight gradients outside it). Its outputs, final states and
 gradients (inputs, initial states, weights) must be Keras's, and every case it does not
 fuse must run Keras's own loop."""
 import keras
@@ -6,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from zoo.layers import LSTM
+from zoo.layers import LSTM, LoopLSTM
 
 
 def pair(**kwargs):
@@ -78,3 +79,38 @@ def test_saved_and_loaded_as_itself(tmp_path):
     back = keras.saving.load_model(tmp_path / "m.keras")
     assert type(back.layers[0]) is LSTM
     np.testing.assert_allclose(back(x), model(x), atol=1e-6)
+
+
+def test_loop_lstm_equals_keras_cell_in_a_loop():
+    """zoo.layers.LoopLSTM in an attention-like loop (the carried input depends on the
+    previous h through a weight of its own) gives the Keras cell's outputs and gradients."""
+    cell = keras.layers.LSTMCell(6)
+    cell.build((None, 5 + 3))
+    rng = np.random.default_rng(0)
+    known = tf.constant(rng.normal(size=(2, 7, 5)).astype("float32"))
+    w = tf.Variable(rng.normal(size=(6, 3)).astype("float32"))
+    h0 = tf.constant(rng.normal(size=(2, 6)).astype("float32"))
+
+    def run(loop: bool):
+        with tf.GradientTape() as tape:
+            tape.watch([known, h0])
+            lstm = LoopLSTM(cell, known) if loop else None
+            h, c, hs, carried_all, h_prev = h0, tf.zeros_like(h0), [], [], []
+            for t in range(known.shape[1]):
+                carried = tf.tanh(h @ w)
+                h_prev.append(h)
+                carried_all.append(carried)
+                if loop:
+                    h, c = lstm.step(lstm.inputs[t], carried, h, c)
+                else:
+                    _, (h, c) = cell(tf.concat([known[:, t], carried], -1), [h, c])
+                hs.append(h)
+            if loop:
+                lstm.done(tf.stack(carried_all), tf.stack(h_prev))
+            loss = tf.reduce_sum(tf.stack(hs) ** 2) + tf.reduce_sum(c)
+        return [loss, *tape.gradient(loss, [known, h0, w, *cell.trainable_variables])]
+
+    for name, want, got in zip(["loss", "d_known", "d_h0", "d_w", "d_kernel", "d_recurrent",
+                                "d_bias"], run(False), run(True)):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5, err_msg=name)
+    assert LoopLSTM.supports(cell) and not LoopLSTM.supports(keras.layers.LSTMCell(6, dropout=0.1))

@@ -10,8 +10,9 @@ from .chars import CharEncoder
 from .crf import CRF, crf_log_likelihood
 from .dropout import TokenDropout
 from .fused import LSTM, lstm_sequence
+from .loop_lstm import LoopLSTM
 from .norm import BatchNormalization
 from .recurrent import RecurrentStack
 
-__all__ = ["CRF", "LSTM", "AdditiveAttention", "BatchNormalization", "CharEncoder",
+__all__ = ["CRF", "LSTM", "AdditiveAttention", "BatchNormalization", "CharEncoder", "LoopLSTM",
            "RecurrentStack", "TokenDropout", "crf_log_likelihood", "lstm_sequence"]

@@ -29,11 +29,10 @@ import keras
 import tensorflow as tf
 from keras import layers, ops
 
-from zoo.layers import AdditiveAttention, BatchNormalization
+from zoo.layers import AdditiveAttention, BatchNormalization, LoopLSTM
 
 # The model role's serving hooks (zoo.contract) live in serving.py.
 from .serving import serving_function, serving_predict, serving_results  # noqa: F401
-from .teacher_forcing import teacher_forced
 
 CELLS = {"lstm": layers.LSTMCell, "gru": layers.GRUCell}
 
@@ -87,11 +86,14 @@ class AttentionDecoder(layers.Layer):
         mean = ops.mean(features, axis=1)
         return self.key(features), [d(mean) for d in self.init_states]
 
+    def attend(self, h, features, keys):
+        """The gated context [B, C] and the attention [B, L] of the previous h."""
+        context, alpha = self.attention(self.query(h), keys, features, self.score.kernel[:, 0])
+        return self.gate(h) * context, alpha
+
     def advance(self, emb, states, features, keys):
         """One word: attend with the previous h, then run the cell on [word, context]."""
-        context, alpha = self.attention(self.query(states[0]), keys, features,
-                                        self.score.kernel[:, 0])           # alpha [B, L]
-        context = self.gate(states[0]) * context
+        context, alpha = self.attend(states[0], features, keys)
         h, new = self.cell(ops.concatenate([emb, context], axis=-1), list(states))
         new = list(new) if isinstance(new, (list, tuple)) else [new]
         return h, context, alpha, new
@@ -103,8 +105,8 @@ class AttentionDecoder(layers.Layer):
         features, tokens = inputs
         emb = self.embedding(tokens)                                        # [B, T, E]
         keys, states = self.initial(features)
-        if training and self.cell_type == "lstm":        # the same loop, a faster backward
-            hs, contexts, alphas = teacher_forced(self, emb, states, features, keys)
+        if training and LoopLSTM.supports(self.cell):      # the same loop, a faster backward
+            hs, contexts, alphas = self.teacher_forced(emb, states, features, keys)
             return self.logits(hs, contexts, emb, training), alphas
 
         # tf.scan, not keras.ops.scan: it bounds the while loop (maximum_iterations), which
@@ -124,6 +126,24 @@ class AttentionDecoder(layers.Layer):
         ys = ops.transpose(ys, (1, 0, 2))
         hs, contexts, alphas = ys[..., :U], ys[..., n * U:n * U + C], ys[..., n * U + C:]
         return self.logits(hs, contexts, emb, training), alphas
+
+    def teacher_forced(self, emb, states, features, keys):
+        """call's loop for training an LSTM: the same numbers, the cell's weight gradients
+        taken outside the loop (zoo.layers.LoopLSTM). -> h [B, T, U], context [B, T, C],
+        attention [B, T, L]."""
+        lstm, units, width = LoopLSTM(self.cell, emb), self.units, features.shape[-1]
+
+        def body(carry, z_in):
+            h, c = carry[:, :units], carry[:, units:2 * units]
+            context, alpha = self.attend(h, features, keys)
+            return tf.concat([*lstm.step(z_in, context, h, c), context, alpha], -1)
+
+        h0, c0 = states
+        start = tf.concat([h0, c0, tf.zeros_like(features[:, 0]), tf.zeros_like(features[:, :, 0])], -1)
+        ys = tf.scan(body, lstm.inputs, initializer=start)                    # [T, B, .]
+        hs, contexts = ys[..., :units], ys[..., 2 * units:2 * units + width]
+        lstm.done(contexts, tf.concat([h0[None], hs[:-1]], 0))
+        return tuple(tf.transpose(y, (1, 0, 2)) for y in (hs, contexts, ys[..., 2 * units + width:]))
 
     def compute_output_shape(self, input_shape):
         (b, L, _), (_, T) = input_shape

@@ -23,9 +23,10 @@ serving graph (serving.py) loops over the same step in TensorFlow.
 from __future__ import annotations
 
 import keras
+import tensorflow as tf
 from keras import ops
 
-from zoo.layers import AdditiveAttention
+from zoo.layers import AdditiveAttention, LoopLSTM
 
 # The model role's serving hooks (zoo.contract) live in serving.py.
 from .serving import serving_function, serving_predict, serving_results  # noqa: F401
@@ -68,6 +69,10 @@ class AttentionStep(keras.layers.Layer):
     def call(self, inputs):
         x, h, c, context, coverage, memory, keys, mask = inputs
         _, (h, c) = self.lstm(ops.concatenate([x, context], -1), [h, c])
+        return self.attend(x, h, c, coverage, memory, keys, mask)
+
+    def attend(self, x, h, c, coverage, memory, keys, mask):
+        """The step after the cell: attention with its new h, the output features, p_gen."""
         cov = coverage[:, :, None] * self.w_cov if self.use_coverage else None
         context, attn = self.attention(self.query(h), keys, memory, self.v, valid=mask,
                                        coverage=cov)
@@ -103,30 +108,43 @@ class AttentionDecoder(keras.layers.Layer):
         self.cell.build([(None, x[-1]), h, c, ctx, (None, memory[1]), memory,
                          (None, memory[1], self.attn_units), (None, memory[1])])
 
-    def call(self, inputs):
+    def call(self, inputs, training=None):
         x, h, c, memory, keys, mask = inputs
         context = ops.zeros_like(memory[:, 0, :])
         coverage = ops.zeros_like(mask)
-
-        # One while loop rather than an unrolled Python loop: XLA compiles the step once.
-        import tensorflow as tf
-
         steps = x.shape[1]
-        arrays = [tf.TensorArray(tf.float32, size=steps) for _ in range(4)]
+        # Training runs the cell with its weight gradients outside the loop (the same
+        # numbers, a faster backward pass: zoo.layers.LoopLSTM); inference runs Keras's.
+        lstm = LoopLSTM(self.cell.lstm, x) if training and LoopLSTM.supports(self.cell.lstm) else None
+        # Per-step inputs as TensorArrays: their gradient is one stacked tensor, where
+        # x[:, t]'s would add a zero-padded [B, T, E] tensor at every step.
+        words = tf.TensorArray(x.dtype, size=steps).unstack(tf.transpose(x, (1, 0, 2)))
+        z_in = tf.TensorArray(x.dtype, size=steps).unstack(lstm.inputs) if lstm else None
+        outputs = 6 if lstm else 4          # + each step's previous context and h
 
         def body(t, h, c, context, coverage, *arrays):
-            h, c, context, new_cov, attn, feat, p_gen = self.cell(
-                [x[:, t], h, c, context, coverage, memory, keys, mask])
+            x_t = words.read(t)
+            if lstm:
+                h_new, c_new = lstm.step(z_in.read(t), context, h, c)
+                new = self.cell.attend(x_t, h_new, c_new, coverage, memory, keys, mask)
+            else:
+                new = self.cell([x_t, h, c, context, coverage, memory, keys, mask])
+            h_new, c_new, context_new, new_cov, attn, feat, p_gen = new
             cov_loss = ops.sum(ops.minimum(attn, coverage), axis=-1)
-            arrays = [a.write(t, v) for a, v in zip(arrays, (feat, attn, p_gen, cov_loss))]
-            return (t + 1, h, c, context, new_cov, *arrays)
+            values = (feat, attn, p_gen, cov_loss, context, h)[:outputs]
+            arrays = [a.write(t, v) for a, v in zip(arrays, values)]
+            return (t + 1, h_new, c_new, context_new, new_cov, *arrays)
 
+        # One while loop rather than an unrolled Python loop: XLA compiles the step once.
+        arrays = [tf.TensorArray(tf.float32, size=steps) for _ in range(outputs)]
         out = tf.while_loop(lambda t, *_: t < steps, body,
                             (tf.constant(0), h, c, context, coverage, *arrays),
                             shape_invariants=(tf.TensorShape([]), h.shape, c.shape, context.shape,
-                                              coverage.shape, *[tf.TensorShape(None)] * 4),
+                                              coverage.shape, *[tf.TensorShape(None)] * outputs),
                             maximum_iterations=steps)
-        feats, attns, gens, covs = (a.stack() for a in out[5:])
+        feats, attns, gens, covs, *inputs = (a.stack() for a in out[5:])
+        if lstm:
+            lstm.done(*inputs)
         return (ops.transpose(feats, (1, 0, 2)), ops.transpose(attns, (1, 0, 2)),
                 ops.transpose(gens, (1, 0, 2)), ops.transpose(covs, (1, 0)))
 
@@ -166,8 +184,6 @@ class CopyMix(keras.layers.Layer):
         position's attention into its word's slot (repeats add up). The same numbers as
         attn @ one_hot(source), without the [B, S, V] one-hot and its B*T*S*V matmul
         forward and backward: a train step 8-15 % faster (README, "Speed")."""
-        import tensorflow as tf
-
         b, t, s = ops.shape(attn)[0], ops.shape(attn)[1], ops.shape(attn)[2]
         grid = [ops.broadcast_to(i, (b, t, s)) for i in (
             ops.arange(b)[:, None, None], ops.arange(t)[None, :, None], source[:, None, :])]
@@ -226,7 +242,10 @@ class TokenNLL(keras.losses.Loss):
     def call(self, y_true, y_pred):
         y = ops.cast(y_true, "int32")
         mask = ops.cast(ops.not_equal(y, 0), y_pred.dtype)
-        nll = -ops.squeeze(ops.take_along_axis(y_pred, y[..., None], axis=-1), -1)
+        # A one-hot product, not take_along_axis: the same numbers, and its gradient is
+        # one element-wise product where a gather's is a scatter-add into [B, T, V] that
+        # took a tenth of a training step (issue 22)
+        nll = -ops.sum(y_pred * ops.one_hot(y, ops.shape(y_pred)[-1], dtype=y_pred.dtype), -1)
         return ops.sum(nll * mask) / ops.maximum(ops.sum(mask), 1.0)
 
 
