@@ -1,0 +1,125 @@
+"""Where a training step's time goes: TensorFlow's profiler over a bundle's training steps,
+summed by operation type and, for the heaviest types, by operation (issue 22: "profile
+before changing"). The step is the one the speed benchmarks time: a copy of the bundle
+compiled as zoo/training.py compiles it, `train_on_batch` on the recipe's batches.
+
+    .venv/bin/python -m benchmarks.profile_step caption-cnn-lstm    # a minute or two
+    .venv/bin/python -m benchmarks.profile_step summarize-attn --steps 4 --top 20
+
+writes benchmarks/results/profile_<name>.md. Times are the sum of each operation's time on
+its thread (2 cores: two operations can overlap, so the sum can exceed the step); the
+executor's own events around them are left out.
+
+>>> summarize({"a/MatMul:_MklMatMul": [2e9, 1e9], "b:Mul": [1e9]}, steps=1)["types"]
+{'_MklMatMul': [3.0, 2], 'Mul': [1.0, 1]}
+"""
+from __future__ import annotations
+
+import argparse
+import collections
+import os
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from .harness import RESULTS, keras_training_copy, machine, train_batches, versions
+
+
+def op_durations(logdir: str) -> dict:
+    """{"op name:OpType": [duration ps, ...]} from the profiler's XSpace file(s) in logdir."""
+    from tensorflow.tsl.profiler.protobuf import xplane_pb2
+
+    out = collections.defaultdict(list)
+    for path in Path(logdir).rglob("*.xplane.pb"):
+        space = xplane_pb2.XSpace()
+        space.ParseFromString(path.read_bytes())
+        for plane in space.planes:
+            for line in plane.lines:
+                for event in line.events:
+                    name = plane.event_metadata[event.metadata_id].name
+                    # "name:Type" is an operation; "Class::Method" and "EagerLocalExecute:
+                    # fn" are the executor around them
+                    if ":" in name and "::" not in name and not name.startswith("EagerLocal"):
+                        out[name].append(event.duration_ps)
+    return out
+
+
+def summarize(durations: dict, steps: int) -> dict:
+    """ms a step and calls a step by operation type, and by operation."""
+    types: dict = collections.defaultdict(lambda: [0.0, 0])
+    ops = {}
+    for name, ps in durations.items():
+        kind = name.rsplit(":", 1)[1]
+        types[kind][0] += sum(ps) / 1e9 / steps
+        types[kind][1] += len(ps) // steps
+        ops[name] = sum(ps) / 1e9 / steps
+    order = sorted(types, key=lambda k: -types[k][0])
+    return {"types": {k: types[k] for k in order}, "ops": ops}
+
+
+def profile(name: str, steps: int) -> tuple[float, dict]:
+    """(p50 ms a step unprofiled, durations of `steps` profiled steps)."""
+    import tensorflow as tf
+
+    import zoo
+    from zoo.training import graph_optimizer
+
+    zm = zoo.load(name)
+    fit = zm.entry.recipe["fit"]
+    model = keras_training_copy(zm, bool(fit.get("jit_compile", False)))
+    first = 60 if zm.entry.name == "forecast-lstm" else None      # as its speed benchmark
+    batches = train_batches(zm, zm.hparams, steps, False, first=first)
+    with graph_optimizer(fit.get("grappler", True)):
+        for batch in batches * 2:                                  # traces, warm-up
+            model.train_on_batch(*batch)
+        times = []
+        for batch in batches:
+            start = time.perf_counter()
+            model.train_on_batch(*batch)
+            times.append(1e3 * (time.perf_counter() - start))
+        with tempfile.TemporaryDirectory() as logdir:
+            tf.profiler.experimental.start(logdir)
+            for batch in batches:
+                model.train_on_batch(*batch)
+            tf.profiler.experimental.stop()
+            return float(np.median(times)), op_durations(logdir)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.profile_step", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("name", help="registered model or bundle directory")
+    parser.add_argument("--steps", type=int, default=6, help="profiled training steps (6)")
+    parser.add_argument("--top", type=int, default=15, help="rows of each table (15)")
+    args = parser.parse_args(argv)
+    load = os.getloadavg()[0]
+    step_ms, durations = profile(args.name, args.steps)
+    s = summarize(durations, args.steps)
+    total = sum(ms for ms, _ in s["types"].values())
+    m = machine()
+    lines = [f"# Where a training step of {args.name} goes", "",
+             f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; command: `python -m "
+             f"benchmarks.profile_step {args.name} --steps {args.steps}`",
+             f"- machine: {m['cpu']}, nproc {m['nproc']}; load average {load:.2f} at start",
+             "- versions: " + ", ".join(f"{k} {v}" for k, v in versions().items()),
+             f"- a step unprofiled: p50 {step_ms:.1f} ms over {args.steps} steps; operations "
+             f"sum to {total:.1f} ms a step (two cores overlap)", "",
+             "| operation type | ms a step | share | calls a step |", "|---|---:|---:|---:|"]
+    for kind, (ms, calls) in list(s["types"].items())[:args.top]:
+        lines.append(f"| {kind} | {ms:.2f} | {ms / total:.0%} | {calls} |")
+    for kind in list(s["types"])[:2]:
+        lines += ["", f"The heaviest {kind} operations:", "", "| operation | ms a step |", "|---|---:|"]
+        named = sorted(((ms, n) for n, ms in s["ops"].items() if n.endswith(f":{kind}")), reverse=True)
+        lines += [f"| `{n.rsplit(':', 1)[0][-110:]}` | {ms:.2f} |" for ms, n in named[:args.top]]
+    path = RESULTS / f"profile_{Path(args.name).name}.md"
+    path.write_text("\n".join(lines) + "\n")
+    print("\n".join(lines), f"\nwrote {path}", sep="\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
