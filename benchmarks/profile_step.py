@@ -112,9 +112,11 @@ def main(argv=None) -> int:
     for kind, (ms, calls) in list(s["types"].items())[:args.top]:
         lines.append(f"| {kind} | {ms:.2f} | {ms / total:.0%} | {calls} |")
     for kind in list(s["types"])[:2]:
-        lines += ["", f"The heaviest {kind} operations:", "", "| operation | ms a step |", "|---|---:|"]
-        named = sorted(((ms, n) for n, ms in s["ops"].items() if n.endswith(f":{kind}")), reverse=True)
-        lines += [f"| `{n.rsplit(':', 1)[0][-110:]}` | {ms:.2f} |" for ms, n in named[:args.top]]
+        lines += ["", f"The heaviest {kind} operations:", "",
+                  "| operation | ms a step |", "|---|---:|"]
+        named = sorted(((ms, n) for n, ms in s["ops"].items() if n.endswith(f":{kind}")),
+                       reverse=True)[:args.top]
+        lines += [f"| `{n.rsplit(':', 1)[0][-110:]}` | {ms:.2f} |" for ms, n in named]
     path = RESULTS / f"profile_{Path(args.name).name}.md"
     path.write_text("\n".join(lines) + "\n")
     print("\n".join(lines), f"\nwrote {path}", sep="\n")

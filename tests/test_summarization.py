@@ -182,3 +182,34 @@ def test_text_file_input(tmp_path):
     assert host.encode([f]).units[0]["source"].tolist() == [4, 5, 4]
     with pytest.raises(InputError, match="input 0: .*no such text file"):
         host.encode([tmp_path / "missing.txt"])
+
+
+def test_training_pass_equals_the_inference_loop():
+    """The decoder's training pass (zoo.layers.LoopLSTM: the cell's weight gradients
+    outside the loop) gives the inference loop's outputs and every gradient."""
+    import tensorflow as tf
+
+    from zoo_pipelines.summarization.model import AttentionDecoder
+
+    rng = np.random.default_rng(0)
+    B, T, S, E, U, A = 3, 5, 7, 4, 8, 6
+    x, memory = (tf.constant(rng.normal(size=s).astype("float32")) for s in ((B, T, E), (B, S, 2 * E)))
+    h, c = (tf.constant(rng.normal(size=(B, U)).astype("float32")) for _ in range(2))
+    keys = tf.constant(rng.normal(size=(B, S, A)).astype("float32"))
+    mask = tf.constant((np.arange(S)[None] < np.array([[7], [5], [3]])).astype("float32"))
+    decoder = AttentionDecoder(U, A, E)
+    decoder([x, h, c, memory, keys, mask])
+    decoder.cell.v.assign(rng.normal(size=A).astype("float32"))
+    decoder.cell.w_cov.assign(rng.normal(size=A).astype("float32"))   # zeros at first
+
+    def outputs_and_gradients(training):
+        with tf.GradientTape() as tape:
+            tape.watch([x, h, c, memory, keys])
+            outs = decoder([x, h, c, memory, keys, mask], training=training)
+            loss = sum(tf.reduce_sum(tf.sin(o)) for o in outs)
+        return [*outs, *tape.gradient(loss, [x, h, c, memory, keys, *decoder.trainable_variables])]
+
+    names = ["features", "attention", "p_gen", "coverage", "d_x", "d_h", "d_c", "d_memory",
+             "d_keys", *(v.path for v in decoder.trainable_variables)]
+    for name, want, got in zip(names, outputs_and_gradients(False), outputs_and_gradients(True)):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5, err_msg=name)

@@ -139,11 +139,13 @@ class AttentionDecoder(layers.Layer):
             return tf.concat([*lstm.step(z_in, context, h, c), context, alpha], -1)
 
         h0, c0 = states
-        start = tf.concat([h0, c0, tf.zeros_like(features[:, 0]), tf.zeros_like(features[:, :, 0])], -1)
+        start = tf.concat([h0, c0, tf.zeros_like(features[:, 0]),
+                           tf.zeros_like(features[:, :, 0])], -1)
         ys = tf.scan(body, lstm.inputs, initializer=start)                    # [T, B, .]
         hs, contexts = ys[..., :units], ys[..., 2 * units:2 * units + width]
+        alphas = ys[..., 2 * units + width:]
         lstm.done(contexts, tf.concat([h0[None], hs[:-1]], 0))
-        return tuple(tf.transpose(y, (1, 0, 2)) for y in (hs, contexts, ys[..., 2 * units + width:]))
+        return tuple(tf.transpose(y, (1, 0, 2)) for y in (hs, contexts, alphas))
 
     def compute_output_shape(self, input_shape):
         (b, L, _), (_, T) = input_shape

@@ -115,7 +115,8 @@ class AttentionDecoder(keras.layers.Layer):
         steps = x.shape[1]
         # Training runs the cell with its weight gradients outside the loop (the same
         # numbers, a faster backward pass: zoo.layers.LoopLSTM); inference runs Keras's.
-        lstm = LoopLSTM(self.cell.lstm, x) if training and LoopLSTM.supports(self.cell.lstm) else None
+        cell = self.cell.lstm
+        lstm = LoopLSTM(cell, x) if training and LoopLSTM.supports(cell) else None
         # Per-step inputs as TensorArrays: their gradient is one stacked tensor, where
         # x[:, t]'s would add a zero-padded [B, T, E] tensor at every step.
         words = tf.TensorArray(x.dtype, size=steps).unstack(tf.transpose(x, (1, 0, 2)))
@@ -142,9 +143,9 @@ class AttentionDecoder(keras.layers.Layer):
                             shape_invariants=(tf.TensorShape([]), h.shape, c.shape, context.shape,
                                               coverage.shape, *[tf.TensorShape(None)] * outputs),
                             maximum_iterations=steps)
-        feats, attns, gens, covs, *inputs = (a.stack() for a in out[5:])
+        feats, attns, gens, covs, *cell_inputs = (a.stack() for a in out[5:])
         if lstm:
-            lstm.done(*inputs)
+            lstm.done(*cell_inputs)
         return (ops.transpose(feats, (1, 0, 2)), ops.transpose(attns, (1, 0, 2)),
                 ops.transpose(gens, (1, 0, 2)), ops.transpose(covs, (1, 0)))
 
