@@ -15,7 +15,10 @@ kernels inside it with their gradient stopped, and feeds it its pre-activations 
 an input that is zero in value: autodiff's gradient for that input is every word's dz, from
 which each kernel's gradient is one product over all words and images (what
 zoo.layers.LSTM does for a whole LSTM layer). The numbers are the cell's, within float
-rounding. Only training loops use it; inference and exports keep the Keras cell.
+rounding. Only training loops use it; inference and exports keep the Keras cell. It pays
+where the loop's products are large against its other work (caption's decoder 45 -> 37
+ms, summarize's step 355 -> 297); as a small plain LSTM's whole training pass it does
+not (forecast-lstm's 64 units at batch 256: 57 ms against Keras's own loop's 31).
 
 >>> import keras, numpy as np, tensorflow as tf
 >>> cell = keras.layers.LSTMCell(4); cell.build((None, 3 + 2))
