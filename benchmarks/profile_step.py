@@ -1,7 +1,7 @@
 """Where a training step's time goes: TensorFlow's profiler over a bundle's training steps,
 summed by operation type and, for the heaviest types, by operation (issue 22: "profile
 before changing"). The step is the one the speed benchmarks time: a copy of the bundle
-compiled as zoo/training.py compiles it, `train_on_batch` on the recipe's batches.
+compiled as zoo/training.py compiles it, `train_on_batch` on the benchmark's batches.
 
     .venv/bin/python -m benchmarks.profile_step caption-cnn-lstm    # a minute or two
     .venv/bin/python -m benchmarks.profile_step summarize-attn --steps 4 --top 20
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import importlib
 import os
 import sys
 import tempfile
@@ -61,6 +62,15 @@ def summarize(durations: dict, steps: int) -> dict:
     return {"types": {k: types[k] for k in order}, "ops": ops}
 
 
+def speed_batches(name: str):
+    """The batches function of the model's speed benchmark (its Spec), so the profile sees
+    the steps the benchmark times; the recipe's batches where there is no benchmark."""
+    try:
+        return importlib.import_module(f"benchmarks.{name.replace('-', '_')}").SPEC.batches
+    except ModuleNotFoundError:
+        return train_batches
+
+
 def profile(name: str, steps: int) -> tuple[float, dict]:
     """(p50 ms a step unprofiled, durations of `steps` profiled steps)."""
     import tensorflow as tf
@@ -71,8 +81,7 @@ def profile(name: str, steps: int) -> tuple[float, dict]:
     zm = zoo.load(name)
     fit = zm.entry.recipe["fit"]
     model = keras_training_copy(zm, bool(fit.get("jit_compile", False)))
-    first = 60 if zm.entry.name == "forecast-lstm" else None      # as its speed benchmark
-    batches = train_batches(zm, zm.hparams, steps, False, first=first)
+    batches = speed_batches(zm.entry.name)(zm, zm.hparams, steps, False)
     with graph_optimizer(fit.get("grappler", True)):
         for batch in batches * 2:                                  # traces, warm-up
             model.train_on_batch(*batch)
