@@ -213,3 +213,35 @@ def test_training_pass_equals_the_inference_loop():
              "d_keys", *(v.path for v in decoder.trainable_variables)]
     for name, want, got in zip(names, outputs_and_gradients(False), outputs_and_gradients(True)):
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5, err_msg=name)
+
+
+def test_copy_distribution_is_the_one_hot_product_in_every_runtime(tmp_path):
+    """Decoding's copy distribution (a scatter with no repeated index) and training's
+    (TensorFlow's repeat-adding scatter) equal attn @ one_hot(source), repeats and padding
+    included, and TFLite and ONNX Runtime run the decoding form to the same numbers."""
+    import onnxruntime as ort
+    import tensorflow as tf
+    import tf2onnx
+    from ai_edge_litert.interpreter import Interpreter
+
+    from zoo_pipelines.summarization.model import CopyMix, copy_distribution
+
+    rng = np.random.default_rng(0)
+    B, T, S, V = 2, 3, 12, 50
+    source = rng.integers(1, 6, (B, S)).astype("int32")     # five words: every one repeats
+    source[:, 9:] = 0
+    attn = rng.random((B, T, S)).astype("float32")
+    want = np.einsum("bts,bsv->btv", attn, np.eye(V, dtype="float32")[source])
+    np.testing.assert_allclose(copy_distribution(attn, source, V), want, atol=1e-6)
+    np.testing.assert_allclose(CopyMix(V).scatter(attn, source), want, atol=1e-6)
+
+    specs = [tf.TensorSpec((B, T, S), tf.float32, name="attn"),
+             tf.TensorSpec((B, S), tf.int32, name="source")]
+    fn = tf.function(lambda a, s: copy_distribution(a, s, V), input_signature=specs)
+    lite = tf.lite.TFLiteConverter.from_concrete_functions([fn.get_concrete_function()], tf.Module())
+    runner = Interpreter(model_content=lite.convert()).get_signature_runner()
+    np.testing.assert_allclose(next(iter(runner(attn=attn, source=source).values())), want, atol=1e-6)
+    tf2onnx.convert.from_function(fn, input_signature=specs, opset=17,
+                                  output_path=str(tmp_path / "copy.onnx"))
+    session = ort.InferenceSession(str(tmp_path / "copy.onnx"), providers=["CPUExecutionProvider"])
+    np.testing.assert_allclose(session.run(None, {"attn": attn, "source": source})[0], want, atol=1e-6)

@@ -159,6 +159,34 @@ class AttentionDecoder(keras.layers.Layer):
                 "embed": self.embed, "coverage": self.use_coverage}
 
 
+def copy_distribution(attn, source, vocab_size: int):
+    """sum_{i: source_i = w} attn_i for every word w: [B, T, V] from attention [B, T, S]
+    over source ids [B, S]; the same numbers as attn @ one_hot(source, V).
+
+    Each source word's attention is summed over its repeats first (a [S, S] product), then
+    written once, at the word's first position; its later positions write into a spare slot
+    V that is cut off. So no scatter index repeats: TFLite's and ONNX's scatters disagree
+    on repeated indices (TensorFlow's adds them). The one-hot product this replaces built a
+    [B, S, V] tensor every decoder step: 94 % of summarize-attn's step in TFLite and ONNX
+    Runtime (README, "Speed").
+
+    >>> import numpy as np
+    >>> attn = np.array([[[0.5, 0.2, 0.3]]], "float32"); source = np.array([[4, 2, 4]])
+    >>> print(np.round(copy_distribution(attn, source, 6).numpy(), 2))
+    [[[0.  0.  0.2 0.  0.8 0. ]]]
+    """
+    b, t, s = ops.shape(attn)[0], ops.shape(attn)[1], ops.shape(attn)[2]
+    same = ops.cast(ops.equal(source[:, :, None], source[:, None, :]), attn.dtype)   # [B, S, S]
+    totals = ops.matmul(attn, same)                                    # [B, T, S]
+    positions = ops.arange(s)
+    earlier = ops.cast(positions[None, :] < positions[:, None], attn.dtype)   # [i, j]: j < i
+    repeat = ops.max(same * earlier[None], axis=-1) > 0                # [B, S]
+    slot = ops.where(repeat, vocab_size, source)
+    grid = [ops.broadcast_to(i, (b, t, s)) for i in (
+        ops.arange(b)[:, None, None], ops.arange(t)[None, :, None], slot[:, None, :])]
+    return tf.scatter_nd(ops.stack(grid, -1), totals, (b, t, vocab_size + 1))[..., :vocab_size]
+
+
 @keras.saving.register_keras_serializable(package="summarization")
 class CopyMix(keras.layers.Layer):
     """log p(w) = log(p_gen P_vocab(w) + (1 - p_gen) sum_{i: source_i = w} a_i) with
@@ -173,18 +201,18 @@ class CopyMix(keras.layers.Layer):
         logits, attn, p_gen, source = inputs
         if not self.copy:
             return ops.log_softmax(logits, axis=-1)
-        if training:
-            copied = self.scatter(attn, source)
-        else:    # the form every export converts (TFLite and ONNX scatters differ on repeats)
-            copied = ops.matmul(attn, ops.one_hot(source, self.vocab_size))
+        # Training adds repeats in TensorFlow's own scatter, 7 % faster a step than the
+        # export form, which decoding, serving and every export run.
+        copied = self.scatter(attn, source) if training else copy_distribution(
+            attn, source, self.vocab_size)
         mixed = p_gen * ops.softmax(logits, axis=-1) + (1.0 - p_gen) * copied
         return ops.log(mixed + EPS)
 
     def scatter(self, attn, source):
-        """sum_{i: source_i = w} attn_i for every word w, [B, T, V], by adding each source
-        position's attention into its word's slot (repeats add up). The same numbers as
-        attn @ one_hot(source), without the [B, S, V] one-hot and its B*T*S*V matmul
-        forward and backward: a train step 8-15 % faster (README, "Speed")."""
+        """copy_distribution's numbers by TensorFlow's scatter, which adds each source
+        position's attention into its word's slot (repeats add up), as the twin's
+        `scatter_add`. Differentiated, it is a gather: a train step 8-15 % faster than
+        the one-hot product (README, "Speed")."""
         b, t, s = ops.shape(attn)[0], ops.shape(attn)[1], ops.shape(attn)[2]
         grid = [ops.broadcast_to(i, (b, t, s)) for i in (
             ops.arange(b)[:, None, None], ops.arange(t)[None, :, None], source[:, None, :])]
