@@ -224,7 +224,7 @@ def test_copy_distribution_is_the_one_hot_product_in_every_runtime(tmp_path):
     import tf2onnx
     from ai_edge_litert.interpreter import Interpreter
 
-    from zoo_pipelines.summarization.model import CopyMix, copy_distribution
+    from zoo_pipelines.summarization.model import add_at_words, copy_distribution
 
     rng = np.random.default_rng(0)
     B, T, S, V = 2, 3, 12, 50
@@ -233,7 +233,7 @@ def test_copy_distribution_is_the_one_hot_product_in_every_runtime(tmp_path):
     attn = rng.random((B, T, S)).astype("float32")
     want = np.einsum("bts,bsv->btv", attn, np.eye(V, dtype="float32")[source])
     np.testing.assert_allclose(copy_distribution(attn, source, V), want, atol=1e-6)
-    np.testing.assert_allclose(CopyMix(V).scatter(attn, source), want, atol=1e-6)
+    np.testing.assert_allclose(add_at_words(attn, source, V), want, atol=1e-6)
 
     specs = [tf.TensorSpec((B, T, S), tf.float32, name="attn"),
              tf.TensorSpec((B, S), tf.int32, name="source")]
