@@ -14,6 +14,17 @@ forbidden tokens and minimum length.
 [[2, 0, 0], [2, 0, 0]]
 >>> greedy_decode(step, {"h": tf.zeros([1, 1])}, 0, 1, 3, min_len=2).numpy().tolist()
 [[2, 3, 0]]
+
+The loop stops once every row has ended: here after two steps, not fifty.
+
+>>> calls = tf.Variable(0)
+>>> def counted(tokens, state):
+...     calls.assign_add(1)
+...     return step(tokens, state)
+>>> tf.function(lambda: greedy_decode(counted, {"h": tf.zeros([2, 1])}, 0, 1, 50))().shape
+TensorShape([2, 50])
+>>> int(calls.numpy())
+2
 """
 from __future__ import annotations
 
@@ -44,6 +55,10 @@ def greedy_decode(step, state: dict, start: int, end: int, steps: int, min_len: 
         return t + 1, token, done, state, out.write(t, tf.where(done, 0, token))
 
     start_vars = (tf.constant(0), tf.fill([rows], start), tf.zeros([rows], tf.bool), state,
-                  tf.TensorArray(tf.int32, size=steps))
-    *_, out = tf.while_loop(lambda t, *_: t < steps, body, start_vars, maximum_iterations=steps)
-    return tf.transpose(out.stack())
+                  tf.TensorArray(tf.int32, size=0, dynamic_size=True, element_shape=[None]))
+    # Stops once every row has ended: a summary of 15 subwords runs 16 steps, not `steps`
+    # (at least one, so that an empty batch still stacks to [0, steps]).
+    going = lambda t, token, done, *_: (t < steps) & ((t == 0) | ~tf.reduce_all(done))  # noqa: E731
+    t, *_, out = tf.while_loop(going, body, start_vars, maximum_iterations=steps)
+    ids = tf.transpose(tf.reshape(out.stack(), [t, rows]))
+    return tf.pad(ids, [[0, 0], [0, steps - t]])
