@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from zoo.data import bucketed_batches, carve, existing, split_name
+from zoo.options import check_int
 from zoo.errors import DataFormatError
 
 from .host import BOS, EOS, RESERVED, WordPiece, pretokenize
@@ -155,6 +156,21 @@ def fit_preprocessor(train: list[dict], vocab_size: int = 8000, max_source: int 
     buckets = sorted({min(64, max_source), max_source})
     return {"vocab": vocab, "max_source": max_source, "max_target": max_target,
             "buckets": buckets}, None
+
+
+def grow_preprocessor(prep: dict, examples: list[dict], max_target: int | None = None) -> list:
+    """Fine-tuning keeps the vocabulary (the embedding, output and copy layers are sized by
+    it) and may change `max_target`, how many subwords of each summary training teaches:
+    `--hparam max_target=40` lets summaries longer than the bundle's limit learn where
+    they end (a cut one is taught no [EOS]). Returns the entries added: none.
+
+    >>> prep = {"max_target": 24}
+    >>> grow_preprocessor(prep, [], max_target=40), prep["max_target"]
+    ([], 40)
+    """
+    if max_target is not None:
+        prep["max_target"] = check_int(max_target, "max_target", 1)
+    return []
 
 
 def encode_pairs(examples: list[dict], prep: dict):
