@@ -169,7 +169,8 @@ def main(argv=None) -> int:
     if set(args.names) - set(CUTS):
         ap.error(f"no cuts for {sorted(set(args.names) - set(CUTS))}; expected some of {sorted(CUTS)}")
     m, v = machine(), versions()
-    head = (f"# Where one call goes: TFLite and ONNX Runtime, cut after layers\n\n{__doc__.split(chr(10) + chr(10))[1]}\n\n"
+    why = __doc__.split("\n\n")[1]          # the docstring's second paragraph
+    head = (f"# Where one call goes: TFLite and ONNX Runtime, cut after layers\n\n{why}\n\n"
             f"- date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; command: "
             f"`python -m benchmarks.lite_parts {' '.join(args.names)}`\n"
             f"- machine: {m['cpu']}, nproc {m['nproc']}; load average {os.getloadavg()[0]:.2f} at start\n"

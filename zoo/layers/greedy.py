@@ -60,5 +60,5 @@ def greedy_decode(step, state: dict, start: int, end: int, steps: int, min_len: 
     # (at least one, so that an empty batch still stacks to [0, steps]).
     going = lambda t, token, done, *_: (t < steps) & ((t == 0) | ~tf.reduce_all(done))  # noqa: E731
     t, *_, out = tf.while_loop(going, body, start_vars, maximum_iterations=steps)
-    ids = tf.transpose(tf.reshape(out.stack(), [t, rows]))
-    return tf.pad(ids, [[0, 0], [0, steps - t]])
+    ids = tf.pad(tf.transpose(tf.reshape(out.stack(), [t, rows])), [[0, 0], [0, steps - t]])
+    return tf.ensure_shape(ids, [None, steps])

@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 
 from zoo.data import bucketed_batches, carve, existing, split_name
-from zoo.options import check_int
 from zoo.errors import DataFormatError
+from zoo.options import check_int
 
 from .host import BOS, EOS, RESERVED, WordPiece, pretokenize
 
