@@ -12,6 +12,8 @@ the same way for all of them:
   PyTorch: Adam with Keras's epsilon, `clip_grad_norm_`, the twin's copy of the loss,
   eager and under `torch.compile`; the ratio is taken against the faster of the two.
   Every batch shape runs twice before timing, so compilation and first calls are excluded;
+  then the frameworks take turns (four rounds, each timing a quarter of the batches), so a
+  machine whose speed drifts during the run shifts all of them alike;
 - exports (zoo's own parity check against Keras on real examples) and file sizes;
 - the latency tables, then `results/<module>.md` and the `.json` beside it (`--quick`: a
   few steps and calls, written to `<module>-quick.md` so real numbers are never replaced).
@@ -75,14 +77,40 @@ def timed(call, items, warmup=()) -> dict:
     untimed call on each of `warmup`."""
     for x in warmup:
         call(x)
-    ms = []
-    for x in items:
-        start = time.perf_counter()
-        call(x)
-        ms.append(1e3 * (time.perf_counter() - start))
+    return stats([_ms(call, x) for x in items])
+
+
+def _ms(call, x) -> float:
+    start = time.perf_counter()
+    call(x)
+    return 1e3 * (time.perf_counter() - start)
+
+
+def stats(ms: list) -> dict:
     a = np.asarray(ms)
     return {"p50": float(np.median(a)), "p99": float(np.percentile(a, 99)),
             "mean": float(a.mean()), "n": int(a.size)}
+
+
+PAUSE = 1.0     # seconds between turns
+
+
+def interleaved(contestants: dict, rounds: int = 4) -> dict:
+    """{label: timed()-style milliseconds} of contestants {label: (step, items)}, warmed up
+    already, taking turns: each round runs one untimed step of a contestant (the other
+    framework's thread pool may still be spinning), then times its next share of `items`.
+    Timed one after another, a machine that slows down or speeds up during the run puts
+    its drift into the ratio: caption-cnn-lstm's read 1.06x and 1.50x in two runs seven
+    minutes apart on 2026-12-04. Taking turns shifts every framework alike."""
+    ms = {label: [] for label in contestants}
+    for r in range(rounds):
+        for label, (step, items) in contestants.items():
+            share = items[r * len(items) // rounds:(r + 1) * len(items) // rounds]
+            if share:
+                time.sleep(PAUSE)       # the other framework's threads stop spinning
+                step(share[0])
+                ms[label] += [_ms(step, x) for x in share]
+    return {label: stats(m) for label, m in ms.items()}
 
 
 def numpy_batches(dataset, steps: int) -> list:
@@ -295,17 +323,20 @@ def training(spec: Spec, zm, hp: dict, torch, twin, twin_module, batches: list) 
         return {"steps": t["n"], "ms_per_step": t, "steps_per_s": t["n"] / seconds,
                 **{f"{unit}_per_s": n / seconds for unit, n in units.items()}}
 
-    out = {}
+    contestants, failed = {}, {}
     # How the recipe trains today (a bundle trained before may record otherwise)
     fit = zm.entry.recipe["fit"]
     jit = bool(fit.get("jit_compile", False))
     for flag in (jit, not jit) if spec.both_jit else (jit,):
-        print(f"training Keras, jit_compile={flag}: {len(batches)} steps ...", flush=True)
+        label = (f"Keras 3 / TensorFlow, jit_compile={flag} (zoo/training.py"
+                 f"{'' if flag == jit else ': not the recipe'})")
+        print(f"warming up {label} ...", flush=True)
         copy = keras_training_copy(zm, flag)
-        with graph_optimizer(fit.get("grappler", True)):     # as zoo.training.fit runs it
-            out[f"Keras 3 / TensorFlow, jit_compile={flag} (zoo/training.py"
-                f"{'' if flag == jit else ': not the recipe'})"] = throughput(
-                timed(lambda b, copy=copy: copy.train_on_batch(*b), batches, warmup))
+        step = lambda b, copy=copy: copy.train_on_batch(*b)          # noqa: E731
+        with graph_optimizer(fit.get("grappler", True)):     # as zoo.training.fit traces it
+            for batch in warmup:
+                step(batch)
+        contestants[label] = (step, batches)
     twin.train()
     params = list(twin.parameters())
     opt = torch.optim.Adam(params, lr=hp.get("learning_rate", 1e-3), eps=1e-7)   # Keras's epsilon
@@ -327,14 +358,18 @@ def training(spec: Spec, zm, hp: dict, torch, twin, twin_module, batches: list) 
             torch.nn.utils.clip_grad_norm_(params, hp.get("clipnorm", 5.0))    # = global_clipnorm
             opt.step()
 
-        print(f"training {label}: {len(batches)} steps ...", flush=True)
+        print(f"warming up {label} ...", flush=True)
         try:
-            out[label] = throughput(timed(step, torch_batches, one_per_shape(torch_batches, shapes) * 2))
+            for batch in one_per_shape(torch_batches, shapes) * 2:
+                step(batch)
+            contestants[label] = (step, torch_batches)
         except Exception as e:     # e.g. inductor on shapes it cannot handle: the report says so
-            out[label] = {"failed": f"{type(e).__name__}: {str(e).splitlines()[0][:200]}"}
-            print(f"{label} failed: {out[label]['failed']}", flush=True)
+            failed[label] = {"failed": f"{type(e).__name__}: {str(e).splitlines()[0][:200]}"}
+            print(f"{label} failed: {failed[label]['failed']}", flush=True)
+    print(f"training, taking turns: {len(batches)} steps each of {len(contestants)} ...", flush=True)
+    times = interleaved(contestants)
     twin.eval()
-    return out
+    return {**{label: throughput(t) for label, t in times.items()}, **failed}
 
 
 def run(spec: Spec, argv=None, prog: str | None = None) -> int:
@@ -474,7 +509,7 @@ def render(r: dict) -> str:
              + ", ".join(f"{k.replace('_', ' ')} {num(v)}" for k, v in r["twin_check"].items()),
              *warnings(r), "",
              (f"## Training throughput (batch {r['batch']}, {r['data']}; "
-              "compilation and warm-up excluded)"), ""]
+              "compilation and warm-up excluded; the frameworks take turns, four rounds)"), ""]
     failed = {label: t["failed"] for label, t in train.items() if "failed" in t}
     train = {label: t for label, t in train.items() if label not in failed}
     rows = {label: {"steps": t["steps"], "ms/step p50": t["ms_per_step"]["p50"],
