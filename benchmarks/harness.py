@@ -97,11 +97,11 @@ PAUSE = 1.0     # seconds between turns
 
 def interleaved(contestants: dict, rounds: int = 4) -> dict:
     """{label: timed()-style milliseconds} of contestants {label: (step, items)}, warmed up
-    already, taking turns: each round runs one untimed step of a contestant (the other
-    framework's thread pool may still be spinning), then times its next share of `items`.
-    Timed one after another, a machine that slows down or speeds up during the run puts
-    its drift into the ratio: caption-cnn-lstm's read 1.06x and 1.50x in two runs seven
-    minutes apart on 2026-12-04. Taking turns shifts every framework alike."""
+    already, taking turns: in each round a contestant waits PAUSE (the other framework's
+    threads stop spinning), runs one untimed step, then times its next share of `items`.
+    Timed one block after another, a machine that slows down or speeds up during the run
+    puts its drift into the ratio: caption-cnn-lstm's read 1.06x and 1.50x in two runs
+    seven minutes apart on 2026-12-04, and 1.33x and 1.38x taking turns."""
     ms = {label: [] for label in contestants}
     for r in range(rounds):
         for label, (step, items) in contestants.items():
