@@ -333,7 +333,7 @@ def training(spec: Spec, zm, hp: dict, torch, twin, twin_module, batches: list) 
         print(f"warming up {label} ...", flush=True)
         copy = keras_training_copy(zm, flag)
         step = lambda b, copy=copy: copy.train_on_batch(*b)          # noqa: E731
-        with graph_optimizer(fit.get("grappler", True)):     # as zoo.training.fit traces it
+        with graph_optimizer(fit.get("grappler", True)):     # as zoo.training.fit runs it
             for batch in warmup:
                 step(batch)
         contestants[label] = (step, batches)
@@ -367,7 +367,8 @@ def training(spec: Spec, zm, hp: dict, torch, twin, twin_module, batches: list) 
             failed[label] = {"failed": f"{type(e).__name__}: {str(e).splitlines()[0][:200]}"}
             print(f"{label} failed: {failed[label]['failed']}", flush=True)
     print(f"training, taking turns: {len(batches)} steps each of {len(contestants)} ...", flush=True)
-    times = interleaved(contestants)
+    with graph_optimizer(fit.get("grappler", True)):     # Keras's steps run as fit runs them
+        times = interleaved(contestants)
     twin.eval()
     return {**{label: throughput(t) for label, t in times.items()}, **failed}
 
