@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .harness import RESULTS, machine, versions
+from .harness import RESULTS, machine, timed, versions
 
 CALLS = 300
 
@@ -29,29 +29,23 @@ CALLS = 300
 def ner_inputs(zm) -> tuple[dict, int]:
     """The first CoNLL valid sentence of 30 tokens, padded to the len_32 signature."""
     from zoo.data import data_root, read_split
+    from zoo.runtime import pad_to
 
     tokens = next(ex["tokens"] for ex in read_split(zm.entry, data_root() / zm.entry.default_data,
                                                     "valid") if len(ex["tokens"]) == 30)
     unit = zm.host().encode([tokens]).units[0]
-    pad = lambda a: np.pad(a, [(0, 32 - len(a))] + [(0, 0)] * (a.ndim - 1))[None]  # noqa: E731
-    return {k: pad(np.asarray(v)).astype(np.int32) for k, v in unit.items()}, 32
+    return {k: pad_to(np.asarray(v, np.int32), 32)[None] for k, v in unit.items()}, 32
 
 
 def summarize_inputs(zm) -> tuple[dict, None]:
-    """The first decoder step of a Debian valid document (as the host's beam search calls it)."""
+    """The first decoder step of a Debian valid document."""
     from zoo.data import data_root
     from zoo_pipelines.summarization import data as D
 
+    from .summarize_attn import first_step_inputs
+
     doc = D.read_split(data_root() / zm.entry.default_data, "valid")[0]["document"]
-    host = zm.host()
-    ids = host.source_ids(0, doc)
-    source = np.zeros((1, host.max_source), np.int32)
-    source[0, :len(ids)] = ids
-    enc = zm.call_function("encoder", {"source": source})
-    return {"token": np.array([2], np.int32), "h": enc["h"], "c": enc["c"],
-            "context": np.zeros((1, enc["memory"].shape[-1]), np.float32),
-            "coverage": np.zeros((1, host.max_source), np.float32), "memory": enc["memory"],
-            "keys": enc["keys"], "source": source}, None
+    return first_step_inputs(zm, doc), None
 
 
 # name: (exported function or None for the model, layers to cut after (None: whole), inputs)
@@ -60,14 +54,7 @@ CUTS = {"ner-bilstm": (None, ["features", "encoder", None], ner_inputs),
 
 
 def p50_ms(call) -> float:
-    for _ in range(20):
-        call()
-    times = []
-    for _ in range(CALLS):
-        start = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - start)
-    return 1e3 * float(np.median(times))
+    return timed(lambda _: call(), range(CALLS), range(20))["p50"]
 
 
 def runners(keras_model, inputs: dict, length: int | None, folder: Path) -> dict:

@@ -28,6 +28,19 @@ from .harness import Spec, run, timed, train_batches
 DATA = ("summarization", "debian_descriptions")
 
 
+def first_step_inputs(zm, doc: str) -> dict:
+    """The decoder step's inputs for `doc`'s first word, as the host's beam search calls it."""
+    host = zm.host()
+    ids = host.source_ids(0, doc)
+    source = np.zeros((1, host.max_source), np.int32)
+    source[0, :len(ids)] = ids
+    enc = zm.call_function("encoder", {"source": source})
+    return {"token": np.array([2], np.int32), "h": enc["h"], "c": enc["c"],
+            "context": np.zeros((1, enc["memory"].shape[-1]), np.float32),
+            "coverage": np.zeros((1, host.max_source), np.float32), "memory": enc["memory"],
+            "keys": enc["keys"], "source": source}
+
+
 def latency(bench) -> dict:
     import tensorflow as tf
 
@@ -50,15 +63,7 @@ def latency(bench) -> dict:
     plain = [o["summary"] for o in zm.predict(docs, beam=1, block_ngram=0)]
     agreement["SavedModel serving_default (vs beam 1, block_ngram=0)"] = np.mean(
         [a["summary"] == b for a, b in zip(served[1:], plain)])    # served[0]: the warm-up call
-    host = zm.host()
-    ids = host.source_ids(0, docs[0])
-    source = np.zeros((1, host.max_source), np.int32)
-    source[0, :len(ids)] = ids
-    enc = zm.call_function("encoder", {"source": source})
-    inputs = {"token": np.array([2], np.int32), "h": enc["h"], "c": enc["c"],
-              "context": np.zeros((1, enc["memory"].shape[-1]), np.float32),
-              "coverage": np.zeros((1, host.max_source), np.float32), "memory": enc["memory"],
-              "keys": enc["keys"], "source": source}
+    inputs = first_step_inputs(zm, docs[0])
     words = np.mean([len(d.split()) for d in docs])
     return {f"Summary latency, one document per call ({len(docs)} Debian valid documents, "
             f"{words:.0f} words on average; text to summary)": table,
