@@ -44,6 +44,8 @@ def summarization_host():
     ({"alpha": float("nan")}, r"alpha must be a finite number in 0\.\.5; got nan"),
     ({"alpha": float("inf")}, r"alpha must be a finite number in 0\.\.5; got inf"),
     ({"alpha": 1e6}, r"alpha must be a finite number in 0\.\.5"),
+    ({"end_bonus": float("nan")}, r"end_bonus must be a finite number in -10\.\.10; got nan"),
+    ({"end_bonus": 11}, r"end_bonus must be a finite number in -10\.\.10; got 11"),
 ])
 def test_summarization_options_are_bounded(options, match):
     H, host = summarization_host()

@@ -150,6 +150,12 @@ def test_tiny_model_trains_and_exports_functions(tiny, tmp_path):
     assert np.isfinite(zm.history.history["loss"][0])
     one = zm.predict(prep["examples"][:2], beam=2, attention=True)
     assert len(one) == 2 and np.asarray(one[0]["attention"]).shape[1] == len(one[0]["source_tokens"])
+    # end_bonus moves the end: +10 ends right after min_len's one token, -10 never earlier
+    # (zoo.beam's doctest shows a negative bonus going on past an end)
+    docs = prep["examples"][:4]
+    short, plain, long = (zm.predict(docs, end_bonus=b) for b in (10.0, 0.0, -10.0))
+    assert all(len(r["tokens"]) == 1 for r in short)
+    assert all(len(a["tokens"]) <= len(b["tokens"]) for a, b in zip(plain, long))
     from zoo_pipelines.summarization.evaluate import summarize
     assert [r["tokens"] for r in summarize(zm, prep["examples"][:3], beam=2)] == \
         [r["tokens"] for r in zm.predict(prep["examples"][:3], beam=2)]

@@ -20,7 +20,11 @@ A toy step whose next-token table depends only on the last token (0 = <start>, 1
 [[3]]
 
 Greedy decoding (beam=1) stops at "a" (p .58 x .60 = .35); the beam of two also keeps
-"b", which ends with p .40 x .97 = .39 and wins.
+"b", which ends with p .40 x .97 = .39 and wins. A negative `end_bonus` makes ending less
+likely at every step, so greedy decoding goes on from "a" to "b" (log .60 - 1 < log .38):
+
+>>> [h["ids"] for h in beam_search(step, {"h": np.zeros((1, 1))}, 0, 1, beam=1, end_bonus=-1)]
+[[2, 3]]
 """
 from __future__ import annotations
 
@@ -46,7 +50,8 @@ def rowwise(call, name: str):
 
 def beam_search(step, state: dict, start: int, end: int, beam: int = 4, max_len: int = 24,
                 alpha: float = 1.0, min_len: int = 0, adjust=None, trace: tuple = (),
-                narrow: bool = False, prefer_ended: bool = False) -> list[dict]:
+                narrow: bool = False, prefer_ended: bool = False,
+                end_bonus: float = 0.0) -> list[dict]:
     """Decode every row of `state` (axis 0: one row per sequence, e.g. per document) with
     a beam of `beam` hypotheses; `beam=1` is greedy decoding.
 
@@ -56,7 +61,9 @@ def beam_search(step, state: dict, start: int, end: int, beam: int = 4, max_len:
     `log_probs` [R, V]. The arrays of `outputs` named in `trace` (e.g. "attention") are
     kept per token of each hypothesis. `adjust(log_probs, seqs)` may edit the
     log-probabilities in place before the choice (forbid tokens, n-gram blocking); `seqs`
-    are the R hypotheses' token lists. <end> is forbidden for the first `min_len` tokens.
+    are the R hypotheses' token lists. <end> is forbidden for the first `min_len` tokens;
+    after that `end_bonus` is added to its log-probability at every step (> 0: shorter
+    outputs; the bonus counts in the ended hypothesis's score).
 
     Finished hypotheses are ranked by log p / (length + 1)^alpha (the +1 counts <end>;
     alpha=0 favours short outputs, alpha=1 is the mean per token). A row stops when
@@ -86,6 +93,8 @@ def beam_search(step, state: dict, start: int, end: int, beam: int = 4, max_len:
         logp = np.array(log_probs, np.float64)
         if t < min_len:
             logp[:, end] = -np.inf
+        else:
+            logp[:, end] += end_bonus
         if adjust is not None:
             adjust(logp, seqs)
         V = logp.shape[1]

@@ -57,6 +57,7 @@ MAX_FILE_BYTES = 10 << 20       # a document file for predict() (the model reads
 MAX_BEAM = 64
 MAX_LEN_FACTOR = 4
 MAX_ALPHA = 5.0
+MAX_END_BONUS = 10.0
 
 
 def pretokenize(text: str) -> list[str]:
@@ -146,6 +147,7 @@ class Encoded:
     alpha: float = 0.8
     block_ngram: int = 0
     attention: bool = False
+    end_bonus: float = 0.0
 
 
 def read_text_file(path: Path, what: str) -> str:
@@ -170,7 +172,8 @@ class Host(contract.Host):
                      "max_len": f"1..{MAX_LEN_FACTOR} x the training limit (default: the "
                                 f"bundle's max_len, else the limit)",
                      "min_len": "0..max_len", "alpha": f"0..{MAX_ALPHA:g}",
-                     "block_ngram": ">= 0 (0: off)"}
+                     "block_ngram": ">= 0 (0: off)",
+                     "end_bonus": f"-{MAX_END_BONUS:g}..{MAX_END_BONUS:g} (0: off)"}
 
     def __init__(self, config: dict):
         self.config = config
@@ -208,11 +211,14 @@ class Host(contract.Host):
     # Defaults chosen on the selection split (general.py's sweep, in the bundle's card):
     # greedy beat beam 4 (alpha 0.8, trigram blocking) by 2.2 ROUGE-L points on average.
     def encode(self, inputs, beam: int = 1, max_len: int | None = None, min_len: int = 1,
-               alpha: float = 0.8, block_ngram: int = 0, attention: bool = False) -> Encoded:
+               alpha: float = 0.8, block_ngram: int = 0, attention: bool = False,
+               end_bonus: float = 0.0) -> Encoded:
         """Options: `beam` width (1 = greedy), `max_len` subword tokens out (default: the
         bundle's `max_len`, chosen on its selection split, else the training limit),
         `min_len`, length-normalisation exponent `alpha`, `block_ngram` (no repeated
-        n-gram in a summary; 0 turns it off), `attention` (return the
+        n-gram in a summary; 0 turns it off), `end_bonus` (added to the log-probability of
+        ending at every step: > 0 shorter summaries, < 0 longer; the README's
+        summarize-attn section has its effect per corpus), `attention` (return the
         attention map). A string is the document; a pathlib.Path is read as a UTF-8 text
         file."""
         inputs = as_batch(inputs, (str, Path), "documents (strings)")
@@ -222,9 +228,10 @@ class Host(contract.Host):
         min_len = check_int(min_len, "min_len", 0, max_len)
         block_ngram = check_int(block_ngram, "block_ngram", 0)
         alpha = check_number(alpha, "alpha", 0, MAX_ALPHA)
+        end_bonus = check_number(end_bonus, "end_bonus", -MAX_END_BONUS, MAX_END_BONUS)
         units = [{"source": self.source_ids(i, t)} for i, t in enumerate(inputs)]
         return Encoded(units, list(inputs), beam, max_len, min_len, alpha, block_ngram,
-                       bool(attention))
+                       bool(attention), float(end_bonus))
 
     # ---- the loop over the exported functions ------------------------------------------------
     def run(self, encoded: Encoded, call) -> list[dict]:
@@ -263,7 +270,7 @@ class Host(contract.Host):
                         logp[r, list(banned)] = -np.inf
 
         hyps = beam_search(advance, state, BOS, EOS, K, enc.max_len, enc.alpha, enc.min_len,
-                           adjust=forbid, trace=("attention",))
+                           adjust=forbid, trace=("attention",), end_bonus=enc.end_bonus)
         return [{"ids": h["ids"], "score": h["score"], "log_prob": h["log_prob"],
                  "attention": np.asarray(h["attention"], np.float32).reshape(-1, S)} for h in hyps]
 
