@@ -130,15 +130,17 @@ def finish(src: str, out: str, sweep_file: str, chosen: str) -> None:
                         + (" (Debian: every 5th pair)" if DATASETS[0] in corpora else "")},
         reports={"the registry's demo inputs": {"summaries": demo_table(zm, decodings)}},
         splits=splits(chosen, valid["data"], corpora))
-    # The recipe: the base bundle's stages, the mix files before this fine-tune, then the
-    # sweep and this step (the sweep's grid is in metrics.json's valid "decoding sweep").
+    # The recipe: the bundle's stages (the mix files before a fine-tune that read them),
+    # then the sweep and this step (the sweep's grid is in metrics.json's valid "decoding
+    # sweep"). A soup (zoo.soup) already lists its members' stages.
     stages = zm.metrics["command"].splitlines()
+    if stages[-1].startswith("zoo fine-tune"):
+        stages[-1:] = ["python -m zoo_pipelines.summarization.mix runs/summarization/mix", stages[-1]]
     grid = json.dumps([row["options"] for row in rows.values()], separators=(",", ":"))
-    stages[-1:] = ["python -m zoo_pipelines.summarization.mix runs/summarization/mix", stages[-1],
-                   f"python -m zoo_pipelines.summarization.general sweep {src} '{grid}' {sweep_file}"
-                   + ("" if corpora == DATASETS else f" {','.join(corpora)}"),
-                   f"python -m zoo_pipelines.summarization.general finish {src} {out} {sweep_file} "
-                   f"'{chosen}'"]
+    stages += [f"python -m zoo_pipelines.summarization.general sweep {src} '{grid}' {sweep_file}"
+               + ("" if corpora == DATASETS else f" {','.join(corpora)}"),
+               f"python -m zoo_pipelines.summarization.general finish {src} {out} {sweep_file} "
+               f"'{chosen}'"]
     export_parity(zm, Path(out) / "export-check")
     zm.save(out, command="\n".join(stages))
 

@@ -1,0 +1,83 @@
+"""Model soups: bundles fine-tuned from one model, averaged weight by weight into one
+bundle of the same size and speed (Wortsman et al. 2022, "Model soups: averaging weights
+of multiple fine-tuned models improves accuracy without increasing inference time").
+
+    python -m zoo.soup OUT BUNDLE BUNDLE [BUNDLE ...]
+
+The bundles must be one registered model with the same weight shapes, fine-tuned from one
+starting point (averaging unrelated models gives nonsense). The first gives the soup its
+preprocessor, hyper-parameters and recipe; the others' preprocessors may differ from it
+only in single settings (numbers, strings), not in vocabularies, label lists or
+statistics. The soup is not measured here: measure and choose it on a selection split
+like any candidate (the summarize-attn bundle does, in general.py).
+
+>>> import numpy as np
+>>> [w.tolist() for w in average_weights([[np.ones(2)], [np.zeros(2)]])]
+[[0.5, 0.5]]
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from .errors import InputError
+
+
+def average_weights(weight_lists: list[list]) -> list:
+    """The element-wise mean of several models' weight lists (each a Keras
+    `get_weights()`), in the first's dtypes."""
+    shapes = [[np.shape(w) for w in ws] for ws in weight_lists]
+    for n, s in enumerate(shapes[1:], 1):
+        if s != shapes[0]:
+            raise InputError(f"model {n} has other weight shapes than model 0; expected models "
+                             f"of one architecture fine-tuned from one starting point")
+    return [np.mean([ws[i] for ws in weight_lists], axis=0).astype(np.asarray(w).dtype)
+            for i, w in enumerate(weight_lists[0])]
+
+
+def check_preprocessors(first: dict, other: dict, name: str) -> None:
+    for key in first.keys() | other.keys():
+        a, b = first.get(key), other.get(key)
+        if isinstance(a, (list, dict)) or isinstance(b, (list, dict)):
+            if a != b:
+                raise InputError(f"{name}: its preprocessor's `{key}` differs from the first "
+                                 f"bundle's; expected bundles fine-tuned from one model with "
+                                 f"the same vocabulary, labels and statistics")
+
+
+def soup(bundles: list, out: str | Path):
+    """Average the weights of `bundles` (names or paths, as zoo.load takes them) into a new
+    bundle at `out`, and return it (a ZooModel)."""
+    from . import load
+
+    if len(bundles) < 2:
+        raise InputError(f"a soup needs at least two bundles; got {len(bundles)}")
+    models = [load(b) for b in bundles]
+    first = models[0]
+    for b, m in zip(bundles[1:], models[1:]):
+        if m.entry.name != first.entry.name:
+            raise InputError(f"{b}: a {m.entry.name} bundle; expected {first.entry.name} like "
+                             f"the first")
+        check_preprocessors(first.preprocessor, m.preprocessor, str(b))
+    first.keras_model.set_weights(average_weights([m.keras_model.get_weights() for m in models]))
+    # The first's measurements are not the soup's: keep what describes its training data.
+    first.metrics = {k: v for k, v in first.metrics.items()
+                     if k in ("model", "hparams", "paper", "fine_tuned_on")}
+    first.metrics["soup"] = {"bundles": [str(b) for b in bundles], "weights": "uniform"}
+    lines = []
+    for m in models:                      # every member's recipe, each stage once
+        lines += [s for s in m.metrics.get("command", "").splitlines() if s and s not in lines]
+    lines.append(f"python -m zoo.soup {out} {' '.join(map(str, bundles))}")
+    first.save(out, command="\n".join(lines))
+    return first
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 4:
+        sys.exit("usage: python -m zoo.soup OUT BUNDLE BUNDLE [BUNDLE ...]")
+    try:
+        print(f"wrote {soup(sys.argv[2:], sys.argv[1]).entry.name} soup to {sys.argv[1]}")
+    except InputError as e:
+        sys.exit(f"error: {e}")
