@@ -129,7 +129,7 @@ def finish(src: str, out: str, sweep_file: str, chosen: str) -> None:
                 "data": "the report split of " + ", ".join(corpora)
                         + (" (Debian: every 5th pair)" if DATASETS[0] in corpora else "")},
         reports={"the registry's demo inputs": {"summaries": demo_table(zm, decodings)}},
-        splits=splits(chosen, valid["data"], corpora))
+        splits=splits(chosen, valid["data"], corpora, soup="soup" in zm.metrics))
     # The recipe: the bundle's stages (the mix files before a fine-tune that read them),
     # then the sweep and this step (the sweep's grid is in metrics.json's valid "decoding
     # sweep"). A soup (zoo.soup) already lists its members' stages.
@@ -151,12 +151,16 @@ def swept(rows: dict) -> tuple:
     return tuple(n for n in DATASETS if f"{SHORT[n]} rougeL" in first)
 
 
-def splits(chosen: str, valid_data: str, corpora: tuple = DATASETS) -> dict:
+def splits(chosen: str, valid_data: str, corpora: tuple = DATASETS, soup: bool = False) -> dict:
     """metrics.json's `splits`: what chose what, and how the report splits were carved
     (with the caveat on Debian, shown in the card beside the rule)."""
+    epoch = "the epoch (greedy, max_len 24, on the fine-tune's validation file)"
+    if soup:
+        epoch = ("each fine-tune's epoch (greedy, max_len 24, on its validation file), which "
+                 "bundles are averaged (zoo.soup: the soup with the best mean ROUGE-L of those "
+                 "tried, README)")
     return {"valid": {"data": valid_data, "selection": True,
-                      "chose": "the epoch (greedy, max_len 24, on the fine-tune's validation "
-                               f"file) and the decoding defaults (row `{chosen}` of the sweep: "
+                      "chose": f"{epoch} and the decoding defaults (row `{chosen}` of the sweep: "
                                f"the best mean ROUGE-L over {', '.join(corpora)})"},
             "report": {"data": "report splits of " + ", ".join(corpora), "selection": False,
                        "rule": f"one group in ten of each train file: {REPORT_RULE}. "
