@@ -15,8 +15,8 @@ x inputs x outputs FLOPs, and twice that again for the gradients of the inputs a
 weights (6 x for a training step). Element-wise work (gates, softmax, loss, Adam) is not
 counted, so the floor is lower than any real step.
 
->>> lstm_flops(batch=1, steps=1, inputs=1, units=1)   # (h @ U, dgates @ U^T), the rest
-(16, 32)
+>>> [flops for flops, shape in lstm_flops(batch=1, steps=1, inputs=1, units=1)]
+[8, 8, 32]
 """
 from __future__ import annotations
 
@@ -31,35 +31,35 @@ from .harness import RESULTS, import_torch, machine, set_tf_threads, versions
 KERAS_ROW = "Keras 3 / TensorFlow, jit_compile=False (zoo/training.py)"
 
 
-def lstm_flops(batch: int, steps: int, inputs: int, units: int) -> tuple[int, int]:
-    """One LSTM layer's matrix products in a training step, as (sequential, batched) FLOPs:
-    h @ U forward and its gradient dgates @ U^T must run one time step after another;
-    x @ W, its two gradients and the gradient of U can each be one product over all steps."""
+def lstm_flops(batch: int, steps: int, inputs: int, units: int) -> list[tuple]:
+    """One LSTM layer's matrix products in a training step, as (FLOPs, shape) parts: h @ U
+    forward ([batch, units] @ [units, 4 units]) and its gradient dgates @ U^T run one time
+    step after another, at their own small shape's rate; x @ W, its two gradients and the
+    gradient of U can each be one product over all steps (shape None: the big rate)."""
     recurrent = 2 * batch * steps * units * 4 * units
-    return 2 * recurrent, 3 * 2 * batch * steps * inputs * 4 * units + recurrent
+    return [(recurrent, (batch, units, 4 * units)), (recurrent, (batch, 4 * units, units)),
+            (3 * 2 * batch * steps * inputs * 4 * units + recurrent, None)]
 
 
 def dense_flops(batch: int, steps: int, inputs: int, outputs: int) -> int:
     return 6 * batch * steps * inputs * outputs
 
 
-def step_flops(name: str) -> tuple[int, int, tuple, str]:
-    """(sequential FLOPs, batched FLOPs, the recurrent product's shape (m, k, n), what they
-    are) of one training step of the shipped bundle `name`."""
+def step_flops(name: str) -> tuple[list[tuple], str]:
+    """((FLOPs, shape) parts as lstm_flops gives them, what they are) of one training step
+    of the shipped bundle `name`."""
     import zoo
 
     zm = zoo.load(name)
     hp, km = zm.hparams, zm.keras_model
     if name == "charlm-lstm":
         b, t, e, u, v = hp["batch_size"], hp["seq_len"], hp["embed"], hp["units"], km.output_shape[-1]
-        sequential, batched = lstm_flops(b, t, e, u)
-        return (sequential, batched + dense_flops(b, t, u, v), (b, u, 4 * u),
+        return (lstm_flops(b, t, e, u) + [(dense_flops(b, t, u, v), None)],
                 f"batch {b}, windows of {t}: LSTM {e} -> {u}, softmax over {v}")
     if name == "forecast-lstm":
         b, u = hp["batch_size"], hp["units"]
         _, t, f = km.input["window"].shape
-        return (*lstm_flops(b, t, f, u), (b, u, 4 * u),
-                f"batch {b}, windows of {t}: LSTM {f} -> {u} (the head not counted)")
+        return lstm_flops(b, t, f, u), f"batch {b}, windows of {t}: LSTM {f} -> {u} (the head not counted)"
     raise ValueError(f"no FLOP count for {name}")
 
 
@@ -125,32 +125,35 @@ def main(argv=None) -> int:
     load = os.getloadavg()[0]
     peak = peak_gflops()
     best = max(peak.values())
-    m = machine()
+    m, default = machine(), "each framework's default"
     lines = ["# The arithmetic floor of a training step", "",
              f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; command: `python -m "
              f"benchmarks.compute_floor{f' --threads {args.threads}' if args.threads else ''}`",
              f"- machine: {m['cpu']}, nproc {m['nproc']}; load average {load:.2f} at start; threads: "
-             f"{args.threads or 'each framework' + chr(39) + 's default'}",
+             f"{args.threads or default}",
              "- versions: " + ", ".join(f"{k} {v}" for k, v in versions().items()),
              "- best rate of a 2048 x 2048 float32 product: "
              + ", ".join(f"{k} {v:.0f}" for k, v in peak.items()) + " GFLOP/s",
              "- floor: the step's matrix products (FLOPs counted from the shapes): those that must run "
-             "one time step after another (h @ U and its gradient) at the rate of their own shape "
-             "([batch, units] @ [units, 4 units], PyTorch's mm), the rest at the 2048² rate; the step "
+             "one time step after another (h @ U and its gradient) at the rates of their own shapes "
+             "([batch, units] @ [units, 4 units] and [batch, 4 units] @ [4 units, units], PyTorch's mm), the rest at the 2048² rate; the step "
              f"times are p50s of the `make bench` run named (results/<name>{suffix}.json)", "",
-             "| model | step's products | GFLOP sequential + batched | recurrent shape's rate, GFLOP/s "
+             "| model | step's products | GFLOP sequential + batched | recurrent shapes' rates, GFLOP/s "
              "| floor ms | Keras ms (recipe) | twin ms (faster row) | Keras / floor | the most Keras / "
              "twin could be (twin / floor) |",
              "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for name in ("charlm-lstm", "forecast-lstm"):
-        sequential, batched, shape, what = step_flops(name)
-        rate = shape_gflops(*shape)
-        floor = (sequential / rate + batched / best) / 1e6
         t = bench_times(name, suffix)
         if t is None:
             continue
+        parts, what = step_flops(name)
+        rates = [shape_gflops(*shape) if shape else best for _, shape in parts]
+        floor = sum(flops / rate for (flops, _), rate in zip(parts, rates)) / 1e6
+        sequential = sum(flops for flops, shape in parts if shape)
+        batched = sum(flops for flops, shape in parts if not shape)
+        shaped = " / ".join(f"{r:.0f}" for (_, shape), r in zip(parts, rates) if shape)
         lines.append(f"| {name} ({t['date'][:16]} run) | {what} | {sequential / 1e9:.1f} + "
-                     f"{batched / 1e9:.1f} | {rate:.0f} | {floor:.0f} | {t['keras']:.0f} | "
+                     f"{batched / 1e9:.1f} | {shaped} | {floor:.0f} | {t['keras']:.0f} | "
                      f"{t['twin']:.0f} | {t['keras'] / floor:.2f}× | {t['twin'] / floor:.2f}× |")
     path = RESULTS / f"compute_floor{suffix}.md"
     path.write_text("\n".join(lines) + "\n")
