@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import InputError
+from .errors import InputError, ZooError
 
 
 def average_weights(weight_lists: list[list]) -> list:
@@ -38,6 +38,9 @@ def average_weights(weight_lists: list[list]) -> list:
 
 
 def check_preprocessors(first: dict, other: dict, name: str) -> None:
+    """Refuse `other` (bundle `name`) where a list or dict of its preprocessor differs from
+    `first`'s: the weights read ids and statistics through them, so averaging is only
+    meaningful where they are the same."""
     for key in first.keys() | other.keys():
         a, b = first.get(key), other.get(key)
         if isinstance(a, (list, dict)) or isinstance(b, (list, dict)):
@@ -79,5 +82,5 @@ if __name__ == "__main__":
         sys.exit("usage: python -m zoo.soup OUT BUNDLE BUNDLE [BUNDLE ...]")
     try:
         print(f"wrote {soup(sys.argv[2:], sys.argv[1]).entry.name} soup to {sys.argv[1]}")
-    except InputError as e:
+    except ZooError as e:           # unknown or tampered bundle, what cannot be averaged
         sys.exit(f"error: {e}")
