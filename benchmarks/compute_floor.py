@@ -26,7 +26,7 @@ import sys
 import time
 from datetime import UTC, datetime
 
-from .harness import RESULTS, import_torch, machine, set_tf_threads, versions
+from .harness import RESULTS, import_torch, machine, set_tf_threads, versions, write_markdown
 
 KERAS_ROW = "Keras 3 / TensorFlow, jit_compile=False (zoo/training.py)"
 
@@ -155,9 +155,7 @@ def main(argv=None) -> int:
         lines.append(f"| {name} ({t['date'][:16]} run) | {what} | {sequential / 1e9:.1f} + "
                      f"{batched / 1e9:.1f} | {shaped} | {floor:.0f} | {t['keras']:.0f} | "
                      f"{t['twin']:.0f} | {t['keras'] / floor:.2f}× | {t['twin'] / floor:.2f}× |")
-    path = RESULTS / f"compute_floor{suffix}.md"
-    path.write_text("\n".join(lines) + "\n")
-    print("\n".join(lines), f"wrote {path}", sep="\n")
+    write_markdown(RESULTS / f"compute_floor{suffix}.md", lines)
     return 0
 
 

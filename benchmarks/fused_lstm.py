@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from .harness import RESULTS, machine, versions
+from .harness import RESULTS, machine, versions, write_markdown
 
 SHAPES = {"music-lstm": (8, 64, 88, 256), "charlm-lstm": (64, 128, 64, 512),
           "forecast-lstm": (256, 64, 8, 64), "summarize-attn encoder, sources of 64": (32, 64, 128, 128),
@@ -151,9 +151,7 @@ def main(argv=None) -> int:
                      f"{r['PyTorch nn.LSTM']:.1f} | "
                      f"{r['Keras LSTM'] / r['zoo.layers.LSTM']:.2f}× | "
                      f"{e['zoo.layers.LSTM']:.1e} / {e['TF BlockLSTMV2']:.1e} |")
-    path = RESULTS / f"fused_lstm{'-quick' if args.quick else ''}.md"
-    path.write_text("\n".join(lines) + "\n")
-    print("\n".join(lines), f"\nwrote {path}", sep="\n")
+    write_markdown(RESULTS / f"fused_lstm{'-quick' if args.quick else ''}.md", lines)
     return 0
 
 

@@ -461,6 +461,13 @@ def bundle_sizes(zm, bundle: str) -> dict:
 
 
 # ---- the report -----------------------------------------------------------------------------
+def write_markdown(path: Path, lines: list[str]) -> Path:
+    """Write a report's markdown `lines` to `path` and show them."""
+    path.write_text("\n".join(lines) + "\n")
+    print("\n".join(lines), f"\nwrote {path}", sep="\n")
+    return path
+
+
 def num(v) -> str:
     """Three significant figures, no exponent, thousands separated."""
     if not isinstance(v, (int, float)) or isinstance(v, bool):

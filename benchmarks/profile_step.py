@@ -27,7 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .harness import RESULTS, keras_training_copy, machine, train_batches, versions
+from .harness import (RESULTS, keras_training_copy, machine, train_batches, versions,
+                      write_markdown)
 
 
 def op_durations(logdir: str) -> dict:
@@ -126,9 +127,7 @@ def main(argv=None) -> int:
         named = sorted(((ms, n) for n, ms in s["ops"].items() if n.endswith(f":{kind}")),
                        reverse=True)[:args.top]
         lines += [f"| `{n.rsplit(':', 1)[0][-110:]}` | {ms:.2f} |" for ms, n in named]
-    path = RESULTS / f"profile_{Path(args.name).name}.md"
-    path.write_text("\n".join(lines) + "\n")
-    print("\n".join(lines), f"\nwrote {path}", sep="\n")
+    write_markdown(RESULTS / f"profile_{Path(args.name).name}.md", lines)
     return 0
 
 
