@@ -24,9 +24,8 @@ import json
 import os
 import sys
 import time
-from datetime import UTC, datetime
 
-from .harness import RESULTS, import_torch, machine, set_tf_threads, versions, write_markdown
+from .harness import RESULTS, import_torch, run_lines, set_tf_threads, write_markdown
 
 KERAS_ROW = "Keras 3 / TensorFlow, jit_compile=False (zoo/training.py)"
 
@@ -125,13 +124,10 @@ def main(argv=None) -> int:
     load = os.getloadavg()[0]
     peak = peak_gflops()
     best = max(peak.values())
-    m, default = machine(), "each framework's default"
+    command = "python -m benchmarks.compute_floor" + (f" --threads {args.threads}" if args.threads else "")
+    threads = args.threads or "each framework's default"
     lines = ["# The arithmetic floor of a training step", "",
-             f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; command: `python -m "
-             f"benchmarks.compute_floor{f' --threads {args.threads}' if args.threads else ''}`",
-             f"- machine: {m['cpu']}, nproc {m['nproc']}; load average {load:.2f} at start; threads: "
-             f"{args.threads or default}",
-             "- versions: " + ", ".join(f"{k} {v}" for k, v in versions().items()),
+             *run_lines(command, load, f"; threads: {threads}"),
              "- best rate of a 2048 x 2048 float32 product: "
              + ", ".join(f"{k} {v:.0f}" for k, v in peak.items()) + " GFLOP/s",
              "- floor: the step's matrix products (FLOPs counted from the shapes): those that must run "

@@ -19,11 +19,10 @@ import argparse
 import os
 import sys
 import time
-from datetime import UTC, datetime
 
 import numpy as np
 
-from .harness import RESULTS, machine, versions, write_markdown
+from .harness import RESULTS, run_lines, write_markdown
 
 SHAPES = {"music-lstm": (8, 64, 88, 256), "charlm-lstm": (64, 128, 64, 512),
           "forecast-lstm": (256, 64, 8, 64), "summarize-attn encoder, sources of 64": (32, 64, 128, 128),
@@ -132,13 +131,10 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     load = os.getloadavg()[0]
     rows = {app: measure(shape, 3 if args.quick else 12) for app, shape in SHAPES.items()}
-    m = machine()
+    command = "python -m benchmarks.fused_lstm" + (" --quick" if args.quick else "")
     lines = ["# One LSTM layer's training pass: Keras, zoo.layers.LSTM, TF BlockLSTMV2, PyTorch", "",
-             f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; command: `python -m benchmarks.fused_lstm"
-             f"{' --quick' if args.quick else ''}`",
-             f"- machine: {m['cpu']}, nproc {m['nproc']}; load average {load:.2f} at start, "
-             f"{os.getloadavg()[0]:.2f} at end; each framework's default threads",
-             f"- versions: " + ", ".join(f"{k} {v}" for k, v in versions().items()),
+             *run_lines(command, load, f", {os.getloadavg()[0]:.2f} at end; each framework's "
+                                       "default threads"),
              "- forward and backward (gradients of the inputs and weights), ms, best of two medians",
              "- max rel. gradient diff: against Keras's gradients, zoo.layers.LSTM / BlockLSTMV2", "",
              "| application: batch, steps, inputs, units | Keras LSTM | zoo.layers.LSTM | "

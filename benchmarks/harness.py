@@ -461,6 +461,16 @@ def bundle_sizes(zm, bundle: str) -> dict:
 
 
 # ---- the report -----------------------------------------------------------------------------
+def run_lines(command: str, load: float, machine_note: str = "") -> list[str]:
+    """A report's date and command, machine (with the load average when the run began, then
+    `machine_note`) and versions lines, for a report made in this process."""
+    m = machine()
+    return [f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; command: `{command}`",
+            f"- machine: {m['cpu']}, nproc {m['nproc']}; load average {load:.2f} at start"
+            + machine_note,
+            "- versions: " + ", ".join(f"{k} {v}" for k, v in versions().items())]
+
+
 def write_markdown(path: Path, lines: list[str]) -> Path:
     """Write a report's markdown `lines` to `path` and show them."""
     path.write_text("\n".join(lines) + "\n")

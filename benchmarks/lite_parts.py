@@ -16,12 +16,11 @@ from __future__ import annotations
 import argparse
 import os
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 
-from .harness import RESULTS, machine, timed, versions
+from .harness import RESULTS, run_lines, timed, write_markdown
 
 CALLS = 300
 
@@ -155,17 +154,11 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     if set(args.names) - set(CUTS):
         ap.error(f"no cuts for {sorted(set(args.names) - set(CUTS))}; expected some of {sorted(CUTS)}")
-    m, v = machine(), versions()
     why = __doc__.split("\n\n")[1]          # the docstring's second paragraph
-    head = (f"# Where one call goes: TFLite and ONNX Runtime, cut after layers\n\n{why}\n\n"
-            f"- date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; command: "
-            f"`python -m benchmarks.lite_parts {' '.join(args.names)}`\n"
-            f"- machine: {m['cpu']}, nproc {m['nproc']}; load average {os.getloadavg()[0]:.2f} at start\n"
-            f"- versions: " + ", ".join(f"{k} {x}" for k, x in v.items()) + "\n"
-            f"- p50 ms of {CALLS} calls at batch 1\n\n")
-    text = head + "\n".join(measure(n) for n in args.names)
-    (RESULTS / "lite_parts.md").write_text(text)
-    print(text)
+    lines = ["# Where one call goes: TFLite and ONNX Runtime, cut after layers", "", why, "",
+             *run_lines(f"python -m benchmarks.lite_parts {' '.join(args.names)}", os.getloadavg()[0]),
+             f"- p50 ms of {CALLS} calls at batch 1", "", *(measure(n) for n in args.names)]
+    write_markdown(RESULTS / "lite_parts.md", lines)
     return 0
 
 

@@ -22,13 +22,11 @@ import os
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
-from .harness import (RESULTS, keras_training_copy, machine, train_batches, versions,
-                      write_markdown)
+from .harness import RESULTS, keras_training_copy, run_lines, train_batches, write_markdown
 
 
 def op_durations(logdir: str) -> dict:
@@ -110,12 +108,8 @@ def main(argv=None) -> int:
     step_ms, durations = profile(args.name, args.steps)
     s = summarize(durations, args.steps)
     total = sum(ms for ms, _ in s["types"].values())
-    m = machine()
     lines = [f"# Where a training step of {args.name} goes", "",
-             f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; command: `python -m "
-             f"benchmarks.profile_step {args.name} --steps {args.steps}`",
-             f"- machine: {m['cpu']}, nproc {m['nproc']}; load average {load:.2f} at start",
-             "- versions: " + ", ".join(f"{k} {v}" for k, v in versions().items()),
+             *run_lines(f"python -m benchmarks.profile_step {args.name} --steps {args.steps}", load),
              f"- a step unprofiled: p50 {step_ms:.1f} ms over {args.steps} steps; operations "
              f"sum to {total:.1f} ms a step (two cores overlap)", "",
              "| operation type | ms a step | share | calls a step |", "|---|---:|---:|---:|"]
