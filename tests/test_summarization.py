@@ -47,6 +47,17 @@ def test_read_split_picks_datasets(data_dir):
         data.read_split(root, "test")
 
 
+def test_bbc_headlines_keep_out_the_report_split(data_dir):
+    from zoo_pipelines.summarization import mix
+
+    pairs = mix.bbc_headlines(data_dir)
+    report = {p["group"] for p in mix.corpus("bbc_news_summary", "report", data_dir)}
+    assert len(pairs) == len(mix.corpus("bbc_news_summary", "train", data_dir))
+    assert not {p["group"].removesuffix("-title") for p in pairs} & report
+    assert all(len(p["document"].split()) >= mix.LEAD_WORDS for p in pairs[:50])
+    assert pairs[0]["summary"] == "Ad sales boost Time Warner profit"
+
+
 @pytest.fixture(scope="module")
 def vocab(data_dir):
     train = data.read_split(data_dir / DEBIAN, "train")[:600]

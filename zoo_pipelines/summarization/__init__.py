@@ -1,5 +1,5 @@
 """Abstractive summarization: the `summarize-attn` entry (BiLSTM encoder, LSTM decoder with
-attention, pointer-generator copying and coverage; beam search on the numpy host),
+attention, pointer-generator copying and coverage; greedy or beam-search decoding on the numpy host),
 trained on Debian package descriptions (long description -> one-line synopsis); the
 shipped bundle is then fine-tuned on news beside them (see general.py and mix.py).
 
@@ -16,7 +16,8 @@ register(
     task="summarization",
     package="zoo_pipelines.summarization",
     summary="BiLSTM encoder + LSTM decoder with attention, pointer-generator copying and "
-            "coverage over WordPiece subwords; beam search: document -> short summary",
+            "coverage over WordPiece subwords; greedy decoding (beam search optional): "
+            "document -> short summary",
     default_data="summarization/debian_descriptions",
     train_file="train.jsonl.gz",
     valid_file="valid.jsonl.gz",

@@ -10,6 +10,10 @@ BBC) beside the Debian package descriptions it already knows.
   max_target subwords a model is trained on are the earliest summary sentence (usually the
   lead), and going on means copying on down the article. References for scoring are never
   reordered.
+- `out/headlines-train.jsonl.gz`: news-train plus one headline pair per BBC training
+  article: its opening sentences (at least LEAD_WORDS words, as long as an Inshorts text)
+  and its title. Inshorts is document -> headline with only 3.6k pairs; BBC's titles are
+  headlines of the same kind, unused by its summaries.
 - `out/valid.jsonl.gz`: the selection split for all three corpora: every 8th pair of the
   Debian valid file (about 400), and the whole Inshorts (454) and BBC (209) valid files,
   each row tagged with its `corpus`; `out/news-valid.jsonl.gz`: its news rows (the
@@ -31,14 +35,15 @@ import re
 import sys
 from pathlib import Path
 
-from zoo.data import data_root
+from zoo.data import carve, data_root
 
-from .data import DATASETS, read_split
+from .data import DATASETS, read, read_split, report_group
 
 # BBC summaries join their sentences with no space ("...49%.Communications Minister ...").
 SUMMARY_SENTENCE = re.compile(r"(?<=[.!?\"'])(?=[A-Z\"])|(?<=[.!?])\s+")
 DEBIAN_VALID_EVERY = 8
 BBC_REPEATS = 2
+LEAD_WORDS = 45      # Inshorts texts average about 58 words
 
 
 def order_summary(document: str, summary: str) -> str:
@@ -59,6 +64,28 @@ def news_train(root: Path | None = None) -> list[dict]:
     bbc = [{**p, "summary": order_summary(p["document"], p["summary"])}
            for p in corpus("bbc_news_summary", "train", root)]
     return inshorts + bbc * BBC_REPEATS
+
+
+def lead(document: str, words: int = LEAD_WORDS) -> str:
+    """The document's first sentences, up to the one that reaches `words` words.
+
+    >>> lead("One two three. Four five. Six.", words=4)
+    'One two three. Four five.'
+    """
+    out = []
+    for sentence in SUMMARY_SENTENCE.split(document.replace("\n", " ")):
+        out.append(sentence.strip())
+        if sum(len(s.split()) for s in out) >= words:
+            break
+    return " ".join(s for s in out if s)
+
+
+def bbc_headlines(root: Path | None = None) -> list[dict]:
+    """(lead, title) pairs of the BBC train split (its report split left out by the same
+    carve: the group is the article's id)."""
+    path = (root or data_root()) / "summarization" / "bbc_news_summary" / "train.jsonl.gz"
+    titled = carve(read(path, summary="title"), report_group, "train")
+    return [{**p, "document": lead(p["document"]), "group": p["group"] + "-title"} for p in titled]
 
 
 def mixed_valid(root: Path | None = None) -> list[dict]:
@@ -82,10 +109,12 @@ def write_mix(out: str | Path, root: Path | None = None) -> dict:
     out = Path(out)
     train, valid = news_train(root), mixed_valid(root)
     write_jsonl(train, out / "news-train.jsonl.gz")
+    headlines = train + bbc_headlines(root)
+    write_jsonl(headlines, out / "headlines-train.jsonl.gz")
     write_jsonl(valid, out / "valid.jsonl.gz")
     news = [p for p in valid if p["corpus"] != DATASETS[0]]
     write_jsonl(news, out / "news-valid.jsonl.gz")
-    return {"news-train": len(train), "valid": len(valid), "news-valid": len(news)}
+    return {"news-train": len(train), "headlines-train": len(headlines), "valid": len(valid), "news-valid": len(news)}
 
 
 if __name__ == "__main__":
