@@ -160,6 +160,20 @@ def test_stroke_blur_option_redraws_strokes():
     assert prep["stroke_blur"] == 0.5 and ENTRY.recipe["data"]["stroke_blur"] == 0.0
 
 
+def test_flat_style_option_redraws_in_few_colours():
+    import tensorflow as tf
+
+    # A horizontal gradient (64 greys): redrawn, it keeps at most 12 colours; off, all 64.
+    img = np.repeat(np.linspace(0, 252, 64, dtype=np.float32)[None, :, None], 64, 0)
+    img = np.repeat(img, 3, 2)
+    tf.random.set_seed(0)
+    colours = lambda flat: len(np.unique(                                # noqa: E731
+        D._augment(tf.constant(img), 64, 0.0, 0.0, flat).numpy()[20:44, 20:44, 0]))
+    assert colours(1.0) <= 12 and colours(0.0) == 24
+    prep, _ = D.fit_preprocessor([{"image": "x", "captions": ["a b"]}], flat_style=0.5)
+    assert prep["flat_style"] == 0.5 and ENTRY.recipe["data"]["flat_style"] == 0.0
+
+
 def test_keyword_target_dataset_and_loss(data_dir):
     import keras
 

@@ -94,7 +94,8 @@ def caption_counts(examples) -> Counter:
 def fit_preprocessor(train: list[dict], image_size: int = 64, min_count: int = 2,
                      max_len: int | None = None, color_jitter: float = 1.0,
                      keyword_weight: float = 0.0, keyword_min_count: int = 4,
-                     styles=None, stroke_blur: float = 0.0) -> tuple[dict, None]:
+                     styles=None, stroke_blur: float = 0.0,
+                     flat_style: float = 0.0) -> tuple[dict, None]:
     """Vocabulary (words seen `min_count` times, most frequent first, after the specials
     <pad> <start> <end> <unk>), image size, caption length buckets, the training
     augmentation's `color_jitter` strength (make_dataset; 0 = shift/crop only), and, with
@@ -104,7 +105,8 @@ def fit_preprocessor(train: list[dict], image_size: int = 64, min_count: int = 2
     (in_styles; make_dataset and the nearest-neighbour baseline keep to them): the
     cross-style check trains on one style and measures the other. `stroke_blur` is the
     share of training images drawn differently (make_dataset: thicker or thinner strokes,
-    or blurred; 0: off)."""
+    or blurred; 0: off), `flat_style` the share redrawn in flat colours (flat_colours;
+    0: off)."""
     train = in_styles(train, styles)
     counts = caption_counts(train)
     words = [w for w, c in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])) if c >= min_count]
@@ -117,6 +119,8 @@ def fit_preprocessor(train: list[dict], image_size: int = 64, min_count: int = 2
             "color_jitter": float(color_jitter)}
     if stroke_blur:
         prep["stroke_blur"] = float(stroke_blur)
+    if flat_style:
+        prep["flat_style"] = float(flat_style)
     if styles:
         prep["styles"] = sorted({style_of(e) for e in train})
     if keyword_weight > 0:
@@ -208,7 +212,9 @@ def make_dataset(examples: list[dict], prep: dict, batch_size: int, shuffle: boo
     colour, such as the emoji skin tones, jitter blurs neighbouring tones), and on a share
     prep["stroke_blur"] of the images (default 0) a change of drawing style that keeps the
     colours: strokes one pixel thicker or thinner (a 3x3 min or max filter) or a 3x3
-    binomial blur, one of the three at random. There
+    binomial blur, one of the three at random; and on a share prep["flat_style"] (default
+    0) the image in flat colours (flat_colours: a palette of 6-12, as a flat-shaded art
+    style such as Twemoji draws). There
     is NO horizontal flip: it changes the meaning of arrows, hands, flags and text, which
     captions name ("right arrow", "flag: ..."); add one only for data where it is harmless.
     With prep["styles"] only the images of those folders are used (fit_preprocessor)."""
@@ -219,6 +225,7 @@ def make_dataset(examples: list[dict], prep: dict, batch_size: int, shuffle: boo
     augment = shuffle if augment is None else augment
     jitter = float(prep.get("color_jitter", 1.0))     # bundles from before the option: 1
     stroke = float(prep.get("stroke_blur", 0.0))
+    flat = float(prep.get("flat_style", 0.0))
     images, ids, which = pairs(examples, prep)
     if shuffle:
         order = np.random.default_rng(seed).permutation(len(images))
@@ -243,7 +250,7 @@ def make_dataset(examples: list[dict], prep: dict, batch_size: int, shuffle: boo
         img = tf.numpy_function(load, [path], tf.float32)
         img.set_shape((size, size, 3))
         if augment:
-            img = _augment(img, size, jitter, stroke)
+            img = _augment(img, size, jitter, stroke, flat)
         y = {"logits": tgt, "attention": tgt}
         if kw_table is not None:
             y["keywords"] = tf.gather(kw_table, n)
@@ -259,8 +266,37 @@ def make_dataset(examples: list[dict], prep: dict, batch_size: int, shuffle: boo
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
-def _augment(img, size: int, jitter: float = 1.0, stroke: float = 0.0):
+def flat_colours(img: np.ndarray, seed: int, sizes=(6, 12), rounds: int = 6) -> np.ndarray:
+    """The image redrawn in flat colours: each pixel takes the colour of its cluster in a
+    k-means palette of k in `sizes` colours (k and the first centres drawn with `seed`).
+    Shading and gradients (Noto's style) become flat areas (Twemoji's); the main colours,
+    skin tones among them, stay.
+
+    >>> img = np.zeros((4, 4, 3), np.float32); img[:, 2:] = 255; img[0, 0] = 20
+    >>> sorted(np.unique(flat_colours(img, 0, sizes=(2, 2))).tolist())
+    [2.5, 255.0]
+    """
+    rng = np.random.default_rng(int(seed))
+    pixels = img.reshape(-1, 3).astype(np.float32)
+    k = int(rng.integers(sizes[0], sizes[1] + 1))
+    centres = pixels[rng.choice(len(pixels), min(k, len(pixels)), replace=False)]
+    for _ in range(rounds):
+        nearest = ((pixels[:, None] - centres[None]) ** 2).sum(-1).argmin(1)
+        for j in range(len(centres)):
+            members = pixels[nearest == j]
+            if len(members):
+                centres[j] = members.mean(0)
+    return centres[nearest].reshape(img.shape).astype(np.float32)
+
+
+def _augment(img, size: int, jitter: float = 1.0, stroke: float = 0.0, flat: float = 0.0):
     import tensorflow as tf
+
+    if flat > 0:
+        seed = tf.random.uniform([], 0, 2 ** 31 - 1, dtype=tf.int64)
+        redrawn = lambda: tf.ensure_shape(                               # noqa: E731
+            tf.numpy_function(flat_colours, [img, seed], tf.float32), img.shape)
+        img = tf.cond(tf.random.uniform([]) < flat, redrawn, lambda: img)
 
     if stroke > 0:
         x = img[None] - 255.0                           # white 0: padding stays white
