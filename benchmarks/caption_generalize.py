@@ -16,9 +16,12 @@ other style (`other style, seen emoji`: the train split drawn in the other style
 this script measures and keeps in the run's folder as cross_style.json).
 
     ZOO_DATA=../shared/data .venv/bin/python -m benchmarks.caption_generalize [--record]
+    ZOO_DATA=../shared/data .venv/bin/python -m benchmarks.caption_generalize \
+        --out benchmarks/results/caption_generalize-flat.md "runs/captioning/x=what it changes"
 
-writes benchmarks/results/caption_generalize.md; `--record` also puts the table into the
-shipped bundle's metrics.json (`studies.generalize`) and card. The runs of the 16-epoch
+writes benchmarks/results/caption_generalize.md (the RUNS below) or, given runs, the
+table of those runs to --out; `--record` also puts the table into the shipped bundle's
+metrics.json (`studies.generalize`) and card. The runs of the 16-epoch
 recipe shipped before (stroke_blur among them) are in caption_generalize-16epochs.md.
 """
 from __future__ import annotations
@@ -95,19 +98,24 @@ NOTE = ("Greedy BLEU-4 with the nearest-neighbour baseline of the same run in br
         "shipped row; report (584 images of 163 base emoji, one in ten, carved from train by "
         "CRC-32, never trained on) chose nothing. A cross-style run's other-style columns "
         "are a style it never saw; `other style, seen emoji` is the train split drawn in "
-        "that style. Every run: 30 epochs of the shipped command, one seed (the 16-epoch "
-        "runs of the bundle before, stroke_blur among them: "
-        "benchmarks/results/caption_generalize-16epochs.md).")
+        "that style. ")
+RUNS_NOTE = ("Every run: 30 epochs of the shipped command, one seed (the 16-epoch runs of the "
+             "bundle before, stroke_blur among them: "
+             "benchmarks/results/caption_generalize-16epochs.md).")
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("runs", nargs="*", help="RUN=LABEL (default: the RUNS of the card's study)")
+    ap.add_argument("--out", type=Path, default=RESULTS)
     ap.add_argument("--record", action="store_true",
                     help="write the table into the shipped bundle's metrics.json and card")
     args = ap.parse_args(argv)
-    rows = [r for r in (row(w, label) for w, label in RUNS.items()) if r]
-    RESULTS.write_text(f"# caption-cnn-lstm on unseen emoji and an unseen art style\n\n"
-                       f"{__doc__}\n\n{NOTE}\n\n{table(rows)}\n")
+    runs = dict(r.split("=", 1) for r in args.runs) if args.runs else RUNS
+    rows = [r for r in (row(w, label) for w, label in runs.items()) if r]
+    note = NOTE + ("One seed a run, its epochs as labelled." if args.runs else RUNS_NOTE)
+    args.out.write_text(f"# caption-cnn-lstm on unseen emoji and an unseen art style\n\n"
+                        f"{__doc__}\n\n{note}\n\n{table(rows)}\n")
     print(table(rows))
     if args.record:
         import zoo
@@ -117,7 +125,7 @@ def main(argv=None):
         m = zoo.load("caption-cnn-lstm")
         m.metrics["splits"]["valid"]["chose"] = VALID_CHOSE
         m.metrics.setdefault("studies", {})["generalize"] = {
-            "title": "Unseen emoji and an unseen art style (issue 17)", "note": NOTE,
+            "title": "Unseen emoji and an unseen art style (issue 17)", "note": note,
             "command": "python -m benchmarks.caption_generalize --record", "rows": rows}
         m.write_card(m.entry.bundle_path)
 
