@@ -548,18 +548,3 @@ def test_shipped_metrics_reproduce_on_the_official_test_recordings(shipped, data
     for key in ("wer", "cer", "digit_accuracy", "connected_wer"):
         assert abs(measured[key] - recorded[key]) < 1e-9, key
     assert measured["digit_accuracy"] >= 0.99 and measured["connected_wer"] <= 0.05   # issue targets
-
-
-def test_study_takes_leave_one_out_rows_from_benchmark_results(tmp_path):
-    import json
-
-    from zoo_pipelines.speech import study
-
-    cell = lambda acc: {"digit_accuracy": acc, "connected_wer": 0.1}     # noqa: E731
-    path = tmp_path / "adapt.json"
-    path.write_text(json.dumps({"george": {"run": "runs/x-nogeorge", "best_epoch": 9,
-                                           "not adapted": cell(0.5),
-                                           "adapted from his test audio": cell(0.7)}}))
-    rows = study.measured([path], "george")
-    assert [(r["digit acc."], r["recipe"]) for r in rows] == [(0.7, "this bundle's")]
-    assert "runs/x-nogeorge (best epoch 9" in rows[0]["run"] and not study.measured([path], "lucas")

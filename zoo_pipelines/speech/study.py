@@ -15,9 +15,7 @@ into a bundle's card (metrics.json `studies`, zoo.card.render_studies):
   recipe without SPEAKER (synth `--drop-speaker`), scored here on all his recordings;
   rows recorded in either bundle's metrics.json `reports`, and this recipe's rows already
   in its card for a speaker not given here, are shown as they are. A speaker with no run
-  says so. `--loso-results FILE` adds the rows of runs measured by
-  benchmarks.speech_ctc_adapt (its .json; the "adapted from his test audio" column, which
-  is what `evaluate()` measures) whose folders are not on this machine.
+  says so.
 """
 from __future__ import annotations
 
@@ -62,22 +60,7 @@ def earlier(zm, speaker: str) -> list[dict]:
             and r["digit acc."] != NONE]
 
 
-def measured(results: list, speaker: str) -> list[dict]:
-    """This recipe's rows for `speaker` from benchmarks.speech_ctc_adapt result files."""
-    import json
-
-    rows = []
-    for path in results:
-        r = json.loads(Path(path).read_text()).get(speaker)
-        if r:
-            a = r["adapted from his test audio"]
-            rows.append({"held-out speaker": speaker, "recipe": "this bundle's",
-                         "run": f"{r['run']} (best epoch {r['best_epoch']}; {path})",
-                         "digit acc.": a["digit_accuracy"], "connected WER": a["connected_wer"]})
-    return rows
-
-
-def loso_rows(m, before, loso: dict, fsdd: Path, label: str, results: list = ()) -> list[dict]:
+def loso_rows(m, before, loso: dict, fsdd: Path, label: str) -> list[dict]:
     import zoo
     from zoo.training import read_state
 
@@ -93,13 +76,10 @@ def loso_rows(m, before, loso: dict, fsdd: Path, label: str, results: list = ())
                   "digit acc.": r["digit_accuracy"], "connected WER": r["connected_wer"]}
                  for recipe, zm in ((label, before), ("this bundle's", m))
                  for run, r in recorded(zm, speaker)]
-        found = measured(results, speaker)
-        rows += found
         if speaker not in loso:
-            # a study re-run on its own bundle finds the result files' rows in the card too
-            kept = [r for r in earlier(m, speaker) if r["run"] not in {f["run"] for f in found}]
+            kept = earlier(m, speaker)
             rows += kept
-            if not recorded(m, speaker) and not kept and not found:
+            if not recorded(m, speaker) and not kept:
                 rows.append({"held-out speaker": speaker, "recipe": "this bundle's",
                              "run": "not measured yet", "digit acc.": NONE, "connected WER": NONE})
             continue
@@ -132,7 +112,7 @@ def mean_row(rows: list[dict], speakers: list) -> list[dict]:
 
 
 def study(m, before: str, synth_dir: str, loso: dict, fsdd: Path, command: str,
-          label: str = "replaced", results: list = ()) -> dict:
+          label: str = "replaced") -> dict:
     """The three tables (metrics.json `studies`) for the loaded bundle `m`."""
     import zoo
 
@@ -189,7 +169,7 @@ def study(m, before: str, synth_dir: str, loso: dict, fsdd: Path, command: str,
                      "500 recordings of the speaker left out; the epoch is chosen on the other "
                      "speakers' official recordings 0-4. Where a run's hyper-parameters differ "
                      "from this bundle's, the run column says how."),
-            "command": command, "rows": loso_rows(m, old, loso, fsdd, label, results)},
+            "command": command, "rows": loso_rows(m, old, loso, fsdd, label)},
     }
 
 
@@ -201,8 +181,6 @@ def main(argv=None):
     ap.add_argument("--synth", required=True, help="synthetic voices (synth.py --out)")
     ap.add_argument("--loso", nargs="*", default=[], metavar="SPEAKER=BUNDLE",
                     help="runs with one FSDD speaker left out")
-    ap.add_argument("--loso-results", nargs="*", default=[], metavar="FILE",
-                    help="benchmarks.speech_ctc_adapt .json files of such runs (folders gone)")
     ap.add_argument("--fsdd", default=None, help="FSDD folder (default $ZOO_DATA/fsdd)")
     args = ap.parse_args(argv)
     from zoo.data import data_root
@@ -217,13 +195,12 @@ def main(argv=None):
     command = "python -m zoo_pipelines.speech.study " + " ".join(
         [args.bundle, "--before", args.before, "--synth", args.synth]
         + (["--label", shlex.quote(args.label)] if args.label != "replaced" else [])
-        + (["--loso", *args.loso] if args.loso else [])
-        + (["--loso-results", *args.loso_results] if args.loso_results else []))
+        + (["--loso", *args.loso] if args.loso else []))
     import zoo
 
     m = zoo.load(args.bundle)
     m.metrics.setdefault("studies", {}).update(
-        study(m, args.before, args.synth, loso, fsdd, command, args.label, args.loso_results))
+        study(m, args.before, args.synth, loso, fsdd, command, args.label))
     m.write_card(args.bundle)
     print(f"{args.bundle}: studies {', '.join(m.metrics['studies'])} written into card.md")
 
