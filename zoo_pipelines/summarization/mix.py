@@ -73,10 +73,11 @@ def lead(document: str, words: int = LEAD_WORDS) -> str:
     >>> lead("One two three. Four five. Six.", words=4)
     'One two three. Four five.'
     """
-    out = []
+    out, count = [], 0
     for sentence in SUMMARY_SENTENCE.split(document.replace("\n", " ")):
         out.append(sentence.strip())
-        if sum(len(s.split()) for s in out) >= words:
+        count += len(sentence.split())
+        if count >= words:
             break
     return " ".join(s for s in out if s)
 
