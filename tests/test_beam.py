@@ -1,9 +1,10 @@
 """zoo.beam: the numpy beam search every autoregressive host uses (summaries, captions),
-its caption rules (narrowing beam, finished before cut), and the batch-1 row runner."""
+its caption rules (narrowing beam, finished before cut), the batch-1 row runner, and
+epsilon sampling with the minimum Bayes risk choice over its draws."""
 import numpy as np
 import pytest
 
-from zoo.beam import beam_search, rowwise
+from zoo.beam import beam_search, lcs_f1, minimum_bayes_risk, rowwise, sample
 from zoo.errors import InputError
 
 START, END = 0, 1
@@ -87,3 +88,41 @@ def test_rowwise_calls_a_batch_1_function_once_per_row():
     out = rowwise(call, "double")({"x": np.arange(6.0).reshape(3, 2)})
     assert out["y"].tolist() == [[0, 2], [4, 6], [8, 10]] and out["n"].tolist() == [1, 5, 9]
     assert calls == [("double", (1, 2))] * 3
+
+
+def _draw(seeds, samples=400, **kw):
+    """Samples from the FORK table; the state carries each row's id, as a host carries its
+    per-document constants, to check that rows keep theirs as others end."""
+    table = np.log(np.array(FORK))
+
+    def fork(tokens, state):
+        return table[tokens], state, {"row": state["row"]}
+    rows = np.arange(len(seeds))
+    return sample(fork, {"row": rows}, START, END, samples, seeds=seeds, trace=("row",), **kw)
+
+
+def test_sample_draws_the_step_distribution_row_by_row():
+    [draws] = _draw([0])
+    first = np.bincount([d["ids"][0] for d in draws], minlength=5)[2:5] / len(draws)
+    assert np.allclose(first, [.5, .35, .15], atol=.07)          # <start>'s distribution
+    assert all(d["ended"] or len(d["ids"]) == 24 for d in draws)
+    a = next(d for d in draws if d["ids"] == [2])
+    assert np.isclose(a["log_prob"], np.log(.5 * .6), atol=1e-9)
+    # epsilon 0.2 cuts "c" (.15) after <start>; "d" after "a" (.4) survives
+    assert {d["ids"][0] for d in _draw([0], epsilon=0.2)[0]} == {2, 3}
+
+
+def test_sample_rows_are_independent_of_their_batch():
+    alone = _draw([7], samples=20)[0]
+    _, beside = _draw([3, 7], samples=20)
+    assert [d["ids"] for d in alone] == [d["ids"] for d in beside]
+    assert all((d["row"] == 1).all() for d in beside), "a row keeps its constants"
+    assert [d["ids"] for d in _draw([(7, 1)], samples=20)[0]] != [d["ids"] for d in alone]
+
+
+def test_minimum_bayes_risk_takes_the_consensus():
+    words = [s.split() for s in ["new tax on phones", "tax on phones cut", "cricket news",
+                                 "new tax on phones"]]
+    assert lcs_f1(words[0], words[1]) == 0.75 and lcs_f1([], []) == 1.0
+    best, expected = minimum_bayes_risk(words, 3)
+    assert best == 3 and np.isclose(expected, (1 + .75 + 0) / 3)

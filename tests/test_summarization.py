@@ -136,6 +136,10 @@ def test_host_input_errors_and_truncation():
         assert len(host.encode(["a a a a a"]).units[0]["source"]) == 3
     with pytest.raises(InputError, match="beam"):
         host.encode(["a"], beam=0)
+    with pytest.raises(InputError, match="mbr"):
+        host.encode(["a"], mbr=65)
+    with pytest.raises(InputError, match="epsilon"):
+        host.encode(["a"], epsilon=0.9)
 
 
 @pytest.fixture(scope="module")
@@ -170,6 +174,11 @@ def test_tiny_model_trains_and_exports_functions(tiny, tmp_path):
     from zoo_pipelines.summarization.evaluate import summarize
     assert [r["tokens"] for r in summarize(zm, prep["examples"][:3], beam=2)] == \
         [r["tokens"] for r in zm.predict(prep["examples"][:3], beam=2)]
+    # Minimum Bayes risk: the same summaries however the documents are batched
+    drawn = zm.predict(docs, mbr=4, seed=1)
+    assert all(r["mbr"]["samples"] == 4 and r["mbr"]["chose"] in ("sample", "beam") for r in drawn)
+    assert [r["tokens"] for r in summarize(zm, docs, mbr=4, seed=1, batch=8)] == \
+        [r["tokens"] for r in drawn]
     report = zm.export(tmp_path / "tiny.tflite")
     assert report["agreement"] == 1.0
 

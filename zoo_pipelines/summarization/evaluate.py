@@ -56,11 +56,11 @@ def summarize(zoo_model, documents: list[str], beam: int = 1, batch: int = 32,
             return {k: np.asarray(v) for k, v in fns[name]({k: tf.constant(v) for k, v in inputs.items()}).items()}
         return call
 
-    per_call = max(1, batch // beam)
     results = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")          # long documents: truncated, by design
         encoded = host.encode(documents, beam=beam, **options)
+    per_call = max(1, batch // max(encoded.beam, encoded.mbr))     # rows a step call takes
     from zoo.monitor import progress
 
     for s in progress(range(0, len(documents), per_call), desc="summarizing", unit="batch"):

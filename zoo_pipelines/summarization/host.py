@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 import warnings
+import zlib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import takewhile
@@ -32,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from zoo import contract
-from zoo.beam import beam_search, rowwise
+from zoo.beam import beam_search, lcs, minimum_bayes_risk, rowwise, sample
 from zoo.errors import InputError
 from zoo.options import as_batch, check_int, check_number
 
@@ -61,6 +62,9 @@ MAX_BEAM = 64
 MAX_LEN_FACTOR = 4
 MAX_ALPHA = 5.0
 MAX_END_BONUS = 10.0
+# Minimum Bayes risk decoding draws `mbr` samples a document: time grows with it, and the
+# gain levels off well before 64 (README "summarize-attn", decoding).
+MAX_MBR = 64
 
 
 def pretokenize(text: str) -> list[str]:
@@ -148,17 +152,6 @@ def detokenize(pieces: list[str]) -> str:
     return out
 
 
-def lcs(a: list, b: list) -> int:
-    """Length of the longest common subsequence."""
-    prev = [0] * (len(b) + 1)
-    for x in a:
-        cur = [0]
-        for j, y in enumerate(b):
-            cur.append(prev[j] + 1 if x == y else max(prev[j + 1], cur[j]))
-        prev = cur
-    return prev[-1]
-
-
 def blocked_tokens(seq: list[int], n: int) -> set[int]:
     """Tokens that would repeat an n-gram already in `seq` (n-gram blocking)."""
     if n <= 0 or len(seq) < n - 1:
@@ -186,6 +179,9 @@ class Encoded:
     block_ngram: int = 0
     attention: bool = False
     end_bonus: float = 0.0
+    mbr: int = 0
+    epsilon: float = 0.05
+    seed: int = 0
 
 
 def read_text_file(path: Path, what: str) -> str:
@@ -211,7 +207,9 @@ class Host(contract.Host):
                                 f"bundle's max_len, else the limit)",
                      "min_len": "0..max_len", "alpha": f"0..{MAX_ALPHA:g}",
                      "block_ngram": ">= 0 (0: off)",
-                     "end_bonus": f"-{MAX_END_BONUS:g}..{MAX_END_BONUS:g} (0: off)"}
+                     "end_bonus": f"-{MAX_END_BONUS:g}..{MAX_END_BONUS:g} (0: off)",
+                     "mbr": f"0..{MAX_MBR} samples (0: off; default: the bundle's)",
+                     "epsilon": "0..0.5", "seed": ">= 0"}
 
     def __init__(self, config: dict):
         self.config = config
@@ -219,6 +217,9 @@ class Host(contract.Host):
         self.max_source = int(config["max_source"])
         self.max_target = int(config["max_target"])
         self.max_len = default_max_len(config)
+        # Minimum Bayes risk decoding, when the bundle chose it on its selection split.
+        self.mbr = int(config.get("mbr", 0))
+        self.epsilon = float(config.get("epsilon", 0.05))
         self.state = config["state"]           # {"h": units, "c": units, "context": dim}
 
     # ---- raw input -> ids ------------------------------------------------------------------
@@ -250,15 +251,19 @@ class Host(contract.Host):
     # greedy beat beam 4 (alpha 0.8, trigram blocking) by 2.2 ROUGE-L points on average.
     def encode(self, inputs, beam: int = 1, max_len: int | None = None, min_len: int = 1,
                alpha: float = 0.8, block_ngram: int = 0, attention: bool = False,
-               end_bonus: float = 0.0) -> Encoded:
+               end_bonus: float = 0.0, mbr: int | None = None, epsilon: float | None = None,
+               seed: int = 0) -> Encoded:
         """Options: `beam` width (1 = greedy), `max_len` subword tokens out (default: the
         bundle's `max_len`, chosen on its selection split, else the training limit),
         `min_len`, length-normalisation exponent `alpha`, `block_ngram` (no repeated
         n-gram in a summary; 0 turns it off), `end_bonus` (added to the log-probability of
         ending at every step: > 0 shorter summaries, < 0 longer; the README's
         summarize-attn section has its effect per corpus), `attention` (return the
-        attention map). A string is the document; a pathlib.Path is read as a UTF-8 text
-        file."""
+        attention map), `mbr` (minimum Bayes risk: draw this many summaries by epsilon
+        sampling with cut-off `epsilon`, seeded by `seed` and the document, and return,
+        of them and the beam's summary, the one with the highest mean ROUGE-L against the
+        draws; 0 = the beam's summary; default: the bundle's choice). A string is the
+        document; a pathlib.Path is read as a UTF-8 text file."""
         inputs = as_batch(inputs, (str, Path), "documents (strings)")
         beam = check_int(beam, "beam", 1, MAX_BEAM)
         max_len = check_int(self.max_len if max_len is None else max_len, "max_len", 1,
@@ -267,9 +272,12 @@ class Host(contract.Host):
         block_ngram = check_int(block_ngram, "block_ngram", 0)
         alpha = check_number(alpha, "alpha", 0, MAX_ALPHA)
         end_bonus = check_number(end_bonus, "end_bonus", -MAX_END_BONUS, MAX_END_BONUS)
+        mbr = check_int(self.mbr if mbr is None else mbr, "mbr", 0, MAX_MBR)
+        epsilon = check_number(self.epsilon if epsilon is None else epsilon, "epsilon", 0, 0.5)
+        seed = check_int(seed, "seed", 0)
         units = [{"source": self.source_ids(i, t)} for i, t in enumerate(inputs)]
         return Encoded(units, list(inputs), beam, max_len, min_len, alpha, block_ngram,
-                       bool(attention), float(end_bonus))
+                       bool(attention), float(end_bonus), mbr, float(epsilon), seed)
 
     # ---- the loop over the exported functions ------------------------------------------------
     def run(self, encoded: Encoded, call) -> list[dict]:
@@ -287,17 +295,19 @@ class Host(contract.Host):
         for n, u in enumerate(units):
             source[n, :len(u["source"])] = u["source"]
         e = encoder({"source": source})
+
         # Per-document constants, repeated once per hypothesis (zoo.beam keeps each
         # document's hypotheses in its own rows, so they never need reordering).
         rows = np.repeat(np.arange(len(units)), K)
         consts = {"memory": e["memory"][rows], "keys": e["keys"][rows], "source": source[rows]}
-        state = {"h": e["h"], "c": e["c"],
-                 "context": np.zeros((len(units), self.state["context"]), np.float32),
-                 "coverage": np.zeros((len(units), S), np.float32)}
 
         def advance(tokens, state):
             o = step({"token": tokens, **state, **consts})
             return o["log_probs"], {k: o[k] for k in state}, o
+
+        state = {"h": e["h"], "c": e["c"],
+                 "context": np.zeros((len(units), self.state["context"]), np.float32),
+                 "coverage": np.zeros((len(units), S), np.float32)}
 
         def forbid(logp, seqs):
             logp[:, [PAD, BOS, UNK]] = -np.inf
@@ -307,10 +317,39 @@ class Host(contract.Host):
                     if banned:
                         logp[r, list(banned)] = -np.inf
 
-        hyps = beam_search(advance, state, BOS, EOS, K, enc.max_len, enc.alpha, enc.min_len,
-                           adjust=forbid, trace=("attention",), end_bonus=enc.end_bonus)
+        hyps = beam_search(advance, state, BOS, EOS, K, enc.max_len, enc.alpha,
+                           enc.min_len, adjust=forbid, trace=("attention",),
+                           end_bonus=enc.end_bonus)
+        if enc.mbr:
+            # A document's draws depend on the seed and its own words only, so a summary
+            # is the same whichever batch (or backend) decodes it.
+            seeds = [(enc.seed, zlib.crc32(u["source"].tobytes())) for u in units]
+            # Samples leave the batch as they end, so the constants travel in the state.
+            def carry(tokens, state):
+                o = step({"token": tokens, **state})
+                return o["log_probs"], {k: o.get(k, state[k]) for k in state}, o
+
+            both = {**state, "memory": e["memory"], "keys": e["keys"], "source": source}
+            draws = sample(carry, both, BOS, EOS, enc.mbr, enc.max_len, enc.epsilon, seeds,
+                           enc.min_len, adjust=forbid, trace=("attention",))
+            hyps = [self.choose(d, h) for d, h in zip(draws, hyps)]
         return [{"ids": h["ids"], "score": h["score"], "log_prob": h["log_prob"],
-                 "attention": np.asarray(h["attention"], np.float32).reshape(-1, S)} for h in hyps]
+                 "attention": np.asarray(h["attention"], np.float32).reshape(-1, S),
+                 **({"mbr": h["mbr"]} if "mbr" in h else {})} for h in hyps]
+
+    def choose(self, draws: list[dict], beam: dict) -> dict:
+        """Minimum Bayes risk: of the draws and the beam's summary, the one whose words
+        agree best (ROUGE-L F1) with the other draws."""
+        words = [self.words(h["ids"]) for h in draws + [beam]]
+        best, expected = minimum_bayes_risk(words, len(draws))
+        h = (draws + [beam])[best]
+        return {**h, "score": h.get("score", h["log_prob"] / (len(h["ids"]) + 1)),
+                "mbr": {"samples": len(draws), "expected_rouge_l": round(expected, 4),
+                        "chose": "sample" if best < len(draws) else "beam"}}
+
+    def words(self, ids: list[int]) -> list[str]:
+        """A summary's words as ROUGE counts them (letters and digits; punctuation dropped)."""
+        return re.findall(r"[a-z0-9]+", detokenize([self.tokenizer.vocab[i] for i in ids]))
 
     # ---- outputs -> text -----------------------------------------------------------------------
     def decode(self, encoded: Encoded, outputs: list[dict]) -> list[dict]:
@@ -319,6 +358,8 @@ class Host(contract.Host):
         for unit, out in zip(encoded.units, outputs):
             pieces = [vocab[i] for i in out["ids"]]
             r = {"summary": detokenize(pieces), "tokens": pieces, "score": out["score"]}
+            if "mbr" in out:
+                r["mbr"] = out["mbr"]
             if encoded.attention:
                 r["source_tokens"] = [vocab[i] for i in unit["source"]]
                 r["attention"] = out["attention"][:, :len(unit["source"])].tolist()
