@@ -187,7 +187,8 @@ def test_speaker_norm_var_brings_each_speakers_spread_to_the_average(data_dir):
 def test_channel_puts_speech_in_a_room_and_through_telephone_codecs(data_dir):
     """The `channel` option: each codec round-trips a tone close to itself but not exactly
     (GSM lossier than mu-law) at its length; reverb keeps the RMS and smears a click in time;
-    fit_preprocessor refuses a probability outside 0..1."""
+    fit_preprocessor refuses a probability outside 0..1; `channel_synthetic` leaves real
+    speakers' audio alone."""
     wave = tone(freq=440.0) * 0.5
     err = {c: np.abs(augment.codec(wave, RATE, c) - wave).mean() for c in augment.CODECS}
     assert all(augment.codec(wave, RATE, c).shape == wave.shape for c in augment.CODECS)
@@ -205,6 +206,13 @@ def test_channel_puts_speech_in_a_room_and_through_telephone_codecs(data_dir):
     assert prep["channel"] == 1.0 and np.isfinite(x.numpy()).all()
     with pytest.raises(DataFormatError, match="channel"):
         D.fit_preprocessor(train, channel=1.5)
+    # channel_synthetic: FSDD's speakers are heard as recorded, a synthetic voice is not
+    first = lambda ex, p: next(iter(D.make_dataset(ex, p, batch_size=8, shuffle=True)))[0]["features"].numpy()
+    plain = first(train, D.fit_preprocessor(train, n_mels=16)[0])
+    synth_only, _ = D.fit_preprocessor(train, channel=1.0, channel_synthetic=True, n_mels=16)
+    np.testing.assert_array_equal(first(train, synth_only), plain)
+    voiced = [{**e, "speaker": "flite-kal"} for e in train]
+    assert not np.array_equal(first(voiced, synth_only), first(voiced, D.fit_preprocessor(voiced, n_mels=16)[0]))
 
 
 def test_greedy_and_beam_search_decode():

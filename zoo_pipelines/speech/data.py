@@ -38,6 +38,7 @@ from .augment import (add_noise, channel, connected, perturb, random_eq, spec_au
 from .features import (WHOLE_UTTERANCE, LogMelFeatures, log_mel, mel_matrix, num_frames,
                        speaker_config, spread_scale, utterance_norm, voice_stats)
 from .host import SUBSAMPLE
+from .synth import VOICES
 from .text import CHARS, normalize_text, tokens_of
 
 log = logging.getLogger(__name__)
@@ -204,7 +205,8 @@ def fit_preprocessor(train: list[dict], alphabet: str = "digits", sample_rate: i
                      level_norm: bool = False, vtlp: float = 0.0, eq_db: float = 0.0,
                      tempo: float = 0.0, cmn: bool = False, speaker_norm: bool = False,
                      speaker_norm_share: float = 1.0, speaker_norm_var: bool = False,
-                     channel: float = 0.0, seed: int = 0) -> tuple[dict, None]:
+                     channel: float = 0.0, channel_synthetic: bool = False,
+                     seed: int = 0) -> tuple[dict, None]:
     """Token list, feature parameters and per-mel-bin mean/std over (a sample of) the
     training audio; these normalize features for training and prediction alike.
 
@@ -217,7 +219,8 @@ def fit_preprocessor(train: list[dict], alphabet: str = "digits", sample_rate: i
     stretches training log-mels in time by a factor drawn from [1 - a, 1 + a] (a slower or
     faster talker at the same pitch); `channel` = p puts a training utterance in a
     synthetic room with probability p and through a telephone codec (mu-law, A-law, GSM,
-    ADPCM) with p (augment.channel). The last four change training only.
+    ADPCM) with p (augment.channel); with `channel_synthetic`, only the synthetic voices'
+    utterances (synth.VOICES). The last four change training only.
     `speaker_norm` subtracts each speaker's long-term band means (speaker_stats) from his
     features, in training and when measuring (evaluate.adapted: a new speaker's from his
     own recordings, no transcripts needed); `mean` is then the training speakers' average,
@@ -269,6 +272,8 @@ def fit_preprocessor(train: list[dict], alphabet: str = "digits", sample_rate: i
             "streaming": not bidirectional, "level_norm": bool(level_norm), "cmn": bool(cmn),
             "vtlp": float(vtlp), "eq_db": float(eq_db), "tempo": float(tempo),
             "speaker_norm": bool(speaker_norm), "channel": float(channel)}
+    if channel_synthetic:
+        prep["channel_synthetic"] = True
     if speaker_norm:
         prep["speaker_norm_share"] = float(speaker_norm_share)
         prep["speaker_mean"] = prep["mean"]
@@ -382,8 +387,9 @@ def make_dataset(examples: list[dict], prep: dict, batch_size: int = 32, shuffle
             if augment:
                 wave = add_noise(wave, rate, rng)
             lab = labels[i]
-        if augment and prep.get("channel"):     # (only drawn when asked for, as below)
-            wave = channel(wave, rate, rng, prep["channel"])
+        if augment and prep.get("channel") and (
+                not prep.get("channel_synthetic") or speaker_of(examples[i]) in VOICES):
+            wave = channel(wave, rate, rng, prep["channel"])     # (drawn only when asked for)
         mel = eq = None         # speaker/channel augmentation (only drawn when asked for)
         if augment and prep.get("vtlp"):
             alpha = round(float(rng.uniform(1 - prep["vtlp"], 1 + prep["vtlp"])), 2)
