@@ -9,8 +9,8 @@ Every number comes from the evaluator (`evaluate.evaluate`) in this run; metrics
   three corpora);
 - `report` (each corpus's report split, carved from its train file by REPORT_RULE;
   nothing chosen on it; Debian: every 5th pair, for CPU time): ROUGE-1/2/L per corpus,
-  greedy, the best beam row and the chosen default decoding, beside the lead sentence
-  (the `per corpus` table; flat: the means over the corpora of the default's row);
+  greedy and the chosen default decoding, beside the lead sentence (the `per corpus`
+  table; flat: the means over the corpora of the greedy row);
 - `reports`: the registry's demo inputs with their summaries.
 
     python -m zoo_pipelines.summarization.general sweep BUNDLE GRID_JSON SWEEP_JSON [CORPORA]
@@ -88,9 +88,6 @@ def finish(src: str, out: str, sweep_file: str, chosen: str) -> None:
     options = rows[chosen]["options"]
     corpora = swept(rows)
     zm.preprocessor["max_len"] = options["max_len"]
-    for key in ("mbr", "epsilon"):          # minimum Bayes risk, when the sweep chose it
-        if key in options:
-            zm.preprocessor[key] = options[key]
     zm._host = None
     # Greedy and the best beam row of the sweep, both at the chosen max_len.
     beams = [r for r in rows if rows[r]["options"].get("beam", 1) > 1
@@ -99,25 +96,20 @@ def finish(src: str, out: str, sweep_file: str, chosen: str) -> None:
     decodings = {"greedy": {"beam": 1, "block_ngram": 0, "max_len": options["max_len"]}}
     if beam:
         decodings[f"beam {beam['beam']}, alpha {beam['alpha']}, block_ngram {beam['block_ngram']}"] = beam
-    if options.get("mbr"):
-        decodings[f"MBR, {options['mbr']} samples, epsilon {options.get('epsilon', 0.05)}"] = options
-        # The bundle's default now draws samples: the other rows say they do not.
-        decodings = {lab: {"mbr": 0, **o} for lab, o in decodings.items()}
     decodings = {lab + (" (default)" if o == options else ""): o for lab, o in decodings.items()}
     mean = {}
     table = {}
     for name in corpora:
         examples = report_examples(name)
-        for lab, o in decodings.items():
+        for lab, opts in decodings.items():
             t = time.time()
-            m = evaluate(zm, examples, batch=128, **o)
+            m = evaluate(zm, examples, batch=128, **opts)
             print(f"report {name} {lab}: rougeL {m['rougeL']:.4f} (lead {m['lead_rougeL']:.4f}) "
                   f"{time.time() - t:.0f}s", flush=True)
             table[f"{SHORT[name]}, {lab}"] = {
                 **{k: m[k] for k in ROUGE}, "vs lead (rougeL)": m["rougeL"] - m["lead_rougeL"],
                 "mean_summary_words": m["mean_summary_words"], "examples": m["examples"]}
-            if o == options or name not in mean:      # the flat numbers: the default's
-                mean[name] = m
+            mean.setdefault(name, m)
         m = mean[name]
         table[f"{SHORT[name]}, lead sentence"] = {
             **{k: m[f"lead_{k}"] for k in ROUGE}, "vs lead (rougeL)": 0.0, "examples": m["examples"]}

@@ -208,7 +208,7 @@ class Host(contract.Host):
                      "min_len": "0..max_len", "alpha": f"0..{MAX_ALPHA:g}",
                      "block_ngram": ">= 0 (0: off)",
                      "end_bonus": f"-{MAX_END_BONUS:g}..{MAX_END_BONUS:g} (0: off)",
-                     "mbr": f"0..{MAX_MBR} samples (0: off; default: the bundle's)",
+                     "mbr": f"0..{MAX_MBR} samples (0: off)",
                      "epsilon": "0..0.5", "seed": ">= 0"}
 
     def __init__(self, config: dict):
@@ -217,9 +217,6 @@ class Host(contract.Host):
         self.max_source = int(config["max_source"])
         self.max_target = int(config["max_target"])
         self.max_len = default_max_len(config)
-        # Minimum Bayes risk decoding, when the bundle chose it on its selection split.
-        self.mbr = int(config.get("mbr", 0))
-        self.epsilon = float(config.get("epsilon", 0.05))
         self.state = config["state"]           # {"h": units, "c": units, "context": dim}
 
     # ---- raw input -> ids ------------------------------------------------------------------
@@ -251,7 +248,7 @@ class Host(contract.Host):
     # greedy beat beam 4 (alpha 0.8, trigram blocking) by 2.2 ROUGE-L points on average.
     def encode(self, inputs, beam: int = 1, max_len: int | None = None, min_len: int = 1,
                alpha: float = 0.8, block_ngram: int = 0, attention: bool = False,
-               end_bonus: float = 0.0, mbr: int | None = None, epsilon: float | None = None,
+               end_bonus: float = 0.0, mbr: int = 0, epsilon: float = 0.05,
                seed: int = 0) -> Encoded:
         """Options: `beam` width (1 = greedy), `max_len` subword tokens out (default: the
         bundle's `max_len`, chosen on its selection split, else the training limit),
@@ -262,8 +259,9 @@ class Host(contract.Host):
         attention map), `mbr` (minimum Bayes risk: draw this many summaries by epsilon
         sampling with cut-off `epsilon`, seeded by `seed` and the document, and return,
         of them and the beam's summary, the one with the highest mean ROUGE-L against the
-        draws; 0 = the beam's summary; default: the bundle's choice). A string is the
-        document; a pathlib.Path is read as a UTF-8 text file."""
+        draws; 0, the default, returns the beam's summary; README "summarize-attn" has its
+        measurements). A string is the document; a pathlib.Path is read as a UTF-8 text
+        file."""
         inputs = as_batch(inputs, (str, Path), "documents (strings)")
         beam = check_int(beam, "beam", 1, MAX_BEAM)
         max_len = check_int(self.max_len if max_len is None else max_len, "max_len", 1,
@@ -272,8 +270,8 @@ class Host(contract.Host):
         block_ngram = check_int(block_ngram, "block_ngram", 0)
         alpha = check_number(alpha, "alpha", 0, MAX_ALPHA)
         end_bonus = check_number(end_bonus, "end_bonus", -MAX_END_BONUS, MAX_END_BONUS)
-        mbr = check_int(self.mbr if mbr is None else mbr, "mbr", 0, MAX_MBR)
-        epsilon = check_number(self.epsilon if epsilon is None else epsilon, "epsilon", 0, 0.5)
+        mbr = check_int(mbr, "mbr", 0, MAX_MBR)
+        epsilon = check_number(epsilon, "epsilon", 0, 0.5)
         seed = check_int(seed, "seed", 0)
         units = [{"source": self.source_ids(i, t)} for i, t in enumerate(inputs)]
         return Encoded(units, list(inputs), beam, max_len, min_len, alpha, block_ngram,
