@@ -173,7 +173,8 @@ def sample(step, state: dict, start: int, end: int, samples: int = 16, max_len: 
     N = len(next(iter(state.values())))
     rows = np.repeat(np.arange(N), samples)
     state = {k: np.asarray(v)[rows] for k, v in state.items()}
-    rngs = [np.random.default_rng([*np.ravel(seeds[n]).tolist(), k]) for n in range(N) for k in range(samples)]
+    rngs = [np.random.default_rng([*np.ravel(seeds[n]).tolist(), k])
+            for n in range(N) for k in range(samples)]
     out = [{"ids": [], "log_prob": 0.0, "ended": False, **{t: [] for t in trace}}
            for _ in range(N * samples)]
     live = np.arange(N * samples)                       # rows still writing, in `state` order
@@ -181,7 +182,8 @@ def sample(step, state: dict, start: int, end: int, samples: int = 16, max_len: 
     for t in range(max_len):
         log_probs, new_state, outputs = step(tokens, state)
         logp = np.array(log_probs, np.float64)
-        logp[:, end] = -np.inf if t < min_len else logp[:, end]
+        if t < min_len:
+            logp[:, end] = -np.inf
         if adjust is not None:
             adjust(logp, [out[r]["ids"] for r in live])
         p = np.exp(logp - logp.max(1, keepdims=True))
