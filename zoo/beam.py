@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .decoding import log_softmax
 from .errors import InputError
 
 
@@ -186,26 +187,22 @@ def sample(step, state: dict, start: int, end: int, samples: int = 16, max_len: 
             logp[:, end] = -np.inf
         if adjust is not None:
             adjust(logp, [out[r]["ids"] for r in live])
-        p = np.exp(logp - logp.max(1, keepdims=True))
-        p /= p.sum(1, keepdims=True)
+        p = np.exp(log_softmax(logp))
         p[p < np.minimum(epsilon, p.max(1, keepdims=True))] = 0.0     # the top token stays
         p /= p.sum(1, keepdims=True)
-        keep = []
-        for i, r in enumerate(live):
-            tok = int(rngs[r].choice(len(p[i]), p=p[i]))
-            o = out[r]
-            o["log_prob"] += float(logp[i, tok])
-            if tok == end:
-                o["ended"] = True
-                continue
-            o["ids"].append(tok)
-            for name in trace:
-                o[name].append(np.asarray(outputs[name][i]))
-            keep.append(i)
-        if not keep:
+        tokens = np.asarray([rngs[r].choice(len(p[i]), p=p[i]) for i, r in enumerate(live)],
+                            np.int32)
+        for i, (r, tok) in enumerate(zip(live, tokens)):
+            out[r]["log_prob"] += float(logp[i, tok])
+            out[r]["ended"] = bool(tok == end)
+            if tok != end:
+                out[r]["ids"].append(int(tok))
+                for name in trace:
+                    out[r][name].append(np.asarray(outputs[name][i]))
+        keep = np.flatnonzero(tokens != end)
+        if not len(keep):
             break
-        keep = np.asarray(keep)
-        live, tokens = live[keep], np.asarray([out[r]["ids"][-1] for r in live[keep]], np.int32)
+        live, tokens = live[keep], tokens[keep]
         state = {k: np.asarray(v)[keep] for k, v in new_state.items()}
     for o in out:
         for name in trace:
