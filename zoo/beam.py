@@ -3,7 +3,8 @@
 Every autoregressive application's host (summaries, captions) drives its `step` function
 with this search, on whichever backend runs the step (Keras, TFLite, ONNX Runtime), so a
 phone decodes exactly as the server does. Exports take one row at a time (static batch
-1): `rowwise` turns such a function into one over a batch of rows.
+1): `rowwise` turns such a function into one over a batch of rows, and `batched` passes
+a whole batch to a function that takes one (the Keras model's).
 
 A toy step whose next-token table depends only on the last token (0 = <start>, 1 = <end>):
 
@@ -47,6 +48,24 @@ def rowwise(call, name: str):
         outs = [call(name, {k: v[i:i + 1] for k, v in inputs.items()}) for i in range(n)]
         return {k: np.concatenate([o[k] for o in outs]) for k in outs[0]}
     return run
+
+
+def batched(call, name: str):
+    """`call(name, inputs)` as a function of a batch of rows: one call where `call` takes
+    any batch (it says so with `call.batches`, as the Keras model's `loop_call` does),
+    else `rowwise` (the runtimes' exports take batch 1).
+
+    >>> def call(name, x):
+    ...     return {"rows": np.array([len(x["x"])] * len(x["x"]))}
+    >>> batched(call, "count")({"x": np.zeros((3, 1))})["rows"].tolist()
+    [1, 1, 1]
+    >>> call.batches = True
+    >>> batched(call, "count")({"x": np.zeros((3, 1))})["rows"].tolist()
+    [3, 3, 3]
+    """
+    if getattr(call, "batches", False):
+        return lambda inputs: call(name, inputs)
+    return rowwise(call, name)
 
 
 def beam_search(step, state: dict, start: int, end: int, beam: int = 4, max_len: int = 24,
@@ -190,8 +209,12 @@ def sample(step, state: dict, start: int, end: int, samples: int = 16, max_len: 
         p = np.exp(log_softmax(logp))
         p[p < np.minimum(epsilon, p.max(1, keepdims=True))] = 0.0     # the top token stays
         p /= p.sum(1, keepdims=True)
-        tokens = np.asarray([rngs[r].choice(len(p[i]), p=p[i]) for i, r in enumerate(live)],
-                            np.int32)
+        # Generator.choice(n, p=row) draws cdf.searchsorted(uniform, "right"), cdf the
+        # row's cumsum over its last value: here for all rows at once, the same draws.
+        cdf = p.cumsum(1)
+        cdf /= cdf[:, -1:]
+        uniform = np.array([rngs[r].random() for r in live])
+        tokens = (cdf <= uniform[:, None]).sum(1).astype(np.int32)
         for i, (r, tok) in enumerate(zip(live, tokens)):
             out[r]["log_prob"] += float(logp[i, tok])
             out[r]["ended"] = bool(tok == end)
@@ -202,8 +225,10 @@ def sample(step, state: dict, start: int, end: int, samples: int = 16, max_len: 
         keep = np.flatnonzero(tokens != end)
         if not len(keep):
             break
-        live, tokens = live[keep], tokens[keep]
-        state = {k: np.asarray(v)[keep] for k, v in new_state.items()}
+        state = new_state
+        if len(keep) < len(live):       # (copying the constants costs as much as a step)
+            live, tokens = live[keep], tokens[keep]
+            state = {k: np.asarray(v)[keep] for k, v in state.items()}
     for o in out:
         for name in trace:
             o[name] = np.asarray(o[name])
@@ -241,10 +266,19 @@ def minimum_bayes_risk(candidates: list[list], references: int) -> tuple[int, fl
     >>> minimum_bayes_risk([["a", "b"], ["a", "b", "c"], ["x"], ["a", "b", "c"]], 3)
     (3, 0.6)
     """
+    words = [tuple(c) for c in candidates]
+    known = {}                  # draws repeat, and lcs_f1 is symmetric: each pair once
+
+    def f1(a, b):
+        key = (a, b) if a <= b else (b, a)
+        if key not in known:
+            known[key] = lcs_f1(list(a), list(b))
+        return known[key]
+
     best, best_score = 0, -1.0
-    for i, c in enumerate(candidates):
+    for i, c in enumerate(words):
         others = [j for j in range(references) if j != i]
-        score = sum(lcs_f1(c, candidates[j]) for j in others) / max(len(others), 1)
+        score = sum(f1(c, words[j]) for j in others) / max(len(others), 1)
         if score > best_score + 1e-12:
             best, best_score = i, score
     return best, best_score

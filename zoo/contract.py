@@ -153,14 +153,17 @@ ROLES = {
             "added to its vocabularies in place (fine-tuning on new words; [] by default)"),
     "model": Spec(
         required=("build", "loss", "host_constants", "serving_function"),
-        optional={"export_functions": _no_functions, "serving_predict": _no_serving_predict,
+        optional={"export_functions": _no_functions, "decode_functions": _no_functions,
+                  "serving_predict": _no_serving_predict,
                   "transfer_weights": copy_matching_weights},
         doc="build(prep, init, **model_recipe) -> keras.Model; loss(model); "
             "host_constants(model) -> dict the host needs from the weights; "
             "serving_function(model, prep) -> tf.function on raw input for the SavedModel. "
             "Optional: export_functions(model, prep) -> {name: keras.Model} with batch-1 "
             "static shapes (an encoder, one recurrent step; {} by default), whose parity "
-            "the host's loop checks; else serving_predict(signature, raw_examples, prep) -> "
+            "the host's loop checks; decode_functions(model, prep) -> the same functions "
+            "with any batch size, which the Keras model's loop then runs a whole batch "
+            "at a time ({} by default: row by row); else serving_predict(signature, raw_examples, prep) -> "
             "predict()-style results of the SavedModel's signature, for its parity; "
             "transfer_weights(source, target) -> the layers or weights left (partly) new, "
             "where copy_matching_weights (the default: by layer name, grown weights keep "

@@ -37,7 +37,7 @@ class ZooModel:
         self.history: list[dict] = []       # per-epoch records of the fine_tune that made it
         self.hparams = hparams or {}
         self._call = tf.function(lambda x: keras_model(x, training=False), reduce_retracing=True)
-        self._functions = self._host = self._constants = None
+        self._functions = self._batch_functions = self._host = self._constants = None
 
     def with_preprocessor(self, preprocessor: dict) -> "ZooModel":
         """The same weights (and the same traced call: no retrace) under another
@@ -162,6 +162,34 @@ class ZooModel:
                                for name, m in models.items()}
         return self._functions
 
+    def loop_call(self):
+        """The `call(name, inputs)` a host's loop drives (see `run` in zoo/contract.py). Where
+        the application has `model.decode_functions` (its exported functions with any batch
+        size) it runs them and says so with `call.batches`, so `zoo.beam.batched` gives
+        them whole batches (a document's draws, a beam) in one call; else `call_function`,
+        one row at a time like the exports.
+
+        >>> import zoo
+        >>> zoo.load("summarize-attn").loop_call().batches
+        True
+        """
+        if self._batch_functions is None:
+            models = self.entry.module("model").decode_functions(self.keras_model, self.preprocessor)
+            # One trace for every batch size (the live rows shrink as draws end).
+            self._batch_functions = {
+                name: tf.function(lambda x, m=m: m(x, training=False), input_signature=[
+                    tf.nest.map_structure(lambda t: tf.TensorSpec(t.shape, t.dtype), m.input)])
+                for name, m in models.items()}
+        if not self._batch_functions:
+            return self.call_function
+        functions = self._batch_functions
+
+        def call(name: str, inputs: dict) -> dict:
+            out = functions[name]({k: tf.constant(v) for k, v in inputs.items()})
+            return {k: np.asarray(v) for k, v in out.items()}
+        call.batches = True
+        return call
+
     def call_function(self, name: str, inputs: dict) -> dict:
         """Run one exported function on numpy inputs (batch 1): the host's loops call this,
         and `zoo.runtime` gives them the same call over TFLite or ONNX."""
@@ -181,7 +209,7 @@ class ZooModel:
         host = self.host()
         check_options(host.encode, options, f"{self.entry.name} predict")
         encoded = host.encode(inputs, **options)
-        outputs = host.run(encoded, self.call_function)
+        outputs = host.run(encoded, self.loop_call())
         if outputs is None:
             outputs = self.predict_units(encoded.units, batch_size)
         return host.decode(encoded, outputs)

@@ -19,6 +19,8 @@ import warnings
 
 import numpy as np
 
+from zoo.beam import batched
+
 HEADLINE = "rougeL"
 GREATER_IS_BETTER = True
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
@@ -43,19 +45,9 @@ def lead_sentence(document: str) -> str:
 def summarize(zoo_model, documents: list[str], beam: int = 1, batch: int = 32,
               **options) -> list[dict]:
     """predict()-style results for many documents: the host's batched search over the
-    Keras encoder/step functions with a free batch size (several documents per call)."""
-    import tensorflow as tf
-
-    host = zoo_model.host()
-    module = zoo_model.entry.module("model")
-    fns = {k: tf.function(lambda x, m=m: m(x, training=False), reduce_retracing=True)
-           for k, m in module.decode_functions(zoo_model.keras_model, zoo_model.preprocessor).items()}
-
-    def caller(name):
-        def call(inputs):
-            return {k: np.asarray(v) for k, v in fns[name]({k: tf.constant(v) for k, v in inputs.items()}).items()}
-        return call
-
+    Keras encoder/step functions with a free batch size (several documents per call;
+    zoo.model.ZooModel.loop_call)."""
+    host, call = zoo_model.host(), zoo_model.loop_call()
     results = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")          # long documents: truncated, by design
@@ -65,7 +57,7 @@ def summarize(zoo_model, documents: list[str], beam: int = 1, batch: int = 32,
 
     for s in progress(range(0, len(documents), per_call), desc="summarizing", unit="batch"):
         units = encoded.units[s:s + per_call]
-        results += host.search(encoded, units, caller("encoder"), caller("step"))
+        results += host.search(encoded, units, batched(call, "encoder"), batched(call, "step"))
     return host.decode(encoded, results)
 
 

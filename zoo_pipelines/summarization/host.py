@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from zoo import contract
-from zoo.beam import beam_search, lcs_f1, minimum_bayes_risk, rowwise, sample
+from zoo.beam import batched, beam_search, lcs_f1, minimum_bayes_risk, sample
 from zoo.errors import InputError
 from zoo.options import as_batch, check_int, check_number
 
@@ -63,7 +63,7 @@ MAX_LEN_FACTOR = 4
 MAX_ALPHA = 5.0
 MAX_END_BONUS = 10.0
 # Minimum Bayes risk decoding draws `mbr` samples a document, and its time grows with them
-# (32 draws: about 37 x greedy's time in Keras; README "summarize-attn").
+# (32 draws: about 7 x greedy's time in Keras; README "summarize-attn").
 MAX_MBR = 64
 
 
@@ -279,10 +279,11 @@ class Host(contract.Host):
 
     # ---- the loop over the exported functions ------------------------------------------------
     def run(self, encoded: Encoded, call) -> list[dict]:
-        """Beam search per document over batch-1 functions (`call(name, inputs)`)."""
+        """Beam search per document over the model's functions (`call(name, inputs)`; a
+        document's beams and draws share a call where `call` takes batches)."""
         out = []
         for unit in encoded.units:
-            out += self.search(encoded, [unit], rowwise(call, "encoder"), rowwise(call, "step"))
+            out += self.search(encoded, [unit], batched(call, "encoder"), batched(call, "step"))
         return out
 
     def search(self, enc: Encoded, units: list, encoder, step) -> list[dict]:
