@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from zoo import contract
-from zoo.beam import beam_search, rowwise
+from zoo.beam import batched, beam_search
 from zoo.errors import InputError
 from zoo.options import as_batch, check_int, check_number
 
@@ -274,8 +274,8 @@ class Host(contract.Host):
 
     def run(self, encoded: Encoded, call) -> list[dict]:
         """"encoder" once per image, then beam search over "step", one image at a time
-        (batch-1 functions: `call(name, inputs)`)."""
-        encoder, step = rowwise(call, "encoder"), rowwise(call, "step")
+        (`call(name, inputs)`: an image's hypotheses share a call where it takes batches)."""
+        encoder, step = batched(call, "encoder"), batched(call, "step")
         out = []
         for unit in encoded.units:
             image = encoder({"image": unit["image"][None]})

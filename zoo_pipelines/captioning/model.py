@@ -312,6 +312,12 @@ class _Step(layers.Layer):
         return [log_probs, alpha, *new]
 
 
+def decode_functions(model, prep: dict) -> dict:
+    """The same encoder and step with any batch size: the Keras model's predict() runs a
+    beam's hypotheses, or the neighbours' captions, in one step call."""
+    return export_functions(model, prep, batch=None)
+
+
 def export_functions(model, prep: dict, batch: int | None = 1) -> dict:
     """Functions sharing the trained layers (batch 1 for TFLite; `batch=None` for the
     SavedModel serving loop):
