@@ -15,7 +15,8 @@ benchmarks/harness.py for what every benchmark shares):
   (tokenizing, the encoder once, the step once per token and hypothesis, host beam search)
   for B = 4 and 1 on Keras, TFLite float32 and ONNX Runtime; the SavedModel
   `serving_default` (raw string in, greedy summary out, the tokenizer and the loop in the
-  graph); and one `step` call alone per runtime.
+  graph); one `step` call alone per runtime; and minimum Bayes risk decoding (32 draws)
+  per document in every runtime, on Keras also one draw a step call.
 """
 from __future__ import annotations
 
@@ -64,12 +65,36 @@ def latency(bench) -> dict:
     agreement["SavedModel serving_default (vs beam 1, block_ngram=0)"] = np.mean(
         [a["summary"] == b for a, b in zip(served[1:], plain)])    # served[0]: the warm-up call
     inputs = first_step_inputs(zm, docs[0])
+    few = docs[:2 if bench.quick else 10]
+    mbr = mbr_latency(bench, few)
     words = np.mean([len(d.split()) for d in docs])
     return {f"Summary latency, one document per call ({len(docs)} Debian valid documents, "
             f"{words:.0f} words on average; text to summary)": table,
             "Greedy agreement": "Greedy summaries equal to Keras `predict(beam=1)`: " + ", ".join(
                 f"{k} {v:.0%}" for k, v in agreement.items()) + ".",
-            "One decoder step (batch 1), as the host's beam search calls it": bench.step_latency(inputs)}
+            "One decoder step (batch 1), as the host's beam search calls it": bench.step_latency(inputs),
+            f"Minimum Bayes risk ({MBR['mbr']} draws, epsilon {MBR['epsilon']}), one document "
+            f"per call (the first {len(few)} documents)": mbr}
+
+
+MBR = {"mbr": 32, "epsilon": 0.05}
+
+
+def mbr_latency(bench, docs: list) -> dict:
+    """`predict([doc], **MBR)` in every runtime, and on Keras also row by row as the
+    exports' batch-1 step runs it (`call_function`; Keras's `predict` gives a
+    document's draws to the step in one call a step)."""
+    table = {}
+    for label, m in bench.models().items():
+        print(f"timing {label}, MBR ...", flush=True)
+        table[label] = timed(lambda d, m=m: m.predict([d], **MBR), docs, docs[:1])
+    zm, host = bench.zm, bench.zm.host()
+
+    def rows(d):
+        encoded = host.encode([d], **MBR)
+        host.decode(encoded, host.run(encoded, zm.call_function))
+    table["Keras (ZooModel), one draw a step call"] = timed(rows, docs, docs[:1])
+    return table
 
 
 def describe(km, hp: dict) -> str:
