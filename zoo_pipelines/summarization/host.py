@@ -319,30 +319,19 @@ class Host(contract.Host):
         hyps = beam_search(advance, state, BOS, EOS, K, enc.max_len, enc.alpha,
                            enc.min_len, adjust=forbid, trace=("attention",),
                            end_bonus=enc.end_bonus)
-        # MBR only where the beam's summary is as long as the model learnt to write
-        # (max_target subwords: synopses, headlines). Past that (BBC's multi-sentence
-        # extracts) the draws' consensus cost ROUGE-L on the selection split, so a longer
-        # summary is kept (README "summarize-attn").
-        short = [n for n, h in enumerate(hyps) if enc.mbr and len(h["ids"]) <= self.max_target]
-        for n, h in enumerate(hyps):
-            if enc.mbr and n not in short:
-                hyps[n] = {**h, "mbr": {"samples": 0, "chose": "beam",
-                                        "why": f"longer than {self.max_target} subwords"}}
-        if short:
+        if enc.mbr:
             # A document's draws depend on the seed and its own words only, so a summary
             # is the same whichever batch (or backend) decodes it.
-            seeds = [(enc.seed, zlib.crc32(units[n]["source"].tobytes())) for n in short]
+            seeds = [(enc.seed, zlib.crc32(u["source"].tobytes())) for u in units]
             # Samples leave the batch as they end, so the constants travel in the state.
             def carry(tokens, state):
                 o = step({"token": tokens, **state})
                 return o["log_probs"], {k: o.get(k, state[k]) for k in state}, o
 
             both = {**state, "memory": e["memory"], "keys": e["keys"], "source": source}
-            both = {k: np.asarray(v)[short] for k, v in both.items()}
             draws = sample(carry, both, BOS, EOS, enc.mbr, enc.max_len, enc.epsilon, seeds,
                            enc.min_len, adjust=forbid, trace=("attention",))
-            for n, d in zip(short, draws):
-                hyps[n] = self.choose(d, hyps[n])
+            hyps = [self.choose(d, h) for d, h in zip(draws, hyps)]
         return [{"ids": h["ids"], "score": h["score"], "log_prob": h["log_prob"],
                  "attention": np.asarray(h["attention"], np.float32).reshape(-1, S),
                  **({"mbr": h["mbr"]} if "mbr" in h else {})} for h in hyps]
