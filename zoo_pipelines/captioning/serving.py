@@ -36,9 +36,9 @@ def serving_function(model, prep: dict):
     Outputs {"ids": [B, T] int32 (0 from <end> on), "words": [B, T] strings ("" from
     <end> on), "caption": [B] the words joined by spaces (host.detokenize, as
     serving_results applies it, also removes the space before ':' and ',')}."""
-    from .model import export_functions, state_names
+    from .model import decode_functions, state_names
 
-    fns = export_functions(model, prep, batch=None)
+    fns = decode_functions(model, prep)
     size, T, vocab = int(prep["image_size"]), int(prep.get("max_len", 20)), list(prep["vocab"])
     names = state_names(model.get_layer("decoder").cell_type)
 
