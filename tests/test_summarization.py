@@ -179,6 +179,9 @@ def test_tiny_model_trains_and_exports_functions(tiny, tmp_path):
     assert all(r["mbr"]["samples"] == 4 and r["mbr"]["chose"] in ("sample", "beam") for r in drawn)
     assert [r["tokens"] for r in summarize(zm, docs, mbr=4, seed=1, batch=8)] == \
         [r["tokens"] for r in drawn]
+    # Keras runs several documents in one call; one document a call agrees
+    assert [r["tokens"] for r in zm.predict(docs, beam=2)] == \
+        [zm.predict([d], beam=2)[0]["tokens"] for d in docs]
     host = zm.host()        # predict's Keras path batches the draws; row by row agrees
     encoded = host.encode(docs, mbr=4, seed=1)
     assert [r["tokens"] for r in host.decode(encoded, host.run(encoded, zm.call_function))] == \

@@ -65,6 +65,9 @@ MAX_END_BONUS = 10.0
 # Minimum Bayes risk decoding draws `mbr` samples a document, and its time grows with them
 # (32 draws: about 7 x greedy's time in Keras; README "summarize-attn").
 MAX_MBR = 64
+# Rows (documents x beams or draws) in one step call where the model takes batches (Keras):
+# more rows amortise the call; the search pads every row to max_source, so memory grows too.
+ROWS_A_CALL = 32
 
 
 def pretokenize(text: str) -> list[str]:
@@ -279,12 +282,16 @@ class Host(contract.Host):
 
     # ---- the loop over the exported functions ------------------------------------------------
     def run(self, encoded: Encoded, call) -> list[dict]:
-        """Beam search per document over the model's functions (`call(name, inputs)`; a
-        document's beams and draws share a call where `call` takes batches)."""
-        out = []
-        for unit in encoded.units:
-            out += self.search(encoded, [unit], batched(call, "encoder"), batched(call, "step"))
-        return out
+        """Beam search over the model's functions (`call(name, inputs)`): one document at a
+        time on the batch-1 exports; where `call` takes batches (Keras), several documents
+        share each call, up to ROWS_A_CALL rows of beams or draws."""
+        encoder, step = batched(call, "encoder"), batched(call, "step")
+        per_call = 1
+        if getattr(call, "batches", False):
+            per_call = max(1, ROWS_A_CALL // max(encoded.beam, encoded.mbr))
+        units = encoded.units
+        return [h for s in range(0, len(units), per_call)
+                for h in self.search(encoded, units[s:s + per_call], encoder, step)]
 
     def search(self, enc: Encoded, units: list, encoder, step) -> list[dict]:
         """Beam search (zoo.beam) for several documents at once: `encoder(inputs)` and
