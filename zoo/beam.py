@@ -272,7 +272,7 @@ def minimum_bayes_risk(candidates: list[list], references: int) -> tuple[int, fl
     def f1(a, b):
         key = (a, b) if a <= b else (b, a)
         if key not in known:
-            known[key] = lcs_f1(list(a), list(b))
+            known[key] = lcs_f1(a, b)
         return known[key]
 
     best, best_score = 0, -1.0

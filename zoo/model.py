@@ -27,6 +27,12 @@ from .training import fine_tune
 log = logging.getLogger("zoo")
 
 
+def numpy_call(function, inputs: dict) -> dict:
+    """A traced function of a dict of tensors, on numpy arrays in and out."""
+    out = function({k: tf.constant(v) for k, v in inputs.items()})
+    return {k: np.asarray(v) for k, v in out.items()}
+
+
 class ZooModel:
     """Use `zoo.load(name_or_dir)` rather than the constructor."""
 
@@ -147,8 +153,7 @@ class ZooModel:
 
     def predict_units(self, units, batch_size: int = 64) -> list[dict]:
         def call(bucket, batch):
-            out = self._call({k: tf.constant(v) for k, v in batch.items()})
-            return {k: np.asarray(v) for k, v in out.items()}
+            return numpy_call(self._call, batch)
 
         return run_units(units, call, self.preprocessor.get("buckets"), batch_size,
                          stride=self.preprocessor.get("output_stride", 1))
@@ -185,8 +190,7 @@ class ZooModel:
         functions = self._batch_functions
 
         def call(name: str, inputs: dict) -> dict:
-            out = functions[name]({k: tf.constant(v) for k, v in inputs.items()})
-            return {k: np.asarray(v) for k, v in out.items()}
+            return numpy_call(functions[name], inputs)
         call.batches = True
         return call
 
@@ -197,8 +201,7 @@ class ZooModel:
         if name not in functions:
             raise InputError(f"{self.entry.name} has no function {name!r}; it has "
                              f"{sorted(functions) or 'none'}")
-        out = functions[name][1]({k: tf.constant(v) for k, v in inputs.items()})
-        return {k: np.asarray(v) for k, v in out.items()}
+        return numpy_call(functions[name][1], inputs)
 
     def predict(self, inputs, batch_size: int = 64, **options) -> list:
         """Raw inputs in (sentences, token lists, ...), the task's python answers out.

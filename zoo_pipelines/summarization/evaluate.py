@@ -19,8 +19,6 @@ import warnings
 
 import numpy as np
 
-from zoo.beam import batched
-
 HEADLINE = "rougeL"
 GREATER_IS_BETTER = True
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
@@ -44,20 +42,16 @@ def lead_sentence(document: str) -> str:
 
 def summarize(zoo_model, documents: list[str], beam: int = 1, batch: int = 32,
               **options) -> list[dict]:
-    """predict()-style results for many documents: the host's batched search over the
-    Keras encoder/step functions with a free batch size (several documents per call;
-    zoo.model.ZooModel.loop_call)."""
-    host, call = zoo_model.host(), zoo_model.loop_call()
-    results = []
+    """predict()-style results for many documents: the host's search over the Keras
+    encoder/step functions, `batch` rows (documents x beams or draws) a call."""
+    from zoo.monitor import progress
+
+    host = zoo_model.host()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")          # long documents: truncated, by design
         encoded = host.encode(documents, beam=beam, **options)
-    per_call = max(1, batch // max(encoded.beam, encoded.mbr))     # rows a step call takes
-    from zoo.monitor import progress
-
-    for s in progress(range(0, len(documents), per_call), desc="summarizing", unit="batch"):
-        units = encoded.units[s:s + per_call]
-        results += host.search(encoded, units, batched(call, "encoder"), batched(call, "step"))
+    results = host.run(encoded, zoo_model.loop_call(), rows=batch,
+                       chunks=lambda r: progress(r, desc="summarizing", unit="batch"))
     return host.decode(encoded, results)
 
 

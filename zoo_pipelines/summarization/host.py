@@ -281,16 +281,17 @@ class Host(contract.Host):
                        bool(attention), float(end_bonus), mbr, float(epsilon), seed)
 
     # ---- the loop over the exported functions ------------------------------------------------
-    def run(self, encoded: Encoded, call) -> list[dict]:
+    def run(self, encoded: Encoded, call, rows: int = ROWS_A_CALL, chunks=iter) -> list[dict]:
         """Beam search over the model's functions (`call(name, inputs)`): one document at a
         time on the batch-1 exports; where `call` takes batches (Keras), several documents
-        share each call, up to ROWS_A_CALL rows of beams or draws."""
+        share each call, up to `rows` rows of beams or draws. `chunks` wraps the range of
+        chunk starts (the evaluator's progress bar)."""
         encoder, step = batched(call, "encoder"), batched(call, "step")
         per_call = 1
         if getattr(call, "batches", False):
-            per_call = max(1, ROWS_A_CALL // max(encoded.beam, encoded.mbr))
+            per_call = max(1, rows // max(encoded.beam, encoded.mbr))
         units = encoded.units
-        return [h for s in range(0, len(units), per_call)
+        return [h for s in chunks(range(0, len(units), per_call))
                 for h in self.search(encoded, units[s:s + per_call], encoder, step)]
 
     def search(self, enc: Encoded, units: list, encoder, step) -> list[dict]:
