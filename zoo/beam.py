@@ -2,9 +2,10 @@
 
 Every autoregressive application's host (summaries, captions) drives its `step` function
 with this search, on whichever backend runs the step (Keras, TFLite, ONNX Runtime), so a
-phone decodes exactly as the server does. Exports take one row at a time (static batch
-1): `rowwise` turns such a function into one over a batch of rows, and `batched` passes
-a whole batch to a function that takes one (the Keras model's).
+phone decodes exactly as the server does. The TFLite export takes one row at a time
+(static batch 1): `rowwise` turns such a function into one over a batch of rows, and
+`batched` passes a whole batch to a function that takes one (the Keras model's and the
+ONNX export's, marked by `takes_batches`).
 
 A toy step whose next-token table depends only on the last token (0 = <start>, 1 = <end>):
 
@@ -52,8 +53,8 @@ def rowwise(call, name: str):
 
 def batched(call, name: str):
     """`call(name, inputs)` as a function of a batch of rows: one call where `call` takes
-    any batch (it says so with `call.batches`, as the Keras model's `loop_call` does),
-    else `rowwise` (the runtimes' exports take batch 1).
+    any batch (it says so with `call.batches`: see `takes_batches`), else `rowwise` (the
+    TFLite export takes batch 1).
 
     >>> def call(name, x):
     ...     return {"rows": np.array([len(x["x"])] * len(x["x"]))}
@@ -66,6 +67,19 @@ def batched(call, name: str):
     if getattr(call, "batches", False):
         return lambda inputs: call(name, inputs)
     return rowwise(call, name)
+
+
+def takes_batches(call):
+    """`call(name, inputs)` marked as taking any batch of rows (`call.batches`), so
+    `batched` gives it whole batches: the Keras model's `loop_call` and an ONNX export's.
+
+    >>> takes_batches(lambda name, x: x).batches
+    True
+    """
+    def whole(name: str, inputs: dict) -> dict:
+        return call(name, inputs)
+    whole.batches = True
+    return whole
 
 
 def beam_search(step, state: dict, start: int, end: int, beam: int = 4, max_len: int = 24,

@@ -1,9 +1,9 @@
 """Exports: TFLite (builtin ops only, one signature per length: lite_buckets), ONNX (dynamic
 shapes, via tf2onnx), SavedModel (a serving signature on raw input where the application
 provides one). Models with exported functions (`model.export_functions`: an encoder, one
-recurrent step) get one TFLite signature, one SavedModel signature and one ONNX file
-(`<stem>.<function>.onnx`) per function, batch 1, and a parity check that drives the
-host's loop on both backends. Every export is followed by a parity check against the Keras model on
+recurrent step) get one TFLite signature (batch 1), one SavedModel signature and one ONNX
+file (`<stem>.<function>.onnx`; any batch where the application has `decode_functions`)
+per function, and a parity check that drives the host's loop on both backends. Every export is followed by a parity check against the Keras model on
 real examples; the report is returned and kept in the model's metrics (and card).
 
 >>> import zoo
@@ -140,27 +140,31 @@ def function_onnx_path(path: Path, name: str) -> Path:
 
 def to_onnx(zm, path: Path) -> list[str] | dict:
     """Write the model (or, for function models, one file per function); return the
-    output names in graph order (a dict per function for function models)."""
+    output names in graph order (a dict per function for function models). Functions
+    take any batch where the application has `decode_functions` (the runtime then gives
+    a beam, or a document's draws, to one call), else batch 1."""
     functions = zm.functions()
     if functions:
-        return {key: _onnx_one(fn_model, function_onnx_path(path, key), static=True)
-                for key, (fn_model, _) in functions.items()}
+        batch = zm.batch_functions()        # the same functions (names), any batch
+        models = batch or {key: fn_model for key, (fn_model, _) in functions.items()}
+        return {key: _onnx_one(model, function_onnx_path(path, key), function=True,
+                               batch=None if batch else 1)
+                for key, model in models.items()}
     return _onnx_one(zm.keras_model, path)
 
 
-def _onnx_one(model, path: Path, static: bool = False) -> list[str]:
+def _onnx_one(model, path: Path, function: bool = False, batch: int | None = None) -> list[str]:
     import tf2onnx
 
     names = [t.name for t in model.inputs]
-    specs = [tf.TensorSpec([1 if static else None, *t.shape[1:]], t.dtype, name=t.name)
-             for t in model.inputs]
+    specs = [tf.TensorSpec([batch, *t.shape[1:]], t.dtype, name=t.name) for t in model.inputs]
 
     @tf.function(input_signature=specs)
     def fn(*args):
         out = model(dict(zip(names, args)), training=False)
         # Graph outputs must not reuse input names (a recurrent step's state "h" in and
         # out); the order (sorted keys) is what the sidecar maps back to our names.
-        return {f"out_{k}": v for k, v in out.items()} if static else out
+        return {f"out_{k}": v for k, v in out.items()} if function else out
 
     try:
         tf2onnx.convert.from_function(fn, input_signature=specs, opset=17, output_path=str(path))
@@ -245,6 +249,7 @@ def _write_sidecar(zm, path: Path, fmt: str, quantize, outputs=None) -> None:
                              {k: function_onnx_path(path, k).name for k in names})
         if fmt == "onnx":
             meta["sha256"] = {f: sha256(path.parent / f) for f in meta["functions"].values()}
+            meta["batches"] = bool(zm.batch_functions())      # any batch: see to_onnx
     sidecar_path(path).write_text(json.dumps(meta, ensure_ascii=False))
 
 
@@ -309,7 +314,7 @@ def export(zm, path: Path, quantize: str | None = None, overwrite: bool = False,
         _write_sidecar(zm, path, fmt, quantize)
         bar.update(), bar.set_description(checking)
         rt = runtime_load(path)
-        report = (function_parity(zm, rt.call_function) if functions
+        report = (function_parity(zm, rt.loop_call()) if functions
                   else parity(zm, rt.predict, rt.predict_units))
     elif path.suffix == ".onnx":
         fmt = "onnx"
@@ -320,7 +325,7 @@ def export(zm, path: Path, quantize: str | None = None, overwrite: bool = False,
         _write_sidecar(zm, path, fmt, quantize, outputs)
         bar.update(), bar.set_description(checking)
         rt = runtime_load(path)
-        report = (function_parity(zm, rt.call_function) if functions
+        report = (function_parity(zm, rt.loop_call()) if functions
                   else parity(zm, rt.predict, rt.predict_units))
     else:
         fmt = "saved_model"

@@ -18,6 +18,7 @@ import tensorflow as tf
 import zoo.layers  # noqa: F401  (registers the shared layers before any load)
 
 from . import bundle, registry
+from .beam import takes_batches
 from .data import portable_record
 from .errors import BundleError, InputError
 from .options import MAX_BATCH_SIZE, check_int, check_options
@@ -43,7 +44,8 @@ class ZooModel:
         self.history: list[dict] = []       # per-epoch records of the fine_tune that made it
         self.hparams = hparams or {}
         self._call = tf.function(lambda x: keras_model(x, training=False), reduce_retracing=True)
-        self._functions = self._batch_functions = self._host = self._constants = None
+        self._functions = self._batch_functions = self._loop_functions = None
+        self._host = self._constants = None
 
     def with_preprocessor(self, preprocessor: dict) -> "ZooModel":
         """The same weights (and the same traced call: no retrace) under another
@@ -167,32 +169,37 @@ class ZooModel:
                                for name, m in models.items()}
         return self._functions
 
+    def batch_functions(self) -> dict:
+        """The same sub-models with any batch size, from `model.decode_functions`
+        ({name: keras.Model}; {} when the application has none): the Keras loop and the
+        ONNX export run them (zoo.export)."""
+        if self._batch_functions is None:
+            self._batch_functions = self.entry.module("model").decode_functions(
+                self.keras_model, self.preprocessor)
+        return self._batch_functions
+
     def loop_call(self):
         """The `call(name, inputs)` a host's loop drives (see `run` in zoo/contract.py). Where
         the application has `model.decode_functions` (its exported functions with any batch
         size) it runs them and says so with `call.batches`, so `zoo.beam.batched` gives
         them whole batches (a document's draws, a beam) in one call; else `call_function`,
-        one row at a time like the exports.
+        one row at a time like the TFLite export.
 
         >>> import zoo
         >>> zoo.load("summarize-attn").loop_call().batches
         True
         """
-        if self._batch_functions is None:
-            models = self.entry.module("model").decode_functions(self.keras_model, self.preprocessor)
+        models = self.batch_functions()
+        if not models:
+            return self.call_function
+        if self._loop_functions is None:
             # One trace for every batch size (the live rows shrink as draws end).
-            self._batch_functions = {
+            self._loop_functions = {
                 name: tf.function(lambda x, m=m: m(x, training=False), input_signature=[
                     tf.nest.map_structure(lambda t: tf.TensorSpec(t.shape, t.dtype), m.input)])
                 for name, m in models.items()}
-        if not self._batch_functions:
-            return self.call_function
-        functions = self._batch_functions
-
-        def call(name: str, inputs: dict) -> dict:
-            return numpy_call(functions[name], inputs)
-        call.batches = True
-        return call
+        functions = self._loop_functions
+        return takes_batches(lambda name, inputs: numpy_call(functions[name], inputs))
 
     def call_function(self, name: str, inputs: dict) -> dict:
         """Run one exported function on numpy inputs (batch 1): the host's loops call this,

@@ -26,6 +26,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from . import registry
+from .beam import takes_batches
 from .errors import BundleError, InputError
 from .options import check_options
 
@@ -272,11 +273,18 @@ class RuntimeModel:
         return task_method(self.host, self.call_function, name)
 
     def call_function(self, name: str, inputs: dict) -> dict:
-        """Run one exported function (e.g. a decoder step) on numpy inputs, batch 1."""
+        """Run one exported function (e.g. a decoder step) on numpy inputs: batch 1, or
+        any batch where the export takes it (`loop_call`)."""
         functions = self.meta.get("functions") or ()
         if name not in functions:
             raise InputError(f"this export has no function {name!r}; it has {sorted(functions)}")
         return self.backend.function(name, inputs)
+
+    def loop_call(self):
+        """The `call(name, inputs)` the host's loop drives: marked as taking whole batches
+        where the export's functions take any batch (an ONNX export of an application with
+        `decode_functions`: the sidecar's "batches"), as `ZooModel.loop_call` is."""
+        return takes_batches(self.call_function) if self.meta.get("batches") else self.call_function
 
     def predict_units(self, units: Units) -> list[dict]:
         return run_units(units, self.backend, self.buckets, batch_size=1,
@@ -285,7 +293,7 @@ class RuntimeModel:
     def predict(self, inputs, **options) -> list:
         check_options(self.host.encode, options, f"{self.meta['model']} predict")
         encoded = self.host.encode(inputs, **options)
-        outputs = self.host.run(encoded, self.call_function)     # None: no loop of its own
+        outputs = self.host.run(encoded, self.loop_call())     # None: no loop of its own
         if outputs is None:
             outputs = self.predict_units(encoded.units)
         return self.host.decode(encoded, outputs)
