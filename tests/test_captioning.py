@@ -291,7 +291,8 @@ def _caption(table, beam, alpha=0.0, max_len=8):
     """The host's search (zoo.beam with the captioning rules) of one image."""
     host = H.Host({"image_size": 8, "vocab": H.SPECIALS + ["a", "b"], "state": {"h": 8}, "grid": 2})
     image = {"h": np.full((1, 8), -1), "features": np.zeros((1, 4, 1)), "keys": np.zeros((1, 4, 1))}
-    return host.search(H.Encoded([], beam, max_len, alpha), image, _table_step(table))
+    [best] = host.search(H.Encoded([], beam, max_len, alpha), image, _table_step(table))
+    return best
 
 
 def test_beam_search_finds_what_greedy_misses():

@@ -55,6 +55,9 @@ MAX_ALPHA = 5.0
 # predict()'s `retrieve` (k neighbours; 0: off): each neighbour's caption is one more row
 # of teacher-forced step calls, so time grows with k; the chosen k is far below this.
 MAX_K = 64
+# Hypothesis rows a step call takes where the backend takes batches (Keras, ONNX): images
+# share calls up to this many rows (beam 3: ten images a call).
+ROWS_A_CALL = 32
 PAD, START, END, UNK = 0, 1, 2, 3
 NEVER = (PAD, START)      # tokens no caption holds: an untrained model may still pick them
 SPECIALS = ["<pad>", "<start>", "<end>", "<unk>"]
@@ -272,29 +275,34 @@ class Host(contract.Host):
                              "captioning.evaluate.build_retrieval); use retrieve=0")
         return retrieve
 
-    def run(self, encoded: Encoded, call) -> list[dict]:
-        """"encoder" once per image, then beam search over "step", one image at a time
-        (`call(name, inputs)`: an image's hypotheses share a call where it takes batches)."""
+    def run(self, encoded: Encoded, call, rows: int = ROWS_A_CALL) -> list[dict]:
+        """"encoder" once per image, then beam search over "step" (`call(name, inputs)`)
+        and the retrieval rerank: one image at a time on the batch-1 TFLite export; where
+        `call` takes batches (Keras, ONNX) several images share each call, up to `rows`
+        rows of hypotheses."""
         encoder, step = batched(call, "encoder"), batched(call, "step")
-        out = []
-        for unit in encoded.units:
-            image = encoder({"image": unit["image"][None]})
-            best = self.search(encoded, image, step)
+        per_call = max(1, rows // encoded.beam) if getattr(call, "batches", False) else 1
+        units, out = encoded.units, []
+        for s in range(0, len(units), per_call):
+            chunk = units[s:s + per_call]
+            images = encoder({"image": np.stack([u["image"] for u in chunk])})
+            bests = self.search(encoded, images, step)
             # the mean feature: what retrieval and `warning` compare with the training images
-            pooled = image["features"].mean(axis=(0, 1))
+            pooled = images["features"].mean(axis=1)
             if encoded.retrieve:
-                best = self.rerank(encoded, image, step, best, pooled)
-            best["pooled"] = pooled
-            best["background"] = plain_background(unit["image"])
-            out.append(best)
+                bests = self.rerank(encoded, images, step, bests, pooled)
+            for unit, best, p in zip(chunk, bests, pooled):
+                out.append({**best, "pooled": p, "background": plain_background(unit["image"])})
         return out
 
-    def search(self, encoded: Encoded, image: dict, step) -> dict:
-        """The best caption (zoo.beam) of one image's encoder outputs `image`; `step`
-        takes a batch (one row per hypothesis)."""
+    def search(self, encoded: Encoded, images: dict, step) -> list[dict]:
+        """The best caption (zoo.beam) of each image of the encoder outputs `images`
+        (one row per image); `step` takes a batch (one row per hypothesis)."""
         names, K = list(self.state), encoded.beam
-        # The image's grid, once per hypothesis (its rows never need reordering).
-        grid = {k: np.repeat(image[k], K, 0) for k in ("features", "keys")}
+        # Each image's grid, once per hypothesis (zoo.beam keeps an image's hypotheses in
+        # its own rows, so they never need reordering).
+        rows = np.repeat(np.arange(len(images["features"])), K)
+        grid = {k: images[k][rows] for k in ("features", "keys")}
 
         def advance(words, state):
             o = step({"word": words, **state, **grid})
@@ -303,28 +311,39 @@ class Host(contract.Host):
         def forbid(logp, seqs):      # never words; the serving graph forbids them too
             logp[:, list(NEVER)] = -np.inf
 
-        [best] = beam_search(advance, {n: image[n] for n in names}, START, END, K,
-                             encoded.max_len, encoded.alpha, adjust=forbid,
-                             trace=("attention",), narrow=True, prefer_ended=True)
-        return best
+        return beam_search(advance, {n: images[n] for n in names}, START, END, K,
+                           encoded.max_len, encoded.alpha, adjust=forbid,
+                           trace=("attention",), narrow=True, prefer_ended=True)
 
-    def rerank(self, encoded: Encoded, image: dict, step, best: dict, pooled) -> dict:
-        """The best of the search's caption `best` and the captions of the image's
-        `encoded.retrieve` nearest training images (with the memory's `recombine`: also
-        every base of these captions with every modifier part; retrieval.choose, with the
-        memory's settings); a neighbour's caption keeps its own words, unknown ones
-        included."""
+    def rerank(self, encoded: Encoded, images: dict, step, bests: list, pooled) -> list[dict]:
+        """For each image (a row of `images`), the best of the search's caption and the
+        captions of its `encoded.retrieve` nearest training images (with the memory's
+        `recombine`: also every base of these captions with every modifier part;
+        retrieval.choose, with the memory's settings); a neighbour's caption keeps its own
+        words, unknown ones included. Every image's candidates are teacher-forced together."""
         if self._matrix is None:
             self._matrix = memory_matrix(self.memory)
-        near = neighbours(self.memory, pooled, encoded.retrieve, self._matrix)
-        found = [(self.memory["captions"][i], s) for i, s in near]
-        own = [self.vocab[w] if w < len(self.vocab) else "<unk>" for w in best["ids"]]
-        texts = [c for c, _ in found]
-        if self.memory.get("recombine"):        # bases x modifiers of all of them
-            texts = recombine([detokenize(own)] + texts)
-        # a neighbour's caption the search found too competes once, as the model's
-        texts = [c for c in dict.fromkeys(texts) if tokenize(c) != own]
-        forced = self.teacher_force(image, step, [tokenize(c) for c in texts])
+        found, owns, texts = [], [], []
+        for best, p in zip(bests, pooled):
+            near = neighbours(self.memory, p, encoded.retrieve, self._matrix)
+            found.append([(self.memory["captions"][i], s) for i, s in near])
+            own = [self.vocab[w] if w < len(self.vocab) else "<unk>" for w in best["ids"]]
+            these = [c for c, _ in found[-1]]
+            if self.memory.get("recombine"):        # bases x modifiers of all of them
+                these = recombine([detokenize(own)] + these)
+            # a neighbour's caption the search found too competes once, as the model's
+            owns.append(own)
+            texts.append([c for c in dict.fromkeys(these) if tokenize(c) != own])
+        rows = [i for i, these in enumerate(texts) for _ in these]
+        forced = iter(self.teacher_force({k: v[rows] for k, v in images.items()}, step,
+                                         [tokenize(c) for these in texts for c in these]))
+        return [self.pick_caption(encoded, *args, [next(forced) for _ in args[-1]])
+                for args in zip(bests, found, owns, texts)]
+
+    def pick_caption(self, encoded: Encoded, best: dict, found: list, own: list, texts: list,
+               forced: list) -> dict:
+        """One image's caption among the search's `best` (words `own`) and the candidate
+        `texts` (teacher-forced: `forced`), by retrieval.choose."""
         candidates = [{"words": own, "log_prob": best["log_prob"], "model": True}] + [
             {"words": tokenize(c), "log_prob": f["log_prob"], "model": False}
             for c, f in zip(texts, forced)]
@@ -340,15 +359,16 @@ class Host(contract.Host):
                 "retrieval": {"from": "neighbour" if whole else "recombined",
                               "neighbours": shown}}
 
-    def teacher_force(self, image: dict, step, captions: list[list[str]]) -> list[dict]:
+    def teacher_force(self, images: dict, step, captions: list[list[str]]) -> list[dict]:
         """log p(words, <end> | image) of each caption (unknown words as <unk>) and its
-        attention [len, L], all captions in one batch through `step`."""
+        attention [len, L], all captions in one batch through `step`; `images` holds the
+        encoder outputs of each caption's image, one row per caption."""
         if not captions:
             return []
         targets = [[self._index.get(w, UNK) for w in c] + [END] for c in captions]
         R, T = len(targets), max(len(t) for t in targets)
-        grid = {k: np.repeat(image[k], R, 0) for k in ("features", "keys")}
-        state = {n: np.repeat(image[n], R, 0) for n in self.state}
+        grid = {k: images[k] for k in ("features", "keys")}
+        state = {n: images[n] for n in self.state}
         words = np.full(R, START, np.int32)
         total, attention = np.zeros(R), []
         for t in range(T):
