@@ -5,7 +5,8 @@ gives the Keras model's captions (parity-checked on export) much faster.
     ZOO_DATA=../shared/data .venv/bin/python -m benchmarks.caption_cnn_lstm_beam [BUNDLE]
 
 Writes benchmarks/results/caption_cnn_lstm_beam.json. Choosing a setting on this split
-and quoting its score there is optimistic: the README quotes the defaults.
+and quoting its score there is optimistic: the README and docs/models/caption-cnn-lstm.md
+quote the defaults.
 """
 import json
 import sys

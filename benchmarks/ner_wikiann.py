@@ -22,7 +22,7 @@ The base each row fine-tunes is the shipped ner-bilstm of its day (rows `variant
 the bundle `--base` named): every row but
 `defaults` and `defaults-seed1` fine-tuned the bundle shipped until 2026-12-03, trained
 without case augmentation; those two fine-tune its successor, retrained with half its
-sentences lower-cased (`lowercase` 0.5; README "Text typed without capitals").
+sentences lower-cased (`lowercase` 0.5; docs/models/ner-bilstm.md, "Text typed without capitals").
 
 The table keeps every row it had: rows of an earlier run whose runs/ folder is gone are
 read back from the results file and marked "earlier" in its `run` column (their seconds

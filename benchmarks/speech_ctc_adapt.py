@@ -9,7 +9,7 @@ leave-one-speaker-out run scored on the FSDD speaker it never heard, three ways:
   the mel filters' warp, 0.88-1.12, whose transcripts of the adaptation audio are surest).
 
 Trains nothing. The runs are bundles of `zoo train speech-ctc --data
-runs/speech/fsdd+synth-noNAME --hparam speaker_norm=true ...` (README, speech-ctc).
+runs/speech/fsdd+synth-noNAME --hparam speaker_norm=true ...` (docs/models/speech-ctc.md, "Per-speaker adaptation").
 
     ZOO_DATA=../shared/data .venv/bin/python -m benchmarks.speech_ctc_adapt \\
         george=runs/speech/spknorm-nogeorge jackson=runs/speech/spknorm-nojackson

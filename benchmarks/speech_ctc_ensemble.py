@@ -1,7 +1,7 @@
 """Ensembling two speech-ctc runs by averaging their frame posteriors, held-out speaker by
 held-out speaker (issue 17's "ensembling" lever). Trains nothing: it reads the
-leave-one-speaker-out bundles RUNS/{a}-no{speaker} and RUNS/{b}-no{speaker} (README,
-speech-ctc: the `ema` and `cmn` runs) and scores each model alone and the pair, greedy,
+leave-one-speaker-out bundles RUNS/{a}-no{speaker} and RUNS/{b}-no{speaker} (docs/models/
+speech-ctc.md: the `ema` and `cmn` runs) and scores each model alone and the pair, greedy,
 on all 500 recordings of the speaker each pair never heard and on their connected strings.
 
     ZOO_DATA=../shared/data .venv/bin/python -m benchmarks.speech_ctc_ensemble ema cmn

@@ -8,7 +8,7 @@ features moved to the training speakers' statistics (speaker CMVN). Trains nothi
         runs/speech/holdout-yweweler --speaker yweweler          # about 3 minutes
 
 The model is a bundle of `zoo train speech-ctc --data FOLDER` where FOLDER holds FSDD
-without the speaker (see README, speech-ctc). Writes benchmarks/results/speech_ctc_speakers.md.
+without the speaker (see docs/models/speech-ctc.md, "Speaker independence"). Writes benchmarks/results/speech_ctc_speakers.md.
 """
 from __future__ import annotations
 

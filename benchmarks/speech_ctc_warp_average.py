@@ -5,7 +5,7 @@ never heard, adapted from his own audio (each warp with its own band means) and 
 
 Trains nothing. The rule, written before any number: the average over the five warps
 becomes a recommended option iff the mean adapted digit accuracy reaches the single
-warp's + 0.02 and no speaker loses more than 0.02 (README, speech-ctc).
+warp's + 0.02 and no speaker loses more than 0.02 (docs/models/speech-ctc.md, "Levers tried: averaging over warps").
 
     ZOO_DATA=../shared/data .venv/bin/python -m benchmarks.speech_ctc_warp_average \\
         george=runs/speech/share50-nogeorge jackson=runs/speech/share50-nojackson ...

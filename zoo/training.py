@@ -215,7 +215,7 @@ def compile_for_training(zm, learning_rate: float = 1e-3, clipnorm: float = 5.0,
     tf.functions without XLA unless the recipe sets `jit_compile: True`. With TensorFlow 2.21 on CPU,
     XLA made training steps slower for every application that runs without it (measured
     on an idle 2-core machine, ms a step: ner-bilstm 143 vs 47, charlm-lstm 2,388 vs 623,
-    speech-ctc 410 vs 302, music-lstm 191 vs 171, forecast-lstm 46 vs 38; README "Speed");
+    speech-ctc 410 vs 302, music-lstm 191 vs 171, forecast-lstm 46 vs 38; docs/speed.md, "XLA");
     summarize-attn trains without XLA and without Grappler (`grappler: False`, see
     graph_optimizer), 1.8x faster than with XLA. Compiled under the strategy in use
     (zoo.distribute), in whose scope the model was built.
@@ -240,7 +240,8 @@ def graph_optimizer(enabled: bool = True):
     uses three times) into a temporary variable, which then clashes with itself:
     AlreadyExistsError on ".../while/gradients/AddN_9/tmp_var" (tensorflow/tensorflow
     #37740, #23780). summarize-attn's decoder loop hits it; XLA avoided it, at 1.8x the
-    step time (README "Speed"). The toggle cannot name the memory optimizer alone.
+    step time (docs/speed.md, "summarize-attn trains without XLA"). The toggle cannot name the
+    memory optimizer alone.
 
     >>> with graph_optimizer(False):
     ...     pass

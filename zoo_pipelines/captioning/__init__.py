@@ -20,7 +20,8 @@ ENTRY = Entry(
     train_file="captions.tsv",          # one file, both splits (data.read_split)
     valid_file="captions.tsv",
     recipe={"data": {"image_size": 64, "min_count": 2, "keyword_min_count": 4,
-                     # colour jitter (make_dataset) blurs neighbouring skin tones: off (README)
+                     # colour jitter (make_dataset) blurs neighbouring skin tones: off
+                     # (docs/models/caption-cnn-lstm.md)
                      "color_jitter": 0.0,
                      # image folders (art styles) to train on, e.g. "google"; None: all
                      "styles": None,
@@ -32,7 +33,8 @@ ENTRY = Entry(
                       "embed_dim": 128, "attention_dim": 128, "dropout": 0.3,
                       "attention_reg": 1.0,
                       # that share of each target word spread over the vocabulary
-                      # (0.1: predict() valid BLEU-4 0.5938 against 0.5723 without; README)
+                      # (0.1: predict() valid BLEU-4 0.5938 against 0.5723 without;
+                      # docs/models/caption-cnn-lstm.md)
                       "label_smoothing": 0.1,
                       # > 0: the CLDR keywords as an auxiliary multi-label target
                       "keyword_weight": 0.0},

@@ -203,7 +203,8 @@ def calibrate_garch_blend(bundle_dir, data_dir=None,
     quantile level (1: the LSTM alone, 0: GARCH alone) is the one of `grid` with the lowest
     pinball loss on the selection split (valid); the split's card says so. Then valid and
     the report split are measured again and metrics.json and the card re-written.
-    Returns the blend. A recipe step after `zoo train` (README "forecast-lstm"):
+    Returns the blend. A recipe step after `zoo train` (docs/models/forecast-lstm.md, "The
+    GARCH(1,1)-t baseline and the blend"):
 
         python -c 'from zoo_pipelines.forecasting.evaluate import calibrate_garch_blend as c; c("runs/forecast/lstm64")'
     """

@@ -234,8 +234,8 @@ def grow_preprocessor(prep: dict, sentences: list[dict], min_word_count: int = 2
 
 
 def lower_cased(sentence: dict) -> dict:
-    """The sentence as if typed without capitals (case augmentation; how the README
-    measures a tagger on such text).
+    """The sentence as if typed without capitals (case augmentation; how
+    docs/models/ner-bilstm.md measures a tagger on such text).
 
     >>> lower_cased({"tokens": ["Angela", "Merkel"], "tags": ["B-PER", "I-PER"]})
     {'tokens': ['angela', 'merkel'], 'tags': ['B-PER', 'I-PER']}

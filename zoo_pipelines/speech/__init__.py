@@ -22,12 +22,13 @@ FIT = {"batch_size": 32, "epochs": 30, "patience": 10, "learning_rate": 2e-3, "l
 
 # speech-ctc adds gain-invariant log-mels (level_norm: a quiet microphone gives the same
 # features) and a random mel-filterbank warp (vtlp); the held-out-speaker runs behind this
-# choice are in its card and the README. level_norm needs the whole utterance, so the
-# streaming entry keeps the base recipe (speaker_norm at share 0.5 failed its gate there:
-# README, speech-ctc-stream). speaker_norm (each speaker's long-term band means
-# off his features; a new speaker adapted from his own audio, evaluate.adapted) on half the
-# training utterances, the training average on the other half, so that predict() without
-# adaptation stays where it was: README, "Per-speaker adaptation".
+# choice are in its card and docs/models/speech-ctc.md. level_norm needs the whole
+# utterance, so the streaming entry keeps the base recipe (speaker_norm at share 0.5 failed
+# its gate there: docs/models/speech-ctc-stream.md). speaker_norm (each speaker's long-term
+# band means off his features; a new speaker adapted from his own audio, evaluate.adapted)
+# on half the training utterances, the training average on the other half, so that
+# predict() without adaptation stays where it was: docs/models/speech-ctc.md, "Per-speaker
+# adaptation".
 SPEAKER_ROBUST = {"level_norm": True, "vtlp": 0.08, "speaker_norm": True, "speaker_norm_share": 0.5}
 
 register(

@@ -18,7 +18,7 @@ Every number comes from the evaluator (`evaluate.evaluate`) in this run; metrics
 
 CORPORA (comma-separated, default all three) limits the sweep, and so the choice and the
 report, to some corpora: `inshorts_news,bbc_news_summary` for a news-only bundle (measured
-and not shipped: README "summarize-attn").
+and not shipped: docs/models/summarize-attn.md, "A news bundle").
 """
 from __future__ import annotations
 

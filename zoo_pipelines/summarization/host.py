@@ -63,7 +63,7 @@ MAX_LEN_FACTOR = 4
 MAX_ALPHA = 5.0
 MAX_END_BONUS = 10.0
 # Minimum Bayes risk decoding draws `mbr` samples a document, and its time grows with them
-# (32 draws: about 7 x greedy's time in Keras; README "summarize-attn").
+# (32 draws: about 7 x greedy's time in Keras; docs/models/summarize-attn.md, "MBR's cost").
 MAX_MBR = 64
 # Rows (documents x beams or draws) in one step call where the model takes batches (Keras):
 # more rows amortise the call; the search pads every row to max_source, so memory grows too.
@@ -257,13 +257,13 @@ class Host(contract.Host):
         bundle's `max_len`, chosen on its selection split, else the training limit),
         `min_len`, length-normalisation exponent `alpha`, `block_ngram` (no repeated
         n-gram in a summary; 0 turns it off), `end_bonus` (added to the log-probability of
-        ending at every step: > 0 shorter summaries, < 0 longer; the README's
-        summarize-attn section has its effect per corpus), `attention` (return the
+        ending at every step: > 0 shorter summaries, < 0 longer; docs/models/summarize-attn.md,
+        "A bonus for ending", has its effect per corpus), `attention` (return the
         attention map), `mbr` (minimum Bayes risk: draw this many summaries by epsilon
         sampling with cut-off `epsilon`, seeded by `seed` and the document, and return,
         of them and the beam's summary, the one with the highest mean ROUGE-L against the
-        draws; 0, the default, returns the beam's summary; README "summarize-attn" has its
-        measurements). A string is the document; a pathlib.Path is read as a UTF-8 text
+        draws; 0, the default, returns the beam's summary; docs/models/summarize-attn.md,
+        "Minimum Bayes risk decoding", has its measurements). A string is the document; a pathlib.Path is read as a UTF-8 text
         file."""
         inputs = as_batch(inputs, (str, Path), "documents (strings)")
         beam = check_int(beam, "beam", 1, MAX_BEAM)

@@ -14,7 +14,8 @@ BBC) beside the Debian package descriptions it already knows.
   article: its opening sentences (at least LEAD_WORDS words, as long as an Inshorts text)
   and its title. Inshorts is document -> headline with only 3.6k pairs; BBC's titles are
   headlines of the same kind, unused by its summaries. (Measured and not used: they cost
-  Inshorts 1.3 points on the selection split; README "BBC titles".)
+  Inshorts 1.3 points on the selection split; docs/models/summarize-attn.md, "BBC titles as
+  more headlines".)
 - `out/valid.jsonl.gz`: the selection split for all three corpora: every 8th pair of the
   Debian valid file (about 400), and the whole Inshorts (454) and BBC (209) valid files,
   each row tagged with its `corpus`; `out/news-valid.jsonl.gz`: its news rows (the

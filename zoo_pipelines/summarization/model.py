@@ -168,7 +168,7 @@ def copy_distribution(attn, source, vocab_size: int):
     V that is cut off. So no scatter index repeats: TFLite's and ONNX's scatters disagree
     on repeated indices (TensorFlow's adds them). The one-hot product this replaces built a
     [B, S, V] tensor every decoder step: 94 % of summarize-attn's step in TFLite and ONNX
-    Runtime (README, "Speed").
+    Runtime (docs/speed.md).
 
     >>> import numpy as np
     >>> attn = np.array([[[0.5, 0.2, 0.3]]], "float32"); source = np.array([[4, 2, 4]])
