@@ -125,6 +125,7 @@ def test_every_backend_agrees(toy, target, tmp_path):
         assert (tmp_path / "toy.step.onnx").exists()
     if "." in target:
         rt = zoo.runtime.load(tmp_path / target)
+        assert not hasattr(rt.loop_call(), "batches")     # no decode_functions: batch 1
         # The toy rounds to 4 decimals: a value within 1e-7 of a rounding boundary (random
         # weights) may round one unit apart in two runtimes (CI, stop 46), so allow one unit.
         np.testing.assert_allclose(rt.roll(steps=6)["y"], toy.roll(steps=6)["y"], atol=1.01e-4)

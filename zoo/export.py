@@ -3,8 +3,9 @@ shapes, via tf2onnx), SavedModel (a serving signature on raw input where the app
 provides one). Models with exported functions (`model.export_functions`: an encoder, one
 recurrent step) get one TFLite signature (batch 1), one SavedModel signature and one ONNX
 file (`<stem>.<function>.onnx`; any batch where the application has `decode_functions`)
-per function, and a parity check that drives the host's loop on both backends. Every export is followed by a parity check against the Keras model on
-real examples; the report is returned and kept in the model's metrics (and card).
+per function, and a parity check that drives the host's loop on both backends. Every
+export is followed by a parity check against the Keras model on real examples; the report
+is returned and kept in the model's metrics (and card).
 
 >>> import zoo
 >>> report = zoo.load("ner-bilstm").export("/tmp/ner.tflite")          # doctest: +SKIP
@@ -249,7 +250,6 @@ def _write_sidecar(zm, path: Path, fmt: str, quantize, outputs=None) -> None:
                              {k: function_onnx_path(path, k).name for k in names})
         if fmt == "onnx":
             meta["sha256"] = {f: sha256(path.parent / f) for f in meta["functions"].values()}
-            meta["batches"] = bool(zm.batch_functions())      # any batch: see to_onnx
     sidecar_path(path).write_text(json.dumps(meta, ensure_ascii=False))
 
 

@@ -179,7 +179,9 @@ class _Onnx:
 
 
 class _OnnxFunctions:
-    """One ONNX file per exported function (ONNX has one entry graph per file)."""
+    """One ONNX file per exported function (ONNX has one entry graph per file). `batches`:
+    every function takes any batch (its inputs' first axis is not a number), as an export
+    from the application's `decode_functions` does."""
 
     def __init__(self, path: Path, meta: dict, contents: dict, threads: int | None):
         self.sessions = {}
@@ -187,6 +189,8 @@ class _OnnxFunctions:
             session = _Onnx(path.parent / file, contents[file], threads)
             session.names = meta["outputs"][name]
             self.sessions[name] = session
+        self.batches = all(not isinstance(i.shape[0], int) for s in self.sessions.values()
+                           for i in s.session.get_inputs())
 
     def function(self, name: str, inputs: dict) -> dict:
         return self.sessions[name](None, inputs)
@@ -283,8 +287,10 @@ class RuntimeModel:
     def loop_call(self):
         """The `call(name, inputs)` the host's loop drives: marked as taking whole batches
         where the export's functions take any batch (an ONNX export of an application with
-        `decode_functions`: the sidecar's "batches"), as `ZooModel.loop_call` is."""
-        return takes_batches(self.call_function) if self.meta.get("batches") else self.call_function
+        `decode_functions`), as `ZooModel.loop_call` is."""
+        if getattr(self.backend, "batches", False):
+            return takes_batches(self.call_function)
+        return self.call_function
 
     def predict_units(self, units: Units) -> list[dict]:
         return run_units(units, self.backend, self.buckets, batch_size=1,
