@@ -331,8 +331,8 @@ class Host(contract.Host):
             these = [c for c, _ in found[-1]]
             if self.memory.get("recombine"):        # bases x modifiers of all of them
                 these = recombine([detokenize(own)] + these)
-            # a neighbour's caption the search found too competes once, as the model's
             owns.append(own)
+            # a neighbour's caption the search found too competes once, as the model's
             texts.append([c for c in dict.fromkeys(these) if tokenize(c) != own])
         rows = [i for i, these in enumerate(texts) for _ in these]
         forced = iter(self.teacher_force({k: v[rows] for k, v in images.items()}, step,
@@ -341,7 +341,7 @@ class Host(contract.Host):
                 for args in zip(bests, found, owns, texts)]
 
     def pick_caption(self, encoded: Encoded, best: dict, found: list, own: list, texts: list,
-               forced: list) -> dict:
+                     forced: list) -> dict:
         """One image's caption among the search's `best` (words `own`) and the candidate
         `texts` (teacher-forced: `forced`), by retrieval.choose."""
         candidates = [{"words": own, "log_prob": best["log_prob"], "model": True}] + [
