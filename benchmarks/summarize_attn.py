@@ -82,8 +82,8 @@ MBR = {"mbr": 32, "epsilon": 0.05}
 
 def mbr_latency(bench, docs: list) -> dict:
     """`predict([doc], **MBR)` in every runtime, and on Keras also row by row as the
-    exports' batch-1 step runs it (`call_function`; Keras's `predict` gives a
-    document's draws to the step in one call a step)."""
+    TFLite export's batch-1 step runs it (`call_function`; Keras's and ONNX's `predict`
+    give a document's draws to the step in one call a step)."""
     table = {}
     for label, m in bench.models().items():
         print(f"timing {label}, MBR ...", flush=True)

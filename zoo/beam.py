@@ -69,6 +69,18 @@ def batched(call, name: str):
     return rowwise(call, name)
 
 
+def units_a_call(call, width: int, rows: int) -> int:
+    """How many units (documents, images) share one call, each `width` rows wide (its beam
+    or its draws): as many as fit in `rows` where `call` takes batches, else one.
+
+    >>> units_a_call(takes_batches(lambda name, x: x), width=3, rows=32)
+    10
+    >>> units_a_call(lambda name, x: x, width=3, rows=32)
+    1
+    """
+    return max(1, rows // max(width, 1)) if getattr(call, "batches", False) else 1
+
+
 def takes_batches(call):
     """`call(name, inputs)` marked as taking any batch of rows (`call.batches`), so
     `batched` gives it whole batches: the Keras model's `loop_call` and an ONNX export's.

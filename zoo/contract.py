@@ -163,8 +163,9 @@ ROLES = {
             "static shapes (an encoder, one recurrent step; {} by default), whose parity "
             "the host's loop checks; decode_functions(model, prep) -> the same functions "
             "with any batch size, which the Keras model's loop and the ONNX export then run "
-            "a whole batch at a time ({} by default: row by row); else serving_predict(signature, raw_examples, prep) -> "
-            "predict()-style results of the SavedModel's signature, for its parity; "
+            "a whole batch at a time ({} by default: row by row); else "
+            "serving_predict(signature, raw_examples, prep) -> predict()-style results of "
+            "the SavedModel's signature, for its parity; "
             "transfer_weights(source, target) -> the layers or weights left (partly) new, "
             "where copy_matching_weights (the default: by layer name, grown weights keep "
             "their old leading block) is not enough"),

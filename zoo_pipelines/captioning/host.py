@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from zoo import contract
-from zoo.beam import batched, beam_search
+from zoo.beam import batched, beam_search, units_a_call
 from zoo.errors import InputError
 from zoo.options import as_batch, check_int, check_number
 
@@ -281,7 +281,7 @@ class Host(contract.Host):
         `call` takes batches (Keras, ONNX) several images share each call, up to `rows`
         rows of hypotheses."""
         encoder, step = batched(call, "encoder"), batched(call, "step")
-        per_call = max(1, rows // encoded.beam) if getattr(call, "batches", False) else 1
+        per_call = units_a_call(call, encoded.beam, rows)
         units, out = encoded.units, []
         for s in range(0, len(units), per_call):
             chunk = units[s:s + per_call]

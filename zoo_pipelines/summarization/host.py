@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from zoo import contract
-from zoo.beam import batched, beam_search, lcs_f1, minimum_bayes_risk, sample
+from zoo.beam import batched, beam_search, lcs_f1, minimum_bayes_risk, sample, units_a_call
 from zoo.errors import InputError
 from zoo.options import as_batch, check_int, check_number
 
@@ -65,7 +65,7 @@ MAX_END_BONUS = 10.0
 # Minimum Bayes risk decoding draws `mbr` samples a document, and its time grows with them
 # (32 draws: about 7 x greedy's time in Keras; docs/models/summarize-attn.md, "MBR's cost").
 MAX_MBR = 64
-# Rows (documents x beams or draws) in one step call where the model takes batches (Keras):
+# Rows (documents x beams or draws) in one step call where the model takes batches (Keras, ONNX):
 # more rows amortise the call; the search pads every row to max_source, so memory grows too.
 ROWS_A_CALL = 32
 
@@ -263,8 +263,8 @@ class Host(contract.Host):
         sampling with cut-off `epsilon`, seeded by `seed` and the document, and return,
         of them and the beam's summary, the one with the highest mean ROUGE-L against the
         draws; 0, the default, returns the beam's summary; docs/models/summarize-attn.md,
-        "Minimum Bayes risk decoding", has its measurements). A string is the document; a pathlib.Path is read as a UTF-8 text
-        file."""
+        "Minimum Bayes risk decoding", has its measurements). A string is the document; a
+        pathlib.Path is read as a UTF-8 text file."""
         inputs = as_batch(inputs, (str, Path), "documents (strings)")
         beam = check_int(beam, "beam", 1, MAX_BEAM)
         max_len = check_int(self.max_len if max_len is None else max_len, "max_len", 1,
@@ -283,13 +283,11 @@ class Host(contract.Host):
     # ---- the loop over the exported functions ------------------------------------------------
     def run(self, encoded: Encoded, call, rows: int = ROWS_A_CALL, chunks=iter) -> list[dict]:
         """Beam search over the model's functions (`call(name, inputs)`): one document at a
-        time on the batch-1 exports; where `call` takes batches (Keras), several documents
-        share each call, up to `rows` rows of beams or draws. `chunks` wraps the range of
-        chunk starts (the evaluator's progress bar)."""
+        time on the batch-1 TFLite export; where `call` takes batches (Keras, ONNX),
+        several documents share each call, up to `rows` rows of beams or draws. `chunks`
+        wraps the range of chunk starts (the evaluator's progress bar)."""
         encoder, step = batched(call, "encoder"), batched(call, "step")
-        per_call = 1
-        if getattr(call, "batches", False):
-            per_call = max(1, rows // max(encoded.beam, encoded.mbr))
+        per_call = units_a_call(call, max(encoded.beam, encoded.mbr), rows)
         units = encoded.units
         return [h for s in chunks(range(0, len(units), per_call))
                 for h in self.search(encoded, units[s:s + per_call], encoder, step)]
