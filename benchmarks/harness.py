@@ -13,7 +13,11 @@ the same way for all of them:
   eager and under `torch.compile`; the ratio is taken against the faster of the two.
   Every batch shape runs twice before timing, so compilation and first calls are excluded;
   then the frameworks take turns (four rounds, each timing a quarter of the batches), so a
-  machine whose speed drifts during the run shifts all of them alike;
+  machine whose speed drifts during the run shifts all of them alike. Python's garbage
+  collector is paused while a step or a call is timed, as `timeit` does, and collects
+  between turns: with TensorFlow, Keras and PyTorch loaded, one full collection took up to
+  0.34 s, and one that fell inside a timed 24 ms Keras step put 0.4 s into forecast-lstm's
+  mean and its ratio from about 1.5 to 1.05-1.19 (2026-12-05);
 - exports (zoo's own parity check against Keras on real examples) and file sizes;
 - the latency tables, then `results/<module>.md` and the `.json` beside it (`--quick`: a
   few steps and calls, written to `<module>-quick.md` so real numbers are never replaced).
@@ -27,7 +31,9 @@ runs, so every module here imports without it.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
+import gc
 import importlib
 import json
 import os
@@ -77,7 +83,19 @@ def timed(call, items, warmup=()) -> dict:
     untimed call on each of `warmup`."""
     for x in warmup:
         call(x)
-    return stats([_ms(call, x) for x in items])
+    with collector_paused():
+        return stats([_ms(call, x) for x in items])
+
+
+@contextlib.contextmanager
+def collector_paused():
+    """Collect garbage now, then keep the collector out of what is timed (as `timeit`)."""
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def _ms(call, x) -> float:
@@ -109,7 +127,8 @@ def interleaved(contestants: dict, rounds: int = 4) -> dict:
             if share:
                 time.sleep(PAUSE)       # the other framework's threads stop spinning
                 step(share[0])
-                ms[label] += [_ms(step, x) for x in share]
+                with collector_paused():
+                    ms[label] += [_ms(step, x) for x in share]
     return {label: stats(m) for label, m in ms.items()}
 
 
