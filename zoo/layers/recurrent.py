@@ -10,9 +10,10 @@ run hardly faster than one, so TensorFlow's executor gains most by running indep
 loops side by side: forecast-lstm's training step on 2 cores, 35.3 -> 25.6 ms. Each row's
 numbers are the same; only the gradient's sum is taken in another order. `None` (the
 default) takes 2 for a one-directional stack where TensorFlow may run two operations at
-once, else 1: a bidirectional stack already runs two loops side by side (split, ner-bilstm's
-step went 37 -> 42 ms and speech-ctc's 176 -> 236), and with one thread the slices only
-queue (forecast-lstm 41.8 -> 43.6 ms). Inference, and so every export, runs the batch whole.
+once, else 1: a bidirectional stack already runs two loops side by side (in slices,
+ner-bilstm's step went 37 -> 42 ms and speech-ctc's 176 -> 236), and with one thread the
+slices only queue (forecast-lstm 41.8 -> 43.6 ms). Inference, and so every export, runs
+the batch whole.
 
 >>> import numpy as np
 >>> stack = RecurrentStack(cell="lstm", units=4, layers=2, bidirectional=True)
