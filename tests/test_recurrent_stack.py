@@ -39,7 +39,7 @@ def test_default_slices_one_direction_only_and_inference_runs_whole(monkeypatch)
     stack(x)
     monkeypatch.setattr(stack, "run_stack", lambda x, mask, training: calls.append(len(x)) or x[:, 0])
     stack(x, training=True)
-    assert calls == [2, 2] if executor_threads() == 2 else [4]
+    assert calls == ([2, 2] if executor_threads() == 2 else [4])
     calls.clear()
     stack(x, training=False)
     assert calls == [4]
