@@ -100,5 +100,7 @@ def executor_threads() -> int:
     and backward), and no bigger machine was measured."""
     import tensorflow as tf
 
-    threads = tf.config.threading.get_inter_op_parallelism_threads() or os.cpu_count() or 1
+    # unset, TensorFlow sizes its pool by the cores this process may run on (its affinity)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    threads = tf.config.threading.get_inter_op_parallelism_threads() or cores or 1
     return min(threads, 2)
