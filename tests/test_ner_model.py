@@ -173,6 +173,17 @@ def test_fine_tune_takes_the_data_recipe_keys(tiny_ner):
     assert rare.predict(["Qwzxv sells Widgets"])[0]["tokens"] == ["Qwzxv", "sells", "Widgets"]
 
 
+def test_fine_tune_records_the_buckets_it_trained_with(tiny_ner):
+    """Batches pad to the model's length buckets unless --hparam buckets names others; the
+    bundle's hyper-parameters say which (they once recorded the first training's)."""
+    default = tiny_ner.fine_tune(PRODUCT_SENTENCES[:8], rehearse=False, **QUICK)
+    assert default.hparams["buckets"] == default.preprocessor["buckets"] == tiny_ner.preprocessor["buckets"]
+    finer = tiny_ner.fine_tune(PRODUCT_SENTENCES[:8], rehearse=False, buckets=[64, 8, 16], **QUICK)
+    assert finer.hparams["buckets"] == finer.preprocessor["buckets"] == [8, 16, 64]
+    words = "Acme sells Widgets in Paris and Rome to Ana , Bo and Cy".split()     # 12: bucket 16
+    assert finer.predict([" ".join(words)])[0]["tokens"] == words
+
+
 def test_saved_model_takes_raw_strings(tiny_ner, tmp_path):
     report = tiny_ner.export(tmp_path / "ner_savedmodel")
     assert report["agreement"] == 1.0

@@ -407,6 +407,12 @@ def fine_tune(zm, data, validation=None, epochs: int = 3, out=None,
     # An epoch is one pass over the user's data (or the rehearsal mix) unless they say
     # otherwise: the recipe's steps_per_epoch was sized for the original training set.
     hp["steps_per_epoch"] = overrides.get("steps_per_epoch")
+    # Batches pad to the preprocessor's length buckets (the model's own, unless `buckets`
+    # names others), and the new bundle records the ones it trained with.
+    if "buckets" in overrides:
+        prep["buckets"] = sorted(overrides["buckets"])
+    if "buckets" in prep:
+        hp["buckets"] = prep["buckets"]
     # Train a copy: the model the user loaded stays as it was.
     if label_change:
         prep["labels"] = label_change["labels"]

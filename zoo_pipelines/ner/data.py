@@ -174,7 +174,7 @@ def load_vectors(path: Path) -> tuple[list[str], np.ndarray]:
 
 def fit_preprocessor(train: list[dict], embeddings: str = "glove/glove.6B.50d.filtered.txt.gz",
                      min_word_count: int = 2, max_word_chars: int = 20,
-                     buckets=(16, 32, 64, 128), seed: int = 0,
+                     buckets=(8, 16, 24, 32, 48, 64, 96, 128), seed: int = 0,
                      lowercase: float = 0.0) -> tuple[dict, dict]:
     """Vocabularies and label map from training sentences; GloVe rows as initial weights.
 
