@@ -182,6 +182,10 @@ def test_fine_tune_records_the_buckets_it_trained_with(tiny_ner):
     assert finer.hparams["buckets"] == finer.preprocessor["buckets"] == [8, 16, 64]
     words = "Acme sells Widgets in Paris and Rome to Ana , Bo and Cy".split()     # 12: bucket 16
     assert finer.predict([" ".join(words)])[0]["tokens"] == words
+    with pytest.raises(InputError, match=r"buckets must be a list of sequence lengths.*got 16"):
+        tiny_ner.fine_tune(PRODUCT_SENTENCES[:8], rehearse=False, buckets=16, **QUICK)
+    with pytest.raises(InputError, match=r"each of buckets must be an integer >= 1; got 0"):
+        tiny_ner.fine_tune(PRODUCT_SENTENCES[:8], rehearse=False, buckets=[0, 8], **QUICK)
 
 
 def test_saved_model_takes_raw_strings(tiny_ner, tmp_path):

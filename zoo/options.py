@@ -95,6 +95,17 @@ def check_int(value, name: str, low: int, high: int | None = None) -> int:
     return int(value)
 
 
+def check_buckets(value, name: str = "buckets") -> list[int]:
+    """`value` as sorted sequence lengths (positive integers) that a batch pads up to.
+
+    >>> check_buckets([32, 8, 16])
+    [8, 16, 32]
+    """
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__") or not list(value):
+        raise InputError(f"{name} must be a list of sequence lengths, e.g. [16, 32, 64]; got {value!r}")
+    return sorted(check_int(b, f"each of {name}", 1) for b in value)
+
+
 def check_number(value, name: str, low: float | None = None, high: float | None = None,
                  above: float | None = None) -> float:
     """`value` as a float if it is a finite number within [low, high] (and > `above`), else

@@ -33,6 +33,7 @@ from . import bundle, distribute
 from .contract import parameters
 from .data import data_root, dataset_name, holdout, read_split
 from .errors import InputError
+from .options import check_buckets
 
 log = logging.getLogger("zoo")
 HOLDOUT_MIN = 10        # fewer fine-tuning examples than this: nothing is held out
@@ -410,7 +411,7 @@ def fine_tune(zm, data, validation=None, epochs: int = 3, out=None,
     # Batches pad to the preprocessor's length buckets (the model's own, unless `buckets`
     # names others), and the new bundle records the ones it trained with.
     if "buckets" in overrides:
-        prep["buckets"] = sorted(overrides["buckets"])
+        prep["buckets"] = check_buckets(overrides["buckets"])
     if "buckets" in prep:
         hp["buckets"] = prep["buckets"]
     # Train a copy: the model the user loaded stays as it was.

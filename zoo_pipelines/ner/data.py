@@ -23,7 +23,7 @@ import numpy as np
 
 from zoo.data import build_vocab, carve, data_root, existing, split_name
 from zoo.errors import DataFormatError
-from zoo.options import check_number
+from zoo.options import check_buckets, check_number
 
 from .host import UNK, featurize, word_id
 
@@ -195,7 +195,7 @@ def fit_preprocessor(train: list[dict], embeddings: str = "glove/glove.6B.50d.fi
     chars = build_vocab([c for s in train for t in s["tokens"] for c in t], min_count=2)
     labels = labels_of(train)
     prep = {"words": words, "chars": chars, "labels": labels,
-            "max_word_chars": max_word_chars, "buckets": list(buckets)}
+            "max_word_chars": max_word_chars, "buckets": check_buckets(buckets)}
     if lowercase:        # only when asked: bundles trained without it keep their preprocessor
         prep["lowercase"] = check_number(lowercase, "lowercase", 0, 1)
     return prep, {"word_vectors": matrix}
