@@ -409,10 +409,11 @@ def fine_tune(zm, data, validation=None, epochs: int = 3, out=None,
     # otherwise: the recipe's steps_per_epoch was sized for the original training set.
     hp["steps_per_epoch"] = overrides.get("steps_per_epoch")
     # Batches pad to the preprocessor's length buckets (the model's own, unless `buckets`
-    # names others), and the new bundle records the ones it trained with.
+    # names others); where buckets are a hyper-parameter (ner-bilstm, speech-ctc), the new
+    # bundle records the ones it trained with, not the first training's.
     if "buckets" in overrides:
         prep["buckets"] = check_buckets(overrides["buckets"])
-    if "buckets" in prep:
+    if "buckets" in hp and "buckets" in prep:
         hp["buckets"] = prep["buckets"]
     # Train a copy: the model the user loaded stays as it was.
     if label_change:
