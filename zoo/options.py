@@ -101,7 +101,7 @@ def check_buckets(value, name: str = "buckets") -> list[int]:
     >>> check_buckets([32, 8, 16])
     [8, 16, 32]
     """
-    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__") or not list(value):
+    if not isinstance(value, (list, tuple)) or not value:
         raise InputError(f"{name} must be a list of sequence lengths, e.g. [16, 32, 64]; got {value!r}")
     return sorted(check_int(b, f"each of {name}", 1) for b in value)
 
