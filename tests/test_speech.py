@@ -556,3 +556,12 @@ def test_shipped_metrics_reproduce_on_the_official_test_recordings(shipped, data
     for key in ("wer", "cer", "digit_accuracy", "connected_wer"):
         assert abs(measured[key] - recorded[key]) < 1e-9, key
     assert measured["digit_accuracy"] >= 0.99 and measured["connected_wer"] <= 0.05   # issue targets
+
+
+def test_fit_preprocessor_checks_buckets(data_dir):
+    """--hparam buckets=400 (a list was meant) gets a one-line error before any audio is read."""
+    train = [e for e in D.read_split(data_dir / "fsdd", "valid") if e["digit"] < 1]
+    with pytest.raises(InputError, match=r"buckets must be a list of sequence lengths.*got 400"):
+        D.fit_preprocessor(train, buckets=400)
+    with pytest.raises(InputError, match=r"each of buckets must be an integer >= 1; got -1"):
+        D.fit_preprocessor(train, buckets=[-1, 400])

@@ -30,6 +30,7 @@ import numpy as np
 
 from zoo.data import data_root, existing, split_name  # noqa: F401  (data_root: doctest)
 from zoo.errors import DataFormatError, InputError
+from zoo.options import check_buckets
 from zoo.runtime import pick_bucket
 
 from .audio import load_waveform
@@ -241,6 +242,7 @@ def fit_preprocessor(train: list[dict], alphabet: str = "digits", sample_rate: i
                               f"0 <= speaker_norm_share <= 1 and 0 <= channel <= 1; got vtlp={vtlp}, "
                               f"eq_db={eq_db}, tempo={tempo}, speaker_norm_share={speaker_norm_share}, "
                               f"channel={channel}")
+    buckets = check_buckets(buckets)
     tokens = [str(d) for d in range(10)] if alphabet == "digits" else list(CHARS)
     check_texts(train, alphabet, tokens)
     rng = np.random.default_rng(seed)
@@ -260,7 +262,6 @@ def fit_preprocessor(train: list[dict], alphabet: str = "digits", sample_rate: i
         feats = [(f - stats[s][0]) / spread_scale(var, stats[s][1])
                  for f, s in zip(feats, map(speaker_of, sample))]
     feats = np.concatenate(feats)
-    buckets = sorted(buckets)
     longest = max(num_frames(waveform(e, sample_rate).size, sample_rate) for e in train)
     if longest > buckets[-1]:          # long sentences: one more bucket rather than cutting them
         buckets.append(-(-longest // 200) * 200)
