@@ -29,6 +29,14 @@ from .harness import Spec, run, timed, train_batches
 DATA = ("captioning", "emoji")
 
 
+def step_inputs(zm, image) -> dict:
+    """The decoder "step" function's first inputs for one image: the encoder's outputs."""
+    host = zm.host()
+    enc = zm.call_function("encoder", {"image": host.encode([image]).units[0]["image"][None]})
+    return {"word": np.array([1], np.int32), "features": enc["features"], "keys": enc["keys"],
+            **{k: enc[k] for k in host.state}}
+
+
 def latency(bench) -> dict:
     import tensorflow as tf
 
@@ -48,10 +56,7 @@ def latency(bench) -> dict:
     batch_ms = 1e3 * (time.perf_counter() - start)
     greedy = answers["Keras (ZooModel)", 1]
     agreement = np.mean([a["words"] == b["words"] for a, b in zip(served, greedy)])
-    host = zm.host()
-    enc = zm.call_function("encoder", {"image": host.encode([images[0]]).units[0]["image"][None]})
-    inputs = {"word": np.array([1], np.int32), "features": enc["features"], "keys": enc["keys"],
-              **{k: enc[k] for k in host.state}}
+    inputs = step_inputs(zm, images[0])
     return {"Caption latency, one image per call (image decoding to caption)": table,
             "SavedModel serving, one batch": f"SavedModel serving on all {len(png)} images in one "
             f"call: {batch_ms:.0f} ms; its greedy captions equal `predict(beam=1)` on "

@@ -24,11 +24,16 @@ import numpy as np
 from .harness import Spec, run, timed, train_batches
 
 
+def step_inputs(zm) -> dict:
+    """The "step" function's inputs for one character ("A") from the zero state, batch 1."""
+    host = zm.host()
+    return {"char": np.array([host.index.get("A", 0)], np.int32),
+            **{k: np.zeros((1, n), np.float32) for k, n in host.state.items()}}
+
+
 def latency(bench) -> dict:
     zm, torch, twin = bench.zm, bench.torch, bench.twin
-    host = zm.host()
-    inputs = {"char": np.array([host.index.get("A", 0)], np.int32),
-              **{k: np.zeros((1, n), np.float32) for k, n in host.state.items()}}
+    inputs = step_inputs(zm)
     step = bench.step_latency(inputs)
     char = torch.tensor(inputs["char"]).long()[:, None]
     h = torch.zeros(twin.rnn.num_layers, 1, twin.rnn.hidden_size)

@@ -23,12 +23,18 @@ import numpy as np
 from .harness import Spec, run, timed, train_batches
 
 
+def step_inputs(zm, rng=None) -> dict:
+    """The "step" function's inputs: a random frame (5 % of keys down) from the zero state."""
+    rng = np.random.default_rng(0) if rng is None else rng
+    return {"frame": (rng.random((1, 88)) < 0.05).astype(np.float32),
+            **{k: np.zeros((1, n), np.float32) for k, n in zm.host().state.items()}}
+
+
 def latency(bench) -> dict:
     zm, torch, twin = bench.zm, bench.torch, bench.twin
     host = zm.host()
     rng = np.random.default_rng(0)
-    inputs = {"frame": (rng.random((1, 88)) < 0.05).astype(np.float32),
-              **{k: np.zeros((1, n), np.float32) for k, n in host.state.items()}}
+    inputs = step_inputs(zm, rng)
     step = bench.step_latency(inputs)
     h, c = (torch.tensor(inputs[k]) for k in host.state)
     frame = torch.tensor(inputs["frame"])
