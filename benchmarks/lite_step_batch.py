@@ -1,0 +1,75 @@
+"""What a TFLite decoder step with a batch of rows would cost: caption-cnn-lstm's "step"
+converted as `zoo export` converts it, with every input's batch fixed at 1, 3 or 12 (a
+beam, or a beam's rerank candidates), timed in LiteRT with one thread.
+
+The host sends a beam's hypotheses to TFLite's batch-1 step one row a call (zoo.beam's
+`rowwise`) and to ONNX Runtime in one call, which is why ONNX Runtime leads the beam
+searches even with one thread (benchmarks/results/lite_threads.md). No export has such a
+signature yet; this measures whether one would pay.
+
+    ZOO_DATA=../shared/data .venv/bin/python -m benchmarks.lite_step_batch
+
+writes benchmarks/results/lite_step_batch.md (a minute; nothing is trained).
+"""
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+
+from .harness import RESULTS, collector_paused, run_lines, write_markdown
+
+BATCHES, CALLS = (1, 3, 12), 300
+
+
+def step_at_batch(zm, batch: int):
+    """The caption step's TFLite signature runner with every input's batch fixed at `batch`."""
+    import tensorflow as tf
+    from ai_edge_litert.interpreter import Interpreter
+
+    from zoo.export import _frozen, _signature_fn, _static_shapes
+    from zoo_pipelines.captioning.model import export_functions
+
+    fn = export_functions(zm.keras_model, zm.preprocessor, batch=batch)["step"]
+    shapes = {k: ([batch, *shape[1:]], dtype) for k, (shape, dtype) in _static_shapes(fn).items()}
+    module = tf.Module()
+    module.model = zm.keras_model
+    conv = tf.lite.TFLiteConverter.from_concrete_functions(
+        [_frozen(_signature_fn(fn, shapes, "step"), "step")], module)
+    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    return Interpreter(model_content=conv.convert(), num_threads=1).get_signature_runner()
+
+
+def main() -> int:
+    import zoo
+
+    from .caption_cnn_lstm import step_inputs
+    from .lite_threads import caption_images
+
+    load = os.getloadavg()[0]
+    zm = zoo.load("caption-cnn-lstm")
+    one = step_inputs(zm, caption_images(zm, 1)[0])
+    lines = ["# A TFLite decoder step with a batch of rows", "", __doc__.split("\n\n")[0], "",
+             *run_lines("python -m benchmarks.lite_step_batch", load), "",
+             f"| caption-cnn-lstm step, rows a call | p50 ms a call ({CALLS} calls) | ms a row |",
+             "|---:|---:|---:|"]
+    for batch in BATCHES:
+        run = step_at_batch(zm, batch)
+        rows = {k: np.repeat(v, batch, axis=0) for k, v in one.items()}
+        run(**rows)
+        ms = []
+        with collector_paused():
+            for _ in range(CALLS):
+                start = time.perf_counter()
+                run(**rows)
+                ms.append(1e3 * (time.perf_counter() - start))
+        p50 = float(np.median(ms))
+        lines.append(f"| {batch} | {p50:.3f} | {p50 / batch:.3f} |")
+        print(lines[-1], flush=True)
+    write_markdown(RESULTS / "lite_step_batch.md", lines)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
