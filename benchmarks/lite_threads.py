@@ -1,6 +1,7 @@
 """Single-example latency by thread count: TFLite (float and dynamic-range) and ONNX
 Runtime at batch 1, each with its default threads, one thread and two: the single steps,
-ner-bilstm's 30-token sentence, and a caption's and a summary's beam search.
+ner-bilstm's 30-token sentence, a caption's and a summary's beam search, and a
+summary's MBR.
 
 zoo.runtime leaves LiteRT's `num_threads` unset, and XNNPACK then runs one thread; ONNX
 Runtime's default uses every core. This separates the runtimes from their thread counts:
@@ -62,15 +63,26 @@ def caption_beam(zm):
     return caption_images(zm, 20), lambda model, image: model.predict([image], beam=3)
 
 
-def summarize_beam(zm):
-    """`predict([document], beam=4)` on 20 Debian valid documents (benchmarks.summarize_attn's)."""
+def summarize_docs(n: int) -> list[str]:
+    """The first `n` Debian valid documents (benchmarks.summarize_attn's)."""
     from zoo.data import data_root
     from zoo_pipelines.summarization import data as D
 
     from .summarize_attn import DATA
 
-    docs = D.parity_examples(D.read_split(data_root().joinpath(*DATA), "valid"), 20)
-    return docs, lambda model, doc: model.predict([doc], beam=4)
+    return D.parity_examples(D.read_split(data_root().joinpath(*DATA), "valid"), n)
+
+
+def summarize_beam(zm):
+    """`predict([document], beam=4)` on 20 documents."""
+    return summarize_docs(20), lambda model, doc: model.predict([doc], beam=4)
+
+
+def summarize_mbr(zm):
+    """`predict([document], mbr=32, epsilon=0.05)` on 5 documents (its 32 draws a step)."""
+    from .summarize_attn import MBR
+
+    return summarize_docs(5), lambda model, doc: model.predict([doc], **MBR)
 
 
 def charlm_step(zm):
@@ -94,7 +106,8 @@ ROWS = [("ner-bilstm", "a 30-token sentence", ner_calls, ALL, 100),
         ("charlm-lstm", "one recurrent step", charlm_step, ALL, 100),
         ("music-lstm", "one recurrent step", music_step, ALL, 100),
         ("caption-cnn-lstm", "one image, beam 3", caption_beam, FLOAT_AND_ONNX, 20),
-        ("summarize-attn", "one document, beam 4", summarize_beam, FLOAT_AND_ONNX, 20)]
+        ("summarize-attn", "one document, beam 4", summarize_beam, FLOAT_AND_ONNX, 20),
+        ("summarize-attn", "one document, MBR 32 draws", summarize_mbr, FLOAT_AND_ONNX, 5)]
 
 
 def measure(name: str, what: str, make, exports: tuple, calls: int) -> list[str]:

@@ -1,9 +1,11 @@
 """Exports: TFLite (builtin ops only, one signature per length: lite_buckets), ONNX (dynamic
 shapes, via tf2onnx), SavedModel (a serving signature on raw input where the application
 provides one). Models with exported functions (`model.export_functions`: an encoder, one
-recurrent step) get one TFLite signature (batch 1), one SavedModel signature and one ONNX
-file (`<stem>.<function>.onnx`; any batch where the application has `decode_functions`)
-per function, and a parity check that drives the host's loop on both backends. Every
+recurrent step) get one TFLite signature (batch 1; where the application has
+`decode_functions`, also `<function>_rows<N>` for each of ROW_BATCHES, so a beam's rows
+take one call), one SavedModel signature and one ONNX file (`<stem>.<function>.onnx`; any
+batch where the application has `decode_functions`) per function, and a parity check that
+drives the host's loop on both backends. Every
 export is followed by a parity check against the Keras model on real examples; the report
 is returned and kept in the model's metrics (and card).
 
@@ -31,6 +33,11 @@ from .errors import ExportError
 from .runtime import load as runtime_load, sidecar_path
 
 log = logging.getLogger("zoo")
+# Batch sizes of the extra TFLite signatures of applications whose host loop sends a batch
+# of rows (a beam, a document's draws; `decode_functions`): zoo.runtime pads a call's rows
+# up to the next one. A caption step takes 0.27 ms for one row, 0.31 for three and 0.79
+# for twelve (benchmarks/results/lite_step_batch.md), so rows are cheaper together.
+ROW_BATCHES = (4, 16)
 
 
 def _signature_fn(model, shapes: dict, name: str = "features"):
@@ -118,6 +125,11 @@ def to_tflite(zm, path: Path, quantize: str | None = None) -> None:
     if functions:            # one signature per function (encoder, step, ...), batch 1
         for key, (fn_model, _) in functions.items():
             sigs[key] = _signature_fn(fn_model, _static_shapes(fn_model), key)
+        for key, fn_model in zm.batch_functions().items():     # and at ROW_BATCHES rows
+            for rows in ROW_BATCHES:
+                shapes = {k: ([rows, *shape[1:]], dtype)
+                          for k, (shape, dtype) in _static_shapes(fn_model).items()}
+                sigs[f"{key}_rows{rows}"] = _signature_fn(fn_model, shapes, f"{key}_rows{rows}")
     for b in [] if functions else buckets:
         key = f"len_{b}" if b else "serving_default"
         shapes = _input_shapes(model, b) if b else _static_shapes(model)
@@ -252,6 +264,8 @@ def _write_sidecar(zm, path: Path, fmt: str, quantize, outputs=None) -> None:
         names = list(zm.functions())
         meta["functions"] = (names if fmt == "tflite" else
                              {k: function_onnx_path(path, k).name for k in names})
+        if fmt == "tflite" and zm.batch_functions():
+            meta["row_batches"] = list(ROW_BATCHES)
         if fmt == "onnx":
             meta["sha256"] = {f: sha256(path.parent / f) for f in meta["functions"].values()}
     sidecar_path(path).write_text(json.dumps(meta, ensure_ascii=False))

@@ -119,7 +119,9 @@ def task_method(host, call: Callable, name: str):
 
 class _TFLite:
     """One signature per length (the sidecar's "buckets"), batch 1 (static shapes convert
-    to builtin ops).
+    to builtin ops). Where the export has `<function>_rows<N>` signatures (the sidecar's
+    "row_batches"), a call with several rows pads them to the next N (chunks of the
+    largest beyond it), so a beam, or a document's draws, takes one call: `batches`.
 
     A LiteRT Interpreter is not thread-safe (two threads in one interpreter crash or swap
     answers), so each thread that calls gets its own interpreter over the same model bytes,
@@ -127,10 +129,12 @@ class _TFLite:
     predict() of one sentence): 8 threads 510 calls/s against 234 for 1 thread; one
     interpreter behind a lock gave 320 vs 292 (invoke releases the GIL, a lock wastes it)."""
 
-    def __init__(self, path: Path, content: bytes, threads: int | None):
+    def __init__(self, path: Path, content: bytes, threads: int | None, row_batches=()):
         self.path, self.content, self.threads = path, content, threads
         self.local = threading.local()
         self.signatures = list(self._local().interpreter.get_signature_list())
+        self.row_batches = sorted(row_batches or ())
+        self.batches = bool(self.row_batches)
 
     def _local(self):
         local = self.local
@@ -148,6 +152,22 @@ class _TFLite:
         return self.function(f"len_{bucket}" if bucket else "serving_default", batch)
 
     def function(self, key: str, inputs: dict) -> dict:
+        rows = len(next(iter(inputs.values())))
+        if rows == 1 or not self.row_batches:
+            return self._signature(key, inputs)
+        top, outs = self.row_batches[-1], []
+        for start in range(0, rows, top):
+            part = {k: v[start:start + top] for k, v in inputs.items()}
+            n = len(next(iter(part.values())))
+            size = next(b for b in self.row_batches if b >= n)
+            # the padding rows repeat the last one: any real row computes without error
+            padded = {k: np.concatenate([v, np.repeat(v[-1:], size - n, axis=0)])
+                      for k, v in part.items()}
+            out = self._signature(f"{key}_rows{size}", padded)
+            outs.append({k: v[:n] for k, v in out.items()})
+        return {k: np.concatenate([o[k] for o in outs]) for k in outs[0]}
+
+    def _signature(self, key: str, inputs: dict) -> dict:
         local = self._local()
         if key not in local.runners:
             # The converter names a lone function's signature "serving_default".
@@ -266,7 +286,8 @@ class RuntimeModel:
         if fmt == "onnx" and functions:
             self.backend = _OnnxFunctions(path, self.meta, contents, threads)
         else:
-            self.backend = (_TFLite if fmt == "tflite" else _Onnx)(path, contents[path.name], threads)
+            self.backend = (_TFLite(path, contents[path.name], threads, self.meta.get("row_batches"))
+                            if fmt == "tflite" else _Onnx(path, contents[path.name], threads))
         if fmt == "onnx" and not functions:   # ONNX output names are generated; ours are here
             self.backend.names = self.meta["outputs"]
 
@@ -286,8 +307,9 @@ class RuntimeModel:
 
     def loop_call(self):
         """The `call(name, inputs)` the host's loop drives: marked as taking whole batches
-        where the export's functions take any batch (an ONNX export of an application with
-        `decode_functions`), as `ZooModel.loop_call` is."""
+        where the export's functions take a batch of rows (an export of an application with
+        `decode_functions`: ONNX takes any batch, TFLite pads to its row signatures), as
+        `ZooModel.loop_call` is."""
         if getattr(self.backend, "batches", False):
             return takes_batches(self.call_function)
         return self.call_function
