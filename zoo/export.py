@@ -5,9 +5,9 @@ recurrent step) get one TFLite signature (batch 1; where the application has
 `decode_functions`, also `<function>_rows<N>` for each of ROW_BATCHES, so a beam's rows
 take one call), one SavedModel signature and one ONNX file (`<stem>.<function>.onnx`; any
 batch where the application has `decode_functions`) per function, and a parity check that
-drives the host's loop on both backends. Every
-export is followed by a parity check against the Keras model on real examples; the report
-is returned and kept in the model's metrics (and card).
+drives the host's loop on both backends. Every export is followed by a parity check
+against the Keras model on real examples; the report is returned and kept in the model's
+metrics (and card).
 
 >>> import zoo
 >>> report = zoo.load("ner-bilstm").export("/tmp/ner.tflite")          # doctest: +SKIP

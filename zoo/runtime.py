@@ -153,7 +153,7 @@ class _TFLite:
 
     def function(self, key: str, inputs: dict) -> dict:
         rows = len(next(iter(inputs.values())))
-        if rows == 1 or not self.row_batches:
+        if rows <= 1 or not self.row_batches:
             return self._signature(key, inputs)
         top, outs = self.row_batches[-1], []
         for start in range(0, rows, top):
