@@ -32,7 +32,7 @@ def step_at_batch(zm, batch: int):
     from zoo_pipelines.captioning.model import export_functions
 
     fn = export_functions(zm.keras_model, zm.preprocessor, batch=batch)["step"]
-    shapes = {k: ([batch, *shape[1:]], dtype) for k, (shape, dtype) in _static_shapes(fn).items()}
+    shapes = _static_shapes(fn, batch)
     module = tf.Module()
     module.model = zm.keras_model
     conv = tf.lite.TFLiteConverter.from_concrete_functions(

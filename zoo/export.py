@@ -91,9 +91,9 @@ def builtin_op_names(tflite_path: Path) -> list[str]:
     return sorted({op["op_name"] for op in ops})
 
 
-def _static_shapes(model) -> dict:
-    """Inputs with batch 1 and the model's other dimensions."""
-    return {t.name: ([1, *t.shape[1:]], t.dtype) for t in model.inputs}
+def _static_shapes(model, batch: int = 1) -> dict:
+    """Inputs with batch `batch` and the model's other dimensions."""
+    return {t.name: ([batch, *t.shape[1:]], t.dtype) for t in model.inputs}
 
 
 def lite_buckets(buckets):
@@ -127,9 +127,8 @@ def to_tflite(zm, path: Path, quantize: str | None = None) -> None:
             sigs[key] = _signature_fn(fn_model, _static_shapes(fn_model), key)
         for key, fn_model in zm.batch_functions().items():     # and at ROW_BATCHES rows
             for rows in ROW_BATCHES:
-                shapes = {k: ([rows, *shape[1:]], dtype)
-                          for k, (shape, dtype) in _static_shapes(fn_model).items()}
-                sigs[f"{key}_rows{rows}"] = _signature_fn(fn_model, shapes, f"{key}_rows{rows}")
+                sigs[f"{key}_rows{rows}"] = _signature_fn(fn_model, _static_shapes(fn_model, rows),
+                                                          f"{key}_rows{rows}")
     for b in [] if functions else buckets:
         key = f"len_{b}" if b else "serving_default"
         shapes = _input_shapes(model, b) if b else _static_shapes(model)

@@ -120,7 +120,7 @@ def task_method(host, call: Callable, name: str):
 class _TFLite:
     """One signature per length (the sidecar's "buckets"), batch 1 (static shapes convert
     to builtin ops). Where the export has `<function>_rows<N>` signatures (the sidecar's
-    "row_batches"), a call with several rows pads them to the next N (chunks of the
+    "row_batches"), a call with several rows is zero-padded to the next N (chunks of the
     largest beyond it), so a beam, or a document's draws, takes one call: `batches`.
 
     A LiteRT Interpreter is not thread-safe (two threads in one interpreter crash or swap
@@ -159,11 +159,8 @@ class _TFLite:
         for start in range(0, rows, top):
             part = {k: v[start:start + top] for k, v in inputs.items()}
             n = len(next(iter(part.values())))
-            size = next(b for b in self.row_batches if b >= n)
-            # the padding rows repeat the last one: any real row computes without error
-            padded = {k: np.concatenate([v, np.repeat(v[-1:], size - n, axis=0)])
-                      for k, v in part.items()}
-            out = self._signature(f"{key}_rows{size}", padded)
+            size = pick_bucket(n, self.row_batches)      # rows are independent: zeros pad
+            out = self._signature(f"{key}_rows{size}", {k: pad_to(v, size) for k, v in part.items()})
             outs.append({k: v[:n] for k, v in out.items()})
         return {k: np.concatenate([o[k] for o in outs]) for k in outs[0]}
 
