@@ -8,7 +8,8 @@ compiled as zoo/training.py compiles it, `train_on_batch` on the benchmark's bat
 
 writes benchmarks/results/profile_<name>.md. Times are the sum of each operation's time on
 its thread (2 cores: two operations can overlap, so the sum can exceed the step); the
-executor's own events around them are left out.
+executor's own events around them are left out. The calls of XLA-compiled functions
+(zoo.layers.LSTM's loops, music-lstm's NADE) count as one type, `XLA`.
 
 >>> summarize({"a/MatMul:_MklMatMul": [2e9, 1e9], "b:Mul": [1e9]}, steps=1)["types"]
 {'_MklMatMul': [3.0, 2], 'Mul': [1.0, 1]}
@@ -41,6 +42,8 @@ def op_durations(logdir: str) -> dict:
             for line in plane.lines:
                 for event in line.events:
                     name = plane.event_metadata[event.metadata_id].name
+                    if name == "CpuExecutable::ExecuteAsyncOnStream":    # an XLA function
+                        name = "XLA-compiled functions:XLA"
                     # "name:Type" is an operation; "Class::Method" and "EagerLocalExecute:
                     # fn" are the executor around them
                     if ":" in name and "::" not in name and not name.startswith("EagerLocal"):

@@ -152,3 +152,20 @@ def test_cli_evaluate_split_and_predict_options(tiny, tmp_path, data_dir, capsys
                  "--out", str(tmp_path / "song.mid")]) == 0
     assert "4 steps generated" in capsys.readouterr().out
     assert mido.MidiFile(tmp_path / "song.mid").length > 0
+
+
+def test_tensorflow_nade_has_the_generic_values_and_gradients():
+    import tensorflow as tf
+
+    rng = np.random.default_rng(0)
+    v = tf.constant((rng.random((2, 5, 88)) < 0.1).astype("float32"))
+    c, W, V = (tf.Variable(rng.normal(size=s).astype("float32"))
+               for s in [(2, 5, 6), (88, 6), (88, 6)])
+    results = []
+    for fn in (M.nade_sum, M.nade_tensorflow):
+        with tf.GradientTape() as tape:
+            s = fn(c, v, W, V)
+            loss = tf.reduce_sum(tf.sin(s))     # a loss with a different weight per key
+        results.append([s, *tape.gradient(loss, [c, W, V])])
+    for generic, fast in zip(*results):
+        np.testing.assert_allclose(fast, generic, rtol=1e-5, atol=1e-5)
