@@ -4,7 +4,7 @@ recurrent state gives the biases of a NADE over the 88 keys, so the notes of one
 are modelled jointly) or independent sigmoids per key (the baseline, `head="sigmoid"`).
 
 Training and evaluation run the whole sequence (teacher forcing; the NADE's conditionals
-for all keys in parallel with a cumulative sum). Generation runs one recurrent step at a
+for all keys in parallel, as one triangular matmul). Generation runs one recurrent step at a
 time (`export_functions`), and the host samples the NADE note by note in numpy.
 
 >>> prep = {"keys": 88, "head": "nade"}
@@ -83,10 +83,23 @@ def nade_tensorflow(c, v, W, V):
     True
     """
     keys, width = W.shape
-    shape = tf.shape(v)
-    s = _nade_rows(tf.reshape(v, [-1, keys]), tf.reshape(c, [-1, width]),
-                  tf.convert_to_tensor(W), tf.convert_to_tensor(V))
-    return tf.reshape(s, shape)
+    below = tf.constant(np.tril(np.ones((keys, keys), np.float32), -1))     # [i, j]: j < i
+    masked = tf.reshape(tf.reshape(v, [-1, 1, keys]) * below, [-1, keys])  # row (n, i): v_n, j < i
+
+    @tf.custom_gradient
+    def sums(c, W, V):
+        a = tf.reshape(tf.matmul(masked, W), [-1, keys, width])
+        # stop_gradient: a recording tape must not differentiate the XLA functions itself
+        s, h = _hidden(*map(tf.stop_gradient, (a, c, V)))
+
+        def grad(g):
+            da, dV, dc = _hidden_grad(*map(tf.stop_gradient, (g, h, V)))
+            return dc, tf.matmul(masked, tf.reshape(da, [-1, width]), transpose_a=True), dV
+
+        return s, grad
+
+    s = sums(tf.reshape(c, [-1, width]), tf.convert_to_tensor(W), tf.convert_to_tensor(V))
+    return tf.reshape(s, tf.shape(v))
 
 
 @tf.function(jit_compile=True, reduce_retracing=True)
@@ -101,26 +114,6 @@ def _hidden_grad(g, h, V):
     """d(sums) g [N, keys] -> d(a) [N, keys, H], d(V), d(c)."""
     da = g[..., None] * V * h * (1.0 - h)
     return da, tf.reduce_sum(g[..., None] * h, 0), tf.reduce_sum(da, 1)
-
-
-def _nade_rows(v, c, W, V):
-    keys, width = W.shape
-    below = tf.constant(np.tril(np.ones((keys, keys), np.float32), -1))     # [i, j]: j < i
-    masked = tf.reshape(v[:, None, :] * below, [-1, keys])      # row (n, i): v_n's keys < i
-
-    @tf.custom_gradient
-    def nade_sum(c, W, V):
-        a = tf.reshape(tf.matmul(masked, W), [-1, keys, width])
-        # stop_gradient: a recording tape must not differentiate the XLA functions itself
-        s, h = _hidden(*map(tf.stop_gradient, (a, c, V)))
-
-        def grad(g):
-            da, dV, dc = _hidden_grad(*map(tf.stop_gradient, (g, h, V)))
-            return dc, tf.matmul(masked, tf.reshape(da, [-1, width]), transpose_a=True), dV
-
-        return s, grad
-
-    return nade_sum(c, W, V)
 
 
 def state_names(cell: str, layers: int) -> list[str]:
