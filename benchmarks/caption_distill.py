@@ -1,0 +1,119 @@
+"""caption-cnn-lstm distilled from an ensemble (issue 17: "ensembling"; the three-member
+ensemble of benchmarks/caption_ensemble.py gains on valid but weighs 29 MB, over the 25 MB
+bundle limit): one model fine-tuned to match the ensemble's next-word distribution.
+
+The student is fine-tuned as the shipped bundle was made from its parent (`zoo
+fine-tune`, the card's recipe: 10 epochs, rate 1e-3 decayed 0.85 an epoch, seed 1, on the
+emoji train split less report, the epoch chosen on valid), with one change: its training
+step adds the cross-entropy from the teachers' mean word probabilities, on the same
+(augmented) batch, to the recipe's loss (Hinton et al. 2015, temperature 1):
+
+    python -c "from benchmarks.caption_neighbour_prefix import split_files as f; f('runs/captioning/continue')"
+    ZOO_DATA=../shared/data .venv/bin/python -m benchmarks.caption_distill \\
+        runs/captioning/ls01-bundle runs/captioning/distill \\
+        zoo_pipelines/saved_models/caption-cnn-lstm runs/captioning/e30-bundle runs/captioning/ls01-bundle
+
+(the teachers after the output folder; the bundles from git as in caption_ensemble.py).
+It writes the student's bundle and benchmarks/results/caption_distill.md: greedy and beam-3
+BLEU-4 on valid (the selection split, which chose the epoch) and on report (chosen on by
+nothing), with the nearest-neighbour baseline.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+RESULTS = Path(__file__).parent / "results" / "caption_distill.md"
+WEIGHT = 1.0        # the distillation term's weight beside the recipe's loss
+
+
+def distilling_step(model, teachers: list, weight: float = WEIGHT):
+    """A train_step for `model`: the compiled loss plus `weight` x the cross-entropy from
+    the teachers' mean next-word probabilities, over the real (non-pad) words."""
+    import tensorflow as tf
+
+    def train_step(data):
+        x, y = data[0], data[1]
+        target = tf.add_n([tf.nn.softmax(t(x, training=False)["logits"]) for t in teachers])
+        target = tf.stop_gradient(target / len(teachers))
+        real = tf.cast(tf.cast(y["logits"], tf.int32) > 0, tf.float32)
+        with tf.GradientTape() as tape:
+            y_pred = model(x, training=True)
+            loss = model.compute_loss(x=x, y=y, y_pred=y_pred, training=True)
+            ce = -tf.reduce_sum(target * tf.nn.log_softmax(y_pred["logits"]), -1)
+            distill = tf.reduce_sum(ce * real) / tf.maximum(tf.reduce_sum(real), 1.0)
+            total = loss + weight * distill
+        grads = tape.gradient(total, model.trainable_variables)
+        model.optimizer.apply_gradients(zip(grads, model.trainable_variables))
+        return {"loss": total, "distill": distill}
+
+    return train_step
+
+
+def main(argv=None) -> int:
+    import zoo
+    import zoo.training as training
+    from zoo.data import data_root, read_split
+    from zoo_pipelines.captioning.evaluate import default_train, nearest_neighbour_captions
+
+    from .caption_ensemble import captions, score
+    from .harness import run_lines, write_markdown
+
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.caption_distill",
+                                 description=__doc__.split("\n\n")[0])
+    ap.add_argument("student", help="the bundle to fine-tune (the shipped one's parent)")
+    ap.add_argument("out", help="folder for the distilled bundle")
+    ap.add_argument("teachers", nargs="+", help="caption-cnn-lstm bundles")
+    ap.add_argument("--data", default="runs/captioning/continue",
+                    help="folder with train.csv and valid.csv (split_files)")
+    args = ap.parse_args(argv)
+    load = os.getloadavg()[0]
+    teachers = [zoo.load(t).keras_model for t in args.teachers]
+    compile_in_scope = training.compile_for_training_in_scope
+
+    def compile_distilling(zm, *a, **k):
+        compile_in_scope(zm, *a, **k)
+        zm.keras_model.train_step = distilling_step(zm.keras_model, teachers)
+
+    training.compile_for_training_in_scope = compile_distilling
+    try:
+        student = zoo.load(args.student).fine_tune(
+            f"{args.data}/train.csv", validation=f"{args.data}/valid.csv", epochs=10,
+            out=args.out, learning_rate=1e-3, lr_decay=0.85, seed=1)
+    finally:
+        training.compile_for_training_in_scope = compile_in_scope
+    history = [round(r.get("val_bleu4", float("nan")), 4) for r in student.history]
+    first = zoo.load(args.teachers[0])
+    lines = ["# caption-cnn-lstm distilled from an ensemble", "",
+             __doc__.split("\n\n")[1].replace("\n", " "), "",
+             *run_lines("python -m benchmarks.caption_distill " + " ".join(
+                 [args.student, args.out, *args.teachers]), load), "",
+             f"- teachers: {', '.join(args.teachers)}; student from {args.student}; "
+             f"distillation weight {WEIGHT}", f"- epochs (greedy valid BLEU-4): {history}", "",
+             "| model | beam | valid BLEU-4 (selection) | report BLEU-4 | report Noto | "
+             "report Twemoji | report exact match |", "|---|---:|---:|---:|---:|---:|---:|"]
+    splits = {s: read_split(first.entry, data_root() / first.entry.default_data, s)
+              for s in ("valid", "report")}
+    train = default_train(first)
+    rows = {}
+    for split, examples in splits.items():
+        rows["nearest neighbour", split, 0] = score(
+            nearest_neighbour_captions(first, examples, train), examples)
+        for label, m in (("distilled", student), ("shipped", first)):
+            for beam in (1, 3):
+                preds = captions([m], [e["image"] for e in examples], beam)
+                rows[label, split, beam] = score(preds, examples)
+                print(label, split, beam, rows[label, split, beam], flush=True)
+    for (label, split, beam), row in rows.items():
+        if split == "valid":
+            rep = rows[label, "report", beam]
+            lines.append(f"| {label} | {beam or '—'} | {row['bleu4']:.4f} | {rep['bleu4']:.4f} | "
+                         f"{rep.get('google', float('nan')):.4f} | "
+                         f"{rep.get('twitter', float('nan')):.4f} | {rep['exact_match']:.3f} |")
+    write_markdown(RESULTS, lines)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
