@@ -59,17 +59,13 @@ def p50_ms(call) -> float:
 def runners(keras_model, inputs: dict, length: int | None, folder: Path) -> dict:
     """{runtime: call} for `keras_model` converted as zoo.export converts it."""
     import onnxruntime as ort
-    import tensorflow as tf
     from ai_edge_litert.interpreter import Interpreter
 
     from zoo import export as E
 
     shapes = E._input_shapes(keras_model, length) if length else E._static_shapes(keras_model)
-    fn = E._signature_fn(keras_model, shapes, "part")
-    conv = tf.lite.TFLiteConverter.from_concrete_functions([E._frozen(fn, "part")], tf.Module())
-    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
-    lite = conv.convert()
-    E._onnx_one(keras_model, folder / "part.onnx", static=length is None)
+    lite = E.tflite_bytes(keras_model, {"part": E._signature_fn(keras_model, shapes, "part")})
+    E._onnx_one(keras_model, folder / "part.onnx", batch=None if length else 1)
     out = {}
     for label, threads in (("TFLite", None), ("TFLite, 1 thread", 1)):
         interpreter = Interpreter(model_content=lite, num_threads=threads)

@@ -2,10 +2,10 @@
 converted as `zoo export` converts it, with every input's batch fixed at 1, 3 or 12 (a
 beam, or a beam's rerank candidates), timed in LiteRT with one thread.
 
-The host sends a beam's hypotheses to TFLite's batch-1 step one row a call (zoo.beam's
-`rowwise`) and to ONNX Runtime in one call, which is why ONNX Runtime leads the beam
-searches even with one thread (benchmarks/results/lite_threads.md). No export has such a
-signature yet; this measures whether one would pay.
+The host used to send a beam's hypotheses to TFLite's batch-1 step one row a call and to
+ONNX Runtime in one call, which is why ONNX Runtime led the beam searches even with one
+thread (benchmarks/results/lite_threads.md). This measured whether a step with a batch of
+rows would pay; it did, and exports now carry such steps (zoo.export.ROW_BATCHES).
 
     ZOO_DATA=../shared/data .venv/bin/python -m benchmarks.lite_step_batch
 
@@ -25,20 +25,14 @@ BATCHES, CALLS = (1, 3, 12), 300
 
 def step_at_batch(zm, batch: int):
     """The caption step's TFLite signature runner with every input's batch fixed at `batch`."""
-    import tensorflow as tf
     from ai_edge_litert.interpreter import Interpreter
 
-    from zoo.export import _frozen, _signature_fn, _static_shapes
+    from zoo.export import _signature_fn, _static_shapes, tflite_bytes
     from zoo_pipelines.captioning.model import export_functions
 
     fn = export_functions(zm.keras_model, zm.preprocessor, batch=batch)["step"]
-    shapes = _static_shapes(fn, batch)
-    module = tf.Module()
-    module.model = zm.keras_model
-    conv = tf.lite.TFLiteConverter.from_concrete_functions(
-        [_frozen(_signature_fn(fn, shapes, "step"), "step")], module)
-    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
-    return Interpreter(model_content=conv.convert(), num_threads=1).get_signature_runner()
+    lite = tflite_bytes(zm.keras_model, {"step": _signature_fn(fn, _static_shapes(fn, batch), "step")})
+    return Interpreter(model_content=lite, num_threads=1).get_signature_runner()
 
 
 def main() -> int:

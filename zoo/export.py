@@ -116,10 +116,26 @@ def lite_buckets(buckets):
     return sorted({*b, *(-(-e // 8) * 8 for e in extra if e >= 8)})
 
 
-def to_tflite(zm, path: Path, quantize: str | None = None) -> None:
-    model, buckets = zm.keras_model, lite_buckets(zm.preprocessor.get("buckets")) or [None]
+def tflite_bytes(model, sigs: dict, quantize: str | None = None) -> bytes:
+    """The TFLite flatbuffer of signatures {name: _signature_fn(...)} over `model`'s
+    weights, builtin ops only (no Flex: phones)."""
     module = tf.Module()
     module.model = model
+    conv = tf.lite.TFLiteConverter.from_concrete_functions(
+        [_frozen(fn, key) for key, fn in sigs.items()], module)
+    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    if quantize in ("dynamic", "float16"):
+        conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    if quantize == "float16":
+        conv.target_spec.supported_types = [tf.float16]
+    try:
+        return conv.convert()
+    except Exception as e:
+        raise ExportError(f"TFLite conversion with builtin ops only failed: {str(e)[:400]}") from None
+
+
+def to_tflite(zm, path: Path, quantize: str | None = None) -> None:
+    model, buckets = zm.keras_model, lite_buckets(zm.preprocessor.get("buckets")) or [None]
     sigs = {}
     functions = zm.functions()
     if functions:            # one signature per function (encoder, step, ...), batch 1
@@ -133,17 +149,7 @@ def to_tflite(zm, path: Path, quantize: str | None = None) -> None:
         key = f"len_{b}" if b else "serving_default"
         shapes = _input_shapes(model, b) if b else _static_shapes(model)
         sigs[key] = _signature_fn(model, shapes, key)
-    funcs = [_frozen(fn, key) for key, fn in sigs.items()]
-    conv = tf.lite.TFLiteConverter.from_concrete_functions(funcs, module)
-    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]   # no Flex: phones
-    if quantize in ("dynamic", "float16"):
-        conv.optimizations = [tf.lite.Optimize.DEFAULT]
-    if quantize == "float16":
-        conv.target_spec.supported_types = [tf.float16]
-    try:
-        path.write_bytes(conv.convert())
-    except Exception as e:
-        raise ExportError(f"TFLite conversion with builtin ops only failed: {str(e)[:400]}") from None
+    path.write_bytes(tflite_bytes(model, sigs, quantize))
     bad = [op for op in builtin_op_names(path) if op.startswith("Flex") or op == "CUSTOM"]
     if bad:
         raise ExportError(f"{path}: non-builtin ops {bad}; mobile runtimes would need TF ops")
