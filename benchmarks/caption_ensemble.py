@@ -20,7 +20,8 @@ encoder (the card's NN column).
         zoo_pipelines/saved_models/caption-cnn-lstm runs/captioning/e30-bundle [runs/captioning/ls01-bundle ...]
 
 scores the first bundle alone and with every subset of the others, and writes
-benchmarks/results/caption_ensemble.md (about 2 minutes a member a subset on 2 cores).
+benchmarks/results/caption_ensemble.md or `--out FILE` (about 2 minutes a member a subset on
+2 cores).
 """
 from __future__ import annotations
 
@@ -101,6 +102,8 @@ def main(argv=None) -> int:
                                  description=__doc__.split("\n\n")[0])
     ap.add_argument("bundles", nargs="+", help="caption-cnn-lstm bundle folders; the first "
                     "is in every ensemble")
+    ap.add_argument("--out", type=Path, default=RESULTS,
+                    help="the results file (default benchmarks/results/caption_ensemble.md)")
     args = ap.parse_args(argv)
     load = os.getloadavg()[0]
     models = {b: zoo.load(b) for b in args.bundles}
@@ -130,7 +133,8 @@ def main(argv=None) -> int:
                 print(f"{label} {split} beam {beam}: {rows[label, split, beam]} "
                       f"({time.perf_counter() - start:.0f} s)", flush=True)
     lines = ["# caption-cnn-lstm ensembles", "", __doc__.split("\n\n")[1], "",
-             *run_lines("python -m benchmarks.caption_ensemble " + " ".join(args.bundles), load), "",
+             *run_lines("python -m benchmarks.caption_ensemble " + " ".join(args.bundles)
+                        + ("" if args.out == RESULTS else f" --out {args.out}"), load), "",
              "| members | beam | valid BLEU-4 (selection) | report BLEU-4 | report Noto | "
              "report Twemoji | report exact match |", "|---|---:|---:|---:|---:|---:|---:|"]
     for (label, split, beam), row in rows.items():
@@ -140,7 +144,7 @@ def main(argv=None) -> int:
         lines.append(f"| {label} | {beam or '—'} | {row['bleu4']:.4f} | {rep['bleu4']:.4f} | "
                      f"{rep.get('google', float('nan')):.4f} | {rep.get('twitter', float('nan')):.4f} | "
                      f"{rep['exact_match']:.3f} |")
-    write_markdown(RESULTS, lines)
+    write_markdown(args.out, lines)
     return 0
 
 

@@ -32,9 +32,11 @@ from pathlib import Path
 
 RESULTS = Path(__file__).parent / "results" / "caption_generalize.md"
 # run folder -> what it changes over the shipped command's recipe (30 epochs a run)
-RUNS = {"runs/captioning/ft-s1": "the recipe, then 10 epochs more through `zoo fine-tune` "
-                                  "(seed 1: shipped)",
+RUNS = {"runs/captioning/ft-s2": "the recipe, then 10 epochs more through `zoo fine-tune` "
+                                  "(seed 2: shipped)",
+        "runs/captioning/ft-s1": "the same continuation, seed 1 (the bundle before)",
         "runs/captioning/ft-s0": "the same continuation, seed 0",
+        "runs/captioning/ft-s3": "the same continuation, seed 3",
         "runs/captioning/ls01": "the recipe (both styles; label_smoothing 0.1; the bundle before)",
         "runs/captioning/e30": "label_smoothing 0 (the 30-epoch bundle before)",
         "runs/captioning/cross-google-30": "styles=google (cross-style: Noto only; "

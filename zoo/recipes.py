@@ -93,7 +93,7 @@ def measure_as_trained(bundle_dir, data_dir, chose: str = "the epoch") -> ZooMod
     (selection; `chose` says what it chose) and report split (nothing chosen) into
     metrics.json, and every export's parity check (an ExportError if one fails).
 
-        python -c "from zoo.recipes import measure_as_trained as m; m('runs/captioning/ft-s1', '../shared/data/captioning/emoji', 'the epoch, the seed (of two)')"
+        python -c "from zoo.recipes import measure_as_trained as m; m('runs/captioning/ft-s2', '../shared/data/captioning/emoji', 'the epoch, the seed (of four)')"
     """
     zm = ZooModel.load(str(bundle_dir))
     data_dir = Path(data_dir)
