@@ -11,9 +11,10 @@ step adds the cross-entropy from the teachers' mean word probabilities, on the s
     python -c "from benchmarks.caption_neighbour_prefix import split_files as f; f('runs/captioning/continue')"
     ZOO_DATA=../shared/data .venv/bin/python -m benchmarks.caption_distill \\
         runs/captioning/ls01-bundle runs/captioning/distill \\
-        zoo_pipelines/saved_models/caption-cnn-lstm runs/captioning/e30-bundle runs/captioning/ls01-bundle
+        runs/captioning/ft-s1-bundle runs/captioning/e30-bundle runs/captioning/ls01-bundle
 
-(the teachers after the output folder; the bundles from git as in caption_ensemble.py).
+(the teachers after the output folder; the bundles from git as in caption_ensemble.py,
+ft-s1-bundle from 1466a0a: it was the shipped bundle when these runs were made).
 It writes the student's bundle and benchmarks/results/caption_distill.md: greedy and beam-3
 BLEU-4 on valid (the selection split, which chose the epoch) and on report (chosen on by
 nothing), with the nearest-neighbour baseline.
@@ -103,7 +104,7 @@ def main(argv=None) -> int:
     for split, examples in splits.items():
         rows["nearest neighbour", split, 0] = score(
             nearest_neighbour_captions(first, examples, train), examples)
-        for label, m in (("distilled", student), ("shipped", first)):
+        for label, m in (("distilled", student), ("first teacher", first)):
             for beam in (1, 3):
                 preds = captions([m], [e["image"] for e in examples], beam)
                 rows[label, split, beam] = score(preds, examples)

@@ -32,9 +32,11 @@ from pathlib import Path
 
 RESULTS = Path(__file__).parent / "results" / "caption_generalize.md"
 # run folder -> what it changes over the shipped command's recipe (30 epochs a run)
-RUNS = {"runs/captioning/ft-s2": "the recipe, then 10 epochs more through `zoo fine-tune` "
-                                  "(seed 2: shipped)",
-        "runs/captioning/ft-s1": "the same continuation, seed 1 (the bundle before)",
+RUNS = {"runs/captioning/soup": "a greedy soup of four 10-epoch continuations of the recipe "
+                                 "(plain seeds 1-3, distilled seed 1; shipped)",
+        "runs/captioning/ft-s2": "the recipe, then 10 epochs more through `zoo fine-tune`, "
+                                  "seed 2 (shipped for an hour)",
+        "runs/captioning/ft-s1": "the same continuation, seed 1 (shipped 2026-12-04)",
         "runs/captioning/ft-s0": "the same continuation, seed 0",
         "runs/captioning/ft-s3": "the same continuation, seed 3",
         "runs/captioning/ls01": "the recipe (both styles; label_smoothing 0.1; the bundle before)",
@@ -71,9 +73,10 @@ def row(where: str, label: str) -> dict | None:
     if not (run / "metrics.json").exists():
         return None
     m = json.loads((run / "metrics.json").read_text())
-    state = json.loads((run / "train" / "train_state.json").read_text())
+    states = run / "train" / "train_state.json"
+    state = json.loads(states.read_text()) if states.exists() else None     # a soup has none
     r = {"run": label, "trained on": m["hparams"].get("styles") or "both styles",
-         "epoch": f"{state['best_epoch']} of {len(state['history'])}",
+         "epoch": f"{state['best_epoch']} of {len(state['history'])}" if state else "—",
          "valid (selection)": _cell(m["valid"])}
     for split in ("valid", "report"):
         for s in STYLES:

@@ -48,7 +48,8 @@ STYLES = ("google", "twitter")
 # what the shipped bundle's selection split chose (its card; caption_generalize too)
 VALID_CHOSE = ("the epoch; across the study's rows, the recipe (30 epochs over 16; label_smoothing 0.1 "
                "over 0; stroke_blur not shipped) and its 10-epoch continuation (over the recipe "
-               "alone; seed 2 of four; distilling an ensemble not shipped); predict()'s "
+               "alone; a greedy soup of four of its seven runs, plain and distilled: "
+               "benchmarks/caption_soup.py); predict()'s "
                "retrieval setting (k, alpha, consensus, model_bonus: "
                "benchmarks/caption_retrieval.py); predict()'s beam 3, alpha 0.3 (for an "
                "earlier bundle)")
