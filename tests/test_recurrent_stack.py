@@ -51,11 +51,27 @@ def test_default_slices_one_direction_only_and_inference_runs_whole(monkeypatch)
     assert calls == [4]
 
 
+def test_unrolled_training_gives_the_loops_numbers_and_inference_loops():
+    x = tf.constant(np.random.default_rng(1).normal(size=(3, 6, 2)).astype("float32"))
+    loop = RecurrentStack("lstm", 4, layers=2, bidirectional=False, batch_parts=1)
+    loop(x)
+    unrolled = RecurrentStack.from_config({**loop.get_config(), "unroll": True})
+    unrolled(x)
+    unrolled.set_weights(loop.get_weights())
+    for a, b in zip(outputs_and_gradients(loop, x), outputs_and_gradients(unrolled, x)):
+        np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-6)
+    assert all(rnn.unroll for rnn in unrolled.rnns)         # as the training call left them
+    np.testing.assert_allclose(unrolled(x, training=False), loop(x), atol=1e-6)
+    assert not any(rnn.unroll for rnn in unrolled.rnns)     # inference (and exports) loop
+
+
 def test_config_and_bad_value():
     stack = RecurrentStack("gru", 4, batch_parts=2)
     assert RecurrentStack.from_config(stack.get_config()).batch_parts == 2
-    old = {k: v for k, v in stack.get_config().items() if k != "batch_parts"}   # a bundle saved before
+    old = {k: v for k, v in stack.get_config().items()     # a bundle saved before both
+           if k not in ("batch_parts", "unroll")}
     assert RecurrentStack.from_config(old).batch_parts is None
+    assert RecurrentStack.from_config(old).unroll is False
     with pytest.raises(ValueError, match="batch_parts must be a positive integer or None; got 0"):
         RecurrentStack("gru", 4, batch_parts=0)
     assert isinstance(keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(stack)),

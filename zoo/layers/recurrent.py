@@ -15,6 +15,13 @@ ner-bilstm's step went 37 -> 42 ms and speech-ctc's 176 -> 236), and with one th
 slices only queue (forecast-lstm 41.8 -> 43.6 ms). Inference, and so every export, runs
 the batch whole.
 
+`unroll=True` unrolls the recurrent loops in training, for sequences of a fixed, short
+length: the steps become one graph with no while loop, which TensorFlow's executor
+schedules across steps and differentiates without the loop's per-step bookkeeping.
+forecast-lstm's 64-day windows trained 15-21 % faster so (its step 28.4 -> 24.0 ms and
+31.3 -> 24.7 ms in two interleaved rounds). Inference keeps the loop, so the exports and
+their parity are what they were.
+
 >>> import numpy as np
 >>> stack = RecurrentStack(cell="lstm", units=4, layers=2, bidirectional=True)
 >>> tuple(stack(np.zeros((2, 5, 3), "float32")).shape)
@@ -33,13 +40,13 @@ CELLS = {"rnn": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM, "gru": keras.
 @keras.saving.register_keras_serializable(package="zoo")
 class RecurrentStack(keras.layers.Layer):
     def __init__(self, cell="lstm", units=100, layers=1, bidirectional=True, dropout=0.0,
-                 return_sequences=True, batch_parts=None, **kwargs):
+                 return_sequences=True, batch_parts=None, unroll=False, **kwargs):
         super().__init__(**kwargs)
         if cell not in CELLS:
             raise ValueError(f"cell must be one of {sorted(CELLS)}; got {cell!r}")
         if batch_parts is not None and (not isinstance(batch_parts, int) or batch_parts < 1):
             raise ValueError(f"batch_parts must be a positive integer or None; got {batch_parts!r}")
-        self.batch_parts = batch_parts
+        self.batch_parts, self.unroll = batch_parts, unroll
         self.cell, self.units, self.depth = cell, units, layers
         self.bidirectional, self.dropout, self.return_sequences = bidirectional, dropout, return_sequences
         self.supports_masking = True
@@ -73,6 +80,9 @@ class RecurrentStack(keras.layers.Layer):
 
     def run_stack(self, x, mask=None, training=None):
         for rnn, drop in zip(self.rnns, self.drops):
+            # read by Keras when the call is traced: training graphs unroll, inference loops
+            for layer in (rnn.forward_layer, rnn.backward_layer) if self.bidirectional else (rnn,):
+                layer.unroll = bool(self.unroll and training)
             x = rnn(x, mask=mask, training=training)
             if drop is not None:
                 x = drop(x, training=training)
@@ -91,7 +101,7 @@ class RecurrentStack(keras.layers.Layer):
         return {**super().get_config(), "cell": self.cell, "units": self.units,
                 "layers": self.depth, "bidirectional": self.bidirectional,
                 "dropout": self.dropout, "return_sequences": self.return_sequences,
-                "batch_parts": self.batch_parts}
+                "batch_parts": self.batch_parts, "unroll": self.unroll}
 
 
 def executor_threads() -> int:

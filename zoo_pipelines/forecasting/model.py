@@ -83,8 +83,10 @@ def build(prep: dict, init=None, cell: str = "lstm", units: int = 64, layers: in
     window = keras.Input((prep["window"], prep["n_features"]), name="window")
     context = keras.Input((prep["n_context"],), name="context")
     x, sigma = WindowScaler(name="scaler")(window)
+    # the window's length is fixed, so training may unroll it (zoo/layers/recurrent.py);
+    # a long one would make a big graph
     x = RecurrentStack(cell, units, layers, bidirectional=False, dropout=dropout,
-                       return_sequences=False, name="encoder")(x)
+                       return_sequences=False, unroll=prep["window"] <= 128, name="encoder")(x)
     x = keras.layers.Concatenate(name="with_context")([x, context])
     x = keras.layers.Dense(units, activation="relu", name="mix")(x)
     x = keras.layers.Dropout(dropout, name="encoder_dropout")(x)
