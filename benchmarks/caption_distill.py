@@ -86,13 +86,16 @@ def main(argv=None) -> int:
             out=args.out, learning_rate=1e-3, lr_decay=0.85, seed=args.seed)
     finally:
         training.compile_for_training_in_scope = compile_in_scope
+    command = "python -m benchmarks.caption_distill " + " ".join(
+        [args.student, args.out, *args.teachers, *(["--seed", str(args.seed)] if args.seed != 1 else [])])
+    # the bundle's recipe names this step (a soup of it lists its members' recipes)
+    student.metrics["command"] = "\n".join([student.metrics.get("command", ""), command]).strip()
+    student.write_card(args.out)
     history = [round(r.get("val_bleu4", float("nan")), 4) for r in student.history]
     first = zoo.load(args.teachers[0])
     lines = ["# caption-cnn-lstm distilled from an ensemble", "",
              __doc__.split("\n\n")[1].replace("\n", " "), "",
-             *run_lines("python -m benchmarks.caption_distill " + " ".join(
-                 [args.student, args.out, *args.teachers, *(["--seed", str(args.seed)]
-                                                            if args.seed != 1 else [])]), load), "",
+             *run_lines(command, load), "",
              f"- teachers: {', '.join(args.teachers)}; student from {args.student}; "
              f"distillation weight {WEIGHT}; seed {args.seed}", f"- epochs (greedy valid BLEU-4): {history}", "",
              "| model | beam | valid BLEU-4 (selection) | report BLEU-4 | report Noto | "

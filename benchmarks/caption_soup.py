@@ -14,8 +14,8 @@ own from the card's shipping procedure, if it is shipped.
         runs/captioning/ft-s1-bundle runs/captioning/ft-s2 runs/captioning/ft-s3 \\
         runs/captioning/distill-s0 runs/captioning/distill runs/captioning/distill-s2 runs/captioning/distill-s3
 
-(the plain and distilled fine-tunes of benchmarks/caption_distill.py; about a minute a
-valid decode on 2 cores) writes the soup's bundle and benchmarks/results/caption_soup.md.
+(the plain and distilled fine-tunes of benchmarks/caption_distill.py; 2 minutes on 2 cores)
+writes the soup's bundle and benchmarks/results/caption_soup.md.
 """
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ RESULTS = Path(__file__).parent / "results" / "caption_soup.md"
 def main(argv=None) -> int:
     import zoo
     from zoo.data import data_root, read_split
-    from zoo.soup import average_weights
+    from zoo.soup import average_weights, check_members, write_soup
 
     from .caption_ensemble import captions, score
     from .harness import run_lines, write_markdown
@@ -40,10 +40,16 @@ def main(argv=None) -> int:
     ap.add_argument("bundles", nargs="+", help="caption-cnn-lstm bundles fine-tuned from one parent")
     args = ap.parse_args(argv)
     load = os.getloadavg()[0]
-    models = [zoo.load(b) for b in args.bundles]
-    for m in models:
+    command = "python -m benchmarks.caption_soup " + " ".join([args.out, *args.bundles])
+
+    def member(bundle):
+        m = zoo.load(bundle)
         for key in ("retrieval", "ood"):
             m.preprocessor.pop(key, None)
+        return m
+
+    models = [member(b) for b in args.bundles]
+    check_members(models, args.bundles)
     entry = models[0].entry
     splits = {s: read_split(entry, data_root() / entry.default_data, s) for s in ("valid", "report")}
 
@@ -51,39 +57,28 @@ def main(argv=None) -> int:
         examples = splits[split]
         return score(captions([m], [e["image"] for e in examples], beam), examples)
 
-    alone = {b: bleu(m)["bleu4"] for b, m in zip(args.bundles, models)}
-    order = sorted(range(len(models)), key=lambda i: -alone[args.bundles[i]])
-    soup, chosen = models[order[0]], [order[0]]
-    best = alone[args.bundles[order[0]]]
-    weights = [m.keras_model.get_weights() for m in models]
+    alone = [bleu(m)["bleu4"] for m in models]
+    order = sorted(range(len(models)), key=lambda i: -alone[i])
+    chosen, best = [order[0]], alone[order[0]]
+    trial = member(args.bundles[order[0]])          # holds each candidate average
     lines = ["# caption-cnn-lstm as a greedy model soup", "", __doc__.split("\n\n")[1], "",
-             *run_lines("python -m benchmarks.caption_soup " + " ".join([args.out, *args.bundles]),
-                        load), "",
+             *run_lines(command, load), "",
              "| step | ingredient (its own valid beam-3) | soup's valid beam-3 (selection) | taken |",
              "|---:|---|---:|---|",
              f"| 1 | {args.bundles[order[0]]} ({best:.4f}) | {best:.4f} | yes |"]
     for step, i in enumerate(order[1:], 2):
-        soup.keras_model.set_weights(average_weights([weights[j] for j in chosen + [i]]))
-        valid = bleu(soup)["bleu4"]
-        taken = valid >= best
-        if taken:
+        trial.keras_model.set_weights(average_weights(
+            [models[j].keras_model.get_weights() for j in chosen + [i]]))
+        valid = bleu(trial)["bleu4"]
+        if valid >= best:
             chosen, best = chosen + [i], valid
-        lines.append(f"| {step} | {args.bundles[i]} ({alone[args.bundles[i]]:.4f}) | {valid:.4f} | "
-                     f"{'yes' if taken else 'no'} |")
+        lines.append(f"| {step} | {args.bundles[i]} ({alone[i]:.4f}) | {valid:.4f} | "
+                     f"{'yes' if chosen[-1] == i else 'no'} |")
         print(lines[-1], flush=True)
-    soup.keras_model.set_weights(average_weights([weights[j] for j in chosen]))
-    soup.metrics = {k: v for k, v in soup.metrics.items()
-                    if k in ("model", "hparams", "paper", "fine_tuned_on")}
-    soup.metrics["soup"] = {"bundles": [args.bundles[j] for j in chosen], "weights": "uniform",
-                            "chosen_on": "valid beam-3 BLEU-4, greedy soup"}
-    commands = []                        # every ingredient's recipe, each stage once
-    for j in chosen:
-        commands += [c for c in models[j].metrics.get("command", "").splitlines()
-                     if c and c not in commands]
-    soup.save(args.out, command="\n".join(
-        [*commands, "python -m benchmarks.caption_soup " + " ".join([args.out, *args.bundles])]))
-    lines += ["", f"The soup: {len(chosen)} of {len(models)} ({', '.join(args.bundles[j] for j in chosen)}), "
-              f"written to {args.out}.", "",
+    soup = write_soup([models[j] for j in chosen], [args.bundles[j] for j in chosen], args.out,
+                      command, chosen_on="valid beam-3 BLEU-4, greedy soup")
+    lines += ["", f"The soup: {len(chosen)} of {len(models)} "
+              f"({', '.join(args.bundles[j] for j in chosen)}), written to {args.out}.", "",
               "| the soup, retrieval off | beam | valid BLEU-4 (selection) | report BLEU-4 | "
               "report Noto | report Twemoji | report exact match |", "|---|---:|---:|---:|---:|---:|---:|"]
     for beam in (1, 3):

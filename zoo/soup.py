@@ -58,22 +58,36 @@ def soup(bundles: list, out: str | Path):
     if len(bundles) < 2:
         raise InputError(f"a soup needs at least two bundles; got {len(bundles)}")
     models = [load(b) for b in bundles]
+    check_members(models, bundles)
+    return write_soup(models, bundles, out, f"python -m zoo.soup {out} {' '.join(map(str, bundles))}")
+
+
+def check_members(models: list, bundles: list) -> None:
+    """Refuse members (loaded `bundles`) of another model than the first, or whose
+    preprocessors differ from its in what the weights read (check_preprocessors)."""
     first = models[0]
     for b, m in zip(bundles[1:], models[1:]):
         if m.entry.name != first.entry.name:
             raise InputError(f"{b}: a {m.entry.name} bundle; expected {first.entry.name} like "
                              f"the first")
         check_preprocessors(first.preprocessor, m.preprocessor, str(b))
+
+
+def write_soup(models: list, bundles: list, out: str | Path, command: str, **record):
+    """The uniform average of `models`' weights (the loaded `bundles`) saved at `out` with
+    the first's preprocessor, hyper-parameters and recipe, every member's recipe stages and
+    `command`; `record` goes beside the members in metrics.json's "soup". Returns the soup
+    (the first model, its weights replaced)."""
+    first = models[0]
     first.keras_model.set_weights(average_weights([m.keras_model.get_weights() for m in models]))
     # The first's measurements are not the soup's: keep what describes its training data.
     first.metrics = {k: v for k, v in first.metrics.items()
                      if k in ("model", "hparams", "paper", "fine_tuned_on")}
-    first.metrics["soup"] = {"bundles": [str(b) for b in bundles], "weights": "uniform"}
+    first.metrics["soup"] = {"bundles": [str(b) for b in bundles], "weights": "uniform", **record}
     lines = []
     for m in models:                      # every member's recipe, each stage once
         lines += [s for s in m.metrics.get("command", "").splitlines() if s and s not in lines]
-    lines.append(f"python -m zoo.soup {out} {' '.join(map(str, bundles))}")
-    first.save(out, command="\n".join(lines))
+    first.save(out, command="\n".join([*lines, command]))
     return first
 
 
