@@ -35,7 +35,7 @@ RESULTS = Path(__file__).parent / "results" / "caption_generalize.md"
 RUNS = {"runs/captioning/soup": "a greedy soup of four 10-epoch continuations of the recipe "
                                  "(plain seeds 1-3, distilled seed 1; shipped)",
         "runs/captioning/ft-s2": "the recipe, then 10 epochs more through `zoo fine-tune`, "
-                                  "seed 2 (shipped for an hour)",
+                                  "seed 2 (shipped briefly before the soup)",
         "runs/captioning/ft-s1": "the same continuation, seed 1 (shipped 2026-12-04)",
         "runs/captioning/ft-s0": "the same continuation, seed 0",
         "runs/captioning/ft-s3": "the same continuation, seed 3",
