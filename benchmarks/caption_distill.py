@@ -55,10 +55,9 @@ def distilling_step(model, teachers: list, weight: float = WEIGHT):
 def main(argv=None) -> int:
     import zoo
     import zoo.training as training
-    from zoo.data import data_root, read_split
     from zoo_pipelines.captioning.evaluate import default_train, nearest_neighbour_captions
 
-    from .caption_ensemble import captions, score
+    from .caption_ensemble import captions, score, selection_and_report, table
     from .harness import run_lines, write_markdown
 
     ap = argparse.ArgumentParser(prog="python -m benchmarks.caption_distill",
@@ -97,11 +96,8 @@ def main(argv=None) -> int:
              __doc__.split("\n\n")[1].replace("\n", " "), "",
              *run_lines(command, load), "",
              f"- teachers: {', '.join(args.teachers)}; student from {args.student}; "
-             f"distillation weight {WEIGHT}; seed {args.seed}", f"- epochs (greedy valid BLEU-4): {history}", "",
-             "| model | beam | valid BLEU-4 (selection) | report BLEU-4 | report Noto | "
-             "report Twemoji | report exact match |", "|---|---:|---:|---:|---:|---:|---:|"]
-    splits = {s: read_split(first.entry, data_root() / first.entry.default_data, s)
-              for s in ("valid", "report")}
+             f"distillation weight {WEIGHT}; seed {args.seed}", f"- epochs (greedy valid BLEU-4): {history}", ""]
+    splits = selection_and_report(first.entry)
     train = default_train(first)
     rows = {}
     for split, examples in splits.items():
@@ -112,12 +108,7 @@ def main(argv=None) -> int:
                 preds = captions([m], [e["image"] for e in examples], beam)
                 rows[label, split, beam] = score(preds, examples)
                 print(label, split, beam, rows[label, split, beam], flush=True)
-    for (label, split, beam), row in rows.items():
-        if split == "valid":
-            rep = rows[label, "report", beam]
-            lines.append(f"| {label} | {beam or '—'} | {row['bleu4']:.4f} | {rep['bleu4']:.4f} | "
-                         f"{rep.get('google', float('nan')):.4f} | "
-                         f"{rep.get('twitter', float('nan')):.4f} | {rep['exact_match']:.3f} |")
+    lines += table(rows, "model")
     write_markdown(RESULTS if args.seed == 1 else RESULTS.with_stem(f"caption_distill-s{args.seed}"),
                    lines)
     return 0

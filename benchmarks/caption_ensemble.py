@@ -91,9 +91,29 @@ def score(preds: list[str], examples: list[dict]) -> dict:
     return row
 
 
+def selection_and_report(entry) -> dict:
+    """{"valid": examples, "report": examples} of the entry's default dataset."""
+    from zoo.data import data_root, read_split
+
+    return {s: read_split(entry, data_root() / entry.default_data, s) for s in ("valid", "report")}
+
+
+def table(rows: dict, first: str) -> list[str]:
+    """The markdown table of `rows` {(label, split, beam): score()} (beam 0: no beam, the
+    nearest neighbour): valid beside report, per art style, one line per label and beam."""
+    lines = [f"| {first} | beam | valid BLEU-4 (selection) | report BLEU-4 | report Noto | "
+             "report Twemoji | report exact match |", "|---|---:|---:|---:|---:|---:|---:|"]
+    for (label, split, beam), row in rows.items():
+        if split == "valid":
+            rep = rows[label, "report", beam]
+            lines.append(f"| {label} | {beam or '—'} | {row['bleu4']:.4f} | {rep['bleu4']:.4f} | "
+                         f"{rep.get('google', float('nan')):.4f} | "
+                         f"{rep.get('twitter', float('nan')):.4f} | {rep['exact_match']:.3f} |")
+    return lines
+
+
 def main(argv=None) -> int:
     import zoo
-    from zoo.data import data_root, read_split
     from zoo_pipelines.captioning.evaluate import default_train, nearest_neighbour_captions
 
     from .harness import run_lines, write_markdown
@@ -113,8 +133,7 @@ def main(argv=None) -> int:
             raise SystemExit(f"{b}: not a caption-cnn-lstm bundle with the first one's "
                              f"vocabulary; every member must share it")
     first = models[args.bundles[0]]
-    splits = {s: read_split(first.entry, data_root() / first.entry.default_data, s)
-              for s in ("valid", "report")}
+    splits = selection_and_report(first.entry)
     train = default_train(first)
     rows = {}
     for split, examples in splits.items():
@@ -135,15 +154,7 @@ def main(argv=None) -> int:
     lines = ["# caption-cnn-lstm ensembles", "", __doc__.split("\n\n")[1], "",
              *run_lines("python -m benchmarks.caption_ensemble " + " ".join(args.bundles)
                         + ("" if args.out == RESULTS else f" --out {args.out}"), load), "",
-             "| members | beam | valid BLEU-4 (selection) | report BLEU-4 | report Noto | "
-             "report Twemoji | report exact match |", "|---|---:|---:|---:|---:|---:|---:|"]
-    for (label, split, beam), row in rows.items():
-        if split != "valid":
-            continue
-        rep = rows[label, "report", beam]
-        lines.append(f"| {label} | {beam or '—'} | {row['bleu4']:.4f} | {rep['bleu4']:.4f} | "
-                     f"{rep.get('google', float('nan')):.4f} | {rep.get('twitter', float('nan')):.4f} | "
-                     f"{rep['exact_match']:.3f} |")
+             *table(rows, "members")]
     write_markdown(args.out, lines)
     return 0
 

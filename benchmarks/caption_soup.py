@@ -28,10 +28,9 @@ RESULTS = Path(__file__).parent / "results" / "caption_soup.md"
 
 def main(argv=None) -> int:
     import zoo
-    from zoo.data import data_root, read_split
     from zoo.soup import average_weights, check_members, write_soup
 
-    from .caption_ensemble import captions, score
+    from .caption_ensemble import captions, score, selection_and_report, table
     from .harness import run_lines, write_markdown
 
     ap = argparse.ArgumentParser(prog="python -m benchmarks.caption_soup",
@@ -50,8 +49,7 @@ def main(argv=None) -> int:
 
     models = [member(b) for b in args.bundles]
     check_members(models, args.bundles)
-    entry = models[0].entry
-    splits = {s: read_split(entry, data_root() / entry.default_data, s) for s in ("valid", "report")}
+    splits = selection_and_report(models[0].entry)
 
     def bleu(m, split="valid", beam=3) -> dict:
         examples = splits[split]
@@ -79,12 +77,8 @@ def main(argv=None) -> int:
                       command, chosen_on="valid beam-3 BLEU-4, greedy soup")
     lines += ["", f"The soup: {len(chosen)} of {len(models)} "
               f"({', '.join(args.bundles[j] for j in chosen)}), written to {args.out}.", "",
-              "| the soup, retrieval off | beam | valid BLEU-4 (selection) | report BLEU-4 | "
-              "report Noto | report Twemoji | report exact match |", "|---|---:|---:|---:|---:|---:|---:|"]
-    for beam in (1, 3):
-        v, r = bleu(soup, "valid", beam), bleu(soup, "report", beam)
-        lines.append(f"| soup | {beam} | {v['bleu4']:.4f} | {r['bleu4']:.4f} | {r['google']:.4f} | "
-                     f"{r['twitter']:.4f} | {r['exact_match']:.3f} |")
+              *table({("soup", split, beam): bleu(soup, split, beam)
+                      for beam in (1, 3) for split in ("valid", "report")}, "the soup, retrieval off")]
     write_markdown(RESULTS, lines)
     return 0
 
