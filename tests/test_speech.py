@@ -158,6 +158,24 @@ def test_tempo_stretch_keeps_the_spectrum_and_changes_the_length():
     assert np.allclose(augment.stretch(ramp, 1.0), ramp)
 
 
+def test_cepstra_turns_log_mels_into_mfccs_that_stay_fixed_and_saved(tmp_path):
+    """`--hparam cepstra=K`: the model's first layer is the first K coefficients of the
+    log-mels' orthonormal DCT-II (MFCCs), not trained, and kept by a saved model."""
+    import keras
+    import scipy.fft
+
+    from zoo_pipelines.speech import model as M
+
+    km = M.build({"n_mels": 40, "tokens": list("0123456789")}, units=4, filters=4, cepstra=13)
+    layer = km.get_layer("cepstra")
+    x = np.random.default_rng(0).normal(size=(2, 7, 40)).astype(np.float32)
+    want = scipy.fft.dct(x, norm="ortho", axis=-1)[..., :13]
+    assert not layer.trainable and np.allclose(np.asarray(layer(x)), want, atol=1e-5)
+    km.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras", compile=False)
+    assert np.allclose(np.asarray(loaded.get_layer("cepstra")(x)), want, atol=1e-5)
+
+
 def test_speaker_norm_var_brings_each_speakers_spread_to_the_average(data_dir):
     """speaker_norm_var: after his band means, each speaker's band spreads are scaled to
     the training speakers' average, so their normalised features spread alike (nicolas's

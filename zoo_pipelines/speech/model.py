@@ -13,6 +13,8 @@ model is builtin-ops only; padding frames are all-zero feature vectors and are m
 from __future__ import annotations
 
 import keras
+import numpy as np
+import scipy.fft
 from keras import ops
 
 from zoo.decoding import BLANK
@@ -76,13 +78,20 @@ class CTCLoss(keras.losses.Loss):
 
 
 def build(prep: dict, init=None, cell: str = "gru", units: int = 128, layers: int = 2,
-          bidirectional: bool = True, dropout: float = 0.2, filters: int = 128) -> keras.Model:
+          bidirectional: bool = True, dropout: float = 0.2, filters: int = 128,
+          cepstra: int = 0) -> keras.Model:
     """Acoustic model for `prep`'s features and tokens: `prep["subsample"]` (a power of 2)
     stride-2 convolutions, then the recurrent stack. `bidirectional=False` gives a causal
-    model (left-padded convolutions) that can run on a stream."""
+    model (left-padded convolutions) that can run on a stream. `cepstra` > 0 first takes
+    the log-mels' first `cepstra` DCT coefficients (MFCCs: a smooth spectral envelope,
+    without the pitch harmonics that the low mel bands resolve), a fixed product."""
     features = keras.Input((None, prep["n_mels"]), name="features")
     subsample = int(prep.get("subsample", SUBSAMPLE))
     x = features
+    if cepstra:
+        dct = keras.layers.Dense(cepstra, use_bias=False, trainable=False, name="cepstra")
+        x = dct(x)
+        dct.set_weights([scipy.fft.dct(np.eye(prep["n_mels"], dtype="float32"), norm="ortho")[:, :cepstra]])
     for i in range(subsample.bit_length() - 1):     # stride-2 convolutions, log2(subsample)
         # Explicit padding: TF's "same" pads 1 frame on the left for even lengths but 2 for
         # odd ones, which would shift every frame of an odd-length input (ONNX runs exact
