@@ -91,7 +91,8 @@ def build(prep: dict, init=None, cell: str = "gru", units: int = 128, layers: in
     if cepstra:
         dct = keras.layers.Dense(cepstra, use_bias=False, trainable=False, name="cepstra")
         x = dct(x)
-        dct.set_weights([scipy.fft.dct(np.eye(prep["n_mels"], dtype="float32"), norm="ortho")[:, :cepstra]])
+        basis = scipy.fft.dct(np.eye(prep["n_mels"], dtype="float32"), norm="ortho")  # [mel, k]
+        dct.set_weights([basis[:, :cepstra]])
     for i in range(subsample.bit_length() - 1):     # stride-2 convolutions, log2(subsample)
         # Explicit padding: TF's "same" pads 1 frame on the left for even lengths but 2 for
         # odd ones, which would shift every frame of an odd-length input (ONNX runs exact
