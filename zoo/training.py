@@ -33,6 +33,7 @@ from . import bundle, distribute
 from .contract import parameters
 from .data import data_root, dataset_name, holdout, read_split
 from .errors import InputError
+from .optimizers import FusedAdam
 from .options import check_buckets
 
 log = logging.getLogger("zoo")
@@ -211,8 +212,9 @@ def crash_point(name: str) -> None:
 
 def compile_for_training(zm, learning_rate: float = 1e-3, clipnorm: float = 5.0,
                          jit_compile: bool = False, ema: float = 0.0):
-    """Adam with global-norm clipping (and, if `ema` > 0, Keras's moving average of the
-    weights with that momentum: see AverageWeights), the application's loss; steps are
+    """Adam (zoo.optimizers.FusedAdam: Keras's, one fused kernel a variable) with
+    global-norm clipping (and, if `ema` > 0, Keras's moving average of the weights with
+    that momentum: see AverageWeights), the application's loss; steps are
     tf.functions without XLA unless the recipe sets `jit_compile: True`. With TensorFlow 2.21 on CPU,
     XLA made training steps slower for every application that runs without it (measured
     on an idle 2-core machine, ms a step: ner-bilstm 143 vs 47, charlm-lstm 2,388 vs 623,
@@ -260,8 +262,7 @@ def graph_optimizer(enabled: bool = True):
 
 def compile_for_training_in_scope(zm, learning_rate, clipnorm, jit_compile, ema):
     average = {"use_ema": True, "ema_momentum": ema} if ema else {}
-    zm.keras_model.compile(optimizer=keras.optimizers.Adam(learning_rate, global_clipnorm=clipnorm,
-                                                           **average),
+    zm.keras_model.compile(optimizer=FusedAdam(learning_rate, global_clipnorm=clipnorm, **average),
                            loss=zm.entry.module("model").loss(zm.keras_model), jit_compile=jit_compile)
 
 

@@ -1,0 +1,43 @@
+"""Keras's Adam with each variable's update as TensorFlow's fused kernel.
+
+Keras 3's Adam writes a variable's update as about ten element-wise operations (the
+moments, the bias correction, the step), each a separate TensorFlow op with its own
+dispatch and its own pass over the tensor; caption-cnn-lstm's step ran 1,662 of them, 8 %
+of its operation time (benchmarks/results/profile_caption-cnn-lstm-intel.md). FusedAdam
+hands the same update to `ResourceApplyAdam`, one kernel a variable (the op behind TF 1's
+AdamOptimizer), with the same formula, Keras's ε outside the square root included. The
+moments are Keras's own variables, so checkpoints, `use_ema`, clipping, schedules and
+distribution strategies work as with Adam; AMSGrad falls back to Keras's update.
+
+>>> import numpy as np, keras
+>>> w = keras.Variable(np.ones(3, "float32"))
+>>> opt = FusedAdam(0.1)
+>>> opt.apply([np.array([1.0, -1.0, 0.0], "float32")], [w])
+>>> keras.ops.convert_to_numpy(w).astype(float).round(3).tolist()
+[0.9, 1.1, 1.0]
+"""
+from __future__ import annotations
+
+import keras
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class FusedAdam(keras.optimizers.Adam):
+    """`keras.optimizers.Adam`, same arguments and numbers (within float rounding)."""
+
+    def update_step(self, gradient, variable, learning_rate):
+        import tensorflow as tf
+
+        if self.amsgrad or keras.backend.backend() != "tensorflow":
+            return super().update_step(gradient, variable, learning_rate)
+        dtype = variable.dtype
+        index = self._get_variable_index(variable)
+        m, v = self._momentums[index], self._velocities[index]
+        step = tf.cast(self.iterations + 1, dtype)
+        beta_1, beta_2 = tf.constant(self.beta_1, dtype), tf.constant(self.beta_2, dtype)
+        tf.raw_ops.ResourceApplyAdam(
+            var=variable.handle, m=m.value.handle, v=v.value.handle,
+            beta1_power=tf.pow(beta_1, step), beta2_power=tf.pow(beta_2, step),
+            lr=tf.cast(learning_rate, dtype), beta1=beta_1, beta2=beta_2,
+            epsilon=tf.constant(self.epsilon, dtype),
+            grad=tf.convert_to_tensor(tf.cast(gradient, dtype)))   # sparse rows: dense, as Adam
