@@ -19,10 +19,14 @@ benchmarks/results/ner_wikiann.md. 5 to 8 minutes a variant on 2 cores (batch 8:
 most), up to 15 when other work shares them.
 
 The base each row fine-tunes is the shipped ner-bilstm of its day (rows `variant@folder`:
-the bundle `--base` named): every row but
-`defaults` and `defaults-seed1` fine-tuned the bundle shipped until 2026-12-03, trained
-without case augmentation; those two fine-tune its successor, retrained with half its
-sentences lower-cased (`lowercase` 0.5; docs/models/ner-bilstm.md, "Text typed without capitals").
+the bundle `--base` named): every row but the `defaults` ones fine-tuned the bundle
+shipped until 2026-12-03, trained without case augmentation; `defaults`, `defaults-seed1`
+and their `@` rows fine-tune its successor, retrained with half its sentences lower-cased
+(`lowercase` 0.5; docs/models/ner-bilstm.md, "Text typed without capitals"): with its
+length buckets since 2026-12-05 (8 to 128; the shipped bundle, `@ner-fine-buckets`) or
+before (16, 32, 64, 128; `@coarse-buckets`, renamed from `defaults` when re-run). The
+plain `defaults` rows of 2026-12-06 are the `@ner-fine-buckets` runs again, trained with
+zoo.optimizers.FusedAdam and the BiLSTM's fused training pass (docs/speed.md).
 
 The table keeps every row it had: rows of an earlier run whose runs/ folder is gone are
 read back from the results file and marked "earlier" in its `run` column (their seconds

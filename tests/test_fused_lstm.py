@@ -114,3 +114,50 @@ def test_loop_lstm_equals_keras_cell_in_a_loop():
                                 "d_bias"], run(False), run(True)):
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5, err_msg=name)
     assert LoopLSTM.supports(cell) and not LoopLSTM.supports(keras.layers.LSTMCell(6, dropout=0.1))
+
+
+def test_bidirectional_training_pass_equals_keras_on_padded_rows():
+    """RecurrentStack trains a bidirectional LSTM through bidirectional_lstm: on
+    right-padded rows (one unpadded, one empty but for a token) its outputs and gradients
+    (inputs and both directions' weights) are Keras's Bidirectional's."""
+    from zoo.layers.fused import bidirectional_lstm
+
+    rng = np.random.default_rng(2)
+    bi = keras.layers.Bidirectional(keras.layers.LSTM(6, return_sequences=True))
+    x = tf.constant(rng.normal(size=(3, 7, 5)).astype("float32"))
+    mask = tf.sequence_mask([7, 4, 1], 7)
+    bi(x, mask=mask)
+    weights = tf.constant(rng.normal(size=(3, 7, 12)).astype("float32"))
+    results = []
+    for run in (lambda: bi(x, mask=mask, training=True), lambda: bidirectional_lstm(bi, x, mask)):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            out = run()
+            loss = tf.reduce_sum(weights * out ** 2)
+        results.append([out, *tape.gradient(loss, [x, *bi.trainable_variables])])
+    for a, b in zip(*results):
+        np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-5)
+
+
+def test_bidirectional_pass_refuses_a_mask_with_holes():
+    from zoo.layers.fused import bidirectional_lstm
+
+    bi = keras.layers.Bidirectional(keras.layers.LSTM(2, return_sequences=True))
+    x = np.zeros((1, 3, 2), "float32")
+    bi(x)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="right-padded"):
+        bidirectional_lstm(bi, x, np.array([[True, False, True]]))
+
+
+def test_recurrent_stack_trains_bidirectional_lstm_fused(monkeypatch):
+    from zoo.layers import RecurrentStack
+
+    calls = []
+    monkeypatch.setattr("zoo.layers.recurrent.bidirectional_lstm",
+                        lambda layer, x, mask: calls.append(mask) or layer(x, mask=mask))
+    stack = RecurrentStack(cell="lstm", units=3, layers=2, bidirectional=True)
+    x = np.zeros((2, 4, 3), "float32")
+    stack(x, training=False)
+    assert calls == []                                     # inference: Keras's layers
+    stack(x, training=True)
+    assert len(calls) == 2

@@ -18,9 +18,11 @@ another backend runs Keras's loop.
 
 It pays where the recurrent matmul is large against the batch: music-lstm's and
 charlm-lstm's layers train 1.8x and 2.0x faster; at forecast-lstm's batch 256 and 64
-units the gates' element-wise work dominates and it is 1.3x slower, so forecast and the
-other applications (RecurrentStack) keep Keras's LSTM (`python -m benchmarks.fused_lstm`,
-benchmarks/results/fused_lstm.md).
+units the gates' element-wise work dominates and it is 1.3x slower, so forecast keeps
+Keras's LSTM (`python -m benchmarks.fused_lstm`, benchmarks/results/fused_lstm.md).
+`bidirectional_lstm` runs a masked Bidirectional LSTM's training pass the same way, two
+`lstm_sequence` calls on right-padded rows; RecurrentStack trains its bidirectional LSTM
+layers through it (ner-bilstm's step 17-23 % faster, docs/speed.md).
 
 >>> import numpy as np
 >>> layer = LSTM(4, return_sequences=True)
@@ -111,18 +113,70 @@ def lstm_sequence(x, h0, c0, kernel, recurrent, bias):
     return _lstm(x, h0, c0, *(tf.convert_to_tensor(w) for w in (kernel, recurrent, bias)))
 
 
+def fusable(layer) -> bool:
+    """Whether `lstm_sequence` computes what this Keras LSTM layer computes, left to right
+    and without a mask (the callers handle direction, masks and input dropout)."""
+    return (isinstance(layer, keras.layers.LSTM) and keras.backend.backend() == "tensorflow"
+            and layer.compute_dtype == "float32"
+            and not (layer.recurrent_dropout or layer.unroll)
+            and layer.use_bias and layer.cell.activation is activations.tanh
+            and layer.cell.recurrent_activation is activations.sigmoid
+            and not tf.config.list_logical_devices("GPU"))        # there Keras runs cuDNN
+
+
+def bidirectional_lstm(layer, x, mask=None):
+    """What `keras.layers.Bidirectional(LSTM(..., return_sequences=True))` returns for
+    right-padded sequences x [B, T, K] with `mask` [B, T] (a prefix of each row; None: no
+    padding), run by `lstm_sequence` in training. Left to right, the padding comes after
+    every token, so the unmasked pass gives Keras's outputs where the mask is on; right to
+    left, each row is reversed within its own length (`tf.reverse_sequence`), run left to
+    right and reversed back, which is Keras's backward pass that skips the padding first.
+    The padded steps' outputs are zeroed, as Bidirectional's `zero_output_for_mask` does.
+    A mask with holes would be read otherwise than Keras reads it: it stops training.
+
+    >>> import numpy as np, keras
+    >>> bi = keras.layers.Bidirectional(keras.layers.LSTM(3, return_sequences=True))
+    >>> x = np.random.default_rng(0).normal(size=(2, 4, 2)).astype("float32")
+    >>> mask = np.array([[1, 1, 1, 0], [1, 1, 0, 0]], bool)
+    >>> keras_out = bi(x, mask=mask)
+    >>> bool(np.allclose(bidirectional_lstm(bi, x, mask), keras_out, atol=1e-5))
+    True
+    """
+    steps = tf.shape(x)[1]
+    if mask is None:
+        lengths = tf.fill(tf.shape(x)[:1], steps)
+    else:
+        lengths = tf.reduce_sum(tf.cast(mask, "int32"), 1)
+        tf.debugging.assert_equal(tf.cast(mask, "bool"), tf.sequence_mask(lengths, steps), message=(
+            "bidirectional_lstm: the mask must mark right-padded sequences (ones, then zeros)"))
+
+    def run(rnn, seq):
+        zeros = tf.zeros([tf.shape(seq)[0], rnn.units], seq.dtype)
+        return lstm_sequence(seq, zeros, zeros, rnn.cell.kernel, rnn.cell.recurrent_kernel,
+                             rnn.cell.bias)[0]
+
+    def flip(seq):
+        return tf.reverse_sequence(seq, lengths, seq_axis=1, batch_axis=0)
+
+    on = tf.sequence_mask(lengths, steps, dtype=x.dtype)[..., None]
+    return tf.concat([run(layer.forward_layer, x) * on,
+                      flip(run(layer.backward_layer, flip(x))) * on], -1)
+
+
+def fusable_bidirectional(layer) -> bool:
+    """Whether `bidirectional_lstm` computes this Bidirectional layer's outputs."""
+    return (isinstance(layer, keras.layers.Bidirectional) and layer.merge_mode == "concat"
+            and layer.return_sequences and not layer.return_state
+            and all(fusable(l) and not l.dropout for l in (layer.forward_layer, layer.backward_layer)))
+
+
 @keras.saving.register_keras_serializable(package="zoo")
 class LSTM(keras.layers.LSTM):
     """keras.layers.LSTM (same arguments, weights and results) whose training pass runs
     `lstm_sequence`; see the module's docstring for when it falls back to Keras's loop."""
 
     def _fused(self, mask, training) -> bool:
-        return (training and mask is None and keras.backend.backend() == "tensorflow"
-                and self.compute_dtype == "float32"
-                and not (self.recurrent_dropout or self.go_backwards or self.unroll)
-                and self.use_bias and self.cell.activation is activations.tanh
-                and self.cell.recurrent_activation is activations.sigmoid
-                and not tf.config.list_logical_devices("GPU"))    # there Keras runs cuDNN
+        return training and mask is None and not self.go_backwards and fusable(self)
 
     def inner_loop(self, sequences, initial_state, mask, training=False):
         if not self._fused(mask, training):

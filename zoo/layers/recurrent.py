@@ -22,6 +22,11 @@ forecast-lstm's 64-day windows trained 15-21 % faster so (its step 28.4 -> 24.0 
 31.3 -> 24.7 ms in two interleaved rounds). Inference keeps the loop, so the exports and
 their parity are what they were.
 
+A bidirectional LSTM layer trains through `zoo.layers.fused.bidirectional_lstm` (each
+direction one `lstm_sequence`: inputs projected before the loop, back-propagation through
+time by hand, the weight gradients as one product), which gives Keras's outputs for the
+right-padded, masked batches the pipelines feed. Inference keeps Keras's Bidirectional.
+
 >>> import numpy as np
 >>> stack = RecurrentStack(cell="lstm", units=4, layers=2, bidirectional=True)
 >>> tuple(stack(np.zeros((2, 5, 3), "float32")).shape)
@@ -33,6 +38,8 @@ import os
 
 import keras
 from keras import ops
+
+from .fused import bidirectional_lstm, fusable_bidirectional
 
 CELLS = {"rnn": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
 
@@ -83,7 +90,10 @@ class RecurrentStack(keras.layers.Layer):
             # read by Keras when the call is traced: training graphs unroll, inference loops
             for layer in (rnn.forward_layer, rnn.backward_layer) if self.bidirectional else (rnn,):
                 layer.unroll = bool(self.unroll and training)
-            x = rnn(x, mask=mask, training=training)
+            if training and fusable_bidirectional(rnn):     # ner-bilstm: see the module doc
+                x = bidirectional_lstm(rnn, x, mask)
+            else:
+                x = rnn(x, mask=mask, training=training)
             if drop is not None:
                 x = drop(x, training=training)
         return x
