@@ -360,7 +360,8 @@ def training(spec: Spec, zm, hp: dict, torch, twin, twin_module, batches: list) 
     params = list(twin.parameters())
     # Keras's epsilon; fused=True (one kernel a step, as zoo.optimizers.FusedAdam) was the
     # fastest of torch's three Adam implementations for 4 of the 7 twins on 2026-12-06 and
-    # within 2 % of the default for the rest (docs/speed.md, "Adam's update as one kernel")
+    # for none more than 2 % slower than the default in both orders (docs/speed.md, "Adam's
+    # update as one kernel a variable")
     opt = torch.optim.Adam(params, lr=hp.get("learning_rate", 1e-3), eps=1e-7, fused=True)
 
     def tensors(d: dict) -> dict:

@@ -19,6 +19,7 @@ distribution strategies work as with Adam; AMSGrad falls back to Keras's update.
 from __future__ import annotations
 
 import keras
+import tensorflow as tf
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -26,8 +27,6 @@ class FusedAdam(keras.optimizers.Adam):
     """`keras.optimizers.Adam`, same arguments and numbers (within float rounding)."""
 
     def update_step(self, gradient, variable, learning_rate):
-        import tensorflow as tf
-
         if self.amsgrad or keras.backend.backend() != "tensorflow":
             return super().update_step(gradient, variable, learning_rate)
         dtype = variable.dtype
