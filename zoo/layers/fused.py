@@ -22,7 +22,7 @@ units the gates' element-wise work dominates and it is 1.3x slower, so forecast 
 Keras's LSTM (`python -m benchmarks.fused_lstm`, benchmarks/results/fused_lstm.md).
 `bidirectional_lstm` runs a masked Bidirectional LSTM's training pass the same way, two
 `lstm_sequence` calls on right-padded rows; RecurrentStack trains its bidirectional LSTM
-layers through it (ner-bilstm's step 17-23 % faster, docs/speed.md).
+layers through it (ner-bilstm's step 11-23 % faster, docs/speed.md).
 
 >>> import numpy as np
 >>> layer = LSTM(4, return_sequences=True)
