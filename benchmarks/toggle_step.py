@@ -39,8 +39,8 @@ def main(argv=None) -> int:
     ap.add_argument("--off-first", action="store_true", help="the replacement runs first")
     args = ap.parse_args(argv)
 
-    from .harness import (interleaved, keras_training_copy, one_per_shape, set_tf_threads,
-                          shapes, train_batches)
+    from .harness import interleaved, keras_training_copy, one_per_shape, set_tf_threads, shapes
+    from .profile_step import speed_batches
     set_tf_threads(args.threads)
     import zoo
     from zoo.training import graph_optimizer
@@ -49,11 +49,7 @@ def main(argv=None) -> int:
     module = importlib.import_module(module_name)
     values = {"on": getattr(module, attr), "off": resolve(args.off)}
     zm = zoo.load(args.name)
-    try:
-        batches_of = importlib.import_module(f"benchmarks.{zm.entry.name.replace('-', '_')}").SPEC.batches
-    except ModuleNotFoundError:
-        batches_of = train_batches
-    batches = batches_of(zm, zm.hparams, 40, False)
+    batches = speed_batches(zm.entry.name)(zm, zm.hparams, 40, False)
     fit = zm.entry.recipe["fit"]
     contestants = {}
     with graph_optimizer(fit.get("grappler", True)):
