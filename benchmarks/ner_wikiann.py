@@ -352,8 +352,9 @@ def record(records: list[dict]) -> None:
                  "rows the same weights saved with the length buckets before 2026-12-05 "
                  "(16, 32, 64, 128); `@ner-lower25` and `@ner-layers2` rows fine-tune two "
                  "bases that were not shipped (a quarter of CoNLL lower-cased; two BiLSTM "
-                 "layers: docs/models/ner-bilstm.md). Every other row fine-tuned the bundle shipped until "
-                 "2026-12-03 (no case augmentation). `run`: the date of the run, or 'earlier' for a "
+                 "layers: docs/models/ner-bilstm.md). Every other row fine-tuned the bundle "
+                 "shipped until 2026-12-03 (no case augmentation). `run`: the date of the "
+                 "run, or 'earlier' for a "
                  "row of an earlier run (same code and data) read back from "
                  "benchmarks/results/ner_wikiann.md."),
         "command": "python -m benchmarks.ner_wikiann --record",
