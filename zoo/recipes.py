@@ -68,8 +68,10 @@ def train(name: str, data: str | Path | None = None, out: str | Path | None = No
     metrics, best, best_work = max(runs, key=lambda r: sign * r[0][headline])
     scores = [r[0][headline] for r in runs]
     chose = "the epoch" + (f" and the seed (best of {len(runs)})" if len(runs) > 1 else "")
-    best.metrics = {"model": entry.name, "split": (f"{entry.default_data}/{entry.valid_file}"
-                                                     if data_dir.is_dir() else valid_name),
+    # The default data by its name under $ZOO_DATA; a folder of one's own by its path.
+    split = (valid_name if not data_dir.is_dir() else f"{data}/{entry.valid_file}" if data
+             else f"{entry.default_data}/{entry.valid_file}")
+    best.metrics = {"model": entry.name, "split": split,
                     "valid": metrics, "paper": entry.paper, "hparams": hp,
                     "distribution": distribute.describe(
                         entry.parts(hp)["fit"].get("batch_size", 32)),
@@ -114,7 +116,9 @@ def report_split(zm: ZooModel, data_dir: Path, valid_name: str, chose: str) -> d
                          "rule": zm.entry.module("data").REPORT_RULE}}
     examples = read_split(zm.entry, data_dir, "report")
     if not examples:
-        splits["report"]["note"] = "empty: the data has too few groups to carve one"
+        splits["report"]["note"] = ("empty: none of the data's groups falls in the report "
+                                    "split (too few groups, or files written with their "
+                                    "report split already left out)")
         return {"splits": splits}
     print(f"measuring the report split ({len(examples)} examples; nothing is chosen on it)")
     return {"splits": splits,

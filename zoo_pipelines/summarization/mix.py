@@ -1,9 +1,12 @@
-"""The files the general `summarize-attn` is fine-tuned and selected on: news (Inshorts and
-BBC) beside the Debian package descriptions it already knows.
+"""The files the general `summarize-attn` is trained and selected on: news (Inshorts and
+BBC) beside the Debian package descriptions.
 
 `write_mix(out)` writes, from $ZOO_DATA/summarization, with every report split left out
 (each corpus's train file is read through `read_split(..., "train")`, REPORT_RULE):
 
+- `out/train.jsonl.gz`: the Debian train split, then news-train NEWS_REPEATS times (news
+  is then a third of the pairs), so that `out` is a dataset folder for `zoo train
+  summarize-attn --data out`: the vocabulary is learnt on it, news included.
 - `out/news-train.jsonl.gz`: the Inshorts train split, then the BBC train split twice (BBC
   has half as many pairs). A BBC summary is a set of sentences copied from the article in
   no particular order; here they are put back in the article's order, so the first
@@ -21,8 +24,9 @@ BBC) beside the Debian package descriptions it already knows.
   each row tagged with its `corpus`; `out/news-valid.jsonl.gz`: its news rows (the
   validation file of a news-only fine-tune).
 
-Debian comes in as rehearsal (`zoo fine-tune --rehearse $ZOO_DATA/summarization/
-debian_descriptions`, which reads its train split, report split removed).
+A fine-tune on news-train gets Debian as rehearsal (`zoo fine-tune --rehearse
+$ZOO_DATA/summarization/debian_descriptions`, which reads its train split, report split
+removed).
 
     python -m zoo_pipelines.summarization.mix runs/summarization/mix
 
@@ -45,6 +49,7 @@ from .data import DATASETS, read, read_split, report_group
 SUMMARY_SENTENCE = re.compile(r"(?<=[.!?\"'])(?=[A-Z\"])|(?<=[.!?])\s+")
 DEBIAN_VALID_EVERY = 8
 BBC_REPEATS = 2
+NEWS_REPEATS = 4     # news-train x 4 beside Debian's 50,530 pairs: a third of the pairs
 LEAD_WORDS = 45      # Inshorts texts average about 58 words
 
 
@@ -112,12 +117,15 @@ def write_mix(out: str | Path, root: Path | None = None) -> dict:
     out = Path(out)
     train, valid = news_train(root), mixed_valid(root)
     write_jsonl(train, out / "news-train.jsonl.gz")
+    debian = corpus(DATASETS[0], "train", root)
+    write_jsonl(debian + train * NEWS_REPEATS, out / "train.jsonl.gz")
     headlines = train + bbc_headlines(root)
     write_jsonl(headlines, out / "headlines-train.jsonl.gz")
     write_jsonl(valid, out / "valid.jsonl.gz")
     news = [p for p in valid if p["corpus"] != DATASETS[0]]
     write_jsonl(news, out / "news-valid.jsonl.gz")
-    return {"news-train": len(train), "headlines-train": len(headlines), "valid": len(valid),
+    return {"train": len(debian) + len(train) * NEWS_REPEATS, "news-train": len(train),
+            "headlines-train": len(headlines), "valid": len(valid),
             "news-valid": len(news)}
 
 
