@@ -200,6 +200,17 @@ def test_tiny_model_trains_and_exports_functions(tiny, tmp_path):
     assert [r["tokens"] for r in lite.predict(docs, mbr=4, seed=1)] == [r["tokens"] for r in drawn]
 
 
+def test_versus_lead_is_the_paired_difference_on_the_report_split(tiny, monkeypatch):
+    from zoo_pipelines.summarization import general
+
+    monkeypatch.setattr(general, "report_examples",
+                        lambda name: general.corpus(name, "report")[:12])
+    r = general.versus_lead(tiny, ("inshorts_news",))["Inshorts"]
+    assert r["examples"] == 12
+    assert r["difference"] == pytest.approx(r["model"] - r["lead"])
+    assert r["se"] >= 0 and r["low"] <= r["difference"] <= r["high"]
+
+
 def test_saved_model_serves_raw_strings(tiny, tmp_path):
     """The SavedModel's serving_default: raw strings in, the greedy summary out (as
     predict(beam=1, block_ngram=0) on the host)."""

@@ -36,6 +36,14 @@ def rouge(predictions: list[str], references: list[str]) -> dict:
     return {k: v / max(len(predictions), 1) for k, v in totals.items()}
 
 
+def rouge_each(predictions: list[str], references: list[str], key: str = "rougeL") -> list[float]:
+    """`key`'s F1 of each prediction against its reference (for paired comparisons)."""
+    from rouge_score import rouge_scorer
+
+    scorer = rouge_scorer.RougeScorer([key], use_stemmer=True)
+    return [scorer.score(r, p)[key].fmeasure for p, r in zip(predictions, references)]
+
+
 def lead_sentence(document: str) -> str:
     return SENTENCE_END.split(document.strip(), maxsplit=1)[0]
 

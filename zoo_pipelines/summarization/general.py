@@ -15,6 +15,11 @@ Every number comes from the evaluator (`evaluate.evaluate`) in this run; metrics
 
     python -m zoo_pipelines.summarization.general sweep BUNDLE GRID_JSON SWEEP_JSON [CORPORA]
     python -m zoo_pipelines.summarization.general finish BUNDLE OUT SWEEP_JSON ROW
+    python -m zoo_pipelines.summarization.general versus-lead BUNDLE
+
+`versus-lead` measures how far each report split can tell the bundle from the lead
+sentence: the paired difference in ROUGE-L at the bundle's default decoding, its standard
+error and a bootstrap 95 % interval (it chooses nothing; a few minutes on 2 cores).
 
 CORPORA (comma-separated, default all three) limits the sweep, and so the choice and the
 report, to some corpora: `inshorts_news,bbc_news_summary` for a news-only bundle (measured
@@ -28,7 +33,7 @@ import time
 from pathlib import Path
 
 from .data import DATASETS, REPORT_RULE
-from .evaluate import evaluate
+from .evaluate import evaluate, lead_sentence, rouge_each, summarize
 from .mix import corpus, mixed_valid
 
 SHORT = {"debian_descriptions": "Debian", "inshorts_news": "Inshorts", "bbc_news_summary": "BBC"}
@@ -145,6 +150,39 @@ def finish(src: str, out: str, sweep_file: str, chosen: str) -> None:
     zm.save(out, command="\n".join(stages))
 
 
+def paired(a: list[float], b: list[float], seed: int = 0) -> dict:
+    """The mean of a - b over paired scores, its standard error and a percentile-bootstrap
+    95 % interval (scipy.stats.bootstrap, 10,000 resamples of the pairs).
+
+    >>> r = paired([0.5, 0.4, 0.3, 0.6], [0.4, 0.4, 0.1, 0.5])
+    >>> round(r["difference"], 3), round(r["se"], 3)
+    (0.1, 0.041)
+    """
+    import numpy as np
+    from scipy import stats
+
+    d = np.asarray(a) - np.asarray(b)
+    ci = stats.bootstrap((d,), np.mean, confidence_level=0.95, n_resamples=10_000,
+                         method="percentile", random_state=seed).confidence_interval
+    return {"difference": float(d.mean()), "se": float(stats.sem(d)),
+            "low": float(ci.low), "high": float(ci.high), "examples": len(d)}
+
+
+def versus_lead(zm, corpora: tuple = DATASETS) -> dict:
+    """Per corpus, on its report split (report_examples) at the bundle's default decoding:
+    the model's ROUGE-L against the lead sentence's, pair by pair (`paired`)."""
+    out = {}
+    for name in corpora:
+        examples = report_examples(name)
+        refs = [e["summary"] for e in examples]
+        preds = [r["summary"] for r in summarize(zm, [e["document"] for e in examples], batch=128)]
+        model = rouge_each(preds, refs)
+        lead = rouge_each([lead_sentence(e["document"]) for e in examples], refs)
+        out[SHORT[name]] = {"model": sum(model) / len(model), "lead": sum(lead) / len(lead),
+                            **paired(model, lead)}
+    return out
+
+
 def swept(rows: dict) -> tuple:
     """The corpora a sweep file measured (its rows' `NAME rougeL` columns)."""
     first = next(iter(rows.values()))
@@ -191,5 +229,12 @@ if __name__ == "__main__":
         for (lab, row), o in zip(res.items(), grid):
             row["options"] = o
         Path(sys.argv[4]).write_text(json.dumps(res, indent=1))
+    elif sys.argv[1] == "versus-lead":       # versus-lead BUNDLE
+        print("| report split | pairs | model ROUGE-L | lead | difference | paired SE | "
+              "bootstrap 95 % |\n|---|---:|---:|---:|---:|---:|---|")
+        for corpus_name, r in versus_lead(zoo.load(sys.argv[2])).items():
+            print(f"| {corpus_name} | {r['examples']} | {r['model']:.4f} | {r['lead']:.4f} | "
+                  f"{r['difference']:+.4f} | {r['se']:.4f} | "
+                  f"[{r['low']:+.4f}, {r['high']:+.4f}] |")
     else:                           # finish BUNDLE OUT SWEEP_JSON ROW
         finish(*sys.argv[2:6])
