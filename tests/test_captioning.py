@@ -632,3 +632,16 @@ def test_label_smoothing_is_cross_entropy_against_a_smoothed_target():
         want = np.eye(5)[targets] * (1 - s) + s / 5
         expected = -(want * log_p).sum(-1)[0, :2].mean()
         assert float(NextWordLoss(s)(targets, logits)) == pytest.approx(expected, rel=1e-5)
+
+
+def test_report_interval_resamples_whole_emoji():
+    from benchmarks.caption_interval import bleu4_difference, group_bootstrap
+
+    refs = [["grinning face"], ["grinning face"], ["flag: japan"], ["man cook"]]
+    hyps = ["grinning face", "grinning face", "flag: japan", "man cook"]
+    score = bleu4_difference(hyps, hyps, refs)
+    same = group_bootstrap(score, ["1f600", "1f600", "1f1ef", "1f468"], 50)
+    assert same == {"value": 0.0, "se": 0.0, "low": 0.0, "high": 0.0, "groups": 3}
+    worse = ["grinning", "face grinning", "flag: france", "woman cook"]
+    r = group_bootstrap(bleu4_difference(hyps, worse, refs), ["1f600", "1f600", "1f1ef", "1f468"], 50)
+    assert r["value"] > 0 and r["low"] <= r["value"] <= r["high"] and r["groups"] == 3
