@@ -51,18 +51,15 @@ def group_bootstrap(score, groups: list, n_resamples: int = 1000, seed: int = 0)
 
 def bleu4_difference(hyps: list[str], base: list[str], refs: list[list[str]]):
     """score(indices): corpus BLEU-4 of `hyps` minus that of `base` on those items (the
-    evaluator's BLEU: NLTK corpus_bleu, smoothing method 1, host.tokenize)."""
-    from nltk.translate.bleu_score import SmoothingFunction, corpus_bleu
-
+    evaluator's BLEU, evaluate.corpus_bleu_n; every caption tokenized once)."""
+    from zoo_pipelines.captioning.evaluate import corpus_bleu_n
     from zoo_pipelines.captioning.host import tokenize
 
     h, b = [tokenize(x) for x in hyps], [tokenize(x) for x in base]
     r = [[tokenize(x) for x in rs] for rs in refs]
-    smooth = SmoothingFunction().method1
 
     def bleu4(tokens, idx):
-        return corpus_bleu([r[i] for i in idx], [tokens[i] for i in idx],
-                           smoothing_function=smooth)
+        return corpus_bleu_n([tokens[i] for i in idx], [r[i] for i in idx], 4)
 
     return lambda idx: bleu4(h, idx) - bleu4(b, idx)
 

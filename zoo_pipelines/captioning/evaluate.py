@@ -44,16 +44,18 @@ BLEU_IMPLEMENTATION = "nltk 3.10.4 corpus_bleu, SmoothingFunction().method1, hos
 
 def bleu(hypotheses: list[str], references: list[list[str]]) -> dict:
     """{"bleu1".."bleu4"}: cumulative corpus BLEU-n (uniform weights over orders 1..n)."""
-    from nltk.translate.bleu_score import SmoothingFunction, corpus_bleu
-
     hyps = [tokenize(h) for h in hypotheses]
     refs = [[tokenize(r) for r in rs] for rs in references]
-    smooth = SmoothingFunction().method1
-    out = {}
-    for n in range(1, 5):
-        weights = tuple([1.0 / n] * n)
-        out[f"bleu{n}"] = float(corpus_bleu(refs, hyps, weights=weights, smoothing_function=smooth))
-    return out
+    return {f"bleu{n}": corpus_bleu_n(hyps, refs, n) for n in range(1, 5)}
+
+
+def corpus_bleu_n(hyps: list[list[str]], refs: list[list[list[str]]], n: int) -> float:
+    """Cumulative corpus BLEU-n of tokenized captions (tokenize once, score many subsets:
+    benchmarks.caption_interval)."""
+    from nltk.translate.bleu_score import SmoothingFunction, corpus_bleu
+
+    return float(corpus_bleu(refs, hyps, weights=tuple([1.0 / n] * n),
+                             smoothing_function=SmoothingFunction().method1))
 
 
 def exact_match(hypotheses: list[str], references: list[list[str]]) -> float:

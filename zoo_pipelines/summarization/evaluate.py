@@ -26,22 +26,18 @@ SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
 
 def rouge(predictions: list[str], references: list[str]) -> dict:
     """Mean ROUGE-1/2/L F1 (fractions in [0, 1])."""
+    return {k: sum(v) / max(len(v), 1) for k, v in rouge_each(predictions, references).items()}
+
+
+def rouge_each(predictions: list[str], references: list[str],
+               keys: tuple = ("rouge1", "rouge2", "rougeL")) -> dict:
+    """{key: the F1 of each prediction against its reference} (paired comparisons use
+    these; `rouge` their means)."""
     from rouge_score import rouge_scorer
 
-    scorer = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"], use_stemmer=True)
-    totals = {"rouge1": 0.0, "rouge2": 0.0, "rougeL": 0.0}
-    for p, r in zip(predictions, references):
-        for k, s in scorer.score(r, p).items():
-            totals[k] += s.fmeasure
-    return {k: v / max(len(predictions), 1) for k, v in totals.items()}
-
-
-def rouge_each(predictions: list[str], references: list[str], key: str = "rougeL") -> list[float]:
-    """`key`'s F1 of each prediction against its reference (for paired comparisons)."""
-    from rouge_score import rouge_scorer
-
-    scorer = rouge_scorer.RougeScorer([key], use_stemmer=True)
-    return [scorer.score(r, p)[key].fmeasure for p, r in zip(predictions, references)]
+    scorer = rouge_scorer.RougeScorer(list(keys), use_stemmer=True)
+    scores = [scorer.score(r, p) for p, r in zip(predictions, references)]
+    return {k: [s[k].fmeasure for s in scores] for k in keys}
 
 
 def lead_sentence(document: str) -> str:

@@ -176,8 +176,9 @@ def versus_lead(zm, corpora: tuple = DATASETS) -> dict:
         examples = report_examples(name)
         refs = [e["summary"] for e in examples]
         preds = [r["summary"] for r in summarize(zm, [e["document"] for e in examples], batch=128)]
-        model = rouge_each(preds, refs)
-        lead = rouge_each([lead_sentence(e["document"]) for e in examples], refs)
+        model = rouge_each(preds, refs, ("rougeL",))["rougeL"]
+        lead = rouge_each([lead_sentence(e["document"]) for e in examples], refs,
+                          ("rougeL",))["rougeL"]
         out[SHORT[name]] = {"model": sum(model) / len(model), "lead": sum(lead) / len(lead),
                             **paired(model, lead)}
     return out
