@@ -224,3 +224,32 @@ def test_the_host_is_built_once_and_follows_the_weights(tiny_ner):
     finally:
         transitions.assign(before)
     assert tiny_ner.host() is not moved
+
+
+def test_a_bioes_model_trains_answers_in_iob2_and_grows_its_labels(data_dir, tmp_path):
+    """--hparam tag_scheme=BIOES: the model tags a span's last token E- and a one-token
+    span S-; predict(), its exports and evaluate() answer in IOB2 like any model, and a
+    fine-tune's new type brings all four of its labels."""
+    import zoo
+    from zoo import registry, testing
+    from zoo.recipes import train_on
+    from zoo_pipelines.ner.data import labels_of
+
+    entry = registry.get("ner-bilstm")
+    train, valid = testing.tiny_data(entry, data_dir)
+    hp = entry.hparams(**{**testing.FEW_STEPS, **entry.tiny, "tag_scheme": "BIOES"})
+    zm = train_on(entry, hp, train, valid, tmp_path / "bioes")
+    labels = zm.preprocessor["labels"]
+    assert zm.preprocessor["tag_scheme"] == "BIOES"
+    assert {"E-PER", "S-PER", "E-MISC", "S-MISC"} <= set(labels) and len(labels) == 17
+    tags = {t for r in zm.predict([" ".join(s["tokens"]) for s in valid[:20]]) for t in r["tags"]}
+    assert tags <= set(labels_of(train)), tags                     # IOB2 out
+    assert 0.0 <= zm.evaluate(valid[:20])["f1"] <= 1.0
+    assert zm.export(tmp_path / "ner.tflite")["agreement"] == 1.0
+    assert zm.export(tmp_path / "ner_savedmodel")["agreement"] == 1.0
+    tuned = zm.fine_tune(PRODUCT_SENTENCES, rehearse=False, **QUICK)
+    assert tuned.preprocessor["labels"] == labels + ["B-PRODUCT", "I-PRODUCT", "E-PRODUCT",
+                                                     "S-PRODUCT"]
+    assert zoo.load(zm.save(tmp_path / "bundle")).preprocessor["tag_scheme"] == "BIOES"
+    with pytest.raises(zoo.errors.DataFormatError, match="tag_scheme 'BILOU' is not one of"):
+        train_on(entry, {**hp, "tag_scheme": "BILOU"}, train, valid, tmp_path / "bad")

@@ -29,6 +29,7 @@ from .host import UNK, featurize, word_id
 
 log = logging.getLogger(__name__)
 TAG_RE = re.compile(r"O|[BIES]-\S+")
+SCHEMES = ("IOB2", "BIOES")           # the tags a model is trained on (fit_preprocessor)
 
 
 def read(path: str | Path) -> list[dict]:
@@ -118,6 +119,25 @@ def detect_scheme(sentences: list[dict]) -> str:
     return "IOB2"
 
 
+def to_bioes(tags: list[str]) -> list[str]:
+    """One sentence's IOB2 tags in BIOES: a span's last token E-, a one-token span S-. A
+    model trained on them (fit_preprocessor's `tag_scheme`) learns where spans end as well
+    as where they begin; host.output_tag maps its tags back to IOB2 token by token.
+
+    >>> to_bioes(["B-PER", "I-PER", "I-PER", "O", "B-LOC", "B-LOC"])
+    ['B-PER', 'I-PER', 'E-PER', 'O', 'S-LOC', 'S-LOC']
+    """
+    out = []
+    for tag, after in zip(tags, tags[1:] + ["O"]):
+        goes_on = after == "I-" + tag[2:]
+        if tag.startswith("B-") and not goes_on:
+            tag = "S-" + tag[2:]
+        elif tag.startswith("I-") and not goes_on:
+            tag = "E-" + tag[2:]
+        out.append(tag)
+    return out
+
+
 def to_iob2(sentences: list[dict]) -> list[dict]:
     scheme = detect_scheme(sentences)
     if scheme == "IOB2":
@@ -175,13 +195,15 @@ def load_vectors(path: Path) -> tuple[list[str], np.ndarray]:
 def fit_preprocessor(train: list[dict], embeddings: str = "glove/glove.6B.50d.filtered.txt.gz",
                      min_word_count: int = 2, max_word_chars: int = 20,
                      buckets=(8, 16, 24, 32, 48, 64, 96, 128), seed: int = 0,
-                     lowercase: float = 0.0) -> tuple[dict, dict]:
+                     lowercase: float = 0.0, tag_scheme: str = "IOB2") -> tuple[dict, dict]:
     """Vocabularies and label map from training sentences; GloVe rows as initial weights.
 
     Every GloVe word is kept (so words unseen in training still get a meaning), plus the
     training words GloVe lacks that occur `min_word_count` times (random init).
     `lowercase`: the share of training sentences shown lower-cased each epoch
-    (make_dataset), so text without capitals is not a new language to the model."""
+    (make_dataset), so text without capitals is not a new language to the model.
+    `tag_scheme` "BIOES": the model tags in BIOES (to_bioes) and answers in IOB2 like any
+    other; data files stay IOB2 (or anything read() converts)."""
     glove_words, vectors = load_vectors(data_root() / embeddings)
     words = {w: i for i, w in enumerate(glove_words, start=2)}
     lowered = [t.lower() for s in train for t in s["tokens"]]
@@ -193,12 +215,32 @@ def fit_preprocessor(train: list[dict], embeddings: str = "glove/glove.6B.50d.fi
     matrix[0] = 0.0
     matrix[2:2 + len(glove_words)] = vectors
     chars = build_vocab([c for s in train for t in s["tokens"] for c in t], min_count=2)
-    labels = labels_of(train)
-    prep = {"words": words, "chars": chars, "labels": labels,
+    if tag_scheme not in SCHEMES:
+        raise DataFormatError(f"tag_scheme {tag_scheme!r} is not one of {list(SCHEMES)}")
+    prep = {"words": words, "chars": chars, "labels": labels_of(train),
             "max_word_chars": max_word_chars, "buckets": check_buckets(buckets)}
-    if lowercase:        # only when asked: bundles trained without it keep their preprocessor
+    # Only when asked: bundles trained without these keep their preprocessor as it was.
+    if lowercase:
         prep["lowercase"] = check_number(lowercase, "lowercase", 0, 1)
+    if tag_scheme == "BIOES":
+        prep["tag_scheme"] = tag_scheme
+        prep["labels"] = scheme_labels(prep)
     return prep, {"word_vectors": matrix}
+
+
+def scheme_labels(prep: dict) -> list[str]:
+    """prep's labels with, for a BIOES model, the B-, I-, E- and S- label of every type
+    they name, the missing ones appended (the ids it has stay, as a fine-tune's merged
+    label set needs).
+
+    >>> scheme_labels({"labels": ["O", "B-PER", "I-PER"], "tag_scheme": "BIOES"})
+    ['O', 'B-PER', 'I-PER', 'E-PER', 'S-PER']
+    """
+    labels = list(prep["labels"])
+    if prep.get("tag_scheme") == "BIOES":
+        kinds = sorted({t[2:] for t in labels if t != "O"})
+        labels += [f"{p}-{k}" for k in kinds for p in "BIES" if f"{p}-{k}" not in labels]
+    return labels
 
 
 def grow_preprocessor(prep: dict, sentences: list[dict], min_word_count: int = 2,
@@ -209,6 +251,7 @@ def grow_preprocessor(prep: dict, sentences: list[dict], min_word_count: int = 2
     so a new domain's frequent names get rows of their own instead of sharing the unknown
     word's; a `lowercase` share replaces the bundle's (fit_preprocessor). Old ids stay, so
     the old rows carry over (zoo.contract.copy_matching_weights); returns the new words.
+    A BIOES model's label set gains the E- and S- labels of new types (scheme_labels).
 
     Every word of the GloVe file is already in the vocabulary (fit_preprocessor), so a new
     word has no pretrained vector: its row starts random and is learnt from the new data.
@@ -228,6 +271,8 @@ def grow_preprocessor(prep: dict, sentences: list[dict], min_word_count: int = 2
     for c in build_vocab([c for s in sentences for t in s["tokens"] for c in t], min_count=2):
         chars.setdefault(c, len(chars) + 2)
     prep["words"], prep["chars"] = words, chars
+    if prep.get("tag_scheme"):
+        prep["labels"] = scheme_labels(prep)
     if lowercase is not None:
         prep["lowercase"] = check_number(lowercase, "lowercase", 0, 1)
     return added
@@ -260,6 +305,8 @@ def make_dataset(sentences: list[dict], prep: dict, batch_size: int = 32, shuffl
 
     label_ids = {t: i for i, t in enumerate(prep["labels"])}
     pieces = [c for s in sentences for c in chunks(s, max(prep["buckets"]))]
+    if prep.get("tag_scheme") == "BIOES":
+        pieces = [{**p, "tags": to_bioes(p["tags"])} for p in pieces]
     if shuffle and prep.get("lowercase"):
         rng = np.random.default_rng(seed)
         pieces = [lower_cased(p) if rng.random() < prep["lowercase"] else p for p in pieces]

@@ -103,6 +103,16 @@ def featurize(tokens: list[str], config: dict) -> dict:
     }
 
 
+def output_tag(label: str) -> str:
+    """The IOB2 tag a model's label stands for: a BIOES model's (data.to_bioes) S- is B-
+    and E- is I-, token by token; IOB2 labels stay as they are.
+
+    >>> [output_tag(t) for t in ["S-LOC", "B-PER", "E-PER", "O"]]
+    ['B-LOC', 'B-PER', 'I-PER', 'O']
+    """
+    return {"S-": "B-", "E-": "I-"}.get(label[:2], label[:2]) + label[2:]
+
+
 def entities(text: str | None, tokens: list[str], offsets, tags: list[str],
              confidence=None) -> list[dict]:
     """Spans from IOB2 tags; an I- tag that starts a span is read as B- (lenient). With
@@ -144,7 +154,7 @@ class Host(contract.Host):
 
     def __init__(self, config: dict):
         self.config = config
-        self.labels = config["labels"]
+        self.labels = [output_tag(t) for t in config["labels"]]      # what predict() answers
         self.max_len = max(config["buckets"])
         crf = config.get("crf")
         self.crf = {k: np.asarray(v, np.float32) for k, v in crf.items()} if crf else None

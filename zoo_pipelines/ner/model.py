@@ -95,7 +95,7 @@ def serving_function(model, prep: dict):
 
     words = table(list(prep["words"]), list(prep["words"].values()), tf.string)
     chars = table([ord(c) for c in prep["chars"]], list(prep["chars"].values()), tf.int64)
-    labels = tf.constant(prep["labels"])
+    labels = tf.constant([H.output_tag(t) for t in prep["labels"]])
     width = prep["max_word_chars"]
     crf = _crf_layer(model)
 
