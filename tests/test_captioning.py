@@ -174,6 +174,20 @@ def test_flat_style_option_redraws_in_few_colours():
     assert prep["flat_style"] == 0.5 and ENTRY.recipe["data"]["flat_style"] == 0.0
 
 
+def test_outline_style_option_draws_dark_outlines():
+    import tensorflow as tf
+
+    # A grey square on white: outlined, a dark ring runs round it; off (0), no dark pixel.
+    img = np.full((32, 32, 3), 255.0, np.float32)
+    img[10:22, 10:22] = 128.0
+    tf.random.set_seed(0)
+    dark = lambda share: int((D._augment(tf.constant(img), 32, 0.0, 0.0, 0.0, share)  # noqa: E731
+                              .numpy()[..., 0] == D.OUTLINE).sum())
+    assert dark(0.0) == 0 and dark(1.0) > 40
+    prep, _ = D.fit_preprocessor([{"image": "x", "captions": ["a b"]}], outline_style=0.5)
+    assert prep["outline_style"] == 0.5 and ENTRY.recipe["data"]["outline_style"] == 0.0
+
+
 def test_keyword_target_dataset_and_loss(data_dir):
     import keras
 

@@ -28,7 +28,9 @@ ENTRY = Entry(
                      # share of training images with thicker/thinner strokes or blurred
                      "stroke_blur": 0.0,
                      # share of training images redrawn in flat colours (a k-means palette)
-                     "flat_style": 0.0},
+                     "flat_style": 0.0,
+                     # share of training images drawn with dark outlines (data.outlined)
+                     "outline_style": 0.0},
             "model": {"grid": 8, "widths": [64, 128, 256], "cell": "lstm", "units": 256,
                       "embed_dim": 128, "attention_dim": 128, "dropout": 0.3,
                       "attention_reg": 1.0,

@@ -95,7 +95,7 @@ def fit_preprocessor(train: list[dict], image_size: int = 64, min_count: int = 2
                      max_len: int | None = None, color_jitter: float = 1.0,
                      keyword_weight: float = 0.0, keyword_min_count: int = 4,
                      styles=None, stroke_blur: float = 0.0,
-                     flat_style: float = 0.0) -> tuple[dict, None]:
+                     flat_style: float = 0.0, outline_style: float = 0.0) -> tuple[dict, None]:
     """Vocabulary (words seen `min_count` times, most frequent first, after the specials
     <pad> <start> <end> <unk>), image size, caption length buckets, the training
     augmentation's `color_jitter` strength (make_dataset; 0 = shift/crop only), and, with
@@ -106,7 +106,7 @@ def fit_preprocessor(train: list[dict], image_size: int = 64, min_count: int = 2
     cross-style check trains on one style and measures the other. `stroke_blur` is the
     share of training images drawn differently (make_dataset: thicker or thinner strokes,
     or blurred; 0: off), `flat_style` the share redrawn in flat colours (flat_colours;
-    0: off)."""
+    0: off), `outline_style` the share drawn with dark outlines (outlined; 0: off)."""
     train = in_styles(train, styles)
     counts = caption_counts(train)
     words = [w for w, c in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])) if c >= min_count]
@@ -121,6 +121,8 @@ def fit_preprocessor(train: list[dict], image_size: int = 64, min_count: int = 2
         prep["stroke_blur"] = float(stroke_blur)
     if flat_style:
         prep["flat_style"] = float(flat_style)
+    if outline_style:
+        prep["outline_style"] = float(outline_style)
     if styles:
         prep["styles"] = sorted({style_of(e) for e in train})
     if keyword_weight > 0:
@@ -214,7 +216,8 @@ def make_dataset(examples: list[dict], prep: dict, batch_size: int, shuffle: boo
     colours: strokes one pixel thicker or thinner (a 3x3 min or max filter) or a 3x3
     binomial blur, one of the three at random; and on a share prep["flat_style"] (default
     0) the image in flat colours (flat_colours: a palette of 6-12, as a flat-shaded art
-    style such as Twemoji draws). There
+    style such as Twemoji draws), and on a share prep["outline_style"] (default 0) with
+    a dark line along every edge (outlined, as styles such as OpenMoji draw). There
     is NO horizontal flip: it changes the meaning of arrows, hands, flags and text, which
     captions name ("right arrow", "flag: ..."); add one only for data where it is harmless.
     With prep["styles"] only the images of those folders are used (fit_preprocessor)."""
@@ -226,6 +229,7 @@ def make_dataset(examples: list[dict], prep: dict, batch_size: int, shuffle: boo
     jitter = float(prep.get("color_jitter", 1.0))     # bundles from before the option: 1
     stroke = float(prep.get("stroke_blur", 0.0))
     flat = float(prep.get("flat_style", 0.0))
+    outline = float(prep.get("outline_style", 0.0))
     images, ids, which = pairs(examples, prep)
     if shuffle:
         order = np.random.default_rng(seed).permutation(len(images))
@@ -250,7 +254,7 @@ def make_dataset(examples: list[dict], prep: dict, batch_size: int, shuffle: boo
         img = tf.numpy_function(load, [path], tf.float32)
         img.set_shape((size, size, 3))
         if augment:
-            img = _augment(img, size, jitter, stroke, flat)
+            img = _augment(img, size, jitter, stroke, flat, outline)
         y = {"logits": tgt, "attention": tgt}
         if kw_table is not None:
             y["keywords"] = tf.gather(kw_table, n)
@@ -285,7 +289,28 @@ def flat_colours(img: np.ndarray, seed: int, sizes=(6, 12), rounds: int = 6) -> 
     return km.cluster_centers_[km.labels_].reshape(img.shape).astype(np.float32)
 
 
-def _augment(img, size: int, jitter: float = 1.0, stroke: float = 0.0, flat: float = 0.0):
+def outlined(img):
+    """`img` (float [S, S, 3], 0..255) with a dark 1-pixel line wherever a colour channel
+    changes sharply (a Sobel gradient over 0.6 of full scale): the outlines that some art
+    styles draw round every shape and detail.
+
+    >>> import numpy as np
+    >>> img = np.full((8, 8, 3), 255.0, np.float32); img[2:6, 2:6] = 0.0
+    >>> int((outlined(img).numpy()[..., 0] == OUTLINE).sum())
+    32
+    """
+    import tensorflow as tf
+
+    grad = tf.image.sobel_edges(tf.convert_to_tensor(img)[None] / 255.0)   # [1, S, S, 3, 2]
+    edge = tf.reduce_max(tf.norm(grad, axis=-1), axis=-1, keepdims=True)[0] > 0.6
+    return tf.where(edge, OUTLINE, img)
+
+
+OUTLINE = 35.0          # the outlines' grey: near black, as outlined styles draw them
+
+
+def _augment(img, size: int, jitter: float = 1.0, stroke: float = 0.0, flat: float = 0.0,
+             outline: float = 0.0):
     import tensorflow as tf
 
     if flat > 0:
@@ -293,6 +318,9 @@ def _augment(img, size: int, jitter: float = 1.0, stroke: float = 0.0, flat: flo
         redrawn = lambda: tf.ensure_shape(                               # noqa: E731
             tf.numpy_function(flat_colours, [img, seed], tf.float32), img.shape)
         img = tf.cond(tf.random.uniform([]) < flat, redrawn, lambda: img)
+
+    if outline > 0:
+        img = tf.cond(tf.random.uniform([]) < outline, lambda: outlined(img), lambda: img)
 
     if stroke > 0:
         x = img[None] - 255.0                           # white 0: padding stays white
