@@ -26,7 +26,10 @@ and their `@` rows fine-tune its successor, retrained with half its sentences lo
 length buckets since 2026-12-05 (8 to 128; the shipped bundle, `@ner-fine-buckets`) or
 before (16, 32, 64, 128; `@coarse-buckets`, renamed from `defaults` when re-run). The
 plain `defaults` rows of 2026-12-06 are the `@ner-fine-buckets` runs again, trained with
-zoo.optimizers.FusedAdam and the BiLSTM's fused training pass (docs/speed.md).
+zoo.optimizers.FusedAdam and the BiLSTM's fused training pass (docs/speed.md). The
+`@ner-iob2` and `@ner-bioes` rows (2026-12-06, `-s3` for base seed 3) fine-tune bases
+trained from scratch that day by the recipe, as written or with `--hparam tag_scheme=BIOES`
+(docs/models/ner-bilstm.md, "BIOES tags").
 
 The table keeps every row it had: rows of an earlier run whose runs/ folder is gone are
 read back from the results file and marked "earlier" in its `run` column (their seconds

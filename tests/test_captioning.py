@@ -188,6 +188,25 @@ def test_outline_style_option_draws_dark_outlines():
     assert prep["outline_style"] == 0.5 and ENTRY.recipe["data"]["outline_style"] == 0.0
 
 
+def test_mixstyle_is_in_the_encoder_and_exports_as_identity(new_tiny_captioner, tmp_path):
+    """--hparam mixstyle=P: MixStyle layers after the encoder's stem and first two stages
+    mix feature statistics between training images (the layer's doctest) and are the
+    identity everywhere else: the same captions and exports as the model without them."""
+    from zoo.model import ZooModel
+    from zoo_pipelines.captioning import ENTRY, model as M
+
+    zm, _, _ = new_tiny_captioner()
+    mixed = M.build(zm.preprocessor, **zm.hparams, mixstyle=1.0)
+    assert [l.name for l in mixed.get_layer("encoder").layers if isinstance(l, M.MixStyle)] \
+        == ["stem_mixstyle", "block0_mixstyle", "block1_mixstyle"]
+    mixed.set_weights(zm.keras_model.get_weights())
+    zm2 = ZooModel(zm.entry, mixed, zm.preprocessor, hparams={**zm.hparams, "mixstyle": 1.0})
+    images = zm.parity_examples()
+    assert zm2.predict(images) == zm.predict(images)
+    assert zm2.export(tmp_path / "c.tflite")["agreement"] == 1.0
+    assert ENTRY.recipe["model"]["mixstyle"] == 0.0
+
+
 def test_keyword_target_dataset_and_loss(data_dir):
     import keras
 

@@ -251,5 +251,7 @@ def test_a_bioes_model_trains_answers_in_iob2_and_grows_its_labels(data_dir, tmp
     assert tuned.preprocessor["labels"] == labels + ["B-PRODUCT", "I-PRODUCT", "E-PRODUCT",
                                                      "S-PRODUCT"]
     assert zoo.load(zm.save(tmp_path / "bundle")).preprocessor["tag_scheme"] == "BIOES"
-    with pytest.raises(zoo.errors.DataFormatError, match="tag_scheme 'BILOU' is not one of"):
+    with pytest.raises(InputError, match=r"tag_scheme must be one of \['IOB2', 'BIOES'\]; got 'BILOU'"):
         train_on(entry, {**hp, "tag_scheme": "BILOU"}, train, valid, tmp_path / "bad")
+    with pytest.raises(InputError, match="this model tags in BIOES and a fine-tune keeps it"):
+        zm.fine_tune(PRODUCT_SENTENCES, tag_scheme="IOB2", **QUICK)

@@ -166,9 +166,53 @@ def _separable(x, filters: int, stride: int, name: str):
     return layers.ReLU(6.0, name=f"{name}_pw_relu")(BatchNormalization(name=f"{name}_pw_bn")(x))
 
 
-def build_encoder(image_size: int, widths=(64, 128, 256), grid: int = 8, stem: int = 32) -> keras.Model:
+@keras.saving.register_keras_serializable(package="captioning")
+class MixStyle(layers.Layer):
+    """MixStyle (Zhou et al. 2021), a feature-level style augmentation: while training, on
+    a share `p` of the batches, each image's feature maps take a mix of its own per-channel
+    mean and spread and those of another image of the batch (weights drawn from Beta(alpha,
+    alpha)); early CNN statistics carry much of an image's style. Identity at inference,
+    so exports never see it.
+
+    >>> import numpy as np
+    >>> x = np.random.default_rng(0).normal(size=(4, 8, 8, 3)).astype("float32")
+    >>> mix = MixStyle(p=1.0, seed=0)
+    >>> bool(np.allclose(mix(x), x)), bool(np.allclose(mix(x, training=True), x))
+    (True, False)
+    """
+
+    def __init__(self, p: float = 0.5, alpha: float = 0.1, seed: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.p, self.alpha, self.seed = p, alpha, seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, x, training=None):
+        if not training or self.p <= 0:
+            return x
+        ops = keras.ops
+        mean = ops.stop_gradient(ops.mean(x, axis=(1, 2), keepdims=True))
+        std = ops.stop_gradient(ops.sqrt(ops.var(x, axis=(1, 2), keepdims=True) + 1e-6))
+        batch = ops.shape(x)[0]
+        lam = keras.random.beta((batch, 1, 1, 1), self.alpha, self.alpha, seed=self.seed_generator)
+        other = keras.random.shuffle(ops.arange(batch), seed=self.seed_generator)
+        mixed = (((x - mean) / std) * (lam * std + (1 - lam) * ops.take(std, other, axis=0))
+                 + lam * mean + (1 - lam) * ops.take(mean, other, axis=0))
+        use = keras.random.uniform((), seed=self.seed_generator) < self.p
+        return ops.where(use, mixed, x)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "p": self.p, "alpha": self.alpha, "seed": self.seed}
+
+
+def build_encoder(image_size: int, widths=(64, 128, 256), grid: int = 8, stem: int = 32,
+                  mixstyle: float = 0.0) -> keras.Model:
     """image [S, S, 3] (0..255) -> features [grid * grid, widths[-1]]. The image is halved
-    log2(S / grid) times, the first halvings in the first stages."""
+    log2(S / grid) times, the first halvings in the first stages. `mixstyle` > 0: a MixStyle
+    layer with that share after the stem and after each of the first two stages, where the
+    paper puts it (the early layers, whose statistics are style more than content)."""
     halvings = math.log2(image_size / grid)
     if halvings < 0 or halvings != int(halvings):
         raise ValueError(f"image_size / grid must be a power of two; got {image_size} / {grid}")
@@ -176,11 +220,15 @@ def build_encoder(image_size: int, widths=(64, 128, 256), grid: int = 8, stem: i
     x = layers.Rescaling(1 / 127.5, offset=-1.0, name="scale")(image)
     x = layers.Conv2D(stem, 3, padding="same", use_bias=False, name="stem")(x)
     x = layers.ReLU(6.0, name="stem_relu")(BatchNormalization(name="stem_bn")(x))
+    if mixstyle > 0:
+        x = MixStyle(mixstyle, name="stem_mixstyle")(x)
     strides = [2 if i < int(halvings) else 1 for i in range(max(len(widths), int(halvings)))]
     widths = list(widths) + [widths[-1]] * (len(strides) - len(widths))
     for i, (w, s) in enumerate(zip(widths, strides)):
         x = _separable(x, w, s, f"block{i}a")
         x = _separable(x, w, 1, f"block{i}b")
+        if mixstyle > 0 and i < 2:
+            x = MixStyle(mixstyle, name=f"block{i}_mixstyle")(x)
     x = layers.Reshape((grid * grid, widths[-1]), name="grid")(x)
     return keras.Model(image, x, name="encoder")
 
@@ -201,15 +249,16 @@ class KeywordHead(layers.Dense):
 def build(prep: dict, init=None, cell: str = "lstm", units: int = 256, embed_dim: int = 128,
           attention_dim: int = 128, widths=(64, 128, 256), grid: int = 8, dropout: float = 0.3,
           attention_reg: float = 1.0, keyword_weight: float = 0.0,
-          label_smoothing: float = 0.0) -> keras.Model:
+          label_smoothing: float = 0.0, mixstyle: float = 0.0) -> keras.Model:
     """{"image": [S, S, 3] float 0..255, "tokens": [T] int <start> w1 ..} ->
     {"logits": [T, V] of the next words, "attention": [T, grid * grid]} (+ "keywords": [K]
     logits when `keyword_weight` > 0 and prep has keyword labels: an auxiliary target that
     teaches the encoder the CLDR keywords, skin tones among them; the exports and the
     captions do not use it). `label_smoothing` moves that share of each next word's target
-    mass evenly onto the vocabulary (Szegedy et al. 2016)."""
+    mass evenly onto the vocabulary (Szegedy et al. 2016). `mixstyle`: the share of training
+    batches whose early feature statistics are mixed between images (MixStyle; 0: off)."""
     size = int(prep["image_size"])
-    encoder = build_encoder(size, tuple(widths), grid)
+    encoder = build_encoder(size, tuple(widths), grid, mixstyle=mixstyle)
     image = keras.Input((size, size, 3), name="image")
     tokens = keras.Input((None,), dtype="int32", name="tokens")
     decoder = AttentionDecoder(len(prep["vocab"]), units, embed_dim, attention_dim, cell,

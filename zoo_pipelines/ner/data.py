@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from zoo.data import build_vocab, carve, data_root, existing, split_name
-from zoo.errors import DataFormatError
+from zoo.errors import DataFormatError, InputError
 from zoo.options import check_buckets, check_number
 
 from .host import UNK, featurize, word_id
@@ -216,7 +216,7 @@ def fit_preprocessor(train: list[dict], embeddings: str = "glove/glove.6B.50d.fi
     matrix[2:2 + len(glove_words)] = vectors
     chars = build_vocab([c for s in train for t in s["tokens"] for c in t], min_count=2)
     if tag_scheme not in SCHEMES:
-        raise DataFormatError(f"tag_scheme {tag_scheme!r} is not one of {list(SCHEMES)}")
+        raise InputError(f"tag_scheme must be one of {list(SCHEMES)}; got {tag_scheme!r}")
     prep = {"words": words, "chars": chars, "labels": labels_of(train),
             "max_word_chars": max_word_chars, "buckets": check_buckets(buckets)}
     # Only when asked: bundles trained without these keep their preprocessor as it was.
@@ -244,14 +244,15 @@ def scheme_labels(prep: dict) -> list[str]:
 
 
 def grow_preprocessor(prep: dict, sentences: list[dict], min_word_count: int = 2,
-                      lowercase: float | None = None) -> list[str]:
+                      lowercase: float | None = None, tag_scheme: str | None = None) -> list[str]:
     """fine_tune's hook (zoo.training.fine_tune), with the fine-tune's data
     hyper-parameters: append the new data's words seen `min_word_count` times (characters:
     twice) that the vocabularies lack (a word is known if it or its digits-as-0 form is),
     so a new domain's frequent names get rows of their own instead of sharing the unknown
     word's; a `lowercase` share replaces the bundle's (fit_preprocessor). Old ids stay, so
     the old rows carry over (zoo.contract.copy_matching_weights); returns the new words.
-    A BIOES model's label set gains the E- and S- labels of new types (scheme_labels).
+    A BIOES model's label set gains the E- and S- labels of new types (scheme_labels); a
+    fine-tune keeps the model's `tag_scheme` (another one is an InputError).
 
     Every word of the GloVe file is already in the vocabulary (fit_preprocessor), so a new
     word has no pretrained vector: its row starts random and is learnt from the new data.
@@ -262,6 +263,10 @@ def grow_preprocessor(prep: dict, sentences: list[dict], min_word_count: int = 2
     >>> prep["words"]["oslo"], sorted(prep["chars"])
     (3, ['O', 'P', 'l', 'o', 's'])
     """
+    own = prep.get("tag_scheme", "IOB2")
+    if tag_scheme not in (None, own):
+        raise InputError(f"tag_scheme: this model tags in {own} and a fine-tune keeps it; got "
+                         f"{tag_scheme!r} (train from scratch with --hparam tag_scheme={tag_scheme})")
     words, chars = dict(prep["words"]), dict(prep["chars"])
     known = lambda w: word_id(w, words) != UNK        # noqa: E731
     counts = build_vocab([t.lower() for s in sentences for t in s["tokens"]], min_word_count)
