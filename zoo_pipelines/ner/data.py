@@ -204,6 +204,8 @@ def fit_preprocessor(train: list[dict], embeddings: str = "glove/glove.6B.50d.fi
     (make_dataset), so text without capitals is not a new language to the model.
     `tag_scheme` "BIOES": the model tags in BIOES (to_bioes) and answers in IOB2 like any
     other; data files stay IOB2 (or anything read() converts)."""
+    if tag_scheme not in SCHEMES:
+        raise InputError(f"tag_scheme must be one of {list(SCHEMES)}; got {tag_scheme!r}")
     glove_words, vectors = load_vectors(data_root() / embeddings)
     words = {w: i for i, w in enumerate(glove_words, start=2)}
     lowered = [t.lower() for s in train for t in s["tokens"]]
@@ -215,8 +217,6 @@ def fit_preprocessor(train: list[dict], embeddings: str = "glove/glove.6B.50d.fi
     matrix[0] = 0.0
     matrix[2:2 + len(glove_words)] = vectors
     chars = build_vocab([c for s in train for t in s["tokens"] for c in t], min_count=2)
-    if tag_scheme not in SCHEMES:
-        raise InputError(f"tag_scheme must be one of {list(SCHEMES)}; got {tag_scheme!r}")
     prep = {"words": words, "chars": chars, "labels": labels_of(train),
             "max_word_chars": max_word_chars, "buckets": check_buckets(buckets)}
     # Only when asked: bundles trained without these keep their preprocessor as it was.
