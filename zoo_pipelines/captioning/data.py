@@ -289,6 +289,9 @@ def flat_colours(img: np.ndarray, seed: int, sizes=(6, 12), rounds: int = 6) -> 
     return km.cluster_centers_[km.labels_].reshape(img.shape).astype(np.float32)
 
 
+OUTLINE = 35.0          # the outlines' grey: near black, as outlined styles draw them
+
+
 def outlined(img):
     """`img` (float [S, S, 3], 0..255) with a dark 1-pixel line wherever a colour channel
     changes sharply (a Sobel gradient over 0.6 of full scale): the outlines that some art
@@ -304,9 +307,6 @@ def outlined(img):
     grad = tf.image.sobel_edges(tf.convert_to_tensor(img)[None] / 255.0)   # [1, S, S, 3, 2]
     edge = tf.reduce_max(tf.norm(grad, axis=-1), axis=-1, keepdims=True)[0] > 0.6
     return tf.where(edge, OUTLINE, img)
-
-
-OUTLINE = 35.0          # the outlines' grey: near black, as outlined styles draw them
 
 
 def _augment(img, size: int, jitter: float = 1.0, stroke: float = 0.0, flat: float = 0.0,

@@ -189,7 +189,6 @@ class MixStyle(layers.Layer):
     def call(self, x, training=None):
         if not training or self.p <= 0:
             return x
-        ops = keras.ops
         mean = ops.stop_gradient(ops.mean(x, axis=(1, 2), keepdims=True))
         std = ops.stop_gradient(ops.sqrt(ops.var(x, axis=(1, 2), keepdims=True) + 1e-6))
         batch = ops.shape(x)[0]
