@@ -25,7 +25,7 @@ from zoo.data import build_vocab, carve, data_root, existing, split_name
 from zoo.errors import DataFormatError, InputError
 from zoo.options import check_buckets, check_number
 
-from .host import UNK, featurize, word_id
+from .host import UNK, featurize, output_tag, word_id
 
 log = logging.getLogger(__name__)
 TAG_RE = re.compile(r"O|[BIES]-\S+")
@@ -147,12 +147,9 @@ def to_iob2(sentences: list[dict]) -> list[dict]:
     for s in sentences:
         tags, prev = [], "O"
         for t in s["tags"]:
-            kind = t[2:]
-            if t.startswith(("S-", "B-")) or (t.startswith("I-") and scheme == "IOB1"
-                                              and prev[2:] != kind):
-                t = "B-" + kind
-            elif t.startswith("E-"):
-                t = "I-" + kind
+            t = output_tag(t)                 # BIOES: S- is B-, E- is I-
+            if scheme == "IOB1" and t.startswith("I-") and prev[2:] != t[2:]:
+                t = "B-" + t[2:]              # IOB1: I- starts a span unless it continues one
             tags.append(t)
             prev = t
         out.append({**s, "tags": tags})
