@@ -189,9 +189,10 @@ def test_outline_style_option_draws_dark_outlines():
 
 
 def test_mixstyle_is_in_the_encoder_and_exports_as_identity(new_tiny_captioner, tmp_path):
-    """--hparam mixstyle=P: MixStyle layers after the encoder's stem and first two stages
-    mix feature statistics between training images (the layer's doctest) and are the
-    identity everywhere else: the same captions and exports as the model without them."""
+    """--hparam mixstyle=P: MixStyle layers after the encoder's stem (unless mixstyle_stem
+    is False) and first two stages mix feature statistics between training images (the
+    layer's doctest) and are the identity everywhere else: the same captions and exports
+    as the model without them."""
     from zoo.model import ZooModel
     from zoo_pipelines.captioning import ENTRY, model as M
 
@@ -199,6 +200,9 @@ def test_mixstyle_is_in_the_encoder_and_exports_as_identity(new_tiny_captioner, 
     mixed = M.build(zm.preprocessor, **zm.hparams, mixstyle=1.0)
     assert [l.name for l in mixed.get_layer("encoder").layers if isinstance(l, M.MixStyle)] \
         == ["stem_mixstyle", "block0_mixstyle", "block1_mixstyle"]
+    no_stem = M.build(zm.preprocessor, **zm.hparams, mixstyle=1.0, mixstyle_stem=False)
+    assert [l.name for l in no_stem.get_layer("encoder").layers if isinstance(l, M.MixStyle)] \
+        == ["block0_mixstyle", "block1_mixstyle"]
     mixed.set_weights(zm.keras_model.get_weights())
     zm2 = ZooModel(zm.entry, mixed, zm.preprocessor, hparams={**zm.hparams, "mixstyle": 1.0})
     images = zm.parity_examples()

@@ -41,8 +41,9 @@ ENTRY = Entry(
                       # > 0: the CLDR keywords as an auxiliary multi-label target
                       "keyword_weight": 0.0,
                       # share of training batches with early feature statistics mixed
-                      # between images (model.MixStyle, a style augmentation)
-                      "mixstyle": 0.0},
+                      # between images (model.MixStyle, a style augmentation); False:
+                      # none after the stem, whose channel means carry the colours
+                      "mixstyle": 0.0, "mixstyle_stem": True},
             "fit": {"batch_size": 32, "epochs": 30, "patience": 6, "learning_rate": 2e-3,
                     "lr_decay": 0.92, "clipnorm": 5.0, "monitor_gradients": False,
                     # XLA makes this model's training step ~9x slower on CPU (depthwise

@@ -207,11 +207,13 @@ class MixStyle(layers.Layer):
 
 
 def build_encoder(image_size: int, widths=(64, 128, 256), grid: int = 8, stem: int = 32,
-                  mixstyle: float = 0.0) -> keras.Model:
+                  mixstyle: float = 0.0, mixstyle_stem: bool = True) -> keras.Model:
     """image [S, S, 3] (0..255) -> features [grid * grid, widths[-1]]. The image is halved
     log2(S / grid) times, the first halvings in the first stages. `mixstyle` > 0: a MixStyle
-    layer with that share after the stem and after each of the first two stages, where the
-    paper puts it (the early layers, whose statistics are style more than content)."""
+    layer with that share after the stem (unless `mixstyle_stem` is False: the stem's
+    channel means are close to the image's colours, which skin-tone names need) and after
+    each of the first two stages, where the paper puts it (the early layers, whose
+    statistics are style more than content)."""
     halvings = math.log2(image_size / grid)
     if halvings < 0 or halvings != int(halvings):
         raise ValueError(f"image_size / grid must be a power of two; got {image_size} / {grid}")
@@ -219,7 +221,7 @@ def build_encoder(image_size: int, widths=(64, 128, 256), grid: int = 8, stem: i
     x = layers.Rescaling(1 / 127.5, offset=-1.0, name="scale")(image)
     x = layers.Conv2D(stem, 3, padding="same", use_bias=False, name="stem")(x)
     x = layers.ReLU(6.0, name="stem_relu")(BatchNormalization(name="stem_bn")(x))
-    if mixstyle > 0:
+    if mixstyle > 0 and mixstyle_stem:
         x = MixStyle(mixstyle, name="stem_mixstyle")(x)
     strides = [2 if i < int(halvings) else 1 for i in range(max(len(widths), int(halvings)))]
     widths = list(widths) + [widths[-1]] * (len(strides) - len(widths))
@@ -248,16 +250,18 @@ class KeywordHead(layers.Dense):
 def build(prep: dict, init=None, cell: str = "lstm", units: int = 256, embed_dim: int = 128,
           attention_dim: int = 128, widths=(64, 128, 256), grid: int = 8, dropout: float = 0.3,
           attention_reg: float = 1.0, keyword_weight: float = 0.0,
-          label_smoothing: float = 0.0, mixstyle: float = 0.0) -> keras.Model:
+          label_smoothing: float = 0.0, mixstyle: float = 0.0,
+          mixstyle_stem: bool = True) -> keras.Model:
     """{"image": [S, S, 3] float 0..255, "tokens": [T] int <start> w1 ..} ->
     {"logits": [T, V] of the next words, "attention": [T, grid * grid]} (+ "keywords": [K]
     logits when `keyword_weight` > 0 and prep has keyword labels: an auxiliary target that
     teaches the encoder the CLDR keywords, skin tones among them; the exports and the
     captions do not use it). `label_smoothing` moves that share of each next word's target
     mass evenly onto the vocabulary (Szegedy et al. 2016). `mixstyle`: the share of training
-    batches whose early feature statistics are mixed between images (MixStyle; 0: off)."""
+    batches whose early feature statistics are mixed between images (MixStyle; 0: off), with
+    or without a layer after the stem (`mixstyle_stem`)."""
     size = int(prep["image_size"])
-    encoder = build_encoder(size, tuple(widths), grid, mixstyle=mixstyle)
+    encoder = build_encoder(size, tuple(widths), grid, mixstyle=mixstyle, mixstyle_stem=mixstyle_stem)
     image = keras.Input((size, size, 3), name="image")
     tokens = keras.Input((None,), dtype="int32", name="tokens")
     decoder = AttentionDecoder(len(prep["vocab"]), units, embed_dim, attention_dim, cell,
