@@ -27,7 +27,7 @@ length buckets since 2026-12-05 (8 to 128; the shipped bundle, `@ner-fine-bucket
 before (16, 32, 64, 128; `@coarse-buckets`, renamed from `defaults` when re-run). The
 plain `defaults` rows of 2026-12-06 are the `@ner-fine-buckets` runs again, trained with
 zoo.optimizers.FusedAdam and the BiLSTM's fused training pass (docs/speed.md). The
-`@ner-iob2` and `@ner-bioes` rows (2026-12-06, `-s3` for base seed 3) fine-tune bases
+`@ner-iob2` and `@ner-bioes` rows (2026-12-06, `-s3`, `-s4`, `-s5` for base seeds 3-5) fine-tune bases
 trained from scratch that day by the recipe, as written or with `--hparam tag_scheme=BIOES`
 (docs/models/ner-bilstm.md, "BIOES tags").
 
