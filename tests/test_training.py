@@ -60,7 +60,7 @@ def test_cli_fine_tune_card_says_how_to_reproduce_it(tiny_conll, tmp_path):
            str(tiny_conll / "valid.txt"), "--validation", str(tiny_conll / "valid.txt"),
            "--rehearse", str(tiny_conll), "--new-share", "0.5",
            "--out", str(out), "--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "8",
-           "--hparam", "monitor_gradients=False"]
+           "--seeds", "3", "--hparam", "monitor_gradients=False"]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
     # the train split of the 300 training sentences (the report split carved out); the 60
@@ -70,6 +70,7 @@ def test_cli_fine_tune_card_says_how_to_reproduce_it(tiny_conll, tmp_path):
     assert 250 < old < 300 and f"rehearsing {old} examples" in done.stdout
     assert f"repeated {repeats}x" in done.stdout
     metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["hparams"]["seed"] == 3         # --seeds N is the fine-tune's seed
     first, then = metrics["command"].splitlines()
     assert first.startswith("zoo train ner-bilstm") and then.startswith("zoo fine-tune ner-bilstm")
     # not under $ZOO_DATA: named by file name and content hash, not this machine's path
@@ -91,6 +92,13 @@ def test_cli_new_share_needs_rehearse(tiny_conll, tmp_path):
                           str(tiny_conll / "valid.txt"), "--out", str(tmp_path / "t"),
                           "--new-share", "0.4"], capture_output=True, text=True)
     assert out.returncode == 2 and "add --rehearse" in out.stderr
+
+
+def test_cli_fine_tune_takes_one_seed(tiny_conll, tmp_path):
+    out = subprocess.run([sys.executable, "-m", "zoo.cli", "fine-tune", "ner-bilstm", "--data",
+                          str(tiny_conll / "valid.txt"), "--out", str(tmp_path / "t"),
+                          "--seeds", "1,2"], capture_output=True, text=True)
+    assert out.returncode == 2 and "fine-tune takes one seed (--seeds N), got 2" in out.stderr
 
 
 def test_rehearsal_mix_rejects_a_share_outside_0_1_and_no_new_data(tiny_conll):

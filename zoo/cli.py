@@ -87,7 +87,9 @@ def _parser(predict_help: bool | str = False) -> argparse.ArgumentParser:
         s.add_argument("--cell", choices=["lstm", "gru", "rnn"])
         s.add_argument("--units", type=int)
         s.add_argument("--layers", type=int)
-        s.add_argument("--seeds", type=_seeds, help="e.g. 1,2,3: train each, ship the best")
+        s.add_argument("--seeds", type=_seeds,
+                       help="e.g. 1,2,3: train each, ship the best" if cmd == "train" else
+                       "the random seed (shuffling, dropout, the new vocabulary rows); one value")
         s.add_argument("--steps-per-epoch", type=int)
         s.add_argument("--strategy", default="auto",
                        choices=["auto", "default", "mirrored", "multi_worker"],
@@ -419,10 +421,14 @@ def run(argv: list[str]) -> int:
             how["labels"] = [t.strip() for t in args.labels.split(",") if t.strip()]
         if args.replace_labels:
             how["replace_labels"] = True
+        if args.seeds is not None and len(args.seeds) != 1:
+            parser.error(f"fine-tune takes one seed (--seeds N), got {len(args.seeds)}; "
+                         f"run it once a seed to compare them")
+        seed = {"seed": args.seeds[0]} if args.seeds else {}
         distribute.use(args.strategy)     # before the model is loaded (zoo.distribute)
         m = zoo.load(args.name).fine_tune(args.data, validation=args.validation, out=args.out,
                                           command=command, strategy=args.strategy, **how,
-                                          **{"epochs": 3, **_overrides(args), **options})
+                                          **{"epochs": 3, **seed, **_overrides(args), **options})
         if distribute.is_chief():
             print(f"saved fine-tuned {m.entry.name} to {args.out}")
     elif args.command == "evaluate":
