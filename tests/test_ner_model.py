@@ -173,6 +173,19 @@ def test_fine_tune_takes_the_data_recipe_keys(tiny_ner):
     assert rare.predict(["Qwzxv sells Widgets"])[0]["tokens"] == ["Qwzxv", "sells", "Widgets"]
 
 
+def test_fine_tune_refuses_another_architecture(tiny_ner):
+    """units / cell / layers shape the recurrent weights: a fine-tune that changed them
+    would copy the old weights in part and leave the rest random, so it is refused before
+    any work; the model's own values are accepted."""
+    from zoo.errors import InputError
+
+    units = tiny_ner.hparams["units"]
+    with pytest.raises(InputError, match=f"units={units + 1} differs from its {units}; train a new"):
+        tiny_ner.fine_tune(PRODUCT_SENTENCES[:4], rehearse=False, units=units + 1, **QUICK)
+    with pytest.raises(InputError, match="cell='gru' differs from its 'lstm'"):
+        tiny_ner.fine_tune(PRODUCT_SENTENCES[:4], rehearse=False, cell="gru", **QUICK)
+
+
 def test_fine_tune_records_the_buckets_it_trained_with(tiny_ner):
     """Batches pad to the model's length buckets unless --hparam buckets names others; the
     bundle's hyper-parameters say which (they once recorded the first training's)."""

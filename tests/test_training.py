@@ -94,11 +94,16 @@ def test_cli_new_share_needs_rehearse(tiny_conll, tmp_path):
     assert out.returncode == 2 and "add --rehearse" in out.stderr
 
 
-def test_cli_fine_tune_takes_one_seed(tiny_conll, tmp_path):
+def test_cli_refuses_options_it_would_ignore(tiny_conll, tmp_path):
     out = subprocess.run([sys.executable, "-m", "zoo.cli", "fine-tune", "ner-bilstm", "--data",
                           str(tiny_conll / "valid.txt"), "--out", str(tmp_path / "t"),
                           "--seeds", "1,2"], capture_output=True, text=True)
     assert out.returncode == 2 and "fine-tune takes one seed (--seeds N), got 2" in out.stderr
+    # train validates on its folder's valid split: a --validation file is refused, not ignored
+    out = subprocess.run([sys.executable, "-m", "zoo.cli", "train", "ner-bilstm", "--data",
+                          str(tiny_conll), "--out", str(tmp_path / "t"), "--validation",
+                          str(tiny_conll / "valid.txt")], capture_output=True, text=True)
+    assert out.returncode == 2 and "unknown hyper-parameter 'validation'" in out.stderr
 
 
 def test_rehearsal_mix_rejects_a_share_outside_0_1_and_no_new_data(tiny_conll):

@@ -64,8 +64,8 @@ def _parser(predict_help: bool | str = False) -> argparse.ArgumentParser:
         s.add_argument("name")
         s.add_argument("--data", required=cmd == "fine-tune",
                        help="training data (train: a dataset folder; fine-tune: a file)")
-        s.add_argument("--validation", help="validation file (fine-tune)")
-        if cmd == "fine-tune":
+        if cmd == "fine-tune":     # train validates on the dataset folder's valid split
+            s.add_argument("--validation", help="validation file (it chooses the epoch)")
             s.add_argument("--rehearse", nargs="?", const=True, metavar="FOLDER",
                            help="mix the train split of FOLDER (default: the model's own "
                                 "training data) into fine-tuning so it is not forgotten")
@@ -84,9 +84,10 @@ def _parser(predict_help: bool | str = False) -> argparse.ArgumentParser:
         s.add_argument("--epochs", type=int)
         s.add_argument("--batch-size", type=int)
         s.add_argument("--learning-rate", type=float)
-        s.add_argument("--cell", choices=["lstm", "gru", "rnn"])
-        s.add_argument("--units", type=int)
-        s.add_argument("--layers", type=int)
+        if cmd == "train":         # a fine-tune keeps the architecture (training.fine_tune)
+            s.add_argument("--cell", choices=["lstm", "gru", "rnn"])
+            s.add_argument("--units", type=int)
+            s.add_argument("--layers", type=int)
         s.add_argument("--seeds", type=_seeds,
                        help="e.g. 1,2,3: train each, ship the best" if cmd == "train" else
                        "the random seed (shuffling, dropout, the new vocabulary rows); one value")

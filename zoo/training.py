@@ -38,6 +38,9 @@ from .options import check_buckets
 
 log = logging.getLogger("zoo")
 HOLDOUT_MIN = 10        # fewer fine-tuning examples than this: nothing is held out
+# Hyper-parameters that shape the recurrent weights: a fine-tune keeps them, since weights
+# of another shape would be copied in part (copy_matching_weights) and the rest left random.
+ARCHITECTURE = ("cell", "units", "layers")
 FINE_TUNE_REPORT_NOTE = ("not measured by fine_tune: run `zoo evaluate DIR --data FILE` on "
                          "data that chose nothing (neither the fine-tuning nor the "
                          "validation data)")
@@ -382,6 +385,11 @@ def fine_tune(zm, data, validation=None, epochs: int = 3, out=None,
     only the chief writes `out`."""
     distribute.use(strategy)
     entry, parent = zm.entry, zm.metrics
+    for key in ARCHITECTURE:
+        if key in overrides and key in zm.hparams and overrides[key] != zm.hparams[key]:
+            raise InputError(f"fine-tuning keeps the model's architecture: {key}="
+                             f"{overrides[key]!r} differs from its {zm.hparams[key]!r}; "
+                             f"train a new model (zoo train) to change it")
     reader = entry.module("data").read
     new_ex = reader(data) if isinstance(data, (str, Path)) else data
     named = isinstance(validation, (str, Path))
