@@ -107,6 +107,15 @@ def test_saved_model_export_refuses_a_folder_of_other_files(forecaster, tiny_bun
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"], "no temporary folders left"
 
 
+def test_quantize_is_refused_where_it_would_not_apply(forecaster, tmp_path):
+    """Only TFLite quantizes: a float16 SavedModel or ONNX request is refused before any
+    work, not written as float32 under a float16 label."""
+    for name, kind in (("sm", "SavedModel"), ("m.onnx", "ONNX")):
+        with pytest.raises(ExportError, match=f"TFLite exports only; {name} would be a float32 {kind}"):
+            forecaster.export(tmp_path / name, quantize="float16")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_failed_saved_model_export_leaves_the_old_folder(forecaster, tmp_path, monkeypatch):
     import tensorflow as tf
 

@@ -327,6 +327,9 @@ def export(zm, path: Path, quantize: str | None = None, overwrite: bool = False,
     path.parent.mkdir(parents=True, exist_ok=True)
     if quantize not in (None, "dynamic", "float16"):
         raise ExportError(f"quantize must be 'dynamic' or 'float16'; got {quantize!r}")
+    if quantize and path.suffix != ".tflite":
+        raise ExportError(f"quantize applies to TFLite exports only; {path.name} would be a "
+                          f"float32 {'ONNX' if path.suffix == '.onnx' else 'SavedModel'}")
     functions = bool(zm.functions())
     kind = {".tflite": "TFLite", ".onnx": "ONNX"}.get(path.suffix, "SavedModel")
     bar = progress(total=2, desc=f"export: writing {kind}", unit="stage")
@@ -341,9 +344,6 @@ def export(zm, path: Path, quantize: str | None = None, overwrite: bool = False,
                   else parity(zm, rt.predict, rt.predict_units))
     elif path.suffix == ".onnx":
         fmt = "onnx"
-        if quantize:
-            bar.close()
-            raise ExportError("quantize applies to TFLite exports only")
         outputs = to_onnx(zm, path)
         _write_sidecar(zm, path, fmt, quantize, outputs)
         bar.update(), bar.set_description(checking)
