@@ -95,12 +95,18 @@ def test_shipped_bundles_hold_no_machine_path(name, data_dir):
 
 
 def test_cli_folder_where_a_file_is_expected_is_one_line(data_dir):
-    """`zoo evaluate ner-bilstm --data $ZOO_DATA/conll2003` raised IsADirectoryError."""
+    """`zoo evaluate ner-bilstm --data $ZOO_DATA/conll2003` raised IsADirectoryError; a
+    file where a folder is expected (--split) gets one line too."""
     done = run_cli("evaluate", "ner-bilstm", "--data", data_dir / "conll2003")
     assert done.returncode == 2 and "Traceback" not in done.stderr
     # one line: no traceback, and none of TensorFlow's start-up noise either
     assert done.stderr.count("\n") == 1 and done.stderr.startswith("error: ")
     assert "is a folder; expected a NER data file" in done.stderr
+    # and the other way round: a split asked of one file (it was "FILE/train.txt: no such file")
+    done = run_cli("evaluate", "ner-bilstm", "--data", data_dir / "conll2003" / "valid.txt",
+                   "--split", "report")
+    assert done.returncode == 2 and done.stderr.count("\n") == 1
+    assert "valid.txt: a file where a dataset folder holding train.txt was expected" in done.stderr
 
 
 def test_cli_unknown_option_names_the_ones_it_takes(data_dir, tmp_path):

@@ -162,6 +162,9 @@ def existing(path: str | Path, what: str = "data file", folder_ok: bool = False)
     """`path` as a Path, or a DataFormatError saying which file is missing (or that it is a
     folder where a file was expected)."""
     p = Path(path)
+    if not p.exists() and p.parent.is_file():      # a split asked of one file: say so
+        raise DataFormatError(f"{p.parent}: a file where a dataset folder holding {p.name} "
+                              f"was expected; read a file without --split (split=)")
     if not p.exists():
         raise DataFormatError(f"{p}: no such {what}")
     if p.is_dir() and not folder_ok:
