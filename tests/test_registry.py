@@ -105,6 +105,19 @@ def test_a_typo_in_a_hyper_parameter_is_refused_naming_the_accepted_ones(name):
         zoo.train(name, out="/nonexistent/never-written", unitz=64)
 
 
+@pytest.mark.parametrize("override, words", [
+    ({"epochs": 0}, "epochs must be an integer >= 1; got 0"),      # wrote an untrained bundle
+    ({"batch_size": 0}, "batch_size must be an integer >= 1"),      # ZeroDivisionError
+    ({"steps_per_epoch": 2.5}, "steps_per_epoch must be an integer >= 1"),
+    ({"patience": -1}, "patience must be an integer >= 0"),
+    ({"learning_rate": -1e-3}, "learning_rate must be a finite number > 0"),   # trained uphill
+    ({"dropout": 1.0}, "dropout must be a finite number in 0..0.95"),
+])
+def test_training_hyper_parameters_out_of_range_are_refused(override, words):
+    with pytest.raises(InputError, match=f"ner-bilstm: {words}"):
+        zoo.registry.get("ner-bilstm").hparams(**override)
+
+
 def test_the_cli_refuses_an_unknown_hparam_in_one_line(tmp_path, capsys):
     from zoo.cli import main
 

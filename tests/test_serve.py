@@ -273,6 +273,18 @@ def test_odd_json_never_makes_a_5xx(ner, lite):
 
 
 # ---- in process: the batcher and the JSON conversions -----------------------------------------
+def test_bad_server_limits_are_refused_before_it_starts():
+    """`zoo serve --max-batch 0` started a server whose every model failed to load."""
+    from zoo.serve import create_app
+
+    for limits, words in (({"max_batch": 0}, "--max-batch must be an integer >= 1"),
+                          ({"max_wait_ms": -1}, "--max-wait-ms must be a finite number >= 0"),
+                          ({"max_instances": 0}, "--max-instances must be an integer >= 1"),
+                          ({"max_body_mb": 0}, "--max-body-mb must be a finite number > 0")):
+        with pytest.raises(InputError, match=words):
+            create_app(["forecast-lstm"], **limits)
+
+
 def test_batcher_keeps_options_apart_and_isolates_a_bad_request():
     def predict(xs, scale=1):
         if "bad" in xs:

@@ -95,6 +95,28 @@ def check_int(value, name: str, low: int, high: int | None = None) -> int:
     return int(value)
 
 
+def check_training(hparams: dict, name: str) -> None:
+    """The training hyper-parameters every recipe shares, checked before any work: without
+    this, epochs=0 wrote an untrained bundle, batch_size=0 raised ZeroDivisionError deep in
+    the data pipeline and a negative learning rate trained uphill.
+
+    >>> check_training({"epochs": 3, "learning_rate": 1e-3, "dropout": 0.2}, "ner-bilstm")
+    >>> check_training({"epochs": 0}, "ner-bilstm")
+    Traceback (most recent call last):
+    zoo.errors.InputError: ner-bilstm: epochs must be an integer >= 1; got 0
+    """
+    for key in ("epochs", "batch_size", "steps_per_epoch"):
+        if hparams.get(key) is not None:
+            check_int(hparams[key], f"{name}: {key}", 1)
+    if hparams.get("patience") is not None:
+        check_int(hparams["patience"], f"{name}: patience", 0)
+    if "learning_rate" in hparams:
+        check_number(hparams["learning_rate"], f"{name}: learning_rate", above=0, high=10)
+    for key, value in hparams.items():      # dropout, word_dropout, ...: a share of units
+        if key.endswith("dropout") and value is not None:
+            check_number(value, f"{name}: {key}", 0, 0.95)
+
+
 def check_buckets(value, name: str = "buckets") -> list[int]:
     """`value` as sorted sequence lengths (positive integers) that a batch pads up to.
 

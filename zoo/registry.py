@@ -22,6 +22,7 @@ from pathlib import Path
 
 from .contract import ContractError, Role, check_sources, parameters, route
 from .errors import UnknownModelError
+from .options import check_training
 
 @dataclass(frozen=True)
 class Entry:
@@ -97,6 +98,7 @@ class Entry:
             flat.update({k: v for k, v in layer.items() if k in every})
         flat.update(overrides)
         route(flat, accepted, self.name)
+        check_training(flat, self.name)
         return flat
 
     def parts(self, hparams: dict) -> dict[str, dict]:

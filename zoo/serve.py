@@ -53,6 +53,7 @@ from . import registry, webio
 from .batching import Batcher
 from .contract import Host
 from .errors import UnknownModelError, ZooError
+from .options import check_int, check_number
 
 log = logging.getLogger("zoo.serve")
 WEB = Path(__file__).resolve().parent / "web"
@@ -188,7 +189,13 @@ class Metrics:
 # ---- the app --------------------------------------------------------------------------------
 def create_app(models: list[str], max_batch: int = 32, max_wait_ms: float = 0.0,
                max_instances: int = 64, max_body_mb: float = 16.0):
-    """The ASGI app; models load in a thread once it starts (/readyz says when)."""
+    """The ASGI app; models load in a thread once it starts (/readyz says when). The
+    limits are checked first: a bad one is an InputError before the server starts, not a
+    model that fails to load behind a running server."""
+    check_int(max_batch, "--max-batch", 1)
+    check_number(max_wait_ms, "--max-wait-ms", 0)
+    check_int(max_instances, "--max-instances", 1)
+    check_number(max_body_mb, "--max-body-mb", above=0)
     served = {s.name: s for s in resolve(models)}
     metrics = Metrics()
     max_body = int(max_body_mb * (1 << 20))
