@@ -112,8 +112,8 @@ def test_quantize_is_refused_where_it_would_not_apply(forecaster, tmp_path):
     work, not written as float32 under a float16 label."""
     for name, kind in (("sm", "SavedModel"), ("m.onnx", "ONNX")):
         with pytest.raises(ExportError, match=f"TFLite exports only; {name} would be a float32 {kind}"):
-            forecaster.export(tmp_path / name, quantize="float16")
-    assert list(tmp_path.iterdir()) == []
+            forecaster.export(tmp_path / "new" / name, quantize="float16")
+    assert list(tmp_path.iterdir()) == [], "nothing written, not even the folder"
 
 
 def test_failed_saved_model_export_leaves_the_old_folder(forecaster, tmp_path, monkeypatch):

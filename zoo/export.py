@@ -324,12 +324,12 @@ def export(zm, path: Path, quantize: str | None = None, overwrite: bool = False,
     export leaves the old folder as it was; a folder that is not an earlier export is
     refused unless `overwrite=True`."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     if quantize not in (None, "dynamic", "float16"):
         raise ExportError(f"quantize must be 'dynamic' or 'float16'; got {quantize!r}")
     if quantize and path.suffix != ".tflite":
         raise ExportError(f"quantize applies to TFLite exports only; {path.name} would be a "
                           f"float32 {'ONNX' if path.suffix == '.onnx' else 'SavedModel'}")
+    path.parent.mkdir(parents=True, exist_ok=True)
     functions = bool(zm.functions())
     kind = {".tflite": "TFLite", ".onnx": "ONNX"}.get(path.suffix, "SavedModel")
     bar = progress(total=2, desc=f"export: writing {kind}", unit="stage")
