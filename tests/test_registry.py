@@ -118,6 +118,17 @@ def test_training_hyper_parameters_out_of_range_are_refused(override, words):
         zoo.registry.get("ner-bilstm").hparams(**override)
 
 
+def test_seeds_are_integers_each_named_once(tmp_path, capsys):
+    from zoo.cli import main
+
+    with pytest.raises(InputError, match=r"seeds must name each seed once; got \[1, 1\]"):
+        zoo.train("ner-bilstm", out=tmp_path / "x", seeds=[1, 1])
+    with pytest.raises(SystemExit):
+        main(["train", "ner-bilstm", "--out", str(tmp_path / "x"), "--seeds", "1,a"])
+    assert "--seeds: expected integers, e.g. 1,2,3; got '1,a'" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
+
+
 def test_the_cli_refuses_an_unknown_hparam_in_one_line(tmp_path, capsys):
     from zoo.cli import main
 

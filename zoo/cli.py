@@ -33,7 +33,10 @@ from .options import check_output_file
 
 
 def _seeds(text: str) -> list[int]:
-    return [int(s) for s in text.split(",")]
+    try:
+        return [int(s) for s in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected integers, e.g. 1,2,3; got {text!r}") from None
 
 
 def _parser(predict_help: bool | str = False) -> argparse.ArgumentParser:

@@ -18,6 +18,7 @@ import keras
 
 from . import bundle, distribute, registry
 from .data import data_root, dataset_name, read_split
+from .errors import InputError
 from .model import ZooModel
 from .training import copy_pictures, crash_point, fit, read_state, remove
 
@@ -38,6 +39,9 @@ def train(name: str, data: str | Path | None = None, out: str | Path | None = No
     TF_CONFIG) is made first, before TensorFlow runs anything; the recipe's batch_size is the
     global batch whatever the worker count. Every worker trains; only the chief measures,
     checks the exports and writes the bundle, whose card records the strategy."""
+    if seeds is not None and (not seeds or len(set(seeds)) != len(seeds)):
+        # one folder and one row of the card's seed table each: a repeat would train twice
+        raise InputError(f"seeds must name each seed once; got {seeds}")
     distribute.use(strategy)
     entry = registry.get(name)
     hp = entry.hparams(**overrides)
