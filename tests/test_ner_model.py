@@ -140,7 +140,8 @@ def test_fine_tune_replaces_labels_only_when_asked(tiny_ner, capsys):
                         **QUICK)
     assert own.preprocessor["labels"] == ner.preprocessor["labels"] + ["B-corporation", "B-person"]
     assert "rehearsal" not in own.metrics and "tags none of the model's types" in capsys.readouterr().out
-    with pytest.raises(InputError, match=r"labels= must name every tag of the data; missing \['B-PRODUCT'\]"):
+    with pytest.raises(InputError, match=r"labels= must name every tag of the data; missing "
+                                         r"\['B-PRODUCT'\] \(the data's tags: B-LOC, B-ORG, B-PRODUCT, O\)"):
         ner.fine_tune(PRODUCT_SENTENCES, labels=["O", "B-LOC", "B-ORG"], **QUICK)
 
 

@@ -500,7 +500,8 @@ def new_labels(old: list | None, data: list | None, labels: list | None = None,
         labels = list(labels)
         missing = sorted(set(data or []) - set(labels))
         if missing:
-            raise InputError(f"labels= must name every tag of the data; missing {missing}")
+            raise InputError(f"labels= must name every tag of the data; missing {missing} "
+                             f"(the data's tags: {', '.join(sorted(set(data)))})")
         return None if labels == old else {"how": "replaced", "labels": labels,
                                            "added": sorted(set(labels) - set(old or []))}
     if data is None or set(data) <= set(old):
