@@ -431,6 +431,23 @@ def test_speaker_norm_uses_each_speakers_band_means_in_training_and_measuring(da
     assert E.evaluate(one, george[:8], connected=False)["utterances"] == 8
 
 
+def test_self_training_learns_from_the_surer_half_of_its_own_transcripts(shipped, data_dir, tmp_path):
+    """self_trained: the adapted model's surer half of transcripts become the labels of a
+    rehearsed fine-tune, and the result comes back adapted to the same recordings."""
+    from zoo_pipelines.speech import evaluate as E
+
+    model, fsdd = shipped("speech-ctc"), D.read(data_dir / "fsdd")
+    george = [e["audio"] for e in fsdd if e["speaker"] == "george"][:20]
+    others = [e for e in fsdd if e["speaker"] != "george"][:16]
+    tuned = E.self_trained(model, george, rehearse=str(data_dir / "fsdd"), validation=others,
+                           out=tmp_path / "st", epochs=1, steps_per_epoch=1, batch_size=8)
+    assert 10 <= tuned.metrics["rehearsal"]["new_examples"] < 20      # ties at the median stay
+    assert tuned.preprocessor["adapted_from"] == len(george)
+    assert not np.allclose(tuned.keras_model.get_weights()[0], model.keras_model.get_weights()[0])
+    with pytest.raises(InputError, match="not adapted yet"):
+        E.self_trained(tuned, george, rehearse=True, validation=others)
+
+
 # ---- the shipped model -------------------------------------------------------------------
 def test_shipped_model_transcribes_paths_and_arrays(shipped, fsdd):
     m = shipped("speech-ctc")

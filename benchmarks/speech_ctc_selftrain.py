@@ -1,0 +1,92 @@
+"""speech-ctc self-trained on a speaker it never heard, from his audio alone
+(`zoo_pipelines.speech.evaluate.self_trained`): each leave-one-speaker-out run transcribes
+the held-out FSDD speaker's recordings adapted to him, is fine-tuned on the surer half of
+its own transcripts with its training folder rehearsed, and is scored again, two ways:
+
+- his test audio: all 500 recordings self-trained on and scored (beside "adapted from his
+  test audio", the same base run);
+- a half: self-trained on 250 (drawn with seed 0), scored on the other 250 (beside the
+  base run adapted from the same 250).
+
+His transcripts are used only to score. The runs are bundles of `zoo train speech-ctc
+--data runs/speech/fsdd+synth-noNAME ...` (docs/models/speech-ctc.md, "Per-speaker
+adaptation"); each fine-tune rehearses that folder (never the full FSDD, which holds him)
+and chooses its epoch on that folder's valid split (the other speakers' recordings 0-4).
+
+    ZOO_DATA=../shared/data .venv/bin/python -m benchmarks.speech_ctc_selftrain \\
+        george=runs/speech/share50-nogeorge nicolas=runs/speech/share50-nonicolas
+
+Writes benchmarks/results/speech_ctc_selftrain.md (and .json); each fine-tune's bundle
+goes to runs/speech/selftrain-NAME-{all,half}.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from zoo.data import data_root
+from zoo.errors import InputError
+from zoo_pipelines.speech import data as D
+from zoo_pipelines.speech import evaluate as E
+
+WAYS = ("adapted from his test audio", "self-trained on his test audio",
+        "adapted from a half, scored on the other", "self-trained on a half, scored on the other")
+
+
+def brief(metrics: dict) -> dict:
+    return {k: metrics[k] for k in ("digit_accuracy", "connected_wer")}
+
+
+def scores(run, held: list[dict], folder: Path, speaker: str) -> dict:
+    """The four columns of WAYS for one held-out speaker, and each fine-tune's selection score."""
+    valid = D.read_split(folder, "valid")
+    order = np.random.default_rng(0).permutation(len(held))
+    half, rest = [held[i] for i in order[:len(held) // 2]], [held[i] for i in order[len(held) // 2:]]
+    out = {WAYS[0]: brief(E.evaluate(E.adapted(run, held), held)),
+           WAYS[2]: brief(E.evaluate(E.adapted(run, half), rest))}
+    for way, pool, scored, tag in ((WAYS[1], held, held, "all"), (WAYS[3], half, rest, "half")):
+        tuned = E.self_trained(run, pool, rehearse=str(folder), validation=valid,
+                               out=f"runs/speech/selftrain-{speaker}-{tag}")
+        out[way] = brief(E.evaluate(tuned, scored))
+        out[way]["selection_digit_accuracy"] = tuned.metrics["valid"]["digit_accuracy"]
+    return out
+
+
+def main(argv=None):
+    import zoo
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("runs", nargs="+", metavar="SPEAKER=BUNDLE")
+    ap.add_argument("--out", default="benchmarks/results/speech_ctc_selftrain.md")
+    args = ap.parse_args(argv)
+    fsdd = D.read(data_root() / "fsdd")
+    table = {}
+    for item in args.runs:
+        speaker, _, path = item.partition("=")
+        held = [e for e in fsdd if e["speaker"] == speaker]
+        if not held or not path:
+            raise InputError(f"{item!r}: expected SPEAKER=BUNDLE with an FSDD speaker")
+        folder = Path(f"runs/speech/fsdd+synth-no{speaker}")
+        table[speaker] = {"run": path, **scores(zoo.load(path), held, folder, speaker)}
+        print(json.dumps({speaker: table[speaker]}), flush=True)
+    lines = ["# speech-ctc self-trained on a speaker it never heard", "",
+             __doc__.split("\n\n")[1].strip(), "",
+             "| held-out speaker | run | " + " | ".join(f"{w}: digit acc. / connected WER"
+                                                     for w in WAYS) + " |",
+             "|---|---|" + "---:|" * len(WAYS)]
+    for s, r in table.items():
+        lines.append(f"| {s} | {r['run']} | " + " | ".join(
+            f"{r[w]['digit_accuracy']:.3f} / {r[w]['connected_wer']:.3f}" for w in WAYS) + " |")
+    lines.append(f"| mean of {len(table)} | | " + " | ".join(
+        f"{np.mean([r[w]['digit_accuracy'] for r in table.values()]):.3f} / "
+        f"{np.mean([r[w]['connected_wer'] for r in table.values()]):.3f}" for w in WAYS) + " |")
+    Path(args.out).write_text("\n".join(lines) + "\n")
+    Path(args.out).with_suffix(".json").write_text(json.dumps(table, indent=1))
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
