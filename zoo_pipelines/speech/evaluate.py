@@ -111,19 +111,21 @@ SELF_TRAIN = {"new_share": 0.4, "epochs": 15, "steps_per_epoch": 10, "learning_r
 def self_trained(model, recordings: list, rehearse, validation, keep: float = 0.5,
                  out=None, **overrides):
     """`model` taught one new speaker from his recordings alone (self-training; no
-    transcripts): `adapted(model, recordings)` transcribes them, the surer `keep` of its
-    transcripts (by `confidence`) become labels, and the model (not adapted) is fine-tuned
-    on them with its training data `rehearse`d (a dataset folder) so it keeps the voices it
-    knew; the epoch is chosen on `validation` (examples or a folder of other speakers).
-    Returns the fine-tuned model adapted to the same recordings.
+    transcripts): the model, adapted to him where it was trained with `speaker_norm`,
+    transcribes them; the surer `keep` of its transcripts (by `confidence`) become labels,
+    and the model as trained is fine-tuned on them with its training data `rehearse`d (a
+    dataset folder, or True for its default data) so it keeps the voices it knew; the epoch
+    is chosen on `validation` (examples or a folder of other speakers). Returns the
+    fine-tuned model, adapted to the same recordings where it can be.
 
     >>> m2 = self_trained(zoo.load("speech-ctc"), his_recordings, rehearse=True,
     ...                   validation="../shared/data/fsdd")                # doctest: +SKIP
     """
-    if not not_adapted_yet(model):
-        raise InputError("self_trained() starts from a model as trained (speaker_norm, not "
-                         "adapted yet); expected zoo.load(...) of a speaker_norm bundle")
-    first = adapted(model, recordings)
+    if "adapted_from" in model.preprocessor:
+        raise InputError("self_trained() starts from a model as trained, not adapted yet; "
+                         "expected zoo.load(...) of the bundle")
+    speaker_norm = bool(model.preprocessor.get("speaker_norm"))
+    first = adapted(model, recordings) if speaker_norm else model
     audio = [r["audio"] if isinstance(r, dict) and "audio" in r else r for r in recordings]
     said = first.predict(audio, batch_size=64)
     kept = [(a, r) for a, r in zip(audio, said) if r["text"]]
@@ -134,8 +136,8 @@ def self_trained(model, recordings: list, rehearse, validation, keep: float = 0.
     pseudo = [{"audio": a, "text": r["text"], "speaker": "self-trained"}
               for a, r in kept if r["confidence"] >= floor]
     tuned = model.fine_tune(pseudo, validation=validation, rehearse=rehearse, out=out,
-                           **{**SELF_TRAIN, **overrides})
-    return adapted(tuned, recordings)
+                            **{**SELF_TRAIN, **overrides})
+    return adapted(tuned, recordings) if speaker_norm else tuned
 
 
 def not_adapted_yet(model) -> bool:
