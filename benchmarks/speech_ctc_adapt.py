@@ -66,6 +66,37 @@ def official(bundle: str, data: str = "runs/speech/fsdd+synth") -> dict:
     return out
 
 
+def held_out(items: list[str]):
+    """(speaker, bundle path, all his FSDD recordings) for each SPEAKER=BUNDLE argument."""
+    fsdd = D.read(data_root() / "fsdd")
+    for item in items:
+        speaker, _, path = item.partition("=")
+        held = [e for e in fsdd if e["speaker"] == speaker]
+        if not held or not path:
+            raise InputError(f"{item!r}: expected SPEAKER=BUNDLE with an FSDD speaker")
+        yield speaker, path, held
+
+
+def write_table(out: str, title: str, intro: str, table: dict, ways: list[str],
+                run: str = "run", describe=lambda r: r["run"]) -> None:
+    """`table` (speaker -> {"run": ..., way: {digit_accuracy, connected_wer}, ...}) as a
+    markdown table with a mean row, at `out` (and its .json beside it); the second column,
+    headed `run`, holds `describe(row)`."""
+    lines = [f"# {title}", "", intro, "",
+             f"| held-out speaker | {run} | "
+             + " | ".join(f"{w}: digit acc. / connected WER" for w in ways) + " |",
+             "|---|---|" + "---:|" * len(ways)]
+    for s, r in table.items():
+        lines.append(f"| {s} | {describe(r)} | " + " | ".join(
+            f"{r[w]['digit_accuracy']:.3f} / {r[w]['connected_wer']:.3f}" for w in ways) + " |")
+    lines.append(f"| mean of {len(table)} | | " + " | ".join(
+        f"{np.mean([r[w]['digit_accuracy'] for r in table.values()]):.3f} / "
+        f"{np.mean([r[w]['connected_wer'] for r in table.values()]):.3f}" for w in ways) + " |")
+    Path(out).write_text("\n".join(lines) + "\n")
+    Path(out).with_suffix(".json").write_text(json.dumps(table, indent=1))
+    print("\n".join(lines))
+
+
 def main(argv=None):
     import zoo
     from zoo.training import read_state
@@ -79,34 +110,18 @@ def main(argv=None):
     if args.official:
         print(json.dumps(official(args.official), indent=1))
         return
-    fsdd = D.read(data_root() / "fsdd")
-    table, lines = {}, []
-    for item in args.runs:
-        speaker, _, path = item.partition("=")
-        held = [e for e in fsdd if e["speaker"] == speaker]
-        if not held or not path:
-            raise InputError(f"{item!r}: expected SPEAKER=BUNDLE with an FSDD speaker")
-        run = zoo.load(path)
+    table = {}
+    for speaker, path, held in held_out(args.runs):
         state = read_state(Path(path) / "train")
         sel = next(h for h in state["history"] if h["epoch"] == state["best_epoch"])["val_wer"]
         table[speaker] = {"run": path, "best_epoch": state["best_epoch"], "selection_wer": sel,
-                          **scores(run, held)}
+                          **scores(zoo.load(path), held)}
         print(json.dumps({speaker: table[speaker]}), flush=True)
-    ways = [k for k in next(iter(table.values())) if isinstance(table[next(iter(table))][k], dict)]
-    lines += ["# speech-ctc adapted to a speaker it never heard (speaker_norm)", "",
-              __doc__.split("\n\n")[1].strip(), "",
-              "| held-out speaker | run (best epoch; selection WER) | "
-              + " | ".join(f"{w}: digit acc. / connected WER" for w in ways) + " |",
-              "|---|---|" + "---:|" * len(ways)]
-    for s, r in table.items():
-        lines.append(f"| {s} | {r['run']} ({r['best_epoch']}; {r['selection_wer']:.3f}) | " + " | ".join(
-            f"{r[w]['digit_accuracy']:.3f} / {r[w]['connected_wer']:.3f}" for w in ways) + " |")
-    lines.append(f"| mean of {len(table)} | | " + " | ".join(
-        f"{np.mean([r[w]['digit_accuracy'] for r in table.values()]):.3f} / "
-        f"{np.mean([r[w]['connected_wer'] for r in table.values()]):.3f}" for w in ways) + " |")
-    Path(args.out).write_text("\n".join(lines) + "\n")
-    Path(args.out).with_suffix(".json").write_text(json.dumps(table, indent=1))
-    print("\n".join(lines))
+    ways = [k for k, v in next(iter(table.values())).items() if isinstance(v, dict)]
+    write_table(args.out, "speech-ctc adapted to a speaker it never heard (speaker_norm)",
+                __doc__.split("\n\n")[1].strip(), table, ways,
+                run="run (best epoch; selection WER)",
+                describe=lambda r: f"{r['run']} ({r['best_epoch']}; {r['selection_wer']:.3f})")
 
 
 if __name__ == "__main__":

@@ -27,8 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from zoo.data import data_root
-from zoo.errors import InputError
+from benchmarks.speech_ctc_adapt import held_out, write_table
 from zoo_pipelines.speech import data as D
 from zoo_pipelines.speech import evaluate as E
 
@@ -62,30 +61,13 @@ def main(argv=None):
     ap.add_argument("runs", nargs="+", metavar="SPEAKER=BUNDLE")
     ap.add_argument("--out", default="benchmarks/results/speech_ctc_selftrain.md")
     args = ap.parse_args(argv)
-    fsdd = D.read(data_root() / "fsdd")
     table = {}
-    for item in args.runs:
-        speaker, _, path = item.partition("=")
-        held = [e for e in fsdd if e["speaker"] == speaker]
-        if not held or not path:
-            raise InputError(f"{item!r}: expected SPEAKER=BUNDLE with an FSDD speaker")
+    for speaker, path, held in held_out(args.runs):
         folder = Path(f"runs/speech/fsdd+synth-no{speaker}")
         table[speaker] = {"run": path, **scores(zoo.load(path), held, folder, speaker)}
         print(json.dumps({speaker: table[speaker]}), flush=True)
-    lines = ["# speech-ctc self-trained on a speaker it never heard", "",
-             __doc__.split("\n\n")[1].strip(), "",
-             "| held-out speaker | run | " + " | ".join(f"{w}: digit acc. / connected WER"
-                                                     for w in WAYS) + " |",
-             "|---|---|" + "---:|" * len(WAYS)]
-    for s, r in table.items():
-        lines.append(f"| {s} | {r['run']} | " + " | ".join(
-            f"{r[w]['digit_accuracy']:.3f} / {r[w]['connected_wer']:.3f}" for w in WAYS) + " |")
-    lines.append(f"| mean of {len(table)} | | " + " | ".join(
-        f"{np.mean([r[w]['digit_accuracy'] for r in table.values()]):.3f} / "
-        f"{np.mean([r[w]['connected_wer'] for r in table.values()]):.3f}" for w in WAYS) + " |")
-    Path(args.out).write_text("\n".join(lines) + "\n")
-    Path(args.out).with_suffix(".json").write_text(json.dumps(table, indent=1))
-    print("\n".join(lines))
+    write_table(args.out, "speech-ctc self-trained on a speaker it never heard",
+                __doc__.split("\n\n")[1].strip(), table, list(WAYS))
 
 
 if __name__ == "__main__":
