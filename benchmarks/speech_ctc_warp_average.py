@@ -20,9 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from zoo.data import data_root
+from benchmarks.speech_ctc_adapt import held_out
 from zoo.decoding import ctc_collapse, log_softmax
-from zoo_pipelines.speech import data as D
 from zoo_pipelines.speech import evaluate as E
 from zoo_pipelines.speech.text import normalize_text
 
@@ -57,11 +56,8 @@ def main(argv=None):
     ap.add_argument("runs", nargs="+", metavar="SPEAKER=BUNDLE")
     ap.add_argument("--out", default="benchmarks/results/speech_ctc_warp_average.md")
     args = ap.parse_args(argv)
-    fsdd = D.read(data_root() / "fsdd")
     table = {}
-    for item in args.runs:
-        speaker, _, path = item.partition("=")
-        held = [e for e in fsdd if e["speaker"] == speaker]
+    for speaker, path, held in held_out(args.runs):
         run = zoo.load(path)
         table[speaker] = {way: accuracies(run, held, way == "adapted")
                           for way in ("adapted", "not adapted")}
