@@ -116,6 +116,19 @@ def test_quantize_is_refused_where_it_would_not_apply(forecaster, tmp_path):
     assert list(tmp_path.iterdir()) == [], "nothing written, not even the folder"
 
 
+def test_export_out_whose_suffix_names_another_format_is_refused(tiny_bundle, tmp_path, capsys):
+    """`--format tflite --out m.onnx` wrote m.onnx.tflite, and `--format saved_model --out
+    m.tflite` wrote a TFLite file: the suffix and the format must agree."""
+    from zoo.cli import main
+
+    bundle = str(tiny_bundle("forecast-lstm"))
+    for fmt, name, want in (("tflite", "m.onnx", "ending in .tflite"),
+                            ("saved_model", "m.tflite", "naming a folder")):
+        assert main(["export", bundle, "--format", fmt, "--out", str(tmp_path / name)]) == 2
+        assert f"but --format is {fmt}; expected --out {want}" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == [], "nothing written"
+
+
 def test_failed_saved_model_export_leaves_the_old_folder(forecaster, tmp_path, monkeypatch):
     import tensorflow as tf
 

@@ -450,6 +450,11 @@ def run(argv: list[str]) -> int:
         print("\n".join(render_variants(table, m.entry.module("evaluate").HEADLINE)))
     elif args.command == "export":
         suffix = {"tflite": ".tflite", "onnx": ".onnx", "saved_model": ""}[args.format]
+        named = {".tflite": "tflite", ".onnx": "onnx"}.get(Path(args.out).suffix.lower())
+        if named and named != args.format:     # the file's kind follows its suffix
+            raise ZooError(f"--out {args.out} names a {named} file but --format is "
+                           f"{args.format}; expected --out "
+                           + (f"ending in {suffix}" if suffix else "naming a folder"))
         out = args.out if args.out.endswith(suffix) or not suffix else args.out + suffix
         report = zoo.load(args.name).export(out, quantize=args.quantize, overwrite=args.overwrite)
         print(json.dumps(report))
