@@ -446,6 +446,8 @@ def test_self_training_learns_from_the_surer_half_of_its_own_transcripts(shipped
     assert not np.allclose(tuned.keras_model.get_weights()[0], model.keras_model.get_weights()[0])
     with pytest.raises(InputError, match="not adapted yet"):
         E.self_trained(tuned, george, rehearse=True, validation=others)
+    with pytest.raises(InputError, match=r"keep .* expected a number in \(0, 1\], got 0"):
+        E.self_trained(model, george, rehearse=True, validation=others, keep=0)
 
 
 # ---- the shipped model -------------------------------------------------------------------

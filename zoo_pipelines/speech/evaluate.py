@@ -121,6 +121,9 @@ def self_trained(model, recordings: list, rehearse, validation, keep: float = 0.
     >>> m2 = self_trained(zoo.load("speech-ctc"), his_recordings, rehearse=True,
     ...                   validation="../shared/data/fsdd")                # doctest: +SKIP
     """
+    if not 0 < keep <= 1:
+        raise InputError(f"keep is the share of transcripts kept as labels; expected a number "
+                         f"in (0, 1], got {keep!r}")
     if "adapted_from" in model.preprocessor:
         raise InputError("self_trained() starts from a model as trained, not adapted yet; "
                          "expected zoo.load(...) of the bundle")
