@@ -449,8 +449,9 @@ def run(argv: list[str]) -> int:
         table = m.compare(args.bundle, args.runs)
         print("\n".join(render_variants(table, m.entry.module("evaluate").HEADLINE)))
     elif args.command == "export":
-        suffix = {"tflite": ".tflite", "onnx": ".onnx", "saved_model": ""}[args.format]
-        named = {".tflite": "tflite", ".onnx": "onnx"}.get(Path(args.out).suffix.lower())
+        suffixes = {"tflite": ".tflite", "onnx": ".onnx", "saved_model": ""}
+        suffix = suffixes[args.format]
+        named = {s: f for f, s in suffixes.items() if s}.get(Path(args.out).suffix.lower())
         if named and named != args.format:     # the file's kind follows its suffix
             raise ZooError(f"--out {args.out} names a {named} file but --format is "
                            f"{args.format}; expected --out "
