@@ -17,7 +17,8 @@ and chooses its epoch on that folder's valid split (the other speakers' recordin
         george=runs/speech/share50-nogeorge nicolas=runs/speech/share50-nonicolas
 
 Writes benchmarks/results/speech_ctc_selftrain.md (and .json); each fine-tune's bundle
-goes to runs/speech/selftrain-NAME-{all,half}.
+goes to runs/speech/selftrain-NAME-{all,half} (selftrain-balanced-... with `--balanced`: the
+surer half of each transcribed digit).
 """
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ def brief(metrics: dict) -> dict:
     return {k: metrics[k] for k in ("digit_accuracy", "connected_wer")}
 
 
-def scores(run, held: list[dict], folder: Path, speaker: str) -> dict:
+def scores(run, held: list[dict], folder: Path, speaker: str, balanced: bool = False) -> dict:
     """The four columns of WAYS for one held-out speaker, and each fine-tune's selection score."""
     valid = D.read_split(folder, "valid")
     order = np.random.default_rng(0).permutation(len(held))
@@ -47,8 +48,8 @@ def scores(run, held: list[dict], folder: Path, speaker: str) -> dict:
     out = {WAYS[0]: brief(E.evaluate(E.adapted(run, held), held)),
            WAYS[2]: brief(E.evaluate(E.adapted(run, half), rest))}
     for way, pool, scored, tag in ((WAYS[1], held, held, "all"), (WAYS[3], half, rest, "half")):
-        tuned = E.self_trained(run, pool, rehearse=str(folder), validation=valid,
-                               out=f"runs/speech/selftrain-{speaker}-{tag}")
+        tuned = E.self_trained(run, pool, rehearse=str(folder), validation=valid, balanced=balanced,
+                               out=f"runs/speech/selftrain{'-balanced' if balanced else ''}-{speaker}-{tag}")
         out[way] = brief(E.evaluate(tuned, scored))
         out[way]["selection_digit_accuracy"] = tuned.metrics["valid"]["digit_accuracy"]
     return out
@@ -59,12 +60,14 @@ def main(argv=None):
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("runs", nargs="+", metavar="SPEAKER=BUNDLE")
+    ap.add_argument("--balanced", action="store_true",
+                    help="keep the surer half of each transcribed digit, not of all transcripts")
     ap.add_argument("--out", default="benchmarks/results/speech_ctc_selftrain.md")
     args = ap.parse_args(argv)
     table = {}
     for speaker, path, held in held_out(args.runs):
         folder = Path(f"runs/speech/fsdd+synth-no{speaker}")
-        table[speaker] = {"run": path, **scores(zoo.load(path), held, folder, speaker)}
+        table[speaker] = {"run": path, **scores(zoo.load(path), held, folder, speaker, args.balanced)}
         print(json.dumps({speaker: table[speaker]}), flush=True)
     write_table(args.out, "speech-ctc self-trained on a speaker it never heard",
                 __doc__.split("\n\n")[1].strip(), table, list(WAYS))

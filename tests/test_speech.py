@@ -431,6 +431,16 @@ def test_speaker_norm_uses_each_speakers_band_means_in_training_and_measuring(da
     assert E.evaluate(one, george[:8], connected=False)["utterances"] == 8
 
 
+def test_surer_keeps_the_surer_share_overall_or_of_each_transcript():
+    from zoo_pipelines.speech.evaluate import surer
+
+    said = [{"text": t, "confidence": c} for t, c in
+            (("1", .9), ("1", .8), ("1", .7), ("1", .6), ("2", .4), ("2", .2), ("", .99))]
+    assert surer(said) == [0, 1, 2]                       # the median 0.7 and above; no empty text
+    assert surer(said, balanced=True) == [0, 1, 4]        # each digit's surer half
+    assert surer(said, keep=1.0, balanced=True) == [0, 1, 2, 3, 4, 5]
+
+
 def test_self_training_learns_from_the_surer_half_of_its_own_transcripts(shipped, data_dir, tmp_path):
     """self_trained: the adapted model's surer half of transcripts become the labels of a
     rehearsed fine-tune, and the result comes back adapted to the same recordings."""

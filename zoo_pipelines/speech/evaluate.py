@@ -113,12 +113,32 @@ def adapted(model, recordings: list, warps=(1.0,)):
 SELF_TRAIN = {"new_share": 0.4, "epochs": 15, "steps_per_epoch": 10, "learning_rate": 5e-4}
 
 
+def surer(said: list[dict], keep: float = 0.5, balanced: bool = False) -> list[int]:
+    """Indices of the surer `keep` of non-empty transcripts by `confidence` (ties at the floor
+    stay); with `balanced`, the surer `keep` of each transcribed text separately.
+
+    >>> surer([{"text": "1", "confidence": .9}, {"text": "1", "confidence": .8},
+    ...        {"text": "2", "confidence": .3}, {"text": "", "confidence": .99}], balanced=True)
+    [0, 2]
+    """
+    groups = {}
+    for i, r in enumerate(said):
+        if r["text"]:
+            groups.setdefault(r["text"] if balanced else "", []).append(i)
+    chosen = []
+    for group in groups.values():
+        floor = np.quantile([said[i]["confidence"] for i in group], 1 - keep)
+        chosen += [i for i in group if said[i]["confidence"] >= floor]
+    return sorted(chosen)
+
+
 def self_trained(model, recordings: list, rehearse, validation, keep: float = 0.5,
-                 out=None, **overrides):
+                 balanced: bool = False, out=None, **overrides):
     """`model` taught one new speaker from his recordings alone (self-training; no
     transcripts): the model, adapted to him where it was trained with `speaker_norm`,
-    transcribes them; the surer `keep` of its transcripts (by `confidence`) become labels,
-    and the model as trained is fine-tuned on them with its training data `rehearse`d (a
+    transcribes them; the surer `keep` of its transcripts (by `confidence`; with `balanced`,
+    of each transcribed text, so the digits it reads less surely are taught too) become
+    labels, and the model as trained is fine-tuned on them with its training data `rehearse`d (a
     dataset folder, or True for its default data) so it keeps the voices it knew; the epoch
     is chosen on `validation` (examples or a folder of other speakers). Returns the
     fine-tuned model, adapted to the same recordings where it can be. On the two hardest
@@ -138,13 +158,11 @@ def self_trained(model, recordings: list, rehearse, validation, keep: float = 0.
     first = adapted(model, recordings) if speaker_norm else model
     audio = audio_of(recordings)
     said = first.predict(audio, batch_size=64)
-    kept = [(a, r) for a, r in zip(audio, said) if r["text"]]
-    if not kept:
+    pseudo = [{"audio": audio[i], "text": said[i]["text"], "speaker": "self-trained"}
+              for i in surer(said, keep, balanced)]
+    if not pseudo:
         raise InputError("self-training found no transcript to learn from; expected recordings "
                          "of speech the model can read")
-    floor = np.quantile([r["confidence"] for _, r in kept], 1 - keep)
-    pseudo = [{"audio": a, "text": r["text"], "speaker": "self-trained"}
-              for a, r in kept if r["confidence"] >= floor]
     tuned = model.fine_tune(pseudo, validation=validation, rehearse=rehearse, out=out,
                             **{**SELF_TRAIN, **overrides})
     return adapted(tuned, recordings) if speaker_norm else tuned
