@@ -1,7 +1,7 @@
 """speech-ctc self-trained on a speaker it never heard, from his audio alone
 (`zoo_pipelines.speech.evaluate.self_trained`): each leave-one-speaker-out run transcribes
 the held-out FSDD speaker's recordings adapted to him, is fine-tuned on the surer half of
-its own transcripts with its training folder rehearsed, and is scored again, two ways:
+each digit it transcribed with its training folder rehearsed, and is scored again, two ways:
 
 - his test audio: all 500 recordings self-trained on and scored (beside "adapted from his
   test audio", the same base run);
@@ -17,8 +17,9 @@ and chooses its epoch on that folder's valid split (the other speakers' recordin
         george=runs/speech/share50-nogeorge nicolas=runs/speech/share50-nonicolas
 
 Writes benchmarks/results/speech_ctc_selftrain.md (and .json); each fine-tune's bundle
-goes to runs/speech/selftrain-NAME-{all,half} (selftrain-balanced-... with `--balanced`: the
-surer half of each transcribed digit).
+goes to runs/speech/selftrain-NAME-{all,half} (with `-unbalanced` after it for
+`--no-balanced`, stop 62's setting: the surer half of all transcripts, not of each digit;
+`-Nrounds` for `--rounds N`).
 """
 from __future__ import annotations
 
@@ -40,7 +41,8 @@ def brief(metrics: dict) -> dict:
     return {k: metrics[k] for k in ("digit_accuracy", "connected_wer")}
 
 
-def scores(run, held: list[dict], folder: Path, speaker: str, balanced: bool = False) -> dict:
+def scores(run, held: list[dict], folder: Path, speaker: str, balanced: bool = True,
+           rounds: int = 1) -> dict:
     """The four columns of WAYS for one held-out speaker, and each fine-tune's selection score."""
     valid = D.read_split(folder, "valid")
     order = np.random.default_rng(0).permutation(len(held))
@@ -48,8 +50,10 @@ def scores(run, held: list[dict], folder: Path, speaker: str, balanced: bool = F
     out = {WAYS[0]: brief(E.evaluate(E.adapted(run, held), held)),
            WAYS[2]: brief(E.evaluate(E.adapted(run, half), rest))}
     for way, pool, scored, tag in ((WAYS[1], held, held, "all"), (WAYS[3], half, rest, "half")):
-        tuned = E.self_trained(run, pool, rehearse=str(folder), validation=valid, balanced=balanced,
-                               out=f"runs/speech/selftrain{'-balanced' if balanced else ''}-{speaker}-{tag}")
+        tag += ("" if balanced else "-unbalanced") + (f"-{rounds}rounds" if rounds > 1 else "")
+        tuned = E.self_trained(run, pool, rehearse=str(folder), validation=valid,
+                               balanced=balanced, rounds=rounds,
+                               out=f"runs/speech/selftrain-{speaker}-{tag}")
         out[way] = brief(E.evaluate(tuned, scored))
         out[way]["selection_digit_accuracy"] = tuned.metrics["valid"]["digit_accuracy"]
     return out
@@ -60,14 +64,18 @@ def main(argv=None):
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("runs", nargs="+", metavar="SPEAKER=BUNDLE")
-    ap.add_argument("--balanced", action="store_true",
-                    help="keep the surer half of each transcribed digit, not of all transcripts")
+    ap.add_argument("--balanced", action=argparse.BooleanOptionalAction, default=True,
+                    help="keep the surer half of each transcribed digit (the default), or with "
+                         "--no-balanced of all transcripts (stop 62's setting)")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="transcribe and fine-tune this many times")
     ap.add_argument("--out", default="benchmarks/results/speech_ctc_selftrain.md")
     args = ap.parse_args(argv)
     table = {}
     for speaker, path, held in held_out(args.runs):
         folder = Path(f"runs/speech/fsdd+synth-no{speaker}")
-        table[speaker] = {"run": path, **scores(zoo.load(path), held, folder, speaker, args.balanced)}
+        table[speaker] = {"run": path, **scores(zoo.load(path), held, folder, speaker,
+                                                args.balanced, args.rounds)}
         print(json.dumps({speaker: table[speaker]}), flush=True)
     write_table(args.out, "speech-ctc self-trained on a speaker it never heard",
                 __doc__.split("\n\n")[1].strip(), table, list(WAYS))

@@ -442,22 +442,26 @@ def test_surer_keeps_the_surer_share_overall_or_of_each_transcript():
 
 
 def test_self_training_learns_from_the_surer_half_of_its_own_transcripts(shipped, data_dir, tmp_path):
-    """self_trained: the adapted model's surer half of transcripts become the labels of a
-    rehearsed fine-tune, and the result comes back adapted to the same recordings."""
+    """self_trained: the adapted model's surer half of each transcribed digit become the
+    labels of a rehearsed fine-tune, twice over with rounds=2 (each round's bundle kept), and
+    the result comes back adapted to the same recordings."""
     from zoo_pipelines.speech import evaluate as E
 
     model, fsdd = shipped("speech-ctc"), D.read(data_dir / "fsdd")
     george = [e["audio"] for e in fsdd if e["speaker"] == "george"][:20]
     others = [e for e in fsdd if e["speaker"] != "george"][:16]
     tuned = E.self_trained(model, george, rehearse=str(data_dir / "fsdd"), validation=others,
-                           out=tmp_path / "st", epochs=1, steps_per_epoch=1, batch_size=8)
+                           rounds=2, out=tmp_path / "st", epochs=1, steps_per_epoch=1, batch_size=8)
     assert 10 <= tuned.metrics["rehearsal"]["new_examples"] < 20      # ties at the median stay
+    assert all((tmp_path / d / "manifest.json").exists() for d in ("st-round1", "st"))
     assert tuned.preprocessor["adapted_from"] == len(george)
     assert not np.allclose(tuned.keras_model.get_weights()[0], model.keras_model.get_weights()[0])
     with pytest.raises(InputError, match="not adapted yet"):
         E.self_trained(tuned, george, rehearse=True, validation=others)
     with pytest.raises(InputError, match=r"keep .* expected a number in \(0, 1\], got 0"):
         E.self_trained(model, george, rehearse=True, validation=others, keep=0)
+    with pytest.raises(InputError, match="rounds .* at least 1, got 0"):
+        E.self_trained(model, george, rehearse=True, validation=others, rounds=0)
 
 
 # ---- the shipped model -------------------------------------------------------------------

@@ -133,17 +133,19 @@ def surer(said: list[dict], keep: float = 0.5, balanced: bool = False) -> list[i
 
 
 def self_trained(model, recordings: list, rehearse, validation, keep: float = 0.5,
-                 balanced: bool = False, out=None, **overrides):
+                 balanced: bool = True, rounds: int = 1, out=None, **overrides):
     """`model` taught one new speaker from his recordings alone (self-training; no
     transcripts): the model, adapted to him where it was trained with `speaker_norm`,
     transcribes them; the surer `keep` of its transcripts (by `confidence`; with `balanced`,
     of each transcribed text, so the digits it reads less surely are taught too) become
-    labels, and the model as trained is fine-tuned on them with its training data `rehearse`d (a
-    dataset folder, or True for its default data) so it keeps the voices it knew; the epoch
-    is chosen on `validation` (examples or a folder of other speakers). Returns the
-    fine-tuned model, adapted to the same recordings where it can be. On the two hardest
-    FSDD speakers left out of training it gained 2.6 points of digit accuracy over
-    adapted() alone (docs/models/speech-ctc.md, "self-training").
+    labels, and the model as trained is fine-tuned on them with its training data `rehearse`d
+    (a dataset folder, or True for its default data) so it keeps the voices it knew; the
+    epoch is chosen on `validation` (examples or a folder of other speakers). With `rounds`
+    above 1 the fine-tuned model transcribes them again and the model as trained is
+    fine-tuned on those labels instead. Returns the last fine-tuned model, adapted to the
+    same recordings where it can be. On the two hardest FSDD speakers left out of training
+    one balanced round gained 5.3 points of digit accuracy over adapted() alone
+    (docs/models/speech-ctc.md, "self-training").
 
     >>> m2 = self_trained(zoo.load("speech-ctc"), his_recordings, rehearse=True,
     ...                   validation=other_speakers_examples)              # doctest: +SKIP
@@ -151,21 +153,28 @@ def self_trained(model, recordings: list, rehearse, validation, keep: float = 0.
     if not 0 < keep <= 1:
         raise InputError(f"keep is the share of transcripts kept as labels; expected a number "
                          f"in (0, 1], got {keep!r}")
+    if not (isinstance(rounds, int) and rounds >= 1):
+        raise InputError(f"rounds is how many times to transcribe and fine-tune; expected a "
+                         f"whole number of at least 1, got {rounds!r}")
     if "adapted_from" in model.preprocessor:
         raise InputError("self_trained() starts from a model as trained, not adapted yet; "
                          "expected zoo.load(...) of the bundle")
     speaker_norm = bool(model.preprocessor.get("speaker_norm"))
-    first = adapted(model, recordings) if speaker_norm else model
     audio = audio_of(recordings)
-    said = first.predict(audio, batch_size=64)
-    pseudo = [{"audio": audio[i], "text": said[i]["text"], "speaker": "self-trained"}
-              for i in surer(said, keep, balanced)]
-    if not pseudo:
-        raise InputError("self-training found no transcript to learn from; expected recordings "
-                         "of speech the model can read")
-    tuned = model.fine_tune(pseudo, validation=validation, rehearse=rehearse, out=out,
-                            **{**SELF_TRAIN, **overrides})
-    return adapted(tuned, recordings) if speaker_norm else tuned
+    labeller = adapted(model, recordings) if speaker_norm else model
+    for r in range(1, rounds + 1):
+        said = labeller.predict(audio, batch_size=64)
+        pseudo = [{"audio": audio[i], "text": said[i]["text"], "speaker": "self-trained"}
+                  for i in surer(said, keep, balanced)]
+        if not pseudo:
+            raise InputError("self-training found no transcript to learn from; expected "
+                             "recordings of speech the model can read")
+        # Each round's bundle has a folder of its own: a finished folder is reused, not retrained.
+        into = out if r == rounds or out is None else f"{out}-round{r}"
+        tuned = model.fine_tune(pseudo, validation=validation, rehearse=rehearse, out=into,
+                                **{**SELF_TRAIN, **overrides})
+        labeller = adapted(tuned, recordings) if speaker_norm else tuned
+    return labeller
 
 
 def not_adapted_yet(model) -> bool:
