@@ -464,6 +464,28 @@ def test_self_training_learns_from_the_surer_half_of_its_own_transcripts(shipped
         E.self_trained(model, george, rehearse=True, validation=others, rounds=0)
 
 
+def test_self_train_command_writes_the_bundle_and_his_transcripts(data_dir, tmp_path,
+                                                                  monkeypatch, capsys):
+    """python -m zoo_pipelines.speech.self_train MODEL FOLDER --out DIR, as a user runs it."""
+    import shutil
+
+    from zoo_pipelines.speech import evaluate as E
+    from zoo_pipelines.speech import self_train
+
+    his = tmp_path / "his"
+    his.mkdir()
+    for digit in range(10):
+        shutil.copy(data_dir / "fsdd" / "recordings" / f"{digit}_george_4.wav", his / f"{digit}.wav")
+    for key, value in {"epochs": 1, "steps_per_epoch": 1, "batch_size": 8}.items():
+        monkeypatch.setitem(E.SELF_TRAIN, key, value)
+    self_train.main(["speech-ctc", str(his), "--out", str(tmp_path / "st")])
+    lines = [x for x in capsys.readouterr().out.splitlines() if x.startswith(str(his))]
+    assert len(lines) == 10 and all(line.split("\t")[1].strip() for line in lines)
+    assert (tmp_path / "st" / "manifest.json").exists()
+    with pytest.raises(SystemExit, match="nowhere: no such file or folder; expected his recordings"):
+        self_train.main(["speech-ctc", str(tmp_path / "nowhere"), "--out", str(tmp_path / "x")])
+
+
 # ---- the shipped model -------------------------------------------------------------------
 def test_shipped_model_transcribes_paths_and_arrays(shipped, fsdd):
     m = shipped("speech-ctc")
