@@ -77,8 +77,10 @@ def main(argv=None):
         table[speaker] = {"run": path, **scores(zoo.load(path), held, folder, speaker,
                                                 args.balanced, args.rounds)}
         print(json.dumps({speaker: table[speaker]}), flush=True)
+    kept = "of each transcribed digit" if args.balanced else "of all transcripts (--no-balanced)"
     write_table(args.out, "speech-ctc self-trained on a speaker it never heard",
-                __doc__.split("\n\n")[1].strip(), table, list(WAYS))
+                __doc__.split("\n\n")[1].strip() + f"\n- labels: the surer half {kept}; "
+                f"rounds: {args.rounds}.", table, list(WAYS))
 
 
 if __name__ == "__main__":

@@ -143,9 +143,9 @@ def self_trained(model, recordings: list, rehearse, validation, keep: float = 0.
     epoch is chosen on `validation` (examples or a folder of other speakers). With `rounds`
     above 1 the fine-tuned model transcribes them again and the model as trained is
     fine-tuned on those labels instead. Returns the last fine-tuned model, adapted to the
-    same recordings where it can be. On the two hardest FSDD speakers left out of training
-    one balanced round gained 5.3 points of digit accuracy over adapted() alone
-    (docs/models/speech-ctc.md, "self-training").
+    same recordings where it can be. Over the five FSDD speakers left out of training in
+    turn, one balanced round took digit accuracy from 0.807 (adapted() alone) to 0.860
+    (docs/models/speech-ctc.md, "Self-training on his own transcripts").
 
     >>> m2 = self_trained(zoo.load("speech-ctc"), his_recordings, rehearse=True,
     ...                   validation=other_speakers_examples)              # doctest: +SKIP
