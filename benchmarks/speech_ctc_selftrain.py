@@ -16,8 +16,11 @@ and chooses its epoch on that folder's valid split (the other speakers' recordin
     ZOO_DATA=../shared/data .venv/bin/python -m benchmarks.speech_ctc_selftrain \\
         george=runs/speech/share50-nogeorge nicolas=runs/speech/share50-nonicolas
 
+The runs may be speech-ctc-stream's (no speaker_norm): its "adapted" columns are then the
+run as trained, and self-training skips the adaptation.
+
 Writes benchmarks/results/speech_ctc_selftrain.md (and .json); each fine-tune's bundle
-goes to runs/speech/selftrain-NAME-{all,half} (with `-unbalanced` after it for
+goes to runs/speech/selftrain-RUN-{all,half}, RUN the base run's folder name (with `-unbalanced` after it for
 `--no-balanced`, stop 62's setting: the surer half of all transcripts, not of each digit;
 `-Nrounds` for `--rounds N`).
 """
@@ -41,19 +44,24 @@ def brief(metrics: dict) -> dict:
     return {k: metrics[k] for k in ("digit_accuracy", "connected_wer")}
 
 
-def scores(run, held: list[dict], folder: Path, speaker: str, balanced: bool = True,
+def scores(run, held: list[dict], folder: Path, name: str, balanced: bool = True,
            rounds: int = 1) -> dict:
-    """The four columns of WAYS for one held-out speaker, and each fine-tune's selection score."""
+    """The four columns of WAYS for one held-out speaker, and each fine-tune's selection
+    score; the fine-tunes go to runs/speech/selftrain-NAME-... (`name`: the base run's)."""
     valid = D.read_split(folder, "valid")
     order = np.random.default_rng(0).permutation(len(held))
     half, rest = [held[i] for i in order[:len(held) // 2]], [held[i] for i in order[len(held) // 2:]]
-    out = {WAYS[0]: brief(E.evaluate(E.adapted(run, held), held)),
-           WAYS[2]: brief(E.evaluate(E.adapted(run, half), rest))}
+    # A model without speaker_norm (speech-ctc-stream) has nothing to adapt: its "adapted"
+    # columns are the model as trained.
+    heard = (lambda pool: E.adapted(run, pool)) if run.preprocessor.get("speaker_norm") else \
+        (lambda pool: run)
+    out = {WAYS[0]: brief(E.evaluate(heard(held), held)),
+           WAYS[2]: brief(E.evaluate(heard(half), rest))}
     for way, pool, scored, tag in ((WAYS[1], held, held, "all"), (WAYS[3], half, rest, "half")):
         tag += ("" if balanced else "-unbalanced") + (f"-{rounds}rounds" if rounds > 1 else "")
         tuned = E.self_trained(run, pool, rehearse=str(folder), validation=valid,
                                balanced=balanced, rounds=rounds,
-                               out=f"runs/speech/selftrain-{speaker}-{tag}")
+                               out=f"runs/speech/selftrain-{name}-{tag}")
         out[way] = brief(E.evaluate(tuned, scored))
         out[way]["selection_digit_accuracy"] = tuned.metrics["valid"]["digit_accuracy"]
     return out
@@ -74,7 +82,7 @@ def main(argv=None):
     table = {}
     for speaker, path, held in held_out(args.runs):
         folder = Path(f"runs/speech/fsdd+synth-no{speaker}")
-        table[speaker] = {"run": path, **scores(zoo.load(path), held, folder, speaker,
+        table[speaker] = {"run": path, **scores(zoo.load(path), held, folder, Path(path).name,
                                                 args.balanced, args.rounds)}
         print(json.dumps({speaker: table[speaker]}), flush=True)
     kept = "of each transcribed digit" if args.balanced else "of all transcripts (--no-balanced)"
