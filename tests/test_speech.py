@@ -484,6 +484,8 @@ def test_self_train_command_writes_the_bundle_and_his_transcripts(data_dir, tmp_
     assert (tmp_path / "st" / "manifest.json").exists()
     with pytest.raises(SystemExit, match="nowhere: no such file or folder; expected his recordings"):
         self_train.main(["speech-ctc", str(tmp_path / "nowhere"), "--out", str(tmp_path / "x")])
+    with pytest.raises(SystemExit, match="forecast-lstm is a forecasting model; expected a speech"):
+        self_train.main(["forecast-lstm", str(his), "--out", str(tmp_path / "x")])
 
 
 # ---- the shipped model -------------------------------------------------------------------

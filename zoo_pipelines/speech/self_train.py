@@ -15,18 +15,17 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from zoo.errors import InputError
-
-from . import data as D
-from . import evaluate as E
+from zoo.errors import InputError, ZooError
 
 
 def recordings(paths: list[str]) -> list[str]:
     """Audio files, a folder standing for the audio files in it."""
+    from .data import AUDIO_SUFFIXES
+
     found = []
     for p in map(Path, paths):
         if p.is_dir():
-            found += sorted(str(f) for f in p.iterdir() if f.suffix.lower() in D.AUDIO_SUFFIXES)
+            found += sorted(str(f) for f in p.iterdir() if f.suffix.lower() in AUDIO_SUFFIXES)
         elif p.is_file():
             found.append(str(p))
         else:
@@ -38,7 +37,9 @@ def recordings(paths: list[str]) -> list[str]:
 
 
 def main(argv=None):
-    import zoo
+    import os
+
+    from zoo.cli import import_tensorflow_quietly
     from zoo.data import data_root
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].replace("\n", " "))
@@ -53,15 +54,26 @@ def main(argv=None):
     ap.add_argument("--keep", type=float, default=0.5,
                     help="share of each digit's transcripts kept")
     args = ap.parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")      # as `zoo` itself runs
+    import_tensorflow_quietly()
+    import zoo
+
+    from . import data as D
+    from . import evaluate as E
+
     try:
-        model, audio = zoo.load(args.model), recordings(args.recordings)
+        audio, model = recordings(args.recordings), zoo.load(args.model)
+        if model.entry.package != __package__:
+            raise InputError(f"{args.model} is a {model.entry.task} model; expected a speech "
+                             f"model (speech-ctc, speech-ctc-stream or a bundle of one)")
         folder = args.validation or args.rehearse or data_root() / model.entry.default_data
         tuned = E.self_trained(model, audio, rehearse=args.rehearse or True,
                                validation=D.read_split(Path(folder), "valid"),
                                keep=args.keep, rounds=args.rounds, out=args.out)
-    except InputError as e:
+        said = tuned.predict(audio)
+    except ZooError as e:
         raise SystemExit(f"error: {e}") from None
-    for path, result in zip(audio, tuned.predict(audio)):
+    for path, result in zip(audio, said):
         print(f"{path}\t{result['text']}")
 
 
