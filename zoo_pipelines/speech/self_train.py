@@ -2,7 +2,8 @@
 (evaluate.self_trained): the model adapted to him transcribes them, the surer half of each
 transcribed digit become labels, and the model is fine-tuned on them with its training data
 rehearsed. Writes the fine-tuned bundle to --out and prints his recordings' transcripts,
-read by it adapted to him (`zoo predict OUT FILES --same-speaker` reads more of his).
+read by it adapted to him. More of his recordings: `zoo predict OUT FILES --same-speaker`
+(speech-ctc-stream adapts to nobody: plain `zoo predict OUT FILES`).
 
     python -m zoo_pipelines.speech.self_train speech-ctc his_recordings/ --out runs/speech/his
 
