@@ -20,9 +20,9 @@ The runs may be speech-ctc-stream's (no speaker_norm): its "adapted" columns are
 run as trained, and self-training skips the adaptation.
 
 Writes benchmarks/results/speech_ctc_selftrain.md (and .json); each fine-tune's bundle
-goes to runs/speech/selftrain-RUN-{all,half}, RUN the base run's folder name (with `-unbalanced` after it for
-`--no-balanced`, stop 62's setting: the surer half of all transcripts, not of each digit;
-`-Nrounds` for `--rounds N`).
+goes to runs/speech/selftrain-RUN-{all,half}, RUN the base run's folder name (with
+`-unbalanced` after it for `--no-balanced`, stop 62's setting: the surer half of all
+transcripts, not of each digit; `-Nrounds` for `--rounds N`).
 """
 from __future__ import annotations
 
@@ -51,10 +51,12 @@ def scores(run, held: list[dict], folder: Path, name: str, balanced: bool = True
     valid = D.read_split(folder, "valid")
     order = np.random.default_rng(0).permutation(len(held))
     half, rest = [held[i] for i in order[:len(held) // 2]], [held[i] for i in order[len(held) // 2:]]
-    # A model without speaker_norm (speech-ctc-stream) has nothing to adapt: its "adapted"
-    # columns are the model as trained.
-    heard = (lambda pool: E.adapted(run, pool)) if run.preprocessor.get("speaker_norm") else \
-        (lambda pool: run)
+
+    def heard(pool):
+        # A model without speaker_norm (speech-ctc-stream) has nothing to adapt: its
+        # "adapted" columns are the model as trained.
+        return E.adapted(run, pool) if run.preprocessor.get("speaker_norm") else run
+
     out = {WAYS[0]: brief(E.evaluate(heard(held), held)),
            WAYS[2]: brief(E.evaluate(heard(half), rest))}
     for way, pool, scored, tag in ((WAYS[1], held, held, "all"), (WAYS[3], half, rest, "half")):
