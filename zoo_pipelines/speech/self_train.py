@@ -1,15 +1,17 @@
 """Teach a speech model one new speaker from his recordings alone, no transcripts
-(evaluate.self_trained): the model adapted to him transcribes them, the surer half of each
-transcribed digit become labels, and the model is fine-tuned on them with its training data
-rehearsed. Writes the fine-tuned bundle to --out and prints his recordings' transcripts,
-read by it adapted to him. More of his recordings: `zoo predict OUT FILES --same-speaker`
-(speech-ctc-stream adapts to nobody: plain `zoo predict OUT FILES`).
+(evaluate.self_trained): the model, adapted to him where it can be, transcribes them, the
+surer half of each transcribed digit become labels, and the model is fine-tuned on them with
+its training data rehearsed. Writes the fine-tuned bundle to --out and prints his
+recordings' transcripts as it reads them. More of his recordings: `zoo predict OUT FILES
+--same-speaker` (speech-ctc-stream adapts to nobody: plain `zoo predict OUT FILES`).
 
     python -m zoo_pipelines.speech.self_train speech-ctc his_recordings/ --out runs/speech/his
 
 --rehearse names the training folder to mix in (default: the model's own data under
 $ZOO_DATA), --validation the folder whose valid split chooses the epoch (default: the
-rehearsed one's). About two minutes a round on two CPU cores.
+rehearsed one's). About two minutes a round on two CPU cores. Over five FSDD speakers left
+out of training in turn it lifted speech-ctc's digit accuracy from 0.807 to 0.860, and
+speech-ctc-stream's only from 0.724 to 0.743 (docs/models/speech-ctc.md, "Self-training").
 """
 from __future__ import annotations
 
