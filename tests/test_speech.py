@@ -482,7 +482,7 @@ def test_self_train_command_writes_the_bundle_and_his_transcripts(data_dir, tmp_
     lines = [x for x in capsys.readouterr().out.splitlines() if x.startswith(str(his))]
     assert len(lines) == 10 and all(line.split("\t")[1].strip() for line in lines)
     assert (tmp_path / "st" / "manifest.json").exists()
-    with pytest.raises(SystemExit, match="nowhere: no such file or folder; expected his recordings"):
+    with pytest.raises(SystemExit, match="nowhere: no such file or folder of his recordings"):
         self_train.main(["speech-ctc", str(tmp_path / "nowhere"), "--out", str(tmp_path / "x")])
     with pytest.raises(SystemExit, match="forecast-lstm is a forecasting model; expected a speech"):
         self_train.main(["forecast-lstm", str(his), "--out", str(tmp_path / "x")])

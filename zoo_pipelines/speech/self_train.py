@@ -23,16 +23,17 @@ from zoo.errors import InputError, ZooError
 
 def recordings(paths: list[str]) -> list[str]:
     """Audio files, a folder standing for the audio files in it."""
+    from zoo.data import existing
+
     from .data import AUDIO_SUFFIXES
 
     found = []
-    for p in map(Path, paths):
+    for p in (existing(p, "file or folder of his recordings (.wav)", folder_ok=True)
+              for p in paths):
         if p.is_dir():
             found += sorted(str(f) for f in p.iterdir() if f.suffix.lower() in AUDIO_SUFFIXES)
-        elif p.is_file():
-            found.append(str(p))
         else:
-            raise InputError(f"{p}: no such file or folder; expected his recordings (.wav)")
+            found.append(str(p))
     if not found:
         raise InputError(f"no recordings in {' '.join(paths)}; expected .wav files or a folder "
                          f"of them")
