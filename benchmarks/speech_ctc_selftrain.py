@@ -38,6 +38,8 @@ from zoo_pipelines.speech import evaluate as E
 
 WAYS = ("adapted from his test audio", "self-trained on his test audio",
         "adapted from a half, scored on the other", "self-trained on a half, scored on the other")
+# --connected: self-trained on the connected-digit strings evaluate() joins from his recordings
+STRING_WAYS = ("adapted from his test audio", "self-trained on his connected strings")
 
 
 def brief(metrics: dict) -> dict:
@@ -45,9 +47,14 @@ def brief(metrics: dict) -> dict:
 
 
 def scores(run, held: list[dict], folder: Path, name: str, balanced: bool = True,
-           rounds: int = 1) -> dict:
-    """The four columns of WAYS for one held-out speaker, and each fine-tune's selection
-    score; the fine-tunes go to runs/speech/selftrain-NAME-... (`name`: the base run's)."""
+           rounds: int = 1, connected: bool = False, keep: float = 0.5,
+           teacher=lambda protocol: None) -> dict:
+    """The four columns of WAYS (with `connected`, the two of STRING_WAYS) for one held-out
+    speaker, and each fine-tune's selection score; the fine-tunes go to
+    runs/speech/selftrain-NAME-... (`name`: the base run's). `teacher(protocol)`: the path
+    of the bundle that writes the labels of "all", "half" or "strings", or None."""
+    from zoo import load
+
     valid = D.read_split(folder, "valid")
     order = np.random.default_rng(0).permutation(len(held))
     half, rest = [held[i] for i in order[:len(held) // 2]], [held[i] for i in order[len(held) // 2:]]
@@ -57,12 +64,21 @@ def scores(run, held: list[dict], folder: Path, name: str, balanced: bool = True
         # "adapted" columns are the model as trained.
         return E.adapted(run, pool) if run.preprocessor.get("speaker_norm") else run
 
-    out = {WAYS[0]: brief(E.evaluate(heard(held), held)),
-           WAYS[2]: brief(E.evaluate(heard(half), rest))}
-    for way, pool, scored, tag in ((WAYS[1], held, held, "all"), (WAYS[3], half, rest, "half")):
-        tag += ("" if balanced else "-unbalanced") + (f"-{rounds}rounds" if rounds > 1 else "")
+    out = {WAYS[0]: brief(E.evaluate(heard(held), held))}
+    if connected:
+        fine_tunes = [(STRING_WAYS[1], D.connected_strings(held, run.preprocessor["sample_rate"]),
+                       held, "strings")]
+    else:
+        out[WAYS[2]] = brief(E.evaluate(heard(half), rest))
+        fine_tunes = [(WAYS[1], held, held, "all"), (WAYS[3], half, rest, "half")]
+    for way, pool, scored, protocol in fine_tunes:
+        taught_by = teacher(protocol)
+        tag = protocol + ("" if balanced else "-unbalanced")
+        tag += (f"-{rounds}rounds" if rounds > 1 else "") + (f"-keep{keep:g}" if keep != 0.5 else "")
+        tag += "" if taught_by is None else f"-taught-by-{Path(taught_by).name}"
         tuned = E.self_trained(run, pool, rehearse=str(folder), validation=valid,
-                               balanced=balanced, rounds=rounds,
+                               balanced=balanced, rounds=rounds, keep=keep,
+                               teacher=taught_by and load(taught_by),
                                out=f"runs/speech/selftrain-{name}-{tag}")
         out[way] = brief(E.evaluate(tuned, scored))
         out[way]["selection_digit_accuracy"] = tuned.metrics["valid"]["digit_accuracy"]
@@ -79,6 +95,16 @@ def main(argv=None):
                          "--no-balanced of all transcripts (stop 62's setting)")
     ap.add_argument("--rounds", type=int, default=1,
                     help="transcribe and fine-tune this many times")
+    ap.add_argument("--keep", type=float, default=0.5,
+                    help="the share of transcripts kept as labels (of each digit with --balanced)")
+    ap.add_argument("--connected", action="store_true",
+                    help="self-train on the connected-digit strings joined from his recordings "
+                         "(each recording once, as evaluate() joins them), scored on his "
+                         "recordings")
+    ap.add_argument("--teacher", metavar="BUNDLE_PATTERN",
+                    help="label with another run, adapted where it can be: a bundle path with "
+                         "{speaker} for the held-out speaker and {protocol} for all, half or "
+                         "strings, e.g. runs/speech/share50-no{speaker}")
     ap.add_argument("--out", default="benchmarks/results/speech_ctc_selftrain.md")
     args = ap.parse_args(argv)
     table, plain = {}, []
@@ -86,17 +112,26 @@ def main(argv=None):
         folder, run = Path(f"runs/speech/fsdd+synth-no{speaker}"), zoo.load(path)
         if not run.preprocessor.get("speaker_norm"):
             plain.append(speaker)
+        def teacher(protocol, speaker=speaker):
+            return args.teacher and args.teacher.format(speaker=speaker, protocol=protocol)
+
         table[speaker] = {"run": path, **scores(run, held, folder, Path(path).name,
-                                                args.balanced, args.rounds)}
+                                                args.balanced, args.rounds, args.connected,
+                                                args.keep, teacher)}
         print(json.dumps({speaker: table[speaker]}), flush=True)
-    kept = "of each transcribed digit" if args.balanced else "of all transcripts (--no-balanced)"
-    intro = (__doc__.split("\n\n")[1].strip() + f"\n- labels: the surer half {kept}; "
+    share = "half" if args.keep == 0.5 else f"{args.keep:g}"
+    kept = "of each transcribed text" if args.balanced else "of all transcripts (--no-balanced)"
+    intro = (__doc__.split("\n\n")[1].strip() + f"\n- labels: the surer {share} {kept}; "
              f"rounds: {args.rounds}.")
     if plain:
         intro += (f"\n- no speaker_norm in the runs for {', '.join(plain)}: their \"adapted\" "
                   f"columns are the run as trained.")
+    if args.teacher:
+        intro += f"\n- labels written by the teacher {args.teacher} (round 1)."
+    if args.connected:
+        intro += "\n- --connected: self-trained on his connected strings, not his recordings."
     write_table(args.out, "speech-ctc self-trained on a speaker it never heard", intro, table,
-                list(WAYS))
+                list(STRING_WAYS if args.connected else WAYS))
 
 
 if __name__ == "__main__":

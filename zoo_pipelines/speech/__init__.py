@@ -54,7 +54,10 @@ register(
            "not adapted). "
            "Expect errors on new voices, accents, "
            "children's voices and noisy rooms until fine-tuned on a few recordings of your own "
-           "(with --rehearse, so FSDD stays in the mix). "
+           "(with --rehearse, so FSDD stays in the mix), or self-trained on his recordings "
+           "of single digits without transcripts (python -m zoo_pipelines.speech.self_train "
+           "speech-ctc HIS_RECORDINGS --out DIR), which took the same five from 0.81 to 0.86 "
+           "adapted. "
            "Not a general-vocabulary recogniser.",
     **FSDD,
 )
@@ -72,6 +75,9 @@ register(
            "than speech-ctc: two synthetic voices never trained on get connected WER 0.04 and "
            "0.16 (speech-ctc 0.02-0.03); each FSDD speaker left out of the same recipe in turn "
            "scored 0.56 to 0.85 digit accuracy on him, mean 0.72 over the five (speech-ctc "
-           "0.76). Expect errors on new voices until fine-tuned.",
+           "0.76). Expect errors on new voices until fine-tuned, or self-trained on his "
+           "recordings with speech-ctc writing the labels (python -m "
+           "zoo_pipelines.speech.self_train speech-ctc-stream HIS_RECORDINGS --out DIR), "
+           "which took the same five from 0.72 to 0.86.",
     **FSDD,
 )
