@@ -59,17 +59,14 @@ def scores(run, held: list[dict], folder: Path, name: str, balanced: bool = True
     order = np.random.default_rng(0).permutation(len(held))
     half, rest = [held[i] for i in order[:len(held) // 2]], [held[i] for i in order[len(held) // 2:]]
 
-    def heard(pool):
-        # A model without speaker_norm (speech-ctc-stream) has nothing to adapt: its
-        # "adapted" columns are the model as trained.
-        return E.adapted(run, pool) if run.preprocessor.get("speaker_norm") else run
-
-    out = {WAYS[0]: brief(E.evaluate(heard(held), held))}
+    # A model without speaker_norm (speech-ctc-stream) has nothing to adapt: its "adapted"
+    # columns are the model as trained.
+    out = {WAYS[0]: brief(E.evaluate(E.heard_by(run, held), held))}
     if connected:
         fine_tunes = [(STRING_WAYS[1], D.connected_strings(held, run.preprocessor["sample_rate"]),
                        held, "strings")]
     else:
-        out[WAYS[2]] = brief(E.evaluate(heard(half), rest))
+        out[WAYS[2]] = brief(E.evaluate(E.heard_by(run, half), rest))
         fine_tunes = [(WAYS[1], held, held, "all"), (WAYS[3], half, rest, "half")]
     for way, pool, scored, protocol in fine_tunes:
         taught_by = teacher(protocol)
