@@ -1,6 +1,7 @@
 """Synthetic digit voices (zoo_pipelines/speech/synth.py): flite writes recordings the speech
 readers read, reproducibly; the training mix keeps FSDD's splits and the held-out voices out.
-flite is installed by `make test`; festival by `make test-slow` (its test skips without it)."""
+flite and espeak-ng are installed by `make test`; festival by `make test-slow` (its test
+skips without it)."""
 import shutil
 
 import numpy as np
@@ -98,6 +99,21 @@ def test_training_joins_single_digits_and_keeps_connected_strings_whole(voices):
     assert any(len(s) > 1 for s in seen - {tuple(int(d) for d in e["text"].split()) for e in strings})
 
 
+@pytest.mark.skipif(shutil.which("espeak-ng") is None,
+                    reason="espeak-ng is not installed (make test installs it: apt-get install espeak-ng)")
+def test_espeak_voices_speak_for_evaluation_and_never_go_into_a_mix(data_dir, tmp_path):
+    """espeak-ng is reserved for independent evaluation: its voices are not made by default,
+    read back like any synthetic voice, and `mix` refuses a folder holding only them."""
+    assert not any(v.startswith("espeak-") for v in S.DEFAULT_VOICES)
+    S.synthesize(tmp_path / "e", ["espeak-en-gb-f2"], n_variants=1, strings_per_variant=2)
+    singles = D.read(tmp_path / "e" / "recordings")
+    assert len(singles) == 10 and {e["speaker"] for e in singles} == {"espeak-en-gb-f2"}
+    assert len(D.read_manifest(tmp_path / "e" / "strings" / "transcripts.csv")) == 2
+    assert not S.trainable("espeak-en-gb-f2") and '"espeak-ng"' in (tmp_path / "e" / "recipe.json").read_text()
+    with pytest.raises(InputError, match="no synthetic recordings of a training voice"):
+        S.mix(tmp_path / "e", data_dir / "fsdd", tmp_path / "mix")
+
+
 def test_a_missing_engine_says_what_to_install(monkeypatch, tmp_path):
     monkeypatch.setattr(S.shutil, "which", lambda name: None)
     with pytest.raises(InputError, match="apt-get install flite"):
@@ -183,3 +199,22 @@ def test_score_adapts_a_speaker_norm_model_to_each_voice(voices, monkeypatch):
     out = S.score(Model(), voices)
     assert sorted(out) == ["flite-awb", "flite-kal"] and adapted_to == [2 * 10 + 2 * 2] * 2
     assert out["flite-kal"]["digit_accuracy"] == 0.1          # "0" is right for one digit in ten
+
+
+@needs_flite
+def test_scores_go_into_the_card_with_every_voice_and_the_pooled_row(voices, tmp_path, capsys):
+    """`synth --score BUNDLE --card` prints the table and writes it into that bundle's card;
+    the bundle still loads (its manifest re-hashed)."""
+    import shutil as sh
+
+    import zoo
+
+    bundle = tmp_path / "b"
+    sh.copytree(zoo.registry.get("speech-ctc-stream").bundle_path, bundle)
+    S.main(["--out", str(voices), "--score", str(bundle), "--card"])
+    assert "| all 2 | predict() |" in capsys.readouterr().out
+    study = zoo.load(bundle).metrics["studies"]["scored_voices"]
+    assert [r["voice"] for r in study["rows"]] == ["flite-awb", "flite-kal", "all 2"]
+    every = study["rows"][-1]
+    assert every["digit acc."] == pytest.approx(np.mean([r["digit acc."] for r in study["rows"][:2]]))
+    assert "## Synthetic voices" in (bundle / "card.md").read_text()

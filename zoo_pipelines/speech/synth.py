@@ -6,6 +6,7 @@ under seeded duration, pitch and vocal-tract variations, resampled to 8 kHz like
     python -m zoo_pipelines.speech.synth --out runs/speech/synth --mix $ZOO_DATA/fsdd \\
         --mix-out runs/speech/fsdd+synth                                # a training folder
     python -m zoo_pipelines.speech.synth --out runs/speech/synth --score speech-ctc
+    make speech-espeak          # the independent check: eight espeak-ng voices, both models scored
 
 It writes (nothing of it belongs in the repository):
 - `recordings/{digit}_{speaker}_{50 + variant}.wav`: single digits in FSDD's naming, so
@@ -19,8 +20,9 @@ It writes (nothing of it belongs in the repository):
   and pitch; every voice gets the vocal-tract change, done here by resampling).
 
 HOLDOUT speakers (awb, ked) are never mixed into training: they are the unseen-voice check,
-and nothing is chosen on them. espeak-ng is deliberately not an engine here: its output is
-reserved for independent evaluation.
+and nothing is chosen on them. espeak-ng's voices (`espeak-en-us`, ...; not in the default
+`--voices`) are reserved for independent evaluation: `mix` never takes them, and nothing
+is trained, tuned or chosen on them (`make speech-espeak` writes and scores them).
 
 >>> variants(3, seed=0)[0]
 Variant(duration=1.0, pitch=1.0, tract=1.0)
@@ -57,10 +59,19 @@ VOICES = {
     "festival-kal": ("festival", "kal_diphone", "kal", ("duration", "pitch")),
     "festival-ked": ("festival", "ked_diphone", "ked", ("duration", "pitch")),
     "festival-slt": ("festival", "cmu_us_slt_arctic_hts", "slt", ()),
+    # Independent evaluation only (RESERVED): eight espeak-ng accents and variants, fixed
+    # before any was heard (speaker names spell + as -, which FSDD file names allow);
+    # espeak-ng changes duration with -s, pitch by the tract resampling.
+    **{f"espeak-{v.replace('+', '-')}": ("espeak-ng", v, f"espeak-{v}", ("duration",))
+       for v in ("en-us", "en-us+f3", "en-gb", "en-gb+f2", "en-gb-scotland", "en-029",
+                 "en-gb-x-rp+m3", "en-us-nyc+f4")},
 }
 HOLDOUT = ("awb", "ked")        # people (all their engines) never trained on
+RESERVED = "espeak-ng"          # an engine whose output is never trained, tuned or chosen on
+DEFAULT_VOICES = tuple(s for s, (engine, *_) in VOICES.items() if engine != RESERVED)
 INSTALL = {"flite": "apt-get install flite",
-           "festival": "apt-get install festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts"}
+           "festival": "apt-get install festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts",
+           "espeak-ng": "apt-get install espeak-ng"}
 
 
 class Variant(NamedTuple):
@@ -91,6 +102,16 @@ def applied(speaker: str, v: Variant) -> Variant:
                    v.pitch if "pitch" in controls else v.tract, v.tract)
 
 
+def trainable(speaker: str) -> bool:
+    """Whether a synthetic speaker may go into training: not a HOLDOUT person, not espeak-ng.
+
+    >>> trainable("flite-kal"), trainable("flite-awb"), trainable("espeak-en-us")
+    (True, False, False)
+    """
+    engine, _, person, _ = VOICES.get(speaker, (None, None, None, None))
+    return engine is not None and engine != RESERVED and person not in HOLDOUT
+
+
 def require(engine: str) -> str:
     exe = shutil.which(engine)
     if not exe:
@@ -103,7 +124,8 @@ def version(engine: str) -> str:
     out = subprocess.run([require(engine), flag], capture_output=True, text=True, timeout=30)
     lines = [ln.strip() for ln in (out.stdout + out.stderr).splitlines() if ln.strip()]
     line = next((ln for ln in lines if "version" in ln.lower() or "2." in ln), lines[-1] if lines else "?")
-    return line.replace(require(engine) + ":", engine + ":")
+    # espeak-ng also prints where its data lies: a machine's path, not the engine's version
+    return line.replace(require(engine) + ":", engine + ":").split("  Data at")[0]
 
 
 def _engine_waves(speaker: str, v: Variant, texts: list[str], tmp: Path) -> list[Path]:
@@ -117,6 +139,11 @@ def _engine_waves(speaker: str, v: Variant, texts: list[str], tmp: Path) -> list
             subprocess.run([require("flite"), "-voice", voice, "--setf", f"duration_stretch={d:.4f}",
                             "--setf", f"f0_shift={p:.4f}", "-t", text, "-o", str(path)],
                            check=True, capture_output=True, timeout=60)
+        return paths
+    if engine == "espeak-ng":   # 175 words a minute is its default speed
+        for text, path in zip(texts, paths):
+            subprocess.run([require("espeak-ng"), "-v", voice, "-s", str(round(175 / d)), "-w", str(path),
+                            text], check=True, capture_output=True, timeout=60)
         return paths
     lines = [f"(voice_{voice})", f"(Parameter.set 'Duration_Stretch {d:.4f})",
              "(if (and (boundp 'int_lr_params) (assoc 'target_f0_mean int_lr_params)) "
@@ -142,7 +169,7 @@ def to_8k(path: Path, tract: float) -> np.ndarray:
     return (0.5 * wave / max(float(np.abs(wave).max()), 1e-6)).astype(np.float32)
 
 
-def synthesize(out: str | Path, speakers=tuple(VOICES), n_variants: int = 10,
+def synthesize(out: str | Path, speakers=DEFAULT_VOICES, n_variants: int = 10,
                strings_per_variant: int = 4, seed: int = 0) -> dict:
     """Write recordings/, strings/transcripts.csv and recipe.json under `out`; returns the
     recipe. Speakers whose engine is missing are an error (see INSTALL)."""
@@ -205,8 +232,7 @@ def mix(synth_dir: str | Path, fsdd: str | Path, out: str | Path, drop_speaker: 
     fsdd_ex = read(fsdd)
     if drop_speaker and drop_speaker not in {e["speaker"] for e in fsdd_ex}:
         raise InputError(f"{fsdd}: no speaker {drop_speaker!r} to drop")
-    synth = [e for e in read(Path(synth_dir) / "recordings")
-             if VOICES.get(e["speaker"], (None, None, None))[2] not in HOLDOUT]
+    synth = [e for e in read(Path(synth_dir) / "recordings") if trainable(e["speaker"])]
     if not synth:
         raise InputError(f"{synth_dir}/recordings: no synthetic recordings of a training voice")
     rec = Path(out) / "recordings"
@@ -216,7 +242,7 @@ def mix(synth_dir: str | Path, fsdd: str | Path, out: str | Path, drop_speaker: 
         if not link.exists():
             link.symlink_to(Path(e["audio"]).resolve())
     rows = [r for r in csv.DictReader(open(Path(synth_dir) / "strings" / "transcripts.csv"))
-            if VOICES[r["speaker"]][2] not in HOLDOUT]
+            if trainable(r["speaker"])]
     with open(Path(out) / TRAIN_EXTRA, "w", newline="") as f:
         csv.writer(f).writerows([("path", "text", "speaker"), *[
             (str((Path(synth_dir) / "strings" / r["path"]).resolve()), r["text"], r["speaker"])
@@ -249,14 +275,73 @@ def score(model, synth_dir: str | Path, beam: int = 0) -> dict:
                   "connected_wer": error_rates([e["text"] for e in many], hyp2)["wer"] if many else None,
                   "strings_exact": float(np.mean([e["text"] == h for e, h in zip(many, hyp2)])) if many else None,
                   "singles": len(one), "strings": len(many),
-                  "held_out": VOICES.get(s, (0, 0, None))[2] in HOLDOUT}
+                  "words": sum(len(e["text"].split()) for e in many),
+                  "held_out": not trainable(s)}
     return out
+
+
+def pooled(scores: dict) -> dict:
+    """`score`'s numbers over all its voices: digits and strings counted alike, WER over
+    every string's words (what jiwer gives for one list of all the strings).
+
+    >>> pooled({"a": {"digit_accuracy": 1.0, "connected_wer": 0.0, "strings_exact": 1.0, "singles": 10, "strings": 2, "words": 6},
+    ...         "b": {"digit_accuracy": 0.5, "connected_wer": 0.5, "strings_exact": 0.0, "singles": 10, "strings": 2, "words": 2}})["connected_wer"]
+    0.125
+    """
+    rows = [r for r in scores.values() if r["strings"]]
+    mean = lambda key, weight, rs: sum(r[key] * r[weight] for r in rs) / sum(r[weight] for r in rs)  # noqa: E731
+    return {"digit_accuracy": mean("digit_accuracy", "singles", scores.values()),
+            "connected_wer": mean("connected_wer", "words", rows),
+            "strings_exact": mean("strings_exact", "strings", rows),
+            **{k: sum(r[k] for r in scores.values()) for k in ("singles", "strings", "words")}}
+
+
+def print_scores(models, synth_dir, card: bool = False) -> None:
+    """A table a model (and, for a `speaker_norm` model, also `predict()` not adapted) with
+    its numbers as one JSON line; with `card`, the table also goes into the bundle's card
+    (metrics.json `studies`: "independent_voices" for espeak-ng's, else "scored_voices")."""
+    import zoo
+    from zoo.bundle import resolve
+
+    from .evaluate import unadapted
+
+    recipe = json.loads((Path(synth_dir) / "recipe.json").read_text())
+    reserved = all(VOICES[s][0] == RESERVED for s in recipe["voices"])
+    for name in models:
+        m = zoo.load(name)
+        runs = [("predict()", m)] + ([("predict() not adapted", unadapted(m))]
+                                     if m.preprocessor.get("speaker_norm") else [])
+        rows = []
+        for how, model in runs:
+            res = score(model, synth_dir)
+            every = pooled(res)
+            rows += [{"voice": s, "model": how, "digit acc.": r["digit_accuracy"],
+                      "connected WER": r["connected_wer"], "strings exact": r["strings_exact"]}
+                     for s, r in [*res.items(), (f"all {len(res)}", every)]]
+            print(json.dumps({"model": name, "how": how, "voices": res, "all": every}))
+        print(f"## {name} on {synth_dir}\n\n| {' | '.join(rows[0])} |\n|---|---|---:|---:|---:|")
+        for r in rows:
+            print("| " + " | ".join(v if isinstance(v, str) else f"{v:.3f}" for v in r.values()) + " |")
+        if card:
+            what = (f"{len(res)} voices of {', '.join(recipe['engines'].values())}: "
+                    f"{every['singles']} single digits and {every['strings']} connected strings "
+                    f"of 1-7 digits at 8 kHz, written by `{recipe['command']}`. ")
+            m.metrics.setdefault("studies", {})["independent_voices" if reserved else "scored_voices"] = {
+                "title": ("Voices never trained, tuned or chosen on (espeak-ng)" if reserved
+                          else f"Synthetic voices ({synth_dir})"),
+                "note": what + ("espeak-ng is reserved for independent evaluation: nothing was "
+                                "trained, tuned or chosen on it (synth.RESERVED). " if reserved else "")
+                        + "`predict()` adapts a speaker_norm model to each voice from its audio.",
+                "command": f"python -m zoo_pipelines.speech.synth --out {synth_dir} --score {name} --card",
+                "rows": rows}
+            m.write_card(resolve(name))
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", required=True, help="folder of the synthetic voices (runs/...)")
-    ap.add_argument("--voices", default=",".join(VOICES), help="speakers, comma-separated")
+    ap.add_argument("--voices", default=",".join(DEFAULT_VOICES),
+                    help=f"speakers, comma-separated, of {', '.join(VOICES)}")
     ap.add_argument("--variants", type=int, default=10)
     ap.add_argument("--strings", type=int, default=4, help="connected strings per variant")
     ap.add_argument("--seed", type=int, default=0)
@@ -264,20 +349,15 @@ def main(argv=None):
     ap.add_argument("--mix-out")
     ap.add_argument("--drop-speaker", help="an FSDD speaker left out of the mix (leave-one-out)")
     ap.add_argument("--score", nargs="*", help="models (names or bundles) to score on --out")
+    ap.add_argument("--card", action="store_true", help="with --score: write the table into each bundle's card")
     args = ap.parse_args(argv)
-    if args.score:
-        import zoo
-
-        for name in args.score:
-            res = score(zoo.load(name), args.out)
-            print(f"## {name} on {args.out}\n\n| voice | held out | digit acc. | connected WER | strings exact |\n|---|---|---:|---:|---:|")
-            for s, r in res.items():
-                print(f"| {s} | {'yes' if r['held_out'] else ''} | {r['digit_accuracy']:.3f} | "
-                      f"{r['connected_wer']:.3f} | {r['strings_exact']:.3f} |")
-            print(json.dumps({"model": name, "voices": res}))
-        return
     recipe = Path(args.out) / "recipe.json"
     voices = args.voices.split(",")
+    if args.score:      # an existing folder is scored as it is; a missing one is made first
+        if not recipe.is_file():
+            synthesize(args.out, voices, args.variants, args.strings, args.seed)
+        print_scores(args.score, args.out, args.card)
+        return
     if not recipe.is_file() or json.loads(recipe.read_text())["command"] != command(
             args.out, voices, args.variants, args.strings, args.seed):
         synthesize(args.out, voices, args.variants, args.strings, args.seed)
