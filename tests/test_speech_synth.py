@@ -218,3 +218,11 @@ def test_scores_go_into_the_card_with_every_voice_and_the_pooled_row(voices, tmp
     every = study["rows"][-1]
     assert every["digit acc."] == pytest.approx(np.mean([r["digit acc."] for r in study["rows"][:2]]))
     assert "## Synthetic voices" in (bundle / "card.md").read_text()
+
+
+def test_the_command_line_says_what_is_wrong_in_one_line(tmp_path, capsys):
+    with pytest.raises(SystemExit, match="^error: unknown voice 'espeak-xx'; expected one of flite-kal"):
+        S.main(["--out", str(tmp_path), "--voices", "espeak-xx"])
+    with pytest.raises(SystemExit):
+        S.main(["--out", str(tmp_path), "--card"])
+    assert "expected --score too" in capsys.readouterr().err

@@ -42,7 +42,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from zoo.errors import InputError
+from zoo.errors import InputError, ZooError
 
 from .audio import read_audio, resample
 from .text import DIGIT_WORDS
@@ -309,6 +309,9 @@ def print_scores(models, synth_dir, card: bool = False) -> None:
     reserved = all(VOICES[s][0] == RESERVED for s in recipe["voices"])
     for name in models:
         m = zoo.load(name)
+        if m.entry.package != __package__:
+            raise InputError(f"{name} is a {m.entry.task} model; expected a speech model "
+                             "(speech-ctc, speech-ctc-stream or a bundle of one)")
         runs = [("predict()", m)] + ([("predict() not adapted", unadapted(m))]
                                      if m.preprocessor.get("speaker_norm") else [])
         rows = []
@@ -351,6 +354,17 @@ def main(argv=None):
     ap.add_argument("--score", nargs="*", help="models (names or bundles) to score on --out")
     ap.add_argument("--card", action="store_true", help="with --score: write the table into each bundle's card")
     args = ap.parse_args(argv)
+    if args.card and not args.score:
+        ap.error("--card writes --score's table into the scored bundles' cards; expected --score too")
+    if args.mix and not args.mix_out:
+        ap.error("--mix needs --mix-out")
+    try:
+        run(args)
+    except ZooError as e:
+        raise SystemExit(f"error: {e}") from None
+
+
+def run(args) -> None:
     recipe = Path(args.out) / "recipe.json"
     voices = args.voices.split(",")
     if args.score:      # an existing folder is scored as it is; a missing one is made first
@@ -362,8 +376,6 @@ def main(argv=None):
             args.out, voices, args.variants, args.strings, args.seed):
         synthesize(args.out, voices, args.variants, args.strings, args.seed)
     if args.mix:
-        if not args.mix_out:
-            ap.error("--mix needs --mix-out")
         n = mix(args.out, args.mix, args.mix_out, args.drop_speaker)
         print(f"{args.mix_out}/recordings: FSDD + {n} synthetic utterances (held out: {', '.join(HOLDOUT)})")
 
