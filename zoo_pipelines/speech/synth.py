@@ -326,18 +326,26 @@ def print_scores(models, synth_dir, card: bool = False) -> None:
         for r in rows:
             print("| " + " | ".join(v if isinstance(v, str) else f"{v:.3f}" for v in r.values()) + " |")
         if card:
-            what = (f"{len(res)} voices of {', '.join(recipe['engines'].values())}: "
-                    f"{every['singles']} single digits and {every['strings']} connected strings "
-                    f"of 1-7 digits at 8 kHz, written by `{recipe['command']}`. ")
-            m.metrics.setdefault("studies", {})["independent_voices" if reserved else "scored_voices"] = {
-                "title": ("Voices never trained, tuned or chosen on (espeak-ng)" if reserved
-                          else f"Synthetic voices ({synth_dir})"),
-                "note": what + ("espeak-ng is reserved for independent evaluation: nothing was "
-                                "trained, tuned or chosen on it (synth.RESERVED). " if reserved else "")
-                        + "`predict()` adapts a speaker_norm model to each voice from its audio.",
-                "command": f"python -m zoo_pipelines.speech.synth --out {synth_dir} --score {name} --card",
-                "rows": rows}
+            m.metrics.setdefault("studies", {})["independent_voices" if reserved else "scored_voices"] = \
+                card_study(name, synth_dir, recipe, rows, reserved)
             m.write_card(resolve(name))
+
+
+def card_study(name: str, synth_dir, recipe: dict, rows: list[dict], reserved: bool) -> dict:
+    """The card's table of `print_scores`' rows (zoo.card.render_studies)."""
+    voices, takes = len(recipe["voices"]), len(next(iter(recipe["variants"].values())))
+    return {"title": ("Voices never trained, tuned or chosen on (espeak-ng)" if reserved
+                      else f"Synthetic voices ({synth_dir})"),
+            "note": (f"{voices} voices of {', '.join(recipe['engines'].values())}: "
+                     f"{voices * takes * len(DIGIT_WORDS)} single digits and "
+                     f"{voices * takes * recipe['strings_per_variant']} connected strings of 1-7 "
+                     f"digits at 8 kHz, written by `{recipe['command']}`. "
+                     + ("espeak-ng is reserved for independent evaluation: nothing was trained, "
+                        "tuned or chosen on it (synth.RESERVED). " if reserved else
+                        f"The people {', '.join(HOLDOUT)} were never trained on. ")
+                     + "`predict()` adapts a speaker_norm model to each voice from its audio."),
+            "command": f"python -m zoo_pipelines.speech.synth --out {synth_dir} --score {name} --card",
+            "rows": rows}
 
 
 def main(argv=None):
