@@ -48,7 +48,7 @@ def brief(metrics: dict) -> dict:
 
 def scores(run, held: list[dict], folder: Path, name: str, balanced: bool = True,
            rounds: int = 1, connected: bool = False, keep: float = 0.5,
-           teacher=lambda protocol: None, split: bool = True) -> dict:
+           teacher=lambda protocol: None) -> dict:
     """The four columns of WAYS (with `connected`, the two of STRING_WAYS) for one held-out
     speaker, and each fine-tune's selection score; the fine-tunes go to
     runs/speech/selftrain-NAME-... (`name`: the base run's). `teacher(protocol)`: the path
@@ -73,9 +73,8 @@ def scores(run, held: list[dict], folder: Path, name: str, balanced: bool = True
         tag = protocol + ("" if balanced else "-unbalanced")
         tag += (f"-{rounds}rounds" if rounds > 1 else "") + (f"-keep{keep:g}" if keep != 0.5 else "")
         tag += "" if taught_by is None else f"-taught-by-{Path(taught_by).name}"
-        tag += "-split" if split else ""
         tuned = E.self_trained(run, pool, rehearse=str(folder), validation=valid,
-                               balanced=balanced, rounds=rounds, keep=keep, split=split,
+                               balanced=balanced, rounds=rounds, keep=keep,
                                teacher=taught_by and load(taught_by),
                                out=f"runs/speech/selftrain-{name}-{tag}")
         out[way] = brief(E.evaluate(tuned, scored))
@@ -103,9 +102,6 @@ def main(argv=None):
                     help="label with another run, adapted where it can be: a bundle path with "
                          "{speaker} for the held-out speaker and {protocol} for all, half or "
                          "strings, e.g. runs/speech/share50-no{speaker}")
-    ap.add_argument("--split", action=argparse.BooleanOptionalAction, default=True,
-                    help="cut recordings read as several digits at their pauses first (the "
-                         "default), or with --no-split keep them whole (before 2026-12-06 late)")
     ap.add_argument("--out", default="benchmarks/results/speech_ctc_selftrain.md")
     args = ap.parse_args(argv)
     table, plain = {}, []
@@ -118,13 +114,12 @@ def main(argv=None):
 
         table[speaker] = {"run": path, **scores(run, held, folder, Path(path).name,
                                                 args.balanced, args.rounds, args.connected,
-                                                args.keep, teacher, args.split)}
+                                                args.keep, teacher)}
         print(json.dumps({speaker: table[speaker]}), flush=True)
     share = "half" if args.keep == 0.5 else f"{args.keep:g}"
     kept = "of each transcribed text" if args.balanced else "of all transcripts (--no-balanced)"
     intro = (__doc__.split("\n\n")[1].strip() + f"\n- labels: the surer {share} {kept}; "
-             f"rounds: {args.rounds}; recordings read as several digits "
-             + ("cut at their pauses first." if args.split else "kept whole (--no-split)."))
+             f"rounds: {args.rounds}.")
     if plain:
         intro += (f"\n- no speaker_norm in the runs for {', '.join(plain)}: their \"adapted\" "
                   f"columns are the run as trained.")

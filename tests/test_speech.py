@@ -490,26 +490,16 @@ def test_self_training_with_a_teacher_learns_the_teachers_transcripts(shipped, d
     assert (default_teacher(student), default_teacher(teacher)) == ("speech-ctc", None)
 
 
-def test_self_training_cuts_strings_at_their_pauses_or_warns(shipped, data_dir, monkeypatch, caplog):
-    """Recordings read as several digits, with a pause between each two, become one label a
-    digit (labels_of); kept whole (split=False) they are mostly strings, which cost 8-9
-    points of digit accuracy where measured (stop 64), so it says so."""
+def test_self_training_on_connected_strings_warns(shipped, data_dir, monkeypatch, caplog):
+    """Measured to cost 8-9 points of digit accuracy (stop 64), so it says so."""
     from zoo_pipelines.speech import evaluate as E
 
     model = shipped("speech-ctc")
     george = [e for e in D.read(data_dir / "fsdd") if e["speaker"] == "george"][:12]
-    taught = {}
-    monkeypatch.setattr(model, "fine_tune", lambda pseudo, **kw: taught.update(pseudo=pseudo) or model)
-    strings = D.connected_strings(george, 8000)
-    E.self_trained(model, strings, rehearse=True, validation=[])
-    assert sum(len(p["text"].split()) == 1 for p in taught["pseudo"]) > len(taught["pseudo"]) / 2
+    monkeypatch.setattr(model, "fine_tune", lambda pseudo, **kw: model)
+    E.self_trained(model, george[:4], rehearse=True, validation=[])
     assert "strings of several digits" not in caplog.text
-    said = E.adapted(model, strings).predict(E.audio_of(strings), logits=True)
-    labels = E.labels_of(E.audio_of(strings), said, 8000, split=True)
-    pieces = [x for x in labels if not any(x["audio"] is s["audio"] for s in strings)]  # cut
-    assert len(pieces) >= len(george) // 2 and all(len(x["text"].split()) == 1 for x in pieces)
-    assert all(x["audio"]["array"].size < 1.2 * 8000 for x in pieces)   # one digit's length
-    E.self_trained(model, strings, rehearse=True, validation=[], split=False)
+    E.self_trained(model, D.connected_strings(george, 8000), rehearse=True, validation=[])
     assert "most of these recordings were read as strings of several digits" in caplog.text
 
 

@@ -24,9 +24,7 @@ from zoo.errors import InputError
 from zoo.monitor import predict_with_progress
 
 from . import data as D
-from .audio import split_at_pauses
 from .features import PER_SPEAKER, speaker_adapted
-from .host import token_peaks
 from .text import normalize_text
 
 log = logging.getLogger(__name__)
@@ -138,27 +136,8 @@ def surer(said: list[dict], keep: float = 0.5, balanced: bool = False) -> list[i
     return sorted(chosen)
 
 
-def labels_of(audio: list, said: list[dict], rate: int, split: bool = False) -> list[dict]:
-    """Transcripts `said` of `audio` as labels ({"audio", "text", "confidence"}). With
-    `split`, a recording read as several digits is cut into one piece a digit where it holds
-    as many speech stretches between pauses (audio.split_at_pauses), each piece with its
-    digit's peak posterior as confidence; one that does not split stays whole. `said` then
-    needs each transcript's logits (predict(..., logits=True))."""
-    out = []
-    for a, r in zip(audio, said):
-        pieces = (split and len(r["tokens"]) > 1 and
-                  split_at_pauses(D.waveform({"audio": a}, rate), rate, len(r["tokens"])))
-        if pieces:
-            out += [{"audio": {"array": p, "sampling_rate": rate}, "text": t, "confidence": c}
-                    for p, t, c in zip(pieces, r["tokens"], token_peaks(r["logits"]))]
-        else:
-            out.append({"audio": a, "text": r["text"], "confidence": r["confidence"]})
-    return out
-
-
 def self_trained(model, recordings: list, rehearse, validation, keep: float = 0.5,
-                 balanced: bool = True, rounds: int = 1, out=None, teacher=None,
-                 split: bool = True, **overrides):
+                 balanced: bool = True, rounds: int = 1, out=None, teacher=None, **overrides):
     """`model` taught one new speaker from his recordings alone (self-training; no
     transcripts): the model, adapted to him where it was trained with `speaker_norm`,
     transcribes them; the surer `keep` of its transcripts (by `confidence`; with `balanced`,
@@ -169,9 +148,7 @@ def self_trained(model, recordings: list, rehearse, validation, keep: float = 0.
     above 1 the fine-tuned model transcribes them again and the model as trained is
     fine-tuned on those labels instead. With a `teacher` (another model of the same alphabet,
     as trained) the first round's transcripts are the teacher's, adapted to him where it can
-    be: speech-ctc teaching speech-ctc-stream, which reads a new voice less well. With `split`
-    (digits only), a recording read as a string of digits with a pause between each two is
-    cut into one label a digit first (labels_of). Returns the
+    be: speech-ctc teaching speech-ctc-stream, which reads a new voice less well. Returns the
     last fine-tuned model, adapted to the same recordings where it can be. Over the five FSDD
     speakers left out of training in turn, one balanced round took digit accuracy from 0.807
     (adapted() alone) to 0.860 (docs/models/speech-ctc.md, "Self-training on his own
@@ -195,11 +172,9 @@ def self_trained(model, recordings: list, rehearse, validation, keep: float = 0.
                          f"expected the student's alphabet, {model.preprocessor['alphabet']!r}")
     audio = audio_of(recordings)
     labeller = heard_by(model if teacher is None else teacher, recordings)
-    split = split and model.preprocessor["alphabet"] == "digits"
     for r in range(1, rounds + 1):
-        said = labels_of(audio, labeller.predict(audio, batch_size=64, logits=split),
-                         model.preprocessor["sample_rate"], split)
-        pseudo = [{"audio": said[i]["audio"], "text": said[i]["text"], "speaker": "self-trained"}
+        said = labeller.predict(audio, batch_size=64)
+        pseudo = [{"audio": audio[i], "text": said[i]["text"], "speaker": "self-trained"}
                   for i in surer(said, keep, balanced)]
         if not pseudo:
             raise InputError("self-training found no transcript to learn from; expected "

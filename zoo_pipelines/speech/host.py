@@ -73,28 +73,18 @@ def token_confidence(logits: np.ndarray) -> float:
     >>> round(token_confidence(np.log(np.array([[0.9, 0.1], [0.2, 0.8], [0.3, 0.7]]))), 2)
     0.8
     """
-    peaks = token_peaks(logits)
-    if not peaks:
-        return float(np.exp(log_softmax(logits))[:, 0].mean()) if len(logits) else 1.0
-    return float(min(peaks))
-
-
-def token_peaks(logits: np.ndarray) -> list[float]:
-    """Each token of the greedy CTC path's peak posterior, in order.
-
-    >>> [round(p, 2) for p in token_peaks(np.log(np.array([[0.1, 0.9], [0.8, 0.2], [0.3, 0.7]])))]
-    [0.9, 0.7]
-    """
     probs = np.exp(log_softmax(logits))
     best = probs.argmax(-1)
+    if not best.any():
+        return float(probs[:, 0].mean()) if len(probs) else 1.0
     peaks, prev = [], 0
     for t, k in enumerate(best):
         if k and k != prev:
-            peaks.append(float(probs[t, k]))
+            peaks.append(probs[t, k])
         elif k:
-            peaks[-1] = max(peaks[-1], float(probs[t, k]))
+            peaks[-1] = max(peaks[-1], probs[t, k])
         prev = k
-    return peaks
+    return float(min(peaks))
 
 
 class Host(contract.Host):
