@@ -284,12 +284,15 @@ def pooled(scores: dict) -> dict:
     """`score`'s numbers over all its voices: digits and strings counted alike, WER over
     every string's words (what jiwer gives for one list of all the strings).
 
-    >>> pooled({"a": {"digit_accuracy": 1.0, "connected_wer": 0.0, "strings_exact": 1.0, "singles": 10, "strings": 2, "words": 6},
-    ...         "b": {"digit_accuracy": 0.5, "connected_wer": 0.5, "strings_exact": 0.0, "singles": 10, "strings": 2, "words": 2}})["connected_wer"]
+    >>> voice = lambda acc, wer, words: {"digit_accuracy": acc, "connected_wer": wer,  # noqa: E731
+    ...     "strings_exact": 1 - wer, "singles": 10, "strings": 2, "words": words}
+    >>> pooled({"a": voice(1.0, 0.0, 6), "b": voice(0.5, 0.5, 2)})["connected_wer"]   # 1 error in 8 words
     0.125
     """
+    def mean(key, weight, rs):
+        return sum(r[key] * r[weight] for r in rs) / sum(r[weight] for r in rs)
+
     rows = [r for r in scores.values() if r["strings"]]
-    mean = lambda key, weight, rs: sum(r[key] * r[weight] for r in rs) / sum(r[weight] for r in rs)  # noqa: E731
     return {"digit_accuracy": mean("digit_accuracy", "singles", scores.values()),
             "connected_wer": mean("connected_wer", "words", rows),
             "strings_exact": mean("strings_exact", "strings", rows),
@@ -360,7 +363,8 @@ def main(argv=None):
     ap.add_argument("--mix-out")
     ap.add_argument("--drop-speaker", help="an FSDD speaker left out of the mix (leave-one-out)")
     ap.add_argument("--score", nargs="*", help="models (names or bundles) to score on --out")
-    ap.add_argument("--card", action="store_true", help="with --score: write the table into each bundle's card")
+    ap.add_argument("--card", action="store_true",
+                    help="with --score: write the table into each bundle's card")
     args = ap.parse_args(argv)
     if args.card and not args.score:
         ap.error("--card writes --score's table into the scored bundles' cards; expected --score too")
