@@ -45,7 +45,7 @@ speech-synth: install
 	$(BIN)/python -m zoo_pipelines.speech.synth --out runs/speech/synth
 
 # The independent check of issue 17: eight espeak-ng voices no recipe trains, tunes or
-# chooses on (synth.RESERVED), 80 digits and 96 connected strings, both speech models scored.
+# chooses on (synth.EVALUATION_VOICES), 80 digits and 96 connected strings, both speech models scored.
 ESPEAK := espeak-en-us,espeak-en-us-f3,espeak-en-gb,espeak-en-gb-f2,espeak-en-gb-scotland,espeak-en-029,espeak-en-gb-x-rp-m3,espeak-en-us-nyc-f4
 speech-espeak: install
 	command -v espeak-ng >/dev/null || (apt-get update -qq && apt-get install -y -qq espeak-ng)

@@ -193,6 +193,18 @@ def self_trained(model, recordings: list, rehearse, validation, keep: float = 0.
     return labeller
 
 
+def load_speech(name: str):
+    """zoo.load(name), refused in one line unless it is a speech model (the commands'
+    models and teachers)."""
+    import zoo
+
+    model = zoo.load(name)
+    if model.entry.package != __package__:
+        raise InputError(f"{name} is a {model.entry.task} model; expected a speech model "
+                         f"(speech-ctc, speech-ctc-stream or a bundle of one)")
+    return model
+
+
 def heard_by(model, recordings: list):
     """`model` adapted to the speaker of `recordings` where it was trained with
     `speaker_norm`, else as it is (speech-ctc-stream adapts to nobody).

@@ -77,19 +77,14 @@ def main(argv=None):
     args = ap.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")      # as `zoo` itself runs
     import_tensorflow_quietly()
-    import zoo
 
     from . import data as D
     from . import evaluate as E
 
     try:
-        audio, model = recordings(args.recordings), zoo.load(args.model)
+        audio, model = recordings(args.recordings), E.load_speech(args.model)
         teacher_name = args.teacher or default_teacher(model)
-        teacher = None if teacher_name in (None, "none") else zoo.load(teacher_name)
-        for name, m in ((args.model, model), (teacher_name, teacher)):
-            if m is not None and m.entry.package != __package__:
-                raise InputError(f"{name} is a {m.entry.task} model; expected a speech model "
-                                 f"(speech-ctc, speech-ctc-stream or a bundle of one)")
+        teacher = None if teacher_name in (None, "none") else E.load_speech(teacher_name)
         if teacher is not None:
             print(f"labels: {teacher_name}'s transcripts (--teacher none: the model's own)",
                   file=sys.stderr)

@@ -20,9 +20,9 @@ It writes (nothing of it belongs in the repository):
   and pitch; every voice gets the vocal-tract change, done here by resampling).
 
 HOLDOUT speakers (awb, ked) are never mixed into training: they are the unseen-voice check,
-and nothing is chosen on them. espeak-ng's voices (`espeak-en-us`, ...; not in the default
-`--voices`) are reserved for independent evaluation: `mix` never takes them, and nothing
-is trained, tuned or chosen on them (`make speech-espeak` writes and scores them).
+and nothing is chosen on them. espeak-ng's voices (EVALUATION_VOICES: `espeak-en-us`, ...)
+are reserved for independent evaluation: they are not in VOICES, so `mix` never takes them,
+and nothing is trained, tuned or chosen on them (`make speech-espeak` writes and scores them).
 
 >>> variants(3, seed=0)[0]
 Variant(duration=1.0, pitch=1.0, tract=1.0)
@@ -59,16 +59,16 @@ VOICES = {
     "festival-kal": ("festival", "kal_diphone", "kal", ("duration", "pitch")),
     "festival-ked": ("festival", "ked_diphone", "ked", ("duration", "pitch")),
     "festival-slt": ("festival", "cmu_us_slt_arctic_hts", "slt", ()),
-    # Independent evaluation only (RESERVED): eight espeak-ng accents and variants, fixed
-    # before any was heard (speaker names spell + as -, which FSDD file names allow);
-    # espeak-ng changes duration with -s, pitch by the tract resampling.
-    **{f"espeak-{v.replace('+', '-')}": ("espeak-ng", v, f"espeak-{v}", ("duration",))
-       for v in ("en-us", "en-us+f3", "en-gb", "en-gb+f2", "en-gb-scotland", "en-029",
-                 "en-gb-x-rp+m3", "en-us-nyc+f4")},
 }
+# Independent evaluation only, never in VOICES, so no training folder can hold them:
+# espeak-ng's output is reserved for that (DEVELOPERS.md). Eight accents and variants,
+# fixed before any was heard (speaker names spell + as -, which FSDD file names allow);
+# espeak-ng changes duration with -s, pitch by the tract resampling.
+EVALUATION_VOICES = {
+    f"espeak-{v.replace('+', '-')}": ("espeak-ng", v, f"espeak-{v}", ("duration",))
+    for v in ("en-us", "en-us+f3", "en-gb", "en-gb+f2", "en-gb-scotland", "en-029",
+              "en-gb-x-rp+m3", "en-us-nyc+f4")}
 HOLDOUT = ("awb", "ked")        # people (all their engines) never trained on
-RESERVED = "espeak-ng"          # an engine whose output is never trained, tuned or chosen on
-DEFAULT_VOICES = tuple(s for s, (engine, *_) in VOICES.items() if engine != RESERVED)
 INSTALL = {"flite": "apt-get install flite",
            "festival": "apt-get install festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts",
            "espeak-ng": "apt-get install espeak-ng"}
@@ -97,19 +97,23 @@ def spoken(digits: str, sep: str = " ") -> str:
 def applied(speaker: str, v: Variant) -> Variant:
     """What the audio gets from `v`: where the engine ignores a control, the vocal-tract
     resampling alone moves it (duration 1 / tract, pitch x tract)."""
-    controls = VOICES[speaker][3]
+    controls = voice(speaker)[3]
     return Variant(v.duration if "duration" in controls else round(1 / v.tract, 3),
                    v.pitch if "pitch" in controls else v.tract, v.tract)
 
 
+def voice(speaker: str) -> tuple:
+    """(engine, engine's voice name, person, controls) of a training or evaluation voice."""
+    return VOICES[speaker] if speaker in VOICES else EVALUATION_VOICES[speaker]
+
+
 def trainable(speaker: str) -> bool:
-    """Whether a synthetic speaker may go into training: not a HOLDOUT person, not espeak-ng.
+    """Whether a synthetic speaker may go into training: one of VOICES, not a HOLDOUT person.
 
     >>> trainable("flite-kal"), trainable("flite-awb"), trainable("espeak-en-us")
     (True, False, False)
     """
-    engine, _, person, _ = VOICES.get(speaker, (None, None, None, None))
-    return engine is not None and engine != RESERVED and person not in HOLDOUT
+    return speaker in VOICES and VOICES[speaker][2] not in HOLDOUT
 
 
 def require(engine: str) -> str:
@@ -131,21 +135,21 @@ def version(engine: str) -> str:
 def _engine_waves(speaker: str, v: Variant, texts: list[str], tmp: Path) -> list[Path]:
     """Engine output files (engine rate) for `texts`, synthesized at duration x tract and
     pitch / tract, so that playing them tract times faster gives v."""
-    engine, voice, _, _ = VOICES[speaker]
+    engine, name, _, _ = voice(speaker)
     d, p = v.duration * v.tract, v.pitch / v.tract
     paths = [tmp / f"{speaker}-{i}.wav" for i in range(len(texts))]
     if engine == "flite":
         for text, path in zip(texts, paths):
-            subprocess.run([require("flite"), "-voice", voice, "--setf", f"duration_stretch={d:.4f}",
+            subprocess.run([require("flite"), "-voice", name, "--setf", f"duration_stretch={d:.4f}",
                             "--setf", f"f0_shift={p:.4f}", "-t", text, "-o", str(path)],
                            check=True, capture_output=True, timeout=60)
         return paths
     if engine == "espeak-ng":   # 175 words a minute is its default speed
         for text, path in zip(texts, paths):
-            subprocess.run([require("espeak-ng"), "-v", voice, "-s", str(round(175 / d)), "-w", str(path),
+            subprocess.run([require("espeak-ng"), "-v", name, "-s", str(round(175 / d)), "-w", str(path),
                             text], check=True, capture_output=True, timeout=60)
         return paths
-    lines = [f"(voice_{voice})", f"(Parameter.set 'Duration_Stretch {d:.4f})",
+    lines = [f"(voice_{name})", f"(Parameter.set 'Duration_Stretch {d:.4f})",
              "(if (and (boundp 'int_lr_params) (assoc 'target_f0_mean int_lr_params)) "
              "(set! int_lr_params (cons (list 'target_f0_mean (* %.4f (car (cdr (assoc "
              "'target_f0_mean int_lr_params))))) int_lr_params)))" % p]
@@ -156,7 +160,7 @@ def _engine_waves(speaker: str, v: Variant, texts: list[str], tmp: Path) -> list
     subprocess.run([require("festival"), "-b", str(script)], check=True, capture_output=True, timeout=600)
     missing = [p for p in paths if not p.is_file()]
     if missing:
-        raise InputError(f"festival wrote no {missing[0].name} for voice {voice}; is its voice "
+        raise InputError(f"festival wrote no {missing[0].name} for voice {name}; is its voice "
                          f"package installed? ({INSTALL['festival']})")
     return paths
 
@@ -169,17 +173,18 @@ def to_8k(path: Path, tract: float) -> np.ndarray:
     return (0.5 * wave / max(float(np.abs(wave).max()), 1e-6)).astype(np.float32)
 
 
-def synthesize(out: str | Path, speakers=DEFAULT_VOICES, n_variants: int = 10,
+def synthesize(out: str | Path, speakers=tuple(VOICES), n_variants: int = 10,
                strings_per_variant: int = 4, seed: int = 0) -> dict:
     """Write recordings/, strings/transcripts.csv and recipe.json under `out`; returns the
     recipe. Speakers whose engine is missing are an error (see INSTALL)."""
     import soundfile as sf
 
     out = Path(out)
-    unknown = [s for s in speakers if s not in VOICES]
+    unknown = [s for s in speakers if s not in VOICES and s not in EVALUATION_VOICES]
     if unknown:
-        raise InputError(f"unknown voice {unknown[0]!r}; expected one of {', '.join(VOICES)}")
-    engines = sorted({VOICES[s][0] for s in speakers})
+        raise InputError(f"unknown voice {unknown[0]!r}; expected one of "
+                         f"{', '.join([*VOICES, *EVALUATION_VOICES])}")
+    engines = sorted({voice(s)[0] for s in speakers})
     for e in engines:
         require(e)
     (out / "recordings").mkdir(parents=True, exist_ok=True)
@@ -205,7 +210,7 @@ def synthesize(out: str | Path, speakers=DEFAULT_VOICES, n_variants: int = 10,
     with open(out / "strings" / "transcripts.csv", "w", newline="") as f:
         csv.writer(f).writerows([("path", "text", "speaker"), *rows])
     recipe = {"engines": {e: version(e) for e in engines}, "sample_rate": RATE, "seed": seed,
-              "voices": {s: dict(zip(("engine", "voice", "person", "controls"), VOICES[s]))
+              "voices": {s: dict(zip(("engine", "voice", "person", "controls"), voice(s)))
                          for s in speakers},
               "holdout_people": list(HOLDOUT), "first_take": FIRST_TAKE,
               "variants": {s: [applied(s, v)._asdict() for v in variants(n_variants, seed * 1000 + i)]
@@ -284,9 +289,9 @@ def pooled(scores: dict) -> dict:
     """`score`'s numbers over all its voices: digits and strings counted alike, WER over
     every string's words (what jiwer gives for one list of all the strings).
 
-    >>> voice = lambda acc, wer, words: {"digit_accuracy": acc, "connected_wer": wer,  # noqa: E731
+    >>> one = lambda acc, wer, words: {"digit_accuracy": acc, "connected_wer": wer,  # noqa: E731
     ...     "strings_exact": 1 - wer, "singles": 10, "strings": 2, "words": words}
-    >>> pooled({"a": voice(1.0, 0.0, 6), "b": voice(0.5, 0.5, 2)})["connected_wer"]   # 1 error in 8 words
+    >>> pooled({"a": one(1.0, 0.0, 6), "b": one(0.5, 0.5, 2)})["connected_wer"]   # 1 error in 8 words
     0.125
     """
     def mean(key, weight, rs):
@@ -302,19 +307,15 @@ def pooled(scores: dict) -> dict:
 def print_scores(models, synth_dir, card: bool = False) -> None:
     """A table a model (and, for a `speaker_norm` model, also `predict()` not adapted) with
     its numbers as one JSON line; with `card`, the table also goes into the bundle's card
-    (metrics.json `studies`: "independent_voices" for espeak-ng's, else "scored_voices")."""
-    import zoo
+    (metrics.json `studies`: "independent_voices" for EVALUATION_VOICES, else "scored_voices")."""
     from zoo.bundle import resolve
 
-    from .evaluate import unadapted
+    from .evaluate import load_speech, unadapted
 
     recipe = json.loads((Path(synth_dir) / "recipe.json").read_text())
-    reserved = all(VOICES[s][0] == RESERVED for s in recipe["voices"])
+    reserved = all(s in EVALUATION_VOICES for s in recipe["voices"])
     for name in models:
-        m = zoo.load(name)
-        if m.entry.package != __package__:
-            raise InputError(f"{name} is a {m.entry.task} model; expected a speech model "
-                             "(speech-ctc, speech-ctc-stream or a bundle of one)")
+        m = load_speech(name)
         runs = [("predict()", m)] + ([("predict() not adapted", unadapted(m))]
                                      if m.preprocessor.get("speaker_norm") else [])
         rows = []
@@ -344,7 +345,7 @@ def card_study(name: str, synth_dir, recipe: dict, rows: list[dict], reserved: b
                      f"{voices * takes * recipe['strings_per_variant']} connected strings of 1-7 "
                      f"digits at 8 kHz, written by `{recipe['command']}`. "
                      + ("espeak-ng is reserved for independent evaluation: nothing was trained, "
-                        "tuned or chosen on it (synth.RESERVED). " if reserved else
+                        "tuned or chosen on it (synth.EVALUATION_VOICES). " if reserved else
                         f"The people {', '.join(HOLDOUT)} were never trained on. ")
                      + "`predict()` adapts a speaker_norm model to each voice from its audio."),
             "command": f"python -m zoo_pipelines.speech.synth --out {synth_dir} --score {name} --card",
@@ -354,8 +355,9 @@ def card_study(name: str, synth_dir, recipe: dict, rows: list[dict], reserved: b
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", required=True, help="folder of the synthetic voices (runs/...)")
-    ap.add_argument("--voices", default=",".join(DEFAULT_VOICES),
-                    help=f"speakers, comma-separated, of {', '.join(VOICES)}")
+    ap.add_argument("--voices", default=",".join(VOICES),
+                    help=f"speakers, comma-separated, of {', '.join(VOICES)}; for evaluation "
+                         f"only: {', '.join(EVALUATION_VOICES)}")
     ap.add_argument("--variants", type=int, default=10)
     ap.add_argument("--strings", type=int, default=4, help="connected strings per variant")
     ap.add_argument("--seed", type=int, default=0)
