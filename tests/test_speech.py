@@ -176,6 +176,28 @@ def test_cepstra_turns_log_mels_into_mfccs_that_stay_fixed_and_saved(tmp_path):
     assert np.allclose(np.asarray(loaded.get_layer("cepstra")(x)), want, atol=1e-5)
 
 
+def test_freq_filters_pool_over_mel_bands_and_ignore_padding(tmp_path):
+    """`--hparam freq_filters=F`: a convolution along the mel axis alone and a max-pool over
+    3 bands come first; zero padding frames stay out of the real frames' logits, and a saved
+    model gives the same logits."""
+    import keras
+
+    from zoo_pipelines.speech import model as M
+
+    km = M.build({"n_mels": 40, "tokens": list("0123456789")}, units=4, filters=4, freq_filters=6)
+    assert tuple(km.get_layer("freq_join").output.shape) == (None, None, 11 * 6)
+    conv = km.get_layer("freq_conv")
+    conv.set_weights([conv.get_weights()[0], np.ones(6, np.float32)])   # padding frames -> 1
+    x = np.random.default_rng(0).normal(size=(1, 12, 40)).astype(np.float32)
+    padded = np.concatenate([x, np.zeros((1, 8, 40), np.float32)], axis=1)
+    logits = np.asarray(km({"features": x})["logits"])
+    assert np.allclose(np.asarray(km({"features": padded})["logits"])[:, :logits.shape[1]], logits,
+                       atol=1e-5)
+    km.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras", compile=False)
+    assert np.allclose(np.asarray(loaded({"features": x})["logits"]), logits, atol=1e-6)
+
+
 def test_speaker_norm_var_brings_each_speakers_spread_to_the_average(data_dir):
     """speaker_norm_var: after his band means, each speaker's band spreads are scaled to
     the training speakers' average, so their normalised features spread alike (nicolas's

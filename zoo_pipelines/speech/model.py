@@ -79,12 +79,15 @@ class CTCLoss(keras.losses.Loss):
 
 def build(prep: dict, init=None, cell: str = "gru", units: int = 128, layers: int = 2,
           bidirectional: bool = True, dropout: float = 0.2, filters: int = 128,
-          cepstra: int = 0) -> keras.Model:
+          cepstra: int = 0, freq_filters: int = 0) -> keras.Model:
     """Acoustic model for `prep`'s features and tokens: `prep["subsample"]` (a power of 2)
     stride-2 convolutions, then the recurrent stack. `bidirectional=False` gives a causal
     model (left-padded convolutions) that can run on a stream. `cepstra` > 0 first takes
     the log-mels' first `cepstra` DCT coefficients (MFCCs: a smooth spectral envelope,
-    without the pitch harmonics that the low mel bands resolve), a fixed product."""
+    without the pitch harmonics that the low mel bands resolve), a fixed product.
+    `freq_filters` > 0 first convolves along the mel axis alone (8 bands, shared weights) and
+    max-pools over 3 bands (Abdel-Hamid et al. 2014): small formant shifts between speakers
+    move a peak within a pool, not out of it."""
     features = keras.Input((None, prep["n_mels"]), name="features")
     subsample = int(prep.get("subsample", SUBSAMPLE))
     x = features
@@ -93,6 +96,12 @@ def build(prep: dict, init=None, cell: str = "gru", units: int = 128, layers: in
         x = dct(x)
         basis = scipy.fft.dct(np.eye(prep["n_mels"], dtype="float32"), norm="ortho")  # [mel, k]
         dct.set_weights([basis[:, :cepstra]])
+    if freq_filters:
+        x = keras.layers.Reshape((-1, x.shape[-1], 1), name="freq_split")(x)
+        x = keras.layers.Conv2D(freq_filters, (1, 8), activation="relu", name="freq_conv")(x)
+        x = keras.layers.MaxPooling2D((1, 3), name="freq_pool")(x)
+        x = keras.layers.Reshape((-1, x.shape[2] * freq_filters), name="freq_join")(x)
+        x = PaddingMask(1, masking=False, name="freq_mask")([x, features])
     for i in range(subsample.bit_length() - 1):     # stride-2 convolutions, log2(subsample)
         # Explicit padding: TF's "same" pads 1 frame on the left for even lengths but 2 for
         # odd ones, which would shift every frame of an odd-length input (ONNX runs exact
