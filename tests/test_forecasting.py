@@ -120,8 +120,11 @@ def test_evaluator_baselines_on_a_straight_line(shipped):
 
 
 def test_cli_predict_horizon_and_fan_chart(tmp_path):
+    """... and a warning (here a missing price) reads as one line, like an error."""
     path = tmp_path / "prices.csv"
-    long_table(("AAA", "BBB"), n=120).to_csv(path, index=False)
+    table = long_table(("AAA", "BBB"), n=120)
+    table.iloc[60, table.columns.get_loc("close")] = np.nan
+    table.to_csv(path, index=False)
     png = tmp_path / "fan.png"
     out = subprocess.run([sys.executable, "-m", "zoo.cli", "predict", "forecast-lstm", str(path),
                           "--horizon", "3", "--plot", str(png)],
@@ -129,6 +132,8 @@ def test_cli_predict_horizon_and_fan_chart(tmp_path):
     assert out.returncode == 0, out.stderr[-2000:]
     assert "3 steps ahead" in out.stdout and "AAA: last close" in out.stdout and "BBB:" in out.stdout
     assert png.stat().st_size > 10_000
+    assert "warning: AAA: 1 missing closes carried forward from the previous day" in \
+        out.stderr.splitlines() and "UserWarning" not in out.stderr, out.stderr[-2000:]
 
 
 def test_shipped_card_numbers_reproduce_on_the_report_split(shipped, data_dir):

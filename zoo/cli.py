@@ -24,6 +24,7 @@ import logging
 import os
 import shlex
 import sys
+import warnings
 from pathlib import Path
 
 from . import registry
@@ -552,6 +553,10 @@ def main(argv: list[str] | None = None) -> int:
             and not exports_only:
         os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
         import_tensorflow_quietly()
+    formatwarning = warnings.formatwarning
+    # A zoo warning (an input cut to the model's length, missing prices carried forward)
+    # reads as one line, as an error does, not as Python's file:line and source line.
+    warnings.formatwarning = lambda message, *args, **kwargs: f"warning: {message}\n"
     try:
         return run(argv)
     except ZooError as e:
@@ -563,6 +568,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted; re-run the same command to resume training", file=sys.stderr)
         return 130
+    finally:
+        warnings.formatwarning = formatwarning
 
 
 if __name__ == "__main__":
