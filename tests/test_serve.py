@@ -6,6 +6,7 @@ import asyncio
 import base64
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -273,8 +274,9 @@ def test_odd_json_never_makes_a_5xx(ner, lite):
 
 
 # ---- in process: the batcher and the JSON conversions -----------------------------------------
-def test_bad_server_limits_are_refused_before_it_starts():
-    """`zoo serve --max-batch 0` started a server whose every model failed to load."""
+def test_bad_server_limits_and_ports_are_refused_before_it_starts():
+    """`zoo serve --max-batch 0` started a server whose every model failed to load; `--port
+    99999` raised a raw OverflowError."""
     from zoo.serve import create_app
 
     for limits, words in (({"max_batch": 0}, "--max-batch must be an integer >= 1"),
@@ -283,6 +285,16 @@ def test_bad_server_limits_are_refused_before_it_starts():
                           ({"max_body_mb": 0}, "--max-body-mb must be a finite number > 0")):
         with pytest.raises(InputError, match=words):
             create_app(["forecast-lstm"], **limits)
+    from zoo.serve import serve
+
+    with pytest.raises(InputError, match="--port must be an integer in 0..65535; got 99999"):
+        serve(["forecast-lstm"], port=99999)      # was a raw OverflowError from bind()
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        with pytest.raises(ZooError, match=r"cannot listen on 127.0.0.1:\d+ \(Address already "
+                                           r"in use\); expected .* a free port \(--port\)"):
+            serve(["forecast-lstm"], port=busy.getsockname()[1])
 
 
 def test_batcher_keeps_options_apart_and_isolates_a_bad_request():

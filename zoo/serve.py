@@ -414,6 +414,7 @@ def serve(models: list[str], host: str = "127.0.0.1", port: int = 8501, max_batc
     line printed says which."""
     import uvicorn
 
+    check_int(port, "--port", 0, 65535)             # before the models load, not after
     app = create_app(models, max_batch, max_wait_ms, max_instances, max_body_mb)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # IPPROTO_TCP named, so asyncio sets TCP_NODELAY on each connection (it checks the
@@ -424,8 +425,8 @@ def serve(models: list[str], host: str = "127.0.0.1", port: int = 8501, max_batc
     try:
         sock.bind((host, port))
     except OSError as e:
-        raise ZooError(f"cannot listen on {host}:{port} ({e.strerror}); choose another "
-                       f"--port") from None
+        raise ZooError(f"cannot listen on {host}:{port} ({e.strerror}); expected an address "
+                       f"of this machine (--host) and a free port (--port)") from None
     port = sock.getsockname()[1]
     print(f"zoo serve: http://{host}:{port}/ loading {', '.join(app.state.served)} "
           f"(max batch {max_batch}, max wait {max_wait_ms:g} ms)", flush=True)
