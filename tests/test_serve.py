@@ -277,7 +277,7 @@ def test_odd_json_never_makes_a_5xx(ner, lite):
 def test_bad_server_limits_and_ports_are_refused_before_it_starts():
     """`zoo serve --max-batch 0` started a server whose every model failed to load; `--port
     99999` raised a raw OverflowError."""
-    from zoo.serve import create_app
+    from zoo.serve import create_app, serve
 
     for limits, words in (({"max_batch": 0}, "--max-batch must be an integer >= 1"),
                           ({"max_wait_ms": -1}, "--max-wait-ms must be a finite number >= 0"),
@@ -285,8 +285,6 @@ def test_bad_server_limits_and_ports_are_refused_before_it_starts():
                           ({"max_body_mb": 0}, "--max-body-mb must be a finite number > 0")):
         with pytest.raises(InputError, match=words):
             create_app(["forecast-lstm"], **limits)
-    from zoo.serve import serve
-
     with pytest.raises(InputError, match="--port must be an integer in 0..65535; got 99999"):
         serve(["forecast-lstm"], port=99999)      # was a raw OverflowError from bind()
     with socket.socket() as busy:
