@@ -597,15 +597,17 @@ def test_shipped_model_refuses_bad_audio(shipped, tmp_path):
 
 
 # ---- streaming ---------------------------------------------------------------------------
-@pytest.mark.parametrize("cell", ["gru", "lstm"])
-def test_streaming_steps_equal_the_whole_causal_model(cell, fsdd):
-    """Chunks of 100 ms through the exported step give the causal model's logits exactly."""
+@pytest.mark.parametrize("cell, front", [("gru", {}), ("lstm", {}), ("gru", {"cepstra": 13}),
+                                         ("gru", {"freq_filters": 6})])
+def test_streaming_steps_equal_the_whole_causal_model(cell, front, fsdd):
+    """Chunks of 100 ms through the exported step give the causal model's logits exactly,
+    with the per-frame front layers (MFCCs, the convolution along the mel bands) too."""
     from zoo_pipelines.speech import model as M
 
     prep = {"n_mels": 40, "tokens": list("0123456789"), "subsample": 4, "sample_rate": RATE,
             "alphabet": "digits", "mean": [0.0] * 40, "std": [1.0] * 40, "buckets": [100],
             "streaming": True}
-    km = M.build(prep, cell=cell, units=12, filters=8, bidirectional=False)
+    km = M.build(prep, cell=cell, units=12, filters=8, bidirectional=False, **front)
     host = H.Host({**prep, **M.host_constants(km)})
     step = M.export_functions(km, prep)["step"]
 

@@ -209,6 +209,10 @@ def serving_predict(signature, examples: list, prep: dict) -> list[dict]:
     return [{"text": t.decode()} for t in out["text"].numpy()]
 
 
+# The layers before the time convolutions, each of which sees one feature frame alone
+FRAME_LAYERS = ("cepstra", "freq_split", "freq_conv", "freq_pool", "freq_join")
+
+
 def _recurrent_layers(model):
     stack = model.get_layer("encoder")
     return stack, [r for r in stack.rnns]
@@ -245,6 +249,9 @@ def export_functions(model, prep: dict) -> dict:
     steps = STREAM_FRAMES
     feats = keras.Input(batch_shape=(1, steps, prep["n_mels"]), name="features")
     inputs, outputs, x = {"features": feats}, {}, feats
+    for name in FRAME_LAYERS:       # one frame at a time: no context to carry between steps
+        if any(layer.name == name for layer in model.layers):
+            x = model.get_layer(name)(x)
     n_conv = int(prep.get("subsample", SUBSAMPLE)).bit_length() - 1
     for i in range(n_conv):
         conv = model.get_layer(f"conv_{i}")
