@@ -118,6 +118,25 @@ def test_training_hyper_parameters_out_of_range_are_refused(override, words):
         zoo.registry.get("ner-bilstm").hparams(**override)
 
 
+@pytest.mark.parametrize("name", MODELS)
+def test_model_hyper_parameters_that_make_no_network_are_refused_in_one_line(name, shipped):
+    """`--hparam units=0` stopped inside Keras with its traceback; `layers=0` built a
+    recurrent stack that passed its input on and failed at the first step, or a network
+    with no recurrent layer."""
+    from zoo.training import build_model
+
+    m = shipped(name)
+    model = m.entry.parts(m.hparams)["model"]
+    for key in ("units", "layers"):
+        if key in model:
+            with pytest.raises(InputError, match=rf"^{name}: {key} must be an integer >= 1; got 0$"):
+                build_model(m.entry, dict(m.preprocessor), **{**model, key: 0})
+    if name == "ner-bilstm":                    # a value Keras's layers refuse
+        with pytest.raises(InputError, match=r"^ner-bilstm: the model hyper-parameters \{.*'cell': "
+                                             r"'xyz'.*\} make no network: cell must be one of"):
+            build_model(m.entry, dict(m.preprocessor), **{**model, "cell": "xyz"})
+
+
 def test_seeds_are_integers_each_named_once(tmp_path, capsys):
     from zoo.cli import main
 

@@ -20,7 +20,7 @@ from . import bundle, distribute, registry
 from .data import data_root, dataset_name, read_split
 from .errors import InputError
 from .model import ZooModel
-from .training import copy_pictures, crash_point, fit, read_state, remove
+from .training import build_model, copy_pictures, crash_point, fit, read_state, remove
 
 log = logging.getLogger("zoo")
 
@@ -151,7 +151,7 @@ def train_on(entry, hp: dict, train_ex, valid_ex, work: Path) -> ZooModel:
     `valid_ex`; `work` holds the checkpoints (a re-run resumes). The harness in
     zoo.testing trains tiny models with it."""
     work.mkdir(parents=True, exist_ok=True)
-    data, builder, parts = entry.module("data"), entry.module("model"), entry.parts(hp)
+    data, parts = entry.module("data"), entry.parts(hp)
     prep_path = work / "preprocessor.json"
     if prep_path.exists() and ((work / "backup").exists() or read_state(work).get("finished")):
         # A resumed run keeps its original vocabularies (re-learning them can take minutes)
@@ -164,7 +164,7 @@ def train_on(entry, hp: dict, train_ex, valid_ex, work: Path) -> ZooModel:
     prep["examples"] = data.parity_examples(valid_ex)     # raw inputs, JSON, for export checks
     keras.utils.set_random_seed(hp.get("seed", 0))      # the same initial weights every run
     with distribute.current().scope():              # variables of the strategy in use
-        model = builder.build(prep, init=init, **parts["model"])
+        model = build_model(entry, prep, init, **parts["model"])
     zm = ZooModel(entry, model, prep, hparams=hp)
     fit(zm, train_ex, valid_ex, work, **parts["fit"])
     if distribute.distributed():      # ordinary variables from here on (zoo.distribute)

@@ -22,6 +22,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import shutil
 import signal
 import tempfile
@@ -34,7 +35,7 @@ from .contract import parameters
 from .data import data_root, dataset_name, holdout, read_split
 from .errors import InputError
 from .optimizers import FusedAdam
-from .options import check_buckets
+from .options import check_buckets, check_int
 
 log = logging.getLogger("zoo")
 HOLDOUT_MIN = 10        # fewer fine-tuning examples than this: nothing is held out
@@ -354,6 +355,21 @@ def fit(zm, train, valid, work: Path, callbacks: list | None = None, epochs: int
     return best.state
 
 
+def build_model(entry, prep: dict, init=None, **hparams) -> keras.Model:
+    """`entry`'s network for `prep` with its model hyper-parameters. A value the network
+    cannot take (`units=0`, `layers=0`) is a one-line InputError naming them, not Keras's
+    traceback from inside the build."""
+    for key in ("units", "layers"):             # a recurrent network has one of each at least
+        if key in hparams:
+            check_int(hparams[key], f"{entry.name}: {key}", 1)
+    try:
+        return entry.module("model").build(prep, init=init, **hparams)
+    except (ValueError, TypeError) as e:
+        reason = re.sub(r"\x1b\[[0-9;]*m", "", str(e)).strip().splitlines()[0]   # no ANSI bold
+        raise InputError(f"{entry.name}: the model hyper-parameters {hparams} make no network: "
+                         f"{reason.rstrip('.')}") from None
+
+
 def fine_tune(zm, data, validation=None, epochs: int = 3, out=None,
               command: str | None = None, rehearse=None, new_share: float = 0.2,
               labels: list | None = None, replace_labels: bool = False,
@@ -440,7 +456,7 @@ def fine_tune(zm, data, validation=None, epochs: int = 3, out=None,
               + (" ..." if len(added) > 20 else ""))
     keras.utils.set_random_seed(hp.get("seed", 0))           # new layers start the same every run
     with distribute.current().scope():
-        new = model_mod.build(prep, **parts["model"])
+        new = build_model(entry, prep, **parts["model"])
         # A replaced label set means other ids: its layers start fresh, not grown.
         heads = ({l.name: l.get_weights() for l in new.layers if l.name.startswith("head_")}
                  if label_change and label_change["how"] != "merged" else {})

@@ -51,6 +51,8 @@ class RecurrentStack(keras.layers.Layer):
         super().__init__(**kwargs)
         if cell not in CELLS:
             raise ValueError(f"cell must be one of {sorted(CELLS)}; got {cell!r}")
+        if not isinstance(layers, int) or layers < 1:     # 0 built a stack that passed its input on
+            raise ValueError(f"layers must be a positive integer; got {layers!r}")
         if batch_parts is not None and (not isinstance(batch_parts, int) or batch_parts < 1):
             raise ValueError(f"batch_parts must be a positive integer or None; got {batch_parts!r}")
         self.batch_parts, self.unroll = batch_parts, unroll
