@@ -129,6 +129,20 @@ def test_export_out_whose_suffix_names_another_format_is_refused(tiny_bundle, tm
     assert list(tmp_path.iterdir()) == [], "nothing written"
 
 
+def test_export_out_that_is_a_folder_gets_the_file_inside(tiny_bundle, tmp_path, capsys):
+    """`--format onnx --out DIR` wrote DIR.onnx beside the folder, not in it."""
+    from zoo.cli import main
+
+    bundle = tiny_bundle("forecast-lstm")
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    assert main(["export", str(bundle), "--format", "onnx", "--out", str(folder)]) == 0
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["agreement"] >= 0.99
+    written = sorted(p.name for p in folder.iterdir())
+    assert written == [f"{bundle.name}.onnx", f"{bundle.name}.onnx.json"], written
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["exports"]
+
+
 def test_failed_saved_model_export_leaves_the_old_folder(forecaster, tmp_path, monkeypatch):
     import tensorflow as tf
 

@@ -116,7 +116,8 @@ def _parser(predict_help: bool | str = False) -> argparse.ArgumentParser:
     s = sub.add_parser("export", help="TFLite, ONNX or SavedModel, parity-checked")
     s.add_argument("name")
     s.add_argument("--format", required=True, choices=["tflite", "onnx", "saved_model"])
-    s.add_argument("--out", required=True)
+    s.add_argument("--out", required=True, help="the file (the suffix is added if missing), "
+                   "a folder to write NAME.tflite / NAME.onnx into, or the SavedModel's folder")
     s.add_argument("--quantize", choices=["dynamic", "float16"])
     s.add_argument("--overwrite", action="store_true",
                    help="replace --out even if it is a folder that is not an earlier export")
@@ -457,7 +458,10 @@ def run(argv: list[str]) -> int:
             raise ZooError(f"--out {args.out} names a {named} file but --format is "
                            f"{args.format}; expected --out "
                            + (f"ending in {suffix}" if suffix else "naming a folder"))
-        out = args.out if args.out.endswith(suffix) or not suffix else args.out + suffix
+        if suffix and Path(args.out).is_dir():   # a folder: the file goes into it, as cp's would
+            out = str(Path(args.out) / (Path(args.name).name + suffix))
+        else:
+            out = args.out if args.out.endswith(suffix) or not suffix else args.out + suffix
         report = zoo.load(args.name).export(out, quantize=args.quantize, overwrite=args.overwrite)
         print(json.dumps(report))
     elif args.command == "bench":
