@@ -42,3 +42,13 @@ def test_input_file_and_stdin_give_one_result_a_line(tmp_path, capsys, monkeypat
     monkeypatch.setattr("sys.stdin", io.StringIO(lines.read_text()))
     assert main(["predict", "ner-bilstm", "-", "--json"]) == 0
     assert [json.loads(x) for x in capsys.readouterr().out.strip().splitlines()] == out
+
+
+def test_a_folder_where_a_bundle_or_a_file_is_expected_is_named_so(tmp_path, capsys):
+    """`zoo info DIR` said it could not read DIR/card.md; `--input DIR` said "no such file"."""
+    assert main(["info", str(tmp_path)]) == 2
+    assert f"error: {tmp_path}: not a bundle directory (expected a folder with" in \
+        capsys.readouterr().err
+    assert main(["predict", "ner-bilstm", "--input", str(tmp_path)]) == 2
+    assert f"error: --input {tmp_path}: a folder (expected a file of one example a line)" in \
+        capsys.readouterr().err

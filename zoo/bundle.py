@@ -55,6 +55,11 @@ def plain_name(name) -> bool:
             and not any(c in name for c in "/\\:\x00"))
 
 
+def not_a_bundle(path) -> BundleError:
+    return BundleError(f"{path}: not a bundle directory (expected a folder with "
+                       f"{', '.join(REQUIRED)} and manifest.json)")
+
+
 def resolve(name_or_path: str | Path) -> Path:
     """A bundle directory for a registered name (a bundle `zoo pull` stored for it, else the
     shipped weights), a preset's name (registry.preset), a path, or an http(s) URL of a
@@ -70,8 +75,7 @@ def resolve(name_or_path: str | Path) -> Path:
     if path.is_dir():
         return path
     if path.suffix or "/" in str(name_or_path) or path.exists():
-        raise BundleError(f"{name_or_path}: not a bundle directory (expected a folder with "
-                          f"{', '.join(REQUIRED)} and manifest.json)")
+        raise not_a_bundle(name_or_path)
     owner = registry.preset(str(name_or_path))
     if owner:
         return owner.preset_path(str(name_or_path))
@@ -184,7 +188,10 @@ def read_json(path: Path, limit: int | None = None):
 
 
 def read_card(name_or_path: str) -> str:
-    path = resolve(name_or_path) / "card.md"
+    folder = resolve(name_or_path)
+    if not (folder / "manifest.json").is_file():
+        raise not_a_bundle(folder)
+    path = folder / "card.md"
     try:
         with open_regular(path) as f:
             return f.read().decode("utf-8", errors="replace")

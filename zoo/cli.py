@@ -257,7 +257,8 @@ def example_lines(source: str):
     if stream is None:
         path = Path(str(source))
         if not path.is_file():
-            raise ZooError(f"--input {source}: no such file (expected one example a line)")
+            what = "a folder" if path.is_dir() else "no such file"
+            raise ZooError(f"--input {source}: {what} (expected a file of one example a line)")
         stream = path.open(encoding="utf-8", errors="strict")
     try:
         for n, line in enumerate(stream, start=1):
