@@ -88,7 +88,8 @@ def forecaster(tiny):
     return tiny("forecast-lstm")
 
 
-def test_saved_model_export_refuses_a_folder_of_other_files(forecaster, tiny_bundle, tmp_path):
+def test_saved_model_export_refuses_a_folder_of_other_files(forecaster, tiny_bundle, tmp_path,
+                                                            capsys):
     out = tmp_path / "mine"
     out.mkdir()
     (out / "notes.txt").write_text("keep me")
@@ -100,8 +101,12 @@ def test_saved_model_export_refuses_a_folder_of_other_files(forecaster, tiny_bun
     bundle = str(tiny_bundle("forecast-lstm"))
     assert main(["export", bundle, "--format", "saved_model", "--out", str(out)]) == 2
     assert (out / "notes.txt").read_text() == "keep me"
+    capsys.readouterr()
     assert main(["export", bundle, "--format", "saved_model", "--out", str(out),
                  "--overwrite"]) == 0
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1],
+                        parse_constant=lambda c: pytest.fail(f"{c} is not JSON"))
+    assert report["agreement"] == 1.0 and report["max_abs_diff"] is None   # not measured
     assert (out / "saved_model.pb").is_file() and not (out / "notes.txt").exists()
     forecaster.export(out)          # an earlier export is replaced without --overwrite
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"], "no temporary folders left"

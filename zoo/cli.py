@@ -346,6 +346,8 @@ def _split_options(argv: list[str], known: tuple = ("--json",)) -> tuple[list[st
 
 
 def run(argv: list[str]) -> int:
+    from . import webio         # here, not at the top: webio takes this module's jsonable
+
     options = {}
     if argv[:1] == ["predict"]:
         argv, options = _split_options(argv)
@@ -444,7 +446,7 @@ def run(argv: list[str]) -> int:
             for k, v in metrics.items():
                 if isinstance(v, (int, float)):
                     print(f"{k:12s} {v:.4f}" if isinstance(v, float) else f"{k:12s} {v}")
-        print(json.dumps(metrics) if args.json else "")
+        print(json.dumps(webio.to_json(metrics)) if args.json else "")
     elif args.command == "compare":
         from .card import render_variants
 
@@ -464,7 +466,7 @@ def run(argv: list[str]) -> int:
         else:
             out = args.out if args.out.endswith(suffix) or not suffix else args.out + suffix
         report = zoo.load(args.name).export(out, quantize=args.quantize, overwrite=args.overwrite)
-        print(json.dumps(report))
+        print(json.dumps(webio.to_json(report)))      # a SavedModel's max_abs_diff: None
     elif args.command == "bench":
         import importlib
 

@@ -15,14 +15,15 @@ b'RIFF'
 >>> raw_input(0, {"b64": 5}, Host({}))
 Traceback (most recent call last):
 zoo.errors.InputError: input 0: "b64" must be a base64 string; got int
->>> to_json([{"x": np.float32(0.5), "y": np.arange(2)}])
-[{'x': 0.5, 'y': [0, 1]}]
+>>> to_json([{"x": np.float32(0.5), "y": np.arange(2), "z": float("nan")}])
+[{'x': 0.5, 'y': [0, 1], 'z': None}]
 """
 from __future__ import annotations
 
 import base64
 import binascii
 import json
+import math
 import mimetypes
 import tempfile
 from pathlib import Path
@@ -40,8 +41,17 @@ MEDIA_TYPES = {".png": "image/png", ".mid": "audio/midi", ".wav": "audio/wav"}
 
 def to_json(results):
     """Plain JSON types (what predict returns holds numpy arrays and scalars, DataFrames of
-    forecasts with dates)."""
-    return json.loads(json.dumps(results, default=jsonable, ensure_ascii=False))
+    forecasts with dates); NaN and infinities, which JSON has no words for, become None."""
+    return finite(json.loads(json.dumps(results, default=jsonable, ensure_ascii=False)))
+
+
+def finite(x):
+    """`x` (plain JSON types) with its NaN and infinite numbers as None."""
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    if isinstance(x, dict):
+        return {k: finite(v) for k, v in x.items()}
+    return [finite(v) for v in x] if isinstance(x, list) else x
 
 
 def b64(i: int, text) -> bytes:
