@@ -29,7 +29,7 @@ from pathlib import Path
 
 from . import registry
 from .errors import ZooError
-from .options import check_output_file
+from .options import check_output_file, not_found
 
 
 
@@ -246,7 +246,7 @@ def file_input(arg: str):
         return arg
     path = Path(arg[1:])
     if not path.is_file():
-        raise ZooError(f"{arg}: no such file (the @ prefix reads an input from a file)")
+        raise ZooError(f"{arg}: {not_found(path, 'file')}; the @ prefix reads an input from a file")
     return path
 
 
@@ -257,8 +257,8 @@ def example_lines(source: str):
     if stream is None:
         path = Path(str(source))
         if not path.is_file():
-            what = "a folder" if path.is_dir() else "no such file"
-            raise ZooError(f"--input {source}: {what} (expected a file of one example a line)")
+            raise ZooError(f"--input {source}: {not_found(path, 'file')}; expected a file of one "
+                           f"example a line")
         stream = path.open(encoding="utf-8", errors="strict")
     try:
         for n, line in enumerate(stream, start=1):

@@ -163,6 +163,24 @@ def check_output_file(path, name: str) -> Path:
     return p
 
 
+def not_found(path, what: str) -> str:
+    """Why an input `path` is not a `what` (e.g. "image file") that predict() can read: a
+    folder is named as one, with where a folder of inputs goes, else "no such ...".
+
+    >>> not_found("/", "image file")
+    "a folder, not an image file (a folder's files: zoo batch-predict --input '/*')"
+    """
+    try:
+        folder = Path(path).is_dir()
+    except OSError:                  # e.g. a data URI in quotes: "File name too long"
+        folder = False
+    if folder:
+        article = "an" if what[0] in "aeiou" else "a"
+        return (f"a folder, not {article} {what} (a folder's files: zoo batch-predict --input "
+                f"'{Path(path) / '*'}')")
+    return f"no such {what}"
+
+
 def as_batch(inputs, single, what: str) -> list:
     """The inputs of a predict() call as a non-empty list: one example (recognised by
     `single`, a type or tuple of types, or a predicate) becomes a list of one; anything

@@ -32,7 +32,7 @@ import numpy as np
 from zoo import contract
 from zoo.beam import batched, beam_search, units_a_call
 from zoo.errors import InputError
-from zoo.options import as_batch, check_int, check_number
+from zoo.options import as_batch, check_int, check_number, not_found
 
 from .retrieval import choose, memory_matrix, neighbours, recombine
 
@@ -123,8 +123,8 @@ def open_image(item, what: str = "input"):
         if not found:
             text = str(item)
             shown = text if len(text) <= 80 else f"{text[:60]}... ({len(text)} characters)"
-            raise InputError(f"{what}: {shown}: no such image file (expected an image path or a "
-                             f"data URI starting 'data:image/', without quotes)")
+            raise InputError(f"{what}: {shown}: {not_found(path, 'image file')}; expected an "
+                             f"image path or a data URI starting 'data:image/', without quotes")
         data, name = path.read_bytes(), str(path)
     elif isinstance(item, (bytes, bytearray)):
         data, name = bytes(item), "image bytes"

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from zoo.errors import DataFormatError, InputError
+from zoo.options import not_found
 
 DATE_COLUMNS = ("date", "datetime", "timestamp", "time", "day")
 NAME_COLUMNS = ("name", "ticker", "symbol", "series", "id")
@@ -161,7 +162,7 @@ def series_from_table(table, source: str = "input") -> list[dict]:
     if isinstance(table, (str, Path)):
         path = Path(table)
         if not path.is_file():
-            raise InputError(f"{path}: no such file; expected a CSV of prices")
+            raise InputError(f"{path}: {not_found(path, 'file')}; expected a CSV of prices")
         try:
             # Blank lines kept (as empty rows, dropped below) so row k is line k + 2.
             table = pd.read_csv(path, skip_blank_lines=False)

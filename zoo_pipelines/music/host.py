@@ -22,7 +22,7 @@ import numpy as np
 
 from zoo import contract
 from zoo.errors import InputError
-from zoo.options import as_batch, check_int, check_number, check_output_file
+from zoo.options import as_batch, check_int, check_number, check_output_file, not_found
 
 from .midi import KEYS, PITCH_MIN, MidiError, read_midi, roll_png, write_midi
 from .nade import nade_decode, nade_nll, sigmoid, softplus
@@ -81,7 +81,7 @@ class Host(contract.Host):
         if isinstance(item, (str, Path)):
             p = Path(item)
             if not p.is_file():
-                raise InputError(f"input {i}: {p}: no such MIDI file")
+                raise InputError(f"input {i}: {p}: {not_found(p, 'MIDI file')}")
             try:
                 return read_midi(p, self.spq).astype(np.float32)
             except MidiError as e:

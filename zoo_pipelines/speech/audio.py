@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from zoo.errors import InputError
+from zoo.options import not_found
 
 from .features import WIN_MS, frame_sizes
 
@@ -35,7 +36,7 @@ def read_audio(path: str | Path) -> tuple[np.ndarray, int]:
 
     path = Path(path)
     if not path.is_file():
-        raise InputError(f"{path}: no such audio file")
+        raise InputError(f"{path}: {not_found(path, 'audio file')}")
     try:
         check_duration(sf.info(str(path)), str(path))
         data, rate = sf.read(str(path), dtype="float32", always_2d=True)

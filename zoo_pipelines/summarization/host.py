@@ -35,7 +35,7 @@ import numpy as np
 from zoo import contract
 from zoo.beam import batched, beam_search, lcs_f1, minimum_bayes_risk, sample, units_a_call
 from zoo.errors import InputError
-from zoo.options import as_batch, check_int, check_number
+from zoo.options import as_batch, check_int, check_number, not_found
 
 EMPTY_INPUT = ""
 RESERVED = ["[PAD]", "[UNK]", "[BOS]", "[EOS]"]
@@ -190,7 +190,7 @@ class Encoded:
 def read_text_file(path: Path, what: str) -> str:
     """A UTF-8 text file's contents; binary or non-UTF-8 files are refused."""
     if not path.is_file():
-        raise InputError(f"{what}: {path}: no such text file")
+        raise InputError(f"{what}: {path}: {not_found(path, 'text file')}")
     if path.stat().st_size > MAX_FILE_BYTES:
         raise InputError(f"{what}: {path}: {path.stat().st_size:,} bytes; expected a text file "
                          f"of at most {MAX_FILE_BYTES:,} bytes")
