@@ -51,9 +51,10 @@ def test_a_folder_where_a_bundle_or_a_file_is_expected_is_named_so(tmp_path, cap
     assert f"error: {tmp_path}: not a bundle directory (expected a folder with" in \
         capsys.readouterr().err
     assert main(["predict", "ner-bilstm", "--input", str(tmp_path)]) == 2
-    assert f"error: --input {tmp_path}: a folder, not a file (a folder's files: zoo " \
-           f"batch-predict --input '{tmp_path}/*'); expected a file of one example a line" in \
+    assert f"error: --input {tmp_path}: a folder, not a file (a folder's files: zoo batch-predict" \
+           f" MODEL --input '{tmp_path}/*' --output DIR); expected a file of one example a line" in \
         capsys.readouterr().err
     assert main(["predict", "caption-cnn-lstm", str(tmp_path)]) == 2
     assert f"error: input 0: {tmp_path}: a folder, not an image file (a folder's files: zoo " \
-           f"batch-predict --input '{tmp_path}/*'); expected an image path" in capsys.readouterr().err
+           f"batch-predict MODEL --input '{tmp_path}/*' --output DIR); expected an image path" in \
+        capsys.readouterr().err

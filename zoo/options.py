@@ -168,7 +168,7 @@ def not_found(path, what: str) -> str:
     folder is named as one, with where a folder of inputs goes, else "no such ...".
 
     >>> not_found("/", "image file")
-    "a folder, not an image file (a folder's files: zoo batch-predict --input '/*')"
+    "a folder, not an image file (a folder's files: zoo batch-predict MODEL --input '/*' --output DIR)"
     """
     try:
         folder = Path(path).is_dir()
@@ -176,8 +176,8 @@ def not_found(path, what: str) -> str:
         folder = False
     if folder:
         article = "an" if what[0] in "aeiou" else "a"
-        return (f"a folder, not {article} {what} (a folder's files: zoo batch-predict --input "
-                f"'{Path(path) / '*'}')")
+        return (f"a folder, not {article} {what} (a folder's files: zoo batch-predict MODEL "
+                f"--input '{Path(path) / '*'}' --output DIR)")
     return f"no such {what}"
 
 
