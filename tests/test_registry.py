@@ -137,6 +137,19 @@ def test_model_hyper_parameters_that_make_no_network_are_refused_in_one_line(nam
             build_model(m.entry, dict(m.preprocessor), **{**model, "cell": "xyz"})
 
 
+def test_an_out_that_is_a_file_is_refused_before_any_work(tmp_path, shipped):
+    """`--out README.md` failed after the data was read, with "README.md/train: Not a
+    directory"."""
+    notes = tmp_path / "notes.txt"
+    notes.write_text("keep me")
+    words = r"notes.txt: a file, not a folder; expected --out \(out=\) to name a folder"
+    with pytest.raises(InputError, match=words):
+        zoo.train("ner-bilstm", data="/nonexistent", out=notes)      # before the data is read
+    with pytest.raises(InputError, match=words):
+        shipped("ner-bilstm").fine_tune("/nonexistent", out=notes)
+    assert notes.read_text() == "keep me"
+
+
 def test_seeds_are_integers_each_named_once(tmp_path, capsys):
     from zoo.cli import main
 

@@ -163,6 +163,17 @@ def check_output_file(path, name: str) -> Path:
     return p
 
 
+def check_out_folder(path) -> Path:
+    """`path` as a Path for a bundle's folder, new or an earlier run's (which resumes); a
+    file there is an InputError before any work (it failed after the data was read, with
+    "README.md/train: Not a directory")."""
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise InputError(f"{path}: a file, not a folder; expected --out (out=) to name a folder "
+                         f"for the bundle: a new one, or an earlier run's to resume it")
+    return p
+
+
 def not_found(path, what: str) -> str:
     """Why an input `path` is not a `what` (e.g. "image file") that predict() can read: a
     folder is named as one, with where a folder of inputs goes, else "no such ...".

@@ -19,6 +19,7 @@ import keras
 from . import bundle, distribute, registry
 from .data import data_root, dataset_name, read_split
 from .errors import InputError
+from .options import check_out_folder
 from .model import ZooModel
 from .training import build_model, copy_pictures, crash_point, fit, read_state, remove
 
@@ -46,7 +47,7 @@ def train(name: str, data: str | Path | None = None, out: str | Path | None = No
     entry = registry.get(name)
     hp = entry.hparams(**overrides)
     data_dir = Path(data) if data else data_root() / entry.default_data
-    out = Path(out or f"runs/{name}")
+    out = check_out_folder(out or f"runs/{name}")
     train_ex = read_split(entry, data_dir, "train")
     valid_ex = read_split(entry, data_dir, "valid")
     # A dataset file holding every split (a .npz) is named with the split it was read for.

@@ -35,7 +35,7 @@ from .contract import parameters
 from .data import data_root, dataset_name, holdout, read_split
 from .errors import InputError
 from .optimizers import FusedAdam
-from .options import check_buckets, check_int
+from .options import check_buckets, check_int, check_out_folder
 
 log = logging.getLogger("zoo")
 HOLDOUT_MIN = 10        # fewer fine-tuning examples than this: nothing is held out
@@ -400,6 +400,8 @@ def fine_tune(zm, data, validation=None, epochs: int = 3, out=None,
     under; multi_worker must be started before the model is loaded (the CLI does), and
     only the chief writes `out`."""
     distribute.use(strategy)
+    if out is not None:
+        check_out_folder(out)
     entry, parent = zm.entry, zm.metrics
     for key in ARCHITECTURE:
         if key in overrides and key in zm.hparams and overrides[key] != zm.hparams[key]:
