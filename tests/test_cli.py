@@ -58,3 +58,13 @@ def test_a_folder_where_a_bundle_or_a_file_is_expected_is_named_so(tmp_path, cap
     assert f"error: input 0: {tmp_path}: a folder, not an image file (a folder's files: zoo " \
            f"batch-predict MODEL --input '{tmp_path}/*' --output DIR); expected an image path" in \
         capsys.readouterr().err
+
+
+def test_demo_out_that_is_a_file_is_refused_in_one_line(tmp_path, capsys):
+    """`zoo demo --out README.md` said "README.md: File exists"."""
+    notes = tmp_path / "notes.txt"
+    notes.write_text("keep me")
+    assert main(["demo", "ner-bilstm", "--out", str(notes)]) == 2
+    assert f"error: {notes}: a file, not a folder; expected --out (out=) to name a folder for " \
+           f"the demo's inputs and pictures" in capsys.readouterr().err
+    assert notes.read_text() == "keep me"

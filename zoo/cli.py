@@ -29,7 +29,7 @@ from pathlib import Path
 
 from . import registry
 from .errors import ZooError
-from .options import check_output_file, not_found
+from .options import check_out_folder, check_output_file, not_found
 
 
 
@@ -511,7 +511,7 @@ def demo(names: list[str] | None = None, out: str | Path = "demo") -> None:
     from .data import data_root
 
     names = [registry.get(n).name for n in names] if names else zoo.list_models()
-    folder = Path(out)
+    folder = check_out_folder(out, "the demo's inputs and pictures")
     folder.mkdir(parents=True, exist_ok=True)
     print(f"demo folder (inputs, pictures, MIDI): {folder.resolve()}")
     for name in names:

@@ -163,14 +163,15 @@ def check_output_file(path, name: str) -> Path:
     return p
 
 
-def check_out_folder(path) -> Path:
-    """`path` as a Path for a bundle's folder, new or an earlier run's (which resumes); a
-    file there is an InputError before any work (it failed after the data was read, with
-    "README.md/train: Not a directory")."""
+def check_out_folder(path, purpose: str = "the bundle: a new one, or an earlier run's to "
+                     "resume it") -> Path:
+    """`path` as a Path for a folder to write into (by default a bundle's, new or an earlier
+    run's, which resumes); a file there is an InputError before any work (it failed after the
+    data was read, with "README.md/train: Not a directory")."""
     p = Path(path)
     if p.exists() and not p.is_dir():
         raise InputError(f"{path}: a file, not a folder; expected --out (out=) to name a folder "
-                         f"for the bundle: a new one, or an earlier run's to resume it")
+                         f"for {purpose}")
     return p
 
 
