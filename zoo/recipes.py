@@ -19,8 +19,8 @@ import keras
 from . import bundle, distribute, registry
 from .data import data_root, dataset_name, read_split
 from .errors import InputError
-from .options import check_out_folder
 from .model import ZooModel
+from .options import check_out_folder
 from .training import build_model, copy_pictures, crash_point, fit, read_state, remove
 
 log = logging.getLogger("zoo")
