@@ -42,6 +42,12 @@ def test_input_file_and_stdin_give_one_result_a_line(tmp_path, capsys, monkeypat
     monkeypatch.setattr("sys.stdin", io.StringIO(lines.read_text()))
     assert main(["predict", "ner-bilstm", "-", "--json"]) == 0
     assert [json.loads(x) for x in capsys.readouterr().out.strip().splitlines()] == out
+    lines.write_text('Angela Merkel visited Paris .\n{"tokens": ["EU"\n')
+    assert main(["predict", "ner-bilstm", "--input", str(lines)]) == 2
+    error = capsys.readouterr().err
+    assert f"error: {lines}:2: not valid JSON (Expecting ',' delimiter" in error
+    assert "); a line that starts with { or [ is read as a JSON object or list, any other as " \
+           "text" in error
 
 
 def test_a_folder_where_a_bundle_or_a_file_is_expected_is_named_so(tmp_path, capsys):

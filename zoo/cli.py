@@ -279,9 +279,10 @@ def parse_example(text: str, where: str, strict: bool = True):
     if text.lstrip().startswith(("{", "[")):
         try:
             return json.loads(text)
-        except ValueError:
+        except ValueError as e:
             if strict:
-                raise ZooError(f"{where}: not valid JSON") from None
+                raise ZooError(f"{where}: not valid JSON ({e}); a line that starts with {{ or [ "
+                               f"is read as a JSON object or list, any other as text") from None
     return text
 
 
