@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import os
 import shlex
 import sys
@@ -235,8 +236,7 @@ def _overrides(args) -> dict:
 def _print_prediction(host, result, as_json: bool = False) -> None:
     """One line per result: JSON with --json, else the host's `describe`, else JSON."""
     text = None if as_json else host.describe(result)
-    print(text if text is not None else json.dumps(result, ensure_ascii=False, default=jsonable),
-          flush=True)
+    print(text if text is not None else json.dumps(to_json(result), ensure_ascii=False), flush=True)
 
 
 def file_input(arg: str):
@@ -312,6 +312,20 @@ def jsonable(obj):
     return str(obj)
 
 
+def to_json(results):
+    """Plain JSON types (what predict returns holds numpy arrays and scalars, DataFrames of
+    forecasts with dates); NaN and infinities, which JSON has no words for, become None."""
+    return _finite(json.loads(json.dumps(results, default=jsonable, ensure_ascii=False)))
+
+
+def _finite(x):
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    if isinstance(x, dict):
+        return {k: _finite(v) for k, v in x.items()}
+    return [_finite(v) for v in x] if isinstance(x, list) else x
+
+
 def _value(text: str):
     """A command-line option value as a number, boolean, None or JSON where it parses."""
     if text in ("True", "False", "None"):     # Python spellings, as a Keras user types them
@@ -347,8 +361,6 @@ def _split_options(argv: list[str], known: tuple = ("--json",)) -> tuple[list[st
 
 
 def run(argv: list[str]) -> int:
-    from . import webio         # here, not at the top: webio takes this module's jsonable
-
     options = {}
     if argv[:1] == ["predict"]:
         argv, options = _split_options(argv)
@@ -447,7 +459,7 @@ def run(argv: list[str]) -> int:
             for k, v in metrics.items():
                 if isinstance(v, (int, float)):
                     print(f"{k:12s} {v:.4f}" if isinstance(v, float) else f"{k:12s} {v}")
-        print(json.dumps(webio.to_json(metrics)) if args.json else "")
+        print(json.dumps(to_json(metrics)) if args.json else "")
     elif args.command == "compare":
         from .card import render_variants
 
@@ -467,7 +479,7 @@ def run(argv: list[str]) -> int:
         else:
             out = args.out if args.out.endswith(suffix) or not suffix else args.out + suffix
         report = zoo.load(args.name).export(out, quantize=args.quantize, overwrite=args.overwrite)
-        print(json.dumps(webio.to_json(report)))      # a SavedModel's max_abs_diff: None
+        print(json.dumps(to_json(report)))      # a SavedModel's max_abs_diff: None
     elif args.command == "bench":
         import importlib
 

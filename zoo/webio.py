@@ -23,35 +23,19 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import math
 import mimetypes
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from .cli import jsonable
+from .cli import jsonable, to_json  # noqa: F401  (to_json: the server and batch-predict use it)
 from .contract import Host
 from .errors import InputError
 
 # Options that write files on the server (music's out/png, the CLI's plot): refused.
 FILE_OPTIONS = ("out", "png", "plot")
 MEDIA_TYPES = {".png": "image/png", ".mid": "audio/midi", ".wav": "audio/wav"}
-
-
-def to_json(results):
-    """Plain JSON types (what predict returns holds numpy arrays and scalars, DataFrames of
-    forecasts with dates); NaN and infinities, which JSON has no words for, become None."""
-    return finite(json.loads(json.dumps(results, default=jsonable, ensure_ascii=False)))
-
-
-def finite(x):
-    """`x` (plain JSON types) with its NaN and infinite numbers as None."""
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    if isinstance(x, dict):
-        return {k: finite(v) for k, v in x.items()}
-    return [finite(v) for v in x] if isinstance(x, list) else x
 
 
 def b64(i: int, text) -> bytes:
