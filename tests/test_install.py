@@ -79,6 +79,11 @@ def test_the_wheel_installs_and_runs_every_model_outside_the_checkout(tmp_path):
     zoo_cli = venv / "bin" / "zoo"
     assert "ner-bilstm" in run([zoo_cli, "list"], cwd=work, env=env)
     assert "Headline metric: `f1`" in run([zoo_cli, "info", "ner-bilstm"], cwd=work, env=env)
+    # benchmarks/ stays in the checkout: `zoo bench` says so in one line, not a traceback.
+    bench = subprocess.run([zoo_cli, "bench", "ner-bilstm"], cwd=work, env=env,
+                           capture_output=True, text=True, timeout=120)
+    assert bench.returncode != 0 and bench.stderr.count("\n") == 1, bench.stderr
+    assert "benchmarks are not installed with the package" in bench.stderr, bench.stderr
     out = json.loads(run([venv / "bin" / "python", "-c", SCRIPT], cwd=work, env=env).splitlines()[-1])
     assert out["zoo"].startswith(str(site)), out["zoo"]          # not the checkout
     for name, result in out["models"].items():

@@ -481,13 +481,11 @@ def run(argv: list[str]) -> int:
         report = zoo.load(args.name).export(out, quantize=args.quantize, overwrite=args.overwrite)
         print(json.dumps(to_json(report)))      # a SavedModel's max_abs_diff: None
     elif args.command == "bench":
-        import importlib
-
         entry = registry.get(args.name)
         if not entry.benchmark:
             raise ZooError(f"{args.name} has no benchmark; these do: "
                            f"{', '.join(n for n in registry.names() if registry.get(n).benchmark)}")
-        importlib.import_module(entry.benchmark).main(args.options)
+        import_benchmark(entry.benchmark).main(args.options)
     elif args.command == "demo":
         demo(args.names, args.out)
     elif args.command == "pull":
@@ -558,6 +556,27 @@ def import_tensorflow_quietly() -> None:
     # Its Python-side notes too (e.g. "N calls triggered tf.function retracing" when
     # audio of many lengths goes through one model): not the user's concern.
     tensorflow.get_logger().setLevel(logging.ERROR)
+
+
+def import_benchmark(module: str):
+    """The benchmark module of a checkout: benchmarks/ is not part of the installed package.
+
+    The `zoo` console script does not put the checkout on sys.path (only `python -m` from its
+    root does), so an editable install finds the benchmarks beside the `zoo` package.
+    """
+    import importlib
+
+    checkout = Path(__file__).resolve().parents[1]
+    if (checkout / "benchmarks").is_dir() and str(checkout) not in sys.path:
+        sys.path.insert(0, str(checkout))
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as e:
+        if e.name != "benchmarks":
+            raise
+        raise ZooError("zoo bench: the benchmarks are not installed with the package; expected a "
+                       "checkout of rnn-zoo (git clone, then `make bench` or `zoo bench NAME` "
+                       "there)") from None
 
 
 def main(argv: list[str] | None = None) -> int:
