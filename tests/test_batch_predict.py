@@ -147,6 +147,11 @@ def test_a_name_is_exported_once_into_the_output(data_dir, tmp_path, capsys):
     (["IN/nothing.tflite", "--input", "IN/*.txt"], "IN/nothing.tflite: no such exported model"),
     (["ner-bilstm", "--input", "IN/*.txt", "--output", "IN"], "holds other files (a.txt)"),
     (["ner-bilstm", "--input", "IN/*.txt", "--workers", "0"], "--workers must be 1..256"),
+    # Beam raised these after the output folder was emptied (a traceback), or dropped them
+    (["ner-bilstm", "--input", "IN/*.txt", "--runner", "Bogus"], "--runner Bogus: Unexpected"),
+    (["ner-bilstm", "--input", "IN/*.txt", "--horizon", "5"], "unknown option(s) --horizon"),
+    (["ner-bilstm", "--input", ""], "--input '': an empty pattern"),
+    (["ner-bilstm", "--input", "IN"], "it is a folder: give a glob of its files"),
 ])
 def test_cli_errors_are_one_line(args, expected, tmp_path, capsys):
     from zoo.cli import main
@@ -194,3 +199,40 @@ def test_an_export_runs_without_tensorflow(ner_run, tmp_path):
                           timeout=300, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split()[-3:] == ["201", "2", "False"]
+
+
+def test_inputs_in_the_output_folder_are_refused_before_it_is_emptied(tmp_path, capsys):
+    """--input 'out/*.jsonl' --output out: the earlier results were deleted, then Beam
+    failed to read them (a traceback)."""
+    from zoo.cli import main
+
+    out = tmp_path / "out"
+    out.mkdir()
+    for name in ("manifest.json", "predictions-00000-00000.jsonl"):
+        (out / name).write_text("{}\n")
+    assert main(["batch-predict", "ner-bilstm", "--input", str(out / "*.jsonl"),
+                 "--output", str(out)]) == 2
+    assert "in the --output folder" in capsys.readouterr().err
+    assert sorted(p.name for p in out.iterdir()) == ["manifest.json",
+                                                     "predictions-00000-00000.jsonl"]
+
+
+def test_whole_files_are_files_and_jsonl_strings_their_text(tmp_path):
+    """A whole file reached the task as its path string, which text tasks read as the text
+    itself (summarize-attn --whole-files summarized "bp/docs for d1"); a .jsonl line that
+    is a JSON string was read with its quotes."""
+    from pathlib import Path
+
+    from apache_beam.pvalue import TaggedOutput
+
+    from zoo.batch_predict import read_records
+
+    doc = tmp_path / "doc.txt"
+    doc.write_text("EU rejects German call .\n")
+    [(_, _, key, raw)] = read_records((0, 0, str(doc), False))
+    assert key == str(doc) and isinstance(raw, Path) and raw == doc
+    lines = tmp_path / "in.jsonl"
+    lines.write_text('"EU rejects \\"it\\""\n"unclosed\n{"text": 1}\n')
+    first, second, third = read_records((0, 0, str(lines), True))
+    assert first[3] == 'EU rejects "it"' and third[3] == {"text": 1}
+    assert isinstance(second, TaggedOutput) and "in.jsonl:2: not valid JSON" in second.value[3]

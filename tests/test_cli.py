@@ -48,6 +48,11 @@ def test_input_file_and_stdin_give_one_result_a_line(tmp_path, capsys, monkeypat
     assert f"error: {lines}:2: not valid JSON (Expecting ',' delimiter" in error
     assert "); a line that starts with { or [ is read as a JSON object or list, any other as " \
            "text" in error
+    jsonl = tmp_path / "sents.jsonl"        # JSON Lines: a quoted line is a JSON string
+    jsonl.write_text('"EU rejects \\"German\\" call ."\n')
+    assert main(["predict", "ner-bilstm", "--input", str(jsonl), "--json"]) == 0
+    [result] = [json.loads(x) for x in capsys.readouterr().out.strip().splitlines()]
+    assert result["tokens"][:2] == ["EU", "rejects"], result["tokens"]      # no quote
 
 
 def test_a_folder_where_a_bundle_or_a_file_is_expected_is_named_so(tmp_path, capsys):

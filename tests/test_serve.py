@@ -166,6 +166,10 @@ BAD = [  # (body or raw bytes, status, words the message must hold)
     ({"instances": ["x"], "parameters": {"batch_size": 0}}, 400, "batch_size"),
     ({"instances": ["x" * 150_000]}, 413, "characters"),
     ({"instances": ["x" * (1 << 20)]}, 413, "body"),
+    (b"[" * 100_000 + b"]" * 100_000, 400, "nests"),                  # was a 500 (RecursionError)
+    (b'{"instances": ["\\ud800 EU"]}', 400, "lone UTF-16 surrogate"),  # was a 500 (UTF-8 encode)
+    ({"instances": ["x"], "signature_name": "classify"}, 400, "serving_default"),  # was ignored
+    ({"instances": ["x"], "parameters": []}, 400, "parameters"),               # was ignored
 ]
 
 
@@ -185,7 +189,8 @@ def test_unknown_model_route_and_method_are_404(ner):
     assert r.status_code == 404 and ":predict" in r.json()["error"]
     assert ner.get("/v1/models/nosuch").status_code == 404
     assert "error" in ner.get("/nowhere").json()
-    assert ner.get("/v1/models/ner-bilstm:predict").status_code in (404, 405)
+    r = ner.get("/v1/models/ner-bilstm:predict")          # was 404 "no model 'ner-bilstm:predict'"
+    assert r.status_code == 405 and "takes a POST" in r.json()["error"]
 
 
 def test_status_metadata_health_and_metrics(ner):
@@ -242,6 +247,21 @@ def test_an_export_is_served_without_tensorflow(lite):
         r = lite.post("/v1/models/forecast-lstm:predict", body)
         assert r.status_code == 400 and words in r.json()["error"], r.text
     assert metric(lite, "zoo_tensorflow_loaded") == 0.0
+
+
+def test_answers_are_strict_json(lite):
+    """A forecast of a price that jumps to 1e300 has infinite quantiles: the server wrote
+    them as Infinity, which JSON parsers refuse; they are null, as in `zoo predict --json`."""
+    from zoo.serve import dumps
+
+    dates = [f"2024-{m:02d}-{d:02d}" for m in (1, 2, 3) for d in range(1, 29)]
+    body = {"instances": [{"dates": dates, "close": [1.0] * 83 + [1e300]}]}
+    for method in ("predict", "plot"):
+        r = lite.post(f"/v1/models/forecast-lstm:{method}", body)
+        assert r.status_code == 200, r.text
+        json.loads(r.text, parse_constant=lambda word: pytest.fail(f"{method}: {word} in JSON"))
+    assert dumps({"predictions": [{"q": float("inf"), "p": float("nan"), "x": 0.5}]}) == \
+        '{"predictions": [{"q": null, "p": null, "x": 0.5}]}'
 
 
 def test_zoo_serve_of_exports_alone_never_imports_tensorflow(lite, tmp_path):
@@ -395,3 +415,8 @@ def test_model_specs_are_checked_before_anything_loads(tmp_path):
     with pytest.raises(ZooError, match="sidecar"):
         resolve([str(tmp_path / "x.tflite")])
     assert [s.name for s in resolve(["ner=ner-bilstm", "ner-bilstm"])] == ["ner", "ner-bilstm"]
+    for spec, words in (("a?b=ner-bilstm", "cannot name a model in a URL"),    # was served,
+                        ("a#b=ner-bilstm", "cannot name a model in a URL"),    # unreachable
+                        ("ner=", "nothing after '='")):
+        with pytest.raises(ZooError, match=words):
+            resolve([spec])

@@ -8,8 +8,9 @@ is exported once, before the pipeline is built, into `OUTPUT/model/`; a `.tflite
 
 Inputs: every file the globs match. A `.txt` or `.jsonl` file holds one example a line
 (a JSON object or list is that object, as `zoo predict --input FILE` reads it; in a .txt
-file a line that only looks like JSON is text), keyed `PATH:LINE`; any other file (a WAV,
-an image, a CSV) is one input, keyed by its path.
+file a line that only looks like JSON is text; in a .jsonl file a JSON string is the text
+it holds), keyed `PATH:LINE`; any other file (a WAV, an image, a CSV) is one input, keyed
+by its path, and read as `zoo predict NAME @FILE` reads it.
 
 Output folder (deterministic: the same inputs give byte-identical files on any runner):
 
@@ -68,6 +69,9 @@ def match_inputs(globs: list[str], whole_files: bool = False) -> list[tuple]:
     most, so an output shard never outgrows a worker."""
     paths = set()
     for g in globs:
+        if not g.strip():       # was the current folder, "no file matches /work/..."
+            raise InputError("--input '': an empty pattern; expected a glob of files, e.g. "
+                             "'data/*.txt'")
         g = os.path.abspath(os.path.expanduser(g)) if _local(g) else g
         try:
             found = [m.path for r in _fs().match([g]) for m in r.metadata_list]
@@ -75,7 +79,9 @@ def match_inputs(globs: list[str], whole_files: bool = False) -> list[tuple]:
             raise InputError(f"--input {g}: cannot list it ({str(e)[:200]})") from None
         found = [p for p in found if not (_local(p) and os.path.isdir(p))]
         if not found:
-            raise InputError(f"--input {g}: no file matches it")
+            hint = f"; it is a folder: give a glob of its files, e.g. '{g}/*'" \
+                if _local(g) and os.path.isdir(g) else ""
+            raise InputError(f"--input {g}: no file matches it{hint}")
         paths.update(found)
     files, group, run = [], -1, SHARD_RECORDS
     for i, path in enumerate(sorted(paths)):
@@ -87,9 +93,9 @@ def match_inputs(globs: list[str], whole_files: bool = False) -> list[tuple]:
     return files
 
 
-def prepare_output(output: str) -> None:
+def prepare_output(output: str, inputs: list[str] = ()) -> None:
     """`output` new, empty, or an earlier batch-predict's (whose files are replaced);
-    a folder that holds anything else is refused before any work."""
+    a folder that holds anything else, or any of the `inputs`, is refused before any work."""
     if not _local(output):
         return
     out = Path(output)
@@ -102,6 +108,10 @@ def prepare_output(output: str) -> None:
             shown = ", ".join((other or names)[:3]) + (", ..." if len(other or names) > 3 else "")
             raise InputError(f"--output {output}: holds other files ({shown}); give a new or "
                              f"empty folder, or the folder of an earlier zoo batch-predict")
+        inside = [p for p in inputs if _local(p) and Path(p).is_relative_to(out)]
+        if inside:   # they were deleted below, then the pipeline failed to read them
+            raise InputError(f"--input matches {inside[0]}, in the --output folder (its files "
+                             f"are replaced); give an --output folder apart from the inputs")
         for n in names:
             if n != "model":
                 (out / n).unlink()
@@ -155,11 +165,13 @@ def read_records(item, max_chars: int = MAX_RECORD_CHARS):
     "dead", (shard, order, key, error message) for a line that is no input."""
     from apache_beam import pvalue
 
-    from .cli import parse_example
+    from .cli import json_lines, parse_example
 
     group, index, path, lines = item
-    if not lines:        # one input: a local path as `zoo predict NAME FILE` takes it
-        raw = path
+    if not lines:        # one input: a local file as `zoo predict NAME @FILE` takes it
+        # A Path, not the path string: a text task (NER, summaries) reads a string as the
+        # text itself, and tagged or summarized the file's name.
+        raw = Path(path)
         if not _local(path):
             with _fs().open(path) as f:
                 raw = f.read()
@@ -175,14 +187,34 @@ def read_records(item, max_chars: int = MAX_RECORD_CHARS):
                     error = (f"{key}: a line of {len(text):,} characters; batch-predict takes "
                              f"at most {max_chars:,} a line")
                 else:
-                    strict = ".jsonl" in path.lower()[-12:]    # .txt: text unless JSON
-                    yield shard, order, key, parse_example(text, key, strict)
+                    jsonl = json_lines(path)        # .txt: text unless JSON
+                    yield shard, order, key, parse_example(text, key, jsonl, jsonl)
                     continue
             except UnicodeDecodeError as e:
                 error = f"{key}: not UTF-8 text ({e.reason} at byte {e.start})"
             except ZooError as e:
                 error = str(e)
             yield pvalue.TaggedOutput("dead", (shard, order, key, error))
+
+
+def check_beam(runner: str, flags: list[str]) -> None:
+    """Refuse an unknown runner or Beam option before any work: Beam raised the runner's
+    ValueError as a traceback after the output folder was emptied, and dropped an unknown
+    option (a typo, a predict option) with a warning."""
+    from apache_beam.options.pipeline_options import PipelineOptions
+    from apache_beam.runners.runner import create_runner
+
+    try:
+        create_runner(runner)
+    except (ValueError, ImportError) as e:
+        raise InputError(f"--runner {runner}: {str(e)[:400]}") from None
+    known = PipelineOptions([]).get_all_options()
+    unknown = sorted(set(PipelineOptions(flags).get_all_options(retain_unknown_options=True))
+                     - set(known))
+    if unknown:
+        raise InputError(f"unknown option(s) {', '.join('--' + u for u in unknown)}; "
+                         f"batch-predict takes its own (zoo batch-predict --help) and Beam "
+                         f"pipeline options (e.g. --flink_master=HOST:PORT)")
 
 
 def message(e: Exception) -> str:
@@ -289,6 +321,8 @@ def batch_predict(model: str, inputs: list[str] | str, output: str, runner: str 
         raise InputError(f"--format {fmt!r}; batch-predict runs 'tflite' or 'onnx' exports")
     if not 1 <= int(workers) <= 256 or not 1 <= int(batch_size) <= 1024:
         raise InputError("--workers must be 1..256 and --batch-size 1..1024")
+    if not output.strip():     # was the current folder
+        raise InputError("--output '': an empty path; expected a new or empty folder")
     output = os.path.abspath(output) if _local(output) else output.rstrip("/")
     if not model.endswith(EXPORTS):       # an unknown name fails before any work
         from .bundle import resolve
@@ -297,13 +331,14 @@ def batch_predict(model: str, inputs: list[str] | str, output: str, runner: str 
     elif _local(model) and not Path(model).is_file():
         raise InputError(f"{model}: no such exported model file")
     files = match_inputs([inputs] if isinstance(inputs, str) else list(inputs), whole_files)
-    prepare_output(output)
-    export, name = model_export(model, output, fmt)
     flags = [f"--runner={runner}", *beam_args]
     if runner == "DirectRunner" and workers > 1:
         flags = [*flags[:1], "--direct_running_mode=multi_processing",
                  f"--direct_num_workers={workers}", "--default_sdk_harness_log_level=ERROR",
                  *flags[1:]]
+    check_beam(runner, flags)
+    prepare_output(output, [p for _, _, p, _ in files])
+    export, name = model_export(model, output, fmt)
     meta = {"command": "zoo batch-predict", "model": name, "export": export,
             "format": export.rsplit(".", 1)[-1], "runner": runner, "workers": workers,
             "inputs": [inputs] if isinstance(inputs, str) else list(inputs),

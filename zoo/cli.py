@@ -264,7 +264,7 @@ def example_lines(source: str):
         for n, line in enumerate(stream, start=1):
             text = line.rstrip("\n")
             if text.strip():
-                yield parse_example(text, f"{source}:{n}")
+                yield parse_example(text, f"{source}:{n}", jsonl=json_lines(source))
     except UnicodeDecodeError as e:
         raise ZooError(f"{source}: not UTF-8 text ({e.reason})") from None
     finally:
@@ -272,17 +272,30 @@ def example_lines(source: str):
             stream.close()
 
 
-def parse_example(text: str, where: str, strict: bool = True):
+def json_lines(path: str) -> bool:
+    """A JSON Lines file (`.jsonl`, `.jsonl.gz`, ...), whose every line is a JSON value."""
+    return ".jsonl" in str(path).lower()[-12:]
+
+
+def parse_example(text: str, where: str, strict: bool = True, jsonl: bool = False):
     """One line of an examples file: a JSON object or list is that object (structured
     inputs), anything else the text itself; `where` (FILE:LINE) names it in the error.
-    Not `strict`: a line that only looks like JSON is text ("[ CORRECTED 05:30 GMT ]")."""
-    if text.lstrip().startswith(("{", "[")):
+    Not `strict`: a line that only looks like JSON is text ("[ CORRECTED 05:30 GMT ]").
+    `jsonl` (a .jsonl file): a "quoted" line is a JSON string, the text it holds (it was
+    read with its quotes and escapes).
+
+    >>> parse_example('{"csv": "x"}', "f:1"), parse_example('"EU rejects"', "f:2", jsonl=True)
+    ({'csv': 'x'}, 'EU rejects')
+    """
+    if text.lstrip().startswith(("{", "[", '"') if jsonl else ("{", "[")):
         try:
             return json.loads(text)
         except ValueError as e:
             if strict:
+                kinds = "object, list or string" if jsonl else "object or list"
                 raise ZooError(f"{where}: not valid JSON ({e}); a line that starts with {{ or [ "
-                               f"is read as a JSON object or list, any other as text") from None
+                               f"{'or a quote ' if jsonl else ''}is read as a JSON {kinds}, any "
+                               f"other as text") from None
     return text
 
 

@@ -37,6 +37,8 @@ function readFile(file) {           // -> {b64, url}: the bytes for JSON, a data
 }
 
 function number(panel, name) { return Number($(panel, `[name=${name}]`).value); }
+// The server sends null for NaN and infinities (JSON has no words for them).
+function fixed(x, digits) { return x == null ? "n/a" : x.toFixed(digits); }
 
 function table(node, head, rows) {
   node.replaceChildren(el("tr"));
@@ -102,7 +104,7 @@ const PANELS = {
       });
       line.append(text.slice(at));
       table($(p, ".table"), ["entity", "type", "confidence"],
-            entities.map(e => [e.text, e.type, e.confidence.toFixed(3)]));
+            entities.map(e => [e.text, e.type, fixed(e.confidence, 3)]));
     },
   },
   summarization: {
@@ -122,7 +124,7 @@ const PANELS = {
       const out = await call(m.name, "plot", {instances: [{csv: $(p, "[name=csv]").value}],
                                               parameters: {horizon: number(p, "horizon")}});
       table($(p, ".table"), ["date", "median", "80 % interval"], out.predictions[0].map(
-        r => [r.date.slice(0, 10), r.forecast.toFixed(2), `${r["q0.1"].toFixed(2)} – ${r["q0.9"].toFixed(2)}`]));
+        r => [r.date.slice(0, 10), fixed(r.forecast, 2), `${fixed(r["q0.1"], 2)} – ${fixed(r["q0.9"], 2)}`]));
       $(p, ".picture").src = out.picture;
     },
   },
@@ -135,7 +137,7 @@ const PANELS = {
       const out = await call(m.name, "plot", {instances: [primer], parameters: {
         steps: number(p, "steps"), temperature: number(p, "temperature"), seed: number(p, "seed")}});
       const r = out.predictions[0];
-      $(p, ".summary").textContent = (r.steps ? `${r.steps} primer steps (NLL ${r.nll_per_step.toFixed(2)} nats/step), ` : "")
+      $(p, ".summary").textContent = (r.steps ? `${r.steps} primer steps (NLL ${fixed(r.nll_per_step, 2)} nats/step), ` : "")
         + `${r.generated.length} steps generated`;
       $(p, ".picture").src = out.picture;
       const link = $(p, ".midi");
