@@ -63,6 +63,8 @@ def test_sampling_is_seeded_and_bounded(tiny_lm):
     a = tiny_lm.generate("to", steps=30, seed=3)
     assert len(a) == 30 and a == tiny_lm.generate("to", steps=30, seed=3)
     assert a != tiny_lm.generate("to", steps=30, seed=4)
+    # The unknown symbol names no character: never sampled, even where all are near-even.
+    assert data.UNKNOWN not in tiny_lm.generate("to", steps=300, temperature=50, seed=0)
     with pytest.raises(InputError, match="temperature must be > 0"):
         tiny_lm.generate("to", temperature=0)
     with pytest.raises(InputError, match="at most"):

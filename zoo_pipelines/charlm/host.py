@@ -110,8 +110,10 @@ class Host(contract.Host):
                     if t >= len(unit["context"]):
                         logp.append(float(log_softmax(logits)[char]))
                 else:
-                    char = sample(logits, rng.random(), unit["temperature"], unit["top_k"],
-                                  unit["top_p"])
+                    # Never the unknown symbol (id 0): it names no character, and wrote
+                    # "\ufffd" into the text at high temperatures.
+                    char = 1 + sample(logits[1:], rng.random(), unit["temperature"],
+                                      unit["top_k"], unit["top_p"])
                     generated.append(char)
                     if unit["echo"]:
                         sys.stdout.write(self.chars[char])
