@@ -283,6 +283,75 @@ def test_text_price_in_a_dataframe_names_the_row(tiny):
         tiny("forecast-lstm").predict(df)
 
 
+@pytest.mark.parametrize("options,match", [
+    ({"horizon": "5"}, r"option horizon must be an integer; got '5'"),
+    ({"last": 0}, r"last must be an integer >= 1; got 0"),          # was a raw IndexError
+])
+def test_forecast_evaluate_options_are_checked(options, match, tiny):
+    m = tiny("forecast-lstm")
+    with pytest.raises(InputError, match=match):
+        m.evaluate(m.parity_examples()[:1], garch=False, **options)
+
+
+def test_forecast_evaluate_with_only_short_series_says_so(tiny):
+    """Every series skipped as too short was numpy's "need at least one array to concatenate"."""
+    with pytest.warns(UserWarning, match="too short"), \
+            pytest.raises(InputError, match=r"no series long enough to evaluate: each needs at least"):
+        tiny("forecast-lstm").evaluate([series(n=10)])
+
+
+def test_unreadable_csv_error_is_one_line(tmp_path):
+    from zoo_pipelines.forecasting.series import series_from_table
+
+    path = tmp_path / "notes.csv"
+    path.write_text("title\n\na, b, c, d\n")
+    with pytest.raises(DataFormatError, match="not a readable CSV") as e:
+        series_from_table(path)
+    assert "\n" not in str(e.value)                   # pandas' message ends in a newline
+
+
+@pytest.mark.parametrize("captions", ["a face", [], [""]])
+def test_caption_evaluate_needs_lists_of_reference_captions(captions, shipped):
+    """A string was scored letter by letter (BLEU 0, silently); [] was nltk's KeyError."""
+    image = np.full((32, 32, 3), 200, np.uint8)
+    with pytest.raises(InputError, match=r"example 0: 'captions' must be a non-empty list"):
+        shipped("caption-cnn-lstm").evaluate([{"image": image, "captions": captions}],
+                                             compare_beam=None, compare_retrieval=False, train=[])
+
+
+@pytest.mark.parametrize("name,example", [
+    ("caption-cnn-lstm", {"image": np.full((32, 32, 3), 200, np.uint8), "captions": ["a"]}),
+    ("summarize-attn", {"document": "a b c", "summary": "a"}),
+])
+def test_evaluate_max_examples_below_one_is_refused(name, example, shipped):
+    """-1 dropped the last example (here: all of them, then a ZeroDivisionError)."""
+    with pytest.raises(InputError, match=r"max_examples must be an integer >= 1; got -1"):
+        shipped(name).evaluate([example], max_examples=-1)
+
+
+# ---- speech waveforms with their sample rate ---------------------------------------------------
+@pytest.mark.parametrize("rate", [float("nan"), 8000.7, True, None, "abc", -1, 10 ** 9])
+def test_speech_sample_rate_must_be_an_integer(rate):
+    """int(rate) was a raw ValueError / TypeError, cut 8000.7 to 8000 and read True as 1 Hz."""
+    from zoo_pipelines.speech.audio import load_waveform
+
+    wave = np.sin(np.arange(4000) / 5).astype(np.float32) * 0.5
+    with pytest.raises(InputError, match=r"input 0: the sample rate \(Hz\) must be an integer in 1\.\.384000"):
+        load_waveform({"array": wave, "sampling_rate": rate}, 8000, "input 0")
+    if not isinstance(rate, str) and rate is not None:
+        with pytest.raises(InputError, match="sample rate"):
+            load_waveform((wave, rate), 8000, "input 0")
+
+
+def test_speech_waveform_and_rate_pair_is_one_input_and_complex_is_refused(tiny):
+    m = tiny("speech-ctc")
+    wave = np.sin(np.arange(8000) / 5).astype(np.float32) * 0.5
+    assert len(m.predict((wave, 8000))) == 1             # was "input 1: ... got int"
+    assert len(m.predict((wave, wave))) == 2             # a tuple of waveforms is still a batch
+    with pytest.raises(InputError, match="expected a real-valued numeric waveform; got dtype complex64"):
+        m.predict(wave.astype(np.complex64))
+
+
 # ---- 3. music rolls and .npz files -----------------------------------------------------------
 def test_nan_piano_roll_is_refused_not_read_as_silence(tiny):
     roll = np.zeros((8, 88), np.float32)
@@ -304,6 +373,34 @@ def test_nan_piano_roll_is_refused_not_read_as_silence(tiny):
 def test_bad_piano_rolls_are_input_errors(roll, match, tiny):
     with pytest.raises(InputError, match=match):
         tiny("music-lstm").predict([roll])
+
+
+def test_a_list_of_time_steps_alone_is_one_piece(tiny):
+    """predict([[60, 64], [62]]) read the steps as pieces: "step 0: expected a list of MIDI
+    pitches; got 60"."""
+    m = tiny("music-lstm")
+    assert [r["steps"] for r in m.predict([[60, 64], [62]])] == [2]
+    assert [r["steps"] for r in m.predict([[[60]], [[62], [64]]])] == [1, 2]
+    with pytest.raises(InputError, match=r"input 0, step 0: pitch 200 is not a MIDI pitch"):
+        m.predict([[200]])
+
+
+def test_music_out_must_be_a_midi_file(tiny, tmp_path):
+    with pytest.raises(InputError, match="out: .*song.png' has no MIDI suffix"):
+        tiny("music-lstm").predict([[[60]]], steps=1, out=tmp_path / "song.png")
+
+
+@pytest.mark.parametrize("example,options,match", [
+    ({"roll": np.zeros((8, 128))}, {}, r"example 0: a piano roll must be \[T >= 1, 88\]"),
+    ({"roll": np.zeros((0, 88))}, {}, r"example 0: a piano roll must be \[T >= 1, 88\]"),
+    ({"roll": np.full((4, 88), np.nan)}, {}, "example 0: the piano roll holds nan"),
+    ({"roll": np.zeros((4, 88))}, {"pad_to": 0}, r"pad_to must be an integer >= 1; got 0"),
+    ({"roll": np.zeros((4, 88))}, {"batch_size": 0}, r"batch_size must be an integer >= 1"),
+])
+def test_music_evaluate_checks_rolls_and_options(example, options, match, tiny):
+    """A wrong width or an empty roll was a raw Keras shape error; NaN scored as nan."""
+    with pytest.raises(InputError, match=match):
+        tiny("music-lstm").evaluate([example], **options)
 
 
 def test_pieces_longer_than_the_limit_are_refused_before_the_work(tiny):

@@ -391,3 +391,36 @@ def test_preprocessor_missing_keys_is_a_bundle_error(tiny_bundle, tmp_path):
     zoo.bundle.write_manifest(path, "ner-bilstm")
     with pytest.raises(BundleError, match="preprocessor.json: not usable .*KeyError"):
         zoo.load(path)
+
+
+# ---- evaluate() on examples passed in memory, and its options -----------------------------
+@pytest.mark.parametrize("data,match", [
+    (None, r"needs a data file or folder, or a list of examples .*'tokens', 'tags'.*; got NoneType"),
+    ([], r"needs at least one example; got an empty list"),
+    (["EU rejects German call"], r"example 0 must be a dict with 'tokens', 'tags' .*; got str"),
+    ([{"tokens": ["EU"]}], r"example 0 must be a dict with .*; got keys 'tokens'"),
+])
+def test_evaluate_refuses_examples_not_in_the_readers_form(data, match, shipped):
+    """They failed deep in the evaluator ("string indices must be integers"), and an empty
+    list scored as a perfect 0 % error rate (speech) or chars=-1 (charlm)."""
+    with pytest.raises(InputError, match=r"^ner-bilstm evaluate\(\)"):
+        shipped("ner-bilstm").evaluate(data)
+    with pytest.raises(InputError, match=match):
+        shipped("ner-bilstm").evaluate(data)
+
+
+def test_evaluate_refuses_an_empty_list_for_every_entry(shipped):
+    for name in zoo.list_models():
+        with pytest.raises(InputError, match="needs at least one example"):
+            shipped(name).evaluate([])
+
+
+def test_evaluate_refuses_unknown_options_before_reading(shipped):
+    """A misspelt option was a raw TypeError (after the data was read); summarize-attn's
+    evaluate passes its options on to predict, and says which those are."""
+    with pytest.raises(InputError, match=r"ner-bilstm evaluate: unknown option 'beam'; it takes batch_size"):
+        shipped("ner-bilstm").evaluate("/no/such/file", beam=3)
+    with pytest.raises(InputError, match=r"option batch_size must be an integer; got 'x'"):
+        shipped("ner-bilstm").evaluate("/no/such/file", batch_size="x")
+    with pytest.raises(InputError, match=r"summarize-attn evaluate: unknown option 'bem'; it takes beam"):
+        shipped("summarize-attn").evaluate([{"document": "a b c", "summary": "a"}], bem=2)

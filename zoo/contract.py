@@ -19,7 +19,7 @@ labels gets None.
 >>> ROLES["evaluate"].required
 ('evaluate', 'HEADLINE', 'GREATER_IS_BETTER')
 >>> sorted(ROLES["data"].optional)
-['grow_preprocessor', 'labels_of']
+['EXAMPLE_KEYS', 'grow_preprocessor', 'labels_of']
 
 The recipe: an entry's default hyper-parameters come in parts, each fed to one function
 (`data` to data.fit_preprocessor, `model` to model.build, `fit` to zoo.training.fit,
@@ -141,7 +141,7 @@ ROLES = {
     "data": Spec(
         required=("read", "read_split", "report_group", "REPORT_RULE", "fit_preprocessor",
                   "make_dataset", "parity_examples"),
-        optional={"labels_of": _none, "grow_preprocessor": _nothing},
+        optional={"labels_of": _none, "grow_preprocessor": _nothing, "EXAMPLE_KEYS": ()},
         doc="read(path) -> examples; read_split(data_dir, split) -> examples of 'train', "
             "'valid' or 'report' (zoo.data.split_name refuses others); report_group(example) "
             "-> the group the report split is carved by, REPORT_RULE says how in words; "
@@ -150,7 +150,9 @@ ROLES = {
             "parity_examples(valid) -> raw JSON-able predict() inputs for export checks. "
             "Optional: labels_of(examples) -> the label set (None: the task has none), "
             "grow_preprocessor(prep, examples, **data_recipe keys it names) -> entries "
-            "added to its vocabularies in place (fine-tuning on new words; [] by default)"),
+            "added to its vocabularies in place (fine-tuning on new words; [] by default); "
+            "EXAMPLE_KEYS, the keys every example read() returns has, which examples "
+            "passed to evaluate() in memory must have too (() by default: not checked)"),
     "model": Spec(
         required=("build", "loss", "host_constants", "serving_function"),
         optional={"export_functions": _no_functions, "decode_functions": _no_functions,

@@ -21,7 +21,7 @@ from . import bundle, registry
 from .beam import takes_batches
 from .data import portable_record
 from .errors import BundleError, InputError
-from .options import MAX_BATCH_SIZE, check_int, check_options
+from .options import MAX_BATCH_SIZE, check_examples, check_int, check_options
 from .runtime import load_host, run_units, task_method
 from .training import fine_tune
 
@@ -230,15 +230,19 @@ class ZooModel:
         picks one split of a file or folder that holds several (zoo.data.read_split)."""
         from .data import dataset_name, read_split
 
+        evaluator = self.entry.module("evaluate").evaluate
+        # before any reading: a misspelt option was a raw TypeError after the data was read
+        check_options(evaluator, kwargs, f"{self.entry.name} evaluate", skip=2)
         if isinstance(data, (str, Path)):
             examples = (read_split(self.entry, data, split) if split
                         else self.entry.module("data").read(data))
         else:
-            examples = data
+            examples = check_examples(data, self.entry.module("data").EXAMPLE_KEYS,
+                                      f"{self.entry.name} evaluate()")
         # The recipe's evaluate part (e.g. a beam width) unless the caller says otherwise.
         declared = self.entry.accepted()["evaluate"]
         options = {**{k: v for k, v in self.hparams.items() if k in declared}, **kwargs}
-        metrics = self.entry.module("evaluate").evaluate(self, examples, **options)
+        metrics = evaluator(self, examples, **options)
         if isinstance(data, (str, Path)):
             metrics["data"] = dataset_name(data) + (f" [{split}]" if split else "")
         return metrics

@@ -26,6 +26,10 @@ log = logging.getLogger(__name__)
 
 
 # ---- splits -------------------------------------------------------------------------------
+# What every example read() returns has: evaluate() checks examples passed in memory.
+EXAMPLE_KEYS = ("image", "captions")
+
+
 def read(path: str | Path) -> list[dict]:
     """All examples of a captions file or folder (every split; readers.py)."""
     return read_captions(existing(path, "captions file or folder", folder_ok=True), None)

@@ -29,6 +29,9 @@ from pathlib import Path
 
 import numpy as np
 
+from zoo.errors import InputError
+from zoo.options import check_int
+
 from .host import ALPHA, tokenize
 
 HEADLINE = "bleu4"
@@ -116,7 +119,17 @@ def evaluate(zoo_model, examples: list[dict], beam: int = 1, compare_beam: int |
 
     if own_styles:
         examples = in_styles(examples, zoo_model.preprocessor.get("styles"))
-    examples = examples[:max_examples] if max_examples else examples
+    if max_examples is not None:          # -1 dropped the last example, 0 meant all
+        examples = examples[:check_int(max_examples, "max_examples", 1)]
+    if not examples:
+        raise InputError("no examples to caption (own_styles=True keeps only the art styles "
+                         f"{zoo_model.preprocessor.get('styles')} the model was trained on)")
+    for i, e in enumerate(examples):      # a str was scored letter by letter, [] crashed BLEU
+        caps = e["captions"]
+        if not (isinstance(caps, (list, tuple)) and caps
+                and all(isinstance(c, str) and c.strip() for c in caps)):
+            raise InputError(f"example {i}: 'captions' must be a non-empty list of reference "
+                             f"captions (str); got {caps!r:.60}")
     refs = [e["captions"] for e in examples]
     images = [e["image"] for e in examples]
     # the model's own captions: retrieval off (retrieval_metrics measures it)

@@ -32,6 +32,10 @@ SEPARATOR = "\n\n"             # what follows each passage in the stream
 MAX_FILE_BYTES = 200 << 20
 
 
+# What every example read() returns has: evaluate() checks examples passed in memory.
+EXAMPLE_KEYS = ("text",)
+
+
 def read(path: str | Path) -> list[dict]:
     """Passages of a UTF-8 text file, or of every .txt file under a folder (sorted)."""
     path = existing(path, "text file", folder_ok=True)

@@ -23,6 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
+from zoo.errors import InputError
+from zoo.options import check_int
+
 HEADLINE = "pinball_ratio_vs_naive"       # < 1: better quantiles than naive-with-quantiles
 GREATER_IS_BETTER = False
 SEASON = 5
@@ -100,7 +103,8 @@ def evaluate(model, series: list[dict], horizon: int = 5, last: int = 126,
     from . import garch as G
 
     # a model that forecasts fewer days than asked is measured on the days it forecasts
-    horizon = min(horizon, model.host().max_horizon)
+    horizon = min(check_int(horizon, "horizon", 1), model.host().max_horizon)
+    last = check_int(last, "last", 1)         # 0 or less: a raw IndexError in the windows
     quantiles = model.host().quantiles
     lo, hi, mid = quantiles.index(0.1), quantiles.index(0.9), quantiles.index(0.5)
     acc = {h: {k: [] for k in ("mase", "naive_mase", "drift_mase", "snaive_mase", "smape",
@@ -111,7 +115,11 @@ def evaluate(model, series: list[dict], horizon: int = 5, last: int = 126,
     per_q = {q: {"model": [], "naiveq": [], "garch": []} for q in quantiles}
     blocks = {h: [] for h in acc}     # each row's block of BLOCK origins, for the bootstrap
     garch_failed = 0
-    for s, start, qs in _forecasts(model, series, horizon, last):
+    forecasts = _forecasts(model, series, horizon, last)
+    if not forecasts:       # every series too short (each warned): numpy's "need at least one array"
+        raise InputError(f"no series long enough to evaluate: each needs at least "
+                         f"{2 * model.host().window + 4} prices ({len(series)} given)")
+    for s, start, qs in forecasts:
         y = s["close"]
         scale = np.mean(np.abs(np.diff(y[:start]))) or 1e-8
         if garch:

@@ -179,7 +179,7 @@ class Host(contract.Host):
                 table = pd.read_csv(io.StringIO(item["csv"]), skip_blank_lines=False)
             except Exception as e:      # pandas raises several types for a bad table
                 raise InputError(f"input {i}: not a readable CSV ({type(e).__name__}: "
-                                 f"{str(e)[:120]}); expected a header line (date, close[, volume])")
+                                 f"{contract.shorten(e, 120)}); expected a header line (date, close[, volume])")
         else:
             rows = item["rows"]
             if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):

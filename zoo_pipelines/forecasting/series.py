@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from zoo.errors import DataFormatError, InputError
+from zoo.contract import shorten
 from zoo.options import not_found
 
 DATE_COLUMNS = ("date", "datetime", "timestamp", "time", "day")
@@ -171,7 +172,7 @@ def series_from_table(table, source: str = "input") -> list[dict]:
                                   f"line (date, close[, volume, Name])") from None
         except Exception as e:  # pandas raises several types for a bad file
             raise DataFormatError(f"{path}: not a readable CSV ({type(e).__name__}: "
-                                  f"{str(e)[:200]})") from None
+                                  f"{shorten(e, 200)})") from None     # pandas' ends in a newline
         source, error, line = str(path), DataFormatError, "line"
     elif type(table).__name__ == "DataFrame":
         line = "row"

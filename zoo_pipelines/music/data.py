@@ -138,6 +138,10 @@ def read_midi_folder(folder: str | Path, steps_per_quarter: int = 2) -> list[dic
     return out
 
 
+# What every example read() returns has: evaluate() checks examples passed in memory.
+EXAMPLE_KEYS = ("roll",)
+
+
 def read(path: str | Path, steps_per_quarter: int = 2) -> list[dict]:
     """A MIDI file, a folder of MIDI files, or a one-split .npz (use read_split for more)."""
     path = Path(path)

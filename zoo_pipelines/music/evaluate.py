@@ -14,6 +14,9 @@ import logging
 
 import numpy as np
 
+from zoo.errors import InputError
+from zoo.options import check_int
+
 from .data import roll_at
 from .host import Host
 from .nade import softplus
@@ -47,6 +50,18 @@ def _biases_model(zoo_model):
     return fn
 
 
+def _roll(host: Host, i: int, roll) -> np.ndarray:
+    """Example `i`'s roll checked as predict() checks one (the host's `piece`): a wrong
+    width or no steps was a raw Keras shape error, NaN scored as nll_per_step nan."""
+    try:
+        roll = host.piece(i, roll)
+        if not len(roll):
+            raise InputError(f"input {i}: an empty piece (0 time steps); nothing to score")
+    except InputError as e:
+        raise InputError(str(e).replace(f"input {i}", f"example {i}", 1)) from None
+    return roll
+
+
 def evaluate(zoo_model, examples: list[dict], batch_size: int = 16, pad_to: int = 64) -> dict:
     """Whole sequences, teacher-forced, in batches of similar length (padding ignored)."""
     prep = zoo_model.preprocessor
@@ -54,8 +69,9 @@ def evaluate(zoo_model, examples: list[dict], batch_size: int = 16, pad_to: int 
         log.info("the data does not say its time step; scoring at the bundle's own: "
                  "steps_per_quarter=%d", prep["steps_per_quarter"])
     host = Host(zoo_model.host_config())
+    batch_size, pad_to = check_int(batch_size, "batch_size", 1), check_int(pad_to, "pad_to", 1)
     fn = _biases_model(zoo_model)
-    rolls = [roll_at(e, prep["steps_per_quarter"]).astype(np.float32) for e in examples]
+    rolls = [_roll(host, i, roll_at(e, prep["steps_per_quarter"])) for i, e in enumerate(examples)]
     order = sorted(range(len(rolls)), key=lambda i: len(rolls[i]))
     nll_sum, steps, truth, preds = 0.0, 0, [], []
     from zoo.monitor import progress

@@ -16,6 +16,7 @@ zoo_pipelines/music/nade.py.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from numbers import Integral
 from pathlib import Path
 
 import numpy as np
@@ -37,11 +38,17 @@ EMPTY_INPUT: list = []            # a piece with no time steps
 MAX_STEPS = 10_000
 MAX_PIECE_STEPS = 20_000
 MAX_TEMPERATURE = 100.0
+MIDI_SUFFIXES = (".mid", ".midi")
 PICTURE_SUFFIXES = (".png", ".gif", ".bmp", ".jpg", ".jpeg", ".webp", ".tif", ".tiff")
 
 
 def is_one_piece(inputs) -> bool:
-    """A MIDI path or a piano roll passed alone (not in a list)."""
+    """A MIDI path, a piano roll or a list of time steps (lists of pitch numbers) passed
+    alone (not in a list): `predict([[60, 64], [62]])` is one piece of two steps; read as
+    two pieces, it was refused with "step 0: expected a list of MIDI pitches; got 60"."""
+    if isinstance(inputs, list) and inputs:
+        return all(isinstance(step, (list, tuple)) and all(
+            isinstance(p, Integral) and not isinstance(p, bool) for p in step) for step in inputs)
     return isinstance(inputs, (str, Path)) or (isinstance(inputs, np.ndarray) and inputs.ndim == 2)
 
 
@@ -132,6 +139,9 @@ class Host(contract.Host):
         seed = check_int(seed, "seed", 0)
         if out is not None:
             out = check_output_file(out, "out")
+            if out.suffix.lower() not in MIDI_SUFFIXES:     # "song.png" got MIDI bytes
+                raise InputError(f"out: {str(out)!r} has no MIDI suffix; expected a name "
+                                 f"ending in .mid")
         if png is not None:
             png = check_output_file(png, "png")
             if png.suffix.lower() not in PICTURE_SUFFIXES:

@@ -32,6 +32,10 @@ TAG_RE = re.compile(r"O|[BIES]-\S+")
 SCHEMES = ("IOB2", "BIOES")           # the tags a model is trained on (fit_preprocessor)
 
 
+# What every example read() returns has: evaluate() checks examples passed in memory.
+EXAMPLE_KEYS = ("tokens", "tags")
+
+
 def read(path: str | Path) -> list[dict]:
     """Sentences as {"tokens": [...], "tags": [...]} with IOB2 tags."""
     path = existing(path, "NER data file")

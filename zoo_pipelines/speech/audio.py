@@ -20,12 +20,13 @@ from pathlib import Path
 import numpy as np
 
 from zoo.errors import InputError
-from zoo.options import not_found
+from zoo.options import check_int, not_found
 
 from .features import WIN_MS, frame_sizes
 
 SILENCE_PEAK = 1e-4             # a waveform whose peak is below this is "silent"
 MAX_PEAK = 1.5                  # float samples belong in [-1, 1]; far beyond is not audio
+MAX_RATE = 384_000              # the highest sample rate audio interfaces record at
 MAX_SECONDS = 20 * 60           # longest audio taken: features and model time grow with it
 
 
@@ -66,8 +67,10 @@ def check_peak(wave: np.ndarray, what: str) -> None:
 def to_mono_float(array, what: str) -> np.ndarray:
     """A 1-D float32 waveform from int16/int32/float arrays, mono or [n, channels]."""
     a = np.asarray(array)
-    if a.dtype == object or not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
-        raise InputError(f"{what}: expected a numeric waveform; got dtype {a.dtype}")
+    if a.dtype == object or np.iscomplexobj(a) or not (np.issubdtype(a.dtype, np.number)
+                                                       or a.dtype == bool):
+        # complex: the cast to float32 dropped the imaginary part with only a warning
+        raise InputError(f"{what}: expected a real-valued numeric waveform; got dtype {a.dtype}")
     if np.issubdtype(a.dtype, np.integer):
         # PCM integers: int16 full scale unless the values need more bits.
         scale = 32768.0 if a.size == 0 or np.abs(a).max() <= 32768 else 2.0 ** 31
@@ -92,6 +95,13 @@ def resample(wave: np.ndarray, rate: int, target: int) -> np.ndarray:
 
     g = math.gcd(int(rate), int(target))
     return resample_poly(wave, target // g, rate // g).astype(np.float32)
+
+
+def is_rate_pair(item) -> bool:
+    """`(waveform, sample_rate)`: one input, not a list of two (whose second was refused
+    as "input 1: ... got int")."""
+    return (isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], (np.ndarray, list))
+            and np.isscalar(item[1]) and not isinstance(item[1], str))
 
 
 def load_waveform(item, sample_rate: int, what: str = "input") -> np.ndarray:
@@ -119,16 +129,16 @@ def load_waveform(item, sample_rate: int, what: str = "input") -> np.ndarray:
         if "array" not in item:
             raise InputError(f"{what}: a dict input needs 'array' (and 'sampling_rate'); got "
                              f"keys {sorted(item)}")
-        wave, rate = to_mono_float(item["array"], what), int(item.get("sampling_rate", sample_rate))
-    elif isinstance(item, tuple) and len(item) == 2 and np.isscalar(item[1]):
-        wave, rate = to_mono_float(item[0], what), int(item[1])
+        wave, rate = to_mono_float(item["array"], what), item.get("sampling_rate", sample_rate)
+    elif is_rate_pair(item):
+        wave, rate = to_mono_float(item[0], what), item[1]
     elif isinstance(item, (np.ndarray, list)):
         wave = to_mono_float(item, what)
     else:
         raise InputError(f"{what}: expected an audio file path, a waveform array, (array, "
                          f"sample_rate) or {{'array', 'sampling_rate'}}; got {type(item).__name__}")
-    if rate <= 0:
-        raise InputError(f"{what}: sample rate must be positive; got {rate}")
+    # int() made None or "abc" a raw TypeError / ValueError, and 8000.7 or True (1 Hz) pass
+    rate = check_int(rate, f"{what}: the sample rate (Hz)", 1, MAX_RATE)
     if wave.size == 0:
         raise InputError(f"{what}: empty audio (0 samples)")
     if not np.all(np.isfinite(wave)):

@@ -50,6 +50,10 @@ TRAIN_EXTRA = "train_extra.csv"
 
 
 # ---- readers -----------------------------------------------------------------------------
+# What every example read() returns has: evaluate() checks examples passed in memory.
+EXAMPLE_KEYS = ("audio", "text")
+
+
 def read(path: str | Path) -> list[dict]:
     """Examples {"audio": path, "text": transcript, ...} from an FSDD-style folder, a folder
     with a transcripts CSV, or the CSV itself."""

@@ -22,6 +22,7 @@ import numpy as np
 
 from zoo.errors import InputError
 from zoo.monitor import predict_with_progress
+from zoo.options import MAX_BATCH_SIZE, check_int
 
 from . import data as D
 from .features import PER_SPEAKER, speaker_adapted
@@ -45,6 +46,7 @@ def evaluate(model, examples: list[dict], batch_size: int = 64, beam: int = 0,
     strings join one speaker's recordings."""
     prep = model.preprocessor
     alphabet, rate = prep["alphabet"], prep["sample_rate"]
+    batch_size = check_int(batch_size, "batch_size", 1, MAX_BATCH_SIZE)   # 0: a raw range() error
     adapt = not_adapted_yet(model)
     groups = {}
     for e in examples:

@@ -32,7 +32,7 @@ from zoo.decoding import ctc_beam_search, ctc_collapse, log_softmax
 from zoo.errors import InputError
 from zoo.options import as_batch, check_int
 
-from .audio import load_waveform, resample, to_mono_float
+from .audio import is_rate_pair, load_waveform, resample, to_mono_float
 from .features import (HOP_MS, WHOLE_UTTERANCE, LogMelFeatures, frame_sizes, num_frames,
                        speaker_adapted)
 from .text import join_tokens
@@ -132,7 +132,8 @@ class Host(contract.Host):
         """`beam`: CTC prefix beam width (0, 1: greedy); `logits`: return each input's
         CTC logits too; `same_speaker`: the inputs are one speaker's recordings, adapt to
         them first (adapted_features)."""
-        inputs = as_batch(inputs, SINGLE_INPUT, "audio file paths or waveform arrays")
+        inputs = as_batch(inputs, lambda x: isinstance(x, SINGLE_INPUT) or is_rate_pair(x),
+                          "audio file paths or waveform arrays")
         beam = check_int(beam, "beam", 0, MAX_BEAM)
         waves = [load_waveform(item, self.rate, what=f"input {i}") for i, item in enumerate(inputs)]
         features = self.adapted_features(waves) if same_speaker else self.features

@@ -46,6 +46,10 @@ def _open_text(path: Path) -> str:
         raise DataFormatError(f"{path}: cannot read ({e})") from None
 
 
+# What every example read() returns has: evaluate() checks examples passed in memory.
+EXAMPLE_KEYS = ("document", "summary")
+
+
 def read(path: str | Path, document: str = "document", summary: str = "summary") -> list[dict]:
     """Pairs {"document", "summary"} from a JSONL or CSV file (`.gz` or plain).
     Rows with an empty document or summary are errors (file:line), not silently dropped."""

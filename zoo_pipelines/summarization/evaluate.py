@@ -19,6 +19,8 @@ import warnings
 
 import numpy as np
 
+from zoo.options import check_int, check_options
+
 HEADLINE = "rougeL"
 GREATER_IS_BETTER = True
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
@@ -51,6 +53,8 @@ def summarize(zoo_model, documents: list[str], beam: int = 1, batch: int = 32,
     from zoo.monitor import progress
 
     host = zoo_model.host()
+    # evaluate(**options) passes them on: a misspelt one was a raw TypeError from encode
+    check_options(host.encode, {"beam": beam, **options}, f"{zoo_model.entry.name} evaluate")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")          # long documents: truncated, by design
         encoded = host.encode(documents, beam=beam, **options)
@@ -63,7 +67,8 @@ def evaluate(zoo_model, examples: list[dict], beam: int = 4, lead_words: int = 1
              max_examples: int | None = None, **options) -> dict:
     """ROUGE F1 of the model and of the lead baselines on `examples` ({"document",
     "summary"} pairs); `max_examples` scores only the first ones."""
-    examples = examples[:max_examples] if max_examples else examples
+    if max_examples is not None:          # -1 dropped the last example, 0 meant all
+        examples = examples[:check_int(max_examples, "max_examples", 1)]
     docs = [e["document"] for e in examples]
     refs = [e["summary"] for e in examples]
     preds = [r["summary"] for r in summarize(zoo_model, docs, beam=beam, **options)]
