@@ -55,6 +55,15 @@ def test_summarization_options_are_bounded(options, match):
     assert host.encode(["a a"], beam=64, max_len=16, alpha=5.0).beam == 64     # the bounds themselves
 
 
+def test_summarizer_refuses_a_document_of_unknown_words_only():
+    """Emoji or another script only: every subword [UNK], and the shipped model wrote 96
+    quotation marks."""
+    H, host = summarization_host()
+    with pytest.raises(InputError, match=r"input 1: no word of it is in the model's vocabulary"):
+        host.encode(["a b", "\U0001F600\U0001F389 \x01"])
+    assert len(host.encode(["a \U0001F600"]).units) == 1      # some known word: summarized
+
+
 def test_summarizer_refuses_a_huge_beam_at_once(tiny):
     """`--beam 100000` grew to 23.6 GB; now it is refused before any decoding (any model:
     the harness's tiny one)."""

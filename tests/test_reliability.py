@@ -82,6 +82,17 @@ def test_tflite_runtime_is_thread_safe(name, tflite_exports):
     assert json.loads(proc.stdout.strip().splitlines()[-1]) == {"mismatches": 0, "errors": []}
 
 
+def test_runtime_takes_predicts_batch_size_as_the_keras_model_does(tflite_exports):
+    """Code written for zoo.load ran into "unknown option 'batch_size'" on an export."""
+    import zoo.runtime
+
+    m = zoo.runtime.load(tflite_exports["ner-bilstm"])
+    sentence = ["EU rejects German call ."]
+    assert m.predict(sentence, batch_size=8) == m.predict(sentence)
+    with pytest.raises(InputError, match=r"batch_size must be an integer in 1\.\.1024; got 0"):
+        m.predict(sentence, batch_size=0)
+
+
 # ---- 2. SavedModel exports do not delete the user's folder ----------------------------------
 @pytest.fixture(scope="module")
 def forecaster(tiny):

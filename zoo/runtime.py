@@ -28,7 +28,7 @@ import numpy as np
 from . import registry
 from .beam import takes_batches
 from .errors import BundleError, InputError
-from .options import check_options
+from .options import MAX_BATCH_SIZE, check_int, check_options
 
 Units = Sequence[dict]           # one dict of numpy arrays per model call; axis 0 = length
 
@@ -315,7 +315,10 @@ class RuntimeModel:
         return run_units(units, self.backend, self.buckets, batch_size=1,
                          stride=self.meta["config"].get("output_stride", 1))
 
-    def predict(self, inputs, **options) -> list:
+    def predict(self, inputs, batch_size: int = 1, **options) -> list:
+        """As ZooModel.predict: the same options and answers. `batch_size` is checked and
+        taken so code written for either runs on both; an export runs one example a call."""
+        check_int(batch_size, "batch_size", 1, MAX_BATCH_SIZE)
         check_options(self.host.encode, options, f"{self.meta['model']} predict")
         encoded = self.host.encode(inputs, **options)
         outputs = self.host.run(encoded, self.loop_call())     # None: no loop of its own

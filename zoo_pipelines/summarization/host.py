@@ -241,6 +241,11 @@ class Host(contract.Host):
         if not ids:
             raise InputError(f"input {i}: empty document: there is nothing to summarize "
                              f"(expected text with at least one word)")
+        if all(t == UNK for t in ids):     # emoji, control characters, another script:
+            # the decoder wrote 96 quotation marks for them
+            raise InputError(f"input {i}: no word of it is in the model's vocabulary ("
+                             f"{len(self.tokenizer.vocab):,} English subwords); nothing to "
+                             f"summarize (expected English text)")
         if len(ids) > self.max_source:
             warnings.warn(f"input {i}: {len(ids)} subword tokens; the model reads the first "
                           f"{self.max_source}, the rest is ignored", stacklevel=3)
