@@ -43,6 +43,9 @@ def test_long_and_wide_tables_give_the_same_series(tmp_path):
      "cannot parse date 'yesterday' in row 3"),
     (pd.DataFrame({"date": pd.bdate_range("2020-01-01", periods=30), "close": 1.0}),
      "30 prices of history; the model needs at least 65"),
+    (pd.DataFrame({"date": pd.bdate_range("2020-01-01", periods=80),       # NaN: missing
+                   "close": np.r_[np.nan * np.ones(60), np.ones(20)]}),
+     "20 prices of history \\(60 more missing\\); the model needs at least 65"),
     (pd.DataFrame({"date": pd.bdate_range("2020-01-01", periods=80),
                    "close": np.r_[np.ones(40), 0.0, np.ones(39)]}), "non-positive price 0.0"),
 ])

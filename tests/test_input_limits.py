@@ -225,6 +225,8 @@ def test_evaluate_refuses_an_infinite_price_instead_of_crashing(tiny, tmp_path):
 
 @pytest.mark.parametrize("text,match", [
     ("date,close\n", r"empty\.csv: no rows of prices, only a header \(date, close\)"),
+    (",".join(["date", "close"] + [f"c{i}" for i in range(3000)]) + "\n",   # was 20k chars
+     r"only a header \(date, close, c0, .*, c9, \.\.\. \(3,002 columns\)\); expected"),
     ("", r"empty\.csv: empty file"),
     ("date,close\n2020-01-01,1\n2020-13-45,2\n",
      r"empty\.csv: cannot parse date '2020-13-45' in line 3 \(column 'date'\)"),

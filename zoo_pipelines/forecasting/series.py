@@ -77,7 +77,8 @@ def check_series(i, s: dict, min_len: int) -> dict:
     if volume is not None:
         volume = np.nan_to_num(volume[keep], nan=0.0)
     if len(close) < min_len:
-        raise InputError(f"{what}: {len(close)} prices of history; the model needs "
+        missing = f" ({int((~keep).sum())} more missing)" if not keep.all() else ""
+        raise InputError(f"{what}: {len(close)} prices of history{missing}; the model needs "
                          f"at least {min_len} (a window of {min_len - 1} daily returns)")
     if (np.diff(dates.astype(np.int64)) <= 0).any():
         k = int(np.argmax(np.diff(dates.astype(np.int64)) <= 0))
@@ -152,6 +153,16 @@ def _fill_forward(name, close: np.ndarray) -> np.ndarray:
     return out
 
 
+def listed(columns: list[str], shown: int = 12) -> str:
+    """The first columns, for a message (a header of thousands made one of 39,000 characters).
+
+    >>> listed(["date", "close"]), listed([f"c{i}" for i in range(100)], 3)
+    ('date, close', 'c0, c1, c2, ... (100 columns)')
+    """
+    more = f", ... ({len(columns):,} columns)" if len(columns) > shown else ""
+    return ", ".join(columns[:shown]) + more
+
+
 def series_from_table(table, source: str = "input") -> list[dict]:
     """Series dicts from a CSV path or a pandas DataFrame (long or wide form). Every price
     is checked here, by line: a CSV file's problems are DataFormatErrors naming the file
@@ -184,13 +195,13 @@ def series_from_table(table, source: str = "input") -> list[dict]:
     df = df.dropna(how="all")                       # blank lines, trailing ",,," rows
     columns = [str(c) for c in df.columns]
     if not len(df):
-        raise error(f"{source}: no rows of prices, only a header ({', '.join(columns)}); "
+        raise error(f"{source}: no rows of prices, only a header ({listed(columns)}); "
                     f"expected a date and a price on each line after it")
     cols = {str(c).lower().strip(): c for c in df.columns}
     date_col = next((cols[c] for c in DATE_COLUMNS if c in cols), None)
     if date_col is None:
         raise error(f"{source}: no date column; expected one named one of {DATE_COLUMNS}, "
-                    f"got columns {columns}")
+                    f"got columns {listed(columns)}")
     try:
         raw_dates = df[date_col]
         if pd.api.types.is_numeric_dtype(raw_dates):    # 20180207: never nanoseconds of 1970
@@ -217,7 +228,7 @@ def series_from_table(table, source: str = "input") -> list[dict]:
     fields = [c for c in columns if c.lower().strip() in FIELD_COLUMNS]
     if close_col is None and (name_col is not None or len(fields) > 1
                               or any(not c.strip().isupper() for c in fields)):
-        raise error(f"{source}: no close column (columns: {', '.join(columns)}); expected "
+        raise error(f"{source}: no close column (columns: {listed(columns)}); expected "
                     f"'close' (or 'adj close', 'price'): long form is date, Name, close[, "
                     f"volume, ...]; wide form is date and one price column per series, "
                     f"without {'/'.join(FIELD_COLUMNS)}")
