@@ -79,3 +79,72 @@ def test_demo_out_that_is_a_file_is_refused_in_one_line(tmp_path, capsys):
     assert f"error: {notes}: a file, not a folder; expected --out (out=) to name a folder for " \
            f"the demo's inputs and pictures" in capsys.readouterr().err
     assert notes.read_text() == "keep me"
+
+
+def test_train_options_given_twice_or_empty_are_refused(tmp_path, capsys):
+    """`--epochs 2 --hparam epochs=3` silently trained 3 epochs; `--hparam patience=2
+    --patience 3` was a raw TypeError; `--out ""` exported into the current folder."""
+    import pytest
+
+    out = str(tmp_path / "run")
+    assert main(["train", "ner-bilstm", "--out", out, "--epochs", "2", "--hparam", "epochs=3"]) == 2
+    assert "error: --epochs 2 and --hparam epochs=3 both set epochs; give it once" in \
+        capsys.readouterr().err
+    assert main(["train", "ner-bilstm", "--out", out, "--hparam", "patience=2", "--patience",
+                 "3"]) == 2
+    assert "error: --hparam patience=2 and --patience 3 both set patience" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["export", "ner-bilstm", "--format", "tflite", "--out", ""])
+    assert "argument --out: expected a path; got an empty string" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
+
+
+def test_writing_into_a_shipped_bundle_or_a_missing_folder_is_refused(tmp_path, capsys):
+    """`zoo fine-tune ... --out zoo_pipelines/saved_models/ner-bilstm` replaced the pretrained
+    model with a three-sentence fine-tune; `zoo export --out typo/dir/x.tflite` made the
+    folders."""
+    import zoo
+
+    shipped = zoo.registry.get("ner-bilstm").bundle_path
+    before = (shipped / "manifest.json").read_bytes()
+    assert main(["train", "ner-bilstm", "--out", str(shipped), "--epochs", "1"]) == 2
+    assert f"error: {shipped}: is inside the shipped bundle of ner-bilstm (what " \
+           f"zoo.load('ner-bilstm') returns)" in capsys.readouterr().err
+    assert (shipped / "manifest.json").read_bytes() == before
+    out = tmp_path / "typo" / "dir" / "x.tflite"
+    assert main(["export", "ner-bilstm", "--format", "tflite", "--out", str(out)]) == 2
+    assert f"the folder '{out.parent}' does not exist; expected a path in an existing folder" \
+        in capsys.readouterr().err
+    assert not (tmp_path / "typo").exists()
+
+
+def test_info_checks_the_bundle_and_names_what_is_wrong(tmp_path, capsys):
+    """`zoo info` showed a card edited after the manifest was written; a model.keras cut
+    short (manifest re-written) was Keras's "File not found"; a run stopped before its
+    bundle was written said only "no manifest.json"; "NER-BILSTM" suggested nothing."""
+    import shutil
+
+    import zoo
+    from zoo.bundle import write_manifest
+
+    bundle = tmp_path / "ner"
+    shutil.copytree(zoo.registry.get("ner-bilstm").bundle_path, bundle)
+    card = (bundle / "card.md").read_text()
+    (bundle / "card.md").write_text(card.replace("0.", "0.9", 1))
+    assert main(["info", str(bundle)]) == 2
+    assert f"{bundle / 'card.md'}: sha256 " in capsys.readouterr().err
+    (bundle / "card.md").write_text(card)
+    with open(bundle / "model.keras", "r+b") as f:
+        f.truncate(100_000)
+    write_manifest(bundle, "ner-bilstm")
+    assert main(["predict", str(bundle), "EU rejects German call ."]) == 2
+    assert f"{bundle / 'model.keras'}: not a Keras zip archive (cut short or corrupted)" in \
+        capsys.readouterr().err
+    stopped = tmp_path / "stopped"
+    (stopped / "train").mkdir(parents=True)
+    (stopped / "train" / "train_state.json").write_text("{}")
+    assert main(["info", str(stopped)]) == 2
+    assert "it holds a training run that did not finish: re-run the zoo train / fine-tune " \
+           "command" in capsys.readouterr().err
+    assert main(["info", "NER-BILSTM"]) == 2
+    assert "Did you mean 'ner-bilstm'? Registered" in capsys.readouterr().err

@@ -420,6 +420,16 @@ def test_evaluate_refuses_examples_not_in_the_readers_form(data, match, shipped)
         shipped("ner-bilstm").evaluate(data)
 
 
+def test_fine_tune_checks_examples_given_in_memory(shipped, tmp_path):
+    """As evaluate(): a list of strings failed deep in the data pipeline."""
+    ner = shipped("ner-bilstm")
+    with pytest.raises(InputError, match=r"^ner-bilstm fine_tune\(\) data: example 0 must be"):
+        ner.fine_tune(["EU rejects German call"], out=tmp_path / "ft")
+    good = [{"tokens": ["EU"], "tags": ["B-ORG"]}]
+    with pytest.raises(InputError, match=r"fine_tune\(\) validation needs at least one"):
+        ner.fine_tune(good, validation=[], out=tmp_path / "ft")
+
+
 def test_evaluate_refuses_an_empty_list_for_every_entry(shipped):
     for name in zoo.list_models():
         with pytest.raises(InputError, match="needs at least one example"):

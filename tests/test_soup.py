@@ -54,3 +54,24 @@ def test_soup_refuses_what_cannot_be_averaged(two_forecasters, tiny, tmp_path):
     other.save(tmp_path / "other")
     with pytest.raises(InputError, match=f"preprocessor's `{key}` differs"):
         soup([root / "a", tmp_path / "other"], tmp_path / "x")
+
+
+def test_soup_refuses_a_repeated_bundle_and_an_out_it_must_not_write(two_forecasters, tmp_path):
+    """A bundle named twice weighed twice in a soup recorded as "uniform"; OUT the shipped
+    bundle replaced the pretrained model; OUT a file was a raw FileExistsError."""
+    import zoo
+    from zoo.soup import soup
+
+    root, _ = two_forecasters
+    with pytest.raises(InputError, match="the same bundle named more than once"):
+        soup([root / "a", root / "b", root / "a"], tmp_path / "x")
+    shipped = zoo.registry.get("ner-bilstm").bundle_path
+    before = (shipped / "manifest.json").read_bytes()
+    with pytest.raises(InputError, match="is inside the shipped bundle of ner-bilstm"):
+        soup([root / "a", root / "b"], shipped)
+    assert (shipped / "manifest.json").read_bytes() == before
+    notes = tmp_path / "notes.txt"
+    notes.write_text("keep me")
+    with pytest.raises(InputError, match="a file, not a folder; expected OUT"):
+        soup([root / "a", root / "b"], notes)
+    assert not (tmp_path / "x").exists()

@@ -233,3 +233,29 @@ def test_killed_training_resumes_and_loses_nothing(tiny_conll, slice_glove, tmp_
         "history"] == state["history"]
     assert all((a == b).all() for a, b in zip(whole.keras_model.get_weights(),
                                               again.keras_model.get_weights()))
+
+
+def test_a_rerun_with_other_data_or_settings_does_not_reuse_the_earlier_run(tmp_path):
+    """Re-running `zoo fine-tune --out DIR` with other data into a finished run's folder
+    failed in Keras with a shape mismatch (the label set grew), and with the same labels
+    silently shipped the earlier run's weights ("training already finished"). The run a
+    folder holds is recorded; resuming it takes the same model, settings and data."""
+    from zoo.errors import InputError
+    from zoo.training import check_same_run, fit, run_record
+
+    zm = zoo.load("ner-bilstm")
+    old = [{"tokens": ["EU", "rejects"], "tags": ["B-ORG", "O"]}]
+    new = [{"tokens": ["BRCA1", "binds"], "tags": ["B-GENE", "O"]}]
+    work = tmp_path / "train"
+    work.mkdir()
+    run = run_record(zm, old, old)
+    (work / "train_state.json").write_text(json.dumps(
+        {"best": 1.0, "best_epoch": 1, "wait": 0, "history": [], "finished": True, "run": run}))
+    check_same_run(work, {"run": run}, run_record(zm, old, old))          # the same run
+    with pytest.raises(InputError, match="differs in training data; validation data; "
+                                         "re-run the command that started it"):
+        fit(zm, new, new, work, epochs=1)
+    zm.hparams = {**zm.hparams, "epochs": 7, "jit_compile": True}       # execution only: same
+    with pytest.raises(InputError, match=r"differs in epochs \(\d+, now 7\); re-run"):
+        fit(zm, old, old, work, epochs=7)
+    assert sorted(p.name for p in work.iterdir()) == ["train_state.json"], "nothing trained"

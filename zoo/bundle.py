@@ -13,11 +13,13 @@ import hashlib
 import json
 import os
 import stat
+import zipfile
 from importlib.metadata import version as _version
 from pathlib import Path
 
 from . import registry
-from .errors import BundleError, UnknownModelError
+from .errors import BundleError, InputError, UnknownModelError
+from .options import check_buckets
 
 FORMAT_VERSION = 1
 REQUIRED = ("model.keras", "preprocessor.json", "metrics.json", "card.md")
@@ -57,7 +59,18 @@ def plain_name(name) -> bool:
 
 def not_a_bundle(path) -> BundleError:
     return BundleError(f"{path}: not a bundle directory (expected a folder with "
-                       f"{', '.join(REQUIRED)} and manifest.json)")
+                       f"{', '.join(REQUIRED)} and manifest.json)" + unfinished(path))
+
+
+def unfinished(path) -> str:
+    """A hint for a folder where `zoo train` / `zoo fine-tune --out` was stopped before the
+    bundle was written (its checkpoints are in train/): the same command finishes it."""
+    try:
+        started = (Path(path) / "train" / "train_state.json").is_file()
+    except OSError:
+        started = False
+    return ("; it holds a training run that did not finish: re-run the zoo train / "
+            "fine-tune command that wrote it to resume and write the bundle") if started else ""
 
 
 def resolve(name_or_path: str | Path) -> Path:
@@ -88,6 +101,26 @@ def resolve(name_or_path: str | Path) -> Path:
                           f"them with `zoo train {entry.name} --out DIR` or fetch a bundle "
                           f"with `zoo pull {entry.name} --from URL|DIR`")
     return entry.bundle_path
+
+
+def check_not_shipped(out, what: str = "--out (out=)") -> None:
+    """Refuse to write into a shipped bundle (or the folder that holds them): `zoo.load(NAME)`
+    returns whatever is there, so a three-sentence fine-tune written into it silently
+    replaced the pretrained model. Shipped bundles are trained into runs/ and copied in."""
+    target = Path(out).resolve()
+    for name in registry.names():
+        entry = registry.get(name)
+        shipped = {name: entry.bundle_path} if entry.bundle_path else {}
+        shipped.update({p: entry.preset_path(p) for p in entry.presets})
+        for bundle_name, path in shipped.items():
+            path = path.resolve()
+            if target == path or path in target.parents or target == path.parent:
+                parent = target == path.parent
+                where = ("is the folder of the shipped bundles" if parent else
+                         f"is inside the shipped bundle of {bundle_name} (what "
+                         f"zoo.load({bundle_name!r}) returns)")
+                raise InputError(f"{out}: {where}; expected {what} to name a folder of your "
+                                 f"own, e.g. runs/{'my-model' if parent else name}")
 
 
 def write_manifest(directory: Path, name: str) -> dict:
@@ -124,7 +157,7 @@ def check(directory: Path) -> dict:
     mpath = directory / "manifest.json"
     if not (mpath.exists() or mpath.is_symlink()):
         raise BundleError(f"{directory}: no manifest.json; expected a bundle written by "
-                          f"ZooModel.save()")
+                          f"ZooModel.save()" + unfinished(directory))
     manifest = read_json(mpath, MAX_MANIFEST_BYTES)
     if not isinstance(manifest, dict):
         raise BundleError(f"{mpath}: expected a JSON object with format_version, model and "
@@ -169,6 +202,16 @@ def check(directory: Path) -> dict:
                           f"for {prep.get('model')!r}; expected the same model")
     if not isinstance(read_json(directory / "metrics.json"), dict):
         raise BundleError(f"{directory / 'metrics.json'}: expected a JSON object of metrics")
+    # Keras says "File not found" of a .keras file cut short (a copy that stopped): name it.
+    if not zipfile.is_zipfile(directory / "model.keras"):
+        raise BundleError(f"{directory / 'model.keras'}: not a Keras zip archive (cut short "
+                          f"or corrupted); expected the model.keras that ZooModel.save() wrote")
+    buckets = prep["preprocessor"].get("buckets")
+    if buckets is not None:         # the lengths every batch pads to (zoo.data)
+        try:
+            check_buckets(buckets, "buckets")
+        except InputError as e:
+            raise BundleError(f"{directory / 'preprocessor.json'}: {e}") from None
     return manifest
 
 
@@ -188,9 +231,12 @@ def read_json(path: Path, limit: int | None = None):
 
 
 def read_card(name_or_path: str) -> str:
+    """The model card of a bundle, once the bundle passes `check`: a card edited after the
+    manifest was written (a better score typed in) is refused, as loading it would be."""
     folder = resolve(name_or_path)
     if not (folder / "manifest.json").is_file():
         raise not_a_bundle(folder)
+    check(folder)
     path = folder / "card.md"
     try:
         with open_regular(path) as f:

@@ -41,6 +41,14 @@ def _seeds(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(f"expected integers, e.g. 1,2,3; got {text!r}") from None
 
 
+def _path(text: str) -> str:
+    """A path argument: an empty one (`--out ""`, an unset shell variable) is refused, not
+    read as the current folder (`zoo export --out ""` wrote into it)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a path; got an empty string")
+    return text
+
+
 def _parser(predict_help: bool | str = False) -> argparse.ArgumentParser:
     """The argument parser; `predict_help` adds the per-model options and their bounds to
     `zoo predict --help` (it imports every application's numpy host, so only on --help);
@@ -67,10 +75,10 @@ def _parser(predict_help: bool | str = False) -> argparse.ArgumentParser:
     for cmd in ("train", "fine-tune"):
         s = sub.add_parser(cmd, help=f"{cmd} a model")
         s.add_argument("name")
-        s.add_argument("--data", required=cmd == "fine-tune",
+        s.add_argument("--data", required=cmd == "fine-tune", type=_path,
                        help="training data (train: a dataset folder; fine-tune: a file)")
         if cmd == "fine-tune":     # train validates on the dataset folder's valid split
-            s.add_argument("--validation", help="validation file (it chooses the epoch)")
+            s.add_argument("--validation", type=_path, help="validation file (it chooses the epoch)")
             s.add_argument("--rehearse", nargs="?", const=True, metavar="FOLDER",
                            help="mix the train split of FOLDER (default: the model's own "
                                 "training data) into fine-tuning so it is not forgotten")
@@ -85,7 +93,7 @@ def _parser(predict_help: bool | str = False) -> argparse.ArgumentParser:
                                 "to the model's (the old types are dropped)")
             s.add_argument("--labels", help="the label set, comma-separated (replaces the "
                                             "model's; must cover every tag of your data)")
-        s.add_argument("--out", required=True, help="bundle directory to write")
+        s.add_argument("--out", required=True, type=_path, help="bundle directory to write")
         s.add_argument("--epochs", type=int)
         s.add_argument("--batch-size", type=int)
         s.add_argument("--learning-rate", type=float)
@@ -107,7 +115,7 @@ def _parser(predict_help: bool | str = False) -> argparse.ArgumentParser:
                             "(repeatable; values parse as JSON where they can)")
     s = sub.add_parser("evaluate", help="measure a model on a data file")
     s.add_argument("name")
-    s.add_argument("--data", required=True)
+    s.add_argument("--data", required=True, type=_path)
     s.add_argument("--split", help="one split of a file or folder that holds several "
                    "(e.g. train|valid|test of a .npz)")
     s.add_argument("--json", action="store_true", help="last line: one JSON object of metrics")
@@ -117,7 +125,7 @@ def _parser(predict_help: bool | str = False) -> argparse.ArgumentParser:
     s = sub.add_parser("export", help="TFLite, ONNX or SavedModel, parity-checked")
     s.add_argument("name")
     s.add_argument("--format", required=True, choices=["tflite", "onnx", "saved_model"])
-    s.add_argument("--out", required=True, help="the file (the suffix is added if missing), "
+    s.add_argument("--out", required=True, type=_path, help="the file (the suffix is added if missing), "
                    "a folder to write NAME.tflite / NAME.onnx into, or the SavedModel's folder")
     s.add_argument("--quantize", choices=["dynamic", "float16"])
     s.add_argument("--overwrite", action="store_true",
@@ -127,7 +135,7 @@ def _parser(predict_help: bool | str = False) -> argparse.ArgumentParser:
     s.add_argument("options", nargs=argparse.REMAINDER, help="passed to the benchmark, e.g. --quick")
     s = sub.add_parser("demo", help="the shipped models on a few examples, with pictures")
     s.add_argument("names", nargs="*", metavar="NAME", help="models to run (default: all)")
-    s.add_argument("--out", default="demo", metavar="DIR",
+    s.add_argument("--out", default="demo", metavar="DIR", type=_path,
                    help="folder for the inputs, pictures and MIDI files it writes (./demo)")
     s = sub.add_parser("pull", help="store a bundle in the cache ($ZOO_HOME) as a model's weights")
     s.add_argument("name", help="registered model name")
@@ -159,7 +167,7 @@ def _parser(predict_help: bool | str = False) -> argparse.ArgumentParser:
     s.add_argument("--input", action="append", required=True, metavar="GLOB",
                    help="files to predict on (repeatable; quote it; ** crosses folders: "
                         "'data/**.wav')")
-    s.add_argument("--output", required=True, metavar="DIR",
+    s.add_argument("--output", required=True, metavar="DIR", type=_path,
                    help="new or empty folder (or an earlier batch-predict's) for the results")
     s.add_argument("--runner", default="DirectRunner",
                    help="Beam runner: DirectRunner (here), FlinkRunner, SparkRunner, "
@@ -222,14 +230,27 @@ def predict_epilog(width: int = 88, only: str | None = None) -> str:
     return "\n".join(out)
 
 
-def _overrides(args) -> dict:
+def _overrides(args, options: dict | None = None) -> dict:
+    """The recipe overrides of train / fine-tune: their own flags, then each --hparam, then
+    other `--key value` pairs (`options`). One key given twice with different values
+    (`--epochs 2 --hparam epochs=3`, `--seeds 1 --hparam seed=2`) is an error: silently
+    taking one of them trained with a setting the user did not mean."""
     keys = ("epochs", "batch_size", "learning_rate", "cell", "units", "layers", "steps_per_epoch")
     out = {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
+    given = {k: f"--{k.replace('_', '-')} {v}" for k, v in out.items()}
+    if getattr(args, "seeds", None):
+        given["seed"] = f"--seeds {','.join(map(str, args.seeds))}"
+    pairs = []
     for item in getattr(args, "hparam", None) or []:
         key, eq, value = item.partition("=")
         if not eq or not key:
             raise ZooError(f"--hparam expects KEY=VALUE; got {item!r}")
-        out[key.replace("-", "_")] = _value(value)
+        pairs.append((key.replace("-", "_"), _value(value), f"--hparam {item}"))
+    pairs += [(k, v, f"--{k.replace('_', '-')} {v}") for k, v in (options or {}).items()]
+    for key, value, text in pairs:
+        if key in given and (key == "seed" or out.get(key) != value):
+            raise ZooError(f"{given[key]} and {text} both set {key}; give it once")
+        out[key], given[key] = value, text
     return out
 
 
@@ -439,7 +460,7 @@ def run(argv: list[str]) -> int:
             print(f"plot written to {host.plot(results, plot)}")
     elif args.command == "train":
         m = zoo.train(args.name, data=args.data, out=args.out, seeds=args.seeds, command=command,
-                      strategy=args.strategy, **_overrides(args), **options)
+                      strategy=args.strategy, **_overrides(args, options))
         if distribute.is_chief():
             print(f"saved {m.entry.name} to {args.out}")
     elif args.command == "fine-tune":
@@ -460,10 +481,11 @@ def run(argv: list[str]) -> int:
             parser.error(f"fine-tune takes one seed (--seeds N), got {len(args.seeds)}; "
                          f"run it once a seed to compare them")
         seed = {"seed": args.seeds[0]} if args.seeds else {}
+        overrides = {"epochs": 3, **seed, **_overrides(args, options)}    # before the load
         distribute.use(args.strategy)     # before the model is loaded (zoo.distribute)
         m = zoo.load(args.name).fine_tune(args.data, validation=args.validation, out=args.out,
                                           command=command, strategy=args.strategy, **how,
-                                          **{"epochs": 3, **seed, **_overrides(args), **options})
+                                          **overrides)
         if distribute.is_chief():
             print(f"saved fine-tuned {m.entry.name} to {args.out}")
     elif args.command == "evaluate":
@@ -491,6 +513,11 @@ def run(argv: list[str]) -> int:
             out = str(Path(args.out) / (Path(args.name).name + suffix))
         else:
             out = args.out if args.out.endswith(suffix) or not suffix else args.out + suffix
+        folder = Path(out).parent
+        if not folder.is_dir():     # as for --plot: a typo must not create a tree of folders
+            raise ZooError(f"--out {args.out}: the folder {str(folder)!r} "
+                           f"{'is not a folder' if folder.exists() else 'does not exist'}; "
+                           f"expected a path in an existing folder (create it first)")
         report = zoo.load(args.name).export(out, quantize=args.quantize, overwrite=args.overwrite)
         print(json.dumps(to_json(report)))      # a SavedModel's max_abs_diff: None
     elif args.command == "bench":
@@ -619,6 +646,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         print("interrupted; re-run the same command to resume training", file=sys.stderr)
+        # TensorFlow logs an ERROR block for each tensor an interrupted trace left unused
+        # ("Object was never used ... TensorArray") as the process exits: not the user's.
+        logging.getLogger("tensorflow").setLevel(logging.CRITICAL)
         return 130
     finally:
         warnings.formatwarning = formatwarning

@@ -48,6 +48,7 @@ def train(name: str, data: str | Path | None = None, out: str | Path | None = No
     hp = entry.hparams(**overrides)
     data_dir = Path(data) if data else data_root() / entry.default_data
     out = check_out_folder(out or f"runs/{name}")
+    bundle.check_not_shipped(out)
     train_ex = read_split(entry, data_dir, "train")
     valid_ex = read_split(entry, data_dir, "valid")
     # A dataset file holding every split (a .npz) is named with the split it was read for.

@@ -165,12 +165,19 @@ def get(name: str) -> Entry:
     if name in _ENTRIES:
         return _ENTRIES[name]
     known = list(_ENTRIES) + [p for e in _ENTRIES.values() for p in e.presets]
-    close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+    # "NER-BILSTM", " ner-bilstm", "ner bilstm": that name alone (difflib compares case
+    # and spaces, and named two unrelated models before it, or none at all).
+    same = [k for k in known if _folded(k) == _folded(name)]
+    close = same or difflib.get_close_matches(name.lower(), known, n=3, cutoff=0.5)
     hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
     raise UnknownModelError(
         f"unknown model {name!r}: it is neither a registered model nor a bundle directory."
         f"{hint} Registered models: {', '.join(sorted(_ENTRIES)) or 'none'}."
     )
+
+
+def _folded(name: str) -> str:
+    return "-".join(str(name).lower().replace("_", "-").split())
 
 
 def preset(name: str) -> Entry | None:

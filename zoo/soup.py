@@ -54,9 +54,20 @@ def soup(bundles: list, out: str | Path):
     """Average the weights of `bundles` (names or paths, as zoo.load takes them) into a new
     bundle at `out`, and return it (a ZooModel)."""
     from . import load
+    from .bundle import check_not_shipped, resolve
 
     if len(bundles) < 2:
         raise InputError(f"a soup needs at least two bundles; got {len(bundles)}")
+    # A bundle named twice would weigh twice in a soup recorded as "uniform".
+    folders = [resolve(b).resolve() for b in bundles]
+    twice = sorted({str(b) for b, f in zip(bundles, folders) if folders.count(f) > 1})
+    if twice:
+        raise InputError(f"{', '.join(twice)}: the same bundle named more than once; expected "
+                         f"each bundle once (the soup averages them with equal weights)")
+    if Path(out).exists() and not Path(out).is_dir():
+        raise InputError(f"{out}: a file, not a folder; expected OUT to name a folder for the "
+                         f"soup's bundle")
+    check_not_shipped(out, "OUT")
     models = [load(b) for b in bundles]
     check_members(models, bundles)
     return write_soup(models, bundles, out, f"python -m zoo.soup {out} {' '.join(map(str, bundles))}")
@@ -98,3 +109,5 @@ if __name__ == "__main__":
         print(f"wrote {soup(sys.argv[2:], sys.argv[1]).entry.name} soup to {sys.argv[1]}")
     except ZooError as e:           # unknown or tampered bundle, what cannot be averaged
         sys.exit(f"error: {e}")
+    except OSError as e:            # OUT cannot be written (permissions, a full disk)
+        sys.exit(f"error: {e.filename or ''}: {e.strerror or e}")

@@ -19,6 +19,7 @@ one (a fine-tuned copy is made with `type(zm)`).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 import os
@@ -32,10 +33,10 @@ import keras
 
 from . import bundle, distribute
 from .contract import parameters
-from .data import data_root, dataset_name, holdout, read_split
+from .data import data_root, dataset_name, holdout, portable, read_split
 from .errors import InputError
 from .optimizers import FusedAdam
-from .options import check_buckets, check_int, check_out_folder
+from .options import check_buckets, check_examples, check_int, check_out_folder
 
 log = logging.getLogger("zoo")
 HOLDOUT_MIN = 10        # fewer fine-tuning examples than this: nothing is held out
@@ -187,6 +188,72 @@ def read_state(work: Path) -> dict:
     return json.loads(path.read_text()) if path.exists() else {}
 
 
+# Hyper-parameters that change how a run executes, not what it computes: a resumed run may
+# differ in them (a run killed because XLA compiled slowly is re-run with jit_compile=False).
+EXECUTION_ONLY = ("jit_compile", "grappler", "monitor_gradients")
+
+
+def run_record(zm, train, valid) -> dict:
+    """What makes a training run the same run: the model, its hyper-parameters (less
+    EXECUTION_ONLY), its preprocessor and the training and validation examples, the last
+    three by a short sha256 (`digest`). Kept in train_state.json; a re-run that resumes
+    must match it (check_same_run)."""
+    hparams = {k: v for k, v in zm.hparams.items() if k not in EXECUTION_ONLY}
+    return json.loads(json.dumps({"model": zm.entry.name, "hparams": hparams,
+                                  "preprocessor": digest(zm.preprocessor),
+                                  "training data": digest(train),
+                                  "validation data": digest(valid)}, default=_plain))
+
+
+def digest(obj) -> str:
+    """A short sha256 of `obj` (examples, a preprocessor) as JSON: numpy arrays by their
+    bytes, paths under $ZOO_DATA as $ZOO_DATA/..., so the same data hashes the same on
+    every machine.
+
+    >>> digest([{"tokens": ["EU"], "tags": ["B-ORG"]}]) == digest([{"tokens": ["EU"], "tags": ["B-ORG"]}])
+    True
+    """
+    text = portable(json.dumps(obj, default=_plain, ensure_ascii=False))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _plain(x):
+    """JSON for what examples hold besides plain types. Never an object's repr: it may
+    hold a memory address, and the same data would then hash differently on a re-run."""
+    if hasattr(x, "dtype") and hasattr(x, "tobytes"):      # numpy arrays and scalars
+        if x.dtype == object:
+            return x.tolist()
+        return [str(x.dtype), list(getattr(x, "shape", ())),
+                hashlib.sha256(x.tobytes()).hexdigest()]
+    if hasattr(x, "to_numpy"):                               # pandas
+        return x.to_numpy()
+    if isinstance(x, os.PathLike):
+        return os.fspath(x)
+    if hasattr(x, "isoformat"):
+        return x.isoformat()
+    if isinstance(x, (set, frozenset)):
+        return sorted(x, key=str)
+    return type(x).__name__
+
+
+def check_same_run(work: Path, state: dict, run: dict) -> None:
+    """Refuse to resume (or to reuse the finished training of) a run in `work` that was
+    started with other settings or data. Without this, re-running into an earlier --out
+    with new data or hyper-parameters silently shipped the earlier run's weights ("training
+    already finished"), or failed in Keras with a shape mismatch when the label set grew.
+    A state written before runs were recorded is taken as the same run."""
+    before = state.get("run")
+    if not before or before == run or not distribute.is_chief():
+        return
+    hp_a, hp_b = before.get("hparams", {}), run["hparams"]
+    diffs = [f"{k} ({hp_a.get(k)!r}, now {hp_b.get(k)!r})"
+             for k in sorted(hp_a.keys() | hp_b.keys()) if hp_a.get(k) != hp_b.get(k)]
+    diffs += [k for k in run if k != "hparams" and before.get(k) != run[k]]
+    raise InputError(f"{work}: holds an earlier run that differs in {'; '.join(diffs)}; re-run "
+                     f"the command that started it to resume it, or train afresh into a new "
+                     f"--out folder (out=) or after deleting {work}")
+
+
 def last_checkpoint(work: Path) -> int:
     """How many epochs the checkpoint in `work/backup` holds (0: none)."""
     meta = work / "backup" / "training_metadata.json"
@@ -292,9 +359,15 @@ def fit(zm, train, valid, work: Path, callbacks: list | None = None, epochs: int
     has left exactly as an uninterrupted run would."""
     from .monitor import GradientMonitor, plot_history
 
+    if not 0 <= ema < 1:
+        raise InputError(f"ema {ema}: expected a momentum in [0, 1) (0: off; 0.99 is Keras's default)")
+    if schedule not in ("constant", "linear"):
+        raise InputError(f"schedule {schedule!r}: expected 'constant' or 'linear'")
     work.mkdir(parents=True, exist_ok=True)
     own = distribute.worker_dir(work)       # where this worker writes (work on the chief)
     state = read_state(work)
+    run = run_record(zm, train, valid)
+    check_same_run(work, state, run)
     if state.get("finished") and (work / "best.weights.h5").exists():
         print(f"{work}: training already finished; using its best weights (delete the "
               f"folder to train again)")
@@ -302,12 +375,11 @@ def fit(zm, train, valid, work: Path, callbacks: list | None = None, epochs: int
         return state
     data = zm.entry.module("data")
     model = zm.keras_model
-    if not 0 <= ema < 1:
-        raise InputError(f"ema {ema}: expected a momentum in [0, 1) (0: off; 0.99 is Keras's default)")
     compile_for_training(zm, learning_rate, clipnorm, jit_compile, ema)
     if distribute.distributed():
         distribute.check_batch(batch_size)
     best = BestOnValidation(zm, valid, work, patience, write=own)
+    best.state["run"] = run
     # Validation runs before the checkpoint of its epoch (callbacks run in list order);
     # the checkpoint is kept after training until the bundle is safe (`train`).
     zoo_callbacks = [best, WorkerBackup(work / "backup", own / "backup", double_checkpoint=True,
@@ -317,8 +389,6 @@ def fit(zm, train, valid, work: Path, callbacks: list | None = None, epochs: int
     if monitor_gradients:
         zoo_callbacks.insert(2, GradientMonitor(zm, train, own, clipnorm=clipnorm))
     callbacks = [*([AverageWeights()] if ema else []), *zoo_callbacks, *(callbacks or [])]
-    if schedule not in ("constant", "linear"):
-        raise InputError(f"schedule {schedule!r}: expected 'constant' or 'linear'")
     if schedule == "linear":
         callbacks.append(LinearSchedule(learning_rate, epochs, steps_per_epoch))
     elif lr_decay:
@@ -402,16 +472,25 @@ def fine_tune(zm, data, validation=None, epochs: int = 3, out=None,
     distribute.use(strategy)
     if out is not None:
         check_out_folder(out)
+        bundle.check_not_shipped(out)
     entry, parent = zm.entry, zm.metrics
     for key in ARCHITECTURE:
         if key in overrides and key in zm.hparams and overrides[key] != zm.hparams[key]:
             raise InputError(f"fine-tuning keeps the model's architecture: {key}="
                              f"{overrides[key]!r} differs from its {zm.hparams[key]!r}; "
                              f"train a new model (zoo train) to change it")
-    reader = entry.module("data").read
-    new_ex = reader(data) if isinstance(data, (str, Path)) else data
+    # Checked before the data is read: a typo in a hyper-parameter is told at once.
+    hp = entry.hparams(zm.hparams, entry.fine_tune, **overrides, epochs=epochs)
+    data_mod = entry.module("data")
+
+    def examples(given, what):      # a file or folder, else examples in memory, checked
+        if isinstance(given, (str, Path)):
+            return data_mod.read(given)
+        return check_examples(given, data_mod.EXAMPLE_KEYS, f"{entry.name} fine_tune() {what}")
+
+    new_ex = examples(data, "data")
     named = isinstance(validation, (str, Path))
-    valid_ex = reader(validation) if named else validation
+    valid_ex = None if validation is None else examples(validation, "validation")
     if valid_ex:
         valid_what = dataset_name(validation) if named else f"{len(valid_ex)} examples given"
     elif len(new_ex) >= HOLDOUT_MIN:
@@ -425,13 +504,12 @@ def fine_tune(zm, data, validation=None, epochs: int = 3, out=None,
         log.warning("fine_tune: only %d examples and no validation data: the epoch is chosen "
                     "on the training data itself, so its score is not a measurement; pass "
                     "validation= (--validation FILE)", len(new_ex))
-    prep, data_mod, model_mod = dict(zm.preprocessor), entry.module("data"), entry.module("model")
+    prep, model_mod = dict(zm.preprocessor), entry.module("model")
     label_change = new_labels(prep.get("labels"), data_mod.labels_of(new_ex), labels, replace_labels)
     if label_change and label_change["how"] == "merged" and rehearse is None:
         rehearse = default_rehearsal(entry, label_change)
     rehearsal = rehearsal_mix(entry, new_ex, rehearse, new_share) if rehearse else None
     train_ex = rehearsal.pop("examples") if rehearsal else new_ex
-    hp = entry.hparams(zm.hparams, entry.fine_tune, **overrides, epochs=epochs)
     # An epoch is one pass over the user's data (or the rehearsal mix) unless they say
     # otherwise: the recipe's steps_per_epoch was sized for the original training set.
     hp["steps_per_epoch"] = overrides.get("steps_per_epoch")
