@@ -46,9 +46,9 @@ def is_one_piece(inputs) -> bool:
     """A MIDI path, a piano roll or a list of time steps (lists of pitch numbers) passed
     alone (not in a list): `predict([[60, 64], [62]])` is one piece of two steps; read as
     two pieces, it was refused with "step 0: expected a list of MIDI pitches; got 60"."""
-    if isinstance(inputs, list) and inputs:
-        return all(isinstance(step, (list, tuple)) and all(
-            isinstance(p, Integral) and not isinstance(p, bool) for p in step) for step in inputs)
+    if isinstance(inputs, list) and inputs and all(isinstance(step, (list, tuple)) and all(
+            isinstance(p, Integral) and not isinstance(p, bool) for p in step) for step in inputs):
+        return any(inputs)          # [[]]: a batch of one empty piece, refused as such
     return isinstance(inputs, (str, Path)) or (isinstance(inputs, np.ndarray) and inputs.ndim == 2)
 
 
