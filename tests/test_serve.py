@@ -317,6 +317,25 @@ def test_bad_server_limits_and_ports_are_refused_before_it_starts():
             serve(["forecast-lstm"], port=busy.getsockname()[1])
 
 
+def test_a_model_that_fails_to_load_says_why_in_the_model_list(monkeypatch):
+    """The web page said only "NAME failed to load": /v1/models did not carry the reason."""
+    from fastapi.testclient import TestClient
+
+    import zoo.serve
+
+    def broken(s, *args):
+        raise ZooError("model.keras: not what it seems")
+
+    monkeypatch.setattr(zoo.serve, "load", broken)
+    with TestClient(zoo.serve.create_app(["forecast-lstm"])) as client:
+        for _ in range(100):              # loading runs in a thread once the app starts
+            [model] = client.get("/v1/models").json()["models"]
+            if model["state"] != "LOADING":
+                break
+            time.sleep(0.05)
+    assert model["state"] == "FAILED" and model["error"] == "model.keras: not what it seems"
+
+
 def test_batcher_keeps_options_apart_and_isolates_a_bad_request():
     def predict(xs, scale=1):
         if "bad" in xs:

@@ -2,13 +2,15 @@
 driven by Playwright) against a server on 127.0.0.1 with one model of each task; every
 panel is filled as a person would (typing, uploading a WAV and an image, recording from
 the microphone, which Chromium fakes with a real FSDD recording) and what appears is
-checked. Screenshots are kept in the test's tmp_path, or in $ZOO_ARTEFACTS when set
-(the path is printed).
+checked; then what a person meets when things go wrong (a refused file, an emptied option
+box, the server gone, a phone's narrow screen), one test per fix. Screenshots are kept in
+the test's tmp_path, or in $ZOO_ARTEFACTS when set (the path is printed).
 
 Needs `pip install playwright` (the `test` extra) and `apt-get install -y chromium`
 (`make test-slow` does both); never `playwright install`, which downloads its own browser.
 Slow (six models load, about a minute on 2 cores): `make test-slow`.
 """
+import json
 import os
 import shutil
 from pathlib import Path
@@ -133,3 +135,189 @@ def test_every_panel_in_headless_chromium(server, artefacts, data_dir):
         page.screenshot(path=str(artefacts / "page.png"), full_page=True)
         browser.close()
     assert not errors, errors
+
+
+# ---- bad input and failures, as a person meets them (each test: one fix of the page) --------
+@pytest.fixture(scope="module")
+def chromium():
+    if CHROMIUM is None:
+        pytest.skip("no chromium on PATH (apt-get install -y chromium; `make test-slow` does)")
+    playwright = pytest.importorskip("playwright.sync_api")
+    with playwright.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield browser
+        browser.close()
+
+
+def open_page(browser, server, width=1280, height=800):
+    """A fresh page of the server, loaded; page.problems collects JavaScript errors and
+    the console's errors and warnings."""
+    page = browser.new_context(viewport={"width": width, "height": height}).new_page()
+    page.problems = []
+    page.on("pageerror", lambda e: page.problems.append(str(e)))
+    page.on("console", lambda m: m.type in ("error", "warning") and page.problems.append(m.text))
+    page.goto(server.url + "/")
+    page.wait_for_selector("body[data-ready=true]", timeout=TIMEOUT)
+    return page
+
+
+def outcome(page, name):
+    """Wait for the panel's run to end: its state and its error line."""
+    css = f"section[data-model='{name}']"
+    page.wait_for_function(f"['done', 'error'].includes(document.querySelector(\"{css}\")"
+                           f".dataset.state)", timeout=TIMEOUT)
+    panel = page.locator(css)
+    state = panel.get_attribute("data-state")
+    page.evaluate(f"document.querySelector(\"{css}\").dataset.state = ''")
+    return state, panel.locator(".error").inner_text()
+
+
+def test_page_fits_a_phone_and_loads_without_console_errors(server, chromium, artefacts):
+    # A 480 px grid column ran past a 390 px screen's right edge (the page scrolled
+    # sideways); /favicon.ico was a 404 in the console on every load.
+    page = open_page(chromium, server, width=390, height=844)
+    for name, button in [("ner-bilstm", "run"), ("forecast-lstm", "run"), ("caption-cnn-lstm", "example")]:
+        page.locator(f"section[data-model='{name}'] button[name={button}]").click()
+        assert outcome(page, name)[0] == "done"
+    page.screenshot(path=str(artefacts / "phone.png"), full_page=True)
+    width, screen = page.evaluate("[document.documentElement.scrollWidth, innerWidth]")
+    assert width <= screen, f"the page is {width} px wide on a {screen} px screen"
+    assert not page.problems, page.problems
+    page.context.close()
+
+
+def test_failed_upload_hides_the_last_answer_and_names_the_file(server, chromium, tmp_path):
+    # After a refused file the previous image's caption stayed beside the error, read as
+    # the answer for the new file; the error said "input 0", not which file.
+    page = open_page(chromium, server)
+    p = page.locator("section[data-model='caption-cnn-lstm']")
+    p.locator("button[name=example]").click()
+    assert outcome(page, "caption-cnn-lstm")[0] == "done" and p.locator(".caption").is_visible()
+    (tmp_path / "notes.txt").write_text("not an image")
+    p.locator("input[name=file]").set_input_files(str(tmp_path / "notes.txt"))
+    state, error = outcome(page, "caption-cnn-lstm")
+    assert state == "error" and error.startswith("notes.txt: ") and "not an image" in error, error
+    assert not p.locator(".caption").is_visible() and not p.locator("img.picture").is_visible()
+    p.locator("button[name=example]").click()           # the next try shows its answer again
+    assert outcome(page, "caption-cnn-lstm") == ("done", "") and p.locator(".caption").is_visible()
+    page.context.close()
+
+
+def test_choosing_the_same_file_again_runs_again(server, chromium, data_dir):
+    # The browser fires no change event for the file already chosen: a second choice of it
+    # (after an error, a server restart) did nothing at all.
+    page = open_page(chromium, server)
+    p = page.locator("section[data-model='speech-ctc']")
+    wav = data_dir / "fsdd" / "recordings" / "7_jackson_0.wav"
+    for _ in range(2):
+        with page.expect_file_chooser() as chooser:
+            p.locator("input[name=file]").click()
+        chooser.value.set_files(str(wav))
+        assert outcome(page, "speech-ctc") == ("done", "")
+    page.context.close()
+
+
+def test_inputs_wait_while_a_run_is_busy(server, chromium, data_dir):
+    # A second upload while the first ran raced it: whichever answer came last was shown.
+    page = open_page(chromium, server)
+    held = []
+    page.route("**/*:plot", lambda route: held.append(route))      # answered below
+    p = page.locator("section[data-model='caption-cnn-lstm']")
+    p.locator("button[name=example]").click()
+    page.wait_for_function("document.querySelector(\"section[data-model='caption-cnn-lstm']\")"
+                           ".dataset.state === 'busy'")
+    assert p.locator("input[name=file]").is_disabled() and p.locator("input[name=beam]").is_disabled()
+    while not held:
+        page.wait_for_timeout(50)
+    held[0].continue_()
+    assert outcome(page, "caption-cnn-lstm") == ("done", "")
+    assert p.locator("input[name=file]").is_enabled()
+    page.context.close()
+
+
+def test_option_boxes_left_empty_or_not_a_number(server, chromium):
+    # An emptied box was sent as 0 ("horizon ... got 0" for a box the person had cleared);
+    # a number the browser cannot read (1e999) was sent as 0 too.
+    page = open_page(chromium, server)
+    p = page.locator("section[data-model='forecast-lstm']")
+    p.locator("input[name=horizon]").fill("")                       # the model's default
+    p.locator("button[name=run]").click()
+    assert outcome(page, "forecast-lstm") == ("done", "")
+    assert p.locator("table.table tr").count() == 11                # forecast-lstm: 10 days
+    p.locator("input[name=horizon]").fill("1e999")
+    p.locator("button[name=run]").click()
+    assert outcome(page, "forecast-lstm") == ("error", "horizon: not a number; expected e.g. 10")
+    page.context.close()
+
+
+def test_network_failures_and_foreign_answers_are_said_in_words(server, chromium):
+    # A stopped server showed "Failed to fetch"; a proxy's HTML page showed "HTTP 502", or,
+    # with a 200, "Cannot read properties of undefined (reading '0')".
+    page = open_page(chromium, server)
+    p = page.locator("section[data-model='ner-bilstm']")
+    answers = {"abort": None, 502: "<html>Bad Gateway</html>", 200: "<html>Sign in</html>"}
+    expected = {"abort": "cannot reach the server (", 502: "the server answered HTTP 502 ",
+                200: "the server answered HTTP 200 OK, not the zoo's JSON"}
+    for key, body in answers.items():
+        page.route("**/*:plot", lambda route: route.abort("connectionrefused") if body is None
+                   else route.fulfill(status=key, content_type="text/html", body=body))
+        p.locator("button[name=run]").click()
+        state, error = outcome(page, "ner-bilstm")
+        assert state == "error" and error.startswith(expected[key]), (key, error)
+        page.unroute("**/*:plot")
+    p.locator("button[name=run]").click()                       # the server back: it recovers
+    assert outcome(page, "ner-bilstm") == ("done", "")
+    page.context.close()
+
+
+def test_model_list_failures_and_failed_models_say_why(server, chromium):
+    # The page said only "NAME failed to load" (/v1/models had no reason); a non-JSON model
+    # list showed the JSON parser's "Unexpected token '<'".
+    page = chromium.new_page()
+    models = server.get("/v1/models").json()["models"]
+    models.append({**models[0], "name": "broken", "state": "FAILED",
+                   "error": "broken/model.keras: cannot load (OSError: truncated)"})
+    page.route("**/v1/models", lambda route: route.fulfill(json={"models": models}))
+    page.goto(server.url + "/")
+    page.wait_for_selector("body[data-ready=true]", timeout=TIMEOUT)
+    assert page.locator("section.panel.error").inner_text() == \
+        "broken failed to load: broken/model.keras: cannot load (OSError: truncated)"
+    page.unroute("**/v1/models")
+    page.route("**/v1/models", lambda route: route.fulfill(status=502, body="<html>502</html>"))
+    page.goto(server.url + "/")
+    page.wait_for_selector("#panels p.error")
+    assert page.locator("#panels").inner_text().startswith(
+        "cannot list the models: the server answered HTTP 502")
+    page.close()
+
+
+def test_text_generation_panel_names_bad_json(server, chromium):
+    # The JSON panel (tasks without a panel of their own) showed only the parser's
+    # "Unexpected end of JSON input"; its empty output box was a grey bar before a run.
+    page = chromium.new_page()
+    models = server.get("/v1/models").json()["models"]
+    models = [{**models[0], "name": "some-lm", "task": "text generation", "example": "ROMEO:"}]
+    page.route("**/v1/models", lambda route: route.fulfill(json={"models": models}))
+    page.goto(server.url + "/")
+    page.wait_for_selector("body[data-ready=true]", timeout=TIMEOUT)
+    p = page.locator("section[data-model='some-lm']")
+    assert json.loads(p.locator("textarea").input_value()) == ["ROMEO:"]
+    assert not p.locator("pre.json").is_visible()
+    p.locator("textarea").fill('["ROMEO:"')
+    p.locator("button[name=run]").click()
+    state, error = outcome(page, "some-lm")
+    assert state == "error" and error.startswith("instances: not JSON (") and \
+        error.endswith('expected a JSON list, e.g. ["text"]'), error
+    page.close()
+
+
+def test_microphone_errors_say_it_is_the_microphone(server, chromium):
+    # Without a microphone the page said only "Requested device not found".
+    page = open_page(chromium, server)          # no fake device: this browser has none
+    p = page.locator("section[data-model='speech-ctc']")
+    p.locator("button[name=record]").click()
+    page.wait_for_function("document.querySelector(\"section[data-model='speech-ctc'] .error\")"
+                           ".textContent")
+    assert p.locator(".error").inner_text().startswith("microphone: ")
+    assert p.locator("button[name=record]").inner_text() == "● Record"
+    page.context.close()

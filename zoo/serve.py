@@ -252,6 +252,8 @@ def create_app(models: list[str], max_batch: int = 32, max_wait_ms: float = 0.0,
         out = {"name": s.name, "task": s.entry.task, "backend": s.backend, "spec": s.spec,
                "summary": s.entry.summary, "state": "AVAILABLE" if s.batcher else
                ("FAILED" if s.error else "LOADING")}
+        if s.error:         # the web page says why, not only that it failed (as /readyz)
+            out["error"] = s.error
         if s.batcher:
             from .options import accepted
 

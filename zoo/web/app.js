@@ -6,12 +6,28 @@
 
 const $ = (root, selector) => root.querySelector(selector);
 
-async function call(name, method, body) {
-  const r = await fetch(`/v1/models/${encodeURIComponent(name)}:${method}`, {
-    method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)});
-  const out = await r.json().catch(() => ({error: `HTTP ${r.status}`}));
-  if (!r.ok) throw new Error(out.error || `HTTP ${r.status}`);
+// A request's JSON answer. What a person sees on failure is one line: the zoo's message, or
+// what went wrong in words ("Failed to fetch", a JSON parser's "Unexpected token '<'" or an
+// exception further on for a proxy's HTML page said nothing useful).
+async function fetchJSON(url, options) {
+  let r;
+  try {
+    r = await fetch(url, options);
+  } catch (e) {                     // no answer at all: the server stopped, or the network
+    throw new Error(`cannot reach the server (${e.message}); is zoo serve still running?`);
+  }
+  const out = await r.json().catch(() => null);
+  if (out && out.error) throw new Error(out.error);      // the zoo's one-line message
+  if (!r.ok || out === null || typeof out !== "object") {
+    throw new Error(`the server answered HTTP ${r.status} ${r.statusText}`.trim()
+                    + (out === null ? ", not the zoo's JSON (a proxy in between?)" : ""));
+  }
   return out;
+}
+
+function call(name, method, body) {
+  return fetchJSON(`/v1/models/${encodeURIComponent(name)}:${method}`, {
+    method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)});
 }
 
 function el(tag, attrs = {}, text = "") {
@@ -36,9 +52,23 @@ function readFile(file) {           // -> {b64, url}: the bytes for JSON, a data
   });
 }
 
-function number(panel, name) { return Number($(panel, `[name=${name}]`).value); }
+// An option's number; an empty box is the model's default (undefined: left out of the JSON).
+// Number("") was 0, refused as "got 0" for a box the person had cleared.
+function number(panel, name) {
+  const input = $(panel, `[name=${name}]`);
+  if (input.validity.badInput) throw new Error(`${name}: not a number; expected e.g. ${input.defaultValue}`);
+  return input.value === "" ? undefined : Number(input.value);
+}
 // The server sends null for NaN and infinities (JSON has no words for them).
 function fixed(x, digits) { return x == null ? "n/a" : x.toFixed(digits); }
+
+// A file input that runs the panel when a file is chosen. Choosing the same file again fires
+// no change event (the page did nothing, e.g. after an error): the input is emptied as the
+// picker opens.
+function upload(input, go) {
+  input.onclick = () => { input.value = ""; };
+  input.onchange = () => input.files[0] && go({file: input.files[0]});
+}
 
 function table(node, head, rows) {
   node.replaceChildren(el("tr"));
@@ -64,7 +94,8 @@ function wav(samples, rate) {
 
 async function record() {           // starts recording; returns stop() -> WAV bytes
   if (!navigator.mediaDevices) throw new Error("the microphone needs https or localhost");
-  const stream = await navigator.mediaDevices.getUserMedia({audio: true});
+  const stream = await navigator.mediaDevices.getUserMedia({audio: true})
+    .catch(e => { throw new Error(`microphone: ${e.message}`); });
   const ctx = new AudioContext();
   const source = ctx.createMediaStreamSource(stream);
   const node = ctx.createScriptProcessor(4096, 1, 1);
@@ -147,7 +178,7 @@ const PANELS = {
   },
   speech: {
     setup(p, m, go) {
-      $(p, "[name=file]").onchange = e => e.target.files[0] && go({file: e.target.files[0]});
+      upload($(p, "[name=file]"), go);
       const example = $(p, "[name=example]");
       if (m.example) example.onclick = () => go({instance: m.example}); else example.hidden = true;
       let stop = null;
@@ -174,7 +205,7 @@ const PANELS = {
   },
   captioning: {
     setup(p, m, go) {
-      $(p, "[name=file]").onchange = e => e.target.files[0] && go({file: e.target.files[0]});
+      upload($(p, "[name=file]"), go);
       const example = $(p, "[name=example]");
       if (m.example) example.onclick = () => go({url: m.example}); else example.hidden = true;
     },
@@ -191,7 +222,10 @@ const PANELS = {
   any: {               // any other task (e.g. text generation): JSON in, JSON out
     setup(p, m) { $(p, "[name=json]").value = JSON.stringify(m.example != null ? [m.example] : []); },
     async run(p, m) {
-      const out = await call(m.name, "predict", {instances: JSON.parse($(p, "[name=json]").value)});
+      let instances;
+      try { instances = JSON.parse($(p, "[name=json]").value); }
+      catch (e) { throw new Error(`instances: not JSON (${e.message}); expected a JSON list, e.g. ["text"]`); }
+      const out = await call(m.name, "predict", {instances});
       $(p, ".json").textContent = JSON.stringify(out.predictions, null, 1);
     },
   },
@@ -202,18 +236,25 @@ function panel(m) {
   const p = el("section", {class: "panel", "data-model": m.name, "data-task": m.task});
   p.append(el("h2", {}, m.name), el("p", {class: "about"}, `${m.task} · ${m.backend} · ${m.summary}`));
   p.append(document.getElementById(`tpl-${kind}`).content.cloneNode(true), el("p", {class: "error"}));
+  const out = $(p, ".out");
   const go = async input => {
     p.dataset.state = "busy";
     $(p, ".error").textContent = "";
-    p.querySelectorAll("button").forEach(b => { if (b.name !== "record") b.disabled = true; });
+    // Inputs too, not only buttons: a second upload while the first ran raced it, and the
+    // answer that came last was shown, whichever file was chosen last.
+    p.querySelectorAll("button, input").forEach(b => { if (b.name !== "record") b.disabled = true; });
     try {
       await PANELS[kind].run(p, m, input);
+      out.hidden = false;
       p.dataset.state = "done";
     } catch (e) {
-      $(p, ".error").textContent = e.message;
+      // The last answer is hidden: beside the error it read as the answer to this input
+      // (the caption of the previous image next to a refused file's name).
+      out.hidden = true;
+      $(p, ".error").textContent = input.file ? `${input.file.name}: ${e.message}` : e.message;
       p.dataset.state = "error";
     } finally {
-      p.querySelectorAll("button").forEach(b => { b.disabled = false; });
+      p.querySelectorAll("button, input").forEach(b => { b.disabled = false; });
     }
   };
   PANELS[kind].setup(p, m, go);
@@ -226,7 +267,7 @@ async function main() {
   const panels = document.getElementById("panels");
   let models;
   try {
-    models = (await (await fetch("/v1/models")).json()).models;
+    models = (await fetchJSON("/v1/models")).models;
   } catch (e) {
     panels.replaceChildren(el("p", {class: "error"}, `cannot list the models: ${e.message}`));
     return;
@@ -238,7 +279,7 @@ async function main() {
     return;
   }
   panels.replaceChildren(...models.map(m => m.state === "AVAILABLE" ? panel(m)
-    : el("section", {class: "panel error"}, `${m.name} failed to load`)));
+    : el("section", {class: "panel error"}, `${m.name} failed to load: ${m.error}`)));
   document.body.dataset.ready = "true";
 }
 
