@@ -341,6 +341,19 @@ def test_evaluate_max_examples_below_one_is_refused(name, example, shipped):
 
 
 # ---- speech waveforms with their sample rate ---------------------------------------------------
+def test_unreadable_bytes_are_named_without_the_servers_buffers_or_files(tiny):
+    """The web page showed "Error opening <_io.BytesIO object at 0x7f...>" for a bad WAV and
+    the server's temporary /tmp/.../input.mid for a bad MIDI upload."""
+    from zoo_pipelines.speech.audio import load_waveform
+
+    junk = bytes(range(256)) * 8
+    with pytest.raises(InputError) as e:
+        load_waveform(junk, 8000, "input 0")
+    assert "not a readable audio file" in str(e.value) and "BytesIO" not in str(e.value)
+    with pytest.raises(InputError, match=r"^input 0: the MIDI bytes: not a readable MIDI file"):
+        tiny("music-lstm").host().from_json(0, junk)
+
+
 @pytest.mark.parametrize("rate", [float("nan"), 8000.7, True, None, "abc", -1, 10 ** 9])
 def test_speech_sample_rate_must_be_an_integer(rate):
     """int(rate) was a raw ValueError / TypeError, cut 8000.7 to 8000 and read True as 1 Hz."""

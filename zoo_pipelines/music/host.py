@@ -276,7 +276,10 @@ class Host(contract.Host):
             with tempfile.TemporaryDirectory() as tmp:
                 path = Path(tmp) / "input.mid"
                 path.write_bytes(item)
-                return self.piece(i, path)
+                try:
+                    return self.piece(i, path)
+                except InputError as e:     # the server's temporary file means nothing to a client
+                    raise InputError(str(e).replace(f"{path}: ", "the MIDI bytes: ")) from None
         if isinstance(item, str):
             from zoo.webio import no_file_names
 

@@ -123,7 +123,10 @@ def load_waveform(item, sample_rate: int, what: str = "input") -> np.ndarray:
         except InputError:
             raise
         except Exception as e:
-            raise InputError(f"{what}: bytes are not a readable audio file ({str(e)[:100]})") from None
+            # soundfile names its buffer ("Error opening <_io.BytesIO object at 0x...>: ...")
+            reason = str(e).rpartition(">: ")[2] if ">: " in str(e) else str(e)
+            raise InputError(f"{what}: bytes are not a readable audio file ({reason[:100]}); "
+                             f"expected a WAV or FLAC file") from None
         wave = data.mean(axis=1)
     elif isinstance(item, dict):
         if "array" not in item:
