@@ -48,3 +48,30 @@ def test_compare_refuses_runs_measured_elsewhere(bundles):
         zoo.load(shipped).compare(shipped, [other])
     with pytest.raises(ZooError, match="no metrics.json"):
         zoo.load(shipped).compare(shipped, [shipped / "nope"])
+
+
+def test_compare_refuses_the_bundle_itself_and_a_run_without_metrics(bundles, tmp_path):
+    """The bundle as its own run added a second 'shipped' row; a metrics.json with no
+    validation numbers gave a table with no columns."""
+    shipped, other = bundles
+    with pytest.raises(ZooError, match="its metrics.json is the bundle's own"):
+        zoo.load(shipped).compare(shipped, [shipped])
+    m = json.loads((other / "metrics.json").read_text())
+    del m["valid"]
+    (other / "metrics.json").write_text(json.dumps(m))
+    with pytest.raises(ZooError, match="metrics.json has no validation metrics"):
+        zoo.load(shipped).compare(shipped, [other])
+
+
+def test_two_runs_that_differ_alike_keep_a_row_each():
+    """Two runs with the same hyper-parameters (seeds, runs/a/x and runs/b/x) had one label:
+    the second row replaced the first."""
+    from zoo.card import variants_table
+
+    shipped = {"valid": {"nll": 5.0}, "hparams": {"units": 256}}
+    run = {"hparams": {"units": 64}, "command": "zoo train music-lstm --units 64"}
+    table = variants_table(shipped, {"runs/a/x": {**run, "valid": {"nll": 6.0}},
+                                     "runs/b/x": {**run, "valid": {"nll": 7.0}},
+                                     "runs/c/x": {**run, "valid": {"nll": 8.0}}})
+    assert [(k, r["nll"]) for k, r in table.items()] == [
+        ("shipped", 5.0), ("units=64", 6.0), ("units=64 (x)", 7.0), ("runs/c/x", 8.0)]

@@ -235,6 +235,18 @@ def test_strategy_follows_tf_config():
     ('{"cluster": {"worker": ["a:1", "b:2"]}, "task": {"type": "worker", "index": 2}}',
      r"index.*0 \.\. 1"),
     ('{"cluster": {"worker": ["a:1"]}, "task": {"type": "worker", "index": "0"}}', "integer"),
+    # a list as the type was a raw TypeError (unhashable); the same host:port twice hung
+    # waiting for a peer that could not listen; a ps task raised TensorFlow's ValueError and
+    # an evaluator trained alone and wrote no bundle
+    ('{"cluster": {"worker": ["a:1"]}, "task": {"type": ["worker"], "index": 0}}', 'needs a "task"'),
+    ('{"cluster": {"worker": ["a:1", "a:1"]}, "task": {"type": "worker", "index": 0}}',
+     "a:1 is named twice in the cluster"),
+    ('{"cluster": {"worker": ["a:99999"]}, "task": {"type": "worker", "index": 0}}', "1..65535"),
+    ('{"cluster": {"worker": [":1"]}, "task": {"type": "worker", "index": 0}}', "host:port"),
+    ('{"cluster": {"worker": ["a:1", "b:2"], "ps": ["c:3"]}, "task": {"type": "ps", "index": 0}}',
+     "this process is task ps 0; zoo train and fine-tune run as the cluster's chief or workers"),
+    ('{"cluster": {"evaluator": ["a:1"]}, "task": {"type": "evaluator", "index": 0}}',
+     "task evaluator 0"),
 ])
 def test_malformed_tf_config_is_one_line(text, match):
     with pytest.raises(InputError, match=match) as e:

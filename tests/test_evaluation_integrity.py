@@ -33,6 +33,28 @@ def test_forecast_unknown_split_is_refused(data_dir):
         zoo.data.read_split(zoo.registry.get("forecast-lstm"), data_dir / "stocks", "bogus")
 
 
+@pytest.mark.parametrize("where, what", [("missing", "does not exist"), ("file", "is a file")])
+def test_a_zoo_data_that_is_no_folder_is_named(where, what, tmp_path, monkeypatch):
+    """The readers named only a path below it ("…/README.md/conll2003/valid.txt: no such NER
+    data file"; speech: "a file where a dataset folder holding fsdd was expected")."""
+    root = tmp_path / "data"
+    if where == "file":
+        root.write_text("x")
+    monkeypatch.setenv("ZOO_DATA", str(root))
+    for name in ("ner-bilstm", "speech-ctc"):
+        with pytest.raises(DataFormatError, match=f"the data folder {root} \\(\\$ZOO_DATA\\) "
+                                                  f"{what}; expected a folder holding the datasets"):
+            zoo.dataset(name, "valid")
+
+
+@pytest.mark.parametrize("data", [3, True, "", " "])
+def test_dataset_data_that_is_no_path_is_refused(data):
+    """data=3 was a raw TypeError."""
+    with pytest.raises(InputError, match="ner-bilstm: data must be a dataset folder laid out "
+                                         "like \\$ZOO_DATA/conll2003"):
+        zoo.data.read_split(zoo.registry.get("ner-bilstm"), data, "valid")
+
+
 def test_music_time_step_does_not_come_from_the_file_name(tiny, data_dir, tmp_path):
     """JSB's test split saved as jsb_test.npz was scored at eighth notes (NLL 6.88, not
     5.40) because the step was looked up by file stem."""

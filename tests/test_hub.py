@@ -89,7 +89,7 @@ def test_a_cached_download_changed_on_disk_is_refused(home, bundle_copy, archive
     archive(bundle_copy(NAME))
     path = hub.fetch(f"{served}/bundle.tar.gz")
     (path / "metrics.json").write_text("{}")
-    with pytest.raises(BundleError, match="metrics.json: sha256"):
+    with pytest.raises(BundleError, match="metrics.json: sha256.*delete .* to download it again"):
         hub.fetch(f"{served}/bundle.tar.gz")
 
 
@@ -137,3 +137,98 @@ def test_home_defaults_to_the_user_cache(monkeypatch, tmp_path):
     monkeypatch.delenv("XDG_CACHE_HOME")
     assert hub.home() == type(tmp_path).home() / ".cache" / "rnn-zoo"
     assert os.environ.get("ZOO_HOME") is None
+
+
+@pytest.mark.parametrize("case, match", [
+    ("cut short", "not a readable bundle archive .Compressed file ended"),   # was EOFError
+    ("unpacks huge", "unpacks to more than 1 MB or 1000 files"),
+    ("many files", "unpacks to more than 1 MB or 1000 files"),
+    ("a zip", r"not a readable bundle archive \(not a tar or tar.gz file\)"),
+])
+def test_archives_that_are_cut_or_unpack_to_too_much(case, match, home, bundle_copy, archive,
+                                                      served, tmp_path, monkeypatch):
+    """A cut-short .gz raised a raw EOFError; 2 MB of gzip unpacked 400 MB of zeros into the
+    cache, and 20,000 empty members took their time: sizes and counts are checked first."""
+    import io
+    import shutil
+
+    monkeypatch.setattr(hub, "MAX_UNPACKED_BYTES", 1 << 20)
+    src = bundle_copy(NAME)
+    path = archive(src)
+    if case == "cut short":
+        path.write_bytes(path.read_bytes()[:-5000])
+    elif case in ("unpacks huge", "many files"):
+        with tarfile.open(path, "w:gz") as tar:
+            for i in range(1 if case == "unpacks huge" else 1001):
+                info = tarfile.TarInfo(f"{NAME}/zeros{i}.bin")
+                info.size = (2 << 20) if case == "unpacks huge" else 0
+                tar.addfile(info, io.BytesIO(bytes(info.size)))
+    else:
+        shutil.make_archive(str(tmp_path / "z"), "zip", src)
+        shutil.move(tmp_path / "z.zip", path)
+    with pytest.raises(BundleError, match=match) as e:
+        hub.fetch(f"{served}/bundle.tar.gz")
+    assert "\n" not in str(e.value)
+    assert not list(home.glob("*/*/zeros*"))      # nothing unpacked is kept
+
+
+def test_a_server_that_trickles_meets_the_deadline(home, monkeypatch):
+    """Each byte came within the socket timeout, so a server sending one a second held the
+    download for as long as it liked (100 MB: about three years)."""
+    import time
+
+    class Trickle(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.end_headers()
+            try:
+                for _ in range(100):
+                    self.wfile.write(b"x")
+                    self.wfile.flush()
+                    time.sleep(0.2)
+            except OSError:
+                pass
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Trickle)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setattr(hub, "MAX_DOWNLOAD_SECONDS", 1)
+    start = time.monotonic()
+    try:
+        with pytest.raises(BundleError, match=r"download took more than 1 s \(0 KB received\)"):
+            hub.fetch(f"http://127.0.0.1:{server.server_address[1]}/b.tar.gz")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert time.monotonic() - start < 5
+
+
+def test_a_zoo_home_that_cannot_be_a_folder_is_named(tmp_path, monkeypatch, bundle_copy):
+    """A file there was FileExistsError from the Python API, and from the CLI 'error: PATH:
+    File exists', naming neither the cache nor the variable that sets it."""
+    (tmp_path / "file").write_text("x")
+    monkeypatch.setenv("ZOO_HOME", str(tmp_path / "file"))
+    with pytest.raises(BundleError, match=r"cannot create the cache folder .*file \(File exists\); "
+                                          r"set \$ZOO_HOME to a folder you can write"):
+        hub.pull(NAME, bundle_copy(NAME))
+
+
+def test_pull_checks_a_folder_where_it_is_and_copies_only_a_bundle(home, tmp_path):
+    """--from '' copied the current folder into the cache, and a folder that is no bundle
+    was copied whole first (a home folder...) and named by its staging copy's path."""
+    (tmp_path / "mine" / "deep").mkdir(parents=True)
+    (tmp_path / "mine" / "deep" / "big.bin").write_bytes(bytes(1000))
+    with pytest.raises(BundleError, match=f"^{tmp_path / 'mine'}: no manifest.json"):
+        hub.pull(NAME, tmp_path / "mine")
+    with pytest.raises(BundleError, match="expected a bundle folder, a .tar.gz of one, or its "
+                                          "http\\(s\\) URL; got ''"):
+        hub.pull(NAME, "")
+    assert not list(home.rglob("big.bin"))
+
+
+def test_pull_of_a_preset_says_whose_preset_it_is(home):
+    """It said "unknown model 'music-lstm-nottingham' ... Did you mean 'music-lstm-nottingham'?"."""
+    with pytest.raises(BundleError, match="music-lstm-nottingham is a preset of music-lstm"):
+        hub.pull("music-lstm-nottingham", "http://127.0.0.1:9/never-fetched.tar.gz")

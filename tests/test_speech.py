@@ -632,6 +632,27 @@ def test_offline_model_refuses_stream(shipped):
         shipped("speech-ctc").stream()
 
 
+@pytest.mark.parametrize("rate", [0, -8000, 8000.7, True, "8000", None, 10**12])
+def test_stream_checks_a_chunks_sample_rate_as_predict_does(rate, shipped):
+    """(chunk, rate): 0 and negatives were a raw ValueError from resample_poly, None one from
+    numpy, 8000.7 was cut, True read as 1 Hz, and 10**12 Hz ran out of memory."""
+    with pytest.raises(InputError, match=r"chunk: the sample rate \(Hz\) must be an integer "
+                                         r"in 1\.\.384000"):
+        shipped("speech-ctc-stream").stream().feed((np.zeros(800, np.float32), rate))
+
+
+def test_stream_takes_predicts_dict_and_refuses_an_over_long_chunk(shipped, fsdd):
+    s = shipped("speech-ctc-stream").stream()
+    wave = D.waveform({"audio": str(fsdd / "7_jackson_3.wav")}, RATE)
+    s.feed({"array": wave, "sampling_rate": RATE})      # was "got dtype object"
+    assert s.finish()["text"] == "7"
+    with pytest.raises(InputError, match="chunk: a dict needs 'array'"):
+        shipped("speech-ctc-stream").stream().feed({"audio": wave})
+    with pytest.raises(InputError, match="21.0 minutes of audio in one chunk; expected at most "
+                                         "20 minutes"):
+        shipped("speech-ctc-stream").stream().feed((np.zeros(21 * 60 * 100), 100))
+
+
 @pytest.mark.slow
 def test_chars_alphabet_trains_end_to_end_on_ljspeech(data_dir, tmp_path):
     """`zoo train speech-ctc --alphabet chars` on the 29 LJ Speech utterances: the pipeline

@@ -45,15 +45,34 @@ def variants_table(shipped: dict, runs: dict) -> dict:
     >>> variants_table(shipped, {"runs/sig": other})["head=sigmoid"]["nll"]
     8.1
     """
+    from .errors import ZooError
+
     def flat(metrics: dict) -> dict:
         return {k: v for k, v in metrics.get("valid", {}).items() if isinstance(v, (int, float))}
+
+    def own(metrics: dict) -> dict:             # what the run wrote, not an earlier table
+        return {k: v for k, v in metrics.items() if k != "variants"}
 
     table = {"shipped": {"command": shipped.get("command", ""), **flat(shipped)}}
     base = shipped.get("hparams", {})
     for where, m in runs.items():
+        # The bundle itself (or a copy) made a row equal to "shipped"; a metrics.json with
+        # no validation numbers made a row, and a table, with no columns.
+        if own(m) == own(shipped):
+            raise ZooError(f"{where}: its metrics.json is the bundle's own (the bundle itself "
+                           f"or a copy of it); expected another run of the model (zoo train "
+                           f"--out)")
+        if not flat(m):
+            raise ZooError(f"{where}: metrics.json has no validation metrics; expected a run "
+                           f"trained and evaluated by zoo train")
         hp = m.get("hparams", {})
         label = ", ".join(f"{k}={hp.get(k)}" for k in sorted(set(hp) | set(base))
                           if hp.get(k) != base.get(k)) or Path(where).name
+        # Two runs that differ from the shipped one in the same way (another seed, runs/a/x
+        # and runs/b/x) had one label: the second row replaced the first.
+        for label in dict.fromkeys([label, f"{label} ({Path(where).name})", str(where)]):
+            if label not in table:
+                break
         table[label] = {"command": m.get("command", where), **flat(m)}
     return table
 

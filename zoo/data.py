@@ -17,7 +17,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Iterable
 
-from .errors import DataFormatError
+from .errors import DataFormatError, InputError
 
 
 def data_root() -> Path:
@@ -139,7 +139,30 @@ def read_split(entry, data_dir: str | Path, split: str) -> list:
     """The examples of `split` (train, valid or report; see SPLITS) of a dataset folder
     laid out like the entry's default data, through the data module's
     `read_split(data_dir, split)`. Unknown split names are refused, never read as train."""
+    if isinstance(data_dir, bool) or not isinstance(data_dir, (str, os.PathLike)) \
+            or not str(data_dir).strip():      # data=3 was a raw TypeError
+        raise InputError(f"{entry.name}: data must be a dataset folder laid out like "
+                         f"$ZOO_DATA/{entry.default_data}; got {data_dir!r}")
+    check_root(data_dir)
     return entry.module("data").read_split(Path(data_dir), split)
+
+
+def check_root(path: str | Path) -> None:
+    """A DataFormatError naming $ZOO_DATA when `path` lies under the data folder and that
+    folder is missing or a file: the readers named only a path below it ("…/README.md/
+    conll2003/valid.txt: no such NER data file", or "a file where a dataset folder holding
+    fsdd was expected; read a file without --split"), never the variable to set.
+
+    >>> check_root("mine/train.txt")
+    """
+    root = data_root()
+    if root.is_dir() or not Path(path).is_relative_to(root):
+        return
+    how = ("$ZOO_DATA" if os.environ.get("ZOO_DATA")
+           else "the default, ../shared/data beside the checkout")
+    what = "is a file" if root.exists() else "does not exist"
+    raise DataFormatError(f"the data folder {root} ({how}) {what}; expected a folder holding "
+                          f"the datasets (set $ZOO_DATA to it), or give your own data")
 
 
 def holdout(examples: list, share: float = 0.1, minimum: int = 2) -> tuple[list, list]:

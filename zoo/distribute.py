@@ -76,14 +76,19 @@ def tf_config(env=None) -> dict:
         if kind not in TASK_TYPES:
             raise InputError(f"TF_CONFIG: unknown task type {kind!r} in cluster; expected "
                              f"one of {', '.join(TASK_TYPES)}")
-        if (not isinstance(hosts, list) or not hosts
-                or not all(isinstance(h, str) and h.rpartition(":")[2].isdigit() for h in hosts)):
+        if not isinstance(hosts, list) or not hosts or not all(map(_host_port, hosts)):
             raise InputError(f'TF_CONFIG: cluster["{kind}"] must be a list of "host:port" '
-                             f"strings; got {hosts!r}")
+                             f"strings (port 1..65535); got {hosts!r}")
     if len(cluster.get("chief", [])) > 1:
         raise InputError("TF_CONFIG: a cluster has at most one chief")
+    every = [h for hosts in cluster.values() for h in hosts]
+    twice = sorted({h for h in every if every.count(h) > 1})
+    if twice:                   # two tasks cannot listen there: the first waited forever
+        raise InputError(f"TF_CONFIG: {', '.join(twice)} is named twice in the cluster; "
+                         f"expected one host:port per task")
     task = conf.get("task")
-    if not isinstance(task, dict) or task.get("type") not in cluster:
+    if not isinstance(task, dict) or not isinstance(task.get("type"), str) \
+            or task["type"] not in cluster:
         raise InputError(f'TF_CONFIG needs a "task" whose "type" is one of the cluster\'s '
                          f"({', '.join(cluster)}); got {task!r}")
     n = len(cluster[task["type"]])
@@ -92,6 +97,18 @@ def tf_config(env=None) -> dict:
         raise InputError(f'TF_CONFIG: task needs an integer "index" (0 .. {n - 1} for '
                          f"{task['type']})")
     return conf
+
+
+def _host_port(text) -> bool:
+    """"host:port" with a host and a port in 1..65535.
+
+    >>> _host_port("127.0.0.1:2222"), _host_port(":2222"), _host_port("a:99999")
+    (True, False, False)
+    """
+    if not isinstance(text, str):
+        return False
+    host, _, port = text.rpartition(":")
+    return bool(host) and port.isdigit() and 1 <= int(port) <= 65535
 
 
 def local_cluster(n: int) -> list[str]:
@@ -143,6 +160,13 @@ def choose(name: str = "auto", env=None) -> str:
     if name not in STRATEGIES:
         raise InputError(f"unknown strategy {name!r}; expected one of {', '.join(STRATEGIES)}")
     tf_config(env)                  # checked whatever the strategy: a typo must not go silent
+    kind, index = task(env)
+    if kind not in ("chief", "worker"):
+        # MultiWorkerMirroredStrategy trains on chief and workers only: an evaluator trained
+        # alone and wrote nothing ("the chief writes the bundle"), a ps raised a ValueError
+        raise InputError(f"TF_CONFIG: this process is task {kind} {index}; zoo train and "
+                         f"fine-tune run as the cluster's chief or workers (expected task "
+                         f'"type" chief or worker)')
     if name == "auto":
         return "multi_worker" if workers(env) > 1 else "default"
     if name != "multi_worker" and workers(env) > 1:

@@ -17,14 +17,19 @@ import os
 import shutil
 import tarfile
 import tempfile
+import time
 import urllib.parse
 import urllib.request
+import zlib
 from pathlib import Path
 
 from . import bundle, registry
 from .errors import BundleError
 
 MAX_DOWNLOAD_BYTES = 100 << 20          # a bundle is at most 25 MB; leave room, refuse more
+MAX_DOWNLOAD_SECONDS = 600              # a whole download; the socket timeout is per read only
+MAX_UNPACKED_BYTES = 100 << 20          # an archive's members, as their headers state them
+MAX_MEMBERS = 1000                      # a bundle is a handful of files
 URL_SCHEMES = ("http", "https")
 
 
@@ -49,6 +54,11 @@ def pulled(name: str) -> Path | None:
 def pull(name: str, source: str | Path) -> Path:
     """Store the bundle at `source` (a folder, a .tar.gz, or an http(s) URL of one) as the
     weights of registered model `name`; it must be a bundle of that model."""
+    owner = registry.preset(name) if isinstance(name, str) else None
+    if owner:                           # resolve() reads a preset from the package only
+        raise BundleError(f"{name} is a preset of {owner.name} (weights shipped with it); zoo "
+                          f"pull stores a bundle for a registered model: zoo pull {owner.name} "
+                          f"--from {source}")
     registry.get(name)                  # an unknown name fails before anything is fetched
     with tempfile.TemporaryDirectory(dir=_ensure(home())) as tmp:
         staged = _stage(source, Path(tmp))
@@ -63,7 +73,11 @@ def fetch(url: str) -> Path:
     """The bundle at `url` (a .tar.gz), downloaded once into the cache and verified."""
     target = home() / "downloads" / hashlib.sha256(url.encode()).hexdigest()[:16]
     if (target / "manifest.json").exists():
-        bundle.check(target)            # a cached copy changed on disk is refused too
+        try:
+            bundle.check(target)        # a cached copy changed on disk is refused too
+        except BundleError as e:        # say how to get a good copy back
+            raise BundleError(f"{e} (the cached download of {url}: delete {target} to "
+                              f"download it again)") from None
         return target
     with tempfile.TemporaryDirectory(dir=_ensure(home())) as tmp:
         staged = _stage(url, Path(tmp))
@@ -77,9 +91,20 @@ def _stage(source, tmp: Path) -> Path:
         archive = tmp / "bundle.tar.gz"
         _download(source, archive)
         return _unpack(archive, tmp / "bundle", source)
+    if not isinstance(source, (str, os.PathLike)) or not str(source).strip():
+        # Path("") is the current folder, which was copied whole into the cache
+        raise BundleError(f"expected a bundle folder, a .tar.gz of one, or its http(s) URL; "
+                          f"got {source!r}")
     path = Path(source)
     if path.is_dir():
-        shutil.copytree(path, tmp / "bundle", symlinks=True)
+        # Checked where it is, so errors name the user's folder (not the staging copy) and
+        # a folder that is no bundle (a home folder, a training run's train/) is never
+        # copied; then only its plain files are copied, as _unpack takes them.
+        bundle.check(path)
+        (tmp / "bundle").mkdir()
+        for f in path.iterdir():
+            if f.is_file() and not f.is_symlink():
+                shutil.copy2(f, tmp / "bundle" / f.name)
         return tmp / "bundle"
     if path.is_file():
         return _unpack(path, tmp / "bundle", source)
@@ -88,14 +113,24 @@ def _stage(source, tmp: Path) -> Path:
 
 
 def _download(url: str, out: Path) -> None:
+    too_big = BundleError(f"{url}: larger than {MAX_DOWNLOAD_BYTES >> 20} MB; a bundle is at "
+                          f"most 25 MB")
     try:
         with urllib.request.urlopen(url, timeout=60) as response, open(out, "wb") as f:
-            size = 0
-            while chunk := response.read(1 << 20):
+            if int(response.headers.get("Content-Length") or 0) > MAX_DOWNLOAD_BYTES:
+                raise too_big
+            size, deadline = 0, time.monotonic() + MAX_DOWNLOAD_SECONDS
+            # read1: what has arrived, so a server that trickles a byte a second (each read
+            # within the socket timeout) still meets the deadline rather than hanging
+            while chunk := response.read1(1 << 20):
                 size += len(chunk)
                 if size > MAX_DOWNLOAD_BYTES:
-                    raise BundleError(f"{url}: larger than {MAX_DOWNLOAD_BYTES >> 20} MB; a "
-                                      f"bundle is at most 25 MB")
+                    raise too_big
+                if time.monotonic() > deadline:
+                    raise BundleError(f"{url}: download took more than "
+                                      f"{MAX_DOWNLOAD_SECONDS} s ({size >> 10} KB received); "
+                                      f"expected a bundle of at most 25 MB from a server "
+                                      f"that answers")
                 f.write(chunk)
     except OSError as e:                # URLError, HTTPError and timeouts are OSErrors
         raise BundleError(f"{url}: cannot download ({e}); expected an http(s) URL of a "
@@ -105,12 +140,24 @@ def _download(url: str, out: Path) -> None:
 def _unpack(archive: Path, out: Path, source) -> Path:
     """Extract a bundle archive. The 'data' filter refuses absolute names, '..', links out
     of the folder and device files; a bundle is one folder of plain files, at the archive's
-    top or in one folder."""
+    top or in one folder. The members' sizes and count are checked before anything is
+    written: 2 MB of gzip can unpack to gigabytes of zeros."""
     try:
         with tarfile.open(archive) as tar:
-            tar.extractall(out, filter="data")
-    except (tarfile.TarError, OSError) as e:
-        first = str(e).splitlines()[0]          # tarfile lists every method it tried
+            members, size = [], 0
+            for member in tar:              # reads headers only as far as the limits allow
+                members.append(member)
+                size += member.size
+                if size > MAX_UNPACKED_BYTES or len(members) > MAX_MEMBERS:
+                    raise BundleError(f"{source}: the archive unpacks to more than "
+                                      f"{MAX_UNPACKED_BYTES >> 20} MB or {MAX_MEMBERS} files; "
+                                      f"a bundle is a few files of at most 25 MB")
+            tar.extractall(out, members=members, filter="data")
+    except (tarfile.TarError, OSError, EOFError, zlib.error) as e:
+        # EOFError: a cut-short .gz; tarfile's ReadError lists every method it tried
+        first = str(e).splitlines()[0].rstrip(":")
+        if first == "file could not be opened successfully":
+            first = "not a tar or tar.gz file"
         raise BundleError(f"{source}: not a readable bundle archive ({first}); expected a "
                           f".tar.gz of a bundle folder") from None
     if (out / "manifest.json").exists():
@@ -134,5 +181,9 @@ def _replace(staged: Path, target: Path) -> Path:
 
 
 def _ensure(path: Path) -> Path:
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:                # a file there, a read-only disk: it named no variable
+        raise BundleError(f"cannot create the cache folder {path} ({e.strerror}); set "
+                          f"$ZOO_HOME to a folder you can write (now {home()})") from None
     return path

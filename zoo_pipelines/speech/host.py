@@ -32,7 +32,8 @@ from zoo.decoding import ctc_beam_search, ctc_collapse, log_softmax
 from zoo.errors import InputError
 from zoo.options import as_batch, check_int
 
-from .audio import is_rate_pair, load_waveform, resample, to_mono_float
+from .audio import (MAX_RATE, MAX_SECONDS, is_rate_pair, load_waveform, resample,
+                    to_mono_float)
 from .features import (HOP_MS, WHOLE_UTTERANCE, LogMelFeatures, frame_sizes, num_frames,
                        speaker_adapted)
 from .text import join_tokens
@@ -296,8 +297,9 @@ class StreamingHost(Host):
                 for u in encoded.units]
 
     def stream(self, call):
-        """A live transcriber: `s.feed(chunk)` (a waveform at the model rate, or (array,
-        rate)) returns the partial transcript; `s.finish()` the final one."""
+        """A live transcriber: `s.feed(chunk)` (a waveform at the model rate, (array, rate)
+        or {"array", "sampling_rate"}) returns the partial transcript; `s.finish()` the
+        final one."""
         return Stream(self, call)
 
 
@@ -317,10 +319,23 @@ class Stream:
     def feed(self, chunk) -> dict:
         if self.done:
             raise InputError("this stream is finished; start a new one with m.stream()")
-        if isinstance(chunk, tuple) and len(chunk) == 2 and np.isscalar(chunk[1]):
-            wave = resample(to_mono_float(chunk[0], "chunk"), int(chunk[1]), self.host.rate)
-        else:
-            wave = to_mono_float(chunk, "chunk")
+        rate = self.host.rate
+        if isinstance(chunk, dict):            # as predict() takes it (datasets' audio)
+            if "array" not in chunk:
+                raise InputError(f"chunk: a dict needs 'array' (and 'sampling_rate'); got keys "
+                                 f"{sorted(map(str, chunk))}")
+            chunk = (chunk["array"], chunk.get("sampling_rate", rate))
+        if isinstance(chunk, tuple) and len(chunk) == 2:
+            # checked as predict() checks it: int() cut 8000.7, read True as 1 Hz, raised
+            # ValueError on 0 (resample_poly) and ran out of memory at 10**12 Hz
+            rate = check_int(chunk[1], "chunk: the sample rate (Hz)", 1, MAX_RATE)
+            chunk = chunk[0]
+        wave = to_mono_float(chunk, "chunk")
+        if wave.size / rate > MAX_SECONDS:     # one chunk's features are computed at once
+            raise InputError(f"chunk: {wave.size / rate / 60:.1f} minutes of audio in one "
+                             f"chunk; expected at most {MAX_SECONDS // 60} minutes (feed it "
+                             f"in smaller chunks)")
+        wave = resample(wave, rate, self.host.rate)
         self.samples = np.concatenate([self.samples, wave])
         n = num_frames(self.samples.size, self.host.rate)
         if n:
