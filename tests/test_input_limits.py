@@ -160,6 +160,20 @@ def test_predict_help_lists_every_models_options_and_bounds_without_tensorflow()
     assert "--temperature 1.0 [> 0 and <= 100]" in text
     assert "forecast-lstm: --horizon [1..the model's horizon" in text
     assert "--batch-size 64 [1..1024]" in text and "ner-bilstm: no options" in text
+    assert "(no inputs: score)" not in text      # only NO_INPUT_METHOD runs without inputs
+
+
+def test_task_methods_without_inputs_and_with_wrong_arguments(tiny, capsys):
+    """`zoo predict speech-ctc-stream` ran stream(), its first task method, then failed with a
+    raw TypeError; m.stream(3) was a raw TypeError too."""
+    from zoo.cli import main
+
+    assert main(["predict", "speech-ctc-stream"]) == 2
+    assert "error: speech-ctc-stream needs at least one input to predict on" in \
+        capsys.readouterr().err
+    with pytest.raises(InputError, match=r"^stream\(\): too many positional arguments; see "
+                                         r"help\(m\.stream\)"):
+        tiny("speech-ctc-stream").stream(3)
 
 
 # ---- 2. forecast-lstm tables and series ------------------------------------------------------

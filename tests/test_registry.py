@@ -64,7 +64,7 @@ def test_a_complete_application_registers_and_gets_the_optional_defaults(tmp_pat
     assert model.export_functions(None, {}) == {}
     h = host.Host({})
     assert h.run(None, None) is None and h.describe({}) is None and not h.draws()
-    assert h.TASK_METHODS == () and h.OPTION_BOUNDS == {}
+    assert h.TASK_METHODS == () and h.NO_INPUT_METHOD is None and h.OPTION_BOUNDS == {}
     with pytest.raises(InputError, match="draws no picture"):
         h.plot([], "x.png")
 

@@ -10,8 +10,8 @@ pull, serve, batch-predict.
     zoo batch-predict ner-bilstm --input 'sentences/*.txt' --output out/ --workers 2
 
 `zoo predict NAME [INPUT...] [--option value ...]` passes unknown options to predict()
-(e.g. `--beam 4`); with no inputs it runs the model's first task method, if its host
-declares TASK_METHODS (e.g. `zoo predict music-lstm --steps 128 --out song.mid`).
+(e.g. `--beam 4`); with no inputs it runs the task method its host names as
+NO_INPUT_METHOD (e.g. `zoo predict music-lstm --steps 128 --out song.mid`).
 
 Errors of the zoo's own type print as one line on stderr (exit 2), never a traceback.
 TensorFlow's start-up messages are hidden; `--verbose` anywhere on the line shows them.
@@ -203,7 +203,10 @@ def predict_epilog(width: int = 88, only: str | None = None) -> str:
         except Exception as e:          # a host that cannot load says so; help still prints
             out.append(f"  {', '.join(names)}: (options unavailable: {type(e).__name__})")
             continue
-        calls = [("predict", cls.encode)] + [(m, getattr(cls, m)) for m in cls.TASK_METHODS]
+        # What `zoo predict` reaches: predict's options, and the method it runs without inputs
+        # (the other task methods are the Python API's: m.score(texts), m.stream()).
+        method = cls.NO_INPUT_METHOD
+        calls = [("predict", cls.encode)] + ([(method, getattr(cls, method))] if method else [])
         for label, fn in calls:
             parts = []
             for p in inspect.signature(fn).parameters.values():
@@ -429,12 +432,11 @@ def run(argv: list[str]) -> int:
         if listed is not None or args.inputs == ["-"]:
             return predict_lines(m, host, listed if listed is not None else "-", args.json,
                                  options)
-        methods = host.TASK_METHODS
         echo = host.ECHO and not args.json and len(args.inputs) <= 1
         if echo:                               # the output streams as it is produced
             options.setdefault("echo", True)
-        if not args.inputs and methods:        # e.g. generation: no inputs, only options
-            result = getattr(m, methods[0])(**options)
+        if not args.inputs and host.NO_INPUT_METHOD:   # generation: no inputs, only options
+            result = getattr(m, host.NO_INPUT_METHOD)(**options)
             print() if options.get("echo") else _print_prediction(host, result, args.json)
             return 0
         if not args.inputs:

@@ -199,8 +199,9 @@ class Host:
     the rest has defaults.
 
     `TASK_METHODS` names methods `name(call, **options)` that loaded models expose as
-    `m.name(**options)` (e.g. music's "generate"; `zoo predict NAME --opt v` with no
-    inputs runs the first); `OPTION_BOUNDS` says in words which values each option of
+    `m.name(**options)` (e.g. music's "generate"); `NO_INPUT_METHOD` is the one of them that
+    `zoo predict NAME --opt v` runs when given no inputs (a generator's; None: inputs are
+    needed, as for speech's "stream"); `OPTION_BOUNDS` says in words which values each option of
     encode and the task methods allows, for `zoo predict --help`. `ECHO`: encode and the
     task methods take `echo=True` and then write the output to stdout as it is produced
     (a generator's characters); `zoo predict` turns it on for one input without --json.
@@ -209,6 +210,7 @@ class Host:
     with another request."""
 
     TASK_METHODS: tuple = ()
+    NO_INPUT_METHOD: str | None = None
     OPTION_BOUNDS: dict = {}
     WHOLE_REQUEST_OPTIONS: tuple = ()
     ECHO: bool = False

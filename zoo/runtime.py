@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import importlib
+import inspect
 import json
 import threading
 from collections import defaultdict
@@ -112,6 +113,10 @@ def task_method(host, call: Callable, name: str):
     @functools.wraps(method.func)
     def checked(*args, **options):
         check_options(method, options, name)
+        try:        # m.stream(3) was a raw TypeError from the call
+            inspect.signature(method).bind(*args, **options)
+        except TypeError as e:
+            raise InputError(f"{name}(): {e}; see help(m.{name})") from None
         return method(*args, **options)
 
     return checked

@@ -50,6 +50,7 @@ class Encoded:
 
 class Host(contract.Host):
     TASK_METHODS = ("generate", "score")
+    NO_INPUT_METHOD = "generate"
     OPTION_BOUNDS = {"steps": f"0..{MAX_CHARS} characters", "temperature":
                      f"> 0 and <= {MAX_TEMPERATURE:g}", "top_k": ">= 0 (0: all)",
                      "top_p": "> 0 and <= 1", "seed": ">= 0", "echo": "true or false"}

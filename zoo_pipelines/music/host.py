@@ -65,6 +65,7 @@ class Encoded:
 
 class Host(contract.Host):
     TASK_METHODS = ("generate",)      # m.generate(...) on zoo.load() and zoo.runtime.load() models
+    NO_INPUT_METHOD = "generate"
     OPTION_BOUNDS = {"steps": f"0..{MAX_STEPS} per piece",
                      "temperature": f"> 0 and <= {MAX_TEMPERATURE:g}", "seed": ">= 0",
                      "out": "a .mid file in an existing folder",
