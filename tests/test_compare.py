@@ -50,6 +50,17 @@ def test_compare_refuses_runs_measured_elsewhere(bundles):
         zoo.load(shipped).compare(shipped, [shipped / "nope"])
 
 
+def test_compare_refuses_a_run_named_twice_and_metrics_that_are_no_object(bundles):
+    """The same run twice was shown once, silently; a metrics.json holding a JSON list was a
+    raw AttributeError."""
+    shipped, other = bundles
+    with pytest.raises(ZooError, match="named twice; expected each run once"):
+        zoo.load(shipped).compare(shipped, [other, other / "."])
+    (other / "metrics.json").write_text("[1, 2]")
+    with pytest.raises(ZooError, match="expected a JSON object of metrics"):
+        zoo.load(shipped).compare(shipped, [other])
+
+
 def test_compare_refuses_the_bundle_itself_and_a_run_without_metrics(bundles, tmp_path):
     """The bundle as its own run added a second 'shipped' row; a metrics.json with no
     validation numbers gave a table with no columns."""

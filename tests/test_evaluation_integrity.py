@@ -9,7 +9,7 @@ import pytest
 
 import zoo
 import zoo.data
-from zoo.errors import DataFormatError, InputError
+from zoo.errors import DataFormatError, InputError, UnknownModelError
 
 ZOO = [sys.executable, "-m", "zoo.cli"]
 
@@ -53,6 +53,18 @@ def test_dataset_data_that_is_no_path_is_refused(data):
     with pytest.raises(InputError, match="ner-bilstm: data must be a dataset folder laid out "
                                          "like \\$ZOO_DATA/conll2003"):
         zoo.data.read_split(zoo.registry.get("ner-bilstm"), data, "valid")
+    if data == "":      # zoo.dataset read the default data for data=""
+        with pytest.raises(InputError, match="data must be a dataset folder"):
+            zoo.dataset("ner-bilstm", "valid", data="")
+
+
+def test_dataset_names_a_preset_and_refuses_a_name_that_is_no_string():
+    """None was a raw AttributeError; a preset name suggested itself ("Did you mean ...")."""
+    with pytest.raises(UnknownModelError, match="a model name must be a string.*got NoneType"):
+        zoo.dataset(None)
+    with pytest.raises(UnknownModelError, match="music-lstm-nottingham is a preset bundle of "
+                                                "music-lstm, not a registered model"):
+        zoo.dataset("music-lstm-nottingham")
 
 
 def test_music_time_step_does_not_come_from_the_file_name(tiny, data_dir, tmp_path):

@@ -46,7 +46,9 @@ def dataset(name: str, split: str = "valid", data: str | None = None) -> list:
     from . import data as _data
 
     entry = registry.get(name)
-    return _data.read_split(entry, data or _data.data_root() / entry.default_data, split)
+    # `data=""` is refused by read_split, not read as the default data
+    default = _data.data_root() / entry.default_data
+    return _data.read_split(entry, default if data is None else data, split)
 
 
 def train(name: str, data: str | None = None, out: str | None = None, **overrides):

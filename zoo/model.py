@@ -122,12 +122,18 @@ class ZooModel:
         from .card import variants_table
         from .errors import ZooError
 
-        runs = {}
+        runs, seen = {}, set()
         for d in variants:
             path = Path(d) / "metrics.json"
             if not path.is_file():
                 raise ZooError(f"{d}: no metrics.json (expected a bundle written by zoo train)")
+            if path.resolve() in seen:      # it was shown once, silently
+                raise ZooError(f"{d}: named twice; expected each run once")
+            seen.add(path.resolve())
             runs[str(d)] = bundle.read_json(path)
+            if not isinstance(runs[str(d)], dict):      # a list was a raw AttributeError
+                raise ZooError(f"{path}: expected a JSON object of metrics (as zoo train "
+                               f"writes)")
         for d, m in runs.items():
             if m.get("model") != self.entry.name:
                 raise ZooError(f"{d}: a {m.get('model')} run; expected {self.entry.name}")

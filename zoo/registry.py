@@ -162,8 +162,16 @@ def names() -> list[str]:
 def get(name: str) -> Entry:
     """The entry called `name`, or an UnknownModelError that suggests the closest names."""
     _discover()
+    if not isinstance(name, str):       # None or 3 was a raw AttributeError below
+        raise UnknownModelError(f"a model name must be a string, e.g. 'ner-bilstm'; got "
+                                f"{type(name).__name__}")
     if name in _ENTRIES:
         return _ENTRIES[name]
+    owner = preset(name)
+    if owner:                           # it suggested the very name it refused
+        raise UnknownModelError(f"{name} is a preset bundle of {owner.name}, not a registered "
+                                f"model; expected {owner.name} here (zoo.load({name!r}) loads "
+                                f"the preset)")
     known = list(_ENTRIES) + [p for e in _ENTRIES.values() for p in e.presets]
     # "NER-BILSTM", " ner-bilstm", "ner bilstm": that name alone (difflib compares case
     # and spaces, and named two unrelated models before it, or none at all).
