@@ -128,7 +128,7 @@ def test_shipped_bundles_hold_no_machine_path(name, data_dir):
         assert path not in text, f"{name}: {path} in its card or metrics"
 
 
-def test_cli_folder_where_a_file_is_expected_is_one_line(data_dir):
+def test_cli_folder_where_a_file_is_expected_is_one_line(data_dir, tmp_path):
     """`zoo evaluate ner-bilstm --data $ZOO_DATA/conll2003` raised IsADirectoryError; a
     file where a folder is expected (--split) gets one line too."""
     done = run_cli("evaluate", "ner-bilstm", "--data", data_dir / "conll2003")
@@ -141,6 +141,10 @@ def test_cli_folder_where_a_file_is_expected_is_one_line(data_dir):
                    "--split", "report")
     assert done.returncode == 2 and done.stderr.count("\n") == 1
     assert "valid.txt: a file where a dataset folder holding train.txt was expected" in done.stderr
+    done = run_cli("train", "ner-bilstm", "--data", data_dir / "conll2003" / "valid.txt",
+                   "--out", tmp_path / "run", "--epochs", "1")
+    assert done.returncode == 2 and "a file of your own is read whole: zoo evaluate or zoo " \
+        "fine-tune --data FILE" in done.stderr      # it said "without --split", which train lacks
 
 
 def test_cli_unknown_option_names_the_ones_it_takes(data_dir, tmp_path):

@@ -186,8 +186,11 @@ def existing(path: str | Path, what: str = "data file", folder_ok: bool = False)
     folder where a file was expected)."""
     p = Path(path)
     if not p.exists() and p.parent.is_file():      # a split asked of one file: say so
+        # `zoo train --data FILE` lands here too, where "without --split" meant nothing
         raise DataFormatError(f"{p.parent}: a file where a dataset folder holding {p.name} "
-                              f"was expected; read a file without --split (split=)")
+                              f"was expected (zoo train, --split); a file of your own is read "
+                              f"whole: zoo evaluate or zoo fine-tune --data FILE, without "
+                              f"--split (split=)")
     if not p.exists():
         raise DataFormatError(f"{p}: no such {what}")
     if p.is_dir() and not folder_ok:
