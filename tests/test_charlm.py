@@ -26,6 +26,31 @@ def test_passages_split_on_blank_lines_and_bad_files_are_named(tmp_path):
         data.read_split(tmp_path, "test")
 
 
+def test_old_mac_line_ends_and_gzip_files(tmp_path):
+    """A CR-only file was one passage full of '\\r'; a .gz was 'line 1: not UTF-8'."""
+    import gzip
+
+    f = tmp_path / "a.txt"
+    f.write_bytes(b"ROMEO:\rBut soft!\r\rJULIET:\rAy me.\r")
+    assert [p["text"] for p in data.read(f)] == ["ROMEO:\nBut soft!", "JULIET:\nAy me."]
+    g = tmp_path / "a.txt.gz"
+    g.write_bytes(gzip.compress(b"ROMEO:\n"))
+    with pytest.raises(DataFormatError, match=r"a\.txt\.gz: a gzip-compressed file; expected "
+                                              r"plain UTF-8 text"):
+        data.read(g)
+
+
+def test_a_text_under_two_windows_trains_whatever_the_seed():
+    """The random start was drawn over a whole window: 190 characters (one window of 128 and
+    more) failed on about half the seeds with "too few for one window"."""
+    prep = {"chars": [data.UNKNOWN, "a", "\n"], "seq_len": 128}
+    for seed in range(12):
+        data.make_dataset([{"text": "a" * 190}], prep, shuffle=True, seed=seed)
+    with pytest.raises(DataFormatError, match=r"5 characters of text: too few for one window of "
+                                              r"128 .* expected at least 129 characters"):
+        data.make_dataset([{"text": "Hi."}], prep)
+
+
 def test_report_split_is_carved_by_passage_and_disjoint(data_dir):
     folder = data_dir / ENTRY.default_data
     train, report = data.read_split(folder, "train"), data.read_split(folder, "report")

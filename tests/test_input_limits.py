@@ -549,3 +549,76 @@ def test_host_plot_refuses_a_missing_folder(tmp_path):
     result = {"summary": "a", "tokens": ["a"], "source_tokens": ["a"], "attention": [[1.0]]}
     with pytest.raises(InputError, match="plot: the folder .* does not exist"):
         host.plot([result], tmp_path / "missing" / "att.png")
+
+
+# ---- 5. data files as users save them (fine-tune --data) -------------------------------------
+BOM = b"\xef\xbb\xbf"
+
+
+def user_files(tmp_path) -> dict:
+    """A small file of each reader's documented format, as bytes, and the reader."""
+    from zoo_pipelines.captioning import data as cap
+    from zoo_pipelines.charlm import data as lm
+    from zoo_pipelines.ner import data as ner
+    from zoo_pipelines.speech import data as speech
+    from zoo_pipelines.summarization import data as summ
+
+    (tmp_path / "a.png").write_bytes(b"")
+    (tmp_path / "0_me_0.wav").write_bytes(b"")
+    return {"train.conll": (ner.read, b"Paris B-LOC\r\nis O\r\n"),
+            "pairs.csv": (summ.read, b"document,summary\r\nA long text .,Short\r\n"),
+            "lm.txt": (lm.read, b"First passage .\r\n\r\nSecond one .\r\n"),
+            "transcripts.csv": (speech.read, b"path,text\r\n0_me_0.wav,0\r\n"),
+            "captions.csv": (cap.read, b"image,caption\r\na.png,a face\r\n")}
+
+
+@pytest.mark.parametrize("name", ["train.conll", "pairs.csv", "lm.txt", "transcripts.csv",
+                                  "captions.csv"])
+def test_a_byte_order_mark_and_windows_line_ends_read_as_the_plain_file(tmp_path, name):
+    """Excel and Notepad save UTF-8 with a BOM: it became part of the first token
+    ('\\ufeffParis'), a character to learn, or a header column 'path' not found."""
+    plain, windows = tmp_path / "plain", tmp_path / "windows"
+    for folder, bom in ((plain, b""), (windows, BOM)):
+        folder.mkdir()
+        read, content = user_files(folder)[name]
+        (folder / name).write_bytes(bom + (content if bom else content.replace(b"\r\n", b"\n")))
+    names = ("audio", "image", "source")            # paths: the folders differ
+    got, want = ([{k: v for k, v in e.items() if k not in names} for e in read(folder / name)]
+                 for folder in (windows, plain))
+    assert got == want and "\ufeff" not in repr(got)
+
+
+@pytest.mark.parametrize("name", ["train.conll", "pairs.csv", "lm.txt", "transcripts.csv",
+                                  "captions.csv"])
+def test_latin1_files_are_refused_naming_the_line(tmp_path, name):
+    read, content = user_files(tmp_path)[name]
+    (tmp_path / name).write_bytes(content.replace(b"\r\n", b"\n") + "café .\n".encode("latin-1"))
+    line = content.count(b"\r\n") + 1
+    with pytest.raises(DataFormatError, match=rf"{name}(:|, line ){line}: not UTF-8"):
+        read(tmp_path / name)
+
+
+def test_a_forecast_csv_in_latin1_or_with_semicolons_says_so(tmp_path):
+    """pandas' 'position 4' of a chunk, and 'no date column; got columns date;close'."""
+    from zoo_pipelines.forecasting import data
+
+    p = tmp_path / "prices.csv"
+    p.write_bytes(b"date,close,Name\n2020-01-02,10,AAA\n2020-01-03,11,Soci\xe9t\xe9\n")
+    with pytest.raises(DataFormatError, match=r"prices\.csv:3: not UTF-8 text"):
+        data.read(p)
+    p.write_text("date;close\n2020-01-02;10,5\n")
+    with pytest.raises(DataFormatError, match=r"one column, 'date;close', separated by ';'; "
+                                              r"expected comma-separated"):
+        data.read(p)
+
+
+def test_repeated_dates_in_a_forecast_csv_are_said(tmp_path):
+    """A file pasted twice lost half its rows without a word."""
+    from zoo_pipelines.forecasting import data
+
+    rows = "".join(f"2020-01-{d:02d},{10 + d}\n" for d in range(1, 6))
+    p = tmp_path / "prices.csv"
+    p.write_text("date,close\n" + rows + rows)
+    with pytest.warns(UserWarning, match=r"prices\.csv: series prices: 5 rows share their date "
+                                         r"with a later row \(line 2 first\)"):
+        assert len(data.read(p)[0]["close"]) == 5

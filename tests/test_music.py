@@ -53,6 +53,9 @@ def test_npz_with_only_a_test_split(tmp_path):
              test_seq_offsets=np.array([0, 3], np.int32))
     (piece,) = D.read_split(path, "test")
     assert piece["roll"].shape == (3, 88) and piece["roll"].sum() == 4 and not piece["roll"][1].any()
+    upper = tmp_path / "MINE.NPZ"                  # was "expected a .npz piano-roll file"
+    path.rename(upper)
+    assert [p["roll"].shape for p in D.read(upper)] == [(3, 88)]
 
 
 def test_midi_folder_reports_unreadable_files_by_name(tmp_path, caplog):

@@ -54,6 +54,13 @@ def test_malformed_jsonl_and_encoding_and_missing(tmp_path):
         data.read(write(tmp_path, "empty.txt", "\n\n"))
 
 
+def test_a_gz_file_that_is_not_gzip_is_named(tmp_path):
+    """Was gzip's raw BadGzipFile traceback."""
+    p = write(tmp_path, "train.conll.gz", "Paris B-LOC\n")
+    with pytest.raises(DataFormatError, match=r"train\.conll\.gz: not a readable gzip file"):
+        data.read(p)
+
+
 def test_real_conll_counts(data_dir):
     sents = data.read(data_dir / "conll2003" / "valid.txt")
     assert len(sents) == 3250

@@ -334,6 +334,12 @@ def test_manifest_csv_and_ljspeech_metadata(tmp_path, data_dir):
         D.fit_preprocessor([{"audio": str(tmp_path / "a.wav"), "text": "hello"}])
 
 
+def test_fsdd_named_ogg_recordings_are_read(tmp_path):
+    """The README lists OGG beside WAV and FLAC; a folder of 4_me_0.ogg was 'found neither'."""
+    sf.write(tmp_path / "4_me_0.ogg", tone(), RATE)
+    assert [(e["text"], e["speaker"]) for e in D.read(tmp_path)] == [("4", "me")]
+
+
 def test_training_pipeline_builds_connected_utterances(data_dir):
     train = D.read_split(data_dir / "fsdd", "valid")[:64]
     prep, _ = D.fit_preprocessor(train, buckets=[100, 200, 400, 800])

@@ -26,10 +26,23 @@ def test_read_jsonl_gz_and_csv_with_custom_columns(tmp_path):
     assert data.read(c)[0]["document"] == "A, b"
 
 
+def test_other_corpora_column_names_are_read_in_any_case(tmp_path):
+    """fine_tune() and the CLI read with the default names: CNN/DailyMail's article,highlights
+    (or Document,Summary) was refused, suggesting read(document=...) no CLI user can pass."""
+    c = tmp_path / "cnn.csv"
+    c.write_text("id,Article,highlights\n7,A long text .,Short\n")
+    assert data.read(c) == [{"document": "A long text .", "summary": "Short", "group": "7"}]
+    c.write_text("Document,Summary,text\nA long text .,Short,other\n")     # document first
+    assert data.read(c)[0]["document"] == "A long text ."
+    with pytest.raises(DataFormatError, match=r"cnn.csv:2: no summary column"):
+        data.read(c, summary="lead")                 # a name given: that one only
+
+
 def test_read_errors_name_file_and_line(tmp_path):
     p = tmp_path / "bad.jsonl"
     p.write_text('{"document": "x", "summary": "y"}\n{"document": "x"}\n')
-    with pytest.raises(DataFormatError, match=r"bad.jsonl:2: no column 'summary'"):
+    with pytest.raises(DataFormatError, match=r"bad.jsonl:2: no summary column; expected one "
+                                              r"named summary/highlights/.* got \['document'\]"):
         data.read(p)
     p.write_text('{"document": "x", "summary": ""}\n')
     with pytest.raises(DataFormatError, match=r"bad.jsonl:1: .*non-empty"):

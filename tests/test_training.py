@@ -106,6 +106,18 @@ def test_cli_refuses_options_it_would_ignore(tiny_conll, tmp_path):
     assert out.returncode == 2 and "unknown hyper-parameter 'validation'" in out.stderr
 
 
+def test_fine_tune_refuses_preprocessor_settings_it_keeps(shipped, tmp_path):
+    """speech-ctc's "use --alphabet chars for sentences", taken on a fine-tune, was accepted,
+    ignored, and failed with the same advice; music's transpose and charlm's seq_len were
+    ignored while the card recorded them. Refused before the data is read."""
+    from zoo.errors import InputError
+
+    for name, key, value in (("speech-ctc", "alphabet", "chars"), ("music-lstm", "transpose", 0)):
+        with pytest.raises(InputError, match=rf"fine-tuning keeps the model's preprocessor: "
+                                             rf"{key}={value!r} differs from its"):
+            shipped(name).fine_tune(tmp_path / "not-read", out=tmp_path / "t", **{key: value})
+
+
 def test_rehearsal_mix_rejects_a_share_outside_0_1_and_no_new_data(tiny_conll):
     from zoo.errors import InputError
     from zoo.training import rehearsal_mix

@@ -181,6 +181,34 @@ def holdout(examples: list, share: float = 0.1, minimum: int = 2) -> tuple[list,
             [e for i, e in enumerate(examples) if i in held])
 
 
+def read_text(path: Path, what: str = "a UTF-8 text file") -> str:
+    r"""The text of a data file, plain or `.gz`, as every reader takes it: UTF-8 with or
+    without a byte-order mark (Excel and Windows editors write one; it is no part of the
+    first token or column name); a DataFormatError names the line of a byte that is not
+    UTF-8 (a byte offset told a user nothing), or a .gz that is not gzip.
+
+    >>> import tempfile
+    >>> p = Path(tempfile.mkdtemp()) / "x.csv"
+    >>> _ = p.write_bytes(b"\xef\xbb\xbfpath,text\nr\xe9sum\xe9,1\n")
+    >>> read_text(p)
+    Traceback (most recent call last):
+    zoo.errors.DataFormatError: ...x.csv:2: not UTF-8 text (invalid continuation byte); expected a UTF-8 text file (latin-1 and others: save it as UTF-8)
+    """
+    import gzip
+
+    try:
+        raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    except (OSError, EOFError, zlib.error) as e:      # a .gz that is not gzip, or cut short
+        kind = "gzip file" if path.suffix == ".gz" else "file"
+        raise DataFormatError(f"{path}: not a readable {kind} ({e}); expected {what}") from None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = e.object[:e.start].count(b"\n") + 1    # e.object: after a BOM
+        raise DataFormatError(f"{path}:{line}: not UTF-8 text ({e.reason}); expected {what} "
+                              f"(latin-1 and others: save it as UTF-8)") from None
+
+
 def existing(path: str | Path, what: str = "data file", folder_ok: bool = False) -> Path:
     """`path` as a Path, or a DataFormatError saying which file is missing (or that it is a
     folder where a file was expected)."""

@@ -482,6 +482,7 @@ def fine_tune(zm, data, validation=None, epochs: int = 3, out=None,
     # Checked before the data is read: a typo in a hyper-parameter is told at once.
     hp = entry.hparams(zm.hparams, entry.fine_tune, **overrides, epochs=epochs)
     data_mod = entry.module("data")
+    check_kept_preprocessor(zm, overrides, data_mod)
 
     def examples(given, what):      # a file or folder, else examples in memory, checked
         if isinstance(given, (str, Path)):
@@ -577,6 +578,35 @@ def fine_tune(zm, data, validation=None, epochs: int = 3, out=None,
     else:
         remove(work)            # nowhere to resume to: no checkpoints left behind in /tmp
     return zm
+
+
+def check_kept_preprocessor(zm, overrides: dict, data_mod) -> None:
+    """An InputError for an override of a setting the bundle's preprocessor fixes (speech's
+    `alphabet`, charlm's `seq_len`, music's `transpose`) that the fine-tune cannot change:
+    fit_preprocessor takes it, but a fine-tune keeps the preprocessor and grows it only by
+    the keys `grow_preprocessor` names (and `buckets`, see fine_tune). It was accepted and
+    ignored: speech's "use --alphabet chars" advice, taken, gave the same error again.
+
+    >>> import types, zoo
+    >>> zm = types.SimpleNamespace(preprocessor={"seq_len": 128})
+    >>> lm = zoo.registry.get("charlm-lstm").module("data")
+    >>> check_kept_preprocessor(zm, {"seq_len": 128}, lm)         # the same: fine
+    >>> check_kept_preprocessor(zm, {"seq_len": 64}, lm)
+    Traceback (most recent call last):
+    zoo.errors.InputError: fine-tuning keeps the model's preprocessor: seq_len=64 differs from its 128 and cannot change; train a new model (zoo train) to change it
+    """
+    prep, grown = zm.preprocessor, parameters(data_mod.grow_preprocessor, 2)
+    taken = parameters(data_mod.fit_preprocessor, 1) - grown - {"buckets"}
+    for key, value in overrides.items():
+        if key in taken and key in prep and not _same(value, prep[key]):
+            raise InputError(f"fine-tuning keeps the model's preprocessor: {key}={value!r} "
+                             f"differs from its {prep[key]!r} and cannot change; train a new "
+                             f"model (zoo train) to change it")
+
+
+def _same(a, b) -> bool:
+    """Equal as JSON holds them: [64, 128] is (64, 128), 64 is 64.0."""
+    return a == b or json.dumps(a, default=str) == json.dumps(b, default=str)
 
 
 def new_labels(old: list | None, data: list | None, labels: list | None = None,

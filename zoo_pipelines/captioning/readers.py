@@ -25,6 +25,7 @@ import json
 from collections import defaultdict
 from pathlib import Path
 
+from zoo.data import read_text
 from zoo.errors import DataFormatError
 
 EMOJI_FILE = "captions.tsv"
@@ -104,10 +105,7 @@ def _split_of(value: str) -> str | None:
 
 def _read_table(path: Path, delimiter: str, split: str | None) -> list[dict]:
     """Emoji captions.tsv (image, split, caption, keywords) or a CSV (image, caption, ...)."""
-    try:
-        lines = path.read_text(encoding="utf-8-sig").splitlines()
-    except UnicodeDecodeError as e:
-        raise DataFormatError(f"{path}: not UTF-8 text (byte {e.start}: {e.reason})") from None
+    lines = read_text(path, "a UTF-8 captions table").splitlines()
     reader = csv.reader(lines, delimiter=delimiter)
     header = [h.strip().lower() for h in next(reader, [])]
     if "image" not in header or "caption" not in header:
@@ -155,12 +153,10 @@ def _read_flickr(path: Path, split: str | None) -> list[dict]:
         if not found:
             raise DataFormatError(f"{path.parent}: no Flickr8k split list *{lists[split]}.txt "
                                   f"for split {split!r}")
-        keep = {ln.strip() for ln in found[0].read_text(encoding="utf-8").splitlines() if ln.strip()}
+        listed = found[0].read_text(encoding="utf-8-sig").splitlines()
+        keep = {ln.strip() for ln in listed if ln.strip()}
     rows, images = [], {}
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except UnicodeDecodeError as e:
-        raise DataFormatError(f"{path}: not UTF-8 text (byte {e.start}: {e.reason})") from None
+    lines = read_text(path, "a UTF-8 Flickr8k token file").splitlines()
     for n, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -179,7 +175,7 @@ def _read_flickr(path: Path, split: str | None) -> list[dict]:
 
 def _read_coco(path: Path, split: str | None) -> list[dict]:
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
+        doc = json.loads(path.read_text(encoding="utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise DataFormatError(f"{path}: not a JSON file ({e})") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("images"), list) \

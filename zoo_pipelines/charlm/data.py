@@ -48,14 +48,20 @@ def read(path: str | Path) -> list[dict]:
             raise DataFormatError(f"{f}: {f.stat().st_size >> 20} MB; expected at most "
                                   f"{MAX_FILE_BYTES >> 20} MB a file")
         raw = f.read_bytes()
+        if raw[:2] == b"\x1f\x8b":           # read as text, gzip failed as "not UTF-8"
+            raise DataFormatError(f"{f}: a gzip-compressed file; expected plain UTF-8 text "
+                                  f"(gunzip it first)")
         try:
-            text = raw.decode("utf-8")
+            text = raw.decode("utf-8-sig")     # a byte-order mark is not a character to learn
         except UnicodeDecodeError as e:
-            line = raw[:e.start].count(b"\n") + 1
+            line = e.object[:e.start].count(b"\n") + 1     # e.object: after a BOM
             raise DataFormatError(f"{f}, line {line}: not UTF-8 ({e.reason}); expected a UTF-8 "
                                   f"text file") from None
+        # Windows (CRLF) and old Mac (CR) line ends: the model knows "\n" only, and a
+        # CR-only file was one passage
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
         passages += [{"text": p.strip("\n"), "source": f.name}
-                     for p in re.split(r"\n(?:[ \t]*\n)+", text.replace("\r\n", "\n")) if p.strip()]
+                     for p in re.split(r"\n(?:[ \t]*\n)+", text) if p.strip()]
     if not passages:
         raise DataFormatError(f"{path}: no text; expected UTF-8 text")
     return passages
@@ -98,10 +104,13 @@ def make_dataset(passages: list[dict], prep: dict, batch_size: int = 64, shuffle
     import tensorflow as tf
 
     ids, t = encode_text(stream(passages), prep["chars"]), prep["seq_len"]
-    offset = int(np.random.default_rng(seed).integers(t)) if shuffle else 0
+    if len(ids) < t + 1:
+        raise DataFormatError(f"{len(ids)} characters of text: too few for one window of "
+                              f"{t} (the model's seq_len) and the character after it; expected "
+                              f"at least {t + 1} characters")
+    # Offsets that leave a whole window (a text under 2 x seq_len failed on some seeds only)
+    offset = int(np.random.default_rng(seed).integers(min(t, len(ids) - t))) if shuffle else 0
     n = (len(ids) - 1 - offset) // t
-    if n < 1:
-        raise DataFormatError(f"{len(ids)} characters: too few for one window of {t}")
     x = ids[offset:offset + n * t].reshape(n, t)
     y = ids[offset + 1:offset + 1 + n * t].reshape(n, t)
     ds = tf.data.Dataset.from_tensor_slices(({"ids": x}, {"logits": y}))

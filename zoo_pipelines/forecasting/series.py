@@ -178,6 +178,10 @@ def series_from_table(table, source: str = "input") -> list[dict]:
         try:
             # Blank lines kept (as empty rows, dropped below) so row k is line k + 2.
             table = pd.read_csv(path, skip_blank_lines=False)
+        except UnicodeDecodeError as e:      # pandas' says a position in a chunk it read
+            raise DataFormatError(f"{path}:{_bad_line(path)}: not UTF-8 text ({e.reason}); "
+                                  f"expected a UTF-8 CSV (latin-1 and others: save it as "
+                                  f"UTF-8)") from None
         except pd.errors.EmptyDataError:
             raise DataFormatError(f"{path}: empty file; expected a CSV of prices with a header "
                                   f"line (date, close[, volume, Name])") from None
@@ -198,6 +202,10 @@ def series_from_table(table, source: str = "input") -> list[dict]:
         raise error(f"{source}: no rows of prices, only a header ({listed(columns)}); "
                     f"expected a date and a price on each line after it")
     cols = {str(c).lower().strip(): c for c in df.columns}
+    sep = next((c for c in ";\t|" if c in columns[0]), None) if len(columns) == 1 else None
+    if sep:                  # "no date column; got columns date;close" left the reason unsaid
+        raise error(f"{source}: one column, {columns[0]!r:.60}, separated by {sep!r}; expected "
+                    f"comma-separated values (date,close,...) with '.' as the decimal point")
     date_col = next((cols[c] for c in DATE_COLUMNS if c in cols), None)
     if date_col is None:
         raise error(f"{source}: no date column; expected one named one of {DATE_COLUMNS}, "
@@ -253,7 +261,13 @@ def series_from_table(table, source: str = "input") -> list[dict]:
         return values
 
     def one(name, part, price_col, volume_col=None):
-        part = part.sort_values(date_col, kind="stable").drop_duplicates(date_col, keep="last")
+        part = part.sort_values(date_col, kind="stable")
+        repeated = part.index[part[date_col].duplicated(keep="last")]
+        if len(repeated):     # said, as a hole is: a file pasted twice lost half its rows unsaid
+            warnings.warn(f"{source}: series {name}: {len(repeated)} rows share their date "
+                          f"with a later row ({line} {min(repeated)} first); the last row of "
+                          f"each date is kept")
+        part = part.drop_duplicates(date_col, keep="last")
         prices = numbers(part, price_col, name, "price")
         vol = numbers(part, volume_col, name, "volume") if volume_col is not None else None
         return {"name": str(name), "dates": part[date_col].dt.strftime("%Y-%m-%d").tolist(),
@@ -273,6 +287,20 @@ def series_from_table(table, source: str = "input") -> list[dict]:
                     f"long form (date, Name, close, ...) or wide form (date, one column "
                     f"per series)")
     return [one(c, df[[date_col, c]], c) for c in value_cols]
+
+
+def _bad_line(path: Path) -> int | str:
+    """The line of the first byte of `path` (plain or .gz) that is not UTF-8, or "?"."""
+    import gzip
+
+    try:
+        raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+        raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        return raw[:e.start].count(b"\n") + 1
+    except Exception:      # another compression pandas read: no line to give
+        pass
+    return "?"
 
 
 def _present(value) -> bool:

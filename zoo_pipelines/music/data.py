@@ -149,11 +149,14 @@ def read(path: str | Path, steps_per_quarter: int = 2) -> list[dict]:
         raise DataFormatError(f"{path}: no such file or folder")
     if path.is_dir():
         return read_midi_folder(path, steps_per_quarter)
-    if path.suffix == ".npz":
+    if path.suffix.lower() == ".npz":
         splits = npz_splits(path)
         if len(splits) != 1:
+            # fine-tune has no --split: say what it reads
             raise DataFormatError(f"{path} holds the splits {splits}; pick one with "
-                                  f"read_split(path, split) or `zoo evaluate --split`")
+                                  f"read_split(path, split) or `zoo evaluate --split`; "
+                                  f"fine-tuning reads a .npz of one split, a MIDI file or a "
+                                  f"folder of them")
         return read_npz(path, splits[0])
     if path.suffix.lower() in MIDI_SUFFIXES:
         try:
@@ -170,11 +173,11 @@ def read_split(data_dir: str | Path, split: str) -> list[dict]:
     Chorales) in a folder of .npz files, or of a MIDI folder with train/ and valid/
     sub-folders; report is carved from train (REPORT_RULE)."""
     data_dir = Path(data_dir)
-    if data_dir.suffix == ".npz" and split not in SPLITS and split in npz_splits(data_dir):
+    if data_dir.suffix.lower() == ".npz" and split not in SPLITS and split in npz_splits(data_dir):
         return read_npz(data_dir, split)        # a split the file itself has, e.g. test
     split = split_name(split, data_dir)
-    if data_dir.suffix == ".npz" or (data_dir / DEFAULT_DATASET).exists():
-        path = data_dir if data_dir.suffix == ".npz" else data_dir / DEFAULT_DATASET
+    if data_dir.suffix.lower() == ".npz" or (data_dir / DEFAULT_DATASET).exists():
+        path = data_dir if data_dir.suffix.lower() == ".npz" else data_dir / DEFAULT_DATASET
         if split == "valid":
             return read_npz(path, "valid")
         return carve(read_npz(path, "train"), report_group, split)

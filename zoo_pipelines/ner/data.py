@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from zoo.data import build_vocab, carve, data_root, existing, split_name
+from zoo.data import build_vocab, carve, data_root, existing, read_text, split_name
 from zoo.errors import DataFormatError, InputError
 from zoo.options import check_buckets, check_number
 
@@ -39,12 +39,7 @@ EXAMPLE_KEYS = ("tokens", "tags")
 def read(path: str | Path) -> list[dict]:
     """Sentences as {"tokens": [...], "tags": [...]} with IOB2 tags."""
     path = existing(path, "NER data file")
-    opener = gzip.open if path.suffix == ".gz" else open
-    try:
-        with opener(path, "rt", encoding="utf-8") as f:
-            lines = f.read().splitlines()
-    except UnicodeDecodeError as e:
-        raise DataFormatError(f"{path}: not UTF-8 text (byte {e.start}: {e.reason})") from None
+    lines = read_text(path, "a UTF-8 CoNLL or JSON-lines file, plain or gzipped").splitlines()
     first = next((ln for ln in lines if ln.strip()), "")
     sentences = _read_jsonl(path, lines) if first.lstrip().startswith("{") else _read_conll(path, lines)
     _name_documents(sentences)

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from zoo.data import data_root, existing, split_name  # noqa: F401  (data_root: doctest)
+from zoo.data import data_root, existing, read_text, split_name  # noqa: F401  (data_root: doctest)
 from zoo.errors import DataFormatError, InputError
 from zoo.options import check_buckets
 from zoo.runtime import pick_bucket
@@ -43,7 +43,7 @@ from .synth import VOICES
 from .text import CHARS, normalize_text, tokens_of
 
 log = logging.getLogger(__name__)
-FSDD_RE = re.compile(r"(\d)_([A-Za-z0-9-]+)_(\d+)\.(wav|flac)$", re.I)
+FSDD_RE = re.compile(r"(\d)_([A-Za-z0-9-]+)_(\d+)\.(wav|flac|ogg)$", re.I)    # AUDIO_SUFFIXES
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg"}
 FSDD_TEST_INDICES = 5          # FSDD's official test set: indices 0-4 of each speaker/digit
 TRAIN_EXTRA = "train_extra.csv"
@@ -91,11 +91,7 @@ def read_fsdd(folder: Path) -> list[dict]:
 def read_manifest(path: Path) -> list[dict]:
     """A `path,text` CSV with a header (an optional `speaker` column is kept), or LJ
     Speech's pipe-separated metadata.csv."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except UnicodeDecodeError as e:
-        raise DataFormatError(f"{path}: not UTF-8 text (byte {e.start}: {e.reason}); expected "
-                              f"a transcripts CSV") from None
+    lines = read_text(path, "a UTF-8 transcripts CSV").splitlines()
     first = next((ln for ln in lines if ln.strip()), "")
     base = path.parent
     out = []
@@ -316,9 +312,14 @@ def check_texts(examples: list[dict], alphabet: str, tokens: list[str]) -> None:
         text = normalize_text(e["text"], alphabet)
         bad = [t for t in tokens_of(text, alphabet) if t not in tokens]
         if bad or not text:
+            # A model's alphabet is its output layer: a fine-tune keeps it, so the advice
+            # is a new model (fine-tune --alphabet chars was ignored and failed again)
+            hint = ("a digits model hears digits only; for sentences train a model with "
+                    "`zoo train speech-ctc --alphabet chars`" if alphabet == "digits" else
+                    f"the model's characters are {''.join(tokens)!r}")
             raise DataFormatError(f"{e['audio']}: transcript {e['text']!r} does not fit the "
                                   f"{alphabet!r} alphabet ({'token ' + repr(bad[0]) if bad else 'empty'}); "
-                                  f"use --alphabet chars for sentences")
+                                  f"{hint}")
 
 
 def label_ids(text: str, prep: dict) -> list[int]:

@@ -3,8 +3,9 @@ and the tf.data pipeline (length-bucketed source, fixed-length teacher-forced ta
 
 A pair is {"document": str, "summary": str, "group": str}: the group is what the report
 split holds out together (REPORT_RULE). Files: JSON lines or CSV with a header, plain or
-`.gz`; the column names default to `document` / `summary` and can be changed with
-`read(path, document="text", summary="headline")`.
+`.gz`; the columns are `document` / `summary`, else the first of DOCUMENT_COLUMNS /
+SUMMARY_COLUMNS present (any case: `Article`, `highlights`), or others named with
+`read(path, document="story", summary="lead")`.
 
 >>> import tempfile, os
 >>> path = os.path.join(tempfile.mkdtemp(), "pairs.csv")
@@ -15,7 +16,6 @@ split holds out together (REPORT_RULE). Files: JSON lines or CSV with a header, 
 from __future__ import annotations
 
 import csv
-import gzip
 import io
 import json
 import logging
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from zoo.data import bucketed_batches, carve, existing, split_name
+from zoo.data import bucketed_batches, carve, existing, read_text, split_name
 from zoo.errors import DataFormatError
 from zoo.options import check_int
 
@@ -32,18 +32,6 @@ from .host import BOS, EOS, RESERVED, WordPiece, pretokenize
 
 log = logging.getLogger(__name__)
 DATASETS = ("debian_descriptions", "inshorts_news", "bbc_news_summary")
-
-
-def _open_text(path: Path) -> str:
-    try:
-        if path.suffix == ".gz":
-            with gzip.open(path, "rt", encoding="utf-8") as f:
-                return f.read()
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as e:
-        raise DataFormatError(f"{path}: not UTF-8 text (byte {e.start}: {e.reason})") from None
-    except (OSError, EOFError) as e:
-        raise DataFormatError(f"{path}: cannot read ({e})") from None
 
 
 # What every example read() returns has: evaluate() checks examples passed in memory.
@@ -54,19 +42,24 @@ def read(path: str | Path, document: str = "document", summary: str = "summary")
     """Pairs {"document", "summary"} from a JSONL or CSV file (`.gz` or plain).
     Rows with an empty document or summary are errors (file:line), not silently dropped."""
     path = existing(path, "summarization data file")
-    text = _open_text(path)
+    text = read_text(path, "a UTF-8 JSON-lines or CSV file, plain or gzipped")
     stem = path.name[:-3] if path.name.endswith(".gz") else path.name
     first = text.lstrip()[:1]
     rows = _jsonl(path, text) if stem.endswith((".jsonl", ".json")) or first == "{" else _csv(path, text)
     pairs = []
     for line, row in rows:
-        missing = [c for c in (document, summary) if c not in row]
-        if missing:
-            raise DataFormatError(f"{path}:{line}: no column {missing[0]!r}; columns are "
-                                  f"{sorted(row)} (choose others with document=..., summary=...)")
-        doc, summ = row[document], row[summary]
+        cols = [_column(row, document, "document", DOCUMENT_COLUMNS),
+                _column(row, summary, "summary", SUMMARY_COLUMNS)]
+        if None in cols:
+            kind, name, aliases = (("document", document, DOCUMENT_COLUMNS) if cols[0] is None
+                                   else ("summary", summary, SUMMARY_COLUMNS))
+            names = "/".join(aliases) + " (any case)" if name == kind else repr(name)
+            raise DataFormatError(f"{path}:{line}: no {kind} column; expected one named "
+                                  f"{names}, got {sorted(map(str, row))} (in Python, read(path, "
+                                  f"document=..., summary=...) names others)")
+        doc, summ = row[cols[0]], row[cols[1]]
         if not isinstance(doc, str) or not isinstance(summ, str) or not doc.strip() or not summ.strip():
-            raise DataFormatError(f"{path}:{line}: {document!r} and {summary!r} must be "
+            raise DataFormatError(f"{path}:{line}: {cols[0]!r} and {cols[1]!r} must be "
                                   f"non-empty strings; got {doc!r:.40} / {summ!r:.40}")
         # The group the report split is carved by: a Debian source package (all its binary
         # packages share descriptions), else the item's id, else the document itself.
@@ -76,6 +69,25 @@ def read(path: str | Path, document: str = "document", summary: str = "summary")
         raise DataFormatError(f"{path}: no pairs found; expected JSON lines "
                               f"{{\"{document}\": ..., \"{summary}\": ...}} or a CSV with those columns")
     return pairs
+
+
+# What a file without a `document` / `summary` column names them (the first one present,
+# in any case): other corpora's names (CNN/DailyMail: article, highlights; news: text,
+# headline), read rather than refused, as the forecaster reads Date or Close. fine_tune()
+# and the CLI read files with the default names, so they have no other way to say them.
+DOCUMENT_COLUMNS = ("document", "text", "article", "content", "body")
+SUMMARY_COLUMNS = ("summary", "highlights", "headline", "title", "abstract")
+
+
+def _column(row: dict, name: str, default: str, aliases: tuple) -> str | None:
+    """The key of `row` that holds `name`: itself, else (for the default name) the first
+    of `aliases` in any case; None if there is none."""
+    if name in row:
+        return name
+    if name != default:                   # a name the caller chose: that one only
+        return None
+    lower = {str(k).strip().lower(): k for k in row}
+    return next((lower[a] for a in aliases if a in lower), None)
 
 
 def _jsonl(path: Path, text: str):
