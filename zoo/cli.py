@@ -76,7 +76,8 @@ def _parser(predict_help: bool | str = False) -> argparse.ArgumentParser:
         s = sub.add_parser(cmd, help=f"{cmd} a model")
         s.add_argument("name")
         s.add_argument("--data", required=cmd == "fine-tune", type=_path,
-                       help="training data (train: a dataset folder; fine-tune: a file)")
+                       help="training data (train: a dataset folder; fine-tune: your file, or a folder "
+                            "where the model reads one: audio, MIDI, images, texts)")
         if cmd == "fine-tune":     # train validates on the dataset folder's valid split
             s.add_argument("--validation", type=_path, help="validation file (it chooses the epoch)")
             s.add_argument("--rehearse", nargs="?", const=True, metavar="FOLDER",

@@ -222,8 +222,9 @@ def existing(path: str | Path, what: str = "data file", folder_ok: bool = False)
     if not p.exists():
         raise DataFormatError(f"{p}: no such {what}")
     if p.is_dir() and not folder_ok:
-        raise DataFormatError(f"{p}: is a folder; expected a {what} (or `--split train|valid|"
-                              f"report` to read one split of a dataset folder)")
+        # fine-tune has no --split: the hint says where it applies
+        raise DataFormatError(f"{p}: is a folder; expected a {what} (a dataset folder's split: "
+                              f"zoo evaluate --split train|valid|report)")
     return p
 
 
