@@ -104,6 +104,24 @@ def is_rate_pair(item) -> bool:
             and np.isscalar(item[1]) and not isinstance(item[1], str))
 
 
+def array_and_rate(item, sample_rate: int, what: str) -> tuple[np.ndarray, int]:
+    """(mono float32 waveform, its checked sample rate) from an array (taken to be at
+    `sample_rate`), an (array, rate) pair or {"array": ..., "sampling_rate": ...}: the one
+    check of a given rate, for predict() (load_waveform) and a stream's chunks alike."""
+    rate = sample_rate
+    if isinstance(item, dict):
+        if "array" not in item:
+            raise InputError(f"{what}: a dict needs 'array' (and 'sampling_rate'); got keys "
+                             f"{sorted(map(str, item))}")
+        item, rate = item["array"], item.get("sampling_rate", sample_rate)
+    elif isinstance(item, tuple) and len(item) == 2:
+        item, rate = item
+    wave = to_mono_float(item, what)
+    # int() made None or "abc" a raw TypeError / ValueError, cut 8000.7, read True as 1 Hz,
+    # and 10**12 Hz ran out of memory in resample
+    return wave, check_int(rate, f"{what}: the sample rate (Hz)", 1, MAX_RATE)
+
+
 def load_waveform(item, sample_rate: int, what: str = "input") -> np.ndarray:
     """A mono float32 waveform at `sample_rate` from a path, bytes of a file, an array (taken
     to be at `sample_rate`), a (array, rate) pair or {"array": ..., "sampling_rate": ...}."""
@@ -128,20 +146,11 @@ def load_waveform(item, sample_rate: int, what: str = "input") -> np.ndarray:
             raise InputError(f"{what}: bytes are not a readable audio file ({reason[:100]}); "
                              f"expected a WAV or FLAC file") from None
         wave = data.mean(axis=1)
-    elif isinstance(item, dict):
-        if "array" not in item:
-            raise InputError(f"{what}: a dict input needs 'array' (and 'sampling_rate'); got "
-                             f"keys {sorted(item)}")
-        wave, rate = to_mono_float(item["array"], what), item.get("sampling_rate", sample_rate)
-    elif is_rate_pair(item):
-        wave, rate = to_mono_float(item[0], what), item[1]
-    elif isinstance(item, (np.ndarray, list)):
-        wave = to_mono_float(item, what)
+    elif isinstance(item, (dict, np.ndarray, list)) or is_rate_pair(item):
+        wave, rate = array_and_rate(item, sample_rate, what)
     else:
         raise InputError(f"{what}: expected an audio file path, a waveform array, (array, "
                          f"sample_rate) or {{'array', 'sampling_rate'}}; got {type(item).__name__}")
-    # int() made None or "abc" a raw TypeError / ValueError, and 8000.7 or True (1 Hz) pass
-    rate = check_int(rate, f"{what}: the sample rate (Hz)", 1, MAX_RATE)
     if wave.size == 0:
         raise InputError(f"{what}: empty audio (0 samples)")
     if not np.all(np.isfinite(wave)):

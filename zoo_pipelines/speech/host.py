@@ -32,8 +32,7 @@ from zoo.decoding import ctc_beam_search, ctc_collapse, log_softmax
 from zoo.errors import InputError
 from zoo.options import as_batch, check_int
 
-from .audio import (MAX_RATE, MAX_SECONDS, is_rate_pair, load_waveform, resample,
-                    to_mono_float)
+from .audio import MAX_SECONDS, array_and_rate, is_rate_pair, load_waveform, resample
 from .features import (HOP_MS, WHOLE_UTTERANCE, LogMelFeatures, frame_sizes, num_frames,
                        speaker_adapted)
 from .text import join_tokens
@@ -319,18 +318,7 @@ class Stream:
     def feed(self, chunk) -> dict:
         if self.done:
             raise InputError("this stream is finished; start a new one with m.stream()")
-        rate = self.host.rate
-        if isinstance(chunk, dict):            # as predict() takes it (datasets' audio)
-            if "array" not in chunk:
-                raise InputError(f"chunk: a dict needs 'array' (and 'sampling_rate'); got keys "
-                                 f"{sorted(map(str, chunk))}")
-            chunk = (chunk["array"], chunk.get("sampling_rate", rate))
-        if isinstance(chunk, tuple) and len(chunk) == 2:
-            # checked as predict() checks it: int() cut 8000.7, read True as 1 Hz, raised
-            # ValueError on 0 (resample_poly) and ran out of memory at 10**12 Hz
-            rate = check_int(chunk[1], "chunk: the sample rate (Hz)", 1, MAX_RATE)
-            chunk = chunk[0]
-        wave = to_mono_float(chunk, "chunk")
+        wave, rate = array_and_rate(chunk, self.host.rate, "chunk")    # as predict() checks it
         if wave.size / rate > MAX_SECONDS:     # one chunk's features are computed at once
             raise InputError(f"chunk: {wave.size / rate / 60:.1f} minutes of audio in one "
                              f"chunk; expected at most {MAX_SECONDS // 60} minutes (feed it "
