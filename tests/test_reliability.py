@@ -142,7 +142,12 @@ def test_export_out_whose_suffix_names_another_format_is_refused(tiny_bundle, tm
                             ("saved_model", "m.tflite", "naming a folder")):
         assert main(["export", bundle, "--format", fmt, "--out", str(tmp_path / name)]) == 2
         assert f"but --format is {fmt}; expected --out {want}" in capsys.readouterr().err
+    # m.TFLITE was written as m.TFLITE.tflite, which predict then named "not a bundle"
+    assert main(["export", bundle, "--format", "tflite", "--out", str(tmp_path / "m.TFLITE")]) == 2
+    assert "write the suffix in lower case (.tflite)" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == [], "nothing written"
+    with pytest.raises(BundleError, match="an export is named with a lower-case .onnx"):
+        zoo.load(tmp_path / "m.ONNX")
 
 
 def test_export_out_that_is_a_folder_gets_the_file_inside(tiny_bundle, tmp_path, capsys):
@@ -385,9 +390,13 @@ def test_binary_or_non_utf8_file_is_refused(data, match, summarizer_host, tmp_pa
         summarizer_host.encode([tmp_path / "doc.txt"])
 
 
-def test_lone_surrogate_is_an_input_error(summarizer_host):
+def test_lone_surrogate_is_an_input_error(summarizer_host, shipped):
     with pytest.raises(InputError, match="input 0: character 3 .*lone surrogate"):
         summarizer_host.encode(["abc\ud800"])
+    ner = shipped("ner-bilstm").host()      # NER tagged it as a word and answered with it
+    for sentence in ("EU \ud800 rejects", ["EU", "\ud800", "rejects"]):
+        with pytest.raises(InputError, match="input 0: character 3 .*lone surrogate"):
+            ner.encode([sentence])
 
 
 def test_preprocessor_missing_keys_is_a_bundle_error(tiny_bundle, tmp_path):

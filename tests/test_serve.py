@@ -201,6 +201,9 @@ def test_status_metadata_health_and_metrics(ner):
     assert meta["metadata"]["task"] == "ner" and meta["metadata"]["backend"] == "keras"
     assert ner.get("/healthz").json() == {"status": "ok"}
     assert ner.get("/readyz").json()["models"] == ["ner-bilstm"]
+    for path in ("/healthz", "/readyz", "/"):       # load balancers probe with HEAD: was 405
+        r = httpx.head(ner.url + path, timeout=30)
+        assert (r.status_code, r.content) == (200, b""), path
     assert [m["name"] for m in ner.get("/v1/models").json()["models"]] == ["ner-bilstm"]
     ner.post("/v1/models/ner-bilstm:predict", {"instances": ["x"], "parameters": {"beam": 1}})
     # a batch of its own, so the histogram below does not depend on the tests run before

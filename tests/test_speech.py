@@ -647,6 +647,13 @@ def test_stream_checks_a_chunks_sample_rate_as_predict_does(rate, shipped):
         shipped("speech-ctc-stream").stream().feed((np.zeros(800, np.float32), rate))
 
 
+def test_predict_names_a_rate_given_as_a_string(shipped):
+    """(waveform, "8000") was read as a batch of two: "input 1: 8000: no such audio file"."""
+    with pytest.raises(InputError, match=r"input 0: the sample rate \(Hz\) must be an integer "
+                                         r"in 1\.\.384000; got '8000'"):
+        shipped("speech-ctc").predict((np.ones(800, np.float32), "8000"))
+
+
 def test_stream_takes_predicts_dict_and_refuses_an_over_long_chunk(shipped, fsdd):
     s = shipped("speech-ctc-stream").stream()
     wave = D.waveform({"audio": str(fsdd / "7_jackson_3.wav")}, RATE)

@@ -59,7 +59,15 @@ def plain_name(name) -> bool:
 
 def not_a_bundle(path) -> BundleError:
     return BundleError(f"{path}: not a bundle directory (expected a folder with "
-                       f"{', '.join(REQUIRED)} and manifest.json)" + unfinished(path))
+                       f"{', '.join(REQUIRED)} and manifest.json)" + unfinished(path)
+                       + upper_case_export(path))
+
+
+def upper_case_export(path) -> str:
+    """A hint for "model.TFLITE": exports are known by a lower-case .tflite / .onnx."""
+    suffix = Path(str(path)).suffix
+    return (f"; an export is named with a lower-case {suffix.lower()}"
+            if suffix.lower() in (".tflite", ".onnx") and suffix != suffix.lower() else "")
 
 
 def unfinished(path) -> str:

@@ -508,6 +508,9 @@ def run(argv: list[str]) -> int:
         suffixes = {"tflite": ".tflite", "onnx": ".onnx", "saved_model": ""}
         suffix = suffixes[args.format]
         named = {s: f for f, s in suffixes.items() if s}.get(Path(args.out).suffix.lower())
+        if named == args.format and Path(args.out).suffix != suffix:   # F.TFLITE: F.TFLITE.tflite
+            raise ZooError(f"--out {args.out}: write the suffix in lower case ({suffix}); "
+                           f"zoo predict, serve and the runtime know an export by it")
         if named and named != args.format:     # the file's kind follows its suffix
             raise ZooError(f"--out {args.out} names a {named} file but --format is "
                            f"{args.format}; expected --out "

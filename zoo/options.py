@@ -96,6 +96,24 @@ def check_int(value, name: str, low: int, high: int | None = None) -> int:
     return int(value)
 
 
+def check_unicode(text: str, what: str) -> str:
+    """`text` if it encodes to UTF-8, else an InputError naming the first lone surrogate
+    (e.g. "abc\\ud800", which Python strings may hold and no client can read back).
+
+    >>> check_unicode("Paris", "input 0")
+    'Paris'
+    >>> check_unicode("a\\ud800", "input 0")
+    Traceback (most recent call last):
+    zoo.errors.InputError: input 0: character 1 ('\\ud800') is not valid Unicode (a lone surrogate); expected text that encodes to UTF-8
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise InputError(f"{what}: character {e.start} ({text[e.start]!r}) is not valid Unicode "
+                         f"(a lone surrogate); expected text that encodes to UTF-8") from None
+    return text
+
+
 def check_examples(examples, keys, what: str = "evaluate()") -> list:
     """Examples passed in memory (not as a file) as a non-empty list of dicts with `keys`,
     the form the application's `read()` returns; else an InputError saying so. Without

@@ -267,11 +267,11 @@ def create_app(models: list[str], max_batch: int = 32, max_wait_ms: float = 0.0,
                        example=webio.example(host, s.entry.demo_inputs))
         return out
 
-    @app.get("/healthz")
+    @app.api_route("/healthz", methods=["GET", "HEAD"])   # HEAD: load balancers' probes
     async def healthz():
         return {"status": "ok"}
 
-    @app.get("/readyz")
+    @app.api_route("/readyz", methods=["GET", "HEAD"])
     async def readyz():
         waiting = [n for n, s in served.items() if s.batcher is None]
         if waiting:
@@ -285,7 +285,7 @@ def create_app(models: list[str], max_batch: int = 32, max_wait_ms: float = 0.0,
 
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    @app.get("/")
+    @app.api_route("/", methods=["GET", "HEAD"])
     async def index():
         return FileResponse(WEB / "index.html")
 

@@ -92,19 +92,27 @@ function wav(samples, rate) {
   return new Uint8Array(v.buffer);
 }
 
+// An AudioWorklet posts each 128-sample block of the first channel to the page (the
+// ScriptProcessorNode it replaces is deprecated); a Blob URL keeps it in this one file.
+const RECORDER = `registerProcessor("zoo-recorder", class extends AudioWorkletProcessor {
+  process(inputs) { if (inputs[0][0]) this.port.postMessage(inputs[0][0].slice()); return true; }
+});`;
+
 async function record() {           // starts recording; returns stop() -> WAV bytes
   if (!navigator.mediaDevices) throw new Error("the microphone needs https or localhost");
   const stream = await navigator.mediaDevices.getUserMedia({audio: true})
     .catch(e => { throw new Error(`microphone: ${e.message}`); });
   const ctx = new AudioContext();
+  const url = URL.createObjectURL(new Blob([RECORDER], {type: "text/javascript"}));
+  await ctx.audioWorklet.addModule(url).finally(() => URL.revokeObjectURL(url));
   const source = ctx.createMediaStreamSource(stream);
-  const node = ctx.createScriptProcessor(4096, 1, 1);
+  const node = new AudioWorkletNode(ctx, "zoo-recorder");
   const chunks = [];
-  node.onaudioprocess = e => chunks.push(new Float32Array(e.inputBuffer.getChannelData(0)));
+  node.port.onmessage = e => chunks.push(e.data);
   source.connect(node);
-  node.connect(ctx.destination);
+  node.connect(ctx.destination);     // its output is silence; connected, it keeps being run
   return async () => {
-    source.disconnect(); node.disconnect();
+    source.disconnect(); node.disconnect(); node.port.onmessage = null;
     stream.getTracks().forEach(t => t.stop());
     const all = new Float32Array(chunks.reduce((n, c) => n + c.length, 0));
     let at = 0;

@@ -23,7 +23,7 @@ import numpy as np
 from zoo import contract
 from zoo.decoding import crf_marginals, log_softmax, viterbi
 from zoo.errors import InputError
-from zoo.options import as_batch
+from zoo.options import as_batch, check_unicode
 
 PAD, UNK = 0, 1
 # ASCII punctuation plus common Unicode quotes and dashes; anything else non-space is "word".
@@ -179,11 +179,13 @@ class Host(contract.Host):
                 raise InputError(f"input {i}: bytes are not valid UTF-8 ({e.reason} at byte "
                                  f"{e.start}); pass text decoded from its real encoding") from None
         if isinstance(item, str):
-            tokens, offsets = tokenize(item)
+            # a lone surrogate was tagged as a word, and came back in answers no client reads
+            tokens, offsets = tokenize(check_unicode(item, f"input {i}"))
             if not tokens:
                 raise InputError(f"input {i}: empty sentence; expected text with at least one token")
             return item, tokens, offsets
         if isinstance(item, (list, tuple)) and item and all(isinstance(t, str) and t for t in item):
+            check_unicode(" ".join(item), f"input {i}")
             pos, offsets = 0, []
             for t in item:                     # offsets into " ".join(tokens)
                 offsets.append((pos, pos + len(t)))

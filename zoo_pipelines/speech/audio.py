@@ -99,9 +99,11 @@ def resample(wave: np.ndarray, rate: int, target: int) -> np.ndarray:
 
 def is_rate_pair(item) -> bool:
     """`(waveform, sample_rate)`: one input, not a list of two (whose second was refused
-    as "input 1: ... got int")."""
+    as "input 1: ... got int"). A rate given as a string of digits counts too, so that
+    check_int names it as a rate rather than "input 1: 8000: no such audio file"."""
     return (isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], (np.ndarray, list))
-            and np.isscalar(item[1]) and not isinstance(item[1], str))
+            and np.isscalar(item[1])
+            and (not isinstance(item[1], str) or item[1].strip().isdigit()))
 
 
 def array_and_rate(item, sample_rate: int, what: str) -> tuple[np.ndarray, int]:

@@ -35,7 +35,7 @@ import numpy as np
 from zoo import contract
 from zoo.beam import batched, beam_search, lcs_f1, minimum_bayes_risk, sample, units_a_call
 from zoo.errors import InputError
-from zoo.options import as_batch, check_int, check_number, not_found
+from zoo.options import as_batch, check_int, check_number, check_unicode, not_found
 
 EMPTY_INPUT = ""
 RESERVED = ["[PAD]", "[UNK]", "[BOS]", "[EOS]"]
@@ -231,12 +231,7 @@ class Host(contract.Host):
             text = read_text_file(text, f"input {i}")
         if not isinstance(text, str):
             raise InputError(f"input {i}: expected a document (a string); got {type(text).__name__}")
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError as e:       # lone surrogates, e.g. "abc\ud800"
-            raise InputError(f"input {i}: character {e.start} ({text[e.start]!r}) is not valid "
-                             f"Unicode (a lone surrogate); expected text that encodes to "
-                             f"UTF-8") from None
+        check_unicode(text, f"input {i}")
         ids = self.tokenizer.encode(text)
         if not ids:
             raise InputError(f"input {i}: empty document: there is nothing to summarize "
