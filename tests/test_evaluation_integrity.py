@@ -47,6 +47,18 @@ def test_a_zoo_data_that_is_no_folder_is_named(where, what, tmp_path, monkeypatc
             zoo.dataset(name, "valid")
 
 
+def test_an_installed_zoo_without_zoo_data_says_so(tmp_path, monkeypatch):
+    """Installed by pip, the default data folder (beside site-packages) was called "the
+    default, ../shared/data beside the checkout"."""
+    site = tmp_path / "lib" / "site-packages"
+    site.mkdir(parents=True)
+    monkeypatch.delenv("ZOO_DATA", raising=False)
+    monkeypatch.setattr(zoo.registry, "repo_root", lambda: site)
+    with pytest.raises(DataFormatError, match="^\\$ZOO_DATA is not set, and an installed rnn-zoo has "
+                                              "no data folder of its own; set \\$ZOO_DATA"):
+        zoo.dataset("ner-bilstm", "valid")
+
+
 @pytest.mark.parametrize("data", [3, True, "", " "])
 def test_dataset_data_that_is_no_path_is_refused(data):
     """data=3 was a raw TypeError."""

@@ -232,3 +232,49 @@ def test_pull_of_a_preset_says_whose_preset_it_is(home):
     """It said "unknown model 'music-lstm-nottingham' ... Did you mean 'music-lstm-nottingham'?"."""
     with pytest.raises(BundleError, match="music-lstm-nottingham is a preset of music-lstm"):
         hub.pull("music-lstm-nottingham", "http://127.0.0.1:9/never-fetched.tar.gz")
+
+
+# ---- a user outside the checkout (stop 68): names, paths and the cache --------------------
+def test_a_pulled_bundle_changed_on_disk_says_how_to_get_unstuck(home, bundle_copy, capsys):
+    """`zoo predict NAME` failed on the sha256 of the pulled copy with no word of where it
+    came from: every load of NAME failed until the user found $ZOO_HOME/bundles/NAME."""
+    stored = hub.pull(NAME, bundle_copy(NAME))
+    with open(stored / "card.md", "a") as f:
+        f.write("edited\n")
+    with pytest.raises(BundleError, match=f"the bundle zoo pull stored for {NAME}: pull it again, "
+                                          f"or delete {stored} for the shipped weights"):
+        zoo.bundle.resolve(NAME)
+    assert main(["list"]) == 0        # `zoo list` says NAME is not the shipped weights now
+    assert f"  {NAME} loads the bundle zoo pull stored at {stored} (delete it" in \
+        capsys.readouterr().out
+
+
+def test_paths_that_are_no_bundle_say_what_they_are(tmp_path, monkeypatch):
+    """Each was "not a bundle directory (expected a folder with model.keras, ...)": a folder
+    that does not exist, the registered name typed as a path, an export, a file:// URL, a
+    local archive, and another tool's manifest.json (zoo batch-predict's output: it said
+    "format_version None is not valid")."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(BundleError, match="^my-nre/: no such folder; expected a bundle directory$"):
+        zoo.bundle.resolve("my-nre/")
+    with pytest.raises(BundleError, match="^ner-bilstm/: no such folder; expected a bundle "
+                                          "directory; ner-bilstm is a registered model: give its "
+                                          "name alone, without a path$"):
+        zoo.bundle.resolve("ner-bilstm/")
+    for name in ("m.tflite", "m.onnx"):       # a multi-function .onnx is only its sidecar
+        (tmp_path / f"{name}.json").write_text("{}")
+        with pytest.raises(BundleError, match=rf"^{name}: an exported model, not a bundle "
+                                              rf"directory; run it with zoo.runtime.load\('{name}'\)"):
+            zoo.load(name)
+    with pytest.raises(BundleError, match="no such folder; expected a bundle directory; only "
+                                          "http\\(s\\) URLs are fetched$"):
+        zoo.load(f"file://{tmp_path}/b.tar.gz")
+    (tmp_path / "b.tar.gz").write_bytes(b"")
+    with pytest.raises(BundleError, match="^b.tar.gz: a bundle archive, not a bundle directory; "
+                                          "unpack it, or store it as a model's weights: zoo pull "
+                                          "NAME --from b.tar.gz$"):
+        zoo.load("b.tar.gz")
+    (tmp_path / "preds").mkdir()
+    (tmp_path / "preds" / "manifest.json").write_text('{"model": "ner-bilstm", "files": 2}')
+    with pytest.raises(BundleError, match="^preds: not a bundle directory"):
+        zoo.info("preds")

@@ -97,3 +97,90 @@ def test_the_wheel_installs_and_runs_every_model_outside_the_checkout(tmp_path):
 def test_no_generic_top_level_package_is_declared(pattern):
     text = (REPO / "pyproject.toml").read_text()
     assert f'"{pattern}*"' not in text and f'"{pattern}"' not in text
+
+
+# ---- where only an export's runtime is installed (stop 68) ---------------------------------
+def test_the_runtime_names_a_missing_package_and_how_to_install_it(exported, shipped,
+                                                                   monkeypatch):
+    """A host's lazy imports (pandas for a forecast's frames, soundfile for a WAV, mido for
+    MIDI, pillow for any image) were raw ModuleNotFoundErrors where only numpy and LiteRT
+    were installed to run the export."""
+    import zoo.runtime
+    from zoo.errors import ZooError
+
+    path, _ = exported("forecast-lstm", "tflite")
+    model = zoo.runtime.load(path)
+    series = shipped("forecast-lstm").parity_examples()[:1]
+    monkeypatch.setitem(sys.modules, "pandas", None)         # `import pandas` now fails
+    with pytest.raises(ZooError, match=r"^forecast-lstm predict needs the Python package "
+                                       r"'pandas', which is not installed here; pip install "
+                                       r"'pandas[<>=,.\d]*'$") as e:
+        model.predict(series)
+    assert isinstance(e.value, ModuleNotFoundError) and e.value.name == "pandas"
+
+
+def test_runtime_load_says_what_it_was_given_instead_of_an_export(tmp_path, bundle_copy):
+    """3 and None were raw TypeErrors; a bundle, a registered name and the sidecar itself
+    were "no such exported model, or its sidecar X.json is missing"."""
+    import zoo.runtime
+    from zoo.errors import InputError
+
+    for bad in (3, None, "", True):
+        with pytest.raises(InputError, match="expected the path of a .tflite or .onnx file"):
+            zoo.runtime.load(bad)
+    with pytest.raises(InputError, match=r"a bundle, not an export; zoo.load\('ner-bilstm'\) "
+                                         r"runs it \(with TensorFlow\), or export it first"):
+        zoo.runtime.load("NER-BILSTM")
+    with pytest.raises(InputError, match="a bundle, not an export"):
+        zoo.runtime.load(bundle_copy("forecast-lstm"))
+    sidecar = tmp_path / "m.tflite.json"
+    sidecar.write_text("{}")
+    with pytest.raises(InputError, match=f"the sidecar of an export; expected the model file "
+                                         f"beside it, {tmp_path / 'm.tflite'}$"):
+        zoo.runtime.load(sidecar)
+
+
+def test_the_cli_names_a_missing_package_in_one_line(monkeypatch, capsys):
+    """Without TensorFlow (a machine set up to run exports) `zoo predict` was a traceback
+    from the import; without fastapi `zoo serve FILE.tflite` too."""
+    from zoo.cli import main
+
+    monkeypatch.setitem(sys.modules, "tensorflow", None)
+    assert main(["predict", "ner-bilstm", "EU rejects German call ."]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(
+        "error: zoo predict needs the Python package 'tensorflow', which is not installed "
+        "here; pip install 'tensorflow") and err.rstrip().endswith(
+        "a .tflite or .onnx export runs without it (zoo serve FILE, zoo batch-predict FILE, "
+        "zoo.runtime.load(FILE))"), err
+    monkeypatch.setitem(sys.modules, "fastapi", None)
+    monkeypatch.delitem(sys.modules, "zoo.serve", raising=False)      # imported afresh
+    assert main(["serve", "model.tflite"]) == 2
+    assert capsys.readouterr().err.startswith(
+        "error: zoo serve needs the Python package 'fastapi', which is not installed here")
+
+
+def test_batch_predict_of_an_export_does_not_import_tensorflow(monkeypatch, capsys):
+    """README: `zoo batch-predict ner.tflite ...  # an export: no TensorFlow anywhere`; the
+    command imported it all the same before reading its arguments (only serve skipped it)."""
+    import zoo.batch_predict
+    from zoo import cli
+
+    def no_tf():
+        raise AssertionError("TensorFlow imported")
+
+    monkeypatch.setattr(cli, "import_tensorflow_quietly", no_tf)
+    monkeypatch.setattr(zoo.batch_predict, "batch_predict", lambda *a, **k: {
+        "predictions": 1, "shards": [1], "dead_letters": 0, "files": 1, "model": "m",
+        "format": "tflite", "runner": "DirectRunner"})
+    assert cli.main(["batch-predict", "m.tflite", "--input", "a/*.txt", "--output", "out"]) == 0
+    assert "1 predictions in 1 shard(s)" in capsys.readouterr().out
+
+
+def test_a_reader_that_stops_reading_is_no_error():
+    """`zoo list | head -1` printed "error: : Broken pipe" and exited 2."""
+    done = subprocess.Popen([sys.executable, "-m", "zoo.cli", "list"], cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    done.stdout.close()                     # the reader is gone before anything is written
+    err = done.stderr.read()
+    assert done.wait(timeout=120) == 141 and err == "", err

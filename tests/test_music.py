@@ -44,6 +44,8 @@ def test_npz_reader_matches_the_dataset_counts(jsb, data_dir):
         D.read_split(data_dir / "polyphonic" / "jsb_chorales.npz", "test")
     with pytest.raises(DataFormatError, match="pick one"):
         D.read(data_dir / "polyphonic" / "jsb_chorales.npz")
+    with pytest.raises(DataFormatError, match="jsb.npz: no such file; expected a NumPy .npz"):
+        D.read_split(data_dir / "polyphonic" / "jsb.npz", "valid")     # was "not readable"
 
 
 def test_npz_with_only_a_test_split(tmp_path):

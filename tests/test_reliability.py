@@ -146,6 +146,7 @@ def test_export_out_whose_suffix_names_another_format_is_refused(tiny_bundle, tm
     assert main(["export", bundle, "--format", "tflite", "--out", str(tmp_path / "m.TFLITE")]) == 2
     assert "write the suffix in lower case (.tflite)" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == [], "nothing written"
+    (tmp_path / "m.ONNX").write_bytes(b"onnx")
     with pytest.raises(BundleError, match="an export is named with a lower-case .onnx"):
         zoo.load(tmp_path / "m.ONNX")
 

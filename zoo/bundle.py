@@ -86,6 +86,7 @@ def resolve(name_or_path: str | Path) -> Path:
     shipped weights), a preset's name (registry.preset), a path, or an http(s) URL of a
     bundle .tar.gz (downloaded once into the cache, zoo.hub); errors name what is missing."""
     from . import hub
+    from .runtime import sidecar_path
 
     if not isinstance(name_or_path, (str, os.PathLike)) or not str(name_or_path).strip():
         raise UnknownModelError(f"expected a registered model name or a bundle directory; got "
@@ -95,6 +96,24 @@ def resolve(name_or_path: str | Path) -> Path:
     path = Path(name_or_path)
     if path.is_dir():
         return path
+    # an export was called "not a bundle directory", with no word of what opens it (a
+    # multi-function ONNX export has no NAME.onnx itself, only its sidecar and a file a function)
+    if path.suffix in (".tflite", ".onnx") and (path.is_file() or sidecar_path(path).is_file()):
+        raise BundleError(f"{name_or_path}: an exported model, not a bundle directory; run it "
+                          f"with zoo.runtime.load({str(name_or_path)!r}), or zoo serve / zoo "
+                          f"batch-predict FILE")
+    if not path.exists() and (path.suffix or "/" in str(name_or_path)):
+        # a typo'd folder was "not a bundle directory (expected a folder with ...)"
+        named = registry.same_name(path.name)
+        hint = (f"; {named} is a registered model: give its name alone, without a path"
+                if named else "; only http(s) URLs are fetched" if "://" in str(name_or_path)
+                else "")
+        raise BundleError(f"{name_or_path}: no such folder; expected a bundle directory{hint}")
+    if path.name.endswith((".tar.gz", ".tgz")) and path.is_file():
+        # zoo.load takes an archive by URL only; a local one is pulled (or unpacked)
+        raise BundleError(f"{name_or_path}: a bundle archive, not a bundle directory; unpack "
+                          f"it, or store it as a model's weights: zoo pull NAME --from "
+                          f"{name_or_path}")
     if path.suffix or "/" in str(name_or_path) or path.exists():
         raise not_a_bundle(name_or_path)
     owner = registry.preset(str(name_or_path))
@@ -103,6 +122,11 @@ def resolve(name_or_path: str | Path) -> Path:
     entry = registry.get(str(name_or_path))
     pulled = hub.pulled(entry.name)
     if pulled:
+        try:        # the load checks it again; here a failure says how to get unstuck
+            check(pulled)
+        except BundleError as e:
+            raise BundleError(f"{e} (the bundle zoo pull stored for {entry.name}: pull it "
+                              f"again, or delete {pulled} for the shipped weights)") from None
         return pulled
     if not entry.shipped:
         raise BundleError(f"{entry.name} has no shipped weights at {entry.bundle_path}; train "
@@ -170,6 +194,10 @@ def check(directory: Path) -> dict:
     if not isinstance(manifest, dict):
         raise BundleError(f"{mpath}: expected a JSON object with format_version, model and "
                           f"files; got a {type(manifest).__name__}")
+    if "format_version" not in manifest and not isinstance(manifest.get("files"), dict):
+        # another tool's manifest.json (zoo batch-predict's output folder): it said
+        # "format_version None is not valid", as if a bundle's were damaged
+        raise not_a_bundle(directory)
     fmt = manifest.get("format_version")
     valid = isinstance(fmt, int) and not isinstance(fmt, bool)
     if valid and fmt > FORMAT_VERSION:

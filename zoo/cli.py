@@ -418,10 +418,15 @@ def run(argv: list[str]) -> int:
 
     command = "zoo " + " ".join(shlex.quote(a) for a in argv)      # recorded in the card
     if args.command == "list":
+        from .hub import pulled
+
         for name in zoo.list_models():
             e = registry.get(name)
             print(f"{name:20s} {e.task:10s} {e.summary}" + ("" if e.shipped else " (not shipped "
                   f"yet: zoo train {name})"))
+            if mine := pulled(name):    # zoo.load(name) gives it, not the shipped weights
+                print(f"  {name} loads the bundle zoo pull stored at {mine} (delete it for the "
+                      f"shipped weights)")
             for preset in e.presets:
                 print(f"  {preset}: a preset of {name}, the same model trained on other data")
     elif args.command == "info":
@@ -628,25 +633,46 @@ def import_benchmark(module: str):
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     argv = list(sys.argv[1:] if argv is None else argv)
-    # `zoo serve` of .tflite / .onnx exports alone runs through zoo.runtime, without TF
-    served = _parser().parse_args([a for a in argv if a != "--verbose"]).models \
-        if argv[:1] == ["serve"] else []
+    # `zoo serve` / `zoo batch-predict` of .tflite / .onnx exports alone run through
+    # zoo.runtime, without TF (batch-predict of an export imported it all the same)
+    served = []
+    if argv[:1] in (["serve"], ["batch-predict"]):
+        args = _parser().parse_known_args([a for a in argv if a != "--verbose"])[0]
+        served = args.models if argv[0] == "serve" else [args.name]
     exports_only = bool(served) and all(m.endswith((".tflite", ".onnx")) for m in served)
-    if "--verbose" in argv:
-        argv.remove("--verbose")
-    elif argv[:1] not in (["list"], ["info"], ["pull"]) and "-h" not in argv and "--help" not in argv \
-            and not exports_only:
-        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
-        import_tensorflow_quietly()
     formatwarning = warnings.formatwarning
     # A zoo warning (an input cut to the model's length, missing prices carried forward)
     # reads as one line, as an error does, not as Python's file:line and source line.
     warnings.formatwarning = lambda message, *args, **kwargs: f"warning: {message}\n"
     try:
+        if "--verbose" in argv:
+            argv.remove("--verbose")
+        elif argv[:1] not in (["list"], ["info"], ["pull"]) and "-h" not in argv \
+                and "--help" not in argv and not exports_only:
+            os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+            import_tensorflow_quietly()
         return run(argv)
     except ZooError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except ModuleNotFoundError as e:
+        # A package the command needs is not installed (TensorFlow where only an export's
+        # runtime was, fastapi for serve): one line naming it, not a traceback.
+        from .runtime import missing_package
+
+        error = missing_package(e, f"zoo {argv[0] if argv else ''}".strip())
+        if error is e:
+            raise
+        tf = e.name.split(".")[0] in ("tensorflow", "keras", "tensorflow_text", "tf2onnx")
+        print(f"error: {error}" + ("; a .tflite or .onnx export runs without it (zoo serve FILE, "
+                                   "zoo batch-predict FILE, zoo.runtime.load(FILE))" if tf else ""),
+              file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        # `zoo list | head -1`: the reader stopped reading, which is no error of ours ("error:
+        # : Broken pipe" was). Python would report it again when it flushes stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141                  # what a command killed by SIGPIPE reports (128 + 13)
     except OSError as e:         # a file the readers did not check (permissions, a full disk)
         print(f"error: {e.filename or ''}: {e.strerror or e}", file=sys.stderr)
         return 2

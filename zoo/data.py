@@ -158,6 +158,13 @@ def check_root(path: str | Path) -> None:
     root = data_root()
     if root.is_dir() or not Path(path).is_relative_to(root):
         return
+    from .registry import repo_root
+
+    if not os.environ.get("ZOO_DATA") and not (repo_root() / "pyproject.toml").is_file():
+        # installed by pip, the default is a folder beside site-packages that no one made
+        raise DataFormatError("$ZOO_DATA is not set, and an installed rnn-zoo has no data "
+                              "folder of its own; set $ZOO_DATA to a folder holding the "
+                              "datasets, or give your own data")
     how = ("$ZOO_DATA" if os.environ.get("ZOO_DATA")
            else "the default, ../shared/data beside the checkout")
     what = "is a file" if root.exists() else "does not exist"

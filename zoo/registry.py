@@ -175,8 +175,8 @@ def get(name: str) -> Entry:
     known = list(_ENTRIES) + [p for e in _ENTRIES.values() for p in e.presets]
     # "NER-BILSTM", " ner-bilstm", "ner bilstm": that name alone (difflib compares case
     # and spaces, and named two unrelated models before it, or none at all).
-    same = [k for k in known if _folded(k) == _folded(name)]
-    close = same or difflib.get_close_matches(name.lower(), known, n=3, cutoff=0.5)
+    same = same_name(name)
+    close = [same] if same else difflib.get_close_matches(name.lower(), known, n=3, cutoff=0.5)
     hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
     raise UnknownModelError(
         f"unknown model {name!r}: it is neither a registered model nor a bundle directory."
@@ -186,6 +186,14 @@ def get(name: str) -> Entry:
 
 def _folded(name: str) -> str:
     return "-".join(str(name).lower().replace("_", "-").split())
+
+
+def same_name(name: str) -> str | None:
+    """The registered model or preset that `name` spells with other case, spaces or
+    underscores ("NER_BiLSTM"), else None."""
+    _discover()
+    known = list(_ENTRIES) + [p for e in _ENTRIES.values() for p in e.presets]
+    return next((k for k in known if _folded(k) == _folded(name)), None)
 
 
 def preset(name: str) -> Entry | None:

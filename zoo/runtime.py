@@ -14,11 +14,13 @@ sidecar; the host's own numpy loop calls them by name (`call_function`).
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import importlib
 import inspect
 import json
+import os
 import threading
 from collections import defaultdict
 from pathlib import Path
@@ -28,10 +30,65 @@ import numpy as np
 
 from . import registry
 from .beam import takes_batches
-from .errors import BundleError, InputError
+from .errors import BundleError, InputError, ZooError
 from .options import MAX_BATCH_SIZE, check_int, check_options
 
 Units = Sequence[dict]           # one dict of numpy arrays per model call; axis 0 = length
+
+
+# Import names whose pip project is named otherwise (the rest are the same, e.g. soundfile).
+PIP_NAMES = {"PIL": "pillow", "ai_edge_litert": "ai-edge-litert", "tensorflow_text":
+             "tensorflow-text", "prometheus_client": "prometheus-client", "apache_beam":
+             "apache-beam", "rouge_score": "rouge-score"}
+
+
+class MissingPackageError(ZooError, ModuleNotFoundError):
+    """A third-party package this step needs is not installed (say, soundfile for a WAV
+    file where only numpy and LiteRT were installed to run an export)."""
+
+
+def missing_package(error: ModuleNotFoundError, what: str) -> Exception:
+    """`error` as one line naming the package `what` needs and the pip command that
+    installs the version rnn-zoo declares; an error of the zoo's own modules (a broken
+    install) is returned as it is."""
+    top = (error.name or "").split(".")[0]
+    if not top or top in ("zoo", "zoo_pipelines"):
+        return error
+    pip = PIP_NAMES.get(top, top)
+    return MissingPackageError(f"{what} needs the Python package {pip!r}, which is not "
+                               f"installed here; pip install '{declared(pip)}'", name=top)
+
+
+@contextlib.contextmanager
+def needing(what: str):
+    """Run a step whose imports are lazy (a host reads a WAV file with soundfile, a MIDI
+    file with mido): where only numpy and LiteRT were installed to run an export, a package
+    it lacks was a raw ModuleNotFoundError; now one line saying what to install."""
+    try:
+        yield
+    except ModuleNotFoundError as e:
+        error = missing_package(e, what)
+        if error is e:
+            raise
+        raise error from None
+
+
+def declared(pip: str) -> str:
+    """`pip` with the version range rnn-zoo declares for it (e.g. 'soundfile<1,>=0.12'),
+    or the bare name where it declares none or is not installed as a distribution."""
+    from importlib.metadata import PackageNotFoundError, requires
+
+    try:
+        wanted = requires("rnn-zoo") or []
+    except PackageNotFoundError:        # a checkout on PYTHONPATH
+        return pip
+    for req in wanted:
+        name = req.split(";")[0].strip()
+        rest = name[len(pip):]
+        if "extra ==" not in req and name.lower().startswith(pip.lower()) \
+                and (not rest or rest[0] in "<>=!~ "):
+            return name
+    return pip
 
 
 def sidecar_path(model_path: str | Path) -> Path:
@@ -117,7 +174,8 @@ def task_method(host, call: Callable, name: str):
             inspect.signature(method).bind(*args, **options)
         except TypeError as e:
             raise InputError(f"{name}(): {e}; see help(m.{name})") from None
-        return method(*args, **options)
+        with needing(f"{name}()"):
+            return method(*args, **options)
 
     return checked
 
@@ -218,6 +276,26 @@ class _OnnxFunctions:
         return self.sessions[name](None, inputs)
 
 
+def export_path(path) -> Path:
+    """`path` as the model file of an export, or an InputError saying what it is instead: a
+    number or None was a raw TypeError; a bundle folder, a registered name and the sidecar
+    itself were each "no such exported model, or its sidecar X.json is missing"."""
+    if not isinstance(path, (str, os.PathLike)) or not str(path).strip():
+        raise InputError(f"expected the path of a .tflite or .onnx file written by "
+                         f"ZooModel.export(); got {path!r}")
+    path = Path(path)
+    if path.suffix == ".json" and path.with_suffix("").suffix in (".tflite", ".onnx"):
+        raise InputError(f"{path}: the sidecar of an export; expected the model file beside "
+                         f"it, {path.with_suffix('')}")
+    named = None if path.exists() else registry.same_name(str(path))
+    if named or (path / "manifest.json").is_file():
+        bundle = named or str(path)
+        raise InputError(f"{path}: a bundle, not an export; zoo.load({bundle!r}) runs it "
+                         f"(with TensorFlow), or export it first: "
+                         f"zoo.load({bundle!r}).export('model.tflite')")
+    return path
+
+
 def read_sidecar(path: Path) -> dict:
     """The sidecar of an export, checked for the fields the runtime uses: a damaged or
     hand-made one is a BundleError, never a KeyError."""
@@ -279,17 +357,19 @@ class RuntimeModel:
     """An exported model plus its host: `predict(raw_inputs)` gives the task's answers."""
 
     def __init__(self, path: str | Path, threads: int | None = None):
-        path = Path(path)
+        path = export_path(path)
         self.meta = read_sidecar(path)
         contents = verified_contents(path, self.meta)     # before any import or open
         fmt, functions = self.meta["format"], self.meta.get("functions")
-        self.host = load_host(self.meta["host"], self.meta["config"])
-        self.buckets = self.meta.get("buckets") if fmt == "tflite" else None
-        if fmt == "onnx" and functions:
-            self.backend = _OnnxFunctions(path, self.meta, contents, threads)
-        else:
-            self.backend = (_TFLite(path, contents[path.name], threads, self.meta.get("row_batches"))
-                            if fmt == "tflite" else _Onnx(path, contents[path.name], threads))
+        with needing(f"opening {path.name}"):
+            self.host = load_host(self.meta["host"], self.meta["config"])
+            self.buckets = self.meta.get("buckets") if fmt == "tflite" else None
+            if fmt == "onnx" and functions:
+                self.backend = _OnnxFunctions(path, self.meta, contents, threads)
+            else:
+                self.backend = (_TFLite(path, contents[path.name], threads,
+                                        self.meta.get("row_batches"))
+                                if fmt == "tflite" else _Onnx(path, contents[path.name], threads))
         if fmt == "onnx" and not functions:   # ONNX output names are generated; ours are here
             self.backend.names = self.meta["outputs"]
 
@@ -325,11 +405,12 @@ class RuntimeModel:
         taken so code written for either runs on both; an export runs one example a call."""
         check_int(batch_size, "batch_size", 1, MAX_BATCH_SIZE)
         check_options(self.host.encode, options, f"{self.meta['model']} predict")
-        encoded = self.host.encode(inputs, **options)
-        outputs = self.host.run(encoded, self.loop_call())     # None: no loop of its own
-        if outputs is None:
-            outputs = self.predict_units(encoded.units)
-        return self.host.decode(encoded, outputs)
+        with needing(f"{self.meta['model']} predict"):
+            encoded = self.host.encode(inputs, **options)
+            outputs = self.host.run(encoded, self.loop_call())     # None: no loop of its own
+            if outputs is None:
+                outputs = self.predict_units(encoded.units)
+            return self.host.decode(encoded, outputs)
 
 
 def load(path: str | Path, threads: int | None = None) -> RuntimeModel:

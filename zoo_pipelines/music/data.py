@@ -44,6 +44,9 @@ def npz_splits(path: Path) -> list[str]:
 def _open_npz(path: Path):
     try:
         return np.load(path)          # allow_pickle=False: object arrays are refused
+    except FileNotFoundError:         # was "not a readable .npz file (FileNotFoundError)"
+        raise DataFormatError(f"{path}: no such file; expected a NumPy .npz archive of piano "
+                              f"rolls") from None
     except Exception as e:
         raise DataFormatError(f"{path}: not a readable .npz file ({type(e).__name__}); "
                               f"expected a NumPy .npz archive of piano rolls") from None
