@@ -48,6 +48,8 @@ def test_long_and_wide_tables_give_the_same_series(tmp_path):
      "20 prices of history \\(60 more missing\\); the model needs at least 65"),
     (pd.DataFrame({"date": pd.bdate_range("2020-01-01", periods=80),
                    "close": np.r_[np.ones(40), 0.0, np.ones(39)]}), "non-positive price 0.0"),
+    # CSV text was "named" as a file over many lines
+    ("date,close\n2020-01-01,1.0\n", "input: CSV text \\(2 lines\\) given as a file name"),
 ])
 def test_bad_tables_get_clear_errors(table, match):
     with pytest.raises(InputError, match=match):

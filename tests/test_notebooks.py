@@ -36,3 +36,41 @@ def test_notebook_runs(path, data_dir):
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
               if o.get("output_type") == "error"]
     assert not errors
+
+
+# A user's mistake in a cell (a misspelt name, a split that does not exist): IPython shows
+# the user's own frames and zoo's one-line message, not 30-40 lines through zoo's internals
+# (ZooError._render_traceback_); the cell still fails, and other errors keep every frame.
+SHELL = r"""
+import re
+from IPython.core.interactiveshell import InteractiveShell
+sh = InteractiveShell.instance()
+sh.run_cell("import zoo")
+def run(code):
+    r = sh.run_cell(code)
+    print("FAILED", type(r.error_in_exec).__name__, flush=True)
+run("zoo.info('ner-bilstn')")
+run("def mine():\n    return zoo.info('ner-bilstn')\nmine()")
+run("1 / 0")
+run("zoo.errors.SHORT_TRACEBACKS = False")
+run("zoo.info('ner-bilstn')")
+"""
+
+
+def test_zoo_errors_in_ipython_show_the_users_frames_and_the_message():
+    import re
+    import subprocess
+
+    pytest.importorskip("IPython")
+    out = subprocess.run([sys.executable, "-c", SHELL], capture_output=True, text=True,
+                         timeout=120, cwd=Path(__file__).resolve().parent.parent).stdout
+    out = re.sub(r"\x1b\[[0-9;]*m", "", out)
+    assert out.count("FAILED UnknownModelError") == 3 and "FAILED ZeroDivisionError" in out
+    short, nested, division, _, full = out.split("FAILED")[:5]
+    assert "Did you mean 'ner-bilstm'?" in short and "zoo.info('ner-bilstn')" in short
+    assert "registry.py" not in short and "zoo.errors.SHORT_TRACEBACKS = False" in short
+    assert short.count("Cell In[") == 1
+    assert "mine()" in nested and "registry.py" not in nested
+    assert nested.count("Cell In[") == 2          # the cell and the user's own function
+    assert "ZeroDivisionError" in division and "not shown" not in division
+    assert "registry.py" in full and "not shown" not in full

@@ -4,10 +4,61 @@
 >>> issubclass(InputError, ZooError) and issubclass(InputError, ValueError)
 True
 """
+import os
+from pathlib import Path
+from types import TracebackType
+
+# In Jupyter or IPython a ZooError's traceback stops at the user's own code: its message is
+# complete (what is wrong, what was expected), and 30-40 lines through zoo's internals buried
+# it below code the user never wrote. Set False to see every frame (`%tb` shows them then).
+SHORT_TRACEBACKS = True
+# zoo/ and zoo_pipelines/ (the same distribution's two packages)
+_INTERNAL = tuple(str(Path(__file__).resolve().parent.parent / d) + os.sep
+                  for d in ("zoo", "zoo_pipelines"))
+
+
+def _user_frames(tb: TracebackType | None) -> tuple[TracebackType | None, bool]:
+    """A copy of `tb` cut at its first frame inside zoo, and whether anything was cut."""
+    kept = []
+    while tb is not None:
+        if str(Path(tb.tb_frame.f_code.co_filename).resolve()).startswith(_INTERNAL):
+            break
+        kept.append(tb)
+        tb = tb.tb_next
+    short = None
+    for t in reversed(kept):         # new objects: %debug keeps the whole original
+        short = TracebackType(short, t.tb_frame, t.tb_lasti, t.tb_lineno)
+    return short, tb is not None
 
 
 class ZooError(Exception):
     """Base of every error the zoo raises on purpose; the CLI prints these as one line."""
+
+    def _render_traceback_(self) -> list[str]:
+        """IPython's hook for an exception's own traceback (no other Python calls it): the
+        user's frames and the one-line message, not zoo's frames nor the exception that was
+        being handled inside zoo when this one was raised."""
+        import traceback
+
+        from IPython import get_ipython      # only IPython calls this hook
+
+        shell = get_ipython()
+        if shell is None:                     # called by something else: Python's own form
+            return traceback.format_exception(self)
+        formatter = shell.InteractiveTB
+        if not SHORT_TRACEBACKS:
+            return formatter.structured_traceback(type(self), self, self.__traceback__)
+        tb, cut = _user_frames(self.__traceback__)
+        suppress = self.__suppress_context__
+        self.__suppress_context__ = True
+        try:
+            stb = formatter.structured_traceback(type(self), self, tb)
+        finally:
+            self.__suppress_context__ = suppress
+        if cut:
+            stb.insert(-1, "(zoo's own frames are not shown: "
+                           "zoo.errors.SHORT_TRACEBACKS = False shows them)\n")
+        return stb
 
 
 class UnknownModelError(ZooError, KeyError):

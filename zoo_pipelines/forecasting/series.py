@@ -171,6 +171,12 @@ def series_from_table(table, source: str = "input") -> list[dict]:
     import pandas as pd
 
     error = InputError
+    if isinstance(table, str) and "\n" in table.strip():
+        # CSV text itself: it was named as a file, printed over many lines
+        lines = len(table.strip().splitlines())
+        raise InputError(f"{source}: CSV text ({lines} lines) given as a file name; expected "
+                         f"a CSV file's path or a DataFrame (pandas.read_csv(io.StringIO(text)) "
+                         f"reads text)")
     if isinstance(table, (str, Path)):
         path = Path(table)
         if not path.is_file():
