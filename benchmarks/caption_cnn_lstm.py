@@ -18,7 +18,6 @@ What is timed (see benchmarks/harness.py for what every benchmark shares):
 """
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
@@ -81,4 +80,6 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from .harness import script
+
+    raise SystemExit(script(main, __spec__.name))

@@ -8,8 +8,8 @@ Writes benchmarks/results/caption_cnn_lstm_beam.json. Choosing a setting on this
 and quoting its score there is optimistic: the README and docs/models/caption-cnn-lstm.md
 quote the defaults.
 """
+import argparse
 import json
-import sys
 import tempfile
 from pathlib import Path
 
@@ -17,14 +17,23 @@ GRID = ((1, 1.0), (3, 0.0), (3, 0.3), (3, 0.6), (3, 1.0), (5, 0.0), (5, 0.6), (5
 
 
 def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
+    # argparse, not argv[0]: --help was loaded as a model name
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.caption_cnn_lstm_beam",
+                                 description=__doc__.split("\n\n")[0])
+    ap.add_argument("bundle", nargs="?", default="caption-cnn-lstm",
+                    help="a caption-cnn-lstm bundle (default: the shipped one)")
+    bundle = ap.parse_args(argv).bundle
+    from .harness import check_models
+
+    check_models([bundle])              # before TensorFlow loads
     import zoo
     from zoo_pipelines.captioning import data as D
     from zoo_pipelines.captioning import evaluate as E
     from zoo.data import data_root
 
-    bundle = argv[0] if argv else "caption-cnn-lstm"
     m = zoo.load(bundle)
+    if m.entry.name != "caption-cnn-lstm":
+        raise zoo.errors.InputError(f"{bundle}: a {m.entry.name} bundle; expected caption-cnn-lstm")
     valid = D.read_split(data_root() / "captioning" / "emoji", "valid")
     refs = [e["captions"] for e in valid]
     path = Path(tempfile.mkdtemp()) / "m.tflite"
@@ -40,8 +49,10 @@ def main(argv=None):
     out = Path(__file__).resolve().parent / "results" / "caption_cnn_lstm_beam.json"
     out.write_text(json.dumps({"bundle": bundle, "images": len(valid), "tflite_parity": parity,
                                "grid": rows}, indent=1) + "\n")
-    return rows
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    from .harness import script
+
+    raise SystemExit(script(main, __spec__.name))

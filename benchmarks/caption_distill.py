@@ -58,7 +58,7 @@ def main(argv=None) -> int:
     from zoo_pipelines.captioning.evaluate import default_train, nearest_neighbour_captions
 
     from .caption_ensemble import captions, score, selection_and_report, table
-    from .harness import run_lines, write_markdown
+    from .harness import check_models, run_lines, write_markdown
 
     ap = argparse.ArgumentParser(prog="python -m benchmarks.caption_distill",
                                  description=__doc__.split("\n\n")[0])
@@ -70,6 +70,11 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=1, help="the fine-tune's seed (1, as the "
                     "shipped bundle's); another writes results/caption_distill-s<seed>.md")
     args = ap.parse_args(argv)
+    from zoo.data import existing
+
+    check_models([args.student, *args.teachers])
+    for split in ("train", "valid"):        # the default is a run's folder, not in a checkout
+        existing(f"{args.data}/{split}.csv", "file (--data: a folder with train.csv and valid.csv)")
     load = os.getloadavg()[0]
     teachers = [zoo.load(t).keras_model for t in args.teachers]
     compile_in_scope = training.compile_for_training_in_scope
@@ -115,4 +120,6 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from .harness import script
+
+    raise SystemExit(script(main, __spec__.name))

@@ -116,7 +116,7 @@ def main(argv=None) -> int:
     import zoo
     from zoo_pipelines.captioning.evaluate import default_train, nearest_neighbour_captions
 
-    from .harness import run_lines, write_markdown
+    from .harness import check_models, run_lines, write_markdown
 
     ap = argparse.ArgumentParser(prog="python -m benchmarks.caption_ensemble",
                                  description=__doc__.split("\n\n")[0])
@@ -125,6 +125,7 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=Path, default=RESULTS,
                     help="the results file (default benchmarks/results/caption_ensemble.md)")
     args = ap.parse_args(argv)
+    check_models(args.bundles)
     load = os.getloadavg()[0]
     models = {b: zoo.load(b) for b in args.bundles}
     vocab = models[args.bundles[0]].preprocessor["vocab"]
@@ -160,4 +161,6 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from .harness import script
+
+    raise SystemExit(script(main, __spec__.name))

@@ -110,14 +110,22 @@ RUNS_NOTE = ("Every run: 30 epochs of the shipped command, one seed (the 16-epoc
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog=f"python -m {__spec__.name}", description=__doc__.split("\n")[0])
     ap.add_argument("runs", nargs="*", help="RUN=LABEL (default: the RUNS of the card's study)")
     ap.add_argument("--out", type=Path, default=RESULTS)
     ap.add_argument("--record", action="store_true",
                     help="write the table into the shipped bundle's metrics.json and card")
     args = ap.parse_args(argv)
+    bad = [r for r in args.runs if "=" not in r]
+    if bad:
+        ap.error(f"{bad[0]!r}: expected RUN=LABEL (a run folder and its row's label)")
     runs = dict(r.split("=", 1) for r in args.runs) if args.runs else RUNS
     rows = [r for r in (row(w, label) for w, label in runs.items()) if r]
+    if not rows:        # a checkout has none of the runs (table() failed with an IndexError)
+        from zoo.errors import InputError
+
+        raise InputError(f"no run folder with a metrics.json among {', '.join(runs)}; expected "
+                         f"the study's runs (RUN=LABEL names others)")
     note = NOTE + ("One seed a run, its epochs as labelled." if args.runs else RUNS_NOTE)
     args.out.write_text(f"# caption-cnn-lstm on unseen emoji and an unseen art style\n\n"
                         f"{__doc__}\n\n{note}\n\n{table(rows)}\n")
@@ -136,4 +144,6 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    from .harness import script
+
+    raise SystemExit(script(main, __spec__.name))

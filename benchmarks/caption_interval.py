@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 
 import numpy as np
 
@@ -71,6 +70,13 @@ def main(argv=None) -> int:
     parser.add_argument("bundle", nargs="?", default="caption-cnn-lstm")
     parser.add_argument("--resamples", type=int, default=1000)
     args = parser.parse_args(argv)
+    from zoo.options import check_int
+
+    from .harness import check_models
+
+    check_models([args.bundle])
+    # a standard error needs two resamples; 0 failed only after minutes of captioning
+    check_int(args.resamples, "--resamples", 2)
     load = os.getloadavg()[0]
 
     import zoo
@@ -115,4 +121,6 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from .harness import script
+
+    raise SystemExit(script(main, __spec__.name))

@@ -240,7 +240,7 @@ def table(results: list[dict], data: dict) -> str:
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog=f"python -m {__spec__.name}", description=__doc__.split("\n")[0])
     ap.add_argument("--epochs", type=int, default=6, help="of each run (the chosen one: valid's best)")
     ap.add_argument("--learning-rate", type=float, default=1e-3)
     ap.add_argument("runs", nargs="*", help=f"of {RUNS} (default: both)")
@@ -248,6 +248,10 @@ def main(argv=None):
     unknown = sorted(set(args.runs) - set(RUNS))
     if unknown:
         ap.error(f"unknown runs {unknown}; expected some of {list(RUNS)}")
+    from zoo.options import check_int, check_number
+
+    check_int(args.epochs, "--epochs", 1)                  # before the data is read
+    check_number(args.learning_rate, "--learning-rate", above=0, high=10)
     OUT.mkdir(parents=True, exist_ok=True)
     data = load_data()
     store = OUT / "study.json"
@@ -274,4 +278,6 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    from .harness import script
+
+    raise SystemExit(script(main, __spec__.name))

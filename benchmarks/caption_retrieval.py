@@ -212,13 +212,16 @@ def fixed_rows(items: list[dict]) -> dict:
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog=f"python -m {__spec__.name}", description=__doc__.split("\n")[0])
     ap.add_argument("--bundle", default="caption-cnn-lstm",
                     help="a model name (its shipped bundle) or a bundle directory")
     ap.add_argument("--ship", action="store_true",
                     help="write the chosen setting and memory into the shipped bundle and "
                          "re-measure it through predict()")
     args = ap.parse_args(argv)
+    from .harness import check_models
+
+    check_models([args.bundle])
     if args.bundle != "caption-cnn-lstm":      # another bundle: its own cache and results
         global RESULTS, CACHE
         RESULTS = RESULTS.with_name(f"{RESULTS.name}-{Path(args.bundle).name}")
@@ -449,4 +452,6 @@ def shipped_section(bundle) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from .harness import script
+
+    raise SystemExit(script(main, __spec__.name))

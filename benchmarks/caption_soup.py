@@ -31,13 +31,14 @@ def main(argv=None) -> int:
     from zoo.soup import average_weights, check_members, write_soup
 
     from .caption_ensemble import captions, score, selection_and_report, table
-    from .harness import run_lines, write_markdown
+    from .harness import check_models, run_lines, write_markdown
 
     ap = argparse.ArgumentParser(prog="python -m benchmarks.caption_soup",
                                  description=__doc__.split("\n\n")[0])
     ap.add_argument("out", help="folder for the soup's bundle")
     ap.add_argument("bundles", nargs="+", help="caption-cnn-lstm bundles fine-tuned from one parent")
     args = ap.parse_args(argv)
+    check_models(args.bundles)
     load = os.getloadavg()[0]
     command = "python -m benchmarks.caption_soup " + " ".join([args.out, *args.bundles])
 
@@ -84,4 +85,6 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from .harness import script
+
+    raise SystemExit(script(main, __spec__.name))

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 
 from .harness import RESULTS, import_torch, run_lines, set_tf_threads, write_markdown
@@ -118,6 +117,10 @@ def main(argv=None) -> int:
                         help="threads for TensorFlow and PyTorch (unset: each one's default); "
                              "compared with the bench run of the same setting")
     args = parser.parse_args(argv)
+    if args.threads is not None:
+        from zoo.options import check_int
+
+        check_int(args.threads, "--threads", 0)
     set_tf_threads(args.threads)
     import_torch(args.threads)
     suffix = f"-{args.threads}thread" if args.threads else ""
@@ -156,4 +159,6 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from .harness import script
+
+    raise SystemExit(script(main, __spec__.name))

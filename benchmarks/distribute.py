@@ -140,7 +140,7 @@ def report(results: dict, meta: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog=f"python -m {__spec__.name}", description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="a few steps; -quick files")
     p.add_argument("--steps", type=int, help="timed steps (40; --quick 5)")
     p.add_argument("--warmup", type=int, default=3)
@@ -148,7 +148,13 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--worker", help=argparse.SUPPRESS)        # one process of a configuration
     p.add_argument("--jit", default="true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
-    steps = args.steps or (5 if args.quick else 40)
+    from zoo.options import check_int
+
+    # 0 was read as the default; -1 failed in a worker with a raw KeyError
+    steps = check_int((5 if args.quick else 40) if args.steps is None else args.steps, "--steps", 1)
+    check_int(args.warmup, "--warmup", 0)
+    if args.repeats is not None:
+        check_int(args.repeats, "--repeats", 1)
     if args.worker:
         print(json.dumps(worker(args.worker, args.jit == "true", args.warmup, steps)), flush=True)
         return
@@ -173,4 +179,6 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from .harness import script
+
+    raise SystemExit(script(main, __spec__.name))

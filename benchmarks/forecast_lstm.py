@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import sys
 
 from .harness import Spec, run, train_batches
 
@@ -53,4 +52,6 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from .harness import script
+
+    raise SystemExit(script(main, __spec__.name))

@@ -272,6 +272,41 @@ class Bench:
                 for label, m in self.models().items()}
 
 
+# ---- the command line ---------------------------------------------------------------------
+def script(main: Callable[[], object], prog: str) -> int:
+    """`python -m PROG`'s exit code for a benchmark's `main()`: a wrong invocation found on
+    the way (an unknown model, a bundle folder that is not there, --steps 0, a peer such as
+    PyTorch not installed, a results file that cannot be written) is one line, as `zoo
+    bench` prints it (zoo/cli.py), not a traceback through the benchmark."""
+    from zoo.errors import ZooError
+    from zoo.runtime import missing_package
+
+    try:
+        code = main()
+        return code if isinstance(code, int) else 0
+    except ZooError as e:
+        message = str(e)
+    except ModuleNotFoundError as e:
+        error = missing_package(e, f"python -m {prog}")
+        if error is e:                  # one of the zoo's own modules: a broken checkout
+            raise
+        message = str(error)
+    except OSError as e:
+        message = f"{e.filename or ''}: {e.strerror or e}"
+    print(f"error: {message}", file=sys.stderr)
+    return 2
+
+
+def check_models(names) -> None:
+    """Every model name or bundle folder in `names` exists (zoo.bundle.resolve's error, with
+    its did-you-mean, otherwise), checked before the first is measured: a typo in the last
+    one failed only after minutes of work on the others."""
+    from zoo.bundle import resolve
+
+    for name in names:
+        resolve(name)
+
+
 # ---- the run ------------------------------------------------------------------------------
 def parse_args(spec: Spec, prog: str, argv):
     p = argparse.ArgumentParser(prog=f"python -m {prog}", description=spec.doc.split("\n\n")[0])
@@ -286,10 +321,20 @@ def parse_args(spec: Spec, prog: str, argv):
     p.add_argument("--bundle", default=spec.name, help="registered name or bundle directory")
     p.add_argument("--out", type=Path, help="Markdown report; the .json goes beside it")
     args = p.parse_args(argv)
-    args.steps = args.steps or spec.steps[args.quick]
-    args.calls = args.calls or spec.calls[args.quick]
+    from zoo.options import check_int
+
+    # 0 was read as "unset" (the default), a negative count failed deep in the run
+    args.steps = check_int(spec.steps[args.quick] if args.steps is None else args.steps, "--steps", 1)
+    args.calls = check_int(spec.calls[args.quick] if args.calls is None else args.calls,
+                           f"--{spec.inputs}", 1)
+    if args.threads is not None:
+        check_int(args.threads, "--threads", 0)
     stem = prog.rsplit(".", 1)[-1]
     args.out = args.out or RESULTS / f"{stem}{'-quick' if args.quick else ''}.md"
+    if args.out.is_dir():           # found only when the report was written, minutes later
+        from zoo.errors import InputError
+
+        raise InputError(f"--out {args.out}: a folder; expected the report's .md file name")
     return args
 
 
@@ -402,6 +447,7 @@ def run(spec: Spec, argv=None, prog: str | None = None) -> int:
     prog = prog or f"benchmarks.{spec.name.replace('-', '_')}"
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parse_args(spec, prog, argv)
+    check_models([args.bundle])
     load_start = os.getloadavg()
     set_tf_threads(args.threads)
     torch = import_torch(args.threads)

@@ -13,6 +13,7 @@ writes benchmarks/results/lite_step_batch.md (a minute; nothing is trained).
 """
 from __future__ import annotations
 
+import argparse
 import os
 import time
 
@@ -35,7 +36,11 @@ def step_at_batch(zm, batch: int):
     return Interpreter(model_content=lite, num_threads=1).get_signature_runner()
 
 
-def main() -> int:
+def main(argv=None) -> int:
+    # no options; a parser all the same: --help (or a typo) ran the benchmark and rewrote
+    # its results file
+    argparse.ArgumentParser(prog="python -m benchmarks.lite_step_batch",
+                            description=__doc__.split("\n\n")[0]).parse_args(argv)
     import zoo
 
     from .caption_cnn_lstm import step_inputs
@@ -66,4 +71,6 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from .harness import script
+
+    raise SystemExit(script(main, __spec__.name))

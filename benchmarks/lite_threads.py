@@ -166,4 +166,6 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from .harness import script
+
+    raise SystemExit(script(main, __spec__.name))

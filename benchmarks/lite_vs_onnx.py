@@ -85,9 +85,12 @@ def main(argv=None):
     import zoo
 
     shipped = [n for n in zoo.list_models() if zoo.registry.get(n).shipped]
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog=f"python -m {__spec__.name}", description=__doc__.split("\n")[0])
     ap.add_argument("names", nargs="*", default=shipped)
     args = ap.parse_args(argv)
+    from .harness import check_models
+
+    check_models(args.names)
     rows = []
     for name in args.names:
         with tempfile.TemporaryDirectory() as tmp:
@@ -97,4 +100,6 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    from .harness import script
+
+    raise SystemExit(script(main, __spec__.name))

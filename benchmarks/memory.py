@@ -103,8 +103,13 @@ def main(argv=None) -> int:
     p.add_argument("--out", type=Path, default=RESULTS / "memory.md")
     args = p.parse_args(argv)
     import zoo
+    from zoo.options import check_int
 
+    # checked before any row is measured: a failed row replaced a measured one in the report
+    check_int(args.steps, "--steps", 1)
     names = args.names or zoo.list_models()
+    for name in names:                  # registered names only: each trains on its own data
+        zoo.registry.get(name)
     saved = args.out.with_suffix(".json")
     # Naming models re-measures those rows of an existing report and keeps the others.
     kept = json.loads(saved.read_text())["models"] if args.names and saved.exists() else {}
@@ -124,4 +129,6 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from .harness import script
+
+    raise SystemExit(script(main, __spec__.name))

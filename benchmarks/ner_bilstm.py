@@ -15,8 +15,6 @@ What is timed (see benchmarks/harness.py for what every benchmark shares):
 """
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 
 from .harness import Spec, run, train_batches
@@ -63,4 +61,6 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from .harness import script
+
+    raise SystemExit(script(main, __spec__.name))

@@ -261,7 +261,7 @@ def row_name(variant: str, base: str | None) -> str:
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog=f"python -m {__spec__.name}", description=__doc__.split("\n")[0])
     # no `choices`: argparse checks a nargs="*" default against them and refuses it
     ap.add_argument("variants", nargs="*", help="of VARIANTS (default: every one)")
     ap.add_argument("--record", action="store_true",
@@ -277,6 +277,10 @@ def main(argv=None):
     unknown = sorted(set(args.variants) - set(VARIANTS))
     if unknown:
         ap.error(f"unknown variants {unknown}; expected some of {list(VARIANTS)}")
+    if args.base:               # before the first variant's fine-tune
+        from .harness import check_models
+
+        check_models([args.base])
     files = splits()
     store = OUT / "study.json"
     records = json.loads(store.read_text()) if store.exists() else []
@@ -366,4 +370,6 @@ def record(records: list[dict]) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from .harness import script
+
+    raise SystemExit(script(main, __spec__.name))

@@ -20,14 +20,14 @@ import argparse
 import collections
 import importlib
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-from .harness import RESULTS, keras_training_copy, run_lines, train_batches, write_markdown
+from .harness import (RESULTS, check_models, keras_training_copy, run_lines, train_batches,
+                      write_markdown)
 
 
 def op_durations(logdir: str) -> dict:
@@ -107,6 +107,11 @@ def main(argv=None) -> int:
     parser.add_argument("--steps", type=int, default=6, help="profiled training steps (6)")
     parser.add_argument("--top", type=int, default=15, help="rows of each table (15)")
     args = parser.parse_args(argv)
+    from zoo.options import check_int
+
+    check_models([args.name])
+    check_int(args.steps, "--steps", 1)
+    check_int(args.top, "--top", 1)
     load = os.getloadavg()[0]
     step_ms, durations = profile(args.name, args.steps)
     s = summarize(durations, args.steps)
@@ -129,4 +134,6 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from .harness import script
+
+    raise SystemExit(script(main, __spec__.name))

@@ -247,6 +247,10 @@ def main(argv=None) -> int:
     p.add_argument("--note", default="", help="a sentence about the machine's other load")
     p.add_argument("--render", action="store_true", help="rewrite the .md from the .json only")
     args = p.parse_args(argv)
+    from zoo.options import check_int, check_number
+
+    check_number(args.seconds, "--seconds", above=0, high=600)     # nan, 0 or -1: no cell
+    check_int(args.max_requests, "--max-requests", 1)
     if args.render:         # e.g. after the report's wording changed; nothing is re-measured
         stem = RESULTS / ("serve_load-quick" if args.quick else "serve_load")
         report = json.loads(stem.with_suffix(".json").read_text())
@@ -307,4 +311,6 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from .harness import script
+
+    raise SystemExit(script(main, __spec__.name))

@@ -66,15 +66,25 @@ def official(bundle: str, data: str = "runs/speech/fsdd+synth") -> dict:
     return out
 
 
-def held_out(items: list[str]):
-    """(speaker, bundle path, all his FSDD recordings) for each SPEAKER=BUNDLE argument."""
+def held_out(items: list[str]) -> list[tuple]:
+    """(speaker, bundle path, all his FSDD recordings) for each SPEAKER=BUNDLE argument,
+    every one checked (its bundle too) before the first is measured: a typo in the last
+    was found only after the others' minutes of work."""
+    from .harness import check_models
+
+    if not items:       # `next(iter({}))` failed with a raw StopIteration
+        raise InputError("no runs; expected SPEAKER=BUNDLE arguments, e.g. "
+                         "george=runs/speech/spknorm-nogeorge")
     fsdd = D.read(data_root() / "fsdd")
+    out = []
     for item in items:
         speaker, _, path = item.partition("=")
         held = [e for e in fsdd if e["speaker"] == speaker]
         if not held or not path:
             raise InputError(f"{item!r}: expected SPEAKER=BUNDLE with an FSDD speaker")
-        yield speaker, path, held
+        out.append((speaker, path, held))
+    check_models([path for _, path, _ in out])
+    return out
 
 
 def write_table(out: str, title: str, intro: str, table: dict, ways: list[str],
@@ -101,7 +111,7 @@ def main(argv=None):
     import zoo
     from zoo.training import read_state
 
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog=f"python -m {__spec__.name}", description=__doc__.split("\n")[0])
     ap.add_argument("runs", nargs="*", metavar="SPEAKER=BUNDLE")
     ap.add_argument("--out", default="benchmarks/results/speech_ctc_adapt.md")
     ap.add_argument("--official", metavar="BUNDLE",
@@ -125,4 +135,6 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    from .harness import script
+
+    raise SystemExit(script(main, __spec__.name))

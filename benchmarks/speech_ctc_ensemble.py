@@ -49,10 +49,15 @@ def main(argv=None):
     from zoo.data import data_root
     from zoo_pipelines.speech import data as D
 
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("a"), ap.add_argument("b")
-    ap.add_argument("--runs", default="runs/speech")
+    ap = argparse.ArgumentParser(prog=f"python -m {__spec__.name}", description=__doc__.split("\n")[0])
+    ap.add_argument("a", help="one run's name: its bundles are RUNS/A-noSPEAKER, e.g. ema")
+    ap.add_argument("b", help="the other run's name, e.g. cmn")
+    ap.add_argument("--runs", default="runs/speech", help="the folder of the runs (runs/speech)")
     args = ap.parse_args(argv)
+    from .harness import check_models
+
+    # every speaker's two runs, before the first is scored
+    check_models([f"{args.runs}/{k}-no{name}" for name in SPEAKERS for k in (args.a, args.b)])
     everyone = D.read(data_root() / "fsdd")
     scores = {}
     for name in SPEAKERS:
@@ -70,4 +75,6 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    from .harness import script
+
+    raise SystemExit(script(main, __spec__.name))

@@ -85,7 +85,7 @@ def scores(run, held: list[dict], folder: Path, name: str, balanced: bool = True
 def main(argv=None):
     import zoo
 
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog=f"python -m {__spec__.name}", description=__doc__.split("\n")[0])
     ap.add_argument("runs", nargs="+", metavar="SPEAKER=BUNDLE")
     ap.add_argument("--balanced", action=argparse.BooleanOptionalAction, default=True,
                     help="keep the surer half of each transcribed digit (the default), or with "
@@ -104,6 +104,18 @@ def main(argv=None):
                          "strings, e.g. runs/speech/share50-no{speaker}")
     ap.add_argument("--out", default="benchmarks/results/speech_ctc_selftrain.md")
     args = ap.parse_args(argv)
+    from zoo.errors import InputError
+    from zoo.options import check_int, check_number
+
+    # checked before the first speaker's minutes of work (self_trained checks them later)
+    check_int(args.rounds, "--rounds", 1)
+    check_number(args.keep, "--keep", above=0, high=1)
+    try:
+        if args.teacher:
+            args.teacher.format(speaker="s", protocol="all")
+    except (KeyError, IndexError, ValueError) as e:
+        raise InputError(f"--teacher {args.teacher!r}: {type(e).__name__} {e}; expected a "
+                         f"bundle path with {{speaker}} and {{protocol}} only") from None
     table, plain = {}, []
     for speaker, path, held in held_out(args.runs):
         folder, run = Path(f"runs/speech/fsdd+synth-no{speaker}"), zoo.load(path)
@@ -132,4 +144,6 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    from .harness import script
+
+    raise SystemExit(script(main, __spec__.name))

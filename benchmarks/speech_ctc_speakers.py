@@ -56,7 +56,7 @@ def speaker_stats(examples: list[dict]) -> list[str]:
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog=f"python -m {__spec__.name}", description=__doc__.split("\n")[0])
     ap.add_argument("model", help="bundle trained without --speaker")
     ap.add_argument("--speaker", default="yweweler")
     ap.add_argument("--out", default="benchmarks/results/speech_ctc_speakers.md")
@@ -65,7 +65,16 @@ def main(argv=None):
 
     from zoo.model import ZooModel
 
+    from .harness import check_models
+
+    check_models([args.model])
     examples = D.read(data_root() / "fsdd" / "recordings")
+    speakers = sorted({e["speaker"] for e in examples})
+    if args.speaker not in speakers:
+        from zoo.errors import InputError
+
+        raise InputError(f"--speaker {args.speaker!r}: not an FSDD speaker; expected one of "
+                         f"{', '.join(speakers)}")
     lines = [f"# speech-ctc on an unseen speaker ({args.speaker}): diagnosis", "",
              f"`python -m benchmarks.speech_ctc_speakers {args.model} --speaker {args.speaker}`",
              "", "## FSDD speakers", ""] + speaker_stats(examples)
@@ -133,4 +142,6 @@ def speaker_cmvn(m, held: list[dict], waves: list, others: list[dict], transcrib
 
 
 if __name__ == "__main__":
-    main()
+    from .harness import script
+
+    raise SystemExit(script(main, __spec__.name))

@@ -52,7 +52,7 @@ def accuracies(run, held: list[dict], adapt: bool) -> dict:
 def main(argv=None):
     import zoo
 
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog=f"python -m {__spec__.name}", description=__doc__.split("\n")[0])
     ap.add_argument("runs", nargs="+", metavar="SPEAKER=BUNDLE")
     ap.add_argument("--out", default="benchmarks/results/speech_ctc_warp_average.md")
     args = ap.parse_args(argv)
@@ -78,4 +78,6 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    from .harness import script
+
+    raise SystemExit(script(main, __spec__.name))

@@ -20,8 +20,6 @@ benchmarks/harness.py for what every benchmark shares):
 """
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 
 from .harness import Spec, run, timed, train_batches
@@ -116,4 +114,6 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from .harness import script
+
+    raise SystemExit(script(main, __spec__.name))

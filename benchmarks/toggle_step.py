@@ -17,15 +17,21 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import sys
 
 
 def resolve(text: str):
-    """A dotted name (module.attribute) or a lambda."""
-    if text.startswith("lambda"):
-        return eval(text)                     # noqa: S307 (the command line's own code)
-    module, _, name = text.rpartition(".")
-    return getattr(importlib.import_module(module), name)
+    """A dotted name (module.attribute) or a lambda; else an InputError naming it (a typo
+    was a raw AttributeError or "Empty module name" after the model had loaded)."""
+    from zoo.errors import InputError
+
+    try:
+        if text.startswith("lambda"):
+            return eval(text)                 # noqa: S307 (the command line's own code)
+        module, _, name = text.rpartition(".")
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError, ValueError, SyntaxError) as e:
+        raise InputError(f"{text!r}: {e}; expected module.attribute (e.g. "
+                         f"zoo.training.FusedAdam) or a lambda") from None
 
 
 def main(argv=None) -> int:
@@ -39,15 +45,22 @@ def main(argv=None) -> int:
     ap.add_argument("--off-first", action="store_true", help="the replacement runs first")
     args = ap.parse_args(argv)
 
-    from .harness import interleaved, keras_training_copy, one_per_shape, set_tf_threads, shapes
+    from zoo.options import check_int
+
+    from .harness import (check_models, interleaved, keras_training_copy, one_per_shape,
+                          set_tf_threads, shapes)
     from .profile_step import speed_batches
+    check_models([args.name])
+    check_int(args.rounds, "--rounds", 1)
+    if args.threads is not None:
+        check_int(args.threads, "--threads", 0)
+    values = {"on": resolve(args.attribute), "off": resolve(args.off)}
+    module_name, _, attr = args.attribute.rpartition(".")
+    module = importlib.import_module(module_name)
     set_tf_threads(args.threads)
     import zoo
     from zoo.training import graph_optimizer
 
-    module_name, _, attr = args.attribute.rpartition(".")
-    module = importlib.import_module(module_name)
-    values = {"on": getattr(module, attr), "off": resolve(args.off)}
     zm = zoo.load(args.name)
     batches = speed_batches(zm.entry.name)(zm, zm.hparams, 40, False)
     fit = zm.entry.recipe["fit"]
@@ -68,4 +81,6 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from .harness import script
+
+    raise SystemExit(script(main, __spec__.name))

@@ -44,8 +44,27 @@ def execute(path: Path) -> nbformat.NotebookNode:
     return nb
 
 
-if __name__ == "__main__":
+def main(argv=None) -> int:
+    # argparse: --help was opened as a notebook (a raw FileNotFoundError)
+    import argparse
+
+    ap = argparse.ArgumentParser(prog="notebooks/execute.py", description=__doc__.split("\n\n")[0])
+    ap.add_argument("notebooks", nargs="*", metavar="NAME.ipynb",
+                    help="notebooks to run and store (default: every one in notebooks/)")
+    args = ap.parse_args(argv)
+    # NAME.ipynb alone is read in notebooks/ (as the usage line says)
+    paths = ([HERE / p if not Path(p).exists() and (HERE / p).exists() else Path(p)
+              for p in args.notebooks] or sorted(HERE.glob("*.ipynb")))
+    for path in paths:          # all checked before the first runs (minutes each)
+        if path.suffix != ".ipynb" or not path.is_file():
+            ap.error(f"{path}: {'no such file' if not path.exists() else 'not a notebook file'}; "
+                     f"expected a notebook, one of {', '.join(p.name for p in sorted(HERE.glob('*.ipynb')))}")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    for path in [Path(p) for p in sys.argv[1:]] or sorted(HERE.glob("*.ipynb")):
+    for path in paths:
         print(f"running {path.name}", flush=True)
         nbformat.write(quiet(execute(path)), path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

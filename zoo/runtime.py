@@ -85,7 +85,7 @@ def declared(pip: str) -> str:
     for req in wanted:
         name = req.split(";")[0].strip()
         rest = name[len(pip):]
-        if "extra ==" not in req and name.lower().startswith(pip.lower()) \
+        if name.lower().startswith(pip.lower()) \
                 and (not rest or rest[0] in "<>=!~ "):
             return name
     return pip

@@ -102,12 +102,24 @@ def write_soup(models: list, bundles: list, out: str | Path, command: str, **rec
     return first
 
 
-if __name__ == "__main__":
-    if len(sys.argv) < 4:
-        sys.exit("usage: python -m zoo.soup OUT BUNDLE BUNDLE [BUNDLE ...]")
+def main(argv=None) -> int:
+    """`python -m zoo.soup OUT BUNDLE BUNDLE ...`; argparse, so --help prints the usage
+    (it was taken for OUT's name and exited 1) and a wrong call is one line."""
+    import argparse
+
+    ap = argparse.ArgumentParser(prog="python -m zoo.soup", description=__doc__.split("\n\n")[0])
+    ap.add_argument("out", metavar="OUT", help="folder for the soup's bundle")
+    ap.add_argument("bundles", metavar="BUNDLE", nargs="+",
+                    help="two or more bundles of one model, fine-tuned from one starting point")
+    args = ap.parse_args(argv)
     try:
-        print(f"wrote {soup(sys.argv[2:], sys.argv[1]).entry.name} soup to {sys.argv[1]}")
+        print(f"wrote {soup(args.bundles, args.out).entry.name} soup to {args.out}")
     except ZooError as e:           # unknown or tampered bundle, what cannot be averaged
         sys.exit(f"error: {e}")
     except OSError as e:            # OUT cannot be written (permissions, a full disk)
         sys.exit(f"error: {e.filename or ''}: {e.strerror or e}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

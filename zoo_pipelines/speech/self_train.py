@@ -60,7 +60,8 @@ def main(argv=None):
     from zoo.cli import import_tensorflow_quietly
     from zoo.data import data_root
 
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].replace("\n", " "))
+    ap = argparse.ArgumentParser(prog=f"python -m {__spec__.name}",
+                                 description=__doc__.split("\n\n")[0].replace("\n", " "))
     ap.add_argument("model", help="a speech model's name or bundle folder")
     ap.add_argument("recordings", nargs="+", help="his recordings: .wav files or folders")
     ap.add_argument("--out", required=True, help="folder for the fine-tuned bundle")

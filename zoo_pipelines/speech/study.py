@@ -174,7 +174,7 @@ def study(m, before: str, synth_dir: str, loso: dict, fsdd: Path, command: str,
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog=f"python -m {__spec__.name}", description=__doc__.split("\n")[0])
     ap.add_argument("bundle", help="the bundle whose card gets the study")
     ap.add_argument("--before", required=True, help="the other bundle: a copy of the one it replaced")
     ap.add_argument("--label", default="replaced", help="what --before is, in the tables")
@@ -197,13 +197,27 @@ def main(argv=None):
         + (["--label", shlex.quote(args.label)] if args.label != "replaced" else [])
         + (["--loso", *args.loso] if args.loso else []))
     import zoo
+    from zoo.bundle import resolve
+    from zoo.data import existing
 
+    # every path checked before the minutes of scoring: a typo failed after them, and a
+    # registered name was written to as a folder of that name in the current one
+    folder = resolve(args.bundle)
+    for other in (args.before, *loso.values()):
+        resolve(other)
+    existing(Path(args.synth) / "recipe.json", "file (--synth: a folder synth.py --out wrote)")
+    existing(fsdd, "FSDD folder", folder_ok=True)
     m = zoo.load(args.bundle)
     m.metrics.setdefault("studies", {}).update(
         study(m, args.before, args.synth, loso, fsdd, command, args.label))
-    m.write_card(args.bundle)
+    m.write_card(folder)
     print(f"{args.bundle}: studies {', '.join(m.metrics['studies'])} written into card.md")
 
 
 if __name__ == "__main__":
-    main()
+    from zoo.errors import ZooError
+
+    try:
+        main()
+    except ZooError as e:               # a zoo error is one line, not a traceback
+        raise SystemExit(f"error: {e}") from None

@@ -353,7 +353,7 @@ def card_study(name: str, synth_dir, recipe: dict, rows: list[dict], reserved: b
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog=f"python -m {__spec__.name}", description=__doc__.split("\n")[0])
     ap.add_argument("--out", required=True, help="folder of the synthetic voices (runs/...)")
     ap.add_argument("--voices", default=",".join(VOICES),
                     help=f"speakers, comma-separated, of {', '.join(VOICES)}; for evaluation "
@@ -379,6 +379,18 @@ def main(argv=None):
 
 
 def run(args) -> None:
+    from zoo.bundle import resolve
+    from zoo.data import existing
+    from zoo.options import check_int
+
+    # before any voice is synthesized (minutes): --variants -1 wrote an empty recipe, and a
+    # typo in --score or --mix failed only after the synthesis
+    check_int(args.variants, "--variants", 1)
+    check_int(args.strings, "--strings", 0)
+    for name in args.score or ():
+        resolve(name)
+    if args.mix:
+        existing(args.mix, "FSDD folder (--mix)", folder_ok=True)
     recipe = Path(args.out) / "recipe.json"
     voices = args.voices.split(",")
     if args.score:      # an existing folder is scored as it is; a missing one is made first

@@ -215,27 +215,96 @@ REPORT_NOTE = ("Inshorts and BBC: untouched (the fine-tune read their train spli
                "the cleaner measure")
 
 
-if __name__ == "__main__":
-    import zoo
+def read_sweep(path: str) -> dict:
+    """The rows a `sweep` wrote to `path`, or a DataFormatError naming what is wrong (a
+    missing file or a row name not in it failed as raw tracebacks after the bundle loaded)."""
+    from zoo.data import existing
+    from zoo.errors import DataFormatError
 
-    if sys.argv[1] == "sweep":      # sweep BUNDLE GRID_JSON OUT_JSON [CORPORA]
-        model = zoo.load(sys.argv[2])
-        grid = json.loads(sys.argv[3])
-        corpora = tuple(sys.argv[5].split(",")) if len(sys.argv) > 5 else DATASETS
-        unknown = set(corpora) - set(DATASETS)
-        if unknown:
-            sys.exit(f"CORPORA: unknown {', '.join(sorted(unknown))} (expected some of "
-                     f"{', '.join(DATASETS)})")
-        res = sweep(model, {label(o): o for o in grid}, corpora)
-        for (lab, row), o in zip(res.items(), grid):
-            row["options"] = o
-        Path(sys.argv[4]).write_text(json.dumps(res, indent=1))
-    elif sys.argv[1] == "versus-lead":       # versus-lead BUNDLE
-        print("| report split | pairs | model ROUGE-L | lead | difference | paired SE | "
-              "bootstrap 95 % |\n|---|---:|---:|---:|---:|---:|---|")
-        for corpus_name, r in versus_lead(zoo.load(sys.argv[2])).items():
-            print(f"| {corpus_name} | {r['examples']} | {r['model']:.4f} | {r['lead']:.4f} | "
-                  f"{r['difference']:+.4f} | {r['se']:.4f} | "
-                  f"[{r['low']:+.4f}, {r['high']:+.4f}] |")
-    else:                           # finish BUNDLE OUT SWEEP_JSON ROW
-        finish(*sys.argv[2:6])
+    text = existing(path, "sweep file").read_text(encoding="utf-8")
+    try:
+        rows = json.loads(text)
+    except ValueError as e:
+        raise DataFormatError(f"{path}: not JSON ({e}); expected the file `sweep` wrote") from None
+    if (not isinstance(rows, dict) or not rows
+            or not all(isinstance(r, dict) and "options" in r for r in rows.values())):
+        raise DataFormatError(f"{path}: not a sweep's rows; expected the file `sweep` wrote")
+    return rows
+
+
+def read_grid(text: str) -> list[dict]:
+    """GRID_JSON: a non-empty JSON list of decoding options (objects), else an InputError."""
+    from zoo.errors import InputError
+
+    try:
+        grid = json.loads(text)
+    except ValueError as e:
+        grid = e
+    if not isinstance(grid, list) or not grid or not all(isinstance(o, dict) for o in grid):
+        raise InputError(f"GRID_JSON: expected a JSON list of decoding options, e.g. "
+                         f"'[{{\"beam\": 1, \"max_len\": 24}}]'; got {text[:80]!r}")
+    return grid
+
+
+def main(argv=None) -> int:
+    # argparse: sys.argv[1] alone failed with an IndexError (no arguments) or a TypeError
+    # (--help went to finish())
+    import argparse
+
+    ap = argparse.ArgumentParser(prog="python -m zoo_pipelines.summarization.general",
+                                 description=__doc__.split("\n\n")[0])
+    sub = ap.add_subparsers(dest="command", required=True, metavar="sweep|finish|versus-lead")
+    s = sub.add_parser("sweep", help="ROUGE-L per corpus of each decoding on the selection split")
+    s.add_argument("bundle", help="a summarize-attn name or bundle folder")
+    s.add_argument("grid", metavar="GRID_JSON", help="a JSON list of decoding options")
+    s.add_argument("out", metavar="SWEEP_JSON", help="file for the sweep's rows")
+    s.add_argument("corpora", metavar="CORPORA", nargs="?",
+                   help=f"comma-separated, of {', '.join(DATASETS)} (default: all three)")
+    f = sub.add_parser("finish", help="the shipped bundle: a sweep row's decoding, measured")
+    f.add_argument("bundle", help="the fine-tuned bundle the sweep measured")
+    f.add_argument("out", help="folder for the bundle")
+    f.add_argument("sweep", metavar="SWEEP_JSON", help="the file `sweep` wrote")
+    f.add_argument("row", metavar="ROW", help="the chosen row's name (its label in SWEEP_JSON)")
+    v = sub.add_parser("versus-lead", help="how far each report split tells it from the lead")
+    v.add_argument("bundle", help="a summarize-attn name or bundle folder")
+    args = ap.parse_args(argv)
+    import zoo
+    from zoo.errors import InputError, ZooError
+    from zoo.options import check_output_file
+
+    try:
+        if args.command == "sweep":
+            grid = read_grid(args.grid)
+            corpora = tuple(args.corpora.split(",")) if args.corpora else DATASETS
+            unknown = set(corpora) - set(DATASETS)
+            if unknown:
+                raise InputError(f"CORPORA: unknown {', '.join(sorted(unknown))} (expected "
+                                 f"some of {', '.join(DATASETS)})")
+            out = check_output_file(args.out, "SWEEP_JSON")      # before the sweep's hours
+            res = sweep(zoo.load(args.bundle), {label(o): o for o in grid}, corpora)
+            for row, o in zip(res.values(), grid):
+                row["options"] = o
+            out.write_text(json.dumps(res, indent=1))
+        elif args.command == "versus-lead":
+            model = zoo.load(args.bundle)
+            print("| report split | pairs | model ROUGE-L | lead | difference | paired SE | "
+                  "bootstrap 95 % |\n|---|---:|---:|---:|---:|---:|---|")
+            for corpus_name, r in versus_lead(model).items():
+                print(f"| {corpus_name} | {r['examples']} | {r['model']:.4f} | {r['lead']:.4f} | "
+                      f"{r['difference']:+.4f} | {r['se']:.4f} | "
+                      f"[{r['low']:+.4f}, {r['high']:+.4f}] |")
+        else:
+            rows = read_sweep(args.sweep)
+            if args.row not in rows:
+                raise InputError(f"ROW {args.row!r} is not a row of {args.sweep}; expected one "
+                                 f"of: {'; '.join(rows)}")
+            finish(args.bundle, args.out, args.sweep, args.row)
+    except ZooError as e:
+        raise SystemExit(f"error: {e}") from None
+    except OSError as e:                 # a file the checks above did not cover (permissions)
+        raise SystemExit(f"error: {e.filename or ''}: {e.strerror or e}") from None
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -132,5 +132,28 @@ def write_mix(out: str | Path, root: Path | None = None) -> dict:
             "news-valid": len(news)}
 
 
+def main(argv=None) -> int:
+    # argparse, not sys.argv[1]: --help wrote the mix into a folder named "--help"
+    import argparse
+
+    from zoo.errors import InputError, ZooError
+
+    ap = argparse.ArgumentParser(prog="python -m zoo_pipelines.summarization.mix",
+                                 description=__doc__.split("\n\n")[0])
+    ap.add_argument("out", nargs="?", default="runs/summarization/mix",
+                    help="folder for the .jsonl.gz files (runs/summarization/mix)")
+    args = ap.parse_args(argv)
+    try:
+        if Path(args.out).exists() and not Path(args.out).is_dir():
+            raise InputError(f"{args.out}: a file, not a folder; expected OUT to name a folder "
+                             f"for the mix's .jsonl.gz files")
+        print(write_mix(args.out))
+    except ZooError as e:           # a missing or malformed corpus under $ZOO_DATA
+        raise SystemExit(f"error: {e}") from None
+    except OSError as e:
+        raise SystemExit(f"error: {e.filename or ''}: {e.strerror or e}") from None
+    return 0
+
+
 if __name__ == "__main__":
-    print(write_mix(sys.argv[1] if len(sys.argv) > 1 else "runs/summarization/mix"))
+    sys.exit(main())
