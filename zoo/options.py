@@ -30,6 +30,8 @@ import math
 from numbers import Integral, Real
 from pathlib import Path
 
+import numpy as np
+
 from .errors import InputError
 
 # The leading arguments a task function takes that are not options.
@@ -238,6 +240,47 @@ def not_found(path, what: str) -> str:
         return (f"a folder, not {article} {what} (a folder's files: zoo batch-predict MODEL "
                 f"--input '{Path(path) / '*'}' --output DIR)")
     return f"no such {what}"
+
+
+def shown(value, width: int = 60) -> str:
+    """`value` for an error message, on one line of at most `width` characters: an array by
+    its shape and dtype (its repr ran over several lines), anything else by its repr.
+
+    >>> shown(np.zeros((2, 3, 4)))
+    'an array of shape (2, 3, 4) and dtype float64'
+    >>> shown(list(range(100)), 20)
+    '[0, 1, 2, 3, 4, 5...'
+    """
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape} and dtype {value.dtype}"
+    text = " ".join(repr(value).split())       # an array inside a list or dict
+    return text if len(text) <= width else text[:width - 3] + "..."
+
+
+def input_file(item, what: str) -> Path:
+    """`item` (a str or Path naming a file predict() reads, e.g. "MIDI file") as a Path if
+    it is a file, else an InputError naming it on one line: an empty name is said to be one
+    (it read as the folder "."), a name too long for the system is not found (it was a raw
+    OSError from is_file), a folder is named as one (not_found).
+
+    >>> input_file("", "MIDI file")
+    Traceback (most recent call last):
+    zoo.errors.InputError: an empty file name; expected the path of a MIDI file
+    """
+    text = str(item)
+    if not text.strip():
+        article = "an" if what[0] in "aeiou" else "a"
+        raise InputError(f"an empty file name; expected the path of {article} {what}")
+    path = Path(item)
+    try:
+        found = path.is_file()
+    except OSError:                  # "File name too long"
+        found = False
+    if not found:
+        name = text if text.isprintable() else repr(text)[1:-1]
+        name = name if len(name) <= 80 else f"{name[:60]}... ({len(text)} characters)"
+        raise InputError(f"{name}: {not_found(path, what)}")
+    return path
 
 
 def as_batch(inputs, single, what: str) -> list:

@@ -115,6 +115,9 @@ def open_image(item, what: str = "input"):
     if isinstance(item, str) and item.startswith("data:"):
         data, name = _data_uri(item, what), "data URI"
     elif isinstance(item, (str, Path)):
+        if not str(item).strip():        # Path("") is ".": it was named as a folder
+            raise InputError(f"{what}: an empty file name; expected an image path or a data "
+                             f"URI starting 'data:image/'")
         path = Path(item)
         try:
             found = path.is_file()

@@ -22,7 +22,7 @@ import numpy as np
 from zoo import contract
 from zoo.decoding import log_softmax
 from zoo.errors import InputError
-from zoo.options import as_batch, check_int, check_number
+from zoo.options import as_batch, check_int, check_number, shown
 
 EMPTY_INPUT = ""
 CONTEXT = "\n\n"                # what precedes every text: the start of a passage
@@ -82,7 +82,7 @@ class Host(contract.Host):
         units = []
         for i, text in enumerate(inputs):
             if not isinstance(text, str) or not text:
-                raise InputError(f"input {i}: expected a non-empty text (str); got {text!r:.40}")
+                raise InputError(f"input {i}: expected a non-empty text (str); got {shown(text, 40)}")
             if len(text) + steps > MAX_CHARS:
                 raise InputError(f"input {i}: {len(text)} characters + {steps} steps; expected "
                                  f"at most {MAX_CHARS} in all (one model step each)")

@@ -23,7 +23,7 @@ import numpy as np
 
 from zoo import contract
 from zoo.errors import InputError
-from zoo.options import as_batch
+from zoo.options import as_batch, check_unicode, input_file
 
 from .series import check_series, series_from_table
 
@@ -124,24 +124,42 @@ class Host(contract.Host):
                              f"model's horizon); got {horizon!r}")
         horizon = int(horizon)
         items = []
-        for item in as_batch(inputs, is_one_input, "series (dicts), CSV paths or DataFrames"):
+        for i, item in enumerate(as_batch(inputs, is_one_input,
+                                          "series (dicts), CSV paths or DataFrames")):
+            if isinstance(item, (str, Path)) and "\n" not in str(item).strip():
+                # a file name's faults said on one line before pandas: an empty one read as
+                # the folder ".", one too long for the system was a raw OSError
+                try:
+                    input_file(item, "CSV file of prices")
+                except InputError as e:
+                    raise InputError(f"input {i}: {e}") from None
             items.extend(series_from_table(item) if is_table(item) else [item])
         series = [check_series(i, s, self.window + 1) for i, s in enumerate(items)]
+        for i, s in enumerate(series):   # pandas (pyarrow) failed on it in decode
+            check_unicode(s["name"], f"input {i}: name")
         units = [self.window_units(s, [len(s["close"]) - 1])[0] for s in series]
         return Encoded(units, series, horizon)
 
     def to_prices(self, last_close: float, quantiles: np.ndarray) -> np.ndarray:
         """[h, Q] cumulative log-return quantiles -> prices."""
-        return last_close * np.exp(quantiles.astype(np.float64))
+        with np.errstate(over="ignore"):        # checked in decode
+            return last_close * np.exp(quantiles.astype(np.float64))
 
     def decode(self, encoded: Encoded, outputs: list[dict]):
         import pandas as pd
 
         frames = []
-        for s, out in zip(encoded.series, outputs):
+        for k, (s, out) in enumerate(zip(encoded.series, outputs)):
             h = encoded.horizon
             q = self.blend(s, [len(s["close"]) - 1], out["quantiles"][None])[0]
             prices = self.to_prices(s["close"][-1], q[:h])
+            if not np.isfinite(prices).all():
+                # prices jumping by factors of 1e300 a day: the GARCH part's spread (raw
+                # returns, not clipped as the LSTM's inputs are) overflowed to inf
+                move = float(np.abs(np.diff(np.log(s["close"]))).max())
+                raise InputError(f"input {k} ({s['name']:.60}): the forecast is not a finite "
+                                 f"number (its largest daily move is a factor of e^{move:.0f}); "
+                                 f"expected prices on one scale")
             df = pd.DataFrame({"series": s["name"], "date": pd.to_datetime(next_dates(s["dates"], h)),
                                "forecast": prices[:, self.quantiles.index(0.5)]})
             for j, q in enumerate(self.quantiles):

@@ -23,7 +23,7 @@ import numpy as np
 
 from zoo import contract
 from zoo.errors import InputError
-from zoo.options import as_batch, check_int, check_number, check_output_file, not_found
+from zoo.options import as_batch, check_int, check_number, check_output_file, input_file, shown
 
 from .midi import KEYS, PITCH_MIN, MidiError, read_midi, roll_png, write_midi
 from .nade import nade_decode, nade_nll, sigmoid, softplus
@@ -87,9 +87,10 @@ class Host(contract.Host):
         if item is None:
             return np.zeros((0, KEYS), np.float32)
         if isinstance(item, (str, Path)):
-            p = Path(item)
-            if not p.is_file():
-                raise InputError(f"input {i}: {p}: {not_found(p, 'MIDI file')}")
+            try:
+                p = input_file(item, "MIDI file")
+            except InputError as e:
+                raise InputError(f"input {i}: {e}") from None
             try:
                 return read_midi(p, self.spq).astype(np.float32)
             except MidiError as e:
@@ -117,7 +118,7 @@ class Host(contract.Host):
             for t, step in enumerate(item):
                 if not isinstance(step, (list, tuple, np.ndarray)):
                     raise InputError(f"input {i}, step {t}: expected a list of MIDI pitches; "
-                                     f"got {step!r:.40}")
+                                     f"got {shown(step, 40)}")
                 for p in step:
                     if not isinstance(p, (int, np.integer)) or not PITCH_MIN <= p < PITCH_MIN + KEYS:
                         raise InputError(f"input {i}, step {t}: pitch {p!r} is not a MIDI pitch "
@@ -126,7 +127,7 @@ class Host(contract.Host):
             return roll
         raise InputError(f"input {i}: expected a MIDI file path, a non-empty list of time steps "
                          f"(lists of MIDI pitches {PITCH_MIN}..{PITCH_MIN + KEYS - 1}), a [T, "
-                         f"{KEYS}] piano roll, or None; got {item!r:.60}")
+                         f"{KEYS}] piano roll, or None; got {shown(item)}")
 
     def encode(self, inputs, steps: int = 0, temperature: float = 1.0, seed: int = 0,
                out: str | Path | None = None, png: str | Path | None = None) -> Encoded:
@@ -150,7 +151,9 @@ class Host(contract.Host):
                                  f"ending in .png")
         units = []
         for i, item in enumerate(inputs):
-            if isinstance(item, (list, tuple, np.ndarray)) and len(item) > MAX_PIECE_STEPS:
+            # len() of a 0-d array was a raw TypeError (piece() names its shape)
+            if (isinstance(item, (list, tuple)) or getattr(item, "ndim", 0) > 0) \
+                    and len(item) > MAX_PIECE_STEPS:
                 raise InputError(f"input {i}: {len(item)} time steps; expected at most "
                                  f"{MAX_PIECE_STEPS} (cut the piece)")
             roll = self.piece(i, item)

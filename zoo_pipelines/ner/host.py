@@ -23,7 +23,7 @@ import numpy as np
 from zoo import contract
 from zoo.decoding import crf_marginals, log_softmax, viterbi
 from zoo.errors import InputError
-from zoo.options import as_batch, check_unicode
+from zoo.options import as_batch, check_unicode, shown
 
 PAD, UNK = 0, 1
 # ASCII punctuation plus common Unicode quotes and dashes; anything else non-space is "word".
@@ -184,7 +184,9 @@ class Host(contract.Host):
             if not tokens:
                 raise InputError(f"input {i}: empty sentence; expected text with at least one token")
             return item, tokens, offsets
-        if isinstance(item, (list, tuple)) and item and all(isinstance(t, str) and t for t in item):
+        # a blank token (" ") was tagged as a word, where a sentence of blanks is refused
+        if (isinstance(item, (list, tuple)) and item
+                and all(isinstance(t, str) and t.strip() for t in item)):
             check_unicode(" ".join(item), f"input {i}")
             pos, offsets = 0, []
             for t in item:                     # offsets into " ".join(tokens)
@@ -192,7 +194,7 @@ class Host(contract.Host):
                 pos += len(t) + 1
             return None, list(item), offsets
         raise InputError(f"input {i}: expected a sentence (str) or a non-empty list of "
-                         f"non-empty token strings; got {item!r:.60}")
+                         f"token strings, none empty or blank; got {shown(item)}")
 
     def tag_ids(self, emissions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The best tags and each one's marginal probability (CRF forward-backward, or the

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from zoo.errors import InputError
-from zoo.options import check_int, not_found
+from zoo.options import check_int, input_file
 
 from .features import WIN_MS, frame_sizes
 
@@ -35,9 +35,7 @@ def read_audio(path: str | Path) -> tuple[np.ndarray, int]:
     file, read with soundfile (libsndfile)."""
     import soundfile as sf
 
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: {not_found(path, 'audio file')}")
+    path = input_file(path, "audio file")    # an empty name, one too long, a folder
     try:
         check_duration(sf.info(str(path)), str(path))
         data, rate = sf.read(str(path), dtype="float32", always_2d=True)
@@ -76,6 +74,8 @@ def to_mono_float(array, what: str) -> np.ndarray:
         scale = 32768.0 if a.size == 0 or np.abs(a).max() <= 32768 else 2.0 ** 31
         a = a.astype(np.float32) / scale
     a = a.astype(np.float32)
+    if a.ndim == 2 and 0 in a.shape:    # its mean below was NaN, with numpy's warning
+        raise InputError(f"{what}: an empty waveform of shape {a.shape}; expected samples")
     if a.ndim == 2:                     # [samples, channels] (soundfile) or [channels, samples]
         a = a.mean(axis=1 if a.shape[0] >= a.shape[1] else 0)
     if a.ndim != 1:

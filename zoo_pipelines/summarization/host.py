@@ -35,7 +35,7 @@ import numpy as np
 from zoo import contract
 from zoo.beam import batched, beam_search, lcs_f1, minimum_bayes_risk, sample, units_a_call
 from zoo.errors import InputError
-from zoo.options import as_batch, check_int, check_number, check_unicode, not_found
+from zoo.options import as_batch, check_int, check_number, check_unicode, input_file
 
 EMPTY_INPUT = ""
 RESERVED = ["[PAD]", "[UNK]", "[BOS]", "[EOS]"]
@@ -189,8 +189,10 @@ class Encoded:
 
 def read_text_file(path: Path, what: str) -> str:
     """A UTF-8 text file's contents; binary or non-UTF-8 files are refused."""
-    if not path.is_file():
-        raise InputError(f"{what}: {path}: {not_found(path, 'text file')}")
+    try:
+        path = input_file(path, "text file")
+    except InputError as e:
+        raise InputError(f"{what}: {e}") from None
     if path.stat().st_size > MAX_FILE_BYTES:
         raise InputError(f"{what}: {path}: {path.stat().st_size:,} bytes; expected a text file "
                          f"of at most {MAX_FILE_BYTES:,} bytes")
@@ -217,6 +219,9 @@ class Host(contract.Host):
     def __init__(self, config: dict):
         self.config = config
         self.tokenizer = WordPiece(config["vocab"])
+        # subwords of English words (ASCII letters or digits): a document needs one
+        self.latin = {i for i, p in enumerate(self.tokenizer.vocab)
+                      if p not in RESERVED and re.search("[A-Za-z0-9]", p)}
         self.max_source = int(config["max_source"])
         self.max_target = int(config["max_target"])
         self.max_len = default_max_len(config)
@@ -236,8 +241,9 @@ class Host(contract.Host):
         if not ids:
             raise InputError(f"input {i}: empty document: there is nothing to summarize "
                              f"(expected text with at least one word)")
-        if all(t == UNK for t in ids):     # emoji, control characters, another script:
-            # the decoder wrote 96 quotation marks for them
+        if not self.latin.intersection(ids):   # emoji, control characters, another script:
+            # the decoder wrote 96 quotation marks for them, also where the vocabulary
+            # happens to hold a few of a script's letters (Hebrew, Arabic, Cyrillic)
             raise InputError(f"input {i}: no word of it is in the model's vocabulary ("
                              f"{len(self.tokenizer.vocab):,} English subwords); nothing to "
                              f"summarize (expected English text)")
