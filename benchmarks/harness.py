@@ -278,7 +278,7 @@ def script(main: Callable[[], object], prog: str) -> int:
     the way (an unknown model, a bundle folder that is not there, --steps 0, a peer such as
     PyTorch not installed, a results file that cannot be written) is one line, as `zoo
     bench` prints it (zoo/cli.py), not a traceback through the benchmark."""
-    from zoo.errors import ZooError
+    from zoo.errors import ZooError, describe_os_error
     from zoo.runtime import missing_package
 
     try:
@@ -292,7 +292,7 @@ def script(main: Callable[[], object], prog: str) -> int:
             raise
         message = str(error)
     except OSError as e:
-        message = f"{e.filename or ''}: {e.strerror or e}"
+        message = describe_os_error(e)
     print(f"error: {message}", file=sys.stderr)
     return 2
 

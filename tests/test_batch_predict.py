@@ -152,11 +152,29 @@ def test_a_name_is_exported_once_into_the_output(data_dir, tmp_path, capsys):
     (["ner-bilstm", "--input", "IN/*.txt", "--horizon", "5"], "unknown option(s) --horizon"),
     (["ner-bilstm", "--input", ""], "--input '': an empty pattern"),
     (["ner-bilstm", "--input", "IN"], "it is a folder: give a glob of its files"),
+    # runners that fetch a job server or binary from the internet tried to (a traceback with
+    # no network); PortableRunner and InteractiveRunner were tracebacks too
+    (["ner-bilstm", "--input", "IN/*.txt", "--runner", "FlinkRunner"],
+     "Beam would download Beam's Flink job server"),
+    (["ner-bilstm", "--input", "IN/*.txt", "--runner", "PrismRunner", "--prism_location",
+      "https://example.org/prism.zip"], "batch-predict does not download"),
+    (["ner-bilstm", "--input", "IN/*.txt", "--runner", "PortableRunner"],
+     "--runner PortableRunner needs --job_endpoint"),
+    (["ner-bilstm", "--input", "IN/*.txt", "--runner", "DataflowRunner"],
+     "Missing required option: project"),
+    (["ner-bilstm", "--input", "IN/*.txt", "--direct_num_worker", "2"],
+     "(did you mean --direct_num_workers?)"),
+    (["ner-bilstm", "--input", "IN/*.txt", "--workers", "2", "--direct_num_workers", "3"],
+     "--workers 2 and --direct_num_workers 3"),
+    (["IN/sm", "--input", "IN/*.txt"], "IN/sm: a SavedModel export; batch-predict runs a .tflite"),
 ])
 def test_cli_errors_are_one_line(args, expected, tmp_path, capsys):
     from zoo.cli import main
 
     (tmp_path / "a.txt").write_text("EU rejects German call .\n")
+    if "IN/sm" in args:
+        (tmp_path / "sm").mkdir()
+        (tmp_path / "sm" / "saved_model.pb").write_bytes(b"")
     args = [a.replace("IN", str(tmp_path)) for a in args]
     output = [] if "--output" in args else ["--output", str(tmp_path / "out")]
     assert main(["batch-predict", *args, *output]) == 2
@@ -236,3 +254,48 @@ def test_whole_files_are_files_and_jsonl_strings_their_text(tmp_path):
     first, second, third = read_records((0, 0, str(lines), True))
     assert first[3] == 'EU rejects "it"' and third[3] == {"text": 1}
     assert isinstance(second, TaggedOutput) and "in.jsonl:2: not valid JSON" in second.value[3]
+
+
+def test_unreadable_compressed_files_and_huge_lines_are_dead_letters(tmp_path):
+    """A corrupt .gz ended the whole run with zlib's traceback, a .gz cut short was read
+    quietly up to where its data stopped, and a 100 MB line was held whole (1 GB)."""
+    import gzip
+
+    from apache_beam.pvalue import TaggedOutput
+
+    from zoo.batch_predict import _lines, read_records
+
+    bad = tmp_path / "bad.txt.gz"
+    bad.write_bytes(b"not gzip at all")
+    [dead] = read_records((0, 0, str(bad), True))
+    assert isinstance(dead, TaggedOutput) and dead.value[2] == str(bad)
+    assert "cannot read it (zlib.error: Error -3" in dead.value[3]
+    cut = tmp_path / "cut.txt.gz"
+    cut.write_bytes(gzip.compress(b"".join(b"EU rejects German call %d .\n" % i
+                                           for i in range(20_000)))[:20_000])
+    *records, last = read_records((0, 0, str(cut), True))
+    assert records and not any(isinstance(r, TaggedOutput) for r in records)
+    assert isinstance(last, TaggedOutput) and "cut short?" in last.value[3]
+    assert last.value[2] == f"{cut}:{len(records) + 1}"
+    import io
+
+    text = b"a\n" + b"x" * 200_000 + b"\nb\n" + b"y" * 150_000
+    assert list(_lines(io.BytesIO(text), 1000)) == [b"a\n", 200_001, b"b\n", 150_000]
+    big = tmp_path / "big.txt"
+    big.write_bytes(b"w " * 300_000 + b"\nEU rejects German call .\n")
+    first, second = read_records((0, 0, str(big), True), max_chars=1000)
+    assert isinstance(first, TaggedOutput) and "a line of 600,001 bytes" in first.value[3]
+    assert second[3] == "EU rejects German call ."
+
+
+def test_a_killed_run_leaves_a_folder_the_rerun_takes(tmp_path):
+    """A run killed after writing a shard, before its manifest, left a folder that the same
+    command then refused ("holds other files"): the run marks it first."""
+    from zoo.batch_predict import prepare_output
+
+    out = tmp_path / "out"
+    (out / "model").mkdir(parents=True)
+    (out / "predictions-00000-00000.jsonl").write_text("{}\n")
+    (out / "manifest.json").write_text('{"command": "zoo batch-predict", "complete": false}')
+    prepare_output(str(out))
+    assert sorted(p.name for p in out.iterdir()) == ["model"]

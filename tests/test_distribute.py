@@ -273,3 +273,40 @@ def test_cli_strategy_errors_are_one_line(tmp_path, monkeypatch, capsys):
         main(["train", "forecast-lstm", "--out", str(tmp_path / "x"), "--strategy", "horovod"])
     assert e.value.code == 2 and "invalid choice: 'horovod'" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+def test_a_worker_started_alone_stops_after_the_cluster_timeout(tmp_path):
+    """Only worker 0 of two started: MultiWorkerMirroredStrategy waited an hour in
+    TensorFlow's C++ in silence (deaf to SIGTERM); now a one-line error after
+    ZOO_CLUSTER_TIMEOUT seconds names the worker that never listened."""
+    code = ("from zoo import distribute\nfrom zoo.errors import InputError\n"
+            "try:\n    distribute.use('multi_worker')\n"
+            "except InputError as e:\n    print('ERROR', e)")
+    config = distribute.local_cluster(2)[0]
+    missing = json.loads(config)["cluster"]["worker"][1]
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, cwd=REPO, env={**os.environ, "TF_CONFIG": config,
+                                                      "ZOO_CLUSTER_TIMEOUT": "3"})
+    line = [x for x in done.stdout.splitlines() if x.startswith("ERROR")]
+    assert line == [f"ERROR worker 0: the cluster did not form within 3 s: nothing listens for "
+                    f"worker 1 at {missing}; start every task TF_CONFIG names, each with its "
+                    f"own task (ZOO_CLUSTER_TIMEOUT=SECONDS sets this wait)"], done.stderr[-2000:]
+    assert time.monotonic() - started < 90
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "-5", "nan"])
+def test_a_bad_cluster_timeout_is_one_line(value):
+    with pytest.raises(InputError, match="ZOO_CLUSTER_TIMEOUT .seconds. must be a finite number > 0"):
+        distribute.cluster_timeout({"ZOO_CLUSTER_TIMEOUT": value})
+
+
+def test_distribute_is_another_name_for_strategy():
+    """`zoo train forecast-lstm --distribute mirrored` was "unknown hyper-parameter
+    'distribute'"."""
+    from zoo.cli import _parser
+
+    for cmd in ("train", "fine-tune"):
+        args = _parser().parse_args([cmd, "forecast-lstm", "--data", "x", "--out", "y",
+                                     "--distribute", "mirrored"])
+        assert args.strategy == "mirrored"

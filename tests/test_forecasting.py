@@ -56,6 +56,19 @@ def test_bad_tables_get_clear_errors(table, match):
         H.Host(CONFIG).encode(table)
 
 
+@pytest.mark.parametrize("change,match", [
+    ({"close": np.full(80, 10 + 1j)}, "close holds complex values; expected real numbers"),
+    ({"dates": list(range(17000, 17080))}, "17000 at position 0 is a number, not a date"),
+])
+def test_series_values_numpy_would_read_silently_are_refused(change, match):
+    """Complex prices lost their imaginary part with only a warning; integer dates were
+    read as days after 1970."""
+    s = {"name": "X", "dates": pd.bdate_range("2020-01-01", periods=80).strftime("%Y-%m-%d"),
+         "close": np.linspace(10, 20, 80), **change}
+    with pytest.raises(InputError, match=match):
+        H.Host(CONFIG).encode([s])
+
+
 def test_missing_closes_are_carried_forward_with_a_warning():
     close = prices(80)
     close[[0, 1, 40]] = np.nan                 # leading holes dropped, inner one filled

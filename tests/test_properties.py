@@ -208,6 +208,10 @@ def test_any_series_dict_gives_a_finite_forecast_or_a_one_line_error():
               "close": [1e308, 1e-308] * 40}, None)
     @example({"name": "\ud800", "dates": [str(DAY0 + k) for k in range(80)],
               "close": [10.0] * 80}, None)   # a lone surrogate: pyarrow's raw error in decode
+    @example({"name": "T", "dates": [str(DAY0 + k) for k in range(80)],
+              "close": [10.0] * 79 + [10**400]}, None)     # a raw OverflowError
+    @example({"name": "T", "dates": [str(DAY0 + k) for k in range(80)],
+              "close": [10.0] * 80, "eval_from": float("nan")}, None)  # int(nan): ValueError
     def check(s, horizon):
         try:
             frames = m.predict([s], horizon=horizon)

@@ -398,6 +398,8 @@ def test_lone_surrogate_is_an_input_error(summarizer_host, shipped):
     for sentence in ("EU \ud800 rejects", ["EU", "\ud800", "rejects"]):
         with pytest.raises(InputError, match="input 0: character 3 .*lone surrogate"):
             ner.encode([sentence])
+    with pytest.raises(InputError, match="input 0: a.bin: a file; expected a sentence"):
+        ner.encode([Path("a.bin")])       # batch-predict's whole file: "got PosixPath(...)"
 
 
 def test_preprocessor_missing_keys_is_a_bundle_error(tiny_bundle, tmp_path):

@@ -271,3 +271,80 @@ def test_a_rerun_with_other_data_or_settings_does_not_reuse_the_earlier_run(tmp_
     with pytest.raises(InputError, match=r"differs in epochs \(\d+, now 7\); re-run"):
         fit(zm, old, old, work, epochs=7)
     assert sorted(p.name for p in work.iterdir()) == ["train_state.json"], "nothing trained"
+
+
+def test_a_resume_rewinds_to_its_checkpoint_and_survives_a_cut_short_one(tmp_path, capsys):
+    """kill -9 between an epoch's validation and its checkpoint: the re-run trains and
+    validates that epoch again, and its score, counted twice, used up one epoch of patience
+    (wait 2 where an uninterrupted run had 1). A checkpoint cut short by a kill while Keras
+    wrote it, or an emptied train_state.json, was a raw h5py or JSON traceback at every
+    re-run."""
+    import types
+
+    import h5py
+
+    from zoo.errors import InputError
+    from zoo.training import BestOnValidation, check_checkpoint, read_state
+
+    work = tmp_path / "train"
+    work.mkdir()
+    rows = [{"epoch": 1, "val_f1": 0.5}, {"epoch": 2, "val_f1": 0.6}, {"epoch": 3, "val_f1": 0.55}]
+    (work / "train_state.json").write_text(json.dumps(
+        {"best": 0.6, "best_epoch": 2, "wait": 1, "history": rows}))
+    best = BestOnValidation(types.SimpleNamespace(entry=zoo.registry.get("ner-bilstm")), [],
+                            work, patience=6)
+    best.rewind(3)                                  # the checkpoint holds every epoch
+    assert best.state["wait"] == 1 and len(best.state["history"]) == 3
+    best.rewind(2)                                  # epoch 3 was validated, not checkpointed
+    assert (best.state["best"], best.state["best_epoch"], best.state["wait"]) == (0.6, 2, 0)
+    assert [h["epoch"] for h in best.state["history"]] == [1, 2]
+
+    backup = work / "backup"
+    backup.mkdir()
+    for name, epoch in (("latest.weights.h5.bkp", 1), ("latest.weights.h5", 2)):
+        h5py.File(backup / name, "w").close()
+        meta = "training_metadata.json" + name.removeprefix("latest.weights.h5")
+        (backup / meta).write_text(json.dumps({"epoch": epoch, "batch": 0}))
+    check_checkpoint(work)
+    assert capsys.readouterr().out == "", "a whole checkpoint is left as it is"
+    (backup / "latest.weights.h5").write_bytes((backup / "latest.weights.h5").read_bytes()[:100])
+    check_checkpoint(work)
+    assert "resuming from the one before it (epoch 1)" in capsys.readouterr().out
+    assert json.loads((backup / "training_metadata.json").read_text())["epoch"] == 1
+    for name in ("training_metadata.json", "training_metadata.json.bkp"):
+        (backup / name).write_text('{"epoch": ')
+    check_checkpoint(work)
+    assert "training from the first epoch again" in capsys.readouterr().out
+    assert not backup.exists() and read_state(work) == {}, "the run starts over"
+
+    for text in ("", '{"best": 0.1, "best_ep', "[]"):
+        (work / "train_state.json").write_text(text)
+        with pytest.raises(InputError, match=r"train_state.json: not (JSON|a JSON object).*; it "
+                                             r"is the state of the run being resumed"):
+            read_state(work)
+
+
+def test_train_names_each_split_it_used_and_says_its_numbers(data_dir, tmp_path, capsys):
+    """A dataset file holding several splits (JSB's .npz; FSDD's recordings, the prices CSV
+    and the captions TSV likewise) was named whole as the selection split, the file the
+    model trained on; the bundle did not say what trained it; and `zoo train` ended with
+    no number. A seed NumPy cannot take (-1) was a raw traceback after the data was read."""
+    from zoo.errors import InputError
+
+    with pytest.raises(InputError, match=r"seeds must be an integer in 0\.\.4294966; got -1"):
+        zoo.train("music-lstm", data=tmp_path / "not-read", out=tmp_path / "x", seeds=[-1])
+    m = zoo.train("music-lstm", out=tmp_path / "run", epochs=1, steps_per_epoch=1,
+                  check_exports=False, **zoo.registry.get("music-lstm").tiny)
+    splits = m.metrics["splits"]
+    assert splits["train"]["data"] == "polyphonic/jsb_chorales.npz [train]"
+    assert splits["train"]["examples"] > 0 and splits["train"]["selection"] is False
+    valid = "polyphonic/jsb_chorales.npz [valid]"
+    assert splits["valid"]["data"] == m.metrics["valid"]["data"] == valid
+    assert m.metrics["split"] == "polyphonic/jsb_chorales.npz", "as the shipped one's, for compare"
+    card = (tmp_path / "run" / "card.md").read_text()
+    n = splits["train"]["examples"]
+    assert f"Trained on `polyphonic/jsb_chorales.npz [train]` ({n:,} examples)" in card
+    said = capsys.readouterr().out.splitlines()[-1]
+    assert said.startswith("music-lstm: nll_per_step ")
+    assert f"on the selection split {valid}" in said
+    assert "on the report split polyphonic [report] (nothing chosen on it)" in said

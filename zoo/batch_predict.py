@@ -33,11 +33,13 @@ never takes its batch-mates with it.
 """
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import re
 import shutil
 import tempfile
+import warnings
 from pathlib import Path
 
 from apache_beam.ml.inference.base import ModelHandler, PredictionResult
@@ -165,8 +167,6 @@ def read_records(item, max_chars: int = MAX_RECORD_CHARS):
     "dead", (shard, order, key, error message) for a line that is no input."""
     from apache_beam import pvalue
 
-    from .cli import json_lines, parse_example
-
     group, index, path, lines = item
     if not lines:        # one input: a local file as `zoo predict NAME @FILE` takes it
         # A Path, not the path string: a text task (NER, summaries) reads a string as the
@@ -177,24 +177,67 @@ def read_records(item, max_chars: int = MAX_RECORD_CHARS):
                 raw = f.read()
         yield (group, 0), (index, 0), path, raw
         return
-    with _fs().open(path) as f:           # .gz and friends are decompressed by Beam
-        for n, line in enumerate(iter(f.readline, b""), start=1):    # (.gz: no __iter__)
-            key, shard, order = f"{path}:{n}", (group, (n - 1) // SHARD_RECORDS), (index, n)
-            error = None
-            try:
-                text = line.decode("utf-8").rstrip("\r\n")
-                if len(text) > max_chars:
-                    error = (f"{key}: a line of {len(text):,} characters; batch-predict takes "
-                             f"at most {max_chars:,} a line")
-                else:
-                    jsonl = json_lines(path)        # .txt: text unless JSON
-                    yield shard, order, key, parse_example(text, key, jsonl, jsonl)
-                    continue
-            except UnicodeDecodeError as e:
-                error = f"{key}: not UTF-8 text ({e.reason} at byte {e.start})"
-            except ZooError as e:
-                error = str(e)
-            yield pvalue.TaggedOutput("dead", (shard, order, key, error))
+    n = 0
+    try:
+        with _fs().open(path) as f:       # .gz and friends are decompressed by Beam
+            for n, line in enumerate(_lines(f, 4 * max_chars), start=1):
+                yield from _record(group, index, path, n, line, max_chars)
+            # Beam's reader ends a cut-short .gz quietly where its data stops (a download cut
+            # at 30 kB gave 11,346 of 20,000 lines and no word): its decompressor knows.
+            if not getattr(getattr(f, "_decompressor", None), "eof", True):
+                raise EOFError("the compressed data ends before its end marker (cut short?)")
+    except Exception as e:  # noqa: BLE001 -- a corrupt .gz (zlib.error), a file gone: that file's
+        # dead letter, not the run's end (it was a traceback that lost every other file)
+        key = f"{path}:{n + 1}" if n else path
+        kind = type(e).__name__ if type(e).__name__ != "error" else f"{type(e).__module__}.error"
+        yield pvalue.TaggedOutput("dead", ((group, n // SHARD_RECORDS), (index, n + 1), key,
+                                           f"{key}: cannot read it ({kind}: "
+                                           f"{str(e)[:200]})"))
+
+
+def _lines(f, limit: int):
+    """The lines of binary file `f`, each as bytes, or as its length (an int) when it is over
+    `limit` bytes: such a line is skipped as it is read, never held (a file of one 100 MB
+    line was read whole, then decoded: 1 GB of memory)."""
+    pending, skipped = b"", None          # skipped: bytes so far of an over-long line
+    while chunk := f.read(1 << 16):
+        *done, pending = (pending + chunk).split(b"\n")
+        for part in done:
+            if skipped is None:
+                yield part + b"\n"
+            else:
+                yield skipped + len(part) + 1
+                skipped = None
+        if skipped is not None or len(pending) > limit:
+            skipped, pending = (skipped or 0) + len(pending), b""
+    if skipped is not None:
+        yield skipped + len(pending)
+    elif pending:
+        yield pending
+
+
+def _record(group, index, path, n, line, max_chars):
+    """The record of line `n` of a text file (as `_lines` gives it), or its dead letter."""
+    from apache_beam import pvalue
+
+    from .cli import json_lines, parse_example
+
+    key, shard, order = f"{path}:{n}", (group, (n - 1) // SHARD_RECORDS), (index, n)
+    try:
+        if isinstance(line, int):       # over 4 bytes a character: over max_chars
+            raise ZooError(f"{key}: a line of {line:,} bytes; batch-predict takes at most "
+                           f"{max_chars:,} characters a line")
+        text = line.decode("utf-8").rstrip("\r\n")
+        if len(text) > max_chars:
+            raise ZooError(f"{key}: a line of {len(text):,} characters; batch-predict takes "
+                           f"at most {max_chars:,} a line")
+        jsonl = json_lines(path)        # .txt: text unless JSON
+        yield shard, order, key, parse_example(text, key, jsonl, jsonl)
+    except UnicodeDecodeError as e:
+        yield pvalue.TaggedOutput("dead", (shard, order, key,
+                                           f"{key}: not UTF-8 text ({e.reason} at byte {e.start})"))
+    except ZooError as e:
+        yield pvalue.TaggedOutput("dead", (shard, order, key, str(e)))
 
 
 def check_beam(runner: str, flags: list[str]) -> None:
@@ -208,13 +251,80 @@ def check_beam(runner: str, flags: list[str]) -> None:
         create_runner(runner)
     except (ValueError, ImportError) as e:
         raise InputError(f"--runner {runner}: {str(e)[:400]}") from None
+    except Exception as e:  # noqa: BLE001 -- InteractiveRunner's import fails on this pandas
+        raise InputError(f"--runner {runner}: Beam cannot load it here ({type(e).__name__}: "
+                         f"{str(e)[:200]}); expected DirectRunner, or a cluster's runner") from None
     known = PipelineOptions([]).get_all_options()
     unknown = sorted(set(PipelineOptions(flags).get_all_options(retain_unknown_options=True))
                      - set(known))
     if unknown:
-        raise InputError(f"unknown option(s) {', '.join('--' + u for u in unknown)}; "
-                         f"batch-predict takes its own (zoo batch-predict --help) and Beam "
-                         f"pipeline options (e.g. --flink_master=HOST:PORT)")
+        near = difflib.get_close_matches(unknown[0], known, n=1)
+        raise InputError(f"unknown option(s) {', '.join('--' + u for u in unknown)}"
+                         + (f" (did you mean --{near[0]}?)" if near else "")
+                         + "; batch-predict takes its own (zoo batch-predict --help) and Beam "
+                         "pipeline options (e.g. --flink_master=HOST:PORT)")
+    options = PipelineOptions(flags).get_all_options()
+    missing = _downloads(runner.lower().removesuffix("runner"), options)
+    if missing:
+        raise InputError(f"--runner {runner}: Beam would download {missing[0]} from the internet "
+                         f"and start it here; batch-predict does not download: give "
+                         f"--job_endpoint=HOST:PORT of a running Beam job server, or {missing[1]}")
+    from apache_beam.options.pipeline_options_validator import PipelineOptionsValidator
+
+    errors = PipelineOptionsValidator(PipelineOptions(flags), create_runner(runner)).validate()
+    if errors:        # DataflowRunner without --project, --region, --temp_location: a traceback
+        raise InputError(f"--runner {runner}: {'; '.join(e.strip() for e in errors)[:400]}")
+
+
+def direct_workers(runner: str, flags: list[str], workers: int) -> int:
+    """The DirectRunner's worker count, whether --workers or Beam's own options set it (the
+    manifest said 1 for --direct_num_workers 2, and 2 for --workers 2 --direct_num_workers 3,
+    which ran 3); the two saying different counts is an error."""
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    if runner.lower().removesuffix("runner") != "direct":
+        return workers
+    options = PipelineOptions(flags).get_all_options()
+    beam = options.get("direct_num_workers") or 1
+    if options.get("direct_running_mode") == "in_memory":
+        beam = 1            # Beam runs the in-memory mode in this process whatever the count
+    if workers > 1 and beam != workers:
+        raise InputError(f"--workers {workers} and --direct_num_workers {beam} (with "
+                         f"--direct_running_mode) disagree; give one of them")
+    return max(workers, beam)
+
+
+def _downloads(runner: str, options: dict):
+    """(what, the option that names a local copy) when the runner would fetch its job server
+    or binary from the internet (Maven, GitHub releases) before it runs: a traceback here,
+    with no network, after Beam tried; else None."""
+    if options.get("job_endpoint"):
+        return None
+    if runner == "portable":       # Beam's NotImplementedError, a traceback
+        raise InputError("--runner PortableRunner needs --job_endpoint=HOST:PORT of a running "
+                         "Beam job server (or name the cluster's runner: FlinkRunner, ...)")
+    if runner == "prism":
+        from apache_beam.runners.portability.prism_runner import PrismJobServer
+
+        local = options.get("prism_location")
+        if (local and _local(local)) or os.path.isdir(PrismJobServer.BIN_CACHE) and any(
+                Path(PrismJobServer.BIN_CACHE).iterdir()):
+            return None
+        return "the Prism runner binary (GitHub releases)", "--prism_location=PATH of a local copy"
+    option = {"flink": "flink_job_server_jar", "spark": "spark_job_server_jar"}.get(runner)
+    if option is None:
+        return None
+    from apache_beam.utils.subprocess_server import JavaJarServer
+
+    jar = options.get(option)
+    if jar and "://" not in jar and not os.path.isfile(jar):
+        raise InputError(f"--{option} {jar}: no such file; expected Beam's {runner.title()} "
+                         f"job server jar")
+    if (jar and os.path.exists(jar)) or any(Path(JavaJarServer.JAR_CACHE).glob(
+            f"beam-runners-{runner}-*job-server*.jar")):
+        return None
+    return (f"Beam's {runner.title()} job server (a Java jar, from Maven)",
+            f"--{option}=PATH of a local copy")
 
 
 def message(e: Exception) -> str:
@@ -296,7 +406,7 @@ def write_dead_letters(rows: list, output: str) -> dict:
 def write_manifest(parts: list, output: str, meta: dict) -> None:
     shards = sorted((p for p in parts if "file" in p), key=lambda p: p["file"])
     dead = sum(p.get("dead_letters", 0) for p in parts)
-    manifest = {**meta, "predictions": sum(s["predictions"] for s in shards),
+    manifest = {**meta, "complete": True, "predictions": sum(s["predictions"] for s in shards),
                 "dead_letters": dead, "shards": shards, "dead_letter_file": "dead_letter.jsonl"}
     with _fs().create(_fs().join(output, "manifest.json")) as f:
         f.write(json.dumps(manifest, indent=1).encode("utf-8"))
@@ -324,6 +434,9 @@ def batch_predict(model: str, inputs: list[str] | str, output: str, runner: str 
     if not output.strip():     # was the current folder
         raise InputError("--output '': an empty path; expected a new or empty folder")
     output = os.path.abspath(output) if _local(output) else output.rstrip("/")
+    if _local(model) and (Path(model) / "saved_model.pb").is_file():  # was "no manifest.json"
+        raise InputError(f"{model}: a SavedModel export; batch-predict runs a .tflite or .onnx "
+                         f"export (zoo export NAME --format tflite), a model name or a bundle")
     if not model.endswith(EXPORTS):       # an unknown name fails before any work
         from .bundle import resolve
 
@@ -337,12 +450,22 @@ def batch_predict(model: str, inputs: list[str] | str, output: str, runner: str 
                  f"--direct_num_workers={workers}", "--default_sdk_harness_log_level=ERROR",
                  *flags[1:]]
     check_beam(runner, flags)
+    workers = direct_workers(runner, flags, workers)
+    if workers > 1 and not any(f.startswith("--default_sdk_harness_log_level") for f in flags):
+        flags.append("--default_sdk_harness_log_level=ERROR")   # each worker's INFO notes
     prepare_output(output, [p for _, _, p, _ in files])
+    # Marks the folder as batch-predict's until the real manifest replaces it: a run killed
+    # after writing shards left a folder that the re-run refused as "other files".
+    with _fs().create(_fs().join(output, "manifest.json")) as f:
+        f.write(json.dumps({"command": "zoo batch-predict", "complete": False}).encode("utf-8"))
     export, name = model_export(model, output, fmt)
     meta = {"command": "zoo batch-predict", "model": name, "export": export,
             "format": export.rsplit(".", 1)[-1], "runner": runner, "workers": workers,
             "inputs": [inputs] if isinstance(inputs, str) else list(inputs),
             "files": len(files)}
+    # Beam's batch-size estimator fits a line to its timings with numpy: from a few thousand
+    # records on it warned "Polyfit may be poorly conditioned" again and again (not the user's)
+    warnings.filterwarnings("ignore", message="Polyfit may be poorly conditioned")
     handler = KeyedModelHandler(RuntimeModelHandler(export, options, batch_size))
     with beam.Pipeline(options=PipelineOptions(flags)) as p:
         read = (p | "files" >> beam.Create(files) | beam.Reshuffle()

@@ -156,6 +156,9 @@ def measured_sections(entry, m: dict) -> list[str]:
     splits = m.get("splits", {})
     report_info, valid_info = splits.get("report", {}), splits.get("valid", {})
     lines = [f"Headline metric: `{evaluate.HEADLINE}` ({direction} is better).", ""]
+    if splits.get("train"):             # zoo train's runs say what they were trained on
+        lines += [f"Trained on `{splits['train']['data']}` ({splits['train']['examples']:,} "
+                  f"examples).", ""]
     if m.get("report"):
         lines += [f"## Report split `{m['report'].get('data', '?')}`: nothing was chosen on it",
                   "", f"How it is carved: {report_info.get('rule', '?')}.", "",

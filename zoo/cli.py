@@ -29,7 +29,7 @@ import warnings
 from pathlib import Path
 
 from . import registry
-from .errors import ZooError
+from .errors import ZooError, describe_os_error
 from .options import check_out_folder, check_output_file, not_found
 
 
@@ -106,7 +106,8 @@ def _parser(predict_help: bool | str = False) -> argparse.ArgumentParser:
                        help="e.g. 1,2,3: train each, ship the best" if cmd == "train" else
                        "the random seed (shuffling, dropout, the new vocabulary rows); one value")
         s.add_argument("--steps-per-epoch", type=int)
-        s.add_argument("--strategy", default="auto",
+        # --distribute too: it read as an unknown hyper-parameter "distribute"
+        s.add_argument("--strategy", "--distribute", default="auto",
                        choices=["auto", "default", "mirrored", "multi_worker"],
                        help="tf.distribute strategy: multi_worker across the processes "
                             "TF_CONFIG names, mirrored across local GPUs; auto (default): "
@@ -674,7 +675,7 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141                  # what a command killed by SIGPIPE reports (128 + 13)
     except OSError as e:         # a file the readers did not check (permissions, a full disk)
-        print(f"error: {e.filename or ''}: {e.strerror or e}", file=sys.stderr)
+        print(f"error: {describe_os_error(e)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted; re-run the same command to resume training", file=sys.stderr)

@@ -46,6 +46,7 @@ from .errors import InputError, ZooError
 
 log = logging.getLogger("zoo")
 STRATEGIES = ("auto", "default", "mirrored", "multi_worker")
+CLUSTER_TIMEOUT = 300       # seconds a worker waits for the others (ZOO_CLUSTER_TIMEOUT)
 TASK_TYPES = ("chief", "worker", "evaluator", "ps")
 _in_use: dict = {}          # {"name": ..., "strategy": ...} once `use` made one
 _private: dict = {}         # work folder -> this non-chief worker's own folder
@@ -190,8 +191,14 @@ def use(name: str = "auto"):
         return _in_use["strategy"]
     if chosen == "multi_worker":
         patch_keras()
+        seconds = cluster_timeout()
+        bound_cluster_wait(seconds)
+        log.info("%s %d: waiting up to %g s for the cluster's other %d task(s) "
+                 "(ZOO_CLUSTER_TIMEOUT)", *task(), seconds, workers() - 1)
         try:
             strategy = tf.distribute.MultiWorkerMirroredStrategy()
+        except tf.errors.DeadlineExceededError:
+            raise not_formed(seconds) from None
         except RuntimeError as e:
             raise InputError(f"cannot start MultiWorkerMirroredStrategy ({str(e)[:160]}); it "
                              f"must be created before TensorFlow runs anything: call "
@@ -206,6 +213,68 @@ def use(name: str = "auto"):
                  chosen, workers(), strategy.num_replicas_in_sync, *task(),
                  " (chief)" if is_chief() else "")
     return strategy
+
+
+def cluster_timeout(env=None) -> float:
+    """Seconds a worker waits for the cluster to form (ZOO_CLUSTER_TIMEOUT, default 300)."""
+    from .options import check_number
+
+    text = (os.environ if env is None else env).get("ZOO_CLUSTER_TIMEOUT", "").strip()
+    if not text:
+        return CLUSTER_TIMEOUT
+    try:
+        value = float(text)
+    except ValueError:
+        value = text
+    return check_number(value, "ZOO_CLUSTER_TIMEOUT (seconds)", above=0)
+
+
+def _listening(host_port: str) -> bool:
+    import socket
+
+    host, _, port = host_port.rpartition(":")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def bound_cluster_wait(seconds: float) -> None:
+    """Configure TensorFlow's coordination service as MultiWorkerMirroredStrategy would (it
+    keeps a configuration made before it), with a deadline for the cluster to form: by
+    default a worker started without the others waited an hour in TensorFlow's C++, in
+    silence and deaf to SIGTERM. With the deadline the strategy raises DeadlineExceededError
+    (the leader at its registration barrier, the other tasks when they cannot register)."""
+    import tensorflow as tf
+    from tensorflow.compiler.xla.tsl.protobuf import coordination_config_pb2
+    from tensorflow.python.distribute import multi_worker_util
+    from tensorflow.python.eager import context
+
+    if context.context().coordination_service is not None:
+        return
+    spec = tf.train.ClusterSpec(tf_config()["cluster"])
+    jobs = [coordination_config_pb2.CoordinatedJob(name=job, num_tasks=spec.num_tasks(job))
+            for job in ("chief", "worker") if job in spec.jobs]
+    context.context().configure_coordination_service(
+        service_type="standalone", service_leader=multi_worker_util.coordination_leader(spec),
+        coordinated_jobs=jobs, cluster_register_timeout_in_ms=int(seconds * 1000))
+    # Not an argument of configure_coordination_service: without it the leader's wait for
+    # the other tasks ignores the deadline (only a task that cannot reach the leader obeys it).
+    context.context()._coordination_service_config.cluster_register_with_barrier = True
+
+
+def not_formed(seconds: float) -> InputError:
+    """The one-line error of a worker whose cluster did not form: which tasks do not listen."""
+    conf, me = tf_config(), task()
+    others = [(kind, i, host) for kind in ("chief", "worker")
+              for i, host in enumerate(conf.get("cluster", {}).get(kind, [])) if (kind, i) != me]
+    missing = [f"{kind} {i} at {host}" for kind, i, host in others if not _listening(host)]
+    why = (f"nothing listens for {', '.join(missing[:8])}" if missing else
+           "the other tasks listen but did not join (do their TF_CONFIGs name the same cluster?)")
+    return InputError(f"{me[0]} {me[1]}: the cluster did not form within {seconds:g} s: {why}; "
+                      f"start every task TF_CONFIG names, each with its own task "
+                      f"(ZOO_CLUSTER_TIMEOUT=SECONDS sets this wait)")
 
 
 def current():

@@ -82,3 +82,17 @@ class BundleError(ZooError):
 
 class ExportError(ZooError):
     """An export that failed to convert or failed its parity check."""
+
+
+def describe_os_error(e: OSError) -> str:
+    """An OSError as one line, "FILE: reason" ("error: : Not a directory" where it names no
+    file), for the command lines' last resort (a full disk, permissions, a path the readers
+    did not check).
+
+    >>> describe_os_error(OSError(28, "No space left on device", "out/model.keras"))
+    'out/model.keras: No space left on device'
+    >>> describe_os_error(BrokenPipeError(32, "Broken pipe"))
+    'Broken pipe'
+    """
+    return f"{e.filename}: {e.strerror or e}" if e.filename else f"{e.strerror or e}"
+

@@ -230,16 +230,24 @@ def not_found(path, what: str) -> str:
 
     >>> not_found("/", "image file")
     "a folder, not an image file (a folder's files: zoo batch-predict MODEL --input '/*' --output DIR)"
+    >>> not_found("/dev/null", "audio file")
+    'not a regular file (a device or pipe), not an audio file'
     """
     try:
         folder = Path(path).is_dir()
     except OSError:                  # e.g. a data URI in quotes: "File name too long"
         folder = False
+    article = "an" if what[0] in "aeiou" else "a"
     if folder:
-        article = "an" if what[0] in "aeiou" else "a"
         return (f"a folder, not {article} {what} (a folder's files: zoo batch-predict MODEL "
                 f"--input '{Path(path) / '*'}' --output DIR)")
-    return f"no such {what}"
+    try:
+        there = Path(path).exists()
+    except OSError:
+        there = False
+    # /dev/null, a pipe, a socket: it was "no such file"
+    return (f"not a regular file (a device or pipe), not {article} {what}" if there
+            else f"no such {what}")
 
 
 def shown(value, width: int = 60) -> str:

@@ -18,10 +18,11 @@ import keras
 
 from . import bundle, distribute, registry
 from .data import data_root, dataset_name, read_split
-from .errors import InputError
+from .errors import ExportError, InputError
 from .model import ZooModel
 from .options import check_out_folder
-from .training import build_model, copy_pictures, crash_point, fit, read_state, remove
+from .training import (build_model, check_checkpoint, check_seed, copy_pictures, crash_point,
+                       fit, read_state, remove)
 
 log = logging.getLogger("zoo")
 
@@ -46,14 +47,24 @@ def train(name: str, data: str | Path | None = None, out: str | Path | None = No
     distribute.use(strategy)
     entry = registry.get(name)
     hp = entry.hparams(**overrides)
+    for seed in seeds or [hp.get("seed", 0)]:
+        check_seed(seed, "seeds" if seeds else "seed")
     data_dir = Path(data) if data else data_root() / entry.default_data
     out = check_out_folder(out or f"runs/{name}")
     bundle.check_not_shipped(out)
     train_ex = read_split(entry, data_dir, "train")
     valid_ex = read_split(entry, data_dir, "valid")
-    # A dataset file holding every split (a .npz) is named with the split it was read for.
+    # A dataset file holding every split (a .npz; FSDD's recordings, the prices CSV, the
+    # captions TSV: valid_file is train_file) is named with the split it was read for: the
+    # card named the whole file as the selection split. The train split never holds the
+    # report split (carved out of it), so it is always named as a split.
     valid_name = (dataset_name(data_dir / entry.valid_file) if data_dir.is_dir()
                   else f"{dataset_name(data_dir)} [valid]")
+    if data_dir.is_dir() and entry.valid_file == entry.train_file:
+        valid_name += " [valid]"
+    trained_on = {"data": (dataset_name(data_dir / entry.train_file) if data_dir.is_dir()
+                           else dataset_name(data_dir)) + " [train]",
+                  "examples": len(train_ex), "selection": False}
     command = command or f"zoo.train({name!r}, data={str(data_dir)!r}, seeds={seeds}, **{overrides})"
     runs = []
     for seed in seeds or [hp.get("seed", 0)]:
@@ -64,7 +75,7 @@ def train(name: str, data: str | Path | None = None, out: str | Path | None = No
             continue
         metrics = {**zm.evaluate(valid_ex), "data": valid_name}
         runs.append((metrics, zm, work))
-        log.info("seed %s: %s", seed, {k: v for k, v in metrics.items() if isinstance(v, float)})
+        log.info("seed %s: %s", seed, numbers(metrics))
     if not distribute.is_chief():
         print(f"{' '.join(map(str, distribute.task()))}: training done; the chief writes "
               f"the bundle")
@@ -85,14 +96,32 @@ def train(name: str, data: str | Path | None = None, out: str | Path | None = No
                               "stdev": statistics.stdev(scores) if len(scores) > 1 else 0.0,
                               "seeds": list(seeds or [hp.get("seed", 0)])},
                     **report_split(best, data_dir, valid_name, chose)}
+    best.metrics["splits"] = {"train": trained_on, **best.metrics["splits"]}
     copy_pictures(best_work / "train", out)
     if check_exports:
-        export_parity(best, out / "export-check")
+        try:
+            export_parity(best, out / "export-check")
+        except ExportError as e:    # the run is done: say how to get its bundle all the same
+            raise ExportError(f"{e}; no bundle was written. The trained weights are kept in "
+                              f"{out / 'train'}: the same command with --check-exports false "
+                              f"(check_exports=False) writes it without the export checks "
+                              f"(a barely trained model's near ties often flip when "
+                              f"quantized; more epochs may pass)") from None
     best.save(out, command=command)
     bundle.check(out)                       # written and verified: checkpoints can go
     for _, _, work in runs:
         remove(work / "train" / "backup")
+    report = best.metrics.get("report")
+    print(f"{entry.name}: {headline} {metrics[headline]:.4f} on the selection split {valid_name} "
+          f"(it chose {chose}); " + (f"{report[headline]:.4f} on the report split "
+                                     f"{report['data']} (nothing chosen on it)" if report else
+                                     "no report split (see metrics.json splits)"), flush=True)
     return best
+
+
+def numbers(metrics: dict) -> str:
+    """A metrics dict's numbers as `name 0.1234, ...` (its repr showed np.float64(...))."""
+    return ", ".join(f"{k} {v:.4f}" for k, v in metrics.items() if isinstance(v, float))
 
 
 def measure_as_trained(bundle_dir, data_dir, chose: str = "the epoch") -> ZooModel:
@@ -153,6 +182,7 @@ def train_on(entry, hp: dict, train_ex, valid_ex, work: Path) -> ZooModel:
     `valid_ex`; `work` holds the checkpoints (a re-run resumes). The harness in
     zoo.testing trains tiny models with it."""
     work.mkdir(parents=True, exist_ok=True)
+    check_checkpoint(work)          # one cut short by a kill goes before it decides below
     data, parts = entry.module("data"), entry.parts(hp)
     prep_path = work / "preprocessor.json"
     if prep_path.exists() and ((work / "backup").exists() or read_state(work).get("finished")):

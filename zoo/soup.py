@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import InputError, ZooError
+from .errors import InputError, ZooError, describe_os_error
 
 
 def average_weights(weight_lists: list[list]) -> list:
@@ -117,7 +117,7 @@ def main(argv=None) -> int:
     except ZooError as e:           # unknown or tampered bundle, what cannot be averaged
         sys.exit(f"error: {e}")
     except OSError as e:            # OUT cannot be written (permissions, a full disk)
-        sys.exit(f"error: {e.filename or ''}: {e.strerror or e}")
+        sys.exit(f"error: {describe_os_error(e)}")
     return 0
 
 

@@ -75,8 +75,22 @@ class BestOnValidation(keras.callbacks.Callback):
         self.state = {"best": None, "best_epoch": None, "wait": 0, "history": []}
         if (work / "train_state.json").exists():        # a run picking up where one stopped
             self.state = read_state(work)
-            log.info("resuming: best %s=%.4f at epoch %s", self.headline,
-                     self.state["best"] or 0, self.state["best_epoch"])
+
+    def rewind(self, epoch: int) -> None:
+        """The state as it was when the checkpoint of `epoch` was written. An epoch validated
+        after it (killed before its checkpoint) is trained and validated again; its score,
+        counted twice, was no improvement on itself and used up one epoch of patience, so a
+        resumed run could stop earlier than an uninterrupted one."""
+        rows = [h for h in self.state["history"] if h["epoch"] <= epoch]
+        if len(rows) == len(self.state["history"]):
+            return
+        self.state.update(best=None, best_epoch=None, wait=0, history=rows)
+        for row in rows:
+            score = row[f"val_{self.headline}"]
+            if self.state["best"] is None or self.better(score, self.state["best"]):
+                self.state.update(best=score, best_epoch=row["epoch"], wait=0)
+            else:
+                self.state["wait"] += 1
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch + 1
@@ -157,6 +171,29 @@ class WorkerBackup(keras.callbacks.BackupAndRestore):
                 setattr(self, name, getattr(fresh, name))
 
 
+class EpochProgress(keras.callbacks.ProgbarLogger):
+    """Keras's progress bar for the zoo's one `fit` an epoch. Keras headed each epoch
+    "Epoch 5/5" (every `fit` runs to its own last epoch) under the zoo's "epoch 5 of 40";
+    that header goes. A dataset of unknown length (length-bucketed batches) showed
+    "37/Unknown" and no ETA; from the second epoch on the bar is sized by the steps the
+    epoch before took, so it shows how far the epoch is and an ETA."""
+
+    def __init__(self):
+        super().__init__()
+        self.steps = None
+
+    def set_params(self, params):
+        super().set_params(params)
+        self.epochs = 1                     # no "Epoch N/N" header
+        self.target = self.target or self.steps
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.progbar is not None and self.seen:
+            self.target = self.progbar.target = self.seen      # the bar ends where it did
+        super().on_epoch_end(epoch, logs)
+        self.steps = self.seen or self.steps
+
+
 class LinearSchedule(keras.callbacks.Callback):
     """Learning rate per step: a linear warm-up over the first WARMUP share of the run's
     steps, then a linear decay to zero at its last step (the schedule BERT fine-tunes
@@ -183,9 +220,61 @@ class LinearSchedule(keras.callbacks.Callback):
 
 
 def read_state(work: Path) -> dict:
-    """The training state a run in `work` left (best score and epoch, history, finished)."""
+    """The training state a run in `work` left (best score and epoch, history, finished).
+    One that is no JSON object (emptied, edited) is an InputError naming it: resuming
+    without it would forget the best epoch and the patience counter."""
     path = work / "train_state.json"
-    return json.loads(path.read_text()) if path.exists() else {}
+    if not path.exists():
+        return {}
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as e:
+        state = e
+    if not isinstance(state, dict):
+        reason = f"not JSON ({state})" if isinstance(state, Exception) else "not a JSON object"
+        raise InputError(f"{path}: {reason}; it is the state of the run being resumed (best "
+                         f"epoch, patience, history): delete {work} to train afresh")
+    return state
+
+
+def check_checkpoint(work: Path) -> None:
+    """Makes `work/backup` a checkpoint a run can resume from. One cut short (a kill while
+    Keras wrote it: its weights or epoch file half there) was a raw h5py or JSON traceback
+    at every re-run; where the previous epoch's copy (Keras's double checkpoint, `.bkp`) is
+    whole, the run resumes from it (that epoch is trained again), else the checkpoint and
+    the state go and the run trains from its first epoch; either is said. Call it before the
+    preprocessor is chosen (zoo.recipes.train_on): a run that starts over initialises its
+    weights afresh."""
+    backup = work / "backup"
+    if not backup.exists() or not distribute.is_chief():
+        return
+    latest = (backup / "latest.weights.h5", backup / "training_metadata.json")
+    if _whole(*latest):
+        return
+    previous = tuple(p.with_name(p.name + ".bkp") for p in latest)
+    if _whole(*previous):
+        for bkp, path in zip(previous, latest):
+            shutil.copy(bkp, path)
+        print(f"{backup}: the last checkpoint was cut short (killed while it was written); "
+              f"resuming from the one before it (epoch {last_checkpoint(work)})", flush=True)
+        return
+    # Starting over: the epochs the state records are trained again, so it goes too.
+    for path in (backup, work / "train_state.json", work / "best.weights.h5"):
+        remove(path) if path.is_dir() else path.unlink(missing_ok=True)
+    print(f"{backup}: the checkpoint was cut short (killed while it was written) and no "
+          f"earlier one is whole; training from the first epoch again", flush=True)
+
+
+def _whole(weights: Path, meta: Path) -> bool:
+    """Whether a checkpoint's weights file opens as HDF5 and its epoch file holds an epoch."""
+    import h5py
+
+    try:
+        with h5py.File(weights, "r"):
+            pass
+        return isinstance(json.loads(meta.read_text()).get("epoch"), int)
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 # Hyper-parameters that change how a run executes, not what it computes: a resumed run may
@@ -258,6 +347,21 @@ def last_checkpoint(work: Path) -> int:
     """How many epochs the checkpoint in `work/backup` holds (0: none)."""
     meta = work / "backup" / "training_metadata.json"
     return int(json.loads(meta.read_text()).get("epoch", 0)) if meta.exists() else 0
+
+
+# reseed draws an epoch's randomness from seed * 1000 + epoch, which NumPy takes below 2**32.
+MAX_SEED = 2**32 // 1000 - 1
+
+
+def check_seed(seed, what: str = "seed") -> int:
+    """A seed the run can use, checked before any work: -1 was a raw NumPy traceback
+    ("expected non-negative integer") once the data had been read.
+
+    >>> check_seed(-1)
+    Traceback (most recent call last):
+    zoo.errors.InputError: seed must be an integer in 0..4294966; got -1
+    """
+    return check_int(seed, what, 0, MAX_SEED)
 
 
 def reseed(model, seed: int, epoch: int) -> None:
@@ -373,6 +477,7 @@ def fit(zm, train, valid, work: Path, callbacks: list | None = None, epochs: int
               f"folder to train again)")
         zm.keras_model.load_weights(work / "best.weights.h5")
         return state
+    check_checkpoint(work)
     data = zm.entry.module("data")
     model = zm.keras_model
     compile_for_training(zm, learning_rate, clipnorm, jit_compile, ema)
@@ -388,14 +493,21 @@ def fit(zm, train, valid, work: Path, callbacks: list | None = None, epochs: int
                      keras.callbacks.TensorBoard(str(own / "tensorboard"))]
     if monitor_gradients:
         zoo_callbacks.insert(2, GradientMonitor(zm, train, own, clipnorm=clipnorm))
-    callbacks = [*([AverageWeights()] if ema else []), *zoo_callbacks, *(callbacks or [])]
+    callbacks = [*([AverageWeights()] if ema else []), *zoo_callbacks, *(callbacks or []),
+                 EpochProgress()]
     if schedule == "linear":
         callbacks.append(LinearSchedule(learning_rate, epochs, steps_per_epoch))
     elif lr_decay:
         callbacks.append(keras.callbacks.LearningRateScheduler(
             lambda epoch, _: learning_rate * lr_decay ** epoch))
+    done = last_checkpoint(work)
+    best.rewind(done)
+    if done:
+        log.info("resuming after epoch %d: best %s=%.4f at epoch %s, %d of %d epochs of "
+                 "patience used", done, best.headline, best.state["best"] or 0,
+                 best.state["best_epoch"], best.state["wait"], patience)
     # A run stopped early but killed before it could say so does not train on.
-    first = epochs if best.state["wait"] >= patience else last_checkpoint(work)
+    first = epochs if best.state["wait"] >= patience else done
     for epoch in range(first, epochs):
         reseed(model, seed, epoch)
         # Remainder batches are kept: a small fine-tuning set may not fill one batch, and
@@ -481,6 +593,7 @@ def fine_tune(zm, data, validation=None, epochs: int = 3, out=None,
                              f"train a new model (zoo train) to change it")
     # Checked before the data is read: a typo in a hyper-parameter is told at once.
     hp = entry.hparams(zm.hparams, entry.fine_tune, **overrides, epochs=epochs)
+    check_seed(hp.get("seed", 0))
     data_mod = entry.module("data")
     check_kept_preprocessor(zm, overrides, data_mod)
 

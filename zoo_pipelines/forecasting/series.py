@@ -22,13 +22,14 @@ zoo.errors.InputError: input 0 (X): non-positive price -1.0 on 2024-01-03 (posit
 from __future__ import annotations
 
 import warnings
+from numbers import Number
 from pathlib import Path
 
 import numpy as np
 
 from zoo.errors import DataFormatError, InputError
 from zoo.contract import shorten
-from zoo.options import not_found
+from zoo.options import check_int, not_found
 
 DATE_COLUMNS = ("date", "datetime", "timestamp", "time", "day")
 NAME_COLUMNS = ("name", "ticker", "symbol", "series", "id")
@@ -86,7 +87,8 @@ def check_series(i, s: dict, min_len: int) -> dict:
                          f"{dates[k]}")
     eval_from = s.get("eval_from")
     if eval_from is not None:                      # counted in the rows kept
-        eval_from = int(keep[:int(eval_from)].sum())
+        eval_from = check_int(eval_from, f"{what}: eval_from", 0, len(keep))   # NaN: a raw int()
+        eval_from = int(keep[:eval_from].sum())
     return {"name": name, "dates": dates, "close": close, "volume": volume,
             "eval_from": eval_from}
 
@@ -103,13 +105,16 @@ def _numbers(values, what: str) -> np.ndarray:
     if raw.dtype == bool or (raw.dtype == object and any(isinstance(v, (bool, np.bool_))
                                                           for v in raw)):
         raise InputError(f"{what} holds true/false values; expected numbers")
+    if np.iscomplexobj(raw) or (raw.dtype == object and any(isinstance(v, complex) for v in raw)):
+        # the cast dropped the imaginary part with only a warning
+        raise InputError(f"{what} holds complex values; expected real numbers")
     try:
         return raw.astype(np.float64)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):    # OverflowError: 10**400
         for k, v in enumerate(raw):
             try:
                 float(v if v is not None else "nan")
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 raise InputError(f"{what}: value {v!r:.40} at position {k} is not a "
                                  f"number") from None
         raise InputError(f"{what} must be a list of numbers") from None
@@ -119,6 +124,10 @@ def _dates(values, what: str) -> np.ndarray:
     """A 1-D datetime64[D] array, or an InputError naming the first value that is not a date."""
     if isinstance(values, (str, bytes, dict)) or not hasattr(values, "__len__"):
         raise InputError(f"{what}: dates must be a list of dates; got {type(values).__name__}")
+    for k, v in enumerate(values):        # numpy read 17000 as 17,000 days after 1970
+        if isinstance(v, (Number, np.number)):
+            raise InputError(f"{what}: {v!r:.40} at position {k} is a number, not a date; "
+                             f"expected dates like 2018-02-07")
     try:
         dates = np.asarray(values, "datetime64[D]")
     except (TypeError, ValueError):

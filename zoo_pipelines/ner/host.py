@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -193,6 +194,9 @@ class Host(contract.Host):
                 offsets.append((pos, pos + len(t)))
                 pos += len(t) + 1
             return None, list(item), offsets
+        if isinstance(item, Path):     # batch-predict's whole files: "got PosixPath('...')"
+            raise InputError(f"input {i}: {item}: a file; expected a sentence (str) or a list "
+                             f"of tokens (text files: .txt or .jsonl, a sentence a line)")
         raise InputError(f"input {i}: expected a sentence (str) or a non-empty list of "
                          f"token strings, none empty or blank; got {shown(item)}")
 

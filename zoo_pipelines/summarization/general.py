@@ -269,7 +269,7 @@ def main(argv=None) -> int:
     v.add_argument("bundle", help="a summarize-attn name or bundle folder")
     args = ap.parse_args(argv)
     import zoo
-    from zoo.errors import InputError, ZooError
+    from zoo.errors import InputError, ZooError, describe_os_error
     from zoo.options import check_output_file
 
     try:
@@ -302,7 +302,7 @@ def main(argv=None) -> int:
     except ZooError as e:
         raise SystemExit(f"error: {e}") from None
     except OSError as e:                 # a file the checks above did not cover (permissions)
-        raise SystemExit(f"error: {e.filename or ''}: {e.strerror or e}") from None
+        raise SystemExit(f"error: {describe_os_error(e)}") from None
     return 0
 
 

@@ -136,7 +136,7 @@ def main(argv=None) -> int:
     # argparse, not sys.argv[1]: --help wrote the mix into a folder named "--help"
     import argparse
 
-    from zoo.errors import InputError, ZooError
+    from zoo.errors import InputError, ZooError, describe_os_error
 
     ap = argparse.ArgumentParser(prog="python -m zoo_pipelines.summarization.mix",
                                  description=__doc__.split("\n\n")[0])
@@ -151,7 +151,7 @@ def main(argv=None) -> int:
     except ZooError as e:           # a missing or malformed corpus under $ZOO_DATA
         raise SystemExit(f"error: {e}") from None
     except OSError as e:
-        raise SystemExit(f"error: {e.filename or ''}: {e.strerror or e}") from None
+        raise SystemExit(f"error: {describe_os_error(e)}") from None
     return 0
 
 
