@@ -147,6 +147,8 @@ def test_an_out_that_is_a_file_is_refused_before_any_work(tmp_path, shipped):
         zoo.train("ner-bilstm", data="/nonexistent", out=notes)      # before the data is read
     with pytest.raises(InputError, match=words):
         shipped("ner-bilstm").fine_tune("/nonexistent", out=notes)
+    with pytest.raises(InputError, match=r"notes.txt/run: .*notes.txt is a file, so no folder"):
+        zoo.train("ner-bilstm", data="/nonexistent", out=notes / "run")
     assert notes.read_text() == "keep me"
 
 

@@ -457,3 +457,19 @@ def test_evaluate_refuses_unknown_options_before_reading(shipped):
         shipped("ner-bilstm").evaluate("/no/such/file", batch_size="x")
     with pytest.raises(InputError, match=r"summarize-attn evaluate: unknown option 'bem'; it takes beam"):
         shipped("summarize-attn").evaluate([{"document": "a b c", "summary": "a"}], bem=2)
+
+
+def test_parity_checks_keep_the_hosts_warnings_about_the_bundles_own_examples_quiet():
+    """`zoo export summarize-attn` warned "input 8: 160 subword tokens; the model reads the
+    first 128" about parity examples the user never gave."""
+    from zoo.export import bundle_examples, function_parity, parity
+
+    @bundle_examples
+    def check():
+        warnings.warn("input 8: 160 subword tokens; the model reads the first 128")
+        return 1
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert check() == 1
+    assert all(hasattr(f, "__wrapped__") for f in (parity, function_parity))

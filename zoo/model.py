@@ -248,7 +248,7 @@ class ZooModel:
         # The recipe's evaluate part (e.g. a beam width) unless the caller says otherwise.
         declared = self.entry.accepted()["evaluate"]
         options = {**{k: v for k, v in self.hparams.items() if k in declared}, **kwargs}
-        metrics = evaluator(self, examples, **options)
+        metrics = plain_numbers(evaluator(self, examples, **options))
         if isinstance(data, (str, Path)):
             metrics["data"] = dataset_name(data) + (f" [{split}]" if split else "")
         return metrics
@@ -277,3 +277,18 @@ class ZooModel:
 
     def __repr__(self):
         return f"ZooModel({self.entry.name!r}, params={self.keras_model.count_params():,})"
+
+
+def plain_numbers(value):
+    """`value` with numpy scalars as Python numbers, through dicts and lists: evaluate()'s
+    metrics printed as {'f1': np.float64(0.94), ...} in a notebook.
+
+    >>> plain_numbers({"f1": np.float64(0.5), "per_type": [np.int64(3)]})
+    {'f1': 0.5, 'per_type': [3]}
+    """
+    if isinstance(value, dict):
+        return {k: plain_numbers(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(plain_numbers(v) for v in value)
+    return value.item() if isinstance(value, np.generic) else value
+

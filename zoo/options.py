@@ -221,6 +221,11 @@ def check_out_folder(path, purpose: str = "the bundle: a new one, or an earlier 
     if p.exists() and not p.is_dir():
         raise InputError(f"{path}: a file, not a folder; expected --out (out=) to name a folder "
                          f"for {purpose}")
+    # a file above it ("notes.txt/run") failed only after the data was read: "Not a directory"
+    above = next((q for q in p.parents if q.exists()), None)
+    if above is not None and not above.is_dir():
+        raise InputError(f"{path}: {above} is a file, so no folder can be made below it; "
+                         f"expected --out (out=) to name a folder for {purpose}")
     return p
 
 

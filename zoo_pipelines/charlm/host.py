@@ -26,7 +26,7 @@ from zoo.options import as_batch, check_int, check_number, shown
 
 EMPTY_INPUT = ""
 CONTEXT = "\n\n"                # what precedes every text: the start of a passage
-MAX_CHARS = 100_000             # prompt + generated characters in one call (one step each)
+MAX_CHARS = 100_000             # prompt + generated characters of one input (one model step each)
 MAX_TEMPERATURE = 100.0
 
 
