@@ -1,5 +1,7 @@
 """speech-ctc: audio reading, features, CTC decoding, readers and splits, the training
 pipeline, and the shipped model on real FSDD recordings."""
+import sys
+
 import numpy as np
 import pytest
 import soundfile as sf
@@ -89,6 +91,20 @@ def test_numpy_log_mel_matches_tf_signal(fsdd):
     theirs = tf.math.log(tf.matmul(tf.abs(stft) ** 2, mel) + F.LOG_FLOOR).numpy()[0]
     assert ours.shape == theirs.shape == (F.num_frames(wave.size, RATE), 40)
     assert np.abs(ours - theirs).max() < 1e-3
+
+
+def test_log_mel_without_scipy_uses_numpys_fft(fsdd, monkeypatch):
+    """An export run on numpy and LiteRT alone: the features need no scipy."""
+    wave = A.read_audio(fsdd / "3_george_7.wav")[0]
+    mel = F.mel_matrix(RATE, 40)
+    with_scipy = F.log_mel(wave, RATE, mel)
+    monkeypatch.setitem(sys.modules, "scipy.fft", None)     # its import now fails
+    without = F.log_mel(wave, RATE, mel)
+    assert without.dtype == np.float32 and np.abs(without - with_scipy).max() < 1e-4
+    monkeypatch.setitem(sys.modules, "scipy.signal", None)
+    with pytest.raises(ModuleNotFoundError, match="resampling 16000 Hz audio to 8000 Hz needs "
+                                                  "the Python package 'scipy'"):
+        A.resample(wave, 16000, 8000)
 
 
 @pytest.mark.parametrize("norm", ["level_norm", "cmn"])

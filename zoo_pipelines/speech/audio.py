@@ -91,7 +91,12 @@ def resample(wave: np.ndarray, rate: int, target: int) -> np.ndarray:
     """Polyphase resampling (scipy.signal.resample_poly) from `rate` to `target` Hz."""
     if rate == target:
         return wave
-    from scipy.signal import resample_poly
+    try:
+        from scipy.signal import resample_poly
+    except ModuleNotFoundError as e:    # a stream's chunks too, outside predict's own check
+        from zoo.runtime import missing_package
+
+        raise missing_package(e, f"resampling {rate} Hz audio to {target} Hz") from None
 
     g = math.gcd(int(rate), int(target))
     return resample_poly(wave, target // g, rate // g).astype(np.float32)

@@ -151,7 +151,10 @@ def hann(win: int) -> np.ndarray:
 
 def log_mel(wave: np.ndarray, sample_rate: int, mel: np.ndarray) -> np.ndarray:
     """[frames, n_mels] log mel energies of a waveform (unnormalized)."""
-    from scipy.fft import rfft          # float32 in, complex64 out: twice numpy's speed
+    try:
+        from scipy.fft import rfft      # float32 in, complex64 out: twice numpy's speed
+    except ModuleNotFoundError:         # an export run on numpy and LiteRT alone
+        from numpy.fft import rfft
 
     win, hop, n_fft = frame_sizes(sample_rate)
     n = num_frames(wave.size, sample_rate)
