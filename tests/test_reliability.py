@@ -473,3 +473,83 @@ def test_parity_checks_keep_the_hosts_warnings_about_the_bundles_own_examples_qu
         warnings.simplefilter("error")
         assert check() == 1
     assert all(hasattr(f, "__wrapped__") for f in (parity, function_parity))
+
+
+# ---- concurrent writers of one folder or file ------------------------------------------------
+@pytest.fixture
+def held(tmp_path):
+    """Hold the lock of `path` as another process would (flock is per open file, so a
+    second open in this process is refused just the same)."""
+    import contextlib
+
+    stack = contextlib.ExitStack()
+
+    def hold(path, lock):
+        stack.enter_context(zoo.bundle.writing(path, lock))
+    yield hold
+    stack.close()
+
+
+def test_a_second_train_into_a_busy_out_is_refused_before_reading_data(tmp_path, held):
+    out = tmp_path / "run"
+    held(out, out / "train" / ".lock")
+    with pytest.raises(InputError, match=rf"run is being written by process {os.getpid()}; "
+                                          r"wait for it to finish or choose another --out"):
+        zoo.train("forecast-lstm", data=tmp_path / "no-such-data", out=out)
+
+
+def test_a_lock_is_released_when_its_writer_ends_even_by_kill(tmp_path):
+    out = tmp_path / "run"
+    code = ("import os, zoo.bundle as b, pathlib as p; o = p.Path(%r)\n"
+            "with b.writing(o, o / 'train' / '.lock'): os.kill(os.getpid(), 9)" % str(out))
+    assert subprocess.run([sys.executable, "-c", code], cwd=REPO).returncode == -9
+    with zoo.bundle.writing(out, out / "train" / ".lock"):      # no stale lock to clear
+        pass
+
+
+def test_a_second_export_to_a_busy_file_is_refused(tmp_path, held):
+    path = tmp_path / "ner.tflite"
+    held(path, zoo.bundle.lock_file(path, "export"))
+    with pytest.raises(InputError, match="ner.tflite is being written by process"):
+        zoo.load("ner-bilstm").export(path)
+    assert not path.exists()
+
+
+def test_a_second_batch_predict_into_a_busy_output_is_refused(tmp_path, held):
+    from zoo.batch_predict import batch_predict
+
+    out = tmp_path / "preds"
+    held(out, zoo.bundle.lock_file(out, "batch-predict"))
+    (tmp_path / "in.txt").write_text("EU rejects German call .\n")
+    with pytest.raises(InputError, match="preds is being written by process .*--output"):
+        batch_predict("ner-bilstm", str(tmp_path / "in.txt"), str(out))
+
+
+def test_pulls_of_one_name_finishing_at_once_leave_one_whole_bundle(tmp_path):
+    import threading
+
+    from zoo import hub
+
+    target = tmp_path / "bundles" / "ner-bilstm"
+    target.parent.mkdir()
+    for round_ in range(20):
+        staged = []
+        for k in range(3):
+            s = tmp_path / f"stage-{round_}-{k}"
+            s.mkdir()
+            (s / "manifest.json").write_text(str(k))
+            staged.append(s)
+        barrier, errors = threading.Barrier(3), []
+
+        def pull(s):
+            barrier.wait()
+            try:
+                hub._replace(s, target)
+            except OSError as e:            # was "Directory not empty", raw
+                errors.append(e)
+        threads = [threading.Thread(target=pull, args=(s,)) for s in staged]
+        [t.start() for t in threads]
+        [t.join() for t in threads]
+        assert not errors
+        assert [p.name for p in target.iterdir()] == ["manifest.json"]  # none nested inside
+    assert [p.name for p in target.parent.iterdir()] == ["ner-bilstm"]  # no old copies left

@@ -348,3 +348,25 @@ def test_train_names_each_split_it_used_and_says_its_numbers(data_dir, tmp_path,
     assert said.startswith("music-lstm: nll_per_step ")
     assert f"on the selection split {valid}" in said
     assert "on the report split polyphonic [report] (nothing chosen on it)" in said
+
+
+def test_sigterm_stops_training_as_ctrl_c_does(monkeypatch, capsys):
+    """`kill PID` (SIGTERM, a scheduler's stop) ended `zoo train` with no word; it now says,
+    as Ctrl-C does, that the same command resumes it."""
+    import signal
+    import time
+
+    from zoo import cli
+
+    def training(argv):                  # stands for a run, killed while it trains
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)
+        return 0
+
+    monkeypatch.setattr(cli, "run", training)
+    before = signal.getsignal(signal.SIGTERM)
+    try:
+        assert cli.main(["train", "forecast-lstm", "--out", "x"]) == 130
+    finally:
+        signal.signal(signal.SIGTERM, before)
+    assert "interrupted; re-run the same command to resume training" in capsys.readouterr().err

@@ -33,6 +33,7 @@ never takes its batch-mates with it.
 """
 from __future__ import annotations
 
+import contextlib
 import difflib
 import json
 import os
@@ -44,6 +45,7 @@ from pathlib import Path
 
 from apache_beam.ml.inference.base import ModelHandler, PredictionResult
 
+from .bundle import lock_file, writing
 from .errors import InputError, ZooError
 
 LINE_SUFFIXES = (".txt", ".jsonl")      # one example a line; other files: one input each
@@ -453,41 +455,46 @@ def batch_predict(model: str, inputs: list[str] | str, output: str, runner: str 
     workers = direct_workers(runner, flags, workers)
     if workers > 1 and not any(f.startswith("--default_sdk_harness_log_level") for f in flags):
         flags.append("--default_sdk_harness_log_level=ERROR")   # each worker's INFO notes
-    prepare_output(output, [p for _, _, p, _ in files])
-    # Marks the folder as batch-predict's until the real manifest replaces it: a run killed
-    # after writing shards left a folder that the re-run refused as "other files".
-    with _fs().create(_fs().join(output, "manifest.json")) as f:
-        f.write(json.dumps({"command": "zoo batch-predict", "complete": False}).encode("utf-8"))
-    export, name = model_export(model, output, fmt)
-    meta = {"command": "zoo batch-predict", "model": name, "export": export,
-            "format": export.rsplit(".", 1)[-1], "runner": runner, "workers": workers,
-            "inputs": [inputs] if isinstance(inputs, str) else list(inputs),
-            "files": len(files)}
-    # Beam's batch-size estimator fits a line to its timings with numpy: from a few thousand
-    # records on it warned "Polyfit may be poorly conditioned" again and again (not the user's)
-    warnings.filterwarnings("ignore", message="Polyfit may be poorly conditioned")
-    handler = KeyedModelHandler(RuntimeModelHandler(export, options, batch_size))
-    with beam.Pipeline(options=PipelineOptions(flags)) as p:
-        read = (p | "files" >> beam.Create(files) | beam.Reshuffle()
-                | "read" >> beam.FlatMap(read_records).with_outputs("dead", main="records"))
-        # Reshuffled: the records of one large file spread over every worker.
-        results = (read.records
-                   | "keyed" >> beam.Map(lambda r: ((r[0], r[1], r[2]), r[3]))
-                   | "spread" >> beam.Reshuffle()
-                   | "predict" >> RunInference(handler))
-        ok = (results | "ok" >> beam.Filter(lambda kr: kr[1].inference[0] == "ok")
-              | "as line" >> beam.Map(lambda kr: (kr[0][0], (
-                  kr[0][1], _line(kr[0][2], "prediction", kr[1].inference[1])))))
-        refused = (results | "refused" >> beam.Filter(lambda kr: kr[1].inference[0] != "ok")
-                   | beam.Map(lambda kr: (*kr[0], kr[1].inference[1])))
-        dead = ((read.dead, refused) | "all dead" >> beam.Flatten()
-                | "dead line" >> beam.Map(lambda d: (d[1], _line(d[2], "error", d[3]))))
-        shards = (ok | "by shard" >> beam.GroupByKey()
-                  | "write shards" >> beam.Map(write_shard, output))
-        dead_info = (dead | "dead list" >> beam.combiners.ToList()
-                     | "write dead" >> beam.Map(write_dead_letters, output))
-        _ = ((shards, dead_info) | "parts" >> beam.Flatten()
-             | "parts list" >> beam.combiners.ToList()
-             | "write manifest" >> beam.Map(write_manifest, output, meta))
-    with _fs().open(_fs().join(output, "manifest.json")) as f:
-        return json.loads(f.read().decode("utf-8"))
+    # One run into a folder at a time: a second one emptied the first's output as it ran.
+    # A file as --output is said by prepare_output.
+    out = Path(output)
+    with (writing(output, lock_file(output, "batch-predict"), "--output")
+          if _local(output) and (out.is_dir() or not out.exists()) else contextlib.nullcontext()):
+        prepare_output(output, [p for _, _, p, _ in files])
+        # Marks the folder as batch-predict's until the real manifest replaces it: a run killed
+        # after writing shards left a folder that the re-run refused as "other files".
+        with _fs().create(_fs().join(output, "manifest.json")) as f:
+            f.write(json.dumps({"command": "zoo batch-predict", "complete": False}).encode("utf-8"))
+        export, name = model_export(model, output, fmt)
+        meta = {"command": "zoo batch-predict", "model": name, "export": export,
+                "format": export.rsplit(".", 1)[-1], "runner": runner, "workers": workers,
+                "inputs": [inputs] if isinstance(inputs, str) else list(inputs),
+                "files": len(files)}
+        # Beam's batch-size estimator fits a line to its timings with numpy: from a few thousand
+        # records on it warned "Polyfit may be poorly conditioned" again and again (not the user's)
+        warnings.filterwarnings("ignore", message="Polyfit may be poorly conditioned")
+        handler = KeyedModelHandler(RuntimeModelHandler(export, options, batch_size))
+        with beam.Pipeline(options=PipelineOptions(flags)) as p:
+            read = (p | "files" >> beam.Create(files) | beam.Reshuffle()
+                    | "read" >> beam.FlatMap(read_records).with_outputs("dead", main="records"))
+            # Reshuffled: the records of one large file spread over every worker.
+            results = (read.records
+                       | "keyed" >> beam.Map(lambda r: ((r[0], r[1], r[2]), r[3]))
+                       | "spread" >> beam.Reshuffle()
+                       | "predict" >> RunInference(handler))
+            ok = (results | "ok" >> beam.Filter(lambda kr: kr[1].inference[0] == "ok")
+                  | "as line" >> beam.Map(lambda kr: (kr[0][0], (
+                      kr[0][1], _line(kr[0][2], "prediction", kr[1].inference[1])))))
+            refused = (results | "refused" >> beam.Filter(lambda kr: kr[1].inference[0] != "ok")
+                       | beam.Map(lambda kr: (*kr[0], kr[1].inference[1])))
+            dead = ((read.dead, refused) | "all dead" >> beam.Flatten()
+                    | "dead line" >> beam.Map(lambda d: (d[1], _line(d[2], "error", d[3]))))
+            shards = (ok | "by shard" >> beam.GroupByKey()
+                      | "write shards" >> beam.Map(write_shard, output))
+            dead_info = (dead | "dead list" >> beam.combiners.ToList()
+                         | "write dead" >> beam.Map(write_dead_letters, output))
+            _ = ((shards, dead_info) | "parts" >> beam.Flatten()
+                 | "parts list" >> beam.combiners.ToList()
+                 | "write manifest" >> beam.Map(write_manifest, output, meta))
+        with _fs().open(_fs().join(output, "manifest.json")) as f:
+            return json.loads(f.read().decode("utf-8"))

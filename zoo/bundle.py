@@ -9,6 +9,7 @@ manifest.json (DESIGN.md, "Bundle"). This module knows the files, not the model.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -153,6 +154,46 @@ def check_not_shipped(out, what: str = "--out (out=)") -> None:
                          f"zoo.load({bundle_name!r}) returns)")
                 raise InputError(f"{out}: {where}; expected {what} to name a folder of your "
                                  f"own, e.g. runs/{'my-model' if parent else name}")
+
+
+@contextlib.contextmanager
+def writing(path: Path, lock: Path, option: str = "--out"):
+    """Hold `lock` (a file, made if missing) while this process writes `path`: a second
+    process writing the same `path` at once is refused in one line. Two `zoo train` into
+    one --out interleaved their checkpoints, and two `zoo export` to one file left a model
+    whose sidecar records the other's sha256, with exit status 0. A POSIX flock: the
+    system releases it when the process ends (even by kill -9), so no stale lock is left to
+    clear; the lock file stays (removing it would race a third writer). Where fcntl is
+    missing (Windows) nothing is locked."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            pid = os.pread(fd, 20, 0).decode("ascii", "replace").strip() or "another"
+            raise InputError(f"{path} is being written by process {pid}; wait for it to "
+                             f"finish or choose another {option}") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        yield
+    finally:
+        os.close(fd)
+
+
+def lock_file(path, kind: str) -> Path:
+    """The lock file for writing `path` where no folder of ours holds one (an export's
+    file, batch-predict's --output): in the temp folder, named by the absolute path, so
+    nothing is left beside the user's files, even when the second writer is refused."""
+    import tempfile
+
+    key = hashlib.sha1(str(Path(path).resolve()).encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"zoo-{kind}-{key}.lock"
 
 
 def write_manifest(directory: Path, name: str) -> dict:

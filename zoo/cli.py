@@ -24,6 +24,7 @@ import logging
 import math
 import os
 import shlex
+import signal
 import sys
 import warnings
 from pathlib import Path
@@ -631,6 +632,10 @@ def import_benchmark(module: str):
                        "there)") from None
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -652,6 +657,10 @@ def main(argv: list[str] | None = None) -> int:
                 and "--help" not in argv and not exports_only:
             os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
             import_tensorflow_quietly()
+        if argv[:1] in (["train"], ["fine-tune"]):
+            # SIGTERM (kill, a scheduler's stop) ended training with no word: it now stops
+            # as Ctrl-C does, saying the same command resumes it
+            signal.signal(signal.SIGTERM, _interrupt)
         return run(argv)
     except ZooError as e:
         print(f"error: {e}", file=sys.stderr)

@@ -29,7 +29,7 @@ import numpy as np
 import tensorflow as tf
 from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
-from .bundle import sha256
+from .bundle import lock_file, sha256, writing
 from .monitor import progress
 from .errors import ExportError
 from .runtime import load as runtime_load, sidecar_path
@@ -346,6 +346,13 @@ def export(zm, path: Path, quantize: str | None = None, overwrite: bool = False,
         raise ExportError(f"quantize applies to TFLite exports only; {path.name} would be a "
                           f"float32 {'ONNX' if path.suffix == '.onnx' else 'SavedModel'}")
     path.parent.mkdir(parents=True, exist_ok=True)
+    # one writer at a time: two exports to one file at once left a model whose sidecar
+    # records the other's sha256 (not loadable), and both said "exported"
+    with writing(path, lock_file(path, "export")):
+        return _write(zm, path, quantize, overwrite, min_agreement)
+
+
+def _write(zm, path: Path, quantize, overwrite: bool, min_agreement) -> dict:
     functions = bool(zm.functions())
     kind = {".tflite": "TFLite", ".onnx": "ONNX"}.get(path.suffix, "SavedModel")
     bar = progress(total=2, desc=f"export: writing {kind}", unit="stage")

@@ -12,6 +12,7 @@ manifest's sha256 (zoo.bundle.check) before it is kept.
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import shutil
@@ -170,13 +171,27 @@ def _unpack(archive: Path, out: Path, source) -> Path:
 
 
 def _replace(staged: Path, target: Path) -> Path:
-    """Move a verified bundle into place; the old one goes only once the new one is there."""
-    old = target.with_name(target.name + ".old")
-    shutil.rmtree(old, ignore_errors=True)
-    if target.exists():
-        target.rename(old)
-    shutil.move(str(staged), target)
-    shutil.rmtree(old, ignore_errors=True)
+    """Move a verified bundle into place; the old one goes only once the new one is there.
+    Safe when two pulls of one name finish at once: each moves the old copy to a name of
+    its own, and a rename never lands inside a folder another pull put there first (with
+    one ".old" name and shutil.move, one pull failed with a raw "Directory not empty" and
+    another left its copy nested inside the bundle). Should it lose ten times, the copy in
+    place is another pull's, as verified as this one."""
+    for _ in range(10):
+        old = target.with_name(f".{target.name}.old-{os.getpid()}-{time.monotonic_ns()}")
+        try:
+            os.rename(target, old)
+        except FileNotFoundError:
+            old = None
+        try:
+            os.rename(staged, target)
+            break
+        except OSError as e:            # another pull's copy took the place in between
+            if e.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                raise
+        finally:
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
     return target
 
 

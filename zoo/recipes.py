@@ -9,6 +9,7 @@ seeds; then measures the report split once, checks every export, and writes the 
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import statistics
@@ -52,71 +53,75 @@ def train(name: str, data: str | Path | None = None, out: str | Path | None = No
     data_dir = Path(data) if data else data_root() / entry.default_data
     out = check_out_folder(out or f"runs/{name}")
     bundle.check_not_shipped(out)
-    train_ex = read_split(entry, data_dir, "train")
-    valid_ex = read_split(entry, data_dir, "valid")
-    # A dataset file holding every split (a .npz; FSDD's recordings, the prices CSV, the
-    # captions TSV: valid_file is train_file) is named with the split it was read for: the
-    # card named the whole file as the selection split. The train split never holds the
-    # report split (carved out of it), so it is always named as a split.
-    valid_name = (dataset_name(data_dir / entry.valid_file) if data_dir.is_dir()
-                  else f"{dataset_name(data_dir)} [valid]")
-    if data_dir.is_dir() and entry.valid_file == entry.train_file:
-        valid_name += " [valid]"
-    trained_on = {"data": (dataset_name(data_dir / entry.train_file) if data_dir.is_dir()
-                           else dataset_name(data_dir)) + " [train]",
-                  "examples": len(train_ex), "selection": False}
-    command = command or f"zoo.train({name!r}, data={str(data_dir)!r}, seeds={seeds}, **{overrides})"
-    runs = []
-    for seed in seeds or [hp.get("seed", 0)]:
-        work = out / f"seed-{seed}" if seeds and len(seeds) > 1 else out
-        zm = train_on(entry, hp | {"seed": seed}, train_ex, valid_ex, work / "train")
-        if not distribute.is_chief():       # trained its part; the chief does the rest
-            runs.append(({}, zm, work))
-            continue
-        metrics = {**zm.evaluate(valid_ex), "data": valid_name}
-        runs.append((metrics, zm, work))
-        log.info("seed %s: %s", seed, numbers(metrics))
-    if not distribute.is_chief():
-        print(f"{' '.join(map(str, distribute.task()))}: training done; the chief writes "
-              f"the bundle")
-        return runs[-1][1]
-    evaluator = entry.module("evaluate")
-    headline, sign = evaluator.HEADLINE, 1 if evaluator.GREATER_IS_BETTER else -1
-    metrics, best, best_work = max(runs, key=lambda r: sign * r[0][headline])
-    scores = [r[0][headline] for r in runs]
-    chose = "the epoch" + (f" and the seed (best of {len(runs)})" if len(runs) > 1 else "")
-    # The default data by its name under $ZOO_DATA; a folder of one's own by its path.
-    split = (valid_name if not data_dir.is_dir() else f"{data}/{entry.valid_file}" if data
-             else f"{entry.default_data}/{entry.valid_file}")
-    best.metrics = {"model": entry.name, "split": split,
-                    "valid": metrics, "paper": entry.paper, "hparams": hp,
-                    "distribution": distribute.describe(
-                        entry.parts(hp)["fit"].get("batch_size", 32)),
-                    "seeds": {"values": scores, "mean": statistics.fmean(scores),
-                              "stdev": statistics.stdev(scores) if len(scores) > 1 else 0.0,
-                              "seeds": list(seeds or [hp.get("seed", 0)])},
-                    **report_split(best, data_dir, valid_name, chose)}
-    best.metrics["splits"] = {"train": trained_on, **best.metrics["splits"]}
-    copy_pictures(best_work / "train", out)
-    if check_exports:
-        try:
-            export_parity(best, out / "export-check")
-        except ExportError as e:    # the run is done: say how to get its bundle all the same
-            raise ExportError(f"{e}; no bundle was written. The trained weights are kept in "
-                              f"{out / 'train'}: the same command with --check-exports false "
-                              f"(check_exports=False) writes it without the export checks "
-                              f"(a barely trained model's near ties often flip when "
-                              f"quantized; more epochs may pass)") from None
-    best.save(out, command=command)
-    bundle.check(out)                       # written and verified: checkpoints can go
-    for _, _, work in runs:
-        remove(work / "train" / "backup")
-    report = best.metrics.get("report")
-    print(f"{entry.name}: {headline} {metrics[headline]:.4f} on the selection split {valid_name} "
-          f"(it chose {chose}); " + (f"{report[headline]:.4f} on the report split "
-                                     f"{report['data']} (nothing chosen on it)" if report else
-                                     "no report split (see metrics.json splits)"), flush=True)
-    return best
+    # one writer at a time (the chief: other workers write private folders): two runs into
+    # one --out wrote each other's checkpoints and bundle files
+    with (bundle.writing(out, out / "train" / ".lock") if distribute.is_chief()
+          else contextlib.nullcontext()):
+        train_ex = read_split(entry, data_dir, "train")
+        valid_ex = read_split(entry, data_dir, "valid")
+        # A dataset file holding every split (a .npz; FSDD's recordings, the prices CSV, the
+        # captions TSV: valid_file is train_file) is named with the split it was read for: the
+        # card named the whole file as the selection split. The train split never holds the
+        # report split (carved out of it), so it is always named as a split.
+        valid_name = (dataset_name(data_dir / entry.valid_file) if data_dir.is_dir()
+                      else f"{dataset_name(data_dir)} [valid]")
+        if data_dir.is_dir() and entry.valid_file == entry.train_file:
+            valid_name += " [valid]"
+        trained_on = {"data": (dataset_name(data_dir / entry.train_file) if data_dir.is_dir()
+                               else dataset_name(data_dir)) + " [train]",
+                      "examples": len(train_ex), "selection": False}
+        command = command or f"zoo.train({name!r}, data={str(data_dir)!r}, seeds={seeds}, **{overrides})"
+        runs = []
+        for seed in seeds or [hp.get("seed", 0)]:
+            work = out / f"seed-{seed}" if seeds and len(seeds) > 1 else out
+            zm = train_on(entry, hp | {"seed": seed}, train_ex, valid_ex, work / "train")
+            if not distribute.is_chief():       # trained its part; the chief does the rest
+                runs.append(({}, zm, work))
+                continue
+            metrics = {**zm.evaluate(valid_ex), "data": valid_name}
+            runs.append((metrics, zm, work))
+            log.info("seed %s: %s", seed, numbers(metrics))
+        if not distribute.is_chief():
+            print(f"{' '.join(map(str, distribute.task()))}: training done; the chief writes "
+                  f"the bundle")
+            return runs[-1][1]
+        evaluator = entry.module("evaluate")
+        headline, sign = evaluator.HEADLINE, 1 if evaluator.GREATER_IS_BETTER else -1
+        metrics, best, best_work = max(runs, key=lambda r: sign * r[0][headline])
+        scores = [r[0][headline] for r in runs]
+        chose = "the epoch" + (f" and the seed (best of {len(runs)})" if len(runs) > 1 else "")
+        # The default data by its name under $ZOO_DATA; a folder of one's own by its path.
+        split = (valid_name if not data_dir.is_dir() else f"{data}/{entry.valid_file}" if data
+                 else f"{entry.default_data}/{entry.valid_file}")
+        best.metrics = {"model": entry.name, "split": split,
+                        "valid": metrics, "paper": entry.paper, "hparams": hp,
+                        "distribution": distribute.describe(
+                            entry.parts(hp)["fit"].get("batch_size", 32)),
+                        "seeds": {"values": scores, "mean": statistics.fmean(scores),
+                                  "stdev": statistics.stdev(scores) if len(scores) > 1 else 0.0,
+                                  "seeds": list(seeds or [hp.get("seed", 0)])},
+                        **report_split(best, data_dir, valid_name, chose)}
+        best.metrics["splits"] = {"train": trained_on, **best.metrics["splits"]}
+        copy_pictures(best_work / "train", out)
+        if check_exports:
+            try:
+                export_parity(best, out / "export-check")
+            except ExportError as e:    # the run is done: say how to get its bundle all the same
+                raise ExportError(f"{e}; no bundle was written. The trained weights are kept in "
+                                  f"{out / 'train'}: the same command with --check-exports false "
+                                  f"(check_exports=False) writes it without the export checks "
+                                  f"(a barely trained model's near ties often flip when "
+                                  f"quantized; more epochs may pass)") from None
+        best.save(out, command=command)
+        bundle.check(out)                       # written and verified: checkpoints can go
+        for _, _, work in runs:
+            remove(work / "train" / "backup")
+        report = best.metrics.get("report")
+        print(f"{entry.name}: {headline} {metrics[headline]:.4f} on the selection split {valid_name} "
+              f"(it chose {chose}); " + (f"{report[headline]:.4f} on the report split "
+                                         f"{report['data']} (nothing chosen on it)" if report else
+                                         "no report split (see metrics.json splits)"), flush=True)
+        return best
 
 
 def numbers(metrics: dict) -> str:

@@ -662,15 +662,18 @@ def fine_tune(zm, data, validation=None, epochs: int = 3, out=None,
         print(f"fine_tune: {'re-initialised' if heads else 'grown'} output layers: "
               f"{', '.join(fresh)}")
     zm = type(zm)(entry, new, prep, hparams=hp)
-    work = Path(out) / "train" if out else Path(tempfile.mkdtemp(prefix="zoo-finetune-"))
-    history = fit(zm, train_ex, valid_ex, work, callbacks, **parts["fit"])["history"]
-    if distribute.distributed():      # ordinary variables from here on (zoo.distribute)
-        zm = type(zm)(entry, distribute.plain_copy(zm.keras_model), prep, hparams=hp)
-    zm.history = history
-    if not distribute.is_chief():
-        print(f"{' '.join(map(str, distribute.task()))}: fine-tuning done; the chief writes "
-              f"the bundle")
-        return zm
+    # one writer of --out at a time, as zoo train (zoo.bundle.writing)
+    with (bundle.writing(out, Path(out) / "train" / ".lock") if out and distribute.is_chief()
+          else contextlib.nullcontext()):
+        work = Path(out) / "train" if out else Path(tempfile.mkdtemp(prefix="zoo-finetune-"))
+        history = fit(zm, train_ex, valid_ex, work, callbacks, **parts["fit"])["history"]
+        if distribute.distributed():      # ordinary variables from here on (zoo.distribute)
+            zm = type(zm)(entry, distribute.plain_copy(zm.keras_model), prep, hparams=hp)
+        zm.history = history
+        if not distribute.is_chief():
+            print(f"{' '.join(map(str, distribute.task()))}: fine-tuning done; the chief writes "
+                  f"the bundle")
+            return zm
     zm.metrics = {"model": entry.name, "hparams": hp, "paper": entry.paper,
                   "fine_tuned_on": (dataset_name(data) if isinstance(data, (str, Path))
                                     else f"{len(new_ex)} examples"),
