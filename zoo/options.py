@@ -270,20 +270,22 @@ def shown(value, width: int = 60) -> str:
     return text if len(text) <= width else text[:width - 3] + "..."
 
 
-def input_file(item, what: str) -> Path:
+def input_file(item, what: str, expected: str = "") -> Path:
     """`item` (a str or Path naming a file predict() reads, e.g. "MIDI file") as a Path if
     it is a file, else an InputError naming it on one line: an empty name is said to be one
     (it read as the folder "."), a name too long for the system is not found (it was a raw
-    OSError from is_file), a folder is named as one (not_found).
+    OSError from is_file), a folder is named as one (not_found). `expected` words what the
+    input may be instead ("an image path or a data URI").
 
     >>> input_file("", "MIDI file")
     Traceback (most recent call last):
     zoo.errors.InputError: an empty file name; expected the path of a MIDI file
     """
     text = str(item)
+    article = "an" if what[0] in "aeiou" else "a"
     if not text.strip():
-        article = "an" if what[0] in "aeiou" else "a"
-        raise InputError(f"an empty file name; expected the path of {article} {what}")
+        expected = expected or f"the path of {article} {what}"
+        raise InputError(f"an empty file name; expected {expected}")
     path = Path(item)
     try:
         found = path.is_file()
@@ -292,7 +294,8 @@ def input_file(item, what: str) -> Path:
     if not found:
         name = text if text.isprintable() else repr(text)[1:-1]
         name = name if len(name) <= 80 else f"{name[:60]}... ({len(text)} characters)"
-        raise InputError(f"{name}: {not_found(path, what)}")
+        raise InputError(f"{name}: {not_found(path, what)}"
+                         + (f"; expected {expected}" if expected else ""))
     return path
 
 

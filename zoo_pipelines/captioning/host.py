@@ -32,7 +32,7 @@ import numpy as np
 from zoo import contract
 from zoo.beam import batched, beam_search, units_a_call
 from zoo.errors import InputError
-from zoo.options import as_batch, check_int, check_number, not_found
+from zoo.options import as_batch, check_int, check_number, input_file
 
 from .retrieval import choose, memory_matrix, neighbours, recombine
 
@@ -115,19 +115,11 @@ def open_image(item, what: str = "input"):
     if isinstance(item, str) and item.startswith("data:"):
         data, name = _data_uri(item, what), "data URI"
     elif isinstance(item, (str, Path)):
-        if not str(item).strip():        # Path("") is ".": it was named as a folder
-            raise InputError(f"{what}: an empty file name; expected an image path or a data "
-                             f"URI starting 'data:image/'")
-        path = Path(item)
-        try:
-            found = path.is_file()
-        except OSError:                  # e.g. a data URI in quotes: "File name too long"
-            found = False
-        if not found:
-            text = str(item)
-            shown = text if len(text) <= 80 else f"{text[:60]}... ({len(text)} characters)"
-            raise InputError(f"{what}: {shown}: {not_found(path, 'image file')}; expected an "
-                             f"image path or a data URI starting 'data:image/', without quotes")
+        try:        # an empty name, one too long for the system (a data URI in quotes), a folder
+            path = input_file(item, "image file", "an image path or a data URI starting "
+                                                  "'data:image/', without quotes")
+        except InputError as e:
+            raise InputError(f"{what}: {e}") from None
         data, name = path.read_bytes(), str(path)
     elif isinstance(item, (bytes, bytearray)):
         data, name = bytes(item), "image bytes"

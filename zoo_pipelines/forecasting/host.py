@@ -23,7 +23,7 @@ import numpy as np
 
 from zoo import contract
 from zoo.errors import InputError
-from zoo.options import as_batch, check_unicode, input_file
+from zoo.options import as_batch, check_unicode
 
 from .series import check_series, series_from_table
 
@@ -124,15 +124,7 @@ class Host(contract.Host):
                              f"model's horizon); got {horizon!r}")
         horizon = int(horizon)
         items = []
-        for i, item in enumerate(as_batch(inputs, is_one_input,
-                                          "series (dicts), CSV paths or DataFrames")):
-            if isinstance(item, (str, Path)) and "\n" not in str(item).strip():
-                # a file name's faults said on one line before pandas: an empty one read as
-                # the folder ".", one too long for the system was a raw OSError
-                try:
-                    input_file(item, "CSV file of prices")
-                except InputError as e:
-                    raise InputError(f"input {i}: {e}") from None
+        for item in as_batch(inputs, is_one_input, "series (dicts), CSV paths or DataFrames"):
             items.extend(series_from_table(item) if is_table(item) else [item])
         series = [check_series(i, s, self.window + 1) for i, s in enumerate(items)]
         for i, s in enumerate(series):   # pandas (pyarrow) failed on it in decode

@@ -29,7 +29,7 @@ import numpy as np
 
 from zoo.errors import DataFormatError, InputError
 from zoo.contract import shorten
-from zoo.options import check_int, not_found
+from zoo.options import check_int, input_file
 
 DATE_COLUMNS = ("date", "datetime", "timestamp", "time", "day")
 NAME_COLUMNS = ("name", "ticker", "symbol", "series", "id")
@@ -187,9 +187,8 @@ def series_from_table(table, source: str = "input") -> list[dict]:
                          f"a CSV file's path or a DataFrame (pandas.read_csv(io.StringIO(text)) "
                          f"reads text)")
     if isinstance(table, (str, Path)):
-        path = Path(table)
-        if not path.is_file():
-            raise InputError(f"{path}: {not_found(path, 'file')}; expected a CSV of prices")
+        # an empty name read as the folder ".", one too long for the system a raw OSError
+        path = input_file(table, "file", "a CSV of prices")
         try:
             # Blank lines kept (as empty rows, dropped below) so row k is line k + 2.
             table = pd.read_csv(path, skip_blank_lines=False)
