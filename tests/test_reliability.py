@@ -416,6 +416,25 @@ def test_preprocessor_missing_keys_is_a_bundle_error(tiny_bundle, tmp_path):
         zoo.load(path)
 
 
+def test_preprocessor_labels_cut_is_a_bundle_error(tiny_bundle, tmp_path):
+    """Labels cut from preprocessor.json (manifest re-hashed) were a raw IndexError at the
+    first predict(): the CRF's transitions, or the scores of a head without one, disagree."""
+    import shutil
+
+    from zoo_pipelines.ner.host import Host
+
+    path = shutil.copytree(tiny_bundle("ner-bilstm"), tmp_path / "ner")
+    prep = json.loads((path / "preprocessor.json").read_text())
+    prep["preprocessor"]["labels"] = prep["preprocessor"]["labels"][:2]
+    (path / "preprocessor.json").write_text(json.dumps(prep))
+    zoo.bundle.write_manifest(path, "ner-bilstm")
+    with pytest.raises(BundleError, match=r"not usable .*2 labels but CRF transitions of shape"):
+        zoo.load(path)
+    host = Host({**prep["preprocessor"], "crf": None})
+    with pytest.raises(BundleError, match=r"scores 9 tags but its preprocessor lists 2 labels"):
+        host.tag_ids(np.zeros((3, 9), np.float32))
+
+
 # ---- evaluate() on examples passed in memory, and its options -----------------------------
 @pytest.mark.parametrize("data,match", [
     (None, r"needs a data file or folder, or a list of examples .*'tokens', 'tags'.*; got NoneType"),

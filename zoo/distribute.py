@@ -42,6 +42,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from .contract import shorten
 from .errors import InputError, ZooError
 
 log = logging.getLogger("zoo")
@@ -200,7 +201,7 @@ def use(name: str = "auto"):
         except tf.errors.DeadlineExceededError:
             raise not_formed(seconds) from None
         except RuntimeError as e:
-            raise InputError(f"cannot start MultiWorkerMirroredStrategy ({str(e)[:160]}); it "
+            raise InputError(f"cannot start MultiWorkerMirroredStrategy ({shorten(e, 300)}); it "
                              f"must be created before TensorFlow runs anything: call "
                              f"zoo.distribute.use('multi_worker') first") from None
     elif chosen == "mirrored":
@@ -349,6 +350,10 @@ def lost(error, checkpoint_epoch: int) -> WorkerLost:
     ...                "Collective ops is aborted by: recvmsg:Connection reset by peer\\n")
     >>> str(lost(Aborted(), 3))[:92]
     'worker 0: lost the other workers (Aborted: Collective ops is aborted by: recvmsg:Connection '
+    >>> class Long(Exception):
+    ...     message = "Collective ops is aborted by: " + "a cause " * 60
+    >>> "a cause a c...); restart every worker" in str(lost(Long(), 3))
+    True
     """
     # TensorFlow's message starts with where the collective was defined; the cause is the
     # line that says why it was aborted (a peer's heartbeats stopped, a connection reset).
@@ -356,7 +361,8 @@ def lost(error, checkpoint_epoch: int) -> WorkerLost:
     useful = [line for line in lines if line and not line.startswith(
         ("Graph execution error", "Detected at node", "File "))] or [""]
     first = next((line for line in useful if "aborted by" in line), useful[0])
-    first = re.sub(r"\{\{function_node [^}]*\}\}\s*", "", first)[:160]
+    # the whole cause, on one line, marked where cut (it was cut at 160 characters unmarked)
+    first = shorten(re.sub(r"\{\{function_node [^}]*\}\}\s*", "", first), 300)
     kind, index = task()
     return WorkerLost(f"{kind} {index}: lost the other workers ({type(error).__name__}: "
                       f"{first}); restart every worker with the same command and TF_CONFIG: "

@@ -23,7 +23,7 @@ import numpy as np
 
 from zoo import contract
 from zoo.decoding import crf_marginals, log_softmax, viterbi
-from zoo.errors import InputError
+from zoo.errors import BundleError, InputError
 from zoo.options import as_batch, check_unicode, shown
 
 PAD, UNK = 0, 1
@@ -159,6 +159,9 @@ class Host(contract.Host):
         self.max_len = max(config["buckets"])
         crf = config.get("crf")
         self.crf = {k: np.asarray(v, np.float32) for k, v in crf.items()} if crf else None
+        if self.crf is not None and self.crf["transitions"].shape != (len(self.labels),) * 2:
+            raise ValueError(f"{len(self.labels)} labels but CRF transitions of shape "
+                             f"{self.crf['transitions'].shape}; the two must agree")
 
     def encode(self, inputs) -> Encoded:
         inputs = as_batch(inputs, (str, bytes), "sentences (str) or token lists (list[str])")
@@ -203,6 +206,9 @@ class Host(contract.Host):
     def tag_ids(self, emissions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The best tags and each one's marginal probability (CRF forward-backward, or the
         softmax of a head without a CRF)."""
+        if emissions.shape[-1] != len(self.labels):   # labels edited apart from the model
+            raise BundleError(f"the model scores {emissions.shape[-1]} tags but its "
+                              f"preprocessor lists {len(self.labels)} labels; the two must agree")
         if self.crf is None:
             probs = np.exp(log_softmax(emissions))
             ids = emissions.argmax(-1)
