@@ -273,28 +273,7 @@ class Bench:
 
 
 # ---- the command line ---------------------------------------------------------------------
-def script(main: Callable[[], object], prog: str) -> int:
-    """`python -m PROG`'s exit code for a benchmark's `main()`: a wrong invocation found on
-    the way (an unknown model, a bundle folder that is not there, --steps 0, a peer such as
-    PyTorch not installed, a results file that cannot be written) is one line, as `zoo
-    bench` prints it (zoo/cli.py), not a traceback through the benchmark."""
-    from zoo.errors import ZooError, describe_os_error
-    from zoo.runtime import missing_package
-
-    try:
-        code = main()
-        return code if isinstance(code, int) else 0
-    except ZooError as e:
-        message = str(e)
-    except ModuleNotFoundError as e:
-        error = missing_package(e, f"python -m {prog}")
-        if error is e:                  # one of the zoo's own modules: a broken checkout
-            raise
-        message = str(error)
-    except OSError as e:
-        message = describe_os_error(e)
-    print(f"error: {message}", file=sys.stderr)
-    return 2
+from zoo.errors import script  # noqa: E402,F401  every benchmark's `python -m` exit code
 
 
 def check_models(names) -> None:

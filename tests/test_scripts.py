@@ -102,12 +102,12 @@ def test_summarization_general_names_what_is_wrong(tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
         general.main([])                                   # was an IndexError
     assert e.value.code == 2
-    with pytest.raises(SystemExit, match="GRID_JSON: expected a JSON list"):
+    with pytest.raises(InputError, match="GRID_JSON: expected a JSON list"):
         general.main(["sweep", "summarize-attn", "not json", str(tmp_path / "s.json")])
-    with pytest.raises(SystemExit, match=r"none.json: no such sweep file$"):
+    with pytest.raises(ZooError, match=r"none.json: no such sweep file$"):
         general.main(["finish", "summarize-attn", str(tmp_path / "o"), str(tmp_path / "none.json"), "r"])
     (tmp_path / "s.json").write_text('{"beam 1": {"options": {"beam": 1}}}')
-    with pytest.raises(SystemExit, match="ROW 'beam 2' is not a row"):
+    with pytest.raises(InputError, match="ROW 'beam 2' is not a row"):
         general.main(["finish", "summarize-attn", str(tmp_path / "o"), str(tmp_path / "s.json"), "beam 2"])
 
 
@@ -119,17 +119,24 @@ def test_soup_mix_and_notebooks_refuse_wrong_calls(tmp_path, capsys):
         soup.main([str(tmp_path / "out")])                 # OUT and no bundle
     assert e.value.code == 2 and "BUNDLE" in capsys.readouterr().err
     (tmp_path / "file").write_text("x")
-    with pytest.raises(SystemExit, match="a file, not a folder"):
+    with pytest.raises(InputError, match="a file, not a folder"):
         mix.main([str(tmp_path / "file")])
     with pytest.raises(SystemExit):
         _execute_py().main(["nope.ipynb"])                 # was a raw FileNotFoundError
     assert "nope.ipynb: no such file; expected a notebook, one of" in capsys.readouterr().err
 
 
-def test_python_m_benchmark_with_a_typo_is_one_line():
+def test_python_m_benchmark_with_a_typo_is_one_line(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     r = subprocess.run([sys.executable, "-m", "benchmarks.memory", "nerr-bilstm"], cwd=REPO,
                        env=env, capture_output=True, text=True, timeout=120)
     assert r.returncode == 2, r.stderr
     assert re.fullmatch(r"error: unknown model 'nerr-bilstm'.*\n", r.stderr), r.stderr
+    # the pipelines' recipe steps go through the same zoo.errors.script (they exited 1)
+    (tmp_path / "file").write_text("x")
+    r = subprocess.run([sys.executable, "-m", "zoo_pipelines.summarization.mix",
+                        str(tmp_path / "file")], cwd=REPO, env=env, capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 2 and re.fullmatch(r"error: .*file: a file, not a folder.*\n",
+                                              r.stderr), r.stderr
     assert issubclass(UnknownModelError, ZooError)

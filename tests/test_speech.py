@@ -13,7 +13,7 @@ from zoo_pipelines.speech import features as F
 from zoo_pipelines.speech import host as H
 from zoo_pipelines.speech import text as T
 from zoo.decoding import ctc_beam_search, ctc_collapse, log_softmax
-from zoo.errors import DataFormatError, InputError
+from zoo.errors import DataFormatError, InputError, ZooError
 
 RATE = 8000
 
@@ -565,11 +565,11 @@ def test_self_train_command_writes_the_bundle_and_his_transcripts(data_dir, tmp_
     lines = [x for x in capsys.readouterr().out.splitlines() if x.startswith(str(his))]
     assert len(lines) == 10 and all(line.split("\t")[1].strip() for line in lines)
     assert (tmp_path / "st" / "manifest.json").exists()
-    with pytest.raises(SystemExit, match="nowhere: no such file or folder of his recordings"):
+    with pytest.raises(ZooError, match="nowhere: no such file or folder of his recordings"):
         self_train.main(["speech-ctc", str(tmp_path / "nowhere"), "--out", str(tmp_path / "x")])
-    with pytest.raises(SystemExit, match="forecast-lstm is a forecasting model; expected a speech"):
+    with pytest.raises(ZooError, match="forecast-lstm is a forecasting model; expected a speech"):
         self_train.main(["forecast-lstm", str(his), "--out", str(tmp_path / "x")])
-    with pytest.raises(SystemExit, match="forecast-lstm is a forecasting model; expected a speech"):
+    with pytest.raises(ZooError, match="forecast-lstm is a forecasting model; expected a speech"):
         self_train.main(["speech-ctc-stream", str(his), "--out", str(tmp_path / "x"),
                          "--teacher", "forecast-lstm"])
 

@@ -221,7 +221,7 @@ def test_scores_go_into_the_card_with_every_voice_and_the_pooled_row(voices, tmp
 
 
 def test_the_command_line_says_what_is_wrong_in_one_line(tmp_path, capsys):
-    with pytest.raises(SystemExit, match="^error: unknown voice 'espeak-xx'; expected one of flite-kal"):
+    with pytest.raises(InputError, match="^unknown voice 'espeak-xx'; expected one of flite-kal"):
         S.main(["--out", str(tmp_path), "--voices", "espeak-xx"])
     with pytest.raises(SystemExit):
         S.main(["--out", str(tmp_path), "--card"])

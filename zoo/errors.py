@@ -5,6 +5,7 @@
 True
 """
 import os
+import sys
 from pathlib import Path
 from types import TracebackType
 
@@ -96,3 +97,32 @@ def describe_os_error(e: OSError) -> str:
     """
     return f"{e.filename}: {e.strerror or e}" if e.filename else f"{e.strerror or e}"
 
+
+def script(main, prog: str) -> int:
+    """`python -m PROG`'s exit code for a script's `main()` (the benchmarks', the
+    pipelines' recipe steps): a wrong invocation found on the way (an unknown model, a
+    bundle folder that is not there, --steps 0, a peer such as PyTorch not installed, a
+    results file that cannot be written) is one line and exit status 2, as `zoo` prints it
+    (zoo/cli.py), not a traceback through the script.
+
+    >>> def main():
+    ...     raise ZooError("unknown model 'nerr'")
+    >>> script(main, "benchmarks.x")
+    2
+    """
+    from .runtime import missing_package
+
+    try:
+        code = main()
+        return code if isinstance(code, int) else 0
+    except ZooError as e:
+        message = str(e)
+    except ModuleNotFoundError as e:
+        error = missing_package(e, f"python -m {prog}")
+        if error is e:                  # one of the zoo's own modules: a broken checkout
+            raise
+        message = str(error)
+    except OSError as e:
+        message = describe_os_error(e)
+    print(f"error: {message}", file=sys.stderr)
+    return 2

@@ -24,7 +24,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from zoo.errors import InputError, ZooError
+from zoo.errors import InputError, script
 
 
 def recordings(paths: list[str]) -> list[str]:
@@ -82,24 +82,21 @@ def main(argv=None):
     from . import data as D
     from . import evaluate as E
 
-    try:
-        audio, model = recordings(args.recordings), E.load_speech(args.model)
-        teacher_name = args.teacher or default_teacher(model)
-        teacher = None if teacher_name in (None, "none") else E.load_speech(teacher_name)
-        if teacher is not None:
-            print(f"labels: {teacher_name}'s transcripts (--teacher none: the model's own)",
-                  file=sys.stderr)
-        folder = args.validation or args.rehearse or data_root() / model.entry.default_data
-        tuned = E.self_trained(model, audio, rehearse=args.rehearse or True,
-                               validation=D.read_split(Path(folder), "valid"),
-                               keep=args.keep, rounds=args.rounds, out=args.out,
-                               teacher=teacher)
-        said = tuned.predict(audio)
-    except ZooError as e:
-        raise SystemExit(f"error: {e}") from None
+    audio, model = recordings(args.recordings), E.load_speech(args.model)
+    teacher_name = args.teacher or default_teacher(model)
+    teacher = None if teacher_name in (None, "none") else E.load_speech(teacher_name)
+    if teacher is not None:
+        print(f"labels: {teacher_name}'s transcripts (--teacher none: the model's own)",
+              file=sys.stderr)
+    folder = args.validation or args.rehearse or data_root() / model.entry.default_data
+    tuned = E.self_trained(model, audio, rehearse=args.rehearse or True,
+                           validation=D.read_split(Path(folder), "valid"),
+                           keep=args.keep, rounds=args.rounds, out=args.out,
+                           teacher=teacher)
+    said = tuned.predict(audio)
     for path, result in zip(audio, said):
         print(f"{path}\t{result['text']}")
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(script(main, "zoo_pipelines.speech.self_train"))

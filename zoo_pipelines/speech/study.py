@@ -22,9 +22,10 @@ from __future__ import annotations
 import argparse
 import re
 import shlex
+import sys
 from pathlib import Path
 
-from zoo.errors import InputError
+from zoo.errors import InputError, script
 
 from . import data as D
 from . import synth as S
@@ -215,9 +216,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    from zoo.errors import ZooError
-
-    try:
-        main()
-    except ZooError as e:               # a zoo error is one line, not a traceback
-        raise SystemExit(f"error: {e}") from None
+    sys.exit(script(main, "zoo_pipelines.speech.study"))

@@ -36,13 +36,14 @@ import csv
 import json
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
-from zoo.errors import InputError, ZooError
+from zoo.errors import InputError, script
 
 from .audio import read_audio, resample
 from .text import DIGIT_WORDS
@@ -372,10 +373,7 @@ def main(argv=None):
         ap.error("--card writes --score's table into the scored bundles' cards; expected --score too")
     if args.mix and not args.mix_out:
         ap.error("--mix needs --mix-out")
-    try:
-        run(args)
-    except ZooError as e:
-        raise SystemExit(f"error: {e}") from None
+    run(args)
 
 
 def run(args) -> None:
@@ -407,4 +405,4 @@ def run(args) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(script(main, "zoo_pipelines.speech.synth"))

@@ -32,6 +32,8 @@ import sys
 import time
 from pathlib import Path
 
+from zoo.errors import script
+
 from .data import DATASETS, REPORT_RULE
 from .evaluate import evaluate, lead_sentence, rouge_each, summarize
 from .mix import corpus, mixed_valid
@@ -269,42 +271,37 @@ def main(argv=None) -> int:
     v.add_argument("bundle", help="a summarize-attn name or bundle folder")
     args = ap.parse_args(argv)
     import zoo
-    from zoo.errors import InputError, ZooError, describe_os_error
+    from zoo.errors import InputError
     from zoo.options import check_output_file
 
-    try:
-        if args.command == "sweep":
-            grid = read_grid(args.grid)
-            corpora = tuple(args.corpora.split(",")) if args.corpora else DATASETS
-            unknown = set(corpora) - set(DATASETS)
-            if unknown:
-                raise InputError(f"CORPORA: unknown {', '.join(sorted(unknown))} (expected "
-                                 f"some of {', '.join(DATASETS)})")
-            out = check_output_file(args.out, "SWEEP_JSON")      # before the sweep's hours
-            res = sweep(zoo.load(args.bundle), {label(o): o for o in grid}, corpora)
-            for row, o in zip(res.values(), grid):
-                row["options"] = o
-            out.write_text(json.dumps(res, indent=1))
-        elif args.command == "versus-lead":
-            model = zoo.load(args.bundle)
-            print("| report split | pairs | model ROUGE-L | lead | difference | paired SE | "
-                  "bootstrap 95 % |\n|---|---:|---:|---:|---:|---:|---|")
-            for corpus_name, r in versus_lead(model).items():
-                print(f"| {corpus_name} | {r['examples']} | {r['model']:.4f} | {r['lead']:.4f} | "
-                      f"{r['difference']:+.4f} | {r['se']:.4f} | "
-                      f"[{r['low']:+.4f}, {r['high']:+.4f}] |")
-        else:
-            rows = read_sweep(args.sweep)
-            if args.row not in rows:
-                raise InputError(f"ROW {args.row!r} is not a row of {args.sweep}; expected one "
-                                 f"of: {'; '.join(rows)}")
-            finish(args.bundle, args.out, args.sweep, args.row)
-    except ZooError as e:
-        raise SystemExit(f"error: {e}") from None
-    except OSError as e:                 # a file the checks above did not cover (permissions)
-        raise SystemExit(f"error: {describe_os_error(e)}") from None
+    if args.command == "sweep":
+        grid = read_grid(args.grid)
+        corpora = tuple(args.corpora.split(",")) if args.corpora else DATASETS
+        unknown = set(corpora) - set(DATASETS)
+        if unknown:
+            raise InputError(f"CORPORA: unknown {', '.join(sorted(unknown))} (expected "
+                             f"some of {', '.join(DATASETS)})")
+        out = check_output_file(args.out, "SWEEP_JSON")      # before the sweep's hours
+        res = sweep(zoo.load(args.bundle), {label(o): o for o in grid}, corpora)
+        for row, o in zip(res.values(), grid):
+            row["options"] = o
+        out.write_text(json.dumps(res, indent=1))
+    elif args.command == "versus-lead":
+        model = zoo.load(args.bundle)
+        print("| report split | pairs | model ROUGE-L | lead | difference | paired SE | "
+              "bootstrap 95 % |\n|---|---:|---:|---:|---:|---:|---|")
+        for corpus_name, r in versus_lead(model).items():
+            print(f"| {corpus_name} | {r['examples']} | {r['model']:.4f} | {r['lead']:.4f} | "
+                  f"{r['difference']:+.4f} | {r['se']:.4f} | "
+                  f"[{r['low']:+.4f}, {r['high']:+.4f}] |")
+    else:
+        rows = read_sweep(args.sweep)
+        if args.row not in rows:
+            raise InputError(f"ROW {args.row!r} is not a row of {args.sweep}; expected one "
+                             f"of: {'; '.join(rows)}")
+        finish(args.bundle, args.out, args.sweep, args.row)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(script(main, "zoo_pipelines.summarization.general"))

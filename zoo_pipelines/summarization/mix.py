@@ -45,6 +45,7 @@ import sys
 from pathlib import Path
 
 from zoo.data import carve, data_root
+from zoo.errors import script
 
 from .data import DATASETS, read, read_split, report_group
 
@@ -136,24 +137,19 @@ def main(argv=None) -> int:
     # argparse, not sys.argv[1]: --help wrote the mix into a folder named "--help"
     import argparse
 
-    from zoo.errors import InputError, ZooError, describe_os_error
+    from zoo.errors import InputError
 
     ap = argparse.ArgumentParser(prog="python -m zoo_pipelines.summarization.mix",
                                  description=__doc__.split("\n\n")[0])
     ap.add_argument("out", nargs="?", default="runs/summarization/mix",
                     help="folder for the .jsonl.gz files (runs/summarization/mix)")
     args = ap.parse_args(argv)
-    try:
-        if Path(args.out).exists() and not Path(args.out).is_dir():
-            raise InputError(f"{args.out}: a file, not a folder; expected OUT to name a folder "
-                             f"for the mix's .jsonl.gz files")
-        print(write_mix(args.out))
-    except ZooError as e:           # a missing or malformed corpus under $ZOO_DATA
-        raise SystemExit(f"error: {e}") from None
-    except OSError as e:
-        raise SystemExit(f"error: {describe_os_error(e)}") from None
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        raise InputError(f"{args.out}: a file, not a folder; expected OUT to name a folder "
+                         f"for the mix's .jsonl.gz files")
+    print(write_mix(args.out))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(script(main, "zoo_pipelines.summarization.mix"))
