@@ -182,6 +182,42 @@ def test_bad_input_is_a_4xx_with_a_one_line_message(ner, body, status, words):
     assert words in message and "\n" not in message and "Traceback" not in message
 
 
+def test_a_gzip_body_is_read_and_other_codings_or_an_empty_body_refused(ner):
+    """A gzip body (Content-Encoding: gzip, as TF Serving takes) was 'not valid JSON
+    ('utf-8' codec can't decode byte 0x8b ...)'; another coding was ignored; an empty body
+    (HTTP/1.0 without Content-Length) was 'Expecting value: line 1 column 1'."""
+    import gzip
+
+    path, body = "/v1/models/ner-bilstm:predict", json.dumps({"instances": SENTENCES[:2]}).encode()
+    plain = ner.post(path, content=body)
+    zipped = ner.post(path, content=gzip.compress(body), headers={"Content-Encoding": "gzip"})
+    assert zipped.status_code == plain.status_code == 200 and zipped.json() == plain.json()
+    bomb = gzip.compress(b'{"instances": ["' + b"x" * (2 << 20) + b'"]}')     # 1 MB allowed
+    for content, coding, status, words in (
+            (bomb, "gzip", 413, "once uncompressed"), (body, "gzip", 400, "not valid gzip"),
+            (gzip.compress(body)[:-9], "gzip", 400, "cut short"),
+            (body, "br", 415, "Content-Encoding 'br'"), (b"", "identity", 400, "body is empty")):
+        r = ner.post(path, content=content, headers={"Content-Encoding": coding})
+        assert r.status_code == status and words in r.json()["error"], (coding, r.text)
+        assert "\n" not in r.json()["error"]
+
+
+def test_a_client_gone_mid_body_is_no_internal_error(ner):
+    """A client that disconnected before sending its whole body was counted as a 500 and
+    left a ClientDisconnect traceback in the server log ('a bug of ours'); it is a 499
+    (nginx's 'client closed request'), and the server goes on serving."""
+    before = metric(ner, "zoo_requests_total", model="ner-bilstm", code="499")
+    with socket.create_connection(("127.0.0.1", int(ner.url.rsplit(":", 1)[1]))) as s:
+        s.sendall(b"POST /v1/models/ner-bilstm:predict HTTP/1.1\r\nHost: x\r\n"
+                  b"Content-Length: 100\r\n\r\n{\"instances")
+    deadline = time.monotonic() + 10
+    while metric(ner, "zoo_requests_total", model="ner-bilstm", code="499") == before:
+        assert time.monotonic() < deadline, ner.log.read_text()[-2000:]
+        time.sleep(0.1)
+    assert "ClientDisconnect" not in ner.log.read_text()
+    assert ner.post("/v1/models/ner-bilstm:predict", {"instances": ["EU ."]}).status_code == 200
+
+
 def test_unknown_model_route_and_method_are_404(ner):
     r = ner.post("/v1/models/nosuch:predict", {"instances": ["x"]})
     assert r.status_code == 404 and "loaded: ner-bilstm" in r.json()["error"]
@@ -444,3 +480,36 @@ def test_model_specs_are_checked_before_anything_loads(tmp_path):
                         ("ner=", "nothing after '='")):
         with pytest.raises(ZooError, match=words):
             resolve([spec])
+
+
+@pytest.mark.parametrize("models,state,said", [([], 503, "interrupted while loading"),
+                                                (["ner-bilstm"], 200, "interrupted")])
+def test_ctrl_c_exits_130_not_an_abort_or_a_traceback(tmp_path, models, state, said):
+    """Ctrl-C while the models loaded: the interpreter exited with TensorFlow busy in the
+    loading thread and aborted ('terminate called without an active exception', status
+    134 / -6); once they had loaded, `python -m zoo.serve` showed KeyboardInterrupt's
+    traceback."""
+    import signal
+
+    log = tmp_path / "server.log"
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    proc = subprocess.Popen([sys.executable, "-m", "zoo.serve", *models, "--port", "0"], cwd=REPO,
+                            env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+    try:
+        deadline, status = time.monotonic() + 120, None
+        while status != state and time.monotonic() < deadline and proc.poll() is None:
+            if "http://127.0.0.1:" in log.read_text():
+                port = log.read_text().split("http://127.0.0.1:")[1].split("/")[0]
+                try:
+                    status = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5).status_code
+                except httpx.HTTPError:
+                    pass
+            time.sleep(0.1)
+        assert status == state, log.read_text()    # 503: still loading all shipped models
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(60) == 130, log.read_text()
+        text = log.read_text()
+        assert said in text and "terminate called" not in text and "Traceback" not in text
+    finally:
+        proc.kill()
+        proc.wait()

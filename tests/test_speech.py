@@ -682,6 +682,20 @@ def test_stream_takes_predicts_dict_and_refuses_an_over_long_chunk(shipped, fsdd
         shipped("speech-ctc-stream").stream().feed((np.zeros(21 * 60 * 100), 100))
 
 
+def test_one_stream_fed_from_two_threads_at_once_is_refused(shipped, fsdd):
+    """Two threads feeding one stream interleaved their chunks and its state: "3 0 0" for a
+    spoken "0", given as fine. A feed (or finish) while another runs is refused; streams of
+    their own, one per thread, are independent."""
+    s = shipped("speech-ctc-stream").stream()
+    wave = D.waveform({"audio": str(fsdd / "0_jackson_0.wav")}, RATE)
+    with s.busy:                                 # as if another thread were in feed()
+        for call in (lambda: s.feed((wave, RATE)), s.finish):
+            with pytest.raises(InputError, match="being fed by another thread"):
+                call()
+    s.feed((wave, RATE))                          # free again: it works as before
+    assert s.finish()["text"] == "0"
+
+
 @pytest.mark.slow
 def test_chars_alphabet_trains_end_to_end_on_ljspeech(data_dir, tmp_path):
     """`zoo train speech-ctc --alphabet chars` on the 29 LJ Speech utterances: the pipeline

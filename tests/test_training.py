@@ -370,3 +370,29 @@ def test_sigterm_stops_training_as_ctrl_c_does(monkeypatch, capsys):
     finally:
         signal.signal(signal.SIGTERM, before)
     assert "interrupted; re-run the same command to resume training" in capsys.readouterr().err
+
+
+def test_fine_tune_holds_its_out_until_the_bundle_is_written(tiny_conll, tmp_path, monkeypatch):
+    """The lock on --out (zoo.bundle.writing) covered the fine-tune's training only: a
+    second fine-tune into the same --out, started as the first finished training, wrote
+    its bundle files over the first's while they were being written."""
+    out, seen = tmp_path / "tuned", []
+    from zoo.model import ZooModel
+
+    save = ZooModel.save
+
+    def save_and_try_a_second_writer(self, directory, **kw):
+        try:            # as another process would (flock is per open file)
+            with zoo.bundle.writing(out, out / "train" / ".lock"):
+                seen.append("not locked")
+        except zoo.errors.InputError as e:
+            seen.append(str(e))
+        return save(self, directory, **kw)
+
+    monkeypatch.setattr(ZooModel, "save", save_and_try_a_second_writer)
+    zoo.load("ner-bilstm").fine_tune(tiny_conll / "valid.txt", validation=tiny_conll / "valid.txt",
+                                     out=out, epochs=1, steps_per_epoch=1, batch_size=8,
+                                     monitor_gradients=False)
+    assert seen == [f"{out} is being written by process {os.getpid()}; wait for it to finish "
+                    f"or choose another --out"]
+    zoo.load(out)

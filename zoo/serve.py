@@ -24,7 +24,7 @@ An instance is the task's raw input as JSON (its host's from_json: zoo/contract.
 zoo/webio.py); `parameters` are predict()'s options (`{"beam": 4}`), checked as predict()
 checks them. Bad input is a 4xx with the zoo's one-line message, `{"error": "..."}`: 400
 bad JSON, instance or option, 404 an unknown model, 413 too many instances or too large a
-body or text, 503 still loading.
+body or text, 415 a Content-Encoding other than gzip, 503 still loading.
 Concurrent requests are micro-batched (zoo/batching.py): their answers are those of
 one-at-a-time predict(). With `--max-wait-ms 0` (the default) a batch is whatever queued
 while the previous one ran: under load batches fill anyway, and a lone request never
@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import socket
 import sys
@@ -49,6 +50,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 
 from . import registry, webio
 from .batching import Batcher
@@ -220,7 +222,8 @@ def create_app(models: list[str], max_batch: int = 32, max_wait_ms: float = 0.0,
 
     @asynccontextmanager
     async def lifespan(app):
-        threading.Thread(target=load_all, name="zoo-load", daemon=True).start()
+        app.state.loader = threading.Thread(target=load_all, name="zoo-load", daemon=True)
+        app.state.loader.start()
         yield
         for s in served.values():
             if s.batcher:
@@ -344,6 +347,11 @@ def create_app(models: list[str], max_batch: int = 32, max_wait_ms: float = 0.0,
         except HTTPError as e:
             code = e.status
             return error(code, str(e))
+        except ClientDisconnect:       # gone before its body was read: no one to answer,
+            code = 499                 # and not a 500 with a traceback in the log (nginx's 499)
+            log.info("%s:%s: the client disconnected before sending its whole body", name,
+                     method)
+            return Response(status_code=code)
         except UnknownModelError as e:
             code = 404
             return error(code, str(e))
@@ -377,6 +385,17 @@ async def read_json(request, limit: int):
                                  f"most {limit:,} (--max-body-mb)")
         chunks.append(chunk)
     body = b"".join(chunks)
+    # A gzip body (Content-Encoding: gzip, as TF Serving takes) was read as JSON: "not valid
+    # JSON ('utf-8' codec can't decode byte 0x8b...)"; another coding was ignored.
+    coding = request.headers.get("content-encoding", "identity").strip().lower()
+    if coding in ("gzip", "x-gzip"):
+        body = gunzip(body, limit)
+    elif coding != "identity":
+        raise HTTPError(415, f"Content-Encoding {coding[:40]!r} is not accepted; send the body "
+                             f"as it is or gzip-compressed (Content-Encoding: gzip)")
+    if not body:        # HTTP/1.0 without Content-Length sends none: 'Expecting value'
+        raise HTTPError(400, "the body is empty (sent without a Content-Length?); expected "
+                             "{\"instances\": [...]}")
     try:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError) as e:
@@ -395,6 +414,27 @@ async def read_json(request, limit: int):
             raise HTTPError(400, f"the body holds a lone UTF-16 surrogate "
                                  f"({e.object[e.start]!r} without its pair), which is no "
                                  f"character; expected text that encodes to UTF-8") from None
+    return data
+
+
+def gunzip(body: bytes, limit: int) -> bytes:
+    """A gzip body uncompressed, refused (413) once it passes `limit` bytes: a few KB of
+    gzip can hold gigabytes."""
+    import zlib
+
+    inflate = zlib.decompressobj(wbits=31)      # 31: the gzip header and trailer
+    try:
+        data = inflate.decompress(body, limit + 1)
+        whole = inflate.eof and not inflate.unused_data
+    except zlib.error as e:
+        raise HTTPError(400, f"the body is not valid gzip ({e}); expected it compressed as "
+                             f"Content-Encoding: gzip says") from None
+    if len(data) > limit:
+        raise HTTPError(413, f"request body over {limit:,} bytes once uncompressed; this "
+                             f"server takes at most {limit:,} (--max-body-mb)")
+    if not whole:
+        raise HTTPError(400, "the body's gzip stream is cut short or followed by other "
+                             "bytes; expected one whole gzip stream")
     return data
 
 
@@ -475,7 +515,18 @@ def serve(models: list[str], host: str = "127.0.0.1", port: int = 8501, max_batc
     print(f"zoo serve: http://{host}:{port}/ loading {', '.join(app.state.served)} "
           f"(max batch {max_batch}, max wait {max_wait_ms:g} ms)", flush=True)
     config = uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=5)
-    uvicorn.Server(config).run(sockets=[sock])
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    except KeyboardInterrupt:
+        # Ctrl-C while models load: the interpreter's exit with TensorFlow busy in the
+        # loading thread aborted ('terminate called without an active exception', status
+        # 134). Nothing is left to save: leave at once.
+        loader = getattr(app.state, "loader", None)
+        if loader is not None and loader.is_alive():
+            print("zoo serve: interrupted while loading models", file=sys.stderr, flush=True)
+            sys.stdout.flush()
+            os._exit(130)
+        raise
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -492,6 +543,9 @@ def main(argv: list[str] | None = None) -> int:
     except ZooError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:   # Ctrl-C: uvicorn re-raises it once stopped (was a traceback)
+        print("zoo serve: interrupted", file=sys.stderr)
+        return 130
     return 0
 
 

@@ -662,7 +662,9 @@ def fine_tune(zm, data, validation=None, epochs: int = 3, out=None,
         print(f"fine_tune: {'re-initialised' if heads else 'grown'} output layers: "
               f"{', '.join(fresh)}")
     zm = type(zm)(entry, new, prep, hparams=hp)
-    # one writer of --out at a time, as zoo train (zoo.bundle.writing)
+    # one writer of --out at a time, as zoo train (zoo.bundle.writing), held until the
+    # bundle is written: a second fine-tune into the same --out started as the first
+    # finished training overwrote its bundle files while they were being written
     with (bundle.writing(out, Path(out) / "train" / ".lock") if out and distribute.is_chief()
           else contextlib.nullcontext()):
         work = Path(out) / "train" if out else Path(tempfile.mkdtemp(prefix="zoo-finetune-"))
@@ -674,26 +676,26 @@ def fine_tune(zm, data, validation=None, epochs: int = 3, out=None,
             print(f"{' '.join(map(str, distribute.task()))}: fine-tuning done; the chief writes "
                   f"the bundle")
             return zm
-    zm.metrics = {"model": entry.name, "hparams": hp, "paper": entry.paper,
-                  "fine_tuned_on": (dataset_name(data) if isinstance(data, (str, Path))
-                                    else f"{len(new_ex)} examples"),
-                  **({"rehearsal": rehearsal} if rehearsal else {}),
-                  **({"labels": {k: v for k, v in label_change.items() if k != "labels"}}
-                     if label_change else {}),
-                  "distribution": distribute.describe(parts["fit"].get("batch_size", 32)),
-                  "split": valid_what,
-                  "valid": {**zm.evaluate(valid_ex), "data": valid_what},
-                  "splits": {"valid": {"data": valid_what, "selection": True,
-                                       "chose": "the epoch"},
-                             "report": {"selection": False, "note": FINE_TUNE_REPORT_NOTE}}}
-    if out:
-        copy_pictures(work, Path(out))
-        zm.save(out, command="\n".join(c for c in (parent.get("command"), command) if c))
-        bundle.check(out)                   # written and verified: the checkpoint can go
-        remove(work / "backup")
-    else:
-        remove(work)            # nowhere to resume to: no checkpoints left behind in /tmp
-    return zm
+        zm.metrics = {"model": entry.name, "hparams": hp, "paper": entry.paper,
+                      "fine_tuned_on": (dataset_name(data) if isinstance(data, (str, Path))
+                                        else f"{len(new_ex)} examples"),
+                      **({"rehearsal": rehearsal} if rehearsal else {}),
+                      **({"labels": {k: v for k, v in label_change.items() if k != "labels"}}
+                         if label_change else {}),
+                      "distribution": distribute.describe(parts["fit"].get("batch_size", 32)),
+                      "split": valid_what,
+                      "valid": {**zm.evaluate(valid_ex), "data": valid_what},
+                      "splits": {"valid": {"data": valid_what, "selection": True,
+                                           "chose": "the epoch"},
+                                 "report": {"selection": False, "note": FINE_TUNE_REPORT_NOTE}}}
+        if out:
+            copy_pictures(work, Path(out))
+            zm.save(out, command="\n".join(c for c in (parent.get("command"), command) if c))
+            bundle.check(out)                   # written and verified: the checkpoint can go
+            remove(work / "backup")
+        else:
+            remove(work)            # nowhere to resume to: no checkpoints left behind in /tmp
+        return zm
 
 
 def check_kept_preprocessor(zm, overrides: dict, data_mod) -> None:

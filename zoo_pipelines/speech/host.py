@@ -22,6 +22,8 @@ the same features with tf.signal from the same mel matrix (zoo_pipelines/speech/
 """
 from __future__ import annotations
 
+import contextlib
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -314,8 +316,25 @@ class Stream:
         self.logits: list = []
         self.frames = 0
         self.done = False
+        # Two threads feeding one stream at once interleaved their chunks and state: a
+        # wrong transcript given as fine. Refused instead (one source, fed in order).
+        self.busy = threading.Lock()
 
     def feed(self, chunk) -> dict:
+        with self.turn():
+            return self._feed(chunk)
+
+    @contextlib.contextmanager
+    def turn(self):
+        if not self.busy.acquire(blocking=False):
+            raise InputError("this stream is being fed by another thread at this moment; "
+                             "expected one thread at a time (one m.stream() per audio source)")
+        try:
+            yield
+        finally:
+            self.busy.release()
+
+    def _feed(self, chunk) -> dict:
         if self.done:
             raise InputError("this stream is finished; start a new one with m.stream()")
         wave, rate = array_and_rate(chunk, self.host.rate, "chunk")    # as predict() checks it
@@ -343,8 +362,12 @@ class Stream:
 
     def finish(self) -> dict:
         """Flush: feed a short silence (see StreamingHost.prepare), run what is left."""
+        with self.turn():
+            return self._finish()
+
+    def _finish(self) -> dict:
         if not self.done:
-            self.feed(self.host.flush())
+            self._feed(self.host.flush())
         if not self.done and self.pending.shape[0]:
             self._run(self.pending)
         self.done = True
