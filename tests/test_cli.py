@@ -148,3 +148,45 @@ def test_info_checks_the_bundle_and_names_what_is_wrong(tmp_path, capsys):
            "command" in capsys.readouterr().err
     assert main(["info", "NER-BILSTM"]) == 2
     assert "Did you mean 'ner-bilstm'? Registered" in capsys.readouterr().err
+
+
+def test_a_terminal_that_is_not_utf8_gets_text_not_a_unicode_error(monkeypatch):
+    """Under LC_ALL=C PYTHONUTF8=0 (and PYTHONIOENCODING=ascii) `zoo info`'s em dashes and
+    an echoed file name of a byte that is no UTF-8 were a raw UnicodeEncodeError, and
+    "Zoë" typed as an input reached the model as lone surrogates ('Zo\\udcc3\\udcab')."""
+    import os
+    import subprocess
+    import sys
+
+    from zoo.cli import typed
+
+    env = {**os.environ, "LC_ALL": "C", "PYTHONUTF8": "0", "PYTHONIOENCODING": "ascii"}
+    run = subprocess.run([sys.executable, "-m", "zoo.cli", "info", "ner-bilstm"], env=env,
+                         capture_output=True, text=True, errors="replace")
+    assert run.returncode == 0 and "\\u2014" in run.stdout, run.stderr[-500:]
+    assert "\xff".encode("ascii", "zoo.terminal") == b"\\xff"     # registered by zoo.cli
+    assert "a\udcff".encode("utf-8", "zoo.terminal") == b"a\xff"  # the name's own byte
+    monkeypatch.setattr(sys, "getfilesystemencoding", lambda: "ascii")
+    assert typed("Zo\udcc3\udcab") == "Zoë"
+    assert typed("\udcff") == "\udcff"      # no UTF-8 either: the model names the byte
+
+
+def test_a_file_named_like_a_model_in_the_current_folder_is_said_and_not_loaded(
+        tmp_path, monkeypatch):
+    """./ner-bilstm (a training run's --out, an empty folder, a file) shadowed the
+    registered name: `zoo predict ner-bilstm` failed, or a bundle of another model there
+    answered in its place without a word. The name loads the zoo's model and says so."""
+    import pytest
+
+    import zoo
+    from zoo.bundle import resolve
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "ner-bilstm").mkdir()
+    with pytest.warns(UserWarning, match="folder ner-bilstm in the current folder is not read "
+                                         r"\(load it as ./ner-bilstm\)"):
+        assert resolve("ner-bilstm") == zoo.registry.get("ner-bilstm").bundle_path
+    (tmp_path / "ner-bilstm").rmdir()
+    (tmp_path / "ner-bilstm").write_text("x")
+    with pytest.warns(UserWarning, match="the file ner-bilstm"):
+        assert resolve("ner-bilstm") == zoo.registry.get("ner-bilstm").bundle_path

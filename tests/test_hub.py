@@ -278,3 +278,32 @@ def test_paths_that_are_no_bundle_say_what_they_are(tmp_path, monkeypatch):
     (tmp_path / "preds" / "manifest.json").write_text('{"model": "ner-bilstm", "files": 2}')
     with pytest.raises(BundleError, match="^preds: not a bundle directory"):
         zoo.info("preds")
+
+
+def test_home_without_a_home_folder_or_with_odd_variables(monkeypatch, tmp_path):
+    """No $HOME and a user id without a passwd entry (a container): `zoo list` and
+    zoo.load(NAME) were a raw RuntimeError from Path.home(); a relative $XDG_CACHE_HOME
+    (invalid, says the XDG spec) and a blank $ZOO_HOME made cache folders in the current
+    folder; a relative $ZOO_HOME is named absolute."""
+    monkeypatch.delenv("ZOO_HOME")
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "h"))    # were the patch to miss
+
+    def no_home(cls):
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.setattr(hub.Path, "home", classmethod(no_home))
+    assert hub.pulled(NAME) is None
+    assert main(["list"]) == 0
+    with pytest.raises(BundleError, match=r"no home folder .*set \$ZOO_HOME to a folder"):
+        hub.pull(NAME, zoo.registry.get(NAME).bundle_path)
+    monkeypatch.undo()
+    monkeypatch.delenv("ZOO_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "h"))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative")
+    assert hub.home() == tmp_path / "h" / ".cache" / "rnn-zoo"
+    monkeypatch.setenv("ZOO_HOME", "  ")
+    assert hub.home() == tmp_path / "h" / ".cache" / "rnn-zoo"
+    monkeypatch.setenv("ZOO_HOME", "cache")
+    assert hub.home() == tmp_path / "cache"

@@ -572,3 +572,23 @@ def test_pulls_of_one_name_finishing_at_once_leave_one_whole_bundle(tmp_path):
         assert not errors
         assert [p.name for p in target.iterdir()] == ["manifest.json"]  # none nested inside
     assert [p.name for p in target.parent.iterdir()] == ["ner-bilstm"]  # no old copies left
+
+
+def test_a_dangling_or_looping_symbolic_link_is_named_as_one(tmp_path):
+    """A symbolic link to a file since moved, or a link loop, given as an input or as
+    --data, was "no such file": the user sees the name in `ls` and was told it is not
+    there."""
+    from zoo.data import existing
+    from zoo.errors import DataFormatError
+    from zoo.options import not_found
+
+    (tmp_path / "gone.txt").symlink_to(tmp_path / "moved" / "x.txt")
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    assert not_found(tmp_path / "gone.txt", "file") == \
+        f"a symbolic link to {tmp_path / 'moved' / 'x.txt'}, which does not exist"
+    assert not_found(tmp_path / "a", "audio file") == \
+        "a symbolic link that leads back to itself (a loop), not an audio file"
+    with pytest.raises(DataFormatError, match="a: a symbolic link that leads back to itself"):
+        existing(tmp_path / "a", "NER data file")
+    assert not_found(tmp_path / "none.txt", "file") == "no such file"

@@ -95,7 +95,19 @@ def resolve(name_or_path: str | Path) -> Path:
     if hub.is_url(name_or_path):
         return hub.fetch(name_or_path)
     path = Path(name_or_path)
-    if path.is_dir():
+    # A registered name is the zoo's model wherever it is run: a file or folder of that name
+    # in the current folder (a training run's --out, a download) shadowed it, and a bundle of
+    # another model there answered in its place without a word. ./NAME loads the folder.
+    text = str(name_or_path)
+    registered = isinstance(name_or_path, str) and (text in registry.names()
+                                                    or registry.preset(text) is not None)
+    if registered and path.exists():
+        import warnings
+
+        warnings.warn(f"{text} is a registered model and loads as such; the "
+                      f"{'folder' if path.is_dir() else 'file'} {text} in the current folder "
+                      f"is not read (load it as ./{text})", stacklevel=3)
+    if path.is_dir() and not registered:
         return path
     # an export was called "not a bundle directory", with no word of what opens it (a
     # multi-function ONNX export has no NAME.onnx itself, only its sidecar and a file a function)
@@ -115,7 +127,7 @@ def resolve(name_or_path: str | Path) -> Path:
         raise BundleError(f"{name_or_path}: a bundle archive, not a bundle directory; unpack "
                           f"it, or store it as a model's weights: zoo pull NAME --from "
                           f"{name_or_path}")
-    if path.suffix or "/" in str(name_or_path) or path.exists():
+    if (path.suffix or "/" in str(name_or_path) or path.exists()) and not registered:
         raise not_a_bundle(name_or_path)
     owner = registry.preset(str(name_or_path))
     if owner:

@@ -19,6 +19,8 @@ TensorFlow's start-up messages are hidden; `--verbose` anywhere on the line show
 from __future__ import annotations
 
 import argparse
+import codecs
+import io
 import json
 import logging
 import math
@@ -263,14 +265,52 @@ def _overrides(args, options: dict | None = None) -> dict:
 def _print_prediction(host, result, as_json: bool = False) -> None:
     """One line per result: JSON with --json, else the host's `describe`, else JSON."""
     text = None if as_json else host.describe(result)
-    print(text if text is not None else json.dumps(to_json(result), ensure_ascii=False), flush=True)
+    # JSON's \u escapes where stdout is not UTF-8 (LC_ALL=C): "Zo\xeb" would be no JSON
+    plain = "utf" not in (getattr(sys.stdout, "encoding", None) or "utf-8").lower()
+    print(text if text is not None else json.dumps(to_json(result), ensure_ascii=plain),
+          flush=True)
+
+
+def _terminal_errors(e: UnicodeEncodeError):
+    """What a terminal cannot encode: a byte of a file name that was no UTF-8 ($'\\xff.txt',
+    read by Python as '\\udcff.txt') goes out as that byte, as the name was given; any other
+    character as a \\u escape. With a strict UTF-8 stdout (en_US.UTF-8) or an ASCII one
+    (LC_ALL=C PYTHONUTF8=0, PYTHONIOENCODING=ascii) echoing such a name, an em dash in
+    `zoo info` or a "ü" in an answer was a raw UnicodeEncodeError."""
+    part = e.object[e.start:e.end]
+    if all("\udc80" <= c <= "\udcff" for c in part):
+        return bytes(ord(c) - 0xDC00 for c in part), e.end
+    return codecs.backslashreplace_errors(e)
+
+
+codecs.register_error("zoo.terminal", _terminal_errors)
+
+
+def typed(text):
+    """A text input as the user typed it: under an ASCII locale with Python's UTF-8 mode off
+    (LC_ALL=C PYTHONUTF8=0) Python reads the terminal's UTF-8 bytes of "Zoë" as
+    'Zo\\udcc3\\udcab', which a model refused as lone surrogates; those bytes are read
+    as UTF-8 again. Paths are left as read (an input that names a file is kept, as is
+    @FILE): the system opens a file by those bytes.
+
+    >>> typed("Zo\\udcc3\\udcab") == ("Zo\\udcc3\\udcab" if sys.getfilesystemencoding() == "utf-8"
+    ...                              else "Zoë")
+    True
+    """
+    if (not isinstance(text, str) or sys.getfilesystemencoding().lower() in ("utf-8", "utf8")
+            or not any("\udc80" <= c <= "\udcff" for c in text) or os.path.lexists(text)):
+        return text
+    try:
+        return os.fsencode(text).decode("utf-8")
+    except UnicodeError:        # bytes that are no UTF-8 either: the model names them
+        return text
 
 
 def file_input(arg: str):
     """The CLI's file syntax: `@notes.txt` is that file (a pathlib.Path, which the task
     reads), anything else the text itself; in the Python API a string is always text."""
     if not arg.startswith("@") or len(arg) == 1:
-        return arg
+        return typed(arg)
     path = Path(arg[1:])
     if not path.is_file():
         raise ZooError(f"{arg}: {not_found(path, 'file')}; the @ prefix reads an input from a file")
@@ -434,6 +474,7 @@ def run(argv: list[str]) -> int:
     elif args.command == "info":
         print(zoo.info(args.name))
     elif args.command == "predict":
+        options = {k: v if k in ("input", "plot", "out") else typed(v) for k, v in options.items()}
         m = zoo.load(args.name)
         host = m.host()
         listed = options.pop("input", None)            # --input FILE: one example a line
@@ -639,6 +680,9 @@ def _interrupt(signum, frame):
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     argv = list(sys.argv[1:] if argv is None else argv)
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="zoo.terminal")
     # `zoo serve` / `zoo batch-predict` of .tflite / .onnx exports alone run through
     # zoo.runtime, without TF (batch-predict of an export imported it all the same)
     served = []

@@ -22,8 +22,8 @@ from .errors import DataFormatError, InputError
 
 def data_root() -> Path:
     """$ZOO_DATA, or ../shared/data beside the checkout."""
-    env = os.environ.get("ZOO_DATA")
-    if env:
+    env = os.environ.get("ZOO_DATA", "")
+    if env.strip():             # blank, as empty, is unset (an invisible name in messages)
         return Path(env)
     from .registry import repo_root
 
@@ -160,12 +160,13 @@ def check_root(path: str | Path) -> None:
         return
     from .registry import repo_root
 
-    if not os.environ.get("ZOO_DATA") and not (repo_root() / "pyproject.toml").is_file():
+    given = os.environ.get("ZOO_DATA", "").strip()
+    if not given and not (repo_root() / "pyproject.toml").is_file():
         # installed by pip, the default is a folder beside site-packages that no one made
         raise DataFormatError("$ZOO_DATA is not set, and an installed rnn-zoo has no data "
                               "folder of its own; set $ZOO_DATA to a folder holding the "
                               "datasets, or give your own data")
-    how = ("$ZOO_DATA" if os.environ.get("ZOO_DATA")
+    how = ("$ZOO_DATA" if given
            else "the default, ../shared/data beside the checkout")
     what = "is a file" if root.exists() else "does not exist"
     raise DataFormatError(f"the data folder {root} ({how}) {what}; expected a folder holding "
@@ -226,8 +227,10 @@ def existing(path: str | Path, what: str = "data file", folder_ok: bool = False)
                               f"was expected (zoo train, --split); a file of your own is read "
                               f"whole: zoo evaluate or zoo fine-tune --data FILE, without "
                               f"--split (split=)")
-    if not p.exists():
-        raise DataFormatError(f"{p}: no such {what}")
+    if not p.exists():               # a dangling or looping symbolic link is named as one
+        from .options import not_found
+
+        raise DataFormatError(f"{p}: {not_found(p, what)}")
     if p.is_dir() and not folder_ok:
         # fine-tune has no --split: the hint says where it applies
         raise DataFormatError(f"{p}: is a folder; expected a {what} (a dataset folder's split: "

@@ -36,10 +36,20 @@ URL_SCHEMES = ("http", "https")
 
 def home() -> Path:
     """The cache folder: $ZOO_HOME, else $XDG_CACHE_HOME/rnn-zoo, else ~/.cache/rnn-zoo."""
-    env = os.environ.get("ZOO_HOME")
-    if env:
-        return Path(env)
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rnn-zoo"
+    env = os.environ.get("ZOO_HOME", "")
+    if env.strip():                 # blank, as empty, is unset (it made a folder named "  ")
+        try:                        # absolute, so messages and `zoo list` name the folder
+            return Path(os.path.abspath(env))
+        except OSError:             # relative, in a folder deleted after cd
+            return Path(env)
+    xdg = os.environ.get("XDG_CACHE_HOME", "")
+    if os.path.isabs(xdg):          # the XDG spec: a relative path is invalid, ignored
+        return Path(xdg) / "rnn-zoo"
+    try:
+        return Path.home() / ".cache" / "rnn-zoo"
+    except RuntimeError:            # no $HOME and a user id without a passwd entry (a container)
+        raise BundleError("no home folder to keep the zoo's cache in ($HOME is not set); set "
+                          "$ZOO_HOME to a folder you can write") from None
 
 
 def is_url(text) -> bool:
@@ -48,7 +58,10 @@ def is_url(text) -> bool:
 
 def pulled(name: str) -> Path | None:
     """The bundle `zoo pull` stored for a registered name, if there is one."""
-    path = home() / "bundles" / name
+    try:
+        path = home() / "bundles" / name
+    except BundleError:             # no cache folder: nothing was pulled (zoo list, zoo.load)
+        return None
     return path if (path / "manifest.json").exists() else None
 
 

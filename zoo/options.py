@@ -25,8 +25,10 @@ zoo.errors.InputError: alpha must be a finite number in 0..5; got nan
 """
 from __future__ import annotations
 
+import errno
 import inspect
 import math
+import os
 from numbers import Integral, Real
 from pathlib import Path
 
@@ -248,8 +250,16 @@ def not_found(path, what: str) -> str:
                 f"--input '{Path(path) / '*'}' --output DIR)")
     try:
         there = Path(path).exists()
+        link = not there and Path(path).is_symlink()
     except OSError:
-        there = False
+        there = link = False
+    if link:                         # it is listed, so "no such file" read as false
+        try:
+            Path(path).stat()
+        except OSError as e:
+            if e.errno == errno.ELOOP:
+                return f"a symbolic link that leads back to itself (a loop), not {article} {what}"
+        return f"a symbolic link to {os.readlink(path)}, which does not exist"
     # /dev/null, a pipe, a socket: it was "no such file"
     return (f"not a regular file (a device or pipe), not {article} {what}" if there
             else f"no such {what}")
