@@ -377,6 +377,28 @@ def test_a_model_that_fails_to_load_says_why_in_the_model_list(monkeypatch):
     assert model["state"] == "FAILED" and model["error"] == "model.keras: not what it seems"
 
 
+def test_merged_generator_requests_answer_as_they_would_alone(shipped):
+    """charlm-lstm and music-lstm draw input i from seed + i: merged into one call, a
+    request drew from its place in the batch and got another text than alone. Each request
+    now brings its own seeds (PER_INPUT_OPTIONS), and the requests still merge."""
+    from zoo.serve import own_values
+
+    m = shipped("charlm-lstm")
+    requests = [(["ROMEO:"], {"steps": 12}), (["JULIET:", "KING:"], {"steps": 12}),
+                (["NURSE:"], {"steps": 12, "seed": 5})]
+    alone = [m.predict(x, **o) for x, o in requests]
+    b = Batcher(m.predict, max_batch=8, max_wait_ms=200, per_input=m.host().PER_INPUT_OPTIONS)
+
+    async def clients():
+        return await asyncio.gather(*[b.submit(x, own_values(m.host(), o, len(x)))
+                                      for x, o in requests])
+
+    assert asyncio.run(clients()) == alone
+    assert list(b.batches) == [(4, 3)]          # one call for the three requests
+    with pytest.raises(InputError, match=r"seed: 1 values for 2 inputs"):
+        own_values(m.host(), {"seed": [3]}, 2)
+
+
 def test_batcher_keeps_options_apart_and_isolates_a_bad_request():
     def predict(xs, scale=1):
         if "bad" in xs:

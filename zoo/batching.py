@@ -8,7 +8,8 @@ not made for concurrent calls) and hands each request its own slice of the resul
 While a batch runs, new requests queue up, so under load batches fill without waiting.
 
 Requests with different options never share a batch, nor does one submitted `alone` (its
-results depend on all its inputs together). If a merged batch fails (one
+results depend on all its inputs together). Options named in `per_input` hold one value per
+instance (a generator's seeds): requests that differ only in them merge, their lists joined. If a merged batch fails (one
 request's bad input), each of its requests is run alone, so the others still get their
 answers and the error numbers the inputs of the request that caused it.
 
@@ -24,6 +25,11 @@ answers and the error numbers the inputs of the request that caused it.
 ...     return await asyncio.gather(b.submit([1, 2], alone=True), b.submit([4], alone=True))
 >>> asyncio.run(alone()), list(b.batches)[2:]
 ([[2, 4], [8]], [(2, 1), (1, 1)])
+>>> s = Batcher(lambda xs, seed: [x + s for x, s in zip(xs, seed)], per_input=("seed",))
+>>> async def seeded():
+...     return await asyncio.gather(s.submit([1, 2], {"seed": [0, 1]}), s.submit([3], {"seed": [0]}))
+>>> asyncio.run(seeded()), list(s.batches)
+([[1, 3], [3]], [(3, 2)])
 """
 from __future__ import annotations
 
@@ -53,12 +59,12 @@ class Batcher:
     (metrics); `batches` keeps the last 1000 (instances, requests) pairs."""
 
     def __init__(self, predict: Callable, max_batch: int = 32, max_wait_ms: float = 0.0,
-                 on_batch: Callable | None = None, name: str = "model"):
+                 on_batch: Callable | None = None, name: str = "model", per_input: tuple = ()):
         if max_batch < 1 or max_wait_ms < 0:
             raise ZooError(f"max_batch must be >= 1 and max_wait_ms >= 0; got {max_batch}, "
                            f"{max_wait_ms}")
         self.predict, self.max_batch, self.max_wait = predict, max_batch, max_wait_ms / 1000
-        self.on_batch = on_batch
+        self.on_batch, self.per_input = on_batch, per_input
         self.executor = ThreadPoolExecutor(1, thread_name_prefix=f"predict-{name}")
         self.pending: collections.deque[_Job] = collections.deque()
         self.batches: collections.deque = collections.deque(maxlen=1000)
@@ -69,7 +75,8 @@ class Batcher:
                      alone: bool = False) -> list:
         options = options or {}
         loop = asyncio.get_running_loop()
-        job = _Job(list(instances), options, json.dumps(options, sort_keys=True, default=str),
+        shared = {k: "per input" if k in self.per_input else v for k, v in options.items()}
+        job = _Job(list(instances), options, json.dumps(shared, sort_keys=True, default=str),
                    loop.create_future())
         if alone:                   # a key no other job has
             job.key = f"alone {id(job)}"
@@ -128,7 +135,9 @@ class Batcher:
         instances = [x for job in batch for x in job.instances]
         start = time.perf_counter()
         try:
-            results = await self.call(self.predict, instances, **batch[0].options)
+            options = {**batch[0].options, **{k: [v for job in batch for v in job.options[k]]
+                                              for k in self.per_input if k in batch[0].options}}
+            results = await self.call(self.predict, instances, **options)
             if len(results) != len(instances):
                 raise ZooError(f"predict returned {len(results)} results for "
                                f"{len(instances)} inputs; expected one per input")

@@ -207,12 +207,16 @@ class Host:
     (a generator's characters); `zoo predict` turns it on for one input without --json.
     `WHOLE_REQUEST_OPTIONS`: options under which each result depends on all the inputs of
     the call (speech's `same_speaker`), so `zoo serve` never merges a request that sets one
-    with another request."""
+    with another request. `PER_INPUT_OPTIONS`: options that take one value per input as
+    well as one for all (a generator's `seed`: s stands for s, s+1, ... in input order,
+    zoo.options.seeds), so `zoo serve` merges requests with each input's own value and each
+    answers as it would alone."""
 
     TASK_METHODS: tuple = ()
     NO_INPUT_METHOD: str | None = None
     OPTION_BOUNDS: dict = {}
     WHOLE_REQUEST_OPTIONS: tuple = ()
+    PER_INPUT_OPTIONS: tuple = ()
     ECHO: bool = False
 
     def __init__(self, config: dict):

@@ -76,6 +76,9 @@ def check_options(fn, options: dict, what: str, skip: int = 0) -> None:
 
 
 def _kind(param: inspect.Parameter):
+    note = str(param.annotation)          # "int | None" (annotations are strings here)
+    if "list" in note.split(" | "):       # one value, or one per input: the task checks it
+        return None
     default = param.default
     if isinstance(default, bool):
         return bool
@@ -83,7 +86,6 @@ def _kind(param: inspect.Parameter):
         return int
     if isinstance(default, Real):
         return float
-    note = str(param.annotation)          # "int | None" (annotations are strings here)
     for name, kind in (("bool", bool), ("float", float), ("int", int)):
         if note.split(" |")[0] == name:
             return kind
@@ -98,6 +100,25 @@ def check_int(value, name: str, low: int, high: int | None = None) -> int:
             or (high is not None and value > high)):
         raise InputError(f"{name} must be an integer {span}; got {value!r}")
     return int(value)
+
+
+def seeds(seed, n: int, name: str = "seed") -> list[int]:
+    """One seed per input: an int s stands for s, s+1, ... in input order; a list gives each
+    input its own (zoo serve merges requests so, each with the seeds it has alone).
+
+    >>> seeds(7, 3), seeds([7, 0], 2)
+    ([7, 8, 9], [7, 0])
+    >>> seeds([1], 2)
+    Traceback (most recent call last):
+    zoo.errors.InputError: seed: 1 values for 2 inputs; expected an integer >= 0, or one per input
+    """
+    if not isinstance(seed, (list, tuple)):
+        first = check_int(seed, name, 0)
+        return [first + i for i in range(n)]
+    if len(seed) != n:
+        raise InputError(f"{name}: {len(seed)} values for {n} inputs; expected an integer "
+                         f">= 0, or one per input")
+    return [check_int(s, f"{name}[{i}]", 0) for i, s in enumerate(seed)]
 
 
 def check_unicode(text: str, what: str) -> str:

@@ -33,6 +33,7 @@ requests/s and was within noise at 4 and 16 clients).
 """
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import os
@@ -56,7 +57,7 @@ from . import registry, webio
 from .batching import Batcher
 from .contract import Host
 from .errors import UnknownModelError, ZooError
-from .options import check_int, check_number
+from .options import check_int, check_number, seeds
 
 log = logging.getLogger("zoo.serve")
 WEB = Path(__file__).resolve().parent / "web"
@@ -159,7 +160,8 @@ def load(served: Served, max_batch: int, max_wait_ms: float, metrics) -> None:
                 log.info("%s: warm-up skipped (%s)", served.name, e)
                 break
     served.batcher = Batcher(served.model.predict, max_batch, max_wait_ms, name=served.name,
-                             on_batch=lambda n, r, s: metrics.batch(served.name, n, r, s))
+                             on_batch=lambda n, r, s: metrics.batch(served.name, n, r, s),
+                             per_input=served.host.PER_INPUT_OPTIONS)
 
 
 # ---- metrics --------------------------------------------------------------------------------
@@ -339,6 +341,7 @@ def create_app(models: list[str], max_batch: int = 32, max_wait_ms: float = 0.0,
             raw = [webio.raw_input(i, x, s.host) for i, x in enumerate(instances)]
             if method == "predict":
                 alone = any(options.get(k) for k in s.host.WHOLE_REQUEST_OPTIONS)
+                options = own_values(s.host, options, len(raw))
                 results = await s.batcher.submit(raw, options, alone)
                 text = dumps({"predictions": results})
             else:
@@ -448,6 +451,16 @@ def dumps(answer) -> str:
         return json.dumps(answer, default=webio.jsonable, ensure_ascii=False, allow_nan=False)
     except ValueError:
         return json.dumps(webio.to_json(answer), ensure_ascii=False)
+
+
+def own_values(host, options: dict, n: int) -> dict:
+    """`options` with each of the host's PER_INPUT_OPTIONS as one value per instance (its
+    default too: a charlm request without a seed draws from 0, 1, ...), so a request merged
+    into a larger call answers as it would alone (it drew from its place in the batch)."""
+    for k in host.PER_INPUT_OPTIONS:
+        given = options.get(k, inspect.signature(host.encode).parameters[k].default)
+        options = {**options, k: seeds(given, n, k)}
+    return options
 
 
 def parse(s: Served, body, max_instances: int) -> tuple[list, dict]:

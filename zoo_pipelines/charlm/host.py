@@ -22,7 +22,7 @@ import numpy as np
 from zoo import contract
 from zoo.decoding import log_softmax
 from zoo.errors import InputError
-from zoo.options import as_batch, check_int, check_number, shown
+from zoo.options import as_batch, check_int, check_number, seeds, shown
 
 EMPTY_INPUT = ""
 CONTEXT = "\n\n"                # what precedes every text: the start of a passage
@@ -53,7 +53,9 @@ class Host(contract.Host):
     NO_INPUT_METHOD = "generate"
     OPTION_BOUNDS = {"steps": f"0..{MAX_CHARS} characters", "temperature":
                      f"> 0 and <= {MAX_TEMPERATURE:g}", "top_k": ">= 0 (0: all)",
-                     "top_p": "> 0 and <= 1", "seed": ">= 0", "echo": "true or false"}
+                     "top_p": "> 0 and <= 1", "seed": ">= 0 (input i: seed + i)",
+                     "echo": "true or false"}
+    PER_INPUT_OPTIONS = ("seed",)     # zoo serve merges requests, each with its own seeds
     ECHO = True         # `zoo predict charlm-lstm "ROMEO:"` streams the characters
 
     def __init__(self, config: dict):
@@ -66,16 +68,17 @@ class Host(contract.Host):
         return [self.index.get(c, 0) for c in text]       # 0: the unknown symbol
 
     def encode(self, inputs, steps: int = 100, temperature: float = 0.8, top_k: int = 0,
-               top_p: float = 1.0, seed: int = 0, echo: bool = False) -> Encoded:
+               top_p: float = 1.0, seed: int | list = 0, echo: bool = False) -> Encoded:
         """Options: `steps` characters to generate after each prompt, sampling
-        `temperature`, `top_k` (0: all characters), `top_p` (nucleus), `seed`; `echo`
+        `temperature`, `top_k` (0: all characters), `top_p` (nucleus), `seed` (input i
+        draws from seed + i, or from seed[i] given one per input); `echo`
         writes each prompt and its characters to stdout as they are sampled."""
         inputs = as_batch(inputs, str, "prompts (str)")
         steps = check_int(steps, "steps", 0, MAX_CHARS)
         check_number(temperature, "temperature", 0, MAX_TEMPERATURE)
         if temperature <= 0:
             raise InputError(f"temperature must be > 0; got {temperature!r}")
-        top_k, seed = check_int(top_k, "top_k", 0), check_int(seed, "seed", 0)
+        top_k, seed = check_int(top_k, "top_k", 0), seeds(seed, len(inputs))
         check_number(top_p, "top_p", 0, 1)
         if top_p <= 0:
             raise InputError(f"top_p must be > 0 and <= 1; got {top_p!r}")
@@ -88,7 +91,7 @@ class Host(contract.Host):
                                  f"at most {MAX_CHARS} in all (one model step each)")
             units.append({"context": self.ids(CONTEXT), "text": self.ids(text), "steps": steps,
                           "temperature": float(temperature), "top_k": top_k,
-                          "top_p": float(top_p), "seed": seed + i, "echo": bool(echo)})
+                          "top_p": float(top_p), "seed": seed[i], "echo": bool(echo)})
         return Encoded(units)
 
     def run(self, encoded: Encoded, call) -> list[dict]:

@@ -23,7 +23,8 @@ import numpy as np
 
 from zoo import contract
 from zoo.errors import InputError
-from zoo.options import as_batch, check_int, check_number, check_output_file, input_file, shown
+from zoo.options import (as_batch, check_int, check_number, check_output_file, input_file,
+                         seeds, shown)
 
 from .midi import KEYS, PITCH_MIN, MidiError, read_midi, roll_png, write_midi
 from .nade import nade_decode, nade_nll, sigmoid, softplus
@@ -67,10 +68,12 @@ class Host(contract.Host):
     TASK_METHODS = ("generate",)      # m.generate(...) on zoo.load() and zoo.runtime.load() models
     NO_INPUT_METHOD = "generate"
     OPTION_BOUNDS = {"steps": f"0..{MAX_STEPS} per piece",
-                     "temperature": f"> 0 and <= {MAX_TEMPERATURE:g}", "seed": ">= 0",
+                     "temperature": f"> 0 and <= {MAX_TEMPERATURE:g}",
+                     "seed": ">= 0 (piece i: seed + i)",
                      "out": "a .mid file in an existing folder",
                      "png": "a .png file in an existing folder",
                      "primer": f"a piece of at most {MAX_PIECE_STEPS} steps (inputs too)"}
+    PER_INPUT_OPTIONS = ("seed",)     # zoo serve merges requests, each with its own seeds
 
     def __init__(self, config: dict):
         self.config = config
@@ -129,16 +132,17 @@ class Host(contract.Host):
                          f"(lists of MIDI pitches {PITCH_MIN}..{PITCH_MIN + KEYS - 1}), a [T, "
                          f"{KEYS}] piano roll, or None; got {shown(item)}")
 
-    def encode(self, inputs, steps: int = 0, temperature: float = 1.0, seed: int = 0,
+    def encode(self, inputs, steps: int = 0, temperature: float = 1.0, seed: int | list = 0,
                out: str | Path | None = None, png: str | Path | None = None) -> Encoded:
-        """Options: `steps` to generate after each piece, sampling `temperature`, `seed`;
+        """Options: `steps` to generate after each piece, sampling `temperature`, `seed`
+        (piece i draws from seed + i, or from seed[i] given one per piece);
         `out` / `png`: write each piece + continuation as MIDI / piano-roll picture
         (`song.mid`, or `song-0.mid`, `song-1.mid`, ... for several pieces)."""
         inputs = as_batch(inputs, is_one_piece, "pieces (MIDI paths, lists of time steps of "
                           "MIDI pitches, or piano rolls)")
         steps = check_int(steps, "steps", 0, MAX_STEPS)
         temperature = check_number(temperature, "temperature", high=MAX_TEMPERATURE, above=0)
-        seed = check_int(seed, "seed", 0)
+        seed = seeds(seed, len(inputs))
         if out is not None:
             out = check_output_file(out, "out")
             if out.suffix.lower() not in MIDI_SUFFIXES:     # "song.png" got MIDI bytes
@@ -164,7 +168,7 @@ class Host(contract.Host):
                 raise InputError(f"input {i}: an empty piece with steps=0: nothing to score or "
                                  f"generate")
             units.append({"roll": roll, "steps": steps, "temperature": float(temperature),
-                          "seed": int(seed) + i})
+                          "seed": seed[i]})
         return Encoded(units, out, png)
 
     # ---- the loop over the step function ---------------------------------------------------
