@@ -299,3 +299,32 @@ def test_a_killed_run_leaves_a_folder_the_rerun_takes(tmp_path):
     (out / "manifest.json").write_text('{"command": "zoo batch-predict", "complete": false}')
     prepare_output(str(out))
     assert sorted(p.name for p in out.iterdir()) == ["model"]
+
+
+def test_an_onnx_export_of_functions_runs(tiny_exported, tmp_path, capsys):
+    """An ONNX export of an application with functions is NAME.onnx.json beside
+    NAME.<function>.onnx, with no NAME.onnx: batch-predict refused the path export() reports
+    ("no such exported model file") which zoo.runtime.load opens."""
+    import zoo.runtime
+    from zoo.cli import main
+
+    export, _ = tiny_exported("charlm-lstm", "model.onnx")
+    assert not export.exists() and zoo.runtime.load(export)
+    (tmp_path / "in.txt").write_text("ROMEO:\n")
+    out = tmp_path / "out"
+    assert main(["batch-predict", str(export), "--input", str(tmp_path / "in.txt"),
+                 "--output", str(out)]) == 0, capsys.readouterr()
+    _, rows, dead = read_output(out)
+    assert len(rows) == 1 and not dead
+    assert main(["batch-predict", str(tmp_path / "none.onnx"), "--input", str(tmp_path / "in.txt"),
+                 "--output", str(tmp_path / "o2")]) == 2
+    assert "none.onnx: no such exported model file" in capsys.readouterr().err
+
+
+def test_zoo_serve_takes_an_onnx_export_of_functions(tiny_exported):
+    """zoo serve refused it as batch-predict did ("no such exported model file")."""
+    import zoo.serve
+
+    export, _ = tiny_exported("charlm-lstm", "model.onnx")
+    [served] = zoo.serve.resolve([f"lm={export}"])
+    assert (served.name, served.backend, served.entry.name) == ("lm", "onnx", "charlm-lstm")

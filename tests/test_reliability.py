@@ -93,6 +93,19 @@ def test_runtime_takes_predicts_batch_size_as_the_keras_model_does(tflite_export
         m.predict(sentence, batch_size=0)
 
 
+@pytest.mark.parametrize("threads", [0, -1, 1.5, "2", True, 10**6, 2**40])
+def test_runtime_threads_is_checked(threads, tflite_exports):
+    """LiteRT took 0, -1, 1.5 or "2" as a model it "cannot open", 2**40 was a raw TypeError
+    and 10**6 started a million threads."""
+    import zoo.runtime
+
+    with pytest.raises(InputError, match=r"threads must be an integer in 1\.\.256; got "):
+        zoo.runtime.load(tflite_exports["ner-bilstm"], threads=threads)
+    m = zoo.runtime.load(tflite_exports["ner-bilstm"], threads=2)
+    assert m.predict(["EU rejects German call ."]) == zoo.runtime.load(
+        tflite_exports["ner-bilstm"]).predict(["EU rejects German call ."])
+
+
 # ---- 2. SavedModel exports do not delete the user's folder ----------------------------------
 @pytest.fixture(scope="module")
 def forecaster(tiny):
@@ -181,6 +194,41 @@ def test_failed_saved_model_export_leaves_the_old_folder(forecaster, tmp_path, m
         forecaster.export(out)
     assert (out / "saved_model.pb").read_bytes() == b"an earlier export"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["sm"], "no temporary folders left"
+
+
+@pytest.mark.parametrize("name", ["m.tflite", "m.onnx"])
+def test_failed_file_export_leaves_the_earlier_export(name, forecaster, tmp_path, monkeypatch):
+    """A failed parity check left its model and sidecar over the earlier export (loadable
+    as if it had passed); now the new files are moved into place only once checked."""
+    import zoo.export
+    import zoo.runtime
+
+    out = tmp_path / name
+    forecaster.export(out)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    monkeypatch.setattr(zoo.export, "parity", lambda *args, **kwargs: {
+        "agreement": 0.5, "examples": 2, "max_abs_diff": float("nan")})
+    with pytest.raises(ExportError, match="parity check failed"):
+        forecaster.export(out)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before, "no leftovers"
+    zoo.runtime.load(out)
+
+
+def test_bad_export_paths_and_floors_are_refused_before_any_work(forecaster, tmp_path):
+    """A folder named m.tflite and a string floor failed only after the conversion and
+    parity check (IsADirectoryError naming a temporary folder, a raw TypeError); m.TFLITE
+    was written as a SavedModel folder."""
+    (tmp_path / "d.tflite").mkdir()
+    for path, options, message in [
+            ("d.tflite", {}, r"d.tflite: is a folder; expected the .tflite file to write"),
+            ("m.TFLITE", {}, r"m.TFLITE: write the suffix in lower case \(.tflite\)"),
+            ("m.ONNX", {}, r"m.ONNX: write the suffix in lower case \(.onnx\)"),
+            ("b" * 248 + ".onnx", {}, r"\(253 bytes\): too long a file name"),
+            ("m.tflite", {"min_agreement": "0.5"}, r"min_agreement must be a finite number in 0"),
+            ("m.tflite", {"min_agreement": 2}, r"min_agreement must be a finite number in 0")]:
+        with pytest.raises(ZooError, match=message):
+            forecaster.export(tmp_path / path, **options)
+    assert [p.name for p in tmp_path.iterdir()] == ["d.tflite"]
 
 
 # ---- 3. the sidecar cannot choose code, and pins the model file ------------------------------

@@ -29,6 +29,17 @@ def fsdd(data_dir):
 
 
 # ---- audio -------------------------------------------------------------------------------
+def test_a_file_name_that_is_no_utf8_is_read(tmp_path, fsdd):
+    """b"\\xff.wav" (Python's "\\udcff.wav") was "not a readable audio file ('utf-8' codec
+    can't encode...)": soundfile encodes a str name strictly; the name's bytes are given."""
+    import os
+    import shutil
+
+    odd = tmp_path / os.fsdecode(b"\xff.wav")
+    shutil.copy(fsdd / "7_jackson_3.wav", odd)
+    assert np.array_equal(A.read_audio(odd)[0], A.read_audio(fsdd / "7_jackson_3.wav")[0])
+
+
 def test_stereo_int16_44k_wav_and_flac_read_as_mono_8k(tmp_path, fsdd):
     wave, rate = A.read_audio(fsdd / "7_jackson_3.wav")
     assert rate == RATE

@@ -443,7 +443,9 @@ def batch_predict(model: str, inputs: list[str] | str, output: str, runner: str 
         from .bundle import resolve
 
         resolve(model)
-    elif _local(model) and not Path(model).is_file():
+    elif _local(model) and not (Path(model).is_file() or Path(model + ".json").is_file()):
+        # an ONNX export of an application with functions (music, caption, ...) is
+        # NAME.onnx.json beside NAME.<function>.onnx, no NAME.onnx: zoo.runtime opens it
         raise InputError(f"{model}: no such exported model file")
     files = match_inputs([inputs] if isinstance(inputs, str) else list(inputs), whole_files)
     flags = [f"--runner={runner}", *beam_args]

@@ -32,6 +32,7 @@ from tensorflow.python.framework.convert_to_constants import convert_variables_t
 from .bundle import lock_file, sha256, writing
 from .monitor import progress
 from .errors import ExportError
+from .options import check_number
 from .runtime import load as runtime_load, sidecar_path
 
 log = logging.getLogger("zoo")
@@ -275,7 +276,7 @@ def _write_sidecar(zm, path: Path, fmt: str, quantize, outputs=None) -> None:
             meta["row_batches"] = list(ROW_BATCHES)
         if fmt == "onnx":
             meta["sha256"] = {f: sha256(path.parent / f) for f in meta["functions"].values()}
-    sidecar_path(path).write_text(json.dumps(meta, ensure_ascii=False))
+    sidecar_path(path).write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
 
 
 def bundle_examples(check):
@@ -340,6 +341,19 @@ def export(zm, path: Path, quantize: str | None = None, overwrite: bool = False,
     export leaves the old folder as it was; a folder that is not an earlier export is
     refused unless `overwrite=True`."""
     path = Path(path)
+    kind = path.suffix.lower()
+    if kind in (".tflite", ".onnx") and path.suffix != kind:      # was a SavedModel folder
+        raise ExportError(f"{path}: write the suffix in lower case ({kind}); zoo.runtime, "
+                          f"serve and batch-predict know an export by it")
+    if kind in (".tflite", ".onnx"):    # failed only after the conversion and parity check
+        if path.is_dir():
+            raise ExportError(f"{path}: is a folder; expected the {kind} file to write, e.g. "
+                              f"{path / ('model' + kind)}")
+        if len(os.fsencode(path.name + ".json")) > 255:        # its sidecar's name
+            raise ExportError(f"{path.name[:60]}... ({len(os.fsencode(path.name))} bytes): "
+                              f"too long a file name; expected at most 250 bytes")
+    if min_agreement is not None:       # a string was a raw TypeError after the export
+        check_number(min_agreement, "min_agreement", 0, 1)
     if quantize not in (None, "dynamic", "float16"):
         raise ExportError(f"quantize must be 'dynamic' or 'float16'; got {quantize!r}")
     if quantize and path.suffix != ".tflite":
@@ -357,22 +371,30 @@ def _write(zm, path: Path, quantize, overwrite: bool, min_agreement) -> dict:
     kind = {".tflite": "TFLite", ".onnx": "ONNX"}.get(path.suffix, "SavedModel")
     bar = progress(total=2, desc=f"export: writing {kind}", unit="stage")
     checking = f"export: parity of {kind} with Keras on {len(zm.parity_examples())} examples"
-    if path.suffix == ".tflite":
-        fmt = "tflite"
-        to_tflite(zm, path, quantize)
-        _write_sidecar(zm, path, fmt, quantize)
-        bar.update(), bar.set_description(checking)
-        rt = runtime_load(path)
-        report = (function_parity(zm, rt.loop_call()) if functions
-                  else parity(zm, rt.predict, rt.predict_units))
-    elif path.suffix == ".onnx":
-        fmt = "onnx"
-        outputs = to_onnx(zm, path)
-        _write_sidecar(zm, path, fmt, quantize, outputs)
-        bar.update(), bar.set_description(checking)
-        rt = runtime_load(path)
-        report = (function_parity(zm, rt.loop_call()) if functions
-                  else parity(zm, rt.predict, rt.predict_units))
+    if path.suffix in (".tflite", ".onnx"):
+        fmt = path.suffix[1:]
+        # Written and checked in a folder beside `path`, then moved into place (the sidecar
+        # last): a failed parity check left its model and sidecar over the earlier export,
+        # loadable as if it had passed, and a failed write left half a file
+        staging = path.with_name(f".zoo-export-{uuid.uuid4().hex[:8]}")
+        staging.mkdir()
+        try:
+            staged = staging / path.name
+            if fmt == "tflite":
+                to_tflite(zm, staged, quantize)
+                _write_sidecar(zm, staged, fmt, quantize)
+            else:
+                _write_sidecar(zm, staged, fmt, quantize, to_onnx(zm, staged))
+            bar.update(), bar.set_description(checking)
+            rt = runtime_load(staged)
+            report = (function_parity(zm, rt.loop_call()) if functions
+                      else parity(zm, rt.predict, rt.predict_units))
+            check_parity(zm.entry, report, path, quantize, min_agreement)
+            sidecar = sidecar_path(staged)
+            for f in [*(f for f in staging.iterdir() if f != sidecar), sidecar]:
+                os.replace(f, path.with_name(f.name))
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
     else:
         fmt = "saved_model"
         staging = _staging_folder(path.resolve(), overwrite)
@@ -392,7 +414,6 @@ def _write(zm, path: Path, quantize, overwrite: bool, min_agreement) -> dict:
     diff = report["max_abs_diff"]       # NaN where only task outputs are compared
     log.info("exported %s: agreement %.4f on %d examples%s", path, report["agreement"],
              report["examples"], "" if np.isnan(diff) else f", max abs diff {diff:.2e}")
-    check_parity(zm.entry, report, path, quantize, min_agreement)
     zm.metrics.setdefault("parity", {})[report["format"]] = report
     return report
 

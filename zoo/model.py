@@ -95,7 +95,7 @@ class ZooModel:
         bare.save(directory / "model.keras")
         (directory / "preprocessor.json").write_text(json.dumps(
             {"model": self.entry.name, "preprocessor": self.preprocessor,
-             "hparams": self.hparams}, ensure_ascii=False))
+             "hparams": self.hparams}, ensure_ascii=False), encoding="utf-8")
         if command:
             self.metrics["command"] = command
         return self.write_card(directory)

@@ -193,7 +193,7 @@ def train_on(entry, hp: dict, train_ex, valid_ex, work: Path) -> ZooModel:
     if prep_path.exists() and ((work / "backup").exists() or read_state(work).get("finished")):
         # A resumed run keeps its original vocabularies (re-learning them can take minutes)
         # and takes its weights from the backup, so no initialisation is needed.
-        prep, init = json.loads(prep_path.read_text()), None
+        prep, init = json.loads(prep_path.read_text(encoding="utf-8")), None
     else:
         prep, init = data.fit_preprocessor(train_ex, **parts["data"])
         # Other workers fit the same vocabularies (deterministic) and keep them to themselves.

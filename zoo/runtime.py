@@ -34,6 +34,9 @@ from .errors import BundleError, InputError, ZooError
 from .options import MAX_BATCH_SIZE, check_int, check_options
 
 Units = Sequence[dict]           # one dict of numpy arrays per model call; axis 0 = length
+# load(threads=): LiteRT started every thread asked for (10**6 used up the system's
+# processes), and took 0, -1 or 1.5 as a model it "cannot open"
+MAX_THREADS = 256
 
 
 # Import names whose pip project is named otherwise (the rest are the same, e.g. soundfile).
@@ -357,6 +360,8 @@ class RuntimeModel:
     """An exported model plus its host: `predict(raw_inputs)` gives the task's answers."""
 
     def __init__(self, path: str | Path, threads: int | None = None):
+        if threads is not None:
+            threads = check_int(threads, "threads", 1, MAX_THREADS)
         path = export_path(path)
         self.meta = read_sidecar(path)
         contents = verified_contents(path, self.meta)     # before any import or open

@@ -111,7 +111,9 @@ def resolve(specs: list[str]) -> list[Served]:
                 else spec, spec
         if path.endswith(EXPORTS):
             meta = read_sidecar(Path(path))
-            if not Path(path).is_file():
+            # an ONNX export with functions (music, caption, ...) has no NAME.onnx itself,
+            # only its sidecar and a file a function, which the runtime checks
+            if not (Path(path).is_file() or meta.get("functions")):
                 raise ZooError(f"{path}: no such exported model file")
             backend, entry = meta["format"], _entry_of(meta["model"], meta["host"])
         else:

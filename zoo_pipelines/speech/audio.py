@@ -14,6 +14,7 @@ zoo.errors.InputError: input 0: the audio is silent (peak amplitude 0.0e+00); ex
 from __future__ import annotations
 
 import io
+import os
 import math
 from pathlib import Path
 
@@ -36,9 +37,10 @@ def read_audio(path: str | Path) -> tuple[np.ndarray, int]:
     import soundfile as sf
 
     path = input_file(path, "audio file")    # an empty name, one too long, a folder
+    name = os.fsencode(path)      # soundfile encodes a str name strictly: b"\xff.wav" failed
     try:
-        check_duration(sf.info(str(path)), str(path))
-        data, rate = sf.read(str(path), dtype="float32", always_2d=True)
+        check_duration(sf.info(name), str(path))
+        data, rate = sf.read(name, dtype="float32", always_2d=True)
     except InputError:
         raise
     except Exception as e:          # soundfile raises RuntimeError / LibsndfileError
