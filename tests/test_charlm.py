@@ -96,6 +96,13 @@ def test_sampling_is_seeded_and_bounded(tiny_lm):
         tiny_lm.predict(["x" * H.MAX_CHARS])
 
 
+def test_characters_outside_the_alphabet_are_said_and_counted(tiny_lm):
+    """"Zoë" was read (and echoed) as "Zo\ufffd" without a word."""
+    with pytest.warns(UserWarning, match=r"alphabet lacks .*: '\u00eb'; .*unknown_chars"):
+        [r] = tiny_lm.predict(["to\u00eb"], steps=2, seed=[1])   # one seed per input too
+    assert r["unknown_chars"] == 1
+
+
 def test_the_cli_streams_generated_characters(tiny_lm, tmp_path, capsys):
     """`zoo predict NAME "to"` writes the prompt, then each character as it is sampled:
     the same text as generate() with the same seed; --json prints one JSON result."""

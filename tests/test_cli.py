@@ -1,6 +1,8 @@
 """CLI habits a newcomer expects (issue 19): options anywhere, real JSON out."""
 import json
 
+import pytest
+
 from zoo.cli import main
 
 
@@ -190,3 +192,19 @@ def test_a_file_named_like_a_model_in_the_current_folder_is_said_and_not_loaded(
     (tmp_path / "ner-bilstm").write_text("x")
     with pytest.warns(UserWarning, match="the file ner-bilstm"):
         assert resolve("ner-bilstm") == zoo.registry.get("ner-bilstm").bundle_path
+
+
+@pytest.mark.parametrize("argv,said", [
+    (["list"], "zoo list: interrupted\n"),
+    (["train", "forecast-lstm"], "interrupted; re-run the same command to resume training\n"),
+])
+def test_ctrl_c_says_resume_only_for_training(argv, said, monkeypatch, capsys):
+    """Ctrl-C on zoo serve or zoo predict said 're-run the same command to resume training'."""
+    import zoo.cli
+
+    def interrupted(argv):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(zoo.cli, "run", interrupted)
+    assert zoo.cli.main(argv) == 130
+    assert capsys.readouterr().err == said

@@ -134,6 +134,8 @@ def test_saved_model_export_refuses_a_folder_of_other_files(forecaster, tiny_bun
     assert (out / "saved_model.pb").is_file() and not (out / "notes.txt").exists()
     forecaster.export(out)          # an earlier export is replaced without --overwrite
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"], "no temporary folders left"
+    with pytest.raises(BundleError, match=r"mine: a SavedModel export, not a bundle"):
+        zoo.load(out)                                    # was "no manifest.json"
 
 
 def test_quantize_is_refused_where_it_would_not_apply(forecaster, tmp_path):

@@ -241,6 +241,10 @@ def check(directory: Path) -> dict:
     directory = Path(directory)
     mpath = directory / "manifest.json"
     if not (mpath.exists() or mpath.is_symlink()):
+        if (directory / "saved_model.pb").is_file():      # zoo export --format saved_model
+            raise BundleError(f"{directory}: a SavedModel export, not a bundle; serve it with "
+                              f"TF Serving or load it with tf.saved_model.load (zoo.load and "
+                              f"zoo predict take a model name or a bundle folder)")
         raise BundleError(f"{directory}: no manifest.json; expected a bundle written by "
                           f"ZooModel.save()" + unfinished(directory))
     manifest = read_json(mpath, MAX_MANIFEST_BYTES)

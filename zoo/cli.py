@@ -731,7 +731,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {describe_os_error(e)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted; re-run the same command to resume training", file=sys.stderr)
+        # only training resumes; `zoo serve` or `zoo predict` stopped by Ctrl-C said it did
+        training = argv[:1] in (["train"], ["fine-tune"])
+        print("interrupted; re-run the same command to resume training" if training
+              else f"zoo {argv[0] if argv else ''}: interrupted".replace(" :", ":"),
+              file=sys.stderr)
         # TensorFlow logs an ERROR block for each tensor an interrupted trace left unused
         # ("Object was never used ... TensorArray") as the process exits: not the user's.
         logging.getLogger("tensorflow").setLevel(logging.CRITICAL)

@@ -14,6 +14,7 @@ same text on every backend.
 from __future__ import annotations
 
 import sys
+import warnings
 
 from dataclasses import dataclass
 
@@ -82,16 +83,21 @@ class Host(contract.Host):
         check_number(top_p, "top_p", 0, 1)
         if top_p <= 0:
             raise InputError(f"top_p must be > 0 and <= 1; got {top_p!r}")
-        units = []
+        units, unknown = [], {}
         for i, text in enumerate(inputs):
             if not isinstance(text, str) or not text:
                 raise InputError(f"input {i}: expected a non-empty text (str); got {shown(text, 40)}")
+            unknown.update(dict.fromkeys(c for c in text if c not in self.index))
             if len(text) + steps > MAX_CHARS:
                 raise InputError(f"input {i}: {len(text)} characters + {steps} steps; expected "
                                  f"at most {MAX_CHARS} in all (one model step each)")
             units.append({"context": self.ids(CONTEXT), "text": self.ids(text), "steps": steps,
                           "temperature": float(temperature), "top_k": top_k,
                           "top_p": float(top_p), "seed": seed[i], "echo": bool(echo)})
+        if unknown:     # "Zoë" was read, and echoed, as "Zo\ufffd" without a word
+            warnings.warn(f"characters the model's alphabet lacks (its corpus never had them): "
+                          f"{''.join(list(unknown)[:20])!r}; each is read as one unknown symbol "
+                          f"(counted in unknown_chars)", stacklevel=2)
         return Encoded(units)
 
     def run(self, encoded: Encoded, call) -> list[dict]:
