@@ -622,3 +622,19 @@ def test_repeated_dates_in_a_forecast_csv_are_said(tmp_path):
     with pytest.warns(UserWarning, match=r"prices\.csv: series prices: 5 rows share their date "
                                          r"with a later row \(line 2 first\)"):
         assert len(data.read(p)[0]["close"]) == 5
+
+
+def test_true_false_is_no_sample_nor_price_and_ragged_audio_is_named(shipped):
+    """The Python API, as the JSON path (zoo serve): True was a sample of 1 or a price of
+    1.0, given as fine, and ragged sample lists a raw numpy ValueError."""
+    import pandas as pd
+
+    speech = shipped("speech-ctc")
+    with pytest.raises(InputError, match="rows of different lengths"):
+        speech.predict([([[0.1, 0.2], [0.3]], 8000)])
+    with pytest.raises(InputError, match="real-valued numeric waveform; got dtype bool"):
+        speech.predict([(np.ones(800, bool), 8000)])
+    prices = pd.DataFrame({"date": pd.date_range("2020-01-01", periods=80).astype(str),
+                           "close": [True] * 80})
+    with pytest.raises(InputError, match="price True in row .* is true/false, not a number"):
+        shipped("forecast-lstm").predict([prices])

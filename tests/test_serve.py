@@ -535,3 +535,93 @@ def test_ctrl_c_exits_130_not_an_abort_or_a_traceback(tmp_path, models, state, s
     finally:
         proc.kill()
         proc.wait()
+
+
+# ---- the JSON layer in front of predict(): every host's from_json, fuzzed and by hand --------
+HOSTS = ("ner-bilstm", "charlm-lstm", "summarize-attn", "speech-ctc", "caption-cnn-lstm",
+         "music-lstm", "forecast-lstm")
+WAV_B64 = base64.b64encode(b"RIFF").decode()
+
+
+@pytest.mark.parametrize("name, item, words", [
+    # unknown keys beside a file or a waveform were dropped, or the file was
+    ("speech-ctc", {"b64": WAV_B64, "array": [0.1]}, "alone; got other keys too ('array')"),
+    ("music-lstm", {"b64": WAV_B64, "x": 1}, "alone"),
+    # a typo'd rate key: the audio was read at the model's rate, a wrong transcript as fine
+    ("speech-ctc", {"array": [0.1, 0.2], "sample_rate": 16000}, "unknown key(s) 'sample_rate'"),
+    ("speech-ctc", {"array": [True, False, True]}, "true/false"),
+    ("speech-ctc", [0.1, True], "true/false"),
+    ("speech-ctc", {"array": [[0.1, 0.2], [0.3]]}, "different lengths"),    # was a 500
+    # a forecast's unknown keys and a JSON true read as the price 1.0
+    ("forecast-lstm", {"csv": "date,close\n", "nmae": "x"}, "unknown key(s) 'nmae'"),
+    ("forecast-lstm", {"dates": [], "close": [], "volumne": []}, "unknown key(s) 'volumne'"),
+    ("forecast-lstm", {"csv": "date,close\n", "rows": []}, "unknown key(s) 'rows'"),
+    ("forecast-lstm", {"csv": "date,close\n", "name": [1]}, '"name" must be a string'),
+    ("forecast-lstm", {"rows": [{"date": "2024-01-02", "close": True}]}, "close=true"),
+    # music: steps that are no lists made the whole batch one piece (one chord, as fine)
+    ("music-lstm", [60, 62], "step 0: expected a list of MIDI pitches"),
+    ("music-lstm", {"b64": ""}, "the MIDI bytes are empty"),
+])
+def test_json_instances_a_host_cannot_read_are_refused_naming_why(name, item, words):
+    with pytest.raises(InputError) as e:
+        webio.raw_input(0, item, bare_host(name))
+    assert words in str(e.value) and "\n" not in str(e.value)
+
+
+def test_base64_as_encoders_write_it_is_read():
+    """`base64 FILE` wraps lines at 76 characters and a browser's FileReader gives a data
+    URI: both were 'not valid base64'; other stray characters still are."""
+    data = bytes(range(256)) * 2
+    text = base64.b64encode(data).decode()
+    wrapped = "\n".join(text[i:i + 76] for i in range(0, len(text), 76)) + "\n"
+    speech = bare_host("speech-ctc")
+    assert webio.raw_input(0, {"b64": wrapped}, speech) == data
+    assert webio.raw_input(0, {"b64": "data:audio/wav;base64," + text}, speech) == data
+    with pytest.raises(InputError, match="not valid base64"):
+        webio.raw_input(0, {"b64": text[:10] + "!" + text[10:]}, speech)
+    music = bare_host("music-lstm")           # a list of steps read alone: the same piece
+    assert webio.raw_input(0, [[60, 64], [], [62]], music).shape == (3, 88)
+
+
+def test_serve_refuses_echo_and_options_past_floats_range():
+    from types import SimpleNamespace
+
+    from zoo import serve
+    from zoo.options import check_number, check_options
+
+    charlm = SimpleNamespace(name="charlm-lstm", host=bare_host("charlm-lstm"))
+    with pytest.raises(serve.HTTPError, match="server's console"):
+        serve.parse(charlm, {"instances": ["ROMEO:"], "parameters": {"echo": True}}, 64)
+    assert serve.parse(charlm, {"instances": ["a"], "parameters": {"echo": False}}, 64)
+    # JSON's 10**400 is a Python int: math.isfinite raised OverflowError (a 500)
+    with pytest.raises(InputError, match=r"alpha must be a finite number in 0..5; got 1000.*\.\.\.$"):
+        check_number(10**400, "alpha", 0, 5)
+    with pytest.raises(InputError, match="option temperature must be a finite number"):
+        check_options(lambda inputs, temperature=0.8: 0, {"temperature": 10**400}, "x")
+
+
+def test_any_json_instance_is_read_or_refused_on_one_line():
+    """Any JSON value (huge ints, NaN, odd keys, base64 or not) through every host's
+    from_json: a raw input or the zoo's one-line error, never another exception."""
+    from hypothesis import HealthCheck, given, settings, strategies as st
+
+    keys = st.sampled_from(["b64", "array", "sampling_rate", "csv", "rows", "name", "dates",
+                            "close", "date", "x"])
+    scalars = (st.none() | st.booleans() | st.integers() | st.just(10**400) | st.floats()
+               | st.text(max_size=12) | st.sampled_from([WAV_B64, "data:x;base64,AA==", "=="]))
+    values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4)
+                          | st.dictionaries(keys, inner, max_size=3), max_leaves=12)
+
+    hosts = {name: bare_host(name) for name in HOSTS}
+    hosts["music-lstm"].spq = 2         # steps per quarter note, for MIDI bytes
+
+    @settings(max_examples=60, deadline=None, derandomize=True,
+              suppress_health_check=list(HealthCheck))
+    @given(name=st.sampled_from(HOSTS), item=values)
+    def check(name, item):
+        try:
+            webio.raw_input(0, item, hosts[name])
+        except ZooError as e:
+            assert "\n" not in str(e), str(e)
+
+    check()

@@ -67,12 +67,12 @@ def check_options(fn, options: dict, what: str, skip: int = 0) -> None:
         if value is None or kind is None:
             continue
         if kind is bool and not isinstance(value, bool):
-            raise InputError(f"{what}: option {name} must be true or false; got {value!r}")
+            raise InputError(f"{what}: option {name} must be true or false; got {shown(value)}")
         if kind is int and (isinstance(value, bool) or not isinstance(value, Integral)):
-            raise InputError(f"{what}: option {name} must be an integer; got {value!r}")
+            raise InputError(f"{what}: option {name} must be an integer; got {shown(value)}")
         if kind is float and (isinstance(value, bool) or not isinstance(value, Real)
-                              or not math.isfinite(value)):
-            raise InputError(f"{what}: option {name} must be a finite number; got {value!r}")
+                              or not finite(value)):
+            raise InputError(f"{what}: option {name} must be a finite number; got {shown(value)}")
 
 
 def _kind(param: inspect.Parameter):
@@ -92,13 +92,26 @@ def _kind(param: inspect.Parameter):
     return None
 
 
+def finite(value) -> bool:
+    """Whether real `value` is a finite float: an int past float's range (JSON's 10**400)
+    is not (math.isfinite raised OverflowError on it, a 500 from zoo serve).
+
+    >>> finite(1e308), finite(10**400), finite(float("nan"))
+    (True, False, False)
+    """
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
 def check_int(value, name: str, low: int, high: int | None = None) -> int:
     """`value` as an int if it is an integer in low..high (high None: no upper bound), else
     an InputError that states the range."""
     span = f"in {low}..{high}" if high is not None else f">= {low}"
     if (isinstance(value, bool) or not isinstance(value, Integral) or value < low
             or (high is not None and value > high)):
-        raise InputError(f"{name} must be an integer {span}; got {value!r}")
+        raise InputError(f"{name} must be an integer {span}; got {shown(value)}")
     return int(value)
 
 
@@ -196,7 +209,7 @@ def check_buckets(value, name: str = "buckets") -> list[int]:
     [8, 16, 32]
     """
     if not isinstance(value, (list, tuple)) or not value:
-        raise InputError(f"{name} must be a list of sequence lengths, e.g. [16, 32, 64]; got {value!r}")
+        raise InputError(f"{name} must be a list of sequence lengths, e.g. [16, 32, 64]; got {shown(value)}")
     return sorted(check_int(b, f"each of {name}", 1) for b in value)
 
 
@@ -210,11 +223,11 @@ def check_number(value, name: str, low: float | None = None, high: float | None 
         span = f"in {low:g}..{high:g}"
     else:
         span = f">= {low:g}" if low is not None else (f"<= {high:g}" if high is not None else "")
-    ok = (not isinstance(value, bool) and isinstance(value, Real) and math.isfinite(value)
+    ok = (not isinstance(value, bool) and isinstance(value, Real) and finite(value)
           and (low is None or value >= low) and (high is None or value <= high)
           and (above is None or value > above))
     if not ok:
-        raise InputError(f"{name} must be a finite number {span}".rstrip() + f"; got {value!r}")
+        raise InputError(f"{name} must be a finite number {span}".rstrip() + f"; got {shown(value)}")
     return float(value)
 
 

@@ -497,6 +497,10 @@ def parse(s: Served, body, max_instances: int) -> tuple[list, dict]:
         if key in options:
             raise HTTPError(400, f"option {key!r} writes a file on the server and is not "
                                  f"served; {s.name}:plot returns pictures and MIDI instead")
+    if s.host.ECHO and options.get("echo") not in (None, False):
+        # charlm's echo wrote the generated text to the server's console, not the client
+        raise HTTPError(400, "option 'echo' writes to the server's console and is not served; "
+                             "the answer holds the whole text")
     if webio.takes_text(s.host):
         for i, x in enumerate(instances):
             n = len(x) if isinstance(x, str) else sum(map(len, x)) if (

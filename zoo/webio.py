@@ -15,6 +15,8 @@ b'RIFF'
 >>> raw_input(0, {"b64": 5}, Host({}))
 Traceback (most recent call last):
 zoo.errors.InputError: input 0: "b64" must be a base64 string; got int
+>>> raw_input(0, {"b64": "data:audio/wav;base64,Ukl\\nGRg=="}, Host({}))
+b'RIFF'
 >>> to_json([{"x": np.float32(0.5), "y": np.arange(2), "z": float("nan")}])
 [{'x': 0.5, 'y': [0, 1], 'z': None}]
 """
@@ -42,6 +44,13 @@ def b64(i: int, text) -> bytes:
     """The bytes of base64 `text` (input `i`'s `{"b64": ...}` or a data URI's body)."""
     if not isinstance(text, str):
         raise InputError(f"input {i}: \"b64\" must be a base64 string; got {type(text).__name__}")
+    # A data URI's body is the base64 (what a browser's FileReader gives), and line breaks
+    # are how `base64 FILE` and MIME write it: both were refused as "Only base64 data is
+    # allowed". Other stray characters still are.
+    head, comma, body = text.partition(",")
+    if text.startswith("data:") and comma and head.endswith(";base64"):
+        text = body
+    text = "".join(text.split())
     try:
         return base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError) as e:
@@ -59,7 +68,10 @@ def no_file_names(i: int, what: str, forms: str) -> InputError:
 def raw_input(i: int, item, host):
     """The raw input predict() takes for JSON instance `item` number `i` (the host's
     from_json, after `{"b64": ...}` is decoded)."""
-    if isinstance(item, dict) and set(item) == {"b64"}:
+    if isinstance(item, dict) and "b64" in item:
+        if len(item) > 1:       # {"b64": ..., "array": ...} was read as the other keys alone
+            raise InputError(f"input {i}: a file is {{\"b64\": \"...\"}} alone; got other "
+                             f"keys too ({', '.join(sorted(map(repr, set(item) - {'b64'})))})")
         item = b64(i, item["b64"])
     return host.from_json(i, item)
 

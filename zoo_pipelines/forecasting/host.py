@@ -28,6 +28,7 @@ from zoo.options import as_batch, check_unicode
 from .series import check_series, series_from_table
 
 EMPTY_INPUT = {"name": "empty", "dates": [], "close": []}
+SERIES_KEYS = ("dates", "close", "volume", "name", "eval_from")     # series.check_series reads
 N_FEATURES = 10            # log return, log volume, has-volume flag, weekday one-hot (7)
 N_CONTEXT = 2              # see context()
 LONG_RUN = 750             # trading days (about 3 years) of history summarised by context()
@@ -175,6 +176,18 @@ class Host(contract.Host):
             from zoo.webio import no_file_names
 
             raise no_file_names(i, "a CSV file", ', {"csv": "date,close\\n..."} or a series dict')
+        if isinstance(item, dict):
+            # an unknown key ("nmae", "volumne") was dropped without a word
+            form, keys = (("a table", ("csv", "rows", "name")) if "csv" in item or "rows" in item
+                          else ("a series dict", SERIES_KEYS))
+            extra = set(item) - set(keys) or ({"csv", "rows"} <= set(item) and {"rows"})
+            if extra:
+                raise InputError(f"input {i}: unknown key(s) {', '.join(sorted(map(repr, extra)))} "
+                                 f"for {form}; expected {', '.join(keys)}"
+                                 + ("" if form == "a table" else " (or a table as csv or rows)"))
+            if not isinstance(item.get("name", ""), str):
+                raise InputError(f"input {i}: \"name\" must be a string; got "
+                                 f"{type(item['name']).__name__}")
         if not (isinstance(item, dict) and ("csv" in item or "rows" in item)):
             return item
         import io
@@ -195,6 +208,11 @@ class Host(contract.Host):
             if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
                 raise InputError(f"input {i}: \"rows\" must be a list of objects like "
                                  f"{{\"date\": \"2024-01-02\", \"close\": 10.5}}")
+            # a JSON true was read as the price 1.0 (pandas' to_numeric), a forecast of 1.0
+            cell = next((f"{k}={v}" for r in rows for k, v in r.items() if isinstance(v, bool)), None)
+            if cell:
+                raise InputError(f"input {i}: \"rows\" hold true/false ({cell.lower()}); "
+                                 f"expected numbers and dates")
             table = pd.DataFrame(rows)
         series = series_from_table(table, f"input {i}")
         if len(series) != 1:

@@ -257,6 +257,10 @@ def series_from_table(table, source: str = "input") -> list[dict]:
 
     def numbers(part, col, name, kind):
         raw = part[col]
+        flags = [row for row, v in raw.items() if isinstance(v, (bool, np.bool_))]
+        if flags:       # pd.to_numeric read True as a price of 1.0, as fine
+            raise error(f"{source}: {kind} {str(raw.loc[flags[0]])} in {line} {flags[0]} (column "
+                        f"{str(col)!r}) is true/false, not a number")
         values = pd.to_numeric(raw, errors="coerce")
         text = [row for row, v in raw[values.isna()].items() if _present(v)]
         if text:

@@ -281,6 +281,8 @@ class Host(contract.Host):
         if isinstance(item, (bytes, bytearray)):
             import tempfile
 
+            if not item:            # mido's message was "EOFError: "
+                raise InputError(f"input {i}: the MIDI bytes are empty; expected a MIDI file")
             with tempfile.TemporaryDirectory() as tmp:
                 path = Path(tmp) / "input.mid"
                 path.write_bytes(item)
@@ -292,7 +294,9 @@ class Host(contract.Host):
             from zoo.webio import no_file_names
 
             raise no_file_names(i, "a MIDI file", " or a list of time steps of MIDI pitches")
-        return item
+        # A list is read here, alone: in the batch, [60, 62] (steps that are no lists) made
+        # the batch one piece of one chord, as fine, and [60], [62] one piece for two inputs
+        return self.piece(i, item) if isinstance(item, list) else item
 
     def web_example(self, examples: list):
         """The web page's example primer (the contract's hook): 16 steps of the first piece."""

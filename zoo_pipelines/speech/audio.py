@@ -66,10 +66,14 @@ def check_peak(wave: np.ndarray, what: str) -> None:
 
 def to_mono_float(array, what: str) -> np.ndarray:
     """A 1-D float32 waveform from int16/int32/float arrays, mono or [n, channels]."""
-    a = np.asarray(array)
-    if a.dtype == object or np.iscomplexobj(a) or not (np.issubdtype(a.dtype, np.number)
-                                                       or a.dtype == bool):
-        # complex: the cast to float32 dropped the imaginary part with only a warning
+    try:
+        a = np.asarray(array)
+    except ValueError:                  # ragged lists ([[.1, .2], [.3]]): numpy's own message
+        raise InputError(f"{what}: rows of different lengths; expected a waveform of shape "
+                         f"[samples] or [samples, channels]") from None
+    if a.dtype == object or np.iscomplexobj(a) or not np.issubdtype(a.dtype, np.number):
+        # complex: the cast to float32 dropped the imaginary part with only a warning;
+        # bool: True / False were read as samples 1 and 0
         raise InputError(f"{what}: expected a real-valued numeric waveform; got dtype {a.dtype}")
     if np.issubdtype(a.dtype, np.integer):
         # PCM integers: int16 full scale unless the values need more bits.

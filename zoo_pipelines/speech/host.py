@@ -236,10 +236,34 @@ class Host(contract.Host):
 
         return plot_results(results, path, ["blank"] + self.tokens, self.frame_seconds(), titles)
 
+    @staticmethod
+    def samples(i: int, values: list) -> np.ndarray:
+        """A JSON list of samples (or of [channels] per sample) as an array: numbers only,
+        never true/false (read as samples 0 and 1 of a waveform, as fine), rows of one
+        length (a ragged list was numpy's ValueError, a 500)."""
+        rows = values if values and all(isinstance(v, list) for v in values) else [values]
+        if any(isinstance(v, bool) for row in rows for v in row):
+            raise InputError(f"input {i}: the samples hold true/false; expected numbers")
+        try:
+            return np.asarray(values)
+        except ValueError:
+            raise InputError(f"input {i}: the samples are lists of different lengths; expected "
+                             f"[samples] or [samples, channels]") from None
+
     def from_json(self, i: int, item):
         """`zoo serve`'s JSON (the contract's hook): a WAV/FLAC file as bytes (sent as
         {"b64": ...}) or a data:audio/...;base64, URI, or {"array": [...], "sampling_rate":
         n}; never a file name."""
+        if isinstance(item, dict) and set(item) - {"array", "sampling_rate"}:
+            # {"array": ..., "sample_rate": 16000} was read at the model's own rate: a typo'd
+            # key gave a transcript of audio played at the wrong speed, as fine
+            raise InputError(f"input {i}: unknown key(s) "
+                             f"{', '.join(sorted(map(repr, set(item) - {'array', 'sampling_rate'})))}; "
+                             f"expected {{\"array\": [...], \"sampling_rate\": n}}")
+        if isinstance(item, dict) and isinstance(item.get("array"), list):
+            return {**item, "array": self.samples(i, item["array"])}
+        if isinstance(item, list):
+            return self.samples(i, item)
         if not isinstance(item, str):
             return item
         from zoo.webio import b64, no_file_names

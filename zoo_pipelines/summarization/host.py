@@ -35,7 +35,7 @@ import numpy as np
 from zoo import contract
 from zoo.beam import batched, beam_search, lcs_f1, minimum_bayes_risk, sample, units_a_call
 from zoo.errors import InputError
-from zoo.options import as_batch, check_int, check_number, check_unicode, input_file
+from zoo.options import as_batch, check_int, check_number, check_unicode, input_file, shown
 
 EMPTY_INPUT = ""
 RESERVED = ["[PAD]", "[UNK]", "[BOS]", "[EOS]"]
@@ -391,6 +391,9 @@ class Host(contract.Host):
     def web_view(self, predict, inputs: list, options: dict, folder: Path) -> dict:
         """The web page's view (the contract's hook): the default's, with the attention
         returned for plot's attention map."""
+        if not isinstance(options.get("attention", True), bool):     # was overridden unread
+            raise InputError(f"option attention must be true or false; got "
+                             f"{shown(options['attention'])}")
         return super().web_view(predict, inputs, {**options, "attention": True}, folder)
 
     @staticmethod
