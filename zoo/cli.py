@@ -734,7 +734,7 @@ def main(argv: list[str] | None = None) -> int:
         # only training resumes; `zoo serve` or `zoo predict` stopped by Ctrl-C said it did
         training = argv[:1] in (["train"], ["fine-tune"])
         print("interrupted; re-run the same command to resume training" if training
-              else f"zoo {argv[0] if argv else ''}: interrupted".replace(" :", ":"),
+              else f"zoo {argv[0]}: interrupted" if argv else "zoo: interrupted",
               file=sys.stderr)
         # TensorFlow logs an ERROR block for each tensor an interrupted trace left unused
         # ("Object was never used ... TensorArray") as the process exits: not the user's.
