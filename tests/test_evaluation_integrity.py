@@ -179,3 +179,124 @@ def test_cli_evaluate_speech_split_test_is_one_clear_line(data_dir):
     done = run_cli("evaluate", "speech-ctc", "--data", data_dir / "fsdd", "--split", "test", "--json")
     assert done.returncode == 2 and "Traceback" not in done.stderr and not done.stdout.strip()
     assert "unknown split 'test'" in done.stderr and "'valid' split here" in done.stderr
+
+
+# --- measuring on the user's own files (helper O): each failed before its fix ---------------
+
+def test_ner_no_gold_entities_says_its_zeros_are_0_over_0(caplog):
+    """Gold and predictions without any entity gave precision, recall and F1 0.0 with
+    nothing said (and numpy's 'Mean of empty slice' warnings)."""
+    import warnings
+
+    from zoo_pipelines.ner.evaluate import span_scores
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        both = span_scores([["O", "O"]], [["O", "O"]])
+    assert both["f1"] == 0 and "precision, recall and F1 are 0/0" in both["note"]
+    spurious = span_scores([["O", "O"]], [["B-PER", "O"]])
+    assert spurious["f1"] == 0 and spurious["note"] == ("no entity spans in the gold tags: "
+                                                       "recall is 0/0, reported as 0")
+    assert "note" not in span_scores([["B-PER"]], [["B-PER"]])
+
+
+def test_ner_gold_type_the_model_does_not_know_is_named(shipped, caplog):
+    """A PRODUCT span in the gold tags counted as missed with nothing said."""
+    m = shipped("ner-bilstm")
+    got = m.evaluate([{"tokens": ["Peter", "bought", "an", "iPhone"],
+                       "tags": ["B-PER", "O", "O", "B-PRODUCT"]}])
+    assert got["unknown_types"] == ["PRODUCT"] and got["per_type"]["PRODUCT"]["support"] == 1
+    assert "entity types PRODUCT that ner-bilstm does not know" in caplog.text
+
+
+def test_speech_references_outside_the_alphabet_and_all_empty(caplog):
+    """Words a digits model cannot write counted as errors unsaid; transcripts all empty
+    scored WER 1.0 (0 reference words)."""
+    from zoo_pipelines.speech.evaluate import check_references
+
+    assert check_references([{"text": "three apples"}, {"text": "4 1"}], "digits", "speech-ctc") == 1
+    assert "outside speech-ctc's digits alphabet (apples); they count as errors" in caplog.text
+    assert check_references([{"text": "I have 42 cats"}], "chars", "m") == 1
+    assert "their digits are left out of the reference" in caplog.text
+    with pytest.raises(InputError, match="every transcript of the 2 example"):
+        check_references([{"text": ""}, {"text": "  "}], "digits", "speech-ctc")
+
+
+def _prices(tmp_path, name, close):
+    import pandas as pd
+
+    dates = pd.bdate_range("2020-01-01", periods=len(close))
+    path = tmp_path / name
+    pd.DataFrame({"date": dates.strftime("%Y-%m-%d"), "close": close}).to_csv(path, index=False)
+    return path
+
+
+def test_forecast_flat_prices_are_skipped_or_undefined_not_a_traceback(shipped, tmp_path):
+    """A flat series raised ZeroDivisionError (its MASE scale 0, stood in by 1e-8); prices
+    flat through the window printed directional accuracy nan with numpy warnings; `series`
+    counted the skipped ones."""
+    import warnings
+
+    m = shipped("forecast-lstm")
+    with pytest.raises(InputError, match="no series to evaluate"), pytest.warns(
+            UserWarning, match="the price never changes in its first 113 days"):
+        m.evaluate(_prices(tmp_path, "flat.csv", [50.0] * 160), garch=False)
+    moving = list(100 * np.exp(np.cumsum(np.random.default_rng(2).normal(0, 0.01, 110))))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        got = m.evaluate(_prices(tmp_path, "then_flat.csv", moving + [120.0] * 50), garch=False)
+    assert got["naive_mase_h1"] == 0 and got["mase_ratio_vs_naive_h1"] is None
+    assert got["directional_accuracy"] is None and got["series"] == 1
+    assert got["skipped_series"] == 0 and got["pinball_ratio_vs_naive"] > 0
+
+
+def test_charlm_characters_outside_its_alphabet_are_named(shipped, caplog):
+    m = shipped("charlm-lstm")
+    got = m.evaluate([{"text": "café 日本"}], baseline=False)
+    assert got["unknown_chars"] == 3
+    assert "3 of 8 characters are outside charlm-lstm's alphabet ('é' '日' '本')" in caplog.text
+
+
+@pytest.mark.parametrize("name, where", [("speech-ctc", "fsdd"),
+                                         ("caption-cnn-lstm", "captioning/emoji/captions.tsv"),
+                                         ("charlm-lstm", "text/tinyshakespeare")])
+def test_evaluate_refuses_a_whole_dataset_of_several_splits(shipped, data_dir, name, where):
+    """`zoo evaluate speech-ctc --data $ZOO_DATA/fsdd` scored all 2,500 recordings, 2,000 of
+    them its training split, as "fsdd"; the emoji captions and Shakespeare likewise."""
+    with pytest.raises(InputError, match="is a dataset of \\$ZOO_DATA holding the splits "
+                                         "train, valid and report.*expected --split valid"):
+        shipped(name).evaluate(data_dir / where)
+
+
+def test_a_users_own_folder_in_the_dataset_layout_is_read_whole(tmp_path):
+    from zoo.model import refuse_whole_dataset
+
+    (tmp_path / "3_me_0.wav").write_bytes(b"")
+    assert refuse_whole_dataset(zoo.registry.get("speech-ctc"), tmp_path) is None
+
+
+def test_cli_evaluate_prints_notes_and_undefined_numbers(tmp_path):
+    """The plain output showed only numbers: F1 0.0 without its note, a metric that is
+    None (JSON null) left out, and no line saying which data was measured."""
+    conll = tmp_path / "none.conll"
+    conll.write_text("the O\ncat O\n")
+    done = run_cli("evaluate", "ner-bilstm", "--data", conll)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert "f1           0.0000" in lines and any(ln.startswith("note ") for ln in lines)
+    assert any(ln.startswith("data ") and "none.conll" in ln for ln in lines)
+    done = run_cli("evaluate", "ner-bilstm", "--data", conll, "--json")
+    import json
+
+    assert json.loads(done.stdout.splitlines()[-1])["note"].endswith("reported as 0")
+
+
+@pytest.mark.parametrize("summary", ["", "!!!", "Привет мир"])
+def test_summary_reference_without_a_word_rouge_counts_is_refused(shipped, summary):
+    """Given in memory, an empty, punctuation-only or non-Latin reference scored ROUGE 0.0
+    for the model and both baselines, with nothing said."""
+    m = shipped("summarize-attn")
+    with pytest.raises(InputError, match="example 1: the reference summary .* has no word "
+                                         "ROUGE counts"):
+        m.evaluate([{"document": "A text editor adds plugins.", "summary": "Editor adds plugins"},
+                    {"document": "A text editor adds plugins.", "summary": summary}])

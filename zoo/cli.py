@@ -545,6 +545,8 @@ def run(argv: list[str]) -> int:
             for k, v in metrics.items():
                 if isinstance(v, (int, float)):
                     print(f"{k:12s} {v:.4f}" if isinstance(v, float) else f"{k:12s} {v}")
+                elif v is None or isinstance(v, str):   # what was measured, notes, undefined
+                    print(f"{k:12s} {'n/a' if v is None else v}")
         print(json.dumps(to_json(metrics)) if args.json else "")
     elif args.command == "compare":
         from .card import render_variants

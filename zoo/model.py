@@ -242,6 +242,8 @@ class ZooModel:
         if isinstance(data, (str, Path)):
             examples = (read_split(self.entry, data, split) if split
                         else self.entry.module("data").read(data))
+            if not split:       # after the reader: its own refusal of a folder comes first
+                refuse_whole_dataset(self.entry, data)
         else:
             examples = check_examples(data, self.entry.module("data").EXAMPLE_KEYS,
                                       f"{self.entry.name} evaluate()")
@@ -277,6 +279,32 @@ class ZooModel:
 
     def __repr__(self):
         return f"ZooModel({self.entry.name!r}, params={self.keras_model.count_params():,})"
+
+
+def refuse_whole_dataset(entry, data) -> None:
+    """An InputError when `data` is one of the zoo's datasets (under $ZOO_DATA) laid out in
+    splits and given without one: FSDD's recordings, the emoji captions and Shakespeare's
+    text were read whole, train split and all, and measured as if unseen ("fsdd", no split
+    named). A user's own folder in the same layout is read whole, as the README says."""
+    import warnings
+
+    from .data import data_root, read_split
+    from .errors import ZooError
+
+    try:
+        path, root = Path(data).resolve(), data_root().resolve()
+        if not (path.exists() and path.is_relative_to(root)):
+            return
+        with warnings.catch_warnings():      # the readers' own warnings come with the real read
+            warnings.simplefilter("ignore")
+            split_laid_out = bool(read_split(entry, path, "valid"))
+    except (ZooError, OSError, ValueError):  # no split layout here: read whole as before
+        return
+    if split_laid_out:
+        raise InputError(f"{data} is a dataset of $ZOO_DATA holding the splits train, valid "
+                         f"and report; read whole it would measure {entry.name} on its "
+                         f"training data too; expected --split valid or --split report "
+                         f"(split= in Python)")
 
 
 def plain_numbers(value):

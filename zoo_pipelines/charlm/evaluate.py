@@ -11,12 +11,14 @@ unknown symbol, and their number is reported. A Kneser-Ney character n-gram mode
 """
 from __future__ import annotations
 
+import logging
 import math
 
 import numpy as np
 
 from .data import encode_text, stream
 
+log = logging.getLogger("zoo")
 HEADLINE = "bits_per_char"
 GREATER_IS_BETTER = False
 # The per-epoch check needs only the model's number: the n-gram baseline is fitted once.
@@ -68,6 +70,14 @@ def evaluate(zoo_model, passages: list[dict], baseline: bool = True) -> dict:
     metrics = {"bits_per_char": bits(nats, scored), "nats_per_char": nats / max(scored, 1),
                "chars": scored, "unknown_chars": int(np.sum(ids[1:] == 0)),
                "passages": len(passages)}
+    if metrics["unknown_chars"]:      # the count alone did not say how they were scored
+        known = set(chars[1:])
+        unseen = sorted({c for c in text[1:] if c not in known})
+        log.warning("%d of %d characters are outside %s's alphabet (%s); each is scored as "
+                    "its one unknown symbol, so bits per character is lower than a model that "
+                    "spelt them out would get", metrics["unknown_chars"], scored,
+                    zoo_model.entry.name, " ".join(map(repr, unseen[:8]))
+                    + (" ..." if len(unseen) > 8 else ""))
     if baseline:
         from .baselines import ngram_baseline
 

@@ -55,6 +55,23 @@ def bootstrap_se(num: np.ndarray, den: np.ndarray, block: np.ndarray, reps: int 
     return float(np.std(num_sums[draws].sum(1) / den_sums[draws].sum(1)))
 
 
+def mean_or_none(rows: np.ndarray) -> float | None:
+    """The mean of the rows that are numbers; None where there are none (directional
+    accuracy when no price moved in the window: numpy warned and gave NaN).
+
+    >>> mean_or_none(np.array([], bool)) is None, mean_or_none(np.array([1.0, np.nan]))
+    (True, 1.0)
+    """
+    rows = np.asarray(rows, np.float64)
+    return float(np.nanmean(rows)) if np.any(~np.isnan(rows)) else None
+
+
+def ratio(a: float | None, b: float | None) -> float | None:
+    """a / b, or None where either is None or b is 0 (naive persistence without an error
+    when prices are flat through the window: a raw ZeroDivisionError before)."""
+    return a / b if a is not None and b else None
+
+
 def pinball(q, actual, forecast):
     diff = np.asarray(actual) - np.asarray(forecast)
     return np.maximum(q * diff, (q - 1) * diff)
@@ -75,6 +92,12 @@ def _forecasts(model, series: list[dict], horizon: int, last: int) -> list[tuple
     units, spans = [], []
     for s in checked:
         start = _origins(s, host.window, last)
+        if not np.any(np.diff(s["close"][:start])):
+            # MASE and the pinball loss divide by the mean absolute daily change before the
+            # window: 0 here (a 1e-8 stand-in scored 1e8, or a raw ZeroDivisionError)
+            warnings.warn(f"{s['name']}: the price never changes in its first {start} days, "
+                          f"so MASE's scale (the mean absolute daily change) is 0; skipped")
+            continue
         ends = list(range(start, len(s["close"]) - 1))
         spans.append((s, start, len(units), len(ends)))
         units.extend(host.window_units(s, ends))
@@ -117,11 +140,12 @@ def evaluate(model, series: list[dict], horizon: int = 5, last: int = 126,
     garch_failed = 0
     forecasts = _forecasts(model, series, horizon, last)
     if not forecasts:       # every series too short (each warned): numpy's "need at least one array"
-        raise InputError(f"no series long enough to evaluate: each needs at least "
-                         f"{2 * model.host().window + 4} prices ({len(series)} given)")
+        raise InputError(f"no series to evaluate: each needs at least "
+                         f"{2 * model.host().window + 4} prices that move before its "
+                         f"evaluation window ({len(series)} given, each skipped with a warning)")
     for s, start, qs in forecasts:
         y = s["close"]
-        scale = np.mean(np.abs(np.diff(y[:start]))) or 1e-8
+        scale = np.mean(np.abs(np.diff(y[:start])))         # > 0: flat series are skipped
         if garch:
             gqs = G.quantiles(y, start, quantiles, horizon)
             garch_failed += int(np.isnan(gqs).any())
@@ -166,22 +190,25 @@ def evaluate(model, series: list[dict], horizon: int = 5, last: int = 126,
                 d["garch_in80"].append((a >= gp[:, lo]) & (a <= gp[:, hi]))
                 d["garch_width80"].append(100 * (gp[:, hi] - gp[:, lo]) / base)
     # nanmean: a series whose GARCH fit failed (counted in garch_failed) has no GARCH rows
-    table = {f"h{h}": {k: float(np.nanmean(np.concatenate(v))) if v else float("nan")
+    table = {f"h{h}": {k: mean_or_none(np.concatenate(v)) if v else None
                        for k, v in d.items()} for h, d in acc.items()}
-    pooled = lambda k: float(np.nanmean(np.concatenate([np.concatenate(acc[h][k]) for h in acc])))  # noqa: E731
+    pooled = lambda k: mean_or_none(np.concatenate([np.concatenate(acc[h][k]) for h in acc]))  # noqa: E731
     out = {f"mase_h{h}": table[f"h{h}"]["mase"] for h in acc}
     out.update({f"naive_mase_h{h}": table[f"h{h}"]["naive_mase"] for h in acc})
     # MASE scales by the in-sample one-step change, so even naive persistence scores
     # above 1 at h > 1 (errors grow with h); "never worse than naive" is this ratio <= 1.
-    out.update({f"mase_ratio_vs_naive_h{h}": table[f"h{h}"]["mase"] / table[f"h{h}"]["naive_mase"]
+    # None where naive persistence made no error at all (prices flat through the window):
+    # a raw ZeroDivisionError before
+    out.update({f"mase_ratio_vs_naive_h{h}": ratio(table[f"h{h}"]["mase"], table[f"h{h}"]["naive_mase"])
                 for h in acc})
     out.update(
-        pinball_ratio_vs_naive=pooled("pinball") / pooled("naiveq_pinball"),
+        pinball_ratio_vs_naive=ratio(pooled("pinball"), pooled("naiveq_pinball")),
         coverage_80=pooled("in80"), width_80_pct=pooled("width80"),
         naiveq_coverage_80=pooled("naiveq_in80"), naiveq_width_80_pct=pooled("naiveq_width80"),
         directional_accuracy=pooled("diracc"),
-        series=len(series), forecasts=int(sum(len(np.concatenate(acc[h]["mase"]))
-                                                              for h in acc)),
+        # the series measured: those too short or flat were skipped (each with a warning)
+        series=len(forecasts), skipped_series=len(series) - len(forecasts),
+        forecasts=int(sum(len(np.concatenate(acc[h]["mase"])) for h in acc)),
         per_horizon=table,
         per_quantile={f"q{q:g}": {"model": float(np.mean(np.concatenate(v["model"]))),
                                   "naive_quantiles": float(np.mean(np.concatenate(v["naiveq"]))),
@@ -193,8 +220,8 @@ def evaluate(model, series: list[dict], horizon: int = 5, last: int = 126,
     out["pinball_ratio_vs_naive_se"] = bootstrap_se(rows("pinball"), rows("naiveq_pinball"), block)
     if garch:
         out["pinball_ratio_vs_garch_se"] = bootstrap_se(rows("pinball"), rows("garch_pinball"), block)
-        out.update(pinball_ratio_vs_garch=pooled("pinball") / pooled("garch_pinball"),
-                   garch_pinball_ratio_vs_naive=pooled("garch_pinball") / pooled("naiveq_pinball"),
+        out.update(pinball_ratio_vs_garch=ratio(pooled("pinball"), pooled("garch_pinball")),
+                   garch_pinball_ratio_vs_naive=ratio(pooled("garch_pinball"), pooled("naiveq_pinball")),
                    garch_coverage_80=pooled("garch_in80"), garch_width_80_pct=pooled("garch_width80"),
                    garch_failed=garch_failed)
     else:                   # no empty GARCH columns in the per-horizon table

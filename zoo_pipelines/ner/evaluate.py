@@ -7,6 +7,8 @@ counting as conlleval) and the same per entity type.
 """
 from __future__ import annotations
 
+import logging
+import warnings
 from collections import Counter
 
 from seqeval.metrics import classification_report
@@ -14,18 +16,38 @@ from seqeval.scheme import IOB2
 
 HEADLINE = "f1"          # the metric early stopping and the model table use
 GREATER_IS_BETTER = True
+log = logging.getLogger("zoo")
 
 
 def span_scores(gold: list[list[str]], pred: list[list[str]]) -> dict:
-    report = classification_report(gold, pred, mode="strict", scheme=IOB2,
-                                   output_dict=True, zero_division=0)
+    """Micro and per-type span scores; a ratio whose denominator is 0 (no gold spans: recall;
+    no predicted spans: precision; neither: F1) counts as 0, as conlleval counts it, and
+    `note` says so (a bare 0.0 read as a model that found nothing right).
+
+    >>> span_scores([["O", "O"]], [["O", "O"]])["note"]
+    'no entity spans in the gold tags nor in the predictions: precision, recall and F1 are 0/0, reported as 0'
+    """
+    with warnings.catch_warnings():      # seqeval averages an empty per-type table: numpy warns
+        warnings.simplefilter("ignore", RuntimeWarning)
+        report = classification_report(gold, pred, mode="strict", scheme=IOB2,
+                                       output_dict=True, zero_division=0)
     micro = report["micro avg"]
     per_type = {k: {"precision": v["precision"], "recall": v["recall"], "f1": v["f1-score"],
                     "support": int(v["support"])}
                 for k, v in report.items() if not k.endswith(" avg")}
-    return {"precision": micro["precision"], "recall": micro["recall"], "f1": micro["f1-score"],
-            "per_type": per_type, "sentences": len(gold),
-            "tokens": sum(len(s) for s in gold)}
+    out = {"precision": micro["precision"], "recall": micro["recall"], "f1": micro["f1-score"],
+           "per_type": per_type, "sentences": len(gold), "tokens": sum(len(s) for s in gold)}
+    from seqeval.metrics.sequence_labeling import get_entities
+
+    n_gold, n_pred = (sum(len(get_entities(list(s))) for s in t) for t in (gold, pred))
+    undefined = ([] if n_pred else ["precision"]) + ([] if n_gold else ["recall"])
+    if undefined:
+        which = ("no entity spans in the gold tags nor in the predictions" if len(undefined) == 2
+                 else "no entity spans in the gold tags" if n_pred else "no predicted entity spans")
+        out["note"] = (f"{which}: "
+                       + ("precision, recall and F1 are 0/0" if len(undefined) == 2
+                          else f"{undefined[0]} is 0/0") + ", reported as 0")
+    return out
 
 
 def error_kinds(gold: list[list[str]], pred: list[list[str]]) -> Counter:
@@ -61,4 +83,15 @@ def error_kinds(gold: list[list[str]], pred: list[list[str]]) -> Counter:
 def evaluate(model, sentences: list[dict], batch_size: int = 256) -> dict:
     """Tag the gold tokenization of `sentences` with `model` and score the spans."""
     pred = model.predict([s["tokens"] for s in sentences], batch_size=batch_size)
-    return span_scores([s["tags"] for s in sentences], [p["tags"] for p in pred])
+    scores = span_scores([s["tags"] for s in sentences], [p["tags"] for p in pred])
+    # a gold type the model cannot tag (PRODUCT for a CoNLL model): every such span is missed
+    known = {t.split("-", 1)[-1] for t in model.host().labels if t != "O"}
+    unknown = sorted(set(scores["per_type"]) - known)
+    if unknown:
+        scores["unknown_types"] = unknown
+        log.warning("the gold tags hold entity types %s that %s does not know (it knows %s); "
+                    "their %d span(s) count as missed", ", ".join(unknown), model.entry.name,
+                    ", ".join(sorted(known)), sum(scores["per_type"][t]["support"] for t in unknown))
+    if "note" in scores:
+        log.warning("%s", scores["note"])
+    return scores

@@ -16,6 +16,7 @@ folders it equals 1 - digit_accuracy up to insertions.
 from __future__ import annotations
 
 import logging
+import re
 
 import jiwer
 import numpy as np
@@ -52,6 +53,7 @@ def evaluate(model, examples: list[dict], batch_size: int = 64, beam: int = 0,
     for e in examples:
         groups.setdefault(D.speaker_of(e) if adapt else "", []).append(e)
     fsdd = bool(examples) and all("digit" in e for e in examples) and alphabet == "digits"
+    outside = check_references(examples, alphabet, model.entry.name)
     refs, hyps, c_refs, c_hyps = [], [], [], []
     for group in groups.values():
         m = adapted(model, group) if adapt else model
@@ -63,12 +65,39 @@ def evaluate(model, examples: list[dict], batch_size: int = 64, beam: int = 0,
             c_hyps += transcribe(m, [s["audio"] for s in strings], "connected strings",
                                  batch_size, beam)
     metrics = {**error_rates(refs, hyps), "utterances": len(examples)}
+    if outside:
+        metrics["words_outside_alphabet"] = outside
     if fsdd:
         metrics["digit_accuracy"] = sum(r == h for r, h in zip(refs, hyps)) / len(refs)
         if connected:
             metrics.update({f"connected_{k}": v for k, v in error_rates(c_refs, c_hyps).items()},
                            connected_strings=len(c_refs))
     return metrics
+
+
+def check_references(examples: list[dict], alphabet: str, name: str) -> int:
+    """How many reference words the model cannot write (a digits model: any word not a
+    digit), with a warning: they count as errors. Transcripts that are all empty are
+    refused: WER and CER divide by the reference's words and characters (jiwer gave 1.0).
+
+    >>> check_references([{"text": "three apples"}], "digits", "speech-ctc")
+    1
+    """
+    refs = [normalize_text(e["text"], alphabet) for e in examples]
+    if examples and not any(r.strip() for r in refs):
+        raise InputError(f"every transcript of the {len(refs)} example(s) is empty (in the "
+                         f"{alphabet} alphabet); WER and CER divide by the reference's words, "
+                         f"so there is nothing to score; expected transcripts of the speech")
+    if alphabet == "digits":
+        bad = [w for r in refs for w in r.split() if not w.isdigit()]
+    else:      # chars: digits and other symbols are dropped from the reference, not scored
+        bad = [w for e in examples for w in str(e["text"]).split() if re.search(r"[0-9]", w)]
+    if bad:
+        shown = ", ".join(sorted(set(bad))[:5]) + (" ..." if len(set(bad)) > 5 else "")
+        log.warning("%d reference word(s) are outside %s's %s alphabet (%s); %s", len(bad), name,
+                    alphabet, shown, "they count as errors" if alphabet == "digits" else
+                    "their digits are left out of the reference (spell numbers out)")
+    return len(bad)
 
 
 def transcribe(model, audio: list, what: str, batch_size: int, beam: int) -> list[str]:

@@ -19,6 +19,7 @@ import warnings
 
 import numpy as np
 
+from zoo.errors import InputError
 from zoo.options import check_int, check_options
 
 HEADLINE = "rougeL"
@@ -40,6 +41,25 @@ def rouge_each(predictions: list[str], references: list[str],
     scorer = rouge_scorer.RougeScorer(list(keys), use_stemmer=True)
     scores = [scorer.score(r, p) for p, r in zip(predictions, references)]
     return {k: [s[k].fmeasure for s in scores] for k in keys}
+
+
+def check_references(refs: list[str]) -> None:
+    """An InputError naming the first reference summary in which ROUGE finds no word
+    (rouge-score keeps ASCII letters and digits): "" or "!!!" given in memory scored a
+    silent 0.0 for the model and both baselines.
+
+    >>> check_references(["Council approves budget", "..."])
+    Traceback (most recent call last):
+    zoo.errors.InputError: example 1: the reference summary '...' has no word ROUGE counts (rouge-score keeps the letters a-z and digits); expected a summary in words
+    """
+    from rouge_score.tokenizers import DefaultTokenizer
+
+    words = DefaultTokenizer(use_stemmer=False).tokenize
+    for i, r in enumerate(refs):
+        if not words(r):
+            raise InputError(f"example {i}: the reference summary {r!r:.60} has no word ROUGE "
+                             f"counts (rouge-score keeps the letters a-z and digits); expected "
+                             f"a summary in words")
 
 
 def lead_sentence(document: str) -> str:
@@ -71,6 +91,7 @@ def evaluate(zoo_model, examples: list[dict], beam: int = 4, lead_words: int = 1
         examples = examples[:check_int(max_examples, "max_examples", 1)]
     docs = [e["document"] for e in examples]
     refs = [e["summary"] for e in examples]
+    check_references(refs)
     preds = [r["summary"] for r in summarize(zoo_model, docs, beam=beam, **options)]
     metrics = rouge(preds, refs)
     for k, v in rouge([lead_sentence(d) for d in docs], refs).items():
