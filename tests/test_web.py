@@ -291,12 +291,12 @@ def test_model_list_failures_and_failed_models_say_why(server, chromium):
     page.close()
 
 
-def test_text_generation_panel_names_bad_json(server, chromium):
+def test_json_panel_names_bad_json(server, chromium):
     # The JSON panel (tasks without a panel of their own) showed only the parser's
     # "Unexpected end of JSON input"; its empty output box was a grey bar before a run.
     page = chromium.new_page()
     models = server.get("/v1/models").json()["models"]
-    models = [{**models[0], "name": "some-lm", "task": "text generation", "example": "ROMEO:"}]
+    models = [{**models[0], "name": "some-lm", "task": "a new task", "example": "ROMEO:"}]
     page.route("**/v1/models", lambda route: route.fulfill(json={"models": models}))
     page.goto(server.url + "/")
     page.wait_for_selector("body[data-ready=true]", timeout=TIMEOUT)
@@ -320,4 +320,115 @@ def test_microphone_errors_say_it_is_the_microphone(server, chromium):
                            ".textContent")
     assert p.locator(".error").inner_text().startswith("microphone: ")
     assert p.locator("button[name=record]").inner_text() == "● Record"
+    page.context.close()
+
+
+def test_text_generation_panel_shows_the_text(server, chromium):
+    # charlm-lstm had the JSON panel: its text one JSON string ("\\nWhat's...") cut at the
+    # panel's edge, and no box for the length, temperature or seed.
+    page = chromium.new_page()
+    models = server.get("/v1/models").json()["models"]
+    models = [{**models[0], "name": "some-lm", "task": "text generation", "example": "ROMEO:",
+               "options": {"steps": 100, "temperature": 0.8, "seed": 0}}]
+    page.route("**/v1/models", lambda route: route.fulfill(json={"models": models}))
+    sent = []
+    page.route("**/some-lm:plot", lambda route: sent.append(route.request.post_data_json) or
+               route.fulfill(json={"predictions": [{"text": "\nWhat's " + "here " * 60 + "\nthere",
+                                                     "nats_per_char": 0.7}]}))
+    page.goto(server.url + "/")
+    page.wait_for_selector("body[data-ready=true]", timeout=TIMEOUT)
+    p = page.locator("section[data-model='some-lm']")
+    p.locator("input[name=steps]").fill("300")
+    p.locator("button[name=run]").click()
+    assert outcome(page, "some-lm") == ("done", "")
+    assert sent == [{"instances": ["ROMEO:"], "parameters": {"steps": 300, "temperature": 0.8, "seed": 0}}]
+    text = p.locator(".generated")
+    assert text.inner_text().startswith("ROMEO:\nWhat's here") and text.inner_text().endswith("\nthere")
+    assert text.evaluate("e => e.scrollWidth <= e.clientWidth"), "the text runs past the panel"
+    page.close()
+
+
+def test_keyboard_enter_runs_again_and_a_slow_run_says_so(server, chromium):
+    # Enter on a panel's button ran it once: the button, disabled while busy, lost the
+    # focus to the page, so Enter again did nothing. A slow run showed only a greyed button.
+    page = open_page(chromium, server)
+    held = []
+    page.route("**/*:plot", lambda route: held.append(route))
+    p = page.locator("section[data-model='ner-bilstm']")
+    p.locator("button[name=run]").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_function("document.querySelector(\"section[data-model='ner-bilstm'] .status\")"
+                           ".textContent.startsWith('working… ')")
+    held[0].continue_()
+    assert outcome(page, "ner-bilstm") == ("done", "") and not p.locator(".status").inner_text()
+    page.unroute("**/*:plot")
+    page.keyboard.press("Enter")
+    assert outcome(page, "ner-bilstm") == ("done", "")
+    page.context.close()
+
+
+def test_empty_and_too_large_files_are_refused_before_sending(server, chromium, tmp_path):
+    # A 0-byte file got the decoder's words ("Format not recognised.", MIDI's "EOFError: "); a
+    # 50 MB one was read, sent as 67 MB of base64 and refused as a "request body of 69,905,122
+    # bytes". A bad MIDI primer's error did not name the file, as the other pickers' do.
+    page = open_page(chromium, server)
+    sent = []
+    page.on("request", lambda r: r.method == "POST" and sent.append(r.url))
+    (tmp_path / "empty.wav").write_bytes(b"")
+    with open(tmp_path / "big.png", "wb") as f:
+        f.truncate(13 << 20)                          # the server takes 16 MB of base64
+    (tmp_path / "song.mid").write_text("not a MIDI file")
+    for name, file, expected in [
+            ("speech-ctc", "empty.wav", "empty.wav: the file is empty (0 bytes)"),
+            ("caption-cnn-lstm", "big.png", "big.png: 13.0 MB; this server takes files up to "
+                                            "12.0 MB (zoo serve --max-body-mb)")]:
+        page.locator(f"section[data-model='{name}'] input[name=file]").set_input_files(str(tmp_path / file))
+        assert outcome(page, name) == ("error", expected)
+    assert not sent, sent
+    p = page.locator("section[data-model='music-lstm']")
+    p.locator("input[name=file]").set_input_files(str(tmp_path / "song.mid"))
+    p.locator("button[name=run]").click()
+    state, error = outcome(page, "music-lstm")
+    assert state == "error" and error.startswith("song.mid: ") and "MIDI" in error, error
+    page.context.close()
+
+
+def test_entities_after_an_emoji_are_highlighted_whole(server, chromium):
+    # The server's start/end count characters, the page sliced UTF-16 units: each emoji
+    # before an entity moved its highlight one place left ("\ude00 Angela Merk", "n Par").
+    page = open_page(chromium, server)
+    p = page.locator("section[data-model='ner-bilstm']")
+    p.locator("textarea").fill("😀😀 Angela Merkel met Emmanuel Macron in Paris .")
+    p.locator("button[name=run]").click()
+    assert outcome(page, "ner-bilstm") == ("done", "")
+    assert p.locator("mark.ent").evaluate_all("ms => ms.map(m => m.firstChild.textContent)") == \
+        ["Angela Merkel", "Emmanuel Macron", "Paris"]
+    assert p.locator(".entities").inner_text().startswith("😀😀 Angela Merkel")
+    page.context.close()
+
+
+def test_speech_shows_the_servers_doubt(server, chromium, data_dir):
+    # An English sentence through the digits model showed "4 2 2 0 8 ..." as the answer: the
+    # server's warning ("probably not spoken digits") and its confidence were not shown.
+    page = open_page(chromium, server)
+    p = page.locator("section[data-model='speech-ctc']")
+    wav = sorted((data_dir / "ljspeech_sample" / "wavs").glob("*.wav"))[0]
+    p.locator("input[name=file]").set_input_files(str(wav))
+    assert outcome(page, "speech-ctc") == ("done", "")
+    assert "probably not spoken digits" in p.locator(".warning").inner_text()
+    assert "confidence " in p.locator(".note").inner_text()
+    p.locator("button[name=example]").click()                   # a digit: no warning left over
+    assert outcome(page, "speech-ctc") == ("done", "") and not p.locator(".warning").is_visible()
+    page.context.close()
+
+
+def test_a_long_word_wraps_inside_its_panel(server, chromium):
+    # 300 x's to the NER tagger made the page 3,000 px wide (sideways scrolling on a phone).
+    page = open_page(chromium, server, width=375, height=812)
+    p = page.locator("section[data-model='ner-bilstm']")
+    p.locator("textarea").fill("Paris " + "x" * 300 + " Angela Merkel .")
+    p.locator("button[name=run]").click()
+    assert outcome(page, "ner-bilstm") == ("done", "")
+    width, screen = page.evaluate("[document.documentElement.scrollWidth, innerWidth]")
+    assert width <= screen, f"the page is {width} px wide on a {screen} px screen"
     page.context.close()

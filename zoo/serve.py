@@ -298,7 +298,8 @@ def create_app(models: list[str], max_batch: int = 32, max_wait_ms: float = 0.0,
 
     @app.get("/v1/models")
     async def list_models():
-        return {"models": [describe(s) for s in served.values()]}
+        # max_body_bytes: the web page refuses a file too large for it before reading it
+        return {"models": [describe(s) for s in served.values()], "max_body_bytes": max_body}
 
     @app.get("/v1/models/{name}")
     async def status(name: str):

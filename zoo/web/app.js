@@ -43,7 +43,20 @@ function toBase64(bytes) {          // Uint8Array -> base64, in chunks (no call-
   return btoa(s);
 }
 
+// The largest request body the server takes (GET /v1/models says; undefined: not said).
+let maxBody;
+const mb = n => `${(n / (1 << 20)).toFixed(1)} MB`;
+
 function readFile(file) {           // -> {b64, url}: the bytes for JSON, a data URL to show
+  // Refused here, before the bytes are read: an empty file got the decoder's words
+  // ("Format not recognised.", "EOFError: "), and a 50 MB one was read, sent as 67 MB of
+  // base64 and refused as a "request body of 69,905,148 bytes", a size the person never saw.
+  if (file.size === 0) return Promise.reject(new Error("the file is empty (0 bytes)"));
+  const largest = maxBody && Math.floor((maxBody - 4096) * 3 / 4);   // base64: 4 bytes per 3
+  if (largest && file.size > largest) {
+    return Promise.reject(new Error(`${mb(file.size)}; this server takes files up to `
+                                    + `${mb(largest)} (zoo serve --max-body-mb)`));
+  }
   return new Promise((resolve, reject) => {
     const reader = new FileReader();
     reader.onload = () => resolve({url: reader.result, b64: reader.result.split(",")[1]});
@@ -132,16 +145,19 @@ const PANELS = {
       const entities = out.predictions[0].entities;   // each with its confidence
       const line = $(p, ".entities");
       line.replaceChildren();
+      // start and end count characters (Python's code points), not JavaScript's UTF-16
+      // units: each emoji before an entity moved its highlight one place left, cut in two.
+      const chars = Array.from(text), slice = (a, b) => chars.slice(a, b).join("");
       let at = 0;
       entities.forEach(e => {
-        line.append(text.slice(at, e.start));
+        line.append(slice(at, e.start));
         const mark = el("mark", {class: `ent ent-${e.type}`, title: `${e.type}, confidence ${e.confidence}`},
-                        text.slice(e.start, e.end));
+                        slice(e.start, e.end));
         mark.append(el("sup", {}, `${e.type} ${Math.round(100 * e.confidence)}%`));
         line.append(mark);
         at = e.end;
       });
-      line.append(text.slice(at));
+      line.append(slice(at));
       table($(p, ".table"), ["entity", "type", "confidence"],
             entities.map(e => [e.text, e.type, fixed(e.confidence, 3)]));
     },
@@ -169,8 +185,8 @@ const PANELS = {
   },
   music: {
     setup(p, m) { if (!m.example) $(p, "[name=example]").parentNode.hidden = true; },
-    async run(p, m) {
-      const file = $(p, "[name=file]").files[0];
+    async run(p, m, input) {
+      const file = input.file = $(p, "[name=file]").files[0];   // its errors name it
       const primer = file ? {b64: (await readFile(file)).b64}
         : $(p, "[name=example]").checked ? m.example : null;
       const out = await call(m.name, "plot", {instances: [primer], parameters: {
@@ -208,6 +224,11 @@ const PANELS = {
       const out = await call(m.name, "plot", {instances: [instance], parameters: {beam: number(p, "beam")}});
       const r = out.predictions[0];
       $(p, ".transcript").textContent = r.text || "(nothing heard)";
+      $(p, ".note").textContent = [r.seconds != null && `${r.seconds} s of audio`,
+                                   r.confidence != null && `confidence ${r.confidence}`].filter(Boolean).join(" · ");
+      // The host's doubt, as captioning's: 33 digits read from an English sentence were
+      // shown as the answer, without the server's "probably not spoken digits".
+      $(p, ".warning").textContent = r.warning || "";
       $(p, ".picture").src = out.picture;
     },
   },
@@ -227,7 +248,27 @@ const PANELS = {
       $(p, ".picture").src = out.picture;
     },
   },
-  any: {               // any other task (e.g. text generation): JSON in, JSON out
+  // Text generation (charlm): the prompt and what follows it, as text. The JSON panel it
+  // had showed the text as one JSON string ("\\nWhat's at the...") cut at the panel's
+  // edge, and had no box for the length, temperature or seed.
+  "text generation": {
+    setup(p, m) {
+      $(p, "[name=text]").value = typeof m.example === "string" ? m.example : "";
+      for (const k of ["steps", "temperature", "seed"]) {
+        if (m.options && m.options[k] != null) $(p, `[name=${k}]`).value = m.options[k];
+      }
+    },
+    async run(p, m) {
+      const prompt = $(p, "[name=text]").value;
+      const out = await call(m.name, "plot", {instances: [prompt], parameters: {
+        steps: number(p, "steps"), temperature: number(p, "temperature"), seed: number(p, "seed")}});
+      const r = out.predictions[0];
+      $(p, ".generated").replaceChildren(el("b", {}, prompt), r.text);
+      $(p, ".note").textContent = `${r.text.length} characters generated; the prompt: `
+        + `${fixed(r.nats_per_char, 2)} nats/character`;
+    },
+  },
+  any: {               // a task without a panel of its own: JSON in, JSON out
     setup(p, m) { $(p, "[name=json]").value = JSON.stringify(m.example != null ? [m.example] : []); },
     async run(p, m) {
       let instances;
@@ -243,11 +284,23 @@ function panel(m) {
   const kind = PANELS[m.task] ? m.task : "any";
   const p = el("section", {class: "panel", "data-model": m.name, "data-task": m.task});
   p.append(el("h2", {}, m.name), el("p", {class: "about"}, `${m.task} · ${m.backend} · ${m.summary}`));
-  p.append(document.getElementById(`tpl-${kind}`).content.cloneNode(true), el("p", {class: "error"}));
+  // role=alert / status: a screen reader says the error, and that a run is under way.
+  p.append(document.getElementById(`tpl-${kind.replace(/ /g, "-")}`).content.cloneNode(true),
+           el("p", {class: "error", role: "alert"}));
+  ($(p, ".controls") || p).append(el("span", {class: "status", role: "status"}));   // by the button
   const out = $(p, ".out");
   const go = async input => {
     p.dataset.state = "busy";
+    p.setAttribute("aria-busy", "true");
     $(p, ".error").textContent = "";
+    // A slow run (a long text, a wide beam) said nothing but a greyed button: the seconds
+    // it has taken so far are shown.
+    const start = Date.now(), status = $(p, ".status");
+    const tick = () => { status.textContent = `working… ${Math.round((Date.now() - start) / 1000)} s`; };
+    const timer = setInterval(tick, 1000);
+    // The focused button is disabled below, which sends the focus to the page's top: a
+    // keyboard user's Enter then ran nothing, and Tab started over. It comes back after.
+    const focused = p.contains(document.activeElement) ? document.activeElement : null;
     // Inputs too, not only buttons: a second upload while the first ran raced it, and the
     // answer that came last was shown, whichever file was chosen last.
     p.querySelectorAll("button, input").forEach(b => { if (b.name !== "record") b.disabled = true; });
@@ -262,7 +315,11 @@ function panel(m) {
       $(p, ".error").textContent = input.file ? `${input.file.name}: ${e.message}` : e.message;
       p.dataset.state = "error";
     } finally {
+      clearInterval(timer);
+      status.textContent = "";
+      p.removeAttribute("aria-busy");
       p.querySelectorAll("button, input").forEach(b => { b.disabled = false; });
+      if (focused && (document.activeElement === document.body || !document.activeElement)) focused.focus();
     }
   };
   PANELS[kind].setup(p, m, go);
@@ -275,7 +332,9 @@ async function main() {
   const panels = document.getElementById("panels");
   let models;
   try {
-    models = (await fetchJSON("/v1/models")).models;
+    const list = await fetchJSON("/v1/models");
+    models = list.models;
+    maxBody = list.max_body_bytes;
   } catch (e) {
     panels.replaceChildren(el("p", {class: "error"}, `cannot list the models: ${e.message}`));
     return;
