@@ -515,8 +515,11 @@ def test_ctrl_c_exits_130_not_an_abort_or_a_traceback(tmp_path, models, state, s
 
     log = tmp_path / "server.log"
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    # SIGINT as a terminal leaves it: a test run in the background (nohup ... &) hands its
+    # children SIGINT ignored, and then no Ctrl-C reaches the server at all
     proc = subprocess.Popen([sys.executable, "-m", "zoo.serve", *models, "--port", "0"], cwd=REPO,
-                            env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+                            env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline, status = time.monotonic() + 120, None
         while status != state and time.monotonic() < deadline and proc.poll() is None:

@@ -3,6 +3,7 @@
 import inspect
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -10,6 +11,7 @@ import sys
 import pytest
 
 import zoo
+from zoo.errors import InputError
 from zoo_pipelines.ner import data
 
 
@@ -396,3 +398,22 @@ def test_fine_tune_holds_its_out_until_the_bundle_is_written(tiny_conll, tmp_pat
     assert seen == [f"{out} is being written by process {os.getpid()}; wait for it to finish "
                     f"or choose another --out"]
     zoo.load(out)
+
+
+@pytest.mark.parametrize("name, key, value, says", [
+    ("ner-bilstm", "bidirectional", "abc", "bidirectional must be true or false; got 'abc'"),
+    ("ner-bilstm", "units", None, "units needs a value; got null"),
+    ("ner-bilstm", "cell", "lstmm", "cell must be one of 'lstm', 'gru', 'rnn'; got 'lstmm'"),
+    ("ner-bilstm", "schedule", "cosine2", "schedule must be one of 'constant', 'linear'"),
+    ("ner-bilstm", "embeddings", [], "embeddings must be a string; got []"),
+    ("music-lstm", "head", "foo", "head must be one of 'nade', 'sigmoid'; got 'foo'"),
+    ("speech-ctc", "alphabet", "xyz", "alphabet must be one of 'digits', 'chars'"),
+    ("caption-cnn-lstm", "widths", 64, "widths must be a list of channel counts"),
+    ("summarize-attn", "max_target", 1.5, "max_target must be an integer in 1..4096; got 1.5"),
+    ("forecast-lstm", "horizon", 10**9, "horizon must be an integer in 1..4096"),
+])
+def test_a_hyper_parameter_value_that_cannot_work_is_refused_before_the_data_is_read(
+        name, key, value, says, tmp_path):
+    # the data folder does not exist: the value is refused before anything is read
+    with pytest.raises(InputError, match=re.escape(f"{name}: {says}")):
+        zoo.train(name, data=tmp_path / "not-read", out=tmp_path / "x", **{key: value})

@@ -19,7 +19,7 @@ labels gets None.
 >>> ROLES["evaluate"].required
 ('evaluate', 'HEADLINE', 'GREATER_IS_BETTER')
 >>> sorted(ROLES["data"].optional)
-['EXAMPLE_KEYS', 'grow_preprocessor', 'labels_of']
+['EXAMPLE_KEYS', 'HPARAMS', 'grow_preprocessor', 'labels_of']
 
 The recipe: an entry's default hyper-parameters come in parts, each fed to one function
 (`data` to data.fit_preprocessor, `model` to model.build, `fit` to zoo.training.fit,
@@ -141,7 +141,8 @@ ROLES = {
     "data": Spec(
         required=("read", "read_split", "report_group", "REPORT_RULE", "fit_preprocessor",
                   "make_dataset", "parity_examples"),
-        optional={"labels_of": _none, "grow_preprocessor": _nothing, "EXAMPLE_KEYS": ()},
+        optional={"labels_of": _none, "grow_preprocessor": _nothing, "EXAMPLE_KEYS": (),
+                  "HPARAMS": {}},
         doc="read(path) -> examples; read_split(data_dir, split) -> examples of 'train', "
             "'valid' or 'report' (zoo.data.split_name refuses others); report_group(example) "
             "-> the group the report split is carved by, REPORT_RULE says how in words; "
@@ -152,12 +153,15 @@ ROLES = {
             "grow_preprocessor(prep, examples, **data_recipe keys it names) -> entries "
             "added to its vocabularies in place (fine-tuning on new words; [] by default); "
             "EXAMPLE_KEYS, the keys every example read() returns has, which examples "
-            "passed to evaluate() in memory must have too (() by default: not checked)"),
+            "passed to evaluate() in memory must have too (() by default: not checked); "
+            "HPARAMS, {keyword: spec} of what fit_preprocessor's keywords accept, checked "
+            "before the data is read (zoo.options.HPARAMS says the forms; {} by default: "
+            "the zoo's shared specs, else the type of each default)"),
     "model": Spec(
         required=("build", "loss", "host_constants", "serving_function"),
         optional={"export_functions": _no_functions, "decode_functions": _no_functions,
                   "serving_predict": _no_serving_predict,
-                  "transfer_weights": copy_matching_weights},
+                  "transfer_weights": copy_matching_weights, "HPARAMS": {}},
         doc="build(prep, init, **model_recipe) -> keras.Model; loss(model); "
             "host_constants(model) -> dict the host needs from the weights; "
             "serving_function(model, prep) -> tf.function on raw input for the SavedModel. "
@@ -170,7 +174,8 @@ ROLES = {
             "the SavedModel's signature, for its parity; "
             "transfer_weights(source, target) -> the layers or weights left (partly) new, "
             "where copy_matching_weights (the default: by layer name, grown weights keep "
-            "their old leading block) is not enough"),
+            "their old leading block) is not enough; HPARAMS, as data.py's, for build's "
+            "keywords"),
     "evaluate": Spec(
         required=("evaluate", "HEADLINE", "GREATER_IS_BETTER"),
         optional={"EPOCH_OPTIONS": {}},

@@ -202,6 +202,54 @@ def check_training(hparams: dict, name: str) -> None:
             check_number(value, f"{name}: {key}", 0, 0.95)
 
 
+# What the hyper-parameters shared by the recipes accept (an application declares its own,
+# its fit_preprocessor's and build's, as HPARAMS in data.py / model.py; zoo.contract.ROLES).
+# A spec is (low, high) for an integer (ints) or a finite number (floats), high None for no
+# bound; a tuple of strings for a choice; `bool` for true or false; or a function
+# check(value, what) -> value. A key without one is checked for the type of its default
+# (check_hparam). The caps refuse what cannot fit in memory (units=1e9 allocated for minutes
+# before an out-of-memory abort), not what is merely unusual.
+SIZE = (1, 8192)
+HPARAMS = {"cell": ("lstm", "gru", "rnn"), "units": SIZE, "layers": (1, 64),
+           "clipnorm": (1e-9, 1e9), "lr_decay": (1e-9, 1.0), "schedule": ("constant", "linear"),
+           "ema": lambda v, what: check_number(v, what, 0, 0.9999),
+           "seed": (0, 2**32 // 1000 - 1), "monitor_gradients": bool, "jit_compile": bool,
+           "grappler": bool, "bidirectional": bool, "buckets": lambda v, what: check_buckets(v, what)}
+
+
+def check_hparam(value, what: str, param: inspect.Parameter, spec=None):
+    """`value` of the hyper-parameter `param` (a parameter of the function that takes it)
+    if `spec` (see HPARAMS) allows it, else an InputError naming it, the value and what it
+    accepts. Without a spec, the type of the parameter's default (or annotation): 1.5 for
+    an int, "abc" for a float, 2 for a bool were handed to Keras or silently taken as true.
+    None is taken where the parameter's default is None (or its annotation allows it)."""
+    if value is None:
+        if param.default is None or "None" in str(param.annotation):
+            return value
+        raise InputError(f"{what} needs a value; got null (its default is {shown(param.default)})")
+    if callable(spec) and not isinstance(spec, type):
+        return spec(value, what)
+    if isinstance(spec, tuple) and all(isinstance(c, str) for c in spec):
+        if not isinstance(value, str) or value not in spec:
+            raise InputError(f"{what} must be one of {', '.join(map(repr, spec))}; got {shown(value)}")
+        return value
+    kind = bool if spec is bool else (int if isinstance(spec, tuple) and isinstance(spec[0], int)
+                                      else float if spec else _kind(param))
+    if kind is bool and not isinstance(value, bool):
+        raise InputError(f"{what} must be true or false; got {shown(value)}")
+    if kind is int:
+        if spec:
+            return check_int(value, what, *spec)
+        if isinstance(value, bool) or not isinstance(value, Integral):
+            raise InputError(f"{what} must be an integer; got {shown(value)}")
+    if kind is float:
+        return check_number(value, what, *(spec or (None, None)))
+    if (isinstance(param.default, str) or str(param.annotation).split(" |")[0] == "str") \
+            and not isinstance(value, str):       # a path or a name: embeddings=[] went on
+        raise InputError(f"{what} must be a string; got {shown(value)}")
+    return value
+
+
 def check_buckets(value, name: str = "buckets") -> list[int]:
     """`value` as sorted sequence lengths (positive integers) that a batch pads up to.
 

@@ -22,8 +22,8 @@ from .data import data_root, dataset_name, read_split
 from .errors import ExportError, InputError
 from .model import ZooModel
 from .options import check_out_folder
-from .training import (build_model, check_checkpoint, check_seed, copy_pictures, crash_point,
-                       fit, read_state, remove)
+from .training import (build_model, check_checkpoint, check_hparams, check_seed, copy_pictures,
+                       crash_point, fit, read_state, remove)
 
 log = logging.getLogger("zoo")
 
@@ -50,6 +50,7 @@ def train(name: str, data: str | Path | None = None, out: str | Path | None = No
     hp = entry.hparams(**overrides)
     for seed in seeds or [hp.get("seed", 0)]:
         check_seed(seed, "seeds" if seeds else "seed")
+    check_hparams(entry, hp)                # a value that cannot work, before the data is read
     data_dir = Path(data) if data else data_root() / entry.default_data
     out = check_out_folder(out or f"runs/{name}")
     bundle.check_not_shipped(out)

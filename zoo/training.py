@@ -36,7 +36,8 @@ from .contract import parameters
 from .data import data_root, dataset_name, holdout, portable, read_split
 from .errors import InputError
 from .optimizers import FusedAdam
-from .options import check_buckets, check_examples, check_int, check_out_folder
+from .options import (HPARAMS, accepted, check_buckets, check_examples, check_hparam, check_int,
+                      check_out_folder)
 
 log = logging.getLogger("zoo")
 HOLDOUT_MIN = 10        # fewer fine-tuning examples than this: nothing is held out
@@ -537,6 +538,21 @@ def fit(zm, train, valid, work: Path, callbacks: list | None = None, epochs: int
     return best.state
 
 
+def check_hparams(entry, hp: dict) -> None:
+    """Every hyper-parameter value of `hp` (the recipe with the user's overrides), before
+    any data is read: against its spec in zoo.options.HPARAMS or the application's HPARAMS
+    (data.py for fit_preprocessor's, model.py for build's), else the type of its default.
+    Without this, cell=lstmm, head=foo or dropout=2 trained (some silently: a NaN loss, the
+    wrong head) or failed in Keras after the data was read; an InputError names the value."""
+    data, model = entry.module("data"), entry.module("model")
+    for fn, skip, own in ((data.fit_preprocessor, 1, data.HPARAMS),
+                          (model.build, 2, model.HPARAMS), (fit, 5, {})):
+        params = accepted(fn, skip) or {}
+        for key in params.keys() & hp.keys():
+            check_hparam(hp[key], f"{entry.name}: {key}", params[key],
+                         own.get(key, HPARAMS.get(key)))
+
+
 def build_model(entry, prep: dict, init=None, **hparams) -> keras.Model:
     """`entry`'s network for `prep` with its model hyper-parameters. A value the network
     cannot take (`units=0`, `layers=0`) is a one-line InputError naming them, not Keras's
@@ -594,6 +610,7 @@ def fine_tune(zm, data, validation=None, epochs: int = 3, out=None,
     # Checked before the data is read: a typo in a hyper-parameter is told at once.
     hp = entry.hparams(zm.hparams, entry.fine_tune, **overrides, epochs=epochs)
     check_seed(hp.get("seed", 0))
+    check_hparams(entry, hp)
     data_mod = entry.module("data")
     check_kept_preprocessor(zm, overrides, data_mod)
 

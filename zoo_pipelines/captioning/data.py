@@ -28,6 +28,10 @@ log = logging.getLogger(__name__)
 # ---- splits -------------------------------------------------------------------------------
 # What every example read() returns has: evaluate() checks examples passed in memory.
 EXAMPLE_KEYS = ("image", "captions")
+# What fit_preprocessor's keywords accept, checked before any data is read (zoo.options.HPARAMS).
+HPARAMS = {"image_size": (8, 1024), "min_count": (1, None), "max_len": (2, 1000),
+           "color_jitter": (0.0, 1.0), "keyword_weight": (0.0, None), "keyword_min_count": (1, None),
+           "stroke_blur": (0.0, 1.0), "flat_style": (0.0, 1.0), "outline_style": (0.0, 1.0)}
 
 
 def read(path: str | Path) -> list[dict]:

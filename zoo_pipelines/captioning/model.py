@@ -30,11 +30,27 @@ import tensorflow as tf
 from keras import layers, ops
 
 from zoo.layers import AdditiveAttention, BatchNormalization, LoopLSTM
+from zoo.errors import InputError
+from zoo.options import check_int, shown
 
 # The model role's serving hooks (zoo.contract) live in serving.py.
 from .serving import serving_function, serving_predict, serving_results  # noqa: F401
 
 CELLS = {"lstm": layers.LSTMCell, "gru": layers.GRUCell}
+
+
+def check_widths(value, what: str = "widths") -> list[int]:
+    """The encoder's stage widths: a non-empty list of channel counts."""
+    if not isinstance(value, (list, tuple)) or not value:
+        raise InputError(f"{what} must be a list of channel counts, e.g. [64, 128, 256]; got "
+                         f"{shown(value)}")
+    return [check_int(w, f"each of {what}", 1, 8192) for w in value]
+
+
+# What build's keywords accept, checked before any data is read (zoo.options.HPARAMS).
+HPARAMS = {"cell": tuple(CELLS), "embed_dim": (1, 8192), "attention_dim": (1, 8192),
+           "widths": check_widths, "grid": (1, 64), "attention_reg": (0.0, None),
+           "keyword_weight": (0.0, None), "label_smoothing": (0.0, 0.99), "mixstyle": (0.0, 1.0)}
 
 
 def state_names(cell: str) -> list[str]:

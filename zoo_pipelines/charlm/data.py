@@ -34,6 +34,8 @@ MAX_FILE_BYTES = 200 << 20
 
 # What every example read() returns has: evaluate() checks examples passed in memory.
 EXAMPLE_KEYS = ("text",)
+# What fit_preprocessor's keywords accept, checked before any data is read (zoo.options.HPARAMS).
+HPARAMS = {"seq_len": (1, 1 << 16), "min_count": (1, None)}
 
 
 def read(path: str | Path) -> list[dict]:

@@ -13,6 +13,8 @@ import keras
 from zoo.layers import LSTM
 
 CELLS = {"rnn": keras.layers.SimpleRNN, "lstm": LSTM, "gru": keras.layers.GRU}
+# What build's keywords accept, checked before any data is read (zoo.options.HPARAMS).
+HPARAMS = {"cell": tuple(CELLS), "embed": (1, 8192)}
 
 
 def build(prep: dict, init=None, cell: str = "lstm", units: int = 512, layers: int = 1,

@@ -40,6 +40,8 @@ def report_group(series: dict) -> str:
 
 # What every example read() returns has: evaluate() checks examples passed in memory.
 EXAMPLE_KEYS = ("dates", "close")
+# What fit_preprocessor's keywords accept, checked before any data is read (zoo.options.HPARAMS).
+HPARAMS = {"window": (1, 1 << 16), "horizon": (1, 1 << 12)}
 
 
 def read(path: str | Path) -> list[dict]:

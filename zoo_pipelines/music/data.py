@@ -143,6 +143,10 @@ def read_midi_folder(folder: str | Path, steps_per_quarter: int = 2) -> list[dic
 
 # What every example read() returns has: evaluate() checks examples passed in memory.
 EXAMPLE_KEYS = ("roll",)
+# What fit_preprocessor's keywords accept, checked before any data is read (zoo.options.HPARAMS).
+# head: "nade" or "sigmoid" (model.build); any other name trained the sigmoid head unsaid
+HPARAMS = {"head": ("nade", "sigmoid"), "seq_len": (1, 1 << 16), "transpose": (0, KEYS - 1),
+           "steps_per_quarter": (1, 96)}
 
 
 def read(path: str | Path, steps_per_quarter: int = 2) -> list[dict]:

@@ -25,6 +25,8 @@ from zoo.layers import LSTM
 
 KEYS = 88
 CELLS = {"rnn": keras.layers.SimpleRNN, "lstm": LSTM, "gru": keras.layers.GRU}
+# What build's keywords accept, checked before any data is read (zoo.options.HPARAMS).
+HPARAMS = {"cell": tuple(CELLS), "nade_hidden": (1, 8192)}
 
 
 @keras.saving.register_keras_serializable(package="music")

@@ -30,6 +30,9 @@ from .host import UNK, featurize, output_tag, word_id
 log = logging.getLogger(__name__)
 TAG_RE = re.compile(r"O|[BIES]-\S+")
 SCHEMES = ("IOB2", "BIOES")           # the tags a model is trained on (fit_preprocessor)
+# What fit_preprocessor's keywords accept, checked before any data is read (zoo.options.HPARAMS).
+HPARAMS = {"tag_scheme": SCHEMES, "lowercase": (0.0, 1.0), "min_word_count": (0, None),
+           "max_word_chars": (1, 1000)}
 
 
 # What every example read() returns has: evaluate() checks examples passed in memory.

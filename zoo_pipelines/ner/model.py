@@ -15,6 +15,10 @@ from zoo.layers import CRF, CharEncoder, RecurrentStack, TokenDropout
 
 from . import host as H
 
+# What build's keywords accept, checked before any data is read (zoo.options.HPARAMS).
+HPARAMS = {"word_dim": (1, 8192), "char_dim": (1, 8192), "char_filters": (1, 8192),
+           "casing_dim": (1, 8192)}
+
 
 def build(prep: dict, init: dict | None = None, cell: str = "lstm", units: int = 200,
           layers: int = 1, bidirectional: bool = True, dropout: float = 0.5,

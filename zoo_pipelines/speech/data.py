@@ -200,6 +200,12 @@ def waveform(example: dict, rate: int) -> np.ndarray:
     return load_waveform(audio, rate)
 
 
+# What fit_preprocessor's keywords accept, checked before any data is read (zoo.options.HPARAMS).
+HPARAMS = {"alphabet": ("digits", "chars"), "sample_rate": (1000, 192000), "n_mels": (1, 256),
+           "max_digits": (1, 64), "subsample": (1, 16), "vtlp": (0.0, 0.49), "eq_db": (0.0, 30.0),
+           "tempo": (0.0, 0.49), "speaker_norm_share": (0.0, 1.0), "channel": (0.0, 1.0)}
+
+
 def fit_preprocessor(train: list[dict], alphabet: str = "digits", sample_rate: int = 8000,
                      n_mels: int = 40, buckets=(100, 200, 400, 800), augment: bool = True,
                      max_digits: int = 8, subsample: int = SUBSAMPLE, bidirectional: bool = True,

@@ -210,6 +210,8 @@ def serving_predict(signature, examples: list, prep: dict) -> list[dict]:
 
 
 # The layers before the time convolutions, each of which sees one feature frame alone
+# What build's keywords accept, checked before any data is read (zoo.options.HPARAMS).
+HPARAMS = {"filters": (1, 8192), "cepstra": (0, 256), "freq_filters": (0, 8192)}
 FRAME_LAYERS = ("cepstra", "freq_split", "freq_conv", "freq_pool", "freq_join")
 
 

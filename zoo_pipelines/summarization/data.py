@@ -36,6 +36,9 @@ DATASETS = ("debian_descriptions", "inshorts_news", "bbc_news_summary")
 
 # What every example read() returns has: evaluate() checks examples passed in memory.
 EXAMPLE_KEYS = ("document", "summary")
+# What fit_preprocessor's keywords accept, checked before any data is read (zoo.options.HPARAMS).
+HPARAMS = {"vocab_size": (len(RESERVED) + 1, 1 << 20), "max_source": (1, 1 << 16),
+           "max_target": (1, 1 << 12)}
 
 
 def read(path: str | Path, document: str = "document", summary: str = "summary") -> list[dict]:

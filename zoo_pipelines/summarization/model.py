@@ -32,6 +32,9 @@ from zoo.layers import AdditiveAttention, LoopLSTM
 from .serving import serving_function, serving_predict, serving_results  # noqa: F401
 
 EPS = 1e-9
+# What build's keywords accept, checked before any data is read (zoo.options.HPARAMS).
+HPARAMS = {"embed": (1, 8192), "enc_units": (1, 8192), "dec_units": (1, 8192),
+           "attn_units": (1, 8192)}
 
 
 @keras.saving.register_keras_serializable(package="summarization")
