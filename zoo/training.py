@@ -543,7 +543,9 @@ def check_hparams(entry, hp: dict) -> None:
     any data is read: against its spec in zoo.options.HPARAMS or the application's HPARAMS
     (data.py for fit_preprocessor's, model.py for build's), else the type of its default.
     Without this, cell=lstmm, head=foo or dropout=2 trained (some silently: a NaN loss, the
-    wrong head) or failed in Keras after the data was read; an InputError names the value."""
+    wrong head) or failed in Keras after the data was read; an InputError names the value.
+    (Entry.hparams has already checked the training keys every recipe shares, epochs, batch
+    size, rate and dropouts: zoo.options.check_training, which needs no application module.)"""
     data, model = entry.module("data"), entry.module("model")
     for fn, skip, own in ((data.fit_preprocessor, 1, data.HPARAMS),
                           (model.build, 2, model.HPARAMS), (fit, 5, {})):
