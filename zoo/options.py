@@ -255,10 +255,14 @@ def check_buckets(value, name: str = "buckets") -> list[int]:
 
     >>> check_buckets([32, 8, 16])
     [8, 16, 32]
+    >>> check_buckets([8, 0], "ner-bilstm: buckets")
+    Traceback (most recent call last):
+    zoo.errors.InputError: ner-bilstm: each of buckets must be an integer >= 1; got 0
     """
     if not isinstance(value, (list, tuple)) or not value:
         raise InputError(f"{name} must be a list of sequence lengths, e.g. [16, 32, 64]; got {shown(value)}")
-    return sorted(check_int(b, f"each of {name}", 1) for b in value)
+    owner, colon, key = name.rpartition(": ")      # "ner-bilstm: buckets": the model first
+    return sorted(check_int(b, f"{owner}{colon}each of {key}", 1) for b in value)
 
 
 def check_number(value, name: str, low: float | None = None, high: float | None = None,
