@@ -108,6 +108,19 @@ def test_speech_beam_is_bounded(tiny):
     assert H.MAX_BEAM == 64 and isinstance(m.predict([wave], beam=0)[0]["text"], str)
 
 
+def test_speech_beam_search_over_long_audio_is_refused_before_the_work(tiny):
+    """20 minutes at beam 64 took 140 s on 2 cores (the Python prefix search; greedy: 3 s):
+    a beam over 1 covers at most MAX_BEAM_SECONDS of audio x beam."""
+    from zoo_pipelines.speech import host as H
+
+    m = tiny("speech-ctc")
+    wave = np.random.default_rng(0).normal(0, 0.05, 10 * 60 * 8000).astype(np.float32)
+    with pytest.raises(InputError, match=r"^input 0: 10\.0 minutes of audio at beam=64; expected "
+                                         r"beam x seconds at most 32,000 \(beam <= 53 here"):
+        m.predict([(wave, 8000)], beam=64)
+    assert H.MAX_BEAM_SECONDS == 32_000
+
+
 @pytest.mark.parametrize("options,match", [
     ({"steps": 10_001}, r"steps must be an integer in 0\.\.10000; got 10001"),
     ({"steps": -1}, r"steps must be an integer in 0\.\.10000"),
@@ -155,7 +168,8 @@ def test_predict_help_lists_every_models_options_and_bounds_without_tensorflow()
     assert "summarize-attn: --beam 1 [1..64]" in text
     assert "--alpha 0.8 [0..5]" in text and "--min-len 1 [0..max_len]" in text
     assert "caption-cnn-lstm: --beam 3 [1..64 (1: greedy)]" in text
-    assert "speech-ctc, speech-ctc-stream: --beam 0 [0..64 (0, 1: greedy)]" in text
+    assert ("speech-ctc, speech-ctc-stream: --beam 0 [0..64 (0, 1: greedy; beam x seconds of "
+            "audio <= 32,000)]") in text
     assert "music-lstm (no inputs: generate): --steps 128 [0..10000 per piece]" in text
     assert "--temperature 1.0 [> 0 and <= 100]" in text
     assert "forecast-lstm: --horizon [1..the model's horizon" in text

@@ -49,11 +49,23 @@ def read_audio(path: str | Path) -> tuple[np.ndarray, int]:
     return data.mean(axis=1), int(rate)
 
 
+def too_long(seconds: float) -> str:
+    """How long audio over MAX_SECONDS is, in words that show it is over: one decimal of
+    minutes, or seconds where that decimal would round down to the limit (20 minutes and a
+    second read "20.0 minutes of audio; expected at most 20 minutes").
+
+    >>> too_long(21 * 60), too_long(20 * 60 + 1)
+    ('21.0 minutes', '1,201.0 seconds')
+    """
+    return (f"{seconds / 60:.1f} minutes" if round(seconds / 60, 1) * 60 > MAX_SECONDS
+            else f"{seconds:,.1f} seconds")
+
+
 def check_duration(info, what: str) -> None:
     """Refuse audio longer than MAX_SECONDS from the file header, before decoding it."""
     seconds = info.frames / info.samplerate if info.samplerate > 0 else float("inf")
     if seconds > MAX_SECONDS:
-        raise InputError(f"{what}: {seconds / 60:.1f} minutes of audio; expected at most "
+        raise InputError(f"{what}: {too_long(seconds)} of audio; expected at most "
                          f"{MAX_SECONDS // 60} minutes (split longer recordings)")
 
 
@@ -169,7 +181,7 @@ def load_waveform(item, sample_rate: int, what: str = "input") -> np.ndarray:
     if not np.all(np.isfinite(wave)):
         raise InputError(f"{what}: audio contains NaN or infinite samples")
     if wave.size / rate > MAX_SECONDS:
-        raise InputError(f"{what}: {wave.size / rate / 60:.1f} minutes of audio; expected at "
+        raise InputError(f"{what}: {too_long(wave.size / rate)} of audio; expected at "
                          f"most {MAX_SECONDS // 60} minutes (split longer recordings)")
     check_peak(wave, what)
     if np.abs(wave).max() < SILENCE_PEAK:

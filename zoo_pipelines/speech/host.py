@@ -34,7 +34,7 @@ from zoo.decoding import ctc_beam_search, ctc_collapse, log_softmax
 from zoo.errors import InputError
 from zoo.options import as_batch, check_int
 
-from .audio import MAX_SECONDS, array_and_rate, is_rate_pair, load_waveform, resample
+from .audio import MAX_SECONDS, array_and_rate, is_rate_pair, load_waveform, resample, too_long
 from .features import (HOP_MS, WHOLE_UTTERANCE, LogMelFeatures, frame_sizes, num_frames,
                        speaker_adapted)
 from .text import join_tokens
@@ -43,6 +43,11 @@ from .text import join_tokens
 # `beam` prefixes per frame, so time grows with it; with a handful of tokens a beam of 64 is
 # far past any gain and still fast.
 MAX_BEAM = 64
+# ...but the prefix search is Python, per frame: on the 2-core CPU, 20 minutes (audio.py's
+# MAX_SECONDS) at beam 64 took 140 s (greedy: 3 s; 1 minute at beam 64: 8 s), about 2 ms
+# per beam x second. A beam over 1 may cover at most MAX_BEAM_SECONDS of audio x beam
+# (about a minute's search: beam 64 up to 8 minutes, beam 26 the whole 20).
+MAX_BEAM_SECONDS = 32_000
 SUBSAMPLE = 4                   # default frame-rate reduction of the conv front end (40 ms)
 STREAM_FRAMES = 8               # feature frames per streaming step (80 ms of audio)
 CONV_CONTEXT = 4                # left context of each causal stride-2 convolution (kernel 5)
@@ -96,7 +101,8 @@ class Host(contract.Host):
     frame near each boundary (a pause between words), transcribed chunk by chunk and
     joined. The config of a streaming model (unidirectional) makes a StreamingHost."""
 
-    OPTION_BOUNDS = {"beam": f"0..{MAX_BEAM} (0, 1: greedy)"}
+    OPTION_BOUNDS = {"beam": f"0..{MAX_BEAM} (0, 1: greedy; beam x seconds of audio <= "
+                                     f"{MAX_BEAM_SECONDS:,})"}
     WHOLE_REQUEST_OPTIONS = ("same_speaker",)   # adapted to all the request's inputs
     # m.stream() on zoo.load() and zoo.runtime.load() models (a bidirectional one says why not)
     TASK_METHODS = ("stream",)
@@ -138,6 +144,13 @@ class Host(contract.Host):
                           "audio file paths or waveform arrays")
         beam = check_int(beam, "beam", 0, MAX_BEAM)
         waves = [load_waveform(item, self.rate, what=f"input {i}") for i, item in enumerate(inputs)]
+        for i, wave in enumerate(waves):
+            seconds = wave.size / self.rate
+            if beam > 1 and seconds * beam > MAX_BEAM_SECONDS:
+                raise InputError(f"input {i}: {seconds / 60:.1f} minutes of audio at beam={beam}; "
+                                 f"expected beam x seconds at most {MAX_BEAM_SECONDS:,} (beam <= "
+                                 f"{max(1, int(MAX_BEAM_SECONDS // seconds))} here, 0 for greedy, "
+                                 f"or split the audio)")
         features = self.adapted_features(waves) if same_speaker else self.features
         units, utterances = [], []
         for wave in waves:
@@ -363,7 +376,7 @@ class Stream:
             raise InputError("this stream is finished; start a new one with m.stream()")
         wave, rate = array_and_rate(chunk, self.host.rate, "chunk")    # as predict() checks it
         if wave.size / rate > MAX_SECONDS:     # one chunk's features are computed at once
-            raise InputError(f"chunk: {wave.size / rate / 60:.1f} minutes of audio in one "
+            raise InputError(f"chunk: {too_long(wave.size / rate)} of audio in one "
                              f"chunk; expected at most {MAX_SECONDS // 60} minutes (feed it "
                              f"in smaller chunks)")
         wave = resample(wave, rate, self.host.rate)
