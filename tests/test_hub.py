@@ -249,6 +249,15 @@ def test_a_pulled_bundle_changed_on_disk_says_how_to_get_unstuck(home, bundle_co
         capsys.readouterr().out
 
 
+def test_info_says_the_card_is_the_pulled_bundles(home, bundle_copy, capsys):
+    """`zoo info NAME` printed the pulled bundle's card with no word that it was not the
+    shipped model's (only `zoo list` said so), nor how to go back."""
+    stored = hub.pull(NAME, bundle_copy(NAME))
+    assert main(["info", NAME]) == 0
+    assert capsys.readouterr().out.rstrip().endswith(
+        f"{NAME} loads the bundle zoo pull stored at {stored} (delete it for the shipped weights)")
+
+
 def test_paths_that_are_no_bundle_say_what_they_are(tmp_path, monkeypatch):
     """Each was "not a bundle directory (expected a folder with model.keras, ...)": a folder
     that does not exist, the registered name typed as a path, an export, a file:// URL, a

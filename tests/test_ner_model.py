@@ -127,6 +127,22 @@ def test_fine_tune_adds_new_types_and_rehearses_the_old(tiny_ner, capsys):
     assert "B-PRODUCT" not in ner.preprocessor["labels"], "the original model is untouched"
 
 
+def test_the_card_of_a_fine_tune_names_its_labels_and_a_fine_tune_of_it_too(tiny_ner, tmp_path):
+    """The card's summary and limits name the registered model's types (PER, LOC, ORG,
+    MISC): a card of a model that tags PRODUCT said nothing of it, and a fine-tune of that
+    fine-tune (or a soup of two) dropped metrics.json's record of the labels added."""
+    import zoo
+    from zoo.soup import main as soup
+
+    tuned = tiny_ner.fine_tune(PRODUCT_SENTENCES, rehearse=False, out=tmp_path / "a", **QUICK)
+    said = f"Its labels: {', '.join(tuned.preprocessor['labels'])} (new: B-PRODUCT;"
+    assert said in zoo.info(str(tmp_path / "a"))
+    again = zoo.load(tmp_path / "a").fine_tune(PRODUCT_SENTENCES, out=tmp_path / "b", **QUICK)
+    assert again.metrics["labels"] == tuned.metrics["labels"] and said in zoo.info(str(tmp_path / "b"))
+    assert soup([str(tmp_path / "s"), str(tmp_path / "a"), str(tmp_path / "b")]) == 0
+    assert said in zoo.info(str(tmp_path / "s"))
+
+
 def test_fine_tune_replaces_labels_only_when_asked(tiny_ner, capsys):
     ner = tiny_ner
     tuned = ner.fine_tune(PRODUCT_SENTENCES, replace_labels=True, **QUICK)

@@ -216,6 +216,24 @@ def test_failed_file_export_leaves_the_earlier_export(name, forecaster, tmp_path
     zoo.runtime.load(out)
 
 
+def test_export_into_a_read_only_folder_names_the_file_asked_for(forecaster, tmp_path, monkeypatch):
+    """A read-only folder said `error: DIR/.zoo-export-14cd9285: Permission denied`: a hidden
+    staging folder the user never named. (Root writes anywhere, so the refusal is faked.)"""
+    import pathlib
+
+    mkdir = pathlib.Path.mkdir
+
+    def read_only(self, *args, **kwargs):
+        if self.name.startswith(".zoo-export-"):
+            raise PermissionError(13, "Permission denied", str(self))
+        return mkdir(self, *args, **kwargs)
+
+    monkeypatch.setattr(pathlib.Path, "mkdir", read_only)
+    with pytest.raises(PermissionError) as e:
+        forecaster.export(tmp_path / "m.onnx")
+    assert e.value.filename == str(tmp_path / "m.onnx") and list(tmp_path.iterdir()) == []
+
+
 def test_bad_export_paths_and_floors_are_refused_before_any_work(forecaster, tmp_path):
     """A folder named m.tflite and a string floor failed only after the conversion and
     parity check (IsADirectoryError naming a temporary folder, a raw TypeError); m.TFLITE

@@ -113,7 +113,7 @@ def render_studies(studies: dict) -> list[str]:
     return lines
 
 
-def other_data_note(entry, metrics: dict) -> list[str]:
+def other_data_note(entry, metrics: dict, labels: list | None = None) -> list[str]:
     """The entry's limits describe its registered data; a bundle trained or fine-tuned on
     other data says so under them.
 
@@ -139,7 +139,29 @@ def other_data_note(entry, metrics: dict) -> list[str]:
     else:
         return []
     return [f"This bundle was {how}: where the limits above name the training data, they "
-            f"describe the registered `{entry.name}` model, not this one.", ""]
+            f"describe the registered `{entry.name}` model, not this one.", "",
+            *labels_note(metrics.get("labels"), labels)]
+
+
+def labels_note(change: dict | None, labels: list | None) -> list[str]:
+    """A fine-tune that added or replaced labels says which it predicts: the summary and
+    the limits above name the registered model's (a card of a model tagging PRODUCT that
+    named only PER, LOC, ORG, MISC misdescribed it).
+
+    >>> labels_note({"how": "merged", "added": ["B-X"], "untagged": ["B-Y"]}, ["O", "B-X"])[0][:43]
+    'Its labels: O, B-X (new: B-X; B-Y kept from'
+    >>> labels_note(None, ["O"])
+    []
+    """
+    if not change:
+        return []
+    told = ", ".join(labels) if labels else "the fine-tuning data's"
+    new = f"new: {', '.join(change['added'])}" if change.get("added") else "none new"
+    if change.get("how") == "replaced":
+        return [f"Its labels: {told} (the registered model's replaced; {new}).", ""]
+    kept = (f"; {', '.join(change['untagged'])} kept from the registered model but not in the "
+            f"fine-tuning data" if change.get("untagged") else "")
+    return [f"Its labels: {told} ({new}{kept}).", ""]
 
 
 NO_UNTOUCHED = ("This bundle was trained before the zoo carved report splits, on a train "
@@ -234,5 +256,5 @@ def render_card(zm, directory: Path) -> str:
               "Hyper-parameters:", "", "```", json.dumps(m.get("hparams", zm.hparams), indent=1),
               "```", "", "## Intended use and limits", "",
               e.limits or "See README.md.", ""]
-    lines += other_data_note(e, m)
+    lines += other_data_note(e, m, zm.preprocessor.get("labels"))
     return "\n".join(lines)

@@ -472,7 +472,13 @@ def run(argv: list[str]) -> int:
             for preset in e.presets:
                 print(f"  {preset}: a preset of {name}, the same model trained on other data")
     elif args.command == "info":
+        from .hub import pulled
+
         print(zoo.info(args.name))
+        # the card is the pulled bundle's: say so, as `zoo list` does, and how to go back
+        if args.name in registry.names() and (mine := pulled(args.name)):
+            print(f"{args.name} loads the bundle zoo pull stored at {mine} (delete it for the "
+                  f"shipped weights)")
     elif args.command == "predict":
         options = {k: v if k in ("input", "plot", "out") else typed(v) for k, v in options.items()}
         m = zoo.load(args.name)
@@ -534,6 +540,12 @@ def run(argv: list[str]) -> int:
         seed = {"seed": args.seeds[0]} if args.seeds else {}
         overrides = {"epochs": 3, **seed, **_overrides(args, options)}    # before the load
         distribute.use(args.strategy)     # before the model is loaded (zoo.distribute)
+        from .hub import pulled
+
+        if args.name in registry.names() and (mine := pulled(args.name)):
+            # the card's recipe reads `zoo fine-tune NAME` either way: say which weights
+            print(f"fine_tune: {args.name} is the bundle zoo pull stored at {mine}, not the "
+                  f"shipped weights (delete it to fine-tune those)")
         m = zoo.load(args.name).fine_tune(args.data, validation=args.validation, out=args.out,
                                           command=command, strategy=args.strategy, **how,
                                           **overrides)

@@ -377,7 +377,10 @@ def _write(zm, path: Path, quantize, overwrite: bool, min_agreement) -> dict:
         # last): a failed parity check left its model and sidecar over the earlier export,
         # loadable as if it had passed, and a failed write left half a file
         staging = path.with_name(f".zoo-export-{uuid.uuid4().hex[:8]}")
-        staging.mkdir()
+        try:
+            staging.mkdir()
+        except OSError as e:    # a read-only folder: name the file asked for, not the staging
+            raise OSError(e.errno, e.strerror, str(path)) from None
         try:
             staged = staging / path.name
             if fmt == "tflite":

@@ -93,7 +93,7 @@ def write_soup(models: list, bundles: list, out: str | Path, command: str, **rec
     first.keras_model.set_weights(average_weights([m.keras_model.get_weights() for m in models]))
     # The first's measurements are not the soup's: keep what describes its training data.
     first.metrics = {k: v for k, v in first.metrics.items()
-                     if k in ("model", "hparams", "paper", "fine_tuned_on")}
+                     if k in ("model", "hparams", "paper", "fine_tuned_on", "labels")}
     first.metrics["soup"] = {"bundles": [str(b) for b in bundles], "weights": "uniform", **record}
     lines = []
     for m in models:                      # every member's recipe, each stage once

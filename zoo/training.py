@@ -699,8 +699,10 @@ def fine_tune(zm, data, validation=None, epochs: int = 3, out=None,
                       "fine_tuned_on": (dataset_name(data) if isinstance(data, (str, Path))
                                         else f"{len(new_ex)} examples"),
                       **({"rehearsal": rehearsal} if rehearsal else {}),
+                      # a fine-tune of a fine-tune keeps saying which labels were added
                       **({"labels": {k: v for k, v in label_change.items() if k != "labels"}}
-                         if label_change else {}),
+                         if label_change else
+                         {"labels": parent["labels"]} if parent.get("labels") else {}),
                       "distribution": distribute.describe(parts["fit"].get("batch_size", 32)),
                       "split": valid_what,
                       "valid": {**zm.evaluate(valid_ex), "data": valid_what},
