@@ -153,6 +153,12 @@ const PANELS = {
         line.append(slice(at, e.start));
         const mark = el("mark", {class: `ent ent-${e.type}`, title: `${e.type}, confidence ${e.confidence}`},
                         slice(e.start, e.end));
+        // A type a fine-tune added (PRODUCT) has no colour in style.css: one from its name,
+        // light as the others, rather than the browser's yellow for every new type.
+        if (!["PER", "LOC", "ORG", "MISC"].includes(e.type)) {
+          const hue = [...e.type].reduce((h, c) => (h * 31 + c.codePointAt(0)) % 360, 7);
+          mark.style.background = `hsl(${hue} 80% 88%)`;
+        }
         mark.append(el("sup", {}, `${e.type} ${Math.round(100 * e.confidence)}%`));
         line.append(mark);
         at = e.end;
