@@ -217,14 +217,14 @@ def test_failed_file_export_leaves_the_earlier_export(name, forecaster, tmp_path
 
 
 def test_export_into_a_read_only_folder_names_the_file_asked_for(forecaster, tmp_path, monkeypatch):
-    """A read-only folder said `error: DIR/.zoo-export-14cd9285: Permission denied`: a hidden
+    """A read-only folder said `error: DIR/.m.onnx.tmp-14cd9285: Permission denied`: a hidden
     staging folder the user never named. (Root writes anywhere, so the refusal is faked.)"""
     import pathlib
 
     mkdir = pathlib.Path.mkdir
 
     def read_only(self, *args, **kwargs):
-        if self.name.startswith(".zoo-export-"):
+        if self.name.startswith(".m.onnx.tmp-"):     # export's staging folder (_beside)
             raise PermissionError(13, "Permission denied", str(self))
         return mkdir(self, *args, **kwargs)
 

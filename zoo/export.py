@@ -376,7 +376,7 @@ def _write(zm, path: Path, quantize, overwrite: bool, min_agreement) -> dict:
         # Written and checked in a folder beside `path`, then moved into place (the sidecar
         # last): a failed parity check left its model and sidecar over the earlier export,
         # loadable as if it had passed, and a failed write left half a file
-        staging = path.with_name(f".zoo-export-{uuid.uuid4().hex[:8]}")
+        staging = _beside(path, "tmp")
         try:
             staging.mkdir()
         except OSError as e:    # a read-only folder: name the file asked for, not the staging

@@ -40,6 +40,17 @@ FILE_OPTIONS = ("out", "png", "plot")
 MEDIA_TYPES = {".png": "image/png", ".mid": "audio/midi", ".wav": "audio/wav"}
 
 
+def data_uri_body(text: str) -> str | None:
+    """The base64 body of a `data:...;base64,BODY` URI (what a browser's FileReader gives),
+    else None.
+
+    >>> data_uri_body("data:audio/wav;base64,UklGRg=="), data_uri_body("a.wav")
+    ('UklGRg==', None)
+    """
+    head, comma, body = text.partition(",")
+    return body if text.startswith("data:") and comma and head.endswith(";base64") else None
+
+
 def b64(i: int, text) -> bytes:
     """The bytes of base64 `text` (input `i`'s `{"b64": ...}` or a data URI's body)."""
     if not isinstance(text, str):
@@ -47,10 +58,7 @@ def b64(i: int, text) -> bytes:
     # A data URI's body is the base64 (what a browser's FileReader gives), and line breaks
     # are how `base64 FILE` and MIME write it: both were refused as "Only base64 data is
     # allowed". Other stray characters still are.
-    head, comma, body = text.partition(",")
-    if text.startswith("data:") and comma and head.endswith(";base64"):
-        text = body
-    text = "".join(text.split())
+    text = "".join((data_uri_body(text) or text).split())
     try:
         return base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError) as e:

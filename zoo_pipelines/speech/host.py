@@ -279,11 +279,10 @@ class Host(contract.Host):
             return self.samples(i, item)
         if not isinstance(item, str):
             return item
-        from zoo.webio import b64, no_file_names
+        from zoo.webio import b64, data_uri_body, no_file_names
 
-        head, comma, body = item.partition(",")
-        if item.startswith("data:") and comma and head.endswith(";base64"):
-            return b64(i, body)
+        if data_uri_body(item) is not None:
+            return b64(i, item)
         raise no_file_names(i, "audio", ', a data:audio/...;base64, URI or {"array": [...], '
                                         '"sampling_rate": n}')
 
