@@ -628,3 +628,204 @@ def test_any_json_instance_is_read_or_refused_on_one_line():
             assert "\n" not in str(e), str(e)
 
     check()
+
+
+# ---- what an operator expects: time limits, SIGTERM, status, request ids, metrics labels ---
+class SlowModel:
+    """A stand-in for a loaded model: 'slow' takes a second, anything else is echoed."""
+
+    def __init__(self):
+        self.seen = []
+
+    def host(self):
+        return bare_host("ner-bilstm")
+
+    def predict(self, xs, **options):
+        self.seen += xs
+        if "boom" in xs:
+            raise RuntimeError("a bug of ours")
+        if "slow" in xs:
+            time.sleep(1)
+        return [{"text": x} for x in xs]
+
+
+@pytest.fixture
+def fake(monkeypatch):
+    """create_app(...) over a SlowModel named ner-bilstm, loaded at once."""
+    from fastapi.testclient import TestClient
+
+    import zoo.serve
+
+    model = SlowModel()
+
+    def load(s, max_batch, max_wait_ms, metrics):
+        s.model = model
+        s.batcher = Batcher(model.predict, max_batch, max_wait_ms)
+
+    monkeypatch.setattr(zoo.serve, "load", load)
+
+    def client(**limits):
+        c = TestClient(zoo.serve.create_app(["ner-bilstm"], **limits))
+        c.model = model
+        return c
+    return client
+
+
+def test_a_request_past_request_timeout_is_a_504_and_never_runs_if_still_queued(fake):
+    """A request had no time limit: a generation at its caps (charlm, 100,000 steps) held
+    its client for minutes, and one behind it in the queue as long."""
+    with fake(request_timeout=0.3) as client:
+        r = client.post("/v1/models/ner-bilstm:predict", json={"instances": ["slow"]})
+        assert r.status_code == 504 and "within 0.3 s (--request-timeout)" in r.json()["error"]
+        time.sleep(1)       # the slow call ends in its thread; the server answers again
+        assert client.post("/v1/models/ner-bilstm:predict",
+                           json={"instances": ["x"]}).json() == {"predictions": [{"text": "x"}]}
+    with fake(request_timeout=0) as client:       # 0: no limit
+        assert client.post("/v1/models/ner-bilstm:predict",
+                           json={"instances": ["slow"]}).status_code == 200
+    with pytest.raises(InputError, match="--request-timeout"):
+        fake(request_timeout=-1)
+
+    # a job whose client gave up while it was queued is dropped, not run after all
+    async def two():
+        b = Batcher(SlowModel().predict)
+        first = asyncio.ensure_future(b.submit(["slow"]))
+        await asyncio.sleep(0.1)
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(b.submit(["queued"]), 0.1)
+        await first
+        return b.predict.__self__.seen
+    assert asyncio.run(two()) == ["slow"]
+
+
+def test_status_versions_request_ids_and_metric_labels(fake, monkeypatch, caplog):
+    with fake() as client:
+        url = "/v1/models/ner-bilstm"
+        # TF Serving's /versions/N paths (a client pinned to version 1 got 'Not Found')
+        assert client.post(f"{url}/versions/1:predict", json={"instances": ["x"]}).json() == \
+            {"predictions": [{"text": "x"}]}
+        assert client.get(f"{url}/versions/1").json() == client.get(url).json()
+        r = client.post(f"{url}/versions/2:predict", json={"instances": ["x"]})
+        assert r.status_code == 404 and "one version here, 1; got versions/2" in r.text
+        # X-Request-ID echoed, or one made up, on every answer (errors too)
+        r = client.post(f"{url}:predict", json={}, headers={"X-Request-ID": "req-42"})
+        assert r.status_code == 400 and r.headers["x-request-id"] == "req-42"
+        made = client.get("/healthz", headers={"X-Request-ID": "a b"}).headers["x-request-id"]
+        assert len(made) == 32 and made != client.get("/healthz").headers["x-request-id"]
+        # a bug: one line to the client, the traceback and the request's id in the log
+        r = client.post(f"{url}:predict", json={"instances": ["boom"]},
+                        headers={"X-Request-ID": "req-7"})
+        assert r.status_code == 500 and "\n" not in r.text and "server log" in r.text
+        assert "X-Request-ID req-7" in caplog.text and "Traceback" in caplog.text
+        # a method a client made up was a new time series on /metrics each time
+        for method in ("foo", "bar"):
+            assert client.post(f"{url}:{method}", json={}).status_code == 404
+        text = client.get("/metrics").text
+        assert 'method="foo"' not in text
+        assert 'zoo_requests_total{code="404",method="-",model="ner-bilstm"} 2.0' in text
+        assert 'zoo_model_available{model="ner-bilstm"} 1.0' in text
+
+    import zoo.serve
+
+    def broken(s, *args):
+        raise ZooError("model.keras: not what it seems")
+
+    monkeypatch.setattr(zoo.serve, "load", broken)
+    with fake() as client:        # a failed model said LOADING: a client polled forever
+        for _ in range(100):
+            status = client.get("/v1/models/ner-bilstm").json()["model_version_status"][0]
+            if status["state"] != "LOADING":
+                break
+            time.sleep(0.05)
+        assert 'zoo_model_available{model="ner-bilstm"} 0.0' in client.get("/metrics").text
+    assert status["state"] == "END" and "not what it seems" in status["status"]["error_message"]
+
+
+@pytest.mark.slow
+def test_sigterm_answers_requests_in_flight_then_exits_143_and_a_stalled_body_is_408(tmp_path):
+    """SIGTERM (docker stop, Kubernetes) ended the server with no word, cut requests in
+    flight after 5 s and waited for a model thread still generating; a client that never
+    sent the end of its body held its request forever."""
+    import signal
+    import threading
+
+    host = "::1" if socket.has_ipv6 else "127.0.0.1"
+    try:
+        socket.create_server((host, 0), family=socket.AF_INET6).close()
+    except (OSError, ValueError):
+        host = "127.0.0.1"
+    log = tmp_path / "server.log"
+    proc = subprocess.Popen([sys.executable, "-m", "zoo.serve", "charlm-lstm", "--host", host,
+                             "--port", "0", "--request-timeout", "4"], cwd=REPO,
+                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+                            stdout=log.open("w"), stderr=subprocess.STDOUT)
+    try:
+        deadline, url = time.monotonic() + 180, None
+        while time.monotonic() < deadline and proc.poll() is None:
+            text = log.read_text()
+            if "http://" in text:
+                url = "http://" + text.split("http://")[1].split("/")[0]
+                # an IPv6 address in brackets (http://::1:PORT/ is no URL)
+                assert host == "127.0.0.1" or url.startswith("http://[::1]:"), text
+                if "ready" in text:
+                    break
+            time.sleep(0.2)
+        assert "charlm-lstm ready" in log.read_text(), log.read_text()
+        port = int(url.rsplit(":", 1)[1])
+        stalled = socket.create_connection((host, port))
+        stalled.sendall(b"POST /v1/models/charlm-lstm:predict HTTP/1.1\r\nHost: x\r\n"
+                        b"Content-Length: 100\r\n\r\n{\"instances")
+        stalled.settimeout(30)
+        assert stalled.recv(1000).startswith(b"HTTP/1.1 408")      # within the 4 s
+        answers = {}
+
+        def in_flight():
+            answers["r"] = httpx.post(url + "/v1/models/charlm-lstm:predict", timeout=60, json={
+                "instances": ["The "], "parameters": {"steps": 1200}})
+        thread = threading.Thread(target=in_flight)
+        thread.start()
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGTERM)
+        thread.join(30)
+        assert answers["r"].status_code == 200, answers["r"].text     # in flight: answered
+        with pytest.raises(httpx.HTTPError):                            # new ones: refused
+            httpx.get(url + "/healthz", timeout=5)
+        assert proc.wait(30) == 143
+        text = log.read_text()
+        assert "stopped by SIGTERM" in text and "Traceback" not in text, text
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_a_connection_that_never_sends_its_headers_is_closed(fake):
+    """uvicorn times a connection out only between requests: one that sent nothing, or
+    headers a byte at a time that never ended, held a socket for ever."""
+    import threading
+
+    import uvicorn
+
+    from zoo.serve import header_deadline
+
+    sock = socket.create_server(("127.0.0.1", 0))
+    app = fake().app
+    server = uvicorn.Server(uvicorn.Config(app, log_level="error", http=header_deadline(0.5)))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            time.sleep(0.05)
+        port = sock.getsockname()[1]
+        silent, trickle = (socket.create_connection(("127.0.0.1", port)) for _ in range(2))
+        trickle.sendall(b"POST /v1/models/ner-bilstm:predict HTTP/1.1\r\nHost: x\r\n")
+        for conn in (silent, trickle):
+            conn.settimeout(5)
+            assert conn.recv(100) == b""                # closed by the server, not held
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:   # keep-alive
+            for _ in range(2):      # each request on a connection has its own deadline
+                assert client.post("/v1/models/ner-bilstm:predict",
+                                   json={"instances": ["x"]}).status_code == 200
+                time.sleep(0.3)
+    finally:
+        server.should_exit = True
+        thread.join(10)

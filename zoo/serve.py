@@ -13,6 +13,7 @@ Exports run through zoo.runtime: a server of exports alone never imports TensorF
 
     GET  /v1/models                         the loaded models (not in TF Serving)
     GET  /v1/models/NAME                    status, as TF Serving
+    .../NAME/versions/1[:predict]           the same, by TF Serving's versioned paths
     GET  /v1/models/NAME/metadata           task, backend, options and their bounds
     POST /v1/models/NAME:predict            {"instances": [...], "parameters": {...}}
                                             -> {"predictions": [...]}
@@ -24,7 +25,10 @@ An instance is the task's raw input as JSON (its host's from_json: zoo/contract.
 zoo/webio.py); `parameters` are predict()'s options (`{"beam": 4}`), checked as predict()
 checks them. Bad input is a 4xx with the zoo's one-line message, `{"error": "..."}`: 400
 bad JSON, instance or option, 404 an unknown model, 413 too many instances or too large a
-body or text, 415 a Content-Encoding other than gzip, 503 still loading.
+body or text, 415 a Content-Encoding other than gzip, 503 still loading; 408 a body not
+sent, 504 an answer not ready, within --request-timeout (120 s). SIGTERM stops the server
+gracefully: no new connections, requests in flight answered (for up to 30 s), then one
+line and the status a SIGTERM gives (143).
 Concurrent requests are micro-batched (zoo/batching.py): their answers are those of
 one-at-a-time predict(). With `--max-wait-ms 0` (the default) a batch is whatever queued
 while the previous one ran: under load batches fill anyway, and a lone request never
@@ -33,16 +37,19 @@ requests/s and was within noise at 4 and 16 clients).
 """
 from __future__ import annotations
 
+import asyncio
 import inspect
 import json
 import logging
 import os
 import re
+import signal
 import socket
 import sys
 import threading
 import time
 import traceback
+import uuid
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,6 +74,10 @@ BODY_KEYS = ("instances", "parameters", "signature_name")
 SIGNATURE = "serving_default"   # the one signature each model has (as TF Serving's default)
 URL_NAME = re.compile(r"\w[\w.~-]*")    # a name that reads the same in a URL path
 SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")     # \ud800..\udfff in a JSON string
+METHODS = ("predict", "plot")
+GRACE = 30                      # seconds SIGTERM / Ctrl-C wait for requests in flight
+VERSION = "1"                   # each model is served as TF Serving's version 1
+REQUEST_ID = re.compile(r"[\w.:/+=-]{1,128}")    # an X-Request-ID echoed as sent
 
 
 class HTTPError(Exception):
@@ -190,6 +201,13 @@ class Metrics:
                                          ["model"], registry=r)
         Gauge("zoo_tensorflow_loaded", "1 if this process has imported TensorFlow",
               registry=r).set_function(lambda: float("tensorflow" in sys.modules))
+        # which models answer: alerts had only /readyz, one bit for the whole server
+        self.available = Gauge("zoo_model_available", "1 once a model answers, 0 while "
+                               "loading or after it failed to load", ["model"], registry=r)
+
+    def serving(self, served: dict) -> None:
+        for name, s in served.items():
+            self.available.labels(name).set_function(lambda s=s: float(s.batcher is not None))
 
     def batch(self, model: str, instances: int, requests: int, seconds: float) -> None:
         self.batch_size.labels(model).observe(instances)
@@ -203,7 +221,8 @@ class Metrics:
 
 # ---- the app --------------------------------------------------------------------------------
 def create_app(models: list[str], max_batch: int = 32, max_wait_ms: float = 0.0,
-               max_instances: int = 64, max_body_mb: float = 16.0):
+               max_instances: int = 64, max_body_mb: float = 16.0,
+               request_timeout: float = 120.0):
     """The ASGI app; models load in a thread once it starts (/readyz says when). The
     limits are checked first: a bad one is an InputError before the server starts, not a
     model that fails to load behind a running server."""
@@ -211,8 +230,10 @@ def create_app(models: list[str], max_batch: int = 32, max_wait_ms: float = 0.0,
     check_number(max_wait_ms, "--max-wait-ms", 0)
     check_int(max_instances, "--max-instances", 1)
     check_number(max_body_mb, "--max-body-mb", above=0)
+    check_number(request_timeout, "--request-timeout", 0, 86_400)
     served = {s.name: s for s in resolve(models)}
     metrics = Metrics()
+    metrics.serving(served)
     max_body = int(max_body_mb * (1 << 20))
 
     def load_all():
@@ -234,6 +255,7 @@ def create_app(models: list[str], max_batch: int = 32, max_wait_ms: float = 0.0,
                 s.batcher.close()
 
     app = FastAPI(title="rnn-zoo", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.add_middleware(RequestId)
     app.mount("/web", StaticFiles(directory=WEB), name="web")
 
     def error(status: int, message: str) -> JSONResponse:
@@ -311,13 +333,33 @@ def create_app(models: list[str], max_batch: int = 32, max_wait_ms: float = 0.0,
         except HTTPError as e:
             if name not in served:
                 return error(e.status, str(e))
-            state, code, message = ("LOADING", "UNAVAILABLE", str(e)) if e.status == 503 \
-                else ("END", "UNKNOWN", str(e))
+            # a model that failed to load said LOADING, and a client polling for AVAILABLE
+            # waited forever: TF Serving gives a failed version END with the error
+            state, code, message = ("END", "UNKNOWN", str(e)) if served[name].error \
+                else ("LOADING", "UNAVAILABLE", str(e))
             return JSONResponse({"model_version_status": [{"version": "1", "state": state,
                                  "status": {"error_code": code, "error_message": message}}]},
                                 status_code=503)
         return {"model_version_status": [{"version": "1", "state": "AVAILABLE",
                                           "status": {"error_code": "OK", "error_message": ""}}]}
+
+    def version(name: str, version: str) -> str | None:
+        """TF Serving's /versions/N path: each model here is version 1 (a client pinned to
+        it got a bare 'Not Found')."""
+        if version != VERSION:
+            return (f"{name} has one version here, {VERSION}; got versions/{version[:40]} "
+                    f"(serve another as NAME=SPEC under its own name)")
+
+    @app.get("/v1/models/{name}/versions/{v}")
+    async def version_status(name: str, v: str):
+        wrong = version(name, v) if name in served else None
+        return error(404, wrong) if wrong else await status(name)
+
+    @app.post("/v1/models/{name}/versions/{target}")
+    async def version_post(name: str, target: str, request: Request):
+        v, colon, method = target.partition(":")
+        wrong = version(name, v) if name in served else None
+        return error(404, wrong) if wrong else await post(f"{name}{colon}{method}", request)
 
     @app.get("/v1/models/{name}/metadata")
     async def metadata(name: str):
@@ -329,26 +371,43 @@ def create_app(models: list[str], max_batch: int = 32, max_wait_ms: float = 0.0,
                                "version": "1"},
                 "metadata": {**describe(s), "tensorflow_loaded": "tensorflow" in sys.modules}}
 
+    async def answer(s: Served, method: str, request: Request, step: list) -> str:
+        body = await read_json(request, max_body)
+        step[0] = "answer"
+        instances, options = parse(s, body, max_instances)
+        raw = [webio.raw_input(i, x, s.host) for i, x in enumerate(instances)]
+        if method == "predict":
+            alone = any(options.get(k) for k in s.host.WHOLE_REQUEST_OPTIONS)
+            options = own_values(s.host, options, len(raw))
+            return dumps({"predictions": await s.batcher.submit(raw, options, alone)})
+        return dumps(await s.batcher.call(webio.picture, s.model, s.host, raw, options))
+
     @app.post("/v1/models/{target}")
     async def post(target: str, request: Request):
         start = time.perf_counter()
         name, _, method = target.partition(":")
-        code = 200
+        code, step = 200, ["body"]
         try:
-            if method not in ("predict", "plot"):
+            if method not in METHODS:
                 raise HTTPError(404, f"POST /v1/models/{target}: unknown method {method!r}; "
                                      f"expected NAME:predict (or NAME:plot)")
             s = model(name)
-            body = await read_json(request, max_body)
-            instances, options = parse(s, body, max_instances)
-            raw = [webio.raw_input(i, x, s.host) for i, x in enumerate(instances)]
-            if method == "predict":
-                alone = any(options.get(k) for k in s.host.WHOLE_REQUEST_OPTIONS)
-                options = own_values(s.host, options, len(raw))
-                results = await s.batcher.submit(raw, options, alone)
-                text = dumps({"predictions": results})
-            else:
-                text = dumps(await s.batcher.call(webio.picture, s.model, s.host, raw, options))
+            # No request runs unbounded: a client that never ends its body held a task
+            # forever, and a generation at its caps (charlm: 100,000 steps, minutes) held
+            # its client as long. Past the limit, a job still queued is dropped (its
+            # future cancelled: the Batcher skips it); one running finishes in the model's
+            # thread, which predict() gives no way to stop.
+            try:
+                text = await asyncio.wait_for(answer(s, method, request, step),
+                                              request_timeout or None)
+            except asyncio.TimeoutError:
+                raise HTTPError(408, f"the request body was not received within "
+                                     f"{request_timeout:g} s (--request-timeout)") \
+                    if step[0] == "body" else \
+                    HTTPError(504, f"{name}:{method} did not answer within "
+                                   f"{request_timeout:g} s (--request-timeout); send fewer "
+                                   f"or smaller inputs, or ask the operator for a longer "
+                                   f"limit") from None
             return Response(text, media_type="application/json")
         except HTTPError as e:
             code = e.status
@@ -366,15 +425,45 @@ def create_app(models: list[str], max_batch: int = 32, max_wait_ms: float = 0.0,
             return error(code, str(e))
         except Exception as e:         # a bug of ours, never the client's fault: say so
             code = 500
-            log.error("%s:%s failed:\n%s", name, method, traceback.format_exc())
+            log.error("%s:%s failed (X-Request-ID %s):\n%s", name, method,
+                      request.headers.get("x-request-id", "-"), traceback.format_exc())
             return error(code, f"internal error in {name}:{method} ({type(e).__name__}: "
                                f"{str(e)[:200]}); the server log has the traceback")
         finally:
-            metrics.request(name if name in served else "-", method or "-", code,
+            # labels from a fixed set: any method a client sent was a new time series
+            metrics.request(name if name in served else "-",
+                            method if method in METHODS else "-", code,
                             time.perf_counter() - start)
 
     app.state.served = served
     return app
+
+
+class RequestId:
+    """X-Request-ID, as proxies and tracing expect: the client's echoed (when it is a
+    plain token), else a new one, on every response and in the server log's tracebacks."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        headers = dict(scope["headers"])
+        given = headers.get(b"x-request-id", b"").decode("latin-1")
+        rid = given if REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+        if rid != given:        # the handler and its log see the one the client gets
+            scope = {**scope, "headers": [(k, v) for k, v in scope["headers"]
+                                          if k != b"x-request-id"]
+                     + [(b"x-request-id", rid.encode())]}
+
+        async def send_with_id(message):
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []),
+                                                  (b"x-request-id", rid.encode())]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
 
 
 async def read_json(request, limit: int):
@@ -513,13 +602,15 @@ def parse(s: Served, body, max_instances: int) -> tuple[list, dict]:
 
 
 def serve(models: list[str], host: str = "127.0.0.1", port: int = 8501, max_batch: int = 32,
-          max_wait_ms: float = 0.0, max_instances: int = 64, max_body_mb: float = 16.0) -> None:
+          max_wait_ms: float = 0.0, max_instances: int = 64, max_body_mb: float = 16.0,
+          request_timeout: float = 120.0) -> None:
     """Run the server until interrupted (`zoo serve`). Port 0 picks a free one; the first
     line printed says which."""
     import uvicorn
 
     check_int(port, "--port", 0, 65535)             # before the models load, not after
-    app = create_app(models, max_batch, max_wait_ms, max_instances, max_body_mb)
+    app = create_app(models, max_batch, max_wait_ms, max_instances, max_body_mb,
+                     request_timeout)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # IPPROTO_TCP named, so asyncio sets TCP_NODELAY on each connection (it checks the
     # protocol): with Nagle's algorithm a response's second write waits for the client's
@@ -532,21 +623,77 @@ def serve(models: list[str], host: str = "127.0.0.1", port: int = 8501, max_batc
         raise ZooError(f"cannot listen on {host}:{port} ({e.strerror}); expected an address "
                        f"of this machine (--host) and a free port (--port)") from None
     port = sock.getsockname()[1]
-    print(f"zoo serve: http://{host}:{port}/ loading {', '.join(app.state.served)} "
+    host = host or "0.0.0.0"        # '' binds every interface; http://:8501/ is no URL
+    if host in ("0.0.0.0", "::"):
+        print(f"zoo serve: warning: listening on every interface ({host}): any "
+              f"machine that reaches this one can use it, and it has no authentication",
+              file=sys.stderr, flush=True)
+    # http://::1:8501/ is no URL (a client reads port 1 of host ':'): an IPv6 address is
+    # written in brackets
+    where = f"[{host}]" if family == socket.AF_INET6 else host
+    print(f"zoo serve: http://{where}:{port}/ loading {', '.join(app.state.served)} "
           f"(max batch {max_batch}, max wait {max_wait_ms:g} ms)", flush=True)
-    config = uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=5)
+    # SIGTERM (kill, docker stop, Kubernetes): uvicorn stops accepting, lets requests in
+    # flight finish (they were cut after 5 s; now each ends within --request-timeout,
+    # answered or 504, up to Kubernetes' default grace of 30 s) and then raises the signal
+    # again, which ended the process without a word.
+    # Our handler then says so and leaves at once with SIGTERM's status (143 in a shell):
+    # an interpreter's normal exit joins the model threads, so a generation still running
+    # in one (its client answered 504) held the process until it was done.
+    signal.signal(signal.SIGTERM, _terminated)
+    config = uvicorn.Config(app, log_level="warning", access_log=False,
+                            timeout_graceful_shutdown=min(request_timeout or GRACE, GRACE) + 1,
+                            http=header_deadline(request_timeout or None))
     try:
         uvicorn.Server(config).run(sockets=[sock])
     except KeyboardInterrupt:
         # Ctrl-C while models load: the interpreter's exit with TensorFlow busy in the
         # loading thread aborted ('terminate called without an active exception', status
-        # 134). Nothing is left to save: leave at once.
+        # 134); after, it waited for a model thread still running a request. Nothing is
+        # left to save: leave at once.
         loader = getattr(app.state, "loader", None)
-        if loader is not None and loader.is_alive():
-            print("zoo serve: interrupted while loading models", file=sys.stderr, flush=True)
-            sys.stdout.flush()
-            os._exit(130)
-        raise
+        loading = loader is not None and loader.is_alive()
+        print(f"zoo serve: interrupted{' while loading models' if loading else ''}",
+              file=sys.stderr, flush=True)
+        sys.stdout.flush()
+        os._exit(130)
+
+
+def header_deadline(seconds: float | None):
+    """uvicorn's HTTP protocol, with `seconds` for a request's headers to arrive: a
+    connection that sent nothing, or headers a byte at a time that never ended, was held
+    open for ever (uvicorn times a connection out only between requests), one socket each
+    until the process ran out of them. Each connection waits at most that long for the
+    next request's headers; then it is closed."""
+    from uvicorn.protocols.http.auto import AutoHTTPProtocol
+
+    if seconds is None:         # --request-timeout 0: no limit
+        return AutoHTTPProtocol
+
+    class Protocol(AutoHTTPProtocol):
+        def connection_made(self, transport):
+            super().connection_made(transport)
+            self._wait_for_headers()
+
+        def on_response_complete(self):
+            super().on_response_complete()
+            self._wait_for_headers()
+
+        def _wait_for_headers(self):
+            # self.cycle is the request whose headers came last: unchanged, none came
+            self.loop.call_later(seconds, self._headers_late, self.cycle)
+
+        def _headers_late(self, cycle):
+            if self.cycle is cycle and not self.transport.is_closing():
+                self.transport.close()
+    return Protocol
+
+
+def _terminated(signum, frame):
+    print("zoo serve: stopped by SIGTERM, after the requests in flight",
+          file=sys.stderr, flush=True)
+    sys.stdout.flush()
+    os._exit(128 + signal.SIGTERM)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -559,7 +706,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         serve(args.models, host=args.host, port=args.port, max_batch=args.max_batch,
               max_wait_ms=args.max_wait_ms, max_instances=args.max_instances,
-              max_body_mb=args.max_body_mb)
+              max_body_mb=args.max_body_mb, request_timeout=args.request_timeout)
     except ZooError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
