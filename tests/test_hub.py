@@ -143,7 +143,7 @@ def test_home_defaults_to_the_user_cache(monkeypatch, tmp_path):
     ("cut short", "not a readable bundle archive .Compressed file ended"),   # was EOFError
     ("unpacks huge", "unpacks to more than 1 MB or 1000 files"),
     ("many files", "unpacks to more than 1 MB or 1000 files"),
-    ("a zip", r"not a readable bundle archive \(not a tar or tar.gz file\)"),
+    ("a zip", r"bundle.tar.gz: a zip archive, not a .tar.gz; unzip it and pull"),
 ])
 def test_archives_that_are_cut_or_unpack_to_too_much(case, match, home, bundle_copy, archive,
                                                       served, tmp_path, monkeypatch):
@@ -316,3 +316,90 @@ def test_home_without_a_home_folder_or_with_odd_variables(monkeypatch, tmp_path)
     assert hub.home() == tmp_path / "h" / ".cache" / "rnn-zoo"
     monkeypatch.setenv("ZOO_HOME", "cache")
     assert hub.home() == tmp_path / "cache"
+
+
+@pytest.mark.parametrize("source", ["folder", "archive"])
+def test_a_full_disk_while_pulling_keeps_the_stored_bundle(source, home, bundle_copy, archive,
+                                                           monkeypatch):
+    """A cache whose disk fills up mid-pull: an archive was "not a readable bundle archive
+    ([Errno 27] File too large)", as if it were damaged, and a folder a raw "File too
+    large" naming the staging copy. The bundle stored before stays, and no staging."""
+    import errno
+    import shutil
+    import tarfile
+
+    src = bundle_copy(NAME)
+    stored = hub.pull(NAME, src)
+    given = archive(src) if source == "archive" else src
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(home / "x"))
+    monkeypatch.setattr(shutil, "copy2", full)
+    monkeypatch.setattr(tarfile.TarFile, "extractall", full)
+    with pytest.raises(BundleError, match=rf"cannot store it in the cache .*: no space left on "
+                                          rf"the disk; the bundle stored before at {stored} "
+                                          rf"is unchanged"):
+        hub.pull(NAME, given)
+    zoo.bundle.check(stored)
+    assert sorted(p.name for p in home.iterdir()) == ["bundles"]
+
+
+def test_a_pulled_bundle_with_files_deleted_is_named_not_skipped(home, bundle_copy):
+    """A stored bundle whose manifest.json was deleted (with some other files) loaded the
+    shipped weights without a word; now it is named, with how to get unstuck."""
+    stored = hub.pull(NAME, bundle_copy(NAME))
+    (stored / "manifest.json").unlink()
+    (stored / "card.md").unlink()
+    with pytest.raises(BundleError, match=rf"no manifest.json.*the bundle zoo pull stored for "
+                                          rf"{NAME}: pull it again, or delete {stored}"):
+        zoo.bundle.resolve(NAME)
+    for f in stored.iterdir():              # emptied: the shipped weights, as before
+        f.unlink()
+    assert zoo.bundle.resolve(NAME) == zoo.registry.get(NAME).bundle_path
+
+
+def test_pull_sweeps_what_killed_pulls_left_and_names_a_zip(home, bundle_copy, tmp_path):
+    """A pull killed mid-way (kill -9) left its staging folder (.pull-*) or the copy it had
+    moved aside (.NAME.old-*) in the cache for good, a bundle each, unseen by `ls`; those
+    older than any running pull are removed by the next pull. A .zip is named as one."""
+    import shutil
+
+    src = bundle_copy(NAME)
+    stale, fresh = home / ".pull-killed", home / ".pull-running"
+    old = home / "bundles" / f".{NAME}.old-1-2"
+    for p in (stale, fresh, old):
+        p.mkdir(parents=True)
+        (p / "model.keras").write_bytes(b"x" * 1000)
+    long_ago = os.stat(stale).st_mtime - 2 * hub.STALE_SECONDS
+    os.utime(stale, (long_ago, long_ago))
+    os.utime(old, (long_ago, long_ago))
+    hub.pull(NAME, src)
+    assert sorted(p.name for p in home.iterdir()) == [".pull-running", "bundles"]
+    assert [p.name for p in (home / "bundles").iterdir()] == [NAME]
+    zipped = shutil.make_archive(str(tmp_path / "sent"), "zip", src.parent, src.name)
+    with pytest.raises(BundleError, match=r"sent.zip: a zip archive, not a .tar.gz; unzip it"):
+        hub.pull(NAME, zipped)
+
+
+def test_a_failed_move_into_place_keeps_the_stored_bundle(home, bundle_copy, monkeypatch,
+                                                          tmp_path):
+    """_replace moved the stored bundle aside, and when the new one could not be renamed
+    into place (other than by a concurrent pull) deleted it anyway: no bundle at all."""
+    import errno
+
+    import shutil
+
+    src = bundle_copy(NAME)
+    stored = hub.pull(NAME, src)
+    again = shutil.copytree(src, tmp_path / "again")
+    rename = os.rename
+
+    def refuse(src, dst):
+        if str(dst) == str(stored) and ".old-" not in str(src):
+            raise OSError(errno.EXDEV, "Invalid cross-device link", str(src))
+        return rename(src, dst)
+    monkeypatch.setattr(os, "rename", refuse)
+    with pytest.raises(OSError, match="cross-device"):
+        hub.pull(NAME, again)
+    zoo.bundle.check(stored)
+    assert [p.name for p in (home / "bundles").iterdir()] == [NAME]

@@ -210,3 +210,23 @@ def test_an_application_without_one_of_the_four_modules_fails_at_registration(tm
     (tmp_path / package / "evaluate.py").unlink()
     with pytest.raises(contract.ContractError, match=r"toy_no_evaluate\.evaluate does not exist"):
         register(entry(package))
+
+
+def test_a_name_pulled_before_the_model_was_renamed_points_at_its_bundle(tmp_path, monkeypatch,
+                                                                        bundle_copy):
+    """A bundle `zoo pull` stored under a name no model has now (renamed in a later zoo)
+    stays in the cache, never read: the unknown name says where it is."""
+    import shutil
+
+    monkeypatch.setenv("ZOO_HOME", str(tmp_path / "home"))
+    shutil.copytree(bundle_copy("forecast-lstm"), tmp_path / "home" / "bundles" / "forecast-gru")
+    from zoo import registry
+    from zoo.errors import UnknownModelError
+
+    with pytest.raises(UnknownModelError, match=r"A bundle zoo pull stored under forecast-gru "
+                                                r"is at .*home/bundles/forecast-gru: load it by "
+                                                r"that path"):
+        registry.get("forecast-gru")
+    with pytest.raises(UnknownModelError) as e:
+        registry.get("forecast-grux")
+    assert "zoo pull stored" not in str(e.value)

@@ -660,3 +660,134 @@ def test_a_dangling_or_looping_symbolic_link_is_named_as_one(tmp_path):
     with pytest.raises(DataFormatError, match="a: a symbolic link that leads back to itself"):
         existing(tmp_path / "a", "NER data file")
     assert not_found(tmp_path / "none.txt", "file") == "no such file"
+
+
+def _set_manifest(folder, **fields):
+    import json
+
+    m = json.loads((folder / "manifest.json").read_text())
+    m.update(fields)
+    (folder / "manifest.json").write_text(json.dumps(m))
+    return m
+
+
+def test_bundles_of_other_zoos_name_the_zoo_that_wrote_them(bundle_copy):
+    """A bundle from a newer zoo (a higher format, an application or a layer class this
+    zoo lacks) said "upgrade rnn-zoo" with no version, "not a registered model", or Keras's
+    "Functional could not be deserialized properly. Please ensure ..." cut at 200 characters."""
+    import json
+    import zipfile
+
+    from zoo import bundle
+    from zoo.errors import BundleError
+
+    b = bundle_copy("forecast-lstm")
+    m = _set_manifest(b, format_version=2, versions={"rnn-zoo": "9.1.0"})
+    with pytest.raises(BundleError, match=r"format version 2 is newer than this rnn-zoo "
+                                          r"understands \(1\) \(written by rnn-zoo 9.1.0; this "
+                                          r"is .*\); upgrade rnn-zoo"):
+        bundle.check(b)
+    _set_manifest(b, format_version=1, model="translate-gru")
+    with pytest.raises(BundleError, match=r"'translate-gru' is not a registered model \(written "
+                                          r"by rnn-zoo 9.1.0; .*upgrade rnn-zoo"):
+        bundle.check(b)
+    with zipfile.ZipFile(b / "model.keras", "w") as z:      # a class this zoo lacks
+        z.writestr("config.json", json.dumps({"class_name": "Functional", "config": {"layers": [
+            {"class_name": "FancyCell", "registered_name": "zoo>FancyCell"}]}}))
+    err = bundle.load_failure(b, m, TypeError("Functional could not be deserialized"))
+    assert ("layer class zoo>FancyCell unknown to this rnn-zoo) (written by rnn-zoo 9.1.0"
+            in str(err))
+    assert "pip install rnn-zoo==9.1.0" in str(err)
+    cause = TypeError("<class 'Functional'> could not be deserialized properly. Please ensure "
+                      "...\n\nconfig={...}.\n\nException encountered: Unrecognized keyword "
+                      "arguments passed to RecurrentStack: {'peephole': True}")
+    m["versions"] = {}
+    err = str(bundle.load_failure(b / "none", m, cause))
+    assert err.endswith("(TypeError: Unrecognized keyword arguments passed to RecurrentStack: "
+                        "{'peephole': True}); expected the model.keras that ZooModel.save() wrote")
+
+
+def test_bundles_copied_with_crlf_upper_case_hashes_a_bom_or_zipped(bundle_copy, tmp_path):
+    """A git checkout with core.autocrlf turned card.md into CRLF: "changed or corrupted",
+    where the right reason is the line endings; a manifest with upper-case hex digests or
+    saved with a byte-order mark is the same manifest; a zipped bundle says to unzip it."""
+    import shutil
+
+    from zoo import bundle
+    from zoo.errors import BundleError
+
+    b = bundle_copy("forecast-lstm")
+    card = (b / "card.md").read_bytes()
+    (b / "card.md").write_bytes(card.replace(b"\n", b"\r\n"))
+    with pytest.raises(BundleError, match=r"card.md: sha256 .*its line endings were changed to "
+                                          r"CRLF \(a git checkout with core.autocrlf"):
+        bundle.check(b)
+    (b / "card.md").write_bytes(card.replace(b"#", b"*", 1))    # a real edit stays one
+    with pytest.raises(BundleError, match=r"the file was changed or corrupted"):
+        bundle.check(b)
+    (b / "card.md").write_bytes(card)
+    m = bundle.read_json(b / "manifest.json")
+    _set_manifest(b, files={k: v.upper() for k, v in m["files"].items()})
+    bundle.check(b)
+    (b / "manifest.json").write_bytes(b"\xef\xbb\xbf" + (b / "manifest.json").read_bytes())
+    bundle.check(b)
+    zipped = shutil.make_archive(str(tmp_path / "sent"), "zip", b.parent, b.name)
+    with pytest.raises(BundleError, match=r"it is a zip archive: unzip it"):
+        bundle.resolve(zipped)
+
+
+def test_a_full_disk_while_writing_a_bundle_keeps_the_earlier_one(tmp_path, bundle_copy):
+    """A soup (or any whole bundle) written over an earlier one on a disk that filled up:
+    a model.keras cut short beside the old manifest ("changed or corrupted"), with a bare
+    "error: File too large". Now the earlier bundle stays, nothing is left beside it, and
+    the line names the folder and the cause; a manifest is written whole or not at all."""
+    import errno
+
+    from zoo import bundle
+    from zoo.errors import BundleError
+
+    out = bundle_copy("forecast-lstm")
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    with pytest.raises(BundleError, match=rf"{out}: cannot write the soup's bundle: no space "
+                                          rf"left on the disk; the earlier soup's bundle at "
+                                          rf"{out} is unchanged"):
+        with bundle.replacing(out, "soup's bundle") as staging:
+            (staging / "model.keras").write_bytes(b"PK cut")
+            raise OSError(errno.ENOSPC, "No space left on device")
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["forecast-lstm"]
+    with bundle.replacing(out) as staging:          # a whole write takes its place
+        (staging / "x").write_text("new")
+    assert [p.name for p in out.iterdir()] == ["x"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["forecast-lstm"]
+    with pytest.raises(BundleError, match=r"nothing was left at"):
+        with bundle.replacing(tmp_path / "new"):
+            raise OSError(errno.EFBIG, "File too large")
+    assert not (tmp_path / "new").exists()
+    (tmp_path / "link").symlink_to(out)         # a link to the folder: the folder is written
+    with bundle.replacing(tmp_path / "link") as staging:
+        (staging / "y").write_text("newer")
+    assert (tmp_path / "link").is_symlink() and [p.name for p in out.iterdir()] == ["y"]
+
+
+def test_a_full_disk_while_exporting_names_the_export(tmp_path, monkeypatch):
+    """`zoo export` on a full disk (or a full temp folder, where the converters write)
+    said only "error: File too large"."""
+    import errno
+
+    from zoo import export as ex
+    from zoo.errors import ExportError
+
+    def full(*args):
+        raise OSError(errno.EFBIG, "File too large")
+    monkeypatch.setattr(ex, "_write", full)
+    with pytest.raises(ExportError, match=r"m.tflite: cannot write the export: a file grew past "
+                                          r"the file size limit .*nothing was written at "):
+        ex.export(None, tmp_path / "m.tflite")
+
+    def saved_model_full(*args):        # tf.saved_model.save's SaveV2 on a full disk
+        raise ex.tf.errors.OutOfRangeError(None, None, "/tmp/x/variables/part-0; No space "
+                                                       "left on device [Op:SaveV2]")
+    monkeypatch.setattr(ex, "_write", saved_model_full)
+    with pytest.raises(ExportError, match=r"sm: cannot write the export: no space left"):
+        ex.export(None, tmp_path / "sm")

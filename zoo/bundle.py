@@ -10,10 +10,13 @@ manifest.json (DESIGN.md, "Bundle"). This module knows the files, not the model.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
+import shutil
 import stat
+import time
 import zipfile
 from importlib.metadata import version as _version
 from pathlib import Path
@@ -61,7 +64,17 @@ def plain_name(name) -> bool:
 def not_a_bundle(path) -> BundleError:
     return BundleError(f"{path}: not a bundle directory (expected a folder with "
                        f"{', '.join(REQUIRED)} and manifest.json)" + unfinished(path)
-                       + upper_case_export(path))
+                       + upper_case_export(path) + zipped(path))
+
+
+def zipped(path) -> str:
+    """A hint for a bundle sent as a .zip (a mail attachment, a cloud drive's download)."""
+    try:
+        is_zip = Path(path).is_file() and zipfile.is_zipfile(path)
+    except OSError:
+        is_zip = False
+    return ("; it is a zip archive: unzip it and give the bundle folder inside (zoo pull "
+            "takes a .tar.gz)") if is_zip else ""
 
 
 def upper_case_export(path) -> str:
@@ -198,6 +211,59 @@ def writing(path: Path, lock: Path, option: str = "--out"):
         os.close(fd)
 
 
+# errors only a write raises: the disk, not the file being read
+WRITE_ERRORS = {errno.ENOSPC: "no space left on the disk", errno.EFBIG: "a file grew past "
+                "the file size limit (ulimit -f) or the disk filled up", errno.EDQUOT:
+                "the disk quota is used up", errno.EROFS: "a read-only file system"}
+
+
+@contextlib.contextmanager
+def replacing(out, what: str = "bundle"):
+    """A staging folder beside `out` to write a whole bundle into; on success it takes
+    `out`'s place (the earlier bundle goes only once the new one is there), on any failure
+    it is removed and `out` is as it was. A disk that filled up mid-write left half a bundle
+    over the earlier one (a model.keras cut short beside the old manifest: "changed or
+    corrupted"), or a folder with no manifest. A full disk or quota is one line naming
+    `out` and the file, saying the earlier bundle is intact."""
+    # absolute: "." has no name to put a sibling beside; a link to a folder: its folder
+    out = Path(os.path.realpath(out) if os.path.islink(out) else os.path.abspath(out))
+    staging = out.with_name(f".{out.name}.tmp-{os.getpid()}-{time.monotonic_ns()}")
+    try:
+        staging.mkdir(parents=True)
+    except OSError as e:
+        raise write_error(e, out, what, out) from None
+    try:
+        yield staging
+        old = None
+        if out.is_dir() and not out.is_symlink():
+            old = out.with_name(f".{out.name}.old-{os.getpid()}-{time.monotonic_ns()}")
+            os.rename(out, old)
+        try:
+            os.rename(staging, out)
+        except OSError:
+            if old is not None:
+                os.rename(old, out)
+            raise
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except OSError as e:
+        raise write_error(e, out, what, staging) from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def write_error(e: OSError, out: Path, what: str, staging: Path):
+    """A failed write of the bundle at `out`: a BundleError naming the file (the staging
+    folder's name replaced by `out`'s) for a full disk, else `e` with that file name."""
+    name = str(e.filename or "").replace(str(staging), str(out)) or str(out)
+    earlier = (f"; the earlier {what} at {out} is unchanged" if out.is_dir() else
+               f"; nothing was left at {out}")
+    if e.errno in WRITE_ERRORS:
+        return BundleError(f"{name}: cannot write the {what}: {WRITE_ERRORS[e.errno]}"
+                           f"{earlier}; free some space or choose another folder")
+    return OSError(e.errno, e.strerror or str(e), name)
+
+
 def lock_file(path, kind: str) -> Path:
     """The lock file for writing `path` where no folder of ours holds one (an export's
     file, batch-predict's --output): in the temp folder, named by the absolute path, so
@@ -212,15 +278,28 @@ def write_manifest(directory: Path, name: str) -> dict:
     """Record the sha256 of every file and the versions that wrote the bundle."""
     directory = Path(directory)
     files = {p.name: sha256(p) for p in sorted(directory.iterdir())
-             if p.is_file() and not p.is_symlink() and p.name != "manifest.json"}
+             if p.is_file() and not p.is_symlink() and p.name != "manifest.json"
+             and not (p.name.startswith(".") and ".tmp-" in p.name)}   # write_whole's, killed
     manifest = {
         "format_version": FORMAT_VERSION,
         "model": name,
         "files": files,
         "versions": {pkg: _version(pkg) for pkg in ("rnn-zoo", "keras", "tensorflow")},
     }
-    (directory / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    write_whole(directory / "manifest.json", json.dumps(manifest, indent=2) + "\n")
     return manifest
+
+
+def write_whole(path: Path, text: str) -> None:
+    """`text` written beside `path` as UTF-8, then renamed over it: a disk that filled up
+    mid-write left a manifest cut short ("not valid JSON") in place of a good one."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def set_preprocessor_fields(directory: Path, **fields) -> None:
@@ -229,7 +308,7 @@ def set_preprocessor_fields(directory: Path, **fields) -> None:
     directory = Path(directory)
     prep = read_json(directory / "preprocessor.json")
     prep["preprocessor"].update(fields)
-    (directory / "preprocessor.json").write_text(json.dumps(prep))
+    write_whole(directory / "preprocessor.json", json.dumps(prep))
     write_manifest(directory, prep["model"])
 
 
@@ -259,14 +338,19 @@ def check(directory: Path) -> dict:
     valid = isinstance(fmt, int) and not isinstance(fmt, bool)
     if valid and fmt > FORMAT_VERSION:
         raise BundleError(f"{directory}: bundle format version {fmt!r} is newer than this "
-                          f"rnn-zoo understands ({FORMAT_VERSION}); upgrade rnn-zoo")
+                          f"rnn-zoo understands ({FORMAT_VERSION}){written_by(manifest)}; "
+                          f"upgrade rnn-zoo (pip install -U rnn-zoo)")
     if not valid or fmt < 1:
         raise BundleError(f"{mpath}: format_version {fmt!r} is not valid; expected an integer "
                           f"from 1 to {FORMAT_VERSION}")
     name = manifest.get("model")
     if not isinstance(name, str) or name not in registry.names():
-        raise BundleError(f"{mpath}: model {name!r} is not a registered model; expected one "
-                          f"of {', '.join(registry.names())}")
+        # a bundle of an application a newer zoo added: say which zoo wrote it
+        wrote = written_by(manifest) if isinstance(name, str) else ""
+        newer = (f"{wrote}; upgrade rnn-zoo (pip install -U rnn-zoo); this one has " if wrote
+                 else "; expected one of ")
+        raise BundleError(f"{mpath}: model {name!r} is not a registered model{newer}"
+                          f"{', '.join(registry.names())}")
     files = manifest.get("files")
     if not isinstance(files, dict) or not all(isinstance(v, str) for v in files.values()):
         raise BundleError(f"{mpath}: 'files' must map each file name to its sha256")
@@ -283,9 +367,9 @@ def check(directory: Path) -> dict:
             actual = sha256(path)
         except FileNotFoundError:
             raise BundleError(f"{path}: listed in manifest.json but missing") from None
-        if actual != expected:
+        if actual != expected.lower():      # a digest in upper-case hex is the same digest
             raise BundleError(f"{path}: sha256 {actual[:12]}… does not match manifest.json "
-                              f"({expected[:12]}…); the file was changed or corrupted")
+                              f"({expected[:12]}…); " + why_changed(path, expected))
     prep = read_json(directory / "preprocessor.json")
     if not isinstance(prep, dict) or not isinstance(prep.get("preprocessor"), dict):
         raise BundleError(f"{directory / 'preprocessor.json'}: expected a JSON object with "
@@ -308,6 +392,71 @@ def check(directory: Path) -> dict:
     return manifest
 
 
+def written_by(manifest: dict) -> str:
+    """ " (written by rnn-zoo 0.9.0; this is 0.2.0)" from a manifest's versions, or "" (none
+    recorded, or this very version)."""
+    versions = manifest.get("versions")
+    wrote = versions.get("rnn-zoo") if isinstance(versions, dict) else None
+    if not isinstance(wrote, str) or not wrote.strip() or len(wrote) > 40 \
+            or wrote == _version("rnn-zoo"):
+        return ""
+    return f" (written by rnn-zoo {wrote}; this is {_version('rnn-zoo')})"
+
+
+def load_failure(directory: Path, manifest: dict, e: Exception) -> BundleError:
+    """A model.keras that Keras cannot rebuild (ZooModel.load's last resort): a bundle from
+    another zoo, whose config names a layer class or an argument this one lacks, gave only
+    Keras's "Functional could not be deserialized properly. Please ensure ..." Name the
+    classes this zoo does not know and the zoo that wrote it, and what to do."""
+    import keras
+
+    unknown = []
+    try:
+        with zipfile.ZipFile(Path(directory) / "model.keras") as z:
+            config = json.loads(z.read("config.json"))
+
+        def walk(node):
+            if isinstance(node, dict):
+                reg = node.get("registered_name")
+                if (isinstance(reg, str) and ">" in reg and reg not in unknown
+                        and keras.saving.get_registered_object(reg) is None):
+                    unknown.append(reg)
+                for v in node.values():
+                    walk(v)
+            elif isinstance(node, list):
+                for v in node:
+                    walk(v)
+        walk(config)
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile, RecursionError):
+        pass
+    # Keras's own cause is last, after the whole config ("Exception encountered: ...")
+    cause = " ".join(str(e).rsplit("Exception encountered:", 1)[-1].split()).rstrip(".")
+    what = (f"layer class{'es' if len(unknown) > 1 else ''} {', '.join(unknown[:5])} unknown to "
+            f"this rnn-zoo" if unknown else f"{type(e).__name__}: {cause[:200]}")
+    wrote = (manifest.get("versions") or {}).get("rnn-zoo") if written_by(manifest) else None
+    return BundleError(f"{Path(directory) / 'model.keras'}: cannot load ({what})"
+                       f"{written_by(manifest)}; " + (
+                           f"load it with the rnn-zoo that wrote it (pip install "
+                           f"rnn-zoo=={wrote}), or re-train it with this one" if wrote else
+                           "expected the model.keras that ZooModel.save() wrote"))
+
+
+def why_changed(path: Path, expected: str) -> str:
+    """Why a file's sha256 differs: a git checkout with core.autocrlf (Windows) turns a
+    JSON or card's LF line endings into CRLF, which read as 'changed or corrupted'."""
+    try:
+        with open_regular(path) as f:
+            data = f.read(64 << 20)
+    except (OSError, BundleError):
+        data = b""
+    lf = data.replace(b"\r\n", b"\n")
+    if lf != data and hashlib.sha256(lf).hexdigest() == expected.lower():
+        return ("its line endings were changed to CRLF (a git checkout with core.autocrlf, "
+                "or an editor); restore LF endings (git config core.autocrlf false, then check "
+                "the bundle out again) or copy the bundle as binary files")
+    return "the file was changed or corrupted"
+
+
 def read_json(path: Path, limit: int | None = None):
     """JSON from a regular file (at most `limit` bytes), or a BundleError naming it."""
     try:
@@ -318,7 +467,9 @@ def read_json(path: Path, limit: int | None = None):
     if limit and len(data) > limit:
         raise BundleError(f"{path}: larger than {limit} bytes; expected a small JSON file")
     try:
-        return json.loads(data.decode("utf-8"))
+        # utf-8-sig: a manifest.json saved by an editor that adds a byte-order mark (Notepad)
+        # is the same JSON (RFC 8259 lets a parser ignore it); the others' sha256 catch theirs
+        return json.loads(data.decode("utf-8-sig"))
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise BundleError(f"{path}: not valid JSON ({e})") from None
 

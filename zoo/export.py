@@ -21,6 +21,7 @@ import json
 import logging
 import os
 import shutil
+import tempfile
 import uuid
 import warnings
 from pathlib import Path
@@ -29,7 +30,7 @@ import numpy as np
 import tensorflow as tf
 from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
-from .bundle import lock_file, sha256, writing
+from .bundle import WRITE_ERRORS, lock_file, sha256, writing
 from .monitor import progress
 from .errors import ExportError
 from .options import check_number
@@ -363,7 +364,22 @@ def export(zm, path: Path, quantize: str | None = None, overwrite: bool = False,
     # one writer at a time: two exports to one file at once left a model whose sidecar
     # records the other's sha256 (not loadable), and both said "exported"
     with writing(path, lock_file(path, "export")):
-        return _write(zm, path, quantize, overwrite, min_agreement)
+        try:
+            return _write(zm, path, quantize, overwrite, min_agreement)
+        except (OSError, tf.errors.OpError) as e:
+            # a full disk (the folder's, or the converters' temp folder's) was a bare "error:
+            # File too large" naming no file, or TensorFlow's traceback from SaveV2 (an
+            # OutOfRangeError saying "File too large"); the staging copy is gone, `path` as it was
+            code = e.errno if isinstance(e, OSError) else next(
+                (c for c in WRITE_ERRORS if os.strerror(c) in str(e)), None)
+            if code not in WRITE_ERRORS:
+                raise
+            where = f" (writing {e.filename})" if getattr(e, "filename", None) else ""
+            kept = (f"the earlier export at {path} is unchanged" if path.exists() else
+                    f"nothing was written at {path}")
+            raise ExportError(f"{path}: cannot write the export{where}: "
+                              f"{WRITE_ERRORS[code]}; {kept}; free some space (the temp "
+                              f"folder {tempfile.gettempdir()} too) and export again") from None
 
 
 def _write(zm, path: Path, quantize, overwrite: bool, min_agreement) -> dict:

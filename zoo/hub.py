@@ -12,6 +12,7 @@ manifest's sha256 (zoo.bundle.check) before it is kept.
 """
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import os
@@ -19,6 +20,7 @@ import shutil
 import tarfile
 import tempfile
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 import zlib
@@ -62,7 +64,14 @@ def pulled(name: str) -> Path | None:
         path = home() / "bundles" / name
     except BundleError:             # no cache folder: nothing was pulled (zoo list, zoo.load)
         return None
-    return path if (path / "manifest.json").exists() else None
+    if (path / "manifest.json").exists():
+        return path
+    # a stored bundle with some files deleted (its manifest among them) loaded the shipped
+    # weights without a word; resolve() now says it is damaged and how to get unstuck
+    try:
+        return path if path.is_dir() and any(path.iterdir()) else None
+    except OSError:
+        return path
 
 
 def pull(name: str, source: str | Path) -> Path:
@@ -74,13 +83,32 @@ def pull(name: str, source: str | Path) -> Path:
                           f"pull stores a bundle for a registered model: zoo pull {owner.name} "
                           f"--from {source}")
     registry.get(name)                  # an unknown name fails before anything is fetched
-    with tempfile.TemporaryDirectory(dir=_ensure(home())) as tmp:
+    _sweep(home())
+    with _writing_cache(source, pulled(name)), \
+            tempfile.TemporaryDirectory(dir=_ensure(home()), prefix=".pull-") as tmp:
         staged = _stage(source, Path(tmp))
         manifest = bundle.check(staged)
         if manifest["model"] != name:
             raise BundleError(f"{source}: a bundle of {manifest['model']!r}, not of {name!r}; "
                               f"expected `zoo pull {manifest['model']} --from {source}`")
         return _replace(staged, _ensure(home() / "bundles") / name)
+
+
+@contextlib.contextmanager
+def _writing_cache(source, earlier: Path | None):
+    """A full disk (or quota) while a bundle is copied, downloaded or unpacked into the
+    cache is one line naming the cache and what is kept; it was "not a readable bundle
+    archive ([Errno 27] File too large)", as if the archive were damaged, or a raw
+    "File too large" naming the staging copy. The staging folder goes with the error."""
+    try:
+        yield
+    except OSError as e:
+        if e.errno not in bundle.WRITE_ERRORS:
+            raise
+        kept = (f"; the bundle stored before at {earlier} is unchanged" if earlier else "")
+        raise BundleError(f"{source}: cannot store it in the cache {home()}: "
+                          f"{bundle.WRITE_ERRORS[e.errno]}{kept}; free some space or set "
+                          f"$ZOO_HOME to a folder on another disk") from None
 
 
 def fetch(url: str) -> Path:
@@ -93,7 +121,9 @@ def fetch(url: str) -> Path:
             raise BundleError(f"{e} (the cached download of {url}: delete {target} to "
                               f"download it again)") from None
         return target
-    with tempfile.TemporaryDirectory(dir=_ensure(home())) as tmp:
+    _sweep(home())
+    with _writing_cache(url, None), \
+            tempfile.TemporaryDirectory(dir=_ensure(home()), prefix=".fetch-") as tmp:
         staged = _stage(url, Path(tmp))
         bundle.check(staged)
         return _replace(staged, _ensure(target.parent) / target.name)
@@ -147,6 +177,8 @@ def _download(url: str, out: Path) -> None:
                                       f"that answers")
                 f.write(chunk)
     except OSError as e:                # URLError, HTTPError and timeouts are OSErrors
+        if e.errno in bundle.WRITE_ERRORS and not isinstance(e, urllib.error.URLError):
+            raise                       # writing `out`: a full disk, not the server
         raise BundleError(f"{url}: cannot download ({e}); expected an http(s) URL of a "
                           f"bundle .tar.gz") from None
 
@@ -168,9 +200,15 @@ def _unpack(archive: Path, out: Path, source) -> Path:
                                       f"a bundle is a few files of at most 25 MB")
             tar.extractall(out, members=members, filter="data")
     except (tarfile.TarError, OSError, EOFError, zlib.error) as e:
+        if isinstance(e, OSError) and e.errno in bundle.WRITE_ERRORS:
+            raise                       # writing the members: a full disk, not the archive
         # EOFError: a cut-short .gz; tarfile's ReadError lists every method it tried
         first = str(e).splitlines()[0].rstrip(":")
         if first == "file could not be opened successfully":
+            if bundle.zipped(archive):      # a bundle sent as a .zip (mail, a cloud drive)
+                raise BundleError(f"{source}: a zip archive, not a .tar.gz; unzip it and pull "
+                                  f"the bundle folder inside (zoo pull NAME --from FOLDER)"
+                                  ) from None
             first = "not a tar or tar.gz file"
         raise BundleError(f"{source}: not a readable bundle archive ({first}); expected a "
                           f".tar.gz of a bundle folder") from None
@@ -201,11 +239,36 @@ def _replace(staged: Path, target: Path) -> Path:
             break
         except OSError as e:            # another pull's copy took the place in between
             if e.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                if old is not None:     # it deleted the stored bundle with nothing in its place
+                    with contextlib.suppress(OSError):
+                        os.rename(old, target)
+                    old = None
                 raise
         finally:
             if old is not None:
                 shutil.rmtree(old, ignore_errors=True)
     return target
+
+
+STALE_SECONDS = 2 * MAX_DOWNLOAD_SECONDS     # no pull or fetch still running takes longer
+
+
+def _sweep(cache: Path) -> None:
+    """Remove what pulls and fetches killed mid-way (kill -9, a power cut) left in the
+    cache: their staging folders (.pull-*, .fetch-*) and the copies _replace had moved
+    aside (.NAME.old-*). Nothing else removes them: they grew the cache, unseen by `ls`,
+    by a bundle each. Only those older than any running pull can be."""
+    now = time.time()
+    for folder, pattern in ((cache, ".pull-*"), (cache, ".fetch-*"),
+                            (cache / "bundles", ".*.old-*"), (cache / "downloads", ".*.old-*")):
+        try:
+            stale = [p for p in folder.glob(pattern)
+                     if p.is_dir() and not p.is_symlink()
+                     and now - p.stat().st_mtime > STALE_SECONDS]
+        except OSError:
+            continue
+        for p in stale:
+            shutil.rmtree(p, ignore_errors=True)
 
 
 def _ensure(path: Path) -> Path:

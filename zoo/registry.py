@@ -21,7 +21,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 from .contract import ContractError, Role, check_sources, parameters, route
-from .errors import UnknownModelError
+from .errors import UnknownModelError, ZooError
 from .options import check_training
 
 @dataclass(frozen=True)
@@ -178,10 +178,26 @@ def get(name: str) -> Entry:
     same = same_name(name)
     close = [same] if same else difflib.get_close_matches(name.lower(), known, n=3, cutoff=0.5)
     hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    hint += _pulled_under(name)
     raise UnknownModelError(
         f"unknown model {name!r}: it is neither a registered model nor a bundle directory."
         f"{hint} Registered models: {', '.join(sorted(_ENTRIES)) or 'none'}."
     )
+
+
+def _pulled_under(name: str) -> str:
+    """A hint for a name `zoo pull` once stored a bundle under, which no model has now (an
+    application renamed in a later zoo): the bundle is still in the cache, never read."""
+    from .hub import home
+
+    try:
+        folder = home() / "bundles" / name
+        if "/" in name or "\\" in name or not (folder / "manifest.json").is_file():
+            return ""
+    except (OSError, ValueError, ZooError):
+        return ""
+    return (f" A bundle zoo pull stored under {name} is at {folder}: load it by that path, "
+            f"or pull it again under a registered name (zoo pull NAME --from {folder}).")
 
 
 def _folded(name: str) -> str:

@@ -89,6 +89,8 @@ def write_soup(models: list, bundles: list, out: str | Path, command: str, **rec
     the first's preprocessor, hyper-parameters and recipe, every member's recipe stages and
     `command`; `record` goes beside the members in metrics.json's "soup". Returns the soup
     (the first model, its weights replaced)."""
+    from .bundle import replacing
+
     first = models[0]
     first.keras_model.set_weights(average_weights([m.keras_model.get_weights() for m in models]))
     # The first's measurements are not the soup's: keep what describes its training data.
@@ -98,7 +100,10 @@ def write_soup(models: list, bundles: list, out: str | Path, command: str, **rec
     lines = []
     for m in models:                      # every member's recipe, each stage once
         lines += [s for s in m.metrics.get("command", "").splitlines() if s and s not in lines]
-    first.save(out, command="\n".join([*lines, command]))
+    # written whole beside OUT, then moved into place: a disk that filled up mid-write left
+    # half a soup over the earlier one (refused as "changed or corrupted"), or no manifest
+    with replacing(out, "soup's bundle") as staging:
+        first.save(staging, command="\n".join([*lines, command]))
     return first
 
 
