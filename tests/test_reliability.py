@@ -698,6 +698,12 @@ def test_bundles_of_other_zoos_name_the_zoo_that_wrote_them(bundle_copy):
     assert ("layer class zoo>FancyCell unknown to this rnn-zoo) (written by rnn-zoo 9.1.0"
             in str(err))
     assert "pip install rnn-zoo==9.1.0" in str(err)
+    import zoo                                  # and zoo.load says the same
+    _set_manifest(b, model="forecast-lstm", files={**m["files"],
+                                                   "model.keras": bundle.sha256(b / "model.keras")})
+    with pytest.raises(BundleError, match=r"model.keras: cannot load \(layer class zoo>FancyCell "
+                                          r"unknown to this rnn-zoo\) \(written by rnn-zoo 9.1.0"):
+        zoo.load(b)
     cause = TypeError("<class 'Functional'> could not be deserialized properly. Please ensure "
                       "...\n\nconfig={...}.\n\nException encountered: Unrecognized keyword "
                       "arguments passed to RecurrentStack: {'peephole': True}")

@@ -71,9 +71,8 @@ class ZooModel:
         entry.module("model")                       # registers the application's layers
         try:
             model = keras.saving.load_model(directory / "model.keras", safe_mode=True, compile=False)
-        except Exception as e:  # Keras raises many types for a damaged zip
-            raise BundleError(f"{directory / 'model.keras'}: cannot load ({type(e).__name__}: "
-                              f"{str(e)[:200]})") from None
+        except Exception as e:  # Keras raises many types for a damaged zip or another zoo's
+            raise bundle.load_failure(directory, manifest, e) from None
         metrics = bundle.read_json(directory / "metrics.json")
         if not isinstance(prep.get("preprocessor"), dict):
             raise BundleError(f"{directory / 'preprocessor.json'}: no 'preprocessor' object")
@@ -82,7 +81,8 @@ class ZooModel:
             zm.host()
         except (KeyError, TypeError, ValueError, IndexError) as e:
             raise BundleError(f"{directory / 'preprocessor.json'}: not usable by "
-                              f"{entry.name}'s host ({type(e).__name__}: {e})") from None
+                              f"{entry.name}'s host ({type(e).__name__}: {e})"
+                              f"{bundle.written_by(manifest)}") from None
         return zm
 
     def save(self, directory: str | Path, command: str | None = None) -> Path:
