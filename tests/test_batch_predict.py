@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -146,7 +147,10 @@ def test_a_name_is_exported_once_into_the_output(data_dir, tmp_path, capsys):
     (["ner-bilstm", "--input", "IN/*.csv"], "IN/*.csv: no file matches it"),
     (["IN/nothing.tflite", "--input", "IN/*.txt"], "IN/nothing.tflite: no such exported model"),
     (["ner-bilstm", "--input", "IN/*.txt", "--output", "IN"], "holds other files (a.txt)"),
-    (["ner-bilstm", "--input", "IN/*.txt", "--workers", "0"], "--workers must be 1..256"),
+    (["ner-bilstm", "--input", "IN/*.txt", "--workers", "0"],
+     "--workers must be an integer in 1..256; got 0"),
+    (["ner-bilstm", "--input", "IN/*.txt", "--batch-size", "2000"],
+     "--batch-size must be an integer in 1..1024; got 2000"),
     # Beam raised these after the output folder was emptied (a traceback), or dropped them
     (["ner-bilstm", "--input", "IN/*.txt", "--runner", "Bogus"], "--runner Bogus: Unexpected"),
     (["ner-bilstm", "--input", "IN/*.txt", "--horizon", "5"], "unknown option(s) --horizon"),
@@ -328,3 +332,208 @@ def test_zoo_serve_takes_an_onnx_export_of_functions(tiny_exported):
     export, _ = tiny_exported("charlm-lstm", "model.onnx")
     [served] = zoo.serve.resolve([f"lm={export}"])
     assert (served.name, served.backend, served.entry.name) == ("lm", "onnx", "charlm-lstm")
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_line(tmp_path):
+    """A UTF-8 file saved by Notepad starts with a BOM: it was the first word's ("\\ufeffJohn"
+    was tagged ORG), and a .jsonl's first object was read as text."""
+    from zoo.batch_predict import read_records
+
+    (tmp_path / "a.txt").write_bytes(b"\xef\xbb\xbfJohn in Paris\nMary\n")
+    (tmp_path / "b.jsonl").write_bytes(b'\xef\xbb\xbf{"tokens": ["John"]}\n')
+    assert [r[3] for r in read_records((0, 0, str(tmp_path / "a.txt"), True))] == \
+        ["John in Paris", "Mary"]
+    assert [r[3] for r in read_records((0, 0, str(tmp_path / "b.jsonl"), True))] == \
+        [{"tokens": ["John"]}]
+
+
+def test_the_manifest_names_the_bundle_and_a_fine_tune(tmp_path):
+    """A reader of the output could not tell a fine-tune from the shipped model, nor which
+    bundle or export answered: the manifest says (bundle path and sha256, fine_tuned_on,
+    the export's sha256)."""
+    from zoo.batch_predict import provenance
+    from zoo.bundle import resolve
+
+    tuned = tmp_path / "tuned"
+    tuned.mkdir()
+    (tuned / "manifest.json").write_text(json.dumps({"files": {"model.keras": "ab" * 32}}))
+    (tuned / "metrics.json").write_text(json.dumps({"fine_tuned_on": "mine.txt"}))
+    export = tmp_path / "m.tflite"
+    (tmp_path / "m.tflite.json").write_text(json.dumps(
+        {"model": "ner-bilstm", "format": "tflite", "host": "h", "config": {}, "sha256": "cd"}))
+    assert provenance(str(tuned), str(export)) == {
+        "bundle": {"path": str(tuned.resolve()), "sha256": "ab" * 32},
+        "fine_tuned_on": "mine.txt", "export_sha256": "cd"}
+    shipped = provenance("ner-bilstm", "gs://b/m.tflite")
+    assert shipped["bundle"]["path"] == str(resolve("ner-bilstm").resolve())
+    assert shipped["fine_tuned_on"] is None and len(shipped["bundle"]["sha256"]) == 64
+    assert provenance(str(export), str(export)) == {"bundle": None, "fine_tuned_on": None,
+                                                    "export_sha256": "cd"}
+
+
+def test_ctrl_c_is_one_line_saying_the_output_is_incomplete(tmp_path, monkeypatch, capsys):
+    """Beam re-raised Ctrl-C in a step as `RuntimeError: KeyboardInterrupt [while running
+    ...]`: a 40-line traceback and exit code 1; SIGTERM ended the run with no word."""
+    import apache_beam as beam
+
+    from zoo import batch_predict as bp
+    from zoo.cli import main
+
+    def stop(_):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt), bp._interruptible(), beam.Pipeline() as p:
+        _ = p | beam.Create([1]) | beam.Map(stop)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(bp, "batch_predict", interrupted)
+    (tmp_path / "a.txt").write_text("x\n")
+    assert main(["batch-predict", "ner-bilstm", "--input", str(tmp_path / "a.txt"),
+                 "--output", str(tmp_path / "out")]) == 130
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("zoo batch-predict: interrupted; the --output folder is incomplete")
+    assert "\n" not in err
+
+
+def test_a_changed_export_is_refused_before_the_output_is_emptied(tmp_path):
+    """A .tflite changed after export failed in Beam's workers (a 25-line ERROR traceback
+    before the error line), after the output folder had been emptied."""
+    from zoo.batch_predict import batch_predict
+    from zoo.errors import BundleError
+
+    export = tmp_path / "m.tflite"
+    export.write_bytes(b"changed")
+    (tmp_path / "m.tflite.json").write_text(json.dumps(
+        {"model": "ner-bilstm", "format": "tflite", "host": "h", "config": {}, "sha256": "0" * 64}))
+    (tmp_path / "a.txt").write_text("x\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "manifest.json").write_text('{"command": "zoo batch-predict", "complete": true}')
+    with pytest.raises(BundleError, match="does not match its sidecar"):
+        batch_predict(str(export), str(tmp_path / "a.txt"), str(out))
+    assert "true" in (out / "manifest.json").read_text()
+
+
+def test_beams_log_of_a_zoo_error_or_ctrl_c_in_a_step_is_not_shown(tmp_path, monkeypatch):
+    """main() says a zoo error or an interrupt in one line; Beam logged each first as an
+    ERROR with its traceback (25-35 lines)."""
+    import io
+    import logging
+
+    from zoo import batch_predict as bp
+    from zoo.cli import main
+
+    def failing(*args, **kwargs):
+        beam_log = logging.getLogger("apache_beam.runners.common")
+        try:
+            raise InputError("the zoo's message")
+        except InputError as e:
+            beam_log.error("%s [while running 'predict']", e, exc_info=True)
+        beam_log.error("KeyboardInterrupt [while running 'predict']")
+        raise InputError("the zoo's message")
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    logging.getLogger().addHandler(handler)
+    monkeypatch.setattr(bp, "batch_predict", failing)
+    (tmp_path / "a.txt").write_text("x\n")
+    try:
+        assert main(["batch-predict", "ner-bilstm", "--input", str(tmp_path / "a.txt"),
+                     "--output", str(tmp_path / "out")]) == 2
+    finally:
+        logging.getLogger().removeHandler(handler)
+    assert stream.getvalue() == ""
+
+
+def test_small_text_files_share_a_shard_and_names_sort_in_input_order(tmp_path, monkeypatch):
+    """Each text file had its own shard: 3,000 files of one line wrote 3,000 one-line
+    shards, and from 100,000 on the five-digit names sorted out of input order."""
+    from zoo import batch_predict as bp
+
+    for i in range(3):
+        (tmp_path / f"s{i}.txt").write_text("John in Paris\n")
+    (tmp_path / "t.txt.gz").write_bytes(b"")            # compressed: lines unknown
+    (tmp_path / "u.wav").write_bytes(b"RIFF")
+    monkeypatch.setattr(bp, "SHARD_RECORDS", 30)        # a "large" text file: over 30 bytes
+    (tmp_path / "r.txt").write_text("a line\n" * 5)
+    groups = {Path(p).name: g for g, _, p, _ in bp.match_inputs([str(tmp_path / "*")])}
+    assert groups == {"r.txt": 0, "s0.txt": 1, "s1.txt": 1, "s2.txt": 2, "t.txt.gz": 3,
+                      "u.wav": 4}
+    assert bp._width([(99_999, 0, "x.wav", False)]) == 5
+    assert bp._width([(100_000, 0, "x.wav", False)]) == 6
+    assert bp.write_shard(((100_000, 3), [(0, "{}\n")]), str(tmp_path), 6)["file"] == \
+        "predictions-100000-000003.jsonl"
+    assert bp.OURS.match("predictions-100000-000003.jsonl")
+
+
+@pytest.mark.parametrize("runner, message", [
+    ("FlinkRunner", "--workers 2: the DirectRunner's worker processes; on FlinkRunner the "
+                    "cluster's own options"),
+    ("direct", None), ("directrunner", None)])
+def test_workers_with_other_spellings_and_runners(runner, message, monkeypatch):
+    """--runner direct --workers 2 said "--workers 2 and --direct_num_workers 1 disagree"
+    (an option never given); on a cluster's runner --workers was ignored, and the manifest
+    said 2 workers ran."""
+    from zoo import batch_predict as bp
+
+    seen = {}
+
+    def check(runner, flags):
+        seen["flags"] = flags
+        raise InputError("stop here")
+
+    monkeypatch.setattr(bp, "check_beam", check)
+    monkeypatch.setattr(bp, "match_inputs", lambda *a: [])
+    with pytest.raises(InputError, match=message or "stop here"):
+        bp.batch_predict("gs://b/m.tflite", ["a"], "/tmp/never-written", runner=runner, workers=2)
+    if message is None:
+        assert "--direct_num_workers=2" in seen["flags"]
+        assert bp.direct_workers(runner, seen["flags"], 2) == 2
+
+
+@pytest.mark.parametrize("workers", ["2", 2.5, True])
+def test_python_api_workers_of_other_types_are_one_line(workers):
+    """batch_predict(workers="2") passed int("2") then failed comparing a str with an int
+    (a TypeError); 2.5 went to Beam as --direct_num_workers=2.5."""
+    from zoo.batch_predict import batch_predict
+
+    with pytest.raises(InputError, match="--workers must be an integer in 1..256"):
+        batch_predict("gs://b/m.tflite", ["a"], "/tmp/never-written", workers=workers)
+
+
+def test_an_unknown_predict_option_is_refused_before_any_work(tmp_path):
+    """options={"beam_size": 3} made every record a dead letter: "0 predictions, 3 dead
+    letters", as if the inputs were bad."""
+    from zoo.batch_predict import batch_predict
+
+    with pytest.raises(InputError, match="ner-bilstm predict: unknown option 'beam_size'"):
+        batch_predict("ner-bilstm", ["a"], str(tmp_path / "out"), options={"beam_size": 3})
+    with pytest.raises(InputError, match="summarize-attn predict: option beam must be an int"):
+        batch_predict("summarize-attn", ["a"], str(tmp_path / "out"), options={"beam": "4"})
+    with pytest.raises(InputError, match="options must be a dict"):
+        batch_predict("ner-bilstm", ["a"], str(tmp_path / "out"), options="beam=4")
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_tilde_in_the_output_is_the_home_folder(tmp_path, monkeypatch):
+    """--output=~/preds (no shell expands it there) or "~/preds" in Python made a folder
+    named "~" in the current folder; --input already read ~ as home."""
+    from zoo import batch_predict as bp
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    seen = {}
+
+    def prepare(output, inputs=()):
+        seen["output"] = output
+        raise InputError("stop here")
+
+    monkeypatch.setattr(bp, "prepare_output", prepare)
+    monkeypatch.setattr(bp, "check_beam", lambda *a: None)
+    monkeypatch.setattr(bp, "match_inputs", lambda *a: [])
+    with pytest.raises(InputError, match="stop here"):
+        bp.batch_predict("gs://b/m.tflite", ["a"], "~/preds")
+    assert seen["output"] == str(tmp_path / "home" / "preds")
+    assert not (tmp_path / "~").exists()

@@ -241,6 +241,10 @@ def test_strategy_follows_tf_config():
     ('{"cluster": {"worker": ["a:1"]}, "task": {"type": ["worker"], "index": 0}}', 'needs a "task"'),
     ('{"cluster": {"worker": ["a:1", "a:1"]}, "task": {"type": "worker", "index": 0}}',
      "a:1 is named twice in the cluster"),
+    # TensorFlow listens on every address: the second of localhost:P and 127.0.0.1:P failed
+    # with "Could not start gRPC server", the first with "Coordination service is not enabled"
+    ('{"cluster": {"worker": ["127.0.0.1:5", "localhost:5"]}, "task": {"type": "worker", '
+     '"index": 0}}', "127.0.0.1:5 and localhost:5 are one port of this machine, named twice"),
     ('{"cluster": {"worker": ["a:99999"]}, "task": {"type": "worker", "index": 0}}', "1..65535"),
     ('{"cluster": {"worker": [":1"]}, "task": {"type": "worker", "index": 0}}', "host:port"),
     ('{"cluster": {"worker": ["a:1", "b:2"], "ps": ["c:3"]}, "task": {"type": "ps", "index": 0}}',
@@ -295,7 +299,30 @@ def test_a_worker_started_alone_stops_after_the_cluster_timeout(tmp_path):
     assert time.monotonic() - started < 90
 
 
-@pytest.mark.parametrize("value", ["abc", "0", "-5", "nan"])
+def test_a_worker_whose_port_is_taken_says_so(tmp_path):
+    """Another process listening on this task's port: a traceback ending "UnknownError:
+    Could not start gRPC server"; now one line naming the port."""
+    import socket
+
+    code = ("from zoo import distribute\nfrom zoo.errors import InputError\n"
+            "try:\n    distribute.use('multi_worker')\n"
+            "except InputError as e:\n    print('ERROR', e)")
+    config = distribute.local_cluster(2)[0]
+    mine = json.loads(config)["cluster"]["worker"][0]
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", int(mine.rpartition(":")[2])))
+        busy.listen()
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              timeout=120, cwd=REPO, env={**os.environ, "TF_CONFIG": config,
+                                                          "ZOO_CLUSTER_TIMEOUT": "3"})
+    line = [x for x in done.stdout.splitlines() if x.startswith("ERROR")]
+    assert line == [f"ERROR worker 0: cannot listen on port {mine.rpartition(':')[2]} (its "
+                    f"address in TF_CONFIG, {mine}): another process on this machine uses "
+                    f"it; stop it or give every task a free port "
+                    f"(zoo.distribute.local_cluster(N) finds free ones)"], done.stderr[-2000:]
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "-5", "nan", "1e300"])
 def test_a_bad_cluster_timeout_is_one_line(value):
     with pytest.raises(InputError, match="ZOO_CLUSTER_TIMEOUT .seconds. must be a finite number > 0"):
         distribute.cluster_timeout({"ZOO_CLUSTER_TIMEOUT": value})
@@ -310,3 +337,37 @@ def test_distribute_is_another_name_for_strategy():
         args = _parser().parse_args([cmd, "forecast-lstm", "--data", "x", "--out", "y",
                                      "--distribute", "mirrored"])
         assert args.strategy == "mirrored"
+
+
+def test_workers_resuming_from_different_epochs_are_refused(monkeypatch):
+    """A worker whose --out was not the chief's found no checkpoint and started over while
+    the chief resumed: each trained other epochs on other weights (check_same_start, called
+    by zoo.training.fit after it reads the checkpoint)."""
+    import numpy as np
+
+    class Strategy:             # two workers: this one resumes after epoch 0, the other 2
+        num_replicas_in_sync = 2
+
+        def reduce(self, op, value, axis):
+            mine = value.numpy()
+            other = np.array([2.0, 4.0])
+            return type("T", (), {"numpy": lambda self: (mine + other) / 2})()
+
+    monkeypatch.setattr(distribute, "current", lambda: Strategy())
+    monkeypatch.setenv("TF_CONFIG", tf_config(2, 1)["TF_CONFIG"])
+    with pytest.raises(InputError, match=r"worker 1: resumes after epoch 0 of runs/x, other "
+                                         r"workers after another .* storage they all see"):
+        distribute.check_same_start(0, "runs/x")
+    distribute.check_same_start(2, "runs/x")          # the same epoch as the other: trains
+
+
+def test_multi_worker_without_tf_config_is_one_local_worker():
+    """`zoo train --strategy multi_worker` without TF_CONFIG raised a raw KeyError: 'cluster'
+    (the cluster's wait was configured for a cluster that is not there)."""
+    code = ("from zoo import distribute\n"
+            "print('REPLICAS', distribute.use('multi_worker').num_replicas_in_sync, "
+            "distribute.describe(8)['workers'])")
+    env = {k: v for k, v in os.environ.items() if k != "TF_CONFIG"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, cwd=REPO, env=env)
+    assert "REPLICAS 1 1" in done.stdout, done.stderr[-2000:]

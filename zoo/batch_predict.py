@@ -19,7 +19,10 @@ Output folder (deterministic: the same inputs give byte-identical files on any r
                                    order are the whole output in order
     dead_letter.jsonl              {"key": ..., "error": "<the zoo's one-line message>"}
     manifest.json                  shards and their counts, predictions, dead letters,
-                                   model, format, runner
+                                   model, format, runner; the bundle that ran (path,
+                                   model.keras's sha256), what it was fine-tuned on (or
+                                   null), the export's sha256; "complete": false until the
+                                   run ends (a killed run's folder says so)
     model/                         the export the workers ran (NAME or DIR given)
 
 A record the model refuses (an empty line, a malformed WAV) goes to the dead letters and
@@ -52,7 +55,7 @@ LINE_SUFFIXES = (".txt", ".jsonl")      # one example a line; other files: one i
 COMPRESSED = re.compile(r"\.(gz|bz2|zst|deflate|lzma|xz)$")     # Beam decompresses these
 MAX_RECORD_CHARS = 100_000              # one line (the server's limit for one text, too)
 SHARD_RECORDS = 50_000                  # most predictions in one output shard
-OURS = re.compile(r"(predictions-\d{5}-\d{5}\.jsonl|dead_letter\.jsonl|manifest\.json|model)$")
+OURS = re.compile(r"(predictions-\d{5,}-\d{5,}\.jsonl|dead_letter\.jsonl|manifest\.json|model)$")
 EXPORTS = (".tflite", ".onnx")
 
 
@@ -69,19 +72,24 @@ def _local(path: str) -> bool:
 # ---- on the driver: inputs, output folder, model ----------------------------------------------
 def match_inputs(globs: list[str], whole_files: bool = False) -> list[tuple]:
     """(group, file index, path, one example a line?) of every matched file, sorted by path.
-    Each text file is a group of its own; runs of other files share one, SHARD_RECORDS at
-    most, so an output shard never outgrows a worker."""
-    paths = set()
+    Runs of files share a group (an output shard), SHARD_RECORDS records at most, so a shard
+    never outgrows a worker: another file is one record, a text file at most one a byte (a
+    line ends with one); a larger or compressed text file is a group of its own, cut into
+    shards of SHARD_RECORDS lines as it is read. (Each text file had a group: 3,000 files of
+    a line each wrote 3,000 shards of one line, and from 100,000 on the names outgrew
+    their five digits and no longer sorted in input order.)"""
+    paths: dict = {}
     for g in globs:
         if not g.strip():       # was the current folder, "no file matches /work/..."
             raise InputError("--input '': an empty pattern; expected a glob of files, e.g. "
                              "'data/*.txt'")
         g = os.path.abspath(os.path.expanduser(g)) if _local(g) else g
         try:
-            found = [m.path for r in _fs().match([g]) for m in r.metadata_list]
+            found = {m.path: getattr(m, "size_in_bytes", None)
+                     for r in _fs().match([g]) for m in r.metadata_list}
         except Exception as e:  # noqa: BLE001 -- BeamIOError: a bad pattern, an unreachable store
             raise InputError(f"--input {g}: cannot list it ({str(e)[:200]})") from None
-        found = [p for p in found if not (_local(p) and os.path.isdir(p))]
+        found = {p: n for p, n in found.items() if not (_local(p) and os.path.isdir(p))}
         if not found:
             hint = f"; it is a folder: give a glob of its files, e.g. '{g}/*'" \
                 if _local(g) and os.path.isdir(g) else ""
@@ -90,9 +98,13 @@ def match_inputs(globs: list[str], whole_files: bool = False) -> list[tuple]:
     files, group, run = [], -1, SHARD_RECORDS
     for i, path in enumerate(sorted(paths)):
         lines = not whole_files and COMPRESSED.sub("", path.lower()).endswith(LINE_SUFFIXES)
-        if lines or run >= SHARD_RECORDS:
+        size = paths[path]
+        small = (isinstance(size, int) and size <= SHARD_RECORDS
+                 and not COMPRESSED.search(path.lower()))
+        records = (max(1, size) if small else SHARD_RECORDS) if lines else 1
+        if run + records > SHARD_RECORDS:
             group, run = group + 1, 0
-        run = SHARD_RECORDS if lines else run + 1
+        run += records
         files.append((group, i, path, lines))
     return files
 
@@ -230,6 +242,8 @@ def _record(group, index, path, n, line, max_chars):
             raise ZooError(f"{key}: a line of {line:,} bytes; batch-predict takes at most "
                            f"{max_chars:,} characters a line")
         text = line.decode("utf-8").rstrip("\r\n")
+        if n == 1:      # a byte-order mark (Notepad's UTF-8): it was the first word's, and
+            text = text.removeprefix("\ufeff")     # "\ufeffJohn" was tagged ORG, not PER
         if len(text) > max_chars:
             raise ZooError(f"{key}: a line of {len(text):,} characters; batch-predict takes "
                            f"at most {max_chars:,} a line")
@@ -391,9 +405,73 @@ class RuntimeModelHandler(ModelHandler):
         return "zoo"
 
 
-def write_shard(item, output: str) -> dict:
+def _width(files: list) -> int:
+    """Digits of a shard name's group and chunk numbers: 5, more for over 99,999 of them (a
+    file of over 5 billion lines, 100,000 large files)."""
+    most = max([0, *(g for g, *_ in files), *(os.path.getsize(p) // SHARD_RECORDS
+                                               for _, _, p, lines in files
+                                               if lines and _local(p) and os.path.isfile(p))])
+    return max(5, len(str(most)))
+
+
+def check_predict_options(model: str, options) -> None:
+    """The predict options checked here, before any work, as the workers' predict checks
+    them: an unknown one (beam_size for beam) made every record a dead letter, and the run
+    ended "0 predictions, 10,000 dead letters" as if the inputs were bad. A remote export is
+    checked by the workers."""
+    import importlib
+
+    from .options import check_options
+
+    if options is None:
+        return
+    if not isinstance(options, dict):
+        raise InputError(f"options must be a dict of predict options (e.g. {{'beam': 4}}); got "
+                         f"{type(options).__name__}")
+    if model.endswith(EXPORTS):
+        if not _local(model):
+            return
+        from .runtime import read_sidecar
+
+        name = read_sidecar(Path(model))["model"]
+    else:
+        from .bundle import read_json, resolve
+
+        name = read_json(resolve(model) / "manifest.json")["model"]
+    from . import registry
+
+    entry = registry.get(name)
+    host = importlib.import_module(entry.host_module).Host
+    check_options(host.encode, options, f"{entry.name} predict")
+
+
+def provenance(model: str, export: str) -> dict:
+    """What the manifest says about the weights that ran: the bundle a name or folder
+    resolved to (its path, model.keras's sha256, and what it was fine-tuned on, or null),
+    and the export's sha256. A reader could not tell a fine-tune from the shipped model,
+    nor which of two bundles of one name (shipped, pulled) answered."""
+    from .bundle import read_json, resolve
+
+    found: dict = {"bundle": None, "fine_tuned_on": None}
+    if not model.endswith(EXPORTS):
+        directory = resolve(model)
+        files = read_json(directory / "manifest.json").get("files", {})    # checked by load
+        metrics = read_json(directory / "metrics.json")
+        found = {"bundle": {"path": str(Path(directory).resolve()),
+                            "sha256": files.get("model.keras")},
+                 "fine_tuned_on": metrics.get("fine_tuned_on")}
+    if _local(export):       # a given .tflite/.onnx does not say which bundle it came from
+        from .runtime import read_sidecar
+
+        found["export_sha256"] = read_sidecar(Path(export)).get("sha256")
+    return found
+
+
+def write_shard(item, output: str, width: int = 5) -> dict:
+    """One shard, named by its group and chunk, `width` digits each (the names of a run are
+    one length, so that they sort in input order)."""
     (group, chunk), rows = item
-    name = f"predictions-{group:05d}-{chunk:05d}.jsonl"
+    name = f"predictions-{group:0{width}d}-{chunk:0{width}d}.jsonl"
     with _fs().create(_fs().join(output, name)) as f:
         f.write("".join(line for _, line in sorted(rows)).encode("utf-8"))
     return {"file": name, "predictions": len(rows)}
@@ -419,6 +497,19 @@ def _line(key: str, field: str, value) -> str:
 
 
 # ---- the pipeline -----------------------------------------------------------------------------
+@contextlib.contextmanager
+def _interruptible():
+    """Ctrl-C stays a KeyboardInterrupt: Beam re-raises it from the running step as
+    `RuntimeError: KeyboardInterrupt [while running 'predict/...']`, which the CLI showed as
+    a 40-line traceback and exit code 1."""
+    try:
+        yield
+    except RuntimeError as e:
+        if str(e).startswith("KeyboardInterrupt"):
+            raise KeyboardInterrupt from None
+        raise
+
+
 def batch_predict(model: str, inputs: list[str] | str, output: str, runner: str = "DirectRunner",
                   workers: int = 1, fmt: str = "tflite", whole_files: bool = False,
                   batch_size: int = 64, beam_args: list[str] | tuple = (),
@@ -431,11 +522,17 @@ def batch_predict(model: str, inputs: list[str] | str, output: str, runner: str 
 
     if fmt not in ("tflite", "onnx"):
         raise InputError(f"--format {fmt!r}; batch-predict runs 'tflite' or 'onnx' exports")
-    if not 1 <= int(workers) <= 256 or not 1 <= int(batch_size) <= 1024:
-        raise InputError("--workers must be 1..256 and --batch-size 1..1024")
+    from .options import check_int
+
+    # each checked as itself: int() passed workers="2" (then a TypeError), 2.5 (Beam's error)
+    # and True, and one message named both options whichever was wrong
+    workers = check_int(workers, "--workers", 1, 256)
+    batch_size = check_int(batch_size, "--batch-size", 1, 1024)
     if not output.strip():     # was the current folder
         raise InputError("--output '': an empty path; expected a new or empty folder")
-    output = os.path.abspath(output) if _local(output) else output.rstrip("/")
+    # ~ as --input has it: "~/preds" (Python, or --output=~/preds, which no shell expands)
+    # made a folder named "~" in the current one
+    output = os.path.abspath(os.path.expanduser(output)) if _local(output) else output.rstrip("/")
     if _local(model) and (Path(model) / "saved_model.pb").is_file():  # was "no manifest.json"
         raise InputError(f"{model}: a SavedModel export; batch-predict runs a .tflite or .onnx "
                          f"export (zoo export NAME --format tflite), a model name or a bundle")
@@ -447,9 +544,21 @@ def batch_predict(model: str, inputs: list[str] | str, output: str, runner: str 
         # an ONNX export of an application with functions (music, caption, ...) is
         # NAME.onnx.json beside NAME.<function>.onnx, no NAME.onnx: zoo.runtime opens it
         raise InputError(f"{model}: no such exported model file")
+    elif _local(model):     # a changed export failed in the workers, after the output was emptied
+        from .runtime import read_sidecar, verified_contents
+
+        verified_contents(Path(model), read_sidecar(Path(model)))
+    check_predict_options(model, options)
     files = match_inputs([inputs] if isinstance(inputs, str) else list(inputs), whole_files)
     flags = [f"--runner={runner}", *beam_args]
-    if runner == "DirectRunner" and workers > 1:
+    # Beam takes the DirectRunner as "direct" or "directrunner" too: --workers 2 with them was
+    # "--workers 2 and --direct_num_workers 1 disagree", an option the user never gave
+    direct = runner.lower().removesuffix("runner") == "direct"
+    if not direct and workers > 1:      # was ignored, and the manifest said it ran 2 workers
+        raise InputError(f"--workers {workers}: the DirectRunner's worker processes; on "
+                         f"{runner} the cluster's own options set how many run (e.g. "
+                         f"--parallelism, --num_workers)")
+    if direct and workers > 1:
         flags = [*flags[:1], "--direct_running_mode=multi_processing",
                  f"--direct_num_workers={workers}", "--default_sdk_harness_log_level=ERROR",
                  *flags[1:]]
@@ -471,12 +580,12 @@ def batch_predict(model: str, inputs: list[str] | str, output: str, runner: str 
         meta = {"command": "zoo batch-predict", "model": name, "export": export,
                 "format": export.rsplit(".", 1)[-1], "runner": runner, "workers": workers,
                 "inputs": [inputs] if isinstance(inputs, str) else list(inputs),
-                "files": len(files)}
+                "files": len(files), **provenance(model, export)}
         # Beam's batch-size estimator fits a line to its timings with numpy: from a few thousand
         # records on it warned "Polyfit may be poorly conditioned" again and again (not the user's)
         warnings.filterwarnings("ignore", message="Polyfit may be poorly conditioned")
         handler = KeyedModelHandler(RuntimeModelHandler(export, options, batch_size))
-        with beam.Pipeline(options=PipelineOptions(flags)) as p:
+        with _interruptible(), beam.Pipeline(options=PipelineOptions(flags)) as p:
             read = (p | "files" >> beam.Create(files) | beam.Reshuffle()
                     | "read" >> beam.FlatMap(read_records).with_outputs("dead", main="records"))
             # Reshuffled: the records of one large file spread over every worker.
@@ -492,7 +601,7 @@ def batch_predict(model: str, inputs: list[str] | str, output: str, runner: str 
             dead = ((read.dead, refused) | "all dead" >> beam.Flatten()
                     | "dead line" >> beam.Map(lambda d: (d[1], _line(d[2], "error", d[3]))))
             shards = (ok | "by shard" >> beam.GroupByKey()
-                      | "write shards" >> beam.Map(write_shard, output))
+                      | "write shards" >> beam.Map(write_shard, output, _width(files)))
             dead_info = (dead | "dead list" >> beam.combiners.ToList()
                          | "write dead" >> beam.Map(write_dead_letters, output))
             _ = ((shards, dead_info) | "parts" >> beam.Flatten()

@@ -614,6 +614,10 @@ def run(argv: list[str]) -> int:
             handler.addFilter(lambda r: r.levelno >= logging.ERROR    # not an unknown option
                               or r.name == "apache_beam.options.pipeline_options"
                               or "apache_beam" not in f"{r.name} {r.pathname}")
+            # nor Beam's 35-line ERROR of a Ctrl-C or a zoo error in a step: main() says it
+            # in one line
+            handler.addFilter(lambda r: not str(r.msg).startswith("KeyboardInterrupt") and not (
+                r.exc_info and isinstance(r.exc_info[1], ZooError)))
         from .batch_predict import batch_predict
 
         m = batch_predict(args.name, args.input, args.output, runner=args.runner,
@@ -718,9 +722,9 @@ def main(argv: list[str] | None = None) -> int:
                 and "--help" not in argv and not exports_only:
             os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
             import_tensorflow_quietly()
-        if argv[:1] in (["train"], ["fine-tune"]):
-            # SIGTERM (kill, a scheduler's stop) ended training with no word: it now stops
-            # as Ctrl-C does, saying the same command resumes it
+        if argv[:1] in (["train"], ["fine-tune"], ["batch-predict"]):
+            # SIGTERM (kill, a scheduler's stop) ended training (and batch-predict) with no
+            # word: it now stops as Ctrl-C does, saying the same command resumes it
             signal.signal(signal.SIGTERM, _interrupt)
         return run(argv)
     except ZooError as e:
@@ -750,7 +754,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         # only training resumes; `zoo serve` or `zoo predict` stopped by Ctrl-C said it did
         training = argv[:1] in (["train"], ["fine-tune"])
+        # batch-predict: its manifest.json says "complete": false until the run ends
         print("interrupted; re-run the same command to resume training" if training
+              else "zoo batch-predict: interrupted; the --output folder is incomplete (its "
+                   "manifest.json says \"complete\": false); re-run the same command to "
+                   "predict again" if argv[:1] == ["batch-predict"]
               else f"zoo {argv[0]}: interrupted" if argv else "zoo: interrupted",
               file=sys.stderr)
         # TensorFlow logs an ERROR block for each tensor an interrupted trace left unused

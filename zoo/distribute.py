@@ -83,11 +83,17 @@ def tf_config(env=None) -> dict:
                              f"strings (port 1..65535); got {hosts!r}")
     if len(cluster.get("chief", [])) > 1:
         raise InputError("TF_CONFIG: a cluster has at most one chief")
+    # localhost:P and 127.0.0.1:P are one port: TensorFlow listens on every address
     every = [h for hosts in cluster.values() for h in hosts]
-    twice = sorted({h for h in every if every.count(h) > 1})
+    same = [[h for h in every if _LOOPBACK.sub("127.0.0.1:", h) == key]
+            for key in dict.fromkeys(_LOOPBACK.sub("127.0.0.1:", h) for h in every)]
+    twice = [hosts for hosts in same if len(hosts) > 1]
     if twice:                   # two tasks cannot listen there: the first waited forever
-        raise InputError(f"TF_CONFIG: {', '.join(twice)} is named twice in the cluster; "
-                         f"expected one host:port per task")
+        named = " and ".join(dict.fromkeys(twice[0]))
+        raise InputError(f"TF_CONFIG: {named} "
+                         + ("is named twice" if len(set(twice[0])) == 1 else
+                            "are one port of this machine, named twice")
+                         + " in the cluster; expected one host:port per task")
     task = conf.get("task")
     if not isinstance(task, dict) or not isinstance(task.get("type"), str) \
             or task["type"] not in cluster:
@@ -99,6 +105,10 @@ def tf_config(env=None) -> dict:
         raise InputError(f'TF_CONFIG: task needs an integer "index" (0 .. {n - 1} for '
                          f"{task['type']})")
     return conf
+
+
+_LOOPBACK = re.compile(r"^(localhost|127\.\d+\.\d+\.\d+|\[::1\]|::1|0\.0\.0\.0|\[::\]):",
+                       re.IGNORECASE)
 
 
 def _host_port(text) -> bool:
@@ -193,13 +203,19 @@ def use(name: str = "auto"):
     if chosen == "multi_worker":
         patch_keras()
         seconds = cluster_timeout()
-        bound_cluster_wait(seconds)
-        log.info("%s %d: waiting up to %g s for the cluster's other %d task(s) "
-                 "(ZOO_CLUSTER_TIMEOUT)", *task(), seconds, workers() - 1)
+        if tf_config():     # without TF_CONFIG, one local worker: nothing to wait for (a raw
+            bound_cluster_wait(seconds)     # KeyError: 'cluster' was raised here)
+            log.info("%s %d: waiting up to %g s for the cluster's other %d task(s) "
+                     "(ZOO_CLUSTER_TIMEOUT)", *task(), seconds, workers() - 1)
         try:
             strategy = tf.distribute.MultiWorkerMirroredStrategy()
         except tf.errors.DeadlineExceededError:
             raise not_formed(seconds) from None
+        except (tf.errors.UnknownError, tf.errors.InternalError) as e:
+            # a traceback ending "UnknownError: Could not start gRPC server" (this task's port
+            # taken) or "InternalError: Coordination service is not enabled" (a task reached
+            # another process where it expected the cluster's leader)
+            raise cannot_start(e) from None
         except RuntimeError as e:
             raise InputError(f"cannot start MultiWorkerMirroredStrategy ({shorten(e, 300)}); it "
                              f"must be created before TensorFlow runs anything: call "
@@ -227,7 +243,9 @@ def cluster_timeout(env=None) -> float:
         value = float(text)
     except ValueError:
         value = text
-    return check_number(value, "ZOO_CLUSTER_TIMEOUT (seconds)", above=0)
+    # at most a week: 1e300 overflowed the coordination service's int64 of milliseconds
+    # (a raw "ValueError: Value out of range" from protobuf)
+    return check_number(value, "ZOO_CLUSTER_TIMEOUT (seconds)", above=0, high=7 * 86400)
 
 
 def _listening(host_port: str) -> bool:
@@ -276,6 +294,24 @@ def not_formed(seconds: float) -> InputError:
     return InputError(f"{me[0]} {me[1]}: the cluster did not form within {seconds:g} s: {why}; "
                       f"start every task TF_CONFIG names, each with its own task "
                       f"(ZOO_CLUSTER_TIMEOUT=SECONDS sets this wait)")
+
+
+def cannot_start(error) -> InputError:
+    """The one-line error of a worker whose TensorFlow server did not start or whose leader
+    did not answer as one: which port, and what to change."""
+    me = task()
+    host = tf_config()["cluster"][me[0]][me[1]]
+    cause = shorten(str(getattr(error, "message", None) or error).splitlines()[0], 200)
+    if "gRPC server" in cause:
+        # TensorFlow listens on the port on every address of this machine, whatever host
+        # TF_CONFIG names
+        return InputError(f"{me[0]} {me[1]}: cannot listen on port {host.rpartition(':')[2]} "
+                          f"(its address in TF_CONFIG, {host}): another process on this "
+                          f"machine uses it; stop it or give every task a free port "
+                          f"(zoo.distribute.local_cluster(N) finds free ones)")
+    return InputError(f"{me[0]} {me[1]}: the cluster did not start ({type(error).__name__}: "
+                      f"{cause}); is every task's host:port in TF_CONFIG its own, the same "
+                      f"cluster in every task's TF_CONFIG?")
 
 
 def current():
@@ -388,6 +424,28 @@ def agree(value: float, op: str = "MEAN") -> float:
         return value
     out = strategy.reduce(op, tf.constant(float(value), tf.float64), axis=None)
     return float(out.numpy())
+
+
+def check_same_start(done: int, out) -> None:
+    """Every worker resumes after the same epoch, or none trains: a worker whose --out is not
+    the chief's (node-local storage) found no checkpoint and started over while the chief
+    resumed, so the two trained different epochs on different weights, the chief wrote a
+    bundle of neither run, and the other worker then blamed a lost peer. A collective: every
+    worker calls it once, after reading its checkpoint. (mean of d and of d squared agree on
+    every worker; their variance is 0 only if all resume after the same epoch)"""
+    import tensorflow as tf
+
+    strategy = current()
+    if strategy.num_replicas_in_sync == 1:
+        return
+    mean, square = (float(v) for v in strategy.reduce(
+        "MEAN", tf.constant([float(done), float(done) ** 2], tf.float64), axis=None).numpy())
+    if square - mean * mean > 1e-9:
+        kind, index = task()
+        raise InputError(f"{kind} {index}: resumes after epoch {done} of {out}, other workers "
+                         f"after another (mean {mean:g}): every worker must read the chief's "
+                         f"checkpoint, so --out must be one folder on storage they all see "
+                         f"(NFS, a ReadWriteMany volume)")
 
 
 def patch_keras() -> None:
