@@ -44,6 +44,9 @@ def test_input_file_and_stdin_give_one_result_a_line(tmp_path, capsys, monkeypat
     monkeypatch.setattr("sys.stdin", io.StringIO(lines.read_text()))
     assert main(["predict", "ner-bilstm", "-", "--json"]) == 0
     assert [json.loads(x) for x in capsys.readouterr().out.strip().splitlines()] == out
+    lines.write_text("\ufeff" + lines.read_text())     # Notepad's byte-order mark
+    assert main(["predict", "ner-bilstm", "--input", str(lines), "--json"]) == 0
+    assert [json.loads(x) for x in capsys.readouterr().out.strip().splitlines()] == out
     lines.write_text('Angela Merkel visited Paris .\n{"tokens": ["EU"\n')
     assert main(["predict", "ner-bilstm", "--input", str(lines)]) == 2
     error = capsys.readouterr().err

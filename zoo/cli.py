@@ -333,6 +333,8 @@ def example_lines(source: str):
     try:
         for n, line in enumerate(stream, start=1):
             text = line.rstrip("\n")
+            if n == 1:          # Notepad's byte-order mark is no part of the first example
+                text = text.removeprefix("\ufeff")
             if text.strip():
                 yield parse_example(text, f"{source}:{n}", jsonl=json_lines(source))
     except UnicodeDecodeError as e:
