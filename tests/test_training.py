@@ -80,6 +80,12 @@ def test_cli_fine_tune_card_says_how_to_reproduce_it(tiny_conll, tmp_path):
     assert metrics["split"] == metrics["fine_tuned_on"] == valid_name
     assert metrics["splits"]["valid"] == {"data": valid_name, "selection": True, "chose": "the epoch"}
     assert metrics["rehearsal"]["old_examples"] == old and metrics["rehearsal"]["repeats"] == repeats
+    # its last line says where the bundle is, its selection number and how to measure it
+    # (it said only where the bundle went)
+    assert done.stdout.splitlines()[-1] == (
+        f"saved fine-tuned ner-bilstm to {out}; f1 {metrics['valid']['f1']:.4f} on the data that "
+        f"chose the epoch ({valid_name}); measure it on data that chose nothing with "
+        f"`zoo evaluate {out} --data FILE`")
     assert metrics["rehearsal"]["data"].startswith("conll-slice/ (sha256 ")
     card = (out / "card.md").read_text()
     assert then in card and f"fine-tuned on `{valid_name}` with the train split of " \
@@ -417,3 +423,226 @@ def test_a_hyper_parameter_value_that_cannot_work_is_refused_before_the_data_is_
     # the data folder does not exist: the value is refused before anything is read
     with pytest.raises(InputError, match=re.escape(f"{name}: {says}")):
         zoo.train(name, data=tmp_path / "not-read", out=tmp_path / "x", **{key: value})
+
+
+class _Poison:
+    """A Keras callback that makes every weight NaN after the first step of epoch 2, as a
+    learning rate far too high does (made lazily: keras is imported by the tests only)."""
+
+    def __new__(cls, on=True):
+        import keras
+        import numpy as np
+
+        class Poison(keras.callbacks.Callback):
+            def on_epoch_begin(self, epoch, logs=None):
+                self.epoch = epoch
+
+            def on_train_batch_end(self, batch, logs=None):
+                if on and self.epoch == 1 and batch == 0:
+                    for v in self.model.trainable_variables:
+                        v.assign(np.full(v.shape, np.nan, v.dtype))
+        return Poison()
+
+
+def test_a_loss_gone_nan_stops_the_run_and_keeps_the_last_good_checkpoint(tiny_conll, tmp_path):
+    """A training loss gone NaN trained on to the end of the epoch: that epoch was validated,
+    its NaN weights checkpointed (a resume restored them) and, where they scored best,
+    written into the bundle, without a word. It now stops at once, naming the epoch and the
+    step; the checkpoint and best weights of epoch 1 stay; the same command resumes."""
+    import numpy as np
+
+    from zoo.errors import ZooError
+
+    out = tmp_path / "tuned"
+    run = dict(validation=tiny_conll / "valid.txt", out=out, epochs=2, steps_per_epoch=2,
+               batch_size=8, monitor_gradients=False, jit_compile=False)
+    m = zoo.load("ner-bilstm")
+    with pytest.raises(ZooError, match=r"ner-bilstm: the training loss became nan at epoch 2, "
+                                       r"step 2; training stopped and no bundle was written; the "
+                                       r"checkpoint of epoch 1 .* is kept .*learning_rate="):
+        m.fine_tune(tiny_conll / "train.txt", callbacks=[_Poison()], **run)
+    assert not (out / "model.keras").exists()
+    assert json.loads((out / "train" / "backup" / "training_metadata.json").read_text())["epoch"] == 1
+    state = json.loads((out / "train" / "train_state.json").read_text())
+    assert [h["epoch"] for h in state["history"]] == [1] and state["best_epoch"] == 1
+    tuned = m.fine_tune(tiny_conll / "train.txt", callbacks=[_Poison(on=False)], **run)
+    assert [h["epoch"] for h in tuned.history] == [1, 2], "resumed after epoch 1"
+    assert all(np.isfinite(w).all() for w in zoo.load(out).keras_model.get_weights())
+    # history.csv numbers epochs as the rest of the run does (Keras's CSVLogger: from 0), the
+    # NaN epoch not among them
+    rows = (out / "train" / "history.csv").read_text().splitlines()
+    assert [r.split(",")[0] for r in rows] == ["epoch", "1", "2"]
+
+
+def test_stop_on_nan_names_the_step_and_weights_gone_non_finite(tmp_path):
+    """The check itself: a NaN or infinite loss at a step, or weights gone non-finite at an
+    epoch's last step (its loss was computed before the update), each one ZooError; a
+    fine_tune without out= keeps nothing and says no more than what to try."""
+    import keras
+    import numpy as np
+
+    from zoo.errors import ZooError
+    from zoo.training import TEMP_PREFIX, StopOnNaN
+
+    stop = StopOnNaN("ner-bilstm", tmp_path / "train", 0.5, 5.0)
+    stop.on_epoch_begin(0)
+    stop.on_train_batch_end(0, {"loss": 1.5})
+    with pytest.raises(ZooError, match=r"loss became inf at epoch 1, step 3; .* no epoch had "
+                                       r"finished, so no checkpoint was written\. Try a lower "
+                                       r"learning rate \(learning_rate=0.5\)"):
+        stop.on_train_batch_end(2, {"loss": float("inf")})
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, name="dense")], name="net")
+    stop.set_model(model)
+    stop.on_epoch_end(0)
+    model.layers[0].kernel.assign(np.full((2, 1), np.nan, "float32"))
+    with pytest.raises(ZooError, match=r"the weights went non-finite \(net/dense/kernel\) "
+                                       r"at the end of epoch 1"):
+        stop.on_epoch_end(0)
+    stop = StopOnNaN("ner-bilstm", tmp_path / f"{TEMP_PREFIX}abc", 0.5, 5.0)
+    stop.on_epoch_begin(0)
+    with pytest.raises(ZooError, match=r"step 1; training stopped\. Try a lower") as e:
+        stop.on_train_batch_end(0, {"loss": float("nan")})
+    assert "checkpoint" not in str(e.value) and "--out" not in str(e.value)
+
+
+def test_a_nan_validation_score_is_never_the_best(tmp_path):
+    """A first epoch scored NaN was kept as the best for good (no number compares greater
+    than NaN): every later epoch counted as no improvement and early stopping ended the run
+    on the NaN epoch's weights."""
+    import types
+
+    from zoo.training import BestOnValidation
+
+    work = tmp_path / "train"
+    work.mkdir()
+    rows = [{"epoch": 1, "val_f1": float("nan")}, {"epoch": 2, "val_f1": 0.4},
+            {"epoch": 3, "val_f1": float("nan")}, {"epoch": 4, "val_f1": 0.3}]
+    (work / "train_state.json").write_text(json.dumps({"history": rows + [{"epoch": 5}]}))
+    best = BestOnValidation(types.SimpleNamespace(entry=zoo.registry.get("ner-bilstm")), [],
+                            work, patience=6)
+    best.rewind(4)
+    assert (best.state["best"], best.state["best_epoch"], best.state["wait"]) == (0.4, 2, 2)
+    assert not best.better(float("nan"), None) and best.better(0.1, float("nan"))
+    # an undefined score (None: forecast's ratio where naive persistence made no error) is
+    # NaN, never the best (it failed formatting the epoch's line)
+    best.zm = types.SimpleNamespace(evaluate=lambda *a, **k: {"f1": None})
+    best.set_model(types.SimpleNamespace(stop_training=False))
+    best.on_epoch_end(4, {"loss": 0.5})
+    assert best.state["best_epoch"] == 2 and best.state["history"][-1]["val_f1"] != 0.0
+    # a run whose every score was NaN says it keeps its last weights; one stopped early says so
+    from zoo.training import kept_epoch
+
+    nan = {"best": None, "best_epoch": None, "wait": 0, "history": [{}, {}]}
+    assert kept_epoch(nan, "f1", 5, 3).startswith("no epoch of 2 scored a number on the "
+                                                  "validation data (val_f1 was NaN")
+    early = {"best": 0.4, "best_epoch": 2, "wait": 2, "history": [{}] * 4}
+    assert kept_epoch(early, "f1", 2, 9).startswith("stopped early after 4 of 9 epochs: ")
+    assert kept_epoch(early, "f1", 2, 4) == "keeping epoch 2, the best of 4 (val_f1 0.4000)"
+
+
+def test_the_progress_written_to_a_file_is_one_plain_line_an_epoch(capsys, monkeypatch):
+    """`zoo train ... > log` (or | tee): Keras drew its bar with carriage returns, backspaces
+    and colour codes into the file, as it takes any POSIX system for a terminal. On a
+    terminal, ZOO_PROGRESS=0 (which turns the progress bars off) gives the same line."""
+    import keras
+    import numpy as np
+
+    from zoo.training import EpochProgress
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    x = np.zeros((8, 2), "float32")
+    model.fit(x, x[:, :1], batch_size=2, epochs=1, verbose="auto", callbacks=[EpochProgress()])
+    out = capsys.readouterr().out
+    assert not re.search("[\r\b\x1b]", out), repr(out)
+    assert re.fullmatch(r"4/4 - \d+s - .*loss: .*\n", out), repr(out)
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    progress = EpochProgress()
+    progress.set_params({"verbose": "auto", "epochs": 1, "steps": 4})
+    assert progress.verbose == 1, "a terminal has the bar"
+    monkeypatch.setenv("ZOO_PROGRESS", "0")
+    progress.set_params({"verbose": "auto", "epochs": 1, "steps": 4})
+    assert progress.verbose == 2
+
+
+def test_patience_zero_stops_at_the_first_epoch_without_gain_not_before_the_first(tiny_conll,
+                                                                                  capsys):
+    """patience=0 (Keras: stop at the first epoch that does not improve) trained no epoch at
+    all: the check for a run stopped early took wait 0 >= patience 0 as stopped, and the
+    bundle was the starting weights."""
+    tuned = zoo.load("ner-bilstm").fine_tune(
+        tiny_conll / "valid.txt", validation=tiny_conll / "valid.txt", epochs=1, patience=0,
+        steps_per_epoch=1, batch_size=8, monitor_gradients=False, jit_compile=False)
+    assert [h["epoch"] for h in tuned.history] == [1]
+    assert "keeping epoch 1, the best of 1 (val_f1 " in capsys.readouterr().out
+
+
+def test_a_full_disk_while_an_epoch_is_saved_says_what_is_kept_and_resumes(tiny_conll, tmp_path,
+                                                                            monkeypatch):
+    """No room to write an epoch's files was a raw OSError (from h5py, ten lines naming no
+    file) that said nothing of what was kept. It is one line saying the same command resumes
+    from the last whole checkpoint; the best weights are written aside first, so a write
+    cut short never replaces the earlier best."""
+    import errno
+
+    import keras
+
+    from zoo.errors import ZooError
+
+    out = tmp_path / "tuned"
+    run = dict(validation=tiny_conll / "valid.txt", out=out, epochs=2, steps_per_epoch=1,
+               batch_size=8, monitor_gradients=False, jit_compile=False)
+
+    save = keras.callbacks.BackupAndRestore.on_epoch_end
+
+    def full(self, epoch, logs=None):           # the disk fills up as epoch 2 is checkpointed
+        if epoch == 1:
+            raise OSError(errno.EFBIG, "h5py: file write failed\n(errno = 27, ...)")
+        save(self, epoch, logs)
+
+    m = zoo.load("ner-bilstm")
+    monkeypatch.setattr(keras.callbacks.BackupAndRestore, "on_epoch_end", full)
+    with pytest.raises(ZooError, match=r"^\S+/tuned/train: File too large: no room to save epoch "
+                                       r"2 \(a full disk.*re-run the same command: it resumes "
+                                       r"from the checkpoint of epoch 1$"):
+        m.fine_tune(tiny_conll / "train.txt", **run)
+    assert not list((out / "train").glob("*partial*"))
+    monkeypatch.undo()
+    tuned = m.fine_tune(tiny_conll / "train.txt", **run)
+    assert [h["epoch"] for h in tuned.history] == [1, 2]
+
+
+@pytest.mark.parametrize("callbacks, says", [
+    ("EarlyStopping", r"keras.callbacks.EarlyStopping starts afresh every epoch here .* pass "
+                      r"patience="),
+    ("ReduceLROnPlateau", r"ReduceLROnPlateau starts afresh .* pass lr_decay="),
+    ("a string", r"callbacks must be a list of keras.callbacks.Callback; got str"),
+    ("a function", r"got a function in it"),
+])
+def test_callbacks_the_per_epoch_fit_would_disable_are_refused(callbacks, says, tmp_path):
+    """fine_tune(callbacks=[keras.callbacks.EarlyStopping(...)]) never stopped anything: the
+    zoo runs one `fit` an epoch and Keras's EarlyStopping (ReduceLROnPlateau too) starts
+    afresh at each. A string or a function was a Keras traceback after the data was read."""
+    import keras
+
+    given = {"EarlyStopping": [keras.callbacks.EarlyStopping(patience=1)],
+             "ReduceLROnPlateau": [keras.callbacks.ReduceLROnPlateau()],
+             "a string": "EarlyStopping", "a function": [lambda: None]}[callbacks]
+    with pytest.raises(InputError, match=says):
+        zoo.load("ner-bilstm").fine_tune(tmp_path / "not-read.conll", callbacks=given)
+
+
+def test_gradient_records_cut_short_do_not_stop_a_resume(tiny_conll, tmp_path, capsys):
+    """gradients.json was written in place: a run killed (or out of disk) while writing it
+    failed at every resume with a raw JSONDecodeError. It is written whole or not at all,
+    and one cut short by an earlier version starts the records again."""
+    from zoo.monitor import GradientMonitor
+
+    zm = zoo.load("ner-bilstm")
+    monitor = GradientMonitor(zm, data.read(tiny_conll / "valid.txt")[:8], tmp_path,
+                              probe_batches=1, batch_size=4)
+    (tmp_path / "gradients.json").write_text('[{"epoch": 0, "global_no')
+    monitor.on_train_begin()
+    assert "gradients.json: cut short; the gradient records start again" in capsys.readouterr().out
+    assert [r["epoch"] for r in json.loads((tmp_path / "gradients.json").read_text())] == [0]
+    assert not list(tmp_path.glob("*.tmp"))

@@ -555,7 +555,14 @@ def run(argv: list[str]) -> int:
                                           command=command, strategy=args.strategy, **how,
                                           **overrides)
         if distribute.is_chief():
-            print(f"saved fine-tuned {m.entry.name} to {args.out}")
+            # its selection number and where a measurement comes from, as zoo train ends
+            # (it said only where the bundle went)
+            headline = m.entry.module("evaluate").HEADLINE
+            score, valid = m.metrics["valid"].get(headline), m.metrics["valid"]["data"]
+            print(f"saved fine-tuned {m.entry.name} to {args.out}; {headline} "
+                  f"{'n/a' if score is None else f'{score:.4f}'} on the data that chose the "
+                  f"epoch ({valid}); measure it on data that chose nothing with "
+                  f"`zoo evaluate {args.out} --data FILE`")
     elif args.command == "evaluate":
         metrics = zoo.load(args.name).evaluate(args.data, split=args.split)
         if not args.json:

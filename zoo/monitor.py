@@ -77,7 +77,15 @@ class GradientMonitor(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         path = self.work / "gradients.json"
         if path.exists():
-            self.records = json.loads(path.read_text())
+            try:
+                self.records = json.loads(path.read_text())
+            except (ValueError, UnicodeDecodeError):
+                # cut short (written by a version that wrote it in place, killed or out of
+                # disk): a resume failed on it with a raw JSONDecodeError. Only the
+                # picture's earlier epochs are lost.
+                print(f"{path}: cut short; the gradient records start again from here",
+                      flush=True)
+                self.records = []
         if not self.records:
             self.on_epoch_end(-1)             # the picture at initialisation
 
@@ -148,7 +156,9 @@ class GradientMonitor(keras.callbacks.Callback):
             tf.summary.scalar("gradients/global_norm", record["global_norm"])
             for k, v in record["layer_norms"].items():
                 tf.summary.scalar(f"gradients/{k}", v)
-        (self.work / "gradients.json").write_text(json.dumps(self.records))
+        tmp = self.work / "gradients.json.tmp"   # whole or not at all, as train_state.json
+        tmp.write_text(json.dumps(self.records))
+        os.replace(tmp, self.work / "gradients.json")
         plot_gradient_flow(self.records, self.work / "gradient_flow.png")
 
 

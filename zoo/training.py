@@ -19,14 +19,18 @@ one (a fine-tuned copy is made with `type(zm)`).
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import logging
+import math
 import os
 import re
 import shutil
 import signal
+import sys
 import tempfile
+import time
 from pathlib import Path
 
 import keras
@@ -34,12 +38,13 @@ import keras
 from . import bundle, distribute
 from .contract import parameters
 from .data import data_root, dataset_name, holdout, portable, read_split
-from .errors import InputError
+from .errors import InputError, ZooError, describe_os_error
 from .optimizers import FusedAdam
 from .options import (HPARAMS, accepted, check_buckets, check_examples, check_hparam, check_int,
                       check_out_folder)
 
 log = logging.getLogger("zoo")
+TEMP_PREFIX = "zoo-finetune-"  # fine_tune's work folder where no out= is given (removed after)
 HOLDOUT_MIN = 10        # fewer fine-tuning examples than this: nothing is held out
 # Hyper-parameters that shape the recurrent weights: a fine-tune keeps them, since weights
 # of another shape would be copied in part (copy_matching_weights) and the rest left random.
@@ -69,7 +74,10 @@ class BestOnValidation(keras.callbacks.Callback):
         # decoding, no baselines) where the full evaluation is too slow to run every epoch.
         self.options = evaluator.EPOCH_OPTIONS
         up = evaluator.GREATER_IS_BETTER
-        self.better = (lambda a, b: a > b) if up else (lambda a, b: a < b)
+        # A NaN score (a model gone to NaN, an undefined metric) is never the best, and any
+        # number beats one: a first epoch scored NaN was kept as the best for good, as no
+        # later score compares greater than NaN, and early stopping then ended the run.
+        self.better = lambda a, b: (a == a) and (b is None or b != b or (a > b if up else a < b))
         write = write or work
         self.state_path, self.best_path = write / "train_state.json", write / "best.weights.h5"
         self.shared_best = work / "best.weights.h5"
@@ -88,7 +96,7 @@ class BestOnValidation(keras.callbacks.Callback):
         self.state.update(best=None, best_epoch=None, wait=0, history=rows)
         for row in rows:
             score = row[f"val_{self.headline}"]
-            if self.state["best"] is None or self.better(score, self.state["best"]):
+            if self.better(score, self.state["best"]):
                 self.state.update(best=score, best_epoch=row["epoch"], wait=0)
             else:
                 self.state["wait"] += 1
@@ -101,22 +109,35 @@ class BestOnValidation(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         metrics = self.zm.evaluate(self.valid, **self.options)
-        score = distribute.agree(metrics[self.headline])
+        # None: a metric undefined on this data (forecast's ratio where naive persistence
+        # made no error); as NaN it is never the best, where None failed the format below
+        score = metrics[self.headline]
+        score = distribute.agree(float("nan") if score is None else score)
         logs[f"val_{self.headline}"] = score
         # An epoch validated but killed before its checkpoint is trained and validated
         # again on resume: its new row replaces the old one.
         self.state["history"] = [h for h in self.state["history"] if h["epoch"] != epoch + 1]
         self.state["history"].append({"epoch": epoch + 1, **{k: float(v) for k, v in logs.items()}})
-        if self.state["best"] is None or self.better(score, self.state["best"]):
+        if self.better(score, self.state["best"]):
             self.state.update(best=score, best_epoch=epoch + 1, wait=0)
-            self.zm.keras_model.save_weights(self.best_path)
+            # written aside, then moved over: a full disk or a kill mid-write left the
+            # best weights cut short, the earlier best lost with them
+            partial = self.best_path.with_name("best.partial.weights.h5")
+            try:
+                self.zm.keras_model.save_weights(partial)
+            except BaseException:
+                partial.unlink(missing_ok=True)      # not left to fill a full disk further
+                raise
+            os.replace(partial, self.best_path)
         else:
             self.state["wait"] += 1
             if self.state["wait"] >= self.patience:
                 self.model.stop_training = True
         self.save_state()
-        print(f"  val_{self.headline}={score:.4f} (best {self.state['best']:.4f} at epoch "
-              f"{self.state['best_epoch']})", flush=True)
+        best = self.state["best"]
+        print(f"  val_{self.headline}={score:.4f} " + (
+            f"(best {best:.4f} at epoch {self.state['best_epoch']})" if best is not None else
+            "(no epoch scored a number yet: an empty or unscorable validation set?)"), flush=True)
         crash_point(f"validated:{epoch + 1}")
 
     def finish(self):
@@ -136,6 +157,53 @@ class BestOnValidation(keras.callbacks.Callback):
             if path.exists():
                 self.zm.keras_model.load_weights(path)
                 return
+
+
+class StopOnNaN(keras.callbacks.Callback):
+    """Keras's TerminateOnNaN for the zoo's runs: a training loss that is NaN or infinite
+    (a learning rate too high, exploding gradients) or weights that went non-finite at an
+    epoch's last step stop the run with a ZooError naming the epoch and the step. It raises
+    rather than setting `stop_training`, which let Keras end the epoch: that epoch was then
+    validated, its NaN weights checkpointed (a resume restored them) and, where they scored
+    best, written into the bundle. Raised before any of it, the last good checkpoint and
+    best weights stay as they were. Comes before the zoo's other callbacks."""
+
+    def __init__(self, name: str, work: Path, learning_rate: float, clipnorm):
+        super().__init__()
+        self.name, self.work, self.rate = name, work, learning_rate
+        self.clipnorm = f"{clipnorm:g}" if isinstance(clipnorm, (int, float)) else clipnorm
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch + 1
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            self.fail(f"the training loss became {float(loss)} at epoch {self.epoch}, "
+                      f"step {batch + 1}")
+
+    def on_epoch_end(self, epoch, logs=None):
+        import numpy as np
+
+        bad = next((v.path for v in self.model.trainable_variables
+                    if not np.isfinite(keras.ops.convert_to_numpy(v)).all()), None)
+        if bad:
+            self.fail(f"the weights went non-finite ({bad}) at the end of epoch {epoch + 1}")
+
+    def fail(self, what: str):
+        done = last_checkpoint(self.work)
+        if self.work.name.startswith(TEMP_PREFIX):  # fine_tune without out: nothing is kept
+            raise ZooError(f"{self.name}: {what}; training stopped. Try a lower learning rate "
+                           f"(learning_rate={self.rate:g}) or stronger clipping (clipnorm="
+                           f"{self.clipnorm}), and check the data for extreme values")
+        kept = (f"the checkpoint of epoch {done} in {self.work / 'backup'} is kept (a re-run "
+                f"of the same command resumes from it, and will diverge again)" if done else
+                "no epoch had finished, so no checkpoint was written")
+        raise ZooError(f"{self.name}: {what}; training stopped and no bundle was written; "
+                       f"{kept}. Try a lower learning rate (learning_rate={self.rate:g}) or "
+                       f"stronger clipping (clipnorm={self.clipnorm}), in a new --out folder "
+                       f"(out=) or after deleting {self.work}, and check the data for extreme "
+                       f"values")
 
 
 class AverageWeights(keras.callbacks.Callback):
@@ -177,7 +245,13 @@ class EpochProgress(keras.callbacks.ProgbarLogger):
     "Epoch 5/5" (every `fit` runs to its own last epoch) under the zoo's "epoch 5 of 40";
     that header goes. A dataset of unknown length (length-bucketed batches) showed
     "37/Unknown" and no ETA; from the second epoch on the bar is sized by the steps the
-    epoch before took, so it shows how far the epoch is and an ETA."""
+    epoch before took, so it shows how far the epoch is and an ETA.
+
+    Where stdout is no terminal (`zoo train ... > log`, `| tee`, nohup) the bar is one
+    line an epoch (Keras's verbose=2): Keras draws its bar with carriage returns,
+    backspaces and colour codes even into a file (it takes any POSIX system for a
+    terminal), which left a log of escape sequences. A notebook keeps the bar;
+    ZOO_PROGRESS=0 (the README's switch for the progress bars) gives the line on a terminal."""
 
     def __init__(self):
         super().__init__()
@@ -186,6 +260,9 @@ class EpochProgress(keras.callbacks.ProgbarLogger):
     def set_params(self, params):
         super().set_params(params)
         self.epochs = 1                     # no "Epoch N/N" header
+        bar = sys.stdout.isatty() or "ipykernel" in sys.modules
+        if self.verbose == 1 and (not bar or os.environ.get("ZOO_PROGRESS", "").strip() == "0"):
+            self.verbose = 2
         self.target = self.target or self.steps
 
     def on_epoch_end(self, epoch, logs=None):
@@ -193,6 +270,15 @@ class EpochProgress(keras.callbacks.ProgbarLogger):
             self.target = self.progbar.target = self.seen      # the bar ends where it did
         super().on_epoch_end(epoch, logs)
         self.steps = self.seen or self.steps
+
+
+class EpochCSV(keras.callbacks.CSVLogger):
+    """Keras's CSVLogger (history.csv, a row an epoch) numbering epochs from 1, as the run's
+    lines, train_state.json, the curve and the card do: its rows were numbered from 0, so
+    the row of the epoch the card kept ("epoch 2") read epoch 1."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        super().on_epoch_end(epoch + 1, logs)
 
 
 class LinearSchedule(keras.callbacks.Callback):
@@ -468,6 +554,7 @@ def fit(zm, train, valid, work: Path, callbacks: list | None = None, epochs: int
         raise InputError(f"ema {ema}: expected a momentum in [0, 1) (0: off; 0.99 is Keras's default)")
     if schedule not in ("constant", "linear"):
         raise InputError(f"schedule {schedule!r}: expected 'constant' or 'linear'")
+    check_callbacks(callbacks)
     work.mkdir(parents=True, exist_ok=True)
     own = distribute.worker_dir(work)       # where this worker writes (work on the chief)
     state = read_state(work)
@@ -490,25 +577,33 @@ def fit(zm, train, valid, work: Path, callbacks: list | None = None, epochs: int
     # the checkpoint is kept after training until the bundle is safe (`train`).
     zoo_callbacks = [best, WorkerBackup(work / "backup", own / "backup", double_checkpoint=True,
                                         delete_checkpoint=False),
-                     keras.callbacks.CSVLogger(str(own / "history.csv"), append=True),
+                     EpochCSV(str(own / "history.csv"), append=True),
                      keras.callbacks.TensorBoard(str(own / "tensorboard"))]
     if monitor_gradients:
         zoo_callbacks.insert(2, GradientMonitor(zm, train, own, clipnorm=clipnorm))
-    callbacks = [*([AverageWeights()] if ema else []), *zoo_callbacks, *(callbacks or []),
-                 EpochProgress()]
+    # StopOnNaN after the weights are averaged (they are what is checkpointed) and before
+    # anything validates or saves them
+    callbacks = [*([AverageWeights()] if ema else []),
+                 StopOnNaN(zm.entry.name, work, learning_rate, clipnorm), *zoo_callbacks,
+                 *(callbacks or []), EpochProgress()]
     if schedule == "linear":
         callbacks.append(LinearSchedule(learning_rate, epochs, steps_per_epoch))
     elif lr_decay:
         callbacks.append(keras.callbacks.LearningRateScheduler(
             lambda epoch, _: learning_rate * lr_decay ** epoch))
     done = last_checkpoint(work)
+    if distribute.name() == "multi_worker":     # workers that would train apart: refused
+        distribute.check_same_start(done, work)
     best.rewind(done)
     if done:
         log.info("resuming after epoch %d: best %s=%.4f at epoch %s, %d of %d epochs of "
                  "patience used", done, best.headline, best.state["best"] or 0,
                  best.state["best_epoch"], best.state["wait"], patience)
     # A run stopped early but killed before it could say so does not train on.
-    first = epochs if best.state["wait"] >= patience else done
+    # (wait is 1 at least once stopped: patience=0 stops at the first epoch without gain,
+    # as in Keras, and trained no epoch at all where wait 0 >= patience 0 read as stopped)
+    first = epochs if best.state["wait"] >= max(patience, 1) else done
+    started = time.monotonic()
     for epoch in range(first, epochs):
         reseed(model, seed, epoch)
         # Remainder batches are kept: a small fine-tuning set may not fill one batch, and
@@ -520,7 +615,8 @@ def fit(zm, train, valid, work: Path, callbacks: list | None = None, epochs: int
 
         # Under a strategy each replica takes its slice of every global batch (zoo.distribute)
         ds, steps = distribute.fit_dataset(model, make, steps_per_epoch)
-        print(f"epoch {epoch + 1} of {epochs}", flush=True)
+        eta = run_eta(time.monotonic() - started, epoch - first, epochs - epoch)
+        print(f"epoch {epoch + 1} of {epochs}{eta}", flush=True)
         try:
             with graph_optimizer(grappler):
                 model.fit(ds, initial_epoch=epoch, epochs=epoch + 1, steps_per_epoch=steps,
@@ -529,13 +625,98 @@ def fit(zm, train, valid, work: Path, callbacks: list | None = None, epochs: int
             if distribute.name() != "multi_worker":
                 raise
             raise distribute.lost(e, last_checkpoint(work)) from None
+        except OSError as e:
+            if e.errno not in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+                raise
+            # a full disk while an epoch's files were written: a raw OSError naming one file
+            # (Keras's checkpoint copy, say; h5py's, ten lines long, named none) said nothing
+            # of what was kept or what to do
+            what = describe_os_error(e) if e.filename else f"{work}: {os.strerror(e.errno)}"
+            try:
+                kept = f"resumes from the checkpoint of epoch {last_checkpoint(work)}"
+            except ValueError:              # its epoch file is what was cut short
+                kept = "resumes from the last whole checkpoint"
+            if kept.endswith(" 0"):
+                kept = "starts over: no epoch had been saved"
+            raise ZooError(f"{what}: no room to save epoch {epoch + 1} (a full disk, a quota or "
+                           f"a file size limit); training stopped and no bundle was written. "
+                           f"Make room and re-run the same command: it {kept}") from None
         if model.stop_training:
             break
     best.finish()
     best.restore_best()
+    print(kept_epoch(best.state, best.headline, patience, epochs), flush=True)
     plot_history(best.state["history"], own / "training_curve.png", best.headline,
                  best.state.get("best_epoch"))
     return best.state
+
+
+# Keras callbacks that start afresh at every `fit` (on_train_begin), which the zoo calls once
+# an epoch: given, they never acted, unsaid. What the zoo does in their place.
+PER_FIT = {"EarlyStopping": "the zoo stops early on its own validation metric: pass "
+                            "patience= (--hparam patience=N)",
+           "ReduceLROnPlateau": "pass lr_decay= (a factor an epoch) or schedule='linear'"}
+
+
+def check_callbacks(callbacks) -> None:
+    """`callbacks` (fine_tune's, beside the zoo's own) are Keras callbacks in a list, and
+    none that the zoo's one `fit` an epoch would silently disable (PER_FIT).
+
+    >>> import keras
+    >>> check_callbacks([keras.callbacks.EarlyStopping(patience=2)])
+    Traceback (most recent call last):
+    zoo.errors.InputError: callbacks: keras.callbacks.EarlyStopping starts afresh every epoch here (the zoo runs one fit an epoch), so it would never act; the zoo stops early on its own validation metric: pass patience= (--hparam patience=N)
+    """
+    if callbacks is None:
+        return
+    if not isinstance(callbacks, (list, tuple)):
+        raise InputError(f"callbacks must be a list of keras.callbacks.Callback; got "
+                         f"{type(callbacks).__name__}")
+    for c in callbacks:
+        if not isinstance(c, keras.callbacks.Callback):
+            raise InputError(f"callbacks must be a list of keras.callbacks.Callback; got a "
+                             f"{type(c).__name__} in it")
+        for cls in type(c).__mro__:
+            if cls.__module__.startswith("keras") and cls.__name__ in PER_FIT:
+                raise InputError(f"callbacks: keras.callbacks.{cls.__name__} starts afresh "
+                                 f"every epoch here (the zoo runs one fit an epoch), so it "
+                                 f"would never act; {PER_FIT[cls.__name__]}")
+
+
+def run_eta(spent: float, done: int, left: int) -> str:
+    """How long the epochs left take at the pace of those this process trained (their
+    training and validation), for the line that heads each epoch: the bar's ETA is the
+    epoch's own, and a long run said nowhere when it would end (Keras neither).
+
+    >>> run_eta(0.0, 0, 5), run_eta(600.0, 2, 3), run_eta(20.0, 2, 1)
+    ('', ' (about 15 min left)', ' (about 10 s left)')
+    """
+    if not done:
+        return ""
+    eta = spent / done * left
+    return f" (about {eta / 3600:.1f} h left)" if eta >= 5400 else (
+        f" (about {eta / 60:.0f} min left)" if eta >= 90 else f" (about {eta:.0f} s left)")
+
+
+def kept_epoch(state: dict, headline: str, patience: int, epochs: int) -> str:
+    """The line that ends training: which epoch's weights are kept and why the run ended
+    there. A run stopped early ended after "epoch 4 of 40" without a word (Keras's
+    EarlyStopping says so), and one whose every score was NaN kept its last weights unsaid.
+
+    >>> kept_epoch({"best": 0.8, "best_epoch": 2, "wait": 2, "history": [{}] * 4}, "f1", 2, 40)
+    'stopped early after 4 of 40 epochs: val_f1 did not improve on 0.8000 (epoch 2) for 2 epochs (patience 2); keeping epoch 2'
+    """
+    done, best = len(state["history"]), state.get("best_epoch")
+    if best is None:
+        return (f"no epoch of {done} scored a number on the validation data (val_{headline} "
+                f"was NaN: empty or unscorable?); keeping the last epoch's weights")
+    if state["wait"] >= max(patience, 1) and done < epochs:
+        return (f"stopped early after {done} of {epochs} epochs: val_{headline} did not improve "
+                f"on {state['best']:.4f} (epoch {best}) for {state['wait']} "
+                f"epoch{'s' if state['wait'] != 1 else ''} (patience "
+                f"{patience}); keeping epoch {best}")
+    # (not "epoch 1 of 3": the line that heads each epoch reads so)
+    return f"keeping epoch {best}, the best of {done} (val_{headline} {state['best']:.4f})"
 
 
 def check_hparams(entry, hp: dict) -> None:
@@ -613,6 +794,7 @@ def fine_tune(zm, data, validation=None, epochs: int = 3, out=None,
     hp = entry.hparams(zm.hparams, entry.fine_tune, **overrides, epochs=epochs)
     check_seed(hp.get("seed", 0))
     check_hparams(entry, hp)
+    check_callbacks(callbacks)
     data_mod = entry.module("data")
     check_kept_preprocessor(zm, overrides, data_mod)
 
@@ -686,8 +868,13 @@ def fine_tune(zm, data, validation=None, epochs: int = 3, out=None,
     # finished training overwrote its bundle files while they were being written
     with (bundle.writing(out, Path(out) / "train" / ".lock") if out and distribute.is_chief()
           else contextlib.nullcontext()):
-        work = Path(out) / "train" if out else Path(tempfile.mkdtemp(prefix="zoo-finetune-"))
-        history = fit(zm, train_ex, valid_ex, work, callbacks, **parts["fit"])["history"]
+        work = Path(out) / "train" if out else Path(tempfile.mkdtemp(prefix=TEMP_PREFIX))
+        try:
+            history = fit(zm, train_ex, valid_ex, work, callbacks, **parts["fit"])["history"]
+        except BaseException:
+            if not out:     # nowhere to resume to: a failed run leaves nothing in /tmp either
+                remove(work)
+            raise
         if distribute.distributed():      # ordinary variables from here on (zoo.distribute)
             zm = type(zm)(entry, distribute.plain_copy(zm.keras_model), prep, hparams=hp)
         zm.history = history
