@@ -797,3 +797,106 @@ def test_a_full_disk_while_exporting_names_the_export(tmp_path, monkeypatch):
     monkeypatch.setattr(ex, "_write", saved_model_full)
     with pytest.raises(ExportError, match=r"sm: cannot write the export: no space left"):
         ex.export(None, tmp_path / "sm")
+
+
+# ---- the Python API in a notebook and in other people's programs (helper AE) ---------------
+def test_a_model_deep_copies_and_refuses_pickle_naming_what_to_do(tiny):
+    """joblib, scikit-learn and multiprocessing pickle or deep-copy a model: pickle failed
+    with "Can't pickle local object 'ZooModel.__init__.<locals>.<lambda>'", deepcopy with
+    "cannot pickle 'FuncGraph' object"."""
+    import copy
+    import pickle
+
+    m = tiny("forecast-lstm")
+    with pytest.raises(TypeError, match=r"a ZooModel \(forecast-lstm\) cannot be pickled: .*"
+                                        r"expected its name or bundle folder .* zoo\.load"):
+        pickle.dumps(m)
+    series = m.parity_examples()[:1]
+    twin = copy.deepcopy(m)
+    assert twin.keras_model is not m.keras_model and twin.preprocessor == m.preprocessor
+    import pandas as pd
+
+    pd.testing.assert_frame_equal(twin.predict(series)[0], m.predict(series)[0], rtol=1e-5)
+    before = m.predict(series)[0]
+    twin.keras_model.set_weights([w * 0 for w in twin.keras_model.get_weights()])
+    pd.testing.assert_frame_equal(m.predict(series)[0], before)          # weights its own
+    assert not twin.predict(series)[0].equals(before)
+    assert copy.copy(m).keras_model is m.keras_model
+
+
+def test_a_model_loaded_from_a_path_like_names_its_folder(tiny_bundle):
+    """repr() of a model loaded from any os.PathLike showed the object's repr, not its
+    folder; a fine-tune loaded from its folder reads apart from the shipped model."""
+    class Place:
+        def __init__(self, path):
+            self.path = path
+
+        def __fspath__(self):
+            return str(self.path)
+
+    folder = tiny_bundle("forecast-lstm")
+    assert repr(zoo.load(Place(folder))).endswith(f", bundle={str(folder)!r})")
+
+
+def test_the_clis_words_in_python_name_the_function():
+    with pytest.raises(AttributeError, match=r"no attribute 'list'; expected zoo\.list_models\(\)"):
+        zoo.list()
+    with pytest.raises(AttributeError, match=r"no attribute 'nothing'$"):
+        zoo.nothing
+    from zoo import cli  # noqa: F401  (submodules still import through `from zoo import`)
+
+
+def test_a_forked_child_is_refused_rather_than_hanging(tiny, monkeypatch):
+    """A child forked (multiprocessing's default on Linux) after TensorFlow ran in its
+    parent waited for ever in predict or zoo.load; now one line says to use spawn."""
+    import zoo.model
+
+    m = tiny("forecast-lstm")
+    assert zoo.model._TF_STARTED_IN == os.getpid()
+    monkeypatch.setattr(zoo.model, "_TF_STARTED_IN", os.getpid() + 1)     # as in a child
+    with pytest.raises(ZooError, match=r"forecast-lstm predict: this process was forked .*"
+                                       r"multiprocessing\.get_context\('spawn'\)"):
+        m.predict(m.parity_examples()[:1])
+    with pytest.raises(ZooError, match=r"zoo\.load\('forecast-lstm'\): this process was forked"):
+        zoo.load("forecast-lstm")
+
+
+def test_first_lookups_in_two_threads_wait_for_discovery():
+    """Two threads' first zoo.load at once: the second looked up a half-filled registry and
+    said "unknown model 'summarize-attn'"."""
+    script = r'''
+import importlib, threading, time, types
+import zoo.registry as r
+real = importlib.import_module
+r.importlib = types.SimpleNamespace(import_module=lambda n: (time.sleep(0.05), real(n))[1])
+errors = []
+def get(name):
+    try:
+        r.get(name)
+    except Exception as e:
+        errors.append(str(e)[:80])
+ts = [threading.Thread(target=get, args=(n,)) for n in ("ner-bilstm", "summarize-attn")]
+[t.start() for t in ts]
+[t.join() for t in ts]
+print(errors)
+'''
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120, cwd=REPO)
+    assert proc.stdout.strip() == "[]", proc.stdout + proc.stderr[-2000:]
+
+
+def test_loading_a_model_is_quiet_and_the_api_documented():
+    """zoo.load printed TensorFlow's C++ start-up lines (CUDA probes, cuInit) in a notebook;
+    zoo had no __version__; zoo.info showed a card as one quoted line in a notebook; the
+    examples in zoo/__init__.py were never run (test_docstrings walks submodules only)."""
+    import doctest
+
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    proc = subprocess.run([sys.executable, "-c", "import zoo.model"], capture_output=True,
+                          text=True, timeout=300, cwd=REPO, env=env)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr[-2000:]
+    assert zoo.__version__ == zoo.bundle._version("rnn-zoo")
+    card = zoo.info("ner-bilstm")
+    assert isinstance(card, str) and repr(card) == card == card._repr_markdown_()
+    result = doctest.testmod(zoo, optionflags=doctest.ELLIPSIS)
+    assert result.attempted >= 8 and result.failed == 0

@@ -6,7 +6,14 @@ Only the public API lives here; TensorFlow is imported on first use, so `import 
 >>> import zoo
 >>> "ner-bilstm" in zoo.list_models()
 True
+
+`zoo.load` keeps TensorFlow's C++ start-up lines quiet, as the `zoo` command does; set
+TF_CPP_MIN_LOG_LEVEL (0 shows all) or import TensorFlow first to see them. A loaded model
+does not pickle (pass its name to a worker that calls zoo.load), and a child process forked
+after TensorFlow ran is refused (it would hang): use multiprocessing's "spawn" context.
 """
+from importlib.metadata import PackageNotFoundError, version as _version
+
 from . import bundle, registry, runtime
 from .errors import ZooError
 from .registry import Entry, register
@@ -14,21 +21,75 @@ from .registry import Entry, register
 __all__ = ["load", "list_models", "info", "dataset", "train", "register", "runtime", "Entry",
            "ZooError"]
 
+try:        # the version the bundles' manifests record (zoo.bundle.write_manifest)
+    __version__ = _version("rnn-zoo")
+except PackageNotFoundError:        # a checkout on PYTHONPATH, never installed
+    __version__ = "unknown"
+
+
+class Card(str):
+    """A model card: the markdown text itself (a str), shown as rendered markdown in
+    Jupyter and as text, not one long quoted line, at a Python prompt.
+
+    >>> Card("# ner-bilstm")
+    # ner-bilstm
+    """
+
+    def __repr__(self):
+        return str(self)
+
+    def _repr_markdown_(self):
+        return str(self)
+
+
+# What a user of the `zoo` command types in Python first: the CLI's words that are no
+# function here (AttributeError: module 'zoo' has no attribute 'list' said nothing more).
+_CLI_WORDS = {"list": "zoo.list_models()", "predict": "zoo.load(NAME).predict(INPUTS)",
+              "evaluate": "zoo.load(NAME).evaluate(DATA)",
+              "fine_tune": "zoo.load(NAME).fine_tune(DATA)",
+              "export": "zoo.load(NAME).export(PATH)", "version": "zoo.__version__"}
+
+
+def __getattr__(name: str):
+    if name in _CLI_WORDS:
+        raise AttributeError(f"module 'zoo' has no attribute {name!r}; expected "
+                             f"{_CLI_WORDS[name]}", name=name, obj=__name__)
+    raise AttributeError(f"module 'zoo' has no attribute {name!r}", name=name, obj=__name__)
+
 
 def list_models() -> list[str]:
-    """Names of every registered model, sorted."""
+    """Names of every registered model, sorted.
+
+    >>> import zoo
+    >>> zoo.list_models()[:2]
+    ['caption-cnn-lstm', 'charlm-lstm']
+    """
     return registry.names()
 
 
-def info(name: str) -> str:
-    """The model card (markdown) of a registered model or a bundle directory."""
+def info(name: str) -> Card:
+    """The model card (markdown) of a registered model or a bundle directory.
+
+    >>> import zoo
+    >>> print(zoo.info("ner-bilstm").splitlines()[0])
+    # ner-bilstm
+    """
     from .bundle import read_card
 
-    return read_card(name)
+    return Card(read_card(name))
 
 
 def load(name_or_path: str):
-    """A ready-to-use `ZooModel`: a registered name (shipped weights) or a bundle directory."""
+    """A ready-to-use `ZooModel`: a registered name (shipped weights) or a bundle directory.
+    Each call loads its own copy of the weights (fine-tune one, keep the other).
+
+    >>> import zoo
+    >>> m = zoo.load("ner-bilstm")
+    >>> m
+    ZooModel('ner-bilstm', params=3,294,382)
+    >>> [e["type"] for e in m.predict("Angela Merkel visited Paris .")[0]["entities"]]
+    ['PER', 'LOC']
+    """
     from .model import ZooModel
 
     return ZooModel.load(name_or_path)
@@ -52,7 +113,12 @@ def dataset(name: str, split: str = "valid", data: str | None = None) -> list:
 
 
 def train(name: str, data: str | None = None, out: str | None = None, **overrides):
-    """Train `name` from scratch with its recipe; returns the trained `ZooModel`."""
+    """Train `name` from scratch with its recipe; returns the trained `ZooModel`.
+
+    >>> import zoo
+    >>> zoo.train("ner-bilstm", out="runs/ner", epochs=1)       # doctest: +SKIP
+    ZooModel('ner-bilstm', params=3,294,382)
+    """
     from .recipes import train as _train
 
     return _train(name, data=data, out=out, **overrides)

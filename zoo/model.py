@@ -7,9 +7,20 @@
 """
 from __future__ import annotations
 
+import copy
 import json
 import logging
+import os
+import sys
 from pathlib import Path
+
+if "tensorflow" not in sys.modules and os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3") != "0":
+    # zoo.load in a notebook or a script printed TensorFlow's C++ start-up lines (CUDA
+    # probes, "failed call to cuInit"), which no log level hides, as the zoo command never
+    # does; TF_CPP_MIN_LOG_LEVEL=0, or TensorFlow imported first, shows them.
+    from .cli import import_tensorflow_quietly
+
+    import_tensorflow_quietly()
 
 import keras
 import numpy as np
@@ -20,12 +31,25 @@ import zoo.layers  # noqa: F401  (registers the shared layers before any load)
 from . import bundle, registry
 from .beam import takes_batches
 from .data import portable_record
-from .errors import BundleError, InputError
+from .errors import BundleError, InputError, ZooError
 from .options import MAX_BATCH_SIZE, check_examples, check_int, check_options
 from .runtime import load_host, run_units, task_method
 from .training import fine_tune
 
 log = logging.getLogger("zoo")
+# The process whose TensorFlow runs the models it loaded. A child forked from it afterwards
+# (multiprocessing's default on Linux) inherits TensorFlow's state without its threads, and
+# its first predict or zoo.load waited for ever.
+_TF_STARTED_IN: int | None = None
+
+
+def check_process(what: str) -> None:
+    """A ZooError in a child forked after its parent ran TensorFlow, where it would hang."""
+    if _TF_STARTED_IN not in (None, os.getpid()):
+        raise ZooError(f"{what}: this process was forked from process {_TF_STARTED_IN} after "
+                       f"TensorFlow ran there, and TensorFlow hangs in such a child; expected "
+                       f"workers started with multiprocessing.get_context('spawn') (or "
+                       f"ProcessPoolExecutor(mp_context=...)) that call zoo.load themselves")
 
 
 def numpy_call(function, inputs: dict) -> dict:
@@ -39,7 +63,10 @@ class ZooModel:
 
     def __init__(self, entry: registry.Entry, keras_model: keras.Model, preprocessor: dict,
                  metrics: dict | None = None, hparams: dict | None = None):
+        global _TF_STARTED_IN
+        _TF_STARTED_IN = _TF_STARTED_IN or os.getpid()
         self.entry, self.keras_model, self.preprocessor = entry, keras_model, preprocessor
+        self.source = entry.name        # what zoo.load was given (a bundle's folder), for messages
         self.metrics = metrics or {}
         self.history: list[dict] = []       # per-epoch records of the fine_tune that made it
         self.hparams = hparams or {}
@@ -51,7 +78,30 @@ class ZooModel:
         """The same weights (and the same traced call: no retrace) under another
         preprocessor config, e.g. a speech model normalised for one speaker."""
         other = ZooModel(self.entry, self.keras_model, preprocessor, self.metrics, self.hparams)
-        other._call = self._call
+        other._call, other.source = self._call, self.source
+        return other
+
+    # ---- copies: multiprocessing, joblib and scikit-learn pickle or deep-copy a model ----
+    def __reduce_ex__(self, protocol):
+        # "Can't pickle local object 'ZooModel.__init__.<locals>.<lambda>'" said nothing of
+        # what to do; a traced TensorFlow function cannot travel to another process.
+        raise TypeError(f"a ZooModel ({self.entry.name}) cannot be pickled: its TensorFlow "
+                        f"functions do not travel between processes; expected its name or "
+                        f"bundle folder ({self.source!r}) passed to the worker, which calls "
+                        f"zoo.load itself (m.save(DIR) first for a model changed in memory)")
+
+    def __copy__(self):
+        other = object.__new__(ZooModel)
+        other.__dict__.update(self.__dict__)
+        return other
+
+    def __deepcopy__(self, memo):
+        """Weights of its own (fine-tune the copy, keep the original), as save() copies them."""
+        bare = keras.Model.from_config(self.keras_model.get_config())
+        bare.set_weights(self.keras_model.get_weights())
+        other = ZooModel(self.entry, bare, *copy.deepcopy(
+            (self.preprocessor, self.metrics, self.hparams), memo))
+        other.history, other.source = copy.deepcopy(self.history, memo), self.source
         return other
 
     def __getattr__(self, name):
@@ -59,11 +109,14 @@ class ZooModel:
         driven by this model's exported functions (see `call_function`)."""
         if name.startswith("_") or "entry" not in self.__dict__:
             raise AttributeError(name)
+        check_process(f"{self.entry.name} {name}")
         return task_method(self.host(), self.call_function, name)
 
     # ---- loading and saving -------------------------------------------------------------
     @classmethod
     def load(cls, name_or_path: str | Path) -> "ZooModel":
+        shown = os.fspath(name_or_path) if isinstance(name_or_path, os.PathLike) else name_or_path
+        check_process(f"zoo.load({shown!r})")
         directory = bundle.resolve(name_or_path)
         manifest = bundle.check(directory)
         prep = bundle.read_json(directory / "preprocessor.json")
@@ -83,6 +136,7 @@ class ZooModel:
             raise BundleError(f"{directory / 'preprocessor.json'}: not usable by "
                               f"{entry.name}'s host ({type(e).__name__}: {e})"
                               f"{bundle.written_by(manifest)}") from None
+        zm.source = str(shown)
         return zm
 
     def save(self, directory: str | Path, command: str | None = None) -> Path:
@@ -210,6 +264,7 @@ class ZooModel:
     def call_function(self, name: str, inputs: dict) -> dict:
         """Run one exported function on numpy inputs (batch 1): the host's loops call this,
         and `zoo.runtime` gives them the same call over TFLite or ONNX."""
+        check_process(f"{self.entry.name} {name}")
         functions = self.functions()
         if name not in functions:
             raise InputError(f"{self.entry.name} has no function {name!r}; it has "
@@ -221,6 +276,7 @@ class ZooModel:
         `options` (e.g. `horizon=5`, `beam=4`) go to the application's host. A host with
         `run(encoded, call)` drives its own loop over `call_function` (autoregressive
         models); otherwise the units run through the whole model in batches."""
+        check_process(f"{self.entry.name} predict")
         check_int(batch_size, "batch_size", 1, MAX_BATCH_SIZE)
         host = self.host()
         check_options(host.encode, options, f"{self.entry.name} predict")
@@ -236,6 +292,7 @@ class ZooModel:
         picks one split of a file or folder that holds several (zoo.data.read_split)."""
         from .data import dataset_name, read_split
 
+        check_process(f"{self.entry.name} evaluate")
         evaluator = self.entry.module("evaluate").evaluate
         # before any reading: a misspelt option was a raw TypeError after the data was read
         check_options(evaluator, kwargs, f"{self.entry.name} evaluate", skip=2)
@@ -262,6 +319,7 @@ class ZooModel:
         learns the new data without forgetting the old (`new_share`: the new data's part of
         the mix, 0.2); `callbacks=[...]` run beside the zoo's own, and the returned
         model's `history` has one record an epoch; see zoo.training.fine_tune."""
+        check_process(f"{self.entry.name} fine_tune")
         return fine_tune(self, data, validation=validation, epochs=epochs, out=out, **overrides)
 
     def export(self, path: str | Path, quantize: str | None = None, overwrite: bool = False,
@@ -271,6 +329,7 @@ class ZooModel:
         examples (default: the entry's `quantized_agreement`) is refused."""
         from .export import export
 
+        check_process(f"{self.entry.name} export")
         return export(self, Path(path), quantize=quantize, overwrite=overwrite,
                       min_agreement=min_agreement)
 
@@ -278,7 +337,9 @@ class ZooModel:
         return self.preprocessor.get("examples") or []
 
     def __repr__(self):
-        return f"ZooModel({self.entry.name!r}, params={self.keras_model.count_params():,})"
+        # a fine-tune loaded from its folder says so: two models in a notebook read the same
+        loaded = "" if self.source == self.entry.name else f", bundle={self.source!r}"
+        return f"ZooModel({self.entry.name!r}, params={self.keras_model.count_params():,}{loaded})"
 
 
 def refuse_whole_dataset(entry, data) -> None:

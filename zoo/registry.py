@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import threading
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -134,6 +135,10 @@ RECIPE_PARTS = ("data", "model", "fit", "evaluate")
 _ENTRIES: dict[str, Entry] = {}
 _ROLES: dict[tuple, Role] = {}
 _discovered = False
+# Two threads' first zoo.load at once: the second saw discovery under way and looked up a
+# registry still half-filled ("unknown model 'summarize-attn'"); it now waits for the first.
+_DISCOVERING = threading.RLock()
+_complete = False
 
 
 def register(entry: Entry | None = None, **fields) -> Entry:
@@ -146,12 +151,16 @@ def register(entry: Entry | None = None, **fields) -> Entry:
 
 
 def _discover() -> None:
-    global _discovered
-    if _discovered:
+    global _discovered, _complete
+    if _complete:
         return
-    _discovered = True
-    for ep in entry_points(group="zoo.pipelines"):
-        importlib.import_module(ep.value)
+    with _DISCOVERING:
+        if _discovered:         # done by another thread, or this one's own imports asking
+            return
+        _discovered = True
+        for ep in entry_points(group="zoo.pipelines"):
+            importlib.import_module(ep.value)
+        _complete = True
 
 
 def names() -> list[str]:
