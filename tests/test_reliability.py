@@ -900,3 +900,40 @@ def test_loading_a_model_is_quiet_and_the_api_documented():
     assert isinstance(card, str) and repr(card) == card == card._repr_markdown_()
     result = doctest.testmod(zoo, optionflags=doctest.ELLIPSIS)
     assert result.attempted >= 8 and result.failed == 0
+
+
+def test_a_full_disk_while_saving_a_model_or_its_card_is_one_line(tmp_path, monkeypatch):
+    """ZooModel.save on a full disk was a raw "OSError: [Errno 28]"; a card rewritten (zoo
+    compare) wrote metrics.json and then failed on card.md, leaving the two disagreeing."""
+    import errno
+
+    import keras
+
+    import zoo
+    from zoo import bundle
+    from zoo.errors import BundleError
+
+    m = zoo.load("forecast-lstm")
+    out = m.save(tmp_path / "b")
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(keras.Model, "save", full)
+    with pytest.raises(BundleError, match=rf"{tmp_path / 'new'}: cannot write the bundle: no space "
+                                          rf"left on the disk; .* resumes from its checkpoint"):
+        m.save(tmp_path / "new")
+    monkeypatch.undo()
+    real = type(out).write_text
+
+    def card_fails(self, *args, **kwargs):      # the second file of the two fails
+        if "card.md" in self.name:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(self, *args, **kwargs)
+    monkeypatch.setattr(type(out), "write_text", card_fails)
+    m.metrics["note"] = "changed"
+    with pytest.raises(OSError):
+        m.write_card(out)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before    # neither file moved
+    monkeypatch.undo()
+    bundle.check(out)

@@ -290,15 +290,21 @@ def write_manifest(directory: Path, name: str) -> dict:
     return manifest
 
 
-def write_whole(path: Path, text: str) -> None:
-    """`text` written beside `path` as UTF-8, then renamed over it: a disk that filled up
-    mid-write left a manifest cut short ("not valid JSON") in place of a good one."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+def write_whole(path: Path, text: str, **more: str) -> None:
+    """`text` written beside `path` as UTF-8, then renamed over it (and each of `more`, a
+    file name beside `path` and its text, likewise; none is renamed until all are written):
+    a disk that filled up mid-write left a manifest cut short ("not valid JSON") in place of
+    a good one, or a new metrics.json beside the old card."""
+    texts = {path: text, **{path.with_name(name): t for name, t in more.items()}}
+    tmps = {p: p.with_name(f".{p.name}.tmp-{os.getpid()}") for p in texts}
     try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
+        for p, t in texts.items():
+            tmps[p].write_text(t, encoding="utf-8")
+        for p, tmp in tmps.items():
+            os.replace(tmp, p)
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        for tmp in tmps.values():
+            tmp.unlink(missing_ok=True)
         raise
 
 

@@ -142,17 +142,27 @@ class ZooModel:
     def save(self, directory: str | Path, command: str | None = None) -> Path:
         """Write a bundle (DESIGN.md "Bundle"); `zoo.load(directory)` gives it back."""
         directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        # A bare copy without optimizer state keeps the bundle small.
-        bare = keras.Model.from_config(self.keras_model.get_config())
-        bare.set_weights(self.keras_model.get_weights())
-        bare.save(directory / "model.keras")
-        (directory / "preprocessor.json").write_text(json.dumps(
-            {"model": self.entry.name, "preprocessor": self.preprocessor,
-             "hparams": self.hparams}, ensure_ascii=False), encoding="utf-8")
-        if command:
-            self.metrics["command"] = command
-        return self.write_card(directory)
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            # A bare copy without optimizer state keeps the bundle small.
+            bare = keras.Model.from_config(self.keras_model.get_config())
+            bare.set_weights(self.keras_model.get_weights())
+            bare.save(directory / "model.keras")
+            (directory / "preprocessor.json").write_text(json.dumps(
+                {"model": self.entry.name, "preprocessor": self.preprocessor,
+                 "hparams": self.hparams}, ensure_ascii=False), encoding="utf-8")
+            if command:
+                self.metrics["command"] = command
+            return self.write_card(directory)
+        except OSError as e:
+            if e.errno not in bundle.WRITE_ERRORS:
+                raise
+            # a raw "OSError: [Errno 27] File too large" said nothing of what was left
+            raise BundleError(f"{directory}: cannot write the bundle: "
+                              f"{bundle.WRITE_ERRORS[e.errno]}; its files there are incomplete. "
+                              f"Free some space and save again (zoo train and zoo fine-tune: "
+                              f"the same command, which resumes from its checkpoint in "
+                              f"{directory / 'train'} and writes the bundle)") from None
 
     def write_card(self, directory: str | Path) -> Path:
         """Write metrics.json, card.md and the manifest of the bundle at `directory` (the
@@ -161,8 +171,9 @@ class ZooModel:
 
         directory = Path(directory)
         self.metrics = portable_record(self.metrics)     # no machine's own paths in cards
-        (directory / "metrics.json").write_text(json.dumps(self.metrics, indent=2) + "\n")
-        (directory / "card.md").write_text(render_card(self, directory), encoding="utf-8")
+        # both files whole or neither (zoo compare on a full disk), then the manifest
+        bundle.write_whole(directory / "metrics.json", json.dumps(self.metrics, indent=2) + "\n",
+                           **{"card.md": render_card(self, directory)})
         bundle.write_manifest(directory, self.entry.name)
         return directory
 
