@@ -211,3 +211,104 @@ def test_ctrl_c_says_resume_only_for_training(argv, said, monkeypatch, capsys):
     monkeypatch.setattr(zoo.cli, "run", interrupted)
     assert zoo.cli.main(argv) == 130
     assert capsys.readouterr().err == said
+
+
+COMMANDS = ["list", "info", "predict", "train", "fine-tune", "evaluate", "compare", "export",
+            "bench", "demo", "pull", "serve", "batch-predict"]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_argument_of_every_command_has_a_help_line(command):
+    """`zoo info --help` said only "name", `zoo evaluate --help` gave --data no help, and
+    train's --epochs, --units ... said neither what they take nor their default."""
+    import argparse
+
+    from zoo.cli import _parser
+
+    sub = next(a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction))
+    assert command in sub.choices, sorted(sub.choices)
+    bare = [a.dest for a in sub.choices[command]._actions if not a.help]
+    assert not bare, f"zoo {command}: no help for {bare}"
+
+
+def test_help_gives_examples_and_defaults(capsys):
+    for argv, said in [([], "examples:\n  zoo list"),
+                       (["evaluate"], "zoo evaluate ner-bilstm --data test.conll"),
+                       (["train"], "default: the model's recipe, shown by zoo info NAME"),
+                       (["fine-tune"], "most epochs (default: 3;"),
+                       (["info"], "registered name (zoo list) or bundle folder")]:
+        with pytest.raises(SystemExit):
+            main([*argv, "--help"])
+        out = capsys.readouterr().out
+        assert said in " ".join(out.split()) or said in out, (argv, out)
+
+
+def test_list_has_a_header_and_aligned_columns(capsys):
+    """The task column was 10 wide: "text generation" and "summarization" pushed their
+    summaries out of line."""
+    assert main(["list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["NAME", "TASK", "SUMMARY"]
+    column = lines[0].index("SUMMARY")
+    for line in lines[1:]:
+        if not line.startswith(" "):            # a model's line, not a preset's
+            assert line[column - 2:column] == "  " and line[column] != " ", line
+
+
+def test_info_in_a_terminal_aligns_tables_and_names_the_pictures(capsys, monkeypatch):
+    """A terminal got raw `| a | b |` markdown and no word of the bundle's pictures."""
+    from zoo.card import terminal_text
+
+    text = terminal_text("x\n| metric | value |\n|---|---|\n| f1 | 0.9390 |\n| " + "w" * 60 + " | 1 |")
+    assert text.splitlines()[1:4] == ["metric".ljust(42) + "value", "-" * 40 + "  ------",
+                                      "f1".ljust(42) + "0.9390"]
+    assert text.splitlines()[4].startswith("w" * 37 + "...")
+    assert main(["info", "ner-bilstm"]) == 0             # piped: the markdown as written
+    out = capsys.readouterr().out
+    assert "| metric | value |" in out
+    assert out.splitlines()[-1].startswith("pictures: ") and "training_curve.png" in out
+    monkeypatch.setattr("sys.stdout.isatty", lambda: True)
+    assert main(["info", "ner-bilstm"]) == 0
+    assert "| metric | value |" not in capsys.readouterr().out
+
+
+def test_evaluate_prints_tables_and_says_which_split(capsys):
+    """per_type was not printed at all; the split that chose the epoch was not named so."""
+    from zoo.cli import print_metrics
+
+    card = {"valid": {"data": "conll2003/valid.txt"}, "report": {"data": "conll2003 [report]"}}
+    print_metrics({"f1": 0.94, "pinball_ratio_vs_naive_se": 0.000123, "big": 123456.7,
+                   "per_type": {"LOC": {"f1": 0.5}}, "data": "conll2003/valid.txt"}, card)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "f1".ljust(len("pinball_ratio_vs_naive_se")) + " 0.9400"
+    assert lines[1].endswith(" 0.000123") and lines[2].endswith(" 1.23e+05")
+    assert "per_type:" in lines and any(ln.split() == ["LOC", "0.5000"] for ln in lines)
+    assert lines[-1].startswith("note: conll2003/valid.txt is this model's selection split")
+    print_metrics({"f1": 0.9, "data": "conll2003 [report]"}, card)
+    assert capsys.readouterr().out.splitlines()[-1].endswith("nothing was chosen on it")
+    print_metrics({"f1": 0.9, "data": "conll2003 [train]"}, card)      # no note
+    assert capsys.readouterr().out.splitlines()[-1].startswith("data ")
+
+
+def test_long_work_shows_signs_of_life_on_stderr_only(capsys, monkeypatch):
+    """`zoo evaluate`, `zoo pull`, `zoo batch-predict` said nothing for minutes, and a
+    progress bar into a log was nothing at all; now a plain line now and then there."""
+    import time
+
+    import zoo.monitor as monitor
+    from zoo.cli import working
+
+    with working("zoo evaluate x", after=0.05, every=0.05):
+        time.sleep(0.3)
+    out, err = capsys.readouterr()
+    assert out == "" and err.splitlines()[0].startswith("zoo evaluate x: working, ")
+    monkeypatch.setattr(monitor, "PLAIN_AFTER_S", 0.0)
+    monkeypatch.setattr(monitor, "PLAIN_EVERY_S", 0.0)
+    for _ in monitor.progress(range(3), desc="scoring", unit="batch"):
+        time.sleep(0.01)
+    out, err = capsys.readouterr()
+    assert out == "" and "\r" not in err and "scoring: 3/3 batch (100%)" in err
+    monkeypatch.setenv("ZOO_PROGRESS", "0")
+    with working("zoo pull x", after=0.0, every=0.01):
+        time.sleep(0.1)
+    assert capsys.readouterr().err == ""

@@ -14,6 +14,45 @@ def format_metric(v) -> str:
     return f"{v:.4f}" if isinstance(v, float) else str(v)
 
 
+def terminal_text(markdown: str, cell: int = 40) -> str:
+    """A card for a terminal (`zoo info` with stdout on one): each markdown table's columns
+    aligned, its `|---|` line a rule, and a cell over `cell` characters cut ("..."), where
+    raw pipes ran the fine-tuning tables to ~250-character lines. The rest is
+    left as written; piped or redirected, `zoo info` prints the markdown itself.
+
+    >>> print(terminal_text("| metric | value |\\n|---|---|\\n| f1 | 0.9390 |"))
+    metric  value
+    ------  ------
+    f1      0.9390
+    """
+    import re
+
+    def cells(line: str) -> list[str]:
+        parts = re.split(r"(?<!\\)\|", line.strip().strip("|"))
+        return [c.strip() if len(c.strip()) <= cell else c.strip()[:cell - 3] + "..."
+                for c in parts]
+
+    out, table = [], []
+
+    def flush():
+        if table:
+            rows = [r for r in table if not all(set(c) <= set("-: ") for c in r)]
+            n = max(map(len, rows))
+            widths = [max(len(r[i]) if i < len(r) else 0 for r in rows) for i in range(n)]
+            lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+            out.extend(lines[:1] + ["  ".join("-" * w for w in widths)] + lines[1:])
+            table.clear()
+
+    for line in markdown.splitlines():
+        if line.startswith("|"):
+            table.append(cells(line))
+        else:
+            flush()
+            out.append(line)
+    flush()
+    return "\n".join(out)
+
+
 def metric_tables(metrics: dict) -> list[str]:
     """A markdown table of the flat numbers (none when there are none), then one table
     per nested {row: {col: value}}.

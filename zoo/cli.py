@@ -37,6 +37,17 @@ from .options import check_out_folder, check_output_file, not_found
 
 
 
+EPILOG = """examples:
+  zoo list
+  zoo predict ner-bilstm "EU rejects German call to boycott British lamb ."
+  zoo evaluate ner-bilstm --data test.conll --json
+  zoo export ner-bilstm --format tflite --out ner.tflite
+
+NAME may always be a bundle folder. `zoo COMMAND --help` gives a command's options and
+defaults; `zoo predict NAME --help` a model's predict options. --verbose (anywhere)
+shows TensorFlow's own messages."""
+
+
 def _seeds(text: str) -> list[int]:
     try:
         return [int(s) for s in text.split(",")]
@@ -56,11 +67,21 @@ def _parser(predict_help: bool | str = False) -> argparse.ArgumentParser:
     """The argument parser; `predict_help` adds the per-model options and their bounds to
     `zoo predict --help` (it imports every application's numpy host, so only on --help);
     a model's name there (`zoo predict NAME --help`) shows that model's alone."""
-    p = argparse.ArgumentParser(prog="zoo", description="Recurrent-network model zoo.")
-    sub = p.add_subparsers(dest="command", required=True)
-    sub.add_parser("list", help="registered models")
-    s = sub.add_parser("info", help="a model card")
-    s.add_argument("name")
+    # Every command's help gives each argument what it takes and its default, and a few
+    # examples where a user would otherwise guess (the README's "Command line" shows more).
+    raw = argparse.RawDescriptionHelpFormatter
+    p = argparse.ArgumentParser(prog="zoo", description="Recurrent-network model zoo.",
+                                formatter_class=raw, epilog=EPILOG)
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser("list", help="registered models", description="The registered models: "
+                   "name, task and summary; presets, and bundles `zoo pull` stored, below "
+                   "their model. `zoo info NAME` shows one in full.")
+    s = sub.add_parser("info", help="a model card", formatter_class=raw,
+                       description="A model's card (markdown): measured metrics, recipe, limits;\n"
+                                   "the pictures the bundle holds are named below it.",
+                       epilog="examples:\n  zoo info ner-bilstm\n  zoo info runs/ner      "
+                              "# a bundle folder (zoo train --out)")
+    s.add_argument("name", metavar="NAME|DIR", help="registered name (zoo list) or bundle folder")
     s = sub.add_parser("predict", help="run a model on raw inputs",
                        description="Run a model on raw inputs. Options (--name value) go "
                                    "to the model's predict(),\nor to its task method when no "
@@ -76,13 +97,28 @@ def _parser(predict_help: bool | str = False) -> argparse.ArgumentParser:
                    "further --option value pairs go to the model's predict / task method")
     s.add_argument("--json", action="store_true", help="print JSON instead of a summary")
     for cmd in ("train", "fine-tune"):
-        s = sub.add_parser(cmd, help=f"{cmd} a model")
-        s.add_argument("name")
+        s = sub.add_parser(cmd, help="train a model from scratch with its recipe" if cmd == "train"
+                           else "fine-tune a model on your own data", formatter_class=raw, epilog=(
+            "examples:\n  zoo train ner-bilstm --out runs/ner --epochs 1 --steps-per-epoch 20"
+            "   # a quick try\n  zoo train ner-bilstm --data $ZOO_DATA/conll2003 --out runs/ner "
+            "--seeds 1,2,3\n  zoo train music-lstm --out runs/m --hparam head=sigmoid"
+            if cmd == "train" else
+            "examples:\n  zoo fine-tune ner-bilstm --data train.conll --validation dev.conll "
+            "--out my-ner/\n  zoo fine-tune speech-ctc --data my_recordings/ --rehearse "
+            "--out my-speech/\nthen: zoo evaluate my-ner/ --data test.conll"))
+        s.add_argument("name", metavar="NAME" if cmd == "train" else "NAME|DIR",
+                       help="registered name (zoo list)" if cmd == "train"
+                       else "registered name or bundle folder to start from")
         s.add_argument("--data", required=cmd == "fine-tune", type=_path,
-                       help="training data (train: a dataset folder; fine-tune: your file, or a folder "
-                            "where the model reads one: audio, MIDI, images, texts)")
+                       metavar="FOLDER" if cmd == "train" else "PATH",
+                       help="a dataset folder laid out as the model's own (default: that one, "
+                            "under $ZOO_DATA)" if cmd == "train" else
+                            "your data: a file in the model's format (README: Data formats), or "
+                            "a folder the model reads (audio, MIDI, images, texts)")
         if cmd == "fine-tune":     # train validates on the dataset folder's valid split
-            s.add_argument("--validation", type=_path, help="validation file (it chooses the epoch)")
+            s.add_argument("--validation", type=_path, metavar="FILE",
+                           help="validation file (it chooses the epoch; default: every tenth "
+                                "example of --data, held out)")
             s.add_argument("--rehearse", nargs="?", const=True, metavar="FOLDER",
                            help="mix the train split of FOLDER (default: the model's own "
                                 "training data) into fine-tuning so it is not forgotten")
@@ -90,53 +126,76 @@ def _parser(predict_help: bool | str = False) -> argparse.ArgumentParser:
                            help="never rehearse (the default rehearses the model's training "
                                 "data when your data adds label types and leaves old ones "
                                 "untagged)")
-            s.add_argument("--new-share", type=float,
+            s.add_argument("--new-share", type=float, metavar="FRACTION",
                            help="with --rehearse: fraction of the mix that is your data (0.2)")
             s.add_argument("--replace-labels", action="store_true",
                            help="use your data's label set instead of adding its new labels "
                                 "to the model's (the old types are dropped)")
-            s.add_argument("--labels", help="the label set, comma-separated (replaces the "
+            s.add_argument("--labels", metavar="A,B,...", help="the label set, comma-separated (replaces the "
                                             "model's; must cover every tag of your data)")
-        s.add_argument("--out", required=True, type=_path, help="bundle directory to write")
-        s.add_argument("--epochs", type=int)
-        s.add_argument("--batch-size", type=int)
-        s.add_argument("--learning-rate", type=float)
+        s.add_argument("--out", required=True, type=_path, metavar="DIR",
+                       help="bundle folder to write (a run stopped there resumes with the same "
+                            "command)")
+        recipe = ("default: the model's recipe, shown by zoo info NAME" if cmd == "train" else
+                  "default: the bundle's recipe, shown by zoo info NAME, with the model's "
+                  "fine-tuning settings over it")
+        s.add_argument("--epochs", type=int, metavar="N",
+                       help=f"most epochs ({'default: 3' if cmd == 'fine-tune' else recipe}; "
+                            f"early stopping may end sooner)")
+        s.add_argument("--batch-size", type=int, metavar="N", help=f"examples a step ({recipe})")
+        s.add_argument("--learning-rate", type=float, metavar="LR", help=f"peak learning rate ({recipe})")
         if cmd == "train":         # a fine-tune keeps the architecture (training.fine_tune)
-            s.add_argument("--cell", choices=["lstm", "gru", "rnn"])
-            s.add_argument("--units", type=int)
-            s.add_argument("--layers", type=int)
-        s.add_argument("--seeds", type=_seeds,
-                       help="e.g. 1,2,3: train each, ship the best" if cmd == "train" else
-                       "the random seed (shuffling, dropout, the new vocabulary rows); one value")
-        s.add_argument("--steps-per-epoch", type=int)
+            s.add_argument("--cell", choices=["lstm", "gru", "rnn"],
+                           help=f"the recurrent cell ({recipe})")
+            s.add_argument("--units", type=int, metavar="N", help=f"units a recurrent layer ({recipe})")
+            s.add_argument("--layers", type=int, metavar="N", help=f"recurrent layers ({recipe})")
+        s.add_argument("--seeds", type=_seeds, metavar="N[,N...]",
+                       help="e.g. 1,2,3: train each, ship the best (default: the recipe's seed)"
+                       if cmd == "train" else "the random seed (shuffling, dropout, the new "
+                       "vocabulary rows); one value (default: the recipe's)")
+        s.add_argument("--steps-per-epoch", type=int, metavar="N",
+                       help="cut each epoch to N steps (default: all of the data; for a quick try)")
         # --distribute too: it read as an unknown hyper-parameter "distribute"
         s.add_argument("--strategy", "--distribute", default="auto",
                        choices=["auto", "default", "mirrored", "multi_worker"],
-                       help="tf.distribute strategy: multi_worker across the processes "
+                       metavar="STRATEGY",
+                       help="tf.distribute strategy, auto|default|mirrored|multi_worker: multi_worker across the processes "
                             "TF_CONFIG names, mirrored across local GPUs; auto (default): "
                             "multi_worker when TF_CONFIG names several workers")
         s.add_argument("--hparam", action="append", default=[], metavar="KEY=VALUE",
-                       help="any other recipe hyper-parameter, e.g. --hparam head=sigmoid "
-                            "(repeatable; values parse as JSON where they can)")
-    s = sub.add_parser("evaluate", help="measure a model on a data file")
-    s.add_argument("name")
-    s.add_argument("--data", required=True, type=_path)
+                       help="any other recipe hyper-parameter, e.g. --hparam head=sigmoid, or "
+                            "as --head sigmoid (repeatable; values parse as JSON where they can)")
+    s = sub.add_parser("evaluate", help="measure a model on a data file", formatter_class=raw,
+                       epilog="examples:\n  zoo evaluate ner-bilstm --data test.conll\n"
+                              "  zoo evaluate ner-bilstm --data $ZOO_DATA/conll2003 --split report "
+                              "--json\n  zoo evaluate speech-ctc --data my_recordings/")
+    s.add_argument("name", metavar="NAME|DIR", help="registered name or bundle folder")
+    s.add_argument("--data", required=True, type=_path, metavar="PATH",
+                   help="your data in the model's format (README: Data formats): a file, or "
+                        "a folder the model reads (audio, images, MIDI); a dataset of "
+                        "$ZOO_DATA needs --split")
     s.add_argument("--split", help="one split of a file or folder that holds several "
-                   "(e.g. train|valid|test of a .npz)")
+                   "(e.g. train|valid|report|test; default: all of --data)")
     s.add_argument("--json", action="store_true", help="last line: one JSON object of metrics")
     s = sub.add_parser("compare", help="add other runs (an ablation, a baseline) to a bundle's card")
     s.add_argument("bundle", help="the bundle directory whose card gets the table")
     s.add_argument("runs", nargs="+", help="bundle directories of the other runs (zoo train --out)")
-    s = sub.add_parser("export", help="TFLite, ONNX or SavedModel, parity-checked")
-    s.add_argument("name")
-    s.add_argument("--format", required=True, choices=["tflite", "onnx", "saved_model"])
+    s = sub.add_parser("export", help="TFLite, ONNX or SavedModel, parity-checked",
+                       formatter_class=raw, epilog="examples:\n  zoo export ner-bilstm --format "
+                       "tflite --out ner.tflite --quantize dynamic\n  zoo export my-ner/ --format "
+                       "saved_model --out ner_savedmodel/\n  zoo export ner-bilstm --format onnx "
+                       "--out exports/   # exports/ner-bilstm.onnx")
+    s.add_argument("name", metavar="NAME|DIR", help="registered name or bundle folder")
+    s.add_argument("--format", required=True, choices=["tflite", "onnx", "saved_model"],
+                   help="the export's kind")
     s.add_argument("--out", required=True, type=_path, help="the file (the suffix is added if missing), "
                    "a folder to write NAME.tflite / NAME.onnx into, or the SavedModel's folder")
-    s.add_argument("--quantize", choices=["dynamic", "float16"])
+    s.add_argument("--quantize", choices=["dynamic", "float16"],
+                   help="smaller weights: dynamic (int8) or float16 (default: none, float32)")
     s.add_argument("--overwrite", action="store_true",
                    help="replace --out even if it is a folder that is not an earlier export")
     s = sub.add_parser("bench", help="speed and size benchmark (needs `make bench` extras)")
-    s.add_argument("name")
+    s.add_argument("name", metavar="NAME", help="registered name with a benchmark")
     s.add_argument("options", nargs=argparse.REMAINDER, help="passed to the benchmark, e.g. --quick")
     s = sub.add_parser("demo", help="the shipped models on a few examples, with pictures")
     s.add_argument("names", nargs="*", metavar="NAME", help="models to run (default: all)")
@@ -263,6 +322,114 @@ def _overrides(args, options: dict | None = None) -> dict:
             raise ZooError(f"{given[key]} and {text} both set {key}; give it once")
         out[key], given[key] = value, text
     return out
+
+
+class working:
+    """A sign of life on stderr while a command works with no progress bar of its own
+    (`zoo evaluate` of a NER or forecasting file, `zoo pull` of a big archive, `zoo
+    batch-predict` under Beam): after 10 s "zoo CMD: working, 12 s" as one updating line on
+    a terminal, or after 30 s a plain line every 30 s where stderr is a log or a pipe;
+    quiet while a zoo.monitor.progress bar shows (a speech evaluation's), never on stdout,
+    off with ZOO_PROGRESS=0. Those commands said nothing for minutes."""
+
+    def __init__(self, what: str, after: float | None = None, every: float | None = None):
+        import threading
+
+        self.what, self.tty = what, sys.stderr.isatty()
+        # a log gets its first line later: a short run's stderr stays its error line alone
+        self.after = after if after is not None else 10.0 if self.tty else 30.0
+        self.every = every if every is not None else 1.0 if self.tty else 30.0
+        self.done, self.shown = threading.Event(), False
+        self.thread = threading.Thread(target=self._beat, daemon=True)
+
+    def __enter__(self):
+        if os.environ.get("ZOO_PROGRESS", "1") != "0":
+            self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.done.set()
+        if self.thread.is_alive():
+            self.thread.join()
+        if self.shown and self.tty:
+            sys.stderr.write("\r\x1b[K")      # the line cleared: the answer stands alone
+            sys.stderr.flush()
+
+    def _beat(self) -> None:
+        import time
+
+        start = time.monotonic()
+        if self.done.wait(self.after):
+            return
+        while not self.done.is_set():
+            tqdm = sys.modules.get("tqdm")
+            bars = getattr(getattr(tqdm, "tqdm", None), "_instances", ())
+            if not any(not getattr(b, "disable", True) for b in list(bars)):
+                text = f"{self.what}: working, {time.monotonic() - start:.0f} s"
+                sys.stderr.write(f"\r{text}\x1b[K" if self.tty else text + "\n")
+                sys.stderr.flush()
+                self.shown = True
+            self.done.wait(self.every)
+
+
+def own_split(data: str, card: dict) -> str | None:
+    """"valid" or "report" where `data` (metrics' `data`: "conll2003 [valid]",
+    "conll2003/valid.txt") is the model's own selection or report split as its metrics.json
+    names them ("conll2003/valid.txt", "polyphonic [report]"); else None.
+
+    >>> card = {"valid": {"data": "conll2003/valid.txt"}, "report": {"data": "conll2003 [report]"}}
+    >>> [own_split(d, card) for d in ("conll2003 [valid]", "conll2003/valid.txt",
+    ...                                "conll2003 [report]", "conll2003 [train]", "x.conll")]
+    ['valid', 'valid', 'report', None, None]
+    """
+    def parts(text: str) -> tuple[str, str | None]:
+        base, bracket, rest = text.partition(" [")
+        return base, rest.rstrip("]") if bracket else None
+
+    def related(a: str, b: str) -> bool:        # one names the other or a folder of it
+        return a == b or a.startswith(b + "/") or b.startswith(a + "/")
+
+    base, split = parts(data)
+    valid, report = (parts(str(card.get(k, {}).get("data", ""))) for k in ("valid", "report"))
+    if split in ("valid", "report"):
+        ref = valid if split == "valid" else report
+        return split if ref[0] and related(base, ref[0]) else None
+    # a file read whole: the selection split only where that is a file of its own
+    # (valid.txt), not a file that holds every split (a .npz, a forecasting .csv.gz)
+    if split is None and base == valid[0] and Path(base).stem in ("valid", "dev"):
+        return "valid"
+    return None
+
+
+def print_metrics(metrics: dict, card: dict | None = None) -> None:
+    """`zoo evaluate`'s summary: one aligned line a number (4 decimals, or 3 significant
+    digits where 4 decimals say 0.0000 or hide the size) or note, then each per-class table
+    (`per_type` was not printed at all), then which of the model's own splits this was:
+    the selection split's numbers are optimistic, as its card says."""
+    from .card import metric_tables, terminal_text
+
+    def number(v):
+        if isinstance(v, bool) or not isinstance(v, float):
+            return str(v)
+        return f"{v:.4f}" if v == 0 or 1e-3 <= abs(v) < 1e4 else f"{v:.3g}"
+
+    flat = {k: v for k, v in metrics.items()
+            if v is None or isinstance(v, (int, float, str))}
+    width = max([12, *map(len, flat)])     # 12: as before, for scripts that read the lines
+    for k, v in flat.items():
+        print(f"{k:{width}s} {'n/a' if v is None else number(v)}")
+    tables = {k: v for k, v in metrics.items() if isinstance(v, dict)}
+    if tables:
+        print("\n" + terminal_text("\n".join(metric_tables(tables))).replace("`", ""))
+    card = card or {}
+    split = own_split(str(metrics.get("data", "")), card)
+    if split == "valid":
+        print(f"note: {metrics['data']} is this model's selection split (it chose the epoch "
+              f"and settings): these numbers are optimistic"
+              + (f"; the report split ({card['report']['data']}) chose nothing"
+                 if card.get("report", {}).get("data") else ""))
+    elif split == "report":
+        print(f"note: {metrics['data']} is this model's report split: nothing was chosen on it")
 
 
 def _print_prediction(host, result, as_json: bool = False) -> None:
@@ -467,10 +634,24 @@ def run(argv: list[str]) -> int:
     if args.command == "list":
         from .hub import pulled
 
-        for name in zoo.list_models():
+        import shutil
+
+        names = zoo.list_models()
+        # columns as wide as their longest entry ("text generation" overran a 10-wide task
+        # column), under a header; on a terminal a summary is cut to its width (`zoo info
+        # NAME` has it whole), piped it is kept whole for grep
+        w_name = max(map(len, names + ["NAME"]))
+        w_task = max([len(registry.get(n).task) for n in names] + [len("TASK")])
+        width = shutil.get_terminal_size().columns if sys.stdout.isatty() else None
+        print(f"{'NAME':{w_name}s}  {'TASK':{w_task}s}  SUMMARY")
+        for name in names:
             e = registry.get(name)
-            print(f"{name:20s} {e.task:10s} {e.summary}" + ("" if e.shipped else " (not shipped "
-                  f"yet: zoo train {name})"))
+            # not shipped: said first, where a terminal's cut cannot drop it
+            line = f"{name:{w_name}s}  {e.task:{w_task}s}  " + ("" if e.shipped else
+                   f"(not shipped yet: zoo train {name}) ") + e.summary
+            if width and len(line) > width >= w_name + w_task + 4 + 20:   # 20: a summary's start
+                line = line[:width - 3] + "..."
+            print(line)
             if mine := pulled(name):    # zoo.load(name) gives it, not the shipped weights
                 print(f"  {name} loads the bundle zoo pull stored at {mine} (delete it for the "
                       f"shipped weights)")
@@ -479,7 +660,18 @@ def run(argv: list[str]) -> int:
     elif args.command == "info":
         from .hub import pulled
 
-        print(zoo.info(args.name))
+        from .bundle import resolve
+        from .card import terminal_text
+
+        card = str(zoo.info(args.name))
+        print(terminal_text(card) if sys.stdout.isatty() else card)
+        # a terminal shows no picture: name the bundle's own (its training curve, gradient
+        # flow), which the card does not mention
+        with warnings.catch_warnings():     # read_card said any warning of the name once
+            warnings.simplefilter("ignore")
+            pictures = sorted(resolve(args.name).glob("*.png"))
+        if pictures:
+            print("pictures: " + ", ".join(str(p) for p in pictures))
         # the card is the pulled bundle's: say so, as `zoo list` does, and how to go back
         if args.name in registry.names() and (mine := pulled(args.name)):
             print(f"{args.name} loads the bundle zoo pull stored at {mine} (delete it for the "
@@ -564,20 +756,20 @@ def run(argv: list[str]) -> int:
                   f"epoch ({valid}); measure it on data that chose nothing with "
                   f"`zoo evaluate {args.out} --data FILE`")
     elif args.command == "evaluate":
-        metrics = zoo.load(args.name).evaluate(args.data, split=args.split)
-        if not args.json:
-            for k, v in metrics.items():
-                if isinstance(v, (int, float)):
-                    print(f"{k:12s} {v:.4f}" if isinstance(v, float) else f"{k:12s} {v}")
-                elif v is None or isinstance(v, str):   # what was measured, notes, undefined
-                    print(f"{k:12s} {'n/a' if v is None else v}")
-        print(json.dumps(to_json(metrics)) if args.json else "")
+        m = zoo.load(args.name)
+        with working(f"zoo evaluate {args.name}"):
+            metrics = m.evaluate(args.data, split=args.split)
+        if args.json:
+            print(json.dumps(to_json(metrics)))
+        else:
+            print_metrics(metrics, m.metrics)
     elif args.command == "compare":
-        from .card import render_variants
+        from .card import render_variants, terminal_text
 
         m = zoo.load(args.bundle)
         table = m.compare(args.bundle, args.runs)
-        print("\n".join(render_variants(table, m.entry.module("evaluate").HEADLINE)))
+        text = "\n".join(render_variants(table, m.entry.module("evaluate").HEADLINE))
+        print(terminal_text(text) if sys.stdout.isatty() else text)
     elif args.command == "export":
         suffixes = {"tflite": ".tflite", "onnx": ".onnx", "saved_model": ""}
         suffix = suffixes[args.format]
@@ -598,7 +790,9 @@ def run(argv: list[str]) -> int:
             raise ZooError(f"--out {args.out}: the folder {str(folder)!r} "
                            f"{'is not a folder' if folder.exists() else 'does not exist'}; "
                            f"expected a path in an existing folder (create it first)")
-        report = zoo.load(args.name).export(out, quantize=args.quantize, overwrite=args.overwrite)
+        with working(f"zoo export {args.name}"):      # the parity check takes a while
+            report = zoo.load(args.name).export(out, quantize=args.quantize,
+                                                overwrite=args.overwrite)
         print(json.dumps(to_json(report)))      # a SavedModel's max_abs_diff: None
     elif args.command == "bench":
         entry = registry.get(args.name)
@@ -611,7 +805,9 @@ def run(argv: list[str]) -> int:
     elif args.command == "pull":
         from .hub import pull
 
-        print(f"stored {args.name} from {args.source} in {pull(args.name, args.source)}")
+        with working(f"zoo pull {args.name}"):
+            stored = pull(args.name, args.source)
+        print(f"stored {args.name} from {args.source} in {stored}")
     elif args.command == "serve":
         from .serve import serve
 
@@ -629,9 +825,11 @@ def run(argv: list[str]) -> int:
                 r.exc_info and isinstance(r.exc_info[1], ZooError)))
         from .batch_predict import batch_predict
 
-        m = batch_predict(args.name, args.input, args.output, runner=args.runner,
-                          workers=args.workers, fmt=args.format, whole_files=args.whole_files,
-                          batch_size=args.batch_size, beam_args=options.get("beam_args", ()))
+        with working("zoo batch-predict"):
+            m = batch_predict(args.name, args.input, args.output, runner=args.runner,
+                              workers=args.workers, fmt=args.format,
+                              whole_files=args.whole_files, batch_size=args.batch_size,
+                              beam_args=options.get("beam_args", ()))
         print(f"{m['predictions']:,} predictions in {len(m['shards'])} shard(s), "
               f"{m['dead_letters']:,} dead letter(s) ({m['files']:,} files, {m['model']} "
               f"{m['format']}, {m['runner']}); written to {args.output} (manifest.json)")

@@ -26,15 +26,45 @@ import tensorflow as tf
 from .layers import RecurrentStack
 
 
+class _Lines:
+    """tqdm's file when stderr is no terminal (a log file, `2>&1 | tee`, a CI job): each of
+    its updates one plain line, where its carriage returns made one ever longer line
+    nothing showed until the work ended; an update tqdm clears the line with is dropped."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def write(self, text: str) -> None:
+        text = text.replace("\r", "").replace("\x1b[A", "").strip()
+        if text:
+            self.stream.write(text + "\n")
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
+PLAIN_AFTER_S, PLAIN_EVERY_S = 30.0, 30.0     # progress where stderr is no terminal
+
+
 def progress(iterable=None, total: int | None = None, desc: str = "", unit: str = "it"):
     """A tqdm progress bar on stderr where a person waits (evaluating a split, exporting):
-    off when stderr is not a terminal (test logs, pipes; `--json` output is on stdout
-    anyway) or when ZOO_PROGRESS=0."""
+    one updating line on a terminal; where stderr is not one (a log, a pipe), a plain line
+    every 30 s once the work has taken 30 s (it was nothing at all: a long `zoo evaluate
+    ... 2>log` showed no sign of life; short runs and test logs still show none). Never
+    on stdout (`--json`'s); off with ZOO_PROGRESS=0."""
     from tqdm import tqdm
 
-    off = os.environ.get("ZOO_PROGRESS", "1") == "0" or not sys.stderr.isatty()
+    off = os.environ.get("ZOO_PROGRESS", "1") == "0"
+    if sys.stderr.isatty():
+        return tqdm(iterable, total=total, desc=desc, unit=unit, leave=False, disable=off,
+                    file=sys.stderr, dynamic_ncols=True)
     return tqdm(iterable, total=total, desc=desc, unit=unit, leave=False, disable=off,
-                file=sys.stderr, dynamic_ncols=True)
+                file=_Lines(sys.stderr), delay=PLAIN_AFTER_S, mininterval=PLAIN_EVERY_S,
+                ascii=True,
+                bar_format="{desc}: {n_fmt}/{total_fmt} {unit} ({percentage:.0f}%), "
+                           "{elapsed} elapsed, about {remaining} left"
+                if total is not None or hasattr(iterable, "__len__")
+                else "{desc}: {n_fmt} {unit}, {elapsed} elapsed")
 
 
 def predict_with_progress(zoo_model, inputs: list, desc: str, chunk: int = 32,
@@ -214,10 +244,17 @@ def plot_history(history: list[dict], path, headline: str, best_epoch: int | Non
     fig = _figure(figsize=(6.5, 4), layout="constrained")
     ax = fig.subplots()
     epochs = [h["epoch"] for h in history]
-    lines = ax.plot(epochs, [h.get("loss") for h in history], "b-o", label="training loss")
+    # a marker an epoch up to 30 epochs; past that they ran into one thick band (96 epochs)
+    few = len(epochs) <= 30
+    lines = ax.plot(epochs, [h.get("loss") for h in history], "b-o" if few else "b-",
+                    label="training loss")
     ax.set(xlabel="epoch", ylabel="training loss")
+    # whole epochs only: the default ticks read "2.5, 7.5, 17.5" epochs
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax2 = ax.twinx()
-    lines += ax2.plot(epochs, [h.get(f"val_{headline}") for h in history], "r-s",
+    lines += ax2.plot(epochs, [h.get(f"val_{headline}") for h in history], "r-s" if few else "r-",
                       label=f"validation {headline}")
     ax2.set_ylabel(f"validation {headline}", color="r")
     if best_epoch is not None:
