@@ -66,6 +66,12 @@ def test_piano_roll_has_labelled_axes(tmp_path):
     assert "beats" in ax.get_xlabel() and ax.get_ylabel() == "pitch"
     assert "C4" in [t.get_text() for t in ax.get_yticklabels()]
     assert piano_roll(roll, tmp_path / "r.png", primer_steps=8).stat().st_size > 5_000
+    # one bar collection a key and colour, not one a note (90,000 notes took minutes)
+    roll = np.zeros((400, 88))
+    roll[::2, 39] = 1                                   # 200 notes of one key
+    ax = piano_roll_figure(roll, primer_steps=100).axes[0]
+    assert len(ax.collections) == 2
+    assert sorted(len(c.get_paths()) for c in ax.collections) == [50, 150]
 
 
 def test_no_progress_bar_in_json_output(one_load, capsys, monkeypatch):
