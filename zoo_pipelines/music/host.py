@@ -138,8 +138,9 @@ class Host(contract.Host):
         (piece i draws from seed + i, or from seed[i] given one per piece);
         `out` / `png`: write each piece + continuation as MIDI / piano-roll picture
         (`song.mid`, or `song-0.mid`, `song-1.mid`, ... for several pieces)."""
+        # predict(None, steps=64) did not say that silence is [None] (null in zoo serve)
         inputs = as_batch(inputs, is_one_piece, "pieces (MIDI paths, lists of time steps of "
-                          "MIDI pitches, or piano rolls)")
+                          "MIDI pitches, piano rolls, or None to start from silence: [None])")
         steps = check_int(steps, "steps", 0, MAX_STEPS)
         temperature = check_number(temperature, "temperature", high=MAX_TEMPERATURE, above=0)
         seed = seeds(seed, len(inputs))
