@@ -202,6 +202,29 @@ def test_a_gzip_body_is_read_and_other_codings_or_an_empty_body_refused(ner):
         assert "\n" not in r.json()["error"]
 
 
+def test_a_body_over_the_limit_is_a_413_that_clients_without_expect_can_read(ner):
+    """The server answered 413 from Content-Length without reading the body and closed the
+    connection: curl (Expect: 100-continue) read the answer, but urllib and requests, still
+    sending, got 'Connection reset by peer' and never saw the one-line message."""
+    import urllib.error
+    import urllib.request
+
+    body = b'{"instances": ["' + b"x" * (24 << 20) + b'"]}'          # 1 MB allowed
+    for length in (True, False):            # declared, or found out while reading (chunked)
+        data = body if length else iter([body[i:i + 65536] for i in range(0, len(body), 65536)])
+        req = urllib.request.Request(ner.url + "/v1/models/ner-bilstm:predict", data=data,
+                                     headers={"Content-Type": "application/json"})
+        with pytest.raises(urllib.error.HTTPError) as e:
+            urllib.request.urlopen(req, timeout=60)
+        assert e.value.code == 413 and "(--max-body-mb)" in json.loads(e.value.read())["error"]
+    # one that waits for "100 Continue" (curl) is answered at once, without sending the body
+    with socket.create_connection(("127.0.0.1", int(ner.url.rsplit(":", 1)[1])), 10) as s:
+        s.sendall(b"POST /v1/models/ner-bilstm:predict HTTP/1.1\r\nHost: x\r\n"
+                  b"Expect: 100-continue\r\nContent-Length: %d\r\n\r\n" % len(body))
+        assert s.recv(200).startswith(b"HTTP/1.1 413")
+    assert ner.post("/v1/models/ner-bilstm:predict", {"instances": ["EU ."]}).status_code == 200
+
+
 def test_a_client_gone_mid_body_is_no_internal_error(ner):
     """A client that disconnected before sending its whole body was counted as a 500 and
     left a ClientDisconnect traceback in the server log ('a bug of ours'); it is a 499

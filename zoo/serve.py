@@ -75,6 +75,7 @@ SIGNATURE = "serving_default"   # the one signature each model has (as TF Servin
 URL_NAME = re.compile(r"\w[\w.~-]*")    # a name that reads the same in a URL path
 SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")     # \ud800..\udfff in a JSON string
 METHODS = ("predict", "plot")
+LINGER_BYTES = 64 << 20         # of an over-long body, read and dropped before the 413
 GRACE = 30                      # seconds SIGTERM / Ctrl-C wait for requests in flight
 VERSION = "1"                   # each model is served as TF Serving's version 1
 REQUEST_ID = re.compile(r"[\w.:/+=-]{1,128}")    # an X-Request-ID echoed as sent
@@ -469,16 +470,26 @@ class RequestId:
 async def read_json(request, limit: int):
     """The request body as JSON, refused past `limit` bytes (413) before it is all read."""
     length = request.headers.get("content-length")
-    if length and length.isdigit() and int(length) > limit:
-        raise HTTPError(413, f"request body of {int(length):,} bytes; this server takes at "
-                             f"most {limit:,} (--max-body-mb)")
+    over = (f"request body of {int(length):,} bytes; this server takes at most {limit:,} "
+            f"(--max-body-mb)") if length and length.isdigit() and int(length) > limit else None
+    # A client that waits for "100 Continue" (curl) sends nothing more: answer at once.
+    # Others go on sending, and closing on them reset the connection before they read the
+    # 413 (urllib, requests: "Connection reset by peer"), so the rest of an over-long body
+    # is read and dropped first, up to LINGER_BYTES more (nginx's lingering close).
+    if over and "100-continue" in request.headers.get("expect", "").lower():
+        raise HTTPError(413, over)
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
-        if size > limit:
-            raise HTTPError(413, f"request body over {limit:,} bytes; this server takes at "
-                                 f"most {limit:,} (--max-body-mb)")
-        chunks.append(chunk)
+        if over is None and size > limit:
+            over = (f"request body over {limit:,} bytes; this server takes at most {limit:,} "
+                    f"(--max-body-mb)")
+        if over is None:
+            chunks.append(chunk)
+        elif size > limit + LINGER_BYTES:
+            break
+    if over:
+        raise HTTPError(413, over)
     body = b"".join(chunks)
     # A gzip body (Content-Encoding: gzip, as TF Serving takes) was read as JSON: "not valid
     # JSON ('utf-8' codec can't decode byte 0x8b...)"; another coding was ignored.
