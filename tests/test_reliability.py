@@ -937,3 +937,49 @@ def test_a_full_disk_while_saving_a_model_or_its_card_is_one_line(tmp_path, monk
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before    # neither file moved
     monkeypatch.undo()
     bundle.check(out)
+
+
+def test_a_runtime_model_pickles_by_its_file_and_says_what_it_is(exported):
+    """multiprocessing and joblib pickle what they hand a worker: a RuntimeModel was a raw
+    "cannot pickle '_thread._local'", and its repr an object address."""
+    import pickle
+
+    import numpy as np
+
+    from zoo import runtime
+
+    path, _ = exported("forecast-lstm", "tflite")
+    m = runtime.load(path, threads=1)
+    assert repr(m) == f"RuntimeModel('forecast-lstm', format='tflite', path='{path}')"
+    again = pickle.loads(pickle.dumps(m))
+    import pandas as pd
+
+    close = 100 + np.cumsum(np.random.default_rng(0).normal(size=200))
+    series = {"dates": [str(d.date()) for d in pd.bdate_range("2020-01-01", periods=200)],
+              "close": close.tolist()}
+    assert again.threads == 1
+    pd.testing.assert_frame_equal(again.predict([series])[0], m.predict([series])[0])
+
+
+def test_the_zoos_warnings_are_one_category_a_user_can_filter(tmp_path, monkeypatch):
+    """The zoo's warnings were plain UserWarnings: silencing them (or raising them in a
+    test) meant silencing every library's."""
+    import re
+    import warnings
+
+    import zoo
+    from zoo import bundle
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "ner-bilstm").mkdir()           # a folder named like a registered model
+    with pytest.warns(zoo.ZooWarning, match="is a registered model and loads as such"):
+        bundle.resolve("ner-bilstm")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", zoo.ZooWarning)
+        with pytest.raises(zoo.ZooWarning):
+            bundle.resolve("ner-bilstm")
+    calls = [(p, call) for p in [*Path(REPO, "zoo").rglob("*.py"),
+                                 *Path(REPO, "zoo_pipelines").rglob("*.py")]
+             for call in re.findall(r"warnings\.warn\((?:[^()]|\([^()]*\))*\)", p.read_text())]
+    assert calls and all("ZooWarning" in call for _, call in calls), \
+        [str(p) for p, call in calls if "ZooWarning" not in call]

@@ -15,11 +15,11 @@ after TensorFlow ran is refused (it would hang): use multiprocessing's "spawn" c
 from importlib.metadata import PackageNotFoundError, version as _version
 
 from . import bundle, registry, runtime
-from .errors import ZooError
+from .errors import ZooError, ZooWarning
 from .registry import Entry, register
 
 __all__ = ["load", "list_models", "info", "dataset", "train", "register", "runtime", "Entry",
-           "ZooError"]
+           "ZooError", "ZooWarning"]
 
 try:        # the version the bundles' manifests record (zoo.bundle.write_manifest)
     __version__ = _version("rnn-zoo")

@@ -22,7 +22,7 @@ from importlib.metadata import version as _version
 from pathlib import Path
 
 from . import registry
-from .errors import BundleError, InputError, UnknownModelError
+from .errors import BundleError, InputError, UnknownModelError, ZooWarning
 from .options import check_buckets
 
 FORMAT_VERSION = 1
@@ -119,7 +119,7 @@ def resolve(name_or_path: str | Path) -> Path:
 
         warnings.warn(f"{text} is a registered model and loads as such; the "
                       f"{'folder' if path.is_dir() else 'file'} {text} in the current folder "
-                      f"is not read (load it as ./{text})", stacklevel=3)
+                      f"is not read (load it as ./{text})", stacklevel=3, category=ZooWarning)
     if path.is_dir() and not registered:
         return path
     # an export was called "not a bundle directory", with no word of what opens it (a

@@ -81,6 +81,12 @@ class BundleError(ZooError):
     """A bundle that is incomplete, tampered with (sha256 mismatch) or from a newer format."""
 
 
+class ZooWarning(UserWarning):
+    """What the zoo warns of (a document cut to the model's length, carried-forward prices):
+    one category, so a user can silence or raise them all,
+    `warnings.simplefilter("ignore", zoo.ZooWarning)`, and nothing else."""
+
+
 class ExportError(ZooError):
     """An export that failed to convert or failed its parity check."""
 

@@ -377,6 +377,17 @@ class RuntimeModel:
                                 if fmt == "tflite" else _Onnx(path, contents[path.name], threads))
         if fmt == "onnx" and not functions:   # ONNX output names are generated; ours are here
             self.backend.names = self.meta["outputs"]
+        self.path, self.threads = path, threads
+
+    def __repr__(self):
+        return (f"RuntimeModel({self.meta.get('model', '?')!r}, format={self.meta['format']!r}, "
+                f"path={str(self.path)!r})")
+
+    def __reduce__(self):
+        # multiprocessing and joblib pickle what they hand a worker: an export file can
+        # travel where a Keras model cannot, so the worker opens it again (and checks its
+        # sha256 again); the interpreter itself does not pickle ("cannot pickle _thread._local")
+        return (load, (str(self.path), self.threads))
 
     def __getattr__(self, name):
         """The host's task methods (TASK_METHODS, e.g. `generate`) over this backend."""

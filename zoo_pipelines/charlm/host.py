@@ -22,7 +22,7 @@ import numpy as np
 
 from zoo import contract
 from zoo.decoding import log_softmax
-from zoo.errors import InputError
+from zoo.errors import InputError, ZooWarning
 from zoo.options import as_batch, check_int, check_number, seeds, shown
 
 EMPTY_INPUT = ""
@@ -97,7 +97,7 @@ class Host(contract.Host):
         if unknown:     # "Zoë" was read, and echoed, as "Zo\ufffd" without a word
             warnings.warn(f"characters the model's alphabet lacks (its corpus never had them): "
                           f"{''.join(list(unknown)[:20])!r}; each is read as one unknown symbol "
-                          f"(counted in unknown_chars)", stacklevel=2)
+                          f"(counted in unknown_chars)", stacklevel=2, category=ZooWarning)
         return Encoded(units)
 
     def run(self, encoded: Encoded, call) -> list[dict]:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from zoo.errors import InputError
+from zoo.errors import InputError, ZooWarning
 from zoo.options import check_int
 
 HEADLINE = "pinball_ratio_vs_naive"       # < 1: better quantiles than naive-with-quantiles
@@ -96,7 +96,8 @@ def _forecasts(model, series: list[dict], horizon: int, last: int) -> list[tuple
             # MASE and the pinball loss divide by the mean absolute daily change before the
             # window: 0 here (a 1e-8 stand-in scored 1e8, or a raw ZeroDivisionError)
             warnings.warn(f"{s['name']}: the price never changes in its first {start} days, "
-                          f"so MASE's scale (the mean absolute daily change) is 0; skipped")
+                          f"so MASE's scale (the mean absolute daily change) is 0; skipped",
+                          category=ZooWarning)
             continue
         ends = list(range(start, len(s["close"]) - 1))
         spans.append((s, start, len(units), len(ends)))
@@ -114,7 +115,8 @@ def _check(host, i, s):
     checked = check_series(i, s, 0)       # bad values are errors, short series are skipped
     if len(checked["close"]) < 2 * host.window + 4:
         warnings.warn(f"{checked['name']}: {len(checked['close'])} prices, too short for "
-                      f"rolling-origin evaluation (needs {2 * host.window + 4}); skipped")
+                      f"rolling-origin evaluation (needs {2 * host.window + 4}); skipped",
+                      category=ZooWarning)
         return None
     return checked
 

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from zoo.errors import DataFormatError, InputError
+from zoo.errors import DataFormatError, InputError, ZooWarning
 from zoo.contract import shorten
 from zoo.options import check_int, input_file
 
@@ -154,7 +154,8 @@ def _fill_forward(name, close: np.ndarray) -> np.ndarray:
     first = np.argmax(~holes) if (~holes).any() else len(close)
     inner = int(holes[first:].sum())
     if inner:
-        warnings.warn(f"{name}: {inner} missing closes carried forward from the previous day")
+        warnings.warn(f"{name}: {inner} missing closes carried forward from the previous day",
+                      category=ZooWarning)
     idx = np.where(holes, 0, np.arange(len(close)))
     np.maximum.accumulate(idx, out=idx)
     out = close[idx]
@@ -284,7 +285,7 @@ def series_from_table(table, source: str = "input") -> list[dict]:
         if len(repeated):     # said, as a hole is: a file pasted twice lost half its rows unsaid
             warnings.warn(f"{source}: series {name}: {len(repeated)} rows share their date "
                           f"with a later row ({line} {min(repeated)} first); the last row of "
-                          f"each date is kept")
+                          f"each date is kept", category=ZooWarning)
         part = part.drop_duplicates(date_col, keep="last")
         prices = numbers(part, price_col, name, "price")
         vol = numbers(part, volume_col, name, "volume") if volume_col is not None else None

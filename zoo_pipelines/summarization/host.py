@@ -34,7 +34,7 @@ import numpy as np
 
 from zoo import contract
 from zoo.beam import batched, beam_search, lcs_f1, minimum_bayes_risk, sample, units_a_call
-from zoo.errors import InputError
+from zoo.errors import InputError, ZooWarning
 from zoo.options import as_batch, check_int, check_number, check_unicode, input_file, shown
 
 EMPTY_INPUT = ""
@@ -249,7 +249,8 @@ class Host(contract.Host):
                              f"summarize (expected English text)")
         if len(ids) > self.max_source:
             warnings.warn(f"input {i}: {len(ids)} subword tokens; the model reads the first "
-                          f"{self.max_source}, the rest is ignored", stacklevel=3)
+                          f"{self.max_source}, the rest is ignored",
+                          stacklevel=3, category=ZooWarning)
             ids = ids[:self.max_source]
         return np.asarray(ids, np.int32)
 
