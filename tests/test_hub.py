@@ -403,3 +403,20 @@ def test_a_failed_move_into_place_keeps_the_stored_bundle(home, bundle_copy, mon
         hub.pull(NAME, again)
     zoo.bundle.check(stored)
     assert [p.name for p in (home / "bundles").iterdir()] == [NAME]
+
+
+@pytest.mark.parametrize("member", ["/tmp/evil.md", f"{NAME}/deeper/evil.md", "a/b/c/evil.md"])
+def test_archive_members_outside_one_bundle_folder_are_refused(member, home, bundle_copy,
+                                                                tmp_path):
+    """The 'data' filter made /tmp/evil.md a relative tmp/evil.md and kept nested folders:
+    such an archive was stored, its stray folders inside the cached bundle."""
+    path = tmp_path / "bundle.tar.gz"
+    with tarfile.open(path, "w:gz") as tar:
+        tar.add(bundle_copy(NAME), arcname=NAME)
+        tar.addfile(tarfile.TarInfo(member))
+    with pytest.raises(BundleError, match=rf"the archive holds '{member}', which is no file "
+                                          rf"of a bundle folder") as e:
+        hub.pull(NAME, path)
+    assert "\n" not in str(e.value)
+    assert not (home / "bundles" / NAME).exists()
+    assert not list(home.rglob("evil.md")) and not (tmp_path / "tmp").exists()

@@ -704,3 +704,126 @@ def test_the_runtime_refuses_over_the_caps_as_keras_does(tiny, tiny_exported, ta
                 call(m)
             errors.append(str(e.value))
         assert errors[0] == errors[1] and "\n" not in errors[0]
+
+
+# ---- 5. files crafted to cost much from little (a security reviewer's inputs) ---------------
+DEEP = "[" * 100_000 + "]" * 100_000          # parses past Python's recursion limit
+
+
+def test_deeply_nested_json_in_a_bundle_or_a_data_file_is_one_line(bundle_copy, tmp_path):
+    """[[[[... in a bundle's preprocessor.json / manifest.json, a JSON Lines training file
+    or a vocabulary was a raw RecursionError."""
+    import hashlib
+    import json
+
+    import zoo
+    from zoo.errors import BundleError
+    from zoo_pipelines.ner import data as ner
+    from zoo_pipelines.summarization import data as summ
+
+    src = bundle_copy("forecast-lstm")
+    (src / "preprocessor.json").write_text(DEEP)
+    manifest = json.loads((src / "manifest.json").read_text())
+    manifest["files"]["preprocessor.json"] = hashlib.sha256(DEEP.encode()).hexdigest()
+    (src / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(BundleError, match=r"preprocessor.json: its JSON nests lists or objects "
+                                          r"too deeply to read"):
+        zoo.load(src)
+    (src / "manifest.json").write_text('{"model": ' + DEEP + "}")
+    with pytest.raises(BundleError, match=r"manifest.json: its JSON nests .* too deeply"):
+        zoo.load(src)
+    line = '{"tokens": ' + DEEP + ', "tags": []}'
+    with pytest.raises(DataFormatError, match=r"x.jsonl:2: its JSON nests lists too deeply"):
+        ner._read_jsonl(Path("x.jsonl"), ["", line])
+    with pytest.raises(DataFormatError, match=r"x.jsonl:1: its JSON nests .* too deeply"):
+        list(summ._jsonl(Path("x.jsonl"), '{"text": ' + DEEP + "}"))
+
+
+@pytest.mark.parametrize("text,match", [
+    ("[[[" + "]]]", r"no \"vocab\" list of strings"),        # was TypeError
+    ('{"x": 1}', r"no \"vocab\" list of strings"),            # was KeyError 'vocab'
+    ('{"vocab": [', r"not readable JSON \(Expecting value"),  # was JSONDecodeError
+    ('{"vocab": ' + DEEP + "}", r"not readable JSON \(maximum recursion"),
+])
+def test_a_vocabulary_file_that_is_no_vocabulary_is_named(tmp_path, text, match):
+    from zoo_pipelines.summarization import data as summ
+
+    path = tmp_path / "vocab.json"
+    path.write_text(text)
+    with pytest.raises(DataFormatError, match=r"vocab.json: " + match) as e:
+        summ.fit_preprocessor([], vocab_from=str(path))
+    assert "\n" not in str(e.value)
+
+
+def test_a_midi_file_of_a_million_events_is_refused_before_parsing(tmp_path):
+    """3 MB of running-status notes took mido 43 s and 800 MB to parse (the server takes
+    16 MB bodies): the file's size is checked first."""
+    import struct
+
+    from zoo_pipelines.music import midi
+
+    body = b"\x00\x90\x3c\x40" + b"\x00\x3c\x40\x00\x3c\x00" * 500_000 + b"\x00\xff\x2f\x00"
+    path = tmp_path / "million.mid"
+    path.write_bytes(b"MThd" + struct.pack(">IHHH", 6, 0, 1, 480) + b"MTrk"
+                     + struct.pack(">I", len(body)) + body)
+    with pytest.raises(midi.MidiError, match=r"2.9 MB; expected a MIDI file of at most 2 MB"):
+        midi.read_midi(path)
+
+
+def test_flac_that_decodes_to_gigabytes_is_refused_from_its_header(tmp_path):
+    """133 KB of 8-channel 384 kHz FLAC decoded to 570 MB of floats; 20 minutes of it (4 MB,
+    under the server's body limit) would be 15 GB. Channels x frames are checked first."""
+    import soundfile as sf
+
+    from zoo_pipelines.speech import audio
+
+    path = tmp_path / "bomb.flac"
+    with sf.SoundFile(path, "w", samplerate=384_000, channels=8, format="FLAC",
+                      subtype="PCM_16") as f:
+        block = np.full((384_000, 8), 100, np.int16)
+        for _ in range(38):
+            f.write(block)
+    match = r"8 channels at 384,000 Hz for 38.0 s is 116,736,000 samples; expected at most"
+    with pytest.raises(InputError, match=match):
+        audio.read_audio(path)
+    with pytest.raises(InputError, match=r"input: " + match):
+        audio.load_waveform(path.read_bytes(), 16_000)
+
+
+@pytest.mark.parametrize("text,match", [
+    ("date," + ",".join(f"c{i}" for i in range(15_000)) + "\n2020-01-01" + ",1" * 15_000,
+     r"15,000 series in one table; expected at most 10,000 \(split the table\)"),  # 75 s
+    ("date," + ",".join(f"c{i}" for i in range(200_000)),
+     r"the header has at least [\d,]+ columns; expected at most 10,000 series"),  # was 30 s
+    ("date,close\n2020-01-01,1" + ",1" * 200_000,                                # was 95 s
+     r"the first row has at least 200,002 fields, the header 2; expected one value per column"),
+    ("date,close\n2020-01-01,1,\n2020-01-02,2,\n",      # was "cannot parse date '1'"
+     r"the first row has at least 3 fields, the header 2"),
+    ("date,name,close\n" + "".join(f"2020-01-01,n{i},1\n" for i in range(10_001)),
+     r"10,001 series in one table; expected at most 10,000 \(split the table\)"),
+], ids=["wide", "header", "first-row", "stray-comma", "long"])
+def test_price_tables_that_cost_minutes_are_refused_first(tmp_path, text, match):
+    """A 400 KB CSV of 20,000 columns took 100 s of pandas before any price was checked; a
+    first row of 200,000 fields became a MultiIndex (95 s). The file and the server's
+    {"csv": ...} are read alike."""
+    import time
+
+    from zoo_pipelines.forecasting import data, host
+
+    path = tmp_path / "prices.csv"
+    path.write_text(text)
+    start = time.monotonic()
+    with pytest.raises(DataFormatError, match=match):
+        data.read(path)
+    with pytest.raises(InputError, match=match):
+        host.Host({"window": 64, "horizon": 10, "quantiles": [0.5]}).from_json(0, {"csv": text})
+    assert time.monotonic() - start < 20
+
+
+def test_a_huge_column_name_is_not_echoed_whole():
+    from zoo_pipelines.forecasting import host
+
+    with pytest.raises(InputError, match=r"only a header \(AAA+\.\.\.\); expected") as e:
+        host.Host({"window": 64, "horizon": 10, "quantiles": [0.5]}).from_json(
+            0, {"csv": "A" * 100_000})
+    assert len(str(e.value)) < 300

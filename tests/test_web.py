@@ -432,3 +432,63 @@ def test_a_long_word_wraps_inside_its_panel(server, chromium):
     width, screen = page.evaluate("[document.documentElement.scrollWidth, innerWidth]")
     assert width <= screen, f"the page is {width} px wide on a {screen} px screen"
     page.context.close()
+
+
+def test_markup_from_the_server_or_a_file_name_shows_as_text(chromium, tmp_path):
+    # No zoo server: Playwright answers with the page's own files and JSON whose every
+    # string is markup (a bundle's summary, a load error, entity types and tokens, a
+    # caption, a refused file's name). Each must show as text and none may run; the
+    # page's Content-Security-Policy must let its own script run, with no violation.
+    web = Path(__file__).parent.parent / "zoo" / "web"
+    evil = "<img src=x onerror=\"window.pwned=1\">"
+    base = {"task": "ner", "backend": "keras", "summary": evil, "state": "AVAILABLE",
+            "options": {}, "option_bounds": {}, "draws": True, "example": evil}
+    models = [{**base, "name": "ner-bilstm"},
+              {**base, "name": "caption-cnn-lstm", "task": "captioning", "example": None},
+              {**base, "name": "broken", "state": "FAILED", "error": evil}]
+    ner = {"predictions": [{"entities": [{"start": 0, "end": 4, "text": evil, "type": evil,
+                                          "confidence": 0.9}]}]}
+
+    def answer(route):
+        path = route.request.url.split("127.0.0.1:9", 1)[1]
+        if path == "/" or path.startswith("/web/"):
+            name = "index.html" if path == "/" else path[len("/web/"):]
+            kind = {"html": "text/html", "js": "text/javascript", "css": "text/css"}
+            route.fulfill(path=web / name, content_type=kind[name.rsplit(".", 1)[1]])
+        elif path == "/v1/models":
+            route.fulfill(json={"models": models})
+        elif path == "/v1/models/ner-bilstm:plot":
+            route.fulfill(json=ner)
+        else:
+            route.fulfill(status=400, json={"error": evil})
+
+    page = chromium.new_page()
+    problems = []
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.on("console", lambda m: m.type in ("error", "warning") and problems.append(m.text))
+    page.route("http://127.0.0.1:9/**", answer)
+    page.goto("http://127.0.0.1:9/")
+    page.wait_for_selector("body[data-ready=true]", timeout=10_000)
+    ner_panel = page.locator("section[data-model='ner-bilstm']")
+    ner_panel.locator("button[name=run]").click()
+    page.wait_for_function("document.querySelector(\"section[data-model='ner-bilstm']\")"
+                           ".dataset.state === 'done'", timeout=10_000)
+    (tmp_path / f"{evil}.png").write_bytes(b"\x89PNG")       # a file name is markup too
+    cap = page.locator("section[data-model='caption-cnn-lstm']")
+    cap.locator("input[name=file]").set_input_files(str(tmp_path / f"{evil}.png"))
+    page.wait_for_function("document.querySelector(\"section[data-model='caption-cnn-lstm']\")"
+                           ".dataset.state === 'error'", timeout=10_000)
+    assert ner_panel.locator(".about").inner_text() == f"ner · keras · {evil}"
+    assert evil in ner_panel.locator(".entities").inner_text()
+    assert ner_panel.locator("table").inner_text().count(evil) == 2
+    assert page.locator("section.panel.error").inner_text() == f"broken failed to load: {evil}"
+    assert cap.locator(".error").inner_text() == f"{evil}.png: {evil}"
+    assert page.locator("#panels img:not(.picture):not(.preview)").count() == 0
+    assert page.evaluate("window.pwned") is None
+    assert not [m for m in problems if "status of 400" not in m], problems
+    # Were markup ever inserted as HTML, the policy keeps its handler from running.
+    page.evaluate(f"document.body.insertAdjacentHTML('beforeend', {json.dumps(evil)})")
+    page.wait_for_timeout(300)
+    assert page.evaluate("window.pwned") is None
+    assert any("Content Security Policy" in m for m in problems), problems
+    page.close()

@@ -478,6 +478,9 @@ def read_json(path: Path, limit: int | None = None):
         return json.loads(data.decode("utf-8-sig"))
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise BundleError(f"{path}: not valid JSON ({e})") from None
+    except RecursionError:      # [[[[...: the parser's stack; a raw RecursionError was shown
+        raise BundleError(f"{path}: its JSON nests lists or objects too deeply to read; "
+                          f"expected the file ZooModel.save() wrote") from None
 
 
 def read_card(name_or_path: str) -> str:

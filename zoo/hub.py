@@ -192,6 +192,7 @@ def _unpack(archive: Path, out: Path, source) -> Path:
         with tarfile.open(archive) as tar:
             members, size = [], 0
             for member in tar:              # reads headers only as far as the limits allow
+                _check_member(member, source)
                 members.append(member)
                 size += member.size
                 if size > MAX_UNPACKED_BYTES or len(members) > MAX_MEMBERS:
@@ -219,6 +220,18 @@ def _unpack(archive: Path, out: Path, source) -> Path:
         return inner[0]
     raise BundleError(f"{source}: no manifest.json in the archive; expected a .tar.gz of a "
                       f"bundle folder written by ZooModel.save()")
+
+
+def _check_member(member: tarfile.TarInfo, source) -> None:
+    """Refuse a member that is no file of a bundle folder. The 'data' filter turns an
+    absolute name (/tmp/x) into a relative one and keeps folders at any depth: such an
+    archive was stored in the cache with tmp/x inside the bundle."""
+    name = member.name.removeprefix("./")
+    depth = len(Path(name).parts) + member.isdir()    # a file in a folder: 2, that folder: 2
+    if name.startswith("/") or depth > 2:
+        raise BundleError(f"{source}: the archive holds {member.name[:100]!r}, which is no "
+                          f"file of a bundle folder; expected a .tar.gz of one folder of "
+                          f"plain files (tar czf NAME.tar.gz NAME)")
 
 
 def _replace(staged: Path, target: Path) -> Path:

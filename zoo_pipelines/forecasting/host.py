@@ -25,7 +25,7 @@ from zoo import contract
 from zoo.errors import InputError
 from zoo.options import as_batch, check_unicode
 
-from .series import check_series, series_from_table
+from .series import check_series, read_csv, series_from_table
 
 EMPTY_INPUT = {"name": "empty", "dates": [], "close": []}
 SERIES_KEYS = ("dates", "close", "volume", "name", "eval_from")     # series.check_series reads
@@ -199,7 +199,7 @@ class Host(contract.Host):
                 raise InputError(f"input {i}: \"csv\" must be the CSV text; got "
                                  f"{type(item['csv']).__name__}")
             try:
-                table = pd.read_csv(io.StringIO(item["csv"]), skip_blank_lines=False)
+                table = read_csv(io.StringIO(item["csv"]))
             except Exception as e:      # pandas raises several types for a bad table
                 raise InputError(f"input {i}: not a readable CSV ({type(e).__name__}: "
                                  f"{contract.shorten(e, 120)}); expected a header line (date, close[, volume])")

@@ -39,6 +39,44 @@ CLOSE_COLUMNS = ("close", "adj close", "price")
 # series. All-caps names alone (LOW, OPEN) may be tickers, so it takes two of those.
 FIELD_COLUMNS = ("open", "high", "low", "volume", "vwap")
 MISSING_TEXT = {"", "nan", "na", "n/a", "null", "none"}     # cells read as a missing value
+# Series in one table (the S&P 500 is 505; every US-listed stock fits): each costs pandas
+# milliseconds, and 2 MB of CSV held 200,000 columns (minutes before any price was checked).
+MAX_SERIES = 10_000
+
+
+def read_csv(src):
+    """pandas.read_csv of a CSV path or text buffer, its first lines checked first: a
+    header of 200,000 columns took pandas 30 s to parse, and a first row with more fields
+    than the header became a MultiIndex of its leading fields (200,000 fields: 95 s, then a
+    date read from the wrong column). A pandas ParserError says which."""
+    import csv
+    import gzip
+    import io
+
+    import pandas as pd
+
+    if isinstance(src, io.StringIO):
+        head = io.StringIO(src.getvalue()[:1 << 20])
+    elif str(src).endswith(".gz"):
+        head = gzip.open(src, "rt", encoding="utf-8", errors="replace", newline="")
+    elif Path(src).suffix.lower() in (".zip", ".bz2", ".xz", ".zst", ".tar"):
+        head = None             # another compression pandas reads: pandas alone
+    else:
+        head = open(src, encoding="utf-8", errors="replace", newline="")
+    if head is not None:
+        with head:
+            rows = csv.reader(line[:1 << 20] for line, _ in zip(head, range(50)))
+            header = next(rows, [])
+            if len(header) > 10 * MAX_SERIES:        # pandas' own parse: seconds per 20,000
+                raise pd.errors.ParserError(f"the header has at least {len(header):,} columns; "
+                                            f"expected at most {MAX_SERIES:,} series")
+            first = next((r for r in rows if r), [])
+            # (one column and more fields: a file separated by ';', said further on)
+            if len(first) > len(header) > 1 or len(first) > 10 * MAX_SERIES:
+                raise pd.errors.ParserError(f"the first row has at least {len(first):,} fields, "
+                                            f"the header {len(header)}; expected one value per "
+                                            f"column (a stray comma?)")
+    return pd.read_csv(src, skip_blank_lines=False)
 
 
 def check_series(i, s: dict, min_len: int) -> dict:
@@ -170,7 +208,8 @@ def listed(columns: list[str], shown: int = 12) -> str:
     ('date, close', 'c0, c1, c2, ... (100 columns)')
     """
     more = f", ... ({len(columns):,} columns)" if len(columns) > shown else ""
-    return ", ".join(columns[:shown]) + more
+    # each name cut too: a header of one 100,000-character name was echoed whole
+    return ", ".join(c if len(c) <= 60 else c[:57] + "..." for c in columns[:shown]) + more
 
 
 def series_from_table(table, source: str = "input") -> list[dict]:
@@ -192,7 +231,7 @@ def series_from_table(table, source: str = "input") -> list[dict]:
         path = input_file(table, "file", "a CSV of prices")
         try:
             # Blank lines kept (as empty rows, dropped below) so row k is line k + 2.
-            table = pd.read_csv(path, skip_blank_lines=False)
+            table = read_csv(path)
         except UnicodeDecodeError as e:      # pandas' says a position in a chunk it read
             raise DataFormatError(f"{path}:{_bad_line(path)}: not UTF-8 text ({e.reason}); "
                                   f"expected a UTF-8 CSV (latin-1 and others: save it as "
@@ -293,6 +332,11 @@ def series_from_table(table, source: str = "input") -> list[dict]:
                 "close": prices.tolist(), "volume": None if vol is None else vol.tolist()}
 
     volume_col = cols.get("volume")
+    count = (df[name_col].nunique() if close_col is not None and name_col is not None
+             else 1 if close_col is not None else len(df.columns) - 1)
+    if count > MAX_SERIES:
+        raise error(f"{source}: {count:,} series in one table; expected at most "
+                    f"{MAX_SERIES:,} (split the table)")
     if close_col is not None and name_col is not None:           # long form
         if df[name_col].isna().any():
             row = df.index[int(np.argmax(df[name_col].isna().to_numpy()))]

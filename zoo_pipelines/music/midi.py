@@ -22,6 +22,10 @@ PITCH_MIN, KEYS = 21, 88
 # The longest roll a MIDI file may make: a file of a few bytes can hold a note that lasts
 # 2**28 ticks (a roll of tens of GB). 200,000 steps is over 16 hours at eighth notes, 100 bpm.
 MAX_ROLL_STEPS = 200_000
+# The largest MIDI file read: mido makes a Python object of every event, and a 3 MB file of
+# a million notes took 43 s and 800 MB here (the server takes 16 MB bodies). A piano piece
+# is tens or hundreds of KB.
+MAX_MIDI_BYTES = 2 << 20
 DRUM_CHANNEL = 9            # General MIDI channel 10: percussion, not pitches
 
 
@@ -34,7 +38,13 @@ def note_events(path: str | Path) -> list[tuple[int, float, float]]:
     import mido
 
     try:
+        size = Path(path).stat().st_size
+        if size > MAX_MIDI_BYTES:
+            raise MidiError(f"{size / (1 << 20):.1f} MB; expected a MIDI file of at most "
+                            f"{MAX_MIDI_BYTES >> 20} MB (a piano piece is tens of KB)")
         mid = mido.MidiFile(str(path))
+    except MidiError:
+        raise
     except Exception as e:      # mido raises OSError, EOFError, ValueError, KeyError ...
         raise MidiError(f"not a readable MIDI file ({type(e).__name__}: {str(e)[:80]})") from None
     tpq = mid.ticks_per_beat or 480

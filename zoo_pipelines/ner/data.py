@@ -98,6 +98,10 @@ def _read_jsonl(path: Path, lines: list[str]) -> list[dict]:
         except (json.JSONDecodeError, KeyError, TypeError) as e:
             raise DataFormatError(f"{path}:{n}: expected a JSON object with \"tokens\" and "
                                   f"\"tags\" lists ({type(e).__name__}: {e})") from None
+        except RecursionError:      # [[[[...: the parser's stack (a raw RecursionError)
+            raise DataFormatError(f"{path}:{n}: its JSON nests lists too deeply to read; "
+                                  f"expected an object with \"tokens\" and \"tags\" lists"
+                                  ) from None
         bad = [t for t in tags if not isinstance(t, str) or not TAG_RE.fullmatch(t)]
         if len(tokens) != len(tags) or not tokens or bad:
             raise DataFormatError(f"{path}:{n}: expected equally long, non-empty token and tag "

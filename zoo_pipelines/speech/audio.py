@@ -29,6 +29,7 @@ SILENCE_PEAK = 1e-4             # a waveform whose peak is below this is "silent
 MAX_PEAK = 1.5                  # float samples belong in [-1, 1]; far beyond is not audio
 MAX_RATE = 384_000              # the highest sample rate audio interfaces record at
 MAX_SECONDS = 20 * 60           # longest audio taken: features and model time grow with it
+MAX_SAMPLES = MAX_SECONDS * 48_000 * 2     # samples a file may decode to, all channels
 
 
 def read_audio(path: str | Path) -> tuple[np.ndarray, int]:
@@ -62,11 +63,18 @@ def too_long(seconds: float) -> str:
 
 
 def check_duration(info, what: str) -> None:
-    """Refuse audio longer than MAX_SECONDS from the file header, before decoding it."""
+    """Refuse audio longer than MAX_SECONDS, or of more samples than MAX_SAMPLES, from the
+    file header, before decoding it."""
     seconds = info.frames / info.samplerate if info.samplerate > 0 else float("inf")
     if seconds > MAX_SECONDS:
         raise InputError(f"{what}: {too_long(seconds)} of audio; expected at most "
                          f"{MAX_SECONDS // 60} minutes (split longer recordings)")
+    # 20 minutes of 8 channels at 384 kHz is 4 MB of FLAC that decodes to 15 GB of floats
+    if info.frames * info.channels > MAX_SAMPLES or info.samplerate > MAX_RATE:
+        raise InputError(f"{what}: {info.channels} channels at {info.samplerate:,} Hz for "
+                         f"{seconds:,.1f} s is {info.frames * info.channels:,} samples; "
+                         f"expected at most {MAX_SAMPLES:,} (20 minutes of 48 kHz stereo) "
+                         f"at up to {MAX_RATE:,} Hz")
 
 
 def check_peak(wave: np.ndarray, what: str) -> None:

@@ -102,6 +102,9 @@ def _jsonl(path: Path, text: str):
         except json.JSONDecodeError as e:
             raise DataFormatError(f"{path}:{n}: not valid JSON ({e.msg}); expected one object "
                                   f"per line") from None
+        except RecursionError:      # [[[[...: the parser's stack (a raw RecursionError)
+            raise DataFormatError(f"{path}:{n}: its JSON nests lists or objects too deeply "
+                                  f"to read; expected one flat object per line") from None
         if not isinstance(row, dict):
             raise DataFormatError(f"{path}:{n}: expected a JSON object per line; got {line!r:.60}")
         yield n, row
@@ -156,6 +159,21 @@ def learn_vocab(texts: list[str], vocab_size: int = 8000) -> list[str]:
                               max_unique_chars=500))
 
 
+def _json_vocab(path: Path, text: str) -> list:
+    """The "vocab" list of a JSON file (`vocab_from`); JSON without one was a raw KeyError,
+    TypeError, JSONDecodeError or RecursionError."""
+    try:
+        vocab = json.loads(text)
+        vocab = vocab.get("vocab") if isinstance(vocab, dict) else None
+    except (ValueError, RecursionError) as e:
+        raise DataFormatError(f"{path}: not readable JSON ({str(e)[:100]}); expected a "
+                              f"JSON object with a \"vocab\" list") from None
+    if not isinstance(vocab, list) or not all(isinstance(w, str) for w in vocab):
+        raise DataFormatError(f"{path}: no \"vocab\" list of strings; expected a JSON "
+                              f"object with one (or a text file, a subword a line)")
+    return vocab
+
+
 def fit_preprocessor(train: list[dict], vocab_size: int = 8000, max_source: int = 128,
                      max_target: int = 24, vocab_from: str | None = None) -> tuple[dict, None]:
     """The vocabulary (learnt on documents and summaries; minutes on 56k pairs) and the
@@ -163,8 +181,8 @@ def fit_preprocessor(train: list[dict], vocab_size: int = 8000, max_source: int 
     one subword per line) instead of learning one."""
     if vocab_from:
         path = existing(vocab_from, "vocabulary file")
-        text = path.read_text(encoding="utf-8")
-        vocab = json.loads(text)["vocab"] if path.suffix == ".json" else text.splitlines()
+        text = read_text(path)
+        vocab = _json_vocab(path, text) if path.suffix == ".json" else text.splitlines()
         if vocab[:len(RESERVED)] != RESERVED:
             raise DataFormatError(f"{path}: a vocabulary must start with {RESERVED}")
     else:
