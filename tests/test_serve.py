@@ -219,7 +219,7 @@ def test_a_body_over_the_limit_is_a_413_that_clients_without_expect_can_read(ner
         assert e.value.code == 413 and "(--max-body-mb)" in json.loads(e.value.read())["error"]
     # one that waits for "100 Continue" (curl) is answered at once, without sending the body
     with socket.create_connection(("127.0.0.1", int(ner.url.rsplit(":", 1)[1])), 10) as s:
-        s.sendall(b"POST /v1/models/ner-bilstm:predict HTTP/1.1\r\nHost: x\r\n"
+        s.sendall(b"POST /v1/models/ner-bilstm:predict HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                   b"Expect: 100-continue\r\nContent-Length: %d\r\n\r\n" % len(body))
         assert s.recv(200).startswith(b"HTTP/1.1 413")
     assert ner.post("/v1/models/ner-bilstm:predict", {"instances": ["EU ."]}).status_code == 200
@@ -231,7 +231,7 @@ def test_a_client_gone_mid_body_is_no_internal_error(ner):
     (nginx's 'client closed request'), and the server goes on serving."""
     before = metric(ner, "zoo_requests_total", model="ner-bilstm", code="499")
     with socket.create_connection(("127.0.0.1", int(ner.url.rsplit(":", 1)[1]))) as s:
-        s.sendall(b"POST /v1/models/ner-bilstm:predict HTTP/1.1\r\nHost: x\r\n"
+        s.sendall(b"POST /v1/models/ner-bilstm:predict HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                   b"Content-Length: 100\r\n\r\n{\"instances")
     deadline = time.monotonic() + 10
     while metric(ner, "zoo_requests_total", model="ner-bilstm", code="499") == before:
@@ -522,9 +522,10 @@ def test_model_specs_are_checked_before_anything_loads(tmp_path):
     assert [s.name for s in resolve(["ner=ner-bilstm", "ner-bilstm"])] == ["ner", "ner-bilstm"]
     for spec, words in (("a?b=ner-bilstm", "cannot name a model in a URL"),    # was served,
                         ("a#b=ner-bilstm", "cannot name a model in a URL"),    # unreachable
-                        ("ner=", "nothing after '='")):
-        with pytest.raises(ZooError, match=words):
+                        ("ner=", "nothing after '='"), ("a\nb=", "nothing after")):
+        with pytest.raises(ZooError, match=words) as e:
             resolve([spec])
+        assert "\n" not in str(e.value)      # a newline in the argument is shown as \n
 
 
 @pytest.mark.parametrize("models,state,said", [([], 503, "interrupted while loading"),
@@ -796,7 +797,7 @@ def test_sigterm_answers_requests_in_flight_then_exits_143_and_a_stalled_body_is
         assert "charlm-lstm ready" in log.read_text(), log.read_text()
         port = int(url.rsplit(":", 1)[1])
         stalled = socket.create_connection((host, port))
-        stalled.sendall(b"POST /v1/models/charlm-lstm:predict HTTP/1.1\r\nHost: x\r\n"
+        stalled.sendall(b"POST /v1/models/charlm-lstm:predict HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                         b"Content-Length: 100\r\n\r\n{\"instances")
         stalled.settimeout(30)
         assert stalled.recv(1000).startswith(b"HTTP/1.1 408")      # within the 4 s
@@ -840,7 +841,7 @@ def test_a_connection_that_never_sends_its_headers_is_closed(fake):
             time.sleep(0.05)
         port = sock.getsockname()[1]
         silent, trickle = (socket.create_connection(("127.0.0.1", port)) for _ in range(2))
-        trickle.sendall(b"POST /v1/models/ner-bilstm:predict HTTP/1.1\r\nHost: x\r\n")
+        trickle.sendall(b"POST /v1/models/ner-bilstm:predict HTTP/1.1\r\nHost: 127.0.0.1\r\n")
         for conn in (silent, trickle):
             conn.settimeout(5)
             assert conn.recv(100) == b""                # closed by the server, not held
@@ -852,3 +853,40 @@ def test_a_connection_that_never_sends_its_headers_is_closed(fake):
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+def test_other_websites_and_rebound_names_are_refused(fake):
+    """Any page a user visited could POST to their local server as a 'simple' cross-site
+    request (text/plain, no preflight) and run the models, and a domain re-pointed at
+    127.0.0.1 (DNS rebinding) was answered as if it were the server's own; answers had no
+    nosniff header, and an unknown option of 100 KB was echoed whole."""
+    from fastapi.testclient import TestClient
+
+    import zoo.serve
+
+    path, body = "/v1/models/ner-bilstm:predict", '{"instances": ["x"]}'
+    with fake() as client:      # TestClient's Host is "testserver"
+        r = client.post(path, content=body, headers={"Content-Type": "text/plain",
+                                                     "Origin": "https://evil.example"})
+        assert r.status_code == 403 and "cross-site request" in r.json()["error"]
+        assert r.headers["x-content-type-options"] == "nosniff" and r.headers["x-request-id"]
+        for origin in ("http://testserver", "https://testserver"):     # its own page, a TLS proxy
+            assert client.post(path, content=body, headers={"Origin": origin}).status_code == 200
+        assert client.post(path, content=body, headers={
+            "Origin": "https://zoo.example", "X-Forwarded-Host": "zoo.example"}).status_code == 200
+        assert client.post(path, content=body).status_code == 200        # curl: no Origin
+        long = client.post(path.replace("predict", "x" * 30_000), content=body)
+        assert long.status_code == 404 and len(long.json()["error"]) == 1000
+    from zoo.options import check_options
+
+    with pytest.raises(InputError) as e:
+        check_options(lambda xs, beam=1: None, {"k" * 100_000: 1}, "m", skip=1)
+    assert len(str(e.value)) < 150
+    loopback = zoo.serve.create_app(["ner-bilstm"], hosts=zoo.serve.LOOPBACK_NAMES | {"zoo.lan"})
+    with TestClient(loopback, base_url="http://127.0.0.1:8501") as client:
+        assert client.get("/healthz").status_code == 200
+        for host in ("evil.example:8501", "evil.example"):
+            r = client.get("/healthz", headers={"Host": host})
+            assert r.status_code == 403 and "--allow-host" in r.json()["error"]
+        for host in ("localhost:8501", "[::1]:8501", "zoo.lan"):
+            assert client.get("/healthz", headers={"Host": host}).status_code == 200

@@ -61,7 +61,7 @@ def check_options(fn, options: dict, what: str, skip: int = 0) -> None:
         return
     for name, value in options.items():
         if name not in params:
-            raise InputError(f"{what}: unknown option {name!r}; it takes "
+            raise InputError(f"{what}: unknown option {shown(name)}; it takes "
                              f"{', '.join(params) or 'no options'}")
         kind = _kind(params[name])
         if value is None or kind is None:

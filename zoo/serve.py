@@ -78,6 +78,7 @@ METHODS = ("predict", "plot")
 LINGER_BYTES = 64 << 20         # of an over-long body, read and dropped before the 413
 GRACE = 30                      # seconds SIGTERM / Ctrl-C wait for requests in flight
 VERSION = "1"                   # each model is served as TF Serving's version 1
+LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 REQUEST_ID = re.compile(r"[\w.:/+=-]{1,128}")    # an X-Request-ID echoed as sent
 
 
@@ -116,7 +117,7 @@ def resolve(specs: list[str]) -> list[Served]:
     for spec in specs:
         name, eq, path = spec.partition("=")
         if eq and not path:
-            raise ZooError(f"{spec}: nothing after '='; expected NAME=MODEL (a registered "
+            raise ZooError(f"{spec!r}: nothing after '='; expected NAME=MODEL (a registered "
                            f"name, a bundle folder or a .tflite/.onnx file)")
         if not eq:
             name, path = Path(spec.rstrip("/")).stem if spec.endswith(EXPORTS) or "/" in spec \
@@ -132,7 +133,7 @@ def resolve(specs: list[str]) -> list[Served]:
             backend, entry = "keras", registry.get(check(bundle_dir(path))["model"])
         # "a?b" or "a#b" was served but never reachable: a URL ends its path there.
         if not URL_NAME.fullmatch(name):
-            raise ZooError(f"{spec}: {name!r} cannot name a model in a URL (letters, digits "
+            raise ZooError(f"{spec!r}: {name!r} cannot name a model in a URL (letters, digits "
                            f"and . _ ~ - only); use NAME=SPEC")
         if name in out:
             raise ZooError(f"two models named {name!r} ({out[name].spec}, {spec}); name one "
@@ -223,7 +224,7 @@ class Metrics:
 # ---- the app --------------------------------------------------------------------------------
 def create_app(models: list[str], max_batch: int = 32, max_wait_ms: float = 0.0,
                max_instances: int = 64, max_body_mb: float = 16.0,
-               request_timeout: float = 120.0):
+               request_timeout: float = 120.0, hosts: frozenset | None = None):
     """The ASGI app; models load in a thread once it starts (/readyz says when). The
     limits are checked first: a bad one is an InputError before the server starts, not a
     model that fails to load behind a running server."""
@@ -256,12 +257,15 @@ def create_app(models: list[str], max_batch: int = 32, max_wait_ms: float = 0.0,
                 s.batcher.close()
 
     app = FastAPI(title="rnn-zoo", lifespan=lifespan, docs_url=None, redoc_url=None)
-    app.add_middleware(RequestId)
+    app.add_middleware(Guard, hosts=hosts)
     app.mount("/web", StaticFiles(directory=WEB), name="web")
 
     def error(status: int, message: str) -> JSONResponse:
-        # One line, whatever a library put in the message (pandas ends its with a newline).
-        return JSONResponse({"error": " ".join(message.split())}, status_code=status)
+        # One line, whatever a library put in the message (pandas ends its with a newline),
+        # and a short one: a message that quotes the client's input could echo 100 KB
+        line = " ".join(message.split())
+        return JSONResponse({"error": line if len(line) <= 1000 else line[:997] + "..."},
+                            status_code=status)
 
     @app.exception_handler(HTTPException)
     async def http_error(request, exc):          # unknown routes, wrong methods: TF's format
@@ -440,12 +444,21 @@ def create_app(models: list[str], max_batch: int = 32, max_wait_ms: float = 0.0,
     return app
 
 
-class RequestId:
-    """X-Request-ID, as proxies and tracing expect: the client's echoed (when it is a
-    plain token), else a new one, on every response and in the server log's tracebacks."""
+class Guard:
+    """What every request and answer goes through. X-Request-ID, as proxies and tracing
+    expect: the client's echoed (when it is a plain token), else a new one, on every
+    response and in the server log's tracebacks; `X-Content-Type-Options: nosniff`, so a
+    browser takes a JSON or PNG answer for what its Content-Type says.
 
-    def __init__(self, app):
-        self.app = app
+    And two refusals (403) that keep other websites off a server a user runs on their own
+    machine. A POST whose Origin is not this server's own: any page the user visits could
+    send a "simple" cross-site POST (text/plain, no preflight) and run the models; curl and
+    TF Serving's clients send no Origin and are not affected. And, with `hosts` (the names of
+    a loopback address), a Host header naming anything else: a page whose domain was
+    re-pointed at 127.0.0.1 (DNS rebinding) is same-origin to the browser."""
+
+    def __init__(self, app, hosts: frozenset | None = None):
+        self.app, self.hosts = app, hosts
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -458,13 +471,48 @@ class RequestId:
                                           if k != b"x-request-id"]
                      + [(b"x-request-id", rid.encode())]}
 
-        async def send_with_id(message):
+        async def send_with_headers(message):
             if message["type"] == "http.response.start":
                 message = {**message, "headers": [*message.get("headers", []),
-                                                  (b"x-request-id", rid.encode())]}
+                                                  (b"x-request-id", rid.encode()),
+                                                  (b"x-content-type-options", b"nosniff")]}
             await send(message)
 
-        await self.app(scope, receive, send_with_id)
+        text = {k: headers.get(k, b"").decode("latin-1") for k in
+                (b"host", b"origin", b"x-forwarded-host")}
+        refused = self.refused(scope["method"], text[b"host"], text[b"origin"] or None,
+                               text[b"x-forwarded-host"])
+        if refused:
+            return await JSONResponse({"error": refused}, status_code=403)(
+                scope, receive, send_with_headers)
+        await self.app(scope, receive, send_with_headers)
+
+    def refused(self, method: str, host: str, origin: str | None,
+                forwarded: str = "") -> str | None:
+        """Why a request is refused, or None. An Origin is this server's own when it names
+        the Host (the scheme aside: a proxy may take TLS) or a proxy's X-Forwarded-Host,
+        which a browser never lets a cross-site page set without a preflight.
+
+        >>> g = Guard(None, frozenset({"127.0.0.1", "localhost"}))
+        >>> g.refused("POST", "127.0.0.1:8501", "http://127.0.0.1:8501"), g.refused("POST", "localhost:8501", None)
+        (None, None)
+        >>> g.refused("POST", "127.0.0.1:8501", "https://evil.example")[:56]
+        "a cross-site request (Origin 'https://evil.example') is "
+        >>> g.refused("GET", "evil.example:8501", None)[:43]
+        "Host 'evil.example:8501' is refused: this s"
+        """
+        name = host if host.endswith("]") else host.rsplit(":", 1)[0]
+        if self.hosts is not None and name.lower() not in self.hosts:
+            return (f"Host {host[:100]!r} is refused: this server listens on a loopback address "
+                    f"and answers to {', '.join(sorted(self.hosts))} only (zoo serve "
+                    f"--allow-host NAME adds a name, e.g. a reverse proxy's)")
+        own = {host.lower(), forwarded.lower()} - {""}
+        if method == "POST" and origin is not None \
+                and origin.partition("://")[2].rstrip("/").lower() not in own:
+            return (f"a cross-site request (Origin {origin[:100]!r}) is refused: this server "
+                    f"answers its own page and clients that send no Origin (curl, TF Serving "
+                    f"clients)")
+        return None
 
 
 async def read_json(request, limit: int):
@@ -614,14 +662,17 @@ def parse(s: Served, body, max_instances: int) -> tuple[list, dict]:
 
 def serve(models: list[str], host: str = "127.0.0.1", port: int = 8501, max_batch: int = 32,
           max_wait_ms: float = 0.0, max_instances: int = 64, max_body_mb: float = 16.0,
-          request_timeout: float = 120.0) -> None:
+          request_timeout: float = 120.0, allow_hosts: tuple = ()) -> None:
     """Run the server until interrupted (`zoo serve`). Port 0 picks a free one; the first
     line printed says which."""
     import uvicorn
 
     check_int(port, "--port", 0, 65535)             # before the models load, not after
+    # on a loopback address, only its own names are answered (Guard: DNS rebinding)
+    loopback = (LOOPBACK_NAMES | {h.lower() for h in allow_hosts}
+                if host in LOOPBACK_NAMES else None)
     app = create_app(models, max_batch, max_wait_ms, max_instances, max_body_mb,
-                     request_timeout)
+                     request_timeout, loopback)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # IPPROTO_TCP named, so asyncio sets TCP_NODELAY on each connection (it checks the
     # protocol): with Nagle's algorithm a response's second write waits for the client's
@@ -717,7 +768,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         serve(args.models, host=args.host, port=args.port, max_batch=args.max_batch,
               max_wait_ms=args.max_wait_ms, max_instances=args.max_instances,
-              max_body_mb=args.max_body_mb, request_timeout=args.request_timeout)
+              max_body_mb=args.max_body_mb, request_timeout=args.request_timeout,
+              allow_hosts=tuple(args.allow_host))
     except ZooError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
