@@ -12,12 +12,16 @@ import json
 import logging
 import os
 import sys
+import threading
 from pathlib import Path
 
-if "tensorflow" not in sys.modules and os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3") != "0":
+if "tensorflow" not in sys.modules and os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3") != "0" \
+        and threading.current_thread() is threading.main_thread():
     # zoo.load in a notebook or a script printed TensorFlow's C++ start-up lines (CUDA
     # probes, "failed call to cuInit"), which no log level hides, as the zoo command never
-    # does; TF_CPP_MIN_LOG_LEVEL=0, or TensorFlow imported first, shows them.
+    # does; TF_CPP_MIN_LOG_LEVEL=0, or TensorFlow imported first, shows them. Only from the
+    # main thread: the descriptor it silences is the whole process's, and zoo serve imports
+    # this module in its loading thread while the main one may print (Ctrl-C's line was lost).
     from .cli import import_tensorflow_quietly
 
     import_tensorflow_quietly()
