@@ -234,22 +234,31 @@ def replacing(out, what: str = "bundle"):
         raise write_error(e, out, what, out) from None
     try:
         yield staging
-        old = None
-        if out.is_dir() and not out.is_symlink():
-            old = out.with_name(f".{out.name}.old-{os.getpid()}-{time.monotonic_ns()}")
-            os.rename(out, old)
-        try:
-            os.rename(staging, out)
-        except OSError:
-            if old is not None:
-                os.rename(old, out)
-            raise
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        swap_in(staging, out)
     except OSError as e:
         raise write_error(e, out, what, staging) from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def swap_in(staging: Path, path: Path) -> None:
+    """Move a finished file or folder (an export, a bundle) into `path`'s place; what was
+    there goes only once it has, and comes back if the move fails."""
+    old = None
+    if path.exists() or path.is_symlink():
+        old = path.with_name(f".{path.name}.old-{os.getpid()}-{time.monotonic_ns()}")
+        os.rename(path, old)
+    try:
+        os.rename(staging, path)
+    except OSError:
+        if old is not None:
+            os.rename(old, path)
+        raise
+    if old is not None:
+        if old.is_dir() and not old.is_symlink():
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            old.unlink()
 
 
 def write_error(e: OSError, out: Path, what: str, staging: Path):

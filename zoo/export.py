@@ -30,7 +30,7 @@ import numpy as np
 import tensorflow as tf
 from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
-from .bundle import WRITE_ERRORS, lock_file, sha256, writing
+from .bundle import WRITE_ERRORS, lock_file, sha256, swap_in, writing
 from .monitor import progress
 from .errors import ExportError
 from .options import check_number
@@ -241,25 +241,6 @@ def _beside(path: Path, tag: str) -> Path:
     return path.with_name(f".{path.name}.{tag}-{uuid.uuid4().hex[:8]}")
 
 
-def _replace(staging: Path, path: Path) -> None:
-    """Move the finished export into place; the old `path` goes only once it has."""
-    old = None
-    if path.exists() or path.is_symlink():
-        old = _beside(path, "old")
-        os.rename(path, old)
-    try:
-        os.rename(staging, path)
-    except OSError:
-        if old is not None:
-            os.rename(old, path)
-        raise
-    if old is not None:
-        if old.is_dir() and not old.is_symlink():
-            shutil.rmtree(old)
-        else:
-            old.unlink()
-
-
 def _write_sidecar(zm, path: Path, fmt: str, quantize, outputs=None) -> None:
     """`zoo.runtime` reads the host module and config from here, and refuses model files
     whose sha256 differs from the one recorded (a string, or one per ONNX function file)."""
@@ -426,7 +407,7 @@ def _write(zm, path: Path, quantize, overwrite: bool, min_agreement) -> dict:
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
-        _replace(staging, path.resolve())
+        swap_in(staging, path.resolve())
     bar.update(), bar.close()
     report.update(format=fmt + (f"-{quantize}" if quantize else ""), path=str(path),
                   size_mb=round(artifact_size(path) / 2**20, 3))
