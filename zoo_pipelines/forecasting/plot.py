@@ -28,8 +28,11 @@ def fan_chart(results: list, path: str | Path, history: int = 120) -> Path:
         if actual:
             ax.plot(pd.to_datetime(actual["dates"]), actual["close"], "o", color="C3", ms=4,
                     label="what happened")
-        ax.set_title(str(df["series"].iloc[0]))
-        ax.set_ylabel("close")
+        # what the picture shows without the README: the series, the horizon, the units
+        ax.set_title(f"{df['series'].iloc[0]}: {len(df)}-day forecast, median with 50 % "
+                     f"and 80 % bands")
+        ax.set_ylabel("closing price")
+        ax.set_xlabel("date" if k == n - 1 else "")
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
