@@ -245,8 +245,8 @@ def test_a_pulled_bundle_changed_on_disk_says_how_to_get_unstuck(home, bundle_co
                                           f"or delete {stored} for the shipped weights"):
         zoo.bundle.resolve(NAME)
     assert main(["list"]) == 0        # `zoo list` says NAME is not the shipped weights now
-    assert f"  {NAME} loads the bundle zoo pull stored at {stored} (delete it" in \
-        capsys.readouterr().out
+    assert f"  {NAME} loads the bundle zoo pull stored at {stored} (zoo pull {NAME} --remove" \
+        in capsys.readouterr().out
 
 
 def test_info_says_the_card_is_the_pulled_bundles(home, bundle_copy, capsys):
@@ -255,7 +255,17 @@ def test_info_says_the_card_is_the_pulled_bundles(home, bundle_copy, capsys):
     stored = hub.pull(NAME, bundle_copy(NAME))
     assert main(["info", NAME]) == 0
     assert capsys.readouterr().out.rstrip().endswith(
-        f"{NAME} loads the bundle zoo pull stored at {stored} (delete it for the shipped weights)")
+        f"{NAME} loads the bundle zoo pull stored at {stored} (zoo pull {NAME} --remove for the "
+        f"shipped weights)")
+    # and that goes back: the shipped weights again, the stored bundle gone
+    assert main(["pull", NAME, "--remove"]) == 0
+    assert "loads its shipped weights again" in capsys.readouterr().out
+    assert hub.pulled(NAME) is None and not stored.exists()
+    assert zoo.bundle.resolve(NAME) != stored
+    assert main(["pull", NAME, "--remove"]) == 2        # nothing stored: one line
+    assert "already loads the shipped weights" in capsys.readouterr().err
+    with pytest.raises(SystemExit):                     # --from or --remove, one of them
+        main(["pull", NAME])
 
 
 def test_paths_that_are_no_bundle_say_what_they_are(tmp_path, monkeypatch):

@@ -203,8 +203,11 @@ def _parser(predict_help: bool | str = False) -> argparse.ArgumentParser:
                    help="folder for the inputs, pictures and MIDI files it writes (./demo)")
     s = sub.add_parser("pull", help="store a bundle in the cache ($ZOO_HOME) as a model's weights")
     s.add_argument("name", help="registered model name")
-    s.add_argument("--from", dest="source", required=True, metavar="URL|DIR|FILE.tar.gz",
-                   help="a bundle folder, a .tar.gz of one, or its http(s) URL")
+    source = s.add_mutually_exclusive_group(required=True)
+    source.add_argument("--from", dest="source", metavar="URL|DIR|FILE.tar.gz",
+                        help="a bundle folder, a .tar.gz of one, or its http(s) URL")
+    source.add_argument("--remove", action="store_true",
+                        help="delete the bundle stored for NAME: it loads its shipped weights again")
     s = sub.add_parser("serve", help="serve models over HTTP (TF Serving REST API, web page at /)")
     s.add_argument("models", nargs="*", metavar="NAME|DIR|FILE",
                    help="registered names, bundle folders or .tflite/.onnx exports "
@@ -656,8 +659,8 @@ def run(argv: list[str]) -> int:
                 line = line[:width - 3] + "..."
             print(line)
             if mine := pulled(name):    # zoo.load(name) gives it, not the shipped weights
-                print(f"  {name} loads the bundle zoo pull stored at {mine} (delete it for the "
-                      f"shipped weights)")
+                print(f"  {name} loads the bundle zoo pull stored at {mine} (zoo pull {name} "
+                      f"--remove for the shipped weights)")
             for preset in e.presets:
                 print(f"  {preset}: a preset of {name}, the same model trained on other data")
     elif args.command == "info":
@@ -677,8 +680,8 @@ def run(argv: list[str]) -> int:
             print("pictures: " + ", ".join(str(p) for p in pictures))
         # the card is the pulled bundle's: say so, as `zoo list` does, and how to go back
         if args.name in registry.names() and (mine := pulled(args.name)):
-            print(f"{args.name} loads the bundle zoo pull stored at {mine} (delete it for the "
-                  f"shipped weights)")
+            print(f"{args.name} loads the bundle zoo pull stored at {mine} (zoo pull "
+                  f"{args.name} --remove for the shipped weights)")
     elif args.command == "predict":
         options = {k: v if k in ("input", "plot", "out") else typed(v) for k, v in options.items()}
         m = zoo.load(args.name)
@@ -745,7 +748,7 @@ def run(argv: list[str]) -> int:
         if args.name in registry.names() and (mine := pulled(args.name)):
             # the card's recipe reads `zoo fine-tune NAME` either way: say which weights
             print(f"fine_tune: {args.name} is the bundle zoo pull stored at {mine}, not the "
-                  f"shipped weights (delete it to fine-tune those)")
+                  f"shipped weights (zoo pull {args.name} --remove to fine-tune those)")
         m = zoo.load(args.name).fine_tune(args.data, validation=args.validation, out=args.out,
                                           command=command, strategy=args.strategy, **how,
                                           **overrides)
@@ -806,8 +809,12 @@ def run(argv: list[str]) -> int:
     elif args.command == "demo":
         demo(args.names, args.out)
     elif args.command == "pull":
-        from .hub import pull
+        from .hub import pull, remove
 
+        if args.remove:
+            print(f"removed the bundle stored for {args.name} from {remove(args.name)}; it "
+                  f"loads its shipped weights again")
+            return 0
         with working(f"zoo pull {args.name}"):
             stored = pull(args.name, args.source)
         print(f"stored {args.name} from {args.source} in {stored}")

@@ -94,6 +94,21 @@ def pull(name: str, source: str | Path) -> Path:
         return _replace(staged, _ensure(home() / "bundles") / name)
 
 
+def remove(name: str) -> Path:
+    """Delete the bundle `zoo pull` stored for `name` (`zoo pull NAME --remove`): NAME
+    loads its shipped weights again. Returns the folder it was in."""
+    registry.get(name)
+    path = pulled(name)
+    if path is None:
+        raise BundleError(f"{name}: no bundle stored by zoo pull in {home() / 'bundles'}; it "
+                          f"already loads the shipped weights")
+    # renamed first, so a zoo.load at the same moment sees the whole bundle or none
+    trash = path.with_name(f".{name}.old-{os.getpid()}-{time.monotonic_ns()}")
+    os.rename(path, trash)
+    shutil.rmtree(trash, ignore_errors=True)
+    return path
+
+
 @contextlib.contextmanager
 def _writing_cache(source, earlier: Path | None):
     """A full disk (or quota) while a bundle is copied, downloaded or unpacked into the
