@@ -279,20 +279,26 @@ def test_cli_strategy_errors_are_one_line(tmp_path, monkeypatch, capsys):
     assert not (tmp_path / "x").exists()
 
 
+def start_worker_0(config: str):
+    """`distribute.use('multi_worker')` in a fresh process under TF_CONFIG `config`, with a
+    3 s cluster timeout: (its ERROR lines, the finished process)."""
+    code = ("from zoo import distribute\nfrom zoo.errors import InputError\n"
+            "try:\n    distribute.use('multi_worker')\n"
+            "except InputError as e:\n    print('ERROR', e)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, cwd=REPO, env={**os.environ, "TF_CONFIG": config,
+                                                      "ZOO_CLUSTER_TIMEOUT": "3"})
+    return [x for x in done.stdout.splitlines() if x.startswith("ERROR")], done
+
+
 def test_a_worker_started_alone_stops_after_the_cluster_timeout(tmp_path):
     """Only worker 0 of two started: MultiWorkerMirroredStrategy waited an hour in
     TensorFlow's C++ in silence (deaf to SIGTERM); now a one-line error after
     ZOO_CLUSTER_TIMEOUT seconds names the worker that never listened."""
-    code = ("from zoo import distribute\nfrom zoo.errors import InputError\n"
-            "try:\n    distribute.use('multi_worker')\n"
-            "except InputError as e:\n    print('ERROR', e)")
     config = distribute.local_cluster(2)[0]
     missing = json.loads(config)["cluster"]["worker"][1]
     started = time.monotonic()
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=120, cwd=REPO, env={**os.environ, "TF_CONFIG": config,
-                                                      "ZOO_CLUSTER_TIMEOUT": "3"})
-    line = [x for x in done.stdout.splitlines() if x.startswith("ERROR")]
+    line, done = start_worker_0(config)
     assert line == [f"ERROR worker 0: the cluster did not form within 3 s: nothing listens for "
                     f"worker 1 at {missing}; start every task TF_CONFIG names, each with its "
                     f"own task (ZOO_CLUSTER_TIMEOUT=SECONDS sets this wait)"], done.stderr[-2000:]
@@ -304,18 +310,12 @@ def test_a_worker_whose_port_is_taken_says_so(tmp_path):
     Could not start gRPC server"; now one line naming the port."""
     import socket
 
-    code = ("from zoo import distribute\nfrom zoo.errors import InputError\n"
-            "try:\n    distribute.use('multi_worker')\n"
-            "except InputError as e:\n    print('ERROR', e)")
     config = distribute.local_cluster(2)[0]
     mine = json.loads(config)["cluster"]["worker"][0]
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", int(mine.rpartition(":")[2])))
         busy.listen()
-        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                              timeout=120, cwd=REPO, env={**os.environ, "TF_CONFIG": config,
-                                                          "ZOO_CLUSTER_TIMEOUT": "3"})
-    line = [x for x in done.stdout.splitlines() if x.startswith("ERROR")]
+        line, done = start_worker_0(config)
     assert line == [f"ERROR worker 0: cannot listen on port {mine.rpartition(':')[2]} (its "
                     f"address in TF_CONFIG, {mine}): another process on this machine uses "
                     f"it; stop it or give every task a free port "

@@ -191,19 +191,18 @@ class StopOnNaN(keras.callbacks.Callback):
             self.fail(f"the weights went non-finite ({bad}) at the end of epoch {epoch + 1}")
 
     def fail(self, what: str):
-        done = last_checkpoint(self.work)
+        advice = (f"Try a lower learning rate (learning_rate={self.rate:g}) or stronger "
+                  f"clipping (clipnorm={self.clipnorm})")
+        data = "check the data for extreme values"
         if self.work.name.startswith(TEMP_PREFIX):  # fine_tune without out: nothing is kept
-            raise ZooError(f"{self.name}: {what}; training stopped. Try a lower learning rate "
-                           f"(learning_rate={self.rate:g}) or stronger clipping (clipnorm="
-                           f"{self.clipnorm}), and check the data for extreme values")
+            raise ZooError(f"{self.name}: {what}; training stopped. {advice}, and {data}")
+        done = last_checkpoint(self.work)
         kept = (f"the checkpoint of epoch {done} in {self.work / 'backup'} is kept (a re-run "
                 f"of the same command resumes from it, and will diverge again)" if done else
                 "no epoch had finished, so no checkpoint was written")
         raise ZooError(f"{self.name}: {what}; training stopped and no bundle was written; "
-                       f"{kept}. Try a lower learning rate (learning_rate={self.rate:g}) or "
-                       f"stronger clipping (clipnorm={self.clipnorm}), in a new --out folder "
-                       f"(out=) or after deleting {self.work}, and check the data for extreme "
-                       f"values")
+                       f"{kept}. {advice}, in a new --out folder (out=) or after deleting "
+                       f"{self.work}, and {data}")
 
 
 class AverageWeights(keras.callbacks.Callback):
