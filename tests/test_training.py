@@ -219,7 +219,8 @@ def test_killed_training_resumes_and_loses_nothing(tiny_conll, slice_glove, tmp_
     assert run("batch:2:2").returncode == -signal.SIGKILL          # in the middle of epoch 2
     assert epochs() == [1]
     resumed = run("validated:3")
-    assert resumed.returncode == -signal.SIGKILL and "resuming" in resumed.stderr
+    # printed (not logged), so a Python API user sees it too
+    assert resumed.returncode == -signal.SIGKILL and "resuming after epoch 1" in resumed.stdout
     assert epochs() == [1, 2, 3]
     assert run("exports").returncode == -signal.SIGKILL
     state = json.loads(state_path.read_text())
@@ -306,6 +307,10 @@ def test_a_resume_rewinds_to_its_checkpoint_and_survives_a_cut_short_one(tmp_pat
     best.rewind(2)                                  # epoch 3 was validated, not checkpointed
     assert (best.state["best"], best.state["best_epoch"], best.state["wait"]) == (0.6, 2, 0)
     assert [h["epoch"] for h in best.state["history"]] == [1, 2]
+    # history.csv is written with the state, from its rows: a kill between an epoch's
+    # checkpoint and Keras's CSVLogger lost that epoch's row for good
+    best.save_state()
+    assert (work / "history.csv").read_text() == "epoch,val_f1\n1,0.5\n2,0.6\n"
 
     backup = work / "backup"
     backup.mkdir()

@@ -146,10 +146,16 @@ class BestOnValidation(keras.callbacks.Callback):
         self.save_state()
 
     def save_state(self):
-        """Atomically: a kill mid-write leaves the previous state, never half a file."""
-        tmp = self.state_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.state, indent=1))
-        os.replace(tmp, self.state_path)
+        """Atomically: a kill mid-write leaves the previous state, never half a file. Also
+        history.csv, a row an epoch numbered from 1, written from the state's history: so
+        it always has the rows the state has (Keras's CSVLogger appended after the epoch's
+        checkpoint, and a kill between the two lost that row for good)."""
+        rows = self.state["history"]
+        keys = ["epoch", *sorted({k for row in rows for k in row} - {"epoch"})]
+        csv = "".join(",".join(str(row.get(k, "")) for k in keys) + "\n"
+                      for row in [dict(zip(keys, keys)), *rows])
+        bundle.write_whole(self.state_path, json.dumps(self.state, indent=1),
+                           **{"history.csv": csv})
 
     def restore_best(self):
         # A restarted non-chief worker's own folder is new: the chief's file is the best.
@@ -269,15 +275,6 @@ class EpochProgress(keras.callbacks.ProgbarLogger):
             self.target = self.progbar.target = self.seen      # the bar ends where it did
         super().on_epoch_end(epoch, logs)
         self.steps = self.seen or self.steps
-
-
-class EpochCSV(keras.callbacks.CSVLogger):
-    """Keras's CSVLogger (history.csv, a row an epoch) numbering epochs from 1, as the run's
-    lines, train_state.json, the curve and the card do: its rows were numbered from 0, so
-    the row of the epoch the card kept ("epoch 2") read epoch 1."""
-
-    def on_epoch_end(self, epoch, logs=None):
-        super().on_epoch_end(epoch + 1, logs)
 
 
 class LinearSchedule(keras.callbacks.Callback):
@@ -576,7 +573,6 @@ def fit(zm, train, valid, work: Path, callbacks: list | None = None, epochs: int
     # the checkpoint is kept after training until the bundle is safe (`train`).
     zoo_callbacks = [best, WorkerBackup(work / "backup", own / "backup", double_checkpoint=True,
                                         delete_checkpoint=False),
-                     EpochCSV(str(own / "history.csv"), append=True),
                      keras.callbacks.TensorBoard(str(own / "tensorboard"))]
     if monitor_gradients:
         zoo_callbacks.insert(2, GradientMonitor(zm, train, own, clipnorm=clipnorm))
@@ -595,9 +591,10 @@ def fit(zm, train, valid, work: Path, callbacks: list | None = None, epochs: int
         distribute.check_same_start(done, work)
     best.rewind(done)
     if done:
-        log.info("resuming after epoch %d: best %s=%.4f at epoch %s, %d of %d epochs of "
-                 "patience used", done, best.headline, best.state["best"] or 0,
-                 best.state["best_epoch"], best.state["wait"], patience)
+        # printed like the epoch lines, so the Python API shows it as the CLI does
+        print(f"resuming after epoch {done}: best {best.headline}="
+              f"{best.state['best'] or 0:.4f} at epoch {best.state['best_epoch']}, "
+              f"{best.state['wait']} of {patience} epochs of patience used", flush=True)
     # A run stopped early but killed before it could say so does not train on.
     # (wait is 1 at least once stopped: patience=0 stops at the first epoch without gain,
     # as in Keras, and trained no epoch at all where wait 0 >= patience 0 read as stopped)
