@@ -682,3 +682,19 @@ def test_report_interval_resamples_whole_emoji():
     worse = ["grinning", "face grinning", "flag: france", "woman cook"]
     r = group_bootstrap(bleu4_difference(hyps, worse, refs), ["1f600", "1f600", "1f1ef", "1f468"], 50)
     assert r["value"] > 0 and r["low"] <= r["value"] <= r["high"] and r["groups"] == 3
+
+
+def test_a_long_captions_words_go_on_beside_it_not_under_the_next_image(tmp_path):
+    """`zoo predict --plot` of several captions: a caption of more words than a row holds
+    went on in the next row's first column, where the next result's image stands, so its
+    last words read as another example. Continuation rows leave the first column empty."""
+    grid = np.full((2, 2), 0.25).tolist()
+    long = {"caption": "a b c d e f g", "words": list("abcdefg"), "attention": [grid] * 7}
+    short = {"caption": "x", "words": ["x"], "attention": [grid]}
+    fig = P.plot(None, long, columns=4)             # 3 words a row: rows of 1+3, _+3, _+1
+    starts = [ax.get_subplotspec().get_geometry() for ax in fig.axes]
+    assert [s[2] for s in starts] == [0, 1, 2, 3, 5, 6, 7, 9]
+    assert P.rows_for(long, 4) == 3 and P.rows_for(short, 4) == 1
+    assert P.rows_for({"words": []}, 1) == 1
+    png = P.plot_results([long, short], tmp_path / "att.png", images=[None, None])
+    assert png.exists()

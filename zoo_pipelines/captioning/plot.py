@@ -25,9 +25,8 @@ def plot(image, result: dict, columns: int = 5):
     predict() takes (None: the attention alone); `result` one of predict()'s results."""
     from matplotlib.figure import Figure
 
-    n = len(result["words"]) + 1
-    cols = min(columns, n)
-    rows = -(-n // cols)
+    cols = min(columns, len(result["words"]) + 1)
+    rows = rows_for(result, cols)
     fig = Figure(figsize=(2.2 * cols, 2.4 * rows))
     draw_attention(fig, (rows, cols, 0), image, result, cols)
     fig.tight_layout()
@@ -43,7 +42,7 @@ def plot_results(results: list[dict], path: str | Path, images: list | None = No
     results = results[:6]
     images = images or [r.get("source") for r in results]
     cols = min(6, 1 + max(len(r["words"]) for r in results))
-    rows = sum(-(-(len(r["words"]) + 1) // cols) for r in results)
+    rows = sum(rows_for(r, cols) for r in results)
     fig = Figure(figsize=(2.0 * cols, 2.3 * rows))
     row = 0
     for r, image in zip(results, images):
@@ -53,9 +52,16 @@ def plot_results(results: list[dict], path: str | Path, images: list | None = No
     return Path(path)
 
 
+def rows_for(result: dict, cols: int) -> int:
+    """Rows of panels one result takes: the image in the first column, its words in the
+    others (a long caption's words go on in rows whose first column stays empty, so they
+    do not read as the next result)."""
+    return max(1, -(-len(result["words"]) // max(cols - 1, 1)))
+
+
 def draw_attention(fig, grid: tuple, image, result: dict, cols: int) -> int:
     """Panels for one result on `fig` from panel grid[2] on (grid = rows, cols, start);
-    returns the number of rows used."""
+    returns the number of rows used (`rows_for`)."""
     from PIL import Image
 
     rows, _, start = grid
@@ -67,7 +73,8 @@ def draw_attention(fig, grid: tuple, image, result: dict, cols: int) -> int:
     ax.set_title(textwrap.fill(result.get("caption", ""), 26), fontsize=8)   # no clipping
     ax.axis("off")
     for i, word in enumerate(words):
-        ax = fig.add_subplot(rows, cols, start + i + 2)
+        row, col = divmod(i, max(cols - 1, 1))
+        ax = fig.add_subplot(rows, cols, start + row * cols + col + 2)
         a = att[i] / max(float(att[i].max()), 1e-9)
         if img is None:
             ax.imshow(a, cmap="gray", vmin=0, vmax=1)
@@ -79,4 +86,4 @@ def draw_attention(fig, grid: tuple, image, result: dict, cols: int) -> int:
                       extent=(-0.5, img.size[0] - 0.5, img.size[1] - 0.5, -0.5))
         ax.set_title(word, fontsize=9)
         ax.axis("off")
-    return -(-(len(words) + 1) // cols)
+    return rows_for(result, cols)
