@@ -7,7 +7,10 @@ take one call), one SavedModel signature and one ONNX file (`<stem>.<function>.o
 batch where the application has `decode_functions`) per function, and a parity check that
 drives the host's loop on both backends. Every export is followed by a parity check
 against the Keras model on real examples; the report is returned and kept in the model's
-metrics (and card).
+metrics (and card). What a user of plain LiteRT / ONNX Runtime / TF Serving finds in each
+(README, "Using an export in another program"): the sidecar's versions and sha256, ONNX
+metadata_props and named `batch` / `time` axes, a lone TFLite signature under its
+function's name, the SavedModel's assets/zoo.json.
 
 >>> import zoo
 >>> report = zoo.load("ner-bilstm").export("/tmp/ner.tflite")          # doctest: +SKIP
@@ -24,6 +27,7 @@ import shutil
 import tempfile
 import uuid
 import warnings
+from importlib.metadata import PackageNotFoundError, version as _version
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +46,21 @@ log = logging.getLogger("zoo")
 # up to the next one. A caption step takes 0.27 ms for one row, 0.31 for three and 0.79
 # for twelve (benchmarks/results/lite_step_batch.md), so rows are cheaper together.
 ROW_BATCHES = (4, 16)
+
+
+def export_versions(fmt: str) -> dict:
+    """The library versions that wrote an export, recorded beside it (sidecar, ONNX
+    metadata_props, the SavedModel's assets/zoo.json): a file taken to another program
+    said nothing of what made it."""
+    tools = {"tflite": ("tensorflow",), "onnx": ("tensorflow", "tf2onnx", "onnx"),
+             "saved_model": ("tensorflow", "keras")}[fmt]
+    versions = {}
+    for pkg in ("rnn-zoo", *tools):
+        try:
+            versions[pkg] = _version(pkg)
+        except PackageNotFoundError:        # a source checkout without `pip install -e`
+            versions[pkg] = None
+    return versions
 
 
 def _signature_fn(model, shapes: dict, name: str = "features"):
@@ -133,9 +152,19 @@ def tflite_bytes(model, sigs: dict, quantize: str | None = None) -> bytes:
     if quantize == "float16":
         conv.target_spec.supported_types = [tf.float16]
     try:
-        return conv.convert()
+        lite = conv.convert()
     except Exception as e:
         raise ExportError(f"TFLite conversion with builtin ops only failed: {str(e)[:400]}") from None
+    (key,) = sigs if len(sigs) == 1 else ("serving_default",)
+    if key != "serving_default":
+        # the converter names a lone signature "serving_default": music-lstm's `step` was
+        # not in get_signature_list() of a plain Interpreter, though the docs name it
+        from tensorflow.lite.tools import flatbuffer_utils
+
+        flat = flatbuffer_utils.read_model_from_bytearray(bytearray(lite))
+        flat.signatureDefs[0].signatureKey = key.encode()
+        lite = bytes(flatbuffer_utils.convert_object_to_bytearray(flat))
+    return lite
 
 
 def to_tflite(zm, path: Path, quantize: str | None = None) -> None:
@@ -174,12 +203,13 @@ def to_onnx(zm, path: Path) -> list[str] | dict:
         batch = zm.batch_functions()        # the same functions (names), any batch
         models = batch or {key: fn_model for key, (fn_model, _) in functions.items()}
         return {key: _onnx_one(model, function_onnx_path(path, key), function=True,
-                               batch=None if batch else 1)
+                               batch=None if batch else 1, about=(zm.entry.name, path))
                 for key, model in models.items()}
-    return _onnx_one(zm.keras_model, path)
+    return _onnx_one(zm.keras_model, path, about=(zm.entry.name, path))
 
 
-def _onnx_one(model, path: Path, function: bool = False, batch: int | None = None) -> list[str]:
+def _onnx_one(model, path: Path, function: bool = False, batch: int | None = None,
+              about: tuple | None = None) -> list[str]:
     import tf2onnx
 
     names = [t.name for t in model.inputs]
@@ -196,7 +226,35 @@ def _onnx_one(model, path: Path, function: bool = False, batch: int | None = Non
         tf2onnx.convert.from_function(fn, input_signature=specs, opset=17, output_path=str(path))
     except Exception as e:
         raise ExportError(f"ONNX conversion failed: {str(e)[:400]}") from None
+    if about:
+        _describe_onnx(path, *about)
     return sorted(model.output.keys()) if isinstance(model.output, dict) else ["output"]
+
+
+def _describe_onnx(path: Path, name: str, main: Path) -> None:
+    """Name the free axes and say what the file is, for a user of plain onnxruntime:
+    tf2onnx leaves the axes "unk__111" and no metadata_props, so neither the batch and time
+    axes nor the sidecar holding the labels / vocabulary / scaler could be found from the
+    file. Inputs' axis 0 is "batch" and axis 1 "time" (every sequence input); an output's
+    free axes are "batch" and "<output>_<axis>" (speech's time is subsampled)."""
+    import onnx
+
+    m = onnx.load(str(path))
+    for group, is_input in ((m.graph.input, True), (m.graph.output, False)):
+        for value in group:
+            for i, dim in enumerate(value.type.tensor_type.shape.dim):
+                if dim.HasField("dim_value"):
+                    continue
+                dim.dim_param = ("batch" if i == 0 else "time" if is_input and i == 1
+                                 else f"{value.name}_{i}")
+    props = {"zoo.model": name, "zoo.sidecar": sidecar_path(main).name,
+             "zoo.versions": json.dumps(export_versions("onnx"))}
+    del m.metadata_props[:]
+    for key, value in props.items():
+        m.metadata_props.add(key=key, value=value)
+    m.doc_string = (f"rnn-zoo export of {name}; the host configuration (labels, vocabulary, "
+                    f"scaler) is in {props['zoo.sidecar']}")
+    onnx.save(m, str(path))
 
 
 def to_saved_model(zm, path: Path) -> None:
@@ -213,8 +271,14 @@ def to_saved_model(zm, path: Path) -> None:
         sigs["serving_default"] = serving.serve
     tf.saved_model.save(module, str(path), signatures=sigs)
     (path / "assets").mkdir(exist_ok=True)
+    # the versions and the sha256 of the graph and weights, as a bundle's manifest has them:
+    # the folder taken to TF Serving or another machine said nothing of what wrote it
+    files = {p.relative_to(path).as_posix(): sha256(p) for p in sorted(path.rglob("*"))
+             if p.is_file()}
     (path / "assets" / "zoo.json").write_text(json.dumps(
-        {"model": zm.entry.name, "host": zm.entry.host_module, "config": zm.host_config()}))
+        {"model": zm.entry.name, "host": zm.entry.host_module, "config": zm.host_config(),
+         "signatures": sorted(sigs), "versions": export_versions("saved_model"),
+         "sha256": files}))
 
 
 def _is_saved_model_export(path: Path) -> bool:
@@ -248,7 +312,7 @@ def _write_sidecar(zm, path: Path, fmt: str, quantize, outputs=None) -> None:
     meta = {"model": zm.entry.name, "format": fmt, "quantize": quantize,
             "host": zm.entry.host_module, "config": zm.host_config(),
             "buckets": lite_buckets(buckets) if fmt == "tflite" else buckets,
-            "outputs": outputs}
+            "outputs": outputs, "versions": export_versions(fmt)}
     meta["sha256"] = sha256(path) if path.exists() else None
     if zm.functions():      # TFLite: signature names; ONNX: the file of each function
         names = list(zm.functions())
