@@ -300,3 +300,64 @@ def test_summary_reference_without_a_word_rouge_counts_is_refused(shipped, summa
                                          "ROUGE counts"):
         m.evaluate([{"document": "A text editor adds plugins.", "summary": "Editor adds plugins"},
                     {"document": "A text editor adds plugins.", "summary": summary}])
+
+
+@pytest.mark.parametrize("gold", [["I-PER", "I-PER", "O", "I-LOC"],       # IOB1
+                                  ["B-PER", "E-PER", "O", "S-LOC"]])      # BIOES
+def test_iob1_or_bioes_gold_in_memory_is_read_as_iob2(shipped, gold):
+    """Strict IOB2 dropped every gold span that starts with I- (or is S-/E-): such gold given
+    in memory (the file readers convert it) scored F1 0.0 with no note for a model that
+    found every entity."""
+    from seqeval.metrics import f1_score
+
+    from zoo_pipelines.ner.evaluate import span_scores
+
+    pred = ["B-PER", "I-PER", "O", "B-LOC"]
+    scores = span_scores([gold], [pred])
+    assert scores["f1"] == 1.0 and "note" not in scores and set(scores["per_type"]) == {"PER", "LOC"}
+    assert scores["f1"] == f1_score([["B-PER", "I-PER", "O", "B-LOC"]], [pred])   # seqeval's own
+    tokens = ["Peter", "Blackburn", "visited", "Paris", "."]
+    assert shipped("ner-bilstm").evaluate([{"tokens": tokens, "tags": gold + ["O"]}])["f1"] == 1.0
+
+
+def test_forecast_last_below_horizon_and_one_block_bootstrap(data_dir):
+    """`last` below `horizon` on series without eval_from: the longest horizon had no rows
+    and pooling them was a raw ValueError; with one block of origins the bootstrap drew
+    the same block every time and stated a standard error of 0.0 (None now)."""
+    from zoo_pipelines.forecasting.evaluate import bootstrap_se
+
+    num, den = np.arange(1.0, 9.0), np.ones(8)
+    assert bootstrap_se(num, den, np.zeros(8, int)) is None
+    assert bootstrap_se(num, np.full(8, np.nan), np.arange(8) // 4) is None
+    assert bootstrap_se(num, den, np.arange(8) // 4) > 0
+
+    m = zoo.load("forecast-lstm")
+    series = [{k: v for k, v in s.items() if k != "eval_from"}
+              for s in zoo.data.read_split(m.entry, data_dir / "stocks", "report")[:1]]
+    r = m.evaluate(series, last=3, horizon=5, garch=False)
+    assert r["mase_h1"] is not None and r["mase_h3"] is None and r["forecasts"] == 2 + 1
+    assert r["pinball_ratio_vs_naive_se"] is None
+
+
+def test_one_recording_makes_no_connected_digit_string(shipped, data_dir, tmp_path):
+    """A folder of one FSDD recording reported connected_wer over one "string" of one digit
+    (single-digit WER under the name of connected strings of 2-7 digits)."""
+    import shutil
+
+    wav = sorted((data_dir / "fsdd" / "recordings").glob("*.wav"))[0]
+    shutil.copy(wav, tmp_path / wav.name)
+    from zoo_pipelines.speech.data import read
+
+    r = shipped("speech-ctc").evaluate(read(tmp_path))
+    assert "connected_wer" not in r and "at least 2 recordings" in r["note"]
+    assert r["utterances"] == 1 and r["digit_accuracy"] in (0.0, 1.0)
+
+
+def test_frame_accuracy_of_silence_predicted_as_silence_is_undefined():
+    """TP + FP + FN = 0 (no note anywhere) read as frame accuracy 0.0."""
+    from zoo_pipelines.music.evaluate import frame_accuracy
+
+    assert frame_accuracy(np.zeros((4, 88)), np.zeros((4, 88))) is None
+    truth, pred = np.eye(4, 88), np.eye(4, 88)
+    pred[0, 0], pred[1, 5] = 0, 1              # one FN and one FP: 3 / (3 + 2)
+    assert frame_accuracy(truth, pred) == pytest.approx(0.6)

@@ -36,19 +36,25 @@ EPOCH_OPTIONS = {"garch": False}
 
 
 def bootstrap_se(num: np.ndarray, den: np.ndarray, block: np.ndarray, reps: int = 500,
-                 seed: int = 0) -> float:
+                 seed: int = 0) -> float | None:
     """Standard error of sum(num) / sum(den) by a block bootstrap: the evaluation window is
     cut into blocks of BLOCK consecutive origins (the same blocks for every series, so the
     days all stocks share stay together) and whole blocks are drawn with replacement.
-    Rows where either side is NaN (a failed GARCH fit) are left out.
+    Rows where either side is NaN (a failed GARCH fit) are left out. None with fewer than
+    two blocks of rows (`last` of 10 days or fewer, or every GARCH fit failed): one block
+    is drawn every time, and the standard error read 0.0 (or NaN with no rows at all).
 
     >>> import numpy as np
     >>> rng = np.random.default_rng(0)
     >>> num, den, block = rng.random(1000) + 0.5, rng.random(1000) + 0.5, np.arange(1000) // 10
     >>> 0.005 < bootstrap_se(num, den, block) < 0.05
     True
+    >>> bootstrap_se(num[:10], den[:10], block[:10]) is None      # one block: no spread to draw
+    True
     """
     ok = ~(np.isnan(num) | np.isnan(den))
+    if len(np.unique(block[ok])) < 2:
+        return None
     n = int(block.max()) + 1
     num_sums, den_sums = (np.bincount(block[ok], v[ok], minlength=n) for v in (num, den))
     draws = np.random.default_rng(seed).integers(n, size=(reps, n))
@@ -194,7 +200,10 @@ def evaluate(model, series: list[dict], horizon: int = 5, last: int = 126,
     # nanmean: a series whose GARCH fit failed (counted in garch_failed) has no GARCH rows
     table = {f"h{h}": {k: mean_or_none(np.concatenate(v)) if v else None
                        for k, v in d.items()} for h, d in acc.items()}
-    pooled = lambda k: mean_or_none(np.concatenate([np.concatenate(acc[h][k]) for h in acc]))  # noqa: E731
+    # A horizon past the window's last origin (`last` below `horizon` on a series without
+    # eval_from) has no rows: its table cells are None; pooling them was a raw ValueError.
+    rows = lambda k: np.concatenate([np.concatenate(acc[h][k]) for h in acc if acc[h][k]])  # noqa: E731
+    pooled = lambda k: mean_or_none(rows(k))  # noqa: E731
     out = {f"mase_h{h}": table[f"h{h}"]["mase"] for h in acc}
     out.update({f"naive_mase_h{h}": table[f"h{h}"]["naive_mase"] for h in acc})
     # MASE scales by the in-sample one-step change, so even naive persistence scores
@@ -210,15 +219,14 @@ def evaluate(model, series: list[dict], horizon: int = 5, last: int = 126,
         directional_accuracy=pooled("diracc"),
         # the series measured: those too short or flat were skipped (each with a warning)
         series=len(forecasts), skipped_series=len(series) - len(forecasts),
-        forecasts=int(sum(len(np.concatenate(acc[h]["mase"])) for h in acc)),
+        forecasts=len(rows("mase")),
         per_horizon=table,
         per_quantile={f"q{q:g}": {"model": float(np.mean(np.concatenate(v["model"]))),
                                   "naive_quantiles": float(np.mean(np.concatenate(v["naiveq"]))),
                                   **({"garch_t": float(np.nanmean(np.concatenate(v["garch"])))}
                                      if garch else {})}
                       for q, v in per_q.items()})
-    rows = lambda k: np.concatenate([np.concatenate(acc[h][k]) for h in acc])  # noqa: E731
-    block = np.concatenate([np.concatenate(blocks[h]) for h in acc])
+    block = np.concatenate([np.concatenate(blocks[h]) for h in acc if blocks[h]])
     out["pinball_ratio_vs_naive_se"] = bootstrap_se(rows("pinball"), rows("naiveq_pinball"), block)
     if garch:
         out["pinball_ratio_vs_garch_se"] = bootstrap_se(rows("pinball"), rows("garch_pinball"), block)

@@ -26,10 +26,16 @@ HEADLINE = "nll_per_step"
 GREATER_IS_BETTER = False
 
 
-def frame_accuracy(truth, pred) -> float:
+def frame_accuracy(truth, pred) -> float | None:
+    """TP / (TP + FP + FN); None when that is 0/0 (no note sounds in the truth nor in the
+    predictions: silence predicted as silence read as accuracy 0.0).
+
+    >>> frame_accuracy(np.zeros((4, 88)), np.zeros((4, 88))) is None
+    True
+    """
     tp = float(np.sum((truth > 0) & (pred > 0)))
     wrong = float(np.sum((truth > 0) != (pred > 0)))
-    return tp / max(tp + wrong, 1.0)
+    return tp / (tp + wrong) if tp + wrong else None
 
 
 def _biases_model(zoo_model):
@@ -94,7 +100,12 @@ def evaluate(zoo_model, examples: list[dict], batch_size: int = 16, pad_to: int 
             preds.append(host.most_likely(out["visible_bias"][j, :n], c))
             truth.append(r)
     truth, preds = np.concatenate(truth), np.concatenate(preds)
-    return {"nll_per_step": nll_sum / max(steps, 1),
-            "frame_accuracy": frame_accuracy(truth, preds),
-            "notes_per_step": float(truth.sum() / max(steps, 1)),
-            "sequences": len(rolls), "steps": steps}
+    out = {"nll_per_step": nll_sum / max(steps, 1),
+           "frame_accuracy": frame_accuracy(truth, preds),
+           "notes_per_step": float(truth.sum() / max(steps, 1)),
+           "sequences": len(rolls), "steps": steps}
+    if out["frame_accuracy"] is None:
+        out["note"] = ("no note sounds in the pieces nor in the predicted frames: frame "
+                       "accuracy is 0/0, reported as None")
+        log.warning("%s", out["note"])
+    return out
