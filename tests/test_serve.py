@@ -890,3 +890,47 @@ def test_other_websites_and_rebound_names_are_refused(fake):
             assert r.status_code == 403 and "--allow-host" in r.json()["error"]
         for host in ("localhost:8501", "[::1]:8501", "zoo.lan"):
             assert client.get("/healthz", headers={"Host": host}).status_code == 200
+
+
+def test_a_generation_past_request_timeout_stops_and_frees_the_model_thread(monkeypatch):
+    """The 504 came, but the model's one thread went on generating (charlm at its caps:
+    minutes) and every later request waited behind it: the serving code now runs each call
+    under its requests' deadline and the generation loops stop at it (zoo.cancel)."""
+    from fastapi.testclient import TestClient
+
+    import zoo.serve
+    from zoo import cancel
+
+    steps = []
+
+    class Generator(SlowModel):
+        def predict(self, xs, **options):
+            if "forever" in xs:
+                while True:             # a generation at its caps, checking as hosts do
+                    cancel.check()
+                    steps.append(1)
+                    time.sleep(0.01)
+            return [{"text": x} for x in xs]
+
+    model = Generator()
+
+    def load(s, max_batch, max_wait_ms, metrics):
+        s.model = model
+        s.batcher = Batcher(s.guarded(model.predict), max_batch, max_wait_ms)
+
+    monkeypatch.setattr(zoo.serve, "load", load)
+    path = "/v1/models/ner-bilstm:predict"
+    with TestClient(zoo.serve.create_app(["ner-bilstm"], request_timeout=0.5)) as client:
+        r = client.post(path, json={"instances": ["forever"]})
+        assert r.status_code == 504 and "within 0.5 s (--request-timeout)" in r.json()["error"]
+        start = time.monotonic()
+        answer = client.post(path, json={"instances": ["x"]}).json()
+        assert time.monotonic() - start < 0.4        # not behind the abandoned generation
+        assert answer == {"predictions": [{"text": "x"}]}
+        ran = len(steps)
+        time.sleep(0.2)
+        assert len(steps) == ran                     # it stopped
+    cancel.check()                  # the deadline was the model thread's alone
+    with pytest.raises(cancel.Cancelled):
+        with cancel.deadline(time.monotonic() - 1):
+            cancel.check()

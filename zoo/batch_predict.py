@@ -154,12 +154,15 @@ def model_export(model: str, output: str, fmt: str = "tflite") -> tuple[str, str
         m.export(path, overwrite=True)
         return str(path.resolve()), name
     local = Path(tempfile.mkdtemp(prefix="zoo-export-")) / f"{name}.{fmt}"
-    m.export(local)
-    remote = _fs().join(output, "model", local.name)
-    for f in export_files(str(local)):
-        with open(f, "rb") as src, _fs().create(_fs().join(output, "model", Path(f).name)) as dst:
-            dst.write(src.read())
-    shutil.rmtree(local.parent, ignore_errors=True)
+    try:            # a failed export or upload left its zoo-export-* folder in /tmp
+        m.export(local)
+        remote = _fs().join(output, "model", local.name)
+        for f in export_files(str(local)):
+            with open(f, "rb") as src, \
+                    _fs().create(_fs().join(output, "model", Path(f).name)) as dst:
+                dst.write(src.read())
+    finally:
+        shutil.rmtree(local.parent, ignore_errors=True)
     return remote, name
 
 

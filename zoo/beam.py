@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .cancel import check
 from .decoding import log_softmax
 from .errors import InputError
 
@@ -135,6 +136,7 @@ def beam_search(step, state: dict, start: int, end: int, beam: int = 4, max_len:
     done = np.zeros(N, bool)
     tokens = np.full(N * K, start, np.int32)
     for t in range(max_len):
+        check()                            # serve's --request-timeout (zoo.cancel)
         log_probs, new_state, outputs = step(tokens, state)
         logp = np.array(log_probs, np.float64)
         if t < min_len:
@@ -226,6 +228,7 @@ def sample(step, state: dict, start: int, end: int, samples: int = 16, max_len: 
     live = np.arange(N * samples)                       # rows still writing, in `state` order
     tokens = np.full(len(live), start, np.int32)
     for t in range(max_len):
+        check()                            # serve's --request-timeout (zoo.cancel)
         log_probs, new_state, outputs = step(tokens, state)
         logp = np.array(log_probs, np.float64)
         if t < min_len:

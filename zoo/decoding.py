@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .cancel import check
+
 BLANK = 0
 
 
@@ -54,6 +56,7 @@ def ctc_beam_search(logp: np.ndarray, beam: int = 8, blank: int = BLANK) -> list
     (greedy takes the most probable path, which may spell a less probable sequence)."""
     beams = {(): (0.0, -np.inf)}          # prefix -> (log p ending in blank, ending in label)
     for t in range(logp.shape[0]):
+        check()                           # serve's --request-timeout (zoo.cancel)
         row = logp[t]
         top = np.argsort(row)[::-1][:beam]
         nxt: dict = {}

@@ -26,7 +26,8 @@ zoo/webio.py); `parameters` are predict()'s options (`{"beam": 4}`), checked as 
 checks them. Bad input is a 4xx with the zoo's one-line message, `{"error": "..."}`: 400
 bad JSON, instance or option, 404 an unknown model, 413 too many instances or too large a
 body or text, 415 a Content-Encoding other than gzip, 503 still loading; 408 a body not
-sent, 504 an answer not ready, within --request-timeout (120 s). SIGTERM stops the server
+sent, 504 an answer not ready, within --request-timeout (120 s; a generation past it stops,
+freeing the model for the next request: zoo/cancel.py). SIGTERM stops the server
 gracefully: no new connections, requests in flight answered (for up to 30 s), then one
 line and the status a SIGTERM gives (143).
 Concurrent requests are micro-batched (zoo/batching.py): their answers are those of
@@ -60,7 +61,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 
-from . import registry, webio
+from . import cancel, registry, webio
 from .batching import Batcher
 from .contract import Host
 from .errors import UnknownModelError, ZooError
@@ -99,10 +100,22 @@ class Served:
     model: object = None
     batcher: Batcher | None = None
     error: str | None = None    # why it failed to load
+    # the latest --request-timeout deadline (time.monotonic()) of a request sent to it so
+    # far: a batch, of requests sent before it started, stops there (None: no limit)
+    until: float | None = None
 
     @property
     def host(self):
         return self.model.host() if self.backend == "keras" else self.model.host
+
+    def guarded(self, fn):
+        """`fn` run in the model's thread under the deadline of its requests: a
+        generation whose every client was answered 504 stops (zoo.cancel) and frees the
+        thread, where it held every later request for minutes."""
+        def run(*args, **kwargs):
+            with cancel.deadline(self.until):
+                return fn(*args, **kwargs)
+        return run
 
 
 # ---- which models ---------------------------------------------------------------------------
@@ -174,7 +187,8 @@ def load(served: Served, max_batch: int, max_wait_ms: float, metrics) -> None:
             except ZooError as e:     # an example this model refuses is not a failure to load
                 log.info("%s: warm-up skipped (%s)", served.name, e)
                 break
-    served.batcher = Batcher(served.model.predict, max_batch, max_wait_ms, name=served.name,
+    served.batcher = Batcher(served.guarded(served.model.predict), max_batch, max_wait_ms,
+                             name=served.name,
                              on_batch=lambda n, r, s: metrics.batch(served.name, n, r, s),
                              per_input=served.host.PER_INPUT_OPTIONS)
 
@@ -376,16 +390,20 @@ def create_app(models: list[str], max_batch: int = 32, max_wait_ms: float = 0.0,
                                "version": "1"},
                 "metadata": {**describe(s), "tensorflow_loaded": "tensorflow" in sys.modules}}
 
-    async def answer(s: Served, method: str, request: Request, step: list) -> str:
+    async def answer(s: Served, method: str, request: Request, step: list,
+                     until: float | None) -> str:
         body = await read_json(request, max_body)
         step[0] = "answer"
         instances, options = parse(s, body, max_instances)
         raw = [webio.raw_input(i, x, s.host) for i, x in enumerate(instances)]
+        if until is not None:
+            s.until = max(s.until or until, until)
         if method == "predict":
             alone = any(options.get(k) for k in s.host.WHOLE_REQUEST_OPTIONS)
             options = own_values(s.host, options, len(raw))
             return dumps({"predictions": await s.batcher.submit(raw, options, alone)})
-        return dumps(await s.batcher.call(webio.picture, s.model, s.host, raw, options))
+        return dumps(await s.batcher.call(s.guarded(webio.picture), s.model, s.host, raw,
+                                          options))
 
     @app.post("/v1/models/{target}")
     async def post(target: str, request: Request):
@@ -400,19 +418,21 @@ def create_app(models: list[str], max_batch: int = 32, max_wait_ms: float = 0.0,
             # No request runs unbounded: a client that never ends its body held a task
             # forever, and a generation at its caps (charlm: 100,000 steps, minutes) held
             # its client as long. Past the limit, a job still queued is dropped (its
-            # future cancelled: the Batcher skips it); one running finishes in the model's
-            # thread, which predict() gives no way to stop.
+            # future cancelled: the Batcher skips it); one running stops at its next step
+            # past the deadline (zoo.cancel; Served.guarded), freeing the model's thread.
+            late = HTTPError(504, f"{name}:{method} did not answer within "
+                                  f"{request_timeout:g} s (--request-timeout); send fewer "
+                                  f"or smaller inputs, or ask the operator for a longer limit")
+            until = time.monotonic() + request_timeout if request_timeout else None
             try:
-                text = await asyncio.wait_for(answer(s, method, request, step),
+                text = await asyncio.wait_for(answer(s, method, request, step, until),
                                               request_timeout or None)
             except asyncio.TimeoutError:
                 raise HTTPError(408, f"the request body was not received within "
                                      f"{request_timeout:g} s (--request-timeout)") \
-                    if step[0] == "body" else \
-                    HTTPError(504, f"{name}:{method} did not answer within "
-                                   f"{request_timeout:g} s (--request-timeout); send fewer "
-                                   f"or smaller inputs, or ask the operator for a longer "
-                                   f"limit") from None
+                    if step[0] == "body" else late from None
+            except cancel.Cancelled:   # the model stopped at the deadline, just before it
+                raise late from None
             return Response(text, media_type="application/json")
         except HTTPError as e:
             code = e.status

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from zoo import contract
+from zoo.cancel import check
 from zoo.decoding import log_softmax
 from zoo.errors import InputError, ZooWarning
 from zoo.options import as_batch, check_int, check_number, seeds, shown
@@ -112,6 +113,7 @@ class Host(contract.Host):
                 sys.stdout.write("".join(self.chars[i] for i in unit["text"]))
             char = known[0]
             for t in range(1, len(known) + unit["steps"]):
+                check()             # serve's --request-timeout (zoo.cancel)
                 out = call("step", {"char": np.array([char], np.int32), **state})
                 state = {k: out[k] for k in self.state}
                 logits = out["logits"][0]

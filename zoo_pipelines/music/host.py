@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from zoo import contract
+from zoo.cancel import check
 from zoo.errors import InputError
 from zoo.options import (as_batch, check_int, check_number, check_output_file, input_file,
                          seeds, shown)
@@ -182,6 +183,7 @@ class Host(contract.Host):
             biases, generated = [], []
             prev = np.zeros((1, KEYS), np.float32)
             for t in range(len(roll) + unit["steps"]):
+                check()             # serve's --request-timeout (zoo.cancel)
                 out = call("step", {"frame": prev, **state})
                 state = {k: out[k] for k in self.state}
                 if t < len(roll):
