@@ -37,7 +37,7 @@ from .beam import takes_batches
 from .data import portable_record
 from .errors import BundleError, InputError, ZooError
 from .options import MAX_BATCH_SIZE, check_examples, check_int, check_options
-from .runtime import load_host, run_units, task_method
+from .runtime import load_host, plain_paths, run_units, task_method
 from .training import fine_tune
 
 log = logging.getLogger("zoo")
@@ -295,7 +295,9 @@ class ZooModel:
         check_int(batch_size, "batch_size", 1, MAX_BATCH_SIZE)
         host = self.host()
         check_options(host.encode, options, f"{self.entry.name} predict")
-        encoded = host.encode(inputs, **options)
+        # a file object with __fspath__ (not a pathlib.Path) was refused by every host
+        encoded = host.encode(plain_paths(inputs),
+                              **{k: plain_paths(v) for k, v in options.items()})
         outputs = host.run(encoded, self.loop_call())
         if outputs is None:
             outputs = self.predict_units(encoded.units, batch_size)
@@ -311,6 +313,7 @@ class ZooModel:
         evaluator = self.entry.module("evaluate").evaluate
         # before any reading: a misspelt option was a raw TypeError after the data was read
         check_options(evaluator, kwargs, f"{self.entry.name} evaluate", skip=2)
+        data = plain_paths(data)        # a file object with __fspath__ is a file, as a Path is
         if isinstance(data, (str, Path)):
             examples = (read_split(self.entry, data, split) if split
                         else self.entry.module("data").read(data))
@@ -335,7 +338,8 @@ class ZooModel:
         the mix, 0.2); `callbacks=[...]` run beside the zoo's own, and the returned
         model's `history` has one record an epoch; see zoo.training.fine_tune."""
         check_process(f"{self.entry.name} fine_tune")
-        return fine_tune(self, data, validation=validation, epochs=epochs, out=out, **overrides)
+        return fine_tune(self, plain_paths(data), validation=plain_paths(validation),
+                         epochs=epochs, out=plain_paths(out), **overrides)
 
     def export(self, path: str | Path, quantize: str | None = None, overwrite: bool = False,
                min_agreement: float | None = None) -> dict:

@@ -162,6 +162,25 @@ def load_host(module: str, config: dict):
     return importlib.import_module(module).Host(config)
 
 
+def plain_paths(value):
+    """`value` with any os.PathLike that is not a pathlib.Path (a class with __fspath__, say
+    a notebook's own file type) as a Path, alone or in a list or tuple: the hosts tell a
+    file from other inputs by str or Path, and refused these ("got MyFile").
+
+    >>> class F:
+    ...     def __fspath__(self): return "a.wav"
+    >>> plain_paths([F(), "b.wav"])
+    [PosixPath('a.wav'), 'b.wav']
+    """
+    def one(v):
+        return Path(os.fspath(v)) if isinstance(v, os.PathLike) and not isinstance(v, Path) else v
+
+    if isinstance(value, (list, tuple)) and any(one(v) is not v for v in value):
+        paths = [one(v) for v in value]
+        return tuple(paths) if isinstance(value, tuple) else paths     # (array, rate) stays a pair
+    return one(value)
+
+
 def task_method(host, call: Callable, name: str):
     """`name` from the host's TASK_METHODS (e.g. "generate"), bound to `call(fn_name,
     inputs) -> outputs`, the model's function caller: ZooModel and RuntimeModel expose the
@@ -178,7 +197,8 @@ def task_method(host, call: Callable, name: str):
         except TypeError as e:
             raise InputError(f"{name}(): {e}; see help(m.{name})") from None
         with needing(f"{name}()"):
-            return method(*args, **options)
+            return method(*map(plain_paths, args),
+                          **{k: plain_paths(v) for k, v in options.items()})
 
     return checked
 
@@ -422,7 +442,8 @@ class RuntimeModel:
         check_int(batch_size, "batch_size", 1, MAX_BATCH_SIZE)
         check_options(self.host.encode, options, f"{self.meta['model']} predict")
         with needing(f"{self.meta['model']} predict"):
-            encoded = self.host.encode(inputs, **options)
+            encoded = self.host.encode(plain_paths(inputs),
+                                       **{k: plain_paths(v) for k, v in options.items()})
             outputs = self.host.run(encoded, self.loop_call())     # None: no loop of its own
             if outputs is None:
                 outputs = self.predict_units(encoded.units)

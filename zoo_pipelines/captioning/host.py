@@ -225,6 +225,20 @@ def plain_background(image: np.ndarray) -> float:
     return float((image.min(-1) > 0.94 * 255).mean())
 
 
+class Caption(dict):
+    """One result: a plain dict (what JSON, pickle and `==` see) whose repr is what a
+    notebook can show: the attention grid ([words, grid, grid] floats) was ~13,000
+    characters of it and is summarised; `result["attention"]` keeps it all."""
+
+    def __repr__(self):
+        return "{" + ", ".join(f"{k!r}: " + (f"<{' x '.join(map(str, np.shape(v)))} attention "
+                                             f"weights>" if k == "attention" else repr(v))
+                               for k, v in self.items()) + "}"
+
+    def _repr_pretty_(self, p, cycle):      # IPython / Jupyter use this rather than repr
+        p.text(repr(self))
+
+
 class Host(contract.Host):
     OPTION_BOUNDS = {"beam": f"1..{MAX_BEAM} (1: greedy)",
                      "max_len": f"1..{MAX_LEN} words (default: the training limit)",
@@ -386,11 +400,11 @@ class Host(contract.Host):
             words = hyp.get("words") or [self.vocab[w] if w < len(self.vocab) else "<unk>"
                                          for w in hyp["ids"]]
             att = np.asarray(hyp["attention"], np.float32).reshape(len(words), self.grid, self.grid)
-            result = {"caption": detokenize(words), "words": words,
-                      "score": float(hyp["score"]), "attention": att.tolist(),
-                      "source": source,
-                      # the geometric-mean probability of its words (and <end>)
-                      "confidence": round(float(np.exp(hyp["log_prob"] / (len(words) + 1))), 3)}
+            result = Caption({
+                "caption": detokenize(words), "words": words, "score": float(hyp["score"]),
+                "attention": att.tolist(), "source": source,
+                # the geometric-mean probability of its words (and <end>)
+                "confidence": round(float(np.exp(hyp["log_prob"] / (len(words) + 1))), 3)})
             if "retrieval" in hyp:      # where the caption came from, and the neighbours
                 result["retrieval"] = hyp["retrieval"]
             warning = self.warning(hyp["pooled"], hyp["background"]) if "pooled" in hyp else None
