@@ -594,6 +594,37 @@ def test_a_lock_is_released_when_its_writer_ends_even_by_kill(tmp_path):
         pass
 
 
+def test_a_lock_file_goes_with_its_write_and_a_waiting_writer_takes_a_new_one(tmp_path,
+                                                                          monkeypatch):
+    """Every export and batch-predict left its zoo-*.lock in the temp folder for good (1,817
+    after a soak run). The lock file is removed while held; a writer that opened the old
+    file before that finds it gone once it holds it, and locks a new one."""
+    import fcntl
+
+    path, lock = tmp_path / "m.tflite", tmp_path / "m.lock"
+    with zoo.bundle.writing(path, lock):
+        assert lock.exists()
+        early = os.open(lock, os.O_RDWR)        # a second writer, opened before the end
+    assert not lock.exists()
+    fcntl.flock(early, fcntl.LOCK_EX | fcntl.LOCK_NB)   # it gets the lock of a removed file
+    with zoo.bundle.writing(path, lock):            # so the path is free for a third one
+        assert lock.exists() and os.stat(lock).st_ino != os.fstat(early).st_ino
+    os.close(early)
+    # the race inside writing(): the file it opened is removed (its writer finished) before
+    # it locks it; it must not write under a lock nobody else can see
+    opened, real_open = [], os.open
+
+    def open_then_lose_it(name, *args):
+        fd = real_open(name, *args)
+        if not opened:
+            os.unlink(name)
+        opened.append(fd)
+        return fd
+    monkeypatch.setattr(os, "open", open_then_lose_it)
+    with zoo.bundle.writing(path, lock):
+        assert len(opened) == 2 and os.stat(lock).st_ino == os.fstat(opened[1]).st_ino
+
+
 def test_a_second_export_to_a_busy_file_is_refused(tmp_path, held):
     path = tmp_path / "ner.tflite"
     held(path, zoo.bundle.lock_file(path, "export"))

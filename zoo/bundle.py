@@ -188,26 +188,38 @@ def writing(path: Path, lock: Path, option: str = "--out"):
     one --out interleaved their checkpoints, and two `zoo export` to one file left a model
     whose sidecar records the other's sha256, with exit status 0. A POSIX flock: the
     system releases it when the process ends (even by kill -9), so no stale lock is left to
-    clear; the lock file stays (removing it would race a third writer). Where fcntl is
-    missing (Windows) nothing is locked."""
+    clear. The lock file is removed while still held, once the write is done (one was left
+    in the temp folder for every export ever written: thousands); a writer that opened it
+    before it went finds, once it holds it, that the path is gone or another file, and
+    opens it again. Where fcntl is missing (Windows) nothing is locked."""
     try:
         import fcntl
     except ImportError:
         yield
         return
     lock.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
+    while True:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             pid = os.pread(fd, 20, 0).decode("ascii", "replace").strip() or "another"
+            os.close(fd)
             raise InputError(f"{path} is being written by process {pid}; wait for it to "
                              f"finish or choose another {option}") from None
+        try:
+            if os.stat(lock).st_ino == os.fstat(fd).st_ino:
+                break               # the file the path names: ours
+        except FileNotFoundError:
+            pass                    # removed by the writer before us: open it again
+        os.close(fd)
+    try:
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode(), 0)
         yield
     finally:
+        with contextlib.suppress(OSError):      # a folder removed meanwhile: nothing to do
+            os.unlink(lock)
         os.close(fd)
 
 
