@@ -707,6 +707,20 @@ def test_one_stream_fed_from_two_threads_at_once_is_refused(shipped, fsdd):
     assert s.finish()["text"] == "0"
 
 
+def test_a_long_stream_keeps_the_logits_of_its_last_steps_only(shipped, monkeypatch):
+    """A stream kept every step's logits (~1.1 KB an audio second: ~95 MB for a day served);
+    it keeps the last KEPT_STEPS, and its transcript still grows from every step."""
+    s = shipped("speech-ctc-stream").stream()
+    width = len(s.host.tokens) + 1
+    one = np.zeros((4, width), np.float32)
+    one[:, 1] = 1.0                              # every step says token 1 (CTC merges them)
+    monkeypatch.setattr(s.host, "step_logits", lambda feats, state, call: (one, state))
+    for _ in range(H.KEPT_STEPS + 50):
+        s._run(None)
+    assert len(s.logits) == H.KEPT_STEPS and s.rows == 4 * (H.KEPT_STEPS + 50)
+    assert s.ids == [1]
+
+
 @pytest.mark.slow
 def test_chars_alphabet_trains_end_to_end_on_ljspeech(data_dir, tmp_path):
     """`zoo train speech-ctc --alphabet chars` on the 29 LJ Speech utterances: the pipeline

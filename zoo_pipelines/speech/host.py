@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,6 +51,9 @@ MAX_BEAM = 64
 MAX_BEAM_SECONDS = 32_000
 SUBSAMPLE = 4                   # default frame-rate reduction of the conv front end (40 ms)
 STREAM_FRAMES = 8               # feature frames per streaming step (80 ms of audio)
+# A stream keeps the logits of its last steps only (Stream.logits, for inspection): it
+# kept every step's, ~1.1 KB an audio second, so a stream served for a day held ~95 MB
+KEPT_STEPS = 1500               # two minutes of audio
 CONV_CONTEXT = 4                # left context of each causal stride-2 convolution (kernel 5)
 FLUSH_SECONDS = 0.3             # silence a causal model hears after the end (CTC emits late)
 EMPTY_INPUT = np.zeros(0, np.float32)       # an empty waveform: refused with a clear error
@@ -349,7 +353,7 @@ class Stream:
         self.samples = np.zeros(0, np.float32)
         self.pending = np.zeros((0, host.n_mels), np.float32)
         self.state = host.initial_state()
-        self.logits: list = []
+        self.logits: deque = deque(maxlen=KEPT_STEPS)     # the last steps' [rows, classes]
         # The transcript so far, collapsed as each step's logits come (result() re-decoded
         # every logit at each feed: 40 minutes fed in 0.2 s chunks took 121 s on 2 cores
         # against 4.5 s in one chunk, and each feed grew slower with the stream's length)
