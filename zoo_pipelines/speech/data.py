@@ -475,7 +475,9 @@ def parity_examples(valid: list[dict], n: int = 16) -> list[dict]:
 
 def connected_strings(examples: list[dict], rate: int, seed: int = 0) -> list[dict]:
     """Deterministic connected-digit strings built from FSDD-style recordings: each
-    recording used once, strings of 2-7 recordings with 100-300 ms pauses."""
+    recording used once, strings of 2-7 recordings with 100-300 ms pauses; the last string
+    takes what is left, so it may hold one recording (kept as it is: the shipped cards'
+    connected-digit numbers were measured with it)."""
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(examples))
     out, s = [], 0

@@ -32,7 +32,7 @@ import sys
 import time
 from pathlib import Path
 
-from zoo.errors import script
+from zoo.errors import InputError, script
 
 from .data import DATASETS, REPORT_RULE
 from .evaluate import evaluate, lead_sentence, rouge_each, summarize
@@ -159,11 +159,17 @@ def paired(a: list[float], b: list[float], seed: int = 0) -> dict:
     >>> r = paired([0.5, 0.4, 0.3, 0.6], [0.4, 0.4, 0.1, 0.5])
     >>> round(r["difference"], 3), round(r["se"], 3)
     (0.1, 0.041)
+    >>> paired([0.5], [0.4])
+    Traceback (most recent call last):
+    zoo.errors.InputError: paired: 1 pair(s) of scores; expected at least 2 for a standard error and an interval
     """
     import numpy as np
     from scipy import stats
 
     d = np.asarray(a) - np.asarray(b)
+    if len(d) < 2:      # scipy's own ValueError said nothing of which scores
+        raise InputError(f"paired: {len(d)} pair(s) of scores; expected at least 2 for a "
+                         f"standard error and an interval")
     ci = stats.bootstrap((d,), np.mean, confidence_level=0.95, n_resamples=10_000,
                          method="percentile", random_state=seed).confidence_interval
     return {"difference": float(d.mean()), "se": float(stats.sem(d)),
