@@ -222,7 +222,9 @@ def measured_sections(entry, m: dict) -> list[str]:
                   f"examples).", ""]
     if m.get("report"):
         lines += [f"## Report split `{m['report'].get('data', '?')}`: nothing was chosen on it",
-                  "", f"How it is carved: {report_info.get('rule', '?')}.", "",
+                  "", f"How it is carved: {report_info.get('rule', '?')}"
+                  + (f" ({report_info['left_out']:,} left out here)"
+                     if report_info.get("left_out") else "") + ".", "",
                   *metric_tables(m["report"]), ""]
     else:
         lines += ["## No untouched split", "",

@@ -18,7 +18,7 @@ from pathlib import Path
 import keras
 
 from . import bundle, distribute, registry
-from .data import data_root, dataset_name, read_split
+from .data import LEFT_OUT, data_root, dataset_name, read_split
 from .errors import ExportError, InputError
 from .model import ZooModel
 from .options import check_out_folder
@@ -155,7 +155,10 @@ def report_split(zm: ZooModel, data_dir: Path, valid_name: str, chose: str) -> d
     splits = {"valid": {"data": valid_name, "selection": True, "chose": chose},
               "report": {"data": f"{dataset_name(data_dir)} [report]", "selection": False,
                          "rule": zm.entry.module("data").REPORT_RULE}}
+    LEFT_OUT.clear()
     examples = read_split(zm.entry, data_dir, "report")
+    if sum(LEFT_OUT.values()):       # its content also in train (zoo.data.unseen)
+        splits["report"]["left_out"] = sum(LEFT_OUT.values())
     if not examples:
         splits["report"]["note"] = ("empty: none of the data's groups falls in the report "
                                     "split (too few groups, or files written with their "

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from zoo.data import build_vocab, carve, data_root, existing, read_text, split_name
+from zoo.data import build_vocab, carve, data_root, existing, read_text, split_name, unseen
 from zoo.errors import DataFormatError, InputError
 from zoo.options import check_buckets, check_number
 
@@ -165,7 +165,8 @@ def to_iob2(sentences: list[dict]) -> list[dict]:
 # The report split (nothing is chosen on it): one CoNLL document in ten, by a hash of the
 # document's text, carved from train.txt; valid.txt (eng.testa) is the selection split.
 REPORT_RULE = ("one document in ten of train.txt (a CRC-32 of the document's text; files "
-               "without -DOCSTART- lines: one sentence in ten)")
+               "without -DOCSTART- lines: one sentence in ten); report sentences whose "
+               "text (case and punctuation folded) is also in train are left out")
 TRAIN_FILE, VALID_FILE = "train.txt", "valid.txt"
 
 
@@ -178,9 +179,20 @@ def report_group(sentence: dict) -> str:
 def read_split(data_dir: Path, split: str) -> list[dict]:
     """`split` of a folder holding train.txt and valid.txt (CoNLL-2003's layout): train and
     report are carved from train.txt (REPORT_RULE); valid is valid.txt."""
-    if split_name(split, data_dir) == "valid":
+    split = split_name(split, data_dir)
+    if split == "valid":
         return read(Path(data_dir) / VALID_FILE)
-    return carve(read(Path(data_dir) / TRAIN_FILE), report_group, split)
+    sentences = read(Path(data_dir) / TRAIN_FILE)
+    train = carve(sentences, report_group, "train")
+    if split == "train":
+        return train
+    # a sentence repeated in another document (a results line, a dateline) was trained on
+    return unseen(carve(sentences, report_group, "report"), train, sentence_text, data_dir)
+
+
+def sentence_text(sentence: dict) -> str:
+    """What makes two sentences the same example (zoo.data.unseen): their tokens."""
+    return " ".join(sentence["tokens"])
 
 
 def load_vectors(path: Path) -> tuple[list[str], np.ndarray]:

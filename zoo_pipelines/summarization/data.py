@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from zoo.data import bucketed_batches, carve, existing, read_text, split_name
+from zoo.data import bucketed_batches, carve, existing, read_text, split_name, unseen
 from zoo.errors import DataFormatError
 from zoo.options import check_int
 
@@ -123,7 +123,8 @@ def _csv(path: Path, text: str):
 
 REPORT_RULE = ("one source package in ten of the train file (a CRC-32 of `source_package`, "
                "else of the item's `id`, else of the document), so a package's near-copies "
-               "stay on one side; valid is the valid file")
+               "stay on one side; valid is the valid file; report pairs whose document (case "
+               "and punctuation folded) is also in train are left out")
 
 
 def report_group(pair: dict) -> str:
@@ -142,7 +143,12 @@ def read_split(data_dir: str | Path, split: str) -> list[dict]:
     for name in (f"{stem}.jsonl.gz", f"{stem}.jsonl", f"{stem}.csv.gz", f"{stem}.csv"):
         if (data_dir / name).exists():
             pairs = read(data_dir / name)
-            return pairs if split == "valid" else carve(pairs, report_group, split)
+            if split != "report":
+                return pairs if split == "valid" else carve(pairs, report_group, "train")
+            # a description shared by two source packages (Debian) was trained on
+            return unseen(carve(pairs, report_group, "report"),
+                          carve(pairs, report_group, "train"), lambda p: p["document"],
+                          data_dir)
     raise DataFormatError(f"{data_dir}: no {stem}.jsonl(.gz) or {stem}.csv(.gz); datasets "
                           f"under $ZOO_DATA/summarization: {', '.join(DATASETS)}")
 
