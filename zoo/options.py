@@ -29,6 +29,7 @@ import errno
 import inspect
 import math
 import os
+import re
 from numbers import Integral, Real
 from pathlib import Path
 
@@ -150,6 +151,34 @@ def check_unicode(text: str, what: str) -> str:
         raise InputError(f"{what}: character {e.start} ({text[e.start]!r}) is not valid Unicode "
                          f"(a lone surrogate); expected text that encodes to UTF-8") from None
     return text
+
+
+# HTML left in a text ("AT&amp;T", "<br>"): an entity or a common tag
+MARKUP = re.compile(r"&(?:[A-Za-z]{2,8}|#[0-9]{1,7}|#x[0-9A-Fa-f]{1,6});|</?(?:br|p|div|span|"
+                    r"a|b|i|em|strong|li|ul|td|tr|table|h[1-6])\b[^<>]{0,200}>", re.I)
+
+
+def warn_markup(text: str, what: str, stacklevel: int = 3) -> None:
+    """A ZooWarning when `text` holds HTML, which a text model reads as words ("AT&amp;T"
+    as "AT", "&", "amp", ";", "T"). Not unescaped here: the answer's character offsets
+    index the text as given.
+
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as w:
+    ...     warnings.simplefilter("always")
+    ...     warn_markup("AT&amp;T<br>", "input 0")
+    >>> str(w[0].message)
+    "input 0: holds HTML ('&amp;'), read as words; give plain text (html.unescape, tags removed)"
+    """
+    markup = MARKUP.search(text)
+    if markup:
+        import warnings
+
+        from .errors import ZooWarning
+
+        warnings.warn(f"{what}: holds HTML ({markup.group()[:20]!r}), read as words; give "
+                      f"plain text (html.unescape, tags removed)", ZooWarning,
+                      stacklevel=stacklevel + 1)
 
 
 def check_examples(examples, keys, what: str = "evaluate()") -> list:

@@ -15,6 +15,7 @@ bad values), are zoo_pipelines/forecasting/series.py.
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from numbers import Integral
 from pathlib import Path
@@ -22,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from zoo import contract
-from zoo.errors import InputError
+from zoo.errors import InputError, ZooWarning
 from zoo.options import as_batch, check_unicode
 
 from .series import check_series, read_csv, series_from_table
@@ -33,6 +34,7 @@ N_FEATURES = 10            # log return, log volume, has-volume flag, weekday on
 N_CONTEXT = 2              # see context()
 LONG_RUN = 750             # trading days (about 3 years) of history summarised by context()
 RETURN_CLIP = 0.25         # |log return| cap for inputs: unadjusted splits look like -70 %
+SPLIT_LIKE = np.log(1.8)    # a daily |log return| this large is warned of: 2:1 splits and up
 
 
 def features(close: np.ndarray, volume: np.ndarray | None, dates: np.ndarray) -> np.ndarray:
@@ -130,8 +132,24 @@ class Host(contract.Host):
         series = [check_series(i, s, self.window + 1) for i, s in enumerate(items)]
         for i, s in enumerate(series):   # pandas (pyarrow) failed on it in decode
             check_unicode(s["name"], f"input {i}: name")
+            self.split_warning(i, s)
         units = [self.window_units(s, [len(s["close"]) - 1])[0] for s in series]
         return Encoded(units, series, horizon)
+
+    def split_warning(self, i: int, s: dict) -> None:
+        """Warn of a daily move in the window that looks like a stock split: unadjusted
+        closes read a 2:1 split as a -50 % day (clipped to -22 % in the inputs; the GARCH
+        part's volatility took it whole), and the forecast's bands widen for weeks."""
+        r = np.diff(np.log(s["close"][-self.window - 1:]))
+        big = np.flatnonzero(np.abs(r) >= SPLIT_LIKE)
+        if len(big):
+            k = int(big[-1])
+            ratio = np.exp(-r[k]) if r[k] < 0 else np.exp(r[k])
+            day = s["dates"][-len(r) - 1:][k + 1]
+            warnings.warn(f"input {i} ({s['name']:.60}): the close moved {np.expm1(r[k]):+.0%} "
+                          f"on {day} (a {ratio:.0f}:1 {'split' if r[k] < 0 else 'reverse split'}?"
+                          f"); the model reads it as a real move: give split-adjusted closes "
+                          f"(Yahoo's 'Close' or 'Adj Close')", category=ZooWarning, stacklevel=3)
 
     def to_prices(self, last_close: float, quantiles: np.ndarray) -> np.ndarray:
         """[h, Q] cumulative log-return quantiles -> prices."""

@@ -271,9 +271,11 @@ def series_from_table(table, source: str = "input") -> list[dict]:
             raw_dates = whole.map(lambda v: f"{v:.0f}" if v == v else None)
             parsed = pd.to_datetime(raw_dates, format="%Y%m%d", errors="coerce")
         else:
-            parsed = pd.to_datetime(raw_dates, errors="coerce")
+            parsed = _parse_dates(raw_dates, f"{source}: column {str(date_col)!r}", error)
         if parsed.dt.tz is not None:
             parsed = parsed.dt.tz_localize(None)
+    except (InputError, DataFormatError):       # _parse_dates': ambiguous day and month
+        raise
     except (TypeError, ValueError, AttributeError):     # mixed time zones: not datetimes
         raise error(f"{source}: the dates in column {str(date_col)!r} mix time zones; "
                     f"expected dates like 2018-02-07") from None
@@ -284,6 +286,13 @@ def series_from_table(table, source: str = "input") -> list[dict]:
         what = f"cannot parse date {str(value)!r}" if _present(value) else "no date"
         raise error(f"{source}: {what} in {line} {row} (column {str(date_col)!r}); expected "
                     f"dates like 2018-02-07")
+    days = parsed.dt.normalize()
+    if (days != parsed).any() and days.duplicated().any():
+        # intraday rows all became one date, then "dates must be strictly increasing"
+        row = df.index[int(np.argmax(days.duplicated().to_numpy()))]
+        raise error(f"{source}: several rows on {days.loc[row]:%Y-%m-%d} ({line} {row}: "
+                    f"{str(df[date_col].loc[row])!r:.40}): intraday prices; expected one close "
+                    f"a day (the model forecasts daily closes)")
     df[date_col] = parsed
     name_col = next((cols[c] for c in NAME_COLUMNS if c in cols), None)
     close_col = next((cols[c] for c in CLOSE_COLUMNS if c in cols), None)
@@ -304,8 +313,13 @@ def series_from_table(table, source: str = "input") -> list[dict]:
         values = pd.to_numeric(raw, errors="coerce")
         text = [row for row, v in raw[values.isna()].items() if _present(v)]
         if text:
-            raise error(f"{source}: {kind} {str(raw.loc[text[0]])!r:.40} in {line} {text[0]} "
-                        f"(column {str(col)!r}) is not a number")
+            value = str(raw.loc[text[0]])
+            # "1,234.50", "1234,50", "$10.50": a spreadsheet's formatting, never guessed
+            # ("1,234" is a thousand or one point two in Europe)
+            hint = ("; expected a plain number like 1234.5 (no thousands separators, decimal "
+                    "commas, currency signs or %)" if set(value) & set(",$€£¥%") else "")
+            raise error(f"{source}: {kind} {value!r:.40} in {line} {text[0]} "
+                        f"(column {str(col)!r}) is not a number{hint}")
         values = values.to_numpy(np.float64)
         low = (values <= 0) if kind == "price" else (values < 0)
         bad = np.isinf(values) | low
@@ -350,6 +364,51 @@ def series_from_table(table, source: str = "input") -> list[dict]:
                     f"long form (date, Name, close, ...) or wide form (date, one column "
                     f"per series)")
     return [one(c, df[[date_col, c]], c) for c in value_cols]
+
+
+# Numeric dates day/month/year or month/day/year ("03/04/2024", "31.01.24", "1/31/2024 16:00")
+_DMY_RE = r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{4}|\d{2})(?=$|[\sT])(.*)$"
+# A trailing UTC offset: a US stock's dates written from a time-zone-aware index (yfinance's
+# to_csv) change from -05:00 to -04:00 with daylight saving time
+_OFFSET_RE = r"(?:Z|[+-]\d{2}:?\d{2})\s*$"
+
+
+def _parse_dates(raw, what: str, error):
+    """Dates of a table column as datetimes (NaT where a cell is no date). Numeric dates with
+    the day and month apart ("03/04/2024") are read day-first or month-first by the column's
+    own values (a day above 12); pandas read 03/04/2024 as March 4th without a word, and
+    "31/01/24" then "01/02/24" one each way. Where no value tells, it is an error: a date
+    is never guessed. Mixed UTC offsets keep each row's own wall-clock date.
+
+    >>> import pandas as pd
+    >>> _parse_dates(pd.Series(["30/01/2024", "01/02/2024"]), "x", ValueError).dt.day.tolist()
+    [30, 1]
+    """
+    import pandas as pd
+
+    if pd.api.types.is_datetime64_any_dtype(raw):      # a DataFrame's own datetimes
+        return raw
+    text = raw.astype("string").str.strip()
+    parts = text.str.extract(_DMY_RE)
+    given = text.notna() & (text != "")
+    if given.any() and parts[0][given].notna().all():
+        first, second = (parts[k][given].astype(int) for k in (0, 1))
+        day_first, month_first = (first > 12).any(), (second > 12).any()
+        if day_first == month_first:
+            example = text[given].iloc[0]
+            why = ("mixes day-first (31/01) and month-first (01/31) dates" if day_first else
+                   f"has dates like {example!r} that read as day/month or as month/day, and "
+                   f"no day above 12 says which")
+            raise error(f"{what}: {why}; write the dates as year-month-day (2024-04-03)")
+        day, month = (parts[0], parts[1]) if day_first else (parts[1], parts[0])
+        year = parts[2].where(parts[2].str.len() == 4,
+                              parts[2].map(lambda y: f"{20 if int(y) < 69 else 19}{y}"
+                                           if isinstance(y, str) else y))
+        text = year + "-" + month.str.zfill(2) + "-" + day.str.zfill(2) + parts[3]
+    try:
+        return pd.to_datetime(text, errors="coerce")
+    except ValueError:          # mixed UTC offsets: each row's local date
+        return pd.to_datetime(text.str.replace(_OFFSET_RE, "", regex=True), errors="coerce")
 
 
 def _bad_line(path: Path) -> int | str:

@@ -14,9 +14,12 @@ True
 """
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
+
+from zoo.errors import ZooWarning
 
 PITCH_MIN, KEYS = 21, 88
 # The longest roll a MIDI file may make: a file of a few bytes can hold a note that lasts
@@ -27,6 +30,7 @@ MAX_ROLL_STEPS = 200_000
 # is tens or hundreds of KB.
 MAX_MIDI_BYTES = 2 << 20
 DRUM_CHANNEL = 9            # General MIDI channel 10: percussion, not pitches
+SUSTAIN = 64                # the sustain (damper) pedal's controller
 
 
 class MidiError(ValueError):
@@ -47,10 +51,24 @@ def note_events(path: str | Path) -> list[tuple[int, float, float]]:
         raise
     except Exception as e:      # mido raises OSError, EOFError, ValueError, KeyError ...
         raise MidiError(f"not a readable MIDI file ({type(e).__name__}: {str(e)[:80]})") from None
+    if mid.type == 2:       # merged, its independent patterns all sounded at once
+        raise MidiError("a type-2 MIDI file (independent patterns, not one piece); expected "
+                        "type 0 or 1 (save it as type 1)")
     tpq = mid.ticks_per_beat or 480
     now, active, notes, drums = 0, {}, [], 0
+    # The sustain pedal (CC 64 >= 64) holds released keys until it is lifted or the key is
+    # struck again: a pianist's pedalled chords were 16th-note blips, then silence
+    pedal, held = set(), {}
     for msg in mido.merge_tracks(mid.tracks):
         now += msg.time
+        if msg.type == "control_change" and msg.control == SUSTAIN:
+            if msg.value >= 64:
+                pedal.add(msg.channel)
+            elif msg.channel in pedal:
+                pedal.discard(msg.channel)
+                for key in [k for k in held if k[0] == msg.channel]:
+                    notes += [(key[1], s / tpq, now / tpq) for s in held.pop(key)]
+            continue
         if msg.type not in ("note_on", "note_off"):
             continue
         if msg.channel == DRUM_CHANNEL:
@@ -58,10 +76,16 @@ def note_events(path: str | Path) -> list[tuple[int, float, float]]:
             continue
         key = (msg.channel, msg.note)
         if msg.type == "note_on" and msg.velocity > 0:
+            notes += [(msg.note, s / tpq, now / tpq) for s in held.pop(key, [])]
             active.setdefault(key, []).append(now)
         elif active.get(key):
-            notes.append((msg.note, active[key].pop(0) / tpq, now / tpq))
-    notes += [(n, s / tpq, now / tpq) for (_, n), starts in active.items() for s in starts]
+            start = active[key].pop(0)
+            if msg.channel in pedal:
+                held.setdefault(key, []).append(start)
+            else:
+                notes.append((msg.note, start / tpq, now / tpq))
+    notes += [(n, s / tpq, now / tpq) for part in (active, held)
+              for (_, n), starts in part.items() for s in starts]
     if not notes:
         raise MidiError("drums only, no pitched notes" if drums else "no notes")
     return notes
@@ -74,6 +98,11 @@ def events_to_roll(notes, steps_per_quarter: int) -> np.ndarray:
              for p, s, e in notes if PITCH_MIN <= p < PITCH_MIN + KEYS]
     if not spans:
         raise MidiError(f"no notes on the piano's range {PITCH_MIN}..{PITCH_MIN + KEYS - 1}")
+    if len(spans) < len(notes):     # they were dropped without a word
+        off = sorted({p for p, _, _ in notes if not PITCH_MIN <= p < PITCH_MIN + KEYS})
+        warnings.warn(f"{len(notes) - len(spans)} notes off the piano's range {PITCH_MIN}.."
+                      f"{PITCH_MIN + KEYS - 1} left out (pitches {', '.join(map(str, off[:8]))}"
+                      f"{', ...' if len(off) > 8 else ''})", category=ZooWarning, stacklevel=3)
     start = min(s for _, s, _ in spans)       # leading silence carries no information
     length = max(max(e, s + 1) for _, s, e in spans)
     if length - start > MAX_ROLL_STEPS:

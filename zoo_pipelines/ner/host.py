@@ -24,7 +24,7 @@ import numpy as np
 from zoo import contract
 from zoo.decoding import crf_marginals, log_softmax, viterbi
 from zoo.errors import BundleError, InputError
-from zoo.options import as_batch, check_unicode, shown
+from zoo.options import as_batch, check_unicode, shown, warn_markup
 
 PAD, UNK = 0, 1
 # ASCII punctuation plus common Unicode quotes and dashes; anything else non-space is "word".
@@ -42,14 +42,15 @@ TOKEN_PATTERN = "|".join([
     r"\.[0-9]+",                                  # batting averages: .496
     r"[A-Z]+\$",                                  # currencies: C$  US$
     r"['’](?:s|S|re|RE|m|M|ve|VE|ll|LL|d|D)\b",   # clitics: 's 're
-    r"n't|N'T",
+    r"n['’]t|N['’]T",
     rf"[A-Za-z]'[A-Z]{_W}*",                      # O'Brien
     rf"{_W}+(?:-{_W}+)*",                         # words, numbers, German-born, 1996-08-22
     r"\.\.\.|--+",
     r"\S",                                        # any other single symbol
 ])
 # CoNLL splits "don't" into "do n't"; RE2 has no look-ahead, so a space goes in first.
-NEGATION_PATTERN = r"([A-Za-z])(n't|N'T)\b"
+# A typographic apostrophe too: "isn’t" was "isn", "’", "t".
+NEGATION_PATTERN = r"([A-Za-z])(n['’]t|N['’]T)\b"
 _TOKEN_RE = re.compile(TOKEN_PATTERN)
 _NEGATION_RE = re.compile(NEGATION_PATTERN)
 # Casing classes (Reimers & Gurevych 2017), tested in order; 0 is padding.
@@ -185,6 +186,7 @@ class Host(contract.Host):
         if isinstance(item, str):
             # a lone surrogate was tagged as a word, and came back in answers no client reads
             tokens, offsets = tokenize(check_unicode(item, f"input {i}"))
+            warn_markup(item, f"input {i}", stacklevel=4)
             if not tokens:
                 raise InputError(f"input {i}: empty sentence; expected text with at least one token")
             return item, tokens, offsets

@@ -35,15 +35,20 @@ import numpy as np
 from zoo import contract
 from zoo.beam import batched, beam_search, lcs_f1, minimum_bayes_risk, sample, units_a_call
 from zoo.errors import InputError, ZooWarning
-from zoo.options import as_batch, check_int, check_number, check_unicode, input_file, shown
+from zoo.options import (as_batch, check_int, check_number, check_unicode, input_file, shown,
+                         warn_markup)
 
 EMPTY_INPUT = ""
 RESERVED = ["[PAD]", "[UNK]", "[BOS]", "[EOS]"]
 PAD, UNK, BOS, EOS = range(4)
 # Words are runs of ASCII letters/digits; every other non-space character stands alone.
 # The same expressions run in RE2 (tensorflow-text) and Python `re`: ASCII classes only.
-SPACE = r"[ \t\n\r\f\v]+"
-TOKEN = r"[A-Za-z0-9]+|[^A-Za-z0-9 \t\n\r\f\v]"
+# Unicode spaces are spaces too (as literal characters, which both engines read): a
+# non-breaking or zero-width space pasted from a web page or a word processor was a [UNK]
+# word of its own in the source ("a\u00a0library": a, [UNK], library).
+_SPACES = " \t\n\r\f\v\u00a0\u1680\u2000-\u200b\u2028\u2029\u202f\u205f\u3000\ufeff"
+SPACE = f"[{_SPACES}]+"
+TOKEN = f"[A-Za-z0-9]+|[^A-Za-z0-9{_SPACES}]"
 TOKEN_RE = re.compile(TOKEN)
 MAX_WORD_BYTES = 100           # FastWordpieceTokenizer's max_bytes_per_token default
 _LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
@@ -237,6 +242,7 @@ class Host(contract.Host):
         if not isinstance(text, str):
             raise InputError(f"input {i}: expected a document (a string); got {type(text).__name__}")
         check_unicode(text, f"input {i}")
+        warn_markup(text, f"input {i}", stacklevel=3)
         ids = self.tokenizer.encode(text)
         if not ids:
             raise InputError(f"input {i}: empty document: there is nothing to summarize "
