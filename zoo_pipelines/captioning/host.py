@@ -1,8 +1,10 @@
 """Captioning pre/post-processing, in numpy + Pillow (no TensorFlow here).
 
 Images come in as paths, bytes, `data:image/...;base64,` URIs, PIL images or uint8 arrays (JPEG/PNG/GIF/WebP, up to MAX_PIXELS,
-grayscale or RGBA), are converted to RGB (transparency composited onto white, as the emoji
-corpus was) and resized to the model's square input. The host calls the exported
+grayscale or RGBA), are converted to RGB as a viewer shows them (turned by their EXIF
+orientation, colours converted to sRGB from an embedded ICC profile, 16-bit greyscale scaled;
+transparency composited onto white, as the emoji corpus was) and resized to the model's
+square input. The host calls the exported
 "encoder" once per image (image -> feature grid + initial decoder state) and the "step"
 function once per word and beam hypothesis (word + state + features -> log-probabilities,
 attention over the grid, new state), whichever backend runs them (Keras, TFLite, ONNX),
@@ -82,10 +84,66 @@ def detokenize(words: list[str]) -> str:
 
 
 # ---- images -------------------------------------------------------------------------------
-def _to_rgb(img):
-    """RGB with any transparency composited onto white (the emoji corpus' background)."""
+def _upright(img):
+    """The image as viewers show it: turned by its EXIF orientation (a phone photo is stored
+    sideways with a tag saying so; the model saw it lying on its side). A damaged EXIF block
+    leaves the image as stored, as viewers do."""
+    from PIL import ImageOps
+
+    try:
+        if img.getexif().get(0x0112, 1) in range(2, 9):     # 0x0112: Orientation
+            return ImageOps.exif_transpose(img)
+    except Exception:                   # noqa: BLE001 (Pillow raises many kinds on bad EXIF)
+        pass
+    return img
+
+
+def _srgb(img):
+    """The image in sRGB (what the emoji corpus is and what viewers show) where it embeds
+    another ICC profile (Adobe RGB, an iPhone's Display P3, a print CMYK): its numbers were
+    read as sRGB, colours shifted without a word. A profile littlecms cannot read leaves the
+    image as it is, as viewers without colour management show it."""
+    icc = img.info.get("icc_profile")
+    if not icc or img.mode not in ("RGB", "RGBA", "CMYK"):
+        return img
+    try:
+        from PIL import ImageCms
+
+        profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        if "srgb" in ImageCms.getProfileDescription(profile).lower():
+            return img                  # the usual case: already sRGB
+        return ImageCms.profileToProfile(img, profile, ImageCms.createProfile("sRGB"),
+                                         outputMode="RGBA" if img.mode == "RGBA" else "RGB")
+    except Exception:                   # noqa: BLE001 (ImageCms.PyCMSError, OSError, ...)
+        return img
+
+
+def _to_8bit(img):
+    """16-bit and float greyscale ("I;16", "I", "F": a 16-bit PNG, a scanner's TIFF) as 8-bit
+    "L": Pillow's own conversion clips at 255, so a 16-bit image came out nearly all white.
+    16-bit values are scaled by 255/65535; floats in [0, 1] by 255."""
     from PIL import Image
 
+    a = np.asarray(img, np.float32)
+    peak = float(a.max()) if a.size else 0.0
+    if img.mode.startswith("I;16") or peak > 255:
+        a = a / 257.0
+    elif img.mode == "F" and peak <= 1.0:
+        a = a * 255.0
+    return Image.fromarray(np.clip(np.rint(a), 0, 255).astype(np.uint8), "L")
+
+
+def _to_rgb(img):
+    """RGB as a viewer shows it (EXIF orientation applied, colours in sRGB, 16-bit or float
+    greyscale scaled to 8 bits) with any transparency composited onto white (the emoji
+    corpus' background)."""
+    from PIL import Image
+
+    img = _srgb(_upright(img))
+    if img.mode.startswith("I") or img.mode == "F":
+        img = _to_8bit(img)
+    if img.mode in ("La", "RGBa"):      # premultiplied: "La" to RGB was a raw ValueError
+        img = img.convert(img.mode[:-1] + "A")
     if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
         img = img.convert("RGBA")
         white = Image.new("RGBA", img.size, (255, 255, 255, 255))

@@ -16,16 +16,18 @@ from __future__ import annotations
 import io
 import os
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
 
-from zoo.errors import InputError
+from zoo.errors import InputError, ZooWarning
 from zoo.options import check_int, input_file
 
 from .features import WIN_MS, frame_sizes
 
 SILENCE_PEAK = 1e-4             # a waveform whose peak is below this is "silent"
+CLIPPED_SHARE = 0.005           # flat-topped samples at full scale beyond this: warn (FSDD: none)
 MAX_PEAK = 1.5                  # float samples belong in [-1, 1]; far beyond is not audio
 MAX_RATE = 384_000              # the highest sample rate audio interfaces record at
 MAX_SECONDS = 20 * 60           # longest audio taken: features and model time grow with it
@@ -47,7 +49,20 @@ def read_audio(path: str | Path) -> tuple[np.ndarray, int]:
     except Exception as e:          # soundfile raises RuntimeError / LibsndfileError
         raise InputError(f"{path}: not a readable audio file ({str(e)[:120]}); expected WAV, "
                          f"FLAC or OGG") from None
-    return data.mean(axis=1), int(rate)
+    return mix_down(data, str(path)), int(rate)
+
+
+def mix_down(data: np.ndarray, what: str) -> np.ndarray:
+    """[samples, channels] averaged to mono. Channels that cancel (one the other inverted: a
+    microphone wired out of phase) were refused as "silent" with no word of why."""
+    wave = data.mean(axis=1)
+    if (data.shape[1] > 1 and wave.size and np.abs(wave).max() < SILENCE_PEAK
+            and np.abs(data).max() >= SILENCE_PEAK):
+        raise InputError(f"{what}: its {data.shape[1]} channels cancel out when mixed to mono "
+                         f"(peak {np.abs(data).max():.2g}, mixed {np.abs(wave).max():.1e}: one "
+                         f"is the other inverted); expected in-phase channels (pass one: "
+                         f"(samples[:, 0], sample_rate))")
+    return wave
 
 
 def too_long(seconds: float) -> str:
@@ -84,6 +99,19 @@ def check_peak(wave: np.ndarray, what: str) -> None:
                          f"[-1, 1] (or integer PCM)")
 
 
+def check_clipping(wave: np.ndarray, what: str) -> None:
+    """Warn where much of the audio sits at full scale: a recording made too loud, its peaks
+    cut flat. The model heard none such and misread digits without a word (3x over full
+    scale: 3 of 10 FSDD digits wrong, 10x: 4); nothing can restore what was cut."""
+    # flat tops: a sample at full scale equal to the one before (a full-scale sine is not)
+    share = float(((np.abs(wave[1:]) >= 0.99) & (wave[1:] == wave[:-1])).mean()) \
+        if wave.size > 1 else 0.0
+    if share > CLIPPED_SHARE:
+        warnings.warn(f"{what}: {share:.1%} of the samples are clipped at full scale; the "
+                      f"transcript may be wrong (record at a lower input gain)", ZooWarning,
+                      stacklevel=3)
+
+
 def to_mono_float(array, what: str) -> np.ndarray:
     """A 1-D float32 waveform from int16/int32/float arrays, mono or [n, channels]."""
     try:
@@ -95,7 +123,13 @@ def to_mono_float(array, what: str) -> np.ndarray:
         # complex: the cast to float32 dropped the imaginary part with only a warning;
         # bool: True / False were read as samples 1 and 0
         raise InputError(f"{what}: expected a real-valued numeric waveform; got dtype {a.dtype}")
-    if np.issubdtype(a.dtype, np.integer):
+    if a.dtype == np.uint8:
+        # 8-bit PCM (scipy.io.wavfile's 8-bit WAV) is unsigned, silence at 128: it was read as
+        # int16 values, a DC offset with the speech at -72 dB
+        a = (a.astype(np.float32) - 128) / 128
+    elif a.dtype == np.int8:
+        a = a.astype(np.float32) / 128
+    elif np.issubdtype(a.dtype, np.integer):
         # PCM integers: int16 full scale unless the values need more bits.
         scale = 32768.0 if a.size == 0 or np.abs(a).max() <= 32768 else 2.0 ** 31
         a = a.astype(np.float32) / scale
@@ -103,7 +137,7 @@ def to_mono_float(array, what: str) -> np.ndarray:
     if a.ndim == 2 and 0 in a.shape:    # its mean below was NaN, with numpy's warning
         raise InputError(f"{what}: an empty waveform of shape {a.shape}; expected samples")
     if a.ndim == 2:                     # [samples, channels] (soundfile) or [channels, samples]
-        a = a.mean(axis=1 if a.shape[0] >= a.shape[1] else 0)
+        a = mix_down(a if a.shape[0] >= a.shape[1] else a.T, what)
     if a.ndim != 1:
         raise InputError(f"{what}: expected a waveform of shape [samples] or [samples, "
                          f"channels]; got shape {a.shape}")
@@ -155,9 +189,11 @@ def array_and_rate(item, sample_rate: int, what: str) -> tuple[np.ndarray, int]:
     return wave, check_int(rate, f"{what}: the sample rate (Hz)", 1, MAX_RATE)
 
 
-def load_waveform(item, sample_rate: int, what: str = "input") -> np.ndarray:
+def load_waveform(item, sample_rate: int, what: str = "input", clipping: bool = True) -> np.ndarray:
     """A mono float32 waveform at `sample_rate` from a path, bytes of a file, an array (taken
-    to be at `sample_rate`), a (array, rate) pair or {"array": ..., "sampling_rate": ...}."""
+    to be at `sample_rate`), a (array, rate) pair or {"array": ..., "sampling_rate": ...}.
+    `clipping`: warn of clipped audio (check_clipping; datasets read for training and
+    evaluation do not, one warning a file)."""
     rate = sample_rate
     if isinstance(item, (str, Path)):
         try:
@@ -178,7 +214,7 @@ def load_waveform(item, sample_rate: int, what: str = "input") -> np.ndarray:
             reason = str(e).rpartition(">: ")[2] if ">: " in str(e) else str(e)
             raise InputError(f"{what}: bytes are not a readable audio file ({reason[:100]}); "
                              f"expected a WAV or FLAC file") from None
-        wave = data.mean(axis=1)
+        wave = mix_down(data, what)
     elif isinstance(item, (dict, np.ndarray, list)) or is_rate_pair(item):
         wave, rate = array_and_rate(item, sample_rate, what)
     else:
@@ -192,6 +228,8 @@ def load_waveform(item, sample_rate: int, what: str = "input") -> np.ndarray:
         raise InputError(f"{what}: {too_long(wave.size / rate)} of audio; expected at "
                          f"most {MAX_SECONDS // 60} minutes (split longer recordings)")
     check_peak(wave, what)
+    if clipping:
+        check_clipping(wave, what)
     if np.abs(wave).max() < SILENCE_PEAK:
         raise InputError(f"{what}: the audio is silent (peak amplitude "
                          f"{np.abs(wave).max():.1e}); expected speech")

@@ -187,7 +187,7 @@ def fsdd_split(index: int) -> str:
 # ---- preprocessor ------------------------------------------------------------------------
 @lru_cache(maxsize=8192)
 def _cached_wave(path: str, rate: int) -> np.ndarray:
-    return load_waveform(path, rate, what="audio file")
+    return load_waveform(path, rate, what="audio file", clipping=False)
 
 
 def waveform(example: dict, rate: int) -> np.ndarray:
@@ -197,7 +197,7 @@ def waveform(example: dict, rate: int) -> np.ndarray:
             return _cached_wave(str(audio), rate)
         except InputError as e:
             raise DataFormatError(str(e)) from None
-    return load_waveform(audio, rate)
+    return load_waveform(audio, rate, clipping=False)
 
 
 # What fit_preprocessor's keywords accept, checked before any data is read (zoo.options.HPARAMS).
