@@ -119,3 +119,15 @@ def test_html_in_text_is_warned_of():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         host.encode(["AT&T said <3 & more"])
+
+
+def test_ner_tokenizer_splits_unicode_spaces_as_its_saved_model_does():
+    """Python's \\s is Unicode and RE2's (the SavedModel's tf-text tokenizer) ASCII: a
+    sentence typed with a non-breaking space ("New York" from a web page) was two tokens
+    in predict() and one in the exported graph; a zero-width space joined two words in both."""
+    from zoo_pipelines.ner.model import graph_tokens
+
+    text = "New\u00a0York\u200bTimes said\u3000it\ufeff isn’t so .\x85end"
+    tokens = tokenize(text)[0]
+    assert tokens == ["New", "York", "Times", "said", "it", "is", "n’t", "so", ".", "end"]
+    assert [t.decode() for t in graph_tokens([text]).to_list()[0]] == tokens

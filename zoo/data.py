@@ -20,6 +20,14 @@ from typing import Iterable
 from .errors import DataFormatError, InputError
 
 
+# Spaces as tokenizers split on them: every character Python's str.split() takes for one,
+# and the zero-width ones text pasted from a web page or a word processor carries. As
+# literal characters in a class, which Python `re` and RE2 (tensorflow-text's graphs) read
+# alike: RE2's \s is ASCII only, Python's is Unicode, so a non-breaking space split a word
+# in `predict()` and not in the exported SavedModel.
+SPACES = " \t\n\r\f\v\x1c-\x1f\x85\u00a0\u1680\u2000-\u200b\u2028\u2029\u202f\u205f\u3000\ufeff"
+
+
 def data_root() -> Path:
     """$ZOO_DATA, or ../shared/data beside the checkout."""
     env = os.environ.get("ZOO_DATA", "")

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from zoo import contract
+from zoo.data import SPACES
 from zoo.decoding import crf_marginals, log_softmax, viterbi
 from zoo.errors import BundleError, InputError
 from zoo.options import as_batch, check_unicode, shown, warn_markup
@@ -29,7 +30,9 @@ from zoo.options import as_batch, check_unicode, shown, warn_markup
 PAD, UNK = 0, 1
 # ASCII punctuation plus common Unicode quotes and dashes; anything else non-space is "word".
 _PUNCT = r"!-/:-@\[-`{-~“”‘’«»–—…"
-_W = rf"[^\s{_PUNCT}]"
+# Spaces are zoo.data.SPACES, not \s: RE2 (the SavedModel's tokenizer) reads \s as ASCII,
+# Python as Unicode, so "New\u00a0York" was two tokens in predict() and one in the graph.
+_W = rf"[^{SPACES}{_PUNCT}]"
 _ABBREV = ("Mr|Mrs|Ms|Dr|St|Jr|Sr|Inc|Corp|Co|Ltd|Bros|vs|Gen|Sen|Rep|Gov|Lt|Col|Capt|Sgt|"
            "Prof|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec|No|Mt|Ft|Ave|etc")
 # Alternatives are tried left to right (Python re and RE2 agree on this: leftmost-first).
@@ -46,7 +49,7 @@ TOKEN_PATTERN = "|".join([
     rf"[A-Za-z]'[A-Z]{_W}*",                      # O'Brien
     rf"{_W}+(?:-{_W}+)*",                         # words, numbers, German-born, 1996-08-22
     r"\.\.\.|--+",
-    r"\S",                                        # any other single symbol
+    rf"[^{SPACES}]",                              # any other single symbol
 ])
 # CoNLL splits "don't" into "do n't"; RE2 has no look-ahead, so a space goes in first.
 # A typographic apostrophe too: "isn’t" was "isn", "’", "t".

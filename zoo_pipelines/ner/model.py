@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import keras
 
+from zoo.data import SPACES
 from zoo.layers import CRF, CharEncoder, RecurrentStack, TokenDropout
 
 from . import host as H
@@ -84,11 +85,20 @@ def host_constants(model) -> dict:
     return {"crf": crf.params() if crf is not None else None}
 
 
-def serving_function(model, prep: dict):
-    """A tf.Module whose `serve` tf.function maps raw sentence strings [B] -> tokens and tags [B, T] (ragged-padded),
-    tokenized in the graph with tensorflow-text exactly like host.tokenize."""
+def graph_tokens(sentences):
+    """host.tokenize in the graph (tensorflow-text's RE2): the SavedModel's tokens of a [B]
+    string tensor, ragged [B, tokens]."""
     import tensorflow as tf
     import tensorflow_text as tf_text
+
+    text = tf.strings.regex_replace(sentences, H.NEGATION_PATTERN, r"\1 \2")
+    return tf_text.regex_split(text, H.TOKEN_PATTERN + rf"|[{SPACES}]+", H.TOKEN_PATTERN)
+
+
+def serving_function(model, prep: dict):
+    """A tf.Module whose `serve` tf.function maps raw sentence strings [B] -> tokens and tags [B, T] (ragged-padded),
+    tokenized in the graph exactly like host.tokenize (graph_tokens)."""
+    import tensorflow as tf
 
     from zoo.layers.crf import viterbi_decode
 
@@ -105,8 +115,7 @@ def serving_function(model, prep: dict):
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="sentences")])
     def serve(sentences):
-        text = tf.strings.regex_replace(sentences, H.NEGATION_PATTERN, r"\1 \2")
-        tokens = tf_text.regex_split(text, H.TOKEN_PATTERN + r"|\s+", H.TOKEN_PATTERN)
+        tokens = graph_tokens(sentences)
         lower = tf.strings.lower(tokens.flat_values, encoding="utf-8")
         wid = words.lookup(lower)
         wid = tf.where(wid == H.UNK, words.lookup(tf.strings.regex_replace(lower, "[0-9]", "0")), wid)

@@ -34,6 +34,7 @@ import numpy as np
 
 from zoo import contract
 from zoo.beam import batched, beam_search, lcs_f1, minimum_bayes_risk, sample, units_a_call
+from zoo.data import SPACES
 from zoo.errors import InputError, ZooWarning
 from zoo.options import (as_batch, check_int, check_number, check_unicode, input_file, shown,
                          warn_markup)
@@ -43,12 +44,10 @@ RESERVED = ["[PAD]", "[UNK]", "[BOS]", "[EOS]"]
 PAD, UNK, BOS, EOS = range(4)
 # Words are runs of ASCII letters/digits; every other non-space character stands alone.
 # The same expressions run in RE2 (tensorflow-text) and Python `re`: ASCII classes only.
-# Unicode spaces are spaces too (as literal characters, which both engines read): a
-# non-breaking or zero-width space pasted from a web page or a word processor was a [UNK]
-# word of its own in the source ("a\u00a0library": a, [UNK], library).
-_SPACES = " \t\n\r\f\v\u00a0\u1680\u2000-\u200b\u2028\u2029\u202f\u205f\u3000\ufeff"
-SPACE = f"[{_SPACES}]+"
-TOKEN = f"[A-Za-z0-9]+|[^A-Za-z0-9{_SPACES}]"
+# Unicode spaces are spaces too (zoo.data.SPACES): a non-breaking or zero-width space
+# pasted from a web page was a [UNK] word of its own ("a\u00a0library": a, [UNK], library).
+SPACE = f"[{SPACES}]+"
+TOKEN = f"[A-Za-z0-9]+|[^A-Za-z0-9{SPACES}]"
 TOKEN_RE = re.compile(TOKEN)
 MAX_WORD_BYTES = 100           # FastWordpieceTokenizer's max_bytes_per_token default
 _LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
