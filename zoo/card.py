@@ -148,7 +148,11 @@ def render_studies(studies: dict) -> list[str]:
                   f"| {' | '.join(cols)} |", f"|{'---|' * len(cols)}"]
         lines += [f"| {' | '.join(format_metric(r[c]) for c in cols)} |"
                   for r in study["rows"]]
-        lines += ["", f"Re-run: `{study['command']}`"]
+        # benchmarks/ stays in the checkout (pyproject.toml): a pip user's `python -m
+        # benchmarks...` was "No module named benchmarks", unexplained
+        where = (" (from a source checkout of rnn-zoo: benchmarks/ is not installed)"
+                 if study["command"].startswith("python -m benchmarks") else "")
+        lines += ["", f"Re-run: `{study['command']}`{where}"]
     return lines
 
 
@@ -254,13 +258,70 @@ def distribution_line(d: dict | None) -> list[str]:
             f"says.", ""]
 
 
+def preset_name(entry, directory: Path) -> str:
+    """The name `zoo.load` knows the bundle at `directory` by: one of the entry's presets
+    (music-lstm-nottingham), else the entry's own (a preset's card was titled music-lstm)."""
+    here = Path(directory).resolve()
+    return next((p for p in entry.presets if entry.preset_path(p).resolve() == here), entry.name)
+
+
+def versions_line() -> str:
+    """The versions that write this card, as write_manifest records them just after."""
+    from importlib.metadata import version as _version
+
+    return (f"- version: rnn-zoo {_version('rnn-zoo')} (Keras {_version('keras')}, "
+            f"TensorFlow {_version('tensorflow')})")
+
+
+def license_line() -> str:
+    """The package's licence (pyproject.toml); the shipped weights travel in the package."""
+    from importlib.metadata import PackageNotFoundError, metadata
+
+    try:
+        told = metadata("rnn-zoo").get("License-Expression") or "see LICENSE"
+    except PackageNotFoundError:        # a checkout not pip-installed
+        told = "see LICENSE"
+    return (f"- license: {told} (the rnn-zoo package, shipped weights included); the training "
+            f"data keep their own terms (Training data below)")
+
+
+def usage_section(name: str, example: str) -> list[str]:
+    """Three lines that load the bundle and predict on the entry's `example`, as written.
+
+    >>> usage_section("m", "[1]")[4]
+    'm = zoo.load("m")'
+    """
+    if not example:
+        return []
+    head = "import numpy as np, zoo" if "np." in example else "import zoo"
+    example, _, note = example.partition("  # ")        # a comment goes after the call
+    return ["## How to use", "", "```python", head, f'm = zoo.load("{name}")',
+            f"print(m.predict({example}))" + (f"  # {note}" if note else ""), "```", "",
+            f"More: `zoo info {name}`, `zoo predict {name} --help` and the README's Python API."]
+
+
+def data_section(entry) -> list[str]:
+    """One line per training dataset: what, from where, under which terms, and where the
+    dataset README says so (the card repeats it; the README is the record)."""
+    if not entry.data:
+        return []
+    return ["", "## Training data", ""] + [
+        f"- {d['name']}: {d['source']}. Licence: {d['license']}"
+        + (f" (`$ZOO_DATA/README.md`, \"{d['readme']}\")." if d.get("readme") else ".")
+        for d in entry.data]
+
+
 def render_card(zm, directory: Path) -> str:
     e, m = zm.entry, zm.metrics
     valid = m.get("valid", {})
+    name = preset_name(e, directory)
     size_mb = sum(p.stat().st_size for p in Path(directory).iterdir() if p.is_file()) / 2**20
-    lines = [f"# {e.name}", "", e.summary, "",
+    lines = [f"# {name}", "", e.summary, "",
+             *([f"A preset of `{e.name}`: the same model trained on other data.", ""]
+               if name != e.name else []),
              f"- task: `{e.task}`", f"- parameters: {zm.keras_model.count_params():,}",
-             f"- bundle size: {size_mb:.1f} MB (before this card)", ""]
+             f"- bundle size: {size_mb:.1f} MB (before this card)",
+             versions_line(), license_line(), ""]
     if valid:
         lines += measured_sections(e, m)
         for split, report in m.get("reports", {}).items():
@@ -298,4 +359,13 @@ def render_card(zm, directory: Path) -> str:
               "```", "", "## Intended use and limits", "",
               e.limits or "See README.md.", ""]
     lines += other_data_note(e, m, zm.preprocessor.get("labels"))
-    return "\n".join(lines)
+    if e.out_of_scope:
+        lines += [f"Out of scope: {e.out_of_scope}", ""]
+    # a bundle of zoo train or fine-tune is loaded by its folder, not the registered name
+    shipped = e.bundle_path and Path(directory).resolve() == e.bundle_path.resolve()
+    lines += usage_section(name if shipped or name != e.name else "path/to/this/bundle",
+                           e.example)
+    lines += data_section(e)
+    if e.citation:
+        lines += ["", "## Citation", "", *[f"- {c}" for c in e.citation]]
+    return "\n".join(lines).rstrip("\n") + "\n"

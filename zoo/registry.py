@@ -57,6 +57,16 @@ class Entry:
     quantized_agreement: float = 0.98
     parity_max_abs_diff: float = 1e-4
     benchmark: str = ""             # module whose main(argv) benchmarks it (`zoo bench`)
+    # The card's sections a Hugging Face or KerasHub user looks for (Mitchell et al. 2019,
+    # "Model Cards for Model Reporting"), rendered by zoo/card.py. `data`: one dict per
+    # training dataset, {"name", "source", "license", "readme"}, as the section `readme` of
+    # $ZOO_DATA/README.md says (a licence it does not give is not guessed at).
+    data: tuple = ()
+    citation: tuple = ()            # the model's and its data's papers, one string each
+    out_of_scope: str = ""          # uses the card warns against, beside `limits`
+    # predict()'s input in the card's 3-line usage example: a Python expression (numpy as
+    # `np`) that runs as written, with no file of the checkout (tests/test_cards.py runs it).
+    example: str = ""
 
     def __post_init__(self):
         unknown = set(self.recipe) - set(RECIPE_PARTS)

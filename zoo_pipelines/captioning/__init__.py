@@ -84,5 +84,18 @@ ENTRY = Entry(
            "Training uses no colour jitter (`color_jitter: 0`): with it, neighbouring skin "
            "tones were confused and BLEU-4 was 0.5127 against 0.5790 without.",
     demo_inputs=(),
+    out_of_scope="Photographs; describing people or scenes for anyone who relies on the "
+                 "description (it names emoji artwork only).",
+    example="[np.where((((np.indices((64, 64)) - 32) ** 2).sum(0) < 700)[..., None], "
+            "np.uint8([255, 204, 0]), np.uint8(255))]  # a drawn yellow disc; or image paths",
+    data=({"name": "Noto Emoji and Twemoji images (64x64) with their Unicode CLDR English names",
+           "source": "npm emoji-datasource-google and emoji-datasource-twitter 16.0.0, "
+                     "cldr-annotations-full 48.2.0",
+           "license": "Noto Emoji images Apache-2.0; Twemoji graphics CC BY 4.0; "
+                      "emoji-datasource MIT; CLDR data Unicode License v3",
+           "readme": "Emoji artwork with Unicode CLDR names"},),
+    citation=("Kelvin Xu, Jimmy Ba, Ryan Kiros, Kyunghyun Cho, Aaron Courville, Ruslan "
+              "Salakhutdinov, Richard Zemel and Yoshua Bengio (2015), \"Show, Attend and Tell: "
+              "Neural Image Caption Generation with Visual Attention\", ICML 2015",),
 )
 register(ENTRY)

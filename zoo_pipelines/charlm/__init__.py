@@ -36,4 +36,11 @@ register(
            "characters): plausible spelling and layout, little sense. Characters it never saw "
            "count as one unknown symbol. Not a source of facts; fine-tune it on your own text "
            "(a folder of .txt files) to write like that.",
+    out_of_scope="Facts, advice, or text passed off as a person's words.",
+    example='["ROMEO:"]',
+    data=({"name": "Tiny Shakespeare (40,000 lines of Shakespeare's plays)",
+           "source": "data/tinyshakespeare/input.txt of GitHub karpathy/char-rnn",
+           "license": "the text is public domain (the repository is MIT-licensed)",
+           "readme": "Tiny Shakespeare"},),
+    citation=("Andrej Karpathy (2015), char-rnn, https://github.com/karpathy/char-rnn",),
 )

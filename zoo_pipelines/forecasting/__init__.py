@@ -33,4 +33,15 @@ register(
            "Aug 2017, a rising market; a random walk is hard to beat on prices and this model "
            "barely does. Not investment advice. Inputs are scale-free (log returns), so other "
            "daily or business-daily series work, but fine-tune on your own data first.",
+    out_of_scope="Trading or investment decisions; intraday, weekly or non-price series "
+                 "without fine-tuning.",
+    example='[{"dates": np.arange("2024-01-01", 300, dtype="datetime64[D]").astype(str).tolist(), '
+            '"close": [100 + i % 7 for i in range(300)]}]',
+    data=({"name": "S&P 500 daily prices, Feb 2013 - Feb 2018 (the rows of Kaggle's "
+                   "all_stocks_5yr.csv, collected from the IEX API by Cam Nugent)",
+           "source": "stock_data/individual_stocks_5yr/ of GitHub CNuge/kaggle-code",
+           "license": "MIT (the source repository's licence)",
+           "readme": "S&P 500 daily prices, Feb 2013 – Feb 2018"},),
+    citation=("Tim Bollerslev (1986), \"Generalized Autoregressive Conditional "
+              "Heteroskedasticity\", Journal of Econometrics 31 (the GARCH filter it blends)",),
 )

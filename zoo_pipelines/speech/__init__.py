@@ -11,7 +11,25 @@ from zoo.registry import register
 # What both entries share: the data, the package, and the recipe (the streaming model
 # differs only in being unidirectional, a little wider to make up for it).
 FSDD = dict(task="speech", package="zoo_pipelines.speech", default_data="fsdd",
-            train_file="recordings", valid_file="recordings", paper={})
+            train_file="recordings", valid_file="recordings", paper={},
+            out_of_scope="Words other than the digits 0-9; languages other than English; "
+                         "identifying or verifying speakers.",
+            example='[{"array": np.sin(np.arange(8000) * 0.3).astype(np.float32), '
+                    '"sample_rate": 8000}]  # a tone, so a warning; or WAV file paths',
+            data=({"name": "Free Spoken Digit Dataset (digits 0-9, 5 speakers, 8 kHz)",
+                   "source": "recordings/ of GitHub Jakobovski/free-spoken-digit-dataset",
+                   "license": "CC BY-SA 4.0",
+                   "readme": "Free Spoken Digit Dataset"},
+                  {"name": "six synthetic voices (flite, festival)",
+                   "source": "spoken by python -m zoo_pipelines.speech.synth on the training "
+                             "machine",
+                   "license": "the installed voices' own (not recorded by the zoo)"}),
+            citation=("Alex Graves, Santiago Fernández, Faustino Gomez and Jürgen Schmidhuber "
+                      "(2006), \"Connectionist Temporal Classification: Labelling Unsegmented "
+                      "Sequence Data with Recurrent Neural Networks\", ICML 2006",
+                      "Free Spoken Digit Dataset, "
+                      "https://github.com/Jakobovski/free-spoken-digit-dataset (its README "
+                      "gives the Zenodo DOI)"))
 DATA = {"alphabet": "digits", "sample_rate": 8000, "n_mels": 40, "buckets": [100, 200, 400, 800],
         "augment": True, "max_digits": 8}
 MODEL = {"cell": "gru", "units": 128, "layers": 2, "bidirectional": True, "dropout": 0.2,

@@ -58,6 +58,26 @@ register(
            "bundle's default, chosen on the selection split, is longer than the 24 it was "
            "trained on, so long articles get several sentences). Other domains need "
            "fine-tuning (m.fine_tune on your document/summary pairs).",
+    out_of_scope="A summary trusted without reading the source (it can drop or change "
+                 "details); languages other than English.",
+    example='["GNU Emacs is an extensible text editor with a built-in Lisp interpreter."]',
+    data=({"name": "Debian 12 package descriptions (description -> synopsis)",
+           "source": "the Debian archive's Translation-en and Packages indexes, bookworm main",
+           "license": "package metadata written by the maintainers, distributed freely with "
+                      "the archive",
+           "readme": "Debian package descriptions, description → synopsis"},
+          {"name": "Inshorts news (text -> headline)",
+           "source": "GitHub Programmer-RD/News-Classification-Predictions",
+           "license": "none stated; Inshorts' news summaries, research use only",
+           "readme": "Inshorts news, headline generation"},
+          {"name": "BBC News Summary (article -> extractive summary)",
+           "source": "GitHub Miguel-G-Soares/PRI_proj1 (the Kaggle set)",
+           "license": "all rights in the articles belong to the BBC; research use only",
+           "readme": "BBC News Summary"}),
+    citation=("Abigail See, Peter J. Liu and Christopher D. Manning (2017), \"Get To The Point: "
+              "Summarization with Pointer-Generator Networks\", ACL 2017",
+              "Derek Greene and Pádraig Cunningham (2006), \"Practical Solutions to the "
+              "Problem of Diagonal Dominance in Kernel Document Clustering\", ICML 2006 (BBC)"),
     demo_inputs=(
         "GNU Emacs is the extensible self-documenting text editor. This package contains "
         "the editor with support for a graphical user interface.",
