@@ -432,7 +432,8 @@ def last_checkpoint(work: Path) -> int:
     return int(json.loads(meta.read_text()).get("epoch", 0)) if meta.exists() else 0
 
 
-# reseed draws an epoch's randomness from seed * 1000 + epoch, which NumPy takes below 2**32.
+# reseed draws an epoch's randomness from seed * 1000 + epoch, which NumPy takes below 2**32
+# (past the 1,296th epoch of the largest seeds it wraps round).
 MAX_SEED = 2**32 // 1000 - 1
 
 
@@ -453,10 +454,13 @@ def reseed(model, seed: int, epoch: int) -> None:
     depend on how many epochs this process ran before it (a resumed run ran none)."""
     import numpy as np
 
-    keras.utils.set_random_seed(seed * 1000 + epoch)
+    # modulo 2**32: the largest seed past its 1,296th epoch was a raw NumPy "Seed must be between
+    # 0 and 2**32 - 1" hours into a run; every value below it is as it was
+    drawn = (seed * 1000 + epoch) % 2**32
+    keras.utils.set_random_seed(drawn)
     states = [v for v in model.variables if "seed_generator_state" in v.path]
     for i, v in enumerate(states):
-        v.assign(np.array([seed * 1000 + epoch, i + 1], dtype=v.dtype))
+        v.assign(np.array([drawn, i + 1], dtype=v.dtype))
 
 
 def crash_point(name: str) -> None:

@@ -309,11 +309,11 @@ def make_dataset(examples: list[dict], prep: dict, batch_size: int, shuffle: boo
 
     kw_table = tf.constant(kw) if kw is not None else None
 
-    def prepare(path, tok, tgt, n):
+    def prepare(path, tok, tgt, n, draw=None):
         img = tf.numpy_function(load, [path], tf.float32)
         img.set_shape((size, size, 3))
         if augment:
-            img = _augment(img, size, jitter, stroke, flat, outline)
+            img = _augment(img, size, jitter, stroke, flat, outline, draw)
         y = {"logits": tgt, "attention": tgt}
         if kw_table is not None:
             y["keywords"] = tf.gather(kw_table, n)
@@ -321,6 +321,9 @@ def make_dataset(examples: list[dict], prep: dict, batch_size: int, shuffle: boo
 
     ds = ds.map(lambda p, a, b, n: (p, a.to_tensor() if hasattr(a, "to_tensor") else a,
                                     b.to_tensor() if hasattr(b, "to_tensor") else b, n))
+    if augment:     # each image's own seed, in order: the same draws in every process
+        draws = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+        ds = tf.data.Dataset.zip((ds, draws)).map(lambda ex, draw: (*ex, draw))
     ds = ds.map(prepare, num_parallel_calls=tf.data.AUTOTUNE)
     pad_y = {"logits": 0, "attention": 0, **({"keywords": 0.0} if kw is not None else {})}
     ds = bucketed_batches(ds, lambda x, y: tf.shape(x["tokens"])[0], prep["caption_buckets"],
@@ -369,17 +372,29 @@ def outlined(img):
 
 
 def _augment(img, size: int, jitter: float = 1.0, stroke: float = 0.0, flat: float = 0.0,
-             outline: float = 0.0):
+             outline: float = 0.0, seed=None):
+    """`img` augmented with stateless random ops drawn from `seed` (int64 [2]; None: one
+    drawn from TensorFlow's global generator). make_dataset gives every image its own seed
+    from the run's seed: stateful ops (tf.random.uniform) in a parallel map drew in the
+    order the threads happened to run, so the same command gave other images, and other
+    weights, in every process."""
     import tensorflow as tf
 
+    if seed is None:
+        seed = tf.random.uniform([2], 0, 2 ** 31 - 1, dtype=tf.int64)
+    s = iter(tf.unstack(tf.random.experimental.stateless_split(seed, 9)))
+
+    def uniform(*args, **kwargs):
+        return tf.random.stateless_uniform([], next(s), *args, **kwargs)
+
     if flat > 0:
-        seed = tf.random.uniform([], 0, 2 ** 31 - 1, dtype=tf.int64)
+        k_seed = uniform(0, 2 ** 31 - 1, dtype=tf.int64)
         redrawn = lambda: tf.ensure_shape(                               # noqa: E731
-            tf.numpy_function(flat_colours, [img, seed], tf.float32), img.shape)
-        img = tf.cond(tf.random.uniform([]) < flat, redrawn, lambda: img)
+            tf.numpy_function(flat_colours, [img, k_seed], tf.float32), img.shape)
+        img = tf.cond(uniform() < flat, redrawn, lambda: img)
 
     if outline > 0:
-        img = tf.cond(tf.random.uniform([]) < outline, lambda: outlined(img), lambda: img)
+        img = tf.cond(uniform() < outline, lambda: outlined(img), lambda: img)
 
     if stroke > 0:
         x = img[None] - 255.0                           # white 0: padding stays white
@@ -388,18 +403,19 @@ def _augment(img, size: int, jitter: float = 1.0, stroke: float = 0.0, flat: flo
         styles = [lambda: x, lambda: -tf.nn.max_pool2d(-x, 3, 1, "SAME"),      # thicker
                   lambda: tf.nn.max_pool2d(x, 3, 1, "SAME"),                    # thinner
                   lambda: tf.nn.depthwise_conv2d(x, kernel, [1, 1, 1, 1], "SAME")]
-        pick = tf.where(tf.random.uniform([]) < stroke,
-                        tf.random.uniform([], 1, 4, dtype=tf.int32), 0)
+        pick = tf.where(uniform() < stroke, uniform(1, 4, dtype=tf.int32), 0)
         img = tf.switch_case(pick, styles)[0] + 255.0
 
     pad = max(size // 8, 1)
     # Pad with white (the emoji background), then crop back: a random shift of <= 1/8 side.
     img = tf.pad(img - 255.0, [[pad, pad], [pad, pad], [0, 0]]) + 255.0
-    img = tf.image.random_crop(img, (size, size, 3))
+    img = tf.image.stateless_random_crop(img, (size, size, 3), next(s))
     if jitter > 0:
-        img = tf.image.random_brightness(img, 20.0 * jitter)
-        img = tf.image.random_contrast(img, 1.0 - 0.2 * jitter, 1.0 + 0.2 * jitter)
-        img = tf.image.random_saturation(img, 1.0 - 0.2 * jitter, 1.0 + 0.2 * jitter)
+        img = tf.image.stateless_random_brightness(img, 20.0 * jitter, next(s))
+        img = tf.image.stateless_random_contrast(img, 1.0 - 0.2 * jitter, 1.0 + 0.2 * jitter,
+                                                 next(s))
+        img = tf.image.stateless_random_saturation(img, 1.0 - 0.2 * jitter,
+                                                   1.0 + 0.2 * jitter, next(s))
     return tf.clip_by_value(img, 0.0, 255.0)
 
 

@@ -262,20 +262,26 @@ def make_dataset(examples: list[dict], prep: dict, batch_size: int = 16, shuffle
     limit = int(prep.get("transpose", 0)) if shuffle else 0
     features = ["prev", "frame"] if prep.get("head", "nade") == "nade" else ["prev"]
 
-    def to_example(p, f, t):
+    def to_example(p, f, t, draw=None):
         p, f, t = tf.cast(p, tf.float32), tf.cast(f, tf.float32), tf.cast(t, tf.float32)
         if limit:
             on = tf.reduce_any(tf.concat([p, f], 0) > 0, axis=0)
             idx = tf.where(on)[:, 0]
             lo = tf.cast(tf.reduce_min(tf.concat([idx, [KEYS - 1]], 0)), tf.int32)
             hi = tf.cast(tf.reduce_max(tf.concat([idx, [0]], 0)), tf.int32)
-            shift = tf.random.uniform([], tf.maximum(-limit, -lo),
-                                      tf.minimum(limit, KEYS - 1 - hi) + 1, tf.int32)
+            shift = tf.random.stateless_uniform([], draw, tf.maximum(-limit, -lo),
+                                                tf.minimum(limit, KEYS - 1 - hi) + 1, tf.int32)
             p, f = tf.roll(p, shift, axis=1), tf.roll(f, shift, axis=1)
             t = tf.where(t[:, :1] < 0, t, tf.roll(t, shift, axis=1))
         x = {"prev": p, "frame": f}
         return {k: x[k] for k in features}, {"logits": t}
 
+    if limit:
+        # Each chunk's shift from its own seed, in order: a stateful draw (tf.random.uniform)
+        # in a parallel map went to whichever chunk a thread ran first, so the same command
+        # trained on other transpositions, to other weights, in every process.
+        draws = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+        ds = tf.data.Dataset.zip((ds, draws)).map(lambda ex, draw: (*ex, draw))
     ds = ds.map(to_example, num_parallel_calls=tf.data.AUTOTUNE)
     return ds.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
 
