@@ -311,6 +311,28 @@ def data_section(entry) -> list[str]:
         for d in entry.data]
 
 
+def drift_line(entry, m: dict) -> list[str]:
+    """What a one-stage `zoo train` command recorded in metrics.json needs today to give
+    these weights: the hyper-parameters it trained with that the recipe's defaults have
+    since changed and the command does not set (ner-bilstm's length buckets, 2026-12-05:
+    the recorded command trained other weights).
+
+    >>> e = type("E", (), {"hparams": lambda self: {"buckets": [8, 16], "units": 200}})()
+    >>> drift_line(e, {"command": "zoo train x --out r", "hparams": {"buckets": [16], "units": 200}})
+    ['The recipe has changed since: add `--hparam buckets=[16]` for these weights.', '']
+    """
+    command = m.get("command", "")
+    if not command.startswith("zoo train") or "\n" in command:
+        return []
+    now = entry.hparams()
+    changed = [f"--hparam {k}={json.dumps(v).replace(' ', '')}"
+               for k, v in m.get("hparams", {}).items()
+               if k in now and now[k] != v and f"{k}=" not in command
+               and f"--{k.replace('_', '-')} " not in command]      # --epochs 25
+    return [f"The recipe has changed since: add `{' '.join(changed)}` for these weights.",
+            ""] if changed else []
+
+
 def render_card(zm, directory: Path) -> str:
     e, m = zm.entry, zm.metrics
     valid = m.get("valid", {})
@@ -354,6 +376,7 @@ def render_card(zm, directory: Path) -> str:
         lines += ["", "## Speed", "", "```", json.dumps(m["speed"], indent=1), "```"]
     lines += ["", "## Recipe", "", "Reproduce with:", "", "```",
               m.get("command", f"zoo train {e.name} --out DIR"), "```", "",
+              *drift_line(e, m),
               *distribution_line(m.get("distribution")),
               "Hyper-parameters:", "", "```", json.dumps(m.get("hparams", zm.hparams), indent=1),
               "```", "", "## Intended use and limits", "",
