@@ -33,13 +33,7 @@ def test_caption_augmentation_is_drawn_from_the_seed_not_the_threads(data_dir):
 
     train = D.read_split(data_dir / "captioning" / "emoji", "train")[:48]
     prep, _ = D.fit_preprocessor(train, image_size=32, min_count=1, stroke_blur=0.5)
-
-    def make(seed):
-        return lambda: D.make_dataset(train, prep, 16, shuffle=True, seed=seed)
-
-    first = _first_batches(make(7))
-    assert _same(first, _first_batches(make(7)))
-    assert not _same(first, _first_batches(make(8)))
+    _drawn_from_the_seed(lambda seed: D.make_dataset(train, prep, 16, shuffle=True, seed=seed))
 
 
 def test_music_transposition_is_drawn_from_the_seed_not_the_threads(data_dir):
@@ -47,13 +41,14 @@ def test_music_transposition_is_drawn_from_the_seed_not_the_threads(data_dir):
 
     train = testing.tiny_data(registry.get("music-lstm"), data_dir)[0]
     prep, _ = D.fit_preprocessor(train, seq_len=32, transpose=6, steps_per_quarter=1)
+    _drawn_from_the_seed(lambda seed: D.make_dataset(train, prep, 32, shuffle=True, seed=seed))
 
-    def make(seed):
-        return lambda: D.make_dataset(train, prep, 32, shuffle=True, seed=seed)
 
-    first = _first_batches(make(7))
-    assert _same(first, _first_batches(make(7)))
-    assert not _same(first, _first_batches(make(8)))
+def _drawn_from_the_seed(make_dataset):
+    """The same seed gives the same first batches, another seed others."""
+    first = _first_batches(lambda: make_dataset(7))
+    assert _same(first, _first_batches(lambda: make_dataset(7)))
+    assert not _same(first, _first_batches(lambda: make_dataset(8)))
 
 
 _TRAIN = """
