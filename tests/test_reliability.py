@@ -209,7 +209,7 @@ def test_failed_file_export_leaves_the_earlier_export(name, forecaster, tmp_path
     forecaster.export(out)
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
     monkeypatch.setattr(zoo.export, "parity", lambda *args, **kwargs: {
-        "agreement": 0.5, "examples": 2, "max_abs_diff": float("nan")})
+        "agreement": 0.5, "examples": 2, "max_abs_diff": None})
     with pytest.raises(ExportError, match="parity check failed"):
         forecaster.export(out)
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before, "no leftovers"

@@ -366,7 +366,7 @@ def render_card(zm, directory: Path) -> str:
         lines += ["", "## Export parity (against the Keras model)", "",
                   "| format | agreement | max abs diff | examples |", "|---|---|---|---|"]
         lines += [f"| {fmt} | {r['agreement']:.4f} | "
-                  f"{'n/a (task outputs compared)' if r['max_abs_diff'] != r['max_abs_diff'] else format(r['max_abs_diff'], '.2e')}"
+                  f"{'n/a (task outputs compared)' if r['max_abs_diff'] is None else format(r['max_abs_diff'], '.2e')}"
                   f" | {r['examples']} |" for fmt, r in m["parity"].items()]
         measure = (zm.host().agreement.__doc__ or "").strip().split("\n")[0].rstrip(".")
         lines += ["", f"Agreement, on real held-out examples: {measure[:1].lower() + measure[1:]} "

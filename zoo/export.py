@@ -372,7 +372,7 @@ def parity(zm, other_predict, other_units=None, examples=None) -> dict:
     ours = zm.predict(examples)
     theirs = other_predict(examples)
     report = {"agreement": float(host.agreement(ours, theirs)), "examples": len(examples),
-              "max_abs_diff": float("nan")}
+              "max_abs_diff": None}     # None: only task outputs compared (a SavedModel's)
     if other_units is not None:
         units = host.encode(examples).units
         a, b = zm.predict_units(units), other_units(units)
@@ -475,9 +475,9 @@ def _write(zm, path: Path, quantize, overwrite: bool, min_agreement) -> dict:
     bar.update(), bar.close()
     report.update(format=fmt + (f"-{quantize}" if quantize else ""), path=str(path),
                   size_mb=round(artifact_size(path) / 2**20, 3))
-    diff = report["max_abs_diff"]       # NaN where only task outputs are compared
+    diff = report["max_abs_diff"]       # None where only task outputs are compared
     log.info("exported %s: agreement %.4f on %d examples%s", path, report["agreement"],
-             report["examples"], "" if np.isnan(diff) else f", max abs diff {diff:.2e}")
+             report["examples"], "" if diff is None else f", max abs diff {diff:.2e}")
     zm.metrics.setdefault("parity", {})[report["format"]] = report
     return report
 
@@ -493,7 +493,7 @@ def check_parity(entry, report: dict, path: Path, quantize: str | None,
         raise ExportError(f"{path}: parity check failed, agreement {report['agreement']:.3f} "
                           f"< {floor} with the Keras model ({entry.name}'s floor)")
     diff = report["max_abs_diff"]
-    if not quantize and diff > entry.parity_max_abs_diff:      # nan: no raw outputs compared
+    if not quantize and diff is not None and diff > entry.parity_max_abs_diff:
         raise ExportError(f"{path}: parity check failed, raw outputs differ by {diff:.2e} > "
                           f"{entry.parity_max_abs_diff:.0e} from the Keras model's")
 

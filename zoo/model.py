@@ -175,6 +175,9 @@ class ZooModel:
 
         directory = Path(directory)
         self.metrics = portable_record(self.metrics)     # no machine's own paths in cards
+        # JSON has no NaN (JavaScript's JSON.parse, jq and Go refuse Python's bare NaN): a
+        # number undefined on the data is null, in the file and in memory alike
+        self.metrics = json.loads(json.dumps(self.metrics), parse_constant=lambda _: None)
         # both files whole or neither (zoo compare on a full disk), then the manifest
         bundle.write_whole(directory / "metrics.json", json.dumps(self.metrics, indent=2) + "\n",
                            **{"card.md": render_card(self, directory)})
