@@ -69,7 +69,9 @@ function readFile(file) {           // -> {b64, url}: the bytes for JSON, a data
 // Number("") was 0, refused as "got 0" for a box the person had cleared.
 function number(panel, name) {
   const input = $(panel, `[name=${name}]`);
-  if (input.validity.badInput) throw new Error(`${name}: not a number; expected e.g. ${input.defaultValue}`);
+  if (input.validity.badInput) {
+    throw Object.assign(new Error(`${name}: not a number; expected e.g. ${input.defaultValue}`), {field: input});
+  }
   return input.value === "" ? undefined : Number(input.value);
 }
 // The server sends null for NaN and infinities (JSON has no words for them).
@@ -78,8 +80,11 @@ function fixed(x, digits) { return x == null ? "n/a" : x.toFixed(digits); }
 // A file input that runs the panel when a file is chosen. Choosing the same file again fires
 // no change event (the page did nothing, e.g. after an error): the input is emptied as the
 // picker opens.
+// Chromium opens a file input's picker on Space but not on Enter, which a screen reader
+// calls it a button for: Enter did nothing.
 function upload(input, go) {
   input.onclick = () => { input.value = ""; };
+  input.onkeydown = e => { if (e.key === "Enter") { e.preventDefault(); input.click(); } };
   input.onchange = () => input.files[0] && go({file: input.files[0]});
 }
 
@@ -216,11 +221,14 @@ const PANELS = {
       button.onclick = async () => {
         if (!stop) {
           try { stop = await record(); } catch (e) { $(p, ".error").textContent = e.message; return; }
-          button.textContent = "■ Stop"; button.classList.add("recording");
+          // The symbol is not read ("black square"); aria-pressed says it is recording.
+          button.replaceChildren(el("span", {"aria-hidden": "true"}, "■"), " Stop");
+          button.classList.add("recording"); button.setAttribute("aria-pressed", "true");
         } else {
           const bytes = await stop();
           stop = null;
-          button.textContent = "● Record"; button.classList.remove("recording");
+          button.replaceChildren(el("span", {"aria-hidden": "true"}, "●"), " Record");
+          button.classList.remove("recording"); button.setAttribute("aria-pressed", "false");
           go({instance: {b64: toBase64(bytes)}});
         }
       };
@@ -236,6 +244,8 @@ const PANELS = {
       // shown as the answer, without the server's "probably not spoken digits".
       $(p, ".warning").textContent = r.warning || "";
       $(p, ".picture").src = out.picture;
+      // What the picture shows, for whoever cannot see it (was "spectrogram and alignment").
+      $(p, ".picture").alt = `spectrogram of the audio, with where each character of "${r.text || "(nothing heard)"}" was heard`;
     },
   },
   captioning: {
@@ -247,11 +257,13 @@ const PANELS = {
     async run(p, m, input) {
       const url = input.url || (await readFile(input.file)).url;
       $(p, ".preview").src = url;
+      $(p, ".preview").alt = input.file ? `the image sent: ${input.file.name}` : "the example image";
       const out = await call(m.name, "plot", {instances: [url], parameters: {beam: number(p, "beam")}});
       const r = out.predictions[0];
       $(p, ".caption").textContent = r.caption + (r.confidence != null ? ` (confidence ${r.confidence})` : "");
       $(p, ".warning").textContent = r.warning || "";
       $(p, ".picture").src = out.picture;
+      $(p, ".picture").alt = `where the model looked in the image for each word of "${r.caption}"`;
     },
   },
   // Text generation (charlm): the prompt and what follows it, as text. The JSON panel it
@@ -286,23 +298,42 @@ const PANELS = {
   },
 };
 
+let panelCount = 0;                  // for ids: a panel's heading and error line
+
 function panel(m) {
   const kind = PANELS[m.task] ? m.task : "any";
-  const p = el("section", {class: "panel", "data-model": m.name, "data-task": m.task});
-  p.append(el("h2", {}, m.name), el("p", {class: "about"}, `${m.task} · ${m.backend} · ${m.summary}`));
+  // A region named by its heading: a screen reader's landmark list goes to a model's panel.
+  const id = `panel-${++panelCount}`;
+  const p = el("section", {class: "panel", "data-model": m.name, "data-task": m.task, "aria-labelledby": `${id}-name`});
+  p.append(el("h2", {id: `${id}-name`}, m.name), el("p", {class: "about"}, `${m.task} · ${m.backend} · ${m.summary}`));
   // role=alert / status: a screen reader says the error, and that a run is under way.
   p.append(document.getElementById(`tpl-${kind.replace(/ /g, "-")}`).content.cloneNode(true),
-           el("p", {class: "error", role: "alert"}));
+           el("p", {class: "error", role: "alert", id: `${id}-error`}));
   ($(p, ".controls") || p).append(el("span", {class: "status", role: "status"}));   // by the button
   const out = $(p, ".out");
+  // The answer was never said to a screen reader: it appears inside a live region, which
+  // must already be in the page (a region that is itself shown is not announced); aria-busy
+  // on the panel holds the announcement until the whole answer is in. Hidden until the first
+  // answer: empty paragraphs and a table of no rows were read out before.
+  const live = el("div", {"aria-live": "polite"});
+  out.replaceWith(live);
+  live.append(out);
+  out.hidden = true;
   const go = async input => {
     p.dataset.state = "busy";
     p.setAttribute("aria-busy", "true");
     $(p, ".error").textContent = "";
+    p.querySelectorAll("[aria-invalid]").forEach(f => {
+      f.removeAttribute("aria-invalid"); f.removeAttribute("aria-describedby");
+    });
     // A slow run (a long text, a wide beam) said nothing but a greyed button: the seconds
-    // it has taken so far are shown.
-    const start = Date.now(), status = $(p, ".status");
-    const tick = () => { status.textContent = `working… ${Math.round((Date.now() - start) / 1000)} s`; };
+    // it has taken so far are shown. "working…" is said once; the seconds are for the eye
+    // (a live region whose text changed every second was read out every second).
+    const start = Date.now(), status = $(p, ".status"), seconds = el("span", {"aria-hidden": "true"});
+    const tick = () => {
+      if (!status.firstChild) status.replaceChildren("working… ", seconds);
+      seconds.textContent = `${Math.round((Date.now() - start) / 1000)} s`;
+    };
     const timer = setInterval(tick, 1000);
     // The focused button is disabled below, which sends the focus to the page's top: a
     // keyboard user's Enter then ran nothing, and Tab started over. It comes back after.
@@ -319,6 +350,12 @@ function panel(m) {
       // (the caption of the previous image next to a refused file's name).
       out.hidden = true;
       $(p, ".error").textContent = input.file ? `${input.file.name}: ${e.message}` : e.message;
+      // The field at fault is marked, and its error is its description (read with it).
+      const field = e.field || (input.file && $(p, "[name=file]"));
+      if (field) {
+        field.setAttribute("aria-invalid", "true");
+        field.setAttribute("aria-describedby", $(p, ".error").id);
+      }
       p.dataset.state = "error";
     } finally {
       clearInterval(timer);
@@ -342,7 +379,8 @@ async function main() {
     models = list.models;
     maxBody = list.max_body_bytes;
   } catch (e) {
-    panels.replaceChildren(el("p", {class: "error"}, `cannot list the models: ${e.message}`));
+    panels.replaceChildren(el("p", {class: "error", role: "alert"}, `cannot list the models: ${e.message}`));
+    panels.removeAttribute("aria-busy");
     return;
   }
   const loading = models.filter(m => m.state === "LOADING");
@@ -353,6 +391,10 @@ async function main() {
   }
   panels.replaceChildren(...models.map(m => m.state === "AVAILABLE" ? panel(m)
     : el("section", {class: "panel error"}, `${m.name} failed to load: ${m.error}`)));
+  // The tab's title (and a screen reader's first words) said "rnn-zoo" whatever it served.
+  const names = models.filter(m => m.state === "AVAILABLE").map(m => m.name);
+  document.title = names.length ? `${names.join(", ")} · rnn-zoo` : "rnn-zoo";
+  panels.removeAttribute("aria-busy");
   document.body.dataset.ready = "true";
 }
 
