@@ -24,6 +24,7 @@ import numpy as np
 import tensorflow as tf
 
 from .layers import RecurrentStack
+from .options import PICTURE_DPI
 
 
 class _Lines:
@@ -77,6 +78,9 @@ def predict_with_progress(zoo_model, inputs: list, desc: str, chunk: int = 32,
             out += zoo_model.predict(inputs[s:s + chunk], **options)
             bar.update(min(chunk, len(inputs) - s))
     return out
+
+
+MARKERS = ("o", "s", "^", "v", "D", "P", "X")
 
 
 def _figure(**kwargs):
@@ -222,18 +226,20 @@ def plot_gradient_flow(records: list[dict], path: Path, label: str = "") -> None
     ax = axes[-1]
     epochs = [r["epoch"] for r in records]
     layers = list(dict.fromkeys(k for r in records for k in r["layer_norms"]))
-    for layer in layers:
-        ax.semilogy(epochs, [r["layer_norms"].get(layer, np.nan) for r in records], "-o",
-                    markersize=3, label=layer)
+    for n, layer in enumerate(layers):
+        # a marker and dash of its own: by colour alone (tab10) layers 3 and 4 were green / red
+        ax.semilogy(epochs, [r["layer_norms"].get(layer, np.nan) for r in records],
+                    marker=MARKERS[n % len(MARKERS)], ls=("-", "--", ":")[n // len(MARKERS) % 3],
+                    markersize=3.5, label=layer)
     ax.semilogy(epochs, [r["global_norm"] for r in records], "k--", label="global")
     ax.set(xlabel="epoch (0: at initialisation)", ylabel="gradient norm (probe batches)",
            title="Gradient norms")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     if len(epochs) == 1:
         ax.set_xlim(epochs[0] - 1, epochs[0] + 1)
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False,
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False,
               ncols=2 if len(layers) > 14 else 1)
-    fig.savefig(path, dpi=90)
+    fig.savefig(path, dpi=PICTURE_DPI)
 
 
 def plot_history(history: list[dict], path, headline: str, best_epoch: int | None = None) -> None:
@@ -253,13 +259,17 @@ def plot_history(history: list[dict], path, headline: str, best_epoch: int | Non
     from matplotlib.ticker import MaxNLocator
 
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if len(epochs) == 1:      # one epoch: ticks read "0.945 ... 1.050" epochs
+        ax.set_xlim(epochs[0] - 1, epochs[0] + 1)
     ax2 = ax.twinx()
-    lines += ax2.plot(epochs, [h.get(f"val_{headline}") for h in history], "r-s" if few else "r-",
+    # dashed: the two curves differ in greyscale print too, with or without markers
+    lines += ax2.plot(epochs, [h.get(f"val_{headline}") for h in history], "r--s" if few else "r--",
                       label=f"validation {headline}")
+    ax.set_title(f"Training curve: loss and validation {headline} by epoch", fontsize=10)
     ax2.set_ylabel(f"validation {headline}", color="r")
     if best_epoch is not None:
         lines.append(ax.axvline(best_epoch, color="0.4", linestyle=":",
                                 label=f"kept: epoch {best_epoch}"))
     fig.legend(lines, [ln.get_label() for ln in lines], loc="outside lower center",
                ncols=len(lines), fontsize=8)
-    fig.savefig(path, dpi=90)
+    fig.savefig(path, dpi=PICTURE_DPI)

@@ -312,6 +312,9 @@ def check_number(value, name: str, low: float | None = None, high: float | None 
     return float(value)
 
 
+PICTURE_DPI = 100       # every application's pictures at one scale, side by side
+
+
 def check_output_file(path, name: str) -> Path:
     """`path` as a Path if a file can be written there: its folder exists (a typo must not
     create a deep tree of folders, nor fail only after the work is done) and it is not a

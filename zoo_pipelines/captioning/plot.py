@@ -14,9 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
-from zoo.options import check_output_file
+from zoo.options import PICTURE_DPI, check_output_file
 
 from .host import open_image
+
+HEADING = "Caption attention: where the model looked for each word (bright: attended)"
 
 
 def plot(image, result: dict, columns: int = 5):
@@ -29,6 +31,7 @@ def plot(image, result: dict, columns: int = 5):
     rows = rows_for(result, cols)
     fig = Figure(figsize=(2.2 * cols, 2.4 * rows))
     draw_attention(fig, (rows, cols, 0), image, result, cols)
+    heading(fig)
     fig.tight_layout()
     return fig
 
@@ -47,9 +50,16 @@ def plot_results(results: list[dict], path: str | Path, images: list | None = No
     row = 0
     for r, image in zip(results, images):
         row += draw_attention(fig, (rows, cols, row * cols), image, r, cols)
+    heading(fig)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    fig.savefig(path, dpi=PICTURE_DPI)
     return Path(path)
+
+
+def heading(fig) -> None:
+    """What the grey panels are, without the README, wrapped to the figure's width (a
+    one-word caption's figure is 4 inches wide)."""
+    fig.suptitle(textwrap.fill(HEADING, int(12 * fig.get_figwidth())), fontsize=10)
 
 
 def rows_for(result: dict, cols: int) -> int:

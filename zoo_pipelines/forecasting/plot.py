@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from zoo.options import check_output_file
+from zoo.options import PICTURE_DPI, check_output_file
 
 
 def fan_chart(results: list, path: str | Path, history: int = 120) -> Path:
@@ -29,11 +29,14 @@ def fan_chart(results: list, path: str | Path, history: int = 120) -> Path:
             ax.plot(pd.to_datetime(actual["dates"]), actual["close"], "o", color="C3", ms=4,
                     label="what happened")
         # what the picture shows without the README: the series, the horizon, the units
-        ax.set_title(f"{df['series'].iloc[0]}: {len(df)}-day forecast, median with 50 % "
-                     f"and 80 % bands")
+        name = str(df["series"].iloc[0])
+        name = name if len(name) <= 40 else name[:39] + "…"      # a long name ran off the figure
+        ax.set_title(f"{name}: {len(df)}-day forecast, median with 50 % and 80 % bands")
         ax.set_ylabel("closing price")
+        # prices as they are: a flat series read "0.00" under a "+1e2" offset
+        ax.ticklabel_format(axis="y", useOffset=False, style="plain")
         ax.set_xlabel("date" if k == n - 1 else "")
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    fig.savefig(path, dpi=PICTURE_DPI)
     return Path(path)

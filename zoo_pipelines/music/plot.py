@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from zoo.options import PICTURE_DPI
+
 from .midi import KEYS, PITCH_MIN
 
 NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
@@ -103,5 +105,5 @@ def _beat_locator(beats: float):
 def piano_roll(roll, path: str | Path, steps_per_quarter: int = 2,
                primer_steps: int | None = None, title: str = "") -> Path:
     """Write the piano-roll picture of `roll` to `path` (see piano_roll_figure)."""
-    piano_roll_figure(roll, steps_per_quarter, primer_steps, title).savefig(str(path), dpi=100)
+    piano_roll_figure(roll, steps_per_quarter, primer_steps, title).savefig(str(path), dpi=PICTURE_DPI)
     return Path(path)

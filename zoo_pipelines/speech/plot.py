@@ -19,11 +19,12 @@ import numpy as np
 
 from zoo.decoding import ctc_alignment, log_softmax
 from zoo.errors import InputError
-from zoo.options import check_output_file
+from zoo.options import PICTURE_DPI, check_output_file
 
 from .features import HOP_MS
 
 MAX_PICTURES = 4            # utterances drawn in one figure
+STYLES = ("-", "--", ":", "-.")
 
 
 def plot_results(results: list[dict], path: str | Path, labels: list[str], step: float,
@@ -46,12 +47,14 @@ def plot_results(results: list[dict], path: str | Path, labels: list[str], step:
     for k, (r, row) in enumerate(zip(results, rows)):
         title = titles[k] if k < len(titles) else (f"input {k}" if len(results) > 1 else "")
         draw(row, r, labels, step, title)
-    fig.savefig(path, dpi=90)
+    fig.savefig(path, dpi=PICTURE_DPI)
     return Path(path)
 
 
 def draw(fig, result, labels: list[str], step: float, title: str = "") -> None:
     """The two panels of one result on `fig` (a Figure or SubFigure)."""
+    from matplotlib.patheffects import withStroke
+
     feats = np.asarray(result.frames["features"], np.float32)
     logits = np.asarray(result.frames["logits"], np.float64)
     probs = np.exp(log_softmax(logits))
@@ -62,16 +65,21 @@ def draw(fig, result, labels: list[str], step: float, title: str = "") -> None:
                extent=(0, seconds, 0, feats.shape[1]))
     for token, first, last in spans:
         top.axvspan(first * step, (last + 1) * step, color="white", alpha=0.22, lw=0)
+        # a dark outline: white alone vanished on the spectrogram's bright (loud) frames
         top.text((first + last + 1) * step / 2, feats.shape[1] * 0.97, labels[token], color="white",
-                 ha="center", va="top", fontsize=12, weight="bold")
+                 ha="center", va="top", fontsize=12, weight="bold",
+                 path_effects=[withStroke(linewidth=2.5, foreground="black")])
     top.set_ylabel("mel band")
-    said = result.get("text") or "(nothing recognised)"
-    top.set_title(f"{title + ': ' if title else ''}heard {said!r}"
+    # the placeholder unquoted: "heard '(nothing recognised)'" read as words it heard
+    said = repr(result["text"]) if result.get("text") else "nothing"
+    top.set_title(f"{title + ': ' if title else ''}heard {said}"
                   f"  (log-mel spectrogram; shaded: where CTC emits each token)", fontsize=10)
     t = (np.arange(len(probs)) + 0.5) * step
     bottom.plot(t, probs[:, 0], color="0.6", lw=1.2, label="blank")
     for n, token in enumerate(sorted({s[0] for s in spans})):
-        bottom.plot(t, probs[:, token], color=f"C{n % 10}", lw=1.5, label=repr(labels[token]))
+        # a line style too: tokens told apart by colour alone were red / green ('2', '3')
+        bottom.plot(t, probs[:, token], color=f"C{n % 10}", ls=STYLES[n % len(STYLES)], lw=1.5,
+                    label=repr(labels[token]))
     for _, first, last in spans:
         bottom.axvspan(first * step, (last + 1) * step, color="orange", alpha=0.15, lw=0)
     bottom.set(xlabel="seconds", ylabel="posterior", ylim=(-0.02, 1.05), xlim=(0, seconds))
