@@ -506,6 +506,8 @@ def test_page_source_keeps_what_a_screen_reader_needs():
     assert '"aria-live": "polite"' in js and 'role: "alert"' in js and 'role: "status"' in js
     assert "header a:focus-visible { outline-color: #9cc3ff; }" in css
     assert "@media (forced-colors: active) { button { border: 1px solid ButtonText; } }" in css
+    # every picture an answer draws gets alt text that says what it shows, not "fan chart"
+    assert js.count('".picture").src = out.picture;') == js.count('".picture").alt = ') == 5
 
 
 def test_keyboard_and_screen_reader_semantics(server, chromium, tmp_path):

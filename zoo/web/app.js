@@ -180,6 +180,7 @@ const PANELS = {
                                               parameters: {beam: number(p, "beam")}});
       $(p, ".summary").textContent = out.predictions[0].summary;
       $(p, ".picture").src = out.picture;
+      $(p, ".picture").alt = `which words of the document each word of the summary "${out.predictions[0].summary}" attended to`;
     },
   },
   forecasting: {
@@ -192,6 +193,8 @@ const PANELS = {
       table($(p, ".table"), ["date", "median", "80 % interval"], out.predictions[0].map(
         r => [r.date.slice(0, 10), fixed(r.forecast, 2), `${fixed(r["q0.1"], 2)} – ${fixed(r["q0.9"], 2)}`]));
       $(p, ".picture").src = out.picture;
+      const days = out.predictions[0];
+      $(p, ".picture").alt = `fan chart: the closing prices so far, then the median forecast and its bands for ${days.length} days, to ${fixed(days[days.length - 1].forecast, 2)} on ${days[days.length - 1].date.slice(0, 10)}`;
     },
   },
   music: {
@@ -206,6 +209,7 @@ const PANELS = {
       $(p, ".summary").textContent = (r.steps ? `${r.steps} primer steps (NLL ${fixed(r.nll_per_step, 2)} nats/step), ` : "")
         + `${r.generated.length} steps generated`;
       $(p, ".picture").src = out.picture;
+      $(p, ".picture").alt = `piano roll of the piece: ${$(p, ".summary").textContent}`;
       const link = $(p, ".midi");
       link.href = out.midi;
       link.hidden = false;
