@@ -18,7 +18,7 @@ import shutil
 import stat
 import time
 import zipfile
-from importlib.metadata import version as _version
+from importlib.metadata import PackageNotFoundError, version as _version
 from pathlib import Path
 
 from . import registry
@@ -295,6 +295,25 @@ def lock_file(path, kind: str) -> Path:
     return Path(tempfile.gettempdir()) / f"zoo-{kind}-{key}.lock"
 
 
+WRITERS = ("rnn-zoo", "keras", "tensorflow")     # what a bundle records as having written it
+
+
+def versions(*packages: str) -> dict:
+    """{package: installed version, or None} (a source checkout without `pip install -e`
+    has no rnn-zoo version): what manifests, cards and export sidecars record.
+
+    >>> sorted(versions("numpy", "no-such-package-x"))
+    ['no-such-package-x', 'numpy']
+    """
+    found = {}
+    for pkg in packages:
+        try:
+            found[pkg] = _version(pkg)
+        except PackageNotFoundError:
+            found[pkg] = None
+    return found
+
+
 def write_manifest(directory: Path, name: str) -> dict:
     """Record the sha256 of every file and the versions that wrote the bundle."""
     directory = Path(directory)
@@ -305,7 +324,7 @@ def write_manifest(directory: Path, name: str) -> dict:
         "format_version": FORMAT_VERSION,
         "model": name,
         "files": files,
-        "versions": {pkg: _version(pkg) for pkg in ("rnn-zoo", "keras", "tensorflow")},
+        "versions": versions(*WRITERS),
     }
     write_whole(directory / "manifest.json", json.dumps(manifest, indent=2) + "\n")
     return manifest
@@ -422,8 +441,8 @@ def check(directory: Path) -> dict:
 def written_by(manifest: dict) -> str:
     """ " (written by rnn-zoo 0.9.0; this is 0.2.0)" from a manifest's versions, or "" (none
     recorded, or this very version)."""
-    versions = manifest.get("versions")
-    wrote = versions.get("rnn-zoo") if isinstance(versions, dict) else None
+    recorded = manifest.get("versions")
+    wrote = recorded.get("rnn-zoo") if isinstance(recorded, dict) else None
     if not isinstance(wrote, str) or not wrote.strip() or len(wrote) > 40 \
             or wrote == _version("rnn-zoo"):
         return ""

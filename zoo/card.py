@@ -267,10 +267,10 @@ def preset_name(entry, directory: Path) -> str:
 
 def versions_line() -> str:
     """The versions that write this card, as write_manifest records them just after."""
-    from importlib.metadata import version as _version
+    from .bundle import WRITERS, versions
 
-    return (f"- version: rnn-zoo {_version('rnn-zoo')} (Keras {_version('keras')}, "
-            f"TensorFlow {_version('tensorflow')})")
+    zoo, keras, tf = versions(*WRITERS).values()
+    return f"- version: rnn-zoo {zoo} (Keras {keras}, TensorFlow {tf})"
 
 
 def license_line() -> str:

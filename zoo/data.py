@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
 import zlib
@@ -18,6 +19,8 @@ from pathlib import Path
 from typing import Iterable
 
 from .errors import DataFormatError, InputError
+
+log = logging.getLogger(__name__)
 
 
 # Spaces as tokenizers split on them: every character Python's str.split() takes for one,
@@ -184,9 +187,7 @@ def left_out(report: list, seen: list, where, how: str) -> list:
     LEFT_OUT[name] = len(report) - len(kept)
     if len(kept) < len(report) and name not in _said:
         _said.add(name)
-        import logging
-
-        logging.getLogger(__name__).info(
+        log.info(
             "%s [report]: %d of %d examples also occur in train (%s) and are left out",
             name, len(report) - len(kept), len(report), how)
     return kept

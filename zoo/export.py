@@ -27,14 +27,13 @@ import shutil
 import tempfile
 import uuid
 import warnings
-from importlib.metadata import PackageNotFoundError, version as _version
 from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
 from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
-from .bundle import WRITE_ERRORS, lock_file, sha256, swap_in, writing
+from .bundle import WRITE_ERRORS, lock_file, sha256, swap_in, versions, writing
 from .monitor import progress
 from .errors import ExportError
 from .options import check_number
@@ -54,13 +53,7 @@ def export_versions(fmt: str) -> dict:
     said nothing of what made it."""
     tools = {"tflite": ("tensorflow",), "onnx": ("tensorflow", "tf2onnx", "onnx"),
              "saved_model": ("tensorflow", "keras")}[fmt]
-    versions = {}
-    for pkg in ("rnn-zoo", *tools):
-        try:
-            versions[pkg] = _version(pkg)
-        except PackageNotFoundError:        # a source checkout without `pip install -e`
-            versions[pkg] = None
-    return versions
+    return versions("rnn-zoo", *tools)
 
 
 def _signature_fn(model, shapes: dict, name: str = "features"):

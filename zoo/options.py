@@ -30,12 +30,13 @@ import inspect
 import math
 import os
 import re
+import warnings
 from numbers import Integral, Real
 from pathlib import Path
 
 import numpy as np
 
-from .errors import InputError
+from .errors import InputError, ZooWarning
 
 # The leading arguments a task function takes that are not options.
 NOT_OPTIONS = ("self", "inputs", "call", "text")
@@ -172,10 +173,6 @@ def warn_markup(text: str, what: str, stacklevel: int = 3) -> None:
     """
     markup = MARKUP.search(text)
     if markup:
-        import warnings
-
-        from .errors import ZooWarning
-
         warnings.warn(f"{what}: holds HTML ({markup.group()[:20]!r}), read as words; give "
                       f"plain text (html.unescape, tags removed)", ZooWarning,
                       stacklevel=stacklevel + 1)
