@@ -20,7 +20,7 @@ import numpy as np
 from zoo.data import bucketed_batches, carve, existing, left_out, split_name
 from zoo.errors import DataFormatError
 
-from .host import END, SPECIALS, START, UNK, data_uri, load_image, tokenize
+from .host import END, SPECIALS, START, UNK, data_uri, load_image, open_image, tokenize
 from .readers import read_captions
 
 log = logging.getLogger(__name__)
@@ -81,18 +81,18 @@ def unseen_images(held: list[dict], train: list[dict], where) -> list[dict]:
 
     files = [path(e) for e in held]
     train_files = [f for f in map(path, train) if f]
+    if train_files and len(train_files) <= NEAR_TRAIN_MAX:     # a copy is at distance 0
+        bank = np.stack([_thumbnail(f) for f in train_files])
+        seen = [bool(f) and float(np.abs(bank - _thumbnail(f)).mean(1).min()) <= NEAR_IMAGE
+                for f in files]
+        return left_out(held, seen, where, f"the same image, or one whose 16x16 grey "
+                                           f"thumbnail is within {NEAR_IMAGE:g}")
     sizes = {Path(f).stat().st_size for f in files if f}
     digests = {hashlib.sha256(Path(f).read_bytes()).hexdigest() for f in train_files
                if Path(f).stat().st_size in sizes}        # only files that can be equal
     seen = [bool(f) and hashlib.sha256(Path(f).read_bytes()).hexdigest() in digests
             for f in files]
-    how = "the same image file"
-    if train_files and len(train_files) <= NEAR_TRAIN_MAX:
-        bank = np.stack([_thumbnail(f) for f in train_files])
-        seen = [s or (bool(f) and float(np.abs(bank - _thumbnail(f)).mean(1).min()) <= NEAR_IMAGE)
-                for s, f in zip(seen, files)]
-        how = f"the same image, or one whose 16x16 grey thumbnail is within {NEAR_IMAGE:g}"
-    return left_out(held, seen, where, how)
+    return left_out(held, seen, where, "the same image file")
 
 
 NEAR_IMAGE = 4.0             # mean |grey difference| (0-255) of thumbnails that look the same
@@ -101,13 +101,11 @@ NEAR_TRAIN_MAX = 50_000      # training images thumbnailed for the near check (e
 
 @lru_cache(maxsize=None)
 def _thumbnail(path: str) -> np.ndarray:
-    """A 16x16 grey thumbnail of an image file, transparency on white, flattened."""
+    """A 16x16 grey thumbnail of an image file as the model sees it (host.open_image:
+    transparency on white), flattened."""
     from PIL import Image
 
-    with Image.open(path) as im:
-        rgba = im.convert("RGBA")
-        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        grey = Image.alpha_composite(white, rgba).convert("L").resize((16, 16), Image.BILINEAR)
+    grey = open_image(path, "image").convert("L").resize((16, 16), Image.BILINEAR)
     return np.asarray(grey, np.float32).ravel()
 
 
