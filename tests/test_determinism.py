@@ -124,3 +124,14 @@ def test_the_largest_seed_trains_past_epoch_1296():
     reseed(model, MAX_SEED, 5000)
     reseed(model, 2, 7)
     assert int(model.variables[0].numpy()[0]) == 2007
+
+
+def test_two_seeds_never_draw_the_same_epoch():
+    """seed * 1000 + epoch made seed 0's epoch 1000 + k seed 1's epoch k: the two runs of
+    `--seeds 0,1` shuffled and dropped out alike from then on. The first thousand epochs
+    draw what every shipped run drew."""
+    from zoo.training import epoch_seed
+
+    drawn = {epoch_seed(s, e) for s in range(3) for e in range(2990)}
+    assert len(drawn) == 3 * 2990
+    assert [epoch_seed(3, e) for e in (0, 999)] == [3000, 3999]

@@ -432,9 +432,26 @@ def last_checkpoint(work: Path) -> int:
     return int(json.loads(meta.read_text()).get("epoch", 0)) if meta.exists() else 0
 
 
-# reseed draws an epoch's randomness from seed * 1000 + epoch, which NumPy takes below 2**32
-# (past the 1,296th epoch of the largest seeds it wraps round).
+# An epoch's randomness is drawn from seed * 1000 + epoch (epoch_seed), which NumPy takes
+# below 2**32.
 MAX_SEED = 2**32 // 1000 - 1
+
+
+def epoch_seed(seed: int, epoch: int) -> int:
+    """The one number an epoch's randomness (shuffling, dropout) is drawn from: seed * 1000
+    + epoch for the first thousand epochs, as every shipped run drew it; from the 1,001st a
+    hash of the pair, where seed * 1000 + epoch had been the next seed's epoch 0, 1, ...:
+    two seeds of one `--seeds` run drew the same epochs (and past the 1,296th epoch of the
+    largest seeds it passed NumPy's 2**32 - 1).
+
+    >>> epoch_seed(2, 7), epoch_seed(0, 1000) == epoch_seed(1, 0)
+    (2007, False)
+    """
+    if epoch < 1000:
+        return seed * 1000 + epoch
+    import numpy as np
+
+    return int(np.random.SeedSequence([seed, epoch]).generate_state(1)[0])
 
 
 def check_seed(seed, what: str = "seed") -> int:
@@ -454,9 +471,7 @@ def reseed(model, seed: int, epoch: int) -> None:
     depend on how many epochs this process ran before it (a resumed run ran none)."""
     import numpy as np
 
-    # modulo 2**32: the largest seed past its 1,296th epoch was a raw NumPy "Seed must be between
-    # 0 and 2**32 - 1" hours into a run; every value below it is as it was
-    drawn = (seed * 1000 + epoch) % 2**32
+    drawn = epoch_seed(seed, epoch)
     keras.utils.set_random_seed(drawn)
     states = [v for v in model.variables if "seed_generator_state" in v.path]
     for i, v in enumerate(states):
@@ -610,7 +625,7 @@ def fit(zm, train, valid, work: Path, callbacks: list | None = None, epochs: int
         # they cost only one extra XLA compilation per length bucket.
         def make(epoch=epoch):
             ds = data.make_dataset(train, zm.preprocessor, batch_size=batch_size, shuffle=True,
-                                   seed=seed * 1000 + epoch)
+                                   seed=epoch_seed(seed, epoch))
             return ds.repeat() if steps_per_epoch else ds
 
         # Under a strategy each replica takes its slice of every global batch (zoo.distribute)
