@@ -89,3 +89,24 @@ def test_a_trained_bundle_is_loaded_by_its_folder(shipped, tmp_path):
     shutil.copytree(zoo.bundle.resolve("charlm-lstm"), tmp_path / "run")
     text = render_card(shipped("charlm-lstm"), tmp_path / "run")
     assert 'zoo.load("path/to/this/bundle")' in text and 'zoo.load("charlm-lstm")' not in text
+
+
+def test_a_fine_tune_says_so_under_its_summary_and_a_shipped_recipe_does_not(shipped, tmp_path):
+    """A fine-tune's card opened with the registered model's summary and said otherwise only
+    under its limits; the shipped caption and summarizer cards, whose recipes end in a
+    fine-tune, said their limits described another model than themselves."""
+    import shutil
+
+    from zoo.card import render_card
+
+    m = shipped("caption-cnn-lstm")
+    assert "fine-tuned on" not in render_card(m, zoo.bundle.resolve("caption-cnn-lstm"))
+    shutil.copytree(zoo.bundle.resolve("caption-cnn-lstm"), tmp_path / "run")
+    kept, m.metrics = m.metrics, {**m.metrics, "fine_tuned_on": "my_emoji/train.csv"}
+    try:
+        text = render_card(m, tmp_path / "run")
+    finally:
+        m.metrics = kept
+    assert text.split("\n")[4] == ("Fine-tuned from `caption-cnn-lstm` on `my_emoji/train.csv`: "
+                                   "the line above describes `caption-cnn-lstm`.")
+    assert "This bundle was fine-tuned on `my_emoji/train.csv`" in text

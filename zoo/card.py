@@ -186,6 +186,26 @@ def other_data_note(entry, metrics: dict, labels: list | None = None) -> list[st
             *labels_note(metrics.get("labels"), labels)]
 
 
+def fine_tuned_line(entry, metrics: dict) -> list[str]:
+    """Under the summary, which is the registered model's, a fine-tune says what it was
+    fine-tuned on: a WikiANN fine-tune's card opened on "CoNLL-2003" and said otherwise
+    only under its limits, forty lines down.
+
+    >>> from zoo.registry import Entry
+    >>> e = Entry(name="m", task="t", package="p", summary="", default_data="d",
+    ...           train_file="train.txt", valid_file="valid.txt")
+    >>> fine_tuned_line(e, {"fine_tuned_on": "my/train.conll"})[0]
+    'Fine-tuned from `m` on `my/train.conll`: the line above describes `m`.'
+    >>> fine_tuned_line(e, {"fine_tuned_on": "d/train.txt"})
+    []
+    """
+    tuned = metrics.get("fine_tuned_on")
+    if tuned in (None, f"{entry.default_data}/{entry.train_file}"):
+        return []
+    return [f"Fine-tuned from `{entry.name}` on `{tuned}`: the line above describes "
+            f"`{entry.name}`.", ""]
+
+
 def labels_note(change: dict | None, labels: list | None) -> list[str]:
     """A fine-tune that added or replaced labels says which it predicts: the summary and
     the limits above name the registered model's (a card of a model tagging PRODUCT that
@@ -338,7 +358,10 @@ def render_card(zm, directory: Path) -> str:
     valid = m.get("valid", {})
     name = preset_name(e, directory)
     size_mb = sum(p.stat().st_size for p in Path(directory).iterdir() if p.is_file()) / 2**20
-    lines = [f"# {name}", "", e.summary, "",
+    # the registered bundle itself: its recipe may end in a fine-tune (caption-cnn-lstm's,
+    # summarize-attn's), and what the card says of "this model" is then the registered one
+    shipped = bool(e.bundle_path) and Path(directory).resolve() == e.bundle_path.resolve()
+    lines = [f"# {name}", "", e.summary, "", *([] if shipped else fine_tuned_line(e, m)),
              *([f"A preset of `{e.name}`: the same model trained on other data.", ""]
                if name != e.name else []),
              f"- task: `{e.task}`", f"- parameters: {zm.keras_model.count_params():,}",
@@ -381,11 +404,11 @@ def render_card(zm, directory: Path) -> str:
               "Hyper-parameters:", "", "```", json.dumps(m.get("hparams", zm.hparams), indent=1),
               "```", "", "## Intended use and limits", "",
               e.limits or "See README.md.", ""]
-    lines += other_data_note(e, m, zm.preprocessor.get("labels"))
+    if not shipped:     # the shipped caption card said its limits described another model
+        lines += other_data_note(e, m, zm.preprocessor.get("labels"))
     if e.out_of_scope:
         lines += [f"Out of scope: {e.out_of_scope}", ""]
     # a bundle of zoo train or fine-tune is loaded by its folder, not the registered name
-    shipped = e.bundle_path and Path(directory).resolve() == e.bundle_path.resolve()
     lines += usage_section(name if shipped or name != e.name else "path/to/this/bundle",
                            e.example)
     lines += data_section(e)
