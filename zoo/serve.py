@@ -13,7 +13,7 @@ Exports run through zoo.runtime: a server of exports alone never imports TensorF
 
     GET  /v1/models                         the loaded models (not in TF Serving)
     GET  /v1/models/NAME                    status, as TF Serving
-    .../NAME/versions/1[:predict]           the same, by TF Serving's versioned paths
+    .../NAME/versions/1[:predict|/metadata] the same, by TF Serving's versioned paths
     GET  /v1/models/NAME/metadata           task, backend, options and their bounds
     POST /v1/models/NAME:predict            {"instances": [...], "parameters": {...}}
                                             -> {"predictions": [...]}
@@ -24,8 +24,10 @@ Exports run through zoo.runtime: a server of exports alone never imports TensorF
 An instance is the task's raw input as JSON (its host's from_json: zoo/contract.py,
 zoo/webio.py); `parameters` are predict()'s options (`{"beam": 4}`), checked as predict()
 checks them. Bad input is a 4xx with the zoo's one-line message, `{"error": "..."}`: 400
-bad JSON, instance or option, 404 an unknown model, 413 too many instances or too large a
-body or text, 415 a Content-Encoding other than gzip, 503 still loading; 408 a body not
+bad JSON (or a key given twice), instance or option, 404 an unknown model, 405 a wrong
+method (Allow names the right ones; OPTIONS is a 204 with them), 413 too many instances or
+too large a body or text, 415 a Content-Encoding other than gzip or an unknown charset,
+503 still loading (Retry-After); 408 a body not
 sent, 504 an answer not ready, within --request-timeout (120 s; a generation past it stops,
 freeing the model for the next request: zoo/cancel.py). SIGTERM stops the server
 gracefully: no new connections, requests in flight answered (for up to 30 s), then one
@@ -39,6 +41,9 @@ requests/s and was within noise at 4 and 16 clients).
 from __future__ import annotations
 
 import asyncio
+import codecs
+import copy
+import functools
 import inspect
 import json
 import logging
@@ -56,8 +61,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.convertors import StringConvertor, register_url_convertor
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 
@@ -81,12 +87,34 @@ GRACE = 30                      # seconds SIGTERM / Ctrl-C wait for requests in 
 VERSION = "1"                   # each model is served as TF Serving's version 1
 LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 REQUEST_ID = re.compile(r"[\w.:/+=-]{1,128}")    # an X-Request-ID echoed as sent
+CHARSET = re.compile(r";\s*charset=\"?([^\s;\"]+)", re.I)   # of a Content-Type
+RETRY_AFTER = {"Retry-After": "5"}  # seconds, on a 503 while a model loads (RFC 9110)
+# Static files (/, /web/*) are checked with the server on each use (ETag: a 304 when
+# unchanged): with Last-Modified alone a browser reused them for days by heuristic, so a
+# newer zoo's index.html ran beside an older app.js.
+NO_CACHE = (b"cache-control", b"no-cache")
+
+
+class ModelName(StringConvertor):
+    """A path segment without ':' ({name:zoo_name}), so /v1/models/NAME (GET) and
+    /v1/models/NAME:predict (POST) are different routes: a wrong method on either is a 405
+    whose Allow header names the right one (GET /v1/models/NAME:predict said 'Allow: GET')."""
+    regex = "[^/:]+"
+
+
+class ModelCall(StringConvertor):
+    """NAME:METHOD, one path segment ({target:zoo_call})."""
+    regex = "[^/:]+:[^/]*"
+
+
+register_url_convertor("zoo_name", ModelName())
+register_url_convertor("zoo_call", ModelCall())
 
 
 class HTTPError(Exception):
-    def __init__(self, status: int, message: str):
+    def __init__(self, status: int, message: str, headers: dict | None = None):
         super().__init__(message)
-        self.status = status
+        self.status, self.headers = status, headers
 
 
 @dataclass
@@ -271,19 +299,51 @@ def create_app(models: list[str], max_batch: int = 32, max_wait_ms: float = 0.0,
                 s.batcher.close()
 
     app = FastAPI(title="rnn-zoo", lifespan=lifespan, docs_url=None, redoc_url=None)
-    app.add_middleware(Guard, hosts=hosts)
-    app.mount("/web", StaticFiles(directory=WEB), name="web")
 
-    def error(status: int, message: str) -> JSONResponse:
+    def schema():       # /openapi.json as the server answers (openapi() below)
+        if app.openapi_schema is None:
+            app.openapi_schema = openapi(app, max_body, max_instances)
+        return app.openapi_schema
+    app.openapi = schema
+    app.add_middleware(Guard, hosts=hosts)
+    static = StaticFiles(directory=WEB)
+    app.mount("/web", static, name="web")
+    # every GET route answers HEAD (load balancers, curl -I, link checkers: /metrics,
+    # /v1/models and the model routes were 405)
+    get = functools.partial(app.api_route, methods=["GET", "HEAD"])
+
+    def error(status: int, message: str, headers: dict | None = None) -> JSONResponse:
         # One line, whatever a library put in the message (pandas ends its with a newline),
         # and a short one: a message that quotes the client's input could echo 100 KB
         line = " ".join(message.split())
         return JSONResponse({"error": line if len(line) <= 1000 else line[:997] + "..."},
-                            status_code=status)
+                            status_code=status, headers=headers)
 
     @app.exception_handler(HTTPException)
     async def http_error(request, exc):          # unknown routes, wrong methods: TF's format
-        return error(exc.status_code, f"{request.method} {request.url.path}: {exc.detail}")
+        where = f"{request.method} {request.url.path}"
+        if exc.status_code != 405:
+            return error(exc.status_code, f"{where}: {exc.detail}", exc.headers)
+        # The methods the path takes, in the Allow header RFC 9110 requires (it was dropped)
+        # and in the message; OPTIONS is answered with them, not refused.
+        allowed = sorted(m.strip() for m in (exc.headers or {}).get("Allow", "").split(","))
+        if request.method == "OPTIONS":
+            return Response(status_code=204, headers={"Allow": ", ".join([*allowed, "OPTIONS"])})
+        takes = " or ".join(allowed) + (' of {"instances": [...]}' if allowed == ["POST"] else "")
+        return error(405, f"{where}: this path takes a {takes}, not {request.method}",
+                     {"Allow": ", ".join(allowed)})
+
+    @app.exception_handler(Exception)
+    async def bug(request, exc):
+        # a bug outside :predict (which catches its own) was Starlette's text/plain
+        # 'Internal Server Error', without the request's id: one JSON line, as :predict's.
+        # This handler runs outside Guard, so it adds Guard's headers itself.
+        rid = request.headers.get("x-request-id", "-")
+        log.error("%s %s failed (X-Request-ID %s)", request.method, request.url.path, rid,
+                  exc_info=exc)
+        return error(500, f"internal error in {request.method} {request.url.path} "
+                          f"({type(exc).__name__}); the server log has the traceback",
+                     {"X-Request-ID": rid, "X-Content-Type-Options": "nosniff"})
 
     def model(name: str) -> Served:
         if name not in served:
@@ -293,7 +353,8 @@ def create_app(models: list[str], max_batch: int = 32, max_wait_ms: float = 0.0,
         if s.error:
             raise HTTPError(503, f"{name} failed to load: {s.error}")
         if s.batcher is None:
-            raise HTTPError(503, f"{name} is still loading; try again (GET /readyz)")
+            raise HTTPError(503, f"{name} is still loading; try again (GET /readyz)",
+                            RETRY_AFTER)
         return s
 
     def describe(s: Served) -> dict:
@@ -315,38 +376,37 @@ def create_app(models: list[str], max_batch: int = 32, max_wait_ms: float = 0.0,
                        example=webio.example(host, s.entry.demo_inputs))
         return out
 
-    @app.api_route("/healthz", methods=["GET", "HEAD"])   # HEAD: load balancers' probes
+    @get("/healthz")
     async def healthz():
         return {"status": "ok"}
 
-    @app.api_route("/readyz", methods=["GET", "HEAD"])
+    @get("/readyz")
     async def readyz():
         waiting = [n for n, s in served.items() if s.batcher is None]
         if waiting:
             failed = [f"{n}: {s.error}" for n, s in served.items() if s.error]
-            return error(503, "; ".join(failed) if failed else f"loading {', '.join(waiting)}")
+            return error(503, "; ".join(failed)) if failed else \
+                error(503, f"loading {', '.join(waiting)}", RETRY_AFTER)
         return {"status": "ready", "models": list(served)}
 
-    @app.get("/metrics")
+    @get("/metrics")
     async def prometheus():
         from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    @app.api_route("/", methods=["GET", "HEAD"])
-    async def index():
-        return FileResponse(WEB / "index.html")
+    @get("/")
+    async def index(request: Request):
+        # through StaticFiles, as /web/*: If-None-Match is a 304 (FileResponse sent it whole)
+        return await static.get_response("index.html", request.scope)
 
-    @app.get("/v1/models")
+    @get("/v1/models")
     async def list_models():
         # max_body_bytes: the web page refuses a file too large for it before reading it
         return {"models": [describe(s) for s in served.values()], "max_body_bytes": max_body}
 
-    @app.get("/v1/models/{name}")
+    @get("/v1/models/{name:zoo_name}")
     async def status(name: str):
-        if ":" in name:       # GET on NAME:predict is a wrong method, not an unknown model
-            return error(405, f"GET /v1/models/{name}: :{name.partition(':')[2]} takes a POST "
-                              f"of {{\"instances\": [...]}}")
         try:
             model(name)
         except HTTPError as e:
@@ -358,34 +418,46 @@ def create_app(models: list[str], max_batch: int = 32, max_wait_ms: float = 0.0,
                 else ("LOADING", "UNAVAILABLE", str(e))
             return JSONResponse({"model_version_status": [{"version": "1", "state": state,
                                  "status": {"error_code": code, "error_message": message}}]},
-                                status_code=503)
+                                status_code=503, headers=e.headers)
         return {"model_version_status": [{"version": "1", "state": "AVAILABLE",
                                           "status": {"error_code": "OK", "error_message": ""}}]}
 
     def version(name: str, version: str) -> str | None:
         """TF Serving's /versions/N path: each model here is version 1 (a client pinned to
-        it got a bare 'Not Found')."""
-        if version != VERSION:
+        it got a bare 'Not Found'); N is a number, as TF Serving reads it (01 is 1)."""
+        if not (version.isascii() and version.isdigit() and int(version) == int(VERSION)):
             return (f"{name} has one version here, {VERSION}; got versions/{version[:40]} "
                     f"(serve another as NAME=SPEC under its own name)")
 
-    @app.get("/v1/models/{name}/versions/{v}")
+    @get("/v1/models/{name:zoo_name}/versions/{v:zoo_name}")
     async def version_status(name: str, v: str):
         wrong = version(name, v) if name in served else None
         return error(404, wrong) if wrong else await status(name)
 
-    @app.post("/v1/models/{name}/versions/{target}")
+    @app.post("/v1/models/{name:zoo_name}/versions/{target:zoo_call}")
     async def version_post(name: str, target: str, request: Request):
         v, colon, method = target.partition(":")
         wrong = version(name, v) if name in served else None
         return error(404, wrong) if wrong else await post(f"{name}{colon}{method}", request)
 
-    @app.get("/v1/models/{name}/metadata")
+    @get("/v1/models/{name:zoo_name}/versions/{v:zoo_name}/metadata")   # TF Serving's too
+    async def version_metadata(name: str, v: str):
+        wrong = version(name, v) if name in served else None
+        return error(404, wrong) if wrong else await metadata(name)
+
+    @app.api_route("/v1/models/{name:zoo_name}/labels/{label:path}",
+                   methods=["GET", "HEAD", "POST"], include_in_schema=False)
+    async def labels(name: str, label: str):
+        return error(404, f"/v1/models/{name}/labels/{label[:40]}: models here have no "
+                          f"version labels; each is version {VERSION} (/v1/models/{name} or "
+                          f".../versions/{VERSION})")
+
+    @get("/v1/models/{name:zoo_name}/metadata")
     async def metadata(name: str):
         try:
             s = model(name)
         except HTTPError as e:
-            return error(e.status, str(e))
+            return error(e.status, str(e), e.headers)
         return {"model_spec": {"name": name, "signature_name": SIGNATURE,
                                "version": "1"},
                 "metadata": {**describe(s), "tensorflow_loaded": "tensorflow" in sys.modules}}
@@ -405,7 +477,7 @@ def create_app(models: list[str], max_batch: int = 32, max_wait_ms: float = 0.0,
         return dumps(await s.batcher.call(s.guarded(webio.picture), s.model, s.host, raw,
                                           options))
 
-    @app.post("/v1/models/{target}")
+    @app.post("/v1/models/{target:zoo_call}")
     async def post(target: str, request: Request):
         start = time.perf_counter()
         name, _, method = target.partition(":")
@@ -436,7 +508,7 @@ def create_app(models: list[str], max_batch: int = 32, max_wait_ms: float = 0.0,
             return Response(text, media_type="application/json")
         except HTTPError as e:
             code = e.status
-            return error(code, str(e))
+            return error(code, str(e), e.headers)
         except ClientDisconnect:       # gone before its body was read: no one to answer,
             code = 499                 # and not a 500 with a traceback in the log (nginx's 499)
             log.info("%s:%s: the client disconnected before sending its whole body", name,
@@ -462,6 +534,67 @@ def create_app(models: list[str], max_batch: int = 32, max_wait_ms: float = 0.0,
 
     app.state.served = served
     return app
+
+
+ERRORS = {      # what each kind of route answers besides 200, all as {"error": "..."}
+    "all": {"403": "another site's request (Origin), or a Host this server does not answer"},
+    "model": {"404": "no such model or version", "503": "the model is loading (Retry-After) "
+              "or failed to load"},
+    "POST": {"400": "bad JSON, instance or option", "405": "a wrong method (Allow names the "
+             "right one)", "408": "the body was not sent within --request-timeout", "413":
+             "too many instances, too large a body or text", "415": "a Content-Encoding other "
+             "than gzip, or an unknown charset", "500": "a bug of the server (its log has the "
+             "traceback)", "504": "no answer within --request-timeout"},
+}
+
+
+def openapi(app, max_body: int, max_instances: int) -> dict:
+    """/openapi.json as the server answers: FastAPI's, less the 422 validation errors no
+    route gives, plus the error answers each route does give ({"error": "..."}) and the
+    predict body (it said nothing of either)."""
+    from fastapi.openapi.utils import get_openapi
+
+    # HEAD is each GET route's too; described once (FastAPI gave both one operation id)
+    routes = [copy.copy(r) for r in app.routes]
+    for r in routes:
+        if {"GET", "HEAD"} <= (getattr(r, "methods", None) or set()):
+            r.methods = r.methods - {"HEAD"}
+    doc = get_openapi(title=app.title, version=VERSION, routes=routes,
+                      description="TF Serving's REST API (README, 'Serving'). Every error is "
+                      '{"error": "one line"} with Content-Type application/json.')
+    schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+    for unused in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(unused, None)
+    schemas["Error"] = {"type": "object", "required": ["error"],
+                        "properties": {"error": {"type": "string"}}}
+    schemas["PredictRequest"] = {
+        "type": "object", "required": ["instances"], "additionalProperties": False,
+        "properties": {
+            "instances": {"type": "array", "minItems": 1, "maxItems": max_instances,
+                          "description": "each task's raw input as JSON; a file as "
+                                         '{"b64": "..."}'},
+            "parameters": {"type": "object", "description": "predict()'s options (GET "
+                           "/v1/models/NAME/metadata lists them and their bounds)"},
+            "signature_name": {"type": "string", "enum": [SIGNATURE]}}}
+    ref = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    for path, item in doc["paths"].items():
+        for method, op in item.items():
+            responses = op.setdefault("responses", {})
+            responses.pop("422", None)
+            kinds = ["all"] + ["model"] * ("{name}" in path or "{target}" in path) \
+                + ["POST"] * (method == "post")
+            for kind in kinds:
+                for code, what in ERRORS[kind].items():
+                    responses[code] = {"description": what, "content": ref}
+            if path == "/readyz":
+                responses["503"] = {"description": "a model is loading or failed to load",
+                                    "content": ref}
+            if method == "post":
+                op["requestBody"] = {"required": True, "description": f"at most "
+                                     f"{max_body:,} bytes (--max-body-mb), gzip allowed",
+                                     "content": {"application/json": {"schema": {
+                                         "$ref": "#/components/schemas/PredictRequest"}}}}
+    return doc
 
 
 class Guard:
@@ -491,17 +624,24 @@ class Guard:
                                           if k != b"x-request-id"]
                      + [(b"x-request-id", rid.encode())]}
 
+        static = scope["path"] == "/" or scope["path"].startswith("/web/")
+
         async def send_with_headers(message):
             if message["type"] == "http.response.start":
                 message = {**message, "headers": [*message.get("headers", []),
                                                   (b"x-request-id", rid.encode()),
-                                                  (b"x-content-type-options", b"nosniff")]}
+                                                  (b"x-content-type-options", b"nosniff"),
+                                                  *([NO_CACHE] if static else [])]}
             await send(message)
 
         text = {k: headers.get(k, b"").decode("latin-1") for k in
                 (b"host", b"origin", b"x-forwarded-host")}
         refused = self.refused(scope["method"], text[b"host"], text[b"origin"] or None,
                                text[b"x-forwarded-host"])
+        if b"host" not in headers and scope.get("http_version") != "1.0":   # RFC 9112 3.2
+            return await JSONResponse({"error": "an HTTP/1.1 request without a Host header; "
+                                       "expected one (or HTTP/1.0)"}, status_code=400)(
+                scope, receive, send_with_headers)
         if refused:
             return await JSONResponse({"error": refused}, status_code=403)(
                 scope, receive, send_with_headers)
@@ -522,16 +662,20 @@ class Guard:
         "Host 'evil.example:8501' is refused: this s"
         """
         name = host if host.endswith("]") else host.rsplit(":", 1)[0]
-        if self.hosts is not None and name.lower() not in self.hosts:
+        # No Host at all (HTTP/1.0: curl -0, old probes) is no browser, which always sends
+        # one, so no rebinding: it was refused as "Host ''"
+        if self.hosts is not None and host and name.lower() not in self.hosts:
             return (f"Host {host[:100]!r} is refused: this server listens on a loopback address "
                     f"and answers to {', '.join(sorted(self.hosts))} only (zoo serve "
                     f"--allow-host NAME adds a name, e.g. a reverse proxy's)")
         own = {host.lower(), forwarded.lower()} - {""}
-        if method == "POST" and origin is not None \
+        # Any method but GET and HEAD: a CORS preflight (OPTIONS) from another site gets
+        # this answer too, not a 405 that said nothing of the policy (there is no CORS)
+        if method not in ("GET", "HEAD") and origin is not None \
                 and origin.partition("://")[2].rstrip("/").lower() not in own:
             return (f"a cross-site request (Origin {origin[:100]!r}) is refused: this server "
-                    f"answers its own page and clients that send no Origin (curl, TF Serving "
-                    f"clients)")
+                    f"allows no CORS; it answers its own page and clients that send no Origin "
+                    f"(curl, TF Serving clients)")
         return None
 
 
@@ -570,10 +714,20 @@ async def read_json(request, limit: int):
     if not body:        # HTTP/1.0 without Content-Length sends none: 'Expecting value'
         raise HTTPError(400, "the body is empty (sent without a Content-Length?); expected "
                              "{\"instances\": [...]}")
+    text = decode(body, request.headers.get("content-type", ""))
     try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as e:
-        raise HTTPError(400, f"the body is not valid JSON ({str(e)[:100]}); expected "
+        # a key given twice ({"parameters": ..., "parameters": ...}, a row's "close") kept
+        # the last one without a word
+        data = json.loads(text, object_pairs_hook=unique_keys)
+    except UnicodeDecodeError as e:
+        raise HTTPError(400, f"the body is not UTF-8 ({str(e)[:100]}); send JSON as UTF-8 or "
+                             f"name its encoding (Content-Type: application/json; "
+                             f"charset=...)") from None
+    except ValueError as e:
+        # a form upload (curl -F, an HTML form) is no JSON: say so, not only 'Expecting value'
+        form = " (Content-Type multipart/form-data: send the JSON itself as the body)" if \
+            "multipart/" in request.headers.get("content-type", "").lower() else ""
+        raise HTTPError(400, f"the body is not valid JSON ({str(e)[:100]}){form}; expected "
                              f"{{\"instances\": [...]}}") from None
     except RecursionError:      # [[[[...: the parser's stack, not a bug of ours (was a 500)
         raise HTTPError(400, "the body's JSON nests lists or objects too deeply to read; "
@@ -581,7 +735,7 @@ async def read_json(request, limit: int):
     # A lone UTF-16 surrogate ("\ud800" without its pair) parses but is no character: an
     # answer that echoes it (NER's tokens) could not be written as UTF-8 (a 500). Only
     # bodies with such escapes pay for the check.
-    if SURROGATE_ESCAPE.search(body):
+    if SURROGATE_ESCAPE.search(body) or isinstance(text, str):
         try:
             json.dumps(data, ensure_ascii=False).encode("utf-8")
         except UnicodeEncodeError as e:
@@ -589,6 +743,36 @@ async def read_json(request, limit: int):
                                  f"({e.object[e.start]!r} without its pair), which is no "
                                  f"character; expected text that encodes to UTF-8") from None
     return data
+
+
+def decode(body: bytes, content_type: str) -> bytes | str:
+    """The body as the charset its Content-Type names (latin-1 was read as UTF-8: 'not valid
+    JSON (utf-8 codec can't decode...)'); without one, the bytes (json reads UTF-8, -16 and
+    -32, with or without a BOM)."""
+    charset = CHARSET.search(content_type)
+    if not charset:
+        return body
+    try:
+        codec = codecs.lookup(charset[1]).name
+    except LookupError:
+        raise HTTPError(415, f"charset {charset[1][:40]!r} is not an encoding this server "
+                             f"knows; send JSON as UTF-8") from None
+    try:
+        return body.decode(codec).removeprefix("\ufeff")     # a BOM is no JSON
+    except UnicodeDecodeError as e:
+        raise HTTPError(400, f"the body is not {charset[1][:40]} as its Content-Type says "
+                             f"({str(e)[:100]}); send JSON as UTF-8") from None
+
+
+def unique_keys(pairs: list) -> dict:
+    """A JSON object's pairs as a dict, refused (400) when a key comes twice."""
+    out = dict(pairs)
+    if len(out) < len(pairs):
+        seen = set()
+        twice = next(k for k, _ in pairs if k in seen or seen.add(k))
+        raise HTTPError(400, f"the key {json.dumps(twice)[:60]} is given twice in one object; "
+                             f"expected each key once")
+    return out
 
 
 def gunzip(body: bytes, limit: int) -> bytes:
@@ -746,11 +930,11 @@ def header_deadline(seconds: float | None):
     connection that sent nothing, or headers a byte at a time that never ended, was held
     open for ever (uvicorn times a connection out only between requests), one socket each
     until the process ran out of them. Each connection waits at most that long for the
-    next request's headers; then it is closed."""
-    from uvicorn.protocols.http.auto import AutoHTTPProtocol
+    next request's headers; then it is closed.
 
-    if seconds is None:         # --request-timeout 0: no limit
-        return AutoHTTPProtocol
+    And a request that is no HTTP (a malformed request line, Content-Length or chunk)
+    gets the server's JSON error, as every other 4xx, not uvicorn's plain text."""
+    from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
     class Protocol(AutoHTTPProtocol):
         def connection_made(self, transport):
@@ -761,7 +945,21 @@ def header_deadline(seconds: float | None):
             super().on_response_complete()
             self._wait_for_headers()
 
+        def send_400_response(self, msg):      # the parser's: the app never saw the request
+            body = json.dumps({"error": "the request is not valid HTTP/1.1 (its request line, "
+                               "a header, Content-Length or a chunk size); expected e.g. POST "
+                               "/v1/models/NAME:predict with a JSON body"}).encode()
+            head = [*self.server_state.default_headers, (b"content-type", b"application/json"),
+                    (b"content-length", b"%d" % len(body)), (b"connection", b"close"),
+                    (b"x-request-id", uuid.uuid4().hex.encode()),
+                    (b"x-content-type-options", b"nosniff")]
+            self.transport.write(b"HTTP/1.1 400 Bad Request\r\n" + b"".join(
+                k + b": " + v + b"\r\n" for k, v in head) + b"\r\n" + body)
+            self.transport.close()
+
         def _wait_for_headers(self):
+            if seconds is None:             # --request-timeout 0: no limit
+                return
             # self.cycle is the request whose headers came last: unchanged, none came
             self.loop.call_later(seconds, self._headers_late, self.cycle)
 
