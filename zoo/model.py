@@ -56,6 +56,15 @@ def check_process(what: str) -> None:
                        f"ProcessPoolExecutor(mp_context=...)) that call zoo.load themselves")
 
 
+def input_names(model) -> list[str] | None:
+    """The sorted names of a functional model's inputs; None where it has none known
+    (no model yet, a subclassed model never called)."""
+    try:
+        return sorted(t.name for t in model.inputs) if model is not None else None
+    except (AttributeError, ValueError, TypeError):
+        return None
+
+
 def numpy_call(function, inputs: dict) -> dict:
     """A traced function of a dict of tensors, on numpy arrays in and out."""
     out = function({k: tf.constant(v) for k, v in inputs.items()})
@@ -69,12 +78,38 @@ class ZooModel:
                  metrics: dict | None = None, hparams: dict | None = None):
         global _TF_STARTED_IN
         _TF_STARTED_IN = _TF_STARTED_IN or os.getpid()
-        self.entry, self.keras_model, self.preprocessor = entry, keras_model, preprocessor
+        self.entry, self.preprocessor = entry, preprocessor
+        self._keras_model = None
+        self.keras_model = keras_model          # the setter below: traced call, no caches yet
         self.source = entry.name        # what zoo.load was given (a bundle's folder), for messages
         self.metrics = metrics or {}
         self.history: list[dict] = []       # per-epoch records of the fine_tune that made it
         self.hparams = hparams or {}
-        self._call = tf.function(lambda x: keras_model(x, training=False), reduce_retracing=True)
+
+    @property
+    def keras_model(self) -> keras.Model:
+        """The network itself, a plain keras.Model (summary, clone_model, save, fit ...).
+        Another one may be put in its place (its inputs named as this one's), e.g.
+        `m.keras_model = keras.saving.load_model("x.keras")`: predict and the rest use it.
+        Its layers are registered with Keras by `zoo.load` (not by `import zoo`, which
+        imports no TensorFlow): a fresh process loading `m.keras_model.save("x.keras")`
+        first imports `zoo.layers` and the application's `zoo_pipelines.<app>.model` (else
+        Keras names the class it cannot locate), or uses `m.save(DIR)` and `zoo.load(DIR)`."""
+        return self._keras_model
+
+    @keras_model.setter
+    def keras_model(self, model) -> None:
+        # m.keras_model = keras.saving.load_model(...) kept predicting with the old network,
+        # traced once in __init__, while the host's constants (a CRF's transitions), save and
+        # export took the new one: a silently mixed answer.
+        if not isinstance(model, keras.Model):
+            raise InputError(f"keras_model must be a keras.Model; got {type(model).__name__}")
+        old, new = input_names(self._keras_model), input_names(model)
+        if old is not None and new != old:
+            raise InputError(f"keras_model: a network with the inputs {new or 'unknown'}; "
+                             f"expected {self.entry.name}'s {old}")
+        self._keras_model = model
+        self._call = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
         self._functions = self._batch_functions = self._loop_functions = None
         self._host = self._constants = None
 

@@ -810,6 +810,10 @@ def fine_tune(zm, data, validation=None, epochs: int = 3, out=None,
     check_seed(hp.get("seed", 0))
     check_hparams(entry, hp)
     check_callbacks(callbacks)
+    if not zm.keras_model.trainable_weights:    # the frozen layers stay frozen (below)
+        raise InputError(f"{entry.name} fine_tune: every layer is frozen (keras_model."
+                         f"trainable is False); expected at least one to train (freeze "
+                         f"single layers with m.keras_model.get_layer(NAME).trainable = False)")
     data_mod = entry.module("data")
     check_kept_preprocessor(zm, overrides, data_mod)
 
@@ -871,6 +875,12 @@ def fine_tune(zm, data, validation=None, epochs: int = 3, out=None,
         heads = ({l.name: l.get_weights() for l in new.layers if l.name.startswith("head_")}
                  if label_change and label_change["how"] != "merged" else {})
         fresh = model_mod.transfer_weights(zm.keras_model, new)
+        # the layers the user froze (m.keras_model.get_layer(NAME).trainable = False) stay
+        # frozen: the rebuilt network trained them all again, silently
+        for layer in zm.keras_model.layers:
+            if not layer.trainable and layer.name not in fresh and layer.name in {
+                    l.name for l in new.layers}:
+                new.get_layer(layer.name).trainable = False
         for name, weights in heads.items():
             new.get_layer(name).set_weights(weights)
     if label_change:
