@@ -85,11 +85,14 @@ def test_host_wordpiece_equals_tensorflow_text(vocab, data_dir):
     import tensorflow_text as tf_text
 
     docs = [p["document"] for p in data.read_split(data_dir / DEBIAN, "valid")[:200]]
-    docs += ["Ünïcödé café — naïve 東京 x" * 3, "a" * 150 + " end", "tabs\tand\nnewlines"]
+    docs += ["Ünïcödé café — naïve 東京 x" * 3, "Cafe\u0301 ﬁnance O’Neill Ger\u00admany",
+             "a" * 150 + " end", "tabs\tand\nnewlines"]
     fast = tf_text.FastWordpieceTokenizer(vocab, suffix_indicator="##", unknown_token="[UNK]",
                                           no_pretokenization=True, token_out_type=tf.int32)
-    words = tf_text.regex_split(tf.strings.lower(tf.constant(docs)), H.TOKEN + "|" + H.SPACE,
-                                H.TOKEN)
+    from zoo.data import graph_plain
+
+    words = tf_text.regex_split(tf.strings.lower(graph_plain(tf.constant(docs))),   # as serving
+                                H.TOKEN + "|" + H.SPACE, H.TOKEN)
     ids = fast.tokenize(words).merge_dims(-2, -1).to_list()
     tok = H.WordPiece(vocab)
     assert [tok.encode(d) for d in docs] == ids

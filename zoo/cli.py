@@ -25,6 +25,7 @@ import json
 import logging
 import math
 import os
+import re
 import shlex
 import signal
 import sys
@@ -438,9 +439,23 @@ def print_metrics(metrics: dict, card: dict | None = None) -> None:
         print(f"note: {metrics['data']} is this model's report split: nothing was chosen on it")
 
 
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def visible(text: str) -> str:
+    r"""Text for a terminal, its control characters written as escapes: an input or an
+    entity holding ESC ("Paris\x1b[31m") was echoed raw, and the terminal obeyed it.
+
+    >>> visible("Paris\x1b[31m ok")
+    'Paris\\x1b[31m ok'
+    """
+    return _CONTROLS.sub(lambda c: c[0].encode("unicode_escape").decode(), text)
+
+
 def _print_prediction(host, result, as_json: bool = False) -> None:
     """One line per result: JSON with --json, else the host's `describe`, else JSON."""
     text = None if as_json else host.describe(result)
+    text = visible(text) if text is not None else None
     # JSON's \u escapes where stdout is not UTF-8 (LC_ALL=C): "Zo\xeb" would be no JSON
     plain = "utf" not in (getattr(sys.stdout, "encoding", None) or "utf-8").lower()
     print(text if text is not None else json.dumps(to_json(result), ensure_ascii=plain),
@@ -733,7 +748,7 @@ def run(argv: list[str]) -> int:
         labels = args.inputs if len(results) == len(args.inputs) else [None] * len(results)
         for text, r in zip(labels, results):
             if text is not None and not args.json:
-                print(f"> {text}")
+                print(f"> {visible(text)}")
             _print_prediction(host, r, args.json)
         if plot is not None:
             print(f"plot written to {host.plot(results, plot)}")

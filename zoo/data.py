@@ -28,7 +28,94 @@ log = logging.getLogger(__name__)
 # literal characters in a class, which Python `re` and RE2 (tensorflow-text's graphs) read
 # alike: RE2's \s is ASCII only, Python's is Unicode, so a non-breaking space split a word
 # in `predict()` and not in the exported SavedModel.
-SPACES = " \t\n\r\f\v\x1c-\x1f\x85\u00a0\u1680\u2000-\u200b\u2028\u2029\u202f\u205f\u3000\ufeff"
+# Control characters (NUL, BEL, ESC: "Paris\x1b[31m" was one word, and an entity's text
+# sent the escape to a terminal) are spaces too.
+SPACES = (" \t\n\r\f\v\x1c-\x1f\x85\u00a0\u1680\u2000-\u200b\u2028\u2029\u202f\u205f\u3000\ufeff"
+          "\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f")
+# Format characters (Unicode category Cf) but the zero-width space (a space above): a soft
+# hyphen, zero-width (non-)joiners, the word joiner, direction marks, a byte-order mark,
+# emoji tags. Invisible, they change no word, yet "Ger\u00admany" was a word unknown to
+# the model. Literal characters, read alike by Python `re` and RE2 (tests/test_unicode.py
+# checks the class against unicodedata).
+FORMAT = ("\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200c-\u200f"
+          "\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd"
+          "\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001"
+          "\U000e0020-\U000e007f")
+_FORMAT_RE = re.compile(f"[{FORMAT}]")
+# Typographic quotes and apostrophes as the ASCII ones every corpus here was written with:
+# "O’Neill" was a word unknown to the tagger, where "O'Neill" was a person.
+SINGLE_QUOTES, DOUBLE_QUOTES = "‘’‚‛′", "“”„‟″"
+_QUOTES = str.maketrans(dict.fromkeys(SINGLE_QUOTES, "'") | dict.fromkeys(DOUBLE_QUOTES, '"'))
+
+
+def plain(text: str) -> str:
+    """Text as the text models read it: format characters dropped, then NFKC, so the
+    same words typed another way read alike: decomposed accents (NFD "Cafe\u0301", as macOS
+    file names and some keyboards give them), fullwidth "ＩＢＭ １９９６", ligatures "ﬁnance",
+    a soft hyphen inside "Ger\u00admany", curly quotes "O’Neill". The SavedModels do the
+    same (graph_plain).
+
+    >>> plain("Cafe\u0301 ＩＢＭ ﬁnance Ger\u00admany O’Neill")
+    "Café IBM finance Germany O'Neill"
+    """
+    import unicodedata
+
+    if text.isascii():          # the common case: nothing to do (controls are spaces)
+        return text
+    return unicodedata.normalize("NFKC", _FORMAT_RE.sub("", text)).translate(_QUOTES)
+
+
+def plain_spans(text: str) -> tuple[str, list[tuple[int, int]]]:
+    """plain(text) and, for each of its characters, the (start, end) of the characters of
+    `text` it came from, so answers index the text as given (a tagger's entity offsets).
+    Normalised a base character and its combining marks at a time (NFKC joins no wider).
+
+    >>> plain_spans("Ge\u00adr ﬁ")
+    ('Ger fi', [(0, 1), (1, 2), (3, 4), (4, 5), (5, 6), (5, 6)])
+    """
+    import unicodedata
+
+    if text.isascii():
+        return text, [(i, i + 1) for i in range(len(text))]
+    kept = [i for i, c in enumerate(text) if not _FORMAT_RE.match(c)]
+    out, spans, k = [], [], 0
+    while k < len(kept):
+        j = k + 1               # marks, and Hangul vowel and final jamo, join their base
+        while j < len(kept) and (unicodedata.combining(text[kept[j]])
+                                 or "\u1160" <= text[kept[j]] <= "\u11ff"):
+            j += 1
+        piece = "".join(text[i] for i in kept[k:j])
+        piece = unicodedata.normalize("NFKC", piece).translate(_QUOTES)
+        out.append(piece)
+        spans += [(kept[k], kept[j - 1] + 1)] * len(piece)
+        k = j
+    return "".join(out), spans
+
+
+def graph_plain(texts):
+    """plain() in a TensorFlow graph (a SavedModel's string input): RE2 drops the format
+    characters, tensorflow-text's ICU normalises to NFKC, quotes become ASCII ones."""
+    import tensorflow as tf
+    import tensorflow_text as tf_text
+
+    # controls first (spaces to the tokenizers): ICU's normaliser ended a text at a NUL
+    texts = tf.strings.regex_replace(texts, r"[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f]", " ")
+    texts = tf_text.normalize_utf8(tf.strings.regex_replace(texts, f"[{FORMAT}]", ""), "NFKC")
+    texts = tf.strings.regex_replace(texts, f"[{SINGLE_QUOTES}]", "'")
+    return tf.strings.regex_replace(texts, f"[{DOUBLE_QUOTES}]", '"')
+
+
+def lines(text: str) -> list[str]:
+    r"""The lines of a data file, split at line ends ("\n", "\r\n", "\r") only.
+    str.splitlines() also splits at U+2028/U+2029, U+0085, \x0b, \x0c and \x1c-\x1e, which
+    JSON keeps raw inside a string (json.dumps(ensure_ascii=False)) and word processors put
+    inside a sentence: a JSON line broke in two, a CoNLL line lost its tag.
+
+    >>> lines('{"t": "a\u2028b"}\r\nx\n')
+    ['{"t": "a\u2028b"}', 'x']
+    """
+    out = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return out[:-1] if out[-1] == "" else out
 
 
 def data_root() -> Path:
@@ -253,6 +340,15 @@ def holdout(examples: list, share: float = 0.1, minimum: int = 2) -> tuple[list,
             [e for i, e in enumerate(examples) if i in held])
 
 
+def wide_unicode(raw: bytes) -> str | None:
+    """"UTF-16" or "UTF-32" where `raw` starts with that encoding's byte-order mark."""
+    for bom, name in ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"),
+                      (b"\xff\xfe", "UTF-16"), (b"\xfe\xff", "UTF-16")):
+        if raw.startswith(bom):
+            return name
+    return None
+
+
 def read_text(path: Path, what: str = "a UTF-8 text file") -> str:
     r"""The text of a data file, plain or `.gz`, as every reader takes it: UTF-8 with or
     without a byte-order mark (Excel and Windows editors write one; it is no part of the
@@ -273,6 +369,9 @@ def read_text(path: Path, what: str = "a UTF-8 text file") -> str:
     except (OSError, EOFError, zlib.error) as e:      # a .gz that is not gzip, or cut short
         kind = "gzip file" if path.suffix == ".gz" else "file"
         raise DataFormatError(f"{path}: not a readable {kind} ({e}); expected {what}") from None
+    if wide_unicode(raw):     # Notepad's "Unicode": was "invalid start byte" on line 1
+        raise DataFormatError(f"{path}: {wide_unicode(raw)} text (its byte-order mark); "
+                              f"expected {what} (save it as UTF-8)")
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:

@@ -24,7 +24,8 @@ from zoo import contract
 from zoo.cancel import check
 from zoo.decoding import log_softmax
 from zoo.errors import InputError, ZooWarning
-from zoo.options import as_batch, check_int, check_number, seeds, shown
+from zoo.data import plain
+from zoo.options import as_batch, check_int, check_number, check_unicode, seeds, shown
 
 EMPTY_INPUT = ""
 CONTEXT = "\n\n"                # what precedes every text: the start of a passage
@@ -88,6 +89,8 @@ class Host(contract.Host):
         for i, text in enumerate(inputs):
             if not isinstance(text, str) or not text:
                 raise InputError(f"input {i}: expected a non-empty text (str); got {shown(text, 40)}")
+            # as the corpus was read (charlm.data.read): "O’er" is "O'er", "Zoe\u0308" is "Zoë"
+            text = plain(check_unicode(text, f"input {i}")) or text
             unknown.update(dict.fromkeys(c for c in text if c not in self.index))
             if len(text) + steps > MAX_CHARS:
                 raise InputError(f"input {i}: {len(text)} characters + {steps} steps; expected "

@@ -21,11 +21,12 @@ from pathlib import Path
 
 import numpy as np
 
-from zoo.data import build_vocab, carve, data_root, existing, read_text, split_name, unseen
+from zoo.data import (build_vocab, carve, data_root, existing, lines, plain, read_text,
+                      split_name, unseen)
 from zoo.errors import DataFormatError, InputError
 from zoo.options import check_buckets, check_number
 
-from .host import UNK, featurize, output_tag, word_id
+from .host import UNK, featurize, lower, output_tag, word_id
 
 log = logging.getLogger(__name__)
 TAG_RE = re.compile(r"O|[BIES]-\S+")
@@ -42,9 +43,11 @@ EXAMPLE_KEYS = ("tokens", "tags")
 def read(path: str | Path) -> list[dict]:
     """Sentences as {"tokens": [...], "tags": [...]} with IOB2 tags."""
     path = existing(path, "NER data file")
-    lines = read_text(path, "a UTF-8 CoNLL or JSON-lines file, plain or gzipped").splitlines()
-    first = next((ln for ln in lines if ln.strip()), "")
-    sentences = _read_jsonl(path, lines) if first.lstrip().startswith("{") else _read_conll(path, lines)
+    # lines(), not splitlines(): a U+2028 in a token split its line from its tag
+    rows = lines(read_text(path, "a UTF-8 CoNLL or JSON-lines file, plain or gzipped"))
+    first = next((ln for ln in rows if ln.strip()), "")
+    read_rows = _read_jsonl if first.lstrip().startswith("{") else _read_conll
+    sentences = read_rows(path, rows)
     _name_documents(sentences)
     if not sentences:
         raise DataFormatError(f"{path}: no sentences found; expected CoNLL lines "
@@ -223,7 +226,7 @@ def fit_preprocessor(train: list[dict], embeddings: str = "glove/glove.6B.50d.fi
         raise InputError(f"tag_scheme must be one of {list(SCHEMES)}; got {tag_scheme!r}")
     glove_words, vectors = load_vectors(data_root() / embeddings)
     words = {w: i for i, w in enumerate(glove_words, start=2)}
-    lowered = [t.lower() for s in train for t in s["tokens"]]
+    lowered = [lower(plain(t)) for s in train for t in s["tokens"]]     # as featurize reads them
     for w in build_vocab(lowered, min_count=min_word_count):
         words.setdefault(w, len(words) + 2)
     rng = np.random.default_rng(seed)
@@ -231,7 +234,7 @@ def fit_preprocessor(train: list[dict], embeddings: str = "glove/glove.6B.50d.fi
     matrix = rng.normal(0, scale, (len(words) + 2, vectors.shape[1])).astype(np.float32)
     matrix[0] = 0.0
     matrix[2:2 + len(glove_words)] = vectors
-    chars = build_vocab([c for s in train for t in s["tokens"] for c in t], min_count=2)
+    chars = build_vocab([c for s in train for t in s["tokens"] for c in plain(t)], min_count=2)
     prep = {"words": words, "chars": chars, "labels": labels_of(train),
             "max_word_chars": max_word_chars, "buckets": check_buckets(buckets)}
     # Only when asked: bundles trained without these keep their preprocessor as it was.
@@ -284,11 +287,12 @@ def grow_preprocessor(prep: dict, sentences: list[dict], min_word_count: int = 2
                          f"{tag_scheme!r} (train from scratch with --hparam tag_scheme={tag_scheme})")
     words, chars = dict(prep["words"]), dict(prep["chars"])
     known = lambda w: word_id(w, words) != UNK        # noqa: E731
-    counts = build_vocab([t.lower() for s in sentences for t in s["tokens"]], min_word_count)
+    counts = build_vocab([lower(plain(t)) for s in sentences for t in s["tokens"]], min_word_count)
     added = [w for w in counts if not known(w)]
     for w in added:
         words[w] = len(words) + 2
-    for c in build_vocab([c for s in sentences for t in s["tokens"] for c in t], min_count=2):
+    new_chars = [c for s in sentences for t in s["tokens"] for c in plain(t)]
+    for c in build_vocab(new_chars, min_count=2):
         chars.setdefault(c, len(chars) + 2)
     prep["words"], prep["chars"] = words, chars
     if prep.get("tag_scheme"):
@@ -305,7 +309,7 @@ def lower_cased(sentence: dict) -> dict:
     >>> lower_cased({"tokens": ["Angela", "Merkel"], "tags": ["B-PER", "I-PER"]})
     {'tokens': ['angela', 'merkel'], 'tags': ['B-PER', 'I-PER']}
     """
-    return {**sentence, "tokens": [t.lower() for t in sentence["tokens"]]}
+    return {**sentence, "tokens": [lower(t) for t in sentence["tokens"]]}      # "İ": "i"
 
 
 def chunks(sentence: dict, size: int):

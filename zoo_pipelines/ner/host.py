@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from zoo import contract
-from zoo.data import SPACES
+from zoo.data import SPACES, plain, plain_spans
 from zoo.decoding import crf_marginals, log_softmax, viterbi
 from zoo.errors import BundleError, InputError
 from zoo.options import as_batch, check_unicode, shown, warn_markup
@@ -46,7 +46,7 @@ TOKEN_PATTERN = "|".join([
     r"[A-Z]+\$",                                  # currencies: C$  US$
     r"['’](?:s|S|re|RE|m|M|ve|VE|ll|LL|d|D)\b",   # clitics: 's 're
     r"n['’]t|N['’]T",
-    rf"[A-Za-z]'[A-Z]{_W}*",                      # O'Brien
+    rf"[A-Za-z]['’][A-Z]{_W}*",                   # O'Brien, O’Brien (one word either way)
     rf"{_W}+(?:-{_W}+)*",                         # words, numbers, German-born, 1996-08-22
     r"\.\.\.|--+",
     rf"[^{SPACES}]",                              # any other single symbol
@@ -71,13 +71,15 @@ _DIGIT_RE = re.compile("[0-9]")
 
 
 def tokenize(text: str) -> tuple[list[str], list[tuple[int, int]]]:
-    """CoNLL-style tokens of `text` and their (start, end) character offsets."""
-    spaced = _NEGATION_RE.sub(r"\1 \2", text)
+    """CoNLL-style tokens of `text` as the model reads it (zoo.data.plain: "Cafe\u0301"
+    and "Café" are one word) and their (start, end) character offsets in `text` as given."""
+    norm, spans = plain_spans(text)
+    spaced = _NEGATION_RE.sub(r"\1 \2", norm)
     tokens = _TOKEN_RE.findall(spaced)
     offsets, pos = [], 0
-    for tok in tokens:                 # tokens are substrings of the original text, in order
-        start = text.find(tok, pos)
-        offsets.append((start, start + len(tok)))
+    for tok in tokens:                 # tokens are substrings of the normalised text, in order
+        start = norm.find(tok, pos)
+        offsets.append((spans[start][0], spans[start + len(tok) - 1][1]))
         pos = start + len(tok)
     return tokens, offsets
 
@@ -89,14 +91,21 @@ def casing(token: str) -> int:
     return CASING_OTHER
 
 
+def lower(token: str) -> str:
+    """A word as the vocabulary holds it: lower case, where "İstanbul" is "istanbul" (Python
+    and ICU write "i\u0307stanbul", a word GloVe lacks); the graph does the same."""
+    return token.lower().replace("i\u0307", "i")
+
+
 def word_id(token: str, words: dict) -> int:
-    low = token.lower()
+    low = lower(token)
     return words.get(low) or words.get(_DIGIT_RE.sub("0", low)) or UNK
 
 
 def featurize(tokens: list[str], config: dict) -> dict:
     """Model inputs for one token list: word_ids [n], char_ids [n, C], casing [n]."""
     words, chars, width = config["words"], config["chars"], config["max_word_chars"]
+    tokens = [plain(t) for t in tokens]      # token lists and training data: as text is read
     char_ids = np.zeros((len(tokens), width), np.int32)
     for i, tok in enumerate(tokens):
         ids = [chars.get(c, UNK) for c in tok[:width]]

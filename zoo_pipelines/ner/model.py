@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import keras
 
-from zoo.data import SPACES
+from zoo.data import SPACES, graph_plain
 from zoo.layers import CRF, CharEncoder, RecurrentStack, TokenDropout
 
 from . import host as H
@@ -91,7 +91,7 @@ def graph_tokens(sentences):
     import tensorflow as tf
     import tensorflow_text as tf_text
 
-    text = tf.strings.regex_replace(sentences, H.NEGATION_PATTERN, r"\1 \2")
+    text = tf.strings.regex_replace(graph_plain(sentences), H.NEGATION_PATTERN, r"\1 \2")
     return tf_text.regex_split(text, H.TOKEN_PATTERN + rf"|[{SPACES}]+", H.TOKEN_PATTERN)
 
 
@@ -116,7 +116,8 @@ def serving_function(model, prep: dict):
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="sentences")])
     def serve(sentences):
         tokens = graph_tokens(sentences)
-        lower = tf.strings.lower(tokens.flat_values, encoding="utf-8")
+        lower = tf.strings.regex_replace(tf.strings.lower(tokens.flat_values, encoding="utf-8"),
+                                         "i\u0307", "i")        # host.lower
         wid = words.lookup(lower)
         wid = tf.where(wid == H.UNK, words.lookup(tf.strings.regex_replace(lower, "[0-9]", "0")), wid)
         cps = tf.strings.unicode_decode(tokens.flat_values, "UTF-8")[:, :width]

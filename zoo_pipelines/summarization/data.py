@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from zoo.data import bucketed_batches, carve, existing, read_text, split_name, unseen
+from zoo.data import bucketed_batches, carve, existing, lines, read_text, split_name, unseen
 from zoo.errors import DataFormatError
 from zoo.options import check_int
 
@@ -94,7 +94,8 @@ def _column(row: dict, name: str, default: str, aliases: tuple) -> str | None:
 
 
 def _jsonl(path: Path, text: str):
-    for n, line in enumerate(text.splitlines(), start=1):
+    # lines(), not splitlines(): JSON keeps a U+2028 raw inside a string, a line broke there
+    for n, line in enumerate(lines(text), start=1):
         if not line.strip():
             continue
         try:
@@ -188,7 +189,7 @@ def fit_preprocessor(train: list[dict], vocab_size: int = 8000, max_source: int 
     if vocab_from:
         path = existing(vocab_from, "vocabulary file")
         text = read_text(path)
-        vocab = _json_vocab(path, text) if path.suffix == ".json" else text.splitlines()
+        vocab = _json_vocab(path, text) if path.suffix == ".json" else lines(text)
         if vocab[:len(RESERVED)] != RESERVED:
             raise DataFormatError(f"{path}: a vocabulary must start with {RESERVED}")
     else:

@@ -34,7 +34,7 @@ import numpy as np
 
 from zoo import contract
 from zoo.beam import batched, beam_search, lcs_f1, minimum_bayes_risk, sample, units_a_call
-from zoo.data import SPACES
+from zoo.data import SPACES, plain, wide_unicode
 from zoo.errors import InputError, ZooWarning
 from zoo.options import (as_batch, check_int, check_number, check_unicode, input_file, shown,
                          warn_markup)
@@ -75,8 +75,10 @@ ROWS_A_CALL = 32
 
 
 def pretokenize(text: str) -> list[str]:
-    """Lower-cased (ASCII) words and punctuation marks, as the serving graph splits them."""
-    return TOKEN_RE.findall(text.translate(_LOWER))
+    """Lower-cased (ASCII) words and punctuation marks of the text as read (zoo.data.plain:
+    "Cafe\u0301" was "cafe" and a [UNK] accent, "ﬁnance" one [UNK]), as the serving graph
+    splits them."""
+    return TOKEN_RE.findall(plain(text).translate(_LOWER))
 
 
 class WordPiece:
@@ -201,6 +203,9 @@ def read_text_file(path: Path, what: str) -> str:
         raise InputError(f"{what}: {path}: {path.stat().st_size:,} bytes; expected a text file "
                          f"of at most {MAX_FILE_BYTES:,} bytes")
     data = path.read_bytes()
+    if wide_unicode(data):     # was "a binary file (it holds NUL bytes)"
+        raise InputError(f"{what}: {path}: {wide_unicode(data)} text (its byte-order mark); "
+                         f"expected a UTF-8 text file (save it as UTF-8)")
     if b"\x00" in data:
         raise InputError(f"{what}: {path}: a binary file (it holds NUL bytes); expected UTF-8 text")
     try:

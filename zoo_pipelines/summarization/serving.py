@@ -5,6 +5,8 @@ decoder step.
 """
 from __future__ import annotations
 
+from zoo.data import graph_plain
+
 from .host import BOS, EOS, PAD, SPACE, TOKEN, UNK, default_max_len, detokenize
 
 
@@ -35,7 +37,7 @@ def serving_function(model, prep: dict):
 
         @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="texts")])
         def serve(self, texts):
-            words = tf_text.regex_split(tf.strings.lower(texts), TOKEN + "|" + SPACE, TOKEN)
+            words = tf_text.regex_split(tf.strings.lower(graph_plain(texts)), TOKEN + "|" + SPACE, TOKEN)
             ids = self.wordpiece.tokenize(words).merge_dims(-2, -1)[:, :S]
             source = ids.to_tensor(default_value=0, shape=[None, S])
             n = tf.shape(source)[0]
