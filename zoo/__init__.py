@@ -119,6 +119,8 @@ def train(name: str, data: str | None = None, out: str | None = None, **override
     >>> zoo.train("ner-bilstm", out="runs/ner", epochs=1)       # doctest: +SKIP
     ZooModel('ner-bilstm', params=3,294,382)
     """
+    from .model import keras_defaults
     from .recipes import train as _train
 
-    return _train(name, data=data, out=out, **overrides)
+    with keras_defaults():      # built as the shipped models were, whatever keras.json says
+        return _train(name, data=data, out=out, **overrides)

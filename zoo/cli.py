@@ -963,6 +963,9 @@ def main(argv: list[str] | None = None) -> int:
         args = _parser().parse_known_args([a for a in argv if a != "--verbose"])[0]
         served = args.models if argv[0] == "serve" else [args.name]
     exports_only = bool(served) and all(m.endswith((".tflite", ".onnx")) for m in served)
+    # The zoo command is a TensorFlow program: a keras.json or KERAS_BACKEND that picks jax
+    # or torch for the user's own work ("No module named 'jax'") is not its concern.
+    os.environ["KERAS_BACKEND"] = "tensorflow"
     formatwarning = warnings.formatwarning
     # A zoo warning (an input cut to the model's length, missing prices carried forward)
     # reads as one line, as an error does, not as Python's file:line and source line.

@@ -7,13 +7,17 @@
 """
 from __future__ import annotations
 
+import contextlib
 import copy
+import functools
 import json
 import logging
 import os
 import sys
 import threading
 from pathlib import Path
+
+from .errors import ZooError
 
 if "tensorflow" not in sys.modules and os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3") != "0" \
         and threading.current_thread() is threading.main_thread():
@@ -26,7 +30,18 @@ if "tensorflow" not in sys.modules and os.environ.setdefault("TF_CPP_MIN_LOG_LEV
 
     import_tensorflow_quietly()
 
-import keras
+try:
+    import keras
+except ModuleNotFoundError as e:    # KERAS_BACKEND=jax (or keras.json's) without jax installed
+    if e.name not in ("jax", "torch", "openvino"):
+        raise
+    raise ZooError(f"Keras is set to the {e.name} backend (KERAS_BACKEND or "
+                   f"~/.keras/keras.json \"backend\"); the zoo's models run on TensorFlow: "
+                   f"expected KERAS_BACKEND=tensorflow") from None
+if keras.backend.backend() != "tensorflow":     # its layers, losses and exports are TensorFlow's
+    raise ZooError(f"Keras runs on the {keras.backend.backend()} backend (KERAS_BACKEND or "
+                   f"~/.keras/keras.json \"backend\"); the zoo's models run on TensorFlow: "
+                   f"expected KERAS_BACKEND=tensorflow set before Keras is imported")
 import numpy as np
 import tensorflow as tf
 
@@ -63,6 +78,66 @@ def input_names(model) -> list[str] | None:
         return sorted(t.name for t in model.inputs) if model is not None else None
     except (AttributeError, ValueError, TypeError):
         return None
+
+
+# Keras's global settings the shipped models were built, trained and traced under. A user's
+# keras.json or keras.config / mixed_precision call changed them for every new tensor: the
+# host's step models took float64 or float16 inputs (a raw "Can not cast TensorSpec" in
+# caption, forecast and summarize predict) and ner-bilstm's character convolution, built
+# channels_first, failed to load. The zoo's own work runs under these; the user's settings
+# are back as they were after each call, and untouched when they already match.
+KERAS_DEFAULTS = {"floatx": "float32", "image_data_format": "channels_last",
+                  "dtype_policy": "float32"}
+_DEFAULTS_LOCK = threading.RLock()
+
+
+def _keras_settings() -> dict:
+    return {"floatx": keras.config.floatx(), "image_data_format": keras.config.image_data_format(),
+            "dtype_policy": keras.config.dtype_policy().name}
+
+
+@contextlib.contextmanager
+def keras_defaults():
+    """Run the block under KERAS_DEFAULTS, whatever the user set (restored afterwards)."""
+    if _keras_settings() == KERAS_DEFAULTS:
+        yield
+        return
+    with _DEFAULTS_LOCK:    # floatx and image_data_format are the whole process's
+        saved, policy = _keras_settings(), keras.config.dtype_policy()
+        keras.config.set_floatx("float32")
+        keras.config.set_image_data_format("channels_last")
+        keras.config.set_dtype_policy("float32")
+        try:
+            yield
+        finally:
+            keras.config.set_floatx(saved["floatx"])
+            keras.config.set_image_data_format(saved["image_data_format"])
+            keras.config.set_dtype_policy(policy)
+
+
+def pinned(method):
+    """`method` run under the zoo's Keras settings (keras_defaults)."""
+    @functools.wraps(method)
+    def run(*args, **kwargs):
+        with keras_defaults():
+            return method(*args, **kwargs)
+    return run
+
+
+def check_registrations(*modules) -> None:
+    """A ZooError where the user registered a Keras object under the name of one of the
+    zoo's layers (e.g. @register_keras_serializable(package="zoo") class CRF), which Keras
+    would build in its place ("Unrecognized keyword arguments passed to CRF")."""
+    for module in (*modules, *(m for k, m in sys.modules.items() if k.startswith("zoo.layers"))):
+        for obj in vars(module).values():
+            name = keras.saving.get_registered_name(obj) if isinstance(obj, type) else None
+            if name and ">" in name and \
+                    keras.saving.get_registered_object(name) not in (None, obj):
+                other = keras.saving.get_registered_object(name)
+                raise ZooError(f"the Keras name {name!r} of the zoo's {obj.__name__} is "
+                               f"registered again by {other.__module__}.{other.__qualname__}; "
+                               f"expected that one registered under another package "
+                               f"(register_keras_serializable(package=...))")
 
 
 def numpy_call(function, inputs: dict) -> dict:
@@ -134,6 +209,7 @@ class ZooModel:
         other.__dict__.update(self.__dict__)
         return other
 
+    @pinned
     def __deepcopy__(self, memo):
         """Weights of its own (fine-tune the copy, keep the original), as save() copies them."""
         bare = keras.Model.from_config(self.keras_model.get_config())
@@ -149,10 +225,11 @@ class ZooModel:
         if name.startswith("_") or "entry" not in self.__dict__:
             raise AttributeError(name)
         check_process(f"{self.entry.name} {name}")
-        return task_method(self.host(), self.call_function, name)
+        return pinned(task_method(self.host(), self.call_function, name))
 
     # ---- loading and saving -------------------------------------------------------------
     @classmethod
+    @pinned
     def load(cls, name_or_path: str | Path) -> "ZooModel":
         shown = os.fspath(name_or_path) if isinstance(name_or_path, os.PathLike) else name_or_path
         check_process(f"zoo.load({shown!r})")
@@ -160,7 +237,7 @@ class ZooModel:
         manifest = bundle.check(directory)
         prep = bundle.read_json(directory / "preprocessor.json")
         entry = registry.get(manifest["model"])
-        entry.module("model")                       # registers the application's layers
+        check_registrations(entry.module("model"))  # registers the application's layers
         try:
             model = keras.saving.load_model(directory / "model.keras", safe_mode=True, compile=False)
         except Exception as e:  # Keras raises many types for a damaged zip or another zoo's
@@ -178,6 +255,7 @@ class ZooModel:
         zm.source = str(shown)
         return zm
 
+    @pinned
     def save(self, directory: str | Path, command: str | None = None) -> Path:
         """Write a bundle (DESIGN.md "Bundle"); `zoo.load(directory)` gives it back."""
         directory = Path(directory)
@@ -256,6 +334,7 @@ class ZooModel:
         """Everything the numpy host needs: the preprocessor plus constants from weights."""
         return {**self.preprocessor, **self.entry.module("model").host_constants(self.keras_model)}
 
+    @pinned
     def host(self):
         """The numpy host, built once per model (it keeps caches, e.g. of tokenizations),
         and again only when the constants it takes from the weights change (training moves
@@ -266,6 +345,7 @@ class ZooModel:
             self._constants = constants
         return self._host
 
+    @pinned
     def predict_units(self, units, batch_size: int = 64) -> list[dict]:
         def call(bucket, batch):
             return numpy_call(self._call, batch)
@@ -273,6 +353,7 @@ class ZooModel:
         return run_units(units, call, self.preprocessor.get("buckets"), batch_size,
                          stride=self.preprocessor.get("output_stride", 1))
 
+    @pinned
     def functions(self) -> dict:
         """The application's named sub-models (an encoder, one recurrent step, ...) that
         share this model's weights, from `model.export_functions`; {} when it has none."""
@@ -282,6 +363,7 @@ class ZooModel:
                                for name, m in models.items()}
         return self._functions
 
+    @pinned
     def batch_functions(self) -> dict:
         """The same sub-models with any batch size, from `model.decode_functions`
         ({name: keras.Model}; {} when the application has none): the Keras loop and the
@@ -291,6 +373,7 @@ class ZooModel:
                 self.keras_model, self.preprocessor)
         return self._batch_functions
 
+    @pinned
     def loop_call(self):
         """The `call(name, inputs)` a host's loop drives (see `run` in zoo/contract.py). Where
         the application has `model.decode_functions` (its exported functions with any batch
@@ -314,6 +397,7 @@ class ZooModel:
         functions = self._loop_functions
         return takes_batches(lambda name, inputs: numpy_call(functions[name], inputs))
 
+    @pinned
     def call_function(self, name: str, inputs: dict) -> dict:
         """Run one exported function on numpy inputs (batch 1): the host's loops call this,
         and `zoo.runtime` gives them the same call over TFLite or ONNX."""
@@ -324,6 +408,7 @@ class ZooModel:
                              f"{sorted(functions) or 'none'}")
         return numpy_call(functions[name][1], inputs)
 
+    @pinned
     def predict(self, inputs, batch_size: int = 64, **options) -> list:
         """Raw inputs in (sentences, token lists, ...), the task's python answers out.
         `options` (e.g. `horizon=5`, `beam=4`) go to the application's host. A host with
@@ -342,6 +427,7 @@ class ZooModel:
         return host.decode(encoded, outputs)
 
     # ---- measuring, training, exporting -------------------------------------------------
+    @pinned
     def evaluate(self, data, split: str | None = None, **kwargs) -> dict:
         """The application's metrics on a data file (or already-read examples); `split`
         picks one split of a file or folder that holds several (zoo.data.read_split)."""
@@ -368,6 +454,7 @@ class ZooModel:
             metrics["data"] = dataset_name(data) + (f" [{split}]" if split else "")
         return metrics
 
+    @pinned
     def fine_tune(self, data, validation=None, epochs: int = 3, out: str | Path | None = None,
                   **overrides) -> "ZooModel":
         """Continue training on the user's files. New label types are added to the model's
@@ -379,6 +466,7 @@ class ZooModel:
         return fine_tune(self, plain_paths(data), validation=plain_paths(validation),
                          epochs=epochs, out=plain_paths(out), **overrides)
 
+    @pinned
     def export(self, path: str | Path, quantize: str | None = None, overwrite: bool = False,
                min_agreement: float | None = None) -> dict:
         """Write `.tflite`, `.onnx` or a SavedModel folder; returns the parity report. An

@@ -16,10 +16,14 @@ class CharEncoder(keras.layers.Layer):
     def __init__(self, vocab_size, dim=30, filters=30, width=3, **kwargs):
         super().__init__(**kwargs)
         self.vocab_size, self.dim, self.filters, self.width = vocab_size, dim, filters, width
-        self.embed = keras.layers.Embedding(vocab_size, dim, name="char_embedding")
+        # Its parts take its own dtype policy and channels-last layout, not Keras's global
+        # ones: a keras.json "channels_first" made the shipped ner-bilstm fail to load.
+        self.embed = keras.layers.Embedding(vocab_size, dim, name="char_embedding",
+                                            dtype=self.dtype_policy)
         # A (1, width) 2-D convolution slides over the characters of every word at once.
         self.conv = keras.layers.Conv2D(filters, (1, width), padding="same", activation="tanh",
-                                        name="char_conv")
+                                        data_format="channels_last", name="char_conv",
+                                        dtype=self.dtype_policy)
 
     def build(self, input_shape):
         self.embed.build(input_shape)
