@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import itertools
 import json
 import os
 import re
@@ -446,6 +447,36 @@ def check_predict_options(model: str, options) -> None:
     entry = registry.get(name)
     host = importlib.import_module(entry.host_module).Host
     check_options(host.encode, options, f"{entry.name} predict")
+    if host.ECHO and options.get("echo") not in (None, False):
+        # charlm's echo wrote each text to the workers' consoles, beside the predictions
+        # (zoo serve and `zoo predict --json` refuse it as well)
+        raise InputError("option 'echo' writes to the workers' consoles and is not used by "
+                         "batch-predict; each prediction holds the whole text")
+
+
+def check_option_values(export: str, files: list, options: dict | None) -> None:
+    """The option values checked on the first readable record before the run: check_options
+    knows names and types, not ranges, and beam 0 or horizon 0 made every record a dead
+    letter ("0 predictions, N dead letters", as if the inputs were bad). The record is
+    encoded with and without the options: only an error the options alone cause stops the run
+    (a bad record stays a dead letter). A remote export is checked by the workers."""
+    if not options or not _local(export):
+        return
+    from .runtime import load, plain_paths
+
+    host = load(export).host
+    records = itertools.islice((r for item in files for r in read_records(item)), 20)
+    for _, _, _, raw in (r for r in records if isinstance(r, tuple)):     # not dead letters
+        try:
+            host.encode(plain_paths([raw]))
+        except Exception:   # noqa: BLE001, S112 -- the record's own fault: its dead letter says it
+            continue
+        try:
+            host.encode(plain_paths([raw]), **options)
+        except ZooError as e:
+            raise InputError(f"{message(e)} (predict options {json.dumps(options)[:200]}; no "
+                             f"record was run)") from None
+        return
 
 
 def provenance(model: str, export: str) -> dict:
@@ -580,6 +611,7 @@ def batch_predict(model: str, inputs: list[str] | str, output: str, runner: str 
         with _fs().create(_fs().join(output, "manifest.json")) as f:
             f.write(json.dumps({"command": "zoo batch-predict", "complete": False}).encode("utf-8"))
         export, name = model_export(model, output, fmt)
+        check_option_values(export, files, options)
         meta = {"command": "zoo batch-predict", "model": name, "export": export,
                 "format": export.rsplit(".", 1)[-1], "runner": runner, "workers": workers,
                 "inputs": [inputs] if isinstance(inputs, str) else list(inputs),

@@ -586,6 +586,9 @@ def jsonable(obj):
     if hasattr(obj, "tolist"):
         return obj.tolist()
     if hasattr(obj, "isoformat"):
+        # a forecast's dates are days: "2013-06-05", not "2013-06-05T00:00:00"
+        if hasattr(obj, "normalize") and obj.tzinfo is None and obj == obj.normalize():
+            return obj.date().isoformat()
         return obj.isoformat()
     return str(obj)
 
@@ -720,6 +723,13 @@ def run(argv: list[str]) -> int:
         options = {k: v if k in ("input", "plot", "out") else typed(v) for k, v in options.items()}
         m = zoo.load(args.name)
         host = m.host()
+        if args.json and host.ECHO and options.get("echo") not in (None, False):
+            from .errors import InputError
+
+            # --echo wrote the text as it came and then no JSON at all (its result is
+            # dropped once echoed): the server refuses it too
+            raise InputError("--echo streams the text as it is written, which is no JSON; "
+                             "with --json the answer holds the whole text")
         listed = options.pop("input", None)            # --input FILE: one example a line
         if listed is not None or args.inputs == ["-"]:
             return predict_lines(m, host, listed if listed is not None else "-", args.json,

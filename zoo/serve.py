@@ -368,10 +368,13 @@ def create_app(models: list[str], max_batch: int = 32, max_wait_ms: float = 0.0,
 
             host = s.host
             params = accepted(host.encode) or {}
+            # the options parse() refuses are not offered: charlm's echo was listed
+            # ("true or false") and a request that set it true was a 400
+            unserved = (*webio.FILE_OPTIONS, *(("echo",) if host.ECHO else ()))
             out.update(options={k: (None if p.default is p.empty else p.default)
-                                for k, p in params.items() if k not in webio.FILE_OPTIONS},
+                                for k, p in params.items() if k not in unserved},
                        option_bounds={k: v for k, v in host.OPTION_BOUNDS.items()
-                                      if k not in webio.FILE_OPTIONS},
+                                      if k not in unserved},
                        draws=host.draws() or type(host).web_view is not Host.web_view,
                        example=webio.example(host, s.entry.demo_inputs))
         return out
@@ -797,15 +800,12 @@ def gunzip(body: bytes, limit: int) -> bytes:
 
 
 def dumps(answer) -> str:
-    """A response's JSON. NaN and infinities (a forecast from extreme prices) are not JSON
-    (json.dumps writes NaN, which clients' parsers refuse): they become null, as in `zoo
-    predict --json`. Strict first, so only an answer that holds one pays for webio.to_json
-    (measured: 82 -> 364 us for 8 NER answers, 0.59 -> 0.70 ms for a forecast; strict
-    costs nothing)."""
-    try:
-        return json.dumps(answer, default=webio.jsonable, ensure_ascii=False, allow_nan=False)
-    except ValueError:
-        return json.dumps(webio.to_json(answer), ensure_ascii=False)
+    """A response's JSON: webio.to_json's, as `zoo predict --json` and batch-predict write it
+    (NaN and infinities, which clients' parsers refuse, as null; a float32's value with its
+    own digits). A strict json.dumps first skipped that for answers without NaN, so the
+    Python floats hosts return (music's nll_per_step, caption's attention lists) came with
+    float64 digits here and float32 digits there: 11.586785316467285 vs 11.586785."""
+    return json.dumps(webio.to_json(answer), ensure_ascii=False, allow_nan=False)
 
 
 def own_values(host, options: dict, n: int) -> dict:

@@ -74,12 +74,47 @@ def is_one_input(inputs) -> bool:
     return is_table(inputs) or isinstance(inputs, dict)
 
 
+# A history's step coarser than a trading day: (name, months per step or None, least days)
+STEPS = (("yearly", 12, 300), ("quarterly", 3, 80), ("monthly", 1, 25), ("weekly", None, 5))
+
+
+def step(dates: np.ndarray) -> tuple[str, int | None, int] | None:
+    """The history's step where it is coarser than daily (the median gap between its last
+    dates: 5 days and more is no week of trading days), else None.
+
+    >>> step(np.arange("2024-01-01", "2024-06-01", 7, dtype="datetime64[D]"))
+    ('weekly', None, 7)
+    >>> step(np.arange("2024-01", "2025-01", dtype="datetime64[M]").astype("datetime64[D]"))[:2]
+    ('monthly', 1)
+    """
+    if len(dates) < 2:
+        return None
+    gap = int(np.median(np.diff(dates[-LONG_RUN:].astype("datetime64[D]").astype(np.int64))))
+    return next(((name, months, gap) for name, months, least in STEPS if gap >= least), None)
+
+
 def next_dates(dates: np.ndarray, n: int) -> np.ndarray:
-    """The next `n` dates: business days if the history has no weekend dates, else days."""
-    last = dates[-1]
-    if ((dates.astype(np.int64) + 3) % 7 >= 5).any():
-        return last + np.arange(1, n + 1)
-    return np.busday_offset(last, np.arange(1, n + 1), roll="forward")
+    """The next `n` dates: business days if the history has no weekend dates, else days;
+    a weekly, monthly, ... history's next `n` steps (the model counts rows, so its step is
+    the history's: weekly closes were dated the next n business days)."""
+    last, ahead = dates[-1], np.arange(1, n + 1)
+    weekends = ((dates.astype(np.int64) + 3) % 7 >= 5).any()
+    coarse = step(dates)
+    if coarse and coarse[1]:          # whole months on, at the history's day of the month
+        month = last.astype("datetime64[M]")
+        ends = (month + ahead * coarse[1] + 1).astype("datetime64[D]") - 1
+        month_end = last == (month + 1).astype("datetime64[D]") - 1 or not weekends and (
+            last >= (month + 1).astype("datetime64[D]") - 3)        # (a trading month's end)
+        day = last - month.astype("datetime64[D]")            # of the month, from 0
+        out = ends if month_end else np.minimum(
+            (month + ahead * coarse[1]).astype("datetime64[D]") + day, ends)
+        return out if weekends else np.busday_offset(out, 0, roll="preceding" if month_end
+                                                     else "forward")
+    if coarse:
+        return last + ahead * coarse[2]
+    if weekends:
+        return last + ahead
+    return np.busday_offset(last, ahead, roll="forward")
 
 
 @dataclass
@@ -136,6 +171,13 @@ class Host(contract.Host):
         for i, s in enumerate(series):   # pandas (pyarrow) failed on it in decode
             check_unicode(s["name"], f"input {i}: name")
             self.split_warning(i, s)
+            coarse = step(s["dates"][-self.window - 1:])
+            if coarse:       # weekly closes were read as daily ones without a word
+                warnings.warn(f"input {i} ({s['name']:.60}): the dates are {coarse[0]} (a "
+                              f"median of {coarse[2]} days apart); the model was trained on "
+                              f"daily closes and reads each row as one trading day: its "
+                              f"forecast is the next {horizon} rows, dated {coarse[0]}",
+                              category=ZooWarning, stacklevel=3)
         units = [self.window_units(s, [len(s["close"]) - 1])[0] for s in series]
         return Encoded(units, series, horizon)
 

@@ -6,8 +6,10 @@ A series is a dict `{"name": str, "dates": [ISO dates], "close": [floats],
 long form (date, Name/ticker, close[, volume, ...]) or wide form (date + one column per
 series). Policy for holes: a missing close is carried forward from the day before
 (leading missing closes are dropped) and a warning says how many; dates are kept as
-given (the model counts observations, not calendar days). Everything else is refused,
-never guessed: a price that is text, infinite or <= 0, a date that does not parse, a
+given (the model counts observations, not calendar days); rows in any order (newest
+first) are sorted by date; UTC offsets and zone names are read as each row's own local
+date; a DataFrame's dates may be its index (yfinance.download's). Everything else is
+refused, never guessed: a price that is text, infinite or <= 0, a date that does not parse, a
 table with open/high/low/volume but no close column (it is not a wide table of series);
 a CSV file's faults are DataFormatErrors naming the file and line, a DataFrame's or a
 series dict's InputErrors naming the row or position.
@@ -21,6 +23,7 @@ zoo.errors.InputError: input 0 (X): non-positive price -1.0 on 2024-01-03 (posit
 """
 from __future__ import annotations
 
+import re
 import warnings
 from numbers import Number
 from pathlib import Path
@@ -166,6 +169,14 @@ def _dates(values, what: str) -> np.ndarray:
         if isinstance(v, (Number, np.number)):
             raise InputError(f"{what}: {v!r:.40} at position {k} is a number, not a date; "
                              f"expected dates like 2018-02-07")
+    if getattr(values, "tz", None) is not None:        # a time-zone-aware DatetimeIndex
+        values = values.tz_localize(None)
+    elif any(isinstance(v, str) or getattr(v, "tzinfo", None) is not None for v in values):
+        # each its own wall-clock date, as a table's are: numpy moved "2024-01-02T21:00-05:00"
+        # to UTC, a day later (a Saturday after a Friday's close), with a UserWarning
+        values = [re.sub(_TIME_OFFSET_RE, r"\1", v) if isinstance(v, str) else
+                  v.replace(tzinfo=None) if getattr(v, "tzinfo", None) is not None else v
+                  for v in values]
     try:
         dates = np.asarray(values, "datetime64[D]")
     except (TypeError, ValueError):
@@ -248,6 +259,23 @@ def series_from_table(table, source: str = "input") -> list[dict]:
     else:
         raise InputError(f"{source}: expected a CSV path or a pandas DataFrame; got "
                          f"{type(table).__name__}")
+    if line == "row" and isinstance(table.columns, pd.MultiIndex) and table.columns.nlevels == 2:
+        # yfinance.download of several tickers: columns (Close, AAPL), (Volume, AAPL), ...
+        # read as long form (it was "no date column ... ('Close', 'AAPL')")
+        fields = next((k for k in (0, 1) if {str(v).lower().strip() for v in
+                                             table.columns.levels[k]} & set(CLOSE_COLUMNS)), None)
+        if fields is not None:
+            table = table.stack(level=1 - fields)
+            table = table.rename_axis([table.index.names[0], "ticker"])
+            table.columns = [str(c) for c in table.columns]
+    names = {str(c).lower().strip() for c in table.columns}
+    index = table.index.get_level_values(0) if line == "row" else None
+    if line == "row" and not names & set(DATE_COLUMNS) and (
+            isinstance(index, pd.DatetimeIndex) or not pd.api.types.is_numeric_dtype(index)
+            and str(index.name).lower().strip() in DATE_COLUMNS):
+        # the dates as the index (yfinance.download, read_csv(index_col=0, parse_dates=True),
+        # df.set_index("date")): they were "no date column"
+        table = table.rename_axis(["date", *table.index.names[1:]]).reset_index()
     df = table.copy()
     df.index = np.arange(len(df)) + 2               # the line (row) of each row
     df = df.dropna(how="all")                       # blank lines, trailing ",,," rows
@@ -262,8 +290,11 @@ def series_from_table(table, source: str = "input") -> list[dict]:
                     f"comma-separated values (date,close,...) with '.' as the decimal point")
     date_col = next((cols[c] for c in DATE_COLUMNS if c in cols), None)
     if date_col is None:
+        # pandas' to_csv writes an unnamed index (the dates of a DatetimeIndex) as ",Close"
+        unnamed = (f" (the first, {columns[0]!r}, is an index written without a name: "
+                   f"name it date)" if columns[0] in ("", "Unnamed: 0") else "")
         raise error(f"{source}: no date column; expected one named one of {DATE_COLUMNS}, "
-                    f"got columns {listed(columns)}")
+                    f"got columns {listed(columns)}{unnamed}")
     try:
         raw_dates = df[date_col]
         if pd.api.types.is_numeric_dtype(raw_dates):    # 20180207: never nanoseconds of 1970
@@ -285,7 +316,7 @@ def series_from_table(table, source: str = "input") -> list[dict]:
         value = df[date_col].loc[row]
         what = f"cannot parse date {str(value)!r}" if _present(value) else "no date"
         raise error(f"{source}: {what} in {line} {row} (column {str(date_col)!r}); expected "
-                    f"dates like 2018-02-07")
+                    f"dates like 2018-02-07{_number_hint(value)}")
     days = parsed.dt.normalize()
     if (days != parsed).any() and days.duplicated().any():
         # intraday rows all became one date, then "dates must be strictly increasing"
@@ -371,6 +402,12 @@ _DMY_RE = r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{4}|\d{2})(?=$|[\sT])(.*)$"
 # A trailing UTC offset: a US stock's dates written from a time-zone-aware index (yfinance's
 # to_csv) change from -05:00 to -04:00 with daylight saving time
 _OFFSET_RE = r"(?:Z|[+-]\d{2}:?\d{2})\s*$"
+# ... or zone name (UTC, EST), after a time of day (never the "-2024" of 01-02-2024);
+# \1 keeps the time
+_TIME_OFFSET_RE = (r"(\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*"
+                   r"(?:Z|(?!AM\b|PM\b)[A-Z]{2,5}|[+-]\d{2}(?::?\d{2})?)\s*$")
+# A year and quarter (2024Q1, 2024-Q1): pandas read it with a deprecation warning
+_QUARTER_RE = r"^\s*(\d{4})-?Q([1-4])\s*$"
 
 
 def _parse_dates(raw, what: str, error):
@@ -400,15 +437,51 @@ def _parse_dates(raw, what: str, error):
                    f"has dates like {example!r} that read as day/month or as month/day, and "
                    f"no day above 12 says which")
             raise error(f"{what}: {why}; write the dates as year-month-day (2024-04-03)")
+        if day_first and (parts[2][given].str.len() == 2).all() and given.sum() > 1:
+            # "23-01-02" read day-first is 23 January 2002: a yy-mm-dd column became one
+            # day a year, its rows shuffled by the sort, unsaid. Refused where the rows are
+            # in order (or reversed) as yy-mm-dd and out of order as dd-mm-yy.
+            def ordered(y, m, d):
+                t = pd.to_datetime("20" + y[given] + "-" + m[given] + "-" + d[given],
+                                   format="%Y-%m-%d", errors="coerce")
+                return t.notna().all() and (t.is_monotonic_increasing or t.is_monotonic_decreasing)
+
+            if ordered(parts[0], parts[1], parts[2]) and not ordered(parts[2], parts[1], parts[0]):
+                raise error(f"{what}: has dates like {text[given].iloc[0]!r} that read as "
+                            f"day-month-year or as year-month-day (two-digit years); write "
+                            f"the dates as year-month-day with four digits (2024-04-03)")
         day, month = (parts[0], parts[1]) if day_first else (parts[1], parts[0])
         year = parts[2].where(parts[2].str.len() == 4,
                               parts[2].map(lambda y: f"{20 if int(y) < 69 else 19}{y}"
                                            if isinstance(y, str) else y))
         text = year + "-" + month.str.zfill(2) + "-" + day.str.zfill(2) + parts[3]
+    # Each row's own wall-clock date, its offset dropped: rows with and without one ("2024-
+    # 01-03T16:00:00-05:00" after "2024-01-02") were NaT, "cannot parse date", for pandas
+    text = text.str.replace(_TIME_OFFSET_RE, r"\1", regex=True)
+    quarter = text.str.extract(_QUARTER_RE)           # its first day
+    first = quarter[1].map({"1": "-01-01", "2": "-04-01", "3": "-07-01", "4": "-10-01"})
+    text = text.where(quarter[0].isna(), quarter[0] + first)
+    with warnings.catch_warnings():     # "Could not infer format": a cell that is no date is
+        warnings.simplefilter("ignore", UserWarning)         # said below, by its line
+        try:
+            parsed = pd.to_datetime(text, errors="coerce")
+        except ValueError:          # mixed UTC offsets: each row's local date
+            return pd.to_datetime(text.str.replace(_OFFSET_RE, "", regex=True), errors="coerce")
+        if parsed.isna().any():     # pandas' format is the first row's: ISO with and without times
+            parsed = parsed.fillna(pd.to_datetime(text, format="ISO8601", errors="coerce"))
+        return parsed
+
+
+def _number_hint(value) -> str:
+    """What a number that is no date may be, for the message (never read as one: 45000 is
+    an Excel date or 45,000 seconds after 1970)."""
     try:
-        return pd.to_datetime(text, errors="coerce")
-    except ValueError:          # mixed UTC offsets: each row's local date
-        return pd.to_datetime(text.str.replace(_OFFSET_RE, "", regex=True), errors="coerce")
+        v = abs(float(value))
+    except (TypeError, ValueError):
+        return ""
+    kind = ("Unix time in seconds" if 1e8 <= v < 1e11 else "Unix time in milliseconds"
+            if 1e11 <= v < 1e14 else "an Excel serial date" if 1e4 <= v < 1e5 else None)
+    return f" (a number: {kind}? write it as a date)" if kind else ""
 
 
 def _bad_line(path: Path) -> int | str:
