@@ -537,3 +537,25 @@ def test_a_tilde_in_the_output_is_the_home_folder(tmp_path, monkeypatch):
         bp.batch_predict("gs://b/m.tflite", ["a"], "~/preds")
     assert seen["output"] == str(tmp_path / "home" / "preds")
     assert not (tmp_path / "~").exists()
+
+
+@pytest.mark.xdist_group("ner-bilstm")
+def test_the_direct_runner_downloads_nothing(exported, tmp_path, monkeypatch):
+    """Beam's DirectRunner first tried its Prism runner, downloading the binary from GitHub
+    releases (with no network it fell back to the FnApiRunner): nothing may download."""
+    from apache_beam.runners.portability import prism_runner
+
+    from zoo.batch_predict import batch_predict
+
+    tried = []
+
+    def prism(*args, **kwargs):
+        tried.append(args)
+        raise RuntimeError("Prism was tried")
+
+    monkeypatch.setattr(prism_runner.PrismRunner, "run_pipeline", prism)
+    (tmp_path / "in.txt").write_text("John lives in Paris .\n")
+    export, _ = exported("ner-bilstm", "tflite")
+    batch_predict(str(export), str(tmp_path / "in.txt"), str(tmp_path / "out"))
+    assert not tried
+    assert "Paris" in (tmp_path / "out" / "predictions-00000-00000.jsonl").read_text()

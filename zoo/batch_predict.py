@@ -598,6 +598,11 @@ def batch_predict(model: str, inputs: list[str] | str, output: str, runner: str 
                  *flags[1:]]
     check_beam(runner, flags)
     workers = direct_workers(runner, flags, workers)
+    if direct:
+        # Beam's DirectRunner (2.68 on) first tries its Prism runner, whose binary it
+        # downloads from GitHub releases (nothing may download at run time), and falls back
+        # to the FnApiRunner without network; Beam's advice is to pin the FnApiRunner.
+        flags[0] = "--runner=FnApiRunner"
     if workers > 1 and not any(f.startswith("--default_sdk_harness_log_level") for f in flags):
         flags.append("--default_sdk_harness_log_level=ERROR")   # each worker's INFO notes
     # One run into a folder at a time: a second one emptied the first's output as it ran.
