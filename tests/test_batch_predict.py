@@ -382,7 +382,7 @@ def test_ctrl_c_is_one_line_saying_the_output_is_incomplete(tmp_path, monkeypatc
     def stop(_):
         raise KeyboardInterrupt
 
-    with pytest.raises(KeyboardInterrupt), bp._interruptible(), beam.Pipeline() as p:
+    with pytest.raises(KeyboardInterrupt), bp._interruptible(), beam.Pipeline("FnApiRunner") as p:
         _ = p | beam.Create([1]) | beam.Map(stop)
 
     def interrupted(*args, **kwargs):
