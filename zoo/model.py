@@ -30,18 +30,21 @@ if "tensorflow" not in sys.modules and os.environ.setdefault("TF_CPP_MIN_LOG_LEV
 
     import_tensorflow_quietly()
 
+
+def not_tensorflow(backend: str) -> ZooError:
+    return ZooError(f"Keras is set to the {backend} backend (KERAS_BACKEND or ~/.keras/"
+                    f"keras.json \"backend\"); the zoo's models run on TensorFlow: expected "
+                    f"KERAS_BACKEND=tensorflow set before Keras is imported")
+
+
 try:
     import keras
 except ModuleNotFoundError as e:    # KERAS_BACKEND=jax (or keras.json's) without jax installed
     if e.name not in ("jax", "torch", "openvino"):
         raise
-    raise ZooError(f"Keras is set to the {e.name} backend (KERAS_BACKEND or "
-                   f"~/.keras/keras.json \"backend\"); the zoo's models run on TensorFlow: "
-                   f"expected KERAS_BACKEND=tensorflow") from None
+    raise not_tensorflow(e.name) from None
 if keras.backend.backend() != "tensorflow":     # its layers, losses and exports are TensorFlow's
-    raise ZooError(f"Keras runs on the {keras.backend.backend()} backend (KERAS_BACKEND or "
-                   f"~/.keras/keras.json \"backend\"); the zoo's models run on TensorFlow: "
-                   f"expected KERAS_BACKEND=tensorflow set before Keras is imported")
+    raise not_tensorflow(keras.backend.backend())
 import numpy as np
 import tensorflow as tf
 
@@ -50,7 +53,7 @@ import zoo.layers  # noqa: F401  (registers the shared layers before any load)
 from . import bundle, registry
 from .beam import takes_batches
 from .data import portable_record
-from .errors import BundleError, InputError, ZooError
+from .errors import BundleError, InputError
 from .options import MAX_BATCH_SIZE, check_examples, check_int, check_options
 from .runtime import load_host, plain_paths, run_units, task_method
 from .training import fine_tune
