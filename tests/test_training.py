@@ -82,10 +82,13 @@ def test_cli_fine_tune_card_says_how_to_reproduce_it(tiny_conll, tmp_path):
     assert metrics["rehearsal"]["old_examples"] == old and metrics["rehearsal"]["repeats"] == repeats
     # its last line says where the bundle is, its selection number and how to measure it
     # (it said only where the bundle went)
-    assert done.stdout.splitlines()[-1] == (
-        f"saved fine-tuned ner-bilstm to {out}; f1 {metrics['valid']['f1']:.4f} on the data that "
-        f"chose the epoch ({valid_name}); measure it on data that chose nothing with "
-        f"`zoo evaluate {out} --data FILE`")
+    # (and which epoch, the change from the start, how to use it: test_fine_tune_outcome)
+    assert done.stdout.splitlines()[-1].startswith(
+        f"saved fine-tuned ner-bilstm to {out} (epoch {metrics['kept']['epoch']} of 1); f1 "
+        f"{metrics['valid']['f1']:.4f} on the data that chose the epoch ({valid_name}; 60 of "
+        f"its examples also trained on)")     # --validation is --data here, for speed
+    assert f"measure it on data that chose nothing with `zoo evaluate {out} --data FILE`" in \
+        done.stdout.splitlines()[-1]
     assert metrics["rehearsal"]["data"].startswith("conll-slice/ (sha256 ")
     card = (out / "card.md").read_text()
     assert then in card and f"fine-tuned on `{valid_name}` with the train split of " \

@@ -198,12 +198,18 @@ def fine_tuned_line(entry, metrics: dict) -> list[str]:
     'Fine-tuned from `m` on `my/train.conll`: the line above describes `m`.'
     >>> fine_tuned_line(e, {"fine_tuned_on": "d/train.txt"})
     []
+    >>> fine_tuned_line(e, {"fine_tuned_on": "d/train.txt", "split": "dev.conll",
+    ...                     "kept": {"why": "keeping epoch 2 of 3"}})[0]
+    'Chosen on `dev.conll` against the model it started from (epoch 0): keeping epoch 2 of 3.'
     """
-    tuned = metrics.get("fine_tuned_on")
+    tuned, kept = metrics.get("fine_tuned_on"), metrics.get("kept", {}).get("why")
+    # which epoch the bundle is, scored against the model it started from (epoch 0)
+    kept = [f"Chosen on `{metrics.get('split')}` against the model it started from (epoch "
+            f"0): {kept}.", ""] if kept else []
     if tuned in (None, f"{entry.default_data}/{entry.train_file}"):
-        return []
+        return kept
     return [f"Fine-tuned from `{entry.name}` on `{tuned}`: the line above describes "
-            f"`{entry.name}`.", ""]
+            f"`{entry.name}`.", "", *kept]
 
 
 def labels_note(change: dict | None, labels: list | None) -> list[str]:

@@ -798,13 +798,23 @@ def run(argv: list[str]) -> int:
                                           **overrides)
         if distribute.is_chief():
             # its selection number and where a measurement comes from, as zoo train ends
-            # (it said only where the bundle went)
+            # (it said only where the bundle went), and, from the epoch-0 score, whether the
+            # fine-tune helped, and what to run next
             headline = m.entry.module("evaluate").HEADLINE
             score, valid = m.metrics["valid"].get(headline), m.metrics["valid"]["data"]
-            print(f"saved fine-tuned {m.entry.name} to {args.out}; {headline} "
-                  f"{'n/a' if score is None else f'{score:.4f}'} on the data that chose the "
-                  f"epoch ({valid}); measure it on data that chose nothing with "
-                  f"`zoo evaluate {args.out} --data FILE`")
+            kept = m.metrics["kept"]
+            if kept.get("also_trained_on"):
+                valid += f"; {kept['also_trained_on']} of its examples also trained on"
+            start, after = kept[f"start_val_{headline}"], kept[f"val_{headline}"]
+            change = ("" if start is None or after is None or after != after else
+                      f"; the fine-tune took val_{headline} from {start:.4f} to {after:.4f} "
+                      f"({after - start:+.4f})" if kept["epoch"] else
+                      "; no epoch beat the model it started from, whose weights it keeps")
+            print(f"saved fine-tuned {m.entry.name} to {args.out} (epoch {kept['epoch']} of "
+                  f"{kept['of']}); {headline} {'n/a' if score is None else f'{score:.4f}'} on "
+                  f"the data that chose the epoch ({valid}){change}. Next: measure it on data "
+                  f"that chose nothing with `zoo evaluate {args.out} --data FILE`; use it with "
+                  f"`zoo predict {args.out} INPUT`")
     elif args.command == "evaluate":
         m = zoo.load(args.name)
         with working(f"zoo evaluate {args.name}"):

@@ -785,7 +785,9 @@ def fine_tune(zm, data, validation=None, epochs: int = 3, out=None,
     repeated to make up `new_share` of the mix (see `rehearsal_mix`). Validation is on
     `validation` or else on a tenth of the new data held out from training (zoo.data.
     holdout); under HOLDOUT_MIN examples there is too little to hold out, and the epoch
-    is chosen on the training data itself, with a warning and a note in the card.
+    is chosen on the training data itself, with a warning and a note in the card. The model
+    fine-tuned from is scored there first, as epoch 0: where no epoch beats it, its weights
+    are kept (metrics.json's "kept" says which epoch and why; kept_over_start).
 
     The new bundle's recipe is the loaded model's command followed by `command` (how this
     fine-tune was run), so a card of a fine-tuned model still says how to reproduce it.
@@ -825,8 +827,16 @@ def fine_tune(zm, data, validation=None, epochs: int = 3, out=None,
     new_ex = examples(data, "data")
     named = isinstance(validation, (str, Path))
     valid_ex = None if validation is None else examples(validation, "validation")
+    shared = 0                  # validation examples also trained on
     if valid_ex:
         valid_what = dataset_name(validation) if named else f"{len(valid_ex)} examples given"
+        # --validation the same file as --data (or sharing examples with it) chose the epoch
+        # on what it trained on, and its number read as a validation one
+        if shared := trained_on(new_ex, valid_ex, data_mod.EXAMPLE_KEYS):
+            log.warning("fine_tune: %d of the %d validation examples are also in the "
+                        "fine-tuning data: the epoch is chosen, and scored, partly on what it "
+                        "trained on; give validation data it does not train on",
+                        shared, len(valid_ex))
     elif len(new_ex) >= HOLDOUT_MIN:
         n = len(new_ex)
         new_ex, valid_ex = holdout(new_ex)
@@ -842,6 +852,8 @@ def fine_tune(zm, data, validation=None, epochs: int = 3, out=None,
     label_change = new_labels(prep.get("labels"), data_mod.labels_of(new_ex), labels, replace_labels)
     if label_change and label_change["how"] == "merged" and rehearse is None:
         rehearse = default_rehearsal(entry, label_change)
+    elif not label_change and rehearse is None:
+        unlearnt_note(prep.get("labels"), data_mod.labels_of(new_ex))
     rehearsal = rehearsal_mix(entry, new_ex, rehearse, new_share) if rehearse else None
     train_ex = rehearsal.pop("examples") if rehearsal else new_ex
     # An epoch is one pass over the user's data (or the rehearsal mix) unless they say
@@ -894,12 +906,39 @@ def fine_tune(zm, data, validation=None, epochs: int = 3, out=None,
     with (bundle.writing(out, Path(out) / "train" / ".lock") if out and distribute.is_chief()
           else contextlib.nullcontext()):
         work = Path(out) / "train" if out else Path(tempfile.mkdtemp(prefix=TEMP_PREFIX))
+        # Epoch 0: the model fine-tuned from (its grown rows and new layers in place), scored
+        # as every epoch is, so the user sees whether fine-tuning helped; where no epoch
+        # beats it, its weights are the ones kept (Keras's restore_best_weights knows only
+        # trained epochs, and the bundle was the best of several worse ones, unsaid).
+        # Early stopping does not count it: a run trains the epochs it trained before.
+        evaluator = entry.module("evaluate")
+        scores = zm.evaluate(valid_ex, **evaluator.EPOCH_OPTIONS)
+        start = scores[evaluator.HEADLINE]
+        start = float("nan") if start is None else float(start)
+        # an epoch chosen on 3 sentences is a coin toss (a series of hundreds of forecasts
+        # is one example, and its evaluator gives the headline's standard error instead)
+        if validation is not None and len(valid_ex) < HOLDOUT_MIN and \
+                f"{evaluator.HEADLINE}_se" not in scores:
+            log.warning("fine_tune: only %d validation examples: the epoch chosen on them, and "
+                        "the change from the model fine-tuned from, are mostly noise; give at "
+                        "least %d (a few hundred to trust the number)", len(valid_ex), HOLDOUT_MIN)
+        print(f"  epoch 0 (the model fine-tuned from): val_{evaluator.HEADLINE}={start:.4f}",
+              flush=True)
+        start_weights = zm.keras_model.get_weights()
         try:
-            history = fit(zm, train_ex, valid_ex, work, callbacks, **parts["fit"])["history"]
+            state = fit(zm, train_ex, valid_ex, work, callbacks, **parts["fit"])
         except BaseException:
             if not out:     # nowhere to resume to: a failed run leaves nothing in /tmp either
                 remove(work)
             raise
+        history, kept = state["history"], kept_over_start(state, start, evaluator)
+        if shared:      # in metrics.json, the card and the summary beside the choice
+            kept.update(also_trained_on=shared, why=f"{kept['why']} (on validation data of which "
+                        f"{shared} of {len(valid_ex)} examples were also trained on)")
+        if kept["epoch"] == 0:
+            zm.keras_model.set_weights(start_weights)
+        del start_weights
+        print(f"fine_tune: {kept['why']}", flush=True)
         if distribute.distributed():      # ordinary variables from here on (zoo.distribute)
             zm = type(zm)(entry, distribute.plain_copy(zm.keras_model), prep, hparams=hp)
         zm.history = history
@@ -917,6 +956,7 @@ def fine_tune(zm, data, validation=None, epochs: int = 3, out=None,
                          {"labels": parent["labels"]} if parent.get("labels") else {}),
                       "distribution": distribute.describe(parts["fit"].get("batch_size", 32)),
                       "split": valid_what,
+                      "kept": kept,
                       "valid": {**zm.evaluate(valid_ex), "data": valid_what},
                       "splits": {"valid": {"data": valid_what, "selection": True,
                                            "chose": "the epoch"},
@@ -929,6 +969,74 @@ def fine_tune(zm, data, validation=None, epochs: int = 3, out=None,
         else:
             remove(work)            # nowhere to resume to: no checkpoints left behind in /tmp
         return zm
+
+
+def trained_on(train: list, valid: list, keys) -> int:
+    """How many of the `valid` examples are also in `train`, compared by the task's
+    EXAMPLE_KEYS (not what a reader adds beside them, e.g. NER's document id).
+
+    >>> trained_on([{"tokens": ["a"], "doc": 1}], [{"tokens": ["a"], "doc": 2}, {"tokens": ["b"]}],
+    ...            ["tokens"])
+    1
+    """
+    seen = {digest([e.get(k) for k in keys]) for e in train}
+    return sum(digest([e.get(k) for k in keys]) in seen for e in valid)
+
+
+def kept_over_start(state: dict, start: float, evaluator) -> dict:
+    """Which weights a fine-tune keeps: epoch 0, the model fine-tuned from, where `start`,
+    its score, is better than every epoch's; else the best epoch (fit's state; a tie too:
+    the score cannot tell them apart, and the epoch has learnt the new data's words and
+    labels). metrics.json's "kept": the epoch, its score, the start's, and why.
+
+    >>> ev = type("Ev", (), {"HEADLINE": "f1", "GREATER_IS_BETTER": True})
+    >>> kept_over_start({"best": 0.5, "best_epoch": 2, "history": [{}] * 3}, 0.4, ev)["why"]
+    'keeping epoch 2 of 3: val_f1 0.4000 before fine-tuning (epoch 0), 0.5000 after (+0.1000)'
+    >>> kept_over_start({"best": 0.4, "best_epoch": 1, "history": [{}] * 3}, 0.4, ev)["epoch"]
+    1
+    >>> kept_over_start({"best": 0.3, "best_epoch": 1, "history": [{}] * 3}, 0.4, ev)["why"]
+    'no epoch of 3 improved on the model fine-tuned from (val_f1 0.4000 at epoch 0; the best epoch, 1, 0.3000): the bundle keeps the weights it started from; try a lower --learning-rate, or more data'
+    """
+    head, up = evaluator.HEADLINE, evaluator.GREATER_IS_BETTER
+    best, epoch, done = state.get("best"), state.get("best_epoch"), len(state["history"])
+    scored = best is not None and best == best
+    beats = scored and (start != start or (best >= start if up else best <= start))
+    kept = {"epoch": epoch if beats else 0, "of": done, f"val_{head}": best if beats else start,
+            f"start_val_{head}": start if start == start else None}
+    if beats:
+        kept["why"] = (f"keeping epoch {epoch} of {done}: val_{head} {start:.4f} before "
+                       f"fine-tuning (epoch 0), {best:.4f} after ({best - start:+.4f})"
+                       if start == start else f"keeping epoch {epoch} of {done} (the model "
+                       f"fine-tuned from scored no number on the validation data)")
+    elif start != start:        # nothing scored a number: fit kept the last epoch, and said so
+        kept.update({"epoch": done, f"val_{head}": None, "why": (
+            f"neither the model fine-tuned from nor any epoch scored a number on the "
+            f"validation data; keeping epoch {done}")})
+    else:
+        kept["why"] = (f"no epoch of {done} improved on the model fine-tuned from (val_{head} "
+                       f"{start:.4f} at epoch 0; the best epoch, " +
+                       (f"{epoch}, {best:.4f}" if scored else "none scored a number") +
+                       "): the bundle keeps the weights it started from; try a lower "
+                       "--learning-rate, or more data")
+    return kept
+
+
+def unlearnt_note(old: list | None, data: list | None) -> None:
+    """A fine-tune whose data never tags some of the model's types (WikiANN has no MISC)
+    teaches it that they are "O": said once, with --rehearse, which keeps them. (A label set
+    that grows rehearses by default: default_rehearsal.) By type: B-ORG without I-ORG is
+    only data without a long name.
+
+    >>> unlearnt_note(["O", "B-MISC", "B-ORG", "I-MISC", "I-ORG"], ["O", "B-ORG"])
+    fine_tune: the new data never tags MISC: the model will unlearn it (--rehearse mixes its own training data in to keep it)
+    """
+    kind = lambda tag: tag.split("-", 1)[-1]        # noqa: E731 (B-MISC, I-MISC: MISC)
+    seen = {kind(t) for t in data or []}
+    missing = list(dict.fromkeys(kind(t) for t in old or [] if t != "O" and kind(t) not in seen))
+    if data is not None and missing:
+        them = "them" if len(missing) > 1 else "it"
+        print(f"fine_tune: the new data never tags {', '.join(missing)}: the model will unlearn "
+              f"{them} (--rehearse mixes its own training data in to keep {them})")
 
 
 def check_kept_preprocessor(zm, overrides: dict, data_mod) -> None:

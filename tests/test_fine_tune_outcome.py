@@ -1,0 +1,103 @@
+"""What a fine-tune gives the user: the model it started from is scored on their validation
+data as epoch 0, kept where no epoch beats it, and the printed summary, metrics.json and
+card say which epoch the bundle is, the change from the start, and what to run next."""
+import json
+import logging
+
+import keras
+import numpy as np
+import pytest
+
+import zoo
+from zoo.cli import main
+from zoo_pipelines.ner import data
+
+FAST = dict(steps_per_epoch=1, batch_size=8, monitor_gradients=False, jit_compile=False)
+
+
+@pytest.fixture(scope="module")
+def sentences(data_dir):
+    return data.read(data_dir / "conll2003" / "valid.txt")[:40]
+
+
+class _Ruin(keras.callbacks.Callback):
+    """Zeroes every trained weight after each step: every epoch scores worse than the start."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        for w in self.model.trainable_weights:
+            w.assign(np.zeros(w.shape, w.dtype))
+
+
+def test_no_epoch_better_than_the_start_keeps_the_start_and_says_so(sentences, tmp_path, capsys):
+    """Every epoch worse than the model fine-tuned from wrote the best of the worse epochs,
+    unsaid (the start was never scored). Now epoch 0 is scored, kept, and named."""
+    m = zoo.load("ner-bilstm")
+    before = m.keras_model.get_layer("encoder").get_weights()
+    out = tmp_path / "tuned"
+    tuned = m.fine_tune(sentences[:20], validation=sentences[20:], out=out, epochs=2,
+                        callbacks=[_Ruin()], **FAST)
+    said = capsys.readouterr().out
+    assert "  epoch 0 (the model fine-tuned from): val_f1=" in said
+    assert "fine_tune: no epoch of 2 improved on the model fine-tuned from (val_f1 " in said
+    kept = json.loads((out / "metrics.json").read_text())["kept"]
+    assert kept["epoch"] == 0 and kept["of"] == 2 and kept["val_f1"] == kept["start_val_f1"] > 0
+    # the bundle holds the starting weights (not the zeroed epochs) and scores as the start
+    assert tuned.metrics["valid"]["f1"] == pytest.approx(kept["start_val_f1"])
+    for a, b in zip(before, tuned.keras_model.get_layer("encoder").get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert "against the model it started from (epoch 0): no epoch of 2 improved" in \
+        (out / "card.md").read_text()
+
+
+def test_cli_summary_says_the_epoch_the_change_and_the_next_commands(sentences, tmp_path,
+                                                                      capsys):
+    """The last line said where the bundle went and its selection number only: not whether
+    fine-tuning helped, which epoch it is, or how to use it."""
+    train, valid = tmp_path / "train.conll", tmp_path / "dev.conll"
+    for path, part in ((train, sentences[:20]), (valid, sentences[20:])):
+        path.write_text("\n\n".join("\n".join(f"{w} {t}" for w, t in zip(s["tokens"], s["tags"]))
+                                    for s in part) + "\n")
+    out = tmp_path / "tuned"
+    assert main(["fine-tune", "ner-bilstm", "--data", str(train), "--validation", str(valid),
+                 "--out", str(out), "--epochs", "1", "--steps-per-epoch", "1",
+                 "--batch-size", "8", "--hparam", "monitor_gradients=False"]) == 0
+    last = capsys.readouterr().out.splitlines()[-1]
+    kept = json.loads((out / "metrics.json").read_text())["kept"]
+    assert last.startswith(f"saved fine-tuned ner-bilstm to {out} (epoch {kept['epoch']} of 1); f1 ")
+    if kept["epoch"]:
+        assert (f"the fine-tune took val_f1 from {kept['start_val_f1']:.4f} to "
+                f"{kept['val_f1']:.4f} ({kept['val_f1'] - kept['start_val_f1']:+.4f})") in last
+    else:
+        assert "no epoch beat the model it started from, whose weights it keeps" in last
+    assert last.endswith(f"Next: measure it on data that chose nothing with `zoo evaluate {out} "
+                         f"--data FILE`; use it with `zoo predict {out} INPUT`")
+
+
+def test_a_tiny_validation_set_is_told_the_choice_is_noise(sentences, caplog, capsys):
+    with caplog.at_level(logging.WARNING):
+        zoo.load("ner-bilstm").fine_tune(sentences[:20], validation=sentences[20:23], epochs=1,
+                                         **FAST)
+    assert "only 3 validation examples: the epoch chosen on them, and the change from the " \
+           "model fine-tuned from, are mostly noise" in caplog.text
+
+
+def test_data_that_never_tags_a_type_is_told_it_will_be_unlearnt(sentences, capsys):
+    """A WikiANN fine-tune (PER, LOC, ORG; no MISC) taught CoNLL's model MISC is "O", unsaid."""
+    no_misc = [{**s, "tags": [t if "MISC" not in t else "O" for t in s["tags"]]}
+               for s in sentences[:20]]
+    zoo.load("ner-bilstm").fine_tune(no_misc, validation=sentences[20:], epochs=1, **FAST)
+    assert ("fine_tune: the new data never tags MISC: the model will unlearn it (--rehearse "
+            "mixes its own training data in to keep it)") in capsys.readouterr().out
+
+
+def test_validation_that_shares_examples_with_the_data_is_told(sentences, caplog, capsys):
+    """--validation naming the --data file chose the epoch on what it trained on, and its
+    number read as a validation score."""
+    with caplog.at_level(logging.WARNING):
+        tuned = zoo.load("ner-bilstm").fine_tune(sentences[:20], validation=sentences[10:30],
+                                                 epochs=1, **FAST)
+    assert "10 of the 20 validation examples are also in the fine-tuning data" in caplog.text
+    kept = tuned.metrics["kept"]
+    assert kept["also_trained_on"] == 10
+    assert kept["why"].endswith("(on validation data of which 10 of 20 examples were also "
+                                "trained on)")
