@@ -174,3 +174,21 @@ def test_tensorflow_nade_has_the_generic_values_and_gradients():
         results.append([s, *tape.gradient(loss, [c, W, V])])
     for generic, fast in zip(*results):
         np.testing.assert_allclose(fast, generic, rtol=1e-5, atol=1e-5)
+
+
+def test_the_time_step_note_is_said_once(shipped, caplog):
+    """A fine-tune on data without a time step logged "the data does not say its time step"
+    at every epoch's validation."""
+    import logging
+
+    from zoo_pipelines.music import evaluate as E
+
+    E._SAID.clear()
+    m = shipped("music-lstm")
+    roll = np.zeros((16, 88), np.float32)
+    roll[::2, 39] = roll[1::2, 43] = 1                  # C4 and E4 in turn
+    piece = [{"roll": roll}]                            # no steps_per_quarter
+    with caplog.at_level(logging.INFO):
+        m.evaluate(piece)
+        m.evaluate(piece)
+    assert sum("does not say its time step" in r.message for r in caplog.records) == 1

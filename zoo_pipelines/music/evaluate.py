@@ -68,10 +68,14 @@ def _roll(host: Host, i: int, roll) -> np.ndarray:
     return roll
 
 
+_SAID: dict = {}
+
+
 def evaluate(zoo_model, examples: list[dict], batch_size: int = 16, pad_to: int = 64) -> dict:
     """Whole sequences, teacher-forced, in batches of similar length (padding ignored)."""
     prep = zoo_model.preprocessor
-    if any(not e.get("steps_per_quarter") for e in examples):
+    if any(not e.get("steps_per_quarter") for e in examples) and not _SAID.get("step"):
+        _SAID["step"] = True        # once: a fine-tune said it again at every epoch
         log.info("the data does not say its time step; scoring at the bundle's own: "
                  "steps_per_quarter=%d", prep["steps_per_quarter"])
     host = Host(zoo_model.host_config())
