@@ -934,3 +934,30 @@ def test_a_generation_past_request_timeout_stops_and_frees_the_model_thread(monk
     with pytest.raises(cancel.Cancelled):
         with cancel.deadline(time.monotonic() - 1):
             cancel.check()
+
+
+def test_a_fine_tuned_bundle_is_described_as_one(monkeypatch, tmp_path):
+    """The web page and metadata gave a fine-tune the registered model's summary (a
+    WikiANN fine-tune read as CoNLL-2003's tagger)."""
+    import shutil
+
+    from fastapi.testclient import TestClient
+
+    import zoo.serve
+
+    mine = tmp_path / "mine"
+    shutil.copytree(zoo.bundle.resolve("ner-bilstm"), mine)
+    metrics = json.loads((mine / "metrics.json").read_text())
+    (mine / "metrics.json").write_text(json.dumps({**metrics, "fine_tuned_on": "wiki/train.conll"}))
+    zoo.bundle.write_manifest(mine, "ner-bilstm")
+    model = SlowModel()
+    model.metrics = json.loads((mine / "metrics.json").read_text())
+
+    def load(s, max_batch, max_wait_ms, metrics):
+        s.model, s.batcher = model, Batcher(model.predict, max_batch, max_wait_ms)
+
+    monkeypatch.setattr(zoo.serve, "load", load)
+    with TestClient(zoo.serve.create_app([f"mine={mine}", "ner-bilstm"])) as client:
+        summaries = {m["name"]: m["summary"] for m in client.get("/v1/models").json()["models"]}
+    assert summaries["mine"].endswith("(fine-tuned from `ner-bilstm` on `wiki/train.conll`)")
+    assert "fine-tuned" not in summaries["ner-bilstm"]

@@ -186,6 +186,24 @@ def other_data_note(entry, metrics: dict, labels: list | None = None) -> list[st
             *labels_note(metrics.get("labels"), labels)]
 
 
+def fine_tuned_from(entry, metrics: dict) -> str | None:
+    """"fine-tuned from `NAME` on `DATA`" for a bundle fine-tuned on other data than the
+    registered recipe's, else None (the card's line, the server's model summary).
+
+    >>> from zoo.registry import Entry
+    >>> e = Entry(name="m", task="t", package="p", summary="", default_data="d",
+    ...           train_file="train.txt", valid_file="valid.txt")
+    >>> fine_tuned_from(e, {"fine_tuned_on": "my/train.conll"})
+    'fine-tuned from `m` on `my/train.conll`'
+    >>> fine_tuned_from(e, {"fine_tuned_on": "d/train.txt"}) is None
+    True
+    """
+    tuned = metrics.get("fine_tuned_on")
+    if tuned in (None, f"{entry.default_data}/{entry.train_file}"):
+        return None
+    return f"fine-tuned from `{entry.name}` on `{tuned}`"
+
+
 def fine_tuned_line(entry, metrics: dict) -> list[str]:
     """Under the summary, which is the registered model's, a fine-tune says what it was
     fine-tuned on: a WikiANN fine-tune's card opened on "CoNLL-2003" and said otherwise
@@ -202,14 +220,13 @@ def fine_tuned_line(entry, metrics: dict) -> list[str]:
     ...                     "kept": {"why": "keeping epoch 2 of 3"}})[0]
     'Chosen on `dev.conll` against the model it started from (epoch 0): keeping epoch 2 of 3.'
     """
-    tuned, kept = metrics.get("fine_tuned_on"), metrics.get("kept", {}).get("why")
+    tuned, kept = fine_tuned_from(entry, metrics), metrics.get("kept", {}).get("why")
     # which epoch the bundle is, scored against the model it started from (epoch 0)
     kept = [f"Chosen on `{metrics.get('split')}` against the model it started from (epoch "
             f"0): {kept}.", ""] if kept else []
-    if tuned in (None, f"{entry.default_data}/{entry.train_file}"):
+    if tuned is None:
         return kept
-    return [f"Fine-tuned from `{entry.name}` on `{tuned}`: the line above describes "
-            f"`{entry.name}`.", "", *kept]
+    return [f"F{tuned[1:]}: the line above describes `{entry.name}`.", "", *kept]
 
 
 def labels_note(change: dict | None, labels: list | None) -> list[str]:

@@ -357,9 +357,18 @@ def create_app(models: list[str], max_batch: int = 32, max_wait_ms: float = 0.0,
                             RETRY_AFTER)
         return s
 
+    def summary(s: Served) -> str:
+        """The registered model's summary, and for a bundle fine-tuned on other data what
+        it was fine-tuned on (the web page described a WikiANN fine-tune as CoNLL's)."""
+        from .card import fine_tuned_from
+
+        tuned = fine_tuned_from(s.entry, getattr(s.model, "metrics", None) or {}) \
+            if s.spec != s.entry.name else None       # the registered bundle is the recipe's
+        return f"{s.entry.summary} ({tuned})" if tuned else s.entry.summary
+
     def describe(s: Served) -> dict:
         out = {"name": s.name, "task": s.entry.task, "backend": s.backend, "spec": s.spec,
-               "summary": s.entry.summary, "state": "AVAILABLE" if s.batcher else
+               "summary": summary(s), "state": "AVAILABLE" if s.batcher else
                ("FAILED" if s.error else "LOADING")}
         if s.error:         # the web page says why, not only that it failed (as /readyz)
             out["error"] = s.error
