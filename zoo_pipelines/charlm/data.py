@@ -98,8 +98,17 @@ def fit_preprocessor(train: list[dict], seq_len: int = 128, min_count: int = 1) 
 
 
 def encode_text(text: str, chars: list[str]) -> np.ndarray:
-    index = {c: i for i, c in enumerate(chars)}
-    return np.fromiter((index.get(c, 0) for c in text), np.int32, len(text))
+    """Each character's id (0 for one not in `chars`). Through a table indexed by code
+    point: a dictionary look-up a character took 20 s for a 100 MB file, every epoch.
+
+    >>> encode_text("abz", ["<unk>", "a", "b"]).tolist()
+    [1, 2, 0]
+    """
+    table = np.zeros(0x110000, np.int32)
+    for i, c in enumerate(chars):
+        if len(c) == 1:         # an entry of several characters never matches one
+            table[ord(c)] = i
+    return table[np.frombuffer(text.encode("utf-32-le", "surrogatepass"), np.uint32)]
 
 
 def make_dataset(passages: list[dict], prep: dict, batch_size: int = 64, shuffle: bool = False,
