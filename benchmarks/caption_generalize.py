@@ -30,6 +30,8 @@ import argparse
 import json
 from pathlib import Path
 
+from zoo.bundle import write_whole
+
 RESULTS = Path(__file__).parent / "results" / "caption_generalize.md"
 # run folder -> what it changes over the shipped command's recipe (30 epochs a run)
 RUNS = {"runs/captioning/soup": "a greedy soup of four 10-epoch continuations of the recipe "
@@ -64,7 +66,7 @@ def cross_style(run: Path) -> dict | None:
     other = [e for e in train if style_of(e) not in own]
     m = E.evaluate(zm, other, compare_beam=None)
     out = {k: m[k] for k in ("bleu4", "nn_bleu4", "exact_match", "nn_exact_match", "images")}
-    store.write_text(json.dumps(out, indent=1))
+    write_whole(store, json.dumps(out, indent=1))     # a cut-short cache: JSONDecodeError
     return out
 
 

@@ -35,6 +35,8 @@ from pathlib import Path
 
 import numpy as np
 
+from zoo.bundle import write_whole
+
 OUT = Path("runs/captioning/neighbour_prefix")
 RESULTS = Path(__file__).parent / "results" / "caption_neighbour_prefix.md"
 RUNS = ("prefix", "control")
@@ -261,7 +263,7 @@ def main(argv=None):
         if any(r["run"] == key for r in results):
             continue
         results.append({**run(name, data, args.epochs, args.learning_rate), "run": key})
-        store.write_text(json.dumps(results, indent=1))
+        write_whole(store, json.dumps(results, indent=1))    # whole: the next run resumes from it
         print(table(results, data), flush=True)
     by_epoch = "\n".join(f"- {r['run']}: " + ", ".join(f"{h['valid_bleu4']:.4f}" for h in r["history"])
                          for r in results)

@@ -38,6 +38,8 @@ from pathlib import Path
 
 import numpy as np
 
+from zoo.bundle import write_whole
+
 RESULTS = Path(__file__).parent / "results" / "caption_retrieval"
 CACHE = Path("runs/captioning/retrieval")
 K_MAX = 16
@@ -129,7 +131,7 @@ def candidates(m, examples: list[dict], train: list[dict], name: str) -> list[di
     for c, v in zip((c for item in out for c in item["cands"]), lp):
         c["log_prob"] = float(v)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(out))
+    write_whole(path, json.dumps(out))      # whole: a cut-short cache was read back next run
     print(f"{name}: {len(rows)} candidates of {len(out)} images in {time.time() - t0:.0f} s",
           flush=True)
     return out

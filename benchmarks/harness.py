@@ -273,6 +273,7 @@ class Bench:
 
 
 # ---- the command line ---------------------------------------------------------------------
+from zoo.bundle import write_whole  # noqa: E402
 from zoo.errors import script  # noqa: E402,F401  every benchmark's `python -m` exit code
 
 
@@ -468,9 +469,10 @@ def run(spec: Spec, argv=None, prog: str | None = None) -> int:
     report["load_end"] = os.getloadavg()
     markdown = render(report)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(markdown, encoding="utf-8")
-    args.out.with_suffix(".json").write_text(json.dumps(report, indent=1, default=str) + "\n",
-                                             encoding="utf-8")
+    # both whole or neither (zoo.bundle.write_whole): a run stopped mid-write left a table
+    # cut short under the results' name, or a new .md beside the old .json
+    write_whole(args.out, markdown, **{args.out.with_suffix(".json").name: json.dumps(
+        report, indent=1, default=str) + "\n"})
     print(markdown)
     print(f"wrote {args.out} and {args.out.with_suffix('.json').name}")
     return 0
@@ -521,7 +523,7 @@ def run_lines(command: str, load: float, machine_note: str = "") -> list[str]:
 
 def write_markdown(path: Path, lines: list[str]) -> Path:
     """Write a report's markdown `lines` to `path` and show them."""
-    path.write_text("\n".join(lines) + "\n")
+    write_whole(path, "\n".join(lines) + "\n")      # whole, or the earlier one as it was
     print("\n".join(lines), f"\nwrote {path}", sep="\n")
     return path
 

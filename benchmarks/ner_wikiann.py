@@ -43,6 +43,7 @@ import re
 import time
 from pathlib import Path
 
+from zoo.bundle import write_whole
 from zoo.data import carve, data_root
 
 OUT = Path("runs/wikiann")
@@ -288,7 +289,7 @@ def main(argv=None):
         if any(r["variant"] == row_name(name, args.base) for r in records):
             continue
         records.append(run(name, files, args.base))
-        store.write_text(json.dumps(records, indent=1))
+        write_whole(store, json.dumps(records, indent=1))    # whole: the next run resumes from it
         print(table(records), flush=True)
         write_results(merged(records))       # after every row: a kill loses no finished one
     rows = merged(records)

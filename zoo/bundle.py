@@ -240,6 +240,7 @@ def replacing(out, what: str = "bundle"):
     # absolute: "." has no name to put a sibling beside; a link to a folder: its folder
     out = Path(os.path.realpath(out) if os.path.islink(out) else os.path.abspath(out))
     staging = out.with_name(f".{out.name}.tmp-{os.getpid()}-{time.monotonic_ns()}")
+    clear_dead_staging(out)
     try:
         staging.mkdir(parents=True)
     except OSError as e:
@@ -251,6 +252,30 @@ def replacing(out, what: str = "bundle"):
         raise write_error(e, out, what, staging) from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def clear_dead_staging(out: Path) -> None:
+    """Remove the staging folders beside `out` of writers that were killed (SIGKILL, a
+    power cut: `replacing` had no chance to): each held a whole bundle, hidden, for good.
+    A folder's name holds its writer's process id; one still running is left alone."""
+    import glob
+
+    for left in out.parent.glob(f".{glob.escape(out.name)}.tmp-*-*"):
+        pid = left.name.rsplit(".tmp-", 1)[1].split("-")[0]
+        if pid.isdigit() and not pid_alive(int(pid)) and left.is_dir() and not left.is_symlink():
+            shutil.rmtree(left, ignore_errors=True)
+
+
+def pid_alive(pid: int) -> bool:
+    if os.name != "posix":      # Windows: os.kill(pid, 0) would end the process
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:             # another user's process (EPERM): alive
+        pass
+    return True
 
 
 def swap_in(staging: Path, path: Path) -> None:
@@ -336,6 +361,7 @@ def write_whole(path: Path, text: str, **more: str) -> None:
     a disk that filled up mid-write left a manifest cut short ("not valid JSON") in place of
     a good one, or a new metrics.json beside the old card."""
     texts = {path: text, **{path.with_name(name): t for name, t in more.items()}}
+    texts.update(manifest_in_step(path.parent, texts))
     tmps = {p: p.with_name(f".{p.name}.tmp-{os.getpid()}") for p in texts}
     try:
         for p, t in texts.items():
@@ -346,6 +372,28 @@ def write_whole(path: Path, text: str, **more: str) -> None:
         for tmp in tmps.values():
             tmp.unlink(missing_ok=True)
         raise
+
+
+def manifest_in_step(directory: Path, texts: dict) -> dict:
+    """{manifest path: its text} with the sha256 of `texts` ({path: new text}) where they
+    are files a bundle's manifest.json in `directory` lists, else {}: renamed with them
+    (last), the bundle loads between the files and write_manifest. `zoo compare` (or
+    any write_card) stopped there (Ctrl-C, kill) left a new card under the old manifest,
+    "changed or corrupted", and the same command could no longer load it to finish."""
+    mpath = directory / "manifest.json"
+    if mpath in texts or not mpath.is_file():
+        return {}
+    try:
+        manifest = read_json(mpath, MAX_MANIFEST_BYTES)
+    except BundleError:
+        return {}
+    files = manifest.get("files") if isinstance(manifest, dict) else None
+    listed = [p for p in texts if isinstance(files, dict) and p.name in files]
+    if not listed or "format_version" not in manifest:   # not a bundle's (batch-predict's)
+        return {}
+    for p in listed:
+        files[p.name] = hashlib.sha256(texts[p].encode("utf-8")).hexdigest()
+    return {mpath: json.dumps(manifest, indent=2) + "\n"}
 
 
 def set_preprocessor_fields(directory: Path, **fields) -> None:

@@ -29,6 +29,7 @@ import re
 import shlex
 import signal
 import sys
+import threading
 import warnings
 from pathlib import Path
 
@@ -987,20 +988,26 @@ def main(argv: list[str] | None = None) -> int:
     # or torch for the user's own work ("No module named 'jax'") is not its concern.
     os.environ["KERAS_BACKEND"] = "tensorflow"
     formatwarning = warnings.formatwarning
+    # signal handlers belong to the main thread (main() run in another: ValueError)
+    on_sigterm = argv[:1] != ["serve"] and threading.current_thread() is threading.main_thread()
+    sigterm = signal.getsignal(signal.SIGTERM) if on_sigterm else None
     # A zoo warning (an input cut to the model's length, missing prices carried forward)
     # reads as one line, as an error does, not as Python's file:line and source line.
     warnings.formatwarning = lambda message, *args, **kwargs: f"warning: {message}\n"
     try:
+        if on_sigterm:                  # serve stops on SIGTERM its own way (zoo.serve)
+            # SIGTERM (kill, a scheduler's stop) ended a command with no word and without
+            # its clean-up: training now stops as Ctrl-C does, saying the same command
+            # resumes it, and export / compare remove what they had staged (a
+            # half-checked export was left in a hidden folder beside --out). Set before
+            # TensorFlow's import, which takes seconds.
+            signal.signal(signal.SIGTERM, _interrupt)
         if "--verbose" in argv:
             argv.remove("--verbose")
         elif argv[:1] not in (["list"], ["info"], ["pull"]) and "-h" not in argv \
                 and "--help" not in argv and not exports_only:
             os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
             import_tensorflow_quietly()
-        if argv[:1] in (["train"], ["fine-tune"], ["batch-predict"]):
-            # SIGTERM (kill, a scheduler's stop) ended training (and batch-predict) with no
-            # word: it now stops as Ctrl-C does, saying the same command resumes it
-            signal.signal(signal.SIGTERM, _interrupt)
         return run(argv)
     except ZooError as e:
         print(f"error: {e}", file=sys.stderr)
@@ -1034,6 +1041,8 @@ def main(argv: list[str] | None = None) -> int:
               else "zoo batch-predict: interrupted; the --output folder is incomplete (its "
                    "manifest.json says \"complete\": false); re-run the same command to "
                    "predict again" if argv[:1] == ["batch-predict"]
+              else "zoo export: interrupted; --out is as it was (an export is moved there "
+                   "only once written and checked)" if argv[:1] == ["export"]
               else f"zoo {argv[0]}: interrupted" if argv else "zoo: interrupted",
               file=sys.stderr)
         # TensorFlow logs an ERROR block for each tensor an interrupted trace left unused
@@ -1042,6 +1051,8 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     finally:
         warnings.formatwarning = formatwarning
+        if on_sigterm and sigterm is not None:      # main() called in a program: as it was
+            signal.signal(signal.SIGTERM, sigterm)
 
 
 if __name__ == "__main__":

@@ -106,21 +106,38 @@ def describe_os_error(e: OSError) -> str:
 
 def script(main, prog: str) -> int:
     """`python -m PROG`'s exit code for a script's `main()` (the benchmarks', the
-    pipelines' recipe steps): a wrong invocation found on the way (an unknown model, a
-    bundle folder that is not there, --steps 0, a peer such as PyTorch not installed, a
-    results file that cannot be written) is one line and exit status 2, as `zoo` prints it
-    (zoo/cli.py), not a traceback through the script.
+    pipelines' recipe steps, zoo.soup): a wrong invocation found on the way (an unknown
+    model, a bundle folder that is not there, --steps 0, a peer such as PyTorch not
+    installed, a results file that cannot be written) is one line and exit status 2, as
+    `zoo` prints it (zoo/cli.py), not a traceback through the script. Ctrl-C and SIGTERM
+    are one line and status 130 (they were a traceback, and no word at all); a script says
+    where its output stands by raising KeyboardInterrupt("...") from its own.
 
     >>> def main():
     ...     raise ZooError("unknown model 'nerr'")
     >>> script(main, "benchmarks.x")
     2
+    >>> def main():
+    ...     raise KeyboardInterrupt("the results files are as they were")
+    >>> script(main, "benchmarks.x")
+    130
     """
+    import signal
+    import threading
+
     from .runtime import missing_package
 
+    # SIGTERM (kill, a scheduler's stop) as Ctrl-C, so the script's clean-up runs
+    # (handlers belong to the main thread; main() called from another keeps its own)
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _interrupt) if main_thread else None
     try:
         code = main()
         return code if isinstance(code, int) else 0
+    except KeyboardInterrupt as e:
+        where = f"; {e.args[0]}" if e.args else ""
+        print(f"python -m {prog}: interrupted{where}", file=sys.stderr)
+        return 130
     except ZooError as e:
         message = str(e)
     except ModuleNotFoundError as e:
@@ -130,5 +147,12 @@ def script(main, prog: str) -> int:
         message = str(error)
     except OSError as e:
         message = describe_os_error(e)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     print(f"error: {message}", file=sys.stderr)
     return 2
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt

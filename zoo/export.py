@@ -20,6 +20,7 @@ function's name, the SavedModel's assets/zoo.json.
 from __future__ import annotations
 
 import functools
+import glob
 import json
 import logging
 import os
@@ -294,6 +295,22 @@ def _staging_folder(path: Path, overwrite: bool) -> Path:
     return staging
 
 
+def clear_staged(path: Path) -> None:
+    """Clear what exports to `path` killed (SIGKILL, a power cut) left beside it: their
+    staging folders (`_beside`, a whole unchecked model each) are removed, and an earlier
+    export swap_in had moved aside goes back to `path` if nothing took its place. Hidden,
+    they were never taken for the export, but every kill left one for good. Only under
+    `path`'s lock (zoo.bundle.writing): no other export to `path` is running."""
+    for tag in ("old", "tmp"):
+        for left in sorted(path.parent.glob(f".{glob.escape(path.name)}.{tag}-*")):
+            if tag == "old" and not (path.exists() or path.is_symlink()):
+                os.rename(left, path)
+            elif left.is_dir() and not left.is_symlink():
+                shutil.rmtree(left, ignore_errors=True)
+            else:
+                left.unlink(missing_ok=True)
+
+
 def _beside(path: Path, tag: str) -> Path:
     return path.with_name(f".{path.name}.{tag}-{uuid.uuid4().hex[:8]}")
 
@@ -402,6 +419,7 @@ def export(zm, path: Path, quantize: str | None = None, overwrite: bool = False,
     # one writer at a time: two exports to one file at once left a model whose sidecar
     # records the other's sha256 (not loadable), and both said "exported"
     with writing(path, lock_file(path, "export")):
+        clear_staged(path)
         try:
             return _write(zm, path, quantize, overwrite, min_agreement)
         except (OSError, tf.errors.OpError) as e:

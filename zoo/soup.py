@@ -119,6 +119,9 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     try:
         print(f"wrote {soup(args.bundles, args.out).entry.name} soup to {args.out}")
+    except KeyboardInterrupt:       # (and SIGTERM: zoo.errors.script) was a traceback
+        raise KeyboardInterrupt(f"{args.out} is as it was (the soup is moved there only once "
+                                f"written whole)") from None
     except ZooError as e:           # unknown or tampered bundle, what cannot be averaged
         sys.exit(f"error: {e}")
     except OSError as e:            # OUT cannot be written (permissions, a full disk)
@@ -127,4 +130,6 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from .errors import script
+
+    sys.exit(script(main, "zoo.soup"))

@@ -33,7 +33,9 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -43,6 +45,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from zoo.bundle import write_whole
 from zoo.errors import InputError, script
 
 from .audio import read_audio, resample
@@ -178,8 +181,6 @@ def synthesize(out: str | Path, speakers=tuple(VOICES), n_variants: int = 10,
                strings_per_variant: int = 4, seed: int = 0) -> dict:
     """Write recordings/, strings/transcripts.csv and recipe.json under `out`; returns the
     recipe. Speakers whose engine is missing are an error (see INSTALL)."""
-    import soundfile as sf
-
     out = Path(out)
     unknown = [s for s in speakers if s not in VOICES and s not in EVALUATION_VOICES]
     if unknown:
@@ -188,6 +189,18 @@ def synthesize(out: str | Path, speakers=tuple(VOICES), n_variants: int = 10,
     engines = sorted({voice(s)[0] for s in speakers})
     for e in engines:
         require(e)
+    # recipe.json says the folder is whole (run() skips the synthesis when it names the same
+    # command): an earlier run's stayed while this one, killed midway, wrote over its files,
+    # and re-running the earlier command took the mixed folder as finished. It goes first,
+    # and is written last.
+    (out / "recipe.json").unlink(missing_ok=True)
+    # and so do the voices an earlier run wrote there (a killed run's, another command's:
+    # `mix` and `data.read` took every WAV in recordings/ as part of this recipe)
+    for old in [*out.glob("recordings/*.wav"), *out.glob("strings/*.wav"),
+                *out.glob("*/.*.wav.tmp")]:
+        stem = old.name.removeprefix(".").removesuffix(".tmp").removesuffix(".wav")
+        if set(stem.split("_")) & {*VOICES, *EVALUATION_VOICES}:      # not a user's file
+            old.unlink()
     (out / "recordings").mkdir(parents=True, exist_ok=True)
     (out / "strings").mkdir(parents=True, exist_ok=True)
     rows = []
@@ -202,14 +215,15 @@ def synthesize(out: str | Path, speakers=tuple(VOICES), n_variants: int = 10,
                 waves = _engine_waves(speaker, v, texts, Path(tmp))
                 take = FIRST_TAKE + k
                 for d, path in enumerate(waves[:10]):
-                    sf.write(out / "recordings" / f"{d}_{speaker}_{take}.wav", to_8k(path, v.tract),
-                             RATE, subtype="PCM_16")
+                    name = f"recordings/{d}_{speaker}_{take}.wav"
+                    write_wav(out / name, to_8k(path, v.tract))
                 for j, (text, path) in enumerate(zip(strings, waves[10:])):
                     name = f"strings/{speaker}_{take}_{j}.wav"
-                    sf.write(out / name, to_8k(path, v.tract), RATE, subtype="PCM_16")
+                    write_wav(out / name, to_8k(path, v.tract))
                     rows.append((name.split("/")[1], text, speaker))
-    with open(out / "strings" / "transcripts.csv", "w", newline="") as f:
-        csv.writer(f).writerows([("path", "text", "speaker"), *rows])
+    table = io.StringIO(newline="")
+    csv.writer(table, lineterminator="\n").writerows([("path", "text", "speaker"), *rows])
+    write_whole(out / "strings" / "transcripts.csv", table.getvalue())
     recipe = {"engines": {e: version(e) for e in engines}, "sample_rate": RATE, "seed": seed,
               "voices": {s: dict(zip(("engine", "voice", "person", "controls"), voice(s)))
                          for s in speakers},
@@ -218,8 +232,23 @@ def synthesize(out: str | Path, speakers=tuple(VOICES), n_variants: int = 10,
                            for i, s in enumerate(speakers)},
               "strings_per_variant": strings_per_variant,
               "command": command(out, speakers, n_variants, strings_per_variant, seed)}
-    (out / "recipe.json").write_text(json.dumps(recipe, indent=1) + "\n")
+    write_whole(out / "recipe.json", json.dumps(recipe, indent=1) + "\n")
     return recipe
+
+
+def write_wav(path: Path, wave: np.ndarray) -> None:
+    """`wave` as 16-bit PCM at RATE, written beside `path` and renamed over it: a run killed
+    mid-write left a WAV cut short under its final name, read by `data.read` as a
+    recording. A name starting with '.' and not ending in .wav: no reader takes it."""
+    import soundfile as sf
+
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        sf.write(tmp, wave, RATE, subtype="PCM_16", format="WAV")
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def command(out, speakers, n_variants, strings_per_variant, seed) -> str:
@@ -249,10 +278,11 @@ def mix(synth_dir: str | Path, fsdd: str | Path, out: str | Path, drop_speaker: 
             link.symlink_to(Path(e["audio"]).resolve())
     rows = [r for r in csv.DictReader(open(Path(synth_dir) / "strings" / "transcripts.csv"))
             if trainable(r["speaker"])]
-    with open(Path(out) / TRAIN_EXTRA, "w", newline="") as f:
-        csv.writer(f).writerows([("path", "text", "speaker"), *[
-            (str((Path(synth_dir) / "strings" / r["path"]).resolve()), r["text"], r["speaker"])
-            for r in rows]])
+    table = io.StringIO(newline="")     # whole or not at all: training reads it (write_whole)
+    csv.writer(table, lineterminator="\n").writerows([("path", "text", "speaker"), *[
+        (str((Path(synth_dir) / "strings" / r["path"]).resolve()), r["text"], r["speaker"])
+        for r in rows]])
+    write_whole(Path(out) / TRAIN_EXTRA, table.getvalue())
     return len(synth) + len(rows)
 
 
@@ -373,7 +403,13 @@ def main(argv=None):
         ap.error("--card writes --score's table into the scored bundles' cards; expected --score too")
     if args.mix and not args.mix_out:
         ap.error("--mix needs --mix-out")
-    run(args)
+    try:
+        run(args)
+    except KeyboardInterrupt:   # (and SIGTERM: zoo.errors.script) where the folder stands
+        where = (f"the voices in {args.out} are whole (recipe.json) and are not written "
+                 f"again" if (Path(args.out) / "recipe.json").is_file() else
+                 f"{args.out} is unfinished, with no recipe.json; it is written again")
+        raise KeyboardInterrupt(f"re-run the same command ({where})") from None
 
 
 def run(args) -> None:
