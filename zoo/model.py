@@ -55,7 +55,7 @@ from .beam import takes_batches
 from .data import portable_record
 from .errors import BundleError, InputError
 from .options import MAX_BATCH_SIZE, check_examples, check_int, check_options
-from .runtime import load_host, plain_paths, run_units, task_method
+from .runtime import PROGRESS_FROM, load_host, plain_paths, run_units, task_method
 from .training import fine_tune
 
 log = logging.getLogger("zoo")
@@ -353,8 +353,18 @@ class ZooModel:
         def call(bucket, batch):
             return numpy_call(self._call, batch)
 
-        return run_units(units, call, self.preprocessor.get("buckets"), batch_size,
-                         stride=self.preprocessor.get("output_stride", 1))
+        # A long call (20,000 sentences: two minutes) showed no sign of life, where Keras's
+        # predict shows a bar; only past PROGRESS_FROM units (see zoo.runtime).
+        with contextlib.ExitStack() as stack:
+            bar = None
+            if len(units) > PROGRESS_FROM:
+                from .monitor import progress
+
+                bar = stack.enter_context(progress(total=len(units), unit="ex",
+                                                   desc=f"{self.entry.name} predict"))
+            return run_units(units, call, self.preprocessor.get("buckets"), batch_size,
+                             stride=self.preprocessor.get("output_stride", 1),
+                             done=bar.update if bar is not None else None)
 
     @pinned
     def functions(self) -> dict:
@@ -413,7 +423,11 @@ class ZooModel:
 
     @pinned
     def predict(self, inputs, batch_size: int = 64, **options) -> list:
-        """Raw inputs in (sentences, token lists, ...), the task's python answers out.
+        """Raw inputs in (sentences, token lists, ...), the task's python answers out:
+        always a list, one answer per input in order; one input alone (a sentence, a
+        series) gives a list of one, as [input] does. The inputs: a list or tuple, a 1-d
+        numpy array or a pandas Series (a DataFrame's column); a generator, an open file
+        or a tf.data.Dataset is refused (list(...) of it: predict reads its inputs whole).
         `options` (e.g. `horizon=5`, `beam=4`) go to the application's host. A host with
         `run(encoded, call)` drives its own loop over `call_function` (autoregressive
         models); otherwise the units run through the whole model in batches."""

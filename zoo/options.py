@@ -424,27 +424,101 @@ def input_file(item, what: str, expected: str = "") -> Path:
     return path
 
 
+def utf8_text(item, what: str):
+    """`item` decoded where it is UTF-8 bytes (what tf.data, a tensor's .numpy() and
+    sockets give), as ner-bilstm read them; anything else as it is. charlm-lstm and
+    summarize-attn refused b"To be" ("got bytes") where ner-bilstm tagged it.
+
+    >>> utf8_text(b"Zo\\xc3\\xab", "input 0"), utf8_text(3, "input 0")
+    ('Zoë', 3)
+    >>> utf8_text(b"\\xff", "input 0")
+    Traceback (most recent call last):
+    zoo.errors.InputError: input 0: bytes are not valid UTF-8 (invalid start byte at byte 0); pass text decoded from its real encoding
+    """
+    if not isinstance(item, (bytes, bytearray)):
+        return item
+    try:
+        return bytes(item).decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise InputError(f"{what}: bytes are not valid UTF-8 ({e.reason} at byte {e.start}); "
+                         f"pass text decoded from its real encoding") from None
+
+
 def as_batch(inputs, single, what: str) -> list:
     """The inputs of a predict() call as a non-empty list: one example (recognised by
-    `single`, a type or tuple of types, or a predicate) becomes a list of one; anything
-    else must already be a non-empty list or tuple. `what` names the examples for the
-    error ("sentences (str) or token lists").
+    `single`, a type or tuple of types, or a predicate) becomes a list of one; a list, a
+    tuple, a 1-d numpy array or a pandas Series (a DataFrame's column) is the examples in
+    order; anything else is refused saying what to pass instead. `what` names the
+    examples for the error ("sentences (str) or token lists").
 
     >>> as_batch("EU rejects German call", str, "sentences")
     ['EU rejects German call']
+    >>> as_batch(np.array(["EU rejects", "German call"]), str, "sentences")
+    ['EU rejects', 'German call']
     >>> as_batch([], str, "sentences")
     Traceback (most recent call last):
     zoo.errors.InputError: predict() needs a non-empty list of sentences; got an empty list
     >>> as_batch(3, str, "sentences")
     Traceback (most recent call last):
     zoo.errors.InputError: predict() needs a non-empty list of sentences; got int
+    >>> as_batch((s for s in ["EU"]), str, "sentences")
+    Traceback (most recent call last):
+    zoo.errors.InputError: predict() needs a non-empty list of sentences; got a generator, which predict() would read whole (and it can be read only once): expected list(...) of it, or a slice of it a call for a long stream
     """
-    is_single = single(inputs) if callable(single) and not isinstance(single, type) \
-        else isinstance(inputs, single)
-    if is_single:
+    def is_single(x) -> bool:
+        return single(x) if callable(single) and not isinstance(single, type) \
+            else isinstance(x, single)
+
+    if is_single(inputs):
         return [inputs]
+    kind = type(inputs).__name__
+    # A numpy array of str (np.array(texts), dtype <U or object) or a pandas Series (a
+    # DataFrame's column) was refused ("got ndarray", "got Series") though its meaning is
+    # a list's; tolist() gives plain str and numbers (no np.str_ in the answers). An
+    # array whose rows are each one input (images stacked [N, H, W, 3], piano rolls
+    # [N, T, 88]) is those rows.
+    if isinstance(inputs, np.ndarray) and inputs.ndim == 1 or \
+            kind == "Series" and callable(getattr(inputs, "tolist", None)):
+        inputs = inputs.tolist()
+    elif isinstance(inputs, np.ndarray) and inputs.ndim > 1 and len(inputs) and \
+            is_single(inputs[0]):
+        inputs = list(inputs)
     if not isinstance(inputs, (list, tuple)):
-        raise InputError(f"predict() needs a non-empty list of {what}; got {type(inputs).__name__}")
+        raise InputError(f"predict() needs a non-empty list of {what}; got {_container(inputs)}")
     if not inputs:
-        raise InputError(f"predict() needs a non-empty list of {what}; got an empty {type(inputs).__name__}")
+        raise InputError(f"predict() needs a non-empty list of {what}; got an empty {kind}")
     return list(inputs)
+
+
+def _container(value) -> str:
+    """What a predict() call was given instead of a list, with what to pass instead: a
+    generator, an open file or a tf.data.Dataset was a bare "got generator"."""
+    kind = type(value).__name__
+    if isinstance(value, np.ndarray):
+        return f"a {value.ndim}-d numpy array of shape {value.shape}; expected a 1-d one or a list"
+    if isinstance(value, Path):      # where a path is one input, it never comes here
+        return (f"a path ({shown(str(value))}); expected the text itself "
+                f"(Path(...).read_text(), or .splitlines() of it for one input a line)")
+    if isinstance(value, (bytes, bytearray)):
+        return f"{kind}; expected str (b.decode('utf-8'))"
+    if kind == "DataFrame":
+        return "a DataFrame; expected one of its columns (df['text']) or a list"
+    if hasattr(value, "as_numpy_iterator"):     # tf.data: iterating it runs a pipeline
+        return (f"a tf.data.Dataset ({kind}); expected a list of its elements: "
+                f"list(ds.as_numpy_iterator()) (a batched one: ds.unbatch() first)")
+    if hasattr(value, "numpy") and hasattr(value, "dtype"):     # a tf.Tensor
+        return (f"a TensorFlow tensor ({kind}); expected a list: t.numpy().tolist() (strings "
+                f"come as UTF-8 bytes)")
+    if hasattr(value, "read"):       # io.StringIO, open(): its text, not the object
+        path = "its path (f.name) or " if isinstance(getattr(value, "name", None), str) else ""
+        return (f"an open file ({kind}); expected {path}its contents: f.read() (text: "
+                f"f.read().splitlines() for one input a line)")
+    if hasattr(value, "__next__"):   # a generator or iterator: list() would use it up
+        return (f"{'a generator' if kind == 'generator' else f'an iterator ({kind})'}, which "
+                f"predict() would read whole (and it can be read only once): expected "
+                f"list(...) of it, or a slice of it a call for a long stream")
+    if isinstance(value, (set, frozenset)):
+        return f"a {kind}, which has no order to match answers to inputs; expected a list"
+    if hasattr(value, "__iter__") and not isinstance(value, (str, bytes, dict)):
+        return f"{kind}; expected a list (list(...) of it)"
+    return kind

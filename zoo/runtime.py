@@ -33,6 +33,11 @@ from .beam import takes_batches
 from .errors import BundleError, InputError, ZooError
 from .options import MAX_BATCH_SIZE, check_int, check_options
 
+# ZooModel.predict's units past which a progress bar shows (run_units' `done`): the callers
+# that predict a chunk at a time under a bar of their own (evaluate, zoo predict,
+# batch-predict's batches of at most MAX_BATCH_SIZE) never show a second one
+PROGRESS_FROM = MAX_BATCH_SIZE
+
 Units = Sequence[dict]           # one dict of numpy arrays per model call; axis 0 = length
 # load(threads=): LiteRT started every thread asked for (10**6 used up the system's
 # processes), and took 0, -1 or 1.5 as a model it "cannot open"
@@ -116,9 +121,11 @@ def pad_to(array: np.ndarray, length: int) -> np.ndarray:
 
 
 def run_units(units: Units, call: Callable[[int | None, dict], dict],
-              buckets: Sequence[int] | None, batch_size: int, stride: int = 1) -> list[dict]:
+              buckets: Sequence[int] | None, batch_size: int, stride: int = 1,
+              done: Callable[[int], object] | None = None) -> list[dict]:
     """Group units by length bucket, pad, batch, run `call(bucket, batch)`, un-pad.
-    A unit's length is the first axis of its first array.
+    A unit's length is the first axis of its first array; `done(n)` (a progress bar's
+    update) is told of each batch's n units.
 
     `call` returns a dict of arrays [batch, length, ...]; each output row is cut back to
     its unit's true length, so callers never see padding. A model that downsamples time
@@ -145,6 +152,8 @@ def run_units(units: Units, call: Callable[[int | None, dict], dict],
             for row, i in enumerate(chunk):
                 results[i] = {k: (v[row, :-(-lengths[i] // stride)] if v.ndim > 1 and v.shape[1] == steps
                                   else v[row]) for k, v in out.items()}
+            if done is not None:
+                done(len(chunk))
     return results  # type: ignore[return-value]
 
 

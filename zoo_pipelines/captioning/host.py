@@ -258,8 +258,12 @@ def load_image(item, size: int, what: str = "input") -> np.ndarray:
 
 
 def _is_image(item) -> bool:
-    """One image rather than a list of them (a PIL image has `getpixel`)."""
-    return isinstance(item, (str, Path, bytes, bytearray, np.ndarray)) or hasattr(item, "getpixel")
+    """One image rather than a list of them (a PIL image has `getpixel`). An array of
+    paths (dtype str) or of images (object, or stacked [N, H, W, C]) is several: it was
+    read as one image ("must be [H, W], ...; got shape (2, 32, 32, 3)")."""
+    if isinstance(item, np.ndarray):
+        return item.dtype.kind not in "USO" and item.ndim <= 3
+    return isinstance(item, (str, Path, bytes, bytearray)) or hasattr(item, "getpixel")
 
 
 @dataclass

@@ -25,7 +25,8 @@ from zoo.cancel import check
 from zoo.decoding import log_softmax
 from zoo.errors import InputError, ZooWarning
 from zoo.data import plain
-from zoo.options import as_batch, check_int, check_number, check_unicode, seeds, shown
+from zoo.options import (as_batch, check_int, check_number, check_unicode, seeds, shown,
+                         utf8_text)
 
 EMPTY_INPUT = ""
 CONTEXT = "\n\n"                # what precedes every text: the start of a passage
@@ -76,7 +77,8 @@ class Host(contract.Host):
         `temperature`, `top_k` (0: all characters), `top_p` (nucleus), `seed` (input i
         draws from seed + i, or from seed[i] given one per input); `echo`
         writes each prompt and its characters to stdout as they are sampled."""
-        inputs = as_batch(inputs, str, "prompts (str)")
+        inputs = [utf8_text(t, f"input {i}") for i, t in
+                  enumerate(as_batch(inputs, (str, bytes), "prompts (str)"))]
         steps = check_int(steps, "steps", 0, MAX_CHARS)
         check_number(temperature, "temperature", 0, MAX_TEMPERATURE)
         if temperature <= 0:

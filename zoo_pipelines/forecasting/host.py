@@ -69,9 +69,28 @@ def is_table(item) -> bool:
     return isinstance(item, (str, Path)) or type(item).__name__ == "DataFrame"
 
 
+def is_closes(item) -> bool:
+    """A pandas Series of closes indexed by date: yfinance's df["Close"], a CSV's
+    df.set_index("date")["close"]."""
+    return type(item).__name__ == "Series" and getattr(item.dtype, "kind", "") in "iuf"
+
+
+def closes_series(i: int, item) -> dict:
+    """The series dict of a Series of closes (is_closes): its index is the dates."""
+    if item.index.dtype.kind in "iuf":      # a RangeIndex: "0 at position 0 is not a date"
+        raise InputError(f"input {i}: a Series of closes numbered 0, 1, ...; expected its dates "
+                         f"as its index (df.set_index('date')['close'])")
+    name = item.name if isinstance(item.name, str) and \
+        item.name.lower() not in ("close", "adj close") else None     # a column, no ticker
+    return {"dates": list(item.index), "close": item.to_numpy(), "name": name}
+
+
 def is_one_input(inputs) -> bool:
-    """A table or a series dict passed alone (not in a list)."""
-    return is_table(inputs) or isinstance(inputs, dict)
+    """A table, a series dict or a Series of closes passed alone (not in a list); a numeric
+    numpy array too, refused as one series without dates (as_batch read it as prices,
+    each one "got float")."""
+    return is_table(inputs) or isinstance(inputs, dict) or is_closes(inputs) or \
+        (isinstance(inputs, np.ndarray) and inputs.dtype != object)
 
 
 # A history's step coarser than a trading day: (name, months per step or None, least days)
@@ -165,8 +184,10 @@ class Host(contract.Host):
                              f"model's horizon); got {horizon!r}")
         horizon = int(horizon)
         items = []
-        for item in as_batch(inputs, is_one_input, "series (dicts), CSV paths or DataFrames"):
-            items.extend(series_from_table(item) if is_table(item) else [item])
+        for item in as_batch(inputs, is_one_input, "series (dicts), CSV paths, DataFrames or "
+                                                   "Series of closes indexed by date"):
+            items.extend(series_from_table(item) if is_table(item) else
+                         [closes_series(len(items), item) if is_closes(item) else item])
         series = [check_series(i, s, self.window + 1) for i, s in enumerate(items)]
         for i, s in enumerate(series):   # pandas (pyarrow) failed on it in decode
             check_unicode(s["name"], f"input {i}: name")

@@ -144,7 +144,10 @@ class Host(contract.Host):
         """`beam`: CTC prefix beam width (0, 1: greedy); `logits`: return each input's
         CTC logits too; `same_speaker`: the inputs are one speaker's recordings, adapt to
         them first (adapted_features)."""
-        inputs = as_batch(inputs, lambda x: isinstance(x, SINGLE_INPUT) or is_rate_pair(x),
+        # an array of paths (dtype str) or of waveforms (object) is several: it was read as
+        # one waveform ("expected a real-valued numeric waveform; got dtype <U48")
+        inputs = as_batch(inputs, lambda x: isinstance(x, SINGLE_INPUT) and not (
+            isinstance(x, np.ndarray) and x.dtype.kind in "USO") or is_rate_pair(x),
                           "audio file paths or waveform arrays")
         beam = check_int(beam, "beam", 0, MAX_BEAM)
         waves = [load_waveform(item, self.rate, what=f"input {i}") for i, item in enumerate(inputs)]

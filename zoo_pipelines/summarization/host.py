@@ -37,7 +37,7 @@ from zoo.beam import batched, beam_search, lcs_f1, minimum_bayes_risk, sample, u
 from zoo.data import SPACES, plain, wide_unicode
 from zoo.errors import InputError, ZooWarning
 from zoo.options import (as_batch, check_int, check_number, check_unicode, input_file, shown,
-                         warn_markup)
+                         utf8_text, warn_markup)
 
 EMPTY_INPUT = ""
 RESERVED = ["[PAD]", "[UNK]", "[BOS]", "[EOS]"]
@@ -282,7 +282,8 @@ class Host(contract.Host):
         draws; 0, the default, returns the beam's summary; docs/models/summarize-attn.md,
         "Minimum Bayes risk decoding", has its measurements). A string is the document; a
         pathlib.Path is read as a UTF-8 text file."""
-        inputs = as_batch(inputs, (str, Path), "documents (strings)")
+        inputs = [utf8_text(t, f"input {i}") for i, t in
+                  enumerate(as_batch(inputs, (str, bytes, Path), "documents (strings)"))]
         beam = check_int(beam, "beam", 1, MAX_BEAM)
         max_len = check_int(self.max_len if max_len is None else max_len, "max_len", 1,
                             MAX_LEN_FACTOR * self.max_target)
