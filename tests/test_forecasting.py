@@ -237,3 +237,20 @@ def test_quantiles_never_cross_even_on_a_steady_drift(shipped):
     [df] = shipped("forecast-lstm").predict([series])
     q = df[["q0.1", "q0.25", "q0.5", "q0.75", "q0.9"]].to_numpy()
     assert (np.diff(q, axis=1) >= 0).all(), q
+
+
+def test_a_series_too_short_to_train_on_is_skipped_with_a_warning(shipped):
+    """One short ticker in a user's file refused the whole fine-tune ("input 2 (AAP): 44
+    prices of history"), where the README says short series are skipped with a warning."""
+    import zoo
+    from zoo.errors import ZooWarning
+    from zoo_pipelines.forecasting import data as D
+
+    prep = shipped("forecast-lstm").preprocessor
+    long = zoo.dataset("forecast-lstm", "valid")[0]
+    short = {"name": "SHORT", "dates": long["dates"][:44], "close": long["close"][:44]}
+    with pytest.warns(ZooWarning, match="SHORT: 44 prices, too short to train on"):
+        both = D.windows([long, short], prep)
+    assert len(both[2]) == len(D.windows([long], prep)[2])
+    with pytest.raises(InputError, match="no series of at least"), pytest.warns(ZooWarning):
+        D.windows([short], prep)

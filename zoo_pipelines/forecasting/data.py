@@ -16,12 +16,14 @@ $ZOO_DATA/stocks with two kinds of held-out data:
 """
 from __future__ import annotations
 
+import warnings
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
 from zoo.data import existing, in_report, split_name
+from zoo.errors import InputError, ZooWarning
 
 from . import host as H
 from .series import check_series, series_from_table
@@ -96,7 +98,13 @@ def windows(series: list[dict], prep: dict):
     w, h = prep["window"], prep["horizon"]
     feats, returns, starts, ctx, weights, offset = [], [], [], [], [], 0
     for i, raw in enumerate(series):
-        s = check_series(i, raw, w + h + 1)
+        s = check_series(i, raw, 0)         # bad values are errors; short series skipped
+        if len(s["close"]) < w + h + 1:
+            # as the README says and the evaluator does: one short ticker in a user's file
+            # refused the whole fine-tune ("input 2 (AAP): 44 prices of history")
+            warnings.warn(f"{s['name']}: {len(s['close'])} prices, too short to train on "
+                          f"(needs {w + h + 1}); skipped", category=ZooWarning)
+            continue
         f = H.features(s["close"], s["volume"], s["dates"])
         end = len(f) if s.get("eval_from") is None else s["eval_from"] - 1
         local = np.arange(0, end - w - h + 1)
@@ -108,6 +116,9 @@ def windows(series: list[dict], prep: dict):
         feats.append(f)
         returns.append(r)
         offset += len(f)
+    if not feats:
+        raise InputError(f"no series of at least {w + h + 1} prices to train on; expected "
+                         f"longer histories")
     cum = np.concatenate([[0.0], np.cumsum(np.concatenate(returns))]).astype(np.float32)
     return (np.concatenate(feats), cum, np.concatenate(starts).astype(np.int32),
             np.concatenate(ctx), np.concatenate(weights).astype(np.float32))
