@@ -146,6 +146,8 @@ def test_static_files_are_revalidated_and_the_page_answers_304(app):
             again = c.get(path, headers={"If-None-Match": r.headers["etag"]})
             assert again.status_code == 304, path
         assert "cache-control" not in c.get("/healthz").headers
+        # /web and /web/ are the page too (they were a redirect to a 404)
+        assert c.get("/web").text == c.get("/web/").text == c.get("/").text
 
 
 def test_openapi_describes_what_the_server_answers(app):

@@ -306,7 +306,7 @@ def create_app(models: list[str], max_batch: int = 32, max_wait_ms: float = 0.0,
         return app.openapi_schema
     app.openapi = schema
     app.add_middleware(Guard, hosts=hosts)
-    static = StaticFiles(directory=WEB)
+    static = StaticFiles(directory=WEB, html=True)      # /web/ is the page too (was a 404)
     app.mount("/web", static, name="web")
     # every GET route answers HEAD (load balancers, curl -I, link checkers: /metrics,
     # /v1/models and the model routes were 405)
