@@ -254,3 +254,19 @@ def test_a_series_too_short_to_train_on_is_skipped_with_a_warning(shipped):
     assert len(both[2]) == len(D.windows([long], prep)[2])
     with pytest.raises(InputError, match="no series of at least"), pytest.warns(ZooWarning):
         D.windows([short], prep)
+
+
+def test_weekly_training_data_is_warned_of(shipped):
+    """predict warned of a weekly history; a fine-tune on weekly closes learnt them as daily
+    moves without a word."""
+    import numpy as np
+
+    from zoo.errors import ZooWarning
+    from zoo_pipelines.forecasting import data as D
+
+    prep = shipped("forecast-lstm").preprocessor
+    dates = np.arange("2015-01-05", "2020-01-01", 7, dtype="datetime64[D]")
+    weekly = {"name": "WEEKLY", "dates": [str(d) for d in dates],
+              "close": list(100 * np.exp(np.cumsum(np.full(len(dates), 0.001))))}
+    with pytest.warns(ZooWarning, match=r"weekly dates \(e.g. WEEKLY\)"):
+        D.windows([weekly], prep)

@@ -96,7 +96,7 @@ def windows(series: list[dict], prep: dict):
     cumulative log returns, and per window its start row, long-run context and loss weight.
     Only windows whose targets lie before the series' evaluation part (`eval_from`) count."""
     w, h = prep["window"], prep["horizon"]
-    feats, returns, starts, ctx, weights, offset = [], [], [], [], [], 0
+    feats, returns, starts, ctx, weights, offset, coarse = [], [], [], [], [], 0, {}
     for i, raw in enumerate(series):
         s = check_series(i, raw, 0)         # bad values are errors; short series skipped
         if len(s["close"]) < w + h + 1:
@@ -105,6 +105,8 @@ def windows(series: list[dict], prep: dict):
             warnings.warn(f"{s['name']}: {len(s['close'])} prices, too short to train on "
                           f"(needs {w + h + 1}); skipped", category=ZooWarning)
             continue
+        if (kind := H.step(np.asarray(s["dates"], "datetime64[D]"))) is not None:
+            coarse.setdefault(kind[0], s["name"])
         f = H.features(s["close"], s["volume"], s["dates"])
         end = len(f) if s.get("eval_from") is None else s["eval_from"] - 1
         local = np.arange(0, end - w - h + 1)
@@ -116,6 +118,9 @@ def windows(series: list[dict], prep: dict):
         feats.append(f)
         returns.append(r)
         offset += len(f)
+    for kind, name in coarse.items():      # as predict warns: weekly closes read as daily
+        warnings.warn(f"{kind} dates (e.g. {name:.60}): the model reads each row as one "
+                      f"trading day, so it learns {kind} moves as daily ones", category=ZooWarning)
     if not feats:
         raise InputError(f"no series of at least {w + h + 1} prices to train on; expected "
                          f"longer histories")
