@@ -20,7 +20,7 @@ def test_passages_split_on_blank_lines_and_bad_files_are_named(tmp_path):
     f.write_text("ROMEO:\nBut soft!\n\n\nJULIET:\nAy me.\n")
     assert [p["text"] for p in data.read(f)] == ["ROMEO:\nBut soft!", "JULIET:\nAy me."]
     (tmp_path / "b.txt").write_bytes(b"ok\n\xff\xfe bad\n")
-    with pytest.raises(DataFormatError, match=r"b.txt, line 2: not UTF-8"):
+    with pytest.raises(DataFormatError, match=r"b.txt:2: not UTF-8"):
         data.read(tmp_path)
     with pytest.raises(DataFormatError, match="unknown split 'test'"):
         data.read_split(tmp_path, "test")

@@ -34,7 +34,7 @@ import warnings
 from pathlib import Path
 
 from . import registry
-from .errors import ZooError, describe_os_error
+from .errors import ZooError, describe_os_error, interrupt
 from .options import check_out_folder, check_output_file, not_found
 
 
@@ -967,10 +967,6 @@ def import_benchmark(module: str):
                        "there)") from None
 
 
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt
-
-
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -1001,7 +997,7 @@ def main(argv: list[str] | None = None) -> int:
             # resumes it, and export / compare remove what they had staged (a
             # half-checked export was left in a hidden folder beside --out). Set before
             # TensorFlow's import, which takes seconds.
-            signal.signal(signal.SIGTERM, _interrupt)
+            signal.signal(signal.SIGTERM, interrupt)
         if "--verbose" in argv:
             argv.remove("--verbose")
         elif argv[:1] not in (["list"], ["info"], ["pull"]) and "-h" not in argv \

@@ -349,6 +349,31 @@ def wide_unicode(raw: bytes) -> str | None:
     return None
 
 
+def decode_text(raw: bytes, where: str, what: str = "a UTF-8 text file",
+                error: type = DataFormatError) -> str:
+    r"""`raw` as UTF-8 text, with or without a byte-order mark (Excel and Windows editors
+    write one; it is no part of the first token); else `error` naming `where`, the line of
+    the first byte that is not UTF-8 (a byte offset told a user nothing) or the UTF-16 /
+    UTF-32 of Notepad's "Unicode" (was "invalid start byte" on line 1), and `what` was
+    expected.
+
+    >>> decode_text(b"\xef\xbb\xbfpath,text", "x.csv")
+    'path,text'
+    >>> decode_text(b"a\nb\xe9c", "x.txt")
+    Traceback (most recent call last):
+    zoo.errors.DataFormatError: x.txt:2: not UTF-8 text (invalid continuation byte); expected a UTF-8 text file (latin-1 and others: save it as UTF-8)
+    """
+    if wide_unicode(raw):
+        raise error(f"{where}: {wide_unicode(raw)} text (its byte-order mark); expected {what} "
+                    f"(save it as UTF-8)")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = e.object[:e.start].count(b"\n") + 1    # e.object: after a BOM
+        raise error(f"{where}:{line}: not UTF-8 text ({e.reason}); expected {what} "
+                    f"(latin-1 and others: save it as UTF-8)") from None
+
+
 def read_text(path: Path, what: str = "a UTF-8 text file") -> str:
     r"""The text of a data file, plain or `.gz`, as every reader takes it: UTF-8 with or
     without a byte-order mark (Excel and Windows editors write one; it is no part of the
@@ -369,15 +394,7 @@ def read_text(path: Path, what: str = "a UTF-8 text file") -> str:
     except (OSError, EOFError, zlib.error) as e:      # a .gz that is not gzip, or cut short
         kind = "gzip file" if path.suffix == ".gz" else "file"
         raise DataFormatError(f"{path}: not a readable {kind} ({e}); expected {what}") from None
-    if wide_unicode(raw):     # Notepad's "Unicode": was "invalid start byte" on line 1
-        raise DataFormatError(f"{path}: {wide_unicode(raw)} text (its byte-order mark); "
-                              f"expected {what} (save it as UTF-8)")
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        line = e.object[:e.start].count(b"\n") + 1    # e.object: after a BOM
-        raise DataFormatError(f"{path}:{line}: not UTF-8 text ({e.reason}); expected {what} "
-                              f"(latin-1 and others: save it as UTF-8)") from None
+    return decode_text(raw, str(path), what)
 
 
 def existing(path: str | Path, what: str = "data file", folder_ok: bool = False) -> Path:

@@ -130,7 +130,7 @@ def script(main, prog: str) -> int:
     # SIGTERM (kill, a scheduler's stop) as Ctrl-C, so the script's clean-up runs
     # (handlers belong to the main thread; main() called from another keeps its own)
     main_thread = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, _interrupt) if main_thread else None
+    previous = signal.signal(signal.SIGTERM, interrupt) if main_thread else None
     try:
         code = main()
         return code if isinstance(code, int) else 0
@@ -154,5 +154,6 @@ def script(main, prog: str) -> int:
     return 2
 
 
-def _interrupt(signum, frame):
+def interrupt(signum, frame):
+    """A signal handler that stops the program as Ctrl-C does (SIGTERM: its clean-up runs)."""
     raise KeyboardInterrupt

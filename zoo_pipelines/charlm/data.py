@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from zoo.data import carve, existing, plain, split_name, wide_unicode
+from zoo.data import carve, decode_text, existing, plain, split_name
 from zoo.errors import DataFormatError
 
 REPORT_RULE = "one passage in ten of train.txt (a CRC-32 of its text), never trained on"
@@ -53,15 +53,7 @@ def read(path: str | Path) -> list[dict]:
         if raw[:2] == b"\x1f\x8b":           # read as text, gzip failed as "not UTF-8"
             raise DataFormatError(f"{f}: a gzip-compressed file; expected plain UTF-8 text "
                                   f"(gunzip it first)")
-        if wide_unicode(raw):                  # was "line 1: not UTF-8 (invalid start byte)"
-            raise DataFormatError(f"{f}: {wide_unicode(raw)} text (its byte-order mark); "
-                                  f"expected a UTF-8 text file (save it as UTF-8)")
-        try:
-            text = raw.decode("utf-8-sig")     # a byte-order mark is not a character to learn
-        except UnicodeDecodeError as e:
-            line = e.object[:e.start].count(b"\n") + 1     # e.object: after a BOM
-            raise DataFormatError(f"{f}, line {line}: not UTF-8 ({e.reason}); expected a UTF-8 "
-                                  f"text file") from None
+        text = decode_text(raw, str(f))    # a byte-order mark is not a character to learn
         text = plain(text)      # as prompts are read (host.encode): "O’er" is "O'er"
         # Windows (CRLF) and old Mac (CR) line ends: the model knows "\n" only, and a
         # CR-only file was one passage

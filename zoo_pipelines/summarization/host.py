@@ -34,7 +34,7 @@ import numpy as np
 
 from zoo import contract
 from zoo.beam import batched, beam_search, lcs_f1, minimum_bayes_risk, sample, units_a_call
-from zoo.data import SPACES, plain, wide_unicode
+from zoo.data import SPACES, decode_text, plain, wide_unicode
 from zoo.errors import InputError, ZooWarning
 from zoo.options import (as_batch, check_int, check_number, check_unicode, input_file, shown,
                          utf8_text, warn_markup)
@@ -203,16 +203,9 @@ def read_text_file(path: Path, what: str) -> str:
         raise InputError(f"{what}: {path}: {path.stat().st_size:,} bytes; expected a text file "
                          f"of at most {MAX_FILE_BYTES:,} bytes")
     data = path.read_bytes()
-    if wide_unicode(data):     # was "a binary file (it holds NUL bytes)"
-        raise InputError(f"{what}: {path}: {wide_unicode(data)} text (its byte-order mark); "
-                         f"expected a UTF-8 text file (save it as UTF-8)")
-    if b"\x00" in data:
+    if b"\x00" in data and not wide_unicode(data):     # UTF-16's NULs: decode_text says so
         raise InputError(f"{what}: {path}: a binary file (it holds NUL bytes); expected UTF-8 text")
-    try:
-        return data.decode("utf-8-sig")     # a byte-order mark is not text
-    except UnicodeDecodeError as e:
-        raise InputError(f"{what}: {path}: not UTF-8 text (byte {e.start}: "
-                         f"{data[e.start:e.start + 1]!r}); expected a UTF-8 text file") from None
+    return decode_text(data, f"{what}: {path}", error=InputError)
 
 
 class Host(contract.Host):
