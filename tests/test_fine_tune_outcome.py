@@ -39,6 +39,8 @@ def test_no_epoch_better_than_the_start_keeps_the_start_and_says_so(sentences, t
     said = capsys.readouterr().out
     assert "  epoch 0 (the model fine-tuned from): val_f1=" in said
     assert "fine_tune: no epoch of 2 improved on the model fine-tuned from (val_f1 " in said
+    # fit named its best epoch without "keeping epoch N" a line before the start was kept
+    assert "keeping epoch" not in said and "the best epoch: " in said
     kept = json.loads((out / "metrics.json").read_text())["kept"]
     assert kept["epoch"] == 0 and kept["of"] == 2 and kept["val_f1"] == kept["start_val_f1"] > 0
     # the bundle holds the starting weights (not the zeroed epochs) and scores as the start

@@ -548,7 +548,7 @@ def fit(zm, train, valid, work: Path, callbacks: list | None = None, epochs: int
         patience: int = 5, seed: int = 0, steps_per_epoch: int | None = None,
         monitor_gradients: bool = True, lr_decay: float | None = None,
         schedule: str = "constant", jit_compile: bool = False, grappler: bool = True,
-        ema: float = 0.0) -> dict:
+        ema: float = 0.0, keeps: bool = True) -> dict:
     """Train `zm` in place; `work` holds checkpoints, logs and plots; `callbacks` (Keras
     callbacks) run beside the zoo's own. Returns the state (its "history": one record an
     epoch, with the validation metric).
@@ -556,6 +556,7 @@ def fit(zm, train, valid, work: Path, callbacks: list | None = None, epochs: int
     epoch alone, so a resumed run continues the same schedule); `schedule="linear"` warms
     the rate up and decays it to zero over the run's steps instead (LinearSchedule).
     `grappler=False` trains with TensorFlow's graph optimizer off (graph_optimizer).
+    `keeps=False`: the last line names the best epoch without saying it is kept (kept_epoch).
     `ema` > 0 validates, keeps and trains on from a moving average of the weights with that
     momentum, taken over each epoch (AverageWeights); 0 (the default) is off.
 
@@ -660,7 +661,7 @@ def fit(zm, train, valid, work: Path, callbacks: list | None = None, epochs: int
             break
     best.finish()
     best.restore_best()
-    print(kept_epoch(best.state, best.headline, patience, epochs), flush=True)
+    print(kept_epoch(best.state, best.headline, patience, epochs, keeps), flush=True)
     plot_history(best.state["history"], own / "training_curve.png", best.headline,
                  best.state.get("best_epoch"))
     return best.state
@@ -713,24 +714,33 @@ def run_eta(spent: float, done: int, left: int) -> str:
         f" (about {eta / 60:.0f} min left)" if eta >= 90 else f" (about {eta:.0f} s left)")
 
 
-def kept_epoch(state: dict, headline: str, patience: int, epochs: int) -> str:
+def kept_epoch(state: dict, headline: str, patience: int, epochs: int,
+               keeps: bool = True) -> str:
     """The line that ends training: which epoch's weights are kept and why the run ended
     there. A run stopped early ended after "epoch 4 of 40" without a word (Keras's
     EarlyStopping says so), and one whose every score was NaN kept its last weights unsaid.
+    With `keeps` False (a fine-tune, which then weighs the best epoch against the model it
+    started from and says what it keeps) the line names the best epoch without keeping it.
 
     >>> kept_epoch({"best": 0.8, "best_epoch": 2, "wait": 2, "history": [{}] * 4}, "f1", 2, 40)
     'stopped early after 4 of 40 epochs: val_f1 did not improve on 0.8000 (epoch 2) for 2 epochs (patience 2); keeping epoch 2'
+    >>> kept_epoch({"best": 0.8, "best_epoch": 2, "wait": 0, "history": [{}] * 2}, "f1", 2, 2,
+    ...            keeps=False)
+    'the best epoch: 2 of 2 (val_f1 0.8000)'
     """
     done, best = len(state["history"]), state.get("best_epoch")
     if best is None:
         return (f"no epoch of {done} scored a number on the validation data (val_{headline} "
-                f"was NaN: empty or unscorable?); keeping the last epoch's weights")
+                f"was NaN: empty or unscorable?)" +
+                ("; keeping the last epoch's weights" if keeps else ""))
     if state["wait"] >= max(patience, 1) and done < epochs:
         return (f"stopped early after {done} of {epochs} epochs: val_{headline} did not improve "
                 f"on {state['best']:.4f} (epoch {best}) for {state['wait']} "
                 f"epoch{'s' if state['wait'] != 1 else ''} (patience "
-                f"{patience}); keeping epoch {best}")
+                f"{patience})" + (f"; keeping epoch {best}" if keeps else ""))
     # (not "epoch 1 of 3": the line that heads each epoch reads so)
+    if not keeps:
+        return f"the best epoch: {best} of {done} (val_{headline} {state['best']:.4f})"
     return f"keeping epoch {best}, the best of {done} (val_{headline} {state['best']:.4f})"
 
 
@@ -926,7 +936,7 @@ def fine_tune(zm, data, validation=None, epochs: int = 3, out=None,
               flush=True)
         start_weights = zm.keras_model.get_weights()
         try:
-            state = fit(zm, train_ex, valid_ex, work, callbacks, **parts["fit"])
+            state = fit(zm, train_ex, valid_ex, work, callbacks, keeps=False, **parts["fit"])
         except BaseException:
             if not out:     # nowhere to resume to: a failed run leaves nothing in /tmp either
                 remove(work)
