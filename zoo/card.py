@@ -14,33 +14,57 @@ def format_metric(v) -> str:
     return f"{v:.4f}" if isinstance(v, float) else str(v)
 
 
-def terminal_text(markdown: str, cell: int = 40) -> str:
+def terminal_text(markdown: str, cell: int = 40, width: int | None = None) -> str:
     """A card for a terminal (`zoo info` with stdout on one): each markdown table's columns
     aligned, its `|---|` line a rule, and a cell over `cell` characters cut ("..."), where
     raw pipes ran the fine-tuning tables to ~250-character lines. The rest is
     left as written; piped or redirected, `zoo info` prints the markdown itself.
+    A table still wider than `width` (the terminal's) is folded, one row a block of
+    "column: value" lines, its cells whole and wrapped: aligned, a ten-column table at
+    COLUMNS=60 wrapped each row over four screen lines, and no column could be read.
 
     >>> print(terminal_text("| metric | value |\\n|---|---|\\n| f1 | 0.9390 |"))
     metric  value
     ------  ------
     f1      0.9390
+    >>> print(terminal_text("| | precision | recall |\\n|---|---|---|\\n| LOC | 0.95 | 1.0 |",
+    ...                     width=20))
+    LOC
+      precision: 0.95
+      recall: 1.0
     """
     import re
+    import textwrap
 
     def cells(line: str) -> list[str]:
-        parts = re.split(r"(?<!\\)\|", line.strip().strip("|"))
-        return [c.strip() if len(c.strip()) <= cell else c.strip()[:cell - 3] + "..."
-                for c in parts]
+        return [c.strip() for c in re.split(r"(?<!\\)\|", line.strip().strip("|"))]
+
+    def cut(c: str) -> str:
+        return c if len(c) <= cell else c[:cell - 3] + "..."
 
     out, table = [], []
+
+    def fold(rows: list[list[str]]) -> list[str]:
+        head, lines = rows[0], []
+        for row in rows[1:]:
+            lines.append(f"{head[0]}: {row[0]}" if head[0] else row[0])
+            for name, value in zip(head[1:], row[1:]):
+                lines += textwrap.wrap(f"{name}: {value}" if name else value, max(width, 20),
+                                       initial_indent="  ", subsequent_indent="    ",
+                                       break_on_hyphens=False) or ["  " + name + ":"]
+        return lines
 
     def flush():
         if table:
             rows = [r for r in table if not all(set(c) <= set("-: ") for c in r)]
-            n = max(map(len, rows))
-            widths = [max(len(r[i]) if i < len(r) else 0 for r in rows) for i in range(n)]
-            lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
-            out.extend(lines[:1] + ["  ".join("-" * w for w in widths)] + lines[1:])
+            short = [[cut(c) for c in r] for r in rows]
+            n = max(map(len, short))
+            widths = [max(len(r[i]) if i < len(r) else 0 for r in short) for i in range(n)]
+            if width and len(rows) > 1 and sum(widths) + 2 * (n - 1) > width:
+                out.extend(fold(rows))
+            else:
+                lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in short]
+                out.extend(lines[:1] + ["  ".join("-" * w for w in widths)] + lines[1:])
             table.clear()
 
     for line in markdown.splitlines():

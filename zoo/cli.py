@@ -34,7 +34,7 @@ import warnings
 from pathlib import Path
 
 from . import registry
-from .errors import ZooError, describe_os_error, interrupt
+from .errors import ZooError, ZooWarning, describe_os_error, interrupt
 from .options import check_out_folder, check_output_file, not_found
 
 
@@ -428,7 +428,8 @@ def print_metrics(metrics: dict, card: dict | None = None) -> None:
         print(f"{k:{width}s} {'n/a' if v is None else number(v)}")
     tables = {k: v for k, v in metrics.items() if isinstance(v, dict)}
     if tables:
-        print("\n" + terminal_text("\n".join(metric_tables(tables))).replace("`", ""))
+        print("\n" + terminal_text("\n".join(metric_tables(tables)),
+                                   width=terminal_width()).replace("`", ""))
     card = card or {}
     split = own_split(str(metrics.get("data", "")), card)
     if split == "valid":
@@ -438,6 +439,28 @@ def print_metrics(metrics: dict, card: dict | None = None) -> None:
                  if card.get("report", {}).get("data") else ""))
     elif split == "report":
         print(f"note: {metrics['data']} is this model's report split: nothing was chosen on it")
+
+
+def terminal_width() -> int | None:
+    """The terminal's columns where stdout is one ($COLUMNS first, as `ls` reads it), else
+    None: a table piped or redirected is left as wide as it is."""
+    import shutil
+
+    return shutil.get_terminal_size().columns if sys.stdout.isatty() else None
+
+
+def zoo_warnoptions() -> None:
+    """`python -W ignore::zoo.ZooWarning` (or PYTHONWARNINGS): Python reads -W before any
+    package can be imported, says "Invalid -W option ignored: invalid module name: 'zoo'"
+    and drops it, so no filter named the zoo's own category; those options are applied
+    here, once zoo is importable, in their order (the later first, as Python's)."""
+    for option in sys.warnoptions:
+        parts = [p.strip() for p in option.split(":")]
+        if len(parts) > 2 and parts[2].split(".")[0] in ("zoo", "zoo_pipelines"):
+            try:
+                warnings._setoption(option)
+            except (warnings._OptionError, ImportError, AttributeError) as e:
+                print(f"warning: -W {option} ignored: {e}", file=sys.stderr)
 
 
 _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -708,7 +731,7 @@ def run(argv: list[str]) -> int:
         from .card import terminal_text
 
         card = str(zoo.info(args.name))
-        print(terminal_text(card) if sys.stdout.isatty() else card)
+        print(terminal_text(card, width=terminal_width()) if sys.stdout.isatty() else card)
         # a terminal shows no picture: name the bundle's own (its training curve, gradient
         # flow), which the card does not mention
         with warnings.catch_warnings():     # read_card said any warning of the name once
@@ -830,7 +853,7 @@ def run(argv: list[str]) -> int:
         m = zoo.load(args.bundle)
         table = m.compare(args.bundle, args.runs)
         text = "\n".join(render_variants(table, m.entry.module("evaluate").HEADLINE))
-        print(terminal_text(text) if sys.stdout.isatty() else text)
+        print(terminal_text(text, width=terminal_width()) if sys.stdout.isatty() else text)
     elif args.command == "export":
         suffixes = {"tflite": ".tflite", "onnx": ".onnx", "saved_model": ""}
         suffix = suffixes[args.format]
@@ -990,6 +1013,7 @@ def main(argv: list[str] | None = None) -> int:
     # A zoo warning (an input cut to the model's length, missing prices carried forward)
     # reads as one line, as an error does, not as Python's file:line and source line.
     warnings.formatwarning = lambda message, *args, **kwargs: f"warning: {message}\n"
+    zoo_warnoptions()
     try:
         if on_sigterm:                  # serve stops on SIGTERM its own way (zoo.serve)
             # SIGTERM (kill, a scheduler's stop) ended a command with no word and without
@@ -1005,7 +1029,7 @@ def main(argv: list[str] | None = None) -> int:
             os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
             import_tensorflow_quietly()
         return run(argv)
-    except ZooError as e:
+    except (ZooError, ZooWarning) as e:    # a ZooWarning: raised by -W error::zoo.ZooWarning
         print(f"error: {e}", file=sys.stderr)
         return 2
     except ModuleNotFoundError as e:

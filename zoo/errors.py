@@ -127,10 +127,12 @@ def script(main, prog: str) -> int:
 
     from .runtime import missing_package
 
-    # SIGTERM (kill, a scheduler's stop) as Ctrl-C, so the script's clean-up runs
+    # SIGTERM (kill, a scheduler's stop) as Ctrl-C, so the script's clean-up runs, and
+    # Ctrl-C as Python's KeyboardInterrupt again (benchmarks/ ends at once while it imports)
     # (handlers belong to the main thread; main() called from another keeps its own)
     main_thread = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, interrupt) if main_thread else None
+    previous = ((signal.signal(signal.SIGTERM, interrupt),
+                 signal.signal(signal.SIGINT, signal.default_int_handler)) if main_thread else None)
     try:
         code = main()
         return code if isinstance(code, int) else 0
@@ -149,7 +151,8 @@ def script(main, prog: str) -> int:
         message = describe_os_error(e)
     finally:
         if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+            signal.signal(signal.SIGTERM, previous[0])
+            signal.signal(signal.SIGINT, previous[1])
     print(f"error: {message}", file=sys.stderr)
     return 2
 

@@ -23,7 +23,7 @@ from zoo.errors import DataFormatError
 from .host import END, SPECIALS, START, UNK, data_uri, load_image, open_image, tokenize
 from .readers import read_captions
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("zoo")
 
 
 # ---- splits -------------------------------------------------------------------------------

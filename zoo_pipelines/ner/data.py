@@ -28,7 +28,7 @@ from zoo.options import check_buckets, check_number
 
 from .host import UNK, featurize, lower, output_tag, word_id
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("zoo")
 TAG_RE = re.compile(r"O|[BIES]-\S+")
 SCHEMES = ("IOB2", "BIOES")           # the tags a model is trained on (fit_preprocessor)
 # What fit_preprocessor's keywords accept, checked before any data is read (zoo.options.HPARAMS).

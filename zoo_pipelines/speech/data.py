@@ -42,7 +42,7 @@ from .host import SUBSAMPLE
 from .synth import VOICES
 from .text import CHARS, normalize_text, tokens_of
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("zoo")
 FSDD_RE = re.compile(r"(\d)_([A-Za-z0-9-]+)_(\d+)\.(wav|flac|ogg)$", re.I)    # AUDIO_SUFFIXES
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg"}
 FSDD_TEST_INDICES = 5          # FSDD's official test set: indices 0-4 of each speaker/digit

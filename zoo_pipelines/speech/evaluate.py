@@ -29,7 +29,7 @@ from . import data as D
 from .features import PER_SPEAKER, speaker_adapted
 from .text import normalize_text
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("zoo")
 
 HEADLINE = "wer"
 GREATER_IS_BETTER = False

@@ -30,7 +30,7 @@ from zoo.options import check_int
 
 from .host import BOS, EOS, RESERVED, WordPiece, pretokenize
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("zoo")
 DATASETS = ("debian_descriptions", "inshorts_news", "bbc_news_summary")
 
 
