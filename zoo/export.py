@@ -460,7 +460,7 @@ def _write(zm, path: Path, quantize, overwrite: bool, min_agreement) -> dict:
                 _write_sidecar(zm, staged, fmt, quantize)
             else:
                 _write_sidecar(zm, staged, fmt, quantize, to_onnx(zm, staged))
-            bar.update(), bar.set_description(checking)
+            bar.update(), bar.set_description_str(checking)   # (set_description adds ": ")
             rt = runtime_load(staged)
             report = (function_parity(zm, rt.loop_call()) if functions
                       else parity(zm, rt.predict, rt.predict_units))
@@ -475,7 +475,7 @@ def _write(zm, path: Path, quantize, overwrite: bool, min_agreement) -> dict:
         staging = _staging_folder(path.resolve(), overwrite)
         try:
             to_saved_model(zm, staging)
-            bar.update(), bar.set_description(checking)
+            bar.update(), bar.set_description_str(checking)   # (set_description adds ": ")
             report = (function_parity(zm, _saved_model_caller(staging)) if functions
                       else parity(zm, _saved_model_predictor(zm, staging)))
             check_parity(zm.entry, report, path, quantize, min_agreement)
