@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import ast
 import difflib
+import functools
 import importlib
 import importlib.util
 import inspect
@@ -284,6 +285,13 @@ def defined_names(source_file: str | None) -> set[str] | None:
         tree = ast.parse(f.read(), source_file)
     names = set()
     for node in tree.body:
+        if isinstance(node, ast.ClassDef) and node.name == "Host" and len(node.bases) == 1 \
+                and ast.unparse(node.bases[0]) in ("Host", "contract.Host", "zoo.contract.Host"):
+            # its methods, where its base is zoo's (nothing in between to inherit them from):
+            # a Host without decode registered, and predict failed with an AttributeError
+            names.update(f"Host.{n.name}" for n in node.body
+                         if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)))
+            names.add("Host.*")
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             names.add(node.name)
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
@@ -302,19 +310,34 @@ def check_sources(package: str, name: str) -> None:
     hooks, else a ContractError naming what is missing."""
     for role, spec in ROLES.items():
         module = f"{package}.{role}"
-        found = importlib.util.find_spec(module)
+        try:
+            found = importlib.util.find_spec(module)
+        except ModuleNotFoundError as e:    # `package` itself misspelt: "pip install it"
+            if not e.name or not package.startswith(e.name):
+                raise
+            raise ContractError(f"{name}: register(package={package!r}) names no importable "
+                                f"package; expected the import path of the package holding "
+                                f"{', '.join(f'{r}.py' for r in ROLES)}") from None
         if found is None:
             raise ContractError(f"{name}: {module} does not exist; an application has "
                                 f"{', '.join(f'{r}.py' for r in ROLES)} (zoo/contract.py)")
-        names = defined_names(found.origin)
+        try:
+            names = defined_names(found.origin)
+        except (SyntaxError, ValueError) as e:     # a raw SyntaxError from ast, no name
+            where = f", line {e.lineno}" if getattr(e, "lineno", None) else ""
+            raise ContractError(f"{name}: {module} ({found.origin}{where}) is not valid "
+                                f"Python: {getattr(e, 'msg', e)}") from None
         missing = [h for h in spec.required if names is not None and h not in names]
+        if role == "host" and names and "Host.*" in names:
+            missing += [f"Host.{m}" for m in HOST_METHODS if f"Host.{m}" not in names]
         if missing:
             raise ContractError(_missing(name, module, role, missing))
 
 
 def _missing(name: str, module: str, role: str, missing: list) -> str:
+    methods = f" with {', '.join(HOST_METHODS)}" if role == "host" else ""
     return (f"{name}: {module} has no {', '.join(missing)}; the {role} role requires "
-            f"{', '.join(ROLES[role].required)} (see ROLES in zoo/contract.py)")
+            f"{', '.join(ROLES[role].required)}{methods} (see ROLES in zoo/contract.py)")
 
 
 class Role:
@@ -323,6 +346,7 @@ class Role:
 
     def __init__(self, package: str, role: str, name: str):
         self._spec, self._path = ROLES[role], f"{package}.{role}"
+        self._name, self._role = name, role
         self._module = importlib.import_module(self._path)
         missing = [h for h in self._spec.required if not hasattr(self._module, h)]
         if role == "host" and not missing:
@@ -332,8 +356,33 @@ class Role:
                 missing.append("Host as a subclass of zoo.contract.Host")
         if missing:
             raise ContractError(_missing(name, self._path, role, missing))
+        for hook, args in CALLS.get(role, {}).items():
+            check_call(getattr(self._module, hook), args, f"{name}: {self._path}.{hook}")
+        if role == "evaluate":      # "yes" was taken as True; a number, as a metric's name
+            m = self._module
+            if not isinstance(m.HEADLINE, str) or not isinstance(m.GREATER_IS_BETTER, bool):
+                raise ContractError(f"{name}: {self._path} has HEADLINE = {m.HEADLINE!r}, "
+                                    f"GREATER_IS_BETTER = {m.GREATER_IS_BETTER!r}; expected a "
+                                    f"metric's name and True or False")
 
     def __getattr__(self, hook: str):
+        value = self._hook(hook)
+        check = RESULTS.get((self._role, hook))
+        if check is None or not callable(value):
+            return value
+
+        @functools.wraps(value)
+        def checked(*args, **kwargs):
+            result = value(*args, **kwargs)
+            wrong = check(result, self._module)
+            if wrong:       # it failed later, deep in training, as a KeyError or TypeError
+                raise ContractError(f"{self._name}: {self._path}.{hook} returned {wrong} "
+                                    f"(ROLES in zoo/contract.py)")
+            return result
+
+        return checked
+
+    def _hook(self, hook: str):
         try:
             return getattr(self._module, hook)
         except AttributeError:
@@ -343,6 +392,81 @@ class Role:
 
     def __repr__(self):
         return f"Role({self._path!r})"
+
+
+# How zoo/ calls each required function (its data arguments, by position; recipe keywords
+# follow): a `build(prep, units=32)` without `init` took `units` as init, and then refused
+# --units as "an unknown hyper-parameter".
+CALLS = {
+    "data": {"read": ("path",), "read_split": ("data_dir", "split"),
+             "report_group": ("example",), "fit_preprocessor": ("train",),
+             "make_dataset": ("examples", "prep", "batch_size=", "shuffle=", "seed="),
+             "parity_examples": ("valid",)},
+    "model": {"build": ("prep", "init"), "loss": ("model",), "host_constants": ("model",),
+              "serving_function": ("model", "prep")},
+    "evaluate": {"evaluate": ("zoo_model", "examples")},
+}
+
+
+def _number(value) -> bool:
+    import numbers
+
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _prep_result(result, module) -> str | None:
+    if isinstance(result, tuple) and len(result) == 2 and isinstance(result[0], dict):
+        return None
+    return f"{type(result).__name__} {shorten(repr(result), 60)}; expected (preprocessor dict, init or None)"
+
+
+def _model_result(result, module) -> str | None:
+    import keras
+
+    return None if isinstance(result, keras.Model) else \
+        f"a {type(result).__name__}; expected a keras.Model"
+
+
+def _metrics_result(result, module) -> str | None:
+    if not isinstance(result, dict):
+        return f"a {type(result).__name__}; expected a dict {{metric name: number}}"
+    if not _number(result.get(module.HEADLINE)):
+        got = (f"{module.HEADLINE} = {shorten(repr(result[module.HEADLINE]), 40)}"
+               if module.HEADLINE in result else f"no {module.HEADLINE!r} (keys: "
+               f"{shorten(', '.join(map(str, result)), 80)})")
+        return f"{got}; expected HEADLINE's metric as a number"
+    return None
+
+
+# What each hook's result must be, checked where zoo/ calls it (a mistake named there, not
+# a KeyError in the training loop).
+RESULTS = {("data", "fit_preprocessor"): _prep_result, ("model", "build"): _model_result,
+           ("evaluate", "evaluate"): _metrics_result}
+
+
+def check_call(fn, args: tuple, what: str) -> None:
+    """A ContractError when `fn` cannot be called with `args` as zoo/ calls it (too few
+    or too many positional parameters, a keyword ("name=") it lacks, or not a function)."""
+    expected = f"expected {what.rsplit('.', 1)[-1]}({', '.join(args)}, ...) (ROLES in zoo/contract.py)"
+    keywords = {a[:-1]: None for a in args if a.endswith("=")}
+    args = tuple(a for a in args if not a.endswith("="))
+    if not callable(fn):
+        raise ContractError(f"{what} is a {type(fn).__name__}, not a function; {expected}")
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):       # a builtin without one: nothing to check
+        return
+    try:
+        signature.bind(*args, **keywords)
+        # a recipe keyword in a data argument's place (build(prep, units=32) took init
+        # as units, then refused --units as an unknown hyper-parameter)
+        taken = [p for p, a in zip(signature.parameters.values(), args)
+                 if p.default is not p.empty and p.name != a and p.kind != p.VAR_POSITIONAL]
+        if taken:
+            raise TypeError
+    except TypeError:
+        raise ContractError(f"{what}{signature} cannot be called as zoo/ calls it; "
+                            f"{expected}") from None
 
 
 def parameters(fn, skip: int) -> set[str]:

@@ -14,15 +14,18 @@ True
 """
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import importlib
+import re
 import threading
+import warnings
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
 
 from .contract import ContractError, Role, check_sources, parameters, route
-from .errors import UnknownModelError, ZooError
+from .errors import UnknownModelError, ZooError, ZooWarning
 from .options import check_training
 
 @dataclass(frozen=True)
@@ -151,13 +154,70 @@ _DISCOVERING = threading.RLock()
 _complete = False
 
 
+# A name is a CLI argument, a folder under $ZOO_HOME/bundles and part of serve's URLs
+# (/v1/models/NAME:predict): "My Model!/x" and "" registered, and every use of them failed.
+NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+_BROKEN: dict[str, str] = {}     # entry point -> why its application failed to register
+
+
 def register(entry: Entry | None = None, **fields) -> Entry:
     """Add an entry to the index: `register(Entry(...))` or `register(name=..., ...)`. An
-    application that lacks a required hook (zoo/contract.py) fails here, naming it."""
-    entry = entry or Entry(**fields)
+    application that lacks a required hook (zoo/contract.py) fails here, naming it, as do
+    an unknown or missing field, a malformed name and a name another package registered."""
+    if entry is None:       # a misspelt field was a raw TypeError from the dataclass
+        every = [f.name for f in dataclasses.fields(Entry)]
+        needed = [f.name for f in dataclasses.fields(Entry) if f.default is dataclasses.MISSING
+                  and f.default_factory is dataclasses.MISSING]
+        who = fields.get("name", "register()")
+        unknown = sorted(set(fields) - set(every))
+        if unknown:
+            close = difflib.get_close_matches(unknown[0], every, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ContractError(f"{who}: register() has no field {', '.join(unknown)}{hint}; "
+                                f"expected the fields of zoo.registry.Entry")
+        missing = [k for k in needed if k not in fields]
+        if missing:
+            raise ContractError(f"{who}: register() needs {', '.join(missing)}; expected "
+                                f"{', '.join(needed)} (zoo.registry.Entry)")
+        entry = Entry(**fields)
+    for name in (entry.name, *entry.presets):
+        if not isinstance(name, str) or not NAME.fullmatch(name):
+            raise ContractError(f"{entry.package}: model name {name!r}; expected 1-64 lowercase "
+                                f"letters, digits, - or _, starting with a letter or digit "
+                                f"(e.g. 'toy-gru')")
+        # a second application under a shipped name silently replaced it (and the zoo's
+        # own shadowed a plugin's, depending on the order the entry points came in)
+        taken = next((e for e in _ENTRIES.values() if e.package != entry.package and
+                      any(_folded(n) == _folded(name) for n in (e.name, *e.presets))), None)
+        if taken:
+            raise ContractError(f"{entry.package}: the name {name!r} is taken by {taken.name} "
+                                f"({taken.package}); expected a name no other application "
+                                f"registers (zoo list)")
     check_sources(entry.package, entry.name)
     _ENTRIES[entry.name] = entry
     return entry
+
+
+def _load_plugin(ep) -> None:
+    """Import one `zoo.pipelines` entry point's package (it registers its entries). One
+    broken application of another distribution is a warning, and the rest of the zoo
+    works: a syntax error or a missing dependency in it stopped `zoo list` and every
+    model. The zoo's own applications still fail loudly (a broken install)."""
+    try:
+        importlib.import_module(ep.module)     # "pkg" or "pkg:attr": the package registers
+    except Exception as e:      # noqa: BLE001 - third-party code may raise anything
+        if ep.module == "zoo_pipelines":
+            raise
+        dist = getattr(getattr(ep, "dist", None), "name", None)
+        missing = isinstance(e, ModuleNotFoundError) and e.name
+        reason = (f"it names the module {ep.module!r}, which is not installed"
+                  if missing and ep.module.startswith(e.name) else
+                  f"it needs the package {e.name!r}, which is not installed" if missing else
+                  " ".join(str(e).split())[:300] if isinstance(e, ZooError)
+                  else f"{type(e).__name__}: {' '.join(str(e).split())[:300]}")
+        _BROKEN[ep.name] = (f"the application {ep.module!r} (entry point {ep.name!r}"
+                            f"{f' of {dist}' if dist else ''}) is skipped: {reason}")
+        warnings.warn(_BROKEN[ep.name], ZooWarning, stacklevel=2)
 
 
 def _discover() -> None:
@@ -168,8 +228,10 @@ def _discover() -> None:
         if _discovered:         # done by another thread, or this one's own imports asking
             return
         _discovered = True
-        for ep in entry_points(group="zoo.pipelines"):
-            importlib.import_module(ep.value)
+        # the zoo's own first: a plugin that takes a shipped name is the one refused
+        for ep in sorted(entry_points(group="zoo.pipelines"),
+                         key=lambda ep: ep.module != "zoo_pipelines"):
+            _load_plugin(ep)
         _complete = True
 
 
@@ -198,6 +260,7 @@ def get(name: str) -> Entry:
     close = [same] if same else difflib.get_close_matches(name.lower(), known, n=3, cutoff=0.5)
     hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
     hint += _pulled_under(name)
+    hint += "".join(f" Note: {why}." for why in _BROKEN.values())
     raise UnknownModelError(
         f"unknown model {name!r}: it is neither a registered model nor a bundle directory."
         f"{hint} Registered models: {', '.join(sorted(_ENTRIES)) or 'none'}."

@@ -12,6 +12,8 @@ it trains two steps in seconds. tests/test_harness.py runs every check below ove
 >>> from zoo import testing
 >>> zm = testing.tiny_model("forecast-lstm", "/tmp/tiny-forecast")       # doctest: +SKIP
 >>> testing.check_all(zm, "/tmp/tiny-forecast/checks")                   # doctest: +SKIP
+
+or both at once, `testing.check_entry("forecast-lstm", "/tmp/tiny-forecast")`.
 """
 from __future__ import annotations
 
@@ -64,6 +66,18 @@ def tiny_model(name: str, work: str | Path, data_dir: str | Path | None = None):
     return train_tiny(entry, *tiny_data(entry, data_dir), Path(work))
 
 
+def check_entry(name: str, work: str | Path, data_dir: str | Path | None = None) -> dict:
+    """What tests/test_harness.py checks of every registered entry, on one (an
+    application of your own, before it has ever been trained): a tiny model trained on
+    `data_dir` (default: $ZOO_DATA) laid out as the entry's `default_data`, then
+    `check_all`. Returns the export parity reports; a failed check raises."""
+    entry = registry.get(name)
+    if not entry.tiny:      # the harness's model would be the full recipe's, for minutes
+        raise InputError(f"{name}: register(..., tiny={{...}}) is empty; expected recipe "
+                         f"overrides that make a model of a few thousand weights")
+    return check_all(tiny_model(name, Path(work) / "tiny", data_dir), Path(work) / "checks")
+
+
 def tolerances(entry) -> dict:
     """Export parity bounds for a tiny model: float exports give the Keras answers, raw
     outputs within the entry's `parity_max_abs_diff` (more where its outputs are logs of
@@ -112,7 +126,10 @@ def check_export(zm, path: str | Path, quantize: str | None = None) -> dict:
         assert ops and not [o for o in ops if o.startswith("Flex") or o == "CUSTOM"], ops
         # TFLite leaves weights under 1024 values in float: a tiny recipe needs one larger
         # matrix (e.g. units 16: a 16 x 64 recurrent kernel), or this export tests nothing.
-        assert (quantize == "dynamic") == bool(int8_tensors(path)), "int8 weights iff dynamic"
+        assert (quantize == "dynamic") == bool(int8_tensors(path)), (
+            f"{path.name}: int8 weights iff quantize='dynamic'; got {bool(int8_tensors(path))} "
+            f"(TFLite keeps weights under 1024 values in float: register(tiny=...) needs one "
+            f"larger matrix)")
     return report
 
 
