@@ -280,8 +280,10 @@ def test_model_list_failures_and_failed_models_say_why(server, chromium):
     page.route("**/v1/models", lambda route: route.fulfill(json={"models": models}))
     page.goto(server.url + "/")
     page.wait_for_selector("body[data-ready=true]", timeout=TIMEOUT)
-    assert page.locator("section.panel.error").inner_text() == \
-        "broken failed to load: broken/model.keras: cannot load (OSError: truncated)"
+    failed = page.locator("section.panel.failed")
+    assert failed.locator("h2").inner_text() == "broken: failed to load"
+    assert failed.locator("[role=alert]").inner_text() == \
+        "broken/model.keras: cannot load (OSError: truncated)"
     page.unroute("**/v1/models")
     page.route("**/v1/models", lambda route: route.fulfill(status=502, body="<html>502</html>"))
     page.goto(server.url + "/")
@@ -481,7 +483,7 @@ def test_markup_from_the_server_or_a_file_name_shows_as_text(chromium, tmp_path)
     assert ner_panel.locator(".about").inner_text() == f"ner · keras · {evil}"
     assert evil in ner_panel.locator(".entities").inner_text()
     assert ner_panel.locator("table").inner_text().count(evil) == 2
-    assert page.locator("section.panel.error").inner_text() == f"broken failed to load: {evil}"
+    assert page.locator("section.panel.failed [role=alert]").inner_text() == evil
     assert cap.locator(".error").inner_text() == f"{evil}.png: {evil}"
     assert page.locator("#panels img:not(.picture):not(.preview)").count() == 0
     assert page.evaluate("window.pwned") is None

@@ -228,6 +228,9 @@ def _parser(predict_help: bool | str = False) -> argparse.ArgumentParser:
     s.add_argument("--request-timeout", type=float, default=120.0, metavar="S",
                    help="seconds a request may take, its body sent and its answer ready "
                         "(408 / 504 beyond; 120; 0: no limit)")
+    s.add_argument("--max-queue", type=int, default=None, metavar="N",
+                   help="requests that may wait for one model; beyond, a 503 with Retry-After "
+                        "(default: 4 x --max-batch, at least 64; 0: no limit)")
     s.add_argument("--allow-host", action="append", default=[], metavar="NAME",
                    help="on a loopback --host, a further name the Host header may give (a "
                         "reverse proxy's; others are refused against DNS rebinding); repeatable")
@@ -902,7 +905,7 @@ def run(argv: list[str]) -> int:
         serve(args.models, host=args.host, port=args.port, max_batch=args.max_batch,
               max_wait_ms=args.max_wait_ms, max_instances=args.max_instances,
               max_body_mb=args.max_body_mb, request_timeout=args.request_timeout,
-              allow_hosts=tuple(args.allow_host))
+              allow_hosts=tuple(args.allow_host), max_queue=args.max_queue)
     elif args.command == "batch-predict":
         for handler in logging.getLogger().handlers:    # Beam's notes (INFO, "no apitools"),
             handler.addFilter(lambda r: r.levelno >= logging.ERROR    # not an unknown option

@@ -27,11 +27,15 @@ checks them. Bad input is a 4xx with the zoo's one-line message, `{"error": "...
 bad JSON (or a key given twice), instance or option, 404 an unknown model, 405 a wrong
 method (Allow names the right ones; OPTIONS is a 204 with them), 413 too many instances or
 too large a body or text, 415 a Content-Encoding other than gzip or an unknown charset,
-503 still loading (Retry-After); 408 a body not
+503 still loading, or --max-queue requests already waiting for the model (Retry-After:
+4 full batches, at least 64, by default; 0: no limit); 408 a body not
 sent, 504 an answer not ready, within --request-timeout (120 s; a generation past it stops,
 freeing the model for the next request: zoo/cancel.py). SIGTERM stops the server
 gracefully: no new connections, requests in flight answered (for up to 30 s), then one
 line and the status a SIGTERM gives (143).
+What the model warns of in a request's inputs (weekly closes read as daily ones, a
+document cut to its length) comes as X-Zoo-Warning headers, one a warning, beside the JSON
+TF Serving's clients read (and in the server's log with the request's id).
 Concurrent requests are micro-batched (zoo/batching.py): their answers are those of
 one-at-a-time predict(). With `--max-wait-ms 0` (the default) a batch is whatever queued
 while the previous one ran: under load batches fill anyway, and a lone request never
@@ -42,6 +46,7 @@ from __future__ import annotations
 
 import asyncio
 import codecs
+import contextlib
 import copy
 import functools
 import inspect
@@ -56,8 +61,9 @@ import threading
 import time
 import traceback
 import uuid
+import warnings
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -70,7 +76,7 @@ from starlette.requests import ClientDisconnect
 from . import cancel, registry, webio
 from .batching import Batcher
 from .contract import Host
-from .errors import UnknownModelError, ZooError
+from .errors import UnknownModelError, ZooError, ZooWarning
 from .options import check_int, check_number, seeds
 
 log = logging.getLogger("zoo.serve")
@@ -89,6 +95,10 @@ LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 REQUEST_ID = re.compile(r"[\w.:/+=-]{1,128}")    # an X-Request-ID echoed as sent
 CHARSET = re.compile(r";\s*charset=\"?([^\s;\"]+)", re.I)   # of a Content-Type
 RETRY_AFTER = {"Retry-After": "5"}  # seconds, on a 503 while a model loads (RFC 9110)
+QUEUE_PER_BATCH = 4             # --max-queue's default: this many full batches of requests,
+QUEUE_LEAST = 64                # and at least this many (16 closed-loop clients at --max-batch 1)
+WARNING_HEADER = "X-Zoo-Warning"    # one a warning of the request's inputs (warned())
+MAX_WARNINGS = 10               # of them a response carries (the log has every one)
 # Static files (/, /web/*) are checked with the server on each use (ETag: a 304 when
 # unchanged): with Last-Modified alone a browser reused them for days by heuristic, so a
 # newer zoo's index.html ran beside an older app.js.
@@ -131,6 +141,10 @@ class Served:
     # the latest --request-timeout deadline (time.monotonic()) of a request sent to it so
     # far: a batch, of requests sent before it started, stops there (None: no limit)
     until: float | None = None
+    queued: int = 0             # requests waiting for the model or running in it
+    # id() of each input of a request waiting or running -> [(its request's warnings,
+    # its place there)]: the warnings of a merged batch go to their own requests
+    owners: dict = field(default_factory=dict)
 
     @property
     def host(self):
@@ -144,6 +158,64 @@ class Served:
             with cancel.deadline(self.until):
                 return fn(*args, **kwargs)
         return run
+
+    def batched(self, instances: list, **options):
+        """The model's predict over a batch, run in its thread: each request is told the
+        warnings of its own inputs (a ZooWarning "input i ..." names the batch's input i,
+        renamed as its request's), and those of the call as a whole (owners)."""
+        heard: list[str] = []
+        with hearing(heard):
+            out = self.guarded(self.model.predict)(instances, **options)
+        owners = [self.owners.get(id(x), []) for x in instances]
+        for text in heard:
+            at = INPUT_AT.match(text)
+            if at and int(at[1]) < len(instances):
+                # an input in two requests (one object: a JSON "a") is both requests'
+                for record, i in owners[int(at[1])]:
+                    record.append(f"input {i}{text[at.end():]}")
+            else:       # of the call: with other requests' inputs in it, it may be theirs
+                records = {id(r): r for o in owners for r, _ in o}.values()
+                shared = " (of a batch this request shared with others)" if len(records) > 1 \
+                    else ""
+                for record in records:
+                    record.append(text + shared)
+        return out
+
+
+INPUT_AT = re.compile(r"input (\d+)\b")
+_hearers = threading.local()    # the list a thread's ZooWarnings go to while it has one
+_showwarning = None
+
+
+@contextlib.contextmanager
+def hearing(record: list):
+    """ZooWarnings this thread raises meanwhile go to `record`, not the server's stderr
+    (for the request's X-Zoo-Warning headers; answer() logs them in one line each)."""
+    _hearers.record = record
+    try:
+        yield record
+    finally:
+        _hearers.record = None
+
+
+def _listen() -> None:
+    """Route ZooWarnings of a thread in hearing() to its record; others as before. Every
+    one is shown (not once per line of code, Python's default): each request is told.
+    warnings._showwarnmsg is what warn() calls (its C part too), and what
+    catch_warnings() leaves in place (it swaps showwarning: pytest's did)."""
+    global _showwarning
+    warnings.filterwarnings("always", category=ZooWarning)
+    if _showwarning is not None:
+        return
+    _showwarning = warnings._showwarnmsg
+
+    def show(msg):
+        record = getattr(_hearers, "record", None)
+        if record is not None and issubclass(msg.category, ZooWarning):
+            record.append(" ".join(str(msg.message).split()))
+        else:
+            _showwarning(msg)
+    warnings._showwarnmsg = show
 
 
 # ---- which models ---------------------------------------------------------------------------
@@ -215,7 +287,7 @@ def load(served: Served, max_batch: int, max_wait_ms: float, metrics) -> None:
             except ZooError as e:     # an example this model refuses is not a failure to load
                 log.info("%s: warm-up skipped (%s)", served.name, e)
                 break
-    served.batcher = Batcher(served.guarded(served.model.predict), max_batch, max_wait_ms,
+    served.batcher = Batcher(served.batched, max_batch, max_wait_ms,
                              name=served.name,
                              on_batch=lambda n, r, s: metrics.batch(served.name, n, r, s),
                              per_input=served.host.PER_INPUT_OPTIONS)
@@ -249,9 +321,17 @@ class Metrics:
         self.available = Gauge("zoo_model_available", "1 once a model answers, 0 while "
                                "loading or after it failed to load", ["model"], registry=r)
 
-    def serving(self, served: dict) -> None:
+    def serving(self, served: dict, max_queue: int = 0) -> None:
+        from prometheus_client import Gauge
+
+        # how full each model's queue is, against the limit its 503s start at
+        queued = Gauge("zoo_queued_requests", "requests waiting for a model or running in "
+                       "it", ["model"], registry=self.registry)
+        Gauge("zoo_max_queue", "--max-queue: queued requests a model takes before it "
+              "answers 503 (0: no limit)", registry=self.registry).set(max_queue)
         for name, s in served.items():
             self.available.labels(name).set_function(lambda s=s: float(s.batcher is not None))
+            queued.labels(name).set_function(lambda s=s: float(s.queued))
 
     def batch(self, model: str, instances: int, requests: int, seconds: float) -> None:
         self.batch_size.labels(model).observe(instances)
@@ -266,7 +346,8 @@ class Metrics:
 # ---- the app --------------------------------------------------------------------------------
 def create_app(models: list[str], max_batch: int = 32, max_wait_ms: float = 0.0,
                max_instances: int = 64, max_body_mb: float = 16.0,
-               request_timeout: float = 120.0, hosts: frozenset | None = None):
+               request_timeout: float = 120.0, hosts: frozenset | None = None,
+               max_queue: int | None = None):
     """The ASGI app; models load in a thread once it starts (/readyz says when). The
     limits are checked first: a bad one is an InputError before the server starts, not a
     model that fails to load behind a running server."""
@@ -275,9 +356,12 @@ def create_app(models: list[str], max_batch: int = 32, max_wait_ms: float = 0.0,
     check_int(max_instances, "--max-instances", 1)
     check_number(max_body_mb, "--max-body-mb", above=0)
     check_number(request_timeout, "--request-timeout", 0, 86_400)
+    max_queue = queue_limit(max_batch) if max_queue is None else max_queue
+    check_int(max_queue, "--max-queue", 0)
     served = {s.name: s for s in resolve(models)}
     metrics = Metrics()
-    metrics.serving(served)
+    metrics.serving(served, max_queue)
+    _listen()
     max_body = int(max_body_mb * (1 << 20))
 
     def load_all():
@@ -475,25 +559,49 @@ def create_app(models: list[str], max_batch: int = 32, max_wait_ms: float = 0.0,
                 "metadata": {**describe(s), "tensorflow_loaded": "tensorflow" in sys.modules}}
 
     async def answer(s: Served, method: str, request: Request, step: list,
-                     until: float | None) -> str:
+                     until: float | None, heard: list) -> str:
         body = await read_json(request, max_body)
         step[0] = "answer"
         instances, options = parse(s, body, max_instances)
-        raw = [webio.raw_input(i, x, s.host) for i, x in enumerate(instances)]
+        with hearing(heard):    # this thread's, between awaits: this request's alone
+            raw = [webio.raw_input(i, x, s.host) for i, x in enumerate(instances)]
+        # No queue grows without end: past --max-queue requests waiting for this model, a
+        # 503 with Retry-After (as TF Serving's full batching queue), not minutes of waiting
+        # for a 504 while memory holds every body.
+        if max_queue and s.queued >= max_queue:
+            raise HTTPError(503, f"{s.name} has {s.queued} requests waiting (--max-queue "
+                                 f"{max_queue}); try again shortly", {"Retry-After": "1"})
         if until is not None:
             s.until = max(s.until or until, until)
-        if method == "predict":
-            alone = any(options.get(k) for k in s.host.WHOLE_REQUEST_OPTIONS)
-            options = own_values(s.host, options, len(raw))
-            return dumps({"predictions": await s.batcher.submit(raw, options, alone)})
-        return dumps(await s.batcher.call(s.guarded(webio.picture), s.model, s.host, raw,
-                                          options))
+        s.queued += 1
+        try:
+            if method == "predict":
+                alone = any(options.get(k) for k in s.host.WHOLE_REQUEST_OPTIONS)
+                options = own_values(s.host, options, len(raw))
+                for i, x in enumerate(raw):
+                    s.owners.setdefault(id(x), []).append((heard, i))
+                try:
+                    return dumps({"predictions": await s.batcher.submit(raw, options, alone)})
+                finally:
+                    for i, x in enumerate(raw):
+                        mine = [o for o in s.owners.get(id(x), []) if o[0] is not heard]
+                        if mine:
+                            s.owners[id(x)] = mine
+                        else:
+                            s.owners.pop(id(x), None)
+
+            def picture(*args):
+                with hearing(heard):
+                    return s.guarded(webio.picture)(*args)
+            return dumps(await s.batcher.call(picture, s.model, s.host, raw, options))
+        finally:
+            s.queued -= 1
 
     @app.post("/v1/models/{target:zoo_call}")
     async def post(target: str, request: Request):
         start = time.perf_counter()
         name, _, method = target.partition(":")
-        code, step = 200, ["body"]
+        code, step, heard = 200, ["body"], []
         try:
             if method not in METHODS:
                 raise HTTPError(404, f"POST /v1/models/{target}: unknown method {method!r}; "
@@ -509,15 +617,18 @@ def create_app(models: list[str], max_batch: int = 32, max_wait_ms: float = 0.0,
                                   f"or smaller inputs, or ask the operator for a longer limit")
             until = time.monotonic() + request_timeout if request_timeout else None
             try:
-                text = await asyncio.wait_for(answer(s, method, request, step, until),
-                                              request_timeout or None)
+                text = await asyncio.wait_for(answer(s, method, request, step, until,
+                                                     heard), request_timeout or None)
             except asyncio.TimeoutError:
                 raise HTTPError(408, f"the request body was not received within "
                                      f"{request_timeout:g} s (--request-timeout)") \
                     if step[0] == "body" else late from None
             except cancel.Cancelled:   # the model stopped at the deadline, just before it
                 raise late from None
-            return Response(text, media_type="application/json")
+            response = Response(text, media_type="application/json")
+            for line in warned(heard, f"{name}:{method}", request):
+                response.headers.append(WARNING_HEADER, line)
+            return response
         except HTTPError as e:
             code = e.status
             return error(code, str(e), e.headers)
@@ -544,14 +655,14 @@ def create_app(models: list[str], max_batch: int = 32, max_wait_ms: float = 0.0,
                             method if method in METHODS else "-", code,
                             time.perf_counter() - start)
 
-    app.state.served = served
+    app.state.served, app.state.max_queue = served, max_queue
     return app
 
 
 ERRORS = {      # what each kind of route answers besides 200, all as {"error": "..."}
     "all": {"403": "another site's request (Origin), or a Host this server does not answer"},
-    "model": {"404": "no such model or version", "503": "the model is loading (Retry-After) "
-              "or failed to load"},
+    "model": {"404": "no such model or version", "503": "the model is loading, or has "
+              "--max-queue requests waiting (Retry-After), or failed to load"},
     "POST": {"400": "bad JSON, instance or option", "405": "a wrong method (Allow names the "
              "right one)", "408": "the body was not sent within --request-timeout", "413":
              "too many instances, too large a body or text", "415": "a Content-Encoding other "
@@ -808,6 +919,33 @@ def gunzip(body: bytes, limit: int) -> bytes:
     return data
 
 
+def warned(heard: list, where: str, request) -> list[str]:
+    """The X-Zoo-Warning header lines of a request's warnings (weekly closes read as daily,
+    a document cut to the model's length), each logged in one line with the request's id.
+    They reached the server's log alone, and a client never knew its forecast was dated
+    wrong. A header, not a key beside "predictions": TF Serving's envelope stays as it is
+    (a strict client, or one comparing with `zoo predict --json`, reads the same body),
+    and a client that knows the header reads it. ASCII, as HTTP header values are kept
+    (other characters as \\uXXXX escapes), each cut to 500 characters, at most 10."""
+    rid = request.headers.get("x-request-id", "-")
+    out = []
+    for text in dict.fromkeys(heard):       # once each, in order
+        log.warning("%s: %s (X-Request-ID %s)", where, text, rid)
+        line = re.sub(r"[\x00-\x1f\x7f]", "?", text.encode("ascii", "backslashreplace").decode())
+        out.append(line if len(line) <= 500 else line[:497] + "...")
+    if len(out) > MAX_WARNINGS:
+        out[MAX_WARNINGS - 1:] = [f"{len(out) - MAX_WARNINGS + 1} more warnings (the server "
+                                  f"log has them)"]
+    return out
+
+
+def queue_limit(max_batch: int) -> int:
+    """--max-queue's default: QUEUE_PER_BATCH full batches of one-input requests, at
+    least QUEUE_LEAST (a 503 sooner than that turned away clients a batch would serve)."""
+    return max(QUEUE_LEAST, QUEUE_PER_BATCH * max_batch) if isinstance(max_batch, int) \
+        else QUEUE_LEAST
+
+
 def dumps(answer) -> str:
     """A response's JSON: webio.to_json's, as `zoo predict --json` and batch-predict write it
     (NaN and infinities, which clients' parsers refuse, as null; a float32's value with its
@@ -875,7 +1013,8 @@ def parse(s: Served, body, max_instances: int) -> tuple[list, dict]:
 
 def serve(models: list[str], host: str = "127.0.0.1", port: int = 8501, max_batch: int = 32,
           max_wait_ms: float = 0.0, max_instances: int = 64, max_body_mb: float = 16.0,
-          request_timeout: float = 120.0, allow_hosts: tuple = ()) -> None:
+          request_timeout: float = 120.0, allow_hosts: tuple = (),
+          max_queue: int | None = None) -> None:
     """Run the server until interrupted (`zoo serve`). Port 0 picks a free one; the first
     line printed says which."""
     import uvicorn
@@ -885,7 +1024,7 @@ def serve(models: list[str], host: str = "127.0.0.1", port: int = 8501, max_batc
     loopback = (LOOPBACK_NAMES | {h.lower() for h in allow_hosts}
                 if host in LOOPBACK_NAMES else None)
     app = create_app(models, max_batch, max_wait_ms, max_instances, max_body_mb,
-                     request_timeout, loopback)
+                     request_timeout, loopback, max_queue)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # IPPROTO_TCP named, so asyncio sets TCP_NODELAY on each connection (it checks the
     # protocol): with Nagle's algorithm a response's second write waits for the client's
@@ -907,7 +1046,8 @@ def serve(models: list[str], host: str = "127.0.0.1", port: int = 8501, max_batc
     # written in brackets
     where = f"[{host}]" if family == socket.AF_INET6 else host
     print(f"zoo serve: http://{where}:{port}/ loading {', '.join(app.state.served)} "
-          f"(max batch {max_batch}, max wait {max_wait_ms:g} ms)", flush=True)
+          f"(max batch {max_batch}, max wait {max_wait_ms:g} ms, max queue "
+          f"{app.state.max_queue or 'unlimited'})", flush=True)
     # SIGTERM (kill, docker stop, Kubernetes): uvicorn stops accepting, lets requests in
     # flight finish (they were cut after 5 s; now each ends within --request-timeout,
     # answered or 504, up to Kubernetes' default grace of 30 s) and then raises the signal
@@ -916,6 +1056,11 @@ def serve(models: list[str], host: str = "127.0.0.1", port: int = 8501, max_batc
     # an interpreter's normal exit joins the model threads, so a generation still running
     # in one (its client answered 504) held the process until it was done.
     signal.signal(signal.SIGTERM, _terminated)
+    # SIGHUP (its terminal closed, an ssh session gone; `kill -HUP` to reload, as nginx)
+    # ended the process at once without a word, requests in flight cut: the server has
+    # nothing to reload, so it stops as on SIGTERM, after them, and says which signal.
+    if hasattr(signal, "SIGHUP"):
+        signal.signal(signal.SIGHUP, _hung_up)
     config = uvicorn.Config(app, log_level="warning", access_log=False,
                             timeout_graceful_shutdown=min(request_timeout or GRACE, GRACE) + 1,
                             http=header_deadline(request_timeout or None))
@@ -978,6 +1123,13 @@ def header_deadline(seconds: float | None):
     return Protocol
 
 
+def _hung_up(signum, frame):
+    print("zoo serve: SIGHUP (the terminal closed, or kill -HUP): stopping as on SIGTERM; "
+          "nothing is reloaded (start zoo serve again for new models)", file=sys.stderr,
+          flush=True)
+    signal.raise_signal(signal.SIGTERM)
+
+
 def _terminated(signum, frame):
     print("zoo serve: stopped by SIGTERM, after the requests in flight",
           file=sys.stderr, flush=True)
@@ -996,7 +1148,7 @@ def main(argv: list[str] | None = None) -> int:
         serve(args.models, host=args.host, port=args.port, max_batch=args.max_batch,
               max_wait_ms=args.max_wait_ms, max_instances=args.max_instances,
               max_body_mb=args.max_body_mb, request_timeout=args.request_timeout,
-              allow_hosts=tuple(args.allow_host))
+              allow_hosts=tuple(args.allow_host), max_queue=getattr(args, "max_queue", None))
     except ZooError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -375,6 +375,18 @@ function panel(m) {
   return p;
 }
 
+// A model that failed to load: a panel with its heading, as the others (it was one line of
+// text with no heading, missing from a screen reader's list of headings and landmarks),
+// and why it failed as an alert; no controls, nothing here can run it.
+function failed(m) {
+  const id = `panel-${++panelCount}`;
+  const p = el("section", {class: "panel failed", "data-model": m.name, "data-state": "failed", "aria-labelledby": `${id}-name`});
+  p.append(el("h2", {id: `${id}-name`}, `${m.name}: failed to load`),
+           el("p", {class: "about"}, [m.task, m.backend, m.spec].filter(Boolean).join(" · ")),
+           el("p", {class: "error", role: "alert"}, m.error || "the server gave no reason; its log has it"));
+  return p;
+}
+
 async function main() {
   const panels = document.getElementById("panels");
   let models;
@@ -393,8 +405,7 @@ async function main() {
     setTimeout(main, 2000);
     return;
   }
-  panels.replaceChildren(...models.map(m => m.state === "AVAILABLE" ? panel(m)
-    : el("section", {class: "panel error"}, `${m.name} failed to load: ${m.error}`)));
+  panels.replaceChildren(...models.map(m => m.state === "AVAILABLE" ? panel(m) : failed(m)));
   // The tab's title (and a screen reader's first words) said "rnn-zoo" whatever it served.
   const names = models.filter(m => m.state === "AVAILABLE").map(m => m.name);
   document.title = names.length ? `${names.join(", ")} · rnn-zoo` : "rnn-zoo";
