@@ -91,6 +91,16 @@ def match_inputs(globs: list[str], whole_files: bool = False) -> list[tuple]:
         except Exception as e:  # noqa: BLE001 -- BeamIOError: a bad pattern, an unreachable store
             raise InputError(f"--input {g}: cannot list it ({str(e)[:200]})") from None
         found = {p: n for p, n in found.items() if not (_local(p) and os.path.isdir(p))}
+        if _local(g) and any(c in g for c in "*?["):
+            # a FIFO or socket a glob swept up ('data/**') was opened and waited on for
+            # ever (the run hung); one named on its own (a shell's <(zcat ...)) is read
+            odd = sorted(p for p in found if os.path.exists(p) and not os.path.isfile(p))
+            if odd:
+                warnings.warn(f"--input {g}: skipped {len(odd)} match(es) that are not "
+                              f"regular files (a pipe, socket or device): "
+                              f"{', '.join(odd[:10])}{' ...' if len(odd) > 10 else ''}",
+                              stacklevel=2)
+                found = {p: n for p, n in found.items() if p not in odd}
         if not found:
             hint = f"; it is a folder: give a glob of its files, e.g. '{g}/*'" \
                 if _local(g) and os.path.isdir(g) else ""

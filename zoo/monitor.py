@@ -16,56 +16,26 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from pathlib import Path
 
 import keras
 import numpy as np
 import tensorflow as tf
 
+from . import runtime
 from .layers import RecurrentStack
 from .options import PICTURE_DPI
-
-
-class _Lines:
-    """tqdm's file when stderr is no terminal (a log file, `2>&1 | tee`, a CI job): each of
-    its updates one plain line, where its carriage returns made one ever longer line
-    nothing showed until the work ended; an update tqdm clears the line with is dropped."""
-
-    def __init__(self, stream):
-        self.stream = stream
-
-    def write(self, text: str) -> None:
-        text = text.replace("\r", "").replace("\x1b[A", "").strip()
-        if text:
-            self.stream.write(text + "\n")
-
-    def flush(self) -> None:
-        self.stream.flush()
 
 
 PLAIN_AFTER_S, PLAIN_EVERY_S = 30.0, 30.0     # progress where stderr is no terminal
 
 
 def progress(iterable=None, total: int | None = None, desc: str = "", unit: str = "it"):
-    """A tqdm progress bar on stderr where a person waits (evaluating a split, exporting):
-    one updating line on a terminal; where stderr is not one (a log, a pipe), a plain line
-    every 30 s once the work has taken 30 s (it was nothing at all: a long `zoo evaluate
-    ... 2>log` showed no sign of life; short runs and test logs still show none). Never
-    on stdout (`--json`'s); off with ZOO_PROGRESS=0."""
-    from tqdm import tqdm
-
-    off = os.environ.get("ZOO_PROGRESS", "1") == "0"
-    if sys.stderr.isatty():
-        return tqdm(iterable, total=total, desc=desc, unit=unit, leave=False, disable=off,
-                    file=sys.stderr, dynamic_ncols=True)
-    return tqdm(iterable, total=total, desc=desc, unit=unit, leave=False, disable=off,
-                file=_Lines(sys.stderr), delay=PLAIN_AFTER_S, mininterval=PLAIN_EVERY_S,
-                ascii=True,
-                bar_format="{desc}: {n_fmt}/{total_fmt} {unit} ({percentage:.0f}%), "
-                           "{elapsed} elapsed, about {remaining} left"
-                if total is not None or hasattr(iterable, "__len__")
-                else "{desc}: {n_fmt} {unit}, {elapsed} elapsed")
+    """zoo.runtime.progress (a tqdm bar on stderr; plain lines in a log), with this
+    module's PLAIN_AFTER_S and PLAIN_EVERY_S; it lives in the runtime, which imports no
+    Keras, so an export's predict shows one too."""
+    return runtime.progress(iterable, total, desc, unit, after=PLAIN_AFTER_S,
+                            every=PLAIN_EVERY_S)
 
 
 def predict_with_progress(zoo_model, inputs: list, desc: str, chunk: int = 32,

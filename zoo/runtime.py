@@ -21,6 +21,7 @@ import importlib
 import inspect
 import json
 import os
+import sys
 import threading
 from collections import defaultdict
 from pathlib import Path
@@ -155,6 +156,52 @@ def run_units(units: Units, call: Callable[[int | None, dict], dict],
             if done is not None:
                 done(len(chunk))
     return results  # type: ignore[return-value]
+
+
+# progress where stderr is no terminal: a plain line every PLAIN_EVERY_S after PLAIN_AFTER_S
+PLAIN_AFTER_S, PLAIN_EVERY_S = 30.0, 30.0
+
+
+class _Lines:
+    """tqdm's file when stderr is no terminal (a log file, `2>&1 | tee`, a CI job): each of
+    its updates one plain line, where its carriage returns made one ever longer line
+    nothing showed until the work ended; an update tqdm clears the line with is dropped."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def write(self, text: str) -> None:
+        text = text.replace("\r", "").replace("\x1b[A", "").strip()
+        if text:
+            self.stream.write(text + "\n")
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
+def progress(iterable=None, total: int | None = None, desc: str = "", unit: str = "it",
+             after: float | None = None, every: float | None = None):
+    """A tqdm progress bar on stderr where a person waits (evaluating a split, exporting,
+    predicting thousands of inputs with an export: here, where no Keras is imported):
+    one updating line on a terminal; where stderr is not one (a log, a pipe), a plain line
+    every 30 s once the work has taken 30 s (it was nothing at all: a long `zoo evaluate
+    ... 2>log` showed no sign of life; short runs and test logs still show none). Never
+    on stdout (`--json`'s); off with ZOO_PROGRESS=0."""
+    from tqdm import tqdm
+
+    off = os.environ.get("ZOO_PROGRESS", "1") == "0"
+    after = PLAIN_AFTER_S if after is None else after
+    every = PLAIN_EVERY_S if every is None else every
+    if sys.stderr.isatty():
+        return tqdm(iterable, total=total, desc=desc, unit=unit, leave=False, disable=off,
+                    file=sys.stderr, dynamic_ncols=True)
+    return tqdm(iterable, total=total, desc=desc, unit=unit, leave=False, disable=off,
+                file=_Lines(sys.stderr), delay=after, mininterval=every, maxinterval=every,
+                ascii=True,
+                bar_format="{desc}: {n_fmt}/{total_fmt} {unit} ({percentage:.0f}%), "
+                           "{elapsed} elapsed, about {remaining} left"
+                if total is not None or hasattr(iterable, "__len__")
+                else "{desc}: {n_fmt} {unit}, {elapsed} elapsed")
 
 
 def allowed_hosts() -> set[str]:
@@ -442,8 +489,16 @@ class RuntimeModel:
         return self.call_function
 
     def predict_units(self, units: Units) -> list[dict]:
-        return run_units(units, self.backend, self.buckets, batch_size=1,
-                         stride=self.meta["config"].get("output_stride", 1))
+        # past PROGRESS_FROM units a bar, as ZooModel.predict shows (20,000 sentences
+        # through an ONNX export: a silent minute)
+        with contextlib.ExitStack() as stack:
+            bar = None
+            if len(units) > PROGRESS_FROM:
+                bar = stack.enter_context(progress(total=len(units), unit="ex",
+                                                   desc=f"{self.meta['model']} predict"))
+            return run_units(units, self.backend, self.buckets, batch_size=1,
+                             stride=self.meta["config"].get("output_stride", 1),
+                             done=bar.update if bar is not None else None)
 
     def predict(self, inputs, batch_size: int = 1, **options) -> list:
         """As ZooModel.predict: the same options and answers. `batch_size` is checked and

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 from collections import defaultdict
 from pathlib import Path
 
@@ -85,6 +86,11 @@ def _image_path(base: Path, name: str, where: str, extra: tuple = ()) -> Path:
         p = root / name
         if p.is_file():
             return p
+    there = next((r / name for r in (base, *(base / f for f in (*extra, *IMAGE_FOLDERS)))
+                  if os.path.lexists(r / name)), None)
+    if there is not None:       # was "not found" for a folder, a pipe or a looping link
+        raise DataFormatError(f"{where}: {there} is not a readable file (a folder, a pipe or "
+                              f"a broken or looping link); expected an image file")
     raise DataFormatError(f"{where}: image {name!r} not found beside the captions file or in "
                           f"{', '.join(f + '/' for f in (*extra, *IMAGE_FOLDERS))} under {base}")
 

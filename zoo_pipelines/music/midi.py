@@ -14,6 +14,7 @@ True
 """
 from __future__ import annotations
 
+import stat
 import warnings
 from pathlib import Path
 
@@ -42,7 +43,11 @@ def note_events(path: str | Path) -> list[tuple[int, float, float]]:
     import mido
 
     try:
-        size = Path(path).stat().st_size
+        st = Path(path).stat()
+        if not stat.S_ISREG(st.st_mode):
+            # a FIFO named x.mid hung the read of a whole folder; a folder named so is no file
+            raise MidiError("not a regular file (a folder, pipe or device); expected a MIDI file")
+        size = st.st_size
         if size > MAX_MIDI_BYTES:
             raise MidiError(f"{size / (1 << 20):.1f} MB; expected a MIDI file of at most "
                             f"{MAX_MIDI_BYTES >> 20} MB (a piano piece is tens of KB)")
@@ -59,8 +64,17 @@ def note_events(path: str | Path) -> list[tuple[int, float, float]]:
     # The sustain pedal (CC 64 >= 64) holds released keys until it is lifted or the key is
     # struck again: a pianist's pedalled chords were 16th-note blips, then silence
     pedal, held = set(), {}
-    for msg in mido.merge_tracks(mid.tracks):
-        now += msg.time
+    # every track's messages at their absolute tick, in the order mido.merge_tracks plays
+    # them (a stable sort by tick), without its two checked copies of every message: 70 %
+    # of reading a MIDI file (5,000 short ones: 4 minutes)
+    timed = []
+    for track in mid.tracks:
+        tick = 0
+        for msg in track:
+            tick += msg.time
+            timed.append((tick, msg))
+    timed.sort(key=lambda e: e[0])
+    for now, msg in timed:
         if msg.type == "control_change" and msg.control == SUSTAIN:
             if msg.value >= 64:
                 pedal.add(msg.channel)
