@@ -956,6 +956,10 @@ def fine_tune(zm, data, validation=None, epochs: int = 3, out=None,
             print(f"{' '.join(map(str, distribute.task()))}: fine-tuning done; the chief writes "
                   f"the bundle")
             return zm
+        # the card's full metrics (a caption model's beam search and nearest-neighbour
+        # baseline over 1,000 images: minutes, silent after the line above)
+        print(f"fine_tune: scoring the kept weights on the {len(valid_ex)} validation "
+              f"examples for the card", flush=True)
         zm.metrics = {"model": entry.name, "hparams": hp, "paper": entry.paper,
                       "fine_tuned_on": (dataset_name(data) if isinstance(data, (str, Path))
                                         else f"{len(new_ex)} examples"),
