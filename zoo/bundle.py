@@ -65,17 +65,42 @@ def plain_name(name) -> bool:
 def not_a_bundle(path) -> BundleError:
     return BundleError(f"{path}: not a bundle directory (expected a folder with "
                        f"{', '.join(REQUIRED)} and manifest.json)" + unfinished(path)
-                       + upper_case_export(path) + zipped(path))
+                       + upper_case_export(path) + zipped(path) + keras_file(path))
 
 
 def zipped(path) -> str:
     """A hint for a bundle sent as a .zip (a mail attachment, a cloud drive's download)."""
     try:
-        is_zip = Path(path).is_file() and zipfile.is_zipfile(path)
+        is_zip = Path(path).is_file() and zipfile.is_zipfile(path) and not keras_file(path)
     except OSError:
         is_zip = False
     return ("; it is a zip archive: unzip it and give the bundle folder inside (zoo pull "
             "takes a .tar.gz)") if is_zip else ""
+
+
+def keras_file(path) -> str:
+    """A hint for a Keras model file (`m.keras_model.save("x.keras")`, a zip, or ".h5"):
+    "it is a zip archive: unzip it and give the bundle folder inside" sent its user looking
+    for a folder it does not hold."""
+    try:
+        if not Path(path).is_file():
+            return ""
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as zf:
+                found = {"config.json", "metadata.json"} <= set(zf.namelist())
+            hdf5 = False
+        else:
+            with open(path, "rb") as f:
+                found = hdf5 = f.read(8) == b"\x89HDF\r\n\x1a\n"        # Keras 2's .h5
+    except (OSError, zipfile.BadZipFile):
+        return ""
+    if hdf5:        # Keras writes it, but "Unknown layer: 'Greater'" on reading it back
+        return ("; it is a legacy HDF5 Keras file, which cannot rebuild the zoo's networks "
+                "(their TensorFlow op layers): save m.keras_model.save(\"x.keras\") or a "
+                "bundle, m.save(DIR)")
+    return ("; it is a Keras model file, the network alone (no preprocessor or card): put "
+            "it in a model of its kind with m = zoo.load(NAME); m.keras_model = "
+            "keras.saving.load_model(FILE), and m.save(DIR) writes a bundle") if found else ""
 
 
 def upper_case_export(path) -> str:
@@ -429,6 +454,62 @@ def write_manifest(directory: Path, name: str) -> dict:
     return manifest
 
 
+def json_lines(obj, indent: str = "") -> str:
+    """`obj` as JSON with one key of each object to a line, lists and scalars compact, and
+    no trailing newline: a preprocessor.json (or an export's sidecar) was one line of up to
+    4 MB, so `git diff` of two bundles showed the whole file changed for one hyper-parameter
+    (indent=1 put every number of a speech model's tables on a line: twice the size).
+
+    >>> print(json_lines({"model": "m", "preprocessor": {"vocab": ["a", "b"], "n": 2}}))
+    {
+     "model": "m",
+     "preprocessor": {
+      "vocab": ["a", "b"],
+      "n": 2
+     }
+    }
+    """
+    if not indent:      # JSON's own keys (1 -> "1", True -> "true") and lists for tuples
+        obj = json.loads(json.dumps(obj))
+    if not isinstance(obj, dict) or not obj:
+        return json.dumps(obj, ensure_ascii=False)
+    inner = indent + " "
+    return "{\n" + ",\n".join(f"{inner}{json.dumps(k, ensure_ascii=False)}: "
+                               f"{json_lines(v, inner)}" for k, v in obj.items()) + f"\n{indent}}}"
+
+
+ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)       # the earliest date a zip can hold
+
+
+def reproducible_keras(path: Path) -> None:
+    """Rewrite the model.keras that Keras just saved at `path` so that the same network and
+    weights are the same bytes: Keras stamps metadata.json's "date_saved" and the weights'
+    zip entry with the time of saving, so two identical runs wrote bundles whose model.keras,
+    sha256 and manifest differed, and a bundle kept in git changed on every re-save. Keras
+    never reads the date back; it is $SOURCE_DATE_EPOCH's (reproducible-builds.org) where
+    that is set, else the zip epoch, 1980-01-01, the date Keras gives the other entries."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    when = (time.gmtime(int(epoch))[:6] if epoch.isdigit() and int(epoch) >= 315532800
+            else ZIP_EPOCH)
+    with zipfile.ZipFile(path) as zf:
+        members = [(info, zf.read(info)) for info in zf.infolist()]
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        with zipfile.ZipFile(tmp, "w") as zf:
+            for info, data in members:
+                if info.filename == "metadata.json":
+                    meta = json.loads(data)
+                    meta["date_saved"] = "{:04d}-{:02d}-{:02d}@{:02d}:{:02d}:{:02d}".format(*when)
+                    data = json.dumps(meta).encode()
+                fixed = zipfile.ZipInfo(info.filename, date_time=when)
+                fixed.compress_type, fixed.external_attr = info.compress_type, info.external_attr
+                zf.writestr(fixed, data)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
 def write_whole(path: Path, text: str, **more: str) -> None:
     """`text` written beside `path` as UTF-8, then renamed over it (and each of `more`, a
     file name beside `path` and its text, likewise; none is renamed until all are written):
@@ -476,7 +557,7 @@ def set_preprocessor_fields(directory: Path, **fields) -> None:
     directory = Path(directory)
     prep = read_json(directory / "preprocessor.json")
     prep["preprocessor"].update(fields)
-    write_whole(directory / "preprocessor.json", json.dumps(prep))
+    write_whole(directory / "preprocessor.json", json_lines(prep) + "\n")
     write_manifest(directory, prep["model"])
 
 

@@ -34,7 +34,7 @@ import numpy as np
 import tensorflow as tf
 from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
-from .bundle import WRITE_ERRORS, lock_file, sha256, swap_in, versions, writing
+from .bundle import WRITE_ERRORS, json_lines, lock_file, sha256, swap_in, versions, writing
 from .monitor import progress
 from .errors import ExportError
 from .options import check_number
@@ -246,6 +246,7 @@ def _describe_onnx(path: Path, name: str, main: Path) -> None:
     del m.metadata_props[:]
     for key, value in props.items():
         m.metadata_props.add(key=key, value=value)
+    m.graph.name = name         # Netron and onnx.helper.printable_graph showed "tf2onnx"
     m.doc_string = (f"rnn-zoo export of {name}; the host configuration (labels, vocabulary, "
                     f"scaler) is in {props['zoo.sidecar']}")
     onnx.save(m, str(path))
@@ -267,12 +268,14 @@ def to_saved_model(zm, path: Path) -> None:
     (path / "assets").mkdir(exist_ok=True)
     # the versions and the sha256 of the graph and weights, as a bundle's manifest has them:
     # the folder taken to TF Serving or another machine said nothing of what wrote it
+    # (not TensorFlow's fingerprint.pb, a random uuid each save: two identical exports
+    # then differed in this file too; the graph's and weights' hashes are in it anyway)
     files = {p.relative_to(path).as_posix(): sha256(p) for p in sorted(path.rglob("*"))
-             if p.is_file()}
-    (path / "assets" / "zoo.json").write_text(json.dumps(
+             if p.is_file() and p.name != "fingerprint.pb"}
+    (path / "assets" / "zoo.json").write_text(json_lines(
         {"model": zm.entry.name, "host": zm.entry.host_module, "config": zm.host_config(),
          "signatures": sorted(sigs), "versions": export_versions("saved_model"),
-         "sha256": files}))
+         "sha256": files}) + "\n", encoding="utf-8")
 
 
 def _is_saved_model_export(path: Path) -> bool:
@@ -332,7 +335,8 @@ def _write_sidecar(zm, path: Path, fmt: str, quantize, outputs=None) -> None:
             meta["row_batches"] = list(ROW_BATCHES)
         if fmt == "onnx":
             meta["sha256"] = {f: sha256(path.parent / f) for f in meta["functions"].values()}
-    sidecar_path(path).write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+    # a line a key, as a bundle's preprocessor.json (diffs of two exports' sidecars)
+    sidecar_path(path).write_text(json_lines(meta) + "\n", encoding="utf-8")
 
 
 def bundle_examples(check):

@@ -268,9 +268,10 @@ class ZooModel:
             bare = keras.Model.from_config(self.keras_model.get_config())
             bare.set_weights(self.keras_model.get_weights())
             bare.save(directory / "model.keras")
-            (directory / "preprocessor.json").write_text(json.dumps(
+            bundle.reproducible_keras(directory / "model.keras")    # no date of saving
+            (directory / "preprocessor.json").write_text(bundle.json_lines(
                 {"model": self.entry.name, "preprocessor": self.preprocessor,
-                 "hparams": self.hparams}, ensure_ascii=False), encoding="utf-8")
+                 "hparams": self.hparams}) + "\n", encoding="utf-8")
             if command:
                 self.metrics["command"] = command
             return self.write_card(directory)

@@ -1,0 +1,126 @@
+"""The zoo's files as other tools open them: the same model saved twice is the same bytes
+(model.keras included), JSON a line a key with a trailing newline (git diff of two
+bundles), no machine's paths, readable by others, and a Keras model file handed to
+zoo.load named as one."""
+import json
+import os
+import stat
+import subprocess
+import sys
+import time
+import zipfile
+
+import pytest
+
+import zoo
+from zoo import bundle
+from zoo.errors import BundleError
+
+
+def test_the_same_model_saved_twice_is_the_same_bytes(shipped, tmp_path):
+    m = shipped("forecast-lstm")
+    m.save(tmp_path / "a")
+    time.sleep(2.1)                     # a zip's clock ticks in 2 s
+    m.save(tmp_path / "b")
+    names = sorted(p.name for p in (tmp_path / "a").iterdir())
+    assert names == sorted(p.name for p in (tmp_path / "b").iterdir())
+    for name in names:                  # model.keras held Keras's date of saving
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+    with zipfile.ZipFile(tmp_path / "a" / "model.keras") as zf:
+        assert {i.date_time for i in zf.infolist()} == {bundle.ZIP_EPOCH}
+        assert json.loads(zf.read("metadata.json"))["date_saved"] == "1980-01-01@00:00:00"
+    assert zoo.load(tmp_path / "b").keras_model.count_params() == m.keras_model.count_params()
+
+
+def test_source_date_epoch_dates_model_keras(shipped, tmp_path, monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1733011200")      # 2024-12-01 00:00 UTC
+    shipped("forecast-lstm").save(tmp_path)
+    with zipfile.ZipFile(tmp_path / "model.keras") as zf:
+        assert json.loads(zf.read("metadata.json"))["date_saved"] == "2024-12-01@00:00:00"
+        assert {i.date_time for i in zf.infolist()} == {(2024, 12, 1, 0, 0, 0)}
+
+
+def test_bundle_files_are_text_a_line_a_key_readable_and_portable(shipped, tmp_path):
+    m = shipped("forecast-lstm")
+    old = os.umask(0o022)
+    try:
+        m.save(tmp_path / "b")
+    finally:
+        os.umask(old)
+    for p in (tmp_path / "b").iterdir():
+        mode = stat.S_IMODE(p.stat().st_mode)
+        assert mode & 0o044 == 0o044 and not mode & 0o002, (p.name, oct(mode))
+        if p.suffix in (".json", ".md"):
+            text = p.read_text(encoding="utf-8")
+            assert text.endswith("\n") and not text.endswith("\n\n"), p.name
+            assert str(tmp_path) not in text and os.path.expanduser("~") + "/" not in text
+    prep = (tmp_path / "b" / "preprocessor.json").read_text(encoding="utf-8")
+    lines = prep.splitlines()      # one line of 300 kB before: git diff showed it all changed
+    assert lines[:3] == ["{", ' "model": "forecast-lstm",', ' "preprocessor": {']
+    assert ' "hparams": ' in prep and len(lines) > 10
+    assert json.loads(prep)["preprocessor"] == json.loads(json.dumps(m.preprocessor))
+
+
+def test_a_sidecar_is_a_line_a_key(shipped, tmp_path):
+    from zoo.export import _write_sidecar
+
+    _write_sidecar(shipped("forecast-lstm"), tmp_path / "m.onnx", "onnx", None)
+    text = (tmp_path / "m.onnx.json").read_text(encoding="utf-8")
+    assert text.startswith('{\n "model": "forecast-lstm",\n') and text.endswith("\n}\n")
+    assert json.loads(text)["format"] == "onnx"
+
+
+@pytest.mark.parametrize("suffix", [".keras", ".h5"])
+def test_a_keras_model_file_given_to_zoo_load_is_named_as_one(shipped, tmp_path, suffix):
+    path = tmp_path / f"net{suffix}"
+    shipped("forecast-lstm").keras_model.save(path)
+    with pytest.raises(BundleError) as e:
+        zoo.load(path)
+    msg = str(e.value)
+    # a .keras was "a zip archive: unzip it and give the bundle folder inside"
+    assert ("legacy HDF5 Keras file" in msg and 'save("x.keras")' in msg if suffix == ".h5"
+            else "a Keras model file" in msg and "keras.saving.load_model" in msg)
+    assert "unzip" not in msg and "\n" not in msg
+
+
+def test_a_zipped_bundle_is_still_told_to_unzip(bundle_copy, tmp_path):
+    folder = bundle_copy("forecast-lstm")
+    with zipfile.ZipFile(tmp_path / "b.zip", "w") as zf:
+        for p in folder.iterdir():
+            zf.write(p, f"forecast-lstm/{p.name}")
+    with pytest.raises(BundleError, match="zip archive: unzip it") as e:
+        zoo.load(tmp_path / "b.zip")
+    assert "Keras model file" not in str(e.value)
+
+
+def test_a_saved_model_exported_twice_differs_only_in_tensorflows_fingerprint(tmp_path):
+    """Two processes (as two zoo export runs; within one, TensorFlow numbers its traced
+    functions on): TensorFlow writes a random uuid into fingerprint.pb on every save (its
+    identity of that save); the graph, weights and the zoo's assets/zoo.json are the same."""
+    code = ("import sys, pathlib, zoo; from zoo.export import to_saved_model; "
+            "to_saved_model(zoo.load('forecast-lstm'), pathlib.Path(sys.argv[1]))")
+    for name in ("a", "b"):
+        subprocess.run([sys.executable, "-c", code, str(tmp_path / name)], check=True,
+                       capture_output=True, timeout=300)
+    files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*")
+                   if p.is_file())
+    assert {p.as_posix() for p in files} >= {"saved_model.pb", "assets/zoo.json"}
+    differ = [p.as_posix() for p in files
+              if (tmp_path / "a" / p).read_bytes() != (tmp_path / "b" / p).read_bytes()]
+    assert differ in ([], ["fingerprint.pb"])
+    text = (tmp_path / "a" / "assets" / "zoo.json").read_text(encoding="utf-8")
+    assert text.endswith("\n}\n") and "fingerprint.pb" not in json.loads(text)["sha256"]
+
+
+def test_an_onnx_export_as_netron_shows_it(exported):
+    import onnx
+    import onnxruntime as ort
+
+    path, _ = exported("forecast-lstm", "onnx")
+    m = onnx.load(str(path))
+    assert m.graph.name == "forecast-lstm"          # was "tf2onnx"
+    assert {o.domain: o.version for o in m.opset_import}[""] == 17
+    assert [i.name for i in m.graph.input] == ["context", "window"]
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    assert session.get_modelmeta().graph_name == "forecast-lstm"
+    assert path.with_name(path.name + ".json").read_text(encoding="utf-8").endswith("\n}\n")
