@@ -765,7 +765,13 @@ def run(argv: list[str]) -> int:
         if echo:                               # the output streams as it is produced
             options.setdefault("echo", True)
         if not args.inputs and host.NO_INPUT_METHOD:   # generation: no inputs, only options
-            result = getattr(m, host.NO_INPUT_METHOD)(**options)
+            if args.json and hasattr(host, "no_input"):
+                # predict()'s keys, as with an input (generate's answer was charlm's bare
+                # text, music's with an extra song_steps)
+                inputs, options = host.no_input(**options)
+                result = m.predict(inputs, **options)[0]
+            else:
+                result = getattr(m, host.NO_INPUT_METHOD)(**options)
             print() if options.get("echo") else _print_prediction(host, result, args.json)
             return 0
         if not args.inputs:

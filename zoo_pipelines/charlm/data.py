@@ -30,6 +30,7 @@ TRAIN_FILE, VALID_FILE = "train.txt", "valid.txt"
 UNKNOWN = "\ufffd"             # vocabulary entry 0: every character never seen in training
 SEPARATOR = "\n\n"             # what follows each passage in the stream
 MAX_FILE_BYTES = 200 << 20
+CHUNK = 1 << 22                # characters encoded at a time (encode_text)
 
 
 # What every example read() returns has: evaluate() checks examples passed in memory.
@@ -89,18 +90,23 @@ def fit_preprocessor(train: list[dict], seq_len: int = 128, min_count: int = 1) 
     return {"chars": [UNKNOWN] + chars, "seq_len": int(seq_len)}, None
 
 
-def encode_text(text: str, chars: list[str]) -> np.ndarray:
+def encode_text(text: str, chars: list[str], dtype=np.int32) -> np.ndarray:
     """Each character's id (0 for one not in `chars`). Through a table indexed by code
-    point: a dictionary look-up a character took 20 s for a 100 MB file, every epoch.
+    point: a dictionary look-up a character took 20 s for a 100 MB file, every epoch. In
+    pieces of CHUNK characters: the whole text as UTF-32 was 4 bytes a character at once.
 
     >>> encode_text("abz", ["<unk>", "a", "b"]).tolist()
     [1, 2, 0]
     """
-    table = np.zeros(0x110000, np.int32)
+    table = np.zeros(0x110000, dtype)
     for i, c in enumerate(chars):
         if len(c) == 1:         # an entry of several characters never matches one
             table[ord(c)] = i
-    return table[np.frombuffer(text.encode("utf-32-le", "surrogatepass"), np.uint32)]
+    out = np.empty(len(text), dtype)
+    for k in range(0, len(text), CHUNK):
+        piece = text[k:k + CHUNK].encode("utf-32-le", "surrogatepass")
+        out[k:k + CHUNK] = table[np.frombuffer(piece, np.uint32)]
+    return out
 
 
 def make_dataset(passages: list[dict], prep: dict, batch_size: int = 64, shuffle: bool = False,
@@ -110,7 +116,11 @@ def make_dataset(passages: list[dict], prep: dict, batch_size: int = 64, shuffle
     so a character does not always sit at the same place in its window."""
     import tensorflow as tf
 
-    ids, t = encode_text(stream(passages), prep["chars"]), prep["seq_len"]
+    # The text is held once, a byte a character where the alphabet allows, and each batch
+    # cut from it: windows and targets as int32 tensors, and a shuffle buffer holding them
+    # all again, took 3 GB for a 100 MB text (16 bytes a character). The same batches.
+    small = np.uint8 if len(prep["chars"]) <= 256 else np.int32
+    ids, t = encode_text(stream(passages), prep["chars"], small), prep["seq_len"]
     if len(ids) < t + 1:
         raise DataFormatError(f"{len(ids)} characters of text: too few for one window of "
                               f"{t} (the model's seq_len) and the character after it; expected "
@@ -118,12 +128,17 @@ def make_dataset(passages: list[dict], prep: dict, batch_size: int = 64, shuffle
     # Offsets that leave a whole window (a text under 2 x seq_len failed on some seeds only)
     offset = int(np.random.default_rng(seed).integers(min(t, len(ids) - t))) if shuffle else 0
     n = (len(ids) - 1 - offset) // t
-    x = ids[offset:offset + n * t].reshape(n, t)
-    y = ids[offset + 1:offset + 1 + n * t].reshape(n, t)
-    ds = tf.data.Dataset.from_tensor_slices(({"ids": x}, {"logits": y}))
-    if shuffle:
+    text = tf.constant(ids[offset:offset + n * t + 1])
+    span = tf.range(t + 1, dtype=tf.int64)
+
+    def windows(k):        # [B] window numbers -> the windows and their next characters
+        w = tf.cast(tf.gather(text, k[:, None] * t + span[None]), tf.int32)
+        return {"ids": w[:, :-1]}, {"logits": w[:, 1:]}
+
+    ds = tf.data.Dataset.range(n)
+    if shuffle:         # the order a shuffle of the windows themselves drew
         ds = ds.shuffle(n, seed=seed)
-    return ds.batch(batch_size, drop_remainder=drop_remainder).prefetch(2)
+    return ds.batch(batch_size, drop_remainder=drop_remainder).map(windows).prefetch(2)
 
 
 def parity_examples(valid: list[dict], n: int = 16) -> list[str]:

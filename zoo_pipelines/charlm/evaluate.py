@@ -44,7 +44,11 @@ def model_nats(zoo_model, ids: np.ndarray, slices: int = 32, window: int = 256) 
     run = tf.function(lambda inputs: view(inputs, training=False), reduce_retracing=True)
     state = {k: np.zeros((slices, u), np.float32) for k, u in zoo_model.host_config()["state"].items()}
     total = 0.0
-    for s in range(0, x.shape[1], window):
+    # a 10 MB held-out text is minutes of windows: a progress line as other long steps show
+    from zoo.monitor import progress
+
+    for s in progress(range(0, x.shape[1], window), desc=f"{zoo_model.entry.name}: scoring "
+                      f"{len(ids):,} characters", unit="window"):
         out = run({"ids": x[:, s:s + window], **state})
         state = {k: out[k] for k in state}
         logp = tf.nn.log_softmax(out["logits"], axis=-1)

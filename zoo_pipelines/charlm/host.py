@@ -13,6 +13,7 @@ same text on every backend.
 """
 from __future__ import annotations
 
+import inspect
 import sys
 import warnings
 
@@ -153,6 +154,13 @@ class Host(contract.Host):
         """Text in the style of the corpus after `prompt` (m.generate("ROMEO:", steps=400))."""
         encoded = self.encode([prompt], steps, temperature, top_k, top_p, seed, echo)
         return self.decode(encoded, self.run(encoded, call))[0]["text"]
+
+    def no_input(self, **options) -> tuple[list, dict]:
+        """The predict() call `generate(**options)` is: `zoo predict charlm-lstm --json` with
+        no input answers with predict's keys, as with one (it printed generate's bare text)."""
+        options = {**{k: v.default for k, v in inspect.signature(self.generate).parameters.items()
+                      if k != "call"}, **options}
+        return [options.pop("prompt")], options
 
     def score(self, call, texts) -> list[dict]:
         """Each text's log-likelihood under the model (nats; per character too), read as

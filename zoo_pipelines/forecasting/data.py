@@ -96,7 +96,7 @@ def windows(series: list[dict], prep: dict):
     cumulative log returns, and per window its start row, long-run context and loss weight.
     Only windows whose targets lie before the series' evaluation part (`eval_from`) count."""
     w, h = prep["window"], prep["horizon"]
-    feats, returns, starts, ctx, weights, offset, coarse = [], [], [], [], [], 0, {}
+    feats, returns, starts, ctx, weights, offset, used = [], [], [], [], [], 0, []
     for i, raw in enumerate(series):
         s = check_series(i, raw, 0)         # bad values are errors; short series skipped
         if len(s["close"]) < w + h + 1:
@@ -105,8 +105,7 @@ def windows(series: list[dict], prep: dict):
             warnings.warn(f"{s['name']}: {len(s['close'])} prices, too short to train on "
                           f"(needs {w + h + 1}); skipped", category=ZooWarning)
             continue
-        if (kind := H.step(np.asarray(s["dates"], "datetime64[D]"))) is not None:
-            coarse.setdefault(kind[0], s["name"])
+        used.append(s)
         f = H.features(s["close"], s["volume"], s["dates"])
         end = len(f) if s.get("eval_from") is None else s["eval_from"] - 1
         local = np.arange(0, end - w - h + 1)
@@ -118,15 +117,26 @@ def windows(series: list[dict], prep: dict):
         feats.append(f)
         returns.append(r)
         offset += len(f)
-    for kind, name in coarse.items():      # as predict warns: weekly closes read as daily
-        warnings.warn(f"{kind} dates (e.g. {name:.60}): the model reads each row as one "
-                      f"trading day, so it learns {kind} moves as daily ones", category=ZooWarning)
+    warn_coarse(used, "it learns {kind} moves as daily ones")
     if not feats:
         raise InputError(f"no series of at least {w + h + 1} prices to train on; expected "
                          f"longer histories")
     cum = np.concatenate([[0.0], np.cumsum(np.concatenate(returns))]).astype(np.float32)
     return (np.concatenate(feats), cum, np.concatenate(starts).astype(np.int32),
             np.concatenate(ctx), np.concatenate(weights).astype(np.float32))
+
+
+def warn_coarse(series: list[dict], so: str) -> None:
+    """As predict warns of each input: once per step coarser than daily among `series`
+    (checked series dicts; host.step), naming one series and what follows (`so`, with
+    {kind}). Fine-tune, train and evaluate on weekly closes read them as daily ones."""
+    coarse = {}
+    for s in series:
+        if (kind := H.step(np.asarray(s["dates"], "datetime64[D]"))) is not None:
+            coarse.setdefault(kind[0], s["name"])
+    for kind, name in coarse.items():
+        warnings.warn(f"{kind} dates (e.g. {name:.60}): the model reads each row as one "
+                      f"trading day, so {so.format(kind=kind)}", category=ZooWarning)
 
 
 def make_dataset(series: list[dict], prep: dict, batch_size: int = 256, shuffle: bool = False,

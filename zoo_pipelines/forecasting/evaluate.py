@@ -93,8 +93,12 @@ def _origins(s: dict, window: int, last: int) -> int:
 
 def _forecasts(model, series: list[dict], horizon: int, last: int) -> list[tuple]:
     """(series, first origin, [origins, H, Q] log-return quantiles) per series."""
+    from .data import warn_coarse
+
     host = model.host()
     checked = [s for s in (_check(host, i, s) for i, s in enumerate(series)) if s is not None]
+    # `zoo evaluate --data` on weekly closes scored h weeks ahead as h days, without a word
+    warn_coarse(checked, "its forecasts of 1..h rows ahead are scored {kind} steps ahead")
     units, spans = [], []
     for s in checked:
         start = _origins(s, host.window, last)

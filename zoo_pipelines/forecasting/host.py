@@ -34,6 +34,7 @@ N_FEATURES = 10            # log return, log volume, has-volume flag, weekday on
 N_CONTEXT = 2              # see context()
 LONG_RUN = 750             # trading days (about 3 years) of history summarised by context()
 RETURN_CLIP = 0.25         # |log return| cap for inputs: unadjusted splits look like -70 %
+GAP_DAYS = 14              # days between two closes: past any market's holidays (9/11: 6)
 SPLIT_LIKE = np.log(1.8)    # a daily |log return| this large is warned of: 2:1 splits and up
 
 
@@ -199,8 +200,21 @@ class Host(contract.Host):
                               f"daily closes and reads each row as one trading day: its "
                               f"forecast is the next {horizon} rows, dated {coarse[0]}",
                               category=ZooWarning, stacklevel=3)
+            else:
+                self.gap_warning(i, s)
         units = [self.window_units(s, [len(s["close"]) - 1])[0] for s in series]
         return Encoded(units, series, horizon)
+
+    def gap_warning(self, i: int, s: dict) -> None:
+        """Warn of a stretch of daily closes missing in the window (a hole of months in a
+        download): the move across it was read as one trading day's, without a word."""
+        days = np.diff(s["dates"][-self.window - 1:].astype("datetime64[D]").astype(np.int64))
+        if len(days) and days.max() > GAP_DAYS:
+            k = int(np.argmax(days))
+            since = s["dates"][-len(days) - 1:][k].astype("datetime64[D]")
+            warnings.warn(f"input {i} ({s['name']:.60}): no close for {days[k]} days after "
+                          f"{since}; the model reads the move across them as one trading "
+                          f"day's (give the closes in between)", category=ZooWarning, stacklevel=4)
 
     def split_warning(self, i: int, s: dict) -> None:
         """Warn of a daily move in the window that looks like a stock split: unadjusted

@@ -15,6 +15,7 @@ zoo_pipelines/music/nade.py.
 """
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 from numbers import Integral
 from pathlib import Path
@@ -167,8 +168,9 @@ class Host(contract.Host):
                 raise InputError(f"input {i}: {len(roll)} time steps at {self.spq} per quarter "
                                  f"note; expected at most {MAX_PIECE_STEPS} (cut the piece)")
             if not len(roll) and not steps:
-                raise InputError(f"input {i}: an empty piece with steps=0: nothing to score or "
-                                 f"generate")
+                # (no input at all is silence: "input 0" alone did not say why)
+                raise InputError(f"input {i}: an empty piece (or silence, no input) with "
+                                 f"steps=0: nothing to score or generate; give steps > 0")
             units.append({"roll": roll, "steps": steps, "temperature": float(temperature),
                           "seed": seed[i]})
         return Encoded(units, out, png)
@@ -253,6 +255,13 @@ class Host(contract.Host):
         result = self.decode(encoded, self.run(encoded, call))[0]
         result["song_steps"] = len(encoded.units[0]["roll"]) + len(result["generated"])
         return result
+
+    def no_input(self, **options) -> tuple[list, dict]:
+        """The predict() call `generate(**options)` is: `zoo predict music-lstm --json` with
+        no input answers with predict's keys, as with one (generate adds song_steps)."""
+        options = {**{k: v.default for k, v in inspect.signature(self.generate).parameters.items()
+                      if k != "call"}, **options}
+        return [options.pop("primer")], options
 
     @staticmethod
     def roll(frames: list[list[int]]) -> np.ndarray:
