@@ -12,17 +12,8 @@ from zoo import contract, registry, testing
 from zoo.contract import ContractError
 from zoo.errors import InputError, UnknownModelError, ZooWarning
 
-MINIMAL = {
-    "data": "REPORT_RULE = ''\n" + "".join(
-        f"def {f}(*a, **k): ...\n" for f in ("read", "read_split", "report_group",
-                                            "fit_preprocessor", "make_dataset", "parity_examples")),
-    "model": "".join(f"def {f}(*a, **k): ...\n"
-                     for f in ("build", "loss", "host_constants", "serving_function")),
-    "evaluate": "HEADLINE = 'f1'\nGREATER_IS_BETTER = True\ndef evaluate(m, ex): ...\n",
-    "host": "from zoo import contract\nEMPTY_INPUT = ''\nclass Host(contract.Host):\n"
-            "    def encode(self, inputs): ...\n    def decode(self, e, o): ...\n"
-            "    def agreement(self, a, b): ...\n",
-}
+from test_registry import MINIMAL     # the smallest sources that pass the contract
+
 FIELDS = dict(task="toy", summary="", default_data="", train_file="", valid_file="")
 
 
