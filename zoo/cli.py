@@ -765,7 +765,7 @@ def run(argv: list[str]) -> int:
         if echo:                               # the output streams as it is produced
             options.setdefault("echo", True)
         if not args.inputs and host.NO_INPUT_METHOD:   # generation: no inputs, only options
-            if args.json and hasattr(host, "no_input"):
+            if args.json and host.NO_INPUT_ARG:
                 # predict()'s keys, as with an input (generate's answer was charlm's bare
                 # text, music's with an extra song_steps)
                 inputs, options = host.no_input(**options)

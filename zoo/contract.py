@@ -224,9 +224,18 @@ class Host:
     WHOLE_REQUEST_OPTIONS: tuple = ()
     PER_INPUT_OPTIONS: tuple = ()
     ECHO: bool = False
+    NO_INPUT_ARG: str = ""      # NO_INPUT_METHOD's parameter that predict()'s input stands for
 
     def __init__(self, config: dict):
         self.config = config
+
+    def no_input(self, **options) -> tuple[list, dict]:
+        """The predict() call that `NO_INPUT_METHOD(**options)` is, its defaults filled in:
+        `zoo predict NAME --json` with no input answers with predict's keys, as with one
+        (charlm's generate answered a bare text, music's an extra song_steps)."""
+        params = inspect.signature(getattr(self, self.NO_INPUT_METHOD)).parameters
+        options = {**{k: p.default for k, p in params.items() if k != "call"}, **options}
+        return [options.pop(self.NO_INPUT_ARG)], options
 
     def run(self, encoded, call):
         """The outputs for `decode`, where the host drives its own loop over the model's

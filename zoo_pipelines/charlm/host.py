@@ -13,7 +13,6 @@ same text on every backend.
 """
 from __future__ import annotations
 
-import inspect
 import sys
 import warnings
 
@@ -56,6 +55,7 @@ class Encoded:
 class Host(contract.Host):
     TASK_METHODS = ("generate", "score")
     NO_INPUT_METHOD = "generate"
+    NO_INPUT_ARG = "prompt"
     OPTION_BOUNDS = {"steps": f"0..{MAX_CHARS} characters", "temperature":
                      f"> 0 and <= {MAX_TEMPERATURE:g}", "top_k": ">= 0 (0: all)",
                      "top_p": "> 0 and <= 1", "seed": ">= 0 (input i: seed + i)",
@@ -154,13 +154,6 @@ class Host(contract.Host):
         """Text in the style of the corpus after `prompt` (m.generate("ROMEO:", steps=400))."""
         encoded = self.encode([prompt], steps, temperature, top_k, top_p, seed, echo)
         return self.decode(encoded, self.run(encoded, call))[0]["text"]
-
-    def no_input(self, **options) -> tuple[list, dict]:
-        """The predict() call `generate(**options)` is: `zoo predict charlm-lstm --json` with
-        no input answers with predict's keys, as with one (it printed generate's bare text)."""
-        options = {**{k: v.default for k, v in inspect.signature(self.generate).parameters.items()
-                      if k != "call"}, **options}
-        return [options.pop("prompt")], options
 
     def score(self, call, texts) -> list[dict]:
         """Each text's log-likelihood under the model (nats; per character too), read as

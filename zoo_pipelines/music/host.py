@@ -15,7 +15,6 @@ zoo_pipelines/music/nade.py.
 """
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass
 from numbers import Integral
 from pathlib import Path
@@ -69,6 +68,7 @@ class Encoded:
 class Host(contract.Host):
     TASK_METHODS = ("generate",)      # m.generate(...) on zoo.load() and zoo.runtime.load() models
     NO_INPUT_METHOD = "generate"
+    NO_INPUT_ARG = "primer"
     OPTION_BOUNDS = {"steps": f"0..{MAX_STEPS} per piece",
                      "temperature": f"> 0 and <= {MAX_TEMPERATURE:g}",
                      "seed": ">= 0 (piece i: seed + i)",
@@ -255,13 +255,6 @@ class Host(contract.Host):
         result = self.decode(encoded, self.run(encoded, call))[0]
         result["song_steps"] = len(encoded.units[0]["roll"]) + len(result["generated"])
         return result
-
-    def no_input(self, **options) -> tuple[list, dict]:
-        """The predict() call `generate(**options)` is: `zoo predict music-lstm --json` with
-        no input answers with predict's keys, as with one (generate adds song_steps)."""
-        options = {**{k: v.default for k, v in inspect.signature(self.generate).parameters.items()
-                      if k != "call"}, **options}
-        return [options.pop("primer")], options
 
     @staticmethod
     def roll(frames: list[list[int]]) -> np.ndarray:
