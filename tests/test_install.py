@@ -62,6 +62,7 @@ def test_the_wheel_installs_and_runs_every_model_outside_the_checkout(tmp_path):
     wheel, = dist.glob("rnn_zoo-*.whl")
     with zipfile.ZipFile(wheel) as z:
         top = {n.split("/")[0] for n in z.namelist()}
+        assert "zoo/py.typed" in z.namelist(), "PEP 561: type checkers read the zoo's hints"
         meta = z.read(next(n for n in z.namelist() if n.endswith("dist-info/METADATA"))).decode()
     # Import names that will not collide: no `pipelines`, `benchmarks` or `tests`.
     assert {t for t in top if not t.endswith(".dist-info")} == {"zoo", "zoo_pipelines"}

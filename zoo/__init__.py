@@ -12,18 +12,24 @@ TF_CPP_MIN_LOG_LEVEL (0 shows all) or import TensorFlow first to see them. A loa
 does not pickle (pass its name to a worker that calls zoo.load), and a child process forked
 after TensorFlow ran is refused (it would hang): use multiprocessing's "spawn" context.
 """
-from importlib.metadata import PackageNotFoundError, version as _version
+# private names: `zoo.` + Tab in an IDE or Jupyter listed PackageNotFoundError
+import os as _os
+import typing as _typing
+from importlib.metadata import PackageNotFoundError as _PackageNotFoundError, version as _version
 
 from . import bundle, registry, runtime
 from .errors import ZooError, ZooWarning
 from .registry import Entry, register
+
+if _typing.TYPE_CHECKING:       # zoo.load's return type for mypy, pyright and an IDE's hover
+    from .model import ZooModel
 
 __all__ = ["load", "list_models", "info", "dataset", "train", "register", "runtime", "Entry",
            "ZooError", "ZooWarning"]
 
 try:        # the version the bundles' manifests record (zoo.bundle.write_manifest)
     __version__ = _version("rnn-zoo")
-except PackageNotFoundError:        # a checkout on PYTHONPATH, never installed
+except _PackageNotFoundError:        # a checkout on PYTHONPATH, never installed
     __version__ = "unknown"
 
 
@@ -50,11 +56,18 @@ _CLI_WORDS = {"list": "zoo.list_models()", "predict": "zoo.load(NAME).predict(IN
               "export": "zoo.load(NAME).export(PATH)", "version": "zoo.__version__"}
 
 
-def __getattr__(name: str):
-    if name in _CLI_WORDS:
-        raise AttributeError(f"module 'zoo' has no attribute {name!r}; expected "
-                             f"{_CLI_WORDS[name]}", name=name, obj=__name__)
-    raise AttributeError(f"module 'zoo' has no attribute {name!r}", name=name, obj=__name__)
+# Hidden from mypy and pyright, which read a module's __getattr__ as "every name exists":
+# a typo in a user's script (zoo.lod, zoo.predict) passed their check as Any.
+if not _typing.TYPE_CHECKING:
+    def __getattr__(name: str):
+        if name == "ZooModel":  # the type zoo.load returns, for annotations and isinstance;
+            from .model import ZooModel     # imported on use (it starts TensorFlow), so
+            return ZooModel                 # not in __all__: `from zoo import *` is instant
+        if name in _CLI_WORDS:
+            raise AttributeError(f"module 'zoo' has no attribute {name!r}; expected "
+                                 f"{_CLI_WORDS[name]}", name=name, obj=__name__)
+        raise AttributeError(f"module 'zoo' has no attribute {name!r}", name=name,
+                             obj=__name__)
 
 
 def list_models() -> list[str]:
@@ -67,7 +80,7 @@ def list_models() -> list[str]:
     return registry.names()
 
 
-def info(name: str) -> Card:
+def info(name: str | _os.PathLike[str]) -> Card:
     """The model card (markdown) of a registered model or a bundle directory.
 
     >>> import zoo
@@ -79,7 +92,7 @@ def info(name: str) -> Card:
     return Card(read_card(name))
 
 
-def load(name_or_path: str):
+def load(name_or_path: str | _os.PathLike[str]) -> "ZooModel":
     """A ready-to-use `ZooModel`: a registered name (shipped weights) or a bundle directory.
     Each call loads its own copy of the weights (fine-tune one, keep the other).
 
@@ -95,7 +108,8 @@ def load(name_or_path: str):
     return ZooModel.load(name_or_path)
 
 
-def dataset(name: str, split: str = "valid", data: str | None = None) -> list:
+def dataset(name: str, split: str = "valid",
+            data: str | _os.PathLike[str] | None = None) -> list:
     """The examples of one split of a model's dataset, as its evaluator reads them: its
     default data under $ZOO_DATA, or `data`, a folder laid out the same way. Splits:
     "train", "valid" (the selection split: epochs, seeds and settings were chosen on it)
@@ -112,7 +126,8 @@ def dataset(name: str, split: str = "valid", data: str | None = None) -> list:
     return _data.read_split(entry, default if data is None else data, split)
 
 
-def train(name: str, data: str | None = None, out: str | None = None, **overrides):
+def train(name: str, data: str | _os.PathLike[str] | None = None,
+          out: str | _os.PathLike[str] | None = None, **overrides) -> "ZooModel":
     """Train `name` from scratch with its recipe; returns the trained `ZooModel`.
 
     >>> import zoo

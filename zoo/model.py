@@ -16,6 +16,7 @@ import os
 import sys
 import threading
 from pathlib import Path
+from typing import Any, Callable, TypeVar
 
 from .errors import ZooError
 
@@ -118,13 +119,18 @@ def keras_defaults():
             keras.config.set_dtype_policy(policy)
 
 
-def pinned(method):
-    """`method` run under the zoo's Keras settings (keras_defaults)."""
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def pinned(method: _F) -> _F:
+    """`method` run under the zoo's Keras settings (keras_defaults). Typed as returning
+    `method`'s own type: untyped, every decorated method (predict, evaluate, fine_tune,
+    export) returned Any to mypy and pyright, and an IDE showed no return type."""
     @functools.wraps(method)
     def run(*args, **kwargs):
         with keras_defaults():
             return method(*args, **kwargs)
-    return run
+    return run      # type: ignore[return-value]  # wraps() keeps the signature
 
 
 def check_registrations(*modules) -> None:
@@ -143,6 +149,14 @@ def check_registrations(*modules) -> None:
                                f"(register_keras_serializable(package=...))")
 
 
+def check_path(value, name: str, expected: str) -> None:
+    """An InputError unless `value` is a non-empty str or os.PathLike: m.save(5) or
+    m.export(None) was a raw "expected str, bytes or os.PathLike object, not int" from
+    pathlib, naming neither the argument nor what it takes."""
+    if not isinstance(value, (str, os.PathLike)) or not os.fspath(value).strip():
+        raise InputError(f"{name} must be {expected}; got {value!r} ({type(value).__name__})")
+
+
 def numpy_call(function, inputs: dict) -> dict:
     """A traced function of a dict of tensors, on numpy arrays in and out."""
     out = function({k: tf.constant(v) for k, v in inputs.items()})
@@ -151,6 +165,10 @@ def numpy_call(function, inputs: dict) -> dict:
 
 class ZooModel:
     """Use `zoo.load(name_or_dir)` rather than the constructor."""
+    # built on first use, emptied when keras_model changes
+    _functions: dict | None
+    _batch_functions: dict | None
+    _loop_functions: dict | None
 
     def __init__(self, entry: registry.Entry, keras_model: keras.Model, preprocessor: dict,
                  metrics: dict | None = None, hparams: dict | None = None):
@@ -194,6 +212,9 @@ class ZooModel:
     def with_preprocessor(self, preprocessor: dict) -> "ZooModel":
         """The same weights (and the same traced call: no retrace) under another
         preprocessor config, e.g. a speech model normalised for one speaker."""
+        if not isinstance(preprocessor, dict):      # a model whose every predict failed
+            raise InputError(f"with_preprocessor() takes a dict (as m.preprocessor); got "
+                             f"{type(preprocessor).__name__}")
         other = ZooModel(self.entry, self.keras_model, preprocessor, self.metrics, self.hparams)
         other._call, other.source = self._call, self.source
         return other
@@ -230,10 +251,25 @@ class ZooModel:
         check_process(f"{self.entry.name} {name}")
         return pinned(task_method(self.host(), self.call_function, name))
 
+    def __dir__(self):
+        # `m.` + Tab in Jupyter or an IDE did not offer m.generate (music, charlm) or
+        # m.stream (speech): they come from __getattr__, which dir() does not see
+        # (the Host class's own list: dir() builds nothing, and never fails)
+        import importlib
+
+        host = importlib.import_module(self.entry.host_module).Host
+        return sorted({*super().__dir__(), *getattr(host, "TASK_METHODS", ())})
+
     # ---- loading and saving -------------------------------------------------------------
     @classmethod
     @pinned
-    def load(cls, name_or_path: str | Path) -> "ZooModel":
+    def load(cls, name_or_path: str | os.PathLike[str]) -> "ZooModel":
+        """The model of a registered name (its shipped weights) or of a bundle directory;
+        `zoo.load` calls this (see help(zoo.load)).
+
+        >>> ZooModel.load("ner-bilstm")
+        ZooModel('ner-bilstm', params=3,294,382)
+        """
         shown = os.fspath(name_or_path) if isinstance(name_or_path, os.PathLike) else name_or_path
         check_process(f"zoo.load({shown!r})")
         directory = bundle.resolve(name_or_path)
@@ -259,8 +295,13 @@ class ZooModel:
         return zm
 
     @pinned
-    def save(self, directory: str | Path, command: str | None = None) -> Path:
-        """Write a bundle (DESIGN.md "Bundle"); `zoo.load(directory)` gives it back."""
+    def save(self, directory: str | os.PathLike[str], command: str | None = None) -> Path:
+        """Write a bundle (DESIGN.md "Bundle"); `zoo.load(directory)` gives it back.
+
+        >>> zoo.load("ner-bilstm").save("my-ner")        # doctest: +SKIP
+        PosixPath('my-ner')
+        """
+        check_path(directory, "save() directory", "a folder to write the bundle in")
         directory = Path(directory)
         try:
             directory.mkdir(parents=True, exist_ok=True)
@@ -351,6 +392,8 @@ class ZooModel:
 
     @pinned
     def predict_units(self, units, batch_size: int = 64) -> list[dict]:
+        """The whole network run over the host's encoded units (`run_units`), one output
+        dict per unit; predict() calls it for a host without a loop of its own."""
         def call(bucket, batch):
             return numpy_call(self._call, batch)
 
@@ -424,14 +467,20 @@ class ZooModel:
 
     @pinned
     def predict(self, inputs, batch_size: int = 64, **options) -> list:
-        """Raw inputs in (sentences, token lists, ...), the task's python answers out:
+        """Raw inputs in (sentences, token lists, ...), the task's Python answers out:
         always a list, one answer per input in order; one input alone (a sentence, a
         series) gives a list of one, as [input] does. The inputs: a list or tuple, a 1-d
         numpy array or a pandas Series (a DataFrame's column); a generator, an open file
         or a tf.data.Dataset is refused (list(...) of it: predict reads its inputs whole).
-        `options` (e.g. `horizon=5`, `beam=4`) go to the application's host. A host with
-        `run(encoded, call)` drives its own loop over `call_function` (autoregressive
-        models); otherwise the units run through the whole model in batches."""
+        `options` (e.g. `horizon=5`, `beam=4`) go to the application's host
+        (help(m.host().encode) lists them). A host with `run(encoded, call)` drives its own
+        loop over `call_function` (autoregressive models); otherwise the units run through
+        the whole model in batches.
+
+        >>> m = zoo.load("ner-bilstm")
+        >>> m.predict("EU rejects German call to boycott British lamb .")[0]["tags"][:3]
+        ['B-ORG', 'O', 'B-MISC']
+        """
         check_process(f"{self.entry.name} predict")
         check_int(batch_size, "batch_size", 1, MAX_BATCH_SIZE)
         host = self.host()
@@ -448,7 +497,12 @@ class ZooModel:
     @pinned
     def evaluate(self, data, split: str | None = None, **kwargs) -> dict:
         """The application's metrics on a data file (or already-read examples); `split`
-        picks one split of a file or folder that holds several (zoo.data.read_split)."""
+        picks one split of a file or folder that holds several (zoo.data.read_split).
+
+        >>> m = zoo.load("ner-bilstm")
+        >>> sorted(m.evaluate(zoo.dataset("ner-bilstm", "valid")[:20]))[:4]
+        ['f1', 'per_type', 'precision', 'recall']
+        """
         from .data import dataset_name, read_split
 
         check_process(f"{self.entry.name} evaluate")
@@ -473,30 +527,44 @@ class ZooModel:
         return metrics
 
     @pinned
-    def fine_tune(self, data, validation=None, epochs: int = 3, out: str | Path | None = None,
-                  **overrides) -> "ZooModel":
+    def fine_tune(self, data, validation=None, epochs: int = 3,
+                  out: str | os.PathLike[str] | None = None, **overrides) -> "ZooModel":
         """Continue training on the user's files. New label types are added to the model's
         (`replace_labels=True` or `labels=[...]` replace them); `rehearse=True` (or a dataset folder) mixes the model's training data in, so it
         learns the new data without forgetting the old (`new_share`: the new data's part of
         the mix, 0.2); `callbacks=[...]` run beside the zoo's own, and the returned
-        model's `history` has one record an epoch; see zoo.training.fine_tune."""
+        model's `history` has one record an epoch; see zoo.training.fine_tune.
+
+        >>> zoo.load("ner-bilstm").fine_tune("mine.conll", epochs=3, out="my-ner")  # doctest: +SKIP
+        ZooModel('ner-bilstm', params=3,294,382, bundle='my-ner')
+        """
         check_process(f"{self.entry.name} fine_tune")
+        if out is not None:     # a raw pathlib TypeError after the data was read
+            check_path(out, "fine_tune() out", "a folder for the fine-tuned bundle")
         return fine_tune(self, plain_paths(data), validation=plain_paths(validation),
                          epochs=epochs, out=plain_paths(out), **overrides)
 
     @pinned
-    def export(self, path: str | Path, quantize: str | None = None, overwrite: bool = False,
-               min_agreement: float | None = None) -> dict:
+    def export(self, path: str | os.PathLike[str], quantize: str | None = None,
+               overwrite: bool = False, min_agreement: float | None = None) -> dict:
         """Write `.tflite`, `.onnx` or a SavedModel folder; returns the parity report. An
         export that agrees with this model on less than `min_agreement` of the parity
-        examples (default: the entry's `quantized_agreement`) is refused."""
+        examples (default: the entry's `quantized_agreement`) is refused.
+
+        >>> zoo.load("ner-bilstm").export("ner.tflite")["agreement"]     # doctest: +SKIP
+        1.0
+        """
         from .export import export
 
         check_process(f"{self.entry.name} export")
+        check_path(path, "export() path", "a .tflite or .onnx file or a SavedModel folder")
+        if not isinstance(overwrite, bool):     # overwrite="no" replaced the folder
+            raise InputError(f"export() overwrite must be True or False; got {overwrite!r}")
         return export(self, Path(path), quantize=quantize, overwrite=overwrite,
                       min_agreement=min_agreement)
 
     def parity_examples(self) -> list:
+        """The raw inputs an export's parity check runs (kept in the preprocessor)."""
         return self.preprocessor.get("examples") or []
 
     def __repr__(self):

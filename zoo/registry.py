@@ -180,6 +180,10 @@ def register(entry: Entry | None = None, **fields) -> Entry:
             raise ContractError(f"{who}: register() needs {', '.join(missing)}; expected "
                                 f"{', '.join(needed)} (zoo.registry.Entry)")
         entry = Entry(**fields)
+    elif not isinstance(entry, Entry) or fields:    # register(5): a raw AttributeError
+        raise ContractError(f"register() takes an Entry or its fields as keywords "
+                            f"(register(name=..., package=..., ...)); got {type(entry).__name__}"
+                            f"{' and keywords' if fields else ''}")
     for name in (entry.name, *entry.presets):
         if not isinstance(name, str) or not NAME.fullmatch(name):
             raise ContractError(f"{entry.package}: model name {name!r}; expected 1-64 lowercase "

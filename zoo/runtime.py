@@ -34,6 +34,10 @@ from .beam import takes_batches
 from .errors import BundleError, InputError, ZooError
 from .options import MAX_BATCH_SIZE, check_int, check_options
 
+# help(zoo.runtime) and `from zoo.runtime import *`: what a user of an export calls (the rest
+# is shared with zoo.model and zoo.serve, and imported from here by name)
+__all__ = ["load", "RuntimeModel", "MissingPackageError"]
+
 # ZooModel.predict's units past which a progress bar shows (run_units' `done`): the callers
 # that predict a chunk at a time under a bar of their own (evaluate, zoo predict,
 # batch-predict's batches of at most MAX_BATCH_SIZE) never show a second one
@@ -256,6 +260,9 @@ def task_method(host, call: Callable, name: str):
             return method(*map(plain_paths, args),
                           **{k: plain_paths(v) for k, v in options.items()})
 
+    # help(m.generate), an IDE's hover and inspect.signature showed the host's `call` first
+    # (functools.wraps points them at the unbound function): the user never passes it
+    checked.__signature__ = inspect.signature(method)    # type: ignore[attr-defined]
     return checked
 
 
@@ -435,7 +442,7 @@ def verified_contents(path: Path, meta: dict) -> dict[str, bytes]:
 class RuntimeModel:
     """An exported model plus its host: `predict(raw_inputs)` gives the task's answers."""
 
-    def __init__(self, path: str | Path, threads: int | None = None):
+    def __init__(self, path: str | os.PathLike[str], threads: int | None = None):
         if threads is not None:
             threads = check_int(threads, "threads", 1, MAX_THREADS)
         path = export_path(path)
@@ -471,6 +478,10 @@ class RuntimeModel:
             raise AttributeError(name)
         return task_method(self.host, self.call_function, name)
 
+    def __dir__(self):
+        # `m.` + Tab offers the host's task methods (m.generate), as on a ZooModel
+        return sorted({*super().__dir__(), *getattr(self.host, "TASK_METHODS", ())})
+
     def call_function(self, name: str, inputs: dict) -> dict:
         """Run one exported function (e.g. a decoder step) on numpy inputs: batch 1, or
         any batch where the export takes it (`loop_call`)."""
@@ -489,6 +500,7 @@ class RuntimeModel:
         return self.call_function
 
     def predict_units(self, units: Units) -> list[dict]:
+        """The export run over the host's encoded units, one output dict per unit."""
         # past PROGRESS_FROM units a bar, as ZooModel.predict shows (20,000 sentences
         # through an ONNX export: a silent minute)
         with contextlib.ExitStack() as stack:
@@ -514,6 +526,11 @@ class RuntimeModel:
             return self.host.decode(encoded, outputs)
 
 
-def load(path: str | Path, threads: int | None = None) -> RuntimeModel:
-    """Open a `.tflite` or `.onnx` file written by `ZooModel.export`."""
+def load(path: str | os.PathLike[str], threads: int | None = None) -> RuntimeModel:
+    """Open a `.tflite` or `.onnx` file written by `ZooModel.export` (its sidecar beside
+    it); `threads`: the CPU threads its interpreter may use (default: its own choice).
+
+    >>> zoo.runtime.load("ner.tflite").predict(["EU rejects German call ."])  # doctest: +SKIP
+    [{'entities': [{'text': 'EU', 'type': 'ORG', ...}], ...}]
+    """
     return RuntimeModel(path, threads)
