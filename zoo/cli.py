@@ -3,11 +3,14 @@ pull, serve, batch-predict.
 
     zoo list
     zoo predict ner-bilstm "EU rejects German call to boycott British lamb ."
-    zoo evaluate ner-bilstm --data ../shared/data/conll2003/valid.txt --json
+    zoo evaluate ner-bilstm --data $ZOO_DATA/conll2003/valid.txt --json
     zoo export ner-bilstm --format tflite --out ner.tflite
-    zoo pull ner-bilstm --from https://example.org/ner-bilstm.tar.gz
+    zoo pull ner-bilstm --from https://example.org/ner-bilstm.tar.gz   # your bundle's URL
     zoo serve ner-bilstm speech-ctc --port 8501
-    zoo batch-predict ner-bilstm --input 'sentences/*.txt' --output out/ --workers 2
+    zoo batch-predict ner-bilstm --input 'sentences/*.txt' --out preds/ --workers 2
+
+Every example of `zoo COMMAND --help` and of the README's "Command line" parses with this
+parser (tests/test_cli_examples.py); those that need no file of the user's also run there.
 
 `zoo predict NAME [INPUT...] [--option value ...]` passes unknown options to predict()
 (e.g. `--beam 4`); with no inputs it runs the task method its host names as
@@ -42,12 +45,14 @@ from .options import check_out_folder, check_output_file, not_found
 EPILOG = """examples:
   zoo list
   zoo predict ner-bilstm "EU rejects German call to boycott British lamb ."
-  zoo evaluate ner-bilstm --data test.conll --json
+  zoo evaluate ner-bilstm --data $ZOO_DATA/conll2003/valid.txt --json
   zoo export ner-bilstm --format tflite --out ner.tflite
 
 NAME may always be a bundle folder. `zoo COMMAND --help` gives a command's options and
-defaults; `zoo predict NAME --help` a model's predict options. --verbose (anywhere)
-shows TensorFlow's own messages."""
+defaults, and examples; `zoo predict NAME --help` a model's predict options. --verbose
+(anywhere) shows TensorFlow's own messages. In the examples $ZOO_DATA is the folder of
+the zoo's datasets (README: Install), and the heading of a command's examples names
+the files that stand for your own (test.conll, my_recordings/)."""
 
 
 def _seeds(text: str) -> list[int]:
@@ -89,11 +94,13 @@ def _parser(predict_help: bool | str = False) -> argparse.ArgumentParser:
                                    "to the model's predict(),\nor to its task method when no "
                                    "inputs are given; values outside the bounds below\nare "
                                    "refused.",
-                       epilog=(predict_epilog(only=predict_help if isinstance(predict_help, str)
-                                              else None) if predict_help else None),
+                       # a model's own help (zoo predict NAME --help): its options alone
+                       epilog=(predict_epilog(only=predict_help) if isinstance(predict_help, str)
+                               else PREDICT_EXAMPLES + ("\n\n" + predict_epilog()
+                                                        if predict_help else "")),
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    s.add_argument("name", help="registered name or bundle directory")
-    s.add_argument("inputs", nargs="*", help="sentences (or files, for file-based tasks; "
+    s.add_argument("name", metavar="NAME|DIR", help="registered name or bundle directory")
+    s.add_argument("inputs", nargs="*", metavar="INPUT", help="sentences (or files, for file-based tasks; "
                    "@FILE passes a text file, e.g. a document to summarize; `--input FILE` "
                    "or `-` reads one example a line, JSON lines for structured inputs); "
                    "further --option value pairs go to the model's predict / task method")
@@ -105,7 +112,8 @@ def _parser(predict_help: bool | str = False) -> argparse.ArgumentParser:
             "   # a quick try\n  zoo train ner-bilstm --data $ZOO_DATA/conll2003 --out runs/ner "
             "--seeds 1,2,3\n  zoo train music-lstm --out runs/m --hparam head=sigmoid"
             if cmd == "train" else
-            "examples:\n  zoo fine-tune ner-bilstm --data train.conll --validation dev.conll "
+            "examples (train.conll, dev.conll, test.conll: your CoNLL files; my_recordings/: "
+            "your WAVs):\n  zoo fine-tune ner-bilstm --data train.conll --validation dev.conll "
             "--out my-ner/\n  zoo fine-tune speech-ctc --data my_recordings/ --rehearse "
             "--out my-speech/\nthen: zoo evaluate my-ner/ --data test.conll"))
         s.add_argument("name", metavar="NAME" if cmd == "train" else "NAME|DIR",
@@ -135,7 +143,7 @@ def _parser(predict_help: bool | str = False) -> argparse.ArgumentParser:
                                 "to the model's (the old types are dropped)")
             s.add_argument("--labels", metavar="A,B,...", help="the label set, comma-separated (replaces the "
                                             "model's; must cover every tag of your data)")
-        s.add_argument("--out", required=True, type=_path, metavar="DIR",
+        s.add_argument("--out", "--output", required=True, type=_path, metavar="DIR",
                        help="bundle folder to write (a run stopped there resumes with the same "
                             "command)")
         recipe = ("default: the model's recipe, shown by zoo info NAME" if cmd == "train" else
@@ -151,7 +159,7 @@ def _parser(predict_help: bool | str = False) -> argparse.ArgumentParser:
                            help=f"the recurrent cell ({recipe})")
             s.add_argument("--units", type=int, metavar="N", help=f"units a recurrent layer ({recipe})")
             s.add_argument("--layers", type=int, metavar="N", help=f"recurrent layers ({recipe})")
-        s.add_argument("--seeds", type=_seeds, metavar="N[,N...]",
+        s.add_argument("--seeds", type=_seeds, metavar="N[,N...]" if cmd == "train" else "N",
                        help="e.g. 1,2,3: train each, ship the best (default: the recipe's seed)"
                        if cmd == "train" else "the random seed (shuffling, dropout, the new "
                        "vocabulary rows); one value (default: the recipe's)")
@@ -168,7 +176,8 @@ def _parser(predict_help: bool | str = False) -> argparse.ArgumentParser:
                        help="any other recipe hyper-parameter, e.g. --hparam head=sigmoid, or "
                             "as --head sigmoid (repeatable; values parse as JSON where they can)")
     s = sub.add_parser("evaluate", help="measure a model on a data file", formatter_class=raw,
-                       epilog="examples:\n  zoo evaluate ner-bilstm --data test.conll\n"
+                       epilog="examples (test.conll: your CoNLL file; my_recordings/: your "
+                              "WAVs):\n  zoo evaluate ner-bilstm --data test.conll\n"
                               "  zoo evaluate ner-bilstm --data $ZOO_DATA/conll2003 --split report "
                               "--json\n  zoo evaluate speech-ctc --data my_recordings/")
     s.add_argument("name", metavar="NAME|DIR", help="registered name or bundle folder")
@@ -176,55 +185,73 @@ def _parser(predict_help: bool | str = False) -> argparse.ArgumentParser:
                    help="your data in the model's format (README: Data formats): a file, or "
                         "a folder the model reads (audio, images, MIDI); a dataset of "
                         "$ZOO_DATA needs --split")
-    s.add_argument("--split", help="one split of a file or folder that holds several "
+    s.add_argument("--split", metavar="SPLIT", help="one split of a file or folder that holds several "
                    "(e.g. train|valid|report|test; default: all of --data)")
     s.add_argument("--json", action="store_true", help="last line: one JSON object of metrics")
-    s = sub.add_parser("compare", help="add other runs (an ablation, a baseline) to a bundle's card")
-    s.add_argument("bundle", help="the bundle directory whose card gets the table")
-    s.add_argument("runs", nargs="+", help="bundle directories of the other runs (zoo train --out)")
+    s = sub.add_parser("compare", help="add other runs (an ablation, a baseline) to a bundle's card",
+                       formatter_class=raw, epilog="examples (runs/m: a bundle zoo train wrote):"
+                       "\n  zoo train music-lstm --out runs/m-gru --cell gru\n  zoo compare "
+                       "runs/m runs/m-gru      # runs/m's card gets a table of both")
+    s.add_argument("bundle", metavar="BUNDLE", help="the bundle directory whose card gets the table")
+    s.add_argument("runs", nargs="+", metavar="RUN", help="bundle directories of the other runs (zoo train --out)")
     s = sub.add_parser("export", help="TFLite, ONNX or SavedModel, parity-checked",
-                       formatter_class=raw, epilog="examples:\n  zoo export ner-bilstm --format "
-                       "tflite --out ner.tflite --quantize dynamic\n  zoo export my-ner/ --format "
-                       "saved_model --out ner_savedmodel/\n  zoo export ner-bilstm --format onnx "
-                       "--out exports/   # exports/ner-bilstm.onnx")
+                       formatter_class=raw, epilog="examples (my-ner/: a bundle zoo fine-tune "
+                       "wrote):\n  zoo export ner-bilstm --format tflite --out ner.tflite "
+                       "--quantize dynamic\n  zoo export my-ner/ --format saved_model --out "
+                       "ner_savedmodel/\n  zoo export ner-bilstm --format onnx --out exports/"
+                       "   # an existing folder: exports/ner-bilstm.onnx")
     s.add_argument("name", metavar="NAME|DIR", help="registered name or bundle folder")
     s.add_argument("--format", required=True, choices=["tflite", "onnx", "saved_model"],
                    help="the export's kind")
-    s.add_argument("--out", required=True, type=_path, help="the file (the suffix is added if missing), "
+    s.add_argument("--out", "--output", required=True, type=_path, metavar="PATH",
+                   help="the file (the suffix is added if missing), "
                    "a folder to write NAME.tflite / NAME.onnx into, or the SavedModel's folder")
     s.add_argument("--quantize", choices=["dynamic", "float16"],
                    help="smaller weights: dynamic (int8) or float16 (default: none, float32)")
     s.add_argument("--overwrite", action="store_true",
                    help="replace --out even if it is a folder that is not an earlier export")
-    s = sub.add_parser("bench", help="speed and size benchmark (needs `make bench` extras)")
+    s = sub.add_parser("bench", help="speed and size benchmark (needs `make bench` extras)",
+                       formatter_class=raw, epilog="examples (in a checkout of rnn-zoo):\n"
+                       "  zoo bench ner-bilstm --quick")
     s.add_argument("name", metavar="NAME", help="registered name with a benchmark")
     s.add_argument("options", nargs=argparse.REMAINDER, help="passed to the benchmark, e.g. --quick")
-    s = sub.add_parser("demo", help="the shipped models on a few examples, with pictures")
+    s = sub.add_parser("demo", help="the shipped models on a few examples, with pictures",
+                       formatter_class=raw, epilog="examples:\n  zoo demo ner-bilstm "
+                       "speech-ctc --out demo/")
     s.add_argument("names", nargs="*", metavar="NAME", help="models to run (default: all)")
-    s.add_argument("--out", default="demo", metavar="DIR", type=_path,
+    s.add_argument("--out", "--output", default="demo", metavar="DIR", type=_path,
                    help="folder for the inputs, pictures and MIDI files it writes (./demo)")
-    s = sub.add_parser("pull", help="store a bundle in the cache ($ZOO_HOME) as a model's weights")
-    s.add_argument("name", help="registered model name")
+    s = sub.add_parser("pull", help="store a bundle in the cache ($ZOO_HOME) as a model's weights",
+                       formatter_class=raw, epilog="examples (my-ner/: a bundle zoo fine-tune "
+                       "wrote):\n  zoo pull ner-bilstm --from my-ner/     # zoo.load(\"ner-bilstm\")"
+                       " now loads it\n  zoo pull ner-bilstm --remove          # the shipped "
+                       "weights again")
+    s.add_argument("name", metavar="NAME", help="registered model name")
     source = s.add_mutually_exclusive_group(required=True)
     source.add_argument("--from", dest="source", metavar="URL|DIR|FILE.tar.gz",
                         help="a bundle folder, a .tar.gz of one, or its http(s) URL")
     source.add_argument("--remove", action="store_true",
                         help="delete the bundle stored for NAME: it loads its shipped weights again")
-    s = sub.add_parser("serve", help="serve models over HTTP (TF Serving REST API, web page at /)")
+    s = sub.add_parser("serve", help="serve models over HTTP (TF Serving REST API, web page at /)",
+                       formatter_class=raw, epilog="examples:\n  zoo serve ner-bilstm speech-ctc "
+                       "--port 8501   # the web page: http://127.0.0.1:8501/\n  zoo serve "
+                       "ner.tflite        # an export (zoo export), without TensorFlow")
     s.add_argument("models", nargs="*", metavar="NAME|DIR|FILE",
                    help="registered names, bundle folders or .tflite/.onnx exports "
                         "(default: every shipped model)")
-    s.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
-    s.add_argument("--port", type=int, default=8501, help="port (8501, as TF Serving's REST)")
-    s.add_argument("--max-batch", type=int, default=32,
-                   help="micro-batching: most instances run together (1 turns it off)")
-    s.add_argument("--max-wait-ms", type=float, default=0.0,
+    s.add_argument("--host", default="127.0.0.1", metavar="ADDRESS",
+                   help="address to listen on (127.0.0.1)")
+    s.add_argument("--port", type=int, default=8501, metavar="N",
+                   help="port (8501, as TF Serving's REST)")
+    s.add_argument("--max-batch", type=int, default=32, metavar="N",
+                   help="micro-batching: most instances run together (32; 1 turns it off)")
+    s.add_argument("--max-wait-ms", type=float, default=0.0, metavar="MS",
                    help="micro-batching: longest a request waits for others to join (0: a "
                         "batch is what queued while the previous one ran)")
-    s.add_argument("--max-instances", type=int, default=64,
-                   help="most instances one request may send (413 beyond)")
-    s.add_argument("--max-body-mb", type=float, default=16.0,
-                   help="largest request body in MiB (413 beyond)")
+    s.add_argument("--max-instances", type=int, default=64, metavar="N",
+                   help="most instances one request may send (64; 413 beyond)")
+    s.add_argument("--max-body-mb", type=float, default=16.0, metavar="MB",
+                   help="largest request body in MiB (16; 413 beyond)")
     s.add_argument("--request-timeout", type=float, default=120.0, metavar="S",
                    help="seconds a request may take, its body sent and its answer ready "
                         "(408 / 504 beyond; 120; 0: no limit)")
@@ -239,25 +266,37 @@ def _parser(predict_help: bool | str = False) -> argparse.ArgumentParser:
                        description="Predict on every file the --input globs match (.txt/.jsonl: "
                        "one example a line; other files: one input each) with Apache Beam; "
                        "other --options are Beam pipeline options (e.g. --flink_master=HOST:PORT"
-                       "). See zoo/batch_predict.py for the output folder.")
+                       "). The README's \"Batch prediction\" describes the output folder.",
+                       formatter_class=raw, epilog="examples (sentences/*.txt: your files, one "
+                       "sentence a line):\n  zoo batch-predict ner-bilstm --input "
+                       "'sentences/*.txt' --out preds/ --workers 2\n  zoo batch-predict "
+                       "ner.tflite --input 'sentences/**.txt' --out preds/   # an export")
     s.add_argument("name", metavar="NAME|DIR|FILE",
                    help="registered name or bundle folder (exported once), or a .tflite/.onnx")
     s.add_argument("--input", action="append", required=True, metavar="GLOB",
                    help="files to predict on (repeatable; quote it; ** crosses folders: "
                         "'data/**.wav')")
-    s.add_argument("--output", required=True, metavar="DIR", type=_path,
+    s.add_argument("--output", "--out", required=True, metavar="DIR", type=_path,
                    help="new or empty folder (or an earlier batch-predict's) for the results")
-    s.add_argument("--runner", default="DirectRunner",
+    s.add_argument("--runner", default="DirectRunner", metavar="RUNNER",
                    help="Beam runner: DirectRunner (here), FlinkRunner, SparkRunner, "
                         "DataflowRunner")
-    s.add_argument("--workers", type=int, default=1,
+    s.add_argument("--workers", type=int, default=1, metavar="N",
                    help="DirectRunner: worker processes (1: in this process)")
     s.add_argument("--format", choices=["tflite", "onnx"], default="tflite",
                    help="the export NAME|DIR is turned into (tflite)")
-    s.add_argument("--batch-size", type=int, default=64, help="most inputs a model call (64)")
+    s.add_argument("--batch-size", type=int, default=64, metavar="N",
+                   help="most inputs a model call (64)")
     s.add_argument("--whole-files", action="store_true",
                    help=".txt/.jsonl files too are one input each (documents to summarize)")
     return p
+
+
+PREDICT_EXAMPLES = """examples (sents.txt, notes.txt: your files):
+  zoo predict ner-bilstm "EU rejects German call to boycott British lamb ."
+  zoo predict ner-bilstm --input sents.txt --json     # one sentence a line; - reads stdin
+  zoo predict summarize-attn @notes.txt --beam 4      # @FILE: an input read from a file
+  zoo predict music-lstm --steps 128 --out song.mid   # no inputs: the model generates"""
 
 
 def predict_epilog(width: int = 88, only: str | None = None) -> str:
