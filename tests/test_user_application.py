@@ -55,6 +55,9 @@ def test_a_package_that_fails_to_register_is_skipped_with_one_warning(tmp_path):
     assert "user-fine" in zoo.list_models() and "ner-bilstm" in zoo.list_models()
     with pytest.raises(UnknownModelError, match="user_broken.*is skipped"):
         registry.get("user-broken")
+    # an application of the user's has no bundle folder: not "no shipped weights at None"
+    with pytest.raises(zoo.bundle.BundleError, match=r"^user-fine has no shipped weights; train"):
+        zoo.load("user-fine")
 
 
 @pytest.mark.parametrize("init,words", [

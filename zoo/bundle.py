@@ -181,7 +181,9 @@ def resolve(name_or_path: str | Path) -> Path:
                               f"again, or delete {pulled} for the shipped weights)") from None
         return pulled
     if not entry.shipped:
-        raise BundleError(f"{entry.name} has no shipped weights at {entry.bundle_path}; train "
+        # (an application of the user's own package has no bundle folder: "at None")
+        at = f" at {entry.bundle_path}" if entry.bundle_path else ""
+        raise BundleError(f"{entry.name} has no shipped weights{at}; train "
                           f"them with `zoo train {entry.name} --out DIR` or fetch a bundle "
                           f"with `zoo pull {entry.name} --from URL|DIR`")
     return entry.bundle_path
