@@ -40,6 +40,13 @@ QUOTES = [
     ("ner-bilstm", "readme", "on the report split (one document in ten of train, carved by "
                              "CRC-32, never trained on): {report[f1]:.4f}"),
     ("ner-bilstm", "readme", "the selection split: {valid[f1]:.4f}"),
+    ("ner-bilstm", "table", "**{report[f1]:.4f}** (lower-cased text: {report[f1_lowercased]:.4f}; "),
+    ("ner-bilstm", "table", "| {valid[f1]:.4f} (lower-cased {valid[f1_lowercased]:.4f}) (epoch"),
+    ("ner-bilstm", "readme", "never trained on): {report[f1]:.4f}, lower-cased "
+                             "{report[f1_lowercased]:.4f}."),
+    ("ner-bilstm", "doc", "The shipped bundle reads {report[f1]:.4f} on it (lower-cased "
+                          "{report[f1_lowercased]:.4f})"),
+    ("ner-bilstm", "doc", "valid {valid[f1]:.4f}, on valid lower-cased {valid[f1_lowercased]:.4f}"),
     ("ner-bilstm", "doc", "The shipped bundle reads {report[f1]:.4f} on it"),
     ("ner-bilstm", "doc", "never trained on) {report[f1]:.4f}"),
     ("ner-bilstm", "doc", "Per type on valid: PER {valid[per_type][PER][f1]:.3f}, LOC "
