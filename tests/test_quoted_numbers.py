@@ -43,7 +43,7 @@ QUOTES = [
     ("ner-bilstm", "table", "**{report[f1]:.4f}** (lower-cased text: {report[f1_lowercased]:.4f}; "),
     ("ner-bilstm", "table", "| {valid[f1]:.4f} (lower-cased {valid[f1_lowercased]:.4f}) (epoch"),
     ("ner-bilstm", "readme", "never trained on): {report[f1]:.4f}, lower-cased "
-                             "{report[f1_lowercased]:.4f}."),
+                             "{report[f1_lowercased]:.4f} (the card's `f1_lowercased`"),
     ("ner-bilstm", "doc", "The shipped bundle reads {report[f1]:.4f} on it (lower-cased "
                           "{report[f1_lowercased]:.4f})"),
     ("ner-bilstm", "doc", "valid {valid[f1]:.4f}, on valid lower-cased {valid[f1_lowercased]:.4f}"),
