@@ -10,6 +10,7 @@ Needs `pip install playwright` (the `test` extra) and `apt-get install -y chromi
 (`make test-slow` does both); never `playwright install`, which downloads its own browser.
 Slow (six models load, about a minute on 2 cores): `make test-slow`.
 """
+import datetime
 import json
 import os
 import shutil
@@ -585,4 +586,109 @@ def test_file_upload_from_the_keyboard(server, chromium, data_dir, tmp_path):
     assert outcome(page, "speech-ctc") == ("error", "empty.wav: the file is empty (0 bytes)")
     assert picker.get_attribute("aria-invalid") == "true"
     assert page.evaluate("document.activeElement.name") == "file"
+    page.context.close()
+
+
+def test_the_models_warnings_show_under_the_answer(server, chromium):
+    # What the model warns of in the input (X-Zoo-Warnings) reached only the server's log:
+    # weekly closes were forecast as daily ones, HTML read as words, with no word on the
+    # page. Run from the keyboard at a phone's 360 px; a warning quoting markup is text.
+    page = open_page(chromium, server, width=360, height=800)
+    ner = page.get_by_role("region", name="ner-bilstm")
+    ner.locator("textarea").fill("<b>Angela Merkel</b> met <img src=x onerror=window.pwned=1> in Paris .")
+    ner.locator("textarea").focus()
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    assert outcome(page, "ner-bilstm") == ("done", "")
+    said = ner.get_by_role("list", name="warnings")
+    assert said.locator("li").all_inner_texts() == [
+        "input 0: holds HTML ('<b>'), read as words; give plain text (html.unescape, tags removed)"]
+    assert said.locator("*:not(li)").count() == 0 and page.evaluate("window.pwned") is None
+    assert said.is_visible() and page.evaluate("document.activeElement.name") == "run"
+    width, screen = page.evaluate("[document.documentElement.scrollWidth, innerWidth]")
+    assert width <= screen, f"the page is {width} px wide on a {screen} px screen"
+    page.keyboard.press("Shift+Tab")                    # plain text: no warning left over
+    page.keyboard.press("Control+A")
+    page.keyboard.type("Angela Merkel met Emmanuel Macron in Paris .")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    assert outcome(page, "ner-bilstm") == ("done", "") and not said.is_visible()
+    assert said.locator("li").count() == 0
+    # weekly closes pasted into the forecast panel: the warning, above the fan chart
+    friday = datetime.date(2020, 1, 3)
+    csv = "date,close\n" + "\n".join(f"{friday + datetime.timedelta(weeks=k)},{100 + k % 7}"
+                                     for k in range(80))
+    forecast = page.get_by_role("region", name="forecast-lstm")
+    forecast.locator("textarea").fill(csv)
+    forecast.get_by_role("button", name="Forecast").press("Enter")
+    assert outcome(page, "forecast-lstm") == ("done", "")
+    (text,) = forecast.get_by_role("list", name="warnings").locator("li").all_inner_texts()
+    assert text.startswith("input 0 (series): the dates are weekly"), text
+    assert forecast.locator(".warnings + img.picture").count() == 1
+    assert not page.problems, page.problems
+    page.context.close()
+
+
+def test_several_warnings_each_on_its_own_line(server, chromium):
+    # one line each (warnings hold commas; one header a warning was joined with ", " by
+    # fetch), JSON's escapes shown as the characters, and not a header that is no list
+    page = open_page(chromium, server)
+    said = json.dumps(["input 0 (Soci\xe9t\xe9, G\u0117n): the dates are weekly, one row a week",
+                       "input 0 (Soci\xe9t\xe9, G\u0117n): the close moved -50%",
+                       "2 more warnings (the server log has them)"])
+    page.route("**/ner-bilstm:plot", lambda route: route.fulfill(
+        json={"predictions": [{"entities": []}]}, headers={"X-Zoo-Warnings": said}))
+    p = page.locator("section[data-model='ner-bilstm']")
+    p.locator("button[name=run]").click()
+    assert outcome(page, "ner-bilstm") == ("done", "")
+    assert p.locator(".warnings li").all_inner_texts() == [
+        "input 0 (Société, Gėn): the dates are weekly, one row a week",
+        "input 0 (Société, Gėn): the close moved -50%",
+        "2 more warnings (the server log has them)"]
+    page.context.close()
+
+
+def test_a_full_queue_says_busy_and_retries_once(server, chromium):
+    # A 503 of a full queue (--max-queue) was shown as an error, as if the input were at
+    # fault: the page says it is busy, waits Retry-After and tries once more, never in a
+    # loop; a second 503 is the error, and a Retry-After too long to wait is not waited for.
+    # From the keyboard, on a phone's 360 px.
+    page = open_page(chromium, server, width=360, height=800)
+    p = page.locator("section[data-model='ner-bilstm']")
+    sent, full = [], "ner-bilstm has 64 requests waiting (--max-queue 64); try again shortly"
+
+    def answer(busy, wait="1"):
+        def handle(route):
+            sent.append(route.request.post_data_json)
+            if len(sent) <= busy:
+                route.fulfill(status=503, json={"error": full}, headers={"Retry-After": wait})
+            else:
+                route.continue_()
+        page.unroute("**/*:plot")
+        page.route("**/*:plot", handle)
+        sent.clear()
+
+    answer(busy=1)
+    p.locator("button[name=run]").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_function("document.querySelector(\"section[data-model='ner-bilstm'] .status\")"
+                           ".textContent === 'busy, retrying in 1 s'")
+    assert p.get_by_role("status").inner_text() == "busy, retrying in 1 s"
+    width, screen = page.evaluate("[document.documentElement.scrollWidth, innerWidth]")
+    assert width <= screen, f"the page is {width} px wide on a {screen} px screen"
+    assert outcome(page, "ner-bilstm") == ("done", "") and len(sent) == 2 and sent[0] == sent[1]
+    assert p.locator("mark.ent").count() and not p.locator(".status").inner_text()
+    assert page.evaluate("document.activeElement.name") == "run"
+    answer(busy=5)                                      # still full: one retry, then the error
+    p.locator("button[name=run]").click()
+    assert outcome(page, "ner-bilstm") == ("error", f"{full} (tried again after 1 s)")
+    page.wait_for_timeout(1500)
+    assert len(sent) == 2 and not p.locator(".out").is_visible()
+    # an hour: not waited for; "1.5" and "-5" (not seconds, nor a date: Date.parse read them
+    # as days of 2001, long past) not retried at once
+    for wait in ["3600", "1.5", "-5"]:
+        answer(busy=5, wait=wait)
+        p.locator("button[name=run]").click()
+        assert outcome(page, "ner-bilstm") == ("error", full) and len(sent) == 1, wait
+    page.unroute("**/*:plot")
     page.context.close()

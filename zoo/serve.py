@@ -34,7 +34,7 @@ freeing the model for the next request: zoo/cancel.py). SIGTERM stops the server
 gracefully: no new connections, requests in flight answered (for up to 30 s), then one
 line and the status a SIGTERM gives (143).
 What the model warns of in a request's inputs (weekly closes read as daily ones, a
-document cut to its length) comes as X-Zoo-Warning headers, one a warning, beside the JSON
+document cut to its length) comes as the X-Zoo-Warnings header, a JSON list, beside the JSON
 TF Serving's clients read (and in the server's log with the request's id).
 Concurrent requests are micro-batched (zoo/batching.py): their answers are those of
 one-at-a-time predict(). With `--max-wait-ms 0` (the default) a batch is whatever queued
@@ -97,7 +97,7 @@ CHARSET = re.compile(r";\s*charset=\"?([^\s;\"]+)", re.I)   # of a Content-Type
 RETRY_AFTER = {"Retry-After": "5"}  # seconds, on a 503 while a model loads (RFC 9110)
 QUEUE_PER_BATCH = 4             # --max-queue's default: this many full batches of requests,
 QUEUE_LEAST = 64                # and at least this many (16 closed-loop clients at --max-batch 1)
-WARNING_HEADER = "X-Zoo-Warning"    # one a warning of the request's inputs (warned())
+WARNING_HEADER = "X-Zoo-Warnings"   # a JSON list of the warnings of the request's inputs
 MAX_WARNINGS = 10               # of them a response carries (the log has every one)
 # Static files (/, /web/*) are checked with the server on each use (ETag: a 304 when
 # unchanged): with Last-Modified alone a browser reused them for days by heuristic, so a
@@ -190,7 +190,7 @@ _showwarning = None
 @contextlib.contextmanager
 def hearing(record: list):
     """ZooWarnings this thread raises meanwhile go to `record`, not the server's stderr
-    (for the request's X-Zoo-Warning headers; answer() logs them in one line each)."""
+    (for the request's X-Zoo-Warnings header; answer() logs them in one line each)."""
     _hearers.record = record
     try:
         yield record
@@ -626,8 +626,9 @@ def create_app(models: list[str], max_batch: int = 32, max_wait_ms: float = 0.0,
             except cancel.Cancelled:   # the model stopped at the deadline, just before it
                 raise late from None
             response = Response(text, media_type="application/json")
-            for line in warned(heard, f"{name}:{method}", request):
-                response.headers.append(WARNING_HEADER, line)
+            said = warned(heard, f"{name}:{method}", request)
+            if said:
+                response.headers[WARNING_HEADER] = json.dumps(said)    # ASCII: \uXXXX
             return response
         except HTTPError as e:
             code = e.status
@@ -920,19 +921,19 @@ def gunzip(body: bytes, limit: int) -> bytes:
 
 
 def warned(heard: list, where: str, request) -> list[str]:
-    """The X-Zoo-Warning header lines of a request's warnings (weekly closes read as daily,
+    """The X-Zoo-Warnings header's list of a request's warnings (weekly closes read as daily,
     a document cut to the model's length), each logged in one line with the request's id.
     They reached the server's log alone, and a client never knew its forecast was dated
     wrong. A header, not a key beside "predictions": TF Serving's envelope stays as it is
     (a strict client, or one comparing with `zoo predict --json`, reads the same body),
-    and a client that knows the header reads it. ASCII, as HTTP header values are kept
-    (other characters as \\uXXXX escapes), each cut to 500 characters, at most 10."""
+    and a client that knows the header reads it. One header, a JSON list (json.dumps: ASCII,
+    as header values are kept): one header a warning was joined by fetch() with ", ", which
+    the warnings hold too. Each cut to 500 characters, at most 10."""
     rid = request.headers.get("x-request-id", "-")
     out = []
     for text in dict.fromkeys(heard):       # once each, in order
         log.warning("%s: %s (X-Request-ID %s)", where, text, rid)
-        line = re.sub(r"[\x00-\x1f\x7f]", "?", text.encode("ascii", "backslashreplace").decode())
-        out.append(line if len(line) <= 500 else line[:497] + "...")
+        out.append(text if len(text) <= 500 else text[:497] + "...")
     if len(out) > MAX_WARNINGS:
         out[MAX_WARNINGS - 1:] = [f"{len(out) - MAX_WARNINGS + 1} more warnings (the server "
                                   f"log has them)"]

@@ -8,8 +8,9 @@ const $ = (root, selector) => root.querySelector(selector);
 
 // A request's JSON answer. What a person sees on failure is one line: the zoo's message, or
 // what went wrong in words ("Failed to fetch", a JSON parser's "Unexpected token '<'" or an
-// exception further on for a proxy's HTML page said nothing useful).
-async function fetchJSON(url, options) {
+// exception further on for a proxy's HTML page said nothing useful). -> {out, r}; an error
+// carries its response (r), for its status and headers.
+async function answer(url, options) {
   let r;
   try {
     r = await fetch(url, options);
@@ -17,17 +18,65 @@ async function fetchJSON(url, options) {
     throw new Error(`cannot reach the server (${e.message}); is zoo serve still running?`);
   }
   const out = await r.json().catch(() => null);
-  if (out && out.error) throw new Error(out.error);      // the zoo's one-line message
+  if (out && out.error) throw Object.assign(new Error(out.error), {r});  // the zoo's one line
   if (!r.ok || out === null || typeof out !== "object") {
-    throw new Error(`the server answered HTTP ${r.status} ${r.statusText}`.trim()
-                    + (out === null ? ", not the zoo's JSON (a proxy in between?)" : ""));
+    throw Object.assign(new Error(`the server answered HTTP ${r.status} ${r.statusText}`.trim()
+                                  + (out === null ? ", not the zoo's JSON (a proxy in between?)" : "")), {r});
   }
-  return out;
+  return {out, r};
 }
 
-function call(name, method, body) {
-  return fetchJSON(`/v1/models/${encodeURIComponent(name)}:${method}`, {
-    method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)});
+async function fetchJSON(url, options) { return (await answer(url, options)).out; }
+
+// A 503 with Retry-After (--max-queue requests already waiting, or the model still loading):
+// the seconds to wait before the one retry, or null (another error, or too long to wait here).
+const MAX_RETRY_S = 30;
+function retryAfter(r) {
+  const value = r && r.status === 503 ? r.headers.get("Retry-After") : null;
+  if (value == null) return null;
+  // seconds, or an HTTP date (RFC 9110: "... GMT"); Date.parse alone read "1.5" and "-5"
+  // as days of 2001, long past: a retry at once.
+  const s = /^\s*\d+\s*$/.test(value) ? Number(value)
+    : /GMT\s*$/.test(value) ? (Date.parse(value) - Date.now()) / 1000 : NaN;
+  return Number.isFinite(s) && s <= MAX_RETRY_S ? Math.max(0, Math.ceil(s)) : null;
+}
+
+// What the model warned of in the input: the X-Zoo-Warnings header, a JSON list of texts
+// (a header that is no list of strings, from a proxy, say, is ignored).
+function warnings(r) {
+  try {
+    const said = JSON.parse(r.headers.get("X-Zoo-Warnings") || "[]");
+    return Array.isArray(said) ? said.filter(w => typeof w === "string") : [];
+  } catch (e) {
+    return [];
+  }
+}
+
+// A panel's request to its model. What the model warns of is listed under the answer (it
+// reached only the server's log: weekly closes forecast as daily, a document cut short,
+// with no word on the page). A full queue's 503 was shown as an error, as if the input
+// were at fault: the page says it is busy, waits Retry-After (at most MAX_RETRY_S) and tries
+// once more, never in a loop; a second failure is shown as the error it is.
+async function call(p, method, body) {
+  const url = `/v1/models/${encodeURIComponent(p.dataset.model)}:${method}`;
+  const options = {method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)};
+  let got;
+  try {
+    got = await answer(url, options);
+  } catch (e) {
+    const wait = retryAfter(e.r);
+    if (wait === null) throw e;
+    const status = $(p, ".status");
+    status.textContent = `busy, retrying in ${wait} s`;
+    await new Promise(resolve => setTimeout(resolve, wait * 1000));
+    status.replaceChildren();           // "working… N s" again, at the next tick
+    got = await answer(url, options).catch(again => {
+      throw again.r && again.r.status === 503
+        ? new Error(`${again.message} (tried again after ${wait} s)`) : again;
+    });
+  }
+  $(p, ".warnings").replaceChildren(...warnings(got.r).map(w => el("li", {}, w)));
+  return got.out;
 }
 
 function el(tag, attrs = {}, text = "") {
@@ -146,7 +195,7 @@ const PANELS = {
     setup(p, m) { $(p, "[name=text]").value = m.example || ""; },
     async run(p, m) {
       const text = $(p, "[name=text]").value;
-      const out = await call(m.name, "plot", {instances: [text]});
+      const out = await call(p, "plot", {instances: [text]});
       const entities = out.predictions[0].entities;   // each with its confidence
       const line = $(p, ".entities");
       line.replaceChildren();
@@ -176,7 +225,7 @@ const PANELS = {
   summarization: {
     setup(p, m) { $(p, "[name=text]").value = m.example || ""; },
     async run(p, m) {
-      const out = await call(m.name, "plot", {instances: [$(p, "[name=text]").value],
+      const out = await call(p, "plot", {instances: [$(p, "[name=text]").value],
                                               parameters: {beam: number(p, "beam")}});
       $(p, ".summary").textContent = out.predictions[0].summary;
       $(p, ".picture").src = out.picture;
@@ -188,7 +237,7 @@ const PANELS = {
       if (m.example) $(p, "[name=csv]").value = m.example.csv;
     },
     async run(p, m) {
-      const out = await call(m.name, "plot", {instances: [{csv: $(p, "[name=csv]").value}],
+      const out = await call(p, "plot", {instances: [{csv: $(p, "[name=csv]").value}],
                                               parameters: {horizon: number(p, "horizon")}});
       table($(p, ".table"), ["date", "median", "80 % interval"], out.predictions[0].map(
         r => [r.date.slice(0, 10), fixed(r.forecast, 2), `${fixed(r["q0.1"], 2)} – ${fixed(r["q0.9"], 2)}`]));
@@ -203,7 +252,7 @@ const PANELS = {
       const file = input.file = $(p, "[name=file]").files[0];   // its errors name it
       const primer = file ? {b64: (await readFile(file)).b64}
         : $(p, "[name=example]").checked ? m.example : null;
-      const out = await call(m.name, "plot", {instances: [primer], parameters: {
+      const out = await call(p, "plot", {instances: [primer], parameters: {
         steps: number(p, "steps"), temperature: number(p, "temperature"), seed: number(p, "seed")}});
       const r = out.predictions[0];
       $(p, ".summary").textContent = (r.steps ? `${r.steps} primer steps (NLL ${fixed(r.nll_per_step, 2)} nats/step), ` : "")
@@ -239,7 +288,7 @@ const PANELS = {
     },
     async run(p, m, input) {
       const instance = input.instance || {b64: (await readFile(input.file)).b64};
-      const out = await call(m.name, "plot", {instances: [instance], parameters: {beam: number(p, "beam")}});
+      const out = await call(p, "plot", {instances: [instance], parameters: {beam: number(p, "beam")}});
       const r = out.predictions[0];
       $(p, ".transcript").textContent = r.text || "(nothing heard)";
       $(p, ".note").textContent = [r.seconds != null && `${r.seconds} s of audio`,
@@ -262,7 +311,7 @@ const PANELS = {
       const url = input.url || (await readFile(input.file)).url;
       $(p, ".preview").src = url;
       $(p, ".preview").alt = input.file ? `the image sent: ${input.file.name}` : "the example image";
-      const out = await call(m.name, "plot", {instances: [url], parameters: {beam: number(p, "beam")}});
+      const out = await call(p, "plot", {instances: [url], parameters: {beam: number(p, "beam")}});
       const r = out.predictions[0];
       $(p, ".caption").textContent = r.caption + (r.confidence != null ? ` (confidence ${r.confidence})` : "");
       $(p, ".warning").textContent = r.warning || "";
@@ -282,7 +331,7 @@ const PANELS = {
     },
     async run(p, m) {
       const prompt = $(p, "[name=text]").value;
-      const out = await call(m.name, "plot", {instances: [prompt], parameters: {
+      const out = await call(p, "plot", {instances: [prompt], parameters: {
         steps: number(p, "steps"), temperature: number(p, "temperature"), seed: number(p, "seed")}});
       const r = out.predictions[0];
       $(p, ".generated").replaceChildren(el("b", {}, prompt), r.text);
@@ -296,7 +345,7 @@ const PANELS = {
       let instances;
       try { instances = JSON.parse($(p, "[name=json]").value); }
       catch (e) { throw new Error(`instances: not JSON (${e.message}); expected a JSON list, e.g. ["text"]`); }
-      const out = await call(m.name, "predict", {instances});
+      const out = await call(p, "predict", {instances});
       $(p, ".json").textContent = JSON.stringify(out.predictions, null, 1);
     },
   },
@@ -323,10 +372,13 @@ function panel(m) {
   out.replaceWith(live);
   live.append(out);
   out.hidden = true;
+  // The model's warnings of the input, as text, under the answer (before its picture).
+  out.insertBefore(el("ul", {class: "warnings", "aria-label": "warnings"}), $(out, ".picture"));
   const go = async input => {
     p.dataset.state = "busy";
     p.setAttribute("aria-busy", "true");
     $(p, ".error").textContent = "";
+    $(p, ".warnings").replaceChildren();
     p.querySelectorAll("[aria-invalid]").forEach(f => {
       f.removeAttribute("aria-invalid"); f.removeAttribute("aria-describedby");
     });
