@@ -150,7 +150,7 @@ def test_cli_predict_horizon_and_fan_chart(tmp_path):
     assert out.returncode == 0, out.stderr[-2000:]
     assert "3 steps ahead" in out.stdout and "AAA: last close" in out.stdout and "BBB:" in out.stdout
     assert png.stat().st_size > 10_000
-    assert "warning: AAA: 1 missing closes carried forward from the previous day" in \
+    assert "warning: input 0 (AAA): 1 missing closes carried forward from the previous day" in \
         out.stderr.splitlines() and "UserWarning" not in out.stderr, out.stderr[-2000:]
 
 

@@ -113,7 +113,7 @@ def check_series(i, s: dict, min_len: int) -> dict:
         raise InputError(f"{what}: {'non-positive' if close[k] <= 0 else 'infinite'} price "
                          f"{close[k]} on {dates[k]} (position {k}); prices must be finite and "
                          f"> 0 (the model works on log returns)")
-    close = _fill_forward(name, close)
+    close = _fill_forward(what, close)
     keep = ~np.isnan(close)
     close, dates = close[keep], dates[keep]
     if volume is not None:
@@ -198,14 +198,15 @@ def _dates(values, what: str) -> np.ndarray:
     return dates
 
 
-def _fill_forward(name, close: np.ndarray) -> np.ndarray:
+def _fill_forward(what: str, close: np.ndarray) -> np.ndarray:
     holes = np.isnan(close)
     if not holes.any():
         return close
     first = np.argmax(~holes) if (~holes).any() else len(close)
     inner = int(holes[first:].sum())
     if inner:
-        warnings.warn(f"{name}: {inner} missing closes carried forward from the previous day",
+        # "input i (NAME)": the server hands a warning naming its input to that request
+        warnings.warn(f"{what}: {inner} missing closes carried forward from the previous day",
                       category=ZooWarning)
     idx = np.where(holes, 0, np.arange(len(close)))
     np.maximum.accumulate(idx, out=idx)
@@ -369,7 +370,9 @@ def series_from_table(table, source: str = "input") -> list[dict]:
         part = part.sort_values(date_col, kind="stable")
         repeated = part.index[part[date_col].duplicated(keep="last")]
         if len(repeated):     # said, as a hole is: a file pasted twice lost half its rows unsaid
-            warnings.warn(f"{source}: series {name}: {len(repeated)} rows share their date "
+            # (a table's one series is named after it: "input 0: series input 0" said it twice)
+            series = f" series {name}:" if name != Path(source).stem else ""
+            warnings.warn(f"{source}:{series} {len(repeated)} rows share their date "
                           f"with a later row ({line} {min(repeated)} first); the last row of "
                           f"each date is kept", category=ZooWarning)
         part = part.drop_duplicates(date_col, keep="last")
