@@ -100,7 +100,7 @@ def test_train_options_given_twice_or_empty_are_refused(tmp_path, capsys):
     assert "error: --hparam patience=2 and --patience 3 both set patience" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["export", "ner-bilstm", "--format", "tflite", "--out", ""])
-    assert "argument --out: expected a path; got an empty string" in capsys.readouterr().err
+    assert "argument --out/--output: expected a path; got an empty string" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
 
 

@@ -59,7 +59,7 @@ def parse(argv: list[str]):
     args, extra = cli._parser().parse_known_args(argv)
     if extra:
         rest, options = cli._split_options(extra, known=())
-        assert not rest and args.command in ("train", "fine-tune"), extra
+        assert not rest and args.command in ("train", "fine-tune", "evaluate"), extra
     return args, options
 
 

@@ -582,7 +582,7 @@ def test_patience_zero_stops_at_the_first_epoch_without_gain_not_before_the_firs
         tiny_conll / "valid.txt", validation=tiny_conll / "valid.txt", epochs=1, patience=0,
         steps_per_epoch=1, batch_size=8, monitor_gradients=False, jit_compile=False)
     assert [h["epoch"] for h in tuned.history] == [1]
-    assert "keeping epoch 1, the best of 1 (val_f1 " in capsys.readouterr().out
+    assert "the best epoch: 1 of 1 (val_f1 " in capsys.readouterr().out
 
 
 def test_a_full_disk_while_an_epoch_is_saved_says_what_is_kept_and_resumes(tiny_conll, tmp_path,

@@ -60,6 +60,24 @@ OURS = re.compile(r"(predictions-\d{5,}-\d{5,}\.jsonl|dead_letter\.jsonl|manifes
 EXPORTS = (".tflite", ".onnx")
 
 
+class _Done:
+    """Records through the model in this process, for `zoo batch-predict`'s "working" line
+    (it said how long, never how far). Only the in-process DirectRunner's count here: worker
+    processes and a cluster's keep theirs, and the line then leaves the count out."""
+
+    def __init__(self):
+        import threading
+
+        self.n, self.lock = 0, threading.Lock()
+
+    def add(self, k: int) -> None:
+        with self.lock:
+            self.n += k
+
+
+RECORDS_DONE = _Done()
+
+
 def _fs():
     from apache_beam.io.filesystems import FileSystems
 
@@ -412,7 +430,9 @@ class RuntimeModelHandler(ModelHandler):
         return runtime.load(local_copy(self.export))
 
     def run_inference(self, batch, model, inference_args=None):
-        for raw, outcome in zip(batch, predict_each(model, batch, self.options)):
+        outcomes = predict_each(model, batch, self.options)
+        RECORDS_DONE.add(len(outcomes))
+        for raw, outcome in zip(batch, outcomes):
             yield PredictionResult(raw, outcome)
 
     def get_metrics_namespace(self) -> str:
@@ -635,6 +655,7 @@ def batch_predict(model: str, inputs: list[str] | str, output: str, runner: str 
         # records on it warned "Polyfit may be poorly conditioned" again and again (not the user's)
         warnings.filterwarnings("ignore", message="Polyfit may be poorly conditioned")
         handler = KeyedModelHandler(RuntimeModelHandler(export, options, batch_size))
+        RECORDS_DONE.n = 0          # this run's count (an earlier run's in this process)
         with _interruptible(), beam.Pipeline(options=PipelineOptions(flags)) as p:
             read = (p | "files" >> beam.Create(files) | beam.Reshuffle()
                     | "read" >> beam.FlatMap(read_records).with_outputs("dead", main="records"))

@@ -70,25 +70,33 @@ def _path(text: str) -> str:
     return text
 
 
-def _parser(predict_help: bool | str = False) -> argparse.ArgumentParser:
+def _parser(predict_help: bool | str = False,
+            evaluate_help: str | None = None) -> argparse.ArgumentParser:
     """The argument parser; `predict_help` adds the per-model options and their bounds to
     `zoo predict --help` (it imports every application's numpy host, so only on --help);
-    a model's name there (`zoo predict NAME --help`) shows that model's alone."""
+    a model's name there (`zoo predict NAME --help`) shows that model's alone.
+    `evaluate_help`: a model's name, whose evaluator options `zoo evaluate NAME --help`
+    lists (its evaluate module may import TensorFlow: only for that model, on --help)."""
     # Every command's help gives each argument what it takes and its default, and a few
     # examples where a user would otherwise guess (the README's "Command line" shows more).
     raw = argparse.RawDescriptionHelpFormatter
     p = argparse.ArgumentParser(prog="zoo", description="Recurrent-network model zoo.",
                                 formatter_class=raw, epilog=EPILOG)
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    sub.add_parser("list", help="registered models", description="The registered models: "
-                   "name, task and summary; presets, and bundles `zoo pull` stored, below "
-                   "their model. `zoo info NAME` shows one in full.")
+    s = sub.add_parser("list", help="registered models", description="The registered models: "
+                       "name, task and summary; presets, and bundles `zoo pull` stored, below "
+                       "their model. `zoo info NAME` shows one in full.")
+    s.add_argument("--json", action="store_true", help="print one JSON array, an object a "
+                   "model (name, task, summary, shipped, presets, pulled)")
     s = sub.add_parser("info", help="a model card", formatter_class=raw,
                        description="A model's card (markdown): measured metrics, recipe, limits;\n"
                                    "the pictures the bundle holds are named below it.",
                        epilog="examples:\n  zoo info ner-bilstm\n  zoo info runs/ner      "
                               "# a bundle folder (zoo train --out)")
     s.add_argument("name", metavar="NAME|DIR", help="registered name (zoo list) or bundle folder")
+    s.add_argument("--json", action="store_true", help="print one JSON object instead: name, "
+                   "task, summary, bundle, its metrics.json (measured metrics, hyper-parameters, "
+                   "command) as metrics, pictures")
     s = sub.add_parser("predict", help="run a model on raw inputs",
                        description="Run a model on raw inputs. Options (--name value) go "
                                    "to the model's predict(),\nor to its task method when no "
@@ -176,10 +184,15 @@ def _parser(predict_help: bool | str = False) -> argparse.ArgumentParser:
                        help="any other recipe hyper-parameter, e.g. --hparam head=sigmoid, or "
                             "as --head sigmoid (repeatable; values parse as JSON where they can)")
     s = sub.add_parser("evaluate", help="measure a model on a data file", formatter_class=raw,
+                       description="Measure a model on a data file or folder. Other options "
+                                   "(--name value, e.g. --beam 8)\ngo to the model's evaluator; "
+                                   "`zoo evaluate NAME --help` lists those it takes.",
                        epilog="examples (test.conll: your CoNLL file; my_recordings/: your "
                               "WAVs):\n  zoo evaluate ner-bilstm --data test.conll\n"
                               "  zoo evaluate ner-bilstm --data $ZOO_DATA/conll2003 --split report "
-                              "--json\n  zoo evaluate speech-ctc --data my_recordings/")
+                              "--json\n  zoo evaluate speech-ctc --data my_recordings/"
+                              + (f"\n\n{evaluate_epilog(evaluate_help)}" if evaluate_help
+                                 else ""))
     s.add_argument("name", metavar="NAME|DIR", help="registered name or bundle folder")
     s.add_argument("--data", required=True, type=_path, metavar="PATH",
                    help="your data in the model's format (README: Data formats): a file, or "
@@ -350,6 +363,33 @@ def predict_epilog(width: int = 88, only: str | None = None) -> str:
     return "\n".join(out)
 
 
+def evaluate_epilog(name: str, width: int = 88) -> str:
+    """`zoo evaluate NAME --help`: the options NAME's evaluator takes (the keyword
+    parameters of its evaluate(zoo_model, examples, ...)), with the defaults the recipe's
+    evaluate part or the signature gives; Model.evaluate checks them as predict's are."""
+    import inspect
+    import textwrap
+
+    entry = registry.preset(name) or registry.get(name)
+    head = f"{name}'s evaluator options (default; --name value): "
+    try:
+        with stderr_hidden():      # speech's and summarize's import TensorFlow, which talks
+            fn = entry.module("evaluate").evaluate
+    except Exception as e:          # a module that cannot load says so; help still prints
+        return head + f"(unavailable: {type(e).__name__})"
+    declared = entry.recipe.get("evaluate", {})
+    parts = []
+    for p in list(inspect.signature(fn).parameters.values())[2:]:
+        if p.kind is p.VAR_KEYWORD:      # summarize's: passed on to its predict
+            parts.append(f"and predict's options (zoo predict {entry.name} --help)")
+        elif p.kind is not p.VAR_POSITIONAL:
+            default = declared.get(p.name, p.default)
+            parts.append("--" + p.name.replace("_", "-") + (
+                "" if default in (None, inspect.Parameter.empty) else f" {json.dumps(default)}"))
+    return textwrap.fill(", ".join(parts) or "none", width, initial_indent=head,
+                         subsequent_indent=" " * 6, break_on_hyphens=False)
+
+
 def _overrides(args, options: dict | None = None) -> dict:
     """The recipe overrides of train / fine-tune: their own flags, then each --hparam, then
     other `--key value` pairs (`options`). One key given twice with different values
@@ -374,18 +414,62 @@ def _overrides(args, options: dict | None = None) -> dict:
     return out
 
 
+def info_json(name: str, folder: Path, pictures: list) -> dict:
+    """`zoo info NAME --json`: the bundle's metrics.json (what the card's numbers come from:
+    measured splits, hyper-parameters, the command that trained it) as `metrics`, with the
+    model's name, task and summary, where the bundle is and its pictures; strict JSON (a
+    NaN metric is null)."""
+    from .bundle import read_json
+    from .hub import pulled
+
+    model = read_json(folder / "manifest.json").get("model")
+    try:
+        entry = registry.get(model)
+    except ZooError:         # a bundle of an application not installed here
+        entry = None
+    metrics = folder / "metrics.json"
+    return to_json({"name": name, "model": model, "task": entry and entry.task,
+                    "summary": entry and entry.summary, "bundle": str(folder.resolve()),
+                    "pulled": str(p) if name in registry.names() and (p := pulled(name))
+                    else None,
+                    "metrics": read_json(metrics) if metrics.is_file() else None,
+                    "pictures": [str(p) for p in pictures]})
+
+
+def info_untrained(entry, as_json: bool = False) -> int:
+    """`zoo info NAME` of a registered model with no weights (an application of the user's
+    own before `zoo train`): its task, summary and recipe, and that it has no weights; it
+    was the error "has no shipped weights" though `zoo train --help` sends the user here."""
+    how = f"zoo train {entry.name} --out DIR"
+    if as_json:
+        print(json.dumps(to_json({"name": entry.name, "model": entry.name, "task": entry.task,
+                                  "summary": entry.summary, "bundle": None, "pulled": False,
+                                  "metrics": None, "pictures": [], "recipe": entry.recipe,
+                                  "weights": f"none: train them with {how}"})))
+        return 0
+    print("\n".join([f"# {entry.name}", "", entry.summary or "(no summary)", "",
+                     f"- task: `{entry.task}`", f"- package: `{entry.package}`",
+                     f"- default data: $ZOO_DATA/{entry.default_data}" if entry.default_data
+                     else "- default data: none named (give --data)",
+                     f"- weights: none yet; train them with `{how}`, then `zoo info DIR`",
+                     "", "## Recipe", "", "```", json.dumps(entry.recipe, indent=1), "```"]))
+    return 0
+
+
 class working:
     """A sign of life on stderr while a command works with no progress bar of its own
     (`zoo evaluate` of a NER or forecasting file, `zoo pull` of a big archive, `zoo
     batch-predict` under Beam): after 10 s "zoo CMD: working, 12 s" as one updating line on
     a terminal, or after 30 s a plain line every 30 s where stderr is a log or a pipe;
     quiet while a zoo.monitor.progress bar shows (a speech evaluation's), never on stdout,
-    off with ZOO_PROGRESS=0. Those commands said nothing for minutes."""
+    off with ZOO_PROGRESS=0. Those commands said nothing for minutes. `count`: how many
+    records are done so far (batch-predict's in-process count), said once above 0."""
 
-    def __init__(self, what: str, after: float | None = None, every: float | None = None):
+    def __init__(self, what: str, after: float | None = None, every: float | None = None,
+                 count=None):
         import threading
 
-        self.what, self.tty = what, sys.stderr.isatty()
+        self.what, self.tty, self.count = what, sys.stderr.isatty(), count
         # a log gets its first line later: a short run's stderr stays its error line alone
         self.after = after if after is not None else 10.0 if self.tty else 30.0
         self.every = every if every is not None else 1.0 if self.tty else 30.0
@@ -416,6 +500,9 @@ class working:
             bars = getattr(getattr(tqdm, "tqdm", None), "_instances", ())
             if not any(not getattr(b, "disable", True) for b in list(bars)):
                 text = f"{self.what}: working, {time.monotonic() - start:.0f} s"
+                done = self.count() if self.count else 0
+                if done:
+                    text += f", {done:,} records through the model"
                 sys.stderr.write(f"\r{text}\x1b[K" if self.tty else text + "\n")
                 sys.stderr.flush()
                 self.shown = True
@@ -725,15 +812,19 @@ def run(argv: list[str]) -> int:
     options = {}
     if argv[:1] == ["predict"]:
         argv, options = _split_options(argv)
-    helping = argv[:1] == ["predict"] and ("-h" in argv or "--help" in argv)
-    named = argv[1] if helping and len(argv) > 1 and argv[1] in registry.names() else None
-    parser = _parser(predict_help=named or helping)
+    helping = argv[:1] in (["predict"], ["evaluate"]) and ("-h" in argv or "--help" in argv)
+    named = (argv[1] if helping and len(argv) > 1 and (argv[1] in registry.names()
+                                                       or registry.preset(argv[1])) else None)
+    parser = (_parser(evaluate_help=named) if argv[:1] == ["evaluate"]
+              else _parser(predict_help=named or helping))
     args, extra = parser.parse_known_args(argv)
     if extra and args.command == "batch-predict":       # Beam's own pipeline options
         options, extra = {"beam_args": extra}, []
-    if extra:      # train / fine-tune: other `--key value` pairs override the recipe
+    if extra:      # train / fine-tune: other `--key value` pairs override the recipe;
+        # evaluate: they go to the model's evaluator (--beam 8 was "unrecognized arguments",
+        # though Model.evaluate takes them), which refuses an unknown one naming its own
         rest, options = _split_options(extra, known=())
-        if rest or args.command not in ("train", "fine-tune"):
+        if rest or args.command not in ("train", "fine-tune", "evaluate"):
             parser.error(f"unrecognized arguments: {' '.join(rest or extra)}")
     import zoo
 
@@ -746,6 +837,14 @@ def run(argv: list[str]) -> int:
         import shutil
 
         names = zoo.list_models()
+        if args.json:       # for a script: one array, strict JSON (no table to parse)
+            print(json.dumps([{"name": n, "task": registry.get(n).task,
+                               "summary": registry.get(n).summary,
+                               "shipped": registry.get(n).shipped,
+                               "presets": list(registry.get(n).presets),
+                               "pulled": str(p) if (p := pulled(n)) else None}
+                              for n in names]))
+            return 0
         # columns as wide as their longest entry ("text generation" overran a 10-wide task
         # column), under a header; on a terminal a summary is cut to its width (`zoo info
         # NAME` has it whole), piped it is kept whole for grep
@@ -772,17 +871,26 @@ def run(argv: list[str]) -> int:
         from .bundle import resolve
         from .card import terminal_text
 
+        registered = args.name in registry.names()
+        if registered and not registry.get(args.name).shipped and not pulled(args.name):
+            # an application of the user's own, not trained yet: what is known of it (zoo
+            # train --help says its recipe is "shown by zoo info NAME"), not an error
+            return info_untrained(registry.get(args.name), args.json)
         card = str(zoo.info(args.name))
-        print(terminal_text(card, width=terminal_width()) if sys.stdout.isatty() else card)
         # a terminal shows no picture: name the bundle's own (its training curve, gradient
         # flow), which the card does not mention
         with warnings.catch_warnings():     # read_card said any warning of the name once
             warnings.simplefilter("ignore")
-            pictures = sorted(resolve(args.name).glob("*.png"))
+            folder = resolve(args.name)
+        pictures = sorted(folder.glob("*.png"))
+        if args.json:
+            print(json.dumps(info_json(args.name, folder, pictures)))
+            return 0
+        print(terminal_text(card, width=terminal_width()) if sys.stdout.isatty() else card)
         if pictures:
             print("pictures: " + ", ".join(str(p) for p in pictures))
         # the card is the pulled bundle's: say so, as `zoo list` does, and how to go back
-        if args.name in registry.names() and (mine := pulled(args.name)):
+        if registered and (mine := pulled(args.name)):
             print(f"{args.name} loads the bundle zoo pull stored at {mine} (zoo pull "
                   f"{args.name} --remove for the shipped weights)")
     elif args.command == "predict":
@@ -817,7 +925,12 @@ def run(argv: list[str]) -> int:
             from .errors import InputError
 
             raise InputError(f"{m.entry.name} needs at least one input to predict on")
-        plot = options.pop("plot", None)
+        # a host whose picture is an option of its own (music-lstm's --plot, an alias of
+        # its --png) takes it in predict; the others' --plot is host.plot's, after it
+        import inspect
+
+        own = "plot" in inspect.signature(host.encode).parameters
+        plot = None if own else options.pop("plot", None)
         if plot is not None:              # checked before the work, not after it
             if not host.draws():
                 raise ZooError(f"{m.entry.name} has no plot for its predictions")
@@ -890,7 +1003,7 @@ def run(argv: list[str]) -> int:
     elif args.command == "evaluate":
         m = zoo.load(args.name)
         with working(f"zoo evaluate {args.name}"):
-            metrics = m.evaluate(args.data, split=args.split)
+            metrics = m.evaluate(args.data, split=args.split, **options)
         if args.json:
             print(json.dumps(to_json(metrics)))
         else:
@@ -960,9 +1073,9 @@ def run(argv: list[str]) -> int:
             # in one line
             handler.addFilter(lambda r: not str(r.msg).startswith("KeyboardInterrupt") and not (
                 r.exc_info and isinstance(r.exc_info[1], ZooError)))
-        from .batch_predict import batch_predict
+        from .batch_predict import RECORDS_DONE, batch_predict
 
-        with working("zoo batch-predict"):
+        with working("zoo batch-predict", count=lambda: RECORDS_DONE.n):
             m = batch_predict(args.name, args.input, args.output, runner=args.runner,
                               workers=args.workers, fmt=args.format,
                               whole_files=args.whole_files, batch_size=args.batch_size,
@@ -999,19 +1112,27 @@ def demo(names: list[str] | None = None, out: str | Path = "demo") -> None:
     print(f"demo folder: {folder.resolve()}")
 
 
+class stderr_hidden:
+    """File descriptor 2 pointed at /dev/null for a while (an import that makes TensorFlow
+    write its C++ start-up lines)."""
+
+    def __enter__(self):
+        self.saved = os.dup(2)
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+
+    def __exit__(self, *exc):
+        os.dup2(self.saved, 2)
+        os.close(self.saved)
+
+
 def import_tensorflow_quietly() -> None:
     """TensorFlow writes its C++ start-up lines (CUDA probes, oneDNN notes) to file
     descriptor 2 before its logging can be configured, so no setting hides them: import it
     with that descriptor pointed at /dev/null. Later C++ messages below ERROR are hidden
     by TF_CPP_MIN_LOG_LEVEL; `--verbose` (anywhere on the line) shows both."""
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 2)
-            import tensorflow
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
+    with stderr_hidden():
+        import tensorflow
     # Its Python-side notes too (e.g. "N calls triggered tf.function retracing" when
     # audio of many lengths goes through one model): not the user's concern.
     tensorflow.get_logger().setLevel(logging.ERROR)

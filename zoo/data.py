@@ -295,6 +295,11 @@ def read_split(entry, data_dir: str | Path, split: str) -> list:
         raise InputError(f"{entry.name}: data must be a dataset folder laid out like "
                          f"$ZOO_DATA/{entry.default_data}; got {data_dir!r}")
     check_root(data_dir)
+    if not os.path.lexists(data_dir):
+        # the reader named a file the user never typed ("conll2003/train.txt: no such NER
+        # data file"): the folder given is what is missing
+        raise DataFormatError(f"{data_dir}: no such folder; expected a dataset folder laid "
+                              f"out like $ZOO_DATA/{entry.default_data}")
     return entry.module("data").read_split(Path(data_dir), split)
 
 

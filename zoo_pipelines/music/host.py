@@ -74,6 +74,7 @@ class Host(contract.Host):
                      "seed": ">= 0 (piece i: seed + i)",
                      "out": "a .mid file in an existing folder",
                      "png": "a .png file in an existing folder",
+                     "plot": "the same as png",
                      "primer": f"a piece of at most {MAX_PIECE_STEPS} steps (inputs too)"}
     PER_INPUT_OPTIONS = ("seed",)     # zoo serve merges requests, each with its own seeds
 
@@ -135,27 +136,33 @@ class Host(contract.Host):
                          f"{KEYS}] piano roll, or None; got {shown(item)}")
 
     def encode(self, inputs, steps: int = 0, temperature: float = 1.0, seed: int | list = 0,
-               out: str | Path | None = None, png: str | Path | None = None) -> Encoded:
+               out: str | Path | None = None, png: str | Path | None = None,
+               plot: str | Path | None = None) -> Encoded:
         """Options: `steps` to generate after each piece, sampling `temperature`, `seed`
         (piece i draws from seed + i, or from seed[i] given one per piece);
         `out` / `png`: write each piece + continuation as MIDI / piano-roll picture
-        (`song.mid`, or `song-0.mid`, `song-1.mid`, ... for several pieces)."""
+        (`song.mid`, or `song-0.mid`, `song-1.mid`, ... for several pieces); `plot`: the
+        same as `png`, the name every other model's picture option has."""
         # predict(None, steps=64) did not say that silence is [None] (null in zoo serve)
         inputs = as_batch(inputs, is_one_piece, "pieces (MIDI paths, lists of time steps of "
                           "MIDI pitches, piano rolls, or None to start from silence: [None])")
         steps = check_int(steps, "steps", 0, MAX_STEPS)
         temperature = check_number(temperature, "temperature", high=MAX_TEMPERATURE, above=0)
         seed = seeds(seed, len(inputs))
+        if plot is not None and png is not None and plot != png:
+            raise InputError(f"png {shown(png)} and plot {shown(plot)} both name the "
+                             f"piano-roll picture; give one")
+        png, named = (png, "png") if plot is None else (plot, "plot")   # as the user said it
         if out is not None:
             out = check_output_file(out, "out")
             if out.suffix.lower() not in MIDI_SUFFIXES:     # "song.png" got MIDI bytes
                 raise InputError(f"out: {str(out)!r} has no MIDI suffix; expected a name "
                                  f"ending in .mid")
         if png is not None:
-            png = check_output_file(png, "png")
+            png = check_output_file(png, named)
             if png.suffix.lower() not in PICTURE_SUFFIXES:
-                raise InputError(f"png: {str(png)!r} has no picture suffix; expected a name "
-                                 f"ending in .png")
+                raise InputError(f"{named}: {str(png)!r} has no picture suffix; expected a "
+                                 f"name ending in .png")
         units = []
         for i, item in enumerate(inputs):
             # len() of a 0-d array was a raw TypeError (piece() names its shape)
@@ -246,12 +253,12 @@ class Host(contract.Host):
     # ---- task method and helpers -----------------------------------------------------------
     def generate(self, call, steps: int = 128, primer=None, seed: int = 0,
                  temperature: float = 1.0, out: str | Path | None = None,
-                 png: str | Path | None = None) -> dict:
+                 png: str | Path | None = None, plot: str | Path | None = None) -> dict:
         """Continue `primer` (MIDI path, list of time steps, roll; None = from silence) by
         `steps` sampled time steps; write primer + continuation to `out` (.mid) and a
-        piano-roll picture to `png` if given."""
+        piano-roll picture to `png` (or `plot`, the same) if given."""
         encoded = self.encode([primer], steps=steps, temperature=temperature, seed=seed,
-                              out=out, png=png)
+                              out=out, png=png, plot=plot)
         result = self.decode(encoded, self.run(encoded, call))[0]
         result["song_steps"] = len(encoded.units[0]["roll"]) + len(result["generated"])
         return result
