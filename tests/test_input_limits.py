@@ -577,7 +577,9 @@ def user_files(tmp_path) -> dict:
     from zoo_pipelines.speech import data as speech
     from zoo_pipelines.summarization import data as summ
 
-    (tmp_path / "a.png").write_bytes(b"")
+    from PIL import Image
+
+    Image.new("RGB", (2, 2)).save(tmp_path / "a.png")     # read() skips what is no image
     (tmp_path / "0_me_0.wav").write_bytes(b"")
     return {"train.conll": (ner.read, b"Paris B-LOC\r\nis O\r\n"),
             "pairs.csv": (summ.read, b"document,summary\r\nA long text .,Short\r\n"),
@@ -633,7 +635,7 @@ def test_repeated_dates_in_a_forecast_csv_are_said(tmp_path):
     rows = "".join(f"2020-01-{d:02d},{10 + d}\n" for d in range(1, 6))
     p = tmp_path / "prices.csv"
     p.write_text("date,close\n" + rows + rows)
-    with pytest.warns(UserWarning, match=r"prices\.csv: series prices: 5 rows share their date "
+    with pytest.warns(UserWarning, match=r"prices\.csv: 5 rows share their date "
                                          r"with a later row \(line 2 first\)"):
         assert len(data.read(p)[0]["close"]) == 5
 

@@ -50,7 +50,7 @@ from pathlib import Path
 from apache_beam.ml.inference.base import ModelHandler, PredictionResult
 
 from .bundle import lock_file, writing
-from .errors import InputError, ZooError
+from .errors import InputError, ZooError, warn
 
 LINE_SUFFIXES = (".txt", ".jsonl")      # one example a line; other files: one input each
 COMPRESSED = re.compile(r"\.(gz|bz2|zst|deflate|lzma|xz)$")     # Beam decompresses these
@@ -114,10 +114,9 @@ def match_inputs(globs: list[str], whole_files: bool = False) -> list[tuple]:
             # ever (the run hung); one named on its own (a shell's <(zcat ...)) is read
             odd = sorted(p for p in found if os.path.exists(p) and not os.path.isfile(p))
             if odd:
-                warnings.warn(f"--input {g}: skipped {len(odd)} match(es) that are not "
-                              f"regular files (a pipe, socket or device): "
-                              f"{', '.join(odd[:10])}{' ...' if len(odd) > 10 else ''}",
-                              stacklevel=2)
+                warn(f"--input {g}: skipped {len(odd)} match(es) that are not "
+                     f"regular files (a pipe, socket or device): "
+                     f"{', '.join(odd[:10])}{' ...' if len(odd) > 10 else ''}")
                 found = {p: n for p, n in found.items() if p not in odd}
         if not found:
             hint = f"; it is a folder: give a glob of its files, e.g. '{g}/*'" \

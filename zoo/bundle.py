@@ -23,7 +23,7 @@ from importlib.metadata import PackageNotFoundError, version as _version
 from pathlib import Path
 
 from . import registry
-from .errors import BundleError, InputError, UnknownModelError, ZooWarning
+from .errors import BundleError, InputError, UnknownModelError, warn
 from .options import check_buckets
 
 FORMAT_VERSION = 1
@@ -141,11 +141,9 @@ def resolve(name_or_path: str | Path) -> Path:
     registered = isinstance(name_or_path, str) and (text in registry.names()
                                                     or registry.preset(text) is not None)
     if registered and path.exists():
-        import warnings
-
-        warnings.warn(f"{text} is a registered model and loads as such; the "
-                      f"{'folder' if path.is_dir() else 'file'} {text} in the current folder "
-                      f"is not read (load it as ./{text})", stacklevel=3, category=ZooWarning)
+        warn(f"{text} is a registered model and loads as such; the "
+             f"{'folder' if path.is_dir() else 'file'} {text} in the current folder "
+             f"is not read (load it as ./{text})")
     if path.is_dir() and not registered:
         return path
     # an export was called "not a bundle directory", with no word of what opens it (a
@@ -617,7 +615,8 @@ def check(directory: Path) -> dict:
         try:
             actual = sha256(path)
         except FileNotFoundError:
-            raise BundleError(f"{path}: listed in manifest.json but missing") from None
+            raise BundleError(f"{path}: listed in manifest.json but missing; expected the whole "
+                              f"bundle folder (copy it again)") from None
         if actual != expected.lower():      # a digest in upper-case hex is the same digest
             raise BundleError(f"{path}: sha256 {actual[:12]}… does not match manifest.json "
                               f"({expected[:12]}…); " + why_changed(path, expected))

@@ -4,8 +4,11 @@
 >>> issubclass(InputError, ZooError) and issubclass(InputError, ValueError)
 True
 """
+import functools
 import os
 import sys
+import sysconfig
+import warnings
 from pathlib import Path
 from types import TracebackType
 
@@ -16,6 +19,9 @@ SHORT_TRACEBACKS = True
 # zoo/ and zoo_pipelines/ (the same distribution's two packages)
 _INTERNAL = tuple(str(Path(__file__).resolve().parent.parent / d) + os.sep
                   for d in ("zoo", "zoo_pipelines"))
+# Python's own modules and the installed packages (Keras, TensorFlow, Beam, IPython's)
+_LIBRARIES = tuple({str(Path(sysconfig.get_paths()[k]).resolve()) + os.sep
+                    for k in ("stdlib", "platstdlib", "purelib", "platlib")})
 
 
 def _user_frames(tb: TracebackType | None) -> tuple[TracebackType | None, bool]:
@@ -85,6 +91,25 @@ class ZooWarning(UserWarning):
     """What the zoo warns of (a document cut to the model's length, carried-forward prices):
     one category, so a user can silence or raise them all,
     `warnings.simplefilter("ignore", zoo.ZooWarning)`, and nothing else."""
+
+
+@functools.lru_cache(maxsize=512)
+def _library(filename: str) -> bool:
+    """Whether a frame of `filename` is the zoo's or a library's (Keras, Beam, Python's own),
+    not the user's code."""
+    return str(Path(filename).resolve()).startswith(_INTERNAL + _LIBRARIES)
+
+
+def warn(message: str) -> None:
+    """warnings.warn(message, ZooWarning) shown at the user's own line, the first frame out of
+    the zoo and the libraries it runs in (a notebook prints it): a fixed stacklevel pointed
+    into zoo/ as often as not, one way in (predict, evaluate, a host, a CSV path) or another.
+    Where no frame is the user's (the `zoo` command, a server's thread) it is this call's
+    caller, as stacklevel=2."""
+    frame, level = sys._getframe(1), 2
+    while frame is not None and _library(frame.f_code.co_filename):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, ZooWarning, stacklevel=level if frame is not None else 2)
 
 
 class ExportError(ZooError):

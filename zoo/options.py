@@ -30,13 +30,12 @@ import inspect
 import math
 import os
 import re
-import warnings
 from numbers import Integral, Real
 from pathlib import Path
 
 import numpy as np
 
-from .errors import InputError, ZooWarning
+from .errors import InputError, warn
 
 # The leading arguments a task function takes that are not options.
 NOT_OPTIONS = ("self", "inputs", "call", "text")
@@ -159,7 +158,7 @@ MARKUP = re.compile(r"&(?:[A-Za-z]{2,8}|#[0-9]{1,7}|#x[0-9A-Fa-f]{1,6});|</?(?:b
                     r"a|b|i|em|strong|li|ul|td|tr|table|h[1-6])\b[^<>]{0,200}>", re.I)
 
 
-def warn_markup(text: str, what: str, stacklevel: int = 3) -> None:
+def warn_markup(text: str, what: str) -> None:
     """A ZooWarning when `text` holds HTML, which a text model reads as words ("AT&amp;T"
     as "AT", "&", "amp", ";", "T"). Not unescaped here: the answer's character offsets
     index the text as given.
@@ -173,9 +172,8 @@ def warn_markup(text: str, what: str, stacklevel: int = 3) -> None:
     """
     markup = MARKUP.search(text)
     if markup:
-        warnings.warn(f"{what}: holds HTML ({markup.group()[:20]!r}), read as words; give "
-                      f"plain text (html.unescape, tags removed)", ZooWarning,
-                      stacklevel=stacklevel + 1)
+        warn(f"{what}: holds HTML ({markup.group()[:20]!r}), read as words; give "
+             f"plain text (html.unescape, tags removed)")
 
 
 def check_examples(examples, keys, what: str = "evaluate()") -> list:

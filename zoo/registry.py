@@ -19,13 +19,12 @@ import difflib
 import importlib
 import re
 import threading
-import warnings
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
 
 from .contract import ContractError, Role, check_sources, parameters, route
-from .errors import UnknownModelError, ZooError, ZooWarning
+from .errors import UnknownModelError, ZooError, warn
 from .options import check_training
 
 @dataclass(frozen=True)
@@ -221,7 +220,7 @@ def _load_plugin(ep) -> None:
                   else f"{type(e).__name__}: {' '.join(str(e).split())[:300]}")
         _BROKEN[ep.name] = (f"the application {ep.module!r} (entry point {ep.name!r}"
                             f"{f' of {dist}' if dist else ''}) is skipped: {reason}")
-        warnings.warn(_BROKEN[ep.name], ZooWarning, stacklevel=2)
+        warn(_BROKEN[ep.name])
 
 
 def _discover() -> None:

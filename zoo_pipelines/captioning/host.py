@@ -157,7 +157,8 @@ def open_image(item, what: str = "input"):
 
     if isinstance(item, Image.Image):
         if not item.width or not item.height:
-            raise InputError(f"{what}: the image has no pixels ({item.size})")
+            raise InputError(f"{what}: the image has no pixels ({item.size}); expected an image "
+                             f"at least 1 x 1")
         _check_size(item.size, what, "the PIL image")    # it may not be decoded yet
         return _to_rgb(item)
     if isinstance(item, np.ndarray):
@@ -165,7 +166,8 @@ def open_image(item, what: str = "input"):
             raise InputError(f"{what}: an image array must be [H, W], [H, W, 1], [H, W, 3] or "
                              f"[H, W, 4]; got shape {item.shape}")
         if not item.size:
-            raise InputError(f"{what}: the image array is empty (shape {item.shape})")
+            raise InputError(f"{what}: the image array is empty (shape {item.shape}); expected "
+                             f"an image at least 1 x 1")
         if item.dtype != np.uint8:
             raise InputError(f"{what}: an image array must be uint8 (0..255); got {item.dtype}")
         arr = item[..., 0] if item.ndim == 3 and item.shape[2] == 1 else item
@@ -185,7 +187,8 @@ def open_image(item, what: str = "input"):
         raise InputError(f"{what}: expected an image path, encoded image bytes, a data URI, a "
                          f"PIL image or a uint8 array; got {type(item).__name__}")
     if not data:
-        raise InputError(f"{what}: {name} is empty (0 bytes)")
+        raise InputError(f"{what}: {name} is empty (0 bytes); expected an encoded image "
+                         f"(JPEG, PNG, ...)")
     try:
         with _OPEN_LOCK, warnings.catch_warnings():
             # Pillow's own bomb check warns above ~89 MP (our stricter check follows) and
@@ -203,7 +206,8 @@ def open_image(item, what: str = "input"):
         raise InputError(f"{what}: {name} is too large to decode ({e}); expected at most "
                          f"{MAX_PIXELS:,} pixels") from None
     except (OSError, SyntaxError, ValueError) as e:
-        raise InputError(f"{what}: {name} is damaged or truncated ({e})") from None
+        raise InputError(f"{what}: {name} is damaged or truncated ({e}); expected a whole "
+                         f"image file (download or save it again)") from None
     return _to_rgb(img)
 
 
@@ -228,7 +232,8 @@ def _data_uri(uri: str, what: str) -> bytes:
     try:
         return base64.b64decode(body, validate=True)
     except binascii.Error as e:
-        raise InputError(f"{what}: the data URI is not valid base64 ({e})") from None
+        raise InputError(f"{what}: the data URI is not valid base64 ({e}); expected "
+                         f"'data:image/...;base64,' and the image's base64") from None
 
 
 def data_uri(path: str | Path) -> str:

@@ -139,7 +139,8 @@ def _read_table(path: Path, delimiter: str, split: str | None) -> list[dict]:
                 continue
         caption = cells[col["caption"]].strip()
         if not caption:
-            raise DataFormatError(f"{path}:{n}: empty caption")
+            raise DataFormatError(f"{path}:{n}: empty caption; expected the image's caption "
+                                  f"(drop the row if it has none)")
         name = cells[col["image"]].strip()
         if name not in known:
             known[name] = _image_path(path.parent, name, f"{path}:{n}")

@@ -14,7 +14,6 @@ same text on every backend.
 from __future__ import annotations
 
 import sys
-import warnings
 
 from dataclasses import dataclass
 
@@ -23,7 +22,7 @@ import numpy as np
 from zoo import contract
 from zoo.cancel import check
 from zoo.decoding import log_softmax
-from zoo.errors import InputError, ZooWarning
+from zoo.errors import InputError, warn
 from zoo.data import plain
 from zoo.options import (as_batch, check_int, check_number, check_unicode, seeds, shown,
                          utf8_text)
@@ -102,9 +101,9 @@ class Host(contract.Host):
                           "temperature": float(temperature), "top_k": top_k,
                           "top_p": float(top_p), "seed": seed[i], "echo": bool(echo)})
         if unknown:     # "Zoë" was read, and echoed, as "Zo\ufffd" without a word
-            warnings.warn(f"characters the model's alphabet lacks (its corpus never had them): "
-                          f"{''.join(list(unknown)[:20])!r}; each is read as one unknown symbol "
-                          f"(counted in unknown_chars)", stacklevel=2, category=ZooWarning)
+            warn(f"characters the model's alphabet lacks (its corpus never had them): "
+                 f"{''.join(list(unknown)[:20])!r}; each is read as one unknown symbol "
+                 f"(counted in unknown_chars)")
         return Encoded(units)
 
     def run(self, encoded: Encoded, call) -> list[dict]:

@@ -16,14 +16,13 @@ $ZOO_DATA/stocks with two kinds of held-out data:
 """
 from __future__ import annotations
 
-import warnings
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
 from zoo.data import existing, in_report, split_name
-from zoo.errors import InputError, ZooWarning
+from zoo.errors import InputError, warn
 
 from . import host as H
 from .series import check_series, series_from_table
@@ -102,8 +101,8 @@ def windows(series: list[dict], prep: dict):
         if len(s["close"]) < w + h + 1:
             # as the README says and the evaluator does: one short ticker in a user's file
             # refused the whole fine-tune ("input 2 (AAP): 44 prices of history")
-            warnings.warn(f"{s['name']}: {len(s['close'])} prices, too short to train on "
-                          f"(needs {w + h + 1}); skipped", category=ZooWarning)
+            warn(f"{s['name']}: {len(s['close'])} prices, too short to train on "
+                 f"(needs {w + h + 1}); skipped")
             continue
         used.append(s)
         f = H.features(s["close"], s["volume"], s["dates"])
@@ -135,8 +134,8 @@ def warn_coarse(series: list[dict], so: str) -> None:
         if (kind := H.step(np.asarray(s["dates"], "datetime64[D]"))) is not None:
             coarse.setdefault(kind[0], s["name"])
     for kind, name in coarse.items():
-        warnings.warn(f"{kind} dates (e.g. {name:.60}): the model reads each row as one "
-                      f"trading day, so {so.format(kind=kind)}", category=ZooWarning)
+        warn(f"{kind} dates (e.g. {name:.60}): the model reads each row as one "
+             f"trading day, so {so.format(kind=kind)}")
 
 
 def make_dataset(series: list[dict], prep: dict, batch_size: int = 256, shuffle: bool = False,

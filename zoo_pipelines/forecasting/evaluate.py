@@ -18,12 +18,11 @@ from __future__ import annotations
 
 import math
 import re
-import warnings
 from pathlib import Path
 
 import numpy as np
 
-from zoo.errors import InputError, ZooWarning
+from zoo.errors import InputError, warn
 from zoo.options import check_int
 
 HEADLINE = "pinball_ratio_vs_naive"       # < 1: better quantiles than naive-with-quantiles
@@ -105,9 +104,8 @@ def _forecasts(model, series: list[dict], horizon: int, last: int) -> list[tuple
         if not np.any(np.diff(s["close"][:start])):
             # MASE and the pinball loss divide by the mean absolute daily change before the
             # window: 0 here (a 1e-8 stand-in scored 1e8, or a raw ZeroDivisionError)
-            warnings.warn(f"{s['name']}: the price never changes in its first {start} days, "
-                          f"so MASE's scale (the mean absolute daily change) is 0; skipped",
-                          category=ZooWarning)
+            warn(f"{s['name']}: the price never changes in its first {start} days, "
+                 f"so MASE's scale (the mean absolute daily change) is 0; skipped")
             continue
         ends = list(range(start, len(s["close"]) - 1))
         spans.append((s, start, len(units), len(ends)))
@@ -124,9 +122,8 @@ def _check(host, i, s):
 
     checked = check_series(i, s, 0)       # bad values are errors, short series are skipped
     if len(checked["close"]) < 2 * host.window + 4:
-        warnings.warn(f"{checked['name']}: {len(checked['close'])} prices, too short for "
-                      f"rolling-origin evaluation (needs {2 * host.window + 4}); skipped",
-                      category=ZooWarning)
+        warn(f"{checked['name']}: {len(checked['close'])} prices, too short for "
+             f"rolling-origin evaluation (needs {2 * host.window + 4}); skipped")
         return None
     return checked
 

@@ -15,7 +15,6 @@ bad values), are zoo_pipelines/forecasting/series.py.
 """
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from numbers import Integral
 from pathlib import Path
@@ -23,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from zoo import contract
-from zoo.errors import InputError, ZooWarning
+from zoo.errors import InputError, warn
 from zoo.options import as_batch, check_unicode
 
 from .series import check_series, read_csv, series_from_table
@@ -195,11 +194,10 @@ class Host(contract.Host):
             self.split_warning(i, s)
             coarse = step(s["dates"][-self.window - 1:])
             if coarse:       # weekly closes were read as daily ones without a word
-                warnings.warn(f"input {i} ({s['name']:.60}): the dates are {coarse[0]} (a "
-                              f"median of {coarse[2]} days apart); the model was trained on "
-                              f"daily closes and reads each row as one trading day: its "
-                              f"forecast is the next {horizon} rows, dated {coarse[0]}",
-                              category=ZooWarning, stacklevel=3)
+                warn(f"input {i} ({s['name']:.60}): the dates are {coarse[0]} (a "
+                     f"median of {coarse[2]} days apart); the model was trained on "
+                     f"daily closes and reads each row as one trading day: its "
+                     f"forecast is the next {horizon} rows, dated {coarse[0]}")
             else:
                 self.gap_warning(i, s)
         units = [self.window_units(s, [len(s["close"]) - 1])[0] for s in series]
@@ -212,9 +210,9 @@ class Host(contract.Host):
         if len(days) and days.max() > GAP_DAYS:
             k = int(np.argmax(days))
             since = s["dates"][-len(days) - 1:][k].astype("datetime64[D]")
-            warnings.warn(f"input {i} ({s['name']:.60}): no close for {days[k]} days after "
-                          f"{since}; the model reads the move across them as one trading "
-                          f"day's (give the closes in between)", category=ZooWarning, stacklevel=4)
+            warn(f"input {i} ({s['name']:.60}): no close for {days[k]} days after "
+                 f"{since}; the model reads the move across them as one trading "
+                 f"day's (give the closes in between)")
 
     def split_warning(self, i: int, s: dict) -> None:
         """Warn of a daily move in the window that looks like a stock split: unadjusted
@@ -226,10 +224,10 @@ class Host(contract.Host):
             k = int(big[-1])
             ratio = np.exp(-r[k]) if r[k] < 0 else np.exp(r[k])
             day = s["dates"][-len(r) - 1:][k + 1]
-            warnings.warn(f"input {i} ({s['name']:.60}): the close moved {np.expm1(r[k]):+.0%} "
-                          f"on {day} (a {ratio:.0f}:1 {'split' if r[k] < 0 else 'reverse split'}?"
-                          f"); the model reads it as a real move: give split-adjusted closes "
-                          f"(Yahoo's 'Close' or 'Adj Close')", category=ZooWarning, stacklevel=3)
+            warn(f"input {i} ({s['name']:.60}): the close moved {np.expm1(r[k]):+.0%} "
+                 f"on {day} (a {ratio:.0f}:1 {'split' if r[k] < 0 else 'reverse split'}?"
+                 f"); the model reads it as a real move: give split-adjusted closes "
+                 f"(Yahoo's 'Close' or 'Adj Close')")
 
     def to_prices(self, last_close: float, quantiles: np.ndarray) -> np.ndarray:
         """[h, Q] cumulative log-return quantiles -> prices."""
@@ -269,7 +267,8 @@ class Host(contract.Host):
                 item = {"csv": item.decode("utf-8-sig")}
             except UnicodeDecodeError as e:
                 raise InputError(f"input {i}: the CSV file is not UTF-8 text ({e.reason} at "
-                                 f"byte {e.start})") from None
+                                 f"byte {e.start}); expected UTF-8 (latin-1 and others: save "
+                                 f"it as UTF-8)") from None
         if isinstance(item, str):
             from zoo.webio import no_file_names
 

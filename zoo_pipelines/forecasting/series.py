@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from zoo.errors import DataFormatError, InputError, ZooWarning
+from zoo.errors import DataFormatError, InputError, warn
 from zoo.contract import shorten
 from zoo.options import check_int, input_file
 
@@ -96,12 +96,14 @@ def check_series(i, s: dict, min_len: int) -> dict:
         raise InputError(f"{what}: empty series; expected at least {min_len} prices")
     dates = _dates(s["dates"], what)
     if len(dates) != len(close):
-        raise InputError(f"{what}: {len(dates)} dates but {len(close)} prices")
+        raise InputError(f"{what}: {len(dates)} dates but {len(close)} prices; expected one "
+                         f"date per price")
     volume = s.get("volume")
     if volume is not None:
         volume = _numbers(volume, f"{what}: volume")
         if len(volume) != len(close):
-            raise InputError(f"{what}: {len(volume)} volumes but {len(close)} prices")
+            raise InputError(f"{what}: {len(volume)} volumes but {len(close)} prices; expected "
+                             f"one volume per price, or no \"volume\"")
         bad = np.isinf(volume) | (volume < 0)
         if bad.any():
             k = int(np.argmax(bad))
@@ -157,7 +159,7 @@ def _numbers(values, what: str) -> np.ndarray:
                 float(v if v is not None else "nan")
             except (TypeError, ValueError, OverflowError):
                 raise InputError(f"{what}: value {v!r:.40} at position {k} is not a "
-                                 f"number") from None
+                                 f"number; expected numbers (null for a missing one)") from None
         raise InputError(f"{what} must be a list of numbers") from None
 
 
@@ -206,8 +208,7 @@ def _fill_forward(what: str, close: np.ndarray) -> np.ndarray:
     inner = int(holes[first:].sum())
     if inner:
         # "input i (NAME)": the server hands a warning naming its input to that request
-        warnings.warn(f"{what}: {inner} missing closes carried forward from the previous day",
-                      category=ZooWarning)
+        warn(f"{what}: {inner} missing closes carried forward from the previous day")
     idx = np.where(holes, 0, np.arange(len(close)))
     np.maximum.accumulate(idx, out=idx)
     out = close[idx]
@@ -255,7 +256,8 @@ def series_from_table(table, source: str = "input") -> list[dict]:
                                   f"line (date, close[, volume, Name])") from None
         except Exception as e:  # pandas raises several types for a bad file
             raise DataFormatError(f"{path}: not a readable CSV ({type(e).__name__}: "
-                                  f"{shorten(e, 200)})") from None     # pandas' ends in a newline
+                                  f"{shorten(e, 200)}); expected a CSV of prices with a header line "
+                                  f"(date, close[, volume, Name])") from None     # pandas' ends in a newline
         source, error, line = str(path), DataFormatError, "line"
     elif type(table).__name__ == "DataFrame":
         line = "row"
@@ -372,9 +374,9 @@ def series_from_table(table, source: str = "input") -> list[dict]:
         if len(repeated):     # said, as a hole is: a file pasted twice lost half its rows unsaid
             # (a table's one series is named after it: "input 0: series input 0" said it twice)
             series = f" series {name}:" if name != Path(source).stem else ""
-            warnings.warn(f"{source}:{series} {len(repeated)} rows share their date "
-                          f"with a later row ({line} {min(repeated)} first); the last row of "
-                          f"each date is kept", category=ZooWarning)
+            warn(f"{source}:{series} {len(repeated)} rows share their date "
+                 f"with a later row ({line} {min(repeated)} first); the last row of "
+                 f"each date is kept")
         part = part.drop_duplicates(date_col, keep="last")
         prices = numbers(part, price_col, name, "price")
         vol = numbers(part, volume_col, name, "volume") if volume_col is not None else None

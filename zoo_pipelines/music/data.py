@@ -159,7 +159,8 @@ def read(path: str | Path, steps_per_quarter: int = 2) -> list[dict]:
     """A MIDI file, a folder of MIDI files, or a one-split .npz (use read_split for more)."""
     path = Path(path)
     if not path.exists():
-        raise DataFormatError(f"{path}: no such file or folder")
+        raise DataFormatError(f"{path}: no such file or folder; expected a MIDI file, a folder "
+                              f"of them or a .npz piano-roll file")
     if path.is_dir():
         return read_midi_folder(path, steps_per_quarter)
     if path.suffix.lower() == ".npz":

@@ -15,12 +15,11 @@ True
 from __future__ import annotations
 
 import stat
-import warnings
 from pathlib import Path
 
 import numpy as np
 
-from zoo.errors import ZooWarning
+from zoo.errors import warn
 
 PITCH_MIN, KEYS = 21, 88
 # The longest roll a MIDI file may make: a file of a few bytes can hold a note that lasts
@@ -114,9 +113,9 @@ def events_to_roll(notes, steps_per_quarter: int) -> np.ndarray:
         raise MidiError(f"no notes on the piano's range {PITCH_MIN}..{PITCH_MIN + KEYS - 1}")
     if len(spans) < len(notes):     # they were dropped without a word
         off = sorted({p for p, _, _ in notes if not PITCH_MIN <= p < PITCH_MIN + KEYS})
-        warnings.warn(f"{len(notes) - len(spans)} notes off the piano's range {PITCH_MIN}.."
-                      f"{PITCH_MIN + KEYS - 1} left out (pitches {', '.join(map(str, off[:8]))}"
-                      f"{', ...' if len(off) > 8 else ''})", category=ZooWarning, stacklevel=3)
+        warn(f"{len(notes) - len(spans)} notes off the piano's range {PITCH_MIN}.."
+             f"{PITCH_MIN + KEYS - 1} left out (pitches {', '.join(map(str, off[:8]))}"
+             f"{', ...' if len(off) > 8 else ''})")
     start = min(s for _, s, _ in spans)       # leading silence carries no information
     length = max(max(e, s + 1) for _, s, e in spans)
     if length - start > MAX_ROLL_STEPS:

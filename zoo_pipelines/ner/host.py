@@ -200,7 +200,7 @@ class Host(contract.Host):
         if isinstance(item, str):
             # a lone surrogate was tagged as a word, and came back in answers no client reads
             tokens, offsets = tokenize(check_unicode(item, f"input {i}"))
-            warn_markup(item, f"input {i}", stacklevel=4)
+            warn_markup(item, f"input {i}")
             if not tokens:
                 raise InputError(f"input {i}: empty sentence; expected text with at least one token")
             return item, tokens, offsets

@@ -16,12 +16,11 @@ from __future__ import annotations
 import io
 import os
 import math
-import warnings
 from pathlib import Path
 
 import numpy as np
 
-from zoo.errors import InputError, ZooWarning
+from zoo.errors import InputError, warn
 from zoo.options import check_int, input_file
 
 from .features import WIN_MS, frame_sizes
@@ -107,9 +106,8 @@ def check_clipping(wave: np.ndarray, what: str) -> None:
     share = float(((np.abs(wave[1:]) >= 0.99) & (wave[1:] == wave[:-1])).mean()) \
         if wave.size > 1 else 0.0
     if share > CLIPPED_SHARE:
-        warnings.warn(f"{what}: {share:.1%} of the samples are clipped at full scale; the "
-                      f"transcript may be wrong (record at a lower input gain)", ZooWarning,
-                      stacklevel=3)
+        warn(f"{what}: {share:.1%} of the samples are clipped at full scale; the "
+             f"transcript may be wrong (record at a lower input gain)")
 
 
 def to_mono_float(array, what: str) -> np.ndarray:
@@ -142,7 +140,8 @@ def to_mono_float(array, what: str) -> np.ndarray:
         raise InputError(f"{what}: expected a waveform of shape [samples] or [samples, "
                          f"channels]; got shape {a.shape}")
     if not np.all(np.isfinite(a)):
-        raise InputError(f"{what}: waveform contains NaN or infinite samples")
+        raise InputError(f"{what}: waveform contains NaN or infinite samples; expected finite "
+                         f"samples, as float in [-1, 1] or integer PCM")
     check_peak(a, what)
     return a
 
@@ -221,9 +220,10 @@ def load_waveform(item, sample_rate: int, what: str = "input", clipping: bool = 
         raise InputError(f"{what}: expected an audio file path, a waveform array, (array, "
                          f"sample_rate) or {{'array', 'sampling_rate'}}; got {type(item).__name__}")
     if wave.size == 0:
-        raise InputError(f"{what}: empty audio (0 samples)")
+        raise InputError(f"{what}: empty audio (0 samples); expected a recording of speech")
     if not np.all(np.isfinite(wave)):
-        raise InputError(f"{what}: audio contains NaN or infinite samples")
+        raise InputError(f"{what}: audio contains NaN or infinite samples; expected finite "
+                         f"samples, as float in [-1, 1] or integer PCM")
     if wave.size / rate > MAX_SECONDS:
         raise InputError(f"{what}: {too_long(wave.size / rate)} of audio; expected at "
                          f"most {MAX_SECONDS // 60} minutes (split longer recordings)")

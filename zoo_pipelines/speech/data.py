@@ -129,7 +129,8 @@ def read_manifest(path: Path) -> list[dict]:
         raise DataFormatError(f"{path}: {len(missing)} audio files listed but missing, e.g. "
                               f"{missing[0]}")
     if not out:
-        raise DataFormatError(f"{path}: no utterances listed")
+        raise DataFormatError(f"{path}: no utterances listed; expected a row (path,text) or a "
+                              f"line (id|text) per recording")
     return out
 
 

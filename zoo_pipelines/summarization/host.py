@@ -23,7 +23,6 @@ blocking; `beam=1` is greedy decoding.
 from __future__ import annotations
 
 import re
-import warnings
 import zlib
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -35,7 +34,7 @@ import numpy as np
 from zoo import contract
 from zoo.beam import batched, beam_search, lcs_f1, minimum_bayes_risk, sample, units_a_call
 from zoo.data import SPACES, decode_text, plain, wide_unicode
-from zoo.errors import InputError, ZooWarning
+from zoo.errors import InputError, warn
 from zoo.options import (as_batch, check_int, check_number, check_unicode, input_file, shown,
                          utf8_text, warn_markup)
 
@@ -239,7 +238,7 @@ class Host(contract.Host):
         if not isinstance(text, str):
             raise InputError(f"input {i}: expected a document (a string); got {type(text).__name__}")
         check_unicode(text, f"input {i}")
-        warn_markup(text, f"input {i}", stacklevel=3)
+        warn_markup(text, f"input {i}")
         ids = self.tokenizer.encode(text)
         if not ids:
             raise InputError(f"input {i}: empty document: there is nothing to summarize "
@@ -251,9 +250,8 @@ class Host(contract.Host):
                              f"{len(self.tokenizer.vocab):,} English subwords); nothing to "
                              f"summarize (expected English text)")
         if len(ids) > self.max_source:
-            warnings.warn(f"input {i}: {len(ids)} subword tokens; the model reads the first "
-                          f"{self.max_source}, the rest is ignored",
-                          stacklevel=3, category=ZooWarning)
+            warn(f"input {i}: {len(ids)} subword tokens; the model reads the first "
+                 f"{self.max_source}, the rest is ignored")
             ids = ids[:self.max_source]
         return np.asarray(ids, np.int32)
 
