@@ -592,6 +592,14 @@ def test_a_lock_is_released_when_its_writer_ends_even_by_kill(tmp_path):
     assert subprocess.run([sys.executable, "-c", code], cwd=REPO).returncode == -9
     with zoo.bundle.writing(out, out / "train" / ".lock"):      # no stale lock to clear
         pass
+    # a run refused before it wrote anything (bad data) left an empty run/train/ behind
+    out = tmp_path / "run2"
+    with zoo.bundle.writing(out, out / "train" / ".lock"):
+        pass
+    assert not out.exists()
+    with zoo.bundle.writing(out, out / "train" / ".lock"):
+        (out / "train" / "log.txt").write_text("kept")
+    assert (out / "train" / "log.txt").exists() and not (out / "train" / ".lock").exists()
 
 
 def test_a_lock_file_goes_with_its_write_and_a_waiting_writer_takes_a_new_one(tmp_path,

@@ -223,6 +223,9 @@ def writing(path: Path, lock: Path, option: str = "--out"):
     except ImportError:
         yield
         return
+    # the folders made for the lock go again if nothing was written in them (a run refused
+    # before its first step left an empty OUT/train/ behind)
+    made = [p for p in (lock.parent, *lock.parent.parents) if not p.exists()]
     lock.parent.mkdir(parents=True, exist_ok=True)
     while True:
         fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
@@ -248,6 +251,9 @@ def writing(path: Path, lock: Path, option: str = "--out"):
         with contextlib.suppress(OSError):      # a folder removed meanwhile: nothing to do
             os.unlink(lock)
         os.close(fd)
+        for folder in made:                     # deepest first; one with files stays
+            with contextlib.suppress(OSError):
+                folder.rmdir()
 
 
 # errors only a write raises: the disk, not the file being read
