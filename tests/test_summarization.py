@@ -315,3 +315,10 @@ def test_copy_distribution_is_the_one_hot_product_in_every_runtime(tmp_path):
                                   output_path=str(tmp_path / "copy.onnx"))
     session = ort.InferenceSession(str(tmp_path / "copy.onnx"), providers=["CPUExecutionProvider"])
     np.testing.assert_allclose(session.run(None, {"attn": attn, "source": source})[0], want, atol=1e-6)
+
+
+def test_evaluate_names_its_own_options_beside_predicts(shipped):
+    """An unknown option listed predict's options alone, not lead_words or max_examples."""
+    with pytest.raises(InputError, match=r"unknown option 'bean'; it takes .*beam.*lead_words, "
+                                         r"max_examples"):
+        shipped("summarize-attn").evaluate([{"document": "a b c .", "summary": "a"}], bean=3)

@@ -20,7 +20,7 @@ import warnings
 import numpy as np
 
 from zoo.errors import InputError
-from zoo.options import check_int, check_options
+from zoo.options import accepted, check_int, check_options
 
 HEADLINE = "rougeL"
 GREATER_IS_BETTER = True
@@ -87,6 +87,13 @@ def evaluate(zoo_model, examples: list[dict], beam: int = 4, lead_words: int = 1
              max_examples: int | None = None, **options) -> dict:
     """ROUGE F1 of the model and of the lead baselines on `examples` ({"document",
     "summary"} pairs); `max_examples` scores only the first ones."""
+    # an unknown option named predict's alone ("it takes beam, ..."), not lead_words or
+    # max_examples, which this function takes too
+    takes = {*(accepted(zoo_model.host().encode, 1) or {}), "batch", "lead_words", "max_examples"}
+    unknown = sorted(set(options) - takes)
+    if unknown:
+        raise InputError(f"{zoo_model.entry.name} evaluate: unknown option {unknown[0]!r}; it "
+                         f"takes {', '.join(sorted(takes))}")
     if max_examples is not None:          # -1 dropped the last example, 0 meant all
         examples = examples[:check_int(max_examples, "max_examples", 1)]
     docs = [e["document"] for e in examples]
