@@ -93,6 +93,7 @@ def test_a_zipped_bundle_is_still_told_to_unzip(bundle_copy, tmp_path):
     assert "Keras model file" not in str(e.value)
 
 
+@pytest.mark.slow      # two processes each export a SavedModel: 20 s of `make test`
 def test_a_saved_model_exported_twice_differs_only_in_tensorflows_fingerprint(tmp_path):
     """Two processes (as two zoo export runs; within one, TensorFlow numbers its traced
     functions on): TensorFlow writes a random uuid into fingerprint.pb on every save (its
