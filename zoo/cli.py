@@ -838,12 +838,10 @@ def run(argv: list[str]) -> int:
 
         names = zoo.list_models()
         if args.json:       # for a script: one array, strict JSON (no table to parse)
-            print(json.dumps([{"name": n, "task": registry.get(n).task,
-                               "summary": registry.get(n).summary,
-                               "shipped": registry.get(n).shipped,
-                               "presets": list(registry.get(n).presets),
-                               "pulled": str(p) if (p := pulled(n)) else None}
-                              for n in names]))
+            print(json.dumps([{"name": e.name, "task": e.task, "summary": e.summary,
+                               "shipped": e.shipped, "presets": list(e.presets),
+                               "pulled": str(p) if (p := pulled(e.name)) else None}
+                              for e in map(registry.get, names)]))
             return 0
         # columns as wide as their longest entry ("text generation" overran a 10-wide task
         # column), under a header; on a terminal a summary is cut to its width (`zoo info
