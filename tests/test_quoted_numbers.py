@@ -7,10 +7,14 @@ quote below is written as the text reads, with the numbers formatted from metric
 a re-measured bundle fails here until the README and its docs page say the new number.
 Reads files only.
 """
+import decimal
+import io
 import json
 import re
+import zipfile
 from pathlib import Path
 
+import h5py
 import pytest
 
 import zoo
@@ -194,3 +198,256 @@ def test_report_is_the_split_nothing_chose_and_valid_the_selection_split(bundle)
     it calls valid, the selection split."""
     splits = _metrics(bundle)["splits"]
     assert splits["report"]["selection"] is False and splits["valid"]["selection"] is True
+
+
+# ---- speed: the numbers the README's Speed section and docs/speed.md quote from a run's
+# benchmarks/results/<name>.md, as that file writes them.
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+class _Cell(str):
+    """A table cell as written; with a format spec, the written number rounded half up
+    (the file's 0.0365 is the text's 0.037: float() would round it down)."""
+
+    def __format__(self, spec):
+        if not spec:
+            return str(self)
+        digits = int(re.fullmatch(r"\.(\d+)f", spec).group(1))
+        return str(decimal.Decimal(self.replace(",", "")).quantize(
+            decimal.Decimal(1).scaleb(-digits), decimal.ROUND_HALF_UP))
+
+
+class _Unique(dict):
+    """Looked up by any part of a key that names one key only (a section's heading, a
+    table's row or column)."""
+
+    def __missing__(self, part):
+        if isinstance(part, int):   # format's "[12]" is the int 12
+            return self[str(part)]
+        hits = [k for k in self if part in k]
+        if len(hits) != 1:
+            raise KeyError(f"{part!r} names {hits or 'nothing'} of {list(self)}")
+        return self[hits[0]]
+
+
+class _Results(dict):
+    """{results file stem: {section heading: {row: {column: cell}}, "ratio": the Keras / twin
+    ratio, "date" and "time": the run's}}."""
+
+    def __missing__(self, stem):
+        sections, heading, header = _Unique(), "", None
+        for line in (RESULTS / f"{stem}.md").read_text().splitlines():
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            if line.startswith("#"):
+                heading = line.lstrip("# ")
+            elif line.startswith("- date: "):   # "2026-12-05 15:56 UTC; command: ..."
+                sections["date"], sections["time"] = line.split()[2], line.split()[3]
+            elif not line.startswith("|"):
+                header = None
+                ratio = re.match(r"Ratio Keras .*\*\*([\d.]+)\*\*", line)
+                if ratio:
+                    sections["ratio"] = _Cell(ratio.group(1))
+            elif header is None:
+                header = cells
+            elif not line.startswith("|---"):
+                row = _Unique(zip(header[1:], map(_Cell, cells[1:])))
+                # lite_threads' "p50 (p10)" columns: the p50 alone under "... p50"
+                row |= {h.removesuffix(" (p10)"): _Cell(c.split()[0])
+                        for h, c in row.items() if h.endswith("p50 (p10)")}
+                sections.setdefault(heading, _Unique())[cells[0]] = row
+        self[stem] = sections
+        return sections
+
+
+TRAIN = "{{{0}[Training][{1}][{2}]}}"
+
+
+def _training(stem, unit):
+    """A training-throughput row's cells: Keras, the twin eager and compiled, the ratio with
+    default threads and with one."""
+    return [TRAIN.format(stem, row, unit) for row in ("jit_compile=False", "(eager", "torch.compile")
+            ] + [f"{{{stem}[ratio]}}×", f"{{{stem}-1thread[ratio]}}×"]
+
+
+P50 = "{{{0}[{1}][{2}][p50 ms]}}"
+RUNTIMES = ("TFLite float32", "TFLite dynamic-range", "ONNX", "PyTorch twin")
+MEMORY = "{{memory[Peak memory][{0}][{1}: peak RSS MiB]}}"
+MEMORY_APPS = ("caption-cnn-lstm", "charlm-lstm", "forecast-lstm", "music-lstm", "ner-bilstm",
+               "speech-ctc", "speech-ctc-stream", "summarize-attn")
+
+
+# (page, the start of a table row's first cell, its next cells from the results; None: a
+# cell from elsewhere, left unchecked)
+SPEED_ROWS = [
+    ("README.md", "speech-ctc, audio s/s", _training("speech_ctc", "audio seconds/s")),
+    ("README.md", "ner-bilstm, tokens/s", _training("ner_bilstm", "tokens/s")[:2] + [None]
+     + _training("ner_bilstm", "tokens/s")[3:]),
+    ("README.md", "forecast-lstm, windows/s", _training("forecast_lstm", "windows/s")),
+    ("README.md", "summarize-attn, pairs/s", _training("summarize_attn", "pairs/s")),
+    ("README.md", "music-lstm, frames/s", _training("music_lstm", "frames/s")),
+    ("README.md", "caption-cnn-lstm, images/s", _training("caption_cnn_lstm", "images/s")),
+    ("README.md", "charlm-lstm, chars/s", _training("charlm_lstm", "chars/s")),
+    ("README.md", "ner-bilstm, a sentence (300", [
+        P50.format("ner_bilstm", "300 validation", r) for r in RUNTIMES]),
+    # the text writes three figures where the file drops a trailing zero (3.5 ms: 3.50)
+    ("README.md", "ner-bilstm, a 30-token sentence", [
+        P50.format("ner_bilstm", "30 tokens", r).replace("}", ":.2f}") for r in RUNTIMES]),
+    ("README.md", "forecast-lstm, one forecast", [
+        P50.format("forecast_lstm", "Single-forecast", r) for r in RUNTIMES]),
+    ("README.md", "speech-ctc, one utterance", [
+        P50.format("speech_ctc", "Latency, batch 1", r) for r in RUNTIMES[:3]] + [""]),
+    ("README.md", "summarize-attn, one document, greedy / beam 4", [
+        P50.format("summarize_attn", "Summary latency", "TFLite float32, beam 1") + " / "
+        + P50.format("summarize_attn", "Summary latency", "TFLite float32, beam 4"), "",
+        P50.format("summarize_attn", "Summary latency", "ONNX, beam 1") + " / "
+        + P50.format("summarize_attn", "Summary latency", "ONNX, beam 4"), ""]),
+    ("README.md", "summarize-attn, one document, MBR 32 draws", [
+        P50.format("summarize_attn", "Minimum Bayes", "TFLite float32"), "",
+        P50.format("summarize_attn", "Minimum Bayes", "ONNX"), ""]),
+    ("README.md", "caption-cnn-lstm, one image, greedy / beam 3", [
+        P50.format("caption_cnn_lstm", "Caption latency", "TFLite float32, beam 1") + " / "
+        + P50.format("caption_cnn_lstm", "Caption latency", "TFLite float32, beam 3"), "",
+        P50.format("caption_cnn_lstm", "Caption latency", "ONNX, beam 1") + " / "
+        + P50.format("caption_cnn_lstm", "Caption latency", "ONNX, beam 3").replace("}", ":.1f}"),
+        ""]),
+    ("README.md", "caption-cnn-lstm, one decoder step", [
+        P50.format("caption_cnn_lstm", "One decoder step", "TFLite float32"), "",
+        P50.format("caption_cnn_lstm", "One decoder step", "ONNX"), ""]),
+    # the text rounds the file's 0.0262 ms, 0.0365 and 0.0419 to three places
+    ("README.md", "charlm-lstm, one recurrent step", [
+        P50.format("charlm_lstm", "Generation", r).replace("}", ":.3f}") for r in RUNTIMES]),
+    ("README.md", "music-lstm, one recurrent step", [
+        P50.format("music_lstm", "Generation", r).replace("}", ":.3f}") for r in RUNTIMES]),
+    ("README.md", "`zoo predict`", [MEMORY.format(app, "predict") for app in MEMORY_APPS]),
+    ("README.md", "`zoo train` (one short epoch)", [MEMORY.format(app, "train") for app in MEMORY_APPS]),
+]
+
+
+def _row(page, label):
+    rows = [ln for ln in (ROOT / page).read_text().splitlines() if ln.startswith(f"| {label}")]
+    assert len(rows) == 1, f"{page} has {len(rows)} table rows starting {label!r}"
+    return [c.strip().replace("**", "") for c in rows[0].strip().strip("|").split("|")][1:]
+
+
+@pytest.mark.parametrize("page,label,cells", SPEED_ROWS, ids=[f"{p}-{l}" for p, l, _ in SPEED_ROWS])
+def test_quoted_speed_row_is_its_results_file(page, label, cells):
+    results, quoted = _Results(), _row(page, label)
+    expected = [c if c is None else c.format_map(results) for c in cells]
+    assert [None if e is None else q for q, e in zip(quoted, expected)] == expected, (
+        f"{page}'s row {label!r} should read {expected} (benchmarks/results); re-run?")
+
+
+LITE = "{{lite_threads[{0}][{1}][{2} p50]:.{3}f}}"
+
+# (page, a sentence as the text writes it, its numbers from benchmarks/results)
+SPEED_QUOTES = [
+    ("README.md", "**The current run: the timed part of `make bench`, {ner_bilstm[date]} "
+                  "{ner_bilstm[time]} to {memory[time]} UTC**"),
+    ("README.md", "(charlm-lstm's Keras step {charlm_lstm[Training][jit_compile=False][ms/step p50]} "
+                  "ms, as at 23:06; caption-cnn-lstm "
+                  "{caption_cnn_lstm[Training][jit_compile=False][images/s]} images/s against 206)"),
+    ("README.md", "Keras's step 30.7, 29.2, 29.9 and 31.3 ms "
+                  "({forecast_lstm[Training][jit_compile=False][ms/step p50]} here), the twin's "
+                  "faster row 42.7-44.6 ms ({forecast_lstm[Training][torch.compile][ms/step p50]} here)"),
+    ("README.md", "(benchmarks/results/compute_floor.md and compute_floor-1thread.md, "
+                  "{compute_floor[date]} {compute_floor[time]}, against the step times of that "
+                  "evening's run, Keras {compute_floor[floor][charlm-lstm][Keras ms]} ms and the twin "
+                  "{compute_floor[floor][charlm-lstm][twin ms]}) the floor is "
+                  "**{compute_floor[floor][charlm-lstm][floor ms]} ms**: at most "
+                  "**{compute_floor[floor][charlm-lstm][the most]}** "
+                  "({compute_floor-1thread[floor][charlm-lstm][the most]} with one thread)"),
+    ("README.md", "(ner-bilstm's sentence {ner_bilstm[300 validation][TFLite float32][p50 ms]} ms "
+                  "against 0.988)"),
+    ("README.md", "is **not met**: {ner_bilstm[30 tokens][TFLite float32][p50 ms]} ms in this run"),
+    ("README.md", "benchmarks.lite_threads`, benchmarks/results/lite_threads.md, "
+                  "{lite_threads[time]}, idle)"),
+    ("README.md", "(caption " + LITE.format("decoder step", "TFLite float", "1 thread", 3)
+     + " against " + LITE.format("decoder step", "ONNX", "1 thread", 3) + " ms, charlm "
+     + LITE.format("charlm-lstm", "TFLite float", "1 thread", 3) + " against "
+     + LITE.format("charlm-lstm", "ONNX", "1 thread", 3) + ", music "
+     + LITE.format("music-lstm", "TFLite float", "1 thread", 3) + " against "
+     + LITE.format("music-lstm", "ONNX", "1 thread", 3) + ", ner-bilstm "
+     + LITE.format("ner-bilstm", "TFLite float", "1 thread", 2) + " against "
+     + LITE.format("ner-bilstm", "ONNX", "1 thread", 2) + ")"),
+    ("README.md", "(caption " + LITE.format("decoder step", "TFLite float", "2 threads", 3)
+     + ", charlm " + LITE.format("charlm-lstm", "TFLite float", "2 threads", 3)
+     + " against ONNX Runtime's " + LITE.format("decoder step", "ONNX", "default threads", 3)
+     + " and " + LITE.format("charlm-lstm", "ONNX", "default threads", 3)
+     + ") and slow the sentence (" + LITE.format("ner-bilstm", "TFLite float", "2 threads", 2)
+     + " ms)"),
+    ("README.md", "(charlm-lstm's {charlm_lstm[Exports][TFLite float32][MB]:.1f} MB against this "
+                  "CPU's 2 MiB of L2 a core: its {charlm_lstm[Exports][dynamic-range][MB]:.1f} MB "
+                  "dynamic-range copy takes {charlm_lstm[Generation][dynamic-range][p50 ms]:.3f} ms "
+                  "a step in this run"),
+    ("README.md", "(a caption step takes {lite_step_batch[rows][1][p50 ms a call]:.2f} ms for one "
+                  "row, {lite_step_batch[rows][3][p50 ms a call]:.2f} for three, "
+                  "{lite_step_batch[rows][12][p50 ms a call]:.2f} for twelve: "
+                  "`python -m benchmarks.lite_step_batch`)"),
+    ("README.md", "(`python -m benchmarks.memory`, benchmarks/results/memory.md, this run's "
+                  "machine, {memory[date]} {memory[time]}-06:09)"),
+    ("README.md", "lower for ner-bilstm ({memory[Peak][ner-bilstm][train: peak]} MiB against 5,230, "
+                  "−11 %; its peak is the TFLite converter's, below) and summarize-attn "
+                  "({memory[Peak][summarize-attn][train: peak]} against 4,381"),
+]
+
+
+@pytest.mark.parametrize("page,quote", SPEED_QUOTES,
+                         ids=[f"{p}-{i}" for i, (p, _) in enumerate(SPEED_QUOTES)])
+def test_quoted_speed_number_is_its_results_file(page, quote):
+    expected = quote.format_map(_Results())
+    assert expected in _flat((ROOT / page).read_text()), (
+        f"{page} should quote {expected!r} (benchmarks/results); re-run?")
+
+
+# ---- a shipped bundle's size, parameter count and vocabulary, counted from its files
+
+def _parameters(bundle):
+    """The weights model.keras holds (what the card's count_params() counted), without
+    loading TensorFlow."""
+    with zipfile.ZipFile(zoo.bundle.resolve(bundle) / "model.keras") as z, \
+            h5py.File(io.BytesIO(z.read("model.weights.h5"))) as h5:
+        sizes = []
+        h5.visititems(lambda _, obj: sizes.append(obj.size) if isinstance(obj, h5py.Dataset) else None)
+    return sum(sizes)
+
+
+def _vocabulary(bundle):
+    fields = json.loads((zoo.bundle.resolve(bundle) / "preprocessor.json").read_text())
+    return len(fields["preprocessor"].get("vocab", ()))
+
+
+@pytest.mark.parametrize("bundle", sorted(n for n in zoo.list_models() if zoo.registry.get(n).shipped))
+def test_model_tables_bundle_size_is_the_bundles(bundle):
+    """The model table's last column, in MiB (the 25 MB a bundle may weigh is 25 MiB), to
+    the digits it is written with."""
+    written = re.search(r"\| ([\d.]+) MB \|$", _places(bundle)["table"]).group(1)
+    size = sum(p.stat().st_size for p in zoo.bundle.resolve(bundle).rglob("*") if p.is_file())
+    places = len(written.partition(".")[2])
+    assert written == f"{size / 2 ** 20:.{places}f}", f"{bundle} weighs {size / 2 ** 20:.2f} MiB"
+
+
+# (bundle, where, the text as quoted, with {parameters} and {vocab} counted from the bundle)
+BUNDLE_QUOTES = [
+    ("summarize-attn", "readme", "vocabulary of {vocab:,} subwords"),
+    ("summarize-attn", "readme", "as in See et al. 2017 ({parameters:.1f} M parameters)"),
+    ("summarize-attn", "doc", "{vocab:,} subwords learnt on the Debian training pairs"),
+    ("summarize-attn", "doc", "coverage as in See et al. 2017; {parameters:.1f} M parameters."),
+    ("charlm-lstm", "readme", "Shipped: 512 LSTM units, embedding 64, {parameters:.1f} M parameters"),
+    ("charlm-lstm", "doc", "| LSTM, 16 epochs (shipped) | 2.1351 | {parameters:.2f} M |"),
+    ("caption-cnn-lstm", "readme", "({parameters:.1f} M parameters, {vocab:,} words)"),
+    ("caption-cnn-lstm", "doc", "({parameters:.1f} M parameters, {vocab:,} words)"),
+    ("speech-ctc", "doc", "CTC over the tokens 0-9; {parameters:.1f} M parameters)"),
+]
+
+
+@pytest.mark.parametrize("bundle,where,quote", BUNDLE_QUOTES,
+                         ids=[f"{b}-{w}-{i}" for i, (b, w, _) in enumerate(BUNDLE_QUOTES)])
+def test_quoted_size_is_the_bundles(bundle, where, quote):
+    expected = quote.format(parameters=_parameters(bundle) / 1e6, vocab=_vocabulary(bundle))
+    assert expected in _places(bundle)[where], f"{where} of {bundle} should quote {expected!r}"
+
+
+def test_quoted_gradient_size_is_forecast_lstms():
+    """Distributed training's "27 k parameters here, 108 kB" (float32 gradients)."""
+    n = _parameters("forecast-lstm")
+    assert f"({n / 1e3:.0f} k parameters here, {4 * n / 1e3:.0f} kB)" in _flat(README)
