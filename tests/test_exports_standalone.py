@@ -96,3 +96,42 @@ def test_a_lone_function_signature_keeps_its_name():
     assert interpreter.get_signature_list() == {"step": {"inputs": ["frame"], "outputs": ["h"]}}
     out = interpreter.get_signature_runner("step")(frame=np.ones((1, 4), np.float32))
     assert out["h"].shape == (1, 3)
+
+
+def test_a_keras_file_given_to_the_runtime_gets_zoo_loads_help(tmp_path):
+    """A .h5 or .keras handed to zoo.runtime.load was "its sidecar m.h5.json is missing";
+    it now gets the hint zoo.load gives the same file (zoo.bundle.keras_file)."""
+    import zipfile
+
+    import zoo
+    import zoo.runtime
+    from zoo.errors import BundleError
+
+    (tmp_path / "m.h5").write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(64))
+    with zipfile.ZipFile(tmp_path / "m.keras", "w") as z:
+        z.writestr("config.json", "{}")
+        z.writestr("metadata.json", "{}")
+    for name, words in (("m.h5", "legacy HDF5 Keras file"), ("m.keras", "the network alone")):
+        with pytest.raises(BundleError) as by_runtime:
+            zoo.runtime.load(tmp_path / name)
+        with pytest.raises(BundleError) as by_load:
+            zoo.load(tmp_path / name)
+        hint = str(by_load.value).split("; it is ", 1)[1]
+        assert words in hint and str(by_runtime.value) == (
+            f"{tmp_path / name}: not an export (a .tflite or .onnx file ZooModel.export() "
+            f"writes); it is {hint}")
+
+
+@pytest.mark.parametrize("bad", [[], [{}], {"dates": [], "close": []}, [None],
+                                 [{"dates": ["2020-01-02"], "close": [-1.0]}]])
+def test_an_export_refuses_bad_input_as_the_bundle_does(forecast, shipped, bad):
+    """The same bad input to zoo.load(name).predict and to zoo.runtime.load(export).predict
+    raises the same class with the same message."""
+    import zoo.runtime
+
+    errors = []
+    for model in (shipped("forecast-lstm"), zoo.runtime.load(forecast / "forecast.onnx")):
+        with pytest.raises(Exception) as e:
+            model.predict(bad, horizon=2)
+        errors.append((type(e.value), str(e.value)))
+    assert errors[0] == errors[1] and errors[0][0].__name__ == "InputError", errors

@@ -270,3 +270,26 @@ def test_weekly_training_data_is_warned_of(shipped):
               "close": list(100 * np.exp(np.cumsum(np.full(len(dates), 0.001))))}
     with pytest.warns(ZooWarning, match=r"weekly dates \(e.g. WEEKLY\)"):
         D.windows([weekly], prep)
+
+
+def test_an_unnamed_series_is_series_n_in_every_form(tmp_path):
+    """A DataFrame's one series was "input", a JSON table's "series" (every instance alike),
+    a dict's "series 0": now a file is named after itself and any unnamed series "series N",
+    N its place among the inputs (a JSON instance's in its own request)."""
+    host = H.Host(CONFIG)
+    df = long_table(("AAA",)).drop(columns="Name")
+    one = {"dates": df.date.dt.strftime("%Y-%m-%d").tolist(), "close": df.close.tolist()}
+    df.to_csv(tmp_path / "prices.csv", index=False)
+
+    def names(inputs):
+        return [s["name"] for s in host.encode(inputs, horizon=1).series]
+
+    assert names([one, df]) == ["series 0", "series 1"]
+    assert names(df) == ["series 0"] and names(tmp_path / "prices.csv") == ["prices"]
+    assert names([{**one, "name": "X"}, one]) == ["X", "series 1"]
+    instances = [one, {"csv": df.to_csv(index=False)},
+                 {"rows": df.assign(date=one["dates"]).to_dict("records")}]
+    assert names([host.from_json(i, x) for i, x in enumerate(instances)]) == [
+        "series 0", "series 1", "series 2"]
+    assert host.from_json(4, {**instances[1], "name": "Y"})["name"] == "Y"
+    assert host.from_json(0, {"csv": long_table(("AAA",)).to_csv(index=False)})["name"] == "AAA"

@@ -479,7 +479,7 @@ def test_json_instances_never_name_server_files():
     forecast = bare_host("forecast-lstm")
     series = webio.raw_input(3, {"rows": [{"date": "2024-01-02", "close": 10},
                                           {"date": "2024-01-03", "close": 11}]}, forecast)
-    assert series["close"] == [10.0, 11.0] and series["name"] == "series"
+    assert series["close"] == [10.0, 11.0] and series["name"] == "series 3"     # its place
     with pytest.raises(InputError, match="2 series"):
         webio.raw_input(0, {"csv": "date,A,B\n2024-01-02,1,2\n"}, forecast)
     text = bare_host("ner-bilstm")             # text: as it comes (the server caps its size)

@@ -67,6 +67,30 @@ def test_array_inputs_int16_float_tuple_and_dict_agree():
     assert abs(A.load_waveform((w16, 16000), RATE).size - ref.size) <= 1
 
 
+def test_integer_arrays_are_pcm_at_their_own_full_scale():
+    """int32 from a WAV reader (2**31 full scale) was read at int16's where its values fit
+    in 16 bits: near-silent audio, refused as silent in floats, was transcribed 65536 times
+    too loud. Each type now at its own scale, or a clear error; a list of ints (JSON) is
+    int16 PCM unless it needs more bits."""
+    w = tone()
+    ref = A.load_waveform(w, RATE)
+    for item in ((w * 2 ** 31).astype(np.int32), (w * 32767).astype(np.int16),
+                 (w * 127).astype(np.int8), (w * 127 + 128).astype(np.uint8),
+                 w.astype(np.float64), ((w * 2 ** 31).astype(np.int32), RATE),
+                 (w * 32767).astype(">i2"), (w * 32767).astype(int).tolist()):
+        assert np.allclose(A.load_waveform(item, RATE), ref, atol=1e-2), type(item)
+    quiet = (w * 1e-5).astype(np.float32)
+    with pytest.raises(InputError, match="silent"):
+        A.load_waveform(quiet, RATE, "input 0")
+    for item in ((quiet * 2 ** 31).astype(np.int32), (w * 32767).astype(np.int32)):
+        with pytest.raises(InputError, match=r"input 0: int32 samples of at most \d+, within 16 "
+                                             r"bits .*as int16 \(x.astype\(np.int16\)\)"):
+            A.load_waveform(item, RATE, "input 0")
+    for dtype in (np.uint16, np.uint32):
+        with pytest.raises(InputError, match=f"unsigned {np.dtype(dtype)} samples; expected"):
+            A.load_waveform((w * 32767 + 32768).astype(dtype), RATE, "input 0")
+
+
 @pytest.mark.parametrize("item,match", [
     (np.zeros(0, np.float32), "empty"),
     (np.zeros(4000, np.float32), "silent"),

@@ -163,3 +163,30 @@ def test_the_shipped_applications_still_pass_their_contract():
         for role in contract.ROLES:
             e.module(role)          # signatures and constants as CALLS says
     assert sys.modules["zoo_pipelines.ner"]
+
+
+def test_zoo_runtime_checks_a_users_host_as_the_registry_does(tmp_path):
+    """zoo.runtime imported a host module and built its Host unchecked: a Host that lacks
+    decode (through a base of its own, which registration cannot read) or whose encode
+    returns no units failed deep in predict as a raw AttributeError. Both predict paths
+    (ZooModel's and RuntimeModel's share zoo.runtime.host_predict) name the mistake."""
+    import zoo.runtime
+
+    base = MINIMAL["host"].replace("class Host(contract.Host):", "class Base(contract.Host):\n"
+                                   "    pass\nclass Host(Base):")
+    pkg = package(tmp_path, "user_rt_host", host=base.replace("def decode", "def decod"))
+    registry.register(name="user-rt-host", package=pkg, **FIELDS)
+    with pytest.raises(ContractError, match=r"^user-rt-host: user_rt_host\.host has no "
+                                            r"Host\.decode; .* with encode, decode, agreement"):
+        zoo.runtime.host_role(f"{pkg}.host", "user-rt-host")
+
+    source = MINIMAL["host"].replace("def encode(self, inputs): ...",
+                                     "def encode(self, inputs): return [1]")
+    pkg = package(tmp_path, "user_rt_units", host=source)
+    registry.register(name="user-rt-units", package=pkg, **FIELDS)
+    role = zoo.runtime.host_role(f"{pkg}.host", "user-rt-units")
+    with pytest.raises(ContractError, match=r"user_rt_units\.host\.Host\.encode returned list "
+                                            r"\[1\]; expected an object whose \.units is a list"):
+        zoo.runtime.host_predict(role, role.Host({}), ["x"], {}, None, lambda units: [])
+    with pytest.raises(ContractError, match=r"Host\.decode returned a NoneType; expected a list"):
+        role.check_result("Host.decode", None)

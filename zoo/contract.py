@@ -382,14 +382,19 @@ class Role:
 
         @functools.wraps(value)
         def checked(*args, **kwargs):
-            result = value(*args, **kwargs)
-            wrong = check(result, self._module)
-            if wrong:       # it failed later, deep in training, as a KeyError or TypeError
-                raise ContractError(f"{self._name}: {self._path}.{hook} returned {wrong} "
-                                    f"(ROLES in zoo/contract.py)")
-            return result
+            return self.check_result(hook, value(*args, **kwargs))
 
         return checked
+
+    def check_result(self, hook: str, result):
+        """`result` of this role's `hook` (a module function, or "Host.encode" / "Host.decode"
+        of a host's instance), or a ContractError naming the hook and what RESULTS expects:
+        a mistake named where zoo/ calls it, not a KeyError deep in training or predict."""
+        wrong = RESULTS[(self._role, hook)](result, self._module)
+        if wrong:
+            raise ContractError(f"{self._name}: {self._path}.{hook} returned {wrong} "
+                                f"(ROLES in zoo/contract.py)")
+        return result
 
     def _hook(self, hook: str):
         try:
@@ -447,10 +452,30 @@ def _metrics_result(result, module) -> str | None:
     return None
 
 
+def _encoded_result(result, module) -> str | None:
+    import numpy as np
+
+    units = getattr(result, "units", None)
+    if isinstance(units, (list, tuple)) and all(
+            isinstance(u, dict) and u and all(isinstance(v, np.ndarray) for v in u.values())
+            for u in units):
+        return None
+    got = (f"units {shorten(repr(units), 60)}" if hasattr(result, "units")
+           else f"{type(result).__name__} {shorten(repr(result), 60)}")
+    return (f"{got}; expected an object whose .units is a list of {{input name: numpy array}}, "
+            f"one per model call (or a run(encoded, call) of its own)")
+
+
+def _decoded_result(result, module) -> str | None:
+    return None if isinstance(result, list) else \
+        f"a {type(result).__name__}; expected a list, one result per input"
+
+
 # What each hook's result must be, checked where zoo/ calls it (a mistake named there, not
-# a KeyError in the training loop).
+# a KeyError in the training loop, or an AttributeError in zoo.runtime.run_units).
 RESULTS = {("data", "fit_preprocessor"): _prep_result, ("model", "build"): _model_result,
-           ("evaluate", "evaluate"): _metrics_result}
+           ("evaluate", "evaluate"): _metrics_result, ("host", "Host.encode"): _encoded_result,
+           ("host", "Host.decode"): _decoded_result}
 
 
 def check_call(fn, args: tuple, what: str) -> None:

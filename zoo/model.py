@@ -56,7 +56,7 @@ from .beam import takes_batches
 from .data import portable_record
 from .errors import BundleError, InputError
 from .options import MAX_BATCH_SIZE, check_examples, check_int, check_options
-from .runtime import PROGRESS_FROM, load_host, plain_paths, run_units, task_method
+from .runtime import PROGRESS_FROM, host_predict, plain_paths, run_units, task_method
 from .training import fine_tune
 
 log = logging.getLogger("zoo")
@@ -386,7 +386,7 @@ class ZooModel:
         a CRF's transitions, a NADE's weights)."""
         constants = self.entry.module("model").host_constants(self.keras_model)
         if self._host is None or constants != self._constants:
-            self._host = load_host(self.entry.host_module, {**self.preprocessor, **constants})
+            self._host = self.entry.module("host").Host({**self.preprocessor, **constants})
             self._constants = constants
         return self._host
 
@@ -485,13 +485,8 @@ class ZooModel:
         check_int(batch_size, "batch_size", 1, MAX_BATCH_SIZE)
         host = self.host()
         check_options(host.encode, options, f"{self.entry.name} predict")
-        # a file object with __fspath__ (not a pathlib.Path) was refused by every host
-        encoded = host.encode(plain_paths(inputs),
-                              **{k: plain_paths(v) for k, v in options.items()})
-        outputs = host.run(encoded, self.loop_call())
-        if outputs is None:
-            outputs = self.predict_units(encoded.units, batch_size)
-        return host.decode(encoded, outputs)
+        return host_predict(self.entry.module("host"), host, inputs, options, self.loop_call(),
+                            lambda units: self.predict_units(units, batch_size))
 
     # ---- measuring, training, exporting -------------------------------------------------
     @pinned

@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
-import importlib
 import inspect
 import json
 import os
@@ -31,6 +30,7 @@ import numpy as np
 
 from . import registry
 from .beam import takes_batches
+from .contract import Role
 from .errors import BundleError, InputError, ZooError
 from .options import MAX_BATCH_SIZE, check_int, check_options
 
@@ -213,13 +213,29 @@ def allowed_hosts() -> set[str]:
     return {registry.get(n).host_module for n in registry.names()}
 
 
-def load_host(module: str, config: dict):
-    """The application's numpy-only Host object. Only a registered entry's host module is
-    imported: a sidecar is data, and must not choose code (`evilhost` beside the model)."""
+def host_role(module: str, model: str) -> Role:
+    """The application's host module as the registry checks it (zoo.contract.Role: its Host
+    a zoo.contract.Host with encode, decode and agreement), `model` naming it in errors. Only
+    a registered entry's host module is imported: a sidecar is data, and must not choose
+    code (`evilhost` beside the model). A host of the user's own application that lacked a
+    method failed at its first call, deep in predict, as a raw AttributeError."""
     if module not in allowed_hosts():
         raise BundleError(f"host module {module!r} is not the host of a registered model; "
                           f"expected one of {sorted(allowed_hosts())}")
-    return importlib.import_module(module).Host(config)
+    package, _, role = module.rpartition(".")
+    return Role(package, role, model)
+
+
+def host_predict(role: Role, host, inputs, options: dict, call, predict_units) -> list:
+    """predict() of ZooModel and RuntimeModel alike: the host encodes `inputs`, runs its
+    own loop over `call` or has `predict_units` run its units, and decodes; what its
+    encode and decode return is checked as the contract says (RESULTS in zoo/contract.py),
+    so a user's host that returns the wrong thing is named, not a raw error from here."""
+    encoded = host.encode(plain_paths(inputs), **{k: plain_paths(v) for k, v in options.items()})
+    outputs = host.run(encoded, call)          # None: no loop of its own
+    if outputs is None:
+        outputs = predict_units(role.check_result("Host.encode", encoded).units)
+    return role.check_result("Host.decode", host.decode(encoded, outputs))
 
 
 def plain_paths(value):
@@ -379,6 +395,12 @@ def export_path(path) -> Path:
         raise InputError(f"{path}: a bundle, not an export; zoo.load({bundle!r}) runs it "
                          f"(with TensorFlow), or export it first: "
                          f"zoo.load({bundle!r}).export('model.tflite')")
+    from .bundle import keras_file
+
+    keras = keras_file(path)        # a .h5 / .keras was "its sidecar x.h5.json is missing"
+    if keras and not sidecar_path(path).is_file():
+        raise BundleError(f"{path}: not an export (a .tflite or .onnx file ZooModel.export() "
+                          f"writes){keras}")
     return path
 
 
@@ -450,7 +472,8 @@ class RuntimeModel:
         contents = verified_contents(path, self.meta)     # before any import or open
         fmt, functions = self.meta["format"], self.meta.get("functions")
         with needing(f"opening {path.name}"):
-            self.host = load_host(self.meta["host"], self.meta["config"])
+            self.host_role = host_role(self.meta["host"], self.meta["model"])
+            self.host = self.host_role.Host(self.meta["config"])
             self.buckets = self.meta.get("buckets") if fmt == "tflite" else None
             if fmt == "onnx" and functions:
                 self.backend = _OnnxFunctions(path, self.meta, contents, threads)
@@ -518,12 +541,8 @@ class RuntimeModel:
         check_int(batch_size, "batch_size", 1, MAX_BATCH_SIZE)
         check_options(self.host.encode, options, f"{self.meta['model']} predict")
         with needing(f"{self.meta['model']} predict"):
-            encoded = self.host.encode(plain_paths(inputs),
-                                       **{k: plain_paths(v) for k, v in options.items()})
-            outputs = self.host.run(encoded, self.loop_call())     # None: no loop of its own
-            if outputs is None:
-                outputs = self.predict_units(encoded.units)
-            return self.host.decode(encoded, outputs)
+            return host_predict(self.host_role, self.host, inputs, options, self.loop_call(),
+                                self.predict_units)
 
 
 def load(path: str | os.PathLike[str], threads: int | None = None) -> RuntimeModel:

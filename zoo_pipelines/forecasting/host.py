@@ -286,7 +286,10 @@ class Host(contract.Host):
                 raise InputError(f"input {i}: \"name\" must be a string; got "
                                  f"{type(item['name']).__name__}")
         if not (isinstance(item, dict) and ("csv" in item or "rows" in item)):
-            return item
+            # an unnamed series is named by its place in the request, as predict() names it,
+            # not by its place in a batch `zoo serve` merged it into ("series 3")
+            return {**item, "name": item.get("name") or f"series {i}"} \
+                if isinstance(item, dict) else item
         import io
 
         import pandas as pd
@@ -316,8 +319,8 @@ class Host(contract.Host):
             raise InputError(f"input {i}: the table holds {len(series)} series "
                              f"({', '.join(s['name'] for s in series[:5])}); send one series "
                              f"per instance")
-        name = series[0]["name"] if series[0]["name"] != f"input {i}" else "series"
-        return {**series[0], "name": str(item.get("name") or name)}
+        # unnamed: "series {i}", as a series dict is (a table's was "series", each alike)
+        return {**series[0], "name": item.get("name") or series[0]["name"] or f"series {i}"}
 
     def web_example(self, examples: list):
         """The web page's example (the contract's hook): the first series as CSV text."""

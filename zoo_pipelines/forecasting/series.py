@@ -364,7 +364,7 @@ def series_from_table(table, source: str = "input") -> list[dict]:
             sign = "infinite" if np.isinf(values[k]) else ("non-positive" if kind == "price"
                                                            else "negative")
             raise error(f"{source}: {sign} {kind} {values[k]} in {line} {part.index[k]} (column "
-                        f"{str(col)!r}, series {name}); {kind}s must be finite and "
+                        f"{str(col)!r}{f', series {name}' if name else ''}); {kind}s must be finite and "
                         f"{'> 0 (the model works on log returns)' if kind == 'price' else '>= 0'}")
         return values
 
@@ -373,7 +373,7 @@ def series_from_table(table, source: str = "input") -> list[dict]:
         repeated = part.index[part[date_col].duplicated(keep="last")]
         if len(repeated):     # said, as a hole is: a file pasted twice lost half its rows unsaid
             # (a table's one series is named after it: "input 0: series input 0" said it twice)
-            series = f" series {name}:" if name != Path(source).stem else ""
+            series = f" series {name}:" if name and name != Path(source).stem else ""
             warn(f"{source}:{series} {len(repeated)} rows share their date "
                  f"with a later row ({line} {min(repeated)} first); the last row of "
                  f"each date is kept")
@@ -395,7 +395,9 @@ def series_from_table(table, source: str = "input") -> list[dict]:
             raise error(f"{source}: no series name in {line} {row} (column {str(name_col)!r})")
         return [one(n, g, close_col, volume_col) for n, g in df.groupby(name_col, sort=True)]
     if close_col is not None:
-        return [one(Path(source).stem, df, close_col, volume_col)]
+        # one series: a file's is named after it; a DataFrame's is unnamed ("", check_series
+        # names it "series {i}" as it does a dict: it was "input", the default `source`)
+        return [one(Path(source).stem if line == "line" else "", df, close_col, volume_col)]
     value_cols = [c for c in df.columns if c != date_col]
     if not value_cols:
         raise error(f"{source}: no 'close' column and no series columns; expected "

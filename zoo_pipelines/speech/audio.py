@@ -111,7 +111,9 @@ def check_clipping(wave: np.ndarray, what: str) -> None:
 
 
 def to_mono_float(array, what: str) -> np.ndarray:
-    """A 1-D float32 waveform from int16/int32/float arrays, mono or [n, channels]."""
+    """A 1-D float32 waveform from int16/int32/float arrays, mono or [n, channels]: a PCM
+    integer type at its own full scale (int64, a list of ints, at int16's unless its
+    values need more bits), uint8 as 8-bit PCM (silence at 128)."""
     try:
         a = np.asarray(array)
     except ValueError:                  # ragged lists ([[.1, .2], [.3]]): numpy's own message
@@ -125,10 +127,26 @@ def to_mono_float(array, what: str) -> np.ndarray:
         # 8-bit PCM (scipy.io.wavfile's 8-bit WAV) is unsigned, silence at 128: it was read as
         # int16 values, a DC offset with the speech at -72 dB
         a = (a.astype(np.float32) - 128) / 128
-    elif a.dtype == np.int8:
-        a = a.astype(np.float32) / 128
+    elif np.issubdtype(a.dtype, np.unsignedinteger):
+        # uint16/uint32 are no PCM format: offset at mid-scale, they read as a DC offset
+        # ("silent", or a transcript of the offset)
+        raise InputError(f"{what}: unsigned {a.dtype} samples; expected signed PCM (int16, "
+                         f"int32), uint8 (8-bit PCM) or floats in [-1, 1]")
+    elif a.dtype.kind == "i" and a.dtype.itemsize <= 4:      # int8, int16, int32, any byte order
+        # each at its own full scale, as WAV readers give them (scipy.io.wavfile's 24- and
+        # 32-bit PCM, soundfile's dtype="int32": 2**31). int32 was int16 full scale where its
+        # values fit in 16 bits: near-silent 32-bit audio, 65536 times too loud, was
+        # transcribed where the same audio as floats was refused as silent
+        peak = int(np.abs(a.astype(np.int64)).max()) if a.size else 0
+        if a.dtype.itemsize == 4 and 0 < peak <= 32768:
+            raise InputError(f"{what}: int32 samples of at most {peak}, within 16 bits (below "
+                             f"-96 dBFS of 32-bit full scale); expected 16-bit samples as int16 "
+                             f"(x.astype(np.int16)), 32-bit PCM louder than silence, or "
+                             f"floats in [-1, 1]")
+        a = a.astype(np.float32) / float(2 ** (8 * a.dtype.itemsize - 1))
     elif np.issubdtype(a.dtype, np.integer):
-        # PCM integers: int16 full scale unless the values need more bits.
+        # int64: Python's (and JSON's) lists of ints, no reader's dtype: int16 full scale
+        # unless the values need more bits
         scale = 32768.0 if a.size == 0 or np.abs(a).max() <= 32768 else 2.0 ** 31
         a = a.astype(np.float32) / scale
     a = a.astype(np.float32)
