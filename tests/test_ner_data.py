@@ -10,7 +10,7 @@ from zoo.errors import DataFormatError
 
 def write(tmp_path, name, text, mode="w"):
     p = tmp_path / name
-    (p.write_bytes if "b" in mode else p.write_text)(text)
+    p.write_bytes(text) if "b" in mode else p.write_text(text)
     return p
 
 
@@ -97,3 +97,65 @@ def test_lowercase_share_lower_cases_training_sentences_only():
     assert int(trained["word_ids"][0, 0]) == int(evaluated["word_ids"][0, 0]) == 2
     with pytest.raises(InputError, match=r"lowercase must be a finite number in 0..1; got 1.5"):
         data.grow_preprocessor(prep, sentence, lowercase=1.5)
+
+
+def test_conll_columns_split_at_spaces_and_tabs_only(tmp_path):
+    """str.split() also split at a no-break space or U+2028 inside a token: "New\u00a0York
+    NNP B-LOC" was the token "New", silently."""
+    p = write(tmp_path, "a.conll", "New\u00a0York NNP B-LOC\nin\u2028x O\n\nNew York\tNNP\tB-LOC\n")
+    assert [s["tokens"] for s in data.read(p)] == [["New\u00a0York", "in\u2028x"], ["New York"]]
+    p = write(tmp_path, "b.conll", "Paris NNP\u00a0B-LOC\n")
+    with pytest.raises(DataFormatError, match=r"b.conll:1: .*not at '\\xa0'"):
+        data.read(p)
+
+
+@pytest.mark.parametrize("name,text,where", [
+    ("a.conll", "Paris B-LOC\n\u00a0 O\n", r"a.conll:2: token 1 is blank \('\\xa0'\)"),
+    ("b.jsonl", json.dumps({"tokens": ["Paris", ""], "tags": ["B-LOC", "O"]}),
+     r"b.jsonl:1: token 2 is blank \(''\)"),
+    ("c.jsonl", json.dumps({"tokens": ["\u2028"], "tags": ["O"]}, ensure_ascii=False),
+     r"c.jsonl:1: token 1 is blank \('\\u2028'\)"),
+])
+def test_a_blank_token_is_named_with_its_line(tmp_path, name, text, where):
+    """predict() refuses a blank token: evaluate on such a file said "input 0: ... none
+    empty or blank", naming no line of the file."""
+    with pytest.raises(DataFormatError, match=where):
+        data.read(write(tmp_path, name, text))
+
+
+@pytest.mark.parametrize("record,match", [
+    ({"tokens": ["Paris", "is"], "tags": "OO"}, "to be lists; got list and str"),
+    ({"tokens": "Paris", "tags": ["O"] * 5}, "to be lists; got str and list"),
+    ({"tokens": ["Paris", None], "tags": ["O", "O"]}, "strings .*; got None"),
+])
+def test_jsonl_tokens_and_tags_are_lists_of_strings(tmp_path, record, match):
+    """Strings passed the length check: tags "OO" were two O tags, "Paris" five tokens."""
+    with pytest.raises(DataFormatError, match="x.jsonl:1: expected .*" + match):
+        data.read(write(tmp_path, "x.jsonl", json.dumps(record) + "\n"))
+
+
+def test_mixed_tag_schemes_are_read_as_iob2(tmp_path):
+    """A BIOES file with a stray I- after O kept it (the file's scheme was BIOES, not
+    IOB1): strict IOB2 counts no span starting there, a BIOES model learnt one."""
+    p = write(tmp_path, "m.conll", "New B-LOC\nYork E-LOC\nis O\nBig I-LOC\nCity I-LOC\nEU S-ORG\n")
+    assert data.read(p)[0]["tags"] == ["B-LOC", "I-LOC", "O", "B-LOC", "I-LOC", "B-ORG"]
+
+
+def test_text_without_spaces_between_words_is_warned_of():
+    """"東京に行きました" is one token, tagged O with no word said; offsets stay the text's."""
+    import warnings
+
+    from zoo.errors import ZooWarning
+    from zoo_pipelines.ner.host import Host
+
+    host = Host({"words": {}, "chars": {}, "labels": ["O"], "max_word_chars": 4,
+                 "buckets": [8], "crf": None})
+    text = "Merkel in 東京に行きました, ฉันไปกรุงเทพ."
+    with pytest.warns(ZooWarning, match=r"input 0: '東京に行きました' is read as one token: "
+                                        r"words are split at spaces"):
+        [(_, tokens, offsets, _)] = host.encode([text]).sentences
+    assert [text[a:b] for a, b in offsets] == tokens == [
+        "Merkel", "in", "東京に行きました", ",", "ฉันไปกรุงเทพ", "."]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        host.encode(["人 means person", ["東京", "に"]])     # one character; the user's words

@@ -69,11 +69,33 @@ def _name_documents(sentences: list[dict]) -> None:
             s["doc"] = names[s["doc"]]
 
 
+def columns(line: str) -> list[str]:
+    r"""A CoNLL line's columns: split at tabs where it has any (a token may then hold a
+    space), else at spaces. Only these: str.split() also split at a no-break space, U+2028
+    or U+3000, and read "New\u00a0York NNP B-LOC" as the token "New".
+
+    >>> columns("New\u00a0York NNP  B-LOC "), columns("New York\tNNP\tB-LOC")
+    (['New\xa0York', 'NNP', 'B-LOC'], ['New York', 'NNP', 'B-LOC'])
+    """
+    cols = (c.strip(" ") for c in line.split("\t" if "\t" in line else " "))
+    return [c for c in cols if c]
+
+
+def _check_token(path: Path, n: int, token: str, i: int = 0) -> str:
+    """`token` (the i-th of line n), if it is not blank: predict() refuses a blank token,
+    and evaluate() on such a file failed with "input 3: ... none empty or blank", naming
+    no line of the file."""
+    if not token.strip():
+        raise DataFormatError(f"{path}:{n}: token {i + 1} is blank ({token!r}); expected "
+                              f"tokens with a visible character (leave whitespace tokens out)")
+    return token
+
+
 def _read_conll(path: Path, lines: list[str]) -> list[dict]:
     """Sentences; in files with -DOCSTART- lines each also says its document ("doc")."""
     sentences, tokens, tags, doc = [], [], [], None
     for n, line in enumerate(lines + [""], start=1):
-        cols = line.split()
+        cols = columns(line) if line.strip() else []
         if not cols or cols[0] == "-DOCSTART-":
             if tokens:
                 sentences.append({"tokens": tokens, "tags": tags}
@@ -83,9 +105,13 @@ def _read_conll(path: Path, lines: list[str]) -> list[dict]:
                 doc = 0 if doc is None else doc + 1
             continue
         if len(cols) < 2 or not TAG_RE.fullmatch(cols[-1]):
+            space = next((c for c in line if c.isspace() and c not in " \t"), "")
+            hint = (f" (columns are split at spaces and tabs, not at {space!r})"
+                    if space and TAG_RE.fullmatch(line.split()[-1]) else "")
             raise DataFormatError(f"{path}:{n}: expected 'TOKEN [columns ...] TAG' with a tag "
-                                  f"like O, B-PER, I-LOC, E-ORG or S-MISC last; got {line!r:.80}")
-        tokens.append(cols[0])
+                                  f"like O, B-PER, I-LOC, E-ORG or S-MISC last; got "
+                                  f"{line!r:.80}{hint}")
+        tokens.append(_check_token(path, n, cols[0]))
         tags.append(cols[-1])
     return sentences
 
@@ -105,12 +131,21 @@ def _read_jsonl(path: Path, lines: list[str]) -> list[dict]:
             raise DataFormatError(f"{path}:{n}: its JSON nests lists too deeply to read; "
                                   f"expected an object with \"tokens\" and \"tags\" lists"
                                   ) from None
+        if not isinstance(tokens, list) or not isinstance(tags, list):
+            # a string passed the length check: tags "OO" for two tokens, "Paris" as 5 tokens
+            raise DataFormatError(f"{path}:{n}: expected \"tokens\" and \"tags\" to be lists; "
+                                  f"got {type(tokens).__name__} and {type(tags).__name__}")
         bad = [t for t in tags if not isinstance(t, str) or not TAG_RE.fullmatch(t)]
         if len(tokens) != len(tags) or not tokens or bad:
             raise DataFormatError(f"{path}:{n}: expected equally long, non-empty token and tag "
                                   f"lists with tags like O or B-PER; got {len(tokens)} tokens, "
                                   f"{len(tags)} tags{', bad tag ' + repr(bad[0]) if bad else ''}")
-        sentences.append({"tokens": [str(t) for t in tokens], "tags": tags})
+        odd = [t for t in tokens if isinstance(t, bool) or not isinstance(t, (str, int, float))]
+        if odd:       # null was the token "None"
+            raise DataFormatError(f"{path}:{n}: expected tokens that are strings (or numbers); "
+                                  f"got {odd[0]!r:.40}")
+        sentences.append({"tokens": [_check_token(path, n, str(t), i) for i, t in enumerate(tokens)],
+                          "tags": tags})
     return sentences
 
 
@@ -148,20 +183,16 @@ def to_bioes(tags: list[str]) -> list[str]:
 
 
 def to_iob2(sentences: list[dict]) -> list[dict]:
-    scheme = detect_scheme(sentences)
-    if scheme == "IOB2":
-        return sentences
-    log.info("tag scheme %s detected; converting to IOB2", scheme)
-    out = []
-    for s in sentences:
-        tags, prev = [], "O"
-        for t in s["tags"]:
-            t = output_tag(t)                 # BIOES: S- is B-, E- is I-
-            if scheme == "IOB1" and t.startswith("I-") and prev[2:] != t[2:]:
-                t = "B-" + t[2:]              # IOB1: I- starts a span unless it continues one
-            tags.append(t)
-            prev = t
-        out.append({**s, "tags": tags})
+    """The sentences with IOB2 tags (evaluate.as_iob2, sentence by sentence). Each one,
+    not the file's one detected scheme: a BIOES file with a stray I- after O kept it, and
+    strict IOB2 (evaluate, a BIOES model's to_bioes) reads no span starting there."""
+    from .evaluate import as_iob2
+
+    out = [{**s, "tags": as_iob2(s["tags"])} for s in sentences]
+    changed = sum(a["tags"] != s["tags"] for a, s in zip(out, sentences))
+    if changed:
+        log.info("tag scheme %s detected; %d sentence(s) converted to IOB2",
+                 detect_scheme(sentences), changed)
     return out
 
 

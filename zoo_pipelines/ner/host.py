@@ -25,7 +25,7 @@ import numpy as np
 from zoo import contract
 from zoo.data import SPACES, plain, plain_spans
 from zoo.decoding import crf_marginals, log_softmax, viterbi
-from zoo.errors import BundleError, InputError
+from zoo.errors import BundleError, InputError, warn
 from zoo.options import as_batch, check_unicode, shown, warn_markup
 from zoo.runtime import PROGRESS_FROM, progress
 
@@ -68,6 +68,12 @@ CASING_PATTERNS = [
     r"[^A-Za-z0-9]+",                 # 6 punctuation / symbols
 ]
 CASING_OTHER = len(CASING_PATTERNS) + 1
+# Scripts written without spaces between words: Thai, Lao, Myanmar, Khmer, kana, Han. The
+# tokenizer splits at spaces and punctuation, so "東京に行きました" was one token, tagged O
+# with no word said (Hangul is written with spaces).
+UNSPACED = ("\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3005-\u3007\u3040-\u30ff\u31f0-\u31ff"
+            "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f")
+_UNSPACED_RE = re.compile(f"[{UNSPACED}]{{2,}}")
 _CASING_RE = [re.compile(p) for p in CASING_PATTERNS]
 _DIGIT_RE = re.compile("[0-9]")
 
@@ -84,6 +90,17 @@ def tokenize(text: str) -> tuple[list[str], list[tuple[int, int]]]:
         offsets.append((spans[start][0], spans[start + len(tok) - 1][1]))
         pos = start + len(tok)
     return tokens, offsets
+
+
+def warn_unspaced(tokens: list[str], what: str) -> None:
+    """A ZooWarning when a token holds words of a script written without spaces (UNSPACED):
+    the tagger reads it as one word (its offsets stay those of the text as given)."""
+    word = next((t for t in tokens if _UNSPACED_RE.search(t)), None)
+    if word is not None:
+        warn(f"{what}: {shown(word, 24)} is read as one token: words are split at spaces and "
+             f"punctuation, and Chinese, Japanese or Thai text puts no space between words; "
+             f"pass the sentence as a list of its words (from a segmenter); the shipped "
+             f"ner-bilstm reads English")
 
 
 def casing(token: str) -> int:
@@ -201,6 +218,7 @@ class Host(contract.Host):
             # a lone surrogate was tagged as a word, and came back in answers no client reads
             tokens, offsets = tokenize(check_unicode(item, f"input {i}"))
             warn_markup(item, f"input {i}")
+            warn_unspaced(tokens, f"input {i}")
             if not tokens:
                 raise InputError(f"input {i}: empty sentence; expected text with at least one token")
             return item, tokens, offsets
