@@ -433,7 +433,8 @@ def test_a_list_of_time_steps_alone_is_one_piece(tiny):
     m = tiny("music-lstm")
     assert [r["steps"] for r in m.predict([[60, 64], [62]])] == [2]
     assert [r["steps"] for r in m.predict([[[60]], [[62], [64]]])] == [1, 2]
-    with pytest.raises(InputError, match=r"input 0, step 0: pitch 200 is not a MIDI pitch"):
+    with pytest.raises(InputError, match=r"input 0, step 0: pitch 200 is not on the piano; "
+                                         r"expected a MIDI pitch 21\.\.108"):
         m.predict([[200]])
 
 

@@ -1,7 +1,9 @@
 """What a user reads: every warning is a zoo.ZooWarning (the README's one filter silences them
 all) shown at the user's own line, and a bad input's error says what was expected."""
 import ast
+import json
 import os
+import re
 import warnings
 from pathlib import Path
 
@@ -9,7 +11,7 @@ import numpy as np
 import pytest
 
 import zoo
-from zoo.errors import DataFormatError, InputError
+from zoo.errors import BundleError, DataFormatError, InputError, ZooError
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -110,3 +112,155 @@ def test_bad_input_errors_say_what_was_expected(call, start, expected):
     with pytest.raises((InputError, DataFormatError)) as e:
         call()
     assert start in str(e.value) and expected in str(e.value) and "\n" not in str(e.value)
+
+
+def _bad_coco(tmp_path):
+    (tmp_path / "captions.json").write_text(json.dumps(
+        {"images": [{"id": 1, "file_name": "a.png"}],
+         "annotations": [{"image_id": 7, "caption": "a cat"}]}))
+    return __import__("zoo_pipelines.captioning.readers", fromlist=["x"]).read_captions(
+        tmp_path / "captions.json", None)
+
+
+def _speech_manifest(tmp_path):
+    (tmp_path / "m.csv").write_text("path,text\nwavs/0.wav,zero\n")
+    return __import__("zoo_pipelines.speech.data", fromlist=["x"]).read_manifest(tmp_path / "m.csv")
+
+
+def _summaries_csv(tmp_path):
+    (tmp_path / "pairs.csv").write_text("document,summary\nthe text,a summary,one more\n")
+    return __import__("zoo_pipelines.summarization.data", fromlist=["x"]).read(tmp_path / "pairs.csv")
+
+
+def _no_midi(tmp_path):
+    (tmp_path / "notes.txt").write_text("not music")
+    return __import__("zoo_pipelines.music.data", fromlist=["x"]).read_midi_folder(tmp_path)
+
+
+def _bundle_json(tmp_path):
+    (tmp_path / "metrics.json").write_text('{"f1": 0.9,}')
+    return __import__("zoo.bundle", fromlist=["x"]).read_json(tmp_path / "metrics.json")
+
+
+def _latin1_lines(tmp_path):
+    (tmp_path / "in.txt").write_bytes("Café crème\n".encode("latin-1"))
+    return list(__import__("zoo.cli", fromlist=["x"]).example_lines(str(tmp_path / "in.txt")))
+
+
+def _no_match(tmp_path):
+    return __import__("zoo.batch_predict", fromlist=["x"]).match_inputs([str(tmp_path / "*.csv")])
+
+
+@pytest.mark.parametrize("call, start, expected", [
+    (_bad_coco, "refers to image_id 7, which is not in 'images'", "expected the id"),
+    (_speech_manifest, "1 audio files listed but missing", "expected paths relative to"),
+    (_summaries_csv, "pairs.csv:2: more fields than the header", "expected 2 (quote a field"),
+    (_no_midi, "no MIDI files in this folder", "expected *.mid or *.midi files"),
+    (_bundle_json, "metrics.json: not valid JSON", "expected the file ZooModel.save() wrote"),
+    (_latin1_lines, "in.txt: not UTF-8 text", "expected UTF-8"),
+    (_no_match, "*.csv: no file matches it", "expected a file or a glob"),
+    (lambda _: __import__("zoo_pipelines.music.host", fromlist=["x"]).Host({"state": {}}).piece(
+        0, [[60], [5]]), "pitch 5 is not on the piano", "expected a MIDI pitch 21..108"),
+    (lambda _: __import__("zoo_pipelines.captioning.data", fromlist=["x"]).in_styles(
+        [{"image": "images/google/1.png"}, {"image": "images/twitter/2.png"}], "googel"),
+     "styles ['googel']: no image in such a folder", "expected one of ['google', 'twitter']"),
+    (lambda _: __import__("zoo_pipelines.ner.host", fromlist=["x"]).Host.plot(None, [], "a.png"),
+     "draws no picture of its predictions", "expected a model whose host draws one"),
+    (lambda _: __import__("zoo.webio", fromlist=["x"]).raw_input(0, {"b64": "", "array": []}, None),
+     "input 0: expected a file as", "got other keys too ('array')"),
+])
+def test_more_bad_inputs_say_what_was_expected(call, start, expected, tmp_path):
+    """Each of these said only what was wrong (a missing file, a stray field, a wrong pitch)."""
+    with pytest.raises((InputError, DataFormatError, BundleError, ZooError)) as e:
+        call(tmp_path)
+    message = str(e.value)
+    assert start in message and expected in message and "\n" not in message, message
+
+
+def test_plot_for_a_model_that_draws_none_names_those_that_do(capsys, tmp_path):
+    from zoo.cli import main
+
+    assert main(["predict", "ner-bilstm", "EU rejects it", "--plot", str(tmp_path / "a.png")]) == 2
+    err = capsys.readouterr().err
+    assert "ner-bilstm has no plot for its predictions; expected one of the models --plot " \
+           "draws for: caption-cnn-lstm, forecast-lstm, music-lstm" in err, err
+
+
+# A raise of a zoo error whose own words hold none of these says only what is wrong. A
+# message need not use the word "expected": the valid choices, a range, a command or a fix
+# ("give", "use", "delete ...") tell the user what to do as well.
+EXPECTS = re.compile(r"expect|one of|\bmust\b|\bneeds?\b|\btakes\b|\bat (least|most)\b|e\.g\.|"
+                     r"\b(give|pass|use|set|run|pick|choose|install|upgrade|delete|unpack|send|"
+                     r"start|free|wait|drop|name|re-export|re-run|train|pull|export)\b", re.I)
+# Not bad input at all: an application's broken contract (its author reads zoo/contract.py),
+# a request past its deadline, a lost worker
+NOT_INPUT = {"ContractError", "Cancelled", "WorkerLost"}
+# (file, a piece of the message's source): why its own words need not say what was expected
+EXEMPT = {
+    ("zoo/batch_predict.py", "str(e)[:400]"): "Beam's own message names the runners it knows",
+    ("zoo/batch_predict.py", "e.strip() for e in errors"): "Beam's validator names the option",
+    ("zoo/batch_predict.py", "cannot list it"): "the OS's reason (permissions) is the fix",
+    ("zoo/bundle.py", "cannot read JSON"): "the OS's reason (permissions) is the fix",
+    ("zoo/bundle.py", "cannot read the model card"): "the OS's reason (permissions) is the fix",
+    ("zoo/bundle.py", "is not a registered model{newer}"): "`newer` says expected/upgrade",
+    ("zoo/bundle.py", "why_changed(path, expected)"): "why_changed() says how to fix it",
+    ("zoo/bundle.py", "{directory / 'preprocessor.json'}: {e}"): "wraps check_buckets' message",
+    ("zoo/cli.py", "not valid JSON ({e}); a line"): "states the rule a line is read by",
+    ("zoo/data.py", "{p}: {not_found(p, what)}"): "a missing path: the path is what to fix",
+    ("zoo/export.py", "conversion with builtin ops only failed"): "the converter's message",
+    ("zoo/export.py", "ONNX conversion failed"): "the converter's message",
+    ("zoo/model.py", "not usable by"): "wraps the host's own error on its preprocessor",
+    ("zoo/registry.py", "unknown model"): "lists the registered models (and the closest)",
+    ("zoo/runtime.py", "see help(m.{name})"): "wraps the signature's error, points to help()",
+    ("zoo/training.py", "{advice}"): "`advice` says what to do",
+    ("zoo/training.py", "make no network"): "wraps Keras' own message on the bad value",
+    ("zoo/training.py", "PER_FIT[cls.__name__]"): "PER_FIT names the argument to use",
+    ("zoo_pipelines/captioning/host.py", "{what}: {e}"): "wraps load_image's message",
+    ("zoo_pipelines/captioning/readers.py", "not found beside the captions file"):
+        "names each folder it looked in",
+    ("zoo_pipelines/music/data.py", "{path}: {e}"): "wraps the MIDI reader's message",
+    ("zoo_pipelines/music/evaluate.py", "str(e).replace"): "renames a host message's input",
+    ("zoo_pipelines/music/host.py", "input {i}: {"): "wraps input_file's or the MIDI reader's",
+    ("zoo_pipelines/music/host.py", "str(e).replace"): "renames the MIDI reader's file",
+    ("zoo_pipelines/speech/audio.py", "{what}: {e}"): "wraps the audio reader's message",
+    ("zoo_pipelines/speech/data.py", "{hint}"): "`hint` names the alphabet to use",
+    ("zoo_pipelines/speech/data.py", "str(e)"): "re-raises load_waveform's message",
+    ("zoo_pipelines/speech/synth.py", "INSTALL['festival']"): "INSTALL is the install command",
+    ("zoo_pipelines/summarization/host.py", "{what}: {e}"): "wraps the text check's message",
+}
+
+
+def _zoo_raises():
+    for path in sorted([*ROOT.glob("zoo/**/*.py"), *ROOT.glob("zoo_pipelines/**/*.py")]):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call) and node.exc.args:
+                name = ast.unparse(node.exc.func).split(".")[-1]
+                # a MidiError's message is a DataFormatError's or InputError's, word for word
+                if name in zoo_error_names() | {"MidiError"} and name not in NOT_INPUT:
+                    yield str(path.relative_to(ROOT)), node.lineno, node.exc.args[0]
+
+
+def zoo_error_names() -> set[str]:
+    import zoo.cancel, zoo.contract, zoo.distribute, zoo.errors, zoo.runtime  # noqa: E401,F401
+
+    def below(cls):
+        return {cls.__name__}.union(*(below(c) for c in cls.__subclasses__()))
+    return below(ZooError)
+
+
+def test_each_error_raised_says_what_was_expected():
+    """A new raise of a zoo error says what was wrong and what was expected (the choices, the
+    range, the command that fixes it), or is exempt above with the reason."""
+    bare, used = [], set()
+    for path, line, message in _zoo_raises():
+        words = " ".join(n.value for n in ast.walk(message)
+                         if isinstance(n, ast.Constant) and isinstance(n.value, str))
+        if EXPECTS.search(words):
+            continue
+        source = ast.unparse(message)
+        exempt = [k for k in EXEMPT if k[0] == path and k[1] in source]
+        used.update(exempt)
+        if not exempt:
+            bare.append(f"{path}:{line}: {source[:120]}")
+    assert not bare, "errors that do not say what was expected:\n" + "\n".join(bare)
+    assert not set(EXEMPT) - used, f"stale exemptions: {set(EXEMPT) - used}"

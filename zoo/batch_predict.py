@@ -121,7 +121,8 @@ def match_inputs(globs: list[str], whole_files: bool = False) -> list[tuple]:
         if not found:
             hint = f"; it is a folder: give a glob of its files, e.g. '{g}/*'" \
                 if _local(g) and os.path.isdir(g) else ""
-            raise InputError(f"--input {g}: no file matches it{hint}")
+            raise InputError(f"--input {g}: no file matches it"
+                             f"{hint or '; expected a file or a glob of files'}")
         paths.update(found)
     files, group, run = [], -1, SHARD_RECORDS
     for i, path in enumerate(sorted(paths)):
@@ -480,7 +481,7 @@ def check_predict_options(model: str, options) -> None:
         # charlm's echo wrote each text to the workers' consoles, beside the predictions
         # (zoo serve and `zoo predict --json` refuse it as well)
         raise InputError("option 'echo' writes to the workers' consoles and is not used by "
-                         "batch-predict; each prediction holds the whole text")
+                         "batch-predict; drop it (each prediction holds the whole text)")
 
 
 def check_option_values(export: str, files: list, options: dict | None) -> None:
@@ -584,7 +585,8 @@ def batch_predict(model: str, inputs: list[str] | str, output: str, runner: str 
     from apache_beam.options.pipeline_options import PipelineOptions
 
     if fmt not in ("tflite", "onnx"):
-        raise InputError(f"--format {fmt!r}; batch-predict runs 'tflite' or 'onnx' exports")
+        raise InputError(f"--format {fmt!r}; expected 'tflite' or 'onnx', the exports "
+                         f"batch-predict runs")
     from .options import check_int
 
     # each checked as itself: int() passed workers="2" (then a TypeError), 2.5 (Beam's error)
@@ -606,7 +608,8 @@ def batch_predict(model: str, inputs: list[str] | str, output: str, runner: str 
     elif _local(model) and not (Path(model).is_file() or Path(model + ".json").is_file()):
         # an ONNX export of an application with functions (music, caption, ...) is
         # NAME.onnx.json beside NAME.<function>.onnx, no NAME.onnx: zoo.runtime opens it
-        raise InputError(f"{model}: no such exported model file")
+        raise InputError(f"{model}: no such exported model file; expected a .tflite or .onnx "
+                         f"file that zoo export wrote, a model name or a bundle folder")
     elif _local(model):     # a changed export failed in the workers, after the output was emptied
         from .runtime import read_sidecar, verified_contents
 

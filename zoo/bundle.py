@@ -42,12 +42,12 @@ def open_regular(path: Path):
     except FileNotFoundError:
         raise
     except OSError as e:            # ELOOP: a symlink; EISDIR ...
-        raise BundleError(f"{path}: not a regular file ({e.strerror}); a bundle holds plain "
-                          f"files, not symlinks, folders or devices") from None
+        raise BundleError(f"{path}: not a regular file ({e.strerror}); expected a plain "
+                          f"file, not a symlink, folder or device") from None
     if not stat.S_ISREG(os.fstat(fd).st_mode) or Path(path).is_symlink():
         os.close(fd)
-        raise BundleError(f"{path}: not a regular file; a bundle holds plain files, not "
-                          f"symlinks, folders or devices")
+        raise BundleError(f"{path}: not a regular file; expected a plain file, not a "
+                          f"symlink, folder or device")
     return os.fdopen(fd, "rb")
 
 
@@ -727,7 +727,8 @@ def read_json(path: Path, limit: int | None = None):
         # is the same JSON (RFC 8259 lets a parser ignore it); the others' sha256 catch theirs
         return json.loads(data.decode("utf-8-sig"))
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise BundleError(f"{path}: not valid JSON ({e})") from None
+        raise BundleError(f"{path}: not valid JSON ({e}); expected the file ZooModel.save() "
+                          f"wrote (copy the bundle again)") from None
     except RecursionError:      # [[[[...: the parser's stack; a raw RecursionError was shown
         raise BundleError(f"{path}: its JSON nests lists or objects too deeply to read; "
                           f"expected the file ZooModel.save() wrote") from None

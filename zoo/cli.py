@@ -363,6 +363,22 @@ def predict_epilog(width: int = 88, only: str | None = None) -> str:
     return "\n".join(out)
 
 
+def _drawing_models() -> list[str]:
+    """The models `zoo predict --plot` draws for: a host that draws, or takes --plot itself."""
+    import importlib
+    import inspect
+
+    out = []
+    for name in registry.names():
+        try:
+            host = importlib.import_module(registry.get(name).host_module).Host
+            if host.draws() or "plot" in inspect.signature(host.encode).parameters:
+                out.append(name)
+        except Exception:       # noqa: BLE001 -- a host that cannot load draws nothing here
+            pass
+    return out
+
+
 def evaluate_epilog(name: str, width: int = 88) -> str:
     """`zoo evaluate NAME --help`: the options NAME's evaluator takes (the keyword
     parameters of its evaluate(zoo_model, examples, ...)), with the defaults the recipe's
@@ -657,7 +673,8 @@ def file_input(arg: str):
         return typed(arg)
     path = Path(arg[1:])
     if not path.is_file():
-        raise ZooError(f"{arg}: {not_found(path, 'file')}; the @ prefix reads an input from a file")
+        raise ZooError(f"{arg}: {not_found(path, 'file')}; expected @FILE, a file to read an "
+                       f"input from")
     return path
 
 
@@ -679,7 +696,8 @@ def example_lines(source: str):
             if text.strip():
                 yield parse_example(text, f"{source}:{n}", jsonl=json_lines(source))
     except UnicodeDecodeError as e:
-        raise ZooError(f"{source}: not UTF-8 text ({e.reason})") from None
+        raise ZooError(f"{source}: not UTF-8 text ({e.reason}); expected UTF-8 (latin-1 and "
+                       f"others: save it as UTF-8)") from None
     finally:
         if stream is not sys.stdin:
             stream.close()
@@ -901,7 +919,7 @@ def run(argv: list[str]) -> int:
             # --echo wrote the text as it came and then no JSON at all (its result is
             # dropped once echoed): the server refuses it too
             raise InputError("--echo streams the text as it is written, which is no JSON; "
-                             "with --json the answer holds the whole text")
+                             "drop --echo: with --json the answer holds the whole text")
         listed = options.pop("input", None)            # --input FILE: one example a line
         if listed is not None or args.inputs == ["-"]:
             return predict_lines(m, host, listed if listed is not None else "-", args.json,
@@ -922,7 +940,8 @@ def run(argv: list[str]) -> int:
         if not args.inputs:
             from .errors import InputError
 
-            raise InputError(f"{m.entry.name} needs at least one input to predict on")
+            raise InputError(f"{m.entry.name} needs at least one input to predict on; expected "
+                             f"zoo predict {m.entry.name} TEXT ... (or @FILE)")
         # a host whose picture is an option of its own (music-lstm's --plot, an alias of
         # its --png) takes it in predict; the others' --plot is host.plot's, after it
         import inspect
@@ -931,7 +950,9 @@ def run(argv: list[str]) -> int:
         plot = None if own else options.pop("plot", None)
         if plot is not None:              # checked before the work, not after it
             if not host.draws():
-                raise ZooError(f"{m.entry.name} has no plot for its predictions")
+                raise ZooError(f"{m.entry.name} has no plot for its predictions; expected one of "
+                               f"the models --plot draws for: "
+                               f"{', '.join(_drawing_models()) or 'none'}")
             check_output_file(plot, "--plot")
         results = m.predict([file_input(x) for x in args.inputs], **options)
         if options.get("echo"):
@@ -1040,7 +1061,7 @@ def run(argv: list[str]) -> int:
     elif args.command == "bench":
         entry = registry.get(args.name)
         if not entry.benchmark:
-            raise ZooError(f"{args.name} has no benchmark; these do: "
+            raise ZooError(f"{args.name} has no benchmark; expected one of "
                            f"{', '.join(n for n in registry.names() if registry.get(n).benchmark)}")
         import_benchmark(entry.benchmark).main(args.options)
     elif args.command == "demo":

@@ -246,7 +246,8 @@ class Host:
     def plot(self, results: list, path):
         """Draw `results` into the picture file `path` and return its path (`zoo predict
         --plot`). The default draws nothing, and `draws()` says so."""
-        raise InputError(f"{type(self).__module__} draws no picture of its predictions")
+        raise InputError(f"{type(self).__module__} draws no picture of its predictions; expected "
+                         f"a model whose host draws one (zoo predict --help lists --plot)")
 
     @classmethod
     def draws(cls) -> bool:

@@ -198,7 +198,8 @@ def use(name: str = "auto"):
     if _in_use:
         if _in_use["name"] != chosen:
             raise InputError(f"this process already trains with the {_in_use['name']} "
-                             f"strategy; one process uses one strategy (asked for {chosen})")
+                             f"strategy; one process uses one strategy: train with {chosen} in a new "
+                             f"process")
         return _in_use["strategy"]
     if chosen == "multi_worker":
         patch_keras()

@@ -358,7 +358,8 @@ def function_parity(zm, other_call, examples=None) -> dict:
     Keras loop made is replayed on the other backend with the same inputs (max abs diff)."""
     examples = examples or zm.parity_examples()
     if not examples:
-        raise ExportError("no parity examples: the bundle's preprocessor has no 'examples'")
+        raise ExportError("no parity examples: the bundle's preprocessor has no 'examples'; "
+                          "expected a list of raw inputs there, as zoo train writes it")
     host, calls = zm.host(), []
 
     def recording(name, inputs):
@@ -381,7 +382,8 @@ def parity(zm, other_predict, other_units=None, examples=None) -> dict:
     """Agreement of task outputs (and max abs diff of raw outputs) against the Keras model."""
     examples = examples or zm.parity_examples()
     if not examples:
-        raise ExportError("no parity examples: the bundle's preprocessor has no 'examples'")
+        raise ExportError("no parity examples: the bundle's preprocessor has no 'examples'; "
+                          "expected a list of raw inputs there, as zoo train writes it")
     host = zm.host()
     ours = zm.predict(examples)
     theirs = other_predict(examples)
@@ -418,7 +420,8 @@ def export(zm, path: Path, quantize: str | None = None, overwrite: bool = False,
         raise ExportError(f"quantize must be 'dynamic' or 'float16'; got {quantize!r}")
     if quantize and path.suffix != ".tflite":
         raise ExportError(f"quantize applies to TFLite exports only; {path.name} would be a "
-                          f"float32 {'ONNX' if path.suffix == '.onnx' else 'SavedModel'}")
+                          f"float32 {'ONNX' if path.suffix == '.onnx' else 'SavedModel'}; "
+                          f"expected a .tflite path, or no quantize")
     path.parent.mkdir(parents=True, exist_ok=True)
     # one writer at a time: two exports to one file at once left a model whose sidecar
     # records the other's sha256 (not loadable), and both said "exported"
@@ -506,11 +509,12 @@ def check_parity(entry, report: dict, path: Path, quantize: str | None,
     floor = entry.quantized_agreement if min_agreement is None else min_agreement
     if report["agreement"] < floor:
         raise ExportError(f"{path}: parity check failed, agreement {report['agreement']:.3f} "
-                          f"< {floor} with the Keras model ({entry.name}'s floor)")
+                          f"with the Keras model; expected at least {floor} ({entry.name}'s "
+                          f"floor)")
     diff = report["max_abs_diff"]
     if not quantize and diff is not None and diff > entry.parity_max_abs_diff:
-        raise ExportError(f"{path}: parity check failed, raw outputs differ by {diff:.2e} > "
-                          f"{entry.parity_max_abs_diff:.0e} from the Keras model's")
+        raise ExportError(f"{path}: parity check failed, raw outputs differ by {diff:.2e} from "
+                          f"the Keras model's; expected at most {entry.parity_max_abs_diff:.0e}")
 
 
 def _saved_model_predictor(zm, path: Path):

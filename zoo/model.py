@@ -283,7 +283,8 @@ class ZooModel:
             raise bundle.load_failure(directory, manifest, e) from None
         metrics = bundle.read_json(directory / "metrics.json")
         if not isinstance(prep.get("preprocessor"), dict):
-            raise BundleError(f"{directory / 'preprocessor.json'}: no 'preprocessor' object")
+            raise BundleError(f"{directory / 'preprocessor.json'}: no 'preprocessor' object; "
+                              f"expected {{\"preprocessor\": {{...}}}} as ZooModel.save() writes it")
         zm = cls(entry, model, prep["preprocessor"], metrics, prep.get("hparams"))
         try:                # a preprocessor the host cannot use fails here, not at predict()
             zm.host()
@@ -461,7 +462,7 @@ class ZooModel:
         check_process(f"{self.entry.name} {name}")
         functions = self.functions()
         if name not in functions:
-            raise InputError(f"{self.entry.name} has no function {name!r}; it has "
+            raise InputError(f"{self.entry.name} has no function {name!r}; expected one of "
                              f"{sorted(functions) or 'none'}")
         return numpy_call(functions[name][1], inputs)
 

@@ -309,7 +309,8 @@ class _TFLite:
             try:
                 local.interpreter = Interpreter(model_content=self.content, num_threads=self.threads)
             except ValueError as e:
-                raise BundleError(f"{self.path}: not a TFLite model LiteRT can open ({e})") from None
+                raise BundleError(f"{self.path}: not a TFLite model LiteRT can open ({e}); expected "
+                                  f"the .tflite zoo export wrote (export again)") from None
             local.runners = {}
         return local
 
@@ -352,7 +353,8 @@ class _Onnx:
             self.session = ort.InferenceSession(content, opts, providers=["CPUExecutionProvider"])
         except Exception as e:     # onnxruntime raises its own exception types
             raise BundleError(f"{path}: not an ONNX model ONNX Runtime can open "
-                              f"({str(e)[:200]})") from None
+                              f"({str(e)[:200]}); expected the .onnx zoo export wrote (export "
+                              f"again)") from None
         self.names = [o.name for o in self.session.get_outputs()]
 
     def __call__(self, bucket: int | None, batch: dict) -> dict:
@@ -449,14 +451,17 @@ def verified_contents(path: Path, meta: dict) -> dict[str, bytes]:
                           f"an export written by this rnn-zoo (re-export the model)")
     missing = [str(path.parent / f) for f in files if not (path.parent / f).is_file()]
     if missing:
-        raise BundleError(f"{path}: exported model file(s) missing: {', '.join(missing)}")
+        raise BundleError(f"{path}: exported model file(s) missing: {', '.join(missing)}; "
+                          f"expected them beside the sidecar (copy the whole export, or export "
+                          f"again)")
     contents = {}
     for f in files:
         data = (path.parent / f).read_bytes()
         actual = hashlib.sha256(data).hexdigest()
         if actual != digests[f]:
             raise BundleError(f"{path.parent / f}: sha256 {actual[:12]}… does not match its "
-                              f"sidecar ({str(digests[f])[:12]}…); the file was changed or corrupted")
+                              f"sidecar ({str(digests[f])[:12]}…); the file was changed or corrupted: "
+                              f"expected the file zoo export wrote (export again)")
         contents[f] = data
     return contents
 
@@ -510,7 +515,8 @@ class RuntimeModel:
         any batch where the export takes it (`loop_call`)."""
         functions = self.meta.get("functions") or ()
         if name not in functions:
-            raise InputError(f"this export has no function {name!r}; it has {sorted(functions)}")
+            raise InputError(f"this export has no function {name!r}; expected one of "
+                             f"{sorted(functions)}")
         return self.backend.function(name, inputs)
 
     def loop_call(self):

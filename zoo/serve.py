@@ -240,7 +240,8 @@ def resolve(specs: list[str]) -> list[Served]:
             # an ONNX export with functions (music, caption, ...) has no NAME.onnx itself,
             # only its sidecar and a file a function, which the runtime checks
             if not (Path(path).is_file() or meta.get("functions")):
-                raise ZooError(f"{path}: no such exported model file")
+                raise ZooError(f"{path}: no such exported model file; expected a .tflite or .onnx file "
+                               f"that zoo export wrote (beside its .json sidecar)")
             backend, entry = meta["format"], _entry_of(meta["model"], meta["host"])
         else:
             backend, entry = "keras", registry.get(check(bundle_dir(path))["model"])

@@ -78,7 +78,7 @@ def raw_input(i: int, item, host):
     from_json, after `{"b64": ...}` is decoded)."""
     if isinstance(item, dict) and "b64" in item:
         if len(item) > 1:       # {"b64": ..., "array": ...} was read as the other keys alone
-            raise InputError(f"input {i}: a file is {{\"b64\": \"...\"}} alone; got other "
+            raise InputError(f"input {i}: expected a file as {{\"b64\": \"...\"}} alone; got other "
                              f"keys too ({', '.join(sorted(map(repr, set(item) - {'b64'})))})")
         item = b64(i, item["b64"])
     return host.from_json(i, item)

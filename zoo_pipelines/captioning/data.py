@@ -171,8 +171,8 @@ def in_styles(examples: list[dict], styles) -> list[dict]:
     names = styles.split(",") if isinstance(styles, str) else list(styles)
     kept = [e for e in examples if style_of(e) in names]
     if not kept:
-        raise DataFormatError(f"styles {names}: no image in such a folder; the images here are "
-                              f"in {sorted({style_of(e) for e in examples})}")
+        raise DataFormatError(f"styles {names}: no image in such a folder; expected one of "
+                              f"{sorted({style_of(e) for e in examples})}")
     return kept
 
 

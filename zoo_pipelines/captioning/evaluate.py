@@ -123,7 +123,8 @@ def evaluate(zoo_model, examples: list[dict], beam: int = 1, compare_beam: int |
         examples = examples[:check_int(max_examples, "max_examples", 1)]
     if not examples:
         raise InputError("no examples to caption (own_styles=True keeps only the art styles "
-                         f"{zoo_model.preprocessor.get('styles')} the model was trained on)")
+                         f"{zoo_model.preprocessor.get('styles')} the model was trained on); "
+                         f"expected images in those styles, or own_styles=False")
     for i, e in enumerate(examples):      # a str was scored letter by letter, [] crashed BLEU
         caps = e["captions"]
         if not (isinstance(caps, (list, tuple)) and caps

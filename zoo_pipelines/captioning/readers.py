@@ -50,7 +50,8 @@ def read_captions(path: Path, split: str | None) -> list[dict]:
         raise DataFormatError(f"{file}: unknown captions format; expected captions.tsv (emoji "
                               f"layout), a Flickr8k .token.txt, a COCO captions .json or a .csv")
     if not out:
-        raise DataFormatError(f"{file}: no captioned images" + (f" in split {split!r}" if split else ""))
+        raise DataFormatError(f"{file}: no captioned images" + (f" in split {split!r}" if split else "")
+                              + "; expected at least one image with a caption")
     return out
 
 
@@ -69,7 +70,8 @@ def _find_file(folder: Path, split: str | None) -> Path:
             match = [j for j in jsons if any(n in j.stem.lower() for n in names)]
             if not match:
                 raise DataFormatError(f"{folder}: no COCO captions file for split {split!r} "
-                                      f"among {[j.name for j in jsons]}")
+                                      f"among {[j.name for j in jsons]}; expected a name "
+                                      f"holding one of {list(names)}")
             return match[0]
         return jsons[0]
     csvs = sorted(folder.glob("*.csv"))
@@ -159,7 +161,8 @@ def _read_flickr(path: Path, split: str | None) -> list[dict]:
         found = sorted(path.parent.glob(f"*{lists[split]}.txt"))
         if not found:
             raise DataFormatError(f"{path.parent}: no Flickr8k split list *{lists[split]}.txt "
-                                  f"for split {split!r}")
+                                  f"for split {split!r}; expected it beside {path.name}, or "
+                                  f"no split to read the whole file")
         listed = found[0].read_text(encoding="utf-8-sig").splitlines()
         keep = {ln.strip() for ln in listed if ln.strip()}
     rows, images = [], {}
@@ -184,7 +187,8 @@ def _read_coco(path: Path, split: str | None) -> list[dict]:
     try:
         doc = json.loads(path.read_text(encoding="utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise DataFormatError(f"{path}: not a JSON file ({e})") from None
+        raise DataFormatError(f"{path}: not a JSON file ({e}); expected COCO captions JSON "
+                              f"(UTF-8)") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("images"), list) \
             or not isinstance(doc.get("annotations"), list):
         raise DataFormatError(f"{path}: expected COCO captions JSON with 'images' [{{id, "
@@ -204,7 +208,8 @@ def _read_coco(path: Path, split: str | None) -> list[dict]:
                                   f"'caption'; got {ann!r:.80}")
         if ann["image_id"] not in files:
             raise DataFormatError(f"{path}: annotations[{i}] refers to image_id "
-                                  f"{ann['image_id']!r}, which is not in 'images'")
+                                  f"{ann['image_id']!r}, which is not in 'images'; expected the id "
+                                  f"of one of its images")
         name = files[ann["image_id"]]
         if name not in paths:
             paths[name] = _image_path(base, name, f"{path}: annotations[{i}]", extra)

@@ -62,7 +62,8 @@ def _member(z, path: Path, key: str, kind: str) -> np.ndarray:
         a = np.asarray(z[key])
     except Exception as e:     # zipfile.BadZipFile (CRC), zlib.error, EOFError, ValueError (pickle)
         raise DataFormatError(f"{path}: member {key} cannot be read ({type(e).__name__}: "
-                              f"{str(e)[:120]}); the file is damaged or holds Python objects"
+                              f"{str(e)[:120]}); expected numeric arrays (the file is damaged or "
+                              f"holds Python objects)"
                               ) from None
     want = "an integer" if kind == "int" else "a 1-D array of integers"
     if a.ndim != (0 if kind == "int" else 1) or a.dtype.kind not in "iuf":
@@ -86,7 +87,7 @@ def read_npz(path: str | Path, split: str) -> list[dict]:
         if missing:
             splits = sorted(k[:-len("_seq_offsets")] for k in z.files if k.endswith("_seq_offsets"))
             raise DataFormatError(f"{path}: no split {split!r} (missing {', '.join(missing)}); "
-                                  f"splits in this file: {', '.join(splits) or 'none'}")
+                                  f"expected one of this file's splits: {', '.join(splits) or 'none'}")
         spq = (int(_member(z, path, "steps_per_quarter", "int"))
                if "steps_per_quarter" in z.files else None)
         notes, steps, seqs = (_member(z, path, k, "ints") for k in keys)
@@ -95,8 +96,9 @@ def read_npz(path: str | Path, split: str) -> list[dict]:
         raise DataFormatError(f"{path}: steps_per_quarter is {spq}; expected an integer >= 1")
     keys_of_notes = notes.astype(np.int64) - PITCH_MIN
     if notes.size and (keys_of_notes.min() < 0 or keys_of_notes.max() >= KEYS):
-        raise DataFormatError(f"{path}: {split}_notes holds pitches outside "
-                              f"{PITCH_MIN}..{PITCH_MIN + KEYS - 1} (pitch_min={pmin})")
+        raise DataFormatError(f"{path}: {split}_notes holds pitches outside the piano "
+                              f"(pitch_min={pmin}); expected MIDI pitches "
+                              f"{PITCH_MIN}..{PITCH_MIN + KEYS - 1}")
     if (not len(steps) or not len(seqs) or steps[0] != 0 or seqs[0] != 0
             or (np.diff(steps) < 0).any() or (np.diff(seqs) < 0).any()):
         raise DataFormatError(f"{path}: {split}_step_offsets and {split}_seq_offsets must be "
@@ -127,7 +129,8 @@ def read_midi_folder(folder: str | Path, steps_per_quarter: int = 2) -> list[dic
     folder = Path(folder)
     files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in MIDI_SUFFIXES)
     if not files:
-        raise DataFormatError(f"{folder}: no MIDI files (*.mid, *.midi) in this folder")
+        raise DataFormatError(f"{folder}: no MIDI files in this folder; expected *.mid or *.midi "
+                              f"files in it or its subfolders")
     out, bad = [], []
     # a sign of life while thousands of files are read (5,000 MIDIs: minutes, silent)
     for p in progress(files, desc=f"reading {folder.name or folder}", unit="files"):
@@ -261,7 +264,7 @@ def make_dataset(examples: list[dict], prep: dict, batch_size: int = 16, shuffle
     import tensorflow as tf
 
     if not examples:
-        raise DataFormatError("no sequences to make a dataset from")
+        raise DataFormatError("no sequences to make a dataset from; expected at least one piece")
     prev, frame, target = chunks(examples, prep)
     ds = tf.data.Dataset.from_tensor_slices((prev, frame, target))
     if shuffle:

@@ -62,7 +62,8 @@ def _roll(host: Host, i: int, roll) -> np.ndarray:
     try:
         roll = host.piece(i, roll)
         if not len(roll):
-            raise InputError(f"input {i}: an empty piece (0 time steps); nothing to score")
+            raise InputError(f"input {i}: an empty piece (0 time steps); expected a piano roll of "
+                             f"at least one step")
     except InputError as e:
         raise InputError(str(e).replace(f"input {i}", f"example {i}", 1)) from None
     return roll

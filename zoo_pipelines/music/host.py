@@ -127,8 +127,8 @@ class Host(contract.Host):
                                      f"got {shown(step, 40)}")
                 for p in step:
                     if not isinstance(p, (int, np.integer)) or not PITCH_MIN <= p < PITCH_MIN + KEYS:
-                        raise InputError(f"input {i}, step {t}: pitch {p!r} is not a MIDI pitch "
-                                         f"on the piano ({PITCH_MIN}..{PITCH_MIN + KEYS - 1})")
+                        raise InputError(f"input {i}, step {t}: pitch {p!r} is not on the piano; "
+                                         f"expected a MIDI pitch {PITCH_MIN}..{PITCH_MIN + KEYS - 1}")
                     roll[t, p - PITCH_MIN] = 1
             return roll
         raise InputError(f"input {i}: expected a MIDI file path, a non-empty list of time steps "

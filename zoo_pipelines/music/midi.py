@@ -54,7 +54,8 @@ def note_events(path: str | Path) -> list[tuple[int, float, float]]:
     except MidiError:
         raise
     except Exception as e:      # mido raises OSError, EOFError, ValueError, KeyError ...
-        raise MidiError(f"not a readable MIDI file ({type(e).__name__}: {str(e)[:80]})") from None
+        raise MidiError(f"not a readable MIDI file ({type(e).__name__}: {str(e)[:80]}); "
+                        f"expected a Standard MIDI File (.mid)") from None
     if mid.type == 2:       # merged, its independent patterns all sounded at once
         raise MidiError("a type-2 MIDI file (independent patterns, not one piece); expected "
                         "type 0 or 1 (save it as type 1)")
@@ -100,7 +101,8 @@ def note_events(path: str | Path) -> list[tuple[int, float, float]]:
     notes += [(n, s / tpq, now / tpq) for part in (active, held)
               for (_, n), starts in part.items() for s in starts]
     if not notes:
-        raise MidiError("drums only, no pitched notes" if drums else "no notes")
+        raise MidiError(("drums only, no pitched notes" if drums else "no notes")
+                        + "; expected a piece with pitched notes")
     return notes
 
 
@@ -110,7 +112,7 @@ def events_to_roll(notes, steps_per_quarter: int) -> np.ndarray:
     spans = [(p - PITCH_MIN, round(s * steps_per_quarter), round(e * steps_per_quarter))
              for p, s, e in notes if PITCH_MIN <= p < PITCH_MIN + KEYS]
     if not spans:
-        raise MidiError(f"no notes on the piano's range {PITCH_MIN}..{PITCH_MIN + KEYS - 1}")
+        raise MidiError(f"no notes on the piano; expected pitches {PITCH_MIN}..{PITCH_MIN + KEYS - 1}")
     if len(spans) < len(notes):     # they were dropped without a word
         off = sorted({p for p, _, _ in notes if not PITCH_MIN <= p < PITCH_MIN + KEYS})
         warn(f"{len(notes) - len(spans)} notes off the piano's range {PITCH_MIN}.."

@@ -118,7 +118,8 @@ def read_manifest(path: Path) -> list[dict]:
             if len(row) <= max(ip, it) or not row[ip].strip():
                 raise DataFormatError(f"{path}:{n}: expected a path and a text; got {row}")
             if "\0" in row[ip]:
-                raise DataFormatError(f"{path}:{n}: a NUL byte in the audio path")
+                raise DataFormatError(f"{path}:{n}: a NUL byte in the audio path; expected a file "
+                                      f"path (is the manifest text?)")
             audio = Path(row[ip].strip())
             out.append({"audio": str(audio if audio.is_absolute() else base / audio),
                         "text": row[it]})
@@ -127,7 +128,8 @@ def read_manifest(path: Path) -> list[dict]:
     missing = [e["audio"] for e in out if not Path(e["audio"]).is_file()]
     if missing:
         raise DataFormatError(f"{path}: {len(missing)} audio files listed but missing, e.g. "
-                              f"{missing[0]}")
+                              f"{missing[0]}; expected paths relative to {path.parent} or "
+                              f"absolute")
     if not out:
         raise DataFormatError(f"{path}: no utterances listed; expected a row (path,text) or a "
                               f"line (id|text) per recording")
@@ -159,7 +161,8 @@ def read_split(data_dir: Path, split: str, holdout_speaker: str | None = None) -
     examples = read(data_dir)
     if examples and "digit" in examples[0]:
         if holdout_speaker and holdout_speaker not in {e["speaker"] for e in examples}:
-            raise DataFormatError(f"{data_dir}: no speaker {holdout_speaker!r} to hold out")
+            raise DataFormatError(f"{data_dir}: no speaker {holdout_speaker!r} to hold out; "
+                                  f"expected one of {sorted({e['speaker'] for e in examples})}")
         kept = [e for e in examples if e["speaker"] != holdout_speaker]
         extra = Path(data_dir) / TRAIN_EXTRA
         more = read_manifest(extra) if split == "train" and extra.is_file() else []

@@ -266,10 +266,12 @@ def mix(synth_dir: str | Path, fsdd: str | Path, out: str | Path, drop_speaker: 
 
     fsdd_ex = read(fsdd)
     if drop_speaker and drop_speaker not in {e["speaker"] for e in fsdd_ex}:
-        raise InputError(f"{fsdd}: no speaker {drop_speaker!r} to drop")
+        raise InputError(f"{fsdd}: no speaker {drop_speaker!r} to drop; expected one of "
+                         f"{sorted({e['speaker'] for e in fsdd_ex})}")
     synth = [e for e in read(Path(synth_dir) / "recordings") if trainable(e["speaker"])]
     if not synth:
-        raise InputError(f"{synth_dir}/recordings: no synthetic recordings of a training voice")
+        raise InputError(f"{synth_dir}/recordings: no synthetic recordings of a training voice; "
+                         f"expected the output of python -m zoo_pipelines.speech.synth --out DIR")
     rec = Path(out) / "recordings"
     rec.mkdir(parents=True, exist_ok=True)
     for e in [e for e in fsdd_ex if e["speaker"] != drop_speaker] + synth:

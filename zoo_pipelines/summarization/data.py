@@ -118,7 +118,8 @@ def _csv(path: Path, text: str):
     for row in reader:
         if None in row:
             raise DataFormatError(f"{path}:{reader.line_num}: more fields than the header "
-                                  f"{reader.fieldnames}")
+                                  f"{reader.fieldnames}; expected {len(reader.fieldnames)} "
+                                  f"(quote a field that holds a comma)")
         yield reader.line_num, row
 
 
@@ -150,8 +151,9 @@ def read_split(data_dir: str | Path, split: str) -> list[dict]:
             return unseen(carve(pairs, report_group, "report"),
                           carve(pairs, report_group, "train"), lambda p: p["document"],
                           data_dir)
-    raise DataFormatError(f"{data_dir}: no {stem}.jsonl(.gz) or {stem}.csv(.gz); datasets "
-                          f"under $ZOO_DATA/summarization: {', '.join(DATASETS)}")
+    raise DataFormatError(f"{data_dir}: no {stem}.jsonl(.gz) or {stem}.csv(.gz); expected one "
+                          f"of them, or a dataset under $ZOO_DATA/summarization: "
+                          f"{', '.join(DATASETS)}")
 
 
 def learn_vocab(texts: list[str], vocab_size: int = 8000) -> list[str]:
