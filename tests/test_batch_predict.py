@@ -191,12 +191,16 @@ def test_cli_errors_are_one_line(args, expected, tmp_path, capsys):
 @pytest.mark.xdist_group("ner-bilstm")
 def test_two_worker_processes_write_the_same_files(ner_run):
     """The DirectRunner with 2 worker processes (multi_processing) writes byte-identical
-    shards, dead letters and counts (about 6 s: the processes start slowly)."""
-    from zoo.batch_predict import batch_predict
+    shards, dead letters and counts (about 6 s: the processes start slowly). The records
+    through the model are counted across the processes, for `zoo batch-predict`'s working
+    line (only the in-process runner's were: none)."""
+    from zoo.batch_predict import RECORDS_DONE, batch_predict
 
     folder, _, export, manifest = ner_run
     again = batch_predict(str(export), str(folder / "in" / "*.txt"), str(folder / "two"),
                           workers=2)
+    # the empty line is the model's dead letter, the over-long one the reader's
+    assert RECORDS_DONE.total() == manifest["predictions"] + 1 == RECORDS_DONE.n
     assert {k: v for k, v in again.items() if k != "workers"} == \
         {k: v for k, v in manifest.items() if k != "workers"}
     for name in [s["file"] for s in manifest["shards"]] + ["dead_letter.jsonl"]:

@@ -129,3 +129,23 @@ def test_top_k_and_top_p_keep_the_most_likely():
     draws = {H.sample(logits, u, top_k=2) for u in np.linspace(0, 0.999, 50)}
     assert draws == {0, 1}
     assert {H.sample(logits, u, top_p=0.5) for u in np.linspace(0, 0.999, 50)} == {0}
+
+
+def test_the_ngram_baseline_shows_progress(tiny_lm, monkeypatch, capsys):
+    """`zoo evaluate charlm-lstm` on a big text: after the model's own progress bar, its
+    n-gram baseline counted, chose its order and scored for minutes without a word."""
+    import zoo.data
+    import zoo.monitor
+
+    monkeypatch.setattr(zoo.monitor, "PLAIN_AFTER_S", 0.0)
+    monkeypatch.setattr(zoo.monitor, "PLAIN_EVERY_S", 0.0)
+    monkeypatch.setattr(zoo.data, "read_split", lambda entry, folder, split: [
+        {"text": "to be or not to be" if split == "train" else "not to be"}])
+    lm = baselines.KneserNey("to be or not to be", order=3, vocab=8)
+    metrics = baselines.ngram_baseline(tiny_lm, "that is the question")
+    err = capsys.readouterr().err
+    for step in ("counting the train split: 11/11 order", "choosing its order on valid: 9/9 "
+                 "order", "scoring: 19/19 char"):
+        assert f"charlm-lstm: n-gram baseline: {step} (100%)" in err, err
+    assert lm.nats("that is", desc="x") == lm.nats("that is")      # the same sum
+    assert metrics["ngram_bits_per_char"] > 0

@@ -243,6 +243,15 @@ def test_help_gives_examples_and_defaults(capsys):
         assert said in " ".join(out.split()) or said in out, (argv, out)
 
 
+def test_every_command_help_gives_examples():
+    """`zoo list --help` alone gave none."""
+    from zoo.cli import PREDICT_EXAMPLES, _parser
+
+    for name, command in _parser().commands.items():
+        epilog = PREDICT_EXAMPLES if name == "predict" else command.epilog or ""
+        assert "examples" in epilog and f"\n  zoo {name}" in epilog, name
+
+
 def test_list_has_a_header_and_aligned_columns(capsys):
     """The task column was 10 wide: "text generation" and "summarization" pushed their
     summaries out of line."""
@@ -312,3 +321,49 @@ def test_long_work_shows_signs_of_life_on_stderr_only(capsys, monkeypatch):
     with working("zoo pull x", after=0.0, every=0.01):
         time.sleep(0.1)
     assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("argv,attr,value,options", [
+    # options before NAME work as after it (git's, docker's and pip's habit)
+    (["predict", "--json", "ner-bilstm", "EU rejects"], "inputs", ["EU rejects"], {}),
+    (["predict", "ner-bilstm", "a", "--json", "b"], "inputs", ["a", "b"], {}),
+    (["info", "--json", "ner-bilstm"], "json", True, {}),
+    (["evaluate", "--split", "report", "ner-bilstm", "--data", "d"], "split", "report", {}),
+    # an option passed on took NAME as its value ("unknown model '8'"; `--head sigmoid
+    # music-lstm` trained a model called "sigmoid" with head=music-lstm)
+    (["evaluate", "--beam", "8", "summarize-attn", "--data", "d"], "name", "summarize-attn",
+     {"beam": 8}),
+    (["train", "--head", "sigmoid", "music-lstm", "--out", "o"], "name", "music-lstm",
+     {"head": "sigmoid"}),
+    (["fine-tune", "--data=d", "--validation", "v", "ner-bilstm", "--out", "o", "--epoch", "2"],
+     "epochs", 2, {}),       # an abbreviation of its own is its own, as argparse reads it
+    (["fine-tune", "s", "--data", "d", "--rehearse", "--head", "x", "--out", "o"], "rehearse",
+     True, {"head": "x"}),      # an option whose value is optional
+    (["fine-tune", "s", "--rehearse", "r/", "--data", "d", "--out", "o"], "rehearse", "r/", {}),
+    # several names with an option between them ("unrecognized arguments: speech-ctc")
+    (["serve", "ner-bilstm", "--port", "8080", "speech-ctc"], "models",
+     ["ner-bilstm", "speech-ctc"], {}),
+    (["demo", "ner-bilstm", "--out", "d", "music-lstm"], "names", ["ner-bilstm", "music-lstm"],
+     {}),
+])
+def test_options_may_stand_before_or_after_the_name(argv, attr, value, options):
+    from zoo.cli import parse_command
+
+    args, passed = parse_command(argv)
+    assert (args.command, getattr(args, attr), passed) == (argv[0], value, options)
+
+
+@pytest.mark.parametrize("argv,said", [
+    (["--json", "info", "ner-bilstm"], "zoo: error: --json before the command: options go "
+                                       "after it, e.g. zoo info ner-bilstm --json"),
+    (["info", "ner-bilstm", "--jsn"], "zoo info: error: unrecognized arguments: --jsn"),
+    (["list", "extra"], "zoo list: error: unrecognized arguments: extra"),
+])
+def test_a_misplaced_or_unknown_option_names_the_command(argv, said, capsys):
+    """It was `zoo: error: unrecognized arguments: --json` under `zoo`'s usage, whichever
+    command's option it was."""
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and err.splitlines()[-1] == said
+    assert err.startswith(f"usage: {said.split(':')[0]} ")

@@ -53,14 +53,7 @@ def words(line: str) -> list[str]:
 def parse(argv: list[str]):
     """What cli.run reads of argv before it does any work: the parsed arguments and the
     options passed on (predict's, train's and fine-tune's other `--key value` pairs)."""
-    options = {}
-    if argv[:1] == ["predict"]:
-        argv, options = cli._split_options(argv)
-    args, extra = cli._parser().parse_known_args(argv)
-    if extra:
-        rest, options = cli._split_options(extra, known=())
-        assert not rest and args.command in ("train", "fine-tune", "evaluate"), extra
-    return args, options
+    return cli.parse_command(argv)
 
 
 def test_the_examples_are_found():

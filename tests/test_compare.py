@@ -86,3 +86,35 @@ def test_two_runs_that_differ_alike_keep_a_row_each():
                                      "runs/c/x": {**run, "valid": {"nll": 8.0}}})
     assert [(k, r["nll"]) for k, r in table.items()] == [
         ("shipped", 5.0), ("units=64", 6.0), ("units=64 (x)", 7.0), ("runs/c/x", 8.0)]
+
+
+def test_the_table_names_the_bundle_it_is_in(bundles, tmp_path, monkeypatch, capsys):
+    """The bundle's own row was "shipped" whatever the bundle: a run of the user's, or the
+    one zoo pull stored for NAME (which zoo.load(NAME) reads). `zoo compare NAME RUN` wrote
+    into ./NAME: "No such file or directory", or a folder of that name there, another
+    bundle, overwritten with the registered model's metrics."""
+    from zoo.bundle import read_json
+    from zoo.cli import main
+
+    mine, other = bundles
+    monkeypatch.setenv("ZOO_HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    assert main(["compare", "shipped", "other"]) == 0      # a folder of the user's
+    assert "| this bundle (shipped) |" in capsys.readouterr().out
+    assert "| this bundle (shipped) |" in (mine / "card.md").read_text()
+    shutil.copytree(zoo.registry.get("forecast-lstm").bundle_path, tmp_path / "src")
+    assert main(["pull", "forecast-lstm", "--from", "src"]) == 0
+    shutil.copytree(mine, tmp_path / "forecast-lstm")      # ./NAME: not what NAME loads
+    before = (tmp_path / "forecast-lstm" / "metrics.json").read_bytes()
+    with pytest.warns(UserWarning, match="is a registered model and loads as such"):
+        assert main(["compare", "forecast-lstm", "other"]) == 0
+    assert "| this bundle (stored by zoo pull for forecast-lstm) |" in capsys.readouterr().out
+    assert (tmp_path / "forecast-lstm" / "metrics.json").read_bytes() == before
+    stored = read_json(tmp_path / "home" / "bundles" / "forecast-lstm" / "metrics.json")
+    assert list(stored["variants"]) == ["this bundle (stored by zoo pull for forecast-lstm)",
+                                        "units=7"]
+    from zoo.card import bundle_label
+
+    entry = zoo.registry.get("music-lstm")       # the package's weights, a preset's too
+    assert bundle_label(entry, entry.bundle_path) == "shipped"
+    assert bundle_label(entry, entry.preset_path("music-lstm-nottingham")) == "shipped"

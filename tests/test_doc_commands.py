@@ -114,7 +114,8 @@ def test_no_command_holds_an_escaped_space():
 def is_reference(err: str, argv: list[str]) -> bool:
     """Whether a parser's error says only that the line names a command without all its
     arguments (prose: "`zoo evaluate --split`", "`python -m zoo.soup`"), not that it is wrong."""
-    return ("the following arguments are required" in err or bool(argv) and argv[-1].startswith(
+    missing = ("the following arguments are required", "is required")  # (one of a group)
+    return (any(m in err for m in missing) or bool(argv) and argv[-1].startswith(
         "--") and f"argument {argv[-1]}" in err and "expected one argument" in err)
 
 

@@ -61,18 +61,43 @@ EXPORTS = (".tflite", ".onnx")
 
 
 class _Done:
-    """Records through the model in this process, for `zoo batch-predict`'s "working" line
-    (it said how long, never how far). Only the in-process DirectRunner's count here: worker
-    processes and a cluster's keep theirs, and the line then leaves the count out."""
+    """Records through the model so far, for `zoo batch-predict`'s "working" line (it said
+    how long, never how far). The in-process DirectRunner counts in `n`; with worker
+    processes (--workers N) each process writes its own count into `folder`, which
+    `total()` sums: the line left the count out there. A cluster's workers keep theirs,
+    and the line then leaves it out."""
 
     def __init__(self):
         import threading
 
-        self.n, self.lock = 0, threading.Lock()
+        self.n, self.lock, self.folder = 0, threading.Lock(), None
 
-    def add(self, k: int) -> None:
+    def add(self, k: int, folder: str | None = None) -> None:
         with self.lock:
             self.n += k
+            if folder:       # this process's count, whole: written aside, then renamed
+                part = Path(folder) / f"{os.getpid()}.part"
+                part.write_text(str(self.n))
+                os.replace(part, part.with_suffix(".count"))
+
+    def total(self) -> int:
+        if self.folder is None:
+            return self.n
+        try:
+            return sum(int(f.read_text()) for f in Path(self.folder).glob("*.count"))
+        except (OSError, ValueError):       # the run's end removed the folder
+            return self.n
+
+    @contextlib.contextmanager
+    def across_processes(self):
+        """While a run's worker processes count into a folder of their own; after it, `n`
+        is their sum."""
+        self.n, self.folder = 0, tempfile.mkdtemp(prefix="zoo-batch-count-")
+        try:
+            yield self.folder
+        finally:
+            self.n, folder, self.folder = self.total(), self.folder, None
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 RECORDS_DONE = _Done()
@@ -420,9 +445,11 @@ class RuntimeModelHandler(ModelHandler):
     """A Beam ModelHandler over zoo.runtime: elements are raw inputs; each
     PredictionResult's inference is ("ok", JSON prediction) or ("error", message)."""
 
-    def __init__(self, export: str, options: dict | None = None, max_batch_size: int = 64):
+    def __init__(self, export: str, options: dict | None = None, max_batch_size: int = 64,
+                 count_into: str | None = None):
         super().__init__(max_batch_size=max_batch_size)
         self.export, self.options = export, dict(options or {})
+        self.count_into = count_into        # RECORDS_DONE's folder, for worker processes
 
     def load_model(self):
         from . import runtime
@@ -431,7 +458,7 @@ class RuntimeModelHandler(ModelHandler):
 
     def run_inference(self, batch, model, inference_args=None):
         outcomes = predict_each(model, batch, self.options)
-        RECORDS_DONE.add(len(outcomes))
+        RECORDS_DONE.add(len(outcomes), self.count_into)
         for raw, outcome in zip(batch, outcomes):
             yield PredictionResult(raw, outcome)
 
@@ -656,9 +683,14 @@ def batch_predict(model: str, inputs: list[str] | str, output: str, runner: str 
         # Beam's batch-size estimator fits a line to its timings with numpy: from a few thousand
         # records on it warned "Polyfit may be poorly conditioned" again and again (not the user's)
         warnings.filterwarnings("ignore", message="Polyfit may be poorly conditioned")
-        handler = KeyedModelHandler(RuntimeModelHandler(export, options, batch_size))
         RECORDS_DONE.n = 0          # this run's count (an earlier run's in this process)
-        with _interruptible(), beam.Pipeline(options=PipelineOptions(flags)) as p:
+        # worker processes count into a folder of their own (RECORDS_DONE.total)
+        counting = (RECORDS_DONE.across_processes() if direct and workers > 1
+                    else contextlib.nullcontext())
+        with counting as count_into, _interruptible(), \
+                beam.Pipeline(options=PipelineOptions(flags)) as p:
+            handler = KeyedModelHandler(RuntimeModelHandler(export, options, batch_size,
+                                                            count_into))
             read = (p | "files" >> beam.Create(files) | beam.Reshuffle()
                     | "read" >> beam.FlatMap(read_records).with_outputs("dead", main="records"))
             # Reshuffled: the records of one large file spread over every worker.

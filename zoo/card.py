@@ -98,14 +98,15 @@ def metric_tables(metrics: dict) -> list[str]:
     return lines
 
 
-def variants_table(shipped: dict, runs: dict) -> dict:
-    """{label: {"command", flat valid metrics...}} for the shipped run and each other run;
-    a run is labelled by the hyper-parameters in which it differs from the shipped one.
+def variants_table(base: dict, runs: dict, label: str = "shipped") -> dict:
+    """{label: {"command", flat valid metrics...}} for the bundle's own run (`label`:
+    bundle_label's) and each other run; a run is labelled by the hyper-parameters in which
+    it differs from the bundle's.
 
-    >>> shipped = {"valid": {"nll": 5.3}, "hparams": {"head": "nade", "units": 256}}
+    >>> base = {"valid": {"nll": 5.3}, "hparams": {"head": "nade", "units": 256}}
     >>> other = {"valid": {"nll": 8.1}, "hparams": {"head": "sigmoid", "units": 256},
     ...          "command": "zoo train music-lstm --hparam head=sigmoid"}
-    >>> variants_table(shipped, {"runs/sig": other})["head=sigmoid"]["nll"]
+    >>> variants_table(base, {"runs/sig": other})["head=sigmoid"]["nll"]
     8.1
     """
     from .errors import ZooError
@@ -116,12 +117,12 @@ def variants_table(shipped: dict, runs: dict) -> dict:
     def own(metrics: dict) -> dict:             # what the run wrote, not an earlier table
         return {k: v for k, v in metrics.items() if k != "variants"}
 
-    table = {"shipped": {"command": shipped.get("command", ""), **flat(shipped)}}
-    base = shipped.get("hparams", {})
+    table = {label: {"command": base.get("command", ""), **flat(base)}}
+    hparams = base.get("hparams", {})
     for where, m in runs.items():
-        # The bundle itself (or a copy) made a row equal to "shipped"; a metrics.json with
+        # The bundle itself (or a copy) made a row equal to its own; a metrics.json with
         # no validation numbers made a row, and a table, with no columns.
-        if own(m) == own(shipped):
+        if own(m) == own(base):
             raise ZooError(f"{where}: its metrics.json is the bundle's own (the bundle itself "
                            f"or a copy of it); expected another run of the model (zoo train "
                            f"--out)")
@@ -129,9 +130,9 @@ def variants_table(shipped: dict, runs: dict) -> dict:
             raise ZooError(f"{where}: metrics.json has no validation metrics; expected a run "
                            f"trained and evaluated by zoo train")
         hp = m.get("hparams", {})
-        label = ", ".join(f"{k}={hp.get(k)}" for k in sorted(set(hp) | set(base))
-                          if hp.get(k) != base.get(k)) or Path(where).name
-        # Two runs that differ from the shipped one in the same way (another seed, runs/a/x
+        label = ", ".join(f"{k}={hp.get(k)}" for k in sorted(set(hp) | set(hparams))
+                          if hp.get(k) != hparams.get(k)) or Path(where).name
+        # Two runs that differ from the bundle's in the same way (another seed, runs/a/x
         # and runs/b/x) had one label: the second row replaced the first.
         for label in dict.fromkeys([label, f"{label} ({Path(where).name})", str(where)]):
             if label not in table:
@@ -140,10 +141,33 @@ def variants_table(shipped: dict, runs: dict) -> dict:
     return table
 
 
+def bundle_label(entry, directory: str | Path) -> str:
+    """The variants table's name for the bundle whose card gets it: "shipped" for the
+    package's own weights (a preset's too), else what it is. A bundle of the user's (zoo
+    train's --out, a fine-tune, the one zoo pull stored, which zoo.load(NAME) then reads)
+    was labelled "shipped" too. No machine's own path: an absolute folder by its name.
+
+    >>> import zoo
+    >>> bundle_label(zoo.registry.get("ner-bilstm"), "runs/ner/")
+    'this bundle (runs/ner)'
+    """
+    from .hub import pulled
+
+    here = Path(directory).resolve()
+    shipped = [entry.bundle_path, *map(entry.preset_path, entry.presets)]
+    if any(p is not None and p.resolve() == here for p in shipped):
+        return "shipped"
+    if (mine := pulled(entry.name)) is not None and mine.resolve() == here:
+        return f"this bundle (stored by zoo pull for {entry.name})"
+    given = Path(directory)
+    return f"this bundle ({given.name if given.is_absolute() else given.as_posix()})"
+
+
 def render_variants(table: dict, headline: str, max_cols: int = 8) -> list[str]:
     """The card's "Variants" section: headline first, then the first other metrics every
     run has (all of them are in metrics.json)."""
-    cols = [c for c in table["shipped"] if c != "command" and all(c in r for r in table.values())]
+    own = next(iter(table.values()))        # the bundle's own row (bundle_label)
+    cols = [c for c in own if c != "command" and all(c in r for r in table.values())]
     cols = sorted(cols, key=lambda c: c != headline)[:max_cols]
     lines = ["", "## Variants (other runs, same validation split)", "",
              f"| run | {' | '.join(cols)} |", "|---" * (len(cols) + 1) + "|"]

@@ -48,11 +48,12 @@ EPILOG = """examples:
   zoo evaluate ner-bilstm --data $ZOO_DATA/conll2003/valid.txt --json
   zoo export ner-bilstm --format tflite --out ner.tflite
 
-NAME may always be a bundle folder. `zoo COMMAND --help` gives a command's options and
-defaults, and examples; `zoo predict NAME --help` a model's predict options. --verbose
-(anywhere) shows TensorFlow's own messages. In the examples $ZOO_DATA is the folder of
-the zoo's datasets (README: Install), and the heading of a command's examples names
-the files that stand for your own (test.conll, my_recordings/)."""
+NAME may always be a bundle folder; a command's options may stand before or after it
+(not before the command). `zoo COMMAND --help` gives a command's options and defaults,
+and examples; `zoo predict NAME --help` a model's predict options. --verbose (anywhere)
+shows TensorFlow's own messages. In the examples $ZOO_DATA is the folder of the zoo's
+datasets (README: Install), and the heading of a command's examples names the files that
+stand for your own (test.conll, my_recordings/)."""
 
 
 def _seeds(text: str) -> list[int]:
@@ -83,9 +84,12 @@ def _parser(predict_help: bool | str = False,
     p = argparse.ArgumentParser(prog="zoo", description="Recurrent-network model zoo.",
                                 formatter_class=raw, epilog=EPILOG)
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    p.commands = sub.choices        # parse_command parses a command with its own parser
     s = sub.add_parser("list", help="registered models", description="The registered models: "
                        "name, task and summary; presets, and bundles `zoo pull` stored, below "
-                       "their model. `zoo info NAME` shows one in full.")
+                       "their model. `zoo info NAME` shows one in full.", formatter_class=raw,
+                       epilog="examples:\n  zoo list\n  zoo list --json     # for a script: "
+                              "one JSON array")
     s.add_argument("--json", action="store_true", help="print one JSON array, an object a "
                    "model (name, task, summary, shipped, presets, pulled)")
     s = sub.add_parser("info", help="a model card", formatter_class=raw,
@@ -479,7 +483,7 @@ class working:
     a terminal, or after 30 s a plain line every 30 s where stderr is a log or a pipe;
     quiet while a zoo.monitor.progress bar shows (a speech evaluation's), never on stdout,
     off with ZOO_PROGRESS=0. Those commands said nothing for minutes. `count`: how many
-    records are done so far (batch-predict's in-process count), said once above 0."""
+    records are done so far (batch-predict's, its worker processes' too), said once above 0."""
 
     def __init__(self, what: str, after: float | None = None, every: float | None = None,
                  count=None):
@@ -802,16 +806,30 @@ def _value(text: str):
         return text
 
 
-def _split_options(argv: list[str], known: tuple = ("--json",)) -> tuple[list[str], dict]:
-    """`predict`'s own arguments, and the other `--key value` pairs as options. Its own
-    flags (`--json`) may stand anywhere: they are moved after the inputs, where argparse
-    takes them (`zoo predict NAME --json "text"`)."""
+def _split_options(argv: list[str], known: tuple = ("--json",), valued: tuple = (),
+                   maybe_valued: tuple = ()) -> tuple[list[str], dict]:
+    """A command's own arguments, and the other `--key value` pairs as options (predict's,
+    the recipe's, the evaluator's). Its own flags (`known`: `--json`) may stand anywhere:
+    they are moved after the inputs, where argparse takes them (`zoo predict NAME --json
+    "text"`); its own options that take a value (`valued`: evaluate's `--data`; or may
+    take one, `maybe_valued`: fine-tune's `--rehearse [FOLDER]`) stay with their value.
+    An abbreviation of its own (`--epoch` for `--epochs`) is its own, as argparse reads it."""
+    def own(a: str, options: tuple) -> bool:
+        key = a.partition("=")[0]
+        return len(key) > 2 and any(o.startswith(key) for o in options)
+
     rest, options, flags, i = [], {}, [], 0
     while i < len(argv):
         a = argv[i]
-        if a in known:
+        if a.startswith("--") and own(a, valued + maybe_valued):
+            rest.append(a)
+            nxt = argv[i + 1] if "=" not in a and i + 1 < len(argv) else None
+            if nxt is not None and (own(a, valued) or not nxt.startswith("-")):
+                rest.append(nxt)        # its value, even one like "-1"
+                i += 1
+        elif a.startswith("--") and own(a, known):
             flags.append(a)
-        elif a.startswith("--") and a not in ("-h", "--help"):
+        elif a.startswith("--") and a not in ("--", "--help"):
             key, eq, val = a[2:].partition("=")
             if not eq:
                 nxt = argv[i + 1] if i + 1 < len(argv) else None
@@ -826,24 +844,55 @@ def _split_options(argv: list[str], known: tuple = ("--json",)) -> tuple[list[st
     return rest + flags, options
 
 
+# Commands whose other `--key value` pairs pass on: predict's to the model's predict (or
+# its task method), train's and fine-tune's to the recipe, evaluate's to the evaluator.
+PASSED_ON = ("predict", "train", "fine-tune", "evaluate")
+
+
+def parse_command(argv: list[str], parser: argparse.ArgumentParser | None = None
+                  ) -> tuple[argparse.Namespace, dict]:
+    """The parsed command line and the options it passes on (`PASSED_ON`; batch-predict's
+    Beam options as `beam_args`). A command's options may stand before or after its
+    NAME and between its inputs (`zoo predict --json NAME "text"`, `zoo evaluate --split
+    report NAME --data DIR`, `zoo serve a --port 8080 b`), as git's and pip's do: an option
+    before NAME that passes on (`--beam 8`) took NAME as its value, then "unknown model
+    '8'". An option before the command is an error that says where it goes. Argparse's
+    errors name the command (`zoo info: error: ...`, with its usage), not `zoo`'s."""
+    parser = parser or _parser()
+    commands = parser.commands
+    at = next((i for i, a in enumerate(argv) if a in commands), None)
+    if at and argv[0].startswith("-") and not {"-h", "--help"} & set(argv[:at]):
+        before, cmd = " ".join(argv[:at]), argv[at]
+        parser.error(f"{before} before the command: options go after it, e.g. "
+                     f"zoo {cmd} {' '.join(map(shlex.quote, argv[at + 1:] + argv[:at]))}")
+    if not argv or argv[0] not in commands or argv[0] == "bench":
+        return parser.parse_args(argv), {}    # zoo --help; an unknown command; bench's own
+    sub, own, options = commands[argv[0]], argv[1:], {}
+    if argv[0] in PASSED_ON:
+        flags = tuple(o for a in sub._actions if a.nargs == 0 for o in a.option_strings
+                      if o.startswith("--"))
+        valued = tuple(o for a in sub._actions if a.nargs not in (0, "?")
+                       for o in a.option_strings)
+        maybe = tuple(o for a in sub._actions if a.nargs == "?" for o in a.option_strings)
+        own, options = _split_options(own, known=flags, valued=valued, maybe_valued=maybe)
+    if argv[0] == "batch-predict":     # other --options are Beam's pipeline options
+        args, beam = sub.parse_known_args(own)
+        options = {"beam_args": beam} if beam else {}
+    else:
+        args = sub.parse_intermixed_args(own)
+    args.command = argv[0]
+    return args, options
+
+
 def run(argv: list[str]) -> int:
-    options = {}
-    if argv[:1] == ["predict"]:
-        argv, options = _split_options(argv)
     helping = argv[:1] in (["predict"], ["evaluate"]) and ("-h" in argv or "--help" in argv)
-    named = (argv[1] if helping and len(argv) > 1 and (argv[1] in registry.names()
-                                                       or registry.preset(argv[1])) else None)
+    # the model a help is for: `zoo predict NAME --help`, `zoo predict --json NAME --help`
+    first = next((a for a in argv[1:] if not a.startswith("-")), None)
+    named = first if helping and first and (first in registry.names()
+                                            or registry.preset(first)) else None
     parser = (_parser(evaluate_help=named) if argv[:1] == ["evaluate"]
               else _parser(predict_help=named or helping))
-    args, extra = parser.parse_known_args(argv)
-    if extra and args.command == "batch-predict":       # Beam's own pipeline options
-        options, extra = {"beam_args": extra}, []
-    if extra:      # train / fine-tune: other `--key value` pairs override the recipe;
-        # evaluate: they go to the model's evaluator (--beam 8 was "unrecognized arguments",
-        # though Model.evaluate takes them), which refuses an unknown one naming its own
-        rest, options = _split_options(extra, known=())
-        if rest or args.command not in ("train", "fine-tune", "evaluate"):
-            parser.error(f"unrecognized arguments: {' '.join(rest or extra)}")
+    args, options = parse_command(argv, parser)
     import zoo
 
     from . import distribute
@@ -1028,10 +1077,15 @@ def run(argv: list[str]) -> int:
         else:
             print_metrics(metrics, m.metrics)
     elif args.command == "compare":
+        from .bundle import resolve
         from .card import render_variants, terminal_text
 
-        m = zoo.load(args.bundle)
-        table = m.compare(args.bundle, args.runs)
+        # a registered name is the bundle zoo.load(NAME) reads (zoo pull's, else the
+        # shipped one): the table was written into ./NAME, a folder that was no bundle
+        # ("No such file or directory") or another one, with the registered model's metrics
+        folder = resolve(args.bundle)
+        m = zoo.load(folder)
+        table = m.compare(folder, args.runs)
         text = "\n".join(render_variants(table, m.entry.module("evaluate").HEADLINE))
         print(terminal_text(text, width=terminal_width()) if sys.stdout.isatty() else text)
     elif args.command == "export":
@@ -1094,7 +1148,7 @@ def run(argv: list[str]) -> int:
                 r.exc_info and isinstance(r.exc_info[1], ZooError)))
         from .batch_predict import RECORDS_DONE, batch_predict
 
-        with working("zoo batch-predict", count=lambda: RECORDS_DONE.n):
+        with working("zoo batch-predict", count=RECORDS_DONE.total):
             m = batch_predict(args.name, args.input, args.output, runner=args.runner,
                               workers=args.workers, fmt=args.format,
                               whole_files=args.whole_files, batch_size=args.batch_size,
@@ -1188,7 +1242,7 @@ def main(argv: list[str] | None = None) -> int:
     # zoo.runtime, without TF (batch-predict of an export imported it all the same)
     served = []
     if argv[:1] in (["serve"], ["batch-predict"]):
-        args = _parser().parse_known_args([a for a in argv if a != "--verbose"])[0]
+        args = parse_command([a for a in argv if a != "--verbose"])[0]
         served = args.models if argv[0] == "serve" else [args.name]
     exports_only = bool(served) and all(m.endswith((".tflite", ".onnx")) for m in served)
     # The zoo command is a TensorFlow program: a keras.json or KERAS_BACKEND that picks jax

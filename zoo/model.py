@@ -350,7 +350,7 @@ class ZooModel:
         that differ) and the card shows it. Nothing is re-measured: every row is the
         evaluator's own numbers from that run's metrics.json.
         `zoo compare zoo_pipelines/saved_models/summarize-attn runs/ablation-seq2seq runs/ablation-copy`"""
-        from .card import variants_table
+        from .card import bundle_label, variants_table
         from .errors import ZooError
 
         runs, seen = {}, set()
@@ -371,7 +371,8 @@ class ZooModel:
             if m.get("split") != self.metrics.get("split"):
                 raise ZooError(f"{d}: measured on {m.get('split')!r}, not on {self.metrics.get('split')!r}: "
                                "variants must be measured on the same validation split")
-        self.metrics["variants"] = variants_table(self.metrics, runs)
+        self.metrics["variants"] = variants_table(self.metrics, runs,
+                                                  bundle_label(self.entry, directory))
         self.write_card(Path(directory))
         return self.metrics["variants"]
 

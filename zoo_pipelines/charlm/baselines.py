@@ -26,9 +26,10 @@ class KneserNey:
     """Interpolated Kneser-Ney over characters: `logprob(char, context)` in nats, for any
     order up to `order` (the highest uses raw counts, the lower ones continuation counts)."""
 
-    def __init__(self, text: str, order: int, vocab: int):
+    def __init__(self, text: str, order: int, vocab: int, desc: str | None = None):
         self.order, self.vocab = order, vocab
-        grams = [Counter(text[i:i + k] for i in range(len(text) - k + 1)) for k in range(order + 1)]
+        grams = [Counter(text[i:i + k] for i in range(len(text) - k + 1))
+                 for k in _progress(range(order + 1), desc, "order")]
         # continuation counts: in how many distinct one-character-longer contexts a gram follows
         cont = [Counter() for _ in range(order + 1)]
         for k in range(1, order):
@@ -69,18 +70,32 @@ class KneserNey:
                      + d * types / total * p)
         return math.log(p)
 
-    def nats(self, text: str, order: int | None = None) -> float:
-        """Total negative log-likelihood of text[1:] given what precedes each character."""
+    def nats(self, text: str, order: int | None = None, desc: str | None = None) -> float:
+        """Total negative log-likelihood of text[1:] given what precedes each character;
+        `desc`: a progress bar's words (a megabyte is half a minute)."""
         order = order or self.order
         return -sum(self.logprob(text[i], text[max(0, i - order + 1):i], order)
-                    for i in range(1, len(text)))
+                    for i in _progress(range(1, len(text)), desc, "char"))
+
+
+def _progress(steps: range, desc: str | None, unit: str):
+    """`steps` under zoo's progress bar where `desc` names the work (the baseline of `zoo
+    evaluate charlm-lstm` ran silently for minutes on a big text), else as they are."""
+    if desc is None:
+        return steps
+    from zoo.monitor import progress
+
+    return progress(steps, desc=desc, unit=unit)
 
 
 @functools.lru_cache(maxsize=2)
-def fitted(train_text: str, valid_text: str, vocab: int) -> tuple[KneserNey, int, dict]:
-    """The model on the training text, and the order that scored best on the valid text."""
-    lm = KneserNey(train_text, max(ORDERS), vocab)
-    scores = {n: lm.nats(valid_text, n) / (len(valid_text) - 1) for n in ORDERS}
+def fitted(train_text: str, valid_text: str, vocab: int,
+           desc: str | None = None) -> tuple[KneserNey, int, dict]:
+    """The model on the training text, and the order that scored best on the valid text;
+    `desc`: the words of their progress bars."""
+    lm = KneserNey(train_text, max(ORDERS), vocab, desc and f"{desc}: counting the train split")
+    scores = {n: lm.nats(valid_text, n) / (len(valid_text) - 1)
+              for n in _progress(ORDERS, desc and f"{desc}: choosing its order on valid", "order")}
     return lm, min(scores, key=scores.get), scores
 
 
@@ -97,9 +112,11 @@ def ngram_baseline(zoo_model, text: str) -> dict:
     def symbols(t):         # the model's alphabet: unseen characters become the unknown symbol
         return "".join(chars[i] for i in encode_text(t, chars))
 
+    desc = f"{zoo_model.entry.name}: n-gram baseline"
     lm, order, _ = fitted(symbols(stream(read_split(zoo_model.entry, folder, "train"))),
-                          symbols(stream(read_split(zoo_model.entry, folder, "valid"))), len(chars))
-    nats = lm.nats(symbols(text), order) / max(len(text) - 1, 1)
+                          symbols(stream(read_split(zoo_model.entry, folder, "valid"))), len(chars),
+                          desc)
+    nats = lm.nats(symbols(text), order, f"{desc}: scoring") / max(len(text) - 1, 1)
     return {"ngram_order": order, "ngram_nats_per_char": nats,
             "ngram_bits_per_char": nats / math.log(2),
             "ngram_fitted_on": f"{zoo_model.entry.default_data} train; order chosen on valid"}
