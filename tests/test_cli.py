@@ -60,6 +60,16 @@ def test_input_file_and_stdin_give_one_result_a_line(tmp_path, capsys, monkeypat
     assert result["tokens"][:2] == ["EU", "rejects"], result["tokens"]      # no quote
 
 
+def test_stdins_lines_are_named_by_their_line(capsys, monkeypatch):
+    """Standard input's errors named it "-:2"; and an error in the model's call named the
+    line's place in its chunk of 64 ("input 1"), not its line."""
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO('EU rejects German call .\n\n["EU", ""]\n'))
+    assert main(["predict", "ner-bilstm", "-", "--json"]) == 2
+    assert capsys.readouterr().err.startswith("error: <stdin>:3: ")
+
+
 def test_a_folder_where_a_bundle_or_a_file_is_expected_is_named_so(tmp_path, capsys):
     """`zoo info DIR` said it could not read DIR/card.md; `--input DIR` and an image folder
     said "no such file"."""

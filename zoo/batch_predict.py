@@ -50,7 +50,7 @@ from pathlib import Path
 from apache_beam.ml.inference.base import ModelHandler, PredictionResult
 
 from .bundle import lock_file, writing
-from .errors import InputError, ZooError, warn
+from .errors import InputError, ZooError, inputs_named, warn
 
 LINE_SUFFIXES = (".txt", ".jsonl")      # one example a line; other files: one input each
 COMPRESSED = re.compile(r"\.(gz|bz2|zst|deflate|lzma|xz)$")     # Beam decompresses these
@@ -400,33 +400,38 @@ def _downloads(runner: str, options: dict):
             f"--{option}=PATH of a local copy")
 
 
-def message(e: Exception) -> str:
-    """The zoo's one-line message for one record (its "input 0: " dropped: the key says
-    which); anything else the host did not expect, with its type."""
+def message(e: Exception, key: str = "") -> str:
+    """The zoo's one-line message for one record (its "input N: " or `key` dropped: the
+    dead letter's key says which); anything else the host did not expect, with its type."""
     if isinstance(e, ZooError):
-        return re.sub(r"^input 0: ", "", str(e))
+        return re.sub(rf"^(input \d+|{re.escape(key)}): ", "", str(e))
     return f"unexpected {type(e).__name__}: {str(e)[:300]}"
 
 
-def predict_each(model, batch: list, options: dict) -> list[tuple[str, object]]:
+def predict_each(model, batch: list, options: dict, names: list | None = None
+                 ) -> list[tuple[str, object]]:
     """("ok", JSON prediction) or ("error", message) per input: the batch at once, and one
     by one only when it fails. An input with several results (a CSV of many series) gets
-    their list."""
+    their list. `names`: each input's key, which its warnings name (not "input K" of the
+    batch: a batch gathers lines of any file)."""
     from .webio import to_json
 
+    names = names or []
     try:
-        results = to_json(model.predict(list(batch), **options))
+        with inputs_named(names):
+            results = to_json(model.predict(list(batch), **options))
         if len(results) == len(batch):
             return [("ok", r) for r in results]
     except Exception:   # noqa: BLE001, S110 -- which record failed is found below, one by one
         pass
     out = []
-    for raw in batch:
+    for i, raw in enumerate(batch):
         try:
-            r = to_json(model.predict([raw], **options))
+            with inputs_named(names[i:i + 1]):
+                r = to_json(model.predict([raw], **options))
             out.append(("ok", r[0] if len(r) == 1 else r))
         except Exception as e:      # noqa: BLE001 -- a record must never stop the run
-            out.append(("error", message(e)))
+            out.append(("error", message(e, names[i] if i < len(names) else "")))
     return out
 
 
@@ -442,8 +447,10 @@ def local_copy(path: str) -> str:
 
 
 class RuntimeModelHandler(ModelHandler):
-    """A Beam ModelHandler over zoo.runtime: elements are raw inputs; each
-    PredictionResult's inference is ("ok", JSON prediction) or ("error", message)."""
+    """A Beam ModelHandler over zoo.runtime: elements are (key, raw input), key (shard,
+    order, PATH[:LINE]); each yields (key, PredictionResult) whose inference is ("ok", JSON
+    prediction) or ("error", message). A line that is JSON means what it means to the
+    server (webio.local_input, numbered by its line), as `zoo predict --input` reads it."""
 
     def __init__(self, export: str, options: dict | None = None, max_batch_size: int = 64,
                  count_into: str | None = None):
@@ -457,10 +464,20 @@ class RuntimeModelHandler(ModelHandler):
         return runtime.load(local_copy(self.export))
 
     def run_inference(self, batch, model, inference_args=None):
-        outcomes = predict_each(model, batch, self.options)
+        from .webio import local_input
+
+        raws, outcomes = {}, {}
+        for j, ((_, (_, line), _), raw) in enumerate(batch):
+            try:        # a whole file (line 0) as `zoo predict @FILE` takes it
+                raws[j] = local_input(line, raw, model.host) if line else raw
+            except ZooError as e:       # "input 17: ..." is line 17's: its key says so
+                outcomes[j] = ("error", message(e))
+        done = predict_each(model, list(raws.values()), self.options,
+                            [batch[j][0][2] for j in raws])
+        outcomes.update(zip(raws, done))
         RECORDS_DONE.add(len(outcomes), self.count_into)
-        for raw, outcome in zip(batch, outcomes):
-            yield PredictionResult(raw, outcome)
+        for j, (key, raw) in enumerate(batch):
+            yield key, PredictionResult(raw, outcomes[j])
 
     def get_metrics_namespace(self) -> str:
         return "zoo"
@@ -608,7 +625,7 @@ def batch_predict(model: str, inputs: list[str] | str, output: str, runner: str 
     """Run `model` (name, bundle folder or .tflite/.onnx) over every file `inputs` match;
     write OUTPUT as the module docstring says and return its manifest."""
     import apache_beam as beam
-    from apache_beam.ml.inference.base import KeyedModelHandler, RunInference
+    from apache_beam.ml.inference.base import RunInference
     from apache_beam.options.pipeline_options import PipelineOptions
 
     if fmt not in ("tflite", "onnx"):
@@ -689,8 +706,7 @@ def batch_predict(model: str, inputs: list[str] | str, output: str, runner: str 
                     else contextlib.nullcontext())
         with counting as count_into, _interruptible(), \
                 beam.Pipeline(options=PipelineOptions(flags)) as p:
-            handler = KeyedModelHandler(RuntimeModelHandler(export, options, batch_size,
-                                                            count_into))
+            handler = RuntimeModelHandler(export, options, batch_size, count_into)
             read = (p | "files" >> beam.Create(files) | beam.Reshuffle()
                     | "read" >> beam.FlatMap(read_records).with_outputs("dead", main="records"))
             # Reshuffled: the records of one large file spread over every worker.

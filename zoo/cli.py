@@ -685,6 +685,12 @@ def file_input(arg: str):
 def example_lines(source: str):
     """The examples of `--input FILE` (or `-`, standard input): one a line, blank lines
     skipped; a line that is a JSON object or list is that object (structured inputs)."""
+    return (example for *_, example in numbered_lines(source))
+
+
+def numbered_lines(source: str):
+    """(FILE:LINE, line number, example) of each example of `--input FILE` (or `-`,
+    named <stdin>), as example_lines gives them."""
     stream = sys.stdin if source == "-" else None
     if stream is None:
         path = Path(str(source))
@@ -692,15 +698,17 @@ def example_lines(source: str):
             raise ZooError(f"--input {source}: {not_found(path, 'file')}; expected a file of one "
                            f"example a line")
         stream = path.open(encoding="utf-8", errors="strict")
+    label = "<stdin>" if source == "-" else source
     try:
         for n, line in enumerate(stream, start=1):
             text = line.rstrip("\n")
             if n == 1:          # Notepad's byte-order mark is no part of the first example
                 text = text.removeprefix("\ufeff")
             if text.strip():
-                yield parse_example(text, f"{source}:{n}", jsonl=json_lines(source))
+                yield f"{label}:{n}", n, parse_example(text, f"{label}:{n}",
+                                                       jsonl=json_lines(source))
     except UnicodeDecodeError as e:
-        raise ZooError(f"{source}: not UTF-8 text ({e.reason}); expected UTF-8 (latin-1 and "
+        raise ZooError(f"{label}: not UTF-8 text ({e.reason}); expected UTF-8 (latin-1 and "
                        f"others: save it as UTF-8)") from None
     finally:
         if stream is not sys.stdin:
@@ -717,11 +725,14 @@ def parse_example(text: str, where: str, strict: bool = True, jsonl: bool = Fals
     inputs), anything else the text itself; `where` (FILE:LINE) names it in the error.
     Not `strict`: a line that only looks like JSON is text ("[ CORRECTED 05:30 GMT ]").
     `jsonl` (a .jsonl file): a "quoted" line is a JSON string, the text it holds (it was
-    read with its quotes and escapes).
+    read with its quotes and escapes), and `null` is None (music's silence, as the server
+    reads the instance null; it was the file name "null").
 
     >>> parse_example('{"csv": "x"}', "f:1"), parse_example('"EU rejects"', "f:2", jsonl=True)
     ({'csv': 'x'}, 'EU rejects')
     """
+    if jsonl and text.strip() == "null":
+        return None
     if text.lstrip().startswith(("{", "[", '"') if jsonl else ("{", "[")):
         try:
             return json.loads(text)
@@ -736,15 +747,24 @@ def parse_example(text: str, where: str, strict: bool = True, jsonl: bool = Fals
 
 def predict_lines(m, host, source: str, as_json: bool, options: dict, chunk: int = 64) -> int:
     """`zoo predict NAME --input FILE` (or `-`): results stream out as examples are read,
-    `chunk` at a time; with --json one JSON line each, in input order."""
-    batch = []
-    for example in [*example_lines(source), None]:
-        if example is not None:
-            batch.append(example)
-        if batch and (example is None or len(batch) == chunk):
-            for r in m.predict(batch, **options):
+    `chunk` at a time; with --json one JSON line each, in input order. A line that is JSON
+    means what it means to the server (webio.local_input: its number, the line's); errors
+    and warnings name the line (FILE:LINE), not its place in the chunk."""
+    from .errors import inputs_named
+    from .webio import local_input
+
+    batch, names = [], []
+    for where, n, example in [*numbered_lines(source), (None, 0, None)]:
+        if n:
+            with inputs_named({n: where}):
+                batch.append(local_input(n, example, host))
+            names.append(where)
+        if batch and (not n or len(batch) == chunk):
+            with inputs_named(names):
+                results = m.predict(batch, **options)
+            for r in results:
                 _print_prediction(host, r, as_json)
-            batch = []
+            batch, names = [], []
     return 0
 
 

@@ -4,10 +4,13 @@
 >>> issubclass(InputError, ZooError) and issubclass(InputError, ValueError)
 True
 """
+import contextlib
 import functools
 import os
+import re
 import sys
 import sysconfig
+import threading
 import warnings
 from pathlib import Path
 from types import TracebackType
@@ -109,7 +112,40 @@ def warn(message: str) -> None:
     frame, level = sys._getframe(1), 2
     while frame is not None and _library(frame.f_code.co_filename):
         frame, level = frame.f_back, level + 1
-    warnings.warn(message, ZooWarning, stacklevel=level if frame is not None else 2)
+    warnings.warn(named(message), ZooWarning, stacklevel=level if frame is not None else 2)
+
+
+_INPUT_AT = re.compile(r"input (\d+)\b")
+_names = threading.local()          # this thread's {K: name} while in inputs_named()
+
+
+def named(message: str) -> str:
+    """`message` with its leading "input K" as inputs_named() names input K (else as it is)."""
+    names, at = getattr(_names, "names", None), _INPUT_AT.match(message)
+    return names[int(at[1])] + message[at.end():] if names and at and int(at[1]) in names \
+        else message
+
+
+@contextlib.contextmanager
+def inputs_named(names):
+    """Within: a ZooError or ZooWarning of this thread that begins "input K" names `names[K]`
+    instead (`names`: a list, or a dict of numbers). `zoo predict --input FILE` predicts 64
+    lines a call: line 65's warnings and errors said "input 0", as line 1's did.
+
+    >>> with inputs_named(["a.jsonl:7"]):
+    ...     named("input 0 (series 7): weekly dates"), named("input 1: empty")
+    ('a.jsonl:7 (series 7): weekly dates', 'input 1: empty')
+    """
+    before = getattr(_names, "names", None)
+    _names.names = dict(enumerate(names)) if isinstance(names, (list, tuple)) else dict(names)
+    try:
+        yield
+    except ZooError as e:
+        if e.args and isinstance(e.args[0], str):
+            e.args = (named(e.args[0]), *e.args[1:])
+        raise
+    finally:
+        _names.names = before
 
 
 class ExportError(ZooError):

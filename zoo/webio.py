@@ -84,6 +84,17 @@ def raw_input(i: int, item, host):
     return host.from_json(i, item)
 
 
+def local_input(i: int, item, host):
+    """The raw input for JSON value `item` number `i` of the user's own file (a line of `zoo
+    predict --input` or of batch-predict): what the server makes of the same instance
+    (raw_input: {"csv": ...}, {"rows": ...} and {"b64": ...} were refused as dicts, a list
+    of pitches read otherwise), except that a string other than a data: URI stays the text
+    or local file name a command-line INPUT is (the user's machine reads the user's files)."""
+    if isinstance(item, str) and data_uri_body(item) is None:
+        return item
+    return raw_input(i, item, host)
+
+
 def takes_text(host) -> bool:
     """Whether instances reach the host as they come (text tasks: the server caps their
     size), rather than through a from_json of its own."""
