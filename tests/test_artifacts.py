@@ -93,24 +93,96 @@ def test_a_zipped_bundle_is_still_told_to_unzip(bundle_copy, tmp_path):
     assert "Keras model file" not in str(e.value)
 
 
-@pytest.mark.slow      # two processes each export a SavedModel: 20 s of `make test`
-def test_a_saved_model_exported_twice_differs_only_in_tensorflows_fingerprint(tmp_path):
+@pytest.mark.slow      # two processes each export three formats: 30 s of `make test`
+def test_exports_from_two_processes_differ_only_in_tensorflows_fingerprint(tmp_path):
     """Two processes (as two zoo export runs; within one, TensorFlow numbers its traced
     functions on): TensorFlow writes a random uuid into fingerprint.pb on every save (its
-    identity of that save); the graph, weights and the zoo's assets/zoo.json are the same."""
+    identity of that save); the graph, weights and the zoo's assets/zoo.json are the same,
+    and so are the .onnx (tf2onnx kept a different one of two merged nodes each run) and
+    the .tflite with their sidecars. The SavedModel is written first: its saved_model.pb
+    names functions by TensorFlow's process-wide counter, so what ran before shows in it."""
     code = ("import sys, pathlib, zoo; from zoo.export import to_saved_model; "
-            "to_saved_model(zoo.load('forecast-lstm'), pathlib.Path(sys.argv[1]))")
+            "m = zoo.load('forecast-lstm'); out = pathlib.Path(sys.argv[1]); "
+            "to_saved_model(m, out / 'sm'); m.export(out / 'm.onnx'); m.export(out / 'm.tflite')")
     for name in ("a", "b"):
         subprocess.run([sys.executable, "-c", code, str(tmp_path / name)], check=True,
                        capture_output=True, timeout=300)
     files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*")
                    if p.is_file())
-    assert {p.as_posix() for p in files} >= {"saved_model.pb", "assets/zoo.json"}
+    assert {p.as_posix() for p in files} >= {
+        "sm/saved_model.pb", "sm/assets/zoo.json", "m.onnx", "m.onnx.json", "m.tflite",
+        "m.tflite.json"}
     differ = [p.as_posix() for p in files
               if (tmp_path / "a" / p).read_bytes() != (tmp_path / "b" / p).read_bytes()]
-    assert differ in ([], ["fingerprint.pb"])
-    text = (tmp_path / "a" / "assets" / "zoo.json").read_text(encoding="utf-8")
+    assert differ in ([], ["sm/fingerprint.pb"])
+    text = (tmp_path / "a" / "sm" / "assets" / "zoo.json").read_text(encoding="utf-8")
     assert text.endswith("\n}\n") and "fingerprint.pb" not in json.loads(text)["sha256"]
+
+
+@pytest.mark.parametrize("fmt", ["onnx", "tflite"])
+def test_the_same_weights_export_to_the_same_bytes(shipped, exported, tmp_path, fmt):
+    """An export again in the same process (TensorFlow's and tf2onnx's counters moved on:
+    the .onnx named its nodes and constants after them) is the same file, and its sidecar's
+    sha256 is that file's."""
+    first, _ = exported("forecast-lstm", fmt)
+    again = tmp_path / first.name
+    shipped("forecast-lstm").export(again)
+    assert again.read_bytes() == first.read_bytes()
+    sidecar = again.with_name(again.name + ".json")
+    assert sidecar.read_bytes() == first.with_name(first.name + ".json").read_bytes()
+    assert json.loads(sidecar.read_text(encoding="utf-8"))["sha256"] == bundle.sha256(again)
+
+
+def _loop_model(swap: bool):
+    """y = x summed over `n` steps by a Loop, its body returning the state s and Identity(s)
+    (the scan output); `swap` builds it as tf2onnx does on another run: other names, nodes
+    in another order, the Identity on the state's place."""
+    from onnx import TensorProto, helper
+
+    p = "b_" if swap else "a_"
+    add = helper.make_node("Add", [p + "s_in", "x"], [p + "s"], name=p + "add")
+    ident = helper.make_node("Identity", [p + "s"], [p + "copy"], name=p + "id")
+    keep = helper.make_node("Identity", [p + "c_in"], [p + "c"], name=p + "keep")
+    state, scan = (p + "copy", p + "s") if swap else (p + "s", p + "copy")
+    vec = [TensorProto.FLOAT, [2]]
+    body = helper.make_graph(
+        [keep, add, ident] if swap else [add, ident, keep], p + "body_frozen_" + p,
+        [helper.make_tensor_value_info(p + "i", TensorProto.INT64, []),
+         helper.make_tensor_value_info(p + "c_in", TensorProto.BOOL, []),
+         helper.make_tensor_value_info(p + "s_in", *vec)],
+        [helper.make_tensor_value_info(p + "c", TensorProto.BOOL, []),
+         helper.make_tensor_value_info(state, *vec), helper.make_tensor_value_info(scan, *vec)])
+    consts = [helper.make_tensor(p + "n", TensorProto.INT64, [], [3]),
+              helper.make_tensor(p + "t", TensorProto.BOOL, [], [True]),
+              helper.make_tensor(p + "zero", TensorProto.FLOAT, [2], [0, 0])]
+    loop = helper.make_node("Loop", [p + "n", p + "t", p + "zero"], ["y", p + "steps"],
+                            name=p + "loop", body=body)
+    graph = helper.make_graph([loop], "g", [helper.make_tensor_value_info("x", *vec)],
+                              [helper.make_tensor_value_info("y", *vec)],
+                              consts[::-1] if swap else consts, doc_string=f"from fn_{p}")
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)],
+                             ir_version=8)         # what tf2onnx writes for opset 17
+
+
+def test_an_onnx_graph_is_named_by_what_it_computes():
+    import numpy as np
+    import onnx
+    import onnxruntime as ort
+
+    from zoo.onnx_names import canonicalize
+
+    a, b = _loop_model(swap=False), _loop_model(swap=True)
+    assert a.SerializeToString() != b.SerializeToString()
+    for m in (a, b):
+        canonicalize(m)
+        onnx.checker.check_model(m, full_check=True)
+    assert a.SerializeToString() == b.SerializeToString()
+    assert [n.name for n in a.graph.node] == ["Loop_0"]
+    assert a.graph.node[0].attribute[0].g.name == "Loop_0/body"
+    assert [i.name for i in a.graph.input] == ["x"] and a.graph.output[0].name == "y"
+    x = np.array([1.0, 2.0], np.float32)
+    (y,) = ort.InferenceSession(a.SerializeToString()).run(["y"], {"x": x})
+    assert y.tolist() == [3.0, 6.0]
 
 
 def test_an_onnx_export_as_netron_shows_it(exported):

@@ -230,10 +230,15 @@ def _describe_onnx(path: Path, name: str, main: Path) -> None:
     tf2onnx leaves the axes "unk__111" and no metadata_props, so neither the batch and time
     axes nor the sidecar holding the labels / vocabulary / scaler could be found from the
     file. Inputs' axis 0 is "batch" and axis 1 "time" (every sequence input); an output's
-    free axes are "batch" and "<output>_<axis>" (speech's time is subsampled)."""
+    free axes are "batch" and "<output>_<axis>" (speech's time is subsampled). Nodes and
+    constants are named by what they compute (zoo.onnx_names): the same weights export to
+    the same bytes, not to names from TensorFlow's and tf2onnx's counters."""
     import onnx
 
+    from .onnx_names import canonicalize
+
     m = onnx.load(str(path))
+    canonicalize(m)
     for group, is_input in ((m.graph.input, True), (m.graph.output, False)):
         for value in group:
             for i, dim in enumerate(value.type.tensor_type.shape.dim):
