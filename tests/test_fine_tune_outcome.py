@@ -103,3 +103,55 @@ def test_validation_that_shares_examples_with_the_data_is_told(sentences, caplog
     assert kept["also_trained_on"] == 10
     assert kept["why"].endswith("(on validation data of which 10 of 20 examples were also "
                                 "trained on)")
+
+
+# ---- a user's own small data: told before anything trains (helper FJ) --------------------
+def test_a_series_too_short_to_validate_on_is_refused_as_a_fine_tune(tmp_path, capsys):
+    """One ticker of 80 days, no --validation: the series is also the validation data, which
+    needs 132 prices; it was refused as "no series to evaluate", unsaid that the fine-tune
+    validates on it or what to pass."""
+    import pandas as pd
+
+    from zoo.errors import InputError, ZooWarning
+
+    days = pd.bdate_range("2024-01-02", periods=80)
+    closes = 100 * np.exp(np.cumsum(np.random.default_rng(0).normal(0, 0.01, 80)))
+    path = tmp_path / "mine.csv"
+    pd.DataFrame({"date": days.strftime("%Y-%m-%d"), "close": closes}).to_csv(path, index=False)
+    with pytest.warns(ZooWarning, match="80 prices, too short"), pytest.raises(
+            InputError, match=r"^forecast-lstm fine_tune chooses the epoch on the fine-tuning "
+                              r"data itself \(too few to hold out\), which cannot be scored: "
+                              r"no series to evaluate: each needs at least 132 prices.*; pass "
+                              r"validation= \(--validation FILE\) with data it can score$"):
+        zoo.load("forecast-lstm").fine_tune(str(path), out=tmp_path / "out", **FAST)
+    assert "epoch 0" not in capsys.readouterr().out and not (tmp_path / "out").exists()
+
+
+def test_a_transcript_outside_the_alphabet_is_refused_before_the_start_is_scored(
+        data_dir, tmp_path, capsys):
+    """'five hello' for the digits model: scored at epoch 0 first ("counts as an error"),
+    refused only as training began."""
+    from zoo.errors import DataFormatError
+
+    wav = data_dir / "fsdd" / "recordings" / "5_george_1.wav"
+    (tmp_path / "transcripts.csv").write_text(f"path,text\n{wav},five hello\n{wav},five\n")
+    with pytest.raises(DataFormatError, match=r"transcript 'five hello' does not fit the "
+                                              r"'digits' alphabet \(token 'hello'\)"):
+        zoo.load("speech-ctc").fine_tune(str(tmp_path), **FAST)
+    assert "epoch 0" not in capsys.readouterr().out
+
+
+def test_data_without_long_names_rehearses_nothing_for_their_types(capsys):
+    """Data tagging PER, ORG, LOC, MISC (one-word names: no I- tags) and a new PRODUCT
+    counted I-PER... as untagged: CoNLL rehearsed (12,769 sentences beside five) and the card
+    said the data lacked them."""
+    from zoo.training import default_rehearsal, new_labels
+
+    old = ["O", "B-LOC", "B-MISC", "B-ORG", "B-PER", "I-LOC", "I-MISC", "I-ORG", "I-PER"]
+    change = new_labels(old, ["O", "B-LOC", "B-MISC", "B-ORG", "B-PER", "B-PRODUCT",
+                              "I-PRODUCT"])
+    assert change["how"] == "merged" and change["untagged"] == []
+    assert default_rehearsal(zoo.registry.get("ner-bilstm"), change) is None
+    assert new_labels(old, ["O", "B-ORG", "B-PRODUCT"])["untagged"] == [
+        "B-LOC", "B-MISC", "B-PER", "I-LOC", "I-MISC", "I-PER"]
+    assert capsys.readouterr().out == ""

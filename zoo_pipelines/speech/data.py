@@ -332,6 +332,16 @@ def check_texts(examples: list[dict], alphabet: str, tokens: list[str]) -> None:
                                   f"{hint}")
 
 
+def grow_preprocessor(prep: dict, examples: list[dict]) -> list:
+    """fine_tune's hook (zoo.training.fine_tune): the alphabet is the output layer, which a
+    fine-tune keeps, so nothing grows; the transcripts are checked against it here, before
+    anything runs. A word outside it ('five hello' for a digits model) was refused only
+    once training began, after the model fine-tuned from had been scored on it (and warned
+    that it counted as an error). Returns the entries added: none."""
+    check_texts(examples, prep["alphabet"], prep["tokens"])
+    return []
+
+
 def label_ids(text: str, prep: dict) -> list[int]:
     index = {t: i + 1 for i, t in enumerate(prep["tokens"])}     # 0 is the CTC blank
     alphabet = prep["alphabet"]
