@@ -106,7 +106,11 @@ def test_speech_files_through_the_cli(data_dir, shipped, exported, tmp_path, cap
     out = tmp_path / "out"
     assert main(["batch-predict", str(export), "--input", str(tmp_path / "in" / "**.wav"),
                  "--output", str(out)]) == 0
-    assert "20 predictions in 1 shard(s), 1 dead letter(s) (21 files" in capsys.readouterr().out
+    said = capsys.readouterr()
+    assert "20 predictions in 1 shard(s), 1 dead letter(s) (21 files" in said.out
+    # which record was refused, and why: the dead letters' file was never named
+    assert (f"dead letters (each refused record and why): {out / 'dead_letter.jsonl'}; the "
+            f"first: {tmp_path / 'in' / 'broken.wav'}: ") in said.err
     manifest, rows, dead = read_output(out)
     assert manifest["export"] == str(export) and manifest["model"] == "speech-ctc"
     assert sorted([r["key"] for r in rows] + [d["key"] for d in dead]) == files
@@ -189,7 +193,7 @@ def test_cli_errors_are_one_line(args, expected, tmp_path, capsys):
 
 
 @pytest.mark.xdist_group("ner-bilstm")
-def test_two_worker_processes_write_the_same_files(ner_run):
+def test_two_worker_processes_write_the_same_files(ner_run, capfd):
     """The DirectRunner with 2 worker processes (multi_processing) writes byte-identical
     shards, dead letters and counts (about 6 s: the processes start slowly). The records
     through the model are counted across the processes, for `zoo batch-predict`'s working
@@ -205,6 +209,8 @@ def test_two_worker_processes_write_the_same_files(ner_run):
         {k: v for k, v in manifest.items() if k != "workers"}
     for name in [s["file"] for s in manifest["shards"]] + ["dead_letter.jsonl"]:
         assert (folder / "two" / name).read_bytes() == (folder / "out" / name).read_bytes()
+    # the worker processes' own INFO lines (their channels, start and exit) stay unsaid
+    assert "sdk harness" not in capfd.readouterr().err.lower()
 
 
 @pytest.mark.xdist_group("ner-bilstm")
@@ -495,6 +501,69 @@ def test_workers_with_other_spellings_and_runners(runner, message, monkeypatch):
     if message is None:
         assert "--direct_num_workers=2" in seen["flags"]
         assert bp.direct_workers(runner, seen["flags"], 2) == 2
+
+
+def test_a_glob_the_shell_expanded_is_refused_before_any_work(tmp_path, capsys):
+    """`--input data/*.txt` unquoted: the shell gave the first file to --input and the rest
+    went to Beam, which "discarded unparseable args" in a warning; the run then predicted
+    the first file alone and said it was done."""
+    from zoo.cli import main
+
+    for name in ("a.txt", "b.txt"):
+        (tmp_path / name).write_text("John lives in Paris .\n")
+    out = tmp_path / "out"
+    assert main(["batch-predict", "ner-bilstm", "--input", str(tmp_path / "a.txt"),
+                 str(tmp_path / "b.txt"), "--output", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"error: unexpected argument(s) {tmp_path / 'b.txt'}: a glob the shell expanded? " \
+           f"quote it" in err and "Discarding" not in err
+    assert not out.exists()
+    # a Beam option's value given as its own word is no stray
+    from zoo.batch_predict import check_beam
+
+    check_beam("DirectRunner", ["--runner=DirectRunner", "--direct_num_workers", "1"])
+
+
+def test_more_workers_than_cpus_is_warned(tmp_path, monkeypatch):
+    """--workers 64 on 2 CPUs started 64 worker processes, each loading the model, and took
+    minutes for 6 lines with no word why."""
+    import os
+
+    from zoo import batch_predict as bp
+    from zoo.errors import ZooWarning
+
+    def stop(*args):
+        raise InputError("stop here")
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    monkeypatch.setattr(bp, "prepare_output", stop)
+    (tmp_path / "a.txt").write_text("John lives in Paris .\n")
+    with pytest.warns(ZooWarning, match="--workers 3 is more than this machine's 2 CPUs"), \
+            pytest.raises(InputError, match="stop here"):
+        bp.batch_predict("ner-bilstm", str(tmp_path / "a.txt"), str(tmp_path / "out"), workers=3)
+
+
+def test_worker_processes_get_the_harness_log_level():
+    """Beam's FnApiRunner starts its worker processes with no pipeline options, so
+    --default_sdk_harness_log_level=ERROR never reached them: each printed its INFO lines."""
+    from zoo.batch_predict import _runner
+
+    options = _runner(["--runner=FnApiRunner", "--default_sdk_harness_log_level=ERROR"]) \
+        ._provision_info.provision_info.pipeline_options
+    assert dict(options) == {"beam:option:default_sdk_harness_log_level:v1": "ERROR"}
+
+
+def test_empty_input_files_are_warned(tiny_exported, tmp_path):
+    """Globs that match only empty files ended "0 predictions ... written" as a success."""
+    from zoo.batch_predict import batch_predict
+    from zoo.errors import ZooWarning
+
+    export, _ = tiny_exported("charlm-lstm", "model.onnx")
+    for name in ("a.txt", "b.jsonl"):
+        (tmp_path / name).write_text("")
+    with pytest.warns(ZooWarning, match="the 2 file.s. that --input matched hold no record"):
+        m = batch_predict(str(export), str(tmp_path / "*"), str(tmp_path / "out"))
+    assert (m["files"], m["predictions"], m["dead_letters"]) == (2, 0, 0)
 
 
 @pytest.mark.parametrize("workers", ["2", 2.5, True])

@@ -328,15 +328,23 @@ def check_beam(runner: str, flags: list[str]) -> None:
         raise InputError(f"--runner {runner}: Beam cannot load it here ({type(e).__name__}: "
                          f"{str(e)[:200]}); expected DirectRunner, or a cluster's runner") from None
     known = PipelineOptions([]).get_all_options()
-    unknown = sorted(set(PipelineOptions(flags).get_all_options(retain_unknown_options=True))
-                     - set(known))
+    with _discarded():
+        unknown = sorted(set(PipelineOptions(flags).get_all_options(retain_unknown_options=True))
+                         - set(known))
     if unknown:
         near = difflib.get_close_matches(unknown[0], known, n=1)
         raise InputError(f"unknown option(s) {', '.join('--' + u for u in unknown)}"
                          + (f" (did you mean --{near[0]}?)" if near else "")
                          + "; batch-predict takes its own (zoo batch-predict --help) and Beam "
                          "pipeline options (e.g. --flink_master=HOST:PORT)")
-    options = PipelineOptions(flags).get_all_options()
+    with _discarded() as strays:        # every option is known here: what is left is no option
+        options = PipelineOptions(flags).get_all_options()
+    if strays:      # Beam dropped them with a warning: `--input data/*.txt` unquoted ran the
+        # shell's first file alone, the other files "discarded" as Beam arguments
+        shown = " ".join(strays[:3]) + (f" ... ({len(strays)} in all)" if len(strays) > 3 else "")
+        raise InputError(f"unexpected argument(s) {shown}: a glob the shell expanded? quote "
+                         f"it (--input 'data/*.txt'), or give --input once per file; Beam's "
+                         f"options are --name=value")
     missing = _downloads(runner.lower().removesuffix("runner"), options)
     if missing:
         raise InputError(f"--runner {runner}: Beam would download {missing[0]} from the internet "
@@ -347,6 +355,29 @@ def check_beam(runner: str, flags: list[str]) -> None:
     errors = PipelineOptionsValidator(PipelineOptions(flags), create_runner(runner)).validate()
     if errors:        # DataflowRunner without --project, --region, --temp_location: a traceback
         raise InputError(f"--runner {runner}: {'; '.join(e.strip() for e in errors)[:400]}")
+
+
+@contextlib.contextmanager
+def _discarded():
+    """The arguments Beam's option parser drops (a bare word, a single-dash flag) when it
+    parses its known options, taken from its log, which is kept from the user: Beam alone
+    knows which of its options take a value."""
+    import logging
+
+    found: list = []
+
+    def keep(record) -> bool:
+        if str(record.msg).startswith("Discarding unparseable args"):
+            found.extend(record.args[0])
+            return False
+        return not str(record.msg).startswith("Discarding flag")   # said in the list
+
+    logger = logging.getLogger("apache_beam.options.pipeline_options")
+    logger.addFilter(keep)
+    try:
+        yield found
+    finally:
+        logger.removeFilter(keep)
 
 
 def direct_workers(runner: str, flags: list[str], workers: int) -> int:
@@ -365,6 +396,24 @@ def direct_workers(runner: str, flags: list[str], workers: int) -> int:
         raise InputError(f"--workers {workers} and --direct_num_workers {beam} (with "
                          f"--direct_running_mode) disagree; give one of them")
     return max(workers, beam)
+
+
+def _runner(flags: list[str]):
+    """Beam's FnApiRunner, its worker processes told the harness log options: it starts them
+    with no pipeline options, so --default_sdk_harness_log_level never reached them and
+    each printed some 20 INFO lines (its channels, its start and exit) on stderr."""
+    from apache_beam.options.pipeline_options import PipelineOptions
+    from apache_beam.portability.api import beam_provision_api_pb2
+    from apache_beam.runners.portability.fn_api_runner.fn_runner import (ExtendedProvisionInfo,
+                                                                       FnApiRunner)
+    from google.protobuf import struct_pb2
+
+    options = PipelineOptions(flags).get_all_options()
+    logs = struct_pb2.Struct()
+    logs.update({f"beam:option:{k}:v1": options[k] for k in (
+        "default_sdk_harness_log_level", "sdk_harness_log_level_overrides") if options.get(k)})
+    return FnApiRunner(provision_info=ExtendedProvisionInfo(
+        beam_provision_api_pb2.ProvisionInfo(pipeline_options=logs)))
 
 
 def _downloads(runner: str, options: dict):
@@ -681,6 +730,12 @@ def batch_predict(model: str, inputs: list[str] | str, output: str, runner: str 
         flags[0] = "--runner=FnApiRunner"
     if workers > 1 and not any(f.startswith("--default_sdk_harness_log_level") for f in flags):
         flags.append("--default_sdk_harness_log_level=ERROR")   # each worker's INFO notes
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    if direct and workers > (cpus or workers):
+        # measured: 6 lines took 8 s with 2 workers on 2 CPUs and over 2 minutes with 64
+        warn(f"--workers {workers} is more than this machine's {cpus} CPUs: each worker is a "
+             f"process that starts Beam's harness and loads the model; beyond {cpus} they "
+             f"wait for the CPUs and only slow the run (use --workers {cpus} or fewer)")
     # One run into a folder at a time: a second one emptied the first's output as it ran.
     # A file as --output is said by prepare_output.
     out = Path(output)
@@ -705,7 +760,8 @@ def batch_predict(model: str, inputs: list[str] | str, output: str, runner: str 
         counting = (RECORDS_DONE.across_processes() if direct and workers > 1
                     else contextlib.nullcontext())
         with counting as count_into, _interruptible(), \
-                beam.Pipeline(options=PipelineOptions(flags)) as p:
+                beam.Pipeline(runner=_runner(flags) if direct else None,
+                              options=PipelineOptions(flags)) as p:
             handler = RuntimeModelHandler(export, options, batch_size, count_into)
             read = (p | "files" >> beam.Create(files) | beam.Reshuffle()
                     | "read" >> beam.FlatMap(read_records).with_outputs("dead", main="records"))
@@ -729,4 +785,8 @@ def batch_predict(model: str, inputs: list[str] | str, output: str, runner: str 
                  | "parts list" >> beam.combiners.ToList()
                  | "write manifest" >> beam.Map(write_manifest, output, meta))
         with _fs().open(_fs().join(output, "manifest.json")) as f:
-            return json.loads(f.read().decode("utf-8"))
+            manifest = json.loads(f.read().decode("utf-8"))
+    if not manifest["predictions"] + manifest["dead_letters"]:     # was a quiet success
+        warn(f"the {len(files):,} file(s) that --input matched hold no record (empty files?): "
+             f"nothing was predicted")
+    return manifest

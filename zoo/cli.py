@@ -1176,7 +1176,26 @@ def run(argv: list[str]) -> int:
         print(f"{m['predictions']:,} predictions in {len(m['shards'])} shard(s), "
               f"{m['dead_letters']:,} dead letter(s) ({m['files']:,} files, {m['model']} "
               f"{m['format']}, {m['runner']}); written to {args.output} (manifest.json)")
+        if m["dead_letters"]:       # which records, and why, were in a file never named
+            print(f"dead letters (each refused record and why): "
+                  f"{os.path.join(args.output, m['dead_letter_file'])}{first_dead(m, args.output)}",
+                  file=sys.stderr)
     return 0
+
+
+def first_dead(manifest: dict, output: str) -> str:
+    """"; the first: KEY: why" from a local batch-predict's dead letters ("" elsewhere)."""
+    path = Path(output) / manifest["dead_letter_file"]
+    if "://" in output or not path.is_file():
+        return ""
+    from .contract import shorten
+
+    with path.open(encoding="utf-8") as f:
+        first = json.loads(f.readline())
+    key, error = first["key"], first["error"]
+    if not error.startswith(key):       # a reading error names its key, the model's refusal not
+        error = f"{key}: {error}"
+    return f"; the first: {shorten(error, 200)}"
 
 
 def demo(names: list[str] | None = None, out: str | Path = "demo") -> None:
