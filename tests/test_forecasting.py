@@ -170,6 +170,20 @@ def test_shipped_card_numbers_reproduce_on_the_report_split(shipped, data_dir):
     assert measured["per_quantile"]["q0.1"]["garch_t"] > 0
 
 
+def test_the_card_counts_the_tickers_the_train_split_holds(data_dir):
+    """The card's "Trained on daily closes of N S&P 500 stocks" is the train split's count
+    (it said 363 from the first model's day; the reader at the shipped weights' commit and
+    today's both give 362). The file is read once a process (the test above reads it too)."""
+    import re
+
+    from zoo.data import read_split
+    from zoo.registry import get
+
+    entry = get("forecast-lstm")
+    n = int(re.search(r"daily closes of (\d+) S&P 500", entry.limits).group(1))
+    assert n == len(read_split(entry, data_dir / "stocks", "train"))
+
+
 def test_garch_baseline_uses_only_the_past(data_dir):
     """A GARCH forecast made at day t does not change when later prices change."""
     import numpy as np

@@ -29,7 +29,7 @@ register(
     bundle_dir="saved_models/forecast-lstm",
     benchmark="benchmarks.forecast_lstm",
     demo_inputs=(),
-    limits="Research and education. Trained on daily closes of 363 S&P 500 stocks, Feb 2013 - "
+    limits="Research and education. Trained on daily closes of 362 S&P 500 stocks, Feb 2013 - "
            "Aug 2017, a rising market; a random walk is hard to beat on prices and this model "
            "barely does. Not investment advice. Inputs are scale-free (log returns), so other "
            "daily or business-daily series work, but fine-tune on your own data first.",
