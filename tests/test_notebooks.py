@@ -1,5 +1,6 @@
 """Every notebook in notebooks/ runs top to bottom (nbclient), on the shipped models and
 real data, and is stored with its outputs (`make notebooks` writes them)."""
+import re
 import sys
 from pathlib import Path
 
@@ -74,3 +75,75 @@ def test_zoo_errors_in_ipython_show_the_users_frames_and_the_message():
     assert nested.count("Cell In[") == 2          # the cell and the user's own function
     assert "ZeroDivisionError" in division and "not shown" not in division
     assert "registry.py" in full and "not shown" not in full
+
+
+# ---- what a stored notebook quotes from its shipped bundle, as the bundle now reads.
+# A bundle re-measured (or a card that grew lines) leaves the stored outputs saying the old
+# thing until `make notebooks` runs again; this catches it in every run without running a
+# notebook (the numbers of a slice a cell measures itself are left to test_notebook_runs).
+
+
+def _stdout(name: str) -> str:
+    """The stored stdout and text results of a notebook, in order, as one text."""
+    nb = nbformat.read(HERE / f"{name}.ipynb", as_version=4)
+    return "".join(o.get("text", "") if o.get("name") == "stdout"
+                   else o.get("data", {}).get("text/plain", "")
+                   for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+
+
+def _split(bundle: str, split: str, places: int) -> dict:
+    """A split's numbers in metrics.json, rounded as the notebooks round them."""
+    import json
+
+    import zoo.bundle
+
+    metrics = json.loads((zoo.bundle.resolve(bundle) / "metrics.json").read_text())
+    return {k: round(v, places) if isinstance(v, float) else v
+            for k, v in metrics[split].items() if k != "data"}
+
+
+def _card_head(bundle: str) -> str:
+    """The card to its report split, as the notebooks print it."""
+    import zoo
+
+    return zoo.info(bundle).split("## Selection split")[0]
+
+
+def _floats(numbers: dict) -> str:
+    return str({k: v for k, v in numbers.items() if isinstance(v, float)})
+
+
+# (notebook, what its stored outputs must hold): each the text its cell prints, formatted
+# here from the bundle's card and metrics.json instead of the model
+STORED_QUOTES = [
+    ("ner_bilstm", lambda: _card_head("ner-bilstm")),
+    ("speech_ctc", lambda: _card_head("speech-ctc")),
+    ("speech_ctc", lambda: "card: " + _floats(_split("speech-ctc", "valid", 4))),
+    ("charlm_lstm", lambda: _floats(_split("charlm-lstm", "report", 3))),
+    # evaluate() on the whole valid split: the card's valid numbers, pretty-printed
+    *(("music_lstm", lambda k=k, v=v: f"'{k}': {v!r}")
+      for k, v in _split("music-lstm", "valid", 4).items()),
+]
+
+
+@pytest.mark.parametrize("name,quote", STORED_QUOTES,
+                         ids=[f"{n}-{i}" for i, (n, _) in enumerate(STORED_QUOTES)])
+def test_stored_outputs_quote_the_bundle_as_it_now_reads(name, quote):
+    expected = quote()
+    assert expected in _stdout(name), (
+        f"{name}.ipynb's stored outputs should show {expected[:300]!r} (the bundle's card "
+        f"and metrics.json now); run `notebooks/execute.py {name}.ipynb`")
+
+
+# A warning at zoo's own line (zoo/..., zoo_pipelines/...: the summarize notebook stored
+# four, with the path of the machine that ran it) tells a reader nothing about their cell;
+# zoo.errors.warn puts it at the user's line, and the stored outputs should show that.
+ZOO_SOURCE_LINE = re.compile(r"\bzoo(_pipelines)?/[\w/]+\.py:\d+")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_stored_warnings_point_at_the_notebooks_own_cells(path):
+    cells = [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+    stderr = "".join(o.get("text", "") for c in cells for o in c.get("outputs", [])
+                     if o.get("name") == "stderr")
+    assert not ZOO_SOURCE_LINE.search(stderr), ZOO_SOURCE_LINE.search(stderr).group()

@@ -136,6 +136,8 @@ QUOTES = [
                               "against lead {report[per corpus][Debian, lead sentence][rougeL]:.4f}"),
     ("summarize-attn", "doc", "the mean over the three corpora {report[rougeL]:.4f} against "
                               "{report[lead_rougeL]:.4f}"),
+    # the sections that measured step 4's bundle, told apart from the soup shipped now
+    ("summarize-attn", "doc", "(its selection mean 0.3595, the soup's {valid[rougeL]:.4f})"),
     ("charlm-lstm", "table", "**{report[bits_per_char]:.4f}** ({report[nats_per_char]:.3f} nats; "
                              "n-gram {report[ngram_bits_per_char]:.4f}; {report[passages]} passages"),
     ("charlm-lstm", "readme", "| **{report[bits_per_char]:.4f}** ({report[nats_per_char]:.3f}) | "
@@ -451,3 +453,36 @@ def test_quoted_gradient_size_is_forecast_lstms():
     """Distributed training's "27 k parameters here, 108 kB" (float32 gradients)."""
     n = _parameters("forecast-lstm")
     assert f"({n / 1e3:.0f} k parameters here, {4 * n / 1e3:.0f} kB)" in _flat(README)
+
+
+# ---- the numbers docs quote from a notebook's stored outputs (notebooks/*.ipynb, as
+# `make notebooks` stored them): a re-run that moves them fails here until the text moves.
+def _notebook_stdout(name):
+    import nbformat
+
+    nb = nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4)
+    return "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
+                   for o in c.get("outputs", []) if o.get("name") == "stdout")
+
+
+def _gradient_ratios(name):
+    """{cell: the ratio as printed} from the gradient-flow cell ('rnn: gradient 23 characters
+    back / 1 back = 7.3e-05'), and the distance."""
+    found = re.findall(r"^(\w+): gradient (\d+) characters back / 1 back = (\S+)$",
+                       _notebook_stdout(name), re.M)
+    return {cell: ratio for cell, _, ratio in found} | {"back": found[0][1]}
+
+
+NOTEBOOK_QUOTES = [
+    ("docs/models/charlm-lstm.md", "charlm_lstm", _gradient_ratios,
+     "the gradient of the last character's loss {back} characters back is {rnn} of its value "
+     "one character back for the tanh RNN, {gru} for the GRU and {lstm} for the LSTM"),
+]
+
+
+@pytest.mark.parametrize("page,name,numbers,quote", NOTEBOOK_QUOTES,
+                         ids=[f"{p}-{n}" for p, n, _, _ in NOTEBOOK_QUOTES])
+def test_quoted_notebook_number_is_its_stored_output(page, name, numbers, quote):
+    expected = quote.format_map(numbers(name))
+    assert expected in _flat((ROOT / page).read_text()), (
+        f"{page} should quote {expected!r} (notebooks/{name}.ipynb's stored outputs)")
