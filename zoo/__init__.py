@@ -119,11 +119,12 @@ def dataset(name: str, split: str = "valid",
     3250
     """
     from . import data as _data
+    from .options import user_path as _user_path
 
     entry = registry.get(name)
     # `data=""` is refused by read_split, not read as the default data
     default = _data.data_root() / entry.default_data
-    return _data.read_split(entry, default if data is None else data, split)
+    return _data.read_split(entry, default if data is None else _user_path(data), split)
 
 
 def train(name: str, data: str | _os.PathLike[str] | None = None,

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from . import registry
 from .errors import BundleError, InputError, UnknownModelError, warn
-from .options import check_buckets
+from .options import WINDOWS_PATH, check_buckets, user_path, windows_path
 
 FORMAT_VERSION = 1
 REQUIRED = ("model.keras", "preprocessor.json", "metrics.json", "card.md")
@@ -133,6 +133,7 @@ def resolve(name_or_path: str | Path) -> Path:
                                 f"{name_or_path!r} ({type(name_or_path).__name__})")
     if hub.is_url(name_or_path):
         return hub.fetch(name_or_path)
+    name_or_path = user_path(name_or_path)
     path = Path(name_or_path)
     # A registered name is the zoo's model wherever it is run: a file or folder of that name
     # in the current folder (a training run's --out, a download) shadowed it, and a bundle of
@@ -152,7 +153,10 @@ def resolve(name_or_path: str | Path) -> Path:
         raise BundleError(f"{name_or_path}: an exported model, not a bundle directory; run it "
                           f"with zoo.runtime.load({str(name_or_path)!r}), or zoo serve / zoo "
                           f"batch-predict FILE")
-    if not path.exists() and (path.suffix or "/" in str(name_or_path)):
+    if windows_path(text):
+        raise BundleError(f"{text}: {WINDOWS_PATH}; expected / between folders: "
+                          f"{windows_path(text)}")
+    if not path.exists() and (path.suffix or "/" in text):
         # a typo'd folder was "not a bundle directory (expected a folder with ...)"
         named = registry.same_name(path.name)
         hint = (f"; {named} is a registered model: give its name alone, without a path"
@@ -205,6 +209,33 @@ def check_not_shipped(out, what: str = "--out (out=)") -> None:
                          f"zoo.load({bundle_name!r}) returns)")
                 raise InputError(f"{out}: {where}; expected {what} to name a folder of your "
                                  f"own, e.g. runs/{'my-model' if parent else name}")
+
+
+def check_own_folder(out, what: str = "--out (out=)") -> None:
+    """Refuse to write a bundle into an existing folder of other files (`--out .` in a
+    project, `m.save("~/Documents")`): the bundle's files went in beside them, over a
+    metrics.json or card.md of the user's, and its manifest listed (pinned) every one of
+    them. A bundle (its manifest), a run to resume (train/) or an empty folder is written."""
+    folder = Path(out)
+    try:
+        if not folder.is_dir() or (folder / "manifest.json").exists() \
+                or (folder / "train").is_dir():
+            return
+        others = sorted(name for name in os.listdir(folder) if not _bundle_made(name))
+    except OSError:                 # unreadable: the write itself names what is wrong
+        return
+    if others:
+        shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if others[3:] else "")
+        raise InputError(f"{out}: a folder of other files ({shown}), not a bundle; expected "
+                         f"{what} to name a new or empty folder, or a bundle to replace")
+
+
+def _bundle_made(name: str) -> bool:
+    """A name the zoo writes into a bundle folder (its files, pictures, a run's folders,
+    hidden staging files)."""
+    return (name in (*REQUIRED, "manifest.json", "train", "export-check")
+            or name.endswith(".png") or name.startswith(".")
+            or re.fullmatch(r"seed-\d+", name) is not None)
 
 
 @contextlib.contextmanager

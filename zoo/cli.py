@@ -38,7 +38,8 @@ from pathlib import Path
 
 from . import registry
 from .errors import ZooError, ZooWarning, describe_os_error, interrupt
-from .options import check_out_folder, check_output_file, not_found
+from .options import (WINDOWS_PATH, check_out_folder, check_output_file, not_found, user_path,
+                      windows_path)
 
 
 
@@ -63,12 +64,20 @@ def _seeds(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(f"expected integers, e.g. 1,2,3; got {text!r}") from None
 
 
+# predict's options that name a file: ~ expanded, not re-decoded as typed text (`typed`)
+PATH_OPTIONS = ("input", "plot", "out", "png", "primer")
+
+
 def _path(text: str) -> str:
     """A path argument: an empty one (`--out ""`, an unset shell variable) is refused, not
-    read as the current folder (`zoo export --out ""` wrote into it)."""
+    read as the current folder (`zoo export --out ""` wrote into it). A leading ~ is the
+    home folder, as the shell would have made it (`--out=~/x` made a folder named "~")."""
     if not text.strip():
         raise argparse.ArgumentTypeError("expected a path; got an empty string")
-    return text
+    if windows_path(text):
+        raise argparse.ArgumentTypeError(f"{text}: {WINDOWS_PATH}; expected / between "
+                                         f"folders: {windows_path(text)}")
+    return user_path(text)
 
 
 def _parser(predict_help: bool | str = False,
@@ -675,7 +684,7 @@ def file_input(arg: str):
     reads), anything else the text itself; in the Python API a string is always text."""
     if not arg.startswith("@") or len(arg) == 1:
         return typed(arg)
-    path = Path(arg[1:])
+    path = Path(user_path(arg[1:]))
     if not path.is_file():
         raise ZooError(f"{arg}: {not_found(path, 'file')}; expected @FILE, a file to read an "
                        f"input from")
@@ -979,7 +988,12 @@ def run(argv: list[str]) -> int:
             print(f"{args.name} loads the bundle zoo pull stored at {mine} (zoo pull "
                   f"{args.name} --remove for the shipped weights)")
     elif args.command == "predict":
-        options = {k: v if k in ("input", "plot", "out") else typed(v) for k, v in options.items()}
+        # the file options' ~ as the shell's (--plot=~/fan.png is not expanded by it)
+        options = {k: user_path(v) if k in PATH_OPTIONS else typed(v) for k, v in options.items()}
+        for k in PATH_OPTIONS:      # --plot out\fan.png wrote a file of that name here
+            if windows_path(options.get(k)):
+                raise ZooError(f"--{k} {options[k]}: {WINDOWS_PATH}; expected / between "
+                               f"folders: {windows_path(options[k])}")
         m = zoo.load(args.name)
         host = m.host()
         if args.json and host.ECHO and options.get("echo") not in (None, False):

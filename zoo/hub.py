@@ -28,6 +28,7 @@ from pathlib import Path
 
 from . import bundle, registry
 from .errors import BundleError
+from .options import user_path
 
 MAX_DOWNLOAD_BYTES = 100 << 20          # a bundle is at most 25 MB; leave room, refuse more
 MAX_DOWNLOAD_SECONDS = 600              # a whole download; the socket timeout is per read only
@@ -41,7 +42,7 @@ def home() -> Path:
     env = os.environ.get("ZOO_HOME", "")
     if env.strip():                 # blank, as empty, is unset (it made a folder named "  ")
         try:                        # absolute, so messages and `zoo list` name the folder
-            return Path(os.path.abspath(env))
+            return Path(os.path.abspath(os.path.expanduser(env)))   # ENV ZOO_HOME=~/x
         except OSError:             # relative, in a folder deleted after cd
             return Path(env)
     xdg = os.environ.get("XDG_CACHE_HOME", "")
@@ -83,6 +84,7 @@ def pull(name: str, source: str | Path) -> Path:
                           f"pull stores a bundle for a registered model: zoo pull {owner.name} "
                           f"--from {source}")
     registry.get(name)                  # an unknown name fails before anything is fetched
+    source = user_path(source)          # --from=~/x: no shell expands it
     _sweep(home())
     with _writing_cache(source, pulled(name)), \
             tempfile.TemporaryDirectory(dir=_ensure(home()), prefix=".pull-") as tmp:

@@ -55,7 +55,8 @@ from . import bundle, registry
 from .beam import takes_batches
 from .data import portable_record
 from .errors import BundleError, InputError
-from .options import MAX_BATCH_SIZE, check_examples, check_int, check_options
+from .options import (MAX_BATCH_SIZE, WINDOWS_PATH, check_examples, check_int, check_options,
+                      check_out_folder, user_path, windows_path)
 from .runtime import PROGRESS_FROM, host_predict, plain_paths, run_units, task_method
 from .training import fine_tune
 
@@ -155,6 +156,9 @@ def check_path(value, name: str, expected: str) -> None:
     pathlib, naming neither the argument nor what it takes."""
     if not isinstance(value, (str, os.PathLike)) or not os.fspath(value).strip():
         raise InputError(f"{name} must be {expected}; got {value!r} ({type(value).__name__})")
+    if windows_path(value):     # an out of runs\x made one folder of that name
+        raise InputError(f"{name} {os.fspath(value)}: {WINDOWS_PATH}; expected / between "
+                         f"folders: {windows_path(value)}")
 
 
 def numpy_call(function, inputs: dict) -> dict:
@@ -303,7 +307,10 @@ class ZooModel:
         PosixPath('my-ner')
         """
         check_path(directory, "save() directory", "a folder to write the bundle in")
-        directory = Path(directory)
+        directory = Path(user_path(directory))
+        # a file there was a raw FileExistsError; a folder of other files took the bundle in
+        check_out_folder(directory, "the bundle", "save() directory")
+        bundle.check_own_folder(directory, "save() directory")
         try:
             directory.mkdir(parents=True, exist_ok=True)
             # A bare copy without optimizer state keeps the bundle small.
@@ -506,7 +513,7 @@ class ZooModel:
         evaluator = self.entry.module("evaluate").evaluate
         # before any reading: a misspelt option was a raw TypeError after the data was read
         check_options(evaluator, kwargs, f"{self.entry.name} evaluate", skip=2)
-        data = plain_paths(data)        # a file object with __fspath__ is a file, as a Path is
+        data = user_path(plain_paths(data))  # a file object with __fspath__ is a file, as a Path is
         if isinstance(data, (str, Path)):
             examples = (read_split(self.entry, data, split) if split
                         else self.entry.module("data").read(data))
@@ -538,8 +545,9 @@ class ZooModel:
         check_process(f"{self.entry.name} fine_tune")
         if out is not None:     # a raw pathlib TypeError after the data was read
             check_path(out, "fine_tune() out", "a folder for the fine-tuned bundle")
-        return fine_tune(self, plain_paths(data), validation=plain_paths(validation),
-                         epochs=epochs, out=plain_paths(out), **overrides)
+        return fine_tune(self, user_path(plain_paths(data)),
+                         validation=user_path(plain_paths(validation)), epochs=epochs,
+                         out=user_path(plain_paths(out)), **overrides)
 
     @pinned
     def export(self, path: str | os.PathLike[str], quantize: str | None = None,
@@ -557,7 +565,7 @@ class ZooModel:
         check_path(path, "export() path", "a .tflite or .onnx file or a SavedModel folder")
         if not isinstance(overwrite, bool):     # overwrite="no" replaced the folder
             raise InputError(f"export() overwrite must be True or False; got {overwrite!r}")
-        return export(self, Path(path), quantize=quantize, overwrite=overwrite,
+        return export(self, Path(user_path(path)), quantize=quantize, overwrite=overwrite,
                       min_agreement=min_agreement)
 
     def parity_examples(self) -> list:

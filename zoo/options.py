@@ -310,6 +310,45 @@ def check_number(value, name: str, low: float | None = None, high: float | None 
 PICTURE_DPI = 100       # every application's pictures at one scale, side by side
 
 
+def user_path(path):
+    """`path` with a leading `~` or `~user` expanded to that home folder, of the same type
+    (str or Path); anything else as it is. No shell expands `--out=~/runs/x` (only a word
+    that starts with ~), nor a quoted "~/x", $ZOO_HOME set in a Dockerfile or a Python
+    string: zoo made a folder named "~" in the current one and wrote the bundle there (a
+    later `rm -rf ~` to clean it up takes the home folder), or said "no such folder".
+
+    >>> user_path("~/runs/x") == os.path.join(os.path.expanduser("~"), "runs/x")
+    True
+    >>> user_path("runs/~x"), user_path(3)
+    ('runs/~x', 3)
+    """
+    if isinstance(path, (str, os.PathLike)) and not isinstance(path, bytes):
+        text = os.fspath(path)
+        if isinstance(text, str) and text.startswith("~"):
+            home = os.path.expanduser(text)     # as it was where no home is known
+            return home if isinstance(path, str) else Path(home)
+    return path
+
+
+WINDOWS_PATH = r"a Windows-style path (\ between folders), which names no file here"
+
+
+def windows_path(path) -> str:
+    """`path` spelt with '/' if it is written with Windows' backslashes on a system whose
+    folders are separated by '/' (a command copied from Windows, a path in a config file):
+    an --out of runs\\x made one folder named "runs\\x", a --plot a file of such a name in
+    the current folder; a load of one was "unknown model ... Registered models: ...". ""
+    for any other path, and for a name with a backslash that exists.
+
+    >>> windows_path("runs\\\\x"), windows_path("runs/x")
+    ('runs/x', '')
+    """
+    text = os.fspath(path) if isinstance(path, (str, os.PathLike)) else ""
+    if os.sep != "/" or not isinstance(text, str) or "\\" not in text or os.path.lexists(text):
+        return ""
+    return text.replace("\\", "/")
+
+
 def check_output_file(path, name: str) -> Path:
     """`path` as a Path if a file can be written there: its folder exists (a typo must not
     create a deep tree of folders, nor fail only after the work is done) and it is not a
@@ -328,19 +367,19 @@ def check_output_file(path, name: str) -> Path:
 
 
 def check_out_folder(path, purpose: str = "the bundle: a new one, or an earlier run's to "
-                     "resume it") -> Path:
+                     "resume it", what: str = "--out (out=)") -> Path:
     """`path` as a Path for a folder to write into (by default a bundle's, new or an earlier
     run's, which resumes); a file there is an InputError before any work (it failed after the
     data was read, with "README.md/train: Not a directory")."""
     p = Path(path)
     if p.exists() and not p.is_dir():
-        raise InputError(f"{path}: a file, not a folder; expected --out (out=) to name a folder "
+        raise InputError(f"{path}: a file, not a folder; expected {what} to name a folder "
                          f"for {purpose}")
     # a file above it ("notes.txt/run") failed only after the data was read: "Not a directory"
     above = next((q for q in p.parents if q.exists()), None)
     if above is not None and not above.is_dir():
         raise InputError(f"{path}: {above} is a file, so no folder can be made below it; "
-                         f"expected --out (out=) to name a folder for {purpose}")
+                         f"expected {what} to name a folder for {purpose}")
     return p
 
 

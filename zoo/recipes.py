@@ -21,7 +21,7 @@ from . import bundle, distribute, registry
 from .data import LEFT_OUT, data_root, dataset_name, read_split
 from .errors import ExportError, InputError
 from .model import ZooModel
-from .options import check_out_folder
+from .options import check_out_folder, user_path
 from .training import (build_model, check_checkpoint, check_hparams, check_seed, copy_pictures,
                        crash_point, fit, read_state, remove)
 
@@ -51,9 +51,10 @@ def train(name: str, data: str | Path | None = None, out: str | Path | None = No
     for seed in seeds or [hp.get("seed", 0)]:
         check_seed(seed, "seeds" if seeds else "seed")
     check_hparams(entry, hp)                # a value that cannot work, before the data is read
-    data_dir = Path(data) if data else data_root() / entry.default_data
-    out = check_out_folder(out or f"runs/{name}")
+    data_dir = Path(user_path(data)) if data else data_root() / entry.default_data
+    out = check_out_folder(user_path(out) or f"runs/{name}")
     bundle.check_not_shipped(out)
+    bundle.check_own_folder(out)
     # one writer at a time (the chief: other workers write private folders): two runs into
     # one --out wrote each other's checkpoints and bundle files
     with (bundle.writing(out, out / "train" / ".lock") if distribute.is_chief()

@@ -32,7 +32,7 @@ from . import registry
 from .beam import takes_batches
 from .contract import Role
 from .errors import BundleError, InputError, ZooError
-from .options import MAX_BATCH_SIZE, check_int, check_options
+from .options import MAX_BATCH_SIZE, check_int, check_options, user_path
 
 # help(zoo.runtime) and `from zoo.runtime import *`: what a user of an export calls (the rest
 # is shared with zoo.model and zoo.serve, and imported from here by name)
@@ -387,7 +387,7 @@ def export_path(path) -> Path:
     if not isinstance(path, (str, os.PathLike)) or not str(path).strip():
         raise InputError(f"expected the path of a .tflite or .onnx file written by "
                          f"ZooModel.export(); got {path!r}")
-    path = Path(path)
+    path = Path(user_path(path))
     if path.suffix == ".json" and path.with_suffix("").suffix in (".tflite", ".onnx"):
         raise InputError(f"{path}: the sidecar of an export; expected the model file beside "
                          f"it, {path.with_suffix('')}")

@@ -54,8 +54,10 @@ def soup(bundles: list, out: str | Path):
     """Average the weights of `bundles` (names or paths, as zoo.load takes them) into a new
     bundle at `out`, and return it (a ZooModel)."""
     from . import load
-    from .bundle import check_not_shipped, resolve
+    from .bundle import check_not_shipped, check_own_folder, resolve
+    from .options import user_path
 
+    out = user_path(out)
     if len(bundles) < 2:
         raise InputError(f"a soup needs at least two bundles; got {len(bundles)}")
     # A bundle named twice would weigh twice in a soup recorded as "uniform".
@@ -68,6 +70,7 @@ def soup(bundles: list, out: str | Path):
         raise InputError(f"{out}: a file, not a folder; expected OUT to name a folder for the "
                          f"soup's bundle")
     check_not_shipped(out, "OUT")
+    check_own_folder(out, "OUT")        # it replaces OUT whole: a folder of files went with it
     models = [load(b) for b in bundles]
     check_members(models, bundles)
     return write_soup(models, bundles, out, f"python -m zoo.soup {out} {' '.join(map(str, bundles))}")

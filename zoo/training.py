@@ -811,6 +811,7 @@ def fine_tune(zm, data, validation=None, epochs: int = 3, out=None,
     if out is not None:
         check_out_folder(out)
         bundle.check_not_shipped(out)
+        bundle.check_own_folder(out)
     entry, parent = zm.entry, zm.metrics
     for key in ARCHITECTURE:
         if key in overrides and key in zm.hparams and overrides[key] != zm.hparams[key]:

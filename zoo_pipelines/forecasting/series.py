@@ -23,6 +23,7 @@ zoo.errors.InputError: input 0 (X): non-positive price -1.0 on 2024-01-03 (posit
 """
 from __future__ import annotations
 
+import os
 import re
 import warnings
 from numbers import Number
@@ -235,7 +236,8 @@ def series_from_table(table, source: str = "input") -> list[dict]:
     import pandas as pd
 
     error = InputError
-    if isinstance(table, str) and "\n" in table.strip():
+    # (a file whose name holds a newline is still a file)
+    if isinstance(table, str) and "\n" in table.strip() and not os.path.isfile(table):
         # CSV text itself: it was named as a file, printed over many lines
         lines = len(table.strip().splitlines())
         raise InputError(f"{source}: CSV text ({lines} lines) given as a file name; expected "
