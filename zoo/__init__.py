@@ -14,6 +14,7 @@ after TensorFlow ran is refused (it would hang): use multiprocessing's "spawn" c
 """
 # private names: `zoo.` + Tab in an IDE or Jupyter listed PackageNotFoundError
 import os as _os
+import sys as _sys
 import typing as _typing
 from importlib.metadata import PackageNotFoundError as _PackageNotFoundError, version as _version
 
@@ -26,6 +27,24 @@ if _typing.TYPE_CHECKING:       # zoo.load's return type for mypy, pyright and a
 
 __all__ = ["load", "list_models", "info", "dataset", "train", "register", "runtime", "Entry",
            "ZooError", "ZooWarning"]
+
+# In a child forked (multiprocessing's default on Linux) from a process whose TensorFlow
+# runtime had started: that parent's id. The runtime's thread pools do not come along, and
+# the child's first traced call (zoo.load, predict) waited for ever, also where the parent
+# ran TensorFlow only on its own (a tf.data pipeline) and loaded no model before the fork;
+# zoo.model.check_process refuses there instead. Set by the hook below, at each fork.
+_FORKED_AFTER_TENSORFLOW: int | None = None
+
+
+def _note_fork() -> None:
+    global _FORKED_AFTER_TENSORFLOW
+    context = _sys.modules.get("tensorflow.python.eager.context")
+    if context is not None and getattr(context.context_safe(), "_initialized", False):
+        _FORKED_AFTER_TENSORFLOW = _FORKED_AFTER_TENSORFLOW or _os.getppid()
+
+
+if hasattr(_os, "register_at_fork"):     # no fork on Windows
+    _os.register_at_fork(after_in_child=_note_fork)
 
 try:        # the version the bundles' manifests record (zoo.bundle.write_manifest)
     __version__ = _version("rnn-zoo")
@@ -135,8 +154,9 @@ def train(name: str, data: str | _os.PathLike[str] | None = None,
     >>> zoo.train("ner-bilstm", out="runs/ner", epochs=1)       # doctest: +SKIP
     ZooModel('ner-bilstm', params=3,294,382)
     """
-    from .model import keras_defaults
+    from .model import check_process, keras_defaults
     from .recipes import train as _train
 
+    check_process(f"zoo.train({name!r})")       # in a child forked after TensorFlow ran: hung
     with keras_defaults():      # built as the shipped models were, whatever keras.json says
         return _train(name, data=data, out=out, **overrides)

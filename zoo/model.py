@@ -48,6 +48,7 @@ if keras.backend.backend() != "tensorflow":     # its layers, losses and exports
     raise not_tensorflow(keras.backend.backend())
 import numpy as np
 import tensorflow as tf
+from keras.src.backend.common import global_state     # where Keras keeps each thread's policy
 
 import zoo.layers  # noqa: F401  (registers the shared layers before any load)
 
@@ -63,14 +64,19 @@ from .training import fine_tune
 log = logging.getLogger("zoo")
 # The process whose TensorFlow runs the models it loaded. A child forked from it afterwards
 # (multiprocessing's default on Linux) inherits TensorFlow's state without its threads, and
-# its first predict or zoo.load waited for ever.
+# its first predict or zoo.load waited for ever. zoo._FORKED_AFTER_TENSORFLOW also knows a
+# parent that ran TensorFlow without a model of the zoo (zoo/__init__.py).
 _TF_STARTED_IN: int | None = None
 
 
 def check_process(what: str) -> None:
     """A ZooError in a child forked after its parent ran TensorFlow, where it would hang."""
-    if _TF_STARTED_IN not in (None, os.getpid()):
-        raise ZooError(f"{what}: this process was forked from process {_TF_STARTED_IN} after "
+    import zoo
+
+    parent = zoo._FORKED_AFTER_TENSORFLOW or (
+        _TF_STARTED_IN if _TF_STARTED_IN not in (None, os.getpid()) else None)
+    if parent:
+        raise ZooError(f"{what}: this process was forked from process {parent} after "
                        f"TensorFlow ran there, and TensorFlow hangs in such a child; expected "
                        f"workers started with multiprocessing.get_context('spawn') (or "
                        f"ProcessPoolExecutor(mp_context=...)) that call zoo.load themselves")
@@ -93,31 +99,42 @@ def input_names(model) -> list[str] | None:
 # are back as they were after each call, and untouched when they already match.
 KERAS_DEFAULTS = {"floatx": "float32", "image_data_format": "channels_last",
                   "dtype_policy": "float32"}
-_DEFAULTS_LOCK = threading.RLock()
-
-
-def _keras_settings() -> dict:
-    return {"floatx": keras.config.floatx(), "image_data_format": keras.config.image_data_format(),
-            "dtype_policy": keras.config.dtype_policy().name}
+# floatx and image_data_format are the whole process's: the zoo's calls running at once, in
+# any threads, share one switch to the defaults, and the last one out puts the user's back.
+# (Each call set and restored them on its own: a thread entering while another had switched
+# saw the defaults already set and went on without them, and the other's end put float64 or
+# channels_first back under its first trace.) Keras keeps the dtype policy per thread: each
+# call switches and restores its own thread's.
+_DEFAULTS_LOCK = threading.Lock()
+_pinned: dict = {"calls": 0, "saved": None}     # calls under the defaults; the user's settings
 
 
 @contextlib.contextmanager
 def keras_defaults():
     """Run the block under KERAS_DEFAULTS, whatever the user set (restored afterwards)."""
-    if _keras_settings() == KERAS_DEFAULTS:
+    # this thread's policy as Keras keeps it: None until first read, which fixes it to the
+    # floatx of that moment (float32 here, where the user's floatx was float64 afterwards)
+    policy = global_state.get_global_attribute("dtype_policy")
+    with _DEFAULTS_LOCK:
+        process_wide = (keras.config.floatx(), keras.config.image_data_format())
+        if _pinned["calls"] == 0 and process_wide != (KERAS_DEFAULTS["floatx"],
+                                                      KERAS_DEFAULTS["image_data_format"]):
+            _pinned["saved"] = process_wide
+            keras.config.set_floatx("float32")
+            keras.config.set_image_data_format("channels_last")
+        _pinned["calls"] += 1
+    try:
+        keras.config.set_dtype_policy(KERAS_DEFAULTS["dtype_policy"])
         yield
-        return
-    with _DEFAULTS_LOCK:    # floatx and image_data_format are the whole process's
-        saved, policy = _keras_settings(), keras.config.dtype_policy()
-        keras.config.set_floatx("float32")
-        keras.config.set_image_data_format("channels_last")
-        keras.config.set_dtype_policy("float32")
-        try:
-            yield
-        finally:
-            keras.config.set_floatx(saved["floatx"])
-            keras.config.set_image_data_format(saved["image_data_format"])
-            keras.config.set_dtype_policy(policy)
+    finally:
+        global_state.set_global_attribute("dtype_policy", policy)
+        with _DEFAULTS_LOCK:
+            _pinned["calls"] -= 1
+            if _pinned["calls"] == 0 and _pinned["saved"] is not None:
+                floatx, image_data_format = _pinned["saved"]
+                keras.config.set_floatx(floatx)
+                keras.config.set_image_data_format(image_data_format)
+                _pinned["saved"] = None
 
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -240,6 +257,7 @@ class ZooModel:
     @pinned
     def __deepcopy__(self, memo):
         """Weights of its own (fine-tune the copy, keep the original), as save() copies them."""
+        check_process(f"copy.deepcopy of {self.entry.name}")
         bare = keras.Model.from_config(self.keras_model.get_config())
         bare.set_weights(self.keras_model.get_weights())
         other = ZooModel(self.entry, bare, *copy.deepcopy(
@@ -307,6 +325,7 @@ class ZooModel:
         PosixPath('my-ner')
         """
         check_path(directory, "save() directory", "a folder to write the bundle in")
+        check_process(f"{self.entry.name} save")      # reading its weights would hang there
         directory = Path(user_path(directory))
         # a file there was a raw FileExistsError; a folder of other files took the bundle in
         check_out_folder(directory, "the bundle", "save() directory")
