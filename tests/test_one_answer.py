@@ -1,6 +1,7 @@
 """One answer everywhere: the same input through the Python API, `zoo predict --json` and
 `zoo serve` gives the same JSON (fields, key order, types and digits); each surface writes
 it through one function, webio.to_json."""
+import contextlib
 import json
 import time
 
@@ -13,12 +14,23 @@ from zoo.errors import InputError
 PIECE = [[60, 64, 67], [62], []] * 3
 
 
+@contextlib.contextmanager
+def _ready_client(name: str):
+    """A TestClient of a server of `name`, once /readyz says its model is loaded."""
+    from fastapi.testclient import TestClient
+
+    with TestClient(serve.create_app([name])) as client:
+        for _ in range(600):
+            if client.get("/readyz").status_code == 200:
+                break
+            time.sleep(0.1)
+        yield client
+
+
 def test_a_piece_is_the_same_json_from_the_api_the_cli_and_the_server(shipped, tmp_path, capsys):
     """The server wrote the floats hosts return as Python floats (music's nll_per_step,
     caption's attention lists) with float64 digits (11.586785316467285) where --json and
     batch-predict wrote the float32's (11.586785): its strict json.dumps skipped to_json."""
-    from fastapi.testclient import TestClient
-
     options = {"steps": 4, "seed": 1}
     api = webio.to_json(shipped("music-lstm").predict([PIECE], **options))
     lines = tmp_path / "piece.jsonl"
@@ -27,11 +39,7 @@ def test_a_piece_is_the_same_json_from_the_api_the_cli_and_the_server(shipped, t
     assert main(["predict", "music-lstm", "--input", str(lines), "--json",
                  "--steps", "4", "--seed", "1"]) == 0
     cli = [json.loads(x) for x in capsys.readouterr().out.splitlines() if x.strip()]
-    with TestClient(serve.create_app(["music-lstm"])) as client:
-        for _ in range(600):
-            if client.get("/readyz").status_code == 200:
-                break
-            time.sleep(0.1)
+    with _ready_client("music-lstm") as client:
         r = client.post("/v1/models/music-lstm:predict",
                         json={"instances": [PIECE], "parameters": options})
     assert r.status_code == 200, r.text
@@ -61,13 +69,7 @@ def test_echo_with_json_is_refused_as_the_server_refuses_it(tmp_path, capsys):
 def test_the_servers_metadata_offers_only_options_it_serves():
     """GET .../metadata listed charlm's echo ("true or false") beside the options, and a
     request that set it was a 400: what the server refuses is not offered."""
-    from fastapi.testclient import TestClient
-
-    with TestClient(serve.create_app(["charlm-lstm"])) as client:
-        for _ in range(600):
-            if client.get("/readyz").status_code == 200:
-                break
-            time.sleep(0.1)
+    with _ready_client("charlm-lstm") as client:
         meta = client.get("/v1/models/charlm-lstm/metadata").json()["metadata"]
         assert "echo" not in meta["options"] and "echo" not in meta["option_bounds"]
         assert meta["options"]["steps"] == 100 and "seed" in meta["option_bounds"]
@@ -139,8 +141,6 @@ def test_a_price_series_in_json_is_one_forecast_from_the_cli_batch_predict_and_s
     """`zoo predict forecast-lstm --input x.jsonl` passed its lines to predict as they
     were: {"csv": ...} and {"rows": ...}, which the server takes, were refused ("expected a
     CSV path, a DataFrame or a series dict"); batch-predict's .jsonl likewise."""
-    from fastapi.testclient import TestClient
-
     dates, close = _closes(data_dir)
     forms = [{"csv": "date,close\n" + "".join(f"{d},{c}\n" for d, c in zip(dates, close))},
              {"rows": [{"date": d, "close": c} for d, c in zip(dates, close)]},
@@ -150,11 +150,7 @@ def test_a_price_series_in_json_is_one_forecast_from_the_cli_batch_predict_and_s
     cli = _cli_lines(monkeypatch, shipped, capsys, "forecast-lstm", lines, "--horizon", "2")
     batch = _handler_answers(shipped, "forecast-lstm", lines, {"horizon": 2})
     api = webio.to_json(shipped("forecast-lstm").predict([forms[2]], horizon=2))
-    with TestClient(serve.create_app(["forecast-lstm"])) as client:
-        for _ in range(600):
-            if client.get("/readyz").status_code == 200:
-                break
-            time.sleep(0.1)
+    with _ready_client("forecast-lstm") as client:
         r = client.post("/v1/models/forecast-lstm:predict",
                         json={"instances": forms, "parameters": {"horizon": 2}})
     assert r.status_code == 200, r.text
