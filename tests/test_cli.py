@@ -209,7 +209,8 @@ def test_a_file_named_like_a_model_in_the_current_folder_is_said_and_not_loaded(
 
 @pytest.mark.parametrize("argv,said", [
     (["list"], "zoo list: interrupted\n"),
-    (["train", "forecast-lstm"], "interrupted; re-run the same command to resume training\n"),
+    (["train", "forecast-lstm", "--out", "runs/f"],
+     "interrupted; re-run the same command to resume training\n"),
 ])
 def test_ctrl_c_says_resume_only_for_training(argv, said, monkeypatch, capsys):
     """Ctrl-C on zoo serve or zoo predict said 're-run the same command to resume training'."""
@@ -242,7 +243,7 @@ def test_every_argument_of_every_command_has_a_help_line(command):
 
 
 def test_help_gives_examples_and_defaults(capsys):
-    for argv, said in [([], "examples:\n  zoo list"),
+    for argv, said in [([], "examples:\n  zoo demo"),
                        (["evaluate"], "zoo evaluate ner-bilstm --data test.conll"),
                        (["train"], "default: the model's recipe, shown by zoo info NAME"),
                        (["fine-tune"], "most epochs (default: 3;"),
@@ -377,3 +378,30 @@ def test_a_misplaced_or_unknown_option_names_the_command(argv, said, capsys):
     err = capsys.readouterr().err
     assert stop.value.code == 2 and err.splitlines()[-1] == said
     assert err.startswith(f"usage: {said.split(':')[0]} ")
+
+
+def test_a_bare_zoo_shows_its_commands_not_a_usage_error(capsys):
+    """`zoo` alone, a newcomer's first try, said only "the following arguments are required:
+    COMMAND" (after 7 s of TensorFlow's import); now the commands and examples, demo first."""
+    with pytest.raises(SystemExit) as stop:
+        main([])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert "required" not in err
+    assert "predict" in err and "examples:\n  zoo demo" in err
+
+
+def test_a_wrong_command_line_is_refused_before_tensorflow_loads():
+    """A typo'd command or a missing NAME waited for TensorFlow's import (7 s) before
+    argparse said what was wrong; it is now parsed first."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom zoo.cli import main\n"
+            "for argv in (['lst'], ['predict'], ['evaluate', '--split', 'test']):\n"
+            "    try:\n        main(argv)\n    except SystemExit as e:\n"
+            "        print(e.code, 'tensorflow' in sys.modules)\n")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60)
+    assert run.stdout.split("\n") == ["2 False"] * 3 + [""], run.stderr[-500:]
+    assert "invalid choice: 'lst'" in run.stderr and "NAME|DIR" in run.stderr

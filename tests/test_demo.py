@@ -97,3 +97,50 @@ def test_gradient_flow_short_fine_tune_has_no_empty_panel(tmp_path):
     records[0]["dloss_dx_by_distance"] = [0.0] * 5            # nothing a log axis can draw
     plot_gradient_flow(records, tmp_path / "h.png")
     assert (tmp_path / "g.png").stat().st_size > 5_000 and (tmp_path / "h.png").exists()
+
+
+def test_demo_says_how_good_each_model_is_and_keeps_its_columns(one_load, shipped, tmp_path,
+                                                                 capsys):
+    """Demo showed what each model did but not how good it is: each model's block now opens
+    with its headline metric on the report split (the README table's number) and where the
+    rest is. charlm's generated text started at the terminal's left edge, below an empty
+    `out:`; summarize's pictures said nothing of what they show."""
+    assert main(["demo", "charlm-lstm", "summarize-attn", "--out", str(tmp_path)]) == 0
+    text = capsys.readouterr().out
+    bpc = shipped("charlm-lstm").metrics["report"]["bits_per_char"]
+    assert (f"  metric:  bits_per_char {bpc:.4f} on held-out data nothing was chosen on "
+            f"(report split; lower is better); zoo info charlm-lstm has the rest") in text
+    assert "  metric:  rougeL 0.3581 on held-out data" in text        # README's table
+    blocks = text.split("\n== ")[1:]
+    for block in blocks:
+        body = block.splitlines()[1:]
+        assert all(not line or line.startswith("  ") or line.startswith("demo folder:")
+                   for line in body), block
+    assert "  out:     \n" not in text
+    charlm = blocks[0].splitlines()
+    out = next(i for i, line in enumerate(charlm) if line.startswith("  out:"))
+    assert charlm[out + 1].startswith(" " * 11) and charlm[out + 1].strip()
+    pictures = [line for line in text.splitlines() if line.startswith("  picture:")]
+    assert len(pictures) == 3 and all("(" in line for line in pictures)
+
+
+def test_demo_metric_of_a_bundle_without_a_report_split_says_it_is_optimistic():
+    from types import SimpleNamespace as N
+
+    from zoo.cli import measured_line
+
+    evaluate = N(HEADLINE="wer", GREATER_IS_BETTER=False, PREDICT_METRIC=None)
+    entry = N(name="speech-ctc", module=lambda role: evaluate)
+    line = measured_line(N(metrics={"valid": {"wer": 0.008}}, entry=entry))
+    assert line.startswith("wer 0.0080 on the data its settings were chosen on (selection "
+                           "split, so optimistic; lower is better)")
+    assert measured_line(N(metrics={}, entry=entry)) == ""
+
+
+def test_demo_metric_of_caption_is_predicts_decoding_not_the_greedy_headline(shipped):
+    """caption-cnn-lstm's HEADLINE, bleu4, is greedy decoding (0.5068); the demo's captions
+    are predict()'s beam 3 + retrieval rerank, the README table's 0.5233."""
+    from zoo.cli import measured_line
+
+    assert measured_line(shipped("caption-cnn-lstm")).startswith(
+        "retrieval_bleu4 0.5233 on held-out data nothing was chosen on")

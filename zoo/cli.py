@@ -44,6 +44,7 @@ from .options import (WINDOWS_PATH, check_out_folder, check_output_file, not_fou
 
 
 EPILOG = """examples:
+  zoo demo            # every shipped model on a few examples; pictures in ./demo
   zoo list
   zoo predict ner-bilstm "EU rejects German call to boycott British lamb ."
   zoo evaluate ner-bilstm --data $ZOO_DATA/conll2003/valid.txt --json
@@ -894,7 +895,10 @@ def parse_command(argv: list[str], parser: argparse.ArgumentParser | None = None
         before, cmd = " ".join(argv[:at]), argv[at]
         parser.error(f"{before} before the command: options go after it, e.g. "
                      f"zoo {cmd} {' '.join(map(shlex.quote, argv[at + 1:] + argv[:at]))}")
-    if not argv or argv[0] not in commands or argv[0] == "bench":
+    if not argv:        # a bare `zoo`: what it can do, not "the arguments are required: COMMAND"
+        parser.print_help(sys.stderr)
+        parser.exit(2)
+    if argv[0] not in commands or argv[0] == "bench":
         return parser.parse_args(argv), {}    # zoo --help; an unknown command; bench's own
     sub, own, options = commands[argv[0]], argv[1:], {}
     if argv[0] in PASSED_ON:
@@ -1231,11 +1235,46 @@ def demo(names: list[str] | None = None, out: str | Path = "demo") -> None:
         print(f"\n== {name}: {entry.summary}")
         data = data_root() / entry.default_data
         m = zoo.load(name)
+        if how_good := measured_line(m):
+            print(f"  {'metric:':8s} {how_good}")
         examples = entry.module("host").demo(m, folder, data if data.exists() else None)
         for i, example in enumerate(examples):
-            print("\n".join([""] * (i > 0) + [f"  {k + ':':8s} {v}" for k, v in example.items()]),
-                  flush=True)
+            print("\n".join([""] * (i > 0) + [f"  {k + ':':8s} {indented(v)}"
+                                               for k, v in example.items()]), flush=True)
     print(f"demo folder: {folder.resolve()}")
+
+
+def measured_line(m) -> str:
+    """How good the model is, in one line: its headline metric (or the one of predict()'s
+    own decoding, `PREDICT_METRIC`) from metrics.json on the report split (nothing chosen
+    on it), else on the selection split, said to be optimistic.
+
+    >>> from types import SimpleNamespace as N
+    >>> evaluate = N(HEADLINE="f1", GREATER_IS_BETTER=True, PREDICT_METRIC=None)
+    >>> m = N(metrics={"report": {"f1": 0.93481}, "valid": {"f1": 0.94}},
+    ...       entry=N(name="ner-bilstm", module=lambda role: evaluate))
+    >>> for part in measured_line(m).split("; "): print(part)
+    f1 0.9348 on held-out data nothing was chosen on (report split
+    higher is better)
+    zoo info ner-bilstm has the rest
+    """
+    evaluate = m.entry.module("evaluate")
+    metric = evaluate.PREDICT_METRIC or evaluate.HEADLINE     # what the demo's answers score
+    for split, what in (("report", "on held-out data nothing was chosen on (report split"),
+                        ("valid", "on the data its settings were chosen on (selection split, "
+                                  "so optimistic")):
+        value = (m.metrics.get(split) or {}).get(metric)
+        if isinstance(value, (int, float)):
+            better = "higher" if evaluate.GREATER_IS_BETTER else "lower"
+            return (f"{metric} {value:.4f} {what}; {better} is better); "
+                    f"zoo info {m.entry.name} has the rest")
+    return ""
+
+
+def indented(value) -> str:
+    """A demo value of several lines (charlm's generated text) under its column, not at the
+    terminal's left edge; the blank line a continuation starts with is dropped."""
+    return str(value).strip("\n").replace("\n", "\n" + " " * 11)
 
 
 class stderr_hidden:
@@ -1321,6 +1360,9 @@ def main(argv: list[str] | None = None) -> int:
             argv.remove("--verbose")
         elif argv[:1] not in (["list"], ["info"], ["pull"]) and "-h" not in argv \
                 and "--help" not in argv and not exports_only:
+            # a wrong command line (a typo'd command, a missing NAME) says so at once, not
+            # after TensorFlow's import (7 s)
+            parse_command(argv)
             os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
             import_tensorflow_quietly()
         return run(argv)

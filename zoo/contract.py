@@ -179,10 +179,12 @@ ROLES = {
             "keywords"),
     "evaluate": Spec(
         required=("evaluate", "HEADLINE", "GREATER_IS_BETTER"),
-        optional={"EPOCH_OPTIONS": {}},
+        optional={"EPOCH_OPTIONS": {}, "PREDICT_METRIC": None},
         doc="evaluate(zoo_model, examples, **options) -> {metric: value}; HEADLINE, the metric "
             "that chooses the epoch; GREATER_IS_BETTER (False for losses and error rates). "
-            "Optional: EPOCH_OPTIONS, evaluate() keywords for the per-epoch check only"),
+            "Optional: EPOCH_OPTIONS, evaluate() keywords for the per-epoch check only; "
+            "PREDICT_METRIC, the metric of predict()'s own decoding where HEADLINE scores "
+            "another (what `zoo demo` quotes; None: HEADLINE)"),
     "host": Spec(
         required=("Host", "EMPTY_INPUT"),
         optional={"demo": show_inputs},

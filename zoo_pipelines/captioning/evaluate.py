@@ -36,6 +36,8 @@ from .host import ALPHA, tokenize
 
 HEADLINE = "bleu4"
 GREATER_IS_BETTER = True
+# HEADLINE is greedy (the epoch's check); predict() runs beam 3 + the retrieval rerank
+PREDICT_METRIC = "retrieval_bleu4"
 # `zoo train` checks every epoch with greedy captions and no baseline (beam search and the
 # nearest-neighbour features over the whole training set are too slow to run per epoch);
 # the final metrics use evaluate()'s defaults.

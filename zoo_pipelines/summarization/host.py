@@ -424,5 +424,7 @@ def demo(model, folder: Path, data: Path | None = None):
         if ref:
             example["ref"] = ref
         example["out"] = host.describe(r)
-        example["picture"] = f"{host.plot([r], folder / f'{model.entry.name}-attention-{i}.png')}"
+        picture = host.plot([r], folder / f"{model.entry.name}-attention-{i}.png")
+        example["picture"] = (f"{picture}  (which source words each summary word looked at; "
+                              "dark = attended)")
         yield example
