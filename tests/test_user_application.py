@@ -190,3 +190,65 @@ def test_zoo_runtime_checks_a_users_host_as_the_registry_does(tmp_path):
         zoo.runtime.host_predict(role, role.Host({}), ["x"], {}, None, lambda units: [])
     with pytest.raises(ContractError, match=r"Host\.decode returned a NoneType; expected a list"):
         role.check_result("Host.decode", None)
+
+
+def own_app(tmp_path, monkeypatch) -> "registry.Entry":
+    """docs/own_app.md's package, copied from its code blocks into tmp_path and registered
+    (as its entry point would), with a few lines of data under $ZOO_DATA/namelang."""
+    import importlib
+    import re
+
+    doc = (registry.repo_root() / "docs" / "own_app.md").read_text(encoding="utf-8")
+    files = re.findall(r"```(?:python|toml)\n# (\S+)\n(.*?)```", doc, re.S)
+    assert {f for f, _ in files} >= {f"namelang/{r}.py" for r in ("__init__", *contract.ROLES)}
+    for name, source in files:
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text(source, encoding="utf-8")
+    data = tmp_path / "data" / "namelang"
+    data.mkdir(parents=True)
+    names = {"italian": ["Rossi", "Bianchi", "Romano", "Marino", "Ricci"],
+             "japanese": ["Tanaka", "Suzuki", "Sato", "Kobayashi", "Yamamoto"],
+             "german": ["Schmidt", "Fischer", "Weber", "Becker", "Hoffmann"]}
+    rows = [f"{n}{i}\t{lang}\n" for i in range(4) for lang, ns in names.items() for n in ns]
+    (data / "train.tsv").write_text("".join(rows))
+    (data / "valid.tsv").write_text("".join(rows[:15]))
+    monkeypatch.setenv("ZOO_DATA", str(tmp_path / "data"))
+    monkeypatch.delitem(sys.modules, "namelang", raising=False)
+    importlib.import_module("namelang")
+    return registry.get("namelang-gru")
+
+
+def test_the_documented_own_application_trains_as_zoo_train_does(tmp_path, monkeypatch):
+    """docs/own_app.md's example, through the training loop `zoo train` runs (the gradient
+    monitor on, which check_entry turns off): it called make_dataset without the shuffle
+    and seed the contract promises (a raw TypeError for a make_dataset without defaults),
+    and called the loss as a function where model.loss gave Keras's compile a loss name."""
+    from zoo.recipes import train_on
+
+    entry = own_app(tmp_path, monkeypatch)
+    train, valid = testing.tiny_data(entry)
+    hp = entry.hparams(**{**testing.FEW_STEPS, **entry.tiny, "monitor_gradients": True})
+    zm = train_on(entry, hp, train, valid, tmp_path / "work")
+    [answer] = zm.predict("Yamamoto")
+    assert answer["language"] in {"italian", "japanese", "german"}
+    assert (tmp_path / "work" / "gradient_flow.png").is_file() or \
+        list((tmp_path / "work").rglob("gradient*"))
+    with pytest.raises(InputError, match=r"^input 0: expected a non-empty name"):
+        zm.predict([""])
+
+
+@pytest.mark.slow
+def test_the_documented_own_application_passes_check_entry(tmp_path, monkeypatch):
+    import os
+
+    own_app(tmp_path, monkeypatch)
+    # check_entry's TensorFlow-free process finds the package as an installed one would be
+    # (`pip install -e .`: its entry point), so it is on PYTHONPATH with a dist-info
+    info = tmp_path / "my_zoo_apps-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: my-zoo-apps\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[zoo.pipelines]\nnamelang = namelang\n")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
+        [str(tmp_path), str(registry.repo_root()), os.environ.get("PYTHONPATH", "")]))
+    reports = testing.check_entry("namelang-gru", tmp_path / "check")
+    assert set(reports) == {t for t, _ in testing.EXPORTS}

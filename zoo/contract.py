@@ -144,7 +144,8 @@ ROLES = {
                   "make_dataset", "parity_examples"),
         optional={"labels_of": _none, "grow_preprocessor": _nothing, "EXAMPLE_KEYS": (),
                   "HPARAMS": {}},
-        doc="read(path) -> examples; read_split(data_dir, split) -> examples of 'train', "
+        doc="read(path) -> examples of a file, or of a folder laid out like default_data "
+            "(`zoo evaluate --data FOLDER`); read_split(data_dir, split) -> examples of 'train', "
             "'valid' or 'report' (zoo.data.split_name refuses others); report_group(example) "
             "-> the group the report split is carved by, REPORT_RULE says how in words; "
             "fit_preprocessor(train, **data_recipe) -> (preprocessor dict, init or None); "
@@ -163,9 +164,11 @@ ROLES = {
         optional={"export_functions": _no_functions, "decode_functions": _no_functions,
                   "serving_predict": _no_serving_predict,
                   "transfer_weights": copy_matching_weights, "HPARAMS": {}},
-        doc="build(prep, init, **model_recipe) -> keras.Model; loss(model); "
+        doc="build(prep, init, **model_recipe) -> keras.Model, its inputs and outputs dicts "
+            "by name; loss(model) -> what keras compile(loss=) takes; "
             "host_constants(model) -> dict the host needs from the weights; "
-            "serving_function(model, prep) -> tf.function on raw input for the SavedModel. "
+            "serving_function(model, prep) -> a tf.Module whose `serve` tf.function takes raw "
+            "input, for the SavedModel (None: no serving signature). "
             "Optional: export_functions(model, prep) -> {name: keras.Model} with batch-1 "
             "static shapes (an encoder, one recurrent step; {} by default), whose parity "
             "the host's loop checks; decode_functions(model, prep) -> the same functions "

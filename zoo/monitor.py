@@ -61,13 +61,29 @@ def _figure(**kwargs):
     return Figure(**kwargs)
 
 
+def loss_terms(loss, outputs) -> dict:
+    """model.loss(model) as Keras's compile() takes it ({output: loss}, or one loss for
+    every output; each a callable or a name such as "sparse_categorical_crossentropy") as
+    {output: callable}: a name was called here as a function, a raw TypeError at the first
+    `zoo train` of a user's application that compile() had taken.
+
+    >>> sorted(loss_terms("mse", ["probs"])), loss_terms({"y": "mae"}, ["y"])["y"].__name__
+    (['probs'], 'mean_absolute_error')
+    """
+    if not isinstance(loss, dict):
+        loss = dict.fromkeys(outputs, loss)
+    return {k: keras.losses.get(v) for k, v in loss.items()}
+
+
 class GradientMonitor(keras.callbacks.Callback):
     def __init__(self, zm, train_examples, work: Path, clipnorm: float | None = None,
                  probe_batches: int = 4, batch_size: int = 32, span: int = 24):
         super().__init__()
         self.zm, self.work, self.clipnorm, self.span = zm, Path(work), clipnorm, span
+        # every keyword the contract names (CALLS in zoo/contract.py): a user's make_dataset
+        # with no defaults for shuffle and seed was a raw TypeError at the first zoo train
         ds = zm.entry.module("data").make_dataset(train_examples[:4000], zm.preprocessor,
-                                                  batch_size=batch_size)
+                                                  batch_size=batch_size, shuffle=False, seed=0)
         # Probe long sequences only, so every point of the curve averages the same ones.
         batches = list(ds.take(200))
         longest = sorted(batches, key=lambda b: -next(iter(b[0].values())).shape[1])
@@ -94,7 +110,8 @@ class GradientMonitor(keras.callbacks.Callback):
             self.on_epoch_end(-1)             # the picture at initialisation
 
     def _probe(self, x, y):
-        model, loss_fn = self.zm.keras_model, self.zm.entry.module("model").loss(self.zm.keras_model)
+        model = self.zm.keras_model
+        losses = loss_terms(self.zm.entry.module("model").loss(model), model.output_names)
         captured = {}
         if self.encoder is not None:
             original = self.encoder.call
@@ -114,7 +131,7 @@ class GradientMonitor(keras.callbacks.Callback):
                 # as ids); for other outputs only the norms are recorded.
                 per_step = (y[key].dtype.is_integer and len(out[key].shape) == 3
                             and len(y[key].shape) == 2)
-                loss = tf.add_n([tf.reduce_mean(fn(y[k], out[k])) for k, fn in loss_fn.items()])
+                loss = tf.add_n([tf.reduce_mean(fn(y[k], out[k])) for k, fn in losses.items()])
                 if per_step:
                     logits, target = out[key], tf.cast(y[key], tf.int32)
                     last = tf.reduce_sum(tf.cast(target >= 0, tf.int32), 1) - 1
