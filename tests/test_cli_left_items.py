@@ -89,11 +89,15 @@ def test_batch_predict_counts_the_records_through_the_model(capsys):
     from zoo.cli import working
 
     class Model:
+        host = None         # text lines reach predict as they are; no host's from_json
+
         def predict(self, batch, **options):
             return [{"n": len(x)} for x in batch]
 
     RECORDS_DONE.n = 0
-    assert len(list(RuntimeModelHandler("x.tflite").run_inference(["a", "bc"], Model()))) == 2
+    # elements as batch-predict keys them: ((shard, (file, line), "FILE:LINE"), raw line)
+    records = [((0, (0, n), f"f.txt:{n}"), raw) for n, raw in ((1, "a"), (2, "bc"))]
+    assert len(list(RuntimeModelHandler("x.tflite").run_inference(records, Model()))) == 2
     assert RECORDS_DONE.n == 2
     with working("zoo batch-predict", after=0.0, every=0.05, count=lambda: RECORDS_DONE.n):
         time.sleep(0.1)
