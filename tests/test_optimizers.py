@@ -42,3 +42,27 @@ def test_fused_adam_round_trips_its_config():
     opt = FusedAdam(0.002, global_clipnorm=5.0)
     again = keras.optimizers.deserialize(keras.optimizers.serialize(opt))
     assert type(again) is FusedAdam and again.global_clipnorm == 5.0
+
+
+def test_layer_lr_decay_scales_each_layers_steps():
+    """layer_lr_decay (discriminative fine-tuning rates): the layer under the top one
+    moves by decay times the top's Adam step, the top one by the full step; 1 is off."""
+    from zoo.options import HPARAMS
+    from zoo.training import layer_lr_scales
+
+    x = keras.Input((4,))
+    low = keras.layers.Dense(4, name="low")
+    top = keras.layers.Dense(2, name="top")
+    model = keras.Model(x, top(keras.layers.Dropout(0.1)(low(x))))
+    scales = layer_lr_scales(model, 0.25)
+    assert scales == {"low/kernel": 0.25, "low/bias": 0.25, "top/kernel": 1.0, "top/bias": 1.0}
+    assert layer_lr_scales(model, 1.0) == {}
+    assert HPARAMS["layer_lr_decay"] == (1e-9, 1.0)      # a known, bounded hyper-parameter
+    before = [w.copy() for w in model.get_weights()]
+    model.compile(optimizer=FusedAdam(0.01, lr_scales=scales), loss="mse")
+    model.train_on_batch(np.ones((2, 4), "float32"), np.zeros((2, 2), "float32"))
+    # Adam's first step moves every weight with a nonzero gradient by the rate itself
+    low_bias, top_bias = (np.abs(model.get_weights()[i] - before[i]).max() for i in (1, 3))
+    assert low_bias == pytest.approx(0.0025, rel=1e-3) and top_bias == pytest.approx(0.01, rel=1e-3)
+    again = keras.optimizers.deserialize(keras.optimizers.serialize(model.optimizer))
+    assert again.lr_scales == scales

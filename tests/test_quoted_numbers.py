@@ -486,3 +486,23 @@ def test_quoted_notebook_number_is_its_stored_output(page, name, numbers, quote)
     expected = quote.format_map(numbers(name))
     assert expected in _flat((ROOT / page).read_text()), (
         f"{page} should quote {expected!r} (notebooks/{name}.ipynb's stored outputs)")
+
+
+# ---- the README's WikiANN fine-tuning table: rows quoted from the shipped card's study
+# (metrics.json studies.wikiann_en, written by `python -m benchmarks.ner_wikiann --record`)
+WIKIANN_ROWS = [
+    ("| **defaults**, trained as `zoo fine-tune` trains since 2026-12-06", "defaults"),
+    ("| defaults + discriminative rates", "defaults-layer-decay0.7"),
+    ("| defaults + `layer_lr_decay=0.9` |", "defaults-layer-decay0.9"),
+    ("| defaults, run again the same day", "defaults-again"),
+]
+
+
+@pytest.mark.parametrize("start,variant", WIKIANN_ROWS, ids=[v for _, v in WIKIANN_ROWS])
+def test_quoted_wikiann_row_is_the_cards_study(start, variant):
+    row = next(ln for ln in README.splitlines() if ln.startswith(start))
+    study = {r["variant"]: r for r in _metrics("ner-bilstm")["studies"]["wikiann_en"]["rows"]}
+    r = study[variant]
+    cells = [f"{r[k]:.4f}" for k in ("WikiANN dev F1 (selection)", "WikiANN report F1",
+                                      "CoNLL valid F1")]
+    assert row.endswith(" | ".join(cells) + " |"), f"README's {variant} row should end {cells}"

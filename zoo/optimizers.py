@@ -9,6 +9,10 @@ AdamOptimizer), with the same formula, Keras's ε outside the square root includ
 moments are Keras's own variables, so checkpoints, `use_ema`, clipping, schedules and
 distribution strategies work as with Adam; AMSGrad falls back to Keras's update.
 
+`lr_scales` (a variable's path -> a factor) scales the learning rate of those variables:
+discriminative fine-tuning rates (zoo.training.layer_lr_scales). Adam's step does not
+depend on the gradient's scale, so the rate is the only place such a factor acts.
+
 >>> import numpy as np, keras
 >>> w = keras.Variable(np.ones(3, "float32"))
 >>> opt = FusedAdam(0.1)
@@ -24,9 +28,24 @@ import tensorflow as tf
 
 @keras.saving.register_keras_serializable(package="zoo")
 class FusedAdam(keras.optimizers.Adam):
-    """`keras.optimizers.Adam`, same arguments and numbers (within float rounding)."""
+    """`keras.optimizers.Adam`, same arguments and numbers (within float rounding), and
+    `lr_scales`: {variable path: factor on the learning rate}, 1 for a path not named."""
+
+    def __init__(self, *args, lr_scales: dict | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lr_scales = dict(lr_scales or {})
+
+    def get_config(self):
+        return {**super().get_config(), "lr_scales": self.lr_scales}
+
+    def build(self, variables):
+        super().build(variables)
+        # by index: update_step may be handed the backend's variable, which has no path
+        self._scales = [self.lr_scales.get(v.path, 1.0) for v in variables]
 
     def update_step(self, gradient, variable, learning_rate):
+        if (scale := self._scales[self._get_variable_index(variable)]) != 1.0:
+            learning_rate = learning_rate * scale
         if self.amsgrad or keras.backend.backend() != "tensorflow":
             return super().update_step(gradient, variable, learning_rate)
         dtype = variable.dtype

@@ -235,7 +235,8 @@ def check_training(hparams: dict, name: str) -> None:
 # before an out-of-memory abort), not what is merely unusual.
 SIZE = (1, 8192)
 HPARAMS = {"cell": ("lstm", "gru", "rnn"), "units": SIZE, "layers": (1, 64),
-           "clipnorm": (1e-9, 1e9), "lr_decay": (1e-9, 1.0), "schedule": ("constant", "linear"),
+           "clipnorm": (1e-9, 1e9), "lr_decay": (1e-9, 1.0),
+           "layer_lr_decay": (1e-9, 1.0), "schedule": ("constant", "linear"),
            "ema": lambda v, what: check_number(v, what, 0, 0.9999),
            "seed": (0, 2**32 // 1000 - 1), "monitor_gradients": bool, "jit_compile": bool,
            "grappler": bool, "bidirectional": bool, "buckets": lambda v, what: check_buckets(v, what)}

@@ -488,10 +488,11 @@ def crash_point(name: str) -> None:
 
 
 def compile_for_training(zm, learning_rate: float = 1e-3, clipnorm: float = 5.0,
-                         jit_compile: bool = False, ema: float = 0.0):
+                         jit_compile: bool = False, ema: float = 0.0, layer_lr_decay: float = 1.0):
     """Adam (zoo.optimizers.FusedAdam: Keras's, one fused kernel a variable) with
     global-norm clipping (and, if `ema` > 0, Keras's moving average of the weights with
-    that momentum: see AverageWeights), the application's loss; steps are
+    that momentum: see AverageWeights; if `layer_lr_decay` < 1, lower layers' rates scaled
+    down: layer_lr_scales), the application's loss; steps are
     tf.functions without XLA unless the recipe sets `jit_compile: True`. With TensorFlow 2.21 on CPU,
     XLA made training steps slower for every application that runs without it (measured
     on an idle 2-core machine, ms a step: ner-bilstm 143 vs 47, charlm-lstm 2,388 vs 623,
@@ -507,7 +508,38 @@ def compile_for_training(zm, learning_rate: float = 1e-3, clipnorm: float = 5.0,
     if distribute.name() == "multi_worker":
         jit_compile = False
     with distribute.current().scope():
-        compile_for_training_in_scope(zm, learning_rate, clipnorm, jit_compile, ema)
+        compile_for_training_in_scope(zm, learning_rate, clipnorm, jit_compile, ema,
+                                      layer_lr_decay)
+
+
+def layer_lr_scales(model, decay: float) -> dict:
+    """{variable path: decay ** k} for a functional model's trainable variables, k the
+    rank of the variable's layer among the layers with weights, counted down from the
+    output (0: the top ones; layers as far from the output share a rank): layer-wise
+    learning-rate decay, the discriminative fine-tuning rates of ULMFiT (Howard & Ruder
+    2018) and ELECTRA (Clark et al. 2020), so a fine-tune moves the features the old
+    domain taught less than the layers that map them to the new labels. Empty at 1.
+
+    >>> import keras
+    >>> x = keras.Input((3,))
+    >>> h = keras.layers.Dense(4, name="low")(x)
+    >>> y = keras.layers.Dense(2, name="top")(keras.layers.Dropout(0.1)(h))
+    >>> sorted(layer_lr_scales(keras.Model(x, y), 0.5).items())
+    [('low/bias', 0.5), ('low/kernel', 0.5), ('top/bias', 1.0), ('top/kernel', 1.0)]
+    """
+    if decay == 1.0:
+        return {}
+    depths = getattr(model, "_operations_by_depth", None)
+    if not depths:
+        raise InputError(f"layer_lr_decay {decay}: expected a functional Keras model (its "
+                         f"layers' order from the output); {type(model).__name__} has none")
+    # Keras's depth is a layer's longest path to an output, counting every layer; the rank
+    # counts only the depths where a layer with weights sits
+    # (keras.ops operations in the graph, such as a mask's `any`, hold no weights)
+    weights = {d: [v for o in ops for v in getattr(o, "trainable_weights", ())]
+               for d, ops in depths.items()}
+    weighted = sorted(d for d, vs in weights.items() if vs)
+    return {v.path: decay ** weighted.index(d) for d, vs in weights.items() for v in vs}
 
 
 @contextlib.contextmanager
@@ -537,9 +569,12 @@ def graph_optimizer(enabled: bool = True):
             tf.config.optimizer.set_experimental_options({"disable_meta_optimizer": False})
 
 
-def compile_for_training_in_scope(zm, learning_rate, clipnorm, jit_compile, ema):
+def compile_for_training_in_scope(zm, learning_rate, clipnorm, jit_compile, ema,
+                                  layer_lr_decay=1.0):
     average = {"use_ema": True, "ema_momentum": ema} if ema else {}
-    zm.keras_model.compile(optimizer=FusedAdam(learning_rate, global_clipnorm=clipnorm, **average),
+    scales = layer_lr_scales(zm.keras_model, layer_lr_decay)
+    zm.keras_model.compile(optimizer=FusedAdam(learning_rate, global_clipnorm=clipnorm,
+                                               lr_scales=scales, **average),
                            loss=zm.entry.module("model").loss(zm.keras_model), jit_compile=jit_compile)
 
 
@@ -548,7 +583,7 @@ def fit(zm, train, valid, work: Path, callbacks: list | None = None, epochs: int
         patience: int = 5, seed: int = 0, steps_per_epoch: int | None = None,
         monitor_gradients: bool = True, lr_decay: float | None = None,
         schedule: str = "constant", jit_compile: bool = False, grappler: bool = True,
-        ema: float = 0.0, keeps: bool = True) -> dict:
+        ema: float = 0.0, layer_lr_decay: float = 1.0, keeps: bool = True) -> dict:
     """Train `zm` in place; `work` holds checkpoints, logs and plots; `callbacks` (Keras
     callbacks) run beside the zoo's own. Returns the state (its "history": one record an
     epoch, with the validation metric).
@@ -559,6 +594,8 @@ def fit(zm, train, valid, work: Path, callbacks: list | None = None, epochs: int
     `keeps=False`: the last line names the best epoch without saying it is kept (kept_epoch).
     `ema` > 0 validates, keeps and trains on from a moving average of the weights with that
     momentum, taken over each epoch (AverageWeights); 0 (the default) is off.
+    `layer_lr_decay` < 1 trains each layer with weights at that factor of the rate of the
+    one above it (layer_lr_scales); 1 (the default) is off.
 
     Each epoch is one `model.fit` call on a dataset made for it, after `reseed`: its
     shuffling, augmentation and dropout draw from (seed, epoch) alone. A run killed and
@@ -584,7 +621,7 @@ def fit(zm, train, valid, work: Path, callbacks: list | None = None, epochs: int
     check_checkpoint(work)
     data = zm.entry.module("data")
     model = zm.keras_model
-    compile_for_training(zm, learning_rate, clipnorm, jit_compile, ema)
+    compile_for_training(zm, learning_rate, clipnorm, jit_compile, ema, layer_lr_decay)
     if distribute.distributed():
         distribute.check_batch(batch_size)
     best = BestOnValidation(zm, valid, work, patience, write=own)
