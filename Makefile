@@ -22,11 +22,13 @@ demo: install
 # `-m "not slow"` skips long training; exit code 5 (no tests collected) fails the run.
 # Two workers (pytest-xdist), each model's tests in one of them (tests/conftest.py): about
 # a sixth faster than one process on 2 cores, where much of the work is single-threaded.
-# tests/test_speech_synth.py speaks digits with Debian's flite and espeak-ng (a few seconds).
+# tests/test_speech_synth.py speaks digits with Debian's flite and espeak-ng (a few seconds);
+# tests/test_serve.py runs the web page's key handling (zoo/web/app.js) in Debian's nodejs.
 # --durations lists the slowest tests at the end, so a CI log shows where the time went.
 test: install
 	command -v flite >/dev/null || (apt-get update -qq && apt-get install -y -qq flite)
 	command -v espeak-ng >/dev/null || (apt-get update -qq && apt-get install -y -qq espeak-ng)
+	command -v node >/dev/null || (apt-get update -qq && apt-get install -y -qq nodejs)
 	$(BIN)/python -m pytest -m "not slow" -n 2 --dist loadgroup -q --durations=25 tests
 
 # The browser test (tests/test_web.py) drives Debian's chromium through Playwright (in the

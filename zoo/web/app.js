@@ -129,12 +129,27 @@ function fixed(x, digits) { return x == null ? "n/a" : x.toFixed(digits); }
 // A file input that runs the panel when a file is chosen. Choosing the same file again fires
 // no change event (the page did nothing, e.g. after an error): the input is emptied as the
 // picker opens.
-// Chromium opens a file input's picker on Space but not on Enter, which a screen reader
-// calls it a button for: Enter did nothing.
 function upload(input, go) {
   input.onclick = () => { input.value = ""; };
-  input.onkeydown = e => { if (e.key === "Enter") { e.preventDefault(); input.click(); } };
   input.onchange = () => input.files[0] && go({file: input.files[0]});
+}
+
+// What Enter does in a panel (there is no <form>, so the browser did nothing): "open" a
+// file picker (Chromium opens it on Space only, though a screen reader calls it a button;
+// music's primer picker had no Enter at all), "run" the panel from an option box or a
+// checkbox (Enter in "horizon" or "beam" did nothing), or from a text box with Ctrl/Cmd
+// held (Enter alone is a new line there); null: the browser's own (a button clicks itself).
+function enterKey(e, target, canRun) {
+  if (e.key !== "Enter" || e.isComposing || e.altKey || e.shiftKey) return null;
+  if (target.tagName === "INPUT" && target.type === "file") return "open";
+  const runs = target.tagName === "INPUT" || (target.tagName === "TEXTAREA" && (e.ctrlKey || e.metaKey));
+  return runs && canRun ? "run" : null;
+}
+
+// The host's doubt of an answer (speech, captioning), under it: "Warning:" says what it is
+// (it was told from the answer's notes by its brown colour alone, and not to a screen reader).
+function warning(p, text) {
+  $(p, ".warning").replaceChildren(...(text ? [el("strong", {}, "Warning: "), text] : []));
 }
 
 function table(node, head, rows) {
@@ -295,7 +310,7 @@ const PANELS = {
                                    r.confidence != null && `confidence ${r.confidence}`].filter(Boolean).join(" · ");
       // The host's doubt, as captioning's: 33 digits read from an English sentence were
       // shown as the answer, without the server's "probably not spoken digits".
-      $(p, ".warning").textContent = r.warning || "";
+      warning(p, r.warning);
       $(p, ".picture").src = out.picture;
       // What the picture shows, for whoever cannot see it (was "spectrogram and alignment").
       $(p, ".picture").alt = `spectrogram of the audio, with where each character of "${r.text || "(nothing heard)"}" was heard`;
@@ -314,7 +329,7 @@ const PANELS = {
       const out = await call(p, "plot", {instances: [url], parameters: {beam: number(p, "beam")}});
       const r = out.predictions[0];
       $(p, ".caption").textContent = r.caption + (r.confidence != null ? ` (confidence ${r.confidence})` : "");
-      $(p, ".warning").textContent = r.warning || "";
+      warning(p, r.warning);
       $(p, ".picture").src = out.picture;
       $(p, ".picture").alt = `where the model looked in the image for each word of "${r.caption}"`;
     },
@@ -424,6 +439,12 @@ function panel(m) {
   PANELS[kind].setup(p, m, go);
   const run = $(p, "[name=run]");
   if (run) run.onclick = () => go({});
+  p.addEventListener("keydown", e => {
+    const action = enterKey(e, e.target, run && !run.disabled);
+    if (action) e.preventDefault();
+    if (action === "open") e.target.click();
+    if (action === "run") run.click();
+  });
   return p;
 }
 
@@ -438,6 +459,18 @@ function failed(m) {
            el("p", {class: "error", role: "alert"}, m.error || "the server gave no reason; its log has it"));
   return p;
 }
+
+// An error of the page's own (an exception no panel caught: a bug, a browser without some
+// API) was only in the console, and the page sat at "Loading the models…" or a button kept
+// "Stop": it is said at the top of the page, and main is no longer held busy.
+function pageError(error) {
+  const line = document.getElementById("page-error");
+  line.textContent = `the page hit an error: ${(error && error.message) || error}; reloading `
+    + "it may help (the browser's console has the details)";
+  document.getElementById("panels").removeAttribute("aria-busy");
+}
+window.addEventListener("error", e => pageError(e.error || e.message));
+window.addEventListener("unhandledrejection", e => pageError(e.reason));
 
 async function main() {
   const panels = document.getElementById("panels");
