@@ -209,8 +209,12 @@ def test_two_worker_processes_write_the_same_files(ner_run, capfd):
         {k: v for k, v in manifest.items() if k != "workers"}
     for name in [s["file"] for s in manifest["shards"]] + ["dead_letter.jsonl"]:
         assert (folder / "two" / name).read_bytes() == (folder / "out" / name).read_bytes()
-    # the worker processes' own INFO lines (their channels, start and exit) stay unsaid
-    assert "sdk harness" not in capfd.readouterr().err.lower()
+    # the worker processes' own INFO lines (their channels, start and exit) stay unsaid, and
+    # the two each printed before reading any option (zoo.beam_worker)
+    err = capfd.readouterr().err
+    assert "sdk harness" not in err.lower(), err
+    assert "apitools" not in err and "Logging handler created" not in err, err
+    assert again["workers"] == 2
 
 
 @pytest.mark.xdist_group("ner-bilstm")
@@ -501,6 +505,21 @@ def test_workers_with_other_spellings_and_runners(runner, message, monkeypatch):
     if message is None:
         assert "--direct_num_workers=2" in seen["flags"]
         assert bp.direct_workers(runner, seen["flags"], 2) == 2
+
+
+def test_direct_num_workers_0_is_recorded_as_the_cpus_it_runs():
+    """Beam's --direct_num_workers 0 runs a worker a CPU; the manifest said 1."""
+    import multiprocessing
+
+    from zoo.batch_predict import direct_workers
+
+    processes = ["--direct_running_mode=multi_processing"]
+    cpus = multiprocessing.cpu_count()
+    assert direct_workers("direct", ["--direct_num_workers=0", *processes], 1) == cpus
+    assert direct_workers("direct", ["--direct_num_workers=0"], 1) == 1     # in memory: one
+    with pytest.raises(InputError, match=f"--workers {cpus + 1} and --direct_num_workers 0 "
+                                         f"\\(one a CPU: {cpus}\\)"):
+        direct_workers("direct", ["--direct_num_workers=0", *processes], cpus + 1)
 
 
 def test_a_glob_the_shell_expanded_is_refused_before_any_work(tmp_path, capsys):

@@ -1,6 +1,7 @@
 """No silently wrong number (issue 14): unknown split names, time steps taken from file
 names, fine-tuning validated on its own training data, machine paths in cards, raw
 tracebacks from the CLI. Each test here failed before the fix."""
+import re
 import subprocess
 import sys
 
@@ -9,7 +10,7 @@ import pytest
 
 import zoo
 import zoo.data
-from zoo.errors import DataFormatError, InputError, UnknownModelError
+from zoo.errors import DataFormatError, InputError, UnknownModelError, ZooWarning
 
 ZOO = [sys.executable, "-m", "zoo.cli"]
 
@@ -112,11 +113,12 @@ def test_fine_tune_without_validation_holds_out_a_slice(tiny, data_dir, capsys):
     assert len(train) == 36 and not {id(s) for s in train} & {id(s) for s in valid}
 
 
-def test_fine_tune_on_too_little_data_warns_loudly(tiny, data_dir, caplog):
+def test_fine_tune_on_too_little_data_warns_loudly(tiny, data_dir):
     m = tiny("ner-bilstm")
     few = zoo.data.read_split(m.entry, data_dir / "conll2003", "valid")[:6]
-    tuned = m.fine_tune(few, epochs=1, batch_size=8, monitor_gradients=False, jit_compile=False)
-    assert "the epoch is chosen on the training data itself" in caplog.text
+    with pytest.warns(ZooWarning, match="the epoch is chosen on the training data itself"):
+        tuned = m.fine_tune(few, epochs=1, batch_size=8, monitor_gradients=False,
+                            jit_compile=False)
     assert tuned.metrics["split"] == "the fine-tuning data itself (too few to hold out)"
 
 
@@ -200,24 +202,26 @@ def test_ner_no_gold_entities_says_its_zeros_are_0_over_0(caplog):
     assert "note" not in span_scores([["B-PER"]], [["B-PER"]])
 
 
-def test_ner_gold_type_the_model_does_not_know_is_named(shipped, caplog):
+def test_ner_gold_type_the_model_does_not_know_is_named(shipped):
     """A PRODUCT span in the gold tags counted as missed with nothing said."""
     m = shipped("ner-bilstm")
-    got = m.evaluate([{"tokens": ["Peter", "bought", "an", "iPhone"],
-                       "tags": ["B-PER", "O", "O", "B-PRODUCT"]}])
+    with pytest.warns(ZooWarning, match="entity types PRODUCT that ner-bilstm does not know"):
+        got = m.evaluate([{"tokens": ["Peter", "bought", "an", "iPhone"],
+                           "tags": ["B-PER", "O", "O", "B-PRODUCT"]}])
     assert got["unknown_types"] == ["PRODUCT"] and got["per_type"]["PRODUCT"]["support"] == 1
-    assert "entity types PRODUCT that ner-bilstm does not know" in caplog.text
 
 
-def test_speech_references_outside_the_alphabet_and_all_empty(caplog):
+def test_speech_references_outside_the_alphabet_and_all_empty():
     """Words a digits model cannot write counted as errors unsaid; transcripts all empty
     scored WER 1.0 (0 reference words)."""
     from zoo_pipelines.speech.evaluate import check_references
 
-    assert check_references([{"text": "three apples"}, {"text": "4 1"}], "digits", "speech-ctc") == 1
-    assert "outside speech-ctc's digits alphabet (apples); they count as errors" in caplog.text
-    assert check_references([{"text": "I have 42 cats"}], "chars", "m") == 1
-    assert "their digits are left out of the reference" in caplog.text
+    with pytest.warns(ZooWarning, match=r"outside speech-ctc's digits alphabet \(apples\); "
+                                        r"they count as errors"):
+        assert check_references([{"text": "three apples"}, {"text": "4 1"}], "digits",
+                                "speech-ctc") == 1
+    with pytest.warns(ZooWarning, match="their digits are left out of the reference"):
+        assert check_references([{"text": "I have 42 cats"}], "chars", "m") == 1
     with pytest.raises(InputError, match="every transcript of the 2 example"):
         check_references([{"text": ""}, {"text": "  "}], "digits", "speech-ctc")
 
@@ -250,11 +254,12 @@ def test_forecast_flat_prices_are_skipped_or_undefined_not_a_traceback(shipped, 
     assert got["skipped_series"] == 0 and got["pinball_ratio_vs_naive"] > 0
 
 
-def test_charlm_characters_outside_its_alphabet_are_named(shipped, caplog):
+def test_charlm_characters_outside_its_alphabet_are_named(shipped):
     m = shipped("charlm-lstm")
-    got = m.evaluate([{"text": "café 日本"}], baseline=False)
+    with pytest.warns(ZooWarning, match=re.escape(
+            "3 of 8 characters are outside charlm-lstm's alphabet ('é' '日' '本')")):
+        got = m.evaluate([{"text": "café 日本"}], baseline=False)
     assert got["unknown_chars"] == 3
-    assert "3 of 8 characters are outside charlm-lstm's alphabet ('é' '日' '本')" in caplog.text
 
 
 @pytest.mark.parametrize("name, where", [("speech-ctc", "fsdd"),

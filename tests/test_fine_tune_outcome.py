@@ -2,7 +2,7 @@
 data as epoch 0, kept where no epoch beats it, and the printed summary, metrics.json and
 card say which epoch the bundle is, the change from the start, and what to run next."""
 import json
-import logging
+import warnings
 
 import keras
 import numpy as np
@@ -10,6 +10,7 @@ import pytest
 
 import zoo
 from zoo.cli import main
+from zoo.errors import ZooWarning
 from zoo_pipelines.ner import data
 
 FAST = dict(steps_per_epoch=1, batch_size=8, monitor_gradients=False, jit_compile=False)
@@ -39,6 +40,8 @@ def test_no_epoch_better_than_the_start_keeps_the_start_and_says_so(sentences, t
     said = capsys.readouterr().out
     assert "  epoch 0 (the model fine-tuned from): val_f1=" in said
     assert "fine_tune: no epoch of 2 improved on the model fine-tuned from (val_f1 " in said
+    # a Python caller is told what it types, not the CLI's option
+    assert "try a lower learning_rate=, or more data" in said and "--learning-rate" not in said
     # fit named its best epoch without "keeping epoch N" a line before the start was kept
     assert "keeping epoch" not in said and "the best epoch: " in said
     kept = json.loads((out / "metrics.json").read_text())["kept"]
@@ -75,12 +78,24 @@ def test_cli_summary_says_the_epoch_the_change_and_the_next_commands(sentences, 
                          f"--data FILE`; use it with `zoo predict {out} INPUT`")
 
 
-def test_a_tiny_validation_set_is_told_the_choice_is_noise(sentences, caplog, capsys):
-    with caplog.at_level(logging.WARNING):
+def test_a_tiny_validation_set_is_told_the_choice_is_noise(sentences, capsys):
+    with pytest.warns(ZooWarning, match="only 3 validation examples: the epoch chosen on them, "
+                                        "and the change from the model fine-tuned from, are "
+                                        "mostly noise"):
         zoo.load("ner-bilstm").fine_tune(sentences[:20], validation=sentences[20:23], epochs=1,
                                          **FAST)
-    assert "only 3 validation examples: the epoch chosen on them, and the change from the " \
-           "model fine-tuned from, are mostly noise" in caplog.text
+
+
+def test_a_warning_about_the_validation_data_is_said_once_a_run(sentences, capsys):
+    """A gold type the model does not know was warned of at epoch 0, at every epoch and
+    again for the card: four times for a two-epoch fine-tune."""
+    product = [{"tokens": ["Peter", "bought", "an", "iPhone"],
+                "tags": ["B-PER", "O", "O", "B-PRODUCT"]}] * 10
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        zoo.load("ner-bilstm").fine_tune(sentences[:20], validation=product, epochs=2, **FAST)
+    said = [str(w.message) for w in caught if issubclass(w.category, ZooWarning)]
+    assert sum("entity types PRODUCT that ner-bilstm does not know" in s for s in said) == 1, said
 
 
 def test_data_that_never_tags_a_type_is_told_it_will_be_unlearnt(sentences, capsys):
@@ -92,13 +107,13 @@ def test_data_that_never_tags_a_type_is_told_it_will_be_unlearnt(sentences, caps
             "mixes its own training data in to keep it)") in capsys.readouterr().out
 
 
-def test_validation_that_shares_examples_with_the_data_is_told(sentences, caplog, capsys):
+def test_validation_that_shares_examples_with_the_data_is_told(sentences, capsys):
     """--validation naming the --data file chose the epoch on what it trained on, and its
     number read as a validation score."""
-    with caplog.at_level(logging.WARNING):
+    with pytest.warns(ZooWarning, match="10 of the 20 validation examples are also in the "
+                                        "fine-tuning data"):
         tuned = zoo.load("ner-bilstm").fine_tune(sentences[:20], validation=sentences[10:30],
                                                  epochs=1, **FAST)
-    assert "10 of the 20 validation examples are also in the fine-tuning data" in caplog.text
     kept = tuned.metrics["kept"]
     assert kept["also_trained_on"] == 10
     assert kept["why"].endswith("(on validation data of which 10 of 20 examples were also "

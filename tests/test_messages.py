@@ -73,8 +73,37 @@ def _batch_fifo(tmp_path):
     match_inputs([str(tmp_path / "*")])
 
 
+class _TagsNothing:
+    """A NER model that predicts no span and knows only PER."""
+    entry = type("Entry", (), {"name": "tags-nothing"})
+
+    def predict(self, tokens, batch_size):
+        return [{"tags": ["O"] * len(t)} for t in tokens]
+
+    def host(self):
+        return type("Host", (), {"labels": ["O", "B-PER", "I-PER"]})
+
+
+def _ner_scores_nothing():
+    """Both were log lines (not silenced by the filter, not caught by catch_warnings)."""
+    from zoo_pipelines.ner.evaluate import evaluate
+
+    evaluate(_TagsNothing(), [{"tokens": ["Acme", "Inc"], "tags": ["B-ORG", "I-ORG"]}])
+
+
+def _uneven_batch():
+    from unittest import mock
+
+    from zoo import distribute
+
+    with mock.patch.object(distribute, "current",
+                           lambda: type("S", (), {"num_replicas_in_sync": 3})):
+        distribute.check_batch(32)
+
+
 @pytest.mark.parametrize("case", [_forecast_split, _ner_html, _speech_clipped,
-                                  _forecast_repeated_dates, _batch_fifo])
+                                  _forecast_repeated_dates, _batch_fifo, _ner_scores_nothing,
+                                  _uneven_batch])
 def test_the_readme_filter_silences_each_warning_and_it_points_at_the_callers_line(
         case, tmp_path):
     args = (tmp_path,) if case.__code__.co_argcount else ()
@@ -91,6 +120,26 @@ def test_the_readme_filter_silences_each_warning_and_it_points_at_the_callers_li
         warnings.simplefilter("error")
         warnings.filterwarnings("ignore", category=zoo.ZooWarning)
         case(*((tmp_path / "again",) if args else ()))
+
+
+def test_a_training_run_says_each_warning_once():
+    """A warning about the validation data (its gold types the model does not know, no
+    predicted span) was said again at every epoch's scoring."""
+    from zoo.errors import said_once
+    from zoo_pipelines.ner.evaluate import evaluate
+
+    gold = [{"tokens": ["Acme", "Inc"], "tags": ["B-ORG", "I-ORG"]}]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with said_once():
+            for epoch in range(3):
+                with said_once():          # nested (fit inside fine_tune): still the run's
+                    evaluate(_TagsNothing(), gold)
+        evaluate(_TagsNothing(), gold)     # a run of its own says them again
+    said = [str(w.message) for w in caught]
+    assert said == 2 * ["the gold tags hold entity types ORG that tags-nothing does not know "
+                        "(it knows PER); their 1 span(s) count as missed",
+                        "no predicted entity spans: precision is 0/0, reported as 0"], said
 
 
 @pytest.mark.parametrize("call, start, expected", [

@@ -383,17 +383,28 @@ def _discarded():
 def direct_workers(runner: str, flags: list[str], workers: int) -> int:
     """The DirectRunner's worker count, whether --workers or Beam's own options set it (the
     manifest said 1 for --direct_num_workers 2, and 2 for --workers 2 --direct_num_workers 3,
-    which ran 3); the two saying different counts is an error."""
+    which ran 3); the two saying different counts is an error. --direct_num_workers 0 is
+    Beam's "one a CPU" (the FnApiRunner's multiprocessing.cpu_count()): it was recorded as 1.
+
+    >>> import multiprocessing
+    >>> direct_workers("DirectRunner", ["--direct_num_workers=0",
+    ...                "--direct_running_mode=multi_processing"], 1) == multiprocessing.cpu_count()
+    True
+    """
+    import multiprocessing
+
     from apache_beam.options.pipeline_options import PipelineOptions
 
     if runner.lower().removesuffix("runner") != "direct":
         return workers
     options = PipelineOptions(flags).get_all_options()
-    beam = options.get("direct_num_workers") or 1
+    given = options.get("direct_num_workers")
+    beam = 1 if given is None else given or multiprocessing.cpu_count()
     if options.get("direct_running_mode") == "in_memory":
         beam = 1            # Beam runs the in-memory mode in this process whatever the count
     if workers > 1 and beam != workers:
-        raise InputError(f"--workers {workers} and --direct_num_workers {beam} (with "
+        said = f"{given} (one a CPU: {beam})" if given == 0 else beam
+        raise InputError(f"--workers {workers} and --direct_num_workers {said} (with "
                          f"--direct_running_mode) disagree; give one of them")
     return max(workers, beam)
 
@@ -401,18 +412,38 @@ def direct_workers(runner: str, flags: list[str], workers: int) -> int:
 def _runner(flags: list[str]):
     """Beam's FnApiRunner, its worker processes told the harness log options: it starts them
     with no pipeline options, so --default_sdk_harness_log_level never reached them and
-    each printed some 20 INFO lines (its channels, its start and exit) on stderr."""
+    each printed some 20 INFO lines (its channels, its start and exit) on stderr; and two
+    more before any option is read (zoo.beam_worker)."""
     from apache_beam.options.pipeline_options import PipelineOptions
     from apache_beam.portability.api import beam_provision_api_pb2
     from apache_beam.runners.portability.fn_api_runner.fn_runner import (ExtendedProvisionInfo,
                                                                        FnApiRunner)
     from google.protobuf import struct_pb2
 
+    from apache_beam.transforms.environments import SubprocessSDKEnvironment
+
+    from . import beam_worker
+
+    class QuietWorkers(FnApiRunner):
+        """Worker processes run zoo.beam_worker (Beam's main, its start-up notes unsaid):
+        the runner sets its multi_processing environment while it runs a pipeline."""
+
+        @property
+        def _default_environment(self):
+            return self._environment
+
+        @_default_environment.setter
+        def _default_environment(self, environment):
+            if isinstance(environment, SubprocessSDKEnvironment):
+                environment = SubprocessSDKEnvironment.from_command_string(
+                    environment.command_string.replace(beam_worker.BEAM_MAIN, beam_worker.__name__))
+            self._environment = environment
+
     options = PipelineOptions(flags).get_all_options()
     logs = struct_pb2.Struct()
     logs.update({f"beam:option:{k}:v1": options[k] for k in (
         "default_sdk_harness_log_level", "sdk_harness_log_level_overrides") if options.get(k)})
-    return FnApiRunner(provision_info=ExtendedProvisionInfo(
+    return QuietWorkers(provision_info=ExtendedProvisionInfo(
         beam_provision_api_pb2.ProvisionInfo(pipeline_options=logs)))
 
 

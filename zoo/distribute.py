@@ -43,7 +43,7 @@ import tempfile
 from pathlib import Path
 
 from .contract import shorten
-from .errors import InputError, ZooError
+from .errors import InputError, ZooError, warn
 
 log = logging.getLogger("zoo")
 STRATEGIES = ("auto", "default", "mirrored", "multi_worker")
@@ -351,9 +351,9 @@ def check_batch(batch_size: int) -> None:
     batches (the loss then weighs the replicas' examples unequally): say so."""
     replicas = current().num_replicas_in_sync
     if batch_size % replicas:
-        log.warning("batch_size %d does not divide among %d replicas: each global batch is "
-                    "split unevenly, and its loss is then not exactly the one-worker loss",
-                    batch_size, replicas)
+        warn(f"batch_size {batch_size} does not divide among {replicas} replicas: each global "
+             f"batch is split unevenly, and its loss is then not exactly the one-worker loss; "
+             f"give a multiple of {replicas}")
 
 
 def worker_dir(work: Path) -> Path:

@@ -109,10 +109,42 @@ def warn(message: str) -> None:
     into zoo/ as often as not, one way in (predict, evaluate, a host, a CSV path) or another.
     Where no frame is the user's (the `zoo` command, a server's thread) it is this call's
     caller, as stacklevel=2."""
+    message = named(message)
+    said = getattr(_said, "messages", None)
+    if said is not None:
+        if message in said:
+            return
+        said.add(message)
     frame, level = sys._getframe(1), 2
     while frame is not None and _library(frame.f_code.co_filename):
         frame, level = frame.f_back, level + 1
-    warnings.warn(named(message), ZooWarning, stacklevel=level if frame is not None else 2)
+    warnings.warn(message, ZooWarning, stacklevel=level if frame is not None else 2)
+
+
+_said = threading.local()       # this thread's messages warned in the outermost said_once()
+
+
+@contextlib.contextmanager
+def said_once():
+    """Within (nested: the outermost's): each warn() message is said once. A training run
+    scores its validation data every epoch, and a warning about that data (gold types the
+    model does not know, no predicted span) was said once an epoch. Also a decorator.
+
+    >>> with warnings.catch_warnings(record=True) as caught, said_once():
+    ...     warnings.simplefilter("always")
+    ...     for epoch in range(3):
+    ...         warn("the gold tags hold PRODUCT")
+    >>> len(caught)
+    1
+    """
+    if getattr(_said, "messages", None) is not None:
+        yield
+        return
+    _said.messages = set()
+    try:
+        yield
+    finally:
+        _said.messages = None
 
 
 _INPUT_AT = re.compile(r"input (\d+)\b")

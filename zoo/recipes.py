@@ -19,7 +19,7 @@ import keras
 
 from . import bundle, distribute, registry
 from .data import LEFT_OUT, data_root, dataset_name, read_split
-from .errors import ExportError, InputError
+from .errors import ExportError, InputError, said_once
 from .model import ZooModel
 from .options import check_out_folder, user_path
 from .training import (build_model, check_checkpoint, check_hparams, check_seed, copy_pictures,
@@ -28,6 +28,7 @@ from .training import (build_model, check_checkpoint, check_hparams, check_seed,
 log = logging.getLogger("zoo")
 
 
+@said_once()     # the epochs' and the card's scores of the validation data: one warning
 def train(name: str, data: str | Path | None = None, out: str | Path | None = None,
           seeds: list[int] | None = None, command: str | None = None,
           check_exports: bool = True, strategy: str = "auto", **overrides) -> ZooModel:

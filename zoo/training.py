@@ -22,7 +22,6 @@ import contextlib
 import errno
 import hashlib
 import json
-import logging
 import math
 import os
 import re
@@ -38,12 +37,11 @@ import keras
 from . import bundle, distribute
 from .contract import parameters
 from .data import data_root, dataset_name, holdout, portable, read_split
-from .errors import DataFormatError, InputError, ZooError, describe_os_error
+from .errors import DataFormatError, InputError, ZooError, describe_os_error, said_once, warn
 from .optimizers import FusedAdam
 from .options import (HPARAMS, accepted, check_buckets, check_examples, check_hparam, check_int,
                       check_out_folder)
 
-log = logging.getLogger("zoo")
 TEMP_PREFIX = "zoo-finetune-"  # fine_tune's work folder where no out= is given (removed after)
 HOLDOUT_MIN = 10        # fewer fine-tuning examples than this: nothing is held out
 # Hyper-parameters that shape the recurrent weights: a fine-tune keeps them, since weights
@@ -578,6 +576,7 @@ def compile_for_training_in_scope(zm, learning_rate, clipnorm, jit_compile, ema,
                            loss=zm.entry.module("model").loss(zm.keras_model), jit_compile=jit_compile)
 
 
+@said_once()     # a warning about the validation data: once a run, not once an epoch
 def fit(zm, train, valid, work: Path, callbacks: list | None = None, epochs: int = 10,
         batch_size: int = 32, learning_rate: float = 1e-3, clipnorm: float = 5.0,
         patience: int = 5, seed: int = 0, steps_per_epoch: int | None = None,
@@ -813,6 +812,7 @@ def build_model(entry, prep: dict, init=None, **hparams) -> keras.Model:
                          f"{reason.rstrip('.')}") from None
 
 
+@said_once()     # epoch 0, each epoch and the card's scores: one warning
 def fine_tune(zm, data, validation=None, epochs: int = 3, out=None,
               command: str | None = None, rehearse=None, new_share: float = 0.2,
               labels: list | None = None, replace_labels: bool = False,
@@ -881,10 +881,9 @@ def fine_tune(zm, data, validation=None, epochs: int = 3, out=None,
         # --validation the same file as --data (or sharing examples with it) chose the epoch
         # on what it trained on, and its number read as a validation one
         if shared := trained_on(new_ex, valid_ex, data_mod.EXAMPLE_KEYS):
-            log.warning("fine_tune: %d of the %d validation examples are also in the "
-                        "fine-tuning data: the epoch is chosen, and scored, partly on what it "
-                        "trained on; give validation data it does not train on",
-                        shared, len(valid_ex))
+            warn(f"fine_tune: {shared} of the {len(valid_ex)} validation examples are also in "
+                 f"the fine-tuning data: the epoch is chosen, and scored, partly on what it "
+                 f"trained on; give validation data it does not train on")
     elif len(new_ex) >= HOLDOUT_MIN:
         n = len(new_ex)
         new_ex, valid_ex = holdout(new_ex)
@@ -893,9 +892,9 @@ def fine_tune(zm, data, validation=None, epochs: int = 3, out=None,
         print(f"fine_tune: no validation data given; holding out {held} to choose the epoch")
     else:
         valid_ex, valid_what = new_ex, "the fine-tuning data itself (too few to hold out)"
-        log.warning("fine_tune: only %d examples and no validation data: the epoch is chosen "
-                    "on the training data itself, so its score is not a measurement; pass "
-                    "validation= (--validation FILE)", len(new_ex))
+        warn(f"fine_tune: only {len(new_ex)} examples and no validation data: the epoch is "
+             f"chosen on the training data itself, so its score is not a measurement; pass "
+             f"validation= (--validation FILE)")
     prep, model_mod = dict(zm.preprocessor), entry.module("model")
     label_change = new_labels(prep.get("labels"), data_mod.labels_of(new_ex), labels, replace_labels)
     if label_change and label_change["how"] == "merged" and rehearse is None:
@@ -974,9 +973,9 @@ def fine_tune(zm, data, validation=None, epochs: int = 3, out=None,
         # is one example, and its evaluator gives the headline's standard error instead)
         if validation is not None and len(valid_ex) < HOLDOUT_MIN and \
                 f"{evaluator.HEADLINE}_se" not in scores:
-            log.warning("fine_tune: only %d validation examples: the epoch chosen on them, and "
-                        "the change from the model fine-tuned from, are mostly noise; give at "
-                        "least %d (a few hundred to trust the number)", len(valid_ex), HOLDOUT_MIN)
+            warn(f"fine_tune: only {len(valid_ex)} validation examples: the epoch chosen on "
+                 f"them, and the change from the model fine-tuned from, are mostly noise; give "
+                 f"at least {HOLDOUT_MIN} (a few hundred to trust the number)")
         print(f"  epoch 0 (the model fine-tuned from): val_{evaluator.HEADLINE}={start:.4f}",
               flush=True)
         start_weights = zm.keras_model.get_weights()
@@ -986,7 +985,9 @@ def fine_tune(zm, data, validation=None, epochs: int = 3, out=None,
             if not out:     # nowhere to resume to: a failed run leaves nothing in /tmp either
                 remove(work)
             raise
-        history, kept = state["history"], kept_over_start(state, start, evaluator)
+        # the advice names --learning-rate to the CLI (which passes `command`), else learning_rate=
+        kept = kept_over_start(state, start, evaluator, cli=command is not None)
+        history = state["history"]
         if shared:      # in metrics.json, the card and the summary beside the choice
             kept.update(also_trained_on=shared, why=f"{kept['why']} (on validation data of which "
                         f"{shared} of {len(valid_ex)} examples were also trained on)")
@@ -1042,11 +1043,12 @@ def trained_on(train: list, valid: list, keys) -> int:
     return sum(digest([e.get(k) for k in keys]) in seen for e in valid)
 
 
-def kept_over_start(state: dict, start: float, evaluator) -> dict:
+def kept_over_start(state: dict, start: float, evaluator, cli: bool = True) -> dict:
     """Which weights a fine-tune keeps: epoch 0, the model fine-tuned from, where `start`,
     its score, is better than every epoch's; else the best epoch (fit's state; a tie too:
     the score cannot tell them apart, and the epoch has learnt the new data's words and
-    labels). metrics.json's "kept": the epoch, its score, the start's, and why.
+    labels). metrics.json's "kept": the epoch, its score, the start's, and why; its advice
+    names the option as the caller gives it (`cli`: --learning-rate, else learning_rate=).
 
     >>> ev = type("Ev", (), {"HEADLINE": "f1", "GREATER_IS_BETTER": True})
     >>> kept_over_start({"best": 0.5, "best_epoch": 2, "history": [{}] * 3}, 0.4, ev)["why"]
@@ -1055,6 +1057,9 @@ def kept_over_start(state: dict, start: float, evaluator) -> dict:
     1
     >>> kept_over_start({"best": 0.3, "best_epoch": 1, "history": [{}] * 3}, 0.4, ev)["why"]
     'no epoch of 3 improved on the model fine-tuned from (val_f1 0.4000 at epoch 0; the best epoch, 1, 0.3000): the bundle keeps the weights it started from; try a lower --learning-rate, or more data'
+    >>> kept_over_start({"best": 0.3, "best_epoch": 1, "history": [{}] * 3}, 0.4, ev,
+    ...                 cli=False)["why"].rsplit(";", 1)[1]
+    ' try a lower learning_rate=, or more data'
     """
     head, up = evaluator.HEADLINE, evaluator.GREATER_IS_BETTER
     best, epoch, done = state.get("best"), state.get("best_epoch"), len(state["history"])
@@ -1076,7 +1081,7 @@ def kept_over_start(state: dict, start: float, evaluator) -> dict:
                        f"{start:.4f} at epoch 0; the best epoch, " +
                        (f"{epoch}, {best:.4f}" if scored else "none scored a number") +
                        "): the bundle keeps the weights it started from; try a lower "
-                       "--learning-rate, or more data")
+                       + ("--learning-rate" if cli else "learning_rate=") + ", or more data")
     return kept
 
 
@@ -1188,9 +1193,9 @@ def default_rehearsal(entry, change: dict):
               "rehearsed and will fade (--rehearse keeps them; --replace-labels drops them)")
         return None
     if not folder.exists():
-        log.warning("fine_tune: the new data does not tag %s and %s is not here to rehearse: "
-                    "the model may unlearn them; pass rehearse= (--rehearse FOLDER)",
-                    ", ".join(change["untagged"]), folder)
+        warn(f"fine_tune: the new data does not tag {', '.join(change['untagged'])} and "
+             f"{folder} is not here to rehearse: the model may unlearn them; pass rehearse= "
+             f"(--rehearse FOLDER)")
         return None
     print(f"fine_tune: new types {', '.join(change['added'])}; the new data does not tag "
           f"{', '.join(change['untagged'])}, so {dataset_name(folder)} is rehearsed beside it "

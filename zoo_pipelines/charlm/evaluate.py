@@ -11,14 +11,14 @@ unknown symbol, and their number is reported. A Kneser-Ney character n-gram mode
 """
 from __future__ import annotations
 
-import logging
 import math
 
 import numpy as np
 
+from zoo.errors import warn
+
 from .data import encode_text, stream
 
-log = logging.getLogger("zoo")
 HEADLINE = "bits_per_char"
 GREATER_IS_BETTER = False
 # The per-epoch check needs only the model's number: the n-gram baseline is fitted once.
@@ -77,11 +77,10 @@ def evaluate(zoo_model, passages: list[dict], baseline: bool = True) -> dict:
     if metrics["unknown_chars"]:      # the count alone did not say how they were scored
         known = set(chars[1:])
         unseen = sorted({c for c in text[1:] if c not in known})
-        log.warning("%d of %d characters are outside %s's alphabet (%s); each is scored as "
-                    "its one unknown symbol, so bits per character is lower than a model that "
-                    "spelt them out would get", metrics["unknown_chars"], scored,
-                    zoo_model.entry.name, " ".join(map(repr, unseen[:8]))
-                    + (" ..." if len(unseen) > 8 else ""))
+        shown = " ".join(map(repr, unseen[:8])) + (" ..." if len(unseen) > 8 else "")
+        warn(f"{metrics['unknown_chars']} of {scored} characters are outside "
+             f"{zoo_model.entry.name}'s alphabet ({shown}); each is scored as its one unknown "
+             f"symbol, so bits per character is lower than a model that spelt them out would get")
     if baseline:
         from .baselines import ngram_baseline
 

@@ -14,7 +14,7 @@ import logging
 
 import numpy as np
 
-from zoo.errors import InputError
+from zoo.errors import InputError, warn
 from zoo.options import check_int
 
 from .data import roll_at
@@ -112,5 +112,5 @@ def evaluate(zoo_model, examples: list[dict], batch_size: int = 16, pad_to: int 
     if out["frame_accuracy"] is None:
         out["note"] = ("no note sounds in the pieces nor in the predicted frames: frame "
                        "accuracy is 0/0, reported as None")
-        log.warning("%s", out["note"])
+        warn(out["note"])
     return out

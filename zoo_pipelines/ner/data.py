@@ -23,7 +23,7 @@ import numpy as np
 
 from zoo.data import (build_vocab, carve, data_root, existing, lines, plain, read_text,
                       split_name, unseen)
-from zoo.errors import DataFormatError, InputError
+from zoo.errors import DataFormatError, InputError, warn
 from zoo.options import check_buckets, check_number
 
 from .host import UNK, featurize, lower, output_tag, word_id
@@ -298,7 +298,7 @@ def grow_preprocessor(prep: dict, sentences: list[dict], min_word_count: int = 2
     hyper-parameters: append the new data's words seen `min_word_count` times (characters:
     twice) that the vocabularies lack (a word is known if it or its digits-as-0 form is),
     so a new domain's frequent names get rows of their own instead of sharing the unknown
-    word's; a `lowercase` share replaces the bundle's (fit_preprocessor). Old ids stay, so
+    word's (how many words, and what share of the tokens, stay unknown is said); a `lowercase` share replaces the bundle's (fit_preprocessor). Old ids stay, so
     the old rows carry over (zoo.contract.copy_matching_weights); returns the new words.
     A BIOES model's label set gains the E- and S- labels of new types (scheme_labels); a
     fine-tune keeps the model's `tag_scheme` (another one is an InputError).
@@ -318,10 +318,16 @@ def grow_preprocessor(prep: dict, sentences: list[dict], min_word_count: int = 2
                          f"{tag_scheme!r} (train from scratch with --hparam tag_scheme={tag_scheme})")
     words, chars = dict(prep["words"]), dict(prep["chars"])
     known = lambda w: word_id(w, words) != UNK        # noqa: E731
-    counts = build_vocab([lower(plain(t)) for s in sentences for t in s["tokens"]], min_word_count)
-    added = [w for w in counts if not known(w)]
+    tokens = [lower(plain(t)) for s in sentences for t in s["tokens"]]
+    added = [w for w in build_vocab(tokens, min_word_count) if not known(w)]
     for w in added:
         words[w] = len(words) + 2
+    # the rest were seen too rarely: each reads as the one unknown word, which was unsaid
+    if rare := [w for w in tokens if not known(w)]:
+        warn(f"fine_tune: {len(set(rare)):,} word(s) of the new data ({len(rare) / len(tokens):.1%} "
+             f"of its tokens) occur fewer than min_word_count={min_word_count} times and stay "
+             f"unknown, sharing one vector; min_word_count=1 (--hparam min_word_count=1) "
+             f"gives each a row of its own")
     new_chars = [c for s in sentences for t in s["tokens"] for c in plain(t)]
     for c in build_vocab(new_chars, min_count=2):
         chars.setdefault(c, len(chars) + 2)

@@ -15,13 +15,12 @@ folders it equals 1 - digit_accuracy up to insertions.
 """
 from __future__ import annotations
 
-import logging
 import re
 
 import jiwer
 import numpy as np
 
-from zoo.errors import InputError
+from zoo.errors import InputError, warn
 from zoo.monitor import predict_with_progress
 from zoo.options import MAX_BATCH_SIZE, check_int
 
@@ -29,7 +28,6 @@ from . import data as D
 from .features import PER_SPEAKER, speaker_adapted
 from .text import normalize_text
 
-log = logging.getLogger("zoo")
 
 HEADLINE = "wer"
 GREATER_IS_BETTER = False
@@ -98,9 +96,9 @@ def check_references(examples: list[dict], alphabet: str, name: str) -> int:
         bad = [w for e in examples for w in str(e["text"]).split() if re.search(r"[0-9]", w)]
     if bad:
         shown = ", ".join(sorted(set(bad))[:5]) + (" ..." if len(set(bad)) > 5 else "")
-        log.warning("%d reference word(s) are outside %s's %s alphabet (%s); %s", len(bad), name,
-                    alphabet, shown, "they count as errors" if alphabet == "digits" else
-                    "their digits are left out of the reference (spell numbers out)")
+        warn(f"{len(bad)} reference word(s) are outside {name}'s {alphabet} alphabet ({shown}); "
+             + ("they count as errors" if alphabet == "digits" else
+                "their digits are left out of the reference (spell numbers out)"))
     return len(bad)
 
 
@@ -216,10 +214,10 @@ def self_trained(model, recordings: list, rehearse, validation, keep: float = 0.
                              "recordings of speech the model can read")
         if model.preprocessor["alphabet"] == "digits" and \
                 sum(len(p["text"].split()) > 1 for p in pseudo) > len(pseudo) / 2:
-            log.warning("self-training: most of these recordings were read as strings of several "
-                        "digits; on connected strings it lowered digit accuracy by 8-9 points "
-                        "where measured, on single digits it raised it by 5 (docs/models/"
-                        "speech-ctc.md, \"Self-training on his own transcripts\")")
+            warn("self-training: most of these recordings were read as strings of several "
+                 "digits; on connected strings it lowered digit accuracy by 8-9 points where "
+                 "measured, on single digits it raised it by 5 (docs/models/speech-ctc.md, "
+                 "\"Self-training on his own transcripts\")")
         # Each round's bundle has a folder of its own: a finished folder is reused, not retrained.
         into = out if r == rounds or out is None else f"{out}-round{r}"
         tuned = model.fine_tune(pseudo, validation=validation, rehearse=rehearse, out=into,
