@@ -14,7 +14,7 @@ from zoo_pipelines.captioning import data as D
 from zoo_pipelines.captioning import evaluate as E
 from zoo_pipelines.captioning import host as H
 from zoo_pipelines.captioning import retrieval as R
-from zoo.errors import InputError
+from zoo.errors import InputError, ZooWarning
 
 
 def test_overlap_consensus_and_choice():
@@ -142,7 +142,8 @@ def test_build_retrieval_writes_the_memory_and_fine_tune_drops_it(tiny_bundle, d
     [r] = m.predict([m.parity_examples()[0]])
     assert r["retrieval"]["from"] in ("model", "neighbour", "recombined")
     prep = dict(m.preprocessor)
-    D.grow_preprocessor(prep, [{"image": "x", "captions": ["a dog"]}])
+    with pytest.warns(ZooWarning, match="the retrieval memory .* is dropped"):
+        D.grow_preprocessor(prep, [{"image": "x", "captions": ["a dog"]}])
     assert "retrieval" not in prep
 
 

@@ -96,10 +96,20 @@ def test_emoji_corpus_splits(data_dir):
 
 
 def test_fine_tuning_drops_the_old_domains_ood_limits(data_dir):
+    """Said as ZooWarnings (log lines before, that `-W ignore::zoo.ZooWarning` missed): the
+    fine-tuned model warns of no out-of-distribution image and retrieves nothing."""
+    import warnings
+
+    from zoo import ZooWarning
+
     prep, _ = D.fit_preprocessor(D.read_split(data_dir / "captioning" / "emoji", "train")[:20])
-    prep["ood"] = {"min_background": 0.1}
-    D.grow_preprocessor(prep, D.read_split(data_dir / "captioning" / "emoji", "valid")[:5])
-    assert "ood" not in prep
+    prep["ood"], prep["retrieval"] = {"min_background": 0.1}, {"k": 2}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        D.grow_preprocessor(prep, D.read_split(data_dir / "captioning" / "emoji", "valid")[:5])
+    assert "ood" not in prep and "retrieval" not in prep
+    said = [str(w.message) for w in caught if w.category is ZooWarning]
+    assert len(said) == 2 and "retrieval memory" in said[0] and "calibrate_ood" in said[1], said
 
 
 def test_vocabulary_and_growth():

@@ -79,11 +79,21 @@ def test_cli_summary_says_the_epoch_the_change_and_the_next_commands(sentences, 
 
 
 def test_a_tiny_validation_set_is_told_the_choice_is_noise(sentences, capsys):
-    with pytest.warns(ZooWarning, match="only 3 validation examples: the epoch chosen on them, "
+    # one sentence, said in the singular ("only 1 validation examples: ... on them" before)
+    with pytest.warns(ZooWarning, match="only 1 validation example: the epoch chosen on it, "
                                         "and the change from the model fine-tuned from, are "
                                         "mostly noise"):
-        zoo.load("ner-bilstm").fine_tune(sentences[:20], validation=sentences[20:23], epochs=1,
+        zoo.load("ner-bilstm").fine_tune(sentences[:20], validation=sentences[20:21], epochs=1,
                                          **FAST)
+
+
+def test_one_example_is_said_in_the_singular(sentences, capsys):
+    """It said "only 1 examples and no validation data". (Raised, so that nothing trains.)"""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ZooWarning)
+        with pytest.raises(ZooWarning, match="only 1 example and no validation data: the epoch "
+                                             "is chosen on the training data itself"):
+            zoo.load("ner-bilstm").fine_tune(sentences[:1], epochs=1, **FAST)
 
 
 def test_a_warning_about_the_validation_data_is_said_once_a_run(sentences, capsys):

@@ -101,9 +101,49 @@ def _uneven_batch():
         distribute.check_batch(32)
 
 
+def _midi_unreadable(tmp_path):
+    from zoo_pipelines.music.data import read
+    from zoo_pipelines.music.midi import write_midi
+
+    write_midi(np.eye(4, 88, 39, dtype=np.uint8), tmp_path / "good.mid")
+    (tmp_path / "bad.mid").write_bytes(b"not midi")
+    read(tmp_path)
+
+
+def _images_unreadable(tmp_path):
+    from PIL import Image
+
+    from zoo_pipelines.captioning.data import read
+
+    Image.new("RGB", (8, 8)).save(tmp_path / "a.png")
+    (tmp_path / "b.png").write_text("not an image")
+    (tmp_path / "captions.csv").write_text("image,caption\na.png,black\nb.png,text\n")
+    read(tmp_path)
+
+
+def _speech_past_the_largest_bucket(tmp_path):
+    """The speech warnings below were log lines, one an utterance cut, every epoch."""
+    import soundfile as sf
+
+    from zoo_pipelines.speech import data
+
+    sf.write(tmp_path / "long.wav", np.sin(np.arange(24000) * 0.3) * 0.3, 8000)
+    long = [{"audio": str(tmp_path / "long.wav"), "text": "4"}]
+    prep = {**data.fit_preprocessor(long)[0], "buckets": [100, 200]}  # a bundle's, fine-tuned
+    data.make_dataset(long, prep)
+
+
+def _speech_too_few_to_hold_out():
+    from zoo.data import data_root
+    from zoo_pipelines.speech import data
+
+    data.read_split(data_root() / "ljspeech_sample", "valid")
+
+
 @pytest.mark.parametrize("case", [_forecast_split, _ner_html, _speech_clipped,
                                   _forecast_repeated_dates, _batch_fifo, _ner_scores_nothing,
-                                  _uneven_batch])
+                                  _uneven_batch, _midi_unreadable, _images_unreadable,
+                                  _speech_past_the_largest_bucket, _speech_too_few_to_hold_out])
 def test_the_readme_filter_silences_each_warning_and_it_points_at_the_callers_line(
         case, tmp_path):
     args = (tmp_path,) if case.__code__.co_argcount else ()

@@ -410,6 +410,53 @@ def test_training_pipeline_builds_connected_utterances(data_dir):
     assert np.all((plain[:, 1:] > 0).sum(1) == 1)
 
 
+def test_utterances_past_the_largest_bucket_are_one_counted_warning(data_dir, tmp_path):
+    """A fine-tune on recordings longer than the bundle's largest bucket: each one cut was a
+    log line of its own, every epoch, that `-W ignore::zoo.ZooWarning` did not reach; now
+    one warning a run, counted, naming the longest and what to do."""
+    import warnings
+
+    from zoo import ZooWarning
+    from zoo.errors import said_once
+
+    short = D.read_split(data_dir / "fsdd", "valid")[:2]
+    prep, _ = D.fit_preprocessor(short, buckets=[100, 200])
+    for name, seconds in (("long.wav", 3.5), ("longer.wav", 4.0)):
+        sf.write(tmp_path / name, tone(seconds), RATE)
+    long = [{"audio": str(tmp_path / n), "text": "4"} for n in ("long.wav", "longer.wav")]
+    with warnings.catch_warnings(record=True) as caught, said_once():
+        warnings.simplefilter("always")
+        for epoch in range(2):                   # a training run builds one an epoch
+            ds = D.make_dataset(short + long, prep, batch_size=4, shuffle=True, seed=epoch)
+    said = [str(w.message) for w in caught if issubclass(w.category, ZooWarning)]
+    assert said == ["2 of 4 utterances are longer than the largest length bucket, 200 frames "
+                    "(2 s), and are cut to it for training: their speech past the cut is lost "
+                    "(the longest, longer.wav: 398 frames). Split them into shorter "
+                    "recordings, or add a bucket that holds them: "
+                    "--hparam 'buckets=[100,200,400]'"], said
+    (x, _), = ds.take(1)
+    assert x["features"].shape[1] == 200                    # cut, as the warning says
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        D.make_dataset(short, prep, batch_size=4)           # none cut: nothing said
+
+
+def test_too_few_utterances_to_hold_out_is_a_warning(data_dir):
+    """The 29 LJ Speech utterances: valid and report are training utterances, said as a
+    ZooWarning (a log line before) in one message, so that a run says it once."""
+    import warnings
+
+    from zoo import ZooWarning
+
+    for split in ("valid", "report"):
+        with pytest.warns(ZooWarning, match="only 29 utterances, too few to hold any out: "
+                                            "the valid and report splits are the first 8"):
+            assert len(D.read_split(data_dir / "ljspeech_sample", split)) == 8
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert len(D.read_split(data_dir / "ljspeech_sample", "train")) == 29
+
+
 def test_robustness_options_train_features_and_refuse_streaming(data_dir):
     """level_norm / cmn / vtlp / eq_db / tempo: recorded in the preprocessor, used by the
     training pipeline, off by default; level_norm and cmn are refused for a causal model."""

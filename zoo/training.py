@@ -877,7 +877,8 @@ def fine_tune(zm, data, validation=None, epochs: int = 3, out=None,
     valid_ex = None if validation is None else examples(validation, "validation")
     shared = 0                  # validation examples also trained on
     if valid_ex:
-        valid_what = dataset_name(validation) if named else f"{len(valid_ex)} examples given"
+        valid_what = dataset_name(validation) if named else \
+            f"{len(valid_ex)} example{'s' * (len(valid_ex) != 1)} given"
         # --validation the same file as --data (or sharing examples with it) chose the epoch
         # on what it trained on, and its number read as a validation one
         if shared := trained_on(new_ex, valid_ex, data_mod.EXAMPLE_KEYS):
@@ -892,8 +893,9 @@ def fine_tune(zm, data, validation=None, epochs: int = 3, out=None,
         print(f"fine_tune: no validation data given; holding out {held} to choose the epoch")
     else:
         valid_ex, valid_what = new_ex, "the fine-tuning data itself (too few to hold out)"
-        warn(f"fine_tune: only {len(new_ex)} examples and no validation data: the epoch is "
-             f"chosen on the training data itself, so its score is not a measurement; pass "
+        n = len(new_ex)
+        warn(f"fine_tune: only {n} example{'s' * (n != 1)} and no validation data: the epoch "
+             f"is chosen on the training data itself, so its score is not a measurement; pass "
              f"validation= (--validation FILE)")
     prep, model_mod = dict(zm.preprocessor), entry.module("model")
     label_change = new_labels(prep.get("labels"), data_mod.labels_of(new_ex), labels, replace_labels)
@@ -973,9 +975,11 @@ def fine_tune(zm, data, validation=None, epochs: int = 3, out=None,
         # is one example, and its evaluator gives the headline's standard error instead)
         if validation is not None and len(valid_ex) < HOLDOUT_MIN and \
                 f"{evaluator.HEADLINE}_se" not in scores:
-            warn(f"fine_tune: only {len(valid_ex)} validation examples: the epoch chosen on "
-                 f"them, and the change from the model fine-tuned from, are mostly noise; give "
-                 f"at least {HOLDOUT_MIN} (a few hundred to trust the number)")
+            one = len(valid_ex) == 1
+            warn(f"fine_tune: only {len(valid_ex)} validation example{'' if one else 's'}: the "
+                 f"epoch chosen on {'it' if one else 'them'}, and the change from the model "
+                 f"fine-tuned from, are mostly noise; give at least {HOLDOUT_MIN} (a few "
+                 f"hundred to trust the number)")
         print(f"  epoch 0 (the model fine-tuned from): val_{evaluator.HEADLINE}={start:.4f}",
               flush=True)
         start_weights = zm.keras_model.get_weights()

@@ -10,7 +10,6 @@ corpus).
 """
 from __future__ import annotations
 
-import logging
 import os
 from collections import Counter
 from functools import lru_cache
@@ -19,13 +18,11 @@ from pathlib import Path
 import numpy as np
 
 from zoo.data import bucketed_batches, carve, existing, left_out, split_name
-from zoo.errors import DataFormatError
+from zoo.errors import DataFormatError, warn
 from zoo.runtime import progress
 
 from .host import END, SPECIALS, START, UNK, data_uri, load_image, open_image, tokenize
 from .readers import read_captions
-
-log = logging.getLogger("zoo")
 
 
 # ---- splits -------------------------------------------------------------------------------
@@ -68,8 +65,8 @@ def _captions(path: Path, split: str | None) -> list[dict]:
         raise DataFormatError(f"{path}: none of the {len(examples)} images could be read as "
                               f"an image (JPEG, PNG, GIF or WebP): {named}")
     if bad:
-        log.warning("%s: skipped %d of %d images that are not images Pillow can read: %s",
-                    path, len(bad), len(examples), named)
+        warn(f"{path}: skipped {len(bad)} of {len(examples)} images that are not images "
+             f"Pillow can read: {named}")
     return kept
 
 
@@ -257,13 +254,13 @@ def grow_preprocessor(prep: dict, examples: list[dict]) -> list[str]:
     memory (evaluate.build_retrieval)."""
     prep.pop("styles", None)            # the new data's images are in folders of their own
     if prep.pop("retrieval", None):     # features of the old encoder, captions of old data
-        log.warning("fine_tune: the retrieval memory (the old training images' features and "
-                    "captions) is dropped; rebuild it with captioning.evaluate.build_retrieval "
-                    "on the fine-tuned bundle and its training data")
+        warn("fine_tune: the retrieval memory (the old training images' features and "
+             "captions) is dropped; rebuild it with captioning.evaluate.build_retrieval on the "
+             "fine-tuned bundle and its training data")
     if prep.pop("ood", None):
-        log.warning("fine_tune: the out-of-distribution limits describe the old training "
-                    "images and are dropped; re-run captioning.evaluate.calibrate_ood on the "
-                    "fine-tuned bundle to get warnings back")
+        warn("fine_tune: the out-of-distribution limits describe the old training images and "
+             "are dropped; re-run captioning.evaluate.calibrate_ood on the fine-tuned bundle to "
+             "get warnings back")
     fresh, _ = fit_preprocessor(examples, image_size=prep["image_size"],
                                 min_count=prep.get("min_count", 2))
     if fresh["max_len"] > prep["max_len"]:

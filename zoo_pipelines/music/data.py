@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from zoo.data import SPLITS, carve, split_name
-from zoo.errors import DataFormatError
+from zoo.errors import DataFormatError, warn
 from zoo.runtime import progress
 
 from .midi import KEYS, PITCH_MIN, MidiError, read_midi
@@ -143,7 +143,7 @@ def read_midi_folder(folder: str | Path, steps_per_quarter: int = 2) -> list[dic
     named = "; ".join(bad[:SHOWN_BAD]) + (f"; and {len(bad) - SHOWN_BAD} more"
                                           if len(bad) > SHOWN_BAD else "")
     if bad:
-        log.warning("skipped %d of %d MIDI files: %s", len(bad), len(files), named)
+        warn(f"{folder}: skipped {len(bad)} of {len(files)} MIDI files: {named}")
     if not out:
         raise DataFormatError(f"{folder}: none of the {len(files)} MIDI files could be used: "
                               f"{named}")

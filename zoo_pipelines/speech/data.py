@@ -21,7 +21,6 @@ on as they are, beside the joined single digits.
 from __future__ import annotations
 
 import csv
-import logging
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -29,20 +28,19 @@ from pathlib import Path
 import numpy as np
 
 from zoo.data import data_root, existing, read_text, split_name  # noqa: F401  (data_root: doctest)
-from zoo.errors import DataFormatError, InputError
+from zoo.errors import DataFormatError, InputError, warn
 from zoo.options import check_buckets
 from zoo.runtime import pick_bucket
 
 from .audio import load_waveform
 from .augment import (add_noise, channel, connected, perturb, random_eq, spec_augment, stretch,
                       warped_mel)
-from .features import (WHOLE_UTTERANCE, LogMelFeatures, log_mel, mel_matrix, num_frames,
+from .features import (HOP_MS, WHOLE_UTTERANCE, LogMelFeatures, log_mel, mel_matrix, num_frames,
                        speaker_config, spread_scale, utterance_norm, voice_stats)
 from .host import SUBSAMPLE
 from .synth import VOICES
 from .text import CHARS, normalize_text, tokens_of
 
-log = logging.getLogger("zoo")
 FSDD_RE = re.compile(r"(\d)_([A-Za-z0-9-]+)_(\d+)\.(wav|flac|ogg)$", re.I)    # AUDIO_SUFFIXES
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg"}
 FSDD_TEST_INDICES = 5          # FSDD's official test set: indices 0-4 of each speaker/digit
@@ -168,8 +166,10 @@ def read_split(data_dir: Path, split: str, holdout_speaker: str | None = None) -
         more = read_manifest(extra) if split == "train" and extra.is_file() else []
         return [e for e in kept if fsdd_split(e["index"]) == split] + more
     if len(examples) < 50:
-        log.warning("%s: only %d utterances; the %r split is a subset of train (a fitting "
-                    "check, not a held-out measurement)", data_dir, len(examples), split)
+        if split != "train":        # one message for valid and report: a run says it once
+            warn(f"{data_dir}: only {len(examples)} utterances, too few to hold any out: the "
+                 f"valid and report splits are the first 8 training utterances (a fitting "
+                 f"check, not a held-out measurement); give 50 or more")
         return examples if split == "train" else examples[:8]
     which = {9: "valid", 8: "report"}
     return [e for i, e in enumerate(examples) if which.get(i % 10, "train") == split]
@@ -359,6 +359,26 @@ def _pad_batch(items, bucket: int, n_mels: int, width: int, subsample: int):
     return x, y
 
 
+def warn_cut(examples: list[dict], waves: list[np.ndarray], rate: int, buckets: list[int]) -> None:
+    """One warning, counted, for the utterances longer than the largest length bucket, which
+    the training pipeline cuts to it (a log line an utterance, every epoch, before): a
+    fine-tune keeps the bundle's buckets, where fit_preprocessor adds one for the longest.
+    Lengths as given, not augmented, so that every epoch of a run says the same, once."""
+    max_frames, frames = max(buckets), [num_frames(w.size, rate) for w in waves]
+    cut = [i for i, n in enumerate(frames) if n > max_frames]
+    if not cut:
+        return
+    longest = max(cut, key=frames.__getitem__)
+    audio = examples[longest]["audio"]
+    name = Path(audio).name if isinstance(audio, (str, Path)) else f"utterance {longest}"
+    more = ",".join(map(str, [*sorted(buckets), max_frames * -(-frames[longest] // max_frames)]))
+    warn(f"{len(cut)} of {len(examples)} utterances are longer than the largest length "
+         f"bucket, {max_frames} frames ({max_frames * HOP_MS / 1000:g} s), and are cut to it "
+         f"for training: their speech past the cut is lost (the longest, {name}: "
+         f"{frames[longest]} frames). Split them into shorter recordings, or add a bucket "
+         f"that holds them: --hparam 'buckets=[{more}]'")
+
+
 def make_dataset(examples: list[dict], prep: dict, batch_size: int = 32, shuffle: bool = False,
                  seed: int = 0, drop_remainder: bool = False):
     """Batches ({"features": [B, T, n_mels]}, {"logits": [B, 1 + L]}) padded to a length
@@ -376,6 +396,7 @@ def make_dataset(examples: list[dict], prep: dict, batch_size: int = 32, shuffle
     features = LogMelFeatures(prep)
     check_texts(examples, prep["alphabet"], prep["tokens"])
     waves = [waveform(e, rate) for e in examples]
+    warn_cut(examples, waves, rate, buckets)
     labels = [label_ids(e["text"], prep) for e in examples]
     singles = np.flatnonzero([len(lb) == 1 for lb in labels]) if prep["alphabet"] == "digits" else []
     by_speaker = prep.get("speaker_norm", False)
@@ -428,10 +449,9 @@ def make_dataset(examples: list[dict], prep: dict, batch_size: int = 32, shuffle
         if augment and prep.get("tempo"):      # never stretched past the largest bucket
             slowest = max(1 - prep["tempo"], feats.shape[0] / max_frames)
             feats = stretch(feats, float(rng.uniform(slowest, max(slowest, 1 + prep["tempo"]))))
-        if feats.shape[0] > max_frames:
-            log.warning("an utterance of %d frames was cut to the largest bucket, %d",
-                        feats.shape[0], max_frames)
-            feats = feats[:max_frames]
+        # (warn_cut counted the utterances as given; one that augmentation's slowing and
+        # added silence take past the bucket is cut unsaid, a little differently each epoch)
+        feats = feats[:max_frames]
         if augment:
             feats = spec_augment(feats, rng)
         return feats, lab
