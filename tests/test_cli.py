@@ -351,6 +351,21 @@ def test_long_work_shows_signs_of_life_on_stderr_only(capsys, monkeypatch):
     (["fine-tune", "s", "--data", "d", "--rehearse", "--head", "x", "--out", "o"], "rehearse",
      True, {"head": "x"}),      # an option whose value is optional
     (["fine-tune", "s", "--rehearse", "r/", "--data", "d", "--out", "o"], "rehearse", "r/", {}),
+    # a true-or-false option alone is true, before NAME or after it: it took NAME or the
+    # input after it as its value ("option same_speaker must be true or false; got 'a.wav'")
+    (["predict", "--echo", "charlm-lstm", "ROMEO:"], "inputs", ["ROMEO:"], {"echo": True}),
+    (["predict", "speech-ctc", "--same-speaker", "a.wav", "b.wav"], "inputs",
+     ["a.wav", "b.wav"], {"same_speaker": True}),
+    (["predict", "summarize-attn", "--attention", "false", "x"], "inputs", ["x"],
+     {"attention": False}),
+    (["evaluate", "--lowercased", "ner-bilstm", "--data", "d"], "name", "ner-bilstm",
+     {"lowercased": True}),
+    (["train", "--bidirectional", "ner-bilstm", "--out", "o"], "name", "ner-bilstm",
+     {"bidirectional": True}),
+    # Beam's options before NAME: `2` was read as NAME
+    (["batch-predict", "--save_main_session", "--direct_num_workers", "2", "ner-bilstm",
+      "--input", "i", "--out", "o"], "name", "ner-bilstm",
+     {"beam_args": ["--save_main_session", "--direct_num_workers", "2"]}),
     # several names with an option between them ("unrecognized arguments: speech-ctc")
     (["serve", "ner-bilstm", "--port", "8080", "speech-ctc"], "models",
      ["ner-bilstm", "speech-ctc"], {}),

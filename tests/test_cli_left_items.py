@@ -39,6 +39,9 @@ def test_evaluate_help_for_one_model_lists_its_evaluator_options(capsys):
     out = capsys.readouterr().out
     # the recipe's evaluate part (beam 1) over the signature's default (4)
     assert "summarize-attn's evaluator options" in out and "--beam 1, --lead-words 10" in out
+    with pytest.raises(SystemExit):     # --data's value was taken for NAME: the general help
+        main(["evaluate", "--data", "test.txt", "summarize-attn", "--help"])
+    assert "summarize-attn's evaluator options" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         main(["evaluate", "--help"])
     out = capsys.readouterr().out

@@ -307,3 +307,17 @@ def test_an_unnamed_series_is_series_n_in_every_form(tmp_path):
         "series 0", "series 1", "series 2"]
     assert host.from_json(4, {**instances[1], "name": "Y"})["name"] == "Y"
     assert host.from_json(0, {"csv": long_table(("AAA",)).to_csv(index=False)})["name"] == "AAA"
+
+
+def test_messages_name_the_users_input_not_the_series_count():
+    """Two series of one table were counted as two inputs: the second file's series were
+    "input 2 (BBB)" and "input 3 (CCC)" though the user gave two inputs."""
+    host = H.Host(CONFIG)
+    table = long_table(("AAA", "BBB"))
+    table.loc[table.Name == "BBB", "close"] *= np.where(np.arange(100) < 95, 1.0, 0.5)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        host.encode([long_table(("ZZZ",)), table])
+    assert [str(w.message)[:15] for w in caught] == ["input 1 (BBB): "]
+    with pytest.raises(InputError, match=r"^input 1 \(CCC\): 20 prices of history"):
+        host.encode([table, long_table(("CCC",), n=20)])

@@ -120,6 +120,23 @@ def test_the_runtime_names_a_missing_package_and_how_to_install_it(exported, shi
     assert isinstance(e.value, ModuleNotFoundError) and e.value.name == "pandas"
 
 
+def test_an_export_names_a_missing_converter_as_the_runtime_does(shipped, tmp_path,
+                                                               monkeypatch):
+    """ZooModel.export without tf2onnx (or LiteRT, for the parity check) was a raw
+    ModuleNotFoundError in the Python API, after the conversion; zoo.runtime said it in
+    one line."""
+    from zoo.errors import ZooError
+
+    for module, pip, file in (("tf2onnx", "tf2onnx", "m.onnx"),
+                              ("ai_edge_litert.interpreter", "ai-edge-litert", "new/m.tflite")):
+        monkeypatch.setitem(sys.modules, module, None)
+        with pytest.raises(ZooError, match=rf"^forecast-lstm export needs the Python package "
+                                           rf"'{pip}', which is not "
+                                           rf"installed here; pip install "):
+            shipped("forecast-lstm").export(tmp_path / file)
+        assert not (tmp_path / file).exists() and not (tmp_path / "new").exists()
+
+
 def test_runtime_load_says_what_it_was_given_instead_of_an_export(tmp_path, bundle_copy):
     """3 and None were raw TypeErrors; a bundle, a registered name and the sidecar itself
     were "no such exported model, or its sidecar X.json is missing"."""

@@ -836,35 +836,47 @@ def _value(text: str):
         return text
 
 
+def _own(a: str, options: tuple) -> bool:
+    """`a` (`--key` or `--key=value`) is one of `options`, or an abbreviation of one."""
+    key = a.partition("=")[0]
+    return len(key) > 2 and any(o.startswith(key) for o in options)
+
+
 def _split_options(argv: list[str], known: tuple = ("--json",), valued: tuple = (),
-                   maybe_valued: tuple = ()) -> tuple[list[str], dict]:
+                   maybe_valued: tuple = (), switches=frozenset,
+                   raw: list | None = None) -> tuple[list[str], dict]:
     """A command's own arguments, and the other `--key value` pairs as options (predict's,
     the recipe's, the evaluator's). Its own flags (`known`: `--json`) may stand anywhere:
     they are moved after the inputs, where argparse takes them (`zoo predict NAME --json
     "text"`); its own options that take a value (`valued`: evaluate's `--data`; or may
     take one, `maybe_valued`: fine-tune's `--rehearse [FOLDER]`) stay with their value.
-    An abbreviation of its own (`--epoch` for `--epochs`) is its own, as argparse reads it."""
-    def own(a: str, options: tuple) -> bool:
-        key = a.partition("=")[0]
-        return len(key) > 2 and any(o.startswith(key) for o in options)
-
+    An abbreviation of its own (`--epoch` for `--epochs`) is its own, as argparse reads it.
+    `switches()`: the names of the other options that take no value (true or false): one
+    of them takes the word after it only where that is true or false (`--same-speaker
+    a.wav` took the file as its value, `--echo charlm-lstm` the model's name). `raw`: a
+    list that gets the other options' tokens as given (batch-predict's, for Beam)."""
     rest, options, flags, i = [], {}, [], 0
     while i < len(argv):
         a = argv[i]
-        if a.startswith("--") and own(a, valued + maybe_valued):
+        if a.startswith("--") and _own(a, valued + maybe_valued):
             rest.append(a)
             nxt = argv[i + 1] if "=" not in a and i + 1 < len(argv) else None
-            if nxt is not None and (own(a, valued) or not nxt.startswith("-")):
+            if nxt is not None and (_own(a, valued) or not nxt.startswith("-")):
                 rest.append(nxt)        # its value, even one like "-1"
                 i += 1
-        elif a.startswith("--") and own(a, known):
+        elif a.startswith("--") and _own(a, known):
             flags.append(a)
         elif a.startswith("--") and a not in ("--", "--help"):
             key, eq, val = a[2:].partition("=")
+            if raw is not None:
+                raw.append(a)
             if not eq:
                 nxt = argv[i + 1] if i + 1 < len(argv) else None
-                if nxt is not None and not nxt.startswith("--"):
+                if nxt is not None and not nxt.startswith("--") and (
+                        nxt in BOOLEAN_WORDS or key.replace("-", "_") not in switches()):
                     val, i = nxt, i + 1
+                    if raw is not None:
+                        raw.append(nxt)
                 else:
                     val = "true"
             options[key.replace("-", "_")] = _value(val)
@@ -877,6 +889,80 @@ def _split_options(argv: list[str], known: tuple = ("--json",), valued: tuple = 
 # Commands whose other `--key value` pairs pass on: predict's to the model's predict (or
 # its task method), train's and fine-tune's to the recipe, evaluate's to the evaluator.
 PASSED_ON = ("predict", "train", "fine-tune", "evaluate")
+# the words a true-or-false option takes as its value (`--attention true`); _value reads them
+BOOLEAN_WORDS = ("true", "false", "True", "False")
+
+
+def boolean_options(command: str) -> set[str]:
+    """The options `command` passes on that are true or false (`--same-speaker`,
+    `--lowercased`, `--bidirectional`), across every registered model: NAME's own are not
+    known before NAME is. predict's from the hosts' predict and task methods (numpy-only
+    modules), evaluate's and the recipes' from the evaluators' and models' source, which
+    import TensorFlow; batch-predict's are Beam's."""
+    import importlib
+
+    from .options import HPARAMS, _kind, accepted
+
+    if command == "batch-predict":      # Beam's own parser knows them
+        from apache_beam.options.pipeline_options import PipelineOptions
+
+        parsers = []
+        PipelineOptions([]).get_all_options(add_extra_args_fn=parsers.append)
+        return {o[2:] for a in parsers[0]._actions if a.nargs == 0 for o in a.option_strings
+                if o.startswith("--")}
+    out = set()
+    for name in registry.names():
+        entry = registry.get(name)
+        if command == "predict":
+            try:
+                host = importlib.import_module(entry.host_module).Host
+            except Exception:       # noqa: BLE001 -- a host that cannot load: load() says why
+                continue
+            for method in filter(None, ("encode", host.NO_INPUT_METHOD)):
+                out |= {n for n, p in (accepted(getattr(host, method)) or {}).items()
+                        if _kind(p) is bool}
+        elif command == "evaluate":
+            out |= _bool_parameters(f"{entry.package}.evaluate", "evaluate")
+        else:       # train, fine-tune: the recipe's
+            out |= (_bool_parameters(f"{entry.package}.model", "build")
+                    | _bool_parameters(f"{entry.package}.data", "fit_preprocessor")
+                    | {k for part in entry.recipe.values() for k, v in part.items()
+                       if isinstance(v, bool)})
+    return out | ({k for k, spec in HPARAMS.items() if spec is bool}
+                  if command in ("train", "fine-tune") else set())
+
+
+def _bool_parameters(module: str, function: str) -> set[str]:
+    """The parameters of `function` in `module` that default to True or False or are
+    annotated bool, read from its source without importing it (it imports TensorFlow)."""
+    import ast
+    import importlib.util
+
+    try:
+        tree = ast.parse(Path(importlib.util.find_spec(module).origin).read_text("utf-8"))
+    except Exception:       # noqa: BLE001 -- no such module or no source: none known
+        return set()
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef) and node.name == function:
+            a = node.args
+            defaults = [None] * (len(a.args) - len(a.defaults)) + a.defaults + a.kw_defaults
+            out |= {arg.arg for arg, d in zip(a.args + a.kwonlyargs, defaults)
+                    if isinstance(getattr(d, "value", None), bool)
+                    or (arg.annotation is not None and ast.unparse(arg.annotation) == "bool")}
+    return out
+
+
+def _own_options(sub: argparse.ArgumentParser) -> dict:
+    """A command's own options for _split_options: its flags, those that take a value, and
+    those that may take one."""
+    actions = sub._actions
+    return {"known": tuple(o for a in actions if a.nargs == 0 for o in a.option_strings
+                           if o.startswith("--")),
+            "valued": tuple(o for a in actions if a.nargs not in (0, "?")
+                            for o in a.option_strings),
+            "maybe_valued": tuple(o for a in actions if a.nargs == "?"
+                                  for o in a.option_strings)}
 
 
 def parse_command(argv: list[str], parser: argparse.ArgumentParser | None = None
@@ -902,25 +988,40 @@ def parse_command(argv: list[str], parser: argparse.ArgumentParser | None = None
         return parser.parse_args(argv), {}    # zoo --help; an unknown command; bench's own
     sub, own, options = commands[argv[0]], argv[1:], {}
     if argv[0] in PASSED_ON:
-        flags = tuple(o for a in sub._actions if a.nargs == 0 for o in a.option_strings
-                      if o.startswith("--"))
-        valued = tuple(o for a in sub._actions if a.nargs not in (0, "?")
-                       for o in a.option_strings)
-        maybe = tuple(o for a in sub._actions if a.nargs == "?" for o in a.option_strings)
-        own, options = _split_options(own, known=flags, valued=valued, maybe_valued=maybe)
+        own, options = _split_options(own, **_own_options(sub),
+                                      switches=lambda: boolean_options(argv[0]))
     if argv[0] == "batch-predict":     # other --options are Beam's pipeline options
-        args, beam = sub.parse_known_args(own)
-        options = {"beam_args": beam} if beam else {}
+        # taken apart first, with their values: before NAME (`--direct_num_workers 2
+        # ner-bilstm`) argparse read the value as NAME
+        beam = []
+        own = _split_options(own, **_own_options(sub), raw=beam,
+                             switches=lambda: boolean_options("batch-predict"))[0]
+        args, strays = sub.parse_known_args(own)      # strays: Beam says what they are
+        options = {"beam_args": beam + strays} if beam or strays else {}
     else:
         args = sub.parse_intermixed_args(own)
     args.command = argv[0]
     return args, options
 
 
+def help_name(argv: list[str]) -> str | None:
+    """The NAME of `zoo COMMAND ... --help`: its first word that is no option's value."""
+    own = _own_options(_parser().commands[argv[0]])
+    words = iter(_split_options([a for a in argv[1:] if a not in ("-h", "--help")], **own,
+                                switches=lambda: boolean_options(argv[0]))[0])
+    for a in words:
+        if not a.startswith("-"):
+            return a
+        if "=" not in a and _own(a, own["valued"]):
+            next(words, None)       # its value
+    return None
+
+
 def run(argv: list[str]) -> int:
     helping = argv[:1] in (["predict"], ["evaluate"]) and ("-h" in argv or "--help" in argv)
-    # the model a help is for: `zoo predict NAME --help`, `zoo predict --json NAME --help`
-    first = next((a for a in argv[1:] if not a.startswith("-")), None)
+    # the model a help is for: `zoo predict NAME --help`, `zoo predict --json NAME --help`,
+    # `zoo evaluate --data X NAME --help` (X was taken for it: the general help)
+    first = help_name(argv) if helping else None
     named = first if helping and first and (first in registry.names()
                                             or registry.preset(first)) else None
     parser = (_parser(evaluate_help=named) if argv[:1] == ["evaluate"]

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import glob
+import importlib
 import json
 import logging
 import os
@@ -401,6 +402,12 @@ def parity(zm, other_predict, other_units=None, examples=None) -> dict:
     return report
 
 
+# What an export imports to convert and to check parity (zoo.runtime), by its suffix: one
+# not installed was a ModuleNotFoundError after the conversion (minutes for a large model).
+CONVERTERS = {".tflite": ("ai_edge_litert.interpreter",),
+              ".onnx": ("tf2onnx", "onnx", "onnxruntime")}
+
+
 def export(zm, path: Path, quantize: str | None = None, overwrite: bool = False,
            min_agreement: float | None = None) -> dict:
     """Write `path` (.tflite, .onnx, or a SavedModel folder) and check parity. A SavedModel
@@ -427,6 +434,8 @@ def export(zm, path: Path, quantize: str | None = None, overwrite: bool = False,
         raise ExportError(f"quantize applies to TFLite exports only; {path.name} would be a "
                           f"float32 {'ONNX' if path.suffix == '.onnx' else 'SavedModel'}; "
                           f"expected a .tflite path, or no quantize")
+    for module in CONVERTERS.get(kind, ()):
+        importlib.import_module(module)     # missing: found before the work, not after it
     path.parent.mkdir(parents=True, exist_ok=True)
     # one writer at a time: two exports to one file at once left a model whose sidecar
     # records the other's sha256 (not loadable), and both said "exported"

@@ -58,7 +58,8 @@ from .data import portable_record
 from .errors import BundleError, InputError
 from .options import (MAX_BATCH_SIZE, WINDOWS_PATH, check_examples, check_int, check_options,
                       check_out_folder, user_path, windows_path)
-from .runtime import PROGRESS_FROM, host_predict, plain_paths, run_units, task_method
+from .runtime import (PROGRESS_FROM, host_predict, needing, plain_paths, run_units,
+                      task_method)
 from .training import fine_tune
 
 log = logging.getLogger("zoo")
@@ -584,8 +585,11 @@ class ZooModel:
         check_path(path, "export() path", "a .tflite or .onnx file or a SavedModel folder")
         if not isinstance(overwrite, bool):     # overwrite="no" replaced the folder
             raise InputError(f"export() overwrite must be True or False; got {overwrite!r}")
-        return export(self, Path(user_path(path)), quantize=quantize, overwrite=overwrite,
-                      min_agreement=min_agreement)
+        # tf2onnx, onnx, LiteRT or onnxruntime (the parity check) missing: one line naming
+        # it and its pip command, as zoo.runtime says it (a raw ModuleNotFoundError here)
+        with needing(f"{self.entry.name} export"):
+            return export(self, Path(user_path(path)), quantize=quantize,
+                          overwrite=overwrite, min_agreement=min_agreement)
 
     def parity_examples(self) -> list:
         """The raw inputs an export's parity check runs (kept in the preprocessor)."""

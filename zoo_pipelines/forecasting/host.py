@@ -141,6 +141,7 @@ class Encoded:
     units: list            # {"window": [window, N_FEATURES]} per series
     series: list           # the checked series dicts
     horizon: int
+    inputs: list           # the input each came from (a CSV or table may hold several)
 
 
 class Host(contract.Host):
@@ -183,13 +184,17 @@ class Host(contract.Host):
             raise InputError(f"horizon must be between 1 and {self.max_horizon} steps (the "
                              f"model's horizon); got {horizon!r}")
         horizon = int(horizon)
-        items = []
-        for item in as_batch(inputs, is_one_input, "series (dicts), CSV paths, DataFrames or "
-                                                   "Series of closes indexed by date"):
-            items.extend(series_from_table(item) if is_table(item) else
-                         [closes_series(len(items), item) if is_closes(item) else item])
-        series = [check_series(i, s, self.window + 1) for i, s in enumerate(items)]
-        for i, s in enumerate(series):   # pandas (pyarrow) failed on it in decode
+        items, origins = [], []
+        for k, item in enumerate(as_batch(inputs, is_one_input, "series (dicts), CSV paths, "
+                                          "DataFrames or Series of closes indexed by date")):
+            found = (series_from_table(item) if is_table(item) else
+                     [closes_series(k, item) if is_closes(item) else item])
+            items.extend(found)
+            # messages name the user's input K and the series: "input 1 (MSFT)" (they
+            # counted the series, "input 2" of two CSV files)
+            origins.extend([k] * len(found))
+        series = [check_series(i, s, self.window + 1) for i, s in zip(origins, items)]
+        for i, s in zip(origins, series):   # pandas (pyarrow) failed on it in decode
             check_unicode(s["name"], f"input {i}: name")
             self.split_warning(i, s)
             coarse = step(s["dates"][-self.window - 1:])
@@ -201,7 +206,7 @@ class Host(contract.Host):
             else:
                 self.gap_warning(i, s)
         units = [self.window_units(s, [len(s["close"]) - 1])[0] for s in series]
-        return Encoded(units, series, horizon)
+        return Encoded(units, series, horizon, origins)
 
     def gap_warning(self, i: int, s: dict) -> None:
         """Warn of a stretch of daily closes missing in the window (a hole of months in a
@@ -238,7 +243,7 @@ class Host(contract.Host):
         import pandas as pd
 
         frames = []
-        for k, (s, out) in enumerate(zip(encoded.series, outputs)):
+        for k, s, out in zip(encoded.inputs, encoded.series, outputs):
             h = encoded.horizon
             q = self.blend(s, [len(s["close"]) - 1], out["quantiles"][None])[0]
             prices = self.to_prices(s["close"][-1], q[:h])
