@@ -32,6 +32,84 @@ def test_the_same_model_saved_twice_is_the_same_bytes(shipped, tmp_path):
     assert zoo.load(tmp_path / "b").keras_model.count_params() == m.keras_model.count_params()
 
 
+def test_a_bundle_saved_over_another_is_swapped_in_whole(shipped, tmp_path, monkeypatch):
+    """ZooModel.save wrote its files into the folder one by one: a reader meanwhile (zoo
+    serve, another process's zoo.load) met a new model.keras under the old manifest, and a
+    crash left that mix for good. Now the bundle is written beside it and swapped in: until
+    then the folder is the earlier bundle, whole; a failure leaves it so, with nothing
+    beside it; a run's train/ checkpoints and its pictures stay with the new one."""
+    out = shipped("forecast-lstm").save(tmp_path / "run")
+    m = zoo.load(out)
+    m.keras_model.set_weights([w + 1 for w in m.keras_model.get_weights()])
+    (out / "train").mkdir()
+    (out / "train" / "checkpoint.keras").write_bytes(b"weights")
+    (out / "training_curve.png").write_bytes(b"png")
+    bundle.write_manifest(out, "forecast-lstm")
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    real = zoo.model.ZooModel.write_card
+    seen = []
+
+    def reader_meanwhile(self, *args, **kwargs):    # another process loads it mid-write
+        seen.append({p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before)
+        bundle.check(out)
+        return real(self, *args, **kwargs)
+    monkeypatch.setattr(zoo.model.ZooModel, "write_card", reader_meanwhile)
+    m.metrics["note"] = "second save"
+    assert m.save(out) == out and seen == [True]
+    assert json.loads((out / "metrics.json").read_text())["note"] == "second save"
+    assert (out / "train" / "checkpoint.keras").read_bytes() == b"weights"
+    assert "training_curve.png" in bundle.check(out)["files"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+    after = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    assert after["model.keras"] != before["model.keras"]
+
+    def interrupted(*args, **kwargs):   # Ctrl-C (or a crash) while the card is written
+        raise KeyboardInterrupt
+    monkeypatch.setattr(zoo.model.ZooModel, "write_card", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        m.save(out)
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == after
+    bundle.check(out)
+    assert (out / "train" / "checkpoint.keras").read_bytes() == b"weights"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+
+def test_a_swap_stopped_half_way_keeps_the_run_s_folders(tmp_path, monkeypatch):
+    """The folders a bundle keeps (train/: the checkpoints that resume) move into the new
+    one just before the swap: a failed swap, or a writer killed there, gives them back."""
+    out = tmp_path / "run"
+    (out / "train").mkdir(parents=True)
+    (out / "train" / "state").write_text("epoch 3")
+
+    def refused(staging, path):
+        raise OSError(13, "Permission denied", str(path))
+    monkeypatch.setattr(bundle, "swap_in", refused)
+    with pytest.raises(OSError):
+        with bundle.replacing(out, keep=True) as staging:
+            (staging / "model.keras").write_text("new")
+    assert (out / "train" / "state").read_text() == "epoch 3"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+    monkeypatch.undo()
+    dead = tmp_path / ".run.tmp-999999999-1"    # a writer killed after moving train/ in
+    dead.mkdir()
+    os.rename(out / "train", dead / "train")
+    with bundle.replacing(out, keep=True) as staging:
+        (staging / "model.keras").write_text("new")
+    assert (out / "train" / "state").read_text() == "epoch 3"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+
+def test_a_bundle_saved_into_the_current_folder_stays_there(shipped, tmp_path, monkeypatch):
+    """m.save(".") swaps the folder: the process is moved into the new one, not left in
+    the earlier, deleted folder (every relative path failed after)."""
+    monkeypatch.chdir(tmp_path)
+    m = shipped("forecast-lstm")
+    m.save(".")
+    m.save(".")
+    assert os.path.samefile(os.getcwd(), tmp_path) and bundle.check(".")
+
+
 def test_source_date_epoch_dates_model_keras(shipped, tmp_path, monkeypatch):
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1733011200")      # 2024-12-01 00:00 UTC
     shipped("forecast-lstm").save(tmp_path)

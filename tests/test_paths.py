@@ -113,3 +113,32 @@ def test_a_csv_whose_name_holds_a_newline_is_read_as_a_file(tmp_path, data_dir):
     assert [s["name"] for s in series_from_table(str(path))] == ["AAL"]
     with pytest.raises(InputError, match="CSV text"):
         series_from_table("date,close\n2020-01-02,1.5")
+
+
+def test_a_name_holding_a_newline_is_one_line_in_errors_and_warnings(tmp_path, capsys,
+                                                                      monkeypatch):
+    """A file or folder name holding a newline (or ESC) was printed raw: the one-line error
+    ran over two lines, its second a line of its own to a log or a script reading stderr.
+    Such a name shows its escapes; an ordinary one is as it was."""
+    import warnings
+
+    from zoo.errors import ZooWarning, warn
+
+    odd = tmp_path / "my\nrun\x1b[31m"
+    odd.mkdir()
+    with pytest.raises(BundleError) as caught:
+        zoo.load(str(odd))
+    assert str(caught.value).startswith(f"{tmp_path}/my\\nrun\\x1b[31m: no manifest.json")
+    assert main(["predict", str(odd / "x.csv"), "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "my\\nrun\\x1b[31m/x.csv: no such folder" in err
+    with pytest.raises(OSError) as os_error:            # the command line's last resort
+        open(odd / "none")
+    assert "\n" not in zoo.errors.describe_os_error(os_error.value)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always", ZooWarning)
+        warn(f"{odd}: read as the model's own")
+    assert str(seen[0].message) == f"{tmp_path}/my\\nrun\\x1b[31m: read as the model's own"
+    plain = tmp_path / "ordinary run"
+    with pytest.raises(BundleError, match=f"^{plain}: no such folder"):
+        zoo.load(str(plain))

@@ -781,6 +781,32 @@ def test_one_stream_fed_from_two_threads_at_once_is_refused(shipped, fsdd):
     assert s.finish()["text"] == "0"
 
 
+def test_a_feed_interrupted_half_way_leaves_the_stream_as_it_was(shipped, fsdd, monkeypatch):
+    """Ctrl-C inside feed() (in the network's step) left the stream half-fed: the chunk's
+    audio taken, its transcript not, so the same chunk fed again was heard twice. A feed or
+    finish stopped half-way now leaves the stream as before it; fed again, it is right."""
+    wave = D.waveform({"audio": str(fsdd / "0_jackson_0.wav")}, RATE)
+    half = wave.size // 2
+    whole = shipped("speech-ctc-stream").stream()
+    for part in (wave[:half], wave[half:]):
+        whole.feed((part, RATE))
+    expected = whole.finish()
+
+    def interrupted(*args):
+        raise KeyboardInterrupt
+    s = shipped("speech-ctc-stream").stream()
+    s.feed((wave[:half], RATE))
+    for call, again in ((lambda: s.feed((wave[half:], RATE)), True), (s.finish, False)):
+        monkeypatch.setattr(s.host, "step_logits", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            call()
+        monkeypatch.undo()
+        assert not s.done and not s.busy.locked()
+        if again:
+            s.feed((wave[half:], RATE))             # the same chunk again, as a retry does
+    assert s.finish() == expected and expected["text"] == "0"
+
+
 def test_a_long_stream_keeps_the_logits_of_its_last_steps_only(shipped, monkeypatch):
     """A stream kept every step's logits (~1.1 KB an audio second: ~95 MB for a day served);
     it keeps the last KEPT_STEPS, and its transcript still grows from every step."""

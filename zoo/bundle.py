@@ -294,28 +294,92 @@ WRITE_ERRORS = {errno.ENOSPC: "no space left on the disk", errno.EFBIG: "a file 
 
 
 @contextlib.contextmanager
-def replacing(out, what: str = "bundle"):
+def replacing(out, what: str = "bundle", keep: bool = False):
     """A staging folder beside `out` to write a whole bundle into; on success it takes
     `out`'s place (the earlier bundle goes only once the new one is there), on any failure
     it is removed and `out` is as it was. A disk that filled up mid-write left half a bundle
     over the earlier one (a model.keras cut short beside the old manifest: "changed or
     corrupted"), or a folder with no manifest. A full disk or quota is one line naming
-    `out` and the file, saying the earlier bundle is intact."""
+    `out` and the file, saying the earlier bundle is intact. With `keep`, what else `out`
+    holds stays with it (kept()): a run's train/ checkpoints, its pictures."""
     # absolute: "." has no name to put a sibling beside; a link to a folder: its folder
     out = Path(os.path.realpath(out) if os.path.islink(out) else os.path.abspath(out))
     staging = out.with_name(f".{out.name}.tmp-{os.getpid()}-{time.monotonic_ns()}")
     clear_dead_staging(out)
     try:
         staging.mkdir(parents=True)
+        if keep:
+            copy_files(out, staging)
     except OSError as e:
+        shutil.rmtree(staging, ignore_errors=True)
         raise write_error(e, out, what, out) from None
     try:
         yield staging
-        swap_in(staging, out)
+        moved = move_folders(out, staging) if keep else []
+        inside = here_is(out)
+        try:
+            swap_in(staging, out)
+        except BaseException:       # the folders go back before the staging folder goes
+            move_back(moved, staging, out)
+            raise
+        if inside:                  # m.save("."): not left in the earlier, deleted folder
+            os.chdir(out)
     except OSError as e:
         raise write_error(e, out, what, staging) from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def here_is(folder: Path) -> bool:
+    """Whether the current folder is `folder`."""
+    try:
+        return os.path.samefile(os.getcwd(), folder)
+    except OSError:
+        return False
+
+
+def kept(out: Path) -> list:
+    """What a bundle written over the one at `out` keeps from it: every entry but the files
+    ZooModel.save writes and write_whole's leftovers. Before, the bundle was written into
+    `out` in place, and the rest simply stayed (zoo train's train/ checkpoints, which
+    resume; its training_curve.png, which the card shows and the manifest lists)."""
+    try:
+        entries = list(out.iterdir()) if out.is_dir() and not out.is_symlink() else []
+    except OSError:
+        return []
+    return [p for p in entries if p.name not in (*REQUIRED, "manifest.json")
+            and not (p.name.startswith(".") and ".tmp-" in p.name)]
+
+
+def copy_files(out: Path, staging: Path) -> None:
+    """The plain files `out` keeps, copied into `staging` (the earlier bundle, which lists
+    them, stays whole for a reader until the swap)."""
+    for p in kept(out):
+        if p.is_file() and not p.is_symlink():
+            shutil.copy2(p, staging / p.name)
+
+
+def move_folders(out: Path, staging: Path) -> list:
+    """The folders (and links) `out` keeps, renamed into `staging` just before the swap:
+    no reader of a bundle reads them, and a rename keeps a checkpoint of gigabytes whole
+    and a writer's lock file inside it held. The names moved; on any failure, or Ctrl-C
+    half-way, each goes back first."""
+    moved = []
+    try:
+        for p in kept(out):
+            if (p.is_dir() or p.is_symlink()) and not (staging / p.name).exists():
+                os.rename(p, staging / p.name)
+                moved.append(p.name)
+    except BaseException:
+        move_back(moved, staging, out)
+        raise
+    return moved
+
+
+def move_back(names: list, staging: Path, out: Path) -> None:
+    for name in names:
+        with contextlib.suppress(OSError):
+            os.rename(staging / name, out / name)
 
 
 def clear_dead_staging(out: Path) -> None:
@@ -327,6 +391,11 @@ def clear_dead_staging(out: Path) -> None:
     for left in out.parent.glob(f".{glob.escape(out.name)}.tmp-*-*"):
         pid = left.name.rsplit(".tmp-", 1)[1].split("-")[0]
         if pid.isdigit() and not pid_alive(int(pid)) and left.is_dir() and not left.is_symlink():
+            # killed between move_folders and the swap: its folders (train/'s checkpoints)
+            # were `out`'s, and go back there first
+            with contextlib.suppress(OSError):
+                move_back([p.name for p in left.iterdir() if p.is_dir() or p.is_symlink()],
+                          left, out)
             shutil.rmtree(left, ignore_errors=True)
 
 

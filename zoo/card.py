@@ -424,14 +424,17 @@ def drift_line(entry, m: dict) -> list[str]:
             ""] if changed else []
 
 
-def render_card(zm, directory: Path) -> str:
+def render_card(zm, directory: Path, shown_as: Path | None = None) -> str:
+    """The card of the bundle whose files are in `directory`, for the folder `shown_as`
+    (where ZooModel.save swaps the staged bundle in; `directory` itself if None)."""
     e, m = zm.entry, zm.metrics
     valid = m.get("valid", {})
-    name = preset_name(e, directory)
     size_mb = sum(p.stat().st_size for p in Path(directory).iterdir() if p.is_file()) / 2**20
+    directory = Path(shown_as if shown_as is not None else directory)
+    name = preset_name(e, directory)
     # the registered bundle itself: its recipe may end in a fine-tune (caption-cnn-lstm's,
     # summarize-attn's), and what the card says of "this model" is then the registered one
-    shipped = bool(e.bundle_path) and Path(directory).resolve() == e.bundle_path.resolve()
+    shipped = bool(e.bundle_path) and directory.resolve() == e.bundle_path.resolve()
     lines = [f"# {name}", "", e.summary, "", *([] if shipped else fine_tuned_line(e, m)),
              *([f"A preset of `{e.name}`: the same model trained on other data.", ""]
                if name != e.name else []),

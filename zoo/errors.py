@@ -41,8 +41,28 @@ def _user_frames(tb: TracebackType | None) -> tuple[TracebackType | None, bool]:
     return short, tb is not None
 
 
+# what breaks a line or drives a terminal: C0 and C1 controls (a newline, a tab, ESC) and
+# Unicode's line and paragraph separators
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def one_line(text: str) -> str:
+    r"""`text` with its control characters as Python's escapes; any other text is as it was.
+    A message names the user's files and inputs as given, and a file name holding a newline
+    ("runs/a\nb", a name from a script or an archive) broke the one-line error in two.
+
+    >>> one_line("runs/a\nb\x1b[31m: no such folder; expected a bundle directory")
+    'runs/a\\nb\\x1b[31m: no such folder; expected a bundle directory'
+    """
+    return _CONTROLS.sub(lambda c: c[0].encode("unicode_escape").decode(), text)
+
+
 class ZooError(Exception):
-    """Base of every error the zoo raises on purpose; the CLI prints these as one line."""
+    """Base of every error the zoo raises on purpose; the CLI prints these as one line
+    (one_line: a name holding a newline is shown with its escape)."""
+
+    def __str__(self):
+        return one_line(super().__str__())
 
     def _render_traceback_(self) -> list[str]:
         """IPython's hook for an exception's own traceback (no other Python calls it): the
@@ -75,7 +95,7 @@ class UnknownModelError(ZooError, KeyError):
     """A model name that is not in the registry and is not a bundle directory."""
 
     def __str__(self):  # KeyError would quote the message
-        return str(self.args[0])
+        return one_line(str(self.args[0]))
 
 
 class DataFormatError(ZooError, ValueError):
@@ -118,7 +138,7 @@ def warn(message: str) -> None:
     frame, level = sys._getframe(1), 2
     while frame is not None and _library(frame.f_code.co_filename):
         frame, level = frame.f_back, level + 1
-    warnings.warn(message, ZooWarning, stacklevel=level if frame is not None else 2)
+    warnings.warn(one_line(message), ZooWarning, stacklevel=level if frame is not None else 2)
 
 
 _said = threading.local()       # this thread's messages warned in the outermost said_once()
@@ -194,7 +214,7 @@ def describe_os_error(e: OSError) -> str:
     >>> describe_os_error(BrokenPipeError(32, "Broken pipe"))
     'Broken pipe'
     """
-    return f"{e.filename}: {e.strerror or e}" if e.filename else f"{e.strerror or e}"
+    return one_line(f"{e.filename}: {e.strerror or e}" if e.filename else f"{e.strerror or e}")
 
 
 def script(main, prog: str) -> int:

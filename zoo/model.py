@@ -331,32 +331,32 @@ class ZooModel:
         # a file there was a raw FileExistsError; a folder of other files took the bundle in
         check_out_folder(directory, "the bundle", "save() directory")
         bundle.check_own_folder(directory, "save() directory")
+        # A Keras model as a bare copy without optimizer state keeps the bundle small.
+        bare = keras.Model.from_config(self.keras_model.get_config())
+        bare.set_weights(self.keras_model.get_weights())
+        if command:
+            self.metrics["command"] = command
         try:
-            directory.mkdir(parents=True, exist_ok=True)
-            # A bare copy without optimizer state keeps the bundle small.
-            bare = keras.Model.from_config(self.keras_model.get_config())
-            bare.set_weights(self.keras_model.get_weights())
-            bare.save(directory / "model.keras")
-            bundle.reproducible_keras(directory / "model.keras")    # no date of saving
-            (directory / "preprocessor.json").write_text(bundle.json_lines(
-                {"model": self.entry.name, "preprocessor": self.preprocessor,
-                 "hparams": self.hparams}) + "\n", encoding="utf-8")
-            if command:
-                self.metrics["command"] = command
-            return self.write_card(directory)
-        except OSError as e:
-            if e.errno not in bundle.WRITE_ERRORS:
-                raise
-            # a raw "OSError: [Errno 27] File too large" said nothing of what was left
-            raise BundleError(f"{directory}: cannot write the bundle: "
-                              f"{bundle.WRITE_ERRORS[e.errno]}; its files there are incomplete. "
-                              f"Free some space and save again (zoo train and zoo fine-tune: "
-                              f"the same command, which resumes from its checkpoint in "
-                              f"{directory / 'train'} and writes the bundle)") from None
+            # written whole beside `directory`, then swapped in: a reader (zoo serve, another
+            # process's zoo.load) saw the files written in place one by one, a new
+            # model.keras under the old manifest, and a crash left that mix for good
+            with bundle.replacing(directory, keep=True) as staging:
+                bare.save(staging / "model.keras")
+                bundle.reproducible_keras(staging / "model.keras")    # no date of saving
+                (staging / "preprocessor.json").write_text(bundle.json_lines(
+                    {"model": self.entry.name, "preprocessor": self.preprocessor,
+                     "hparams": self.hparams}) + "\n", encoding="utf-8")
+                self.write_card(staging, shown_as=directory)
+        except BundleError as e:        # a full disk (replacing): the earlier bundle stays
+            raise BundleError(f"{e} (zoo train and zoo fine-tune: the same command resumes "
+                              f"from its checkpoint in {directory / 'train'} and writes the "
+                              f"bundle)") from None
+        return directory
 
-    def write_card(self, directory: str | Path) -> Path:
+    def write_card(self, directory: str | Path, shown_as: str | Path | None = None) -> Path:
         """Write metrics.json, card.md and the manifest of the bundle at `directory` (the
-        weights are untouched): after `compare`, or to re-render an old bundle's card."""
+        weights are untouched): after `compare`, or to re-render an old bundle's card.
+        `shown_as`: the folder the card describes, where `directory` stages it (save)."""
         from .card import render_card
 
         directory = Path(directory)
@@ -366,7 +366,7 @@ class ZooModel:
         self.metrics = json.loads(json.dumps(self.metrics), parse_constant=lambda _: None)
         # both files whole or neither (zoo compare on a full disk), then the manifest
         bundle.write_whole(directory / "metrics.json", json.dumps(self.metrics, indent=2) + "\n",
-                           **{"card.md": render_card(self, directory)})
+                           **{"card.md": render_card(self, directory, shown_as)})
         bundle.write_manifest(directory, self.entry.name)
         return directory
 

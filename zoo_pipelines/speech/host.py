@@ -375,11 +375,24 @@ class Stream:
 
     @contextlib.contextmanager
     def turn(self):
+        """One feed or finish at a time, and each whole or not at all: a feed stopped
+        half-way (Ctrl-C in the network's step, an error) had taken the chunk's audio but
+        not its transcript, so the chunk fed again was heard twice. It is as it was before."""
         if not self.busy.acquire(blocking=False):
             raise InputError("this stream is being fed by another thread at this moment; "
                              "expected one thread at a time (one m.stream() per audio source)")
+        # every field is replaced, not changed in place, but for ids (appended to: its
+        # length) and logits (a bounded deque: copied)
+        before = {**vars(self), "ids": len(self.ids), "logits": list(self.logits)}
         try:
             yield
+        except BaseException:
+            ids, logits = self.ids, self.logits
+            vars(self).update(before, ids=ids, logits=logits)
+            del ids[before["ids"]:]
+            logits.clear()
+            logits.extend(before["logits"])
+            raise
         finally:
             self.busy.release()
 
