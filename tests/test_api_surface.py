@@ -142,3 +142,36 @@ def test_a_type_checker_reads_the_return_types_of_a_users_script(tmp_path, monke
     assert '"list[Any]"' in out and '"dict[Any, Any]"' in out, out
     assert '"zoo.runtime.RuntimeModel"' in out, out
     assert 'has no attribute "lod"' in out, out           # a typo is caught, not Any
+
+
+def test_a_notebook_shows_a_model_its_host_and_entry_in_a_few_lines(shipped):
+    # `m` showed only name and parameters; `m.host()` an object address; an Entry (m.entry,
+    # zoo.registry.get) one line of ~2,700 characters
+    from IPython.core.formatters import DisplayFormatter
+
+    m = shipped("forecast-lstm")
+    shown = {code: DisplayFormatter().format(value)[0]
+             for code, value in {"m": m, "host": m.host(), "entry": m.entry}.items()}
+    card = shown["m"]["text/markdown"]
+    assert "**forecast-lstm**" in card and "report split" in card and "26,994 parameters" in card
+    assert "pinball_ratio_vs_naive" in card and "zoo info" not in card     # Python's words
+    assert shown["m"]["text/plain"] == repr(m)
+    assert shown["host"]["text/plain"] == "<zoo_pipelines.forecasting.host.Host: encode, decode, plot>"
+    assert " at 0x" not in shown["host"]["text/plain"]
+    assert shown["entry"]["text/plain"].startswith("Entry('forecast-lstm', task='forecasting'")
+    assert len(shown["entry"]["text/plain"]) < 300 and "recipe=" in repr(m.entry)
+
+
+def test_a_summary_with_its_attention_map_shows_in_a_notebook_by_the_maps_shape(shipped):
+    # predict(..., attention=True) as a cell's last line was 460 lines of floats
+    import json
+
+    from IPython.core.formatters import DisplayFormatter
+
+    doc = "The quick brown fox jumps over the lazy dog near the river bank today."
+    result = shipped("summarize-attn").predict([doc], attention=True)[0]
+    shown = DisplayFormatter().format(result)[0]["text/plain"]
+    rows, cols = len(result["attention"]), len(result["attention"][0])
+    assert f"'attention': <{rows} x {cols} attention weights>" in shown and len(shown) < 1500
+    assert repr(result).endswith(f"<{rows} x {cols} attention weights>}}")
+    assert json.loads(json.dumps(result)) == dict(result)       # the data is all there

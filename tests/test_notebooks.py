@@ -147,3 +147,33 @@ def test_stored_warnings_point_at_the_notebooks_own_cells(path):
     stderr = "".join(o.get("text", "") for c in cells for o in c.get("outputs", [])
                      if o.get("name") == "stderr")
     assert not ZOO_SOURCE_LINE.search(stderr), ZOO_SOURCE_LINE.search(stderr).group()
+
+
+def test_progress_in_a_notebook_is_a_bar_in_the_cell_where_ipywidgets_can_draw_it(monkeypatch):
+    # A kernel's stderr is no terminal: a notebook got the plain line every 30 s meant for
+    # logs. With ipywidgets, tqdm.notebook's bar; without, the plain lines as before (no
+    # "IProgress not found" warning); a terminal's IPython (no kernel) keeps the terminal's.
+    import types
+
+    import IPython
+    import tqdm.notebook
+
+    from zoo.runtime import PLAIN_AFTER_S, progress
+
+    drawn = []
+
+    class Widget:
+        def __init__(self, iterable, **options):
+            drawn.append(options)
+
+    monkeypatch.setattr(tqdm.notebook, "tqdm", Widget)
+    monkeypatch.setattr(IPython, "get_ipython", lambda: types.SimpleNamespace(kernel=object()))
+    monkeypatch.setattr(tqdm.notebook, "IProgress", object)
+    assert isinstance(progress(range(3), desc="evaluate"), Widget)
+    assert drawn == [{"total": None, "desc": "evaluate", "unit": "it", "leave": False,
+                      "disable": False}]
+    monkeypatch.setattr(tqdm.notebook, "IProgress", None)        # no ipywidgets
+    assert progress(range(3), desc="evaluate").delay == PLAIN_AFTER_S      # the plain lines
+    monkeypatch.setattr(tqdm.notebook, "IProgress", object)
+    monkeypatch.setattr(IPython, "get_ipython", lambda: types.SimpleNamespace())    # terminal
+    assert not isinstance(progress(range(3), desc="evaluate"), Widget)

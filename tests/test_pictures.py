@@ -158,3 +158,17 @@ def test_piano_roll_shares_the_dpi(tmp_path):
 
     png = piano_roll(np.zeros((16, 88)), tmp_path / "r.png", primer_steps=8)
     assert dpi(png) == DPI
+
+
+def test_a_plot_is_a_path_a_notebook_shows_as_the_picture(tmp_path):
+    # `f.host().plot(frames, "fan.png")` as a cell's last line showed PosixPath('fan.png')
+    from IPython.core.formatters import DisplayFormatter
+
+    from zoo_pipelines.forecasting.plot import fan_chart
+
+    picture = fan_chart([forecast_table()], tmp_path / "fan.png")
+    shown, _ = DisplayFormatter().format(picture)
+    assert picture == tmp_path / "fan.png" and picture.read_bytes()[:4] == b"\x89PNG"
+    assert shown["image/png"] == picture.read_bytes()
+    svg = fan_chart([forecast_table()], tmp_path / "fan.svg")
+    assert "<svg" in DisplayFormatter().format(svg)[0]["image/svg+xml"]

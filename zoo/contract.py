@@ -203,6 +203,39 @@ ROLES = {
 HOST_METHODS = ("encode", "decode", "agreement")
 
 
+class Result(dict):
+    """One result: a plain dict (what JSON, pickle and `==` see) whose repr, at a prompt and
+    in a notebook, shows each key of SHAPE_ONLY as its array's shape: an attention map was
+    thousands of characters of it (summarize-attn's 460 lines); `result[key]` keeps it all.
+
+    >>> class Answer(Result): SHAPE_ONLY = ("attention",)
+    >>> Answer(text="hi", attention=[[0.5, 0.5]])
+    {'text': 'hi', 'attention': <1 x 2 attention weights>}
+    """
+
+    SHAPE_ONLY: tuple = ()
+
+    def shown(self) -> dict:
+        """This result as its repr shows it: a plain dict, each SHAPE_ONLY value a _Shape."""
+        import numpy as np      # not at `import zoo`, which is instant
+
+        return {k: _Shape(f"<{' x '.join(map(str, np.shape(v)))} {k} weights>")
+                if k in self.SHAPE_ONLY else v for k, v in self.items()}
+
+    def __repr__(self):
+        return repr(self.shown())
+
+    def _repr_pretty_(self, p, cycle):      # IPython / Jupyter: laid out as a plain dict is
+        p.pretty(self.shown())
+
+
+class _Shape(str):
+    """A value Result shows by its shape, without quotes."""
+
+    def __repr__(self):
+        return str(self)
+
+
 class Host:
     """Base of every application's numpy-only host: `class Host(zoo.contract.Host)` in
     zoo_pipelines/<app>/host.py. It must define `encode(inputs, **options) -> encoded` (with
@@ -233,6 +266,12 @@ class Host:
 
     def __init__(self, config: dict):
         self.config = config
+
+    def __repr__(self):
+        # `m.host()` in a notebook showed <zoo_pipelines.ner.host.Host at 0x7f...>: what it
+        # is and what a user calls on it instead (its config holds whole vocabularies)
+        offered = ["encode", "decode", *self.TASK_METHODS, *(["plot"] if self.draws() else [])]
+        return f"<{type(self).__module__}.{type(self).__qualname__}: {', '.join(offered)}>"
 
     def no_input(self, **options) -> tuple[list, dict]:
         """The predict() call that `NO_INPUT_METHOD(**options)` is, its defaults filled in:

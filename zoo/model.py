@@ -600,6 +600,20 @@ class ZooModel:
         loaded = "" if self.source == self.entry.name else f", bundle={self.source!r}"
         return f"ZooModel({self.entry.name!r}, params={self.keras_model.count_params():,}{loaded})"
 
+    def _repr_markdown_(self) -> str:
+        """What `m` shows as a notebook cell's last line: the name, task and summary, the
+        headline metric as metrics.json holds it (report split first), the parameters and
+        the bundle it came from; zoo.info(NAME) has the whole card."""
+        from .cli import measured_line
+
+        measured = measured_line(self).split("; zoo info ")[0]    # the CLI's pointer, not Python's
+        lines = [f"**{self.entry.name}** (task `{self.entry.task}`): {self.entry.summary}",
+                 f"- {measured}" if measured else "- not measured (no headline number in its metrics)",
+                 f"- {self.keras_model.count_params():,} parameters"]
+        if self.source != self.entry.name:
+            lines.append(f"- bundle `{self.source}`")
+        return "\n".join(lines + [f"- `zoo.info({self.source!r})` has the card"])
+
 
 def refuse_whole_dataset(entry, data) -> None:
     """An InputError when `data` is one of the zoo's datasets (under $ZOO_DATA) laid out in

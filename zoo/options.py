@@ -311,6 +311,25 @@ def check_number(value, name: str, low: float | None = None, high: float | None 
 PICTURE_DPI = 100       # every application's pictures at one scale, side by side
 
 
+class Picture(type(Path())):    # PosixPath or WindowsPath: Path itself subclasses from 3.12
+    """The file a host's plot() wrote, a pathlib.Path that a notebook shows as the picture
+    when it is a cell's last line (`f.host().plot(frames, "fan.png")` showed only
+    PosixPath('fan.png')); read from the file when shown, nothing kept in memory."""
+
+    def _picture(self, *suffixes: str):
+        return self.read_bytes() if self.suffix.lower() in suffixes and self.is_file() else None
+
+    def _repr_png_(self):
+        return self._picture(".png")
+
+    def _repr_jpeg_(self):
+        return self._picture(".jpg", ".jpeg")
+
+    def _repr_svg_(self):
+        svg = self._picture(".svg")
+        return None if svg is None else svg.decode("utf-8")
+
+
 def user_path(path):
     """`path` with a leading `~` or `~user` expanded to that home folder, of the same type
     (str or Path); anything else as it is. No shell expands `--out=~/runs/x` (only a word

@@ -76,6 +76,12 @@ class Entry:
             raise ContractError(f"{self.name}: recipe parts {sorted(unknown)}; expected "
                                 f"{', '.join(RECIPE_PARTS)}")
 
+    def _repr_pretty_(self, p, cycle):
+        # IPython and Jupyter: the dataclass's repr was one line of ~2,700 characters (the
+        # recipe, the limits, the citations); repr() and print() keep every field
+        p.text(f"Entry({self.name!r}, task={self.task!r}, package={self.package!r}, "
+               f"summary={self.summary!r})")
+
     def module(self, role: str) -> Role:
         """The application's module for `role` ('data', 'model', 'evaluate' or 'host'),
         with the defaults of the optional hooks it leaves out (zoo/contract.py)."""

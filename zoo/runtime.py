@@ -187,13 +187,17 @@ def progress(iterable=None, total: int | None = None, desc: str = "", unit: str 
              after: float | None = None, every: float | None = None):
     """A tqdm progress bar on stderr where a person waits (evaluating a split, exporting,
     predicting thousands of inputs with an export: here, where no Keras is imported):
-    one updating line on a terminal; where stderr is not one (a log, a pipe), a plain line
+    one updating line on a terminal, a bar in the cell in a Jupyter notebook that has
+    ipywidgets; where stderr is no terminal (a log, a pipe, a notebook without), a plain line
     every 30 s once the work has taken 30 s (it was nothing at all: a long `zoo evaluate
     ... 2>log` showed no sign of life; short runs and test logs still show none). Never
     on stdout (`--json`'s); off with ZOO_PROGRESS=0."""
     from tqdm import tqdm
 
     off = os.environ.get("ZOO_PROGRESS", "1") == "0"
+    widget = notebook_bar()
+    if widget is not None:      # a bar drawn in the cell, as tqdm.auto would choose
+        return widget(iterable, total=total, desc=desc, unit=unit, leave=False, disable=off)
     after = PLAIN_AFTER_S if after is None else after
     every = PLAIN_EVERY_S if every is None else every
     if sys.stderr.isatty():
@@ -206,6 +210,20 @@ def progress(iterable=None, total: int | None = None, desc: str = "", unit: str 
                            "{elapsed} elapsed, about {remaining} left"
                 if total is not None or hasattr(iterable, "__len__")
                 else "{desc}: {n_fmt} {unit}, {elapsed} elapsed")
+
+
+def notebook_bar():
+    """tqdm.notebook's bar where this runs in a Jupyter kernel that ipywidgets can draw in,
+    else None. A kernel's stderr is no terminal, so a notebook got the plain line every 30 s
+    meant for logs (nothing at all for a 20 s evaluation); without ipywidgets that stays
+    (tqdm.auto would warn "IProgress not found" and draw a text bar each update)."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    if shell is None or getattr(shell, "kernel", None) is None:     # a terminal's IPython too
+        return None
+    import tqdm.notebook
+
+    return tqdm.notebook.tqdm if tqdm.notebook.IProgress is not None else None
 
 
 def allowed_hosts() -> set[str]:

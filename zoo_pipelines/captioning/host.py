@@ -292,18 +292,11 @@ def plain_background(image: np.ndarray) -> float:
     return float((image.min(-1) > 0.94 * 255).mean())
 
 
-class Caption(dict):
-    """One result: a plain dict (what JSON, pickle and `==` see) whose repr is what a
-    notebook can show: the attention grid ([words, grid, grid] floats) was ~13,000
-    characters of it and is summarised; `result["attention"]` keeps it all."""
+class Caption(contract.Result):
+    """One result: its attention grid ([words, grid, grid] floats, ~13,000 characters of a
+    notebook's output) shown by its shape."""
 
-    def __repr__(self):
-        return "{" + ", ".join(f"{k!r}: " + (f"<{' x '.join(map(str, np.shape(v)))} attention "
-                                             f"weights>" if k == "attention" else repr(v))
-                               for k, v in self.items()) + "}"
-
-    def _repr_pretty_(self, p, cycle):      # IPython / Jupyter use this rather than repr
-        p.text(repr(self))
+    SHAPE_ONLY = ("attention",)
 
 
 class Host(contract.Host):

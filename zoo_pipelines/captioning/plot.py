@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from zoo.options import PICTURE_DPI, check_output_file
+from zoo.options import PICTURE_DPI, Picture, check_output_file
 
 from .host import open_image
 
@@ -53,7 +53,7 @@ def plot_results(results: list[dict], path: str | Path, images: list | None = No
     heading(fig)
     fig.tight_layout()
     fig.savefig(path, dpi=PICTURE_DPI)
-    return Path(path)
+    return Picture(path)
 
 
 def heading(fig) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from zoo.options import PICTURE_DPI, check_output_file
+from zoo.options import PICTURE_DPI, Picture, check_output_file
 
 
 def fan_chart(results: list, path: str | Path, history: int = 120) -> Path:
@@ -39,4 +39,4 @@ def fan_chart(results: list, path: str | Path, history: int = 120) -> Path:
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
     fig.tight_layout()
     fig.savefig(path, dpi=PICTURE_DPI)
-    return Path(path)
+    return Picture(path)

@@ -19,7 +19,7 @@ import numpy as np
 
 from zoo.decoding import ctc_alignment, log_softmax
 from zoo.errors import InputError
-from zoo.options import PICTURE_DPI, check_output_file
+from zoo.options import PICTURE_DPI, Picture, check_output_file
 
 from .features import HOP_MS
 
@@ -48,7 +48,7 @@ def plot_results(results: list[dict], path: str | Path, labels: list[str], step:
         title = titles[k] if k < len(titles) else (f"input {k}" if len(results) > 1 else "")
         draw(row, r, labels, step, title)
     fig.savefig(path, dpi=PICTURE_DPI)
-    return Path(path)
+    return Picture(path)
 
 
 def draw(fig, result, labels: list[str], step: float, title: str = "") -> None:

@@ -207,6 +207,13 @@ def read_text_file(path: Path, what: str) -> str:
     return decode_text(data, f"{what}: {path}", error=InputError)
 
 
+class Summary(contract.Result):
+    """One result; with `attention=True` its map ([summary, source] floats, 460 lines of a
+    notebook's output) shown by its shape."""
+
+    SHAPE_ONLY = ("attention",)
+
+
 class Host(contract.Host):
     OPTION_BOUNDS = {"beam": f"1..{MAX_BEAM}",
                      "max_len": f"1..{MAX_LEN_FACTOR} x the training limit (default: the "
@@ -371,7 +378,7 @@ class Host(contract.Host):
         results = []
         for unit, out in zip(encoded.units, outputs):
             pieces = [vocab[i] for i in out["ids"]]
-            r = {"summary": detokenize(pieces), "tokens": pieces, "score": out["score"]}
+            r = Summary(summary=detokenize(pieces), tokens=pieces, score=out["score"])
             if "mbr" in out:
                 r["mbr"] = out["mbr"]
             if encoded.attention:

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from zoo.errors import InputError
-from zoo.options import PICTURE_DPI, check_output_file
+from zoo.options import PICTURE_DPI, Picture, check_output_file
 
 
 def plot_results(results: list[dict], path: str | Path, max_source: int = 60,
@@ -46,7 +46,7 @@ def plot_results(results: list[dict], path: str | Path, max_source: int = 60,
                                   placeholder=" …"), fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=PICTURE_DPI)
-    return path
+    return Picture(path)
 
 
 def cut(shown: int, total: int) -> str:
