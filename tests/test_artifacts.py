@@ -37,7 +37,9 @@ def test_a_bundle_saved_over_another_is_swapped_in_whole(shipped, tmp_path, monk
     serve, another process's zoo.load) met a new model.keras under the old manifest, and a
     crash left that mix for good. Now the bundle is written beside it and swapped in: until
     then the folder is the earlier bundle, whole; a failure leaves it so, with nothing
-    beside it; a run's train/ checkpoints and its pictures stay with the new one."""
+    beside it; a run's train/ checkpoints and its pictures stay with the new one, and the
+    pictures given to save come in with it (they were copied over the earlier bundle's
+    first, which then failed its manifest check until the swap, or for good on a crash)."""
     out = shipped("forecast-lstm").save(tmp_path / "run")
     m = zoo.load(out)
     m.keras_model.set_weights([w + 1 for w in m.keras_model.get_weights()])
@@ -55,10 +57,16 @@ def test_a_bundle_saved_over_another_is_swapped_in_whole(shipped, tmp_path, monk
         return real(self, *args, **kwargs)
     monkeypatch.setattr(zoo.model.ZooModel, "write_card", reader_meanwhile)
     m.metrics["note"] = "second save"
-    assert m.save(out) == out and seen == [True]
+    (tmp_path / "new-run").mkdir()      # a retrain's pictures come in with its bundle
+    (tmp_path / "new-run" / "training_curve.png").write_bytes(b"new png")
+    assert m.save(out, pictures=[tmp_path / "new-run" / "training_curve.png"]) == out
+    assert seen == [True]
     assert json.loads((out / "metrics.json").read_text())["note"] == "second save"
     assert (out / "train" / "checkpoint.keras").read_bytes() == b"weights"
+    assert (out / "training_curve.png").read_bytes() == b"new png"
     assert "training_curve.png" in bundle.check(out)["files"]
+    (tmp_path / "new-run" / "training_curve.png").unlink()
+    (tmp_path / "new-run").rmdir()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
 
     after = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}

@@ -441,6 +441,32 @@ def test_utterances_past_the_largest_bucket_are_one_counted_warning(data_dir, tm
         D.make_dataset(short, prep, batch_size=4)           # none cut: nothing said
 
 
+def test_a_fine_tune_grows_the_buckets_for_a_longer_utterance(tiny, data_dir, tmp_path):
+    """A fine-tune kept the bundle's buckets: an utterance longer than the largest was cut
+    for training, its transcript whole (words it never heard). It adds a bucket for the
+    longest, as fit_preprocessor does, and the card says so (predict() splits there)."""
+    import warnings
+
+    import zoo
+
+    m = tiny("speech-ctc")
+    assert max(m.preprocessor["buckets"]) == 800                 # frames: 8 s
+    sf.write(tmp_path / "long.wav", tone(9.0), RATE)
+    short = D.read_split(data_dir / "fsdd", "valid")[:5]
+    data = [*short[:2], {"audio": str(tmp_path / "long.wav"), "text": "4"}]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        tuned = m.fine_tune(data, validation=short[2:], epochs=1, steps_per_epoch=1, batch_size=4,
+                            monitor_gradients=False, jit_compile=False, out=tmp_path / "tuned")
+    assert not [w for w in caught if "longer than the largest length bucket" in str(w.message)]
+    assert tuned.preprocessor["buckets"] == [*m.preprocessor["buckets"], 1000]
+    assert tuned.hparams["buckets"] == tuned.preprocessor["buckets"]
+    assert 1000 not in m.preprocessor["buckets"], "the model fine-tuned from is unchanged"
+    card = (tmp_path / "tuned" / "card.md").read_text()
+    assert "Its length buckets: 400, 800, 1000 (the model it was fine-tuned from: 400, 800)" in card
+    assert zoo.load(tmp_path / "tuned").preprocessor["buckets"][-1] == 1000
+
+
 def test_too_few_utterances_to_hold_out_is_a_warning(data_dir):
     """The 29 LJ Speech utterances: valid and report are training utterances, said as a
     ZooWarning (a log line before) in one message, so that a run says it once."""

@@ -391,13 +391,17 @@ def test_sigterm_stops_training_as_ctrl_c_does(monkeypatch, capsys):
 def test_fine_tune_holds_its_out_until_the_bundle_is_written(tiny_conll, tmp_path, monkeypatch):
     """The lock on --out (zoo.bundle.writing) covered the fine-tune's training only: a
     second fine-tune into the same --out, started as the first finished training, wrote
-    its bundle files over the first's while they were being written."""
+    its bundle files over the first's while they were being written. The run's pictures
+    go in with the bundle (save's pictures): copied into --out before save, they did not
+    match the manifest of a bundle there until the swap, nor after a crash between."""
     out, seen = tmp_path / "tuned", []
     from zoo.model import ZooModel
 
     save = ZooModel.save
 
     def save_and_try_a_second_writer(self, directory, **kw):
+        assert not list(out.glob("*.png")), "pictures copied into --out before the save"
+        assert [p.name for p in kw["pictures"]] == ["training_curve.png"]
         try:            # as another process would (flock is per open file)
             with zoo.bundle.writing(out, out / "train" / ".lock"):
                 seen.append("not locked")
@@ -412,6 +416,7 @@ def test_fine_tune_holds_its_out_until_the_bundle_is_written(tiny_conll, tmp_pat
     assert seen == [f"{out} is being written by process {os.getpid()}; wait for it to finish "
                     f"or choose another --out"]
     zoo.load(out)
+    assert "training_curve.png" in zoo.bundle.check(out)["files"]
 
 
 @pytest.mark.parametrize("name, key, value, says", [

@@ -277,6 +277,28 @@ def fine_tuned_line(entry, metrics: dict) -> list[str]:
     return [f"F{tuned[1:]}: the line above describes `{entry.name}`.", "", *kept]
 
 
+def buckets_note(metrics: dict) -> list[str]:
+    """A fine-tune that added a length bucket (speech-ctc's grow_preprocessor, for data
+    longer than the largest) says so: the bundle trained on those examples whole, and where
+    its predict() splits a long input (a bidirectional speech model) it is at the new
+    largest bucket, not the earlier one.
+
+    >>> print(buckets_note({"buckets_grown": {"from": [400, 800], "to": [400, 800, 1200]}})[0])
+    Its length buckets: 400, 800, 1200 (the model it was fine-tuned from: 400, 800), grown for the fine-tuning data's longest example, which was trained on whole rather than cut; where predict() splits a long input, it is at 1200, not 800.
+    >>> buckets_note({})
+    []
+    """
+    grown = metrics.get("buckets_grown")
+    if not grown:
+        return []
+    return [f"Its length buckets: {', '.join(map(str, grown['to']))} (the model it was "
+            f"fine-tuned from: {', '.join(map(str, grown['from']))}), grown for the "
+            f"fine-tuning data's longest example, which was trained on whole rather than cut; "
+            f"where predict() splits a long input, it is at {max(grown['to'])}, not "
+            f"{max(grown['from'])}.",
+            ""]
+
+
 def labels_note(change: dict | None, labels: list | None) -> list[str]:
     """A fine-tune that added or replaced labels says which it predicts: the summary and
     the limits above name the registered model's (a card of a model tagging PRODUCT that
@@ -435,7 +457,8 @@ def render_card(zm, directory: Path, shown_as: Path | None = None) -> str:
     # the registered bundle itself: its recipe may end in a fine-tune (caption-cnn-lstm's,
     # summarize-attn's), and what the card says of "this model" is then the registered one
     shipped = bool(e.bundle_path) and directory.resolve() == e.bundle_path.resolve()
-    lines = [f"# {name}", "", e.summary, "", *([] if shipped else fine_tuned_line(e, m)),
+    lines = [f"# {name}", "", e.summary, "",
+             *([] if shipped else [*fine_tuned_line(e, m), *buckets_note(m)]),
              *([f"A preset of `{e.name}`: the same model trained on other data.", ""]
                if name != e.name else []),
              f"- task: `{e.task}`", f"- parameters: {zm.keras_model.count_params():,}",

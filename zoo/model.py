@@ -13,10 +13,11 @@ import functools
 import json
 import logging
 import os
+import shutil
 import sys
 import threading
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Iterable, TypeVar
 
 from .errors import ZooError
 
@@ -319,8 +320,11 @@ class ZooModel:
         return zm
 
     @pinned
-    def save(self, directory: str | os.PathLike[str], command: str | None = None) -> Path:
+    def save(self, directory: str | os.PathLike[str], command: str | None = None,
+             pictures: Iterable[str | os.PathLike[str]] = ()) -> Path:
         """Write a bundle (DESIGN.md "Bundle"); `zoo.load(directory)` gives it back.
+        `pictures`: image files (a training run's curve) copied in beside the bundle's files,
+        listed in its manifest and swapped in with them.
 
         >>> zoo.load("ner-bilstm").save("my-ner")        # doctest: +SKIP
         PosixPath('my-ner')
@@ -341,6 +345,11 @@ class ZooModel:
             # process's zoo.load) saw the files written in place one by one, a new
             # model.keras under the old manifest, and a crash left that mix for good
             with bundle.replacing(directory, keep=True) as staging:
+                # in the staging folder, not copied over the earlier bundle's beforehand:
+                # its pictures then did not match its manifest until the swap, for good
+                # after a crash there
+                for picture in pictures:
+                    shutil.copy(picture, staging / Path(picture).name)
                 bare.save(staging / "model.keras")
                 bundle.reproducible_keras(staging / "model.keras")    # no date of saving
                 (staging / "preprocessor.json").write_text(bundle.json_lines(

@@ -22,8 +22,8 @@ from .data import LEFT_OUT, data_root, dataset_name, read_split
 from .errors import ExportError, InputError, said_once
 from .model import ZooModel
 from .options import check_out_folder, user_path
-from .training import (build_model, check_checkpoint, check_hparams, check_seed, copy_pictures,
-                       crash_point, fit, read_state, remove)
+from .training import (build_model, check_checkpoint, check_hparams, check_seed,
+                       crash_point, fit, read_state, remove, run_pictures)
 
 log = logging.getLogger("zoo")
 
@@ -105,7 +105,6 @@ def train(name: str, data: str | Path | None = None, out: str | Path | None = No
                                   "seeds": list(seeds or [hp.get("seed", 0)])},
                         **report_split(best, data_dir, valid_name, chose)}
         best.metrics["splits"] = {"train": trained_on, **best.metrics["splits"]}
-        copy_pictures(best_work / "train", out)
         if check_exports:
             try:
                 export_parity(best, out / "export-check")
@@ -115,7 +114,7 @@ def train(name: str, data: str | Path | None = None, out: str | Path | None = No
                                   f"(check_exports=False) writes it without the export checks "
                                   f"(a barely trained model's near ties often flip when "
                                   f"quantized; more epochs may pass)") from None
-        best.save(out, command=command)
+        best.save(out, command=command, pictures=run_pictures(best_work / "train"))
         bundle.check(out)                       # written and verified: checkpoints can go
         for _, _, work in runs:
             remove(work / "train" / "backup")

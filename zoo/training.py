@@ -909,12 +909,12 @@ def fine_tune(zm, data, validation=None, epochs: int = 3, out=None,
     # otherwise: the recipe's steps_per_epoch was sized for the original training set.
     hp["steps_per_epoch"] = overrides.get("steps_per_epoch")
     # Batches pad to the preprocessor's length buckets (the model's own, unless `buckets`
-    # names others); where buckets are a hyper-parameter (ner-bilstm, speech-ctc), the new
-    # bundle records the ones it trained with, not the first training's.
+    # names others, and speech's grown for a longer utterance); where buckets are a
+    # hyper-parameter (ner-bilstm, speech-ctc), the new bundle records the ones it trained
+    # with, not the first training's.
     if "buckets" in overrides:
         prep["buckets"] = check_buckets(overrides["buckets"])
-    if "buckets" in hp and "buckets" in prep:
-        hp["buckets"] = prep["buckets"]
+    buckets = prep.get("buckets")
     # Train a copy: the model the user loaded stays as it was.
     if label_change:
         prep["labels"] = label_change["labels"]
@@ -929,6 +929,16 @@ def fine_tune(zm, data, validation=None, epochs: int = 3, out=None,
     if added:
         print(f"fine_tune: {len(added)} new vocabulary entries: {', '.join(map(str, added[:20]))}"
               + (" ..." if len(added) > 20 else ""))
+    # speech adds a bucket for an utterance longer than the largest (fit_preprocessor's
+    # rule): said here and in the card, since predict() splits long inputs there
+    grown = ({"from": buckets, "to": prep["buckets"]}
+             if buckets is not None and prep["buckets"] != buckets else None)
+    if grown:
+        print(f"fine_tune: length buckets {', '.join(map(str, grown['to']))} (a bucket added "
+              f"for the longest example; the model fine-tuned from ended at {max(buckets)})")
+    if "buckets" in hp and "buckets" in prep:
+        hp["buckets"] = prep["buckets"]
+        parts = entry.parts(hp)
     keras.utils.set_random_seed(hp.get("seed", 0))           # new layers start the same every run
     with distribute.current().scope():
         new = build_model(entry, prep, **parts["model"])
@@ -1014,6 +1024,7 @@ def fine_tune(zm, data, validation=None, epochs: int = 3, out=None,
                       "fine_tuned_on": (dataset_name(data) if isinstance(data, (str, Path))
                                         else f"{len(new_ex)} examples"),
                       **({"rehearsal": rehearsal} if rehearsal else {}),
+                      **({"buckets_grown": grown} if grown else {}),
                       # a fine-tune of a fine-tune keeps saying which labels were added
                       **({"labels": {k: v for k, v in label_change.items() if k != "labels"}}
                          if label_change else
@@ -1026,8 +1037,8 @@ def fine_tune(zm, data, validation=None, epochs: int = 3, out=None,
                                            "chose": "the epoch"},
                                  "report": {"selection": False, "note": FINE_TUNE_REPORT_NOTE}}}
         if out:
-            copy_pictures(work, Path(out))
-            zm.save(out, command="\n".join(c for c in (parent.get("command"), command) if c))
+            zm.save(out, command="\n".join(c for c in (parent.get("command"), command) if c),
+                    pictures=run_pictures(work))
             bundle.check(out)                   # written and verified: the checkpoint can go
             remove(work / "backup")
         else:
@@ -1233,13 +1244,11 @@ def rehearsal_mix(entry, new: list, rehearse, new_share: float) -> dict:
             "old_examples": len(old), "new_examples": len(new), "repeats": repeats}
 
 
-def copy_pictures(train_dir: Path, out: Path) -> None:
+def run_pictures(train_dir: Path) -> list[Path]:
     """The training run's pictures (fit's training curve, GradientMonitor's gradient flow)
-    beside the bundle, where its card shows them."""
-    out.mkdir(parents=True, exist_ok=True)
-    for plot in ("training_curve.png", "gradient_flow.png"):
-        if (train_dir / plot).exists():
-            shutil.copy(train_dir / plot, out / plot)
+    that ZooModel.save(pictures=) puts in the bundle, swapped in with its files."""
+    return [train_dir / plot for plot in ("training_curve.png", "gradient_flow.png")
+            if (train_dir / plot).is_file()]
 
 
 def remove(path: Path) -> None:

@@ -381,8 +381,10 @@ function panel(m) {
   const out = $(p, ".out");
   // The answer was never said to a screen reader: it appears inside a live region, which
   // must already be in the page (a region that is itself shown is not announced); aria-busy
-  // on the panel holds the announcement until the whole answer is in. Hidden until the first
-  // answer: empty paragraphs and a table of no rows were read out before.
+  // on that region holds the announcement until the whole answer is in. On it alone: on the
+  // whole panel it held the "working…" status and the error line too, and a screen reader
+  // may never read a live region's update made while it is busy (nvaccess/nvda#20871).
+  // Hidden until the first answer: empty paragraphs and a table of no rows were read out before.
   const live = el("div", {"aria-live": "polite"});
   out.replaceWith(live);
   live.append(out);
@@ -391,7 +393,7 @@ function panel(m) {
   out.insertBefore(el("ul", {class: "warnings", "aria-label": "warnings"}), $(out, ".picture"));
   const go = async input => {
     p.dataset.state = "busy";
-    p.setAttribute("aria-busy", "true");
+    live.setAttribute("aria-busy", "true");
     $(p, ".error").textContent = "";
     $(p, ".warnings").replaceChildren();
     p.querySelectorAll("[aria-invalid]").forEach(f => {
@@ -431,7 +433,7 @@ function panel(m) {
     } finally {
       clearInterval(timer);
       status.textContent = "";
-      p.removeAttribute("aria-busy");
+      live.removeAttribute("aria-busy");
       p.querySelectorAll("button, input").forEach(b => { b.disabled = false; });
       if (focused && (document.activeElement === document.body || !document.activeElement)) focused.focus();
     }
@@ -480,8 +482,8 @@ async function main() {
     models = list.models;
     maxBody = list.max_body_bytes;
   } catch (e) {
+    panels.removeAttribute("aria-busy");      // first: an alert in a busy region may go unsaid
     panels.replaceChildren(el("p", {class: "error", role: "alert"}, `cannot list the models: ${e.message}`));
-    panels.removeAttribute("aria-busy");
     return;
   }
   const loading = models.filter(m => m.state === "LOADING");

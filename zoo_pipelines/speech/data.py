@@ -272,9 +272,7 @@ def fit_preprocessor(train: list[dict], alphabet: str = "digits", sample_rate: i
         feats = [(f - stats[s][0]) / spread_scale(var, stats[s][1])
                  for f, s in zip(feats, map(speaker_of, sample))]
     feats = np.concatenate(feats)
-    longest = max(num_frames(waveform(e, sample_rate).size, sample_rate) for e in train)
-    if longest > buckets[-1]:          # long sentences: one more bucket rather than cutting them
-        buckets.append(-(-longest // 200) * 200)
+    buckets = holding_the_longest(buckets, train, sample_rate)
     prep = {"alphabet": alphabet, "tokens": tokens, "sample_rate": sample_rate,
             "n_mels": n_mels, "mean": feats.mean(0).tolist(),
             "std": np.maximum(feats.std(0), 1e-3).tolist(), "buckets": buckets,
@@ -332,13 +330,26 @@ def check_texts(examples: list[dict], alphabet: str, tokens: list[str]) -> None:
                                   f"{hint}")
 
 
+def holding_the_longest(buckets: list[int], examples: list[dict], rate: int) -> list[int]:
+    """`buckets` and, where the longest of `examples` is longer than the largest, one more
+    that holds it (in steps of 200 frames, 2 s): long sentences are trained on whole, not
+    cut to the largest bucket (a cut one loses its speech past the cut, not its words)."""
+    longest = max(num_frames(waveform(e, rate).size, rate) for e in examples)
+    return [*buckets, -(-longest // 200) * 200] if longest > max(buckets) else list(buckets)
+
+
 def grow_preprocessor(prep: dict, examples: list[dict]) -> list:
     """fine_tune's hook (zoo.training.fine_tune): the alphabet is the output layer, which a
-    fine-tune keeps, so nothing grows; the transcripts are checked against it here, before
-    anything runs. A word outside it ('five hello' for a digits model) was refused only
-    once training began, after the model fine-tuned from had been scored on it (and warned
-    that it counted as an error). Returns the entries added: none."""
+    fine-tune keeps, so no token is added; the transcripts are checked against it here,
+    before anything runs. A word outside it ('five hello' for a digits model) was refused
+    only once training began, after the model fine-tuned from had been scored on it (and
+    warned that it counted as an error). The length buckets grow as fit_preprocessor's do:
+    utterances longer than the largest were cut for training, their transcripts whole, so
+    the model learnt words it never heard. The network does not depend on the buckets; a
+    bidirectional bundle's predict() then splits audio only past the new largest. Returns the entries
+    added: none (fine_tune records the buckets' change in the bundle's card)."""
     check_texts(examples, prep["alphabet"], prep["tokens"])
+    prep["buckets"] = holding_the_longest(prep["buckets"], examples, prep["sample_rate"])
     return []
 
 
@@ -361,8 +372,9 @@ def _pad_batch(items, bucket: int, n_mels: int, width: int, subsample: int):
 
 def warn_cut(examples: list[dict], waves: list[np.ndarray], rate: int, buckets: list[int]) -> None:
     """One warning, counted, for the utterances longer than the largest length bucket, which
-    the training pipeline cuts to it (a log line an utterance, every epoch, before): a
-    fine-tune keeps the bundle's buckets, where fit_preprocessor adds one for the longest.
+    the training pipeline cuts to it (a log line an utterance, every epoch, before):
+    fit_preprocessor and grow_preprocessor add a bucket for the longest of the data they
+    see, so these are examples they did not (a fine-tune's rehearsal data).
     Lengths as given, not augmented, so that every epoch of a run says the same, once."""
     max_frames, frames = max(buckets), [num_frames(w.size, rate) for w in waves]
     cut = [i for i, n in enumerate(frames) if n > max_frames]
