@@ -172,11 +172,38 @@ QUOTES = [
                                 "{valid[retrieval_bleu4_twitter]:.4f} "
                                 "({valid[by_folder][twitter][nn_bleu4]:.4f}) | "
                                 "{valid[retrieval_exact_match]:.3f} |"),
+    ("caption-cnn-lstm", "doc", "| the same, the model alone (greedy) | {report[bleu4]:.4f} "
+                                "({report[nn_bleu4]:.4f}) | {report[by_folder][google][bleu4]:.4f} "
+                                "({report[by_folder][google][nn_bleu4]:.4f}) | "
+                                "{report[by_folder][twitter][bleu4]:.4f} "
+                                "({report[by_folder][twitter][nn_bleu4]:.4f}) | "
+                                "{report[exact_match]:.3f} |"),
+    ("caption-cnn-lstm", "doc", "greedy {report[bleu4]:.4f}, beam 3 {report[beam3_bleu4]:.4f}"),
+    ("forecast-lstm", "readme", "than naive persistence: ratios "
+                                "{report[mase_ratio_vs_naive_h1]:.3f} … "
+                                "{report[mase_ratio_vs_naive_h5]:.3f}); ≤ 0.993 vs "
+                                "naive-quantiles is **not met** ({report[pinball_ratio_vs_naive]:.4f})"),
+    # the targets of issue 18: the model's lead over the lead sentence, greedy and beam
+    *[("summarize-attn", "readme", f"{target}: **met** (+{{report[per corpus][{corpus}, greedy "
+                                   f"(default)][vs lead (rougeL)]:.3f}} greedy, +{{report[per "
+                                   f"corpus][{corpus}, beam 4, alpha 0.8, block_ngram 3][vs lead "
+                                   f"(rougeL)]:.3f}} beam)")
+      for corpus, target in (("Debian", "Debian ≥ lead + 0.12"), ("BBC", "BBC ≥ lead"))],
 ]
 
 
 def _metrics(bundle):
     return json.loads((zoo.bundle.resolve(bundle) / "metrics.json").read_text())
+
+
+# summarize-attn's README table of the report split, one row per metrics.json "per corpus"
+# row ("Debian, greedy (default)": | Debian | greedy (default) | R-1 | R-2 | R-L | vs lead |)
+QUOTES += [("summarize-attn", "readme",
+            "| {} | {} | ".format(*row.split(", ", 1))
+            + " | ".join(f"{{report[per corpus][{row}][{k}]:.4f}}" for k in ("rouge1", "rouge2",
+                                                                            "rougeL"))
+            + f" | {{report[per corpus][{row}][vs lead (rougeL)]:+.4f}} |")
+           for row in _metrics("summarize-attn")["report"]["per corpus"]]
 
 
 @pytest.mark.parametrize("bundle,where,quote", QUOTES,
