@@ -59,14 +59,7 @@ def test_recipe_trains_to_target_from_scratch(data_dir, tmp_path):
 # folder holding it (a music .npz is read with its splits).
 REPORT_DATA = {"speech-ctc": "fsdd/recordings", "speech-ctc-stream": "fsdd/recordings",
                "forecast-lstm": "stocks"}
-# Report numbers the shipped card keeps although today's code measures others, and why.
-MOVED = {"summarize-attn": (
-    "Inshorts report ROUGE-L 0.36719 on the card, 0.36796 since the summarizer reads its "
-    "input through zoo.data.plain (NFKC, straight quotes; 2026-12-07): the card keeps its "
-    "run's numbers (docs/models/summarize-attn.md, 'Text typed another way')")}
-SHIPPED = [pytest.param(n, marks=pytest.mark.xfail(reason=MOVED[n], strict=True,
-                                                    raises=AssertionError)) if n in MOVED else n
-           for n in sorted([n for n in zoo.list_models() if zoo.registry.get(n).shipped] + PRESETS)]
+SHIPPED = sorted([n for n in zoo.list_models() if zoo.registry.get(n).shipped] + PRESETS)
 
 
 def reproduced(m, name: str, data_dir: Path) -> dict:
@@ -74,20 +67,17 @@ def reproduced(m, name: str, data_dir: Path) -> dict:
     metrics.json was written: zoo.recipes.report_split (Model.evaluate of the report split,
     with the recipe's evaluate options) for the headline and predict()'s metric, where the
     evaluator names one; for summarize-attn as zoo_pipelines.summarization.general.finish
-    (each corpus's report split at the default decoding, and their macro mean)."""
+    measured its per-corpus table (each corpus's report split at each decoding the card
+    names, and the macro mean of the default)."""
     recorded = m.metrics["report"]
     evaluate = m.entry.module("evaluate")
-    if name == "summarize-attn":
-        from zoo_pipelines.summarization.general import SHORT, report_examples
+    if name == "summarize-attn":        # every row of its per-corpus table, greedy and beam
+        from zoo_pipelines.summarization import general
 
-        assert recorded["data"].startswith("the report split of " + ", ".join(SHORT))
-        per = {short: m.evaluate(report_examples(corpus), batch=128)[evaluate.HEADLINE]
-               for corpus, short in SHORT.items()}
-        out = {f"{short} {evaluate.HEADLINE}": (
-            recorded["per corpus"][f"{short}, greedy (default)"][evaluate.HEADLINE], score)
-            for short, score in per.items()}
-        return {evaluate.HEADLINE: (recorded[evaluate.HEADLINE], sum(per.values()) / len(per)),
-                **out}
+        macro, table = general.measure_report(m, general.card_decodings(m), general.card_corpora(m))
+        return {evaluate.HEADLINE: (recorded[evaluate.HEADLINE], macro[evaluate.HEADLINE]),
+                **{k: (recorded["per corpus"][k][evaluate.HEADLINE], row[evaluate.HEADLINE])
+                   for k, row in table.items()}}
     data = REPORT_DATA.get(name) or recorded["data"].removesuffix(" [report]")
     measured = m.evaluate(data_dir / data, split="report")
     keys = filter(None, (evaluate.HEADLINE, getattr(evaluate, "PREDICT_METRIC", None)))

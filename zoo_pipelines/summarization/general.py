@@ -16,6 +16,7 @@ Every number comes from the evaluator (`evaluate.evaluate`) in this run; metrics
     python -m zoo_pipelines.summarization.general sweep BUNDLE GRID_JSON SWEEP_JSON [CORPORA]
     python -m zoo_pipelines.summarization.general finish BUNDLE OUT SWEEP_JSON ROW
     python -m zoo_pipelines.summarization.general versus-lead BUNDLE
+    python -m zoo_pipelines.summarization.general remeasure BUNDLE
 
 `versus-lead` measures how far each report split can tell the bundle from the lead
 sentence: the paired difference in ROUGE-L at the bundle's default decoding, its standard
@@ -104,8 +105,40 @@ def finish(src: str, out: str, sweep_file: str, chosen: str) -> None:
     if beam:
         decodings[f"beam {beam['beam']}, alpha {beam['alpha']}, block_ngram {beam['block_ngram']}"] = beam
     decodings = {lab + (" (default)" if o == options else ""): o for lab, o in decodings.items()}
-    mean = {}
-    table = {}
+    macro, table = measure_report(zm, decodings, corpora)
+    valid_table = {r: {k: v for k, v in row.items() if k != "options"} for r, row in rows.items()}
+    sel = rows[chosen]
+    valid = {"rougeL": sel["mean rougeL"],
+             **{f"{SHORT[n]} rougeL": sel[f"{SHORT[n]} rougeL"] for n in corpora},
+             **{f"{SHORT[n]} lead_rougeL": sel[f"{SHORT[n]} lead_rougeL"] for n in corpora},
+             "decoding sweep": valid_table,
+             "data": "summarization/mix valid (mix.mixed_valid"
+                     + ("" if corpora == DATASETS else ": " + ", ".join(corpora)) + ")"}
+    zm.metrics.update(
+        split=valid["data"], valid=valid,
+        report=report_record(macro, table, corpora),
+        reports={"the registry's demo inputs": {"summaries": demo_table(zm, decodings)}},
+        splits=splits(chosen, valid["data"], corpora, soup="soup" in zm.metrics))
+    # The recipe: the bundle's stages (the mix files before a fine-tune that read them),
+    # then the sweep and this step (the sweep's grid is in metrics.json's valid "decoding
+    # sweep"). A soup (zoo.soup) already lists its members' stages.
+    stages = zm.metrics["command"].splitlines()
+    if stages[-1].startswith("zoo fine-tune"):
+        stages[-1:] = ["python -m zoo_pipelines.summarization.mix runs/summarization/mix", stages[-1]]
+    grid = json.dumps([row["options"] for row in rows.values()], separators=(",", ":"))
+    stages += [f"python -m zoo_pipelines.summarization.general sweep {src} '{grid}' {sweep_file}"
+               + ("" if corpora == DATASETS else f" {','.join(corpora)}"),
+               f"python -m zoo_pipelines.summarization.general finish {src} {out} {sweep_file} "
+               f"'{chosen}'"]
+    export_parity(zm, Path(out) / "export-check")
+    zm.save(out, command="\n".join(stages))
+
+
+def measure_report(zm, decodings: dict, corpora: tuple) -> tuple[dict, dict]:
+    """ROUGE-1/2/L on each corpus's report split (report_examples) at each decoding (label ->
+    options; the first is the headline's) beside the lead sentence: the macro means over the
+    corpora of the first decoding, and the `per corpus` table."""
+    mean, table = {}, {}
     for name in corpora:
         examples = report_examples(name)
         for lab, opts in decodings.items():
@@ -122,34 +155,57 @@ def finish(src: str, out: str, sweep_file: str, chosen: str) -> None:
             **{k: m[f"lead_{k}"] for k in ROUGE}, "vs lead (rougeL)": 0.0, "examples": m["examples"]}
     macro = {k: sum(mean[n][k] for n in corpora) / len(corpora) for k in ROUGE}
     macro |= {f"lead_{k}": sum(mean[n][f"lead_{k}"] for n in corpora) / len(corpora) for k in ROUGE}
-    valid_table = {r: {k: v for k, v in row.items() if k != "options"} for r, row in rows.items()}
-    sel = rows[chosen]
-    valid = {"rougeL": sel["mean rougeL"],
-             **{f"{SHORT[n]} rougeL": sel[f"{SHORT[n]} rougeL"] for n in corpora},
-             **{f"{SHORT[n]} lead_rougeL": sel[f"{SHORT[n]} lead_rougeL"] for n in corpora},
-             "decoding sweep": valid_table,
-             "data": "summarization/mix valid (mix.mixed_valid"
-                     + ("" if corpora == DATASETS else ": " + ", ".join(corpora)) + ")"}
-    zm.metrics.update(
-        split=valid["data"], valid=valid,
-        report={**macro, "per corpus": table,
-                "data": "the report split of " + ", ".join(corpora)
-                        + (" (Debian: every 5th pair)" if DATASETS[0] in corpora else "")},
-        reports={"the registry's demo inputs": {"summaries": demo_table(zm, decodings)}},
-        splits=splits(chosen, valid["data"], corpora, soup="soup" in zm.metrics))
-    # The recipe: the bundle's stages (the mix files before a fine-tune that read them),
-    # then the sweep and this step (the sweep's grid is in metrics.json's valid "decoding
-    # sweep"). A soup (zoo.soup) already lists its members' stages.
-    stages = zm.metrics["command"].splitlines()
-    if stages[-1].startswith("zoo fine-tune"):
-        stages[-1:] = ["python -m zoo_pipelines.summarization.mix runs/summarization/mix", stages[-1]]
-    grid = json.dumps([row["options"] for row in rows.values()], separators=(",", ":"))
-    stages += [f"python -m zoo_pipelines.summarization.general sweep {src} '{grid}' {sweep_file}"
-               + ("" if corpora == DATASETS else f" {','.join(corpora)}"),
-               f"python -m zoo_pipelines.summarization.general finish {src} {out} {sweep_file} "
-               f"'{chosen}'"]
-    export_parity(zm, Path(out) / "export-check")
-    zm.save(out, command="\n".join(stages))
+    return macro, table
+
+
+def report_record(macro: dict, table: dict, corpora: tuple) -> dict:
+    return {**macro, "per corpus": table,
+            "data": "the report split of " + ", ".join(corpora)
+                    + (" (Debian: every 5th pair)" if DATASETS[0] in corpora else "")}
+
+
+def card_decodings(zm) -> dict:
+    """The decodings a bundle's report table names (`finish` wrote them: "greedy", "beam 4,
+    alpha 0.8, block_ngram 3", the default marked), label -> options, at its max_len.
+
+    >>> class Z: preprocessor = {"max_len": 60}; metrics = {"report": {"per corpus": {
+    ...     "BBC, greedy (default)": {}, "BBC, beam 4, alpha 0.8, block_ngram 3": {},
+    ...     "BBC, lead sentence": {}}}}
+    >>> card_decodings(Z())["beam 4, alpha 0.8, block_ngram 3"]
+    {'beam': 4, 'alpha': 0.8, 'block_ngram': 3, 'max_len': 60}
+    """
+    out = {}
+    for key in zm.metrics["report"]["per corpus"]:
+        lab = key.split(", ", 1)[1]
+        if lab == "lead sentence" or lab in out:
+            continue
+        pairs = lab.removesuffix(" (default)").split(", ")
+        opts = ({"beam": 1, "block_ngram": 0} if pairs == ["greedy"] else
+                {k: json.loads(v) for k, v in (p.split(" ") for p in pairs)})
+        out[lab] = {**opts, "max_len": zm.preprocessor["max_len"]}
+    return out
+
+
+def card_corpora(zm) -> tuple:
+    """The corpora a bundle's report table measured."""
+    return tuple(n for n in DATASETS
+                 if any(k.startswith(SHORT[n] + ", ") for k in zm.metrics["report"]["per corpus"]))
+
+
+def remeasure(bundle: str) -> None:
+    """The report split of a bundle `finish` wrote, measured again with the code as it is
+    (its decodings, its corpora), and its demo summaries; nothing is chosen, the selection
+    split's sweep is kept as run. For a change that moves the numbers without training
+    (2026-12-07: text read through zoo.data.plain, NFKC and straight quotes)."""
+    import zoo
+    from zoo.bundle import resolve
+
+    zm = zoo.load(bundle)
+    decodings, corpora = card_decodings(zm), card_corpora(zm)
+    macro, table = measure_report(zm, decodings, corpora)
+    zm.metrics["report"] = report_record(macro, table, corpora)
+    zm.metrics["reports"]["the registry's demo inputs"] = {"summaries": demo_table(zm, decodings)}
+    zm.write_card(resolve(bundle))
 
 
 def paired(a: list[float], b: list[float], seed: int = 0) -> dict:
@@ -261,7 +317,7 @@ def main(argv=None) -> int:
 
     ap = argparse.ArgumentParser(prog="python -m zoo_pipelines.summarization.general",
                                  description=__doc__.split("\n\n")[0])
-    sub = ap.add_subparsers(dest="command", required=True, metavar="sweep|finish|versus-lead")
+    sub = ap.add_subparsers(dest="command", required=True, metavar="sweep|finish|versus-lead|remeasure")
     s = sub.add_parser("sweep", help="ROUGE-L per corpus of each decoding on the selection split")
     s.add_argument("bundle", help="a summarize-attn name or bundle folder")
     s.add_argument("grid", metavar="GRID_JSON", help="a JSON list of decoding options")
@@ -275,6 +331,8 @@ def main(argv=None) -> int:
     f.add_argument("row", metavar="ROW", help="the chosen row's name (its label in SWEEP_JSON)")
     v = sub.add_parser("versus-lead", help="how far each report split tells it from the lead")
     v.add_argument("bundle", help="a summarize-attn name or bundle folder")
+    r = sub.add_parser("remeasure", help="a finished bundle's report split measured again")
+    r.add_argument("bundle", help="a summarize-attn name or bundle folder")
     args = ap.parse_args(argv)
     import zoo
     from zoo.errors import InputError
@@ -300,6 +358,8 @@ def main(argv=None) -> int:
             print(f"| {corpus_name} | {r['examples']} | {r['model']:.4f} | {r['lead']:.4f} | "
                   f"{r['difference']:+.4f} | {r['se']:.4f} | "
                   f"[{r['low']:+.4f}, {r['high']:+.4f}] |")
+    elif args.command == "remeasure":
+        remeasure(args.bundle)
     else:
         rows = read_sweep(args.sweep)
         if args.row not in rows:
