@@ -99,20 +99,18 @@ def test_lowercase_share_lower_cases_training_sentences_only():
         data.grow_preprocessor(prep, sentence, lowercase=1.5)
 
 
-def test_fine_tune_words_too_rare_to_learn_are_counted_once(recwarn):
-    """Words the new data has fewer than min_word_count times stayed unknown, unsaid."""
-    from zoo.errors import ZooWarning
-
+def test_fine_tune_words_too_rare_to_learn_are_counted_once(capsys):
+    """Words the new data has fewer than min_word_count times stayed unknown, unsaid; a
+    line says how many (not a warning: nearly every corpus has some)."""
     prep = {"words": {"paris": 2}, "chars": {"P": 2}}
     tokens = ["Oslo", "Oslo", "Paris", "Bergen", "Tromsø", "Tromsø", "Tromsø", "Lund"]
-    with pytest.warns(ZooWarning) as said:
-        assert data.grow_preprocessor(prep, [{"tokens": tokens}]) == ["tromsø", "oslo"]
-    assert [str(w.message) for w in said] == [
+    assert data.grow_preprocessor(prep, [{"tokens": tokens}]) == ["tromsø", "oslo"]
+    assert capsys.readouterr().out.splitlines() == [
         "fine_tune: 2 word(s) of the new data (25.0% of its tokens) occur fewer than "
         "min_word_count=2 times and stay unknown, sharing one vector; min_word_count=1 "
         "(--hparam min_word_count=1) gives each a row of its own"]
     data.grow_preprocessor(prep, [{"tokens": tokens}], min_word_count=1)
-    assert not recwarn.list and {"bergen", "lund"} <= set(prep["words"])
+    assert not capsys.readouterr().out and {"bergen", "lund"} <= set(prep["words"])
 
 
 def test_conll_columns_split_at_spaces_and_tabs_only(tmp_path):

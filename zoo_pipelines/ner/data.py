@@ -23,7 +23,7 @@ import numpy as np
 
 from zoo.data import (build_vocab, carve, data_root, existing, lines, plain, read_text,
                       split_name, unseen)
-from zoo.errors import DataFormatError, InputError, warn
+from zoo.errors import DataFormatError, InputError
 from zoo.options import check_buckets, check_number
 
 from .host import UNK, featurize, lower, output_tag, word_id
@@ -322,12 +322,14 @@ def grow_preprocessor(prep: dict, sentences: list[dict], min_word_count: int = 2
     added = [w for w in build_vocab(tokens, min_word_count) if not known(w)]
     for w in added:
         words[w] = len(words) + 2
-    # the rest were seen too rarely: each reads as the one unknown word, which was unsaid
+    # the rest were seen too rarely: each reads as the one unknown word, which was unsaid.
+    # A line beside the new entries', not a warning: nearly every corpus has such words,
+    # and a warning every fine-tune gives teaches a user to ignore warnings
     if rare := [w for w in tokens if not known(w)]:
-        warn(f"fine_tune: {len(set(rare)):,} word(s) of the new data ({len(rare) / len(tokens):.1%} "
+        print(f"fine_tune: {len(set(rare)):,} word(s) of the new data ({len(rare) / len(tokens):.1%} "
              f"of its tokens) occur fewer than min_word_count={min_word_count} times and stay "
              f"unknown, sharing one vector; min_word_count=1 (--hparam min_word_count=1) "
-             f"gives each a row of its own")
+             f"gives each a row of its own", flush=True)
     new_chars = [c for s in sentences for t in s["tokens"] for c in plain(t)]
     for c in build_vocab(new_chars, min_count=2):
         chars.setdefault(c, len(chars) + 2)
