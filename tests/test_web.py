@@ -623,7 +623,7 @@ def test_the_models_warnings_show_under_the_answer(server, chromium):
     forecast.get_by_role("button", name="Forecast").press("Enter")
     assert outcome(page, "forecast-lstm") == ("done", "")
     (text,) = forecast.get_by_role("list", name="warnings").locator("li").all_inner_texts()
-    assert text.startswith("input 0 (series): the dates are weekly"), text
+    assert text.startswith("input 0 (series 0): the dates are weekly"), text
     assert forecast.locator(".warnings + img.picture").count() == 1
     assert not page.problems, page.problems
     page.context.close()
